@@ -1,0 +1,76 @@
+//! Bodies of the HTTP JSON endpoints (`/v1/register`, `/v1/login`, `/v1/logout`,
+//! `/v1/logout_all`) and the handshake headers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorCode, SessionId, Timestamp, UserId};
+
+/// Handshake header naming the protocol version the client speaks (defaults to 1).
+pub const PROTOCOL_HEADER: &str = "tern-protocol";
+/// Handshake header by which a client offers `deflate` compressed binary frames.
+pub const COMPRESSION_HEADER: &str = "tern-compression";
+
+/// `POST /v1/register`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// 3–32 characters: letters, digits, `_`, `.`, `-`; case-insensitively unique.
+    pub username: String,
+    /// At least 8 characters.
+    pub password: String,
+}
+
+/// Reply to a successful registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    /// The new user's id.
+    pub user_id: UserId,
+    /// The username as stored.
+    pub username: String,
+}
+
+/// `POST /v1/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// A label for this device, shown in session lists.
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// Reply to a successful login.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for the WebSocket handshake and logout. Keep it secret.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: Timestamp,
+    /// This login session's id.
+    pub session_id: SessionId,
+    /// The user's id.
+    pub user_id: UserId,
+    /// The username as stored.
+    pub username: String,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("session_id", &self.session_id)
+            .field("user_id", &self.user_id)
+            .finish()
+    }
+}
+
+/// Body of every HTTP error response, and of a refused WebSocket handshake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation.
+    pub message: String,
+}

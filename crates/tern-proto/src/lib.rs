@@ -1,0 +1,38 @@
+//! Wire types of the Tern protocol, shared by the relay and every client.
+//!
+//! The protocol is described for humans in `docs/protocol.md`; this crate is its executable
+//! form. Every WebSocket frame carries one JSON object whose `type` field selects a variant of
+//! [`ClientFrame`] (client to relay) or [`ServerFrame`] (relay to client). Requests carry an
+//! `id` chosen by the client; the reply or [`ServerFrame::Error`] echoes it.
+//!
+//! Nothing here does I/O: the crate only defines shapes, limits that are part of the protocol,
+//! and the deflate framing in [`compression`].
+
+pub mod compression;
+mod error;
+mod frames;
+mod http;
+mod model;
+
+pub use error::ErrorCode;
+pub use frames::{
+    now_ms, ClientFrame, FrameRejection, ServerFrame, SyncCursors, CLIENT_FRAME_TYPES,
+};
+pub use http::{
+    ErrorBody, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse, COMPRESSION_HEADER,
+    PROTOCOL_HEADER,
+};
+pub use model::{
+    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole,
+    MessageId, MessageRecord, Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+};
+
+/// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and
+/// requested by clients with the [`PROTOCOL_HEADER`] handshake header.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Path of the WebSocket endpoint on the relay.
+pub const WS_PATH: &str = "/v1/ws";
+
+/// Longest client-chosen message id accepted (bytes).
+pub const MAX_CLIENT_ID_LEN: usize = 64;

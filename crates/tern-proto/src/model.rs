@@ -1,0 +1,127 @@
+//! Domain records that travel inside frames: messages, conversations, members, receipts.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's id on one relay.
+pub type UserId = i64;
+/// A conversation's id on one relay.
+pub type ConversationId = i64;
+/// The relay-assigned id of a stored message.
+pub type MessageId = i64;
+/// A login session (one device) id.
+pub type SessionId = i64;
+/// Per-conversation sequence number: 1, 2, 3, … without gaps.
+pub type Seq = u64;
+/// Milliseconds since the Unix epoch, relay clock.
+pub type Timestamp = i64;
+/// A client-chosen request id echoed in the reply.
+pub type RequestId = u64;
+
+/// One stored message, as the relay pushes it and returns it in sync and history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// Relay-assigned id, unique on the relay.
+    pub message_id: MessageId,
+    /// Conversation the message belongs to.
+    pub conversation_id: ConversationId,
+    /// Position in the conversation; the order every member sees.
+    pub seq: Seq,
+    /// Author.
+    pub sender_id: UserId,
+    /// Author's username at the time of sending.
+    pub sender: String,
+    /// The id the sending client chose; unique per sender.
+    pub client_id: String,
+    /// Message text.
+    pub body: String,
+    /// When the relay stored it.
+    pub sent_at: Timestamp,
+}
+
+/// Direct (two people) or group conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    /// Between exactly two users; at most one per pair.
+    Direct,
+    /// Named, with admins, members added and removed over time.
+    Group,
+}
+
+/// A member's role in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    /// May add and remove members.
+    Admin,
+    /// An ordinary member.
+    Member,
+}
+
+/// A current member of a conversation with their receipt state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's user id.
+    pub user_id: UserId,
+    /// The member's username.
+    pub username: String,
+    /// Admin or member.
+    pub role: MemberRole,
+    /// Highest sequence one of this member's devices reported as stored.
+    pub delivered_seq: Seq,
+    /// Highest sequence this member has read.
+    pub read_seq: Seq,
+}
+
+/// A conversation's current shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationInfo {
+    /// Conversation id.
+    pub conversation_id: ConversationId,
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// Group name; `None` for direct conversations.
+    pub name: Option<String>,
+    /// Current members.
+    pub members: Vec<Member>,
+    /// Sequence number of the newest message (0 when empty).
+    pub last_seq: Seq,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A conversation as listed for one user: its shape, newest message and unread count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// Shape and members.
+    #[serde(flatten)]
+    pub info: ConversationInfo,
+    /// Newest message, if any.
+    pub last_message: Option<MessageRecord>,
+    /// Messages from others after the caller's read marker.
+    pub unread: u64,
+}
+
+/// A member's cumulative receipt markers in one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptState {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Member whose markers these are.
+    pub user_id: UserId,
+    /// Every message up to this sequence reached one of the member's devices.
+    pub delivered_seq: Seq,
+    /// The member has read every message up to this sequence.
+    pub read_seq: Seq,
+}
+
+/// Whether a user is online, and when they were last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// The user.
+    pub user_id: UserId,
+    /// True while at least one of the user's devices is connected.
+    pub online: bool,
+    /// When the user's last device disconnected; `None` if never seen.
+    pub last_seen: Option<Timestamp>,
+}

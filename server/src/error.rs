@@ -1,0 +1,50 @@
+//! The relay's error type: refusals with a protocol [`ErrorCode`] and internal failures.
+
+use tern_proto::ErrorCode;
+
+/// Result with the relay's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the relay.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request was refused for a reason the client should see.
+    #[error("{1}")]
+    Refused(ErrorCode, String),
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// Socket or file I/O failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// TLS certificate or key could not be loaded.
+    #[error("tls configuration: {0}")]
+    Tls(String),
+    /// An invariant broke; logged, reported to clients as `internal`.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A refusal with a code and a human message.
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error::Refused(code, message.into())
+    }
+
+    /// The protocol code a client sees for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Refused(code, _) => *code,
+            _ => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a client sees: the refusal's text, or a generic line for internal failures
+    /// (their detail goes to the log, not to the client).
+    pub fn client_message(&self) -> String {
+        match self {
+            Error::Refused(_, msg) => msg.clone(),
+            _ => "the relay failed to process the request".into(),
+        }
+    }
+}

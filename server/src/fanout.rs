@@ -1,0 +1,77 @@
+//! The boundary between storage and delivery: what the store hands over after a commit.
+//!
+//! A [`Publish`] names users, not connections; the [`Fanout`] implementation decides where
+//! those users' sessions are. The in-process [`crate::hub::Hub`] is the only implementation
+//! today; a multi-relay deployment would implement [`Fanout`] over a pub/sub engine and keep
+//! everything else. Payloads are serialized once and shared by every recipient.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
+use tern_proto::{ConversationId, Seq, ServerFrame, UserId};
+
+/// Identifies one WebSocket connection on this relay.
+pub type ConnId = u64;
+
+/// A serialized frame shared by all its recipients, with its deflated form made on first use.
+#[derive(Debug)]
+pub struct Payload {
+    text: Utf8Bytes,
+    deflated: OnceLock<Bytes>,
+}
+
+impl Payload {
+    /// Serialize `frame` once.
+    pub fn new(frame: &ServerFrame) -> Arc<Payload> {
+        Arc::new(Payload {
+            text: Utf8Bytes::from(frame.to_json()),
+            deflated: OnceLock::new(),
+        })
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &Utf8Bytes {
+        &self.text
+    }
+
+    /// The raw-deflate bytes of the JSON text (computed once).
+    pub fn deflated(&self) -> Bytes {
+        self.deflated
+            .get_or_init(|| Bytes::from(tern_proto::compression::deflate(self.text.as_str())))
+            .clone()
+    }
+}
+
+/// A frame to push to every connected session of some users.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// Recipients.
+    pub users: Vec<UserId>,
+    /// The frame.
+    pub payload: Arc<Payload>,
+    /// For message frames, the conversation and sequence, so a connection in the middle of a
+    /// sync can drop what the sync already sent.
+    pub message: Option<(ConversationId, Seq)>,
+    /// A connection that must not receive it (the one that caused it and got a reply).
+    pub except: Option<ConnId>,
+}
+
+impl Publish {
+    /// Publish `frame` to `users`.
+    pub fn new(users: Vec<UserId>, frame: &ServerFrame) -> Self {
+        Publish {
+            users,
+            payload: Payload::new(frame),
+            message: None,
+            except: None,
+        }
+    }
+}
+
+/// Delivers published frames to users' live sessions. Must not block: it is called from the
+/// store thread right after a commit.
+pub trait Fanout: Send + Sync + 'static {
+    /// Deliver to every connected session of `publish.users`.
+    fn publish(&self, publish: Publish);
+}

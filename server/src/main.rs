@@ -1,0 +1,126 @@
+//! `tern-server`: run the Tern relay. Every flag has an environment variable (`TERN_*`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use tern_server::config::{Config, TlsPaths};
+use tern_server::limits::Rate;
+
+/// The Tern relay server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "TERN_LISTEN", default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// SQLite database file (created if missing).
+    #[arg(long, env = "TERN_DB", default_value = "tern-relay.db")]
+    db: PathBuf,
+    /// PEM certificate chain; with --tls-key, serve https:// and wss:// only.
+    #[arg(long, env = "TERN_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TERN_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// fsync policy: "full" (survives power loss) or "normal" (survives a relay crash).
+    #[arg(long, env = "TERN_SYNC", default_value = "full", value_parser = ["full", "normal"])]
+    sync: String,
+    /// Seconds between heartbeat pings.
+    #[arg(long, env = "TERN_HEARTBEAT_SECS", default_value_t = 20)]
+    heartbeat_secs: u64,
+    /// Seconds of silence after which a connection is closed.
+    #[arg(long, env = "TERN_HEARTBEAT_TIMEOUT_SECS", default_value_t = 45)]
+    heartbeat_timeout_secs: u64,
+    /// Days a login token stays valid.
+    #[arg(long, env = "TERN_TOKEN_TTL_DAYS", default_value_t = 30)]
+    token_ttl_days: u64,
+    /// Largest frame answered with an error (bytes).
+    #[arg(long, env = "TERN_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    max_frame_bytes: usize,
+    /// Longest message body (bytes).
+    #[arg(long, env = "TERN_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    max_message_bytes: usize,
+    /// Sustained message sends per second per user.
+    #[arg(long, env = "TERN_SEND_RATE", default_value_t = 30.0)]
+    send_rate: f64,
+    /// Burst of message sends per user.
+    #[arg(long, env = "TERN_SEND_BURST", default_value_t = 100.0)]
+    send_burst: f64,
+    /// Failed logins allowed in a burst per address (refilling one per 5 s).
+    #[arg(long, env = "TERN_LOGIN_BURST", default_value_t = 20.0)]
+    login_burst: f64,
+    /// Active login sessions per user.
+    #[arg(long, env = "TERN_MAX_SESSIONS", default_value_t = 20)]
+    max_sessions: usize,
+    /// Members per group.
+    #[arg(long, env = "TERN_MAX_GROUP_SIZE", default_value_t = 1000)]
+    max_group_size: usize,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "TERN_LOG_JSON")]
+    log_json: bool,
+}
+
+impl Args {
+    fn into_config(self) -> Config {
+        let mut c = Config::new(self.db);
+        c.tls = self
+            .tls_cert
+            .zip(self.tls_key)
+            .map(|(cert, key)| TlsPaths { cert, key });
+        c.synchronous_full = self.sync == "full";
+        c.heartbeat.interval = Duration::from_secs(self.heartbeat_secs.max(1));
+        c.heartbeat.timeout = Duration::from_secs(self.heartbeat_timeout_secs.max(1));
+        c.token_ttl = Duration::from_secs(self.token_ttl_days * 24 * 3600);
+        c.limits.max_frame_bytes = self.max_frame_bytes;
+        c.limits.hard_frame_bytes = c.limits.hard_frame_bytes.max(self.max_frame_bytes * 2);
+        c.limits.max_message_bytes = self.max_message_bytes;
+        c.limits.send_rate = Rate {
+            burst: self.send_burst,
+            per_second: self.send_rate,
+        };
+        c.limits.login_per_address.burst = self.login_burst;
+        c.limits.max_sessions_per_user = self.max_sessions;
+        c.limits.max_group_size = self.max_group_size;
+        c
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("TERN_LOG").unwrap_or_else(|_| "info".into());
+    if args.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    // Print the bound address on stdout (useful with port 0).
+    println!("listening on {}", listener.local_addr()?);
+    tern_server::run(listener, args.into_config(), shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Counters and a latency histogram, rendered in the Prometheus text format at `/metrics`.
+//!
+//! Hand-rolled on atomics: a handful of series does not justify a metrics framework, and
+//! every hot-path update is a single relaxed `fetch_add`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tern_proto::ErrorCode;
+
+/// Upper bounds (seconds) of the send-to-ack latency buckets.
+const BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// All relay metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// WebSocket connections accepted since start.
+    pub connections_total: AtomicU64,
+    /// WebSocket connections open now.
+    pub connections_open: AtomicU64,
+    /// Messages stored.
+    pub messages_stored: AtomicU64,
+    /// Sends answered from an earlier copy (duplicate client id).
+    pub messages_duplicate: AtomicU64,
+    /// Frames pushed to connections by fan-out.
+    pub pushed: AtomicU64,
+    /// Frames received from clients.
+    pub frames_in: AtomicU64,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+    latency_buckets: [AtomicU64; BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_us: AtomicU64,
+}
+
+fn code_name(code: ErrorCode) -> &'static str {
+    // serde gives the snake_case wire name; keep one static string per code.
+    match code {
+        ErrorCode::BadFrame => "bad_frame",
+        ErrorCode::UnknownType => "unknown_type",
+        ErrorCode::BadRequest => "bad_request",
+        ErrorCode::FrameTooLarge => "frame_too_large",
+        ErrorCode::MessageTooLong => "message_too_long",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::NotMember => "not_member",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::Forbidden => "forbidden",
+        ErrorCode::GroupTooLarge => "group_too_large",
+        ErrorCode::Unauthorized => "unauthorized",
+        ErrorCode::InvalidToken => "invalid_token",
+        ErrorCode::TokenExpired => "token_expired",
+        ErrorCode::TokenRevoked => "token_revoked",
+        ErrorCode::UsernameTaken => "username_taken",
+        ErrorCode::InvalidCredentials => "invalid_credentials",
+        ErrorCode::TooManyAttempts => "too_many_attempts",
+        ErrorCode::SessionLimit => "session_limit",
+        ErrorCode::UnsupportedVersion => "unsupported_version",
+        ErrorCode::Internal => "internal",
+        ErrorCode::ShuttingDown => "shutting_down",
+    }
+}
+
+impl Metrics {
+    /// Count one refused request.
+    pub fn error(&self, code: ErrorCode) {
+        *self
+            .errors
+            .lock()
+            .unwrap()
+            .entry(code_name(code))
+            .or_default() += 1;
+    }
+
+    /// Record the time from receiving a send to acknowledging it.
+    pub fn ack_latency(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Render every series in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, kind: &str, v: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        };
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        counter(
+            &mut out,
+            "tern_connections_total",
+            "WebSocket connections accepted.",
+            "counter",
+            load(&self.connections_total),
+        );
+        counter(
+            &mut out,
+            "tern_connections_open",
+            "WebSocket connections open.",
+            "gauge",
+            load(&self.connections_open),
+        );
+        counter(
+            &mut out,
+            "tern_messages_stored_total",
+            "Messages stored.",
+            "counter",
+            load(&self.messages_stored),
+        );
+        counter(
+            &mut out,
+            "tern_messages_duplicate_total",
+            "Sends answered from an earlier copy.",
+            "counter",
+            load(&self.messages_duplicate),
+        );
+        counter(
+            &mut out,
+            "tern_frames_pushed_total",
+            "Frames pushed by fan-out.",
+            "counter",
+            load(&self.pushed),
+        );
+        counter(
+            &mut out,
+            "tern_frames_received_total",
+            "Frames received from clients.",
+            "counter",
+            load(&self.frames_in),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tern_errors_total Requests refused, by code.\n# TYPE tern_errors_total counter"
+        );
+        for (code, n) in self.errors.lock().unwrap().iter() {
+            let _ = writeln!(out, "tern_errors_total{{code=\"{code}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP tern_send_ack_seconds Time from receiving a send to acknowledging it.\n# TYPE tern_send_ack_seconds histogram");
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "tern_send_ack_seconds_bucket{{le=\"{bound}\"}} {}",
+                load(&self.latency_buckets[i])
+            );
+        }
+        let count = load(&self.latency_count);
+        let _ = writeln!(out, "tern_send_ack_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "tern_send_ack_seconds_sum {}",
+            load(&self.latency_sum_us) as f64 / 1e6
+        );
+        let _ = writeln!(out, "tern_send_ack_seconds_count {count}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_histogram_is_cumulative_and_rendered() {
+        let m = Metrics::default();
+        m.ack_latency(Duration::from_micros(300));
+        m.ack_latency(Duration::from_millis(30));
+        m.error(ErrorCode::RateLimited);
+        let text = m.render();
+        assert!(
+            text.contains("tern_send_ack_seconds_bucket{le=\"0.0005\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tern_send_ack_seconds_bucket{le=\"0.05\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("tern_send_ack_seconds_count 2"), "{text}");
+        assert!(
+            text.contains("tern_errors_total{code=\"rate_limited\"} 1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Queries on `users` and `sessions`: registration, login sessions, token lookup, revocation,
+//! last-seen, and the set of users who share a conversation with someone (their contacts).
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tern_proto::{ErrorCode, SessionId, Timestamp, UserId};
+
+use crate::error::{Error, Result};
+
+/// A user's credentials row.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// Id.
+    pub id: UserId,
+    /// Username as registered.
+    pub username: String,
+    /// PHC-format argon2id hash.
+    pub password_hash: String,
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    /// Login session id.
+    pub session_id: SessionId,
+    /// The user.
+    pub user_id: UserId,
+    /// Their username.
+    pub username: String,
+}
+
+/// Insert a user; `username_taken` if the name exists in any letter case.
+pub fn create_user(
+    txn: &Transaction<'_>,
+    username: &str,
+    hash: &str,
+    now: Timestamp,
+) -> Result<UserId> {
+    let res = txn
+        .prepare_cached(
+            "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![username, hash, now]);
+    match res {
+        Ok(_) => Ok(txn.last_insert_rowid()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(Error::refused(
+                ErrorCode::UsernameTaken,
+                format!("the username {username:?} is taken"),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Look a user up by username (case-insensitive).
+pub fn find_user(txn: &Transaction<'_>, username: &str) -> Result<Option<UserRow>> {
+    Ok(txn
+        .prepare_cached("SELECT id, username, password_hash FROM users WHERE username = ?1")?
+        .query_row([username], |r| {
+            Ok(UserRow {
+                id: r.get(0)?,
+                username: r.get(1)?,
+                password_hash: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Resolve usernames to ids, failing with `not_found` naming the first unknown one.
+pub fn resolve_usernames(txn: &Transaction<'_>, names: &[String]) -> Result<Vec<(UserId, String)>> {
+    let mut stmt = txn.prepare_cached("SELECT id, username FROM users WHERE username = ?1")?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let row = stmt
+            .query_row([name], |r| {
+                Ok((r.get::<_, UserId>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?;
+        match row {
+            Some(row) => out.push(row),
+            None => {
+                return Err(Error::refused(
+                    ErrorCode::NotFound,
+                    format!("no user named {name:?}"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Create a login session unless the user already has `max_active` unexpired, unrevoked ones.
+pub fn create_session(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+    token_hash: &[u8],
+    device_name: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+    max_active: usize,
+) -> Result<SessionId> {
+    let active: i64 = txn
+        .prepare_cached(
+            "SELECT count(*) FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+        )?
+        .query_row(params![user_id, now], |r| r.get(0))?;
+    if active as usize >= max_active {
+        return Err(Error::refused(
+            ErrorCode::SessionLimit,
+            format!("this account already has {active} active sessions; log out on another device first"),
+        ));
+    }
+    txn.prepare_cached(
+        "INSERT INTO sessions (user_id, token_hash, device_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![user_id, token_hash, device_name, now, expires_at])?;
+    Ok(txn.last_insert_rowid())
+}
+
+/// Find the session a token hash belongs to, refusing unknown, expired and revoked tokens.
+pub fn authenticate(
+    txn: &Transaction<'_>,
+    token_hash: &[u8],
+    now: Timestamp,
+) -> Result<AuthSession> {
+    let row = txn
+        .prepare_cached(
+            "SELECT s.id, s.user_id, u.username, s.expires_at, s.revoked_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+        )?
+        .query_row([token_hash], |r| {
+            Ok((
+                AuthSession {
+                    session_id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    username: r.get(2)?,
+                },
+                r.get::<_, Timestamp>(3)?,
+                r.get::<_, Option<Timestamp>>(4)?,
+            ))
+        })
+        .optional()?;
+    match row {
+        None => Err(Error::refused(
+            ErrorCode::InvalidToken,
+            "the token is not valid",
+        )),
+        Some((_, _, Some(_))) => Err(Error::refused(
+            ErrorCode::TokenRevoked,
+            "the token was revoked; log in again",
+        )),
+        Some((_, expires_at, None)) if expires_at <= now => Err(Error::refused(
+            ErrorCode::TokenExpired,
+            "the token has expired; log in again",
+        )),
+        Some((session, _, None)) => Ok(session),
+    }
+}
+
+/// Revoke one session.
+pub fn revoke_session(txn: &Transaction<'_>, session_id: SessionId, now: Timestamp) -> Result<()> {
+    txn.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
+        .execute(params![session_id, now])?;
+    Ok(())
+}
+
+/// Revoke every session of a user; returns the ids revoked.
+pub fn revoke_all(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+    now: Timestamp,
+) -> Result<Vec<SessionId>> {
+    let ids = txn
+        .prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id")?
+        .query_map(params![user_id, now], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<SessionId>>>()?;
+    Ok(ids)
+}
+
+/// Record when a user's last device disconnected.
+pub fn set_last_seen(txn: &Transaction<'_>, user_id: UserId, at: Timestamp) -> Result<()> {
+    txn.prepare_cached("UPDATE users SET last_seen = ?2 WHERE id = ?1")?
+        .execute(params![user_id, at])?;
+    Ok(())
+}
+
+/// Everyone who currently shares at least one conversation with `user_id`, with their
+/// last-seen time.
+pub fn contacts(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+    let rows = txn
+        .prepare_cached(
+            "SELECT DISTINCT u.id, u.last_seen FROM members mine
+             JOIN members other ON other.conversation_id = mine.conversation_id AND other.active = 1
+             JOIN users u ON u.id = other.user_id
+             WHERE mine.user_id = ?1 AND mine.active = 1 AND other.user_id != ?1",
+        )?
+        .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Last-seen times of the given users.
+pub fn last_seen(
+    txn: &Transaction<'_>,
+    users: &[UserId],
+) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+    let mut stmt = txn.prepare_cached("SELECT last_seen FROM users WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(users.len());
+    for &id in users {
+        let seen = stmt.query_row([id], |r| r.get(0)).optional()?.flatten();
+        out.push((id, seen));
+    }
+    Ok(out)
+}

@@ -1,0 +1,462 @@
+//! Queries on `conversations` and `members`: creating direct chats and groups, membership
+//! changes, receipt markers, listings, and what changed since a sync cursor.
+//!
+//! Every change to a conversation's shape bumps its `version`, and every change to a member
+//! row (joining, leaving, receipts) bumps that row's `version`, both from the relay-wide change
+//! counter; sync sends what has a version above the client's `changes_since`.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tern_proto::{
+    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, ErrorCode, Member,
+    MemberRole, ReceiptState, Seq, Timestamp, UserId,
+};
+
+use super::{messages, next_version};
+use crate::error::{Error, Result};
+
+fn role_str(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Admin => "admin",
+        MemberRole::Member => "member",
+    }
+}
+
+fn parse_role(s: &str) -> MemberRole {
+    if s == "admin" {
+        MemberRole::Admin
+    } else {
+        MemberRole::Member
+    }
+}
+
+/// The conversation's current shape with its active members.
+pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationInfo> {
+    let head = txn
+        .prepare_cached("SELECT kind, name, last_seq, created_at FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Timestamp>(3)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| Error::refused(ErrorCode::NotFound, format!("no conversation {conv}")))?;
+    let members = txn
+        .prepare_cached(
+            "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq
+             FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conversation_id = ?1 AND m.active = 1 ORDER BY m.joined_at, m.user_id",
+        )?
+        .query_map([conv], |r| {
+            Ok(Member {
+                user_id: r.get(0)?,
+                username: r.get(1)?,
+                role: parse_role(&r.get::<_, String>(2)?),
+                delivered_seq: r.get::<_, i64>(3)? as Seq,
+                read_seq: r.get::<_, i64>(4)? as Seq,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ConversationInfo {
+        conversation_id: conv,
+        kind: if head.0 == "direct" {
+            ConversationKind::Direct
+        } else {
+            ConversationKind::Group
+        },
+        name: head.1,
+        members,
+        last_seq: head.2 as Seq,
+        created_at: head.3,
+    })
+}
+
+/// The caller's role, or `not_member` (also for conversations that do not exist, so that
+/// probing ids reveals nothing).
+pub fn require_member(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    user: UserId,
+) -> Result<MemberRole> {
+    let role: Option<String> = txn
+        .prepare_cached(
+            "SELECT role FROM members WHERE conversation_id = ?1 AND user_id = ?2 AND active = 1",
+        )?
+        .query_row(params![conv, user], |r| r.get(0))
+        .optional()?;
+    role.map(|r| parse_role(&r)).ok_or_else(|| {
+        Error::refused(
+            ErrorCode::NotMember,
+            format!("you are not a member of conversation {conv}"),
+        )
+    })
+}
+
+/// Ids of the active members.
+pub fn member_ids(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<UserId>> {
+    Ok(txn
+        .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1 AND active = 1")?
+        .query_map([conv], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn is_group(txn: &Transaction<'_>, conv: ConversationId) -> Result<bool> {
+    let kind: String = txn
+        .prepare_cached("SELECT kind FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| r.get(0))?;
+    Ok(kind == "group")
+}
+
+fn require_group_admin(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
+    let role = require_member(txn, conv, user)?;
+    if !is_group(txn, conv)? {
+        return Err(Error::refused(
+            ErrorCode::Forbidden,
+            "direct conversations have fixed members",
+        ));
+    }
+    if role != MemberRole::Admin {
+        return Err(Error::refused(
+            ErrorCode::Forbidden,
+            "only a group admin may do that",
+        ));
+    }
+    Ok(())
+}
+
+fn upsert_member(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    user: UserId,
+    role: MemberRole,
+    now: Timestamp,
+    version: u64,
+) -> Result<()> {
+    txn.prepare_cached(
+        "INSERT INTO members (conversation_id, user_id, role, active, joined_at, version)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5)
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET active = 1, role = ?3, joined_at = ?4, version = ?5",
+    )?
+    .execute(params![conv, user, role_str(role), now, version as i64])?;
+    Ok(())
+}
+
+fn touch(txn: &Transaction<'_>, conv: ConversationId, version: u64) -> Result<()> {
+    txn.prepare_cached("UPDATE conversations SET version = ?2 WHERE id = ?1")?
+        .execute(params![conv, version as i64])?;
+    Ok(())
+}
+
+/// Find or create the direct conversation between two users. Returns it and whether it is new.
+pub fn start_direct(
+    txn: &Transaction<'_>,
+    me: UserId,
+    other: UserId,
+    now: Timestamp,
+) -> Result<(ConversationInfo, bool)> {
+    if me == other {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "a direct conversation needs another user",
+        ));
+    }
+    let key = format!("{}:{}", me.min(other), me.max(other));
+    let existing: Option<ConversationId> = txn
+        .prepare_cached("SELECT id FROM conversations WHERE direct_key = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    if let Some(conv) = existing {
+        return Ok((info(txn, conv)?, false));
+    }
+    let version = next_version(txn)?;
+    txn.prepare_cached(
+        "INSERT INTO conversations (kind, direct_key, last_activity, version, created_at) VALUES ('direct', ?1, ?2, ?3, ?2)",
+    )?
+    .execute(params![key, now, version as i64])?;
+    let conv = txn.last_insert_rowid();
+    upsert_member(txn, conv, me, MemberRole::Member, now, version)?;
+    upsert_member(txn, conv, other, MemberRole::Member, now, version)?;
+    Ok((info(txn, conv)?, true))
+}
+
+/// Create a group with `me` as admin.
+pub fn create_group(
+    txn: &Transaction<'_>,
+    me: UserId,
+    name: &str,
+    others: &[UserId],
+    max_size: usize,
+    now: Timestamp,
+) -> Result<ConversationInfo> {
+    let mut everyone: Vec<UserId> = vec![me];
+    for &u in others {
+        if !everyone.contains(&u) {
+            everyone.push(u);
+        }
+    }
+    if everyone.len() > max_size {
+        return Err(Error::refused(
+            ErrorCode::GroupTooLarge,
+            format!("a group may have at most {max_size} members"),
+        ));
+    }
+    let version = next_version(txn)?;
+    txn.prepare_cached(
+        "INSERT INTO conversations (kind, name, last_activity, version, created_at) VALUES ('group', ?1, ?2, ?3, ?2)",
+    )?
+    .execute(params![name, now, version as i64])?;
+    let conv = txn.last_insert_rowid();
+    for &u in &everyone {
+        let role = if u == me {
+            MemberRole::Admin
+        } else {
+            MemberRole::Member
+        };
+        upsert_member(txn, conv, u, role, now, version)?;
+    }
+    info(txn, conv)
+}
+
+/// Rename a group; any member may.
+pub fn rename(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    me: UserId,
+    name: &str,
+) -> Result<ConversationInfo> {
+    require_member(txn, conv, me)?;
+    if !is_group(txn, conv)? {
+        return Err(Error::refused(
+            ErrorCode::Forbidden,
+            "direct conversations have no name",
+        ));
+    }
+    let version = next_version(txn)?;
+    txn.prepare_cached("UPDATE conversations SET name = ?2, version = ?3 WHERE id = ?1")?
+        .execute(params![conv, name, version as i64])?;
+    info(txn, conv)
+}
+
+/// Add users to a group (admins only). Returns the new shape and who was actually added.
+pub fn add_members(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    me: UserId,
+    users: &[UserId],
+    max_size: usize,
+    now: Timestamp,
+) -> Result<(ConversationInfo, Vec<UserId>)> {
+    require_group_admin(txn, conv, me)?;
+    let current = member_ids(txn, conv)?;
+    let added: Vec<UserId> =
+        users
+            .iter()
+            .copied()
+            .filter(|u| !current.contains(u))
+            .fold(Vec::new(), |mut v, u| {
+                if !v.contains(&u) {
+                    v.push(u);
+                }
+                v
+            });
+    if current.len() + added.len() > max_size {
+        return Err(Error::refused(
+            ErrorCode::GroupTooLarge,
+            format!("a group may have at most {max_size} members"),
+        ));
+    }
+    let version = next_version(txn)?;
+    for &u in &added {
+        upsert_member(txn, conv, u, MemberRole::Member, now, version)?;
+    }
+    touch(txn, conv, version)?;
+    Ok((info(txn, conv)?, added))
+}
+
+fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
+    let version = next_version(txn)?;
+    txn.prepare_cached(
+        "UPDATE members SET active = 0, version = ?3 WHERE conversation_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![conv, user, version as i64])?;
+    touch(txn, conv, version)?;
+    // A group never goes without an admin: promote the longest-standing member.
+    let admins: i64 = txn
+        .prepare_cached("SELECT count(*) FROM members WHERE conversation_id = ?1 AND active = 1 AND role = 'admin'")?
+        .query_row([conv], |r| r.get(0))?;
+    if admins == 0 {
+        txn.prepare_cached(
+            "UPDATE members SET role = 'admin' WHERE conversation_id = ?1 AND user_id =
+             (SELECT user_id FROM members WHERE conversation_id = ?1 AND active = 1 ORDER BY joined_at, user_id LIMIT 1)",
+        )?
+        .execute([conv])?;
+    }
+    Ok(())
+}
+
+/// Remove a member (admins only).
+pub fn remove_member(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    me: UserId,
+    target: UserId,
+) -> Result<ConversationInfo> {
+    require_group_admin(txn, conv, me)?;
+    if target == me {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "use leave_group to leave",
+        ));
+    }
+    require_member(txn, conv, target).map_err(|_| {
+        Error::refused(
+            ErrorCode::NotFound,
+            "that user is not a member of this group",
+        )
+    })?;
+    deactivate(txn, conv, target)?;
+    info(txn, conv)
+}
+
+/// Leave a group.
+pub fn leave(txn: &Transaction<'_>, conv: ConversationId, me: UserId) -> Result<ConversationInfo> {
+    require_member(txn, conv, me)?;
+    if !is_group(txn, conv)? {
+        return Err(Error::refused(
+            ErrorCode::Forbidden,
+            "direct conversations cannot be left",
+        ));
+    }
+    deactivate(txn, conv, me)?;
+    info(txn, conv)
+}
+
+/// Move a member's cumulative markers forward (never back; never past the newest message).
+/// Returns the new state if anything moved.
+pub fn advance_receipt(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    user: UserId,
+    delivered: Seq,
+    read: Seq,
+) -> Result<Option<ReceiptState>> {
+    require_member(txn, conv, user)?;
+    let last_seq: i64 = txn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| r.get(0))?;
+    let (old_d, old_r): (i64, i64) = txn
+        .prepare_cached("SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
+        .query_row(params![conv, user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // Reading implies delivery.
+    let new_r = (read.min(last_seq as Seq) as i64).max(old_r);
+    let new_d = (delivered.min(last_seq as Seq) as i64)
+        .max(old_d)
+        .max(new_r);
+    if new_d == old_d && new_r == old_r {
+        return Ok(None);
+    }
+    let version = next_version(txn)?;
+    txn.prepare_cached(
+        "UPDATE members SET delivered_seq = ?3, read_seq = ?4, version = ?5 WHERE conversation_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![conv, user, new_d, new_r, version as i64])?;
+    Ok(Some(ReceiptState {
+        conversation_id: conv,
+        user_id: user,
+        delivered_seq: new_d as Seq,
+        read_seq: new_r as Seq,
+    }))
+}
+
+/// Every conversation of the user with its newest message and unread count, most recent
+/// activity first.
+pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary>> {
+    let rows = txn
+        .prepare_cached(
+            "SELECT c.id, m.read_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.user_id = ?1 AND m.active = 1 ORDER BY c.last_activity DESC, c.id DESC",
+        )?
+        .query_map([me], |r| Ok((r.get::<_, ConversationId>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (conv, read_seq) in rows {
+        let info = info(txn, conv)?;
+        let last_message = if info.last_seq > 0 {
+            messages::by_seq(txn, conv, info.last_seq)?
+        } else {
+            None
+        };
+        let unread: i64 = txn
+            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
+            .query_row(params![conv, read_seq, me], |r| r.get(0))?;
+        out.push(ConversationSummary {
+            info,
+            last_message,
+            unread: unread as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// What a syncing user must learn about shapes and receipts since `since`.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Conversations created or changed (current shape).
+    pub conversations: Vec<ConversationInfo>,
+    /// Conversations the user is no longer in.
+    pub removed: Vec<ConversationId>,
+    /// Receipt markers that moved.
+    pub receipts: Vec<ReceiptState>,
+    /// Every active conversation with its newest sequence at this moment.
+    pub heads: Vec<(ConversationId, Seq)>,
+}
+
+/// Collect [`Changes`] for a user.
+pub fn changes_since(txn: &Transaction<'_>, me: UserId, since: u64) -> Result<Changes> {
+    let mut changes = Changes::default();
+    let mine = txn
+        .prepare_cached(
+            "SELECT c.id, c.last_seq, c.version, m.active, m.version FROM members m
+             JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ?1",
+        )?
+        .query_map([me], |r| {
+            Ok((
+                r.get::<_, ConversationId>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let since = since as i64;
+    let mut receipts = txn.prepare_cached(
+        "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ?1 AND active = 1 AND version > ?2",
+    )?;
+    for (conv, last_seq, conv_version, active, member_version) in mine {
+        if !active {
+            if member_version > since {
+                changes.removed.push(conv);
+            }
+            continue;
+        }
+        changes.heads.push((conv, last_seq as Seq));
+        if conv_version > since || member_version > since {
+            changes.conversations.push(info(txn, conv)?);
+        }
+        let rows = receipts.query_map(params![conv, since], |r| {
+            Ok(ReceiptState {
+                conversation_id: conv,
+                user_id: r.get(0)?,
+                delivered_seq: r.get::<_, i64>(1)? as Seq,
+                read_seq: r.get::<_, i64>(2)? as Seq,
+            })
+        })?;
+        for row in rows {
+            changes.receipts.push(row?);
+        }
+    }
+    Ok(changes)
+}

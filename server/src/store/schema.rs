@@ -1,0 +1,105 @@
+//! The relay's SQLite schema as an ordered list of migrations, applied atomically on open.
+//!
+//! `PRAGMA user_version` records how many migrations ran. Each migration runs in the same
+//! transaction as the version bump, so a crash mid-upgrade leaves the previous version intact.
+//! Pragmas that are per-connection (WAL, foreign keys, synchronous) are set in `open`, not here.
+
+use rusqlite::Connection;
+
+/// Every migration, in order. Never edit a released entry; append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: accounts, sessions, conversations, members, messages, change counter.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_seen     INTEGER
+    );
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        token_hash  BLOB NOT NULL UNIQUE,
+        device_name TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+    );
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    CREATE TABLE conversations (
+        id            INTEGER PRIMARY KEY,
+        kind          TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+        name          TEXT,
+        direct_key    TEXT UNIQUE,
+        last_seq      INTEGER NOT NULL DEFAULT 0,
+        last_activity INTEGER NOT NULL,
+        version       INTEGER NOT NULL,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE members (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        role            TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        active          INTEGER NOT NULL DEFAULT 1,
+        joined_at       INTEGER NOT NULL,
+        delivered_seq   INTEGER NOT NULL DEFAULT 0,
+        read_seq        INTEGER NOT NULL DEFAULT 0,
+        version         INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_by_user ON members(user_id, active);
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        seq             INTEGER NOT NULL,
+        sender_id       INTEGER NOT NULL REFERENCES users(id),
+        client_id       TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        sent_at         INTEGER NOT NULL,
+        UNIQUE (conversation_id, seq),
+        UNIQUE (sender_id, client_id)
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('change_version', 0);
+    "#,
+];
+
+/// Apply every migration the database has not seen yet.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_applies_to_an_empty_database_and_reapplying_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let version: usize = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        migrate(&mut conn).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 6);
+    }
+}

@@ -1,0 +1,367 @@
+//! One connection's life: register with the hub, greet, then read frames, forward pushes and
+//! keep the heartbeat until the client leaves, the link dies, or the relay kicks it.
+//!
+//! Requests are dispatched to [`crate::ops`] as they arrive; their replies are awaited in a
+//! queue (in request order) so a client can pipeline many sends without waiting for each
+//! commit. When that queue is full the task stops reading the socket: back-pressure reaches the
+//! client through TCP instead of relay memory. A `sync` is answered inline; while it runs, pushes
+//! wait in the hub queue and are then filtered against the sync's heads so nothing arrives twice.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::FuturesOrdered;
+use futures_util::StreamExt;
+use tern_proto::{ClientFrame, ConversationId, ErrorCode, Seq, ServerFrame, PROTOCOL_VERSION};
+use tokio::sync::mpsc;
+
+use super::sync;
+use super::writer::{self, Outbound};
+use crate::error::{Error, Result};
+use crate::hub::{CloseReason, Live};
+use crate::limits::TokenBucket;
+use crate::ops::{self, Caller, Pending};
+use crate::state::AppState;
+use crate::store::accounts::AuthSession;
+
+/// Close code for a connection that stopped answering heartbeats.
+const HEARTBEAT_TIMEOUT: CloseReason = CloseReason {
+    code: 4000,
+    reason: "heartbeat timeout",
+};
+/// Close code for a connection that keeps flooding after being told to slow down.
+const POLICY: CloseReason = CloseReason {
+    code: 1008,
+    reason: "too many rejected frames",
+};
+/// Rate-limited frames tolerated before the connection is closed.
+const MAX_REJECTED_IN_A_ROW: u32 = 1000;
+
+/// Replies being awaited, in request order; `None` for requests with no reply on success.
+type InFlight =
+    FuturesOrdered<std::pin::Pin<Box<dyn std::future::Future<Output = Option<Outbound>> + Send>>>;
+
+struct Conn {
+    state: AppState,
+    caller: Caller,
+    out: mpsc::Sender<Outbound>,
+    in_flight: InFlight,
+    frames: TokenBucket,
+    rejected_in_a_row: u32,
+    /// Heads of the last sync: live messages at or below these were already sent by it.
+    synced: HashMap<ConversationId, Seq>,
+}
+
+/// Serve one upgraded socket until it closes.
+pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, compression: bool) {
+    let _guard = state.conn_guard.clone();
+    let reg = state.hub.register(session.user_id, session.session_id);
+    let metrics = state.metrics.clone();
+    metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+    metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        user = session.user_id,
+        session = session.session_id,
+        conn = reg.conn_id,
+        "connected"
+    );
+
+    let (sink, mut stream) = socket.split();
+    let (out, out_rx) = mpsc::channel(64);
+    let writer = tokio::spawn(writer::run(sink, out_rx, compression));
+    let limits = state.config.limits.clone();
+    let heartbeat = state.config.heartbeat;
+    let mut conn = Conn {
+        caller: Caller {
+            user_id: session.user_id,
+            username: session.username.clone(),
+            session_id: session.session_id,
+            conn_id: reg.conn_id,
+        },
+        out,
+        in_flight: FuturesOrdered::new(),
+        frames: TokenBucket::new(limits.frame_rate),
+        rejected_in_a_row: 0,
+        synced: HashMap::new(),
+        state: state.clone(),
+    };
+    let welcome = ServerFrame::Welcome {
+        protocol: PROTOCOL_VERSION,
+        user_id: session.user_id,
+        username: session.username.clone(),
+        session_id: session.session_id,
+        server_time: tern_proto::now_ms(),
+        heartbeat_interval_ms: heartbeat.interval.as_millis() as u64,
+        compression,
+        max_frame_bytes: limits.max_frame_bytes,
+        max_message_bytes: limits.max_message_bytes,
+    };
+    let _ = conn.out.send(Outbound::Own(welcome)).await;
+    if reg.came_online {
+        let st = state.clone();
+        let user = session.user_id;
+        tokio::spawn(async move {
+            if let Err(e) = ops::announce_presence(&st, user, false).await {
+                tracing::warn!(error = %e, "presence announcement failed");
+            }
+        });
+    }
+    if state.shutting_down.load(Ordering::Relaxed) {
+        reg.kick.kick(CloseReason::GOING_AWAY);
+    }
+
+    let mut live = reg.live;
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + heartbeat.interval,
+        heartbeat.interval,
+    );
+    let mut last_heard = Instant::now();
+    let close = loop {
+        let can_read = conn.in_flight.len() < limits.max_in_flight;
+        tokio::select! {
+            reason = reg.kick.kicked() => break Some(reason),
+            _ = ticker.tick() => {
+                if last_heard.elapsed() >= heartbeat.timeout {
+                    tracing::debug!(conn = conn.caller.conn_id, "heartbeat timeout");
+                    break Some(HEARTBEAT_TIMEOUT);
+                }
+                let _ = conn.out.send(Outbound::Ping).await;
+            }
+            Some(reply) = conn.in_flight.next(), if !conn.in_flight.is_empty() => {
+                if let Some(reply) = reply {
+                    let _ = conn.out.send(reply).await;
+                }
+            }
+            Some(item) = live.recv() => conn.forward(item).await,
+            frame = stream.next(), if can_read => {
+                last_heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(reason) = conn.on_text(text.as_str()).await { break Some(reason) }
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        if let Some(reason) = conn.on_binary(&bytes, compression).await { break Some(reason) }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => {
+                        tracing::debug!(conn = conn.caller.conn_id, error = %e, "socket error");
+                        break None;
+                    }
+                }
+            }
+        }
+    };
+    // Finish replying to what was already accepted: those writes are committed or about to be.
+    while let Some(reply) = conn.in_flight.next().await {
+        if let Some(reply) = reply {
+            let _ = conn.out.send(reply).await;
+        }
+    }
+    if let Some(reason) = close {
+        let _ = conn.out.send(Outbound::Close(reason)).await;
+    }
+    drop(conn.out);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
+
+    metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    if state.hub.unregister(session.user_id, reg.conn_id) {
+        if let Err(e) = ops::announce_presence(&state, session.user_id, true).await {
+            tracing::debug!(error = %e, "offline announcement failed");
+        }
+    }
+    tracing::debug!(conn = reg.conn_id, ?close, "disconnected");
+}
+
+impl Conn {
+    async fn forward(&mut self, item: Live) {
+        if let Some((conv, seq)) = item.message {
+            if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
+                return;
+            }
+        }
+        let _ = self.out.send(Outbound::Shared(item.payload)).await;
+    }
+
+    async fn reply_error(&mut self, id: Option<u64>, err: &Error) {
+        if matches!(err, Error::Refused(..)) {
+            tracing::debug!(conn = self.caller.conn_id, code = %err.code(), "request refused");
+        } else {
+            tracing::error!(conn = self.caller.conn_id, error = %err, "request failed");
+        }
+        self.state.metrics.error(err.code());
+        let _ = self
+            .out
+            .send(Outbound::Own(ServerFrame::error(
+                id,
+                err.code(),
+                err.client_message(),
+            )))
+            .await;
+    }
+
+    async fn on_binary(&mut self, bytes: &[u8], compression: bool) -> Option<CloseReason> {
+        if !compression {
+            let err = Error::refused(
+                ErrorCode::BadFrame,
+                "binary frames need the deflate compression agreed at the handshake",
+            );
+            self.reply_error(None, &err).await;
+            return None;
+        }
+        match tern_proto::compression::inflate(bytes, self.state.config.limits.max_frame_bytes) {
+            Ok(text) => self.on_text(&text).await,
+            Err(tern_proto::compression::InflateError::TooLarge(n)) => {
+                self.reply_error(
+                    None,
+                    &Error::refused(
+                        ErrorCode::FrameTooLarge,
+                        format!("frames may have at most {n} bytes"),
+                    ),
+                )
+                .await;
+                None
+            }
+            Err(e) => {
+                self.reply_error(
+                    None,
+                    &Error::refused(ErrorCode::BadFrame, format!("binary frame rejected: {e}")),
+                )
+                .await;
+                None
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Option<CloseReason> {
+        self.state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
+        if !self.frames.try_take() {
+            self.rejected_in_a_row += 1;
+            if self.rejected_in_a_row > MAX_REJECTED_IN_A_ROW {
+                return Some(POLICY);
+            }
+            let id = ClientFrame::parse(text).ok().map(|f| f.id());
+            self.reply_error(
+                id,
+                &Error::refused(ErrorCode::RateLimited, "too many frames; slow down"),
+            )
+            .await;
+            return None;
+        }
+        self.rejected_in_a_row = 0;
+        let max = self.state.config.limits.max_frame_bytes;
+        if text.len() > max {
+            let err = Error::refused(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "frames may have at most {max} bytes; this one has {}",
+                    text.len()
+                ),
+            );
+            self.reply_error(None, &err).await;
+            return None;
+        }
+        let frame = match ClientFrame::parse(text) {
+            Ok(frame) => frame,
+            Err(rejection) => {
+                self.reply_error(
+                    rejection.id,
+                    &Error::Refused(rejection.code, rejection.message),
+                )
+                .await;
+                return None;
+            }
+        };
+        let id = frame.id();
+        match self.dispatch(frame).await {
+            Ok(Some(pending)) => self.in_flight.push_back(Box::pin(async move {
+                match pending.await {
+                    Ok(reply) => reply.map(Outbound::Own),
+                    Err(e) => Some(Outbound::Own(ServerFrame::error(
+                        Some(id),
+                        e.code(),
+                        e.client_message(),
+                    ))),
+                }
+            })),
+            Ok(None) => {}
+            Err(e) => self.reply_error(Some(id), &e).await,
+        }
+        None
+    }
+
+    async fn dispatch(&mut self, frame: ClientFrame) -> Result<Option<Pending>> {
+        let (st, c) = (&self.state, &self.caller);
+        let pending = match frame {
+            ClientFrame::Ping { id } => {
+                let _ = self.out.send(Outbound::Own(ServerFrame::Pong { id })).await;
+                return Ok(None);
+            }
+            ClientFrame::Sync {
+                id,
+                cursors,
+                changes_since,
+            } => {
+                let heads = sync::run(st, c.user_id, id, cursors, changes_since, &self.out).await?;
+                self.synced = heads;
+                return Ok(None);
+            }
+            ClientFrame::Send {
+                id,
+                conversation_id,
+                client_id,
+                body,
+            } => ops::send(st, c, id, conversation_id, client_id, body).await?,
+            ClientFrame::StartDirect { id, username } => {
+                ops::start_direct(st, c, id, username).await?
+            }
+            ClientFrame::CreateGroup { id, name, members } => {
+                ops::create_group(st, c, id, name, members).await?
+            }
+            ClientFrame::RenameGroup {
+                id,
+                conversation_id,
+                name,
+            } => ops::rename(st, c, id, conversation_id, name).await?,
+            ClientFrame::AddMembers {
+                id,
+                conversation_id,
+                usernames,
+            } => ops::add_members(st, c, id, conversation_id, usernames).await?,
+            ClientFrame::RemoveMember {
+                id,
+                conversation_id,
+                username,
+            } => ops::remove_member(st, c, id, conversation_id, username).await?,
+            ClientFrame::LeaveGroup {
+                id,
+                conversation_id,
+            } => ops::leave(st, c, id, conversation_id).await?,
+            ClientFrame::ListConversations { id } => ops::list(st, c, id).await?,
+            ClientFrame::History {
+                id,
+                conversation_id,
+                before_seq,
+                limit,
+            } => ops::history(st, c, id, conversation_id, before_seq, limit).await?,
+            ClientFrame::Delivered {
+                id,
+                conversation_id,
+                seq,
+            } => ops::receipt(st, c, id, conversation_id, seq, 0, false).await?,
+            ClientFrame::Read {
+                id,
+                conversation_id,
+                seq,
+            } => ops::receipt(st, c, id, conversation_id, seq, seq, true).await?,
+            ClientFrame::Typing {
+                conversation_id,
+                active,
+                ..
+            } => ops::typing(st, c, conversation_id, active).await?,
+        };
+        Ok(Some(pending))
+    }
+}

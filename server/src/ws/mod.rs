@@ -1,0 +1,102 @@
+//! The WebSocket endpoint: handshake authentication, then one [`connection`] task per socket.
+//!
+//! The handshake is refused with an HTTP status and a JSON [`tern_proto::ErrorBody`] when the
+//! bearer token is missing, unknown, expired or revoked, or when the client asks for a protocol
+//! version the relay does not speak. Only then is the connection upgraded, with a small read
+//! buffer and hard frame limits from [`crate::config::Limits`].
+
+mod connection;
+mod sync;
+mod writer;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use tern_proto::{ErrorCode, COMPRESSION_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
+
+use crate::auth::hash_token;
+use crate::error::Error;
+use crate::http::ApiError;
+use crate::state::AppState;
+use crate::store::accounts;
+
+/// Read the bearer token from an `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Result<String, Error> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            Error::refused(
+                ErrorCode::Unauthorized,
+                "missing Authorization: Bearer token",
+            )
+        })?;
+    value
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::refused(
+                ErrorCode::Unauthorized,
+                "the Authorization header must be \"Bearer <token>\"",
+            )
+        })
+}
+
+/// Resolve a bearer token to its session.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<accounts::AuthSession, Error> {
+    let hash = hash_token(token);
+    state
+        .store
+        .call(move |txn, _| accounts::authenticate(txn, &hash, tern_proto::now_ms()))
+        .await
+}
+
+/// `GET /v1/ws`.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Some(v) = headers.get(PROTOCOL_HEADER) {
+        if v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()) != Some(PROTOCOL_VERSION) {
+            return ApiError(Error::refused(
+                ErrorCode::UnsupportedVersion,
+                format!("this relay speaks protocol version {PROTOCOL_VERSION}"),
+            ))
+            .into_response();
+        }
+    }
+    let compression = headers
+        .get(COMPRESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("deflate"))
+        });
+    let session = match bearer(&headers) {
+        Ok(token) => authenticate(&state, &token).await,
+        Err(e) => Err(e),
+    };
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => {
+            state.metrics.error(e.code());
+            return ApiError(e).into_response();
+        }
+    };
+    let limits = &state.config.limits;
+    let mut res = ws
+        .read_buffer_size(limits.read_buffer_bytes)
+        .write_buffer_size(0)
+        .max_message_size(limits.hard_frame_bytes)
+        .max_frame_size(limits.hard_frame_bytes)
+        .on_upgrade(move |socket| connection::serve(socket, state, session, compression));
+    if compression {
+        res.headers_mut().insert(
+            COMPRESSION_HEADER,
+            axum::http::HeaderValue::from_static("deflate"),
+        );
+    }
+    res
+}
