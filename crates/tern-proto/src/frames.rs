@@ -13,9 +13,22 @@ use crate::{
     Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
 };
 
-/// What a client already holds, sent with [`ClientFrame::Sync`]: the highest contiguous
-/// sequence per conversation, and the change version of the previous sync.
-pub type SyncCursors = BTreeMap<ConversationId, Seq>;
+/// What a client already holds in one conversation, sent with [`ClientFrame::Sync`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Highest sequence held without gaps below it.
+    pub seq: Seq,
+}
+
+/// Cursors of a sync request.
+pub type SyncCursors = Vec<Cursor>;
+
+/// Cursors as a map, for lookups.
+pub fn cursor_map(cursors: &[Cursor]) -> BTreeMap<ConversationId, Seq> {
+    cursors.iter().map(|c| (c.conversation_id, c.seq)).collect()
+}
 
 /// A frame sent by a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ mod http;
 mod model;
 
 pub use error::ErrorCode;
-pub use frames::{
+pub use frames::{cursor_map, Cursor, 
     now_ms, ClientFrame, FrameRejection, ServerFrame, SyncCursors, CLIENT_FRAME_TYPES,
 };
 pub use http::{

@@ -376,7 +376,10 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary
     let rows = txn
         .prepare_cached(
             "SELECT c.id, m.read_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.user_id = ?1 AND m.active = 1 ORDER BY c.last_activity DESC, c.id DESC",
+             WHERE m.user_id = ?1 AND m.active = 1
+             ORDER BY c.last_activity DESC,
+                      (SELECT x.id FROM messages x WHERE x.conversation_id = c.id AND x.seq = c.last_seq) DESC,
+                      c.id DESC",
         )?
         .query_map([me], |r| Ok((r.get::<_, ConversationId>(0)?, r.get::<_, i64>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

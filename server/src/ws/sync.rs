@@ -46,6 +46,7 @@ pub async fn run(
             .await
             .map_err(|_| Error::Internal("connection closed during sync".into()))
     };
+    let cursors = tern_proto::cursor_map(&cursors);
     let mut header = Some((changes.conversations, changes.removed, changes.receipts));
     let mut page = Vec::new();
     let mut heads = HashMap::with_capacity(changes.heads.len());

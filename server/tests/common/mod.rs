@@ -1,0 +1,448 @@
+//! Shared test harness: a real relay on 127.0.0.1:0 (in-process or as a child process), and a
+//! minimal WebSocket client that speaks the protocol frame by frame.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tern_proto::{ClientFrame, ServerFrame, COMPRESSION_HEADER};
+use tern_server::config::Config;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a frame that should come.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Test password for every user.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A relay running inside the test process.
+pub struct Relay {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<tern_server::Result<()>>>,
+    pub http: reqwest::Client,
+}
+
+/// A config suitable for tests: relaxed rate limits unless a test tightens them.
+pub fn test_config(dir: &Path) -> Config {
+    let mut c = Config::new(dir.join("relay.db"));
+    c.synchronous_full = false;
+    c.limits.send_rate.burst = 100_000.0;
+    c.limits.send_rate.per_second = 100_000.0;
+    c.limits.frame_rate.burst = 100_000.0;
+    c.limits.frame_rate.per_second = 100_000.0;
+    c
+}
+
+impl Relay {
+    pub async fn start() -> Relay {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        tweak(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir, config: Config) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(tern_server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Relay { addr, dir, stop: Some(stop), task: Some(task), http: reqwest::Client::new() }
+    }
+
+    /// Stop gracefully and wait until the relay has finished.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.addr, tern_proto::WS_PATH)
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+        post(&self.http, &self.url(path), body, token).await
+    }
+
+    pub async fn register(&self, name: &str) {
+        let (status, body) = self.post("/v1/register", json!({"username": name, "password": PASSWORD}), None).await;
+        assert_eq!(status, 201, "register {name}: {body}");
+    }
+
+    pub async fn login(&self, name: &str) -> String {
+        login(&self.http, &self.url(""), name).await
+    }
+
+    /// Register, log in and connect a fresh user.
+    pub async fn user(&self, name: &str) -> Client {
+        self.register(name).await;
+        let token = self.login(name).await;
+        Client::connect(&self.ws_url(), &token).await
+    }
+
+    /// Another device (a new login session) of an existing user.
+    pub async fn device(&self, name: &str) -> Client {
+        let token = self.login(name).await;
+        Client::connect(&self.ws_url(), &token).await
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn post(http: &reqwest::Client, url: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    let mut req = http.post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+pub async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
+    let (status, body) = post(http, &format!("{base}/v1/login"), json!({"username": name, "password": PASSWORD, "device_name": "test"}), None).await;
+    assert_eq!(status, 200, "login {name}: {body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A protocol-level test client: one WebSocket, frames in and out, no cleverness.
+pub struct Client {
+    pub ws: Ws,
+    pub user_id: i64,
+    pub session_id: i64,
+    next_id: u64,
+    /// Frames received while waiting for something else.
+    pub backlog: Vec<ServerFrame>,
+}
+
+/// Why a handshake was refused: HTTP status and the JSON error body.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: u16,
+    pub body: Value,
+}
+
+pub async fn try_connect(url: &str, token: Option<&str>, extra: &[(&str, &str)]) -> Result<Ws, Refusal> {
+    let mut req = url.into_client_request().unwrap();
+    if let Some(t) = token {
+        req.headers_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    for (k, v) in extra {
+        req.headers_mut().insert(tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            let status = res.status().as_u16();
+            let body = res.body().as_ref().map(|b| serde_json::from_slice(b).unwrap_or(Value::Null)).unwrap_or(Value::Null);
+            Err(Refusal { status, body })
+        }
+        Err(e) => panic!("connect failed: {e}"),
+    }
+}
+
+impl Client {
+    pub async fn connect(url: &str, token: &str) -> Client {
+        Self::connect_with(url, token, &[]).await
+    }
+
+    pub async fn connect_with(url: &str, token: &str, extra: &[(&str, &str)]) -> Client {
+        let ws = try_connect(url, Some(token), extra).await.unwrap();
+        let mut c = Client { ws, user_id: 0, session_id: 0, next_id: 1, backlog: Vec::new() };
+        match c.recv().await {
+            ServerFrame::Welcome { user_id, session_id, .. } => {
+                c.user_id = user_id;
+                c.session_id = session_id;
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        c
+    }
+
+    pub async fn connect_compressed(url: &str, token: &str) -> Client {
+        Self::connect_with(url, token, &[(COMPRESSION_HEADER, "deflate")]).await
+    }
+
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub async fn send_raw(&mut self, msg: Message) {
+        self.ws.send(msg).await.unwrap();
+    }
+
+    pub async fn send_json(&mut self, v: Value) {
+        self.send_raw(Message::Text(v.to_string().into())).await;
+    }
+
+    pub async fn send_frame(&mut self, f: &ClientFrame) {
+        self.send_json(serde_json::to_value(f).unwrap()).await;
+    }
+
+    /// Next frame from the socket (not from the backlog), or None if the socket closed.
+    pub async fn try_recv_socket(&mut self, wait: Duration) -> Option<Result<ServerFrame, Option<u16>>> {
+        loop {
+            let msg = match tokio::time::timeout(wait, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) => return Some(Err(None)),
+                Ok(Some(Err(_))) => return Some(Err(None)),
+                Ok(Some(Ok(m))) => m,
+            };
+            match msg {
+                Message::Text(t) => return Some(Ok(serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("bad frame {t}: {e}")))),
+                Message::Binary(b) => {
+                    let text = tern_proto::compression::inflate(&b, 64 << 20).unwrap();
+                    return Some(Ok(serde_json::from_str(&text).unwrap()));
+                }
+                Message::Close(frame) => return Some(Err(frame.map(|f| u16::from(f.code)))),
+                _ => continue,
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> ServerFrame {
+        if !self.backlog.is_empty() {
+            return self.backlog.remove(0);
+        }
+        match self.try_recv_socket(WAIT).await {
+            Some(Ok(f)) => f,
+            Some(Err(code)) => panic!("socket closed (code {code:?}) while waiting for a frame"),
+            None => panic!("no frame within {WAIT:?}"),
+        }
+    }
+
+    /// Wait for the first frame matching `pred`, keeping the others in the backlog.
+    pub async fn expect<T>(&mut self, mut pred: impl FnMut(&ServerFrame) -> Option<T>) -> T {
+        if let Some(pos) = self.backlog.iter().position(|f| pred(f).is_some()) {
+            let f = self.backlog.remove(pos);
+            return pred(&f).unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.try_recv_socket(left).await {
+                Some(Ok(f)) => match pred(&f) {
+                    Some(t) => return t,
+                    None => self.backlog.push(f),
+                },
+                Some(Err(code)) => panic!("socket closed (code {code:?}); backlog: {:?}", self.backlog),
+                None => panic!("expected frame did not arrive within {WAIT:?}; backlog: {:?}", self.backlog),
+            }
+        }
+    }
+
+    /// Assert no frame matching `pred` arrives within `wait`.
+    pub async fn expect_none(&mut self, wait: Duration, mut pred: impl FnMut(&ServerFrame) -> bool) {
+        assert!(!self.backlog.iter().any(&mut pred), "unexpected frame in backlog: {:?}", self.backlog);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.try_recv_socket(left).await {
+                Some(Ok(f)) => {
+                    assert!(!pred(&f), "unexpected frame {f:?}");
+                    self.backlog.push(f);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Wait until the socket closes and return the close code.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        loop {
+            match self.try_recv_socket(WAIT).await {
+                Some(Ok(f)) => self.backlog.push(f),
+                Some(Err(code)) => return code,
+                None => panic!("socket did not close within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Send a request and wait for the reply (or error) echoing its id.
+    pub async fn request(&mut self, mut frame: Value) -> ServerFrame {
+        let id = self.next_id();
+        frame["id"] = json!(id);
+        self.send_json(frame).await;
+        self.expect(|f| reply_id(f).filter(|r| *r == id).map(|_| f.clone())).await
+    }
+
+    pub async fn start_direct(&mut self, username: &str) -> i64 {
+        match self.request(json!({"type": "start_direct", "username": username})).await {
+            ServerFrame::Conversation { conversation, .. } => conversation.conversation_id,
+            other => panic!("start_direct failed: {other:?}"),
+        }
+    }
+
+    pub async fn create_group(&mut self, name: &str, members: &[&str]) -> i64 {
+        match self.request(json!({"type": "create_group", "name": name, "members": members})).await {
+            ServerFrame::Conversation { conversation, .. } => conversation.conversation_id,
+            other => panic!("create_group failed: {other:?}"),
+        }
+    }
+
+    /// Send a message and wait for its ack; returns (seq, duplicate).
+    pub async fn send_msg(&mut self, conv: i64, client_id: &str, body: &str) -> (u64, bool) {
+        match self.request(json!({"type": "send", "conversation_id": conv, "client_id": client_id, "body": body})).await {
+            ServerFrame::Ack { seq, duplicate, .. } => (seq, duplicate),
+            other => panic!("send failed: {other:?}"),
+        }
+    }
+
+    /// Wait for a pushed message in `conv`.
+    pub async fn expect_message(&mut self, conv: i64) -> tern_proto::MessageRecord {
+        self.expect(|f| match f {
+            ServerFrame::Message { message } if message.conversation_id == conv => Some(message.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Run a whole sync; returns (messages, conversations, removed, receipts, version, presence).
+    pub async fn sync(&mut self, cursors: Value, since: u64) -> SyncResult {
+        let id = self.next_id();
+        // Tests write cursors as {"conv": seq}; the wire form is a list of objects.
+        let cursors: Vec<Value> = cursors
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| json!({"conversation_id": k.parse::<i64>().unwrap(), "seq": v}))
+            .collect();
+        self.send_json(json!({"type": "sync", "id": id, "cursors": cursors, "changes_since": since})).await;
+        let mut out = SyncResult::default();
+        loop {
+            let f = self.expect(|f| (reply_id(f) == Some(id)).then(|| f.clone())).await;
+            match f {
+                ServerFrame::SyncPage { messages, conversations, removed, receipts, .. } => {
+                    out.pages += 1;
+                    out.messages.extend(messages);
+                    out.conversations.extend(conversations);
+                    out.removed.extend(removed);
+                    out.receipts.extend(receipts);
+                }
+                ServerFrame::SyncDone { changes_version, presence, .. } => {
+                    out.version = changes_version;
+                    out.presence = presence;
+                    return out;
+                }
+                other => panic!("unexpected sync reply {other:?}"),
+            }
+        }
+    }
+
+    /// Expect an error reply to the last request with this code.
+    pub async fn expect_error(&mut self, frame: Value, code: &str) -> ServerFrame {
+        let reply = self.request(frame).await;
+        match &reply {
+            ServerFrame::Error { code: c, .. } => assert_eq!(serde_json::to_value(c).unwrap(), json!(code), "{reply:?}"),
+            other => panic!("expected error {code}, got {other:?}"),
+        }
+        reply
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct SyncResult {
+    pub pages: usize,
+    pub messages: Vec<tern_proto::MessageRecord>,
+    pub conversations: Vec<tern_proto::ConversationInfo>,
+    pub removed: Vec<i64>,
+    pub receipts: Vec<tern_proto::ReceiptState>,
+    pub version: u64,
+    pub presence: Vec<tern_proto::Presence>,
+}
+
+/// The request id a frame answers, if it is a reply.
+pub fn reply_id(f: &ServerFrame) -> Option<u64> {
+    match f {
+        ServerFrame::Pong { id }
+        | ServerFrame::Ok { id }
+        | ServerFrame::Ack { id, .. }
+        | ServerFrame::Conversations { id, .. }
+        | ServerFrame::History { id, .. }
+        | ServerFrame::SyncPage { id, .. }
+        | ServerFrame::SyncDone { id, .. } => Some(*id),
+        ServerFrame::Error { id, .. } | ServerFrame::Conversation { id, .. } => *id,
+        _ => None,
+    }
+}
+
+/// A relay running as a child process (for `kill -9`).
+pub struct RelayProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl RelayProcess {
+    pub fn spawn(db: &Path, extra: &[&str]) -> RelayProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern-server"))
+            .args(["--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra)
+            .env("TERN_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected output {line:?}")).parse().unwrap();
+        RelayProcess { child, addr }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.addr, tern_proto::WS_PATH)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("relay.db")
+}
