@@ -10,7 +10,8 @@ use serde_json::json;
 use tern_proto::{MemberRole, ServerFrame};
 
 #[tokio::test]
-async fn a_message_reaches_the_other_member_and_the_senders_other_devices_but_not_the_sending_connection() {
+async fn a_message_reaches_the_other_member_and_the_senders_other_devices_but_not_the_sending_connection(
+) {
     let relay = Relay::start().await;
     let mut alice = relay.user("alice").await;
     let mut alice_phone = relay.device("alice").await;
@@ -26,7 +27,11 @@ async fn a_message_reaches_the_other_member_and_the_senders_other_devices_but_no
     assert_eq!(at_bob.seq, 1);
     let at_phone = alice_phone.expect_message(conv).await;
     assert_eq!(at_phone, at_bob);
-    alice.expect_none(Duration::from_millis(300), |f| matches!(f, ServerFrame::Message { .. })).await;
+    alice
+        .expect_none(Duration::from_millis(300), |f| {
+            matches!(f, ServerFrame::Message { .. })
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -36,21 +41,48 @@ async fn sending_the_same_client_id_again_returns_the_original_ack_and_delivers_
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
 
-    let first = alice.request(json!({"type": "send", "conversation_id": conv, "client_id": "same", "body": "once"})).await;
+    let first = alice
+        .request(
+            json!({"type": "send", "conversation_id": conv, "client_id": "same", "body": "once"}),
+        )
+        .await;
     // Even from another device, even with different text: the id decides.
     let mut alice2 = relay.device("alice").await;
-    let again = alice2.request(json!({"type": "send", "conversation_id": conv, "client_id": "same", "body": "twice?"})).await;
+    let again = alice2
+        .request(
+            json!({"type": "send", "conversation_id": conv, "client_id": "same", "body": "twice?"}),
+        )
+        .await;
     match (first, again) {
         (
-            ServerFrame::Ack { message_id: m1, seq: s1, sent_at: t1, duplicate: false, .. },
-            ServerFrame::Ack { message_id: m2, seq: s2, sent_at: t2, duplicate: true, .. },
+            ServerFrame::Ack {
+                message_id: m1,
+                seq: s1,
+                sent_at: t1,
+                duplicate: false,
+                ..
+            },
+            ServerFrame::Ack {
+                message_id: m2,
+                seq: s2,
+                sent_at: t2,
+                duplicate: true,
+                ..
+            },
         ) => assert_eq!((m1, s1, t1), (m2, s2, t2)),
         other => panic!("unexpected acks {other:?}"),
     }
     assert_eq!(bob.expect_message(conv).await.body, "once");
-    bob.expect_none(Duration::from_millis(300), |f| matches!(f, ServerFrame::Message { .. })).await;
-    let history = bob.request(json!({"type": "history", "conversation_id": conv})).await;
-    let ServerFrame::History { messages, .. } = history else { panic!("{history:?}") };
+    bob.expect_none(Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::Message { .. })
+    })
+    .await;
+    let history = bob
+        .request(json!({"type": "history", "conversation_id": conv}))
+        .await;
+    let ServerFrame::History { messages, .. } = history else {
+        panic!("{history:?}")
+    };
     assert_eq!(messages.len(), 1);
 }
 
@@ -67,7 +99,10 @@ async fn pipelined_sends_keep_their_order_and_every_member_sees_the_same_sequenc
     }
     let mut acked = Vec::new();
     while acked.len() < 200 {
-        if let ServerFrame::Ack { id, seq, .. } = alice.expect(|f| matches!(f, ServerFrame::Ack { .. }).then(|| f.clone())).await {
+        if let ServerFrame::Ack { id, seq, .. } = alice
+            .expect(|f| matches!(f, ServerFrame::Ack { .. }).then(|| f.clone()))
+            .await
+        {
             acked.push((id, seq));
         }
     }
@@ -94,21 +129,45 @@ async fn delivered_and_read_receipts_are_forwarded_to_the_sender() {
     bob.expect_message(conv).await;
     bob.expect_message(conv).await;
 
-    bob.send_json(json!({"type": "delivered", "id": 50, "conversation_id": conv, "seq": 2})).await;
-    let r = alice.expect(|f| match f { ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt), _ => None }).await;
+    bob.send_json(json!({"type": "delivered", "id": 50, "conversation_id": conv, "seq": 2}))
+        .await;
+    let r = alice
+        .expect(|f| match f {
+            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            _ => None,
+        })
+        .await;
     assert_eq!((r.delivered_seq, r.read_seq), (2, 0));
 
-    let ok = bob.request(json!({"type": "read", "conversation_id": conv, "seq": 1})).await;
+    let ok = bob
+        .request(json!({"type": "read", "conversation_id": conv, "seq": 1}))
+        .await;
     assert!(matches!(ok, ServerFrame::Ok { .. }), "{ok:?}");
-    let r = alice.expect(|f| match f { ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt), _ => None }).await;
+    let r = alice
+        .expect(|f| match f {
+            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            _ => None,
+        })
+        .await;
     assert_eq!((r.delivered_seq, r.read_seq), (2, 1));
 
     // Markers never move backwards and never past the newest message.
-    bob.request(json!({"type": "read", "conversation_id": conv, "seq": 99})).await;
-    let r = alice.expect(|f| match f { ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt), _ => None }).await;
+    bob.request(json!({"type": "read", "conversation_id": conv, "seq": 99}))
+        .await;
+    let r = alice
+        .expect(|f| match f {
+            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            _ => None,
+        })
+        .await;
     assert_eq!((r.delivered_seq, r.read_seq), (2, 2));
-    bob.request(json!({"type": "read", "conversation_id": conv, "seq": 1})).await;
-    alice.expect_none(Duration::from_millis(300), |f| matches!(f, ServerFrame::Receipt { .. })).await;
+    bob.request(json!({"type": "read", "conversation_id": conv, "seq": 1}))
+        .await;
+    alice
+        .expect_none(Duration::from_millis(300), |f| {
+            matches!(f, ServerFrame::Receipt { .. })
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -122,13 +181,24 @@ async fn receipts_reach_a_sender_who_was_offline_when_they_happened() {
     drop(alice);
 
     bob.expect_message(conv).await;
-    bob.request(json!({"type": "read", "conversation_id": conv, "seq": 1})).await;
+    bob.request(json!({"type": "read", "conversation_id": conv, "seq": 1}))
+        .await;
 
     let mut alice = relay.device("alice").await;
-    let sync = alice.sync(json!({conv.to_string(): 1}), first.version).await;
-    let r = sync.receipts.iter().find(|r| r.user_id == bob.user_id).expect("bob's receipt in sync");
+    let sync = alice
+        .sync(json!({conv.to_string(): 1}), first.version)
+        .await;
+    let r = sync
+        .receipts
+        .iter()
+        .find(|r| r.user_id == bob.user_id)
+        .expect("bob's receipt in sync");
     assert_eq!((r.delivered_seq, r.read_seq), (1, 1));
-    assert!(sync.messages.is_empty(), "nothing new to send: {:?}", sync.messages);
+    assert!(
+        sync.messages.is_empty(),
+        "nothing new to send: {:?}",
+        sync.messages
+    );
 }
 
 #[tokio::test]
@@ -139,17 +209,38 @@ async fn typing_reaches_other_members_only_and_carries_an_expiry() {
     let mut eve = relay.user("eve").await;
     let conv = alice.start_direct("bob").await;
 
-    alice.send_json(json!({"type": "typing", "id": 9, "conversation_id": conv, "active": true})).await;
+    alice
+        .send_json(json!({"type": "typing", "id": 9, "conversation_id": conv, "active": true}))
+        .await;
     let (who, active, expires) = bob
-        .expect(|f| match f { ServerFrame::Typing { user_id, active, expires_in_ms, .. } => Some((*user_id, *active, *expires_in_ms)), _ => None })
+        .expect(|f| match f {
+            ServerFrame::Typing {
+                user_id,
+                active,
+                expires_in_ms,
+                ..
+            } => Some((*user_id, *active, *expires_in_ms)),
+            _ => None,
+        })
         .await;
     assert_eq!((who, active), (alice.user_id, true));
     assert!(expires > 0);
-    eve.expect_none(Duration::from_millis(300), |f| matches!(f, ServerFrame::Typing { .. })).await;
-    alice.expect_none(Duration::from_millis(100), |f| matches!(f, ServerFrame::Typing { .. })).await;
+    eve.expect_none(Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::Typing { .. })
+    })
+    .await;
+    alice
+        .expect_none(Duration::from_millis(100), |f| {
+            matches!(f, ServerFrame::Typing { .. })
+        })
+        .await;
 
     // A non-member cannot type into it.
-    eve.expect_error(json!({"type": "typing", "conversation_id": conv, "active": true}), "not_member").await;
+    eve.expect_error(
+        json!({"type": "typing", "conversation_id": conv, "active": true}),
+        "not_member",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -161,16 +252,37 @@ async fn presence_is_shared_only_with_contacts_and_offline_carries_last_seen() {
     alice.start_direct("bob").await;
 
     let sync = alice.sync(json!({}), 0).await;
-    assert_eq!(sync.presence.len(), 1, "only bob is a contact: {:?}", sync.presence);
+    assert_eq!(
+        sync.presence.len(),
+        1,
+        "only bob is a contact: {:?}",
+        sync.presence
+    );
     assert!(!sync.presence[0].online);
 
     let bob = relay.device("bob").await;
-    let p = alice.expect(|f| match f { ServerFrame::Presence { presence } if presence.online => Some(presence.clone()), _ => None }).await;
+    let p = alice
+        .expect(|f| match f {
+            ServerFrame::Presence { presence } if presence.online => Some(presence.clone()),
+            _ => None,
+        })
+        .await;
     assert_eq!(p.user_id, bob.user_id);
     drop(bob);
-    let p = alice.expect(|f| match f { ServerFrame::Presence { presence } if presence.last_seen.is_some() => Some(presence.clone()), _ => None }).await;
+    let p = alice
+        .expect(|f| match f {
+            ServerFrame::Presence { presence } if presence.last_seen.is_some() => {
+                Some(presence.clone())
+            }
+            _ => None,
+        })
+        .await;
     assert!(!p.online);
-    stranger.expect_none(Duration::from_millis(300), |f| matches!(f, ServerFrame::Presence { .. })).await;
+    stranger
+        .expect_none(Duration::from_millis(300), |f| {
+            matches!(f, ServerFrame::Presence { .. })
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -180,14 +292,31 @@ async fn a_user_stays_online_while_any_device_is_connected() {
     relay.register("bob").await;
     alice.start_direct("bob").await;
     // Starting the chat introduces bob's current state: offline.
-    alice.expect(|f| matches!(f, ServerFrame::Presence { presence } if !presence.online).then_some(())).await;
+    alice
+        .expect(|f| {
+            matches!(f, ServerFrame::Presence { presence } if !presence.online).then_some(())
+        })
+        .await;
     let bob1 = relay.device("bob").await;
-    alice.expect(|f| matches!(f, ServerFrame::Presence { presence } if presence.online).then_some(())).await;
+    alice
+        .expect(|f| {
+            matches!(f, ServerFrame::Presence { presence } if presence.online).then_some(())
+        })
+        .await;
     let bob2 = relay.device("bob").await;
     drop(bob1);
-    alice.expect_none(Duration::from_millis(500), |f| matches!(f, ServerFrame::Presence { presence } if !presence.online)).await;
+    alice
+        .expect_none(
+            Duration::from_millis(500),
+            |f| matches!(f, ServerFrame::Presence { presence } if !presence.online),
+        )
+        .await;
     drop(bob2);
-    alice.expect(|f| matches!(f, ServerFrame::Presence { presence } if !presence.online).then_some(())).await;
+    alice
+        .expect(|f| {
+            matches!(f, ServerFrame::Presence { presence } if !presence.online).then_some(())
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -199,16 +328,39 @@ async fn non_members_can_neither_read_nor_write_a_conversation() {
     let conv = alice.start_direct("bob").await;
     alice.send_msg(conv, "s", "secret").await;
 
-    eve.expect_error(json!({"type": "send", "conversation_id": conv, "client_id": "e1", "body": "hi"}), "not_member").await;
-    eve.expect_error(json!({"type": "history", "conversation_id": conv}), "not_member").await;
-    eve.expect_error(json!({"type": "read", "conversation_id": conv, "seq": 1}), "not_member").await;
-    eve.expect_error(json!({"type": "rename_group", "conversation_id": conv, "name": "x"}), "not_member").await;
+    eve.expect_error(
+        json!({"type": "send", "conversation_id": conv, "client_id": "e1", "body": "hi"}),
+        "not_member",
+    )
+    .await;
+    eve.expect_error(
+        json!({"type": "history", "conversation_id": conv}),
+        "not_member",
+    )
+    .await;
+    eve.expect_error(
+        json!({"type": "read", "conversation_id": conv, "seq": 1}),
+        "not_member",
+    )
+    .await;
+    eve.expect_error(
+        json!({"type": "rename_group", "conversation_id": conv, "name": "x"}),
+        "not_member",
+    )
+    .await;
     // A conversation that does not exist looks the same as one she is not in.
-    eve.expect_error(json!({"type": "send", "conversation_id": 999_999, "client_id": "e2", "body": "hi"}), "not_member").await;
+    eve.expect_error(
+        json!({"type": "send", "conversation_id": 999_999, "client_id": "e2", "body": "hi"}),
+        "not_member",
+    )
+    .await;
     let sync = eve.sync(json!({conv.to_string(): 0}), 0).await;
     assert!(sync.messages.is_empty() && sync.conversations.is_empty());
     // And her connection still works.
-    assert!(matches!(eve.request(json!({"type": "ping"})).await, ServerFrame::Pong { .. }));
+    assert!(matches!(
+        eve.request(json!({"type": "ping"})).await,
+        ServerFrame::Pong { .. }
+    ));
 }
 
 #[tokio::test]
@@ -220,33 +372,98 @@ async fn groups_are_created_renamed_and_managed_by_admins() {
     relay.register("dave").await;
 
     let conv = alice.create_group("Team", &["bob"]).await;
-    let pushed = bob.expect(|f| match f { ServerFrame::Conversation { id: None, conversation } => Some(conversation.clone()), _ => None }).await;
+    let pushed = bob
+        .expect(|f| match f {
+            ServerFrame::Conversation {
+                id: None,
+                conversation,
+            } => Some(conversation.clone()),
+            _ => None,
+        })
+        .await;
     assert_eq!(pushed.name.as_deref(), Some("Team"));
-    assert_eq!(pushed.members.iter().find(|m| m.username == "alice").unwrap().role, MemberRole::Admin);
+    assert_eq!(
+        pushed
+            .members
+            .iter()
+            .find(|m| m.username == "alice")
+            .unwrap()
+            .role,
+        MemberRole::Admin
+    );
 
     // Any member may rename; only admins add or remove.
-    let renamed = bob.request(json!({"type": "rename_group", "conversation_id": conv, "name": "Dream Team"})).await;
-    assert!(matches!(&renamed, ServerFrame::Conversation { conversation, .. } if conversation.name.as_deref() == Some("Dream Team")));
-    bob.expect_error(json!({"type": "add_members", "conversation_id": conv, "usernames": ["carol"]}), "forbidden").await;
-    let added = alice.request(json!({"type": "add_members", "conversation_id": conv, "usernames": ["carol", "dave"]})).await;
-    let ServerFrame::Conversation { conversation, .. } = added else { panic!("{added:?}") };
+    let renamed = bob
+        .request(json!({"type": "rename_group", "conversation_id": conv, "name": "Dream Team"}))
+        .await;
+    assert!(
+        matches!(&renamed, ServerFrame::Conversation { conversation, .. } if conversation.name.as_deref() == Some("Dream Team"))
+    );
+    bob.expect_error(
+        json!({"type": "add_members", "conversation_id": conv, "usernames": ["carol"]}),
+        "forbidden",
+    )
+    .await;
+    let added = alice
+        .request(
+            json!({"type": "add_members", "conversation_id": conv, "usernames": ["carol", "dave"]}),
+        )
+        .await;
+    let ServerFrame::Conversation { conversation, .. } = added else {
+        panic!("{added:?}")
+    };
     assert_eq!(conversation.members.len(), 4);
     carol.expect(|f| matches!(f, ServerFrame::Conversation { conversation, .. } if conversation.conversation_id == conv).then_some(())).await;
 
     // Removal: the removed member is told and can no longer write.
-    alice.request(json!({"type": "remove_member", "conversation_id": conv, "username": "carol"})).await;
+    alice
+        .request(json!({"type": "remove_member", "conversation_id": conv, "username": "carol"}))
+        .await;
     carol.expect(|f| matches!(f, ServerFrame::ConversationRemoved { conversation_id } if *conversation_id == conv).then_some(())).await;
-    carol.expect_error(json!({"type": "send", "conversation_id": conv, "client_id": "c1", "body": "hi"}), "not_member").await;
+    carol
+        .expect_error(
+            json!({"type": "send", "conversation_id": conv, "client_id": "c1", "body": "hi"}),
+            "not_member",
+        )
+        .await;
 
     // When the last admin leaves, the longest-standing member becomes admin.
-    assert!(matches!(alice.request(json!({"type": "leave_group", "conversation_id": conv})).await, ServerFrame::Ok { .. }));
-    let after = bob.expect(|f| match f { ServerFrame::Conversation { conversation, .. } if conversation.members.len() == 2 => Some(conversation.clone()), _ => None }).await;
-    assert_eq!(after.members.iter().find(|m| m.username == "bob").unwrap().role, MemberRole::Admin);
+    assert!(matches!(
+        alice
+            .request(json!({"type": "leave_group", "conversation_id": conv}))
+            .await,
+        ServerFrame::Ok { .. }
+    ));
+    let after = bob
+        .expect(|f| match f {
+            ServerFrame::Conversation { conversation, .. } if conversation.members.len() == 2 => {
+                Some(conversation.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        after
+            .members
+            .iter()
+            .find(|m| m.username == "bob")
+            .unwrap()
+            .role,
+        MemberRole::Admin
+    );
 
     // Direct conversations have fixed members.
     let direct = bob.start_direct("dave").await;
-    bob.expect_error(json!({"type": "add_members", "conversation_id": direct, "usernames": ["alice"]}), "forbidden").await;
-    bob.expect_error(json!({"type": "leave_group", "conversation_id": direct}), "forbidden").await;
+    bob.expect_error(
+        json!({"type": "add_members", "conversation_id": direct, "usernames": ["alice"]}),
+        "forbidden",
+    )
+    .await;
+    bob.expect_error(
+        json!({"type": "leave_group", "conversation_id": direct}),
+        "forbidden",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -256,10 +473,25 @@ async fn a_group_cannot_grow_past_the_size_limit() {
     for n in ["bob", "carol", "dave"] {
         relay.register(n).await;
     }
-    alice.expect_error(json!({"type": "create_group", "name": "big", "members": ["bob", "carol", "dave"]}), "group_too_large").await;
+    alice
+        .expect_error(
+            json!({"type": "create_group", "name": "big", "members": ["bob", "carol", "dave"]}),
+            "group_too_large",
+        )
+        .await;
     let conv = alice.create_group("ok", &["bob", "carol"]).await;
-    alice.expect_error(json!({"type": "add_members", "conversation_id": conv, "usernames": ["dave"]}), "group_too_large").await;
-    alice.expect_error(json!({"type": "create_group", "name": "x", "members": ["nobody"]}), "not_found").await;
+    alice
+        .expect_error(
+            json!({"type": "add_members", "conversation_id": conv, "usernames": ["dave"]}),
+            "group_too_large",
+        )
+        .await;
+    alice
+        .expect_error(
+            json!({"type": "create_group", "name": "x", "members": ["nobody"]}),
+            "not_found",
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -270,8 +502,18 @@ async fn starting_a_direct_chat_twice_finds_the_same_conversation() {
     let a = alice.start_direct("bob").await;
     let b = bob.start_direct("ALICE").await;
     assert_eq!(a, b);
-    alice.expect_error(json!({"type": "start_direct", "username": "alice"}), "bad_request").await;
-    alice.expect_error(json!({"type": "start_direct", "username": "nobody"}), "not_found").await;
+    alice
+        .expect_error(
+            json!({"type": "start_direct", "username": "alice"}),
+            "bad_request",
+        )
+        .await;
+    alice
+        .expect_error(
+            json!({"type": "start_direct", "username": "nobody"}),
+            "not_found",
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -287,14 +529,22 @@ async fn the_conversation_list_shows_members_last_message_and_unread_count() {
     alice.send_msg(direct, "3", "c").await;
     alice.send_msg(group, "4", "in group").await;
     bob.send_msg(direct, "5", "mine").await;
-    bob.request(json!({"type": "read", "conversation_id": direct, "seq": 1})).await;
+    bob.request(json!({"type": "read", "conversation_id": direct, "seq": 1}))
+        .await;
 
-    let ServerFrame::Conversations { conversations, .. } = bob.request(json!({"type": "list_conversations"})).await else { panic!() };
+    let ServerFrame::Conversations { conversations, .. } =
+        bob.request(json!({"type": "list_conversations"})).await
+    else {
+        panic!()
+    };
     assert_eq!(conversations.len(), 2);
     // Most recent activity first.
     assert_eq!(conversations[0].info.conversation_id, direct);
     assert_eq!(conversations[0].last_message.as_ref().unwrap().body, "mine");
-    assert_eq!(conversations[0].unread, 2, "b and c; his own message does not count");
+    assert_eq!(
+        conversations[0].unread, 2,
+        "b and c; his own message does not count"
+    );
     assert_eq!(conversations[1].info.conversation_id, group);
     assert_eq!(conversations[1].unread, 1);
     assert_eq!(conversations[1].info.members.len(), 3);
@@ -307,15 +557,44 @@ async fn history_pages_backwards_through_older_messages() {
     relay.register("bob").await;
     let conv = alice.start_direct("bob").await;
     for i in 1..=25 {
-        alice.send_msg(conv, &format!("h{i}"), &format!("m{i}")).await;
+        alice
+            .send_msg(conv, &format!("h{i}"), &format!("m{i}"))
+            .await;
     }
-    let ServerFrame::History { messages, has_more, .. } = alice.request(json!({"type": "history", "conversation_id": conv, "limit": 10})).await else { panic!() };
-    assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), (16..=25).collect::<Vec<_>>());
+    let ServerFrame::History {
+        messages, has_more, ..
+    } = alice
+        .request(json!({"type": "history", "conversation_id": conv, "limit": 10}))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (16..=25).collect::<Vec<_>>()
+    );
     assert!(has_more);
-    let ServerFrame::History { messages, has_more, .. } = alice.request(json!({"type": "history", "conversation_id": conv, "before_seq": 16, "limit": 10})).await else { panic!() };
+    let ServerFrame::History {
+        messages, has_more, ..
+    } = alice
+        .request(json!({"type": "history", "conversation_id": conv, "before_seq": 16, "limit": 10}))
+        .await
+    else {
+        panic!()
+    };
     assert_eq!(messages.first().unwrap().seq, 6);
     assert!(has_more);
-    let ServerFrame::History { messages, has_more, .. } = alice.request(json!({"type": "history", "conversation_id": conv, "before_seq": 6, "limit": 10})).await else { panic!() };
-    assert_eq!(messages.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    let ServerFrame::History {
+        messages, has_more, ..
+    } = alice
+        .request(json!({"type": "history", "conversation_id": conv, "before_seq": 6, "limit": 10}))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
     assert!(!has_more);
 }

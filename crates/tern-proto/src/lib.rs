@@ -15,8 +15,9 @@ mod http;
 mod model;
 
 pub use error::ErrorCode;
-pub use frames::{cursor_map, Cursor, 
-    now_ms, ClientFrame, FrameRejection, ServerFrame, SyncCursors, CLIENT_FRAME_TYPES,
+pub use frames::{
+    cursor_map, now_ms, ClientFrame, Cursor, FrameRejection, ServerFrame, SyncCursors,
+    CLIENT_FRAME_TYPES,
 };
 pub use http::{
     ErrorBody, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse, COMPRESSION_HEADER,

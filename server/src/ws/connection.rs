@@ -276,16 +276,25 @@ impl Conn {
         };
         let id = frame.id();
         match self.dispatch(frame).await {
-            Ok(Some(pending)) => self.in_flight.push_back(Box::pin(async move {
-                match pending.await {
-                    Ok(reply) => reply.map(Outbound::Own),
-                    Err(e) => Some(Outbound::Own(ServerFrame::error(
-                        Some(id),
-                        e.code(),
-                        e.client_message(),
-                    ))),
-                }
-            })),
+            Ok(Some(pending)) => {
+                let metrics = self.state.metrics.clone();
+                self.in_flight.push_back(Box::pin(async move {
+                    match pending.await {
+                        Ok(reply) => reply.map(Outbound::Own),
+                        Err(e) => {
+                            if !matches!(e, Error::Refused(..)) {
+                                tracing::error!(error = %e, "request failed");
+                            }
+                            metrics.error(e.code());
+                            Some(Outbound::Own(ServerFrame::error(
+                                Some(id),
+                                e.code(),
+                                e.client_message(),
+                            )))
+                        }
+                    }
+                }))
+            }
             Ok(None) => {}
             Err(e) => self.reply_error(Some(id), &e).await,
         }

@@ -63,7 +63,13 @@ impl Relay {
         let task = tokio::spawn(tern_server::run(listener, config, async move {
             let _ = stopped.await;
         }));
-        Relay { addr, dir, stop: Some(stop), task: Some(task), http: reqwest::Client::new() }
+        Relay {
+            addr,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Stop gracefully and wait until the relay has finished.
@@ -86,7 +92,13 @@ impl Relay {
     }
 
     pub async fn register(&self, name: &str) {
-        let (status, body) = self.post("/v1/register", json!({"username": name, "password": PASSWORD}), None).await;
+        let (status, body) = self
+            .post(
+                "/v1/register",
+                json!({"username": name, "password": PASSWORD}),
+                None,
+            )
+            .await;
         assert_eq!(status, 201, "register {name}: {body}");
     }
 
@@ -116,7 +128,12 @@ impl Drop for Relay {
     }
 }
 
-pub async fn post(http: &reqwest::Client, url: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    body: Value,
+    token: Option<&str>,
+) -> (u16, Value) {
     let mut req = http.post(url).json(&body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -128,7 +145,13 @@ pub async fn post(http: &reqwest::Client, url: &str, body: Value, token: Option<
 }
 
 pub async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
-    let (status, body) = post(http, &format!("{base}/v1/login"), json!({"username": name, "password": PASSWORD, "device_name": "test"}), None).await;
+    let (status, body) = post(
+        http,
+        &format!("{base}/v1/login"),
+        json!({"username": name, "password": PASSWORD, "device_name": "test"}),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "login {name}: {body}");
     body["token"].as_str().unwrap().to_owned()
 }
@@ -152,19 +175,31 @@ pub struct Refusal {
     pub body: Value,
 }
 
-pub async fn try_connect(url: &str, token: Option<&str>, extra: &[(&str, &str)]) -> Result<Ws, Refusal> {
+pub async fn try_connect(
+    url: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Result<Ws, Refusal> {
     let mut req = url.into_client_request().unwrap();
     if let Some(t) = token {
-        req.headers_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
     }
     for (k, v) in extra {
-        req.headers_mut().insert(tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        req.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
     }
     match tokio_tungstenite::connect_async(req).await {
         Ok((ws, _)) => Ok(ws),
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
             let status = res.status().as_u16();
-            let body = res.body().as_ref().map(|b| serde_json::from_slice(b).unwrap_or(Value::Null)).unwrap_or(Value::Null);
+            let body = res
+                .body()
+                .as_ref()
+                .map(|b| serde_json::from_slice(b).unwrap_or(Value::Null))
+                .unwrap_or(Value::Null);
             Err(Refusal { status, body })
         }
         Err(e) => panic!("connect failed: {e}"),
@@ -178,9 +213,19 @@ impl Client {
 
     pub async fn connect_with(url: &str, token: &str, extra: &[(&str, &str)]) -> Client {
         let ws = try_connect(url, Some(token), extra).await.unwrap();
-        let mut c = Client { ws, user_id: 0, session_id: 0, next_id: 1, backlog: Vec::new() };
+        let mut c = Client {
+            ws,
+            user_id: 0,
+            session_id: 0,
+            next_id: 1,
+            backlog: Vec::new(),
+        };
         match c.recv().await {
-            ServerFrame::Welcome { user_id, session_id, .. } => {
+            ServerFrame::Welcome {
+                user_id,
+                session_id,
+                ..
+            } => {
                 c.user_id = user_id;
                 c.session_id = session_id;
             }
@@ -211,16 +256,23 @@ impl Client {
     }
 
     /// Next frame from the socket (not from the backlog), or None if the socket closed.
-    pub async fn try_recv_socket(&mut self, wait: Duration) -> Option<Result<ServerFrame, Option<u16>>> {
+    pub async fn try_recv_socket(
+        &mut self,
+        wait: Duration,
+    ) -> Option<Result<ServerFrame, Option<u16>>> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let msg = match tokio::time::timeout(wait, self.ws.next()).await {
+            let msg = match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => return None,
                 Ok(None) => return Some(Err(None)),
                 Ok(Some(Err(_))) => return Some(Err(None)),
                 Ok(Some(Ok(m))) => m,
             };
             match msg {
-                Message::Text(t) => return Some(Ok(serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("bad frame {t}: {e}")))),
+                Message::Text(t) => {
+                    return Some(Ok(serde_json::from_str(t.as_str())
+                        .unwrap_or_else(|e| panic!("bad frame {t}: {e}"))))
+                }
                 Message::Binary(b) => {
                     let text = tern_proto::compression::inflate(&b, 64 << 20).unwrap();
                     return Some(Ok(serde_json::from_str(&text).unwrap()));
@@ -256,15 +308,28 @@ impl Client {
                     Some(t) => return t,
                     None => self.backlog.push(f),
                 },
-                Some(Err(code)) => panic!("socket closed (code {code:?}); backlog: {:?}", self.backlog),
-                None => panic!("expected frame did not arrive within {WAIT:?}; backlog: {:?}", self.backlog),
+                Some(Err(code)) => {
+                    panic!("socket closed (code {code:?}); backlog: {:?}", self.backlog)
+                }
+                None => panic!(
+                    "expected frame did not arrive within {WAIT:?}; backlog: {:?}",
+                    self.backlog
+                ),
             }
         }
     }
 
     /// Assert no frame matching `pred` arrives within `wait`.
-    pub async fn expect_none(&mut self, wait: Duration, mut pred: impl FnMut(&ServerFrame) -> bool) {
-        assert!(!self.backlog.iter().any(&mut pred), "unexpected frame in backlog: {:?}", self.backlog);
+    pub async fn expect_none(
+        &mut self,
+        wait: Duration,
+        mut pred: impl FnMut(&ServerFrame) -> bool,
+    ) {
+        assert!(
+            !self.backlog.iter().any(&mut pred),
+            "unexpected frame in backlog: {:?}",
+            self.backlog
+        );
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -294,18 +359,25 @@ impl Client {
         let id = self.next_id();
         frame["id"] = json!(id);
         self.send_json(frame).await;
-        self.expect(|f| reply_id(f).filter(|r| *r == id).map(|_| f.clone())).await
+        self.expect(|f| reply_id(f).filter(|r| *r == id).map(|_| f.clone()))
+            .await
     }
 
     pub async fn start_direct(&mut self, username: &str) -> i64 {
-        match self.request(json!({"type": "start_direct", "username": username})).await {
+        match self
+            .request(json!({"type": "start_direct", "username": username}))
+            .await
+        {
             ServerFrame::Conversation { conversation, .. } => conversation.conversation_id,
             other => panic!("start_direct failed: {other:?}"),
         }
     }
 
     pub async fn create_group(&mut self, name: &str, members: &[&str]) -> i64 {
-        match self.request(json!({"type": "create_group", "name": name, "members": members})).await {
+        match self
+            .request(json!({"type": "create_group", "name": name, "members": members}))
+            .await
+        {
             ServerFrame::Conversation { conversation, .. } => conversation.conversation_id,
             other => panic!("create_group failed: {other:?}"),
         }
@@ -322,7 +394,9 @@ impl Client {
     /// Wait for a pushed message in `conv`.
     pub async fn expect_message(&mut self, conv: i64) -> tern_proto::MessageRecord {
         self.expect(|f| match f {
-            ServerFrame::Message { message } if message.conversation_id == conv => Some(message.clone()),
+            ServerFrame::Message { message } if message.conversation_id == conv => {
+                Some(message.clone())
+            }
             _ => None,
         })
         .await
@@ -338,19 +412,34 @@ impl Client {
             .iter()
             .map(|(k, v)| json!({"conversation_id": k.parse::<i64>().unwrap(), "seq": v}))
             .collect();
-        self.send_json(json!({"type": "sync", "id": id, "cursors": cursors, "changes_since": since})).await;
+        self.send_json(
+            json!({"type": "sync", "id": id, "cursors": cursors, "changes_since": since}),
+        )
+        .await;
         let mut out = SyncResult::default();
         loop {
-            let f = self.expect(|f| (reply_id(f) == Some(id)).then(|| f.clone())).await;
+            let f = self
+                .expect(|f| (reply_id(f) == Some(id)).then(|| f.clone()))
+                .await;
             match f {
-                ServerFrame::SyncPage { messages, conversations, removed, receipts, .. } => {
+                ServerFrame::SyncPage {
+                    messages,
+                    conversations,
+                    removed,
+                    receipts,
+                    ..
+                } => {
                     out.pages += 1;
                     out.messages.extend(messages);
                     out.conversations.extend(conversations);
                     out.removed.extend(removed);
                     out.receipts.extend(receipts);
                 }
-                ServerFrame::SyncDone { changes_version, presence, .. } => {
+                ServerFrame::SyncDone {
+                    changes_version,
+                    presence,
+                    ..
+                } => {
                     out.version = changes_version;
                     out.presence = presence;
                     return out;
@@ -364,7 +453,9 @@ impl Client {
     pub async fn expect_error(&mut self, frame: Value, code: &str) -> ServerFrame {
         let reply = self.request(frame).await;
         match &reply {
-            ServerFrame::Error { code: c, .. } => assert_eq!(serde_json::to_value(c).unwrap(), json!(code), "{reply:?}"),
+            ServerFrame::Error { code: c, .. } => {
+                assert_eq!(serde_json::to_value(c).unwrap(), json!(code), "{reply:?}")
+            }
             other => panic!("expected error {code}, got {other:?}"),
         }
         reply
@@ -416,8 +507,15 @@ impl RelayProcess {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected output {line:?}")).parse().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
+            .parse()
+            .unwrap();
         RelayProcess { child, addr }
     }
 

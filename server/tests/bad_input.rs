@@ -1,0 +1,345 @@
+//! Bad input gets a clear error and harms nothing: malformed frames, unknown types, invalid
+//! UTF-8, oversized frames, binary garbage, floods. After each, the offender's connection (when
+//! it stays open) and other users keep working.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures_util::StreamExt;
+use serde_json::json;
+use tern_proto::ServerFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn error_code(c: &mut Client) -> (Option<u64>, String) {
+    c.expect(|f| match f {
+        ServerFrame::Error { id, code, .. } => Some((
+            *id,
+            serde_json::to_value(code)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )),
+        _ => None,
+    })
+    .await
+}
+
+async fn still_works(c: &mut Client) {
+    assert!(matches!(
+        c.request(json!({"type": "ping"})).await,
+        ServerFrame::Pong { .. }
+    ));
+}
+
+#[tokio::test]
+async fn malformed_frames_get_an_error_with_the_request_id_and_the_connection_stays_open() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+
+    alice.send_raw(Message::Text("{not json".into())).await;
+    assert_eq!(error_code(&mut alice).await, (None, "bad_frame".into()));
+    alice.send_raw(Message::Text("[1,2,3]".into())).await;
+    assert_eq!(error_code(&mut alice).await, (None, "bad_frame".into()));
+    alice.send_json(json!({"id": 3})).await;
+    assert_eq!(error_code(&mut alice).await, (Some(3), "bad_frame".into()));
+    alice
+        .send_json(json!({"type": "self_destruct", "id": 4}))
+        .await;
+    assert_eq!(
+        error_code(&mut alice).await,
+        (Some(4), "unknown_type".into())
+    );
+    alice.send_json(json!({"type": "send", "id": 5, "conversation_id": "one", "client_id": 7, "body": null})).await;
+    assert_eq!(
+        error_code(&mut alice).await,
+        (Some(5), "bad_request".into())
+    );
+    alice.send_json(json!({"type": "history", "id": 6})).await;
+    assert_eq!(
+        error_code(&mut alice).await,
+        (Some(6), "bad_request".into())
+    );
+    alice.send_json(json!({"type": 12, "id": 7})).await;
+    assert_eq!(
+        error_code(&mut alice).await,
+        (Some(7), "bad_request".into())
+    );
+    still_works(&mut alice).await;
+}
+
+#[tokio::test]
+async fn invalid_values_are_refused_with_bad_request_or_message_too_long() {
+    let relay = Relay::start_with(|c| c.limits.max_message_bytes = 100).await;
+    let mut alice = relay.user("alice").await;
+    relay.register("bob").await;
+    let conv = alice.start_direct("bob").await;
+    alice
+        .expect_error(
+            json!({"type": "send", "conversation_id": conv, "client_id": "", "body": "x"}),
+            "bad_request",
+        )
+        .await;
+    alice.expect_error(json!({"type": "send", "conversation_id": conv, "client_id": "c".repeat(65), "body": "x"}), "bad_request").await;
+    alice
+        .expect_error(
+            json!({"type": "send", "conversation_id": conv, "client_id": "c1", "body": "   "}),
+            "bad_request",
+        )
+        .await;
+    alice.expect_error(json!({"type": "send", "conversation_id": conv, "client_id": "c2", "body": "x".repeat(101)}), "message_too_long").await;
+    alice
+        .expect_error(
+            json!({"type": "create_group", "name": "", "members": []}),
+            "bad_request",
+        )
+        .await;
+    alice
+        .expect_error(
+            json!({"type": "create_group", "name": "n".repeat(65), "members": []}),
+            "bad_request",
+        )
+        .await;
+    // Nothing was stored by any of those.
+    let ServerFrame::History { messages, .. } = alice
+        .request(json!({"type": "history", "conversation_id": conv}))
+        .await
+    else {
+        panic!()
+    };
+    assert!(messages.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_only_that_connection() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let frame = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    alice.send_raw(Message::Frame(frame)).await;
+    let code = alice.expect_close().await;
+    assert!(matches!(code, None | Some(1007)), "closed with {code:?}");
+    still_works(&mut bob).await;
+    // The relay still accepts new connections.
+    let mut alice_again = relay.device("alice").await;
+    still_works(&mut alice_again).await;
+}
+
+#[tokio::test]
+async fn an_oversized_frame_gets_frame_too_large_and_a_huge_one_closes_only_that_connection() {
+    let relay = Relay::start_with(|c| {
+        c.limits.max_frame_bytes = 8 * 1024;
+        c.limits.hard_frame_bytes = 64 * 1024;
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+
+    let big = json!({"type": "ping", "id": 1, "pad": "x".repeat(20 * 1024)});
+    alice.send_json(big).await;
+    assert_eq!(error_code(&mut alice).await.1, "frame_too_large");
+    still_works(&mut alice).await;
+
+    alice
+        .send_raw(Message::Text("y".repeat(200 * 1024).into()))
+        .await;
+    let code = alice.expect_close().await;
+    assert!(matches!(code, None | Some(1009)), "closed with {code:?}");
+    still_works(&mut bob).await;
+}
+
+#[tokio::test]
+async fn binary_garbage_is_refused_with_bad_frame() {
+    let relay = Relay::start().await;
+    let mut plain = relay.user("alice").await;
+    plain
+        .send_raw(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into()))
+        .await;
+    assert_eq!(error_code(&mut plain).await.1, "bad_frame");
+    still_works(&mut plain).await;
+
+    let token = relay.login("alice").await;
+    let mut deflating = Client::connect_compressed(&relay.ws_url(), &token).await;
+    deflating
+        .send_raw(Message::Binary(vec![0xff; 64].into()))
+        .await;
+    assert_eq!(error_code(&mut deflating).await.1, "bad_frame");
+    // A deflate bomb: tiny on the wire, far over the frame limit inflated.
+    let bomb = tern_proto::compression::deflate(&" ".repeat(50 << 20));
+    deflating.send_raw(Message::Binary(bomb.into())).await;
+    assert_eq!(error_code(&mut deflating).await.1, "frame_too_large");
+    still_works(&mut deflating).await;
+}
+
+#[tokio::test]
+async fn compressed_frames_work_both_ways_when_agreed() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let mut alice = Client::connect_compressed(&relay.ws_url(), &relay.login("alice").await).await;
+    let bob_token = relay.login("bob").await;
+    let mut bob = Client::connect_compressed(&relay.ws_url(), &bob_token).await;
+    let conv = alice.start_direct("bob").await;
+
+    // Client to relay: a deflated send.
+    let body = "compress me ".repeat(1000);
+    let frame =
+        json!({"type": "send", "id": 77, "conversation_id": conv, "client_id": "z", "body": body})
+            .to_string();
+    alice
+        .send_raw(Message::Binary(
+            tern_proto::compression::deflate(&frame).into(),
+        ))
+        .await;
+    alice
+        .expect(|f| matches!(f, ServerFrame::Ack { id: 77, .. }).then_some(()))
+        .await;
+
+    // Relay to client: the large push arrives as a binary (deflated) frame.
+    let raw = loop {
+        match tokio::time::timeout(WAIT, bob.ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            Message::Binary(b) => break b,
+            Message::Text(t) if t.contains("\"message\"") => {
+                panic!("large push was not compressed")
+            }
+            _ => continue,
+        }
+    };
+    assert!(raw.len() < body.len() / 10);
+    let text = tern_proto::compression::inflate(&raw, 1 << 20).unwrap();
+    let ServerFrame::Message { message } = serde_json::from_str(&text).unwrap() else {
+        panic!("{text}")
+    };
+    assert_eq!(message.body, body);
+}
+
+#[tokio::test]
+async fn a_flood_past_the_rate_limit_is_refused_and_other_users_are_unaffected() {
+    let relay = Relay::start_with(|c| {
+        c.limits.send_rate.burst = 5.0;
+        c.limits.send_rate.per_second = 0.5;
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = alice.start_direct("bob").await;
+    for i in 0..30 {
+        alice.send_json(json!({"type": "send", "id": 100 + i, "conversation_id": conv, "client_id": format!("f{i}"), "body": "spam"})).await;
+    }
+    let (mut acks, mut limited) = (0, 0);
+    while acks + limited < 30 {
+        match alice.recv().await {
+            ServerFrame::Ack { .. } => acks += 1,
+            ServerFrame::Error {
+                code: tern_proto::ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(acks, 5);
+    assert_eq!(limited, 25);
+    // Bob's own sends are not limited by alice's bucket.
+    assert_eq!(bob.send_msg(conv, "b1", "fine").await.1, false);
+}
+
+#[tokio::test]
+async fn a_frame_flood_is_refused_and_an_endless_one_is_disconnected() {
+    let relay = Relay::start_with(|c| {
+        c.limits.frame_rate.burst = 10.0;
+        c.limits.frame_rate.per_second = 0.1;
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    for i in 0..20 {
+        alice.send_json(json!({"type": "ping", "id": i})).await;
+    }
+    let mut limited = 0;
+    for _ in 0..20 {
+        if let ServerFrame::Error {
+            code: tern_proto::ErrorCode::RateLimited,
+            id,
+            ..
+        } = alice.recv().await
+        {
+            assert!(id.is_some());
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 10);
+    for i in 0..1100 {
+        if alice
+            .ws
+            .send(Message::Text(
+                json!({"type": "ping", "id": i}).to_string().into(),
+            ))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    // The relay sends 1008; the client may see a reset instead, having unread data in flight.
+    let code = alice.expect_close().await;
+    assert!(matches!(code, None | Some(1008)), "closed with {code:?}");
+    still_works(&mut bob).await;
+    assert_eq!(connections(&relay).await, 1, "only bob is still connected");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_answering_pings_is_disconnected() {
+    let relay = Relay::start_with(|c| {
+        c.heartbeat.interval = Duration::from_millis(100);
+        c.heartbeat.timeout = Duration::from_millis(400);
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    assert_eq!(connections(&relay).await, 1);
+    // Not reading means tungstenite never answers the pings.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        connections(&relay).await,
+        0,
+        "the relay dropped the silent connection"
+    );
+    let code = alice.expect_close().await;
+    assert!(matches!(code, None | Some(4000)), "closed with {code:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    let relay = Relay::start_with(|c| {
+        c.heartbeat.interval = Duration::from_millis(100);
+        c.heartbeat.timeout = Duration::from_millis(400);
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    // Reading (and so answering pings) for well past the timeout.
+    alice
+        .expect_none(Duration::from_millis(1200), |_| false)
+        .await;
+    still_works(&mut alice).await;
+    assert_eq!(connections(&relay).await, 1);
+}
+
+use futures_util::SinkExt;
+
+async fn connections(relay: &Relay) -> u64 {
+    let health: serde_json::Value = reqwest::get(relay.url("/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["connections"].as_u64().unwrap()
+}
