@@ -48,6 +48,12 @@ struct Args {
     /// Burst of message sends per user.
     #[arg(long, env = "TERN_SEND_BURST", default_value_t = 100.0)]
     send_burst: f64,
+    /// Sustained frames per second per connection.
+    #[arg(long, env = "TERN_FRAME_RATE", default_value_t = 200.0)]
+    frame_rate: f64,
+    /// Burst of frames per connection.
+    #[arg(long, env = "TERN_FRAME_BURST", default_value_t = 400.0)]
+    frame_burst: f64,
     /// Failed logins allowed in a burst per address (refilling one per 5 s).
     #[arg(long, env = "TERN_LOGIN_BURST", default_value_t = 20.0)]
     login_burst: f64,
@@ -79,6 +85,10 @@ impl Args {
         c.limits.send_rate = Rate {
             burst: self.send_burst,
             per_second: self.send_rate,
+        };
+        c.limits.frame_rate = Rate {
+            burst: self.frame_burst,
+            per_second: self.frame_rate,
         };
         c.limits.login_per_address.burst = self.login_burst;
         c.limits.max_sessions_per_user = self.max_sessions;

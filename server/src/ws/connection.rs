@@ -52,6 +52,10 @@ struct Conn {
     rejected_in_a_row: u32,
     /// Heads of the last sync: live messages at or below these were already sent by it.
     synced: HashMap<ConversationId, Seq>,
+    /// First and last sequence pushed live per conversation. Pushes of one conversation reach
+    /// a connection contiguously (a connection that misses one is kicked), so a later sync
+    /// can skip exactly this range instead of sending it twice.
+    pushed: HashMap<ConversationId, (Seq, Seq)>,
 }
 
 /// Serve one upgraded socket until it closes.
@@ -85,6 +89,7 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
         frames: TokenBucket::new(limits.frame_rate),
         rejected_in_a_row: 0,
         synced: HashMap::new(),
+        pushed: HashMap::new(),
         state: state.clone(),
     };
     let welcome = ServerFrame::Welcome {
@@ -181,6 +186,10 @@ impl Conn {
             if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
                 return;
             }
+            self.pushed
+                .entry(conv)
+                .and_modify(|r| r.1 = seq)
+                .or_insert((seq, seq));
         }
         let _ = self.out.send(Outbound::Shared(item.payload)).await;
     }
@@ -313,7 +322,16 @@ impl Conn {
                 cursors,
                 changes_since,
             } => {
-                let heads = sync::run(st, c.user_id, id, cursors, changes_since, &self.out).await?;
+                let heads = sync::run(
+                    st,
+                    c.user_id,
+                    id,
+                    cursors,
+                    changes_since,
+                    &self.pushed,
+                    &self.out,
+                )
+                .await?;
                 self.synced = heads;
                 return Ok(None);
             }

@@ -4,6 +4,7 @@
 //! The set of conversations and their newest sequence numbers ("heads") is read in the same
 //! job as the change version, so the sync has a fixed end; anything committed later reaches
 //! the connection as a live push, which the connection filters against the returned heads.
+//! Messages this connection already received as pushes are left out of the pages.
 
 use std::collections::HashMap;
 
@@ -26,6 +27,7 @@ pub async fn run(
     id: RequestId,
     cursors: SyncCursors,
     since: u64,
+    pushed: &HashMap<ConversationId, (Seq, Seq)>,
     out: &mpsc::Sender<Outbound>,
 ) -> Result<HashMap<ConversationId, Seq>> {
     let hub = state.hub.clone();
@@ -61,7 +63,12 @@ pub async fn run(
                 .await?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
-            page.extend(batch);
+            match pushed.get(&conv) {
+                Some(&(first, last)) => {
+                    page.extend(batch.into_iter().filter(|m| m.seq < first || m.seq > last))
+                }
+                None => page.extend(batch),
+            }
             if page.len() >= PAGE {
                 let (conversations, removed, receipts) = header.take().unwrap_or_default();
                 send(ServerFrame::SyncPage {
