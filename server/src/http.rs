@@ -243,7 +243,7 @@ async fn health(State(state): State<AppState>) -> Response {
         Duration::from_secs(2),
         state
             .store
-            .call(|txn, _| Ok(crate::store::current_version(txn)?)),
+            .call(|txn, _| crate::store::current_version(txn)),
     )
     .await
     {

@@ -163,7 +163,7 @@ pub struct Client {
     pub ws: Ws,
     pub user_id: i64,
     pub session_id: i64,
-    next_id: u64,
+    pub next_id: u64,
     /// Frames received while waiting for something else.
     pub backlog: Vec<ServerFrame>,
 }
