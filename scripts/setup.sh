@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what building and testing Tern needs on Debian/Ubuntu. Idempotent: installs only what
+# is missing. Needs Rust (cargo) and Node; uses apt-get (as root or through sudo).
+set -euo pipefail
+
+# Debian packages: build (WebKitGTK for the desktop shell, tray library), test (Xvfb, WebDriver,
+# a Secret Service, D-Bus session tools).
+APT_PACKAGES=(
+  pkg-config build-essential
+)
+# Extra packages are added by later parts of the project through this variable.
+APT_PACKAGES+=(${TERN_EXTRA_APT:-})
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
+echo "setup: ok"
