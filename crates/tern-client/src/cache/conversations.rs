@@ -1,0 +1,214 @@
+//! Conversations, members, receipt markers, presence and sync cursors in the cache.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tern_proto::{
+    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, MemberRole, Presence, ReceiptState, Seq, UserId,
+};
+
+use super::messages;
+use crate::error::Result;
+use crate::events::ConversationView;
+
+fn kind_str(k: ConversationKind) -> &'static str {
+    match k {
+        ConversationKind::Direct => "direct",
+        ConversationKind::Group => "group",
+    }
+}
+
+/// Insert or update a conversation and replace its member list. Markers only move forward.
+pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
+    txn.prepare_cached(
+        "INSERT INTO conversations (id, kind, name, last_seq, created_at, last_activity, active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
+         ON CONFLICT (id) DO UPDATE SET kind = ?2, name = ?3, last_seq = max(last_seq, ?4), active = 1",
+    )?
+    .execute(params![info.conversation_id, kind_str(info.kind), info.name, info.last_seq as i64, info.created_at])?;
+    let ids: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
+    let existing: Vec<UserId> = txn
+        .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1")?
+        .query_map([info.conversation_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for gone in existing.into_iter().filter(|u| !ids.contains(u)) {
+        txn.prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
+            .execute(params![info.conversation_id, gone])?;
+    }
+    for m in &info.members {
+        txn.prepare_cached(
+            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET username = ?3, role = ?4,
+               delivered_seq = max(delivered_seq, ?5), read_seq = max(read_seq, ?6)",
+        )?
+        .execute(params![
+            info.conversation_id,
+            m.user_id,
+            m.username,
+            if m.role == MemberRole::Admin { "admin" } else { "member" },
+            m.delivered_seq as i64,
+            m.read_seq as i64
+        ])?;
+    }
+    Ok(())
+}
+
+/// Make sure a row exists for a conversation a message arrived in before its description.
+pub fn ensure(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
+    txn.prepare_cached("INSERT OR IGNORE INTO conversations (id, kind, created_at) VALUES (?1, 'group', 0)")?
+        .execute([conv])?;
+    Ok(())
+}
+
+/// The user left or was removed: keep the history, stop listing it as active.
+pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
+    txn.prepare_cached("UPDATE conversations SET active = 0 WHERE id = ?1")?.execute([conv])?;
+    Ok(())
+}
+
+/// Move a member's markers forward.
+pub fn apply_receipt(txn: &Transaction<'_>, r: &ReceiptState) -> Result<()> {
+    txn.prepare_cached(
+        "UPDATE members SET delivered_seq = max(delivered_seq, ?3), read_seq = max(read_seq, ?4)
+         WHERE conversation_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![r.conversation_id, r.user_id, r.delivered_seq as i64, r.read_seq as i64])?;
+    Ok(())
+}
+
+/// Sync cursors of every active conversation.
+pub fn cursors(txn: &Transaction<'_>) -> Result<Vec<Cursor>> {
+    Ok(txn
+        .prepare_cached("SELECT id, synced_seq FROM conversations WHERE active = 1")?
+        .query_map([], |r| Ok(Cursor { conversation_id: r.get(0)?, seq: r.get::<_, i64>(1)? as Seq }))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The cached shape of one conversation.
+pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<ConversationInfo>> {
+    let head = txn
+        .prepare_cached("SELECT kind, name, last_seq, created_at FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })
+        .optional()?;
+    let Some((kind, name, last_seq, created_at)) = head else { return Ok(None) };
+    let members = txn
+        .prepare_cached(
+            "SELECT user_id, username, role, delivered_seq, read_seq FROM members WHERE conversation_id = ?1 ORDER BY username",
+        )?
+        .query_map([conv], |r| {
+            Ok(Member {
+                user_id: r.get(0)?,
+                username: r.get(1)?,
+                role: if r.get::<_, String>(2)? == "admin" { MemberRole::Admin } else { MemberRole::Member },
+                delivered_seq: r.get::<_, i64>(3)? as Seq,
+                read_seq: r.get::<_, i64>(4)? as Seq,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(ConversationInfo {
+        conversation_id: conv,
+        kind: if kind == "direct" { ConversationKind::Direct } else { ConversationKind::Group },
+        name,
+        members,
+        last_seq: last_seq as Seq,
+        created_at,
+    }))
+}
+
+/// Every active conversation, most recent activity first, with preview and unread count.
+pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationView>> {
+    let ids: Vec<ConversationId> = txn
+        .prepare_cached("SELECT id FROM conversations WHERE active = 1 ORDER BY last_activity DESC, id DESC")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let online = presence_map(txn)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(info) = info(txn, id)? else { continue };
+        let my_read = info.members.iter().find(|m| m.user_id == me).map(|m| m.read_seq).unwrap_or(0);
+        let unread: i64 = txn
+            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
+            .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
+        let other = (info.kind == ConversationKind::Direct).then(|| info.members.iter().find(|m| m.user_id != me)).flatten();
+        let title = match (&info.name, other) {
+            (Some(name), _) => name.clone(),
+            (None, Some(o)) => o.username.clone(),
+            (None, None) => format!("conversation {id}"),
+        };
+        let last_message = messages::page(txn, me, id, None, 1)?.pop();
+        out.push(ConversationView {
+            online: other.map(|o| online.get(&o.user_id).map(|p| p.online).unwrap_or(false)),
+            title,
+            last_message,
+            unread: unread as u64,
+            info,
+        });
+    }
+    Ok(out)
+}
+
+/// Record a presence change.
+pub fn set_presence(txn: &Transaction<'_>, p: &Presence) -> Result<()> {
+    txn.prepare_cached(
+        "INSERT INTO presence (user_id, online, last_seen) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id) DO UPDATE SET online = ?2, last_seen = coalesce(?3, last_seen)",
+    )?
+    .execute(params![p.user_id, p.online, p.last_seen])?;
+    Ok(())
+}
+
+/// Everyone's last known presence.
+pub fn presence_map(txn: &Transaction<'_>) -> Result<HashMap<UserId, Presence>> {
+    Ok(txn
+        .prepare_cached("SELECT user_id, online, last_seen FROM presence")?
+        .query_map([], |r| Ok(Presence { user_id: r.get(0)?, online: r.get(1)?, last_seen: r.get(2)? }))?
+        .map(|p| p.map(|p| (p.user_id, p)))
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Everyone offline (the link dropped; presence is unknown until the next sync).
+pub fn all_offline(txn: &Transaction<'_>) -> Result<()> {
+    txn.execute("UPDATE presence SET online = 0", [])?;
+    Ok(())
+}
+
+/// Move the user's own read marker forward locally; returns the new marker.
+pub fn mark_read(txn: &Transaction<'_>, me: UserId, conv: ConversationId, seq: Seq) -> Result<Seq> {
+    let last: i64 = txn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let seq = seq.min(last as Seq) as i64;
+    txn.prepare_cached(
+        "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3)
+         WHERE conversation_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![conv, me, seq])?;
+    Ok(txn
+        .prepare_cached("SELECT read_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
+        .query_row(params![conv, me], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0) as Seq)
+}
+
+/// Read markers set here that the relay has not acknowledged yet.
+pub fn reads_to_send(txn: &Transaction<'_>, me: UserId) -> Result<Vec<(ConversationId, Seq)>> {
+    Ok(txn
+        .prepare_cached(
+            "SELECT c.id, m.read_seq FROM conversations c JOIN members m ON m.conversation_id = c.id AND m.user_id = ?1
+             WHERE c.active = 1 AND m.read_seq > c.read_sent_seq",
+        )?
+        .query_map([me], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as Seq)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The relay acknowledged a read marker.
+pub fn read_sent(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<()> {
+    txn.prepare_cached("UPDATE conversations SET read_sent_seq = max(read_sent_seq, ?2) WHERE id = ?1")?
+        .execute(params![conv, seq as i64])?;
+    Ok(())
+}

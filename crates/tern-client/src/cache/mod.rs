@@ -1,0 +1,81 @@
+//! The local cache: one SQLite file per relay and account, owned by one thread.
+//!
+//! It holds conversations, members with their receipt markers, messages (with a full-text
+//! index), the outbox, presence and sync cursors, so history shows instantly and offline.
+//! Callers hold a cheap [`Cache`] handle and run closures on the owner thread with
+//! [`Cache::call`]; each closure runs inside one transaction.
+
+pub mod conversations;
+pub mod messages;
+pub mod outbox;
+pub mod schema;
+
+use std::path::Path;
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Handle to the cache's owner thread.
+#[derive(Clone)]
+pub struct Cache {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Cache {
+    /// Open (creating and migrating) the cache file.
+    pub fn open(path: &Path) -> Result<Cache> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        schema::migrate(&mut conn)?;
+        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+        std::thread::Builder::new().name("tern-cache".into()).spawn(move || {
+            while let Some(job) = rx.blocking_recv() {
+                job(&mut conn);
+            }
+        })?;
+        Ok(Cache { jobs })
+    }
+
+    /// Run `f` in a transaction on the owner thread.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = (|| {
+                let txn = conn.transaction()?;
+                let value = f(&txn)?;
+                txn.commit()?;
+                Ok(value)
+            })();
+            let _ = tx.send(result);
+        });
+        self.jobs.send(job).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+}
+
+/// Read a value from the `meta` table.
+pub fn meta_get(txn: &Transaction<'_>, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(txn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+}
+
+/// Write a value to the `meta` table.
+pub fn meta_set(txn: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    txn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?
+        .execute([key, value])?;
+    Ok(())
+}

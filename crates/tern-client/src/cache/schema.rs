@@ -1,0 +1,92 @@
+//! The cache's schema as ordered migrations, applied atomically on open (`PRAGMA user_version`).
+//! The session token is deliberately absent: it lives in the OS keychain only.
+
+use rusqlite::Connection;
+
+/// Every migration, in order. Append only.
+pub const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE conversations (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        name           TEXT,
+        last_seq       INTEGER NOT NULL DEFAULT 0,
+        -- highest seq held with no gap below it: the sync cursor
+        synced_seq     INTEGER NOT NULL DEFAULT 0,
+        -- highest read marker the relay has acknowledged from this device
+        read_sent_seq  INTEGER NOT NULL DEFAULT 0,
+        created_at     INTEGER NOT NULL,
+        last_activity  INTEGER NOT NULL DEFAULT 0,
+        -- 0 once the user left or was removed; history stays readable
+        active         INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE members (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id         INTEGER NOT NULL,
+        username        TEXT NOT NULL,
+        role            TEXT NOT NULL,
+        delivered_seq   INTEGER NOT NULL DEFAULT 0,
+        read_seq        INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        message_id      INTEGER NOT NULL,
+        sender_id       INTEGER NOT NULL,
+        sender          TEXT NOT NULL,
+        client_id       TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        sent_at         INTEGER NOT NULL,
+        UNIQUE (conversation_id, seq)
+    );
+    CREATE VIRTUAL TABLE messages_fts USING fts5(body, content = 'messages', content_rowid = 'id');
+    CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+    END;
+    CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    END;
+    CREATE TABLE outbox (
+        local_id        INTEGER PRIMARY KEY,
+        client_id       TEXT NOT NULL UNIQUE,
+        conversation_id INTEGER NOT NULL,
+        body            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('queued', 'failed')),
+        error           TEXT
+    );
+    CREATE TABLE presence (
+        user_id   INTEGER PRIMARY KEY,
+        online    INTEGER NOT NULL,
+        last_seen INTEGER
+    );
+"#];
+
+/// Apply every migration the file has not seen yet.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_migration_applies_to_an_empty_cache() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrate(&mut conn).unwrap();
+        super::migrate(&mut conn).unwrap();
+        let v: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, super::MIGRATIONS.len());
+    }
+}

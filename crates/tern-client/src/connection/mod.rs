@@ -1,0 +1,173 @@
+//! The connection supervisor: one task that owns the WebSocket for the client's whole life.
+//!
+//! It connects, runs a [`session`] until the link ends, then waits with exponential backoff and
+//! jitter (`backon`) before the next attempt, publishing [`ConnectionState::Offline`] with the
+//! time of that attempt so a UI can say "reconnecting in 4 s". A connection that stayed up for
+//! [`crate::config::Timing::stable_after`] resets the backoff; [`Cmd::RetryNow`] cuts the wait
+//! short. A refused token ends the loop in [`ConnectionState::SignedOut`].
+
+mod session;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tern_proto::{ClientFrame, ErrorBody, RequestId, ServerFrame, COMPRESSION_HEADER, PROTOCOL_HEADER};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::client::Shared;
+use crate::error::{Error, Result};
+use crate::events::{to_ms, ConnectionState};
+
+pub(crate) use session::Ws;
+
+/// What the client handle asks of the connection task.
+pub(crate) enum Cmd {
+    /// Send a request and deliver its reply.
+    Request {
+        /// Builds the frame once an id is assigned.
+        build: Box<dyn FnOnce(RequestId) -> ClientFrame + Send>,
+        /// Where the reply goes.
+        reply: oneshot::Sender<Result<ServerFrame>>,
+    },
+    /// Send a frame whose reply does not matter (typing).
+    Fire(Box<dyn FnOnce(RequestId) -> ClientFrame + Send>),
+    /// The outbox or read markers changed: send what is pending.
+    Flush,
+    /// Stop waiting and reconnect now.
+    RetryNow,
+    /// Close the connection and stop.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// How a session ended.
+pub(crate) enum End {
+    /// Asked to stop.
+    Shutdown,
+    /// The link broke; reconnect.
+    Lost(String),
+    /// The relay refused the token.
+    SignedOut(String),
+}
+
+enum ConnectError {
+    Auth(String),
+    Other(String),
+}
+
+fn backoff(shared: &Shared) -> impl Iterator<Item = Duration> {
+    let t = shared.config.timing;
+    ExponentialBuilder::default()
+        .with_min_delay(t.backoff_min)
+        .with_max_delay(t.backoff_max)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// Run until shut down.
+pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
+    let mut delays = backoff(&shared);
+    loop {
+        shared.set_state(ConnectionState::Connecting);
+        let reason = match connect(&shared).await {
+            Ok((ws, compression)) => {
+                let started = Instant::now();
+                let end = session::Session::new(&shared, compression).run(ws, &mut cmds).await;
+                if started.elapsed() >= shared.config.timing.stable_after {
+                    delays = backoff(&shared);
+                }
+                match end {
+                    End::Shutdown => return,
+                    End::SignedOut(reason) => return signed_out(&shared, reason, cmds).await,
+                    End::Lost(reason) => reason,
+                }
+            }
+            Err(ConnectError::Auth(reason)) => return signed_out(&shared, reason, cmds).await,
+            Err(ConnectError::Other(reason)) => reason,
+        };
+        let delay = delays.next().unwrap_or(shared.config.timing.backoff_max);
+        tracing::info!(%reason, ?delay, "disconnected; will reconnect");
+        shared.set_state(ConnectionState::Offline { retry_at: to_ms(SystemTime::now() + delay), reason });
+        if !wait_offline(delay, &mut cmds).await {
+            return;
+        }
+    }
+}
+
+/// Wait out a backoff delay while answering commands. Returns false on shutdown.
+async fn wait_offline(delay: Duration, cmds: &mut mpsc::Receiver<Cmd>) -> bool {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return true,
+            cmd = cmds.recv() => match cmd {
+                None => return false,
+                Some(Cmd::Shutdown(done)) => {
+                    let _ = done.send(());
+                    return false;
+                }
+                Some(Cmd::RetryNow) => return true,
+                Some(Cmd::Request { reply, .. }) => {
+                    let _ = reply.send(Err(Error::Offline));
+                }
+                // Queued work waits for the next connection.
+                Some(Cmd::Fire(_) | Cmd::Flush) => {}
+            },
+        }
+    }
+}
+
+async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cmd>) {
+    tracing::warn!(%reason, "the relay refused this device's token");
+    if let Err(e) = crate::keychain::delete(&shared.config.relay, &shared.username) {
+        tracing::warn!(error = %e, "could not delete the refused token");
+    }
+    shared.set_state(ConnectionState::SignedOut { reason });
+    while let Some(cmd) = cmds.recv().await {
+        match cmd {
+            Cmd::Shutdown(done) => {
+                let _ = done.send(());
+                return;
+            }
+            Cmd::Request { reply, .. } => {
+                let _ = reply.send(Err(Error::Offline));
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn connect(shared: &Shared) -> Result<(Ws, bool), ConnectError> {
+    let mut req = shared.config.ws_url().into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
+    let headers = req.headers_mut();
+    let bearer = format!("Bearer {}", shared.token.expose()).parse().map_err(|_| ConnectError::Auth("malformed token".into()))?;
+    headers.insert("authorization", bearer);
+    headers.insert(PROTOCOL_HEADER, tern_proto::PROTOCOL_VERSION.into());
+    if shared.config.compression {
+        headers.insert(COMPRESSION_HEADER, "deflate".parse().expect("static header"));
+    }
+    let ws_config = WebSocketConfig::default().read_buffer_size(16 * 1024).max_message_size(Some(64 << 20));
+    let attempt = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true);
+    match tokio::time::timeout(shared.config.timing.connect_timeout, attempt).await {
+        Err(_) => Err(ConnectError::Other("connection attempt timed out".into())),
+        Ok(Ok((ws, res))) => {
+            let compression = res.headers().get(COMPRESSION_HEADER).is_some_and(|v| v == "deflate");
+            Ok((ws, compression))
+        }
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(res))) => {
+            let body = res.body().as_ref().and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok());
+            let reason = body.as_ref().map(|b| format!("{} ({})", b.message, b.code)).unwrap_or_else(|| format!("HTTP {}", res.status()));
+            if res.status().as_u16() == 401 {
+                Err(ConnectError::Auth(reason))
+            } else {
+                Err(ConnectError::Other(reason))
+            }
+        }
+        Ok(Err(e)) => Err(ConnectError::Other(e.to_string())),
+    }
+}

@@ -1,0 +1,59 @@
+//! The engine's error type.
+
+use tern_proto::ErrorCode;
+
+/// Result with the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the client engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The relay refused the request.
+    #[error("{message} ({code})")]
+    Relay {
+        /// Stable code.
+        code: ErrorCode,
+        /// The relay's explanation.
+        message: String,
+    },
+    /// Not connected; the request needs the relay (sends are queued instead).
+    #[error("not connected to the relay")]
+    Offline,
+    /// The relay did not answer in time.
+    #[error("the relay did not answer in time")]
+    Timeout,
+    /// No OS keychain is reachable.
+    #[error("no keychain available: {0}")]
+    NoKeychain(String),
+    /// Not logged in on this device (no token in the keychain).
+    #[error("not logged in as {0} on this device")]
+    NotLoggedIn(String),
+    /// The HTTP request could not be made.
+    #[error("cannot reach the relay: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The local cache failed.
+    #[error("local cache error: {0}")]
+    Cache(#[from] rusqlite::Error),
+    /// File-system error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The engine has shut down.
+    #[error("the client has shut down")]
+    Closed,
+    /// Invalid input from the caller.
+    #[error("{0}")]
+    Invalid(String),
+    /// A bug or an unexpected answer.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The relay's error code, if the relay refused the request.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Relay { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}

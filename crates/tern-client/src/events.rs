@@ -1,0 +1,166 @@
+//! What the engine tells its users: a typed event stream and the view types it carries.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+use tern_proto::{ConversationId, ConversationInfo, Presence, ReceiptState, Seq, Timestamp, UserId};
+
+/// The state of the link to the relay, as the UI should show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// A connection attempt is under way.
+    Connecting,
+    /// Connected; catching up on what was missed.
+    Syncing,
+    /// Connected and up to date.
+    Online,
+    /// Not connected; the next attempt is at `retry_at` (ms since the epoch).
+    Offline {
+        /// When the next attempt starts.
+        retry_at: Timestamp,
+        /// Why the last connection ended or failed.
+        reason: String,
+    },
+    /// The relay no longer accepts this device's token (logged out, expired, revoked).
+    SignedOut {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where one of the user's messages stands, or that a message is someone else's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Written, waiting in the outbox.
+    Queued,
+    /// Stored by the relay.
+    Sent,
+    /// Stored on a device of every other member.
+    Delivered,
+    /// Read by every other member.
+    Read,
+    /// Refused permanently; can be retried or deleted.
+    Failed {
+        /// The relay's reason.
+        reason: String,
+    },
+    /// Someone else's message.
+    Received,
+}
+
+/// A message as shown in a chat: stored or still in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatMessage {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Sequence once stored by the relay.
+    pub seq: Option<Seq>,
+    /// The sender's id for it.
+    pub client_id: String,
+    /// Author id.
+    pub sender_id: UserId,
+    /// Author's username.
+    pub sender: String,
+    /// Text.
+    pub body: String,
+    /// Relay time when stored, or local time when queued.
+    pub sent_at: Timestamp,
+    /// Written by the signed-in user.
+    pub mine: bool,
+    /// Ticks.
+    #[serde(flatten)]
+    pub status: MessageStatus,
+}
+
+/// A conversation as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationView {
+    /// Shape and members.
+    #[serde(flatten)]
+    pub info: ConversationInfo,
+    /// Display title: the group name, or the other member's username.
+    pub title: String,
+    /// Newest message (outbox included).
+    pub last_message: Option<ChatMessage>,
+    /// Messages from others after the user's read marker.
+    pub unread: u64,
+    /// For direct conversations, whether the other member is online.
+    pub online: Option<bool>,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The link state changed.
+    Connection {
+        /// New state.
+        state: ConnectionState,
+    },
+    /// Sync made progress (`done` once caught up).
+    SyncProgress {
+        /// Messages received so far in this sync.
+        messages: usize,
+        /// Whether the sync finished.
+        done: bool,
+    },
+    /// A message appeared: received, sent from another device, or written here.
+    Message {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// One of the user's messages changed status.
+    Status {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// The message's client id.
+        client_id: String,
+        /// Sequence if stored.
+        seq: Option<Seq>,
+        /// New status.
+        status: MessageStatus,
+    },
+    /// A message was deleted from the outbox.
+    Deleted {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// The message's client id.
+        client_id: String,
+    },
+    /// A member's receipt markers moved (ticks may have changed).
+    Receipt {
+        /// New markers.
+        receipt: ReceiptState,
+    },
+    /// Someone started or stopped typing (stops are also synthesized on expiry).
+    Typing {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+        /// Typing or not.
+        active: bool,
+    },
+    /// A contact's presence changed.
+    Presence {
+        /// New presence.
+        presence: Presence,
+    },
+    /// A conversation was created or changed.
+    Conversation {
+        /// Current shape.
+        conversation: ConversationInfo,
+    },
+    /// The user left or was removed from a conversation.
+    ConversationRemoved {
+        /// Which.
+        conversation_id: ConversationId,
+    },
+}
+
+/// Milliseconds since the epoch for a [`SystemTime`].
+pub fn to_ms(t: SystemTime) -> Timestamp {
+    t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as Timestamp).unwrap_or(0)
+}

@@ -1,0 +1,54 @@
+//! The relay's HTTP account endpoints: register, log in, log out (everywhere).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tern_proto::{ErrorBody, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse};
+
+use crate::config::ClientConfig;
+use crate::error::{Error, Result};
+use crate::keychain::Token;
+
+fn client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?)
+}
+
+async fn decode<T: DeserializeOwned>(res: reqwest::Response) -> Result<T> {
+    let status = res.status();
+    let bytes = res.bytes().await?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("unexpected reply: {e}")));
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(Error::Relay { code: body.code, message: body.message }),
+        Err(_) => Err(Error::Internal(format!("relay answered HTTP {status}"))),
+    }
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(config: &ClientConfig, path: &str, body: &B) -> Result<T> {
+    decode(client()?.post(config.http_url(path)).json(body).send().await?).await
+}
+
+/// Create an account.
+pub async fn register(config: &ClientConfig, username: &str, password: &str) -> Result<RegisterResponse> {
+    post(config, "/v1/register", &RegisterRequest { username: username.into(), password: password.into() }).await
+}
+
+/// Log in; returns the relay's answer including the token.
+pub async fn login(config: &ClientConfig, username: &str, password: &str) -> Result<LoginResponse> {
+    post(
+        config,
+        "/v1/login",
+        &LoginRequest { username: username.into(), password: password.into(), device_name: config.device_name.clone() },
+    )
+    .await
+}
+
+/// Revoke this token (`all`: every token of the user).
+pub async fn logout(config: &ClientConfig, token: &Token, all: bool) -> Result<()> {
+    let path = if all { "/v1/logout_all" } else { "/v1/logout" };
+    let res = client()?.post(config.http_url(path)).bearer_auth(token.expose()).send().await?;
+    if res.status().is_success() {
+        return Ok(());
+    }
+    decode::<serde_json::Value>(res).await.map(|_| ())
+}

@@ -1,0 +1,21 @@
+//! Tern's headless client engine: everything a Tern client does, without a UI.
+//!
+//! The desktop app, the `tern` CLI, the end-to-end tests and the load generator all drive this
+//! crate. A [`Client`] owns one connection task (WebSocket, heartbeat, reconnect with backoff,
+//! outbox delivery, sync) and one cache thread (SQLite with full-text search); the session
+//! token lives only in the OS keychain ([`keychain`]). What happens is published as typed
+//! [`Event`]s.
+
+pub mod cache;
+mod client;
+pub mod config;
+mod connection;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod keychain;
+
+pub use client::{cache_path, Client};
+pub use config::{ClientConfig, Timing};
+pub use error::{Error, Result};
+pub use events::{ChatMessage, ConnectionState, ConversationView, Event, MessageStatus};
