@@ -9,7 +9,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tern_proto::{ConversationId, ConversationInfo, RequestId, Seq, ServerFrame, UserId, ClientFrame};
+use tern_proto::{
+    ClientFrame, ConversationId, ConversationInfo, RequestId, Seq, ServerFrame, UserId,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -18,8 +20,8 @@ use crate::config::ClientConfig;
 use crate::connection::{self, Cmd};
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, ConnectionState, ConversationView, Event};
-use crate::keychain::{self, Token};
 use crate::http;
+use crate::keychain::{self, Token};
 
 /// State shared by the handle and the connection task.
 pub(crate) struct Shared {
@@ -56,7 +58,10 @@ pub struct Client {
 /// The request id a relay frame answers.
 pub(crate) fn reply_id(f: &ServerFrame) -> Option<RequestId> {
     match f {
-        ServerFrame::Pong { id } | ServerFrame::Ok { id } | ServerFrame::Conversations { id, .. } | ServerFrame::History { id, .. } => Some(*id),
+        ServerFrame::Pong { id }
+        | ServerFrame::Ok { id }
+        | ServerFrame::Conversations { id, .. }
+        | ServerFrame::History { id, .. } => Some(*id),
         ServerFrame::Conversation { id, .. } => *id,
         _ => None,
     }
@@ -64,8 +69,16 @@ pub(crate) fn reply_id(f: &ServerFrame) -> Option<RequestId> {
 
 /// Where the cache for an account on a relay lives.
 pub fn cache_path(config: &ClientConfig, username: &str) -> PathBuf {
-    let relay: String = config.relay.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    config.data_dir.join(relay).join(username.to_lowercase()).join("cache.db")
+    let relay: String = config
+        .relay
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    config
+        .data_dir
+        .join(relay)
+        .join(username.to_lowercase())
+        .join("cache.db")
 }
 
 impl Client {
@@ -97,7 +110,8 @@ impl Client {
 
     /// Sign in silently with the token in the keychain; the cache is readable at once.
     pub async fn resume(config: ClientConfig, username: &str) -> Result<Client> {
-        let token = keychain::load(&config.relay, username)?.ok_or_else(|| Error::NotLoggedIn(username.into()))?;
+        let token = keychain::load(&config.relay, username)?
+            .ok_or_else(|| Error::NotLoggedIn(username.into()))?;
         let cache = Cache::open(&cache_path(&config, username))?;
         let (user_id, name) = cache
             .call(|txn| {
@@ -111,7 +125,13 @@ impl Client {
         Ok(Self::start(config, cache, user_id, name, token))
     }
 
-    fn start(config: ClientConfig, cache: Cache, user_id: UserId, username: String, token: Token) -> Client {
+    fn start(
+        config: ClientConfig,
+        cache: Cache,
+        user_id: UserId,
+        username: String,
+        token: Token,
+    ) -> Client {
         let (events, _) = broadcast::channel(4096);
         let shared = Arc::new(Shared {
             config,
@@ -124,7 +144,11 @@ impl Client {
         });
         let (cmds, rx) = mpsc::channel(256);
         let task = tokio::spawn(connection::run(shared.clone(), rx));
-        Client { shared, cmds, task: Arc::new(Mutex::new(Some(task))) }
+        Client {
+            shared,
+            cmds,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
     }
 
     /// Subscribe to events. Subscribe before acting to see every consequence.
@@ -170,11 +194,15 @@ impl Client {
             .call(move |txn| {
                 convs::ensure(txn, conversation_id)?;
                 outbox::enqueue(txn, &item)?;
-                Ok(outbox::for_conversation(txn, me, conversation_id)?.into_iter().find(|m| m.client_id == item.client_id))
+                Ok(outbox::for_conversation(txn, me, conversation_id)?
+                    .into_iter()
+                    .find(|m| m.client_id == item.client_id))
             })
             .await?
             .ok_or_else(|| Error::Internal("queued message vanished".into()))?;
-        self.shared.emit(Event::Message { message: echo.clone() });
+        self.shared.emit(Event::Message {
+            message: echo.clone(),
+        });
         let _ = self.cmds.try_send(Cmd::Flush);
         Ok(echo)
     }
@@ -182,7 +210,11 @@ impl Client {
     /// Put a failed message back in the queue.
     pub async fn retry(&self, client_id: &str) -> Result<()> {
         let cid = client_id.to_owned();
-        let conv = self.shared.cache.call(move |txn| outbox::retry(txn, &cid)).await?;
+        let conv = self
+            .shared
+            .cache
+            .call(move |txn| outbox::retry(txn, &cid))
+            .await?;
         self.shared.emit(Event::Status {
             conversation_id: conv,
             client_id: client_id.into(),
@@ -201,7 +233,11 @@ impl Client {
             .cache
             .call(move |txn| {
                 let failed: bool = txn
-                    .query_row("SELECT state = 'failed' FROM outbox WHERE client_id = ?1", [&cid], |r| r.get(0))
+                    .query_row(
+                        "SELECT state = 'failed' FROM outbox WHERE client_id = ?1",
+                        [&cid],
+                        |r| r.get(0),
+                    )
                     .unwrap_or(false);
                 if !failed {
                     return Err(Error::Invalid("only failed messages can be deleted".into()));
@@ -209,27 +245,45 @@ impl Client {
                 outbox::delete(txn, &cid)
             })
             .await?;
-        self.shared.emit(Event::Deleted { conversation_id: conv, client_id: client_id.into() });
+        self.shared.emit(Event::Deleted {
+            conversation_id: conv,
+            client_id: client_id.into(),
+        });
         Ok(())
     }
 
     /// Conversations from the cache, most recent first.
     pub async fn conversations(&self) -> Result<Vec<ConversationView>> {
         let me = self.shared.user_id;
-        self.shared.cache.call(move |txn| convs::list(txn, me)).await
+        self.shared
+            .cache
+            .call(move |txn| convs::list(txn, me))
+            .await
     }
 
     /// One conversation's cached shape.
     pub async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationInfo>> {
-        self.shared.cache.call(move |txn| convs::info(txn, id)).await
+        self.shared
+            .cache
+            .call(move |txn| convs::info(txn, id))
+            .await
     }
 
     /// A page of a conversation: the newest `limit` messages before `before` (or the newest,
     /// followed by unsent ones). When the cache has fewer and older ones exist, they are
     /// fetched from the relay and cached.
-    pub async fn messages(&self, conv: ConversationId, before: Option<Seq>, limit: usize) -> Result<Vec<ChatMessage>> {
+    pub async fn messages(
+        &self,
+        conv: ConversationId,
+        before: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
         let me = self.shared.user_id;
-        let page = self.shared.cache.call(move |txn| messages::page(txn, me, conv, before, limit)).await?;
+        let page = self
+            .shared
+            .cache
+            .call(move |txn| messages::page(txn, me, conv, before, limit))
+            .await?;
         let stored = page.iter().filter(|m| m.seq.is_some()).count();
         let lowest = page.iter().filter_map(|m| m.seq).min().or(before);
         let needs_more = stored < limit && lowest.map(|s| s > 1).unwrap_or(false);
@@ -238,46 +292,91 @@ impl Client {
         }
         let fetch_before = lowest;
         let reply = self
-            .request(move |id| ClientFrame::History { id, conversation_id: conv, before_seq: fetch_before, limit: limit as u32 })
+            .request(move |id| ClientFrame::History {
+                id,
+                conversation_id: conv,
+                before_seq: fetch_before,
+                limit: limit as u32,
+            })
             .await;
-        if let Ok(ServerFrame::History { messages: fetched, .. }) = reply {
-            self.shared.cache.call(move |txn| messages::store(txn, me, &fetched).map(|_| ())).await?;
-            return self.shared.cache.call(move |txn| messages::page(txn, me, conv, before, limit)).await;
+        if let Ok(ServerFrame::History {
+            messages: fetched, ..
+        }) = reply
+        {
+            self.shared
+                .cache
+                .call(move |txn| messages::store(txn, me, &fetched).map(|_| ()))
+                .await?;
+            return self
+                .shared
+                .cache
+                .call(move |txn| messages::page(txn, me, conv, before, limit))
+                .await;
         }
         Ok(page)
     }
 
     /// Every cached message of a conversation as the relay stored it (for comparisons).
-    pub async fn stored_messages(&self, conv: ConversationId) -> Result<Vec<tern_proto::MessageRecord>> {
-        self.shared.cache.call(move |txn| messages::all(txn, conv)).await
+    pub async fn stored_messages(
+        &self,
+        conv: ConversationId,
+    ) -> Result<Vec<tern_proto::MessageRecord>> {
+        self.shared
+            .cache
+            .call(move |txn| messages::all(txn, conv))
+            .await
     }
 
     /// Search every cached message.
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<ChatMessage>> {
         let (me, q) = (self.shared.user_id, query.to_owned());
-        self.shared.cache.call(move |txn| messages::search(txn, me, &q, limit)).await
+        self.shared
+            .cache
+            .call(move |txn| messages::search(txn, me, &q, limit))
+            .await
     }
 
     /// Mark everything up to `seq` read (locally at once; on the relay when connected).
     pub async fn mark_read(&self, conv: ConversationId, seq: Seq) -> Result<()> {
         let me = self.shared.user_id;
-        self.shared.cache.call(move |txn| convs::mark_read(txn, me, conv, seq)).await?;
+        self.shared
+            .cache
+            .call(move |txn| convs::mark_read(txn, me, conv, seq))
+            .await?;
         let _ = self.cmds.try_send(Cmd::Flush);
         Ok(())
     }
 
     /// Tell the conversation the user is (not) typing. Dropped when offline.
     pub async fn typing(&self, conv: ConversationId, active: bool) {
-        let _ = self.cmds.try_send(Cmd::Fire(Box::new(move |id| ClientFrame::Typing { id, conversation_id: conv, active })));
+        let _ = self
+            .cmds
+            .try_send(Cmd::Fire(Box::new(move |id| ClientFrame::Typing {
+                id,
+                conversation_id: conv,
+                active,
+            })));
     }
 
-    async fn request(&self, build: impl FnOnce(RequestId) -> ClientFrame + Send + 'static) -> Result<ServerFrame> {
+    async fn request(
+        &self,
+        build: impl FnOnce(RequestId) -> ClientFrame + Send + 'static,
+    ) -> Result<ServerFrame> {
         let (reply, rx) = oneshot::channel();
-        self.cmds.send(Cmd::Request { build: Box::new(build), reply }).await.map_err(|_| Error::Closed)?;
+        self.cmds
+            .send(Cmd::Request {
+                build: Box::new(build),
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
-    async fn conversation_request(&self, build: impl FnOnce(RequestId) -> ClientFrame + Send + 'static) -> Result<ConversationInfo> {
+    async fn conversation_request(
+        &self,
+        build: impl FnOnce(RequestId) -> ClientFrame + Send + 'static,
+    ) -> Result<ConversationInfo> {
         match self.request(build).await? {
             ServerFrame::Conversation { conversation, .. } => Ok(conversation),
             other => Err(Error::Internal(format!("unexpected reply {other:?}"))),
@@ -287,38 +386,75 @@ impl Client {
     /// Start (or find) the direct conversation with a user.
     pub async fn start_direct(&self, username: &str) -> Result<ConversationInfo> {
         let username = username.to_owned();
-        self.conversation_request(move |id| ClientFrame::StartDirect { id, username }).await
+        self.conversation_request(move |id| ClientFrame::StartDirect { id, username })
+            .await
     }
 
     /// Create a group with the user as admin.
     pub async fn create_group(&self, name: &str, members: &[&str]) -> Result<ConversationInfo> {
-        let (name, members) = (name.to_owned(), members.iter().map(|m| m.to_string()).collect());
-        self.conversation_request(move |id| ClientFrame::CreateGroup { id, name, members }).await
+        let (name, members) = (
+            name.to_owned(),
+            members.iter().map(|m| m.to_string()).collect(),
+        );
+        self.conversation_request(move |id| ClientFrame::CreateGroup { id, name, members })
+            .await
     }
 
     /// Rename a group.
     pub async fn rename_group(&self, conv: ConversationId, name: &str) -> Result<ConversationInfo> {
         let name = name.to_owned();
-        self.conversation_request(move |id| ClientFrame::RenameGroup { id, conversation_id: conv, name }).await
+        self.conversation_request(move |id| ClientFrame::RenameGroup {
+            id,
+            conversation_id: conv,
+            name,
+        })
+        .await
     }
 
     /// Add members to a group (admins).
-    pub async fn add_members(&self, conv: ConversationId, usernames: &[&str]) -> Result<ConversationInfo> {
+    pub async fn add_members(
+        &self,
+        conv: ConversationId,
+        usernames: &[&str],
+    ) -> Result<ConversationInfo> {
         let usernames = usernames.iter().map(|u| u.to_string()).collect();
-        self.conversation_request(move |id| ClientFrame::AddMembers { id, conversation_id: conv, usernames }).await
+        self.conversation_request(move |id| ClientFrame::AddMembers {
+            id,
+            conversation_id: conv,
+            usernames,
+        })
+        .await
     }
 
     /// Remove a member from a group (admins).
-    pub async fn remove_member(&self, conv: ConversationId, username: &str) -> Result<ConversationInfo> {
+    pub async fn remove_member(
+        &self,
+        conv: ConversationId,
+        username: &str,
+    ) -> Result<ConversationInfo> {
         let username = username.to_owned();
-        self.conversation_request(move |id| ClientFrame::RemoveMember { id, conversation_id: conv, username }).await
+        self.conversation_request(move |id| ClientFrame::RemoveMember {
+            id,
+            conversation_id: conv,
+            username,
+        })
+        .await
     }
 
     /// Leave a group.
     pub async fn leave_group(&self, conv: ConversationId) -> Result<()> {
-        self.request(move |id| ClientFrame::LeaveGroup { id, conversation_id: conv }).await?;
-        self.shared.cache.call(move |txn| convs::deactivate(txn, conv)).await?;
-        self.shared.emit(Event::ConversationRemoved { conversation_id: conv });
+        self.request(move |id| ClientFrame::LeaveGroup {
+            id,
+            conversation_id: conv,
+        })
+        .await?;
+        self.shared
+            .cache
+            .call(move |txn| convs::deactivate(txn, conv))
+            .await?;
+        self.shared.emit(Event::ConversationRemoved {
+            conversation_id: conv,
+        });
         Ok(())
     }
 
@@ -329,7 +465,10 @@ impl Client {
 
     /// Messages written here that the relay has not stored yet.
     pub async fn unsent(&self) -> Result<usize> {
-        self.shared.cache.call(|txn| Ok(outbox::queued(txn)?.len())).await
+        self.shared
+            .cache
+            .call(|txn| Ok(outbox::queued(txn)?.len()))
+            .await
     }
 
     /// Log out: revoke the token on the relay (everywhere if `all`), delete it from the

@@ -3,7 +3,9 @@
 use std::time::SystemTime;
 
 use serde::Serialize;
-use tern_proto::{ConversationId, ConversationInfo, Presence, ReceiptState, Seq, Timestamp, UserId};
+use tern_proto::{
+    ConversationId, ConversationInfo, Presence, ReceiptState, Seq, Timestamp, UserId,
+};
 
 /// The state of the link to the relay, as the UI should show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,6 +122,7 @@ pub enum Event {
         /// Sequence if stored.
         seq: Option<Seq>,
         /// New status.
+        #[serde(flatten)]
         status: MessageStatus,
     },
     /// A message was deleted from the outbox.
@@ -162,5 +165,7 @@ pub enum Event {
 
 /// Milliseconds since the epoch for a [`SystemTime`].
 pub fn to_ms(t: SystemTime) -> Timestamp {
-    t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as Timestamp).unwrap_or(0)
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Timestamp)
+        .unwrap_or(0)
 }

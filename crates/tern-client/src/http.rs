@@ -9,28 +9,57 @@ use crate::error::{Error, Result};
 use crate::keychain::Token;
 
 fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?)
+    Ok(reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?)
 }
 
 async fn decode<T: DeserializeOwned>(res: reqwest::Response) -> Result<T> {
     let status = res.status();
     let bytes = res.bytes().await?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("unexpected reply: {e}")));
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Internal(format!("unexpected reply: {e}")));
     }
     match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(body) => Err(Error::Relay { code: body.code, message: body.message }),
+        Ok(body) => Err(Error::Relay {
+            code: body.code,
+            message: body.message,
+        }),
         Err(_) => Err(Error::Internal(format!("relay answered HTTP {status}"))),
     }
 }
 
-async fn post<B: Serialize, T: DeserializeOwned>(config: &ClientConfig, path: &str, body: &B) -> Result<T> {
-    decode(client()?.post(config.http_url(path)).json(body).send().await?).await
+async fn post<B: Serialize, T: DeserializeOwned>(
+    config: &ClientConfig,
+    path: &str,
+    body: &B,
+) -> Result<T> {
+    decode(
+        client()?
+            .post(config.http_url(path))
+            .json(body)
+            .send()
+            .await?,
+    )
+    .await
 }
 
 /// Create an account.
-pub async fn register(config: &ClientConfig, username: &str, password: &str) -> Result<RegisterResponse> {
-    post(config, "/v1/register", &RegisterRequest { username: username.into(), password: password.into() }).await
+pub async fn register(
+    config: &ClientConfig,
+    username: &str,
+    password: &str,
+) -> Result<RegisterResponse> {
+    post(
+        config,
+        "/v1/register",
+        &RegisterRequest {
+            username: username.into(),
+            password: password.into(),
+        },
+    )
+    .await
 }
 
 /// Log in; returns the relay's answer including the token.
@@ -38,7 +67,11 @@ pub async fn login(config: &ClientConfig, username: &str, password: &str) -> Res
     post(
         config,
         "/v1/login",
-        &LoginRequest { username: username.into(), password: password.into(), device_name: config.device_name.clone() },
+        &LoginRequest {
+            username: username.into(),
+            password: password.into(),
+            device_name: config.device_name.clone(),
+        },
     )
     .await
 }
@@ -46,7 +79,11 @@ pub async fn login(config: &ClientConfig, username: &str, password: &str) -> Res
 /// Revoke this token (`all`: every token of the user).
 pub async fn logout(config: &ClientConfig, token: &Token, all: bool) -> Result<()> {
     let path = if all { "/v1/logout_all" } else { "/v1/logout" };
-    let res = client()?.post(config.http_url(path)).bearer_auth(token.expose()).send().await?;
+    let res = client()?
+        .post(config.http_url(path))
+        .bearer_auth(token.expose())
+        .send()
+        .await?;
     if res.status().is_success() {
         return Ok(());
     }

@@ -44,7 +44,9 @@ fn map_err(e: keyring::Error) -> Error {
 
 /// Store the token for `username` on `relay`, replacing any previous one.
 pub fn store(relay: &str, username: &str, token: &Token) -> Result<()> {
-    entry(relay, username)?.set_password(token.expose()).map_err(map_err)
+    entry(relay, username)?
+        .set_password(token.expose())
+        .map_err(map_err)
 }
 
 /// Load the token, or `None` if this device is not logged in.

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, MemberRole, Presence, ReceiptState, Seq, UserId,
+    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, MemberRole, Presence,
+    ReceiptState, Seq, UserId,
 };
 
 use super::messages;
@@ -56,14 +57,17 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
 
 /// Make sure a row exists for a conversation a message arrived in before its description.
 pub fn ensure(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
-    txn.prepare_cached("INSERT OR IGNORE INTO conversations (id, kind, created_at) VALUES (?1, 'group', 0)")?
-        .execute([conv])?;
+    txn.prepare_cached(
+        "INSERT OR IGNORE INTO conversations (id, kind, created_at) VALUES (?1, 'group', 0)",
+    )?
+    .execute([conv])?;
     Ok(())
 }
 
 /// The user left or was removed: keep the history, stop listing it as active.
 pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
-    txn.prepare_cached("UPDATE conversations SET active = 0 WHERE id = ?1")?.execute([conv])?;
+    txn.prepare_cached("UPDATE conversations SET active = 0 WHERE id = ?1")?
+        .execute([conv])?;
     Ok(())
 }
 
@@ -73,7 +77,12 @@ pub fn apply_receipt(txn: &Transaction<'_>, r: &ReceiptState) -> Result<()> {
         "UPDATE members SET delivered_seq = max(delivered_seq, ?3), read_seq = max(read_seq, ?4)
          WHERE conversation_id = ?1 AND user_id = ?2",
     )?
-    .execute(params![r.conversation_id, r.user_id, r.delivered_seq as i64, r.read_seq as i64])?;
+    .execute(params![
+        r.conversation_id,
+        r.user_id,
+        r.delivered_seq as i64,
+        r.read_seq as i64
+    ])?;
     Ok(())
 }
 
@@ -81,7 +90,12 @@ pub fn apply_receipt(txn: &Transaction<'_>, r: &ReceiptState) -> Result<()> {
 pub fn cursors(txn: &Transaction<'_>) -> Result<Vec<Cursor>> {
     Ok(txn
         .prepare_cached("SELECT id, synced_seq FROM conversations WHERE active = 1")?
-        .query_map([], |r| Ok(Cursor { conversation_id: r.get(0)?, seq: r.get::<_, i64>(1)? as Seq }))?
+        .query_map([], |r| {
+            Ok(Cursor {
+                conversation_id: r.get(0)?,
+                seq: r.get::<_, i64>(1)? as Seq,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?)
 }
 
@@ -90,10 +104,17 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
     let head = txn
         .prepare_cached("SELECT kind, name, last_seq, created_at FROM conversations WHERE id = ?1")?
         .query_row([conv], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })
         .optional()?;
-    let Some((kind, name, last_seq, created_at)) = head else { return Ok(None) };
+    let Some((kind, name, last_seq, created_at)) = head else {
+        return Ok(None);
+    };
     let members = txn
         .prepare_cached(
             "SELECT user_id, username, role, delivered_seq, read_seq FROM members WHERE conversation_id = ?1 ORDER BY username",
@@ -110,7 +131,11 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(ConversationInfo {
         conversation_id: conv,
-        kind: if kind == "direct" { ConversationKind::Direct } else { ConversationKind::Group },
+        kind: if kind == "direct" {
+            ConversationKind::Direct
+        } else {
+            ConversationKind::Group
+        },
         name,
         members,
         last_seq: last_seq as Seq,
@@ -121,18 +146,27 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
 /// Every active conversation, most recent activity first, with preview and unread count.
 pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationView>> {
     let ids: Vec<ConversationId> = txn
-        .prepare_cached("SELECT id FROM conversations WHERE active = 1 ORDER BY last_activity DESC, id DESC")?
+        .prepare_cached(
+            "SELECT id FROM conversations WHERE active = 1 ORDER BY last_activity DESC, id DESC",
+        )?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let online = presence_map(txn)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let Some(info) = info(txn, id)? else { continue };
-        let my_read = info.members.iter().find(|m| m.user_id == me).map(|m| m.read_seq).unwrap_or(0);
+        let my_read = info
+            .members
+            .iter()
+            .find(|m| m.user_id == me)
+            .map(|m| m.read_seq)
+            .unwrap_or(0);
         let unread: i64 = txn
             .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
             .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
-        let other = (info.kind == ConversationKind::Direct).then(|| info.members.iter().find(|m| m.user_id != me)).flatten();
+        let other = (info.kind == ConversationKind::Direct)
+            .then(|| info.members.iter().find(|m| m.user_id != me))
+            .flatten();
         let title = match (&info.name, other) {
             (Some(name), _) => name.clone(),
             (None, Some(o)) => o.username.clone(),
@@ -164,7 +198,13 @@ pub fn set_presence(txn: &Transaction<'_>, p: &Presence) -> Result<()> {
 pub fn presence_map(txn: &Transaction<'_>) -> Result<HashMap<UserId, Presence>> {
     Ok(txn
         .prepare_cached("SELECT user_id, online, last_seen FROM presence")?
-        .query_map([], |r| Ok(Presence { user_id: r.get(0)?, online: r.get(1)?, last_seen: r.get(2)? }))?
+        .query_map([], |r| {
+            Ok(Presence {
+                user_id: r.get(0)?,
+                online: r.get(1)?,
+                last_seen: r.get(2)?,
+            })
+        })?
         .map(|p| p.map(|p| (p.user_id, p)))
         .collect::<rusqlite::Result<_>>()?)
 }
@@ -208,7 +248,9 @@ pub fn reads_to_send(txn: &Transaction<'_>, me: UserId) -> Result<Vec<(Conversat
 
 /// The relay acknowledged a read marker.
 pub fn read_sent(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<()> {
-    txn.prepare_cached("UPDATE conversations SET read_sent_seq = max(read_sent_seq, ?2) WHERE id = ?1")?
-        .execute(params![conv, seq as i64])?;
+    txn.prepare_cached(
+        "UPDATE conversations SET read_sent_seq = max(read_sent_seq, ?2) WHERE id = ?1",
+    )?
+    .execute(params![conv, seq as i64])?;
     Ok(())
 }

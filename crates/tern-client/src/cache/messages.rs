@@ -10,7 +10,11 @@ use crate::events::{ChatMessage, MessageStatus};
 
 /// Store messages from the relay. Returns those that were new. A message of the user's that is
 /// still in the outbox (its ack was lost) leaves the outbox here, so it is never shown twice.
-pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Result<Vec<MessageRecord>> {
+pub fn store(
+    txn: &Transaction<'_>,
+    me: UserId,
+    records: &[MessageRecord],
+) -> Result<Vec<MessageRecord>> {
     let mut fresh = Vec::new();
     for m in records {
         conversations::ensure(txn, m.conversation_id)?;
@@ -24,7 +28,8 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
             continue;
         }
         if m.sender_id == me {
-            txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?.execute([&m.client_id])?;
+            txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?
+                .execute([&m.client_id])?;
         }
         txn.prepare_cached(
             "UPDATE conversations SET last_seq = max(last_seq, ?2), last_activity = max(last_activity, ?3) WHERE id = ?1",
@@ -43,10 +48,16 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
 }
 
 fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
-    let mut cursor: i64 = txn.prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?.query_row([conv], |r| r.get(0))?;
-    let mut next = txn.prepare_cached("SELECT seq FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 512")?;
+    let mut cursor: i64 = txn
+        .prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| r.get(0))?;
+    let mut next = txn.prepare_cached(
+        "SELECT seq FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 512",
+    )?;
     loop {
-        let seqs: Vec<i64> = next.query_map(params![conv, cursor], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let seqs: Vec<i64> = next
+            .query_map(params![conv, cursor], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         let before = cursor;
         for s in &seqs {
             if *s == cursor + 1 {
@@ -59,17 +70,25 @@ fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
             break;
         }
     }
-    txn.prepare_cached("UPDATE conversations SET synced_seq = ?2 WHERE id = ?1")?.execute(params![conv, cursor])?;
+    txn.prepare_cached("UPDATE conversations SET synced_seq = ?2 WHERE id = ?1")?
+        .execute(params![conv, cursor])?;
     Ok(())
 }
 
 /// The gap-free cursor of a conversation.
 pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
-    Ok(txn.prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?.query_row([conv], |r| r.get::<_, i64>(0))? as Seq)
+    Ok(txn
+        .prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| r.get::<_, i64>(0))? as Seq)
 }
 
 /// Tick state of the user's message at `seq`, from the other members' markers.
-fn status_for(txn: &Transaction<'_>, me: UserId, conv: ConversationId, seq: Seq) -> Result<MessageStatus> {
+fn status_for(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<MessageStatus> {
     let (delivered, read, others): (Option<i64>, Option<i64>, i64) = txn
         .prepare_cached(
             "SELECT min(delivered_seq), min(read_seq), count(*) FROM members WHERE conversation_id = ?1 AND user_id != ?2",
@@ -99,7 +118,11 @@ pub fn to_chat(txn: &Transaction<'_>, me: UserId, m: &MessageRecord) -> Result<C
         body: m.body.clone(),
         sent_at: m.sent_at,
         mine,
-        status: if mine { status_for(txn, me, m.conversation_id, m.seq)? } else { MessageStatus::Received },
+        status: if mine {
+            status_for(txn, me, m.conversation_id, m.seq)?
+        } else {
+            MessageStatus::Received
+        },
     })
 }
 
@@ -129,7 +152,13 @@ pub fn all(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<MessageRec
 
 /// Up to `limit` newest messages before `before` (or the newest), ascending; when `before` is
 /// `None` the outbox's queued and failed messages follow, in the order written.
-pub fn page(txn: &Transaction<'_>, me: UserId, conv: ConversationId, before: Option<Seq>, limit: usize) -> Result<Vec<ChatMessage>> {
+pub fn page(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+    before: Option<Seq>,
+    limit: usize,
+) -> Result<Vec<ChatMessage>> {
     let mut out = Vec::new();
     if before.is_none() {
         out = super::outbox::for_conversation(txn, me, conv)?;
@@ -144,13 +173,21 @@ pub fn page(txn: &Transaction<'_>, me: UserId, conv: ConversationId, before: Opt
         .query_map(params![conv, before.map(|b| b as i64).unwrap_or(i64::MAX), room as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     stored.reverse();
-    let mut chat = stored.iter().map(|m| to_chat(txn, me, m)).collect::<Result<Vec<_>>>()?;
+    let mut chat = stored
+        .iter()
+        .map(|m| to_chat(txn, me, m))
+        .collect::<Result<Vec<_>>>()?;
     chat.extend(out);
     Ok(chat)
 }
 
 /// Full-text search over every cached message, newest first.
-pub fn search(txn: &Transaction<'_>, me: UserId, query: &str, limit: usize) -> Result<Vec<ChatMessage>> {
+pub fn search(
+    txn: &Transaction<'_>,
+    me: UserId,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<ChatMessage>> {
     // Quote each word so user input is never parsed as FTS5 syntax; match word prefixes.
     let fts: String = query
         .split_whitespace()

@@ -38,11 +38,13 @@ impl Cache {
         conn.pragma_update(None, "busy_timeout", 5000)?;
         schema::migrate(&mut conn)?;
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
-        std::thread::Builder::new().name("tern-cache".into()).spawn(move || {
-            while let Some(job) = rx.blocking_recv() {
-                job(&mut conn);
-            }
-        })?;
+        std::thread::Builder::new()
+            .name("tern-cache".into())
+            .spawn(move || {
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut conn);
+                }
+            })?;
         Ok(Cache { jobs })
     }
 
@@ -70,12 +72,17 @@ impl Cache {
 /// Read a value from the `meta` table.
 pub fn meta_get(txn: &Transaction<'_>, key: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    Ok(txn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    Ok(txn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
 }
 
 /// Write a value to the `meta` table.
 pub fn meta_set(txn: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    txn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2")?
-        .execute([key, value])?;
+    txn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+    )?
+    .execute([key, value])?;
     Ok(())
 }

@@ -45,13 +45,19 @@ pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
 /// The relay stored it: move it from the outbox to the messages. Returns the chat view.
 pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Result<ChatMessage> {
     messages::store(txn, me, std::slice::from_ref(record))?;
-    txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?.execute([&record.client_id])?;
+    txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?
+        .execute([&record.client_id])?;
     messages::to_chat(txn, me, record)
 }
 
 /// Mark an entry failed.
-pub fn fail(txn: &Transaction<'_>, client_id: &str, reason: &str) -> Result<Option<ConversationId>> {
-    txn.prepare_cached("UPDATE outbox SET state = 'failed', error = ?2 WHERE client_id = ?1")?.execute(params![client_id, reason])?;
+pub fn fail(
+    txn: &Transaction<'_>,
+    client_id: &str,
+    reason: &str,
+) -> Result<Option<ConversationId>> {
+    txn.prepare_cached("UPDATE outbox SET state = 'failed', error = ?2 WHERE client_id = ?1")?
+        .execute(params![client_id, reason])?;
     conversation_of(txn, client_id)
 }
 
@@ -68,8 +74,10 @@ pub fn retry(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
 
 /// Delete an entry that has not been stored by the relay.
 pub fn delete(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
-    let conv = conversation_of(txn, client_id)?.ok_or_else(|| Error::Invalid("no unsent message with that id".into()))?;
-    txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?.execute([client_id])?;
+    let conv = conversation_of(txn, client_id)?
+        .ok_or_else(|| Error::Invalid("no unsent message with that id".into()))?;
+    txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?
+        .execute([client_id])?;
     Ok(conv)
 }
 
@@ -81,7 +89,11 @@ fn conversation_of(txn: &Transaction<'_>, client_id: &str) -> Result<Option<Conv
 }
 
 /// Outbox entries of one conversation as chat messages (queued or failed).
-pub fn for_conversation(txn: &Transaction<'_>, me: UserId, conv: ConversationId) -> Result<Vec<ChatMessage>> {
+pub fn for_conversation(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+) -> Result<Vec<ChatMessage>> {
     let username = super::meta_get(txn, "username")?.unwrap_or_default();
     Ok(txn
         .prepare_cached("SELECT client_id, body, created_at, state, error FROM outbox WHERE conversation_id = ?1 ORDER BY local_id")?

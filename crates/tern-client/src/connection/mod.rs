@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tern_proto::{ClientFrame, ErrorBody, RequestId, ServerFrame, COMPRESSION_HEADER, PROTOCOL_HEADER};
+use tern_proto::{
+    ClientFrame, ErrorBody, RequestId, ServerFrame, COMPRESSION_HEADER, PROTOCOL_HEADER,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -76,7 +78,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
         let reason = match connect(&shared).await {
             Ok((ws, compression)) => {
                 let started = Instant::now();
-                let end = session::Session::new(&shared, compression).run(ws, &mut cmds).await;
+                let end = session::Session::new(&shared, compression)
+                    .run(ws, &mut cmds)
+                    .await;
                 if started.elapsed() >= shared.config.timing.stable_after {
                     delays = backoff(&shared);
                 }
@@ -91,7 +95,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
         };
         let delay = delays.next().unwrap_or(shared.config.timing.backoff_max);
         tracing::info!(%reason, ?delay, "disconnected; will reconnect");
-        shared.set_state(ConnectionState::Offline { retry_at: to_ms(SystemTime::now() + delay), reason });
+        shared.set_state(ConnectionState::Offline {
+            retry_at: to_ms(SystemTime::now() + delay),
+            reason,
+        });
         if !wait_offline(delay, &mut cmds).await {
             return;
         }
@@ -143,25 +150,45 @@ async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cm
 }
 
 async fn connect(shared: &Shared) -> Result<(Ws, bool), ConnectError> {
-    let mut req = shared.config.ws_url().into_client_request().map_err(|e| ConnectError::Other(e.to_string()))?;
+    let mut req = shared
+        .config
+        .ws_url()
+        .into_client_request()
+        .map_err(|e| ConnectError::Other(e.to_string()))?;
     let headers = req.headers_mut();
-    let bearer = format!("Bearer {}", shared.token.expose()).parse().map_err(|_| ConnectError::Auth("malformed token".into()))?;
+    let bearer = format!("Bearer {}", shared.token.expose())
+        .parse()
+        .map_err(|_| ConnectError::Auth("malformed token".into()))?;
     headers.insert("authorization", bearer);
     headers.insert(PROTOCOL_HEADER, tern_proto::PROTOCOL_VERSION.into());
     if shared.config.compression {
-        headers.insert(COMPRESSION_HEADER, "deflate".parse().expect("static header"));
+        headers.insert(
+            COMPRESSION_HEADER,
+            "deflate".parse().expect("static header"),
+        );
     }
-    let ws_config = WebSocketConfig::default().read_buffer_size(16 * 1024).max_message_size(Some(64 << 20));
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .max_message_size(Some(64 << 20));
     let attempt = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true);
     match tokio::time::timeout(shared.config.timing.connect_timeout, attempt).await {
         Err(_) => Err(ConnectError::Other("connection attempt timed out".into())),
         Ok(Ok((ws, res))) => {
-            let compression = res.headers().get(COMPRESSION_HEADER).is_some_and(|v| v == "deflate");
+            let compression = res
+                .headers()
+                .get(COMPRESSION_HEADER)
+                .is_some_and(|v| v == "deflate");
             Ok((ws, compression))
         }
         Ok(Err(tokio_tungstenite::tungstenite::Error::Http(res))) => {
-            let body = res.body().as_ref().and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok());
-            let reason = body.as_ref().map(|b| format!("{} ({})", b.message, b.code)).unwrap_or_else(|| format!("HTTP {}", res.status()));
+            let body = res
+                .body()
+                .as_ref()
+                .and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok());
+            let reason = body
+                .as_ref()
+                .map(|b| format!("{} ({})", b.message, b.code))
+                .unwrap_or_else(|| format!("HTTP {}", res.status()));
             if res.status().as_u16() == 401 {
                 Err(ConnectError::Auth(reason))
             } else {

@@ -85,7 +85,9 @@ impl<'a> Session<'a> {
     }
 
     async fn write(&mut self, ws: &mut Ws, frame: ClientFrame) -> Result<(), String> {
-        ws.send(self.encode(&frame)).await.map_err(|e| format!("write failed: {e}"))
+        ws.send(self.encode(&frame))
+            .await
+            .map_err(|e| format!("write failed: {e}"))
     }
 
     pub(crate) async fn run(mut self, mut ws: Ws, cmds: &mut mpsc::Receiver<Cmd>) -> End {
@@ -97,7 +99,11 @@ impl<'a> Session<'a> {
         }
         // Typing indications die with the link.
         for (conv, user) in self.typing.drain().map(|(k, _)| k) {
-            self.shared.emit(Event::Typing { conversation_id: conv, user_id: user, active: false });
+            self.shared.emit(Event::Typing {
+                conversation_id: conv,
+                user_id: user,
+                active: false,
+            });
         }
         if matches!(end, End::Shutdown) {
             let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
@@ -157,7 +163,8 @@ impl<'a> Session<'a> {
                 .await
                 .map_err(|_| End::Lost("the relay sent no welcome".into()))?;
             match frame {
-                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str()) {
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str())
+                {
                     Ok(ServerFrame::Welcome { .. }) => return Ok(()),
                     _ => return Err(End::Lost("unexpected first frame from the relay".into())),
                 },
@@ -174,7 +181,9 @@ impl<'a> Session<'a> {
             .shared
             .cache
             .call(|txn| {
-                let since = meta_get(txn, "changes_version")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                let since = meta_get(txn, "changes_version")?
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 Ok((convs::cursors(txn)?, since))
             })
             .await
@@ -182,7 +191,15 @@ impl<'a> Session<'a> {
         let id = self.id();
         self.sync_id = Some(id);
         self.synced_messages = 0;
-        self.write(ws, ClientFrame::Sync { id, cursors, changes_since: since }).await
+        self.write(
+            ws,
+            ClientFrame::Sync {
+                id,
+                cursors,
+                changes_since: since,
+            },
+        )
+        .await
     }
 
     /// Send every queued outbox entry not already in flight, and unacknowledged read markers.
@@ -208,8 +225,15 @@ impl<'a> Session<'a> {
             let id = self.id();
             self.sends.insert(id, item.client_id.clone());
             self.in_flight.insert(item.client_id.clone());
-            let frame = ClientFrame::Send { id, conversation_id: item.conversation_id, client_id: item.client_id, body: item.body };
-            ws.feed(self.encode(&frame)).await.map_err(|e| format!("write failed: {e}"))?;
+            let frame = ClientFrame::Send {
+                id,
+                conversation_id: item.conversation_id,
+                client_id: item.client_id,
+                body: item.body,
+            };
+            ws.feed(self.encode(&frame))
+                .await
+                .map_err(|e| format!("write failed: {e}"))?;
         }
         for (conv, seq) in reads {
             if self.reads.values().any(|r| *r == (conv, seq)) {
@@ -217,7 +241,13 @@ impl<'a> Session<'a> {
             }
             let id = self.id();
             self.reads.insert(id, (conv, seq));
-            ws.feed(self.encode(&ClientFrame::Read { id, conversation_id: conv, seq })).await.map_err(|e| format!("write failed: {e}"))?;
+            ws.feed(self.encode(&ClientFrame::Read {
+                id,
+                conversation_id: conv,
+                seq,
+            }))
+            .await
+            .map_err(|e| format!("write failed: {e}"))?;
         }
         ws.flush().await.map_err(|e| format!("write failed: {e}"))
     }
@@ -241,12 +271,26 @@ impl<'a> Session<'a> {
 
     async fn housekeeping(&mut self, ws: &mut Ws) -> Result<(), String> {
         let now = Instant::now();
-        let expired: Vec<_> = self.typing.iter().filter(|(_, t)| **t <= now).map(|(k, _)| *k).collect();
+        let expired: Vec<_> = self
+            .typing
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| *k)
+            .collect();
         for key in expired {
             self.typing.remove(&key);
-            self.shared.emit(Event::Typing { conversation_id: key.0, user_id: key.1, active: false });
+            self.shared.emit(Event::Typing {
+                conversation_id: key.0,
+                user_id: key.1,
+                active: false,
+            });
         }
-        let late: Vec<RequestId> = self.requests.iter().filter(|(_, p)| p.deadline <= now).map(|(id, _)| *id).collect();
+        let late: Vec<RequestId> = self
+            .requests
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in late {
             if let Some(p) = self.requests.remove(&id) {
                 let _ = p.reply.send(Err(Error::Timeout));
@@ -267,7 +311,9 @@ impl<'a> Session<'a> {
                 return Ok(());
             }
         };
-        self.on_frame(ws, frame).await.map_err(|e| End::Lost(format!("local failure: {e}")))
+        self.on_frame(ws, frame)
+            .await
+            .map_err(|e| End::Lost(format!("local failure: {e}")))
     }
 
     async fn on_frame(&mut self, ws: &mut Ws, frame: ServerFrame) -> Result<(), String> {
@@ -276,14 +322,24 @@ impl<'a> Session<'a> {
         let cache = &shared.cache;
         let err = |e: Error| e.to_string();
         match frame {
-            ServerFrame::Ack { id, client_id, message_id, conversation_id, seq, sent_at, .. } => {
+            ServerFrame::Ack {
+                id,
+                client_id,
+                message_id,
+                conversation_id,
+                seq,
+                sent_at,
+                ..
+            } => {
                 self.sends.remove(&id);
                 self.in_flight.remove(&client_id);
                 let username = shared.username.clone();
                 let cid = client_id.clone();
                 let chat = cache
                     .call(move |txn| {
-                        let Some(body) = outbox_body(txn, &cid)? else { return Ok(None) };
+                        let Some(body) = outbox_body(txn, &cid)? else {
+                            return Ok(None);
+                        };
                         let record = tern_proto::MessageRecord {
                             message_id,
                             conversation_id,
@@ -299,7 +355,12 @@ impl<'a> Session<'a> {
                     .await
                     .map_err(err)?;
                 if let Some(chat) = chat {
-                    shared.emit(Event::Status { conversation_id, client_id, seq: Some(seq), status: chat.status });
+                    shared.emit(Event::Status {
+                        conversation_id,
+                        client_id,
+                        seq: Some(seq),
+                        status: chat.status,
+                    });
                 }
                 if self.in_flight.len() < MAX_IN_FLIGHT / 2 {
                     self.flush(ws).await?;
@@ -310,7 +371,13 @@ impl<'a> Session<'a> {
                 let new = self.store(vec![message]).await?;
                 self.ack_delivered(ws, new).await?;
             }
-            ServerFrame::SyncPage { conversations, removed, receipts, messages, .. } => {
+            ServerFrame::SyncPage {
+                conversations,
+                removed,
+                receipts,
+                messages,
+                ..
+            } => {
                 let (c2, r2, rc2) = (conversations.clone(), removed.clone(), receipts.clone());
                 cache
                     .call(move |txn| {
@@ -338,10 +405,17 @@ impl<'a> Session<'a> {
                 }
                 self.synced_messages += messages.len();
                 let new = self.store(messages).await?;
-                shared.emit(Event::SyncProgress { messages: self.synced_messages, done: false });
+                shared.emit(Event::SyncProgress {
+                    messages: self.synced_messages,
+                    done: false,
+                });
                 self.ack_delivered(ws, new).await?;
             }
-            ServerFrame::SyncDone { id, changes_version, presence } => {
+            ServerFrame::SyncDone {
+                id,
+                changes_version,
+                presence,
+            } => {
                 if self.sync_id == Some(id) {
                     let p = presence.clone();
                     cache
@@ -357,50 +431,91 @@ impl<'a> Session<'a> {
                     for p in presence {
                         shared.emit(Event::Presence { presence: p });
                     }
-                    shared.emit(Event::SyncProgress { messages: self.synced_messages, done: true });
+                    shared.emit(Event::SyncProgress {
+                        messages: self.synced_messages,
+                        done: true,
+                    });
                     shared.set_state(ConnectionState::Online);
                     self.flush(ws).await?;
                 }
             }
             ServerFrame::Receipt { receipt } => {
-                cache.call(move |txn| convs::apply_receipt(txn, &receipt)).await.map_err(err)?;
+                cache
+                    .call(move |txn| convs::apply_receipt(txn, &receipt))
+                    .await
+                    .map_err(err)?;
                 shared.emit(Event::Receipt { receipt });
             }
-            ServerFrame::Typing { conversation_id, user_id, active, expires_in_ms } => {
+            ServerFrame::Typing {
+                conversation_id,
+                user_id,
+                active,
+                expires_in_ms,
+            } => {
                 let key = (conversation_id, user_id);
                 if active {
-                    let ttl = if expires_in_ms > 0 { Duration::from_millis(expires_in_ms) } else { shared.config.timing.typing_expiry };
+                    let ttl = if expires_in_ms > 0 {
+                        Duration::from_millis(expires_in_ms)
+                    } else {
+                        shared.config.timing.typing_expiry
+                    };
                     self.typing.insert(key, Instant::now() + ttl);
                 } else {
                     self.typing.remove(&key);
                 }
-                shared.emit(Event::Typing { conversation_id, user_id, active });
+                shared.emit(Event::Typing {
+                    conversation_id,
+                    user_id,
+                    active,
+                });
             }
             ServerFrame::Presence { presence } => {
                 let p = presence.clone();
-                cache.call(move |txn| convs::set_presence(txn, &p)).await.map_err(err)?;
+                cache
+                    .call(move |txn| convs::set_presence(txn, &p))
+                    .await
+                    .map_err(err)?;
                 shared.emit(Event::Presence { presence });
             }
             ServerFrame::Conversation { id, conversation } => {
                 let c = conversation.clone();
-                cache.call(move |txn| convs::upsert(txn, &c)).await.map_err(err)?;
-                shared.emit(Event::Conversation { conversation: conversation.clone() });
+                cache
+                    .call(move |txn| convs::upsert(txn, &c))
+                    .await
+                    .map_err(err)?;
+                shared.emit(Event::Conversation {
+                    conversation: conversation.clone(),
+                });
                 if let Some(id) = id {
-                    self.reply(id, Ok(ServerFrame::Conversation { id: Some(id), conversation }));
+                    self.reply(
+                        id,
+                        Ok(ServerFrame::Conversation {
+                            id: Some(id),
+                            conversation,
+                        }),
+                    );
                 }
             }
             ServerFrame::ConversationRemoved { conversation_id } => {
-                cache.call(move |txn| convs::deactivate(txn, conversation_id)).await.map_err(err)?;
+                cache
+                    .call(move |txn| convs::deactivate(txn, conversation_id))
+                    .await
+                    .map_err(err)?;
                 shared.emit(Event::ConversationRemoved { conversation_id });
             }
             ServerFrame::Ok { id } => {
                 if let Some((conv, seq)) = self.reads.remove(&id) {
-                    cache.call(move |txn| convs::read_sent(txn, conv, seq)).await.map_err(err)?;
+                    cache
+                        .call(move |txn| convs::read_sent(txn, conv, seq))
+                        .await
+                        .map_err(err)?;
                 } else {
                     self.reply(id, Ok(ServerFrame::Ok { id }));
                 }
             }
-            f @ (ServerFrame::Pong { .. } | ServerFrame::Conversations { .. } | ServerFrame::History { .. }) => {
+            f @ (ServerFrame::Pong { .. }
+            | ServerFrame::Conversations { .. }
+            | ServerFrame::History { .. }) => {
                 if let Some(id) = crate::client::reply_id(&f) {
                     self.reply(id, Ok(f));
                 }
@@ -416,7 +531,12 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn on_error(&mut self, id: Option<RequestId>, code: ErrorCode, message: String) -> Result<(), String> {
+    async fn on_error(
+        &mut self,
+        id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    ) -> Result<(), String> {
         let Some(id) = id else {
             tracing::warn!(%code, %message, "relay reported an error");
             return Ok(());
@@ -430,10 +550,20 @@ impl<'a> Session<'a> {
             }
             let reason = format!("{message} ({code})");
             let cid = client_id.clone();
-            let conv = self.shared.cache.call(move |txn| outbox::fail(txn, &cid, &reason)).await.map_err(|e| e.to_string())?;
+            let conv = self
+                .shared
+                .cache
+                .call(move |txn| outbox::fail(txn, &cid, &reason))
+                .await
+                .map_err(|e| e.to_string())?;
             if let Some(conversation_id) = conv {
                 let reason = format!("{message} ({code})");
-                self.shared.emit(Event::Status { conversation_id, client_id, seq: None, status: MessageStatus::Failed { reason } });
+                self.shared.emit(Event::Status {
+                    conversation_id,
+                    client_id,
+                    seq: None,
+                    status: MessageStatus::Failed { reason },
+                });
             }
             return Ok(());
         }
@@ -447,7 +577,10 @@ impl<'a> Session<'a> {
 
     /// Store messages; emit events for new ones; return conversations with new messages from
     /// others and their new cursors (to acknowledge delivery).
-    async fn store(&mut self, records: Vec<tern_proto::MessageRecord>) -> Result<Vec<(ConversationId, Seq)>, String> {
+    async fn store(
+        &mut self,
+        records: Vec<tern_proto::MessageRecord>,
+    ) -> Result<Vec<(ConversationId, Seq)>, String> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -457,11 +590,21 @@ impl<'a> Session<'a> {
             .cache
             .call(move |txn| {
                 let fresh = messages::store(txn, me, &records)?;
-                let chats = fresh.iter().map(|m| messages::to_chat(txn, me, m)).collect::<Result<Vec<_>>>()?;
-                let mut convs: Vec<ConversationId> = fresh.iter().filter(|m| m.sender_id != me).map(|m| m.conversation_id).collect();
+                let chats = fresh
+                    .iter()
+                    .map(|m| messages::to_chat(txn, me, m))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut convs: Vec<ConversationId> = fresh
+                    .iter()
+                    .filter(|m| m.sender_id != me)
+                    .map(|m| m.conversation_id)
+                    .collect();
                 convs.sort_unstable();
                 convs.dedup();
-                let cursors = convs.into_iter().map(|c| Ok((c, messages::synced_seq(txn, c)?))).collect::<Result<Vec<_>>>()?;
+                let cursors = convs
+                    .into_iter()
+                    .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok((chats, cursors))
             })
             .await
@@ -472,11 +615,21 @@ impl<'a> Session<'a> {
         Ok(cursors)
     }
 
-    async fn ack_delivered(&mut self, ws: &mut Ws, cursors: Vec<(ConversationId, Seq)>) -> Result<(), String> {
+    async fn ack_delivered(
+        &mut self,
+        ws: &mut Ws,
+        cursors: Vec<(ConversationId, Seq)>,
+    ) -> Result<(), String> {
         for (conv, seq) in cursors {
             if seq > 0 {
                 let id = self.id();
-                ws.feed(self.encode(&ClientFrame::Delivered { id, conversation_id: conv, seq })).await.map_err(|e| e.to_string())?;
+                ws.feed(self.encode(&ClientFrame::Delivered {
+                    id,
+                    conversation_id: conv,
+                    seq,
+                }))
+                .await
+                .map_err(|e| e.to_string())?;
             }
         }
         ws.flush().await.map_err(|e| e.to_string())
@@ -485,13 +638,22 @@ impl<'a> Session<'a> {
 
 fn outbox_body(txn: &rusqlite::Transaction<'_>, client_id: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    Ok(txn.prepare_cached("SELECT body FROM outbox WHERE client_id = ?1")?.query_row([client_id], |r| r.get(0)).optional()?)
+    Ok(txn
+        .prepare_cached("SELECT body FROM outbox WHERE client_id = ?1")?
+        .query_row([client_id], |r| r.get(0))
+        .optional()?)
 }
 
 fn close_end(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> End {
     match frame {
-        Some(f) if u16::from(f.code) == 4001 => End::SignedOut("signed out: the session was revoked".into()),
-        Some(f) => End::Lost(format!("closed by the relay: {} ({})", f.reason, u16::from(f.code))),
+        Some(f) if u16::from(f.code) == 4001 => {
+            End::SignedOut("signed out: the session was revoked".into())
+        }
+        Some(f) => End::Lost(format!(
+            "closed by the relay: {} ({})",
+            f.reason,
+            u16::from(f.code)
+        )),
         None => End::Lost("closed by the relay".into()),
     }
 }

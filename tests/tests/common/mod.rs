@@ -1,0 +1,241 @@
+//! End-to-end harness: the real relay binary as a child process (so it can be `kill -9`ed and
+//! restarted on the same port and database), engine clients in-process, and the `tern` CLI as
+//! child processes. The tests run inside a private D-Bus session with gnome-keyring
+//! (`scripts/with-keyring.sh`), so tokens go through the real Secret Service.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tern_client::{Client, ClientConfig, ConnectionState, Timing};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A workspace binary (built by `cargo build --bins` before the tests).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The relay as a child process.
+pub struct Relay {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub db: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Relay {
+    pub fn start() -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("relay.db");
+        let mut relay = Relay {
+            child: None,
+            port: free_port(),
+            db,
+            dir,
+        };
+        relay.restart();
+        relay
+    }
+
+    /// (Re)start on the same port and database; waits until it accepts connections.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "relay already running");
+        for _ in 0..50 {
+            let child = Command::new(bin("tern-server"))
+                .args(["--listen", &format!("127.0.0.1:{}", self.port), "--db"])
+                .arg(&self.db)
+                .args([
+                    "--send-rate",
+                    "100000",
+                    "--send-burst",
+                    "100000",
+                    "--frame-rate",
+                    "100000",
+                    "--frame-burst",
+                    "100000",
+                ])
+                .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
+                .env("TERN_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            self.child = Some(child);
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                    // The port may still be held by the previous process; try again.
+                    eprintln!("relay exited early ({status}); retrying");
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            self.child = None;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("relay did not start on port {}", self.port);
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every stored message of a conversation, read straight from the relay's database.
+    pub fn stored(&self, conv: i64) -> Vec<(u64, String, String)> {
+        let db = rusqlite::Connection::open(&self.db).unwrap();
+        let mut stmt = db
+            .prepare(
+                "SELECT seq, client_id, body FROM messages WHERE conversation_id = ?1 ORDER BY seq",
+            )
+            .unwrap();
+        stmt.query_map([conv], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Short timers so reconnects happen in test time.
+pub fn fast_timing() -> Timing {
+    Timing {
+        heartbeat_interval: Duration::from_millis(250),
+        heartbeat_timeout: Duration::from_millis(1500),
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        stable_after: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(10),
+        transient_retry: Duration::from_millis(200),
+        typing_expiry: Duration::from_secs(6),
+    }
+}
+
+pub fn config(relay_url: &str, data: &Path) -> ClientConfig {
+    let mut c = ClientConfig::new(relay_url, data);
+    c.timing = fast_timing();
+    c.device_name = "e2e".into();
+    c
+}
+
+/// Register and log in a user with its own data folder (one "device").
+pub async fn signup(relay: &Relay, name: &str) -> (Client, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&relay.url(), data.path());
+    Client::register(&cfg, name, PASSWORD).await.unwrap();
+    let client = Client::login(cfg, name, PASSWORD).await.unwrap();
+    wait_online(&client).await;
+    (client, data)
+}
+
+/// Another device of an existing user.
+pub async fn device(relay: &Relay, name: &str) -> (Client, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let client = Client::login(config(&relay.url(), data.path()), name, PASSWORD)
+        .await
+        .unwrap();
+    wait_online(&client).await;
+    (client, data)
+}
+
+/// Poll `check` until it is true (up to 60 s).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..1200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+pub async fn wait_online(client: &Client) {
+    let c = client.clone();
+    eventually("client online", move || {
+        let c = c.clone();
+        async move { c.connection_state() == ConnectionState::Online }
+    })
+    .await;
+}
+
+/// Wait until a client's outbox is empty and it is online and synced.
+pub async fn wait_settled(client: &Client) {
+    let c = client.clone();
+    eventually("outbox drained", move || {
+        let c = c.clone();
+        async move { c.connection_state() == ConnectionState::Online && c.unsent().await.unwrap() == 0 }
+    })
+    .await;
+}
+
+/// Run the `tern` CLI.
+pub fn tern(relay: &Relay, data: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin("tern"));
+    cmd.env("TERN_RELAY", relay.url())
+        .env("TERN_DATA_DIR", data)
+        .env("TERN_PASSWORD", PASSWORD)
+        .env("TERN_HEARTBEAT_TIMEOUT_SECS", "1.5")
+        .args(args);
+    cmd
+}
+
+/// Run the CLI to completion; returns (exit code, stdout lines as JSON).
+pub fn tern_output(
+    relay: &Relay,
+    data: &Path,
+    args: &[&str],
+) -> (i32, Vec<serde_json::Value>, String) {
+    let out = tern(relay, data, args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,249 @@
+//! A user's devices and local state: two devices converge, the token lives only in the
+//! keychain, and history stays readable with the relay down.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tern_client::{keychain, Client, ConnectionState, Event, MessageStatus};
+
+#[tokio::test]
+async fn two_devices_of_one_user_end_with_identical_histories_and_read_state() {
+    let relay = Relay::start();
+    let (laptop, _d1) = signup(&relay, "alice").await;
+    let (phone, _d2) = device(&relay, "alice").await;
+    let (bob, _d3) = signup(&relay, "bob").await;
+    let conv = laptop.start_direct("bob").await.unwrap().conversation_id;
+
+    for i in 0..20 {
+        laptop
+            .send(conv, &format!("from laptop {i}"))
+            .await
+            .unwrap();
+        phone.send(conv, &format!("from phone {i}")).await.unwrap();
+        bob.send(conv, &format!("from bob {i}")).await.unwrap();
+    }
+    for c in [&laptop, &phone, &bob] {
+        wait_settled(c).await;
+    }
+    eventually("every device has all 60 messages", || async {
+        let mut ok = true;
+        for c in [&laptop, &phone, &bob] {
+            ok &= c.stored_messages(conv).await.unwrap().len() == 60;
+        }
+        ok
+    })
+    .await;
+    // Reading on the phone is reflected on the laptop.
+    phone.mark_read(conv, 60).await.unwrap();
+    eventually("laptop sees the phone's read marker", || async {
+        let info = laptop.conversation(conv).await.unwrap().unwrap();
+        info.members
+            .iter()
+            .find(|m| m.username == "alice")
+            .unwrap()
+            .read_seq
+            == 60
+    })
+    .await;
+    let a = laptop.stored_messages(conv).await.unwrap();
+    let b = phone.stored_messages(conv).await.unwrap();
+    assert_eq!(a, b, "identical histories");
+    assert_eq!(
+        a.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=60).collect::<Vec<_>>()
+    );
+    let laptop_view = laptop.conversations().await.unwrap();
+    let phone_view = phone.conversations().await.unwrap();
+    assert_eq!(laptop_view[0].unread, 0);
+    assert_eq!(phone_view[0].unread, 0);
+    assert_eq!(
+        laptop_view[0].info.members, phone_view[0].info.members,
+        "identical receipt state"
+    );
+}
+
+#[tokio::test]
+async fn the_token_round_trips_through_the_secret_service_and_is_in_no_file() {
+    let relay = Relay::start();
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&relay.url(), data.path());
+    Client::register(&cfg, "alice", PASSWORD).await.unwrap();
+    let client = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
+    wait_online(&client).await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = client.start_direct("bob").await.unwrap().conversation_id;
+    client.send(conv, "hello").await.unwrap();
+    wait_settled(&client).await;
+    drop(bob);
+    client.shutdown().await;
+
+    let token = keychain::load(&cfg.relay, "alice")
+        .unwrap()
+        .expect("token in the keychain");
+    assert!(token.expose().starts_with("tern_"));
+    // It is nowhere in the files the client wrote (cache, WAL, anything).
+    let mut files = 0;
+    for entry in walk(data.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        files += 1;
+        assert!(
+            !bytes
+                .windows(token.expose().len())
+                .any(|w| w == token.expose().as_bytes()),
+            "token found in {}",
+            entry.display()
+        );
+    }
+    assert!(files >= 1, "the client wrote its cache");
+
+    // A new process-equivalent signs in silently from the keychain.
+    let resumed = Client::resume(cfg.clone(), "alice").await.unwrap();
+    wait_online(&resumed).await;
+    assert_eq!(
+        resumed.stored_messages(conv).await.unwrap()[0].body,
+        "hello"
+    );
+
+    // Logging out deletes it; resuming then needs a password.
+    resumed.logout(false).await.unwrap();
+    assert!(keychain::load(&cfg.relay, "alice").unwrap().is_none());
+    assert!(matches!(
+        Client::resume(cfg, "alice").await,
+        Err(tern_client::Error::NotLoggedIn(_))
+    ));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn history_is_readable_with_the_relay_down_and_offline_messages_queue() {
+    let mut relay = Relay::start();
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&relay.url(), data.path());
+    Client::register(&cfg, "alice", PASSWORD).await.unwrap();
+    let alice = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
+    wait_online(&alice).await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    for i in 0..5 {
+        bob.send(conv, &format!("bob says {i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    eventually("alice has bob's messages", || async {
+        alice.stored_messages(conv).await.unwrap().len() == 5
+    })
+    .await;
+    alice.shutdown().await;
+    relay.kill9();
+
+    // A fresh start with no relay: everything cached is there at once.
+    let alice = Client::resume(cfg, "alice").await.unwrap();
+    let list = alice.conversations().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].title, "bob");
+    assert_eq!(list[0].last_message.as_ref().unwrap().body, "bob says 4");
+    let page = alice.messages(conv, None, 50).await.unwrap();
+    assert_eq!(
+        page.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        (0..5).map(|i| format!("bob says {i}")).collect::<Vec<_>>()
+    );
+    let mut events = alice.subscribe();
+    let echo = alice.send(conv, "written offline").await.unwrap();
+    assert_eq!(echo.status, MessageStatus::Queued);
+    eventually("offline state with a retry time", || async {
+        matches!(alice.connection_state(), ConnectionState::Offline { .. })
+    })
+    .await;
+    assert_eq!(
+        alice.search("offline", 10).await.unwrap().len(),
+        0,
+        "search covers stored messages"
+    );
+    assert_eq!(alice.search("bob says", 10).await.unwrap().len(), 5);
+
+    relay.restart();
+    alice.retry_now();
+    let sent = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(Event::Status {
+                client_id,
+                status: MessageStatus::Sent | MessageStatus::Delivered,
+                ..
+            }) = events.recv().await
+            {
+                if client_id == echo.client_id {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        sent.is_ok(),
+        "the offline message went out after the relay returned"
+    );
+    eventually("bob got it", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "written offline")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_permanently_refused_message_is_marked_failed_and_can_be_deleted() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let mut events = alice.subscribe();
+    // Conversation 424242 does not exist: the relay refuses with not_member.
+    let echo = alice.send(424242, "into the void").await.unwrap();
+    let reason = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(Event::Status {
+                client_id,
+                status: MessageStatus::Failed { reason },
+                ..
+            }) = events.recv().await
+            {
+                if client_id == echo.client_id {
+                    return reason;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(reason.contains("not_member"), "{reason}");
+    assert_eq!(
+        alice.unsent().await.unwrap(),
+        0,
+        "failed messages are not retried forever"
+    );
+    let page = alice.messages(424242, None, 10).await.unwrap();
+    assert!(matches!(page[0].status, MessageStatus::Failed { .. }));
+    alice.retry(&echo.client_id).await.unwrap();
+    eventually("failed again after a retry", || async {
+        matches!(
+            alice.messages(424242, None, 10).await.unwrap()[0].status,
+            MessageStatus::Failed { .. }
+        )
+    })
+    .await;
+    alice.delete_failed(&echo.client_id).await.unwrap();
+    assert!(alice.messages(424242, None, 10).await.unwrap().is_empty());
+}

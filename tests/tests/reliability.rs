@@ -1,0 +1,381 @@
+//! Nothing lost, nothing duplicated, order kept: across `kill -9` of the relay, a connection
+//! that silently stops passing traffic, and a seeded random schedule of sends, disconnects and
+//! restarts.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rand::{Rng, SeedableRng};
+use tern_client::{Client, ConnectionState, Event, MessageStatus};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[tokio::test]
+async fn after_kill_9_of_the_relay_every_message_reaches_every_member_once_in_one_order() {
+    let mut relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (carol, _c) = signup(&relay, "carol").await;
+    let conv = alice
+        .create_group("crew", &["bob", "carol"])
+        .await
+        .unwrap()
+        .conversation_id;
+    eventually("everyone knows the group", || async {
+        bob.conversation(conv).await.unwrap().is_some()
+            && carol.conversation(conv).await.unwrap().is_some()
+    })
+    .await;
+
+    let clients = [alice.clone(), bob.clone(), carol.clone()];
+    let mut writers = Vec::new();
+    for (n, c) in clients.iter().enumerate() {
+        let c = c.clone();
+        writers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..100 {
+                ids.push(
+                    c.send(conv, &format!("{} #{i}", n))
+                        .await
+                        .unwrap()
+                        .client_id,
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            ids
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    relay.kill9();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    relay.restart();
+    let mut sent: Vec<String> = Vec::new();
+    for w in writers {
+        sent.extend(w.await.unwrap());
+    }
+    for c in &clients {
+        wait_settled(c).await;
+    }
+    eventually("all 300 messages everywhere", || async {
+        let mut ok = true;
+        for c in &clients {
+            ok &= c.stored_messages(conv).await.unwrap().len() == 300;
+        }
+        ok
+    })
+    .await;
+    let reference = alice.stored_messages(conv).await.unwrap();
+    for c in &clients[1..] {
+        assert_eq!(
+            c.stored_messages(conv).await.unwrap(),
+            reference,
+            "same order for everyone"
+        );
+    }
+    let on_relay = relay.stored(conv);
+    assert_eq!(on_relay.len(), 300, "exactly one copy of each on the relay");
+    let ids: HashSet<&str> = on_relay.iter().map(|(_, id, _)| id.as_str()).collect();
+    assert!(
+        sent.iter().all(|id| ids.contains(id.as_str())),
+        "every sent message was stored"
+    );
+    // Per sender, the relay's order is the order they wrote in.
+    for n in 0..3 {
+        let mine: Vec<&str> = on_relay
+            .iter()
+            .filter(|(_, _, b)| b.starts_with(&format!("{n} #")))
+            .map(|(_, _, b)| b.as_str())
+            .collect();
+        assert_eq!(
+            mine,
+            (0..100).map(|i| format!("{n} #{i}")).collect::<Vec<_>>()
+        );
+    }
+    for c in &clients {
+        for m in c
+            .messages(conv, None, 300)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.mine)
+        {
+            assert!(
+                matches!(
+                    m.status,
+                    MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
+                ),
+                "{m:?}"
+            );
+        }
+    }
+}
+
+/// A TCP proxy that can silently stop passing traffic on the connections it already has.
+struct Blackhole {
+    port: u16,
+    cutoff: Arc<AtomicU64>,
+    accepted: Arc<AtomicU64>,
+}
+
+impl Blackhole {
+    async fn start(target: u16) -> Blackhole {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cutoff = Arc::new(AtomicU64::new(0));
+        let accepted = Arc::new(AtomicU64::new(0));
+        let (c2, a2) = (cutoff.clone(), accepted.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let n = a2.fetch_add(1, Ordering::SeqCst) + 1;
+                let cutoff = c2.clone();
+                tokio::spawn(async move {
+                    let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)).await else {
+                        return;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (ur, uw) = upstream.into_split();
+                    let dead = Arc::new(AtomicBool::new(false));
+                    tokio::spawn(pipe(cr, uw, n, cutoff.clone(), dead.clone()));
+                    pipe(ur, cw, n, cutoff, dead).await;
+                });
+            }
+        });
+        Blackhole {
+            port,
+            cutoff,
+            accepted,
+        }
+    }
+
+    /// Every connection accepted so far stops passing bytes (they are read and dropped).
+    fn swallow_existing(&self) {
+        self.cutoff
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    n: u64,
+    cutoff: Arc<AtomicU64>,
+    _dead: Arc<AtomicBool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let Ok(len) = from.read(&mut buf).await else {
+            return;
+        };
+        if len == 0 {
+            return;
+        }
+        if n <= cutoff.load(Ordering::SeqCst) {
+            continue; // swallowed: neither forwarded nor answered, and never closed
+        }
+        if to.write_all(&buf[..len]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_silently_stops_passing_traffic_is_detected_and_replaced() {
+    let relay = Relay::start();
+    let proxy = Blackhole::start(relay.port).await;
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&format!("http://127.0.0.1:{}", proxy.port), data.path());
+    tern_client::Client::register(&cfg, "alice", PASSWORD)
+        .await
+        .unwrap();
+    let alice = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
+    wait_online(&alice).await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let mut events = alice.subscribe();
+
+    let cut = Instant::now();
+    proxy.swallow_existing();
+    let reason = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(Event::Connection {
+                state: ConnectionState::Offline { reason, .. },
+            }) = events.recv().await
+            {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("the dead link was noticed");
+    println!(
+        "dead link detected after {:?} (timeout {:?}): {reason}",
+        cut.elapsed(),
+        cfg.timing.heartbeat_timeout
+    );
+    assert!(reason.contains("no answer from the relay"), "{reason}");
+    wait_online(&alice).await;
+    assert!(
+        proxy.accepted.load(Ordering::SeqCst) >= 2,
+        "a new connection replaced the dead one"
+    );
+
+    alice.send(conv, "after the outage").await.unwrap();
+    wait_settled(&alice).await;
+    eventually("bob received it", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "after the outage")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to_the_relays_state()
+{
+    let seed: u64 = std::env::var("TERN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("TERN_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut relay = Relay::start();
+    let names = ["alice", "bob", "carol"];
+    let mut dirs = Vec::new();
+    let mut clients: Vec<Option<Client>> = Vec::new();
+    for n in names {
+        let (c, d) = signup(&relay, n).await;
+        clients.push(Some(c));
+        dirs.push(d);
+    }
+    let a = clients[0].clone().unwrap();
+    let b = clients[1].clone().unwrap();
+    let group = a
+        .create_group("all", &["bob", "carol"])
+        .await
+        .unwrap()
+        .conversation_id;
+    let ab = a.start_direct("bob").await.unwrap().conversation_id;
+    let bc = b.start_direct("carol").await.unwrap().conversation_id;
+    let convs_of: HashMap<usize, Vec<i64>> = HashMap::from([
+        (0, vec![group, ab]),
+        (1, vec![group, ab, bc]),
+        (2, vec![group, bc]),
+    ]);
+    for c in clients.iter().flatten() {
+        let c = c.clone();
+        eventually("conversations known", move || {
+            let c = c.clone();
+            async move { c.conversations().await.unwrap().len() >= 2 }
+        })
+        .await;
+    }
+
+    let mut sent: Vec<String> = Vec::new();
+    let mut relay_up = true;
+    for step in 0..150 {
+        let who = rng.random_range(0..3);
+        let roll: f64 = rng.random();
+        if roll < 0.65 {
+            if clients[who].is_none() {
+                let cfg = config(&relay.url(), dirs[who].path());
+                clients[who] = Some(Client::resume(cfg, names[who]).await.unwrap());
+            }
+            let convs = &convs_of[&who];
+            let conv = convs[rng.random_range(0..convs.len())];
+            let echo = clients[who]
+                .as_ref()
+                .unwrap()
+                .send(conv, &format!("step {step} by {}", names[who]))
+                .await
+                .unwrap();
+            sent.push(echo.client_id);
+        } else if roll < 0.80 {
+            // A client goes away (app closed, possibly with unsent messages) or comes back.
+            match clients[who].take() {
+                Some(c) => c.shutdown().await,
+                None => {
+                    clients[who] = Some(
+                        Client::resume(config(&relay.url(), dirs[who].path()), names[who])
+                            .await
+                            .unwrap(),
+                    )
+                }
+            }
+        } else if roll < 0.88 {
+            if relay_up {
+                relay.kill9();
+            } else {
+                relay.restart();
+            }
+            relay_up = !relay_up;
+        } else {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(5..60))).await;
+        }
+    }
+    if !relay_up {
+        relay.restart();
+    }
+    for (i, slot) in clients.iter_mut().enumerate() {
+        if slot.is_none() {
+            *slot = Some(
+                Client::resume(config(&relay.url(), dirs[i].path()), names[i])
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    let clients: Vec<Client> = clients.into_iter().map(Option::unwrap).collect();
+    for c in &clients {
+        c.retry_now();
+        wait_settled(c).await;
+    }
+    for (i, c) in clients.iter().enumerate() {
+        for &conv in &convs_of[&i] {
+            let expected = relay.stored(conv);
+            eventually(
+                &format!(
+                    "{} has conversation {conv} as the relay has it (seed {seed})",
+                    names[i]
+                ),
+                || async {
+                    let mine: Vec<(u64, String, String)> = c
+                        .stored_messages(conv)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|m| (m.seq, m.client_id, m.body))
+                        .collect();
+                    mine == expected
+                },
+            )
+            .await;
+        }
+    }
+    let mut stored: Vec<String> = [group, ab, bc]
+        .iter()
+        .flat_map(|c| relay.stored(*c))
+        .map(|(_, id, _)| id)
+        .collect();
+    let total = stored.len();
+    stored.sort();
+    stored.dedup();
+    assert_eq!(stored.len(), total);
+    let stored: HashSet<String> = stored.into_iter().collect();
+    let lost: Vec<&String> = sent.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(lost.is_empty(), "lost messages (seed {seed}): {lost:?}");
+    assert_eq!(
+        stored.len(),
+        sent.len(),
+        "nothing extra stored (seed {seed})"
+    );
+}
