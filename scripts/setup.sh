@@ -7,6 +7,10 @@ set -euo pipefail
 # a Secret Service, D-Bus session tools).
 APT_PACKAGES=(
   pkg-config build-essential
+  # keychain: the keyring crate talks to the Secret Service over libdbus
+  libdbus-1-dev
+  # tests: a private session bus with a real Secret Service
+  dbus dbus-bin gnome-keyring
 )
 # Extra packages are added by later parts of the project through this variable.
 APT_PACKAGES+=(${TERN_EXTRA_APT:-})

@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo test --workspace --locked "$@"
+# End-to-end tests start the relay and CLI binaries as real processes.
+cargo build --workspace --bins --locked
+# Every test runs inside a private D-Bus session with an unlocked gnome-keyring, so tokens go
+# through the real OS keychain path.
+scripts/with-keyring.sh cargo test --workspace --locked "$@"

@@ -132,6 +132,8 @@ async fn every_acknowledged_message_survives_kill_9_and_resending_creates_no_dup
         stored.len() as u64,
         "every stored message is recognised as a duplicate"
     );
+    // A fresh connection (this one already received the new messages as pushes).
+    let mut bob = Client::connect(&relay.ws_url(), &login(&http, &relay.base(), "bob").await).await;
     let after = bob.sync(json!({conv.to_string(): 0}), 0).await;
     assert_eq!(
         after.messages.len() as u64,
