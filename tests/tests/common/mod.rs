@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

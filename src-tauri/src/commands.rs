@@ -1,0 +1,267 @@
+//! Tauri commands: each parses its arguments, calls one engine function, maps the error.
+//! Behaviour lives in `tern-client`; nothing here decides anything a test would care about.
+
+use serde::Serialize;
+use tauri::{AppHandle, State};
+use tern_client::{ChatMessage, Client, ClientConfig, ConnectionState, ConversationView};
+use tern_proto::{ConversationId, ConversationInfo, Seq};
+
+use crate::error::CmdError;
+use crate::events;
+use crate::state::AppState;
+
+type Res<T> = Result<T, CmdError>;
+
+/// What the UI needs to draw its first screen.
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    relay: String,
+    username: Option<String>,
+    user_id: Option<i64>,
+    signed_in: bool,
+    connection: Option<ConnectionState>,
+    do_not_disturb: bool,
+    muted: Vec<ConversationId>,
+}
+
+/// The engine configuration for a relay.
+pub fn engine_config(state: &AppState, relay: &str) -> ClientConfig {
+    let mut c = ClientConfig::new(relay, &state.data_dir);
+    c.device_name = format!("Tern desktop ({})", std::env::consts::OS);
+    c
+}
+
+/// Start forwarding and remember the signed-in account.
+pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
+    let (relay, name) = (client.config().relay.clone(), client.username().to_owned());
+    state.update_settings(|s| {
+        s.relay = Some(relay);
+        s.username = Some(name);
+    })?;
+    events::spawn_forwarder(app.clone(), client.clone());
+    if let Some(old) = state.set_client(Some(client)) {
+        tauri::async_runtime::spawn(async move { old.shutdown().await });
+    }
+    Ok(())
+}
+
+/// What the UI needs to draw its first screen.
+#[tauri::command]
+pub fn app_state(state: State<'_, AppState>) -> Snapshot {
+    let s = state.settings.lock().unwrap().clone();
+    let client = state.try_client();
+    Snapshot {
+        relay: s
+            .relay
+            .clone()
+            .unwrap_or_else(|| state.default_relay.clone()),
+        username: client
+            .as_ref()
+            .map(|c| c.username().to_owned())
+            .or(s.username),
+        user_id: client.as_ref().map(|c| c.user_id()),
+        signed_in: client.is_some(),
+        connection: client.map(|c| c.connection_state()),
+        do_not_disturb: s.do_not_disturb,
+        muted: s.muted.into_iter().collect(),
+    }
+}
+
+/// Sign in (creating the account first when `register`), keep the token in the keychain.
+#[tauri::command]
+pub async fn sign_in(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    relay: String,
+    username: String,
+    password: String,
+    register: bool,
+) -> Res<()> {
+    let config = engine_config(&state, relay.trim());
+    if register {
+        Client::register(&config, username.trim(), &password).await?;
+    }
+    let client = Client::login(config, username.trim(), &password).await?;
+    adopt(&app, &state, client)
+}
+
+/// Sign out of this device (or everywhere) and forget the token.
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>, everywhere: bool) -> Res<()> {
+    let client = state.client()?;
+    state.set_client(None);
+    state.update_settings(|s| s.username = None)?;
+    client.logout(everywhere).await?;
+    Ok(())
+}
+
+/// Conversations from the cache, most recent first.
+#[tauri::command]
+pub async fn conversations(state: State<'_, AppState>) -> Res<Vec<ConversationView>> {
+    Ok(state.client()?.conversations().await?)
+}
+
+/// A page of messages from the cache (older ones fetched when missing).
+#[tauri::command]
+pub async fn messages(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    before_seq: Option<Seq>,
+    limit: usize,
+) -> Res<Vec<ChatMessage>> {
+    Ok(state
+        .client()?
+        .messages(conversation_id, before_seq, limit.clamp(1, 200))
+        .await?)
+}
+
+/// Queue a message; returns its local echo.
+#[tauri::command]
+pub async fn send(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    body: String,
+) -> Res<ChatMessage> {
+    Ok(state.client()?.send(conversation_id, &body).await?)
+}
+
+/// Retry a failed message.
+#[tauri::command]
+pub async fn retry(state: State<'_, AppState>, client_id: String) -> Res<()> {
+    Ok(state.client()?.retry(&client_id).await?)
+}
+
+/// Delete a failed message.
+#[tauri::command]
+pub async fn delete_failed(state: State<'_, AppState>, client_id: String) -> Res<()> {
+    Ok(state.client()?.delete_failed(&client_id).await?)
+}
+
+/// Mark a conversation read up to a sequence.
+#[tauri::command]
+pub async fn mark_read(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    seq: Seq,
+) -> Res<()> {
+    Ok(state.client()?.mark_read(conversation_id, seq).await?)
+}
+
+/// Report typing started or stopped.
+#[tauri::command]
+pub async fn typing(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    active: bool,
+) -> Res<()> {
+    state.client()?.typing(conversation_id, active).await;
+    Ok(())
+}
+
+/// Start or find a direct conversation.
+#[tauri::command]
+pub async fn start_direct(state: State<'_, AppState>, username: String) -> Res<ConversationInfo> {
+    Ok(state.client()?.start_direct(username.trim()).await?)
+}
+
+/// Create a group.
+#[tauri::command]
+pub async fn create_group(
+    state: State<'_, AppState>,
+    name: String,
+    members: Vec<String>,
+) -> Res<ConversationInfo> {
+    let members: Vec<&str> = members
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .collect();
+    Ok(state.client()?.create_group(&name, &members).await?)
+}
+
+/// Rename a group.
+#[tauri::command]
+pub async fn rename_group(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    name: String,
+) -> Res<ConversationInfo> {
+    Ok(state.client()?.rename_group(conversation_id, &name).await?)
+}
+
+/// Add members to a group.
+#[tauri::command]
+pub async fn add_members(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    usernames: Vec<String>,
+) -> Res<ConversationInfo> {
+    let names: Vec<&str> = usernames
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .collect();
+    Ok(state.client()?.add_members(conversation_id, &names).await?)
+}
+
+/// Remove a member from a group.
+#[tauri::command]
+pub async fn remove_member(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    username: String,
+) -> Res<ConversationInfo> {
+    Ok(state
+        .client()?
+        .remove_member(conversation_id, &username)
+        .await?)
+}
+
+/// Leave a group.
+#[tauri::command]
+pub async fn leave_group(state: State<'_, AppState>, conversation_id: ConversationId) -> Res<()> {
+    Ok(state.client()?.leave_group(conversation_id).await?)
+}
+
+/// Search cached messages.
+#[tauri::command]
+pub async fn search(state: State<'_, AppState>, query: String) -> Res<Vec<ChatMessage>> {
+    Ok(state.client()?.search(&query, 100).await?)
+}
+
+/// Reconnect now instead of waiting for the backoff.
+#[tauri::command]
+pub fn retry_now(state: State<'_, AppState>) -> Res<()> {
+    state.client()?.retry_now();
+    Ok(())
+}
+
+/// Turn do-not-disturb on or off.
+#[tauri::command]
+pub fn set_do_not_disturb(state: State<'_, AppState>, on: bool) -> Res<()> {
+    state.update_settings(|s| s.do_not_disturb = on).map(|_| ())
+}
+
+/// Mute or unmute a conversation.
+#[tauri::command]
+pub fn set_muted(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    muted: bool,
+) -> Res<()> {
+    state
+        .update_settings(|s| {
+            if muted {
+                s.muted.insert(conversation_id);
+            } else {
+                s.muted.remove(&conversation_id);
+            }
+        })
+        .map(|_| ())
+}
+
+/// Tell the shell which conversation is on screen (notification policy).
+#[tauri::command]
+pub fn set_open_conversation(state: State<'_, AppState>, conversation_id: Option<ConversationId>) {
+    state.attention.lock().unwrap().open_conversation = conversation_id;
+}

@@ -1,0 +1,73 @@
+//! The one place engine events become UI events, notifications and tray updates.
+//!
+//! The UI listens to [`EVENT`] (every engine event, serialized as is) and [`RESYNC`] (it fell
+//! behind and should reload from the cache). Event names are defined here only.
+
+use tauri::{AppHandle, Emitter, Manager};
+use tern_client::{Client, Event, MessageStatus};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::state::AppState;
+use crate::{notify, tray};
+
+/// Every engine event.
+pub const EVENT: &str = "tern://event";
+/// The UI missed events and must reload its view from the cache.
+pub const RESYNC: &str = "tern://resync";
+
+/// Forward a client's events until it stops.
+pub fn spawn_forwarder(app: AppHandle, client: Client) {
+    let mut rx = client.subscribe();
+    tauri::async_runtime::spawn(async move {
+        refresh_unread(&app, &client).await;
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let counts = matches!(
+                        event,
+                        Event::Message { .. }
+                            | Event::Receipt { .. }
+                            | Event::SyncProgress { done: true, .. }
+                            | Event::ConversationRemoved { .. }
+                    );
+                    if let Event::Message { message } = &event {
+                        maybe_notify(&app, &client, message).await;
+                    }
+                    let _ = app.emit(EVENT, &event);
+                    if counts {
+                        refresh_unread(&app, &client).await;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    let _ = app.emit(RESYNC, ());
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::ChatMessage) {
+    if message.status != MessageStatus::Received {
+        return;
+    }
+    let state = app.state::<AppState>();
+    let settings = state.settings.lock().unwrap().clone();
+    let attention = *state.attention.lock().unwrap();
+    if !notify::should_notify(message, &settings, attention) {
+        return;
+    }
+    let title = match client.conversation(message.conversation_id).await {
+        Ok(Some(info)) if info.name.is_some() => {
+            format!("{} in {}", message.sender, info.name.unwrap_or_default())
+        }
+        _ => message.sender.clone(),
+    };
+    notify::show(&title, &message.body);
+}
+
+async fn refresh_unread(app: &AppHandle, client: &Client) {
+    if let Ok(list) = client.conversations().await {
+        tray::set_unread(app, list.iter().map(|c| c.unread).sum());
+    }
+}

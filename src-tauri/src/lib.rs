@@ -1,0 +1,135 @@
+//! Tern desktop: a Tauri 2 shell over the `tern-client` engine.
+//!
+//! Module map: [`commands`] (thin IPC glue), [`events`] (engine events to UI events,
+//! notifications and tray), [`tray`], [`notify`] (notification policy), [`settings`]
+//! (persisted preferences), [`state`]. All messaging behaviour is in `tern-client`.
+//!
+//! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
+//! `TERN_RELAY` sets the relay offered on first run.
+
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod notify;
+pub mod settings;
+pub mod state;
+pub mod tray;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use tauri::{Manager, WindowEvent};
+use tern_client::Client;
+
+use crate::state::AppState;
+
+fn dirs(app: &tauri::App) -> (PathBuf, PathBuf) {
+    if let Some(dir) = std::env::var_os("TERN_DATA_DIR") {
+        let dir = PathBuf::from(dir);
+        return (dir.join("settings.json"), dir.join("data"));
+    }
+    let config = app
+        .path()
+        .app_config_dir()
+        .unwrap_or_else(|_| PathBuf::from("."));
+    let data = app
+        .path()
+        .app_data_dir()
+        .unwrap_or_else(|_| PathBuf::from("."));
+    (settings::path_in(&config), data)
+}
+
+/// Sign in silently from the keychain if the last account is known. Cached conversations
+/// are readable before the relay answers.
+fn resume_last(app: &tauri::AppHandle) {
+    let state = app.state::<AppState>();
+    let s = state.settings.lock().unwrap().clone();
+    let (Some(relay), Some(username)) = (s.relay, s.username) else {
+        return;
+    };
+    let config = commands::engine_config(&state, &relay);
+    match tauri::async_runtime::block_on(Client::resume(config, &username)) {
+        Ok(client) => {
+            if let Err(e) = commands::adopt(app, &state, client) {
+                tracing::warn!(message = %e.message, "could not restore the session");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "silent sign-in failed; showing the sign-in screen"),
+    }
+}
+
+/// Run the app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_window(app)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .setup(|app| {
+            let (settings_path, data_dir) = dirs(app);
+            let default_relay =
+                std::env::var("TERN_RELAY").unwrap_or_else(|_| "http://127.0.0.1:7878".into());
+            app.manage(AppState::new(settings_path, data_dir, default_relay));
+            tray::install(app.handle());
+            resume_last(app.handle());
+            Ok(())
+        })
+        .on_window_event(|window, event| match event {
+            WindowEvent::CloseRequested { api, .. } => {
+                // With a tray, closing hides to it; without one, closing quits.
+                if window
+                    .app_handle()
+                    .state::<AppState>()
+                    .tray
+                    .load(Ordering::SeqCst)
+                {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+            WindowEvent::Focused(focused) => {
+                window
+                    .app_handle()
+                    .state::<AppState>()
+                    .attention
+                    .lock()
+                    .unwrap()
+                    .focused = *focused;
+            }
+            _ => {}
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_state,
+            commands::sign_in,
+            commands::sign_out,
+            commands::conversations,
+            commands::messages,
+            commands::send,
+            commands::retry,
+            commands::delete_failed,
+            commands::mark_read,
+            commands::typing,
+            commands::start_direct,
+            commands::create_group,
+            commands::rename_group,
+            commands::add_members,
+            commands::remove_member,
+            commands::leave_group,
+            commands::search,
+            commands::retry_now,
+            commands::set_do_not_disturb,
+            commands::set_muted,
+            commands::set_open_conversation,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!(error = %e, "Tern could not start");
+        std::process::exit(1);
+    }
+}

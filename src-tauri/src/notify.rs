@@ -1,0 +1,114 @@
+//! Native notifications for new messages (notify-rust over D-Bus on Linux).
+//!
+//! Whether to notify is a pure decision ([`should_notify`]) so it can be tested without a
+//! desktop: only messages from others, never while do-not-disturb is on or the conversation is
+//! muted, and not when the user is already looking at that conversation in a focused window.
+
+use tern_client::ChatMessage;
+use tern_proto::ConversationId;
+
+use crate::settings::Settings;
+
+/// What the UI is showing right now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attention {
+    /// The main window has keyboard focus.
+    pub focused: bool,
+    /// The conversation open in the chat pane.
+    pub open_conversation: Option<ConversationId>,
+}
+
+/// Whether a new message deserves a notification.
+pub fn should_notify(message: &ChatMessage, settings: &Settings, attention: Attention) -> bool {
+    if message.mine || settings.do_not_disturb || settings.muted.contains(&message.conversation_id)
+    {
+        return false;
+    }
+    !(attention.focused && attention.open_conversation == Some(message.conversation_id))
+}
+
+/// Show a notification; failures (no notification daemon) are logged, never fatal.
+pub fn show(title: &str, body: &str) {
+    let (title, body) = (title.to_owned(), preview(body));
+    // The D-Bus call blocks; keep it off the async runtime.
+    std::thread::spawn(move || {
+        if let Err(e) = notify_rust::Notification::new()
+            .appname("Tern")
+            .summary(&title)
+            .body(&body)
+            .icon("mail-message-new")
+            .show()
+        {
+            tracing::warn!(error = %e, "could not show a notification");
+        }
+    });
+}
+
+fn preview(body: &str) -> String {
+    let mut s: String = body.chars().take(140).collect();
+    if s.len() < body.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_client::MessageStatus;
+
+    fn msg(conv: i64, mine: bool) -> ChatMessage {
+        ChatMessage {
+            conversation_id: conv,
+            seq: Some(1),
+            client_id: "c".into(),
+            sender_id: 2,
+            sender: "bob".into(),
+            body: "hi".into(),
+            sent_at: 0,
+            mine,
+            status: MessageStatus::Received,
+        }
+    }
+
+    #[test]
+    fn notifies_for_others_messages_unless_looking_at_them_muted_or_do_not_disturb() {
+        let s = Settings::default();
+        let away = Attention {
+            focused: false,
+            open_conversation: Some(1),
+        };
+        let looking = Attention {
+            focused: true,
+            open_conversation: Some(1),
+        };
+        let elsewhere = Attention {
+            focused: true,
+            open_conversation: Some(2),
+        };
+        assert!(should_notify(&msg(1, false), &s, away));
+        assert!(!should_notify(&msg(1, false), &s, looking));
+        assert!(should_notify(&msg(1, false), &s, elsewhere));
+        assert!(
+            !should_notify(&msg(1, true), &s, away),
+            "never for one's own messages"
+        );
+        let muted = Settings {
+            muted: [1].into_iter().collect(),
+            ..Settings::default()
+        };
+        assert!(!should_notify(&msg(1, false), &muted, away));
+        assert!(should_notify(&msg(2, false), &muted, away));
+        let dnd = Settings {
+            do_not_disturb: true,
+            ..Settings::default()
+        };
+        assert!(!should_notify(&msg(1, false), &dnd, away));
+    }
+
+    #[test]
+    fn long_bodies_are_shortened() {
+        assert_eq!(preview("short"), "short");
+        assert_eq!(preview(&"x".repeat(500)).chars().count(), 141);
+    }
+}

@@ -1,0 +1,73 @@
+//! Settings that outlive a run: relay address, last account, do-not-disturb and muted
+//! conversations. Stored as JSON in the app's config folder; never holds a secret (the token
+//! is in the OS keychain).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tern_proto::ConversationId;
+
+/// Persisted settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Relay base URL.
+    pub relay: Option<String>,
+    /// Account signed in last; used for silent sign-in.
+    pub username: Option<String>,
+    /// Do not disturb: no notifications at all.
+    pub do_not_disturb: bool,
+    /// Conversations whose messages raise no notification.
+    pub muted: BTreeSet<ConversationId>,
+}
+
+impl Settings {
+    /// Load from `path`; a missing or unreadable file gives defaults.
+    pub fn load(path: &Path) -> Settings {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Save atomically (write a temporary file, then rename).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).expect("settings serialize"),
+        )?;
+        std::fs::rename(tmp, path)
+    }
+}
+
+/// Where the settings file lives inside the config folder.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join("settings.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_save_and_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_in(dir.path());
+        assert_eq!(Settings::load(&path), Settings::default());
+        let s = Settings {
+            relay: Some("http://relay:7878".into()),
+            username: Some("alice".into()),
+            do_not_disturb: true,
+            muted: [3, 7].into_iter().collect(),
+        };
+        s.save(&path).unwrap();
+        assert_eq!(Settings::load(&path), s);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("token"));
+    }
+}

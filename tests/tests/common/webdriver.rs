@@ -1,0 +1,229 @@
+//! A small WebDriver client for driving the real desktop app through WebKitWebDriver.
+//!
+//! One keep-alive HTTP connection for every command (a fresh connection per command was seen
+//! to fail intermittently), and the app process is killed by the driver's session teardown and
+//! by the harness's own cleanup.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A virtual X display.
+pub struct Xvfb {
+    child: Child,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Xvfb {
+        for n in 90..140 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            {
+                continue;
+            }
+            let mut child = Command::new("Xvfb")
+                .args([
+                    format!(":{n}"),
+                    "-screen".into(),
+                    "0".into(),
+                    "1280x800x24".into(),
+                    "-nolisten".into(),
+                    "tcp".into(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb is installed (scripts/setup.sh)");
+            for _ in 0..100 {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return Xvfb {
+                        child,
+                        display: format!(":{n}"),
+                    };
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+        }
+        panic!("could not start Xvfb");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// WebKitWebDriver plus one session on the app.
+pub struct Driver {
+    child: Child,
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Driver {
+    /// Start WebKitWebDriver and launch `app` with `env` in a new session.
+    pub async fn launch(app: &Path, env: &[(&str, String)]) -> Driver {
+        let port = super::free_port();
+        let mut cmd = Command::new("WebKitWebDriver");
+        cmd.arg(format!("--port={port}"))
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .expect("WebKitWebDriver is installed (webkit2gtk-driver)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"webkitgtk:browserOptions": {"binary": app, "args": []}}}});
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {res}"))
+            .to_owned();
+        let d = Driver {
+            child,
+            http,
+            base,
+            session,
+        };
+        d.cmd(
+            "POST",
+            "/timeouts",
+            json!({"implicit": 10000, "script": 20000}),
+        )
+        .await;
+        d
+    }
+
+    async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let req = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url).json(&body),
+        };
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        if let Some(err) = res["value"].get("error") {
+            panic!(
+                "webdriver {method} {path}: {err} {}",
+                res["value"]["message"]
+            );
+        }
+        res["value"].clone()
+    }
+
+    /// Find an element by CSS selector (waits up to the implicit timeout).
+    pub async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd("POST", &format!("/element/{el}/click"), json!({}))
+            .await;
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{el}/value"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
+    pub async fn clear(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd("POST", &format!("/element/{el}/clear"), json!({}))
+            .await;
+    }
+
+    /// Run JavaScript in the page and return its result.
+    pub async fn js(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
+    /// Wait until a JavaScript expression is truthy (up to 30 s); panics with `what` otherwise.
+    pub async fn wait_until(&self, expr: &str, what: &str) {
+        for _ in 0..300 {
+            let v = self.js(&format!("return !!({expr});")).await;
+            if v == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for: {what} ({expr})");
+    }
+
+    /// Save a PNG screenshot of the window.
+    pub async fn screenshot(&self, path: &Path) {
+        use base64::Engine;
+        let v = self.cmd("GET", "/screenshot", Value::Null).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

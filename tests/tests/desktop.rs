@@ -1,0 +1,233 @@
+//! The real desktop app in a real (virtual) window, driven through WebDriver, against a real
+//! relay, with a second participant on the same engine the CLI uses, and a D-Bus notification
+//! daemon recording what the app shows.
+//!
+//! One test walks through the whole story: the app is single-instance and the notification
+//! daemon owns a bus name, so app sessions must not run side by side.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::webdriver::{Driver, Xvfb};
+use common::*;
+use tern_client::{Client, Event};
+
+fn app_binary() -> PathBuf {
+    bin("tern-desktop")
+}
+
+/// Start the notification daemon; returns it and its log file.
+fn notifyd(dir: &std::path::Path) -> (std::process::Child, PathBuf) {
+    use std::io::BufRead;
+    let log = dir.join("notifications.jsonl");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/notifyd.py");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "notification daemon did not start");
+    (child, log)
+}
+
+fn notifications(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+async fn wait_event(
+    rx: &mut tokio::sync::broadcast::Receiver<Event>,
+    what: &str,
+    mut pred: impl FnMut(&Event) -> bool,
+) {
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match rx.recv().await {
+                Ok(e) if pred(&e) => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => panic!("event stream closed"),
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notifications() {
+    let mut relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _bob_dir) = signup(&relay, "bob").await;
+    let mut bob_events = bob.subscribe();
+    let xvfb = Xvfb::start();
+    let (mut daemon, log) = notifyd(work.path());
+    let shots = std::env::var_os("TERN_SCREENSHOTS").map(PathBuf::from);
+
+    let env = [
+        ("DISPLAY", xvfb.display.clone()),
+        (
+            "TERN_DATA_DIR",
+            work.path().join("app").display().to_string(),
+        ),
+        ("TERN_RELAY", relay.url()),
+    ];
+    let app = Driver::launch(&app_binary(), &env).await;
+
+    // First run: the sign-in screen offers the configured relay; create an account.
+    app.wait_until(
+        "!document.getElementById('signin').hidden",
+        "sign-in screen",
+    )
+    .await;
+    let relay_field = app
+        .js("return document.getElementById('relay').value")
+        .await;
+    assert_eq!(relay_field, serde_json::json!(relay.url()));
+    app.type_into("#username", "alice").await;
+    app.type_into("#password", PASSWORD).await;
+    if let Some(dir) = &shots {
+        app.screenshot(&dir.join("signin.png")).await;
+    }
+    app.click("#register-button").await;
+    app.wait_until(
+        "!document.getElementById('app').hidden",
+        "main screen after sign-in",
+    )
+    .await;
+    app.wait_until("document.getElementById('banner').hidden || document.getElementById('banner').dataset.state === 'online'", "online").await;
+
+    // Bob writes first: a conversation with an unread badge, and a notification.
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(conv, "hello alice").await.unwrap();
+    app.wait_until(
+        "document.querySelector('#conversations .conv .badge')?.textContent === '1'",
+        "unread badge 1",
+    )
+    .await;
+    let title = app
+        .js("return document.querySelector('#conversations .conv .title').textContent")
+        .await;
+    assert_eq!(title, "bob");
+    for _ in 0..100 {
+        if !notifications(&log).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = notifications(&log);
+    assert!(
+        shown
+            .iter()
+            .any(|n| n["summary"] == "bob" && n["body"] == "hello alice" && n["app"] == "Tern"),
+        "{shown:?}"
+    );
+
+    // Opening it shows the message and marks it read: the badge goes, bob sees "read".
+    app.click("#conversations .conv").await;
+    app.wait_until("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'hello alice')", "bob's message").await;
+    wait_event(&mut bob_events, "alice's read receipt", |e| matches!(e, Event::Receipt { receipt } if receipt.user_id != bob.user_id() && receipt.read_seq >= 1)).await;
+    app.wait_until(
+        "!document.querySelector('#conversations .conv .badge')",
+        "badge cleared",
+    )
+    .await;
+
+    // Typing reaches bob.
+    app.type_into("#composer", "typing").await;
+    wait_event(&mut bob_events, "typing from alice", |e| {
+        matches!(e, Event::Typing { active: true, .. })
+    })
+    .await;
+    app.clear("#composer").await;
+
+    // Bob's typing shows in the app.
+    bob.typing(conv, true).await;
+    app.wait_until(
+        "document.getElementById('typing').textContent.includes('bob is typing')",
+        "typing indicator",
+    )
+    .await;
+    if let Some(dir) = &shots {
+        app.screenshot(&dir.join("chat.png")).await;
+    }
+
+    // An HTML payload is shown literally, never interpreted. Enter sends.
+    let payload = "<img src=x onerror=alert(1)>";
+    app.type_into("#composer", &format!("{payload}\u{E007}"))
+        .await;
+    app.wait_until(
+        "[...document.querySelectorAll('#messages .msg.mine .body')].some(e => e.textContent === '<img src=x onerror=alert(1)>')",
+        "payload shown as text",
+    )
+    .await;
+    let injected = app
+        .js("return document.querySelectorAll('#messages img').length")
+        .await;
+    assert_eq!(injected, 0, "no element was created from message text");
+    wait_event(
+        &mut bob_events,
+        "bob receives the payload",
+        |e| matches!(e, Event::Message { message } if message.body == payload),
+    )
+    .await;
+
+    // Ticks: bob's device stored it (delivered), then bob reads it (read).
+    app.wait_until("document.querySelector('#messages .msg.mine:last-of-type .ticks')?.dataset.status === 'delivered'", "delivered tick").await;
+    let last = bob.stored_messages(conv).await.unwrap().last().unwrap().seq;
+    bob.mark_read(conv, last).await.unwrap();
+    app.wait_until("document.querySelector('#messages .msg.mine:last-of-type .ticks')?.dataset.status === 'read'", "read tick").await;
+
+    // The relay dies: the banner says offline and offers a retry; a message written now is queued.
+    relay.kill9();
+    app.wait_until(
+        "document.getElementById('banner').dataset.state === 'offline'",
+        "offline banner",
+    )
+    .await;
+    let banner = app
+        .js("return document.getElementById('banner-text').textContent")
+        .await;
+    assert!(
+        banner.as_str().unwrap().contains("reconnecting in"),
+        "{banner}"
+    );
+    app.type_into("#composer", "written while offline\u{E007}")
+        .await;
+    app.wait_until("document.querySelector('#messages .msg.mine:last-of-type .ticks')?.dataset.status === 'queued'", "queued tick").await;
+    if let Some(dir) = &shots {
+        app.screenshot(&dir.join("offline.png")).await;
+    }
+    relay.restart();
+    app.click("#retry-now").await;
+    app.wait_until("['sent','delivered','read'].includes(document.querySelector('#messages .msg.mine:last-of-type .ticks')?.dataset.status)", "queued message sent").await;
+    eventually("bob got the offline message", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "written while offline")
+    })
+    .await;
+
+    // Search across conversations (Ctrl+K focuses the box).
+    app.type_into("#search", "offline").await;
+    app.wait_until("[...document.querySelectorAll('#search-results .preview')].some(e => e.textContent.includes('written while offline'))", "search result").await;
+
+    app.quit().await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    drop(bob);
+    drop(xvfb);
+    let _: Option<Client> = None;
+}
