@@ -11,9 +11,11 @@ APT_PACKAGES=(
   libdbus-1-dev
   # tests: a private session bus with a real Secret Service
   dbus dbus-bin gnome-keyring
+  # desktop app: WebKitGTK (pulls GTK, libsoup3), the tray library (build and run)
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libayatana-appindicator3-1 librsvg2-dev
+  # desktop tests: a virtual display, WebDriver for WebKitGTK, a D-Bus notification daemon
+  xvfb xauth webkit2gtk-driver python3-dbus python3-gi gir1.2-glib-2.0
 )
-# Extra packages are added by later parts of the project through this variable.
-APT_PACKAGES+=(${TERN_EXTRA_APT:-})
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

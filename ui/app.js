@@ -131,7 +131,7 @@ function renderHead() {
   $("mute").checked = state.muted.has(c.conversation_id);
 }
 
-const TICKS = { queued: ["🕓", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
+const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
 
 function renderMessages(list) {
   const ol = $("messages");

@@ -93,6 +93,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
             Err(ConnectError::Auth(reason)) => return signed_out(&shared, reason, cmds).await,
             Err(ConnectError::Other(reason)) => reason,
         };
+        // While disconnected nobody's presence is known: show contacts as offline.
+        if let Ok(changed) = shared.cache.call(crate::cache::conversations::all_offline).await {
+            for presence in changed {
+                shared.emit(crate::events::Event::Presence { presence });
+            }
+        }
         let delay = delays.next().unwrap_or(shared.config.timing.backoff_max);
         tracing::info!(%reason, ?delay, "disconnected; will reconnect");
         shared.set_state(ConnectionState::Offline {

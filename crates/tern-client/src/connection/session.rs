@@ -133,7 +133,7 @@ impl<'a> Session<'a> {
                         },
                         Some(Ok(Message::Close(frame))) => return Err(close_end(frame)),
                         Some(Ok(_)) => {}
-                        Some(Err(e)) => return Err(End::Lost(format!("connection error: {e}"))),
+                        Some(Err(e)) => return Err(End::Lost(format!("connection lost ({e})"))),
                         None => return Err(End::Lost("the relay closed the connection".into())),
                     }
                 }
