@@ -1,0 +1,175 @@
+//! The relay under test as a child process, seeded directly through the relay's own store so
+//! thousands of accounts do not each cost an argon2id computation, and read from /proc for
+//! generator-independent figures (server CPU time, resident memory).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tern_server::fanout::{Fanout, Publish};
+use tern_server::store::{accounts, conversations, Store, StoreConfig};
+
+struct NoFanout;
+impl Fanout for NoFanout {
+    fn publish(&self, _: Publish) {}
+}
+
+/// What was seeded: one token per user (index = user number), and conversation ids.
+pub struct Seeded {
+    pub tokens: Vec<String>,
+    pub conversations: Vec<i64>,
+}
+
+/// How users are grouped into conversations.
+#[derive(Clone, Copy)]
+pub enum Layout {
+    /// No conversations.
+    Alone,
+    /// Users 2i and 2i+1 share a direct conversation.
+    Pairs,
+    /// The first `n` users share one group.
+    Group(usize),
+}
+
+/// Create `users` accounts with one session each, and conversations per `layout`.
+pub async fn seed(db: &Path, users: usize, layout: Layout) -> Result<Seeded> {
+    seed_with_messages(db, users, layout, 0).await
+}
+
+/// [`seed`], plus `messages` stored messages in every conversation.
+pub async fn seed_with_messages(db: &Path, users: usize, layout: Layout, messages: usize) -> Result<Seeded> {
+    let (store, thread) = Store::open(
+        StoreConfig { path: db.to_owned(), synchronous_full: false, max_batch: 512 },
+        Arc::new(NoFanout),
+    )?;
+    // One hash for everyone: seeding measures nothing, and argon2id is deliberately slow.
+    let hash = tern_server::auth::hash_password("bench-password")?;
+    let seeded = store
+        .call(move |txn, _| {
+            let now = tern_proto::now_ms();
+            let mut ids = Vec::with_capacity(users);
+            let mut tokens = Vec::with_capacity(users);
+            for i in 0..users {
+                let id = accounts::create_user(txn, &format!("u{i}"), &hash, now)?;
+                let (token, token_hash) = tern_server::auth::new_token();
+                accounts::create_session(txn, id, &token_hash, "loadgen", now, now + 86_400_000, 1000)?;
+                ids.push(id);
+                tokens.push(token.expose().to_owned());
+            }
+            let mut convs = Vec::new();
+            match layout {
+                Layout::Alone => {}
+                Layout::Pairs => {
+                    for pair in ids.chunks(2).filter(|c| c.len() == 2) {
+                        convs.push(conversations::start_direct(txn, pair[0], pair[1], now)?.0.conversation_id);
+                    }
+                }
+                Layout::Group(n) => {
+                    convs.push(conversations::create_group(txn, ids[0], "bench", &ids[1..n], n, now)?.conversation_id);
+                }
+            }
+            for &conv in &convs {
+                let sender = conversations::member_ids(txn, conv)?[0];
+                for m in 0..messages {
+                    tern_server::store::messages::insert(txn, conv, sender, "seed", &format!("seed-{conv}-{m}"), "seeded", now)?;
+                }
+            }
+            Ok(Seeded { tokens, conversations: convs })
+        })
+        .await?;
+    drop(store);
+    thread.join();
+    Ok(seeded)
+}
+
+/// The relay process.
+pub struct RelayProcess {
+    child: Child,
+    pub port: u16,
+    db: PathBuf,
+    exe: PathBuf,
+}
+
+impl RelayProcess {
+    pub fn start(exe: &Path, db: &Path, port: u16) -> Result<RelayProcess> {
+        let child = spawn(exe, db, port)?;
+        let mut r = RelayProcess { child, port, db: db.to_owned(), exe: exe.to_owned() };
+        r.wait_ready()?;
+        Ok(r)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("relay exited: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        bail!("relay did not start")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, then start again on the same port and database.
+    pub fn kill9_and_restart(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        for _ in 0..100 {
+            self.child = spawn(&self.exe, &self.db, self.port)?;
+            if self.wait_ready().is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("relay did not restart")
+    }
+}
+
+fn spawn(exe: &Path, db: &Path, port: u16) -> Result<Child> {
+    Command::new(exe)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(db)
+        .args(["--send-rate", "1e9", "--send-burst", "1e9", "--frame-rate", "1e9", "--frame-burst", "1e9"])
+        .args(["--heartbeat-secs", "30", "--heartbeat-timeout-secs", "90"])
+        .env("TERN_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (user + system) used so far by a process.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// Resident memory of a process in bytes.
+pub fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .unwrap_or(0)
+        * 1024
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

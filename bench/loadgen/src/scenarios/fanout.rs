@@ -1,0 +1,110 @@
+//! 1:1 pairs and group fan-out at a fixed, open-loop rate.
+//!
+//! Send times are fixed in advance (message k at t0 + k/rate) and carried in the message body;
+//! a receiver's latency is measured from that *scheduled* time, so a stalled relay cannot hide
+//! its stall by slowing the generator down (no coordinated omission).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use hdrhistogram::Histogram;
+
+use super::{fill_latency, Figures};
+use crate::conn::{self, Handler};
+use crate::relay::{self, Layout, RelayProcess};
+
+struct Receiver {
+    t0: Instant,
+    delivered: AtomicU64,
+    hist: Mutex<Histogram<u64>>,
+}
+
+impl Handler for Receiver {
+    fn frame(&self, _conn: usize, text: &str) {
+        if !text.starts_with("{\"type\":\"message\"") {
+            return;
+        }
+        let Ok(tern_proto::ServerFrame::Message { message }) = serde_json::from_str(text) else { return };
+        let Some(sched) = message.body.strip_prefix("t=").and_then(|s| s.split(' ').next()).and_then(|s| s.parse::<u64>().ok()) else { return };
+        let now = self.t0.elapsed().as_micros() as u64;
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        let _ = self.hist.lock().unwrap().record(now.saturating_sub(sched).max(1));
+    }
+}
+
+/// Run pairs (`group = None`) or one group of `group` members.
+pub async fn run(exe: &Path, conns: usize, rate: f64, secs: f64, group: Option<usize>) -> Result<Figures> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("relay.db");
+    let layout = match group {
+        Some(n) => Layout::Group(n),
+        None => Layout::Pairs,
+    };
+    let seeded = relay::seed(&db, conns, layout).await?;
+    let relay = RelayProcess::start(exe, &db, relay::free_port())?;
+    let pid = relay.pid();
+    let rss0 = relay::rss_bytes(pid);
+    let rx = Arc::new(Receiver {
+        t0: Instant::now(),
+        delivered: AtomicU64::new(0),
+        hist: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3)?),
+    });
+    let outs = conn::open_all(relay.port, &seeded.tokens, rx.clone(), 200).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss1 = relay::rss_bytes(pid);
+
+    let senders = group.unwrap_or(conns).min(conns);
+    let fanout = group.map(|g| g as u64 - 1).unwrap_or(1);
+    let pad = "x".repeat(48);
+    let cpu0 = relay::cpu_seconds(pid);
+    let start = rx.t0.elapsed();
+    let total = (rate * secs) as u64;
+    let mut k = 0u64;
+    while k < total {
+        let now = rx.t0.elapsed();
+        while k < total && start + Duration::from_secs_f64(k as f64 / rate) <= now {
+            let sched = (start + Duration::from_secs_f64(k as f64 / rate)).as_micros() as u64;
+            let sender = (k as usize) % senders;
+            let conv = match group {
+                Some(_) => seeded.conversations[0],
+                None => seeded.conversations[sender / 2],
+            };
+            let frame = format!(
+                r#"{{"type":"send","id":{k},"conversation_id":{conv},"client_id":"b{k}","body":"t={sched} {pad}"}}"#
+            );
+            let _ = outs[sender].send(frame);
+            k += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let expected = total * fanout;
+    let drain_until = Instant::now() + Duration::from_secs(10);
+    while rx.delivered.load(Ordering::Relaxed) < expected && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = (rx.t0.elapsed() - start).as_secs_f64();
+    let cpu = relay::cpu_seconds(pid) - cpu0;
+    let delivered = rx.delivered.load(Ordering::Relaxed);
+    let mut f = Figures {
+        system: "tern".into(),
+        scenario: if group.is_some() { "group".into() } else { "pairs".into() },
+        conns,
+        rate_per_s: rate,
+        secs,
+        sent: total,
+        expected,
+        delivered,
+        lost: expected as i64 - delivered as i64,
+        server_cpu_s: cpu,
+        cpu_us_per_delivery: (delivered > 0).then(|| cpu * 1e6 / delivered as f64),
+        rss_per_conn_bytes: Some((rss1.saturating_sub(rss0)) as f64 / conns as f64),
+        delivered_per_s: Some(delivered as f64 / elapsed),
+        ..Figures::default()
+    };
+    fill_latency(&mut f, &rx.hist.lock().unwrap());
+    drop(outs);
+    Ok(f)
+}
