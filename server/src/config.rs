@@ -18,6 +18,8 @@ pub struct Config {
     pub synchronous_full: bool,
     /// Most store jobs committed together.
     pub max_batch: usize,
+    /// How long a group commit stays open for more jobs (see `store::StoreConfig`).
+    pub commit_window: Duration,
     /// How long a login token is valid.
     pub token_ttl: Duration,
     /// Heartbeat policy.
@@ -132,6 +134,7 @@ impl Config {
             tls: None,
             synchronous_full: true,
             max_batch: 512,
+            commit_window: Duration::ZERO,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             heartbeat: Heartbeat::default(),
             limits: Limits::default(),

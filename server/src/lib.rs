@@ -56,6 +56,7 @@ pub async fn run(
             path: config.db_path.clone(),
             synchronous_full: config.synchronous_full,
             max_batch: config.max_batch,
+            commit_window: config.commit_window,
         },
         Arc::new(hub.clone()),
     )?;

@@ -27,6 +27,9 @@ struct Args {
     /// fsync policy: "full" (survives power loss) or "normal" (survives a relay crash).
     #[arg(long, env = "TERN_SYNC", default_value = "full", value_parser = ["full", "normal"])]
     sync: String,
+    /// Microseconds a group commit waits for more messages before its fsync (0: none).
+    #[arg(long, env = "TERN_COMMIT_WINDOW_US", default_value_t = 0)]
+    commit_window_us: u64,
     /// Seconds between heartbeat pings.
     #[arg(long, env = "TERN_HEARTBEAT_SECS", default_value_t = 20)]
     heartbeat_secs: u64,
@@ -63,6 +66,10 @@ struct Args {
     /// Members per group.
     #[arg(long, env = "TERN_MAX_GROUP_SIZE", default_value_t = 1000)]
     max_group_size: usize,
+    /// Threads serving connections. 1 (the default) runs every connection on one event loop,
+    /// which avoids cross-thread wake-ups; storage always has its own thread.
+    #[arg(long, env = "TERN_WORKER_THREADS", default_value_t = 1)]
+    worker_threads: usize,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "TERN_LOG_JSON")]
     log_json: bool,
@@ -76,6 +83,7 @@ impl Args {
             .zip(self.tls_key)
             .map(|(cert, key)| TlsPaths { cert, key });
         c.synchronous_full = self.sync == "full";
+        c.commit_window = Duration::from_micros(self.commit_window_us);
         c.heartbeat.interval = Duration::from_secs(self.heartbeat_secs.max(1));
         c.heartbeat.timeout = Duration::from_secs(self.heartbeat_timeout_secs.max(1));
         c.token_ttl = Duration::from_secs(self.token_ttl_days * 24 * 3600);
@@ -115,9 +123,22 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let runtime = if args.worker_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.worker_threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("TERN_LOG").unwrap_or_else(|_| "info".into());
     if args.log_json {

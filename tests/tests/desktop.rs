@@ -230,8 +230,16 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     // once, even with the relay down.
     relay.kill9();
     let app = Driver::launch(&app_binary(), &env).await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen without signing in").await;
-    app.wait_until("document.querySelector('#conversations .conv .title')?.textContent === 'bob'", "cached conversation").await;
+    app.wait_until(
+        "!document.getElementById('app').hidden",
+        "main screen without signing in",
+    )
+    .await;
+    app.wait_until(
+        "document.querySelector('#conversations .conv .title')?.textContent === 'bob'",
+        "cached conversation",
+    )
+    .await;
     app.click("#conversations .conv").await;
     app.wait_until("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'written while offline')", "cached history").await;
     app.quit().await;

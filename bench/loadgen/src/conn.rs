@@ -17,12 +17,22 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Open an authenticated connection and wait for the welcome; returns its outgoing channel.
-pub async fn open(port: u16, token: &str, conn: usize, handler: Arc<dyn Handler>) -> Result<mpsc::UnboundedSender<String>> {
+pub async fn open(
+    port: u16,
+    token: &str,
+    conn: usize,
+    handler: Arc<dyn Handler>,
+) -> Result<mpsc::UnboundedSender<String>> {
     let mut req = format!("ws://127.0.0.1:{port}{}", tern_proto::WS_PATH).into_client_request()?;
-    req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
         req,
-        Some(tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8192).write_buffer_size(0)),
+        Some(
+            tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .read_buffer_size(8192)
+                .write_buffer_size(0),
+        ),
         true,
     )
     .await?;
@@ -54,7 +64,12 @@ pub async fn open(port: u16, token: &str, conn: usize, handler: Arc<dyn Handler>
 }
 
 /// Open many connections, `parallel` handshakes at a time.
-pub async fn open_all(port: u16, tokens: &[String], handler: Arc<dyn Handler>, parallel: usize) -> Result<Vec<mpsc::UnboundedSender<String>>> {
+pub async fn open_all(
+    port: u16,
+    tokens: &[String],
+    handler: Arc<dyn Handler>,
+    parallel: usize,
+) -> Result<Vec<mpsc::UnboundedSender<String>>> {
     let sem = Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut tasks = Vec::with_capacity(tokens.len());
     for (i, token) in tokens.iter().enumerate() {

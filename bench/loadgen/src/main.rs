@@ -55,15 +55,40 @@ enum Cmd {
         ingest_senders: usize,
     },
     /// 1:1 pairs at a fixed rate.
-    Pairs { #[arg(long, default_value_t = 1000)] conns: usize, #[arg(long, default_value_t = 5000.0)] rate: f64, #[arg(long, default_value_t = 10.0)] secs: f64 },
+    Pairs {
+        #[arg(long, default_value_t = 1000)]
+        conns: usize,
+        #[arg(long, default_value_t = 5000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+    },
     /// One group, fan-out to every member.
-    Group { #[arg(long, default_value_t = 100)] conns: usize, #[arg(long, default_value_t = 200.0)] rate: f64, #[arg(long, default_value_t = 10.0)] secs: f64 },
+    Group {
+        #[arg(long, default_value_t = 100)]
+        conns: usize,
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+    },
     /// Idle authenticated connections.
-    Idle { #[arg(long, default_value_t = 10_000)] conns: usize },
+    Idle {
+        #[arg(long, default_value_t = 10_000)]
+        conns: usize,
+    },
     /// Relay killed and restarted under N clients.
-    Storm { #[arg(long, default_value_t = 10_000)] conns: usize },
+    Storm {
+        #[arg(long, default_value_t = 10_000)]
+        conns: usize,
+    },
     /// Persisted messages per second.
-    Ingest { #[arg(long, default_value_t = 100)] senders: usize, #[arg(long, default_value_t = 10.0)] secs: f64 },
+    Ingest {
+        #[arg(long, default_value_t = 100)]
+        senders: usize,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+    },
 }
 
 fn show(f: &Figures) {
@@ -76,14 +101,36 @@ fn show(f: &Figures) {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     let exe = cli.relay.clone();
-    anyhow::ensure!(exe.exists(), "{} not found: cargo build --release -p tern-server", exe.display());
+    anyhow::ensure!(
+        exe.exists(),
+        "{} not found: cargo build --release -p tern-server",
+        exe.display()
+    );
     match cli.command {
-        Cmd::Pairs { conns, rate, secs } => show(&scenarios::fanout::run(&exe, conns, rate, secs, None).await?),
-        Cmd::Group { conns, rate, secs } => show(&scenarios::fanout::run(&exe, conns, rate, secs, Some(conns)).await?),
+        Cmd::Pairs { conns, rate, secs } => {
+            show(&scenarios::fanout::run(&exe, conns, rate, secs, None).await?)
+        }
+        Cmd::Group { conns, rate, secs } => {
+            show(&scenarios::fanout::run(&exe, conns, rate, secs, Some(conns)).await?)
+        }
         Cmd::Idle { conns } => show(&scenarios::idle::run(&exe, conns).await?),
         Cmd::Storm { conns } => show(&scenarios::storm::run(&exe, conns, 3).await?),
-        Cmd::Ingest { senders, secs } => show(&scenarios::ingest::run(&exe, senders, 128, secs).await?),
-        Cmd::All { out, socketio, conns, rate, secs, gconns, grate, group, idle, storm, ingest_senders } => {
+        Cmd::Ingest { senders, secs } => {
+            show(&scenarios::ingest::run(&exe, senders, 128, secs).await?)
+        }
+        Cmd::All {
+            out,
+            socketio,
+            conns,
+            rate,
+            secs,
+            gconns,
+            grate,
+            group,
+            idle,
+            storm,
+            ingest_senders,
+        } => {
             let mut all = Vec::new();
             println!("# Tern: 1:1 pairs ({conns} connections, {rate}/s, {secs} s)");
             all.push(scenarios::fanout::run(&exe, conns, rate, secs, None).await?);
@@ -112,7 +159,10 @@ async fn main() -> Result<()> {
             show(all.last().unwrap());
 
             std::fs::create_dir_all(&out)?;
-            std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&all)?)?;
+            std::fs::write(
+                out.join("results.json"),
+                serde_json::to_string_pretty(&all)?,
+            )?;
             std::fs::write(out.join("latency.svg"), report::latency_svg(&all))?;
             std::fs::write(out.join("throughput.svg"), report::throughput_svg(&all))?;
             println!("\n{}", report::table(&all));

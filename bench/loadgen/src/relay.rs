@@ -39,9 +39,19 @@ pub async fn seed(db: &Path, users: usize, layout: Layout) -> Result<Seeded> {
 }
 
 /// [`seed`], plus `messages` stored messages in every conversation.
-pub async fn seed_with_messages(db: &Path, users: usize, layout: Layout, messages: usize) -> Result<Seeded> {
+pub async fn seed_with_messages(
+    db: &Path,
+    users: usize,
+    layout: Layout,
+    messages: usize,
+) -> Result<Seeded> {
     let (store, thread) = Store::open(
-        StoreConfig { path: db.to_owned(), synchronous_full: false, max_batch: 512 },
+        StoreConfig {
+            path: db.to_owned(),
+            synchronous_full: false,
+            max_batch: 512,
+            commit_window: Duration::ZERO,
+        },
         Arc::new(NoFanout),
     )?;
     // One hash for everyone: seeding measures nothing, and argon2id is deliberately slow.
@@ -54,7 +64,15 @@ pub async fn seed_with_messages(db: &Path, users: usize, layout: Layout, message
             for i in 0..users {
                 let id = accounts::create_user(txn, &format!("u{i}"), &hash, now)?;
                 let (token, token_hash) = tern_server::auth::new_token();
-                accounts::create_session(txn, id, &token_hash, "loadgen", now, now + 86_400_000, 1000)?;
+                accounts::create_session(
+                    txn,
+                    id,
+                    &token_hash,
+                    "loadgen",
+                    now,
+                    now + 86_400_000,
+                    1000,
+                )?;
                 ids.push(id);
                 tokens.push(token.expose().to_owned());
             }
@@ -63,20 +81,38 @@ pub async fn seed_with_messages(db: &Path, users: usize, layout: Layout, message
                 Layout::Alone => {}
                 Layout::Pairs => {
                     for pair in ids.chunks(2).filter(|c| c.len() == 2) {
-                        convs.push(conversations::start_direct(txn, pair[0], pair[1], now)?.0.conversation_id);
+                        convs.push(
+                            conversations::start_direct(txn, pair[0], pair[1], now)?
+                                .0
+                                .conversation_id,
+                        );
                     }
                 }
                 Layout::Group(n) => {
-                    convs.push(conversations::create_group(txn, ids[0], "bench", &ids[1..n], n, now)?.conversation_id);
+                    convs.push(
+                        conversations::create_group(txn, ids[0], "bench", &ids[1..n], n, now)?
+                            .conversation_id,
+                    );
                 }
             }
             for &conv in &convs {
                 let sender = conversations::member_ids(txn, conv)?[0];
                 for m in 0..messages {
-                    tern_server::store::messages::insert(txn, conv, sender, "seed", &format!("seed-{conv}-{m}"), "seeded", now)?;
+                    tern_server::store::messages::insert(
+                        txn,
+                        conv,
+                        sender,
+                        "seed",
+                        &format!("seed-{conv}-{m}"),
+                        "seeded",
+                        now,
+                    )?;
                 }
             }
-            Ok(Seeded { tokens, conversations: convs })
+            Ok(Seeded {
+                tokens,
+                conversations: convs,
+            })
         })
         .await?;
     drop(store);
@@ -95,7 +131,12 @@ pub struct RelayProcess {
 impl RelayProcess {
     pub fn start(exe: &Path, db: &Path, port: u16) -> Result<RelayProcess> {
         let child = spawn(exe, db, port)?;
-        let mut r = RelayProcess { child, port, db: db.to_owned(), exe: exe.to_owned() };
+        let mut r = RelayProcess {
+            child,
+            port,
+            db: db.to_owned(),
+            exe: exe.to_owned(),
+        };
         r.wait_ready()?;
         Ok(r)
     }
@@ -136,7 +177,16 @@ fn spawn(exe: &Path, db: &Path, port: u16) -> Result<Child> {
     Command::new(exe)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(db)
-        .args(["--send-rate", "1e9", "--send-burst", "1e9", "--frame-rate", "1e9", "--frame-burst", "1e9"])
+        .args([
+            "--send-rate",
+            "1e9",
+            "--send-burst",
+            "1e9",
+            "--frame-rate",
+            "1e9",
+            "--frame-burst",
+            "1e9",
+        ])
         .args(["--heartbeat-secs", "30", "--heartbeat-timeout-secs", "90"])
         .env("TERN_LOG", "error")
         .stdout(Stdio::null())
@@ -154,9 +204,17 @@ impl Drop for RelayProcess {
 /// CPU seconds (user + system) used so far by a process.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(") ")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -164,12 +222,20 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 pub fn rss_bytes(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         * 1024
 }
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -9,7 +9,15 @@ use anyhow::{Context, Result};
 use crate::scenarios::Figures;
 
 /// Run the baseline's pairs and group scenarios.
-pub fn run(dir: &Path, conns: usize, rate: f64, secs: f64, gconns: usize, grate: f64, group: usize) -> Result<Vec<Figures>> {
+pub fn run(
+    dir: &Path,
+    conns: usize,
+    rate: f64,
+    secs: f64,
+    gconns: usize,
+    grate: f64,
+    group: usize,
+) -> Result<Vec<Figures>> {
     let out = Command::new(dir.join("run.sh"))
         .env("CONNS", conns.to_string())
         .env("RATE", rate.to_string())
@@ -21,7 +29,9 @@ pub fn run(dir: &Path, conns: usize, rate: f64, secs: f64, gconns: usize, grate:
         .context("cannot run bench/socketio/run.sh (needs node and npm)")?;
     let mut figures = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         let num = |k: &str| v[k].as_f64();
         let mode = v["mode"].as_str().unwrap_or("?");
         let delivered = num("delivered").unwrap_or(0.0);
@@ -46,7 +56,10 @@ pub fn run(dir: &Path, conns: usize, rate: f64, secs: f64, gconns: usize, grate:
         });
     }
     if figures.is_empty() {
-        anyhow::bail!("the baseline printed no results: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::bail!(
+            "the baseline printed no results: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(figures)
 }

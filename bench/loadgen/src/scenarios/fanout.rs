@@ -27,16 +27,35 @@ impl Handler for Receiver {
         if !text.starts_with("{\"type\":\"message\"") {
             return;
         }
-        let Ok(tern_proto::ServerFrame::Message { message }) = serde_json::from_str(text) else { return };
-        let Some(sched) = message.body.strip_prefix("t=").and_then(|s| s.split(' ').next()).and_then(|s| s.parse::<u64>().ok()) else { return };
+        let Ok(tern_proto::ServerFrame::Message { message }) = serde_json::from_str(text) else {
+            return;
+        };
+        let Some(sched) = message
+            .body
+            .strip_prefix("t=")
+            .and_then(|s| s.split(' ').next())
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
+            return;
+        };
         let now = self.t0.elapsed().as_micros() as u64;
         self.delivered.fetch_add(1, Ordering::Relaxed);
-        let _ = self.hist.lock().unwrap().record(now.saturating_sub(sched).max(1));
+        let _ = self
+            .hist
+            .lock()
+            .unwrap()
+            .record(now.saturating_sub(sched).max(1));
     }
 }
 
 /// Run pairs (`group = None`) or one group of `group` members.
-pub async fn run(exe: &Path, conns: usize, rate: f64, secs: f64, group: Option<usize>) -> Result<Figures> {
+pub async fn run(
+    exe: &Path,
+    conns: usize,
+    rate: f64,
+    secs: f64,
+    group: Option<usize>,
+) -> Result<Figures> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("relay.db");
     let layout = match group {
@@ -90,7 +109,11 @@ pub async fn run(exe: &Path, conns: usize, rate: f64, secs: f64, group: Option<u
     let delivered = rx.delivered.load(Ordering::Relaxed);
     let mut f = Figures {
         system: "tern".into(),
-        scenario: if group.is_some() { "group".into() } else { "pairs".into() },
+        scenario: if group.is_some() {
+            "group".into()
+        } else {
+            "pairs".into()
+        },
         conns,
         rate_per_s: rate,
         secs,

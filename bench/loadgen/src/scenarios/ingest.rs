@@ -34,7 +34,10 @@ pub async fn run(exe: &Path, senders: usize, window: u64, secs: f64) -> Result<F
     let relay = RelayProcess::start(exe, &db, relay::free_port())?;
     let pid = relay.pid();
     let tokens: Vec<String> = seeded.tokens.iter().step_by(2).cloned().collect();
-    let acks = Arc::new(Acks { per_conn: (0..senders).map(|_| AtomicU64::new(0)).collect(), total: AtomicU64::new(0) });
+    let acks = Arc::new(Acks {
+        per_conn: (0..senders).map(|_| AtomicU64::new(0)).collect(),
+        total: AtomicU64::new(0),
+    });
     let outs = conn::open_all(relay.port, &tokens, acks.clone(), 100).await?;
     let cpu0 = relay::cpu_seconds(pid);
     let start = Instant::now();

@@ -62,8 +62,10 @@ pub fn fill_latency(f: &mut Figures, h: &hdrhistogram::Histogram<u64>) {
     f.p99_ms = Some(ms(h.value_at_quantile(0.99)));
     f.p999_ms = Some(ms(h.value_at_quantile(0.999)));
     f.max_ms = Some(ms(h.max()));
-    f.curve = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0]
-        .iter()
-        .map(|q| (q * 100.0, ms(h.value_at_quantile(*q))))
-        .collect();
+    f.curve = [
+        0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
+    ]
+    .iter()
+    .map(|q| (q * 100.0, ms(h.value_at_quantile(*q))))
+    .collect();
 }

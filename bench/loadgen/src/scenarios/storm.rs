@@ -41,16 +41,24 @@ async fn client(shared: Arc<Shared>, token: String) {
 }
 
 async fn session(shared: &Shared, token: &str) -> Result<()> {
-    let mut req = format!("ws://127.0.0.1:{}{}", shared.port, tern_proto::WS_PATH).into_client_request()?;
-    req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
-    let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8192);
+    let mut req =
+        format!("ws://127.0.0.1:{}{}", shared.port, tern_proto::WS_PATH).into_client_request()?;
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    let cfg =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8192);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(cfg), true).await?;
-    ws.send(Message::Text(r#"{"type":"sync","id":1,"cursors":[],"changes_since":0}"#.into())).await?;
+    ws.send(Message::Text(
+        r#"{"type":"sync","id":1,"cursors":[],"changes_since":0}"#.into(),
+    ))
+    .await?;
     let mut messages = 0;
     while let Some(msg) = ws.next().await {
         let Message::Text(t) = msg? else { continue };
         if t.starts_with("{\"type\":\"sync_page\"") {
-            if let Ok(tern_proto::ServerFrame::SyncPage { messages: m, .. }) = serde_json::from_str(t.as_str()) {
+            if let Ok(tern_proto::ServerFrame::SyncPage { messages: m, .. }) =
+                serde_json::from_str(t.as_str())
+            {
                 messages += m.len();
             }
         } else if t.starts_with("{\"type\":\"sync_done\"") {
@@ -96,7 +104,10 @@ pub async fn run(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    anyhow::ensure!(wait_all(&shared, n, Duration::from_secs(120)).await, "initial connect did not finish");
+    anyhow::ensure!(
+        wait_all(&shared, n, Duration::from_secs(120)).await,
+        "initial connect did not finish"
+    );
     shared.synced.store(0, Ordering::SeqCst);
     shared.complete.store(0, Ordering::SeqCst);
 
@@ -125,7 +136,10 @@ pub async fn run(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
         delivered: complete as u64,
         lost: n as i64 - complete as i64,
         server_cpu_s: cpu,
-        extra: Some(("resync_s_after_restart".into(), if ok { since_restart } else { f64::NAN })),
+        extra: Some((
+            "resync_s_after_restart".into(),
+            if ok { since_restart } else { f64::NAN },
+        )),
         ..Figures::default()
     })
 }

@@ -213,8 +213,16 @@ pub fn presence_map(txn: &Transaction<'_>) -> Result<HashMap<UserId, Presence>> 
 /// entries that changed.
 pub fn all_offline(txn: &Transaction<'_>) -> Result<Vec<Presence>> {
     Ok(txn
-        .prepare_cached("UPDATE presence SET online = 0 WHERE online = 1 RETURNING user_id, online, last_seen")?
-        .query_map([], |r| Ok(Presence { user_id: r.get(0)?, online: r.get(1)?, last_seen: r.get(2)? }))?
+        .prepare_cached(
+            "UPDATE presence SET online = 0 WHERE online = 1 RETURNING user_id, online, last_seen",
+        )?
+        .query_map([], |r| {
+            Ok(Presence {
+                user_id: r.get(0)?,
+                online: r.get(1)?,
+                last_seen: r.get(2)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?)
 }
 

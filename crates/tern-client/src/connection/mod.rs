@@ -94,7 +94,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
             Err(ConnectError::Other(reason)) => reason,
         };
         // While disconnected nobody's presence is known: show contacts as offline.
-        if let Ok(changed) = shared.cache.call(crate::cache::conversations::all_offline).await {
+        if let Ok(changed) = shared
+            .cache
+            .call(crate::cache::conversations::all_offline)
+            .await
+        {
             for presence in changed {
                 shared.emit(crate::events::Event::Presence { presence });
             }
