@@ -89,6 +89,12 @@ pub async fn run(
     let app = http::router(state.clone());
     match acceptor {
         None => {
+            // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm and the
+            // peer's delayed ACKs hold some of them back for tens of milliseconds.
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),

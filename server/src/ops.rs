@@ -150,13 +150,25 @@ pub async fn send(
     let (me, my_name, conn) = (caller.user_id, caller.username.clone(), caller.conn_id);
     let now = tern_proto::now_ms();
     let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        if let Some(existing) = messages::find_by_client_id(txn, me, &client_id)? {
-            return Ok((existing, true));
+        let members = convs::member_ids(txn, conv)?;
+        if !members.contains(&me) {
+            // A resend of a message stored before the sender left still gets its ack.
+            if let Some(existing) = messages::find_by_client_id(txn, me, &client_id)? {
+                return Ok((existing, true));
+            }
+            return Err(Error::refused(
+                ErrorCode::NotMember,
+                format!("you are not a member of conversation {conv}"),
+            ));
         }
-        convs::require_member(txn, conv, me)?;
-        let record = messages::insert(txn, conv, me, &my_name, &client_id, &body, now)?;
+        let Some(record) = messages::insert_new(txn, conv, me, &my_name, &client_id, &body, now)?
+        else {
+            let existing = messages::find_by_client_id(txn, me, &client_id)?
+                .ok_or_else(|| Error::Internal("duplicate without an original".into()))?;
+            return Ok((existing, true));
+        };
         let mut p = Publish::new(
-            convs::member_ids(txn, conv)?,
+            members,
             &ServerFrame::Message {
                 message: record.clone(),
             },

@@ -1,5 +1,6 @@
 //! Desktop app measurements (not a test of speed: nothing is asserted about time or memory).
-//! Run with `cargo test -p tern-e2e --test desktop_bench -- --ignored --nocapture`.
+//! Run with `TERN_DESKTOP_BIN=target/release/tern-desktop cargo test -p tern-e2e --test desktop_bench -- --ignored --nocapture`
+//! (inside `scripts/with-keyring.sh`).
 //! Prints the cold start to an interactive window and the idle memory of the app together with
 //! its WebKit processes, the figures kept in `docs/benchmarks.md`.
 
@@ -62,10 +63,15 @@ async fn measure_cold_start_and_idle_memory() {
         ),
         ("TERN_RELAY", relay.url()),
     ];
+    // Measure a release build when one is named (TERN_DESKTOP_BIN), else the debug build.
+    let app_bin = std::env::var_os("TERN_DESKTOP_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| bin("tern-desktop"));
+    println!("measuring {}", app_bin.display());
     let mut starts = Vec::new();
     for run in 0..5 {
         let t = Instant::now();
-        let app = Driver::launch(&bin("tern-desktop"), &env).await;
+        let app = Driver::launch(&app_bin, &env).await;
         app.wait_until("document.readyState === 'complete' && (!document.getElementById('signin').hidden || !document.getElementById('app').hidden)", "interactive").await;
         let elapsed = t.elapsed();
         starts.push(elapsed);

@@ -65,6 +65,44 @@ pub fn insert(
     })
 }
 
+/// Store a new message at the next sequence number, unless this sender already stored one
+/// with `client_id` (then nothing changes and `None` is returned). One index lookup serves
+/// both the duplicate check and the insert.
+pub fn insert_new(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    sender: UserId,
+    sender_name: &str,
+    client_id: &str,
+    body: &str,
+    now: Timestamp,
+) -> Result<Option<MessageRecord>> {
+    let seq: i64 = txn
+        .prepare_cached("UPDATE conversations SET last_seq = last_seq + 1, last_activity = ?2 WHERE id = ?1 RETURNING last_seq")?
+        .query_row(params![conv, now], |r| r.get(0))?;
+    let inserted = txn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (sender_id, client_id) DO NOTHING",
+        )?
+        .execute(params![conv, seq, sender, client_id, body, now])?;
+    if inserted == 0 {
+        txn.prepare_cached("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?1")?
+            .execute([conv])?;
+        return Ok(None);
+    }
+    Ok(Some(MessageRecord {
+        message_id: txn.last_insert_rowid(),
+        conversation_id: conv,
+        seq: seq as Seq,
+        sender_id: sender,
+        sender: sender_name.to_owned(),
+        client_id: client_id.to_owned(),
+        body: body.to_owned(),
+        sent_at: now,
+    }))
+}
+
 /// The message at one sequence number.
 pub fn by_seq(
     txn: &Transaction<'_>,

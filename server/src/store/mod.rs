@@ -66,9 +66,21 @@ impl Store {
         schema::migrate(&mut conn)?;
         let (jobs, rx) = mpsc::channel::<Job>(config.max_batch * 4);
         let max_batch = config.max_batch;
+        // Checkpoints run on their own connection and thread, so copying the WAL back into
+        // the database never stalls a commit (and with it every waiting sender).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (alive, stopped) = std::sync::mpsc::channel::<()>();
+        let checkpoint_conn = open_connection(&config)?;
+        std::thread::Builder::new()
+            .name("tern-checkpoint".into())
+            .spawn(move || checkpointer(checkpoint_conn, stopped))
+            .map_err(|e| Error::Internal(format!("cannot start checkpoint thread: {e}")))?;
         let handle = std::thread::Builder::new()
             .name("tern-store".into())
-            .spawn(move || run(conn, rx, max_batch, config.commit_window, fanout))
+            .spawn(move || {
+                run(conn, rx, max_batch, config.commit_window, fanout);
+                drop(alive);
+            })
             .map_err(|e| Error::Internal(format!("cannot start store thread: {e}")))?;
         Ok((Store { jobs }, StoreThread(Some(handle))))
     }
@@ -96,7 +108,10 @@ impl Store {
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |txn, batch| {
-            if let Err(e) = txn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = txn
+                .prepare_cached("SAVEPOINT job")
+                .and_then(|mut st| st.execute([]))
+            {
                 let _ = tx.send(Err(e.into()));
                 return;
             }
@@ -107,7 +122,10 @@ impl Store {
                     .unwrap_or_else(|_| Err(Error::Internal("store job panicked".into())));
             match outcome {
                 Ok(value) => {
-                    if let Err(e) = txn.execute_batch("RELEASE job") {
+                    if let Err(e) = txn
+                        .prepare_cached("RELEASE job")
+                        .and_then(|mut st| st.execute([]))
+                    {
                         let _ = tx.send(Err(e.into()));
                         return;
                     }
@@ -121,7 +139,12 @@ impl Store {
                     }));
                 }
                 Err(err) => {
-                    let _ = txn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    let _ = txn
+                        .prepare_cached("ROLLBACK TO job")
+                        .and_then(|mut st| st.execute([]));
+                    let _ = txn
+                        .prepare_cached("RELEASE job")
+                        .and_then(|mut st| st.execute([]));
                     batch.replies.push(Box::new(move |_| {
                         let _ = tx.send(Err(err));
                     }));
@@ -227,6 +250,23 @@ fn run(
         }
     }
     tracing::debug!("store thread finished");
+}
+
+/// Copy the WAL into the database every half second (passive: never blocks the writer).
+/// Stops when the store thread ends, after one last checkpoint.
+fn checkpointer(conn: Connection, stopped: std::sync::mpsc::Receiver<()>) {
+    loop {
+        let done = !matches!(
+            stopped.recv_timeout(Duration::from_millis(500)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+        );
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+        if done {
+            return;
+        }
+    }
 }
 
 /// Bump and return the relay-wide change counter that versions conversations, memberships and

@@ -103,7 +103,7 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
         max_frame_bytes: limits.max_frame_bytes,
         max_message_bytes: limits.max_message_bytes,
     };
-    let _ = conn.out.send(Outbound::Own(welcome)).await;
+    let _ = conn.out.send(Outbound::own(welcome)).await;
     if reg.came_online {
         let st = state.clone();
         let user = session.user_id;
@@ -203,7 +203,7 @@ impl Conn {
         self.state.metrics.error(err.code());
         let _ = self
             .out
-            .send(Outbound::Own(ServerFrame::error(
+            .send(Outbound::own(ServerFrame::error(
                 id,
                 err.code(),
                 err.client_message(),
@@ -289,13 +289,13 @@ impl Conn {
                 let metrics = self.state.metrics.clone();
                 self.in_flight.push_back(Box::pin(async move {
                     match pending.await {
-                        Ok(reply) => reply.map(Outbound::Own),
+                        Ok(reply) => reply.map(Outbound::own),
                         Err(e) => {
                             if !matches!(e, Error::Refused(..)) {
                                 tracing::error!(error = %e, "request failed");
                             }
                             metrics.error(e.code());
-                            Some(Outbound::Own(ServerFrame::error(
+                            Some(Outbound::own(ServerFrame::error(
                                 Some(id),
                                 e.code(),
                                 e.client_message(),
@@ -314,7 +314,7 @@ impl Conn {
         let (st, c) = (&self.state, &self.caller);
         let pending = match frame {
             ClientFrame::Ping { id } => {
-                let _ = self.out.send(Outbound::Own(ServerFrame::Pong { id })).await;
+                let _ = self.out.send(Outbound::own(ServerFrame::Pong { id })).await;
                 return Ok(None);
             }
             ClientFrame::Sync {

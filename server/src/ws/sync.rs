@@ -44,7 +44,7 @@ pub async fn run(
         })
         .await?;
     let send = |frame: ServerFrame| async move {
-        out.send(Outbound::Own(frame))
+        out.send(Outbound::own(frame))
             .await
             .map_err(|_| Error::Internal("connection closed during sync".into()))
     };

@@ -16,6 +16,13 @@ use tokio::sync::mpsc;
 use crate::fanout::Payload;
 use crate::hub::CloseReason;
 
+impl Outbound {
+    /// A reply for this connection.
+    pub fn own(frame: ServerFrame) -> Self {
+        Outbound::Own(Box::new(frame))
+    }
+}
+
 /// Most frames fed before a flush.
 const MAX_BATCH: usize = 64;
 
@@ -24,8 +31,9 @@ const MAX_BATCH: usize = 64;
 pub enum Outbound {
     /// A frame serialized once for many recipients.
     Shared(Arc<Payload>),
-    /// A reply for this connection only.
-    Own(ServerFrame),
+    /// A reply for this connection only. Boxed: channel slots are allocated in blocks of 32
+    /// per connection, and an unboxed frame would make every idle connection pay for them.
+    Own(Box<ServerFrame>),
     /// A WebSocket ping (heartbeat).
     Ping,
     /// Close the connection with this code and reason, then stop.
