@@ -471,6 +471,19 @@ impl Client {
             .await
     }
 
+    /// Client ids of the messages still queued, oldest first.
+    pub async fn unsent_ids(&self) -> Result<Vec<String>> {
+        self.shared
+            .cache
+            .call(|txn| {
+                Ok(outbox::queued(txn)?
+                    .into_iter()
+                    .map(|i| i.client_id)
+                    .collect())
+            })
+            .await
+    }
+
     /// Log out: revoke the token on the relay (everywhere if `all`), delete it from the
     /// keychain, and stop. The cache stays for the next sign-in.
     pub async fn logout(self, all: bool) -> Result<()> {

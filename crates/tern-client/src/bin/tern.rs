@@ -259,12 +259,15 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let client = resume(&cli).await?;
             let mut events = client.subscribe();
+            // With --until-sent: what was queued at start must each reach a final status.
+            let mut waiting: std::collections::HashSet<String> =
+                client.unsent_ids().await?.into_iter().collect();
             let deadline =
                 duration.map(|d| tokio::time::Instant::now() + Duration::from_secs_f64(d));
             loop {
                 if *until_sent
+                    && waiting.is_empty()
                     && client.connection_state() == ConnectionState::Online
-                    && client.unsent().await? == 0
                 {
                     break;
                 }
@@ -273,24 +276,34 @@ async fn main() -> anyhow::Result<()> {
                         Ok(e) => e,
                         Err(_) => break,
                     },
-                    None if *until_sent => {
-                        match tokio::time::timeout(Duration::from_millis(200), events.recv()).await
-                        {
-                            Ok(e) => e,
-                            Err(_) => continue,
-                        }
-                    }
                     None => events.recv().await,
                 };
                 match next {
-                    Ok(event) => print(event),
+                    Ok(event) => {
+                        if let Event::Status {
+                            client_id, status, ..
+                        } = &event
+                        {
+                            if !matches!(status, MessageStatus::Queued) {
+                                waiting.remove(client_id);
+                            }
+                        }
+                        print(event);
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        print(serde_json::json!({"event": "lagged", "missed": n}))
+                        print(serde_json::json!({"event": "lagged", "missed": n}));
+                        // Missed events: fall back to the cache.
+                        let left: std::collections::HashSet<String> =
+                            client.unsent_ids().await?.into_iter().collect();
+                        waiting.retain(|id| left.contains(id));
                     }
                     Err(_) => break,
                 }
             }
             client.shutdown().await;
+            if *until_sent && !waiting.is_empty() {
+                std::process::exit(3);
+            }
         }
     }
     Ok(())
