@@ -22,6 +22,18 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Proportional set size: shared library pages divided among the processes using them.
+fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -92,15 +104,27 @@ async fn measure_cold_start_and_idle_memory() {
             .trim()
             .parse()
             .unwrap();
-        let mut total = rss_kib(pid);
-        println!("  {} (pid {pid}): {} KiB", comm(pid), rss_kib(pid));
+        let (mut rss, mut pss) = (rss_kib(pid), pss_kib(pid));
+        println!(
+            "  {} (pid {pid}): RSS {} KiB, PSS {} KiB",
+            comm(pid),
+            rss_kib(pid),
+            pss_kib(pid)
+        );
         for c in children(pid) {
-            println!("  {} (pid {c}): {} KiB", comm(c), rss_kib(c));
-            total += rss_kib(c);
+            println!(
+                "  {} (pid {c}): RSS {} KiB, PSS {} KiB",
+                comm(c),
+                rss_kib(c),
+                pss_kib(c)
+            );
+            rss += rss_kib(c);
+            pss += pss_kib(c);
         }
         println!(
-            "idle memory (RSS, app + WebKit processes): {:.1} MiB",
-            total as f64 / 1024.0
+            "idle memory, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
+            rss as f64 / 1024.0,
+            pss as f64 / 1024.0
         );
         app.quit().await;
     }
