@@ -81,17 +81,16 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| match event {
-            WindowEvent::CloseRequested { api, .. } => {
-                // With a tray, closing hides to it; without one, closing quits.
+            // With a tray, closing hides to it; without one, closing quits.
+            WindowEvent::CloseRequested { api, .. }
                 if window
                     .app_handle()
                     .state::<AppState>()
                     .tray
-                    .load(Ordering::SeqCst)
-                {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+                    .load(Ordering::SeqCst) =>
+            {
+                api.prevent_close();
+                let _ = window.hide();
             }
             WindowEvent::Focused(focused) => {
                 window
