@@ -98,7 +98,7 @@ pub async fn seed_with_messages(
             for &conv in &convs {
                 let sender = conversations::member_ids(txn, conv)?[0];
                 for m in 0..messages {
-                    tern_server::store::messages::insert(
+                    tern_server::store::messages::insert_new(
                         txn,
                         conv,
                         sender,

@@ -36,35 +36,6 @@ pub fn find_by_client_id(
         .optional()?)
 }
 
-/// Store a new message at the conversation's next sequence number.
-pub fn insert(
-    txn: &Transaction<'_>,
-    conv: ConversationId,
-    sender: UserId,
-    sender_name: &str,
-    client_id: &str,
-    body: &str,
-    now: Timestamp,
-) -> Result<MessageRecord> {
-    let seq: i64 = txn
-        .prepare_cached("UPDATE conversations SET last_seq = last_seq + 1, last_activity = ?2 WHERE id = ?1 RETURNING last_seq")?
-        .query_row(params![conv, now], |r| r.get(0))?;
-    txn.prepare_cached(
-        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![conv, seq, sender, client_id, body, now])?;
-    Ok(MessageRecord {
-        message_id: txn.last_insert_rowid(),
-        conversation_id: conv,
-        seq: seq as Seq,
-        sender_id: sender,
-        sender: sender_name.to_owned(),
-        client_id: client_id.to_owned(),
-        body: body.to_owned(),
-        sent_at: now,
-    })
-}
-
 /// Store a new message at the next sequence number, unless this sender already stored one
 /// with `client_id` (then nothing changes and `None` is returned). One index lookup serves
 /// both the duplicate check and the insert.
