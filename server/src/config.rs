@@ -112,7 +112,7 @@ impl Default for Limits {
             max_in_flight: 256,
             typing_expiry: Duration::from_secs(6),
             concurrent_password_hashes: 2,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 1024,
         }
     }
 }
