@@ -247,3 +247,35 @@ async fn a_permanently_refused_message_is_marked_failed_and_can_be_deleted() {
     alice.delete_failed(&echo.client_id).await.unwrap();
     assert!(alice.messages(424242, None, 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_message_above_the_compression_threshold_arrives_intact() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    // Above the 4 KiB threshold at which both sides (which agree on deflate by default) send
+    // binary deflated frames: client to relay and the push to the recipient.
+    let body: String = (0..1500).map(|i| format!("{} ", i % 97)).collect();
+    assert!(body.len() > 4096);
+    alice.send(conv, &body).await.unwrap();
+    wait_settled(&alice).await;
+    eventually("bob has the large message", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == body)
+    })
+    .await;
+    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tern_messages_stored_total 1"),
+        "{metrics}"
+    );
+}
