@@ -224,6 +224,22 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     app.type_into("#search", "offline").await;
     app.wait_until("[...document.querySelectorAll('#search-results .preview')].some(e => e.textContent.includes('written while offline'))", "search result").await;
 
+    // A new group from the UI: it opens at once and bob is told about it.
+    app.js("document.getElementById('search').value = ''; document.getElementById('search').dispatchEvent(new Event('input'));").await;
+    app.click("#new-group").await;
+    app.type_into("#new-group-name", "Weekend plans").await;
+    app.type_into("#new-group-members", "bob").await;
+    app.click("#new-group-form button[type=submit]").await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'Weekend plans'",
+        "new group open",
+    )
+    .await;
+    wait_event(&mut bob_events, "bob learns about the group", |e| matches!(e, Event::Conversation { conversation } if conversation.name.as_deref() == Some("Weekend plans"))).await;
+    app.click("#members-button").await;
+    app.wait_until("[...document.querySelectorAll('#member-list li')].map(l => l.textContent).join('|').includes('alice (admin)')", "member list with admin").await;
+    app.wait_until("[...document.querySelectorAll('#member-list li')].some(l => l.textContent.startsWith('bob'))", "bob in the member list").await;
+
     app.quit().await;
 
     // A later start signs in silently from the keychain and shows the cached conversations at
@@ -236,11 +252,11 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     )
     .await;
     app.wait_until(
-        "document.querySelector('#conversations .conv .title')?.textContent === 'bob'",
-        "cached conversation",
+        "[...document.querySelectorAll('#conversations .conv .title')].map(t => t.textContent).join('|') === 'Weekend plans|bob'",
+        "cached conversations, most recent first",
     )
     .await;
-    app.click("#conversations .conv").await;
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
     app.wait_until("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'written while offline')", "cached history").await;
     app.quit().await;
 
