@@ -20,7 +20,13 @@ const ICON_UNREAD: &[u8] = include_bytes!("../icons/tray-unread.png");
 
 /// Create the tray icon if the platform allows.
 pub fn install(app: &AppHandle) {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| build(app))) {
+    // The indicator library panics when it cannot be loaded; keep that out of the user's
+    // terminal (the warning below says what happened) and restore the hook afterwards.
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| build(app)));
+    std::panic::set_hook(previous_hook);
+    match outcome {
         Ok(Ok(())) => app.state::<AppState>().tray.store(true, Ordering::SeqCst),
         Ok(Err(e)) => tracing::warn!(error = %e, "no tray icon; continuing without one"),
         Err(_) => tracing::warn!("the tray library is missing (libayatana-appindicator3); continuing without a tray icon"),
