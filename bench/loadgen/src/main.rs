@@ -12,6 +12,7 @@ mod scenarios;
 mod socketio;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -62,6 +63,9 @@ enum Cmd {
         rate: f64,
         #[arg(long, default_value_t = 10.0)]
         secs: f64,
+        /// Send in bursts at this tick (ms); 0 sends each message at its due time.
+        #[arg(long, default_value_t = 0)]
+        tick_ms: u64,
     },
     /// One group, fan-out to every member.
     Group {
@@ -71,6 +75,9 @@ enum Cmd {
         rate: f64,
         #[arg(long, default_value_t = 10.0)]
         secs: f64,
+        /// Send in bursts at this tick (ms); 0 sends each message at its due time.
+        #[arg(long, default_value_t = 0)]
+        tick_ms: u64,
     },
     /// Idle authenticated connections.
     Idle {
@@ -107,11 +114,23 @@ async fn main() -> Result<()> {
         exe.display()
     );
     match cli.command {
-        Cmd::Pairs { conns, rate, secs } => {
-            show(&scenarios::fanout::run(&exe, conns, rate, secs, None).await?)
+        Cmd::Pairs {
+            conns,
+            rate,
+            secs,
+            tick_ms,
+        } => {
+            let tick = Duration::from_millis(tick_ms);
+            show(&scenarios::fanout::run(&exe, conns, rate, secs, None, tick).await?)
         }
-        Cmd::Group { conns, rate, secs } => {
-            show(&scenarios::fanout::run(&exe, conns, rate, secs, Some(conns)).await?)
+        Cmd::Group {
+            conns,
+            rate,
+            secs,
+            tick_ms,
+        } => {
+            let tick = Duration::from_millis(tick_ms);
+            show(&scenarios::fanout::run(&exe, conns, rate, secs, Some(conns), tick).await?)
         }
         Cmd::Idle { conns } => show(&scenarios::idle::run(&exe, conns).await?),
         Cmd::Storm { conns } => show(&scenarios::storm::run(&exe, conns, 3).await?),
@@ -133,10 +152,34 @@ async fn main() -> Result<()> {
         } => {
             let mut all = Vec::new();
             println!("# Tern: 1:1 pairs ({conns} connections, {rate}/s, {secs} s)");
-            all.push(scenarios::fanout::run(&exe, conns, rate, secs, None).await?);
+            all.push(scenarios::fanout::run(&exe, conns, rate, secs, None, Duration::ZERO).await?);
+            show(all.last().unwrap());
+            println!("# Tern: 1:1 pairs again, sent in 10 ms bursts like the baseline's generator");
+            all.push(
+                scenarios::fanout::run(&exe, conns, rate, secs, None, Duration::from_millis(10))
+                    .await?,
+            );
             show(all.last().unwrap());
             println!("# Tern: group fan-out ({gconns} connections, group of {group}, {grate}/s)");
-            all.push(scenarios::fanout::run(&exe, gconns, grate, secs, Some(group)).await?);
+            all.push(
+                scenarios::fanout::run(&exe, gconns, grate, secs, Some(group), Duration::ZERO)
+                    .await?,
+            );
+            show(all.last().unwrap());
+            println!(
+                "# Tern: group fan-out again, sent in 10 ms bursts like the baseline's generator"
+            );
+            all.push(
+                scenarios::fanout::run(
+                    &exe,
+                    gconns,
+                    grate,
+                    secs,
+                    Some(group),
+                    Duration::from_millis(10),
+                )
+                .await?,
+            );
             show(all.last().unwrap());
             println!("# Socket.IO baseline, same scenarios");
             match socketio::run(&socketio, conns, rate, secs, gconns, grate, group) {

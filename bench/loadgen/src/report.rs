@@ -79,6 +79,35 @@ pub fn table(all: &[Figures]) -> String {
             0,
         );
     }
+    for (scenario, label) in [
+        ("pairs-10ms-bursts", "1:1, 10 ms bursts"),
+        ("group-10ms-bursts", "group, 10 ms bursts"),
+    ] {
+        let base = if scenario.starts_with("pairs") {
+            "pairs"
+        } else {
+            "group"
+        };
+        let (t, s) = (find(all, "tern", scenario), find(all, "socket.io", base));
+        row(
+            &format!("{label}: CPU µs per delivered message"),
+            t.and_then(|f| f.cpu_us_per_delivery),
+            s.and_then(|f| f.cpu_us_per_delivery),
+            1,
+        );
+        row(
+            &format!("{label}: p99 latency (ms)"),
+            t.and_then(|f| f.p99_ms),
+            s.and_then(|f| f.p99_ms),
+            2,
+        );
+        row(
+            &format!("{label}: lost"),
+            t.map(|f| f.lost as f64),
+            s.map(|f| f.lost as f64),
+            0,
+        );
+    }
     row(
         "RSS per connection, 1:1 scenario (bytes)",
         find(all, "tern", "pairs").and_then(|f| f.rss_per_conn_bytes),

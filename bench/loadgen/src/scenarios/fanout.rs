@@ -49,12 +49,17 @@ impl Handler for Receiver {
 }
 
 /// Run pairs (`group = None`) or one group of `group` members.
+///
+/// `tick`: zero sends each message at its own due time; otherwise messages go out in bursts at
+/// tick boundaries (the Socket.IO baseline's generator uses 10 ms ticks), latency still counted
+/// from each message's own due time.
 pub async fn run(
     exe: &Path,
     conns: usize,
     rate: f64,
     secs: f64,
     group: Option<usize>,
+    tick: Duration,
 ) -> Result<Figures> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("relay.db");
@@ -81,24 +86,40 @@ pub async fn run(
     let cpu0 = relay::cpu_seconds(pid);
     let start = rx.t0.elapsed();
     let total = (rate * secs) as u64;
-    let mut k = 0u64;
-    while k < total {
-        let now = rx.t0.elapsed();
-        while k < total && start + Duration::from_secs_f64(k as f64 / rate) <= now {
-            let sched = (start + Duration::from_secs_f64(k as f64 / rate)).as_micros() as u64;
-            let sender = (k as usize) % senders;
-            let conv = match group {
-                Some(_) => seeded.conversations[0],
-                None => seeded.conversations[sender / 2],
-            };
-            let frame = format!(
-                r#"{{"type":"send","id":{k},"conversation_id":{conv},"client_id":"b{k}","body":"t={sched} {pad}"}}"#
-            );
-            let _ = outs[sender].send(frame);
-            k += 1;
+    // The schedule runs on its own OS thread: `std::thread::sleep` wakes within tens of
+    // microseconds of the due time, where the async timer's 1 ms granularity would make the
+    // generator itself late (and the relay look slower than it is).
+    let t0 = rx.t0;
+    let convs = seeded.conversations.clone();
+    let senders_out = outs.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut k = 0u64;
+        while k < total {
+            let now = t0.elapsed();
+            while k < total && start + Duration::from_secs_f64(k as f64 / rate) <= now {
+                let sched = (start + Duration::from_secs_f64(k as f64 / rate)).as_micros() as u64;
+                let sender = (k as usize) % senders;
+                let conv = match group {
+                    Some(_) => convs[0],
+                    None => convs[sender / 2],
+                };
+                let frame = format!(
+                    r#"{{"type":"send","id":{k},"conversation_id":{conv},"client_id":"b{k}","body":"t={sched} {pad}"}}"#
+                );
+                let _ = senders_out[sender].send(frame);
+                k += 1;
+            }
+            if k < total {
+                let mut next = start + Duration::from_secs_f64(k as f64 / rate);
+                if !tick.is_zero() {
+                    let since = next.saturating_sub(start).as_nanos() / tick.as_nanos().max(1);
+                    next = start + tick * (since as u32 + 1);
+                }
+                std::thread::sleep(next.saturating_sub(t0.elapsed()));
+            }
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    })
+    .await?;
     let expected = total * fanout;
     let drain_until = Instant::now() + Duration::from_secs(10);
     while rx.delivered.load(Ordering::Relaxed) < expected && Instant::now() < drain_until {
@@ -109,10 +130,11 @@ pub async fn run(
     let delivered = rx.delivered.load(Ordering::Relaxed);
     let mut f = Figures {
         system: "tern".into(),
-        scenario: if group.is_some() {
-            "group".into()
-        } else {
-            "pairs".into()
+        scenario: match (group.is_some(), tick.is_zero()) {
+            (true, true) => "group".into(),
+            (true, false) => format!("group-{}ms-bursts", tick.as_millis()),
+            (false, true) => "pairs".into(),
+            (false, false) => format!("pairs-{}ms-bursts", tick.as_millis()),
         },
         conns,
         rate_per_s: rate,
