@@ -93,10 +93,11 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
         .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))
 }
 
-async fn hash_with_permit(
+/// Run an argon2id computation on the blocking pool, at most `concurrent_password_hashes` at once.
+async fn with_kdf_permit<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce() -> Result<String> + Send + 'static,
-) -> Result<String> {
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     let _permit = state
         .kdf_permits
         .acquire()
@@ -125,7 +126,7 @@ async fn register(
         );
     }
     let password = req.password;
-    let hash = hash_with_permit(&state, move || auth::hash_password(&password)).await?;
+    let hash = with_kdf_permit(&state, move || auth::hash_password(&password)).await?;
     let username = req.username;
     let (user_id, username) = state
         .store
@@ -168,11 +169,10 @@ async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| auth::dummy_hash().to_owned());
     let password = req.password;
-    let ok = hash_with_permit(&state, move || {
-        Ok(auth::verify_password(&password, &stored).to_string())
+    let ok = with_kdf_permit(&state, move || {
+        Ok(auth::verify_password(&password, &stored))
     })
-    .await?
-        == "true";
+    .await?;
     let Some(user) = user.filter(|_| ok) else {
         state.login_by_address.take(&addr.ip());
         state.login_by_account.take(&account);
