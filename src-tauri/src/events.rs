@@ -67,7 +67,7 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
 }
 
 async fn refresh_unread(app: &AppHandle, client: &Client) {
-    if let Ok(list) = client.conversations().await {
-        tray::set_unread(app, list.iter().map(|c| c.unread).sum());
+    if let Ok(total) = client.unread_total().await {
+        tray::set_unread(app, total);
     }
 }

@@ -154,6 +154,12 @@ async fn history_is_readable_with_the_relay_down_and_offline_messages_queue() {
     let list = alice.conversations().await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].title, "bob");
+    assert_eq!(list[0].unread, 5, "bob's five messages are unread");
+    assert_eq!(
+        alice.unread_total().await.unwrap(),
+        5,
+        "the badge total agrees with the list"
+    );
     assert_eq!(list[0].last_message.as_ref().unwrap().body, "bob says 4");
     let page = alice.messages(conv, None, 50).await.unwrap();
     assert_eq!(

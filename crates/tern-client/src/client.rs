@@ -187,19 +187,25 @@ impl Client {
             body: body.to_owned(),
             created_at: tern_proto::now_ms(),
         };
-        let me = self.shared.user_id;
-        let echo = self
-            .shared
+        // The local echo is what was just written; no need to read it back.
+        let echo = ChatMessage {
+            conversation_id,
+            seq: None,
+            client_id: item.client_id.clone(),
+            sender_id: self.shared.user_id,
+            sender: self.shared.username.clone(),
+            body: item.body.clone(),
+            sent_at: item.created_at,
+            mine: true,
+            status: crate::events::MessageStatus::Queued,
+        };
+        self.shared
             .cache
             .call(move |txn| {
                 convs::ensure(txn, conversation_id)?;
-                outbox::enqueue(txn, &item)?;
-                Ok(outbox::for_conversation(txn, me, conversation_id)?
-                    .into_iter()
-                    .find(|m| m.client_id == item.client_id))
+                outbox::enqueue(txn, &item)
             })
-            .await?
-            .ok_or_else(|| Error::Internal("queued message vanished".into()))?;
+            .await?;
         self.shared.emit(Event::Message {
             message: echo.clone(),
         });
@@ -258,6 +264,15 @@ impl Client {
         self.shared
             .cache
             .call(move |txn| convs::list(txn, me))
+            .await
+    }
+
+    /// Unread messages across all conversations (for a badge).
+    pub async fn unread_total(&self) -> Result<u64> {
+        let me = self.shared.user_id;
+        self.shared
+            .cache
+            .call(move |txn| convs::unread_total(txn, me))
             .await
     }
 

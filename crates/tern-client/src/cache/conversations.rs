@@ -184,6 +184,20 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationView>> 
     Ok(out)
 }
 
+/// Unread messages across every active conversation (the same count [`list`] gives per
+/// conversation), in one query.
+pub fn unread_total(txn: &Transaction<'_>, me: UserId) -> Result<u64> {
+    let n: i64 = txn
+        .prepare_cached(
+            "SELECT count(*) FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id AND c.active = 1
+             JOIN members mine ON mine.conversation_id = m.conversation_id AND mine.user_id = ?1
+             WHERE m.sender_id != ?1 AND m.seq > mine.read_seq",
+        )?
+        .query_row([me], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
 /// Record a presence change.
 pub fn set_presence(txn: &Transaction<'_>, p: &Presence) -> Result<()> {
     txn.prepare_cached(

@@ -82,34 +82,43 @@ pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
         .query_row([conv], |r| r.get::<_, i64>(0))? as Seq)
 }
 
-/// Tick state of the user's message at `seq`, from the other members' markers.
-fn status_for(
-    txn: &Transaction<'_>,
-    me: UserId,
-    conv: ConversationId,
-    seq: Seq,
-) -> Result<MessageStatus> {
-    let (delivered, read, others): (Option<i64>, Option<i64>, i64) = txn
-        .prepare_cached(
-            "SELECT min(delivered_seq), min(read_seq), count(*) FROM members WHERE conversation_id = ?1 AND user_id != ?2",
-        )?
-        .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let seq = seq as i64;
-    Ok(if others == 0 {
-        MessageStatus::Sent
-    } else if read.unwrap_or(0) >= seq {
-        MessageStatus::Read
-    } else if delivered.unwrap_or(0) >= seq {
-        MessageStatus::Delivered
-    } else {
-        MessageStatus::Sent
-    })
+/// The other members' lowest receipt markers in one conversation: what the user's ticks show.
+#[derive(Debug, Clone, Copy)]
+struct ReceiptFloor {
+    delivered: i64,
+    read: i64,
+    others: i64,
 }
 
-/// A stored message as the chat shows it.
-pub fn to_chat(txn: &Transaction<'_>, me: UserId, m: &MessageRecord) -> Result<ChatMessage> {
-    let mine = m.sender_id == me;
-    Ok(ChatMessage {
+impl ReceiptFloor {
+    fn of(txn: &Transaction<'_>, me: UserId, conv: ConversationId) -> Result<Self> {
+        let (delivered, read, others): (Option<i64>, Option<i64>, i64) = txn
+            .prepare_cached(
+                "SELECT min(delivered_seq), min(read_seq), count(*) FROM members WHERE conversation_id = ?1 AND user_id != ?2",
+            )?
+            .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(ReceiptFloor {
+            delivered: delivered.unwrap_or(0),
+            read: read.unwrap_or(0),
+            others,
+        })
+    }
+
+    /// Ticks of the user's message at `seq`.
+    fn status(self, seq: Seq) -> MessageStatus {
+        let seq = seq as i64;
+        if self.others > 0 && self.read >= seq {
+            MessageStatus::Read
+        } else if self.others > 0 && self.delivered >= seq {
+            MessageStatus::Delivered
+        } else {
+            MessageStatus::Sent
+        }
+    }
+}
+
+fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> ChatMessage {
+    ChatMessage {
         conversation_id: m.conversation_id,
         seq: Some(m.seq),
         client_id: m.client_id.clone(),
@@ -117,13 +126,45 @@ pub fn to_chat(txn: &Transaction<'_>, me: UserId, m: &MessageRecord) -> Result<C
         sender: m.sender.clone(),
         body: m.body.clone(),
         sent_at: m.sent_at,
-        mine,
-        status: if mine {
-            status_for(txn, me, m.conversation_id, m.seq)?
-        } else {
-            MessageStatus::Received
+        mine: m.sender_id == me,
+        status: match floor {
+            Some(f) if m.sender_id == me => f.status(m.seq),
+            _ => MessageStatus::Received,
         },
-    })
+    }
+}
+
+/// A stored message as the chat shows it.
+pub fn to_chat(txn: &Transaction<'_>, me: UserId, m: &MessageRecord) -> Result<ChatMessage> {
+    let floor = if m.sender_id == me {
+        Some(ReceiptFloor::of(txn, me, m.conversation_id)?)
+    } else {
+        None
+    };
+    Ok(chat_with(m, me, floor))
+}
+
+/// Stored messages as the chat shows them, reading each conversation's receipt markers once.
+pub fn to_chats(
+    txn: &Transaction<'_>,
+    me: UserId,
+    records: &[MessageRecord],
+) -> Result<Vec<ChatMessage>> {
+    use std::collections::hash_map::{Entry, HashMap};
+    let mut floors: HashMap<ConversationId, ReceiptFloor> = HashMap::new();
+    let mut out = Vec::with_capacity(records.len());
+    for m in records {
+        let floor = if m.sender_id != me {
+            None
+        } else {
+            Some(match floors.entry(m.conversation_id) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => *e.insert(ReceiptFloor::of(txn, me, m.conversation_id)?),
+            })
+        };
+        out.push(chat_with(m, me, floor));
+    }
+    Ok(out)
 }
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
@@ -173,10 +214,7 @@ pub fn page(
         .query_map(params![conv, before.map(|b| b as i64).unwrap_or(i64::MAX), room as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     stored.reverse();
-    let mut chat = stored
-        .iter()
-        .map(|m| to_chat(txn, me, m))
-        .collect::<Result<Vec<_>>>()?;
+    let mut chat = to_chats(txn, me, &stored)?;
     chat.extend(out);
     Ok(chat)
 }
@@ -205,5 +243,5 @@ pub fn search(
         )?
         .query_map(params![fts, limit as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
-    rows.iter().map(|m| to_chat(txn, me, m)).collect()
+    to_chats(txn, me, &rows)
 }

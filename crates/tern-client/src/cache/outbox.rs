@@ -44,9 +44,8 @@ pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
 
 /// The relay stored it: move it from the outbox to the messages. Returns the chat view.
 pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Result<ChatMessage> {
+    // Storing the user's own message removes its outbox entry.
     messages::store(txn, me, std::slice::from_ref(record))?;
-    txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?
-        .execute([&record.client_id])?;
     messages::to_chat(txn, me, record)
 }
 

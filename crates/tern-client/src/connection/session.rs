@@ -590,10 +590,7 @@ impl<'a> Session<'a> {
             .cache
             .call(move |txn| {
                 let fresh = messages::store(txn, me, &records)?;
-                let chats = fresh
-                    .iter()
-                    .map(|m| messages::to_chat(txn, me, m))
-                    .collect::<Result<Vec<_>>>()?;
+                let chats = messages::to_chats(txn, me, &fresh)?;
                 let mut convs: Vec<ConversationId> = fresh
                     .iter()
                     .filter(|m| m.sender_id != me)
