@@ -203,7 +203,8 @@ pub fn page(
     let mut out = Vec::new();
     if before.is_none() {
         out = super::outbox::for_conversation(txn, me, conv)?;
-        out.truncate(limit);
+        // The newest `limit` items overall: unsent messages come last, so keep the latest.
+        out.drain(..out.len().saturating_sub(limit));
     }
     let room = limit.saturating_sub(out.len());
     let mut stored: Vec<MessageRecord> = txn
