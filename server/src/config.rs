@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::limits::Rate;
+use crate::listen::ConnPolicy;
 
 /// Everything the relay can be configured with.
 #[derive(Debug, Clone)]
@@ -26,6 +27,10 @@ pub struct Config {
     pub heartbeat: Heartbeat,
     /// Input limits.
     pub limits: Limits,
+    /// Connection slots and deadlines (see [`crate::listen`]).
+    pub connections: ConnPolicy,
+    /// WAL size past which the store checkpoints and truncates it (see [`crate::store`]).
+    pub wal_limit_bytes: u64,
 }
 
 /// Paths of a PEM certificate chain and its private key.
@@ -138,6 +143,8 @@ impl Config {
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             heartbeat: Heartbeat::default(),
             limits: Limits::default(),
+            connections: ConnPolicy::default(),
+            wal_limit_bytes: 64 * 1024 * 1024,
         }
     }
 }

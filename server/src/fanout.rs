@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
-use tern_proto::{ConversationId, Seq, ServerFrame, UserId};
+use tern_proto::{ConversationId, ReceiptState, Seq, ServerFrame, UserId};
 
 /// Identifies one WebSocket connection on this relay.
 pub type ConnId = u64;
@@ -43,6 +43,17 @@ impl Payload {
     }
 }
 
+/// What a pushed frame carries, as far as sync de-duplication needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// A new message: its conversation and sequence.
+    Message(ConversationId, Seq),
+    /// A member's cumulative receipt markers.
+    Receipt(ReceiptState),
+    /// Anything else.
+    Other,
+}
+
 /// A frame to push to every connected session of some users.
 #[derive(Debug, Clone)]
 pub struct Publish {
@@ -50,9 +61,9 @@ pub struct Publish {
     pub users: Vec<UserId>,
     /// The frame.
     pub payload: Arc<Payload>,
-    /// For message frames, the conversation and sequence, so a connection in the middle of a
-    /// sync can drop what the sync already sent.
-    pub message: Option<(ConversationId, Seq)>,
+    /// What the frame is about, so a connection that just synced can drop what the sync
+    /// already sent (or what it has newer).
+    pub tag: Tag,
     /// A connection that must not receive it (the one that caused it and got a reply).
     pub except: Option<ConnId>,
 }
@@ -63,7 +74,7 @@ impl Publish {
         Publish {
             users,
             payload: Payload::new(frame),
-            message: None,
+            tag: Tag::Other,
             except: None,
         }
     }

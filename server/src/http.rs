@@ -74,9 +74,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logout", post(logout))
         .route("/v1/logout_all", post(logout_all))
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
         .route(tern_proto::WS_PATH, get(ws::upgrade))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .with_state(state)
+}
+
+/// The routes of the separate metrics listener: `/metrics` and `/health`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -238,12 +245,11 @@ async fn health(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    // A round trip through the store proves the database answers.
+    // A read proves the database answers; it goes to the read connection, so probes never
+    // queue in front of message commits.
     match tokio::time::timeout(
         Duration::from_secs(2),
-        state
-            .store
-            .call(|txn, _| crate::store::current_version(txn)),
+        state.store.read(crate::store::current_version),
     )
     .await
     {

@@ -1,5 +1,4 @@
-//! The in-process registry of live connections: fan-out, kicking, presence counts and the
-//! per-user send bucket.
+//! The in-process registry of live connections: fan-out, kicking and presence counts.
 //!
 //! The map is behind a `std::sync::Mutex` that is never held across an `.await`: every
 //! operation is a short lookup followed by non-blocking `try_send`s. A connection whose queue
@@ -13,18 +12,16 @@ use std::sync::{Arc, Mutex};
 use tern_proto::{SessionId, UserId};
 use tokio::sync::{mpsc, Notify};
 
-use crate::fanout::{ConnId, Fanout, Payload, Publish};
-use crate::limits::{Rate, TokenBucket};
+use crate::fanout::{ConnId, Fanout, Payload, Publish, Tag};
 use crate::metrics::Metrics;
-use tern_proto::{ConversationId, Seq};
 
 /// A frame pushed to a connection from outside its own request handling.
 #[derive(Debug, Clone)]
 pub struct Live {
     /// The frame.
     pub payload: Arc<Payload>,
-    /// Set for message frames: which conversation and sequence.
-    pub message: Option<(ConversationId, Seq)>,
+    /// What the frame is about, so a connection can drop what a sync already sent.
+    pub tag: Tag,
 }
 
 /// Why a connection is being closed from outside, as a WebSocket close code and reason.
@@ -51,6 +48,11 @@ impl CloseReason {
     pub const REPLACED: CloseReason = CloseReason {
         code: 4002,
         reason: "replaced by a newer connection",
+    };
+    /// The session's token expired while the connection was open.
+    pub const EXPIRED: CloseReason = CloseReason {
+        code: 4003,
+        reason: "token expired",
     };
     /// The connection could not keep up with its traffic.
     pub const TOO_SLOW: CloseReason = CloseReason {
@@ -90,13 +92,14 @@ impl Kick {
 struct Conn {
     id: ConnId,
     session_id: SessionId,
+    /// The client process's instance tag from the handshake (see [`Hub::register`]).
+    instance: Option<String>,
     tx: mpsc::Sender<Live>,
     kick: Arc<Kick>,
 }
 
 struct UserEntry {
     conns: Vec<Conn>,
-    sends: TokenBucket,
 }
 
 /// What a connection gets when it registers.
@@ -123,43 +126,52 @@ struct Shared {
     users: Mutex<HashMap<UserId, UserEntry>>,
     next_conn: AtomicU64,
     queue_len: usize,
-    send_rate: Rate,
     metrics: Arc<Metrics>,
 }
 
 impl Hub {
     /// An empty hub. `queue_len` bounds each connection's pending pushed frames.
-    pub fn new(queue_len: usize, send_rate: Rate, metrics: Arc<Metrics>) -> Hub {
+    pub fn new(queue_len: usize, metrics: Arc<Metrics>) -> Hub {
         Hub {
             shared: Arc::new(Shared {
                 users: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 queue_len,
-                send_rate,
                 metrics,
             }),
         }
     }
 
-    /// Register a new connection of `session_id`. Older connections of the same session are
-    /// kicked: a client reconnecting after a network change must not leave a half-open twin
-    /// that keeps the user "online".
-    pub fn register(&self, user: UserId, session_id: SessionId) -> Registration {
+    /// Register a new connection of `session_id`. Older connections of the same session *and
+    /// the same client instance* are kicked: a client reconnecting after a network change must
+    /// not leave a half-open twin that keeps the user "online". Two processes sharing one
+    /// session (a `tern listen` beside a `tern send`) carry different instance tags and so
+    /// coexist; connections without a tag are all one instance.
+    pub fn register(
+        &self,
+        user: UserId,
+        session_id: SessionId,
+        instance: Option<String>,
+    ) -> Registration {
         let conn_id = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, live) = mpsc::channel(self.shared.queue_len);
         let kick = Arc::new(Kick::default());
         let mut users = self.shared.users.lock().unwrap();
-        let entry = users.entry(user).or_insert_with(|| UserEntry {
-            conns: Vec::new(),
-            sends: TokenBucket::new(self.shared.send_rate),
-        });
-        for old in entry.conns.iter().filter(|c| c.session_id == session_id) {
+        let entry = users
+            .entry(user)
+            .or_insert_with(|| UserEntry { conns: Vec::new() });
+        for old in entry
+            .conns
+            .iter()
+            .filter(|c| c.session_id == session_id && c.instance == instance)
+        {
             old.kick.kick(CloseReason::REPLACED);
         }
         let came_online = entry.conns.is_empty();
         entry.conns.push(Conn {
             id: conn_id,
             session_id,
+            instance,
             tx,
             kick: kick.clone(),
         });
@@ -189,15 +201,6 @@ impl Hub {
     /// Whether any connection of `user` is registered.
     pub fn is_online(&self, user: UserId) -> bool {
         self.shared.users.lock().unwrap().contains_key(&user)
-    }
-
-    /// Take a token from the user's send bucket (shared by all their devices).
-    pub fn allow_send(&self, user: UserId) -> bool {
-        let mut users = self.shared.users.lock().unwrap();
-        users
-            .get_mut(&user)
-            .map(|e| e.sends.try_take())
-            .unwrap_or(true)
     }
 
     /// Close every connection of the given sessions.
@@ -248,7 +251,7 @@ impl Fanout for Hub {
                 }
                 let live = Live {
                     payload: publish.payload.clone(),
-                    message: publish.message,
+                    tag: publish.tag,
                 };
                 match conn.tx.try_send(live) {
                     Ok(()) => delivered += 1,

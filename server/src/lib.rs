@@ -15,6 +15,7 @@ pub mod fanout;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod ops;
 pub mod state;
@@ -22,7 +23,6 @@ pub mod store;
 pub mod tls;
 pub mod ws;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,32 +39,60 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Store, StoreConfig};
 
-/// Serve on `listener` until `shutdown` resolves, then shut down gracefully.
+/// The sockets a relay serves: the public one, and optionally a separate one for `/metrics`
+/// (loopback by default in the binary, so operational data is not public).
+pub struct Listeners {
+    /// Accounts, health and the WebSocket endpoint.
+    pub main: TcpListener,
+    /// `/metrics` and `/health` only; when absent `/metrics` is not served at all.
+    pub metrics: Option<TcpListener>,
+}
+
+/// Serve on `listener` until `shutdown` resolves, then shut down gracefully (no metrics port).
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    serve(
+        Listeners {
+            main: listener,
+            metrics: None,
+        },
+        config,
+        shutdown,
+    )
+    .await
+}
+
+/// Serve `listeners` until `shutdown` resolves, then shut down within a bounded time: stop
+/// accepting, close every WebSocket with "going away", give open HTTP requests
+/// [`listen::ConnPolicy::shutdown_grace`], wait (bounded) for connection tasks, and let the store
+/// finish its queued writes.
+pub async fn serve(
+    listeners: Listeners,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
-    let hub = Hub::new(
-        config.limits.connection_queue,
-        config.limits.send_rate,
-        metrics.clone(),
-    );
+    let hub = Hub::new(config.limits.connection_queue, metrics.clone());
     let (store, store_thread) = Store::open(
         StoreConfig {
             path: config.db_path.clone(),
             synchronous_full: config.synchronous_full,
             max_batch: config.max_batch,
             commit_window: config.commit_window,
+            wal_limit_bytes: config.wal_limit_bytes,
         },
         Arc::new(hub.clone()),
     )?;
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let gate = listen::Gate::new(config.connections.clone(), metrics.clone());
     let (conn_guard, mut conns_done) = mpsc::channel::<()>(1);
     let state = AppState {
         login_by_address: Arc::new(KeyedLimiter::new(config.limits.login_per_address)),
         login_by_account: Arc::new(KeyedLimiter::new(config.limits.login_per_account)),
+        sends: Arc::new(KeyedLimiter::new(config.limits.send_rate)),
         kdf_permits: Arc::new(Semaphore::new(
             config.limits.concurrent_password_hashes.max(1),
         )),
@@ -75,34 +103,35 @@ pub async fn run(
         shutting_down: Arc::new(AtomicBool::new(false)),
         conn_guard,
     };
-    let addr = listener.local_addr()?;
+    let addr = listeners.main.local_addr()?;
     tracing::info!(%addr, tls = acceptor.is_some(), "relay listening");
 
+    // One shutdown signal, seen by the main listener and the metrics listener.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let flag = state.shutting_down.clone();
     let kicker = hub.clone();
-    let signal = async move {
+    tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: closing connections");
         flag.store(true, Ordering::SeqCst);
         kicker.kick_all(CloseReason::GOING_AWAY);
+        let _ = stop.send(true);
+    });
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
     };
-    let app = http::router(state.clone());
-    match acceptor {
-        None => {
-            // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm and the
-            // peer's delayed ACKs hold some of them back for tens of milliseconds.
-            use axum::serve::ListenerExt;
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(signal)
-            .await?
+    let metrics_task = listeners.metrics.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "metrics listening");
         }
-        Some(acceptor) => tls::serve(listener, app, acceptor, signal).await?,
+        let gate = listen::Gate::new(state.config.connections.clone(), state.metrics.clone());
+        let app = http::metrics_router(state.clone());
+        tokio::spawn(listen::serve(l, app, None, gate, wait(stopped.clone())))
+    });
+    let app = http::router(state.clone());
+    listen::serve(listeners.main, app, acceptor, gate, wait(stopped)).await;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
     }
     // Connections upgraded just before the flag was set are kicked here too.
     hub.kick_all(CloseReason::GOING_AWAY);

@@ -15,6 +15,22 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "TERN_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
+    /// Address serving `/metrics` (and `/health`), apart from the public port; "off" to disable.
+    #[arg(long, env = "TERN_METRICS_LISTEN", default_value = "127.0.0.1:9878")]
+    metrics_listen: String,
+    /// Allow listening on a non-loopback address without TLS (only behind a TLS proxy on a
+    /// private network; the default refuses, since passwords and tokens would cross in clear).
+    #[arg(long, env = "TERN_ALLOW_PLAIN_PUBLIC")]
+    allow_plain_public: bool,
+    /// Sockets open at once, relay-wide (keep below the descriptor limit).
+    #[arg(long, env = "TERN_MAX_CONNECTIONS", default_value_t = 16_384)]
+    max_connections: usize,
+    /// Sockets open at once from one address (IPv6: per /64).
+    #[arg(long, env = "TERN_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    max_connections_per_address: usize,
+    /// Largest write-ahead log before the relay forces a truncating checkpoint (MiB).
+    #[arg(long, env = "TERN_WAL_LIMIT_MIB", default_value_t = 64)]
+    wal_limit_mib: u64,
     /// SQLite database file (created if missing).
     #[arg(long, env = "TERN_DB", default_value = "tern-relay.db")]
     db: PathBuf,
@@ -105,6 +121,9 @@ impl Args {
         c.limits.login_per_address.burst = self.login_burst;
         c.limits.max_sessions_per_user = self.max_sessions;
         c.limits.max_group_size = self.max_group_size;
+        c.connections.max_connections = self.max_connections;
+        c.connections.max_per_address = self.max_connections_per_address;
+        c.wal_limit_bytes = self.wal_limit_mib.max(1) * 1024 * 1024;
         c
     }
 }
@@ -153,9 +172,33 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
+    let tls = args.tls_cert.is_some();
+    if !tls && !args.listen.ip().is_loopback() && !args.allow_plain_public {
+        anyhow::bail!(
+            "refusing to listen on {} without TLS: passwords and tokens would cross the network \
+             in clear. Give --tls-cert/--tls-key, listen on loopback behind a TLS proxy, or pass \
+             --allow-plain-public if a TLS proxy on a private network fronts this address",
+            args.listen
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    // Print the bound address on stdout (useful with port 0).
+    // Print the bound addresses on stdout (useful with port 0).
     println!("listening on {}", listener.local_addr()?);
-    tern_server::run(listener, args.into_config(), shutdown_signal()).await?;
+    let metrics = match args.metrics_listen.as_str() {
+        "off" | "" => None,
+        addr => {
+            let addr: SocketAddr = addr
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--metrics-listen {addr}: {e}"))?;
+            let l = tokio::net::TcpListener::bind(addr).await?;
+            println!("metrics on {}", l.local_addr()?);
+            Some(l)
+        }
+    };
+    let listeners = tern_server::Listeners {
+        main: listener,
+        metrics,
+    };
+    tern_server::serve(listeners, args.into_config(), shutdown_signal()).await?;
     Ok(())
 }

@@ -31,6 +31,11 @@ pub struct Metrics {
     pub pushed: AtomicU64,
     /// Frames received from clients.
     pub frames_in: AtomicU64,
+    /// Sockets (HTTP or WebSocket) holding a connection slot now.
+    pub sockets_open: AtomicU64,
+    /// Connections closed because they could not keep up (4008).
+    pub slow_closed: AtomicU64,
+    refused: Mutex<BTreeMap<&'static str, u64>>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -73,6 +78,11 @@ impl Metrics {
             .unwrap()
             .entry(code_name(code))
             .or_default() += 1;
+    }
+
+    /// Count one socket closed at accept because a connection limit was reached.
+    pub fn refused_connection(&self, reason: &'static str) {
+        *self.refused.lock().unwrap().entry(reason).or_default() += 1;
     }
 
     /// Record the time from receiving a send to acknowledging it.
@@ -140,6 +150,30 @@ impl Metrics {
             "counter",
             load(&self.frames_in),
         );
+        counter(
+            &mut out,
+            "tern_sockets_open",
+            "Sockets holding a connection slot.",
+            "gauge",
+            load(&self.sockets_open),
+        );
+        counter(
+            &mut out,
+            "tern_slow_connections_closed_total",
+            "Connections closed because they could not keep up.",
+            "counter",
+            load(&self.slow_closed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tern_connections_refused_total Sockets closed at accept, by limit.\n# TYPE tern_connections_refused_total counter"
+        );
+        for (reason, n) in self.refused.lock().unwrap().iter() {
+            let _ = writeln!(
+                out,
+                "tern_connections_refused_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP tern_errors_total Requests refused, by code.\n# TYPE tern_errors_total counter"

@@ -18,7 +18,7 @@ use tern_proto::{
 };
 
 use crate::error::{Error, Result};
-use crate::fanout::{ConnId, Publish};
+use crate::fanout::{ConnId, Publish, Tag};
 use crate::hub::Hub;
 use crate::state::AppState;
 use crate::store::{accounts, conversations as convs, messages};
@@ -139,7 +139,7 @@ pub async fn send(
             "a message cannot be empty",
         ));
     }
-    if !state.hub.allow_send(caller.user_id) {
+    if !state.sends.take(&caller.user_id) {
         return Err(Error::refused(
             ErrorCode::RateLimited,
             "sending too fast; retry shortly",
@@ -173,7 +173,7 @@ pub async fn send(
                 message: record.clone(),
             },
         );
-        p.message = Some((conv, record.seq));
+        p.tag = Tag::Message(conv, record.seq);
         p.except = Some(conn);
         out.push(p);
         Ok((record, false))
@@ -212,10 +212,12 @@ pub async fn receipt(
     let me = caller.user_id;
     let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
         if let Some(receipt) = convs::advance_receipt(txn, conv, me, delivered, read)? {
-            out.push(Publish::new(
+            let mut p = Publish::new(
                 convs::member_ids(txn, conv)?,
                 &ServerFrame::Receipt { receipt },
-            ));
+            );
+            p.tag = Tag::Receipt(receipt);
+            out.push(p);
         }
         Ok(())
     };
@@ -468,7 +470,12 @@ pub async fn history(
     let limit = limit.clamp(1, 200) as usize;
     let job = move |txn: &Transaction<'_>, _: &mut Vec<Publish>| {
         convs::require_member(txn, conv, me)?;
-        messages::page_before(txn, conv, before.unwrap_or(Seq::MAX >> 1), limit)
+        messages::page_before(
+            txn,
+            conv,
+            before.unwrap_or(Seq::MAX).min(i64::MAX as Seq),
+            limit,
+        )
     };
     queue(state, job, move |(messages, has_more)| {
         Some(ServerFrame::History {

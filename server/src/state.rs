@@ -27,6 +27,8 @@ pub struct AppState {
     pub login_by_address: Arc<KeyedLimiter<IpAddr>>,
     /// Failed-login buckets per (lower-cased) username.
     pub login_by_account: Arc<KeyedLimiter<String>>,
+    /// Message sends per user, shared by all their devices and kept across reconnects.
+    pub sends: Arc<KeyedLimiter<tern_proto::UserId>>,
     /// Bounds concurrent argon2id computations so a login flood cannot starve the relay.
     pub kdf_permits: Arc<Semaphore>,
     /// Set once shutdown begins; late upgrades close at once.

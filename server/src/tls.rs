@@ -1,18 +1,11 @@
-//! Serving over TLS (rustls with the `ring` provider): load a PEM certificate chain and key,
-//! then accept connections, handshake, and hand each to hyper with upgrades enabled so the
-//! WebSocket endpoint works as `wss://`.
+//! TLS configuration (rustls with the `ring` provider): load a PEM certificate chain and key
+//! into an acceptor. The accept loop in [`crate::listen`] handshakes each connection with it
+//! (under the header-read deadline) before serving HTTP and `wss://`.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use crate::config::TlsPaths;
 use crate::error::{Error, Result};
@@ -47,54 +40,4 @@ fn load_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'stat
         return Err(Error::Tls(format!("no certificate in {}", path.display())));
     }
     Ok(certs)
-}
-
-/// Accept TLS connections until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    acceptor: TlsAcceptor,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<()> {
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, addr) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and similar: back off briefly instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let stream = match tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                acceptor.accept(tcp),
-            )
-            .await
-            {
-                Ok(Ok(s)) => s,
-                _ => {
-                    tracing::debug!(%addr, "tls handshake failed");
-                    return;
-                }
-            };
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-                    app.clone().oneshot(req)
-                },
-            );
-            let _ = Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }

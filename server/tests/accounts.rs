@@ -313,7 +313,10 @@ async fn health_and_metrics_answer() {
         .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["connections"], 1);
-    let metrics = reqwest::get(relay.url("/metrics"))
+    // Metrics are not on the public port, only on the separate metrics listener.
+    let public = reqwest::get(relay.url("/metrics")).await.unwrap();
+    assert_eq!(public.status(), 404);
+    let metrics = reqwest::get(relay.metrics_url("/metrics"))
         .await
         .unwrap()
         .text()

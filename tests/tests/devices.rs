@@ -274,7 +274,7 @@ async fn a_message_above_the_compression_threshold_arrives_intact() {
             .any(|m| m.body == body)
     })
     .await;
-    let metrics = reqwest::get(format!("{}/metrics", relay.url()))
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", relay.metrics_port))
         .await
         .unwrap()
         .text()

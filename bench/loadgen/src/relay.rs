@@ -177,6 +177,10 @@ fn spawn(exe: &Path, db: &Path, port: u16) -> Result<Child> {
     Command::new(exe)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(db)
+        // Every simulated client comes from loopback: lift the per-address cap, keep the
+        // relay-wide one below this machine's descriptor limit.
+        .args(["--metrics-listen", "off", "--max-connections", "19000"])
+        .args(["--max-connections-per-address", "19000"])
         .args([
             "--send-rate",
             "1e9",

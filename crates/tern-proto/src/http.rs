@@ -7,6 +7,11 @@ use crate::{ErrorCode, SessionId, Timestamp, UserId};
 
 /// Handshake header naming the protocol version the client speaks (defaults to 1).
 pub const PROTOCOL_HEADER: &str = "tern-protocol";
+/// Handshake header tagging the client process (a random string per process, at most 64
+/// printable characters). A new connection replaces older connections of the same session
+/// only when they carry the same tag, so two programs sharing one login do not knock each
+/// other offline.
+pub const INSTANCE_HEADER: &str = "tern-instance";
 /// Handshake header by which a client offers `deflate` compressed binary frames.
 pub const COMPRESSION_HEADER: &str = "tern-compression";
 

@@ -21,7 +21,7 @@ pub use frames::{
 };
 pub use http::{
     ErrorBody, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse, COMPRESSION_HEADER,
-    PROTOCOL_HEADER,
+    INSTANCE_HEADER, PROTOCOL_HEADER,
 };
 pub use model::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole,

@@ -26,6 +26,8 @@ pub struct AuthSession {
     pub user_id: UserId,
     /// Their username.
     pub username: String,
+    /// When the session's token expires (the connection is closed then).
+    pub expires_at: Timestamp,
 }
 
 /// Insert a user; `username_taken` if the name exists in any letter case.
@@ -121,7 +123,7 @@ pub fn create_session(
 
 /// Find the session a token hash belongs to, refusing unknown, expired and revoked tokens.
 pub fn authenticate(
-    txn: &Transaction<'_>,
+    txn: &rusqlite::Connection,
     token_hash: &[u8],
     now: Timestamp,
 ) -> Result<AuthSession> {
@@ -136,6 +138,7 @@ pub fn authenticate(
                     session_id: r.get(0)?,
                     user_id: r.get(1)?,
                     username: r.get(2)?,
+                    expires_at: r.get(3)?,
                 },
                 r.get::<_, Timestamp>(3)?,
                 r.get::<_, Option<Timestamp>>(4)?,

@@ -10,6 +10,16 @@
 //!
 //! Group commit is why storage does not cap throughput: one fsync covers a whole batch.
 //!
+//! The write-ahead log is bounded: the writer checkpoints it itself (SQLite's automatic
+//! checkpoint every 1000 pages, so copying pages back costs a little on the commit path but can
+//! never fall behind), and if readers ever keep it from being reset and it passes
+//! [`StoreConfig::wal_limit_bytes`], the writer runs a blocking `TRUNCATE` checkpoint.
+//!
+//! Reads that need no transaction (token checks at the handshake, health) go to a separate
+//! read-only connection on its own thread ([`Store::read`]), so a flood of bogus tokens or
+//! health probes never queues in front of message commits. Its queue is bounded and answers
+//! `busy` when full instead of waiting.
+//!
 //! The SQL lives in one module per table group ([`accounts`], [`conversations`],
 //! [`messages`]); this module only knows about jobs, batches and transactions. A deployment on
 //! PostgreSQL would replace this module and keep its interface.
@@ -41,7 +51,14 @@ pub struct StoreConfig {
     /// How long a transaction stays open for more jobs before committing (0: commit as soon
     /// as the queue is empty). Trades a little latency for fewer fsyncs under load.
     pub commit_window: Duration,
+    /// WAL size past which the writer forces a truncating checkpoint.
+    pub wal_limit_bytes: u64,
 }
+
+/// Read jobs waiting for the read-only connection before new ones are refused.
+const READ_QUEUE: usize = 256;
+
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 type Job = Box<dyn FnOnce(&Transaction<'_>, &mut Batch) + Send>;
 
@@ -56,6 +73,9 @@ struct Batch {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
+    /// The read-only connection's queue; `None` for an in-memory database, whose reads go
+    /// through the writer.
+    reads: Option<mpsc::Sender<ReadJob>>,
 }
 
 impl Store {
@@ -66,23 +86,59 @@ impl Store {
         schema::migrate(&mut conn)?;
         let (jobs, rx) = mpsc::channel::<Job>(config.max_batch * 4);
         let max_batch = config.max_batch;
-        // Checkpoints run on their own connection and thread, so copying the WAL back into
-        // the database never stalls a commit (and with it every waiting sender).
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let (alive, stopped) = std::sync::mpsc::channel::<()>();
-        let checkpoint_conn = open_connection(&config)?;
-        std::thread::Builder::new()
-            .name("tern-checkpoint".into())
-            .spawn(move || checkpointer(checkpoint_conn, stopped))
-            .map_err(|e| Error::Internal(format!("cannot start checkpoint thread: {e}")))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+        conn.pragma_update(
+            None,
+            "journal_size_limit",
+            (config.wal_limit_bytes / 2) as i64,
+        )?;
+        let reads = if config.path.as_os_str() == ":memory:" {
+            None
+        } else {
+            let reader = open_reader(&config)?;
+            let (tx, rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
+            std::thread::Builder::new()
+                .name("tern-store-read".into())
+                .spawn(move || read_loop(reader, rx))
+                .map_err(|e| Error::Internal(format!("cannot start read thread: {e}")))?;
+            Some(tx)
+        };
+        let wal = Wal {
+            path: wal_path(&config.path),
+            limit: config.wal_limit_bytes,
+        };
         let handle = std::thread::Builder::new()
             .name("tern-store".into())
-            .spawn(move || {
-                run(conn, rx, max_batch, config.commit_window, fanout);
-                drop(alive);
-            })
+            .spawn(move || run(conn, rx, max_batch, config.commit_window, fanout, wal))
             .map_err(|e| Error::Internal(format!("cannot start store thread: {e}")))?;
-        Ok((Store { jobs }, StoreThread(Some(handle))))
+        Ok((Store { jobs, reads }, StoreThread(Some(handle))))
+    }
+
+    /// Run a read-only `f` on the read connection (outside any group commit). Refused with
+    /// `busy` when the read queue is full, so callers answer at once instead of piling up.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let Some(reads) = &self.reads else {
+            return self.call(move |txn, _| f(txn)).await;
+        };
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: ReadJob = Box::new(move |conn| {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(Error::Internal("read job panicked".into())));
+            let _ = tx.send(outcome);
+        });
+        reads.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Error::refused(
+                tern_proto::ErrorCode::ShuttingDown,
+                "the relay is busy; try again",
+            ),
+            mpsc::error::TrySendError::Closed(_) => Error::Internal("store is closed".into()),
+        })?;
+        rx.await
+            .map_err(|_| Error::Internal("store dropped a read".into()))?
     }
 
     /// Run `f` inside the next group commit and return its result once committed. Effects
@@ -195,13 +251,58 @@ fn open_connection(config: &StoreConfig) -> Result<Connection> {
     Ok(conn)
 }
 
+fn open_reader(config: &StoreConfig) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.path, flags)?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
+fn read_loop(conn: Connection, mut rx: mpsc::Receiver<ReadJob>) {
+    while let Some(job) = rx.blocking_recv() {
+        job(&conn);
+    }
+}
+
+fn wal_path(db: &std::path::Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// The WAL's bound, checked by the writer between batches.
+struct Wal {
+    path: PathBuf,
+    limit: u64,
+}
+
+impl Wal {
+    /// Checkpoint and truncate the WAL if it has grown past the limit (a stat per call).
+    fn enforce(&self, conn: &Connection) {
+        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size <= self.limit {
+            return;
+        }
+        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(0) => tracing::debug!(size, "WAL over its limit: truncated"),
+            Ok(_) => tracing::warn!(size, "WAL over its limit and a reader kept it busy"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+}
+
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     window: Duration,
     fanout: Arc<dyn Fanout>,
+    wal: Wal,
 ) {
+    let mut batches = 0u64;
     while let Some(first) = rx.blocking_recv() {
         let opened = Instant::now();
         let mut batch = Batch::default();
@@ -248,25 +349,12 @@ fn run(
         for reply in batch.replies {
             reply(committed);
         }
+        batches += 1;
+        if batches % 32 == 0 || rx.is_empty() {
+            wal.enforce(&conn);
+        }
     }
     tracing::debug!("store thread finished");
-}
-
-/// Copy the WAL into the database every half second (passive: never blocks the writer).
-/// Stops when the store thread ends, after one last checkpoint.
-fn checkpointer(conn: Connection, stopped: std::sync::mpsc::Receiver<()>) {
-    loop {
-        let done = !matches!(
-            stopped.recv_timeout(Duration::from_millis(500)),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-        );
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
-        }
-        if done {
-            return;
-        }
-    }
 }
 
 /// Bump and return the relay-wide change counter that versions conversations, memberships and
@@ -281,7 +369,7 @@ pub fn next_version(txn: &Transaction<'_>) -> Result<u64> {
 }
 
 /// The current change counter.
-pub fn current_version(txn: &Transaction<'_>) -> Result<u64> {
+pub fn current_version(txn: &Connection) -> Result<u64> {
     let v: i64 = txn
         .prepare_cached("SELECT value FROM meta WHERE key = 'change_version'")?
         .query_row([], |r| r.get(0))?;

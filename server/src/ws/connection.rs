@@ -5,11 +5,18 @@
 //! queue (in request order) so a client can pipeline many sends without waiting for each
 //! commit. When that queue is full the task stops reading the socket: back-pressure reaches the
 //! client through TCP instead of relay memory. A `sync` is answered inline; while it runs, pushes
-//! wait in the hub queue and are then filtered against the sync's heads so nothing arrives twice.
+//! wait in the hub queue and are then filtered against the sync's heads so nothing arrives twice,
+//! and receipt pushes older than the markers the sync sent are dropped, so markers only move
+//! forward on every connection.
+//!
+//! The loop never awaits the peer: frames go through an [`OutQueue`] whose backlog is bounded;
+//! a peer that does not read is closed with 4008 (or times out its heartbeat), and the
+//! heartbeat, kick, token-expiry and shutdown arms always run. Closing is bounded too: the last
+//! replies and the close frame get a few seconds, then the socket is dropped.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::FuturesOrdered;
@@ -17,9 +24,12 @@ use futures_util::StreamExt;
 use tern_proto::{ClientFrame, ConversationId, ErrorCode, Seq, ServerFrame, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
 
+use super::markers::SentMarkers;
+use super::outq::{OutQueue, TooSlow};
 use super::sync;
 use super::writer::{self, Outbound};
 use crate::error::{Error, Result};
+use crate::fanout::Tag;
 use crate::hub::{CloseReason, Live};
 use crate::limits::TokenBucket;
 use crate::ops::{self, Caller, Pending};
@@ -38,6 +48,18 @@ const POLICY: CloseReason = CloseReason {
 };
 /// Rate-limited frames tolerated before the connection is closed.
 const MAX_REJECTED_IN_A_ROW: u32 = 1000;
+/// A text frame that is not UTF-8 (RFC 6455 §7.4.1).
+const INVALID_UTF8: CloseReason = CloseReason {
+    code: 1007,
+    reason: "invalid UTF-8 in a text frame",
+};
+/// A frame over the hard size limit.
+const TOO_BIG: CloseReason = CloseReason {
+    code: 1009,
+    reason: "frame too large",
+};
+/// Time the last replies and the close frame get to leave before the socket is dropped.
+const CLOSING_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Replies being awaited, in request order; `None` for requests with no reply on success.
 type InFlight =
@@ -46,7 +68,12 @@ type InFlight =
 struct Conn {
     state: AppState,
     caller: Caller,
-    out: mpsc::Sender<Outbound>,
+    out: OutQueue,
+    /// Set when the peer stopped keeping up; the loop closes with 4008.
+    too_slow: bool,
+    /// Newest receipt markers sent on this connection per (conversation, member), so an
+    /// older receipt push held during a sync is not delivered after the sync's newer one.
+    receipts: SentMarkers,
     in_flight: InFlight,
     frames: TokenBucket,
     rejected_in_a_row: u32,
@@ -59,9 +86,17 @@ struct Conn {
 }
 
 /// Serve one upgraded socket until it closes.
-pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, compression: bool) {
+pub async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    session: AuthSession,
+    instance: Option<String>,
+    compression: bool,
+) {
     let _guard = state.conn_guard.clone();
-    let reg = state.hub.register(session.user_id, session.session_id);
+    let reg = state
+        .hub
+        .register(session.user_id, session.session_id, instance);
     let metrics = state.metrics.clone();
     metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     metrics.connections_open.fetch_add(1, Ordering::Relaxed);
@@ -74,7 +109,7 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
 
     let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(64);
-    let writer = tokio::spawn(writer::run(sink, out_rx, compression));
+    let mut writer = tokio::spawn(writer::run(sink, out_rx, compression));
     let limits = state.config.limits.clone();
     let heartbeat = state.config.heartbeat;
     let mut conn = Conn {
@@ -84,7 +119,9 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
             session_id: session.session_id,
             conn_id: reg.conn_id,
         },
-        out,
+        out: OutQueue::new(out, limits.connection_queue),
+        too_slow: false,
+        receipts: SentMarkers::default(),
         in_flight: FuturesOrdered::new(),
         frames: TokenBucket::new(limits.frame_rate),
         rejected_in_a_row: 0,
@@ -103,7 +140,7 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
         max_frame_bytes: limits.max_frame_bytes,
         max_message_bytes: limits.max_message_bytes,
     };
-    let _ = conn.out.send(Outbound::own(welcome)).await;
+    conn.emit(Outbound::own(welcome));
     if reg.came_online {
         let st = state.clone();
         let user = session.user_id;
@@ -122,24 +159,38 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
         tokio::time::Instant::now() + heartbeat.interval,
         heartbeat.interval,
     );
+    // The token stops working at its expiry; so does this connection.
+    let expiry = tokio::time::sleep(Duration::from_millis(
+        (session.expires_at - tern_proto::now_ms()).max(0) as u64,
+    ));
+    tokio::pin!(expiry);
     let mut last_heard = Instant::now();
     let close = loop {
-        let can_read = conn.in_flight.len() < limits.max_in_flight;
+        if conn.too_slow {
+            metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
+            break Some(CloseReason::TOO_SLOW);
+        }
+        // Stop reading while replies pile up: back-pressure reaches the peer through TCP.
+        let can_read = conn.in_flight.len() < limits.max_in_flight
+            && conn.out.backlog() < limits.max_in_flight;
         tokio::select! {
             reason = reg.kick.kicked() => break Some(reason),
+            _ = &mut expiry => break Some(CloseReason::EXPIRED),
             _ = ticker.tick() => {
                 if last_heard.elapsed() >= heartbeat.timeout {
                     tracing::debug!(conn = conn.caller.conn_id, "heartbeat timeout");
                     break Some(HEARTBEAT_TIMEOUT);
                 }
-                let _ = conn.out.send(Outbound::Ping).await;
+                conn.emit(Outbound::Ping);
             }
+            // Move waiting frames to the writer as it makes room.
+            _ = conn.out.ready() => {}
             Some(reply) = conn.in_flight.next(), if !conn.in_flight.is_empty() => {
                 if let Some(reply) = reply {
-                    let _ = conn.out.send(reply).await;
+                    conn.emit(reply);
                 }
             }
-            Some(item) = live.recv() => conn.forward(item).await,
+            Some(item) = live.recv() => conn.forward(item),
             frame = stream.next(), if can_read => {
                 last_heard = Instant::now();
                 match frame {
@@ -153,23 +204,43 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
                     Some(Ok(Message::Close(_))) | None => break None,
                     Some(Err(e)) => {
                         tracing::debug!(conn = conn.caller.conn_id, error = %e, "socket error");
-                        break None;
+                        break read_error_close(e);
                     }
                 }
             }
         }
     };
-    // Finish replying to what was already accepted: those writes are committed or about to be.
-    while let Some(reply) = conn.in_flight.next().await {
-        if let Some(reply) = reply {
-            let _ = conn.out.send(reply).await;
-        }
+    // Finish replying to what was already accepted (those writes are committed or about to
+    // be), unless the peer is the problem; either way within a bounded time.
+    if close != Some(CloseReason::TOO_SLOW) {
+        let out = &mut conn.out;
+        let in_flight = &mut conn.in_flight;
+        let _ = tokio::time::timeout(CLOSING_PATIENCE, async {
+            while let Some(reply) = in_flight.next().await {
+                if let Some(reply) = reply {
+                    if out.send(reply, CLOSING_PATIENCE).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        })
+        .await;
     }
     if let Some(reason) = close {
-        let _ = conn.out.send(Outbound::Close(reason)).await;
+        let _ = conn
+            .out
+            .send(Outbound::Close(reason), CLOSING_PATIENCE)
+            .await;
     }
     drop(conn.out);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
+    // A writer stuck on a peer that does not read is dropped, closing the socket.
+    if tokio::time::timeout(CLOSING_PATIENCE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    drop(stream);
 
     metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     if state.hub.unregister(session.user_id, reg.conn_id) {
@@ -181,17 +252,33 @@ pub async fn serve(socket: WebSocket, state: AppState, session: AuthSession, com
 }
 
 impl Conn {
-    async fn forward(&mut self, item: Live) {
-        if let Some((conv, seq)) = item.message {
-            if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
-                return;
-            }
-            self.pushed
-                .entry(conv)
-                .and_modify(|r| r.1 = seq)
-                .or_insert((seq, seq));
+    /// Hand a frame to the writer; a peer too slow to take it gets closed.
+    fn emit(&mut self, item: Outbound) {
+        if self.out.push(item) == Err(TooSlow) {
+            self.too_slow = true;
         }
-        let _ = self.out.send(Outbound::Shared(item.payload)).await;
+    }
+
+    /// Forward a pushed frame unless a sync on this connection already sent it or newer.
+    fn forward(&mut self, item: Live) {
+        match item.tag {
+            Tag::Message(conv, seq) => {
+                if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
+                    return;
+                }
+                self.pushed
+                    .entry(conv)
+                    .and_modify(|r| r.1 = seq)
+                    .or_insert((seq, seq));
+            }
+            Tag::Receipt(r) => {
+                if !self.receipts.admit(&r) {
+                    return;
+                }
+            }
+            Tag::Other => {}
+        }
+        self.emit(Outbound::Shared(item.payload));
     }
 
     async fn reply_error(&mut self, id: Option<u64>, err: &Error) {
@@ -201,14 +288,11 @@ impl Conn {
             tracing::error!(conn = self.caller.conn_id, error = %err, "request failed");
         }
         self.state.metrics.error(err.code());
-        let _ = self
-            .out
-            .send(Outbound::own(ServerFrame::error(
-                id,
-                err.code(),
-                err.client_message(),
-            )))
-            .await;
+        self.emit(Outbound::own(ServerFrame::error(
+            id,
+            err.code(),
+            err.client_message(),
+        )));
     }
 
     async fn on_binary(&mut self, bytes: &[u8], compression: bool) -> Option<CloseReason> {
@@ -314,7 +398,7 @@ impl Conn {
         let (st, c) = (&self.state, &self.caller);
         let pending = match frame {
             ClientFrame::Ping { id } => {
-                let _ = self.out.send(Outbound::own(ServerFrame::Pong { id })).await;
+                self.emit(Outbound::own(ServerFrame::Pong { id }));
                 return Ok(None);
             }
             ClientFrame::Sync {
@@ -322,17 +406,23 @@ impl Conn {
                 cursors,
                 changes_since,
             } => {
-                let heads = sync::run(
-                    st,
-                    c.user_id,
+                let patience = st.config.heartbeat.timeout;
+                let request = sync::Request {
+                    user: c.user_id,
                     id,
                     cursors,
-                    changes_since,
-                    &self.pushed,
-                    &self.out,
-                )
-                .await?;
-                self.synced = heads;
+                    since: changes_since,
+                };
+                match sync::run(st, request, &self.pushed, &mut self.out, patience).await {
+                    Ok(done) => {
+                        self.synced = done.heads;
+                        for r in &done.receipts {
+                            self.receipts.admit(r);
+                        }
+                    }
+                    Err(sync::SyncError::TooSlow) => self.too_slow = true,
+                    Err(sync::SyncError::Failed(e)) => return Err(e),
+                }
                 return Ok(None);
             }
             ClientFrame::Send {
@@ -390,5 +480,16 @@ impl Conn {
             } => ops::typing(st, c, conversation_id, active).await?,
         };
         Ok(Some(pending))
+    }
+}
+
+/// The close code for a failed read: 1007 for invalid UTF-8, 1009 for an oversized frame
+/// (the peer learns why instead of reading 1005), nothing for a plain I/O failure.
+fn read_error_close(e: axum::Error) -> Option<CloseReason> {
+    let inner = e.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Utf8(_)) => Some(INVALID_UTF8),
+        Some(tungstenite::Error::Capacity(_)) => Some(TOO_BIG),
+        _ => None,
     }
 }

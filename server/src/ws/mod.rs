@@ -6,13 +6,17 @@
 //! buffer and hard frame limits from [`crate::config::Limits`].
 
 mod connection;
+mod markers;
+mod outq;
 mod sync;
 mod writer;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use tern_proto::{ErrorCode, COMPRESSION_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use tern_proto::{
+    ErrorCode, COMPRESSION_HEADER, INSTANCE_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
 
 use crate::auth::hash_token;
 use crate::error::Error;
@@ -46,9 +50,10 @@ pub fn bearer(headers: &HeaderMap) -> Result<String, Error> {
 /// Resolve a bearer token to its session.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<accounts::AuthSession, Error> {
     let hash = hash_token(token);
+    // On the read connection: a flood of bogus tokens must not queue in front of commits.
     state
         .store
-        .call(move |txn, _| accounts::authenticate(txn, &hash, tern_proto::now_ms()))
+        .read(move |conn| accounts::authenticate(conn, &hash, tern_proto::now_ms()))
         .await
 }
 
@@ -74,6 +79,13 @@ pub async fn upgrade(
             v.split(',')
                 .any(|t| t.trim().eq_ignore_ascii_case("deflate"))
         });
+    // A short printable tag; anything else is ignored (treated as "no tag").
+    let instance = headers
+        .get(INSTANCE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned);
     let session = match bearer(&headers) {
         Ok(token) => authenticate(&state, &token).await,
         Err(e) => Err(e),
@@ -91,7 +103,7 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(limits.hard_frame_bytes)
         .max_frame_size(limits.hard_frame_bytes)
-        .on_upgrade(move |socket| connection::serve(socket, state, session, compression));
+        .on_upgrade(move |socket| connection::serve(socket, state, session, instance, compression));
     if compression {
         res.headers_mut().insert(
             COMPRESSION_HEADER,

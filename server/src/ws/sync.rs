@@ -4,15 +4,21 @@
 //! The set of conversations and their newest sequence numbers ("heads") is read in the same
 //! job as the change version, so the sync has a fixed end; anything committed later reaches
 //! the connection as a live push, which the connection filters against the returned heads.
-//! Messages this connection already received as pushes are left out of the pages.
+//! Messages this connection already received as pushes are left out of the pages. The receipt
+//! markers the pages carry are returned too, so older receipt pushes that waited during the
+//! sync are not delivered after them.
+//!
+//! Pages go out through the connection's [`OutQueue`] in order; a peer that does not take a
+//! page within the heartbeat timeout is too slow and the sync ends.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use tern_proto::{ConversationId, RequestId, Seq, ServerFrame, SyncCursors, UserId};
-use tokio::sync::mpsc;
+use tern_proto::{ConversationId, ReceiptState, RequestId, Seq, ServerFrame, SyncCursors, UserId};
 
+use super::outq::OutQueue;
 use super::writer::Outbound;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::ops::presence_of;
 use crate::state::AppState;
 use crate::store::{accounts, conversations as convs, current_version, messages};
@@ -20,16 +26,54 @@ use crate::store::{accounts, conversations as convs, current_version, messages};
 /// Messages per `sync_page` frame.
 pub const PAGE: usize = 500;
 
-/// Send a whole sync reply; returns each conversation's head as of the sync.
+/// A `sync` request, as the connection received it.
+pub struct Request {
+    /// The caller.
+    pub user: UserId,
+    /// Request id, echoed in every page.
+    pub id: RequestId,
+    /// The newest sequence the client holds per conversation.
+    pub cursors: SyncCursors,
+    /// The change version the client last saw.
+    pub since: u64,
+}
+
+/// What a finished sync sent, for filtering the pushes that waited behind it.
+pub struct Done {
+    /// Each conversation's head as of the sync.
+    pub heads: HashMap<ConversationId, Seq>,
+    /// The receipt markers the pages carried.
+    pub receipts: Vec<ReceiptState>,
+}
+
+/// Why a sync did not finish.
+pub enum SyncError {
+    /// The peer did not take the pages in time.
+    TooSlow,
+    /// The store failed or refused.
+    Failed(Error),
+}
+
+impl From<Error> for SyncError {
+    fn from(e: Error) -> Self {
+        SyncError::Failed(e)
+    }
+}
+
+/// Send a whole sync reply; returns the heads and receipts it sent.
 pub async fn run(
     state: &AppState,
-    user: UserId,
-    id: RequestId,
-    cursors: SyncCursors,
-    since: u64,
+    request: Request,
     pushed: &HashMap<ConversationId, (Seq, Seq)>,
-    out: &mpsc::Sender<Outbound>,
-) -> Result<HashMap<ConversationId, Seq>> {
+    out: &mut OutQueue,
+    patience: Duration,
+) -> Result<Done, SyncError> {
+    let Request {
+        user,
+        id,
+        cursors,
+        since,
+    } = request;
     let hub = state.hub.clone();
     let (changes, version, presence) = state
         .store
@@ -43,11 +87,7 @@ pub async fn run(
             Ok((changes, version, presence_of(txn, &hub, &contacts)?))
         })
         .await?;
-    let send = |frame: ServerFrame| async move {
-        out.send(Outbound::own(frame))
-            .await
-            .map_err(|_| Error::Internal("connection closed during sync".into()))
-    };
+    let receipts = changes.receipts.clone();
     let cursors = tern_proto::cursor_map(&cursors);
     let mut header = Some((changes.conversations, changes.removed, changes.receipts));
     let mut page = Vec::new();
@@ -71,33 +111,51 @@ pub async fn run(
             }
             if page.len() >= PAGE {
                 let (conversations, removed, receipts) = header.take().unwrap_or_default();
-                send(ServerFrame::SyncPage {
-                    id,
-                    conversations,
-                    removed,
-                    receipts,
-                    messages: std::mem::take(&mut page),
-                })
+                emit(
+                    out,
+                    patience,
+                    ServerFrame::SyncPage {
+                        id,
+                        conversations,
+                        removed,
+                        receipts,
+                        messages: std::mem::take(&mut page),
+                    },
+                )
                 .await?;
             }
         }
     }
     if !page.is_empty() || header.is_some() {
         let (conversations, removed, receipts) = header.take().unwrap_or_default();
-        send(ServerFrame::SyncPage {
-            id,
-            conversations,
-            removed,
-            receipts,
-            messages: page,
-        })
+        emit(
+            out,
+            patience,
+            ServerFrame::SyncPage {
+                id,
+                conversations,
+                removed,
+                receipts,
+                messages: page,
+            },
+        )
         .await?;
     }
-    send(ServerFrame::SyncDone {
-        id,
-        changes_version: version,
-        presence,
-    })
+    emit(
+        out,
+        patience,
+        ServerFrame::SyncDone {
+            id,
+            changes_version: version,
+            presence,
+        },
+    )
     .await?;
-    Ok(heads)
+    Ok(Done { heads, receipts })
+}
+
+async fn emit(out: &mut OutQueue, patience: Duration, frame: ServerFrame) -> Result<(), SyncError> {
+    out.send(Outbound::own(frame), patience)
+        .await
+        .map_err(|_| SyncError::TooSlow)
 }

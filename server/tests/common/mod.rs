@@ -27,6 +27,8 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A relay running inside the test process.
 pub struct Relay {
     pub addr: SocketAddr,
+    /// The separate `/metrics` listener.
+    pub metrics_addr: SocketAddr,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<tern_server::Result<()>>>,
@@ -59,12 +61,19 @@ impl Relay {
     pub async fn start_in(dir: tempfile::TempDir, config: Config) -> Relay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tern_server::run(listener, config, async move {
+        let listeners = tern_server::Listeners {
+            main: listener,
+            metrics: Some(metrics),
+        };
+        let task = tokio::spawn(tern_server::serve(listeners, config, async move {
             let _ = stopped.await;
         }));
         Relay {
             addr,
+            metrics_addr,
             dir,
             stop: Some(stop),
             task: Some(task),
@@ -81,6 +90,10 @@ impl Relay {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn metrics_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.metrics_addr, path)
     }
 
     pub fn ws_url(&self) -> String {
@@ -498,7 +511,7 @@ impl RelayProcess {
     pub fn spawn(db: &Path, extra: &[&str]) -> RelayProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern-server"))
-            .args(["--listen", "127.0.0.1:0", "--db"])
+            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--db"])
             .arg(db)
             .args(extra)
             .env("TERN_LOG", "warn")

@@ -43,6 +43,8 @@ pub fn free_port() -> u16 {
 pub struct Relay {
     pub child: Option<Child>,
     pub port: u16,
+    /// Port of the separate `/metrics` listener.
+    pub metrics_port: u16,
     pub db: PathBuf,
     pub dir: tempfile::TempDir,
 }
@@ -54,6 +56,7 @@ impl Relay {
         let mut relay = Relay {
             child: None,
             port: free_port(),
+            metrics_port: free_port(),
             db,
             dir,
         };
@@ -66,7 +69,12 @@ impl Relay {
         assert!(self.child.is_none(), "relay already running");
         for _ in 0..50 {
             let child = Command::new(bin("tern-server"))
-                .args(["--listen", &format!("127.0.0.1:{}", self.port), "--db"])
+                .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+                .args([
+                    "--metrics-listen",
+                    &format!("127.0.0.1:{}", self.metrics_port),
+                ])
+                .arg("--db")
                 .arg(&self.db)
                 .args([
                     "--send-rate",

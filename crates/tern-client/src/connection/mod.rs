@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use tern_proto::{
-    ClientFrame, ErrorBody, RequestId, ServerFrame, COMPRESSION_HEADER, PROTOCOL_HEADER,
+    ClientFrame, ErrorBody, RequestId, ServerFrame, COMPRESSION_HEADER, INSTANCE_HEADER,
+    PROTOCOL_HEADER,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -159,6 +160,13 @@ async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cm
     }
 }
 
+/// This process's instance tag: a reconnect replaces this process's older connection of the
+/// session, while another program sharing the login keeps its own.
+fn process_instance() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| uuid::Uuid::now_v7().simple().to_string())
+}
+
 async fn connect(shared: &Shared) -> Result<(Ws, bool), ConnectError> {
     let mut req = shared
         .config
@@ -171,6 +179,10 @@ async fn connect(shared: &Shared) -> Result<(Ws, bool), ConnectError> {
         .map_err(|_| ConnectError::Auth("malformed token".into()))?;
     headers.insert("authorization", bearer);
     headers.insert(PROTOCOL_HEADER, tern_proto::PROTOCOL_VERSION.into());
+    headers.insert(
+        INSTANCE_HEADER,
+        process_instance().parse().expect("hex header"),
+    );
     if shared.config.compression {
         headers.insert(
             COMPRESSION_HEADER,

@@ -646,6 +646,9 @@ fn close_end(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>
         Some(f) if u16::from(f.code) == 4001 => {
             End::SignedOut("signed out: the session was revoked".into())
         }
+        Some(f) if u16::from(f.code) == 4003 => {
+            End::SignedOut("signed out: the session expired; sign in again".into())
+        }
         Some(f) => End::Lost(format!(
             "closed by the relay: {} ({})",
             f.reason,

@@ -1,0 +1,369 @@
+//! Accepting connections: the relay's own accept loop over plain TCP or TLS, with the limits
+//! that keep an unauthenticated peer from exhausting it.
+//!
+//! Every accepted socket must first win a slot: one of [`ConnPolicy::max_connections`] relay-wide
+//! (kept below the descriptor limit) and one of [`ConnPolicy::max_per_address`] for its address
+//! (IPv6 counted per /64; peers listed as trusted proxies are exempt, since every client behind
+//! them shares their address). A socket without a slot is closed at once, before TLS or HTTP
+//! costs anything. The slot is carried *inside* the socket ([`Tracked`]), so a connection that
+//! upgrades to a WebSocket keeps holding it until the socket itself is closed.
+//!
+//! HTTP is served by hyper directly (not `axum::serve`) so every phase has a deadline: the TLS
+//! handshake and each request's headers must arrive within [`ConnPolicy::header_read_timeout`]
+//! (slowloris), and a connection must finish its business or upgrade within
+//! [`ConnPolicy::upgrade_deadline`]. On shutdown the loop stops accepting, asks every HTTP
+//! connection to finish its current request, and drops whatever is still open after
+//! [`ConnPolicy::shutdown_grace`], so a half-sent request can never hold the process up.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::metrics::Metrics;
+
+/// Connection-level limits and deadlines.
+#[derive(Clone)]
+pub struct ConnPolicy {
+    /// Sockets open at once, relay-wide (HTTP and WebSocket). Keep it below the process's
+    /// descriptor limit so the store and listener always have descriptors left.
+    pub max_connections: usize,
+    /// Sockets open at once from one address (an IPv6 /64 counts as one address).
+    pub max_per_address: usize,
+    /// Time allowed for the TLS handshake, and for each request's headers once the
+    /// connection is idle or a request has started.
+    pub header_read_timeout: Duration,
+    /// Time an HTTP connection may stay open without upgrading to a WebSocket.
+    pub upgrade_deadline: Duration,
+    /// On shutdown, how long open HTTP requests may take to finish before they are dropped.
+    pub shutdown_grace: Duration,
+    /// Peers exempt from the per-address limit (reverse proxies: all clients share them).
+    pub exempt: Arc<dyn Fn(IpAddr) -> bool + Send + Sync>,
+}
+
+impl Default for ConnPolicy {
+    fn default() -> Self {
+        ConnPolicy {
+            max_connections: 16_384,
+            max_per_address: 256,
+            header_read_timeout: Duration::from_secs(10),
+            upgrade_deadline: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
+            exempt: Arc::new(|_| false),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnPolicy")
+            .field("max_connections", &self.max_connections)
+            .field("max_per_address", &self.max_per_address)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("upgrade_deadline", &self.upgrade_deadline)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key per-address limits count by: IPv4 addresses as they are, IPv6 by their /64 (one
+/// host usually owns a whole /64, so counting single v6 addresses would be no limit at all).
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// Hands out connection slots.
+pub struct Gate {
+    policy: ConnPolicy,
+    global: Arc<Semaphore>,
+    per_address: Mutex<HashMap<IpAddr, usize>>,
+    metrics: Arc<Metrics>,
+}
+
+/// A connection's claim on the relay-wide and per-address limits; released when dropped.
+pub struct Slot {
+    gate: Arc<Gate>,
+    key: Option<IpAddr>,
+    _global: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            let mut map = self.gate.per_address.lock().unwrap();
+            if let Some(n) = map.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&key);
+                }
+            }
+        }
+        self.gate
+            .metrics
+            .sockets_open
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Gate {
+    /// A gate enforcing `policy`.
+    pub fn new(policy: ConnPolicy, metrics: Arc<Metrics>) -> Arc<Gate> {
+        Arc::new(Gate {
+            global: Arc::new(Semaphore::new(policy.max_connections.max(1))),
+            policy,
+            per_address: Mutex::new(HashMap::new()),
+            metrics,
+        })
+    }
+
+    /// Claim a slot for a socket from `ip`, or `None` when a limit is reached.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
+        let Ok(global) = self.global.clone().try_acquire_owned() else {
+            self.metrics.refused_connection("global_limit");
+            return None;
+        };
+        let key = if (self.policy.exempt)(ip) {
+            None
+        } else {
+            let key = address_key(ip);
+            let mut map = self.per_address.lock().unwrap();
+            let n = map.entry(key).or_insert(0);
+            if *n >= self.policy.max_per_address {
+                drop(map);
+                self.metrics.refused_connection("address_limit");
+                return None;
+            }
+            *n += 1;
+            Some(key)
+        };
+        self.metrics.sockets_open.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            gate: self.clone(),
+            key,
+            _global: global,
+        })
+    }
+}
+
+/// A socket that carries its [`Slot`]: the slot is released exactly when the socket is
+/// dropped, whether it served HTTP requests or was upgraded to a WebSocket.
+pub struct Tracked<S> {
+    io: S,
+    _slot: Slot,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// Serve `app` on `listener` (TLS when `tls` is set) until `shutdown` resolves; then stop
+/// accepting and return once every HTTP connection has finished or been dropped (at most
+/// [`ConnPolicy::shutdown_grace`] later). Upgraded WebSockets are not waited for here.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    gate: Arc<Gate>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let (stop, stopped) = watch::channel(false);
+    let (alive, mut all_done) = mpsc::channel::<()>(1);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, addr) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Some(slot) = gate.admit(addr.ip()) else {
+            continue;
+        };
+        // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm and the
+        // peer's delayed ACKs hold some of them back for tens of milliseconds.
+        let _ = tcp.set_nodelay(true);
+        let io = Tracked {
+            io: tcp,
+            _slot: slot,
+        };
+        let conn = Conn {
+            app: app.clone(),
+            addr,
+            policy: gate.policy.clone(),
+            stopped: stopped.clone(),
+            _alive: alive.clone(),
+        };
+        match &tls {
+            None => {
+                tokio::spawn(conn.serve(io));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let handshake = acceptor.accept(io);
+                    match tokio::time::timeout(conn.policy.header_read_timeout, handshake).await {
+                        Ok(Ok(stream)) => conn.serve(stream).await,
+                        _ => tracing::debug!(%addr, "tls handshake failed or timed out"),
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    drop(alive);
+    let grace = gate.policy.shutdown_grace + Duration::from_secs(1);
+    if tokio::time::timeout(grace, all_done.recv()).await.is_err() {
+        tracing::warn!("some HTTP connections were still open after the shutdown grace");
+    }
+}
+
+/// One HTTP connection's context.
+struct Conn {
+    app: Router,
+    addr: SocketAddr,
+    policy: ConnPolicy,
+    stopped: watch::Receiver<bool>,
+    /// Held until the connection ends; shutdown waits for every clone to be dropped.
+    _alive: mpsc::Sender<()>,
+}
+
+impl Conn {
+    async fn serve<I>(mut self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let app = self.app.clone();
+        let addr = self.addr;
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
+                app.clone().oneshot(req)
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.policy.header_read_timeout)
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        let deadline = tokio::time::sleep(self.policy.upgrade_deadline);
+        tokio::pin!(deadline);
+        // Already shutting down (accepted in the last instant): go straight to the grace.
+        let shutting_down = *self.stopped.borrow();
+        if !shutting_down {
+            tokio::select! {
+                // Finished: the client closed, or the connection was upgraded and handed over.
+                _ = conn.as_mut() => return,
+                // Upgraded sockets never reach here; a plain HTTP connection has had its time.
+                _ = &mut deadline => tracing::debug!(%addr, "HTTP connection deadline"),
+                _ = self.stopped.changed() => {}
+            }
+        }
+        conn.as_mut().graceful_shutdown();
+        if tokio::time::timeout(self.policy.shutdown_grace, conn)
+            .await
+            .is_err()
+        {
+            tracing::debug!(%addr, "HTTP connection dropped after the grace period");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_per_slash_64_and_mapped_v4_as_v4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(address_key(mapped), "10.0.0.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn slots_are_limited_per_address_and_returned_when_dropped() {
+        let policy = ConnPolicy {
+            max_connections: 3,
+            max_per_address: 2,
+            ..ConnPolicy::default()
+        };
+        let gate = Gate::new(policy, Arc::new(Metrics::default()));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let s1 = gate.admit(a).unwrap();
+        let _s2 = gate.admit(a).unwrap();
+        assert!(gate.admit(a).is_none(), "third from one address");
+        let _s3 = gate.admit(b).unwrap();
+        assert!(gate.admit(b).is_none(), "relay-wide limit");
+        drop(s1);
+        assert!(gate.admit(a).is_some(), "a dropped slot is free again");
+    }
+}
