@@ -23,7 +23,8 @@ if command -v systemd-analyze >/dev/null; then
     echo "check-deploy: $(grep -o 'Overall exposure level.*' "$tmp/security.txt")"
   elif grep -q 'Overall exposure level' "$tmp/security.txt"; then
     grep -v '^✓' "$tmp/security.txt" >&2
-    echo "check-deploy: tern-server.service exposure is above $((MAX_EXPOSURE / 10)).$((MAX_EXPOSURE % 10))" >&2
+    echo "check-deploy: tern-server.service is more exposed than" \
+      "$((MAX_EXPOSURE / 10)).$((MAX_EXPOSURE % 10))" >&2
     exit 1
   else
     echo "check-deploy: this systemd-analyze cannot rate a unit file offline; skipped" >&2

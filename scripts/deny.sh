@@ -28,7 +28,9 @@ installed_version() {
 new_enough() {
   local v
   v=$(installed_version)
-  [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$CARGO_DENY_MIN" "$v" | sort -V | head -n1)" = "$CARGO_DENY_MIN" ]
+  [ -n "$v" ] || return 1
+  # The older of the two sorts first: v is new enough when that is the minimum.
+  [ "$(printf '%s\n%s\n' "$CARGO_DENY_MIN" "$v" | sort -V | head -n1)" = "$CARGO_DENY_MIN" ]
 }
 
 # A subshell, so its EXIT trap removes the download however it ends.
