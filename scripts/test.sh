@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Dependency policy (licenses, bans, sources, advisories) and the deploy files: seconds each.
+scripts/deny.sh
+scripts/check-deploy.sh
 # End-to-end tests start the relay and CLI binaries as real processes.
 cargo build --workspace --bins --locked
 # Every test runs inside a private D-Bus session with an unlocked gnome-keyring, so tokens go

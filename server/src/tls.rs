@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsPaths;
@@ -13,9 +15,12 @@ use crate::error::{Error, Result};
 /// Build a TLS acceptor from PEM files.
 pub fn acceptor(paths: &TlsPaths) -> Result<TlsAcceptor> {
     let certs = load_certs(&paths.cert)?;
-    let key = rustls_pemfile::private_key(&mut open(&paths.key)?)
-        .map_err(|e| Error::Tls(format!("cannot read {}: {e}", paths.key.display())))?
-        .ok_or_else(|| Error::Tls(format!("no private key in {}", paths.key.display())))?;
+    let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| match e {
+        pem::Error::NoItemsFound => {
+            Error::Tls(format!("no private key in {}", paths.key.display()))
+        }
+        e => pem_error(&paths.key, e),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -26,18 +31,22 @@ pub fn acceptor(paths: &TlsPaths) -> Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
-    std::fs::File::open(path)
-        .map(std::io::BufReader::new)
-        .map_err(|e| Error::Tls(format!("cannot open {}: {e}", path.display())))
-}
-
-fn load_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    let certs = rustls_pemfile::certs(&mut open(path)?)
+/// Every certificate in a PEM file, in order (leaf first, as in a `fullchain.pem`).
+fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(path, e))?
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Tls(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| pem_error(path, e))?;
     if certs.is_empty() {
         return Err(Error::Tls(format!("no certificate in {}", path.display())));
     }
     Ok(certs)
+}
+
+/// Name the file in a PEM error, telling an unreadable file from a malformed one.
+fn pem_error(path: &Path, e: pem::Error) -> Error {
+    match e {
+        pem::Error::Io(e) => Error::Tls(format!("cannot open {}: {e}", path.display())),
+        e => Error::Tls(format!("cannot read {}: {e}", path.display())),
+    }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use common::*;
@@ -82,4 +83,51 @@ async fn accounts_and_messages_work_over_https_and_wss() {
         client.request(json!({"type": "ping"})).await,
         ServerFrame::Pong { .. }
     ));
+}
+
+#[test]
+fn pem_files_without_a_certificate_or_key_are_refused_naming_the_file() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    let missing = dir.path().join("missing.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let refusal = |cert: &Path, key: &Path| {
+        let paths = TlsPaths {
+            cert: cert.into(),
+            key: key.into(),
+        };
+        match tern_server::tls::acceptor(&paths) {
+            Ok(_) => panic!("{} and {} were accepted", cert.display(), key.display()),
+            Err(e) => e.to_string(),
+        }
+    };
+
+    let no_key = refusal(&cert_path, &cert_path);
+    assert!(
+        no_key.contains(&format!("no private key in {}", cert_path.display())),
+        "{no_key}"
+    );
+    let no_cert = refusal(&key_path, &key_path);
+    assert!(
+        no_cert.contains(&format!("no certificate in {}", key_path.display())),
+        "{no_cert}"
+    );
+    let unopened = refusal(&missing, &key_path);
+    assert!(
+        unopened.contains(&format!("cannot open {}", missing.display())),
+        "{unopened}"
+    );
+    let unopened = refusal(&cert_path, &missing);
+    assert!(
+        unopened.contains(&format!("cannot open {}", missing.display())),
+        "{unopened}"
+    );
+    assert!(tern_server::tls::acceptor(&TlsPaths {
+        cert: cert_path,
+        key: key_path,
+    })
+    .is_ok());
 }
