@@ -161,9 +161,31 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
+/// `TERN_LOG` (default `info`), with the WebSocket and HTTP libraries capped at `info`
+/// whatever it says: at `trace` they print frame payloads (message bodies) and request headers
+/// (bearer tokens), which must never reach a log.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for cap in [
+        "tungstenite=info",
+        "tokio_tungstenite=info",
+        "axum=info",
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+        "rustls=info",
+        "tokio_rustls=info",
+        "tower=info",
+        "tower_http=info",
+    ] {
+        filter = filter.add_directive(cap.parse().expect("static directive"));
+    }
+    filter
+}
+
 async fn serve(args: Args) -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("TERN_LOG").unwrap_or_else(|_| "info".into());
+    let filter = log_filter();
     if args.log_json {
         tracing_subscriber::fmt()
             .json()

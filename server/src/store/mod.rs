@@ -230,7 +230,51 @@ impl StoreThread {
     }
 }
 
+/// Create the database file (and a missing parent folder) readable by the relay's user only,
+/// before SQLite opens it: SQLite gives the `-wal` and `-shm` files the database file's mode,
+/// so all three hold every message and account privately. An existing file readable by others
+/// is tightened.
+#[cfg(unix)]
+fn private_file(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::info!(path = %path.display(), "making the database private (0600)");
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn private_file(_path: &std::path::Path) -> Result<()> {
+    Ok(())
+}
+
 fn open_connection(config: &StoreConfig) -> Result<Connection> {
+    private_file(&config.path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -509,27 +509,45 @@ pub struct RelayProcess {
 
 impl RelayProcess {
     pub fn spawn(db: &Path, extra: &[&str]) -> RelayProcess {
-        use std::io::BufRead;
+        Self::spawn_logging(db, extra, "warn").0
+    }
+
+    /// Spawn with `TERN_LOG=log`; the returned handle yields everything the relay printed
+    /// (its log goes to stdout) once it has exited.
+    pub fn spawn_logging(
+        db: &Path,
+        extra: &[&str],
+        log: &str,
+    ) -> (RelayProcess, std::thread::JoinHandle<String>) {
+        use std::io::{BufRead, Read};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern-server"))
             .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--db"])
             .arg(db)
             .args(extra)
-            .env("TERN_LOG", "warn")
+            .env("TERN_LOG", log)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let mut reader = std::io::BufReader::new(stdout);
         let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
+        // Log lines may come before the address.
+        while !line.starts_with("listening on ") {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "relay exited");
+        }
+        let rest = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = reader.read_to_string(&mut all);
+            all
+        });
         let addr = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected output {line:?}"))
             .parse()
             .unwrap();
-        RelayProcess { child, addr }
+        (RelayProcess { child, addr }, rest)
     }
 
     pub fn base(&self) -> String {
