@@ -8,15 +8,22 @@
 //! Module map: [`http`] and [`ws`] speak to clients; [`ops`] are the operations; [`store`]
 //! persists; [`fanout`] is the boundary to delivery, implemented in-process by [`hub`].
 
+pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod error;
 pub mod fanout;
+pub mod guards;
 pub mod http;
 pub mod hub;
+pub mod json_body;
+pub mod kdf;
 pub mod limits;
+pub mod login;
 pub mod metrics;
 pub mod ops;
+pub mod register;
 pub mod state;
 pub mod store;
 pub mod tls;
@@ -28,13 +35,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 pub use config::Config;
 pub use error::{Error, Result};
 
+use crate::guards::AccountGuards;
 use crate::hub::{CloseReason, Hub};
-use crate::limits::KeyedLimiter;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Store, StoreConfig};
@@ -63,11 +70,7 @@ pub async fn run(
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let (conn_guard, mut conns_done) = mpsc::channel::<()>(1);
     let state = AppState {
-        login_by_address: Arc::new(KeyedLimiter::new(config.limits.login_per_address)),
-        login_by_account: Arc::new(KeyedLimiter::new(config.limits.login_per_account)),
-        kdf_permits: Arc::new(Semaphore::new(
-            config.limits.concurrent_password_hashes.max(1),
-        )),
+        accounts: Arc::new(AccountGuards::new(&config.limits)?),
         config: Arc::new(config),
         store,
         hub: hub.clone(),

@@ -77,6 +77,9 @@ impl Relay {
                     "100000",
                     "--frame-burst",
                     "100000",
+                    // Every test user registers from 127.0.0.1.
+                    "--register-burst",
+                    "100000",
                 ])
                 .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
                 .env("TERN_LOG", "warn")
