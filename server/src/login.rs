@@ -74,7 +74,14 @@ pub async fn login(
     let guards = &*state.accounts;
     let mut charges = Charges {
         guards,
-        account: req.username.to_lowercase(),
+        // No username is longer than 32 characters; cutting longer ones keeps an attacker
+        // from filling the limiter's map with 16 KiB keys.
+        account: req
+            .username
+            .chars()
+            .take(32)
+            .collect::<String>()
+            .to_lowercase(),
         key: addr.key(),
         account_address: false,
         address: false,

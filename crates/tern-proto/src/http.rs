@@ -11,7 +11,7 @@ pub const PROTOCOL_HEADER: &str = "tern-protocol";
 pub const COMPRESSION_HEADER: &str = "tern-compression";
 
 /// `POST /v1/register`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RegisterRequest {
     /// 3–32 characters: letters, digits, `_`, `.`, `-`; case-insensitively unique.
     pub username: String,
@@ -75,6 +75,16 @@ impl std::fmt::Debug for LoginResponse {
             .field("session_id", &self.session_id)
             .field("user_id", &self.user_id)
             .field("device_credential", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("invite", &self.invite.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
