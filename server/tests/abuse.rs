@@ -464,3 +464,44 @@ async fn memory_after_a_burst_of_registrations_stays_bounded() {
     );
     assert!(after < 200 * 1024, "RSS {} MiB", after / 1024);
 }
+
+#[tokio::test]
+async fn a_user_keeps_a_bounded_number_of_device_credentials_and_the_newest_always_works() {
+    let relay = Relay::start_with(|c| {
+        c.limits.max_device_credentials_per_user = 3;
+        c.limits.login_per_account.burst = 1.0;
+        c.limits.login_per_account.per_second = 0.001;
+    })
+    .await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let mut credentials = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = relay.post("/v1/login", right("alice"), None).await;
+        assert_eq!(status, 200, "{body}");
+        credentials.push(body["device_credential"].as_str().unwrap().to_owned());
+    }
+    relay.login("bob").await;
+    let db = rusqlite::Connection::open(relay.dir.path().join("relay.db")).unwrap();
+    let per_user: Vec<(i64, i64)> = db
+        .prepare(
+            "SELECT user_id, count(*) FROM device_credentials GROUP BY user_id ORDER BY user_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(per_user, vec![(1, 3), (2, 1)]);
+
+    // One failure spends the account-wide ceiling; only a kept credential gets past it.
+    assert_eq!(relay.post("/v1/login", guess("alice"), None).await.0, 401);
+    assert_eq!(relay.post("/v1/login", right("alice"), None).await.0, 429);
+    let mut oldest = right("alice");
+    oldest["device_credential"] = json!(credentials[0]);
+    assert_eq!(relay.post("/v1/login", oldest, None).await.0, 429);
+    let mut newest = right("alice");
+    newest["device_credential"] = json!(credentials[4]);
+    let (status, body) = relay.post("/v1/login", newest, None).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -114,12 +114,19 @@ pub fn issue_device_credential(
          VALUES (?1, ?2, ?3, ?3)",
     )?
     .execute(params![credential_hash, user_id, now])?;
+    // The new credential always stays, even if others were issued in the same millisecond.
     txn.prepare_cached(
-        "DELETE FROM device_credentials WHERE user_id = ?1 AND credential_hash NOT IN (
-             SELECT credential_hash FROM device_credentials WHERE user_id = ?1
+        "DELETE FROM device_credentials
+         WHERE user_id = ?1 AND credential_hash != ?3 AND credential_hash NOT IN (
+             SELECT credential_hash FROM device_credentials
+             WHERE user_id = ?1 AND credential_hash != ?3
              ORDER BY last_used DESC LIMIT ?2)",
     )?
-    .execute(params![user_id, max_per_user as i64])?;
+    .execute(params![
+        user_id,
+        max_per_user.saturating_sub(1) as i64,
+        credential_hash
+    ])?;
     Ok(())
 }
 
