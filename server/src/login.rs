@@ -104,21 +104,21 @@ pub async fn login(
         .store
         .call(move |txn, _| {
             let user = accounts::find_user(txn, &name)?;
-            let known_device = match (&user, presented) {
+            let valid = match (&user, presented) {
                 (Some(user), Some(hash)) => accounts::device_credential_valid(txn, user.id, &hash)?,
                 _ => false,
             };
-            Ok((user, known_device.then_some(presented).flatten()))
+            Ok((user, valid.then_some(presented).flatten()))
         })
         .await;
-    let (user, known_device) = match found {
+    let (user, known_credential) = match found {
         Ok(found) => found,
         Err(e) => {
             charges.refund();
             return Err(e.into());
         }
     };
-    if known_device.is_none() {
+    if known_credential.is_none() {
         charges.ceiling = guards.login_by_account.take(&charges.account);
         if !charges.ceiling {
             charges.refund();
@@ -181,7 +181,7 @@ pub async fn login(
                 txn,
                 user_id,
                 &credential_hash,
-                known_device.as_ref().map(|h| &h[..]),
+                known_credential.as_ref().map(|h| &h[..]),
                 now,
                 max_credentials,
             )?;
