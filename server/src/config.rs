@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::client_addr::TrustedProxies;
 use crate::limits::Rate;
 use crate::listen::ConnPolicy;
 
@@ -31,6 +32,38 @@ pub struct Config {
     pub connections: ConnPolicy,
     /// WAL size past which the store checkpoints and truncates it (see [`crate::store`]).
     pub wal_limit_bytes: u64,
+    /// Reverse proxies whose `X-Real-IP`/`X-Forwarded-For` name the client (none by default;
+    /// see [`crate::client_addr`]).
+    pub trusted_proxies: TrustedProxies,
+    /// Who may create an account.
+    pub registration: Registration,
+}
+
+/// Who may create an account on this relay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone (subject to the per-address registration limit).
+    #[default]
+    Open,
+    /// Only with an invite code from `tern-server admin invite`.
+    Invite,
+    /// Nobody: `403 registration_closed`.
+    Closed,
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Registration::Open),
+            "invite" => Ok(Registration::Invite),
+            "closed" => Ok(Registration::Closed),
+            other => Err(format!(
+                "registration is open, invite or closed, not {other:?}"
+            )),
+        }
+    }
 }
 
 /// Paths of a PEM certificate chain and its private key.
@@ -67,10 +100,18 @@ pub struct Limits {
     pub send_rate: Rate,
     /// Frames of any kind per connection.
     pub frame_rate: Rate,
-    /// Failed logins per client address.
+    /// Failed logins per client address, whatever the account.
     pub login_per_address: Rate,
-    /// Failed logins per account.
+    /// Failed logins per account from one client address: the strict limit on guessing.
+    pub login_per_account_address: Rate,
+    /// Failed logins per account from all addresses together: a loose ceiling against
+    /// guessing from many addresses. A device that logged in before (it presents a
+    /// `device_credential`) is not held back by it, so a flood cannot lock the owner out.
     pub login_per_account: Rate,
+    /// Device credentials remembered per user; the least recently used go first.
+    pub max_device_credentials_per_user: usize,
+    /// Registrations per client address.
+    pub register_per_address: Rate,
     /// Active (unexpired, unrevoked) login sessions per user.
     pub max_sessions_per_user: usize,
     /// Members per group.
@@ -81,8 +122,13 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// How long a typing indication lasts on receivers without a refresh.
     pub typing_expiry: Duration,
-    /// Password hashes computed at once (argon2id is deliberately expensive).
-    pub concurrent_password_hashes: usize,
+    /// Login password checks computed at once (argon2id is deliberately expensive).
+    pub login_password_checks: usize,
+    /// Registration password hashes computed at once, separate from logins so a registration
+    /// flood cannot delay them.
+    pub register_password_hashes: usize,
+    /// Requests that may wait for a password permit of each kind; more get `503 busy`.
+    pub password_queue: usize,
     /// WebSocket read buffer per connection (tungstenite's default of 128 KiB makes idle
     /// connections expensive).
     pub read_buffer_bytes: usize,
@@ -107,16 +153,27 @@ impl Default for Limits {
                 burst: 20.0,
                 per_second: 0.2,
             },
-            login_per_account: Rate {
+            login_per_account_address: Rate {
                 burst: 10.0,
                 per_second: 0.1,
+            },
+            login_per_account: Rate {
+                burst: 100.0,
+                per_second: 0.2,
+            },
+            max_device_credentials_per_user: 20,
+            register_per_address: Rate {
+                burst: 5.0,
+                per_second: 1.0 / 60.0,
             },
             max_sessions_per_user: 20,
             max_group_size: 1000,
             connection_queue: 1024,
             max_in_flight: 256,
             typing_expiry: Duration::from_secs(6),
-            concurrent_password_hashes: 2,
+            login_password_checks: 2,
+            register_password_hashes: 1,
+            password_queue: 64,
             read_buffer_bytes: 1024,
         }
     }
@@ -145,6 +202,8 @@ impl Config {
             limits: Limits::default(),
             connections: ConnPolicy::default(),
             wal_limit_bytes: 64 * 1024 * 1024,
+            trusted_proxies: TrustedProxies::default(),
+            registration: Registration::Open,
         }
     }
 }

@@ -1,30 +1,22 @@
-//! HTTP endpoints on the relay's port: accounts (register, login, logout, logout everywhere),
-//! health, metrics, and the WebSocket upgrade.
-//!
-//! Failed logins are rate limited per client address and per account; only failures consume a
-//! token, so a user who types their password right is never locked out by their own success.
-//! Unknown usernames still cost one argon2id verification, so timing does not reveal which
-//! accounts exist.
+//! HTTP endpoints on the relay's port: accounts (register in [`crate::register`], login in
+//! [`crate::login`], logout, logout everywhere), health, metrics, and the WebSocket upgrade.
+//! Every refusal is a JSON [`ErrorBody`].
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tern_proto::{
-    ErrorBody, ErrorCode, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse,
-};
+use tern_proto::{ErrorBody, ErrorCode};
 
-use crate::auth;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::hub::CloseReason;
 use crate::state::AppState;
 use crate::store::accounts;
-use crate::ws;
+use crate::{login, register, ws};
 
 /// An [`Error`] rendered as an HTTP response with a JSON [`ErrorBody`].
 pub struct ApiError(pub Error);
@@ -46,10 +38,15 @@ impl IntoResponse for ApiError {
             | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::UsernameTaken => StatusCode::CONFLICT,
             ErrorCode::TooManyAttempts | ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::SessionLimit | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::SessionLimit
+            | ErrorCode::Forbidden
+            | ErrorCode::RegistrationClosed
+            | ErrorCode::InvalidInvite => StatusCode::FORBIDDEN,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ShuttingDown | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         if code == ErrorCode::Internal {
@@ -66,16 +63,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Largest HTTP request body; larger ones get `413 body_too_large`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
 /// The relay's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/v1/register", post(register))
-        .route("/v1/login", post(login))
+        .route("/v1/register", post(register::register))
+        .route("/v1/login", post(login::login))
         .route("/v1/logout", post(logout))
         .route("/v1/logout_all", post(logout_all))
         .route("/health", get(health))
         .route(tern_proto::WS_PATH, get(ws::upgrade))
-        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -85,129 +85,6 @@ pub fn metrics_router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
-}
-
-fn valid_username(name: &str) -> bool {
-    (3..=32).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Parse a JSON body into a clear `bad_request` instead of axum's plain-text rejection.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| Error::refused(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))
-}
-
-/// Run an argon2id computation on the blocking pool, at most `concurrent_password_hashes` at once.
-async fn with_kdf_permit<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let _permit = state
-        .kdf_permits
-        .acquire()
-        .await
-        .map_err(|_| Error::Internal("kdf closed".into()))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("kdf task: {e}")))?
-}
-
-async fn register(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
-    let req: RegisterRequest = parse(&body)?;
-    if !valid_username(&req.username) {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "usernames have 3 to 32 characters: letters, digits, '_', '.', '-'",
-        )
-        .into());
-    }
-    if req.password.chars().count() < 8 || req.password.len() > 1024 {
-        return Err(
-            Error::refused(ErrorCode::BadRequest, "passwords have 8 to 1024 characters").into(),
-        );
-    }
-    let password = req.password;
-    let hash = with_kdf_permit(&state, move || auth::hash_password(&password)).await?;
-    let username = req.username;
-    let (user_id, username) = state
-        .store
-        .call(move |txn, _| {
-            Ok((
-                accounts::create_user(txn, &username, &hash, tern_proto::now_ms())?,
-                username,
-            ))
-        })
-        .await?;
-    tracing::info!(user = user_id, "registered");
-    Ok((
-        StatusCode::CREATED,
-        Json(RegisterResponse { user_id, username }),
-    ))
-}
-
-async fn login(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    body: axum::body::Bytes,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let req: LoginRequest = parse(&body)?;
-    let account = req.username.to_lowercase();
-    if !state.login_by_address.allows(&addr.ip()) || !state.login_by_account.allows(&account) {
-        state.metrics.error(ErrorCode::TooManyAttempts);
-        return Err(Error::refused(
-            ErrorCode::TooManyAttempts,
-            "too many failed login attempts; wait a minute",
-        )
-        .into());
-    }
-    let name = req.username.clone();
-    let user = state
-        .store
-        .call(move |txn, _| accounts::find_user(txn, &name))
-        .await?;
-    let stored = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| auth::dummy_hash().to_owned());
-    let password = req.password;
-    let ok = with_kdf_permit(&state, move || {
-        Ok(auth::verify_password(&password, &stored))
-    })
-    .await?;
-    let Some(user) = user.filter(|_| ok) else {
-        state.login_by_address.take(&addr.ip());
-        state.login_by_account.take(&account);
-        state.metrics.error(ErrorCode::InvalidCredentials);
-        return Err(
-            Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into(),
-        );
-    };
-    let (token, token_hash) = auth::new_token();
-    let now = tern_proto::now_ms();
-    let expires_at = now + state.config.token_ttl.as_millis() as i64;
-    let device = req.device_name.chars().take(64).collect::<String>();
-    let max = state.config.limits.max_sessions_per_user;
-    let user_id = user.id;
-    let session_id = state
-        .store
-        .call(move |txn, _| {
-            accounts::create_session(txn, user_id, &token_hash, &device, now, expires_at, max)
-        })
-        .await?;
-    tracing::info!(user = user.id, session = session_id, "logged in");
-    Ok(Json(LoginResponse {
-        token: token.expose().to_owned(),
-        expires_at,
-        session_id,
-        user_id: user.id,
-        username: user.username,
-    }))
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {

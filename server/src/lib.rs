@@ -8,16 +8,23 @@
 //! Module map: [`http`] and [`ws`] speak to clients; [`ops`] are the operations; [`store`]
 //! persists; [`fanout`] is the boundary to delivery, implemented in-process by [`hub`].
 
+pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod error;
 pub mod fanout;
+pub mod guards;
 pub mod http;
 pub mod hub;
+pub mod json_body;
+pub mod kdf;
 pub mod limits;
 pub mod listen;
+pub mod login;
 pub mod metrics;
 pub mod ops;
+pub mod register;
 pub mod state;
 pub mod store;
 pub mod tls;
@@ -28,11 +35,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 pub use config::Config;
 pub use error::{Error, Result};
 
+use crate::guards::AccountGuards;
 use crate::hub::{CloseReason, Hub};
 use crate::limits::KeyedLimiter;
 use crate::metrics::Metrics;
@@ -87,15 +95,16 @@ pub async fn serve(
         Arc::new(hub.clone()),
     )?;
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
-    let gate = listen::Gate::new(config.connections.clone(), metrics.clone());
+    // Every client behind a trusted proxy shares its address: the per-address cap must not
+    // count them as one.
+    let mut conn_policy = config.connections.clone();
+    let trusted = config.trusted_proxies.clone();
+    conn_policy.exempt = Arc::new(move |ip| trusted.contains(ip));
+    let gate = listen::Gate::new(conn_policy, metrics.clone());
     let (conn_guard, mut conns_done) = mpsc::channel::<()>(1);
     let state = AppState {
-        login_by_address: Arc::new(KeyedLimiter::new(config.limits.login_per_address)),
-        login_by_account: Arc::new(KeyedLimiter::new(config.limits.login_per_account)),
+        accounts: Arc::new(AccountGuards::new(&config.limits)?),
         sends: Arc::new(KeyedLimiter::new(config.limits.send_rate)),
-        kdf_permits: Arc::new(Semaphore::new(
-            config.limits.concurrent_password_hashes.max(1),
-        )),
         config: Arc::new(config),
         store,
         hub: hub.clone(),

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::client_addr::AddrKey;
 use crate::metrics::Metrics;
 
 /// Connection-level limits and deadlines.
@@ -79,33 +80,18 @@ impl std::fmt::Debug for ConnPolicy {
     }
 }
 
-/// The key per-address limits count by: IPv4 addresses as they are, IPv6 by their /64 (one
-/// host usually owns a whole /64, so counting single v6 addresses would be no limit at all).
-pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
-}
-
 /// Hands out connection slots.
 pub struct Gate {
     policy: ConnPolicy,
     global: Arc<Semaphore>,
-    per_address: Mutex<HashMap<IpAddr, usize>>,
+    per_address: Mutex<HashMap<AddrKey, usize>>,
     metrics: Arc<Metrics>,
 }
 
 /// A connection's claim on the relay-wide and per-address limits; released when dropped.
 pub struct Slot {
     gate: Arc<Gate>,
-    key: Option<IpAddr>,
+    key: Option<AddrKey>,
     _global: OwnedSemaphorePermit,
 }
 
@@ -147,7 +133,7 @@ impl Gate {
         let key = if (self.policy.exempt)(ip) {
             None
         } else {
-            let key = address_key(ip);
+            let key = AddrKey::from(ip);
             let mut map = self.per_address.lock().unwrap();
             let n = map.entry(key).or_insert(0);
             if *n >= self.policy.max_per_address {
@@ -338,14 +324,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ipv6_addresses_count_per_slash_64_and_mapped_v4_as_v4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(address_key(a), address_key(b));
-        assert_ne!(address_key(a), address_key(c));
-        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
-        assert_eq!(address_key(mapped), "10.0.0.1".parse::<IpAddr>().unwrap());
+    fn an_ipv6_slash_64_shares_one_allowance() {
+        let policy = ConnPolicy {
+            max_per_address: 1,
+            ..ConnPolicy::default()
+        };
+        let gate = Gate::new(policy, Arc::new(Metrics::default()));
+        let _a = gate.admit("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        assert!(gate
+            .admit("2001:db8:1:2:ffff::9".parse().unwrap())
+            .is_none());
+        assert!(gate.admit("2001:db8:1:3::1".parse().unwrap()).is_some());
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! `tern-server`: run the Tern relay. Every flag has an environment variable (`TERN_*`).
+//! `tern-server admin invite` creates an invite code for `--registration invite`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
-use tern_server::config::{Config, TlsPaths};
+use clap::{Parser, Subcommand};
+use tern_server::client_addr::TrustedProxies;
+use tern_server::config::{Config, Registration, TlsPaths};
 use tern_server::limits::Rate;
 
 /// The Tern relay server.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    /// Run an administration command instead of the relay.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "TERN_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
@@ -76,6 +81,30 @@ struct Args {
     /// Failed logins allowed in a burst per address (refilling one per 5 s).
     #[arg(long, env = "TERN_LOGIN_BURST", default_value_t = 20.0)]
     login_burst: f64,
+    /// Failed logins allowed in a burst per account and address (refilling one per 10 s).
+    #[arg(long, env = "TERN_LOGIN_ACCOUNT_BURST", default_value_t = 10.0)]
+    login_account_burst: f64,
+    /// Failed logins allowed in a burst per account from all addresses together (refilling
+    /// one per 5 s); devices that logged in before are exempt.
+    #[arg(long, env = "TERN_LOGIN_CEILING_BURST", default_value_t = 100.0)]
+    login_ceiling_burst: f64,
+    /// Who may create accounts: open, invite (with a code from `admin invite`) or closed.
+    #[arg(long, env = "TERN_REGISTRATION", default_value = "open")]
+    registration: Registration,
+    /// Registrations allowed in a burst per client address.
+    #[arg(long, env = "TERN_REGISTER_BURST", default_value_t = 5.0)]
+    register_burst: f64,
+    /// Seconds per further registration per client address once the burst is spent.
+    #[arg(long, env = "TERN_REGISTER_INTERVAL_SECS", default_value_t = 60.0)]
+    register_interval_secs: f64,
+    /// Requests that may wait for a password check (logins) or hash (registrations) of each
+    /// kind; more are answered 503 busy.
+    #[arg(long, env = "TERN_PASSWORD_QUEUE", default_value_t = 64)]
+    password_queue: usize,
+    /// Reverse proxies (comma-separated addresses or CIDR networks) whose X-Real-IP and
+    /// X-Forwarded-For headers name the client; e.g. 127.0.0.1 behind a local nginx.
+    #[arg(long, env = "TERN_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: TrustedProxies,
     /// Active login sessions per user.
     #[arg(long, env = "TERN_MAX_SESSIONS", default_value_t = 20)]
     max_sessions: usize,
@@ -92,6 +121,30 @@ struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "TERN_LOG_JSON")]
     log_json: bool,
+}
+
+/// Administration commands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Administer the relay's database (works while the relay runs).
+    Admin {
+        #[command(subcommand)]
+        action: Admin,
+    },
+}
+
+/// What `admin` does.
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create an invite code and print it; only its hash is stored.
+    Invite {
+        /// Registrations the code allows.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// SQLite database file of the relay.
+        #[arg(long = "db", env = "TERN_DB", default_value = "tern-relay.db")]
+        db: PathBuf,
+    },
 }
 
 impl Args {
@@ -119,6 +172,15 @@ impl Args {
             per_second: self.frame_rate,
         };
         c.limits.login_per_address.burst = self.login_burst;
+        c.limits.login_per_account_address.burst = self.login_account_burst;
+        c.limits.login_per_account.burst = self.login_ceiling_burst;
+        c.registration = self.registration;
+        c.limits.register_per_address = Rate {
+            burst: self.register_burst,
+            per_second: 1.0 / self.register_interval_secs.max(0.001),
+        };
+        c.limits.password_queue = self.password_queue;
+        c.trusted_proxies = self.trusted_proxies;
         c.limits.max_sessions_per_user = self.max_sessions;
         c.limits.max_group_size = self.max_group_size;
         c.connections.max_connections = self.max_connections;
@@ -148,6 +210,14 @@ async fn shutdown_signal() {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Admin {
+        action: Admin::Invite { uses, db },
+    }) = &args.command
+    {
+        let code = tern_server::admin::create_invite(db, *uses)?;
+        println!("{}", code.expose());
+        return Ok(());
+    }
     let runtime = if args.worker_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

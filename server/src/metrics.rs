@@ -36,6 +36,10 @@ pub struct Metrics {
     /// Connections closed because they could not keep up (4008).
     pub slow_closed: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
+    /// Password checks computed (argon2id verifications at login, wrong or right).
+    pub password_verifications: AtomicU64,
+    /// Password hashes computed for new accounts.
+    pub password_hashes: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -66,6 +70,11 @@ fn code_name(code: ErrorCode) -> &'static str {
         ErrorCode::UnsupportedVersion => "unsupported_version",
         ErrorCode::Internal => "internal",
         ErrorCode::ShuttingDown => "shutting_down",
+        ErrorCode::Busy => "busy",
+        ErrorCode::RegistrationClosed => "registration_closed",
+        ErrorCode::InvalidInvite => "invalid_invite",
+        ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+        ErrorCode::BodyTooLarge => "body_too_large",
     }
 }
 
@@ -174,6 +183,20 @@ impl Metrics {
                 "tern_connections_refused_total{{reason=\"{reason}\"}} {n}"
             );
         }
+        counter(
+            &mut out,
+            "tern_password_verifications_total",
+            "Password checks computed at login.",
+            "counter",
+            load(&self.password_verifications),
+        );
+        counter(
+            &mut out,
+            "tern_password_hashes_total",
+            "Password hashes computed for new accounts.",
+            "counter",
+            load(&self.password_hashes),
+        );
         let _ = writeln!(
             out,
             "# HELP tern_errors_total Requests refused, by code.\n# TYPE tern_errors_total counter"

@@ -1,12 +1,12 @@
 //! The relay's shared state, handed to every HTTP handler and connection task.
 
-use std::net::IpAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::guards::AccountGuards;
 use crate::hub::Hub;
 use crate::limits::KeyedLimiter;
 use crate::metrics::Metrics;
@@ -23,14 +23,10 @@ pub struct AppState {
     pub hub: Hub,
     /// Counters.
     pub metrics: Arc<Metrics>,
-    /// Failed-login buckets per client address.
-    pub login_by_address: Arc<KeyedLimiter<IpAddr>>,
-    /// Failed-login buckets per (lower-cased) username.
-    pub login_by_account: Arc<KeyedLimiter<String>>,
+    /// Rate limits and password hashing capacity of the account endpoints.
+    pub accounts: Arc<AccountGuards>,
     /// Message sends per user, shared by all their devices and kept across reconnects.
     pub sends: Arc<KeyedLimiter<tern_proto::UserId>>,
-    /// Bounds concurrent argon2id computations so a login flood cannot starve the relay.
-    pub kdf_permits: Arc<Semaphore>,
     /// Set once shutdown begins; late upgrades close at once.
     pub shutting_down: Arc<AtomicBool>,
     /// Every connection task holds a clone; shutdown waits until all are dropped.

@@ -115,6 +115,74 @@ async fn the_token_round_trips_through_the_secret_service_and_is_in_no_file() {
     ));
 }
 
+/// A raw HTTP/1.1 JSON POST with extra headers; returns the status code.
+fn post_raw(port: u16, path: &str, body: &str, headers: &[(&str, &str)]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_device_that_logged_in_before_gets_in_while_guesses_from_elsewhere_fill_the_account_limit(
+) {
+    let relay = Relay::start_with(&[
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--login-ceiling-burst",
+        "3",
+    ]);
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&relay.url(), data.path());
+    Client::register(&cfg, "alice", PASSWORD).await.unwrap();
+    Client::login(cfg.clone(), "alice", PASSWORD)
+        .await
+        .unwrap()
+        .shutdown()
+        .await;
+    let credential = keychain::load_device_credential(&cfg.relay, "alice")
+        .unwrap()
+        .expect("device credential in the keychain");
+    for entry in walk(data.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes
+                .windows(credential.expose().len())
+                .any(|w| w == credential.expose().as_bytes()),
+            "device credential found in {}",
+            entry.display()
+        );
+    }
+
+    // Guesses from other addresses (named by the trusted proxy) fill the account-wide limit.
+    let guess = r#"{"username": "alice", "password": "wrong guess"}"#;
+    for i in 1..=5 {
+        let ip = format!("203.0.113.{i}");
+        post_raw(relay.port, "/v1/login", guess, &[("X-Real-IP", &ip)]);
+    }
+    // A login without the credential is held back...
+    let right = format!(r#"{{"username": "alice", "password": "{PASSWORD}"}}"#);
+    assert_eq!(post_raw(relay.port, "/v1/login", &right, &[]), 429);
+    // ...the device that logged in before is not, and gets a new credential.
+    let again = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
+    again.shutdown().await;
+    let renewed = keychain::load_device_credential(&cfg.relay, "alice")
+        .unwrap()
+        .unwrap();
+    assert_ne!(renewed.expose(), credential.expose());
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {

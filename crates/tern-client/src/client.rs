@@ -21,7 +21,7 @@ use crate::connection::{self, Cmd};
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, ConnectionState, ConversationView, Event};
 use crate::http;
-use crate::keychain::{self, Token};
+use crate::keychain::{self, DeviceCredential, Token};
 
 /// State shared by the handle and the connection task.
 pub(crate) struct Shared {
@@ -89,12 +89,25 @@ impl Client {
 
     /// Log in, keep the token in the OS keychain, and start the client.
     pub async fn login(config: ClientConfig, username: &str, password: &str) -> Result<Client> {
-        let res = http::login(&config, username, password).await?;
+        // A keychain that cannot be read only costs the device its exemption from the
+        // account-wide login ceiling; storing the token below reports the problem.
+        let credential = keychain::load_device_credential(&config.relay, username)
+            .ok()
+            .flatten();
+        let res = http::login(&config, username, password, credential.as_ref()).await?;
         let token = Token::new(res.token.clone());
         if let Err(e) = keychain::store(&config.relay, &res.username, &token) {
             // Without a keychain the session must not outlive this call: revoke it.
             let _ = http::logout(&config, &token, false).await;
             return Err(e);
+        }
+        if !res.device_credential.is_empty() {
+            let credential = DeviceCredential::new(res.device_credential.clone());
+            if let Err(e) =
+                keychain::store_device_credential(&config.relay, &res.username, &credential)
+            {
+                tracing::warn!(error = %e, "could not keep the device credential");
+            }
         }
         let (user_id, name) = (res.user_id, res.username.clone());
         let cache = Cache::open(&cache_path(&config, &name))?;

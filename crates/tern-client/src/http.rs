@@ -6,7 +6,7 @@ use tern_proto::{ErrorBody, LoginRequest, LoginResponse, RegisterRequest, Regist
 
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
-use crate::keychain::Token;
+use crate::keychain::{DeviceCredential, Token};
 
 fn client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
@@ -57,13 +57,20 @@ pub async fn register(
         &RegisterRequest {
             username: username.into(),
             password: password.into(),
+            invite: None,
         },
     )
     .await
 }
 
-/// Log in; returns the relay's answer including the token.
-pub async fn login(config: &ClientConfig, username: &str, password: &str) -> Result<LoginResponse> {
+/// Log in, presenting this device's credential from an earlier login if it has one; returns
+/// the relay's answer including the token and a new device credential.
+pub async fn login(
+    config: &ClientConfig,
+    username: &str,
+    password: &str,
+    device_credential: Option<&DeviceCredential>,
+) -> Result<LoginResponse> {
     post(
         config,
         "/v1/login",
@@ -71,6 +78,7 @@ pub async fn login(config: &ClientConfig, username: &str, password: &str) -> Res
             username: username.into(),
             password: password.into(),
             device_name: config.device_name.clone(),
+            device_credential: device_credential.map(|c| c.expose().to_owned()),
         },
     )
     .await

@@ -1,5 +1,9 @@
 //! The session token in the OS keychain (Secret Service on Linux, Keychain on macOS,
 //! Credential Manager on Windows), under a service name per relay and an entry per account.
+//! Next to it, in an entry of its own (`<username>#device`), the device credential the relay
+//! handed out at the last login: presented at the next login, it lets this device in while
+//! the account is being flooded with wrong guesses from elsewhere. It survives logging out,
+//! since it proves only that this device signed in before.
 //!
 //! The token never touches SQLite, files or logs: it lives in [`Token`], which has no `Debug`
 //! or `Display`. When no keychain is reachable the caller gets [`Error::NoKeychain`] with what
@@ -23,6 +27,22 @@ impl Token {
     }
 }
 
+/// The device credential from the last login. Deliberately not `Debug`/`Display`.
+#[derive(Clone)]
+pub struct DeviceCredential(String);
+
+impl DeviceCredential {
+    /// Wrap a credential received from the relay.
+    pub fn new(credential: String) -> Self {
+        DeviceCredential(credential)
+    }
+
+    /// The credential text, for the login request only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The keychain service name for a relay.
 pub fn service_name(relay: &str) -> String {
     format!("tern:{relay}")
@@ -30,6 +50,35 @@ pub fn service_name(relay: &str) -> String {
 
 fn entry(relay: &str, username: &str) -> Result<keyring::Entry> {
     keyring::Entry::new(&service_name(relay), &username.to_lowercase()).map_err(map_err)
+}
+
+fn device_entry(relay: &str, username: &str) -> Result<keyring::Entry> {
+    // '#' cannot occur in a username, so this never collides with a token entry.
+    keyring::Entry::new(
+        &service_name(relay),
+        &format!("{}#device", username.to_lowercase()),
+    )
+    .map_err(map_err)
+}
+
+/// Store the device credential for `username` on `relay`, replacing any previous one.
+pub fn store_device_credential(
+    relay: &str,
+    username: &str,
+    credential: &DeviceCredential,
+) -> Result<()> {
+    device_entry(relay, username)?
+        .set_password(credential.expose())
+        .map_err(map_err)
+}
+
+/// Load the device credential, or `None` if this device never logged in to the account.
+pub fn load_device_credential(relay: &str, username: &str) -> Result<Option<DeviceCredential>> {
+    match device_entry(relay, username)?.get_password() {
+        Ok(c) => Ok(Some(DeviceCredential(c))),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(map_err(e)),
+    }
 }
 
 fn map_err(e: keyring::Error) -> Error {

@@ -70,6 +70,22 @@ pub enum ErrorCode {
     /// The relay is shutting down; reconnect shortly.
     #[error("shutting_down")]
     ShuttingDown,
+    /// The relay is at its capacity for password checks; retry shortly.
+    #[error("busy")]
+    Busy,
+    /// This relay does not accept new accounts.
+    #[error("registration_closed")]
+    RegistrationClosed,
+    /// This relay registers by invitation only, and the invite code is missing, unknown or
+    /// used up.
+    #[error("invalid_invite")]
+    InvalidInvite,
+    /// The request body is not `Content-Type: application/json`.
+    #[error("unsupported_media_type")]
+    UnsupportedMediaType,
+    /// The request body is larger than the relay accepts.
+    #[error("body_too_large")]
+    BodyTooLarge,
 }
 
 impl ErrorCode {
@@ -82,6 +98,7 @@ impl ErrorCode {
                 | ErrorCode::Internal
                 | ErrorCode::ShuttingDown
                 | ErrorCode::TooManyAttempts
+                | ErrorCode::Busy
         )
     }
 }

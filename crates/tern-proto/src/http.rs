@@ -16,12 +16,15 @@ pub const INSTANCE_HEADER: &str = "tern-instance";
 pub const COMPRESSION_HEADER: &str = "tern-compression";
 
 /// `POST /v1/register`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RegisterRequest {
     /// 3–32 characters: letters, digits, `_`, `.`, `-`; case-insensitively unique.
     pub username: String,
-    /// At least 8 characters.
+    /// 8 to 1024 characters (Unicode scalar values, not bytes).
     pub password: String,
+    /// Invite code, required when the relay registers by invitation only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 /// Reply to a successful registration.
@@ -34,7 +37,7 @@ pub struct RegisterResponse {
 }
 
 /// `POST /v1/login`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// Username.
     pub username: String,
@@ -43,6 +46,11 @@ pub struct LoginRequest {
     /// A label for this device, shown in session lists.
     #[serde(default)]
     pub device_name: String,
+    /// The `device_credential` of an earlier login from this device, if it has one. It lets
+    /// the device log in while the account is being flooded with wrong guesses from elsewhere.
+    /// Keep it secret, like the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_credential: Option<String>,
 }
 
 /// Reply to a successful login.
@@ -58,6 +66,10 @@ pub struct LoginResponse {
     pub user_id: UserId,
     /// The username as stored.
     pub username: String,
+    /// A new secret proving this device logged in before; send it with the next login. It
+    /// replaces the one the request carried. Keep it secret, like the token.
+    #[serde(default)]
+    pub device_credential: String,
 }
 
 impl std::fmt::Debug for LoginResponse {
@@ -67,6 +79,31 @@ impl std::fmt::Debug for LoginResponse {
             .field("expires_at", &self.expires_at)
             .field("session_id", &self.session_id)
             .field("user_id", &self.user_id)
+            .field("device_credential", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("invite", &self.invite.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("device_name", &self.device_name)
+            .field(
+                "device_credential",
+                &self.device_credential.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

@@ -1,5 +1,6 @@
-//! Queries on `users` and `sessions`: registration, login sessions, token lookup, revocation,
-//! last-seen, and the set of users who share a conversation with someone (their contacts).
+//! Queries on `users`, `sessions`, `device_credentials` and `invites`: registration, login
+//! sessions, token lookup, revocation, device credentials, invite codes, last-seen, and the set
+//! of users who share a conversation with someone (their contacts).
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ErrorCode, SessionId, Timestamp, UserId};
@@ -68,6 +69,111 @@ pub fn find_user(txn: &Transaction<'_>, username: &str) -> Result<Option<UserRow
             })
         })
         .optional()?)
+}
+
+/// Whether a username exists (in any letter case).
+pub fn username_exists(txn: &Transaction<'_>, username: &str) -> Result<bool> {
+    Ok(txn
+        .prepare_cached("SELECT 1 FROM users WHERE username = ?1")?
+        .query_row([username], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Whether `credential_hash` is a device credential of `user_id`.
+pub fn device_credential_valid(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+    credential_hash: &[u8],
+) -> Result<bool> {
+    Ok(txn
+        .prepare_cached(
+            "SELECT 1 FROM device_credentials WHERE credential_hash = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![credential_hash, user_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Store a new device credential for `user_id`, dropping the one it replaces (if that was
+/// the user's) and the least recently used beyond `max_per_user`.
+pub fn issue_device_credential(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+    credential_hash: &[u8],
+    replaces: Option<&[u8]>,
+    now: Timestamp,
+    max_per_user: usize,
+) -> Result<()> {
+    if let Some(old) = replaces {
+        txn.prepare_cached(
+            "DELETE FROM device_credentials WHERE credential_hash = ?1 AND user_id = ?2",
+        )?
+        .execute(params![old, user_id])?;
+    }
+    txn.prepare_cached(
+        "INSERT INTO device_credentials (credential_hash, user_id, created_at, last_used)
+         VALUES (?1, ?2, ?3, ?3)",
+    )?
+    .execute(params![credential_hash, user_id, now])?;
+    // The new credential always stays, even if others were issued in the same millisecond.
+    txn.prepare_cached(
+        "DELETE FROM device_credentials
+         WHERE user_id = ?1 AND credential_hash != ?3 AND credential_hash NOT IN (
+             SELECT credential_hash FROM device_credentials
+             WHERE user_id = ?1 AND credential_hash != ?3
+             ORDER BY last_used DESC LIMIT ?2)",
+    )?
+    .execute(params![
+        user_id,
+        max_per_user.saturating_sub(1) as i64,
+        credential_hash
+    ])?;
+    Ok(())
+}
+
+/// Record an invite code (its hash) good for `uses` registrations.
+pub fn create_invite(
+    txn: &Transaction<'_>,
+    code_hash: &[u8],
+    uses: u32,
+    now: Timestamp,
+) -> Result<()> {
+    txn.prepare_cached(
+        "INSERT INTO invites (code_hash, uses_left, created_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![code_hash, uses, now])?;
+    Ok(())
+}
+
+/// Whether an invite code has uses left (does not use it).
+pub fn invite_usable(txn: &Transaction<'_>, code_hash: &[u8]) -> Result<bool> {
+    Ok(txn
+        .prepare_cached("SELECT 1 FROM invites WHERE code_hash = ?1 AND uses_left > 0")?
+        .query_row([code_hash], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Use an invite code once; `invalid_invite` if it is unknown or used up.
+pub fn use_invite(txn: &Transaction<'_>, code_hash: &[u8]) -> Result<()> {
+    let used = txn
+        .prepare_cached(
+            "UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = ?1 AND uses_left > 0",
+        )?
+        .execute([code_hash])?;
+    if used == 0 {
+        return Err(invalid_invite());
+    }
+    Ok(())
+}
+
+/// The refusal for a missing, unknown or used-up invite code.
+pub fn invalid_invite() -> Error {
+    Error::refused(
+        ErrorCode::InvalidInvite,
+        "this relay registers by invitation: the invite code is missing, unknown or used up",
+    )
 }
 
 /// Resolve usernames to ids, failing with `not_found` naming the first unknown one.

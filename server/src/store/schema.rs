@@ -66,6 +66,22 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO meta (key, value) VALUES ('change_version', 0);
     "#,
+    // 2: device credentials (a device that logged in before skips the account-wide login
+    // ceiling) and invite codes; both stored only as SHA-256 hashes.
+    r#"
+    CREATE TABLE device_credentials (
+        credential_hash BLOB PRIMARY KEY,
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        created_at      INTEGER NOT NULL,
+        last_used       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX device_credentials_by_user ON device_credentials(user_id, last_used);
+    CREATE TABLE invites (
+        code_hash  BLOB PRIMARY KEY,
+        uses_left  INTEGER NOT NULL CHECK (uses_left >= 0),
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -100,6 +116,6 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 6);
+        assert_eq!(tables, 8);
     }
 }

@@ -43,6 +43,8 @@ pub fn test_config(dir: &Path) -> Config {
     c.limits.send_rate.per_second = 100_000.0;
     c.limits.frame_rate.burst = 100_000.0;
     c.limits.frame_rate.per_second = 100_000.0;
+    // Tests register many users from 127.0.0.1; tests/abuse.rs tightens this again.
+    c.limits.register_per_address.burst = 100_000.0;
     c
 }
 

@@ -47,10 +47,17 @@ pub struct Relay {
     pub metrics_port: u16,
     pub db: PathBuf,
     pub dir: tempfile::TempDir,
+    /// Flags added to every start of this relay.
+    pub extra_args: Vec<String>,
 }
 
 impl Relay {
     pub fn start() -> Relay {
+        Self::start_with(&[])
+    }
+
+    /// Start with extra flags (e.g. a tighter limit).
+    pub fn start_with(extra_args: &[&str]) -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("relay.db");
         let mut relay = Relay {
@@ -59,6 +66,7 @@ impl Relay {
             metrics_port: free_port(),
             db,
             dir,
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         relay.restart();
         relay
@@ -85,8 +93,12 @@ impl Relay {
                     "100000",
                     "--frame-burst",
                     "100000",
+                    // Every test user registers from 127.0.0.1.
+                    "--register-burst",
+                    "100000",
                 ])
                 .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
+                .args(&self.extra_args)
                 .env("TERN_LOG", "warn")
                 .stdout(Stdio::null())
                 .spawn()

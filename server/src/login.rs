@@ -1,0 +1,200 @@
+//! `POST /v1/login`: check a password and open a session.
+//!
+//! Failed attempts are charged to three buckets before the password is checked — per
+//! (account, client address), per client address, and the account-wide ceiling — and all are
+//! given back when the password is right, so a user typing it correctly is never held back by
+//! their own success. Taking the tokens before the argon2id check is what bounds concurrent
+//! guesses: checking first and charging after a failure let hundreds of simultaneous guesses
+//! through a limit of ten. Only one check per account runs at a time, so a refund after a
+//! success never races guesses already past the buckets. A request that is cancelled while its
+//! password is being checked stays charged.
+//!
+//! Every successful login returns a fresh `device_credential`. Presented at the next login it
+//! exempts the device from the account-wide ceiling (not from the per-address limits), so an
+//! attacker flooding an account from many addresses cannot lock its owner out. The relay keeps
+//! only SHA-256 hashes of credentials, a bounded number per user.
+//!
+//! Unknown usernames still cost one argon2id verification, so timing does not reveal which
+//! accounts exist.
+
+use axum::extract::State;
+use axum::Json;
+use tern_proto::{ErrorCode, LoginRequest, LoginResponse};
+
+use crate::auth;
+use crate::client_addr::{AddrKey, ClientAddr};
+use crate::error::{Error, Result};
+use crate::guards::AccountGuards;
+use crate::http::ApiError;
+use crate::json_body::JsonBody;
+use crate::state::AppState;
+use crate::store::accounts;
+
+/// The buckets one attempt was charged to, to give back if the attempt does not count.
+struct Charges<'a> {
+    guards: &'a AccountGuards,
+    account: String,
+    key: AddrKey,
+    account_address: bool,
+    address: bool,
+    ceiling: bool,
+}
+
+impl Charges<'_> {
+    fn refund(self) {
+        let g = self.guards;
+        if self.account_address {
+            g.login_by_account_address
+                .refund(&(self.account.clone(), self.key));
+        }
+        if self.address {
+            g.login_by_address.refund(&self.key);
+        }
+        if self.ceiling {
+            g.login_by_account.refund(&self.account);
+        }
+    }
+}
+
+fn too_many_attempts(state: &AppState) -> ApiError {
+    state.metrics.error(ErrorCode::TooManyAttempts);
+    Error::refused(
+        ErrorCode::TooManyAttempts,
+        "too many failed login attempts; wait a minute",
+    )
+    .into()
+}
+
+/// The handler.
+pub async fn login(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let guards = &*state.accounts;
+    let mut charges = Charges {
+        guards,
+        // No username is longer than 32 characters; cutting longer ones keeps an attacker
+        // from filling the limiter's map with 16 KiB keys.
+        account: req
+            .username
+            .chars()
+            .take(32)
+            .collect::<String>()
+            .to_lowercase(),
+        key: addr.key(),
+        account_address: false,
+        address: false,
+        ceiling: false,
+    };
+    charges.account_address = guards
+        .login_by_account_address
+        .take(&(charges.account.clone(), charges.key));
+    if !charges.account_address {
+        return Err(too_many_attempts(&state));
+    }
+    charges.address = guards.login_by_address.take(&charges.key);
+    if !charges.address {
+        charges.refund();
+        return Err(too_many_attempts(&state));
+    }
+    let name = req.username.clone();
+    let presented = req.device_credential.as_deref().map(auth::hash_token);
+    let found = state
+        .store
+        .call(move |txn, _| {
+            let user = accounts::find_user(txn, &name)?;
+            let valid = match (&user, presented) {
+                (Some(user), Some(hash)) => accounts::device_credential_valid(txn, user.id, &hash)?,
+                _ => false,
+            };
+            Ok((user, valid.then_some(presented).flatten()))
+        })
+        .await;
+    let (user, known_credential) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            charges.refund();
+            return Err(e.into());
+        }
+    };
+    if known_credential.is_none() {
+        charges.ceiling = guards.login_by_account.take(&charges.account);
+        if !charges.ceiling {
+            charges.refund();
+            return Err(too_many_attempts(&state));
+        }
+    }
+    let turn = guards.checking.turn(charges.account.clone()).await;
+    let stored = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| auth::DUMMY_HASH.to_owned());
+    let ok = match guards
+        .kdf
+        .verify(&state.metrics, req.password, stored)
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Busy: no password was checked, so the attempt does not count.
+            charges.refund();
+            if e.code() != ErrorCode::Internal {
+                state.metrics.error(e.code());
+            }
+            return Err(e.into());
+        }
+    };
+    drop(turn);
+    let Some(user) = user.filter(|_| ok) else {
+        state.metrics.error(ErrorCode::InvalidCredentials);
+        return Err(
+            Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into(),
+        );
+    };
+    charges.refund();
+
+    let (token, token_hash) = auth::new_token();
+    let (credential, credential_hash) = auth::new_device_credential();
+    let now = tern_proto::now_ms();
+    let expires_at = now + state.config.token_ttl.as_millis() as i64;
+    let device = req.device_name.chars().take(64).collect::<String>();
+    let limits = &state.config.limits;
+    let (max_sessions, max_credentials) = (
+        limits.max_sessions_per_user,
+        limits.max_device_credentials_per_user,
+    );
+    let user_id = user.id;
+    let session_id = state
+        .store
+        .call(move |txn, _| {
+            let session = accounts::create_session(
+                txn,
+                user_id,
+                &token_hash,
+                &device,
+                now,
+                expires_at,
+                max_sessions,
+            )?;
+            accounts::issue_device_credential(
+                txn,
+                user_id,
+                &credential_hash,
+                known_credential.as_ref().map(|h| &h[..]),
+                now,
+                max_credentials,
+            )?;
+            Ok(session)
+        })
+        .await?;
+    tracing::info!(user = user.id, session = session_id, "logged in");
+    Ok(Json(LoginResponse {
+        token: token.expose().to_owned(),
+        expires_at,
+        session_id,
+        user_id: user.id,
+        username: user.username,
+        device_credential: credential.expose().to_owned(),
+    }))
+}
