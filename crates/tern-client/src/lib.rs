@@ -6,6 +6,7 @@
 //! token lives only in the OS keychain ([`keychain`]). What happens is published as typed
 //! [`Event`]s.
 
+pub mod accounts;
 pub mod cache;
 mod client;
 pub mod config;
@@ -14,8 +15,13 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod keychain;
+pub mod logging;
+pub mod private_fs;
+pub mod relay_address;
 
-pub use client::{cache_path, Client};
+pub use accounts::cache_path;
+pub use client::Client;
 pub use config::{ClientConfig, Timing};
 pub use error::{Error, Result};
 pub use events::{ChatMessage, ConnectionState, ConversationView, Event, MessageStatus};
+pub use relay_address::{ClearText, RelayAddress};
