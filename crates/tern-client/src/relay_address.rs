@@ -93,11 +93,8 @@ impl RelayAddress {
     /// Whether the host is this machine (`127.0.0.0/8`, `::1`, `localhost`).
     pub fn is_loopback(&self) -> bool {
         match self.url.host() {
-            Some(Host::Domain(d)) => {
-                let d = d.trim_end_matches('.');
-                d.eq_ignore_ascii_case("localhost")
-                    || d.to_ascii_lowercase().ends_with(".localhost")
-            }
+            // Only the exact name: not every resolver maps `*.localhost` to loopback.
+            Some(Host::Domain(d)) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
             Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
             Some(Host::Ipv6(ip)) => {
                 ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
@@ -202,6 +199,7 @@ mod tests {
             "http://10.0.0.1",
             "http://[2001:db8::1]",
             "http://localhost.evil.example",
+            "http://relay.localhost",
             "http://128.0.0.1",
         ] {
             match strict(refused) {
