@@ -5,6 +5,11 @@
 //! outbox delivery, sync) and one cache thread (SQLite with full-text search); the session
 //! token lives only in the OS keychain ([`keychain`]). What happens is published as typed
 //! [`Event`]s.
+//!
+//! Around it: [`relay_address`] (what a typed relay address means: `https` by default, clear
+//! text only to this machine unless the user consents), [`accounts`] and [`private_fs`] (local
+//! data keyed by user id, private to the OS user), [`logging`] (the one log setup, with the
+//! network libraries capped so tokens and bodies never reach a log).
 
 pub mod accounts;
 pub mod cache;

@@ -33,6 +33,7 @@ struct Cli {
     /// and messages then cross the network readable by anyone on the path.
     #[arg(
         long,
+        global = true,
         env = "TERN_ALLOW_INSECURE_RELAY",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
@@ -142,7 +143,9 @@ async fn resume(cli: &Cli) -> anyhow::Result<Client> {
     let user = match &cli.user {
         Some(u) => u.clone(),
         None => std::fs::read_to_string(last_user_file(cli))
-            .context("no account given (--user) and none logged in before")?
+            .map_err(|_| {
+                anyhow::anyhow!("not logged in here: run `tern login <username>` or pass --user")
+            })?
             .trim()
             .to_owned(),
     };
