@@ -60,8 +60,8 @@ function showConnection(c) {
 
 // ---------- sign in ----------
 async function showSignin(prefill) {
-  $("app").hidden = true; $("signin").hidden = false;
-  if (prefill) { $("relay").value = prefill.relay || ""; $("username").value = prefill.username || ""; }
+  $("app").hidden = true; $("signin").hidden = false; $("insecure-warning").hidden = true;
+  if (prefill) { $("relay").value = prefill.relay || ""; $("username").value = prefill.username || ""; $("allow-insecure").checked = !!prefill.allow_insecure_relay; }
   $("username").focus();
 }
 
@@ -71,7 +71,7 @@ async function submitSignin(register) {
   $("signin-error").textContent = "";
   $("signin-button").disabled = $("register-button").disabled = true;
   try {
-    await invoke("sign_in", { relay: $("relay").value, username: $("username").value, password: $("password").value, register });
+    await invoke("sign_in", { relay: $("relay").value, username: $("username").value, password: $("password").value, register, allowInsecureRelay: $("allow-insecure").checked });
     $("password").value = "";
     await boot();
   } catch (e) {
@@ -359,6 +359,8 @@ async function boot() {
   state.me = s.username; state.userId = s.user_id;
   $("me").textContent = s.username;
   $("signin").hidden = true; $("app").hidden = false;
+  // Persistent while signed in: clear text to another machine is never "fine".
+  $("insecure-warning").hidden = !s.unencrypted;
   showConnection(s.connection);
   await refreshList();
 }

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 use tauri::{AppHandle, State};
-use tern_client::{ChatMessage, Client, ClientConfig, ConnectionState, ConversationView};
+use tern_client::{
+    ChatMessage, ClearText, Client, ClientConfig, ConnectionState, ConversationView, RelayAddress,
+};
 use tern_proto::{ConversationId, ConversationInfo, Seq};
 
 use crate::error::CmdError;
@@ -20,20 +22,27 @@ pub struct Snapshot {
     user_id: Option<i64>,
     signed_in: bool,
     connection: Option<ConnectionState>,
+    /// Signed in over clear-text `http://` to another machine: the UI warns persistently.
+    unencrypted: bool,
+    allow_insecure_relay: bool,
     do_not_disturb: bool,
     muted: Vec<ConversationId>,
 }
 
-/// The engine configuration for a relay.
-pub fn engine_config(state: &AppState, relay: &str) -> ClientConfig {
+/// The engine configuration for a relay address as typed, under the clear-text rule.
+pub fn engine_config(state: &AppState, relay: &str, clear_text: ClearText) -> Res<ClientConfig> {
+    let relay = RelayAddress::parse(relay, clear_text)?;
     let mut c = ClientConfig::new(relay, &state.data_dir);
     c.device_name = format!("Tern desktop ({})", std::env::consts::OS);
-    c
+    Ok(c)
 }
 
 /// Start forwarding and remember the signed-in account.
 pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
-    let (relay, name) = (client.config().relay.clone(), client.username().to_owned());
+    let (relay, name) = (
+        client.config().relay.as_str().to_owned(),
+        client.username().to_owned(),
+    );
     state.update_settings(|s| {
         s.relay = Some(relay);
         s.username = Some(name);
@@ -61,13 +70,19 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
             .or(s.username),
         user_id: client.as_ref().map(|c| c.user_id()),
         signed_in: client.is_some(),
+        unencrypted: client
+            .as_ref()
+            .is_some_and(|c| c.config().relay.is_clear_text_remote()),
         connection: client.map(|c| c.connection_state()),
+        allow_insecure_relay: s.allow_insecure_relay,
         do_not_disturb: s.do_not_disturb,
         muted: s.muted.into_iter().collect(),
     }
 }
 
 /// Sign in (creating the account first when `register`), keep the token in the keychain.
+/// `allow_insecure_relay` is the user's explicit consent to clear text to another machine;
+/// it is remembered for silent sign-in.
 #[tauri::command]
 pub async fn sign_in(
     app: AppHandle,
@@ -76,8 +91,16 @@ pub async fn sign_in(
     username: String,
     password: String,
     register: bool,
+    allow_insecure_relay: Option<bool>,
 ) -> Res<()> {
-    let config = engine_config(&state, relay.trim());
+    let allow = allow_insecure_relay.unwrap_or(false);
+    let clear_text = if allow {
+        ClearText::Allow
+    } else {
+        ClearText::LoopbackOnly
+    };
+    let config = engine_config(&state, relay.trim(), clear_text)?;
+    state.update_settings(|s| s.allow_insecure_relay = allow)?;
     if register {
         Client::register(&config, username.trim(), &password).await?;
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct CmdError {
     /// Stable code: a relay error code, or one of `offline`, `no_keychain`, `not_signed_in`,
-    /// `invalid`, `timeout`, `internal`, `settings`.
+    /// `invalid`, `invalid_relay`, `insecure_relay`, `timeout`, `internal`, `settings`.
     pub code: String,
     /// Human-readable message, shown as is.
     pub message: String,
@@ -33,6 +33,8 @@ impl From<tern_client::Error> for CmdError {
             E::NotLoggedIn(_) => "not_signed_in",
             E::Http(_) => "unreachable",
             E::Invalid(_) => "invalid",
+            E::InvalidRelay { .. } => "invalid_relay",
+            E::InsecureRelay { .. } => "insecure_relay",
             _ => "internal",
         };
         CmdError::new(code, e.to_string())

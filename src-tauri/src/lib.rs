@@ -44,10 +44,17 @@ fn dirs(app: &tauri::App) -> (PathBuf, PathBuf) {
 fn resume_last(app: &tauri::AppHandle) {
     let state = app.state::<AppState>();
     let s = state.settings.lock().unwrap().clone();
+    let clear_text = s.clear_text();
     let (Some(relay), Some(username)) = (s.relay, s.username) else {
         return;
     };
-    let config = commands::engine_config(&state, &relay);
+    let config = match commands::engine_config(&state, &relay, clear_text) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::warn!(message = %e.message, "the saved relay address is refused");
+            return;
+        }
+    };
     match tauri::async_runtime::block_on(Client::resume(config, &username)) {
         Ok(client) => {
             if let Err(e) = commands::adopt(app, &state, client) {
@@ -60,12 +67,7 @@ fn resume_last(app: &tauri::AppHandle) {
 
 /// Run the app.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    tern_client::logging::init("info");
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             tray::show_window(app)

@@ -3,6 +3,11 @@
 //! Whether to notify is a pure decision ([`should_notify`]) so it can be tested without a
 //! desktop: only messages from others, never while do-not-disturb is on or the conversation is
 //! muted, and not when the user is already looking at that conversation in a focused window.
+//!
+//! Title and body are other people's text (usernames, group names, message bodies), and the
+//! freedesktop notification spec reads the body as markup (`<b>`, `<a href>`, `<img>`). Both
+//! are escaped ([`escape_markup`]) so a message shows literally and cannot inject links or
+//! images into the notification.
 
 use tern_client::ChatMessage;
 use tern_proto::ConversationId;
@@ -29,7 +34,7 @@ pub fn should_notify(message: &ChatMessage, settings: &Settings, attention: Atte
 
 /// Show a notification; failures (no notification daemon) are logged, never fatal.
 pub fn show(title: &str, body: &str) {
-    let (title, body) = (title.to_owned(), preview(body));
+    let (title, body) = (escape_markup(title), escape_markup(&preview(body)));
     // The D-Bus call blocks; keep it off the async runtime.
     std::thread::spawn(move || {
         if let Err(e) = notify_rust::Notification::new()
@@ -42,6 +47,22 @@ pub fn show(title: &str, body: &str) {
             tracing::warn!(error = %e, "could not show a notification");
         }
     });
+}
+
+/// Escape text for the freedesktop notification markup: `&`, `<`, `>`, `"` and `'`.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn preview(body: &str) -> String {
@@ -104,6 +125,21 @@ mod tests {
             ..Settings::default()
         };
         assert!(!should_notify(&msg(1, false), &dnd, away));
+    }
+
+    #[test]
+    fn message_text_shows_literally_and_cannot_inject_markup() {
+        assert_eq!(
+            escape_markup(r#"<a href="https://evil.example">win</a> & <img src='x'/>"#),
+            "&lt;a href=&quot;https://evil.example&quot;&gt;win&lt;/a&gt; &amp; \
+             &lt;img src=&apos;x&apos;/&gt;"
+        );
+        assert_eq!(
+            escape_markup("plain text, ünïcode ✓"),
+            "plain text, ünïcode ✓"
+        );
+        // Already-escaped text is escaped again: what was typed is what is shown.
+        assert_eq!(escape_markup("&lt;"), "&amp;lt;");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Settings that outlive a run: relay address, last account, do-not-disturb and muted
 //! conversations. Stored as JSON in the app's config folder; never holds a secret (the token
-//! is in the OS keychain).
+//! is in the OS keychain). The file is private (`0600` in a `0700` folder on unix): it names
+//! the account and its relay.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tern_client::{private_fs, ClearText};
 use tern_proto::ConversationId;
 
 /// Persisted settings.
@@ -16,6 +18,8 @@ pub struct Settings {
     pub relay: Option<String>,
     /// Account signed in last; used for silent sign-in.
     pub username: Option<String>,
+    /// The user accepted an unencrypted `http://` relay on another machine.
+    pub allow_insecure_relay: bool,
     /// Do not disturb: no notifications at all.
     pub do_not_disturb: bool,
     /// Conversations whose messages raise no notification.
@@ -31,17 +35,24 @@ impl Settings {
             .unwrap_or_default()
     }
 
-    /// Save atomically (write a temporary file, then rename).
+    /// Save atomically (write a temporary file, then rename), readable only by the user.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            private_fs::create_dir(dir)?;
         }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(self).expect("settings serialize"),
-        )?;
-        std::fs::rename(tmp, path)
+        private_fs::write_file(
+            path,
+            &serde_json::to_vec_pretty(self).expect("settings serialize"),
+        )
+    }
+
+    /// Whether clear text to a remote relay is acceptable.
+    pub fn clear_text(&self) -> ClearText {
+        if self.allow_insecure_relay {
+            ClearText::Allow
+        } else {
+            ClearText::LoopbackOnly
+        }
     }
 }
 
@@ -62,6 +73,7 @@ mod tests {
         let s = Settings {
             relay: Some("http://relay:7878".into()),
             username: Some("alice".into()),
+            allow_insecure_relay: true,
             do_not_disturb: true,
             muted: [3, 7].into_iter().collect(),
         };
@@ -69,5 +81,17 @@ mod tests {
         assert_eq!(Settings::load(&path), s);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("token"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn settings_are_readable_only_by_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_in(&dir.path().join("config"));
+        Settings::default().save(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
     }
 }

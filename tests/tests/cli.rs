@@ -13,8 +13,9 @@ async fn a_cli_killed_with_messages_in_its_outbox_sends_them_after_it_restarts()
     let data = tempfile::tempdir().unwrap();
     let (code, _, err) = tern_output(&relay, data.path(), &["register", "alice"]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = tern_output(&relay, data.path(), &["login", "alice"]);
+    let (code, login, err) = tern_output(&relay, data.path(), &["login", "alice"]);
     assert_eq!(code, 0, "{err}");
+    let alice_id = login[0]["user_id"].as_i64().unwrap();
     let (bob, _b) = signup(&relay, "bob").await;
     let (code, out, err) = tern_output(&relay, data.path(), &["direct", "bob"]);
     assert_eq!(code, 0, "{err}");
@@ -40,7 +41,7 @@ async fn a_cli_killed_with_messages_in_its_outbox_sends_them_after_it_restarts()
     .spawn()
     .unwrap();
     // Wait until the message is in the CLI's outbox, then kill the process.
-    let cache = tern_client::cache_path(&config(&relay.url(), data.path()), "alice");
+    let cache = tern_client::cache_path(&config(&relay.url(), data.path()), alice_id);
     eventually("message written to the outbox", || {
         let cache = cache.clone();
         async move {

@@ -6,7 +6,6 @@
 //! returns its local echo at once; the connection task delivers it when it can. Requests that
 //! need the relay (start a chat, manage a group) fail with [`Error::Offline`] when offline.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tern_proto::{
@@ -15,6 +14,7 @@ use tern_proto::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::accounts::{self, cache_path};
 use crate::cache::{self, conversations as convs, messages, outbox, Cache};
 use crate::config::ClientConfig;
 use crate::connection::{self, Cmd};
@@ -67,20 +67,6 @@ pub(crate) fn reply_id(f: &ServerFrame) -> Option<RequestId> {
     }
 }
 
-/// Where the cache for an account on a relay lives.
-pub fn cache_path(config: &ClientConfig, username: &str) -> PathBuf {
-    let relay: String = config
-        .relay
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    config
-        .data_dir
-        .join(relay)
-        .join(username.to_lowercase())
-        .join("cache.db")
-}
-
 impl Client {
     /// Create an account on the relay.
     pub async fn register(config: &ClientConfig, username: &str, password: &str) -> Result<()> {
@@ -110,7 +96,11 @@ impl Client {
             }
         }
         let (user_id, name) = (res.user_id, res.username.clone());
-        let cache = Cache::open(&cache_path(&config, &name))?;
+        // The folder is keyed by the numeric id: the relay chose the username.
+        accounts::adopt_legacy(&config, &name, user_id)?;
+        accounts::create_account_dir(&config, user_id)?;
+        let cache = Cache::open(&cache_path(&config, user_id))?;
+        accounts::remember(&config, &name, user_id)?;
         let n = name.clone();
         cache
             .call(move |txn| {
@@ -125,17 +115,25 @@ impl Client {
     pub async fn resume(config: ClientConfig, username: &str) -> Result<Client> {
         let token = keychain::load(&config.relay, username)?
             .ok_or_else(|| Error::NotLoggedIn(username.into()))?;
-        let cache = Cache::open(&cache_path(&config, username))?;
+        let known = match accounts::lookup(&config, username) {
+            Some(id) => Some(id),
+            None => accounts::find_legacy(&config, username)?,
+        };
+        let known = known.ok_or_else(|| Error::NotLoggedIn(username.into()))?;
+        accounts::create_account_dir(&config, known)?;
+        let cache = Cache::open(&cache_path(&config, known))?;
         let (user_id, name) = cache
             .call(|txn| {
                 let id = cache::meta_get(txn, "user_id")?.and_then(|v| v.parse().ok());
                 Ok((id, cache::meta_get(txn, "username")?))
             })
             .await?;
-        let (Some(user_id), Some(name)) = (user_id, name) else {
-            return Err(Error::NotLoggedIn(username.into()));
-        };
-        Ok(Self::start(config, cache, user_id, name, token))
+        match (user_id, name) {
+            (Some(user_id), Some(name)) if user_id == known => {
+                Ok(Self::start(config, cache, user_id, name, token))
+            }
+            _ => Err(Error::NotLoggedIn(username.into())),
+        }
     }
 
     fn start(

@@ -4,12 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::relay_address::RelayAddress;
+
 /// Everything the engine can be configured with.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Relay base URL: `http://host:port` or `https://host:port`. The WebSocket URL is derived
-    /// from it (`ws://`/`wss://` + the protocol path).
-    pub relay: String,
+    /// Relay base URL, parsed and checked against the clear-text rule. The WebSocket URL is
+    /// derived from it (`ws://`/`wss://` + the protocol path).
+    pub relay: RelayAddress,
     /// Folder for the local cache databases (one per relay and account).
     pub data_dir: PathBuf,
     /// Label for this device in the relay's session list.
@@ -60,10 +62,10 @@ impl Default for Timing {
 }
 
 impl ClientConfig {
-    /// Defaults for a relay URL and data folder.
-    pub fn new(relay: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+    /// Defaults for a relay address and data folder.
+    pub fn new(relay: RelayAddress, data_dir: impl Into<PathBuf>) -> Self {
         ClientConfig {
-            relay: relay.into().trim_end_matches('/').to_owned(),
+            relay,
             data_dir: data_dir.into(),
             device_name: default_device_name(),
             timing: Timing::default(),
@@ -73,23 +75,12 @@ impl ClientConfig {
 
     /// The WebSocket URL of the relay.
     pub fn ws_url(&self) -> String {
-        let base = if let Some(rest) = self.relay.strip_prefix("https://") {
-            format!("wss://{rest}")
-        } else if let Some(rest) = self.relay.strip_prefix("http://") {
-            format!("ws://{rest}")
-        } else {
-            format!("ws://{}", self.relay)
-        };
-        format!("{base}{}", tern_proto::WS_PATH)
+        self.relay.ws_url(tern_proto::WS_PATH)
     }
 
-    /// The HTTP base URL of the relay.
+    /// The HTTP URL of a relay endpoint.
     pub fn http_url(&self, path: &str) -> String {
-        if self.relay.starts_with("http://") || self.relay.starts_with("https://") {
-            format!("{}{path}", self.relay)
-        } else {
-            format!("http://{}{path}", self.relay)
-        }
+        self.relay.http_url(path)
     }
 }
 

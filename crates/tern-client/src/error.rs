@@ -40,6 +40,26 @@ pub enum Error {
     /// The engine has shut down.
     #[error("the client has shut down")]
     Closed,
+    /// The relay address cannot be used as typed.
+    #[error("invalid relay address {address:?}: {reason}")]
+    InvalidRelay {
+        /// What was typed.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Clear-text `http://` to another machine without the user's explicit opt-in.
+    #[error(
+        "refusing {address}: http:// is not encrypted, so your password, session token and \
+         messages would cross the network readable by anyone on the path. Use https:// (the \
+         default when no scheme is given), or accept the risk explicitly (CLI: \
+         --allow-insecure-relay or TERN_ALLOW_INSECURE_RELAY=1; desktop: \"Allow unencrypted \
+         connection\")"
+    )]
+    InsecureRelay {
+        /// The refused address.
+        address: String,
+    },
     /// Invalid input from the caller.
     #[error("{0}")]
     Invalid(String),

@@ -5,7 +5,13 @@
 //! outbox delivery, sync) and one cache thread (SQLite with full-text search); the session
 //! token lives only in the OS keychain ([`keychain`]). What happens is published as typed
 //! [`Event`]s.
+//!
+//! Around it: [`relay_address`] (what a typed relay address means: `https` by default, clear
+//! text only to this machine unless the user consents), [`accounts`] and [`private_fs`] (local
+//! data keyed by user id, private to the OS user), [`logging`] (the one log setup, with the
+//! network libraries capped so tokens and bodies never reach a log).
 
+pub mod accounts;
 pub mod cache;
 mod client;
 pub mod config;
@@ -14,8 +20,13 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod keychain;
+pub mod logging;
+pub mod private_fs;
+pub mod relay_address;
 
-pub use client::{cache_path, Client};
+pub use accounts::cache_path;
+pub use client::Client;
 pub use config::{ClientConfig, Timing};
 pub use error::{Error, Result};
 pub use events::{ChatMessage, ConnectionState, ConversationView, Event, MessageStatus};
+pub use relay_address::{ClearText, RelayAddress};

@@ -172,7 +172,7 @@ pub fn fast_timing() -> Timing {
 }
 
 pub fn config(relay_url: &str, data: &Path) -> ClientConfig {
-    let mut c = ClientConfig::new(relay_url, data);
+    let mut c = ClientConfig::new(relay_url.parse().expect("relay address"), data);
     c.timing = fast_timing();
     c.device_name = "e2e".into();
     c
@@ -232,13 +232,22 @@ pub async fn wait_settled(client: &Client) {
     .await;
 }
 
-/// Run the `tern` CLI.
+/// Run the `tern` CLI with `--json` output (what scripts use).
 pub fn tern(relay: &Relay, data: &Path, args: &[&str]) -> Command {
+    let mut cmd = tern_human(relay, data, &["--json"]);
+    cmd.args(args);
+    cmd
+}
+
+/// Run the `tern` CLI with its default, human-readable output.
+pub fn tern_human(relay: &Relay, data: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin("tern"));
     cmd.env("TERN_RELAY", relay.url())
         .env("TERN_DATA_DIR", data)
         .env("TERN_PASSWORD", PASSWORD)
         .env("TERN_HEARTBEAT_TIMEOUT_SECS", "1.5")
+        .env_remove("TERN_LOG")
+        .env_remove("TERN_ALLOW_INSECURE_RELAY")
         .args(args);
     cmd
 }

@@ -29,7 +29,15 @@ impl Cache {
     /// Open (creating and migrating) the cache file.
     pub fn open(path: &Path) -> Result<Cache> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private_fs::create_dir(dir)?;
+        }
+        // Created 0600 before SQLite opens it; SQLite gives -wal/-shm the same mode. Files
+        // from older versions are tightened here.
+        crate::private_fs::touch_file(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::private_fs::restrict_file(Path::new(&side))?;
         }
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -1,23 +1,46 @@
 //! `tern`: a command-line Tern client on the same engine as the desktop app, for scripting and
 //! debugging. It keeps its own cache and outbox; the token lives in the OS keychain.
 //!
-//! Output is JSON (one object per line), so scripts and tests can read it.
+//! Output is human-readable lines by default; `--json` prints one JSON object per line for
+//! scripts and tests ([`output`]). A failure prints one `error: …` line on stderr and exits
+//! non-zero (1; `send` uses 3 for "still queued" and 4 for "refused").
+
+mod output;
 
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use tern_client::{Client, ClientConfig, ConnectionState, Event, MessageStatus};
+use tern_client::{
+    private_fs, ClearText, Client, ClientConfig, ConnectionState, Event, MessageStatus,
+    RelayAddress,
+};
+
+use crate::output::{Output, Sent};
 
 /// Tern command-line client.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Relay URL.
+    /// Relay address: `https://host[:port]` (the default when no scheme is given), or
+    /// `http://` for a relay on this machine.
     #[arg(long, env = "TERN_RELAY", default_value = "http://127.0.0.1:7878")]
     relay: String,
+    /// Accept an unencrypted `http://` relay on another machine: the password, session token
+    /// and messages then cross the network readable by anyone on the path.
+    #[arg(
+        long,
+        global = true,
+        env = "TERN_ALLOW_INSECURE_RELAY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    allow_insecure_relay: bool,
+    /// Print one JSON object per line instead of text (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
     /// Folder for the local cache.
     #[arg(long, env = "TERN_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -66,7 +89,7 @@ enum Command {
     Search { query: Vec<String> },
     /// Mark a conversation read up to a sequence number.
     Read { conversation: i64, seq: u64 },
-    /// Print events as JSON lines.
+    /// Print events as they happen (JSON lines with --json).
     Listen {
         /// Stop after this many seconds.
         #[arg(long = "for")]
@@ -87,14 +110,20 @@ fn data_dir(cli: &Cli) -> PathBuf {
     })
 }
 
-fn config(cli: &Cli) -> ClientConfig {
-    let mut c = ClientConfig::new(&cli.relay, data_dir(cli));
+fn config(cli: &Cli) -> anyhow::Result<ClientConfig> {
+    let clear_text = if cli.allow_insecure_relay {
+        ClearText::Allow
+    } else {
+        ClearText::LoopbackOnly
+    };
+    let relay = RelayAddress::parse(&cli.relay, clear_text)?;
+    let mut c = ClientConfig::new(relay, data_dir(cli));
     c.device_name = "tern cli".into();
     if let Some(t) = cli.heartbeat_timeout_secs {
         c.timing.heartbeat_timeout = Duration::from_secs_f64(t);
         c.timing.heartbeat_interval = Duration::from_secs_f64(t / 3.0);
     }
-    c
+    Ok(c)
 }
 
 fn password() -> anyhow::Result<String> {
@@ -106,10 +135,6 @@ fn password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn print(v: impl serde::Serialize) {
-    println!("{}", serde_json::to_string(&v).expect("serializable"));
-}
-
 fn last_user_file(cli: &Cli) -> PathBuf {
     data_dir(cli).join("last-user")
 }
@@ -118,11 +143,13 @@ async fn resume(cli: &Cli) -> anyhow::Result<Client> {
     let user = match &cli.user {
         Some(u) => u.clone(),
         None => std::fs::read_to_string(last_user_file(cli))
-            .context("no account given (--user) and none logged in before")?
+            .map_err(|_| {
+                anyhow::anyhow!("not logged in here: run `tern login <username>` or pass --user")
+            })?
             .trim()
             .to_owned(),
     };
-    Ok(Client::resume(config(cli), &user).await?)
+    Ok(Client::resume(config(cli)?, &user).await?)
 }
 
 async fn wait_online(
@@ -142,50 +169,78 @@ async fn wait_online(
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tern_client::logging::init("warn");
+    match run(&cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the message and its causes, no debug dump.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let out = Output { json: cli.json };
     match &cli.command {
         Command::Register { username } => {
-            Client::register(&config(&cli), username, &password()?).await?;
-            print(serde_json::json!({"registered": username}));
+            Client::register(&config(cli)?, username, &password()?).await?;
+            out.show(&serde_json::json!({"registered": username}), || {
+                format!("registered {username}")
+            });
         }
         Command::Login { username } => {
-            let client = Client::login(config(&cli), username, &password()?).await?;
-            std::fs::create_dir_all(data_dir(&cli))?;
-            std::fs::write(last_user_file(&cli), client.username())?;
-            print(serde_json::json!({"logged_in": client.username(), "user_id": client.user_id()}));
+            let client = Client::login(config(cli)?, username, &password()?).await?;
+            private_fs::create_dir(&data_dir(cli))?;
+            private_fs::write_file(&last_user_file(cli), client.username().as_bytes())?;
+            out.show(
+                &serde_json::json!({"logged_in": client.username(), "user_id": client.user_id()}),
+                || {
+                    format!(
+                        "logged in as {} (user {})",
+                        client.username(),
+                        client.user_id()
+                    )
+                },
+            );
             client.shutdown().await;
         }
         Command::Logout { all } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             let name = client.username().to_owned();
             client.logout(*all).await?;
-            print(serde_json::json!({"logged_out": name, "everywhere": all}));
+            out.show(
+                &serde_json::json!({"logged_out": name, "everywhere": all}),
+                || {
+                    if *all {
+                        format!("logged out {name} on every device")
+                    } else {
+                        format!("logged out {name}")
+                    }
+                },
+            );
         }
         Command::Direct { username } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             let mut events = client.subscribe();
             wait_online(&client, &mut events, Duration::from_secs(15)).await?;
-            print(client.start_direct(username).await?);
+            let conv = client.start_direct(username).await?;
+            out.show(&conv, || output::conversation(&conv));
             client.shutdown().await;
         }
         Command::Group { name, members } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             let mut events = client.subscribe();
             wait_online(&client, &mut events, Duration::from_secs(15)).await?;
             let members: Vec<&str> = members.iter().map(String::as_str).collect();
-            print(client.create_group(name, &members).await?);
+            let conv = client.create_group(name, &members).await?;
+            out.show(&conv, || output::conversation(&conv));
             client.shutdown().await;
         }
         Command::Send { to, text, wait } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             let mut events = client.subscribe();
             let conv = match to.strip_prefix('@') {
                 Some(user) => {
@@ -198,32 +253,39 @@ async fn main() -> anyhow::Result<()> {
             };
             let echo = client.send(conv, &text.join(" ")).await?;
             let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(*wait);
-            let status = loop {
+            let (seq, status) = loop {
                 match tokio::time::timeout_at(deadline, events.recv()).await {
-                    Err(_) => break MessageStatus::Queued,
+                    Err(_) => break (None, MessageStatus::Queued),
                     Ok(Ok(Event::Status {
-                        client_id, status, ..
-                    })) if client_id == echo.client_id => break status,
+                        client_id,
+                        seq,
+                        status,
+                        ..
+                    })) if client_id == echo.client_id => break (seq, status),
                     Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
-                        break MessageStatus::Queued
+                        break (None, MessageStatus::Queued)
                     }
                     Ok(_) => {}
                 }
             };
-            print(
-                serde_json::json!({"conversation_id": conv, "client_id": echo.client_id, "status": status}),
-            );
+            let result = Sent {
+                conversation_id: conv,
+                client_id: echo.client_id,
+                seq,
+                status,
+            };
+            out.show(&result, || output::sent(&result, *wait));
             client.shutdown().await;
-            match status {
-                MessageStatus::Queued => std::process::exit(3),
-                MessageStatus::Failed { .. } => std::process::exit(4),
+            match result.status {
+                MessageStatus::Queued => return Ok(ExitCode::from(3)),
+                MessageStatus::Failed { .. } => return Ok(ExitCode::from(4)),
                 _ => {}
             }
         }
         Command::Conversations => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             for c in client.conversations().await? {
-                print(c);
+                out.show(&c, || output::conversation_view(&c));
             }
             client.shutdown().await;
         }
@@ -231,21 +293,21 @@ async fn main() -> anyhow::Result<()> {
             conversation,
             limit,
         } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             for m in client.messages(*conversation, None, *limit).await? {
-                print(m);
+                out.show(&m, || output::message(&m));
             }
             client.shutdown().await;
         }
         Command::Search { query } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             for m in client.search(&query.join(" "), 100).await? {
-                print(m);
+                out.show(&m, || output::message(&m));
             }
             client.shutdown().await;
         }
         Command::Read { conversation, seq } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             let mut events = client.subscribe();
             client.mark_read(*conversation, *seq).await?;
             wait_online(&client, &mut events, Duration::from_secs(15)).await?;
@@ -257,7 +319,7 @@ async fn main() -> anyhow::Result<()> {
             duration,
             until_sent,
         } => {
-            let client = resume(&cli).await?;
+            let client = resume(cli).await?;
             let mut events = client.subscribe();
             // With --until-sent: what was queued at start must each reach a final status.
             let mut waiting: std::collections::HashSet<String> =
@@ -288,10 +350,12 @@ async fn main() -> anyhow::Result<()> {
                                 waiting.remove(client_id);
                             }
                         }
-                        print(event);
+                        out.show(&event, || output::event(&event));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        print(serde_json::json!({"event": "lagged", "missed": n}));
+                        out.show(&serde_json::json!({"event": "lagged", "missed": n}), || {
+                            format!("missed {n} events; re-reading the outbox")
+                        });
                         // Missed events: fall back to the cache.
                         let left: std::collections::HashSet<String> =
                             client.unsent_ids().await?.into_iter().collect();
@@ -302,9 +366,9 @@ async fn main() -> anyhow::Result<()> {
             }
             client.shutdown().await;
             if *until_sent && !waiting.is_empty() {
-                std::process::exit(3);
+                return Ok(ExitCode::from(3));
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

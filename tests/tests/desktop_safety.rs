@@ -1,0 +1,130 @@
+//! The desktop app's safety promises, in a real (virtual) window against a real relay: clear
+//! text to another machine needs the user's explicit consent and then stays flagged on screen,
+//! its settings and data are private to the user, and a notification shows other people's
+//! text literally instead of as markup.
+//!
+//! It runs in its own test binary: the app is single-instance and the notification daemon owns
+//! a bus name, so it must not overlap with `desktop.rs` (cargo runs test binaries one at a time).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::webdriver::{Driver, Xvfb};
+use common::*;
+
+/// Start the recording notification daemon; returns it and its log file.
+fn notifyd(dir: &Path) -> (std::process::Child, PathBuf) {
+    use std::io::BufRead;
+    let log = dir.join("notifications.jsonl");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/notifyd.py");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "notification daemon did not start");
+    (child, log)
+}
+
+fn notifications(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notifications_show_plain_text()
+{
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _bob_dir) = signup(&relay, "bob").await;
+    let xvfb = Xvfb::start();
+    let (mut daemon, log) = notifyd(work.path());
+    // 0.0.0.0 is not loopback, so the app must treat it as another machine; connecting to it
+    // still reaches this machine's relay.
+    let remote = format!("http://0.0.0.0:{}", relay.port);
+    let app_dir = work.path().join("app");
+    let env = [
+        ("DISPLAY", xvfb.display.clone()),
+        ("TERN_DATA_DIR", app_dir.display().to_string()),
+        ("TERN_RELAY", remote.clone()),
+    ];
+    let app = Driver::launch(&bin("tern-desktop"), &env).await;
+    app.wait_until(
+        "!document.getElementById('signin').hidden",
+        "sign-in screen",
+    )
+    .await;
+    app.type_into("#username", "alice").await;
+    app.type_into("#password", PASSWORD).await;
+
+    // Without consent: refused with the reason, nothing sent, still on the sign-in screen.
+    app.click("#register-button").await;
+    app.wait_until(
+        "document.getElementById('signin-error').textContent.includes('not encrypted')",
+        "refusal of clear text",
+    )
+    .await;
+    let on_signin = app.js("return document.getElementById('app').hidden").await;
+    assert_eq!(on_signin, serde_json::json!(true));
+
+    // With consent: signed in, and the warning stays on screen.
+    app.click("#allow-insecure").await;
+    app.click("#register-button").await;
+    app.wait_until(
+        "!document.getElementById('app').hidden",
+        "main screen after sign-in",
+    )
+    .await;
+    let warning = app
+        .js("const w = document.getElementById('insecure-warning'); return !w.hidden && w.offsetHeight > 0 && w.textContent.includes('Not encrypted')")
+        .await;
+    assert_eq!(warning, serde_json::json!(true), "the warning is visible");
+
+    // Markup in a message reaches the notification as text, not as markup.
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(conv, r#"<a href="https://evil.example">win</a> & more"#)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if !notifications(&log).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = notifications(&log);
+    assert!(
+        shown.iter().any(|n| n["summary"] == "bob"
+            && n["body"]
+                == "&lt;a href=&quot;https://evil.example&quot;&gt;win&lt;/a&gt; &amp; more"),
+        "{shown:?}"
+    );
+    let warning_still = app
+        .js("return !document.getElementById('insecure-warning').hidden")
+        .await;
+    assert_eq!(warning_still, serde_json::json!(true));
+    app.quit().await;
+
+    // Settings and caches are the user's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&app_dir.join("settings.json")), 0o600);
+        assert_eq!(mode(&app_dir.join("data")), 0o700);
+    }
+
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    drop(xvfb);
+}
