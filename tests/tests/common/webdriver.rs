@@ -88,8 +88,11 @@ impl Driver {
             .spawn()
             .expect("WebKitWebDriver is installed (webkit2gtk-driver)");
         let base = format!("http://127.0.0.1:{port}");
+        // A command that never answers (the web process died) fails the test instead of
+        // hanging the whole run; the longest legitimate command waits 20 s (script timeout).
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(90))
             .build()
             .unwrap();
         for _ in 0..100 {
