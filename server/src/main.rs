@@ -259,10 +259,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if args.log_json {
         tracing_subscriber::fmt()
             .json()
+            .with_writer(std::io::stderr)
             .with_env_filter(filter)
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
     }
     let tls = args.tls_cert.is_some();
     if !tls && !args.listen.ip().is_loopback() && !args.allow_plain_public {

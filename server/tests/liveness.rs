@@ -323,3 +323,78 @@ async fn sigterm_stops_the_relay_despite_a_stalled_reader_and_a_half_sent_reques
     }
     drop((stalled, half));
 }
+
+/// A focused probe of the race between a sync and receipt pushes: while alice moves her read
+/// marker as fast as she can, bob syncs again and again. Pushes that waited during a sync used
+/// to be delivered after the sync's newer markers, moving alice's marker backwards on bob's
+/// connection. Every marker bob sees, in arrival order, must be at least the one before.
+#[tokio::test]
+async fn read_markers_never_move_backwards_on_a_connection_that_syncs_while_they_advance() {
+    const MESSAGES: u64 = 400;
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = bob.start_direct("alice").await;
+    for i in 0..MESSAGES {
+        bob.send_json(
+            json!({"type": "send", "id": 10_000 + i, "conversation_id": conv,
+            "client_id": format!("b{i}"), "body": "x"}),
+        )
+        .await;
+    }
+    for _ in 0..MESSAGES {
+        bob.expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+            .await;
+    }
+    bob.backlog.clear();
+    let alice_id = alice.user_id;
+    let reader = tokio::spawn(async move {
+        for seq in 1..=MESSAGES {
+            alice
+                .send_json(json!({"type": "read", "id": seq, "conversation_id": conv, "seq": seq}))
+                .await;
+            if seq % 20 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        alice
+    });
+    let mut seen = 0u64;
+    let mut observations = 0;
+    let check = |seen: &mut u64, r: &tern_proto::ReceiptState| {
+        if r.user_id == alice_id && r.conversation_id == conv {
+            assert!(
+                r.read_seq >= *seen,
+                "alice's read marker moved back from {seen} to {}",
+                r.read_seq
+            );
+            *seen = r.read_seq;
+        }
+    };
+    let mut round = 0u64;
+    while seen < MESSAGES {
+        round += 1;
+        assert!(round < 10_000, "the marker never reached the end");
+        let id = 1_000_000 + round;
+        bob.send_json(json!({"type": "sync", "id": id, "cursors": [], "changes_since": 0}))
+            .await;
+        loop {
+            match bob.recv().await {
+                ServerFrame::SyncPage { receipts, .. } => {
+                    for r in &receipts {
+                        check(&mut seen, r);
+                        observations += 1;
+                    }
+                }
+                ServerFrame::Receipt { receipt } => {
+                    check(&mut seen, &receipt);
+                    observations += 1;
+                }
+                ServerFrame::SyncDone { id: done, .. } if done == id => break,
+                _ => {}
+            }
+        }
+    }
+    println!("{observations} marker observations over {round} syncs, none backwards");
+    drop(reader.await.unwrap());
+}

@@ -514,8 +514,8 @@ impl RelayProcess {
         Self::spawn_logging(db, extra, "warn").0
     }
 
-    /// Spawn with `TERN_LOG=log`; the returned handle yields everything the relay printed
-    /// (its log goes to stdout) once it has exited.
+    /// Spawn with `TERN_LOG=log`; the returned handle yields everything the relay logged
+    /// (to stderr) once it has exited.
     pub fn spawn_logging(
         db: &Path,
         extra: &[&str],
@@ -528,21 +528,20 @@ impl RelayProcess {
             .args(extra)
             .env("TERN_LOG", log)
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        // Log lines may come before the address.
-        while !line.starts_with("listening on ") {
-            line.clear();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "relay exited");
-        }
+        let mut stderr = child.stderr.take().unwrap();
         let rest = std::thread::spawn(move || {
             let mut all = String::new();
-            let _ = reader.read_to_string(&mut all);
+            let _ = stderr.read_to_string(&mut all);
             all
         });
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
         let addr = line
             .trim()
             .strip_prefix("listening on ")
