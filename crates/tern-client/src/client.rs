@@ -55,18 +55,6 @@ pub struct Client {
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
-/// The request id a relay frame answers.
-pub(crate) fn reply_id(f: &ServerFrame) -> Option<RequestId> {
-    match f {
-        ServerFrame::Pong { id }
-        | ServerFrame::Ok { id }
-        | ServerFrame::Conversations { id, .. }
-        | ServerFrame::History { id, .. } => Some(*id),
-        ServerFrame::Conversation { id, .. } => *id,
-        _ => None,
-    }
-}
-
 impl Client {
     /// Create an account on the relay.
     pub async fn register(config: &ClientConfig, username: &str, password: &str) -> Result<()> {
@@ -318,11 +306,13 @@ impl Client {
         }
         let fetch_before = lowest;
         let reply = self
-            .request(move |id| ClientFrame::History {
-                id,
-                conversation_id: conv,
-                before_seq: fetch_before,
-                limit: limit as u32,
+            .request(move |id| {
+                ClientFrame::History(tern_proto::HistoryRequest {
+                    id,
+                    conversation_id: conv,
+                    before_seq: fetch_before,
+                    limit: limit as u32,
+                })
             })
             .await;
         if let Ok(ServerFrame::History {
@@ -375,13 +365,13 @@ impl Client {
 
     /// Tell the conversation the user is (not) typing. Dropped when offline.
     pub async fn typing(&self, conv: ConversationId, active: bool) {
-        let _ = self
-            .cmds
-            .try_send(Cmd::Fire(Box::new(move |id| ClientFrame::Typing {
+        let _ = self.cmds.try_send(Cmd::Fire(Box::new(move |id| {
+            ClientFrame::Typing(tern_proto::SetTyping {
                 id,
                 conversation_id: conv,
                 active,
-            })));
+            })
+        })));
     }
 
     async fn request(
@@ -412,8 +402,10 @@ impl Client {
     /// Start (or find) the direct conversation with a user.
     pub async fn start_direct(&self, username: &str) -> Result<ConversationInfo> {
         let username = username.to_owned();
-        self.conversation_request(move |id| ClientFrame::StartDirect { id, username })
-            .await
+        self.conversation_request(move |id| {
+            ClientFrame::StartDirect(tern_proto::StartDirect { id, username })
+        })
+        .await
     }
 
     /// Create a group with the user as admin.
@@ -422,17 +414,21 @@ impl Client {
             name.to_owned(),
             members.iter().map(|m| m.to_string()).collect(),
         );
-        self.conversation_request(move |id| ClientFrame::CreateGroup { id, name, members })
-            .await
+        self.conversation_request(move |id| {
+            ClientFrame::CreateGroup(tern_proto::CreateGroup { id, name, members })
+        })
+        .await
     }
 
     /// Rename a group.
     pub async fn rename_group(&self, conv: ConversationId, name: &str) -> Result<ConversationInfo> {
         let name = name.to_owned();
-        self.conversation_request(move |id| ClientFrame::RenameGroup {
-            id,
-            conversation_id: conv,
-            name,
+        self.conversation_request(move |id| {
+            ClientFrame::RenameGroup(tern_proto::RenameGroup {
+                id,
+                conversation_id: conv,
+                name,
+            })
         })
         .await
     }
@@ -444,10 +440,12 @@ impl Client {
         usernames: &[&str],
     ) -> Result<ConversationInfo> {
         let usernames = usernames.iter().map(|u| u.to_string()).collect();
-        self.conversation_request(move |id| ClientFrame::AddMembers {
-            id,
-            conversation_id: conv,
-            usernames,
+        self.conversation_request(move |id| {
+            ClientFrame::AddMembers(tern_proto::AddMembers {
+                id,
+                conversation_id: conv,
+                usernames,
+            })
         })
         .await
     }
@@ -459,19 +457,23 @@ impl Client {
         username: &str,
     ) -> Result<ConversationInfo> {
         let username = username.to_owned();
-        self.conversation_request(move |id| ClientFrame::RemoveMember {
-            id,
-            conversation_id: conv,
-            username,
+        self.conversation_request(move |id| {
+            ClientFrame::RemoveMember(tern_proto::RemoveMember {
+                id,
+                conversation_id: conv,
+                username,
+            })
         })
         .await
     }
 
     /// Leave a group.
     pub async fn leave_group(&self, conv: ConversationId) -> Result<()> {
-        self.request(move |id| ClientFrame::LeaveGroup {
-            id,
-            conversation_id: conv,
+        self.request(move |id| {
+            ClientFrame::LeaveGroup(tern_proto::LeaveGroup {
+                id,
+                conversation_id: conv,
+            })
         })
         .await?;
         self.shared

@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::requests::{
+    AddMembers, CreateGroup, HistoryRequest, LeaveGroup, ListConversations, MarkDelivered,
+    MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetTyping, StartDirect, SyncRequest,
+};
 use crate::{
     ConversationId, ConversationInfo, ConversationSummary, ErrorCode, MessageId, MessageRecord,
     Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
@@ -30,139 +34,40 @@ pub fn cursor_map(cursors: &[Cursor]) -> BTreeMap<ConversationId, Seq> {
     cursors.iter().map(|c| (c.conversation_id, c.seq)).collect()
 }
 
-/// A frame sent by a client.
+/// A frame sent by a client: one request struct per `type` (see [`crate::requests`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// Application-level ping; answered with [`ServerFrame::Pong`].
-    Ping {
-        /// Request id.
-        id: RequestId,
-    },
+    Ping(Ping),
     /// Ask for everything missed since the given cursors; answered with zero or more
     /// [`ServerFrame::SyncPage`] and one [`ServerFrame::SyncDone`].
-    Sync {
-        /// Request id.
-        id: RequestId,
-        /// Highest sequence held per conversation; absent conversations start at 0.
-        #[serde(default)]
-        cursors: SyncCursors,
-        /// `changes_version` from the previous [`ServerFrame::SyncDone`], or 0.
-        #[serde(default)]
-        changes_since: u64,
-    },
+    Sync(SyncRequest),
     /// Send a message; answered with [`ServerFrame::Ack`] once stored.
-    Send {
-        /// Request id.
-        id: RequestId,
-        /// Target conversation.
-        conversation_id: ConversationId,
-        /// Client-chosen id, unique per sender; resending it never stores a second copy.
-        client_id: String,
-        /// Message text.
-        body: String,
-    },
+    Send(SendMessage),
     /// Start (or find) the direct conversation with a user; answered with
     /// [`ServerFrame::Conversation`].
-    StartDirect {
-        /// Request id.
-        id: RequestId,
-        /// The other user's username.
-        username: String,
-    },
+    StartDirect(StartDirect),
     /// Create a group with the caller as admin; answered with [`ServerFrame::Conversation`].
-    CreateGroup {
-        /// Request id.
-        id: RequestId,
-        /// Group name.
-        name: String,
-        /// Usernames of the other members.
-        #[serde(default)]
-        members: Vec<String>,
-    },
+    CreateGroup(CreateGroup),
     /// Rename a group (any member); answered with [`ServerFrame::Conversation`].
-    RenameGroup {
-        /// Request id.
-        id: RequestId,
-        /// The group.
-        conversation_id: ConversationId,
-        /// New name.
-        name: String,
-    },
+    RenameGroup(RenameGroup),
     /// Add members to a group (admins only); answered with [`ServerFrame::Conversation`].
-    AddMembers {
-        /// Request id.
-        id: RequestId,
-        /// The group.
-        conversation_id: ConversationId,
-        /// Usernames to add.
-        usernames: Vec<String>,
-    },
+    AddMembers(AddMembers),
     /// Remove a member from a group (admins only); answered with [`ServerFrame::Conversation`].
-    RemoveMember {
-        /// Request id.
-        id: RequestId,
-        /// The group.
-        conversation_id: ConversationId,
-        /// Username to remove.
-        username: String,
-    },
+    RemoveMember(RemoveMember),
     /// Leave a group; answered with [`ServerFrame::Ok`].
-    LeaveGroup {
-        /// Request id.
-        id: RequestId,
-        /// The group.
-        conversation_id: ConversationId,
-    },
+    LeaveGroup(LeaveGroup),
     /// List the caller's conversations; answered with [`ServerFrame::Conversations`].
-    ListConversations {
-        /// Request id.
-        id: RequestId,
-    },
+    ListConversations(ListConversations),
     /// Page older messages; answered with [`ServerFrame::History`].
-    History {
-        /// Request id.
-        id: RequestId,
-        /// The conversation.
-        conversation_id: ConversationId,
-        /// Return messages strictly before this sequence; `None` means the newest.
-        #[serde(default)]
-        before_seq: Option<Seq>,
-        /// At most this many messages (capped by the relay at 200).
-        #[serde(default = "default_history_limit")]
-        limit: u32,
-    },
+    History(HistoryRequest),
     /// Report that this device stored every message up to `seq`. No reply on success.
-    Delivered {
-        /// Request id.
-        id: RequestId,
-        /// The conversation.
-        conversation_id: ConversationId,
-        /// Cumulative: everything up to and including this sequence.
-        seq: Seq,
-    },
+    Delivered(MarkDelivered),
     /// Mark everything up to `seq` read; answered with [`ServerFrame::Ok`].
-    Read {
-        /// Request id.
-        id: RequestId,
-        /// The conversation.
-        conversation_id: ConversationId,
-        /// Cumulative: everything up to and including this sequence.
-        seq: Seq,
-    },
+    Read(MarkRead),
     /// Typing started (`active: true`) or stopped. Never stored. No reply on success.
-    Typing {
-        /// Request id.
-        id: RequestId,
-        /// The conversation.
-        conversation_id: ConversationId,
-        /// Whether the user is typing.
-        active: bool,
-    },
-}
-
-fn default_history_limit() -> u32 {
-    50
+    Typing(SetTyping),
 }
 
 /// Every `type` a client may send, for telling an unknown type from a malformed known one.
@@ -243,20 +148,20 @@ impl ClientFrame {
     /// The request id this frame carries.
     pub fn id(&self) -> RequestId {
         match self {
-            ClientFrame::Ping { id }
-            | ClientFrame::Sync { id, .. }
-            | ClientFrame::Send { id, .. }
-            | ClientFrame::StartDirect { id, .. }
-            | ClientFrame::CreateGroup { id, .. }
-            | ClientFrame::RenameGroup { id, .. }
-            | ClientFrame::AddMembers { id, .. }
-            | ClientFrame::RemoveMember { id, .. }
-            | ClientFrame::LeaveGroup { id, .. }
-            | ClientFrame::ListConversations { id }
-            | ClientFrame::History { id, .. }
-            | ClientFrame::Delivered { id, .. }
-            | ClientFrame::Read { id, .. }
-            | ClientFrame::Typing { id, .. } => *id,
+            ClientFrame::Ping(r) => r.id,
+            ClientFrame::Sync(r) => r.id,
+            ClientFrame::Send(r) => r.id,
+            ClientFrame::StartDirect(r) => r.id,
+            ClientFrame::CreateGroup(r) => r.id,
+            ClientFrame::RenameGroup(r) => r.id,
+            ClientFrame::AddMembers(r) => r.id,
+            ClientFrame::RemoveMember(r) => r.id,
+            ClientFrame::LeaveGroup(r) => r.id,
+            ClientFrame::ListConversations(r) => r.id,
+            ClientFrame::History(r) => r.id,
+            ClientFrame::Delivered(r) => r.id,
+            ClientFrame::Read(r) => r.id,
+            ClientFrame::Typing(r) => r.id,
         }
     }
 }
@@ -431,6 +336,24 @@ pub fn now_ms() -> Timestamp {
         .unwrap_or(0)
 }
 
+impl ServerFrame {
+    /// The request id this frame answers, if it is a reply (errors without a readable id and
+    /// pushes answer none).
+    pub fn reply_id(&self) -> Option<RequestId> {
+        match self {
+            ServerFrame::Pong { id }
+            | ServerFrame::Ok { id }
+            | ServerFrame::Ack { id, .. }
+            | ServerFrame::Conversations { id, .. }
+            | ServerFrame::History { id, .. }
+            | ServerFrame::SyncPage { id, .. }
+            | ServerFrame::SyncDone { id, .. } => Some(*id),
+            ServerFrame::Error { id, .. } | ServerFrame::Conversation { id, .. } => *id,
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,12 +364,12 @@ mod tests {
         let frame = ClientFrame::parse(text).unwrap();
         assert_eq!(
             frame,
-            ClientFrame::Send {
+            ClientFrame::Send(SendMessage {
                 id: 7,
                 conversation_id: 3,
                 client_id: "c1".into(),
                 body: "hi".into()
-            }
+            })
         );
         assert_eq!(frame.id(), 7);
     }

@@ -13,6 +13,7 @@ mod error;
 mod frames;
 mod http;
 mod model;
+pub mod requests;
 
 pub use error::ErrorCode;
 pub use frames::{
@@ -26,6 +27,10 @@ pub use http::{
 pub use model::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole,
     MessageId, MessageRecord, Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+};
+pub use requests::{
+    AddMembers, CreateGroup, HistoryRequest, LeaveGroup, ListConversations, MarkDelivered,
+    MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetTyping, StartDirect, SyncRequest,
 };
 
 /// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and

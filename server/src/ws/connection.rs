@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
-use tern_proto::{ClientFrame, ConversationId, ErrorCode, Seq, ServerFrame, PROTOCOL_VERSION};
+use tern_proto::{
+    ClientFrame, ConversationId, ErrorCode, Ping, Seq, ServerFrame, SyncRequest, PROTOCOL_VERSION,
+};
 use tokio::sync::mpsc;
 
 use super::markers::SentMarkers;
@@ -32,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::fanout::Tag;
 use crate::hub::{CloseReason, Live};
 use crate::limits::TokenBucket;
-use crate::ops::{self, Caller, Pending};
+use crate::ops::{self, Caller, Ctx, Pending};
 use crate::state::AppState;
 use crate::store::accounts::AuthSession;
 
@@ -394,92 +396,51 @@ impl Conn {
         None
     }
 
+    /// Answer `ping` and `sync` here (they write to the socket directly); hand every other
+    /// request to [`ops::dispatch`].
     async fn dispatch(&mut self, frame: ClientFrame) -> Result<Option<Pending>> {
-        let (st, c) = (&self.state, &self.caller);
-        let pending = match frame {
-            ClientFrame::Ping { id } => {
+        match frame {
+            ClientFrame::Ping(Ping { id }) => {
                 self.emit(Outbound::own(ServerFrame::Pong { id }));
-                return Ok(None);
+                Ok(None)
             }
-            ClientFrame::Sync {
-                id,
-                cursors,
-                changes_since,
-            } => {
-                let patience = st.config.heartbeat.timeout;
-                let request = sync::Request {
-                    user: c.user_id,
-                    id,
-                    cursors,
-                    since: changes_since,
+            ClientFrame::Sync(request) => {
+                self.sync(request).await?;
+                Ok(None)
+            }
+            request => {
+                let ctx = Ctx {
+                    state: &self.state,
+                    caller: &self.caller,
                 };
-                match sync::run(st, request, &self.pushed, &mut self.out, patience).await {
-                    Ok(done) => {
-                        self.synced = done.heads;
-                        for r in &done.receipts {
-                            self.receipts.admit(r);
-                        }
-                    }
-                    Err(sync::SyncError::TooSlow) => self.too_slow = true,
-                    Err(sync::SyncError::Failed(e)) => return Err(e),
-                }
-                return Ok(None);
+                ops::dispatch(ctx, request).await.map(Some)
             }
-            ClientFrame::Send {
-                id,
-                conversation_id,
-                client_id,
-                body,
-            } => ops::send(st, c, id, conversation_id, client_id, body).await?,
-            ClientFrame::StartDirect { id, username } => {
-                ops::start_direct(st, c, id, username).await?
-            }
-            ClientFrame::CreateGroup { id, name, members } => {
-                ops::create_group(st, c, id, name, members).await?
-            }
-            ClientFrame::RenameGroup {
-                id,
-                conversation_id,
-                name,
-            } => ops::rename(st, c, id, conversation_id, name).await?,
-            ClientFrame::AddMembers {
-                id,
-                conversation_id,
-                usernames,
-            } => ops::add_members(st, c, id, conversation_id, usernames).await?,
-            ClientFrame::RemoveMember {
-                id,
-                conversation_id,
-                username,
-            } => ops::remove_member(st, c, id, conversation_id, username).await?,
-            ClientFrame::LeaveGroup {
-                id,
-                conversation_id,
-            } => ops::leave(st, c, id, conversation_id).await?,
-            ClientFrame::ListConversations { id } => ops::list(st, c, id).await?,
-            ClientFrame::History {
-                id,
-                conversation_id,
-                before_seq,
-                limit,
-            } => ops::history(st, c, id, conversation_id, before_seq, limit).await?,
-            ClientFrame::Delivered {
-                id,
-                conversation_id,
-                seq,
-            } => ops::receipt(st, c, id, conversation_id, seq, 0, false).await?,
-            ClientFrame::Read {
-                id,
-                conversation_id,
-                seq,
-            } => ops::receipt(st, c, id, conversation_id, seq, seq, true).await?,
-            ClientFrame::Typing {
-                conversation_id,
-                active,
-                ..
-            } => ops::typing(st, c, conversation_id, active).await?,
+        }
+    }
+
+    /// Run a sync inline; pushes wait in the hub queue meanwhile and are filtered after it.
+    async fn sync(&mut self, request: SyncRequest) -> Result<()> {
+        let patience = self.state.config.heartbeat.timeout;
+        let request = sync::Request {
+            user: self.caller.user_id,
+            id: request.id,
+            cursors: request.cursors,
+            since: request.changes_since,
         };
-        Ok(Some(pending))
+        match sync::run(&self.state, request, &self.pushed, &mut self.out, patience).await {
+            Ok(done) => {
+                self.synced = done.heads;
+                for r in &done.receipts {
+                    self.receipts.admit(r);
+                }
+                Ok(())
+            }
+            Err(sync::SyncError::TooSlow) => {
+                self.too_slow = true;
+                Ok(())
+            }
+            Err(sync::SyncError::Failed(e)) => Err(e),
+        }
     }
 }
 

@@ -490,17 +490,7 @@ pub struct SyncResult {
 
 /// The request id a frame answers, if it is a reply.
 pub fn reply_id(f: &ServerFrame) -> Option<u64> {
-    match f {
-        ServerFrame::Pong { id }
-        | ServerFrame::Ok { id }
-        | ServerFrame::Ack { id, .. }
-        | ServerFrame::Conversations { id, .. }
-        | ServerFrame::History { id, .. }
-        | ServerFrame::SyncPage { id, .. }
-        | ServerFrame::SyncDone { id, .. } => Some(*id),
-        ServerFrame::Error { id, .. } | ServerFrame::Conversation { id, .. } => *id,
-        _ => None,
-    }
+    f.reply_id()
 }
 
 /// A relay running as a child process (for `kill -9`).

@@ -193,11 +193,11 @@ impl<'a> Session<'a> {
         self.synced_messages = 0;
         self.write(
             ws,
-            ClientFrame::Sync {
+            ClientFrame::Sync(tern_proto::SyncRequest {
                 id,
                 cursors,
                 changes_since: since,
-            },
+            }),
         )
         .await
     }
@@ -225,12 +225,12 @@ impl<'a> Session<'a> {
             let id = self.id();
             self.sends.insert(id, item.client_id.clone());
             self.in_flight.insert(item.client_id.clone());
-            let frame = ClientFrame::Send {
+            let frame = ClientFrame::Send(tern_proto::SendMessage {
                 id,
                 conversation_id: item.conversation_id,
                 client_id: item.client_id,
                 body: item.body,
-            };
+            });
             ws.feed(self.encode(&frame))
                 .await
                 .map_err(|e| format!("write failed: {e}"))?;
@@ -241,11 +241,11 @@ impl<'a> Session<'a> {
             }
             let id = self.id();
             self.reads.insert(id, (conv, seq));
-            ws.feed(self.encode(&ClientFrame::Read {
+            ws.feed(self.encode(&ClientFrame::Read(tern_proto::MarkRead {
                 id,
                 conversation_id: conv,
                 seq,
-            }))
+            })))
             .await
             .map_err(|e| format!("write failed: {e}"))?;
         }
@@ -516,7 +516,7 @@ impl<'a> Session<'a> {
             f @ (ServerFrame::Pong { .. }
             | ServerFrame::Conversations { .. }
             | ServerFrame::History { .. }) => {
-                if let Some(id) = crate::client::reply_id(&f) {
+                if let Some(id) = f.reply_id() {
                     self.reply(id, Ok(f));
                 }
             }
@@ -620,11 +620,13 @@ impl<'a> Session<'a> {
         for (conv, seq) in cursors {
             if seq > 0 {
                 let id = self.id();
-                ws.feed(self.encode(&ClientFrame::Delivered {
-                    id,
-                    conversation_id: conv,
-                    seq,
-                }))
+                ws.feed(
+                    self.encode(&ClientFrame::Delivered(tern_proto::MarkDelivered {
+                        id,
+                        conversation_id: conv,
+                        seq,
+                    })),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             }

@@ -1,0 +1,163 @@
+//! The requests a client sends, one struct per kind: [`crate::ClientFrame`] tags each with its
+//! `type`, and the relay's operations take them whole, so adding a field is one edit here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, RequestId, Seq, SyncCursors};
+
+/// Application-level ping; answered with [`crate::ServerFrame::Pong`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ping {
+    /// Request id.
+    pub id: RequestId,
+}
+
+/// Ask for everything missed since the given cursors; answered with zero or more
+/// [`crate::ServerFrame::SyncPage`] and one [`crate::ServerFrame::SyncDone`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// Request id.
+    pub id: RequestId,
+    /// Highest sequence held per conversation; absent conversations start at 0.
+    #[serde(default)]
+    pub cursors: SyncCursors,
+    /// `changes_version` from the previous [`crate::ServerFrame::SyncDone`], or 0.
+    #[serde(default)]
+    pub changes_since: u64,
+}
+
+/// Send a message; answered with [`crate::ServerFrame::Ack`] once stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessage {
+    /// Request id.
+    pub id: RequestId,
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+    /// Client-chosen id, unique per sender; resending it never stores a second copy.
+    pub client_id: String,
+    /// Message text.
+    pub body: String,
+}
+
+/// Start (or find) the direct conversation with a user; answered with
+/// [`crate::ServerFrame::Conversation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartDirect {
+    /// Request id.
+    pub id: RequestId,
+    /// The other user's username.
+    pub username: String,
+}
+
+/// Create a group with the caller as admin; answered with [`crate::ServerFrame::Conversation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateGroup {
+    /// Request id.
+    pub id: RequestId,
+    /// Group name.
+    pub name: String,
+    /// Usernames of the other members.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// Rename a group (any member); answered with [`crate::ServerFrame::Conversation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameGroup {
+    /// Request id.
+    pub id: RequestId,
+    /// The group.
+    pub conversation_id: ConversationId,
+    /// New name.
+    pub name: String,
+}
+
+/// Add members to a group (admins only); answered with [`crate::ServerFrame::Conversation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddMembers {
+    /// Request id.
+    pub id: RequestId,
+    /// The group.
+    pub conversation_id: ConversationId,
+    /// Usernames to add.
+    pub usernames: Vec<String>,
+}
+
+/// Remove a member from a group (admins only); answered with [`crate::ServerFrame::Conversation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveMember {
+    /// Request id.
+    pub id: RequestId,
+    /// The group.
+    pub conversation_id: ConversationId,
+    /// Username to remove.
+    pub username: String,
+}
+
+/// Leave a group; answered with [`crate::ServerFrame::Ok`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaveGroup {
+    /// Request id.
+    pub id: RequestId,
+    /// The group.
+    pub conversation_id: ConversationId,
+}
+
+/// List the caller's conversations; answered with [`crate::ServerFrame::Conversations`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListConversations {
+    /// Request id.
+    pub id: RequestId,
+}
+
+/// Page older messages; answered with [`crate::ServerFrame::History`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    /// Request id.
+    pub id: RequestId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Return messages strictly before this sequence; `None` means the newest.
+    #[serde(default)]
+    pub before_seq: Option<Seq>,
+    /// At most this many messages (capped by the relay at 200).
+    #[serde(default = "default_history_limit")]
+    pub limit: u32,
+}
+
+/// Report that this device stored every message up to `seq`. No reply on success.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkDelivered {
+    /// Request id.
+    pub id: RequestId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Cumulative: everything up to and including this sequence.
+    pub seq: Seq,
+}
+
+/// Mark everything up to `seq` read; answered with [`crate::ServerFrame::Ok`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    /// Request id.
+    pub id: RequestId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Cumulative: everything up to and including this sequence.
+    pub seq: Seq,
+}
+
+/// Typing started (`active: true`) or stopped. Never stored. No reply on success.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetTyping {
+    /// Request id.
+    pub id: RequestId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Whether the user is typing.
+    pub active: bool,
+}
+
+fn default_history_limit() -> u32 {
+    50
+}

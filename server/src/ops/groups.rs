@@ -1,0 +1,179 @@
+//! Groups: create (the caller becomes admin), rename, add and remove members, leave; and the
+//! caller's conversation list. Every change is published to the members after it commits.
+
+use rusqlite::Transaction;
+use tern_proto::{
+    AddMembers, ConversationInfo, CreateGroup, ErrorCode, LeaveGroup, ListConversations,
+    RemoveMember, RenameGroup, RequestId, ServerFrame, UserId,
+};
+
+use super::presence::introduce;
+use super::{check_name, queue, Ctx, Pending};
+use crate::error::{Error, Result};
+use crate::fanout::{ConnId, Publish};
+use crate::store::{accounts, conversations as convs};
+
+/// Tell every member about a conversation's new shape (except the connection that asked,
+/// which gets it as its reply).
+pub(super) fn publish_conversation(
+    info: &ConversationInfo,
+    except: ConnId,
+    out: &mut Vec<Publish>,
+) {
+    let users = info.members.iter().map(|m| m.user_id).collect();
+    let mut p = Publish::new(
+        users,
+        &ServerFrame::Conversation {
+            id: None,
+            conversation: info.clone(),
+        },
+    );
+    p.except = Some(except);
+    out.push(p);
+}
+
+/// The reply carrying a conversation's shape.
+fn conversation_reply(id: RequestId) -> impl FnOnce(ConversationInfo) -> Option<ServerFrame> {
+    move |conversation| {
+        Some(ServerFrame::Conversation {
+            id: Some(id),
+            conversation,
+        })
+    }
+}
+
+fn check_size(ctx: Ctx<'_>, members: usize) -> Result<usize> {
+    let max = ctx.state.config.limits.max_group_size;
+    if members > max {
+        return Err(Error::refused(
+            ErrorCode::GroupTooLarge,
+            format!("a group may have at most {max} members"),
+        ));
+    }
+    Ok(max)
+}
+
+fn member_ids(info: &ConversationInfo) -> Vec<UserId> {
+    info.members.iter().map(|m| m.user_id).collect()
+}
+
+/// Create a group with the caller as admin.
+pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
+    let name = check_name(ctx.state, &req.name)?;
+    let max = check_size(ctx, req.members.len())?;
+    let (me, conn, hub) = (
+        ctx.caller.user_id,
+        ctx.caller.conn_id,
+        ctx.state.hub.clone(),
+    );
+    let members = req.members;
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        let others: Vec<UserId> = accounts::resolve_usernames(txn, &members)?
+            .into_iter()
+            .map(|u| u.0)
+            .collect();
+        let info = convs::create_group(txn, me, &name, &others, max, tern_proto::now_ms())?;
+        publish_conversation(&info, conn, out);
+        introduce(txn, &hub, &member_ids(&info), out)?;
+        Ok(info)
+    };
+    queue(ctx.state, job, conversation_reply(req.id)).await
+}
+
+/// Rename a group.
+pub async fn rename(ctx: Ctx<'_>, req: RenameGroup) -> Result<Pending> {
+    let name = check_name(ctx.state, &req.name)?;
+    let (me, conn, conv) = (ctx.caller.user_id, ctx.caller.conn_id, req.conversation_id);
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        let info = convs::rename(txn, conv, me, &name)?;
+        publish_conversation(&info, conn, out);
+        Ok(info)
+    };
+    queue(ctx.state, job, conversation_reply(req.id)).await
+}
+
+/// Add members to a group.
+pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
+    let max = check_size(ctx, req.usernames.len())?;
+    let (me, conn, hub) = (
+        ctx.caller.user_id,
+        ctx.caller.conn_id,
+        ctx.state.hub.clone(),
+    );
+    let AddMembers {
+        id,
+        conversation_id: conv,
+        usernames,
+    } = req;
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        let users: Vec<UserId> = accounts::resolve_usernames(txn, &usernames)?
+            .into_iter()
+            .map(|u| u.0)
+            .collect();
+        let (info, added) = convs::add_members(txn, conv, me, &users, max, tern_proto::now_ms())?;
+        if !added.is_empty() {
+            publish_conversation(&info, conn, out);
+            introduce(txn, &hub, &member_ids(&info), out)?;
+        }
+        Ok(info)
+    };
+    queue(ctx.state, job, conversation_reply(id)).await
+}
+
+/// Remove a member from a group.
+pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
+    let (me, conn) = (ctx.caller.user_id, ctx.caller.conn_id);
+    let RemoveMember {
+        id,
+        conversation_id: conv,
+        username,
+    } = req;
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        let target = accounts::resolve_usernames(txn, &[username])?[0].0;
+        let info = convs::remove_member(txn, conv, me, target)?;
+        publish_conversation(&info, conn, out);
+        out.push(Publish::new(
+            vec![target],
+            &ServerFrame::ConversationRemoved {
+                conversation_id: conv,
+            },
+        ));
+        Ok(info)
+    };
+    queue(ctx.state, job, conversation_reply(id)).await
+}
+
+/// Leave a group.
+pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
+    let (me, conn) = (ctx.caller.user_id, ctx.caller.conn_id);
+    let LeaveGroup {
+        id,
+        conversation_id: conv,
+    } = req;
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        let info = convs::leave(txn, conv, me)?;
+        publish_conversation(&info, conn, out);
+        let mut gone = Publish::new(
+            vec![me],
+            &ServerFrame::ConversationRemoved {
+                conversation_id: conv,
+            },
+        );
+        gone.except = Some(conn);
+        out.push(gone);
+        Ok(())
+    };
+    queue(ctx.state, job, move |()| Some(ServerFrame::Ok { id })).await
+}
+
+/// List the caller's conversations.
+pub async fn list(ctx: Ctx<'_>, req: ListConversations) -> Result<Pending> {
+    let me = ctx.caller.user_id;
+    let id = req.id;
+    queue(
+        ctx.state,
+        move |txn: &Transaction<'_>, _: &mut Vec<Publish>| convs::list(txn, me),
+        move |conversations| Some(ServerFrame::Conversations { id, conversations }),
+    )
+    .await
+}

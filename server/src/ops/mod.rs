@@ -1,0 +1,101 @@
+//! Relay operations: each takes the caller's context and one typed request, validates it,
+//! queues one store job, and describes the frames to publish once that job commits. The
+//! WebSocket layer hands requests to [`dispatch`]; nothing here knows about sockets.
+//!
+//! Every operation returns as soon as its job is *queued* (so a connection can pipeline many
+//! requests while keeping their order) with a [`Pending`] future that resolves to the reply
+//! once the job has committed.
+//!
+//! One file per subject: [`messages`] (send, history), [`receipts`] (delivered/read markers,
+//! typing), [`directs`], [`groups`] (create, rename, members, leave, list), [`presence`].
+
+pub mod directs;
+pub mod groups;
+pub mod messages;
+pub mod presence;
+pub mod receipts;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use rusqlite::Transaction;
+use tern_proto::{ClientFrame, ErrorCode, ServerFrame, SessionId, UserId};
+
+use crate::error::{Error, Result};
+use crate::fanout::{ConnId, Publish};
+use crate::state::AppState;
+
+pub use presence::{announce_presence, presence_of};
+
+/// A reply that will be ready once its store job commits. `None` means "no reply on success".
+pub type Pending = Pin<Box<dyn Future<Output = Result<Option<ServerFrame>>> + Send>>;
+
+/// Who is asking: the authenticated user on one connection.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// User id.
+    pub user_id: UserId,
+    /// Username.
+    pub username: String,
+    /// Login session.
+    pub session_id: SessionId,
+    /// The connection the request came on.
+    pub conn_id: ConnId,
+}
+
+/// What every operation gets besides its request: the relay and the caller.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The relay's shared state.
+    pub state: &'a AppState,
+    /// Who is asking.
+    pub caller: &'a Caller,
+}
+
+/// Run the operation a request names. `ping` and `sync` belong to the connection (they answer
+/// on the socket directly) and are refused here.
+pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
+    match request {
+        ClientFrame::Send(r) => messages::send(ctx, r).await,
+        ClientFrame::History(r) => messages::history(ctx, r).await,
+        ClientFrame::Delivered(r) => receipts::delivered(ctx, r).await,
+        ClientFrame::Read(r) => receipts::read(ctx, r).await,
+        ClientFrame::Typing(r) => receipts::typing(ctx, r).await,
+        ClientFrame::StartDirect(r) => directs::start(ctx, r).await,
+        ClientFrame::CreateGroup(r) => groups::create(ctx, r).await,
+        ClientFrame::RenameGroup(r) => groups::rename(ctx, r).await,
+        ClientFrame::AddMembers(r) => groups::add_members(ctx, r).await,
+        ClientFrame::RemoveMember(r) => groups::remove_member(ctx, r).await,
+        ClientFrame::LeaveGroup(r) => groups::leave(ctx, r).await,
+        ClientFrame::ListConversations(r) => groups::list(ctx, r).await,
+        ClientFrame::Ping(_) | ClientFrame::Sync(_) => Err(Error::Internal(
+            "a connection-level request reached the operations".into(),
+        )),
+    }
+}
+
+/// Queue `job`; the returned future maps its committed result to the reply.
+async fn queue<T, F, R>(state: &AppState, job: F, reply: R) -> Result<Pending>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>, &mut Vec<Publish>) -> Result<T> + Send + 'static,
+    R: FnOnce(T) -> Option<ServerFrame> + Send + 'static,
+{
+    let fut = state.store.enqueue(job).await?;
+    Ok(Box::pin(async move { fut.await.map(reply) }))
+}
+
+/// A trimmed group or user name within the configured length.
+fn check_name(state: &AppState, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > state.config.limits.max_name_chars {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            format!(
+                "a name must have 1 to {} characters",
+                state.config.limits.max_name_chars
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}

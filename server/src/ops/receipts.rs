@@ -1,0 +1,100 @@
+//! Delivered and read markers (cumulative, forward only) and typing indications.
+
+use rusqlite::Transaction;
+use tern_proto::{
+    ConversationId, MarkDelivered, MarkRead, RequestId, Seq, ServerFrame, SetTyping, UserId,
+};
+
+use super::{queue, Ctx, Pending};
+use crate::error::Result;
+use crate::fanout::{Publish, Tag};
+use crate::store::conversations as convs;
+
+/// Which marker a request moves. Reading implies delivery.
+#[derive(Debug, Clone, Copy)]
+enum Marker {
+    Delivered(Seq),
+    Read(Seq),
+}
+
+impl Marker {
+    /// The (delivered, read) sequences to advance to; 0 leaves a marker where it is.
+    fn targets(self) -> (Seq, Seq) {
+        match self {
+            Marker::Delivered(seq) => (seq, 0),
+            Marker::Read(seq) => (seq, seq),
+        }
+    }
+}
+
+/// This device holds everything up to `seq`; no reply on success.
+pub async fn delivered(ctx: Ctx<'_>, req: MarkDelivered) -> Result<Pending> {
+    advance(ctx, req.conversation_id, Marker::Delivered(req.seq), None).await
+}
+
+/// The user read everything up to `seq`; answered with `ok`.
+pub async fn read(ctx: Ctx<'_>, req: MarkRead) -> Result<Pending> {
+    advance(
+        ctx,
+        req.conversation_id,
+        Marker::Read(req.seq),
+        Some(req.id),
+    )
+    .await
+}
+
+/// Move the caller's markers forward and tell the conversation's members; answer `ok` to
+/// `reply_to` when set.
+async fn advance(
+    ctx: Ctx<'_>,
+    conv: ConversationId,
+    marker: Marker,
+    reply_to: Option<RequestId>,
+) -> Result<Pending> {
+    let me = ctx.caller.user_id;
+    let (delivered, read) = marker.targets();
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        if let Some(receipt) = convs::advance_receipt(txn, conv, me, delivered, read)? {
+            let mut p = Publish::new(
+                convs::member_ids(txn, conv)?,
+                &ServerFrame::Receipt { receipt },
+            );
+            p.tag = Tag::Receipt(receipt);
+            out.push(p);
+        }
+        Ok(())
+    };
+    queue(ctx.state, job, move |()| {
+        reply_to.map(|id| ServerFrame::Ok { id })
+    })
+    .await
+}
+
+/// Forward a typing indication to the other members; nothing is stored.
+pub async fn typing(ctx: Ctx<'_>, req: SetTyping) -> Result<Pending> {
+    let me = ctx.caller.user_id;
+    let expires_in_ms = ctx.state.config.limits.typing_expiry.as_millis() as u64;
+    let SetTyping {
+        conversation_id: conv,
+        active,
+        ..
+    } = req;
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        convs::require_member(txn, conv, me)?;
+        let others: Vec<UserId> = convs::member_ids(txn, conv)?
+            .into_iter()
+            .filter(|u| *u != me)
+            .collect();
+        out.push(Publish::new(
+            others,
+            &ServerFrame::Typing {
+                conversation_id: conv,
+                user_id: me,
+                active,
+                expires_in_ms,
+            },
+        ));
+        Ok(())
+    };
+    queue(ctx.state, job, |()| None).await
+}
