@@ -12,17 +12,11 @@
 //! /64, and counting single addresses would give them 2^64 buckets.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
-
-use crate::error::Error;
-use crate::http::ApiError;
-use crate::state::AppState;
 
 /// Networks whose connections are reverse proxies allowed to name the client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,34 +117,6 @@ impl fmt::Display for AddrKey {
                 write!(f, "{ip}/64")
             }
         }
-    }
-}
-
-/// Extractor: the request's client address, resolved with the relay's trusted proxies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
-
-impl ClientAddr {
-    /// The key per-address limits use.
-    pub fn key(&self) -> AddrKey {
-        AddrKey::from(self.0)
-    }
-}
-
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ConnectInfo(peer) = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .copied()
-            .ok_or_else(|| Error::Internal("no peer address on the request".into()))?;
-        Ok(ClientAddr(resolve(
-            peer.ip(),
-            &parts.headers,
-            &state.config.trusted_proxies,
-        )))
     }
 }
 

@@ -1,13 +1,13 @@
 //! Relay policy as data: every limit, interval and path in one struct with documented defaults.
 //! The binary fills it from flags and environment variables; tests override fields directly.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client_addr::TrustedProxies;
 use crate::limits::Rate;
-use crate::listen::ConnPolicy;
 
 /// Everything the relay can be configured with.
 #[derive(Debug, Clone)]
@@ -211,4 +211,48 @@ impl Config {
 /// Default listen address.
 pub fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 7878))
+}
+
+/// Connection-level limits and deadlines.
+#[derive(Clone)]
+pub struct ConnPolicy {
+    /// Sockets open at once, relay-wide (HTTP and WebSocket). Keep it below the process's
+    /// descriptor limit so the store and listener always have descriptors left.
+    pub max_connections: usize,
+    /// Sockets open at once from one address (an IPv6 /64 counts as one address).
+    pub max_per_address: usize,
+    /// Time allowed for the TLS handshake, and for each request's headers once the
+    /// connection is idle or a request has started.
+    pub header_read_timeout: Duration,
+    /// Time an HTTP connection may stay open without upgrading to a WebSocket.
+    pub upgrade_deadline: Duration,
+    /// On shutdown, how long open HTTP requests may take to finish before they are dropped.
+    pub shutdown_grace: Duration,
+    /// Peers exempt from the per-address limit (reverse proxies: all clients share them).
+    pub exempt: Arc<dyn Fn(IpAddr) -> bool + Send + Sync>,
+}
+
+impl Default for ConnPolicy {
+    fn default() -> Self {
+        ConnPolicy {
+            max_connections: 16_384,
+            max_per_address: 256,
+            header_read_timeout: Duration::from_secs(10),
+            upgrade_deadline: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
+            exempt: Arc::new(|_| false),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnPolicy")
+            .field("max_connections", &self.max_connections)
+            .field("max_per_address", &self.max_per_address)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("upgrade_deadline", &self.upgrade_deadline)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish_non_exhaustive()
+    }
 }

@@ -1,6 +1,10 @@
-//! The relay's error type: refusals with a protocol [`ErrorCode`] and internal failures.
+//! The relay's error type: refusals with a protocol [`ErrorCode`] and internal failures, and
+//! [`ApiError`], the same rendered as an HTTP response with a JSON [`ErrorBody`].
 
-use tern_proto::ErrorCode;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tern_proto::{ErrorBody, ErrorCode};
 
 /// Result with the relay's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -46,5 +50,50 @@ impl Error {
             Error::Refused(_, msg) => msg.clone(),
             _ => "the relay failed to process the request".into(),
         }
+    }
+}
+
+/// An [`Error`] rendered as an HTTP response with a JSON [`ErrorBody`].
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.0.code();
+        let status = match code {
+            ErrorCode::Unauthorized
+            | ErrorCode::InvalidToken
+            | ErrorCode::TokenExpired
+            | ErrorCode::TokenRevoked
+            | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::UsernameTaken => StatusCode::CONFLICT,
+            ErrorCode::TooManyAttempts | ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::SessionLimit
+            | ErrorCode::Forbidden
+            | ErrorCode::RegistrationClosed
+            | ErrorCode::InvalidInvite => StatusCode::FORBIDDEN,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ShuttingDown | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        if code == ErrorCode::Internal {
+            tracing::error!(error = %self.0, "request failed");
+        }
+        (
+            status,
+            Json(ErrorBody {
+                code,
+                message: self.0.client_message(),
+            }),
+        )
+            .into_response()
     }
 }

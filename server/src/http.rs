@@ -6,62 +6,17 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tern_proto::{ErrorBody, ErrorCode};
 
-use crate::error::Error;
+use crate::error::ApiError;
+use crate::extract::Authenticated;
 use crate::hub::CloseReason;
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::{login, register, ws};
-
-/// An [`Error`] rendered as an HTTP response with a JSON [`ErrorBody`].
-pub struct ApiError(pub Error);
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        ApiError(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let code = self.0.code();
-        let status = match code {
-            ErrorCode::Unauthorized
-            | ErrorCode::InvalidToken
-            | ErrorCode::TokenExpired
-            | ErrorCode::TokenRevoked
-            | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ErrorCode::UsernameTaken => StatusCode::CONFLICT,
-            ErrorCode::TooManyAttempts | ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::SessionLimit
-            | ErrorCode::Forbidden
-            | ErrorCode::RegistrationClosed
-            | ErrorCode::InvalidInvite => StatusCode::FORBIDDEN,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ShuttingDown | ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        if code == ErrorCode::Internal {
-            tracing::error!(error = %self.0, "request failed");
-        }
-        (
-            status,
-            Json(ErrorBody {
-                code,
-                message: self.0.client_message(),
-            }),
-        )
-            .into_response()
-    }
-}
 
 /// Largest HTTP request body; larger ones get `413 body_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -87,8 +42,10 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    let session = ws::authenticate(&state, &ws::bearer(&headers)?).await?;
+async fn logout(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+) -> Result<StatusCode, ApiError> {
     let id = session.session_id;
     state
         .store
@@ -101,9 +58,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Sta
 
 async fn logout_all(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authenticated(session): Authenticated,
 ) -> Result<StatusCode, ApiError> {
-    let session = ws::authenticate(&state, &ws::bearer(&headers)?).await?;
     let user = session.user_id;
     let ids = state
         .store

@@ -12,8 +12,8 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use tern_proto::ErrorCode;
 
+use crate::error::ApiError;
 use crate::error::Error;
-use crate::http::ApiError;
 
 /// A request body parsed from JSON.
 #[derive(Debug, Clone)]

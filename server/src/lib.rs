@@ -13,6 +13,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod fanout;
 pub mod guards;
 pub mod http;
@@ -75,7 +76,7 @@ pub async fn run(
 
 /// Serve `listeners` until `shutdown` resolves, then shut down within a bounded time: stop
 /// accepting, close every WebSocket with "going away", give open HTTP requests
-/// [`listen::ConnPolicy::shutdown_grace`], wait (bounded) for connection tasks, and let the store
+/// [`config::ConnPolicy::shutdown_grace`], wait (bounded) for connection tasks, and let the store
 /// finish its queued writes.
 pub async fn serve(
     listeners: Listeners,

@@ -22,10 +22,11 @@ use axum::Json;
 use tern_proto::{ErrorCode, LoginRequest, LoginResponse};
 
 use crate::auth;
-use crate::client_addr::{AddrKey, ClientAddr};
+use crate::client_addr::AddrKey;
+use crate::error::ApiError;
 use crate::error::{Error, Result};
+use crate::extract::ClientAddr;
 use crate::guards::AccountGuards;
-use crate::http::ApiError;
 use crate::json_body::JsonBody;
 use crate::state::AppState;
 use crate::store::accounts;

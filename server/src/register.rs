@@ -12,10 +12,10 @@ use axum::Json;
 use tern_proto::{ErrorCode, RegisterRequest, RegisterResponse};
 
 use crate::auth;
-use crate::client_addr::ClientAddr;
 use crate::config::Registration;
+use crate::error::ApiError;
 use crate::error::{Error, Result};
-use crate::http::ApiError;
+use crate::extract::ClientAddr;
 use crate::json_body::JsonBody;
 use crate::state::AppState;
 use crate::store::accounts;

@@ -131,10 +131,9 @@ impl Store {
             let _ = tx.send(outcome);
         });
         reads.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => Error::refused(
-                tern_proto::ErrorCode::ShuttingDown,
-                "the relay is busy; try again",
-            ),
+            mpsc::error::TrySendError::Full(_) => {
+                Error::refused(tern_proto::ErrorCode::Busy, "the relay is busy; try again")
+            }
             mpsc::error::TrySendError::Closed(_) => Error::Internal("store is closed".into()),
         })?;
         rx.await

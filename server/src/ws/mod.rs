@@ -18,44 +18,10 @@ use tern_proto::{
     ErrorCode, COMPRESSION_HEADER, INSTANCE_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 
-use crate::auth::hash_token;
+use crate::error::ApiError;
 use crate::error::Error;
-use crate::http::ApiError;
+use crate::extract::{authenticate, bearer};
 use crate::state::AppState;
-use crate::store::accounts;
-
-/// Read the bearer token from an `Authorization` header.
-pub fn bearer(headers: &HeaderMap) -> Result<String, Error> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            Error::refused(
-                ErrorCode::Unauthorized,
-                "missing Authorization: Bearer token",
-            )
-        })?;
-    value
-        .strip_prefix("Bearer ")
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Error::refused(
-                ErrorCode::Unauthorized,
-                "the Authorization header must be \"Bearer <token>\"",
-            )
-        })
-}
-
-/// Resolve a bearer token to its session.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<accounts::AuthSession, Error> {
-    let hash = hash_token(token);
-    // On the read connection: a flood of bogus tokens must not queue in front of commits.
-    state
-        .store
-        .read(move |conn| accounts::authenticate(conn, &hash, tern_proto::now_ms()))
-        .await
-}
 
 /// `GET /v1/ws`.
 pub async fn upgrade(
