@@ -5,7 +5,7 @@
 
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
-const EVENT = "tern://event";
+const EVENT = "tern://event"; // src-tauri/src/event_names.rs
 const RESYNC = "tern://resync";
 
 const $ = (id) => document.getElementById(id);

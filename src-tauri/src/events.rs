@@ -1,19 +1,15 @@
 //! The one place engine events become UI events, notifications and tray updates.
 //!
 //! The UI listens to [`EVENT`] (every engine event, serialized as is) and [`RESYNC`] (it fell
-//! behind and should reload from the cache). Event names are defined here only.
+//! behind and should reload from the cache); the names live in [`crate::event_names`].
 
 use tauri::{AppHandle, Emitter, Manager};
 use tern_client::{Client, Event, MessageStatus};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::event_names::{EVENT, RESYNC};
 use crate::state::AppState;
 use crate::{notify, tray};
-
-/// Every engine event.
-pub const EVENT: &str = "tern://event";
-/// The UI missed events and must reload its view from the cache.
-pub const RESYNC: &str = "tern://resync";
 
 /// Forward a client's events until it stops.
 pub fn spawn_forwarder(app: AppHandle, client: Client) {

@@ -9,6 +9,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod event_names;
 pub mod events;
 pub mod notify;
 pub mod settings;

@@ -59,7 +59,7 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
                 let _ = dnd.set_checked(on);
                 let _ = tauri::Emitter::emit(
                     app,
-                    crate::events::EVENT,
+                    crate::event_names::EVENT,
                     serde_json::json!({"event": "settings"}),
                 );
             }

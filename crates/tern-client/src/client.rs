@@ -15,37 +15,14 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::accounts::{self, cache_path};
-use crate::cache::{self, conversations as convs, messages, outbox, Cache};
+use crate::cache::{self, conversations as convs, messages, outbox, views, Cache};
 use crate::config::ClientConfig;
 use crate::connection::{self, Cmd};
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, ConnectionState, ConversationView, Event};
 use crate::http;
 use crate::keychain::{self, DeviceCredential, Token};
-
-/// State shared by the handle and the connection task.
-pub(crate) struct Shared {
-    pub(crate) config: ClientConfig,
-    pub(crate) cache: Cache,
-    pub(crate) user_id: UserId,
-    pub(crate) username: String,
-    pub(crate) token: Token,
-    events: broadcast::Sender<Event>,
-    /// Last published link state, for callers that subscribe late.
-    state: Mutex<ConnectionState>,
-}
-
-impl Shared {
-    pub(crate) fn emit(&self, event: Event) {
-        // No subscriber is fine: the cache already holds the truth.
-        let _ = self.events.send(event);
-    }
-
-    pub(crate) fn set_state(&self, state: ConnectionState) {
-        *self.state.lock().unwrap() = state.clone();
-        self.emit(Event::Connection { state });
-    }
-}
+use crate::shared::Shared;
 
 /// A signed-in Tern client.
 #[derive(Clone)]
@@ -132,15 +109,7 @@ impl Client {
         token: Token,
     ) -> Client {
         let (events, _) = broadcast::channel(4096);
-        let shared = Arc::new(Shared {
-            config,
-            cache,
-            user_id,
-            username,
-            token,
-            events,
-            state: Mutex::new(ConnectionState::Connecting),
-        });
+        let shared = Arc::new(Shared::new(config, cache, user_id, username, token, events));
         let (cmds, rx) = mpsc::channel(256);
         let task = tokio::spawn(connection::run(shared.clone(), rx));
         Client {
@@ -152,12 +121,12 @@ impl Client {
 
     /// Subscribe to events. Subscribe before acting to see every consequence.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.shared.events.subscribe()
+        self.shared.subscribe()
     }
 
     /// The current link state.
     pub fn connection_state(&self) -> ConnectionState {
-        self.shared.state.lock().unwrap().clone()
+        self.shared.state()
     }
 
     /// The signed-in user's id.
@@ -236,19 +205,7 @@ impl Client {
         let conv = self
             .shared
             .cache
-            .call(move |txn| {
-                let failed: bool = txn
-                    .query_row(
-                        "SELECT state = 'failed' FROM outbox WHERE client_id = ?1",
-                        [&cid],
-                        |r| r.get(0),
-                    )
-                    .unwrap_or(false);
-                if !failed {
-                    return Err(Error::Invalid("only failed messages can be deleted".into()));
-                }
-                outbox::delete(txn, &cid)
-            })
+            .call(move |txn| outbox::delete_failed(txn, &cid))
             .await?;
         self.shared.emit(Event::Deleted {
             conversation_id: conv,
@@ -262,7 +219,7 @@ impl Client {
         let me = self.shared.user_id;
         self.shared
             .cache
-            .call(move |txn| convs::list(txn, me))
+            .call(move |txn| views::list(txn, me))
             .await
     }
 
@@ -296,7 +253,7 @@ impl Client {
         let page = self
             .shared
             .cache
-            .call(move |txn| messages::page(txn, me, conv, before, limit))
+            .call(move |txn| views::page(txn, me, conv, before, limit))
             .await?;
         let stored = page.iter().filter(|m| m.seq.is_some()).count();
         let lowest = page.iter().filter_map(|m| m.seq).min().or(before);
@@ -326,7 +283,7 @@ impl Client {
             return self
                 .shared
                 .cache
-                .call(move |txn| messages::page(txn, me, conv, before, limit))
+                .call(move |txn| views::page(txn, me, conv, before, limit))
                 .await;
         }
         Ok(page)

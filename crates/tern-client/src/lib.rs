@@ -23,6 +23,7 @@ pub mod keychain;
 pub mod logging;
 pub mod private_fs;
 pub mod relay_address;
+mod shared;
 
 pub use accounts::cache_path;
 pub use client::Client;

@@ -8,9 +8,7 @@ use tern_proto::{
     ReceiptState, Seq, UserId,
 };
 
-use super::messages;
 use crate::error::Result;
-use crate::events::ConversationView;
 
 fn kind_str(k: ConversationKind) -> &'static str {
     match k {
@@ -141,47 +139,6 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
         last_seq: last_seq as Seq,
         created_at,
     }))
-}
-
-/// Every active conversation, most recent activity first, with preview and unread count.
-pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationView>> {
-    let ids: Vec<ConversationId> = txn
-        .prepare_cached(
-            "SELECT id FROM conversations WHERE active = 1 ORDER BY last_activity DESC, id DESC",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let online = presence_map(txn)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let Some(info) = info(txn, id)? else { continue };
-        let my_read = info
-            .members
-            .iter()
-            .find(|m| m.user_id == me)
-            .map(|m| m.read_seq)
-            .unwrap_or(0);
-        let unread: i64 = txn
-            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
-            .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
-        let other = (info.kind == ConversationKind::Direct)
-            .then(|| info.members.iter().find(|m| m.user_id != me))
-            .flatten();
-        let title = match (&info.name, other) {
-            (Some(name), _) => name.clone(),
-            (None, Some(o)) => o.username.clone(),
-            (None, None) => format!("conversation {id}"),
-        };
-        let last_message = messages::page(txn, me, id, None, 1)?.pop();
-        out.push(ConversationView {
-            online: other.map(|o| online.get(&o.user_id).map(|p| p.online).unwrap_or(false)),
-            title,
-            last_message,
-            unread: unread as u64,
-            info,
-        });
-    }
-    Ok(out)
 }
 
 /// Unread messages across every active conversation (the same count [`list`] gives per

@@ -167,7 +167,7 @@ pub fn to_chats(
     Ok(out)
 }
 
-fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         conversation_id: r.get(0)?,
         seq: r.get::<_, i64>(1)? as Seq,
@@ -189,35 +189,6 @@ pub fn all(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<MessageRec
         )?
         .query_map([conv], row_to_record)?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// Up to `limit` newest messages before `before` (or the newest), ascending; when `before` is
-/// `None` the outbox's queued and failed messages follow, in the order written.
-pub fn page(
-    txn: &Transaction<'_>,
-    me: UserId,
-    conv: ConversationId,
-    before: Option<Seq>,
-    limit: usize,
-) -> Result<Vec<ChatMessage>> {
-    let mut out = Vec::new();
-    if before.is_none() {
-        out = super::outbox::for_conversation(txn, me, conv)?;
-        // The newest `limit` items overall: unsent messages come last, so keep the latest.
-        out.drain(..out.len().saturating_sub(limit));
-    }
-    let room = limit.saturating_sub(out.len());
-    let mut stored: Vec<MessageRecord> = txn
-        .prepare_cached(
-            "SELECT conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at FROM messages
-             WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-        )?
-        .query_map(params![conv, before.map(|b| b as i64).unwrap_or(i64::MAX), room as i64], row_to_record)?
-        .collect::<rusqlite::Result<_>>()?;
-    stored.reverse();
-    let mut chat = to_chats(txn, me, &stored)?;
-    chat.extend(out);
-    Ok(chat)
 }
 
 /// Full-text search over every cached message, newest first.
@@ -245,4 +216,11 @@ pub fn search(
         .query_map(params![fts, limit as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     to_chats(txn, me, &rows)
+}
+
+/// The relay stored it: move it from the outbox to the messages. Returns the chat view.
+pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Result<ChatMessage> {
+    // Storing the user's own message removes its outbox entry.
+    store(txn, me, std::slice::from_ref(record))?;
+    to_chat(txn, me, record)
 }

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod messages;
 pub mod outbox;
 pub mod schema;
+pub mod views;
 
 use std::path::Path;
 

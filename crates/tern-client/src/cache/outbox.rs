@@ -5,12 +5,42 @@
 //! it is stored. A permanent refusal marks it failed with the reason; the user may retry it
 //! (back to queued, same client id, so a late success is still deduplicated) or delete it.
 
-use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageRecord, Timestamp, UserId};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, OptionalExtension, ToSql, Transaction};
+use tern_proto::{ConversationId, Timestamp, UserId};
 
-use super::messages;
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, MessageStatus};
+
+/// Where an outbox entry stands; stored as `'queued'` / `'failed'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting to be sent (or resent).
+    Queued,
+    /// Refused for good; waits for the user to retry or delete it.
+    Failed,
+}
+
+impl ToSql for OutboxState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Failed => "failed",
+        }))
+    }
+}
+
+impl FromSql for OutboxState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            "queued" => Ok(OutboxState::Queued),
+            "failed" => Ok(OutboxState::Failed),
+            other => Err(FromSqlError::Other(
+                format!("unknown outbox state {other:?}").into(),
+            )),
+        }
+    }
+}
 
 /// One outbox entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,13 +72,6 @@ pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// The relay stored it: move it from the outbox to the messages. Returns the chat view.
-pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Result<ChatMessage> {
-    // Storing the user's own message removes its outbox entry.
-    messages::store(txn, me, std::slice::from_ref(record))?;
-    messages::to_chat(txn, me, record)
-}
-
 /// Mark an entry failed.
 pub fn fail(
     txn: &Transaction<'_>,
@@ -69,6 +92,25 @@ pub fn retry(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
         return Err(Error::Invalid("no failed message with that id".into()));
     }
     conversation_of(txn, client_id)?.ok_or_else(|| Error::Invalid("no such message".into()))
+}
+
+/// Delete a failed entry (the user gave up on it). Queued entries may be on their way to the
+/// relay and are not deleted; a database error is reported as such.
+pub fn delete_failed(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
+    txn.prepare_cached(
+        "DELETE FROM outbox WHERE client_id = ?1 AND state = ?2 RETURNING conversation_id",
+    )?
+    .query_row(params![client_id, OutboxState::Failed], |r| r.get(0))
+    .optional()?
+    .ok_or_else(|| Error::Invalid("only failed messages can be deleted".into()))
+}
+
+/// The text of an entry, if it is still in the outbox.
+pub fn body(txn: &Transaction<'_>, client_id: &str) -> Result<Option<String>> {
+    Ok(txn
+        .prepare_cached("SELECT body FROM outbox WHERE client_id = ?1")?
+        .query_row([client_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// Delete an entry that has not been stored by the relay.
@@ -97,7 +139,7 @@ pub fn for_conversation(
     Ok(txn
         .prepare_cached("SELECT client_id, body, created_at, state, error FROM outbox WHERE conversation_id = ?1 ORDER BY local_id")?
         .query_map([conv], |r| {
-            let failed = r.get::<_, String>(3)? == "failed";
+            let failed = r.get::<_, OutboxState>(3)? == OutboxState::Failed;
             Ok(ChatMessage {
                 conversation_id: conv,
                 seq: None,
@@ -115,4 +157,43 @@ pub fn for_conversation(
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> rusqlite::Connection {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    fn item(client_id: &str) -> OutboxItem {
+        OutboxItem {
+            client_id: client_id.into(),
+            conversation_id: 7,
+            body: "hello".into(),
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn only_failed_entries_can_be_deleted_and_their_state_round_trips() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        enqueue(&txn, &item("a")).unwrap();
+        assert!(matches!(delete_failed(&txn, "a"), Err(Error::Invalid(_))));
+        fail(&txn, "a", "refused").unwrap();
+        assert_eq!(delete_failed(&txn, "a").unwrap(), 7);
+        assert_eq!(body(&txn, "a").unwrap(), None);
+    }
+
+    #[test]
+    fn a_database_failure_is_reported_as_one_not_as_a_wrong_state() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        txn.execute_batch("DROP TABLE outbox").unwrap();
+        assert!(matches!(delete_failed(&txn, "a"), Err(Error::Cache(_))));
+    }
 }

@@ -20,9 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::client::Shared;
 use crate::error::{Error, Result};
 use crate::events::{to_ms, ConnectionState};
+use crate::shared::Shared;
 
 pub(crate) use session::Ws;
 

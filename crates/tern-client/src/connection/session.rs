@@ -20,9 +20,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{Cmd, End};
 use crate::cache::{conversations as convs, messages, meta_get, meta_set, outbox};
-use crate::client::Shared;
 use crate::error::{Error, Result};
 use crate::events::{ConnectionState, Event, MessageStatus};
+use crate::shared::Shared;
 
 /// The client's WebSocket.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -337,7 +337,7 @@ impl<'a> Session<'a> {
                 let cid = client_id.clone();
                 let chat = cache
                     .call(move |txn| {
-                        let Some(body) = outbox_body(txn, &cid)? else {
+                        let Some(body) = outbox::body(txn, &cid)? else {
                             return Ok(None);
                         };
                         let record = tern_proto::MessageRecord {
@@ -350,7 +350,7 @@ impl<'a> Session<'a> {
                             body,
                             sent_at,
                         };
-                        outbox::acked(txn, me, &record).map(Some)
+                        messages::acked(txn, me, &record).map(Some)
                     })
                     .await
                     .map_err(err)?;
@@ -633,14 +633,6 @@ impl<'a> Session<'a> {
         }
         ws.flush().await.map_err(|e| e.to_string())
     }
-}
-
-fn outbox_body(txn: &rusqlite::Transaction<'_>, client_id: &str) -> Result<Option<String>> {
-    use rusqlite::OptionalExtension;
-    Ok(txn
-        .prepare_cached("SELECT body FROM outbox WHERE client_id = ?1")?
-        .query_row([client_id], |r| r.get(0))
-        .optional()?)
 }
 
 fn close_end(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> End {
