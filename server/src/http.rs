@@ -13,10 +13,10 @@ use axum::{Json, Router};
 
 use crate::error::ApiError;
 use crate::extract::Authenticated;
-use crate::hub::CloseReason;
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::{login, register, ws};
+use tern_proto::close;
 
 /// Largest HTTP request body; larger ones get `413 body_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -51,7 +51,7 @@ async fn logout(
         .store
         .call(move |txn, _| accounts::revoke_session(txn, id, tern_proto::now_ms()))
         .await?;
-    state.hub.kick_sessions(&[id], CloseReason::REVOKED);
+    state.hub.kick_sessions(&[id], close::REVOKED);
     tracing::info!(user = session.user_id, session = id, "logged out");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -65,7 +65,7 @@ async fn logout_all(
         .store
         .call(move |txn, _| accounts::revoke_all(txn, user, tern_proto::now_ms()))
         .await?;
-    state.hub.kick_sessions(&ids, CloseReason::REVOKED);
+    state.hub.kick_sessions(&ids, close::REVOKED);
     tracing::info!(user, sessions = ids.len(), "logged out everywhere");
     Ok(StatusCode::NO_CONTENT)
 }

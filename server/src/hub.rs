@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tern_proto::{SessionId, UserId};
+use tern_proto::{close, SessionId, UserId};
 use tokio::sync::{mpsc, Notify};
 
 use crate::fanout::{ConnId, Fanout, Payload, Publish, Tag};
@@ -24,42 +24,9 @@ pub struct Live {
     pub tag: Tag,
 }
 
-/// Why a connection is being closed from outside, as a WebSocket close code and reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CloseReason {
-    /// WebSocket close code.
-    pub code: u16,
-    /// Short reason text.
-    pub reason: &'static str,
-}
-
-impl CloseReason {
-    /// The relay is shutting down.
-    pub const GOING_AWAY: CloseReason = CloseReason {
-        code: 1001,
-        reason: "relay shutting down",
-    };
-    /// The session's token was revoked.
-    pub const REVOKED: CloseReason = CloseReason {
-        code: 4001,
-        reason: "token revoked",
-    };
-    /// A newer connection of the same session replaced this one.
-    pub const REPLACED: CloseReason = CloseReason {
-        code: 4002,
-        reason: "replaced by a newer connection",
-    };
-    /// The session's token expired while the connection was open.
-    pub const EXPIRED: CloseReason = CloseReason {
-        code: 4003,
-        reason: "token expired",
-    };
-    /// The connection could not keep up with its traffic.
-    pub const TOO_SLOW: CloseReason = CloseReason {
-        code: 4008,
-        reason: "connection too slow; reconnect and sync",
-    };
-}
+/// Why a connection is being closed, as a WebSocket close code and reason (the protocol's
+/// codes live in [`tern_proto::close`]).
+pub type CloseReason = tern_proto::close::CloseCode;
 
 /// A one-shot "close now" signal for one connection.
 #[derive(Debug, Default)]
@@ -165,7 +132,7 @@ impl Hub {
             .iter()
             .filter(|c| c.session_id == session_id && c.instance == instance)
         {
-            old.kick.kick(CloseReason::REPLACED);
+            old.kick.kick(close::REPLACED);
         }
         let came_online = entry.conns.is_empty();
         entry.conns.push(Conn {
@@ -255,9 +222,7 @@ impl Fanout for Hub {
                 };
                 match conn.tx.try_send(live) {
                     Ok(()) => delivered += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        conn.kick.kick(CloseReason::TOO_SLOW)
-                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => conn.kick.kick(close::TOO_SLOW),
                     // The connection is closing; it will unregister itself.
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }

@@ -42,11 +42,12 @@ pub use config::Config;
 pub use error::{Error, Result};
 
 use crate::guards::AccountGuards;
-use crate::hub::{CloseReason, Hub};
+use crate::hub::Hub;
 use crate::limits::KeyedLimiter;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Store, StoreConfig};
+use tern_proto::close;
 
 /// The sockets a relay serves: the public one, and optionally a separate one for `/metrics`
 /// (loopback by default in the binary, so operational data is not public).
@@ -124,7 +125,7 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: closing connections");
         flag.store(true, Ordering::SeqCst);
-        kicker.kick_all(CloseReason::GOING_AWAY);
+        kicker.kick_all(close::GOING_AWAY);
         let _ = stop.send(true);
     });
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -144,7 +145,7 @@ pub async fn serve(
         let _ = task.await;
     }
     // Connections upgraded just before the flag was set are kicked here too.
-    hub.kick_all(CloseReason::GOING_AWAY);
+    hub.kick_all(close::GOING_AWAY);
     drop(state);
     if tokio::time::timeout(Duration::from_secs(10), conns_done.recv())
         .await

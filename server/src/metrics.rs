@@ -46,38 +46,6 @@ pub struct Metrics {
     latency_sum_us: AtomicU64,
 }
 
-fn code_name(code: ErrorCode) -> &'static str {
-    // serde gives the snake_case wire name; keep one static string per code.
-    match code {
-        ErrorCode::BadFrame => "bad_frame",
-        ErrorCode::UnknownType => "unknown_type",
-        ErrorCode::BadRequest => "bad_request",
-        ErrorCode::FrameTooLarge => "frame_too_large",
-        ErrorCode::MessageTooLong => "message_too_long",
-        ErrorCode::RateLimited => "rate_limited",
-        ErrorCode::NotMember => "not_member",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::Forbidden => "forbidden",
-        ErrorCode::GroupTooLarge => "group_too_large",
-        ErrorCode::Unauthorized => "unauthorized",
-        ErrorCode::InvalidToken => "invalid_token",
-        ErrorCode::TokenExpired => "token_expired",
-        ErrorCode::TokenRevoked => "token_revoked",
-        ErrorCode::UsernameTaken => "username_taken",
-        ErrorCode::InvalidCredentials => "invalid_credentials",
-        ErrorCode::TooManyAttempts => "too_many_attempts",
-        ErrorCode::SessionLimit => "session_limit",
-        ErrorCode::UnsupportedVersion => "unsupported_version",
-        ErrorCode::Internal => "internal",
-        ErrorCode::ShuttingDown => "shutting_down",
-        ErrorCode::Busy => "busy",
-        ErrorCode::RegistrationClosed => "registration_closed",
-        ErrorCode::InvalidInvite => "invalid_invite",
-        ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-        ErrorCode::BodyTooLarge => "body_too_large",
-    }
-}
-
 impl Metrics {
     /// Count one refused request.
     pub fn error(&self, code: ErrorCode) {
@@ -85,7 +53,7 @@ impl Metrics {
             .errors
             .lock()
             .unwrap()
-            .entry(code_name(code))
+            .entry(code.as_str())
             .or_default() += 1;
     }
 

@@ -8,6 +8,7 @@
 //! Nothing here does I/O: the crate only defines shapes, limits that are part of the protocol,
 //! and the deflate framing in [`compression`].
 
+pub mod close;
 pub mod compression;
 mod error;
 mod frames;

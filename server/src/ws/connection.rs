@@ -22,7 +22,8 @@ use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use tern_proto::{
-    ClientFrame, ConversationId, ErrorCode, Ping, Seq, ServerFrame, SyncRequest, PROTOCOL_VERSION,
+    close, ClientFrame, ConversationId, ErrorCode, Ping, Seq, ServerFrame, SyncRequest,
+    PROTOCOL_VERSION,
 };
 use tokio::sync::mpsc;
 
@@ -38,28 +39,8 @@ use crate::ops::{self, Caller, Ctx, Pending};
 use crate::state::AppState;
 use crate::store::accounts::AuthSession;
 
-/// Close code for a connection that stopped answering heartbeats.
-const HEARTBEAT_TIMEOUT: CloseReason = CloseReason {
-    code: 4000,
-    reason: "heartbeat timeout",
-};
-/// Close code for a connection that keeps flooding after being told to slow down.
-const POLICY: CloseReason = CloseReason {
-    code: 1008,
-    reason: "too many rejected frames",
-};
 /// Rate-limited frames tolerated before the connection is closed.
 const MAX_REJECTED_IN_A_ROW: u32 = 1000;
-/// A text frame that is not UTF-8 (RFC 6455 §7.4.1).
-const INVALID_UTF8: CloseReason = CloseReason {
-    code: 1007,
-    reason: "invalid UTF-8 in a text frame",
-};
-/// A frame over the hard size limit.
-const TOO_BIG: CloseReason = CloseReason {
-    code: 1009,
-    reason: "frame too large",
-};
 /// Time the last replies and the close frame get to leave before the socket is dropped.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(3);
 
@@ -153,7 +134,7 @@ pub async fn serve(
         });
     }
     if state.shutting_down.load(Ordering::Relaxed) {
-        reg.kick.kick(CloseReason::GOING_AWAY);
+        reg.kick.kick(close::GOING_AWAY);
     }
 
     let mut live = reg.live;
@@ -170,18 +151,18 @@ pub async fn serve(
     let close = loop {
         if conn.too_slow {
             metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
-            break Some(CloseReason::TOO_SLOW);
+            break Some(close::TOO_SLOW);
         }
         // Stop reading while replies pile up: back-pressure reaches the peer through TCP.
         let can_read = conn.in_flight.len() < limits.max_in_flight
             && conn.out.backlog() < limits.max_in_flight;
         tokio::select! {
             reason = reg.kick.kicked() => break Some(reason),
-            _ = &mut expiry => break Some(CloseReason::EXPIRED),
+            _ = &mut expiry => break Some(close::EXPIRED),
             _ = ticker.tick() => {
                 if last_heard.elapsed() >= heartbeat.timeout {
                     tracing::debug!(conn = conn.caller.conn_id, "heartbeat timeout");
-                    break Some(HEARTBEAT_TIMEOUT);
+                    break Some(close::HEARTBEAT_TIMEOUT);
                 }
                 conn.emit(Outbound::Ping);
             }
@@ -214,7 +195,7 @@ pub async fn serve(
     };
     // Finish replying to what was already accepted (those writes are committed or about to
     // be), unless the peer is the problem; either way within a bounded time.
-    if close != Some(CloseReason::TOO_SLOW) {
+    if close != Some(close::TOO_SLOW) {
         let out = &mut conn.out;
         let in_flight = &mut conn.in_flight;
         let _ = tokio::time::timeout(CLOSING_PATIENCE, async {
@@ -335,7 +316,7 @@ impl Conn {
         if !self.frames.try_take() {
             self.rejected_in_a_row += 1;
             if self.rejected_in_a_row > MAX_REJECTED_IN_A_ROW {
-                return Some(POLICY);
+                return Some(close::POLICY);
             }
             let id = ClientFrame::parse(text).ok().map(|f| f.id());
             self.reply_error(
@@ -449,8 +430,8 @@ impl Conn {
 fn read_error_close(e: axum::Error) -> Option<CloseReason> {
     let inner = e.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
-        Some(tungstenite::Error::Utf8(_)) => Some(INVALID_UTF8),
-        Some(tungstenite::Error::Capacity(_)) => Some(TOO_BIG),
+        Some(tungstenite::Error::Utf8(_)) => Some(close::INVALID_UTF8),
+        Some(tungstenite::Error::Capacity(_)) => Some(close::TOO_BIG),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tern_proto::close;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::{ClientFrame, ConversationId, ErrorCode, RequestId, Seq, ServerFrame};
 use tokio::net::TcpStream;
@@ -637,10 +638,10 @@ impl<'a> Session<'a> {
 
 fn close_end(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> End {
     match frame {
-        Some(f) if u16::from(f.code) == 4001 => {
+        Some(f) if u16::from(f.code) == close::REVOKED.code => {
             End::SignedOut("signed out: the session was revoked".into())
         }
-        Some(f) if u16::from(f.code) == 4003 => {
+        Some(f) if u16::from(f.code) == close::EXPIRED.code => {
             End::SignedOut("signed out: the session expired; sign in again".into())
         }
         Some(f) => End::Lost(format!(
