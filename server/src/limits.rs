@@ -7,6 +7,9 @@
 //! and, if the work turns out not to count (a successful login), given back with
 //! [`KeyedLimiter::refund`]. Checking first and charging afterwards lets every concurrent
 //! request through the check before the first one is charged.
+//!
+//! Why not `governor`: its GCRA limiter has no refund, and the refund is what keeps a user who
+//! types the right password from paying for it; the bucket here is forty lines under one mutex.
 
 use std::collections::HashMap;
 use std::hash::Hash;
