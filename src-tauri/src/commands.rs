@@ -10,7 +10,7 @@ use tern_proto::{ConversationId, ConversationInfo, Seq};
 
 use crate::error::CmdError;
 use crate::events;
-use crate::state::AppState;
+use crate::state::{AppState, Session};
 
 type Res<T> = Result<T, CmdError>;
 
@@ -47,9 +47,9 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
         s.relay = Some(relay);
         s.username = Some(name);
     })?;
-    events::spawn_forwarder(app.clone(), client.clone());
-    if let Some(old) = state.set_client(Some(client)) {
-        tauri::async_runtime::spawn(async move { old.shutdown().await });
+    let forwarder = events::spawn_forwarder(app.clone(), client.clone());
+    if let Some(old) = state.set_session(Some(Session::new(client, forwarder))) {
+        tauri::async_runtime::spawn(old.end());
     }
     Ok(())
 }
@@ -112,10 +112,13 @@ pub async fn sign_in(
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>, everywhere: bool) -> Res<()> {
     let client = state.client()?;
-    state.set_client(None);
+    let session = state.set_session(None);
     state.update_settings(|s| s.username = None)?;
-    client.logout(everywhere).await?;
-    Ok(())
+    let result = client.logout(everywhere).await;
+    if let Some(session) = session {
+        session.end().await;
+    }
+    Ok(result?)
 }
 
 /// Conversations from the cache, most recent first.

@@ -11,8 +11,9 @@ use crate::event_names::{EVENT, RESYNC};
 use crate::state::AppState;
 use crate::{notify, tray};
 
-/// Forward a client's events until it stops.
-pub fn spawn_forwarder(app: AppHandle, client: Client) {
+/// Forward a client's events until it stops or the returned task is aborted (its
+/// [`crate::state::Session`] owns it).
+pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::JoinHandle<()> {
     let mut rx = client.subscribe();
     tauri::async_runtime::spawn(async move {
         refresh_unread(&app, &client).await;
@@ -40,7 +41,7 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) {
                 Err(RecvError::Closed) => return,
             }
         }
-    });
+    })
 }
 
 async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::ChatMessage) {

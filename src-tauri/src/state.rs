@@ -1,4 +1,8 @@
-//! The shell's state: the signed-in client (if any), settings, and what the user is looking at.
+//! The shell's state: the signed-in session (if any), settings, and what the user is looking at.
+//!
+//! A [`Session`] owns the engine client *and* the task forwarding its events to the UI, and
+//! ends both: a forwarder left running after sign-out would keep the old engine (its cache
+//! thread and SQLite file) alive for as long as the app runs.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -10,10 +14,29 @@ use crate::error::CmdError;
 use crate::notify::Attention;
 use crate::settings::Settings;
 
+/// A signed-in engine client and the task that forwards its events to the UI.
+pub struct Session {
+    client: Client,
+    forwarder: tauri::async_runtime::JoinHandle<()>,
+}
+
+impl Session {
+    /// A session of `client` whose events `forwarder` forwards.
+    pub fn new(client: Client, forwarder: tauri::async_runtime::JoinHandle<()>) -> Self {
+        Session { client, forwarder }
+    }
+
+    /// Stop forwarding, then stop the client (its connection and cache thread).
+    pub async fn end(self) {
+        self.forwarder.abort();
+        self.client.shutdown().await;
+    }
+}
+
 /// Managed by Tauri; every command gets it.
 pub struct AppState {
-    /// The signed-in client. A `std` lock: held only to clone or swap the handle.
-    client: RwLock<Option<Client>>,
+    /// The signed-in session. A `std` lock: held only to clone the client or swap the session.
+    session: RwLock<Option<Session>>,
     /// Persisted settings (mirrors the file).
     pub settings: Mutex<Settings>,
     /// Settings file.
@@ -32,7 +55,7 @@ impl AppState {
     /// A fresh state.
     pub fn new(settings_path: PathBuf, data_dir: PathBuf, default_relay: String) -> Self {
         AppState {
-            client: RwLock::new(None),
+            session: RwLock::new(None),
             settings: Mutex::new(crate::settings::Settings::load(&settings_path)),
             settings_path,
             data_dir,
@@ -44,21 +67,22 @@ impl AppState {
 
     /// The signed-in client, or `not_signed_in`.
     pub fn client(&self) -> Result<Client, CmdError> {
-        self.client
-            .read()
-            .unwrap()
-            .clone()
+        self.try_client()
             .ok_or_else(|| CmdError::new("not_signed_in", "sign in first"))
     }
 
     /// The client, if signed in.
     pub fn try_client(&self) -> Option<Client> {
-        self.client.read().unwrap().clone()
+        self.session
+            .read()
+            .unwrap()
+            .as_ref()
+            .map(|s| s.client.clone())
     }
 
-    /// Replace the client; returns the previous one.
-    pub fn set_client(&self, client: Option<Client>) -> Option<Client> {
-        std::mem::replace(&mut *self.client.write().unwrap(), client)
+    /// Replace the session; returns the previous one, for the caller to [`Session::end`].
+    pub fn set_session(&self, session: Option<Session>) -> Option<Session> {
+        std::mem::replace(&mut *self.session.write().unwrap(), session)
     }
 
     /// Change and save the settings.

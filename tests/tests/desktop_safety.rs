@@ -113,6 +113,26 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
         .js("return !document.getElementById('insecure-warning').hidden")
         .await;
     assert_eq!(warning_still, serde_json::json!(true));
+
+    // Signing out ends the whole session: the engine's cache (SQLite file and thread) is
+    // closed, not kept alive by a forwarder that outlived it.
+    let pid = app_pid(&app_dir).expect("the app process");
+    assert!(open_caches(pid) > 0, "signed in, the cache is open");
+    app.js("document.getElementById('signout').click()").await;
+    app.wait_until(
+        "!document.getElementById('signin').hidden",
+        "sign-in screen after signing out",
+    )
+    .await;
+    let mut closed = false;
+    for _ in 0..100 {
+        if open_caches(pid) == 0 {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the cache stayed open after signing out");
     app.quit().await;
 
     // Settings and caches are the user's alone.
@@ -127,4 +147,33 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
     let _ = daemon.kill();
     let _ = daemon.wait();
     drop(xvfb);
+}
+
+/// The desktop app process using `data_dir` (by its `TERN_DATA_DIR`).
+fn app_pid(data_dir: &Path) -> Option<u32> {
+    let want = format!("TERN_DATA_DIR={}", data_dir.display());
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+        if !exe.ends_with("tern-desktop") {
+            return None;
+        }
+        let environ = std::fs::read(e.path().join("environ")).ok()?;
+        environ
+            .split(|b| *b == 0)
+            .any(|v| v == want.as_bytes())
+            .then_some(pid)
+    })
+}
+
+/// How many of the process's open files are an engine cache database.
+fn open_caches(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter(|target| target.to_string_lossy().contains("cache.db"))
+                .count()
+        })
+        .unwrap_or(0)
 }
