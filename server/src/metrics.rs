@@ -78,69 +78,76 @@ impl Metrics {
     /// Render every series in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, kind: &str, v: u64| {
+        let simple: [(&str, &str, &str, &AtomicU64); 10] = [
+            (
+                "tern_connections_total",
+                "WebSocket connections accepted.",
+                "counter",
+                &self.connections_total,
+            ),
+            (
+                "tern_connections_open",
+                "WebSocket connections open.",
+                "gauge",
+                &self.connections_open,
+            ),
+            (
+                "tern_messages_stored_total",
+                "Messages stored.",
+                "counter",
+                &self.messages_stored,
+            ),
+            (
+                "tern_messages_duplicate_total",
+                "Sends answered from an earlier copy.",
+                "counter",
+                &self.messages_duplicate,
+            ),
+            (
+                "tern_frames_pushed_total",
+                "Frames pushed by fan-out.",
+                "counter",
+                &self.pushed,
+            ),
+            (
+                "tern_frames_received_total",
+                "Frames received from clients.",
+                "counter",
+                &self.frames_in,
+            ),
+            (
+                "tern_sockets_open",
+                "Sockets holding a connection slot.",
+                "gauge",
+                &self.sockets_open,
+            ),
+            (
+                "tern_slow_connections_closed_total",
+                "Connections closed because they could not keep up.",
+                "counter",
+                &self.slow_closed,
+            ),
+            (
+                "tern_password_verifications_total",
+                "Password checks computed at login.",
+                "counter",
+                &self.password_verifications,
+            ),
+            (
+                "tern_password_hashes_total",
+                "Password hashes computed for new accounts.",
+                "counter",
+                &self.password_hashes,
+            ),
+        ];
+        for (name, help, kind, value) in simple {
+            let v = value.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
-        };
+        }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        counter(
-            &mut out,
-            "tern_connections_total",
-            "WebSocket connections accepted.",
-            "counter",
-            load(&self.connections_total),
-        );
-        counter(
-            &mut out,
-            "tern_connections_open",
-            "WebSocket connections open.",
-            "gauge",
-            load(&self.connections_open),
-        );
-        counter(
-            &mut out,
-            "tern_messages_stored_total",
-            "Messages stored.",
-            "counter",
-            load(&self.messages_stored),
-        );
-        counter(
-            &mut out,
-            "tern_messages_duplicate_total",
-            "Sends answered from an earlier copy.",
-            "counter",
-            load(&self.messages_duplicate),
-        );
-        counter(
-            &mut out,
-            "tern_frames_pushed_total",
-            "Frames pushed by fan-out.",
-            "counter",
-            load(&self.pushed),
-        );
-        counter(
-            &mut out,
-            "tern_frames_received_total",
-            "Frames received from clients.",
-            "counter",
-            load(&self.frames_in),
-        );
-        counter(
-            &mut out,
-            "tern_sockets_open",
-            "Sockets holding a connection slot.",
-            "gauge",
-            load(&self.sockets_open),
-        );
-        counter(
-            &mut out,
-            "tern_slow_connections_closed_total",
-            "Connections closed because they could not keep up.",
-            "counter",
-            load(&self.slow_closed),
-        );
         let _ = writeln!(
             out,
             "# HELP tern_connections_refused_total Sockets closed at accept, by limit.\n# TYPE tern_connections_refused_total counter"
@@ -151,20 +158,6 @@ impl Metrics {
                 "tern_connections_refused_total{{reason=\"{reason}\"}} {n}"
             );
         }
-        counter(
-            &mut out,
-            "tern_password_verifications_total",
-            "Password checks computed at login.",
-            "counter",
-            load(&self.password_verifications),
-        );
-        counter(
-            &mut out,
-            "tern_password_hashes_total",
-            "Password hashes computed for new accounts.",
-            "counter",
-            load(&self.password_hashes),
-        );
         let _ = writeln!(
             out,
             "# HELP tern_errors_total Requests refused, by code.\n# TYPE tern_errors_total counter"

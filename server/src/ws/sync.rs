@@ -14,7 +14,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tern_proto::{ConversationId, ReceiptState, RequestId, Seq, ServerFrame, SyncCursors, UserId};
+use tern_proto::{
+    ConversationId, ConversationInfo, MessageRecord, Presence, ReceiptState, RequestId, Seq,
+    ServerFrame, SyncCursors, UserId,
+};
 
 use super::outq::OutQueue;
 use super::writer::Outbound;
@@ -89,69 +92,91 @@ pub async fn run(
         .await?;
     let receipts = changes.receipts.clone();
     let cursors = tern_proto::cursor_map(&cursors);
-    let mut header = Some((changes.conversations, changes.removed, changes.receipts));
-    let mut page = Vec::new();
+    let mut pages = Pager {
+        id,
+        header: Some((changes.conversations, changes.removed, changes.receipts)),
+        page: Vec::new(),
+        out,
+        patience,
+    };
     let mut heads = HashMap::with_capacity(changes.heads.len());
     for (conv, head) in changes.heads {
         heads.insert(conv, head);
         let mut after = cursors.get(&conv).copied().unwrap_or(0);
         while after < head {
-            let room = PAGE - page.len();
+            let room = PAGE - pages.page.len();
             let batch = state
                 .store
                 .call(move |txn, _| messages::range(txn, conv, after, head, room))
                 .await?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
-            match pushed.get(&conv) {
-                Some(&(first, last)) => {
-                    page.extend(batch.into_iter().filter(|m| m.seq < first || m.seq > last))
-                }
-                None => page.extend(batch),
-            }
-            if page.len() >= PAGE {
-                let (conversations, removed, receipts) = header.take().unwrap_or_default();
-                emit(
-                    out,
-                    patience,
-                    ServerFrame::SyncPage {
-                        id,
-                        conversations,
-                        removed,
-                        receipts,
-                        messages: std::mem::take(&mut page),
-                    },
+            // What this connection already received live is left out.
+            let skip = pushed.get(&conv).copied();
+            pages
+                .add(
+                    batch
+                        .into_iter()
+                        .filter(|m| skip.is_none_or(|(first, last)| m.seq < first || m.seq > last)),
                 )
                 .await?;
-            }
         }
     }
-    if !page.is_empty() || header.is_some() {
-        let (conversations, removed, receipts) = header.take().unwrap_or_default();
-        emit(
-            out,
-            patience,
-            ServerFrame::SyncPage {
-                id,
-                conversations,
-                removed,
-                receipts,
-                messages: page,
-            },
-        )
-        .await?;
+    pages.finish(version, presence).await?;
+    Ok(Done { heads, receipts })
+}
+
+/// The sync reply being written: the first page carries the shape and receipt changes, every
+/// page at most [`PAGE`] messages, then `sync_done`.
+struct Pager<'a> {
+    id: RequestId,
+    header: Option<(
+        Vec<ConversationInfo>,
+        Vec<ConversationId>,
+        Vec<ReceiptState>,
+    )>,
+    page: Vec<MessageRecord>,
+    out: &'a mut OutQueue,
+    patience: Duration,
+}
+
+impl Pager<'_> {
+    /// Add messages; sends a page whenever one is full.
+    async fn add(
+        &mut self,
+        messages: impl Iterator<Item = MessageRecord>,
+    ) -> Result<(), SyncError> {
+        self.page.extend(messages);
+        if self.page.len() >= PAGE {
+            self.send_page().await?;
+        }
+        Ok(())
     }
-    emit(
-        out,
-        patience,
-        ServerFrame::SyncDone {
-            id,
+
+    async fn send_page(&mut self) -> Result<(), SyncError> {
+        let (conversations, removed, receipts) = self.header.take().unwrap_or_default();
+        let frame = ServerFrame::SyncPage {
+            id: self.id,
+            conversations,
+            removed,
+            receipts,
+            messages: std::mem::take(&mut self.page),
+        };
+        emit(self.out, self.patience, frame).await
+    }
+
+    /// Send what is left (always at least one page, for the header) and `sync_done`.
+    async fn finish(mut self, version: u64, presence: Vec<Presence>) -> Result<(), SyncError> {
+        if !self.page.is_empty() || self.header.is_some() {
+            self.send_page().await?;
+        }
+        let done = ServerFrame::SyncDone {
+            id: self.id,
             changes_version: version,
             presence,
-        },
-    )
-    .await?;
-    Ok(Done { heads, receipts })
+        };
+        emit(self.out, self.patience, done).await
+    }
 }
 
 async fn emit(out: &mut OutQueue, patience: Duration, frame: ServerFrame) -> Result<(), SyncError> {

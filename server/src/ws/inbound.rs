@@ -1,0 +1,211 @@
+//! What a connection does with what it reads: text and compressed frames are parsed,
+//! rate-limited and size-checked, `ping` and `sync` are answered here, every other request goes
+//! to [`crate::ops::dispatch`] and its reply joins the connection's in-order reply queue. Read
+//! errors become the close codes the protocol promises (1007, 1009).
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::Message;
+use tern_proto::{close, ClientFrame, ErrorCode, Ping, ServerFrame, SyncRequest};
+
+use super::connection::Conn;
+use super::sync;
+use super::writer::Outbound;
+use crate::error::{Error, Result};
+use crate::hub::CloseReason;
+use crate::ops::{self, Ctx, Pending};
+
+/// Rate-limited frames tolerated before the connection is closed.
+const MAX_REJECTED_IN_A_ROW: u32 = 1000;
+
+impl Conn {
+    /// Handle one read from the socket; `Some(end)` ends the connection (`end` is the close
+    /// to send, `None` when the peer left).
+    pub(super) async fn on_message(
+        &mut self,
+        frame: Option<std::result::Result<Message, axum::Error>>,
+        compression: bool,
+    ) -> Option<Option<CloseReason>> {
+        match frame {
+            Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await.map(Some),
+            Some(Ok(Message::Binary(bytes))) => self.on_binary(&bytes, compression).await.map(Some),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+            Some(Ok(Message::Close(_))) | None => Some(None),
+            Some(Err(e)) => {
+                tracing::debug!(conn = self.caller.conn_id, error = %e, "socket error");
+                Some(read_error_close(e))
+            }
+        }
+    }
+
+    async fn reply_error(&mut self, id: Option<u64>, err: &Error) {
+        if matches!(err, Error::Refused(..)) {
+            tracing::debug!(conn = self.caller.conn_id, code = %err.code(), "request refused");
+        } else {
+            tracing::error!(conn = self.caller.conn_id, error = %err, "request failed");
+        }
+        self.state.metrics.error(err.code());
+        self.emit(Outbound::own(ServerFrame::error(
+            id,
+            err.code(),
+            err.client_message(),
+        )));
+    }
+
+    async fn on_binary(&mut self, bytes: &[u8], compression: bool) -> Option<CloseReason> {
+        if !compression {
+            let err = Error::refused(
+                ErrorCode::BadFrame,
+                "binary frames need the deflate compression agreed at the handshake",
+            );
+            self.reply_error(None, &err).await;
+            return None;
+        }
+        match tern_proto::compression::inflate(bytes, self.state.config.limits.max_frame_bytes) {
+            Ok(text) => self.on_text(&text).await,
+            Err(tern_proto::compression::InflateError::TooLarge(n)) => {
+                self.reply_error(
+                    None,
+                    &Error::refused(
+                        ErrorCode::FrameTooLarge,
+                        format!("frames may have at most {n} bytes"),
+                    ),
+                )
+                .await;
+                None
+            }
+            Err(e) => {
+                self.reply_error(
+                    None,
+                    &Error::refused(ErrorCode::BadFrame, format!("binary frame rejected: {e}")),
+                )
+                .await;
+                None
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Option<CloseReason> {
+        self.state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
+        if !self.frames.try_take() {
+            self.rejected_in_a_row += 1;
+            if self.rejected_in_a_row > MAX_REJECTED_IN_A_ROW {
+                return Some(close::POLICY);
+            }
+            let id = ClientFrame::parse(text).ok().map(|f| f.id());
+            self.reply_error(
+                id,
+                &Error::refused(ErrorCode::RateLimited, "too many frames; slow down"),
+            )
+            .await;
+            return None;
+        }
+        self.rejected_in_a_row = 0;
+        let max = self.state.config.limits.max_frame_bytes;
+        if text.len() > max {
+            let err = Error::refused(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "frames may have at most {max} bytes; this one has {}",
+                    text.len()
+                ),
+            );
+            self.reply_error(None, &err).await;
+            return None;
+        }
+        let frame = match ClientFrame::parse(text) {
+            Ok(frame) => frame,
+            Err(rejection) => {
+                self.reply_error(
+                    rejection.id,
+                    &Error::Refused(rejection.code, rejection.message),
+                )
+                .await;
+                return None;
+            }
+        };
+        let id = frame.id();
+        match self.dispatch(frame).await {
+            Ok(Some(pending)) => {
+                let metrics = self.state.metrics.clone();
+                self.in_flight.push_back(Box::pin(async move {
+                    match pending.await {
+                        Ok(reply) => reply.map(Outbound::own),
+                        Err(e) => {
+                            if !matches!(e, Error::Refused(..)) {
+                                tracing::error!(error = %e, "request failed");
+                            }
+                            metrics.error(e.code());
+                            Some(Outbound::own(ServerFrame::error(
+                                Some(id),
+                                e.code(),
+                                e.client_message(),
+                            )))
+                        }
+                    }
+                }))
+            }
+            Ok(None) => {}
+            Err(e) => self.reply_error(Some(id), &e).await,
+        }
+        None
+    }
+
+    /// Answer `ping` and `sync` here (they write to the socket directly); hand every other
+    /// request to [`ops::dispatch`].
+    async fn dispatch(&mut self, frame: ClientFrame) -> Result<Option<Pending>> {
+        match frame {
+            ClientFrame::Ping(Ping { id }) => {
+                self.emit(Outbound::own(ServerFrame::Pong { id }));
+                Ok(None)
+            }
+            ClientFrame::Sync(request) => {
+                self.sync(request).await?;
+                Ok(None)
+            }
+            request => {
+                let ctx = Ctx {
+                    state: &self.state,
+                    caller: &self.caller,
+                };
+                ops::dispatch(ctx, request).await.map(Some)
+            }
+        }
+    }
+
+    /// Run a sync inline; pushes wait in the hub queue meanwhile and are filtered after it.
+    async fn sync(&mut self, request: SyncRequest) -> Result<()> {
+        let patience = self.state.config.heartbeat.timeout;
+        let request = sync::Request {
+            user: self.caller.user_id,
+            id: request.id,
+            cursors: request.cursors,
+            since: request.changes_since,
+        };
+        match sync::run(&self.state, request, &self.pushed, &mut self.out, patience).await {
+            Ok(done) => {
+                self.synced = done.heads;
+                for r in &done.receipts {
+                    self.receipts.admit(r);
+                }
+                Ok(())
+            }
+            Err(sync::SyncError::TooSlow) => {
+                self.too_slow = true;
+                Ok(())
+            }
+            Err(sync::SyncError::Failed(e)) => Err(e),
+        }
+    }
+}
+
+/// The close code for a failed read: 1007 for invalid UTF-8, 1009 for an oversized frame
+/// (the peer learns why instead of reading 1005), nothing for a plain I/O failure.
+fn read_error_close(e: axum::Error) -> Option<CloseReason> {
+    let inner = e.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Utf8(_)) => Some(close::INVALID_UTF8),
+        Some(tungstenite::Error::Capacity(_)) => Some(close::TOO_BIG),
+        _ => None,
+    }
+}
