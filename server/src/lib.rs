@@ -75,6 +75,20 @@ pub async fn run(
     .await
 }
 
+/// Serve `/metrics` (and `/health`) on their own listener until `stop` resolves.
+fn serve_metrics(
+    listener: TcpListener,
+    state: &AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "metrics listening");
+    }
+    let gate = listen::Gate::new(state.config.connections.clone(), state.metrics.clone());
+    let app = http::metrics_router(state.clone());
+    tokio::spawn(listen::serve(listener, app, None, gate, stop))
+}
+
 /// Serve `listeners` until `shutdown` resolves, then shut down within a bounded time: stop
 /// accepting, close every WebSocket with "going away", give open HTTP requests
 /// [`config::ConnPolicy::shutdown_grace`], wait (bounded) for connection tasks, and let the store
@@ -131,14 +145,9 @@ pub async fn serve(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let metrics_task = listeners.metrics.map(|l| {
-        if let Ok(addr) = l.local_addr() {
-            tracing::info!(%addr, "metrics listening");
-        }
-        let gate = listen::Gate::new(state.config.connections.clone(), state.metrics.clone());
-        let app = http::metrics_router(state.clone());
-        tokio::spawn(listen::serve(l, app, None, gate, wait(stopped.clone())))
-    });
+    let metrics_task = listeners
+        .metrics
+        .map(|l| serve_metrics(l, &state, wait(stopped.clone())));
     let app = http::router(state.clone());
     listen::serve(listeners.main, app, acceptor, gate, wait(stopped)).await;
     if let Some(task) = metrics_task {

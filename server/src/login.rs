@@ -66,24 +66,60 @@ fn too_many_attempts(state: &AppState) -> ApiError {
     .into()
 }
 
-/// The handler.
+/// The handler: charge the limits, find the account, check the password, open a session.
 pub async fn login(
     State(state): State<AppState>,
     addr: ClientAddr,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let mut charges = charge_address(&state, &req.username, addr.key())?;
+    let (user, known_credential) = match find_account(&state, &req).await {
+        Ok(found) => found,
+        Err(e) => {
+            charges.refund();
+            return Err(e.into());
+        }
+    };
+    if known_credential.is_none() {
+        charges.ceiling = state.accounts.login_by_account.take(&charges.account);
+        if !charges.ceiling {
+            charges.refund();
+            return Err(too_many_attempts(&state));
+        }
+    }
+    let ok = match check_password(&state, &charges.account, &req.password, &user).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Busy: no password was checked, so the attempt does not count.
+            charges.refund();
+            return Err(e.into());
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        state.metrics.error(ErrorCode::InvalidCredentials);
+        return Err(
+            Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into(),
+        );
+    };
+    charges.refund();
+    Ok(Json(
+        open_session(&state, user, &req.device_name, known_credential).await?,
+    ))
+}
+
+/// Take the per-(account, address) and per-address tokens, or refuse.
+fn charge_address<'a>(
+    state: &'a AppState,
+    username: &str,
+    key: AddrKey,
+) -> Result<Charges<'a>, ApiError> {
     let guards = &*state.accounts;
     let mut charges = Charges {
         guards,
         // No username is longer than 32 characters; cutting longer ones keeps an attacker
         // from filling the limiter's map with 16 KiB keys.
-        account: req
-            .username
-            .chars()
-            .take(32)
-            .collect::<String>()
-            .to_lowercase(),
-        key: addr.key(),
+        account: username.chars().take(32).collect::<String>().to_lowercase(),
+        key,
         account_address: false,
         address: false,
         ceiling: false,
@@ -92,74 +128,78 @@ pub async fn login(
         .login_by_account_address
         .take(&(charges.account.clone(), charges.key));
     if !charges.account_address {
-        return Err(too_many_attempts(&state));
+        return Err(too_many_attempts(state));
     }
     charges.address = guards.login_by_address.take(&charges.key);
     if !charges.address {
         charges.refund();
-        return Err(too_many_attempts(&state));
+        return Err(too_many_attempts(state));
     }
+    Ok(charges)
+}
+
+/// The account (if any) and the hash of the device credential presented, if it is valid.
+/// Read on the store's read connection: a login flood never queues in front of commits.
+async fn find_account(
+    state: &AppState,
+    req: &LoginRequest,
+) -> Result<(Option<accounts::UserRow>, Option<Vec<u8>>)> {
     let name = req.username.clone();
     let presented = req.device_credential.as_deref().map(auth::hash_token);
-    let found = state
+    state
         .store
-        .call(move |txn, _| {
-            let user = accounts::find_user(txn, &name)?;
-            let valid = match (&user, presented) {
-                (Some(user), Some(hash)) => accounts::device_credential_valid(txn, user.id, &hash)?,
+        .read(move |conn| {
+            let user = accounts::find_user(conn, &name)?;
+            let valid = match (&user, &presented) {
+                (Some(user), Some(hash)) => accounts::device_credential_valid(conn, user.id, hash)?,
                 _ => false,
             };
-            Ok((user, valid.then_some(presented).flatten()))
+            Ok((
+                user,
+                valid.then_some(presented).flatten().map(|h| h.to_vec()),
+            ))
         })
-        .await;
-    let (user, known_credential) = match found {
-        Ok(found) => found,
-        Err(e) => {
-            charges.refund();
-            return Err(e.into());
-        }
-    };
-    if known_credential.is_none() {
-        charges.ceiling = guards.login_by_account.take(&charges.account);
-        if !charges.ceiling {
-            charges.refund();
-            return Err(too_many_attempts(&state));
-        }
-    }
-    let turn = guards.checking.turn(charges.account.clone()).await;
+        .await
+}
+
+/// Verify the password (against a dummy hash for unknown accounts), one check per account at
+/// a time.
+async fn check_password(
+    state: &AppState,
+    account: &str,
+    password: &str,
+    user: &Option<accounts::UserRow>,
+) -> Result<bool> {
+    let _turn = state.accounts.checking.turn(account.to_owned()).await;
     let stored = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| auth::DUMMY_HASH.to_owned());
-    let ok = match guards
+    let checked = state
+        .accounts
         .kdf
-        .verify(&state.metrics, req.password, stored)
-        .await
-    {
-        Ok(ok) => ok,
-        Err(e) => {
-            // Busy: no password was checked, so the attempt does not count.
-            charges.refund();
-            if e.code() != ErrorCode::Internal {
-                state.metrics.error(e.code());
-            }
-            return Err(e.into());
+        .verify(&state.metrics, password.to_owned(), stored)
+        .await;
+    if let Err(e) = &checked {
+        if e.code() != ErrorCode::Internal {
+            state.metrics.error(e.code());
         }
-    };
-    drop(turn);
-    let Some(user) = user.filter(|_| ok) else {
-        state.metrics.error(ErrorCode::InvalidCredentials);
-        return Err(
-            Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into(),
-        );
-    };
-    charges.refund();
+    }
+    checked
+}
 
+/// Create the session and a fresh device credential (replacing the one presented).
+async fn open_session(
+    state: &AppState,
+    user: accounts::UserRow,
+    device_name: &str,
+    known_credential: Option<Vec<u8>>,
+) -> Result<LoginResponse> {
     let (token, token_hash) = auth::new_token();
     let (credential, credential_hash) = auth::new_device_credential();
     let now = tern_proto::now_ms();
     let expires_at = now + state.config.token_ttl.as_millis() as i64;
-    let device = req.device_name.chars().take(64).collect::<String>();
+    let device = device_name.chars().take(64).collect::<String>();
     let limits = &state.config.limits;
     let (max_sessions, max_credentials) = (
         limits.max_sessions_per_user,
@@ -182,7 +222,7 @@ pub async fn login(
                 txn,
                 user_id,
                 &credential_hash,
-                known_credential.as_ref().map(|h| &h[..]),
+                known_credential.as_deref(),
                 now,
                 max_credentials,
             )?;
@@ -190,12 +230,12 @@ pub async fn login(
         })
         .await?;
     tracing::info!(user = user.id, session = session_id, "logged in");
-    Ok(Json(LoginResponse {
+    Ok(LoginResponse {
         token: token.expose().to_owned(),
         expires_at,
         session_id,
         user_id: user.id,
         username: user.username,
         device_credential: credential.expose().to_owned(),
-    }))
+    })
 }

@@ -30,38 +30,14 @@ fn valid_username(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-/// The handler.
+/// The handler: validate, take the address's token, check name and invite before hashing,
+/// hash, create.
 pub async fn register(
     State(state): State<AppState>,
     addr: ClientAddr,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
-    if state.config.registration == Registration::Closed {
-        state.metrics.error(ErrorCode::RegistrationClosed);
-        return Err(Error::refused(
-            ErrorCode::RegistrationClosed,
-            "this relay does not accept new accounts",
-        )
-        .into());
-    }
-    if !valid_username(&req.username) {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "usernames have 3 to 32 characters: letters, digits, '_', '.', '-'",
-        )
-        .into());
-    }
-    if !PASSWORD_CHARS.contains(&req.password.chars().count()) {
-        return Err(
-            Error::refused(ErrorCode::BadRequest, "passwords have 8 to 1024 characters").into(),
-        );
-    }
-    let invite = match state.config.registration {
-        Registration::Invite => Some(auth::hash_token(
-            req.invite.as_deref().ok_or_else(accounts::invalid_invite)?,
-        )),
-        _ => None,
-    };
+    let invite = validate(&state, &req)?;
     let key = addr.key();
     let guards = &state.accounts;
     if !guards.register_by_address.take(&key) {
@@ -72,25 +48,7 @@ pub async fn register(
         )
         .into());
     }
-    let name = req.username.clone();
-    let checked = state
-        .store
-        .call(move |txn, _| {
-            if accounts::username_exists(txn, &name)? {
-                return Err(Error::refused(
-                    ErrorCode::UsernameTaken,
-                    format!("the username {name:?} is taken"),
-                ));
-            }
-            if let Some(code) = invite {
-                if !accounts::invite_usable(txn, &code)? {
-                    return Err(accounts::invalid_invite());
-                }
-            }
-            Ok(())
-        })
-        .await;
-    let hash = match checked {
+    let hash = match check_available(&state, &req.username, invite).await {
         Ok(()) => guards.kdf.hash(&state.metrics, req.password).await,
         Err(e) => Err(e),
     };
@@ -123,4 +81,57 @@ pub async fn register(
         StatusCode::CREATED,
         Json(RegisterResponse { user_id, username }),
     ))
+}
+
+/// Refuse what no store lookup is needed to refuse; returns the invite's hash when invites are
+/// required.
+fn validate(state: &AppState, req: &RegisterRequest) -> Result<Option<[u8; 32]>> {
+    if state.config.registration == Registration::Closed {
+        state.metrics.error(ErrorCode::RegistrationClosed);
+        return Err(Error::refused(
+            ErrorCode::RegistrationClosed,
+            "this relay does not accept new accounts",
+        ));
+    }
+    if !valid_username(&req.username) {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "usernames have 3 to 32 characters: letters, digits, '_', '.', '-'",
+        ));
+    }
+    if !PASSWORD_CHARS.contains(&req.password.chars().count()) {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "passwords have 8 to 1024 characters",
+        ));
+    }
+    Ok(match state.config.registration {
+        Registration::Invite => Some(auth::hash_token(
+            req.invite.as_deref().ok_or_else(accounts::invalid_invite)?,
+        )),
+        _ => None,
+    })
+}
+
+/// The name is free and the invite (if any) usable — checked before the expensive hash, on
+/// the read connection.
+async fn check_available(state: &AppState, name: &str, invite: Option<[u8; 32]>) -> Result<()> {
+    let name = name.to_owned();
+    state
+        .store
+        .read(move |conn| {
+            if accounts::username_exists(conn, &name)? {
+                return Err(Error::refused(
+                    ErrorCode::UsernameTaken,
+                    format!("the username {name:?} is taken"),
+                ));
+            }
+            if let Some(code) = invite {
+                if !accounts::invite_usable(conn, &code)? {
+                    return Err(accounts::invalid_invite());
+                }
+            }
+            Ok(())
+        })
+        .await
 }

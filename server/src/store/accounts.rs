@@ -58,7 +58,7 @@ pub fn create_user(
 }
 
 /// Look a user up by username (case-insensitive).
-pub fn find_user(txn: &Transaction<'_>, username: &str) -> Result<Option<UserRow>> {
+pub fn find_user(txn: &rusqlite::Connection, username: &str) -> Result<Option<UserRow>> {
     Ok(txn
         .prepare_cached("SELECT id, username, password_hash FROM users WHERE username = ?1")?
         .query_row([username], |r| {
@@ -72,7 +72,7 @@ pub fn find_user(txn: &Transaction<'_>, username: &str) -> Result<Option<UserRow
 }
 
 /// Whether a username exists (in any letter case).
-pub fn username_exists(txn: &Transaction<'_>, username: &str) -> Result<bool> {
+pub fn username_exists(txn: &rusqlite::Connection, username: &str) -> Result<bool> {
     Ok(txn
         .prepare_cached("SELECT 1 FROM users WHERE username = ?1")?
         .query_row([username], |_| Ok(()))
@@ -82,7 +82,7 @@ pub fn username_exists(txn: &Transaction<'_>, username: &str) -> Result<bool> {
 
 /// Whether `credential_hash` is a device credential of `user_id`.
 pub fn device_credential_valid(
-    txn: &Transaction<'_>,
+    txn: &rusqlite::Connection,
     user_id: UserId,
     credential_hash: &[u8],
 ) -> Result<bool> {
@@ -147,7 +147,7 @@ pub fn create_invite(
 }
 
 /// Whether an invite code has uses left (does not use it).
-pub fn invite_usable(txn: &Transaction<'_>, code_hash: &[u8]) -> Result<bool> {
+pub fn invite_usable(txn: &rusqlite::Connection, code_hash: &[u8]) -> Result<bool> {
     Ok(txn
         .prepare_cached("SELECT 1 FROM invites WHERE code_hash = ?1 AND uses_left > 0")?
         .query_row([code_hash], |_| Ok(()))
