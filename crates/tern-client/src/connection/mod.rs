@@ -6,7 +6,13 @@
 //! [`crate::config::Timing::stable_after`] resets the backoff; [`Cmd::RetryNow`] cuts the wait
 //! short. A refused token ends the loop in [`ConnectionState::SignedOut`].
 
+mod answers;
+mod failure;
+mod inbound;
+mod outbound;
+mod pending;
 mod session;
+mod sync;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
