@@ -17,13 +17,20 @@ use crate::cache::{conversations as convs, messages, outbox};
 use crate::error::Error;
 use crate::events::{Event, MessageStatus};
 
-/// The relay's acknowledgement of one outbox send, as the fields of [`ServerFrame::Ack`].
+/// The relay's acknowledgement of one outbox send: the fields of [`ServerFrame::Ack`] this
+/// client uses.
 pub(super) struct Ack {
+    /// The request id the entry was sent under.
     pub(super) id: RequestId,
+    /// The outbox entry's client id.
     pub(super) client_id: String,
+    /// The relay's id for the stored message.
     pub(super) message_id: MessageId,
+    /// Its conversation.
     pub(super) conversation_id: ConversationId,
+    /// Its place in the conversation.
     pub(super) seq: Seq,
+    /// The relay's timestamp.
     pub(super) sent_at: Timestamp,
 }
 

@@ -49,6 +49,7 @@ impl Session<'_> {
         }
     }
 
+    /// Parse one text frame; frames this client does not know are skipped.
     async fn on_text(&mut self, ws: &mut Ws, text: &str) -> Step {
         match serde_json::from_str(text) {
             Ok(frame) => self.on_frame(ws, frame).await,
@@ -83,10 +84,7 @@ impl Session<'_> {
                 self.on_ack(ws, ack).await
             }
             ServerFrame::Error { id, code, message } => self.on_error(id, code, message).await,
-            ServerFrame::Message { message } => {
-                let new = self.store(vec![message]).await?;
-                self.ack_delivered(ws, new).await
-            }
+            ServerFrame::Message { message } => self.on_new_message(ws, message).await,
             ServerFrame::SyncPage {
                 conversations,
                 removed,
@@ -132,6 +130,13 @@ impl Session<'_> {
         }
     }
 
+    /// A message arrived live: store it, then tell the relay it reached this device.
+    async fn on_new_message(&mut self, ws: &mut Ws, message: MessageRecord) -> Step {
+        let new = self.store(vec![message]).await?;
+        self.ack_delivered(ws, new).await
+    }
+
+    /// A member's receipt markers moved.
     async fn on_receipt(&mut self, receipt: ReceiptState) -> Step {
         self.shared
             .cache
@@ -167,6 +172,7 @@ impl Session<'_> {
         });
     }
 
+    /// Someone came online or went offline.
     async fn on_presence(&mut self, presence: Presence) -> Step {
         let p = presence.clone();
         self.shared
@@ -201,6 +207,7 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// The user left or was removed from a conversation.
     async fn on_conversation_removed(&mut self, conversation_id: ConversationId) -> Step {
         self.shared
             .cache

@@ -5,6 +5,11 @@
 //! time of that attempt so a UI can say "reconnecting in 4 s". A connection that stayed up for
 //! [`crate::config::Timing::stable_after`] resets the backoff; [`Cmd::RetryNow`] cuts the wait
 //! short. A refused token ends the loop in [`ConnectionState::SignedOut`].
+//!
+//! A session's parts: [`session`] (its loop), [`inbound`] (one handler per relay frame),
+//! [`answers`] (acks, `ok`s and errors for what it asked), [`outbound`] (writes and the outbox
+//! flush), [`sync`] (the catch-up after connecting), [`pending`] (what awaits an answer) and
+//! [`failure`] (why a session ends, and whether that means reconnect or sign out).
 
 mod answers;
 mod failure;

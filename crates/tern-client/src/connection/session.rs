@@ -35,6 +35,7 @@ pub(super) type Step<T = ()> = std::result::Result<T, SessionError>;
 
 /// The state of one connection, from the welcome to the end of the link.
 pub(crate) struct Session<'a> {
+    /// The engine's shared state: config, cache handle, event channel.
     pub(super) shared: &'a Arc<Shared>,
     /// Whether the relay agreed to deflate large frames.
     pub(super) compression: bool,
