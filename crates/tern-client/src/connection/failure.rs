@@ -1,15 +1,17 @@
-//! Why a session stopped: [`SessionError`], and how each reason becomes an [`End`].
+//! Why a session stopped, or never started: [`SessionError`], and how each reason becomes an
+//! [`End`].
 //!
 //! Design decision: this enum stays inside the connection task. Nothing here reaches a caller
 //! as an error value; it ends the session, and its text becomes the `reason` of the
 //! [`crate::ConnectionState`] the UI shows. The crate's public [`Error`] is the one callers see.
-//! Only two reasons sign the device out (the relay revoked or expired the session); every other
-//! one means "reconnect".
+//! Only a refused token signs the device out (the relay revoked or expired the session, refused
+//! the upgrade with 401, or the stored token cannot even be sent); every other reason means
+//! "reconnect".
 
 use std::time::Duration;
 
-use tern_proto::close;
-use tokio_tungstenite::tungstenite::{self, protocol::CloseFrame};
+use tern_proto::{close, ErrorBody};
+use tokio_tungstenite::tungstenite::{self, http::StatusCode, protocol::CloseFrame};
 
 use super::End;
 use crate::error::Error;
@@ -17,6 +19,23 @@ use crate::error::Error;
 /// A reason the connection task stops its session.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SessionError {
+    /// The upgrade request could not be built or sent, or the link could not be opened.
+    #[error("{0}")]
+    Connect(#[source] tungstenite::Error),
+    /// The link did not open within the connect timeout.
+    #[error("connection attempt timed out")]
+    ConnectTimeout,
+    /// The stored token cannot be sent as a header.
+    #[error("malformed token")]
+    MalformedToken,
+    /// The relay refused the upgrade.
+    #[error("{}", refusal(*status, body.as_ref()))]
+    Refused {
+        /// The HTTP status of the refusal.
+        status: StatusCode,
+        /// The relay's error body, when it sent one.
+        body: Option<ErrorBody>,
+    },
     /// Writing to the socket failed.
     #[error("write failed: {0}")]
     Write(#[source] tungstenite::Error),
@@ -78,13 +97,31 @@ impl SessionError {
             },
         }
     }
+
+    /// Whether this reason means the token is no longer good: sign out rather than retry.
+    fn refuses_token(&self) -> bool {
+        match self {
+            SessionError::Revoked | SessionError::Expired | SessionError::MalformedToken => true,
+            SessionError::Refused { status, .. } => *status == StatusCode::UNAUTHORIZED,
+            _ => false,
+        }
+    }
+}
+
+/// A refused upgrade in words: the relay's message and code, else the HTTP status.
+fn refusal(status: StatusCode, body: Option<&ErrorBody>) -> String {
+    match body {
+        Some(b) => format!("{} ({})", b.message, b.code),
+        None => format!("HTTP {status}"),
+    }
 }
 
 impl From<SessionError> for End {
     fn from(error: SessionError) -> End {
-        match error {
-            SessionError::Revoked | SessionError::Expired => End::SignedOut(error.to_string()),
-            error => End::Lost(error.to_string()),
+        if error.refuses_token() {
+            End::SignedOut(error.to_string())
+        } else {
+            End::Lost(error.to_string())
         }
     }
 }
@@ -107,6 +144,40 @@ mod tests {
         for code in [close::REVOKED.code, close::EXPIRED.code] {
             let end = End::from(SessionError::closed(close_frame(code, "")));
             assert!(matches!(end, End::SignedOut(reason) if reason.starts_with("signed out")));
+        }
+    }
+
+    #[test]
+    fn a_refused_token_signs_out_with_the_relays_words_and_other_refusals_retry() {
+        let body = ErrorBody {
+            code: tern_proto::ErrorCode::Unauthorized,
+            message: "session expired".into(),
+        };
+        let end = End::from(SessionError::Refused {
+            status: StatusCode::UNAUTHORIZED,
+            body: Some(body),
+        });
+        assert!(
+            matches!(&end, End::SignedOut(r) if r.starts_with("session expired (")),
+            "{}",
+            describe(&end)
+        );
+        let end = End::from(SessionError::Refused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: None,
+        });
+        assert!(matches!(&end, End::Lost(r) if r == "HTTP 503 Service Unavailable"));
+        assert!(matches!(
+            End::from(SessionError::ConnectTimeout),
+            End::Lost(_)
+        ));
+    }
+
+    fn describe(end: &End) -> String {
+        match end {
+            End::Shutdown => "shutdown".into(),
+            End::Lost(r) => format!("lost: {r}"),
+            End::SignedOut(r) => format!("signed out: {r}"),
         }
     }
 
