@@ -99,7 +99,7 @@ impl PendingTable {
         })
     }
 
-    /// Remove `id` if `keep` says it is of the expected kind.
+    /// Remove `id` if `kind` says it is of the expected kind.
     fn take_if(&mut self, id: RequestId, kind: impl FnOnce(&Pending) -> bool) -> Option<Pending> {
         if !self.entries.get(&id).is_some_and(kind) {
             return None;

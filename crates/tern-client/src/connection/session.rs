@@ -6,9 +6,10 @@
 //! describes something that is already stored. It detects a dead link itself: if nothing at all
 //! arrives for the heartbeat timeout (the relay answers our pings), the link is dropped.
 //!
-//! The work is split by direction: [`super::inbound`] handles each relay frame,
-//! [`super::outbound`] writes frames and flushes the outbox, [`super::sync`] runs the catch-up
-//! after connecting; what is awaited lives in one [`PendingTable`].
+//! The work is split by direction: [`super::inbound`] handles each relay frame and
+//! [`super::answers`] the answers to what this session asked, [`super::outbound`] writes frames
+//! and flushes the outbox, [`super::sync`] runs the catch-up after connecting; what is awaited
+//! lives in one [`PendingTable`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
