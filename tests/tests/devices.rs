@@ -353,3 +353,58 @@ async fn a_message_above_the_compression_threshold_arrives_intact() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_device_whose_session_is_revoked_elsewhere_is_signed_out_at_once_and_stays_out() {
+    let relay = Relay::start();
+    let (laptop, _d1) = signup(&relay, "alice").await;
+    let (phone, _d2) = device(&relay, "alice").await;
+    phone.logout(true).await.unwrap();
+    eventually("the laptop is signed out", || async {
+        matches!(laptop.connection_state(), ConnectionState::SignedOut { .. })
+    })
+    .await;
+    let ConnectionState::SignedOut { reason } = laptop.connection_state() else {
+        unreachable!()
+    };
+    assert!(reason.contains("revoked"), "{reason}");
+    // Longer than the longest backoff: a client that retried would be connecting by now.
+    tokio::time::sleep(fast_timing().backoff_max * 3).await;
+    assert!(matches!(
+        laptop.connection_state(),
+        ConnectionState::SignedOut { .. }
+    ));
+    assert!(matches!(
+        laptop.start_direct("alice").await,
+        Err(tern_client::Error::Offline)
+    ));
+}
+
+#[tokio::test]
+async fn a_device_resuming_with_a_revoked_token_is_signed_out_and_the_token_is_removed() {
+    let relay = Relay::start();
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&relay.url(), data.path());
+    Client::register(&cfg, "alice", PASSWORD).await.unwrap();
+    let laptop = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
+    wait_online(&laptop).await;
+    let old_token = keychain::load(&cfg.relay, "alice").unwrap().unwrap();
+    laptop.shutdown().await;
+    // Signing out everywhere from another device revokes the laptop's token while it is off.
+    let (phone, _d2) = device(&relay, "alice").await;
+    phone.logout(true).await.unwrap();
+    keychain::store(&cfg.relay, "alice", &old_token).unwrap();
+
+    let resumed = Client::resume(cfg.clone(), "alice").await.unwrap();
+    eventually("the resumed laptop is signed out", || async {
+        matches!(
+            resumed.connection_state(),
+            ConnectionState::SignedOut { .. }
+        )
+    })
+    .await;
+    assert!(
+        keychain::load(&cfg.relay, "alice").unwrap().is_none(),
+        "the refused token is not kept"
+    );
+}

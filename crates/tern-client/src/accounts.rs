@@ -16,7 +16,7 @@
 //! ([`is_plain_name`]); anything else is left alone and never read.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tern_proto::UserId;
 
@@ -116,7 +116,7 @@ pub(crate) fn adopt_legacy(config: &ClientConfig, username: &str, user_id: UserI
     let Some(old) = legacy_dir(config, username) else {
         return Ok(());
     };
-    if legacy_user_id(&old.join("cache.db")) != Some(user_id) {
+    if crate::cache::recorded_user_id(&old.join("cache.db")) != Some(user_id) {
         return Ok(());
     }
     let new = account_dir(config, user_id);
@@ -134,7 +134,7 @@ pub(crate) fn find_legacy(config: &ClientConfig, username: &str) -> Result<Optio
     let Some(old) = legacy_dir(config, username) else {
         return Ok(None);
     };
-    let Some(user_id) = legacy_user_id(&old.join("cache.db")) else {
+    let Some(user_id) = crate::cache::recorded_user_id(&old.join("cache.db")) else {
         return Ok(None);
     };
     adopt_legacy(config, username, user_id)?;
@@ -142,19 +142,10 @@ pub(crate) fn find_legacy(config: &ClientConfig, username: &str) -> Result<Optio
     Ok(Some(user_id))
 }
 
-/// The user id recorded in a cache's `meta` table.
-fn legacy_user_id(db: &Path) -> Option<UserId> {
-    let conn = rusqlite::Connection::open(db).ok()?;
-    conn.query_row("SELECT value FROM meta WHERE key = 'user_id'", [], |r| {
-        r.get::<_, String>(0)
-    })
-    .ok()?
-    .parse()
-    .ok()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::relay_address::RelayAddress;
 
@@ -216,13 +207,7 @@ mod tests {
         let c = config(data.path());
         let old = relay_dir(&c).join("alice");
         std::fs::create_dir_all(&old).unwrap();
-        let db = rusqlite::Connection::open(old.join("cache.db")).unwrap();
-        db.execute_batch(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             INSERT INTO meta VALUES ('user_id', '42'), ('username', 'alice');",
-        )
-        .unwrap();
-        drop(db);
+        crate::cache::write_old_cache(&old.join("cache.db"), 42, "alice").unwrap();
         assert_eq!(lookup(&c, "Alice"), None);
         assert_eq!(find_legacy(&c, "Alice").unwrap(), Some(42));
         assert!(cache_path(&c, 42).is_file());

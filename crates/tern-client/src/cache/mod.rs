@@ -14,6 +14,7 @@ pub mod views;
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction};
+use tern_proto::UserId;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
@@ -94,4 +95,46 @@ pub fn meta_set(txn: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
     )?
     .execute([key, value])?;
     Ok(())
+}
+
+/// The user id recorded in the `meta` table of the cache file at `path`, read without going
+/// through [`Cache::open`] (so nothing is migrated); `None` when it cannot be read.
+///
+/// Used to recognise a cache left by an older version before it is moved into place.
+pub(crate) fn recorded_user_id(path: &Path) -> Option<UserId> {
+    let conn = Connection::open(path).ok()?;
+    conn.query_row("SELECT value FROM meta WHERE key = 'user_id'", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .ok()?
+    .parse()
+    .ok()
+}
+
+/// Test fixture: a cache file as an older version left it, with only its `meta` table.
+#[cfg(test)]
+pub(crate) fn write_old_cache(path: &Path, user_id: UserId, username: &str) -> Result<()> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")?;
+    conn.execute(
+        "INSERT INTO meta VALUES ('user_id', ?1), ('username', ?2)",
+        rusqlite::params![user_id.to_string(), username],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_id_of_an_older_cache_can_be_read_and_a_foreign_file_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("cache.db");
+        write_old_cache(&old, 42, "alice").unwrap();
+        assert_eq!(recorded_user_id(&old), Some(42));
+        let other = dir.path().join("other.db");
+        std::fs::write(&other, b"not a database").unwrap();
+        assert_eq!(recorded_user_id(&other), None);
+    }
 }

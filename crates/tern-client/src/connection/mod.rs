@@ -5,26 +5,32 @@
 //! time of that attempt so a UI can say "reconnecting in 4 s". A connection that stayed up for
 //! [`crate::config::Timing::stable_after`] resets the backoff; [`Cmd::RetryNow`] cuts the wait
 //! short. A refused token ends the loop in [`ConnectionState::SignedOut`].
+//!
+//! A session's parts: [`session`] (its loop), [`inbound`] (one handler per relay frame),
+//! [`answers`] (acks, `ok`s and errors for what it asked), [`outbound`] (writes and the outbox
+//! flush), [`sync`] (the catch-up after connecting), [`pending`] (what awaits an answer) and
+//! [`failure`] (why a session ends, and whether that means reconnect or sign out). Opening the
+//! socket is [`handshake`].
 
+mod answers;
+mod failure;
+mod handshake;
+mod inbound;
+mod outbound;
+mod pending;
 mod session;
+mod sync;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tern_proto::{
-    ClientFrame, ErrorBody, RequestId, ServerFrame, COMPRESSION_HEADER, INSTANCE_HEADER,
-    PROTOCOL_HEADER,
-};
+use tern_proto::{ClientFrame, RequestId, ServerFrame};
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::error::{Error, Result};
 use crate::events::{to_ms, ConnectionState};
 use crate::shared::Shared;
-
-pub(crate) use session::Ws;
 
 /// What the client handle asks of the connection task.
 pub(crate) enum Cmd {
@@ -55,11 +61,6 @@ pub(crate) enum End {
     SignedOut(String),
 }
 
-enum ConnectError {
-    Auth(String),
-    Other(String),
-}
-
 fn backoff(shared: &Shared) -> impl Iterator<Item = Duration> {
     let t = shared.config.timing;
     ExponentialBuilder::default()
@@ -76,7 +77,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
     let mut delays = backoff(&shared);
     loop {
         shared.set_state(ConnectionState::Connecting);
-        let reason = match connect(&shared).await {
+        let end = match handshake::connect(&shared).await {
             Ok((ws, compression)) => {
                 let started = Instant::now();
                 let end = session::Session::new(&shared, compression)
@@ -85,14 +86,14 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
                 if started.elapsed() >= shared.config.timing.stable_after {
                     delays = backoff(&shared);
                 }
-                match end {
-                    End::Shutdown => return,
-                    End::SignedOut(reason) => return signed_out(&shared, reason, cmds).await,
-                    End::Lost(reason) => reason,
-                }
+                end
             }
-            Err(ConnectError::Auth(reason)) => return signed_out(&shared, reason, cmds).await,
-            Err(ConnectError::Other(reason)) => reason,
+            Err(e) => End::from(e),
+        };
+        let reason = match end {
+            End::Shutdown => return,
+            End::SignedOut(reason) => return signed_out(&shared, reason, cmds).await,
+            End::Lost(reason) => reason,
         };
         // While disconnected nobody's presence is known: show contacts as offline.
         if let Ok(changed) = shared
@@ -157,66 +158,5 @@ async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cm
             }
             _ => {}
         }
-    }
-}
-
-/// This process's instance tag: a reconnect replaces this process's older connection of the
-/// session, while another program sharing the login keeps its own.
-fn process_instance() -> &'static str {
-    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TAG.get_or_init(|| uuid::Uuid::now_v7().simple().to_string())
-}
-
-async fn connect(shared: &Shared) -> Result<(Ws, bool), ConnectError> {
-    let mut req = shared
-        .config
-        .ws_url()
-        .into_client_request()
-        .map_err(|e| ConnectError::Other(e.to_string()))?;
-    let headers = req.headers_mut();
-    let bearer = format!("Bearer {}", shared.token.expose())
-        .parse()
-        .map_err(|_| ConnectError::Auth("malformed token".into()))?;
-    headers.insert("authorization", bearer);
-    headers.insert(PROTOCOL_HEADER, tern_proto::PROTOCOL_VERSION.into());
-    headers.insert(
-        INSTANCE_HEADER,
-        process_instance().parse().expect("hex header"),
-    );
-    if shared.config.compression {
-        headers.insert(
-            COMPRESSION_HEADER,
-            "deflate".parse().expect("static header"),
-        );
-    }
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
-        .max_message_size(Some(64 << 20));
-    let attempt = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true);
-    match tokio::time::timeout(shared.config.timing.connect_timeout, attempt).await {
-        Err(_) => Err(ConnectError::Other("connection attempt timed out".into())),
-        Ok(Ok((ws, res))) => {
-            let compression = res
-                .headers()
-                .get(COMPRESSION_HEADER)
-                .is_some_and(|v| v == "deflate");
-            Ok((ws, compression))
-        }
-        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(res))) => {
-            let body = res
-                .body()
-                .as_ref()
-                .and_then(|b| serde_json::from_slice::<ErrorBody>(b).ok());
-            let reason = body
-                .as_ref()
-                .map(|b| format!("{} ({})", b.message, b.code))
-                .unwrap_or_else(|| format!("HTTP {}", res.status()));
-            if res.status().as_u16() == 401 {
-                Err(ConnectError::Auth(reason))
-            } else {
-                Err(ConnectError::Other(reason))
-            }
-        }
-        Ok(Err(e)) => Err(ConnectError::Other(e.to_string())),
     }
 }

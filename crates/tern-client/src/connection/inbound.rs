@@ -1,0 +1,256 @@
+//! What the session does with each frame from the relay: one handler per frame kind.
+//!
+//! Every handler applies the frame to the cache first and only then emits the matching
+//! [`Event`], so a subscriber never hears of something the cache does not hold yet. Answers to
+//! something this connection asked for are handled in [`super::answers`] (acks, `ok`, errors)
+//! or resolve their caller's request here (replies), through the
+//! [`super::pending::PendingTable`].
+
+use std::time::{Duration, Instant};
+
+use tern_proto::{
+    ConversationId, ConversationInfo, MessageRecord, Presence, ReceiptState, RequestId, Seq,
+    ServerFrame, UserId,
+};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::answers::Ack;
+use super::failure::SessionError;
+use super::session::{Session, Step, Ws};
+use crate::cache::{conversations as convs, messages};
+use crate::error::Result;
+use crate::events::Event;
+
+/// Largest frame accepted after inflating a compressed one.
+const MAX_INFLATED: usize = 64 << 20;
+
+impl Session<'_> {
+    /// Handle one read from the socket: a frame, a close, or the end of the link.
+    pub(super) async fn on_message(
+        &mut self,
+        ws: &mut Ws,
+        message: Option<Result<Message, tungstenite::Error>>,
+    ) -> Step {
+        match message {
+            Some(Ok(Message::Text(text))) => self.on_text(ws, text.as_str()).await,
+            Some(Ok(Message::Binary(bytes))) => {
+                match tern_proto::compression::inflate(&bytes, MAX_INFLATED) {
+                    Ok(text) => self.on_text(ws, &text).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable binary frame from the relay");
+                        Ok(())
+                    }
+                }
+            }
+            Some(Ok(Message::Close(frame))) => Err(SessionError::closed(frame)),
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(SessionError::Read(e)),
+            None => Err(SessionError::Ended),
+        }
+    }
+
+    /// Parse one text frame; frames this client does not know are skipped.
+    async fn on_text(&mut self, ws: &mut Ws, text: &str) -> Step {
+        match serde_json::from_str(text) {
+            Ok(frame) => self.on_frame(ws, frame).await,
+            Err(e) => {
+                // A newer relay may send frames this client does not know; skip them.
+                tracing::debug!(error = %e, "ignoring unknown frame");
+                Ok(())
+            }
+        }
+    }
+
+    /// Route one relay frame to its handler.
+    async fn on_frame(&mut self, ws: &mut Ws, frame: ServerFrame) -> Step {
+        match frame {
+            ServerFrame::Ack {
+                id,
+                client_id,
+                message_id,
+                conversation_id,
+                seq,
+                sent_at,
+                ..
+            } => {
+                let ack = Ack {
+                    id,
+                    client_id,
+                    message_id,
+                    conversation_id,
+                    seq,
+                    sent_at,
+                };
+                self.on_ack(ws, ack).await
+            }
+            ServerFrame::Error { id, code, message } => self.on_error(id, code, message).await,
+            ServerFrame::Message { message } => self.on_new_message(ws, message).await,
+            ServerFrame::SyncPage {
+                conversations,
+                removed,
+                receipts,
+                messages,
+                ..
+            } => {
+                self.on_sync_page(ws, conversations, removed, receipts, messages)
+                    .await
+            }
+            ServerFrame::SyncDone {
+                id,
+                changes_version,
+                presence,
+            } => self.on_sync_done(ws, id, changes_version, presence).await,
+            ServerFrame::Receipt { receipt } => self.on_receipt(receipt).await,
+            ServerFrame::Typing {
+                conversation_id,
+                user_id,
+                active,
+                expires_in_ms,
+            } => {
+                self.on_typing(conversation_id, user_id, active, expires_in_ms);
+                Ok(())
+            }
+            ServerFrame::Presence { presence } => self.on_presence(presence).await,
+            ServerFrame::Conversation { id, conversation } => {
+                self.on_conversation(id, conversation).await
+            }
+            ServerFrame::ConversationRemoved { conversation_id } => {
+                self.on_conversation_removed(conversation_id).await
+            }
+            ServerFrame::Ok { id } => self.on_ok(id).await,
+            f @ (ServerFrame::Pong { .. }
+            | ServerFrame::Conversations { .. }
+            | ServerFrame::History { .. }) => {
+                if let Some(id) = f.reply_id() {
+                    self.pending.resolve(id, Ok(f));
+                }
+                Ok(())
+            }
+            ServerFrame::Welcome { .. } => Ok(()),
+        }
+    }
+
+    /// A message arrived live: store it, then tell the relay it reached this device.
+    async fn on_new_message(&mut self, ws: &mut Ws, message: MessageRecord) -> Step {
+        let new = self.store(vec![message]).await?;
+        self.ack_delivered(ws, new).await
+    }
+
+    /// A member's receipt markers moved.
+    async fn on_receipt(&mut self, receipt: ReceiptState) -> Step {
+        self.shared
+            .cache
+            .call(move |txn| convs::apply_receipt(txn, &receipt))
+            .await?;
+        self.shared.emit(Event::Receipt { receipt });
+        Ok(())
+    }
+
+    /// Someone started or stopped typing; an indication lapses unless refreshed.
+    fn on_typing(
+        &mut self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+        active: bool,
+        expires_in_ms: u64,
+    ) {
+        let key = (conversation_id, user_id);
+        if active {
+            let ttl = if expires_in_ms > 0 {
+                Duration::from_millis(expires_in_ms)
+            } else {
+                self.shared.config.timing.typing_expiry
+            };
+            self.typing.insert(key, Instant::now() + ttl);
+        } else {
+            self.typing.remove(&key);
+        }
+        self.shared.emit(Event::Typing {
+            conversation_id,
+            user_id,
+            active,
+        });
+    }
+
+    /// Someone came online or went offline.
+    async fn on_presence(&mut self, presence: Presence) -> Step {
+        let p = presence.clone();
+        self.shared
+            .cache
+            .call(move |txn| convs::set_presence(txn, &p))
+            .await?;
+        self.shared.emit(Event::Presence { presence });
+        Ok(())
+    }
+
+    /// A conversation changed; with an id, it is also the answer to a caller's request.
+    async fn on_conversation(
+        &mut self,
+        id: Option<RequestId>,
+        conversation: ConversationInfo,
+    ) -> Step {
+        let c = conversation.clone();
+        self.shared
+            .cache
+            .call(move |txn| convs::upsert(txn, &c))
+            .await?;
+        self.shared.emit(Event::Conversation {
+            conversation: conversation.clone(),
+        });
+        if let Some(id) = id {
+            let reply = ServerFrame::Conversation {
+                id: Some(id),
+                conversation,
+            };
+            self.pending.resolve(id, Ok(reply));
+        }
+        Ok(())
+    }
+
+    /// The user left or was removed from a conversation.
+    async fn on_conversation_removed(&mut self, conversation_id: ConversationId) -> Step {
+        self.shared
+            .cache
+            .call(move |txn| convs::deactivate(txn, conversation_id))
+            .await?;
+        self.shared
+            .emit(Event::ConversationRemoved { conversation_id });
+        Ok(())
+    }
+
+    /// Store messages; emit events for new ones; return conversations with new messages from
+    /// others and their new cursors (to acknowledge delivery).
+    pub(super) async fn store(
+        &mut self,
+        records: Vec<MessageRecord>,
+    ) -> Step<Vec<(ConversationId, Seq)>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let me = self.shared.user_id;
+        let (chats, cursors) = self
+            .shared
+            .cache
+            .call(move |txn| {
+                let fresh = messages::store(txn, me, &records)?;
+                let chats = messages::to_chats(txn, me, &fresh)?;
+                let mut convs: Vec<ConversationId> = fresh
+                    .iter()
+                    .filter(|m| m.sender_id != me)
+                    .map(|m| m.conversation_id)
+                    .collect();
+                convs.sort_unstable();
+                convs.dedup();
+                let cursors = convs
+                    .into_iter()
+                    .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((chats, cursors))
+            })
+            .await?;
+        for chat in chats {
+            self.shared.emit(Event::Message { message: chat });
+        }
+        Ok(cursors)
+    }
+}

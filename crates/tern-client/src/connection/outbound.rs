@@ -1,0 +1,122 @@
+//! What the session writes: frame encoding, the outbox flush, read markers and delivery
+//! acknowledgements.
+//!
+//! The outbox is a persisted queue (see [`crate::cache::outbox`]): a flush sends every queued
+//! entry not already in flight on this connection, at most [`MAX_IN_FLIGHT`] at a time, and an
+//! entry leaves the queue only when the relay acknowledges it. A new connection starts with
+//! nothing in flight, so whatever was unanswered when a link dropped is sent again; the relay
+//! answers a repeated client id with the original result, so nothing is stored twice.
+
+use std::time::Instant;
+
+use futures_util::SinkExt;
+use tern_proto::compression::COMPRESSION_THRESHOLD;
+use tern_proto::{ClientFrame, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::failure::SessionError;
+use super::pending::Pending;
+use super::session::{Session, Step, Ws};
+use crate::cache::{conversations as convs, outbox};
+
+/// Outbox entries sent on one connection and not yet answered.
+pub(super) const MAX_IN_FLIGHT: usize = 256;
+
+impl Session<'_> {
+    /// The wire form of a frame: deflated when the relay agreed and it is large.
+    fn encode(&self, frame: &ClientFrame) -> Message {
+        let text = serde_json::to_string(frame).expect("client frames serialize");
+        if self.compression && text.len() >= COMPRESSION_THRESHOLD {
+            Message::Binary(tern_proto::compression::deflate(&text).into())
+        } else {
+            Message::Text(text.into())
+        }
+    }
+
+    /// Write one frame now.
+    pub(super) async fn write(&mut self, ws: &mut Ws, frame: ClientFrame) -> Step {
+        ws.send(self.encode(&frame))
+            .await
+            .map_err(SessionError::Write)
+    }
+
+    /// Queue one frame for the next [`SinkExt::flush`].
+    async fn feed(&mut self, ws: &mut Ws, frame: ClientFrame) -> Step {
+        ws.feed(self.encode(&frame))
+            .await
+            .map_err(SessionError::Write)
+    }
+
+    /// Send every queued outbox entry not already in flight, and unacknowledged read markers.
+    pub(super) async fn flush(&mut self, ws: &mut Ws) -> Step {
+        if self.hold_until.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
+        self.hold_until = None;
+        let me = self.shared.user_id;
+        let (queued, reads) = self
+            .shared
+            .cache
+            .call(move |txn| Ok((outbox::queued(txn)?, convs::reads_to_send(txn, me)?)))
+            .await?;
+        for item in queued {
+            if self.pending.sends_in_flight() >= MAX_IN_FLIGHT {
+                break;
+            }
+            if self.pending.is_sending(&item.client_id) {
+                continue;
+            }
+            let id = self.pending.insert(Pending::Send {
+                client_id: item.client_id.clone(),
+            });
+            let frame = ClientFrame::Send(SendMessage {
+                id,
+                conversation_id: item.conversation_id,
+                client_id: item.client_id,
+                body: item.body,
+            });
+            self.feed(ws, frame).await?;
+        }
+        for (conversation_id, seq) in reads {
+            self.feed_read(ws, conversation_id, seq).await?;
+        }
+        ws.flush().await.map_err(SessionError::Write)
+    }
+
+    /// Queue a read marker unless the same one is already awaiting its answer.
+    async fn feed_read(&mut self, ws: &mut Ws, conversation_id: ConversationId, seq: Seq) -> Step {
+        if self.pending.is_reading(conversation_id, seq) {
+            return Ok(());
+        }
+        let id = self.pending.insert(Pending::Read {
+            conversation_id,
+            seq,
+        });
+        let frame = ClientFrame::Read(MarkRead {
+            id,
+            conversation_id,
+            seq,
+        });
+        self.feed(ws, frame).await
+    }
+
+    /// Tell the relay which messages from others reached this device.
+    pub(super) async fn ack_delivered(
+        &mut self,
+        ws: &mut Ws,
+        cursors: Vec<(ConversationId, Seq)>,
+    ) -> Step {
+        for (conversation_id, seq) in cursors {
+            if seq > 0 {
+                let id = self.pending.next_id();
+                let frame = ClientFrame::Delivered(MarkDelivered {
+                    id,
+                    conversation_id,
+                    seq,
+                });
+                self.feed(ws, frame).await?;
+            }
+        }
+        ws.flush().await.map_err(SessionError::Write)
+    }
+}

@@ -1,0 +1,280 @@
+//! What one connection has asked of the relay and not yet heard back about, keyed by request id.
+//!
+//! Every frame the session sends gets a fresh id; frames whose answer matters are entered here
+//! as a [`Pending`] so the answer (an `ok`, `ack`, `error`, reply frame or `sync_done`) resolves
+//! exactly the thing that was asked, and nothing else. Design decision: one table instead of one
+//! map per kind, so an id can never be tracked twice and the session's end settles everything in
+//! one place. Each `take_*` method removes an entry only when it is of the expected kind: an
+//! answer of the wrong shape for an id leaves that entry waiting, as if the answer had not come.
+//!
+//! The table also knows which outbox entries are in flight (by client id), so a flush never
+//! sends the same message twice on one connection.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use tern_proto::{ConversationId, RequestId, Seq, ServerFrame};
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+
+/// Where a caller waits for the answer to its request.
+pub(crate) type Reply = oneshot::Sender<Result<ServerFrame>>;
+
+/// One thing sent to the relay whose answer is awaited.
+pub(crate) enum Pending {
+    /// A caller's request: the answer goes to `reply`, or [`Error::Timeout`] after `deadline`.
+    Request {
+        /// Where the answer goes.
+        reply: Reply,
+        /// When the caller stops waiting.
+        deadline: Instant,
+    },
+    /// An outbox entry, acknowledged (or refused) by the relay.
+    Send {
+        /// The outbox entry's client id.
+        client_id: String,
+    },
+    /// A read marker for a conversation up to a sequence number.
+    Read {
+        /// The conversation read.
+        conversation_id: ConversationId,
+        /// The last message read.
+        seq: Seq,
+    },
+    /// The sync started when the connection came up; answered by `sync_done`.
+    Sync,
+}
+
+/// The connection's table of unanswered requests.
+pub(crate) struct PendingTable {
+    /// The last id handed out; ids only grow, so an id is never reused on a connection.
+    last_id: RequestId,
+    entries: HashMap<RequestId, Pending>,
+    /// Client ids of the [`Pending::Send`] entries, so "is this message in flight" is one lookup
+    /// even with a long outbox.
+    sending: HashSet<String>,
+}
+
+impl PendingTable {
+    /// An empty table.
+    pub(crate) fn new() -> Self {
+        PendingTable {
+            last_id: 1,
+            entries: HashMap::new(),
+            sending: HashSet::new(),
+        }
+    }
+
+    /// A fresh id for a frame whose answer is not tracked.
+    pub(crate) fn next_id(&mut self) -> RequestId {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    /// Track `pending` under a fresh id, which is returned.
+    pub(crate) fn insert(&mut self, pending: Pending) -> RequestId {
+        let id = self.next_id();
+        if let Pending::Send { client_id } = &pending {
+            self.sending.insert(client_id.clone());
+        }
+        self.entries.insert(id, pending);
+        id
+    }
+
+    /// How many outbox entries are in flight.
+    pub(crate) fn sends_in_flight(&self) -> usize {
+        self.sending.len()
+    }
+
+    /// Whether the outbox entry `client_id` is in flight.
+    pub(crate) fn is_sending(&self, client_id: &str) -> bool {
+        self.sending.contains(client_id)
+    }
+
+    /// Whether a read marker for exactly `(conversation_id, seq)` is in flight.
+    pub(crate) fn is_reading(&self, conversation_id: ConversationId, seq: Seq) -> bool {
+        self.entries.values().any(|p| {
+            matches!(p, Pending::Read { conversation_id: c, seq: s } if (*c, *s) == (conversation_id, seq))
+        })
+    }
+
+    /// Remove `id` if `kind` says it is of the expected kind.
+    fn take_if(&mut self, id: RequestId, kind: impl FnOnce(&Pending) -> bool) -> Option<Pending> {
+        if !self.entries.get(&id).is_some_and(kind) {
+            return None;
+        }
+        let pending = self.entries.remove(&id)?;
+        if let Pending::Send { client_id } = &pending {
+            self.sending.remove(client_id);
+        }
+        Some(pending)
+    }
+
+    /// Settle the outbox send `id`, returning its client id.
+    pub(crate) fn take_send(&mut self, id: RequestId) -> Option<String> {
+        match self.take_if(id, |p| matches!(p, Pending::Send { .. }))? {
+            Pending::Send { client_id } => Some(client_id),
+            _ => None,
+        }
+    }
+
+    /// Settle the outbox entry `client_id` acknowledged under `id`: whatever id it was sent
+    /// under, it is no longer in flight.
+    pub(crate) fn settle_send(&mut self, id: RequestId, client_id: &str) {
+        if self.take_send(id).as_deref() == Some(client_id) || !self.is_sending(client_id) {
+            return;
+        }
+        self.entries
+            .retain(|_, p| !matches!(p, Pending::Send { client_id: c } if c == client_id));
+        self.sending.remove(client_id);
+    }
+
+    /// Settle the read marker `id`, returning what it marked.
+    pub(crate) fn take_read(&mut self, id: RequestId) -> Option<(ConversationId, Seq)> {
+        match self.take_if(id, |p| matches!(p, Pending::Read { .. }))? {
+            Pending::Read {
+                conversation_id,
+                seq,
+            } => Some((conversation_id, seq)),
+            _ => None,
+        }
+    }
+
+    /// Settle the sync `id`; true if `id` is the sync in progress.
+    pub(crate) fn take_sync(&mut self, id: RequestId) -> bool {
+        self.take_if(id, |p| matches!(p, Pending::Sync)).is_some()
+    }
+
+    /// Hand `result` to the caller waiting on request `id`, if any.
+    pub(crate) fn resolve(&mut self, id: RequestId, result: Result<ServerFrame>) {
+        if let Some(Pending::Request { reply, .. }) =
+            self.take_if(id, |p| matches!(p, Pending::Request { .. }))
+        {
+            // The caller may have stopped waiting; nothing to do then.
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Answer [`Error::Timeout`] to every request whose deadline is at or before `now`.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        let late: Vec<RequestId> = self
+            .entries
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Request { deadline, .. } if *deadline <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            self.resolve(id, Err(Error::Timeout));
+        }
+    }
+
+    /// The connection ended: answer [`Error::Offline`] to every waiting caller and forget the
+    /// rest (queued sends and read markers stay in the cache and go again on the next link).
+    pub(crate) fn close(&mut self) {
+        for (_, pending) in self.entries.drain() {
+            if let Pending::Request { reply, .. } = pending {
+                let _ = reply.send(Err(Error::Offline));
+            }
+        }
+        self.sending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn request(
+        table: &mut PendingTable,
+        deadline: Instant,
+    ) -> (RequestId, oneshot::Receiver<Result<ServerFrame>>) {
+        let (reply, rx) = oneshot::channel();
+        (table.insert(Pending::Request { reply, deadline }), rx)
+    }
+
+    #[test]
+    fn a_reply_resolves_exactly_its_request() {
+        let mut table = PendingTable::new();
+        let later = Instant::now() + Duration::from_secs(60);
+        let (a, mut rx_a) = request(&mut table, later);
+        let (b, mut rx_b) = request(&mut table, later);
+        assert_ne!(a, b);
+        table.resolve(b, Ok(ServerFrame::Ok { id: b }));
+        assert!(matches!(rx_b.try_recv(), Ok(Ok(ServerFrame::Ok { id })) if id == b));
+        assert!(
+            rx_a.try_recv().is_err(),
+            "the other request is still waiting"
+        );
+        // A second answer for the same id finds nobody waiting.
+        table.resolve(b, Ok(ServerFrame::Ok { id: b }));
+        table.resolve(a, Ok(ServerFrame::Ok { id: a }));
+        assert!(matches!(rx_a.try_recv(), Ok(Ok(ServerFrame::Ok { id })) if id == a));
+    }
+
+    #[test]
+    fn a_request_past_its_deadline_times_out_and_one_before_it_keeps_waiting() {
+        let mut table = PendingTable::new();
+        let now = Instant::now();
+        let (_, mut due) = request(&mut table, now);
+        let (later_id, mut later) = request(&mut table, now + Duration::from_secs(5));
+        table.expire(now);
+        assert!(matches!(due.try_recv(), Ok(Err(Error::Timeout))));
+        assert!(later.try_recv().is_err());
+        table.resolve(later_id, Ok(ServerFrame::Ok { id: later_id }));
+        assert!(matches!(later.try_recv(), Ok(Ok(_))));
+    }
+
+    #[test]
+    fn an_answer_of_the_wrong_kind_leaves_the_entry_waiting() {
+        let mut table = PendingTable::new();
+        let send = table.insert(Pending::Send {
+            client_id: "c1".into(),
+        });
+        let read = table.insert(Pending::Read {
+            conversation_id: 3,
+            seq: 9,
+        });
+        let sync = table.insert(Pending::Sync);
+        assert_eq!(table.take_read(send), None);
+        assert!(!table.take_sync(read));
+        assert_eq!(table.take_send(sync), None);
+        assert!(table.is_sending("c1"));
+        assert!(table.is_reading(3, 9));
+        assert_eq!(table.take_send(send).as_deref(), Some("c1"));
+        assert_eq!(table.take_read(read), Some((3, 9)));
+        assert!(table.take_sync(sync));
+        assert!(!table.take_sync(sync), "a sync is answered once");
+    }
+
+    #[test]
+    fn an_acknowledged_message_is_no_longer_in_flight() {
+        let mut table = PendingTable::new();
+        let a = table.insert(Pending::Send {
+            client_id: "a".into(),
+        });
+        table.insert(Pending::Send {
+            client_id: "b".into(),
+        });
+        assert_eq!(table.sends_in_flight(), 2);
+        table.settle_send(a, "a");
+        assert!(!table.is_sending("a"));
+        // An ack naming a message under another id still settles that message.
+        table.settle_send(999, "b");
+        assert_eq!(table.sends_in_flight(), 0);
+    }
+
+    #[test]
+    fn closing_tells_every_waiting_caller_it_is_offline() {
+        let mut table = PendingTable::new();
+        let (_, mut rx) = request(&mut table, Instant::now() + Duration::from_secs(60));
+        table.insert(Pending::Send {
+            client_id: "a".into(),
+        });
+        table.close();
+        assert!(matches!(rx.try_recv(), Ok(Err(Error::Offline))));
+        assert_eq!(table.sends_in_flight(), 0);
+    }
+}
