@@ -61,10 +61,10 @@ pub(crate) enum SessionError {
     #[error("closed before welcome")]
     EndedBeforeWelcome,
     /// The relay closed the link because the session was revoked.
-    #[error("signed out: the session was revoked")]
+    #[error("the session was revoked")]
     Revoked,
     /// The relay closed the link because the session expired.
-    #[error("signed out: the session expired; sign in again")]
+    #[error("the session expired; sign in again")]
     Expired,
     /// The relay closed the link for another reason.
     #[error("closed by the relay: {reason} ({code})")]
@@ -143,7 +143,7 @@ mod tests {
     fn a_revoked_or_expired_session_signs_the_device_out() {
         for code in [close::REVOKED.code, close::EXPIRED.code] {
             let end = End::from(SessionError::closed(close_frame(code, "")));
-            assert!(matches!(end, End::SignedOut(reason) if reason.starts_with("signed out")));
+            assert!(matches!(end, End::SignedOut(reason) if reason.starts_with("the session")));
         }
     }
 
