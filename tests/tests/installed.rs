@@ -87,13 +87,13 @@ async fn the_installed_app_starts_without_the_tray_library_and_keeps_running() {
         c
     };
     let log = work.path().join("app.log");
+    // The app logs to stderr, as do unshare and mount; stdout is kept apart.
     let mut child = cmd
         .args(["-m", "sh", "-c", &script])
         .env("DISPLAY", &xvfb.display)
         .env("TERN_DATA_DIR", work.path().join("app"))
-        // The app logs to stdout; errors from unshare/mount go to stderr.
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(work.path().join("stderr.log")).unwrap())
+        .stdout(std::fs::File::create(work.path().join("stdout.log")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     // Alive well after start-up, where a missing tray library used to abort.
