@@ -48,6 +48,28 @@ pub enum ConversationKind {
     Group,
 }
 
+impl ConversationKind {
+    /// The stored and serialized name: `direct` or `group`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+        }
+    }
+}
+
+impl std::str::FromStr for ConversationKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "direct" => Ok(ConversationKind::Direct),
+            "group" => Ok(ConversationKind::Group),
+            other => Err(format!("unknown conversation kind {other:?}")),
+        }
+    }
+}
+
 /// A member's role in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +78,28 @@ pub enum MemberRole {
     Admin,
     /// An ordinary member.
     Member,
+}
+
+impl MemberRole {
+    /// The stored and serialized name: `admin` or `member`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Admin => "admin",
+            MemberRole::Member => "member",
+        }
+    }
+}
+
+impl std::str::FromStr for MemberRole {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(MemberRole::Admin),
+            "member" => Ok(MemberRole::Member),
+            other => Err(format!("unknown member role {other:?}")),
+        }
+    }
 }
 
 /// A current member of a conversation with their receipt state.
@@ -124,4 +168,31 @@ pub struct Presence {
     pub online: bool,
     /// When the user's last device disconnected; `None` if never seen.
     pub last_seen: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_are_the_serialized_names_and_parse_back() {
+        for kind in [ConversationKind::Direct, ConversationKind::Group] {
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+            assert_eq!(kind.as_str().parse::<ConversationKind>(), Ok(kind));
+        }
+        for role in [MemberRole::Admin, MemberRole::Member] {
+            assert_eq!(
+                serde_json::to_string(&role).unwrap(),
+                format!("\"{}\"", role.as_str())
+            );
+            assert_eq!(role.as_str().parse::<MemberRole>(), Ok(role));
+        }
+        assert!(
+            "owner".parse::<MemberRole>().is_err(),
+            "unknown is not 'member'"
+        );
+    }
 }

@@ -11,23 +11,8 @@ use tern_proto::{
     MemberRole, ReceiptState, Seq, Timestamp, UserId,
 };
 
-use super::{messages, next_version};
+use super::{enum_column, messages, next_version};
 use crate::error::{Error, Result};
-
-fn role_str(role: MemberRole) -> &'static str {
-    match role {
-        MemberRole::Admin => "admin",
-        MemberRole::Member => "member",
-    }
-}
-
-fn parse_role(s: &str) -> MemberRole {
-    if s == "admin" {
-        MemberRole::Admin
-    } else {
-        MemberRole::Member
-    }
-}
 
 /// The conversation's current shape with its active members.
 pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationInfo> {
@@ -53,7 +38,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
             Ok(Member {
                 user_id: r.get(0)?,
                 username: r.get(1)?,
-                role: parse_role(&r.get::<_, String>(2)?),
+                role: enum_column(r, 2)?,
                 delivered_seq: r.get::<_, i64>(3)? as Seq,
                 read_seq: r.get::<_, i64>(4)? as Seq,
             })
@@ -61,11 +46,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ConversationInfo {
         conversation_id: conv,
-        kind: if head.0 == "direct" {
-            ConversationKind::Direct
-        } else {
-            ConversationKind::Group
-        },
+        kind: head.0.parse().map_err(Error::Internal)?,
         name: head.1,
         members,
         last_seq: head.2 as Seq,
@@ -86,12 +67,14 @@ pub fn require_member(
         )?
         .query_row(params![conv, user], |r| r.get(0))
         .optional()?;
-    role.map(|r| parse_role(&r)).ok_or_else(|| {
-        Error::refused(
-            ErrorCode::NotMember,
-            format!("you are not a member of conversation {conv}"),
-        )
-    })
+    role.map(|r| r.parse::<MemberRole>().map_err(Error::Internal))
+        .transpose()?
+        .ok_or_else(|| {
+            Error::refused(
+                ErrorCode::NotMember,
+                format!("you are not a member of conversation {conv}"),
+            )
+        })
 }
 
 /// Ids of the active members.
@@ -106,7 +89,7 @@ fn is_group(txn: &Transaction<'_>, conv: ConversationId) -> Result<bool> {
     let kind: String = txn
         .prepare_cached("SELECT kind FROM conversations WHERE id = ?1")?
         .query_row([conv], |r| r.get(0))?;
-    Ok(kind == "group")
+    Ok(kind.parse::<ConversationKind>().map_err(Error::Internal)? == ConversationKind::Group)
 }
 
 fn require_group_admin(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
@@ -139,7 +122,7 @@ fn upsert_member(
          VALUES (?1, ?2, ?3, 1, ?4, ?5)
          ON CONFLICT (conversation_id, user_id) DO UPDATE SET active = 1, role = ?3, joined_at = ?4, version = ?5",
     )?
-    .execute(params![conv, user, role_str(role), now, version as i64])?;
+    .execute(params![conv, user, role.as_str(), now, version as i64])?;
     Ok(())
 }
 

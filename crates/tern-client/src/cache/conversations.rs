@@ -4,18 +4,11 @@ use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, MemberRole, Presence,
-    ReceiptState, Seq, UserId,
+    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, Presence, ReceiptState,
+    Seq, UserId,
 };
 
 use crate::error::Result;
-
-fn kind_str(k: ConversationKind) -> &'static str {
-    match k {
-        ConversationKind::Direct => "direct",
-        ConversationKind::Group => "group",
-    }
-}
 
 /// Insert or update a conversation and replace its member list. Markers only move forward.
 pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
@@ -24,7 +17,7 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
          ON CONFLICT (id) DO UPDATE SET kind = ?2, name = ?3, last_seq = max(last_seq, ?4), active = 1",
     )?
-    .execute(params![info.conversation_id, kind_str(info.kind), info.name, info.last_seq as i64, info.created_at])?;
+    .execute(params![info.conversation_id, ConversationKind::as_str(info.kind), info.name, info.last_seq as i64, info.created_at])?;
     let ids: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
     let existing: Vec<UserId> = txn
         .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1")?
@@ -45,7 +38,7 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
             info.conversation_id,
             m.user_id,
             m.username,
-            if m.role == MemberRole::Admin { "admin" } else { "member" },
+            m.role.as_str(),
             m.delivered_seq as i64,
             m.read_seq as i64
         ])?;
@@ -121,7 +114,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
             Ok(Member {
                 user_id: r.get(0)?,
                 username: r.get(1)?,
-                role: if r.get::<_, String>(2)? == "admin" { MemberRole::Admin } else { MemberRole::Member },
+                role: super::enum_column(r, 2)?,
                 delivered_seq: r.get::<_, i64>(3)? as Seq,
                 read_seq: r.get::<_, i64>(4)? as Seq,
             })
@@ -129,11 +122,9 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(ConversationInfo {
         conversation_id: conv,
-        kind: if kind == "direct" {
-            ConversationKind::Direct
-        } else {
-            ConversationKind::Group
-        },
+        kind: kind
+            .parse()
+            .map_err(|e: String| crate::error::Error::Invalid(format!("corrupt cache: {e}")))?,
         name,
         members,
         last_seq: last_seq as Seq,

@@ -138,3 +138,15 @@ mod tests {
         assert_eq!(recorded_user_id(&other), None);
     }
 }
+
+/// Read a text column holding one of the protocol's enums (`kind`, `role`): a value the enum
+/// does not know is a conversion error, never silently another variant.
+pub(crate) fn enum_column<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
