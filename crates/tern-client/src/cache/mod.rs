@@ -112,6 +112,18 @@ pub(crate) fn recorded_user_id(path: &Path) -> Option<UserId> {
 }
 
 /// Test fixture: a cache file as an older version left it, with only its `meta` table.
+/// Read a text column holding one of the protocol's enums (`kind`, `role`): a value the enum
+/// does not know is a conversion error, never silently another variant.
+pub(crate) fn enum_column<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
+
 #[cfg(test)]
 pub(crate) fn write_old_cache(path: &Path, user_id: UserId, username: &str) -> Result<()> {
     let conn = Connection::open(path)?;
@@ -137,16 +149,4 @@ mod tests {
         std::fs::write(&other, b"not a database").unwrap();
         assert_eq!(recorded_user_id(&other), None);
     }
-}
-
-/// Read a text column holding one of the protocol's enums (`kind`, `role`): a value the enum
-/// does not know is a conversion error, never silently another variant.
-pub(crate) fn enum_column<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr<Err = String>,
-{
-    let text: String = row.get(index)?;
-    text.parse().map_err(|e: String| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
-    })
 }
