@@ -185,190 +185,240 @@ async fn main() -> ExitCode {
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let out = Output { json: cli.json };
     match &cli.command {
-        Command::Register { username } => {
-            Client::register(&config(cli)?, username, &password()?).await?;
-            out.show(&serde_json::json!({"registered": username}), || {
-                format!("registered {username}")
-            });
-        }
-        Command::Login { username } => {
-            let client = Client::login(config(cli)?, username, &password()?).await?;
-            private_fs::create_dir(&data_dir(cli))?;
-            private_fs::write_file(&last_user_file(cli), client.username().as_bytes())?;
-            out.show(
-                &serde_json::json!({"logged_in": client.username(), "user_id": client.user_id()}),
-                || {
-                    format!(
-                        "logged in as {} (user {})",
-                        client.username(),
-                        client.user_id()
-                    )
-                },
-            );
-            client.shutdown().await;
-        }
-        Command::Logout { all } => {
-            let client = resume(cli).await?;
-            let name = client.username().to_owned();
-            client.logout(*all).await?;
-            out.show(
-                &serde_json::json!({"logged_out": name, "everywhere": all}),
-                || {
-                    if *all {
-                        format!("logged out {name} on every device")
-                    } else {
-                        format!("logged out {name}")
-                    }
-                },
-            );
-        }
-        Command::Direct { username } => {
-            let client = resume(cli).await?;
-            let mut events = client.subscribe();
-            wait_online(&client, &mut events, Duration::from_secs(15)).await?;
-            let conv = client.start_direct(username).await?;
-            out.show(&conv, || output::conversation(&conv));
-            client.shutdown().await;
-        }
-        Command::Group { name, members } => {
-            let client = resume(cli).await?;
-            let mut events = client.subscribe();
-            wait_online(&client, &mut events, Duration::from_secs(15)).await?;
-            let members: Vec<&str> = members.iter().map(String::as_str).collect();
-            let conv = client.create_group(name, &members).await?;
-            out.show(&conv, || output::conversation(&conv));
-            client.shutdown().await;
-        }
-        Command::Send { to, text, wait } => {
-            let client = resume(cli).await?;
-            let mut events = client.subscribe();
-            let conv = match to.strip_prefix('@') {
-                Some(user) => {
-                    wait_online(&client, &mut events, Duration::from_secs_f64(*wait)).await?;
-                    client.start_direct(user).await?.conversation_id
-                }
-                None => to
-                    .parse()
-                    .context("send to a conversation id or @username")?,
-            };
-            let echo = client.send(conv, &text.join(" ")).await?;
-            let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(*wait);
-            let (seq, status) = loop {
-                match tokio::time::timeout_at(deadline, events.recv()).await {
-                    Err(_) => break (None, MessageStatus::Queued),
-                    Ok(Ok(Event::Status {
-                        client_id,
-                        seq,
-                        status,
-                        ..
-                    })) if client_id == echo.client_id => break (seq, status),
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
-                        break (None, MessageStatus::Queued)
-                    }
-                    Ok(_) => {}
-                }
-            };
-            let result = Sent {
-                conversation_id: conv,
-                client_id: echo.client_id,
-                seq,
-                status,
-            };
-            out.show(&result, || output::sent(&result, *wait));
-            client.shutdown().await;
-            match result.status {
-                MessageStatus::Queued => return Ok(ExitCode::from(3)),
-                MessageStatus::Failed { .. } => return Ok(ExitCode::from(4)),
-                _ => {}
-            }
-        }
-        Command::Conversations => {
-            let client = resume(cli).await?;
-            for c in client.conversations().await? {
-                out.show(&c, || output::conversation_view(&c));
-            }
-            client.shutdown().await;
-        }
+        Command::Register { username } => register(cli, &out, username).await,
+        Command::Login { username } => login(cli, &out, username).await,
+        Command::Logout { all } => logout(cli, &out, all).await,
+        Command::Direct { username } => direct(cli, &out, username).await,
+        Command::Group { name, members } => group(cli, &out, name, members).await,
+        Command::Send { to, text, wait } => send(cli, &out, to, text, wait).await,
+        Command::Conversations => conversations(cli, &out).await,
         Command::History {
             conversation,
             limit,
-        } => {
-            let client = resume(cli).await?;
-            for m in client.messages(*conversation, None, *limit).await? {
-                out.show(&m, || output::message(&m));
-            }
-            client.shutdown().await;
-        }
-        Command::Search { query } => {
-            let client = resume(cli).await?;
-            for m in client.search(&query.join(" "), 100).await? {
-                out.show(&m, || output::message(&m));
-            }
-            client.shutdown().await;
-        }
-        Command::Read { conversation, seq } => {
-            let client = resume(cli).await?;
-            let mut events = client.subscribe();
-            client.mark_read(*conversation, *seq).await?;
-            wait_online(&client, &mut events, Duration::from_secs(15)).await?;
-            // Give the marker a moment to be acknowledged before closing.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            client.shutdown().await;
-        }
+        } => history(cli, &out, conversation, limit).await,
+        Command::Search { query } => search(cli, &out, query).await,
+        Command::Read { conversation, seq } => read(cli, &out, conversation, seq).await,
         Command::Listen {
             duration,
             until_sent,
-        } => {
-            let client = resume(cli).await?;
-            let mut events = client.subscribe();
-            // With --until-sent: what was queued at start must each reach a final status.
-            let mut waiting: std::collections::HashSet<String> =
-                client.unsent_ids().await?.into_iter().collect();
-            let deadline =
-                duration.map(|d| tokio::time::Instant::now() + Duration::from_secs_f64(d));
-            loop {
-                if *until_sent
-                    && waiting.is_empty()
-                    && client.connection_state() == ConnectionState::Online
-                {
-                    break;
-                }
-                let next = match deadline {
-                    Some(d) => match tokio::time::timeout_at(d, events.recv()).await {
-                        Ok(e) => e,
-                        Err(_) => break,
-                    },
-                    None => events.recv().await,
-                };
-                match next {
-                    Ok(event) => {
-                        if let Event::Status {
-                            client_id, status, ..
-                        } = &event
-                        {
-                            if !matches!(status, MessageStatus::Queued) {
-                                waiting.remove(client_id);
-                            }
-                        }
-                        out.show(&event, || output::event(&event));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        out.show(&serde_json::json!({"event": "lagged", "missed": n}), || {
-                            format!("missed {n} events; re-reading the outbox")
-                        });
-                        // Missed events: fall back to the cache.
-                        let left: std::collections::HashSet<String> =
-                            client.unsent_ids().await?.into_iter().collect();
-                        waiting.retain(|id| left.contains(id));
-                    }
-                    Err(_) => break,
-                }
+        } => listen(cli, &out, duration, until_sent).await,
+    }
+}
+
+async fn register(cli: &Cli, out: &Output, username: &str) -> anyhow::Result<ExitCode> {
+    Client::register(&config(cli)?, username, &password()?).await?;
+    out.show(&serde_json::json!({"registered": username}), || {
+        format!("registered {username}")
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn login(cli: &Cli, out: &Output, username: &str) -> anyhow::Result<ExitCode> {
+    let client = Client::login(config(cli)?, username, &password()?).await?;
+    private_fs::create_dir(&data_dir(cli))?;
+    private_fs::write_file(&last_user_file(cli), client.username().as_bytes())?;
+    out.show(
+        &serde_json::json!({"logged_in": client.username(), "user_id": client.user_id()}),
+        || {
+            format!(
+                "logged in as {} (user {})",
+                client.username(),
+                client.user_id()
+            )
+        },
+    );
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn logout(cli: &Cli, out: &Output, all: &bool) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let name = client.username().to_owned();
+    client.logout(*all).await?;
+    out.show(
+        &serde_json::json!({"logged_out": name, "everywhere": all}),
+        || {
+            if *all {
+                format!("logged out {name} on every device")
+            } else {
+                format!("logged out {name}")
             }
-            client.shutdown().await;
-            if *until_sent && !waiting.is_empty() {
-                return Ok(ExitCode::from(3));
-            }
+        },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn direct(cli: &Cli, out: &Output, username: &str) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    let conv = client.start_direct(username).await?;
+    out.show(&conv, || output::conversation(&conv));
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn group(
+    cli: &Cli,
+    out: &Output,
+    name: &str,
+    members: &[String],
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    let conv = client.create_group(name, &members).await?;
+    out.show(&conv, || output::conversation(&conv));
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn send(
+    cli: &Cli,
+    out: &Output,
+    to: &str,
+    text: &[String],
+    wait: &f64,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    let conv = match to.strip_prefix('@') {
+        Some(user) => {
+            wait_online(&client, &mut events, Duration::from_secs_f64(*wait)).await?;
+            client.start_direct(user).await?.conversation_id
         }
+        None => to
+            .parse()
+            .context("send to a conversation id or @username")?,
+    };
+    let echo = client.send(conv, &text.join(" ")).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(*wait);
+    let (seq, status) = loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) => break (None, MessageStatus::Queued),
+            Ok(Ok(Event::Status {
+                client_id,
+                seq,
+                status,
+                ..
+            })) if client_id == echo.client_id => break (seq, status),
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                break (None, MessageStatus::Queued)
+            }
+            Ok(_) => {}
+        }
+    };
+    let result = Sent {
+        conversation_id: conv,
+        client_id: echo.client_id,
+        seq,
+        status,
+    };
+    out.show(&result, || output::sent(&result, *wait));
+    client.shutdown().await;
+    match result.status {
+        MessageStatus::Queued => return Ok(ExitCode::from(3)),
+        MessageStatus::Failed { .. } => return Ok(ExitCode::from(4)),
+        _ => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn conversations(cli: &Cli, out: &Output) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    for c in client.conversations().await? {
+        out.show(&c, || output::conversation_view(&c));
+    }
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn history(
+    cli: &Cli,
+    out: &Output,
+    conversation: &i64,
+    limit: &usize,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    for m in client.messages(*conversation, None, *limit).await? {
+        out.show(&m, || output::message(&m));
+    }
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn search(cli: &Cli, out: &Output, query: &[String]) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    for m in client.search(&query.join(" "), 100).await? {
+        out.show(&m, || output::message(&m));
+    }
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn read(cli: &Cli, _out: &Output, conversation: &i64, seq: &u64) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    client.mark_read(*conversation, *seq).await?;
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    // Give the marker a moment to be acknowledged before closing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn listen(
+    cli: &Cli,
+    out: &Output,
+    duration: &Option<f64>,
+    until_sent: &bool,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    // With --until-sent: what was queued at start must each reach a final status.
+    let mut waiting: std::collections::HashSet<String> =
+        client.unsent_ids().await?.into_iter().collect();
+    let deadline = duration.map(|d| tokio::time::Instant::now() + Duration::from_secs_f64(d));
+    loop {
+        if *until_sent && waiting.is_empty() && client.connection_state() == ConnectionState::Online
+        {
+            break;
+        }
+        let next = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, events.recv()).await {
+                Ok(e) => e,
+                Err(_) => break,
+            },
+            None => events.recv().await,
+        };
+        match next {
+            Ok(event) => {
+                if let Event::Status {
+                    client_id, status, ..
+                } = &event
+                {
+                    if !matches!(status, MessageStatus::Queued) {
+                        waiting.remove(client_id);
+                    }
+                }
+                out.show(&event, || output::event(&event));
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                out.show(&serde_json::json!({"event": "lagged", "missed": n}), || {
+                    format!("missed {n} events; re-reading the outbox")
+                });
+                // Missed events: fall back to the cache.
+                let left: std::collections::HashSet<String> =
+                    client.unsent_ids().await?.into_iter().collect();
+                waiting.retain(|id| left.contains(id));
+            }
+            Err(_) => break,
+        }
+    }
+    client.shutdown().await;
+    if *until_sent && !waiting.is_empty() {
+        return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
 }
