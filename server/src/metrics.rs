@@ -75,10 +75,9 @@ impl Metrics {
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// Render every series in the Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let simple: [(&str, &str, &str, &AtomicU64); 10] = [
+    /// The plain counters and gauges: name, help, type, value.
+    fn series(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 10] {
+        [
             (
                 "tern_connections_total",
                 "WebSocket connections accepted.",
@@ -139,15 +138,40 @@ impl Metrics {
                 "counter",
                 &self.password_hashes,
             ),
-        ];
-        for (name, help, kind, value) in simple {
+        ]
+    }
+
+    /// The send-to-ack latency histogram.
+    fn render_histogram(&self, out: &mut String) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# HELP tern_send_ack_seconds Time from receiving a send to acknowledging it.\n# TYPE tern_send_ack_seconds histogram");
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "tern_send_ack_seconds_bucket{{le=\"{bound}\"}} {}",
+                load(&self.latency_buckets[i])
+            );
+        }
+        let count = load(&self.latency_count);
+        let _ = writeln!(out, "tern_send_ack_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "tern_send_ack_seconds_sum {}",
+            load(&self.latency_sum_us) as f64 / 1e6
+        );
+        let _ = writeln!(out, "tern_send_ack_seconds_count {count}");
+    }
+
+    /// Render every series in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, help, kind, value) in self.series() {
             let v = value.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
         }
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
             "# HELP tern_connections_refused_total Sockets closed at accept, by limit.\n# TYPE tern_connections_refused_total counter"
@@ -165,22 +189,7 @@ impl Metrics {
         for (code, n) in self.errors.lock().unwrap().iter() {
             let _ = writeln!(out, "tern_errors_total{{code=\"{code}\"}} {n}");
         }
-        let _ = writeln!(out, "# HELP tern_send_ack_seconds Time from receiving a send to acknowledging it.\n# TYPE tern_send_ack_seconds histogram");
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "tern_send_ack_seconds_bucket{{le=\"{bound}\"}} {}",
-                load(&self.latency_buckets[i])
-            );
-        }
-        let count = load(&self.latency_count);
-        let _ = writeln!(out, "tern_send_ack_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "tern_send_ack_seconds_sum {}",
-            load(&self.latency_sum_us) as f64 / 1e6
-        );
-        let _ = writeln!(out, "tern_send_ack_seconds_count {count}");
+        self.render_histogram(&mut out);
         out
     }
 }
