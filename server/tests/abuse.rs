@@ -432,7 +432,7 @@ async fn memory_after_a_burst_of_registrations_stays_bounded() {
         &db_path(&dir),
         &["--register-burst", "1000", "--password-queue", "1000"],
     );
-    let pid = relay.child.id();
+    let pid = relay.pid();
     let http = reqwest::Client::new();
     let base = relay.base();
     // One registration first, so the "before" figure includes a warmed-up relay.

@@ -304,23 +304,10 @@ async fn sigterm_stops_the_relay_despite_a_stalled_reader_and_a_half_sent_reques
     half.write_all(b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"user")
         .await
         .unwrap();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &relay.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + EVENTUALLY;
-    loop {
-        if let Some(status) = relay.child.try_wait().unwrap() {
-            assert!(status.success(), "relay exited with {status}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the relay did not stop after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        relay.terminate(EVENTUALLY),
+        "the relay did not stop (successfully) after SIGTERM"
+    );
     drop((stalled, half));
 }
 

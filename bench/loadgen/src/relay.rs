@@ -2,12 +2,11 @@
 //! thousands of accounts do not each cost an argon2id computation, and read from /proc for
 //! generator-independent figures (server CPU time, resident memory).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use tern_server::fanout::{Fanout, Publish};
 use tern_server::store::{accounts, conversations, Store, StoreConfig};
 
@@ -121,88 +120,46 @@ pub async fn seed_with_messages(
     Ok(seeded)
 }
 
-/// The relay process.
+/// The relay process, started by the shared test kit with the load generator's flags.
 pub struct RelayProcess {
-    child: Child,
+    process: tern_testkit::RelayProcess,
+    /// The loopback port it listens on.
     pub port: u16,
-    db: PathBuf,
-    exe: PathBuf,
 }
 
 impl RelayProcess {
     pub fn start(exe: &Path, db: &Path, port: u16) -> Result<RelayProcess> {
-        let child = spawn(exe, db, port)?;
-        let mut r = RelayProcess {
-            child,
-            port,
-            db: db.to_owned(),
-            exe: exe.to_owned(),
-        };
-        r.wait_ready()?;
-        Ok(r)
-    }
-
-    fn wait_ready(&mut self) -> Result<()> {
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("relay exited: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        bail!("relay did not start")
+        let mut spec = tern_testkit::RelaySpec::new(exe, db)
+            // Every simulated client comes from loopback: lift the per-address cap, keep the
+            // relay-wide one below this machine's descriptor limit.
+            .args(["--metrics-listen", "off", "--max-connections", "19000"])
+            .args(["--max-connections-per-address", "19000"])
+            .args([
+                "--send-rate",
+                "1e9",
+                "--send-burst",
+                "1e9",
+                "--frame-rate",
+                "1e9",
+                "--frame-burst",
+                "1e9",
+            ])
+            .args(["--heartbeat-secs", "30", "--heartbeat-timeout-secs", "90"]);
+        spec.port = port;
+        spec.log = "error".into();
+        let process = tern_testkit::RelayProcess::start(spec)
+            .with_context(|| format!("cannot start {}", exe.display()))?;
+        Ok(RelayProcess { process, port })
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid().unwrap_or(0)
     }
 
     /// SIGKILL, then start again on the same port and database.
     pub fn kill9_and_restart(&mut self) -> Result<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        for _ in 0..100 {
-            self.child = spawn(&self.exe, &self.db, self.port)?;
-            if self.wait_ready().is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("relay did not restart")
-    }
-}
-
-fn spawn(exe: &Path, db: &Path, port: u16) -> Result<Child> {
-    Command::new(exe)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(db)
-        // Every simulated client comes from loopback: lift the per-address cap, keep the
-        // relay-wide one below this machine's descriptor limit.
-        .args(["--metrics-listen", "off", "--max-connections", "19000"])
-        .args(["--max-connections-per-address", "19000"])
-        .args([
-            "--send-rate",
-            "1e9",
-            "--send-burst",
-            "1e9",
-            "--frame-rate",
-            "1e9",
-            "--frame-burst",
-            "1e9",
-        ])
-        .args(["--heartbeat-secs", "30", "--heartbeat-timeout-secs", "90"])
-        .env("TERN_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill9();
+        self.process.restart().context("relay did not restart")
     }
 }
 
@@ -236,11 +193,4 @@ pub fn rss_bytes(pid: u32) -> u64 {
         * 1024
 }
 
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use tern_testkit::free_port;

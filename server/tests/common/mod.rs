@@ -493,9 +493,9 @@ pub fn reply_id(f: &ServerFrame) -> Option<u64> {
     f.reply_id()
 }
 
-/// A relay running as a child process (for `kill -9`).
+/// A relay running as a child process (for `kill -9`), started by the shared test kit.
 pub struct RelayProcess {
-    pub child: std::process::Child,
+    process: tern_testkit::RelayProcess,
     pub addr: SocketAddr,
 }
 
@@ -511,34 +511,21 @@ impl RelayProcess {
         extra: &[&str],
         log: &str,
     ) -> (RelayProcess, std::thread::JoinHandle<String>) {
-        use std::io::{BufRead, Read};
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern-server"))
-            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--db"])
-            .arg(db)
-            .args(extra)
-            .env("TERN_LOG", log)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
+        use std::io::Read;
+        let mut spec = tern_testkit::RelaySpec::new(env!("CARGO_BIN_EXE_tern-server"), db)
+            .args(["--metrics-listen", "off"])
+            .args(extra.iter().copied());
+        spec.log = log.into();
+        spec.capture_stderr = true;
+        let mut process = tern_testkit::RelayProcess::start(spec).unwrap();
+        let mut stderr = process.take_stderr().unwrap();
         let rest = std::thread::spawn(move || {
             let mut all = String::new();
             let _ = stderr.read_to_string(&mut all);
             all
         });
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
-            .parse()
-            .unwrap();
-        (RelayProcess { child, addr }, rest)
+        let addr = process.addr();
+        (RelayProcess { process, addr }, rest)
     }
 
     pub fn base(&self) -> String {
@@ -549,17 +536,18 @@ impl RelayProcess {
         format!("ws://{}{}", self.addr, tern_proto::WS_PATH)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.process.pid().unwrap()
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.process.kill9();
     }
-}
 
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGTERM; true if it exited successfully within `patience`.
+    pub fn terminate(&mut self, patience: Duration) -> bool {
+        self.process.terminate(patience).unwrap()
     }
 }
 

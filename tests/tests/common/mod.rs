@@ -8,12 +8,12 @@
 pub mod webdriver;
 
 use std::future::Future;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use tern_client::{Client, ClientConfig, ConnectionState, Timing};
+pub use tern_testkit::{free_port, RelayProcess, RelaySpec};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -30,25 +30,14 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The relay as a child process.
+/// The relay as a child process (started by the shared test kit).
 pub struct Relay {
-    pub child: Option<Child>,
+    process: RelayProcess,
     pub port: u16,
     /// Port of the separate `/metrics` listener.
     pub metrics_port: u16,
     pub db: PathBuf,
     pub dir: tempfile::TempDir,
-    /// Flags added to every start of this relay.
-    pub extra_args: Vec<String>,
 }
 
 impl Relay {
@@ -56,77 +45,45 @@ impl Relay {
         Self::start_with(&[])
     }
 
-    /// Start with extra flags (e.g. a tighter limit).
-    pub fn start_with(extra_args: &[&str]) -> Relay {
+    /// Start with further flags.
+    pub fn start_with(extra: &[&str]) -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("relay.db");
-        let mut relay = Relay {
-            child: None,
-            port: free_port(),
-            metrics_port: free_port(),
+        let metrics_port = free_port();
+        let spec = RelaySpec::new(bin("tern-server"), &db)
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+            .args([
+                "--send-rate",
+                "100000",
+                "--send-burst",
+                "100000",
+                "--frame-rate",
+                "100000",
+                "--frame-burst",
+                "100000",
+            ])
+            // Every test user registers from 127.0.0.1.
+            .args(["--register-burst", "100000"])
+            .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
+            .args(extra.iter().copied());
+        let process = RelayProcess::start(spec).unwrap();
+        Relay {
+            port: process.port(),
+            process,
+            metrics_port,
             db,
             dir,
-            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
-        };
-        relay.restart();
-        relay
+        }
     }
 
-    /// (Re)start on the same port and database; waits until it accepts connections.
+    /// Restart on the same port and database; waits until it accepts connections.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "relay already running");
-        for _ in 0..50 {
-            let child = Command::new(bin("tern-server"))
-                .args(["--listen", &format!("127.0.0.1:{}", self.port)])
-                .args([
-                    "--metrics-listen",
-                    &format!("127.0.0.1:{}", self.metrics_port),
-                ])
-                .arg("--db")
-                .arg(&self.db)
-                .args([
-                    "--send-rate",
-                    "100000",
-                    "--send-burst",
-                    "100000",
-                    "--frame-rate",
-                    "100000",
-                    "--frame-burst",
-                    "100000",
-                    // Every test user registers from 127.0.0.1.
-                    "--register-burst",
-                    "100000",
-                ])
-                .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
-                .args(&self.extra_args)
-                .env("TERN_LOG", "warn")
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap();
-            self.child = Some(child);
-            for _ in 0..100 {
-                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    return;
-                }
-                if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                    // The port may still be held by the previous process; try again.
-                    eprintln!("relay exited early ({status}); retrying");
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            self.child = None;
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("relay did not start on port {}", self.port);
+        self.process.restart().unwrap();
     }
 
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
+        self.process.kill9();
     }
 
     pub fn url(&self) -> String {
@@ -147,12 +104,6 @@ impl Relay {
         .unwrap()
         .map(|r| r.unwrap())
         .collect()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.kill9();
     }
 }
 
