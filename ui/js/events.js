@@ -41,10 +41,11 @@ function onMessage(m) {
 function onStatus(ev) {
   update(ev.conversation_id, (c) => withStatus(c, ev));
   if (ev.conversation_id !== state.open) return;
-  chatEvent(ev);
+  const loading = chatEvent(ev);
   const next = chatWithStatus(state.chat, ev);
-  // A status for a message not shown: read the page again rather than guess where it goes.
-  if (next === null) { loadChat(); return; }
+  // A status for a message not shown: read the page again rather than guess where it goes
+  // (unless a page is loading: the status is replayed onto it).
+  if (next === null) { if (!loading) loadChat(); return; }
   state.chat = next;
   drawMessages();
 }
@@ -65,9 +66,13 @@ function onReceipt(r) {
   // cache can count.
   if (r.user_id === state.userId) { refreshOne(id); return; }
   if (!update(id, (c) => withReceipt(c, r))) return;
-  if (id !== state.open) return;
-  state.chat = chatWithTicks(state.chat, state.conversations.get(id).members, state.userId);
-  drawMessages();
+  if (id === state.open) retick();
+}
+
+/** Recompute the open chat's ticks from its members' markers; redraw the rows that changed. */
+function retick() {
+  const next = chatWithTicks(state.chat, state.conversations.get(state.open).members, state.userId);
+  if (next !== state.chat) { state.chat = next; drawMessages(); }
 }
 
 function onConversation(info) {
@@ -75,8 +80,7 @@ function onConversation(info) {
   if (!update(id, (c) => withInfo(c, info, state.userId))) { refreshOne(id); return; }
   if (id !== state.open) return;
   drawTyping();
-  state.chat = chatWithTicks(state.chat, state.conversations.get(id).members, state.userId);
-  drawMessages();
+  retick();
 }
 
 function onRemoved(id) {
@@ -85,10 +89,17 @@ function onRemoved(id) {
   touched(id);
 }
 
+/** The session ended (signed out here, or the relay no longer accepts this device). */
+export function signedOut() {
+  if (state.open !== null) closeConversation();
+  state.conversations.clear();
+  showSignin();
+}
+
 /** Apply one engine event. `loadSettings` reads the shell's settings again. */
 export function onEvent(ev, loadSettings) {
   switch (ev.event) {
-    case "connection": showConnection(ev.state, () => showSignin()); break;
+    case "connection": showConnection(ev.state, signedOut); break;
     case "message": onMessage(ev.message); break;
     case "status": onStatus(ev); break;
     case "deleted": onDeleted(ev); break;

@@ -9,9 +9,9 @@
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
-import { onEvent, resync } from "./events.js";
+import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, markReadIfVisible } from "./refresh.js";
-import { openConversation, closeConversation, retry, removeFailed, wireComposer } from "./conversation.js";
+import { openConversation, retry, removeFailed, wireComposer } from "./conversation.js";
 import { wireDialogs } from "./dialogs.js";
 import { showConnection } from "./views/banner.js";
 import { drawTyping, wireMessages } from "./views/chat.js";
@@ -38,7 +38,7 @@ async function boot() {
   $("app").hidden = false;
   // Persistent while signed in: clear text to another machine is never "fine".
   $("insecure-warning").hidden = !s.unencrypted;
-  showConnection(s.connection, () => showSignin());
+  showConnection(s.connection, signedOut);
   await refreshAll();
 }
 
@@ -52,8 +52,7 @@ function wire() {
   $("retry-now").addEventListener("click", () => api.call("retry_now"));
   $("signout").addEventListener("click", async () => {
     await api.call("sign_out", { everywhere: false }).catch(console.error);
-    if (state.open !== null) closeConversation();
-    state.conversations.clear();
+    signedOut();
     boot();
   });
   $("dnd").addEventListener("change", (e) => api.call("set_do_not_disturb", { on: e.target.checked }));

@@ -33,9 +33,10 @@ export function touched(id) {
   if (oneLoading.has(id)) oneLoading.set(id, true);
 }
 
-/** A chat event for the open conversation: remember it if a page is loading. */
+/** A chat event for the open conversation: remember it if a page is loading (returns whether). */
 export function chatEvent(ev) {
   if (chatPending) chatPending.push(ev);
+  return chatPending !== null;
 }
 
 /** Redraw what shows the open conversation's entry. */

@@ -92,14 +92,18 @@ export function withReceipt(c, r) {
   return changed ? { ...c, members } : c;
 }
 
-/** The conversation's shape changed (name, members); markers only move forward, as in the cache. */
+/**
+ * The conversation's shape changed (name, members); markers only move forward, as in the cache.
+ * `last_seq` is kept: here it counts the messages the entry accounts for (see withMessage), and
+ * the relay's figure may run ahead of the messages a sync has delivered so far.
+ */
 export function withInfo(c, info, me) {
   const before = new Map(c.members.map((m) => [m.user_id, m]));
   const members = info.members.map((m) => {
     const b = before.get(m.user_id);
     return b ? { ...m, delivered_seq: Math.max(m.delivered_seq, b.delivered_seq), read_seq: Math.max(m.read_seq, b.read_seq) } : m;
   });
-  const next = { ...c, ...info, members, last_seq: Math.max(info.last_seq, c.last_seq || 0) };
+  const next = { ...c, ...info, members, last_seq: c.last_seq };
   next.title = titleOf(next, me);
   return next;
 }

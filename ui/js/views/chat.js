@@ -10,6 +10,14 @@ const rows = new Map();
 let shownKind = null;
 let stick = false;
 
+/** Day labels by message (formatting dates is slow; a changed message is a new object). */
+const days = new WeakMap();
+function dayOf(m) {
+  let d = days.get(m);
+  if (d === undefined) { d = day(m.sent_at); days.set(m, d); }
+  return d;
+}
+
 const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
 
 /** The open conversation's list entry. */
@@ -56,7 +64,7 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   const items = [];
   let lastDay = null;
   for (const m of state.chat) {
-    const d = day(m.sent_at);
+    const d = dayOf(m);
     if (d !== lastDay) { items.push({ key: `day:${m.client_id}`, data: d }); lastDay = d; }
     items.push({ key: `msg:${m.client_id}`, data: m });
   }
