@@ -62,9 +62,14 @@ function onDeleted(ev) {
 
 function onReceipt(r) {
   const id = r.conversation_id;
-  // The user's own marker (read on another device) changes the unread count, which only the
-  // cache can count.
-  if (r.user_id === state.userId) { refreshOne(id); return; }
+  // The user's own read marker moving (read on another device) changes the unread count,
+  // which only the cache can count. The echo of a marker set here is already known.
+  if (r.user_id === state.userId) {
+    const c = state.conversations.get(id);
+    const me = c && c.members.find((m) => m.user_id === state.userId);
+    if (!me || r.read_seq > me.read_seq) refreshOne(id);
+    return;
+  }
   if (!update(id, (c) => withReceipt(c, r))) return;
   if (id === state.open) retick();
 }
