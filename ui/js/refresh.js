@@ -18,6 +18,7 @@ import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
 export const PAGE = 50;
 
 let listLoading = false;
+let listToken = 0;
 /** Conversations an event touched while the whole list was loading. */
 const touchedDuringList = new Set();
 /** Conversation id → "read again when this read returns". */
@@ -48,11 +49,15 @@ function drawOpen() {
 
 /** Read the whole list (start-up, sign-in, RESYNC, sync done). */
 export async function refreshAll() {
+  // Reads may overlap (a sync finishing during start-up); only the latest one's answer counts.
+  const token = ++listToken;
   listLoading = true;
   touchedDuringList.clear();
   let list;
-  try { list = await api.conversations(); } catch { listLoading = false; return; }
+  try { list = await api.conversations(); } catch { list = null; }
+  if (token !== listToken) return;
   listLoading = false;
+  if (!list) return;
   state.conversations = new Map(list.map((c) => [c.conversation_id, c]));
   drawList();
   drawOpen();
