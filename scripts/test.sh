@@ -6,6 +6,12 @@ scripts/setup.sh
 # Dependency policy (licenses, bans, sources, advisories) and the deploy files: seconds each.
 scripts/deny.sh
 scripts/check-deploy.sh
+# The UI's pure logic (store deltas, keyed rows): plain Node, no packages.
+if command -v node >/dev/null; then
+  node --test tests/ui/*.test.mjs
+else
+  echo "warning: node not found, the UI unit tests (tests/ui/) did not run" >&2
+fi
 # End-to-end tests start the relay and CLI binaries as real processes.
 cargo build --workspace --bins --locked
 # Every test runs inside a private D-Bus session with an unlocked gnome-keyring, so tokens go

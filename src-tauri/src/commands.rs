@@ -127,6 +127,16 @@ pub async fn conversations(state: State<'_, AppState>) -> Res<Vec<ConversationVi
     Ok(state.client()?.conversations().await?)
 }
 
+/// One conversation as listed (`null` if unknown or left): the UI refreshes a single row
+/// with it when an event does not carry everything the row shows.
+#[tauri::command]
+pub async fn conversation_view(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+) -> Res<Option<ConversationView>> {
+    Ok(state.client()?.conversation_view(conversation_id).await?)
+}
+
 /// A page of messages from the cache (older ones fetched when missing).
 #[tauri::command]
 pub async fn messages(

@@ -1,4 +1,4 @@
-//! The names of the events the shell emits to the UI, defined once. `ui/app.js` mirrors them;
+//! The names of the events the shell emits to the UI, defined once. `ui/js/api.js` mirrors them;
 //! the payloads are documented where they are emitted ([`crate::events`], [`crate::tray`]).
 
 /// Every engine event, serialized as is (and shell-originated notes such as settings changes).

@@ -111,6 +111,7 @@ pub fn run() {
             commands::sign_in,
             commands::sign_out,
             commands::conversations,
+            commands::conversation_view,
             commands::messages,
             commands::send,
             commands::retry,

@@ -223,6 +223,15 @@ impl Client {
             .await
     }
 
+    /// One conversation as [`Client::conversations`] lists it; `None` if unknown or left.
+    pub async fn conversation_view(&self, id: ConversationId) -> Result<Option<ConversationView>> {
+        let me = self.shared.user_id;
+        self.shared
+            .cache
+            .call(move |txn| views::one(txn, me, id))
+            .await
+    }
+
     /// Unread messages across all conversations (for a badge).
     pub async fn unread_total(&self) -> Result<u64> {
         let me = self.shared.user_id;

@@ -21,6 +21,7 @@ pub struct Xvfb {
 impl Xvfb {
     pub fn start() -> Xvfb {
         for n in 90..140 {
+            clear_stale_display(n);
             if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
                 || Path::new(&format!("/tmp/.X{n}-lock")).exists()
             {
@@ -55,6 +56,24 @@ impl Xvfb {
         }
         panic!("could not start Xvfb");
     }
+}
+
+/// Free display `n` if its lock names a server that no longer runs. A killed Xvfb (as `Drop`
+/// does) leaves its lock and socket behind; without this, every run used up one of the 50
+/// displays for good and the tests stopped starting.
+fn clear_stale_display(n: u32) {
+    let lock = format!("/tmp/.X{n}-lock");
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return;
+    };
+    let Ok(pid) = text.trim().parse::<u32>() else {
+        return;
+    };
+    if Path::new(&format!("/proc/{pid}")).exists() {
+        return;
+    }
+    let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
+    let _ = std::fs::remove_file(lock);
 }
 
 impl Drop for Xvfb {

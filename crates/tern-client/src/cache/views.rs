@@ -2,8 +2,10 @@
 //! its last message and unread count) and a page of one chat (stored messages followed by the
 //! outbox's unsent ones). The table modules below it never import it, so they stay acyclic.
 
-use rusqlite::{params, Transaction};
-use tern_proto::{ConversationId, ConversationKind, MessageRecord, Seq, UserId};
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tern_proto::{ConversationId, ConversationKind, MessageRecord, Presence, Seq, UserId};
 
 use super::conversations::{info, presence_map};
 use super::messages::{row_to_record, to_chats};
@@ -22,34 +24,64 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationView>> 
     let online = presence_map(txn)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(info) = info(txn, id)? else { continue };
-        let my_read = info
-            .members
-            .iter()
-            .find(|m| m.user_id == me)
-            .map(|m| m.read_seq)
-            .unwrap_or(0);
-        let unread: i64 = txn
-            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
-            .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
-        let other = (info.kind == ConversationKind::Direct)
-            .then(|| info.members.iter().find(|m| m.user_id != me))
-            .flatten();
-        let title = match (&info.name, other) {
-            (Some(name), _) => name.clone(),
-            (None, Some(o)) => o.username.clone(),
-            (None, None) => format!("conversation {id}"),
-        };
-        let last_message = page(txn, me, id, None, 1)?.pop();
-        out.push(ConversationView {
-            online: other.map(|o| online.get(&o.user_id).map(|p| p.online).unwrap_or(false)),
-            title,
-            last_message,
-            unread: unread as u64,
-            info,
-        });
+        if let Some(view) = view(txn, me, id, &online)? {
+            out.push(view);
+        }
     }
     Ok(out)
+}
+
+/// One active conversation as [`list`] shows it, or `None` if it is unknown or inactive (the
+/// UI refreshes a single row with it when an event does not carry everything the row shows).
+pub fn one(
+    txn: &Transaction<'_>,
+    me: UserId,
+    id: ConversationId,
+) -> Result<Option<ConversationView>> {
+    let active: Option<bool> = txn
+        .prepare_cached("SELECT active FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if active != Some(true) {
+        return Ok(None);
+    }
+    view(txn, me, id, &presence_map(txn)?)
+}
+
+fn view(
+    txn: &Transaction<'_>,
+    me: UserId,
+    id: ConversationId,
+    online: &HashMap<UserId, Presence>,
+) -> Result<Option<ConversationView>> {
+    let Some(info) = info(txn, id)? else {
+        return Ok(None);
+    };
+    let my_read = info
+        .members
+        .iter()
+        .find(|m| m.user_id == me)
+        .map(|m| m.read_seq)
+        .unwrap_or(0);
+    let unread: i64 = txn
+        .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
+        .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
+    let other = (info.kind == ConversationKind::Direct)
+        .then(|| info.members.iter().find(|m| m.user_id != me))
+        .flatten();
+    let title = match (&info.name, other) {
+        (Some(name), _) => name.clone(),
+        (None, Some(o)) => o.username.clone(),
+        (None, None) => format!("conversation {id}"),
+    };
+    let last_message = page(txn, me, id, None, 1)?.pop();
+    Ok(Some(ConversationView {
+        online: other.map(|o| online.get(&o.user_id).map(|p| p.online).unwrap_or(false)),
+        title,
+        last_message,
+        unread: unread as u64,
+        info,
+    }))
 }
 
 /// Up to `limit` newest messages before `before` (or the newest), ascending; when `before` is
@@ -79,4 +111,57 @@ pub fn page(
     let mut chat = to_chats(txn, me, &stored)?;
     chat.extend(out);
     Ok(chat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{conversations, messages, schema};
+    use tern_proto::{ConversationInfo, Member, MemberRole};
+
+    fn member(user_id: UserId, username: &str) -> Member {
+        Member {
+            user_id,
+            username: username.into(),
+            role: MemberRole::Member,
+            delivered_seq: 0,
+            read_seq: 0,
+        }
+    }
+
+    #[test]
+    fn one_conversation_reads_as_its_list_entry_and_a_left_one_reads_as_none() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let info = ConversationInfo {
+            conversation_id: 3,
+            kind: ConversationKind::Direct,
+            name: None,
+            members: vec![member(1, "alice"), member(2, "bob")],
+            last_seq: 0,
+            created_at: 10,
+        };
+        conversations::upsert(&txn, &info).unwrap();
+        let record = MessageRecord {
+            message_id: 1,
+            conversation_id: 3,
+            seq: 1,
+            sender_id: 2,
+            sender: "bob".into(),
+            client_id: "c1".into(),
+            body: "hello".into(),
+            sent_at: 20,
+        };
+        messages::store(&txn, 1, &[record]).unwrap();
+
+        let listed = list(&txn, 1).unwrap();
+        let single = one(&txn, 1, 3).unwrap().expect("an active conversation");
+        assert_eq!(listed, vec![single.clone()]);
+        assert_eq!((single.title.as_str(), single.unread), ("bob", 1));
+
+        conversations::deactivate(&txn, 3).unwrap();
+        assert_eq!(one(&txn, 1, 3).unwrap(), None);
+        assert_eq!(one(&txn, 1, 99).unwrap(), None);
+    }
 }

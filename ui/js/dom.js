@@ -1,0 +1,32 @@
+// Small DOM and formatting helpers shared by the views. User text only ever goes through
+// textContent (el's third argument), never parsed as HTML.
+
+/** The element with that id. */
+export const $ = (id) => document.getElementById(id);
+
+/** A new element with an optional class and text. */
+export function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Hours and minutes of a timestamp (ms). */
+export const time = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+/** The long date of a timestamp (ms), for day separators. */
+export const day = (ms) =>
+  new Date(ms).toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+
+/** A command error's message (the shell sends `{ code, message }`). */
+export const errText = (e) => (e && e.message ? e.message : String(e));
+
+/** Call `fn` once after `ms` of quiet. */
+export function debounce(fn, ms) {
+  let t = null;
+  return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+}
+
+/** Split a comma-separated list of usernames. */
+export const names = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);

@@ -1,0 +1,132 @@
+// Engine events applied as deltas: each changes the store through a pure function of store.js
+// and redraws only the rows it touched. Where an event lacks what a row shows, only that
+// conversation is read back (refresh.js); the whole list is read only when a sync finishes.
+
+import { state, withMessage, withStatus, withReceipt, withInfo, withPresence,
+  chatWithStatus, chatWithTicks } from "./store.js";
+import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched, markReadIfVisible } from "./refresh.js";
+import { drawList } from "./views/list.js";
+import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
+import { showConnection } from "./views/banner.js";
+import { showSignin } from "./views/signin.js";
+import { closeConversation } from "./conversation.js";
+
+/** Replace one conversation's entry if `change` returned a new one; redraw its row. */
+function update(id, change) {
+  const c = state.conversations.get(id);
+  if (!c) return false;
+  const next = change(c);
+  if (next !== c) {
+    touched(id);
+    state.conversations.set(id, next);
+    drawList();
+    if (id === state.open) drawHead();
+  }
+  return true;
+}
+
+/** Whether the user is looking at conversation `id` right now. */
+const seeing = (id) => id === state.open && document.hasFocus() && !document.hidden;
+
+function onMessage(m) {
+  const id = m.conversation_id;
+  if (!update(id, (c) => withMessage(c, m, seeing(id)))) refreshOne(id);
+  if (id !== state.open) return;
+  chatEvent({ event: "message", message: m });
+  state.chat = applyChat(state.chat, { event: "message", message: m });
+  drawMessages();
+  markReadIfVisible();
+}
+
+function onStatus(ev) {
+  update(ev.conversation_id, (c) => withStatus(c, ev));
+  if (ev.conversation_id !== state.open) return;
+  const loading = chatEvent(ev);
+  const next = chatWithStatus(state.chat, ev);
+  // A status for a message not shown: read the page again rather than guess where it goes
+  // (unless a page is loading: the status is replayed onto it).
+  if (next === null) { if (!loading) loadChat(); return; }
+  state.chat = next;
+  drawMessages();
+}
+
+function onDeleted(ev) {
+  const c = state.conversations.get(ev.conversation_id);
+  // The preview showed the deleted message: what it shows now is only in the cache.
+  if (c && c.last_message && c.last_message.client_id === ev.client_id) refreshOne(ev.conversation_id);
+  if (ev.conversation_id !== state.open) return;
+  chatEvent(ev);
+  state.chat = applyChat(state.chat, ev);
+  drawMessages();
+}
+
+function onReceipt(r) {
+  const id = r.conversation_id;
+  // The user's own read marker moving (read on another device) changes the unread count,
+  // which only the cache can count. The echo of a marker set here is already known.
+  if (r.user_id === state.userId) {
+    const c = state.conversations.get(id);
+    const me = c && c.members.find((m) => m.user_id === state.userId);
+    if (!me || r.read_seq > me.read_seq) refreshOne(id);
+    return;
+  }
+  if (!update(id, (c) => withReceipt(c, r))) return;
+  if (id === state.open) retick();
+}
+
+/** Recompute the open chat's ticks from its members' markers; redraw the rows that changed. */
+function retick() {
+  const next = chatWithTicks(state.chat, state.conversations.get(state.open).members, state.userId);
+  if (next !== state.chat) { state.chat = next; drawMessages(); }
+}
+
+function onConversation(info) {
+  const id = info.conversation_id;
+  if (!update(id, (c) => withInfo(c, info, state.userId))) { refreshOne(id); return; }
+  if (id !== state.open) return;
+  drawTyping();
+  retick();
+}
+
+function onRemoved(id) {
+  if (id === state.open) closeConversation();
+  if (state.conversations.delete(id)) drawList();
+  touched(id);
+}
+
+/** The session ended (signed out here, or the relay no longer accepts this device). */
+export function signedOut() {
+  if (state.open !== null) closeConversation();
+  state.conversations.clear();
+  showSignin();
+}
+
+/** Apply one engine event. `loadSettings` reads the shell's settings again. */
+export function onEvent(ev, loadSettings) {
+  switch (ev.event) {
+    case "connection": showConnection(ev.state, signedOut); break;
+    case "message": onMessage(ev.message); break;
+    case "status": onStatus(ev); break;
+    case "deleted": onDeleted(ev); break;
+    case "receipt": onReceipt(ev.receipt); break;
+    case "typing": {
+      const key = `${ev.conversation_id}:${ev.user_id}`;
+      if (ev.active) state.typing.set(key, Date.now() + 6000); else state.typing.delete(key);
+      drawTyping();
+      break;
+    }
+    case "presence":
+      for (const id of state.conversations.keys()) update(id, (c) => withPresence(c, ev.presence, state.userId));
+      break;
+    case "conversation": onConversation(ev.conversation); break;
+    case "conversation_removed": onRemoved(ev.conversation_id); break;
+    case "sync_progress": if (ev.done) resync(); break;
+    case "settings": loadSettings(); break;
+  }
+}
+
+/** Read everything shown again (a sync finished, or events were missed). */
+export function resync() {
+  refreshAll();
+  loadChat();
+}

@@ -1,0 +1,66 @@
+// Tern UI entry point: wires the views to the user's actions and the engine's events, then
+// draws the first screen. All behaviour (connection, outbox, cache, sync) lives in Rust; the UI
+// draws state and forwards actions as commands. Module map:
+//   api.js          shell commands and event names      store.js   state + pure event deltas
+//   events.js       engine events → store → views       refresh.js reading back from the cache
+//   conversation.js open, write, send                    dialogs.js new chat/group, members
+//   views/          list, chat, banner, sign-in, search; keyed.js reconciles keyed rows
+
+import * as api from "./api.js";
+import { $ } from "./dom.js";
+import { state } from "./store.js";
+import { onEvent, resync, signedOut } from "./events.js";
+import { refreshAll, loadOlder, markReadIfVisible } from "./refresh.js";
+import { openConversation, retry, removeFailed, wireComposer } from "./conversation.js";
+import { wireDialogs } from "./dialogs.js";
+import { showConnection } from "./views/banner.js";
+import { drawTyping, wireMessages } from "./views/chat.js";
+import { wireList } from "./views/list.js";
+import { wireSearch } from "./views/search.js";
+import { showSignin, wireSignin } from "./views/signin.js";
+
+/** Read the shell's settings (do-not-disturb, muted conversations, who is signed in). */
+async function loadSettings() {
+  const s = await api.call("app_state");
+  $("dnd").checked = s.do_not_disturb;
+  state.muted = new Set(s.muted);
+  return s;
+}
+
+/** First screen: sign-in, or the main screen with the whole list read once. */
+async function boot() {
+  const s = await loadSettings();
+  if (!s.signed_in) { showSignin(s); return; }
+  state.me = s.username;
+  state.userId = s.user_id;
+  $("me").textContent = s.username;
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  // Persistent while signed in: clear text to another machine is never "fine".
+  $("insecure-warning").hidden = !s.unencrypted;
+  showConnection(s.connection, signedOut);
+  await refreshAll();
+}
+
+function wire() {
+  wireSignin(boot);
+  wireList(openConversation);
+  wireSearch(openConversation);
+  wireComposer();
+  wireDialogs();
+  wireMessages({ retry, remove: removeFailed, nearTop: loadOlder });
+  $("retry-now").addEventListener("click", () => api.call("retry_now"));
+  $("signout").addEventListener("click", async () => {
+    await api.call("sign_out", { everywhere: false }).catch(console.error);
+    signedOut();
+    boot();
+  });
+  $("dnd").addEventListener("change", (e) => api.call("set_do_not_disturb", { on: e.target.checked }));
+  window.addEventListener("focus", markReadIfVisible);
+  setInterval(drawTyping, 1000);
+  api.on(api.EVENT, (ev) => onEvent(ev, loadSettings));
+  api.on(api.RESYNC, resync);
+}
+
+wire();
+boot();

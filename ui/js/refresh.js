@@ -1,0 +1,150 @@
+// Reading state back from the engine's cache, for the few moments deltas cannot cover:
+// the whole list at start-up, after sign-in, on RESYNC and when a sync finishes; one
+// conversation when an event lacks what its row shows (a new conversation, the user's own read
+// marker); the open chat's page when a chat opens or after a resync.
+//
+// Races: an event that lands while a read is under way could be overwritten by the (older)
+// answer. So conversations touched meanwhile are read again one by one, and chat events that
+// arrive while a page loads are replayed onto it.
+
+import * as api from "./api.js";
+import {
+  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, maxSeq, minSeq,
+} from "./store.js";
+import { drawList } from "./views/list.js";
+import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
+
+/** Messages per page. */
+export const PAGE = 50;
+
+let listLoading = false;
+let listToken = 0;
+/** Conversations an event touched while the whole list was loading. */
+const touchedDuringList = new Set();
+/** Conversation id → "read again when this read returns". */
+const oneLoading = new Map();
+/** Chat events seen while the open chat's page loads (replayed onto it), or null. */
+let chatPending = null;
+let chatToken = 0;
+let olderLoading = false;
+
+/** An event changed conversation `id` locally: a read under way must not undo it. */
+export function touched(id) {
+  if (listLoading) touchedDuringList.add(id);
+  if (oneLoading.has(id)) oneLoading.set(id, true);
+}
+
+/** A chat event for the open conversation: remember it if a page is loading (returns whether). */
+export function chatEvent(ev) {
+  if (chatPending) chatPending.push(ev);
+  return chatPending !== null;
+}
+
+/** Redraw what shows the open conversation's entry. */
+function drawOpen() {
+  if (state.open === null) return;
+  drawHead();
+  drawTyping();
+}
+
+/** Read the whole list (start-up, sign-in, RESYNC, sync done). */
+export async function refreshAll() {
+  // Reads may overlap (a sync finishing during start-up); only the latest one's answer counts.
+  const token = ++listToken;
+  listLoading = true;
+  touchedDuringList.clear();
+  let list;
+  try { list = await api.conversations(); } catch { list = null; }
+  if (token !== listToken) return;
+  listLoading = false;
+  if (!list) return;
+  state.conversations = new Map(list.map((c) => [c.conversation_id, c]));
+  drawList();
+  drawOpen();
+  const again = [...touchedDuringList];
+  touchedDuringList.clear();
+  for (const id of again) refreshOne(id);
+}
+
+/** Read one conversation's entry (added, replaced, or dropped if it is gone). */
+export async function refreshOne(id) {
+  if (oneLoading.has(id)) { oneLoading.set(id, true); return; }
+  oneLoading.set(id, false);
+  let c;
+  try { c = await api.conversation(id); } catch { c = undefined; }
+  const again = oneLoading.get(id);
+  oneLoading.delete(id);
+  if (c === undefined) return;
+  if (c) state.conversations.set(id, c); else state.conversations.delete(id);
+  if (listLoading) touchedDuringList.add(id);
+  drawList();
+  if (id === state.open && c) {
+    drawOpen();
+    state.chat = chatWithTicks(state.chat, c.members, state.userId);
+    drawMessages();
+  }
+  if (again) refreshOne(id);
+}
+
+/** Apply one chat event (message, status, deleted, receipt) to a list of messages. */
+export function applyChat(list, ev) {
+  switch (ev.event) {
+    case "message": return chatWithMessage(list, ev.message);
+    case "status": return chatWithStatus(list, ev) || list;
+    case "deleted": return chatWithout(list, ev.client_id);
+    default: return list;
+  }
+}
+
+/** Load the open chat's newest page (keeping as many messages as are shown, up to 200). */
+export async function loadChat() {
+  const id = state.open;
+  if (id === null) return;
+  const token = ++chatToken;
+  const shown = state.chat.filter((m) => m.seq != null).length;
+  const limit = Math.min(200, Math.max(PAGE, shown));
+  chatPending = [];
+  let page;
+  try { page = await api.messages(id, null, limit); } catch (e) { console.error(e); page = null; }
+  if (token !== chatToken) return;
+  const replay = chatPending;
+  chatPending = null;
+  if (!page || state.open !== id) return;
+  let list = page;
+  for (const ev of replay) list = applyChat(list, ev);
+  const c = state.conversations.get(id);
+  state.chat = c ? chatWithTicks(list, c.members, state.userId) : list;
+  state.hasOlder = page.length >= limit;
+  drawMessages();
+  markReadIfVisible();
+}
+
+/** The user scrolled to the top: prepend the page before the oldest message shown. */
+export async function loadOlder() {
+  const id = state.open;
+  const before = minSeq(state.chat);
+  if (olderLoading || !state.hasOlder || id === null || before === null) return;
+  olderLoading = true;
+  try {
+    const page = await api.messages(id, before, PAGE);
+    if (state.open !== id) return;
+    state.hasOlder = page.length >= PAGE;
+    state.chat = chatWithOlder(state.chat, page);
+    drawMessages({ keepFromBottom: true });
+  } catch (e) {
+    console.error(e);
+  } finally {
+    olderLoading = false;
+  }
+}
+
+/** Mark the open chat read up to its newest message if the user can see it. */
+export function markReadIfVisible() {
+  const id = state.open;
+  if (id === null || !document.hasFocus() || document.hidden) return;
+  const seq = maxSeq(state.chat);
+  if (seq <= (state.lastRead.get(id) || 0)) return;
+  state.lastRead.set(id, seq);
+  // The engine sends no event for the user's own marker set here: read back the unread count.
+  api.call("mark_read", { conversationId: id, seq }).then(() => refreshOne(id)).catch(console.error);
+}

@@ -1,0 +1,50 @@
+// The conversation list: one row per conversation, keyed by its id, ordered by last activity.
+// Only rows whose conversation (or active state) changed are redrawn. Clicks are delegated to
+// the list, so rows carry no listeners of their own.
+
+import { $, el, time } from "../dom.js";
+import { state, ordered } from "../store.js";
+import { reconcile } from "./keyed.js";
+
+const rows = new Map();
+
+function preview(m) {
+  if (!m) return "No messages yet";
+  return (m.mine ? "You: " : "") + m.body.replace(/\s+/g, " ");
+}
+
+function fill(li, { c, active }) {
+  li.className = "conv" + (active ? " active" : "");
+  li.dataset.id = c.conversation_id;
+  li.tabIndex = 0;
+  li.setAttribute("role", "button");
+  const dot = el("span", "dot " + (c.online === true ? "online" : c.online === false ? "offline" : ""));
+  dot.setAttribute("aria-label", c.online ? "online" : c.online === false ? "offline" : "group");
+  li.replaceChildren(
+    dot, el("span", "title", c.title), el("span", "time", c.last_message ? time(c.last_message.sent_at) : ""),
+    el("span", ""), el("span", "preview", preview(c.last_message)),
+  );
+  if (c.unread > 0) {
+    const b = el("span", "badge", String(c.unread));
+    b.setAttribute("aria-label", `${c.unread} unread`);
+    li.append(b);
+  }
+  li.setAttribute("aria-label", `${c.title}${c.unread ? `, ${c.unread} unread` : ""}`);
+}
+
+/** Bring the list in line with the store. */
+export function drawList() {
+  const items = ordered(state.conversations).map((c) => ({
+    key: c.conversation_id,
+    data: { c, active: c.conversation_id === state.open },
+  }));
+  reconcile($("conversations"), items, rows, fill, (a, b) => a.c === b.c && a.active === b.active);
+}
+
+/** Call `open(id)` when a row is clicked or Enter is pressed on it. */
+export function wireList(open) {
+  const ul = $("conversations");
+  const target = (e) => e.target.closest("li.conv");
+  ul.addEventListener("click", (e) => { const li = target(e); if (li) open(Number(li.dataset.id)); });
+  ul.addEventListener("keydown", (e) => { const li = target(e); if (li && e.key === "Enter") open(Number(li.dataset.id)); });
+}

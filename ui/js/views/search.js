@@ -1,0 +1,44 @@
+// Message search: results replace the conversation list while the box has text; choosing one
+// opens its conversation. Escape or an empty box brings the list back.
+
+import { call } from "../api.js";
+import { $, el, time, debounce } from "../dom.js";
+import { state } from "../store.js";
+
+/** Leave search and show the conversation list again. */
+export function closeSearch() {
+  $("search").value = "";
+  $("search-results").hidden = true;
+  $("conversations").hidden = false;
+}
+
+async function run(open) {
+  const q = $("search").value.trim();
+  const ul = $("search-results");
+  if (!q) { ul.hidden = true; $("conversations").hidden = false; return; }
+  const results = await call("search", { query: q }).catch(() => []);
+  ul.replaceChildren();
+  if (!results.length) ul.append(el("li", "muted", "No messages found"));
+  for (const m of results) {
+    const li = el("li", "conv");
+    li.tabIndex = 0;
+    const conv = state.conversations.get(m.conversation_id);
+    li.append(el("span", ""), el("span", "title", conv ? conv.title : m.sender), el("span", "time", time(m.sent_at)));
+    li.append(el("span", ""), el("span", "preview", `${m.sender}: ${m.body}`));
+    const choose = () => { closeSearch(); open(m.conversation_id); };
+    li.addEventListener("click", choose);
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") choose(); });
+    ul.append(li);
+  }
+  ul.hidden = false;
+  $("conversations").hidden = true;
+}
+
+/** Search as the user types; Ctrl+K focuses the box, Escape closes search. */
+export function wireSearch(open) {
+  $("search").addEventListener("input", debounce(() => run(open), 150));
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") { e.preventDefault(); $("search").focus(); $("search").select(); }
+    if (e.key === "Escape" && !document.querySelector("dialog[open]")) closeSearch();
+  });
+}
