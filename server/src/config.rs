@@ -118,6 +118,8 @@ pub struct Limits {
     pub max_group_size: usize,
     /// Frames queued for a connection before it is considered too slow and closed.
     pub connection_queue: usize,
+    /// Bytes of frames waiting for a connection's socket before it is considered too slow.
+    pub connection_queue_bytes: usize,
     /// Requests a connection may have in flight before the relay stops reading from it.
     pub max_in_flight: usize,
     /// How long a typing indication lasts on receivers without a refresh.
@@ -169,6 +171,7 @@ impl Default for Limits {
             max_sessions_per_user: 20,
             max_group_size: 1000,
             connection_queue: 1024,
+            connection_queue_bytes: 4 * 1024 * 1024,
             max_in_flight: 256,
             typing_expiry: Duration::from_secs(6),
             login_password_checks: 2,

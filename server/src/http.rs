@@ -90,6 +90,14 @@ async fn health(State(state): State<AppState>) -> Response {
             Json(serde_json::json!({"status": "ok", "connections": state.hub.connection_count()}))
                 .into_response()
         }
+        // The read queue is full (a flood of token checks): the database is answering them,
+        // so the relay is up; it is not a reason to take it out of rotation.
+        Ok(Err(e)) if e.code() == tern_proto::ErrorCode::Busy => Json(serde_json::json!({
+            "status": "ok",
+            "busy": true,
+            "connections": state.hub.connection_count()
+        }))
+        .into_response(),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"status": "database_unavailable"})),

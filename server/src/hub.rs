@@ -45,6 +45,11 @@ impl Kick {
         }
     }
 
+    /// Whether the connection has been asked to close.
+    pub fn is_kicked(&self) -> bool {
+        self.reason.lock().unwrap().is_some()
+    }
+
     /// Wait until kicked; returns why.
     pub async fn kicked(&self) -> CloseReason {
         loop {

@@ -385,3 +385,39 @@ async fn read_markers_never_move_backwards_on_a_connection_that_syncs_while_they
     println!("{observations} marker observations over {round} syncs, none backwards");
     drop(reader.await.unwrap());
 }
+
+#[tokio::test]
+async fn a_history_page_is_bounded_in_bytes_and_paging_still_reaches_every_message() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    relay.register("bob").await;
+    let conv = alice.start_direct("bob").await;
+    let body = "h".repeat(15 * 1024);
+    for i in 0..40 {
+        alice.send_msg(conv, &format!("m{i}"), &body).await;
+    }
+    let mut before: Option<u64> = None;
+    let mut pages = Vec::new();
+    loop {
+        let reply = alice
+            .request(json!({"type": "history", "conversation_id": conv,
+                            "before_seq": before, "limit": 200}))
+            .await;
+        let ServerFrame::History {
+            messages, has_more, ..
+        } = reply
+        else {
+            panic!("{reply:?}")
+        };
+        let bytes: usize = messages.iter().map(|m| m.body.len()).sum();
+        assert!(bytes <= 300 * 1024, "a page of {bytes} bytes");
+        pages.push(messages.len());
+        before = messages.first().map(|m| m.seq);
+        if !has_more {
+            break;
+        }
+        assert!(pages.len() < 40, "paging never ended");
+    }
+    assert!(pages.len() > 1, "40 large messages did not fit one page: {pages:?}");
+    assert_eq!(pages.iter().sum::<usize>(), 40, "{pages:?}");
+}

@@ -268,6 +268,21 @@ pub fn authenticate(
     }
 }
 
+/// Whether a session is still usable (not revoked, not expired).
+pub fn session_active(
+    conn: &rusqlite::Connection,
+    session_id: SessionId,
+    now: Timestamp,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT revoked_at IS NULL AND expires_at > ?2 FROM sessions WHERE id = ?1",
+        )?
+        .query_row(params![session_id, now], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Revoke one session.
 pub fn revoke_session(txn: &Transaction<'_>, session_id: SessionId, now: Timestamp) -> Result<()> {
     txn.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?

@@ -108,8 +108,12 @@ pub fn range(
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Up to `limit` messages before `before` (exclusive), returned ascending, plus whether older
-/// ones exist.
+/// Message text per history page or sync chunk beyond which the page ends early (the
+/// client asks again from where it stopped).
+pub const MAX_PAGE_BYTES: usize = 256 * 1024;
+
+/// Up to `limit` messages before `before`, ascending, and whether older ones exist; at most
+/// about [`MAX_PAGE_BYTES`] of text.
 pub fn page_before(
     txn: &Transaction<'_>,
     conv: ConversationId,
@@ -126,8 +130,17 @@ pub fn page_before(
             row_to_record,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let has_more = rows.len() > limit;
+    let mut has_more = rows.len() > limit;
     rows.truncate(limit);
+    // Bounded in bytes too, so one reply cannot be 200 messages of the largest size.
+    let mut bytes = 0;
+    if let Some(cut) = rows.iter().position(|m| {
+        bytes += m.body.len();
+        bytes > MAX_PAGE_BYTES
+    }) {
+        rows.truncate(cut.max(1));
+        has_more = true;
+    }
     rows.reverse();
     Ok((rows, has_more))
 }

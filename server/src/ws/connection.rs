@@ -34,6 +34,8 @@ use crate::ops::{self, Caller};
 use crate::state::AppState;
 use crate::store::accounts::AuthSession;
 
+/// Frames handed to the writer ahead of the socket; what waits beyond is counted in bytes.
+const WRITER_QUEUE: usize = 16;
 /// Time the last replies and the close frame get to leave before the socket is dropped.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(3);
 
@@ -59,6 +61,10 @@ pub(super) struct Conn {
     /// a connection contiguously (a connection that misses one is kicked), so a later sync
     /// can skip exactly this range instead of sending it twice.
     pub(super) pushed: HashMap<ConversationId, (Seq, Seq)>,
+    /// This connection's close signal (also watched while a sync runs).
+    pub(super) kick: std::sync::Arc<crate::hub::Kick>,
+    /// When the session's token expires.
+    pub(super) expires_at: tern_proto::Timestamp,
 }
 
 /// The socket's reading half.
@@ -86,9 +92,9 @@ pub async fn serve(
         "connected"
     );
     let (sink, stream) = socket.split();
-    let (out, out_rx) = mpsc::channel(64);
+    let (out, out_rx) = mpsc::channel(WRITER_QUEUE);
     let writer = tokio::spawn(writer::run(sink, out_rx, compression));
-    let mut conn = Conn::new(&state, &session, reg.conn_id, out);
+    let mut conn = Conn::new(&state, &session, reg.conn_id, out, reg.kick.clone());
     conn.greet(&session, compression);
     if reg.came_online {
         let (st, user) = (state.clone(), session.user_id);
@@ -101,11 +107,19 @@ pub async fn serve(
     if state.shutting_down.load(Ordering::Relaxed) {
         reg.kick.kick(close::GOING_AWAY);
     }
+    // A logout that committed between the handshake's token check and this registration
+    // kicked nobody: check the session once more now that the connection can be found.
+    let (sid, now) = (session.session_id, tern_proto::now_ms());
+    if let Ok(false) = state
+        .store
+        .read(move |c| crate::store::accounts::session_active(c, sid, now))
+        .await
+    {
+        reg.kick.kick(close::REVOKED);
+    }
     let links = Links {
         stream,
         live: reg.live,
-        kick: reg.kick,
-        expires_at: session.expires_at,
         compression,
     };
     let (close, stream) = conn.run(links).await;
@@ -124,8 +138,6 @@ pub async fn serve(
 struct Links {
     stream: Stream,
     live: mpsc::Receiver<Live>,
-    kick: std::sync::Arc<crate::hub::Kick>,
-    expires_at: tern_proto::Timestamp,
     compression: bool,
 }
 
@@ -135,6 +147,7 @@ impl Conn {
         session: &AuthSession,
         conn_id: u64,
         out: mpsc::Sender<Outbound>,
+        kick: std::sync::Arc<crate::hub::Kick>,
     ) -> Conn {
         let limits = &state.config.limits;
         Conn {
@@ -144,7 +157,7 @@ impl Conn {
                 session_id: session.session_id,
                 conn_id,
             },
-            out: OutQueue::new(out, limits.connection_queue),
+            out: OutQueue::new(out, limits.connection_queue, limits.connection_queue_bytes),
             too_slow: false,
             receipts: SentMarkers::default(),
             in_flight: FuturesOrdered::new(),
@@ -152,6 +165,8 @@ impl Conn {
             rejected_in_a_row: 0,
             synced: HashMap::new(),
             pushed: HashMap::new(),
+            kick,
+            expires_at: session.expires_at,
             state: state.clone(),
         }
     }
@@ -179,18 +194,15 @@ impl Conn {
         let Links {
             mut stream,
             mut live,
-            kick,
-            expires_at,
             compression,
         } = links;
+        let kick = self.kick.clone();
         let heartbeat = self.state.config.heartbeat;
         let max_in_flight = self.state.config.limits.max_in_flight;
         let start = tokio::time::Instant::now();
         let mut ticker = tokio::time::interval_at(start + heartbeat.interval, heartbeat.interval);
         // The token stops working at its expiry; so does this connection.
-        let expiry = tokio::time::sleep(Duration::from_millis(
-            (expires_at - tern_proto::now_ms()).max(0) as u64,
-        ));
+        let expiry = tokio::time::sleep_until(self.expiry_instant());
         tokio::pin!(expiry);
         let mut last_heard = Instant::now();
         let close = loop {
@@ -276,8 +288,19 @@ impl Conn {
         }
     }
 
+    /// The token's expiry on the runtime's clock.
+    pub(super) fn expiry_instant(&self) -> tokio::time::Instant {
+        let left = (self.expires_at - tern_proto::now_ms()).max(0) as u64;
+        tokio::time::Instant::now() + Duration::from_millis(left)
+    }
+
     /// Forward a pushed frame unless a sync on this connection already sent it or newer.
+    /// Nothing is forwarded once the connection is being closed: a push dropped by a full
+    /// queue kicks the connection, and a later push must not arrive after a gap.
     fn forward(&mut self, item: Live) {
+        if self.kick.is_kicked() {
+            return;
+        }
         match item.tag {
             Tag::Message(conv, seq) => {
                 if self.synced.get(&conv).is_some_and(|head| seq <= *head) {

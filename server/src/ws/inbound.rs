@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 use crate::hub::CloseReason;
 use crate::ops::{self, Ctx, Pending};
 
+/// Longest a whole sync may take before the connection is considered too slow.
+const SYNC_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Rate-limited frames tolerated before the connection is closed.
 const MAX_REJECTED_IN_A_ROW: u32 = 1000;
 
@@ -182,7 +185,18 @@ impl Conn {
             cursors: request.cursors,
             since: request.changes_since,
         };
-        match sync::run(&self.state, request, &self.pushed, &mut self.out, patience).await {
+        // A sync answers on the socket inline; a kick (logout, replacement, shutdown), the
+        // token's expiry or the overall deadline ends it, and the loop then closes.
+        let kick = self.kick.clone();
+        let expiry = self.expiry_instant();
+        let deadline = tokio::time::Instant::now() + SYNC_DEADLINE;
+        let outcome = tokio::select! {
+            done = sync::run(&self.state, request, &self.pushed, &mut self.out, patience) => done,
+            _ = kick.kicked() => return Ok(()),
+            _ = tokio::time::sleep_until(expiry) => return Ok(()),
+            _ = tokio::time::sleep_until(deadline) => Err(sync::SyncError::TooSlow),
+        };
+        match outcome {
             Ok(done) => {
                 self.synced = done.heads;
                 for r in &done.receipts {

@@ -3,7 +3,9 @@
 //! Frames go to the writer task through a small channel. When the channel is full (the peer
 //! reads slowly) they wait here, in order, and the loop moves them on as the writer frees room
 //! ([`OutQueue::ready`] is one arm of its `select!`). When the backlog passes its limit the
-//! peer is too slow to serve: [`OutQueue::push`] says so and the connection closes with 4008,
+//! peer is too slow to serve (more frames than its limit, or more bytes: a frame entering the
+//! backlog is serialized there and counted): [`OutQueue::push`] says so and the connection
+//! closes with 4008,
 //! instead of the loop blocking and starving its heartbeat, kick and shutdown arms.
 
 use std::collections::VecDeque;
@@ -20,18 +22,30 @@ pub struct TooSlow;
 /// Ordered, bounded, never-blocking queue in front of the writer.
 pub struct OutQueue {
     tx: mpsc::Sender<Outbound>,
-    backlog: VecDeque<Outbound>,
+    backlog: VecDeque<(Outbound, usize)>,
     limit: usize,
+    /// Bytes waiting in the backlog, and their limit.
+    bytes: usize,
+    byte_limit: usize,
 }
 
 impl OutQueue {
-    /// A queue feeding `tx`, holding at most `limit` frames beyond the channel.
-    pub fn new(tx: mpsc::Sender<Outbound>, limit: usize) -> Self {
+    /// A queue feeding `tx`, holding at most `limit` frames and `byte_limit` bytes beyond the
+    /// channel.
+    pub fn new(tx: mpsc::Sender<Outbound>, limit: usize, byte_limit: usize) -> Self {
         OutQueue {
             tx,
             backlog: VecDeque::new(),
             limit,
+            bytes: 0,
+            byte_limit,
         }
+    }
+
+    fn enqueue(&mut self, item: Outbound) {
+        let (item, n) = item.weighed();
+        self.bytes += n;
+        self.backlog.push_back((item, n));
     }
 
     /// Queue a frame behind everything queued before it; never waits.
@@ -39,14 +53,14 @@ impl OutQueue {
         if self.backlog.is_empty() {
             match self.tx.try_send(item) {
                 Ok(()) => return Ok(()),
-                Err(mpsc::error::TrySendError::Full(item)) => self.backlog.push_back(item),
+                Err(mpsc::error::TrySendError::Full(item)) => self.enqueue(item),
                 // The writer is gone (socket failed); the read side will notice and end.
                 Err(mpsc::error::TrySendError::Closed(_)) => return Ok(()),
             }
         } else {
-            self.backlog.push_back(item);
+            self.enqueue(item);
         }
-        if self.backlog.len() > self.limit {
+        if self.backlog.len() > self.limit || self.bytes > self.byte_limit {
             Err(TooSlow)
         } else {
             Ok(())
@@ -65,12 +79,14 @@ impl OutQueue {
             return std::future::pending().await;
         }
         if let Ok(permit) = self.tx.reserve().await {
-            if let Some(item) = self.backlog.pop_front() {
+            if let Some((item, n)) = self.backlog.pop_front() {
+                self.bytes -= n;
                 permit.send(item);
             }
         } else {
             // Writer gone: nothing queued can be delivered any more.
             self.backlog.clear();
+            self.bytes = 0;
         }
     }
 
@@ -106,19 +122,27 @@ mod tests {
     #[tokio::test]
     async fn frames_keep_their_order_through_the_backlog_and_a_full_backlog_is_too_slow() {
         let (tx, mut rx) = mpsc::channel(2);
-        let mut q = OutQueue::new(tx, 3);
+        let mut q = OutQueue::new(tx, 3, 1 << 20);
         for id in 0..5 {
             assert_eq!(q.push(pong(id)), Ok(()));
         }
         assert_eq!(q.backlog(), 3);
         assert_eq!(q.push(pong(5)), Err(TooSlow), "over the limit");
         let mut seen = Vec::new();
-        while seen.len() < 6 {
+        for _ in 0..100 {
+            if seen.len() == 6 {
+                break;
+            }
             while let Ok(item) = rx.try_recv() {
-                if let Outbound::Own(f) = item {
-                    if let ServerFrame::Pong { id } = *f {
-                        seen.push(id);
-                    }
+                // Frames that waited in the backlog arrive serialized.
+                let frame = match item {
+                    Outbound::Own(f) => *f,
+                    Outbound::Encoded(text) => serde_json::from_str(&text).unwrap(),
+                    other => panic!("unexpected {other:?}"),
+                };
+                match frame {
+                    ServerFrame::Pong { id } => seen.push(id),
+                    other => panic!("unexpected {other:?}"),
                 }
             }
             if q.backlog() > 0 {
@@ -129,9 +153,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_backlog_over_its_byte_limit_is_too_slow_even_with_few_frames() {
+        let (tx, _rx) = mpsc::channel(1);
+        let mut q = OutQueue::new(tx, 100, 1000);
+        q.push(pong(0)).unwrap();
+        let big = ServerFrame::Error {
+            id: None,
+            code: tern_proto::ErrorCode::BadRequest,
+            message: "x".repeat(2000),
+        };
+        assert_eq!(q.push(Outbound::own(big)), Err(TooSlow));
+    }
+
+    #[tokio::test]
     async fn an_ordered_send_gives_up_when_the_writer_never_makes_room() {
         let (tx, _rx) = mpsc::channel(1);
-        let mut q = OutQueue::new(tx, 10);
+        let mut q = OutQueue::new(tx, 10, 1 << 20);
         q.push(pong(1)).unwrap();
         q.push(pong(2)).unwrap();
         assert_eq!(

@@ -26,6 +26,9 @@ use crate::ops::presence_of;
 use crate::state::AppState;
 use crate::store::{accounts, conversations as convs, current_version, messages};
 
+/// Messages read from the store at a time.
+const CHUNK: usize = 64;
+
 /// Messages per `sync_page` frame.
 pub const PAGE: usize = 500;
 
@@ -96,6 +99,7 @@ pub async fn run(
         id,
         header: Some((changes.conversations, changes.removed, changes.receipts)),
         page: Vec::new(),
+        bytes: 0,
         out,
         patience,
     };
@@ -104,7 +108,8 @@ pub async fn run(
         heads.insert(conv, head);
         let mut after = cursors.get(&conv).copied().unwrap_or(0);
         while after < head {
-            let room = PAGE - pages.page.len();
+            // Small chunks: a page closes once it holds about MAX_PAGE_BYTES of text.
+            let room = (PAGE - pages.page.len()).min(CHUNK);
             let batch = state
                 .store
                 .call(move |txn, _| messages::range(txn, conv, after, head, room))
@@ -136,6 +141,8 @@ struct Pager<'a> {
         Vec<ReceiptState>,
     )>,
     page: Vec<MessageRecord>,
+    /// Message text in `page`.
+    bytes: usize,
     out: &'a mut OutQueue,
     patience: Duration,
 }
@@ -146,8 +153,11 @@ impl Pager<'_> {
         &mut self,
         messages: impl Iterator<Item = MessageRecord>,
     ) -> Result<(), SyncError> {
-        self.page.extend(messages);
-        if self.page.len() >= PAGE {
+        for m in messages {
+            self.bytes += m.body.len();
+            self.page.push(m);
+        }
+        if self.page.len() >= PAGE || self.bytes >= messages::MAX_PAGE_BYTES {
             self.send_page().await?;
         }
         Ok(())
@@ -162,6 +172,7 @@ impl Pager<'_> {
             receipts,
             messages: std::mem::take(&mut self.page),
         };
+        self.bytes = 0;
         emit(self.out, self.patience, frame).await
     }
 

@@ -34,6 +34,8 @@ pub enum Outbound {
     /// A reply for this connection only. Boxed: channel slots are allocated in blocks of 32
     /// per connection, and an unboxed frame would make every idle connection pay for them.
     Own(Box<ServerFrame>),
+    /// A reply already serialized (it waited in the backlog, where its size is counted).
+    Encoded(String),
     /// A WebSocket ping (heartbeat).
     Ping,
     /// Close the connection with this code and reason, then stop.
@@ -49,19 +51,43 @@ fn encode(item: Outbound, compression: bool) -> Message {
                 Message::Text(p.text().clone())
             }
         }
-        Outbound::Own(frame) => {
-            let text = frame.to_json();
-            if compression && text.len() >= COMPRESSION_THRESHOLD {
-                Message::Binary(tern_proto::compression::deflate(&text).into())
-            } else {
-                Message::Text(text.into())
-            }
-        }
+        Outbound::Own(frame) => encode_text(frame.to_json(), compression),
+        Outbound::Encoded(text) => encode_text(text, compression),
         Outbound::Ping => Message::Ping(Default::default()),
         Outbound::Close(r) => Message::Close(Some(CloseFrame {
             code: r.code,
             reason: r.reason.into(),
         })),
+    }
+}
+
+fn encode_text(text: String, compression: bool) -> Message {
+    if compression && text.len() >= COMPRESSION_THRESHOLD {
+        Message::Binary(tern_proto::compression::deflate(&text).into())
+    } else {
+        Message::Text(text.into())
+    }
+}
+
+impl Outbound {
+    /// Serialize now and report the size: what waits in a backlog is counted in bytes.
+    pub fn weighed(self) -> (Outbound, usize) {
+        match self {
+            Outbound::Shared(p) => {
+                let n = p.text().len();
+                (Outbound::Shared(p), n)
+            }
+            Outbound::Own(frame) => {
+                let text = frame.to_json();
+                let n = text.len();
+                (Outbound::Encoded(text), n)
+            }
+            Outbound::Encoded(text) => {
+                let n = text.len();
+                (Outbound::Encoded(text), n)
+            }
+            other => (other, 16),
+        }
     }
 }
 
