@@ -418,6 +418,9 @@ async fn a_history_page_is_bounded_in_bytes_and_paging_still_reaches_every_messa
         }
         assert!(pages.len() < 40, "paging never ended");
     }
-    assert!(pages.len() > 1, "40 large messages did not fit one page: {pages:?}");
+    assert!(
+        pages.len() > 1,
+        "40 large messages did not fit one page: {pages:?}"
+    );
     assert_eq!(pages.iter().sum::<usize>(), 40, "{pages:?}");
 }

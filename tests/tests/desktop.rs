@@ -8,42 +8,14 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{notifications, notifyd, Driver, Xvfb};
 use common::*;
 use tern_client::{Client, Event};
 
 fn app_binary() -> PathBuf {
     bin("tern-desktop")
-}
-
-/// Start the notification daemon; returns it and its log file.
-fn notifyd(dir: &std::path::Path) -> (std::process::Child, PathBuf) {
-    use std::io::BufRead;
-    let log = dir.join("notifications.jsonl");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/notifyd.py");
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready", "notification daemon did not start");
-    (child, log)
-}
-
-fn notifications(log: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 async fn wait_event(

@@ -8,39 +8,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{notifications, notifyd, Driver, Xvfb};
 use common::*;
-
-/// Start the recording notification daemon; returns it and its log file.
-fn notifyd(dir: &Path) -> (std::process::Child, PathBuf) {
-    use std::io::BufRead;
-    let log = dir.join("notifications.jsonl");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/notifyd.py");
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready", "notification daemon did not start");
-    (child, log)
-}
-
-fn notifications(log: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
 
 #[tokio::test]
 async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notifications_show_plain_text()

@@ -249,3 +249,32 @@ impl Drop for Driver {
         let _ = self.child.wait();
     }
 }
+
+/// Start the recording D-Bus notification daemon (`support/notifyd.py`); returns it and the
+/// file where it logs each notification as a JSON line.
+pub fn notifyd(dir: &Path) -> (std::process::Child, std::path::PathBuf) {
+    use std::io::BufRead;
+    let log = dir.join("notifications.jsonl");
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/notifyd.py");
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "notification daemon did not start");
+    (child, log)
+}
+
+/// The notifications the daemon recorded so far.
+pub fn notifications(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
