@@ -343,3 +343,32 @@ async fn connections(relay: &Relay) -> u64 {
         .unwrap();
     health["connections"].as_u64().unwrap()
 }
+
+#[tokio::test]
+async fn binary_frames_count_against_the_frame_rate_like_text_frames() {
+    let relay = Relay::start_with(|c| {
+        c.limits.frame_rate.burst = 5.0;
+        c.limits.frame_rate.per_second = 0.001;
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    for _ in 0..8 {
+        alice
+            .send_raw(Message::Binary(vec![0xde, 0xad].into()))
+            .await;
+    }
+    let mut codes = Vec::new();
+    for _ in 0..8 {
+        codes.push(error_code(&mut alice).await.1);
+    }
+    assert_eq!(
+        codes.iter().filter(|c| *c == "bad_frame").count(),
+        5,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == "rate_limited").count(),
+        3,
+        "{codes:?}"
+    );
+}

@@ -216,6 +216,10 @@ impl Conn {
             // Stop reading while replies pile up: back-pressure reaches the peer through TCP.
             let can_read =
                 self.in_flight.len() < max_in_flight && self.out.backlog() < max_in_flight;
+            if self.in_flight.len() >= max_in_flight {
+                // Paused for the store, not for the peer: its silence is not its fault.
+                last_heard = Instant::now();
+            }
             tokio::select! {
                 reason = kick.kicked() => break Some(reason),
                 _ = &mut expiry => break Some(close::EXPIRED),

@@ -18,6 +18,13 @@ use crate::ops::{self, Ctx, Pending};
 /// Longest a whole sync may take before the connection is considered too slow.
 const SYNC_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// What the frame rate says about one frame.
+enum Charge {
+    Admitted,
+    Refused,
+    Close(CloseReason),
+}
+
 /// Rate-limited frames tolerated before the connection is closed.
 const MAX_REJECTED_IN_A_ROW: u32 = 1000;
 
@@ -30,8 +37,17 @@ impl Conn {
         compression: bool,
     ) -> Option<Option<CloseReason>> {
         match frame {
-            Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await.map(Some),
-            Some(Ok(Message::Binary(bytes))) => self.on_binary(&bytes, compression).await.map(Some),
+            Some(Ok(Message::Text(text))) => match self.charge(Some(text.as_str())).await {
+                Charge::Admitted => self.on_text(text.as_str()).await.map(Some),
+                Charge::Refused => None,
+                Charge::Close(reason) => Some(Some(reason)),
+            },
+            // Binary frames pay too, before any inflating.
+            Some(Ok(Message::Binary(bytes))) => match self.charge(None).await {
+                Charge::Admitted => self.on_binary(&bytes, compression).await.map(Some),
+                Charge::Refused => None,
+                Charge::Close(reason) => Some(Some(reason)),
+            },
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
             Some(Ok(Message::Close(_))) | None => Some(None),
             Some(Err(e)) => {
@@ -53,6 +69,29 @@ impl Conn {
             err.code(),
             err.client_message(),
         )));
+    }
+
+    /// Charge one frame to the connection's rate; a refused frame is answered
+    /// `rate_limited` (with its id when `text` has a readable one).
+    async fn charge(&mut self, text: Option<&str>) -> Charge {
+        self.state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
+        if self.frames.try_take() {
+            self.rejected_in_a_row = 0;
+            return Charge::Admitted;
+        }
+        self.rejected_in_a_row += 1;
+        if self.rejected_in_a_row > MAX_REJECTED_IN_A_ROW {
+            return Charge::Close(close::POLICY);
+        }
+        let id = text
+            .and_then(|t| ClientFrame::parse(t).ok())
+            .map(|f| f.id());
+        self.reply_error(
+            id,
+            &Error::refused(ErrorCode::RateLimited, "too many frames; slow down"),
+        )
+        .await;
+        Charge::Refused
     }
 
     async fn on_binary(&mut self, bytes: &[u8], compression: bool) -> Option<CloseReason> {
@@ -89,21 +128,6 @@ impl Conn {
     }
 
     async fn on_text(&mut self, text: &str) -> Option<CloseReason> {
-        self.state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
-        if !self.frames.try_take() {
-            self.rejected_in_a_row += 1;
-            if self.rejected_in_a_row > MAX_REJECTED_IN_A_ROW {
-                return Some(close::POLICY);
-            }
-            let id = ClientFrame::parse(text).ok().map(|f| f.id());
-            self.reply_error(
-                id,
-                &Error::refused(ErrorCode::RateLimited, "too many frames; slow down"),
-            )
-            .await;
-            return None;
-        }
-        self.rejected_in_a_row = 0;
         let max = self.state.config.limits.max_frame_bytes;
         if text.len() > max {
             let err = Error::refused(
