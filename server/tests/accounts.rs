@@ -237,8 +237,23 @@ async fn logging_out_everywhere_revokes_every_session_of_the_user() {
     let mut c1 = Client::connect(&relay.ws_url(), &a1).await;
     let mut c2 = Client::connect(&relay.ws_url(), &a2).await;
     let mut cb = Client::connect(&relay.ws_url(), &b).await;
+    let credentials = |user: &str| -> i64 {
+        rusqlite::Connection::open(relay.dir.path().join("relay.db"))
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM device_credentials d JOIN users u ON u.id = d.user_id
+                 WHERE u.username = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(credentials("alice"), 2, "one per login");
     let (status, _) = relay.post("/v1/logout_all", json!({}), Some(&a1)).await;
     assert_eq!(status, 204);
+    // Every device loses its standing too, not only its session.
+    assert_eq!(credentials("alice"), 0);
+    assert_eq!(credentials("bob"), 1);
     assert_eq!(c1.expect_close().await, Some(4001));
     assert_eq!(c2.expect_close().await, Some(4001));
     for t in [&a1, &a2] {

@@ -290,7 +290,8 @@ pub fn revoke_session(txn: &Transaction<'_>, session_id: SessionId, now: Timesta
     Ok(())
 }
 
-/// Revoke every session of a user; returns the ids revoked.
+/// Revoke every session of a user and forget every device credential; returns the session ids
+/// revoked.
 pub fn revoke_all(
     txn: &Transaction<'_>,
     user_id: UserId,
@@ -300,6 +301,10 @@ pub fn revoke_all(
         .prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id")?
         .query_map(params![user_id, now], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<SessionId>>>()?;
+    // "Everywhere" includes the devices' standing: none of them keeps its exemption from the
+    // account-wide login limit.
+    txn.prepare_cached("DELETE FROM device_credentials WHERE user_id = ?1")?
+        .execute([user_id])?;
     Ok(ids)
 }
 
