@@ -218,7 +218,9 @@ impl Fanout for Hub {
                 continue;
             };
             for conn in &entry.conns {
-                if Some(conn.id) == publish.except {
+                // A closing connection gets nothing more: after a push dropped by its full
+                // queue, a later one must not arrive behind the gap.
+                if Some(conn.id) == publish.except || conn.kick.is_kicked() {
                     continue;
                 }
                 let live = Live {

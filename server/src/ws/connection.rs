@@ -299,12 +299,7 @@ impl Conn {
     }
 
     /// Forward a pushed frame unless a sync on this connection already sent it or newer.
-    /// Nothing is forwarded once the connection is being closed: a push dropped by a full
-    /// queue kicks the connection, and a later push must not arrive after a gap.
     fn forward(&mut self, item: Live) {
-        if self.kick.is_kicked() {
-            return;
-        }
         match item.tag {
             Tag::Message(conv, seq) => {
                 if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
