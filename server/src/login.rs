@@ -143,7 +143,7 @@ fn charge_address<'a>(
 async fn find_account(
     state: &AppState,
     req: &LoginRequest,
-) -> Result<(Option<accounts::UserRow>, Option<Vec<u8>>)> {
+) -> Result<(Option<accounts::UserRow>, Option<[u8; 32]>)> {
     let name = req.username.clone();
     let presented = req.device_credential.as_deref().map(auth::hash_token);
     state
@@ -154,10 +154,7 @@ async fn find_account(
                 (Some(user), Some(hash)) => accounts::device_credential_valid(conn, user.id, hash)?,
                 _ => false,
             };
-            Ok((
-                user,
-                valid.then_some(presented).flatten().map(|h| h.to_vec()),
-            ))
+            Ok((user, presented.filter(|_| valid)))
         })
         .await
 }
@@ -193,7 +190,7 @@ async fn open_session(
     state: &AppState,
     user: accounts::UserRow,
     device_name: &str,
-    known_credential: Option<Vec<u8>>,
+    known_credential: Option<[u8; 32]>,
 ) -> Result<LoginResponse> {
     let (token, token_hash) = auth::new_token();
     let (credential, credential_hash) = auth::new_device_credential();
@@ -222,7 +219,7 @@ async fn open_session(
                 txn,
                 user_id,
                 &credential_hash,
-                known_credential.as_deref(),
+                known_credential.as_ref().map(|h| &h[..]),
                 now,
                 max_credentials,
             )?;
