@@ -39,24 +39,6 @@ fn right(name: &str) -> Value {
     json!({"username": name, "password": PASSWORD})
 }
 
-/// The value of an unlabelled counter on /metrics.
-async fn metric(relay: &Relay, name: &str) -> u64 {
-    let text = relay
-        .http
-        .get(relay.metrics_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .parse()
-        .unwrap()
-}
-
 fn code(body: &Value) -> &str {
     body["code"].as_str().unwrap_or("")
 }
@@ -74,7 +56,7 @@ async fn concurrent_wrong_guesses_for_one_account_are_checked_at_most_burst_time
         .iter()
         .filter(|(s, b)| *s == 429 && code(b) == "too_many_attempts")
         .count();
-    let checked = metric(&relay, "tern_password_verifications_total").await;
+    let checked = relay.metric("tern_password_verifications_total").await;
     println!("60 concurrent guesses: {invalid} checked and refused, {refused} too_many_attempts, {checked} password verifications");
     assert_eq!(invalid + refused, 60, "{replies:?}");
     assert!(
@@ -208,7 +190,7 @@ async fn registrations_are_limited_per_address_and_a_flood_computes_at_most_the_
         .iter()
         .filter(|(s, b)| *s == 429 && code(b) == "rate_limited")
         .count();
-    let hashes = metric(&relay, "tern_password_hashes_total").await;
+    let hashes = relay.metric("tern_password_hashes_total").await;
     println!("40 concurrent registrations from one address: {created} created, {limited} rate_limited, {hashes} hashes");
     assert_eq!(created, 5, "{replies:?}");
     assert_eq!(limited, 35);
@@ -232,7 +214,7 @@ async fn a_taken_name_is_refused_before_hashing_and_does_not_use_up_the_address_
     })
     .await;
     relay.register("alice").await;
-    let before = metric(&relay, "tern_password_hashes_total").await;
+    let before = relay.metric("tern_password_hashes_total").await;
     for _ in 0..5 {
         let (status, body) = relay
             .post(
@@ -243,7 +225,7 @@ async fn a_taken_name_is_refused_before_hashing_and_does_not_use_up_the_address_
             .await;
         assert_eq!((status, code(&body)), (409, "username_taken"));
     }
-    assert_eq!(metric(&relay, "tern_password_hashes_total").await, before);
+    assert_eq!(relay.metric("tern_password_hashes_total").await, before);
     relay.register("bob").await;
 }
 

@@ -331,12 +331,7 @@ async fn health_and_metrics_answer() {
     // Metrics are not on the public port, only on the separate metrics listener.
     let public = reqwest::get(relay.url("/metrics")).await.unwrap();
     assert_eq!(public.status(), 404);
-    let metrics = reqwest::get(relay.metrics_url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = relay.metrics_text().await;
     assert!(
         metrics.contains("tern_messages_stored_total 1"),
         "{metrics}"

@@ -123,6 +123,10 @@ pub async fn serve(
         compression,
     };
     let (close, stream) = conn.run(links).await;
+    // Too slow by its own queue or by the hub's: counted once, whichever noticed.
+    if close == Some(close::TOO_SLOW) {
+        metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
+    }
     conn.finish(close, writer).await;
     drop(stream);
     metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
@@ -207,10 +211,6 @@ impl Conn {
         let mut last_heard = Instant::now();
         let close = loop {
             if self.too_slow {
-                self.state
-                    .metrics
-                    .slow_closed
-                    .fetch_add(1, Ordering::Relaxed);
                 break Some(close::TOO_SLOW);
             }
             // Stop reading while replies pile up: back-pressure reaches the peer through TCP.

@@ -98,6 +98,28 @@ impl Relay {
         format!("http://{}{}", self.metrics_addr, path)
     }
 
+    /// The Prometheus text from the metrics listener.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(self.metrics_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The value of an unlabelled series on `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.metrics_text().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .parse()
+            .unwrap()
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws://{}{}", self.addr, tern_proto::WS_PATH)
     }
