@@ -28,17 +28,9 @@ async fn every_acknowledged_message_survives_kill_9_and_resending_creates_no_dup
     let db = db_path(&dir);
     let mut relay = RelayProcess::spawn(&db, FAST);
     let http = reqwest::Client::new();
-    for name in ["alice", "bob"] {
-        let (s, b) = post(
-            &http,
-            &format!("{}/v1/register", relay.base()),
-            json!({"username": name, "password": PASSWORD}),
-            None,
-        )
-        .await;
-        assert_eq!(s, 201, "{b}");
-    }
-    let alice_token = login(&http, &relay.base(), "alice").await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let alice_token = relay.login("alice").await;
     let mut alice = Client::connect(&relay.ws_url(), &alice_token).await;
     let conv = alice.start_direct("bob").await;
 

@@ -272,19 +272,10 @@ async fn sigterm_stops_the_relay_despite_a_stalled_reader_and_a_half_sent_reques
         &db_path(&dir),
         &["--send-burst", "100000", "--send-rate", "100000"],
     );
-    let base = relay.base();
-    let http = reqwest::Client::new();
-    for name in ["alice", "carol"] {
-        post(
-            &http,
-            &format!("{base}/v1/register"),
-            json!({"username": name, "password": PASSWORD}),
-            None,
-        )
-        .await;
-    }
-    let alice_token = login(&http, &base, "alice").await;
-    let carol_token = login(&http, &base, "carol").await;
+    relay.register("alice").await;
+    relay.register("carol").await;
+    let alice_token = relay.login("alice").await;
+    let carol_token = relay.login("carol").await;
     let mut alice = Client::connect(&relay.ws_url(), &alice_token).await;
     let conv = alice.create_group("g", &["carol"]).await;
     let stalled = try_connect(&relay.ws_url(), Some(&carol_token), &[])

@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use serde_json::json;
 
 #[test]
 fn a_public_address_without_tls_is_refused_unless_explicitly_allowed() {
@@ -26,18 +25,9 @@ fn a_public_address_without_tls_is_refused_unless_explicitly_allowed() {
 async fn trace_logs_carry_neither_message_bodies_nor_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let (mut relay, log) = RelayProcess::spawn_logging(&db_path(&dir), &[], "trace");
-    let http = reqwest::Client::new();
-    let base = relay.base();
-    for name in ["alice", "bob"] {
-        post(
-            &http,
-            &format!("{base}/v1/register"),
-            json!({"username": name, "password": PASSWORD}),
-            None,
-        )
-        .await;
-    }
-    let token = login(&http, &base, "alice").await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let token = relay.login("alice").await;
     let mut alice = Client::connect(&relay.ws_url(), &token).await;
     let conv = alice.start_direct("bob").await;
     let secret = "the-unmistakable-body-7f3a9c";

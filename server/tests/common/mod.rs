@@ -562,6 +562,23 @@ impl RelayProcess {
         self.process.pid().unwrap()
     }
 
+    /// Register `name` with the test password.
+    pub async fn register(&self, name: &str) {
+        let (status, body) = post(
+            &reqwest::Client::new(),
+            &format!("{}/v1/register", self.base()),
+            json!({"username": name, "password": PASSWORD}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 201, "register {name}: {body}");
+    }
+
+    /// Log `name` in; returns the token.
+    pub async fn login(&self, name: &str) -> String {
+        login(&reqwest::Client::new(), &self.base(), name).await
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
         self.process.kill9();
