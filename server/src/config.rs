@@ -124,6 +124,8 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// How long a typing indication lasts on receivers without a refresh.
     pub typing_expiry: Duration,
+    /// How long after sending its author may still edit a message.
+    pub edit_window: Duration,
     /// Login password checks computed at once (argon2id is deliberately expensive).
     pub login_password_checks: usize,
     /// Registration password hashes computed at once, separate from logins so a registration
@@ -174,6 +176,7 @@ impl Default for Limits {
             connection_queue_bytes: 4 * 1024 * 1024,
             max_in_flight: 256,
             typing_expiry: Duration::from_secs(6),
+            edit_window: Duration::from_secs(48 * 3600),
             login_password_checks: 2,
             register_password_hashes: 1,
             password_queue: 64,

@@ -66,6 +66,9 @@ struct Args {
     /// Longest message body (bytes).
     #[arg(long, env = "TERN_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
     max_message_bytes: usize,
+    /// How long after sending its author may still edit a message (hours).
+    #[arg(long, env = "TERN_EDIT_WINDOW_HOURS", default_value_t = 48)]
+    edit_window_hours: u64,
     /// Sustained message sends per second per user.
     #[arg(long, env = "TERN_SEND_RATE", default_value_t = 30.0)]
     send_rate: f64,
@@ -162,6 +165,7 @@ impl Args {
         c.limits.max_frame_bytes = self.max_frame_bytes;
         c.limits.hard_frame_bytes = c.limits.hard_frame_bytes.max(self.max_frame_bytes * 2);
         c.limits.max_message_bytes = self.max_message_bytes;
+        c.limits.edit_window = Duration::from_secs(self.edit_window_hours * 3600);
         c.limits.read_buffer_bytes = self.read_buffer_bytes.max(256);
         c.limits.send_rate = Rate {
             burst: self.send_burst,

@@ -151,14 +151,63 @@ pub async fn messages(
         .await?)
 }
 
-/// Queue a message; returns its local echo.
+/// Queue a message (optionally a reply); returns its local echo.
 #[tauri::command]
 pub async fn send(
     state: State<'_, AppState>,
     conversation_id: ConversationId,
     body: String,
+    reply_to: Option<Seq>,
 ) -> Res<ChatMessage> {
-    Ok(state.client()?.send(conversation_id, &body).await?)
+    Ok(state
+        .client()?
+        .send_text(conversation_id, &body, reply_to)
+        .await?)
+}
+
+/// Replace the text of one of the user's messages; returns it as it now shows.
+#[tauri::command]
+pub async fn edit_message(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    seq: Seq,
+    body: String,
+) -> Res<ChatMessage> {
+    Ok(state.client()?.edit(conversation_id, seq, &body).await?)
+}
+
+/// Delete a message for everyone, or for this user only.
+#[tauri::command]
+pub async fn delete_message(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    seq: Seq,
+    for_everyone: bool,
+) -> Res<()> {
+    let client = state.client()?;
+    if for_everyone {
+        client.delete_for_everyone(conversation_id, seq).await?;
+    } else {
+        client.delete_for_me(conversation_id, seq).await?;
+    }
+    Ok(())
+}
+
+/// Toggle the user's reaction; returns the message as it now shows.
+#[tauri::command]
+pub async fn react(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    seq: Seq,
+    emoji: String,
+) -> Res<ChatMessage> {
+    Ok(state.client()?.react(conversation_id, seq, &emoji).await?)
+}
+
+/// Open an `http`, `https` or `mailto` link in the system's handler (never in the window).
+#[tauri::command]
+pub fn open_link(url: String) -> Res<()> {
+    crate::links::open(&url).map_err(|message| crate::error::CmdError::new("bad_link", message))
 }
 
 /// Retry a failed message.

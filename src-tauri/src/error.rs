@@ -6,7 +6,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct CmdError {
     /// Stable code: a relay error code, or one of `offline`, `no_keychain`, `not_signed_in`,
-    /// `invalid`, `invalid_relay`, `insecure_relay`, `timeout`, `internal`, `settings`.
+    /// `invalid`, `invalid_relay`, `insecure_relay`, `timeout`, `internal`, `settings`,
+    /// `bad_link`.
     pub code: String,
     /// Human-readable message, shown as is.
     pub message: String,

@@ -1,8 +1,9 @@
 //! Tern desktop: a Tauri 2 shell over the `tern-client` engine.
 //!
 //! Module map: [`commands`] (thin IPC glue), [`events`] (engine events to UI events,
-//! notifications and tray), [`tray`], [`notify`] (notification policy), [`settings`]
-//! (persisted preferences), [`state`]. All messaging behaviour is in `tern-client`.
+//! notifications and tray), [`tray`], [`notify`] (notification policy), [`links`] (links open
+//! in the system browser; the window never navigates away), [`settings`] (persisted
+//! preferences), [`state`]. All messaging behaviour is in `tern-client`.
 //!
 //! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
 //! `TERN_RELAY` sets the relay offered on first run.
@@ -11,6 +12,7 @@ pub mod commands;
 pub mod error;
 pub mod event_names;
 pub mod events;
+pub mod links;
 pub mod notify;
 pub mod settings;
 pub mod state;
@@ -74,6 +76,7 @@ pub fn run() {
             tray::show_window(app)
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(links::navigation_guard())
         .setup(|app| {
             let (settings_path, data_dir) = dirs(app);
             let default_relay =
@@ -114,6 +117,10 @@ pub fn run() {
             commands::conversation_view,
             commands::messages,
             commands::send,
+            commands::edit_message,
+            commands::delete_message,
+            commands::react,
+            commands::open_link,
             commands::retry,
             commands::delete_failed,
             commands::mark_read,

@@ -2,7 +2,9 @@
 //!
 //! Whether to notify is a pure decision ([`should_notify`]) so it can be tested without a
 //! desktop: only messages from others, never while do-not-disturb is on or the conversation is
-//! muted, and not when the user is already looking at that conversation in a focused window.
+//! muted (a message that mentions the user still notifies in a muted conversation unless the
+//! user also muted mentions), and not when the user is already looking at that conversation in
+//! a focused window.
 //!
 //! Title and body are other people's text (usernames, group names, message bodies), and the
 //! freedesktop notification spec reads the body as markup (`<b>`, `<a href>`, `<img>`). Both
@@ -25,8 +27,9 @@ pub struct Attention {
 
 /// Whether a new message deserves a notification.
 pub fn should_notify(message: &ChatMessage, settings: &Settings, attention: Attention) -> bool {
-    if message.mine || settings.do_not_disturb || settings.muted.contains(&message.conversation_id)
-    {
+    let muted = settings.muted.contains(&message.conversation_id)
+        && (settings.mute_mentions || !message.mentions_me);
+    if message.mine || settings.do_not_disturb || muted {
         return false;
     }
     !(attention.focused && attention.open_conversation == Some(message.conversation_id))
@@ -89,7 +92,27 @@ mod tests {
             sent_at: 0,
             mine,
             status: MessageStatus::Received,
+            ..ChatMessage::default()
         }
+    }
+
+    #[test]
+    fn a_mention_notifies_in_a_muted_conversation_unless_mentions_are_muted_too() {
+        let mut s = Settings::default();
+        s.muted.insert(1);
+        let away = Attention {
+            focused: false,
+            open_conversation: None,
+        };
+        let plain = msg(1, false);
+        let mention = ChatMessage {
+            mentions_me: true,
+            ..msg(1, false)
+        };
+        assert!(!should_notify(&plain, &s, away));
+        assert!(should_notify(&mention, &s, away));
+        s.mute_mentions = true;
+        assert!(!should_notify(&mention, &s, away));
     }
 
     #[test]

@@ -22,8 +22,11 @@ pub struct Settings {
     pub allow_insecure_relay: bool,
     /// Do not disturb: no notifications at all.
     pub do_not_disturb: bool,
-    /// Conversations whose messages raise no notification.
+    /// Conversations whose messages raise no notification (except mentions of the user,
+    /// unless `mute_mentions` is set).
     pub muted: BTreeSet<ConversationId>,
+    /// Mentions in a muted conversation stay silent too.
+    pub mute_mentions: bool,
 }
 
 impl Settings {
@@ -76,6 +79,7 @@ mod tests {
             allow_insecure_relay: true,
             do_not_disturb: true,
             muted: [3, 7].into_iter().collect(),
+            mute_mentions: true,
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path), s);

@@ -98,15 +98,19 @@ pub async fn seed_with_messages(
             for &conv in &convs {
                 let sender = conversations::member_ids(txn, conv)?[0];
                 for m in 0..messages {
-                    tern_server::store::messages::insert_new(
-                        txn,
+                    let client_id = format!("seed-{conv}-{m}");
+                    let entry = tern_server::store::messages::NewEntry {
                         conv,
                         sender,
-                        "seed",
-                        &format!("seed-{conv}-{m}"),
-                        "seeded",
+                        sender_name: "seed",
+                        client_id: &client_id,
+                        body: "seeded",
+                        kind: tern_proto::MessageKind::Text,
+                        target_seq: None,
+                        reply_to: None,
                         now,
-                    )?;
+                    };
+                    tern_server::store::messages::insert_new(txn, &entry)?;
                 }
             }
             Ok(Seeded {

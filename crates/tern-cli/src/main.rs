@@ -76,6 +76,38 @@ enum Command {
         /// Seconds to wait for the relay; on timeout the message stays queued (exit code 3).
         #[arg(long, default_value_t = 10.0)]
         wait: f64,
+        /// Reply to the message with this sequence number.
+        #[arg(long)]
+        reply_to: Option<u64>,
+    },
+    /// Replace the text of one of your messages.
+    Edit {
+        conversation: i64,
+        seq: u64,
+        text: Vec<String>,
+        /// Seconds to wait for the relay (exit code 3 if it stays queued).
+        #[arg(long, default_value_t = 10.0)]
+        wait: f64,
+    },
+    /// Delete a message for everyone (yours, or any in a group you administer), or with
+    /// --for-me only on this device.
+    Delete {
+        conversation: i64,
+        seq: u64,
+        #[arg(long)]
+        for_me: bool,
+        /// Seconds to wait for the relay (exit code 3 if it stays queued).
+        #[arg(long, default_value_t = 10.0)]
+        wait: f64,
+    },
+    /// Toggle your reaction to a message.
+    React {
+        conversation: i64,
+        seq: u64,
+        emoji: String,
+        /// Seconds to wait for the relay (exit code 3 if it stays queued).
+        #[arg(long, default_value_t = 10.0)]
+        wait: f64,
     },
     /// List conversations from the cache.
     Conversations,
@@ -190,7 +222,57 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Logout { all } => logout(cli, &out, all).await,
         Command::Direct { username } => direct(cli, &out, username).await,
         Command::Group { name, members } => group(cli, &out, name, members).await,
-        Command::Send { to, text, wait } => send(cli, &out, to, text, wait).await,
+        Command::Send {
+            to,
+            text,
+            wait,
+            reply_to,
+        } => send(cli, &out, to, text, wait, *reply_to).await,
+        Command::Edit {
+            conversation,
+            seq,
+            text,
+            wait,
+        } => {
+            act(
+                cli,
+                &out,
+                *conversation,
+                *seq,
+                Action::Edit(text.join(" ")),
+                *wait,
+            )
+            .await
+        }
+        Command::Delete {
+            conversation,
+            seq,
+            for_me,
+            wait,
+        } => {
+            let action = if *for_me {
+                Action::DeleteForMe
+            } else {
+                Action::Delete
+            };
+            act(cli, &out, *conversation, *seq, action, *wait).await
+        }
+        Command::React {
+            conversation,
+            seq,
+            emoji,
+            wait,
+        } => {
+            act(
+                cli,
+                &out,
+                *conversation,
+                *seq,
+                Action::React(emoji.clone()),
+                *wait,
+            )
+            .await
+        }
         Command::Conversations => conversations(cli, &out).await,
         Command::History {
             conversation,
@@ -280,6 +362,7 @@ async fn send(
     to: &str,
     text: &[String],
     wait: &f64,
+    reply_to: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
     let client = resume(cli).await?;
     let mut events = client.subscribe();
@@ -292,7 +375,7 @@ async fn send(
             .parse()
             .context("send to a conversation id or @username")?,
     };
-    let echo = client.send(conv, &text.join(" ")).await?;
+    let echo = client.send_text(conv, &text.join(" "), reply_to).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(*wait);
     let (seq, status) = loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -323,6 +406,64 @@ async fn send(
         _ => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `tern edit`, `tern delete` and `tern react` do to a message.
+enum Action {
+    Edit(String),
+    Delete,
+    DeleteForMe,
+    React(String),
+}
+
+/// Act on a message, then wait (up to `wait` seconds) until the relay has it: prints the
+/// message as it then shows. Exit code 3 if it is still queued, 4 if the relay refused it.
+async fn act(
+    cli: &Cli,
+    out: &Output,
+    conv: i64,
+    seq: u64,
+    action: Action,
+    wait: f64,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    let mut shown = match action {
+        Action::Edit(text) => client.edit(conv, seq, &text).await?,
+        Action::Delete => client.delete_for_everyone(conv, seq).await?,
+        Action::React(emoji) => client.react(conv, seq, &emoji).await?,
+        Action::DeleteForMe => {
+            client.delete_for_me(conv, seq).await?;
+            out.show(
+                &serde_json::json!({"conversation_id": conv, "seq": seq, "hidden": true}),
+                || format!("#{seq} deleted on this device"),
+            );
+            client.shutdown().await;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+    let mut code = ExitCode::SUCCESS;
+    while client.unsent().await? > 0 {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                eprintln!("queued: the relay did not confirm in time; it goes out later");
+                code = ExitCode::from(3);
+                break;
+            }
+            Ok(Ok(Event::MessageChanged { message, .. })) if message.seq == Some(seq) => {
+                shown = message;
+            }
+            Ok(Ok(Event::ActionRefused { reason, seq: s, .. })) if s == seq => {
+                eprintln!("refused: {reason}");
+                code = ExitCode::from(4);
+            }
+            Ok(_) => {}
+        }
+    }
+    out.show(&shown, || output::message(&shown));
+    client.shutdown().await;
+    Ok(code)
 }
 
 async fn conversations(cli: &Cli, out: &Output) -> anyhow::Result<ExitCode> {

@@ -69,7 +69,9 @@ pub fn status_word(s: &MessageStatus) -> &'static str {
     }
 }
 
-/// `#12 2026-11-26 12:00 alice: hello [read]`.
+/// `#12 2026-11-26 12:00 alice: hello [read]`, with `↪ #3` before the text of a reply,
+/// `(edited)` after an edited text, `(message deleted)` for a tombstone and `👍 2` per
+/// reaction.
 pub fn message(m: &ChatMessage) -> String {
     let seq = m.seq.map(|s| format!("#{s}")).unwrap_or_else(|| "-".into());
     let status = match &m.status {
@@ -77,12 +79,28 @@ pub fn message(m: &ChatMessage) -> String {
         MessageStatus::Failed { reason } => format!(" [failed: {reason}]"),
         other => format!(" [{}]", status_word(other)),
     };
+    let reply = m
+        .reply_to
+        .as_ref()
+        .map(|q| format!("↪ #{} ", q.seq))
+        .unwrap_or_default();
+    let body = if m.deleted {
+        "(message deleted)".to_owned()
+    } else if m.edited {
+        format!("{} (edited)", m.body)
+    } else {
+        m.body.clone()
+    };
+    let reactions: String = m
+        .reactions
+        .iter()
+        .map(|r| format!(" {} {}", r.emoji, r.count))
+        .collect();
     format!(
-        "{seq} {} [{}] {}: {}{status}",
+        "{seq} {} [{}] {}: {reply}{body}{status}{reactions}",
         time(m.sent_at),
         m.conversation_id,
         m.sender,
-        m.body
     )
 }
 
@@ -177,6 +195,22 @@ pub fn event(e: &Event) -> String {
         Event::ConversationRemoved { conversation_id } => {
             format!("conversation {conversation_id}: removed")
         }
+        Event::MessageChanged { message: m, hidden } => {
+            if *hidden {
+                format!(
+                    "#{} in conversation {}: deleted on this device",
+                    m.seq.unwrap_or_default(),
+                    m.conversation_id
+                )
+            } else {
+                format!("changed: {}", message(m))
+            }
+        }
+        Event::ActionRefused {
+            conversation_id,
+            seq,
+            reason,
+        } => format!("#{seq} in conversation {conversation_id}: refused: {reason}"),
     }
 }
 
@@ -250,10 +284,32 @@ mod tests {
             sent_at: 0,
             mine: true,
             status: MessageStatus::Read,
+            ..ChatMessage::default()
         };
         assert_eq!(
             message(&m),
             "#7 1970-01-01 00:00:00 [3] alice: hello [read]"
         );
+        let rich = ChatMessage {
+            reply_to: Some(tern_client::Quote::pending(2)),
+            edited: true,
+            reactions: vec![tern_client::ReactionView {
+                emoji: "👍".into(),
+                count: 2,
+                mine: true,
+                users: vec!["alice".into(), "bob".into()],
+            }],
+            ..m.clone()
+        };
+        assert_eq!(
+            message(&rich),
+            "#7 1970-01-01 00:00:00 [3] alice: ↪ #2 hello (edited) [read] 👍 2"
+        );
+        let gone = ChatMessage {
+            deleted: true,
+            body: String::new(),
+            ..m
+        };
+        assert!(message(&gone).contains("alice: (message deleted)"));
     }
 }

@@ -27,8 +27,8 @@ use crate::shared::Shared;
 /// A signed-in Tern client.
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<Shared>,
-    cmds: mpsc::Sender<Cmd>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) cmds: mpsc::Sender<Cmd>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
@@ -146,6 +146,17 @@ impl Client {
 
     /// Queue a message and return its local echo (status `queued`) at once.
     pub async fn send(&self, conversation_id: ConversationId, body: &str) -> Result<ChatMessage> {
+        self.send_text(conversation_id, body, None).await
+    }
+
+    /// Queue a message, optionally replying to the message at `reply_to`, and return its
+    /// local echo (status `queued`) at once.
+    pub async fn send_text(
+        &self,
+        conversation_id: ConversationId,
+        body: &str,
+        reply_to: Option<Seq>,
+    ) -> Result<ChatMessage> {
         if body.trim().is_empty() {
             return Err(Error::Invalid("a message cannot be empty".into()));
         }
@@ -154,24 +165,33 @@ impl Client {
             conversation_id,
             body: body.to_owned(),
             created_at: tern_proto::now_ms(),
+            reply_to,
+            ..outbox::OutboxItem::default()
         };
-        // The local echo is what was just written; no need to read it back.
+        let me = self.shared.user_id;
         let echo = ChatMessage {
             conversation_id,
             seq: None,
             client_id: item.client_id.clone(),
-            sender_id: self.shared.user_id,
+            sender_id: me,
             sender: self.shared.username.clone(),
             body: item.body.clone(),
             sent_at: item.created_at,
             mine: true,
             status: crate::events::MessageStatus::Queued,
+            reply_to: reply_to.map(crate::events::Quote::pending),
+            ..ChatMessage::default()
         };
-        self.shared
+        let echo = self
+            .shared
             .cache
             .call(move |txn| {
                 convs::ensure(txn, conversation_id)?;
-                outbox::enqueue(txn, &item)
+                outbox::enqueue(txn, &item)?;
+                let mut echo = [echo];
+                cache::chat::resolve_quotes(txn, &mut echo)?;
+                let [echo] = echo;
+                Ok(echo)
             })
             .await?;
         self.shared.emit(Event::Message {

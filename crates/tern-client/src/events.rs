@@ -32,7 +32,7 @@ pub enum ConnectionState {
 }
 
 /// Where one of the user's messages stands, or that a message is someone else's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Written, waiting in the outbox.
@@ -49,11 +49,51 @@ pub enum MessageStatus {
         reason: String,
     },
     /// Someone else's message.
+    #[default]
     Received,
 }
 
-/// A message as shown in a chat: stored or still in the outbox.
+/// The message a reply quotes, as the chat shows it above the reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Quote {
+    /// The quoted message's sequence (to jump to it).
+    pub seq: Seq,
+    /// Its author's username; empty when the message is not in the cache yet.
+    pub sender: String,
+    /// The start of its current text; empty when deleted or not cached.
+    pub snippet: String,
+    /// The original was deleted for everyone.
+    pub deleted: bool,
+    /// The original is in the cache (otherwise the UI loads older history to show it).
+    pub known: bool,
+}
+
+impl Quote {
+    /// A quote of `seq` whose content is looked up when the view is built.
+    pub fn pending(seq: Seq) -> Quote {
+        Quote {
+            seq,
+            ..Quote::default()
+        }
+    }
+}
+
+/// One emoji under a message: how many reacted with it, whether the user did, and who.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReactionView {
+    /// The emoji.
+    pub emoji: String,
+    /// How many members reacted with it.
+    pub count: usize,
+    /// The signed-in user is one of them.
+    pub mine: bool,
+    /// Their usernames.
+    pub users: Vec<String>,
+}
+
+/// A message as shown in a chat: stored or still in the outbox, with the edits, deletion and
+/// reactions known so far (the user's own still-unsent ones included).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChatMessage {
     /// Conversation.
     pub conversation_id: ConversationId,
@@ -74,6 +114,16 @@ pub struct ChatMessage {
     /// Ticks.
     #[serde(flatten)]
     pub status: MessageStatus,
+    /// The message this one replies to.
+    pub reply_to: Option<Quote>,
+    /// Edited since it was sent.
+    pub edited: bool,
+    /// Deleted for everyone: only a tombstone remains (`body` is empty).
+    pub deleted: bool,
+    /// Reactions, one entry per emoji.
+    pub reactions: Vec<ReactionView>,
+    /// Someone else's message that mentions the signed-in user (`@username`).
+    pub mentions_me: bool,
 }
 
 /// A conversation as listed.
@@ -124,6 +174,25 @@ pub enum Event {
         /// New status.
         #[serde(flatten)]
         status: MessageStatus,
+    },
+    /// A stored message changed: edited, deleted (for everyone, or for this user), or its
+    /// reactions did. Carries the message as it now shows; a message deleted for this user
+    /// only comes with `hidden` set and should disappear.
+    MessageChanged {
+        /// The message now.
+        message: ChatMessage,
+        /// Deleted for this user: remove it from the view.
+        hidden: bool,
+    },
+    /// An edit, delete or reaction of the user's was refused for good (e.g. the edit window
+    /// closed); it has been dropped and the message shows as before.
+    ActionRefused {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// The message it was about.
+        seq: Seq,
+        /// The relay's reason.
+        reason: String,
     },
     /// A message was deleted from the outbox.
     Deleted {

@@ -12,6 +12,7 @@
 //! network libraries capped so tokens and bodies never reach a log).
 
 pub mod accounts;
+mod actions;
 pub mod cache;
 mod client;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod events;
 pub mod http;
 pub mod keychain;
 pub mod logging;
+pub mod mentions;
 pub mod private_fs;
 pub mod relay_address;
 mod shared;
@@ -29,5 +31,7 @@ pub use accounts::cache_path;
 pub use client::Client;
 pub use config::{ClientConfig, Timing};
 pub use error::{Error, Result};
-pub use events::{ChatMessage, ConnectionState, ConversationView, Event, MessageStatus};
+pub use events::{
+    ChatMessage, ConnectionState, ConversationView, Event, MessageStatus, Quote, ReactionView,
+};
 pub use relay_address::{ClearText, RelayAddress};

@@ -60,6 +60,10 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The request body is larger than the relay accepts.
     BodyTooLarge,
+    /// The message acted on (edited, reacted to, replied to, deleted) was deleted for everyone.
+    MessageDeleted,
+    /// The message is older than the relay's edit window.
+    EditWindowClosed,
 }
 
 impl ErrorCode {
@@ -107,6 +111,8 @@ impl ErrorCode {
             ErrorCode::InvalidInvite => "invalid_invite",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::MessageDeleted => "message_deleted",
+            ErrorCode::EditWindowClosed => "edit_window_closed",
         }
     }
 }
@@ -152,6 +158,8 @@ mod tests {
             ErrorCode::InvalidInvite,
             ErrorCode::UnsupportedMediaType,
             ErrorCode::BodyTooLarge,
+            ErrorCode::MessageDeleted,
+            ErrorCode::EditWindowClosed,
         ] {
             assert_eq!(
                 serde_json::to_string(&code).unwrap(),

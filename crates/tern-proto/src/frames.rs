@@ -357,6 +357,7 @@ impl ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{MessageKind, MessageRecord};
 
     #[test]
     fn a_send_frame_round_trips() {
@@ -368,10 +369,35 @@ mod tests {
                 id: 7,
                 conversation_id: 3,
                 client_id: "c1".into(),
-                body: "hi".into()
+                body: "hi".into(),
+                ..SendMessage::default()
             })
         );
         assert_eq!(frame.id(), 7);
+        // A plain text send serializes as before: the new fields are left out.
+        assert_eq!(serde_json::to_string(&frame).unwrap(), text);
+    }
+
+    #[test]
+    fn an_edit_names_its_kind_and_target_and_a_record_omits_empty_rich_fields() {
+        let text = r#"{"type":"send","id":8,"conversation_id":3,"client_id":"c2","body":"fixed","kind":"edit","target_seq":5}"#;
+        let ClientFrame::Send(req) = ClientFrame::parse(text).unwrap() else {
+            panic!("a send");
+        };
+        assert_eq!((req.kind, req.target_seq), (MessageKind::Edit, Some(5)));
+        let unknown = r#"{"type":"send","id":8,"conversation_id":3,"client_id":"c2","body":"x","kind":"explode","target_seq":5}"#;
+        assert_eq!(
+            ClientFrame::parse(unknown).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        let plain = serde_json::to_value(MessageRecord::default()).unwrap();
+        let keys: Vec<&str> = plain
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys.len(), 8, "only the original eight fields: {keys:?}");
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub use http::{
 };
 pub use model::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole,
-    MessageId, MessageRecord, Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+    MessageId, MessageKind, MessageRecord, Presence, Reaction, ReceiptState, RequestId, Seq,
+    SessionId, Timestamp, UserId,
 };
 pub use requests::{
     AddMembers, CreateGroup, HistoryRequest, LeaveGroup, ListConversations, MarkDelivered,

@@ -17,8 +17,91 @@ pub type Timestamp = i64;
 /// A client-chosen request id echoed in the reply.
 pub type RequestId = u64;
 
-/// One stored message, as the relay pushes it and returns it in sync and history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What one entry of a conversation's log is. Text messages are what people read; the other
+/// kinds are events about an earlier text message (`target_seq`), each with its own `seq` in the
+/// same log, so sync stays "everything after my cursor" and every device folds the same events
+/// in the same order. Stored and serialized as the snake-case name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// A message; `body` is its text.
+    #[default]
+    Text,
+    /// Replaces the target's text with `body` (sender only, within the edit window).
+    Edit,
+    /// Erases the target for everyone (sender, or a group admin); `body` is empty.
+    Delete,
+    /// Adds the caller's reaction `body` (one emoji) to the target.
+    React,
+    /// Removes the caller's reaction `body` from the target.
+    Unreact,
+}
+
+impl MessageKind {
+    /// Every kind, for tests and exhaustive tables.
+    pub const ALL: [MessageKind; 5] = [
+        MessageKind::Text,
+        MessageKind::Edit,
+        MessageKind::Delete,
+        MessageKind::React,
+        MessageKind::Unreact,
+    ];
+
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Edit => "edit",
+            MessageKind::Delete => "delete",
+            MessageKind::React => "react",
+            MessageKind::Unreact => "unreact",
+        }
+    }
+
+    /// A message people read (counted as unread, notified, shown as a row); the other kinds
+    /// change an earlier one.
+    pub fn is_text(&self) -> bool {
+        *self == MessageKind::Text
+    }
+}
+
+impl std::str::FromStr for MessageKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MessageKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown message kind {s:?}"))
+    }
+}
+
+/// One user's reaction to a message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Reaction {
+    /// Who reacted.
+    pub user_id: UserId,
+    /// The emoji.
+    pub emoji: String,
+}
+
+fn is_zero(n: &Seq) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One entry of a conversation's log, as the relay pushes it and returns it in sync and
+/// history: a text message, or an event (edit, delete, reaction) about an earlier one.
+///
+/// A text message also carries its *folded* state (current text, `edited_at`, `deleted`,
+/// `reactions`) as of `state_seq`, the newest event folded into it, so a page of old history
+/// arrives complete. A client applies an event to a message only when the event's `seq` is
+/// above the message's `state_seq`, which makes applying the same events again, or in pages
+/// that overlap, a no-op. Fields beyond the first eight are omitted when empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRecord {
     /// Relay-assigned id, unique on the relay.
     pub message_id: MessageId,
@@ -32,10 +115,32 @@ pub struct MessageRecord {
     pub sender: String,
     /// The id the sending client chose; unique per sender.
     pub client_id: String,
-    /// Message text.
+    /// Text for `text` and `edit`, the emoji for `react`/`unreact`, empty for `delete` and
+    /// for a deleted message.
     pub body: String,
     /// When the relay stored it.
     pub sent_at: Timestamp,
+    /// What this entry is.
+    #[serde(default, skip_serializing_if = "MessageKind::is_text")]
+    pub kind: MessageKind,
+    /// For events: the text message they change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seq: Option<Seq>,
+    /// For text: the earlier message of the same conversation this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    /// For text: when it was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// For text: deleted for everyone (the body is gone, on the relay too).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    /// For text: current reactions, ordered by user then emoji.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// For text: the newest event folded into this record (0 when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub state_seq: Seq,
 }
 
 /// Direct (two people) or group conversation.

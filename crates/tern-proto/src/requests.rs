@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, RequestId, Seq, SyncCursors};
+use crate::{ConversationId, MessageKind, RequestId, Seq, SyncCursors};
 
 /// Application-level ping; answered with [`crate::ServerFrame::Pong`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,8 +26,11 @@ pub struct SyncRequest {
     pub changes_since: u64,
 }
 
-/// Send a message; answered with [`crate::ServerFrame::Ack`] once stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Send a message or an event about one (edit, delete, reaction); answered with
+/// [`crate::ServerFrame::Ack`] once stored. Every kind is appended to the conversation's log
+/// with its own `seq` and deduplicated by `client_id`, so an edit or a reaction made offline
+/// is simply resent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMessage {
     /// Request id.
     pub id: RequestId,
@@ -35,8 +38,18 @@ pub struct SendMessage {
     pub conversation_id: ConversationId,
     /// Client-chosen id, unique per sender; resending it never stores a second copy.
     pub client_id: String,
-    /// Message text.
+    /// Text (`text`, `edit`), emoji (`react`, `unreact`), or empty (`delete`).
+    #[serde(default)]
     pub body: String,
+    /// What is sent; `text` when absent.
+    #[serde(default, skip_serializing_if = "MessageKind::is_text")]
+    pub kind: MessageKind,
+    /// For events: the text message they change (required for every kind but `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seq: Option<Seq>,
+    /// For text: the earlier message this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
 }
 
 /// Start (or find) the direct conversation with a user; answered with

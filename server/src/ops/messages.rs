@@ -4,7 +4,10 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rusqlite::Transaction;
-use tern_proto::{ErrorCode, HistoryRequest, SendMessage, Seq, ServerFrame, MAX_CLIENT_ID_LEN};
+use tern_proto::{
+    ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage, Seq, ServerFrame, UserId,
+    MAX_CLIENT_ID_LEN,
+};
 
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
@@ -14,14 +17,21 @@ use crate::store::{conversations as convs, messages};
 /// Most messages one history page returns.
 const MAX_HISTORY_PAGE: u32 = 200;
 
-/// Refuse a send whose fields are out of bounds, before it costs a store job.
+/// Longest reaction accepted (bytes): one emoji, including skin tones and ZWJ sequences.
+const MAX_REACTION_BYTES: usize = 64;
+
+fn bad(text: impl Into<String>) -> Error {
+    Error::refused(ErrorCode::BadRequest, text)
+}
+
+/// Refuse a send whose fields are out of bounds or do not fit its kind, before it costs a
+/// store job.
 fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
     let max = ctx.state.config.limits.max_message_bytes;
     if req.client_id.is_empty() || req.client_id.len() > MAX_CLIENT_ID_LEN {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            format!("client_id must have 1 to {MAX_CLIENT_ID_LEN} bytes"),
-        ));
+        return Err(bad(format!(
+            "client_id must have 1 to {MAX_CLIENT_ID_LEN} bytes"
+        )));
     }
     if req.body.len() > max {
         return Err(Error::refused(
@@ -32,16 +42,92 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
             ),
         ));
     }
-    if req.body.trim().is_empty() {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "a message cannot be empty",
-        ));
+    match (req.kind, req.target_seq) {
+        (MessageKind::Text, Some(_)) => return Err(bad("a text message has no target_seq")),
+        (MessageKind::Text, None) => {}
+        (kind, None) => return Err(bad(format!("a {} needs a target_seq", kind.as_str()))),
+        (_, Some(_)) if req.reply_to.is_some() => {
+            return Err(bad("only a text message can reply"));
+        }
+        (_, Some(_)) => {}
     }
-    Ok(())
+    match req.kind {
+        MessageKind::Text | MessageKind::Edit if req.body.trim().is_empty() => {
+            Err(bad("a message cannot be empty"))
+        }
+        MessageKind::Delete if !req.body.is_empty() => Err(bad("a delete has no body")),
+        MessageKind::React | MessageKind::Unreact
+            if req.body.is_empty()
+                || req.body.len() > MAX_REACTION_BYTES
+                || req
+                    .body
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Err(bad(format!(
+                "a reaction is one emoji of 1 to {MAX_REACTION_BYTES} bytes"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
-/// Store a message (or find the earlier copy of this client id) and fan it out.
+/// Whether the caller may store `req` in a conversation where they have `role`: a reply must
+/// name an existing, undeleted text message of the same conversation; an event's target must
+/// be one too, an edit must be the caller's own within the edit window, and a delete the
+/// caller's own or, in a group, any message if the caller is an admin.
+fn authorize(
+    txn: &Transaction<'_>,
+    req: &SendMessage,
+    me: UserId,
+    edit_window_ms: i64,
+    now: i64,
+) -> Result<()> {
+    let (conv, referenced) = (req.conversation_id, req.target_seq.or(req.reply_to));
+    let Some(seq) = referenced else {
+        return Ok(());
+    };
+    let target = messages::target(txn, conv, seq)?.ok_or_else(|| {
+        Error::refused(
+            ErrorCode::NotFound,
+            format!("conversation {conv} has no message {seq}"),
+        )
+    })?;
+    if !target.kind.is_text() {
+        return Err(bad(format!(
+            "{seq} is a {}, not a message",
+            target.kind.as_str()
+        )));
+    }
+    if target.deleted {
+        return Err(Error::refused(
+            ErrorCode::MessageDeleted,
+            format!("message {seq} was deleted"),
+        ));
+    }
+    let own = target.sender_id == me;
+    match req.kind {
+        MessageKind::Edit if !own => Err(Error::refused(
+            ErrorCode::Forbidden,
+            "only its author can edit a message",
+        )),
+        MessageKind::Edit if now - target.sent_at > edit_window_ms => Err(Error::refused(
+            ErrorCode::EditWindowClosed,
+            "this message is too old to edit",
+        )),
+        MessageKind::Delete
+            if !own && convs::require_member(txn, conv, me)? != MemberRole::Admin =>
+        {
+            Err(Error::refused(
+                ErrorCode::Forbidden,
+                "only its author or a group admin can delete a message for everyone",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Store a message or event (or find the earlier copy of this client id) and fan it out.
 pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     validate(ctx, &req)?;
     let state = ctx.state;
@@ -59,30 +145,43 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         ctx.caller.conn_id,
     );
     let now = tern_proto::now_ms();
-    let SendMessage {
-        id,
-        conversation_id: conv,
-        client_id,
-        body,
-    } = req;
+    let edit_window_ms = state.config.limits.edit_window.as_millis() as i64;
+    let id = req.id;
     let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        let conv = req.conversation_id;
+        // A resend of an entry already stored gets its ack even when the rules would now
+        // refuse it (the sender left, the target was deleted since).
+        let refused = |e: Error| match messages::find_by_client_id(txn, me, &req.client_id)? {
+            Some(existing) => Ok((existing, true)),
+            None => Err(e),
+        };
         let members = convs::member_ids(txn, conv)?;
         if !members.contains(&me) {
-            // A resend of a message stored before the sender left still gets its ack.
-            if let Some(existing) = messages::find_by_client_id(txn, me, &client_id)? {
-                return Ok((existing, true));
-            }
-            return Err(Error::refused(
+            return refused(Error::refused(
                 ErrorCode::NotMember,
                 format!("you are not a member of conversation {conv}"),
             ));
         }
-        let Some(record) = messages::insert_new(txn, conv, me, &my_name, &client_id, &body, now)?
-        else {
-            let existing = messages::find_by_client_id(txn, me, &client_id)?
+        if let Err(e) = authorize(txn, &req, me, edit_window_ms, now) {
+            return refused(e);
+        }
+        let entry = messages::NewEntry {
+            conv,
+            sender: me,
+            sender_name: &my_name,
+            client_id: &req.client_id,
+            body: &req.body,
+            kind: req.kind,
+            target_seq: req.target_seq,
+            reply_to: req.reply_to,
+            now,
+        };
+        let Some(record) = messages::insert_new(txn, &entry)? else {
+            let existing = messages::find_by_client_id(txn, me, &req.client_id)?
                 .ok_or_else(|| Error::Internal("duplicate without an original".into()))?;
             return Ok((existing, true));
         };
+        messages::fold(txn, &record)?;
         let mut p = Publish::new(
             members,
             &ServerFrame::Message {

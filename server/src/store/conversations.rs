@@ -370,12 +370,13 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary
     for (conv, read_seq) in rows {
         let info = info(txn, conv)?;
         let last_message = if info.last_seq > 0 {
-            messages::by_seq(txn, conv, info.last_seq)?
+            messages::latest_text(txn, conv)?
         } else {
             None
         };
+        // Unread counts messages people read, not edits or reactions.
         let unread: i64 = txn
-            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
+            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text'")?
             .query_row(params![conv, read_seq, me], |r| r.get(0))?;
         out.push(ConversationSummary {
             info,

@@ -2,12 +2,14 @@
 //! deduplication, history pages, and sync ranges.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageRecord, Seq, Timestamp, UserId};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, Timestamp, UserId};
 
+use super::enum_column;
 use crate::error::Result;
 
 const COLUMNS: &str =
-    "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at";
+    "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq";
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -19,6 +21,13 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         client_id: r.get(5)?,
         body: r.get(6)?,
         sent_at: r.get(7)?,
+        kind: enum_column(r, 8)?,
+        target_seq: r.get::<_, Option<i64>>(9)?.map(|s| s as Seq),
+        reply_to: r.get::<_, Option<i64>>(10)?.map(|s| s as Seq),
+        edited_at: r.get(11)?,
+        deleted: r.get(12)?,
+        reactions: Vec::new(),
+        state_seq: r.get::<_, i64>(13)? as Seq,
     })
 }
 
@@ -28,50 +37,198 @@ pub fn find_by_client_id(
     sender: UserId,
     client_id: &str,
 ) -> Result<Option<MessageRecord>> {
-    Ok(txn
+    let mut found = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.sender_id = ?1 AND m.client_id = ?2"
         ))?
         .query_row(params![sender, client_id], row_to_record)
-        .optional()?)
+        .optional()?;
+    if let Some(m) = found.as_mut() {
+        attach_reactions(txn, std::slice::from_mut(m))?;
+    }
+    Ok(found)
 }
 
-/// Store a new message at the next sequence number, unless this sender already stored one
+/// A log entry about to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    /// Conversation.
+    pub conv: ConversationId,
+    /// Author.
+    pub sender: UserId,
+    /// Author's username (copied into the returned record).
+    pub sender_name: &'a str,
+    /// The author's dedup key.
+    pub client_id: &'a str,
+    /// Text, emoji or empty, by kind.
+    pub body: &'a str,
+    /// What it is.
+    pub kind: MessageKind,
+    /// For events: the text message changed.
+    pub target_seq: Option<Seq>,
+    /// For text: the message replied to.
+    pub reply_to: Option<Seq>,
+    /// Relay time.
+    pub now: Timestamp,
+}
+
+/// Store a new entry at the next sequence number, unless this sender already stored one
 /// with `client_id` (then nothing changes and `None` is returned). One index lookup serves
 /// both the duplicate check and the insert.
-pub fn insert_new(
-    txn: &Transaction<'_>,
-    conv: ConversationId,
-    sender: UserId,
-    sender_name: &str,
-    client_id: &str,
-    body: &str,
-    now: Timestamp,
-) -> Result<Option<MessageRecord>> {
+pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
     let seq: i64 = txn
         .prepare_cached("UPDATE conversations SET last_seq = last_seq + 1, last_activity = ?2 WHERE id = ?1 RETURNING last_seq")?
-        .query_row(params![conv, now], |r| r.get(0))?;
+        .query_row(params![e.conv, e.now], |r| r.get(0))?;
     let inserted = txn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (sender_id, client_id) DO NOTHING",
         )?
-        .execute(params![conv, seq, sender, client_id, body, now])?;
+        .execute(params![
+            e.conv,
+            seq,
+            e.sender,
+            e.client_id,
+            e.body,
+            e.now,
+            e.kind.as_str(),
+            e.target_seq.map(|s| s as i64),
+            e.reply_to.map(|s| s as i64),
+        ])?;
     if inserted == 0 {
         txn.prepare_cached("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?1")?
-            .execute([conv])?;
+            .execute([e.conv])?;
         return Ok(None);
     }
     Ok(Some(MessageRecord {
         message_id: txn.last_insert_rowid(),
-        conversation_id: conv,
+        conversation_id: e.conv,
         seq: seq as Seq,
-        sender_id: sender,
-        sender: sender_name.to_owned(),
-        client_id: client_id.to_owned(),
-        body: body.to_owned(),
-        sent_at: now,
+        sender_id: e.sender,
+        sender: e.sender_name.to_owned(),
+        client_id: e.client_id.to_owned(),
+        body: e.body.to_owned(),
+        sent_at: e.now,
+        kind: e.kind,
+        target_seq: e.target_seq,
+        reply_to: e.reply_to,
+        ..MessageRecord::default()
     }))
+}
+
+/// What decides whether an entry may refer to an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Its author.
+    pub sender_id: UserId,
+    /// Its kind (only text messages can be replied to, edited, deleted or reacted to).
+    pub kind: MessageKind,
+    /// Deleted for everyone.
+    pub deleted: bool,
+    /// When it was stored.
+    pub sent_at: Timestamp,
+}
+
+/// The entry at `seq` of a conversation, as far as a reference to it needs.
+pub fn target(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
+    Ok(txn
+        .prepare_cached(
+            "SELECT sender_id, kind, deleted, sent_at FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+        )?
+        .query_row(params![conv, seq.min(i64::MAX as Seq) as i64], |r| {
+            Ok(Target {
+                sender_id: r.get(0)?,
+                kind: enum_column(r, 1)?,
+                deleted: r.get(2)?,
+                sent_at: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Fold a just-stored event into the text message it targets: the new text, the erasure of
+/// a delete (the body, every edit's body and the reactions are gone, not hidden), or the
+/// reaction set. The target's `state_seq` becomes the event's `seq`.
+pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
+    let Some(target) = event.target_seq else {
+        return Ok(());
+    };
+    let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
+    match event.kind {
+        MessageKind::Text => return Ok(()),
+        MessageKind::Edit => {
+            txn.prepare_cached(
+                "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![conv, target, event.body, event.sent_at])?;
+        }
+        MessageKind::Delete => {
+            txn.prepare_cached(
+                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL WHERE conversation_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![conv, target])?;
+            txn.prepare_cached(
+                "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 'edit'",
+            )?
+            .execute(params![conv, target])?;
+            txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?
+                .execute(params![conv, target])?;
+        }
+        MessageKind::React => {
+            txn.prepare_cached(
+                "INSERT OR IGNORE INTO reactions (conversation_id, seq, user_id, emoji) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![conv, target, event.sender_id, event.body])?;
+        }
+        MessageKind::Unreact => {
+            txn.prepare_cached(
+                "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND user_id = ?3 AND emoji = ?4",
+            )?
+            .execute(params![conv, target, event.sender_id, event.body])?;
+        }
+    }
+    txn.prepare_cached(
+        "UPDATE messages SET state_seq = ?3 WHERE conversation_id = ?1 AND seq = ?2",
+    )?
+    .execute(params![conv, target, seq])?;
+    Ok(())
+}
+
+/// Fill in the reactions of text messages that have any events folded in.
+fn attach_reactions(txn: &Transaction<'_>, records: &mut [MessageRecord]) -> Result<()> {
+    let mut query = txn.prepare_cached(
+        "SELECT user_id, emoji FROM reactions WHERE conversation_id = ?1 AND seq = ?2 ORDER BY user_id, emoji",
+    )?;
+    for m in records
+        .iter_mut()
+        .filter(|m| m.kind.is_text() && m.state_seq > 0 && !m.deleted)
+    {
+        m.reactions = query
+            .query_map(params![m.conversation_id, m.seq as i64], |r| {
+                Ok(Reaction {
+                    user_id: r.get(0)?,
+                    emoji: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(())
+}
+
+/// The newest text message of a conversation (what a conversation list previews).
+pub fn latest_text(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<MessageRecord>> {
+    let mut found = txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.conversation_id = ?1 AND m.kind = 'text' ORDER BY m.seq DESC LIMIT 1"
+        ))?
+        .query_row([conv], row_to_record)
+        .optional()?;
+    if let Some(m) = found.as_mut() {
+        attach_reactions(txn, std::slice::from_mut(m))?;
+    }
+    Ok(found)
 }
 
 /// The message at one sequence number.
@@ -80,12 +237,16 @@ pub fn by_seq(
     conv: ConversationId,
     seq: Seq,
 ) -> Result<Option<MessageRecord>> {
-    Ok(txn
+    let mut found = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = ?1 AND m.seq = ?2"
         ))?
         .query_row(params![conv, seq as i64], row_to_record)
-        .optional()?)
+        .optional()?;
+    if let Some(m) = found.as_mut() {
+        attach_reactions(txn, std::slice::from_mut(m))?;
+    }
+    Ok(found)
 }
 
 /// Up to `limit` messages with `after < seq <= upto`, ascending.
@@ -96,7 +257,7 @@ pub fn range(
     upto: Seq,
     limit: usize,
 ) -> Result<Vec<MessageRecord>> {
-    Ok(txn
+    let mut rows = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
              WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.seq <= ?3 ORDER BY m.seq LIMIT ?4"
@@ -105,7 +266,9 @@ pub fn range(
             params![conv, after as i64, upto as i64, limit as i64],
             row_to_record,
         )?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    attach_reactions(txn, &mut rows)?;
+    Ok(rows)
 }
 
 /// Message text per history page or sync chunk beyond which the page ends early (the
@@ -142,5 +305,6 @@ pub fn page_before(
         has_more = true;
     }
     rows.reverse();
+    attach_reactions(txn, &mut rows)?;
     Ok((rows, has_more))
 }

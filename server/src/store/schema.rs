@@ -82,6 +82,28 @@ pub const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: rich messaging. Edits, deletes and reactions are entries of the same log (`kind`,
+    // `target_seq`); a text message keeps its folded state (current body, `edited_at`,
+    // `deleted`, `state_seq` = newest event folded in) and its reactions, so history pages
+    // are complete without replaying events.
+    r#"
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text'
+        CHECK (kind IN ('text', 'edit', 'delete', 'react', 'unreact'));
+    ALTER TABLE messages ADD COLUMN target_seq INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+    ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_by_target ON messages(conversation_id, target_seq)
+        WHERE target_seq IS NOT NULL;
+    CREATE TABLE reactions (
+        conversation_id INTEGER NOT NULL,
+        seq             INTEGER NOT NULL,
+        user_id         INTEGER NOT NULL,
+        emoji           TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id, emoji)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -116,6 +138,6 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 8);
+        assert_eq!(tables, 9);
     }
 }

@@ -1,41 +1,96 @@
 //! Messages in the cache: storing what the relay sent (deduplicated by conversation and
-//! sequence), pages for the chat view with computed ticks, and full-text search.
+//! sequence, events folded into their targets by [`super::fold`]), the gap-free sync cursor,
+//! delete-for-me, and full-text search.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, MessageRecord, Seq, UserId};
 
-use super::conversations;
+use super::{chat, conversations, fold};
 use crate::error::Result;
-use crate::events::{ChatMessage, MessageStatus};
+use crate::events::ChatMessage;
 
-/// Store messages from the relay. Returns those that were new. A message of the user's that is
-/// still in the outbox (its ack was lost) leaves the outbox here, so it is never shown twice.
-pub fn store(
-    txn: &Transaction<'_>,
-    me: UserId,
-    records: &[MessageRecord],
-) -> Result<Vec<MessageRecord>> {
-    let mut fresh = Vec::new();
+/// What storing a batch of log entries changed.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// Entries that were new to the cache (text and events), in the order given.
+    pub fresh: Vec<MessageRecord>,
+    /// Cached text messages an event (or a newer folded copy) changed, in order, without
+    /// repeats.
+    pub changed: Vec<(ConversationId, Seq)>,
+}
+
+impl Stored {
+    /// The new text messages (what the user sees appear and is notified of).
+    pub fn new_texts(&self) -> Vec<MessageRecord> {
+        self.fresh
+            .iter()
+            .filter(|m| m.kind.is_text())
+            .cloned()
+            .collect()
+    }
+}
+
+/// Store log entries from the relay (deduplicated by conversation and sequence) and fold
+/// events into their targets. An entry of the user's that is still in the outbox (its ack was
+/// lost) leaves the outbox here, so it is never shown twice.
+pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Result<Stored> {
+    let mut stored = Stored::default();
     for m in records {
         conversations::ensure(txn, m.conversation_id)?;
         let inserted = txn
             .prepare_cached(
-                "INSERT OR IGNORE INTO messages (conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT OR IGNORE INTO messages (conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at,
+                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
-            .execute(params![m.conversation_id, m.seq as i64, m.message_id, m.sender_id, m.sender, m.client_id, m.body, m.sent_at])?;
+            .execute(params![
+                m.conversation_id,
+                m.seq as i64,
+                m.message_id,
+                m.sender_id,
+                m.sender,
+                m.client_id,
+                m.body,
+                m.sent_at,
+                m.kind.as_str(),
+                m.target_seq.map(|s| s as i64),
+                m.reply_to.map(|s| s as i64),
+                m.edited_at,
+                m.deleted,
+                m.state_seq as i64,
+            ])?;
         if inserted == 0 {
+            if m.kind.is_text() && m.state_seq > 0 && fold::refresh(txn, m)? {
+                stored.changed.push((m.conversation_id, m.seq));
+            }
             continue;
         }
         if m.sender_id == me {
             txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?
                 .execute([&m.client_id])?;
         }
-        txn.prepare_cached(
-            "UPDATE conversations SET last_seq = max(last_seq, ?2), last_activity = max(last_activity, ?3) WHERE id = ?1",
-        )?
-        .execute(params![m.conversation_id, m.seq as i64, m.sent_at])?;
-        fresh.push(m.clone());
+        if m.kind.is_text() {
+            if !m.reactions.is_empty() {
+                fold::store_reactions(txn, m)?;
+            }
+            // Only messages move a conversation up the list; a reaction does not.
+            txn.prepare_cached(
+                "UPDATE conversations SET last_seq = max(last_seq, ?2), last_activity = max(last_activity, ?3) WHERE id = ?1",
+            )?
+            .execute(params![m.conversation_id, m.seq as i64, m.sent_at])?;
+        } else {
+            txn.prepare_cached(
+                "UPDATE conversations SET last_seq = max(last_seq, ?2) WHERE id = ?1",
+            )?
+            .execute(params![m.conversation_id, m.seq as i64])?;
+            if fold::apply(txn, m)? {
+                let target = (m.conversation_id, m.target_seq.unwrap_or_default());
+                if !stored.changed.contains(&target) {
+                    stored.changed.push(target);
+                }
+            }
+        }
+        stored.fresh.push(m.clone());
     }
     // Advance each touched conversation's gap-free cursor.
     let mut touched: Vec<ConversationId> = records.iter().map(|m| m.conversation_id).collect();
@@ -44,7 +99,7 @@ pub fn store(
     for conv in touched {
         advance_cursor(txn, conv)?;
     }
-    Ok(fresh)
+    Ok(stored)
 }
 
 fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
@@ -82,91 +137,12 @@ pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
         .query_row([conv], |r| r.get::<_, i64>(0))? as Seq)
 }
 
-/// The other members' lowest receipt markers in one conversation: what the user's ticks show.
-#[derive(Debug, Clone, Copy)]
-struct ReceiptFloor {
-    delivered: i64,
-    read: i64,
-    others: i64,
-}
+/// The columns [`row_to_record`] reads, in order (`m` is `messages`).
+pub(super) const COLUMNS: &str =
+    "m.conversation_id, m.seq, m.message_id, m.sender_id, m.sender, m.client_id, m.body, m.sent_at,
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq";
 
-impl ReceiptFloor {
-    fn of(txn: &Transaction<'_>, me: UserId, conv: ConversationId) -> Result<Self> {
-        let (delivered, read, others): (Option<i64>, Option<i64>, i64) = txn
-            .prepare_cached(
-                "SELECT min(delivered_seq), min(read_seq), count(*) FROM members WHERE conversation_id = ?1 AND user_id != ?2",
-            )?
-            .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(ReceiptFloor {
-            delivered: delivered.unwrap_or(0),
-            read: read.unwrap_or(0),
-            others,
-        })
-    }
-
-    /// Ticks of the user's message at `seq`.
-    fn status(self, seq: Seq) -> MessageStatus {
-        let seq = seq as i64;
-        if self.others > 0 && self.read >= seq {
-            MessageStatus::Read
-        } else if self.others > 0 && self.delivered >= seq {
-            MessageStatus::Delivered
-        } else {
-            MessageStatus::Sent
-        }
-    }
-}
-
-fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> ChatMessage {
-    ChatMessage {
-        conversation_id: m.conversation_id,
-        seq: Some(m.seq),
-        client_id: m.client_id.clone(),
-        sender_id: m.sender_id,
-        sender: m.sender.clone(),
-        body: m.body.clone(),
-        sent_at: m.sent_at,
-        mine: m.sender_id == me,
-        status: match floor {
-            Some(f) if m.sender_id == me => f.status(m.seq),
-            _ => MessageStatus::Received,
-        },
-    }
-}
-
-/// A stored message as the chat shows it.
-pub fn to_chat(txn: &Transaction<'_>, me: UserId, m: &MessageRecord) -> Result<ChatMessage> {
-    let floor = if m.sender_id == me {
-        Some(ReceiptFloor::of(txn, me, m.conversation_id)?)
-    } else {
-        None
-    };
-    Ok(chat_with(m, me, floor))
-}
-
-/// Stored messages as the chat shows them, reading each conversation's receipt markers once.
-pub fn to_chats(
-    txn: &Transaction<'_>,
-    me: UserId,
-    records: &[MessageRecord],
-) -> Result<Vec<ChatMessage>> {
-    use std::collections::hash_map::{Entry, HashMap};
-    let mut floors: HashMap<ConversationId, ReceiptFloor> = HashMap::new();
-    let mut out = Vec::with_capacity(records.len());
-    for m in records {
-        let floor = if m.sender_id != me {
-            None
-        } else {
-            Some(match floors.entry(m.conversation_id) {
-                Entry::Occupied(e) => *e.get(),
-                Entry::Vacant(e) => *e.insert(ReceiptFloor::of(txn, me, m.conversation_id)?),
-            })
-        };
-        out.push(chat_with(m, me, floor));
-    }
-    Ok(out)
-}
-
+/// A cached row as the relay's record (reactions are read separately, for the view).
 pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         conversation_id: r.get(0)?,
@@ -177,21 +153,43 @@ pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRe
         client_id: r.get(5)?,
         body: r.get(6)?,
         sent_at: r.get(7)?,
+        kind: super::enum_column(r, 8)?,
+        target_seq: r.get::<_, Option<i64>>(9)?.map(|s| s as Seq),
+        reply_to: r.get::<_, Option<i64>>(10)?.map(|s| s as Seq),
+        edited_at: r.get(11)?,
+        deleted: r.get(12)?,
+        reactions: Vec::new(),
+        state_seq: r.get::<_, i64>(13)? as Seq,
     })
+}
+
+/// The cached text message at `seq`, if any.
+pub fn text_at(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Option<MessageRecord>> {
+    Ok(txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m WHERE m.conversation_id = ?1 AND m.seq = ?2 AND m.kind = 'text'"
+        ))?
+        .query_row(params![conv, seq as i64], row_to_record)
+        .optional()?)
 }
 
 /// Stored messages of a conversation with `after < seq`, ascending (for cache comparisons).
 pub fn all(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<MessageRecord>> {
     Ok(txn
-        .prepare_cached(
-            "SELECT conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at FROM messages
-             WHERE conversation_id = ?1 ORDER BY seq",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.seq"
+        ))?
         .query_map([conv], row_to_record)?
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// Full-text search over every cached message, newest first.
+/// Full-text search over the current text of every cached message, newest first (edits are
+/// re-indexed, deleted messages and events are not indexed, messages deleted for the user are
+/// left out).
 pub fn search(
     txn: &Transaction<'_>,
     me: UserId,
@@ -208,19 +206,28 @@ pub fn search(
         return Ok(Vec::new());
     }
     let rows: Vec<MessageRecord> = txn
-        .prepare_cached(
-            "SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.sender, m.client_id, m.body, m.sent_at
-             FROM messages_fts f JOIN messages m ON m.id = f.rowid
-             WHERE messages_fts MATCH ?1 ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
+             WHERE messages_fts MATCH ?1 AND m.hidden = 0 AND m.deleted = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2"
+        ))?
         .query_map(params![fts, limit as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
-    to_chats(txn, me, &rows)
+    chat::to_chats(txn, me, &rows)
 }
 
-/// The relay stored it: move it from the outbox to the messages. Returns the chat view.
-pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Result<ChatMessage> {
-    // Storing the user's own message removes its outbox entry.
-    store(txn, me, std::slice::from_ref(record))?;
-    to_chat(txn, me, record)
+/// The relay stored it: move it from the outbox to the messages. Returns what changed.
+pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Result<Stored> {
+    // Storing the user's own entry removes it from the outbox.
+    store(txn, me, std::slice::from_ref(record))
+}
+
+/// Delete a message for this user only: it disappears from the chat, the list and search on
+/// this device; other devices and members keep it.
+pub fn hide(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<bool> {
+    Ok(txn
+        .prepare_cached(
+            "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND hidden = 0",
+        )?
+        .execute(params![conv, seq as i64])?
+        > 0)
 }

@@ -5,7 +5,9 @@
 //! Callers hold a cheap [`Cache`] handle and run closures on the owner thread with
 //! [`Cache::call`]; each closure runs inside one transaction.
 
+pub mod chat;
 pub mod conversations;
+pub mod fold;
 pub mod messages;
 pub mod outbox;
 pub mod schema;

@@ -7,10 +7,10 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, OptionalExtension, ToSql, Transaction};
-use tern_proto::{ConversationId, Timestamp, UserId};
+use tern_proto::{ConversationId, MessageKind, Seq, Timestamp, UserId};
 
 use crate::error::{Error, Result};
-use crate::events::{ChatMessage, MessageStatus};
+use crate::events::{ChatMessage, MessageStatus, Quote};
 
 /// Where an outbox entry stands; stored as `'queued'` / `'failed'`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,33 +42,77 @@ impl FromSql for OutboxState {
     }
 }
 
-/// One outbox entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One outbox entry: a message, or an event about one (edit, delete, reaction), which goes
+/// out the same way and is deduplicated the same way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutboxItem {
     /// The client id (sent to the relay; dedup key).
     pub client_id: String,
     /// Target conversation.
     pub conversation_id: ConversationId,
-    /// Text.
+    /// Text, emoji or empty, by kind.
     pub body: String,
     /// When written.
     pub created_at: Timestamp,
+    /// What it is.
+    pub kind: MessageKind,
+    /// For events: the message changed.
+    pub target_seq: Option<Seq>,
+    /// For text: the message replied to.
+    pub reply_to: Option<Seq>,
 }
 
-/// Queue a message.
+const ITEM_COLUMNS: &str =
+    "client_id, conversation_id, body, created_at, kind, target_seq, reply_to";
+
+fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
+    Ok(OutboxItem {
+        client_id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        body: r.get(2)?,
+        created_at: r.get(3)?,
+        kind: super::enum_column(r, 4)?,
+        target_seq: r.get::<_, Option<i64>>(5)?.map(|s| s as Seq),
+        reply_to: r.get::<_, Option<i64>>(6)?.map(|s| s as Seq),
+    })
+}
+
+/// Queue a message or event.
 pub fn enqueue(txn: &Transaction<'_>, item: &OutboxItem) -> Result<()> {
     txn.prepare_cached(
-        "INSERT INTO outbox (client_id, conversation_id, body, created_at, state) VALUES (?1, ?2, ?3, ?4, 'queued')",
+        "INSERT INTO outbox (client_id, conversation_id, body, created_at, state, kind, target_seq, reply_to)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
     )?
-    .execute(params![item.client_id, item.conversation_id, item.body, item.created_at])?;
+    .execute(params![
+        item.client_id,
+        item.conversation_id,
+        item.body,
+        item.created_at,
+        item.kind.as_str(),
+        item.target_seq.map(|s| s as i64),
+        item.reply_to.map(|s| s as i64),
+    ])?;
     Ok(())
 }
 
 /// Queued (not failed) entries in the order they were written.
 pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
     Ok(txn
-        .prepare_cached("SELECT client_id, conversation_id, body, created_at FROM outbox WHERE state = 'queued' ORDER BY local_id")?
-        .query_map([], |r| Ok(OutboxItem { client_id: r.get(0)?, conversation_id: r.get(1)?, body: r.get(2)?, created_at: r.get(3)? }))?
+        .prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM outbox WHERE state = 'queued' ORDER BY local_id"
+        ))?
+        .query_map([], row_to_item)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Queued events (not text) of one conversation in the order written: what the chat shows
+/// on top of the stored messages until the relay has them.
+pub fn pending_events(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<OutboxItem>> {
+    Ok(txn
+        .prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM outbox WHERE conversation_id = ?1 AND kind != 'text' AND state = 'queued' ORDER BY local_id"
+        ))?
+        .query_map([conv], row_to_item)?
         .collect::<rusqlite::Result<_>>()?)
 }
 
@@ -105,11 +149,13 @@ pub fn delete_failed(txn: &Transaction<'_>, client_id: &str) -> Result<Conversat
     .ok_or_else(|| Error::Invalid("only failed messages can be deleted".into()))
 }
 
-/// The text of an entry, if it is still in the outbox.
-pub fn body(txn: &Transaction<'_>, client_id: &str) -> Result<Option<String>> {
+/// An entry, if it is still in the outbox.
+pub fn entry(txn: &Transaction<'_>, client_id: &str) -> Result<Option<OutboxItem>> {
     Ok(txn
-        .prepare_cached("SELECT body FROM outbox WHERE client_id = ?1")?
-        .query_row([client_id], |r| r.get(0))
+        .prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM outbox WHERE client_id = ?1"
+        ))?
+        .query_row([client_id], row_to_item)
         .optional()?)
 }
 
@@ -137,7 +183,7 @@ pub fn for_conversation(
 ) -> Result<Vec<ChatMessage>> {
     let username = super::meta_get(txn, "username")?.unwrap_or_default();
     Ok(txn
-        .prepare_cached("SELECT client_id, body, created_at, state, error FROM outbox WHERE conversation_id = ?1 ORDER BY local_id")?
+        .prepare_cached("SELECT client_id, body, created_at, state, error, reply_to FROM outbox WHERE conversation_id = ?1 AND kind = 'text' ORDER BY local_id")?
         .query_map([conv], |r| {
             let failed = r.get::<_, OutboxState>(3)? == OutboxState::Failed;
             Ok(ChatMessage {
@@ -154,6 +200,8 @@ pub fn for_conversation(
                 } else {
                     MessageStatus::Queued
                 },
+                reply_to: r.get::<_, Option<i64>>(5)?.map(|seq| Quote::pending(seq as Seq)),
+                ..ChatMessage::default()
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
@@ -175,6 +223,7 @@ mod tests {
             conversation_id: 7,
             body: "hello".into(),
             created_at: 1,
+            ..OutboxItem::default()
         }
     }
 
@@ -186,7 +235,7 @@ mod tests {
         assert!(matches!(delete_failed(&txn, "a"), Err(Error::Invalid(_))));
         fail(&txn, "a", "refused").unwrap();
         assert_eq!(delete_failed(&txn, "a").unwrap(), 7);
-        assert_eq!(body(&txn, "a").unwrap(), None);
+        assert_eq!(entry(&txn, "a").unwrap(), None);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use rusqlite::Connection;
 
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -65,7 +66,43 @@ pub const MIGRATIONS: &[&str] = &[r#"
         online    INTEGER NOT NULL,
         last_seen INTEGER
     );
-"#];
+"#,
+    // 2: rich messaging. Events (edit, delete, react, unreact) are rows of `messages` like
+    // text, folded into their target as they arrive (`state_seq` = newest event folded in);
+    // `hidden` is "deleted for me". Only text is indexed for search, and an edit re-indexes
+    // the current text, so search finds what the message says now.
+    r#"
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE messages ADD COLUMN target_seq INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+    ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE reactions (
+        conversation_id INTEGER NOT NULL,
+        seq             INTEGER NOT NULL,
+        user_id         INTEGER NOT NULL,
+        emoji           TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id, emoji)
+    ) WITHOUT ROWID;
+    DROP TRIGGER messages_ai;
+    DROP TRIGGER messages_ad;
+    CREATE TRIGGER messages_ai AFTER INSERT ON messages WHEN new.kind = 'text' BEGIN
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+    END;
+    CREATE TRIGGER messages_ad AFTER DELETE ON messages WHEN old.kind = 'text' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    END;
+    CREATE TRIGGER messages_au AFTER UPDATE OF body ON messages WHEN new.kind = 'text' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+        INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+    END;
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE outbox ADD COLUMN target_seq INTEGER;
+    ALTER TABLE outbox ADD COLUMN reply_to INTEGER;
+"#,
+];
 
 /// Apply every migration the file has not seen yet.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

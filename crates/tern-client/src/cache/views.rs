@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, ConversationKind, MessageRecord, Presence, Seq, UserId};
 
+use super::chat::{resolve_quotes, to_chats};
 use super::conversations::{info, presence_map};
-use super::messages::{row_to_record, to_chats};
+use super::messages::{row_to_record, COLUMNS};
 use super::outbox;
 use crate::error::Result;
 use crate::events::{ChatMessage, ConversationView};
@@ -64,7 +65,7 @@ fn view(
         .map(|m| m.read_seq)
         .unwrap_or(0);
     let unread: i64 = txn
-        .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3")?
+        .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text'")?
         .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
     let other = (info.kind == ConversationKind::Direct)
         .then(|| info.members.iter().find(|m| m.user_id != me))
@@ -96,15 +97,16 @@ pub fn page(
     let mut out = Vec::new();
     if before.is_none() {
         out = outbox::for_conversation(txn, me, conv)?;
+        resolve_quotes(txn, &mut out)?;
         // The newest `limit` items overall: unsent messages come last, so keep the latest.
         out.drain(..out.len().saturating_sub(limit));
     }
     let room = limit.saturating_sub(out.len());
     let mut stored: Vec<MessageRecord> = txn
-        .prepare_cached(
-            "SELECT conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at FROM messages
-             WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m
+             WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.kind = 'text' AND m.hidden = 0 ORDER BY m.seq DESC LIMIT ?3"
+        ))?
         .query_map(params![conv, before.map(|b| b as i64).unwrap_or(i64::MAX), room as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     stored.reverse();
@@ -152,6 +154,7 @@ mod tests {
             client_id: "c1".into(),
             body: "hello".into(),
             sent_at: 20,
+            ..MessageRecord::default()
         };
         messages::store(&txn, 1, &[record]).unwrap();
 

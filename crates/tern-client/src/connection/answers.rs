@@ -13,9 +13,9 @@ use tern_proto::{
 
 use super::outbound::MAX_IN_FLIGHT;
 use super::session::{Session, Step, Ws};
-use crate::cache::{conversations as convs, messages, outbox};
+use crate::cache::{chat, conversations as convs, messages, outbox};
 use crate::error::Error;
-use crate::events::{Event, MessageStatus};
+use crate::events::{ChatMessage, Event, MessageStatus};
 
 /// The relay's acknowledgement of one outbox send: the fields of [`ServerFrame::Ack`] this
 /// client uses.
@@ -34,7 +34,40 @@ pub(super) struct Ack {
     pub(super) sent_at: Timestamp,
 }
 
+/// What became of an outbox entry the relay refused for good.
+enum Refusal {
+    /// It was no longer in the outbox.
+    Gone,
+    /// A message: marked failed (in this conversation, if known).
+    Failed(Option<ConversationId>),
+    /// An event: dropped; the target (conversation, seq) and how it shows now.
+    Dropped(ConversationId, Seq, Option<ChatMessage>),
+}
+
+/// The chat views of changed messages, in order (for [`Event::MessageChanged`]).
+pub(super) fn changed_views(
+    txn: &rusqlite::Transaction<'_>,
+    me: tern_proto::UserId,
+    changed: &[(ConversationId, Seq)],
+) -> crate::Result<Vec<ChatMessage>> {
+    let mut views = Vec::with_capacity(changed.len());
+    for (conv, seq) in changed {
+        views.extend(chat::chat_at(txn, me, *conv, *seq)?);
+    }
+    Ok(views)
+}
+
 impl Session<'_> {
+    /// Tell subscribers how changed messages show now.
+    pub(super) fn emit_changed(&self, changed: Vec<ChatMessage>) {
+        for message in changed {
+            self.shared.emit(Event::MessageChanged {
+                message,
+                hidden: false,
+            });
+        }
+    }
+
     /// The relay stored an outbox entry: store it as a message, then send more.
     pub(super) async fn on_ack(&mut self, ws: &mut Ws, ack: Ack) -> Step {
         self.pending.settle_send(ack.id, &ack.client_id);
@@ -43,11 +76,11 @@ impl Session<'_> {
         let cid = ack.client_id.clone();
         let (message_id, conversation_id, seq, sent_at) =
             (ack.message_id, ack.conversation_id, ack.seq, ack.sent_at);
-        let chat = self
+        let outcome = self
             .shared
             .cache
             .call(move |txn| {
-                let Some(body) = outbox::body(txn, &cid)? else {
+                let Some(item) = outbox::entry(txn, &cid)? else {
                     return Ok(None);
                 };
                 let record = MessageRecord {
@@ -57,19 +90,32 @@ impl Session<'_> {
                     sender_id: me,
                     sender: username,
                     client_id: cid,
-                    body,
+                    body: item.body,
                     sent_at,
+                    kind: item.kind,
+                    target_seq: item.target_seq,
+                    reply_to: item.reply_to,
+                    ..MessageRecord::default()
                 };
-                messages::acked(txn, me, &record).map(Some)
+                let stored = messages::acked(txn, me, &record)?;
+                let status = if record.kind.is_text() {
+                    chat::chat_at(txn, me, conversation_id, seq)?.map(|c| c.status)
+                } else {
+                    None
+                };
+                Ok(Some((status, changed_views(txn, me, &stored.changed)?)))
             })
             .await?;
-        if let Some(chat) = chat {
-            self.shared.emit(Event::Status {
-                conversation_id,
-                client_id: ack.client_id,
-                seq: Some(seq),
-                status: chat.status,
-            });
+        if let Some((status, changed)) = outcome {
+            if let Some(status) = status {
+                self.shared.emit(Event::Status {
+                    conversation_id,
+                    client_id: ack.client_id,
+                    seq: Some(seq),
+                    status,
+                });
+            }
+            self.emit_changed(changed);
         }
         // Refill the window once half of it has drained.
         if self.pending.sends_in_flight() < MAX_IN_FLIGHT / 2 {
@@ -115,11 +161,42 @@ impl Session<'_> {
         }
         let reason = format!("{message} ({code})");
         let (cid, stored_reason) = (client_id.clone(), reason.clone());
-        let conv = self
+        let me = self.shared.user_id;
+        let outcome = self
             .shared
             .cache
-            .call(move |txn| outbox::fail(txn, &cid, &stored_reason))
+            .call(move |txn| {
+                let Some(item) = outbox::entry(txn, &cid)? else {
+                    return Ok(Refusal::Gone);
+                };
+                let Some(target) = item.target_seq.filter(|_| !item.kind.is_text()) else {
+                    return outbox::fail(txn, &cid, &stored_reason).map(Refusal::Failed);
+                };
+                // An event has no row of its own to retry from: drop it, show the target
+                // as it was.
+                outbox::delete(txn, &cid)?;
+                let view = chat::chat_at(txn, me, item.conversation_id, target)?;
+                Ok(Refusal::Dropped(item.conversation_id, target, view))
+            })
             .await?;
+        let conv = match outcome {
+            Refusal::Gone => None,
+            Refusal::Failed(conv) => conv,
+            Refusal::Dropped(conversation_id, seq, view) => {
+                if let Some(message) = view {
+                    self.shared.emit(Event::MessageChanged {
+                        message,
+                        hidden: false,
+                    });
+                }
+                self.shared.emit(Event::ActionRefused {
+                    conversation_id,
+                    seq,
+                    reason,
+                });
+                return Ok(());
+            }
+        };
         if let Some(conversation_id) = conv {
             self.shared.emit(Event::Status {
                 conversation_id,

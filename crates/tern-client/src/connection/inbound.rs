@@ -14,10 +14,10 @@ use tern_proto::{
 };
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::answers::Ack;
+use super::answers::{changed_views, Ack};
 use super::failure::SessionError;
 use super::session::{Session, Step, Ws};
-use crate::cache::{conversations as convs, messages};
+use crate::cache::{chat, conversations as convs, messages};
 use crate::error::Result;
 use crate::events::Event;
 
@@ -228,13 +228,15 @@ impl Session<'_> {
             return Ok(Vec::new());
         }
         let me = self.shared.user_id;
-        let (chats, cursors) = self
+        let (chats, changed, cursors) = self
             .shared
             .cache
             .call(move |txn| {
-                let fresh = messages::store(txn, me, &records)?;
-                let chats = messages::to_chats(txn, me, &fresh)?;
-                let mut convs: Vec<ConversationId> = fresh
+                let stored = messages::store(txn, me, &records)?;
+                let chats = chat::to_chats(txn, me, &stored.new_texts())?;
+                let changed = changed_views(txn, me, &stored.changed)?;
+                let mut convs: Vec<ConversationId> = stored
+                    .fresh
                     .iter()
                     .filter(|m| m.sender_id != me)
                     .map(|m| m.conversation_id)
@@ -245,12 +247,13 @@ impl Session<'_> {
                     .into_iter()
                     .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                Ok((chats, cursors))
+                Ok((chats, changed, cursors))
             })
             .await?;
         for chat in chats {
             self.shared.emit(Event::Message { message: chat });
         }
+        self.emit_changed(changed);
         Ok(cursors)
     }
 }

@@ -74,6 +74,9 @@ impl Session<'_> {
                 conversation_id: item.conversation_id,
                 client_id: item.client_id,
                 body: item.body,
+                kind: item.kind,
+                target_seq: item.target_seq,
+                reply_to: item.reply_to,
             });
             self.feed(ws, frame).await?;
         }

@@ -1,0 +1,271 @@
+//! Stored messages as the chat shows them: ticks from the other members' receipt markers,
+//! the quoted message of a reply, reactions grouped by emoji with who reacted, and — on top of
+//! what the relay confirmed — the user's own edits, deletes and reactions still in the outbox,
+//! so an action taken offline shows at once.
+
+use std::collections::hash_map::{Entry, HashMap};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, UserId};
+
+use super::{messages, outbox};
+use crate::error::Result;
+use crate::events::{ChatMessage, MessageStatus, Quote, ReactionView};
+
+/// Longest quoted snippet shown above a reply (characters).
+const SNIPPET_CHARS: usize = 200;
+
+/// The other members' lowest receipt markers in one conversation: what the user's ticks show.
+#[derive(Debug, Clone, Copy)]
+struct ReceiptFloor {
+    delivered: i64,
+    read: i64,
+    others: i64,
+}
+
+impl ReceiptFloor {
+    fn of(txn: &Transaction<'_>, me: UserId, conv: ConversationId) -> Result<Self> {
+        let (delivered, read, others): (Option<i64>, Option<i64>, i64) = txn
+            .prepare_cached(
+                "SELECT min(delivered_seq), min(read_seq), count(*) FROM members WHERE conversation_id = ?1 AND user_id != ?2",
+            )?
+            .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(ReceiptFloor {
+            delivered: delivered.unwrap_or(0),
+            read: read.unwrap_or(0),
+            others,
+        })
+    }
+
+    /// Ticks of the user's message at `seq`.
+    fn status(self, seq: Seq) -> MessageStatus {
+        let seq = seq as i64;
+        if self.others > 0 && self.read >= seq {
+            MessageStatus::Read
+        } else if self.others > 0 && self.delivered >= seq {
+            MessageStatus::Delivered
+        } else {
+            MessageStatus::Sent
+        }
+    }
+}
+
+fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> ChatMessage {
+    ChatMessage {
+        reply_to: m.reply_to.map(Quote::pending),
+        edited: m.edited_at.is_some(),
+        deleted: m.deleted,
+        reactions: Vec::new(),
+        mentions_me: false,
+        conversation_id: m.conversation_id,
+        seq: Some(m.seq),
+        client_id: m.client_id.clone(),
+        sender_id: m.sender_id,
+        sender: m.sender.clone(),
+        body: m.body.clone(),
+        sent_at: m.sent_at,
+        mine: m.sender_id == me,
+        status: match floor {
+            Some(f) if m.sender_id == me => f.status(m.seq),
+            _ => MessageStatus::Received,
+        },
+    }
+}
+
+/// The cached text message at `seq` as the chat shows it now.
+pub fn chat_at(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Option<ChatMessage>> {
+    let Some(record) = messages::text_at(txn, conv, seq)? else {
+        return Ok(None);
+    };
+    Ok(to_chats(txn, me, std::slice::from_ref(&record))?.pop())
+}
+
+/// Stored messages as the chat shows them, reading each conversation's receipt markers once.
+pub fn to_chats(
+    txn: &Transaction<'_>,
+    me: UserId,
+    records: &[MessageRecord],
+) -> Result<Vec<ChatMessage>> {
+    use std::collections::hash_map::{Entry, HashMap};
+    let mut floors: HashMap<ConversationId, ReceiptFloor> = HashMap::new();
+    let mut out = Vec::with_capacity(records.len());
+    for m in records {
+        let floor = if m.sender_id != me {
+            None
+        } else {
+            Some(match floors.entry(m.conversation_id) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => *e.insert(ReceiptFloor::of(txn, me, m.conversation_id)?),
+            })
+        };
+        out.push(chat_with(m, me, floor));
+    }
+    decorate(txn, me, records, &mut out)?;
+    Ok(out)
+}
+
+/// Fill in what the rows alone do not hold: reactions, quotes, and pending own actions.
+/// `records[i]` is the record `chats[i]` was made from.
+fn decorate(
+    txn: &Transaction<'_>,
+    me: UserId,
+    records: &[MessageRecord],
+    chats: &mut [ChatMessage],
+) -> Result<()> {
+    let mut reactions = txn.prepare_cached(
+        "SELECT r.user_id, r.emoji, coalesce(m.username, '') FROM reactions r
+         LEFT JOIN members m ON m.conversation_id = r.conversation_id AND m.user_id = r.user_id
+         WHERE r.conversation_id = ?1 AND r.seq = ?2 ORDER BY r.emoji, r.user_id",
+    )?;
+    for (m, chat) in records.iter().zip(chats.iter_mut()) {
+        if m.state_seq > 0 && !m.deleted {
+            let rows = reactions
+                .query_map(params![m.conversation_id, m.seq as i64], |r| {
+                    Ok((
+                        r.get::<_, UserId>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (user, emoji, name) in rows {
+                add_reaction(chat, &emoji, user == me, name);
+            }
+        }
+    }
+    resolve_quotes(txn, chats)?;
+    overlay_pending(txn, chats)?;
+    let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
+    for chat in chats.iter_mut() {
+        chat.mentions_me = !chat.mine && crate::mentions::mentions(&chat.body, &my_name);
+    }
+    Ok(())
+}
+
+/// Count one user's `emoji` on a message (no-op if already counted for them).
+fn add_reaction(chat: &mut ChatMessage, emoji: &str, mine: bool, name: String) {
+    let i = match chat.reactions.iter().position(|r| r.emoji == emoji) {
+        Some(i) => i,
+        None => {
+            chat.reactions.push(ReactionView {
+                emoji: emoji.to_owned(),
+                count: 0,
+                mine: false,
+                users: Vec::new(),
+            });
+            chat.reactions.len() - 1
+        }
+    };
+    let r = &mut chat.reactions[i];
+    if (mine && r.mine) || (!mine && r.users.contains(&name) && !name.is_empty()) {
+        return;
+    }
+    r.count += 1;
+    r.mine |= mine;
+    r.users.push(name);
+}
+
+/// Take the user's `emoji` off a message.
+fn remove_reaction(chat: &mut ChatMessage, emoji: &str, my_name: &str) {
+    if let Some(i) = chat
+        .reactions
+        .iter()
+        .position(|r| r.emoji == emoji && r.mine)
+    {
+        let r = &mut chat.reactions[i];
+        r.mine = false;
+        r.count -= 1;
+        if let Some(u) = r.users.iter().position(|u| u == my_name) {
+            r.users.remove(u);
+        }
+        if r.count == 0 {
+            chat.reactions.remove(i);
+        }
+    }
+}
+
+/// Fill each reply's quote from the cache.
+pub fn resolve_quotes(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> {
+    let mut quoted = txn.prepare_cached(
+        "SELECT sender, body, deleted FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text'",
+    )?;
+    for chat in chats.iter_mut() {
+        let conv = chat.conversation_id;
+        let Some(quote) = chat.reply_to.as_mut() else {
+            continue;
+        };
+        let row = quoted
+            .query_row(params![conv, quote.seq as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })
+            .optional()?;
+        if let Some((sender, body, deleted)) = row {
+            quote.sender = sender;
+            quote.snippet = body.chars().take(SNIPPET_CHARS).collect();
+            quote.deleted = deleted;
+            quote.known = true;
+        }
+    }
+    Ok(())
+}
+
+/// Show the user's queued edits, deletes and reactions on the messages they target.
+fn overlay_pending(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> {
+    let mut by_conv: HashMap<ConversationId, Vec<outbox::OutboxItem>> = HashMap::new();
+    let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
+    for chat in chats.iter_mut() {
+        let Some(seq) = chat.seq else { continue };
+        let pending = match by_conv.entry(chat.conversation_id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(outbox::pending_events(txn, chat.conversation_id)?),
+        };
+        for item in pending.iter().filter(|i| i.target_seq == Some(seq)) {
+            apply_pending(chat, item, &my_name);
+        }
+    }
+    Ok(())
+}
+
+fn apply_pending(chat: &mut ChatMessage, item: &outbox::OutboxItem, my_name: &str) {
+    if chat.deleted {
+        return;
+    }
+    match item.kind {
+        MessageKind::Text => {}
+        MessageKind::Edit => {
+            chat.body = item.body.clone();
+            chat.edited = true;
+        }
+        MessageKind::Delete => {
+            chat.body.clear();
+            chat.deleted = true;
+            chat.edited = false;
+            chat.reactions.clear();
+        }
+        MessageKind::React => add_reaction(chat, &item.body, true, my_name.to_owned()),
+        MessageKind::Unreact => remove_reaction(chat, &item.body, my_name),
+    }
+}
+
+/// Whether the user's reaction `emoji` is on the message at `seq`, counting queued actions
+/// (what a toggle should do next).
+pub fn my_reaction(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+    seq: Seq,
+    emoji: &str,
+) -> Result<bool> {
+    Ok(chat_at(txn, me, conv, seq)?
+        .map(|c| c.reactions.iter().any(|r| r.emoji == emoji && r.mine))
+        .unwrap_or(false))
+}

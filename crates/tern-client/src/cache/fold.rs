@@ -1,0 +1,109 @@
+//! Folding events into the messages they change, the same way the relay does: an edit
+//! replaces the text, a delete erases it (and every edit's text, and the reactions), a
+//! reaction adds or removes one user's emoji.
+//!
+//! Each text message remembers the newest event folded into it (`state_seq`); an event at or
+//! below that is already reflected, so the same events applied twice, or a page of history
+//! that arrives already folded by the relay, change nothing. An event whose target is not in
+//! the cache is stored and left: when the target arrives (history), the relay sends it folded.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use tern_proto::{MessageKind, MessageRecord};
+
+use crate::error::Result;
+
+/// Apply one stored event to its target. Returns whether a cached message changed.
+pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
+    let Some(target) = event.target_seq else {
+        return Ok(false);
+    };
+    let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
+    if event.kind == MessageKind::Delete {
+        // Erase the edits' text even when the target itself is not cached.
+        txn.prepare_cached(
+            "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 'edit'",
+        )?
+        .execute(params![conv, target])?;
+    }
+    let state: Option<i64> = txn
+        .prepare_cached(
+            "SELECT state_seq FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text'",
+        )?
+        .query_row(params![conv, target], |r| r.get(0))
+        .optional()?;
+    match state {
+        Some(state) if state < seq => {}
+        _ => return Ok(false),
+    }
+    match event.kind {
+        MessageKind::Text => return Ok(false),
+        MessageKind::Edit => {
+            txn.prepare_cached(
+                "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2 AND deleted = 0",
+            )?
+            .execute(params![conv, target, event.body, event.sent_at])?;
+        }
+        MessageKind::Delete => {
+            txn.prepare_cached(
+                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL WHERE conversation_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![conv, target])?;
+            txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?
+                .execute(params![conv, target])?;
+        }
+        MessageKind::React => {
+            txn.prepare_cached(
+                "INSERT OR IGNORE INTO reactions (conversation_id, seq, user_id, emoji) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![conv, target, event.sender_id, event.body])?;
+        }
+        MessageKind::Unreact => {
+            txn.prepare_cached(
+                "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND user_id = ?3 AND emoji = ?4",
+            )?
+            .execute(params![conv, target, event.sender_id, event.body])?;
+        }
+    }
+    txn.prepare_cached(
+        "UPDATE messages SET state_seq = ?3 WHERE conversation_id = ?1 AND seq = ?2",
+    )?
+    .execute(params![conv, target, seq])?;
+    Ok(true)
+}
+
+/// Take a text message's folded state from the relay (a history page can be newer than what
+/// the cache folded). Returns whether anything changed.
+pub fn refresh(txn: &Transaction<'_>, m: &MessageRecord) -> Result<bool> {
+    let updated = txn
+        .prepare_cached(
+            "UPDATE messages SET body = ?3, edited_at = ?4, deleted = ?5, state_seq = ?6
+             WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND state_seq < ?6",
+        )?
+        .execute(params![
+            m.conversation_id,
+            m.seq as i64,
+            m.body,
+            m.edited_at,
+            m.deleted,
+            m.state_seq as i64
+        ])?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    store_reactions(txn, m)?;
+    Ok(true)
+}
+
+/// Replace a text message's reactions with the record's.
+pub fn store_reactions(txn: &Transaction<'_>, m: &MessageRecord) -> Result<()> {
+    let (conv, seq) = (m.conversation_id, m.seq as i64);
+    txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?
+        .execute(params![conv, seq])?;
+    let mut insert = txn.prepare_cached(
+        "INSERT OR IGNORE INTO reactions (conversation_id, seq, user_id, emoji) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for r in &m.reactions {
+        insert.execute(params![conv, seq, r.user_id, r.emoji])?;
+    }
+    Ok(())
+}
