@@ -290,6 +290,8 @@ fn open_connection(config: &StoreConfig) -> Result<Connection> {
     )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
+    // Deleting a message for everyone must erase its text, not leave it in free space.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
