@@ -36,7 +36,9 @@ fn react(conv: i64, cid: &str, target: u64, emoji: &str, on: bool) -> Value {
 /// The folded text message at `seq` as history returns it.
 async fn folded(c: &mut Client, conv: i64, seq: u64) -> MessageRecord {
     match c
-        .request(json!({"type": "history", "conversation_id": conv, "before_seq": seq + 1, "limit": 1}))
+        .request(
+            json!({"type": "history", "conversation_id": conv, "before_seq": seq + 1, "limit": 1}),
+        )
         .await
     {
         ServerFrame::History { mut messages, .. } => messages.pop().expect("the message"),
@@ -68,9 +70,15 @@ async fn edits_deletes_and_reactions_are_ordered_entries_every_member_receives()
         (MessageKind::Edit, Some(m1), "hello")
     );
     let at_alice = alice.expect_message(conv).await;
-    assert_eq!((at_alice.kind, at_alice.body.as_str()), (MessageKind::React, "👍"));
+    assert_eq!(
+        (at_alice.kind, at_alice.body.as_str()),
+        (MessageKind::React, "👍")
+    );
     let at_alice = alice.expect_message(conv).await;
-    assert_eq!((at_alice.reply_to, at_alice.kind), (Some(m1), MessageKind::Text));
+    assert_eq!(
+        (at_alice.reply_to, at_alice.kind),
+        (Some(m1), MessageKind::Text)
+    );
 
     let m = folded(&mut alice, conv, m1).await;
     assert_eq!(m.body, "hello");
@@ -165,7 +173,8 @@ async fn only_the_author_edits_within_the_window_and_a_deleted_message_takes_no_
 
     bob.expect_error(edit(conv, "e-bob", m1, "not yours"), "forbidden")
         .await;
-    bob.expect_error(delete(conv, "d-bob", m1), "forbidden").await;
+    bob.expect_error(delete(conv, "d-bob", m1), "forbidden")
+        .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     alice
         .expect_error(edit(conv, "e-late", m1, "too late"), "edit_window_closed")
@@ -205,8 +214,8 @@ async fn a_group_admin_deletes_anyones_message_and_a_member_only_their_own() {
 }
 
 #[tokio::test]
-async fn references_must_name_a_message_of_the_same_conversation_and_a_former_member_cannot_react(
-) {
+async fn references_must_name_a_message_of_the_same_conversation_and_a_former_member_cannot_react()
+{
     let relay = Relay::start().await;
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;

@@ -189,11 +189,13 @@ fn remove_reaction(chat: &mut ChatMessage, emoji: &str, my_name: &str) {
     }
 }
 
-/// Fill each reply's quote from the cache.
+/// Fill each reply's quote from the cache, with the user's own queued edit or delete of the
+/// quoted message applied (as the message itself shows them).
 pub fn resolve_quotes(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> {
     let mut quoted = txn.prepare_cached(
         "SELECT sender, body, deleted FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text'",
     )?;
+    let mut pending: HashMap<ConversationId, Vec<outbox::OutboxItem>> = HashMap::new();
     for chat in chats.iter_mut() {
         let conv = chat.conversation_id;
         let Some(quote) = chat.reply_to.as_mut() else {
@@ -208,12 +210,27 @@ pub fn resolve_quotes(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Resul
                 ))
             })
             .optional()?;
-        if let Some((sender, body, deleted)) = row {
-            quote.sender = sender;
-            quote.snippet = body.chars().take(SNIPPET_CHARS).collect();
-            quote.deleted = deleted;
-            quote.known = true;
+        let Some((sender, mut body, mut deleted)) = row else {
+            continue;
+        };
+        let queued = match pending.entry(conv) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(outbox::pending_events(txn, conv)?),
+        };
+        for item in queued.iter().filter(|i| i.target_seq == Some(quote.seq)) {
+            match item.kind {
+                MessageKind::Edit if !deleted => body.clone_from(&item.body),
+                MessageKind::Delete => deleted = true,
+                _ => {}
+            }
         }
+        if deleted {
+            body.clear();
+        }
+        quote.sender = sender;
+        quote.snippet = body.chars().take(SNIPPET_CHARS).collect();
+        quote.deleted = deleted;
+        quote.known = true;
     }
     Ok(())
 }

@@ -1,0 +1,209 @@
+//! Rich messaging through the engine: replies, edits, deletes and reactions made offline go
+//! out after an app restart and a relay `kill -9`, and every device folds them into the same
+//! state; a refused action is dropped and said; search finds the current text only; a message
+//! deleted for me disappears on this device only.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tern_client::{ChatMessage, Client, Event};
+
+/// What a member sees of a chat: seq, text, edited, deleted, reactions (emoji, count, who).
+type Shown = Vec<(u64, String, bool, bool, Vec<(String, usize, Vec<String>)>)>;
+
+async fn shown(c: &Client, conv: i64) -> Shown {
+    c.messages(conv, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            let mut reactions: Vec<_> = m
+                .reactions
+                .iter()
+                .map(|r| {
+                    let mut users = r.users.clone();
+                    users.sort();
+                    (r.emoji.clone(), r.count, users)
+                })
+                .collect();
+            reactions.sort();
+            (m.seq.unwrap_or(0), m.body, m.edited, m.deleted, reactions)
+        })
+        .collect()
+}
+
+fn at(view: &[ChatMessage], seq: u64) -> &ChatMessage {
+    view.iter()
+        .find(|m| m.seq == Some(seq))
+        .expect("the message")
+}
+
+#[tokio::test]
+async fn actions_taken_offline_survive_an_app_restart_and_a_relay_kill_and_every_device_converges()
+{
+    let mut relay = Relay::start();
+    let (alice, alice_dir) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (alice_laptop, _l) = device(&relay, "alice").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    for text in ["first", "second", "third"] {
+        alice.send(conv, text).await.unwrap();
+    }
+    wait_settled(&alice).await;
+    eventually("bob has the three", || async {
+        bob.stored_messages(conv).await.unwrap().len() == 3
+    })
+    .await;
+
+    relay.kill9();
+    // Offline: alice edits 1, reacts to 2, deletes 3 and replies to 1; bob reacts to 1.
+    alice.edit(conv, 1, "first, corrected").await.unwrap();
+    alice.react(conv, 2, "❤️").await.unwrap();
+    alice.delete_for_everyone(conv, 3).await.unwrap();
+    alice
+        .send_text(conv, "about the first", Some(1))
+        .await
+        .unwrap();
+    bob.react(conv, 1, "👍").await.unwrap();
+    // The user sees what they did at once.
+    let now = alice.messages(conv, None, 10).await.unwrap();
+    assert_eq!(
+        (at(&now, 1).body.as_str(), at(&now, 1).edited),
+        ("first, corrected", true)
+    );
+    assert!(at(&now, 2).reactions[0].mine);
+    assert!(at(&now, 3).deleted && at(&now, 3).body.is_empty());
+    let reply = now.last().unwrap();
+    assert_eq!(
+        reply.reply_to.as_ref().map(|q| (q.seq, q.snippet.as_str())),
+        Some((1, "first, corrected"))
+    );
+
+    // Alice closes the app with all of it unsent; the relay comes back; she starts again.
+    let config = alice.config().clone();
+    alice.shutdown().await;
+    drop(alice);
+    relay.restart();
+    let alice = Client::resume(config, "alice").await.unwrap();
+    wait_settled(&alice).await;
+    wait_settled(&bob).await;
+
+    let expected: Shown = vec![
+        (
+            1,
+            "first, corrected".into(),
+            true,
+            false,
+            vec![("👍".into(), 1, vec!["bob".into()])],
+        ),
+        (
+            2,
+            "second".into(),
+            false,
+            false,
+            vec![("❤️".into(), 1, vec!["alice".into()])],
+        ),
+        (3, String::new(), false, true, vec![]),
+        (
+            // The reply is the only new message; the events have seqs between.
+            0,
+            "about the first".into(),
+            false,
+            false,
+            vec![],
+        ),
+    ];
+    for (name, c) in [
+        ("alice", &alice),
+        ("alice's laptop", &alice_laptop),
+        ("bob", &bob),
+    ] {
+        eventually(&format!("{name} converges"), || async {
+            let mut view = shown(c, conv).await;
+            if let Some(last) = view.last_mut() {
+                last.0 = 0;
+            }
+            view == expected
+        })
+        .await;
+    }
+    // Every cache holds the same log as every other, entry for entry.
+    let reference = alice.stored_messages(conv).await.unwrap();
+    assert_eq!(reference.len(), 8, "4 messages and 4 events, each once");
+    assert_eq!(bob.stored_messages(conv).await.unwrap(), reference);
+    assert_eq!(alice_laptop.stored_messages(conv).await.unwrap(), reference);
+    drop(alice_dir);
+}
+
+#[tokio::test]
+async fn a_refused_edit_is_dropped_and_said_and_the_message_shows_as_before() {
+    // An edit window of zero hours: every edit is too late.
+    let relay = Relay::start_with(&["--edit-window-hours", "0"]);
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "as sent").await.unwrap();
+    wait_settled(&alice).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut events = alice.subscribe();
+    alice.edit(conv, 1, "rewritten").await.unwrap();
+    let reason = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(Event::ActionRefused { seq: 1, reason, .. }) = events.recv().await {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("the refusal is reported");
+    assert!(reason.contains("edit_window_closed"), "{reason}");
+    wait_settled(&alice).await;
+    let view = alice.messages(conv, None, 10).await.unwrap();
+    assert_eq!((view[0].body.as_str(), view[0].edited), ("as sent", false));
+}
+
+#[tokio::test]
+async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_only() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "meet at the harbour").await.unwrap();
+    alice.send(conv, "bring the map").await.unwrap();
+    wait_settled(&alice).await;
+    alice.edit(conv, 1, "meet at the station").await.unwrap();
+    wait_settled(&alice).await;
+    eventually("bob sees the edit", || async {
+        bob.messages(conv, None, 10).await.unwrap()[0].body == "meet at the station"
+    })
+    .await;
+    for c in [&alice, &bob] {
+        assert!(c.search("harbour", 10).await.unwrap().is_empty());
+        assert_eq!(c.search("station", 10).await.unwrap().len(), 1);
+    }
+
+    alice.delete_for_everyone(conv, 1).await.unwrap();
+    wait_settled(&alice).await;
+    eventually("bob sees the tombstone", || async {
+        bob.messages(conv, None, 10).await.unwrap()[0].deleted
+    })
+    .await;
+    assert!(bob.search("station", 10).await.unwrap().is_empty());
+
+    bob.delete_for_me(conv, 2).await.unwrap();
+    let bobs: Vec<Option<u64>> = bob
+        .messages(conv, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert!(!bobs.contains(&Some(2)));
+    assert!(bob.search("map", 10).await.unwrap().is_empty());
+    assert_eq!(alice.search("map", 10).await.unwrap().len(), 1);
+    // Unread counts count messages: two were sent, the edit and delete are not messages.
+    let listed = bob.conversations().await.unwrap();
+    assert_eq!(listed[0].unread, 2);
+}
