@@ -204,6 +204,21 @@ pub async fn react(
     Ok(state.client()?.react(conversation_id, seq, &emoji).await?)
 }
 
+/// Set (or with a blank name clear) the user's display name.
+#[tauri::command]
+pub async fn set_display_name(state: State<'_, AppState>, name: String) -> Res<()> {
+    Ok(state.client()?.set_display_name(Some(&name)).await?)
+}
+
+/// People to start a chat with: contacts by prefix or display name, anyone by exact username.
+#[tauri::command]
+pub async fn find_people(
+    state: State<'_, AppState>,
+    query: String,
+) -> Res<Vec<tern_proto::Person>> {
+    Ok(state.client()?.find_people(&query).await?)
+}
+
 /// Open an `http`, `https` or `mailto` link in the system's handler (never in the window).
 #[tauri::command]
 pub fn open_link(url: String) -> Res<()> {

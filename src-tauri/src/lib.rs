@@ -121,6 +121,8 @@ pub fn run() {
             commands::delete_message,
             commands::react,
             commands::open_link,
+            commands::set_display_name,
+            commands::find_people,
             commands::retry,
             commands::delete_failed,
             commands::mark_read,

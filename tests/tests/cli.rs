@@ -114,3 +114,59 @@ async fn without_a_keychain_login_fails_with_a_clear_error_and_writes_no_token()
         .unwrap();
     assert_eq!((total, revoked), (1, 1));
 }
+
+#[tokio::test]
+async fn the_cli_replies_edits_reacts_deletes_and_sets_a_display_name() {
+    let relay = Relay::start();
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let (code, out, err) = tern_output(&relay, data.path(), args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    run(&["register", "alice"]);
+    run(&["login", "alice"]);
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = run(&["direct", "bob"])[0]["conversation_id"].as_i64().unwrap();
+    let c = conv.to_string();
+    run(&["send", &c, "helo"]);
+    run(&["send", &c, "second"]);
+    run(&["send", &c, "about", "the", "first", "--reply-to", "1"]);
+    let edited = run(&["edit", &c, "1", "hello"]);
+    assert_eq!(
+        (edited[0]["body"].as_str(), edited[0]["edited"].as_bool()),
+        (Some("hello"), Some(true))
+    );
+    let reacted = run(&["react", &c, "2", "🎉"]);
+    assert_eq!(reacted[0]["reactions"][0]["emoji"], "🎉");
+    assert_eq!(reacted[0]["reactions"][0]["mine"], true);
+    let deleted = run(&["delete", &c, "2"]);
+    assert_eq!(deleted[0]["deleted"], true);
+    run(&["profile", "--display-name", "Alice Liddell"]);
+
+    // Bob's engine folds all of it, and shows alice by her display name.
+    eventually("bob sees every change", || async {
+        let view = bob.messages(conv, None, 10).await.unwrap();
+        view.len() == 3
+            && view[0].body == "hello"
+            && view[0].edited
+            && view[1].deleted
+            && view[2].reply_to.as_ref().is_some_and(|q| q.snippet == "hello")
+            && view[2].sender_name == "Alice Liddell"
+    })
+    .await;
+    eventually("bob's chat is titled by the display name", || async {
+        bob.conversations().await.unwrap()[0].title == "Alice Liddell"
+    })
+    .await;
+    let found = bob.find_people("Liddell").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].username, "alice");
+
+    // History in the CLI shows the same; refusing a bad action exits non-zero with a reason.
+    let history = run(&["history", &c]);
+    assert_eq!(history.len(), 3);
+    let (code, _, err) = tern_output(&relay, data.path(), &["edit", &c, "2", "too late"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("deleted"), "{err}");
+}

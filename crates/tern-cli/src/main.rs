@@ -109,6 +109,13 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         wait: f64,
     },
+    /// Set the name others see instead of your username (blank clears it).
+    Profile {
+        #[arg(long)]
+        display_name: String,
+    },
+    /// Find people: your contacts by username prefix or display name, anyone by exact username.
+    Find { query: Vec<String> },
     /// List conversations from the cache.
     Conversations,
     /// Show a conversation's messages from the cache.
@@ -273,6 +280,8 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             )
             .await
         }
+        Command::Profile { display_name } => profile(cli, &out, display_name).await,
+        Command::Find { query } => find(cli, &out, &query.join(" ")).await,
         Command::Conversations => conversations(cli, &out).await,
         Command::History {
             conversation,
@@ -464,6 +473,37 @@ async fn act(
     out.show(&shown, || output::message(&shown));
     client.shutdown().await;
     Ok(code)
+}
+
+async fn profile(cli: &Cli, out: &Output, display_name: &str) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    client.set_display_name(Some(display_name)).await?;
+    let name = display_name.trim();
+    out.show(&serde_json::json!({"display_name": name}), || {
+        if name.is_empty() {
+            "display name cleared".into()
+        } else {
+            format!("display name set to {name:?}")
+        }
+    });
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find(cli: &Cli, out: &Output, query: &str) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    for p in client.find_people(query).await? {
+        out.show(&p, || match &p.display_name {
+            Some(d) => format!("{}  ({d})", p.username),
+            None => p.username.clone(),
+        });
+    }
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn conversations(cli: &Cli, out: &Output) -> anyhow::Result<ExitCode> {

@@ -360,7 +360,7 @@ impl Client {
         })));
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &self,
         build: impl FnOnce(RequestId) -> ClientFrame + Send + 'static,
     ) -> Result<ServerFrame> {

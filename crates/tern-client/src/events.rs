@@ -60,6 +60,8 @@ pub struct Quote {
     pub seq: Seq,
     /// Its author's username; empty when the message is not in the cache yet.
     pub sender: String,
+    /// Its author's display name where known, else the username.
+    pub sender_name: String,
     /// The start of its current text; empty when deleted or not cached.
     pub snippet: String,
     /// The original was deleted for everyone.
@@ -87,7 +89,7 @@ pub struct ReactionView {
     pub count: usize,
     /// The signed-in user is one of them.
     pub mine: bool,
-    /// Their usernames.
+    /// Their display names (usernames where none is set).
     pub users: Vec<String>,
 }
 
@@ -105,6 +107,8 @@ pub struct ChatMessage {
     pub sender_id: UserId,
     /// Author's username.
     pub sender: String,
+    /// Author's display name where known, else the username: what the chat shows.
+    pub sender_name: String,
     /// Text.
     pub body: String,
     /// Relay time when stored, or local time when queued.
@@ -132,7 +136,7 @@ pub struct ConversationView {
     /// Shape and members.
     #[serde(flatten)]
     pub info: ConversationInfo,
-    /// Display title: the group name, or the other member's username.
+    /// Display title: the group name, or the other member's display name (else username).
     pub title: String,
     /// Newest message (outbox included).
     pub last_message: Option<ChatMessage>,

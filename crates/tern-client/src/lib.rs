@@ -24,6 +24,7 @@ pub mod keychain;
 pub mod logging;
 pub mod mentions;
 pub mod private_fs;
+mod profile;
 pub mod relay_address;
 mod shared;
 

@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::requests::{
-    AddMembers, CreateGroup, HistoryRequest, LeaveGroup, ListConversations, MarkDelivered,
-    MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetTyping, StartDirect, SyncRequest,
+    AddMembers, CreateGroup, FindPeople, HistoryRequest, LeaveGroup, ListConversations,
+    MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetProfile, SetTyping,
+    StartDirect, SyncRequest,
 };
 use crate::{
     ConversationId, ConversationInfo, ConversationSummary, ErrorCode, MessageId, MessageRecord,
-    Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+    Person, Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
 };
 
 /// What a client already holds in one conversation, sent with [`ClientFrame::Sync`].
@@ -68,6 +69,10 @@ pub enum ClientFrame {
     Read(MarkRead),
     /// Typing started (`active: true`) or stopped. Never stored. No reply on success.
     Typing(SetTyping),
+    /// Set the caller's display name; answered with [`ServerFrame::Ok`].
+    SetProfile(SetProfile),
+    /// Find people to chat with; answered with [`ServerFrame::People`].
+    FindPeople(FindPeople),
 }
 
 /// Every `type` a client may send, for telling an unknown type from a malformed known one.
@@ -86,6 +91,8 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "delivered",
     "read",
     "typing",
+    "set_profile",
+    "find_people",
 ];
 
 /// A client frame that could not be understood.
@@ -162,6 +169,8 @@ impl ClientFrame {
             ClientFrame::Delivered(r) => r.id,
             ClientFrame::Read(r) => r.id,
             ClientFrame::Typing(r) => r.id,
+            ClientFrame::SetProfile(r) => r.id,
+            ClientFrame::FindPeople(r) => r.id,
         }
     }
 }
@@ -276,6 +285,13 @@ pub enum ServerFrame {
         /// Every conversation the user is a member of, most recent activity first.
         conversations: Vec<ConversationSummary>,
     },
+    /// Reply to [`ClientFrame::FindPeople`].
+    People {
+        /// Echoed request id.
+        id: RequestId,
+        /// Matches, best first.
+        people: Vec<Person>,
+    },
     /// Reply to [`ClientFrame::History`].
     History {
         /// Echoed request id.
@@ -345,6 +361,7 @@ impl ServerFrame {
             | ServerFrame::Ok { id }
             | ServerFrame::Ack { id, .. }
             | ServerFrame::Conversations { id, .. }
+            | ServerFrame::People { id, .. }
             | ServerFrame::History { id, .. }
             | ServerFrame::SyncPage { id, .. }
             | ServerFrame::SyncDone { id, .. } => Some(*id),

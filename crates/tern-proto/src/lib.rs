@@ -27,12 +27,13 @@ pub use http::{
 };
 pub use model::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole,
-    MessageId, MessageKind, MessageRecord, Presence, Reaction, ReceiptState, RequestId, Seq,
-    SessionId, Timestamp, UserId,
+    MessageId, MessageKind, MessageRecord, Person, Presence, Reaction, ReceiptState, RequestId,
+    Seq, SessionId, Timestamp, UserId,
 };
 pub use requests::{
-    AddMembers, CreateGroup, HistoryRequest, LeaveGroup, ListConversations, MarkDelivered,
-    MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetTyping, StartDirect, SyncRequest,
+    AddMembers, CreateGroup, FindPeople, HistoryRequest, LeaveGroup, ListConversations,
+    MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetProfile, SetTyping,
+    StartDirect, SyncRequest,
 };
 
 /// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and

@@ -214,6 +214,9 @@ pub struct Member {
     pub user_id: UserId,
     /// The member's username.
     pub username: String,
+    /// The name the member chose to be shown by, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     /// Admin or member.
     pub role: MemberRole,
     /// Highest sequence one of this member's devices reported as stored.
@@ -262,6 +265,18 @@ pub struct ReceiptState {
     pub delivered_seq: Seq,
     /// The member has read every message up to this sequence.
     pub read_seq: Seq,
+}
+
+/// Someone found by [`crate::requests::FindPeople`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// User id.
+    pub user_id: UserId,
+    /// Username (what a chat is started with).
+    pub username: String,
+    /// Display name, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// Whether a user is online, and when they were last seen.

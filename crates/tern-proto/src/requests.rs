@@ -174,3 +174,26 @@ pub struct SetTyping {
 fn default_history_limit() -> u32 {
     50
 }
+
+/// Set (or with `None` or blank, clear) the caller's display name; answered with
+/// [`crate::ServerFrame::Ok`]. Every conversation the caller is in changes shape (its members
+/// carry display names), so members learn the new name by push and by sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetProfile {
+    /// Request id.
+    pub id: RequestId,
+    /// The name shown instead of the username.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// Find people to start a chat with; answered with [`crate::ServerFrame::People`]. Matches
+/// username prefixes and display names among people the caller shares a conversation with,
+/// and an exact username for everyone else (no directory to scrape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindPeople {
+    /// Request id.
+    pub id: RequestId,
+    /// What was typed.
+    pub query: String,
+}

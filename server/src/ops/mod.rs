@@ -7,12 +7,14 @@
 //! once the job has committed.
 //!
 //! One file per subject: [`messages`] (send, history), [`receipts`] (delivered/read markers,
-//! typing), [`directs`], [`groups`] (create, rename, members, leave, list), [`presence`].
+//! typing), [`directs`], [`groups`] (create, rename, members, leave, list), [`presence`],
+//! [`profile`] (display name, finding people).
 
 pub mod directs;
 pub mod groups;
 pub mod messages;
 pub mod presence;
+pub mod profile;
 pub mod receipts;
 
 use std::future::Future;
@@ -68,6 +70,8 @@ pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
         ClientFrame::RemoveMember(r) => groups::remove_member(ctx, r).await,
         ClientFrame::LeaveGroup(r) => groups::leave(ctx, r).await,
         ClientFrame::ListConversations(r) => groups::list(ctx, r).await,
+        ClientFrame::SetProfile(r) => profile::set(ctx, r).await,
+        ClientFrame::FindPeople(r) => profile::find(ctx, r).await,
         ClientFrame::Ping(_) | ClientFrame::Sync(_) => Err(Error::Internal(
             "a connection-level request reached the operations".into(),
         )),

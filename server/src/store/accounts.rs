@@ -3,7 +3,7 @@
 //! of users who share a conversation with someone (their contacts).
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ErrorCode, SessionId, Timestamp, UserId};
+use tern_proto::{ConversationId, ErrorCode, Person, SessionId, Timestamp, UserId};
 
 use crate::error::{Error, Result};
 
@@ -345,4 +345,67 @@ pub fn last_seen(
         out.push((id, seen));
     }
     Ok(out)
+}
+
+/// Set or clear a user's display name. Each conversation the user is in gets a new version
+/// (its members are part of its shape), so it syncs with the new name. Returns those
+/// conversations.
+pub fn set_display_name(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+    name: Option<&str>,
+) -> Result<Vec<ConversationId>> {
+    txn.prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")?
+        .execute(params![user_id, name])?;
+    let version = super::next_version(txn)? as i64;
+    Ok(txn
+        .prepare_cached(
+            "UPDATE conversations SET version = ?2
+             WHERE id IN (SELECT conversation_id FROM members WHERE user_id = ?1 AND active = 1)
+             RETURNING id",
+        )?
+        .query_map(params![user_id, version], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Most people one search returns.
+pub const MAX_PEOPLE: usize = 20;
+
+/// People matching `query` for `me`: among those sharing a conversation with `me`, a username
+/// that starts with it or a display name containing it (both without case); beyond them only
+/// the user whose username is exactly `query`. Never `me`.
+pub fn find_people(txn: &Transaction<'_>, me: UserId, query: &str) -> Result<Vec<Person>> {
+    let q = query.to_lowercase();
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(Person {
+            user_id: r.get(0)?,
+            username: r.get(1)?,
+            display_name: r.get(2)?,
+        })
+    };
+    let mut people: Vec<Person> = txn
+        .prepare_cached(
+            "SELECT DISTINCT u.id, u.username, u.display_name FROM members mine
+             JOIN members other ON other.conversation_id = mine.conversation_id AND other.active = 1
+             JOIN users u ON u.id = other.user_id
+             WHERE mine.user_id = ?1 AND mine.active = 1 AND u.id != ?1
+               AND (substr(lower(u.username), 1, length(?2)) = ?2
+                    OR instr(lower(coalesce(u.display_name, '')), ?2) > 0)
+             ORDER BY lower(u.username) LIMIT ?3",
+        )?
+        .query_map(params![me, q, MAX_PEOPLE as i64], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let exact = txn
+        .prepare_cached(
+            "SELECT id, username, display_name FROM users WHERE username = ?1 AND id != ?2",
+        )?
+        .query_row(params![query, me], row)
+        .optional()?;
+    if let Some(p) = exact {
+        if !people.iter().any(|x| x.user_id == p.user_id) {
+            people.insert(0, p);
+            people.truncate(MAX_PEOPLE);
+        }
+    }
+    Ok(people)
 }

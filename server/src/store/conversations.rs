@@ -30,7 +30,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
         .ok_or_else(|| Error::refused(ErrorCode::NotFound, format!("no conversation {conv}")))?;
     let members = txn
         .prepare_cached(
-            "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq
+            "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ?1 AND m.active = 1 ORDER BY m.joined_at, m.user_id",
         )?
@@ -41,6 +41,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
                 role: enum_column(r, 2)?,
                 delivered_seq: r.get::<_, i64>(3)? as Seq,
                 read_seq: r.get::<_, i64>(4)? as Seq,
+                display_name: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -104,6 +104,10 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (conversation_id, seq, user_id, emoji)
     ) WITHOUT ROWID;
     "#,
+    // 4: display names.
+    r#"
+    ALTER TABLE users ADD COLUMN display_name TEXT;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.

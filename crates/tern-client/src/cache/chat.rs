@@ -57,6 +57,7 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         deleted: m.deleted,
         reactions: Vec::new(),
         mentions_me: false,
+        sender_name: m.sender.clone(),
         conversation_id: m.conversation_id,
         seq: Some(m.seq),
         client_id: m.client_id.clone(),
@@ -118,7 +119,7 @@ fn decorate(
     chats: &mut [ChatMessage],
 ) -> Result<()> {
     let mut reactions = txn.prepare_cached(
-        "SELECT r.user_id, r.emoji, coalesce(m.username, '') FROM reactions r
+        "SELECT r.user_id, r.emoji, coalesce(m.display_name, m.username, '') FROM reactions r
          LEFT JOIN members m ON m.conversation_id = r.conversation_id AND m.user_id = r.user_id
          WHERE r.conversation_id = ?1 AND r.seq = ?2 ORDER BY r.emoji, r.user_id",
     )?;
@@ -140,9 +141,46 @@ fn decorate(
     }
     resolve_quotes(txn, chats)?;
     overlay_pending(txn, chats)?;
+    name_senders(txn, chats)?;
     let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
     for chat in chats.iter_mut() {
         chat.mentions_me = !chat.mine && crate::mentions::mentions(&chat.body, &my_name);
+    }
+    Ok(())
+}
+
+/// The name a member is shown by in a conversation: display name, else username.
+fn shown_name(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    conv: ConversationId,
+    user: UserId,
+) -> Result<Option<String>> {
+    Ok(stmt
+        .query_row(params![conv, user], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Show senders (and quoted senders) by their display names where the cache knows them.
+fn name_senders(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> {
+    let mut by_id = txn.prepare_cached(
+        "SELECT display_name FROM members WHERE conversation_id = ?1 AND user_id = ?2",
+    )?;
+    let mut by_name = txn.prepare_cached(
+        "SELECT display_name FROM members WHERE conversation_id = ?1 AND username = ?2",
+    )?;
+    for chat in chats.iter_mut() {
+        chat.sender_name = shown_name(&mut by_id, chat.conversation_id, chat.sender_id)?
+            .unwrap_or_else(|| chat.sender.clone());
+        if let Some(q) = chat.reply_to.as_mut().filter(|q| q.known) {
+            q.sender_name = by_name
+                .query_row(params![chat.conversation_id, q.sender], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .optional()?
+                .flatten()
+                .unwrap_or_else(|| q.sender.clone());
+        }
     }
     Ok(())
 }

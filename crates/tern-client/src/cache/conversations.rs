@@ -29,10 +29,10 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
     }
     for m in &info.members {
         txn.prepare_cached(
-            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq, display_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (conversation_id, user_id) DO UPDATE SET username = ?3, role = ?4,
-               delivered_seq = max(delivered_seq, ?5), read_seq = max(read_seq, ?6)",
+               delivered_seq = max(delivered_seq, ?5), read_seq = max(read_seq, ?6), display_name = ?7",
         )?
         .execute(params![
             info.conversation_id,
@@ -40,7 +40,8 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
             m.username,
             m.role.as_str(),
             m.delivered_seq as i64,
-            m.read_seq as i64
+            m.read_seq as i64,
+            m.display_name,
         ])?;
     }
     Ok(())
@@ -108,7 +109,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
     };
     let members = txn
         .prepare_cached(
-            "SELECT user_id, username, role, delivered_seq, read_seq FROM members WHERE conversation_id = ?1 ORDER BY username",
+            "SELECT user_id, username, role, delivered_seq, read_seq, display_name FROM members WHERE conversation_id = ?1 ORDER BY username",
         )?
         .query_map([conv], |r| {
             Ok(Member {
@@ -117,6 +118,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
                 role: super::enum_column(r, 2)?,
                 delivered_seq: r.get::<_, i64>(3)? as Seq,
                 read_seq: r.get::<_, i64>(4)? as Seq,
+                display_name: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

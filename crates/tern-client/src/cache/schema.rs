@@ -102,6 +102,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN target_seq INTEGER;
     ALTER TABLE outbox ADD COLUMN reply_to INTEGER;
 "#,
+    // 3: display names.
+    r#"
+    ALTER TABLE members ADD COLUMN display_name TEXT;
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

@@ -72,7 +72,7 @@ fn view(
         .flatten();
     let title = match (&info.name, other) {
         (Some(name), _) => name.clone(),
-        (None, Some(o)) => o.username.clone(),
+        (None, Some(o)) => o.display_name.clone().unwrap_or_else(|| o.username.clone()),
         (None, None) => format!("conversation {id}"),
     };
     let last_message = page(txn, me, id, None, 1)?.pop();
@@ -128,6 +128,7 @@ mod tests {
             role: MemberRole::Member,
             delivered_seq: 0,
             read_seq: 0,
+            display_name: None,
         }
     }
 

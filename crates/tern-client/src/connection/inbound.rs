@@ -120,6 +120,7 @@ impl Session<'_> {
             ServerFrame::Ok { id } => self.on_ok(id).await,
             f @ (ServerFrame::Pong { .. }
             | ServerFrame::Conversations { .. }
+            | ServerFrame::People { .. }
             | ServerFrame::History { .. }) => {
                 if let Some(id) = f.reply_id() {
                     self.pending.resolve(id, Ok(f));

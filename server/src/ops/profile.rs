@@ -1,0 +1,95 @@
+//! The caller's profile (display name) and finding people to chat with.
+//!
+//! A display name lives on the account; conversations carry it in their members, so a change
+//! is published to every conversation the caller is in and reaches offline members by sync
+//! (each of those conversations gets a new version).
+
+use rusqlite::Transaction;
+use tern_proto::{ErrorCode, FindPeople, ServerFrame, SetProfile};
+
+use super::groups::publish_conversation;
+use super::{queue, Ctx, Pending};
+use crate::error::{Error, Result};
+use crate::fanout::Publish;
+use crate::store::{accounts, conversations as convs};
+
+/// Longest display name (characters).
+const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
+/// Whether `c` may not appear in a display name: control characters (they break lines) and
+/// bidirectional overrides and isolates (they reorder the text around the name, the classic
+/// way to make a name read as someone else's).
+fn forbidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A display name as stored: trimmed, `None` when blank; refused when too long or when it
+/// holds a [`forbidden`] character.
+fn clean(name: Option<&str>) -> Result<Option<String>> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(forbidden) {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            format!(
+                "a display name has at most {MAX_DISPLAY_NAME_CHARS} characters, no control characters and no direction overrides"
+            ),
+        ));
+    }
+    Ok(Some(name.to_owned()))
+}
+
+/// Set or clear the caller's display name and tell every conversation.
+pub async fn set(ctx: Ctx<'_>, req: SetProfile) -> Result<Pending> {
+    let name = clean(req.display_name.as_deref())?;
+    let (me, conn, id) = (ctx.caller.user_id, ctx.caller.conn_id, req.id);
+    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        for conv in accounts::set_display_name(txn, me, name.as_deref())? {
+            let info = convs::info(txn, conv)?;
+            publish_conversation(&info, conn, out);
+        }
+        Ok(())
+    };
+    queue(ctx.state, job, move |()| Some(ServerFrame::Ok { id })).await
+}
+
+/// Find people by username prefix or display name among contacts, or exact username.
+pub async fn find(ctx: Ctx<'_>, req: FindPeople) -> Result<Pending> {
+    let query = req.query.trim().to_owned();
+    if query.is_empty() || query.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            format!("a search has 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
+        ));
+    }
+    let (me, id) = (ctx.caller.user_id, req.id);
+    let job =
+        move |txn: &Transaction<'_>, _: &mut Vec<Publish>| accounts::find_people(txn, me, &query);
+    queue(ctx.state, job, move |people| {
+        Some(ServerFrame::People { id, people })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_display_name_is_trimmed_blank_clears_it_and_control_characters_are_refused() {
+        assert_eq!(
+            clean(Some("  Alice A.  ")).unwrap().as_deref(),
+            Some("Alice A.")
+        );
+        assert_eq!(clean(Some("   ")).unwrap(), None);
+        assert_eq!(clean(None).unwrap(), None);
+        assert!(clean(Some("line\nbreak")).is_err());
+        assert!(
+            clean(Some("\u{202e}evilA")).is_err(),
+            "no direction overrides"
+        );
+        assert!(clean(Some("Zoë 李")).is_ok());
+        assert!(clean(Some(&"x".repeat(65))).is_err());
+    }
+}
