@@ -342,6 +342,12 @@ pub fn set_do_not_disturb(state: State<'_, AppState>, on: bool) -> Res<()> {
     state.update_settings(|s| s.do_not_disturb = on).map(|_| ())
 }
 
+/// Keep mentions silent in muted conversations too (by default a mention still notifies).
+#[tauri::command]
+pub fn set_mute_mentions(state: State<'_, AppState>, on: bool) -> Res<()> {
+    state.update_settings(|s| s.mute_mentions = on).map(|_| ())
+}
+
 /// Mute or unmute a conversation.
 #[tauri::command]
 pub fn set_muted(

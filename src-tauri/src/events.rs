@@ -26,6 +26,7 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                             | Event::Receipt { .. }
                             | Event::SyncProgress { done: true, .. }
                             | Event::ConversationRemoved { .. }
+                            | Event::MessageChanged { hidden: true, .. }
                     );
                     if let Event::Message { message } = &event {
                         maybe_notify(&app, &client, message).await;

@@ -136,6 +136,7 @@ pub fn run() {
             commands::search,
             commands::retry_now,
             commands::set_do_not_disturb,
+            commands::set_mute_mentions,
             commands::set_muted,
             commands::set_open_conversation,
         ])

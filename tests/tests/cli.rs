@@ -127,7 +127,9 @@ async fn the_cli_replies_edits_reacts_deletes_and_sets_a_display_name() {
     run(&["register", "alice"]);
     run(&["login", "alice"]);
     let (bob, _b) = signup(&relay, "bob").await;
-    let conv = run(&["direct", "bob"])[0]["conversation_id"].as_i64().unwrap();
+    let conv = run(&["direct", "bob"])[0]["conversation_id"]
+        .as_i64()
+        .unwrap();
     let c = conv.to_string();
     run(&["send", &c, "helo"]);
     run(&["send", &c, "second"]);
@@ -151,7 +153,10 @@ async fn the_cli_replies_edits_reacts_deletes_and_sets_a_display_name() {
             && view[0].body == "hello"
             && view[0].edited
             && view[1].deleted
-            && view[2].reply_to.as_ref().is_some_and(|q| q.snippet == "hello")
+            && view[2]
+                .reply_to
+                .as_ref()
+                .is_some_and(|q| q.snippet == "hello")
             && view[2].sender_name == "Alice Liddell"
     })
     .await;

@@ -203,7 +203,9 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
     assert!(!bobs.contains(&Some(2)));
     assert!(bob.search("map", 10).await.unwrap().is_empty());
     assert_eq!(alice.search("map", 10).await.unwrap().len(), 1);
-    // Unread counts count messages: two were sent, the edit and delete are not messages.
+    // Unread counts count messages: of the two sent, one is hidden here; the edit and the
+    // delete are not messages.
     let listed = bob.conversations().await.unwrap();
-    assert_eq!(listed[0].unread, 2);
+    assert_eq!(listed[0].unread, 1);
+    assert_eq!(bob.unread_total().await.unwrap(), 1);
 }

@@ -142,7 +142,7 @@ pub fn unread_total(txn: &Transaction<'_>, me: UserId) -> Result<u64> {
             "SELECT count(*) FROM messages m
              JOIN conversations c ON c.id = m.conversation_id AND c.active = 1
              JOIN members mine ON mine.conversation_id = m.conversation_id AND mine.user_id = ?1
-             WHERE m.sender_id != ?1 AND m.seq > mine.read_seq",
+             WHERE m.sender_id != ?1 AND m.seq > mine.read_seq AND m.kind = 'text' AND m.hidden = 0",
         )?
         .query_row([me], |r| r.get(0))?;
     Ok(n as u64)

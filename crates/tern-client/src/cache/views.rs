@@ -65,7 +65,7 @@ fn view(
         .map(|m| m.read_seq)
         .unwrap_or(0);
     let unread: i64 = txn
-        .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text'")?
+        .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text' AND hidden = 0")?
         .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
     let other = (info.kind == ConversationKind::Direct)
         .then(|| info.members.iter().find(|m| m.user_id != me))
