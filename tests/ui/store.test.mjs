@@ -108,3 +108,86 @@ test("an older page goes in front without duplicating what is shown", () => {
   assert.equal(s.minSeq(older), 4);
   assert.equal(s.maxSeq(older), 6);
 });
+
+// ---------- rich messages: message_changed, quotes, actions ----------
+
+const rich = (m, extra = {}) => ({ reply_to: null, edited: false, deleted: false, reactions: [], mentions_me: false, ...m, ...extra });
+
+test("message_changed replaces the row by seq and leaves the others alone", () => {
+  const chat = [rich(received("a", 1, 10)), rich(mine("b", 2, "sent", 11))];
+  const edited = rich(mine("b", 2, "sent", 11), { body: "fixed", edited: true });
+  const next = s.chatWithChanged(chat, edited, false);
+  assert.equal(next[1], edited);
+  assert.equal(next[0], chat[0]);
+  assert.equal(chat[1].body, "b", "the old list is not changed");
+  const reacted = rich(received("a", 1, 10), { reactions: [{ emoji: "👍", count: 1, mine: true, users: ["alice"] }] });
+  assert.equal(s.chatWithChanged(next, reacted, false)[0].reactions[0].count, 1);
+});
+
+test("a message deleted for everyone stays as a tombstone; hidden removes the row", () => {
+  const chat = [rich(received("a", 1, 10)), rich(received("b", 2, 11))];
+  const tomb = rich(received("b", 2, 11), { body: "", deleted: true });
+  assert.equal(s.chatWithChanged(chat, tomb, false)[1].deleted, true);
+  assert.deepEqual(s.chatWithChanged(chat, rich(received("a", 1, 10)), true).map((m) => m.client_id), ["b"]);
+});
+
+test("message_changed for a message not shown changes nothing shown", () => {
+  const chat = [rich(received("a", 5, 10))];
+  assert.equal(s.chatWithChanged(chat, rich(received("z", 2, 1), { body: "x", edited: true }), false), chat);
+  assert.equal(s.chatWithChanged(chat, rich(received("z", 2, 1)), true), chat);
+});
+
+test("replies show the quoted message's edit or deletion", () => {
+  const quote = { seq: 1, sender: "bob", snippet: "a", deleted: false, known: true };
+  const chat = [rich(received("a", 1, 10)), rich(mine("r", 2, "sent", 11), { reply_to: quote })];
+  const edited = s.chatWithChanged(chat, rich(received("a", 1, 10), { body: "new text", edited: true }), false);
+  assert.equal(edited[1].reply_to.snippet, "new text");
+  const deleted = s.chatWithChanged(edited, rich(received("a", 1, 10), { body: "", deleted: true }), false);
+  assert.equal(deleted[1].reply_to.deleted, true);
+  // Even when the quoted message itself is not shown.
+  const far = [rich(mine("r", 9, "sent", 11), { reply_to: { ...quote, seq: 3 } })];
+  assert.equal(s.chatWithChanged(far, rich(received("q", 3, 5), { body: "edited", edited: true }), false)[0].reply_to.snippet, "edited");
+});
+
+test("an older page fills the quotes it brings", () => {
+  const unknown = { seq: 3, sender: "", snippet: "", deleted: false, known: false };
+  const chat = [rich(mine("r", 9, "sent", 11), { reply_to: unknown })];
+  const next = s.chatWithOlder(chat, [rich(received("q", 3, 5), { body: "the original" })]);
+  assert.deepEqual(next[1].reply_to, { seq: 3, sender: "bob", snippet: "the original", deleted: false, known: true });
+});
+
+test("message_changed updates the conversation's preview when it is its last message", () => {
+  const c = direct();
+  const edited = rich(received("a", 1, 10), { body: "edited", edited: true });
+  const next = s.withChanged(c, edited);
+  assert.equal(next.last_message, edited);
+  assert.equal(next.unread, c.unread, "an edit is not a new message");
+  assert.equal(s.withChanged(c, rich(received("z", 7, 50))), c);
+});
+
+test("actions: edit own only, delete for everyone own or as a group admin, tombstones only delete for me", () => {
+  const group = { conversation_id: 3, kind: "group", members: [{ ...member(1, "alice"), role: "admin" }, member(2, "bob")] };
+  const theirs = rich(received("a", 1, 10)), own = rich(mine("b", 2, "sent", 11));
+  assert.deepEqual(s.actionsFor(own, direct(), ME), ["reply", "react", "edit", "delete-everyone", "delete-me"]);
+  assert.deepEqual(s.actionsFor(theirs, direct(), ME), ["reply", "react", "delete-me"]);
+  assert.deepEqual(s.actionsFor(theirs, group, ME), ["reply", "react", "delete-everyone", "delete-me"]);
+  assert.deepEqual(s.actionsFor(theirs, group, 2), ["reply", "react", "delete-me"]);
+  assert.deepEqual(s.actionsFor(rich(theirs, { deleted: true, body: "" }), group, ME), ["delete-me"]);
+  assert.deepEqual(s.actionsFor(rich(mine("q", null, "queued", 12)), direct(), ME), []);
+});
+
+test("ArrowUp edits the user's newest stored, undeleted message", () => {
+  const chat = [rich(mine("a", 1, "sent", 10)), rich(mine("b", 2, "sent", 11), { deleted: true }), rich(received("c", 3, 12)), rich(mine("d", null, "queued", 13))];
+  assert.equal(s.lastEditable(chat).client_id, "a");
+  assert.equal(s.lastEditable([rich(received("c", 3, 12))]), null);
+});
+
+test("message_changed is one of the chat events applied (and replayed onto a loading page)", async () => {
+  globalThis.window ??= { __TAURI__: { core: { invoke: async () => null }, event: { listen: async () => {} } } };
+  const { applyChat } = await import("../../ui/js/refresh.js");
+  const chat = [rich(received("a", 1, 10)), rich(received("b", 2, 11))];
+  const edited = rich(received("b", 2, 11), { body: "edited", edited: true });
+  assert.equal(applyChat(chat, { event: "message_changed", message: edited, hidden: false })[1], edited);
+  assert.deepEqual(applyChat(chat, { event: "message_changed", message: chat[0], hidden: true }).map((m) => m.client_id), ["b"]);
+  assert.equal(applyChat(chat, { event: "action_refused", conversation_id: 3, seq: 2, reason: "too old" }), chat);
+});

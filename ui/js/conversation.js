@@ -1,16 +1,23 @@
-// What the user does in a chat: open or close a conversation, write (typing notices), send,
-// retry or delete a failed message. Results come back as engine events (events.js).
+// What the user does with a conversation: open or close it, mute it, retry or delete a failed
+// message. Writing and sending are the composer's (composer.js); results come back as engine
+// events (events.js).
 
 import { call } from "./api.js";
-import { $, errText } from "./dom.js";
+import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { loadChat } from "./refresh.js";
+import { cancelCompose } from "./composer.js";
+import { closeMentions } from "./mentions.js";
+import { closePicker } from "./views/picker.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./views/chat.js";
 
 /** Open a conversation: its header at once, its newest page when loaded. */
 export async function openConversation(id) {
-  if (state.open !== id) { clearMessages(); state.chat = []; state.hasOlder = false; }
+  if (state.open !== id) {
+    clearMessages(); state.chat = []; state.hasOlder = false;
+    cancelCompose(); closeMentions(); closePicker();
+  }
   state.open = id;
   stickToBottom();
   showChat(true);
@@ -26,32 +33,10 @@ export async function openConversation(id) {
 export function closeConversation() {
   state.open = null;
   state.chat = [];
+  cancelCompose(); closeMentions(); closePicker();
   showChat(false);
   call("set_open_conversation", { conversationId: null }).catch(console.error);
   drawList();
-}
-
-// Typing: tell the relay at most every 3 s while typing; stop after 4 s idle or on send.
-let typingSent = 0, typingStop = null;
-
-function onComposerInput() {
-  if (state.open === null) return;
-  const conv = state.open;
-  if (Date.now() - typingSent > 3000) { typingSent = Date.now(); call("typing", { conversationId: conv, active: true }); }
-  clearTimeout(typingStop);
-  typingStop = setTimeout(() => { typingSent = 0; call("typing", { conversationId: conv, active: false }); }, 4000);
-}
-
-async function sendCurrent() {
-  const text = $("composer").value;
-  if (!text.trim() || state.open === null) return;
-  $("composer").value = "";
-  clearTimeout(typingStop);
-  typingSent = 0;
-  call("typing", { conversationId: state.open, active: false });
-  stickToBottom();
-  // The local echo arrives as a `message` event.
-  try { await call("send", { conversationId: state.open, body: text }); } catch (e) { $("composer").value = text; alert(errText(e)); }
 }
 
 /** Retry a failed message (a `status` event follows). */
@@ -60,13 +45,8 @@ export const retry = (clientId) => call("retry", { clientId }).catch(console.err
 /** Delete a failed message (a `deleted` event follows). */
 export const removeFailed = (clientId) => call("delete_failed", { clientId }).catch(console.error);
 
-/** Composer: Enter sends, Shift+Enter breaks the line, typing notices while writing. */
-export function wireComposer() {
-  $("composer-form").addEventListener("submit", (e) => { e.preventDefault(); sendCurrent(); });
-  $("composer").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendCurrent(); }
-  });
-  $("composer").addEventListener("input", onComposerInput);
+/** The mute box of the open conversation. */
+export function wireMute() {
   $("mute").addEventListener("change", (e) => {
     if (state.open === null) return;
     const [id, muted] = [state.open, e.target.checked];

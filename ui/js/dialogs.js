@@ -1,5 +1,6 @@
-// The dialogs: new chat, new group, and a group's members (rename, add, remove, leave).
-// A command that returns the conversation's new shape updates its entry directly.
+// The dialogs: new chat, new group, a group's members (rename, add, remove, leave), and the
+// confirmation before deleting a message for everyone (in-app: window.confirm may not exist in
+// the webview). A command that returns the conversation's new shape updates its entry directly.
 
 import { call } from "./api.js";
 import { $, el, errText, names } from "./dom.js";
@@ -77,6 +78,22 @@ async function memberAction(cmd, args) {
   } catch (err) {
     $("members-error").textContent = errText(err);
   }
+}
+
+/** Ask before deleting a message for everyone; resolves to whether the user confirmed. */
+export function confirmDelete(m) {
+  const d = $("confirm-dialog");
+  $("confirm-text").textContent = m.mine
+    ? "Delete this message for everyone? Every member will see “This message was deleted”."
+    : `Delete ${m.sender}'s message for everyone? Every member will see “This message was deleted”.`;
+  return new Promise((resolve) => {
+    let yes = false;
+    const ok = $("confirm-delete");
+    const onOk = () => { yes = true; d.close(); };
+    ok.addEventListener("click", onOk);
+    d.addEventListener("close", () => { ok.removeEventListener("click", onOk); resolve(yes); }, { once: true });
+    d.showModal();
+  });
 }
 
 /** Wire the dialogs' buttons and forms. */

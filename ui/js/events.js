@@ -2,7 +2,7 @@
 // and redraws only the rows it touched. Where an event lacks what a row shows, only that
 // conversation is read back (refresh.js); the whole list is read only when a sync finishes.
 
-import { state, withMessage, withStatus, withReceipt, withInfo, withPresence,
+import { state, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
   chatWithStatus, chatWithTicks } from "./store.js";
 import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched, markReadIfVisible } from "./refresh.js";
 import { drawList } from "./views/list.js";
@@ -10,6 +10,8 @@ import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
 import { closeConversation } from "./conversation.js";
+import { composeSaw } from "./composer.js";
+import { toast } from "./views/toast.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
 function update(id, change) {
@@ -60,6 +62,21 @@ function onDeleted(ev) {
   drawMessages();
 }
 
+/** A stored message was edited, deleted or reacted to (or hidden: deleted for this user). */
+function onChanged(ev) {
+  const m = ev.message, id = m.conversation_id;
+  const c = state.conversations.get(id);
+  if (c && sameMessage(c.last_message, m)) {
+    // Hidden: what the preview shows instead is only in the cache.
+    if (ev.hidden) refreshOne(id); else update(id, (x) => withChanged(x, m));
+  }
+  composeSaw(m, ev.hidden);
+  if (id !== state.open) return;
+  chatEvent(ev);
+  const next = applyChat(state.chat, ev);
+  if (next !== state.chat) { state.chat = next; drawMessages(); }
+}
+
 function onReceipt(r) {
   const id = r.conversation_id;
   // The user's own read marker moving (read on another device) changes the unread count,
@@ -108,6 +125,9 @@ export function onEvent(ev, loadSettings) {
     case "message": onMessage(ev.message); break;
     case "status": onStatus(ev); break;
     case "deleted": onDeleted(ev); break;
+    case "message_changed": onChanged(ev); break;
+    // The message itself was already restored by a message_changed event.
+    case "action_refused": toast(`Couldn't change the message: ${ev.reason || "refused by the relay"}`); break;
     case "receipt": onReceipt(ev.receipt); break;
     case "typing": {
       const key = `${ev.conversation_id}:${ev.user_id}`;

@@ -3,15 +3,20 @@
 // draws state and forwards actions as commands. Module map:
 //   api.js          shell commands and event names      store.js   state + pure event deltas
 //   events.js       engine events → store → views       refresh.js reading back from the cache
-//   conversation.js open, write, send                    dialogs.js new chat/group, members
-//   views/          list, chat, banner, sign-in, search; keyed.js reconciles keyed rows
+//   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, confirm
+//   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
+//   actions.js      a message's actions (react, delete…) format.js  message text → DOM (links, *bold*…)
+//   views/          list, chat, message row, banner, sign-in, search, emoji picker, toasts;
+//                   keyed.js reconciles keyed rows
 
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, markReadIfVisible } from "./refresh.js";
-import { openConversation, retry, removeFailed, wireComposer } from "./conversation.js";
+import { openConversation, retry, removeFailed, wireMute } from "./conversation.js";
+import { wireComposer } from "./composer.js";
+import { act } from "./actions.js";
 import { wireDialogs } from "./dialogs.js";
 import { showConnection } from "./views/banner.js";
 import { drawTyping, wireMessages } from "./views/chat.js";
@@ -47,8 +52,9 @@ function wire() {
   wireList(openConversation);
   wireSearch(openConversation);
   wireComposer();
+  wireMute();
   wireDialogs();
-  wireMessages({ retry, remove: removeFailed, nearTop: loadOlder });
+  wireMessages({ retry, remove: removeFailed, nearTop: () => loadOlder(), act });
   $("retry-now").addEventListener("click", () => api.call("retry_now"));
   $("signout").addEventListener("click", async () => {
     await api.call("sign_out", { everywhere: false }).catch(console.error);

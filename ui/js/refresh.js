@@ -9,7 +9,7 @@
 
 import * as api from "./api.js";
 import {
-  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, maxSeq, minSeq,
+  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, maxSeq, minSeq,
 } from "./store.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
@@ -26,7 +26,8 @@ const oneLoading = new Map();
 /** Chat events seen while the open chat's page loads (replayed onto it), or null. */
 let chatPending = null;
 let chatToken = 0;
-let olderLoading = false;
+/** The older page being read (callers share it), or null. */
+let olderLoading = null;
 
 /** An event changed conversation `id` locally: a read under way must not undo it. */
 export function touched(id) {
@@ -86,12 +87,13 @@ export async function refreshOne(id) {
   if (again) refreshOne(id);
 }
 
-/** Apply one chat event (message, status, deleted, receipt) to a list of messages. */
+/** Apply one chat event (message, status, deleted, message_changed) to a list of messages. */
 export function applyChat(list, ev) {
   switch (ev.event) {
     case "message": return chatWithMessage(list, ev.message);
     case "status": return chatWithStatus(list, ev) || list;
     case "deleted": return chatWithout(list, ev.client_id);
+    case "message_changed": return chatWithChanged(list, ev.message, ev.hidden);
     default: return list;
   }
 }
@@ -119,22 +121,45 @@ export async function loadChat() {
   markReadIfVisible();
 }
 
-/** The user scrolled to the top: prepend the page before the oldest message shown. */
-export async function loadOlder() {
+/**
+ * Prepend the page of `limit` messages before the oldest one shown (the user scrolled to the
+ * top, or a quoted message is being looked for). A read already under way is shared.
+ */
+export function loadOlder(limit = PAGE) {
   const id = state.open;
   const before = minSeq(state.chat);
-  if (olderLoading || !state.hasOlder || id === null || before === null) return;
-  olderLoading = true;
-  try {
-    const page = await api.messages(id, before, PAGE);
-    if (state.open !== id) return;
-    state.hasOlder = page.length >= PAGE;
-    state.chat = chatWithOlder(state.chat, page);
-    drawMessages({ keepFromBottom: true });
-  } catch (e) {
-    console.error(e);
-  } finally {
-    olderLoading = false;
+  if (olderLoading) return olderLoading;
+  if (!state.hasOlder || id === null || before === null) return Promise.resolve();
+  olderLoading = (async () => {
+    try {
+      const page = await api.messages(id, before, limit);
+      if (state.open !== id) return;
+      state.hasOlder = page.length >= limit;
+      state.chat = chatWithOlder(state.chat, page);
+      drawMessages({ keepFromBottom: true });
+    } catch (e) {
+      console.error(e);
+    } finally {
+      olderLoading = null;
+    }
+  })();
+  return olderLoading;
+}
+
+/**
+ * Load older pages of the open chat until the message at `seq` is shown (a quote was clicked);
+ * whether it now is. Stops when there is nothing older, the chat changed, or a read failed.
+ */
+export async function reveal(seq) {
+  const id = state.open;
+  for (;;) {
+    if (state.open !== id) return false;
+    if (state.chat.some((m) => m.seq === seq)) return true;
+    const oldest = minSeq(state.chat);
+    if (!state.hasOlder || oldest === null || oldest < seq) return false;
+    // Seqs also count edits and reactions, so the gap bounds the messages in between.
+    await loadOlder(Math.min(200, Math.max(PAGE, oldest - seq + 1)));
+    if (minSeq(state.chat) === oldest && state.hasOlder) return false;
   }
 }
 

@@ -4,7 +4,8 @@
 //
 // Conversations are the engine's ConversationView objects (info flattened in: kind, name,
 // members with receipt markers, last_seq, created_at; plus title, last_message, unread,
-// online). Chat messages are ChatMessage objects (client_id, seq, status, reason, ...).
+// online). Chat messages are ChatMessage objects (client_id, seq, status, reason, reply_to,
+// edited, deleted, reactions, mentions_me, ...).
 
 /** Everything the views draw. Mutated only by events.js, refresh.js and the actions. */
 export const state = {
@@ -76,6 +77,19 @@ export function withStatus(c, ev) {
   const fresh = ev.seq != null && ev.seq > (c.last_seq || 0);
   if (!mine && !fresh) return c;
   return { ...c, last_message: mine ? restatus(last, ev) : last, last_seq: fresh ? ev.seq : c.last_seq };
+}
+
+/** Whether `m` is the same message as `x` (by client id, or by seq once stored). */
+export const sameMessage = (x, m) =>
+  !!x && !!m && (x.client_id === m.client_id || (m.seq != null && x.seq === m.seq));
+
+/**
+ * A stored message changed (edited, deleted for everyone, reacted to): the preview shows it as
+ * it now is. A message hidden for the user is not handled here: what the preview shows then is
+ * only in the cache.
+ */
+export function withChanged(c, m) {
+  return sameMessage(c.last_message, m) ? { ...c, last_message: m } : c;
 }
 
 /** A member's receipt markers moved forward. */
@@ -152,7 +166,89 @@ export const chatWithout = (list, clientId) => list.filter((m) => m.client_id !=
 /** Merge an older page in front (a message already present keeps its newer copy). */
 export function chatWithOlder(list, page) {
   const have = new Set(list.map((m) => m.client_id));
-  return byPosition([...page.filter((m) => !have.has(m.client_id)), ...list]);
+  return withQuotes(byPosition([...page.filter((m) => !have.has(m.client_id)), ...list]));
+}
+
+/** Longest quoted snippet, as the engine cuts it (characters). */
+const SNIPPET_CHARS = 200;
+
+/** How a reply quotes `m` (as the engine builds quotes from its cache). */
+export const quoteOf = (m) => ({
+  seq: m.seq, sender: m.sender, snippet: Array.from(m.body).slice(0, SNIPPET_CHARS).join(""),
+  deleted: m.deleted, known: true,
+});
+
+const sameQuote = (a, b) =>
+  a.seq === b.seq && a.sender === b.sender && a.snippet === b.snippet && a.deleted === b.deleted && a.known === b.known;
+
+/** `m` with its quote of `target` refreshed, or `m` itself when it does not quote it or is current. */
+function requote(m, target) {
+  const q = m.reply_to;
+  if (!q || q.seq !== target.seq) return m;
+  const fresh = quoteOf(target);
+  return sameQuote(q, fresh) ? m : { ...m, reply_to: fresh };
+}
+
+/**
+ * Replies whose quoted message is in `list` show it as it is there (an older page brought a
+ * message the engine did not have when it built the quote). Returns `list` itself when nothing
+ * changed.
+ */
+export function withQuotes(list) {
+  if (!list.some((m) => m.reply_to && !m.reply_to.known)) return list;
+  const bySeq = new Map(list.filter((x) => x.seq != null).map((x) => [x.seq, x]));
+  let changed = false;
+  const next = list.map((m) => {
+    const target = m.reply_to && !m.reply_to.known && bySeq.get(m.reply_to.seq);
+    const r = target ? requote(m, target) : m;
+    if (r !== m) changed = true;
+    return r;
+  });
+  return changed ? next : list;
+}
+
+/**
+ * A stored message changed: replace it (found by seq, else by client id), or drop it when it
+ * was `hidden` (deleted for this user only). Replies quoting it show its new text. Returns
+ * `list` itself when nothing shown changed.
+ */
+export function chatWithChanged(list, m, hidden) {
+  const i = list.findIndex((x) => sameMessage(x, m));
+  let next = list;
+  if (i >= 0) {
+    next = list.slice();
+    if (hidden) next.splice(i, 1); else next[i] = m;
+  }
+  if (hidden || m.seq == null) return next;
+  let changed = false;
+  const out = next.map((x) => { const r = requote(x, m); if (r !== x) changed = true; return r; });
+  return changed ? out : next;
+}
+
+/** The user's newest message that can still be edited (stored, not deleted), or null. */
+export function lastEditable(list) {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const m = list[i];
+    if (m.mine && m.seq != null && !m.deleted) return m;
+  }
+  return null;
+}
+
+/**
+ * What the user may do with message `m` of conversation `c`, in the order the row offers it:
+ * nothing while unsent; only delete-for-me on a tombstone; otherwise reply, react, edit (own),
+ * delete for everyone (own, or anyone's in a group the user administers), delete for me.
+ */
+export function actionsFor(m, c, me) {
+  if (m.seq == null) return [];
+  if (m.deleted) return ["delete-me"];
+  const self = c && c.members.find((x) => x.user_id === me);
+  const admin = !!c && c.kind === "group" && !!self && self.role === "admin";
+  const out = ["reply", "react"];
+  if (m.mine) out.push("edit");
+  if (m.mine || admin) out.push("delete-everyone");
+  out.push("delete-me");
+  return out;
 }
 
 /**

@@ -1,14 +1,27 @@
-// The open chat: header, messages (rows keyed by client id, with a separator per day) and the
-// typing line. A status or receipt change redraws only the rows it touched. The view sticks to
-// the bottom when the user was at the bottom (or just opened the chat or sent something).
+// The open chat: header, messages (rows keyed by client id, with a separator per day; each
+// row drawn by message.js) and the typing line. A status, receipt or change redraws only the
+// rows it touched. The view sticks to the bottom when the user was at the bottom (or just
+// opened the chat or sent something).
+//
+// Keyboard: the message list is one tab stop (the focused row, else the newest); arrow keys,
+// Home and End move between rows; Tab goes into the focused row's quote, links, reactions and
+// actions (the other rows' controls stay out of the tab order); Escape goes back to the composer.
 
-import { $, el, time, day } from "../dom.js";
-import { state } from "../store.js";
+import { call } from "../api.js";
+import { $, day, errText } from "../dom.js";
+import { state, actionsFor } from "../store.js";
 import { reconcile, clear } from "./keyed.js";
+import { fillMessage, CONTROLS } from "./message.js";
+import { closePicker } from "./picker.js";
+import { toast } from "./toast.js";
 
 const rows = new Map();
 let shownKind = null;
+let shownAdmin = false;
 let stick = false;
+/** The row whose controls are in the tab order (it has focus), and the list's tab stop. */
+let activeRow = null;
+let tabStop = null;
 
 /** Day labels by message (formatting dates is slow; a changed message is a new object). */
 const days = new WeakMap();
@@ -18,36 +31,72 @@ function dayOf(m) {
   return d;
 }
 
-const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
-
 /** The open conversation's list entry. */
 export const current = () => state.conversations.get(state.open);
 
-function fillMessage(li, m) {
-  li.className = "msg" + (m.mine ? " mine" : "") + (m.status === "failed" ? " failed" : "");
-  li.dataset.clientId = m.client_id;
-  li.replaceChildren();
-  if (!m.mine && shownKind === "group") li.append(el("div", "sender", m.sender));
-  li.append(el("div", "body", m.body));
-  const meta = el("div", "meta", time(m.sent_at));
-  if (m.mine) {
-    const [glyph, label] = TICKS[m.status] || ["", m.status];
-    const t = el("span", "ticks", " " + glyph);
-    t.dataset.status = m.status;
-    t.setAttribute("aria-label", label);
-    t.title = label;
-    meta.append(t);
-  }
-  li.append(meta);
-  if (m.status === "failed") {
-    const actions = el("div", "actions");
-    actions.append(el("span", "", m.reason || "not sent"), el("button", "secondary retry", "Retry"), el("button", "secondary delete", "Delete"));
-    li.append(actions);
-  }
+/** Links open in the system browser, never in the window. */
+const openLink = (url) => call("open_link", { url }).catch((e) => toast(errText(e)));
+
+/** Which control of a row has focus, to find its successor after the row is redrawn. */
+function focusKey(node) {
+  if (node.dataset.action) return `[data-action="${node.dataset.action}"]`;
+  if (node.classList.contains("quote")) return ".quote";
+  return null;
 }
 
 function fill(li, data) {
-  if (typeof data === "string") { li.className = "day"; li.textContent = data; } else fillMessage(li, data);
+  if (typeof data === "string") { li.className = "day"; li.textContent = data; return; }
+  const focused = document.activeElement;
+  const inside = focused && focused !== li && li.contains(focused) ? focused : null;
+  const emoji = inside && inside.classList.contains("reaction") ? inside.dataset.emoji : null;
+  const key = inside && focusKey(inside);
+  fillMessage(li, data, {
+    group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
+    actions: actionsFor(data, current(), state.userId),
+  });
+  if (!inside) return;
+  const next = (key && li.querySelector(key))
+    || (emoji && [...li.querySelectorAll(".reaction")].find((b) => b.dataset.emoji === emoji));
+  (next || li).focus({ preventScroll: true });
+}
+
+/** The row of the message at `seq`, if shown. */
+function rowOf(seq) {
+  const m = state.chat.find((x) => x.seq === seq);
+  const row = m && rows.get(`msg:${m.client_id}`);
+  return row ? row.node : null;
+}
+
+/** Put `li`'s controls in the tab order (or take them out). */
+function setControls(li, on) {
+  if (li) for (const c of li.querySelectorAll(CONTROLS)) c.tabIndex = on ? 0 : -1;
+}
+
+/** Keep one row as the list's tab stop: the focused one, else the newest. */
+function syncTabStop() {
+  if (activeRow && !activeRow.isConnected) activeRow = null;
+  let stop = activeRow || (tabStop && tabStop.isConnected ? tabStop : null);
+  if (!stop) {
+    const last = state.chat[state.chat.length - 1];
+    const row = last && rows.get(`msg:${last.client_id}`);
+    stop = row ? row.node : null;
+  }
+  if (tabStop && tabStop !== stop && tabStop.isConnected) tabStop.tabIndex = -1;
+  tabStop = stop;
+  if (stop) stop.tabIndex = 0;
+}
+
+/** Scroll to the message at `seq`, focus it and highlight it briefly (a quote was clicked). */
+export function flashRow(seq) {
+  const li = rowOf(seq);
+  if (!li) return;
+  stick = false;
+  li.scrollIntoView({ block: "center", behavior: "smooth" });
+  li.focus({ preventScroll: true });
+  li.classList.remove("flash");
+  void li.offsetWidth; // restart the animation
+  li.classList.add("flash");
+  setTimeout(() => li.classList.remove("flash"), 2000);
 }
 
 /** Stick to the bottom on the next draw (a chat was opened, or the user sent something). */
@@ -58,7 +107,9 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   const ol = $("messages");
   const c = current();
   const kind = c ? c.kind : null;
-  if (kind !== shownKind) { clear(ol, rows); shownKind = kind; }
+  // Senders show in groups only, and what the user may delete depends on being an admin.
+  const admin = !!c && c.members.some((m) => m.user_id === state.userId && m.role === "admin");
+  if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); shownKind = kind; shownAdmin = admin; }
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
   const fromBottom = ol.scrollHeight - ol.scrollTop;
   const items = [];
@@ -69,12 +120,17 @@ export function drawMessages({ keepFromBottom = false } = {}) {
     items.push({ key: `msg:${m.client_id}`, data: m });
   }
   reconcile(ol, items, rows, fill);
+  syncTabStop();
   if (keepFromBottom) ol.scrollTop = ol.scrollHeight - fromBottom;
   else if (atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
 }
 
 /** Empty the messages (another chat opens, or none). */
-export function clearMessages() { clear($("messages"), rows); shownKind = null; }
+export function clearMessages() {
+  clear($("messages"), rows);
+  shownKind = null;
+  activeRow = tabStop = null;
+}
 
 /** Title, subtitle, members button and mute box of the open conversation. */
 export function drawHead() {
@@ -111,15 +167,61 @@ export function showChat(open) {
   if (!open) clearMessages();
 }
 
-/** Call `retry(clientId)` / `remove(clientId)` from a failed message's buttons. */
-export function wireMessages({ retry, remove, nearTop }) {
+/** Move focus among the rows with the arrow keys, Home and End; Escape goes to the composer. */
+function onKey(e, nearTop) {
+  const li = e.target.closest && e.target.closest("li.msg");
+  if (!li) return;
+  if (e.key === "Escape") {
+    e.preventDefault();
+    if (e.target === li) $("composer").focus(); else li.focus();
+    return;
+  }
+  if (e.target !== li) return;
+  const all = [...$("messages").querySelectorAll("li.msg")];
+  const i = all.indexOf(li);
+  const to = { ArrowUp: i - 1, ArrowDown: i + 1, Home: 0, End: all.length - 1, PageUp: i - 10, PageDown: i + 10 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  if (to < 0) nearTop();
+  const next = all[Math.max(0, Math.min(all.length - 1, to))];
+  next.focus({ preventScroll: true });
+  next.scrollIntoView({ block: "nearest" });
+}
+
+/**
+ * Wire the message list: `retry(clientId)` / `remove(clientId)` from a failed message's
+ * buttons, `act(action, message, control)` from a row's actions, reaction chips and quote,
+ * `nearTop()` when scrolled (or moved) to the top.
+ */
+export function wireMessages({ retry, remove, nearTop, act }) {
   const ol = $("messages");
   ol.addEventListener("click", (e) => {
-    const button = e.target.closest("button");
-    const li = button && button.closest("li.msg");
+    const control = e.target.closest("button");
+    const li = control && control.closest("li.msg");
     if (!li) return;
-    if (button.classList.contains("retry")) retry(li.dataset.clientId);
-    if (button.classList.contains("delete")) remove(li.dataset.clientId);
+    if (control.classList.contains("retry")) { retry(li.dataset.clientId); return; }
+    if (control.classList.contains("delete")) { remove(li.dataset.clientId); return; }
+    const m = state.chat.find((x) => x.client_id === li.dataset.clientId);
+    if (!m) return;
+    if (control.dataset.action) act(control.dataset.action, m, control);
+    else if (control.classList.contains("reaction")) act("toggle-reaction", m, control);
+    else if (control.classList.contains("quote")) act("quote", m, control);
   });
-  ol.addEventListener("scroll", () => { if (ol.scrollTop < 30) nearTop(); });
+  ol.addEventListener("keydown", (e) => onKey(e, nearTop));
+  ol.addEventListener("focusin", (e) => {
+    const li = e.target.closest("li.msg");
+    if (!li || li === activeRow) return;
+    setControls(activeRow, false);
+    activeRow = li;
+    setControls(li, true);
+    syncTabStop();
+  });
+  ol.addEventListener("focusout", (e) => {
+    if (!activeRow || (e.relatedTarget && activeRow.contains(e.relatedTarget))) return;
+    // Focus left the row: its controls leave the tab order; it stays the list's tab stop.
+    setControls(activeRow, false);
+    tabStop = activeRow;
+    activeRow = null;
+  });
+  ol.addEventListener("scroll", () => { closePicker(); if (ol.scrollTop < 30) nearTop(); });
 }

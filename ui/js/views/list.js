@@ -10,7 +10,7 @@ const rows = new Map();
 
 function preview(m) {
   if (!m) return "No messages yet";
-  return (m.mine ? "You: " : "") + m.body.replace(/\s+/g, " ");
+  return (m.mine ? "You: " : "") + (m.deleted ? "Message deleted" : m.body.replace(/\s+/g, " "));
 }
 
 function fill(li, { c, active }) {

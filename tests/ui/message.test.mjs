@@ -1,0 +1,144 @@
+// Unit tests of one message row (ui/js/views/message.js) on a minimal stand-in for the DOM:
+// the classes and data attributes the app and its WebDriver tests select on, quotes, reactions,
+// the "edited" mark, tombstones, action buttons, and roving focus of a row's controls.
+
+import test from "node:test";
+import assert from "node:assert/strict";
+
+class Text {
+  constructor(data) { this.nodeType = 3; this.data = data; this.parent = null; }
+  get textContent() { return this.data; }
+}
+class Element {
+  constructor(tag) {
+    this.nodeType = 1; this.tagName = tag.toUpperCase(); this.childNodes = []; this.className = "";
+    this.dataset = {}; this.attrs = {}; this.parent = null; this.listeners = {};
+  }
+  get classList() { return { contains: (c) => this.className.split(" ").includes(c) }; }
+  get children() { return this.childNodes.filter((n) => n.nodeType === 1); }
+  append(...nodes) {
+    for (const n of nodes) {
+      const node = typeof n === "string" ? new Text(n) : n;
+      node.parent = this;
+      this.childNodes.push(node);
+    }
+  }
+  appendChild(n) { this.append(n); return n; }
+  replaceChildren(...nodes) { this.childNodes = []; this.append(...nodes); }
+  setAttribute(k, v) { this.attrs[k] = String(v); }
+  getAttribute(k) { return this.attrs[k] ?? null; }
+  addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
+  get textContent() { return this.childNodes.map((n) => n.textContent).join(""); }
+  set textContent(t) { this.childNodes = []; this.append(String(t)); }
+  /** Descendant elements, depth first. */
+  all() { return this.children.flatMap((c) => [c, ...c.all()]); }
+  /** Enough of CSS: comma lists, descendant combinators, tag, .class, [attr] and [attr=value]. */
+  querySelectorAll(selector) {
+    const parts = selector.split(",").map((p) => p.trim().split(/\s+/).map(compound));
+    return this.all().filter((e) => parts.some((chain) => matchChain(e, chain, this)));
+  }
+  querySelector(selector) { return this.querySelectorAll(selector)[0] || null; }
+}
+function compound(s) {
+  const tag = /^[a-z]+/i.exec(s);
+  const classes = [...s.matchAll(/\.([\w-]+)/g)].map((m) => m[1]);
+  const attrs = [...s.matchAll(/\[([\w-]+)(?:=["']?([^\]"']*)["']?)?\]/g)].map((m) => [m[1], m[2]]);
+  return (e) => (!tag || e.tagName === tag[0].toUpperCase())
+    && classes.every((c) => e.classList.contains(c))
+    && attrs.every(([k, v]) => {
+      const key = k.startsWith("data-") ? k.slice(5).replace(/-(\w)/g, (_, c) => c.toUpperCase()) : null;
+      const have = key ? e.dataset[key] : e.getAttribute(k);
+      return have != null && (v === undefined || String(have) === v);
+    });
+}
+function matchChain(e, chain, root) {
+  if (!chain[chain.length - 1](e)) return false;
+  let i = chain.length - 2;
+  for (let p = e.parent; i >= 0 && p && p !== root.parent; p = p.parent) if (chain[i](p)) i--;
+  return i < 0;
+}
+globalThis.document = { createElement: (t) => new Element(t), createTextNode: (t) => new Text(t) };
+const { fillMessage } = await import("../../ui/js/views/message.js");
+const { actionsFor } = await import("../../ui/js/store.js");
+
+const ME = 1;
+const group = { conversation_id: 3, kind: "group", members: [{ user_id: 1, username: "alice", role: "member" }, { user_id: 2, username: "bob", role: "member" }] };
+const msg = (extra) => ({
+  conversation_id: 3, seq: 7, client_id: "c7", sender_id: 2, sender: "bob", body: "hi @alice, see https://example.com",
+  sent_at: 1700000000000, mine: false, status: "received", reply_to: null, edited: false, deleted: false,
+  reactions: [], mentions_me: true, ...extra,
+});
+function row(m, { tabbable = false } = {}) {
+  const li = new Element("li");
+  fillMessage(li, m, { group: true, me: "alice", openLink: () => {}, tabbable, actions: actionsFor(m, group, ME) });
+  return li;
+}
+const actions = (li) => li.querySelectorAll(".msg-actions button[data-action]").map((b) => b.dataset.action);
+
+test("a stored message carries its seq and client id, its classes and a formatted body", () => {
+  const li = row(msg());
+  assert.equal(li.className, "msg mentions-me");
+  assert.equal(li.dataset.seq, 7);
+  assert.equal(li.dataset.clientId, "c7");
+  assert.equal(li.querySelector(".sender").textContent, "bob");
+  assert.equal(li.querySelector(".body").textContent, "hi @alice, see https://example.com");
+  assert.equal(li.querySelector(".body span.mention-me").textContent, "@alice");
+  assert.equal(li.querySelector(".body a.link").title, "https://example.com/");
+  assert.deepEqual(actions(li), ["reply", "react", "delete-me"]);
+});
+
+test("the user's own message: ticks, edited mark, edit and delete for everyone", () => {
+  const li = row(msg({ mine: true, sender_id: 1, sender: "alice", status: "read", edited: true, mentions_me: false }));
+  assert.equal(li.className, "msg mine");
+  assert.equal(li.querySelector(".ticks").dataset.status, "read");
+  assert.equal(li.querySelector(".meta .edited").textContent, "edited");
+  assert.deepEqual(actions(li), ["reply", "react", "edit", "delete-everyone", "delete-me"]);
+  assert.equal(li.querySelector(".sender"), null);
+});
+
+test("an unsent message has no seq and no actions", () => {
+  const li = row(msg({ seq: null, mine: true, status: "queued", mentions_me: false }));
+  assert.equal(li.dataset.seq, undefined);
+  assert.equal(li.querySelector(".msg-actions"), null);
+  assert.equal(li.querySelector(".ticks").dataset.status, "queued");
+});
+
+test("a reply shows its quote, or why it cannot", () => {
+  const q = { seq: 3, sender: "alice", snippet: "the  original", deleted: false, known: true };
+  let quote = row(msg({ reply_to: q })).querySelector(".quote[data-seq]");
+  assert.equal(quote.dataset.seq, 3);
+  assert.equal(quote.querySelector(".quote-sender").textContent, "You");
+  assert.equal(quote.querySelector(".quote-text").textContent, "the original");
+  quote = row(msg({ reply_to: { ...q, snippet: "", deleted: true } })).querySelector(".quote");
+  assert.equal(quote.querySelector(".quote-text").textContent, "Original message deleted");
+  quote = row(msg({ reply_to: { seq: 3, sender: "", snippet: "", deleted: false, known: false } })).querySelector(".quote");
+  assert.equal(quote.textContent, "Original message not loaded");
+});
+
+test("reactions are chips with a count, the user's marked, who reacted in the title", () => {
+  const li = row(msg({ reactions: [{ emoji: "👍", count: 2, mine: true, users: ["alice", "bob"] }, { emoji: "😂", count: 1, mine: false, users: ["bob"] }] }));
+  const chips = li.querySelectorAll(".reactions .reaction[data-emoji]");
+  assert.deepEqual(chips.map((c) => c.dataset.emoji), ["👍", "😂"]);
+  assert.equal(chips[0].className, "reaction mine");
+  assert.equal(chips[0].querySelector(".count").textContent, "2");
+  assert.equal(chips[0].title, "alice, bob");
+  assert.equal(chips[1].className, "reaction");
+});
+
+test("a message deleted for everyone is a tombstone that can only be deleted for me", () => {
+  const li = row(msg({ body: "", deleted: true, mentions_me: false, reactions: [], reply_to: { seq: 3, sender: "x", snippet: "y", deleted: false, known: true } }));
+  assert.equal(li.className, "msg deleted");
+  assert.equal(li.querySelector(".body").textContent, "This message was deleted");
+  assert.equal(li.querySelector(".quote"), null);
+  assert.deepEqual(actions(li), ["delete-me"]);
+});
+
+test("a row's controls are out of the tab order unless the row has focus", () => {
+  const m = msg({ reactions: [{ emoji: "👍", count: 1, mine: false, users: ["bob"] }], reply_to: { seq: 3, sender: "a", snippet: "b", deleted: false, known: true } });
+  const controls = (li) => li.querySelectorAll(".msg-actions button, .reaction, .quote, a.link");
+  const idle = row(m);
+  assert.equal(controls(idle).length, 6);
+  assert.ok(controls(idle).every((c) => c.tabIndex === -1));
+  assert.equal(idle.tabIndex, -1);
+  assert.ok(controls(row(m, { tabbable: true })).every((c) => c.tabIndex !== -1));
+});

@@ -1,0 +1,45 @@
+// What the user does with one message (its row's buttons): reply, react (the emoji picker) or
+// toggle a reaction chip, edit, delete for everyone (after an in-app confirmation) or for me,
+// and jump to the message a reply quotes (loading older pages until it is shown). Results come
+// back as `message_changed` events; a refused command shows as a toast.
+
+import { call } from "./api.js";
+import { errText } from "./dom.js";
+import { reveal } from "./refresh.js";
+import { startReply, startEdit } from "./composer.js";
+import { confirmDelete } from "./dialogs.js";
+import { flashRow } from "./views/chat.js";
+import { openPicker } from "./views/picker.js";
+import { toast } from "./views/toast.js";
+
+const failed = (e) => toast(errText(e));
+
+/** Toggle the user's reaction `emoji` on `m`. */
+const react = (m, emoji) =>
+  call("react", { conversationId: m.conversation_id, seq: m.seq, emoji }).catch(failed);
+
+async function deleteForEveryone(m) {
+  if (!(await confirmDelete(m))) return;
+  call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: true }).catch(failed);
+}
+
+/** Show the message at `seq` (a quote was clicked), loading older history if needed. */
+async function jump(seq) {
+  if (await reveal(seq)) flashRow(seq);
+  else toast("The original message is not available");
+}
+
+/** Do `action` on message `m`; `control` is the element clicked (a button, a chip, a quote). */
+export function act(action, m, control) {
+  switch (action) {
+    case "reply": startReply(m); break;
+    case "react": openPicker(control, (emoji) => react(m, emoji)); break;
+    case "toggle-reaction": react(m, control.dataset.emoji); break;
+    case "edit": startEdit(m); break;
+    case "delete-everyone": deleteForEveryone(m); break;
+    case "delete-me":
+      call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: false }).catch(failed);
+      break;
+    case "quote": jump(Number(control.dataset.seq)); break;
+  }
+}
