@@ -1,0 +1,244 @@
+//! Rich messaging in the real desktop app (Xvfb, WebDriver) against a real relay, with a second
+//! participant on the engine: formatting with hostile input shown as text, links opened by the
+//! system opener (never in the window), mention highlight, reactions both ways, edit and delete
+//! from the message actions, and a reply whose quote jumps to an original not loaded yet.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::webdriver::{Driver, Xvfb};
+use common::*;
+
+/// A script standing in for the system's link opener: it records each URL it is given.
+fn recording_opener(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("opened.txt");
+    let script = dir.join("opener.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
+/// The row of the message with this seq.
+fn row(seq: u64) -> String {
+    format!("document.querySelector('#messages .msg[data-seq=\"{seq}\"]')")
+}
+
+#[tokio::test]
+async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_old_history() {
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _bob_dir) = signup(&relay, "bob").await;
+    let xvfb = Xvfb::start();
+    let (opener, opened) = recording_opener(work.path());
+    let env = [
+        ("DISPLAY", xvfb.display.clone()),
+        (
+            "TERN_DATA_DIR",
+            work.path().join("app").display().to_string(),
+        ),
+        ("TERN_RELAY", relay.url()),
+        ("TERN_OPENER", opener.display().to_string()),
+    ];
+    let app = Driver::launch(&bin("tern-desktop"), &env).await;
+    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
+        .await;
+    app.type_into("#username", "alice").await;
+    app.type_into("#password", PASSWORD).await;
+    app.click("#register-button").await;
+    app.wait_until("!document.getElementById('app').hidden", "main screen")
+        .await;
+
+    // Bob writes 70 messages (so the first is beyond the first page), then the rich ones.
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(conv, "the very first message").await.unwrap();
+    for i in 2..=70 {
+        bob.send(conv, &format!("filler {i}")).await.unwrap();
+    }
+    bob.send(
+        conv,
+        "*bold* _it_ `x<y` <img src=x onerror=alert(1)> javascript:alert(1) see https://example.com/a?b=1.",
+    )
+    .await
+    .unwrap();
+    bob.send(conv, "@alice look at this").await.unwrap();
+    bob.send_text(conv, "about the first one", Some(1))
+        .await
+        .unwrap();
+    wait_settled(&bob).await;
+
+    app.wait_until("document.querySelector('#conversations .conv')", "the chat")
+        .await;
+    app.click("#conversations .conv").await;
+    app.wait_until(&row(73), "the newest messages").await;
+
+    // Formatting: safe elements only; hostile text stays text; javascript: is no link.
+    let formatted = row(71);
+    app.wait_until(
+        &format!("{formatted}.querySelector('.body strong')?.textContent === 'bold'"),
+        "bold",
+    )
+    .await;
+    let checks = app
+        .js(&format!(
+            "const b = {formatted}.querySelector('.body');
+             return [b.querySelector('em')?.textContent, b.querySelector('code')?.textContent,
+                     b.querySelectorAll('img, script, iframe').length,
+                     [...b.querySelectorAll('a')].map(a => a.title),
+                     b.textContent.includes('<img src=x onerror=alert(1)>'),
+                     b.textContent.includes('javascript:alert(1)')];"
+        ))
+        .await;
+    assert_eq!(
+        checks,
+        serde_json::json!(["it", "x<y", 0, ["https://example.com/a?b=1"], true, true])
+    );
+
+    // A link opens in the system's opener with its URL; the window stays on the app.
+    let before = app.js("return location.href").await;
+    app.js(&format!("{formatted}.querySelector('a.link').click()"))
+        .await;
+    eventually("the opener got the link", || async {
+        std::fs::read_to_string(&opened).is_ok_and(|s| s.trim() == "https://example.com/a?b=1")
+    })
+    .await;
+    assert_eq!(app.js("return location.href").await, before);
+
+    // A mention of alice is highlighted.
+    app.wait_until(
+        &format!(
+            "{}.classList.contains('mentions-me') && {}.querySelector('.mention-me')?.textContent === '@alice'",
+            row(72),
+            row(72)
+        ),
+        "mention highlight",
+    )
+    .await;
+
+    // Alice reacts from the actions; bob's engine sees it. Bob reacts; the app shows it.
+    app.js(&format!(
+        "{}.querySelector('.msg-actions button[data-action=react]').click()",
+        row(72)
+    ))
+    .await;
+    app.wait_until(
+        "document.querySelector('.emoji-picker button[data-emoji=\"👍\"]')",
+        "picker",
+    )
+    .await;
+    app.js("document.querySelector('.emoji-picker button[data-emoji=\"👍\"]').click()")
+        .await;
+    eventually("bob sees alice's reaction", || async {
+        let view = bob.messages(conv, None, 10).await.unwrap();
+        view.iter().any(|m| {
+            m.seq == Some(72)
+                && m.reactions
+                    .iter()
+                    .any(|r| r.emoji == "👍" && r.users == ["alice"])
+        })
+    })
+    .await;
+    bob.react(conv, 72, "❤️").await.unwrap();
+    app.wait_until(
+        &format!(
+            "{}.querySelector('.reaction[data-emoji=\"❤️\"] .count')?.textContent === '1'",
+            row(72)
+        ),
+        "bob's reaction",
+    )
+    .await;
+
+    // Alice writes, edits and deletes from the message actions.
+    app.type_into("#composer", "typo hree\u{E007}").await;
+    eventually("alice's message stored", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "typo hree")
+    })
+    .await;
+    let mine = bob
+        .stored_messages(conv)
+        .await
+        .unwrap()
+        .iter()
+        .find(|m| m.body == "typo hree")
+        .unwrap()
+        .seq;
+    app.wait_until(&row(mine), "alice's row stored").await;
+    app.js(&format!(
+        "{}.querySelector('.msg-actions button[data-action=edit]').click()",
+        row(mine)
+    ))
+    .await;
+    app.clear("#composer").await;
+    app.type_into("#composer", "typo here\u{E007}").await;
+    eventually("bob sees the edit", || async {
+        bob.messages(conv, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.seq == Some(mine) && m.body == "typo here" && m.edited)
+    })
+    .await;
+    app.wait_until(
+        &format!("{}.querySelector('.edited')", row(mine)),
+        "edited mark",
+    )
+    .await;
+    app.js(&format!(
+        "{}.querySelector('.msg-actions button[data-action=\"delete-everyone\"]').click()",
+        row(mine)
+    ))
+    .await;
+    app.wait_until(
+        "document.getElementById('confirm-dialog').open",
+        "confirmation",
+    )
+    .await;
+    app.click("#confirm-delete").await;
+    eventually("bob sees the tombstone", || async {
+        bob.messages(conv, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.seq == Some(mine) && m.deleted && m.body.is_empty())
+    })
+    .await;
+    app.wait_until(
+        &format!("{}.classList.contains('deleted')", row(mine)),
+        "tombstone in the app",
+    )
+    .await;
+
+    // The reply quotes message 1, which is not on screen: clicking the quote loads older
+    // history until it is, and highlights it.
+    assert_eq!(app.js(&format!("return !!{}", row(1))).await, false);
+    app.js(&format!("{}.querySelector('.quote').click()", row(73)))
+        .await;
+    app.wait_until(
+        &format!(
+            "{} && {}.querySelector('.body').textContent === 'the very first message'",
+            row(1),
+            row(1)
+        ),
+        "the original, loaded and shown",
+    )
+    .await;
+    app.wait_until(
+        &format!("{}.classList.contains('flash')", row(1)),
+        "highlighted",
+    )
+    .await;
+
+    app.quit().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(xvfb);
+}
