@@ -27,6 +27,8 @@ pub struct Snapshot {
     allow_insecure_relay: bool,
     do_not_disturb: bool,
     muted: Vec<ConversationId>,
+    /// Mentions stay silent in muted conversations too.
+    mute_mentions: bool,
 }
 
 /// The engine configuration for a relay address as typed, under the clear-text rule.
@@ -77,6 +79,7 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
         allow_insecure_relay: s.allow_insecure_relay,
         do_not_disturb: s.do_not_disturb,
         muted: s.muted.into_iter().collect(),
+        mute_mentions: s.mute_mentions,
     }
 }
 

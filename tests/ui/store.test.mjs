@@ -153,7 +153,7 @@ test("an older page fills the quotes it brings", () => {
   const unknown = { seq: 3, sender: "", snippet: "", deleted: false, known: false };
   const chat = [rich(mine("r", 9, "sent", 11), { reply_to: unknown })];
   const next = s.chatWithOlder(chat, [rich(received("q", 3, 5), { body: "the original" })]);
-  assert.deepEqual(next[1].reply_to, { seq: 3, sender: "bob", snippet: "the original", deleted: false, known: true });
+  assert.deepEqual(next[1].reply_to, { seq: 3, sender: "bob", sender_name: "bob", snippet: "the original", deleted: false, known: true });
 });
 
 test("message_changed updates the conversation's preview when it is its last message", () => {

@@ -33,12 +33,12 @@ function drawBanners() {
   $("reply-banner").hidden = !reply;
   $("edit-banner").hidden = !edit;
   if (reply) {
-    $("reply-banner-title").textContent = `Replying to ${reply.mine ? "yourself" : reply.sender}`;
+    $("reply-banner-title").textContent = `Replying to ${reply.mine ? "yourself" : (reply.sender_name || reply.sender)}`;
     $("reply-banner-text").textContent = line(reply);
   }
   if (edit) $("edit-banner-text").textContent = line(edit);
   $("send").textContent = edit ? "Save" : "Send";
-  box().setAttribute("aria-label", edit ? "Edit message" : reply ? `Reply to ${reply.sender}` : "Message");
+  box().setAttribute("aria-label", edit ? "Edit message" : reply ? `Reply to ${reply.sender_name || reply.sender}` : "Message");
 }
 
 function caretToEnd() {

@@ -1,10 +1,13 @@
-// The dialogs: new chat, new group, a group's members (rename, add, remove, leave), and the
-// confirmation before deleting a message for everyone (in-app: window.confirm may not exist in
-// the webview). A command that returns the conversation's new shape updates its entry directly.
+// The dialogs: new chat (people offered by `find_people` as the user types), new group, a group's
+// members (rename, add, remove, leave), the user's profile (display name, mentions in muted
+// chats), and the confirmation before deleting a message for everyone (in-app: window.confirm
+// may not exist in the webview). A command that returns the conversation's new shape updates
+// its entry directly.
 
 import { call } from "./api.js";
-import { $, el, errText, names } from "./dom.js";
+import { $, el, errText, names, debounce } from "./dom.js";
 import { state, withInfo } from "./store.js";
+import { peopleQuery, personLabel, rankPeople, moveActive, memberLabel, myDisplayName } from "./people.js";
 import { refreshOne } from "./refresh.js";
 import { openConversation } from "./conversation.js";
 import { drawList } from "./views/list.js";
@@ -22,15 +25,124 @@ async function showNew(info) {
   await openConversation(info.conversation_id);
 }
 
-async function newChat(e) {
-  e.preventDefault();
+// ---------- new chat: people offered as the user types ----------
+
+const NO_ONE = "No one found. Strangers can be found by their exact username.";
+
+/** People offered (ranked), the highlighted one (-1: none), whether the last answer was empty. */
+let people = [];
+let activePerson = -1;
+let noOne = false;
+/** Number of the latest lookup: an answer to an older one (stale) is dropped. */
+let asked = 0;
+
+function drawPeople() {
+  const ul = $("people-results"), input = $("new-chat-user");
+  ul.replaceChildren();
+  people.forEach((p, i) => {
+    const { name, handle } = personLabel(p);
+    const li = el("li", i === activePerson ? "active" : "");
+    li.id = `person-option-${i}`;
+    li.dataset.username = p.username;
+    li.setAttribute("role", "option");
+    li.setAttribute("aria-selected", String(i === activePerson));
+    if (name) li.append(el("span", "person-name", name), " ");
+    li.append(el("span", "person-handle", handle));
+    ul.append(li);
+  });
+  if (noOne) ul.append(el("li", "people-empty muted", NO_ONE));
+  ul.hidden = !people.length && !noOne;
+  input.setAttribute("aria-expanded", String(people.length > 0));
+  if (activePerson >= 0) {
+    input.setAttribute("aria-activedescendant", `person-option-${activePerson}`);
+    $(`person-option-${activePerson}`).scrollIntoView({ block: "nearest" });
+  } else input.removeAttribute("aria-activedescendant");
+}
+
+/** Offer no one (and drop any answer still on its way). */
+function clearPeople() {
+  asked++;
+  people = [];
+  activePerson = -1;
+  noOne = false;
+  drawPeople();
+}
+
+/** Look up who matches what is typed; only the latest answer is shown. */
+async function findPeople() {
+  const q = peopleQuery($("new-chat-user").value);
+  if (!q) { clearPeople(); return; }
+  const n = ++asked;
+  let found;
   try {
-    const info = await call("start_direct", { username: $("new-chat-user").value });
+    found = await call("find_people", { query: q });
+  } catch (err) {
+    if (n !== asked) return;
+    people = []; activePerson = -1; noOne = false;
+    drawPeople();
+    $("new-chat-error").textContent = errText(err);
+    return;
+  }
+  if (n !== asked) return;
+  $("new-chat-error").textContent = "";
+  people = rankPeople(found || [], q, state.userId);
+  activePerson = -1;
+  noOne = !people.length;
+  drawPeople();
+}
+
+const findPeopleSoon = debounce(findPeople, 200);
+
+/** Start (or find) the direct chat with `username`, as the dialog's submit does. */
+async function startChat(username) {
+  try {
+    const info = await call("start_direct", { username });
     $("new-chat-dialog").close();
     $("new-chat-user").value = "";
+    clearPeople();
     await showNew(info);
   } catch (err) { $("new-chat-error").textContent = errText(err); }
 }
+
+/** The typed text is an exact username. */
+function newChat(e) {
+  e.preventDefault();
+  startChat(peopleQuery($("new-chat-user").value));
+}
+
+/** Arrow keys move the highlight; Enter on a highlighted person starts the chat with them. */
+function peopleKey(e) {
+  if (e.isComposing) return;
+  if ((e.key === "ArrowDown" || e.key === "ArrowUp") && people.length) {
+    e.preventDefault();
+    activePerson = moveActive(activePerson, e.key, people.length);
+    drawPeople();
+  } else if (e.key === "Enter" && activePerson >= 0 && activePerson < people.length) {
+    e.preventDefault();
+    startChat(people[activePerson].username);
+  }
+}
+
+function wirePeople() {
+  const input = $("new-chat-user"), ul = $("people-results");
+  // Typing makes any answer on its way stale; the lookup runs after 200 ms of quiet.
+  input.addEventListener("input", () => { asked++; findPeopleSoon(); });
+  input.addEventListener("keydown", peopleKey);
+  // Keep the input focused while clicking a person.
+  ul.addEventListener("mousedown", (e) => e.preventDefault());
+  ul.addEventListener("click", (e) => {
+    const li = e.target.closest("li[data-username]");
+    if (li) startChat(li.dataset.username);
+  });
+  $("new-chat").addEventListener("click", () => {
+    clearPeople();
+    openDialog("new-chat-dialog");
+    if (peopleQuery(input.value)) findPeople();
+  });
+  $("new-chat-dialog").addEventListener("close", () => { asked++; });
+}
+
+// ---------- new group ----------
 
 async function newGroup(e) {
   e.preventDefault();
@@ -43,6 +155,8 @@ async function newGroup(e) {
   } catch (err) { $("new-group-error").textContent = errText(err); }
 }
 
+// ---------- a group's members ----------
+
 function drawMembers() {
   const c = current();
   if (!c) return;
@@ -53,7 +167,12 @@ function drawMembers() {
   ul.replaceChildren();
   for (const m of c.members) {
     const li = el("li");
-    li.append(el("span", "", m.username + (m.role === "admin" ? " (admin)" : "")));
+    // The username (and role) first, then the display name.
+    const { main, name } = memberLabel(m);
+    const who = el("span", "member");
+    who.append(el("span", "member-main", main));
+    if (name) who.append(" ", el("span", "member-name", name));
+    li.append(who);
     if (admin && m.user_id !== state.userId) {
       const rm = el("button", "secondary", "Remove");
       rm.setAttribute("aria-label", `Remove ${m.username}`);
@@ -80,12 +199,48 @@ async function memberAction(cmd, args) {
   }
 }
 
+// ---------- profile ----------
+
+function openProfile() {
+  $("display-name").value = myDisplayName(state.conversations.values(), state.userId);
+  $("profile-hint").textContent = state.me ? `Shown instead of @${state.me} in chats. Leave it blank to show @${state.me}.` : "";
+  openDialog("profile-dialog");
+}
+
+/** Save the display name (blank clears it); it comes back as `conversation` events. */
+async function saveProfile(e) {
+  e.preventDefault();
+  const save = $("save-profile");
+  save.disabled = true;
+  try {
+    await call("set_display_name", { name: $("display-name").value.trim() });
+    $("profile-dialog").close();
+  } catch (err) {
+    $("profile-error").textContent = errText(err);
+  } finally {
+    save.disabled = false;
+  }
+}
+
+/** A setting: applied at once, like do-not-disturb; put back if it could not be saved. */
+async function setMuteMentions(e) {
+  const box = e.target, on = box.checked;
+  try {
+    await call("set_mute_mentions", { on });
+  } catch (err) {
+    box.checked = !on;
+    $("profile-error").textContent = errText(err);
+  }
+}
+
+// ---------- confirmation ----------
+
 /** Ask before deleting a message for everyone; resolves to whether the user confirmed. */
 export function confirmDelete(m) {
   const d = $("confirm-dialog");
   $("confirm-text").textContent = m.mine
     ? "Delete this message for everyone? Every member will see “This message was deleted”."
-    : `Delete ${m.sender}'s message for everyone? Every member will see “This message was deleted”.`;
+    : `Delete ${m.sender_name || m.sender}'s message for everyone? Every member will see “This message was deleted”.`;
   return new Promise((resolve) => {
     let yes = false;
     const ok = $("confirm-delete");
@@ -98,10 +253,13 @@ export function confirmDelete(m) {
 
 /** Wire the dialogs' buttons and forms. */
 export function wireDialogs() {
-  $("new-chat").addEventListener("click", () => openDialog("new-chat-dialog"));
+  wirePeople();
   $("new-group").addEventListener("click", () => openDialog("new-group-dialog"));
   $("members-button").addEventListener("click", () => { drawMembers(); openDialog("members-dialog"); });
   $("new-chat-form").addEventListener("submit", newChat);
+  $("profile-button").addEventListener("click", openProfile);
+  $("profile-form").addEventListener("submit", saveProfile);
+  $("mute-mentions").addEventListener("change", setMuteMentions);
   $("new-group-form").addEventListener("submit", newGroup);
   $("rename-button").addEventListener("click", () => memberAction("rename_group", { conversationId: state.open, name: $("group-name").value }));
   $("add-button").addEventListener("click", () => {

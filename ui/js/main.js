@@ -3,9 +3,10 @@
 // draws state and forwards actions as commands. Module map:
 //   api.js          shell commands and event names      store.js   state + pure event deltas
 //   events.js       engine events → store → views       refresh.js reading back from the cache
-//   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, confirm
+//   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
 //   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
 //   actions.js      a message's actions (react, delete…) format.js  message text → DOM (links, *bold*…)
+//   people.js       people found for a new chat: ranking, labels; the user's display name
 //   views/          list, chat, message row, banner, sign-in, search, emoji picker, toasts;
 //                   keyed.js reconciles keyed rows
 
@@ -28,6 +29,8 @@ import { showSignin, wireSignin } from "./views/signin.js";
 async function loadSettings() {
   const s = await api.call("app_state");
   $("dnd").checked = s.do_not_disturb;
+  // Not in app_state yet: the box then keeps what the user set here (unchecked at start).
+  if (typeof s.mute_mentions === "boolean") $("mute-mentions").checked = s.mute_mentions;
   state.muted = new Set(s.muted);
   return s;
 }

@@ -174,12 +174,12 @@ const SNIPPET_CHARS = 200;
 
 /** How a reply quotes `m` (as the engine builds quotes from its cache). */
 export const quoteOf = (m) => ({
-  seq: m.seq, sender: m.sender, snippet: Array.from(m.body).slice(0, SNIPPET_CHARS).join(""),
+  seq: m.seq, sender: m.sender, sender_name: m.sender_name || m.sender, snippet: Array.from(m.body).slice(0, SNIPPET_CHARS).join(""),
   deleted: m.deleted, known: true,
 });
 
 const sameQuote = (a, b) =>
-  a.seq === b.seq && a.sender === b.sender && a.snippet === b.snippet && a.deleted === b.deleted && a.known === b.known;
+  a.seq === b.seq && a.sender === b.sender && a.sender_name === b.sender_name && a.snippet === b.snippet && a.deleted === b.deleted && a.known === b.known;
 
 /** `m` with its quote of `target` refreshed, or `m` itself when it does not quote it or is current. */
 function requote(m, target) {

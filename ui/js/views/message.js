@@ -24,7 +24,7 @@ function quote(q, me) {
   const b = el("button", "quote");
   b.type = "button";
   b.dataset.seq = q.seq;
-  const who = !q.known ? "" : q.sender === me ? "You" : q.sender;
+  const who = !q.known ? "" : q.sender === me ? "You" : (q.sender_name || q.sender);
   const text = q.deleted ? "Original message deleted" : !q.known ? "Original message not loaded" : q.snippet.replace(/\s+/g, " ");
   if (who) b.append(el("span", "quote-sender", who));
   b.append(el("span", "quote-text" + (q.deleted || !q.known ? " muted" : ""), text));
@@ -76,7 +76,11 @@ export function fillMessage(li, m, ctx) {
   if (m.seq != null) li.dataset.seq = m.seq; else delete li.dataset.seq;
   li.tabIndex = -1;
   li.replaceChildren();
-  if (!m.mine && ctx.group) li.append(el("div", "sender", m.sender));
+  if (!m.mine && ctx.group) {
+    const who = el("div", "sender", m.sender_name || m.sender);
+    who.title = `@${m.sender}`;
+    li.append(who);
+  }
   if (m.deleted) {
     li.append(el("div", "body tombstone", "This message was deleted"));
   } else {

@@ -23,8 +23,8 @@ async function run(open) {
     const li = el("li", "conv");
     li.tabIndex = 0;
     const conv = state.conversations.get(m.conversation_id);
-    li.append(el("span", ""), el("span", "title", conv ? conv.title : m.sender), el("span", "time", time(m.sent_at)));
-    li.append(el("span", ""), el("span", "preview", `${m.sender}: ${m.body}`));
+    li.append(el("span", ""), el("span", "title", conv ? conv.title : (m.sender_name || m.sender)), el("span", "time", time(m.sent_at)));
+    li.append(el("span", ""), el("span", "preview", `${m.sender_name || m.sender}: ${m.body}`));
     const choose = () => { closeSearch(); open(m.conversation_id); };
     li.addEventListener("click", choose);
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") choose(); });
