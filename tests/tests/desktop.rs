@@ -110,7 +110,7 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     app.wait_until("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'hello alice')", "bob's message").await;
     wait_event(&mut bob_events, "alice's read receipt", |e| matches!(e, Event::Receipt { receipt } if receipt.user_id != bob.user_id() && receipt.read_seq >= 1)).await;
     app.wait_until(
-        "!document.querySelector('#conversations .conv .badge')",
+        "!document.querySelector('#conversations .conv .badge:not([hidden])')",
         "badge cleared",
     )
     .await;

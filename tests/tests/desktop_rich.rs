@@ -1,7 +1,8 @@
 //! Rich messaging in the real desktop app (Xvfb, WebDriver) against a real relay, with a second
 //! participant on the engine: formatting with hostile input shown as text, links opened by the
 //! system opener (never in the window), mention highlight, reactions both ways, edit and delete
-//! from the message actions, and a reply whose quote jumps to an original not loaded yet.
+//! from the message actions, a reply whose quote jumps to an original not loaded yet, a display
+//! name set in the profile, and a stranger found by exact username.
 
 mod common;
 
@@ -235,6 +236,36 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     app.wait_until(
         &format!("{}.classList.contains('flash')", row(1)),
         "highlighted",
+    )
+    .await;
+
+    // A display name set in the profile reaches bob; a stranger is found by exact username.
+    let (_carol, _carol_dir) = signup(&relay, "carol").await;
+    app.click("#profile-button").await;
+    app.wait_until(
+        "document.getElementById('profile-dialog').open",
+        "profile dialog",
+    )
+    .await;
+    app.clear("#display-name").await;
+    app.type_into("#display-name", "Alice Liddell").await;
+    app.click("#save-profile").await;
+    eventually("bob's chat is titled by alice's display name", || async {
+        bob.conversations().await.unwrap()[0].title == "Alice Liddell"
+    })
+    .await;
+    app.click("#new-chat").await;
+    app.type_into("#new-chat-user", "carol").await;
+    app.wait_until(
+        "document.querySelector('#people-results li[data-username=\"carol\"]')",
+        "carol found by exact username",
+    )
+    .await;
+    app.click("#people-results li[data-username=\"carol\"]")
+        .await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'carol'",
+        "the chat with carol",
     )
     .await;
 

@@ -13,22 +13,35 @@ function preview(m) {
   return (m.mine ? "You: " : "") + (m.deleted ? "Message deleted" : m.body.replace(/\s+/g, " "));
 }
 
+/** A row's parts, made once per row: updates change their text, never replace them, so a
+ *  click that starts while messages stream in (the row redrawn between press and release)
+ *  still lands on the row. */
+function parts(li) {
+  if (!li._parts) {
+    const p = {
+      dot: el("span", "dot"), title: el("span", "title"), time: el("span", "time"),
+      gap: el("span", ""), preview: el("span", "preview"), badge: el("span", "badge"),
+    };
+    li.replaceChildren(p.dot, p.title, p.time, p.gap, p.preview, p.badge);
+    li._parts = p;
+  }
+  return li._parts;
+}
+
 function fill(li, { c, active }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.tabIndex = 0;
   li.setAttribute("role", "button");
-  const dot = el("span", "dot " + (c.online === true ? "online" : c.online === false ? "offline" : ""));
-  dot.setAttribute("aria-label", c.online ? "online" : c.online === false ? "offline" : "group");
-  li.replaceChildren(
-    dot, el("span", "title", c.title), el("span", "time", c.last_message ? time(c.last_message.sent_at) : ""),
-    el("span", ""), el("span", "preview", preview(c.last_message)),
-  );
-  if (c.unread > 0) {
-    const b = el("span", "badge", String(c.unread));
-    b.setAttribute("aria-label", `${c.unread} unread`);
-    li.append(b);
-  }
+  const p = parts(li);
+  p.dot.className = "dot " + (c.online === true ? "online" : c.online === false ? "offline" : "");
+  p.dot.setAttribute("aria-label", c.online ? "online" : c.online === false ? "offline" : "group");
+  p.title.textContent = c.title;
+  p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
+  p.preview.textContent = preview(c.last_message);
+  p.badge.hidden = !(c.unread > 0);
+  p.badge.textContent = c.unread > 0 ? String(c.unread) : "";
+  p.badge.setAttribute("aria-label", `${c.unread} unread`);
   li.setAttribute("aria-label", `${c.title}${c.unread ? `, ${c.unread} unread` : ""}`);
 }
 
