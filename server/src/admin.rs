@@ -8,7 +8,7 @@ use rusqlite::Connection;
 
 use crate::auth::{self, Token};
 use crate::error::Result;
-use crate::store::{accounts, schema};
+use crate::store::{schema, Tx};
 
 /// Create an invite code good for `uses` registrations; returns the code, which is shown once
 /// (only its hash is stored).
@@ -20,7 +20,7 @@ pub fn create_invite(db: &Path, uses: u32) -> Result<Token> {
     schema::migrate(&mut conn)?;
     let (code, hash) = auth::new_invite_code();
     let txn = conn.transaction()?;
-    accounts::create_invite(&txn, &hash, uses, tern_proto::now_ms())?;
+    txn.create_invite(&hash, uses, tern_proto::now_ms())?;
     txn.commit()?;
     Ok(code)
 }

@@ -16,7 +16,7 @@ use crate::auth::hash_token;
 use crate::client_addr::{resolve, AddrKey};
 use crate::error::{ApiError, Error};
 use crate::state::AppState;
-use crate::store::accounts::{self, AuthSession};
+use crate::store::AuthSession;
 
 /// Extractor: the request's client address, resolved with the relay's trusted proxies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,6 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, 
     // On the read connection: a flood of bogus tokens must not queue in front of commits.
     state
         .store
-        .read(move |conn| accounts::authenticate(conn, &hash, tern_proto::now_ms()))
+        .read(move |conn| conn.authenticate(&hash, tern_proto::now_ms()))
         .await
 }

@@ -14,7 +14,6 @@ use axum::{Json, Router};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
-use crate::store::accounts;
 use crate::{login, register, ws};
 use tern_proto::close;
 
@@ -49,7 +48,7 @@ async fn logout(
     let id = session.session_id;
     state
         .store
-        .call(move |txn, _| accounts::revoke_session(txn, id, tern_proto::now_ms()))
+        .call(move |txn, _| txn.revoke_session(id, tern_proto::now_ms()))
         .await?;
     state.hub.kick_sessions(&[id], close::REVOKED);
     tracing::info!(user = session.user_id, session = id, "logged out");
@@ -63,7 +62,7 @@ async fn logout_all(
     let user = session.user_id;
     let ids = state
         .store
-        .call(move |txn, _| accounts::revoke_all(txn, user, tern_proto::now_ms()))
+        .call(move |txn, _| txn.revoke_all(user, tern_proto::now_ms()))
         .await?;
     state.hub.kick_sessions(&ids, close::REVOKED);
     tracing::info!(user, sessions = ids.len(), "logged out everywhere");
@@ -82,7 +81,7 @@ async fn health(State(state): State<AppState>) -> Response {
     // queue in front of message commits.
     match tokio::time::timeout(
         Duration::from_secs(2),
-        state.store.read(crate::store::current_version),
+        state.store.read(|txn| txn.current_version()),
     )
     .await
     {

@@ -29,7 +29,6 @@ use crate::extract::ClientAddr;
 use crate::guards::AccountGuards;
 use crate::json_body::JsonBody;
 use crate::state::AppState;
-use crate::store::accounts;
 
 /// The buckets one attempt was charged to, to give back if the attempt does not count.
 struct Charges<'a> {
@@ -143,15 +142,15 @@ fn charge_address<'a>(
 async fn find_account(
     state: &AppState,
     req: &LoginRequest,
-) -> Result<(Option<accounts::UserRow>, Option<[u8; 32]>)> {
+) -> Result<(Option<crate::store::UserRow>, Option<[u8; 32]>)> {
     let name = req.username.clone();
     let presented = req.device_credential.as_deref().map(auth::hash_token);
     state
         .store
         .read(move |conn| {
-            let user = accounts::find_user(conn, &name)?;
+            let user = conn.find_user(&name)?;
             let valid = match (&user, &presented) {
-                (Some(user), Some(hash)) => accounts::device_credential_valid(conn, user.id, hash)?,
+                (Some(user), Some(hash)) => conn.device_credential_valid(user.id, hash)?,
                 _ => false,
             };
             Ok((user, presented.filter(|_| valid)))
@@ -165,7 +164,7 @@ async fn check_password(
     state: &AppState,
     account: &str,
     password: &str,
-    user: &Option<accounts::UserRow>,
+    user: &Option<crate::store::UserRow>,
 ) -> Result<bool> {
     let _turn = state.accounts.checking.turn(account.to_owned()).await;
     let stored = user
@@ -188,7 +187,7 @@ async fn check_password(
 /// Create the session and a fresh device credential (replacing the one presented).
 async fn open_session(
     state: &AppState,
-    user: accounts::UserRow,
+    user: crate::store::UserRow,
     device_name: &str,
     known_credential: Option<[u8; 32]>,
 ) -> Result<LoginResponse> {
@@ -206,17 +205,9 @@ async fn open_session(
     let session_id = state
         .store
         .call(move |txn, _| {
-            let session = accounts::create_session(
-                txn,
-                user_id,
-                &token_hash,
-                &device,
-                now,
-                expires_at,
-                max_sessions,
-            )?;
-            accounts::issue_device_credential(
-                txn,
+            let session =
+                txn.create_session(user_id, &token_hash, &device, now, expires_at, max_sessions)?;
+            txn.issue_device_credential(
                 user_id,
                 &credential_hash,
                 known_credential.as_ref().map(|h| &h[..]),

@@ -18,7 +18,6 @@ use crate::error::{Error, Result};
 use crate::extract::ClientAddr;
 use crate::json_body::JsonBody;
 use crate::state::AppState;
-use crate::store::accounts;
 
 /// Shortest and longest password, in characters (Unicode scalar values), both ends included.
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=1024;
@@ -68,10 +67,10 @@ pub async fn register(
         .store
         .call(move |txn, _| {
             if let Some(code) = invite {
-                accounts::use_invite(txn, &code)?;
+                txn.use_invite(&code)?;
             }
             Ok((
-                accounts::create_user(txn, &username, &hash, tern_proto::now_ms())?,
+                txn.create_user(&username, &hash, tern_proto::now_ms())?,
                 username,
             ))
         })
@@ -106,9 +105,11 @@ fn validate(state: &AppState, req: &RegisterRequest) -> Result<Option<[u8; 32]>>
         ));
     }
     Ok(match state.config.registration {
-        Registration::Invite => Some(auth::hash_token(
-            req.invite.as_deref().ok_or_else(accounts::invalid_invite)?,
-        )),
+        Registration::Invite => {
+            Some(auth::hash_token(req.invite.as_deref().ok_or_else(
+                crate::store::sqlite::accounts::invalid_invite,
+            )?))
+        }
         _ => None,
     })
 }
@@ -120,15 +121,15 @@ async fn check_available(state: &AppState, name: &str, invite: Option<[u8; 32]>)
     state
         .store
         .read(move |conn| {
-            if accounts::username_exists(conn, &name)? {
+            if conn.username_exists(&name)? {
                 return Err(Error::refused(
                     ErrorCode::UsernameTaken,
                     format!("the username {name:?} is taken"),
                 ));
             }
             if let Some(code) = invite {
-                if !accounts::invite_usable(conn, &code)? {
-                    return Err(accounts::invalid_invite());
+                if !conn.invite_usable(&code)? {
+                    return Err(crate::store::sqlite::accounts::invalid_invite());
                 }
             }
             Ok(())

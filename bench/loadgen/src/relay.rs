@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tern_server::fanout::{Fanout, Publish};
-use tern_server::store::{accounts, conversations, Store, StoreConfig};
+use tern_server::store::{NewEntry, Store, StoreConfig};
 
 struct NoFanout;
 impl Fanout for NoFanout {
@@ -62,17 +62,9 @@ pub async fn seed_with_messages(
             let mut ids = Vec::with_capacity(users);
             let mut tokens = Vec::with_capacity(users);
             for i in 0..users {
-                let id = accounts::create_user(txn, &format!("u{i}"), &hash, now)?;
+                let id = txn.create_user(&format!("u{i}"), &hash, now)?;
                 let (token, token_hash) = tern_server::auth::new_token();
-                accounts::create_session(
-                    txn,
-                    id,
-                    &token_hash,
-                    "loadgen",
-                    now,
-                    now + 86_400_000,
-                    1000,
-                )?;
+                txn.create_session(id, &token_hash, "loadgen", now, now + 86_400_000, 1000)?;
                 ids.push(id);
                 tokens.push(token.expose().to_owned());
             }
@@ -81,25 +73,21 @@ pub async fn seed_with_messages(
                 Layout::Alone => {}
                 Layout::Pairs => {
                     for pair in ids.chunks(2).filter(|c| c.len() == 2) {
-                        convs.push(
-                            conversations::start_direct(txn, pair[0], pair[1], now)?
-                                .0
-                                .conversation_id,
-                        );
+                        convs.push(txn.start_direct(pair[0], pair[1], now)?.0.conversation_id);
                     }
                 }
                 Layout::Group(n) => {
                     convs.push(
-                        conversations::create_group(txn, ids[0], "bench", &ids[1..n], n, now)?
+                        txn.create_group(ids[0], "bench", &ids[1..n], n, now)?
                             .conversation_id,
                     );
                 }
             }
             for &conv in &convs {
-                let sender = conversations::member_ids(txn, conv)?[0];
+                let sender = txn.member_ids(conv)?[0];
                 for m in 0..messages {
                     let client_id = format!("seed-{conv}-{m}");
-                    let entry = tern_server::store::messages::NewEntry {
+                    let entry = NewEntry {
                         conv,
                         sender,
                         sender_name: "seed",
@@ -110,7 +98,7 @@ pub async fn seed_with_messages(
                         reply_to: None,
                         now,
                     };
-                    tern_server::store::messages::insert_new(txn, &entry)?;
+                    txn.insert_new(&entry)?;
                 }
             }
             Ok(Seeded {

@@ -334,7 +334,7 @@ impl Client {
         let (me, q) = (self.shared.user_id, query.to_owned());
         self.shared
             .cache
-            .call(move |txn| messages::search(txn, me, &q, limit))
+            .call(move |txn| views::search(txn, me, &q, limit))
             .await
     }
 

@@ -1,6 +1,5 @@
 //! Direct (one-to-one) conversations: found or created by the other user's name.
 
-use rusqlite::Transaction;
 use tern_proto::{ServerFrame, StartDirect};
 
 use super::groups::publish_conversation;
@@ -8,7 +7,7 @@ use super::presence::introduce;
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::Publish;
-use crate::store::{accounts, conversations as convs};
+use crate::store::Tx;
 
 /// Find or create the direct conversation with `username`.
 pub async fn start(ctx: Ctx<'_>, req: StartDirect) -> Result<Pending> {
@@ -18,9 +17,9 @@ pub async fn start(ctx: Ctx<'_>, req: StartDirect) -> Result<Pending> {
         ctx.state.hub.clone(),
     );
     let StartDirect { id, username } = req;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        let other = accounts::resolve_usernames(txn, &[username])?[0].0;
-        let (info, created) = convs::start_direct(txn, me, other, tern_proto::now_ms())?;
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let other = txn.resolve_usernames(&[username])?[0].0;
+        let (info, created) = txn.start_direct(me, other, tern_proto::now_ms())?;
         if created {
             publish_conversation(&info, conn, out);
             introduce(txn, &hub, &[me, other], out)?;

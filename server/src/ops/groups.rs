@@ -1,7 +1,6 @@
 //! Groups: create (the caller becomes admin), rename, add and remove members, leave; and the
 //! caller's conversation list. Every change is published to the members after it commits.
 
-use rusqlite::Transaction;
 use tern_proto::{
     AddMembers, ConversationInfo, CreateGroup, ErrorCode, LeaveGroup, ListConversations,
     RemoveMember, RenameGroup, RequestId, ServerFrame, UserId,
@@ -11,7 +10,7 @@ use super::presence::introduce;
 use super::{check_name, queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{ConnId, Publish};
-use crate::store::{accounts, conversations as convs};
+use crate::store::Tx;
 
 /// Tell every member about a conversation's new shape (except the connection that asked,
 /// which gets it as its reply).
@@ -67,12 +66,13 @@ pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
         ctx.state.hub.clone(),
     );
     let members = req.members;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        let others: Vec<UserId> = accounts::resolve_usernames(txn, &members)?
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let others: Vec<UserId> = txn
+            .resolve_usernames(&members)?
             .into_iter()
             .map(|u| u.0)
             .collect();
-        let info = convs::create_group(txn, me, &name, &others, max, tern_proto::now_ms())?;
+        let info = txn.create_group(me, &name, &others, max, tern_proto::now_ms())?;
         publish_conversation(&info, conn, out);
         introduce(txn, &hub, &member_ids(&info), out)?;
         Ok(info)
@@ -84,8 +84,8 @@ pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
 pub async fn rename(ctx: Ctx<'_>, req: RenameGroup) -> Result<Pending> {
     let name = check_name(ctx.state, &req.name)?;
     let (me, conn, conv) = (ctx.caller.user_id, ctx.caller.conn_id, req.conversation_id);
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        let info = convs::rename(txn, conv, me, &name)?;
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let info = txn.rename(conv, me, &name)?;
         publish_conversation(&info, conn, out);
         Ok(info)
     };
@@ -105,12 +105,13 @@ pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
         conversation_id: conv,
         usernames,
     } = req;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        let users: Vec<UserId> = accounts::resolve_usernames(txn, &usernames)?
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let users: Vec<UserId> = txn
+            .resolve_usernames(&usernames)?
             .into_iter()
             .map(|u| u.0)
             .collect();
-        let (info, added) = convs::add_members(txn, conv, me, &users, max, tern_proto::now_ms())?;
+        let (info, added) = txn.add_members(conv, me, &users, max, tern_proto::now_ms())?;
         if !added.is_empty() {
             publish_conversation(&info, conn, out);
             introduce(txn, &hub, &member_ids(&info), out)?;
@@ -128,9 +129,9 @@ pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
         conversation_id: conv,
         username,
     } = req;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        let target = accounts::resolve_usernames(txn, &[username])?[0].0;
-        let info = convs::remove_member(txn, conv, me, target)?;
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let target = txn.resolve_usernames(&[username])?[0].0;
+        let info = txn.remove_member(conv, me, target)?;
         publish_conversation(&info, conn, out);
         out.push(Publish::new(
             vec![target],
@@ -150,8 +151,8 @@ pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
         id,
         conversation_id: conv,
     } = req;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        let info = convs::leave(txn, conv, me)?;
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let info = txn.leave(conv, me)?;
         publish_conversation(&info, conn, out);
         let mut gone = Publish::new(
             vec![me],
@@ -172,7 +173,7 @@ pub async fn list(ctx: Ctx<'_>, req: ListConversations) -> Result<Pending> {
     let id = req.id;
     queue(
         ctx.state,
-        move |txn: &Transaction<'_>, _: &mut Vec<Publish>| convs::list(txn, me),
+        move |txn: &dyn Tx, _: &mut Vec<Publish>| txn.list(me),
         move |conversations| Some(ServerFrame::Conversations { id, conversations }),
     )
     .await

@@ -3,7 +3,6 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use rusqlite::Transaction;
 use tern_proto::{
     ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage, Seq, ServerFrame, UserId,
     MAX_CLIENT_ID_LEN,
@@ -12,7 +11,7 @@ use tern_proto::{
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
-use crate::store::{conversations as convs, messages};
+use crate::store::{NewEntry, Tx};
 
 /// Most messages one history page returns.
 const MAX_HISTORY_PAGE: u32 = 200;
@@ -77,7 +76,7 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
 /// be one too, an edit must be the caller's own within the edit window, and a delete the
 /// caller's own or, in a group, any message if the caller is an admin.
 fn authorize(
-    txn: &Transaction<'_>,
+    txn: &dyn Tx,
     req: &SendMessage,
     me: UserId,
     edit_window_ms: i64,
@@ -87,7 +86,7 @@ fn authorize(
     let Some(seq) = referenced else {
         return Ok(());
     };
-    let target = messages::target(txn, conv, seq)?.ok_or_else(|| {
+    let target = txn.target(conv, seq)?.ok_or_else(|| {
         Error::refused(
             ErrorCode::NotFound,
             format!("conversation {conv} has no message {seq}"),
@@ -115,9 +114,7 @@ fn authorize(
             ErrorCode::EditWindowClosed,
             "this message is too old to edit",
         )),
-        MessageKind::Delete
-            if !own && convs::require_member(txn, conv, me)? != MemberRole::Admin =>
-        {
+        MessageKind::Delete if !own && txn.require_member(conv, me)? != MemberRole::Admin => {
             Err(Error::refused(
                 ErrorCode::Forbidden,
                 "only its author or a group admin can delete a message for everyone",
@@ -147,15 +144,15 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     let now = tern_proto::now_ms();
     let edit_window_ms = state.config.limits.edit_window.as_millis() as i64;
     let id = req.id;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let conv = req.conversation_id;
         // A resend of an entry already stored gets its ack even when the rules would now
         // refuse it (the sender left, the target was deleted since).
-        let refused = |e: Error| match messages::find_by_client_id(txn, me, &req.client_id)? {
+        let refused = |e: Error| match txn.find_by_client_id(me, &req.client_id)? {
             Some(existing) => Ok((existing, true)),
             None => Err(e),
         };
-        let members = convs::member_ids(txn, conv)?;
+        let members = txn.member_ids(conv)?;
         if !members.contains(&me) {
             return refused(Error::refused(
                 ErrorCode::NotMember,
@@ -165,7 +162,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         if let Err(e) = authorize(txn, &req, me, edit_window_ms, now) {
             return refused(e);
         }
-        let entry = messages::NewEntry {
+        let entry = NewEntry {
             conv,
             sender: me,
             sender_name: &my_name,
@@ -176,12 +173,13 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             reply_to: req.reply_to,
             now,
         };
-        let Some(record) = messages::insert_new(txn, &entry)? else {
-            let existing = messages::find_by_client_id(txn, me, &req.client_id)?
+        let Some(record) = txn.insert_new(&entry)? else {
+            let existing = txn
+                .find_by_client_id(me, &req.client_id)?
                 .ok_or_else(|| Error::Internal("duplicate without an original".into()))?;
             return Ok((existing, true));
         };
-        messages::fold(txn, &record)?;
+        txn.fold(&record)?;
         let mut p = Publish::new(
             members,
             &ServerFrame::Message {
@@ -226,9 +224,9 @@ pub async fn history(ctx: Ctx<'_>, req: HistoryRequest) -> Result<Pending> {
     let limit = limit.clamp(1, MAX_HISTORY_PAGE) as usize;
     // Sequences are stored as SQLite integers (i64): anything above is "after the newest".
     let before = before_seq.unwrap_or(Seq::MAX).min(i64::MAX as Seq);
-    let job = move |txn: &Transaction<'_>, _: &mut Vec<Publish>| {
-        convs::require_member(txn, conv, me)?;
-        messages::page_before(txn, conv, before, limit)
+    let job = move |txn: &dyn Tx, _: &mut Vec<Publish>| {
+        txn.require_member(conv, me)?;
+        txn.page_before(conv, before, limit)
     };
     queue(ctx.state, job, move |(messages, has_more)| {
         Some(ServerFrame::History {

@@ -20,12 +20,12 @@ pub mod receipts;
 use std::future::Future;
 use std::pin::Pin;
 
-use rusqlite::Transaction;
 use tern_proto::{ClientFrame, ErrorCode, ServerFrame, SessionId, UserId};
 
 use crate::error::{Error, Result};
 use crate::fanout::{ConnId, Publish};
 use crate::state::AppState;
+use crate::store::Tx;
 
 pub use presence::{announce_presence, presence_of};
 
@@ -82,7 +82,7 @@ pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
 async fn queue<T, F, R>(state: &AppState, job: F, reply: R) -> Result<Pending>
 where
     T: Send + 'static,
-    F: FnOnce(&Transaction<'_>, &mut Vec<Publish>) -> Result<T> + Send + 'static,
+    F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
     R: FnOnce(T) -> Option<ServerFrame> + Send + 'static,
 {
     let fut = state.store.enqueue(job).await?;

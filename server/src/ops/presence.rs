@@ -1,18 +1,18 @@
 //! Presence: who is online as this relay sees it, introductions when users start sharing a
 //! conversation, and announcements when a user's first device connects or last one leaves.
 
-use rusqlite::Transaction;
 use tern_proto::{Presence, ServerFrame, UserId};
 
 use crate::error::Result;
 use crate::fanout::Publish;
 use crate::hub::Hub;
 use crate::state::AppState;
-use crate::store::accounts;
+use crate::store::Tx;
 
 /// Current presence of `users`, as this relay sees it.
-pub fn presence_of(txn: &Transaction<'_>, hub: &Hub, users: &[UserId]) -> Result<Vec<Presence>> {
-    Ok(accounts::last_seen(txn, users)?
+pub fn presence_of(txn: &dyn Tx, hub: &Hub, users: &[UserId]) -> Result<Vec<Presence>> {
+    Ok(txn
+        .last_seen(users)?
         .into_iter()
         .map(|(user_id, last_seen)| Presence {
             user_id,
@@ -25,7 +25,7 @@ pub fn presence_of(txn: &Transaction<'_>, hub: &Hub, users: &[UserId]) -> Result
 /// Publish every member's presence to every other member (after they start sharing a
 /// conversation, each may now see the other).
 pub(super) fn introduce(
-    txn: &Transaction<'_>,
+    txn: &dyn Tx,
     hub: &Hub,
     members: &[UserId],
     out: &mut Vec<Publish>,
@@ -48,14 +48,11 @@ pub async fn announce_presence(state: &AppState, user: UserId, went_offline: boo
     let hub = state.hub.clone();
     state
         .store
-        .call(move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
+        .call(move |txn: &dyn Tx, out: &mut Vec<Publish>| {
             if went_offline && !hub.is_online(user) {
-                accounts::set_last_seen(txn, user, tern_proto::now_ms())?;
+                txn.set_last_seen(user, tern_proto::now_ms())?;
             }
-            let contacts: Vec<UserId> = accounts::contacts(txn, user)?
-                .into_iter()
-                .map(|c| c.0)
-                .collect();
+            let contacts: Vec<UserId> = txn.contacts(user)?.into_iter().map(|c| c.0).collect();
             if !contacts.is_empty() {
                 let presence = presence_of(txn, &hub, &[user])?.remove(0);
                 out.push(Publish::new(contacts, &ServerFrame::Presence { presence }));

@@ -4,14 +4,13 @@
 //! is published to every conversation the caller is in and reaches offline members by sync
 //! (each of those conversations gets a new version).
 
-use rusqlite::Transaction;
 use tern_proto::{ErrorCode, FindPeople, ServerFrame, SetProfile};
 
 use super::groups::publish_conversation;
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::Publish;
-use crate::store::{accounts, conversations as convs};
+use crate::store::Tx;
 
 /// Longest display name (characters).
 const MAX_DISPLAY_NAME_CHARS: usize = 64;
@@ -44,9 +43,9 @@ fn clean(name: Option<&str>) -> Result<Option<String>> {
 pub async fn set(ctx: Ctx<'_>, req: SetProfile) -> Result<Pending> {
     let name = clean(req.display_name.as_deref())?;
     let (me, conn, id) = (ctx.caller.user_id, ctx.caller.conn_id, req.id);
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        for conv in accounts::set_display_name(txn, me, name.as_deref())? {
-            let info = convs::info(txn, conv)?;
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        for conv in txn.set_display_name(me, name.as_deref())? {
+            let info = txn.info(conv)?;
             publish_conversation(&info, conn, out);
         }
         Ok(())
@@ -64,8 +63,7 @@ pub async fn find(ctx: Ctx<'_>, req: FindPeople) -> Result<Pending> {
         ));
     }
     let (me, id) = (ctx.caller.user_id, req.id);
-    let job =
-        move |txn: &Transaction<'_>, _: &mut Vec<Publish>| accounts::find_people(txn, me, &query);
+    let job = move |txn: &dyn Tx, _: &mut Vec<Publish>| txn.find_people(me, &query);
     queue(ctx.state, job, move |people| {
         Some(ServerFrame::People { id, people })
     })

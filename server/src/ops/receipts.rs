@@ -1,6 +1,5 @@
 //! Delivered and read markers (cumulative, forward only) and typing indications.
 
-use rusqlite::Transaction;
 use tern_proto::{
     ConversationId, MarkDelivered, MarkRead, RequestId, Seq, ServerFrame, SetTyping, UserId,
 };
@@ -8,7 +7,7 @@ use tern_proto::{
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::{Publish, Tag};
-use crate::store::conversations as convs;
+use crate::store::Tx;
 
 /// Which marker a request moves. Reading implies delivery.
 #[derive(Debug, Clone, Copy)]
@@ -53,12 +52,9 @@ async fn advance(
 ) -> Result<Pending> {
     let me = ctx.caller.user_id;
     let (delivered, read) = marker.targets();
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        if let Some(receipt) = convs::advance_receipt(txn, conv, me, delivered, read)? {
-            let mut p = Publish::new(
-                convs::member_ids(txn, conv)?,
-                &ServerFrame::Receipt { receipt },
-            );
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        if let Some(receipt) = txn.advance_receipt(conv, me, delivered, read)? {
+            let mut p = Publish::new(txn.member_ids(conv)?, &ServerFrame::Receipt { receipt });
             p.tag = Tag::Receipt(receipt);
             out.push(p);
         }
@@ -79,9 +75,10 @@ pub async fn typing(ctx: Ctx<'_>, req: SetTyping) -> Result<Pending> {
         active,
         ..
     } = req;
-    let job = move |txn: &Transaction<'_>, out: &mut Vec<Publish>| {
-        convs::require_member(txn, conv, me)?;
-        let others: Vec<UserId> = convs::member_ids(txn, conv)?
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        txn.require_member(conv, me)?;
+        let others: Vec<UserId> = txn
+            .member_ids(conv)?
             .into_iter()
             .filter(|u| *u != me)
             .collect();

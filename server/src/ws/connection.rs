@@ -32,7 +32,7 @@ use crate::hub::{CloseReason, Live};
 use crate::limits::TokenBucket;
 use crate::ops::{self, Caller};
 use crate::state::AppState;
-use crate::store::accounts::AuthSession;
+use crate::store::AuthSession;
 
 /// Frames handed to the writer ahead of the socket; what waits beyond is counted in bytes.
 const WRITER_QUEUE: usize = 16;
@@ -110,11 +110,7 @@ pub async fn serve(
     // A logout that committed between the handshake's token check and this registration
     // kicked nobody: check the session once more now that the connection can be found.
     let (sid, now) = (session.session_id, tern_proto::now_ms());
-    if let Ok(false) = state
-        .store
-        .read(move |c| crate::store::accounts::session_active(c, sid, now))
-        .await
-    {
+    if let Ok(false) = state.store.read(move |c| c.session_active(sid, now)).await {
         reg.kick.kick(close::REVOKED);
     }
     let links = Links {

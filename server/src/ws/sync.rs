@@ -24,7 +24,7 @@ use super::writer::Outbound;
 use crate::error::Error;
 use crate::ops::presence_of;
 use crate::state::AppState;
-use crate::store::{accounts, conversations as convs, current_version, messages};
+use crate::store::MAX_PAGE_BYTES;
 
 /// Messages read from the store at a time.
 const CHUNK: usize = 64;
@@ -84,12 +84,9 @@ pub async fn run(
     let (changes, version, presence) = state
         .store
         .call(move |txn, _| {
-            let changes = convs::changes_since(txn, user, since)?;
-            let version = current_version(txn)?;
-            let contacts: Vec<UserId> = accounts::contacts(txn, user)?
-                .into_iter()
-                .map(|c| c.0)
-                .collect();
+            let changes = txn.changes_since(user, since)?;
+            let version = txn.current_version()?;
+            let contacts: Vec<UserId> = txn.contacts(user)?.into_iter().map(|c| c.0).collect();
             Ok((changes, version, presence_of(txn, &hub, &contacts)?))
         })
         .await?;
@@ -112,7 +109,7 @@ pub async fn run(
             let room = (PAGE - pages.page.len()).min(CHUNK);
             let batch = state
                 .store
-                .call(move |txn, _| messages::range(txn, conv, after, head, room))
+                .call(move |txn, _| txn.range(conv, after, head, room))
                 .await?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
@@ -157,7 +154,7 @@ impl Pager<'_> {
             self.bytes += m.body.len();
             self.page.push(m);
         }
-        if self.page.len() >= PAGE || self.bytes >= messages::MAX_PAGE_BYTES {
+        if self.page.len() >= PAGE || self.bytes >= MAX_PAGE_BYTES {
             self.send_page().await?;
         }
         Ok(())

@@ -1,13 +1,12 @@
 //! Messages in the cache: storing what the relay sent (deduplicated by conversation and
 //! sequence, events folded into their targets by [`super::fold`]), the gap-free sync cursor,
-//! delete-for-me, and full-text search.
+//! and delete-for-me.
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, MessageRecord, Seq, UserId};
 
-use super::{chat, conversations, fold};
+use super::{conversations, fold};
 use crate::error::Result;
-use crate::events::ChatMessage;
 
 /// What storing a batch of log entries changed.
 #[derive(Debug, Default)]
@@ -185,34 +184,6 @@ pub fn all(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<MessageRec
         ))?
         .query_map([conv], row_to_record)?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// Full-text search over the current text of every cached message, newest first (edits are
-/// re-indexed, deleted messages and events are not indexed, messages deleted for the user are
-/// left out).
-pub fn search(
-    txn: &Transaction<'_>,
-    me: UserId,
-    query: &str,
-    limit: usize,
-) -> Result<Vec<ChatMessage>> {
-    // Quote each word so user input is never parsed as FTS5 syntax; match word prefixes.
-    let fts: String = query
-        .split_whitespace()
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if fts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<MessageRecord> = txn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
-             WHERE messages_fts MATCH ?1 AND m.hidden = 0 AND m.deleted = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2"
-        ))?
-        .query_map(params![fts, limit as i64], row_to_record)?
-        .collect::<rusqlite::Result<_>>()?;
-    chat::to_chats(txn, me, &rows)
 }
 
 /// The relay stored it: move it from the outbox to the messages. Returns what changed.

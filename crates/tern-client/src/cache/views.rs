@@ -1,6 +1,7 @@
 //! What the UI shows, composed from the tables: the conversation list (each conversation with
 //! its last message and unread count) and a page of one chat (stored messages followed by the
-//! outbox's unsent ones). The table modules below it never import it, so they stay acyclic.
+//! outbox's unsent ones), and full-text search. The table modules below it never import it, so
+//! they stay acyclic.
 
 use std::collections::HashMap;
 
@@ -113,6 +114,34 @@ pub fn page(
     let mut chat = to_chats(txn, me, &stored)?;
     chat.extend(out);
     Ok(chat)
+}
+
+/// Full-text search over the current text of every cached message, newest first (edits are
+/// re-indexed, deleted messages and events are not indexed, messages deleted for the user are
+/// left out).
+pub fn search(
+    txn: &Transaction<'_>,
+    me: UserId,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<ChatMessage>> {
+    // Quote each word so user input is never parsed as FTS5 syntax; match word prefixes.
+    let fts: String = query
+        .split_whitespace()
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if fts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<MessageRecord> = txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
+             WHERE messages_fts MATCH ?1 AND m.hidden = 0 AND m.deleted = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2"
+        ))?
+        .query_map(params![fts, limit as i64], row_to_record)?
+        .collect::<rusqlite::Result<_>>()?;
+    to_chats(txn, me, &rows)
 }
 
 #[cfg(test)]

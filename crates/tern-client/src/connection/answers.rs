@@ -41,7 +41,7 @@ enum Refusal {
     /// A message: marked failed (in this conversation, if known).
     Failed(Option<ConversationId>),
     /// An event: dropped; the target (conversation, seq) and how it shows now.
-    Dropped(ConversationId, Seq, Option<ChatMessage>),
+    Dropped(ConversationId, Seq, Option<Box<ChatMessage>>),
 }
 
 /// The chat views of changed messages, in order (for [`Event::MessageChanged`]).
@@ -175,7 +175,7 @@ impl Session<'_> {
                 // An event has no row of its own to retry from: drop it, show the target
                 // as it was.
                 outbox::delete(txn, &cid)?;
-                let view = chat::chat_at(txn, me, item.conversation_id, target)?;
+                let view = chat::chat_at(txn, me, item.conversation_id, target)?.map(Box::new);
                 Ok(Refusal::Dropped(item.conversation_id, target, view))
             })
             .await?;
@@ -185,7 +185,7 @@ impl Session<'_> {
             Refusal::Dropped(conversation_id, seq, view) => {
                 if let Some(message) = view {
                     self.shared.emit(Event::MessageChanged {
-                        message,
+                        message: *message,
                         hidden: false,
                     });
                 }

@@ -13,6 +13,7 @@ use tern_proto::{
 
 use super::{enum_column, messages, next_version};
 use crate::error::{Error, Result};
+use crate::store::tx::Changes;
 
 /// The conversation's current shape with its active members.
 pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationInfo> {
@@ -386,19 +387,6 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary
         });
     }
     Ok(out)
-}
-
-/// What a syncing user must learn about shapes and receipts since `since`.
-#[derive(Debug, Default)]
-pub struct Changes {
-    /// Conversations created or changed (current shape).
-    pub conversations: Vec<ConversationInfo>,
-    /// Conversations the user is no longer in.
-    pub removed: Vec<ConversationId>,
-    /// Receipt markers that moved.
-    pub receipts: Vec<ReceiptState>,
-    /// Every active conversation with its newest sequence at this moment.
-    pub heads: Vec<(ConversationId, Seq)>,
 }
 
 /// Collect [`Changes`] for a user.

@@ -2,10 +2,11 @@
 //! deduplication, history pages, and sync ranges.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, Timestamp, UserId};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, UserId};
 
 use super::enum_column;
 use crate::error::Result;
+use crate::store::tx::{NewEntry, Target, MAX_PAGE_BYTES};
 
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
@@ -47,29 +48,6 @@ pub fn find_by_client_id(
         attach_reactions(txn, std::slice::from_mut(m))?;
     }
     Ok(found)
-}
-
-/// A log entry about to be stored.
-#[derive(Debug, Clone, Copy)]
-pub struct NewEntry<'a> {
-    /// Conversation.
-    pub conv: ConversationId,
-    /// Author.
-    pub sender: UserId,
-    /// Author's username (copied into the returned record).
-    pub sender_name: &'a str,
-    /// The author's dedup key.
-    pub client_id: &'a str,
-    /// Text, emoji or empty, by kind.
-    pub body: &'a str,
-    /// What it is.
-    pub kind: MessageKind,
-    /// For events: the text message changed.
-    pub target_seq: Option<Seq>,
-    /// For text: the message replied to.
-    pub reply_to: Option<Seq>,
-    /// Relay time.
-    pub now: Timestamp,
 }
 
 /// Store a new entry at the next sequence number, unless this sender already stored one
@@ -115,19 +93,6 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
         reply_to: e.reply_to,
         ..MessageRecord::default()
     }))
-}
-
-/// What decides whether an entry may refer to an earlier one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Target {
-    /// Its author.
-    pub sender_id: UserId,
-    /// Its kind (only text messages can be replied to, edited, deleted or reacted to).
-    pub kind: MessageKind,
-    /// Deleted for everyone.
-    pub deleted: bool,
-    /// When it was stored.
-    pub sent_at: Timestamp,
 }
 
 /// The entry at `seq` of a conversation, as far as a reference to it needs.
@@ -270,10 +235,6 @@ pub fn range(
     attach_reactions(txn, &mut rows)?;
     Ok(rows)
 }
-
-/// Message text per history page or sync chunk beyond which the page ends early (the
-/// client asks again from where it stopped).
-pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 
 /// Up to `limit` messages before `before`, ascending, and whether older ones exist; at most
 /// about [`MAX_PAGE_BYTES`] of text.

@@ -6,30 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, ErrorCode, Person, SessionId, Timestamp, UserId};
 
 use crate::error::{Error, Result};
-
-/// A user's credentials row.
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    /// Id.
-    pub id: UserId,
-    /// Username as registered.
-    pub username: String,
-    /// PHC-format argon2id hash.
-    pub password_hash: String,
-}
-
-/// Who a valid token belongs to.
-#[derive(Debug, Clone)]
-pub struct AuthSession {
-    /// Login session id.
-    pub session_id: SessionId,
-    /// The user.
-    pub user_id: UserId,
-    /// Their username.
-    pub username: String,
-    /// When the session's token expires (the connection is closed then).
-    pub expires_at: Timestamp,
-}
+use crate::store::tx::{AuthSession, UserRow};
 
 /// Insert a user; `username_taken` if the name exists in any letter case.
 pub fn create_user(

@@ -1,0 +1,268 @@
+//! The embedded SQLite backend: a writer thread that owns the read-write connection and runs
+//! group commits, a read thread on a read-only connection, the schema ([`schema`]) and the
+//! queries, one module per table group ([`accounts`], [`conversations`], [`messages`]),
+//! exposed to the operations through the [`Tx`]/[`ReadTx`] implementations in [`tx`].
+//!
+//! The write-ahead log is bounded: the writer checkpoints it itself (SQLite's automatic
+//! checkpoint every 1000 pages, so copying pages back costs a little on the commit path but can
+//! never fall behind), and if readers ever keep it from being reset and it passes
+//! [`StoreConfig::wal_limit_bytes`], the writer runs a blocking `TRUNCATE` checkpoint.
+
+pub mod accounts;
+pub mod conversations;
+pub mod messages;
+pub mod schema;
+mod tx;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::mpsc;
+
+use super::{Batch, Job, ReadJob, StoreConfig, READ_QUEUE};
+use crate::error::{Error, Result};
+use crate::fanout::Fanout;
+
+/// Open (creating and migrating as needed) the database and start the writer thread, and the
+/// read thread unless the database is in memory. Returns the read queue and the writer's handle.
+pub(super) fn start(
+    config: StoreConfig,
+    jobs: mpsc::Receiver<Job>,
+    fanout: Arc<dyn Fanout>,
+) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
+    let mut conn = open_connection(&config)?;
+    schema::migrate(&mut conn)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+    conn.pragma_update(
+        None,
+        "journal_size_limit",
+        (config.wal_limit_bytes / 2) as i64,
+    )?;
+    let reads = if config.path.as_os_str() == ":memory:" {
+        None
+    } else {
+        let reader = open_reader(&config)?;
+        let (tx, rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
+        std::thread::Builder::new()
+            .name("tern-store-read".into())
+            .spawn(move || read_loop(reader, rx))
+            .map_err(|e| Error::Internal(format!("cannot start read thread: {e}")))?;
+        Some(tx)
+    };
+    let wal = Wal {
+        path: wal_path(&config.path),
+        limit: config.wal_limit_bytes,
+    };
+    let max_batch = config.max_batch;
+    let handle = std::thread::Builder::new()
+        .name("tern-store".into())
+        .spawn(move || run(conn, jobs, max_batch, config.commit_window, fanout, wal))
+        .map_err(|e| Error::Internal(format!("cannot start store thread: {e}")))?;
+    Ok((reads, handle))
+}
+
+/// Create the database file (and a missing parent folder) readable by the relay's user only,
+/// before SQLite opens it: SQLite gives the `-wal` and `-shm` files the database file's mode,
+/// so all three hold every message and account privately. An existing file readable by others
+/// is tightened.
+#[cfg(unix)]
+fn private_file(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::info!(path = %path.display(), "making the database private (0600)");
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn private_file(_path: &std::path::Path) -> Result<()> {
+    Ok(())
+}
+
+fn open_connection(config: &StoreConfig) -> Result<Connection> {
+    private_file(&config.path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.path, flags)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if config.synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        },
+    )?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    // Deleting a message for everyone must erase its text, not leave it in free space.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn open_reader(config: &StoreConfig) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&config.path, flags)?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
+fn read_loop(conn: Connection, mut rx: mpsc::Receiver<ReadJob>) {
+    while let Some(job) = rx.blocking_recv() {
+        job(&conn);
+    }
+}
+
+fn wal_path(db: &std::path::Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// The WAL's bound, checked by the writer between batches.
+struct Wal {
+    path: PathBuf,
+    limit: u64,
+}
+
+impl Wal {
+    /// Checkpoint and truncate the WAL if it has grown past the limit (a stat per call).
+    fn enforce(&self, conn: &Connection) {
+        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size <= self.limit {
+            return;
+        }
+        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(0) => tracing::debug!(size, "WAL over its limit: truncated"),
+            Ok(_) => tracing::warn!(size, "WAL over its limit and a reader kept it busy"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+}
+
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    window: Duration,
+    fanout: Arc<dyn Fanout>,
+    wal: Wal,
+) {
+    let mut batches = 0u64;
+    while let Some(first) = rx.blocking_recv() {
+        let opened = Instant::now();
+        let mut batch = Batch::default();
+        let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(txn) => {
+                first(&txn, &mut batch);
+                let mut ran = 1;
+                // Run whatever else is queued in the same transaction. With a commit window,
+                // keep the transaction open a little longer for jobs still on their way, so
+                // one fsync covers more of them; each job still runs as soon as it arrives.
+                while ran < max_batch {
+                    match rx.try_recv() {
+                        Ok(job) => {
+                            job(&txn, &mut batch);
+                            ran += 1;
+                        }
+                        Err(mpsc::error::TryRecvError::Empty) if opened.elapsed() < window => {
+                            std::thread::sleep(Duration::from_micros(50));
+                        }
+                        Err(_) => break,
+                    }
+                }
+                match txn.commit() {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "store commit failed");
+                        false
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store could not begin a transaction");
+                // The first job never ran; dropping it drops its reply sender, which its
+                // caller sees as an internal error.
+                drop(first);
+                false
+            }
+        };
+        if committed {
+            for publish in batch.publishes.drain(..) {
+                fanout.publish(publish);
+            }
+        }
+        for reply in batch.replies {
+            reply(committed);
+        }
+        batches += 1;
+        if batches % 32 == 0 || rx.is_empty() {
+            wal.enforce(&conn);
+        }
+    }
+    tracing::debug!("store thread finished");
+}
+
+/// Bump and return the relay-wide change counter that versions conversations, memberships and
+/// receipts for sync.
+pub fn next_version(txn: &Transaction<'_>) -> Result<u64> {
+    let v: i64 = txn
+        .prepare_cached(
+            "UPDATE meta SET value = value + 1 WHERE key = 'change_version' RETURNING value",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(v as u64)
+}
+
+/// The current change counter.
+pub fn current_version(txn: &Connection) -> Result<u64> {
+    let v: i64 = txn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'change_version'")?
+        .query_row([], |r| r.get(0))?;
+    Ok(v as u64)
+}
+
+/// Read a text column holding one of the protocol's enums (`kind`, `role`): a value the enum
+/// does not know is a conversion error, never silently another variant.
+pub(crate) fn enum_column<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}

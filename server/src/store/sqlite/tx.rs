@@ -1,0 +1,240 @@
+//! [`ReadTx`] for a SQLite connection and [`Tx`] for a SQLite transaction: each method is the
+//! query function of the same name in [`super::accounts`], [`super::conversations`] or
+//! [`super::messages`]. A job is a savepoint inside the group's transaction.
+
+use rusqlite::{Connection, Transaction};
+use tern_proto::{
+    ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
+    ReceiptState, Seq, SessionId, Timestamp, UserId,
+};
+
+use super::{accounts, conversations as convs, messages};
+use crate::error::Result;
+use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UserRow};
+
+impl ReadTx for Connection {
+    fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
+        accounts::find_user(self, username)
+    }
+    fn username_exists(&self, username: &str) -> Result<bool> {
+        accounts::username_exists(self, username)
+    }
+    fn device_credential_valid(&self, user: UserId, credential_hash: &[u8]) -> Result<bool> {
+        accounts::device_credential_valid(self, user, credential_hash)
+    }
+    fn invite_usable(&self, code_hash: &[u8]) -> Result<bool> {
+        accounts::invite_usable(self, code_hash)
+    }
+    fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
+        accounts::authenticate(self, token_hash, now)
+    }
+    fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool> {
+        accounts::session_active(self, session, now)
+    }
+    fn current_version(&self) -> Result<u64> {
+        super::current_version(self)
+    }
+}
+
+impl ReadTx for Transaction<'_> {
+    fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
+        (**self).find_user(username)
+    }
+    fn username_exists(&self, username: &str) -> Result<bool> {
+        (**self).username_exists(username)
+    }
+    fn device_credential_valid(&self, user: UserId, credential_hash: &[u8]) -> Result<bool> {
+        (**self).device_credential_valid(user, credential_hash)
+    }
+    fn invite_usable(&self, code_hash: &[u8]) -> Result<bool> {
+        (**self).invite_usable(code_hash)
+    }
+    fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
+        (**self).authenticate(token_hash, now)
+    }
+    fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool> {
+        (**self).session_active(session, now)
+    }
+    fn current_version(&self) -> Result<u64> {
+        (**self).current_version()
+    }
+}
+
+/// Run one fixed statement (savepoint commands).
+fn exec(txn: &Transaction<'_>, sql: &str) -> Result<()> {
+    txn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+impl Tx for Transaction<'_> {
+    fn begin_job(&self) -> Result<()> {
+        exec(self, "SAVEPOINT job")
+    }
+    fn end_job(&self) -> Result<()> {
+        exec(self, "RELEASE job")
+    }
+    fn rollback_job(&self) -> Result<()> {
+        exec(self, "ROLLBACK TO job")?;
+        exec(self, "RELEASE job")
+    }
+
+    fn create_user(&self, username: &str, hash: &str, now: Timestamp) -> Result<UserId> {
+        accounts::create_user(self, username, hash, now)
+    }
+    fn create_invite(&self, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()> {
+        accounts::create_invite(self, code_hash, uses, now)
+    }
+    fn use_invite(&self, code_hash: &[u8]) -> Result<()> {
+        accounts::use_invite(self, code_hash)
+    }
+    fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>> {
+        accounts::resolve_usernames(self, names)
+    }
+    fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        device_name: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+        max_active: usize,
+    ) -> Result<SessionId> {
+        accounts::create_session(
+            self,
+            user,
+            token_hash,
+            device_name,
+            now,
+            expires_at,
+            max_active,
+        )
+    }
+    fn issue_device_credential(
+        &self,
+        user: UserId,
+        credential_hash: &[u8],
+        replaces: Option<&[u8]>,
+        now: Timestamp,
+        max_per_user: usize,
+    ) -> Result<()> {
+        accounts::issue_device_credential(self, user, credential_hash, replaces, now, max_per_user)
+    }
+    fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()> {
+        accounts::revoke_session(self, session, now)
+    }
+    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>> {
+        accounts::revoke_all(self, user, now)
+    }
+    fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
+        accounts::set_last_seen(self, user, at)
+    }
+    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        accounts::contacts(self, user)
+    }
+    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        accounts::last_seen(self, users)
+    }
+    fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
+        accounts::set_display_name(self, user, name)
+    }
+    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
+        accounts::find_people(self, me, query)
+    }
+
+    fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
+        convs::info(self, conv)
+    }
+    fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
+        convs::require_member(self, conv, user)
+    }
+    fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>> {
+        convs::member_ids(self, conv)
+    }
+    fn start_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        now: Timestamp,
+    ) -> Result<(ConversationInfo, bool)> {
+        convs::start_direct(self, me, other, now)
+    }
+    fn create_group(
+        &self,
+        me: UserId,
+        name: &str,
+        others: &[UserId],
+        max_size: usize,
+        now: Timestamp,
+    ) -> Result<ConversationInfo> {
+        convs::create_group(self, me, name, others, max_size, now)
+    }
+    fn rename(&self, conv: ConversationId, me: UserId, name: &str) -> Result<ConversationInfo> {
+        convs::rename(self, conv, me, name)
+    }
+    fn add_members(
+        &self,
+        conv: ConversationId,
+        me: UserId,
+        users: &[UserId],
+        max_size: usize,
+        now: Timestamp,
+    ) -> Result<(ConversationInfo, Vec<UserId>)> {
+        convs::add_members(self, conv, me, users, max_size, now)
+    }
+    fn remove_member(
+        &self,
+        conv: ConversationId,
+        me: UserId,
+        target: UserId,
+    ) -> Result<ConversationInfo> {
+        convs::remove_member(self, conv, me, target)
+    }
+    fn leave(&self, conv: ConversationId, me: UserId) -> Result<ConversationInfo> {
+        convs::leave(self, conv, me)
+    }
+    fn advance_receipt(
+        &self,
+        conv: ConversationId,
+        user: UserId,
+        delivered: Seq,
+        read: Seq,
+    ) -> Result<Option<ReceiptState>> {
+        convs::advance_receipt(self, conv, user, delivered, read)
+    }
+    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
+        convs::list(self, me)
+    }
+    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
+        convs::changes_since(self, me, since)
+    }
+
+    fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
+        messages::find_by_client_id(self, sender, client_id)
+    }
+    fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
+        messages::insert_new(self, entry)
+    }
+    fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
+        messages::target(self, conv, seq)
+    }
+    fn fold(&self, event: &MessageRecord) -> Result<()> {
+        messages::fold(self, event)
+    }
+    fn range(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        upto: Seq,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
+        messages::range(self, conv, after, upto, limit)
+    }
+    fn page_before(
+        &self,
+        conv: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<(Vec<MessageRecord>, bool)> {
+        messages::page_before(self, conv, before, limit)
+    }
+}

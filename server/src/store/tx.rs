@@ -1,0 +1,253 @@
+//! The storage interface the relay's operations are written against.
+//!
+//! An operation runs as a job inside the store's group commit (see [`super::Store`]); the job
+//! gets a [`Tx`], the open transaction, and calls these methods. Nothing above this module
+//! names a database: SQLite implements them in [`super::sqlite`], and a second backend (the
+//! PostgreSQL store of the scale-out plan) implements the same two traits and reuses every
+//! operation unchanged. Each method's contract — including which refusals it returns — is
+//! stated here once; the relay's integration tests are the conformance suite for a backend.
+//!
+//! Reads that need no transaction (token checks, login lookups, health) take a [`ReadTx`]: the
+//! store answers them from a separate read-only connection.
+
+use tern_proto::{
+    ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageKind, MessageRecord,
+    Person, ReceiptState, Seq, SessionId, Timestamp, UserId,
+};
+
+use crate::error::Result;
+
+/// A user's credentials row.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// Id.
+    pub id: UserId,
+    /// Username as registered.
+    pub username: String,
+    /// PHC-format argon2id hash.
+    pub password_hash: String,
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    /// Login session id.
+    pub session_id: SessionId,
+    /// The user.
+    pub user_id: UserId,
+    /// Their username.
+    pub username: String,
+    /// When the session's token expires (the connection is closed then).
+    pub expires_at: Timestamp,
+}
+
+/// A log entry about to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    /// Conversation.
+    pub conv: ConversationId,
+    /// Author.
+    pub sender: UserId,
+    /// Author's username (copied into the returned record).
+    pub sender_name: &'a str,
+    /// The author's dedup key.
+    pub client_id: &'a str,
+    /// Text, emoji or empty, by kind.
+    pub body: &'a str,
+    /// What it is.
+    pub kind: MessageKind,
+    /// For events: the text message changed.
+    pub target_seq: Option<Seq>,
+    /// For text: the message replied to.
+    pub reply_to: Option<Seq>,
+    /// Relay time.
+    pub now: Timestamp,
+}
+
+/// What decides whether an entry may refer to an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Its author.
+    pub sender_id: UserId,
+    /// Its kind (only text messages can be replied to, edited, deleted or reacted to).
+    pub kind: MessageKind,
+    /// Deleted for everyone.
+    pub deleted: bool,
+    /// When it was stored.
+    pub sent_at: Timestamp,
+}
+
+/// What a syncing user must learn about shapes and receipts since `since`.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Conversations created or changed (current shape).
+    pub conversations: Vec<ConversationInfo>,
+    /// Conversations the user is no longer in.
+    pub removed: Vec<ConversationId>,
+    /// Receipt markers that moved.
+    pub receipts: Vec<ReceiptState>,
+    /// Every active conversation with its newest sequence at this moment.
+    pub heads: Vec<(ConversationId, Seq)>,
+}
+
+/// Message text per history page or sync chunk beyond which the page ends early (the
+/// client asks again from where it stopped).
+pub const MAX_PAGE_BYTES: usize = 256 * 1024;
+
+/// Reads that need no transaction.
+pub trait ReadTx {
+    /// A user by username, in any letter case.
+    fn find_user(&self, username: &str) -> Result<Option<UserRow>>;
+    /// Whether a username exists in any letter case.
+    fn username_exists(&self, username: &str) -> Result<bool>;
+    /// Whether `credential_hash` is a device credential of `user`.
+    fn device_credential_valid(&self, user: UserId, credential_hash: &[u8]) -> Result<bool>;
+    /// Whether an invite code (its hash) has uses left.
+    fn invite_usable(&self, code_hash: &[u8]) -> Result<bool>;
+    /// The session a token hash belongs to; `invalid_token`, `token_revoked` or
+    /// `token_expired` otherwise.
+    fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession>;
+    /// Whether a session is still usable (not revoked, not expired).
+    fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool>;
+    /// The relay-wide change counter that versions conversations, memberships and receipts.
+    fn current_version(&self) -> Result<u64>;
+}
+
+/// One storage transaction: everything a relay operation reads or writes.
+pub trait Tx: ReadTx {
+    /// Start a job: its writes can be undone by [`Tx::rollback_job`] without undoing the
+    /// other jobs of the same group commit.
+    fn begin_job(&self) -> Result<()>;
+    /// Keep the job's writes (they commit with the group).
+    fn end_job(&self) -> Result<()>;
+    /// Undo the job's writes.
+    fn rollback_job(&self) -> Result<()>;
+
+    // Accounts.
+    /// Insert a user; `username_taken` if the name exists in any letter case.
+    fn create_user(&self, username: &str, hash: &str, now: Timestamp) -> Result<UserId>;
+    /// Record an invite code (its hash) good for `uses` registrations.
+    fn create_invite(&self, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()>;
+    /// Spend one use of an invite code; `invalid_invite` if it has none left.
+    fn use_invite(&self, code_hash: &[u8]) -> Result<()>;
+    /// Ids of the given usernames, in order; `not_found` naming the first unknown one.
+    fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>>;
+    /// A login session, unless the user has `max_active` live ones (`session_limit`).
+    fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        device_name: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+        max_active: usize,
+    ) -> Result<SessionId>;
+    /// Store a device credential, dropping the one it replaces and the least recently used
+    /// beyond `max_per_user`.
+    fn issue_device_credential(
+        &self,
+        user: UserId,
+        credential_hash: &[u8],
+        replaces: Option<&[u8]>,
+        now: Timestamp,
+        max_per_user: usize,
+    ) -> Result<()>;
+    /// Revoke one session.
+    fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()>;
+    /// Revoke every session of a user and forget every device credential; the sessions revoked.
+    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>>;
+    /// Record when a user's last device disconnected.
+    fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()>;
+    /// Everyone sharing a conversation with `user`, with their last-seen time.
+    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>>;
+    /// Last-seen times of the given users.
+    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>>;
+    /// Set or clear a display name; each of the user's conversations gets a new version.
+    /// Returns those conversations.
+    fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>>;
+    /// Contacts by username prefix or display name, anyone by exact username; never `me`.
+    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
+
+    // Conversations.
+    /// A conversation's current shape with its active members; `not_found` if none.
+    fn info(&self, conv: ConversationId) -> Result<ConversationInfo>;
+    /// The caller's role; `not_member` (also for conversations that do not exist).
+    fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole>;
+    /// Ids of the active members.
+    fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>>;
+    /// Find or create the direct conversation of two users; whether it was created.
+    fn start_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        now: Timestamp,
+    ) -> Result<(ConversationInfo, bool)>;
+    /// Create a group with `me` as admin (`group_too_large` past `max_size`).
+    fn create_group(
+        &self,
+        me: UserId,
+        name: &str,
+        others: &[UserId],
+        max_size: usize,
+        now: Timestamp,
+    ) -> Result<ConversationInfo>;
+    /// Rename a group (any member; `forbidden` for direct conversations).
+    fn rename(&self, conv: ConversationId, me: UserId, name: &str) -> Result<ConversationInfo>;
+    /// Add members (admins only); the new shape and who was actually added.
+    fn add_members(
+        &self,
+        conv: ConversationId,
+        me: UserId,
+        users: &[UserId],
+        max_size: usize,
+        now: Timestamp,
+    ) -> Result<(ConversationInfo, Vec<UserId>)>;
+    /// Remove a member (admins only).
+    fn remove_member(
+        &self,
+        conv: ConversationId,
+        me: UserId,
+        target: UserId,
+    ) -> Result<ConversationInfo>;
+    /// Leave a group (the longest-standing member becomes admin if the last admin leaves).
+    fn leave(&self, conv: ConversationId, me: UserId) -> Result<ConversationInfo>;
+    /// Move a member's markers forward (never past the newest entry); the new state if it moved.
+    fn advance_receipt(
+        &self,
+        conv: ConversationId,
+        user: UserId,
+        delivered: Seq,
+        read: Seq,
+    ) -> Result<Option<ReceiptState>>;
+    /// The user's conversations with newest text message and unread count, most recent first.
+    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>>;
+    /// What a syncing user must learn since `since`.
+    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes>;
+
+    // The log.
+    /// The entry this sender stored under `client_id`, if any.
+    fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>>;
+    /// Store an entry at the next sequence number, or `None` if the sender already stored one
+    /// under its client id.
+    fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>>;
+    /// The entry at `seq`, as far as a reference to it needs.
+    fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>>;
+    /// Fold a just-stored event into its target (edit, erase, reactions; `state_seq`).
+    fn fold(&self, event: &MessageRecord) -> Result<()>;
+    /// Up to `limit` entries with `after < seq <= upto`, ascending, text folded.
+    fn range(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        upto: Seq,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>>;
+    /// Up to `limit` entries before `before`, ascending, and whether older ones exist; at most
+    /// about [`MAX_PAGE_BYTES`] of text.
+    fn page_before(
+        &self,
+        conv: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<(Vec<MessageRecord>, bool)>;
+}
