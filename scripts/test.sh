@@ -17,3 +17,6 @@ cargo build --workspace --bins --locked
 # Every test runs inside a private D-Bus session with an unlocked gnome-keyring, so tokens go
 # through the real OS keychain path.
 scripts/with-keyring.sh cargo test --workspace --locked "$@"
+# The relay's integration tests again, on PostgreSQL: a private server for this run, a fresh
+# database per relay under test (scripts/with-postgres.sh).
+scripts/with-postgres.sh cargo test -p tern-server --locked "$@"

@@ -14,6 +14,9 @@ use crate::limits::Rate;
 pub struct Config {
     /// SQLite database file.
     pub db_path: PathBuf,
+    /// A `postgres://` address: keep everything in PostgreSQL instead of `db_path` (several
+    /// relays may share it).
+    pub postgres: Option<String>,
     /// PEM certificate chain and private key; when set the relay serves `https`/`wss` only.
     pub tls: Option<TlsPaths>,
     /// fsync every group commit (survives power loss). Off: survives a relay crash only.
@@ -199,6 +202,7 @@ impl Config {
     pub fn new(db_path: impl Into<PathBuf>) -> Self {
         Config {
             db_path: db_path.into(),
+            postgres: None,
             tls: None,
             synchronous_full: true,
             max_batch: 512,

@@ -18,6 +18,9 @@ pub enum Error {
     /// SQLite failed.
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    /// PostgreSQL failed (or could not be reached).
+    #[error("database error: {0}")]
+    Pg(#[from] postgres::Error),
     /// Socket or file I/O failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

@@ -107,6 +107,7 @@ pub async fn serve(
             max_batch: config.max_batch,
             commit_window: config.commit_window,
             wal_limit_bytes: config.wal_limit_bytes,
+            postgres: config.postgres.clone(),
         },
         Arc::new(hub.clone()),
     )?;

@@ -39,6 +39,10 @@ struct Args {
     /// SQLite database file (created if missing).
     #[arg(long, env = "TERN_DB", default_value = "tern-relay.db")]
     db: PathBuf,
+    /// Keep everything in PostgreSQL instead of the SQLite file (`postgres://user@host/db`);
+    /// several relays may share one database (docs/scaling.md).
+    #[arg(long, env = "TERN_STORE")]
+    store: Option<String>,
     /// PEM certificate chain; with --tls-key, serve https:// and wss:// only.
     #[arg(long, env = "TERN_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -147,12 +151,16 @@ enum Admin {
         /// SQLite database file of the relay.
         #[arg(long = "db", env = "TERN_DB", default_value = "tern-relay.db")]
         db: PathBuf,
+        /// The relay's PostgreSQL database instead (`postgres://…`).
+        #[arg(long, env = "TERN_STORE")]
+        store: Option<String>,
     },
 }
 
 impl Args {
     fn into_config(self) -> Config {
         let mut c = Config::new(self.db);
+        c.postgres = self.store.filter(|s| !s.is_empty());
         c.tls = self
             .tls_cert
             .zip(self.tls_key)
@@ -215,10 +223,11 @@ async fn shutdown_signal() {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(Command::Admin {
-        action: Admin::Invite { uses, db },
+        action: Admin::Invite { uses, db, store },
     }) = &args.command
     {
-        let code = tern_server::admin::create_invite(db, *uses)?;
+        let store = store.as_deref().filter(|s| !s.is_empty());
+        let code = tern_server::admin::create_invite(db, store, *uses)?;
         println!("{}", code.expose());
         return Ok(());
     }
@@ -235,9 +244,10 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
-/// `TERN_LOG` (default `info`), with the WebSocket and HTTP libraries capped at `info`
-/// whatever it says: at `trace` they print frame payloads (message bodies) and request headers
-/// (bearer tokens), which must never reach a log.
+/// `TERN_LOG` (default `info`), with the WebSocket, HTTP and PostgreSQL libraries capped at
+/// `info` whatever it says: at `debug`/`trace` they print frame payloads (message bodies),
+/// request headers (bearer tokens) and query parameters (bodies, token hashes), which must
+/// never reach a log.
 fn log_filter() -> tracing_subscriber::EnvFilter {
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -252,6 +262,9 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
         "tokio_rustls=info",
         "tower=info",
         "tower_http=info",
+        "tokio_postgres=info",
+        "postgres=info",
+        "postgres_protocol=info",
     ] {
         filter = filter.add_directive(cap.parse().expect("static directive"));
     }

@@ -123,16 +123,11 @@ async fn with_the_account_wide_ceiling_spent_a_device_that_logged_in_before_stil
     assert_eq!(login_from(&relay, "192.0.2.50", renewed_body).await.0, 200);
 
     // The relay keeps only hashes of credentials.
-    let db = rusqlite::Connection::open(relay.dir.path().join("relay.db")).unwrap();
-    let stored: Vec<Vec<u8>> = db
-        .prepare("SELECT credential_hash FROM device_credentials")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored = relay
+        .stored
+        .rows("SELECT length(credential_hash) FROM device_credentials");
     assert!(!stored.is_empty());
-    assert!(stored.iter().all(|h| h.len() == 32));
+    assert!(stored.iter().all(|len| len == "32"), "{stored:?}");
 }
 
 #[tokio::test]
@@ -280,23 +275,25 @@ async fn closed_registration_is_refused_with_its_own_code() {
 #[tokio::test]
 async fn invite_only_registration_needs_a_code_from_the_admin_command_and_counts_its_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("relay.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tern-server"))
-        .args(["admin", "invite", "--uses", "2", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let mut config = test_config(dir.path());
+    config.registration = Registration::Invite;
+    let mut admin = std::process::Command::new(env!("CARGO_BIN_EXE_tern-server"));
+    admin.args(["admin", "invite", "--uses", "2", "--db"]);
+    admin.arg(&config.db_path);
+    if let Some(url) = &config.postgres {
+        admin.args(["--store", url]);
+    }
+    let out = admin.output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let invite = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(!invite.is_empty());
-    let raw = std::fs::read(&db).unwrap();
+    let raw = Stored::of(&config).contents();
+    assert!(!raw.is_empty());
     assert!(
         !raw.windows(invite.len()).any(|w| w == invite.as_bytes()),
         "the code itself is not stored"
     );
 
-    let mut config = test_config(dir.path());
-    config.registration = Registration::Invite;
     let relay = Relay::start_in(dir, config).await;
     let attempt = |name: &str, invite: Option<&str>| {
         let mut body = json!({"username": name, "password": PASSWORD});
@@ -464,17 +461,10 @@ async fn a_user_keeps_a_bounded_number_of_device_credentials_and_the_newest_alwa
         credentials.push(body["device_credential"].as_str().unwrap().to_owned());
     }
     relay.login("bob").await;
-    let db = rusqlite::Connection::open(relay.dir.path().join("relay.db")).unwrap();
-    let per_user: Vec<(i64, i64)> = db
-        .prepare(
-            "SELECT user_id, count(*) FROM device_credentials GROUP BY user_id ORDER BY user_id",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(per_user, vec![(1, 3), (2, 1)]);
+    let per_user = relay
+        .stored
+        .rows("SELECT user_id, count(*) FROM device_credentials GROUP BY user_id ORDER BY user_id");
+    assert_eq!(per_user, ["1|3", "2|1"]);
 
     // One failure spends the account-wide ceiling; only a kept credential gets past it.
     assert_eq!(relay.post("/v1/login", guess("alice"), None).await.0, 401);

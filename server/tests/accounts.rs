@@ -51,25 +51,25 @@ async fn passwords_are_stored_as_argon2id_hashes_and_tokens_only_as_hashes() {
     let relay = Relay::start().await;
     relay.register("alice").await;
     let token = relay.login("alice").await;
-    let db = rusqlite::Connection::open(relay.dir.path().join("relay.db")).unwrap();
-    let hash: String = db
-        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
-        .unwrap();
+    let hash = relay
+        .stored
+        .rows("SELECT password_hash FROM users")
+        .remove(0);
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
-    let stored: Vec<u8> = db
-        .query_row("SELECT token_hash FROM sessions", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored.len(), 32);
-    assert!(!String::from_utf8_lossy(&stored).contains(&token));
-    let raw = std::fs::read(relay.dir.path().join("relay.db")).unwrap();
-    let wal = std::fs::read(relay.dir.path().join("relay.db-wal")).unwrap_or_default();
-    for bytes in [raw, wal] {
-        assert!(
-            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-            "token in the database file"
-        );
-    }
+    assert_eq!(
+        relay.stored.rows("SELECT length(token_hash) FROM sessions"),
+        ["32"]
+    );
+    let bytes = relay.stored.contents();
+    assert!(
+        bytes.windows(9).any(|w| w == b"$argon2id"),
+        "the dump holds the data"
+    );
+    assert!(
+        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+        "token in the database"
+    );
 }
 
 #[tokio::test]
@@ -238,14 +238,11 @@ async fn logging_out_everywhere_revokes_every_session_of_the_user() {
     let mut c2 = Client::connect(&relay.ws_url(), &a2).await;
     let mut cb = Client::connect(&relay.ws_url(), &b).await;
     let credentials = |user: &str| -> i64 {
-        rusqlite::Connection::open(relay.dir.path().join("relay.db"))
-            .unwrap()
-            .query_row(
-                "SELECT count(*) FROM device_credentials d JOIN users u ON u.id = d.user_id
-                 WHERE u.username = ?1",
-                [user],
-                |r| r.get(0),
-            )
+        relay.stored.rows(&format!(
+            "SELECT count(*) FROM device_credentials d JOIN users u ON u.id = d.user_id
+             WHERE u.username = '{user}'"
+        ))[0]
+            .parse()
             .unwrap()
     };
     assert_eq!(credentials("alice"), 2, "one per login");

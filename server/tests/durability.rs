@@ -68,8 +68,11 @@ async fn every_acknowledged_message_survives_kill_9_and_resending_creates_no_dup
     // Kill once some, but not all, messages are acknowledged.
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let stored: i64 = rusqlite::Connection::open(&db)
-            .and_then(|c| c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)))
+        let stored: i64 = relay
+            .stored
+            .rows("SELECT count(*) FROM messages")
+            .first()
+            .and_then(|n| n.parse().ok())
             .unwrap_or(0);
         if stored > 300 {
             break;

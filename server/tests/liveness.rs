@@ -239,6 +239,10 @@ async fn history_before_a_huge_sequence_returns_the_newest_messages() {
 async fn the_write_ahead_log_stays_bounded_under_a_steady_stream_of_messages() {
     const LIMIT: u64 = 1024 * 1024;
     let relay = Relay::start_with(|c| c.wal_limit_bytes = LIMIT).await;
+    if relay.stored.is_postgres() {
+        eprintln!("SQLite's write-ahead log only: PostgreSQL manages its own WAL");
+        return;
+    }
     let wal = relay.dir.path().join("relay.db-wal");
     let mut alice = relay.user("alice").await;
     relay.register("bob").await;

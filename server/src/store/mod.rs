@@ -14,10 +14,12 @@
 //! read-only connection ([`Store::read`]), so a flood of bogus tokens or health probes never
 //! queues in front of message commits; its queue is bounded and answers `busy` when full.
 //!
-//! The backend is [`sqlite`] (embedded, the default): its writer thread, read thread, schema and
-//! queries. A second backend implements [`Tx`]/[`ReadTx`] and a writer loop with the same
-//! batch contract; the jobs, and every operation above them, stay as they are.
+//! The backend is [`sqlite`] (embedded, the default) or [`postgres`] (several relays on one
+//! database): each has its writer thread, read thread, schema and queries, and implements
+//! [`Tx`]/[`ReadTx`] with the same batch contract; the jobs, and every operation above them,
+//! are the same for both.
 
+pub mod postgres;
 pub mod sqlite;
 pub mod tx;
 
@@ -47,6 +49,8 @@ pub struct StoreConfig {
     pub commit_window: Duration,
     /// WAL size past which the writer forces a truncating checkpoint.
     pub wal_limit_bytes: u64,
+    /// A `postgres://` address: use PostgreSQL instead of the SQLite file at `path`.
+    pub postgres: Option<String>,
 }
 
 /// Read jobs waiting for the read-only connection before new ones are refused.
@@ -80,7 +84,10 @@ impl Store {
     /// The thread stops when every handle is dropped, after finishing queued work.
     pub fn open(config: StoreConfig, fanout: Arc<dyn Fanout>) -> Result<(Store, StoreThread)> {
         let (jobs, rx) = mpsc::channel::<Job>(config.max_batch * 4);
-        let (reads, handle) = sqlite::start(config, rx, fanout)?;
+        let (reads, handle) = match config.postgres.clone() {
+            Some(url) => postgres::start(config, url, rx, fanout)?,
+            None => sqlite::start(config, rx, fanout)?,
+        };
         Ok((Store { jobs, reads }, StoreThread(Some(handle))))
     }
 

@@ -24,8 +24,112 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// Test password for every user.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// Where a relay under test keeps its data, inspected from the outside the same way on both
+/// backends: the SQLite file, or the PostgreSQL database of scripts/with-postgres.sh.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Stored {
+    /// The store of a relay configured with `config`.
+    pub fn of(config: &Config) -> Stored {
+        match &config.postgres {
+            Some(url) => Stored::Postgres(url.clone()),
+            None => Stored::Sqlite(config.db_path.clone()),
+        }
+    }
+
+    /// The store of a relay process given the SQLite path `db`: under scripts/with-postgres.sh
+    /// a PostgreSQL database, the same one each time the same path is given (a restarted
+    /// relay finds its data again).
+    pub fn for_process(db: &Path) -> Stored {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static DATABASES: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+        if tern_testkit::postgres::server().is_none() {
+            return Stored::Sqlite(db.to_owned());
+        }
+        let mut known = DATABASES.get_or_init(Default::default).lock().unwrap();
+        let url = known
+            .entry(db.to_owned())
+            .or_insert_with(|| tern_testkit::postgres::test_database().unwrap());
+        Stored::Postgres(url.clone())
+    }
+
+    /// Whether the relay runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Stored::Postgres(_))
+    }
+
+    /// Rows of a query (plain SQL both backends understand), each row's columns joined by `|`.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match self {
+            Stored::Postgres(url) => {
+                let out = tern_testkit::postgres::query(url, sql).unwrap();
+                out.lines()
+                    .map(str::to_owned)
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            }
+            Stored::Sqlite(path) => {
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.busy_timeout(Duration::from_secs(5)).unwrap();
+                let mut stmt = db.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    let cols: Vec<String> = (0..n)
+                        .map(|i| match r.get_ref(i).unwrap() {
+                            rusqlite::types::ValueRef::Null => String::new(),
+                            rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => format!("{b:02x?}"),
+                        })
+                        .collect();
+                    Ok(cols.join("|"))
+                })
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+            }
+        }
+    }
+
+    /// Everything the store holds on disk, as bytes to search: the SQLite file and its WAL
+    /// after a checkpoint (no VACUUM, which would hide leftovers in free space), or a
+    /// `pg_dump` of the database.
+    pub fn contents(&self) -> Vec<u8> {
+        match self {
+            Stored::Postgres(url) => {
+                let bin = std::env::var_os("TERN_PG_BIN")
+                    .map(|d| PathBuf::from(d).join("pg_dump"))
+                    .unwrap_or_else(|| PathBuf::from("pg_dump"));
+                let out = std::process::Command::new(bin).arg(url).output().unwrap();
+                assert!(out.status.success(), "pg_dump: {out:?}");
+                out.stdout
+            }
+            Stored::Sqlite(path) => {
+                if let Ok(db) = rusqlite::Connection::open(path) {
+                    let _ = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                }
+                let mut bytes = std::fs::read(path).unwrap_or_default();
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                bytes.extend(std::fs::read(wal).unwrap_or_default());
+                bytes
+            }
+        }
+    }
+}
+
 /// A relay running inside the test process.
 pub struct Relay {
+    /// Its data, to inspect from the outside.
+    pub stored: Stored,
     pub addr: SocketAddr,
     /// The separate `/metrics` listener.
     pub metrics_addr: SocketAddr,
@@ -38,6 +142,11 @@ pub struct Relay {
 /// A config suitable for tests: relaxed rate limits unless a test tightens them.
 pub fn test_config(dir: &Path) -> Config {
     let mut c = Config::new(dir.join("relay.db"));
+    // Under scripts/with-postgres.sh a PostgreSQL database instead, one per folder (a relay
+    // restarted on the same folder finds its data again).
+    if let Stored::Postgres(url) = Stored::for_process(&c.db_path) {
+        c.postgres = Some(url);
+    }
     c.synchronous_full = false;
     c.limits.send_rate.burst = 100_000.0;
     c.limits.send_rate.per_second = 100_000.0;
@@ -70,10 +179,12 @@ impl Relay {
             main: listener,
             metrics: Some(metrics),
         };
+        let stored = Stored::of(&config);
         let task = tokio::spawn(tern_server::serve(listeners, config, async move {
             let _ = stopped.await;
         }));
         Relay {
+            stored,
             addr,
             metrics_addr,
             dir,
@@ -519,6 +630,8 @@ pub fn reply_id(f: &ServerFrame) -> Option<u64> {
 pub struct RelayProcess {
     process: tern_testkit::RelayProcess,
     pub addr: SocketAddr,
+    /// Its data, to inspect from the outside.
+    pub stored: Stored,
 }
 
 impl RelayProcess {
@@ -534,9 +647,13 @@ impl RelayProcess {
         log: &str,
     ) -> (RelayProcess, std::thread::JoinHandle<String>) {
         use std::io::Read;
+        let stored = Stored::for_process(db);
         let mut spec = tern_testkit::RelaySpec::new(env!("CARGO_BIN_EXE_tern-server"), db)
             .args(["--metrics-listen", "off"])
             .args(extra.iter().copied());
+        if let Stored::Postgres(url) = &stored {
+            spec = spec.args(["--store", url.as_str()]);
+        }
         spec.log = log.into();
         spec.capture_stderr = true;
         let mut process = tern_testkit::RelayProcess::start(spec).unwrap();
@@ -547,7 +664,14 @@ impl RelayProcess {
             all
         });
         let addr = process.addr();
-        (RelayProcess { process, addr }, rest)
+        (
+            RelayProcess {
+                process,
+                addr,
+                stored,
+            },
+            rest,
+        )
     }
 
     pub fn base(&self) -> String {

@@ -1,0 +1,278 @@
+//! PostgreSQL queries on `messages` and `reactions`; the same contracts as
+//! [`crate::store::sqlite::messages`].
+
+use postgres::GenericClient;
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, UserId};
+
+use super::parse;
+use crate::error::Result;
+use crate::store::tx::{NewEntry, Target, MAX_PAGE_BYTES};
+
+const COLUMNS: &str =
+    "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq";
+
+fn record(r: &postgres::Row) -> Result<MessageRecord> {
+    Ok(MessageRecord {
+        message_id: r.get(0),
+        conversation_id: r.get(1),
+        seq: r.get::<_, i64>(2) as Seq,
+        sender_id: r.get(3),
+        sender: r.get(4),
+        client_id: r.get(5),
+        body: r.get(6),
+        sent_at: r.get(7),
+        kind: parse(r.get::<_, &str>(8))?,
+        target_seq: r.get::<_, Option<i64>>(9).map(|s| s as Seq),
+        reply_to: r.get::<_, Option<i64>>(10).map(|s| s as Seq),
+        edited_at: r.get(11),
+        deleted: r.get(12),
+        reactions: Vec::new(),
+        state_seq: r.get::<_, i64>(13) as Seq,
+    })
+}
+
+fn records(rows: &[postgres::Row]) -> Result<Vec<MessageRecord>> {
+    rows.iter().map(record).collect()
+}
+
+/// The entry this sender stored under `client_id`, if any.
+pub fn find_by_client_id(
+    c: &mut impl GenericClient,
+    sender: UserId,
+    client_id: &str,
+) -> Result<Option<MessageRecord>> {
+    let row = c.query_opt(
+        &format!(
+            "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.sender_id = $1 AND m.client_id = $2"
+        ),
+        &[&sender, &client_id],
+    )?;
+    let mut found = row.as_ref().map(record).transpose()?;
+    if let Some(m) = found.as_mut() {
+        attach_reactions(c, std::slice::from_mut(m))?;
+    }
+    Ok(found)
+}
+
+/// Store an entry at the next sequence number, or `None` if the sender already stored one
+/// under its client id. The conversation row stays locked until commit, which is what keeps
+/// the sequence gap-free and in commit order across relays.
+pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
+    let seq: i64 = c
+        .query_one(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_activity = $2
+             WHERE id = $1 RETURNING last_seq",
+            &[&e.conv, &e.now],
+        )?
+        .get(0);
+    let inserted = c.query_opt(
+        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
+        &[
+            &e.conv,
+            &seq,
+            &e.sender,
+            &e.client_id,
+            &e.body,
+            &e.now,
+            &e.kind.as_str(),
+            &e.target_seq.map(|s| s as i64),
+            &e.reply_to.map(|s| s as i64),
+        ],
+    )?;
+    let Some(row) = inserted else {
+        c.execute(
+            "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1",
+            &[&e.conv],
+        )?;
+        return Ok(None);
+    };
+    Ok(Some(MessageRecord {
+        message_id: row.get(0),
+        conversation_id: e.conv,
+        seq: seq as Seq,
+        sender_id: e.sender,
+        sender: e.sender_name.to_owned(),
+        client_id: e.client_id.to_owned(),
+        body: e.body.to_owned(),
+        sent_at: e.now,
+        kind: e.kind,
+        target_seq: e.target_seq,
+        reply_to: e.reply_to,
+        ..MessageRecord::default()
+    }))
+}
+
+/// The entry at `seq`, as far as a reference to it needs.
+pub fn target(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Option<Target>> {
+    let row = c.query_opt(
+        "SELECT sender_id, kind, deleted, sent_at FROM messages WHERE conversation_id = $1 AND seq = $2",
+        &[&conv, &(seq.min(i64::MAX as Seq) as i64)],
+    )?;
+    row.map(|r| {
+        Ok(Target {
+            sender_id: r.get(0),
+            kind: parse(r.get::<_, &str>(1))?,
+            deleted: r.get(2),
+            sent_at: r.get(3),
+        })
+    })
+    .transpose()
+}
+
+/// Fold a just-stored event into its target.
+pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
+    let Some(target) = event.target_seq else {
+        return Ok(());
+    };
+    let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
+    match event.kind {
+        MessageKind::Text => return Ok(()),
+        MessageKind::Edit => {
+            c.execute(
+                "UPDATE messages SET body = $3, edited_at = $4 WHERE conversation_id = $1 AND seq = $2",
+                &[&conv, &target, &event.body, &event.sent_at],
+            )?;
+        }
+        MessageKind::Delete => {
+            c.execute(
+                "UPDATE messages SET body = '', deleted = TRUE, edited_at = NULL
+                 WHERE conversation_id = $1 AND seq = $2",
+                &[&conv, &target],
+            )?;
+            c.execute(
+                "UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 AND kind = 'edit'",
+                &[&conv, &target],
+            )?;
+            c.execute(
+                "DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2",
+                &[&conv, &target],
+            )?;
+        }
+        MessageKind::React => {
+            c.execute(
+                "INSERT INTO reactions (conversation_id, seq, user_id, emoji) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&conv, &target, &event.sender_id, &event.body],
+            )?;
+        }
+        MessageKind::Unreact => {
+            c.execute(
+                "DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2 AND user_id = $3 AND emoji = $4",
+                &[&conv, &target, &event.sender_id, &event.body],
+            )?;
+        }
+    }
+    c.execute(
+        "UPDATE messages SET state_seq = $3 WHERE conversation_id = $1 AND seq = $2",
+        &[&conv, &target, &seq],
+    )?;
+    Ok(())
+}
+
+/// Fill in the reactions of text messages that have any events folded in.
+fn attach_reactions(c: &mut impl GenericClient, records: &mut [MessageRecord]) -> Result<()> {
+    for m in records
+        .iter_mut()
+        .filter(|m| m.kind.is_text() && m.state_seq > 0 && !m.deleted)
+    {
+        m.reactions = c
+            .query(
+                "SELECT user_id, emoji FROM reactions WHERE conversation_id = $1 AND seq = $2
+                 ORDER BY user_id, emoji",
+                &[&m.conversation_id, &(m.seq as i64)],
+            )?
+            .iter()
+            .map(|r| Reaction {
+                user_id: r.get(0),
+                emoji: r.get(1),
+            })
+            .collect();
+    }
+    Ok(())
+}
+
+/// The newest text message of a conversation.
+pub fn latest_text(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+) -> Result<Option<MessageRecord>> {
+    let row = c.query_opt(
+        &format!(
+            "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.conversation_id = $1 AND m.kind = 'text' ORDER BY m.seq DESC LIMIT 1"
+        ),
+        &[&conv],
+    )?;
+    let mut found = row.as_ref().map(record).transpose()?;
+    if let Some(m) = found.as_mut() {
+        attach_reactions(c, std::slice::from_mut(m))?;
+    }
+    Ok(found)
+}
+
+/// Up to `limit` entries with `after < seq <= upto`, ascending.
+pub fn range(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+    after: Seq,
+    upto: Seq,
+    limit: usize,
+) -> Result<Vec<MessageRecord>> {
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq LIMIT $4"
+        ),
+        &[
+            &conv,
+            &(after.min(i64::MAX as Seq) as i64),
+            &(upto.min(i64::MAX as Seq) as i64),
+            &(limit as i64),
+        ],
+    )?;
+    let mut out = records(&rows)?;
+    attach_reactions(c, &mut out)?;
+    Ok(out)
+}
+
+/// Up to `limit` entries before `before`, ascending, and whether older ones exist.
+pub fn page_before(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+    before: Seq,
+    limit: usize,
+) -> Result<(Vec<MessageRecord>, bool)> {
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        ),
+        &[
+            &conv,
+            &(before.min(i64::MAX as Seq) as i64),
+            &(limit as i64 + 1),
+        ],
+    )?;
+    let mut rows = records(&rows)?;
+    let mut has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let mut bytes = 0;
+    if let Some(cut) = rows.iter().position(|m| {
+        bytes += m.body.len();
+        bytes > MAX_PAGE_BYTES
+    }) {
+        rows.truncate(cut.max(1));
+        has_more = true;
+    }
+    rows.reverse();
+    attach_reactions(c, &mut rows)?;
+    Ok((rows, has_more))
+}

@@ -1,0 +1,129 @@
+//! The relay's PostgreSQL schema as ordered migrations, applied on start.
+//!
+//! Several relays may start at once against one database: the migration runs under a
+//! transaction-scoped advisory lock, so exactly one applies each step and the others wait and
+//! then find nothing to do. The applied count lives in `schema_version`. Tables mirror the
+//! SQLite schema ([`crate::store::sqlite::schema`]) at its latest version; usernames are unique
+//! without case through an index on `lower(username)`.
+
+use postgres::Client;
+
+use crate::error::Result;
+
+/// Lock key for migrations (any fixed number shared by every relay).
+const MIGRATION_LOCK: i64 = 0x7465_726e_6d69_67; // "ternmig"
+
+/// Every migration, in order. Never edit a released entry; append a new one.
+pub const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE users (
+        id            BIGSERIAL PRIMARY KEY,
+        username      TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    BIGINT NOT NULL,
+        last_seen     BIGINT,
+        display_name  TEXT
+    );
+    CREATE UNIQUE INDEX users_by_name ON users (lower(username));
+    CREATE TABLE sessions (
+        id          BIGSERIAL PRIMARY KEY,
+        user_id     BIGINT NOT NULL REFERENCES users(id),
+        token_hash  BYTEA NOT NULL UNIQUE,
+        device_name TEXT NOT NULL,
+        created_at  BIGINT NOT NULL,
+        expires_at  BIGINT NOT NULL,
+        revoked_at  BIGINT
+    );
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    CREATE TABLE conversations (
+        id            BIGSERIAL PRIMARY KEY,
+        kind          TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+        name          TEXT,
+        direct_key    TEXT UNIQUE,
+        last_seq      BIGINT NOT NULL DEFAULT 0,
+        last_activity BIGINT NOT NULL,
+        version       BIGINT NOT NULL,
+        created_at    BIGINT NOT NULL
+    );
+    CREATE TABLE members (
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        user_id         BIGINT NOT NULL REFERENCES users(id),
+        role            TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        active          BOOLEAN NOT NULL DEFAULT TRUE,
+        joined_at       BIGINT NOT NULL,
+        delivered_seq   BIGINT NOT NULL DEFAULT 0,
+        read_seq        BIGINT NOT NULL DEFAULT 0,
+        version         BIGINT NOT NULL,
+        PRIMARY KEY (conversation_id, user_id)
+    );
+    CREATE INDEX members_by_user ON members(user_id, active);
+    CREATE TABLE messages (
+        id              BIGSERIAL PRIMARY KEY,
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        seq             BIGINT NOT NULL,
+        sender_id       BIGINT NOT NULL REFERENCES users(id),
+        client_id       TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        sent_at         BIGINT NOT NULL,
+        kind            TEXT NOT NULL DEFAULT 'text'
+            CHECK (kind IN ('text', 'edit', 'delete', 'react', 'unreact')),
+        target_seq      BIGINT,
+        reply_to        BIGINT,
+        edited_at       BIGINT,
+        deleted         BOOLEAN NOT NULL DEFAULT FALSE,
+        state_seq       BIGINT NOT NULL DEFAULT 0,
+        UNIQUE (conversation_id, seq),
+        UNIQUE (sender_id, client_id)
+    );
+    CREATE INDEX messages_by_target ON messages(conversation_id, target_seq)
+        WHERE target_seq IS NOT NULL;
+    CREATE TABLE reactions (
+        conversation_id BIGINT NOT NULL,
+        seq             BIGINT NOT NULL,
+        user_id         BIGINT NOT NULL,
+        emoji           TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id, emoji)
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    );
+    INSERT INTO meta (key, value) VALUES ('change_version', 0);
+    CREATE TABLE device_credentials (
+        credential_hash BYTEA PRIMARY KEY,
+        user_id         BIGINT NOT NULL REFERENCES users(id),
+        created_at      BIGINT NOT NULL,
+        last_used       BIGINT NOT NULL
+    );
+    CREATE INDEX device_credentials_by_user ON device_credentials(user_id, last_used);
+    CREATE TABLE invites (
+        code_hash  BYTEA PRIMARY KEY,
+        uses_left  INTEGER NOT NULL CHECK (uses_left >= 0),
+        created_at BIGINT NOT NULL
+    );
+"#];
+
+/// Apply every migration the database has not seen yet, one relay at a time.
+pub fn migrate(client: &mut Client) -> Result<()> {
+    let mut txn = client.transaction()?;
+    txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    txn.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: i64 = txn
+        .query_one("SELECT count(*) FROM schema_version", &[])?
+        .get(0);
+    let current = if current == 0 {
+        txn.execute("INSERT INTO schema_version (version) VALUES (0)", &[])?;
+        0
+    } else {
+        txn.query_one("SELECT version FROM schema_version", &[])?
+            .get::<_, i32>(0) as usize
+    };
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        txn.batch_execute(sql)?;
+        txn.execute(
+            "UPDATE schema_version SET version = $1",
+            &[&((index + 1) as i32)],
+        )?;
+    }
+    txn.commit()?;
+    Ok(())
+}

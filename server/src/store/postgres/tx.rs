@@ -1,0 +1,273 @@
+//! [`ReadTx`] and [`Tx`] over PostgreSQL: each method is the query function of the same name
+//! in [`super::accounts`], [`super::conversations`] or [`super::messages`]. The blocking
+//! client needs `&mut` for every query; the store's threads are the only users of their
+//! connection, so a `RefCell` gives the traits' `&self` methods that access.
+
+use std::cell::{RefCell, RefMut};
+
+use postgres::{Client, Transaction};
+use tern_proto::{
+    ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
+    ReceiptState, Seq, SessionId, Timestamp, UserId,
+};
+
+use super::{accounts, conversations as convs, messages};
+use crate::error::Result;
+use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UserRow};
+
+/// The read connection, for one read job.
+pub struct PgRead<'a>(RefCell<&'a mut Client>);
+
+impl<'a> PgRead<'a> {
+    /// Wrap the read connection.
+    pub fn new(client: &'a mut Client) -> Self {
+        PgRead(RefCell::new(client))
+    }
+
+    fn c(&self) -> RefMut<'_, Client> {
+        RefMut::map(self.0.borrow_mut(), |c| &mut **c)
+    }
+}
+
+/// The writer's open transaction, for the jobs of one batch.
+pub struct PgTx<'a>(RefCell<Transaction<'a>>);
+
+impl<'a> PgTx<'a> {
+    /// Wrap a transaction just begun.
+    pub fn new(txn: Transaction<'a>) -> Self {
+        PgTx(RefCell::new(txn))
+    }
+
+    fn c(&self) -> RefMut<'_, Transaction<'a>> {
+        self.0.borrow_mut()
+    }
+
+    /// Commit the batch.
+    pub fn commit(self) -> Result<()> {
+        Ok(self.0.into_inner().commit()?)
+    }
+}
+
+/// The read methods over any client: the read connection or the writer's transaction.
+macro_rules! read_tx {
+    ($ty:ty, $c:ident => $get:expr) => {
+        impl ReadTx for $ty {
+            fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
+                let $c = self;
+                accounts::find_user(&mut *$get, username)
+            }
+            fn username_exists(&self, username: &str) -> Result<bool> {
+                let $c = self;
+                accounts::username_exists(&mut *$get, username)
+            }
+            fn device_credential_valid(
+                &self,
+                user: UserId,
+                credential_hash: &[u8],
+            ) -> Result<bool> {
+                let $c = self;
+                accounts::device_credential_valid(&mut *$get, user, credential_hash)
+            }
+            fn invite_usable(&self, code_hash: &[u8]) -> Result<bool> {
+                let $c = self;
+                accounts::invite_usable(&mut *$get, code_hash)
+            }
+            fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
+                let $c = self;
+                accounts::authenticate(&mut *$get, token_hash, now)
+            }
+            fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool> {
+                let $c = self;
+                accounts::session_active(&mut *$get, session, now)
+            }
+            fn current_version(&self) -> Result<u64> {
+                let $c = self;
+                super::current_version(&mut *$get)
+            }
+        }
+    };
+}
+
+read_tx!(PgRead<'_>, s => s.c());
+read_tx!(PgTx<'_>, s => s.c());
+
+impl Tx for PgTx<'_> {
+    fn begin_job(&self) -> Result<()> {
+        Ok(self.c().batch_execute("SAVEPOINT job")?)
+    }
+    fn end_job(&self) -> Result<()> {
+        Ok(self.c().batch_execute("RELEASE SAVEPOINT job")?)
+    }
+    fn rollback_job(&self) -> Result<()> {
+        Ok(self
+            .c()
+            .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?)
+    }
+
+    fn create_user(&self, username: &str, hash: &str, now: Timestamp) -> Result<UserId> {
+        accounts::create_user(&mut *self.c(), username, hash, now)
+    }
+    fn create_invite(&self, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()> {
+        accounts::create_invite(&mut *self.c(), code_hash, uses, now)
+    }
+    fn use_invite(&self, code_hash: &[u8]) -> Result<()> {
+        accounts::use_invite(&mut *self.c(), code_hash)
+    }
+    fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>> {
+        accounts::resolve_usernames(&mut *self.c(), names)
+    }
+    fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        device_name: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+        max_active: usize,
+    ) -> Result<SessionId> {
+        accounts::create_session(
+            &mut *self.c(),
+            user,
+            token_hash,
+            device_name,
+            now,
+            expires_at,
+            max_active,
+        )
+    }
+    fn issue_device_credential(
+        &self,
+        user: UserId,
+        credential_hash: &[u8],
+        replaces: Option<&[u8]>,
+        now: Timestamp,
+        max_per_user: usize,
+    ) -> Result<()> {
+        accounts::issue_device_credential(
+            &mut *self.c(),
+            user,
+            credential_hash,
+            replaces,
+            now,
+            max_per_user,
+        )
+    }
+    fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()> {
+        accounts::revoke_session(&mut *self.c(), session, now)
+    }
+    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>> {
+        accounts::revoke_all(&mut *self.c(), user, now)
+    }
+    fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
+        accounts::set_last_seen(&mut *self.c(), user, at)
+    }
+    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        accounts::contacts(&mut *self.c(), user)
+    }
+    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        accounts::last_seen(&mut *self.c(), users)
+    }
+    fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
+        accounts::set_display_name(&mut *self.c(), user, name)
+    }
+    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
+        accounts::find_people(&mut *self.c(), me, query)
+    }
+
+    fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
+        convs::info(&mut *self.c(), conv)
+    }
+    fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
+        convs::require_member(&mut *self.c(), conv, user)
+    }
+    fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>> {
+        convs::member_ids(&mut *self.c(), conv)
+    }
+    fn start_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        now: Timestamp,
+    ) -> Result<(ConversationInfo, bool)> {
+        convs::start_direct(&mut *self.c(), me, other, now)
+    }
+    fn create_group(
+        &self,
+        me: UserId,
+        name: &str,
+        others: &[UserId],
+        max_size: usize,
+        now: Timestamp,
+    ) -> Result<ConversationInfo> {
+        convs::create_group(&mut *self.c(), me, name, others, max_size, now)
+    }
+    fn rename(&self, conv: ConversationId, me: UserId, name: &str) -> Result<ConversationInfo> {
+        convs::rename(&mut *self.c(), conv, me, name)
+    }
+    fn add_members(
+        &self,
+        conv: ConversationId,
+        me: UserId,
+        users: &[UserId],
+        max_size: usize,
+        now: Timestamp,
+    ) -> Result<(ConversationInfo, Vec<UserId>)> {
+        convs::add_members(&mut *self.c(), conv, me, users, max_size, now)
+    }
+    fn remove_member(
+        &self,
+        conv: ConversationId,
+        me: UserId,
+        target: UserId,
+    ) -> Result<ConversationInfo> {
+        convs::remove_member(&mut *self.c(), conv, me, target)
+    }
+    fn leave(&self, conv: ConversationId, me: UserId) -> Result<ConversationInfo> {
+        convs::leave(&mut *self.c(), conv, me)
+    }
+    fn advance_receipt(
+        &self,
+        conv: ConversationId,
+        user: UserId,
+        delivered: Seq,
+        read: Seq,
+    ) -> Result<Option<ReceiptState>> {
+        convs::advance_receipt(&mut *self.c(), conv, user, delivered, read)
+    }
+    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
+        convs::list(&mut *self.c(), me)
+    }
+    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
+        convs::changes_since(&mut *self.c(), me, since)
+    }
+
+    fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
+        messages::find_by_client_id(&mut *self.c(), sender, client_id)
+    }
+    fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
+        messages::insert_new(&mut *self.c(), entry)
+    }
+    fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
+        messages::target(&mut *self.c(), conv, seq)
+    }
+    fn fold(&self, event: &MessageRecord) -> Result<()> {
+        messages::fold(&mut *self.c(), event)
+    }
+    fn range(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        upto: Seq,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
+        messages::range(&mut *self.c(), conv, after, upto, limit)
+    }
+    fn page_before(
+        &self,
+        conv: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<(Vec<MessageRecord>, bool)> {
+        messages::page_before(&mut *self.c(), conv, before, limit)
+    }
+}
