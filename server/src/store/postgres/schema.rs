@@ -11,7 +11,7 @@ use postgres::Client;
 use crate::error::Result;
 
 /// Lock key for migrations (any fixed number shared by every relay).
-const MIGRATION_LOCK: i64 = 0x7465_726e_6d69_67; // "ternmig"
+const MIGRATION_LOCK: i64 = 0x0074_6572_6e6d_6967; // "ternmig"
 
 /// Every migration, in order. Never edit a released entry; append a new one.
 pub const MIGRATIONS: &[&str] = &[r#"
