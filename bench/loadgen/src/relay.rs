@@ -51,6 +51,7 @@ pub async fn seed_with_messages(
             max_batch: 512,
             commit_window: Duration::ZERO,
             wal_limit_bytes: 64 * 1024 * 1024,
+            postgres: None,
         },
         Arc::new(NoFanout),
     )?;
