@@ -35,6 +35,8 @@ pub struct Config {
     pub connections: ConnPolicy,
     /// WAL size past which the store checkpoints and truncates it (see [`crate::store`]).
     pub wal_limit_bytes: u64,
+    /// Folder of attachment bytes.
+    pub blob_dir: PathBuf,
     /// Reverse proxies whose `X-Real-IP`/`X-Forwarded-For` name the client (none by default;
     /// see [`crate::client_addr`]).
     pub trusted_proxies: TrustedProxies,
@@ -129,6 +131,13 @@ pub struct Limits {
     pub typing_expiry: Duration,
     /// How long after sending its author may still edit a message.
     pub edit_window: Duration,
+    /// Largest attachment (bytes).
+    pub max_attachment_bytes: u64,
+    /// Attachment bytes one user may keep on the relay.
+    pub attachment_quota_bytes: u64,
+    /// How long an upload no message refers to is kept (abandoned uploads, attachments of
+    /// messages deleted for everyone).
+    pub upload_ttl: Duration,
     /// Login password checks computed at once (argon2id is deliberately expensive).
     pub login_password_checks: usize,
     /// Registration password hashes computed at once, separate from logins so a registration
@@ -180,6 +189,9 @@ impl Default for Limits {
             max_in_flight: 256,
             typing_expiry: Duration::from_secs(6),
             edit_window: Duration::from_secs(48 * 3600),
+            max_attachment_bytes: 100 * 1024 * 1024,
+            attachment_quota_bytes: 2 * 1024 * 1024 * 1024,
+            upload_ttl: Duration::from_secs(24 * 3600),
             login_password_checks: 2,
             register_password_hashes: 1,
             password_queue: 64,
@@ -200,8 +212,9 @@ impl Default for Heartbeat {
 impl Config {
     /// Defaults with the given database path.
     pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        let db_path: PathBuf = db_path.into();
         Config {
-            db_path: db_path.into(),
+            db_path: db_path.clone(),
             postgres: None,
             tls: None,
             synchronous_full: true,
@@ -212,6 +225,11 @@ impl Config {
             limits: Limits::default(),
             connections: ConnPolicy::default(),
             wal_limit_bytes: 64 * 1024 * 1024,
+            blob_dir: {
+                let mut dir = db_path.clone().into_os_string();
+                dir.push("-blobs");
+                PathBuf::from(dir)
+            },
             trusted_proxies: TrustedProxies::default(),
             registration: Registration::Open,
         }

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
-use crate::{login, register, ws};
+use crate::{login, register, transfers, ws};
 use tern_proto::close;
 
 /// Largest HTTP request body; larger ones get `413 body_too_large`.
@@ -29,6 +29,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logout_all", post(logout_all))
         .route("/health", get(health))
         .route(tern_proto::WS_PATH, get(ws::upgrade))
+        .route("/v1/uploads", post(transfers::create))
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(transfers::offset)
+                .patch(transfers::append)
+                .layer(
+                    // Chunks are streamed to disk and bounded by the upload's declared size.
+                    axum::extract::DefaultBodyLimit::disable(),
+                ),
+        )
+        .route("/v1/blobs/{id}", get(transfers::download))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

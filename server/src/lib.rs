@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blobs;
 pub mod client_addr;
 pub mod config;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod register;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod transfers;
 pub mod ws;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,6 +114,7 @@ pub async fn serve(
         Arc::new(hub.clone()),
     )?;
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let blobs = blobs::Blobs::open(&config.blob_dir)?;
     // Every client behind a trusted proxy shares its address: the per-address cap must not
     // count them as one.
     let mut conn_policy = config.connections.clone();
@@ -128,7 +131,10 @@ pub async fn serve(
         metrics,
         shutting_down: Arc::new(AtomicBool::new(false)),
         conn_guard,
+        blobs,
+        writing: transfers::Writing::default(),
     };
+    let sweeper = tokio::spawn(sweep_uploads(state.clone()));
     let addr = listeners.main.local_addr()?;
     tracing::info!(%addr, tls = acceptor.is_some(), "relay listening");
 
@@ -156,6 +162,8 @@ pub async fn serve(
     }
     // Connections upgraded just before the flag was set are kicked here too.
     hub.kick_all(close::GOING_AWAY);
+    sweeper.abort();
+    let _ = sweeper.await;
     drop(state);
     if tokio::time::timeout(Duration::from_secs(10), conns_done.recv())
         .await
@@ -177,4 +185,39 @@ pub async fn serve(
     }
     tracing::info!("relay stopped");
     Ok(())
+}
+
+/// How often leftover uploads are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Remove uploads no message refers to once they are older than the upload TTL (abandoned
+/// half-way, never sent, or their messages deleted for everyone), rows and bytes. Runs until
+/// aborted at shutdown.
+async fn sweep_uploads(state: AppState) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        let before = tern_proto::now_ms() - state.config.limits.upload_ttl.as_millis() as i64;
+        match state
+            .store
+            .call(move |txn, _| txn.sweep_uploads(before))
+            .await
+        {
+            Ok(ids) if !ids.is_empty() => {
+                let blobs = state.blobs.clone();
+                let n = ids.len();
+                let _ = tokio::task::spawn_blocking(move || {
+                    for id in ids {
+                        if let Err(e) = blobs.remove(&id) {
+                            tracing::warn!(error = %e, "could not remove an attachment file");
+                        }
+                    }
+                })
+                .await;
+                tracing::info!(removed = n, "removed leftover uploads");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not sweep uploads"),
+        }
+    }
 }

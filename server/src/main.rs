@@ -39,6 +39,15 @@ struct Args {
     /// SQLite database file (created if missing).
     #[arg(long, env = "TERN_DB", default_value = "tern-relay.db")]
     db: PathBuf,
+    /// Folder of attachment bytes (default: the database path with `-blobs` appended).
+    #[arg(long, env = "TERN_BLOB_DIR")]
+    blob_dir: Option<PathBuf>,
+    /// Largest attachment (MiB).
+    #[arg(long, env = "TERN_MAX_ATTACHMENT_MIB", default_value_t = 100)]
+    max_attachment_mib: u64,
+    /// Attachment storage per user (MiB).
+    #[arg(long, env = "TERN_ATTACHMENT_QUOTA_MIB", default_value_t = 2048)]
+    attachment_quota_mib: u64,
     /// Keep everything in PostgreSQL instead of the SQLite file (`postgres://user@host/db`);
     /// several relays may share one database (docs/scaling.md).
     #[arg(long, env = "TERN_STORE")]
@@ -161,6 +170,11 @@ impl Args {
     fn into_config(self) -> Config {
         let mut c = Config::new(self.db);
         c.postgres = self.store.filter(|s| !s.is_empty());
+        if let Some(dir) = self.blob_dir {
+            c.blob_dir = dir;
+        }
+        c.limits.max_attachment_bytes = self.max_attachment_mib.max(1) * 1024 * 1024;
+        c.limits.attachment_quota_bytes = self.attachment_quota_mib.max(1) * 1024 * 1024;
         c.tls = self
             .tls_cert
             .zip(self.tls_key)

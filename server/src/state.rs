@@ -31,4 +31,8 @@ pub struct AppState {
     pub shutting_down: Arc<AtomicBool>,
     /// Every connection task holds a clone; shutdown waits until all are dropped.
     pub conn_guard: mpsc::Sender<()>,
+    /// Attachment bytes on disk.
+    pub blobs: crate::blobs::Blobs,
+    /// Uploads being written right now (one request at a time per upload).
+    pub writing: crate::transfers::Writing,
 }

@@ -97,6 +97,7 @@ pub async fn seed_with_messages(
                         kind: tern_proto::MessageKind::Text,
                         target_seq: None,
                         reply_to: None,
+                        attachment: None,
                         now,
                     };
                     txn.insert_new(&entry)?;

@@ -80,6 +80,24 @@ enum Command {
         #[arg(long)]
         reply_to: Option<u64>,
     },
+    /// Send a file (to a conversation id or `@username`), with an optional caption; waits
+    /// until the relay stored the message (exit 3: still uploading or queued).
+    SendFile {
+        to: String,
+        path: PathBuf,
+        caption: Vec<String>,
+        /// Seconds to wait for the upload and the relay.
+        #[arg(long, default_value_t = 120.0)]
+        wait: f64,
+    },
+    /// Download the file attached to a message (resumes a partial download); prints where.
+    Download {
+        conversation: i64,
+        seq: u64,
+        /// Copy it here as well.
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
     /// Replace the text of one of your messages.
     Edit {
         conversation: i64,
@@ -235,6 +253,17 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             wait,
             reply_to,
         } => send(cli, &out, to, text, wait, *reply_to).await,
+        Command::SendFile {
+            to,
+            path,
+            caption,
+            wait,
+        } => send_file(cli, &out, to, path, &caption.join(" "), *wait).await,
+        Command::Download {
+            conversation,
+            seq,
+            to,
+        } => download(cli, &out, *conversation, *seq, to.as_deref()).await,
         Command::Edit {
             conversation,
             seq,
@@ -414,6 +443,98 @@ async fn send(
         MessageStatus::Failed { .. } => return Ok(ExitCode::from(4)),
         _ => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The conversation `to` names: an id, or `@username` (found or started online).
+async fn target(
+    client: &Client,
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    to: &str,
+    wait: f64,
+) -> anyhow::Result<i64> {
+    Ok(match to.strip_prefix('@') {
+        Some(user) => {
+            wait_online(client, events, Duration::from_secs_f64(wait)).await?;
+            client.start_direct(user).await?.conversation_id
+        }
+        None => to
+            .parse()
+            .context("send to a conversation id or @username")?,
+    })
+}
+
+async fn send_file(
+    cli: &Cli,
+    out: &Output,
+    to: &str,
+    path: &std::path::Path,
+    caption: &str,
+    wait: f64,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    let conv = target(&client, &mut events, to, wait).await?;
+    let echo = client.send_file(conv, path, caption, None).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+    let (seq, status) = loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                break (None, MessageStatus::Queued)
+            }
+            Ok(Ok(Event::Status {
+                client_id,
+                seq,
+                status,
+                ..
+            })) if client_id == echo.client_id => break (seq, status),
+            Ok(Ok(Event::Transfer {
+                client_id,
+                done,
+                total,
+                ..
+            })) if client_id == echo.client_id && !out.json => {
+                eprint!("\ruploading… {}%", done * 100 / total.max(1));
+            }
+            Ok(_) => {}
+        }
+    };
+    if !out.json {
+        eprintln!();
+    }
+    let result = Sent {
+        conversation_id: conv,
+        client_id: echo.client_id,
+        seq,
+        status,
+    };
+    out.show(&result, || output::sent(&result, wait));
+    client.shutdown().await;
+    Ok(match result.status {
+        MessageStatus::Queued => ExitCode::from(3),
+        MessageStatus::Failed { .. } => ExitCode::from(4),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+async fn download(
+    cli: &Cli,
+    out: &Output,
+    conversation: i64,
+    seq: u64,
+    to: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    let mut path = client.download(conversation, seq).await?;
+    if let Some(dest) = to {
+        std::fs::copy(&path, dest)?;
+        path = dest.to_owned();
+    }
+    let shown = path.display().to_string();
+    out.show(&serde_json::json!({"path": shown}), || shown.clone());
+    client.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -91,13 +91,18 @@ pub fn message(m: &ChatMessage) -> String {
     } else {
         m.body.clone()
     };
+    let file = m
+        .attachment
+        .as_ref()
+        .map(|a| format!(" [file {} ({} bytes)]", a.name, a.size))
+        .unwrap_or_default();
     let reactions: String = m
         .reactions
         .iter()
         .map(|r| format!(" {} {}", r.emoji, r.count))
         .collect();
     format!(
-        "{seq} {} [{}] {}: {reply}{body}{status}{reactions}",
+        "{seq} {} [{}] {}: {reply}{body}{file}{status}{reactions}",
         time(m.sent_at),
         m.conversation_id,
         m.sender,
@@ -211,6 +216,18 @@ pub fn event(e: &Event) -> String {
             seq,
             reason,
         } => format!("#{seq} in conversation {conversation_id}: refused: {reason}"),
+        Event::Transfer {
+            conversation_id,
+            client_id,
+            blob_id,
+            done,
+            total,
+            upload,
+        } => format!(
+            "{} {} in conversation {conversation_id}: {done} of {total} bytes",
+            if *upload { "upload" } else { "download" },
+            if *upload { client_id } else { blob_id },
+        ),
     }
 }
 

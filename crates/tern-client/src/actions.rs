@@ -102,6 +102,7 @@ impl Client {
             kind,
             target_seq: Some(seq),
             reply_to: None,
+            attachment: None,
         };
         let view = self
             .shared

@@ -30,6 +30,10 @@ pub struct Client {
     pub(crate) shared: Arc<Shared>,
     pub(crate) cmds: mpsc::Sender<Cmd>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// Wakes the uploader (a file was queued, or a failed one retried).
+    pub(crate) uploads: Arc<tokio::sync::Notify>,
+    /// The uploader task; aborted on shutdown.
+    uploader: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Client {
@@ -112,10 +116,18 @@ impl Client {
         let shared = Arc::new(Shared::new(config, cache, user_id, username, token, events));
         let (cmds, rx) = mpsc::channel(256);
         let task = tokio::spawn(connection::run(shared.clone(), rx));
+        let uploads = Arc::new(tokio::sync::Notify::new());
+        let uploader = tokio::spawn(crate::transfer::uploader::run(
+            shared.clone(),
+            uploads.clone(),
+            cmds.clone(),
+        ));
         Client {
             shared,
             cmds,
             task: Arc::new(Mutex::new(Some(task))),
+            uploads,
+            uploader: Arc::new(Mutex::new(Some(uploader))),
         }
     }
 
@@ -215,7 +227,7 @@ impl Client {
             seq: None,
             status: crate::events::MessageStatus::Queued,
         });
-        let _ = self.cmds.try_send(Cmd::Flush);
+        self.wake_uploader();
         Ok(())
     }
 
@@ -509,6 +521,11 @@ impl Client {
 
     /// Close the connection and stop the engine. Unsent messages stay in the outbox.
     pub async fn shutdown(&self) {
+        let uploader = self.uploader.lock().unwrap().take();
+        if let Some(uploader) = uploader {
+            uploader.abort();
+            let _ = uploader.await;
+        }
         let (done, rx) = oneshot::channel();
         if self.cmds.send(Cmd::Shutdown(done)).await.is_ok() {
             let _ = rx.await;

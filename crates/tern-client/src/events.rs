@@ -128,6 +128,10 @@ pub struct ChatMessage {
     pub reactions: Vec<ReactionView>,
     /// Someone else's message that mentions the signed-in user (`@username`).
     pub mentions_me: bool,
+    /// An attached file.
+    pub attachment: Option<tern_proto::Attachment>,
+    /// Where the attached file is on this device, when it is (sent from here, or downloaded).
+    pub local_file: Option<String>,
 }
 
 /// A conversation as listed.
@@ -197,6 +201,22 @@ pub enum Event {
         seq: Seq,
         /// The relay's reason.
         reason: String,
+    },
+    /// An attachment moved: `done` of `total` bytes uploaded (the user's message with
+    /// `client_id`) or downloaded (`blob_id`).
+    Transfer {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// The uploading message's client id; empty for a download.
+        client_id: String,
+        /// The blob; empty until the upload has one.
+        blob_id: String,
+        /// Bytes moved so far.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+        /// `true` for an upload.
+        upload: bool,
     },
     /// A message was deleted from the outbox.
     Deleted {

@@ -27,6 +27,7 @@ pub mod private_fs;
 mod profile;
 pub mod relay_address;
 mod shared;
+pub mod transfer;
 
 pub use accounts::cache_path;
 pub use client::Client;

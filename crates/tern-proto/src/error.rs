@@ -64,6 +64,14 @@ pub enum ErrorCode {
     MessageDeleted,
     /// The message is older than the relay's edit window.
     EditWindowClosed,
+    /// The attachment is larger than the relay accepts (or than its upload declared).
+    AttachmentTooLarge,
+    /// The user's attachments would pass the relay's storage quota.
+    QuotaExceeded,
+    /// An upload chunk does not start where the relay's copy ends; resume from its offset.
+    OffsetMismatch,
+    /// The uploaded bytes do not match the declared SHA-256.
+    HashMismatch,
 }
 
 impl ErrorCode {
@@ -113,6 +121,10 @@ impl ErrorCode {
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::MessageDeleted => "message_deleted",
             ErrorCode::EditWindowClosed => "edit_window_closed",
+            ErrorCode::AttachmentTooLarge => "attachment_too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::OffsetMismatch => "offset_mismatch",
+            ErrorCode::HashMismatch => "hash_mismatch",
         }
     }
 }
@@ -160,6 +172,10 @@ mod tests {
             ErrorCode::BodyTooLarge,
             ErrorCode::MessageDeleted,
             ErrorCode::EditWindowClosed,
+            ErrorCode::AttachmentTooLarge,
+            ErrorCode::QuotaExceeded,
+            ErrorCode::OffsetMismatch,
+            ErrorCode::HashMismatch,
         ] {
             assert_eq!(
                 serde_json::to_string(&code).unwrap(),

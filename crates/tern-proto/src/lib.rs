@@ -26,9 +26,9 @@ pub use http::{
     INSTANCE_HEADER, PROTOCOL_HEADER,
 };
 pub use model::{
-    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole,
-    MessageId, MessageKind, MessageRecord, Person, Presence, Reaction, ReceiptState, RequestId,
-    Seq, SessionId, Timestamp, UserId,
+    Attachment, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member,
+    MemberRole, MessageId, MessageKind, MessageRecord, Person, Presence, Reaction, ReceiptState,
+    RequestId, Seq, SessionId, Timestamp, UserId,
 };
 pub use requests::{
     AddMembers, CreateGroup, FindPeople, HistoryRequest, LeaveGroup, ListConversations,

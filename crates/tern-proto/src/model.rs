@@ -76,6 +76,34 @@ impl std::str::FromStr for MessageKind {
     }
 }
 
+/// A file attached to a message. The bytes are uploaded first (HTTP, resumable); the message
+/// then carries this descriptor. The relay checks `blob_id` (that the sender may use it, and
+/// from then on that only the conversation's members may download it) and size limits; the
+/// other fields are content it stores and forwards, so a later end-to-end encryption can put
+/// the key and the real name inside an encrypted descriptor without changing the transfer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The relay's id of the uploaded bytes.
+    pub blob_id: String,
+    /// File name as the sender chose it (a name only, no folders).
+    pub name: String,
+    /// Declared media type (`image/png`, …).
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, lowercase hex (a download is checked against it).
+    pub sha256: String,
+    /// Image width in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Image height in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A small preview (base64 of a JPEG of at most a few KiB), shown before the download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+}
+
 /// One user's reaction to a message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Reaction {
@@ -141,6 +169,9 @@ pub struct MessageRecord {
     /// For text: the newest event folded into this record (0 when none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub state_seq: Seq,
+    /// For text: an attached file (gone once the message is deleted for everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 /// Direct (two people) or group conversation.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, MessageKind, RequestId, Seq, SyncCursors};
+use crate::{Attachment, ConversationId, MessageKind, RequestId, Seq, SyncCursors};
 
 /// Application-level ping; answered with [`crate::ServerFrame::Pong`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct SendMessage {
     /// For text: the earlier message this one replies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Seq>,
+    /// For text: an uploaded file (then `body` is an optional caption and may be empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 /// Start (or find) the direct conversation with a user; answered with

@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tern_proto::{
-    ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage, Seq, ServerFrame, UserId,
-    MAX_CLIENT_ID_LEN,
+    Attachment, ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage, Seq, ServerFrame,
+    UserId, MAX_CLIENT_ID_LEN,
 };
 
 use super::{queue, Ctx, Pending};
@@ -50,10 +50,14 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
         }
         (_, Some(_)) => {}
     }
+    if let Some(a) = &req.attachment {
+        check_attachment(ctx, req.kind, a)?;
+    }
     match req.kind {
-        MessageKind::Text | MessageKind::Edit if req.body.trim().is_empty() => {
+        MessageKind::Text if req.body.trim().is_empty() && req.attachment.is_none() => {
             Err(bad("a message cannot be empty"))
         }
+        MessageKind::Edit if req.body.trim().is_empty() => Err(bad("a message cannot be empty")),
         MessageKind::Delete if !req.body.is_empty() => Err(bad("a delete has no body")),
         MessageKind::React | MessageKind::Unreact
             if req.body.is_empty()
@@ -69,6 +73,70 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Longest attachment file name (characters) and thumbnail (bytes of base64).
+const MAX_FILE_NAME_CHARS: usize = 255;
+const MAX_THUMBNAIL_BYTES: usize = 16 * 1024;
+
+/// An attachment descriptor within bounds: on a text message, a plain file name (no folders,
+/// no control characters), a size the relay accepts, a SHA-256, a small thumbnail.
+fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<()> {
+    if !kind.is_text() {
+        return Err(bad("only a text message carries an attachment"));
+    }
+    let name_ok = !a.name.trim().is_empty()
+        && a.name.chars().count() <= MAX_FILE_NAME_CHARS
+        && !a
+            .name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        && a.name != "."
+        && a.name != "..";
+    if !name_ok {
+        return Err(bad(format!(
+            "a file name has 1 to {MAX_FILE_NAME_CHARS} characters and no folders"
+        )));
+    }
+    let max = ctx.state.config.limits.max_attachment_bytes;
+    if a.size == 0 || a.size > max {
+        return Err(Error::refused(
+            ErrorCode::AttachmentTooLarge,
+            format!("an attachment has 1 to {max} bytes"),
+        ));
+    }
+    if a.sha256.len() != 64 || !a.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("sha256 is 64 hex digits"));
+    }
+    if a.content_type.len() > 100
+        || a.thumbnail
+            .as_ref()
+            .is_some_and(|t| t.len() > MAX_THUMBNAIL_BYTES)
+    {
+        return Err(bad(format!(
+            "a content type has at most 100 bytes and a thumbnail at most {MAX_THUMBNAIL_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
+/// The caller may attach blob `a`: it exists, is complete, matches the descriptor, and is
+/// theirs or one they can already read (forwarding).
+fn authorize_attachment(txn: &dyn Tx, me: UserId, a: &Attachment) -> Result<()> {
+    let missing = || Error::refused(ErrorCode::NotFound, "no such attachment upload");
+    let upload = txn
+        .upload(&a.blob_id)?
+        .filter(|u| u.complete)
+        .ok_or_else(missing)?;
+    if upload.size != a.size || !upload.sha256.eq_ignore_ascii_case(&a.sha256) {
+        return Err(bad(
+            "the attachment's size or sha256 differs from its upload",
+        ));
+    }
+    if upload.user_id != me && !txn.blob_readable(me, &a.blob_id)? {
+        return Err(missing());
+    }
+    Ok(())
 }
 
 /// Whether the caller may store `req` in a conversation where they have `role`: a reply must
@@ -162,6 +230,11 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         if let Err(e) = authorize(txn, &req, me, edit_window_ms, now) {
             return refused(e);
         }
+        if let Some(a) = &req.attachment {
+            if let Err(e) = authorize_attachment(txn, me, a) {
+                return refused(e);
+            }
+        }
         let entry = NewEntry {
             conv,
             sender: me,
@@ -171,6 +244,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             kind: req.kind,
             target_seq: req.target_seq,
             reply_to: req.reply_to,
+            attachment: req.attachment.as_ref(),
             now,
         };
         let Some(record) = txn.insert_new(&entry)? else {
@@ -180,6 +254,9 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             return Ok((existing, true));
         };
         txn.fold(&record)?;
+        if let Some(a) = &record.attachment {
+            txn.link_blob(&a.blob_id, conv, record.seq)?;
+        }
         let mut p = Publish::new(
             members,
             &ServerFrame::Message {

@@ -24,7 +24,9 @@ pub mod sqlite;
 pub mod tx;
 
 pub use sqlite::schema;
-pub use tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UserRow, MAX_PAGE_BYTES};
+pub use tx::{
+    AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UploadRow, UserRow, MAX_PAGE_BYTES,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -41,6 +41,25 @@ pub struct AuthSession {
     pub expires_at: Timestamp,
 }
 
+/// An attachment upload: reserved, filled, then complete.
+#[derive(Debug, Clone)]
+pub struct UploadRow {
+    /// Random id (also the blob's file name).
+    pub id: String,
+    /// Who uploads it.
+    pub user_id: UserId,
+    /// Declared size in bytes.
+    pub size: u64,
+    /// Declared SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Declared media type.
+    pub content_type: String,
+    /// Every byte arrived and matched the hash.
+    pub complete: bool,
+    /// When it was reserved.
+    pub created_at: Timestamp,
+}
+
 /// A log entry about to be stored.
 #[derive(Debug, Clone, Copy)]
 pub struct NewEntry<'a> {
@@ -60,6 +79,8 @@ pub struct NewEntry<'a> {
     pub target_seq: Option<Seq>,
     /// For text: the message replied to.
     pub reply_to: Option<Seq>,
+    /// For text: an attached, uploaded file.
+    pub attachment: Option<&'a tern_proto::Attachment>,
     /// Relay time.
     pub now: Timestamp,
 }
@@ -111,6 +132,11 @@ pub trait ReadTx {
     fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool>;
     /// The relay-wide change counter that versions conversations, memberships and receipts.
     fn current_version(&self) -> Result<u64>;
+    /// An attachment upload by id.
+    fn upload(&self, id: &str) -> Result<Option<UploadRow>>;
+    /// Whether `user` may download blob `id`: its uploader, or a current member of a
+    /// conversation where a message refers to it.
+    fn blob_readable(&self, user: UserId, id: &str) -> Result<bool>;
 }
 
 /// One storage transaction: everything a relay operation reads or writes.
@@ -167,6 +193,17 @@ pub trait Tx: ReadTx {
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>>;
     /// Contacts by username prefix or display name, anyone by exact username; never `me`.
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
+
+    // Attachments.
+    /// Reserve an upload unless the user's uploads would pass `quota` bytes (`quota_exceeded`).
+    fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()>;
+    /// Mark an upload complete.
+    fn complete_upload(&self, id: &str) -> Result<()>;
+    /// Record that the message at (`conv`, `seq`) refers to blob `id`.
+    fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()>;
+    /// Remove uploads created before `before` that no message refers to; their ids (their
+    /// bytes are to be removed too).
+    fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>>;
 
     // Conversations.
     /// A conversation's current shape with its active members; `not_found` if none.
@@ -232,7 +269,8 @@ pub trait Tx: ReadTx {
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>>;
     /// The entry at `seq`, as far as a reference to it needs.
     fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>>;
-    /// Fold a just-stored event into its target (edit, erase, reactions; `state_seq`).
+    /// Fold a just-stored event into its target (edit, erase, reactions; `state_seq`); a
+    /// delete also drops the target's attachment and its reference to the blob.
     fn fold(&self, event: &MessageRecord) -> Result<()>;
     /// Up to `limit` entries with `after < seq <= upto`, ascending, text folded.
     fn range(

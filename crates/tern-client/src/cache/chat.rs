@@ -57,6 +57,8 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         deleted: m.deleted,
         reactions: Vec::new(),
         mentions_me: false,
+        attachment: m.attachment.clone(),
+        local_file: None,
         sender_name: m.sender.clone(),
         conversation_id: m.conversation_id,
         seq: Some(m.seq),
@@ -142,6 +144,7 @@ fn decorate(
     resolve_quotes(txn, chats)?;
     overlay_pending(txn, chats)?;
     name_senders(txn, chats)?;
+    locate_files(txn, chats)?;
     let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
     for chat in chats.iter_mut() {
         chat.mentions_me = !chat.mine && crate::mentions::mentions(&chat.body, &my_name);
@@ -181,6 +184,27 @@ fn name_senders(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> 
                 .flatten()
                 .unwrap_or_else(|| q.sender.clone());
         }
+    }
+    Ok(())
+}
+
+/// Where attached files are on this device: downloaded into the cache, or (the user's own)
+/// the staged copy that was uploaded.
+pub fn locate_files(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> {
+    let mut downloaded = txn.prepare_cached("SELECT path FROM downloads WHERE blob_id = ?1")?;
+    let mut sent = txn.prepare_cached("SELECT path FROM uploads_out WHERE client_id = ?1")?;
+    for chat in chats.iter_mut() {
+        let Some(a) = &chat.attachment else { continue };
+        let mut found: Option<String> = None;
+        if !a.blob_id.is_empty() {
+            found = downloaded
+                .query_row([&a.blob_id], |r| r.get(0))
+                .optional()?;
+        }
+        if found.is_none() && chat.mine {
+            found = sent.query_row([&chat.client_id], |r| r.get(0)).optional()?;
+        }
+        chat.local_file = found.filter(|p: &String| std::path::Path::new(p).is_file());
     }
     Ok(())
 }

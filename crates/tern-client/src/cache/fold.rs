@@ -45,7 +45,7 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
         }
         MessageKind::Delete => {
             txn.prepare_cached(
-                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL WHERE conversation_id = ?1 AND seq = ?2",
+                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv, target])?;
             txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?
@@ -76,7 +76,8 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
 pub fn refresh(txn: &Transaction<'_>, m: &MessageRecord) -> Result<bool> {
     let updated = txn
         .prepare_cached(
-            "UPDATE messages SET body = ?3, edited_at = ?4, deleted = ?5, state_seq = ?6
+            "UPDATE messages SET body = ?3, edited_at = ?4, deleted = ?5, state_seq = ?6,
+                    attachment = CASE WHEN ?5 THEN NULL ELSE attachment END
              WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND state_seq < ?6",
         )?
         .execute(params![

@@ -39,8 +39,8 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
         let inserted = txn
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages (conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at,
-                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq, attachment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
             .execute(params![
                 m.conversation_id,
@@ -57,6 +57,9 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 m.edited_at,
                 m.deleted,
                 m.state_seq as i64,
+                m.attachment
+                    .as_ref()
+                    .map(|a| serde_json::to_string(a).expect("serializable")),
             ])?;
         if inserted == 0 {
             if m.kind.is_text() && m.state_seq > 0 && fold::refresh(txn, m)? {
@@ -139,7 +142,7 @@ pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
 /// The columns [`row_to_record`] reads, in order (`m` is `messages`).
 pub(super) const COLUMNS: &str =
     "m.conversation_id, m.seq, m.message_id, m.sender_id, m.sender, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment";
 
 /// A cached row as the relay's record (reactions are read separately, for the view).
 pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
@@ -159,6 +162,9 @@ pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRe
         deleted: r.get(12)?,
         reactions: Vec::new(),
         state_seq: r.get::<_, i64>(13)? as Seq,
+        attachment: r
+            .get::<_, Option<String>>(14)?
+            .and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 

@@ -7,7 +7,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, OptionalExtension, ToSql, Transaction};
-use tern_proto::{ConversationId, MessageKind, Seq, Timestamp, UserId};
+use tern_proto::{Attachment, ConversationId, MessageKind, Seq, Timestamp, UserId};
 
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, MessageStatus, Quote};
@@ -60,10 +60,12 @@ pub struct OutboxItem {
     pub target_seq: Option<Seq>,
     /// For text: the message replied to.
     pub reply_to: Option<Seq>,
+    /// For text: an attached file (its `blob_id` is empty until the upload completes).
+    pub attachment: Option<Attachment>,
 }
 
 const ITEM_COLUMNS: &str =
-    "client_id, conversation_id, body, created_at, kind, target_seq, reply_to";
+    "client_id, conversation_id, body, created_at, kind, target_seq, reply_to, attachment";
 
 fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
     Ok(OutboxItem {
@@ -74,14 +76,17 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
         kind: super::enum_column(r, 4)?,
         target_seq: r.get::<_, Option<i64>>(5)?.map(|s| s as Seq),
         reply_to: r.get::<_, Option<i64>>(6)?.map(|s| s as Seq),
+        attachment: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
 /// Queue a message or event.
 pub fn enqueue(txn: &Transaction<'_>, item: &OutboxItem) -> Result<()> {
     txn.prepare_cached(
-        "INSERT INTO outbox (client_id, conversation_id, body, created_at, state, kind, target_seq, reply_to)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+        "INSERT INTO outbox (client_id, conversation_id, body, created_at, state, kind, target_seq, reply_to, attachment)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         item.client_id,
@@ -91,15 +96,23 @@ pub fn enqueue(txn: &Transaction<'_>, item: &OutboxItem) -> Result<()> {
         item.kind.as_str(),
         item.target_seq.map(|s| s as i64),
         item.reply_to.map(|s| s as i64),
+        item.attachment
+            .as_ref()
+            .map(|a| serde_json::to_string(a).expect("serializable")),
     ])?;
     Ok(())
 }
 
-/// Queued (not failed) entries in the order they were written.
+/// Queued (not failed) entries ready to go, in the order they were written: a message whose
+/// file is still uploading waits (and so does everything written after it in its conversation,
+/// so messages keep the order they were written in).
 pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
     Ok(txn
         .prepare_cached(&format!(
-            "SELECT {ITEM_COLUMNS} FROM outbox WHERE state = 'queued' ORDER BY local_id"
+            "SELECT {ITEM_COLUMNS} FROM outbox o WHERE state = 'queued'
+             AND NOT EXISTS (SELECT 1 FROM outbox w JOIN uploads_out u ON u.client_id = w.client_id
+                             WHERE u.done = 0 AND w.conversation_id = o.conversation_id AND w.local_id <= o.local_id)
+             ORDER BY local_id"
         ))?
         .query_map([], row_to_item)?
         .collect::<rusqlite::Result<_>>()?)
@@ -183,7 +196,7 @@ pub fn for_conversation(
 ) -> Result<Vec<ChatMessage>> {
     let username = super::meta_get(txn, "username")?.unwrap_or_default();
     Ok(txn
-        .prepare_cached("SELECT client_id, body, created_at, state, error, reply_to FROM outbox WHERE conversation_id = ?1 AND kind = 'text' ORDER BY local_id")?
+        .prepare_cached("SELECT client_id, body, created_at, state, error, reply_to, attachment FROM outbox WHERE conversation_id = ?1 AND kind = 'text' ORDER BY local_id")?
         .query_map([conv], |r| {
             let failed = r.get::<_, OutboxState>(3)? == OutboxState::Failed;
             Ok(ChatMessage {
@@ -201,6 +214,9 @@ pub fn for_conversation(
                     MessageStatus::Queued
                 },
                 reply_to: r.get::<_, Option<i64>>(5)?.map(|seq| Quote::pending(seq as Seq)),
+                attachment: r
+                    .get::<_, Option<String>>(6)?
+                    .and_then(|j| serde_json::from_str(&j).ok()),
                 ..ChatMessage::default()
             })
         })?

@@ -106,6 +106,25 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE members ADD COLUMN display_name TEXT;
 "#,
+    // 4: attachments. A message's descriptor as JSON; an outbox message with a file waits in
+    // `uploads_out` (the staged copy, the relay's upload id) until its bytes are on the relay;
+    // `downloads` remembers files fetched into the cache.
+    r#"
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+    ALTER TABLE outbox ADD COLUMN attachment TEXT;
+    CREATE TABLE uploads_out (
+        client_id TEXT PRIMARY KEY,
+        path      TEXT NOT NULL,
+        upload_id TEXT,
+        done      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE downloads (
+        blob_id TEXT PRIMARY KEY,
+        path    TEXT NOT NULL,
+        size    INTEGER NOT NULL,
+        fetched_at INTEGER NOT NULL
+    );
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

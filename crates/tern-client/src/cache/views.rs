@@ -99,6 +99,7 @@ pub fn page(
     if before.is_none() {
         out = outbox::for_conversation(txn, me, conv)?;
         resolve_quotes(txn, &mut out)?;
+        super::chat::locate_files(txn, &mut out)?;
         // The newest `limit` items overall: unsent messages come last, so keep the latest.
         out.drain(..out.len().saturating_sub(limit));
     }

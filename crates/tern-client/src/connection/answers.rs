@@ -95,6 +95,7 @@ impl Session<'_> {
                     kind: item.kind,
                     target_seq: item.target_seq,
                     reply_to: item.reply_to,
+                    attachment: item.attachment,
                     ..MessageRecord::default()
                 };
                 let stored = messages::acked(txn, me, &record)?;

@@ -77,6 +77,7 @@ impl Session<'_> {
                 kind: item.kind,
                 target_seq: item.target_seq,
                 reply_to: item.reply_to,
+                attachment: item.attachment,
             });
             self.feed(ws, frame).await?;
         }

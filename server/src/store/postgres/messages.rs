@@ -10,7 +10,7 @@ use crate::store::tx::{NewEntry, Target, MAX_PAGE_BYTES};
 
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment";
 
 fn record(r: &postgres::Row) -> Result<MessageRecord> {
     Ok(MessageRecord {
@@ -29,6 +29,9 @@ fn record(r: &postgres::Row) -> Result<MessageRecord> {
         deleted: r.get(12),
         reactions: Vec::new(),
         state_seq: r.get::<_, i64>(13) as Seq,
+        attachment: r
+            .get::<_, Option<String>>(14)
+            .and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
@@ -68,8 +71,8 @@ pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option
         )?
         .get(0);
     let inserted = c.query_opt(
-        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
         &[
             &e.conv,
@@ -81,6 +84,7 @@ pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option
             &e.kind.as_str(),
             &e.target_seq.map(|s| s as i64),
             &e.reply_to.map(|s| s as i64),
+            &e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
         ],
     )?;
     let Some(row) = inserted else {
@@ -102,6 +106,7 @@ pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option
         kind: e.kind,
         target_seq: e.target_seq,
         reply_to: e.reply_to,
+        attachment: e.attachment.cloned(),
         ..MessageRecord::default()
     }))
 }
@@ -143,10 +148,11 @@ pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
         }
         MessageKind::Delete => {
             c.execute(
-                "UPDATE messages SET body = '', deleted = TRUE, edited_at = NULL
+                "UPDATE messages SET body = '', deleted = TRUE, edited_at = NULL, attachment = NULL
                  WHERE conversation_id = $1 AND seq = $2",
                 &[&conv, &target],
             )?;
+            super::uploads::unlink_message(c, conv, target as Seq)?;
             c.execute(
                 "UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 AND kind = 'edit'",
                 &[&conv, &target],

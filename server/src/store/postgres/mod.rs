@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod messages;
 pub mod schema;
 mod tx;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

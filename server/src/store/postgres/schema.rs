@@ -14,7 +14,8 @@ use crate::error::Result;
 const MIGRATION_LOCK: i64 = 0x0074_6572_6e6d_6967; // "ternmig"
 
 /// Every migration, in order. Never edit a released entry; append a new one.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE users (
         id            BIGSERIAL PRIMARY KEY,
         username      TEXT NOT NULL,
@@ -100,7 +101,28 @@ pub const MIGRATIONS: &[&str] = &[r#"
         uses_left  INTEGER NOT NULL CHECK (uses_left >= 0),
         created_at BIGINT NOT NULL
     );
-"#];
+"#,
+    r#"
+    CREATE TABLE uploads (
+        id           TEXT PRIMARY KEY,
+        user_id      BIGINT NOT NULL REFERENCES users(id),
+        size         BIGINT NOT NULL,
+        sha256       TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        complete     BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at   BIGINT NOT NULL
+    );
+    CREATE INDEX uploads_by_user ON uploads(user_id);
+    CREATE TABLE blob_refs (
+        blob_id         TEXT NOT NULL,
+        conversation_id BIGINT NOT NULL,
+        seq             BIGINT NOT NULL,
+        PRIMARY KEY (blob_id, conversation_id, seq)
+    );
+    CREATE INDEX blob_refs_by_message ON blob_refs(conversation_id, seq);
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+"#,
+];
 
 /// Apply every migration the database has not seen yet, one relay at a time.
 pub fn migrate(client: &mut Client) -> Result<()> {

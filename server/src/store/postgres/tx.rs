@@ -11,9 +11,9 @@ use tern_proto::{
     ReceiptState, Seq, SessionId, Timestamp, UserId,
 };
 
-use super::{accounts, conversations as convs, messages};
+use super::{accounts, conversations as convs, messages, uploads};
 use crate::error::Result;
-use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UserRow};
+use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UploadRow, UserRow};
 
 /// The read connection, for one read job.
 pub struct PgRead<'a>(RefCell<&'a mut Client>);
@@ -83,6 +83,14 @@ macro_rules! read_tx {
             fn current_version(&self) -> Result<u64> {
                 let $c = self;
                 super::current_version(&mut *$get)
+            }
+            fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
+                let $c = self;
+                uploads::upload(&mut *$get, id)
+            }
+            fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
+                let $c = self;
+                uploads::blob_readable(&mut *$get, user, id)
             }
         }
     };
@@ -172,6 +180,19 @@ impl Tx for PgTx<'_> {
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(&mut *self.c(), me, query)
+    }
+
+    fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {
+        uploads::create_upload(&mut *self.c(), upload, quota)
+    }
+    fn complete_upload(&self, id: &str) -> Result<()> {
+        uploads::complete_upload(&mut *self.c(), id)
+    }
+    fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {
+        uploads::link_blob(&mut *self.c(), id, conv, seq)
+    }
+    fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>> {
+        uploads::sweep_uploads(&mut *self.c(), before)
     }
 
     fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {

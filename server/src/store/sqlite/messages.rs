@@ -10,7 +10,7 @@ use crate::store::tx::{NewEntry, Target, MAX_PAGE_BYTES};
 
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment";
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -29,6 +29,9 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         deleted: r.get(12)?,
         reactions: Vec::new(),
         state_seq: r.get::<_, i64>(13)? as Seq,
+        attachment: r
+            .get::<_, Option<String>>(14)?
+            .and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
@@ -59,8 +62,8 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
         .query_row(params![e.conv, e.now], |r| r.get(0))?;
     let inserted = txn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (sender_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -73,6 +76,7 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
             e.kind.as_str(),
             e.target_seq.map(|s| s as i64),
             e.reply_to.map(|s| s as i64),
+            e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
         ])?;
     if inserted == 0 {
         txn.prepare_cached("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?1")?
@@ -91,6 +95,7 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
         kind: e.kind,
         target_seq: e.target_seq,
         reply_to: e.reply_to,
+        attachment: e.attachment.cloned(),
         ..MessageRecord::default()
     }))
 }
@@ -130,9 +135,10 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
         }
         MessageKind::Delete => {
             txn.prepare_cached(
-                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL WHERE conversation_id = ?1 AND seq = ?2",
+                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv, target])?;
+            super::uploads::unlink_message(txn, conv, target as Seq)?;
             txn.prepare_cached(
                 "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 'edit'",
             )?

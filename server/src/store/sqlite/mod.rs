@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod messages;
 pub mod schema;
 mod tx;
+pub mod uploads;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -108,6 +108,28 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN display_name TEXT;
     "#,
+    // 5: attachments: uploads (the bytes are files under the blob folder) and which messages
+    // refer to which blob (who may download it); a message's descriptor as JSON.
+    r#"
+    CREATE TABLE uploads (
+        id           TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        size         INTEGER NOT NULL,
+        sha256       TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        complete     INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX uploads_by_user ON uploads(user_id);
+    CREATE TABLE blob_refs (
+        blob_id         TEXT NOT NULL,
+        conversation_id INTEGER NOT NULL,
+        seq             INTEGER NOT NULL,
+        PRIMARY KEY (blob_id, conversation_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX blob_refs_by_message ON blob_refs(conversation_id, seq);
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -142,6 +164,6 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 9);
+        assert_eq!(tables, 11);
     }
 }

@@ -8,9 +8,9 @@ use tern_proto::{
     ReceiptState, Seq, SessionId, Timestamp, UserId,
 };
 
-use super::{accounts, conversations as convs, messages};
+use super::{accounts, conversations as convs, messages, uploads};
 use crate::error::Result;
-use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UserRow};
+use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UploadRow, UserRow};
 
 impl ReadTx for Connection {
     fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
@@ -33,6 +33,12 @@ impl ReadTx for Connection {
     }
     fn current_version(&self) -> Result<u64> {
         super::current_version(self)
+    }
+    fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
+        uploads::upload(self, id)
+    }
+    fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
+        uploads::blob_readable(self, user, id)
     }
 }
 
@@ -57,6 +63,12 @@ impl ReadTx for Transaction<'_> {
     }
     fn current_version(&self) -> Result<u64> {
         (**self).current_version()
+    }
+    fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
+        (**self).upload(id)
+    }
+    fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
+        (**self).blob_readable(user, id)
     }
 }
 
@@ -139,6 +151,19 @@ impl Tx for Transaction<'_> {
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(self, me, query)
+    }
+
+    fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {
+        uploads::create_upload(self, upload, quota)
+    }
+    fn complete_upload(&self, id: &str) -> Result<()> {
+        uploads::complete_upload(self, id)
+    }
+    fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {
+        uploads::link_blob(self, id, conv, seq)
+    }
+    fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>> {
+        uploads::sweep_uploads(self, before)
     }
 
     fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {

@@ -1,0 +1,205 @@
+//! Getting a file ready to send: a private copy in the account's folder (so the upload survives
+//! the original being moved or edited, and an app restart), its SHA-256, a media type, and for
+//! images their size and a small JPEG thumbnail. A JPEG's EXIF block (camera, time and, often,
+//! GPS location) is left out of the copy unless the caller keeps it.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tern_proto::Attachment;
+
+use crate::error::{Error, Result};
+
+/// Longest side of a thumbnail (pixels) and the largest one kept (bytes of base64).
+const THUMB_SIDE: u32 = 64;
+const MAX_THUMB_B64: usize = 12 * 1024;
+
+/// A file staged for upload.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The descriptor to send (its `blob_id` is filled in once uploaded).
+    pub attachment: Attachment,
+    /// The private copy that is uploaded.
+    pub staged: PathBuf,
+}
+
+/// A media type from a file name's extension.
+pub fn content_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("pdf") => "application/pdf",
+        Some("zip") => "application/zip",
+        Some("txt" | "md" | "log") => "text/plain",
+        Some("mp3") => "audio/mpeg",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A JPEG without its EXIF (APP1 `Exif`) segments; other bytes as they are. Anything that does
+/// not parse as a JPEG header comes back unchanged.
+pub fn strip_exif(jpeg: &[u8]) -> Vec<u8> {
+    if !jpeg.starts_with(&[0xff, 0xd8]) {
+        return jpeg.to_vec();
+    }
+    let mut out = Vec::with_capacity(jpeg.len());
+    out.extend_from_slice(&jpeg[..2]);
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xff {
+        let marker = jpeg[i + 1];
+        // Start of scan: the rest is image data.
+        if marker == 0xda {
+            break;
+        }
+        let len = u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]) as usize;
+        if len < 2 || i + 2 + len > jpeg.len() {
+            return jpeg.to_vec();
+        }
+        let segment = &jpeg[i..i + 2 + len];
+        let exif = marker == 0xe1 && segment.get(4..10) == Some(b"Exif\0\0".as_slice());
+        if !exif {
+            out.extend_from_slice(segment);
+        }
+        i += 2 + len;
+    }
+    out.extend_from_slice(&jpeg[i..]);
+    out
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Width, height and a base64 JPEG thumbnail of an image file, when it decodes.
+fn image_facts(path: &Path) -> Option<(u32, u32, Option<String>)> {
+    let img = image::ImageReader::open(path)
+        .ok()?
+        .with_guessed_format()
+        .ok()?
+        .decode()
+        .ok()?;
+    let (w, h) = (img.width(), img.height());
+    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();
+    let mut jpeg = Vec::new();
+    let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 60)
+        .encode_image(&thumb)
+        .ok()
+        .map(|()| base64::engine::general_purpose::STANDARD.encode(&jpeg))
+        .filter(|b| b.len() <= MAX_THUMB_B64);
+    Some((w, h, encoded))
+}
+
+/// Stage `src` under `dir` as `name_in_dir` and describe it.
+pub fn prepare(
+    src: &Path,
+    dir: &Path,
+    name_in_dir: &str,
+    strip_location: bool,
+) -> Result<Prepared> {
+    let meta = std::fs::metadata(src)?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!("{} is not a file", src.display())));
+    }
+    let name = src
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("file")
+        .to_owned();
+    crate::private_fs::create_dir(dir)?;
+    let staged = dir.join(name_in_dir);
+    let kind = content_type(&name);
+    if kind == "image/jpeg" && strip_location {
+        let bytes = std::fs::read(src)?;
+        let mut out = std::fs::File::create(&staged)?;
+        out.write_all(&strip_exif(&bytes))?;
+        out.sync_all()?;
+    } else {
+        std::fs::copy(src, &staged)?;
+    }
+    let size = std::fs::metadata(&staged)?.len();
+    if size == 0 {
+        let _ = std::fs::remove_file(&staged);
+        return Err(Error::Invalid("an empty file cannot be sent".into()));
+    }
+    let (width, height, thumbnail) = if kind.starts_with("image/") {
+        image_facts(&staged)
+            .map(|(w, h, t)| (Some(w), Some(h), t))
+            .unwrap_or((None, None, None))
+    } else {
+        (None, None, None)
+    };
+    Ok(Prepared {
+        attachment: Attachment {
+            blob_id: String::new(),
+            name,
+            content_type: kind.to_owned(),
+            size,
+            sha256: sha256_file(&staged)?,
+            width,
+            height,
+            thumbnail,
+        },
+        staged,
+    })
+}
+
+/// SHA-256 of a downloaded file (checked against the descriptor).
+pub fn verify(path: &Path, sha256: &str) -> Result<bool> {
+    Ok(sha256_file(path)?.eq_ignore_ascii_case(sha256))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exif_is_dropped_from_a_jpeg_and_everything_else_kept() {
+        let exif = [
+            0xff, 0xe1, 0x00, 0x0c, b'E', b'x', b'i', b'f', 0, 0, 1, 2, 3, 4,
+        ];
+        let jfif = [0xff, 0xe0, 0x00, 0x06, b'J', b'F', b'I', b'F'];
+        let scan = [0xff, 0xda, 0x00, 0x02, 9, 9, 0xff, 0xd9];
+        let jpeg: Vec<u8> = [&[0xff, 0xd8][..], &jfif, &exif, &scan].concat();
+        let clean = strip_exif(&jpeg);
+        assert_eq!(clean, [&[0xff, 0xd8][..], &jfif, &scan].concat());
+        assert_eq!(strip_exif(b"not a jpeg"), b"not a jpeg");
+    }
+
+    #[test]
+    fn an_image_gets_its_size_and_a_thumbnail_and_other_files_a_plain_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("photo.png");
+        image::RgbImage::from_pixel(300, 200, image::Rgb([200, 30, 30]))
+            .save(&src)
+            .unwrap();
+        let p = prepare(&src, &dir.path().join("out"), "c1", true).unwrap();
+        let a = p.attachment;
+        assert_eq!((a.width, a.height), (Some(300), Some(200)));
+        assert_eq!(a.content_type, "image/png");
+        assert!(a.thumbnail.is_some());
+        assert!(verify(&p.staged, &a.sha256).unwrap());
+        assert_eq!(content_type("notes.TXT"), "text/plain");
+        assert_eq!(content_type("evil.html"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,214 @@
+//! Attachments: sending a file (staged, uploaded resumably by the [`uploader`], then sent as a
+//! message through the outbox) and downloading one (resumed with HTTP ranges, checked against
+//! its SHA-256, kept in a size-bounded cache folder).
+//!
+//! A message with a file behaves like any other: it shows at once as queued, survives restarts
+//! and reconnects, and goes out once its bytes are on the relay; messages written after it in
+//! the same conversation wait for it, so the order the user wrote in is kept.
+
+pub mod files;
+mod relay;
+pub(crate) mod uploader;
+
+use std::path::{Path, PathBuf};
+
+use tern_proto::{ConversationId, Seq};
+
+use crate::accounts::account_dir;
+use crate::cache::{chat, conversations as convs, outbox};
+use crate::client::Client;
+use crate::connection::Cmd;
+use crate::error::{Error, Result};
+use crate::events::{ChatMessage, Event, MessageStatus, Quote};
+
+/// Bytes of downloaded files kept in the cache folder before the oldest are removed.
+pub const DOWNLOAD_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+
+impl Client {
+    fn files_dir(&self, which: &str) -> PathBuf {
+        account_dir(&self.shared.config, self.shared.user_id).join(which)
+    }
+
+    /// Send the file at `path` (with an optional caption, optionally as a reply). Returns the
+    /// local echo at once; the upload runs in the background (progress as
+    /// [`Event::Transfer`]), then the message goes out.
+    pub async fn send_file(
+        &self,
+        conversation_id: ConversationId,
+        path: &Path,
+        caption: &str,
+        reply_to: Option<Seq>,
+    ) -> Result<ChatMessage> {
+        let client_id = uuid::Uuid::now_v7().to_string();
+        let (src, dir, cid) = (
+            path.to_owned(),
+            self.files_dir("outgoing"),
+            client_id.clone(),
+        );
+        let prepared = tokio::task::spawn_blocking(move || files::prepare(&src, &dir, &cid, true))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        let item = outbox::OutboxItem {
+            client_id: client_id.clone(),
+            conversation_id,
+            body: caption.trim().to_owned(),
+            created_at: tern_proto::now_ms(),
+            reply_to,
+            attachment: Some(prepared.attachment.clone()),
+            ..outbox::OutboxItem::default()
+        };
+        let echo = ChatMessage {
+            conversation_id,
+            seq: None,
+            client_id: client_id.clone(),
+            sender_id: self.shared.user_id,
+            sender: self.shared.username.clone(),
+            sender_name: self.shared.username.clone(),
+            body: item.body.clone(),
+            sent_at: item.created_at,
+            mine: true,
+            status: MessageStatus::Queued,
+            reply_to: reply_to.map(Quote::pending),
+            attachment: Some(prepared.attachment),
+            local_file: Some(prepared.staged.display().to_string()),
+            ..ChatMessage::default()
+        };
+        let staged = prepared.staged.display().to_string();
+        let echo = self
+            .shared
+            .cache
+            .call(move |txn| {
+                convs::ensure(txn, conversation_id)?;
+                outbox::enqueue(txn, &item)?;
+                txn.prepare_cached("INSERT INTO uploads_out (client_id, path) VALUES (?1, ?2)")?
+                    .execute([&item.client_id, &staged])?;
+                let mut echo = [echo];
+                chat::resolve_quotes(txn, &mut echo)?;
+                let [echo] = echo;
+                Ok(echo)
+            })
+            .await?;
+        self.shared.emit(Event::Message {
+            message: echo.clone(),
+        });
+        self.wake_uploader();
+        Ok(echo)
+    }
+
+    /// Download the file attached to the message at `seq` into the cache folder (resuming a
+    /// partial download) and return where it is. Checked against the sender's SHA-256.
+    pub async fn download(&self, conversation_id: ConversationId, seq: Seq) -> Result<PathBuf> {
+        let me = self.shared.user_id;
+        let message = self
+            .shared
+            .cache
+            .call(move |txn| chat::chat_at(txn, me, conversation_id, seq))
+            .await?
+            .ok_or_else(|| Error::Invalid("no such message".into()))?;
+        let a = message
+            .attachment
+            .clone()
+            .ok_or_else(|| Error::Invalid("that message has no attachment".into()))?;
+        if let Some(done) = &message.local_file {
+            return Ok(PathBuf::from(done));
+        }
+        let dir = self.files_dir("downloads");
+        crate::private_fs::create_dir(&dir)?;
+        let safe_name: String = a
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_control() || "/\\:".contains(c) {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let target = dir.join(format!("{}-{safe_name}", &a.blob_id));
+        let partial = dir.join(format!("{}.part", &a.blob_id));
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&partial)
+            .await?;
+        let from = file.metadata().await?.len();
+        let shared = self.shared.clone();
+        let (blob, total) = (a.blob_id.clone(), a.size);
+        if from < total {
+            relay::download(
+                &shared.config,
+                &shared.token,
+                &a.blob_id,
+                from,
+                &mut file,
+                |done| {
+                    shared.emit(Event::Transfer {
+                        conversation_id,
+                        client_id: String::new(),
+                        blob_id: blob.clone(),
+                        done,
+                        total,
+                        upload: false,
+                    })
+                },
+            )
+            .await?;
+        }
+        drop(file);
+        let (check, sha) = (partial.clone(), a.sha256.clone());
+        let ok = tokio::task::spawn_blocking(move || files::verify(&check, &sha))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        if !ok {
+            let _ = std::fs::remove_file(&partial);
+            return Err(Error::Invalid(
+                "the downloaded file does not match what was sent; try again".into(),
+            ));
+        }
+        std::fs::rename(&partial, &target)?;
+        let (blob, path) = (a.blob_id.clone(), target.display().to_string());
+        let view = self
+            .shared
+            .cache
+            .call(move |txn| {
+                txn.prepare_cached(
+                    "INSERT OR REPLACE INTO downloads (blob_id, path, size, fetched_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(rusqlite::params![blob, path, total as i64, tern_proto::now_ms()])?;
+                evict(txn, DOWNLOAD_CACHE_BYTES)?;
+                chat::chat_at(txn, me, conversation_id, seq)
+            })
+            .await?;
+        if let Some(message) = view {
+            self.shared.emit(Event::MessageChanged {
+                message,
+                hidden: false,
+            });
+        }
+        Ok(target)
+    }
+
+    pub(crate) fn wake_uploader(&self) {
+        self.uploads.notify_one();
+        let _ = self.cmds.try_send(Cmd::Flush);
+    }
+}
+
+/// Remove the least recently fetched downloads beyond `limit` bytes.
+fn evict(txn: &rusqlite::Transaction<'_>, limit: u64) -> Result<()> {
+    let rows: Vec<(String, String, i64)> = txn
+        .prepare_cached("SELECT blob_id, path, size FROM downloads ORDER BY fetched_at DESC")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut kept = 0u64;
+    for (blob, path, size) in rows {
+        kept += size as u64;
+        if kept > limit {
+            let _ = std::fs::remove_file(&path);
+            txn.prepare_cached("DELETE FROM downloads WHERE blob_id = ?1")?
+                .execute([&blob])?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The uploader: one task per signed-in client that moves staged files to the relay, oldest
+//! first, resuming each from the offset the relay reports (so an interrupted upload — a lost
+//! link, a relay restart, an app restart — continues where the relay's copy ends and the
+//! bytes sent stay close to the file's size). When an upload completes, its message gets the
+//! blob id and the connection task is asked to flush the outbox, which sends it like any
+//! other message.
+//!
+//! A refusal that retrying cannot fix (too large, over quota) marks the message failed with the
+//! reason; a wrong hash or an upload the relay no longer knows starts over from 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_proto::{ConversationId, ErrorCode};
+use tokio::sync::{mpsc, Notify};
+
+use super::relay;
+use crate::cache::outbox;
+use crate::connection::Cmd;
+use crate::error::{Error, Result};
+use crate::events::{Event, MessageStatus};
+use crate::shared::Shared;
+
+/// Pause after a failure that may pass (offline, relay busy).
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// One message waiting for its file to reach the relay.
+#[derive(Debug, Clone)]
+struct Pending {
+    client_id: String,
+    conversation_id: ConversationId,
+    path: String,
+    upload_id: Option<String>,
+    attachment: tern_proto::Attachment,
+}
+
+/// A row of the pending query: client id, conversation, staged path, upload id, descriptor.
+type Row = (String, ConversationId, String, Option<String>, Option<String>);
+
+fn pending(txn: &rusqlite::Transaction<'_>) -> Result<Vec<Pending>> {
+    let rows: Vec<Row> = txn
+        .prepare_cached(
+            "SELECT u.client_id, o.conversation_id, u.path, u.upload_id, o.attachment
+             FROM uploads_out u JOIN outbox o ON o.client_id = u.client_id
+             WHERE u.done = 0 AND o.state = 'queued' ORDER BY o.local_id",
+        )?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(client_id, conversation_id, path, upload_id, a)| {
+            Some(Pending {
+                client_id,
+                conversation_id,
+                path,
+                upload_id,
+                attachment: serde_json::from_str(&a?).ok()?,
+            })
+        })
+        .collect())
+}
+
+/// Run until the client stops (the task is aborted with it).
+pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, cmds: mpsc::Sender<Cmd>) {
+    loop {
+        let work = shared.cache.call(pending).await.unwrap_or_default();
+        let mut idle = work.is_empty();
+        for item in work {
+            match upload(&shared, &item).await {
+                Ok(()) => {
+                    let _ = cmds.try_send(Cmd::Flush);
+                }
+                Err(e) => {
+                    if let Err(e) = on_error(&shared, &item, e).await {
+                        tracing::warn!(error = %e, "upload bookkeeping failed");
+                    }
+                    idle = true;
+                    break;
+                }
+            }
+        }
+        let pause = if idle { RETRY_AFTER } else { Duration::ZERO };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Move one file to the relay and give its message the blob id.
+async fn upload(shared: &Shared, item: &Pending) -> Result<()> {
+    let (config, token) = (&shared.config, &shared.token);
+    let a = &item.attachment;
+    let id = match &item.upload_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = relay::create(config, token, a.size, &a.sha256, &a.content_type).await?;
+            let (cid, uid) = (item.client_id.clone(), id.clone());
+            shared
+                .cache
+                .call(move |txn| {
+                    txn.prepare_cached(
+                        "UPDATE uploads_out SET upload_id = ?2 WHERE client_id = ?1",
+                    )?
+                    .execute([&cid, &uid])?;
+                    Ok(())
+                })
+                .await?;
+            id
+        }
+    };
+    let mut at = relay::offset(config, token, &id).await?;
+    let mut file = std::fs::File::open(&item.path)?;
+    let mut complete = at == a.size;
+    while !complete {
+        let chunk = read_at(&mut file, at, relay::CHUNK)?;
+        if chunk.is_empty() {
+            return Err(Error::Internal(
+                "the staged file is shorter than declared".into(),
+            ));
+        }
+        let (next, done) = relay::append(config, token, &id, at, chunk).await?;
+        at = next;
+        complete = done;
+        shared.emit(Event::Transfer {
+            conversation_id: item.conversation_id,
+            client_id: item.client_id.clone(),
+            blob_id: String::new(),
+            done: at,
+            total: a.size,
+            upload: true,
+        });
+    }
+    let mut attachment = a.clone();
+    attachment.blob_id = id.clone();
+    let cid = item.client_id.clone();
+    shared
+        .cache
+        .call(move |txn| {
+            txn.prepare_cached("UPDATE outbox SET attachment = ?2 WHERE client_id = ?1")?
+                .execute([
+                    &cid,
+                    &serde_json::to_string(&attachment).expect("serializable"),
+                ])?;
+            txn.prepare_cached("UPDATE uploads_out SET done = 1 WHERE client_id = ?1")?
+                .execute([&cid])?;
+            Ok(())
+        })
+        .await?;
+    shared.emit(Event::Transfer {
+        conversation_id: item.conversation_id,
+        client_id: item.client_id.clone(),
+        blob_id: id,
+        done: a.size,
+        total: a.size,
+        upload: true,
+    });
+    Ok(())
+}
+
+fn read_at(file: &mut std::fs::File, at: u64, max: usize) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(at))?;
+    let mut buf = vec![0u8; max];
+    let mut filled = 0;
+    while filled < max {
+        let n = file.read(&mut buf[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// Decide what a failed upload means: start over, give up on the message, or try later.
+async fn on_error(shared: &Shared, item: &Pending, e: Error) -> Result<()> {
+    let code = match &e {
+        Error::Relay { code, .. } => Some(*code),
+        _ => None,
+    };
+    match code {
+        Some(ErrorCode::HashMismatch | ErrorCode::NotFound) => {
+            tracing::info!(error = %e, "upload starts over");
+            let cid = item.client_id.clone();
+            shared
+                .cache
+                .call(move |txn| {
+                    txn.prepare_cached(
+                        "UPDATE uploads_out SET upload_id = NULL WHERE client_id = ?1",
+                    )?
+                    .execute([&cid])?;
+                    Ok(())
+                })
+                .await
+        }
+        Some(ErrorCode::AttachmentTooLarge | ErrorCode::QuotaExceeded | ErrorCode::BadRequest) => {
+            let reason = e.to_string();
+            let (cid, why) = (item.client_id.clone(), reason.clone());
+            shared
+                .cache
+                .call(move |txn| outbox::fail(txn, &cid, &why).map(|_| ()))
+                .await?;
+            shared.emit(Event::Status {
+                conversation_id: item.conversation_id,
+                client_id: item.client_id.clone(),
+                seq: None,
+                status: MessageStatus::Failed { reason },
+            });
+            Ok(())
+        }
+        _ => {
+            tracing::debug!(error = %e, "upload paused; will resume");
+            Ok(())
+        }
+    }
+}

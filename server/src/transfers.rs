@@ -1,0 +1,438 @@
+//! Attachment transfers over HTTP, authenticated with the bearer token. The upload protocol is
+//! a small subset of tus (docs/protocol.md, "Attachments"):
+//!
+//! - `POST /v1/uploads` `{size, sha256, content_type}` reserves an upload (size and quota
+//!   checked) and answers its id;
+//! - `HEAD /v1/uploads/{id}` answers `Upload-Offset`: how many bytes the relay has — the place
+//!   to resume from after any interruption;
+//! - `PATCH /v1/uploads/{id}` with `Upload-Offset` appends the body there (a chunk that does
+//!   not start at the relay's offset is refused with `offset_mismatch`, so bytes are never
+//!   written twice or out of order); the chunk that completes the file has its SHA-256 checked
+//!   against the declared one before the upload counts as complete;
+//! - `GET /v1/blobs/{id}` downloads, with `Range`, for the uploader and for current members of
+//!   a conversation where a message refers to it; always as an attachment, never rendered.
+//!
+//! The body is streamed to disk chunk by chunk; a relay holds one chunk per transfer, whatever
+//! the file size. What the content is does not matter to the relay (it could be ciphertext).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tern_proto::ErrorCode;
+
+use crate::blobs::{self, served_type};
+use crate::error::{ApiError, Error, Result};
+use crate::extract::Authenticated;
+use crate::json_body::JsonBody;
+use crate::state::AppState;
+use crate::store::UploadRow;
+
+/// Bytes read from the disk per step of a download.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Uploads a request is writing right now: a second concurrent `PATCH` of the same upload is
+/// refused rather than interleaved.
+#[derive(Debug, Default, Clone)]
+pub struct Writing(Arc<Mutex<HashSet<String>>>);
+
+impl Writing {
+    fn claim(&self, id: &str) -> Option<WritingGuard> {
+        let mut set = self.0.lock().unwrap();
+        set.insert(id.to_owned()).then(|| WritingGuard {
+            set: self.clone(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+struct WritingGuard {
+    set: Writing,
+    id: String,
+}
+
+impl Drop for WritingGuard {
+    fn drop(&mut self) {
+        self.set.0.lock().unwrap().remove(&self.id);
+    }
+}
+
+fn refused(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError(Error::refused(code, message))
+}
+
+/// `POST /v1/uploads`.
+#[derive(Debug, Deserialize)]
+pub struct NewUpload {
+    size: u64,
+    sha256: String,
+    #[serde(default)]
+    content_type: String,
+}
+
+/// Where an upload stands.
+#[derive(Debug, Serialize)]
+pub struct UploadState {
+    upload_id: String,
+    offset: u64,
+    size: u64,
+    complete: bool,
+}
+
+/// Reserve an upload.
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    JsonBody(req): JsonBody<NewUpload>,
+) -> std::result::Result<(StatusCode, Json<UploadState>), ApiError> {
+    let limits = &state.config.limits;
+    if req.size == 0 || req.size > limits.max_attachment_bytes {
+        return Err(refused(
+            ErrorCode::AttachmentTooLarge,
+            format!(
+                "an attachment has 1 to {} bytes",
+                limits.max_attachment_bytes
+            ),
+        ));
+    }
+    let sha = req.sha256.to_ascii_lowercase();
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(refused(ErrorCode::BadRequest, "sha256 is 64 hex digits"));
+    }
+    let content_type = clean_type(&req.content_type);
+    let id = blobs::new_id();
+    let (user, size, quota) = (session.user_id, req.size, limits.attachment_quota_bytes);
+    let new = UploadRow {
+        id: id.clone(),
+        user_id: user,
+        size,
+        sha256: sha,
+        content_type,
+        complete: false,
+        created_at: tern_proto::now_ms(),
+    };
+    state
+        .store
+        .call(move |txn, _| txn.create_upload(&new, quota))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadState {
+            upload_id: id,
+            offset: 0,
+            size,
+            complete: false,
+        }),
+    ))
+}
+
+/// A declared content type as stored: a plain `type/subtype` or `application/octet-stream`.
+fn clean_type(declared: &str) -> String {
+    let t = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let ok = t.len() <= 100
+        && t.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && t.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"/.+-".contains(&c))
+        });
+    if ok {
+        t
+    } else {
+        "application/octet-stream".into()
+    }
+}
+
+/// The caller's own upload, or `not_found` (also for someone else's: ids reveal nothing).
+async fn own_upload(state: &AppState, user: tern_proto::UserId, id: &str) -> Result<UploadRow> {
+    if !blobs::valid_id(id) {
+        return Err(Error::refused(ErrorCode::NotFound, "no such upload"));
+    }
+    let id = id.to_owned();
+    state
+        .store
+        .read(move |txn| txn.upload(&id))
+        .await?
+        .filter(|u| u.user_id == user)
+        .ok_or_else(|| Error::refused(ErrorCode::NotFound, "no such upload"))
+}
+
+fn offset_headers(offset: u64, size: u64) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("upload-offset", HeaderValue::from(offset));
+    h.insert("upload-length", HeaderValue::from(size));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h
+}
+
+/// `HEAD /v1/uploads/{id}`: how far the relay got.
+pub async fn offset(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> std::result::Result<HeaderMap, ApiError> {
+    let upload = own_upload(&state, session.user_id, &id).await?;
+    let blobs = state.blobs.clone();
+    let len = tokio::task::spawn_blocking(move || blobs.len(&id))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    Ok(offset_headers(len, upload.size))
+}
+
+/// `PATCH /v1/uploads/{id}`: append a chunk at `Upload-Offset`.
+pub async fn append(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> std::result::Result<Response, ApiError> {
+    let upload = own_upload(&state, session.user_id, &id).await?;
+    let Some(_writing) = state.writing.claim(&id) else {
+        return Err(refused(
+            ErrorCode::OffsetMismatch,
+            "this upload is being written by another request",
+        ));
+    };
+    let claimed: u64 = headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| refused(ErrorCode::BadRequest, "Upload-Offset header required"))?;
+    let blobs = state.blobs.clone();
+    let mut offset = {
+        let (b, i) = (blobs.clone(), id.clone());
+        tokio::task::spawn_blocking(move || b.len(&i))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??
+    };
+    if upload.complete || claimed != offset {
+        return Ok((
+            StatusCode::CONFLICT,
+            offset_headers(offset, upload.size),
+            Json(tern_proto::ErrorBody {
+                code: ErrorCode::OffsetMismatch,
+                message: format!("the relay has {offset} bytes of this upload"),
+            }),
+        )
+            .into_response());
+    }
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk: Bytes = chunk.map_err(|e| Error::Internal(format!("upload body: {e}")))?;
+        let room = upload.size - offset;
+        if chunk.len() as u64 > room {
+            return Err(refused(
+                ErrorCode::AttachmentTooLarge,
+                format!("the upload has room for {room} more bytes"),
+            ));
+        }
+        let (b, i, at) = (blobs.clone(), id.clone(), offset);
+        offset = tokio::task::spawn_blocking(move || b.append(&i, at, &chunk))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+    }
+    let complete = offset == upload.size;
+    if complete {
+        finish(&state, &upload).await?;
+    }
+    let status = StatusCode::OK;
+    Ok((
+        status,
+        offset_headers(offset, upload.size),
+        Json(UploadState {
+            upload_id: id,
+            offset,
+            size: upload.size,
+            complete,
+        }),
+    )
+        .into_response())
+}
+
+/// The last byte arrived: make it durable, check the hash, mark the upload complete. A wrong
+/// hash discards the bytes (the sender starts over).
+async fn finish(state: &AppState, upload: &UploadRow) -> Result<()> {
+    let (blobs, id) = (state.blobs.clone(), upload.id.clone());
+    let sha = tokio::task::spawn_blocking(move || {
+        blobs.sync(&id)?;
+        blobs.sha256(&id)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    if sha != upload.sha256 {
+        let (blobs, id) = (state.blobs.clone(), upload.id.clone());
+        tokio::task::spawn_blocking(move || blobs.remove(&id))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        return Err(Error::refused(
+            ErrorCode::HashMismatch,
+            "the bytes do not match the declared sha256; upload again from 0",
+        ));
+    }
+    let id = upload.id.clone();
+    state
+        .store
+        .call(move |txn, _| txn.complete_upload(&id))
+        .await
+}
+
+/// A `Range: bytes=…` header for a file of `len` bytes: `None` for the whole file,
+/// `Err` when unsatisfiable.
+fn range(headers: &HeaderMap, len: u64) -> std::result::Result<Option<(u64, u64)>, ()> {
+    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let spec = v.strip_prefix("bytes=").ok_or(())?;
+    if spec.contains(',') {
+        return Err(());
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| ())?;
+            (len.saturating_sub(n), len.checked_sub(1).ok_or(())?)
+        }
+        (s, "") => (s.parse().map_err(|_| ())?, len.checked_sub(1).ok_or(())?),
+        (s, e) => (
+            s.parse().map_err(|_| ())?,
+            e.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1)),
+        ),
+    };
+    if start > end || start >= len {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
+/// `GET /v1/blobs/{id}`.
+pub async fn download(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> std::result::Result<Response, ApiError> {
+    let not_found = || refused(ErrorCode::NotFound, "no such attachment");
+    if !blobs::valid_id(&id) {
+        return Err(not_found());
+    }
+    let (user, key) = (session.user_id, id.clone());
+    let (upload, readable) = state
+        .store
+        .read(move |txn| Ok((txn.upload(&key)?, txn.blob_readable(user, &key)?)))
+        .await?;
+    let upload = upload.filter(|u| u.complete).ok_or_else(not_found)?;
+    if !readable {
+        return Err(not_found());
+    }
+    let len = upload.size;
+    let (start, end, status) = match range(&headers, len) {
+        Ok(None) => (0, len - 1, StatusCode::OK),
+        Ok(Some((s, e))) => (s, e, StatusCode::PARTIAL_CONTENT),
+        Err(()) => {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
+            );
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, h).into_response());
+        }
+    };
+    let (blobs, key) = (state.blobs.clone(), id.clone());
+    let sniff = tokio::task::spawn_blocking(move || blobs.head(&key, 16))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(served_type(&upload.content_type, &sniff)),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start + 1));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"),
+        );
+    }
+    let blobs = state.blobs.clone();
+    let body = futures_util::stream::unfold(start, move |at| {
+        let (blobs, id) = (blobs.clone(), id.clone());
+        async move {
+            if at > end {
+                return None;
+            }
+            let n = ((end - at + 1) as usize).min(READ_CHUNK);
+            let read = tokio::task::spawn_blocking(move || blobs.read(&id, at, n))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|r| r.map_err(|e| std::io::Error::other(e.to_string())));
+            match read {
+                Ok(bytes) if bytes.is_empty() => None,
+                Ok(bytes) => {
+                    let next = at + bytes.len() as u64;
+                    Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), next))
+                }
+                Err(e) => Some((Err(e), end + 1)),
+            }
+        }
+    });
+    Ok((status, h, Body::from_stream(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
+        m
+    }
+
+    #[test]
+    fn ranges_are_read_as_http_says_and_impossible_ones_refused() {
+        assert_eq!(range(&HeaderMap::new(), 10), Ok(None));
+        assert_eq!(range(&h("bytes=0-4"), 10), Ok(Some((0, 4))));
+        assert_eq!(range(&h("bytes=5-"), 10), Ok(Some((5, 9))));
+        assert_eq!(range(&h("bytes=-3"), 10), Ok(Some((7, 9))));
+        assert_eq!(range(&h("bytes=8-100"), 10), Ok(Some((8, 9))));
+        assert_eq!(range(&h("bytes=10-"), 10), Err(()));
+        assert_eq!(range(&h("bytes=4-2"), 10), Err(()));
+        assert_eq!(range(&h("bytes=0-1,3-4"), 10), Err(()));
+        assert_eq!(range(&h("items=0-1"), 10), Err(()));
+    }
+
+    #[test]
+    fn declared_types_are_plain_or_octet_stream() {
+        assert_eq!(clean_type("image/png; charset=x"), "image/png");
+        assert_eq!(
+            clean_type("text/html\r\nX-Evil: 1"),
+            "application/octet-stream"
+        );
+        assert_eq!(clean_type(""), "application/octet-stream");
+    }
+}

@@ -1,0 +1,291 @@
+//! Attachments through a real relay over HTTP: a resumable upload (chunks at the relay's
+//! offset only, the hash checked on completion), a message that refers to it, downloads with
+//! ranges for the conversation's members only, served as attachments and never as a page,
+//! and the limits (size, quota, names) with clear errors.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tern_proto::ServerFrame;
+
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn reserve(relay: &Relay, token: &str, bytes: &[u8], content_type: &str) -> String {
+    let (status, body) = relay
+        .post(
+            "/v1/uploads",
+            json!({"size": bytes.len(), "sha256": sha(bytes), "content_type": content_type}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["upload_id"].as_str().unwrap().to_owned()
+}
+
+async fn patch(relay: &Relay, token: &str, id: &str, at: usize, chunk: &[u8]) -> (u16, Value) {
+    let res = relay
+        .http
+        .patch(relay.url(&format!("/v1/uploads/{id}")))
+        .bearer_auth(token)
+        .header("upload-offset", at)
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn offset(relay: &Relay, token: &str, id: &str) -> u64 {
+    let res = relay
+        .http
+        .head(relay.url(&format!("/v1/uploads/{id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn get(relay: &Relay, token: &str, id: &str, range: Option<&str>) -> reqwest::Response {
+    let mut req = relay
+        .http
+        .get(relay.url(&format!("/v1/blobs/{id}")))
+        .bearer_auth(token);
+    if let Some(r) = range {
+        req = req.header("range", r);
+    }
+    req.send().await.unwrap()
+}
+
+/// Upload `bytes` in one go; the blob id.
+async fn upload(relay: &Relay, token: &str, bytes: &[u8], content_type: &str) -> String {
+    let id = reserve(relay, token, bytes, content_type).await;
+    let (status, body) = patch(relay, token, &id, 0, bytes).await;
+    assert_eq!(
+        (status, body["complete"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    id
+}
+
+fn descriptor(id: &str, name: &str, bytes: &[u8], content_type: &str) -> Value {
+    json!({"blob_id": id, "name": name, "content_type": content_type, "size": bytes.len(), "sha256": sha(bytes)})
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_at_the_relays_offset_and_arrives_bit_identical() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let (alice_token, bob_token) = (relay.login("alice").await, relay.login("bob").await);
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let id = reserve(&relay, &alice_token, &bytes, "application/octet-stream").await;
+
+    let (status, body) = patch(&relay, &alice_token, &id, 0, &bytes[..100_000]).await;
+    assert_eq!((status, body["offset"].as_u64()), (200, Some(100_000)));
+    // The link drops; the client asks where to go on, and a chunk at a stale offset is refused.
+    assert_eq!(offset(&relay, &alice_token, &id).await, 100_000);
+    let (status, body) = patch(&relay, &alice_token, &id, 50_000, &bytes[50_000..]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("offset_mismatch"))
+    );
+    // Someone else cannot see or extend it.
+    let (status, _) = patch(&relay, &bob_token, &id, 100_000, &bytes[100_000..]).await;
+    assert_eq!(status, 404);
+    let (status, body) = patch(&relay, &alice_token, &id, 100_000, &bytes[100_000..]).await;
+    assert_eq!(
+        (status, body["complete"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+
+    // Not downloadable by bob until a message in a shared conversation refers to it.
+    assert_eq!(get(&relay, &bob_token, &id, None).await.status(), 404);
+    let mut alice = Client::connect(&relay.ws_url(), &alice_token).await;
+    let conv = alice.start_direct("bob").await;
+    let reply = alice
+        .request(json!({"type": "send", "conversation_id": conv, "client_id": "f1", "body": "",
+                        "attachment": descriptor(&id, "data.bin", &bytes, "application/octet-stream")}))
+        .await;
+    assert!(matches!(reply, ServerFrame::Ack { .. }), "{reply:?}");
+    let res = get(&relay, &bob_token, &id, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-disposition"], "attachment");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.bytes().await.unwrap(), bytes);
+    // A resumed download: the rest from a byte on.
+    let res = get(&relay, &bob_token, &id, Some("bytes=299990-")).await;
+    assert_eq!(res.status(), 206);
+    assert_eq!(res.headers()["content-range"], "bytes 299990-299999/300000");
+    assert_eq!(res.bytes().await.unwrap(), bytes[299_990..]);
+    let res = get(&relay, &bob_token, &id, Some("bytes=300000-")).await;
+    assert_eq!(res.status(), 416, "a range beyond the end");
+}
+
+#[tokio::test]
+async fn only_current_members_download_and_a_file_is_never_served_as_a_page() {
+    let relay = Relay::start().await;
+    for u in ["alice", "bob", "carol", "dave"] {
+        relay.register(u).await;
+    }
+    let alice_token = relay.login("alice").await;
+    let (bob_token, carol_token, dave_token) = (
+        relay.login("bob").await,
+        relay.login("carol").await,
+        relay.login("dave").await,
+    );
+    let mut alice = Client::connect(&relay.ws_url(), &alice_token).await;
+    let group = alice.create_group("team", &["bob", "carol"]).await;
+    let page = b"<html><script>alert(1)</script></html>".to_vec();
+    let id = upload(&relay, &alice_token, &page, "text/html").await;
+    let reply = alice
+        .request(
+            json!({"type": "send", "conversation_id": group, "client_id": "p1", "body": "look",
+                        "attachment": descriptor(&id, "page.html", &page, "text/html")}),
+        )
+        .await;
+    assert!(matches!(reply, ServerFrame::Ack { .. }), "{reply:?}");
+    let res = get(&relay, &bob_token, &id, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert_eq!(
+        get(&relay, &dave_token, &id, None).await.status(),
+        404,
+        "not a member"
+    );
+
+    // Carol is removed: she can no longer fetch the group's files.
+    alice
+        .request(json!({"type": "remove_member", "conversation_id": group, "username": "carol"}))
+        .await;
+    assert_eq!(get(&relay, &carol_token, &id, None).await.status(), 404);
+    // Dave cannot attach alice's upload in a chat of his own either.
+    let mut dave = Client::connect(&relay.ws_url(), &dave_token).await;
+    let dm = dave.start_direct("bob").await;
+    dave.expect_error(
+        json!({"type": "send", "conversation_id": dm, "client_id": "steal", "body": "",
+               "attachment": descriptor(&id, "page.html", &page, "text/html")}),
+        "not_found",
+    )
+    .await;
+    // Deleting the message for everyone takes the file away from the members too.
+    let seq = match alice
+        .request(json!({"type": "history", "conversation_id": group, "limit": 1}))
+        .await
+    {
+        ServerFrame::History { messages, .. } => messages[0].seq,
+        other => panic!("{other:?}"),
+    };
+    alice
+        .request(json!({"type": "send", "conversation_id": group, "client_id": "d1", "kind": "delete", "target_seq": seq, "body": ""}))
+        .await;
+    assert_eq!(get(&relay, &bob_token, &id, None).await.status(), 404);
+}
+
+#[tokio::test]
+async fn limits_and_bad_input_get_clear_errors() {
+    let relay = Relay::start_with(|c| {
+        c.limits.max_attachment_bytes = 1000;
+        c.limits.attachment_quota_bytes = 1500;
+    })
+    .await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let token = relay.login("alice").await;
+    let big = vec![1u8; 1001];
+    let (status, body) = relay
+        .post(
+            "/v1/uploads",
+            json!({"size": big.len(), "sha256": sha(&big), "content_type": "x/y"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("attachment_too_large"))
+    );
+    let ok = vec![2u8; 900];
+    upload(&relay, &token, &ok, "application/octet-stream").await;
+    let (status, body) = relay
+        .post(
+            "/v1/uploads",
+            json!({"size": 900, "sha256": sha(&ok), "content_type": "x/y"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("quota_exceeded"))
+    );
+
+    // A body that does not match its hash is discarded.
+    let liar = vec![3u8; 100];
+    let (status, body) = relay
+        .post(
+            "/v1/uploads",
+            json!({"size": 100, "sha256": sha(b"something else"), "content_type": "x/y"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = body["upload_id"].as_str().unwrap().to_owned();
+    let (status, body) = patch(&relay, &token, &id, 0, &liar).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("hash_mismatch"))
+    );
+    assert_eq!(
+        offset(&relay, &token, &id).await,
+        0,
+        "the bytes were dropped"
+    );
+    // More than declared is refused.
+    let (status, body) = patch(&relay, &token, &id, 0, &[0u8; 101]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("attachment_too_large"))
+    );
+    // Path tricks in ids and names.
+    assert_eq!(
+        get(&relay, &token, "..%2F..%2Fetc%2Fpasswd", None)
+            .await
+            .status(),
+        404
+    );
+    let mut alice = Client::connect(&relay.ws_url(), &token).await;
+    let conv = alice.start_direct("bob").await;
+    let small = vec![4u8; 10];
+    let id = upload(&relay, &token, &small, "application/octet-stream").await;
+    for name in ["../../etc/passwd", "a\\b", "", ".."] {
+        alice
+            .expect_error(
+                json!({"type": "send", "conversation_id": conv, "client_id": format!("n{name}"), "body": "",
+                       "attachment": descriptor(&id, name, &small, "application/octet-stream")}),
+                "bad_request",
+            )
+            .await;
+    }
+    // Without a token, nothing.
+    let res = relay
+        .http
+        .get(relay.url(&format!("/v1/blobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
