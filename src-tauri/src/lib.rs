@@ -12,6 +12,7 @@ pub mod commands;
 pub mod error;
 pub mod event_names;
 pub mod events;
+pub mod files;
 pub mod links;
 pub mod notify;
 pub mod settings;
@@ -77,6 +78,7 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(links::navigation_guard())
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let (settings_path, data_dir) = dirs(app);
             let default_relay =
@@ -122,6 +124,13 @@ pub fn run() {
             commands::react,
             commands::open_link,
             commands::set_display_name,
+            files::pick_files,
+            files::send_file,
+            files::send_pasted,
+            files::download,
+            files::read_file,
+            files::open_file,
+            files::save_file_as,
             commands::find_people,
             commands::retry,
             commands::delete_failed,

@@ -51,6 +51,23 @@ pub fn open(link: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Open a local file with the system's application for it.
+pub fn open_path(path: &std::path::Path) -> Result<(), String> {
+    let mut command = opener();
+    command.arg(path);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("no program to open files: {e}"))?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
 fn opener() -> std::process::Command {
     if let Some(program) = std::env::var_os("TERN_OPENER") {
         return std::process::Command::new(program);
