@@ -1,6 +1,7 @@
 // Unit tests of one message row (ui/js/views/message.js) on a minimal stand-in for the DOM:
 // the classes and data attributes the app and its WebDriver tests select on, quotes, reactions,
-// the "edited" mark, tombstones, action buttons, and roving focus of a row's controls.
+// the "edited" mark, tombstones, action buttons, roving focus of a row's controls, and
+// attachments (pictures, file chips, progress bars).
 
 import test from "node:test";
 import assert from "node:assert/strict";
@@ -27,6 +28,7 @@ class Element {
   replaceChildren(...nodes) { this.childNodes = []; this.append(...nodes); }
   setAttribute(k, v) { this.attrs[k] = String(v); }
   getAttribute(k) { return this.attrs[k] ?? null; }
+  removeAttribute(k) { delete this.attrs[k]; if (k === "value") delete this.value; }
   addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
   get textContent() { return this.childNodes.map((n) => n.textContent).join(""); }
   set textContent(t) { this.childNodes = []; this.append(String(t)); }
@@ -68,9 +70,9 @@ const msg = (extra) => ({
   sent_at: 1700000000000, mine: false, status: "received", reply_to: null, edited: false, deleted: false,
   reactions: [], mentions_me: true, ...extra,
 });
-function row(m, { tabbable = false } = {}) {
+function row(m, { tabbable = false, progress = null } = {}) {
   const li = new Element("li");
-  fillMessage(li, m, { group: true, me: "alice", openLink: () => {}, tabbable, actions: actionsFor(m, group, ME) });
+  fillMessage(li, m, { group: true, me: "alice", openLink: () => {}, tabbable, actions: actionsFor(m, group, ME), progress });
   return li;
 }
 const actions = (li) => li.querySelectorAll(".msg-actions button[data-action]").map((b) => b.dataset.action);
@@ -141,4 +143,75 @@ test("a row's controls are out of the tab order unless the row has focus", () =>
   assert.ok(controls(idle).every((c) => c.tabIndex === -1));
   assert.equal(idle.tabIndex, -1);
   assert.ok(controls(row(m, { tabbable: true })).every((c) => c.tabIndex !== -1));
+});
+
+// ---------- attachments ----------
+
+const photo = { blob_id: "b1", name: "cat.jpg", content_type: "image/jpeg", size: 2_000_000, sha256: "x", width: 4000, height: 3000, thumbnail: "QUJD" };
+const pdf = { blob_id: "b2", name: "report.pdf", content_type: "application/pdf", size: 1.2 * 1024 * 1024, sha256: "y" };
+const withFile = (attachment, extra) => msg({ body: "", mentions_me: false, attachment, local_file: null, ...extra });
+const buttons = (li) => li.querySelectorAll(".attachment button").map((b) => [b.className, b.textContent, b.dataset.action]);
+
+test("a picture is its thumbnail at its final size; a click on it views it; no empty caption", () => {
+  const li = row(withFile(photo));
+  assert.equal(li.className, "msg has-attachment");
+  const img = li.querySelector(".attachment button.attachment-view img.attachment-thumb");
+  assert.equal(img.src, "data:image/jpeg;base64,QUJD");
+  assert.equal([img.width, img.height].join("x"), "320x240");
+  assert.equal(img.alt, "cat.jpg");
+  assert.equal(li.querySelector(".attachment-view").dataset.action, "view-image");
+  assert.equal(li.querySelector(".attachment").dataset.blobId, "b1");
+  assert.equal(li.querySelector(".body"), null);
+  assert.equal(li.querySelector(".attachment-progress"), null);
+  assert.equal(li.querySelector(".attachment-view .attachment-badge").textContent, "1.9 MB");
+  assert.equal(row(withFile(photo, { local_file: "/x" })).querySelector(".attachment-badge"), null);
+  const captioned = row(withFile(photo, { body: "look *here*" }));
+  assert.equal(captioned.querySelector(".body").textContent, "look here");
+  assert.equal(captioned.querySelector(".body strong").textContent, "here");
+});
+
+test("a file not here yet: icon, name, human size and Download", () => {
+  const li = row(withFile(pdf));
+  assert.equal(li.querySelector(".attachment-file .attachment-name").textContent, "report.pdf");
+  assert.equal(li.querySelector(".attachment-size").textContent, "1.2 MB");
+  assert.deepEqual(buttons(li), [["attachment-action", "Download", "download"]]);
+  assert.equal(li.querySelector(".attachment-thumb"), null);
+  // An image without a thumbnail is a file chip too.
+  assert.ok(row(withFile({ ...photo, thumbnail: undefined })).querySelector(".attachment-file"));
+});
+
+test("a downloaded file opens and saves; one downloading shows its progress", () => {
+  const here = row(withFile(pdf, { local_file: "/data/downloads/b2-report.pdf" }));
+  assert.deepEqual(buttons(here), [["attachment-action", "Open", "open-file"], ["attachment-save secondary", "Save as…", "save-file"]]);
+  const moving = row(withFile(pdf), { progress: { done: 512 * 1024, total: pdf.size } });
+  const bar = moving.querySelector(".attachment progress.attachment-progress");
+  assert.equal(bar.value, 512 * 1024);
+  assert.equal(bar.max, pdf.size);
+  assert.equal(moving.querySelector(".attachment-size").textContent, "512 KB / 1.2 MB");
+  const b = moving.querySelector(".attachment-action");
+  assert.equal(b.textContent, "Downloading…");
+  assert.equal(b.disabled, true);
+});
+
+test("the user's file going up: a bar (waiting until progress is known); failed: retry", () => {
+  const own = { seq: null, mine: true, sender_id: 1, sender: "alice", status: "queued", local_file: "/data/outgoing/c7/report.pdf" };
+  const waiting = row(withFile({ ...pdf, blob_id: "" }, own), { progress: { done: 0, total: 0 } });
+  const bar = waiting.querySelector(".attachment-progress");
+  assert.ok(bar);
+  assert.equal(bar.value, undefined);
+  assert.equal(bar.getAttribute("aria-label"), "Sending report.pdf");
+  assert.equal(waiting.querySelector(".attachment").dataset.blobId, undefined);
+  assert.deepEqual(buttons(waiting).map((x) => x[2]), ["open-file", "save-file"], "the user's own file is here");
+  const failed = row(withFile({ ...pdf, blob_id: "" }, { ...own, status: "failed", reason: "too large" }));
+  assert.equal(failed.className, "msg mine failed has-attachment");
+  assert.equal(failed.querySelector(".attachment-progress"), null);
+  assert.ok(failed.querySelector(".actions button.retry"));
+});
+
+test("attachment buttons take part in the row's roving focus", () => {
+  const idle = row(withFile(pdf, { local_file: "/x" }));
+  const controls = (li) => li.querySelectorAll(".attachment button");
+  assert.equal(controls(idle).length, 2);
+  assert.ok(controls(idle).every((c) => c.tabIndex === -1));
+  assert.ok(controls(row(withFile(photo), { tabbable: true })).every((c) => c.tabIndex !== -1));
 });

@@ -1,7 +1,8 @@
 // What the user does with one message (its row's buttons): reply, react (the emoji picker) or
 // toggle a reaction chip, edit, delete for everyone (after an in-app confirmation) or for me,
-// and jump to the message a reply quotes (loading older pages until it is shown). Results come
-// back as `message_changed` events; a refused command shows as a toast.
+// jump to the message a reply quotes (loading older pages until it is shown), and its
+// attachment's buttons: view a picture, download, open or save the file (files.js). Results
+// come back as `message_changed` events; a refused command shows as a toast.
 
 import { call } from "./api.js";
 import { errText } from "./dom.js";
@@ -10,6 +11,8 @@ import { startReply, startEdit } from "./composer.js";
 import { confirmDelete } from "./dialogs.js";
 import { flashRow } from "./views/chat.js";
 import { openPicker } from "./views/picker.js";
+import { openViewer } from "./views/viewer.js";
+import { download, openFile, saveFile } from "./files.js";
 import { toast } from "./views/toast.js";
 
 const failed = (e) => toast(errText(e));
@@ -41,5 +44,9 @@ export function act(action, m, control) {
       call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: false }).catch(failed);
       break;
     case "quote": jump(Number(control.dataset.seq)); break;
+    case "view-image": openViewer(m); break;
+    case "download": download(m); break;
+    case "open-file": openFile(m); break;
+    case "save-file": saveFile(m); break;
   }
 }

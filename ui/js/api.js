@@ -25,3 +25,32 @@ export const conversation = (conversationId) => invoke("conversation_view", { co
 /** Up to `limit` messages before `beforeSeq` (or the newest, unsent ones last), oldest first. */
 export const messages = (conversationId, beforeSeq, limit) =>
   invoke("messages", { conversationId, beforeSeq, limit });
+
+// ---------- attachments (src-tauri/src/files.rs) ----------
+
+/** Native file drops on the window (Tauri's drag-and-drop events: `{ paths, position }`). */
+export const DRAG_ENTER = "tauri://drag-enter";
+export const DRAG_LEAVE = "tauri://drag-leave";
+export const DRAG_DROP = "tauri://drag-drop";
+
+/** Ask the user for files (the system dialog); their paths, none when cancelled. */
+export const pickFiles = () => invoke("pick_files");
+
+/** Send the file at `path` (caption and reply optional); resolves to the local echo. */
+export const sendFile = (conversationId, path, caption, replyTo) =>
+  invoke("send_file", { conversationId, path, caption, replyTo });
+
+/** Send pasted image bytes (an array of numbers) as `name`; resolves to the local echo. */
+export const sendPasted = (conversationId, name, bytes) => invoke("send_pasted", { conversationId, name, bytes });
+
+/** Download (or resume) the attachment of the message at `seq`; resolves to its path. */
+export const download = (conversationId, seq) => invoke("download", { conversationId, seq });
+
+/** The bytes (ArrayBuffer) of one of Tern's files, for the image viewer. */
+export const readFile = (path) => invoke("read_file", { path });
+
+/** Open one of Tern's files with the system's application. */
+export const openFile = (path) => invoke("open_file", { path });
+
+/** Save a copy where the user chooses; resolves to whether it was saved. */
+export const saveFileAs = (path, name) => invoke("save_file_as", { path, name });

@@ -1,12 +1,14 @@
 // The composer: writing (typing notices, the box grows with its text), sending — as a reply
 // when one is chosen (#reply-banner) — and editing one of the user's messages (#edit-banner:
 // the box holds its text, Enter saves, Escape cancels; ArrowUp in an empty box edits the
-// user's last message). `@` names are completed by mentions.js. Results come back as engine
+// user's last message). `@` names are completed by mentions.js. Files sent from here (attach.js)
+// take the box's text as their caption and the reply target. Results come back as engine
 // events (events.js); a refused command shows as a toast.
 
 import { call } from "./api.js";
 import { $, errText } from "./dom.js";
 import { state, lastEditable, sameMessage } from "./store.js";
+import { previewText } from "./attachments.js";
 import { mentionKey, closeMentions, wireMentions } from "./mentions.js";
 import { stickToBottom } from "./views/chat.js";
 import { toast } from "./views/toast.js";
@@ -18,7 +20,7 @@ let saving = false;
 const box = () => $("composer");
 
 /** One line of a message for a banner. */
-const line = (m) => (m.deleted ? "Message deleted" : m.body.replace(/\s+/g, " "));
+const line = previewText;
 
 /** Let the box grow with its text (up to its CSS max height). */
 function fit() {
@@ -125,6 +127,33 @@ async function sendCurrent() {
     if (state.open === conv && !box().value && !mode) { box().value = text; mode = reply; drawBanners(); fit(); }
     toast(errText(e));
   }
+}
+
+/**
+ * What files about to be sent take from the composer: its text as the caption (the box is
+ * emptied) and the message being replied to (reply mode ends). Nothing while editing: the box
+ * then holds the edit.
+ */
+export function takeForAttachment() {
+  if (mode && mode.kind === "edit") return { caption: "", reply: null };
+  const text = box().value.trim() ? box().value : "";
+  const reply = mode && mode.kind === "reply" ? mode : null;
+  if (text) {
+    box().value = "";
+    fit();
+    if (state.open !== null) stopTyping(state.open);
+  }
+  if (reply) { mode = null; drawBanners(); }
+  return { caption: text, reply };
+}
+
+/** A file could not be sent: its caption and reply go back if the composer is still empty. */
+export function giveBack(conv, { caption, reply }) {
+  if (state.open !== conv || box().value || mode || (!caption && !reply)) return;
+  box().value = caption;
+  mode = reply;
+  drawBanners();
+  fit();
 }
 
 async function saveEdit() {

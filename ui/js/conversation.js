@@ -1,6 +1,6 @@
 // What the user does with a conversation: open or close it, mute it, retry or delete a failed
-// message. Writing and sending are the composer's (composer.js); results come back as engine
-// events (events.js).
+// message (a failed file is uploaded again). Writing and sending are the composer's
+// (composer.js, attach.js); results come back as engine events (events.js).
 
 import { call } from "./api.js";
 import { $ } from "./dom.js";
@@ -9,6 +9,7 @@ import { loadChat } from "./refresh.js";
 import { cancelCompose } from "./composer.js";
 import { closeMentions } from "./mentions.js";
 import { closePicker } from "./views/picker.js";
+import { closeViewer } from "./views/viewer.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./views/chat.js";
 
@@ -16,7 +17,7 @@ import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./
 export async function openConversation(id) {
   if (state.open !== id) {
     clearMessages(); state.chat = []; state.hasOlder = false;
-    cancelCompose(); closeMentions(); closePicker();
+    cancelCompose(); closeMentions(); closePicker(); closeViewer();
   }
   state.open = id;
   stickToBottom();
@@ -33,7 +34,7 @@ export async function openConversation(id) {
 export function closeConversation() {
   state.open = null;
   state.chat = [];
-  cancelCompose(); closeMentions(); closePicker();
+  cancelCompose(); closeMentions(); closePicker(); closeViewer();
   showChat(false);
   call("set_open_conversation", { conversationId: null }).catch(console.error);
   drawList();

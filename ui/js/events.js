@@ -1,12 +1,15 @@
 // Engine events applied as deltas: each changes the store through a pure function of store.js
 // and redraws only the rows it touched. Where an event lacks what a row shows, only that
 // conversation is read back (refresh.js); the whole list is read only when a sync finishes.
+// Transfer progress is kept apart from the messages (state.transfers) and redraws only the
+// bar of its row (and the image viewer's, if it shows that file).
 
 import { state, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
-  chatWithStatus, chatWithTicks } from "./store.js";
+  chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer } from "./store.js";
 import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched, markReadIfVisible } from "./refresh.js";
 import { drawList } from "./views/list.js";
-import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
+import { drawHead, drawMessages, drawTyping, drawProgress } from "./views/chat.js";
+import { drawViewer } from "./views/viewer.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
 import { closeConversation } from "./conversation.js";
@@ -41,6 +44,8 @@ function onMessage(m) {
 }
 
 function onStatus(ev) {
+  // A failed upload starts again from what the relay has when retried; a sent one is done.
+  if (ev.status !== "queued") state.transfers = withoutTransfer(state.transfers, true, ev.client_id);
   update(ev.conversation_id, (c) => withStatus(c, ev));
   if (ev.conversation_id !== state.open) return;
   const loading = chatEvent(ev);
@@ -53,6 +58,7 @@ function onStatus(ev) {
 }
 
 function onDeleted(ev) {
+  state.transfers = withoutTransfer(state.transfers, true, ev.client_id);
   const c = state.conversations.get(ev.conversation_id);
   // The preview showed the deleted message: what it shows now is only in the cache.
   if (c && c.last_message && c.last_message.client_id === ev.client_id) refreshOne(ev.conversation_id);
@@ -75,6 +81,19 @@ function onChanged(ev) {
   chatEvent(ev);
   const next = applyChat(state.chat, ev);
   if (next !== state.chat) { state.chat = next; drawMessages(); }
+}
+
+/** An attachment moved: its progress; a finished upload gives its message the blob id. */
+function onTransfer(ev) {
+  state.transfers = withTransfer(state.transfers, ev);
+  drawViewer();
+  if (ev.conversation_id !== state.open) return;
+  if (ev.upload && ev.blob_id && ev.done >= ev.total) {
+    chatEvent(ev);
+    const next = chatWithUploaded(state.chat, ev);
+    if (next !== state.chat) { state.chat = next; drawMessages(); return; }
+  }
+  drawProgress(ev);
 }
 
 function onReceipt(r) {
@@ -126,6 +145,7 @@ export function onEvent(ev, loadSettings) {
     case "status": onStatus(ev); break;
     case "deleted": onDeleted(ev); break;
     case "message_changed": onChanged(ev); break;
+    case "transfer": onTransfer(ev); break;
     // The message itself was already restored by a message_changed event.
     case "action_refused": toast(`Couldn't change the message: ${ev.reason || "refused by the relay"}`); break;
     case "receipt": onReceipt(ev.receipt); break;

@@ -6,9 +6,11 @@
 //   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
 //   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
 //   actions.js      a message's actions (react, delete…) format.js  message text → DOM (links, *bold*…)
+//   attach.js       send files: button, paste, drop      files.js   download, open, save a file
+//   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
-//   views/          list, chat, message row, banner, sign-in, search, emoji picker, toasts;
-//                   keyed.js reconciles keyed rows
+//   views/          list, chat, message row, banner, sign-in, search, emoji picker, toasts,
+//                   image viewer; keyed.js reconciles keyed rows
 
 import * as api from "./api.js";
 import { $ } from "./dom.js";
@@ -17,12 +19,14 @@ import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, markReadIfVisible } from "./refresh.js";
 import { openConversation, retry, removeFailed, wireMute } from "./conversation.js";
 import { wireComposer } from "./composer.js";
+import { wireAttach } from "./attach.js";
 import { act } from "./actions.js";
 import { wireDialogs } from "./dialogs.js";
 import { showConnection } from "./views/banner.js";
 import { drawTyping, wireMessages } from "./views/chat.js";
 import { wireList } from "./views/list.js";
 import { wireSearch } from "./views/search.js";
+import { wireViewer } from "./views/viewer.js";
 import { showSignin, wireSignin } from "./views/signin.js";
 
 /** Read the shell's settings (do-not-disturb, muted conversations, who is signed in). */
@@ -55,6 +59,8 @@ function wire() {
   wireList(openConversation);
   wireSearch(openConversation);
   wireComposer();
+  wireAttach();
+  wireViewer();
   wireMute();
   wireDialogs();
   wireMessages({ retry, remove: removeFailed, nearTop: () => loadOlder(), act });

@@ -9,7 +9,8 @@
 
 import * as api from "./api.js";
 import {
-  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, maxSeq, minSeq,
+  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, chatWithUploaded,
+  maxSeq, minSeq,
 } from "./store.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
@@ -87,13 +88,17 @@ export async function refreshOne(id) {
   if (again) refreshOne(id);
 }
 
-/** Apply one chat event (message, status, deleted, message_changed) to a list of messages. */
+/**
+ * Apply one chat event (message, status, deleted, message_changed, a finished upload's
+ * transfer) to a list of messages.
+ */
 export function applyChat(list, ev) {
   switch (ev.event) {
     case "message": return chatWithMessage(list, ev.message);
     case "status": return chatWithStatus(list, ev) || list;
     case "deleted": return chatWithout(list, ev.client_id);
     case "message_changed": return chatWithChanged(list, ev.message, ev.hidden);
+    case "transfer": return chatWithUploaded(list, ev);
     default: return list;
   }
 }

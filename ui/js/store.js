@@ -5,7 +5,8 @@
 // Conversations are the engine's ConversationView objects (info flattened in: kind, name,
 // members with receipt markers, last_seq, created_at; plus title, last_message, unread,
 // online). Chat messages are ChatMessage objects (client_id, seq, status, reason, reply_to,
-// edited, deleted, reactions, mentions_me, ...).
+// edited, deleted, reactions, mentions_me, attachment, local_file, ...). Transfers in progress
+// are kept apart from the messages: uploads by the message's client id, downloads by blob id.
 
 /** Everything the views draw. Mutated only by events.js, refresh.js and the actions. */
 export const state = {
@@ -24,6 +25,8 @@ export const state = {
   /** Conversation id → highest seq already marked read from here. */
   lastRead: new Map(),
   muted: new Set(),
+  /** Attachments moving: `{ uploads: client id → progress, downloads: blob id → progress }`. */
+  transfers: noTransfers(),
 };
 
 // ---------- conversation list ----------
@@ -279,4 +282,80 @@ export const maxSeq = (list) => list.reduce((a, m) => (m.seq && m.seq > a ? m.se
 export function minSeq(list) {
   const seqs = list.filter((m) => m.seq != null).map((m) => m.seq);
   return seqs.length ? Math.min(...seqs) : null;
+}
+
+// ---------- attachments on the move ----------
+
+/** No transfer under way. Progress is `{ done, total }` (bytes). */
+export function noTransfers() {
+  return { uploads: new Map(), downloads: new Map() };
+}
+
+/**
+ * Apply a `transfer` event (or a download started here: `{ upload: false, blob_id, done: 0,
+ * total }`): an upload is kept by its message's client id, a download by its blob id; a
+ * complete one is dropped. Returns `t` itself when nothing changed.
+ */
+export function withTransfer(t, ev) {
+  const upload = !!ev.upload;
+  const key = upload ? ev.client_id : ev.blob_id;
+  if (!key) return t;
+  const map = upload ? t.uploads : t.downloads;
+  const have = map.get(key);
+  if (ev.done >= ev.total) return have ? withoutTransfer(t, upload, key) : t;
+  if (have && have.done === ev.done && have.total === ev.total) return t;
+  const next = new Map(map);
+  next.set(key, { done: ev.done, total: ev.total });
+  return upload ? { ...t, uploads: next } : { ...t, downloads: next };
+}
+
+/** Forget one transfer (an upload failed or its message went, a download ended or failed). */
+export function withoutTransfer(t, upload, key) {
+  const map = upload ? t.uploads : t.downloads;
+  if (!map.has(key)) return t;
+  const next = new Map(map);
+  next.delete(key);
+  return upload ? { ...t, uploads: next } : { ...t, downloads: next };
+}
+
+/** Whether `m` is the user's file still going up (no blob yet, waiting to be sent). */
+export const uploading = (m) =>
+  !!m.attachment && !!m.mine && !m.attachment.blob_id && m.status === "queued" && !m.deleted;
+
+/**
+ * What a row shows of its attachment's transfer: the upload's progress (`total` 0 while none
+ * is known: waiting), the download's, or null when nothing moves.
+ */
+export function progressOf(t, m) {
+  const a = m.attachment;
+  if (!a || m.deleted) return null;
+  if (uploading(m)) return t.uploads.get(m.client_id) || { done: 0, total: 0 };
+  if (a.blob_id && !m.local_file) return t.downloads.get(a.blob_id) || null;
+  return null;
+}
+
+/** Replace the messages `change` returns a new object for; `list` itself if none changed. */
+function mapChanged(list, change) {
+  let changed = false;
+  const next = list.map((m) => { const r = change(m); if (r !== m) changed = true; return r; });
+  return changed ? next : list;
+}
+
+/**
+ * An upload finished (a complete upload `transfer` event brings the blob id): the message
+ * now has its blob. Returns `list` itself when it is not shown or already knew.
+ */
+export function chatWithUploaded(list, ev) {
+  if (!ev.upload || !ev.blob_id || ev.done < ev.total) return list;
+  return mapChanged(list, (m) => (m.client_id === ev.client_id && m.attachment && m.attachment.blob_id !== ev.blob_id
+    ? { ...m, attachment: { ...m.attachment, blob_id: ev.blob_id } } : m));
+}
+
+/**
+ * A download finished at `path`: the messages with that blob that did not know yet (the
+ * `message_changed` event may come later) show it is on this device.
+ */
+export function chatWithLocalFile(list, blobId, path) {
+  return mapChanged(list, (m) => (m.attachment && m.attachment.blob_id === blobId && !m.local_file
+    ? { ...m, local_file: path } : m));
 }

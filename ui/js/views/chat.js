@@ -1,7 +1,7 @@
 // The open chat: header, messages (rows keyed by client id, with a separator per day; each
 // row drawn by message.js) and the typing line. A status, receipt or change redraws only the
-// rows it touched. The view sticks to the bottom when the user was at the bottom (or just
-// opened the chat or sent something).
+// rows it touched; a transfer's progress only the bar (and size) of its row. The view sticks to
+// the bottom when the user was at the bottom (or just opened the chat or sent something).
 //
 // Keyboard: the message list is one tab stop (the focused row, else the newest); arrow keys,
 // Home and End move between rows; Tab goes into the focused row's quote, links, reactions and
@@ -9,9 +9,10 @@
 
 import { call } from "../api.js";
 import { $, day, errText } from "../dom.js";
-import { state, actionsFor } from "../store.js";
+import { state, actionsFor, progressOf } from "../store.js";
+import { progressText } from "../attachments.js";
 import { reconcile, clear } from "./keyed.js";
-import { fillMessage, CONTROLS } from "./message.js";
+import { fillMessage, setProgress, CONTROLS } from "./message.js";
 import { closePicker } from "./picker.js";
 import { toast } from "./toast.js";
 
@@ -39,6 +40,8 @@ const openLink = (url) => call("open_link", { url }).catch((e) => toast(errText(
 
 /** Which control of a row has focus, to find its successor after the row is redrawn. */
 function focusKey(node) {
+  // Attachment buttons change their action (Download becomes Open): found by their class.
+  for (const c of ["attachment-view", "attachment-action", "attachment-save"]) if (node.classList.contains(c)) return `.${c}`;
   if (node.dataset.action) return `[data-action="${node.dataset.action}"]`;
   if (node.classList.contains("quote")) return ".quote";
   return null;
@@ -52,7 +55,7 @@ function fill(li, data) {
   const key = inside && focusKey(inside);
   fillMessage(li, data, {
     group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
-    actions: actionsFor(data, current(), state.userId),
+    actions: actionsFor(data, current(), state.userId), progress: progressOf(state.transfers, data),
   });
   if (!inside) return;
   const next = (key && li.querySelector(key))
@@ -123,6 +126,33 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   syncTabStop();
   if (keepFromBottom) ol.scrollTop = ol.scrollHeight - fromBottom;
   else if (atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
+}
+
+/**
+ * A transfer moved (`transfer` event, or a download started or ended here): the rows of its
+ * message(s) show the progress from the store. Only the bar and size change while a bar is
+ * shown; a row whose bar comes or goes is drawn again.
+ */
+export function drawProgress({ upload, client_id, blob_id }) {
+  const ol = $("messages");
+  const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+  for (const m of state.chat) {
+    const a = m.attachment;
+    if (!a || (upload ? m.client_id !== client_id : a.blob_id !== blob_id)) continue;
+    const row = rows.get(`msg:${m.client_id}`);
+    if (!row) continue;
+    const p = progressOf(state.transfers, m);
+    const bar = row.node.querySelector(".attachment-progress");
+    if (bar && p) {
+      setProgress(bar, p);
+      const size = row.node.querySelector(".attachment-size");
+      if (size) size.textContent = progressText(p, a.size);
+    } else if (!!bar !== !!p) {
+      row.data = m;
+      fill(row.node, m);
+    }
+  }
+  if (atBottom) ol.scrollTop = ol.scrollHeight;
 }
 
 /** Empty the messages (another chat opens, or none). */

@@ -1,16 +1,18 @@
-// The conversation list: one row per conversation, keyed by its id, ordered by last activity.
+// The conversation list: one row per conversation, keyed by its id, ordered by last activity;
+// the preview sums up the last message in a line ("🖼 Photo", "📎 name" for a bare file).
 // Only rows whose conversation (or active state) changed are redrawn. Clicks are delegated to
 // the list, so rows carry no listeners of their own.
 
 import { $, el, time } from "../dom.js";
 import { state, ordered } from "../store.js";
+import { previewText } from "../attachments.js";
 import { reconcile } from "./keyed.js";
 
 const rows = new Map();
 
 function preview(m) {
   if (!m) return "No messages yet";
-  return (m.mine ? "You: " : "") + (m.deleted ? "Message deleted" : m.body.replace(/\s+/g, " "));
+  return (m.mine ? "You: " : "") + previewText(m);
 }
 
 /** A row's parts, made once per row: updates change their text, never replace them, so a

@@ -1,10 +1,13 @@
 // One message row of the open chat: sender (groups), the quote of the message it replies to,
-// the formatted body (format.js) or a tombstone, reaction chips, time with an "edited" mark
+// its attachment (a picture drawn from its thumbnail at its final size, or a file chip with
+// Download / Open / Save as…, and a progress bar while it moves), the formatted body (format.js;
+// an attachment's optional caption) or a tombstone, reaction chips, time with an "edited" mark
 // and ticks, a failed message's retry/delete, and the per-message action buttons, shown on
 // hover or keyboard focus. Rows carry data-client-id, and data-seq once stored.
 
 import { el, time } from "../dom.js";
 import { formatText } from "../format.js";
+import { humanSize, progressText, thumbBox, showsPicture, fileIcon } from "../attachments.js";
 
 const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
 
@@ -18,7 +21,7 @@ const ACTIONS = {
 };
 
 /** Controls inside a row that leave the tab order unless the row has focus (roving focus). */
-export const CONTROLS = ".msg-actions button, .reaction, .quote, a.link";
+export const CONTROLS = ".msg-actions button, .reaction, .quote, a.link, .attachment button";
 
 function quote(q, me) {
   const b = el("button", "quote");
@@ -31,6 +34,81 @@ function quote(q, me) {
   b.title = "Show the original message";
   b.setAttribute("aria-label", `In reply to ${who ? `${who}: ` : ""}${text}. Show the original message`);
   return b;
+}
+
+function button(cls, text, action, label) {
+  const b = el("button", cls, text);
+  b.type = "button";
+  if (action) b.dataset.action = action;
+  if (label) { b.title = label; b.setAttribute("aria-label", label); }
+  return b;
+}
+
+/** Show transfer progress `p` on a `<progress>` (no `value`: waiting, indeterminate). */
+export function setProgress(bar, p) {
+  if (p && p.total > 0) {
+    bar.max = p.total;
+    bar.value = p.done;
+    bar.setAttribute("aria-valuetext", progressText(p));
+  } else {
+    bar.removeAttribute("value");
+    bar.setAttribute("aria-valuetext", "waiting");
+  }
+}
+
+/**
+ * The attachment's picture (the thumbnail, sized before it loads; a click opens the viewer),
+ * with its size (or how much of it came) on it while the full picture is not on this device.
+ */
+function picture(m, progress) {
+  const a = m.attachment;
+  const view = button("attachment-view", undefined, "view-image", `View ${a.name} (${humanSize(a.size)})`);
+  const img = el("img", "attachment-thumb");
+  const box = thumbBox(a.width, a.height);
+  if (box) { img.width = box.width; img.height = box.height; }
+  img.alt = a.name;
+  img.draggable = false;
+  img.src = `data:image/jpeg;base64,${a.thumbnail}`;
+  view.append(img);
+  if (!m.local_file) view.append(el("span", "attachment-badge attachment-size", progressText(progress, a.size)));
+  return view;
+}
+
+/** A file chip: icon, name, size (or progress), and what can be done with it here. */
+function fileChip(m, progress) {
+  const a = m.attachment;
+  const chip = el("div", "attachment-file");
+  chip.append(el("span", "attachment-icon", fileIcon(a.content_type)));
+  const info = el("div", "attachment-info");
+  const name = el("span", "attachment-name", a.name);
+  name.title = a.name;
+  info.append(name, el("span", "attachment-size", progressText(progress, a.size)));
+  chip.append(info);
+  if (m.local_file) {
+    chip.append(button("attachment-action", "Open", "open-file", `Open ${a.name}`),
+      button("attachment-save secondary", "Save as…", "save-file", `Save ${a.name} as…`));
+  } else if (a.blob_id && m.seq != null) {
+    const b = button("attachment-action", progress ? "Downloading…" : "Download", "download", `Download ${a.name} (${humanSize(a.size)})`);
+    b.disabled = !!progress;
+    chip.append(b);
+  }
+  return chip;
+}
+
+/** The attachment block of message `m`; `progress` while its file moves (progressOf). */
+function attachment(m, progress) {
+  const a = m.attachment;
+  const pic = showsPicture(a);
+  const box = el("div", "attachment" + (pic ? " attachment-image" : ""));
+  if (a.blob_id) box.dataset.blobId = a.blob_id;
+  box.append(pic ? picture(m, progress) : fileChip(m, progress));
+  if (progress) {
+    const bar = el("progress", "attachment-progress");
+    bar.setAttribute("aria-label", m.mine && !a.blob_id ? `Sending ${a.name}` : `Downloading ${a.name}`);
+    setProgress(bar, progress);
+    box.append(bar);
+  }
+  return box;
 }
 
 function reactions(list) {
@@ -67,11 +145,11 @@ function actionBar(actions) {
 /**
  * Draw message `m` into row `li`. `ctx`: `group` (show senders), `me` (the user's name),
  * `actions` (actionsFor), `openLink(url)`, `tabbable` (the row has focus: its controls are in
- * the tab order).
+ * the tab order), `progress` (its attachment's transfer: progressOf, or null).
  */
 export function fillMessage(li, m, ctx) {
   li.className = "msg" + (m.mine ? " mine" : "") + (m.status === "failed" ? " failed" : "")
-    + (m.deleted ? " deleted" : "") + (m.mentions_me ? " mentions-me" : "");
+    + (m.deleted ? " deleted" : "") + (m.mentions_me ? " mentions-me" : "") + (m.attachment && !m.deleted ? " has-attachment" : "");
   li.dataset.clientId = m.client_id;
   if (m.seq != null) li.dataset.seq = m.seq; else delete li.dataset.seq;
   li.tabIndex = -1;
@@ -85,9 +163,13 @@ export function fillMessage(li, m, ctx) {
     li.append(el("div", "body tombstone", "This message was deleted"));
   } else {
     if (m.reply_to) li.append(quote(m.reply_to, ctx.me));
-    const body = el("div", "body");
-    body.append(...formatText(m.body, { me: ctx.me, openLink: ctx.openLink }));
-    li.append(body);
+    if (m.attachment) li.append(attachment(m, ctx.progress || null));
+    // With an attachment the text is an optional caption.
+    if (!m.attachment || m.body) {
+      const body = el("div", "body");
+      body.append(...formatText(m.body, { me: ctx.me, openLink: ctx.openLink }));
+      li.append(body);
+    }
     if (m.reactions && m.reactions.length) li.append(reactions(m.reactions));
   }
   const meta = el("div", "meta");

@@ -4,6 +4,7 @@
 import { call } from "../api.js";
 import { $, el, time, debounce } from "../dom.js";
 import { state } from "../store.js";
+import { previewText } from "../attachments.js";
 
 /** Leave search and show the conversation list again. */
 export function closeSearch() {
@@ -24,7 +25,7 @@ async function run(open) {
     li.tabIndex = 0;
     const conv = state.conversations.get(m.conversation_id);
     li.append(el("span", ""), el("span", "title", conv ? conv.title : (m.sender_name || m.sender)), el("span", "time", time(m.sent_at)));
-    li.append(el("span", ""), el("span", "preview", `${m.sender_name || m.sender}: ${m.body}`));
+    li.append(el("span", ""), el("span", "preview", `${m.sender_name || m.sender}: ${previewText(m)}`));
     const choose = () => { closeSearch(); open(m.conversation_id); };
     li.addEventListener("click", choose);
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") choose(); });
