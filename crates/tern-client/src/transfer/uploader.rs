@@ -35,7 +35,13 @@ struct Pending {
 }
 
 /// A row of the pending query: client id, conversation, staged path, upload id, descriptor.
-type Row = (String, ConversationId, String, Option<String>, Option<String>);
+type Row = (
+    String,
+    ConversationId,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 fn pending(txn: &rusqlite::Transaction<'_>) -> Result<Vec<Pending>> {
     let rows: Vec<Row> = txn
