@@ -144,3 +144,31 @@ async fn eventually_message(c: &Client, conv: i64) -> tern_client::ChatMessage {
     }
     panic!("the file never arrived")
 }
+
+#[tokio::test]
+async fn a_file_still_uploading_can_be_cancelled_and_never_arrives() {
+    let mut relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    relay.kill9();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("oops.txt");
+    std::fs::write(&path, "not meant to be sent").unwrap();
+    let echo = alice.send_file(conv, &path, "", None).await.unwrap();
+    let staged = echo.local_file.clone().expect("the staged copy");
+    assert!(Path::new(&staged).is_file());
+    alice.delete_failed(&echo.client_id).await.unwrap();
+    assert!(!Path::new(&staged).exists(), "the staged copy is gone");
+    assert_eq!(alice.unsent().await.unwrap(), 0);
+    relay.restart();
+    alice.send(conv, "only this").await.unwrap();
+    wait_settled(&alice).await;
+    eventually("bob has the text", || async {
+        !bob.stored_messages(conv).await.unwrap().is_empty()
+    })
+    .await;
+    let stored = bob.stored_messages(conv).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].attachment.is_none());
+}

@@ -201,7 +201,10 @@ test("the user's file going up: a bar (waiting until progress is known); failed:
   assert.equal(bar.value, undefined);
   assert.equal(bar.getAttribute("aria-label"), "Sending report.pdf");
   assert.equal(waiting.querySelector(".attachment").dataset.blobId, undefined);
-  assert.deepEqual(buttons(waiting).map((x) => x[2]), ["open-file", "save-file"], "the user's own file is here");
+  assert.deepEqual(buttons(waiting).map((x) => x[2]), ["open-file", "save-file", undefined], "the user's own file is here");
+  const cancel = waiting.querySelector(".attachment-cancel");
+  assert.equal(cancel.textContent, "Cancel");
+  assert.ok(cancel.className.split(" ").includes("delete"), "handled like deleting an unsent message");
   const failed = row(withFile({ ...pdf, blob_id: "" }, { ...own, status: "failed", reason: "too large" }));
   assert.equal(failed.className, "msg mine failed has-attachment");
   assert.equal(failed.querySelector(".attachment-progress"), null);

@@ -231,14 +231,18 @@ impl Client {
         Ok(())
     }
 
-    /// Delete a failed message.
+    /// Delete a failed message, or cancel one whose file is still uploading (its staged copy
+    /// goes too; the relay forgets the partial upload after a day).
     pub async fn delete_failed(&self, client_id: &str) -> Result<()> {
         let cid = client_id.to_owned();
-        let conv = self
+        let (conv, staged) = self
             .shared
             .cache
-            .call(move |txn| outbox::delete_failed(txn, &cid))
+            .call(move |txn| outbox::delete_unsent(txn, &cid))
             .await?;
+        if let Some(path) = staged {
+            let _ = std::fs::remove_file(path);
+        }
         self.shared.emit(Event::Deleted {
             conversation_id: conv,
             client_id: client_id.into(),

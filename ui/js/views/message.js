@@ -108,6 +108,13 @@ function attachment(m, progress) {
     setProgress(bar, progress);
     box.append(bar);
   }
+  // The user's own file still on its way up (not sent yet): it can be cancelled.
+  if (m.mine && !a.blob_id && m.seq == null) {
+    const cancel = el("button", "secondary delete attachment-cancel", "Cancel");
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", `Cancel sending ${a.name}`);
+    box.append(cancel);
+  }
   return box;
 }
 

@@ -151,15 +151,36 @@ pub fn retry(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
     conversation_of(txn, client_id)?.ok_or_else(|| Error::Invalid("no such message".into()))
 }
 
-/// Delete a failed entry (the user gave up on it). Queued entries may be on their way to the
-/// relay and are not deleted; a database error is reported as such.
+/// Delete an entry the relay does not have and is not being sent: a failed one, or a message
+/// whose file is still uploading (the user cancelled it). Returns its conversation and the
+/// staged copy of its file, if any, to remove. Queued entries may be on their way to the relay
+/// and are not deleted; a database error is reported as such.
+pub fn delete_unsent(
+    txn: &Transaction<'_>,
+    client_id: &str,
+) -> Result<(ConversationId, Option<String>)> {
+    let staged: Option<(String, bool)> = txn
+        .prepare_cached("SELECT path, done FROM uploads_out WHERE client_id = ?1")?
+        .query_row([client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let uploading = staged.as_ref().is_some_and(|(_, done)| !done);
+    let conv: Option<ConversationId> = txn
+        .prepare_cached(
+            "DELETE FROM outbox WHERE client_id = ?1 AND (state = ?2 OR ?3) RETURNING conversation_id",
+        )?
+        .query_row(params![client_id, OutboxState::Failed, uploading], |r| r.get(0))
+        .optional()?;
+    let conv = conv.ok_or_else(|| {
+        Error::Invalid("only failed messages or files still uploading can be deleted".into())
+    })?;
+    txn.prepare_cached("DELETE FROM uploads_out WHERE client_id = ?1")?
+        .execute([client_id])?;
+    Ok((conv, staged.map(|(path, _)| path)))
+}
+
+/// Delete a failed entry (see [`delete_unsent`]); its conversation.
 pub fn delete_failed(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
-    txn.prepare_cached(
-        "DELETE FROM outbox WHERE client_id = ?1 AND state = ?2 RETURNING conversation_id",
-    )?
-    .query_row(params![client_id, OutboxState::Failed], |r| r.get(0))
-    .optional()?
-    .ok_or_else(|| Error::Invalid("only failed messages can be deleted".into()))
+    delete_unsent(txn, client_id).map(|(conv, _)| conv)
 }
 
 /// An entry, if it is still in the outbox.
@@ -252,6 +273,36 @@ mod tests {
         fail(&txn, "a", "refused").unwrap();
         assert_eq!(delete_failed(&txn, "a").unwrap(), 7);
         assert_eq!(entry(&txn, "a").unwrap(), None);
+    }
+
+    #[test]
+    fn a_file_still_uploading_can_be_cancelled_but_a_queued_text_cannot() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        enqueue(&txn, &item("text")).unwrap();
+        enqueue(&txn, &item("file")).unwrap();
+        txn.execute(
+            "INSERT INTO uploads_out (client_id, path) VALUES ('file', '/tmp/staged')",
+            [],
+        )
+        .unwrap();
+        assert!(matches!(
+            delete_unsent(&txn, "text"),
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(
+            delete_unsent(&txn, "file").unwrap(),
+            (7, Some("/tmp/staged".to_owned()))
+        );
+        assert_eq!(entry(&txn, "file").unwrap(), None);
+        // Once uploaded it is on its way as a message: no longer cancellable.
+        enqueue(&txn, &item("sent")).unwrap();
+        txn.execute(
+            "INSERT INTO uploads_out (client_id, path, done) VALUES ('sent', '/tmp/s', 1)",
+            [],
+        )
+        .unwrap();
+        assert!(delete_unsent(&txn, "sent").is_err());
     }
 
     #[test]
