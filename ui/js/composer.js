@@ -12,6 +12,7 @@ import { previewText } from "./attachments.js";
 import { mentionKey, closeMentions, wireMentions } from "./mentions.js";
 import { stickToBottom } from "./views/chat.js";
 import { toast } from "./views/toast.js";
+import { loadDraft, saveDraft } from "./drafts.js";
 
 /** `{ kind: "reply" | "edit", message, draft }` (draft: the text the edit put aside), or null. */
 let mode = null;
@@ -69,6 +70,17 @@ export function startEdit(m) {
 }
 
 /** Leave reply or edit mode (an edit gives back the text it put aside). */
+/**
+ * The open conversation changes from `from` to `to`: keep what was written for `from` (an edit
+ * in progress gives back the text it put aside) and show `to`'s draft.
+ */
+export function switchDraft(from, to) {
+  cancelCompose();
+  if (from !== null && from !== undefined) saveDraft(state.userId, from, box().value);
+  box().value = loadDraft(state.userId, to);
+  fit();
+}
+
 export function cancelCompose() {
   if (!mode) return;
   if (mode.kind === "edit") { box().value = mode.draft; fit(); }
@@ -99,6 +111,7 @@ function onInput() {
   fit();
   if (state.open === null || (mode && mode.kind === "edit")) return;
   const conv = state.open;
+  saveDraft(state.userId, conv, box().value);
   if (Date.now() - typingSent > 3000) { typingSent = Date.now(); call("typing", { conversationId: conv, active: true }); }
   clearTimeout(typingStop);
   typingStop = setTimeout(() => { typingSent = 0; call("typing", { conversationId: conv, active: false }); }, 4000);
@@ -116,6 +129,7 @@ async function sendCurrent() {
   if (!text.trim() || conv === null) return;
   const reply = mode && mode.kind === "reply" ? mode : null;
   box().value = "";
+  saveDraft(state.userId, conv, "");
   fit();
   if (reply) { mode = null; drawBanners(); }
   stopTyping(conv);
@@ -124,7 +138,13 @@ async function sendCurrent() {
   try {
     await call("send", { conversationId: conv, body: text, replyTo: reply ? reply.message.seq : null });
   } catch (e) {
-    if (state.open === conv && !box().value && !mode) { box().value = text; mode = reply; drawBanners(); fit(); }
+    if (state.open === conv && !box().value && !mode) {
+      box().value = text;
+      saveDraft(state.userId, conv, text);
+      mode = reply;
+      drawBanners();
+      fit();
+    }
     toast(errText(e));
   }
 }
@@ -141,7 +161,10 @@ export function takeForAttachment() {
   if (text) {
     box().value = "";
     fit();
-    if (state.open !== null) stopTyping(state.open);
+    if (state.open !== null) {
+      saveDraft(state.userId, state.open, "");
+      stopTyping(state.open);
+    }
   }
   if (reply) { mode = null; drawBanners(); }
   return { caption: text, reply };
@@ -151,6 +174,7 @@ export function takeForAttachment() {
 export function giveBack(conv, { caption, reply }) {
   if (state.open !== conv || box().value || mode || (!caption && !reply)) return;
   box().value = caption;
+  saveDraft(state.userId, conv, caption);
   mode = reply;
   drawBanners();
   fit();

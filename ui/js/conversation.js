@@ -6,7 +6,7 @@ import { call } from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { loadChat } from "./refresh.js";
-import { cancelCompose } from "./composer.js";
+import { cancelCompose, switchDraft } from "./composer.js";
 import { closeMentions } from "./mentions.js";
 import { closePicker } from "./views/picker.js";
 import { closeViewer } from "./views/viewer.js";
@@ -17,7 +17,7 @@ import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./
 export async function openConversation(id) {
   if (state.open !== id) {
     clearMessages(); state.chat = []; state.hasOlder = false;
-    cancelCompose(); closeMentions(); closePicker(); closeViewer();
+    switchDraft(state.open, id); closeMentions(); closePicker(); closeViewer();
   }
   state.open = id;
   stickToBottom();

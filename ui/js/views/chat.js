@@ -253,5 +253,9 @@ export function wireMessages({ retry, remove, nearTop, act }) {
     tabStop = activeRow;
     activeRow = null;
   });
-  ol.addEventListener("scroll", () => { closePicker(); if (ol.scrollTop < 30) nearTop(); });
+  // Only the user's own scrolling closes the reaction picker: the list also scrolls by itself
+  // when messages arrive at the bottom, which must not close a picker the user just opened.
+  ol.addEventListener("wheel", () => closePicker(), { passive: true });
+  ol.addEventListener("touchmove", () => closePicker(), { passive: true });
+  ol.addEventListener("scroll", () => { if (ol.scrollTop < 30) nearTop(); });
 }
