@@ -187,6 +187,13 @@ pub async fn offset(
     let len = tokio::task::spawn_blocking(move || blobs.len(&id))
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
+    // Every byte arrived but the relay stopped before marking the upload complete (killed, or
+    // its database unreachable): finish it now, so "all bytes here" always means "complete".
+    if len == upload.size && !upload.complete {
+        if let Some(_writing) = state.writing.claim(&upload.id) {
+            finish(&state, &upload).await?;
+        }
+    }
     Ok(offset_headers(len, upload.size))
 }
 

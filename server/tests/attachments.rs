@@ -271,7 +271,13 @@ async fn limits_and_bad_input_get_clear_errors() {
     let conv = alice.start_direct("bob").await;
     let small = vec![4u8; 10];
     let id = upload(&relay, &token, &small, "application/octet-stream").await;
-    for name in ["../../etc/passwd", "a\\b", "", ".."] {
+    for name in [
+        "../../etc/passwd",
+        "a\\b",
+        "",
+        "..",
+        "invoice_\u{202e}fdp.exe",
+    ] {
         alice
             .expect_error(
                 json!({"type": "send", "conversation_id": conv, "client_id": format!("n{name}"), "body": "",
@@ -288,4 +294,28 @@ async fn limits_and_bad_input_get_clear_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn an_upload_whose_bytes_all_arrived_is_completed_when_the_client_asks_where_it_stands() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let bytes = vec![9u8; 5000];
+    let id = reserve(&relay, &token, &bytes, "application/octet-stream").await;
+    // As if the relay died after writing the last byte but before marking the upload done.
+    std::fs::write(relay.dir.path().join("relay.db-blobs").join(&id), &bytes).unwrap();
+    assert_eq!(
+        get(&relay, &token, &id, None).await.status(),
+        404,
+        "not complete yet"
+    );
+    assert_eq!(offset(&relay, &token, &id).await, 5000);
+    let res = get(&relay, &token, &id, None).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "completed (hash checked) by the offset query"
+    );
+    assert_eq!(res.bytes().await.unwrap(), bytes);
 }

@@ -138,11 +138,32 @@ pub fn read_file(state: State<'_, AppState>, path: String) -> Res<tauri::ipc::Re
     Ok(tauri::ipc::Response::new(bytes))
 }
 
-/// Open a downloaded file with the system's application for it.
+/// Extensions the system may open directly: documents and media, never programs or scripts
+/// (a received `setup.exe`, `run.sh` or `x.desktop` must not run on a click).
+const OPENABLE: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "webp", "bmp", "pdf", "txt", "md", "csv", "mp3", "m4a", "ogg",
+    "oga", "opus", "wav", "flac", "mp4", "m4v", "webm", "mov", "mkv", "odt", "ods", "odp", "docx",
+    "xlsx", "pptx",
+];
+
+/// Whether a file may be opened with the system's application (by its extension).
+pub fn openable(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| OPENABLE.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Open a downloaded file with the system's application for it — documents and media only;
+/// anything else is shown in its folder instead, so a received program never runs on a click.
 #[tauri::command]
 pub fn open_file(state: State<'_, AppState>, path: String) -> Res<()> {
     let path = own_file(&state, &path)?;
-    crate::links::open_path(&path).map_err(|m| CmdError::new("internal", m))
+    let target = if openable(&path) {
+        path
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or(path)
+    };
+    crate::links::open_path(&target).map_err(|m| CmdError::new("internal", m))
 }
 
 /// Save a copy of a downloaded attachment where the user chooses.
@@ -166,4 +187,26 @@ pub async fn save_file_as(
     };
     std::fs::copy(&from, &to).map_err(|e| CmdError::new("internal", e.to_string()))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_documents_and_media_open_directly() {
+        use std::path::Path;
+        for ok in ["a.pdf", "b.JPG", "c.mp4", "d.txt"] {
+            assert!(super::openable(Path::new(ok)), "{ok}");
+        }
+        for no in [
+            "setup.exe",
+            "run.sh",
+            "x.desktop",
+            "y.bat",
+            "z.js",
+            "noext",
+            "f.pdf.exe",
+        ] {
+            assert!(!super::openable(Path::new(no)), "{no}");
+        }
+    }
 }

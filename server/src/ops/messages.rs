@@ -79,6 +79,12 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
 const MAX_FILE_NAME_CHARS: usize = 255;
 const MAX_THUMBNAIL_BYTES: usize = 16 * 1024;
 
+/// Direction marks, overrides and isolates: in a file name they make `cod.exe` read as
+/// `exe.doc`, the classic way to disguise a program.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// An attachment descriptor within bounds: on a text message, a plain file name (no folders,
 /// no control characters), a size the relay accepts, a SHA-256, a small thumbnail.
 fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<()> {
@@ -90,7 +96,7 @@ fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<(
         && !a
             .name
             .chars()
-            .any(|c| c.is_control() || c == '/' || c == '\\')
+            .any(|c| c.is_control() || c == '/' || c == '\\' || is_bidi_control(c))
         && a.name != "."
         && a.name != "..";
     if !name_ok {

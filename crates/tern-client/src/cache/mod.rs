@@ -48,6 +48,8 @@ impl Cache {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "busy_timeout", 5000)?;
+        // A message deleted for everyone is overwritten here too, not left in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
         std::thread::Builder::new()

@@ -111,7 +111,8 @@ pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
         .prepare_cached(&format!(
             "SELECT {ITEM_COLUMNS} FROM outbox o WHERE state = 'queued'
              AND NOT EXISTS (SELECT 1 FROM outbox w JOIN uploads_out u ON u.client_id = w.client_id
-                             WHERE u.done = 0 AND w.conversation_id = o.conversation_id AND w.local_id <= o.local_id)
+                             WHERE u.done = 0 AND w.state = 'queued'
+                               AND w.conversation_id = o.conversation_id AND w.local_id <= o.local_id)
              ORDER BY local_id"
         ))?
         .query_map([], row_to_item)?
@@ -303,6 +304,30 @@ mod tests {
         )
         .unwrap();
         assert!(delete_unsent(&txn, "sent").is_err());
+    }
+
+    #[test]
+    fn a_failed_file_does_not_hold_up_the_messages_after_it() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        enqueue(&txn, &item("file")).unwrap();
+        txn.execute(
+            "INSERT INTO uploads_out (client_id, path) VALUES ('file', '/tmp/f')",
+            [],
+        )
+        .unwrap();
+        enqueue(&txn, &item("after")).unwrap();
+        assert!(
+            queued(&txn).unwrap().is_empty(),
+            "waits behind the uploading file"
+        );
+        fail(&txn, "file", "too large").unwrap();
+        let ready: Vec<String> = queued(&txn)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.client_id)
+            .collect();
+        assert_eq!(ready, ["after"]);
     }
 
     #[test]

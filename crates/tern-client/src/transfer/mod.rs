@@ -112,6 +112,15 @@ impl Client {
         if let Some(done) = &message.local_file {
             return Ok(PathBuf::from(done));
         }
+        // The id names files here: only the relay's form (32 lowercase hex digits) is used,
+        // so a hostile descriptor cannot point outside the downloads folder.
+        let valid_id = a.blob_id.len() == 32
+            && a.blob_id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !valid_id {
+            return Err(Error::Invalid("the attachment has an invalid id".into()));
+        }
         let dir = self.files_dir("downloads");
         crate::private_fs::create_dir(&dir)?;
         let safe_name: String = a

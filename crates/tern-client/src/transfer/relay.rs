@@ -71,6 +71,13 @@ pub async fn offset(config: &ClientConfig, token: &Token, id: &str) -> Result<u6
         .bearer_auth(token.expose())
         .send()
         .await?;
+    // A HEAD answer has no body: tell a forgotten upload by its status.
+    if res.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(Error::Relay {
+            code: tern_proto::ErrorCode::NotFound,
+            message: "the relay no longer has this upload".into(),
+        });
+    }
     if !res.status().is_success() {
         return Err(refusal(res).await);
     }

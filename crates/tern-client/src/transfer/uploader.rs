@@ -79,11 +79,11 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, cmds: mpsc::Send
                     let _ = cmds.try_send(Cmd::Flush);
                 }
                 Err(e) => {
+                    // One stuck file must not hold up the others: go on with the next.
                     if let Err(e) = on_error(&shared, &item, e).await {
                         tracing::warn!(error = %e, "upload bookkeeping failed");
                     }
                     idle = true;
-                    break;
                 }
             }
         }
@@ -188,8 +188,27 @@ async fn on_error(shared: &Shared, item: &Pending, e: Error) -> Result<()> {
         Error::Relay { code, .. } => Some(*code),
         _ => None,
     };
+    // The staged copy is gone or unreadable: nothing to resume from; the message fails.
+    let local =
+        matches!(&e, Error::Io(_)) || matches!(&e, Error::Internal(m) if m.contains("staged"));
     match code {
-        Some(ErrorCode::HashMismatch | ErrorCode::NotFound) => {
+        // The relay dropped the bytes but keeps the reservation: resume on it from 0 — unless
+        // the staged copy itself changed, which no retry can fix.
+        Some(ErrorCode::HashMismatch) => {
+            let (path, sha) = (item.path.clone(), item.attachment.sha256.clone());
+            let intact = tokio::task::spawn_blocking(move || {
+                super::files::verify(std::path::Path::new(&path), &sha)
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .unwrap_or(false);
+            if intact {
+                Ok(())
+            } else {
+                fail(shared, item, "the file changed before it was sent".into()).await
+            }
+        }
+        Some(ErrorCode::NotFound) => {
             tracing::info!(error = %e, "upload starts over");
             let cid = item.client_id.clone();
             shared
@@ -203,24 +222,34 @@ async fn on_error(shared: &Shared, item: &Pending, e: Error) -> Result<()> {
                 })
                 .await
         }
+        _ if local => fail(shared, item, e.to_string()).await,
         Some(ErrorCode::AttachmentTooLarge | ErrorCode::QuotaExceeded | ErrorCode::BadRequest) => {
-            let reason = e.to_string();
-            let (cid, why) = (item.client_id.clone(), reason.clone());
-            shared
-                .cache
-                .call(move |txn| outbox::fail(txn, &cid, &why).map(|_| ()))
-                .await?;
-            shared.emit(Event::Status {
-                conversation_id: item.conversation_id,
-                client_id: item.client_id.clone(),
-                seq: None,
-                status: MessageStatus::Failed { reason },
-            });
-            Ok(())
+            fail(shared, item, e.to_string()).await
         }
         _ => {
             tracing::debug!(error = %e, "upload paused; will resume");
             Ok(())
         }
     }
+}
+
+/// Give up on a message's file: the message is marked failed with `reason` (its file no longer
+/// holds up the messages written after it; retrying uploads it again).
+async fn fail(shared: &Shared, item: &Pending, reason: String) -> Result<()> {
+    let (cid, why) = (item.client_id.clone(), reason.clone());
+    shared
+        .cache
+        .call(move |txn| {
+            txn.prepare_cached("UPDATE uploads_out SET upload_id = NULL WHERE client_id = ?1")?
+                .execute([&cid])?;
+            outbox::fail(txn, &cid, &why).map(|_| ())
+        })
+        .await?;
+    shared.emit(Event::Status {
+        conversation_id: item.conversation_id,
+        client_id: item.client_id.clone(),
+        seq: None,
+        status: MessageStatus::Failed { reason },
+    });
+    Ok(())
 }

@@ -396,7 +396,7 @@ pub fn list(c: &mut impl GenericClient, me: UserId) -> Result<Vec<ConversationSu
         let unread: i64 = c
             .query_one(
                 "SELECT count(*) FROM messages WHERE conversation_id = $1 AND seq > $2
-                 AND sender_id != $3 AND kind = 'text'",
+                 AND sender_id != $3 AND kind = 'text' AND NOT deleted",
                 &[&conv, &read_seq, &me],
             )?
             .get(0);

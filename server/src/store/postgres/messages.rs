@@ -65,9 +65,10 @@ pub fn find_by_client_id(
 pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
     let seq: i64 = c
         .query_one(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity = $2
+            "UPDATE conversations SET last_seq = last_seq + 1,
+                    last_activity = CASE WHEN $3 THEN $2 ELSE last_activity END
              WHERE id = $1 RETURNING last_seq",
-            &[&e.conv, &e.now],
+            &[&e.conv, &e.now, &e.kind.is_text()],
         )?
         .get(0);
     let inserted = c.query_opt(

@@ -58,8 +58,12 @@ pub fn find_by_client_id(
 /// both the duplicate check and the insert.
 pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
     let seq: i64 = txn
-        .prepare_cached("UPDATE conversations SET last_seq = last_seq + 1, last_activity = ?2 WHERE id = ?1 RETURNING last_seq")?
-        .query_row(params![e.conv, e.now], |r| r.get(0))?;
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1,
+                    last_activity = CASE WHEN ?3 THEN ?2 ELSE last_activity END
+             WHERE id = ?1 RETURNING last_seq",
+        )?
+        .query_row(params![e.conv, e.now, e.kind.is_text()], |r| r.get(0))?;
     let inserted = txn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment)
