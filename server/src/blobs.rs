@@ -9,8 +9,10 @@
 //! served by an object store shared by several relays (the scale-out plan); only the local
 //! filesystem is built.
 
+use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -146,6 +148,34 @@ impl Blobs {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
+    }
+}
+
+/// Uploads a request is writing right now: a second concurrent `PATCH` of the same upload is
+/// refused rather than interleaved.
+#[derive(Debug, Default, Clone)]
+pub struct Writing(Arc<Mutex<HashSet<String>>>);
+
+impl Writing {
+    /// Claim upload `id` for this request; `None` if another request is writing it.
+    pub fn claim(&self, id: &str) -> Option<WritingGuard> {
+        let mut set = self.0.lock().unwrap();
+        set.insert(id.to_owned()).then(|| WritingGuard {
+            set: self.clone(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// Held while a request writes an upload; releases it when dropped.
+pub struct WritingGuard {
+    set: Writing,
+    id: String,
+}
+
+impl Drop for WritingGuard {
+    fn drop(&mut self) {
+        self.set.0.lock().unwrap().remove(&self.id);
     }
 }
 

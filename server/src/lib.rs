@@ -132,7 +132,7 @@ pub async fn serve(
         shutting_down: Arc::new(AtomicBool::new(false)),
         conn_guard,
         blobs,
-        writing: transfers::Writing::default(),
+        writing: blobs::Writing::default(),
     };
     let sweeper = tokio::spawn(sweep_uploads(state.clone()));
     let addr = listeners.main.local_addr()?;

@@ -34,5 +34,5 @@ pub struct AppState {
     /// Attachment bytes on disk.
     pub blobs: crate::blobs::Blobs,
     /// Uploads being written right now (one request at a time per upload).
-    pub writing: crate::transfers::Writing,
+    pub writing: crate::blobs::Writing,
 }

@@ -15,9 +15,6 @@
 //! The body is streamed to disk chunk by chunk; a relay holds one chunk per transfer, whatever
 //! the file size. What the content is does not matter to the relay (it could be ciphertext).
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -36,32 +33,6 @@ use crate::store::UploadRow;
 
 /// Bytes read from the disk per step of a download.
 const READ_CHUNK: usize = 256 * 1024;
-
-/// Uploads a request is writing right now: a second concurrent `PATCH` of the same upload is
-/// refused rather than interleaved.
-#[derive(Debug, Default, Clone)]
-pub struct Writing(Arc<Mutex<HashSet<String>>>);
-
-impl Writing {
-    fn claim(&self, id: &str) -> Option<WritingGuard> {
-        let mut set = self.0.lock().unwrap();
-        set.insert(id.to_owned()).then(|| WritingGuard {
-            set: self.clone(),
-            id: id.to_owned(),
-        })
-    }
-}
-
-struct WritingGuard {
-    set: Writing,
-    id: String,
-}
-
-impl Drop for WritingGuard {
-    fn drop(&mut self) {
-        self.set.0.lock().unwrap().remove(&self.id);
-    }
-}
 
 fn refused(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError(Error::refused(code, message))

@@ -10,24 +10,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::webdriver::{Driver, Xvfb};
 use common::*;
-
-fn recording_opener(dir: &std::path::Path) -> (PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let log = dir.join("opened.txt");
-    let script = dir.join("opener.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (script, log)
-}
 
 /// A PNG of `w`×`h` pixels.
 fn png(path: &std::path::Path, w: u32, h: u32) {

@@ -8,17 +8,25 @@ import * as api from "./api.js";
 import { errText } from "./dom.js";
 import { state, withTransfer, withoutTransfer, chatWithLocalFile } from "./store.js";
 import { drawMessages, drawProgress } from "./views/chat.js";
-import { drawViewer } from "./views/viewer.js";
 import { toast } from "./views/toast.js";
 
 /** Blob id → the download under way (a promise of the file's path). */
 const pending = new Map();
 
+/** Others that show download progress (the image viewer registers itself: it imports this
+ *  module, so this module does not import it). */
+const watchers = [];
+
+/** Call `draw()` whenever a download started here moves. */
+export function watchDownloads(draw) {
+  watchers.push(draw);
+}
+
 /** Put the store's download progress of `blobId` on screen. */
 function moved(transfers, blobId) {
   state.transfers = transfers;
   drawProgress({ upload: false, blob_id: blobId });
-  drawViewer();
+  for (const draw of watchers) draw();
 }
 
 /**

@@ -221,3 +221,18 @@ pub fn tern_output(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A script standing in for the system's link and file opener: it records each argument it is
+/// given in the returned log file (point `TERN_OPENER` at the script).
+pub fn recording_opener(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("opened.txt");
+    let script = dir.join("opener.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}

@@ -9,7 +9,7 @@ import * as api from "../api.js";
 import { $, errText } from "../dom.js";
 import { state, progressOf } from "../store.js";
 import { humanSize, thumbBox } from "../attachments.js";
-import { fetchFile, openPath, savePath } from "../files.js";
+import { fetchFile, openPath, savePath, watchDownloads } from "../files.js";
 import { setProgress } from "./message.js";
 
 /** What the viewer shows: `{ message, path, url }` (path once the file is here), or null. */
@@ -33,6 +33,9 @@ function status(text) {
   s.textContent = text;
   s.hidden = !text;
 }
+
+// Downloads started elsewhere (a row's button) move the viewer's bar too.
+watchDownloads(() => drawViewer());
 
 /** Bring the buttons and the download's bar in line with what is known. */
 export function drawViewer() {
