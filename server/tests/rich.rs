@@ -87,6 +87,24 @@ async fn edits_deletes_and_reactions_are_ordered_entries_every_member_receives()
     assert_eq!(m.reactions.len(), 1);
     assert_eq!(m.reactions[0].emoji, "👍");
 
+    // One user's reactions to one message are bounded.
+    for i in 0..19 {
+        act(
+            &mut bob,
+            react(conv, &format!("many{i}"), m1, &format!("e{i}"), true),
+        )
+        .await;
+    }
+    bob.expect_error(react(conv, "one-too-many", m1, "e19", true), "bad_request")
+        .await;
+    for i in 0..19 {
+        act(
+            &mut bob,
+            react(conv, &format!("undo{i}"), m1, &format!("e{i}"), false),
+        )
+        .await;
+    }
+
     // Taking the reaction back; a second identical reaction adds nothing.
     act(&mut bob, react(conv, "r2", m1, "👍", true)).await;
     assert_eq!(folded(&mut alice, conv, m1).await.reactions.len(), 1);
@@ -97,7 +115,7 @@ async fn edits_deletes_and_reactions_are_ordered_entries_every_member_receives()
     let mut carol_view = relay.device("bob").await;
     let synced = carol_view.sync(json!({}), 0).await;
     let seqs: Vec<u64> = synced.messages.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=44).collect::<Vec<_>>());
     assert_eq!(synced.messages[0].body, "hello");
 }
 

@@ -16,6 +16,10 @@ use crate::store::{NewEntry, Tx};
 /// Most messages one history page returns.
 const MAX_HISTORY_PAGE: u32 = 200;
 
+/// Different reactions one user may put on one message (so a member cannot grow a message's
+/// reactions without bound).
+const MAX_REACTIONS_PER_USER: usize = 20;
+
 /// Longest reaction accepted (bytes): one emoji, including skin tones and ZWJ sequences.
 const MAX_REACTION_BYTES: usize = 64;
 
@@ -188,6 +192,11 @@ fn authorize(
             ErrorCode::EditWindowClosed,
             "this message is too old to edit",
         )),
+        MessageKind::React if txn.reaction_count(conv, seq, me)? >= MAX_REACTIONS_PER_USER => {
+            Err(bad(format!(
+                "at most {MAX_REACTIONS_PER_USER} different reactions per message"
+            )))
+        }
         MessageKind::Delete if !own && txn.require_member(conv, me)? != MemberRole::Admin => {
             Err(Error::refused(
                 ErrorCode::Forbidden,

@@ -269,6 +269,8 @@ pub trait Tx: ReadTx {
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>>;
     /// The entry at `seq`, as far as a reference to it needs.
     fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>>;
+    /// How many different reactions `user` has on the message at (`conv`, `seq`).
+    fn reaction_count(&self, conv: ConversationId, seq: Seq, user: UserId) -> Result<usize>;
     /// Fold a just-stored event into its target (edit, erase, reactions; `state_seq`); a
     /// delete also drops the target's attachment and its reference to the blob.
     fn fold(&self, event: &MessageRecord) -> Result<()>;

@@ -151,7 +151,11 @@ impl Pager<'_> {
         messages: impl Iterator<Item = MessageRecord>,
     ) -> Result<(), SyncError> {
         for m in messages {
-            self.bytes += m.body.len();
+            self.bytes += m.body.len()
+                + m.reactions
+                    .iter()
+                    .map(|r| r.emoji.len() + 16)
+                    .sum::<usize>();
             self.page.push(m);
         }
         if self.page.len() >= PAGE || self.bytes >= MAX_PAGE_BYTES {

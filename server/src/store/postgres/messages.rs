@@ -133,6 +133,22 @@ pub fn target(
     .transpose()
 }
 
+/// How many different reactions `user` has on the message at (`conv`, `seq`).
+pub fn reaction_count(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+    seq: Seq,
+    user: UserId,
+) -> Result<usize> {
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM reactions WHERE conversation_id = $1 AND seq = $2 AND user_id = $3",
+            &[&conv, &(seq.min(i64::MAX as Seq) as i64), &user],
+        )?
+        .get(0);
+    Ok(n as usize)
+}
+
 /// Fold a just-stored event into its target.
 pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
     let Some(target) = event.target_seq else {
@@ -271,15 +287,20 @@ pub fn page_before(
     let mut rows = records(&rows)?;
     let mut has_more = rows.len() > limit;
     rows.truncate(limit);
+    attach_reactions(c, &mut rows)?;
+    // Bounded in bytes (text and reactions) too.
     let mut bytes = 0;
     if let Some(cut) = rows.iter().position(|m| {
-        bytes += m.body.len();
+        bytes += m.body.len()
+            + m.reactions
+                .iter()
+                .map(|r| r.emoji.len() + 16)
+                .sum::<usize>();
         bytes > MAX_PAGE_BYTES
     }) {
         rows.truncate(cut.max(1));
         has_more = true;
     }
     rows.reverse();
-    attach_reactions(c, &mut rows)?;
     Ok((rows, has_more))
 }

@@ -271,6 +271,9 @@ impl Tx for PgTx<'_> {
     fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
         messages::target(&mut *self.c(), conv, seq)
     }
+    fn reaction_count(&self, conv: ConversationId, seq: Seq, user: UserId) -> Result<usize> {
+        messages::reaction_count(&mut *self.c(), conv, seq, user)
+    }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
         messages::fold(&mut *self.c(), event)
     }

@@ -121,6 +121,21 @@ pub fn target(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<O
         .optional()?)
 }
 
+/// How many different reactions `user` has on the message at (`conv`, `seq`).
+pub fn reaction_count(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    seq: Seq,
+    user: UserId,
+) -> Result<usize> {
+    let n: i64 = txn
+        .prepare_cached(
+            "SELECT count(*) FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND user_id = ?3",
+        )?
+        .query_row(params![conv, seq.min(i64::MAX as Seq) as i64, user], |r| r.get(0))?;
+    Ok(n as usize)
+}
+
 /// Fold a just-stored event into the text message it targets: the new text, the erasure of
 /// a delete (the body, every edit's body and the reactions are gone, not hidden), or the
 /// reaction set. The target's `state_seq` becomes the event's `seq`.
@@ -266,16 +281,20 @@ pub fn page_before(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut has_more = rows.len() > limit;
     rows.truncate(limit);
-    // Bounded in bytes too, so one reply cannot be 200 messages of the largest size.
+    attach_reactions(txn, &mut rows)?;
+    // Bounded in bytes (text and reactions) too, so one reply cannot be 200 messages of the largest size.
     let mut bytes = 0;
     if let Some(cut) = rows.iter().position(|m| {
-        bytes += m.body.len();
+        bytes += m.body.len()
+            + m.reactions
+                .iter()
+                .map(|r| r.emoji.len() + 16)
+                .sum::<usize>();
         bytes > MAX_PAGE_BYTES
     }) {
         rows.truncate(cut.max(1));
         has_more = true;
     }
     rows.reverse();
-    attach_reactions(txn, &mut rows)?;
     Ok((rows, has_more))
 }

@@ -242,6 +242,9 @@ impl Tx for Transaction<'_> {
     fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
         messages::target(self, conv, seq)
     }
+    fn reaction_count(&self, conv: ConversationId, seq: Seq, user: UserId) -> Result<usize> {
+        messages::reaction_count(self, conv, seq, user)
+    }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
         messages::fold(self, event)
     }
