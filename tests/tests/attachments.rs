@@ -172,3 +172,35 @@ async fn a_file_still_uploading_can_be_cancelled_and_never_arrives() {
     assert_eq!(stored.len(), 1);
     assert!(stored[0].attachment.is_none());
 }
+
+#[tokio::test]
+async fn deleting_a_file_message_for_everyone_removes_the_file_from_every_device() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("private.txt");
+    std::fs::write(&path, "meant to be taken back").unwrap();
+    let echo = alice.send_file(conv, &path, "", None).await.unwrap();
+    let sent_copy = echo.local_file.clone().expect("the staged copy");
+    wait_settled(&alice).await;
+    let stored = eventually_message(&bob, conv).await;
+    let seq = stored.seq.unwrap();
+    let downloaded = bob.download(conv, seq).await.unwrap();
+    assert!(downloaded.is_file());
+
+    alice.delete_for_everyone(conv, seq).await.unwrap();
+    wait_settled(&alice).await;
+    eventually("the downloaded copy is gone", || async {
+        !downloaded.exists()
+    })
+    .await;
+    assert!(
+        !Path::new(&sent_copy).exists(),
+        "the sender's copy is gone too"
+    );
+    let view = bob.messages(conv, None, 10).await.unwrap();
+    let tombstone = view.iter().find(|m| m.seq == Some(seq)).unwrap();
+    assert!(tombstone.deleted && tombstone.attachment.is_none() && tombstone.local_file.is_none());
+}

@@ -6,6 +6,7 @@
 //! below that is already reflected, so the same events applied twice, or a page of history
 //! that arrives already folded by the relay, change nothing. An event whose target is not in
 //! the cache is stored and left: when the target arrives (history), the relay sends it folded.
+//! A delete also removes the message's file from this device (downloaded or sent from here).
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{MessageKind, MessageRecord};
@@ -44,6 +45,7 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
             .execute(params![conv, target, event.body, event.sent_at])?;
         }
         MessageKind::Delete => {
+            forget_files(txn, conv, target)?;
             txn.prepare_cached(
                 "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
             )?
@@ -69,6 +71,40 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
     )?
     .execute(params![conv, target, seq])?;
     Ok(true)
+}
+
+/// A message deleted for everyone takes its file off this device too: the downloaded copy
+/// and, for the user's own message, the copy that was uploaded.
+fn forget_files(txn: &Transaction<'_>, conv: i64, seq: i64) -> Result<()> {
+    let row: Option<(String, Option<String>)> = txn
+        .prepare_cached(
+            "SELECT client_id, attachment FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text'",
+        )?
+        .query_row(params![conv, seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((client_id, attachment)) = row else {
+        return Ok(());
+    };
+    let blob = attachment
+        .and_then(|j| serde_json::from_str::<tern_proto::Attachment>(&j).ok())
+        .map(|a| a.blob_id);
+    let mut paths: Vec<String> = Vec::new();
+    if let Some(blob) = &blob {
+        paths.extend(
+            txn.prepare_cached("DELETE FROM downloads WHERE blob_id = ?1 RETURNING path")?
+                .query_map([blob], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?,
+        );
+    }
+    paths.extend(
+        txn.prepare_cached("DELETE FROM uploads_out WHERE client_id = ?1 RETURNING path")?
+            .query_map([&client_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?,
+    );
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// Take a text message's folded state from the relay (a history page can be newer than what
