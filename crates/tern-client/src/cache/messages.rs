@@ -85,12 +85,7 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 "UPDATE conversations SET last_seq = max(last_seq, ?2) WHERE id = ?1",
             )?
             .execute(params![m.conversation_id, m.seq as i64])?;
-            if fold::apply(txn, m)? {
-                let target = (m.conversation_id, m.target_seq.unwrap_or_default());
-                if !stored.changed.contains(&target) {
-                    stored.changed.push(target);
-                }
-            }
+            // Folded below, in order, once no entry before it is missing.
         }
         stored.fresh.push(m.clone());
     }
@@ -100,8 +95,42 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
     touched.dedup();
     for conv in touched {
         advance_cursor(txn, conv)?;
+        fold_ready(txn, conv, &mut stored.changed)?;
     }
     Ok(stored)
+}
+
+/// Fold, in sequence order, the stored events of `conv` not folded yet that have no gap before
+/// them. Events can arrive out of order (the user's own acknowledged reaction before someone's
+/// earlier edit that a sync is still bringing); folding only the gap-free prefix, in order,
+/// makes every device apply the same events in the same order. An event's own `state_seq`
+/// marks it folded (it is otherwise unused for events).
+fn fold_ready(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    changed: &mut Vec<(ConversationId, Seq)>,
+) -> Result<()> {
+    let ready: Vec<MessageRecord> = txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m WHERE m.conversation_id = ?1 AND m.kind != 'text'
+             AND m.state_seq = 0
+             AND m.seq <= (SELECT synced_seq FROM conversations WHERE id = ?1) ORDER BY m.seq"
+        ))?
+        .query_map([conv], row_to_record)?
+        .collect::<rusqlite::Result<_>>()?;
+    for event in ready {
+        if fold::apply(txn, &event)? {
+            let target = (conv, event.target_seq.unwrap_or_default());
+            if !changed.contains(&target) {
+                changed.push(target);
+            }
+        }
+        txn.prepare_cached(
+            "UPDATE messages SET state_seq = seq WHERE conversation_id = ?1 AND seq = ?2",
+        )?
+        .execute(params![conv, event.seq as i64])?;
+    }
+    Ok(())
 }
 
 fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
