@@ -8,7 +8,7 @@ use tern_proto::{
     UserId, MAX_CLIENT_ID_LEN,
 };
 
-use super::{queue, Ctx, Pending};
+use super::{is_bidi_control, queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
 use crate::store::{NewEntry, Tx};
@@ -82,12 +82,6 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
 /// Longest attachment file name (characters) and thumbnail (bytes of base64).
 const MAX_FILE_NAME_CHARS: usize = 255;
 const MAX_THUMBNAIL_BYTES: usize = 16 * 1024;
-
-/// Direction marks, overrides and isolates: in a file name they make `cod.exe` read as
-/// `exe.doc`, the classic way to disguise a program.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
 
 /// An attachment descriptor within bounds: on a text message, a plain file name (no folders,
 /// no control characters), a size the relay accepts, a SHA-256, a small thumbnail.

@@ -89,6 +89,12 @@ where
     Ok(Box::pin(async move { fut.await.map(reply) }))
 }
 
+/// Direction marks, overrides and isolates: in a name they reorder the text around it, the
+/// classic way to make one name read as another (`cod.exe` as `exe.doc`).
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A trimmed group or user name within the configured length.
 fn check_name(state: &AppState, name: &str) -> Result<String> {
     let name = name.trim();

@@ -19,7 +19,7 @@ const MAX_DISPLAY_NAME_CHARS: usize = 64;
 /// bidirectional overrides and isolates (they reorder the text around the name, the classic
 /// way to make a name read as someone else's).
 fn forbidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || super::is_bidi_control(c)
 }
 
 /// A display name as stored: trimmed, `None` when blank; refused when too long or when it

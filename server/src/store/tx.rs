@@ -115,6 +115,29 @@ pub struct Changes {
 /// client asks again from where it stopped).
 pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 
+/// What an entry weighs against [`MAX_PAGE_BYTES`]: its text and its reactions.
+pub fn page_weight(m: &MessageRecord) -> usize {
+    m.body.len()
+        + m.reactions
+            .iter()
+            .map(|r| r.emoji.len() + 16)
+            .sum::<usize>()
+}
+
+/// Shorten `rows` (newest first, as a history query reads them) to about [`MAX_PAGE_BYTES`],
+/// keeping at least one; whether anything was cut.
+pub fn cut_to_page(rows: &mut Vec<MessageRecord>) -> bool {
+    let mut bytes = 0;
+    let cut = rows.iter().position(|m| {
+        bytes += page_weight(m);
+        bytes > MAX_PAGE_BYTES
+    });
+    if let Some(cut) = cut {
+        rows.truncate(cut.max(1));
+    }
+    cut.is_some()
+}
+
 /// Reads that need no transaction.
 pub trait ReadTx {
     /// A user by username, in any letter case.

@@ -24,7 +24,7 @@ use super::writer::Outbound;
 use crate::error::Error;
 use crate::ops::presence_of;
 use crate::state::AppState;
-use crate::store::MAX_PAGE_BYTES;
+use crate::store::{page_weight, MAX_PAGE_BYTES};
 
 /// Messages read from the store at a time.
 const CHUNK: usize = 64;
@@ -151,11 +151,7 @@ impl Pager<'_> {
         messages: impl Iterator<Item = MessageRecord>,
     ) -> Result<(), SyncError> {
         for m in messages {
-            self.bytes += m.body.len()
-                + m.reactions
-                    .iter()
-                    .map(|r| r.emoji.len() + 16)
-                    .sum::<usize>();
+            self.bytes += page_weight(&m);
             self.page.push(m);
         }
         if self.page.len() >= PAGE || self.bytes >= MAX_PAGE_BYTES {

@@ -141,11 +141,11 @@ fn decorate(
             }
         }
     }
+    let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
     resolve_quotes(txn, chats)?;
-    overlay_pending(txn, chats)?;
+    overlay_pending(txn, &my_name, chats)?;
     name_senders(txn, chats)?;
     locate_files(txn, chats)?;
-    let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
     for chat in chats.iter_mut() {
         chat.mentions_me = !chat.mine && crate::mentions::mentions(&chat.body, &my_name);
     }
@@ -298,9 +298,8 @@ pub fn resolve_quotes(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Resul
 }
 
 /// Show the user's queued edits, deletes and reactions on the messages they target.
-fn overlay_pending(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<()> {
+fn overlay_pending(txn: &Transaction<'_>, my_name: &str, chats: &mut [ChatMessage]) -> Result<()> {
     let mut by_conv: HashMap<ConversationId, Vec<outbox::OutboxItem>> = HashMap::new();
-    let my_name = super::meta_get(txn, "username")?.unwrap_or_default();
     for chat in chats.iter_mut() {
         let Some(seq) = chat.seq else { continue };
         let pending = match by_conv.entry(chat.conversation_id) {
@@ -308,7 +307,7 @@ fn overlay_pending(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Result<(
             Entry::Vacant(e) => e.insert(outbox::pending_events(txn, chat.conversation_id)?),
         };
         for item in pending.iter().filter(|i| i.target_seq == Some(seq)) {
-            apply_pending(chat, item, &my_name);
+            apply_pending(chat, item, my_name);
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, User
 
 use super::enum_column;
 use crate::error::Result;
-use crate::store::tx::{NewEntry, Target, MAX_PAGE_BYTES};
+use crate::store::tx::{cut_to_page, NewEntry, Target};
 
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
@@ -283,18 +283,7 @@ pub fn page_before(
     rows.truncate(limit);
     attach_reactions(txn, &mut rows)?;
     // Bounded in bytes (text and reactions) too, so one reply cannot be 200 messages of the largest size.
-    let mut bytes = 0;
-    if let Some(cut) = rows.iter().position(|m| {
-        bytes += m.body.len()
-            + m.reactions
-                .iter()
-                .map(|r| r.emoji.len() + 16)
-                .sum::<usize>();
-        bytes > MAX_PAGE_BYTES
-    }) {
-        rows.truncate(cut.max(1));
-        has_more = true;
-    }
+    has_more |= cut_to_page(&mut rows);
     rows.reverse();
     Ok((rows, has_more))
 }
