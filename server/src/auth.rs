@@ -60,9 +60,42 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Argon2id with the recommended parameters (19 MiB, 2 passes, 1 lane).
-fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+/// The cost of new argon2id hashes: memory and passes (one lane). The default is the
+/// recommended minimum (19 MiB, 2 passes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Cost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub iterations: u32,
+}
+
+impl Default for Argon2Cost {
+    fn default() -> Self {
+        Argon2Cost {
+            memory_kib: Params::DEFAULT_M_COST,
+            iterations: Params::DEFAULT_T_COST,
+        }
+    }
+}
+
+impl Argon2Cost {
+    fn params(self) -> Result<Params> {
+        Params::new(self.memory_kib, self.iterations, 1, None)
+            .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))
+    }
+
+    /// Whether `stored` was made with a different cost (then it is rehashed at the next
+    /// successful login).
+    pub fn outdated(self, stored: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return false;
+        };
+        match Params::try_from(&parsed) {
+            Ok(p) => p.m_cost() != self.memory_kib || p.t_cost() != self.iterations,
+            Err(_) => false,
+        }
+    }
 }
 
 /// Grow `memory` to the blocks `params` needs; a buffer kept by its caller is reused by every
@@ -74,20 +107,25 @@ fn blocks<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
     &mut memory[..params.block_count()]
 }
 
-/// Hash a password with argon2id and a random salt (PHC string), in a fresh buffer.
+/// Hash a password with argon2id at the default cost and a random salt (PHC string), in a
+/// fresh buffer.
 pub fn hash_password(password: &str) -> Result<String> {
-    hash_password_with(password, &mut Vec::new())
+    hash_password_with(password, &mut Vec::new(), Argon2Cost::default())
 }
 
-/// Hash a password with argon2id and a random salt (PHC string), using `memory` as the
-/// algorithm's working memory.
-pub fn hash_password_with(password: &str, memory: &mut Vec<Block>) -> Result<String> {
+/// Hash a password with argon2id at `cost` and a random salt (PHC string), using `memory` as
+/// the algorithm's working memory.
+pub fn hash_password_with(
+    password: &str,
+    memory: &mut Vec<Block>,
+    cost: Argon2Cost,
+) -> Result<String> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
     let salt =
         SaltString::encode_b64(&salt_bytes).map_err(|e| Error::Internal(format!("salt: {e}")))?;
-    let argon = argon2();
-    let params = argon.params().clone();
+    let params = cost.params()?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     argon
         .hash_password_into_with_memory(
@@ -172,7 +210,7 @@ mod tests {
     #[test]
     fn a_reused_buffer_gives_the_same_answers_and_the_dummy_hash_matches_nothing() {
         let mut memory = Vec::new();
-        let h = hash_password_with("correct horse", &mut memory).unwrap();
+        let h = hash_password_with("correct horse", &mut memory, Argon2Cost::default()).unwrap();
         let len = memory.len();
         assert!(verify_password_with("correct horse", &h, &mut memory));
         assert!(!verify_password_with("wrong horse", &h, &mut memory));
@@ -184,6 +222,22 @@ mod tests {
             &mut memory
         ));
         assert!(!verify_password_with("", DUMMY_HASH, &mut memory));
+    }
+
+    #[test]
+    fn a_raised_cost_marks_older_hashes_outdated_and_both_verify() {
+        let old = hash_password("correct horse").unwrap();
+        let raised = Argon2Cost {
+            memory_kib: 8 * 1024,
+            iterations: 3,
+        };
+        assert!(raised.outdated(&old));
+        assert!(!Argon2Cost::default().outdated(&old));
+        let new = hash_password_with("correct horse", &mut Vec::new(), raised).unwrap();
+        assert!(new.contains("m=8192,t=3"), "{new}");
+        assert!(!raised.outdated(&new));
+        assert!(verify_password("correct horse", &old));
+        assert!(verify_password("correct horse", &new));
     }
 
     #[test]

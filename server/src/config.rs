@@ -145,6 +145,9 @@ pub struct Limits {
     pub register_password_hashes: usize,
     /// Requests that may wait for a password permit of each kind; more get `503 busy`.
     pub password_queue: usize,
+    /// Argon2id cost of new password hashes. Raising it never breaks older hashes (each
+    /// records its own parameters); a user's hash is upgraded at their next login.
+    pub argon2: crate::auth::Argon2Cost,
     /// WebSocket read buffer per connection (tungstenite's default of 128 KiB makes idle
     /// connections expensive).
     pub read_buffer_bytes: usize,
@@ -193,6 +196,7 @@ impl Default for Limits {
             attachment_quota_bytes: 2 * 1024 * 1024 * 1024,
             upload_ttl: Duration::from_secs(24 * 3600),
             login_password_checks: 2,
+            argon2: crate::auth::Argon2Cost::default(),
             register_password_hashes: 1,
             password_queue: 64,
             read_buffer_bytes: 1024,

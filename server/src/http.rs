@@ -1,5 +1,6 @@
 //! HTTP endpoints on the relay's port: accounts (register in [`crate::register`], login in
-//! [`crate::login`], logout, logout everywhere), health, metrics, and the WebSocket upgrade.
+//! [`crate::login`], logout, logout everywhere; password and sessions in [`crate::account`]),
+//! health, metrics, and the WebSocket upgrade.
 //! Every refusal is a JSON [`ErrorBody`].
 
 use std::sync::atomic::Ordering;
@@ -14,7 +15,7 @@ use axum::{Json, Router};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
-use crate::{login, register, transfers, ws};
+use crate::{account, login, register, transfers, ws};
 use tern_proto::close;
 
 /// Largest HTTP request body; larger ones get `413 body_too_large`.
@@ -27,6 +28,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/login", post(login::login))
         .route("/v1/logout", post(logout))
         .route("/v1/logout_all", post(logout_all))
+        .route("/v1/password", post(account::change_password))
+        .route("/v1/sessions", get(account::sessions))
+        .route("/v1/sessions/{id}/revoke", post(account::revoke))
         .route("/health", get(health))
         .route(tern_proto::WS_PATH, get(ws::upgrade))
         .route("/v1/uploads", post(transfers::create))

@@ -142,6 +142,7 @@ impl KdfLane {
 /// The relay's password hashing: the pool and its two lanes.
 pub struct Kdf {
     pool: KdfPool,
+    cost: auth::Argon2Cost,
     login: KdfLane,
     register: KdfLane,
 }
@@ -153,6 +154,7 @@ impl Kdf {
         let register = limits.register_password_hashes.max(1);
         Ok(Kdf {
             pool: KdfPool::new(login + register)?,
+            cost: limits.argon2,
             login: KdfLane::new(login, limits.password_queue),
             register: KdfLane::new(register, limits.password_queue),
         })
@@ -177,10 +179,27 @@ impl Kdf {
     /// Hash a new account's password on the registration lane.
     pub async fn hash(&self, metrics: &Metrics, password: String) -> Result<String> {
         let _permit = self.register.acquire().await?;
+        self.hash_now(metrics, password).await
+    }
+
+    /// Hash a password for a signed-in user (a password change, or an upgrade of an outdated
+    /// hash right after a login checked it) on the login lane.
+    pub async fn rehash(&self, metrics: &Metrics, password: String) -> Result<String> {
+        let _permit = self.login.acquire().await?;
+        self.hash_now(metrics, password).await
+    }
+
+    async fn hash_now(&self, metrics: &Metrics, password: String) -> Result<String> {
         metrics.password_hashes.fetch_add(1, Ordering::Relaxed);
+        let cost = self.cost;
         self.pool
-            .run(move |memory| auth::hash_password_with(&password, memory))
+            .run(move |memory| auth::hash_password_with(&password, memory, cost))
             .await?
+    }
+
+    /// Whether a stored hash was made at another cost than the configured one.
+    pub fn outdated(&self, stored: &str) -> bool {
+        self.cost.outdated(stored)
     }
 }
 
@@ -208,7 +227,7 @@ mod tests {
     async fn the_pool_hashes_and_verifies() {
         let pool = KdfPool::new(2).unwrap();
         let hash = pool
-            .run(|m| auth::hash_password_with("correct horse", m))
+            .run(|m| auth::hash_password_with("correct horse", m, auth::Argon2Cost::default()))
             .await
             .unwrap()
             .unwrap();

@@ -8,6 +8,7 @@
 //! Module map: [`http`] and [`ws`] speak to clients; [`ops`] are the operations; [`store`]
 //! persists; [`fanout`] is the boundary to delivery, implemented in-process by [`hub`].
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod blobs;

@@ -101,6 +101,9 @@ pub async fn login(
         );
     };
     charges.refund();
+    if state.accounts.kdf.outdated(&user.password_hash) {
+        crate::account::upgrade_hash(&state, user.id, req.password.clone()).await;
+    }
     Ok(Json(
         open_session(&state, user, &req.device_name, known_credential).await?,
     ))

@@ -82,6 +82,13 @@ struct Args {
     /// How long after sending its author may still edit a message (hours).
     #[arg(long, env = "TERN_EDIT_WINDOW_HOURS", default_value_t = 48)]
     edit_window_hours: u64,
+    /// Argon2id memory per password hash, KiB. Raising it (or the passes) upgrades each
+    /// user's stored hash at their next login; older hashes keep working.
+    #[arg(long, env = "TERN_ARGON2_MEMORY_KIB", default_value_t = 19 * 1024)]
+    argon2_memory_kib: u32,
+    /// Argon2id passes per password hash.
+    #[arg(long, env = "TERN_ARGON2_ITERATIONS", default_value_t = 2)]
+    argon2_iterations: u32,
     /// Sustained message sends per second per user.
     #[arg(long, env = "TERN_SEND_RATE", default_value_t = 30.0)]
     send_rate: f64,
@@ -164,6 +171,22 @@ enum Admin {
         #[arg(long, env = "TERN_STORE")]
         store: Option<String>,
     },
+    /// Set a user's password and sign out all their devices. The new password is read from
+    /// the first line of standard input; with `--generate` a random one is made and printed.
+    ResetPassword {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// Make a random password and print it instead of reading one.
+        #[arg(long)]
+        generate: bool,
+        /// SQLite database file of the relay.
+        #[arg(long = "db", env = "TERN_DB", default_value = "tern-relay.db")]
+        db: PathBuf,
+        /// The relay's PostgreSQL database instead (`postgres://…`).
+        #[arg(long, env = "TERN_STORE")]
+        store: Option<String>,
+    },
 }
 
 impl Args {
@@ -188,6 +211,10 @@ impl Args {
         c.limits.hard_frame_bytes = c.limits.hard_frame_bytes.max(self.max_frame_bytes * 2);
         c.limits.max_message_bytes = self.max_message_bytes;
         c.limits.edit_window = Duration::from_secs(self.edit_window_hours * 3600);
+        c.limits.argon2 = tern_server::auth::Argon2Cost {
+            memory_kib: self.argon2_memory_kib.max(8),
+            iterations: self.argon2_iterations.max(1),
+        };
         c.limits.read_buffer_bytes = self.read_buffer_bytes.max(256);
         c.limits.send_rate = Rate {
             burst: self.send_burst,
@@ -236,14 +263,45 @@ async fn shutdown_signal() {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Command::Admin {
-        action: Admin::Invite { uses, db, store },
-    }) = &args.command
-    {
-        let store = store.as_deref().filter(|s| !s.is_empty());
-        let code = tern_server::admin::create_invite(db, store, *uses)?;
-        println!("{}", code.expose());
-        return Ok(());
+    match &args.command {
+        Some(Command::Admin {
+            action: Admin::Invite { uses, db, store },
+        }) => {
+            let store = store.as_deref().filter(|s| !s.is_empty());
+            let code = tern_server::admin::create_invite(db, store, *uses)?;
+            println!("{}", code.expose());
+            return Ok(());
+        }
+        Some(Command::Admin {
+            action:
+                Admin::ResetPassword {
+                    user,
+                    generate,
+                    db,
+                    store,
+                },
+        }) => {
+            let store = store.as_deref().filter(|s| !s.is_empty());
+            let password = if *generate {
+                None
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            };
+            let cost = tern_server::auth::Argon2Cost {
+                memory_kib: args.argon2_memory_kib,
+                iterations: args.argon2_iterations,
+            };
+            let (password, revoked) =
+                tern_server::admin::reset_password(db, store, user, password, cost)?;
+            if *generate {
+                println!("{password}");
+            }
+            eprintln!("password of {user} set; {revoked} session(s) signed out");
+            return Ok(());
+        }
+        None => {}
     }
     let runtime = if args.worker_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()

@@ -98,6 +98,7 @@ pub async fn seed_with_messages(
                         target_seq: None,
                         reply_to: None,
                         attachment: None,
+                        withheld_from: None,
                         now,
                     };
                     txn.insert_new(&entry)?;

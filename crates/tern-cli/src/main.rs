@@ -6,6 +6,7 @@
 //! non-zero (1; `send` uses 3 for "still queued" and 4 for "refused").
 
 mod output;
+mod privacy;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use crate::output::{Output, Sent};
 /// Tern command-line client.
 #[derive(Debug, Parser)]
 #[command(version, about)]
-struct Cli {
+pub(crate) struct Cli {
     /// Relay address: `https://host[:port]` (the default when no scheme is given), or
     /// `http://` for a relay on this machine.
     #[arg(long, env = "TERN_RELAY", default_value = "http://127.0.0.1:7878")]
@@ -146,6 +147,8 @@ enum Command {
     Search { query: Vec<String> },
     /// Mark a conversation read up to a sequence number.
     Read { conversation: i64, seq: u64 },
+    #[command(flatten)]
+    Privacy(privacy::PrivacyCommand),
     /// Print events as they happen (JSON lines with --json).
     Listen {
         /// Stop after this many seconds.
@@ -196,7 +199,7 @@ fn last_user_file(cli: &Cli) -> PathBuf {
     data_dir(cli).join("last-user")
 }
 
-async fn resume(cli: &Cli) -> anyhow::Result<Client> {
+pub(crate) async fn resume(cli: &Cli) -> anyhow::Result<Client> {
     let user = match &cli.user {
         Some(u) => u.clone(),
         None => std::fs::read_to_string(last_user_file(cli))
@@ -209,7 +212,7 @@ async fn resume(cli: &Cli) -> anyhow::Result<Client> {
     Ok(Client::resume(config(cli)?, &user).await?)
 }
 
-async fn wait_online(
+pub(crate) async fn wait_online(
     client: &Client,
     events: &mut tokio::sync::broadcast::Receiver<Event>,
     within: Duration,
@@ -312,6 +315,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Profile { display_name } => profile(cli, &out, display_name).await,
         Command::Find { query } => find(cli, &out, &query.join(" ")).await,
         Command::Conversations => conversations(cli, &out).await,
+        Command::Privacy(cmd) => privacy::run(cli, &out, cmd).await,
         Command::History {
             conversation,
             limit,

@@ -129,6 +129,9 @@ pub fn conversation_view(v: &ConversationView) -> String {
     if v.online == Some(true) {
         line.push_str(" (online)");
     }
+    if v.request {
+        line.push_str(" (message request)");
+    }
     if v.unread > 0 {
         line.push_str(&format!("  {} unread", v.unread));
     }
@@ -190,6 +193,12 @@ pub fn event(e: &Event) -> String {
             } else {
                 "stopped typing"
             }
+        ),
+        Event::Privacy { privacy: p } => format!(
+            "privacy: presence {}, read receipts {}, {} blocked",
+            p.presence.as_str(),
+            if p.read_receipts { "on" } else { "off" },
+            p.blocked.len()
         ),
         Event::Presence { presence: p } => format!(
             "user {} is {}",

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 use tern_proto::{
-    ConversationId, ConversationInfo, Presence, ReceiptState, Seq, Timestamp, UserId,
+    ConversationId, ConversationInfo, Presence, Privacy, ReceiptState, Seq, Timestamp, UserId,
 };
 
 /// The state of the link to the relay, as the UI should show it.
@@ -148,6 +148,10 @@ pub struct ConversationView {
     pub unread: u64,
     /// For direct conversations, whether the other member is online.
     pub online: Option<bool>,
+    /// A message request: someone the user shares no accepted conversation with started it
+    /// or added them. It is listed apart, notifies quietly, and shares no presence, typing or
+    /// read receipts until accepted (or replied to).
+    pub request: bool,
 }
 
 /// Something that happened.
@@ -238,6 +242,11 @@ pub enum Event {
         user_id: UserId,
         /// Typing or not.
         active: bool,
+    },
+    /// The user's privacy settings or block list changed (here or on another device).
+    Privacy {
+        /// The settings now.
+        privacy: Privacy,
     },
     /// A contact's presence changed.
     Presence {

@@ -1,8 +1,12 @@
-//! The relay's HTTP account endpoints: register, log in, log out (everywhere).
+//! The relay's HTTP account endpoints: register, log in, log out (everywhere), change the
+//! password, list and revoke sessions.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tern_proto::{ErrorBody, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse};
+use tern_proto::{
+    ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
+    RegisterResponse, SessionId, SessionInfo, SessionsResponse,
+};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
@@ -82,6 +86,55 @@ pub async fn login(
         },
     )
     .await
+}
+
+/// Change the password; the relay signs out every other device.
+pub async fn change_password(
+    config: &ClientConfig,
+    token: &Token,
+    old_password: &str,
+    new_password: &str,
+) -> Result<()> {
+    let res = client()?
+        .post(config.http_url("/v1/password"))
+        .bearer_auth(token.expose())
+        .json(&ChangePasswordRequest {
+            old_password: old_password.into(),
+            new_password: new_password.into(),
+        })
+        .send()
+        .await?;
+    if res.status().is_success() {
+        return Ok(());
+    }
+    decode::<serde_json::Value>(res).await.map(|_| ())
+}
+
+/// The account's signed-in devices.
+pub async fn sessions(config: &ClientConfig, token: &Token) -> Result<Vec<SessionInfo>> {
+    let res = client()?
+        .get(config.http_url("/v1/sessions"))
+        .bearer_auth(token.expose())
+        .send()
+        .await?;
+    Ok(decode::<SessionsResponse>(res).await?.sessions)
+}
+
+/// Sign out one of the account's devices.
+pub async fn revoke_session(
+    config: &ClientConfig,
+    token: &Token,
+    session: SessionId,
+) -> Result<()> {
+    let res = client()?
+        .post(config.http_url(&format!("/v1/sessions/{session}/revoke")))
+        .bearer_auth(token.expose())
+        .send()
+        .await?;
+    if res.status().is_success() {
+        return Ok(());
+    }
+    decode::<serde_json::Value>(res).await.map(|_| ())
 }
 
 /// Revoke this token (`all`: every token of the user).

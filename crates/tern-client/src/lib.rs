@@ -23,6 +23,7 @@ pub mod http;
 pub mod keychain;
 pub mod logging;
 pub mod mentions;
+mod privacy;
 pub mod private_fs;
 mod profile;
 pub mod relay_address;
@@ -37,3 +38,4 @@ pub use events::{
     ChatMessage, ConnectionState, ConversationView, Event, MessageStatus, Quote, ReactionView,
 };
 pub use relay_address::{ClearText, RelayAddress};
+pub use tern_proto::{PresenceVisibility, Privacy, SessionInfo};

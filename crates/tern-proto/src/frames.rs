@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::requests::{
-    AddMembers, CreateGroup, FindPeople, HistoryRequest, LeaveGroup, ListConversations,
-    MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetProfile, SetTyping,
-    StartDirect, SyncRequest,
+    AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,
+    ListConversations, MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage,
+    SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
 };
 use crate::{
     ConversationId, ConversationInfo, ConversationSummary, ErrorCode, MessageId, MessageRecord,
-    Person, Presence, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+    Person, Presence, Privacy, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
 };
 
 /// What a client already holds in one conversation, sent with [`ClientFrame::Sync`].
@@ -73,6 +73,14 @@ pub enum ClientFrame {
     SetProfile(SetProfile),
     /// Find people to chat with; answered with [`ServerFrame::People`].
     FindPeople(FindPeople),
+    /// Block a user; answered with [`ServerFrame::Ok`].
+    Block(Block),
+    /// Unblock a user; answered with [`ServerFrame::Ok`].
+    Unblock(Unblock),
+    /// Change privacy settings; answered with [`ServerFrame::Ok`].
+    SetPrivacy(SetPrivacy),
+    /// Accept a message request; answered with [`ServerFrame::Conversation`].
+    AcceptRequest(AcceptRequest),
 }
 
 /// Every `type` a client may send, for telling an unknown type from a malformed known one.
@@ -93,6 +101,10 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "typing",
     "set_profile",
     "find_people",
+    "block",
+    "unblock",
+    "set_privacy",
+    "accept_request",
 ];
 
 /// A client frame that could not be understood.
@@ -171,6 +183,10 @@ impl ClientFrame {
             ClientFrame::Typing(r) => r.id,
             ClientFrame::SetProfile(r) => r.id,
             ClientFrame::FindPeople(r) => r.id,
+            ClientFrame::Block(r) => r.id,
+            ClientFrame::Unblock(r) => r.id,
+            ClientFrame::SetPrivacy(r) => r.id,
+            ClientFrame::AcceptRequest(r) => r.id,
         }
     }
 }
@@ -327,6 +343,14 @@ pub enum ServerFrame {
         changes_version: u64,
         /// Current presence of everyone sharing a conversation with the user.
         presence: Vec<Presence>,
+        /// The user's privacy settings and block list.
+        #[serde(default)]
+        privacy: Privacy,
+    },
+    /// The user's privacy settings or block list changed (on any of their devices).
+    Privacy {
+        /// The settings now.
+        privacy: Privacy,
     },
 }
 

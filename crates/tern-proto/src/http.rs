@@ -108,6 +108,46 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
+/// `POST /v1/password`: change the password. Every other session of the account is revoked
+/// (its connections closed with 4001); the session that asked stays signed in.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    /// The current password.
+    pub old_password: String,
+    /// The new one (the same rules as at registration).
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest { <redacted> }")
+    }
+}
+
+/// One signed-in device of the account, as `GET /v1/sessions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Session id (what `POST /v1/sessions/{id}/revoke` takes).
+    pub session_id: SessionId,
+    /// The device name given at login.
+    pub device_name: String,
+    /// When it logged in.
+    pub created_at: Timestamp,
+    /// When it was last connected, to the hour (coarse on purpose).
+    pub last_seen_at: Option<Timestamp>,
+    /// When its token stops working.
+    pub expires_at: Timestamp,
+    /// The session that asked.
+    pub current: bool,
+}
+
+/// Reply to `GET /v1/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionsResponse {
+    /// Active sessions, newest first.
+    pub sessions: Vec<SessionInfo>,
+}
+
 /// Body of every HTTP error response, and of a refused WebSocket handshake.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {

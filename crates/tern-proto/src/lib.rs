@@ -22,18 +22,19 @@ pub use frames::{
     CLIENT_FRAME_TYPES,
 };
 pub use http::{
-    ErrorBody, LoginRequest, LoginResponse, RegisterRequest, RegisterResponse, COMPRESSION_HEADER,
-    INSTANCE_HEADER, PROTOCOL_HEADER,
+    ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
+    RegisterResponse, SessionInfo, SessionsResponse, COMPRESSION_HEADER, INSTANCE_HEADER,
+    PROTOCOL_HEADER,
 };
 pub use model::{
     Attachment, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member,
-    MemberRole, MessageId, MessageKind, MessageRecord, Person, Presence, Reaction, ReceiptState,
-    RequestId, Seq, SessionId, Timestamp, UserId,
+    MemberRole, MessageId, MessageKind, MessageRecord, Person, Presence, PresenceVisibility,
+    Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
 };
 pub use requests::{
-    AddMembers, CreateGroup, FindPeople, HistoryRequest, LeaveGroup, ListConversations,
-    MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage, SetProfile, SetTyping,
-    StartDirect, SyncRequest,
+    AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,
+    ListConversations, MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage,
+    SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
 };
 
 /// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and

@@ -172,6 +172,36 @@ pub struct MessageRecord {
     /// For text: an attached file (gone once the message is deleted for everyone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// The sender was blocked by the receiving user when this was sent: the entry keeps its
+    /// place in the log (so sequences stay gap-free) but carries nothing, and a client never
+    /// shows it, counts it unread or notifies about it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub withheld: bool,
+    /// Relay-side only: whom the entry is withheld from (never serialized).
+    #[serde(skip)]
+    pub withheld_from: Option<UserId>,
+}
+
+impl MessageRecord {
+    /// This entry as `viewer` may receive it: itself, or an empty placeholder at the same
+    /// place in the log when it is withheld from them.
+    pub fn view_for(self, viewer: UserId) -> MessageRecord {
+        if self.withheld_from != Some(viewer) {
+            return self;
+        }
+        MessageRecord {
+            message_id: self.message_id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            sender: self.sender,
+            client_id: self.client_id,
+            sent_at: self.sent_at,
+            withheld: true,
+            withheld_from: self.withheld_from,
+            ..MessageRecord::default()
+        }
+    }
 }
 
 /// Direct (two people) or group conversation.
@@ -254,6 +284,65 @@ pub struct Member {
     pub delivered_seq: Seq,
     /// Highest sequence this member has read.
     pub read_seq: Seq,
+    /// False while the conversation is a message request for this member: someone they
+    /// share no accepted conversation with started it or added them. They see it under
+    /// "Requests"; until they accept (or reply), no presence, typing or receipts pass
+    /// between them and the other members.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub accepted: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// Who may see a user's online state and last-seen time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceVisibility {
+    /// People the user shares an accepted conversation with (and has not blocked).
+    #[default]
+    Contacts,
+    /// Nobody.
+    Nobody,
+}
+
+impl PresenceVisibility {
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceVisibility::Contacts => "contacts",
+            PresenceVisibility::Nobody => "nobody",
+        }
+    }
+}
+
+impl std::str::FromStr for PresenceVisibility {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "contacts" => Ok(PresenceVisibility::Contacts),
+            "nobody" => Ok(PresenceVisibility::Nobody),
+            other => Err(format!("unknown presence visibility {other:?}")),
+        }
+    }
+}
+
+/// A user's privacy settings and block list, the same on all their devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Privacy {
+    /// Who sees the user's online state and last-seen.
+    pub presence: PresenceVisibility,
+    /// Whether others see when the user has read their messages. When off, the user does
+    /// not see others' read markers either.
+    pub read_receipts: bool,
+    /// Users this user blocked (they are not told).
+    pub blocked: Vec<Person>,
 }
 
 /// A conversation's current shape.

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Attachment, ConversationId, MessageKind, RequestId, Seq, SyncCursors};
+use crate::{
+    Attachment, ConversationId, MessageKind, PresenceVisibility, RequestId, Seq, SyncCursors,
+};
 
 /// Application-level ping; answered with [`crate::ServerFrame::Pong`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,4 +201,47 @@ pub struct FindPeople {
     pub id: RequestId,
     /// What was typed.
     pub query: String,
+}
+
+/// Block a user: they can no longer message you directly, add you to groups or see your
+/// presence, and they are not told. Answered with [`crate::ServerFrame::Ok`]; every device of
+/// the caller gets [`crate::ServerFrame::Privacy`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// Request id.
+    pub id: RequestId,
+    /// Whom to block.
+    pub username: String,
+}
+
+/// Lift a block; answered like [`Block`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unblock {
+    /// Request id.
+    pub id: RequestId,
+    /// Whom to unblock.
+    pub username: String,
+}
+
+/// Change privacy settings (absent fields stay as they are); answered like [`Block`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPrivacy {
+    /// Request id.
+    pub id: RequestId,
+    /// Who sees the caller's online state and last-seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceVisibility>,
+    /// Whether the caller sends (and sees) read receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_receipts: Option<bool>,
+}
+
+/// Accept a message request; answered with [`crate::ServerFrame::Conversation`]. Replying in
+/// the conversation accepts it too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptRequest {
+    /// Request id.
+    pub id: RequestId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
 }

@@ -4,6 +4,7 @@ use tern_proto::{ServerFrame, StartDirect};
 
 use super::groups::publish_conversation;
 use super::presence::introduce;
+use super::privacy::{mark_requests, Rules};
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::Publish;
@@ -19,12 +20,16 @@ pub async fn start(ctx: Ctx<'_>, req: StartDirect) -> Result<Pending> {
     let StartDirect { id, username } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let other = txn.resolve_usernames(&[username])?[0].0;
-        let (info, created) = txn.start_direct(me, other, tern_proto::now_ms())?;
+        let (mut info, created) = txn.start_direct(me, other, tern_proto::now_ms())?;
         if created {
-            publish_conversation(&info, conn, out);
+            // A stranger's first message is a request: until the other accepts, nothing
+            // passes but the messages.
+            mark_requests(txn, info.conversation_id, me, &[other])?;
+            info = txn.info(info.conversation_id)?;
+            publish_conversation(txn, &info, conn, out)?;
             introduce(txn, &hub, &[me, other], out)?;
         }
-        Ok(info)
+        Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, move |conversation| {
         Some(ServerFrame::Conversation {

@@ -7,32 +7,55 @@ use tern_proto::{
 };
 
 use super::presence::introduce;
+use super::privacy::{mark_requests, publish_each, Rules};
 use super::{check_name, queue, Ctx, Pending};
 use crate::error::{Error, Result};
-use crate::fanout::{ConnId, Publish};
+use crate::fanout::{ConnId, Publish, Tag};
 use crate::store::Tx;
 
-/// Tell every member about a conversation's new shape (except the connection that asked,
-/// which gets it as its reply).
+/// The users of `candidates` who do not block `adder` (a blocked user cannot add anyone who
+/// blocked them to a group; they are left out without being told).
+fn addable(txn: &dyn Tx, adder: UserId, candidates: Vec<UserId>) -> Result<Vec<UserId>> {
+    let rules = Rules::new(txn);
+    let mut out = Vec::with_capacity(candidates.len());
+    for user in candidates {
+        if !rules.blocks(user, adder)? {
+            out.push(user);
+        }
+    }
+    Ok(out)
+}
+
+/// Tell every member about a conversation's new shape, each as the privacy rules let them
+/// see it (except the connection that asked, which gets it as its reply).
 pub(super) fn publish_conversation(
+    txn: &dyn Tx,
     info: &ConversationInfo,
     except: ConnId,
     out: &mut Vec<Publish>,
-) {
-    let users = info.members.iter().map(|m| m.user_id).collect();
-    let mut p = Publish::new(
-        users,
-        &ServerFrame::Conversation {
-            id: None,
-            conversation: info.clone(),
+) -> Result<()> {
+    let rules = Rules::new(txn);
+    publish_each(
+        info.members.iter().map(|m| m.user_id),
+        out,
+        |viewer| {
+            let conversation = rules.view_info(viewer, info)?;
+            Ok(Some((
+                ServerFrame::Conversation {
+                    id: None,
+                    conversation,
+                },
+                Tag::Other,
+            )))
         },
-    );
-    p.except = Some(except);
-    out.push(p);
+        Some(except),
+    )
 }
 
 /// The reply carrying a conversation's shape.
-fn conversation_reply(id: RequestId) -> impl FnOnce(ConversationInfo) -> Option<ServerFrame> {
+pub(super) fn conversation_reply(
+    id: RequestId,
+) -> impl FnOnce(ConversationInfo) -> Option<ServerFrame> {
     move |conversation| {
         Some(ServerFrame::Conversation {
             id: Some(id),
@@ -72,10 +95,13 @@ pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
             .into_iter()
             .map(|u| u.0)
             .collect();
+        let others = addable(txn, me, others)?;
         let info = txn.create_group(me, &name, &others, max, tern_proto::now_ms())?;
-        publish_conversation(&info, conn, out);
+        mark_requests(txn, info.conversation_id, me, &others)?;
+        let info = txn.info(info.conversation_id)?;
+        publish_conversation(txn, &info, conn, out)?;
         introduce(txn, &hub, &member_ids(&info), out)?;
-        Ok(info)
+        Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, conversation_reply(req.id)).await
 }
@@ -86,8 +112,8 @@ pub async fn rename(ctx: Ctx<'_>, req: RenameGroup) -> Result<Pending> {
     let (me, conn, conv) = (ctx.caller.user_id, ctx.caller.conn_id, req.conversation_id);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let info = txn.rename(conv, me, &name)?;
-        publish_conversation(&info, conn, out);
-        Ok(info)
+        publish_conversation(txn, &info, conn, out)?;
+        Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, conversation_reply(req.id)).await
 }
@@ -111,12 +137,15 @@ pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
             .into_iter()
             .map(|u| u.0)
             .collect();
-        let (info, added) = txn.add_members(conv, me, &users, max, tern_proto::now_ms())?;
+        let users = addable(txn, me, users)?;
+        let (mut info, added) = txn.add_members(conv, me, &users, max, tern_proto::now_ms())?;
         if !added.is_empty() {
-            publish_conversation(&info, conn, out);
+            mark_requests(txn, conv, me, &added)?;
+            info = txn.info(conv)?;
+            publish_conversation(txn, &info, conn, out)?;
             introduce(txn, &hub, &member_ids(&info), out)?;
         }
-        Ok(info)
+        Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, conversation_reply(id)).await
 }
@@ -132,14 +161,14 @@ pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let target = txn.resolve_usernames(&[username])?[0].0;
         let info = txn.remove_member(conv, me, target)?;
-        publish_conversation(&info, conn, out);
+        publish_conversation(txn, &info, conn, out)?;
         out.push(Publish::new(
             vec![target],
             &ServerFrame::ConversationRemoved {
                 conversation_id: conv,
             },
         ));
-        Ok(info)
+        Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, conversation_reply(id)).await
 }
@@ -153,7 +182,7 @@ pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
     } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let info = txn.leave(conv, me)?;
-        publish_conversation(&info, conn, out);
+        publish_conversation(txn, &info, conn, out)?;
         let mut gone = Publish::new(
             vec![me],
             &ServerFrame::ConversationRemoved {
@@ -173,7 +202,17 @@ pub async fn list(ctx: Ctx<'_>, req: ListConversations) -> Result<Pending> {
     let id = req.id;
     queue(
         ctx.state,
-        move |txn: &dyn Tx, _: &mut Vec<Publish>| txn.list(me),
+        move |txn: &dyn Tx, _: &mut Vec<Publish>| {
+            let rules = Rules::new(txn);
+            txn.list(me)?
+                .into_iter()
+                .map(|mut c| {
+                    c.info = rules.view_info(me, &c.info)?;
+                    c.last_message = c.last_message.map(|m| m.view_for(me));
+                    Ok(c)
+                })
+                .collect::<Result<Vec<_>>>()
+        },
         move |conversations| Some(ServerFrame::Conversations { id, conversations }),
     )
     .await

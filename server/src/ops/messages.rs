@@ -4,14 +4,15 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tern_proto::{
-    Attachment, ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage, Seq, ServerFrame,
-    UserId, MAX_CLIENT_ID_LEN,
+    Attachment, ConversationKind, ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage,
+    Seq, ServerFrame, UserId, MAX_CLIENT_ID_LEN,
 };
 
+use super::privacy::{accept_membership, Rules};
 use super::{is_bidi_control, queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
-use crate::store::{NewEntry, Tx};
+use crate::store::{NewEntry, Roster, Tx};
 
 /// Most messages one history page returns.
 const MAX_HISTORY_PAGE: u32 = 200;
@@ -201,6 +202,25 @@ fn authorize(
     }
 }
 
+/// In a direct conversation: the other member if they block the sender (the entry is then
+/// withheld from them); refused if the sender blocks the other (unblock first).
+fn withheld_from(txn: &dyn Tx, roster: &Roster, me: UserId) -> Result<Option<UserId>> {
+    if roster.kind != ConversationKind::Direct {
+        return Ok(None);
+    }
+    let Some(other) = roster.ids().into_iter().find(|u| *u != me) else {
+        return Ok(None);
+    };
+    let rules = Rules::new(txn);
+    if rules.blocks(me, other)? {
+        return Err(Error::refused(
+            ErrorCode::Forbidden,
+            "you blocked this user; unblock them to send",
+        ));
+    }
+    Ok(rules.blocks(other, me)?.then_some(other))
+}
+
 /// Store a message or event (or find the earlier copy of this client id) and fan it out.
 pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     validate(ctx, &req)?;
@@ -213,10 +233,11 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     }
     let started = Instant::now();
     let metrics = state.metrics.clone();
-    let (me, my_name, conn) = (
+    let (me, my_name, conn, hub) = (
         ctx.caller.user_id,
         ctx.caller.username.clone(),
         ctx.caller.conn_id,
+        state.hub.clone(),
     );
     let now = tern_proto::now_ms();
     let edit_window_ms = state.config.limits.edit_window.as_millis() as i64;
@@ -229,13 +250,19 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             Some(existing) => Ok((existing, true)),
             None => Err(e),
         };
-        let members = txn.member_ids(conv)?;
-        if !members.contains(&me) {
-            return refused(Error::refused(
-                ErrorCode::NotMember,
-                format!("you are not a member of conversation {conv}"),
-            ));
-        }
+        let roster = match txn.roster(conv) {
+            Ok(r) if r.contains(me) => r,
+            Ok(_) | Err(_) => {
+                return refused(Error::refused(
+                    ErrorCode::NotMember,
+                    format!("you are not a member of conversation {conv}"),
+                ))
+            }
+        };
+        let withheld_from = match withheld_from(txn, &roster, me) {
+            Ok(w) => w,
+            Err(e) => return refused(e),
+        };
         if let Err(e) = authorize(txn, &req, me, edit_window_ms, now) {
             return refused(e);
         }
@@ -254,6 +281,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             target_seq: req.target_seq,
             reply_to: req.reply_to,
             attachment: req.attachment.as_ref(),
+            withheld_from,
             now,
         };
         let Some(record) = txn.insert_new(&entry)? else {
@@ -266,15 +294,34 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         if let Some(a) = &record.attachment {
             txn.link_blob(&a.blob_id, conv, record.seq)?;
         }
+        // Replying to a message request accepts it.
+        if req.kind.is_text() && !roster.accepted(me) {
+            accept_membership(txn, &hub, conv, me, conn, out)?;
+        }
+        let tag = Tag::Message(conv, record.seq);
         let mut p = Publish::new(
-            members,
+            roster
+                .ids()
+                .into_iter()
+                .filter(|u| Some(*u) != withheld_from)
+                .collect(),
             &ServerFrame::Message {
                 message: record.clone(),
             },
         );
-        p.tag = Tag::Message(conv, record.seq);
+        p.tag = tag;
         p.except = Some(conn);
         out.push(p);
+        if let Some(blocker) = withheld_from {
+            let mut p = Publish::new(
+                vec![blocker],
+                &ServerFrame::Message {
+                    message: record.clone().view_for(blocker),
+                },
+            );
+            p.tag = tag;
+            out.push(p);
+        }
         Ok((record, false))
     };
     queue(state, job, move |(m, duplicate)| {
@@ -312,7 +359,9 @@ pub async fn history(ctx: Ctx<'_>, req: HistoryRequest) -> Result<Pending> {
     let before = before_seq.unwrap_or(Seq::MAX).min(i64::MAX as Seq);
     let job = move |txn: &dyn Tx, _: &mut Vec<Publish>| {
         txn.require_member(conv, me)?;
-        txn.page_before(conv, before, limit)
+        let (messages, has_more) = txn.page_before(conv, before, limit)?;
+        let messages = messages.into_iter().map(|m| m.view_for(me)).collect();
+        Ok((messages, has_more))
     };
     queue(ctx.state, job, move |(messages, has_more)| {
         Some(ServerFrame::History {

@@ -8,12 +8,14 @@
 //!
 //! One file per subject: [`messages`] (send, history), [`receipts`] (delivered/read markers,
 //! typing), [`directs`], [`groups`] (create, rename, members, leave, list), [`presence`],
-//! [`profile`] (display name, finding people).
+//! [`profile`] (display name, finding people), [`privacy`] (blocks, settings, message
+//! requests, and the rules every other operation asks).
 
 pub mod directs;
 pub mod groups;
 pub mod messages;
 pub mod presence;
+pub mod privacy;
 pub mod profile;
 pub mod receipts;
 
@@ -27,7 +29,8 @@ use crate::fanout::{ConnId, Publish};
 use crate::state::AppState;
 use crate::store::Tx;
 
-pub use presence::{announce_presence, presence_of};
+pub use presence::{announce_presence, presence_of, visible_presence};
+pub use privacy::privacy_state;
 
 /// A reply that will be ready once its store job commits. `None` means "no reply on success".
 pub type Pending = Pin<Box<dyn Future<Output = Result<Option<ServerFrame>>> + Send>>;
@@ -72,6 +75,10 @@ pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
         ClientFrame::ListConversations(r) => groups::list(ctx, r).await,
         ClientFrame::SetProfile(r) => profile::set(ctx, r).await,
         ClientFrame::FindPeople(r) => profile::find(ctx, r).await,
+        ClientFrame::Block(r) => privacy::block(ctx, r).await,
+        ClientFrame::Unblock(r) => privacy::unblock(ctx, r).await,
+        ClientFrame::SetPrivacy(r) => privacy::set(ctx, r).await,
+        ClientFrame::AcceptRequest(r) => privacy::accept(ctx, r).await,
         ClientFrame::Ping(_) | ClientFrame::Sync(_) => Err(Error::Internal(
             "a connection-level request reached the operations".into(),
         )),

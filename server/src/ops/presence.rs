@@ -3,6 +3,7 @@
 
 use tern_proto::{Presence, ServerFrame, UserId};
 
+use super::privacy::Rules;
 use crate::error::Result;
 use crate::fanout::Publish;
 use crate::hub::Hub;
@@ -22,23 +23,46 @@ pub fn presence_of(txn: &dyn Tx, hub: &Hub, users: &[UserId]) -> Result<Vec<Pres
         .collect())
 }
 
-/// Publish every member's presence to every other member (after they start sharing a
-/// conversation, each may now see the other).
+/// Publish every member's presence to the other members who may now see it (after they
+/// start sharing a conversation, or accept one): contacts the privacy rules allow.
 pub(super) fn introduce(
     txn: &dyn Tx,
     hub: &Hub,
     members: &[UserId],
     out: &mut Vec<Publish>,
 ) -> Result<()> {
+    let rules = Rules::new(txn);
     for p in presence_of(txn, hub, members)? {
-        let others: Vec<UserId> = members
-            .iter()
-            .copied()
-            .filter(|u| *u != p.user_id)
-            .collect();
-        out.push(Publish::new(others, &ServerFrame::Presence { presence: p }));
+        let contacts: Vec<UserId> = txn.contacts(p.user_id)?.into_iter().map(|c| c.0).collect();
+        let mut audience = Vec::new();
+        for &viewer in members {
+            if viewer != p.user_id
+                && contacts.contains(&viewer)
+                && rules.sees_presence(viewer, p.user_id)?
+            {
+                audience.push(viewer);
+            }
+        }
+        if !audience.is_empty() {
+            out.push(Publish::new(
+                audience,
+                &ServerFrame::Presence { presence: p },
+            ));
+        }
     }
     Ok(())
+}
+
+/// The presence of `viewer`'s contacts that the privacy rules let them see.
+pub fn visible_presence(txn: &dyn Tx, hub: &Hub, viewer: UserId) -> Result<Vec<Presence>> {
+    let rules = Rules::new(txn);
+    let mut shown = Vec::new();
+    for (contact, _) in txn.contacts(viewer)? {
+        if rules.sees_presence(viewer, contact)? {
+            shown.push(contact);
+        }
+    }
+    presence_of(txn, hub, &shown)
 }
 
 /// Record that the user's last device went away and tell their contacts; or, on connect, that
@@ -52,10 +76,16 @@ pub async fn announce_presence(state: &AppState, user: UserId, went_offline: boo
             if went_offline && !hub.is_online(user) {
                 txn.set_last_seen(user, tern_proto::now_ms())?;
             }
-            let contacts: Vec<UserId> = txn.contacts(user)?.into_iter().map(|c| c.0).collect();
-            if !contacts.is_empty() {
+            let rules = Rules::new(txn);
+            let mut audience = Vec::new();
+            for (contact, _) in txn.contacts(user)? {
+                if rules.sees_presence(contact, user)? {
+                    audience.push(contact);
+                }
+            }
+            if !audience.is_empty() {
                 let presence = presence_of(txn, &hub, &[user])?.remove(0);
-                out.push(Publish::new(contacts, &ServerFrame::Presence { presence }));
+                out.push(Publish::new(audience, &ServerFrame::Presence { presence }));
             }
             Ok(())
         })

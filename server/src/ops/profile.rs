@@ -46,7 +46,7 @@ pub async fn set(ctx: Ctx<'_>, req: SetProfile) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         for conv in txn.set_display_name(me, name.as_deref())? {
             let info = txn.info(conv)?;
-            publish_conversation(&info, conn, out);
+            publish_conversation(txn, &info, conn, out)?;
         }
         Ok(())
     };

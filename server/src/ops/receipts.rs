@@ -4,6 +4,7 @@ use tern_proto::{
     ConversationId, MarkDelivered, MarkRead, RequestId, Seq, ServerFrame, SetTyping, UserId,
 };
 
+use super::privacy::{publish_each, Rules};
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::{Publish, Tag};
@@ -54,9 +55,20 @@ async fn advance(
     let (delivered, read) = marker.targets();
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         if let Some(receipt) = txn.advance_receipt(conv, me, delivered, read)? {
-            let mut p = Publish::new(txn.member_ids(conv)?, &ServerFrame::Receipt { receipt });
-            p.tag = Tag::Receipt(receipt);
-            out.push(p);
+            // Each member gets the markers the privacy rules let them see (the caller's own
+            // devices all of them).
+            let roster = txn.roster(conv)?;
+            let rules = Rules::new(txn);
+            publish_each(
+                roster.ids(),
+                out,
+                |viewer| {
+                    Ok(rules
+                        .view_receipt(viewer, receipt, &roster)?
+                        .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
+                },
+                None,
+            )?;
         }
         Ok(())
     };
@@ -77,11 +89,17 @@ pub async fn typing(ctx: Ctx<'_>, req: SetTyping) -> Result<Pending> {
     } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         txn.require_member(conv, me)?;
-        let others: Vec<UserId> = txn
-            .member_ids(conv)?
-            .into_iter()
-            .filter(|u| *u != me)
-            .collect();
+        let roster = txn.roster(conv)?;
+        let rules = Rules::new(txn);
+        let mut others: Vec<UserId> = Vec::new();
+        for user in roster.ids() {
+            if user != me && rules.typing_passes(&roster, me, user)? {
+                others.push(user);
+            }
+        }
+        if others.is_empty() {
+            return Ok(());
+        }
         out.push(Publish::new(
             others,
             &ServerFrame::Typing {

@@ -11,8 +11,9 @@
 //! store answers them from a separate read-only connection.
 
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageKind, MessageRecord,
-    Person, ReceiptState, Seq, SessionId, Timestamp, UserId,
+    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
+    MessageKind, MessageRecord, Person, PresenceVisibility, ReceiptState, Seq, SessionId,
+    SessionInfo, Timestamp, UserId,
 };
 
 use crate::error::Result;
@@ -81,8 +82,46 @@ pub struct NewEntry<'a> {
     pub reply_to: Option<Seq>,
     /// For text: an attached, uploaded file.
     pub attachment: Option<&'a tern_proto::Attachment>,
+    /// The member it is withheld from (they blocked the sender; see
+    /// [`MessageRecord::view_for`]).
+    pub withheld_from: Option<UserId>,
     /// Relay time.
     pub now: Timestamp,
+}
+
+/// A conversation's kind and its active members, each with whether they accepted it.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// Active members and their `accepted` flag.
+    pub members: Vec<(UserId, bool)>,
+}
+
+impl Roster {
+    /// The members' ids.
+    pub fn ids(&self) -> Vec<UserId> {
+        self.members.iter().map(|m| m.0).collect()
+    }
+
+    /// Whether `user` is an active member.
+    pub fn contains(&self, user: UserId) -> bool {
+        self.members.iter().any(|m| m.0 == user)
+    }
+
+    /// Whether `user` is an active member who accepted the conversation.
+    pub fn accepted(&self, user: UserId) -> bool {
+        self.members.iter().any(|m| m.0 == user && m.1)
+    }
+}
+
+/// One user's privacy settings as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivacyRow {
+    /// Who sees their presence.
+    pub presence: PresenceVisibility,
+    /// Whether they send and see read receipts.
+    pub read_receipts: bool,
 }
 
 /// What decides whether an entry may refer to an earlier one.
@@ -207,7 +246,8 @@ pub trait Tx: ReadTx {
     fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>>;
     /// Record when a user's last device disconnected.
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()>;
-    /// Everyone sharing a conversation with `user`, with their last-seen time.
+    /// Everyone sharing a conversation with `user` that both accepted, with their last-seen
+    /// time.
     fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>>;
     /// Last-seen times of the given users.
     fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>>;
@@ -216,6 +256,44 @@ pub trait Tx: ReadTx {
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>>;
     /// Contacts by username prefix or display name, anyone by exact username; never `me`.
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
+    /// Replace a user's password hash.
+    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()>;
+    /// Revoke every session of a user but `keep` and forget every device credential; the
+    /// sessions revoked.
+    fn revoke_others(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionId>>;
+    /// Revoke one of `user`'s sessions; whether it was theirs and active.
+    fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool>;
+    /// A user's active sessions, newest first (`current` is left false).
+    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
+    /// Record that a session was connected at `at` (callers round it).
+    fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()>;
+
+    // Privacy.
+    /// Settings of the given users (every user has a row; unknown ids are left out).
+    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>>;
+    /// Change a user's settings; `None` leaves a field as it is.
+    fn set_privacy(
+        &self,
+        user: UserId,
+        presence: Option<PresenceVisibility>,
+        read_receipts: Option<bool>,
+    ) -> Result<()>;
+    /// Record that `blocker` blocks `blocked` (again is a no-op).
+    fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()>;
+    /// Lift a block (none is a no-op).
+    fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()>;
+    /// The users `user` blocks, by name.
+    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>>;
+    /// Every (blocker, blocked) pair that involves `user` on either side.
+    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>>;
+    /// Whether `a` and `b` are both accepted members of some conversation other than
+    /// `except` (then neither is a stranger to the other).
+    fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool>;
 
     // Attachments.
     /// Reserve an upload unless the user's uploads would pass `quota` bytes (`quota_exceeded`).
@@ -235,6 +313,11 @@ pub trait Tx: ReadTx {
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole>;
     /// Ids of the active members.
     fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>>;
+    /// Kind and active members with their `accepted` flags; `not_member` if none.
+    fn roster(&self, conv: ConversationId) -> Result<Roster>;
+    /// Mark a membership accepted (or a message request); the conversation and the member
+    /// row get a new version so it syncs.
+    fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()>;
     /// Find or create the direct conversation of two users; whether it was created.
     fn start_direct(
         &self,

@@ -113,6 +113,18 @@ pub async fn serve(
     if let Ok(false) = state.store.read(move |c| c.session_active(sid, now)).await {
         reg.kick.kick(close::REVOKED);
     }
+    // The session list shows when each device was last connected, to the hour.
+    let hour = now - now.rem_euclid(crate::account::LAST_SEEN_GRANULARITY_MS);
+    let st = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = st
+            .store
+            .call(move |txn, _| txn.touch_session(sid, hour))
+            .await
+        {
+            tracing::debug!(error = %e, "session last-seen not recorded");
+        }
+    });
     let links = Links {
         stream,
         live: reg.live,
@@ -225,6 +237,7 @@ impl Conn {
                         break Some(close::HEARTBEAT_TIMEOUT);
                     }
                     self.emit(Outbound::Ping);
+                    self.recheck_session();
                 }
                 // Move waiting frames to the writer as it makes room.
                 _ = self.out.ready() => {}
@@ -243,6 +256,23 @@ impl Conn {
             }
         };
         (close, stream)
+    }
+
+    /// Close this connection if its session was revoked elsewhere (another relay on the same
+    /// database, or `tern-server admin reset-password`); checked on the read connection in
+    /// the background, once per heartbeat.
+    fn recheck_session(&self) {
+        let (state, sid, kick) = (
+            self.state.clone(),
+            self.caller.session_id,
+            self.kick.clone(),
+        );
+        tokio::spawn(async move {
+            let now = tern_proto::now_ms();
+            if let Ok(false) = state.store.read(move |c| c.session_active(sid, now)).await {
+                kick.kick(close::REVOKED);
+            }
+        });
     }
 
     /// Finish replying to what was already accepted (those writes are committed or about to

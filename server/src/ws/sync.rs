@@ -15,14 +15,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tern_proto::{
-    ConversationId, ConversationInfo, MessageRecord, Presence, ReceiptState, RequestId, Seq,
-    ServerFrame, SyncCursors, UserId,
+    ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState, RequestId,
+    Seq, ServerFrame, SyncCursors, UserId,
 };
 
 use super::outq::OutQueue;
 use super::writer::Outbound;
 use crate::error::Error;
-use crate::ops::presence_of;
+use crate::ops::privacy::Rules;
+use crate::ops::{privacy_state, visible_presence};
 use crate::state::AppState;
 use crate::store::{page_weight, MAX_PAGE_BYTES};
 
@@ -81,13 +82,30 @@ pub async fn run(
         since,
     } = request;
     let hub = state.hub.clone();
-    let (changes, version, presence) = state
+    let (changes, version, presence, privacy) = state
         .store
         .call(move |txn, _| {
-            let changes = txn.changes_since(user, since)?;
+            let mut changes = txn.changes_since(user, since)?;
             let version = txn.current_version()?;
-            let contacts: Vec<UserId> = txn.contacts(user)?.into_iter().map(|c| c.0).collect();
-            Ok((changes, version, presence_of(txn, &hub, &contacts)?))
+            // Shapes and markers as the privacy rules let this user see them.
+            let rules = Rules::new(txn);
+            for info in &mut changes.conversations {
+                *info = rules.view_info(user, info)?;
+            }
+            let mut rosters = HashMap::new();
+            let mut receipts = Vec::with_capacity(changes.receipts.len());
+            for r in changes.receipts.drain(..) {
+                let roster = match rosters.entry(r.conversation_id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(txn.roster(r.conversation_id)?)
+                    }
+                };
+                receipts.extend(rules.view_receipt(user, r, roster)?);
+            }
+            changes.receipts = receipts;
+            let presence = visible_presence(txn, &hub, user)?;
+            Ok((changes, version, presence, privacy_state(txn, user)?))
         })
         .await?;
     let receipts = changes.receipts.clone();
@@ -109,7 +127,13 @@ pub async fn run(
             let room = (PAGE - pages.page.len()).min(CHUNK);
             let batch = state
                 .store
-                .call(move |txn, _| txn.range(conv, after, head, room))
+                .call(move |txn, _| {
+                    Ok(txn
+                        .range(conv, after, head, room)?
+                        .into_iter()
+                        .map(|m| m.view_for(user))
+                        .collect::<Vec<_>>())
+                })
                 .await?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
@@ -124,7 +148,7 @@ pub async fn run(
                 .await?;
         }
     }
-    pages.finish(version, presence).await?;
+    pages.finish(version, presence, privacy).await?;
     Ok(Done { heads, receipts })
 }
 
@@ -174,7 +198,12 @@ impl Pager<'_> {
     }
 
     /// Send what is left (always at least one page, for the header) and `sync_done`.
-    async fn finish(mut self, version: u64, presence: Vec<Presence>) -> Result<(), SyncError> {
+    async fn finish(
+        mut self,
+        version: u64,
+        presence: Vec<Presence>,
+        privacy: Privacy,
+    ) -> Result<(), SyncError> {
         if !self.page.is_empty() || self.header.is_some() {
             self.send_page().await?;
         }
@@ -182,6 +211,7 @@ impl Pager<'_> {
             id: self.id,
             changes_version: version,
             presence,
+            privacy,
         };
         emit(self.out, self.patience, done).await
     }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, Presence, ReceiptState,
-    Seq, UserId,
+    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, Presence, Privacy,
+    ReceiptState, Seq, UserId,
 };
 
 use crate::error::Result;
@@ -29,10 +29,11 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
     }
     for m in &info.members {
         txn.prepare_cached(
-            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq, display_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq, display_name, accepted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (conversation_id, user_id) DO UPDATE SET username = ?3, role = ?4,
-               delivered_seq = max(delivered_seq, ?5), read_seq = max(read_seq, ?6), display_name = ?7",
+               delivered_seq = max(delivered_seq, ?5), read_seq = max(read_seq, ?6), display_name = ?7,
+               accepted = ?8",
         )?
         .execute(params![
             info.conversation_id,
@@ -42,6 +43,7 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
             m.delivered_seq as i64,
             m.read_seq as i64,
             m.display_name,
+            m.accepted,
         ])?;
     }
     Ok(())
@@ -109,7 +111,8 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
     };
     let members = txn
         .prepare_cached(
-            "SELECT user_id, username, role, delivered_seq, read_seq, display_name FROM members WHERE conversation_id = ?1 ORDER BY username",
+            "SELECT user_id, username, role, delivered_seq, read_seq, display_name, accepted
+             FROM members WHERE conversation_id = ?1 ORDER BY username",
         )?
         .query_map([conv], |r| {
             Ok(Member {
@@ -119,6 +122,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
                 delivered_seq: r.get::<_, i64>(3)? as Seq,
                 read_seq: r.get::<_, i64>(4)? as Seq,
                 display_name: r.get(5)?,
+                accepted: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -134,18 +138,46 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
     }))
 }
 
+/// Hide a conversation from the list until a new message arrives in it (or show it again).
+pub fn set_hidden(txn: &Transaction<'_>, conv: ConversationId, hidden: bool) -> Result<()> {
+    txn.prepare_cached("UPDATE conversations SET hidden = ?2 WHERE id = ?1")?
+        .execute(params![conv, hidden])?;
+    Ok(())
+}
+
 /// Unread messages across every active conversation (the same count [`list`] gives per
 /// conversation), in one query.
 pub fn unread_total(txn: &Transaction<'_>, me: UserId) -> Result<u64> {
     let n: i64 = txn
         .prepare_cached(
             "SELECT count(*) FROM messages m
-             JOIN conversations c ON c.id = m.conversation_id AND c.active = 1
+             JOIN conversations c ON c.id = m.conversation_id AND c.active = 1 AND c.hidden = 0
              JOIN members mine ON mine.conversation_id = m.conversation_id AND mine.user_id = ?1
+                  AND mine.accepted = 1
              WHERE m.sender_id != ?1 AND m.seq > mine.read_seq AND m.kind = 'text' AND m.hidden = 0",
         )?
         .query_row([me], |r| r.get(0))?;
     Ok(n as u64)
+}
+
+/// The `meta` key holding the user's privacy settings and block list (JSON).
+const PRIVACY: &str = "privacy";
+
+/// Store the user's privacy settings and block list as the relay last sent them.
+pub fn set_privacy(txn: &Transaction<'_>, privacy: &Privacy) -> Result<()> {
+    let json = serde_json::to_string(privacy).expect("serializable");
+    super::meta_set(txn, PRIVACY, &json)
+}
+
+/// The user's privacy settings and block list as last synced (the defaults before the
+/// first sync).
+pub fn privacy(txn: &Transaction<'_>) -> Result<Privacy> {
+    Ok(super::meta_get(txn, PRIVACY)?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or(Privacy {
+            read_receipts: true,
+            ..Privacy::default()
+        }))
 }
 
 /// Record a presence change.

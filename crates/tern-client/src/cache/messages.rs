@@ -23,7 +23,7 @@ impl Stored {
     pub fn new_texts(&self) -> Vec<MessageRecord> {
         self.fresh
             .iter()
-            .filter(|m| m.kind.is_text())
+            .filter(|m| m.kind.is_text() && !m.withheld)
             .cloned()
             .collect()
     }
@@ -39,8 +39,8 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
         let inserted = txn
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages (conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at,
-                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq, attachment)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq, attachment, hidden)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 m.conversation_id,
@@ -60,6 +60,9 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 m.attachment
                     .as_ref()
                     .map(|a| serde_json::to_string(a).expect("serializable")),
+                // An entry withheld from this user (they blocked its sender) keeps its place
+                // in the log and is never shown.
+                m.withheld,
             ])?;
         if inserted == 0 {
             if m.kind.is_text() && m.state_seq > 0 && fold::refresh(txn, m)? {
@@ -75,11 +78,19 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
             if !m.reactions.is_empty() {
                 fold::store_reactions(txn, m)?;
             }
-            // Only messages move a conversation up the list; a reaction does not.
-            txn.prepare_cached(
-                "UPDATE conversations SET last_seq = max(last_seq, ?2), last_activity = max(last_activity, ?3) WHERE id = ?1",
-            )?
-            .execute(params![m.conversation_id, m.seq as i64, m.sent_at])?;
+            // Only messages move a conversation up the list (and bring a hidden one back); a
+            // reaction does not, nor does a withheld entry.
+            if m.withheld {
+                txn.prepare_cached(
+                    "UPDATE conversations SET last_seq = max(last_seq, ?2) WHERE id = ?1",
+                )?
+                .execute(params![m.conversation_id, m.seq as i64])?;
+            } else {
+                txn.prepare_cached(
+                    "UPDATE conversations SET last_seq = max(last_seq, ?2), last_activity = max(last_activity, ?3), hidden = 0 WHERE id = ?1",
+                )?
+                .execute(params![m.conversation_id, m.seq as i64, m.sent_at])?;
+            }
         } else {
             txn.prepare_cached(
                 "UPDATE conversations SET last_seq = max(last_seq, ?2) WHERE id = ?1",
@@ -194,6 +205,7 @@ pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRe
         attachment: r
             .get::<_, Option<String>>(14)?
             .and_then(|j| serde_json::from_str(&j).ok()),
+        ..MessageRecord::default()
     })
 }
 

@@ -125,6 +125,13 @@ pub const MIGRATIONS: &[&str] = &[
         fetched_at INTEGER NOT NULL
     );
 "#,
+    // 5: privacy. A membership not yet accepted is a message request; a conversation the
+    // user hid stays out of the list until a new message arrives; the privacy settings and
+    // block list live in `meta` as JSON.
+    r#"
+    ALTER TABLE members ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE conversations ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

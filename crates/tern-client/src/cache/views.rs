@@ -19,7 +19,8 @@ use crate::events::{ChatMessage, ConversationView};
 pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationView>> {
     let ids: Vec<ConversationId> = txn
         .prepare_cached(
-            "SELECT id FROM conversations WHERE active = 1 ORDER BY last_activity DESC, id DESC",
+            "SELECT id FROM conversations WHERE active = 1 AND hidden = 0
+             ORDER BY last_activity DESC, id DESC",
         )?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
@@ -59,12 +60,9 @@ fn view(
     let Some(info) = info(txn, id)? else {
         return Ok(None);
     };
-    let my_read = info
-        .members
-        .iter()
-        .find(|m| m.user_id == me)
-        .map(|m| m.read_seq)
-        .unwrap_or(0);
+    let mine = info.members.iter().find(|m| m.user_id == me);
+    let my_read = mine.map(|m| m.read_seq).unwrap_or(0);
+    let request = mine.is_some_and(|m| !m.accepted);
     let unread: i64 = txn
         .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text' AND hidden = 0")?
         .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
@@ -82,6 +80,7 @@ fn view(
         title,
         last_message,
         unread: unread as u64,
+        request,
         info,
     }))
 }
@@ -159,6 +158,7 @@ mod tests {
             delivered_seq: 0,
             read_seq: 0,
             display_name: None,
+            accepted: true,
         }
     }
 

@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use tern_proto::{
-    ConversationId, ConversationInfo, MessageRecord, Presence, ReceiptState, RequestId, Seq,
-    ServerFrame, UserId,
+    ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState, RequestId,
+    Seq, ServerFrame, UserId,
 };
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -99,7 +99,12 @@ impl Session<'_> {
                 id,
                 changes_version,
                 presence,
-            } => self.on_sync_done(ws, id, changes_version, presence).await,
+                privacy,
+            } => {
+                self.on_privacy(privacy).await?;
+                self.on_sync_done(ws, id, changes_version, presence).await
+            }
+            ServerFrame::Privacy { privacy } => self.on_privacy(privacy).await,
             ServerFrame::Receipt { receipt } => self.on_receipt(receipt).await,
             ServerFrame::Typing {
                 conversation_id,
@@ -171,6 +176,17 @@ impl Session<'_> {
             user_id,
             active,
         });
+    }
+
+    /// The user's privacy settings or block list, from a sync or changed on any device.
+    async fn on_privacy(&mut self, privacy: Privacy) -> Step {
+        let p = privacy.clone();
+        self.shared
+            .cache
+            .call(move |txn| convs::set_privacy(txn, &p))
+            .await?;
+        self.shared.emit(Event::Privacy { privacy });
+        Ok(())
     }
 
     /// Someone came online or went offline.

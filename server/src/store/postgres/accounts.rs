@@ -295,9 +295,10 @@ pub fn contacts(
 ) -> Result<Vec<(UserId, Option<Timestamp>)>> {
     Ok(c.query(
         "SELECT DISTINCT u.id, u.last_seen FROM members mine
-             JOIN members other ON other.conversation_id = mine.conversation_id AND other.active
+             JOIN members other ON other.conversation_id = mine.conversation_id
+                  AND other.active AND other.accepted
              JOIN users u ON u.id = other.user_id
-             WHERE mine.user_id = $1 AND mine.active AND other.user_id != $1",
+             WHERE mine.user_id = $1 AND mine.active AND mine.accepted AND other.user_id != $1",
         &[&user],
     )?
     .iter()

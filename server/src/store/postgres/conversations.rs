@@ -11,7 +11,7 @@ use tern_proto::{
 
 use super::{messages, next_version, parse};
 use crate::error::{Error, Result};
-use crate::store::tx::Changes;
+use crate::store::tx::{Changes, Roster};
 
 /// A conversation's current shape with its active members; `not_found` if none.
 pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<ConversationInfo> {
@@ -23,7 +23,8 @@ pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
         .ok_or_else(|| Error::refused(ErrorCode::NotFound, format!("no conversation {conv}")))?;
     let mut members = Vec::new();
     for r in c.query(
-        "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name
+        "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name,
+                m.accepted
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = $1 AND m.active ORDER BY m.joined_at, m.user_id",
         &[&conv],
@@ -35,6 +36,7 @@ pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
             delivered_seq: r.get::<_, i64>(3) as Seq,
             read_seq: r.get::<_, i64>(4) as Seq,
             display_name: r.get(5),
+            accepted: r.get(6),
         });
     }
     Ok(ConversationInfo {
@@ -75,6 +77,41 @@ pub fn member_ids(c: &mut impl GenericClient, conv: ConversationId) -> Result<Ve
     .iter()
     .map(|r| r.get(0))
     .collect())
+}
+
+/// Kind and active members with their `accepted` flags; `not_member` if there are none.
+pub fn roster(c: &mut impl GenericClient, conv: ConversationId) -> Result<Roster> {
+    let rows = c.query(
+        "SELECT c.kind, m.user_id, m.accepted FROM conversations c
+         JOIN members m ON m.conversation_id = c.id AND m.active WHERE c.id = $1",
+        &[&conv],
+    )?;
+    let Some(first) = rows.first() else {
+        return Err(Error::refused(
+            ErrorCode::NotMember,
+            format!("you are not a member of conversation {conv}"),
+        ));
+    };
+    Ok(Roster {
+        kind: parse(first.get::<_, &str>(0))?,
+        members: rows.iter().map(|r| (r.get(1), r.get(2))).collect(),
+    })
+}
+
+/// Mark a membership accepted or a message request.
+pub fn set_accepted(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+    user: UserId,
+    accepted: bool,
+) -> Result<()> {
+    let version = next_version(c)?;
+    c.execute(
+        "UPDATE members SET accepted = $3, version = $4
+         WHERE conversation_id = $1 AND user_id = $2 AND active",
+        &[&conv, &user, &accepted, &(version as i64)],
+    )?;
+    touch(c, conv, version)
 }
 
 fn is_group(c: &mut impl GenericClient, conv: ConversationId) -> Result<bool> {

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod conversations;
 pub mod messages;
+pub mod privacy;
 pub mod schema;
 mod tx;
 pub mod uploads;
@@ -23,7 +24,8 @@ use tokio::sync::mpsc;
 use super::{Batch, Job, ReadJob, StoreConfig, READ_QUEUE};
 use crate::error::{Error, Result};
 use crate::fanout::Fanout;
-use tx::{PgRead, PgTx};
+use tx::PgRead;
+pub use tx::PgTx;
 
 /// How long a connection attempt may take before the batch is answered `internal`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

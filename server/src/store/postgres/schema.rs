@@ -122,6 +122,21 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX blob_refs_by_message ON blob_refs(conversation_id, seq);
     ALTER TABLE messages ADD COLUMN attachment TEXT;
 "#,
+    r#"
+    ALTER TABLE members ADD COLUMN accepted BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE users ADD COLUMN presence_visibility TEXT NOT NULL DEFAULT 'contacts'
+        CHECK (presence_visibility IN ('contacts', 'nobody'));
+    ALTER TABLE users ADD COLUMN read_receipts BOOLEAN NOT NULL DEFAULT TRUE;
+    CREATE TABLE blocks (
+        blocker_id BIGINT NOT NULL REFERENCES users(id),
+        blocked_id BIGINT NOT NULL REFERENCES users(id),
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+    );
+    CREATE INDEX blocks_by_blocked ON blocks(blocked_id);
+    ALTER TABLE messages ADD COLUMN withheld_from BIGINT;
+    ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT;
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

@@ -8,12 +8,14 @@ use std::cell::{RefCell, RefMut};
 use postgres::{Client, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
-    ReceiptState, Seq, SessionId, Timestamp, UserId,
+    PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
 };
 
-use super::{accounts, conversations as convs, messages, uploads};
+use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
-use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UploadRow, UserRow};
+use crate::store::tx::{
+    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow,
+};
 
 /// The read connection, for one read job.
 pub struct PgRead<'a>(RefCell<&'a mut Client>);
@@ -180,6 +182,58 @@ impl Tx for PgTx<'_> {
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(&mut *self.c(), me, query)
+    }
+    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
+        privacy::set_password_hash(&mut *self.c(), user, hash)
+    }
+    fn revoke_others(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionId>> {
+        privacy::revoke_others(&mut *self.c(), user, keep, now)
+    }
+    fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool> {
+        privacy::revoke_own_session(&mut *self.c(), user, session, now)
+    }
+    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+        privacy::sessions(&mut *self.c(), user, now)
+    }
+    fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
+        privacy::touch_session(&mut *self.c(), session, at)
+    }
+    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+        privacy::privacy(&mut *self.c(), users)
+    }
+    fn set_privacy(
+        &self,
+        user: UserId,
+        presence: Option<PresenceVisibility>,
+        read_receipts: Option<bool>,
+    ) -> Result<()> {
+        privacy::set_privacy(&mut *self.c(), user, presence, read_receipts)
+    }
+    fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
+        privacy::block(&mut *self.c(), blocker, blocked, now)
+    }
+    fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
+        privacy::unblock(&mut *self.c(), blocker, blocked)
+    }
+    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
+        privacy::blocked_by(&mut *self.c(), user)
+    }
+    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+        privacy::blocks_of(&mut *self.c(), user)
+    }
+    fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
+        privacy::shares_accepted(&mut *self.c(), a, b, except)
+    }
+    fn roster(&self, conv: ConversationId) -> Result<Roster> {
+        convs::roster(&mut *self.c(), conv)
+    }
+    fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
+        convs::set_accepted(&mut *self.c(), conv, user, accepted)
     }
 
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {

@@ -292,7 +292,8 @@ pub fn set_last_seen(txn: &Transaction<'_>, user_id: UserId, at: Timestamp) -> R
     Ok(())
 }
 
-/// Everyone who currently shares at least one conversation with `user_id`, with their
+/// Everyone who currently shares at least one conversation with `user_id` that both
+/// accepted, with their
 /// last-seen time.
 pub fn contacts(
     txn: &Transaction<'_>,
@@ -301,9 +302,11 @@ pub fn contacts(
     let rows = txn
         .prepare_cached(
             "SELECT DISTINCT u.id, u.last_seen FROM members mine
-             JOIN members other ON other.conversation_id = mine.conversation_id AND other.active = 1
+             JOIN members other ON other.conversation_id = mine.conversation_id
+                  AND other.active = 1 AND other.accepted = 1
              JOIN users u ON u.id = other.user_id
-             WHERE mine.user_id = ?1 AND mine.active = 1 AND other.user_id != ?1",
+             WHERE mine.user_id = ?1 AND mine.active = 1 AND mine.accepted = 1
+                   AND other.user_id != ?1",
         )?
         .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

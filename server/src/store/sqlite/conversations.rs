@@ -13,7 +13,7 @@ use tern_proto::{
 
 use super::{enum_column, messages, next_version};
 use crate::error::{Error, Result};
-use crate::store::tx::Changes;
+use crate::store::tx::{Changes, Roster};
 
 /// The conversation's current shape with its active members.
 pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationInfo> {
@@ -31,7 +31,8 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
         .ok_or_else(|| Error::refused(ErrorCode::NotFound, format!("no conversation {conv}")))?;
     let members = txn
         .prepare_cached(
-            "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name
+            "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name,
+                    m.accepted
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ?1 AND m.active = 1 ORDER BY m.joined_at, m.user_id",
         )?
@@ -43,6 +44,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
                 delivered_seq: r.get::<_, i64>(3)? as Seq,
                 read_seq: r.get::<_, i64>(4)? as Seq,
                 display_name: r.get(5)?,
+                accepted: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -85,6 +87,44 @@ pub fn member_ids(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<Use
         .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1 AND active = 1")?
         .query_map([conv], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Kind and active members with their `accepted` flags; `not_member` if there are none.
+pub fn roster(txn: &Transaction<'_>, conv: ConversationId) -> Result<Roster> {
+    let mut kind = None;
+    let mut members = Vec::new();
+    let mut stmt = txn.prepare_cached(
+        "SELECT c.kind, m.user_id, m.accepted FROM conversations c
+         JOIN members m ON m.conversation_id = c.id AND m.active = 1 WHERE c.id = ?1",
+    )?;
+    let mut rows = stmt.query([conv])?;
+    while let Some(r) = rows.next()? {
+        kind = Some(enum_column::<ConversationKind>(r, 0)?);
+        members.push((r.get(1)?, r.get(2)?));
+    }
+    let kind = kind.ok_or_else(|| {
+        Error::refused(
+            ErrorCode::NotMember,
+            format!("you are not a member of conversation {conv}"),
+        )
+    })?;
+    Ok(Roster { kind, members })
+}
+
+/// Mark a membership accepted or a message request.
+pub fn set_accepted(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    user: UserId,
+    accepted: bool,
+) -> Result<()> {
+    let version = next_version(txn)?;
+    txn.prepare_cached(
+        "UPDATE members SET accepted = ?3, version = ?4
+         WHERE conversation_id = ?1 AND user_id = ?2 AND active = 1",
+    )?
+    .execute(params![conv, user, accepted, version as i64])?;
+    touch(txn, conv, version)
 }
 
 fn is_group(txn: &Transaction<'_>, conv: ConversationId) -> Result<bool> {

@@ -10,7 +10,7 @@ use crate::store::tx::{cut_to_page, NewEntry, Target};
 
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from";
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -32,6 +32,8 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         attachment: r
             .get::<_, Option<String>>(14)?
             .and_then(|j| serde_json::from_str(&j).ok()),
+        withheld_from: r.get(15)?,
+        withheld: false,
     })
 }
 
@@ -66,8 +68,8 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
         .query_row(params![e.conv, e.now, e.kind.is_text()], |r| r.get(0))?;
     let inserted = txn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment, withheld_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (sender_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -81,6 +83,7 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
             e.target_seq.map(|s| s as i64),
             e.reply_to.map(|s| s as i64),
             e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
+            e.withheld_from,
         ])?;
     if inserted == 0 {
         txn.prepare_cached("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?1")?
@@ -100,6 +103,7 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
         target_seq: e.target_seq,
         reply_to: e.reply_to,
         attachment: e.attachment.cloned(),
+        withheld_from: e.withheld_from,
         ..MessageRecord::default()
     }))
 }

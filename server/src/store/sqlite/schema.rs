@@ -130,6 +130,24 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX blob_refs_by_message ON blob_refs(conversation_id, seq);
     ALTER TABLE messages ADD COLUMN attachment TEXT;
     "#,
+    // 6: privacy. Message requests (a membership not yet accepted), per-user presence and
+    // read-receipt settings, blocks, entries withheld from a blocking user, and when each
+    // session was last connected (to the hour).
+    r#"
+    ALTER TABLE members ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE users ADD COLUMN presence_visibility TEXT NOT NULL DEFAULT 'contacts'
+        CHECK (presence_visibility IN ('contacts', 'nobody'));
+    ALTER TABLE users ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE blocks (
+        blocker_id INTEGER NOT NULL REFERENCES users(id),
+        blocked_id INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX blocks_by_blocked ON blocks(blocked_id);
+    ALTER TABLE messages ADD COLUMN withheld_from INTEGER;
+    ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -164,6 +182,6 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 11);
+        assert_eq!(tables, 12);
     }
 }

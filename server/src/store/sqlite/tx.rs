@@ -5,12 +5,14 @@
 use rusqlite::{Connection, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
-    ReceiptState, Seq, SessionId, Timestamp, UserId,
+    PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
 };
 
-use super::{accounts, conversations as convs, messages, uploads};
+use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
-use crate::store::tx::{AuthSession, Changes, NewEntry, ReadTx, Target, Tx, UploadRow, UserRow};
+use crate::store::tx::{
+    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow,
+};
 
 impl ReadTx for Connection {
     fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
@@ -151,6 +153,58 @@ impl Tx for Transaction<'_> {
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(self, me, query)
+    }
+    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
+        privacy::set_password_hash(self, user, hash)
+    }
+    fn revoke_others(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionId>> {
+        privacy::revoke_others(self, user, keep, now)
+    }
+    fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool> {
+        privacy::revoke_own_session(self, user, session, now)
+    }
+    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+        privacy::sessions(self, user, now)
+    }
+    fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
+        privacy::touch_session(self, session, at)
+    }
+    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+        privacy::privacy(self, users)
+    }
+    fn set_privacy(
+        &self,
+        user: UserId,
+        presence: Option<PresenceVisibility>,
+        read_receipts: Option<bool>,
+    ) -> Result<()> {
+        privacy::set_privacy(self, user, presence, read_receipts)
+    }
+    fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
+        privacy::block(self, blocker, blocked, now)
+    }
+    fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
+        privacy::unblock(self, blocker, blocked)
+    }
+    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
+        privacy::blocked_by(self, user)
+    }
+    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+        privacy::blocks_of(self, user)
+    }
+    fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
+        privacy::shares_accepted(self, a, b, except)
+    }
+    fn roster(&self, conv: ConversationId) -> Result<Roster> {
+        convs::roster(self, conv)
+    }
+    fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
+        convs::set_accepted(self, conv, user, accepted)
     }
 
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {

@@ -1,0 +1,108 @@
+//! Privacy and account security: blocking, presence and read-receipt settings, message
+//! requests, hiding a chat, the password and the account's signed-in devices.
+//!
+//! Settings and the block list come back from the relay to every device of the user
+//! ([`crate::Event::Privacy`]) and are kept in the cache, so [`Client::privacy`] answers
+//! offline; changing them needs the relay ([`Error::Offline`] otherwise). Hiding a chat is
+//! this device's choice and needs nothing.
+
+use tern_proto::{
+    AcceptRequest, Block, ClientFrame, ConversationId, ConversationInfo, PresenceVisibility,
+    Privacy, ServerFrame, SessionId, SessionInfo, SetPrivacy, Unblock,
+};
+
+use crate::cache::conversations as convs;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::http;
+
+impl Client {
+    /// The user's privacy settings and block list, as last synced.
+    pub async fn privacy(&self) -> Result<Privacy> {
+        self.shared.cache.call(|txn| convs::privacy(txn)).await
+    }
+
+    /// Block `username`: they can no longer message the user directly, add them to groups
+    /// or see their presence, and are not told.
+    pub async fn block(&self, username: &str) -> Result<()> {
+        let username = username.trim().to_owned();
+        self.expect_ok(move |id| ClientFrame::Block(Block { id, username }))
+            .await
+    }
+
+    /// Lift a block.
+    pub async fn unblock(&self, username: &str) -> Result<()> {
+        let username = username.trim().to_owned();
+        self.expect_ok(move |id| ClientFrame::Unblock(Unblock { id, username }))
+            .await
+    }
+
+    /// Change who sees the user's presence and whether read receipts are sent (and seen);
+    /// `None` leaves a setting as it is.
+    pub async fn set_privacy(
+        &self,
+        presence: Option<PresenceVisibility>,
+        read_receipts: Option<bool>,
+    ) -> Result<()> {
+        self.expect_ok(move |id| {
+            ClientFrame::SetPrivacy(SetPrivacy {
+                id,
+                presence,
+                read_receipts,
+            })
+        })
+        .await
+    }
+
+    /// Accept a message request; it becomes a normal conversation.
+    pub async fn accept_request(&self, conv: ConversationId) -> Result<ConversationInfo> {
+        match self
+            .request(move |id| {
+                ClientFrame::AcceptRequest(AcceptRequest {
+                    id,
+                    conversation_id: conv,
+                })
+            })
+            .await?
+        {
+            ServerFrame::Conversation { conversation, .. } => Ok(conversation),
+            other => Err(Error::Internal(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Hide a conversation from the list on this device until a new message arrives in it
+    /// (also how a message request is declined).
+    pub async fn hide_conversation(&self, conv: ConversationId) -> Result<()> {
+        self.shared
+            .cache
+            .call(move |txn| convs::set_hidden(txn, conv, true))
+            .await
+    }
+
+    /// Change the password. Every other device of the account is signed out; this one
+    /// stays signed in.
+    pub async fn change_password(&self, old_password: &str, new_password: &str) -> Result<()> {
+        let shared = &self.shared;
+        http::change_password(&shared.config, &shared.token, old_password, new_password).await
+    }
+
+    /// The account's signed-in devices, newest first (`current` marks this one).
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+        http::sessions(&self.shared.config, &self.shared.token).await
+    }
+
+    /// Sign out one of the account's devices; its connections close at once.
+    pub async fn revoke_session(&self, session: SessionId) -> Result<()> {
+        http::revoke_session(&self.shared.config, &self.shared.token, session).await
+    }
+
+    async fn expect_ok(
+        &self,
+        frame: impl FnOnce(tern_proto::RequestId) -> ClientFrame + Send + 'static,
+    ) -> Result<()> {
+        match self.request(frame).await? {
+            ServerFrame::Ok { .. } => Ok(()),
+            other => Err(Error::Internal(format!("unexpected reply {other:?}"))),
+        }
+    }
+}

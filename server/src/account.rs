@@ -1,0 +1,145 @@
+//! A signed-in user's account security over HTTP: change the password (`POST /v1/password`),
+//! list the signed-in devices (`GET /v1/sessions`) and sign one out
+//! (`POST /v1/sessions/{id}/revoke`).
+//!
+//! A password change proves the old password first — charged like a failed login to the
+//! account-wide ceiling before it is checked and refunded when right, so a stolen token cannot
+//! be used to guess the password faster than a login could — then stores the new hash and
+//! revokes every other session of the account: their connections close with 4001 at once on
+//! this relay, and within a heartbeat on any other relay sharing the database.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use tern_proto::{close, ChangePasswordRequest, ErrorCode, SessionId, SessionsResponse};
+
+use crate::error::{ApiError, Error};
+use crate::extract::Authenticated;
+use crate::json_body::JsonBody;
+use crate::register::PASSWORD_CHARS;
+use crate::state::AppState;
+
+/// The relay's copy of a session's last connection is rounded down to this (coarse on
+/// purpose: the list shows "today", not a timeline of a device's connections).
+pub const LAST_SEEN_GRANULARITY_MS: i64 = 3_600_000;
+
+/// `POST /v1/password`.
+pub async fn change_password(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    JsonBody(req): JsonBody<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    if !PASSWORD_CHARS.contains(&req.new_password.chars().count()) {
+        return Err(
+            Error::refused(ErrorCode::BadRequest, "passwords have 8 to 1024 characters").into(),
+        );
+    }
+    let account = session.username.to_lowercase();
+    let guards = &state.accounts;
+    if !guards.login_by_account.take(&account) {
+        state.metrics.error(ErrorCode::TooManyAttempts);
+        return Err(Error::refused(
+            ErrorCode::TooManyAttempts,
+            "too many wrong passwords; wait a minute",
+        )
+        .into());
+    }
+    let name = session.username.clone();
+    let user = state
+        .store
+        .read(move |c| c.find_user(&name))
+        .await?
+        .ok_or_else(|| Error::Internal("a signed-in user has no account row".into()))?;
+    let ok = {
+        let _turn = guards.checking.turn(account.clone()).await;
+        guards
+            .kdf
+            .verify(&state.metrics, req.old_password, user.password_hash)
+            .await
+    };
+    match ok {
+        Ok(true) => guards.login_by_account.refund(&account),
+        Ok(false) => {
+            state.metrics.error(ErrorCode::InvalidCredentials);
+            return Err(
+                Error::refused(ErrorCode::InvalidCredentials, "the old password is wrong").into(),
+            );
+        }
+        Err(e) => {
+            guards.login_by_account.refund(&account);
+            return Err(e.into());
+        }
+    }
+    let hash = guards.kdf.rehash(&state.metrics, req.new_password).await?;
+    let (user_id, keep) = (session.user_id, session.session_id);
+    let revoked = state
+        .store
+        .call(move |txn, _| {
+            txn.set_password_hash(user_id, &hash)?;
+            txn.revoke_others(user_id, keep, tern_proto::now_ms())
+        })
+        .await?;
+    state.hub.kick_sessions(&revoked, close::REVOKED);
+    tracing::info!(
+        user = user_id,
+        revoked = revoked.len(),
+        "password changed; other sessions revoked"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/sessions`: the account's active sessions, the caller's marked `current`.
+pub async fn sessions(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+) -> Result<Json<SessionsResponse>, ApiError> {
+    let user = session.user_id;
+    let mut sessions = state
+        .store
+        .call(move |txn, _| txn.sessions(user, tern_proto::now_ms()))
+        .await?;
+    for s in &mut sessions {
+        s.current = s.session_id == session.session_id;
+    }
+    Ok(Json(SessionsResponse { sessions }))
+}
+
+/// `POST /v1/sessions/{id}/revoke`: sign out one of the account's devices (its connections
+/// close with 4001). `404 not_found` for a session that is not the caller's or not active.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<SessionId>,
+) -> Result<StatusCode, ApiError> {
+    let user = session.user_id;
+    let revoked = state
+        .store
+        .call(move |txn, _| txn.revoke_own_session(user, id, tern_proto::now_ms()))
+        .await?;
+    if !revoked {
+        return Err(Error::refused(ErrorCode::NotFound, "no such active session").into());
+    }
+    state.hub.kick_sessions(&[id], close::REVOKED);
+    tracing::info!(user, session = id, "session revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Hash `password` again at the configured cost and store it, after a login proved it right
+/// against an outdated hash. A failure leaves the old hash, which still works.
+pub async fn upgrade_hash(state: &AppState, user: tern_proto::UserId, password: String) {
+    let hash = match state.accounts.kdf.rehash(&state.metrics, password).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(user, error = %e, "password hash upgrade skipped");
+            return;
+        }
+    };
+    let stored = state
+        .store
+        .call(move |txn, _| txn.set_password_hash(user, &hash))
+        .await;
+    match stored {
+        Ok(()) => tracing::info!(user, "password hash upgraded to the configured cost"),
+        Err(e) => tracing::warn!(user, error = %e, "password hash upgrade not stored"),
+    }
+}
