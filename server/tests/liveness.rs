@@ -311,6 +311,7 @@ async fn read_markers_never_move_backwards_on_a_connection_that_syncs_while_they
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = bob.start_direct("alice").await;
+    alice.accept(conv).await;
     for i in 0..MESSAGES {
         bob.send_json(
             json!({"type": "send", "id": 10_000 + i, "conversation_id": conv,

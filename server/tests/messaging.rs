@@ -124,6 +124,7 @@ async fn delivered_and_read_receipts_are_forwarded_to_the_sender() {
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
     alice.send_msg(conv, "a", "one").await;
     alice.send_msg(conv, "b", "two").await;
     bob.expect_message(conv).await;
@@ -176,6 +177,7 @@ async fn receipts_reach_a_sender_who_was_offline_when_they_happened() {
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
     alice.send_msg(conv, "x", "are you there?").await;
     let first = alice.sync(json!({}), 0).await;
     drop(alice);
@@ -208,6 +210,7 @@ async fn typing_reaches_other_members_only_and_carries_an_expiry() {
     let mut bob = relay.user("bob").await;
     let mut eve = relay.user("eve").await;
     let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
 
     alice
         .send_json(json!({"type": "typing", "id": 9, "conversation_id": conv, "active": true}))
@@ -249,7 +252,8 @@ async fn presence_is_shared_only_with_contacts_and_offline_carries_last_seen() {
     let mut alice = relay.user("alice").await;
     let mut stranger = relay.user("stranger").await;
     relay.register("bob").await;
-    alice.start_direct("bob").await;
+    let conv = alice.start_direct("bob").await;
+    relay.accept_as("bob", conv, &mut alice).await;
 
     let sync = alice.sync(json!({}), 0).await;
     assert_eq!(
@@ -290,13 +294,9 @@ async fn a_user_stays_online_while_any_device_is_connected() {
     let relay = Relay::start().await;
     let mut alice = relay.user("alice").await;
     relay.register("bob").await;
-    alice.start_direct("bob").await;
-    // Starting the chat introduces bob's current state: offline.
-    alice
-        .expect(|f| {
-            matches!(f, ServerFrame::Presence { presence } if !presence.online).then_some(())
-        })
-        .await;
+    let conv = alice.start_direct("bob").await;
+    // Once bob accepts, alice sees his state (and he goes offline again).
+    relay.accept_as("bob", conv, &mut alice).await;
     let bob1 = relay.device("bob").await;
     alice
         .expect(|f| {

@@ -19,7 +19,7 @@ use crate::http;
 impl Client {
     /// The user's privacy settings and block list, as last synced.
     pub async fn privacy(&self) -> Result<Privacy> {
-        self.shared.cache.call(|txn| convs::privacy(txn)).await
+        self.shared.cache.call(convs::privacy).await
     }
 
     /// Block `username`: they can no longer message the user directly, add them to groups

@@ -261,6 +261,29 @@ impl Relay {
         Client::connect(&self.ws_url(), &token).await
     }
 
+    /// `name`, not connected, accepts conversation `conv` (a message request from `observer`)
+    /// from a device that then disconnects; `observer` has seen `name` come online and go
+    /// offline again, and forgets those frames.
+    pub async fn accept_as(&self, name: &str, conv: i64, observer: &mut Client) {
+        let mut device = self.device(name).await;
+        device.accept(conv).await;
+        let who = device.user_id;
+        drop(device);
+        observer
+            .expect(|f| match f {
+                ServerFrame::Presence { presence }
+                    if presence.user_id == who
+                        && !presence.online
+                        && presence.last_seen.is_some() =>
+                {
+                    Some(())
+                }
+                _ => None,
+            })
+            .await;
+        observer.clear_backlog();
+    }
+
     /// Another device (a new login session) of an existing user.
     pub async fn device(&self, name: &str) -> Client {
         let token = self.login(name).await;
@@ -531,6 +554,22 @@ impl Client {
         }
     }
 
+    /// Accept a message request (a stranger's direct chat or group invitation).
+    pub async fn accept(&mut self, conv: i64) {
+        match self
+            .request(json!({"type": "accept_request", "conversation_id": conv}))
+            .await
+        {
+            ServerFrame::Conversation { .. } => {}
+            other => panic!("accept_request failed: {other:?}"),
+        }
+    }
+
+    /// Forget frames received but not yet expected.
+    pub fn clear_backlog(&mut self) {
+        self.backlog.clear();
+    }
+
     /// Send a message and wait for its ack; returns (seq, duplicate).
     pub async fn send_msg(&mut self, conv: i64, client_id: &str, body: &str) -> (u64, bool) {
         match self.request(json!({"type": "send", "conversation_id": conv, "client_id": client_id, "body": body})).await {
@@ -586,10 +625,12 @@ impl Client {
                 ServerFrame::SyncDone {
                     changes_version,
                     presence,
+                    privacy,
                     ..
                 } => {
                     out.version = changes_version;
                     out.presence = presence;
+                    out.privacy = privacy;
                     return out;
                 }
                 other => panic!("unexpected sync reply {other:?}"),
@@ -619,6 +660,7 @@ pub struct SyncResult {
     pub receipts: Vec<tern_proto::ReceiptState>,
     pub version: u64,
     pub presence: Vec<tern_proto::Presence>,
+    pub privacy: tern_proto::Privacy,
 }
 
 /// The request id a frame answers, if it is a reply.

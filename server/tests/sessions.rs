@@ -1,0 +1,212 @@
+//! Account security through a real relay: changing the password, the list of signed-in
+//! devices and signing one out, the operator's password reset, and raising the argon2 cost.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use tern_proto::close;
+
+async fn get(relay: &Relay, path: &str, token: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .get(relay.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn login_with(relay: &Relay, name: &str, password: &str) -> (u16, Value) {
+    relay
+        .post(
+            "/v1/login",
+            json!({"username": name, "password": password, "device_name": "laptop"}),
+            None,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_device_and_needs_the_old_one() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let here = relay.login("alice").await;
+    let there = relay.login("alice").await;
+    let mut here_ws = Client::connect(&relay.ws_url(), &here).await;
+    let mut there_ws = Client::connect(&relay.ws_url(), &there).await;
+
+    let (status, body) = relay
+        .post(
+            "/v1/password",
+            json!({"old_password": "wrong password", "new_password": "a new secret"}),
+            Some(&here),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    let (status, _) = relay
+        .post(
+            "/v1/password",
+            json!({"old_password": PASSWORD, "new_password": "short"}),
+            Some(&here),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    let (status, body) = relay
+        .post(
+            "/v1/password",
+            json!({"old_password": PASSWORD, "new_password": "a new secret"}),
+            Some(&here),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(there_ws.expect_close().await, Some(close::REVOKED.code));
+    // This device stays signed in and working.
+    let ServerFrame::Pong { .. } = here_ws.request(json!({"type": "ping"})).await else {
+        panic!("this device still works")
+    };
+    assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 401);
+    assert_eq!(login_with(&relay, "alice", "a new secret").await.0, 200);
+    let (status, _) = get(&relay, "/v1/sessions", &there).await;
+    assert_eq!(status, 401, "the other device's token is dead");
+}
+
+use tern_proto::ServerFrame;
+
+#[tokio::test]
+async fn the_session_list_shows_each_device_and_one_can_be_signed_out() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    relay.register("mallory").await;
+    let laptop = relay.login("alice").await;
+    let (_, lost) = login_with(&relay, "alice", PASSWORD).await;
+    let lost = lost["token"].as_str().unwrap().to_owned();
+    let mut lost_ws = Client::connect(&relay.ws_url(), &lost).await;
+
+    let (status, body) = get(&relay, "/v1/sessions", &laptop).await;
+    assert_eq!(status, 200, "{body}");
+    let sessions = body["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{body}");
+    let current: Vec<bool> = sessions
+        .iter()
+        .map(|s| s["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(current.iter().filter(|c| **c).count(), 1);
+    let other = sessions
+        .iter()
+        .find(|s| !s["current"].as_bool().unwrap())
+        .unwrap();
+    assert_eq!(other["device_name"], "laptop");
+    // Its last connection is recorded, to the hour.
+    let seen = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let (_, body) = get(&relay, "/v1/sessions", &laptop).await;
+            let s = body["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["session_id"] == other["session_id"])
+                .cloned()
+                .unwrap();
+            if let Some(at) = s["last_seen_at"].as_i64() {
+                return at;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the connected device's last-seen time is recorded");
+    assert_eq!(seen % 3_600_000, 0);
+
+    // Someone else's session id is not found; the lost device's is signed out at once.
+    let mallory = relay.login("mallory").await;
+    let id = other["session_id"].as_i64().unwrap();
+    let (status, _) = relay
+        .post(
+            &format!("/v1/sessions/{id}/revoke"),
+            json!({}),
+            Some(&mallory),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = relay
+        .post(
+            &format!("/v1/sessions/{id}/revoke"),
+            json!({}),
+            Some(&laptop),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(lost_ws.expect_close().await, Some(close::REVOKED.code));
+    let (_, body) = get(&relay, "/v1/sessions", &laptop).await;
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_operator_reset_sets_the_password_and_closes_every_connection_within_a_heartbeat() {
+    let relay = Relay::start_with(|c| {
+        c.heartbeat.interval = Duration::from_millis(200);
+    })
+    .await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let mut ws = Client::connect(&relay.ws_url(), &token).await;
+
+    let db = relay.dir.path().join("relay.db");
+    let store = match &relay.stored {
+        Stored::Postgres(url) => Some(url.clone()),
+        Stored::Sqlite(_) => None,
+    };
+    let (password, revoked) = tokio::task::spawn_blocking(move || {
+        tern_server::admin::reset_password(
+            &db,
+            store.as_deref(),
+            "ALICE",
+            Some("set by the operator".into()),
+            tern_server::auth::Argon2Cost::default(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!((password.as_str(), revoked), ("set by the operator", 1));
+    // Another process changed the database; the relay notices at its next heartbeat.
+    assert_eq!(ws.expect_close().await, Some(close::REVOKED.code));
+    assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 401);
+    assert_eq!(
+        login_with(&relay, "alice", "set by the operator").await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_raised_argon2_cost_upgrades_a_users_hash_at_their_next_login() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let hash = |relay: &Relay| {
+        relay
+            .stored
+            .rows("SELECT password_hash FROM users WHERE username = 'alice'")
+            .remove(0)
+    };
+    assert!(hash(&relay).contains("m=19456,t=2"), "{}", hash(&relay));
+    let dir = relay.stop().await;
+
+    let mut config = test_config(dir.path());
+    config.limits.argon2 = tern_server::auth::Argon2Cost {
+        memory_kib: 8 * 1024,
+        iterations: 3,
+    };
+    let relay = Relay::start_in(dir, config).await;
+    assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 200);
+    assert!(hash(&relay).contains("m=8192,t=3"), "{}", hash(&relay));
+    assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 200);
+    assert_eq!(login_with(&relay, "alice", "not the password").await.0, 401);
+}
