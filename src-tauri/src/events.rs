@@ -27,6 +27,7 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                             | Event::SyncProgress { done: true, .. }
                             | Event::ConversationRemoved { .. }
                             | Event::MessageChanged { hidden: true, .. }
+                            | Event::Conversation { .. }
                     );
                     if let Event::Message { message } = &event {
                         maybe_notify(&app, &client, message).await;
@@ -52,14 +53,22 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
     let state = app.state::<AppState>();
     let settings = state.settings.lock().unwrap().clone();
     let attention = *state.attention.lock().unwrap();
-    if !notify::should_notify(message, &settings, attention) {
+    let info = client
+        .conversation(message.conversation_id)
+        .await
+        .ok()
+        .flatten();
+    let request = info.as_ref().is_some_and(|i| {
+        i.members
+            .iter()
+            .any(|m| m.user_id == client.user_id() && !m.accepted)
+    });
+    if !notify::should_notify(message, &settings, attention, request) {
         return;
     }
-    let title = match client.conversation(message.conversation_id).await {
-        Ok(Some(info)) if info.name.is_some() => {
-            format!("{} in {}", message.sender, info.name.unwrap_or_default())
-        }
-        _ => message.sender.clone(),
+    let title = match info.and_then(|i| i.name) {
+        Some(name) => format!("{} in {name}", message.sender),
+        None => message.sender.clone(),
     };
     notify::show(&title, &message.body);
 }

@@ -1,6 +1,6 @@
 //! Tern desktop: a Tauri 2 shell over the `tern-client` engine.
 //!
-//! Module map: [`commands`] (thin IPC glue), [`events`] (engine events to UI events,
+//! Module map: [`commands`] and [`privacy`] (thin IPC glue), [`events`] (engine events to UI events,
 //! notifications and tray), [`tray`], [`notify`] (notification policy), [`links`] (links open
 //! in the system browser; the window never navigates away), [`settings`] (persisted
 //! preferences), [`state`]. All messaging behaviour is in `tern-client`.
@@ -15,6 +15,7 @@ pub mod events;
 pub mod files;
 pub mod links;
 pub mod notify;
+pub mod privacy;
 pub mod settings;
 pub mod state;
 pub mod tray;
@@ -148,6 +149,15 @@ pub fn run() {
             commands::set_mute_mentions,
             commands::set_muted,
             commands::set_open_conversation,
+            privacy::privacy,
+            privacy::block,
+            privacy::unblock,
+            privacy::set_privacy,
+            privacy::accept_request,
+            privacy::hide_conversation,
+            privacy::change_password,
+            privacy::sessions,
+            privacy::revoke_session,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -4,7 +4,8 @@
 //! desktop: only messages from others, never while do-not-disturb is on or the conversation is
 //! muted (a message that mentions the user still notifies in a muted conversation unless the
 //! user also muted mentions), and not when the user is already looking at that conversation in
-//! a focused window.
+//! a focused window. A message request (a stranger's chat or group invitation) never raises
+//! one: its count shows quietly in the list until the user accepts.
 //!
 //! Title and body are other people's text (usernames, group names, message bodies), and the
 //! freedesktop notification spec reads the body as markup (`<b>`, `<a href>`, `<img>`). Both
@@ -25,11 +26,17 @@ pub struct Attention {
     pub open_conversation: Option<ConversationId>,
 }
 
-/// Whether a new message deserves a notification.
-pub fn should_notify(message: &ChatMessage, settings: &Settings, attention: Attention) -> bool {
+/// Whether a new message deserves a notification; `request` says its conversation is a
+/// message request the user has not accepted.
+pub fn should_notify(
+    message: &ChatMessage,
+    settings: &Settings,
+    attention: Attention,
+    request: bool,
+) -> bool {
     let muted = settings.muted.contains(&message.conversation_id)
         && (settings.mute_mentions || !message.mentions_me);
-    if message.mine || settings.do_not_disturb || muted {
+    if message.mine || settings.do_not_disturb || muted || request {
         return false;
     }
     !(attention.focused && attention.open_conversation == Some(message.conversation_id))
@@ -109,10 +116,10 @@ mod tests {
             mentions_me: true,
             ..msg(1, false)
         };
-        assert!(!should_notify(&plain, &s, away));
-        assert!(should_notify(&mention, &s, away));
+        assert!(!should_notify(&plain, &s, away, false));
+        assert!(should_notify(&mention, &s, away, false));
         s.mute_mentions = true;
-        assert!(!should_notify(&mention, &s, away));
+        assert!(!should_notify(&mention, &s, away, false));
     }
 
     #[test]
@@ -130,24 +137,26 @@ mod tests {
             focused: true,
             open_conversation: Some(2),
         };
-        assert!(should_notify(&msg(1, false), &s, away));
-        assert!(!should_notify(&msg(1, false), &s, looking));
-        assert!(should_notify(&msg(1, false), &s, elsewhere));
+        assert!(should_notify(&msg(1, false), &s, away, false));
+        assert!(!should_notify(&msg(1, false), &s, looking, false));
+        assert!(should_notify(&msg(1, false), &s, elsewhere, false));
+        // A message request stays quiet.
+        assert!(!should_notify(&msg(1, false), &s, away, true));
         assert!(
-            !should_notify(&msg(1, true), &s, away),
+            !should_notify(&msg(1, true), &s, away, false),
             "never for one's own messages"
         );
         let muted = Settings {
             muted: [1].into_iter().collect(),
             ..Settings::default()
         };
-        assert!(!should_notify(&msg(1, false), &muted, away));
-        assert!(should_notify(&msg(2, false), &muted, away));
+        assert!(!should_notify(&msg(1, false), &muted, away, false));
+        assert!(should_notify(&msg(2, false), &muted, away, false));
         let dnd = Settings {
             do_not_disturb: true,
             ..Settings::default()
         };
-        assert!(!should_notify(&msg(1, false), &dnd, away));
+        assert!(!should_notify(&msg(1, false), &dnd, away, false));
     }
 
     #[test]

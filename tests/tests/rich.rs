@@ -170,6 +170,8 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
     let (alice, _a) = signup(&relay, "alice").await;
     let (bob, _b) = signup(&relay, "bob").await;
     let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    // Accepted, so its unread messages count toward bob's total (a request's do not).
+    bob.accept_request(conv).await.unwrap();
     alice.send(conv, "meet at the harbour").await.unwrap();
     alice.send(conv, "bring the map").await.unwrap();
     wait_settled(&alice).await;

@@ -1,0 +1,86 @@
+//! Tauri commands for privacy and account security: settings, blocking, message requests,
+//! hiding a chat, the password and the account's devices. Thin glue, like [`crate::commands`].
+
+use tauri::State;
+use tern_client::{Privacy, SessionInfo};
+use tern_proto::{ConversationId, ConversationInfo, PresenceVisibility, SessionId};
+
+use crate::error::CmdError;
+use crate::state::AppState;
+
+type Res<T> = Result<T, CmdError>;
+
+/// The privacy settings and block list, as last synced.
+#[tauri::command]
+pub async fn privacy(state: State<'_, AppState>) -> Res<Privacy> {
+    Ok(state.client()?.privacy().await?)
+}
+
+/// Block a user.
+#[tauri::command]
+pub async fn block(state: State<'_, AppState>, username: String) -> Res<()> {
+    Ok(state.client()?.block(&username).await?)
+}
+
+/// Lift a block.
+#[tauri::command]
+pub async fn unblock(state: State<'_, AppState>, username: String) -> Res<()> {
+    Ok(state.client()?.unblock(&username).await?)
+}
+
+/// Change presence visibility and/or read receipts (`None` leaves one as it is).
+#[tauri::command]
+pub async fn set_privacy(
+    state: State<'_, AppState>,
+    presence: Option<String>,
+    read_receipts: Option<bool>,
+) -> Res<()> {
+    let presence = presence
+        .map(|p| p.parse::<PresenceVisibility>())
+        .transpose()
+        .map_err(|e| CmdError::new("invalid", e))?;
+    Ok(state.client()?.set_privacy(presence, read_receipts).await?)
+}
+
+/// Accept a message request.
+#[tauri::command]
+pub async fn accept_request(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+) -> Res<ConversationInfo> {
+    Ok(state.client()?.accept_request(conversation_id).await?)
+}
+
+/// Hide a conversation until a new message arrives (declining a request, or tidying up).
+#[tauri::command]
+pub async fn hide_conversation(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+) -> Res<()> {
+    Ok(state.client()?.hide_conversation(conversation_id).await?)
+}
+
+/// Change the password; the account's other devices are signed out.
+#[tauri::command]
+pub async fn change_password(
+    state: State<'_, AppState>,
+    old_password: String,
+    new_password: String,
+) -> Res<()> {
+    Ok(state
+        .client()?
+        .change_password(&old_password, &new_password)
+        .await?)
+}
+
+/// The account's signed-in devices.
+#[tauri::command]
+pub async fn sessions(state: State<'_, AppState>) -> Res<Vec<SessionInfo>> {
+    Ok(state.client()?.sessions().await?)
+}
+
+/// Sign out one of the account's devices.
+#[tauri::command]
+pub async fn revoke_session(state: State<'_, AppState>, session_id: SessionId) -> Res<()> {
+    Ok(state.client()?.revoke_session(session_id).await?)
+}

@@ -1,0 +1,204 @@
+//! Privacy and account security through the engine and the CLI, against a real relay process
+//! and the real keychain: settings and blocks made on one device reach the user's other
+//! device; a blocked user's messages never show; a stranger's chat is a quiet request until
+//! accepted; a hidden chat comes back with the next message; changing the password signs out
+//! the other device; one device can sign out another.
+
+mod common;
+
+use common::*;
+use tern_client::{ConnectionState, Event, PresenceVisibility};
+
+#[tokio::test]
+async fn settings_and_blocks_sync_between_devices_and_a_blocked_users_messages_never_show() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (alice_laptop, _l) = device(&relay, "alice").await;
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(conv, "hi alice").await.unwrap();
+    eventually("alice has bob's first message", || async {
+        alice.messages(conv, None, 10).await.unwrap().len() == 1
+    })
+    .await;
+    alice.accept_request(conv).await.unwrap();
+
+    // A block made on the phone reaches the laptop.
+    let mut laptop_events = alice_laptop.subscribe();
+    alice.block("bob").await.unwrap();
+    eventually("the laptop knows bob is blocked", || async {
+        alice_laptop
+            .privacy()
+            .await
+            .unwrap()
+            .blocked
+            .iter()
+            .any(|p| p.username == "bob")
+    })
+    .await;
+    let mut pushed = false;
+    while let Ok(e) = laptop_events.try_recv() {
+        pushed |= matches!(e, Event::Privacy { privacy } if privacy.blocked.len() == 1);
+    }
+    assert!(pushed, "the laptop got a privacy event");
+
+    // Bob's next message is sent as far as he can tell, but alice's devices never show it.
+    let mut phone_events = alice.subscribe();
+    bob.send(conv, "why so quiet?").await.unwrap();
+    wait_settled(&bob).await;
+    eventually("the laptop stored the withheld entry", || async {
+        alice_laptop
+            .conversation(conv)
+            .await
+            .unwrap()
+            .is_some_and(|c| c.last_seq >= 2)
+    })
+    .await;
+    for device in [&alice, &alice_laptop] {
+        let shown = device.messages(conv, None, 10).await.unwrap();
+        assert_eq!(shown.len(), 1, "only the first message: {shown:?}");
+        assert_eq!(device.unread_total().await.unwrap(), 1);
+        assert!(device.search("quiet", 10).await.unwrap().is_empty());
+    }
+    while let Ok(e) = phone_events.try_recv() {
+        assert!(
+            !matches!(&e, Event::Message { message } if message.body.contains("quiet")),
+            "{e:?}"
+        );
+    }
+
+    // Presence visibility set on the laptop reaches the phone; unblocking lets bob through.
+    alice_laptop
+        .set_privacy(Some(PresenceVisibility::Nobody), Some(false))
+        .await
+        .unwrap();
+    eventually("the phone has the new settings", || async {
+        let p = alice.privacy().await.unwrap();
+        p.presence == PresenceVisibility::Nobody && !p.read_receipts
+    })
+    .await;
+    alice.unblock("bob").await.unwrap();
+    eventually("the block is lifted everywhere", || async {
+        alice_laptop.privacy().await.unwrap().blocked.is_empty()
+    })
+    .await;
+    bob.send(conv, "hello again").await.unwrap();
+    eventually("alice sees the new message", || async {
+        alice
+            .messages(conv, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "hello again")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_strangers_chat_is_a_quiet_request_and_a_hidden_chat_returns_with_a_new_message() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (carol, _c) = signup(&relay, "carol").await;
+    let conv = carol.start_direct("alice").await.unwrap().conversation_id;
+    carol.send(conv, "remember me?").await.unwrap();
+    eventually("alice lists the request", || async {
+        alice
+            .conversations()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.info.conversation_id == conv && c.request && c.unread == 1)
+    })
+    .await;
+    assert_eq!(alice.unread_total().await.unwrap(), 0, "requests are quiet");
+
+    // Declined: hidden here until carol writes again.
+    alice.hide_conversation(conv).await.unwrap();
+    assert!(alice.conversations().await.unwrap().is_empty());
+    carol.send(conv, "please?").await.unwrap();
+    eventually("the chat is back", || async {
+        alice.conversations().await.unwrap().len() == 1
+    })
+    .await;
+
+    alice.accept_request(conv).await.unwrap();
+    eventually("no longer a request", || async {
+        let list = alice.conversations().await.unwrap();
+        !list[0].request && list[0].unread == 2
+    })
+    .await;
+    assert_eq!(alice.unread_total().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_the_other_device_and_sessions_can_be_revoked() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (laptop, _l) = device(&relay, "alice").await;
+    let (tablet, _t) = device(&relay, "alice").await;
+
+    let sessions = alice.sessions().await.unwrap();
+    assert_eq!(sessions.len(), 3);
+    assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
+    let tablet_session = tablet
+        .sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.current)
+        .unwrap()
+        .session_id;
+    alice.revoke_session(tablet_session).await.unwrap();
+    eventually("the tablet is signed out", || async {
+        matches!(tablet.connection_state(), ConnectionState::SignedOut { .. })
+    })
+    .await;
+
+    let wrong = alice
+        .change_password("not my password", "a brand new one")
+        .await;
+    assert!(wrong.is_err());
+    alice
+        .change_password(PASSWORD, "a brand new one")
+        .await
+        .unwrap();
+    eventually("the laptop is signed out", || async {
+        matches!(laptop.connection_state(), ConnectionState::SignedOut { .. })
+    })
+    .await;
+    assert_eq!(alice.connection_state(), ConnectionState::Online);
+    assert_eq!(alice.sessions().await.unwrap().len(), 1);
+}
+
+#[test]
+fn the_cli_blocks_lists_changes_settings_and_shows_sessions() {
+    let relay = Relay::start();
+    let (alice, bob) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (dir, name) in [(&alice, "alice"), (&bob, "bob")] {
+        let (code, _, err) = tern_output(&relay, dir.path(), &["register", name]);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = tern_output(&relay, dir.path(), &["login", name]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = tern_output(&relay, alice.path(), &["block", "bob"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = tern_output(
+        &relay,
+        alice.path(),
+        &["privacy", "--presence", "nobody", "--read-receipts", "off"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out[0]["presence"], "nobody");
+    assert_eq!(out[0]["read_receipts"], false);
+    assert_eq!(out[0]["blocked"][0]["username"], "bob");
+    let (code, out, _) = tern_output(&relay, alice.path(), &["blocked"]);
+    assert_eq!((code, out.len()), (0, 1));
+    let (code, out, err) = tern_output(&relay, alice.path(), &["sessions"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["device_name"], "tern cli");
+    let (code, _, _) = tern_output(&relay, alice.path(), &["unblock", "bob"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = tern_output(&relay, alice.path(), &["blocked"]);
+    assert!(out.is_empty());
+}
