@@ -1,6 +1,6 @@
 //! A signed-in user's account security over HTTP: change the password (`POST /v1/password`),
 //! list the signed-in devices (`GET /v1/sessions`) and sign one out
-//! (`POST /v1/sessions/{id}/revoke`).
+//! (`POST /v1/sessions/{id}/revoke`), and delete the account (`POST /v1/account/delete`).
 //!
 //! A password change proves the old password first — charged like a failed login to the
 //! account-wide ceiling before it is checked and refunded when right, so a stolen token cannot
@@ -34,6 +34,54 @@ pub async fn change_password(
             Error::refused(ErrorCode::BadRequest, "passwords have 8 to 1024 characters").into(),
         );
     }
+    prove_password(&state, &session, req.old_password).await?;
+    let guards = &state.accounts;
+    let hash = guards.kdf.rehash(&state.metrics, req.new_password).await?;
+    let (user_id, keep) = (session.user_id, session.session_id);
+    let revoked = state
+        .store
+        .call(move |txn, _| {
+            txn.set_password_hash(user_id, &hash)?;
+            txn.revoke_others(user_id, keep, tern_proto::now_ms())
+        })
+        .await?;
+    state.hub.kick_sessions(&revoked, close::REVOKED);
+    tracing::info!(
+        user = user_id,
+        revoked = revoked.len(),
+        "password changed; other sessions revoked"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/account/delete`: delete the caller's account after proving the password. Every
+/// session is revoked (connections closed with 4001), the user leaves every conversation,
+/// and their username stays taken for `deleted_name_hold` before anyone can register it.
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    JsonBody(req): JsonBody<tern_proto::DeleteAccountRequest>,
+) -> Result<StatusCode, ApiError> {
+    prove_password(&state, &session, req.password).await?;
+    let user = session.user_id;
+    let sessions = state
+        .store
+        .call(move |txn, out| {
+            crate::ops::privacy::delete_account(txn, user, tern_proto::now_ms(), out)
+        })
+        .await?;
+    state.hub.kick_sessions(&sessions, close::REVOKED);
+    tracing::info!(user, "account deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Check the signed-in user's password, charged to the account-wide login limit before the
+/// check and refunded when right (`invalid_credentials` when wrong).
+async fn prove_password(
+    state: &AppState,
+    session: &crate::store::AuthSession,
+    password: String,
+) -> Result<(), ApiError> {
     let account = session.username.to_lowercase();
     let guards = &state.accounts;
     if !guards.login_by_account.take(&account) {
@@ -54,38 +102,23 @@ pub async fn change_password(
         let _turn = guards.checking.turn(account.clone()).await;
         guards
             .kdf
-            .verify(&state.metrics, req.old_password, user.password_hash)
+            .verify(&state.metrics, password, user.password_hash)
             .await
     };
     match ok {
-        Ok(true) => guards.login_by_account.refund(&account),
+        Ok(true) => {
+            guards.login_by_account.refund(&account);
+            Ok(())
+        }
         Ok(false) => {
             state.metrics.error(ErrorCode::InvalidCredentials);
-            return Err(
-                Error::refused(ErrorCode::InvalidCredentials, "the old password is wrong").into(),
-            );
+            Err(Error::refused(ErrorCode::InvalidCredentials, "the password is wrong").into())
         }
         Err(e) => {
             guards.login_by_account.refund(&account);
-            return Err(e.into());
+            Err(e.into())
         }
     }
-    let hash = guards.kdf.rehash(&state.metrics, req.new_password).await?;
-    let (user_id, keep) = (session.user_id, session.session_id);
-    let revoked = state
-        .store
-        .call(move |txn, _| {
-            txn.set_password_hash(user_id, &hash)?;
-            txn.revoke_others(user_id, keep, tern_proto::now_ms())
-        })
-        .await?;
-    state.hub.kick_sessions(&revoked, close::REVOKED);
-    tracing::info!(
-        user = user_id,
-        revoked = revoked.len(),
-        "password changed; other sessions revoked"
-    );
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/sessions`: the account's active sessions, the caller's marked `current`.

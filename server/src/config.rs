@@ -138,6 +138,9 @@ pub struct Limits {
     /// How long an upload no message refers to is kept (abandoned uploads, attachments of
     /// messages deleted for everyone).
     pub upload_ttl: Duration,
+    /// How long a deleted account's username stays taken (so no one can pose as its owner to
+    /// people who still know the name).
+    pub deleted_name_hold: Duration,
     /// Login password checks computed at once (argon2id is deliberately expensive).
     pub login_password_checks: usize,
     /// Registration password hashes computed at once, separate from logins so a registration
@@ -195,6 +198,7 @@ impl Default for Limits {
             max_attachment_bytes: 100 * 1024 * 1024,
             attachment_quota_bytes: 2 * 1024 * 1024 * 1024,
             upload_ttl: Duration::from_secs(24 * 3600),
+            deleted_name_hold: Duration::from_secs(30 * 24 * 3600),
             login_password_checks: 2,
             argon2: crate::auth::Argon2Cost::default(),
             register_password_hashes: 1,

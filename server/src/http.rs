@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logout", post(logout))
         .route("/v1/logout_all", post(logout_all))
         .route("/v1/password", post(account::change_password))
+        .route("/v1/account/delete", post(account::delete))
         .route("/v1/sessions", get(account::sessions))
         .route("/v1/sessions/{id}/revoke", post(account::revoke))
         .route("/health", get(health))

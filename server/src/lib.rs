@@ -192,8 +192,8 @@ pub async fn serve(
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Remove uploads no message refers to once they are older than the upload TTL (abandoned
-/// half-way, never sent, or their messages deleted for everyone), rows and bytes. Runs until
-/// aborted at shutdown.
+/// half-way, never sent, or their messages deleted for everyone), rows and bytes; and free the
+/// usernames of accounts deleted longer ago than their hold. Runs until aborted at shutdown.
 async fn sweep_uploads(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
@@ -219,6 +219,18 @@ async fn sweep_uploads(state: AppState) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep uploads"),
+        }
+        // Names of deleted accounts become free once their hold has passed.
+        let before =
+            tern_proto::now_ms() - state.config.limits.deleted_name_hold.as_millis() as i64;
+        match state
+            .store
+            .call(move |txn, _| txn.release_deleted_names(before))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "usernames of deleted accounts freed"),
+            Err(e) => tracing::warn!(error = %e, "could not free deleted accounts' names"),
         }
     }
 }

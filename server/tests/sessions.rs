@@ -210,3 +210,83 @@ async fn a_raised_argon2_cost_upgrades_a_users_hash_at_their_next_login() {
     assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 200);
     assert_eq!(login_with(&relay, "alice", "not the password").await.0, 401);
 }
+
+#[tokio::test]
+async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_name() {
+    let relay = Relay::start().await;
+    let mut bob = relay.user("bob").await;
+    relay.register("alice").await;
+    let alice_token = relay.login("alice").await;
+    let mut alice = Client::connect(&relay.ws_url(), &alice_token).await;
+    let direct = alice.start_direct("bob").await;
+    bob.accept(direct).await;
+    let group = alice.create_group("club", &["bob"]).await;
+    alice.send_msg(direct, "a1", "keep this").await;
+
+    let (status, body) = relay
+        .post(
+            "/v1/account/delete",
+            json!({"password": "not the password"}),
+            Some(&alice_token),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    let (status, body) = relay
+        .post(
+            "/v1/account/delete",
+            json!({"password": PASSWORD}),
+            Some(&alice_token),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(alice.expect_close().await, Some(close::REVOKED.code));
+
+    // Bob sees alice leave both conversations and go offline; bob is now the group's admin.
+    let mut left = std::collections::HashSet::new();
+    while left.len() < 2 {
+        let c = bob
+            .expect(|f| match f {
+                ServerFrame::Conversation { conversation, .. }
+                    if conversation.members.iter().all(|m| m.username != "alice") =>
+                {
+                    Some(conversation.clone())
+                }
+                _ => None,
+            })
+            .await;
+        if c.conversation_id == group {
+            assert_eq!(c.members[0].role, tern_proto::MemberRole::Admin);
+        }
+        left.insert(c.conversation_id);
+    }
+    // Her messages stay, shown as from a deleted account.
+    let ServerFrame::History { messages, .. } = bob
+        .request(json!({"type": "history", "conversation_id": direct}))
+        .await
+    else {
+        panic!("history")
+    };
+    assert_eq!(messages[0].body, "keep this");
+    assert_eq!(messages[0].sender, "Deleted account");
+
+    // She cannot sign in; no one can start a chat with her or take her name yet.
+    assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 401);
+    bob.expect_error(
+        json!({"type": "start_direct", "username": "alice"}),
+        "not_found",
+    )
+    .await;
+    let (status, _) = relay
+        .post(
+            "/v1/register",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "the name is held");
+    let (status, _) = get(&relay, "/v1/sessions", &alice_token).await;
+    assert_eq!(status, 401);
+}

@@ -202,3 +202,43 @@ fn the_cli_blocks_lists_changes_settings_and_shows_sessions() {
     let (_, out, _) = tern_output(&relay, alice.path(), &["blocked"]);
     assert!(out.is_empty());
 }
+
+#[tokio::test]
+async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others() {
+    let relay = Relay::start();
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (alice, alice_dir) = signup(&relay, "alice").await;
+    let (laptop, _l) = device(&relay, "alice").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "goodbye").await.unwrap();
+    wait_settled(&alice).await;
+    let cache = tern_client::cache_path(alice.config(), alice.user_id());
+    let relay_key = alice.config().relay.as_str().to_owned();
+    assert!(cache.exists());
+    assert!(tern_client::keychain::load(&relay_key, "alice")
+        .unwrap()
+        .is_some());
+
+    alice.delete_account(PASSWORD).await.unwrap();
+    assert!(!cache.exists(), "this device's copy is gone");
+    let keychain = tern_client::keychain::load(&relay_key, "alice").unwrap();
+    assert!(keychain.is_none(), "the token is gone from the keychain");
+    eventually("the laptop is signed out", || async {
+        matches!(laptop.connection_state(), ConnectionState::SignedOut { .. })
+    })
+    .await;
+    eventually(
+        "bob still has the message, from a deleted account",
+        || async {
+            bob.messages(conv, None, 10)
+                .await
+                .unwrap()
+                .first()
+                .is_some_and(|m| m.body == "goodbye")
+        },
+    )
+    .await;
+    let again =
+        tern_client::Client::login(config(&relay.url(), alice_dir.path()), "alice", PASSWORD).await;
+    assert!(again.is_err(), "the account cannot sign in");
+}

@@ -186,7 +186,7 @@ fn config(cli: &Cli) -> anyhow::Result<ClientConfig> {
     Ok(c)
 }
 
-fn password() -> anyhow::Result<String> {
+pub(crate) fn password() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("TERN_PASSWORD") {
         return Ok(p);
     }
@@ -195,7 +195,7 @@ fn password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn last_user_file(cli: &Cli) -> PathBuf {
+pub(crate) fn last_user_file(cli: &Cli) -> PathBuf {
     data_dir(cli).join("last-user")
 }
 

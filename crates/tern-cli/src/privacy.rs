@@ -1,5 +1,5 @@
 //! Privacy and account security commands: block, unblock, blocked, privacy, accept, hide,
-//! password, sessions, revoke-session.
+//! password, sessions, revoke-session, delete-account.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -42,10 +42,33 @@ pub enum PrivacyCommand {
     Sessions,
     /// Sign out one of your devices (an id from `tern sessions`).
     RevokeSession { session: i64 },
+    /// Delete your account: every device is signed out, you leave every conversation, your
+    /// messages stay for the others as "Deleted account", and this device's copy is removed.
+    /// The password comes from TERN_PASSWORD or the first line of stdin.
+    DeleteAccount {
+        /// Confirm: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Run one of the commands.
 pub async fn run(cli: &Cli, out: &Output, cmd: &PrivacyCommand) -> anyhow::Result<ExitCode> {
+    if let PrivacyCommand::DeleteAccount { yes } = cmd {
+        if !yes {
+            anyhow::bail!("deleting an account cannot be undone; add --yes to confirm");
+        }
+        let client = resume(cli).await?;
+        let mut events = client.subscribe();
+        wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+        let password = crate::password()?;
+        client.delete_account(&password).await?;
+        std::fs::remove_file(crate::last_user_file(cli)).ok();
+        out.show(&serde_json::json!({"deleted": true}), || {
+            "account deleted".into()
+        });
+        return Ok(ExitCode::SUCCESS);
+    }
     let client = resume(cli).await?;
     let result = match cmd {
         PrivacyCommand::Hide { conversation } => {
@@ -148,7 +171,9 @@ async fn run_online(
                 format!("session {session} signed out")
             });
         }
-        PrivacyCommand::Hide { .. } | PrivacyCommand::Blocked => unreachable!("offline commands"),
+        PrivacyCommand::Hide { .. }
+        | PrivacyCommand::Blocked
+        | PrivacyCommand::DeleteAccount { .. } => unreachable!("handled in run"),
     }
     Ok(ExitCode::SUCCESS)
 }

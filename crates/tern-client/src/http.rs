@@ -4,8 +4,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tern_proto::{
-    ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
-    RegisterResponse, SessionId, SessionInfo, SessionsResponse,
+    ChangePasswordRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse,
+    RegisterRequest, RegisterResponse, SessionId, SessionInfo, SessionsResponse,
 };
 
 use crate::config::ClientConfig;
@@ -101,6 +101,22 @@ pub async fn change_password(
         .json(&ChangePasswordRequest {
             old_password: old_password.into(),
             new_password: new_password.into(),
+        })
+        .send()
+        .await?;
+    if res.status().is_success() {
+        return Ok(());
+    }
+    decode::<serde_json::Value>(res).await.map(|_| ())
+}
+
+/// Delete the account (the password proves it is the owner).
+pub async fn delete_account(config: &ClientConfig, token: &Token, password: &str) -> Result<()> {
+    let res = client()?
+        .post(config.http_url("/v1/account/delete"))
+        .bearer_auth(token.expose())
+        .json(&DeleteAccountRequest {
+            password: password.into(),
         })
         .send()
         .await?;

@@ -81,6 +81,14 @@ pub fn load_device_credential(relay: &str, username: &str) -> Result<Option<Devi
     }
 }
 
+/// Forget the device credential (the account is gone). A missing one is not an error.
+pub fn delete_device_credential(relay: &str, username: &str) -> Result<()> {
+    match device_entry(relay, username)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(map_err(e)),
+    }
+}
+
 fn map_err(e: keyring::Error) -> Error {
     match e {
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => Error::NoKeychain(format!(

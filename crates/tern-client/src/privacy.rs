@@ -96,6 +96,27 @@ impl Client {
         http::revoke_session(&self.shared.config, &self.shared.token, session).await
     }
 
+    /// Delete the account on the relay, then everything this device keeps of it: the token
+    /// and device credential in the keychain and the local cache (messages, files). Every
+    /// other device is signed out by the relay.
+    pub async fn delete_account(self, password: &str) -> Result<()> {
+        let shared = self.shared.clone();
+        http::delete_account(&shared.config, &shared.token, password).await?;
+        self.shutdown().await;
+        let relay = shared.config.relay.as_str();
+        crate::keychain::delete(relay, &shared.username)?;
+        crate::keychain::delete_device_credential(relay, &shared.username)?;
+        let dir = crate::accounts::account_dir(&shared.config, shared.user_id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::Internal(format!(
+                "the account is deleted, but {} could not be removed: {e}",
+                dir.display()
+            ))),
+        }
+    }
+
     async fn expect_ok(
         &self,
         frame: impl FnOnce(tern_proto::RequestId) -> ClientFrame + Send + 'static,

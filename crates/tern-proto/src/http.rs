@@ -124,6 +124,19 @@ impl std::fmt::Debug for ChangePasswordRequest {
     }
 }
 
+/// `POST /v1/account/delete`: delete the caller's account (the password proves it is them).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct DeleteAccountRequest {
+    /// The account's password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for DeleteAccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeleteAccountRequest { <redacted> }")
+    }
+}
+
 /// One signed-in device of the account, as `GET /v1/sessions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {

@@ -22,9 +22,9 @@ pub use frames::{
     CLIENT_FRAME_TYPES,
 };
 pub use http::{
-    ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, RegisterRequest,
-    RegisterResponse, SessionInfo, SessionsResponse, COMPRESSION_HEADER, INSTANCE_HEADER,
-    PROTOCOL_HEADER,
+    ChangePasswordRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse,
+    RegisterRequest, RegisterResponse, SessionInfo, SessionsResponse, COMPRESSION_HEADER,
+    INSTANCE_HEADER, PROTOCOL_HEADER,
 };
 pub use model::{
     Attachment, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member,

@@ -357,3 +357,29 @@ pub(super) fn mark_requests(
     }
     Ok(())
 }
+
+/// Delete `user`'s account inside a store job: their contacts see them go offline (hidden),
+/// the conversations they were in get their new shape; returns the sessions to close.
+pub fn delete_account(
+    txn: &dyn Tx,
+    user: UserId,
+    now: tern_proto::Timestamp,
+    out: &mut Vec<Publish>,
+) -> Result<Vec<tern_proto::SessionId>> {
+    let contacts: Vec<UserId> = txn.contacts(user)?.into_iter().map(|c| c.0).collect();
+    if !contacts.is_empty() {
+        out.push(Publish::new(
+            contacts,
+            &ServerFrame::Presence {
+                presence: hidden(user),
+            },
+        ));
+    }
+    let (sessions, convs) = txn.delete_account(user, now)?;
+    for conv in convs {
+        let info = txn.info(conv)?;
+        // No connection asked (0 is no connection's id): every member gets the new shape.
+        publish_conversation(txn, &info, 0, out)?;
+    }
+    Ok(sessions)
+}

@@ -273,6 +273,18 @@ pub trait Tx: ReadTx {
     /// Record that a session was connected at `at` (callers round it).
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()>;
 
+    /// Delete an account: mark it deleted (its username stays taken until
+    /// [`Tx::release_deleted_names`]), forget its display name, last-seen, blocks, sessions and
+    /// device credentials, and take it out of every conversation; the sessions revoked and the
+    /// conversations left. Its messages stay, their sender shown as "Deleted account".
+    fn delete_account(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(Vec<SessionId>, Vec<ConversationId>)>;
+    /// Free the usernames of accounts deleted before `before`; how many.
+    fn release_deleted_names(&self, before: Timestamp) -> Result<usize>;
+
     // Privacy.
     /// Settings of the given users (every user has a row; unknown ids are left out).
     fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>>;

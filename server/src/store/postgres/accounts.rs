@@ -32,7 +32,8 @@ pub fn create_user(
 /// A user by username, in any letter case.
 pub fn find_user(c: &mut impl GenericClient, username: &str) -> Result<Option<UserRow>> {
     Ok(c.query_opt(
-        "SELECT id, username, password_hash FROM users WHERE lower(username) = lower($1)",
+        "SELECT id, username, password_hash FROM users
+             WHERE lower(username) = lower($1) AND deleted_at IS NULL",
         &[&username],
     )?
     .map(|r| UserRow {
@@ -143,7 +144,7 @@ pub fn resolve_usernames(
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let row = c.query_opt(
-            "SELECT id, username FROM users WHERE lower(username) = lower($1)",
+            "SELECT id, username FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL",
             &[name],
         )?;
         match row {
@@ -370,7 +371,8 @@ pub fn find_people(c: &mut impl GenericClient, me: UserId, query: &str) -> Resul
         .map(person)
         .collect();
     let exact = c.query_opt(
-        "SELECT id, username, display_name FROM users WHERE lower(username) = lower($1) AND id != $2",
+        "SELECT id, username, display_name FROM users
+         WHERE lower(username) = lower($1) AND id != $2 AND deleted_at IS NULL",
         &[&query, &me],
     )?;
     if let Some(p) = exact.as_ref().map(person) {

@@ -329,6 +329,11 @@ fn deactivate(c: &mut impl GenericClient, conv: ConversationId, user: UserId) ->
     Ok(())
 }
 
+/// Take a member out of any conversation, direct or group (their account is being deleted).
+pub fn depart(c: &mut impl GenericClient, conv: ConversationId, user: UserId) -> Result<()> {
+    deactivate(c, conv, user)
+}
+
 /// Remove a member (admins only).
 pub fn remove_member(
     c: &mut impl GenericClient,

@@ -192,3 +192,41 @@ pub fn touch_session(c: &mut impl GenericClient, session: SessionId, at: Timesta
     )?;
     Ok(())
 }
+
+/// Delete an account; the same contract as the SQLite store's.
+pub fn delete_account(
+    c: &mut impl GenericClient,
+    user: UserId,
+    now: Timestamp,
+) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
+    c.execute(
+        "UPDATE users SET deleted_at = $2, display_name = NULL, last_seen = NULL WHERE id = $1",
+        &[&user, &now],
+    )?;
+    c.execute(
+        "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
+        &[&user],
+    )?;
+    let sessions = super::accounts::revoke_all(c, user, now)?;
+    let convs: Vec<ConversationId> = c
+        .query(
+            "SELECT conversation_id FROM members WHERE user_id = $1 AND active",
+            &[&user],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for &conv in &convs {
+        super::conversations::depart(c, conv, user)?;
+    }
+    Ok((sessions, convs))
+}
+
+/// Free the names of accounts deleted before `before`; how many.
+pub fn release_deleted_names(c: &mut impl GenericClient, before: Timestamp) -> Result<usize> {
+    Ok(c.execute(
+        "UPDATE users SET username = '~deleted~' || id
+         WHERE deleted_at IS NOT NULL AND deleted_at < $1 AND username NOT LIKE '~deleted~%'",
+        &[&before],
+    )? as usize)
+}

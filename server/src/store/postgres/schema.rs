@@ -136,6 +136,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX blocks_by_blocked ON blocks(blocked_id);
     ALTER TABLE messages ADD COLUMN withheld_from BIGINT;
     ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT;
+    ALTER TABLE users ADD COLUMN deleted_at BIGINT;
 "#,
 ];
 

@@ -203,6 +203,16 @@ impl Tx for PgTx<'_> {
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
         privacy::touch_session(&mut *self.c(), session, at)
     }
+    fn delete_account(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
+        privacy::delete_account(&mut *self.c(), user, now)
+    }
+    fn release_deleted_names(&self, before: Timestamp) -> Result<usize> {
+        privacy::release_deleted_names(&mut *self.c(), before)
+    }
     fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
         privacy::privacy(&mut *self.c(), users)
     }

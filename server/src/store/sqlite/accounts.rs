@@ -37,7 +37,9 @@ pub fn create_user(
 /// Look a user up by username (case-insensitive).
 pub fn find_user(txn: &rusqlite::Connection, username: &str) -> Result<Option<UserRow>> {
     Ok(txn
-        .prepare_cached("SELECT id, username, password_hash FROM users WHERE username = ?1")?
+        .prepare_cached(
+            "SELECT id, username, password_hash FROM users WHERE username = ?1 AND deleted_at IS NULL",
+        )?
         .query_row([username], |r| {
             Ok(UserRow {
                 id: r.get(0)?,
@@ -155,7 +157,9 @@ pub fn invalid_invite() -> Error {
 
 /// Resolve usernames to ids, failing with `not_found` naming the first unknown one.
 pub fn resolve_usernames(txn: &Transaction<'_>, names: &[String]) -> Result<Vec<(UserId, String)>> {
-    let mut stmt = txn.prepare_cached("SELECT id, username FROM users WHERE username = ?1")?;
+    let mut stmt = txn.prepare_cached(
+        "SELECT id, username FROM users WHERE username = ?1 AND deleted_at IS NULL",
+    )?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let row = stmt
@@ -377,7 +381,8 @@ pub fn find_people(txn: &Transaction<'_>, me: UserId, query: &str) -> Result<Vec
         .collect::<rusqlite::Result<_>>()?;
     let exact = txn
         .prepare_cached(
-            "SELECT id, username, display_name FROM users WHERE username = ?1 AND id != ?2",
+            "SELECT id, username, display_name FROM users
+             WHERE username = ?1 AND id != ?2 AND deleted_at IS NULL",
         )?
         .query_row(params![query, me], row)
         .optional()?;

@@ -321,6 +321,11 @@ fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Resu
     Ok(())
 }
 
+/// Take a member out of any conversation, direct or group (their account is being deleted).
+pub fn depart(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
+    deactivate(txn, conv, user)
+}
+
 /// Remove a member (admins only).
 pub fn remove_member(
     txn: &Transaction<'_>,

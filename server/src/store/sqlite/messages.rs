@@ -9,7 +9,8 @@ use crate::error::Result;
 use crate::store::tx::{cut_to_page, NewEntry, Target};
 
 const COLUMNS: &str =
-    "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.client_id, m.body, m.sent_at,
+    "m.id, m.conversation_id, m.seq, m.sender_id,
+     CASE WHEN u.deleted_at IS NULL THEN u.username ELSE 'Deleted account' END, m.client_id, m.body, m.sent_at,
      m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from";
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {

@@ -188,3 +188,39 @@ pub fn touch_session(txn: &Transaction<'_>, session: SessionId, at: Timestamp) -
     .execute(params![session, at])?;
     Ok(())
 }
+
+/// Delete an account: mark it deleted (its name stays taken until released), forget its
+/// display name, last-seen, blocks, sessions and device credentials, and take it out of every
+/// conversation. Returns the sessions revoked and the conversations it left.
+pub fn delete_account(
+    txn: &Transaction<'_>,
+    user: UserId,
+    now: Timestamp,
+) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
+    txn.prepare_cached(
+        "UPDATE users SET deleted_at = ?2, display_name = NULL, last_seen = NULL WHERE id = ?1",
+    )?
+    .execute(params![user, now])?;
+    txn.prepare_cached("DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1")?
+        .execute([user])?;
+    let sessions = super::accounts::revoke_all(txn, user, now)?;
+    let convs: Vec<ConversationId> = txn
+        .prepare_cached("SELECT conversation_id FROM members WHERE user_id = ?1 AND active = 1")?
+        .query_map([user], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for &conv in &convs {
+        super::conversations::depart(txn, conv, user)?;
+    }
+    Ok((sessions, convs))
+}
+
+/// Free the names of accounts deleted before `before` (renamed to a name no one can
+/// register); how many.
+pub fn release_deleted_names(txn: &Transaction<'_>, before: Timestamp) -> Result<usize> {
+    Ok(txn
+        .prepare_cached(
+            "UPDATE users SET username = '~deleted~' || id
+             WHERE deleted_at IS NOT NULL AND deleted_at < ?1 AND username NOT LIKE '~deleted~%'",
+        )?
+        .execute([before])?)
+}

@@ -174,6 +174,16 @@ impl Tx for Transaction<'_> {
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
         privacy::touch_session(self, session, at)
     }
+    fn delete_account(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
+        privacy::delete_account(self, user, now)
+    }
+    fn release_deleted_names(&self, before: Timestamp) -> Result<usize> {
+        privacy::release_deleted_names(self, before)
+    }
     fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
         privacy::privacy(self, users)
     }
