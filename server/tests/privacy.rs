@@ -83,6 +83,14 @@ async fn a_strangers_direct_chat_is_a_request_that_shares_nothing_until_accepted
         })
         .await;
     assert!(p.online);
+    // What bob read before accepting now reaches alice as a receipt.
+    let r = alice
+        .expect(|f| match f {
+            ServerFrame::Receipt { receipt } => Some(*receipt),
+            _ => None,
+        })
+        .await;
+    assert_eq!((r.user_id, r.read_seq), (bob.user_id, 1));
     alice.send_msg(conv, "a2", "thanks").await;
     bob.expect_message(conv).await;
     ok(

@@ -79,35 +79,48 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     .await;
     app.wait_until("document.getElementById('banner').hidden || document.getElementById('banner').dataset.state === 'online'", "online").await;
 
-    // Bob writes first: a conversation with an unread badge, and a notification.
+    // Bob, a stranger, writes first: a quiet message request, listed apart, no notification.
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     bob.send(conv, "hello alice").await.unwrap();
     app.wait_until(
-        "document.querySelector('#conversations .conv .badge')?.textContent === '1'",
-        "unread badge 1",
+        "!document.getElementById('requests-section').hidden && document.getElementById('requests-toggle').textContent.includes('(1)')",
+        "a message request",
     )
     .await;
     let title = app
-        .js("return document.querySelector('#conversations .conv .title').textContent")
+        .js("return document.querySelector('#requests .conv .title').textContent")
         .await;
     assert_eq!(title, "bob");
-    for _ in 0..100 {
-        if !notifications(&log).is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let shown = notifications(&log);
-    assert!(
-        shown
-            .iter()
-            .any(|n| n["summary"] == "bob" && n["body"] == "hello alice" && n["app"] == "Tern"),
-        "{shown:?}"
-    );
+    let main_rows = app
+        .js("return document.querySelectorAll('#conversations .conv').length")
+        .await;
+    assert_eq!(main_rows, 0, "a request is not in the main list");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(notifications(&log).is_empty(), "a request does not notify");
 
-    // Opening it shows the message and marks it read: the badge goes, bob sees "read".
-    app.click("#conversations .conv").await;
+    // Opening it shows the message and the request bar instead of the composer; the read
+    // is not told to bob until alice accepts.
+    app.click("#requests .conv").await;
     app.wait_until("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'hello alice')", "bob's message").await;
+    app.wait_until(
+        "!document.getElementById('request-bar').hidden && document.getElementById('composer-form').hidden",
+        "request bar",
+    )
+    .await;
+    if let Some(dir) = &shots {
+        app.screenshot(&dir.join("request.png")).await;
+    }
+    app.click("#request-accept").await;
+    app.wait_until(
+        "!document.getElementById('composer-form').hidden && document.getElementById('requests-section').hidden",
+        "accepted: composer shown, no requests left",
+    )
+    .await;
+    app.wait_until(
+        "[...document.querySelectorAll('#conversations .conv .title')].some(t => t.textContent === 'bob')",
+        "bob in the main list",
+    )
+    .await;
     wait_event(&mut bob_events, "alice's read receipt", |e| matches!(e, Event::Receipt { receipt } if receipt.user_id != bob.user_id() && receipt.read_seq >= 1)).await;
     app.wait_until(
         "!document.querySelector('#conversations .conv .badge:not([hidden])')",
@@ -211,6 +224,38 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     app.click("#members-button").await;
     app.wait_until("[...document.querySelectorAll('#member-list li')].map(l => l.textContent).join('|').includes('alice (admin)')", "member list with admin").await;
     app.wait_until("[...document.querySelectorAll('#member-list li')].some(l => l.textContent.startsWith('bob'))", "bob in the member list").await;
+    app.js("document.getElementById('members-dialog').close()").await;
+
+    // A contact's message in a chat alice is not looking at raises a notification.
+    let group = bob
+        .conversations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.info.name.as_deref() == Some("Weekend plans"))
+        .unwrap()
+        .info
+        .conversation_id;
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
+    bob.send(group, "see you saturday").await.unwrap();
+    for _ in 0..100 {
+        if !notifications(&log).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = notifications(&log);
+    assert!(
+        shown.iter().any(|n| n["summary"] == "bob in Weekend plans"
+            && n["body"] == "see you saturday"
+            && n["app"] == "Tern"),
+        "{shown:?}"
+    );
+    app.wait_until(
+        "document.querySelector('#conversations .conv .badge:not([hidden])')?.textContent === '1'",
+        "unread badge 1 on the group",
+    )
+    .await;
 
     app.quit().await;
 

@@ -74,8 +74,12 @@ function onPaste(e) {
   sendPasted(state.open, files);
 }
 
-/** Whether files dropped now would go somewhere: a chat is open and no dialog covers it. */
-const canDrop = () => state.open !== null && !$("app").hidden && !document.querySelector("dialog[open]");
+/**
+ * Whether files dropped now would go somewhere: a chat is open, it takes messages (its composer
+ * shows: not a request or a blocked person's) and no dialog covers it.
+ */
+const canDrop = () =>
+  state.open !== null && !$("app").hidden && !$("composer-form").hidden && !document.querySelector("dialog[open]");
 
 function showOverlay(on) {
   const o = $("drop-overlay");

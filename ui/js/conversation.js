@@ -12,8 +12,12 @@ import { closePicker } from "./views/picker.js";
 import { closeViewer } from "./views/viewer.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./views/chat.js";
+import { focusCompose } from "./views/bars.js";
 
-/** Open a conversation: its header at once, its newest page when loaded. */
+/**
+ * Open a conversation: its header at once, its newest page when loaded; then focus the
+ * composer (or the bar standing in for it: a message request's, a blocked person's).
+ */
 export async function openConversation(id) {
   if (state.open !== id) {
     clearMessages(); state.chat = []; state.hasOlder = false;
@@ -27,7 +31,7 @@ export async function openConversation(id) {
   drawHead();
   drawTyping();
   await loadChat();
-  $("composer").focus();
+  focusCompose();
 }
 
 /** Close the open conversation (it was left or removed). */

@@ -30,3 +30,6 @@ export function debounce(fn, ms) {
 
 /** Split a comma-separated list of usernames. */
 export const names = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+/** The date and time of a timestamp (ms), for when something happened longer ago. */
+export const dateTime = (ms) => new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });

@@ -2,7 +2,8 @@
 // and redraws only the rows it touched. Where an event lacks what a row shows, only that
 // conversation is read back (refresh.js); the whole list is read only when a sync finishes.
 // Transfer progress is kept apart from the messages (state.transfers) and redraws only the
-// bar of its row (and the image viewer's, if it shows that file).
+// bar of its row (and the image viewer's, if it shows that file). Privacy settings and the
+// block list are replaced whole by their event (privacy.js redraws what shows them).
 
 import { state, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
   chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer } from "./store.js";
@@ -14,6 +15,7 @@ import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
 import { closeConversation } from "./conversation.js";
 import { composeSaw } from "./composer.js";
+import { setPrivacy, resetPrivacy } from "./privacy.js";
 import { toast } from "./views/toast.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
@@ -134,6 +136,7 @@ function onRemoved(id) {
 export function signedOut() {
   if (state.open !== null) closeConversation();
   state.conversations.clear();
+  resetPrivacy();
   showSignin();
 }
 
@@ -162,6 +165,7 @@ export function onEvent(ev, loadSettings) {
     case "conversation_removed": onRemoved(ev.conversation_id); break;
     case "sync_progress": if (ev.done) resync(); break;
     case "settings": loadSettings(); break;
+    case "privacy": setPrivacy(ev.privacy); break;
   }
 }
 

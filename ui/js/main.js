@@ -9,8 +9,11 @@
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
-//   views/          list, chat, message row, banner, sign-in, search, emoji picker, toasts,
-//                   image viewer; keyed.js reconciles keyed rows
+//   privacy.js      privacy settings, block list, the Privacy dialog (account.js: devices, password)
+//   requests.js     a message request's bar, blocking from a chat   security.js their pure parts
+//   views/          list (and requests), chat, message row, bars standing in for the composer,
+//                   banner, sign-in, search, emoji picker, toasts, image viewer; keyed.js
+//                   reconciles keyed rows
 
 import * as api from "./api.js";
 import { $ } from "./dom.js";
@@ -22,6 +25,8 @@ import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
 import { act } from "./actions.js";
 import { wireDialogs } from "./dialogs.js";
+import { loadPrivacy, wirePrivacy } from "./privacy.js";
+import { wireRequests } from "./requests.js";
 import { showConnection } from "./views/banner.js";
 import { drawTyping, wireMessages } from "./views/chat.js";
 import { wireList } from "./views/list.js";
@@ -51,6 +56,7 @@ async function boot() {
   // Persistent while signed in: clear text to another machine is never "fine".
   $("insecure-warning").hidden = !s.unencrypted;
   showConnection(s.connection, signedOut);
+  loadPrivacy();
   await refreshAll();
 }
 
@@ -63,6 +69,8 @@ function wire() {
   wireViewer();
   wireMute();
   wireDialogs();
+  wirePrivacy();
+  wireRequests();
   wireMessages({ retry, remove: removeFailed, nearTop: () => loadOlder(), act });
   $("retry-now").addEventListener("click", () => api.call("retry_now"));
   $("signout").addEventListener("click", async () => {

@@ -4,9 +4,11 @@
 //
 // Conversations are the engine's ConversationView objects (info flattened in: kind, name,
 // members with receipt markers, last_seq, created_at; plus title, last_message, unread,
-// online). Chat messages are ChatMessage objects (client_id, seq, status, reason, reply_to,
-// edited, deleted, reactions, mentions_me, attachment, local_file, ...). Transfers in progress
-// are kept apart from the messages: uploads by the message's client id, downloads by blob id.
+// online, and request: a message request for the user, listed apart). A member carries
+// `accepted` only when it is false (they have not accepted the conversation yet). Chat messages
+// are ChatMessage objects (client_id, seq, status, reason, reply_to, edited, deleted,
+// reactions, mentions_me, attachment, local_file, ...). Transfers in progress are kept apart
+// from the messages: uploads by the message's client id, downloads by blob id.
 
 /** Everything the views draw. Mutated only by events.js, refresh.js and the actions. */
 export const state = {
@@ -27,7 +29,14 @@ export const state = {
   muted: new Set(),
   /** Attachments moving: `{ uploads: client id → progress, downloads: blob id → progress }`. */
   transfers: noTransfers(),
+  /** The user's privacy settings and block list (the `privacy` command and event). */
+  privacy: defaultPrivacy(),
 };
+
+/** Privacy as it is until the engine says otherwise (the relay's defaults). */
+export function defaultPrivacy() {
+  return { presence: "contacts", read_receipts: true, blocked: [] };
+}
 
 // ---------- conversation list ----------
 
@@ -38,13 +47,29 @@ export const activity = (c) => Math.max(c.created_at || 0, c.last_message ? c.la
 export const ordered = (map) =>
   [...map.values()].sort((a, b) => activity(b) - activity(a) || b.conversation_id - a.conversation_id);
 
+/**
+ * The list split in two, each most recent first: `main`, the conversation list (its badges
+ * count unread messages), and `requests`, message requests listed apart (quietly).
+ */
+export function listed(map) {
+  const main = [], requests = [];
+  for (const c of ordered(map)) (c.request ? requests : main).push(c);
+  return { main, requests };
+}
+
 /** The other member of a direct conversation. */
-const other = (c, me) => (c.kind === "direct" ? c.members.find((m) => m.user_id !== me) : undefined);
+export const otherMember = (c, me) => (c.kind === "direct" ? c.members.find((m) => m.user_id !== me) : undefined);
+
+/** Whether `c` is a message request for `me`: their own member has not accepted it. */
+const requestFor = (c, me) => {
+  const self = c.members.find((m) => m.user_id === me);
+  return self ? self.accepted === false : !!c.request;
+};
 
 /** The display title, as the engine computes it. */
 export function titleOf(info, me) {
   if (info.name != null) return info.name;
-  const o = other(info, me);
+  const o = otherMember(info, me);
   return o ? o.username : `conversation ${info.conversation_id}`;
 }
 
@@ -112,7 +137,8 @@ export function withReceipt(c, r) {
 /**
  * The conversation's shape changed (name, members); markers only move forward, as in the cache.
  * `last_seq` is kept: here it counts the messages the entry accounts for (see withMessage), and
- * the relay's figure may run ahead of the messages a sync has delivered so far.
+ * the relay's figure may run ahead of the messages a sync has delivered so far. Whether it is a
+ * message request follows the user's own member (`accepted: false` until they accept).
  */
 export function withInfo(c, info, me) {
   const before = new Map(c.members.map((m) => [m.user_id, m]));
@@ -122,12 +148,28 @@ export function withInfo(c, info, me) {
   });
   const next = { ...c, ...info, members, last_seq: c.last_seq };
   next.title = titleOf(next, me);
+  next.request = requestFor(next, me);
   return next;
+}
+
+/**
+ * The user accepted the request `c` (the relay said yes; its `conversation` event may come
+ * later): their member is accepted and the entry joins the main list. `c` itself if it was not
+ * a request.
+ */
+export function withAccepted(c, me) {
+  if (!c.request && !c.members.some((m) => m.user_id === me && m.accepted === false)) return c;
+  const members = c.members.map((m) => {
+    if (m.user_id !== me || m.accepted !== false) return m;
+    const { accepted, ...rest } = m; // absent means accepted, as the engine sends it
+    return rest;
+  });
+  return { ...c, members, request: false };
 }
 
 /** A user's presence changed: the dot of a direct conversation with them. */
 export function withPresence(c, p, me) {
-  const o = other(c, me);
+  const o = otherMember(c, me);
   if (!o || o.user_id !== p.user_id || c.online === p.online) return c;
   return { ...c, online: p.online };
 }

@@ -339,6 +339,30 @@ pub(super) fn accept_membership(
     let info = txn.info(conv)?;
     publish_conversation(txn, &info, conn, out)?;
     let members: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
+    // Markers held back while it was a request now pass, as receipts like any other.
+    let roster = txn.roster(conv)?;
+    let rules = Rules::new(txn);
+    for m in &info.members {
+        let receipt = ReceiptState {
+            conversation_id: conv,
+            user_id: m.user_id,
+            delivered_seq: m.delivered_seq,
+            read_seq: m.read_seq,
+        };
+        if receipt.delivered_seq == 0 && receipt.read_seq == 0 {
+            continue;
+        }
+        publish_each(
+            members.iter().copied().filter(|u| *u != m.user_id),
+            out,
+            |viewer| {
+                Ok(rules
+                    .view_receipt(viewer, receipt, &roster)?
+                    .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
+            },
+            None,
+        )?;
+    }
     introduce(txn, hub, &members, out)
 }
 

@@ -14,6 +14,7 @@ import { progressText } from "../attachments.js";
 import { reconcile, clear } from "./keyed.js";
 import { fillMessage, setProgress, CONTROLS } from "./message.js";
 import { closePicker } from "./picker.js";
+import { drawBars } from "./bars.js";
 import { toast } from "./toast.js";
 
 const rows = new Map();
@@ -162,7 +163,10 @@ export function clearMessages() {
   activeRow = tabStop = null;
 }
 
-/** Title, subtitle, members button and mute box of the open conversation. */
+/**
+ * Title, subtitle, members button and mute box of the open conversation, and what stands in
+ * for its composer (bars.js: a message request, a blocked person).
+ */
 export function drawHead() {
   const c = current();
   if (!c) return;
@@ -171,6 +175,7 @@ export function drawHead() {
   $("chat-sub").textContent = c.kind === "group" ? names : (c.online ? "online" : "offline");
   $("members-button").hidden = c.kind !== "group";
   $("mute").checked = state.muted.has(c.conversation_id);
+  drawBars();
 }
 
 /** Who is typing in the open conversation; lapsed indications are dropped. */
@@ -189,11 +194,11 @@ export function drawTyping() {
   $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
 }
 
-/** Show the chat panes (true) or the "choose a conversation" note (false). */
+/** Show the chat panes (true) or the "choose a conversation" note (false); `state.open` is set first. */
 export function showChat(open) {
   $("empty-chat").hidden = open;
   $("chat-head").hidden = !open;
-  $("composer-form").hidden = !open;
+  drawBars();
   if (!open) clearMessages();
 }
 

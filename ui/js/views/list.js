@@ -1,14 +1,19 @@
 // The conversation list: one row per conversation, keyed by its id, ordered by last activity;
 // the preview sums up the last message in a line ("🖼 Photo", "📎 name" for a bare file).
-// Only rows whose conversation (or active state) changed are redrawn. Clicks are delegated to
-// the list, so rows carry no listeners of their own.
+// Message requests are listed apart (#requests, under a "Message requests (N)" toggle, hidden
+// when there are none) in the same rows, but quiet: no unread badge. Only rows whose
+// conversation (or active state) changed are redrawn. Clicks are delegated to the lists, so
+// rows carry no listeners of their own.
 
 import { $, el, time } from "../dom.js";
-import { state, ordered } from "../store.js";
+import { state, listed } from "../store.js";
 import { previewText } from "../attachments.js";
 import { reconcile } from "./keyed.js";
 
 const rows = new Map();
+const requestRows = new Map();
+/** The user folded the requests away (they stay folded until unfolded). */
+let requestsFolded = false;
 
 function preview(m) {
   if (!m) return "No messages yet";
@@ -30,7 +35,7 @@ function parts(li) {
   return li._parts;
 }
 
-function fill(li, { c, active }) {
+function fill(li, { c, active, quiet }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.tabIndex = 0;
@@ -41,25 +46,44 @@ function fill(li, { c, active }) {
   p.title.textContent = c.title;
   p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
   p.preview.textContent = preview(c.last_message);
-  p.badge.hidden = !(c.unread > 0);
-  p.badge.textContent = c.unread > 0 ? String(c.unread) : "";
-  p.badge.setAttribute("aria-label", `${c.unread} unread`);
-  li.setAttribute("aria-label", `${c.title}${c.unread ? `, ${c.unread} unread` : ""}`);
+  // A request's count is the header's; its rows stay quiet.
+  const unread = quiet ? 0 : c.unread;
+  p.badge.hidden = !(unread > 0);
+  p.badge.textContent = unread > 0 ? String(unread) : "";
+  p.badge.setAttribute("aria-label", `${unread} unread`);
+  li.setAttribute("aria-label", `${c.title}${quiet ? ", message request" : unread ? `, ${unread} unread` : ""}`);
 }
 
-/** Bring the list in line with the store. */
+const items = (list, quiet) =>
+  list.map((c) => ({ key: c.conversation_id, data: { c, active: c.conversation_id === state.open, quiet } }));
+const same = (a, b) => a.c === b.c && a.active === b.active;
+
+/** The requests' header: their number, folded or not. */
+function drawRequestsHead(n) {
+  $("requests-section").hidden = n === 0;
+  const toggle = $("requests-toggle"), text = `Message requests (${n})`;
+  if (toggle.textContent !== text) toggle.textContent = text;
+  toggle.setAttribute("aria-expanded", String(!requestsFolded));
+  $("requests").hidden = requestsFolded;
+}
+
+/** Bring the lists in line with the store. */
 export function drawList() {
-  const items = ordered(state.conversations).map((c) => ({
-    key: c.conversation_id,
-    data: { c, active: c.conversation_id === state.open },
-  }));
-  reconcile($("conversations"), items, rows, fill, (a, b) => a.c === b.c && a.active === b.active);
+  const { main, requests } = listed(state.conversations);
+  reconcile($("conversations"), items(main, false), rows, fill, same);
+  reconcile($("requests"), items(requests, true), requestRows, fill, same);
+  drawRequestsHead(requests.length);
 }
 
-/** Call `open(id)` when a row is clicked or Enter is pressed on it. */
+/** Call `open(id)` when a row of either list is clicked or Enter is pressed on it. */
 export function wireList(open) {
-  const ul = $("conversations");
   const target = (e) => e.target.closest("li.conv");
-  ul.addEventListener("click", (e) => { const li = target(e); if (li) open(Number(li.dataset.id)); });
-  ul.addEventListener("keydown", (e) => { const li = target(e); if (li && e.key === "Enter") open(Number(li.dataset.id)); });
+  for (const ul of [$("conversations"), $("requests")]) {
+    ul.addEventListener("click", (e) => { const li = target(e); if (li) open(Number(li.dataset.id)); });
+    ul.addEventListener("keydown", (e) => { const li = target(e); if (li && e.key === "Enter") open(Number(li.dataset.id)); });
+  }
+  $("requests-toggle").addEventListener("click", () => {
+    requestsFolded = !requestsFolded;
+    drawRequestsHead(requestRows.size);
+  });
 }

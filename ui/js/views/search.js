@@ -1,22 +1,28 @@
-// Message search: results replace the conversation list while the box has text; choosing one
-// opens its conversation. Escape or an empty box brings the list back.
+// Message search: results replace the conversation list (and the message requests) while the
+// box has text; choosing one opens its conversation. Escape or an empty box brings the list back.
 
 import { call } from "../api.js";
 import { $, el, time, debounce } from "../dom.js";
 import { state } from "../store.js";
 import { previewText } from "../attachments.js";
 
+/** Show the search results (true) or the conversation list and requests (false). */
+function showResults(on) {
+  $("search-results").hidden = !on;
+  $("conversations").hidden = on;
+  $("sidebar").classList.toggle("searching", on);
+}
+
 /** Leave search and show the conversation list again. */
 export function closeSearch() {
   $("search").value = "";
-  $("search-results").hidden = true;
-  $("conversations").hidden = false;
+  showResults(false);
 }
 
 async function run(open) {
   const q = $("search").value.trim();
   const ul = $("search-results");
-  if (!q) { ul.hidden = true; $("conversations").hidden = false; return; }
+  if (!q) { showResults(false); return; }
   const results = await call("search", { query: q }).catch(() => []);
   ul.replaceChildren();
   if (!results.length) ul.append(el("li", "muted", "No messages found"));
@@ -31,8 +37,7 @@ async function run(open) {
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") choose(); });
     ul.append(li);
   }
-  ul.hidden = false;
-  $("conversations").hidden = true;
+  showResults(true);
 }
 
 /** Search as the user types; Ctrl+K focuses the box, Escape closes search. */
