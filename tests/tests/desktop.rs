@@ -224,7 +224,8 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     app.click("#members-button").await;
     app.wait_until("[...document.querySelectorAll('#member-list li')].map(l => l.textContent).join('|').includes('alice (admin)')", "member list with admin").await;
     app.wait_until("[...document.querySelectorAll('#member-list li')].some(l => l.textContent.startsWith('bob'))", "bob in the member list").await;
-    app.js("document.getElementById('members-dialog').close()").await;
+    app.js("document.getElementById('members-dialog').close()")
+        .await;
 
     // A contact's message in a chat alice is not looking at raises a notification.
     let group = bob

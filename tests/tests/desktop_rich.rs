@@ -59,9 +59,16 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
         .unwrap();
     wait_settled(&bob).await;
 
-    app.wait_until("document.querySelector('#conversations .conv')", "the chat")
+    // A stranger's chat: accepted from its request bar.
+    app.wait_until("document.querySelector('#requests .conv')", "the request")
         .await;
-    app.click("#conversations .conv").await;
+    app.click("#requests .conv").await;
+    app.click("#request-accept").await;
+    app.wait_until(
+        "!document.getElementById('composer-form').hidden",
+        "request accepted",
+    )
+    .await;
     app.wait_until(&row(73), "the newest messages").await;
 
     // Formatting: safe elements only; hostile text stays text; javascript: is no link.

@@ -63,9 +63,27 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
         .await;
     assert_eq!(warning, serde_json::json!(true), "the warning is visible");
 
-    // Markup in a message reaches the notification as text, not as markup.
+    // Markup in a message reaches the notification as text, not as markup. (Bob is a
+    // stranger first: alice accepts his chat, then his message in a group she is not
+    // looking at notifies.)
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
-    bob.send(conv, r#"<a href="https://evil.example">win</a> & more"#)
+    bob.send(conv, "hi").await.unwrap();
+    app.wait_until("document.querySelector('#requests .conv')", "the request")
+        .await;
+    app.click("#requests .conv").await;
+    app.click("#request-accept").await;
+    app.wait_until(
+        "!document.getElementById('composer-form').hidden",
+        "request accepted",
+    )
+    .await;
+    let group = bob
+        .create_group("g", &["alice"])
+        .await
+        .unwrap()
+        .conversation_id;
+    assert_ne!(group, conv);
+    bob.send(group, r#"<a href="https://evil.example">win</a> & more"#)
         .await
         .unwrap();
     for _ in 0..100 {
@@ -76,7 +94,7 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
     }
     let shown = notifications(&log);
     assert!(
-        shown.iter().any(|n| n["summary"] == "bob"
+        shown.iter().any(|n| n["summary"] == "bob in g"
             && n["body"]
                 == "&lt;a href=&quot;https://evil.example&quot;&gt;win&lt;/a&gt; &amp; more"),
         "{shown:?}"

@@ -121,5 +121,9 @@ async function changePassword(e) {
 export function wireAccount() {
   $("session-list").addEventListener("click", onSessionClick);
   $("password-form").addEventListener("submit", changePassword);
-  $("privacy-dialog").addEventListener("close", () => { asked++; disarm(); clearPassword(); });
+  // The close event is queued: when the dialog was reopened at once, its new load stands.
+  $("privacy-dialog").addEventListener("close", () => {
+    if ($("privacy-dialog").open) return;
+    asked++; disarm(); clearPassword();
+  });
 }
