@@ -155,6 +155,7 @@ pub fn run() {
             privacy::set_privacy,
             privacy::accept_request,
             privacy::hide_conversation,
+            privacy::delete_chat,
             privacy::change_password,
             privacy::sessions,
             privacy::revoke_session,

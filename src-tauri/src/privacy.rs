@@ -60,6 +60,13 @@ pub async fn hide_conversation(
     Ok(state.client()?.hide_conversation(conversation_id).await?)
 }
 
+/// Delete a chat on this device (its messages for the user, and the list entry until a new
+/// message arrives): declining a message request.
+#[tauri::command]
+pub async fn delete_chat(state: State<'_, AppState>, conversation_id: ConversationId) -> Res<()> {
+    Ok(state.client()?.delete_chat(conversation_id).await?)
+}
+
 /// Change the password; the account's other devices are signed out.
 #[tauri::command]
 pub async fn change_password(

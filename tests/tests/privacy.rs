@@ -36,11 +36,17 @@ async fn settings_and_blocks_sync_between_devices_and_a_blocked_users_messages_n
             .any(|p| p.username == "bob")
     })
     .await;
-    let mut pushed = false;
-    while let Ok(e) = laptop_events.try_recv() {
-        pushed |= matches!(e, Event::Privacy { privacy } if privacy.blocked.len() == 1);
-    }
-    assert!(pushed, "the laptop got a privacy event");
+    let pushed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match laptop_events.recv().await {
+                Ok(Event::Privacy { privacy }) if privacy.blocked.len() == 1 => return,
+                Ok(_) => {}
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(pushed.is_ok(), "the laptop got a privacy event");
 
     // Bob's next message is sent as far as he can tell, but alice's devices never show it.
     let mut phone_events = alice.subscribe();
@@ -112,11 +118,29 @@ async fn a_strangers_chat_is_a_quiet_request_and_a_hidden_chat_returns_with_a_ne
     .await;
     assert_eq!(alice.unread_total().await.unwrap(), 0, "requests are quiet");
 
-    // Declined: hidden here until carol writes again.
-    alice.hide_conversation(conv).await.unwrap();
+    // Deleted: its messages go, and the chat is hidden here until carol writes again.
+    alice.delete_chat(conv).await.unwrap();
     assert!(alice.conversations().await.unwrap().is_empty());
+    assert!(alice.messages(conv, None, 10).await.unwrap().is_empty());
     carol.send(conv, "please?").await.unwrap();
     eventually("the chat is back", || async {
+        alice.conversations().await.unwrap().len() == 1
+    })
+    .await;
+    let shown: Vec<String> = alice
+        .messages(conv, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(shown, ["please?"]);
+    // Hiding alone keeps the messages.
+    alice.hide_conversation(conv).await.unwrap();
+    assert!(alice.conversations().await.unwrap().is_empty());
+    assert_eq!(alice.messages(conv, None, 10).await.unwrap().len(), 1);
+    carol.send(conv, "last try").await.unwrap();
+    eventually("the chat is back again", || async {
         alice.conversations().await.unwrap().len() == 1
     })
     .await;

@@ -58,9 +58,9 @@ function focusList() {
   (row && row.offsetParent !== null ? row : $("search")).focus();
 }
 
-/** Hide conversation `id` on this device (a declined request) and close it. */
+/** Delete conversation `id` on this device (a declined request: its messages too) and close it. */
 async function hide(id) {
-  await call("hide_conversation", { conversationId: id });
+  await call("delete_chat", { conversationId: id });
   touched(id);
   if (id === state.open) closeConversation();
   if (state.conversations.delete(id)) drawList();

@@ -33,7 +33,12 @@ pub enum PrivacyCommand {
     /// Accept a message request.
     Accept { conversation: i64 },
     /// Hide a conversation on this device until a new message arrives in it.
-    Hide { conversation: i64 },
+    Hide {
+        conversation: i64,
+        /// Also delete its messages on this device (other devices and members keep them).
+        #[arg(long)]
+        delete_messages: bool,
+    },
     /// Change your password; every other device is signed out. The old password comes from
     /// TERN_PASSWORD or the first line of stdin, the new one from TERN_NEW_PASSWORD or the
     /// next line.
@@ -71,8 +76,15 @@ pub async fn run(cli: &Cli, out: &Output, cmd: &PrivacyCommand) -> anyhow::Resul
     }
     let client = resume(cli).await?;
     let result = match cmd {
-        PrivacyCommand::Hide { conversation } => {
-            client.hide_conversation(*conversation).await?;
+        PrivacyCommand::Hide {
+            conversation,
+            delete_messages,
+        } => {
+            if *delete_messages {
+                client.delete_chat(*conversation).await?;
+            } else {
+                client.hide_conversation(*conversation).await?;
+            }
             out.show(&serde_json::json!({"hidden": conversation}), || {
                 format!("conversation {conversation} hidden until a new message")
             });

@@ -79,6 +79,19 @@ impl Client {
             .await
     }
 
+    /// Delete a chat on this device: its messages are deleted for the user (other devices and
+    /// members keep them) and it leaves the list until a new message arrives (how a message
+    /// request is deleted).
+    pub async fn delete_chat(&self, conv: ConversationId) -> Result<()> {
+        self.shared
+            .cache
+            .call(move |txn| {
+                crate::cache::messages::hide_all(txn, conv)?;
+                convs::set_hidden(txn, conv, true)
+            })
+            .await
+    }
+
     /// Change the password. Every other device of the account is signed out; this one
     /// stays signed in.
     pub async fn change_password(&self, old_password: &str, new_password: &str) -> Result<()> {

@@ -249,3 +249,12 @@ pub fn hide(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<boo
         .execute(params![conv, seq as i64])?
         > 0)
 }
+
+/// Delete every message of a conversation for this user only (as [`hide`] does one).
+pub fn hide_all(txn: &Transaction<'_>, conv: ConversationId) -> Result<usize> {
+    Ok(txn
+        .prepare_cached(
+            "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND kind = 'text' AND hidden = 0",
+        )?
+        .execute([conv])?)
+}
