@@ -157,6 +157,7 @@ pub fn run() {
             privacy::hide_conversation,
             privacy::delete_chat,
             privacy::change_password,
+            privacy::delete_account,
             privacy::sessions,
             privacy::revoke_session,
         ])

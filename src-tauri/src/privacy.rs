@@ -80,6 +80,20 @@ pub async fn change_password(
         .await?)
 }
 
+/// Delete the account (the password proves it is the owner). On success every device is
+/// signed out, this device's copy is removed, and the shell has no session any more.
+#[tauri::command]
+pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res<()> {
+    let client = state.client()?;
+    client.delete_account(&password).await?;
+    let session = state.set_session(None);
+    state.update_settings(|s| s.username = None)?;
+    if let Some(session) = session {
+        session.end().await;
+    }
+    Ok(())
+}
+
 /// The account's signed-in devices.
 #[tauri::command]
 pub async fn sessions(state: State<'_, AppState>) -> Res<Vec<SessionInfo>> {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as s from "../../ui/js/store.js";
 import {
   isBlocked, withBlocked, withoutBlocked, chatBar, requestText, blockPrompt, blockedText, nameOf,
-  sessionLine, passwordProblem, passwordErrorText,
+  sessionLine, passwordProblem, passwordErrorText, deleteErrorText,
 } from "../../ui/js/security.js";
 
 const ME = 1;
@@ -135,4 +135,10 @@ test("password errors from the relay read plainly; others show their message", (
   assert.equal(passwordErrorText({ code: "bad_request", message: "password too short" }), "The new password needs at least 8 characters.");
   assert.equal(passwordErrorText({ code: "offline", message: "Not connected to the relay" }), "Not connected to the relay");
   assert.equal(passwordErrorText("boom"), "boom");
+});
+
+test("a refused account deletion is told plainly", () => {
+  assert.equal(deleteErrorText({ code: "invalid_credentials", message: "x" }), "The password is wrong.");
+  assert.equal(deleteErrorText({ code: "too_many_attempts", message: "x" }), "Too many attempts; wait a minute and try again.");
+  assert.equal(deleteErrorText({ code: "offline", message: "You are offline" }), "You are offline");
 });

@@ -9,12 +9,14 @@
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
-//   privacy.js      privacy settings, block list, the Privacy dialog (account.js: devices, password)
+//   privacy.js      privacy settings, block list, the Privacy dialog (account.js: devices, password;
+//                   delete-account.js: deleting the account)
 //   requests.js     a message request's bar, blocking from a chat   security.js their pure parts
 //   views/          list (and requests), chat, message row, bars standing in for the composer,
 //                   banner, sign-in, search, emoji picker, toasts, image viewer; keyed.js
 //                   reconciles keyed rows
 
+import { wireDeleteAccount } from "./delete-account.js";
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
@@ -71,6 +73,7 @@ function wire() {
   wireDialogs();
   wirePrivacy();
   wireRequests();
+  wireDeleteAccount(() => { signedOut(); boot(); });
   wireMessages({ retry, remove: removeFailed, nearTop: () => loadOlder(), act });
   $("retry-now").addEventListener("click", () => api.call("retry_now"));
   $("signout").addEventListener("click", async () => {

@@ -88,3 +88,12 @@ export function passwordErrorText(e) {
     default: return e && e.message ? e.message : String(e);
   }
 }
+
+/** What a refused account deletion says to the user. */
+export function deleteErrorText(e) {
+  switch (e && e.code) {
+    case "invalid_credentials": return "The password is wrong.";
+    case "too_many_attempts": return "Too many attempts; wait a minute and try again.";
+    default: return e && e.message ? e.message : String(e);
+  }
+}
