@@ -59,15 +59,7 @@ async fn files_are_picked_dropped_downloaded_opened_and_pictures_viewed() {
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     bob.send(conv, "send me the files").await.unwrap();
     // A stranger's chat: accepted from its request bar.
-    app.wait_until("document.querySelector('#requests .conv')", "the request")
-        .await;
-    app.click("#requests .conv").await;
-    app.click("#request-accept").await;
-    app.wait_until(
-        "!document.getElementById('composer-form').hidden",
-        "request accepted",
-    )
-    .await;
+    app.accept_first_request().await;
     app.wait_until("document.querySelector('#messages .msg')", "the message")
         .await;
 

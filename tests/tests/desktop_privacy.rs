@@ -72,12 +72,9 @@ async fn a_user_declines_a_request_blocks_unblocks_changes_settings_signs_out_a_
     // Bob, accepted, then blocked from the chat header (asked first).
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     bob.send(conv, "hi alice").await.unwrap();
-    app.wait_until("document.querySelector('#requests .conv')", "bob's request")
-        .await;
-    app.click("#requests .conv").await;
-    app.click("#request-accept").await;
+    app.accept_first_request().await;
     app.wait_until(
-        "!document.getElementById('composer-form').hidden && document.getElementById('block-button').textContent === 'Block'",
+        "document.getElementById('block-button').textContent === 'Block'",
         "an accepted direct chat with a Block button",
     )
     .await;

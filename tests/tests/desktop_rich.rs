@@ -60,15 +60,7 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     wait_settled(&bob).await;
 
     // A stranger's chat: accepted from its request bar.
-    app.wait_until("document.querySelector('#requests .conv')", "the request")
-        .await;
-    app.click("#requests .conv").await;
-    app.click("#request-accept").await;
-    app.wait_until(
-        "!document.getElementById('composer-form').hidden",
-        "request accepted",
-    )
-    .await;
+    app.accept_first_request().await;
     app.wait_until(&row(73), "the newest messages").await;
 
     // Formatting: safe elements only; hostile text stays text; javascript: is no link.

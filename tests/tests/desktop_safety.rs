@@ -68,15 +68,7 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
     // looking at notifies.)
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     bob.send(conv, "hi").await.unwrap();
-    app.wait_until("document.querySelector('#requests .conv')", "the request")
-        .await;
-    app.click("#requests .conv").await;
-    app.click("#request-accept").await;
-    app.wait_until(
-        "!document.getElementById('composer-form').hidden",
-        "request accepted",
-    )
-    .await;
+    app.accept_first_request().await;
     let group = bob
         .create_group("g", &["alice"])
         .await

@@ -49,6 +49,26 @@ async fn post<B: Serialize, T: DeserializeOwned>(
     .await
 }
 
+/// `POST` with the bearer token (and a JSON body when given), expecting no content back.
+async fn post_authed(
+    config: &ClientConfig,
+    token: &Token,
+    path: &str,
+    body: Option<&(impl Serialize + ?Sized)>,
+) -> Result<()> {
+    let mut req = client()?
+        .post(config.http_url(path))
+        .bearer_auth(token.expose());
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let res = req.send().await?;
+    if res.status().is_success() {
+        return Ok(());
+    }
+    decode::<serde_json::Value>(res).await.map(|_| ())
+}
+
 /// Create an account.
 pub async fn register(
     config: &ClientConfig,
@@ -95,35 +115,19 @@ pub async fn change_password(
     old_password: &str,
     new_password: &str,
 ) -> Result<()> {
-    let res = client()?
-        .post(config.http_url("/v1/password"))
-        .bearer_auth(token.expose())
-        .json(&ChangePasswordRequest {
-            old_password: old_password.into(),
-            new_password: new_password.into(),
-        })
-        .send()
-        .await?;
-    if res.status().is_success() {
-        return Ok(());
-    }
-    decode::<serde_json::Value>(res).await.map(|_| ())
+    let body = ChangePasswordRequest {
+        old_password: old_password.into(),
+        new_password: new_password.into(),
+    };
+    post_authed(config, token, "/v1/password", Some(&body)).await
 }
 
 /// Delete the account (the password proves it is the owner).
 pub async fn delete_account(config: &ClientConfig, token: &Token, password: &str) -> Result<()> {
-    let res = client()?
-        .post(config.http_url("/v1/account/delete"))
-        .bearer_auth(token.expose())
-        .json(&DeleteAccountRequest {
-            password: password.into(),
-        })
-        .send()
-        .await?;
-    if res.status().is_success() {
-        return Ok(());
-    }
-    decode::<serde_json::Value>(res).await.map(|_| ())
+    let body = DeleteAccountRequest {
+        password: password.into(),
+    };
+    post_authed(config, token, "/v1/account/delete", Some(&body)).await
 }
 
 /// The account's signed-in devices.
@@ -142,27 +146,12 @@ pub async fn revoke_session(
     token: &Token,
     session: SessionId,
 ) -> Result<()> {
-    let res = client()?
-        .post(config.http_url(&format!("/v1/sessions/{session}/revoke")))
-        .bearer_auth(token.expose())
-        .send()
-        .await?;
-    if res.status().is_success() {
-        return Ok(());
-    }
-    decode::<serde_json::Value>(res).await.map(|_| ())
+    let path = format!("/v1/sessions/{session}/revoke");
+    post_authed(config, token, &path, None::<&()>).await
 }
 
 /// Revoke this token (`all`: every token of the user).
 pub async fn logout(config: &ClientConfig, token: &Token, all: bool) -> Result<()> {
     let path = if all { "/v1/logout_all" } else { "/v1/logout" };
-    let res = client()?
-        .post(config.http_url(path))
-        .bearer_auth(token.expose())
-        .send()
-        .await?;
-    if res.status().is_success() {
-        return Ok(());
-    }
-    decode::<serde_json::Value>(res).await.map(|_| ())
+    post_authed(config, token, path, None::<&()>).await
 }

@@ -181,6 +181,26 @@ pub(super) fn publish_each(
     Ok(())
 }
 
+/// Publish a member's receipt markers to `viewers`, each as the rules let them see it.
+pub(super) fn publish_receipt(
+    rules: &Rules<'_>,
+    roster: &Roster,
+    receipt: ReceiptState,
+    viewers: impl IntoIterator<Item = UserId>,
+    out: &mut Vec<Publish>,
+) -> Result<()> {
+    publish_each(
+        viewers,
+        out,
+        |viewer| {
+            Ok(rules
+                .view_receipt(viewer, receipt, roster)?
+                .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
+        },
+        None,
+    )
+}
+
 /// A user's settings and block list, as their devices receive them.
 pub fn privacy_state(txn: &dyn Tx, user: UserId) -> Result<Privacy> {
     let row = Rules::new(txn).settings(user)?;
@@ -352,16 +372,8 @@ pub(super) fn accept_membership(
         if receipt.delivered_seq == 0 && receipt.read_seq == 0 {
             continue;
         }
-        publish_each(
-            members.iter().copied().filter(|u| *u != m.user_id),
-            out,
-            |viewer| {
-                Ok(rules
-                    .view_receipt(viewer, receipt, &roster)?
-                    .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
-            },
-            None,
-        )?;
+        let others = members.iter().copied().filter(|u| *u != m.user_id);
+        publish_receipt(&rules, &roster, receipt, others, out)?;
     }
     introduce(txn, hub, &members, out)
 }

@@ -4,10 +4,10 @@ use tern_proto::{
     ConversationId, MarkDelivered, MarkRead, RequestId, Seq, ServerFrame, SetTyping, UserId,
 };
 
-use super::privacy::{publish_each, Rules};
+use super::privacy::{publish_receipt, Rules};
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
-use crate::fanout::{Publish, Tag};
+use crate::fanout::Publish;
 use crate::store::Tx;
 
 /// Which marker a request moves. Reading implies delivery.
@@ -59,16 +59,7 @@ async fn advance(
             // devices all of them).
             let roster = txn.roster(conv)?;
             let rules = Rules::new(txn);
-            publish_each(
-                roster.ids(),
-                out,
-                |viewer| {
-                    Ok(rules
-                        .view_receipt(viewer, receipt, &roster)?
-                        .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
-                },
-                None,
-            )?;
+            publish_receipt(&rules, &roster, receipt, roster.ids(), out)?;
         }
         Ok(())
     };

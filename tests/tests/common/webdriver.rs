@@ -222,6 +222,23 @@ impl Driver {
         panic!("timed out waiting for: {what} ({expr})");
     }
 
+    /// Open the (first) message request in the sidebar and accept it from its bar; returns
+    /// once the composer shows.
+    pub async fn accept_first_request(&self) {
+        self.wait_until(
+            "document.querySelector('#requests .conv')",
+            "a message request",
+        )
+        .await;
+        self.click("#requests .conv").await;
+        self.click("#request-accept").await;
+        self.wait_until(
+            "!document.getElementById('composer-form').hidden",
+            "request accepted",
+        )
+        .await;
+    }
+
     /// Save a PNG screenshot of the window.
     pub async fn screenshot(&self, path: &Path) {
         use base64::Engine;
