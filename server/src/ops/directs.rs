@@ -2,9 +2,10 @@
 
 use tern_proto::{ServerFrame, StartDirect};
 
-use super::groups::publish_conversation;
 use super::presence::introduce;
-use super::privacy::{mark_requests, Rules};
+use super::privacy::mark_requests;
+use super::visibility::publish_conversation;
+use super::visibility::Rules;
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::Publish;

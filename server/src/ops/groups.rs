@@ -3,14 +3,15 @@
 
 use tern_proto::{
     AddMembers, ConversationInfo, CreateGroup, ErrorCode, LeaveGroup, ListConversations,
-    RemoveMember, RenameGroup, RequestId, ServerFrame, UserId,
+    RemoveMember, RenameGroup, ServerFrame, UserId,
 };
 
 use super::presence::introduce;
-use super::privacy::{mark_requests, publish_each, Rules};
+use super::privacy::mark_requests;
+use super::visibility::{conversation_reply, publish_conversation, Rules};
 use super::{check_name, queue, Ctx, Pending};
 use crate::error::{Error, Result};
-use crate::fanout::{ConnId, Publish, Tag};
+use crate::fanout::Publish;
 use crate::store::Tx;
 
 /// The users of `candidates` who do not block `adder` (a blocked user cannot add anyone who
@@ -24,44 +25,6 @@ fn addable(txn: &dyn Tx, adder: UserId, candidates: Vec<UserId>) -> Result<Vec<U
         }
     }
     Ok(out)
-}
-
-/// Tell every member about a conversation's new shape, each as the privacy rules let them
-/// see it (except the connection that asked, which gets it as its reply).
-pub(super) fn publish_conversation(
-    txn: &dyn Tx,
-    info: &ConversationInfo,
-    except: ConnId,
-    out: &mut Vec<Publish>,
-) -> Result<()> {
-    let rules = Rules::new(txn);
-    publish_each(
-        info.members.iter().map(|m| m.user_id),
-        out,
-        |viewer| {
-            let conversation = rules.view_info(viewer, info)?;
-            Ok(Some((
-                ServerFrame::Conversation {
-                    id: None,
-                    conversation,
-                },
-                Tag::Other,
-            )))
-        },
-        Some(except),
-    )
-}
-
-/// The reply carrying a conversation's shape.
-pub(super) fn conversation_reply(
-    id: RequestId,
-) -> impl FnOnce(ConversationInfo) -> Option<ServerFrame> {
-    move |conversation| {
-        Some(ServerFrame::Conversation {
-            id: Some(id),
-            conversation,
-        })
-    }
 }
 
 fn check_size(ctx: Ctx<'_>, members: usize) -> Result<usize> {

@@ -8,7 +8,8 @@ use tern_proto::{
     Seq, ServerFrame, UserId, MAX_CLIENT_ID_LEN,
 };
 
-use super::privacy::{accept_membership, Rules};
+use super::privacy::accept_membership;
+use super::visibility::Rules;
 use super::{is_bidi_control, queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};

@@ -9,7 +9,8 @@
 //! One file per subject: [`messages`] (send, history), [`receipts`] (delivered/read markers,
 //! typing), [`directs`], [`groups`] (create, rename, members, leave, list), [`presence`],
 //! [`profile`] (display name, finding people), [`privacy`] (blocks, settings, message
-//! requests, and the rules every other operation asks).
+//! requests, account deletion); [`visibility`] holds the rules every operation asks about what
+//! one user may see of another.
 
 pub mod directs;
 pub mod groups;
@@ -18,6 +19,7 @@ pub mod presence;
 pub mod privacy;
 pub mod profile;
 pub mod receipts;
+pub mod visibility;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -3,7 +3,7 @@
 
 use tern_proto::{Presence, ServerFrame, UserId};
 
-use super::privacy::Rules;
+use super::visibility::Rules;
 use crate::error::Result;
 use crate::fanout::Publish;
 use crate::hub::Hub;

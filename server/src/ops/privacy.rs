@@ -1,7 +1,6 @@
-//! Privacy: blocks, presence and read-receipt settings, message requests, and [`Rules`], the
-//! one place that decides what a user may see of another (presence, typing, receipt markers,
-//! entries withheld from a blocker). Every other operation asks [`Rules`]; no query encodes
-//! these rules, so both storage backends share them.
+//! Privacy operations: block and unblock, presence and read-receipt settings, accepting a
+//! message request, and deleting an account. What these change for other users is decided by
+//! [`super::visibility::Rules`].
 //!
 //! The rules, as docs/protocol.md states them:
 //! - presence passes only between users who share a conversation both accepted, neither
@@ -11,195 +10,20 @@
 //! - a direct message from a user the receiver blocks is stored (the sender sees it as sent)
 //!   but withheld from the receiver: they get an empty placeholder at its place in the log.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use tern_proto::{
-    AcceptRequest, Block, ConversationInfo, ErrorCode, Presence, PresenceVisibility, Privacy,
-    ReceiptState, ServerFrame, SetPrivacy, Unblock, UserId,
+    AcceptRequest, Block, ErrorCode, Presence, Privacy, ReceiptState, ServerFrame, SetPrivacy,
+    Unblock, UserId,
 };
 
-use super::groups::{conversation_reply, publish_conversation};
 use super::presence::{introduce, presence_of};
+use super::visibility::{
+    conversation_reply, publish_conversation, publish_each, publish_receipt, Rules,
+};
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
 use crate::hub::Hub;
-use crate::store::{PrivacyRow, Roster, Tx};
-
-/// What a viewer may see of a member's receipt markers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkerView {
-    /// Both markers.
-    All,
-    /// Delivery only (one of them has read receipts off).
-    DeliveredOnly,
-    /// Neither (a request not yet accepted, or a block).
-    Nothing,
-}
-
-/// The privacy rules over one store job, loading settings and blocks as they are needed.
-pub struct Rules<'t> {
-    txn: &'t dyn Tx,
-    settings: RefCell<HashMap<UserId, PrivacyRow>>,
-    blocks: RefCell<HashMap<UserId, Vec<(UserId, UserId)>>>,
-}
-
-impl<'t> Rules<'t> {
-    /// Rules answered from `txn`.
-    pub fn new(txn: &'t dyn Tx) -> Self {
-        Rules {
-            txn,
-            settings: RefCell::default(),
-            blocks: RefCell::default(),
-        }
-    }
-
-    /// A user's settings (the defaults for an unknown id).
-    pub fn settings(&self, user: UserId) -> Result<PrivacyRow> {
-        if let Some(row) = self.settings.borrow().get(&user) {
-            return Ok(*row);
-        }
-        let row = self
-            .txn
-            .privacy(&[user])?
-            .pop()
-            .map(|r| r.1)
-            .unwrap_or(PrivacyRow {
-                presence: PresenceVisibility::Contacts,
-                read_receipts: true,
-            });
-        self.settings.borrow_mut().insert(user, row);
-        Ok(row)
-    }
-
-    /// Whether `blocker` blocks `blocked`.
-    pub fn blocks(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
-        if !self.blocks.borrow().contains_key(&blocker) {
-            let pairs = self.txn.blocks_of(blocker)?;
-            self.blocks.borrow_mut().insert(blocker, pairs);
-        }
-        Ok(self.blocks.borrow()[&blocker].contains(&(blocker, blocked)))
-    }
-
-    /// Whether either blocks the other.
-    pub fn blocked_either(&self, a: UserId, b: UserId) -> Result<bool> {
-        Ok(self.blocks(a, b)? || self.blocks(b, a)?)
-    }
-
-    /// Whether `viewer`, a contact of `subject` (they share an accepted conversation), may
-    /// see `subject`'s presence.
-    pub fn sees_presence(&self, viewer: UserId, subject: UserId) -> Result<bool> {
-        Ok(viewer == subject
-            || (self.settings(subject)?.presence == PresenceVisibility::Contacts
-                && !self.blocked_either(viewer, subject)?))
-    }
-
-    /// Whether typing passes between two members of a conversation.
-    pub fn typing_passes(&self, roster: &Roster, from: UserId, to: UserId) -> Result<bool> {
-        Ok(roster.accepted(from) && roster.accepted(to) && !self.blocked_either(from, to)?)
-    }
-
-    /// What `viewer` may see of `subject`'s markers; `accepted` tells whether a member
-    /// accepted the conversation.
-    pub fn marker_view(
-        &self,
-        viewer: UserId,
-        subject: UserId,
-        accepted: impl Fn(UserId) -> bool,
-    ) -> Result<MarkerView> {
-        if viewer == subject {
-            return Ok(MarkerView::All);
-        }
-        if !accepted(viewer) || !accepted(subject) || self.blocked_either(viewer, subject)? {
-            return Ok(MarkerView::Nothing);
-        }
-        if !self.settings(viewer)?.read_receipts || !self.settings(subject)?.read_receipts {
-            return Ok(MarkerView::DeliveredOnly);
-        }
-        Ok(MarkerView::All)
-    }
-
-    /// A receipt as `viewer` may receive it, or `None` if it must not.
-    pub fn view_receipt(
-        &self,
-        viewer: UserId,
-        receipt: ReceiptState,
-        roster: &Roster,
-    ) -> Result<Option<ReceiptState>> {
-        Ok(
-            match self.marker_view(viewer, receipt.user_id, |u| roster.accepted(u))? {
-                MarkerView::All => Some(receipt),
-                MarkerView::DeliveredOnly => Some(ReceiptState {
-                    read_seq: 0,
-                    ..receipt
-                }),
-                MarkerView::Nothing => None,
-            },
-        )
-    }
-
-    /// A conversation's shape as `viewer` may receive it: members' markers they may not see
-    /// are zero.
-    pub fn view_info(&self, viewer: UserId, info: &ConversationInfo) -> Result<ConversationInfo> {
-        let accepted = |u: UserId| info.members.iter().any(|m| m.user_id == u && m.accepted);
-        let mut out = info.clone();
-        for m in &mut out.members {
-            match self.marker_view(viewer, m.user_id, accepted)? {
-                MarkerView::All => {}
-                MarkerView::DeliveredOnly => m.read_seq = 0,
-                MarkerView::Nothing => (m.delivered_seq, m.read_seq) = (0, 0),
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Publish a frame made per recipient; recipients whose frames are equal share one payload.
-pub(super) fn publish_each(
-    users: impl IntoIterator<Item = UserId>,
-    out: &mut Vec<Publish>,
-    mut frame_for: impl FnMut(UserId) -> Result<Option<(ServerFrame, Tag)>>,
-    except: Option<crate::fanout::ConnId>,
-) -> Result<()> {
-    let mut groups: Vec<(ServerFrame, Tag, Vec<UserId>)> = Vec::new();
-    for user in users {
-        let Some((frame, tag)) = frame_for(user)? else {
-            continue;
-        };
-        match groups.iter_mut().find(|g| g.0 == frame) {
-            Some(g) => g.2.push(user),
-            None => groups.push((frame, tag, vec![user])),
-        }
-    }
-    for (frame, tag, users) in groups {
-        let mut p = Publish::new(users, &frame);
-        p.tag = tag;
-        p.except = except;
-        out.push(p);
-    }
-    Ok(())
-}
-
-/// Publish a member's receipt markers to `viewers`, each as the rules let them see it.
-pub(super) fn publish_receipt(
-    rules: &Rules<'_>,
-    roster: &Roster,
-    receipt: ReceiptState,
-    viewers: impl IntoIterator<Item = UserId>,
-    out: &mut Vec<Publish>,
-) -> Result<()> {
-    publish_each(
-        viewers,
-        out,
-        |viewer| {
-            Ok(rules
-                .view_receipt(viewer, receipt, roster)?
-                .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
-        },
-        None,
-    )
-}
+use crate::store::Tx;
 
 /// A user's settings and block list, as their devices receive them.
 pub fn privacy_state(txn: &dyn Tx, user: UserId) -> Result<Privacy> {

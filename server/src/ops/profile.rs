@@ -6,7 +6,7 @@
 
 use tern_proto::{ErrorCode, FindPeople, ServerFrame, SetProfile};
 
-use super::groups::publish_conversation;
+use super::visibility::publish_conversation;
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::Publish;

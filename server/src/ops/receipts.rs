@@ -4,7 +4,7 @@ use tern_proto::{
     ConversationId, MarkDelivered, MarkRead, RequestId, Seq, ServerFrame, SetTyping, UserId,
 };
 
-use super::privacy::{publish_receipt, Rules};
+use super::visibility::{publish_receipt, Rules};
 use super::{queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::Publish;

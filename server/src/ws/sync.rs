@@ -22,7 +22,7 @@ use tern_proto::{
 use super::outq::OutQueue;
 use super::writer::Outbound;
 use crate::error::Error;
-use crate::ops::privacy::Rules;
+use crate::ops::visibility::Rules;
 use crate::ops::{privacy_state, visible_presence};
 use crate::state::AppState;
 use crate::store::{page_weight, MAX_PAGE_BYTES};
