@@ -48,26 +48,52 @@ impl<'t> Rules<'t> {
         if let Some(row) = self.settings.borrow().get(&user) {
             return Ok(*row);
         }
-        let row = self
-            .txn
-            .privacy(&[user])?
-            .pop()
-            .map(|r| r.1)
-            .unwrap_or(PrivacyRow {
-                presence: PresenceVisibility::Contacts,
-                read_receipts: true,
-            });
-        self.settings.borrow_mut().insert(user, row);
-        Ok(row)
+        self.preload(&[user])?;
+        Ok(self.settings.borrow()[&user])
     }
 
-    /// Whether `blocker` blocks `blocked`.
-    pub fn blocks(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
-        if !self.blocks.borrow().contains_key(&blocker) {
-            let pairs = self.txn.blocks_of(blocker)?;
-            self.blocks.borrow_mut().insert(blocker, pairs);
+    /// Read the settings of `users` not known yet, in one store call (a group's members
+    /// before a receipt goes out to each of them).
+    pub fn preload(&self, users: &[UserId]) -> Result<()> {
+        let missing: Vec<UserId> = {
+            let known = self.settings.borrow();
+            users
+                .iter()
+                .copied()
+                .filter(|u| !known.contains_key(u))
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
         }
-        Ok(self.blocks.borrow()[&blocker].contains(&(blocker, blocked)))
+        let found = self.txn.privacy(&missing)?;
+        let mut known = self.settings.borrow_mut();
+        for user in missing {
+            let row = found.iter().find(|r| r.0 == user).map(|r| r.1);
+            known.insert(
+                user,
+                row.unwrap_or(PrivacyRow {
+                    presence: PresenceVisibility::Contacts,
+                    read_receipts: true,
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `blocker` blocks `blocked`. Each user's blocks are read once, both directions
+    /// together, so asking about one user and many others costs one store call.
+    pub fn blocks(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
+        {
+            let known = self.blocks.borrow();
+            if let Some(pairs) = known.get(&blocked).or_else(|| known.get(&blocker)) {
+                return Ok(pairs.contains(&(blocker, blocked)));
+            }
+        }
+        let pairs = self.txn.blocks_of(blocker)?;
+        let answer = pairs.contains(&(blocker, blocked));
+        self.blocks.borrow_mut().insert(blocker, pairs);
+        Ok(answer)
     }
 
     /// Whether either blocks the other.
@@ -99,7 +125,9 @@ impl<'t> Rules<'t> {
         if viewer == subject {
             return Ok(MarkerView::All);
         }
-        if !accepted(viewer) || !accepted(subject) || self.blocked_either(viewer, subject)? {
+        // The subject's blocks first: publishing one member's markers to a whole group
+        // then reads blocks once.
+        if !accepted(viewer) || !accepted(subject) || self.blocked_either(subject, viewer)? {
             return Ok(MarkerView::Nothing);
         }
         if !self.settings(viewer)?.read_receipts || !self.settings(subject)?.read_receipts {
@@ -177,6 +205,7 @@ pub fn publish_receipt(
     viewers: impl IntoIterator<Item = UserId>,
     out: &mut Vec<Publish>,
 ) -> Result<()> {
+    rules.preload(&roster.ids())?;
     publish_each(
         viewers,
         out,
@@ -198,8 +227,10 @@ pub fn publish_conversation(
     out: &mut Vec<Publish>,
 ) -> Result<()> {
     let rules = Rules::new(txn);
+    let members: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
+    rules.preload(&members)?;
     publish_each(
-        info.members.iter().map(|m| m.user_id),
+        members,
         out,
         |viewer| {
             let conversation = rules.view_info(viewer, info)?;
