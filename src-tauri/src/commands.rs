@@ -373,4 +373,7 @@ pub fn set_muted(
 #[tauri::command]
 pub fn set_open_conversation(state: State<'_, AppState>, conversation_id: Option<ConversationId>) {
     state.attention.lock().unwrap().open_conversation = conversation_id;
+    if let Some(conv) = conversation_id {
+        state.notifier.seen(conv);
+    }
 }

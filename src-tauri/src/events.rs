@@ -70,7 +70,9 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
         Some(name) => format!("{} in {name}", message.sender),
         None => message.sender.clone(),
     };
-    notify::show(&title, &message.body);
+    state
+        .notifier
+        .message(app, message.conversation_id, &title, &message.body);
 }
 
 async fn refresh_unread(app: &AppHandle, client: &Client) {

@@ -8,6 +8,7 @@
 //! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
 //! `TERN_RELAY` sets the relay offered on first run.
 
+pub mod coalesce;
 pub mod commands;
 pub mod error;
 pub mod event_names;
@@ -90,16 +91,25 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| match event {
-            // With a tray, closing hides to it; without one, closing quits.
-            WindowEvent::CloseRequested { api, .. }
-                if window
+            // Closing hides to the tray when something shows it, minimises when the icon
+            // exists but nothing shows it, and quits without an icon.
+            WindowEvent::CloseRequested { api, .. } => {
+                let icon = window
                     .app_handle()
                     .state::<AppState>()
                     .tray
-                    .load(Ordering::SeqCst) =>
-            {
-                api.prevent_close();
-                let _ = window.hide();
+                    .load(Ordering::SeqCst);
+                match tray::close_action(icon, icon && tray::host_present()) {
+                    tray::CloseAction::Hide => {
+                        api.prevent_close();
+                        let _ = window.hide();
+                    }
+                    tray::CloseAction::Minimize => {
+                        api.prevent_close();
+                        let _ = window.minimize();
+                    }
+                    tray::CloseAction::Quit => {}
+                }
             }
             WindowEvent::Focused(focused) => {
                 window

@@ -7,14 +7,23 @@
 //! a focused window. A message request (a stranger's chat or group invitation) never raises
 //! one: its count shows quietly in the list until the user accepts.
 //!
+//! A burst is one notification per conversation, updated in place at most once a second
+//! ([`crate::coalesce`]); clicking it shows the window with that conversation open.
+//!
 //! Title and body are other people's text (usernames, group names, message bodies), and the
 //! freedesktop notification spec reads the body as markup (`<b>`, `<a href>`, `<img>`). Both
 //! are escaped ([`escape_markup`]) so a message shows literally and cannot inject links or
 //! images into the notification.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tauri::{AppHandle, Emitter};
 use tern_client::ChatMessage;
 use tern_proto::ConversationId;
 
+use crate::coalesce::{Coalescer, Step};
+use crate::event_names::EVENT;
 use crate::settings::Settings;
 
 /// What the UI is showing right now.
@@ -42,21 +51,112 @@ pub fn should_notify(
     !(attention.focused && attention.open_conversation == Some(message.conversation_id))
 }
 
-/// Show a notification; failures (no notification daemon) are logged, never fatal.
-pub fn show(title: &str, body: &str) {
-    let (title, body) = (escape_markup(title), escape_markup(&preview(body)));
-    // The D-Bus call blocks; keep it off the async runtime.
-    std::thread::spawn(move || {
-        if let Err(e) = notify_rust::Notification::new()
-            .appname("Tern")
-            .summary(&title)
-            .body(&body)
-            .icon("mail-message-new")
-            .show()
-        {
-            tracing::warn!(error = %e, "could not show a notification");
+/// How often one conversation's notification may be updated.
+const UPDATE_EVERY: Duration = Duration::from_secs(1);
+
+/// Shows notifications, one per conversation, coalesced by [`Coalescer`]; a click on one
+/// brings the window up with that conversation open.
+pub struct Notifier {
+    coalescer: Mutex<Coalescer>,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Notifier {
+            coalescer: Mutex::new(Coalescer::new(UPDATE_EVERY)),
         }
-    });
+    }
+}
+
+impl Notifier {
+    /// A message to notify about (the policy already said yes).
+    pub fn message(
+        self: &Arc<Self>,
+        app: &AppHandle,
+        conv: ConversationId,
+        title: &str,
+        body: &str,
+    ) {
+        let step = self
+            .coalescer
+            .lock()
+            .unwrap()
+            .message(conv, title, body, Instant::now());
+        self.run(app, conv, step);
+    }
+
+    /// The user opened the conversation: later messages count afresh.
+    pub fn seen(&self, conv: ConversationId) {
+        self.coalescer.lock().unwrap().seen(conv);
+    }
+
+    fn run(self: &Arc<Self>, app: &AppHandle, conv: ConversationId, step: Step) {
+        match step {
+            Step::Show {
+                replaces,
+                title,
+                body,
+            } => {
+                let (me, app) = (self.clone(), app.clone());
+                // The D-Bus calls block, and a new notification's thread then waits for its
+                // click; keep both off the async runtime.
+                std::thread::spawn(move || me.display(&app, conv, replaces, &title, &body));
+            }
+            Step::Later(after) => {
+                let (me, app) = (self.clone(), app.clone());
+                tauri::async_runtime::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let step = me.coalescer.lock().unwrap().flush(conv, Instant::now());
+                    me.run(&app, conv, step);
+                });
+            }
+            Step::Nothing => {}
+        }
+    }
+
+    /// Show or update one conversation's notification; failures (no notification daemon)
+    /// are logged, never fatal. A new notification's thread stays to hear its click.
+    fn display(
+        &self,
+        app: &AppHandle,
+        conv: ConversationId,
+        replaces: Option<u32>,
+        title: &str,
+        body: &str,
+    ) {
+        let mut n = notify_rust::Notification::new();
+        n.appname("Tern")
+            .summary(&escape_markup(title))
+            .body(&escape_markup(&preview(body)))
+            .icon("mail-message-new")
+            .action("default", "Open");
+        if let Some(id) = replaces {
+            n.id(id);
+        }
+        let handle = match n.show() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not show a notification");
+                return;
+            }
+        };
+        let id = handle.id();
+        self.coalescer.lock().unwrap().shown(conv, id);
+        if replaces.is_some() {
+            return;
+        }
+        let app = app.clone();
+        handle.wait_for_action(|action| {
+            if action == "default" {
+                crate::tray::show_window(&app);
+                let _ = app.emit(
+                    EVENT,
+                    serde_json::json!({"event": "open_conversation", "conversation_id": conv}),
+                );
+            }
+        });
+        self.coalescer.lock().unwrap().closed(conv, id);
+    }
 }
 
 /// Escape text for the freedesktop notification markup: `&`, `<`, `>`, `"` and `'`.

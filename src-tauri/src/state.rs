@@ -49,6 +49,8 @@ pub struct AppState {
     pub tray: AtomicBool,
     /// Default relay for the first-run screen.
     pub default_relay: String,
+    /// Notifications, coalesced per conversation.
+    pub notifier: std::sync::Arc<crate::notify::Notifier>,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             attention: Mutex::new(Attention::default()),
             tray: AtomicBool::new(false),
             default_relay,
+            notifier: std::sync::Arc::default(),
         }
     }
 

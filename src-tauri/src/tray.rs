@@ -2,7 +2,9 @@
 //!
 //! Some desktops have no tray host or lack the indicator library; building the icon can then
 //! fail or even panic inside the platform layer. The app logs a warning and carries on without
-//! a tray (closing the window then quits instead of hiding).
+//! a tray (closing the window then quits instead of hiding). A desktop can also accept the icon
+//! and show nothing (no StatusNotifier host): closing then minimises, so the window is never
+//! hidden where nobody can bring it back ([`close_action`], [`host_present`]).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
@@ -99,6 +101,54 @@ fn toggle_window(app: &AppHandle) {
     }
 }
 
+/// What closing the window does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseAction {
+    /// Hide to the tray (it has an icon and a host shows it).
+    Hide,
+    /// Minimise: there is an icon but nothing shows it, so hiding would lose the window.
+    Minimize,
+    /// Quit: there is no tray icon at all.
+    Quit,
+}
+
+/// What closing does, given whether the tray icon exists and a tray host shows it.
+pub fn close_action(icon: bool, host: bool) -> CloseAction {
+    match (icon, host) {
+        (true, true) => CloseAction::Hide,
+        (true, false) => CloseAction::Minimize,
+        (false, _) => CloseAction::Quit,
+    }
+}
+
+/// Whether something shows tray icons now. On Linux that is a StatusNotifier host registered
+/// with the session bus's watcher (a desktop without one accepts the icon and shows nothing);
+/// Windows and macOS always have one.
+pub fn host_present() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
+        let Ok(bus) = dbus::blocking::Connection::new_session() else {
+            return false;
+        };
+        let watcher = bus.with_proxy(
+            "org.kde.StatusNotifierWatcher",
+            "/StatusNotifierWatcher",
+            std::time::Duration::from_millis(500),
+        );
+        watcher
+            .get::<bool>(
+                "org.kde.StatusNotifierWatcher",
+                "IsStatusNotifierHostRegistered",
+            )
+            .unwrap_or(false)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
 /// Show the unread count on the tray icon (badge and tooltip).
 pub fn set_unread(app: &AppHandle, unread: u64) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
@@ -114,4 +164,48 @@ pub fn set_unread(app: &AppHandle, unread: u64) {
         "Tern".to_owned()
     };
     let _ = tray.set_tooltip(Some(tip));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_hides_only_when_a_host_shows_the_icon() {
+        assert_eq!(close_action(true, true), CloseAction::Hide);
+        assert_eq!(close_action(true, false), CloseAction::Minimize);
+        assert_eq!(close_action(false, true), CloseAction::Quit);
+        assert_eq!(close_action(false, false), CloseAction::Quit);
+    }
+
+    /// Against the real session bus of the test run (scripts/with-keyring.sh starts one): no
+    /// host at first; a StatusNotifier watcher with a registered host makes one.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_tray_host_is_found_on_the_session_bus_only_when_one_runs() {
+        // Only the test run's private bus is known to have no host (a desktop session has one).
+        if std::env::var_os("TERN_IN_KEYRING_SESSION").is_none() {
+            eprintln!("needs the private session bus of scripts/with-keyring.sh");
+            return;
+        }
+        assert!(!host_present(), "the test session has no tray host");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/snwatcher.py");
+        // Debian's python3, with its D-Bus bindings (scripts/setup.sh installs them).
+        let mut watcher = std::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("/usr/bin/python3 runs the watcher");
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(watcher.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        assert_eq!(ready.trim(), "ready");
+        let found = host_present();
+        let _ = watcher.kill();
+        let _ = watcher.wait();
+        assert!(found, "a registered host is found");
+    }
 }

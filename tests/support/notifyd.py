@@ -2,7 +2,10 @@
 """A minimal org.freedesktop.Notifications daemon for tests.
 
 It owns the well-known name on the session bus and appends every Notify call to a JSON-lines
-file, so a test can assert that the app raised a notification with the right summary and body.
+file (with the id it answered and the id the call replaced), so a test can assert that the app
+raised a notification with the right summary and body and updated it in place. A test clicks a
+notification by calling the extra `Click(id)` method (for example with dbus-send): the daemon
+then emits ActionInvoked(id, "default") as a real server does when the user clicks.
 Usage: notifyd.py LOGFILE  (prints "ready" once the name is owned).
 """
 import json
@@ -21,14 +24,33 @@ class Daemon(dbus.service.Object):
 
     @dbus.service.method("org.freedesktop.Notifications", in_signature="susssasa{sv}i", out_signature="u")
     def Notify(self, app_name, replaces_id, app_icon, summary, body, actions, hints, timeout):
+        if replaces_id:
+            nid = int(replaces_id)
+        else:
+            Daemon.next_id += 1
+            nid = Daemon.next_id
         with open(LOG, "a") as f:
-            f.write(json.dumps({"app": str(app_name), "summary": str(summary), "body": str(body)}) + "\n")
-        Daemon.next_id += 1
-        return Daemon.next_id
+            f.write(json.dumps({"app": str(app_name), "summary": str(summary), "body": str(body),
+                                "id": nid, "replaces": int(replaces_id),
+                                "actions": [str(a) for a in actions]}) + "\n")
+        return nid
+
+    @dbus.service.signal("org.freedesktop.Notifications", signature="us")
+    def ActionInvoked(self, nid, action):
+        pass
+
+    @dbus.service.signal("org.freedesktop.Notifications", signature="uu")
+    def NotificationClosed(self, nid, reason):
+        pass
+
+    @dbus.service.method("org.freedesktop.Notifications", in_signature="u")
+    def Click(self, nid):
+        self.ActionInvoked(nid, "default")
+        self.NotificationClosed(nid, 2)
 
     @dbus.service.method("org.freedesktop.Notifications", out_signature="as")
     def GetCapabilities(self):
-        return ["body"]
+        return ["body", "actions"]
 
     @dbus.service.method("org.freedesktop.Notifications", out_signature="ssss")
     def GetServerInformation(self):

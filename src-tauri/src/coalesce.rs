@@ -1,0 +1,177 @@
+//! Notification coalescing, as a pure state machine: one notification per conversation,
+//! updated in place ("3 new messages") instead of one per message, and at most one update per
+//! conversation per window of time — a burst of 2,000 messages shows one notification, updated
+//! a few times, not 2,000. [`crate::notify`] does the D-Bus side and feeds back the ids the
+//! notification server gave and when a notification went away.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tern_proto::ConversationId;
+
+/// What to do now for a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Show (or, with `replaces`, update in place) a notification.
+    Show {
+        /// The live notification of this conversation to replace, if any.
+        replaces: Option<u32>,
+        /// Summary line.
+        title: String,
+        /// Body text.
+        body: String,
+    },
+    /// Updated too recently: call [`Coalescer::flush`] after this long.
+    Later(Duration),
+    /// Nothing (an update is already scheduled).
+    Nothing,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// The notification on screen for this conversation.
+    id: Option<u32>,
+    /// Messages it stands for.
+    count: u32,
+    shown_at: Option<Instant>,
+    title: String,
+    body: String,
+    flush_pending: bool,
+}
+
+/// Per-conversation notification state.
+#[derive(Debug)]
+pub struct Coalescer {
+    window: Duration,
+    convs: HashMap<ConversationId, Entry>,
+}
+
+impl Coalescer {
+    /// At most one update per conversation per `window`.
+    pub fn new(window: Duration) -> Self {
+        Coalescer {
+            window,
+            convs: HashMap::new(),
+        }
+    }
+
+    /// A message to notify about arrived.
+    pub fn message(&mut self, conv: ConversationId, title: &str, body: &str, now: Instant) -> Step {
+        let window = self.window;
+        let e = self.convs.entry(conv).or_default();
+        e.count += 1;
+        e.title = title.to_owned();
+        e.body = body.to_owned();
+        match e.shown_at {
+            Some(at) if now.duration_since(at) < window => {
+                if e.flush_pending {
+                    Step::Nothing
+                } else {
+                    e.flush_pending = true;
+                    Step::Later(window - now.duration_since(at))
+                }
+            }
+            _ => Self::show(e, now),
+        }
+    }
+
+    /// The scheduled update: show what accumulated since the last one.
+    pub fn flush(&mut self, conv: ConversationId, now: Instant) -> Step {
+        match self.convs.get_mut(&conv) {
+            Some(e) if e.flush_pending && e.count > 0 => Self::show(e, now),
+            _ => Step::Nothing,
+        }
+    }
+
+    fn show(e: &mut Entry, now: Instant) -> Step {
+        e.shown_at = Some(now);
+        e.flush_pending = false;
+        let body = if e.count > 1 {
+            format!("{} new messages · {}", e.count, e.body)
+        } else {
+            e.body.clone()
+        };
+        Step::Show {
+            replaces: e.id,
+            title: e.title.clone(),
+            body,
+        }
+    }
+
+    /// The notification server gave this conversation's notification `id`.
+    pub fn shown(&mut self, conv: ConversationId, id: u32) {
+        if let Some(e) = self.convs.get_mut(&conv) {
+            e.id = Some(id);
+        }
+    }
+
+    /// The notification `id` was clicked or dismissed: the next message starts a new one.
+    pub fn closed(&mut self, conv: ConversationId, id: u32) {
+        if self.convs.get(&conv).is_some_and(|e| e.id == Some(id)) {
+            self.convs.remove(&conv);
+        }
+    }
+
+    /// The user opened the conversation: what was notified is seen, counting starts afresh
+    /// (a live notification is still updated in place).
+    pub fn seen(&mut self, conv: ConversationId) {
+        if let Some(e) = self.convs.get_mut(&conv) {
+            e.count = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(step: &Step) -> (Option<u32>, String) {
+        match step {
+            Step::Show { replaces, body, .. } => (*replaces, body.clone()),
+            other => panic!("expected a notification, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_burst_in_one_conversation_is_one_notification_updated_in_place() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert_eq!(show(&c.message(1, "bob", "one", t0)), (None, "one".into()));
+        c.shown(1, 42);
+        // Within the window: one update is scheduled, the rest only count.
+        assert_eq!(
+            c.message(1, "bob", "two", t0 + Duration::from_millis(100)),
+            Step::Later(Duration::from_millis(900))
+        );
+        for i in 3..=2000 {
+            assert_eq!(
+                c.message(1, "bob", &format!("m{i}"), t0 + Duration::from_millis(200)),
+                Step::Nothing
+            );
+        }
+        let (replaces, body) = show(&c.flush(1, t0 + Duration::from_secs(1)));
+        assert_eq!(replaces, Some(42));
+        assert_eq!(body, "2000 new messages · m2000");
+        assert_eq!(c.flush(1, t0 + Duration::from_secs(2)), Step::Nothing);
+    }
+
+    #[test]
+    fn conversations_are_separate_and_a_closed_notification_starts_afresh() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        show(&c.message(1, "bob", "hi", t0));
+        c.shown(1, 7);
+        assert_eq!(show(&c.message(2, "carol", "yo", t0)), (None, "yo".into()));
+        c.closed(1, 7);
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(
+            show(&c.message(1, "bob", "again", later)),
+            (None, "again".into())
+        );
+        // Seen: the count restarts, the live notification is updated in place.
+        c.shown(1, 8);
+        c.seen(1);
+        let (replaces, body) = show(&c.message(1, "bob", "new", later + Duration::from_secs(2)));
+        assert_eq!((replaces, body.as_str()), (Some(8), "new"));
+    }
+}
