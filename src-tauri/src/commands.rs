@@ -36,7 +36,18 @@ pub fn engine_config(state: &AppState, relay: &str, clear_text: ClearText) -> Re
     let relay = RelayAddress::parse(relay, clear_text)?;
     let mut c = ClientConfig::new(relay, &state.data_dir);
     c.device_name = format!("Tern desktop ({})", std::env::consts::OS);
+    c.timing = desktop_timing();
     Ok(c)
+}
+
+/// The engine's timing for a desktop: reconnect waits at most 10 s (someone is looking at the
+/// window; the engine's 30 s suits unattended clients), and a connection that stayed up resets
+/// the wait (the engine's rule). Focusing the window retries at once (see `lib.rs`).
+pub fn desktop_timing() -> tern_client::Timing {
+    tern_client::Timing {
+        backoff_max: std::time::Duration::from_secs(10),
+        ..tern_client::Timing::default()
+    }
 }
 
 /// Start forwarding and remember the signed-in account.
@@ -113,13 +124,18 @@ pub async fn sign_in(
 
 /// Sign out of this device (or everywhere) and forget the token.
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>, everywhere: bool) -> Res<()> {
+pub async fn sign_out(state: State<'_, AppState>, everywhere: bool, wipe: Option<bool>) -> Res<()> {
     let client = state.client()?;
+    let (config, user_id) = (client.config().clone(), client.user_id());
     let session = state.set_session(None);
     state.update_settings(|s| s.username = None)?;
     let result = client.logout(everywhere).await;
     if let Some(session) = session {
         session.end().await;
+    }
+    // "Also remove this device's copy": the messages and files cached here.
+    if wipe.unwrap_or(false) {
+        tern_client::accounts::remove_account_data(&config, user_id)?;
     }
     Ok(result?)
 }

@@ -26,6 +26,7 @@ use std::sync::atomic::Ordering;
 
 use tauri::{Manager, WindowEvent};
 use tern_client::Client;
+use tern_client::ConnectionState;
 
 use crate::state::AppState;
 
@@ -112,13 +113,15 @@ pub fn run() {
                 }
             }
             WindowEvent::Focused(focused) => {
-                window
-                    .app_handle()
-                    .state::<AppState>()
-                    .attention
-                    .lock()
-                    .unwrap()
-                    .focused = *focused;
+                let state = window.app_handle().state::<AppState>();
+                state.attention.lock().unwrap().focused = *focused;
+                // Coming back to the window while offline: try the relay now, not at the
+                // end of the backoff.
+                if let Some(client) = state.try_client().filter(|_| *focused) {
+                    if matches!(client.connection_state(), ConnectionState::Offline { .. }) {
+                        client.retry_now();
+                    }
+                }
             }
             _ => {}
         })

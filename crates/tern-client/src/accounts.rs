@@ -45,6 +45,20 @@ pub fn cache_path(config: &ClientConfig, user_id: UserId) -> PathBuf {
     account_dir(config, user_id).join("cache.db")
 }
 
+/// Remove everything this device keeps of an account (its cache of messages, downloaded and
+/// staged files); the account must be signed out (its engine stopped). Missing is not an error.
+pub fn remove_account_data(config: &ClientConfig, user_id: UserId) -> Result<()> {
+    let dir = account_dir(config, user_id);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(crate::error::Error::Internal(format!(
+            "{} could not be removed: {e}",
+            dir.display()
+        ))),
+    }
+}
+
 /// Create the data, relay and account folders, all private.
 pub(crate) fn create_account_dir(config: &ClientConfig, user_id: UserId) -> Result<()> {
     let relay = relay_dir(config);

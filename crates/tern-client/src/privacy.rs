@@ -119,15 +119,7 @@ impl Client {
         let relay = shared.config.relay.as_str();
         crate::keychain::delete(relay, &shared.username)?;
         crate::keychain::delete_device_credential(relay, &shared.username)?;
-        let dir = crate::accounts::account_dir(&shared.config, shared.user_id);
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::Internal(format!(
-                "the account is deleted, but {} could not be removed: {e}",
-                dir.display()
-            ))),
-        }
+        crate::accounts::remove_account_data(&shared.config, shared.user_id)
     }
 
     async fn expect_ok(
