@@ -220,6 +220,21 @@ async fn a_blocked_users_direct_messages_are_withheld_and_they_are_not_told() {
         .iter()
         .all(|m| !m.body.contains("ignoring") && (m.seq != seq || m.withheld)));
     assert!(relay.stored.contents().windows(8).any(|w| w == b"ignoring"));
+    // It is not counted unread, and the list does not preview it.
+    let ServerFrame::Conversations { conversations, .. } =
+        alice.request(json!({"type": "list_conversations"})).await
+    else {
+        panic!("list")
+    };
+    let listed = conversations
+        .iter()
+        .find(|c| c.info.conversation_id == conv)
+        .unwrap();
+    assert_eq!(listed.unread, 0);
+    assert!(listed
+        .last_message
+        .as_ref()
+        .is_none_or(|m| m.withheld && m.body.is_empty()));
 
     // Alice's devices acknowledging it tell bob nothing; bob's sync does not show her.
     alice

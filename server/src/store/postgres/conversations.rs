@@ -438,7 +438,8 @@ pub fn list(c: &mut impl GenericClient, me: UserId) -> Result<Vec<ConversationSu
         let unread: i64 = c
             .query_one(
                 "SELECT count(*) FROM messages WHERE conversation_id = $1 AND seq > $2
-                 AND sender_id != $3 AND kind = 'text' AND NOT deleted",
+                 AND sender_id != $3 AND kind = 'text' AND NOT deleted
+                 AND (withheld_from IS NULL OR withheld_from != $3)",
                 &[&conv, &read_seq, &me],
             )?
             .get(0);

@@ -423,7 +423,7 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary
         };
         // Unread counts messages people read, not edits or reactions.
         let unread: i64 = txn
-            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text' AND deleted = 0")?
+            .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text' AND deleted = 0 AND (withheld_from IS NULL OR withheld_from != ?3)")?
             .query_row(params![conv, read_seq, me], |r| r.get(0))?;
         out.push(ConversationSummary {
             info,
