@@ -70,9 +70,9 @@ const msg = (extra) => ({
   sent_at: 1700000000000, mine: false, status: "received", reply_to: null, edited: false, deleted: false,
   reactions: [], mentions_me: true, ...extra,
 });
-function row(m, { tabbable = false, progress = null } = {}) {
+function row(m, { tabbable = false, progress = null, expanded = false } = {}) {
   const li = new Element("li");
-  fillMessage(li, m, { group: true, me: "alice", openLink: () => {}, tabbable, actions: actionsFor(m, group, ME), progress });
+  fillMessage(li, m, { group: true, me: "alice", openLink: () => {}, tabbable, actions: actionsFor(m, group, ME), progress, expanded });
   return li;
 }
 const actions = (li) => li.querySelectorAll(".msg-actions button[data-action]").map((b) => b.dataset.action);
@@ -143,6 +143,34 @@ test("a row's controls are out of the tab order unless the row has focus", () =>
   assert.ok(controls(idle).every((c) => c.tabIndex === -1));
   assert.equal(idle.tabIndex, -1);
   assert.ok(controls(row(m, { tabbable: true })).every((c) => c.tabIndex !== -1));
+});
+
+test("a failed message says why in words; too long: Edit instead of Retry", () => {
+  const own = { seq: null, mine: true, sender_id: 1, sender: "alice", mentions_me: false };
+  const tooLong = row(msg({ ...own, status: "failed", reason: "message too long (message_too_long)" }));
+  assert.equal(tooLong.className, "msg mine failed");
+  assert.equal(tooLong.querySelector(".actions .failure").textContent, "Not sent. The message is too long to send. Shorten it, or send it as a file.");
+  assert.equal(tooLong.querySelector(".actions button.retry"), null);
+  assert.equal(tooLong.querySelector(".actions button.edit-failed").textContent, "Edit");
+  assert.ok(tooLong.querySelector(".actions button.delete"));
+  const other = row(msg({ ...own, status: "failed", reason: "not a member (not_member)" }));
+  assert.deepEqual(other.querySelectorAll(".actions button").map((b) => b.className), ["secondary retry", "secondary edit-failed", "secondary delete"]);
+  assert.doesNotMatch(other.textContent, /not_member/);
+});
+
+test("a long body is folded behind Read more; unfolded it offers Show less", () => {
+  const long = "line\n".repeat(40);
+  const folded = row(msg({ body: long, mentions_me: false }));
+  assert.equal(folded.querySelector(".body").className, "body folded");
+  const more = folded.querySelector("button.read-more");
+  assert.equal(more.textContent, "Read more");
+  assert.equal(more.getAttribute("aria-expanded"), "false");
+  assert.equal(more.tabIndex, -1, "in the row's roving focus");
+  const open = row(msg({ body: long, mentions_me: false }), { expanded: true });
+  assert.equal(open.querySelector(".body").className, "body");
+  assert.equal(open.querySelector("button.read-more").textContent, "Show less");
+  assert.equal(open.querySelector("button.read-more").getAttribute("aria-expanded"), "true");
+  assert.equal(row(msg({ body: "short" })).querySelector(".read-more"), null);
 });
 
 // ---------- attachments ----------

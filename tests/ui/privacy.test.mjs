@@ -133,12 +133,12 @@ test("password errors from the relay read plainly; others show their message", (
   assert.equal(passwordErrorText({ code: "invalid_credentials", message: "invalid credentials" }), "The current password is wrong.");
   assert.equal(passwordErrorText({ code: "too_many_attempts", message: "slow down" }), "Too many attempts; wait a minute and try again.");
   assert.equal(passwordErrorText({ code: "bad_request", message: "password too short" }), "The new password needs at least 8 characters.");
-  assert.equal(passwordErrorText({ code: "offline", message: "Not connected to the relay" }), "Not connected to the relay");
-  assert.equal(passwordErrorText("boom"), "boom");
+  assert.equal(passwordErrorText({ code: "offline", message: "Not connected to the relay" }), "You're offline.");
+  assert.equal(passwordErrorText("boom"), "Something went wrong. Try again.");
 });
 
 test("a refused account deletion is told plainly", () => {
   assert.equal(deleteErrorText({ code: "invalid_credentials", message: "x" }), "The password is wrong.");
   assert.equal(deleteErrorText({ code: "too_many_attempts", message: "x" }), "Too many attempts; wait a minute and try again.");
-  assert.equal(deleteErrorText({ code: "offline", message: "You are offline" }), "You are offline");
+  assert.equal(deleteErrorText({ code: "offline", message: "You are offline" }), "You're offline.");
 });

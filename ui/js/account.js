@@ -6,7 +6,8 @@
 // other devices. Passwords leave the fields when the dialog closes.
 
 import { call } from "./api.js";
-import { $, el, errText, dateTime } from "./dom.js";
+import { $, el, dateTime } from "./dom.js";
+import { errorText } from "./errors.js";
 import { sessionLine, passwordProblem, passwordErrorText } from "./security.js";
 import { toast } from "./views/toast.js";
 
@@ -69,7 +70,7 @@ export async function loadSessions({ fresh = false } = {}) {
   if (n !== asked) return;
   ul.removeAttribute("aria-busy");
   disarm();
-  if (failure) { ul.replaceChildren(el("li", "error", errText(failure))); return; }
+  if (failure) { ul.replaceChildren(el("li", "error", errorText(failure))); return; }
   ul.replaceChildren(...list.map(sessionRow));
   if (!list.length) ul.append(el("li", "muted", "No devices"));
 }
@@ -84,7 +85,7 @@ async function onSessionClick(e) {
   try {
     await call("revoke_session", { sessionId: Number(b.dataset.session) });
   } catch (err) {
-    toast(errText(err));
+    toast(errorText(err));
   }
   await loadSessions();
   // Focus stays in the list rather than falling to the page behind the dialog.

@@ -1,11 +1,11 @@
-// What the user does with one message (its row's buttons): reply, react (the emoji picker) or
-// toggle a reaction chip, edit, delete for everyone (after an in-app confirmation) or for me,
-// jump to the message a reply quotes (loading older pages until it is shown), and its
-// attachment's buttons: view a picture, download, open or save the file (files.js). Results
-// come back as `message_changed` events; a refused command shows as a toast.
+// What the user does with one message (its row's buttons, its context menu): copy its text,
+// reply, react (the emoji picker) or toggle a reaction chip, edit, delete for everyone (after an
+// in-app confirmation) or for me, jump to the message a reply quotes (loading older pages until
+// it is shown), and its attachment's buttons: view a picture, download, open or save the file
+// (files.js). Results come back as `message_changed` events; a refused command shows as a toast.
 
 import { call } from "./api.js";
-import { errText } from "./dom.js";
+import { errorText } from "./errors.js";
 import { reveal } from "./refresh.js";
 import { startReply, startEdit } from "./composer.js";
 import { confirmDelete } from "./dialogs.js";
@@ -14,8 +14,9 @@ import { openPicker } from "./views/picker.js";
 import { openViewer } from "./views/viewer.js";
 import { download, openFile, saveFile } from "./files.js";
 import { toast } from "./views/toast.js";
+import { copyText } from "./clipboard.js";
 
-const failed = (e) => toast(errText(e));
+const failed = (e) => toast(errorText(e));
 
 /** Toggle the user's reaction `emoji` on `m`. */
 const react = (m, emoji) =>
@@ -24,6 +25,11 @@ const react = (m, emoji) =>
 async function deleteForEveryone(m) {
   if (!(await confirmDelete(m))) return;
   call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: true }).catch(failed);
+}
+
+/** Put the text of `m` on the clipboard. */
+async function copy(m) {
+  toast((await copyText(m.body)) ? "Copied" : "Couldn't copy the text");
 }
 
 /** Show the message at `seq` (a quote was clicked), loading older history if needed. */
@@ -35,6 +41,7 @@ async function jump(seq) {
 /** Do `action` on message `m`; `control` is the element clicked (a button, a chip, a quote). */
 export function act(action, m, control) {
   switch (action) {
+    case "copy": copy(m); break;
     case "reply": startReply(m); break;
     case "react": openPicker(control, (emoji) => react(m, emoji)); break;
     case "toggle-reaction": react(m, control.dataset.emoji); break;

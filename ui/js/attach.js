@@ -7,7 +7,8 @@
 // toast, and its caption goes back into the composer.
 
 import * as api from "./api.js";
-import { $, errText } from "./dom.js";
+import { $ } from "./dom.js";
+import { errorText } from "./errors.js";
 import { state } from "./store.js";
 import { baseName, pastedName } from "./attachments.js";
 import { takeForAttachment, giveBack } from "./composer.js";
@@ -27,7 +28,7 @@ export async function sendFiles(paths) {
       await api.sendFile(conv, path, caption, replyTo);
     } catch (e) {
       if (i === 0) giveBack(conv, taken);
-      toast(`Couldn't send ${baseName(path)}: ${errText(e)}`);
+      toast(`Couldn't send ${baseName(path)}: ${errorText(e)}`);
     }
   }
 }
@@ -40,7 +41,7 @@ async function pick() {
   try {
     paths = await api.pickFiles();
   } catch (e) {
-    toast(errText(e));
+    toast(errorText(e));
     return;
   }
   if (state.open !== conv || !paths.length) return;
@@ -56,7 +57,7 @@ async function sendPasted(conv, files) {
       const bytes = Array.from(new Uint8Array(await f.arrayBuffer()));
       await api.sendPasted(conv, pastedName(f.type), bytes);
     } catch (e) {
-      toast(`Couldn't send the pasted image: ${errText(e)}`);
+      toast(`Couldn't send the pasted image: ${errorText(e)}`);
     }
   }
 }

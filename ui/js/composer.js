@@ -1,12 +1,18 @@
-// The composer: writing (typing notices, the box grows with its text), sending — as a reply
-// when one is chosen (#reply-banner) — and editing one of the user's messages (#edit-banner:
-// the box holds its text, Enter saves, Escape cancels; ArrowUp in an empty box edits the
-// user's last message). `@` names are completed by mentions.js. Files sent from here (attach.js)
-// take the box's text as their caption and the reply target. Results come back as engine
-// events (events.js); a refused command shows as a toast.
+// The composer: writing (typing notices, the box grows with its text up to its CSS max height,
+// then scrolls, and shrinks back once sent), sending — as a reply when one is chosen
+// (#reply-banner) — and editing one of the user's messages (#edit-banner: the box holds its
+// text, Enter saves, Escape cancels; ArrowUp in an empty box edits the user's last message).
+// Near the relay's size limit #composer-count says what is left; past it, Send is disabled and
+// Enter refused with a hint (limits.js). A failed message's "Edit" puts its text back here
+// (putBack). `@` names are completed by mentions.js. Files sent from here (attach.js) take the
+// box's text as their caption and the reply target. Results come back as engine events
+// (events.js); a refused command shows as a toast.
 
 import { call } from "./api.js";
-import { $, errText } from "./dom.js";
+import { $ } from "./dom.js";
+import { errorText } from "./errors.js";
+import { composerState } from "./limits.js";
+import { takeOfflineNotice } from "./views/banner.js";
 import { state, lastEditable, sameMessage } from "./store.js";
 import { previewText } from "./attachments.js";
 import { mentionKey, closeMentions, wireMentions } from "./mentions.js";
@@ -23,11 +29,40 @@ const box = () => $("composer");
 /** One line of a message for a banner. */
 const line = previewText;
 
-/** Let the box grow with its text (up to its CSS max height). */
+/**
+ * The box follows its text (call after every change of its value): its height grows with the
+ * lines (the CSS max height caps it; past that it scrolls) and shrinks back when emptied, and
+ * the size counter and Send follow the limit.
+ */
 function fit() {
   const b = box();
+  drawLimit();
   b.style.height = "";
-  if (b.value && b.scrollHeight > b.clientHeight) b.style.height = `${b.scrollHeight + 2}px`;
+  // Not shown (no chat open, a request's bar instead): measured when it shows (wireComposer).
+  if (!b.value || !b.getClientRects().length) return;
+  b.style.height = "auto";
+  // Border-box sizing: the content's height plus the borders.
+  b.style.height = `${b.scrollHeight + b.offsetHeight - b.clientHeight}px`;
+}
+
+/** The counter near the limit, and Send disabled past it. */
+function drawLimit() {
+  const { over, count, hint } = composerState(box().value);
+  const counter = $("composer-count");
+  const text = over ? `${count} — ${hint}` : count;
+  if (counter.textContent !== text) counter.textContent = text;
+  counter.hidden = !count;
+  counter.className = over ? "composer-count over" : "composer-count";
+  $("send").disabled = over;
+  $("send").title = hint;
+  box().setAttribute("aria-invalid", String(over));
+}
+
+/** Whether the box's text is past the limit (then it is not sent: the hint says why). */
+function refuseOverLimit() {
+  const { over, hint } = composerState(box().value);
+  if (over) toast(hint);
+  return over;
 }
 
 function drawBanners() {
@@ -126,7 +161,7 @@ function stopTyping(conv) {
 async function sendCurrent() {
   const text = box().value;
   const conv = state.open;
-  if (!text.trim() || conv === null) return;
+  if (!text.trim() || conv === null || refuseOverLimit()) return;
   const reply = mode && mode.kind === "reply" ? mode : null;
   box().value = "";
   saveDraft(state.userId, conv, "");
@@ -137,6 +172,7 @@ async function sendCurrent() {
   // The local echo arrives as a `message` event.
   try {
     await call("send", { conversationId: conv, body: text, replyTo: reply ? reply.message.seq : null });
+    if (takeOfflineNotice()) toast(errorText({ code: "offline" }, { queued: true }));
   } catch (e) {
     if (state.open === conv && !box().value && !mode) {
       box().value = text;
@@ -145,7 +181,7 @@ async function sendCurrent() {
       drawBanners();
       fit();
     }
-    toast(errText(e));
+    toast(errorText(e));
   }
 }
 
@@ -156,7 +192,8 @@ async function sendCurrent() {
  */
 export function takeForAttachment() {
   if (mode && mode.kind === "edit") return { caption: "", reply: null };
-  const text = box().value.trim() ? box().value : "";
+  // Text past the limit cannot be a caption: it stays in the box to be shortened.
+  const text = box().value.trim() && !composerState(box().value).over ? box().value : "";
   const reply = mode && mode.kind === "reply" ? mode : null;
   if (text) {
     box().value = "";
@@ -180,19 +217,35 @@ export function giveBack(conv, { caption, reply }) {
   fit();
 }
 
+/**
+ * A failed message's "Edit": its text comes back into the box (after what is already written,
+ * if anything), as a reply again when the message it answered is shown, for the user to fix
+ * and send again.
+ */
+export function putBack(m) {
+  if (state.open !== m.conversation_id) return;
+  cancelCompose();
+  const b = box();
+  b.value = b.value.trim() ? `${b.value}\n${m.body}` : m.body;
+  saveDraft(state.userId, state.open, b.value);
+  const quoted = m.reply_to && state.chat.find((x) => x.seq === m.reply_to.seq && !x.deleted);
+  if (quoted) { mode = { kind: "reply", message: quoted }; drawBanners(); }
+  caretToEnd();
+}
+
 async function saveEdit() {
   const m = mode.message;
   const text = box().value;
   if (text === m.body) { cancelCompose(); return; }
   if (!text.trim()) { toast("A message cannot be empty: delete it instead"); return; }
-  if (saving) return;
+  if (saving || refuseOverLimit()) return;
   saving = true;
   // The edited message arrives as a `message_changed` event.
   try {
     await call("edit_message", { conversationId: m.conversation_id, seq: m.seq, body: text });
     if (mode && mode.kind === "edit" && sameMessage(mode.message, m)) cancelCompose();
   } catch (e) {
-    toast(errText(e));
+    toast(errorText(e));
   } finally {
     saving = false;
   }
@@ -220,5 +273,12 @@ export function wireComposer() {
   box().addEventListener("input", onInput);
   $("reply-cancel").addEventListener("click", () => { cancelCompose(); box().focus(); });
   $("edit-cancel").addEventListener("click", () => { cancelCompose(); box().focus(); });
+  // The box's width changes when it shows (a chat opens with a draft) or the window is
+  // resized: its text wraps anew. (Its height changes are fit's own: not observed.)
+  let width = -1;
+  new ResizeObserver(([entry]) => {
+    const w = Math.round(entry.contentRect.width);
+    if (w !== width) { width = w; fit(); }
+  }).observe(box());
   wireMentions();
 }

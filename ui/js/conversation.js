@@ -1,18 +1,22 @@
-// What the user does with a conversation: open or close it, mute it, retry or delete a failed
-// message (a failed file is uploaded again). Writing and sending are the composer's
-// (composer.js, attach.js); results come back as engine events (events.js).
+// What the user does with a conversation: open or close it, mute it, retry, delete or edit a
+// failed message (a failed file is uploaded again; editing puts the text back in the composer
+// and deletes the failed copy). Writing and sending are the composer's (composer.js,
+// attach.js); results come back as engine events (events.js).
 
 import { call } from "./api.js";
 import { $ } from "./dom.js";
+import { errorText } from "./errors.js";
 import { state } from "./store.js";
 import { loadChat } from "./refresh.js";
-import { cancelCompose, switchDraft } from "./composer.js";
+import { cancelCompose, switchDraft, putBack } from "./composer.js";
 import { closeMentions } from "./mentions.js";
 import { closePicker } from "./views/picker.js";
+import { closeMenu } from "./views/context-menu.js";
 import { closeViewer } from "./views/viewer.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./views/chat.js";
 import { focusCompose } from "./views/bars.js";
+import { toast } from "./views/toast.js";
 
 /**
  * Open a conversation: its header at once, its newest page when loaded; then focus the
@@ -21,7 +25,7 @@ import { focusCompose } from "./views/bars.js";
 export async function openConversation(id) {
   if (state.open !== id) {
     clearMessages(); state.chat = []; state.hasOlder = false;
-    switchDraft(state.open, id); closeMentions(); closePicker(); closeViewer();
+    switchDraft(state.open, id); closeMentions(); closePicker(); closeMenu(); closeViewer();
   }
   state.open = id;
   stickToBottom();
@@ -38,17 +42,28 @@ export async function openConversation(id) {
 export function closeConversation() {
   state.open = null;
   state.chat = [];
-  cancelCompose(); closeMentions(); closePicker(); closeViewer();
+  cancelCompose(); closeMentions(); closePicker(); closeMenu(); closeViewer();
   showChat(false);
   call("set_open_conversation", { conversationId: null }).catch(console.error);
   drawList();
 }
 
 /** Retry a failed message (a `status` event follows). */
-export const retry = (clientId) => call("retry", { clientId }).catch(console.error);
+export const retry = (clientId) => call("retry", { clientId }).catch((e) => toast(errorText(e)));
 
 /** Delete a failed message (a `deleted` event follows). */
-export const removeFailed = (clientId) => call("delete_failed", { clientId }).catch(console.error);
+export const removeFailed = (clientId) => call("delete_failed", { clientId }).catch((e) => toast(errorText(e)));
+
+/**
+ * Edit a failed message: its text goes back into the composer and the failed copy is deleted
+ * (a `deleted` event follows), so the fixed text is sent as a new message.
+ */
+export function editFailed(clientId) {
+  const m = state.chat.find((x) => x.client_id === clientId);
+  if (!m || m.status !== "failed") return;
+  putBack(m);
+  removeFailed(clientId);
+}
 
 /** The mute box of the open conversation. */
 export function wireMute() {

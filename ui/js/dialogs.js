@@ -1,17 +1,19 @@
 // The dialogs: new chat (people offered by `find_people` as the user types), new group, a group's
-// members (rename, add, remove, leave), the user's profile (display name, mentions in muted
-// chats), and the confirmation before deleting a message for everyone (in-app: window.confirm
-// may not exist in the webview). A command that returns the conversation's new shape updates
-// its entry directly.
+// members (rename, add, remove and leave, each asked first), the user's profile (display name,
+// mentions in muted chats), and the confirmation before deleting a message for everyone
+// (in-app: window.confirm may not exist in the webview; views/ask.js). A command that returns
+// the conversation's new shape updates its entry directly.
 
 import { call } from "./api.js";
-import { $, el, errText, names, debounce } from "./dom.js";
+import { $, el, names, debounce } from "./dom.js";
+import { errorText } from "./errors.js";
 import { state, withInfo } from "./store.js";
 import { peopleQuery, personLabel, rankPeople, moveActive, memberLabel, myDisplayName } from "./people.js";
 import { refreshOne } from "./refresh.js";
 import { openConversation } from "./conversation.js";
 import { drawList } from "./views/list.js";
 import { drawHead, current } from "./views/chat.js";
+import { ask, confirmAction } from "./views/ask.js";
 
 function openDialog(id) {
   const d = $(id);
@@ -80,7 +82,7 @@ async function findPeople() {
     if (n !== asked) return;
     people = []; activePerson = -1; noOne = false;
     drawPeople();
-    $("new-chat-error").textContent = errText(err);
+    $("new-chat-error").textContent = errorText(err);
     return;
   }
   if (n !== asked) return;
@@ -101,7 +103,7 @@ async function startChat(username) {
     $("new-chat-user").value = "";
     clearPeople();
     await showNew(info);
-  } catch (err) { $("new-chat-error").textContent = errText(err); }
+  } catch (err) { $("new-chat-error").textContent = errorText(err); }
 }
 
 /** The typed text is an exact username. */
@@ -152,7 +154,7 @@ async function newGroup(e) {
     $("new-group-name").value = "";
     $("new-group-members").value = "";
     await showNew(info);
-  } catch (err) { $("new-group-error").textContent = errText(err); }
+  } catch (err) { $("new-group-error").textContent = errorText(err); }
 }
 
 // ---------- a group's members ----------
@@ -174,16 +176,21 @@ function drawMembers() {
     if (name) who.append(" ", el("span", "member-name", name));
     li.append(who);
     if (admin && m.user_id !== state.userId) {
-      const rm = el("button", "secondary", "Remove");
+      const rm = el("button", "secondary remove-member", "Remove");
+      rm.type = "button";
+      rm.dataset.username = m.username;
       rm.setAttribute("aria-label", `Remove ${m.username}`);
-      rm.addEventListener("click", () => memberAction("remove_member", { conversationId: c.conversation_id, username: m.username }));
+      rm.addEventListener("click", () => removeMember(c, m));
       li.append(rm);
     }
     ul.append(li);
   }
 }
 
-/** Run a member command; a returned shape updates the entry, the dialog shows the result. */
+/**
+ * Run a member command; a returned shape updates the entry, the dialog shows the result (or
+ * why not). Resolves to whether it worked.
+ */
 async function memberAction(cmd, args) {
   try {
     const info = await call(cmd, args);
@@ -194,8 +201,10 @@ async function memberAction(cmd, args) {
       if (c.conversation_id === state.open) drawHead();
     }
     drawMembers();
+    return true;
   } catch (err) {
-    $("members-error").textContent = errText(err);
+    $("members-error").textContent = errorText(err);
+    return false;
   }
 }
 
@@ -216,7 +225,7 @@ async function saveProfile(e) {
     await call("set_display_name", { name: $("display-name").value.trim() });
     $("profile-dialog").close();
   } catch (err) {
-    $("profile-error").textContent = errText(err);
+    $("profile-error").textContent = errorText(err);
   } finally {
     save.disabled = false;
   }
@@ -229,7 +238,7 @@ async function setMuteMentions(e) {
     await call("set_mute_mentions", { on });
   } catch (err) {
     box.checked = !on;
-    $("profile-error").textContent = errText(err);
+    $("profile-error").textContent = errorText(err);
   }
 }
 
@@ -237,18 +246,31 @@ async function setMuteMentions(e) {
 
 /** Ask before deleting a message for everyone; resolves to whether the user confirmed. */
 export function confirmDelete(m) {
-  const d = $("confirm-dialog");
   $("confirm-text").textContent = m.mine
     ? "Delete this message for everyone? Every member will see “This message was deleted”."
     : `Delete ${m.sender_name || m.sender}'s message for everyone? Every member will see “This message was deleted”.`;
-  return new Promise((resolve) => {
-    let yes = false;
-    const ok = $("confirm-delete");
-    const onOk = () => { yes = true; d.close(); };
-    ok.addEventListener("click", onOk);
-    d.addEventListener("close", () => { ok.removeEventListener("click", onOk); resolve(yes); }, { once: true });
-    d.showModal();
+  return ask("confirm-dialog", "confirm-delete");
+}
+
+/** Ask, then remove `m` from group `c`. */
+async function removeMember(c, m) {
+  const yes = await confirmAction({
+    action: "remove-member", title: "Remove member", confirm: "Remove",
+    text: `Remove ${m.username} from “${c.title}”? They will stop getting its messages.`,
   });
+  if (yes) memberAction("remove_member", { conversationId: c.conversation_id, username: m.username });
+}
+
+/** Ask, then leave the open group (the chat closes through the `conversation_removed` event). */
+async function leaveGroup() {
+  const c = current();
+  if (!c) return;
+  const yes = await confirmAction({
+    action: "leave-group", title: "Leave group", confirm: "Leave group",
+    text: `Leave “${c.title}”? You will stop getting its messages, and only an admin can add you back.`,
+  });
+  if (!yes || state.open !== c.conversation_id) return;
+  if (await memberAction("leave_group", { conversationId: c.conversation_id })) $("members-dialog").close();
 }
 
 /** Wire the dialogs' buttons and forms. */
@@ -267,7 +289,6 @@ export function wireDialogs() {
     $("add-members").value = "";
     memberAction("add_members", { conversationId: state.open, usernames });
   });
-  // Leaving closes the chat through the `conversation_removed` event.
-  $("leave-button").addEventListener("click", async () => { await memberAction("leave_group", { conversationId: state.open }); $("members-dialog").close(); });
+  $("leave-button").addEventListener("click", leaveGroup);
   document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 }

@@ -19,9 +19,6 @@ export const time = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit
 export const day = (ms) =>
   new Date(ms).toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
 
-/** A command error's message (the shell sends `{ code, message }`). */
-export const errText = (e) => (e && e.message ? e.message : String(e));
-
 /** Call `fn` once after `ms` of quiet. */
 export function debounce(fn, ms) {
   let t = null;

@@ -13,10 +13,11 @@ import { drawHead, drawMessages, drawTyping, drawProgress } from "./views/chat.j
 import { drawViewer } from "./views/viewer.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
-import { closeConversation } from "./conversation.js";
+import { closeConversation, openConversation } from "./conversation.js";
 import { composeSaw } from "./composer.js";
 import { setPrivacy, resetPrivacy } from "./privacy.js";
 import { toast } from "./views/toast.js";
+import { refusedText } from "./errors.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
 function update(id, change) {
@@ -136,6 +137,7 @@ function onRemoved(id) {
 export function signedOut() {
   if (state.open !== null) closeConversation();
   state.conversations.clear();
+  drawList();
   resetPrivacy();
   showSignin();
 }
@@ -150,7 +152,7 @@ export function onEvent(ev, loadSettings) {
     case "message_changed": onChanged(ev); break;
     case "transfer": onTransfer(ev); break;
     // The message itself was already restored by a message_changed event.
-    case "action_refused": toast(`Couldn't change the message: ${ev.reason || "refused by the relay"}`); break;
+    case "action_refused": toast(refusedText(ev.reason)); break;
     case "receipt": onReceipt(ev.receipt); break;
     case "typing": {
       const key = `${ev.conversation_id}:${ev.user_id}`;
@@ -166,6 +168,8 @@ export function onEvent(ev, loadSettings) {
     case "sync_progress": if (ev.done) resync(); break;
     case "settings": loadSettings(); break;
     case "privacy": setPrivacy(ev.privacy); break;
+    // A notification was clicked: the shell raised the window; show that conversation.
+    case "open_conversation": openConversation(ev.conversation_id); break;
   }
 }
 

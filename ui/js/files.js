@@ -5,7 +5,7 @@
 // `message_changed` event has not come yet.
 
 import * as api from "./api.js";
-import { errText } from "./dom.js";
+import { errorText } from "./errors.js";
 import { state, withTransfer, withoutTransfer, chatWithLocalFile } from "./store.js";
 import { drawMessages, drawProgress } from "./views/chat.js";
 import { toast } from "./views/toast.js";
@@ -58,12 +58,12 @@ export function fetchFile(m) {
 
 /** Download the file of `m` (its row's Download button). */
 export function download(m) {
-  fetchFile(m).catch((e) => toast(`Couldn't download ${m.attachment.name}: ${errText(e)}`));
+  fetchFile(m).catch((e) => toast(`Couldn't download ${m.attachment.name}: ${errorText(e)}`));
 }
 
 /** Open the file at `path` with the system's application; `report(text)` tells a failure. */
 export function openPath(path, name, report = toast) {
-  return api.openFile(path).catch((e) => report(`Couldn't open ${name}: ${errText(e)}`));
+  return api.openFile(path).catch((e) => report(`Couldn't open ${name}: ${errorText(e)}`));
 }
 
 /** Save a copy of the file at `path` where the user chooses (the save dialog). */
@@ -71,7 +71,7 @@ export async function savePath(path, name, report = toast) {
   try {
     if (await api.saveFileAs(path, name)) report(`Saved ${name}`);
   } catch (e) {
-    report(`Couldn't save ${name}: ${errText(e)}`);
+    report(`Couldn't save ${name}: ${errorText(e)}`);
   }
 }
 

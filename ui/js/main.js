@@ -5,7 +5,12 @@
 //   events.js       engine events → store → views       refresh.js reading back from the cache
 //   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
 //   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
+//   limits.js       the message size limit (pure)        fold.js    long messages folded (pure)
 //   actions.js      a message's actions (react, delete…) format.js  message text → DOM (links, *bold*…)
+//   message-actions.js  the actions' names and a message's context-menu items (pure);
+//   message-menu.js     that menu opened on a row         clipboard.js  copying text
+//   errors.js       every error in plain words (pure)    unread.js  badges, the window title (pure)
+//   signout.js      sign out, asked first                webview.js no browser menu, no reload
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
@@ -13,8 +18,8 @@
 //                   delete-account.js: deleting the account)
 //   requests.js     a message request's bar, blocking from a chat   security.js their pure parts
 //   views/          list (and requests), chat, message row, bars standing in for the composer,
-//                   banner, sign-in, search, emoji picker, toasts, image viewer; keyed.js
-//                   reconciles keyed rows
+//                   banner, sign-in, search, emoji picker, toasts, image viewer, context menu,
+//                   questions before acting (ask.js); keyed.js reconciles keyed rows
 
 import { wireDeleteAccount } from "./delete-account.js";
 import * as api from "./api.js";
@@ -22,19 +27,23 @@ import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, markReadIfVisible } from "./refresh.js";
-import { openConversation, retry, removeFailed, wireMute } from "./conversation.js";
+import { openConversation, closeConversation, retry, removeFailed, editFailed, wireMute } from "./conversation.js";
 import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
 import { act } from "./actions.js";
 import { wireDialogs } from "./dialogs.js";
 import { loadPrivacy, wirePrivacy } from "./privacy.js";
 import { wireRequests } from "./requests.js";
-import { showConnection } from "./views/banner.js";
+import { showConnection, wireBanner } from "./views/banner.js";
 import { drawTyping, wireMessages } from "./views/chat.js";
 import { wireList } from "./views/list.js";
 import { wireSearch } from "./views/search.js";
 import { wireViewer } from "./views/viewer.js";
 import { showSignin, wireSignin } from "./views/signin.js";
+import { wireMenu } from "./views/context-menu.js";
+import { openMessageMenu } from "./message-menu.js";
+import { wireSignOut } from "./signout.js";
+import { wireWebview } from "./webview.js";
 
 /** Read the shell's settings (do-not-disturb, muted conversations, who is signed in). */
 async function loadSettings() {
@@ -62,6 +71,14 @@ async function boot() {
   await refreshAll();
 }
 
+/** The narrow layout's back button: close the chat and show the list, its row focused. */
+function backToList() {
+  const id = state.open;
+  closeConversation();
+  const row = document.querySelector(`#conversations li.conv[data-id="${id}"], #requests li.conv[data-id="${id}"]`);
+  if (row) row.focus(); else $("search").focus();
+}
+
 function wire() {
   wireSignin(boot);
   wireList(openConversation);
@@ -74,13 +91,13 @@ function wire() {
   wirePrivacy();
   wireRequests();
   wireDeleteAccount(() => { signedOut(); boot(); });
-  wireMessages({ retry, remove: removeFailed, nearTop: () => loadOlder(), act });
+  wireMessages({ retry, remove: removeFailed, editFailed, nearTop: () => loadOlder(), act, menu: openMessageMenu });
+  wireMenu();
+  wireWebview();
+  wireBanner();
   $("retry-now").addEventListener("click", () => api.call("retry_now"));
-  $("signout").addEventListener("click", async () => {
-    await api.call("sign_out", { everywhere: false }).catch(console.error);
-    signedOut();
-    boot();
-  });
+  wireSignOut(() => { signedOut(); return boot(); });
+  $("back-to-list").addEventListener("click", backToList);
   $("dnd").addEventListener("change", (e) => api.call("set_do_not_disturb", { on: e.target.checked }));
   window.addEventListener("focus", markReadIfVisible);
   setInterval(drawTyping, 1000);

@@ -6,7 +6,8 @@
 // redraws only what shows privacy: the open chat's Block button and bars, and this dialog.
 
 import { call } from "./api.js";
-import { $, el, errText } from "./dom.js";
+import { $, el } from "./dom.js";
+import { errorText } from "./errors.js";
 import { state, defaultPrivacy } from "./store.js";
 import { withBlocked, withoutBlocked, nameOf } from "./security.js";
 import { loadSessions, wireAccount } from "./account.js";
@@ -116,7 +117,7 @@ async function save(change, revert) {
     setPrivacy({ ...state.privacy, ...change.privacy });
   } catch (e) {
     revert();
-    toast(errText(e));
+    toast(errorText(e));
   }
 }
 
@@ -139,7 +140,7 @@ export function wirePrivacy() {
       await unblock(b.dataset.username);
     } catch (err) {
       b.disabled = false;
-      toast(errText(err));
+      toast(errorText(err));
     }
   });
   wireAccount();

@@ -5,7 +5,8 @@
 // the engine's `conversation` and `privacy` events; a refused command shows as a toast.
 
 import { call } from "./api.js";
-import { $, errText } from "./dom.js";
+import { $ } from "./dom.js";
+import { errorText } from "./errors.js";
 import { state, withInfo, withAccepted, otherMember } from "./store.js";
 import { nameOf, isBlocked, blockPrompt } from "./security.js";
 import { block, unblock } from "./privacy.js";
@@ -15,6 +16,7 @@ import { drawList } from "./views/list.js";
 import { drawHead } from "./views/chat.js";
 import { focusCompose } from "./views/bars.js";
 import { toast } from "./views/toast.js";
+import { ask } from "./views/ask.js";
 
 /** The open conversation's entry and, for a direct chat, its other member. */
 function openChat() {
@@ -28,7 +30,7 @@ async function busy(buttons, work) {
   try {
     await work();
   } catch (e) {
-    toast(errText(e));
+    toast(errorText(e));
   } finally {
     for (const b of buttons) b.disabled = false;
   }
@@ -77,16 +79,8 @@ async function blockRequest() {
 
 /** Ask before blocking `name`; resolves to whether the user confirmed. */
 function confirmBlock(name) {
-  const d = $("block-dialog");
   $("block-text").textContent = blockPrompt(name);
-  return new Promise((resolve) => {
-    let yes = false;
-    const ok = $("block-confirm");
-    const onOk = () => { yes = true; d.close(); };
-    ok.addEventListener("click", onOk);
-    d.addEventListener("close", () => { ok.removeEventListener("click", onOk); resolve(yes); }, { once: true });
-    d.showModal();
-  });
+  return ask("block-dialog", "block-confirm");
 }
 
 /** The header's button: unblock the other member of the open direct chat, or block them (asked first). */

@@ -6,6 +6,7 @@
 
 import { displayName } from "./people.js";
 import { otherMember } from "./store.js";
+import { errorText } from "./errors.js";
 
 /** Fewest characters a password may have, as the relay checks it. */
 export const MIN_PASSWORD = 8;
@@ -85,7 +86,7 @@ export function passwordErrorText(e) {
     case "invalid_credentials": return "The current password is wrong.";
     case "too_many_attempts": return "Too many attempts; wait a minute and try again.";
     case "bad_request": return `The new password needs at least ${MIN_PASSWORD} characters.`;
-    default: return e && e.message ? e.message : String(e);
+    default: return errorText(e);
   }
 }
 
@@ -94,6 +95,6 @@ export function deleteErrorText(e) {
   switch (e && e.code) {
     case "invalid_credentials": return "The password is wrong.";
     case "too_many_attempts": return "Too many attempts; wait a minute and try again.";
-    default: return e && e.message ? e.message : String(e);
+    default: return errorText(e);
   }
 }

@@ -5,10 +5,15 @@
 //
 // Keyboard: the message list is one tab stop (the focused row, else the newest); arrow keys,
 // Home and End move between rows; Tab goes into the focused row's quote, links, reactions and
-// actions (the other rows' controls stay out of the tab order); Escape goes back to the composer.
+// actions (the other rows' controls stay out of the tab order); Escape goes back to the composer;
+// the ContextMenu key or Shift+F10 opens the row's menu (as a right-click does).
+//
+// Long bodies are folded (fold.js); the messages the user unfolded stay unfolded while the chat
+// is open, however often their rows are drawn again.
 
 import { call } from "../api.js";
-import { $, day, errText } from "../dom.js";
+import { $, day } from "../dom.js";
+import { errorText } from "../errors.js";
 import { state, actionsFor, progressOf } from "../store.js";
 import { progressText } from "../attachments.js";
 import { reconcile, clear } from "./keyed.js";
@@ -24,6 +29,8 @@ let stick = false;
 /** The row whose controls are in the tab order (it has focus), and the list's tab stop. */
 let activeRow = null;
 let tabStop = null;
+/** Client ids of the long messages the user unfolded (forgotten when another chat opens). */
+const expanded = new Set();
 
 /** Day labels by message (formatting dates is slow; a changed message is a new object). */
 const days = new WeakMap();
@@ -37,12 +44,12 @@ function dayOf(m) {
 export const current = () => state.conversations.get(state.open);
 
 /** Links open in the system browser, never in the window. */
-const openLink = (url) => call("open_link", { url }).catch((e) => toast(errText(e)));
+const openLink = (url) => call("open_link", { url }).catch((e) => toast(errorText(e)));
 
 /** Which control of a row has focus, to find its successor after the row is redrawn. */
 function focusKey(node) {
   // Attachment buttons change their action (Download becomes Open): found by their class.
-  for (const c of ["attachment-view", "attachment-action", "attachment-save"]) if (node.classList.contains(c)) return `.${c}`;
+  for (const c of ["attachment-view", "attachment-action", "attachment-save", "read-more"]) if (node.classList.contains(c)) return `.${c}`;
   if (node.dataset.action) return `[data-action="${node.dataset.action}"]`;
   if (node.classList.contains("quote")) return ".quote";
   return null;
@@ -57,6 +64,7 @@ function fill(li, data) {
   fillMessage(li, data, {
     group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
     actions: actionsFor(data, current(), state.userId), progress: progressOf(state.transfers, data),
+    expanded: expanded.has(data.client_id),
   });
   if (!inside) return;
   const next = (key && li.querySelector(key))
@@ -161,7 +169,27 @@ export function clearMessages() {
   clear($("messages"), rows);
   shownKind = null;
   activeRow = tabStop = null;
+  expanded.clear();
 }
+
+/** Fold or unfold the long body of the row `li` (its "Read more" / "Show less" was pressed). */
+function toggleFold(li) {
+  const id = li.dataset.clientId;
+  if (expanded.has(id)) expanded.delete(id); else expanded.add(id);
+  const row = rows.get(`msg:${id}`);
+  if (!row) return;
+  const folding = !expanded.has(id);
+  fill(row.node, row.data);
+  // Folding a long message the user scrolled through: keep its start in view.
+  if (folding) row.node.scrollIntoView({ block: "nearest" });
+}
+
+/** When the keyboard last opened a row's menu: the `contextmenu` event the webview may send
+ *  for the same key press must not open it again at the pointer. */
+let menuByKey = 0;
+
+/** The message shown in row `li`. */
+const messageOf = (li) => state.chat.find((x) => x.client_id === li.dataset.clientId);
 
 /**
  * Title, subtitle, members button and mute box of the open conversation, and what stands in
@@ -196,6 +224,8 @@ export function drawTyping() {
 
 /** Show the chat panes (true) or the "choose a conversation" note (false); `state.open` is set first. */
 export function showChat(open) {
+  // The narrow layout shows the list or the open chat, not both (style.css).
+  $("app").classList.toggle("chat-open", open);
   $("empty-chat").hidden = open;
   $("chat-head").hidden = !open;
   drawBars();
@@ -203,9 +233,16 @@ export function showChat(open) {
 }
 
 /** Move focus among the rows with the arrow keys, Home and End; Escape goes to the composer. */
-function onKey(e, nearTop) {
+function onKey(e, nearTop, menu) {
   const li = e.target.closest && e.target.closest("li.msg");
   if (!li) return;
+  if (e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey)) {
+    const m = messageOf(li);
+    e.preventDefault();
+    menuByKey = Date.now();
+    if (m) menu(m, li, null);
+    return;
+  }
   if (e.key === "Escape") {
     e.preventDefault();
     if (e.target === li) $("composer").focus(); else li.focus();
@@ -224,11 +261,12 @@ function onKey(e, nearTop) {
 }
 
 /**
- * Wire the message list: `retry(clientId)` / `remove(clientId)` from a failed message's
- * buttons, `act(action, message, control)` from a row's actions, reaction chips and quote,
- * `nearTop()` when scrolled (or moved) to the top.
+ * Wire the message list: `retry(clientId)` / `remove(clientId)` / `editFailed(clientId)` from a
+ * failed message's buttons, `act(action, message, control)` from a row's actions, reaction chips
+ * and quote, `menu(message, row, point)` for a row's context menu (right-click at `point`
+ * `{ x, y }`, or the keyboard: `point` null), `nearTop()` when scrolled (or moved) to the top.
  */
-export function wireMessages({ retry, remove, nearTop, act }) {
+export function wireMessages({ retry, remove, editFailed, nearTop, act, menu }) {
   const ol = $("messages");
   ol.addEventListener("click", (e) => {
     const control = e.target.closest("button");
@@ -236,13 +274,24 @@ export function wireMessages({ retry, remove, nearTop, act }) {
     if (!li) return;
     if (control.classList.contains("retry")) { retry(li.dataset.clientId); return; }
     if (control.classList.contains("delete")) { remove(li.dataset.clientId); return; }
-    const m = state.chat.find((x) => x.client_id === li.dataset.clientId);
+    if (control.classList.contains("edit-failed")) { editFailed(li.dataset.clientId); return; }
+    if (control.classList.contains("read-more")) { toggleFold(li); return; }
+    const m = messageOf(li);
     if (!m) return;
     if (control.dataset.action) act(control.dataset.action, m, control);
     else if (control.classList.contains("reaction")) act("toggle-reaction", m, control);
     else if (control.classList.contains("quote")) act("quote", m, control);
   });
-  ol.addEventListener("keydown", (e) => onKey(e, nearTop));
+  ol.addEventListener("contextmenu", (e) => {
+    const li = e.target.closest("li.msg");
+    const m = li && messageOf(li);
+    if (!m) return;
+    // A link keeps nothing of the webview's menu either: the row's menu stands for both.
+    e.preventDefault();
+    if (Date.now() - menuByKey < 500) return;
+    menu(m, li, { x: e.clientX, y: e.clientY });
+  });
+  ol.addEventListener("keydown", (e) => onKey(e, nearTop, menu));
   ol.addEventListener("focusin", (e) => {
     const li = e.target.closest("li.msg");
     if (!li || li === activeRow) return;

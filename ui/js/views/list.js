@@ -1,13 +1,16 @@
 // The conversation list: one row per conversation, keyed by its id, ordered by last activity;
-// the preview sums up the last message in a line ("🖼 Photo", "📎 name" for a bare file).
-// Message requests are listed apart (#requests, under a "Message requests (N)" toggle, hidden
-// when there are none) in the same rows, but quiet: no unread badge. Only rows whose
-// conversation (or active state) changed are redrawn. Clicks are delegated to the lists, so
-// rows carry no listeners of their own.
+// the preview sums up the last message in a line ("🖼 Photo", "📎 name" for a bare file), with
+// the unread badge beside it in the row's right column ("99+" past 99: unread.js). The window
+// title counts the list's unread messages: "(3) Tern". Message requests are listed apart
+// (#requests, under a "Message requests (N)" toggle, hidden when there are none) in the same
+// rows, but quiet: no unread badge, not counted in the title. Only rows whose conversation (or
+// active state) changed are redrawn. Clicks are delegated to the lists, so rows carry no
+// listeners of their own.
 
 import { $, el, time } from "../dom.js";
 import { state, listed } from "../store.js";
 import { previewText } from "../attachments.js";
+import { badgeText, titleFor, totalUnread } from "../unread.js";
 import { reconcile } from "./keyed.js";
 
 const rows = new Map();
@@ -49,7 +52,7 @@ function fill(li, { c, active, quiet }) {
   // A request's count is the header's; its rows stay quiet.
   const unread = quiet ? 0 : c.unread;
   p.badge.hidden = !(unread > 0);
-  p.badge.textContent = unread > 0 ? String(unread) : "";
+  p.badge.textContent = unread > 0 ? badgeText(unread) : "";
   p.badge.setAttribute("aria-label", `${unread} unread`);
   li.setAttribute("aria-label", `${c.title}${quiet ? ", message request" : unread ? `, ${unread} unread` : ""}`);
 }
@@ -73,6 +76,8 @@ export function drawList() {
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
   drawRequestsHead(requests.length);
+  const title = titleFor(totalUnread(main));
+  if (document.title !== title) document.title = title;
 }
 
 /** Call `open(id)` when a row of either list is clicked or Enter is pressed on it. */

@@ -1,27 +1,23 @@
 // One message row of the open chat: sender (groups), the quote of the message it replies to,
 // its attachment (a picture drawn from its thumbnail at its final size, or a file chip with
 // Download / Open / Save as…, and a progress bar while it moves), the formatted body (format.js;
-// an attachment's optional caption) or a tombstone, reaction chips, time with an "edited" mark
-// and ticks, a failed message's retry/delete, and the per-message action buttons, shown on
-// hover or keyboard focus. Rows carry data-client-id, and data-seq once stored.
+// an attachment's optional caption; folded with "Read more" when long: fold.js) or a tombstone,
+// reaction chips, time with an "edited" mark and ticks, a failed message's reason in plain words
+// with Retry (when it may still succeed), Edit (put its text back in the composer) and Delete,
+// and the per-message action buttons, shown on hover or keyboard focus. Rows carry
+// data-client-id, and data-seq once stored.
 
 import { el, time } from "../dom.js";
 import { formatText } from "../format.js";
 import { humanSize, progressText, thumbBox, showsPicture, fileIcon } from "../attachments.js";
+import { failureOf } from "../errors.js";
+import { isLong } from "../fold.js";
+import { ACTIONS } from "../message-actions.js";
 
 const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
 
-/** Each action's glyph and label. */
-const ACTIONS = {
-  reply: ["↩\uFE0E", "Reply"],
-  react: ["☺\uFE0E", "React"],
-  edit: ["✎", "Edit"],
-  "delete-everyone": ["🗑\uFE0E", "Delete for everyone"],
-  "delete-me": ["✕", "Delete for me"],
-};
-
 /** Controls inside a row that leave the tab order unless the row has focus (roving focus). */
-export const CONTROLS = ".msg-actions button, .reaction, .quote, a.link, .attachment button";
+export const CONTROLS = ".msg-actions button, .reaction, .quote, a.link, .attachment button, .read-more";
 
 function quote(q, me) {
   const b = el("button", "quote");
@@ -152,7 +148,8 @@ function actionBar(actions) {
 /**
  * Draw message `m` into row `li`. `ctx`: `group` (show senders), `me` (the user's name),
  * `actions` (actionsFor), `openLink(url)`, `tabbable` (the row has focus: its controls are in
- * the tab order), `progress` (its attachment's transfer: progressOf, or null).
+ * the tab order), `progress` (its attachment's transfer: progressOf, or null), `expanded` (a
+ * long body the user unfolded).
  */
 export function fillMessage(li, m, ctx) {
   li.className = "msg" + (m.mine ? " mine" : "") + (m.status === "failed" ? " failed" : "")
@@ -173,9 +170,16 @@ export function fillMessage(li, m, ctx) {
     if (m.attachment) li.append(attachment(m, ctx.progress || null));
     // With an attachment the text is an optional caption.
     if (!m.attachment || m.body) {
-      const body = el("div", "body");
+      const long = isLong(m.body);
+      const folded = long && !ctx.expanded;
+      const body = el("div", folded ? "body folded" : "body");
       body.append(...formatText(m.body, { me: ctx.me, openLink: ctx.openLink }));
       li.append(body);
+      if (long) {
+        const more = button("read-more", folded ? "Read more" : "Show less");
+        more.setAttribute("aria-expanded", String(!folded));
+        li.append(more);
+      }
     }
     if (m.reactions && m.reactions.length) li.append(reactions(m.reactions));
   }
@@ -192,8 +196,12 @@ export function fillMessage(li, m, ctx) {
   }
   li.append(meta);
   if (m.status === "failed") {
+    const f = failureOf(m.reason, { text: !m.attachment });
     const actions = el("div", "actions");
-    actions.append(el("span", "", m.reason || "not sent"), el("button", "secondary retry", "Retry"), el("button", "secondary delete", "Delete"));
+    actions.append(el("span", "failure", f.text));
+    if (f.retry) actions.append(button("secondary retry", "Retry"));
+    if (f.edit) actions.append(button("secondary edit-failed", "Edit", null, "Edit and send again"));
+    actions.append(button("secondary delete", "Delete"));
     li.append(actions);
   }
   if (ctx.actions.length) li.append(actionBar(ctx.actions));

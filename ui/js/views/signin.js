@@ -2,7 +2,8 @@
 // creates the account and hands over to `onSignedIn`.
 
 import { call } from "../api.js";
-import { $, errText } from "../dom.js";
+import { $ } from "../dom.js";
+import { errorText } from "../errors.js";
 
 /** Show the sign-in screen, prefilled from the last settings when given. */
 export function showSignin(prefill) {
@@ -29,7 +30,7 @@ async function submit(register, onSignedIn) {
     $("password").value = "";
     await onSignedIn();
   } catch (e) {
-    $("signin-error").textContent = errText(e);
+    $("signin-error").textContent = errorText(e);
   } finally {
     $("signin-button").disabled = $("register-button").disabled = false;
   }

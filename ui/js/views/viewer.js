@@ -6,7 +6,8 @@
 // closes it and gives focus back.
 
 import * as api from "../api.js";
-import { $, errText } from "../dom.js";
+import { $ } from "../dom.js";
+import { errorText } from "../errors.js";
 import { state, progressOf } from "../store.js";
 import { humanSize, thumbBox } from "../attachments.js";
 import { fetchFile, openPath, savePath, watchDownloads } from "../files.js";
@@ -89,7 +90,7 @@ export async function openViewer(m) {
     img.src = shown.url;
   } catch (e) {
     if (token !== opened) return;
-    status(`Couldn't show the picture: ${errText(e)}`);
+    status(`Couldn't show the picture: ${errorText(e)}`);
     drawViewer();
   }
 }

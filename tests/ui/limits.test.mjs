@@ -1,0 +1,56 @@
+// Unit tests of the composer's pure parts: the message size limit in bytes of UTF-8
+// (ui/js/limits.js) and which long messages are folded (ui/js/fold.js).
+
+import test from "node:test";
+import assert from "node:assert/strict";
+import { MAX_BODY_BYTES, utf8Length, composerState } from "../../ui/js/limits.js";
+import { isLong, FOLD_LINES, FOLD_CHARS } from "../../ui/js/fold.js";
+
+test("length is counted in bytes of UTF-8, as the relay counts it", () => {
+  assert.equal(MAX_BODY_BYTES, 16384);
+  assert.equal(utf8Length(""), 0);
+  assert.equal(utf8Length("abc"), 3);
+  assert.equal(utf8Length("é"), 2);
+  assert.equal(utf8Length("€"), 3);
+  assert.equal(utf8Length("👍"), 4);
+  assert.equal(utf8Length("a\nb"), 3);
+});
+
+test("nothing is shown until the text passes 90% of the limit", () => {
+  for (const text of ["", "hello", "x".repeat(14745)]) {
+    assert.deepEqual(composerState(text), { bytes: text.length, over: false, count: "", hint: "" });
+  }
+});
+
+test("past 90% the counter says what is left; at the limit the message can still be sent", () => {
+  assert.equal(composerState("x".repeat(14746)).count, "1638 left");
+  const full = composerState("x".repeat(16384));
+  assert.equal(full.count, "0 left");
+  assert.equal(full.over, false);
+});
+
+test("past the limit it says by how much, refuses to send and says why", () => {
+  const s = composerState("x".repeat(20000));
+  assert.equal(s.over, true);
+  assert.equal(s.count, "over by 3616");
+  assert.match(s.hint, /too long to send/);
+  // 8192 emoji are 8192 characters but 32768 bytes.
+  assert.equal(composerState("👍".repeat(8192)).count, "over by 16384");
+  assert.equal(composerState("é".repeat(8193)).over, true);
+  assert.equal(composerState("é".repeat(8192)).over, false);
+});
+
+test("a body is folded past 12 lines or 1200 characters, not at them", () => {
+  assert.equal(FOLD_LINES, 12);
+  assert.equal(FOLD_CHARS, 1200);
+  assert.equal(isLong(""), false);
+  assert.equal(isLong(undefined), false);
+  assert.equal(isLong("short"), false);
+  assert.equal(isLong(Array(12).fill("line").join("\n")), false);
+  assert.equal(isLong(Array(13).fill("line").join("\n")), true);
+  assert.equal(isLong("x".repeat(1200)), false);
+  assert.equal(isLong("x".repeat(1201)), true);
+  assert.equal(isLong("x".repeat(5000)), true);
+  // Characters, not UTF-16 units: 1000 emoji are 2000 units but 1000 characters.
+  assert.equal(isLong("👍".repeat(1000)), false);
+});

@@ -1,0 +1,28 @@
+// A message's context menu (right-click on a row; the ContextMenu key or Shift+F10 on a focused
+// row): the items message-actions.js lists for it, each doing what the row's buttons do
+// (actions.js; a failed message's Retry / Edit / Delete: conversation.js).
+
+import { state, actionsFor } from "./store.js";
+import { menuItems } from "./message-actions.js";
+import { act } from "./actions.js";
+import { retry, removeFailed, editFailed } from "./conversation.js";
+import { current } from "./views/chat.js";
+import { openMenu } from "./views/context-menu.js";
+
+/** Do `action` from the menu of message `m`, shown in row `li`. */
+function run(action, m, li) {
+  switch (action) {
+    case "retry": retry(m.client_id); break;
+    case "delete-failed": removeFailed(m.client_id); break;
+    case "edit-failed": editFailed(m.client_id); break;
+    // The picker opens by the row's React button (shown while the row has focus), else the row.
+    case "react": act("react", m, li.querySelector('[data-action="react"]') || li); break;
+    default: act(action, m, li);
+  }
+}
+
+/** Open the menu of message `m` (row `li`) at the pointer `at`, or beside the row (keyboard). */
+export function openMessageMenu(m, li, at) {
+  const items = menuItems(m, actionsFor(m, current(), state.userId));
+  openMenu(items, { at, anchor: li, label: "Message actions", pick: (action) => run(action, m, li) });
+}

@@ -1,0 +1,31 @@
+// Signing out of this device, asked first (#signout-dialog): the user may also remove this
+// device's copy of their messages and files (#signout-wipe, unchecked by default). The shell's
+// `sign_out` ends the session here whatever the relay answers, so the sign-in screen follows
+// either way; a failure is told in a toast.
+
+import { call } from "./api.js";
+import { $ } from "./dom.js";
+import { errorText } from "./errors.js";
+import { ask } from "./views/ask.js";
+import { toast } from "./views/toast.js";
+
+/** Ask, then sign out; `onSignedOut()` shows the sign-in screen. */
+async function signOut(onSignedOut) {
+  $("signout-wipe").checked = false;
+  if (!(await ask("signout-dialog", "signout-confirm"))) return;
+  const wipe = $("signout-wipe").checked;
+  let failure = null;
+  try {
+    await call("sign_out", { everywhere: false, wipe });
+  } catch (e) {
+    console.error(e);
+    failure = e;
+  }
+  await onSignedOut();
+  if (failure) toast(`Signed out on this device. ${errorText(failure)}`);
+}
+
+/** Wire the header's "Sign out" button. */
+export function wireSignOut(onSignedOut) {
+  $("signout").addEventListener("click", () => signOut(onSignedOut));
+}
