@@ -101,8 +101,11 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
     let pid = app_pid(&app_dir).expect("the app process");
     assert!(open_caches(pid) > 0, "signed in, the cache is open");
     app.js("document.getElementById('signout').click()").await;
-    app.wait_until("document.getElementById('signout-dialog').open", "sign-out asks first")
-        .await;
+    app.wait_until(
+        "document.getElementById('signout-dialog').open",
+        "sign-out asks first",
+    )
+    .await;
     app.click("#signout-confirm").await;
     app.wait_until(
         "!document.getElementById('signin').hidden",

@@ -5,7 +5,7 @@
 // bar of its row (and the image viewer's, if it shows that file). Privacy settings and the
 // block list are replaced whole by their event (privacy.js redraws what shows them).
 
-import { state, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
+import { state, placement, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
   chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer } from "./store.js";
 import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched, markReadIfVisible } from "./refresh.js";
 import { drawList } from "./views/list.js";
@@ -40,7 +40,13 @@ function onMessage(m) {
   const id = m.conversation_id;
   if (!update(id, (c) => withMessage(c, m, seeing(id)))) refreshOne(id);
   if (id !== state.open) return;
-  chatEvent({ event: "message", message: m });
+  const loading = chatEvent({ event: "message", message: m });
+  // The chat shows a gap-free run of stored messages. Events can trail the cache (a burst is
+  // stored faster than the window hears of it): one older than the run is left for scrolling
+  // back to; one past it with a gap means reading the newest page again.
+  const where = loading ? null : placement(state.chat, m);
+  if (where === "older") { state.hasOlder = true; return; }
+  if (where === "newer") { loadChat(); return; }
   state.chat = applyChat(state.chat, { event: "message", message: m });
   drawMessages();
   markReadIfVisible();

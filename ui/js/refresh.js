@@ -10,7 +10,7 @@
 import * as api from "./api.js";
 import {
   state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, chatWithUploaded,
-  maxSeq, minSeq,
+  maxSeq, minSeq, placement,
 } from "./store.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
@@ -118,7 +118,13 @@ export async function loadChat() {
   chatPending = null;
   if (!page || state.open !== id) return;
   let list = page;
-  for (const ev of replay) list = applyChat(list, ev);
+  // Events heard while the page was read; a message event that does not join the page (it
+  // trails or skips ahead of what the cache had) is left out, so no gap is shown.
+  for (const ev of replay) {
+    const where = ev.event === "message" ? placement(list, ev.message) : null;
+    if (where === "older" || where === "newer") continue;
+    list = applyChat(list, ev);
+  }
   const c = state.conversations.get(id);
   state.chat = c ? chatWithTicks(list, c.members, state.userId) : list;
   state.hasOlder = page.length >= limit;
@@ -139,6 +145,10 @@ export function loadOlder(limit = PAGE) {
     try {
       const page = await api.messages(id, before, limit);
       if (state.open !== id) return;
+      // The chat was replaced meanwhile (a resync read the newest page again): this page no
+      // longer joins what is shown, and merging it would leave a hole. The next scroll asks
+      // again from the new oldest message.
+      if (minSeq(state.chat) !== before) return;
       state.hasOlder = page.length >= limit;
       state.chat = chatWithOlder(state.chat, page);
       drawMessages({ keepFromBottom: true });

@@ -318,6 +318,21 @@ export function chatWithTicks(list, members, me) {
 }
 
 /** The highest stored seq shown. */
+/**
+ * Where stored message `m` falls against the gap-free run of stored messages in `list`:
+ * `"joins"` (inside it or right next to either end), `"newer"` (past the newest with a gap:
+ * read the newest page again), `"older"` (before the oldest with a gap: scrolling back will
+ * bring it), or `null` when it cannot tell (unsent, or nothing stored is shown yet).
+ */
+export function placement(list, m) {
+  if (m.seq == null) return null;
+  const top = maxSeq(list);
+  if (top === 0) return null;
+  if (m.seq > top + 1) return "newer";
+  if (m.seq < minSeq(list) - 1) return "older";
+  return "joins";
+}
+
 export const maxSeq = (list) => list.reduce((a, m) => (m.seq && m.seq > a ? m.seq : a), 0);
 
 /** The lowest stored seq shown, or null. */

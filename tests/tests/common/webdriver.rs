@@ -239,6 +239,16 @@ impl Driver {
         .await;
     }
 
+    /// Resize the window (the layout follows the page width).
+    pub async fn set_size(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
     /// Save a PNG screenshot of the window.
     pub async fn screenshot(&self, path: &Path) {
         use base64::Engine;

@@ -1,0 +1,223 @@
+//! The desktop app's details, in the real app (Xvfb, WebDriver) against a real relay and a
+//! recording notification daemon: history scrolls back past 200 messages to the first; a burst
+//! of 150 messages is one notification updated in place, and clicking it opens its chat; a
+//! 99+ badge in the row and the unread total in the window title; the composer counts bytes
+//! and refuses a message over the relay's limit; right-click opens the app's own message menu
+//! (never the browser's); a narrow window shows one column with a way back; signing out asks
+//! first and can remove this device's copy.
+
+mod common;
+
+use std::time::Duration;
+
+use common::webdriver::{notifications, notifyd, Driver, Xvfb};
+use common::*;
+
+#[tokio::test]
+async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_like_a_desktop_app() {
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _bob_dir) = signup(&relay, "bob").await;
+    let xvfb = Xvfb::start();
+    let (mut daemon, log) = notifyd(work.path());
+    let data = work.path().join("app");
+    let env = [
+        ("DISPLAY", xvfb.display.clone()),
+        ("TERN_DATA_DIR", data.display().to_string()),
+        ("TERN_RELAY", relay.url()),
+    ];
+    let app = Driver::launch(&bin("tern-desktop"), &env).await;
+    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
+        .await;
+    app.type_into("#username", "alice").await;
+    app.type_into("#password", PASSWORD).await;
+    app.click("#register-button").await;
+    app.wait_until("!document.getElementById('app').hidden", "main screen")
+        .await;
+
+    // 450 messages in a direct chat: scrolling back reaches the very first one.
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    for i in 1..=450 {
+        bob.send(conv, &format!("m{i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    app.accept_first_request().await;
+    app.wait_until(
+        "[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm450')",
+        "the newest message",
+    )
+    .await;
+    for _ in 0..40 {
+        let first = app
+            .js("const l = document.getElementById('messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll')); return [...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm1');")
+            .await;
+        if first == serde_json::json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let shown = app
+        .js("return document.querySelectorAll('#messages .msg').length")
+        .await;
+    assert_eq!(shown, serde_json::json!(450), "every message, in one chat");
+
+    // A burst of 150 in a group alice is not looking at: one notification, updated in place;
+    // a 99+ badge with the real number for screen readers; the total in the window title.
+    let group = bob
+        .create_group("Burst", &["alice"])
+        .await
+        .unwrap()
+        .conversation_id;
+    for i in 1..=150 {
+        bob.send(group, &format!("b{i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    app.wait_until(
+        "[...document.querySelectorAll('#conversations .conv')].some(r => r.querySelector('.title').textContent === 'Burst' && r.querySelector('.badge').textContent === '99+' && r.querySelector('.badge').getAttribute('aria-label').startsWith('150'))",
+        "a 99+ badge on the group",
+    )
+    .await;
+    app.wait_until("document.title === '(99+) Tern'", "the total in the title")
+        .await;
+    let mut burst = Vec::new();
+    for _ in 0..100 {
+        burst = notifications(&log)
+            .into_iter()
+            .filter(|n| n["summary"] == "bob in Burst")
+            .collect();
+        if burst.last().is_some_and(|n| {
+            n["body"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("150 new messages")
+        }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !burst.is_empty() && burst.len() <= 10,
+        "one notification updated a few times, not 150: {burst:?}"
+    );
+    let id = burst[0]["id"].as_u64().unwrap();
+    assert!(
+        burst[1..]
+            .iter()
+            .all(|n| n["replaces"].as_u64() == Some(id)),
+        "{burst:?}"
+    );
+    assert!(burst.last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("150 new messages"));
+    // Clicking it (the daemon emits ActionInvoked as a real server does) opens the group.
+    let clicked = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--dest=org.freedesktop.Notifications",
+            "--type=method_call",
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications.Click",
+            &format!("uint32:{id}"),
+        ])
+        .status()
+        .unwrap();
+    assert!(clicked.success());
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'Burst'",
+        "the clicked notification's chat is open",
+    )
+    .await;
+
+    // The composer counts bytes near the limit and refuses a message over it.
+    app.js("const c = document.getElementById('composer'); c.value = 'é'.repeat(9000); c.dispatchEvent(new Event('input'));").await;
+    app.wait_until(
+        "document.getElementById('composer-count').textContent.startsWith('over by 1616') && document.getElementById('send').disabled",
+        "over the 16 KiB limit: counted in bytes, send disabled",
+    )
+    .await;
+    app.js("const c = document.getElementById('composer'); c.value = 'short again'; c.dispatchEvent(new Event('input'));").await;
+    app.wait_until("!document.getElementById('send').disabled", "send enabled")
+        .await;
+    app.clear("#composer").await;
+
+    // Right-click on a message: the app's menu, never the browser's.
+    let prevented = app
+        .js("const row = document.querySelector('#messages .msg'); const r = row.getBoundingClientRect(); return !row.dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}));")
+        .await;
+    assert_eq!(
+        prevented,
+        serde_json::json!(true),
+        "the browser's menu is suppressed"
+    );
+    app.wait_until(
+        "!document.getElementById('context-menu').hidden && [...document.querySelectorAll('#context-menu .menu-item')].some(i => i.dataset.action === 'reply')",
+        "the app's message menu",
+    )
+    .await;
+    // The menu has focus (keyboard use); Escape there closes it.
+    app.js("(document.activeElement || document.body).dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
+        .await;
+    app.wait_until(
+        "document.getElementById('context-menu').hidden",
+        "Escape closes the menu",
+    )
+    .await;
+
+    // A narrow window: one column, the chat with a way back to the list.
+    app.set_size(600, 700).await;
+    app.wait_until(
+        "getComputedStyle(document.getElementById('sidebar')).display === 'none' && getComputedStyle(document.getElementById('back-to-list')).display !== 'none'",
+        "the chat alone, with a back button",
+    )
+    .await;
+    app.click("#back-to-list").await;
+    app.wait_until(
+        "getComputedStyle(document.getElementById('sidebar')).display !== 'none' && getComputedStyle(document.getElementById('chat')).display === 'none'",
+        "the list alone",
+    )
+    .await;
+    app.set_size(1000, 700).await;
+
+    // Signing out asks first; asked to, it removes this device's copy of the account.
+    let caches: Vec<_> = walk(&data)
+        .into_iter()
+        .filter(|p| p.ends_with("cache.db"))
+        .collect();
+    assert_eq!(caches.len(), 1, "{caches:?}");
+    app.click("#signout").await;
+    app.wait_until(
+        "document.getElementById('signout-dialog').open",
+        "sign-out asks first",
+    )
+    .await;
+    app.click("#signout-wipe").await;
+    app.click("#signout-confirm").await;
+    app.wait_until("!document.getElementById('signin').hidden", "signed out")
+        .await;
+    eventually("this device's copy is gone", || async {
+        !caches[0].exists()
+    })
+    .await;
+
+    app.quit().await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    drop(xvfb);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
