@@ -59,8 +59,21 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
         .unwrap();
     wait_settled(&bob).await;
 
-    // A stranger's chat: accepted from its request bar.
-    app.accept_first_request().await;
+    // Alice accepts the chat and reads it on her phone first, so the app opens it at the
+    // newest messages with the first one not loaded.
+    let (phone, _phone_dir) = device(&relay, "alice").await;
+    eventually("the phone has the 73 messages", || async {
+        phone.stored_messages(conv).await.unwrap().len() == 73
+    })
+    .await;
+    phone.accept_request(conv).await.unwrap();
+    phone.mark_read(conv, 73).await.unwrap();
+    app.wait_until(
+        "document.querySelector('#conversations .conv') && document.querySelector('#conversations .conv .badge').hidden",
+        "the chat, accepted and read elsewhere",
+    )
+    .await;
+    app.click("#conversations .conv").await;
     app.wait_until(&row(73), "the newest messages").await;
 
     // Formatting: safe elements only; hostile text stays text; javascript: is no link.

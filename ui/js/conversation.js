@@ -7,34 +7,50 @@ import { call } from "./api.js";
 import { $ } from "./dom.js";
 import { errorText } from "./errors.js";
 import { state } from "./store.js";
-import { loadChat } from "./refresh.js";
+import { readMarker } from "./reading.js";
+import { loadChat, revealUnread } from "./refresh.js";
 import { cancelCompose, switchDraft, putBack } from "./composer.js";
 import { closeMentions } from "./mentions.js";
 import { closePicker } from "./views/picker.js";
 import { closeMenu } from "./views/context-menu.js";
 import { closeViewer } from "./views/viewer.js";
 import { drawList } from "./views/list.js";
-import { drawHead, drawTyping, showChat, clearMessages, stickToBottom } from "./views/chat.js";
+import { drawHead, drawTyping, showChat, clearMessages, beginOpen, endOpen } from "./views/chat.js";
 import { focusCompose } from "./views/bars.js";
 import { toast } from "./views/toast.js";
 
+/** Opens so far: an open that was overtaken by another leaves the view to it. */
+let opens = 0;
+
 /**
- * Open a conversation: its header at once, its newest page when loaded; then focus the
- * composer (or the bar standing in for it: a message request's, a blocked person's).
+ * Open a conversation: its header at once, its newest page when loaded (and older pages back
+ * to its first unread message, shown under a "New messages" divider near the top; the bottom
+ * when nothing is unread); then focus the composer (or the bar standing in for it: a message
+ * request's, a blocked person's). Nothing is marked read until it has opened, and then only
+ * what shows (views/chat.js).
  */
 export async function openConversation(id) {
+  const token = ++opens;
   if (state.open !== id) {
     clearMessages(); state.chat = []; state.hasOlder = false;
     switchDraft(state.open, id); closeMentions(); closePicker(); closeMenu(); closeViewer();
   }
   state.open = id;
-  stickToBottom();
+  const c = state.conversations.get(id);
+  // The read marker as known when it opens: the divider goes before the first message after it.
+  const marker = c ? readMarker(c, state.userId, state.lastRead.get(id)) : null;
+  beginOpen(marker);
   showChat(true);
   call("set_open_conversation", { conversationId: id }).catch(console.error);
   drawList();
   drawHead();
   drawTyping();
-  await loadChat();
+  try {
+    await loadChat();
+    if (token === opens && marker !== null && c.unread > 0) await revealUnread(marker);
+  } finally {
+    if (token === opens && state.open === id) endOpen();
+  }
   focusCompose();
 }
 

@@ -7,9 +7,9 @@
 
 import { state, placement, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
   chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer } from "./store.js";
-import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched, markReadIfVisible } from "./refresh.js";
+import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched } from "./refresh.js";
 import { drawList } from "./views/list.js";
-import { drawHead, drawMessages, drawTyping, drawProgress } from "./views/chat.js";
+import { drawHead, drawMessages, drawTyping, drawProgress, showsNewest } from "./views/chat.js";
 import { drawViewer } from "./views/viewer.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
@@ -33,8 +33,12 @@ function update(id, change) {
   return true;
 }
 
-/** Whether the user is looking at conversation `id` right now. */
-const seeing = (id) => id === state.open && document.hasFocus() && !document.hidden;
+/**
+ * Whether the user will see a message arriving in conversation `id` now (it will then be marked
+ * read, so it does not count as unread): it is open at its bottom in a focused, shown window.
+ * Scrolled up, it stays unread until its row is scrolled into view.
+ */
+const seeing = (id) => id === state.open && document.hasFocus() && !document.hidden && showsNewest();
 
 function onMessage(m) {
   const id = m.conversation_id;
@@ -48,8 +52,8 @@ function onMessage(m) {
   if (where === "older") { state.hasOlder = true; return; }
   if (where === "newer") { loadChat(); return; }
   state.chat = applyChat(state.chat, { event: "message", message: m });
+  // Marked read only once its row shows (drawMessages measures what is seen).
   drawMessages();
-  markReadIfVisible();
 }
 
 function onStatus(ev) {

@@ -10,6 +10,7 @@
 //   message-actions.js  the actions' names and a message's context-menu items (pure);
 //   message-menu.js     that menu opened on a row         clipboard.js  copying text
 //   errors.js       every error in plain words (pure)    unread.js  badges, the window title (pure)
+//   reading.js      what was seen and is read, what waits below, the "New messages" divider (pure)
 //   signout.js      sign out, asked first                webview.js no browser menu, no reload
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
@@ -35,7 +36,7 @@ import { wireDialogs } from "./dialogs.js";
 import { loadPrivacy, wirePrivacy } from "./privacy.js";
 import { wireRequests } from "./requests.js";
 import { showConnection, wireBanner } from "./views/banner.js";
-import { drawTyping, wireMessages } from "./views/chat.js";
+import { drawTyping, wireMessages, recheckReading } from "./views/chat.js";
 import { wireList } from "./views/list.js";
 import { wireSearch } from "./views/search.js";
 import { wireViewer } from "./views/viewer.js";
@@ -91,7 +92,7 @@ function wire() {
   wirePrivacy();
   wireRequests();
   wireDeleteAccount(() => { signedOut(); boot(); });
-  wireMessages({ retry, remove: removeFailed, editFailed, nearTop: () => loadOlder(), act, menu: openMessageMenu });
+  wireMessages({ retry, remove: removeFailed, editFailed, nearTop: () => loadOlder(), act, menu: openMessageMenu, read: markReadIfVisible });
   wireMenu();
   wireWebview();
   wireBanner();
@@ -99,7 +100,9 @@ function wire() {
   wireSignOut(() => { signedOut(); return boot(); });
   $("back-to-list").addEventListener("click", backToList);
   $("dnd").addEventListener("change", (e) => api.call("set_do_not_disturb", { on: e.target.checked }));
-  window.addEventListener("focus", markReadIfVisible);
+  // Only what shows while the window has focus and is not hidden is marked read.
+  window.addEventListener("focus", recheckReading);
+  document.addEventListener("visibilitychange", recheckReading);
   setInterval(drawTyping, 1000);
   api.on(api.EVENT, (ev) => onEvent(ev, loadSettings));
   api.on(api.RESYNC, resync);

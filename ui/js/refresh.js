@@ -1,7 +1,9 @@
 // Reading state back from the engine's cache, for the few moments deltas cannot cover:
 // the whole list at start-up, after sign-in, on RESYNC and when a sync finishes; one
 // conversation when an event lacks what its row shows (a new conversation, the user's own read
-// marker); the open chat's page when a chat opens or after a resync.
+// marker); the open chat's page when a chat opens or after a resync (and, as it opens, older
+// pages back to its first unread message). The user's read marker moves from here
+// (markReadIfVisible) up to what views/chat.js measured as seen.
 //
 // Races: an event that lands while a read is under way could be overwritten by the (older)
 // answer. So conversations touched meanwhile are read again one by one, and chat events that
@@ -10,13 +12,16 @@
 import * as api from "./api.js";
 import {
   state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, chatWithUploaded,
-  maxSeq, minSeq, placement,
+  minSeq, placement,
 } from "./store.js";
+import { readMarker } from "./reading.js";
 import { drawList } from "./views/list.js";
-import { drawHead, drawMessages, drawTyping } from "./views/chat.js";
+import { drawHead, drawMessages, drawTyping, seenSeq } from "./views/chat.js";
 
 /** Messages per page. */
 export const PAGE = 50;
+/** Most messages a chat loads as it opens to show its first unread message. */
+const UNREAD_REACH = 500;
 
 let listLoading = false;
 let listToken = 0;
@@ -128,8 +133,8 @@ export async function loadChat() {
   const c = state.conversations.get(id);
   state.chat = c ? chatWithTicks(list, c.members, state.userId) : list;
   state.hasOlder = page.length >= limit;
+  // What shows is measured at the next frame (drawMessages): only what is seen is marked read.
   drawMessages();
-  markReadIfVisible();
 }
 
 /**
@@ -178,13 +183,51 @@ export async function reveal(seq) {
   }
 }
 
-/** Mark the open chat read up to its newest message if the user can see it. */
+/**
+ * A chat is opening with its newest page loaded: load older pages until its first message
+ * unread after `marker` shows (so the "New messages" divider can go before it), as long as
+ * fewer than UNREAD_REACH messages are shown. Stops when there is nothing older, the chat
+ * changed, or a read brought nothing.
+ */
+export async function revealUnread(marker) {
+  const id = state.open;
+  while (state.open === id && state.hasOlder && state.chat.length < UNREAD_REACH) {
+    const oldest = minSeq(state.chat);
+    if (oldest === null || oldest <= marker + 1) return;
+    // Seqs also count edits and reactions, so the gap bounds the messages in between.
+    await loadOlder(Math.min(200, Math.max(PAGE, oldest - marker)));
+    if (minSeq(state.chat) === oldest) return;
+  }
+}
+
+/** Conversation id → the seq to mark next once the mark under way returns (null: none). */
+const marking = new Map();
+
+/** Tell the engine the user read conversation `id` up to `seq`, one call at a time. */
+function sendMark(id, seq) {
+  if (marking.has(id)) { marking.set(id, seq); return; }
+  marking.set(id, null);
+  const next = () => {
+    const then = marking.get(id);
+    marking.delete(id);
+    if (then !== null && then !== undefined) sendMark(id, then);
+    // The engine sends no event for the user's own marker set here: read back the unread count.
+    else refreshOne(id);
+  };
+  api.call("mark_read", { conversationId: id, seq }).then(next, (e) => { console.error(e); next(); });
+}
+
+/**
+ * Mark the open chat read up to the newest message the user has seen: the highest seq whose
+ * row's bottom edge shows in the message list (views/chat.js seenSeq), while the window has
+ * focus and is not hidden. Never beyond what was seen, never backwards (past the marker known
+ * here: the engine's or one set from this window).
+ */
 export function markReadIfVisible() {
   const id = state.open;
   if (id === null || !document.hasFocus() || document.hidden) return;
-  const seq = maxSeq(state.chat);
-  if (seq <= (state.lastRead.get(id) || 0)) return;
+  const seq = seenSeq();
+  if (seq <= readMarker(state.conversations.get(id), state.userId, state.lastRead.get(id))) return;
   state.lastRead.set(id, seq);
-  // The engine sends no event for the user's own marker set here: read back the unread count.
-  api.call("mark_read", { conversationId: id, seq }).then(() => refreshOne(id)).catch(console.error);
+  sendMark(id, seq);
 }

@@ -1,7 +1,17 @@
 // The open chat: header, messages (rows keyed by client id, with a separator per day; each
 // row drawn by message.js) and the typing line. A status, receipt or change redraws only the
 // rows it touched; a transfer's progress only the bar (and size) of its row. The view sticks to
-// the bottom when the user was at the bottom (or just opened the chat or sent something).
+// the bottom when the user was at the bottom (or just sent something); otherwise new messages
+// leave it where it is.
+//
+// Reading (reading.js): a chat opens at its first unread message, under a "New messages"
+// divider (li.new-divider; at the bottom when there is none, or when all of them fit), and the
+// divider stays until the chat closes or the user sends something. What the user has seen —
+// the highest seq whose row's bottom edge shows in the list — is measured here (seenSeq) once
+// per frame after a scroll, a draw, a resize, the window's focus or visibility changing
+// (recheckReading); the `reading` callback then moves the read marker (refresh.js). The
+// jump-to-bottom button (#jump-to-bottom) shows while the list is not at its bottom, with the
+// number of unread messages below the view (#jump-count).
 //
 // Keyboard: the message list is one tab stop (the focused row, else the newest); arrow keys,
 // Home and End move between rows; Tab goes into the focused row's quote, links, reactions and
@@ -16,10 +26,12 @@ import { $, day } from "../dom.js";
 import { errorText } from "../errors.js";
 import { state, actionsFor, progressOf } from "../store.js";
 import { progressText } from "../attachments.js";
+import { readUpTo, readMarker, firstUnread, firstUnreadIn, unreadAfter, openScrollTop, jumpLabel } from "../reading.js";
+import { badgeText } from "../unread.js";
 import { reconcile, clear } from "./keyed.js";
 import { fillMessage, setProgress, CONTROLS } from "./message.js";
 import { closePicker } from "./picker.js";
-import { drawBars } from "./bars.js";
+import { drawBars, focusCompose } from "./bars.js";
 import { toast } from "./toast.js";
 
 const rows = new Map();
@@ -31,6 +43,22 @@ let activeRow = null;
 let tabStop = null;
 /** Client ids of the long messages the user unfolded (forgotten when another chat opens). */
 const expanded = new Set();
+
+/** The "New messages" divider row: its key and data (one per chat). */
+const DIVIDER_KEY = "new-divider";
+const DIVIDER = Object.freeze({ divider: true });
+/** The read marker the divider follows (it goes before the first message unread after it), or
+ *  null: no divider. Set when a chat opens with unread messages. */
+let dividerAt = null;
+/** A chat is opening (beginOpen … endOpen): each draw shows its first unread message, and
+ *  nothing is taken as seen. `openMarker`: the marker it opened with (null: go to the bottom). */
+let opening = false;
+let openMarker = null;
+/** What is seen is measured again at the next frame; `reading()` then moves the read marker. */
+let readingDue = false;
+let reading = () => {};
+/** How close to the bottom (px) counts as at the bottom: new messages then stick. */
+const NEAR_BOTTOM = 40;
 
 /** Day labels by message (formatting dates is slow; a changed message is a new object). */
 const days = new WeakMap();
@@ -57,6 +85,7 @@ function focusKey(node) {
 
 function fill(li, data) {
   if (typeof data === "string") { li.className = "day"; li.textContent = data; return; }
+  if (data === DIVIDER) { li.className = "new-divider"; li.textContent = "New messages"; return; }
   const focused = document.activeElement;
   const inside = focused && focused !== li && li.contains(focused) ? focused : null;
   const emoji = inside && inside.classList.contains("reaction") ? inside.dataset.emoji : null;
@@ -111,8 +140,58 @@ export function flashRow(seq) {
   setTimeout(() => li.classList.remove("flash"), 2000);
 }
 
-/** Stick to the bottom on the next draw (a chat was opened, or the user sent something). */
-export function stickToBottom() { stick = true; }
+/** The user sent something: stick to the bottom on the next draw; the divider goes. */
+export function stickToBottom() {
+  stick = true;
+  dividerAt = null;
+  const row = rows.get(DIVIDER_KEY);
+  if (row) { row.node.remove(); rows.delete(DIVIDER_KEY); }
+}
+
+/** Whether list `ol` is scrolled to its bottom (or near it). */
+const nearBottom = (ol) => ol.scrollHeight - ol.scrollTop - ol.clientHeight < NEAR_BOTTOM;
+
+/** Whether a message arriving now will show: a chat is open (not opening) at its bottom. */
+export const showsNewest = () => state.open !== null && !opening && nearBottom($("messages"));
+
+/**
+ * A chat starts opening (the list is empty, or shows it already: opened again). `marker`: the
+ * user's read marker as known now (reading.js readMarker), or null when unknown. Until endOpen,
+ * each draw shows the first message unread after it near the top, and the divider (opened
+ * afresh, or again with unread messages) goes before it.
+ */
+export function beginOpen(marker) {
+  opening = true;
+  openMarker = marker;
+  stick = false;
+  if (marker !== null && (dividerAt === null || firstUnreadIn(state.chat, marker))) dividerAt = marker;
+  drawJump();
+}
+
+/** The chat has opened (its pages are loaded): what shows now is what the user sees. */
+export function endOpen() {
+  if (!opening) return;
+  showFirstUnread($("messages"));
+  opening = false;
+  // Opened with nothing unread: messages that come later get no divider.
+  if (dividerAt !== null && dividerAt === openMarker && !firstUnreadIn(state.chat, dividerAt)) dividerAt = null;
+  openMarker = null;
+  recheckReading();
+}
+
+/** While a chat opens: scroll its first unread message (its divider) near the top, else to the bottom. */
+function showFirstUnread(ol) {
+  const m = openMarker === null ? null : firstUnreadIn(state.chat, openMarker);
+  const row = m && rows.get(`msg:${m.client_id}`);
+  if (!row) { ol.scrollTop = ol.scrollHeight; return; }
+  // Its divider, and the day it starts when that comes right before.
+  const divider = rows.get(DIVIDER_KEY);
+  let target = divider && divider.node.nextElementSibling === row.node ? divider.node : row.node;
+  const before = target.previousElementSibling;
+  if (before && before.classList.contains("day")) target = before;
+  const top = target.getBoundingClientRect().top - ol.getBoundingClientRect().top - ol.clientTop + ol.scrollTop;
+  ol.scrollTop = openScrollTop(top, ol.scrollHeight, ol.clientHeight);
+}
 
 /** Bring the messages in line with the store. `keepFromBottom`: older ones were prepended. */
 export function drawMessages({ keepFromBottom = false } = {}) {
@@ -122,19 +201,81 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   // Senders show in groups only, and what the user may delete depends on being an admin.
   const admin = !!c && c.members.some((m) => m.user_id === state.userId && m.role === "admin");
   if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); shownKind = kind; shownAdmin = admin; }
-  const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+  const atBottom = nearBottom(ol);
   const fromBottom = ol.scrollHeight - ol.scrollTop;
+  const newFrom = dividerAt === null ? null : firstUnread(state.chat, dividerAt, state.hasOlder);
   const items = [];
   let lastDay = null;
   for (const m of state.chat) {
     const d = dayOf(m);
     if (d !== lastDay) { items.push({ key: `day:${m.client_id}`, data: d }); lastDay = d; }
+    if (m.client_id === newFrom) items.push({ key: DIVIDER_KEY, data: DIVIDER });
     items.push({ key: `msg:${m.client_id}`, data: m });
   }
   reconcile(ol, items, rows, fill);
   syncTabStop();
-  if (keepFromBottom) ol.scrollTop = ol.scrollHeight - fromBottom;
+  if (opening) showFirstUnread(ol);
+  else if (keepFromBottom) ol.scrollTop = ol.scrollHeight - fromBottom;
   else if (atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
+  // Messages came, went or changed size: what is seen (and what waits below) may have changed.
+  recheckReading();
+}
+
+/**
+ * The highest seq whose row's bottom edge shows in the message list (reading.js readUpTo); 0
+ * while a chat opens, or when none shows. Whether the window has focus is the caller's concern.
+ */
+export function seenSeq() {
+  if (state.open === null || opening) return 0;
+  const ol = $("messages");
+  const box = ol.getBoundingClientRect();
+  if (!box.height) return 0;
+  const top = box.top + ol.clientTop, bottom = top + ol.clientHeight;
+  // From the newest back, until a row ends above the view: the rest cannot show.
+  const seen = [];
+  for (let i = state.chat.length - 1; i >= 0; i--) {
+    const m = state.chat[i];
+    const row = m.seq == null ? null : rows.get(`msg:${m.client_id}`);
+    if (!row) continue;
+    const r = row.node.getBoundingClientRect();
+    seen.push({ seq: m.seq, top: r.top, bottom: r.bottom });
+    if (r.bottom <= top) break;
+  }
+  return readUpTo(seen, top, bottom);
+}
+
+/**
+ * Measure what is seen again at the next frame (a scroll, a draw, a resize, the window's focus
+ * or visibility changed), once however many asked: the read marker may move (`reading`), and
+ * the jump button follows. A short timer stands in for a frame that does not come (the webview
+ * pauses frames in some states); a hidden window marks nothing anyway.
+ */
+export function recheckReading() {
+  if (readingDue) return;
+  readingDue = true;
+  const run = () => {
+    if (!readingDue) return;
+    readingDue = false;
+    reading();
+    drawJump();
+  };
+  requestAnimationFrame(run);
+  setTimeout(run, 120);
+}
+
+/** The jump-to-bottom button: shown while the list is not at its bottom, with the unread below. */
+function drawJump() {
+  const b = $("jump-to-bottom"), count = $("jump-count");
+  const ol = $("messages");
+  const c = current();
+  const show = !!c && !opening && !nearBottom(ol);
+  const n = show ? unreadAfter(state.chat, Math.max(readMarker(c, state.userId, state.lastRead.get(state.open)), seenSeq())) : 0;
+  if (b.hidden === show) b.hidden = !show;
+  const text = n > 0 ? badgeText(n) : "";
+  if (count.textContent !== text) count.textContent = text;
+  count.hidden = n === 0;
+  const label = jumpLabel(n);
+  if (b.getAttribute("aria-label") !== label) { b.setAttribute("aria-label", label); b.title = label; }
 }
 
 /**
@@ -144,7 +285,7 @@ export function drawMessages({ keepFromBottom = false } = {}) {
  */
 export function drawProgress({ upload, client_id, blob_id }) {
   const ol = $("messages");
-  const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+  const atBottom = nearBottom(ol);
   for (const m of state.chat) {
     const a = m.attachment;
     if (!a || (upload ? m.client_id !== client_id : a.blob_id !== blob_id)) continue;
@@ -164,12 +305,15 @@ export function drawProgress({ upload, client_id, blob_id }) {
   if (atBottom) ol.scrollTop = ol.scrollHeight;
 }
 
-/** Empty the messages (another chat opens, or none). */
+/** Empty the messages (another chat opens, or none); the divider goes with them. */
 export function clearMessages() {
   clear($("messages"), rows);
   shownKind = null;
   activeRow = tabStop = null;
   expanded.clear();
+  dividerAt = openMarker = null;
+  opening = stick = false;
+  drawJump();
 }
 
 /** Fold or unfold the long body of the row `li` (its "Read more" / "Show less" was pressed). */
@@ -264,10 +408,12 @@ function onKey(e, nearTop, menu) {
  * Wire the message list: `retry(clientId)` / `remove(clientId)` / `editFailed(clientId)` from a
  * failed message's buttons, `act(action, message, control)` from a row's actions, reaction chips
  * and quote, `menu(message, row, point)` for a row's context menu (right-click at `point`
- * `{ x, y }`, or the keyboard: `point` null), `nearTop()` when scrolled (or moved) to the top.
+ * `{ x, y }`, or the keyboard: `point` null), `nearTop()` when scrolled (or moved) to the top,
+ * `read()` when what the user sees may have changed (it marks read what seenSeq gives).
  */
-export function wireMessages({ retry, remove, editFailed, nearTop, act, menu }) {
+export function wireMessages({ retry, remove, editFailed, nearTop, act, menu, read }) {
   const ol = $("messages");
+  reading = read;
   ol.addEventListener("click", (e) => {
     const control = e.target.closest("button");
     const li = control && control.closest("li.msg");
@@ -311,5 +457,17 @@ export function wireMessages({ retry, remove, editFailed, nearTop, act, menu }) 
   // when messages arrive at the bottom, which must not close a picker the user just opened.
   ol.addEventListener("wheel", () => closePicker(), { passive: true });
   ol.addEventListener("touchmove", () => closePicker(), { passive: true });
-  ol.addEventListener("scroll", () => { if (ol.scrollTop < 30) nearTop(); });
+  ol.addEventListener("scroll", () => {
+    if (ol.scrollTop < 30) nearTop();
+    recheckReading();
+  });
+  // The window or the composer changed size: more (or fewer) rows show.
+  new ResizeObserver(() => { if (state.open !== null) recheckReading(); }).observe(ol);
+  const jump = $("jump-to-bottom");
+  jump.addEventListener("click", () => {
+    const focused = document.activeElement === jump;
+    ol.scrollTop = ol.scrollHeight;
+    // The button hides at the bottom: the keyboard goes on to the composer.
+    if (focused) focusCompose();
+  });
 }
