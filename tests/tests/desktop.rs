@@ -269,6 +269,12 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
         "main screen without signing in",
     )
     .await;
+    // The chat open when the app quit is open again.
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'bob'",
+        "the last open chat restored",
+    )
+    .await;
     app.wait_until(
         "[...document.querySelectorAll('#conversations .conv .title')].map(t => t.textContent).join('|') === 'Weekend plans|bob'",
         "cached conversations, most recent first",

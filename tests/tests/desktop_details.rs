@@ -164,6 +164,35 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
 
+    // Muting the open group marks its row; the direct chat's header says bob is online, then
+    // when he was last seen; message times carry the full date.
+    app.click("#mute").await;
+    app.wait_until(
+        "[...document.querySelectorAll('#conversations .conv')].some(r => r.querySelector('.title').textContent === 'Burst' && r.querySelector('.muted-mark') && !r.querySelector('.muted-mark').hidden)",
+        "the muted mark on the group",
+    )
+    .await;
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
+    app.wait_until(
+        "document.getElementById('chat-sub').textContent === 'online'",
+        "bob online",
+    )
+    .await;
+    let titled = app
+        .js("const t = document.querySelector('#messages li.msg time.msg-time'); return !!t && t.title.length > 8 && !!t.getAttribute('datetime')")
+        .await;
+    assert_eq!(
+        titled,
+        serde_json::json!(true),
+        "a message's time has its full date"
+    );
+    bob.shutdown().await;
+    app.wait_until(
+        "document.getElementById('chat-sub').textContent.startsWith('last seen')",
+        "bob's last seen",
+    )
+    .await;
+
     // A narrow window: one column, the chat with a way back to the list.
     app.set_size(600, 700).await;
     app.wait_until(

@@ -105,6 +105,28 @@ test("an unsent message has no seq and no actions", () => {
   assert.equal(li.querySelector(".ticks").dataset.status, "queued");
 });
 
+test("a message's time: the relay's once stored, queued while waiting, when written if it failed; the full date as its title", () => {
+  const hm = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const full = (ms) => new Date(ms).toLocaleString([], { dateStyle: "full", timeStyle: "short" });
+  const stored = row(msg()).querySelector(".meta time.msg-time");
+  assert.equal(stored.textContent, hm(1700000000000));
+  assert.equal(stored.title, full(1700000000000));
+  assert.equal(stored.getAttribute("datetime"), new Date(1700000000000).toISOString());
+  const own = { seq: null, mine: true, sender_id: 1, sender: "alice", mentions_me: false };
+  const queued = row(msg({ ...own, status: "queued" }));
+  const t = queued.querySelector(".meta time.msg-time");
+  assert.equal(t.textContent, "queued");
+  assert.equal(t.className, "msg-time queued");
+  assert.equal(t.title, `Written ${full(1700000000000)}, waiting to be sent`);
+  assert.equal(queued.querySelector(".ticks").getAttribute("aria-hidden"), "true", "said once");
+  const failed = row(msg({ ...own, status: "failed", reason: "x" })).querySelector(".meta time.msg-time");
+  assert.equal(failed.textContent, hm(1700000000000));
+  assert.equal(failed.title, `Written ${full(1700000000000)}, not sent`);
+  const sent = row(msg({ ...own, seq: 8, status: "sent" }));
+  assert.equal(sent.querySelector(".meta time.msg-time").textContent, hm(1700000000000));
+  assert.equal(sent.querySelector(".ticks").getAttribute("aria-hidden"), null);
+});
+
 test("a reply shows its quote, or why it cannot", () => {
   const q = { seq: 3, sender: "alice", snippet: "the  original", deleted: false, known: true };
   let quote = row(msg({ reply_to: q })).querySelector(".quote[data-seq]");

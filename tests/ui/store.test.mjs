@@ -84,6 +84,34 @@ test("presence changes the dot of the direct conversation with that user only", 
   assert.equal(s.withPresence(c, { user_id: 9, online: true }, ME), c);
 });
 
+test("presence carries when the other member was last seen (null: hidden), in their direct chat only", () => {
+  const c = { ...direct(), last_seen: null };
+  const away = s.withPresence(c, { user_id: 2, online: false, last_seen: 500 }, ME);
+  assert.equal(away.online, false);
+  assert.equal(away.last_seen, 500);
+  assert.equal(s.withPresence(away, { user_id: 2, online: false, last_seen: 500 }, ME), away, "nothing changed");
+  const hidden = s.withPresence(away, { user_id: 2, online: false, last_seen: null }, ME);
+  assert.equal(hidden.last_seen, null, "hidden now: the old time goes");
+  assert.equal(s.withPresence(away, { user_id: 2, online: true }, ME).last_seen, 500, "no field: kept");
+  assert.equal(s.withPresence(c, { user_id: 9, online: false, last_seen: 500 }, ME), c);
+  const group = { ...c, kind: "group", name: "g", online: null };
+  assert.equal(s.withPresence(group, { user_id: 2, online: true, last_seen: 500 }, ME), group);
+});
+
+test("a message written offline takes the relay's time once stored", () => {
+  const written = mine("e", null, "queued", 30);
+  // The engine's `status` event for the relay storing it carries the relay's time.
+  const ev = { conversation_id: 3, client_id: "e", seq: 3, status: "sent", sent_at: 95 };
+  const c = s.withStatus(s.withMessage(direct(), written, false), ev);
+  assert.equal(c.last_message.sent_at, 95);
+  assert.equal(c.last_message.status, "sent");
+  const list = s.chatWithStatus(s.chatWithMessage([received("a", 1, 10)], written), ev);
+  assert.equal(list[1].sent_at, 95);
+  // A later status (delivered) without a time keeps it.
+  const later = s.chatWithStatus(list, { ...ev, status: "delivered", sent_at: undefined });
+  assert.equal(later[1].sent_at, 95);
+});
+
 test("a new shape renames and keeps the markers already known", () => {
   const c = s.withReceipt(direct(), { conversation_id: 3, user_id: 2, delivered_seq: 4, read_seq: 4 });
   const g = s.withInfo(c, { conversation_id: 3, kind: "group", name: "Weekend plans", members: [member(1, "alice"), member(2, "bob")], last_seq: 9, created_at: 5 }, ME);

@@ -1,13 +1,15 @@
 // What the user does with a conversation: open or close it, mute it, retry, delete or edit a
 // failed message (a failed file is uploaded again; editing puts the text back in the composer
 // and deletes the failed copy). Writing and sending are the composer's (composer.js,
-// attach.js); results come back as engine events (events.js).
+// attach.js); results come back as engine events (events.js). The open chat is remembered per
+// account and opened again after start-up or sign-in (last-open.js).
 
 import { call } from "./api.js";
 import { $ } from "./dom.js";
 import { errorText } from "./errors.js";
 import { state } from "./store.js";
 import { readMarker } from "./reading.js";
+import { loadLastOpen, saveLastOpen, restoreDecision } from "./last-open.js";
 import { loadChat, revealUnread } from "./refresh.js";
 import { cancelCompose, switchDraft, putBack } from "./composer.js";
 import { closeMentions } from "./mentions.js";
@@ -21,6 +23,8 @@ import { toast } from "./views/toast.js";
 
 /** Opens so far: an open that was overtaken by another leaves the view to it. */
 let opens = 0;
+/** The chat to open again once the list is loaded (start-up, sign-in), or null. */
+let restoring = null;
 
 /**
  * Open a conversation: its header at once, its newest page when loaded (and older pages back
@@ -31,11 +35,14 @@ let opens = 0;
  */
 export async function openConversation(id) {
   const token = ++opens;
+  // The user (or a notification) chose: nothing is restored over it.
+  restoring = null;
   if (state.open !== id) {
     clearMessages(); state.chat = []; state.hasOlder = false;
     switchDraft(state.open, id); closeMentions(); closePicker(); closeMenu(); closeViewer();
   }
   state.open = id;
+  saveLastOpen(state.userId, id);
   const c = state.conversations.get(id);
   // The read marker as known when it opens: the divider goes before the first message after it.
   const marker = c ? readMarker(c, state.userId, state.lastRead.get(id)) : null;
@@ -54,8 +61,14 @@ export async function openConversation(id) {
   focusCompose();
 }
 
-/** Close the open conversation (it was left or removed). */
-export function closeConversation() {
+/**
+ * Close the open conversation (the user went back to the list, or it was left or removed). It
+ * is forgotten as the last open chat unless `remember` (signing out: it opens again at the
+ * next sign-in).
+ */
+export function closeConversation({ remember = false } = {}) {
+  restoring = null;
+  if (!remember) saveLastOpen(state.userId, null);
   state.open = null;
   state.chat = [];
   cancelCompose(); closeMentions(); closePicker(); closeMenu(); closeViewer();
@@ -81,13 +94,40 @@ export function editFailed(clientId) {
   removeFailed(clientId);
 }
 
-/** The mute box of the open conversation. */
+/** After start-up or sign-in (`state.userId` set): open the user's last chat once listed. */
+export function beginRestore() {
+  restoring = loadLastOpen(state.userId);
+}
+
+/**
+ * The list was loaded: open the chat being restored if it is listed (and not a request); keep
+ * waiting while the list is empty (a first sync may bring it); otherwise give up.
+ */
+export function restoreLastOpen() {
+  if (restoring === null) return;
+  if (state.open !== null) { restoring = null; return; }
+  const decision = restoreDecision(restoring, state.conversations);
+  if (decision === "wait") return;
+  const id = restoring;
+  restoring = null;
+  if (decision === "open") openConversation(id);
+  else saveLastOpen(state.userId, null);
+}
+
+/** The mute box of the open conversation; the list row shows it muted once the shell agrees. */
 export function wireMute() {
   $("mute").addEventListener("change", (e) => {
     if (state.open === null) return;
     const [id, muted] = [state.open, e.target.checked];
     call("set_muted", { conversationId: id, muted })
-      .then(() => { if (muted) state.muted.add(id); else state.muted.delete(id); })
-      .catch(console.error);
+      .then(() => {
+        if (muted) state.muted.add(id); else state.muted.delete(id);
+        drawList();
+      })
+      .catch((err) => {
+        // Not changed: the box goes back to what holds (if that chat still shows).
+        if (state.open === id) e.target.checked = state.muted.has(id);
+        toast(errorText(err));
+      });
   });
 }

@@ -59,6 +59,7 @@ function onMessage(m) {
 function onStatus(ev) {
   // A failed upload starts again from what the relay has when retried; a sent one is done.
   if (ev.status !== "queued") state.transfers = withoutTransfer(state.transfers, true, ev.client_id);
+  // Stored now: the event carries the relay's time, which the row then shows.
   update(ev.conversation_id, (c) => withStatus(c, ev));
   if (ev.conversation_id !== state.open) return;
   const loading = chatEvent(ev);
@@ -145,7 +146,8 @@ function onRemoved(id) {
 
 /** The session ended (signed out here, or the relay no longer accepts this device). */
 export function signedOut() {
-  if (state.open !== null) closeConversation();
+  // Still the last open chat of that account: it opens again at its next sign-in.
+  if (state.open !== null) closeConversation({ remember: true });
   state.conversations.clear();
   drawList();
   resetPrivacy();
@@ -170,6 +172,7 @@ export function onEvent(ev, loadSettings) {
       drawTyping();
       break;
     }
+    // The dot and the "last seen" line of the direct conversation with that user.
     case "presence":
       for (const id of state.conversations.keys()) update(id, (c) => withPresence(c, ev.presence, state.userId));
       break;

@@ -4,6 +4,7 @@
 //   api.js          shell commands and event names      store.js   state + pure event deltas
 //   events.js       engine events → store → views       refresh.js reading back from the cache
 //   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
+//   last-open.js    the last open chat, reopened (pure)  when.js    "last seen …", a message's time (pure)
 //   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
 //   limits.js       the message size limit (pure)        fold.js    long messages folded (pure)
 //   actions.js      a message's actions (react, delete…) format.js  message text → DOM (links, *bold*…)
@@ -27,8 +28,10 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
-import { refreshAll, loadOlder, markReadIfVisible } from "./refresh.js";
-import { openConversation, closeConversation, retry, removeFailed, editFailed, wireMute } from "./conversation.js";
+import { refreshAll, loadOlder, markReadIfVisible, onListLoaded } from "./refresh.js";
+import {
+  openConversation, closeConversation, retry, removeFailed, editFailed, wireMute, beginRestore, restoreLastOpen,
+} from "./conversation.js";
 import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
 import { act } from "./actions.js";
@@ -36,8 +39,8 @@ import { wireDialogs } from "./dialogs.js";
 import { loadPrivacy, wirePrivacy } from "./privacy.js";
 import { wireRequests } from "./requests.js";
 import { showConnection, wireBanner } from "./views/banner.js";
-import { drawTyping, wireMessages, recheckReading } from "./views/chat.js";
-import { wireList } from "./views/list.js";
+import { drawHead, drawSubtitle, drawTyping, wireMessages, recheckReading } from "./views/chat.js";
+import { drawList, wireList } from "./views/list.js";
 import { wireSearch } from "./views/search.js";
 import { wireViewer } from "./views/viewer.js";
 import { showSignin, wireSignin } from "./views/signin.js";
@@ -53,6 +56,9 @@ async function loadSettings() {
   // Not in app_state yet: the box then keeps what the user set here (unchecked at start).
   if (typeof s.mute_mentions === "boolean") $("mute-mentions").checked = s.mute_mentions;
   state.muted = new Set(s.muted);
+  // Muted rows are marked in the list; the open chat's mute box follows.
+  drawList();
+  if (state.open !== null) drawHead();
   return s;
 }
 
@@ -69,7 +75,21 @@ async function boot() {
   $("insecure-warning").hidden = !s.unencrypted;
   showConnection(s.connection, signedOut);
   loadPrivacy();
+  // The chat open when the app was last closed (or the user signed out) opens once listed.
+  beginRestore();
   await refreshAll();
+}
+
+/** When the minute last changed (the 1 s timer's cheap check: "last seen" is in minutes). */
+let minute = 0;
+
+/** Each second: lapsed typing indications go; each new minute, the "last seen" line ages. */
+function tick() {
+  drawTyping();
+  const now = Math.floor(Date.now() / 60000);
+  if (now === minute) return;
+  minute = now;
+  if (state.open !== null && !document.hidden) drawSubtitle();
 }
 
 /** The narrow layout's back button: close the chat and show the list, its row focused. */
@@ -103,7 +123,10 @@ function wire() {
   // Only what shows while the window has focus and is not hidden is marked read.
   window.addEventListener("focus", recheckReading);
   document.addEventListener("visibilitychange", recheckReading);
-  setInterval(drawTyping, 1000);
+  setInterval(tick, 1000);
+  onListLoaded(restoreLastOpen);
+  // Shown again after a while: the "last seen" line may have aged.
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) drawSubtitle(); });
   api.on(api.EVENT, (ev) => onEvent(ev, loadSettings));
   api.on(api.RESYNC, resync);
 }

@@ -11,8 +11,7 @@
 
 import * as api from "./api.js";
 import {
-  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, chatWithUploaded,
-  minSeq, placement,
+  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, chatWithUploaded, minSeq, placement,
 } from "./store.js";
 import { readMarker } from "./reading.js";
 import { drawList } from "./views/list.js";
@@ -34,6 +33,10 @@ let chatPending = null;
 let chatToken = 0;
 /** The older page being read (callers share it), or null. */
 let olderLoading = null;
+
+/** Called each time a whole-list read lands (main.js: the last open chat is restored then). */
+let listLoaded = () => {};
+export function onListLoaded(fn) { listLoaded = fn; }
 
 /** An event changed conversation `id` locally: a read under way must not undo it. */
 export function touched(id) {
@@ -68,6 +71,7 @@ export async function refreshAll() {
   state.conversations = new Map(list.map((c) => [c.conversation_id, c]));
   drawList();
   drawOpen();
+  listLoaded();
   const again = [...touchedDuringList];
   touchedDuringList.clear();
   for (const id of again) refreshOne(id);

@@ -4,7 +4,8 @@
 //
 // Conversations are the engine's ConversationView objects (info flattened in: kind, name,
 // members with receipt markers, last_seq, created_at; plus title, last_message, unread,
-// online, and request: a message request for the user, listed apart). A member carries
+// online, last_seen (direct chats: when the other member was last seen, null when unknown or
+// hidden), and request: a message request for the user, listed apart). A member carries
 // `accepted` only when it is false (they have not accepted the conversation yet). Chat messages
 // are ChatMessage objects (client_id, seq, status, reason, reply_to, edited, deleted,
 // reactions, mentions_me, attachment, local_file, ...). Transfers in progress are kept apart
@@ -167,18 +168,25 @@ export function withAccepted(c, me) {
   return { ...c, members, request: false };
 }
 
-/** A user's presence changed: the dot of a direct conversation with them. */
+/**
+ * A user's presence changed: the dot of a direct conversation with them, and when they were
+ * last seen (null: hidden by their privacy setting, or never seen; a presence without the field
+ * leaves it as it was).
+ */
 export function withPresence(c, p, me) {
   const o = otherMember(c, me);
-  if (!o || o.user_id !== p.user_id || c.online === p.online) return c;
-  return { ...c, online: p.online };
+  if (!o || o.user_id !== p.user_id) return c;
+  const last_seen = p.last_seen !== undefined ? p.last_seen : c.last_seen;
+  if (c.online === p.online && (c.last_seen ?? null) === (last_seen ?? null)) return c;
+  return { ...c, online: p.online, last_seen: last_seen ?? null };
 }
 
 // ---------- the open chat ----------
 
-/** A message with a new status (and seq once stored). */
+/** A message with a new status (and seq once stored; and the relay's time if the event has it). */
 function restatus(m, ev) {
   const next = { ...m, status: ev.status, seq: ev.seq != null ? ev.seq : m.seq };
+  if (ev.sent_at != null) next.sent_at = ev.sent_at;
   if (ev.status === "failed") next.reason = ev.reason; else delete next.reason;
   return next;
 }

@@ -165,6 +165,7 @@ pub fn event(e: &Event) -> String {
             client_id,
             seq,
             status,
+            ..
         } => format!(
             "message {client_id} in conversation {conversation_id}: {}{}{}",
             status_word(status),

@@ -225,6 +225,7 @@ impl Client {
             conversation_id: conv,
             client_id: client_id.into(),
             seq: None,
+            sent_at: None,
             status: crate::events::MessageStatus::Queued,
         });
         self.wake_uploader();

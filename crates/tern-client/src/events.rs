@@ -148,6 +148,8 @@ pub struct ConversationView {
     pub unread: u64,
     /// For direct conversations, whether the other member is online.
     pub online: Option<bool>,
+    /// For direct conversations, when the other member was last seen (if they show it).
+    pub last_seen: Option<Timestamp>,
     /// A message request: someone the user shares no accepted conversation with started it
     /// or added them. It is listed apart, notifies quietly, and shares no presence, typing or
     /// read receipts until accepted (or replied to).
@@ -183,6 +185,10 @@ pub enum Event {
         client_id: String,
         /// Sequence if stored.
         seq: Option<Seq>,
+        /// The relay's time, when this status is the relay storing it (what the message then
+        /// shows instead of the time it was written).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sent_at: Option<Timestamp>,
         /// New status.
         #[serde(flatten)]
         status: MessageStatus,

@@ -28,6 +28,7 @@ import { state, actionsFor, progressOf } from "../store.js";
 import { progressText } from "../attachments.js";
 import { readUpTo, readMarker, firstUnread, firstUnreadIn, unreadAfter, openScrollTop, jumpLabel } from "../reading.js";
 import { badgeText } from "../unread.js";
+import { chatSubtitle } from "../when.js";
 import { reconcile, clear } from "./keyed.js";
 import { fillMessage, setProgress, CONTROLS } from "./message.js";
 import { closePicker } from "./picker.js";
@@ -336,6 +337,21 @@ let menuByKey = 0;
 const messageOf = (li) => state.chat.find((x) => x.client_id === li.dataset.clientId);
 
 /**
+ * The line under the open chat's title (#chat-sub): a group's members; for a direct chat
+ * "online", "last seen …" (the full date and time in its tooltip) or nothing when unknown or
+ * hidden (when.js). Drawn with the head, and again each minute while shown (main.js), as
+ * "5 minutes ago" ages.
+ */
+export function drawSubtitle() {
+  const c = current();
+  if (!c) return;
+  const { text, title } = chatSubtitle(c, Date.now());
+  const sub = $("chat-sub");
+  if (sub.textContent !== text) sub.textContent = text;
+  if (title) sub.title = title; else sub.removeAttribute("title");
+}
+
+/**
  * Title, subtitle, members button and mute box of the open conversation, and what stands in
  * for its composer (bars.js: a message request, a blocked person).
  */
@@ -343,8 +359,7 @@ export function drawHead() {
   const c = current();
   if (!c) return;
   $("chat-title").textContent = c.title;
-  const names = c.members.map((m) => m.username).join(", ");
-  $("chat-sub").textContent = c.kind === "group" ? names : (c.online ? "online" : "offline");
+  drawSubtitle();
   $("members-button").hidden = c.kind !== "group";
   $("mute").checked = state.muted.has(c.conversation_id);
   drawBars();

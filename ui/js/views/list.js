@@ -3,9 +3,10 @@
 // the unread badge beside it in the row's right column ("99+" past 99: unread.js). The window
 // title counts the list's unread messages: "(3) Tern". Message requests are listed apart
 // (#requests, under a "Message requests (N)" toggle, hidden when there are none) in the same
-// rows, but quiet: no unread badge, not counted in the title. Only rows whose conversation (or
-// active state) changed are redrawn. Clicks are delegated to the lists, so rows carry no
-// listeners of their own.
+// rows, but quiet: no unread badge, not counted in the title. A muted conversation's row shows
+// a muted mark (span.muted-mark) after its title and a subdued badge (.badge.muted), still
+// counted. Only rows whose conversation (or active or muted state) changed are redrawn. Clicks
+// are delegated to the lists, so rows carry no listeners of their own.
 
 import { $, el, time } from "../dom.js";
 import { state, listed } from "../store.js";
@@ -29,16 +30,28 @@ function preview(m) {
 function parts(li) {
   if (!li._parts) {
     const p = {
-      dot: el("span", "dot"), title: el("span", "title"), time: el("span", "time"),
-      gap: el("span", ""), preview: el("span", "preview"), badge: el("span", "badge"),
+      dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mutedMark(),
+      time: el("span", "time"), gap: el("span", ""), preview: el("span", "preview"), badge: el("span", "badge"),
     };
-    li.replaceChildren(p.dot, p.title, p.time, p.gap, p.preview, p.badge);
+    // The title keeps only the title's text (it is cut with an ellipsis, the mark is not).
+    p.name.append(p.title, p.muted);
+    li.replaceChildren(p.dot, p.name, p.time, p.gap, p.preview, p.badge);
     li._parts = p;
   }
   return li._parts;
 }
 
-function fill(li, { c, active, quiet }) {
+/** The mark of a muted conversation (a bell struck through, drawn as text: U+FE0E). */
+function mutedMark() {
+  const m = el("span", "muted-mark", "🔕\uFE0E");
+  m.title = "Muted";
+  m.setAttribute("role", "img");
+  m.setAttribute("aria-label", "Muted");
+  m.hidden = true;
+  return m;
+}
+
+function fill(li, { c, active, quiet, muted }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.tabIndex = 0;
@@ -47,19 +60,25 @@ function fill(li, { c, active, quiet }) {
   p.dot.className = "dot " + (c.online === true ? "online" : c.online === false ? "offline" : "");
   p.dot.setAttribute("aria-label", c.online ? "online" : c.online === false ? "offline" : "group");
   p.title.textContent = c.title;
+  p.muted.hidden = !muted;
   p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
   p.preview.textContent = preview(c.last_message);
   // A request's count is the header's; its rows stay quiet.
   const unread = quiet ? 0 : c.unread;
   p.badge.hidden = !(unread > 0);
+  // Muted: still counted, drawn quieter.
+  p.badge.className = muted ? "badge muted" : "badge";
   p.badge.textContent = unread > 0 ? badgeText(unread) : "";
   p.badge.setAttribute("aria-label", `${unread} unread`);
-  li.setAttribute("aria-label", `${c.title}${quiet ? ", message request" : unread ? `, ${unread} unread` : ""}`);
+  const notes = [quiet ? "message request" : "", muted ? "muted" : "", !quiet && unread ? `${unread} unread` : ""];
+  li.setAttribute("aria-label", [c.title, ...notes.filter(Boolean)].join(", "));
 }
 
-const items = (list, quiet) =>
-  list.map((c) => ({ key: c.conversation_id, data: { c, active: c.conversation_id === state.open, quiet } }));
-const same = (a, b) => a.c === b.c && a.active === b.active;
+const items = (list, quiet) => list.map((c) => ({
+  key: c.conversation_id,
+  data: { c, active: c.conversation_id === state.open, quiet, muted: state.muted.has(c.conversation_id) },
+}));
+const same = (a, b) => a.c === b.c && a.active === b.active && a.muted === b.muted;
 
 /** The requests' header: their number, folded or not. */
 function drawRequestsHead(n) {

@@ -2,12 +2,15 @@
 // its attachment (a picture drawn from its thumbnail at its final size, or a file chip with
 // Download / Open / Save as…, and a progress bar while it moves), the formatted body (format.js;
 // an attachment's optional caption; folded with "Read more" when long: fold.js) or a tombstone,
-// reaction chips, time with an "edited" mark and ticks, a failed message's reason in plain words
+// reaction chips, time (time.msg-time: "queued" while it waits in the outbox, the relay's time
+// once stored, when it was written if it failed; the full date and time as its tooltip: when.js)
+// with an "edited" mark and ticks, a failed message's reason in plain words
 // with Retry (when it may still succeed), Edit (put its text back in the composer) and Delete,
 // and the per-message action buttons, shown on hover or keyboard focus. Rows carry
 // data-client-id, and data-seq once stored.
 
-import { el, time } from "../dom.js";
+import { el } from "../dom.js";
+import { messageTime } from "../when.js";
 import { formatText } from "../format.js";
 import { humanSize, progressText, thumbBox, showsPicture, fileIcon } from "../attachments.js";
 import { failureOf } from "../errors.js";
@@ -145,6 +148,15 @@ function actionBar(actions) {
   return bar;
 }
 
+/** The message's time: a `<time>` with the full date and time as its tooltip. */
+function timeOf(m) {
+  const { text, title, iso } = messageTime(m);
+  const t = el("time", m.status === "queued" ? "msg-time queued" : "msg-time", text);
+  if (iso) t.setAttribute("datetime", iso);
+  if (title) t.title = title;
+  return t;
+}
+
 /**
  * Draw message `m` into row `li`. `ctx`: `group` (show senders), `me` (the user's name),
  * `actions` (actionsFor), `openLink(url)`, `tabbable` (the row has focus: its controls are in
@@ -185,13 +197,15 @@ export function fillMessage(li, m, ctx) {
   }
   const meta = el("div", "meta");
   if (m.edited && !m.deleted) meta.append(el("span", "edited", "edited"), " ");
-  meta.append(time(m.sent_at));
+  meta.append(timeOf(m));
   if (m.mine) {
     const [glyph, label] = TICKS[m.status] || ["", m.status];
     const t = el("span", "ticks", " " + glyph);
     t.dataset.status = m.status;
     t.setAttribute("aria-label", label);
     t.title = label;
+    // The time already says "queued": read once.
+    if (m.status === "queued") t.setAttribute("aria-hidden", "true");
     meta.append(t);
   }
   li.append(meta);

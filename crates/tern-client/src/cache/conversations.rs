@@ -180,11 +180,12 @@ pub fn privacy(txn: &Transaction<'_>) -> Result<Privacy> {
         }))
 }
 
-/// Record a presence change.
+/// Record a presence change. A presence without `last_seen` clears it: the user hides it now
+/// (or was never seen), so a stale time must not stay on screen.
 pub fn set_presence(txn: &Transaction<'_>, p: &Presence) -> Result<()> {
     txn.prepare_cached(
         "INSERT INTO presence (user_id, online, last_seen) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user_id) DO UPDATE SET online = ?2, last_seen = coalesce(?3, last_seen)",
+         ON CONFLICT (user_id) DO UPDATE SET online = ?2, last_seen = ?3",
     )?
     .execute(params![p.user_id, p.online, p.last_seen])?;
     Ok(())

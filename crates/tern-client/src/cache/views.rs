@@ -77,6 +77,9 @@ fn view(
     let last_message = page(txn, me, id, None, 1)?.pop();
     Ok(Some(ConversationView {
         online: other.map(|o| online.get(&o.user_id).map(|p| p.online).unwrap_or(false)),
+        last_seen: other
+            .and_then(|o| online.get(&o.user_id))
+            .and_then(|p| p.last_seen),
         title,
         last_message,
         unread: unread as u64,

@@ -113,6 +113,7 @@ impl Session<'_> {
                     conversation_id,
                     client_id: ack.client_id,
                     seq: Some(seq),
+                    sent_at: Some(sent_at),
                     status,
                 });
             }
@@ -203,6 +204,7 @@ impl Session<'_> {
                 conversation_id,
                 client_id,
                 seq: None,
+                sent_at: None,
                 status: MessageStatus::Failed { reason },
             });
         }

@@ -249,6 +249,7 @@ async fn fail(shared: &Shared, item: &Pending, reason: String) -> Result<()> {
         conversation_id: item.conversation_id,
         client_id: item.client_id.clone(),
         seq: None,
+        sent_at: None,
         status: MessageStatus::Failed { reason },
     });
     Ok(())

@@ -1,0 +1,80 @@
+// Unit tests of the conversation list's rows (ui/js/views/list.js) on a minimal stand-in for the
+// DOM: a muted conversation shows its mark after the title and a subdued badge, still counted;
+// the row is drawn again when the mute changes.
+
+import test from "node:test";
+import assert from "node:assert/strict";
+
+class Text {
+  constructor(data) { this.nodeType = 3; this.data = data; this.parent = null; }
+  get textContent() { return this.data; }
+  remove() { if (this.parent) this.parent.kids.splice(this.parent.kids.indexOf(this), 1); this.parent = null; }
+}
+class Element {
+  constructor(tag) {
+    this.nodeType = 1; this.tagName = tag.toUpperCase(); this.kids = []; this.className = "";
+    this.dataset = {}; this.attrs = {}; this.parent = null; this.hidden = false; this.fills = 0;
+  }
+  get firstChild() { return this.kids[0] || null; }
+  get nextSibling() { const k = this.parent.kids; return k[k.indexOf(this) + 1] || null; }
+  get children() { return this.kids.filter((n) => n.nodeType === 1); }
+  append(...nodes) { for (const n of nodes) this.insertBefore(typeof n === "string" ? new Text(n) : n, null); }
+  insertBefore(n, ref) {
+    if (n.parent) n.remove();
+    n.parent = this;
+    this.kids.splice(ref ? this.kids.indexOf(ref) : this.kids.length, 0, n);
+  }
+  remove() { if (this.parent) this.parent.kids.splice(this.parent.kids.indexOf(this), 1); this.parent = null; }
+  replaceChildren(...nodes) { this.kids = []; this.append(...nodes); }
+  setAttribute(k, v) { this.attrs[k] = String(v); }
+  getAttribute(k) { return this.attrs[k] ?? null; }
+  get textContent() { return this.kids.map((n) => n.textContent).join(""); }
+  set textContent(t) { this.kids = []; this.append(String(t)); }
+  all() { return this.children.flatMap((c) => [c, ...c.all()]); }
+  /** `.class` selectors only. */
+  querySelector(sel) { const cls = sel.slice(1); return this.all().find((e) => e.className.split(" ").includes(cls)) || null; }
+}
+const ids = {};
+for (const id of ["conversations", "requests", "requests-section", "requests-toggle"]) ids[id] = new Element("div");
+globalThis.document = { createElement: (t) => new Element(t), getElementById: (id) => ids[id], title: "" };
+
+const { drawList } = await import("../../ui/js/views/list.js");
+const { state } = await import("../../ui/js/store.js");
+
+const conv = (id, unread, title) => ({
+  conversation_id: id, kind: "direct", title, members: [], created_at: id, last_message: null, unread, online: false, request: false,
+});
+const rowOf = (id) => ids.conversations.children.find((li) => li.dataset.id === id);
+
+test("a muted conversation: a mark after its title, a subdued badge still counted", () => {
+  state.conversations = new Map([[1, conv(1, 3, "bob")], [2, conv(2, 2, "carol")]]);
+  state.muted = new Set([1]);
+  drawList();
+  const muted = rowOf(1), plain = rowOf(2);
+  assert.equal(muted.querySelector(".title").textContent, "bob", "the title keeps only the title");
+  const mark = muted.querySelector(".muted-mark");
+  assert.equal(mark.hidden, false);
+  assert.equal(mark.getAttribute("aria-label"), "Muted");
+  assert.equal(mark.title, "Muted");
+  assert.equal(muted.querySelector(".badge").className, "badge muted");
+  assert.equal(muted.querySelector(".badge").textContent, "3");
+  assert.equal(muted.getAttribute("aria-label"), "bob, muted, 3 unread");
+  assert.equal(plain.querySelector(".muted-mark").hidden, true);
+  assert.equal(plain.querySelector(".badge").className, "badge");
+  assert.equal(document.title, "(5) Tern", "muted messages are still counted");
+});
+
+test("the row follows the mute box", () => {
+  state.conversations = new Map([[1, conv(1, 0, "bob")]]);
+  state.muted = new Set();
+  drawList();
+  assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true);
+  state.muted.add(1);
+  drawList();
+  assert.equal(rowOf(1).querySelector(".muted-mark").hidden, false);
+  assert.equal(rowOf(1).querySelector(".badge").hidden, true, "nothing unread: no badge");
+  assert.equal(rowOf(1).getAttribute("aria-label"), "bob, muted");
+  state.muted.delete(1);
+  drawList();
+  assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true);
+});
