@@ -342,10 +342,19 @@ pub async fn leave_group(state: State<'_, AppState>, conversation_id: Conversati
     Ok(state.client()?.leave_group(conversation_id).await?)
 }
 
-/// Search cached messages.
+/// Search cached messages: a page of `limit` (at most 100) results after the first `offset`.
 #[tauri::command]
-pub async fn search(state: State<'_, AppState>, query: String) -> Res<Vec<ChatMessage>> {
-    Ok(state.client()?.search(&query, 100).await?)
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    offset: Option<usize>,
+    limit: Option<usize>,
+) -> Res<Vec<ChatMessage>> {
+    let limit = limit.unwrap_or(50).clamp(1, 100);
+    Ok(state
+        .client()?
+        .search_from(&query, offset.unwrap_or(0), limit)
+        .await?)
 }
 
 /// Reconnect now instead of waiting for the backoff.

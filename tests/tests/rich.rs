@@ -211,3 +211,36 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
     assert_eq!(listed[0].unread, 1);
     assert_eq!(bob.unread_total().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn search_honours_quoted_phrases_and_pages_past_a_hundred_results() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "meet at the harbour").await.unwrap();
+    alice.send(conv, "the harbour, meet at noon").await.unwrap();
+    for i in 1..=120 {
+        alice.send(conv, &format!("note {i}")).await.unwrap();
+    }
+    wait_settled(&alice).await;
+    assert_eq!(alice.search("harb meet", 10).await.unwrap().len(), 2);
+    let phrase = alice.search("\"at the harbour\"", 10).await.unwrap();
+    assert_eq!(phrase.len(), 1);
+    assert_eq!(phrase[0].body, "meet at the harbour");
+    // FTS syntax typed by the user is text, not an operator.
+    assert!(alice
+        .search("harbour OR note", 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let first = alice.search_from("note", 0, 100).await.unwrap();
+    let rest = alice.search_from("note", 100, 100).await.unwrap();
+    assert_eq!((first.len(), rest.len()), (100, 20));
+    assert_eq!(first[0].body, "note 120", "newest first");
+    let mut seqs: Vec<_> = first.iter().chain(&rest).map(|m| m.seq).collect();
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 120, "pages neither overlap nor skip");
+}

@@ -346,12 +346,23 @@ impl Client {
             .await
     }
 
-    /// Search every cached message.
+    /// Search every cached message, newest first: words match as prefixes, `"quoted
+    /// phrases"` exactly.
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<ChatMessage>> {
+        self.search_from(query, 0, limit).await
+    }
+
+    /// The next results of a search: `limit` after the first `offset`.
+    pub async fn search_from(
+        &self,
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
         let (me, q) = (self.shared.user_id, query.to_owned());
         self.shared
             .cache
-            .call(move |txn| views::search(txn, me, &q, limit))
+            .call(move |txn| views::search(txn, me, &q, offset, limit))
             .await
     }
 

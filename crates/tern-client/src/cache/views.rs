@@ -119,30 +119,46 @@ pub fn page(
     Ok(chat)
 }
 
-/// Full-text search over the current text of every cached message, newest first (edits are
-/// re-indexed, deleted messages and events are not indexed, messages deleted for the user are
-/// left out).
+/// The FTS5 query for what the user typed: words match as prefixes, `"quoted phrases"`
+/// match exactly, all must occur; user input is never parsed as FTS5 syntax. `None` when
+/// nothing searchable was typed.
+pub fn fts_query(input: &str) -> Option<String> {
+    let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    let mut terms = Vec::new();
+    // Odd pieces of a split on '"' are inside quotes (an unclosed quote runs to the end).
+    for (i, piece) in input.split('"').enumerate() {
+        if i % 2 == 1 {
+            let phrase = piece.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !phrase.is_empty() {
+                terms.push(quote(&phrase));
+            }
+        } else {
+            terms.extend(piece.split_whitespace().map(|w| format!("{}*", quote(w))));
+        }
+    }
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// Full-text search over the current text of every cached message, newest first, `limit`
+/// results after skipping `offset` (edits are re-indexed, deleted messages and events are not
+/// indexed, messages deleted for the user are left out). See [`fts_query`] for the syntax.
 pub fn search(
     txn: &Transaction<'_>,
     me: UserId,
     query: &str,
+    offset: usize,
     limit: usize,
 ) -> Result<Vec<ChatMessage>> {
-    // Quote each word so user input is never parsed as FTS5 syntax; match word prefixes.
-    let fts: String = query
-        .split_whitespace()
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if fts.is_empty() {
+    let Some(fts) = fts_query(query) else {
         return Ok(Vec::new());
-    }
+    };
     let rows: Vec<MessageRecord> = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
-             WHERE messages_fts MATCH ?1 AND m.hidden = 0 AND m.deleted = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2"
+             WHERE messages_fts MATCH ?1 AND m.hidden = 0 AND m.deleted = 0
+             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2 OFFSET ?3"
         ))?
-        .query_map(params![fts, limit as i64], row_to_record)?
+        .query_map(params![fts, limit as i64, offset as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     to_chats(txn, me, &rows)
 }
@@ -163,6 +179,24 @@ mod tests {
             display_name: None,
             accepted: true,
         }
+    }
+
+    #[test]
+    fn search_input_becomes_prefix_words_and_exact_phrases_never_fts_syntax() {
+        assert_eq!(fts_query("  "), None);
+        assert_eq!(
+            fts_query("meet harb").as_deref(),
+            Some("\"meet\"* \"harb\"*")
+        );
+        assert_eq!(
+            fts_query("\"at the  station\" soon").as_deref(),
+            Some("\"at the station\" \"soon\"*")
+        );
+        // Operators and an unclosed quote are text.
+        assert_eq!(
+            fts_query("a OR b NEAR(\"x").as_deref(),
+            Some("\"a\"* \"OR\"* \"b\"* \"NEAR(\"* \"x\"")
+        );
     }
 
     #[test]
