@@ -129,6 +129,28 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
 
+    // Search: an exact phrase finds one message in the other chat, marked, with its date;
+    // choosing it opens that chat at the message, loading history as needed.
+    app.js("const s = document.getElementById('search'); s.focus(); s.value = '\"m3\"'; s.dispatchEvent(new Event('input'));").await;
+    app.wait_until(
+        "document.querySelectorAll('#search-results li.search-result').length === 1 && document.querySelector('#search-results li.search-result').dataset.seq === '3' && document.querySelector('#search-results .result-snippet mark')?.textContent === 'm3' && !!document.querySelector('#search-results time.result-time').title",
+        "one result, marked and dated",
+    )
+    .await;
+    app.click("#search-results li.search-result").await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'bob' && document.querySelector('#messages li.msg[data-seq=\"3\"]')?.classList.contains('flash')",
+        "the message shown in its chat",
+    )
+    .await;
+    app.js("const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input'));").await;
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'Burst').click()").await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'Burst'",
+        "back in the group",
+    )
+    .await;
+
     // The composer counts bytes near the limit and refuses a message over it.
     app.js("const c = document.getElementById('composer'); c.value = 'é'.repeat(9000); c.dispatchEvent(new Event('input'));").await;
     app.wait_until(

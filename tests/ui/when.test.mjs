@@ -1,11 +1,11 @@
-// Unit tests of ui/js/when.js: the "last seen" line under a direct chat's title, and what a
+// Unit tests of ui/js/when.js: the "last seen" line under a direct chat's title, what a
 // message's time says (queued, the relay's time, when a failed one was written) with its
-// tooltip. Dates are built in local time, and what the locale formats is expected through the
-// same Intl calls, so the tests hold in any time zone and locale.
+// tooltip, and a search result's time. Dates are built in local time, and what the locale
+// formats is expected through the same Intl calls, so the tests hold in any time zone and locale.
 
 import test from "node:test";
 import assert from "node:assert/strict";
-import { lastSeenText, chatSubtitle, messageTime, fullDateTime, shortDate } from "../../ui/js/when.js";
+import { lastSeenText, chatSubtitle, messageTime, fullDateTime, shortDate, resultTime } from "../../ui/js/when.js";
 
 const at = (...parts) => new Date(...parts).getTime();
 const hm = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -78,4 +78,18 @@ test("a message's time: queued until stored, the relay's time after, a failed on
   assert.equal(messageTime({ sent_at: stored, status: "received" }).title, fullDateTime(stored));
   assert.match(fullDateTime(stored), /2024/);
   assert.deepEqual(messageTime({ sent_at: undefined, status: "sent" }), { text: "", title: "", iso: "" });
+});
+
+test("a search result's time: the time today, the date before; the full date as its tooltip", () => {
+  const morning = at(2024, 2, 12, 9, 12);
+  assert.deepEqual(resultTime(morning, NOW), { text: hm(morning), title: fullDateTime(morning), iso: new Date(morning).toISOString() });
+  const midnight = at(2024, 2, 12, 0, 0);
+  assert.equal(resultTime(midnight, NOW).text, hm(midnight));
+  const yesterday = at(2024, 2, 11, 23, 59);
+  assert.equal(resultTime(yesterday, NOW).text, shortDate(yesterday, NOW));
+  assert.equal(resultTime(yesterday, NOW).title, fullDateTime(yesterday));
+  const lastYear = at(2023, 2, 12, 9, 12);
+  assert.match(resultTime(lastYear, NOW).text, /2023/);
+  assert.equal(resultTime(at(2024, 2, 13, 0, 1), NOW).text, shortDate(at(2024, 2, 13, 0, 1), NOW), "tomorrow (clocks differ): a date");
+  assert.deepEqual(resultTime(undefined, NOW), { text: "", title: "", iso: "" });
 });

@@ -2,7 +2,8 @@
 // failed message (a failed file is uploaded again; editing puts the text back in the composer
 // and deletes the failed copy). Writing and sending are the composer's (composer.js,
 // attach.js); results come back as engine events (events.js). The open chat is remembered per
-// account and opened again after start-up or sign-in (last-open.js).
+// account and opened again after start-up or sign-in (last-open.js). A search result opens its
+// conversation at its message (openAt), as a clicked reply quote shows the quoted one.
 
 import { call } from "./api.js";
 import { $ } from "./dom.js";
@@ -10,19 +11,21 @@ import { errorText } from "./errors.js";
 import { state } from "./store.js";
 import { readMarker } from "./reading.js";
 import { loadLastOpen, saveLastOpen, restoreDecision } from "./last-open.js";
-import { loadChat, revealUnread } from "./refresh.js";
+import { loadChat, revealUnread, reveal } from "./refresh.js";
 import { cancelCompose, switchDraft, putBack } from "./composer.js";
 import { closeMentions } from "./mentions.js";
 import { closePicker } from "./views/picker.js";
 import { closeMenu } from "./views/context-menu.js";
 import { closeViewer } from "./views/viewer.js";
 import { drawList } from "./views/list.js";
-import { drawHead, drawTyping, showChat, clearMessages, beginOpen, endOpen } from "./views/chat.js";
+import { drawHead, drawTyping, showChat, clearMessages, beginOpen, endOpen, flashRow } from "./views/chat.js";
 import { focusCompose } from "./views/bars.js";
 import { toast } from "./views/toast.js";
 
 /** Opens so far: an open that was overtaken by another leaves the view to it. */
 let opens = 0;
+/** The last open: `{ id, token, done }` (`done` settles once it has opened), or null. */
+let lastOpen = null;
 /** The chat to open again once the list is loaded (start-up, sign-in), or null. */
 let restoring = null;
 
@@ -33,7 +36,13 @@ let restoring = null;
  * request's, a blocked person's). Nothing is marked read until it has opened, and then only
  * what shows (views/chat.js).
  */
-export async function openConversation(id) {
+export function openConversation(id) {
+  const done = doOpen(id);
+  lastOpen = { id, token: opens, done };
+  return done;
+}
+
+async function doOpen(id) {
   const token = ++opens;
   // The user (or a notification) chose: nothing is restored over it.
   restoring = null;
@@ -59,6 +68,28 @@ export async function openConversation(id) {
     if (token === opens && state.open === id) endOpen();
   }
   focusCompose();
+}
+
+/** Jumps to a message so far: one overtaken by another (or by opening a chat) stops. */
+let jumps = 0;
+
+/**
+ * Open conversation `id` at the message at `seq` (a search result was chosen): the chat opens
+ * (unless it is open already), older pages load until that message shows (refresh.js reveal),
+ * and it is scrolled to the middle, focused and highlighted briefly (views/chat.js flashRow, as
+ * for a clicked reply quote). A message no longer there is said in a toast.
+ */
+export async function openAt(id, seq) {
+  const token = ++jumps;
+  // Opened already, perhaps still loading: its pages are waited for.
+  if (state.open !== id || !lastOpen || lastOpen.id !== id) openConversation(id);
+  const open = lastOpen;
+  await open.done;
+  if (token !== jumps || open.token !== opens || state.open !== id) return;
+  const shown = await reveal(seq);
+  if (token !== jumps || state.open !== id) return;
+  if (shown) flashRow(seq);
+  else toast("That message is no longer available");
 }
 
 /**

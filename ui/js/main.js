@@ -5,6 +5,7 @@
 //   events.js       engine events → store → views       refresh.js reading back from the cache
 //   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
 //   last-open.js    the last open chat, reopened (pure)  when.js    "last seen …", a message's time (pure)
+//   search-text.js  a search's matches, snippets (pure)  search-pages.js  search results by page (pure)
 //   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
 //   limits.js       the message size limit (pure)        fold.js    long messages folded (pure)
 //   actions.js      a message's actions (react, delete…) format.js  message text → DOM (links, *bold*…)
@@ -30,7 +31,7 @@ import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, markReadIfVisible, onListLoaded } from "./refresh.js";
 import {
-  openConversation, closeConversation, retry, removeFailed, editFailed, wireMute, beginRestore, restoreLastOpen,
+  openConversation, openAt, closeConversation, retry, removeFailed, editFailed, wireMute, beginRestore, restoreLastOpen,
 } from "./conversation.js";
 import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
@@ -41,7 +42,7 @@ import { wireRequests } from "./requests.js";
 import { showConnection, wireBanner } from "./views/banner.js";
 import { drawHead, drawSubtitle, drawTyping, wireMessages, recheckReading } from "./views/chat.js";
 import { drawList, wireList } from "./views/list.js";
-import { wireSearch } from "./views/search.js";
+import { wireSearch, focusResults } from "./views/search.js";
 import { wireViewer } from "./views/viewer.js";
 import { showSignin, wireSignin } from "./views/signin.js";
 import { wireMenu } from "./views/context-menu.js";
@@ -92,10 +93,14 @@ function tick() {
   if (state.open !== null && !document.hidden) drawSubtitle();
 }
 
-/** The narrow layout's back button: close the chat and show the list, its row focused. */
+/**
+ * The narrow layout's back button: close the chat and show the list, its row focused (or the
+ * search results, the chosen one focused, when the chat was opened from them).
+ */
 function backToList() {
   const id = state.open;
   closeConversation();
+  if (focusResults()) return;
   const row = document.querySelector(`#conversations li.conv[data-id="${id}"], #requests li.conv[data-id="${id}"]`);
   if (row) row.focus(); else $("search").focus();
 }
@@ -103,7 +108,7 @@ function backToList() {
 function wire() {
   wireSignin(boot);
   wireList(openConversation);
-  wireSearch(openConversation);
+  wireSearch(openAt);
   wireComposer();
   wireAttach();
   wireViewer();

@@ -3,7 +3,8 @@
 // 14:03", "last seen yesterday at 09:12", "last seen 12 Mar", or nothing when it is unknown or
 // hidden), and a message's time ("queued" while it waits in the outbox; the relay's time once
 // stored; when it was written if it failed) with the full date and time as its tooltip. Dates and
-// times follow the system's locale (Intl), as the rest of the UI does.
+// times follow the system's locale (Intl), as the rest of the UI does. A search result says
+// when its message was sent: the time today, the date before (resultTime).
 
 import { time } from "./dom.js";
 
@@ -71,4 +72,15 @@ export function messageTime(m) {
   if (m.status === "queued") return { text: "queued", title: `Written ${full}, waiting to be sent`, iso };
   if (m.status === "failed") return { text: time(m.sent_at), title: `Written ${full}, not sent`, iso };
   return { text: time(m.sent_at), title: full, iso };
+}
+
+/**
+ * When a search result's message was sent, at `now`: `text` (the time when it was sent today,
+ * else the short date), `title` (the full date and time) and `iso` (for a `<time datetime>`);
+ * all "" when unknown.
+ */
+export function resultTime(ms, now) {
+  if (!Number.isFinite(ms)) return { text: "", title: "", iso: "" };
+  const today = ms >= dayStart(now) && ms < dayStart(now, 1);
+  return { text: today ? time(ms) : shortDate(ms, now), title: fullDateTime(ms), iso: new Date(ms).toISOString() };
 }
