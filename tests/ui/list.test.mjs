@@ -31,6 +31,10 @@ class Element {
   get textContent() { return this.kids.map((n) => n.textContent).join(""); }
   set textContent(t) { this.kids = []; this.append(String(t)); }
   all() { return this.children.flatMap((c) => [c, ...c.all()]); }
+  addEventListener(type, fn) { ((this.listeners ||= {})[type] ||= []).push(fn); }
+  dispatch(type, e) { for (const fn of (this.listeners || {})[type] || []) fn(e); }
+  /** `li.conv` only. */
+  closest(sel) { for (let n = this; n; n = n.parent) if (n.tagName === "LI" && n.className.split(" ").includes("conv")) return n; return null; }
   /** `.class` selectors only. */
   querySelector(sel) { const cls = sel.slice(1); return this.all().find((e) => e.className.split(" ").includes(cls)) || null; }
 }
@@ -38,7 +42,7 @@ const ids = {};
 for (const id of ["conversations", "requests", "requests-section", "requests-toggle"]) ids[id] = new Element("div");
 globalThis.document = { createElement: (t) => new Element(t), getElementById: (id) => ids[id], title: "" };
 
-const { drawList } = await import("../../ui/js/views/list.js");
+const { drawList, wireList, activates } = await import("../../ui/js/views/list.js");
 const { state } = await import("../../ui/js/store.js");
 
 const conv = (id, unread, title) => ({
@@ -77,4 +81,22 @@ test("the row follows the mute box", () => {
   state.muted.delete(1);
   drawList();
   assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true);
+});
+
+test("a row (role=button) opens on Enter and on Space, and Space does not scroll the list", () => {
+  state.conversations = new Map([[4, conv(4, 0, "dave")]]);
+  state.muted = new Set();
+  drawList();
+  const opened = [];
+  wireList((id) => opened.push(id));
+  const li = rowOf(4);
+  assert.equal(li.getAttribute("role"), "button");
+  assert.equal(li.tabIndex, 0);
+  for (const key of ["Enter", " ", "a"]) {
+    let prevented = false;
+    ids.conversations.dispatch("keydown", { key, target: li, preventDefault: () => { prevented = true; } });
+    assert.equal(prevented, key !== "a", `key ${JSON.stringify(key)}`);
+  }
+  assert.deepEqual(opened, [4, 4]);
+  assert.equal(activates({ key: " ", ctrlKey: true }), false, "Ctrl+Space is not a press");
 });

@@ -60,7 +60,7 @@ function matchChain(e, chain, root) {
   return i < 0;
 }
 globalThis.document = { createElement: (t) => new Element(t), createTextNode: (t) => new Text(t) };
-const { fillMessage } = await import("../../ui/js/views/message.js");
+const { fillMessage, speakerPrefix } = await import("../../ui/js/views/message.js");
 const { actionsFor } = await import("../../ui/js/store.js");
 
 const ME = 1;
@@ -267,4 +267,23 @@ test("attachment buttons take part in the row's roving focus", () => {
   assert.equal(controls(idle).length, 2);
   assert.ok(controls(idle).every((c) => c.tabIndex === -1));
   assert.ok(controls(row(withFile(photo), { tabbable: true })).every((c) => c.tabIndex !== -1));
+});
+
+test("a screen reader hears who wrote each message and when, before its text", () => {
+  const t = new Date(1700000000000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  // A direct chat shows no sender: the hidden prefix says it.
+  const li = new Element("li");
+  const theirs = msg({ sender_name: "Bob B" });
+  fillMessage(li, theirs, { group: false, me: "alice", openLink: () => {}, tabbable: false, actions: [], progress: null, expanded: false });
+  const speaker = li.children[0];
+  assert.ok(speaker.classList.contains("sr-only") && speaker.classList.contains("msg-speaker"));
+  assert.equal(speaker.textContent, `Bob B, ${t}: `);
+  assert.equal(li.querySelector(".meta time.msg-time").getAttribute("aria-hidden"), "true");
+  assert.equal(speakerPrefix(msg({ mine: true, sender: "alice" })), `You, ${t}: `);
+  assert.equal(speakerPrefix(msg({ mine: true, status: "queued", sent_at: undefined })), "You, queued: ");
+  assert.equal(speakerPrefix(msg({ deleted: true })), `bob, ${t}: `);
+  // In a group the visible sender is not said twice.
+  const g = row(msg());
+  assert.equal(g.querySelector(".msg-speaker").textContent, `bob, ${t}: `);
+  assert.equal(g.querySelector(".sender").getAttribute("aria-hidden"), "true");
 });

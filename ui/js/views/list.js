@@ -6,7 +6,8 @@
 // rows, but quiet: no unread badge, not counted in the title. A muted conversation's row shows
 // a muted mark (span.muted-mark) after its title and a subdued badge (.badge.muted), still
 // counted. Only rows whose conversation (or active or muted state) changed are redrawn. Clicks
-// are delegated to the lists, so rows carry no listeners of their own.
+// are delegated to the lists, so rows carry no listeners of their own. Rows are role="button":
+// Enter or Space opens one.
 
 import { $, el, time } from "../dom.js";
 import { state, listed } from "../store.js";
@@ -58,7 +59,8 @@ function fill(li, { c, active, quiet, muted }) {
   li.setAttribute("role", "button");
   const p = parts(li);
   p.dot.className = "dot " + (c.online === true ? "online" : c.online === false ? "offline" : "");
-  p.dot.setAttribute("aria-label", c.online ? "online" : c.online === false ? "offline" : "group");
+  // Said in the row's label ("online"); the dot itself is decoration.
+  p.dot.setAttribute("aria-hidden", "true");
   p.title.textContent = c.title;
   p.muted.hidden = !muted;
   p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
@@ -70,7 +72,7 @@ function fill(li, { c, active, quiet, muted }) {
   p.badge.className = muted ? "badge muted" : "badge";
   p.badge.textContent = unread > 0 ? badgeText(unread) : "";
   p.badge.setAttribute("aria-label", `${unread} unread`);
-  const notes = [quiet ? "message request" : "", muted ? "muted" : "", !quiet && unread ? `${unread} unread` : ""];
+  const notes = [c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", !quiet && unread ? `${unread} unread` : ""];
   li.setAttribute("aria-label", [c.title, ...notes.filter(Boolean)].join(", "));
 }
 
@@ -99,12 +101,21 @@ export function drawList() {
   if (document.title !== title) document.title = title;
 }
 
-/** Call `open(id)` when a row of either list is clicked or Enter is pressed on it. */
+/** Whether key event `e` activates a role="button" row: Enter or Space (as a button does). */
+export const activates = (e) => (e.key === "Enter" || e.key === " " || e.key === "Spacebar") && !e.altKey && !e.ctrlKey && !e.metaKey;
+
+/** Call `open(id)` when a row of either list is clicked or Enter or Space is pressed on it
+ *  (Space does not scroll the list). */
 export function wireList(open) {
   const target = (e) => e.target.closest("li.conv");
   for (const ul of [$("conversations"), $("requests")]) {
     ul.addEventListener("click", (e) => { const li = target(e); if (li) open(Number(li.dataset.id)); });
-    ul.addEventListener("keydown", (e) => { const li = target(e); if (li && e.key === "Enter") open(Number(li.dataset.id)); });
+    ul.addEventListener("keydown", (e) => {
+      const li = target(e);
+      if (!li || !activates(e)) return;
+      e.preventDefault();
+      open(Number(li.dataset.id));
+    });
   }
   $("requests-toggle").addEventListener("click", () => {
     requestsFolded = !requestsFolded;

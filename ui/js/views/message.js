@@ -7,7 +7,10 @@
 // with an "edited" mark and ticks, a failed message's reason in plain words
 // with Retry (when it may still succeed), Edit (put its text back in the composer) and Delete,
 // and the per-message action buttons, shown on hover or keyboard focus. Rows carry
-// data-client-id, and data-seq once stored.
+// data-client-id, and data-seq once stored. Each row starts with a visually hidden prefix
+// (span.sr-only.msg-speaker: "bob, 14:03: ", "You, 14:05: ") so a screen reader says who wrote
+// it and when, which sighted users tell by side and colour; the visible sender and time, said
+// there already, are hidden from screen readers.
 
 import { el } from "../dom.js";
 import { messageTime } from "../when.js";
@@ -77,7 +80,9 @@ function picture(m, progress) {
 function fileChip(m, progress) {
   const a = m.attachment;
   const chip = el("div", "attachment-file");
-  chip.append(el("span", "attachment-icon", fileIcon(a.content_type)));
+  const icon = el("span", "attachment-icon", fileIcon(a.content_type));
+  icon.setAttribute("aria-hidden", "true");
+  chip.append(icon);
   const info = el("div", "attachment-info");
   const name = el("span", "attachment-name", a.name);
   name.title = a.name;
@@ -148,10 +153,20 @@ function actionBar(actions) {
   return bar;
 }
 
+/** What a screen reader hears before message `m`: who wrote it ("You" or their display name)
+ *  and when, e.g. "bob, 14:03: ". */
+export function speakerPrefix(m) {
+  const who = m.mine ? "You" : (m.sender_name || m.sender || "Someone");
+  const { text } = messageTime(m);
+  return text ? `${who}, ${text}: ` : `${who}: `;
+}
+
 /** The message's time: a `<time>` with the full date and time as its tooltip. */
 function timeOf(m) {
   const { text, title, iso } = messageTime(m);
   const t = el("time", m.status === "queued" ? "msg-time queued" : "msg-time", text);
+  // Said first, with the sender (speakerPrefix).
+  t.setAttribute("aria-hidden", "true");
   if (iso) t.setAttribute("datetime", iso);
   if (title) t.title = title;
   return t;
@@ -169,10 +184,11 @@ export function fillMessage(li, m, ctx) {
   li.dataset.clientId = m.client_id;
   if (m.seq != null) li.dataset.seq = m.seq; else delete li.dataset.seq;
   li.tabIndex = -1;
-  li.replaceChildren();
+  li.replaceChildren(el("span", "sr-only msg-speaker", speakerPrefix(m)));
   if (!m.mine && ctx.group) {
     const who = el("div", "sender", m.sender_name || m.sender);
     who.title = `@${m.sender}`;
+    who.setAttribute("aria-hidden", "true");
     li.append(who);
   }
   if (m.deleted) {
