@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod settings;
 pub mod state;
 pub mod tray;
+pub mod window;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

@@ -148,7 +148,7 @@ impl Notifier {
         let app = app.clone();
         handle.wait_for_action(|action| {
             if action == "default" {
-                crate::tray::show_window(&app);
+                crate::window::show_window(&app);
                 let _ = app.emit(
                     EVENT,
                     serde_json::json!({"event": "open_conversation", "conversation_id": conv}),

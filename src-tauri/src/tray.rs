@@ -82,14 +82,7 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Bring the main window to the front.
-pub fn show_window(app: &AppHandle) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.unminimize();
-        let _ = w.show();
-        let _ = w.set_focus();
-    }
-}
+pub use crate::window::show_window;
 
 fn toggle_window(app: &AppHandle) {
     if let Some(w) = app.get_webview_window("main") {

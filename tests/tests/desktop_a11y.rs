@@ -31,13 +31,7 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
         ("TERN_RELAY", relay.url()),
     ];
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#register-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.register("alice").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     bob.send(conv, "hello there").await.unwrap();
     app.accept_first_request().await;

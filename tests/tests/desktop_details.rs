@@ -27,13 +27,7 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         ("TERN_RELAY", relay.url()),
     ];
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#register-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.register("alice").await;
 
     // 450 messages in a direct chat: scrolling back reaches the very first one.
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;

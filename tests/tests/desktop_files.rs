@@ -49,13 +49,7 @@ async fn files_are_picked_dropped_downloaded_opened_and_pictures_viewed() {
         ),
     ];
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#register-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.register("alice").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     bob.send(conv, "send me the files").await.unwrap();
     // A stranger's chat: accepted from its request bar.

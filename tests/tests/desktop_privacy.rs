@@ -30,13 +30,7 @@ async fn a_user_declines_a_request_blocks_unblocks_changes_settings_signs_out_a_
         ("TERN_RELAY", relay.url()),
     ];
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#register-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.register("alice").await;
 
     // Carol, a stranger, puts alice in a group: a request; Delete hides it.
     let group = carol

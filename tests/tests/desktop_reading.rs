@@ -55,13 +55,7 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
         ("TERN_RELAY", relay.url()),
     ];
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#register-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.register("alice").await;
 
     // Alice accepts bob's chat on her phone (so it is an ordinary chat in the app), and reads
     // his first message there; then he writes 80 more.

@@ -33,13 +33,7 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
         ("TERN_OPENER", opener.display().to_string()),
     ];
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#register-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.register("alice").await;
 
     // Bob writes 70 messages (so the first is beyond the first page), then the rich ones.
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;

@@ -222,6 +222,18 @@ impl Driver {
         panic!("timed out waiting for: {what} ({expr})");
     }
 
+    /// Create account `name` from the sign-in screen (password `PASSWORD`) and wait for the
+    /// main screen.
+    pub async fn register(&self, name: &str) {
+        self.wait_until("!document.getElementById('signin').hidden", "sign-in")
+            .await;
+        self.type_into("#username", name).await;
+        self.type_into("#password", super::PASSWORD).await;
+        self.click("#register-button").await;
+        self.wait_until("!document.getElementById('app').hidden", "main screen")
+            .await;
+    }
+
     /// Open the (first) message request in the sidebar and accept it from its bar; returns
     /// once the composer shows.
     pub async fn accept_first_request(&self) {
