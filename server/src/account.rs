@@ -42,7 +42,7 @@ pub async fn change_password(
         .store
         .call(move |txn, _| {
             txn.set_password_hash(user_id, &hash)?;
-            txn.revoke_others(user_id, keep, tern_proto::now_ms())
+            txn.revoke_others(user_id, Some(keep), tern_proto::now_ms())
         })
         .await?;
     state.hub.kick_sessions(&revoked, close::REVOKED);

@@ -243,7 +243,9 @@ pub trait Tx: ReadTx {
     /// Revoke one session.
     fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()>;
     /// Revoke every session of a user and forget every device credential; the sessions revoked.
-    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>>;
+    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>> {
+        self.revoke_others(user, None, now)
+    }
     /// Record when a user's last device disconnected.
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()>;
     /// Everyone sharing a conversation with `user` that both accepted, with their last-seen
@@ -258,12 +260,12 @@ pub trait Tx: ReadTx {
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
     /// Replace a user's password hash.
     fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()>;
-    /// Revoke every session of a user but `keep` and forget every device credential; the
-    /// sessions revoked.
+    /// Revoke every session of a user but `keep` (all with `None`) and forget every device
+    /// credential; the sessions revoked.
     fn revoke_others(
         &self,
         user: UserId,
-        keep: SessionId,
+        keep: Option<SessionId>,
         now: Timestamp,
     ) -> Result<Vec<SessionId>>;
     /// Revoke one of `user`'s sessions; whether it was theirs and active.

@@ -259,27 +259,6 @@ pub fn revoke_session(
     Ok(())
 }
 
-/// Revoke every session of a user and forget every device credential.
-pub fn revoke_all(
-    c: &mut impl GenericClient,
-    user: UserId,
-    now: Timestamp,
-) -> Result<Vec<SessionId>> {
-    let ids = c
-        .query(
-            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
-            &[&user, &now],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    c.execute(
-        "DELETE FROM device_credentials WHERE user_id = $1",
-        &[&user],
-    )?;
-    Ok(ids)
-}
-
 /// Record when a user's last device disconnected.
 pub fn set_last_seen(c: &mut impl GenericClient, user: UserId, at: Timestamp) -> Result<()> {
     c.execute(

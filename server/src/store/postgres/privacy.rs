@@ -121,17 +121,19 @@ pub fn set_password_hash(c: &mut impl GenericClient, user: UserId, hash: &str) -
     Ok(())
 }
 
-/// Revoke every session of `user` but `keep`, and forget every device credential.
+/// Revoke every session of `user` but `keep` (all with `None`), and forget every device
+/// credential.
 pub fn revoke_others(
     c: &mut impl GenericClient,
     user: UserId,
-    keep: SessionId,
+    keep: Option<SessionId>,
     now: Timestamp,
 ) -> Result<Vec<SessionId>> {
     let ids = c
         .query(
             "UPDATE sessions SET revoked_at = $3
-             WHERE user_id = $1 AND id != $2 AND revoked_at IS NULL RETURNING id",
+             WHERE user_id = $1 AND ($2::BIGINT IS NULL OR id != $2) AND revoked_at IS NULL
+             RETURNING id",
             &[&user, &keep, &now],
         )?
         .iter()
@@ -207,7 +209,7 @@ pub fn delete_account(
         "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         &[&user],
     )?;
-    let sessions = super::accounts::revoke_all(c, user, now)?;
+    let sessions = revoke_others(c, user, None, now)?;
     let convs: Vec<ConversationId> = c
         .query(
             "SELECT conversation_id FROM members WHERE user_id = $1 AND active",

@@ -165,9 +165,6 @@ impl Tx for PgTx<'_> {
     fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()> {
         accounts::revoke_session(&mut *self.c(), session, now)
     }
-    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>> {
-        accounts::revoke_all(&mut *self.c(), user, now)
-    }
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
         accounts::set_last_seen(&mut *self.c(), user, at)
     }
@@ -189,7 +186,7 @@ impl Tx for PgTx<'_> {
     fn revoke_others(
         &self,
         user: UserId,
-        keep: SessionId,
+        keep: Option<SessionId>,
         now: Timestamp,
     ) -> Result<Vec<SessionId>> {
         privacy::revoke_others(&mut *self.c(), user, keep, now)

@@ -271,24 +271,6 @@ pub fn revoke_session(txn: &Transaction<'_>, session_id: SessionId, now: Timesta
     Ok(())
 }
 
-/// Revoke every session of a user and forget every device credential; returns the session ids
-/// revoked.
-pub fn revoke_all(
-    txn: &Transaction<'_>,
-    user_id: UserId,
-    now: Timestamp,
-) -> Result<Vec<SessionId>> {
-    let ids = txn
-        .prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id")?
-        .query_map(params![user_id, now], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<SessionId>>>()?;
-    // "Everywhere" includes the devices' standing: none of them keeps its exemption from the
-    // account-wide login limit.
-    txn.prepare_cached("DELETE FROM device_credentials WHERE user_id = ?1")?
-        .execute([user_id])?;
-    Ok(ids)
-}
-
 /// Record when a user's last device disconnected.
 pub fn set_last_seen(txn: &Transaction<'_>, user_id: UserId, at: Timestamp) -> Result<()> {
     txn.prepare_cached("UPDATE users SET last_seen = ?2 WHERE id = ?1")?

@@ -123,17 +123,18 @@ pub fn set_password_hash(txn: &Transaction<'_>, user: UserId, hash: &str) -> Res
     Ok(())
 }
 
-/// Revoke every session of `user` but `keep`, and forget every device credential.
+/// Revoke every session of `user` but `keep` (all with `None`), and forget every device
+/// credential: none of the devices keeps its exemption from the account-wide login limit.
 pub fn revoke_others(
     txn: &Transaction<'_>,
     user: UserId,
-    keep: SessionId,
+    keep: Option<SessionId>,
     now: Timestamp,
 ) -> Result<Vec<SessionId>> {
     let ids = txn
         .prepare_cached(
             "UPDATE sessions SET revoked_at = ?3
-             WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id",
+             WHERE user_id = ?1 AND (?2 IS NULL OR id != ?2) AND revoked_at IS NULL RETURNING id",
         )?
         .query_map(params![user, keep, now], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<SessionId>>>()?;
@@ -203,7 +204,7 @@ pub fn delete_account(
     .execute(params![user, now])?;
     txn.prepare_cached("DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1")?
         .execute([user])?;
-    let sessions = super::accounts::revoke_all(txn, user, now)?;
+    let sessions = revoke_others(txn, user, None, now)?;
     let convs: Vec<ConversationId> = txn
         .prepare_cached("SELECT conversation_id FROM members WHERE user_id = ?1 AND active = 1")?
         .query_map([user], |r| r.get(0))?

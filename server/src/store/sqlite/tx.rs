@@ -136,9 +136,6 @@ impl Tx for Transaction<'_> {
     fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()> {
         accounts::revoke_session(self, session, now)
     }
-    fn revoke_all(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionId>> {
-        accounts::revoke_all(self, user, now)
-    }
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
         accounts::set_last_seen(self, user, at)
     }
@@ -160,7 +157,7 @@ impl Tx for Transaction<'_> {
     fn revoke_others(
         &self,
         user: UserId,
-        keep: SessionId,
+        keep: Option<SessionId>,
         now: Timestamp,
     ) -> Result<Vec<SessionId>> {
         privacy::revoke_others(self, user, keep, now)
