@@ -8,6 +8,7 @@
 //! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
 //! `TERN_RELAY` sets the relay offered on first run.
 
+pub mod avatars;
 pub mod coalesce;
 pub mod commands;
 pub mod error;
@@ -144,6 +145,9 @@ pub fn run() {
             files::send_pasted,
             files::download,
             files::read_file,
+            avatars::set_avatar,
+            avatars::set_group_avatar,
+            avatars::avatar_image,
             files::open_file,
             files::save_file_as,
             commands::find_people,
@@ -167,6 +171,8 @@ pub fn run() {
             privacy::block,
             privacy::unblock,
             privacy::set_privacy,
+            privacy::keeps_photo_location,
+            privacy::set_keeps_photo_location,
             privacy::accept_request,
             privacy::hide_conversation,
             privacy::delete_chat,

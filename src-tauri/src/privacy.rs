@@ -42,6 +42,18 @@ pub async fn set_privacy(
     Ok(state.client()?.set_privacy(presence, read_receipts).await?)
 }
 
+/// Whether photos sent from this device keep their location (off by default).
+#[tauri::command]
+pub async fn keeps_photo_location(state: State<'_, AppState>) -> Res<bool> {
+    Ok(state.client()?.keeps_photo_location().await?)
+}
+
+/// Keep or remove the location of photos sent from this device.
+#[tauri::command]
+pub async fn set_keeps_photo_location(state: State<'_, AppState>, keep: bool) -> Res<()> {
+    Ok(state.client()?.set_keeps_photo_location(keep).await?)
+}
+
 /// Accept a message request.
 #[tauri::command]
 pub async fn accept_request(

@@ -204,3 +204,79 @@ async fn deleting_a_file_message_for_everyone_removes_the_file_from_every_device
     let tombstone = view.iter().find(|m| m.seq == Some(seq)).unwrap();
     assert!(tombstone.deleted && tombstone.attachment.is_none() && tombstone.local_file.is_none());
 }
+
+/// A real JPEG (encoded here) with an EXIF block after its start marker that holds an
+/// orientation (6: turned) and, through a GPS pointer, a location.
+fn photo_with_location() -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+        .encode_image(&image::RgbImage::from_pixel(
+            40,
+            20,
+            image::Rgb([10, 200, 10]),
+        ))
+        .unwrap();
+    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]); // orientation 6
+    tiff.extend_from_slice(&[0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 38]); // GPS IFD at 38
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    tiff.extend_from_slice(b"GPS 48.858370N 2.294481E");
+    let mut app1 = vec![0xff, 0xe1];
+    app1.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    app1.extend_from_slice(b"Exif\0\0");
+    app1.extend_from_slice(&tiff);
+    [&jpeg[..2], &app1, &jpeg[2..]].concat()
+}
+
+fn mentions_location(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| w == b"GPS")
+}
+
+#[tokio::test]
+async fn a_photo_loses_its_location_unless_this_device_is_set_to_keep_it() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("holiday.jpg");
+    let original = photo_with_location();
+    std::fs::write(&path, &original).unwrap();
+    assert!(
+        !alice.keeps_photo_location().await.unwrap(),
+        "removed by default"
+    );
+
+    alice.send_file(conv, &path, "first", None).await.unwrap();
+    wait_settled(&alice).await;
+    let first = eventually_message(&bob, conv).await;
+    let got = std::fs::read(bob.download(conv, first.seq.unwrap()).await.unwrap()).unwrap();
+    assert!(
+        !mentions_location(&got),
+        "the location reached the receiver"
+    );
+    assert_ne!(got, original);
+    // Still a picture, still turned: 40×20 stored, shown 20×40.
+    let img = image::load_from_memory(&got).expect("the photo still decodes");
+    assert_eq!((img.width(), img.height()), (40, 20));
+    let a = first.attachment.as_ref().unwrap();
+    assert_eq!(
+        (a.width, a.height),
+        (Some(20), Some(40)),
+        "displayed size follows the orientation"
+    );
+
+    alice.set_keeps_photo_location(true).await.unwrap();
+    assert!(alice.keeps_photo_location().await.unwrap());
+    alice.send_file(conv, &path, "second", None).await.unwrap();
+    wait_settled(&alice).await;
+    eventually("the second photo arrives", || async {
+        bob.stored_messages(conv).await.unwrap().len() == 2
+    })
+    .await;
+    let second = bob.stored_messages(conv).await.unwrap().pop().unwrap();
+    assert_eq!(second.body, "second");
+    let got = std::fs::read(bob.download(conv, second.seq).await.unwrap()).unwrap();
+    assert_eq!(got, original, "kept byte for byte when the user asked");
+}

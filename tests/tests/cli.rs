@@ -145,6 +145,16 @@ async fn the_cli_replies_edits_reacts_deletes_and_sets_a_display_name() {
     let deleted = run(&["delete", &c, "2"]);
     assert_eq!(deleted[0]["deleted"], true);
     run(&["profile", "--display-name", "Alice Liddell"]);
+    let face = data.path().join("face.png");
+    image::RgbImage::from_pixel(600, 400, image::Rgb([40, 90, 200]))
+        .save(&face)
+        .unwrap();
+    run(&["profile", "--avatar", face.to_str().unwrap()]);
+    eventually("bob sees alice's picture", || async {
+        let list = bob.conversations().await.unwrap();
+        list.first().is_some_and(|c| c.picture.is_some())
+    })
+    .await;
 
     // Bob's engine folds all of it, and shows alice by her display name.
     eventually("bob sees every change", || async {

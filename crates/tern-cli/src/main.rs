@@ -9,7 +9,7 @@ mod output;
 mod privacy;
 
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -128,10 +128,23 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         wait: f64,
     },
-    /// Set the name others see instead of your username (blank clears it).
+    /// Set the name others see instead of your username (blank clears it) and/or your picture.
     Profile {
         #[arg(long)]
-        display_name: String,
+        display_name: Option<String>,
+        /// Your picture, from an image file: cropped to the centre square and scaled; its
+        /// location and other metadata are not sent.
+        #[arg(long, conflicts_with = "remove_avatar")]
+        avatar: Option<PathBuf>,
+        /// Remove your picture.
+        #[arg(long)]
+        remove_avatar: bool,
+    },
+    /// Set a group's picture from an image file, or remove it (any member may).
+    GroupAvatar {
+        conversation: i64,
+        /// The image; without it, the picture is removed.
+        image: Option<PathBuf>,
     },
     /// Find people: your contacts by username prefix or display name, anyone by exact username.
     Find { query: Vec<String> },
@@ -312,7 +325,22 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             )
             .await
         }
-        Command::Profile { display_name } => profile(cli, &out, display_name).await,
+        Command::Profile {
+            display_name,
+            avatar,
+            remove_avatar,
+        } => {
+            let avatar = match (avatar, remove_avatar) {
+                (Some(path), _) => Some(Some(path.as_path())),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            profile(cli, &out, display_name.as_deref(), avatar).await
+        }
+        Command::GroupAvatar {
+            conversation,
+            image,
+        } => group_avatar(cli, &out, *conversation, image.as_deref()).await,
         Command::Find { query } => find(cli, &out, &query.join(" ")).await,
         Command::Conversations => conversations(cli, &out).await,
         Command::Privacy(cmd) => privacy::run(cli, &out, cmd).await,
@@ -600,19 +628,66 @@ async fn act(
     Ok(code)
 }
 
-async fn profile(cli: &Cli, out: &Output, display_name: &str) -> anyhow::Result<ExitCode> {
+/// `avatar`: `None` leaves the picture, `Some(None)` removes it, `Some(Some(path))` sets it.
+async fn profile(
+    cli: &Cli,
+    out: &Output,
+    display_name: Option<&str>,
+    avatar: Option<Option<&Path>>,
+) -> anyhow::Result<ExitCode> {
+    if display_name.is_none() && avatar.is_none() {
+        anyhow::bail!("nothing to change: give --display-name, --avatar or --remove-avatar");
+    }
     let client = resume(cli).await?;
     let mut events = client.subscribe();
     wait_online(&client, &mut events, Duration::from_secs(15)).await?;
-    client.set_display_name(Some(display_name)).await?;
-    let name = display_name.trim();
-    out.show(&serde_json::json!({"display_name": name}), || {
-        if name.is_empty() {
-            "display name cleared".into()
-        } else {
-            format!("display name set to {name:?}")
-        }
-    });
+    if let Some(display_name) = display_name {
+        client.set_display_name(Some(display_name)).await?;
+        let name = display_name.trim();
+        out.show(&serde_json::json!({"display_name": name}), || {
+            if name.is_empty() {
+                "display name cleared".into()
+            } else {
+                format!("display name set to {name:?}")
+            }
+        });
+    }
+    if let Some(path) = avatar {
+        client.set_avatar(path).await?;
+        out.show(&serde_json::json!({"avatar": path.is_some()}), || {
+            if path.is_some() {
+                "picture set"
+            } else {
+                "picture removed"
+            }
+            .into()
+        });
+    }
+    client.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn group_avatar(
+    cli: &Cli,
+    out: &Output,
+    conversation: i64,
+    image: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let client = resume(cli).await?;
+    let mut events = client.subscribe();
+    wait_online(&client, &mut events, Duration::from_secs(15)).await?;
+    client.set_group_avatar(conversation, image).await?;
+    out.show(
+        &serde_json::json!({"conversation_id": conversation, "avatar": image.is_some()}),
+        || {
+            if image.is_some() {
+                "group picture set"
+            } else {
+                "group picture removed"
+            }
+            .into()
+        },
+    );
     client.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

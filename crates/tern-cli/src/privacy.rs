@@ -29,6 +29,10 @@ pub enum PrivacyCommand {
         /// Send read receipts (off also hides others' from you).
         #[arg(long, value_parser = ["on", "off"])]
         read_receipts: Option<String>,
+        /// Whether photos sent from this device keep where they were taken (EXIF GPS, XMP).
+        /// Removed unless set to keep; a setting of this device only.
+        #[arg(long, value_parser = ["remove", "keep"])]
+        photo_location: Option<String>,
     },
     /// Accept a message request.
     Accept { conversation: i64 },
@@ -127,7 +131,12 @@ async fn run_online(
         PrivacyCommand::Privacy {
             presence,
             read_receipts,
+            photo_location,
         } => {
+            if let Some(choice) = photo_location {
+                client.set_keeps_photo_location(choice == "keep").await?;
+            }
+            let keeps_location = client.keeps_photo_location().await?;
             let presence = presence.as_deref().map(|p| {
                 if p == "nobody" {
                     PresenceVisibility::Nobody
@@ -141,12 +150,15 @@ async fn run_online(
                 wait_for_privacy(client, presence, receipts).await?;
             }
             let p = client.privacy().await?;
-            out.show(&p, || {
+            let mut shown = serde_json::to_value(&p)?;
+            shown["photo_location"] = if keeps_location { "keep" } else { "remove" }.into();
+            out.show(&shown, || {
                 format!(
-                    "presence: {}; read receipts: {}; blocked: {}",
+                    "presence: {}; read receipts: {}; blocked: {}; photo location: {}",
                     p.presence.as_str(),
                     if p.read_receipts { "on" } else { "off" },
-                    p.blocked.len()
+                    p.blocked.len(),
+                    if keeps_location { "kept" } else { "removed" }
                 )
             });
         }

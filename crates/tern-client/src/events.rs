@@ -142,6 +142,8 @@ pub struct ConversationView {
     pub info: ConversationInfo,
     /// Display title: the group name, or the other member's display name (else username).
     pub title: String,
+    /// The picture to show: the group's, or the other member's (members carry their own).
+    pub picture: Option<tern_proto::Picture>,
     /// Newest message (outbox included).
     pub last_message: Option<ChatMessage>,
     /// Messages from others after the user's read marker.

@@ -13,6 +13,7 @@
 
 pub mod accounts;
 mod actions;
+pub mod avatars;
 pub mod cache;
 mod client;
 pub mod config;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,
     ListConversations, MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage,
-    SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
+    SetAvatar, SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
 };
 use crate::{
     ConversationId, ConversationInfo, ConversationSummary, ErrorCode, MessageId, MessageRecord,
@@ -71,6 +71,8 @@ pub enum ClientFrame {
     Typing(SetTyping),
     /// Set the caller's display name; answered with [`ServerFrame::Ok`].
     SetProfile(SetProfile),
+    /// Set or remove the caller's or a group's picture; answered with [`ServerFrame::Ok`].
+    SetAvatar(SetAvatar),
     /// Find people to chat with; answered with [`ServerFrame::People`].
     FindPeople(FindPeople),
     /// Block a user; answered with [`ServerFrame::Ok`].
@@ -182,6 +184,7 @@ impl ClientFrame {
             ClientFrame::Read(r) => r.id,
             ClientFrame::Typing(r) => r.id,
             ClientFrame::SetProfile(r) => r.id,
+            ClientFrame::SetAvatar(r) => r.id,
             ClientFrame::FindPeople(r) => r.id,
             ClientFrame::Block(r) => r.id,
             ClientFrame::Unblock(r) => r.id,

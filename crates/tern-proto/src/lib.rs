@@ -28,13 +28,15 @@ pub use http::{
 };
 pub use model::{
     Attachment, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member,
-    MemberRole, MessageId, MessageKind, MessageRecord, Person, Presence, PresenceVisibility,
-    Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+    MemberRole, MessageId, MessageKind, MessageRecord, Person, Picture, Presence,
+    PresenceVisibility, Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId, Timestamp,
+    UserId,
 };
 pub use requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,
     ListConversations, MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage,
-    SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
+    SetAvatar, SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
+    MAX_PICTURE_BYTES,
 };
 
 /// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and

@@ -104,6 +104,22 @@ pub struct Attachment {
     pub thumbnail: Option<String>,
 }
 
+/// A profile or group picture: an uploaded image (see [`Attachment`] for the transfer),
+/// referred to by its blob. Readable by everyone who shares a conversation with its user, or by
+/// the group's members. As with attachments, only `blob_id`, `size` and `sha256` concern the
+/// relay; a later end-to-end encryption can add a key without changing the transfer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Picture {
+    /// The uploaded blob.
+    pub blob_id: String,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, hex (clients check downloads against it).
+    pub sha256: String,
+}
+
 /// One user's reaction to a message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Reaction {
@@ -278,6 +294,9 @@ pub struct Member {
     /// The name the member chose to be shown by, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The member's profile picture, if they set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<Picture>,
     /// Admin or member.
     pub role: MemberRole,
     /// Highest sequence one of this member's devices reported as stored.
@@ -354,6 +373,10 @@ pub struct ConversationInfo {
     pub kind: ConversationKind,
     /// Group name; `None` for direct conversations.
     pub name: Option<String>,
+    /// The group's picture, if one was set (always `None` for direct conversations: they show
+    /// the other member's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<Picture>,
     /// Current members.
     pub members: Vec<Member>,
     /// Sequence number of the newest message (0 when empty).

@@ -192,6 +192,26 @@ pub struct SetProfile {
     pub display_name: Option<String>,
 }
 
+/// Set (or with `None`, remove) the caller's profile picture, or with `conversation_id` a
+/// group's (any member may, as with renaming); answered with [`crate::ServerFrame::Ok`]. The
+/// picture must be a complete upload of the caller's (or one they can read), an image of at
+/// most [`MAX_PICTURE_BYTES`]. Every conversation that shows it changes shape, so members
+/// learn of it by push and by sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAvatar {
+    /// Request id.
+    pub id: RequestId,
+    /// The group whose picture this is; absent for the caller's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    /// The new picture, or `None` to remove it.
+    #[serde(default)]
+    pub avatar: Option<crate::Picture>,
+}
+
+/// Largest profile or group picture (bytes). Clients resize before uploading.
+pub const MAX_PICTURE_BYTES: u64 = 1024 * 1024;
+
 /// Find people to start a chat with; answered with [`crate::ServerFrame::People`]. Matches
 /// username prefixes and display names among people the caller shares a conversation with,
 /// and an exact username for everyone else (no directory to scrape).

@@ -129,17 +129,29 @@ fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<(
 /// The caller may attach blob `a`: it exists, is complete, matches the descriptor, and is
 /// theirs or one they can already read (forwarding).
 fn authorize_attachment(txn: &dyn Tx, me: UserId, a: &Attachment) -> Result<()> {
+    authorize_blob(txn, me, &a.blob_id, a.size, &a.sha256)
+}
+
+/// The caller may refer to blob `blob_id` (in a message or as a picture): it is a complete
+/// upload of `size` bytes hashing to `sha256`, and theirs or one they can already read.
+pub(super) fn authorize_blob(
+    txn: &dyn Tx,
+    me: UserId,
+    blob_id: &str,
+    size: u64,
+    sha256: &str,
+) -> Result<()> {
     let missing = || Error::refused(ErrorCode::NotFound, "no such attachment upload");
     let upload = txn
-        .upload(&a.blob_id)?
+        .upload(blob_id)?
         .filter(|u| u.complete)
         .ok_or_else(missing)?;
-    if upload.size != a.size || !upload.sha256.eq_ignore_ascii_case(&a.sha256) {
+    if upload.size != size || !upload.sha256.eq_ignore_ascii_case(sha256) {
         return Err(bad(
             "the attachment's size or sha256 differs from its upload",
         ));
     }
-    if upload.user_id != me && !txn.blob_readable(me, &a.blob_id)? {
+    if upload.user_id != me && !txn.blob_readable(me, blob_id)? {
         return Err(missing());
     }
     Ok(())

@@ -76,6 +76,7 @@ pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
         ClientFrame::LeaveGroup(r) => groups::leave(ctx, r).await,
         ClientFrame::ListConversations(r) => groups::list(ctx, r).await,
         ClientFrame::SetProfile(r) => profile::set(ctx, r).await,
+        ClientFrame::SetAvatar(r) => profile::set_avatar(ctx, r).await,
         ClientFrame::FindPeople(r) => profile::find(ctx, r).await,
         ClientFrame::Block(r) => privacy::block(ctx, r).await,
         ClientFrame::Unblock(r) => privacy::unblock(ctx, r).await,

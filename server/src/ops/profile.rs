@@ -1,10 +1,15 @@
-//! The caller's profile (display name) and finding people to chat with.
+//! The caller's profile (display name and picture), group pictures, and finding people to
+//! chat with.
 //!
-//! A display name lives on the account; conversations carry it in their members, so a change
-//! is published to every conversation the caller is in and reaches offline members by sync
-//! (each of those conversations gets a new version).
+//! A display name and a picture live on the account; conversations carry them in their
+//! members, so a change is published to every conversation the caller is in and reaches
+//! offline members by sync (each of those conversations gets a new version). A group's picture
+//! is part of the group's shape in the same way.
 
-use tern_proto::{ErrorCode, FindPeople, ServerFrame, SetProfile};
+use tern_proto::{
+    ConversationKind, ErrorCode, FindPeople, Picture, ServerFrame, SetAvatar, SetProfile,
+    MAX_PICTURE_BYTES,
+};
 
 use super::visibility::publish_conversation;
 use super::{queue, Ctx, Pending};
@@ -45,6 +50,71 @@ pub async fn set(ctx: Ctx<'_>, req: SetProfile) -> Result<Pending> {
     let (me, conn, id) = (ctx.caller.user_id, ctx.caller.conn_id, req.id);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         for conv in txn.set_display_name(me, name.as_deref())? {
+            let info = txn.info(conv)?;
+            publish_conversation(txn, &info, conn, out)?;
+        }
+        Ok(())
+    };
+    queue(ctx.state, job, move |()| Some(ServerFrame::Ok { id })).await
+}
+
+/// Picture types a client may show (the relay sniffs a download against them too).
+const PICTURE_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+/// A picture descriptor within bounds: a blob id, an image type, at most
+/// [`MAX_PICTURE_BYTES`], a SHA-256.
+fn check_picture(p: &Picture) -> Result<()> {
+    let bad = |text: String| Err(Error::refused(ErrorCode::BadRequest, text));
+    if !crate::blobs::valid_id(&p.blob_id) {
+        return bad("not an upload id".into());
+    }
+    if !PICTURE_TYPES.contains(&p.content_type.as_str()) {
+        return bad(format!("a picture is one of {}", PICTURE_TYPES.join(", ")));
+    }
+    if p.size == 0 || p.size > MAX_PICTURE_BYTES {
+        return Err(Error::refused(
+            ErrorCode::AttachmentTooLarge,
+            format!("a picture has 1 to {MAX_PICTURE_BYTES} bytes"),
+        ));
+    }
+    if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return bad("sha256 is 64 hex digits".into());
+    }
+    Ok(())
+}
+
+/// Set or remove the caller's picture, or a group's (any member may, as with renaming), and
+/// tell every conversation that shows it.
+pub async fn set_avatar(ctx: Ctx<'_>, req: SetAvatar) -> Result<Pending> {
+    if let Some(p) = &req.avatar {
+        check_picture(p)?;
+    }
+    let (me, conn, id) = (ctx.caller.user_id, ctx.caller.conn_id, req.id);
+    let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        if let Some(p) = &req.avatar {
+            super::messages::authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256)?;
+        }
+        let changed = match req.conversation_id {
+            None => txn.set_user_avatar(me, req.avatar.as_ref())?,
+            Some(conv) => {
+                let roster = txn.roster(conv)?;
+                if !roster.members.iter().any(|&(user, _)| user == me) {
+                    return Err(Error::refused(
+                        ErrorCode::NotMember,
+                        format!("you are not a member of conversation {conv}"),
+                    ));
+                }
+                if roster.kind != ConversationKind::Group {
+                    return Err(Error::refused(
+                        ErrorCode::BadRequest,
+                        "a direct conversation shows the other member's picture",
+                    ));
+                }
+                txn.set_group_avatar(conv, req.avatar.as_ref())?;
+                vec![conv]
+            }
+        };
+        for conv in changed {
             let info = txn.info(conv)?;
             publish_conversation(txn, &info, conn, out)?;
         }

@@ -25,8 +25,8 @@ pub mod tx;
 
 pub use sqlite::schema;
 pub use tx::{
-    cut_to_page, page_weight, AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target,
-    Tx, UploadRow, UserRow, MAX_PAGE_BYTES,
+    cut_to_page, page_weight, picture_columns, picture_from, AuthSession, Changes, NewEntry,
+    PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow, MAX_PAGE_BYTES,
 };
 
 use std::path::PathBuf;

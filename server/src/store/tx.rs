@@ -12,11 +12,25 @@
 
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
-    MessageKind, MessageRecord, Person, PresenceVisibility, ReceiptState, Seq, SessionId,
+    MessageKind, MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId,
     SessionInfo, Timestamp, UserId,
 };
 
 use crate::error::Result;
+
+/// How a picture is stored: its descriptor as JSON, and its blob id apart (who may read the
+/// blob, and the sweeper keeping it, are decided on that column).
+pub fn picture_columns(p: Option<&Picture>) -> (Option<String>, Option<String>) {
+    (
+        p.map(|p| serde_json::to_string(p).expect("a picture serializes")),
+        p.map(|p| p.blob_id.clone()),
+    )
+}
+
+/// A stored picture descriptor; one that does not parse is treated as none.
+pub fn picture_from(json: Option<String>) -> Option<Picture> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+}
 
 /// A user's credentials row.
 #[derive(Debug, Clone)]
@@ -256,6 +270,15 @@ pub trait Tx: ReadTx {
     /// Set or clear a display name; each of the user's conversations gets a new version.
     /// Returns those conversations.
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>>;
+    /// Set or clear a user's picture; each of the user's conversations gets a new version.
+    /// Returns those conversations.
+    fn set_user_avatar(
+        &self,
+        user: UserId,
+        avatar: Option<&Picture>,
+    ) -> Result<Vec<ConversationId>>;
+    /// Set or clear a group's picture; the group gets a new version.
+    fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()>;
     /// Contacts by username prefix or display name, anyone by exact username; never `me`.
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
     /// Replace a user's password hash.
@@ -316,8 +339,8 @@ pub trait Tx: ReadTx {
     fn complete_upload(&self, id: &str) -> Result<()>;
     /// Record that the message at (`conv`, `seq`) refers to blob `id`.
     fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()>;
-    /// Remove uploads created before `before` that no message refers to; their ids (their
-    /// bytes are to be removed too).
+    /// Remove uploads created before `before` that no message refers to and that are no
+    /// user's or group's picture; their ids (their bytes are to be removed too).
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>>;
 
     // Conversations.

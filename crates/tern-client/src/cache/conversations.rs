@@ -4,20 +4,31 @@ use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, Presence, Privacy,
+    ConversationId, ConversationInfo, ConversationKind, Cursor, Member, Picture, Presence, Privacy,
     ReceiptState, Seq, UserId,
 };
 
 use crate::error::Result;
 
+/// A picture descriptor as stored (JSON).
+fn picture_json(p: Option<&Picture>) -> Option<String> {
+    p.map(|p| serde_json::to_string(p).expect("a picture serializes"))
+}
+
+/// A stored picture descriptor (one that does not parse counts as none).
+pub(crate) fn picture(json: Option<String>) -> Option<Picture> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+}
+
 /// Insert or update a conversation and replace its member list. Markers only move forward.
 pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
     txn.prepare_cached(
-        "INSERT INTO conversations (id, kind, name, last_seq, created_at, last_activity, active)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
-         ON CONFLICT (id) DO UPDATE SET kind = ?2, name = ?3, last_seq = max(last_seq, ?4), active = 1",
+        "INSERT INTO conversations (id, kind, name, last_seq, created_at, last_activity, active, avatar)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6)
+         ON CONFLICT (id) DO UPDATE SET kind = ?2, name = ?3, last_seq = max(last_seq, ?4), active = 1,
+           avatar = ?6",
     )?
-    .execute(params![info.conversation_id, ConversationKind::as_str(info.kind), info.name, info.last_seq as i64, info.created_at])?;
+    .execute(params![info.conversation_id, ConversationKind::as_str(info.kind), info.name, info.last_seq as i64, info.created_at, picture_json(info.avatar.as_ref())])?;
     let ids: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
     let existing: Vec<UserId> = txn
         .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1")?
@@ -29,11 +40,11 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
     }
     for m in &info.members {
         txn.prepare_cached(
-            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq, display_name, accepted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO members (conversation_id, user_id, username, role, delivered_seq, read_seq, display_name, accepted, avatar)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (conversation_id, user_id) DO UPDATE SET username = ?3, role = ?4,
                delivered_seq = max(delivered_seq, ?5), read_seq = max(read_seq, ?6), display_name = ?7,
-               accepted = ?8",
+               accepted = ?8, avatar = ?9",
         )?
         .execute(params![
             info.conversation_id,
@@ -44,6 +55,7 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
             m.read_seq as i64,
             m.display_name,
             m.accepted,
+            picture_json(m.avatar.as_ref()),
         ])?;
     }
     Ok(())
@@ -96,22 +108,26 @@ pub fn cursors(txn: &Transaction<'_>) -> Result<Vec<Cursor>> {
 /// The cached shape of one conversation.
 pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<ConversationInfo>> {
     let head = txn
-        .prepare_cached("SELECT kind, name, last_seq, created_at FROM conversations WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = ?1",
+        )?
         .query_row([conv], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .optional()?;
-    let Some((kind, name, last_seq, created_at)) = head else {
+    let Some((kind, name, last_seq, created_at, avatar)) = head else {
         return Ok(None);
     };
     let members = txn
         .prepare_cached(
-            "SELECT user_id, username, role, delivered_seq, read_seq, display_name, accepted
+            "SELECT user_id, username, role, delivered_seq, read_seq, display_name, accepted,
+                    avatar
              FROM members WHERE conversation_id = ?1 ORDER BY username",
         )?
         .query_map([conv], |r| {
@@ -123,6 +139,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
                 read_seq: r.get::<_, i64>(4)? as Seq,
                 display_name: r.get(5)?,
                 accepted: r.get(6)?,
+                avatar: picture(r.get(7)?),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -132,6 +149,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
             .parse()
             .map_err(|e: String| crate::error::Error::Invalid(format!("corrupt cache: {e}")))?,
         name,
+        avatar: picture(avatar),
         members,
         last_seq: last_seq as Seq,
         created_at,

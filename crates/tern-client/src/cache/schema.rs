@@ -132,6 +132,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE members ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE conversations ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 6: profile and group pictures, as their descriptors (JSON); the image files live in the
+    // account's `avatars/` folder, named by their SHA-256.
+    r#"
+    ALTER TABLE members ADD COLUMN avatar TEXT;
+    ALTER TABLE conversations ADD COLUMN avatar TEXT;
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

@@ -75,7 +75,12 @@ fn view(
         (None, None) => format!("conversation {id}"),
     };
     let last_message = page(txn, me, id, None, 1)?.pop();
+    let picture = match other {
+        Some(o) => o.avatar.clone(),
+        None => info.avatar.clone(),
+    };
     Ok(Some(ConversationView {
+        picture,
         online: other.map(|o| online.get(&o.user_id).map(|p| p.online).unwrap_or(false)),
         last_seen: other
             .and_then(|o| online.get(&o.user_id))
@@ -177,6 +182,7 @@ mod tests {
             delivered_seq: 0,
             read_seq: 0,
             display_name: None,
+            avatar: None,
             accepted: true,
         }
     }
@@ -204,11 +210,21 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         schema::migrate(&mut conn).unwrap();
         let txn = conn.transaction().unwrap();
+        let bob = Member {
+            avatar: Some(tern_proto::Picture {
+                blob_id: "0123456789abcdef0123456789abcdef".into(),
+                content_type: "image/jpeg".into(),
+                size: 1000,
+                sha256: "ab".repeat(32),
+            }),
+            ..member(2, "bob")
+        };
         let info = ConversationInfo {
             conversation_id: 3,
             kind: ConversationKind::Direct,
             name: None,
-            members: vec![member(1, "alice"), member(2, "bob")],
+            avatar: None,
+            members: vec![member(1, "alice"), bob.clone()],
             last_seq: 0,
             created_at: 10,
         };
@@ -230,6 +246,14 @@ mod tests {
         let single = one(&txn, 1, 3).unwrap().expect("an active conversation");
         assert_eq!(listed, vec![single.clone()]);
         assert_eq!((single.title.as_str(), single.unread), ("bob", 1));
+        assert_eq!(
+            single.picture, bob.avatar,
+            "a direct chat shows the other's picture"
+        );
+        assert_eq!(
+            single.info.members[1].avatar, bob.avatar,
+            "kept in the cache"
+        );
 
         conversations::deactivate(&txn, 3).unwrap();
         assert_eq!(one(&txn, 1, 3).unwrap(), None);

@@ -1,7 +1,7 @@
 //! Getting a file ready to send: a private copy in the account's folder (so the upload survives
 //! the original being moved or edited, and an app restart), its SHA-256, a media type, and for
-//! images their size and a small JPEG thumbnail. A JPEG's EXIF block (camera, time and, often,
-//! GPS location) is left out of the copy unless the caller keeps it.
+//! images their size (as displayed, after the EXIF orientation) and a small JPEG thumbnail.
+//! Location metadata is left out of the copy unless the caller keeps it ([`super::location`]).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -42,36 +42,6 @@ pub fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// A JPEG without its EXIF (APP1 `Exif`) segments; other bytes as they are. Anything that does
-/// not parse as a JPEG header comes back unchanged.
-pub fn strip_exif(jpeg: &[u8]) -> Vec<u8> {
-    if !jpeg.starts_with(&[0xff, 0xd8]) {
-        return jpeg.to_vec();
-    }
-    let mut out = Vec::with_capacity(jpeg.len());
-    out.extend_from_slice(&jpeg[..2]);
-    let mut i = 2;
-    while i + 4 <= jpeg.len() && jpeg[i] == 0xff {
-        let marker = jpeg[i + 1];
-        // Start of scan: the rest is image data.
-        if marker == 0xda {
-            break;
-        }
-        let len = u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]) as usize;
-        if len < 2 || i + 2 + len > jpeg.len() {
-            return jpeg.to_vec();
-        }
-        let segment = &jpeg[i..i + 2 + len];
-        let exif = marker == 0xe1 && segment.get(4..10) == Some(b"Exif\0\0".as_slice());
-        if !exif {
-            out.extend_from_slice(segment);
-        }
-        i += 2 + len;
-    }
-    out.extend_from_slice(&jpeg[i..]);
-    out
-}
-
 fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
@@ -92,12 +62,18 @@ fn sha256_file(path: &Path) -> Result<String> {
 
 /// Width, height and a base64 JPEG thumbnail of an image file, when it decodes.
 fn image_facts(path: &Path) -> Option<(u32, u32, Option<String>)> {
-    let img = image::ImageReader::open(path)
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::open(path)
         .ok()?
         .with_guessed_format()
         .ok()?
-        .decode()
+        .into_decoder()
         .ok()?;
+    let orientation = decoder.orientation().ok()?;
+    let mut img = image::DynamicImage::from_decoder(decoder).ok()?;
+    // Sizes and thumbnail as a viewer shows the picture: a portrait photo stored sideways
+    // with an orientation tag is taller than wide.
+    img.apply_orientation(orientation);
     let (w, h) = (img.width(), img.height());
     let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();
     let mut jpeg = Vec::new();
@@ -129,10 +105,10 @@ pub fn prepare(
     crate::private_fs::create_dir(dir)?;
     let staged = dir.join(name_in_dir);
     let kind = content_type(&name);
-    if kind == "image/jpeg" && strip_location {
+    if strip_location && super::location::applies_to(kind) {
         let bytes = std::fs::read(src)?;
         let mut out = std::fs::File::create(&staged)?;
-        out.write_all(&strip_exif(&bytes))?;
+        out.write_all(&super::location::strip(kind, &bytes))?;
         out.sync_all()?;
     } else {
         std::fs::copy(src, &staged)?;
@@ -172,19 +148,6 @@ pub fn verify(path: &Path, sha256: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exif_is_dropped_from_a_jpeg_and_everything_else_kept() {
-        let exif = [
-            0xff, 0xe1, 0x00, 0x0c, b'E', b'x', b'i', b'f', 0, 0, 1, 2, 3, 4,
-        ];
-        let jfif = [0xff, 0xe0, 0x00, 0x06, b'J', b'F', b'I', b'F'];
-        let scan = [0xff, 0xda, 0x00, 0x02, 9, 9, 0xff, 0xd9];
-        let jpeg: Vec<u8> = [&[0xff, 0xd8][..], &jfif, &exif, &scan].concat();
-        let clean = strip_exif(&jpeg);
-        assert_eq!(clean, [&[0xff, 0xd8][..], &jfif, &scan].concat());
-        assert_eq!(strip_exif(b"not a jpeg"), b"not a jpeg");
-    }
 
     #[test]
     fn an_image_gets_its_size_and_a_thumbnail_and_other_files_a_plain_type() {

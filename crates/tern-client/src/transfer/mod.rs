@@ -7,7 +7,8 @@
 //! the same conversation wait for it, so the order the user wrote in is kept.
 
 pub mod files;
-mod relay;
+pub mod location;
+pub(crate) mod relay;
 pub(crate) mod uploader;
 
 use std::path::{Path, PathBuf};
@@ -24,9 +25,42 @@ use crate::events::{ChatMessage, Event, MessageStatus, Quote};
 /// Bytes of downloaded files kept in the cache folder before the oldest are removed.
 pub const DOWNLOAD_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// Whether `id` has the relay's form of a blob id (32 lowercase hex digits). Ids name files
+/// here, so a hostile descriptor must not be able to point outside the account's folders.
+pub(crate) fn valid_blob_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The `meta` key of this device's photo-location setting.
+const KEEP_LOCATION_KEY: &str = "keep_photo_location";
+
 impl Client {
     fn files_dir(&self, which: &str) -> PathBuf {
         account_dir(&self.shared.config, self.shared.user_id).join(which)
+    }
+
+    /// Whether photos keep the place they were taken when sent from this device. Off unless
+    /// the user turns it on: location (EXIF GPS, XMP) is removed from JPEG and PNG files
+    /// before they are staged for upload; the orientation is kept.
+    pub async fn keeps_photo_location(&self) -> Result<bool> {
+        let value = self
+            .shared
+            .cache
+            .call(|txn| crate::cache::meta_get(txn, KEEP_LOCATION_KEY))
+            .await?;
+        Ok(value.as_deref() == Some("true"))
+    }
+
+    /// Turn keeping photo locations on or off for this device (kept across restarts).
+    pub async fn set_keeps_photo_location(&self, keep: bool) -> Result<()> {
+        let value = if keep { "true" } else { "false" };
+        self.shared
+            .cache
+            .call(move |txn| crate::cache::meta_set(txn, KEEP_LOCATION_KEY, value))
+            .await
     }
 
     /// Send the file at `path` (with an optional caption, optionally as a reply). Returns the
@@ -45,7 +79,8 @@ impl Client {
             self.files_dir("outgoing"),
             client_id.clone(),
         );
-        let prepared = tokio::task::spawn_blocking(move || files::prepare(&src, &dir, &cid, true))
+        let strip = !self.keeps_photo_location().await?;
+        let prepared = tokio::task::spawn_blocking(move || files::prepare(&src, &dir, &cid, strip))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
         let item = outbox::OutboxItem {
@@ -112,13 +147,7 @@ impl Client {
         if let Some(done) = &message.local_file {
             return Ok(PathBuf::from(done));
         }
-        // The id names files here: only the relay's form (32 lowercase hex digits) is used,
-        // so a hostile descriptor cannot point outside the downloads folder.
-        let valid_id = a.blob_id.len() == 32
-            && a.blob_id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !valid_id {
+        if !valid_blob_id(&a.blob_id) {
             return Err(Error::Invalid("the attachment has an invalid id".into()));
         }
         let dir = self.files_dir("downloads");

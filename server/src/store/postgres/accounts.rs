@@ -2,7 +2,7 @@
 //! contracts as [`crate::store::sqlite::accounts`].
 
 use postgres::GenericClient;
-use tern_proto::{ConversationId, ErrorCode, Person, SessionId, Timestamp, UserId};
+use tern_proto::{ConversationId, ErrorCode, Person, Picture, SessionId, Timestamp, UserId};
 
 use super::next_version;
 use crate::error::{Error, Result};
@@ -301,7 +301,7 @@ pub fn last_seen(
     Ok(out)
 }
 
-/// Set or clear a display name; each of the user's conversations gets a new version.
+/// Set or clear a user's display name; every conversation of theirs gets a new version.
 pub fn set_display_name(
     c: &mut impl GenericClient,
     user: UserId,
@@ -311,6 +311,25 @@ pub fn set_display_name(
         "UPDATE users SET display_name = $2 WHERE id = $1",
         &[&user, &name],
     )?;
+    touch_conversations_of(c, user)
+}
+
+/// Set or clear a user's picture; every conversation of theirs gets a new version.
+pub fn set_avatar(
+    c: &mut impl GenericClient,
+    user: UserId,
+    avatar: Option<&Picture>,
+) -> Result<Vec<ConversationId>> {
+    let (json, blob) = crate::store::picture_columns(avatar);
+    c.execute(
+        "UPDATE users SET avatar = $2, avatar_blob = $3 WHERE id = $1",
+        &[&user, &json, &blob],
+    )?;
+    touch_conversations_of(c, user)
+}
+
+/// Give every conversation `user` is in a new version; their ids.
+fn touch_conversations_of(c: &mut impl GenericClient, user: UserId) -> Result<Vec<ConversationId>> {
     let version = next_version(c)? as i64;
     Ok(c.query(
         "UPDATE conversations SET version = $2

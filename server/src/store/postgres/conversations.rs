@@ -6,25 +6,25 @@
 use postgres::GenericClient;
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, ErrorCode, Member,
-    MemberRole, ReceiptState, Seq, Timestamp, UserId,
+    MemberRole, Picture, ReceiptState, Seq, Timestamp, UserId,
 };
 
 use super::{messages, next_version, parse};
 use crate::error::{Error, Result};
-use crate::store::tx::{Changes, Roster};
+use crate::store::tx::{picture_columns, picture_from, Changes, Roster};
 
 /// A conversation's current shape with its active members; `not_found` if none.
 pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<ConversationInfo> {
     let head = c
         .query_opt(
-            "SELECT kind, name, last_seq, created_at FROM conversations WHERE id = $1",
+            "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = $1",
             &[&conv],
         )?
         .ok_or_else(|| Error::refused(ErrorCode::NotFound, format!("no conversation {conv}")))?;
     let mut members = Vec::new();
     for r in c.query(
         "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name,
-                m.accepted
+                m.accepted, u.avatar
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = $1 AND m.active ORDER BY m.joined_at, m.user_id",
         &[&conv],
@@ -37,16 +37,33 @@ pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
             read_seq: r.get::<_, i64>(4) as Seq,
             display_name: r.get(5),
             accepted: r.get(6),
+            avatar: picture_from(r.get(7)),
         });
     }
     Ok(ConversationInfo {
         conversation_id: conv,
         kind: parse(head.get::<_, &str>(0))?,
         name: head.get(1),
+        avatar: picture_from(head.get(4)),
         members,
         last_seq: head.get::<_, i64>(2) as Seq,
         created_at: head.get(3),
     })
+}
+
+/// Set or clear a conversation's picture and give it a new version.
+pub fn set_avatar(
+    c: &mut impl GenericClient,
+    conv: ConversationId,
+    avatar: Option<&Picture>,
+) -> Result<()> {
+    let (json, blob) = picture_columns(avatar);
+    let version = next_version(c)? as i64;
+    c.execute(
+        "UPDATE conversations SET avatar = $2, avatar_blob = $3, version = $4 WHERE id = $1",
+        &[&conv, &json, &blob, &version],
+    )?;
+    Ok(())
 }
 
 /// The caller's role; `not_member` (also for conversations that do not exist).

@@ -202,7 +202,7 @@ pub fn delete_account(
     now: Timestamp,
 ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
     c.execute(
-        "UPDATE users SET deleted_at = $2, display_name = NULL, last_seen = NULL WHERE id = $1",
+        "UPDATE users SET deleted_at = $2, display_name = NULL, avatar = NULL, avatar_blob = NULL, last_seen = NULL WHERE id = $1",
         &[&user, &now],
     )?;
     c.execute(

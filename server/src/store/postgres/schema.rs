@@ -138,6 +138,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT;
     ALTER TABLE users ADD COLUMN deleted_at BIGINT;
 "#,
+    r#"
+    ALTER TABLE users ADD COLUMN avatar TEXT;
+    ALTER TABLE users ADD COLUMN avatar_blob TEXT;
+    ALTER TABLE conversations ADD COLUMN avatar TEXT;
+    ALTER TABLE conversations ADD COLUMN avatar_blob TEXT;
+    CREATE INDEX users_by_avatar ON users(avatar_blob) WHERE avatar_blob IS NOT NULL;
+    CREATE INDEX conversations_by_avatar ON conversations(avatar_blob)
+        WHERE avatar_blob IS NOT NULL;
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

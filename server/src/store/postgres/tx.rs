@@ -8,7 +8,7 @@ use std::cell::{RefCell, RefMut};
 use postgres::{Client, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
-    PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
+    Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
 };
 
 use super::{accounts, conversations as convs, messages, privacy, uploads};
@@ -176,6 +176,16 @@ impl Tx for PgTx<'_> {
     }
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
         accounts::set_display_name(&mut *self.c(), user, name)
+    }
+    fn set_user_avatar(
+        &self,
+        user: UserId,
+        avatar: Option<&Picture>,
+    ) -> Result<Vec<ConversationId>> {
+        accounts::set_avatar(&mut *self.c(), user, avatar)
+    }
+    fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
+        convs::set_avatar(&mut *self.c(), conv, avatar)
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(&mut *self.c(), me, query)

@@ -65,14 +65,25 @@ pub fn complete_upload(c: &mut impl GenericClient, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `user` may download blob `id`.
+/// Whether `user` may download blob `id`: its uploader; current members of a conversation
+/// where a message refers to it or whose picture it is; and anyone who shares a conversation
+/// with the user whose picture it is.
 pub fn blob_readable(c: &mut impl GenericClient, user: UserId, id: &str) -> Result<bool> {
     Ok(c.query_opt(
         "SELECT 1 FROM uploads WHERE id = $1 AND user_id = $2
              UNION ALL
              SELECT 1 FROM blob_refs r JOIN members m
                ON m.conversation_id = r.conversation_id AND m.user_id = $2 AND m.active
-             WHERE r.blob_id = $1 LIMIT 1",
+             WHERE r.blob_id = $1
+             UNION ALL
+             SELECT 1 FROM conversations c JOIN members m
+               ON m.conversation_id = c.id AND m.user_id = $2 AND m.active
+             WHERE c.avatar_blob = $1
+             UNION ALL
+             SELECT 1 FROM users u
+               JOIN members o ON o.user_id = u.id AND o.active
+               JOIN members m ON m.conversation_id = o.conversation_id AND m.user_id = $2 AND m.active
+             WHERE u.avatar_blob = $1 LIMIT 1",
         &[&id, &user],
     )?
     .is_some())
@@ -106,6 +117,8 @@ pub fn sweep_uploads(c: &mut impl GenericClient, before: Timestamp) -> Result<Ve
     Ok(c.query(
         "DELETE FROM uploads WHERE created_at < $1
              AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)
              RETURNING id",
         &[&before],
     )?

@@ -3,7 +3,7 @@
 //! of users who share a conversation with someone (their contacts).
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, ErrorCode, Person, SessionId, Timestamp, UserId};
+use tern_proto::{ConversationId, ErrorCode, Person, Picture, SessionId, Timestamp, UserId};
 
 use crate::error::{Error, Result};
 use crate::store::tx::{AuthSession, UserRow};
@@ -323,6 +323,24 @@ pub fn set_display_name(
 ) -> Result<Vec<ConversationId>> {
     txn.prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")?
         .execute(params![user_id, name])?;
+    touch_conversations_of(txn, user_id)
+}
+
+/// Set or clear a user's picture; like [`set_display_name`], every conversation the user is
+/// in gets a new version, and those are returned.
+pub fn set_avatar(
+    txn: &Transaction<'_>,
+    user_id: UserId,
+    avatar: Option<&Picture>,
+) -> Result<Vec<ConversationId>> {
+    let (json, blob) = crate::store::picture_columns(avatar);
+    txn.prepare_cached("UPDATE users SET avatar = ?2, avatar_blob = ?3 WHERE id = ?1")?
+        .execute(params![user_id, json, blob])?;
+    touch_conversations_of(txn, user_id)
+}
+
+/// Give every conversation `user_id` is in a new version; their ids.
+fn touch_conversations_of(txn: &Transaction<'_>, user_id: UserId) -> Result<Vec<ConversationId>> {
     let version = super::next_version(txn)? as i64;
     Ok(txn
         .prepare_cached(

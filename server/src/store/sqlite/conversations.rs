@@ -8,23 +8,26 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, ErrorCode, Member,
-    MemberRole, ReceiptState, Seq, Timestamp, UserId,
+    MemberRole, Picture, ReceiptState, Seq, Timestamp, UserId,
 };
 
 use super::{enum_column, messages, next_version};
 use crate::error::{Error, Result};
-use crate::store::tx::{Changes, Roster};
+use crate::store::tx::{picture_columns, picture_from, Changes, Roster};
 
 /// The conversation's current shape with its active members.
 pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationInfo> {
     let head = txn
-        .prepare_cached("SELECT kind, name, last_seq, created_at FROM conversations WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = ?1",
+        )?
         .query_row([conv], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Timestamp>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .optional()?
@@ -32,7 +35,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
     let members = txn
         .prepare_cached(
             "SELECT m.user_id, u.username, m.role, m.delivered_seq, m.read_seq, u.display_name,
-                    m.accepted
+                    m.accepted, u.avatar
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ?1 AND m.active = 1 ORDER BY m.joined_at, m.user_id",
         )?
@@ -45,6 +48,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
                 read_seq: r.get::<_, i64>(4)? as Seq,
                 display_name: r.get(5)?,
                 accepted: r.get(6)?,
+                avatar: picture_from(r.get(7)?),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -52,10 +56,26 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
         conversation_id: conv,
         kind: head.0.parse().map_err(Error::Internal)?,
         name: head.1,
+        avatar: picture_from(head.4),
         members,
         last_seq: head.2 as Seq,
         created_at: head.3,
     })
+}
+
+/// Set or clear a conversation's picture and give it a new version.
+pub fn set_avatar(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    avatar: Option<&Picture>,
+) -> Result<()> {
+    let (json, blob) = picture_columns(avatar);
+    let version = next_version(txn)? as i64;
+    txn.prepare_cached(
+        "UPDATE conversations SET avatar = ?2, avatar_blob = ?3, version = ?4 WHERE id = ?1",
+    )?
+    .execute(params![conv, json, blob, version])?;
+    Ok(())
 }
 
 /// The caller's role, or `not_member` (also for conversations that do not exist, so that

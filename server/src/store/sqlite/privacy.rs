@@ -199,7 +199,7 @@ pub fn delete_account(
     now: Timestamp,
 ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
     txn.prepare_cached(
-        "UPDATE users SET deleted_at = ?2, display_name = NULL, last_seen = NULL WHERE id = ?1",
+        "UPDATE users SET deleted_at = ?2, display_name = NULL, avatar = NULL, avatar_blob = NULL, last_seen = NULL WHERE id = ?1",
     )?
     .execute(params![user, now])?;
     txn.prepare_cached("DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1")?

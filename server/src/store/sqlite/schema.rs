@@ -149,6 +149,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;
     ALTER TABLE users ADD COLUMN deleted_at INTEGER;
     "#,
+    // 7: profile and group pictures: the descriptor as JSON, and its blob id apart (who may
+    // download it; the sweeper keeps it).
+    r#"
+    ALTER TABLE users ADD COLUMN avatar TEXT;
+    ALTER TABLE users ADD COLUMN avatar_blob TEXT;
+    ALTER TABLE conversations ADD COLUMN avatar TEXT;
+    ALTER TABLE conversations ADD COLUMN avatar_blob TEXT;
+    CREATE INDEX users_by_avatar ON users(avatar_blob) WHERE avatar_blob IS NOT NULL;
+    CREATE INDEX conversations_by_avatar ON conversations(avatar_blob)
+        WHERE avatar_blob IS NOT NULL;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.

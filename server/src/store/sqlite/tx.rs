@@ -5,7 +5,7 @@
 use rusqlite::{Connection, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
-    PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
+    Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
 };
 
 use super::{accounts, conversations as convs, messages, privacy, uploads};
@@ -147,6 +147,16 @@ impl Tx for Transaction<'_> {
     }
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
         accounts::set_display_name(self, user, name)
+    }
+    fn set_user_avatar(
+        &self,
+        user: UserId,
+        avatar: Option<&Picture>,
+    ) -> Result<Vec<ConversationId>> {
+        accounts::set_avatar(self, user, avatar)
+    }
+    fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
+        convs::set_avatar(self, conv, avatar)
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(self, me, query)

@@ -1,6 +1,6 @@
 //! Queries on `uploads` and `blob_refs`: reserving an upload within the user's quota, marking it
-//! complete, who may read a blob (its uploader, and current members of a conversation where a
-//! message refers to it), and which uploads are left over (abandoned, or no longer referred to).
+//! complete, who may read a blob (its uploader, current members of a conversation where a
+//! message refers to it, and who may see it as a picture), and which uploads are left over (abandoned, or no longer referred to).
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, ErrorCode, Seq, Timestamp, UserId};
@@ -61,7 +61,9 @@ pub fn complete_upload(txn: &Transaction<'_>, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `user` may download blob `id`.
+/// Whether `user` may download blob `id`: its uploader; current members of a conversation
+/// where a message refers to it or whose picture it is; and anyone who shares a conversation
+/// with the user whose picture it is.
 pub fn blob_readable(conn: &Connection, user: UserId, id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached(
@@ -69,7 +71,16 @@ pub fn blob_readable(conn: &Connection, user: UserId, id: &str) -> Result<bool> 
              UNION ALL
              SELECT 1 FROM blob_refs r JOIN members m
                ON m.conversation_id = r.conversation_id AND m.user_id = ?2 AND m.active = 1
-             WHERE r.blob_id = ?1 LIMIT 1",
+             WHERE r.blob_id = ?1
+             UNION ALL
+             SELECT 1 FROM conversations c JOIN members m
+               ON m.conversation_id = c.id AND m.user_id = ?2 AND m.active = 1
+             WHERE c.avatar_blob = ?1
+             UNION ALL
+             SELECT 1 FROM users u
+               JOIN members o ON o.user_id = u.id AND o.active = 1
+               JOIN members m ON m.conversation_id = o.conversation_id AND m.user_id = ?2 AND m.active = 1
+             WHERE u.avatar_blob = ?1 LIMIT 1",
         )?
         .query_row(params![id, user], |_| Ok(()))
         .optional()?
@@ -99,6 +110,8 @@ pub fn sweep_uploads(txn: &Transaction<'_>, before: Timestamp) -> Result<Vec<Str
         .prepare_cached(
             "DELETE FROM uploads WHERE created_at < ?1
              AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)
              RETURNING id",
         )?
         .query_map([before], |r| r.get(0))?
