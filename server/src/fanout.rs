@@ -14,6 +14,9 @@ use tern_proto::{ConversationId, ReceiptState, Seq, ServerFrame, UserId};
 /// Identifies one WebSocket connection on this relay.
 pub type ConnId = u64;
 
+/// No connection's id (ids start at 1): a publication that leaves no connection out.
+pub const NO_CONN: ConnId = 0;
+
 /// A serialized frame shared by all its recipients, with its deflated form made on first use.
 #[derive(Debug)]
 pub struct Payload {

@@ -101,6 +101,16 @@ async fn a_profile_picture_reaches_contacts_and_nobody_else() {
         .await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     let shape = pushed(&mut bob, conv).await;
+    // The caller's own connection learns it too (its reply is a bare `ok`).
+    alice
+        .expect(|f| match f {
+            ServerFrame::Conversation {
+                id: None,
+                conversation,
+            } if conversation.members.iter().any(|m| m.avatar.is_some()) => Some(()),
+            _ => None,
+        })
+        .await;
     let shown = shape
         .members
         .iter()

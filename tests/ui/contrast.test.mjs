@@ -102,6 +102,8 @@ const PAIRS = [
   ["connection banner, offline", "banner-offline-fg", "banner-offline-bg", TEXT],
   ["connection banner, online", "banner-online-fg", "banner-online-bg", TEXT],
   ["toast", "toast-fg", "toast-bg", TEXT],
+  // Avatars' initials on each colour of the palette (avatars.js picks one per person or group).
+  ...Array.from({ length: 8 }, (_, i) => [`avatar initials on --avatar-${i}`, "avatar-fg", `avatar-${i}`, TEXT]),
   ["focus ring on the page", "focus", "bg", UI],
   ["focus ring in the sidebar", "focus", "side", UI],
   ["focus ring on the active row", "focus", "line", UI],

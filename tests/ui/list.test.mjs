@@ -100,3 +100,35 @@ test("a row (role=button) opens on Enter and on Space, and Space does not scroll
   assert.deepEqual(opened, [4, 4]);
   assert.equal(activates({ key: " ", ctrlKey: true }), false, "Ctrl+Space is not a press");
 });
+
+test("each row starts with the conversation's avatar; a new picture (sha256) redraws it", async () => {
+  const { setAvatarLoader, avatarIndex, userKey } = await import("../../ui/js/avatars.js");
+  const reads = [];
+  setAvatarLoader(async (p) => { reads.push(p.sha256); return [1, 2, 3]; });
+  const pic = (sha) => ({ blob_id: `b-${sha}`, content_type: "image/jpeg", size: 3, sha256: sha });
+  const bob = { ...conv(5, 0, "Bob Stone"), members: [{ user_id: 1 }, { user_id: 2 }], picture: pic("p1") };
+  state.userId = 1;
+  state.conversations = new Map([[5, bob], [6, conv(6, 0, "carol")]]);
+  state.muted = new Set();
+  drawList();
+  const li = rowOf(5);
+  const a = li.children[0];
+  assert.equal(a.className.split(" ").slice(0, 2).join(" "), "avatar avatar-list", "first in the row");
+  assert.ok(a.className.includes(`avatar-c${avatarIndex(userKey(2))}`), "the other member's colour");
+  assert.equal(a.getAttribute("aria-hidden"), "true");
+  assert.equal(a.dataset.sha, "p1");
+  assert.equal(a.textContent, "BS");
+  assert.equal(li.getAttribute("aria-label"), "Bob Stone", "the label is the row's, not the avatar's");
+  assert.equal(rowOf(6).querySelector(".avatar").dataset.sha, undefined, "no picture: initials");
+  assert.equal(rowOf(6).querySelector(".avatar").textContent, "C");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(reads, ["p1"]);
+  state.conversations = new Map([[5, { ...bob, picture: pic("p2") }], [6, state.conversations.get(6)]]);
+  drawList();
+  assert.equal(rowOf(5).children[0], a, "the same node, redrawn");
+  assert.equal(a.dataset.sha, "p2");
+  state.conversations = new Map([[5, { ...bob, picture: null }], [6, state.conversations.get(6)]]);
+  drawList();
+  assert.equal(a.dataset.sha, undefined, "removed: initials only");
+  assert.equal(a.textContent, "BS");
+});

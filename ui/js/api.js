@@ -54,3 +54,14 @@ export const openFile = (path) => invoke("open_file", { path });
 
 /** Save a copy where the user chooses; resolves to whether it was saved. */
 export const saveFileAs = (path, name) => invoke("save_file_as", { path, name });
+
+// ---------- profile and group pictures (src-tauri/src/avatars.rs) ----------
+
+/** The bytes (ArrayBuffer) of a picture `{ blob_id, content_type, size, sha256 }`. */
+export const avatarImage = (picture) => invoke("avatar_image", { picture });
+
+/** Set the user's picture from the image at `path` (null removes it). */
+export const setAvatar = (path) => invoke("set_avatar", { path });
+
+/** Set a group's picture from the image at `path` (null removes it). */
+export const setGroupAvatar = (conversationId, path) => invoke("set_group_avatar", { conversationId, path });

@@ -1,8 +1,9 @@
 // The dialogs: new chat (people offered by `find_people` as the user types), new group, a group's
-// members (rename, add, remove and leave, each asked first), the user's profile (display name,
-// mentions in muted chats), and the confirmation before deleting a message for everyone
-// (in-app: window.confirm may not exist in the webview; views/ask.js). A command that returns
-// the conversation's new shape updates its entry directly.
+// members (rename, add, remove and leave, each asked first; the group's photo: photos.js), the
+// user's profile (display name, mentions in muted chats; the photo: photos.js), and the
+// confirmation before deleting a message for everyone (in-app: window.confirm may not exist in
+// the webview; views/ask.js). A command that returns the conversation's new shape updates its
+// entry directly.
 
 import { call } from "./api.js";
 import { $, el, names, debounce } from "./dom.js";
@@ -14,6 +15,7 @@ import { openConversation } from "./conversation.js";
 import { drawList } from "./views/list.js";
 import { drawHead, current } from "./views/chat.js";
 import { ask, confirmAction } from "./views/ask.js";
+import { wirePhotos, drawOwnPhoto, drawGroupPhoto } from "./photos.js";
 
 function openDialog(id) {
   const d = $(id);
@@ -163,6 +165,7 @@ function drawMembers() {
   const c = current();
   if (!c) return;
   $("group-name").value = c.title;
+  drawGroupPhoto();
   const me = c.members.find((m) => m.user_id === state.userId);
   const admin = me && me.role === "admin";
   const ul = $("member-list");
@@ -213,6 +216,7 @@ async function memberAction(cmd, args) {
 function openProfile() {
   $("display-name").value = myDisplayName(state.conversations.values(), state.userId);
   $("profile-hint").textContent = state.me ? `Shown instead of @${state.me} in chats. Leave it blank to show @${state.me}.` : "";
+  drawOwnPhoto();
   openDialog("profile-dialog");
 }
 
@@ -290,5 +294,6 @@ export function wireDialogs() {
     memberAction("add_members", { conversationId: state.open, usernames });
   });
   $("leave-button").addEventListener("click", leaveGroup);
+  wirePhotos();
   document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => b.closest("dialog").close()));
 }

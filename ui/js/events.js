@@ -18,6 +18,7 @@ import { composeSaw } from "./composer.js";
 import { setPrivacy, resetPrivacy } from "./privacy.js";
 import { toast } from "./views/toast.js";
 import { refusedText } from "./errors.js";
+import { drawPhotos } from "./photos.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
 function update(id, change) {
@@ -133,9 +134,14 @@ function retick() {
 function onConversation(info) {
   const id = info.conversation_id;
   if (!update(id, (c) => withInfo(c, info, state.userId))) { refreshOne(id); return; }
+  // A picture may have changed (the user's own, or the group's): the dialogs showing it.
+  drawPhotos();
   if (id !== state.open) return;
   drawTyping();
   retick();
+  // A member's picture or name may have changed: the avatars beside their messages.
+  const c = state.conversations.get(id);
+  if (c && c.kind === "group") drawMessages();
 }
 
 function onRemoved(id) {

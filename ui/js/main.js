@@ -17,6 +17,8 @@
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
+//   avatars.js      avatars: initials, colours, pictures read once (span.avatar)
+//   photos.js       setting the user's and a group's picture (Profile, Members dialogs)
 //   privacy.js      privacy settings, block list, the Privacy dialog (account.js: devices, password;
 //                   delete-account.js: deleting the account)
 //   requests.js     a message request's bar, blocking from a chat   security.js their pure parts

@@ -108,6 +108,19 @@ function openPrivacy() {
   d.showModal();
   drawPrivacy();
   loadSessions({ fresh: true });
+  loadPhotoLocation();
+}
+
+/** This device's photo-location setting (not synced: it is read from the engine each time). */
+async function loadPhotoLocation() {
+  const box = $("strip-location");
+  try {
+    box.checked = !(await call("keeps_photo_location"));
+    box.disabled = false;
+  } catch (e) {
+    box.disabled = true;
+    toast(errorText(e));
+  }
 }
 
 /** Save one setting (the other is left as it is); put the control back if it could not be. */
@@ -131,6 +144,15 @@ export function wirePrivacy() {
   $("read-receipts").addEventListener("change", (e) => {
     const on = e.target.checked;
     save({ args: { readReceipts: on }, privacy: { read_receipts: on } }, () => { e.target.checked = state.privacy.read_receipts; });
+  });
+  $("strip-location").addEventListener("change", async (e) => {
+    const strip = e.target.checked;
+    try {
+      await call("set_keeps_photo_location", { keep: !strip });
+    } catch (err) {
+      e.target.checked = !strip;
+      toast(errorText(err));
+    }
   });
   $("blocked-list").addEventListener("click", async (e) => {
     const b = e.target.closest("button[data-username]");

@@ -3,7 +3,9 @@
 // same one when nothing changed), so the views can tell changed rows by identity.
 //
 // Conversations are the engine's ConversationView objects (info flattened in: kind, name,
-// members with receipt markers, last_seq, created_at; plus title, last_message, unread,
+// avatar (a group's picture), members with receipt markers (and `avatar`, their picture, when
+// they have one), last_seq, created_at; plus title, picture (what the conversation shows: the
+// group's, or the other member's; null when none), last_message, unread,
 // online, last_seen (direct chats: when the other member was last seen, null when unknown or
 // hidden), and request: a message request for the user, listed apart). A member carries
 // `accepted` only when it is false (they have not accepted the conversation yet). Chat messages
@@ -66,6 +68,16 @@ const requestFor = (c, me) => {
   const self = c.members.find((m) => m.user_id === me);
   return self ? self.accepted === false : !!c.request;
 };
+
+/**
+ * The picture a conversation shows, as the engine picks it: a direct chat the other member's
+ * (`avatar`, absent when they have none), a group its own (`avatar` of its info); null: none.
+ */
+export function pictureOf(info, me) {
+  const o = otherMember(info, me);
+  const p = info.kind === "direct" ? (o ? o.avatar : null) : info.avatar;
+  return p || null;
+}
 
 /** The display title, as the engine computes it. */
 export function titleOf(info, me) {
@@ -148,7 +160,10 @@ export function withInfo(c, info, me) {
     return b ? { ...m, delivered_seq: Math.max(m.delivered_seq, b.delivered_seq), read_seq: Math.max(m.read_seq, b.read_seq) } : m;
   });
   const next = { ...c, ...info, members, last_seq: c.last_seq };
+  // Absent from the info: the group has no picture (any more).
+  if (info.avatar === undefined) delete next.avatar;
   next.title = titleOf(next, me);
+  next.picture = pictureOf(next, me);
   next.request = requestFor(next, me);
   return next;
 }

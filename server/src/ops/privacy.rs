@@ -21,7 +21,7 @@ use super::visibility::{
 };
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
-use crate::fanout::{Publish, Tag};
+use crate::fanout::{Publish, Tag, NO_CONN};
 use crate::hub::Hub;
 use crate::store::Tx;
 
@@ -238,8 +238,8 @@ pub fn delete_account(
     let (sessions, convs) = txn.delete_account(user, now)?;
     for conv in convs {
         let info = txn.info(conv)?;
-        // No connection asked (0 is no connection's id): every member gets the new shape.
-        publish_conversation(txn, &info, 0, out)?;
+        // No connection asked: every member gets the new shape.
+        publish_conversation(txn, &info, NO_CONN, out)?;
     }
     Ok(sessions)
 }

@@ -14,7 +14,7 @@ use tern_proto::{
 use super::visibility::publish_conversation;
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
-use crate::fanout::Publish;
+use crate::fanout::{Publish, NO_CONN};
 use crate::store::Tx;
 
 /// Longest display name (characters).
@@ -44,14 +44,15 @@ fn clean(name: Option<&str>) -> Result<Option<String>> {
     Ok(Some(name.to_owned()))
 }
 
-/// Set or clear the caller's display name and tell every conversation.
+/// Set or clear the caller's display name and tell every conversation (the caller's own
+/// connections too: the reply is a bare `ok`, so the new shapes arrive as pushes).
 pub async fn set(ctx: Ctx<'_>, req: SetProfile) -> Result<Pending> {
     let name = clean(req.display_name.as_deref())?;
-    let (me, conn, id) = (ctx.caller.user_id, ctx.caller.conn_id, req.id);
+    let (me, id) = (ctx.caller.user_id, req.id);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         for conv in txn.set_display_name(me, name.as_deref())? {
             let info = txn.info(conv)?;
-            publish_conversation(txn, &info, conn, out)?;
+            publish_conversation(txn, &info, NO_CONN, out)?;
         }
         Ok(())
     };
@@ -84,12 +85,12 @@ fn check_picture(p: &Picture) -> Result<()> {
 }
 
 /// Set or remove the caller's picture, or a group's (any member may, as with renaming), and
-/// tell every conversation that shows it.
+/// tell every conversation that shows it, the caller's own connections included.
 pub async fn set_avatar(ctx: Ctx<'_>, req: SetAvatar) -> Result<Pending> {
     if let Some(p) = &req.avatar {
         check_picture(p)?;
     }
-    let (me, conn, id) = (ctx.caller.user_id, ctx.caller.conn_id, req.id);
+    let (me, id) = (ctx.caller.user_id, req.id);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         if let Some(p) = &req.avatar {
             super::messages::authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256)?;
@@ -116,7 +117,7 @@ pub async fn set_avatar(ctx: Ctx<'_>, req: SetAvatar) -> Result<Pending> {
         };
         for conv in changed {
             let info = txn.info(conv)?;
-            publish_conversation(txn, &info, conn, out)?;
+            publish_conversation(txn, &info, NO_CONN, out)?;
         }
         Ok(())
     };

@@ -20,6 +20,12 @@
 //
 // Long bodies are folded (fold.js); the messages the user unfolded stay unfolded while the chat
 // is open, however often their rows are drawn again.
+//
+// Avatars (avatars.js): the header shows the conversation's (#chat-avatar). In a group, the
+// first message of each run by someone else (avatars.js showsAvatar: a new sender, or after a
+// day separator or the "New messages" divider) shows its sender's avatar (span.msg-avatar, the
+// member's picture), and the rest of the run keeps its place (li.with-avatar). A row is drawn
+// again when what its avatar shows changes (starting a run or not, the picture's sha256, the name).
 
 import { call } from "../api.js";
 import { $, day } from "../dom.js";
@@ -34,6 +40,7 @@ import { fillMessage, setProgress, CONTROLS } from "./message.js";
 import { closePicker } from "./picker.js";
 import { drawBars, focusCompose } from "./bars.js";
 import { toast } from "./toast.js";
+import { fillAvatar, conversationKey, userKey, showsAvatar } from "../avatars.js";
 
 const rows = new Map();
 let shownKind = null;
@@ -60,6 +67,33 @@ let readingDue = false;
 let reading = () => {};
 /** How close to the bottom (px) counts as at the bottom: new messages then stick. */
 const NEAR_BOTTOM = 40;
+
+/** Client id → what the message's avatar shows in this draw (faceOf), and as its row was drawn
+ *  (faceKey): a row whose avatar changed is drawn again though its message did not. */
+let faces = new Map();
+const drawnFaces = new Map();
+
+/**
+ * What the avatar beside message `m` of a group shows: null (the user's own message), or
+ * `{ first, picture, name, key }` (`first`: it starts a run and shows the avatar; otherwise a
+ * space of its width). `prev`: the message before it; `brk`: a separator lies between them.
+ */
+function faceOf(prev, m, brk, members) {
+  if (m.mine) return null;
+  if (!showsAvatar(prev, m, brk)) return { first: false };
+  const member = members.get(m.sender_id);
+  return { first: true, picture: (member && member.avatar) || null, name: m.sender_name || m.sender, key: userKey(m.sender_id ?? m.sender) };
+}
+
+/** A face as a string, to tell whether a row's avatar changed. */
+const faceKey = (f) => (!f ? "" : !f.first ? "run" : `${f.key}\n${f.name}\n${f.picture ? f.picture.sha256 : ""}`);
+
+/** Whether a row drawn with `a` shows `b` alike (messages: also their avatar). */
+function sameRow(a, b) {
+  if (a !== b) return false;
+  if (!b || typeof b !== "object" || b === DIVIDER) return true;
+  return drawnFaces.get(b.client_id) === faceKey(faces.get(b.client_id));
+}
 
 /** Day labels by message (formatting dates is slow; a changed message is a new object). */
 const days = new WeakMap();
@@ -91,7 +125,10 @@ function fill(li, data) {
   const inside = focused && focused !== li && li.contains(focused) ? focused : null;
   const emoji = inside && inside.classList.contains("reaction") ? inside.dataset.emoji : null;
   const key = inside && focusKey(inside);
+  const face = faces.get(data.client_id) || null;
+  drawnFaces.set(data.client_id, faceKey(face));
   fillMessage(li, data, {
+    face,
     group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
     actions: actionsFor(data, current(), state.userId), progress: progressOf(state.transfers, data),
     expanded: expanded.has(data.client_id),
@@ -201,19 +238,27 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   const kind = c ? c.kind : null;
   // Senders show in groups only, and what the user may delete depends on being an admin.
   const admin = !!c && c.members.some((m) => m.user_id === state.userId && m.role === "admin");
-  if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); shownKind = kind; shownAdmin = admin; }
+  if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); drawnFaces.clear(); shownKind = kind; shownAdmin = admin; }
   const atBottom = nearBottom(ol);
   const fromBottom = ol.scrollHeight - ol.scrollTop;
   const newFrom = dividerAt === null ? null : firstUnread(state.chat, dividerAt, state.hasOlder);
   const items = [];
+  // Group senders' avatars: members by id, to find each sender's picture.
+  const members = kind === "group" ? new Map(c.members.map((x) => [x.user_id, x])) : null;
+  faces = new Map();
   let lastDay = null;
+  let prev = null;
   for (const m of state.chat) {
     const d = dayOf(m);
-    if (d !== lastDay) { items.push({ key: `day:${m.client_id}`, data: d }); lastDay = d; }
-    if (m.client_id === newFrom) items.push({ key: DIVIDER_KEY, data: DIVIDER });
+    let brk = false;
+    if (d !== lastDay) { items.push({ key: `day:${m.client_id}`, data: d }); lastDay = d; brk = true; }
+    if (m.client_id === newFrom) { items.push({ key: DIVIDER_KEY, data: DIVIDER }); brk = true; }
+    if (members) faces.set(m.client_id, faceOf(prev, m, brk, members));
     items.push({ key: `msg:${m.client_id}`, data: m });
+    prev = m;
   }
-  reconcile(ol, items, rows, fill);
+  for (const id of drawnFaces.keys()) if (!rows.has(`msg:${id}`)) drawnFaces.delete(id);
+  reconcile(ol, items, rows, fill, sameRow);
   syncTabStop();
   if (opening) showFirstUnread(ol);
   else if (keepFromBottom) ol.scrollTop = ol.scrollHeight - fromBottom;
@@ -309,6 +354,8 @@ export function drawProgress({ upload, client_id, blob_id }) {
 /** Empty the messages (another chat opens, or none); the divider goes with them. */
 export function clearMessages() {
   clear($("messages"), rows);
+  faces = new Map();
+  drawnFaces.clear();
   shownKind = null;
   activeRow = tabStop = null;
   expanded.clear();
@@ -359,6 +406,7 @@ export function drawHead() {
   const c = current();
   if (!c) return;
   $("chat-title").textContent = c.title;
+  fillAvatar($("chat-avatar"), c.picture || null, c.title, conversationKey(c, state.userId), "avatar-head");
   drawSubtitle();
   $("members-button").hidden = c.kind !== "group";
   $("mute").checked = state.muted.has(c.conversation_id);

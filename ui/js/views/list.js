@@ -5,7 +5,10 @@
 // (#requests, under a "Message requests (N)" toggle, hidden when there are none) in the same
 // rows, but quiet: no unread badge, not counted in the title. A muted conversation's row shows
 // a muted mark (span.muted-mark) after its title and a subdued badge (.badge.muted), still
-// counted. Only rows whose conversation (or active or muted state) changed are redrawn. Clicks
+// counted. Each row starts with the conversation's avatar (span.avatar.avatar-list: its picture,
+// else initials; decoration, aria-hidden), the presence dot on its corner. Only rows whose
+// conversation (or active or muted state) changed are redrawn, and their avatar only when its
+// picture (sha256), title or colour changed (avatars.js fillAvatar). Clicks
 // are delegated to the lists, so rows carry no listeners of their own. Rows are role="button":
 // Enter or Space opens one.
 
@@ -14,6 +17,7 @@ import { state, listed } from "../store.js";
 import { previewText } from "../attachments.js";
 import { badgeText, titleFor, totalUnread } from "../unread.js";
 import { reconcile } from "./keyed.js";
+import { avatarNode, fillAvatar, conversationKey } from "../avatars.js";
 
 const rows = new Map();
 const requestRows = new Map();
@@ -31,12 +35,12 @@ function preview(m) {
 function parts(li) {
   if (!li._parts) {
     const p = {
-      dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mutedMark(),
-      time: el("span", "time"), gap: el("span", ""), preview: el("span", "preview"), badge: el("span", "badge"),
+      avatar: avatarNode(null, "", "", "avatar-list"), dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mutedMark(),
+      time: el("span", "time"), gap: el("span", "conv-gap"), preview: el("span", "preview"), badge: el("span", "badge"),
     };
     // The title keeps only the title's text (it is cut with an ellipsis, the mark is not).
     p.name.append(p.title, p.muted);
-    li.replaceChildren(p.dot, p.name, p.time, p.gap, p.preview, p.badge);
+    li.replaceChildren(p.avatar, p.dot, p.name, p.time, p.gap, p.preview, p.badge);
     li._parts = p;
   }
   return li._parts;
@@ -58,6 +62,7 @@ function fill(li, { c, active, quiet, muted }) {
   li.tabIndex = 0;
   li.setAttribute("role", "button");
   const p = parts(li);
+  fillAvatar(p.avatar, c.picture || null, c.title, conversationKey(c, state.userId), "avatar-list");
   p.dot.className = "dot " + (c.online === true ? "online" : c.online === false ? "offline" : "");
   // Said in the row's label ("online"); the dot itself is decoration.
   p.dot.setAttribute("aria-hidden", "true");

@@ -10,7 +10,9 @@
 // data-client-id, and data-seq once stored. Each row starts with a visually hidden prefix
 // (span.sr-only.msg-speaker: "bob, 14:03: ", "You, 14:05: ") so a screen reader says who wrote
 // it and when, which sighted users tell by side and colour; the visible sender and time, said
-// there already, are hidden from screen readers.
+// there already, are hidden from screen readers. In a group, messages from others keep room
+// for their sender's avatar on the left (li.with-avatar); the first of a run shows it
+// (span.avatar.msg-avatar, aria-hidden: the sender is said already).
 
 import { el } from "../dom.js";
 import { messageTime } from "../when.js";
@@ -19,6 +21,7 @@ import { humanSize, progressText, thumbBox, showsPicture, fileIcon } from "../at
 import { failureOf } from "../errors.js";
 import { isLong } from "../fold.js";
 import { ACTIONS } from "../message-actions.js";
+import { avatarNode, fillAvatar } from "../avatars.js";
 
 const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
 
@@ -176,15 +179,24 @@ function timeOf(m) {
  * Draw message `m` into row `li`. `ctx`: `group` (show senders), `me` (the user's name),
  * `actions` (actionsFor), `openLink(url)`, `tabbable` (the row has focus: its controls are in
  * the tab order), `progress` (its attachment's transfer: progressOf, or null), `expanded` (a
- * long body the user unfolded).
+ * long body the user unfolded), `face` (in a group, a message from someone else: `{ first }`,
+ * and when it starts a run the sender's `picture`, `name` and colour `key`; null: no avatar).
  */
 export function fillMessage(li, m, ctx) {
   li.className = "msg" + (m.mine ? " mine" : "") + (m.status === "failed" ? " failed" : "")
-    + (m.deleted ? " deleted" : "") + (m.mentions_me ? " mentions-me" : "") + (m.attachment && !m.deleted ? " has-attachment" : "");
+    + (m.deleted ? " deleted" : "") + (m.mentions_me ? " mentions-me" : "") + (m.attachment && !m.deleted ? " has-attachment" : "")
+    + (ctx.face ? " with-avatar" : "");
   li.dataset.clientId = m.client_id;
   if (m.seq != null) li.dataset.seq = m.seq; else delete li.dataset.seq;
   li.tabIndex = -1;
   li.replaceChildren(el("span", "sr-only msg-speaker", speakerPrefix(m)));
+  const face = ctx.face;
+  if (face && face.first) {
+    // The same node across redraws: a loaded picture does not blink.
+    if (li._face) fillAvatar(li._face, face.picture, face.name, face.key, "avatar-msg msg-avatar");
+    else li._face = avatarNode(face.picture, face.name, face.key, "avatar-msg msg-avatar");
+    li.append(li._face);
+  }
   if (!m.mine && ctx.group) {
     const who = el("div", "sender", m.sender_name || m.sender);
     who.title = `@${m.sender}`;
