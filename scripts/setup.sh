@@ -18,6 +18,9 @@ APT_PACKAGES=(
   # relay tests on PostgreSQL: the server binaries (scripts/with-postgres.sh starts a private
   # instance in a temporary folder; the package's own service is not used)
   postgresql
+  # relay tests on an S3-compatible object store: a Python virtual environment for moto's
+  # server (installed below from PyPI; each test starts a private one on a free port)
+  python3-venv
 )
 
 missing=()
@@ -37,6 +40,20 @@ if ((${#missing[@]})); then
   echo "setup: installing ${available[*]}"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${available[@]}"
 fi
+
+# An S3-compatible server for the object-store tests (server/tests/object_store.rs), in a
+# virtual environment of its own; pinned, so every run tests against the same server.
+MOTO_VERSION=5.2.5
+TOOLS_DIR="${TERN_TOOLS_DIR:-$HOME/.cache/tern-tools}"
+MOTO_DIR="$TOOLS_DIR/moto-$MOTO_VERSION"
+if [ ! -x "$MOTO_DIR/bin/moto_server" ]; then
+  echo "setup: installing moto $MOTO_VERSION (S3-compatible test server) into $MOTO_DIR"
+  rm -rf "$MOTO_DIR"
+  python3 -m venv "$MOTO_DIR"
+  "$MOTO_DIR/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+# The tests look for "$TOOLS_DIR/moto/bin/moto_server".
+ln -sfn "$MOTO_DIR" "$TOOLS_DIR/moto"
 
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
 echo "setup: ok"

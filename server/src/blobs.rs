@@ -5,9 +5,9 @@
 //! says it stopped.
 //!
 //! Blocking file I/O runs on tokio's blocking pool; chunks are streamed to and from disk, so
-//! memory per transfer stays at one chunk whatever the file size. The same interface could be
-//! served by an object store shared by several relays (the scale-out plan); only the local
-//! filesystem is built.
+//! memory per transfer stays at one chunk whatever the file size. With `--blob-store`, complete
+//! blobs move on to an S3-compatible object store shared by several relays
+//! ([`crate::object_blobs`]) and this folder holds only uploads in progress.
 
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -58,7 +58,8 @@ impl Blobs {
         })
     }
 
-    fn path(&self, id: &str) -> Result<PathBuf> {
+    /// The file of blob `id` (refused unless `id` is a valid blob id).
+    pub fn path(&self, id: &str) -> Result<PathBuf> {
         if !valid_id(id) {
             return Err(Error::Internal(format!("not a blob id: {id:?}")));
         }

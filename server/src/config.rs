@@ -35,8 +35,12 @@ pub struct Config {
     pub connections: ConnPolicy,
     /// WAL size past which the store checkpoints and truncates it (see [`crate::store`]).
     pub wal_limit_bytes: u64,
-    /// Folder of attachment bytes.
+    /// Folder of attachment bytes (uploads in progress, and complete ones unless
+    /// `blob_store` is set).
     pub blob_dir: PathBuf,
+    /// An `s3://bucket/prefix` object store for complete attachments, shared by several
+    /// relays (see [`crate::object_blobs`]); `None` keeps them in `blob_dir`.
+    pub blob_store: Option<String>,
     /// Reverse proxies whose `X-Real-IP`/`X-Forwarded-For` name the client (none by default;
     /// see [`crate::client_addr`]).
     pub trusted_proxies: TrustedProxies,
@@ -238,6 +242,7 @@ impl Config {
                 dir.push("-blobs");
                 PathBuf::from(dir)
             },
+            blob_store: None,
             trusted_proxies: TrustedProxies::default(),
             registration: Registration::Open,
         }

@@ -102,8 +102,18 @@ async fn health(State(state): State<AppState>) -> Response {
     .await
     {
         Ok(Ok(_)) => {
-            Json(serde_json::json!({"status": "ok", "connections": state.hub.connection_count()}))
-                .into_response()
+            let mut body =
+                serde_json::json!({"status": "ok", "connections": state.hub.connection_count()});
+            // Attachments in an object store: say whether it answers (messages flow either
+            // way, so it does not take the relay out of rotation).
+            if let Some(objects) = &state.objects {
+                let up = matches!(
+                    tokio::time::timeout(Duration::from_secs(2), objects.check()).await,
+                    Ok(Ok(()))
+                );
+                body["blob_store"] = if up { "ok" } else { "unavailable" }.into();
+            }
+            Json(body).into_response()
         }
         // The read queue is full (a flood of token checks): the database is answering them,
         // so the relay is up; it is not a reason to take it out of rotation.

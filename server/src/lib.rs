@@ -26,6 +26,7 @@ pub mod limits;
 pub mod listen;
 pub mod login;
 pub mod metrics;
+pub mod object_blobs;
 pub mod ops;
 pub mod register;
 pub mod state;
@@ -116,6 +117,11 @@ pub async fn serve(
     )?;
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let blobs = blobs::Blobs::open(&config.blob_dir)?;
+    let objects = config
+        .blob_store
+        .as_deref()
+        .map(object_blobs::ObjectBlobs::open)
+        .transpose()?;
     // Every client behind a trusted proxy shares its address: the per-address cap must not
     // count them as one.
     let mut conn_policy = config.connections.clone();
@@ -133,6 +139,7 @@ pub async fn serve(
         shutting_down: Arc::new(AtomicBool::new(false)),
         conn_guard,
         blobs,
+        objects,
         writing: blobs::Writing::default(),
     };
     let sweeper = tokio::spawn(sweep_uploads(state.clone()));
@@ -207,6 +214,13 @@ async fn sweep_uploads(state: AppState) {
             Ok(ids) if !ids.is_empty() => {
                 let blobs = state.blobs.clone();
                 let n = ids.len();
+                if let Some(objects) = &state.objects {
+                    for id in &ids {
+                        if let Err(e) = objects.remove(id).await {
+                            tracing::warn!(error = %e, "could not remove an attachment object");
+                        }
+                    }
+                }
                 let _ = tokio::task::spawn_blocking(move || {
                     for id in ids {
                         if let Err(e) = blobs.remove(&id) {

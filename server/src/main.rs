@@ -42,6 +42,11 @@ struct Args {
     /// Folder of attachment bytes (default: the database path with `-blobs` appended).
     #[arg(long, env = "TERN_BLOB_DIR")]
     blob_dir: Option<PathBuf>,
+    /// Keep complete attachments in an S3-compatible object store, `s3://bucket[/prefix]`
+    /// (credentials and endpoint from the AWS_* variables); uploads in progress stay in the
+    /// blob folder.
+    #[arg(long, env = "TERN_BLOB_STORE")]
+    blob_store: Option<String>,
     /// Largest attachment (MiB).
     #[arg(long, env = "TERN_MAX_ATTACHMENT_MIB", default_value_t = 100)]
     max_attachment_mib: u64,
@@ -196,6 +201,7 @@ impl Args {
         if let Some(dir) = self.blob_dir {
             c.blob_dir = dir;
         }
+        c.blob_store = self.blob_store.filter(|s| !s.is_empty());
         c.limits.max_attachment_bytes = self.max_attachment_mib.max(1) * 1024 * 1024;
         c.limits.attachment_quota_bytes = self.attachment_quota_mib.max(1) * 1024 * 1024;
         c.tls = self

@@ -31,8 +31,10 @@ pub struct AppState {
     pub shutting_down: Arc<AtomicBool>,
     /// Every connection task holds a clone; shutdown waits until all are dropped.
     pub conn_guard: mpsc::Sender<()>,
-    /// Attachment bytes on disk.
+    /// Attachment bytes on disk (uploads in progress; complete ones too without `objects`).
     pub blobs: crate::blobs::Blobs,
+    /// The object store complete attachments move to, when configured.
+    pub objects: Option<crate::object_blobs::ObjectBlobs>,
     /// Uploads being written right now (one request at a time per upload).
     pub writing: crate::blobs::Writing,
 }

@@ -154,6 +154,10 @@ pub async fn offset(
     Path(id): Path<String>,
 ) -> std::result::Result<HeaderMap, ApiError> {
     let upload = own_upload(&state, session.user_id, &id).await?;
+    if upload.complete {
+        // Its bytes may live in the object store by now, not on this disk.
+        return Ok(offset_headers(upload.size, upload.size));
+    }
     let blobs = state.blobs.clone();
     let len = tokio::task::spawn_blocking(move || blobs.len(&id))
         .await
@@ -189,7 +193,9 @@ pub async fn append(
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| refused(ErrorCode::BadRequest, "Upload-Offset header required"))?;
     let blobs = state.blobs.clone();
-    let mut offset = {
+    let mut offset = if upload.complete {
+        upload.size
+    } else {
         let (b, i) = (blobs.clone(), id.clone());
         tokio::task::spawn_blocking(move || b.len(&i))
             .await
@@ -259,11 +265,35 @@ async fn finish(state: &AppState, upload: &UploadRow) -> Result<()> {
             "the bytes do not match the declared sha256; upload again from 0",
         ));
     }
+    // With an object store, the bytes move there before the upload counts as complete; the
+    // local copy goes only after (a relay killed in between moves it again).
+    if let Some(objects) = &state.objects {
+        objects
+            .put_file(&upload.id, &state.blobs.path(&upload.id)?)
+            .await?;
+    }
     let id = upload.id.clone();
     state
         .store
         .call(move |txn, _| txn.complete_upload(&id))
+        .await?;
+    if state.objects.is_some() {
+        let (blobs, id) = (state.blobs.clone(), upload.id.clone());
+        tokio::task::spawn_blocking(move || blobs.remove(&id))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+    }
+    Ok(())
+}
+
+/// Whether blob `id` is whole on this relay's disk (always, without an object store; with
+/// one, only between the last byte and the move).
+async fn on_disk(state: &AppState, id: &str, len: u64) -> Result<bool> {
+    let (blobs, key) = (state.blobs.clone(), id.to_owned());
+    Ok(tokio::task::spawn_blocking(move || blobs.len(&key))
         .await
+        .map_err(|e| Error::Internal(e.to_string()))??
+        == len)
 }
 
 /// A `Range: bytes=…` header for a file of `len` bytes: `None` for the whole file,
@@ -327,10 +357,19 @@ pub async fn download(
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, h).into_response());
         }
     };
-    let (blobs, key) = (state.blobs.clone(), id.clone());
-    let sniff = tokio::task::spawn_blocking(move || blobs.head(&key, 16))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    let remote = match &state.objects {
+        Some(objects) if !on_disk(&state, &id, len).await? => Some(objects.clone()),
+        _ => None,
+    };
+    let sniff = match &remote {
+        Some(objects) => objects.head(&id, 16, len).await?,
+        None => {
+            let (blobs, key) = (state.blobs.clone(), id.clone());
+            tokio::task::spawn_blocking(move || blobs.head(&key, 16))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??
+        }
+    };
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,
@@ -355,6 +394,10 @@ pub async fn download(
             header::CONTENT_RANGE,
             HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"),
         );
+    }
+    if let Some(objects) = remote {
+        let body = objects.stream(&id, start, end).await?;
+        return Ok((status, h, Body::from_stream(body)).into_response());
     }
     let blobs = state.blobs.clone();
     let body = futures_util::stream::unfold(start, move |at| {
