@@ -9,6 +9,21 @@ mod common;
 use common::webdriver::{Driver, Xvfb};
 use common::*;
 
+/// The first file called `name` under `dir`.
+fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 /// A PNG of one colour.
 fn png(path: &std::path::Path, rgb: [u8; 3]) {
     image::RgbImage::from_pixel(800, 600, image::Rgb(rgb))
@@ -136,6 +151,39 @@ async fn pictures_show_in_the_list_header_and_beside_group_messages_and_can_be_s
     app.wait_until(
         &format!("document.querySelector('#conversations li.conv[data-id=\"{group}\"] > span.avatar.has-picture img')"),
         "the group's picture in its row",
+    )
+    .await;
+    app.js("document.getElementById('members-dialog').close()")
+        .await;
+
+    // This device's photo-location setting: on by default, and kept by the engine.
+    app.click("#privacy-button").await;
+    app.wait_until(
+        "document.getElementById('privacy-dialog').open && !document.getElementById('strip-location').disabled && document.getElementById('strip-location').checked",
+        "photo location removed by default",
+    )
+    .await;
+    app.click("#strip-location").await;
+    // The engine keeps it in the account's cache (read here with the app still running).
+    let cache = find_file(&work.path().join("app"), "cache.db").expect("the app's cache");
+    eventually("the setting is stored", || async {
+        rusqlite::Connection::open(&cache)
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT value FROM meta WHERE key = 'keep_photo_location'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+            })
+            .is_ok_and(|v| v == "true")
+    })
+    .await;
+    app.js("document.getElementById('privacy-dialog').close()")
+        .await;
+    app.click("#privacy-button").await;
+    app.wait_until(
+        "document.getElementById('privacy-dialog').open && !document.getElementById('strip-location').disabled && !document.getElementById('strip-location').checked",
+        "keeping photo locations, read back from the engine",
     )
     .await;
     app.quit().await;
