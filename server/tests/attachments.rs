@@ -185,10 +185,16 @@ async fn only_current_members_download_and_a_file_is_never_served_as_a_page() {
     .await;
     // Deleting the message for everyone takes the file away from the members too.
     let seq = match alice
-        .request(json!({"type": "history", "conversation_id": group, "limit": 1}))
+        .request(json!({"type": "history", "conversation_id": group, "limit": 10}))
         .await
     {
-        ServerFrame::History { messages, .. } => messages[0].seq,
+        ServerFrame::History { messages, .. } => {
+            messages
+                .iter()
+                .find(|m| m.attachment.is_some())
+                .unwrap()
+                .seq
+        }
         other => panic!("{other:?}"),
     };
     alice

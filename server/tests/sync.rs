@@ -43,19 +43,20 @@ async fn a_large_backlog_arrives_complete_in_order_and_in_pages() {
     for m in &sync.messages {
         per_conv.entry(m.conversation_id).or_default().push(m.seq);
     }
-    // Direct: seq 2..=1134 (bob already had 1). Group: he never synced it, so 1..=567.
+    // Direct: seq 2..=1134 (bob already had 1). Group: he never synced it, so 1..=569: its
+    // two notices ("created", "added bob"), then the 567 messages.
     let direct_count = (0..1700).filter(|i| i % 3 != 0).count() as u64;
     let group_count = 1700 - direct_count;
     assert_eq!(
         per_conv[&direct],
         (2..=direct_count + 1).collect::<Vec<_>>()
     );
-    assert_eq!(per_conv[&group], (1..=group_count).collect::<Vec<_>>());
+    assert_eq!(per_conv[&group], (1..=group_count + 2).collect::<Vec<_>>());
     // Message bodies match what was sent, in the order sent.
     let group_bodies: Vec<&str> = sync
         .messages
         .iter()
-        .filter(|m| m.conversation_id == group)
+        .filter(|m| m.conversation_id == group && m.notice().is_none())
         .map(|m| m.body.as_str())
         .collect();
     let expected: Vec<String> = (0..1700)

@@ -45,7 +45,8 @@ pub fn should_notify(
 ) -> bool {
     let muted = settings.muted.contains(&message.conversation_id)
         && (settings.mute_mentions || !message.mentions_me);
-    if message.mine || settings.do_not_disturb || muted || request {
+    // A group notice (someone joined, left, renamed it…) is shown in the chat, never raised.
+    if message.mine || message.notice.is_some() || settings.do_not_disturb || muted || request {
         return false;
     }
     !(attention.focused && attention.open_conversation == Some(message.conversation_id))
@@ -220,6 +221,26 @@ mod tests {
         assert!(should_notify(&mention, &s, away, false));
         s.mute_mentions = true;
         assert!(!should_notify(&mention, &s, away, false));
+    }
+
+    #[test]
+    fn a_group_notice_never_notifies() {
+        let away = Attention::default();
+        let notice = ChatMessage {
+            notice: Some(tern_proto::Notice {
+                action: tern_proto::NoticeAction::Left,
+                users: Vec::new(),
+                name: None,
+            }),
+            ..msg(1, false)
+        };
+        assert!(should_notify(
+            &msg(1, false),
+            &Settings::default(),
+            away,
+            false
+        ));
+        assert!(!should_notify(&notice, &Settings::default(), away, false));
     }
 
     #[test]

@@ -84,6 +84,7 @@ const PAIRS = [
   ["their message", "fg", "theirs", TEXT],
   ["their message's time and sender (opacity .8)", "fg", "theirs", TEXT, 0.8],
   ["muted text", "muted", "bg", TEXT],
+  ["group notice in the chat (li.msg.notice)", "muted", "bg", TEXT],
   ["muted text in the sidebar", "muted", "side", TEXT],
   ["muted text on the active conversation", "muted", "line", TEXT],
   ["muted text on a tint (reply banner)", "muted", ["tint", "bg"], TEXT],

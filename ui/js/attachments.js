@@ -3,6 +3,8 @@
 // drawn before anything loads (its box fitted within 320×320, keeping the aspect ratio), and
 // the name a pasted image is sent under. Nothing here touches the DOM or calls the shell.
 
+import { isNotice, noticeText } from "./notices.js";
+
 /** The largest box a thumbnail is drawn in (CSS pixels). */
 export const THUMB_MAX = 320;
 
@@ -57,9 +59,12 @@ export function fileIcon(contentType) {
 
 /**
  * A message in one line (the conversation list, the reply banner): "Message deleted", its
- * text, or for an attachment "🖼 Photo" / "📎 name", the caption after the icon if it has one.
+ * text, or for an attachment "🖼 Photo" / "📎 name", the caption after the icon if it has one;
+ * a group notice's sentence ("Alice added you": notices.js, people named by `nameOf`, the
+ * current user `me`), never its body.
  */
-export function previewText(m) {
+export function previewText(m, nameOf, me) {
+  if (isNotice(m)) return noticeText(m, nameOf, me);
   if (m.deleted) return "Message deleted";
   const body = (m.body || "").replace(/\s+/g, " ");
   const a = m.attachment;

@@ -90,13 +90,14 @@ const author = (m) => (m.sender_id ?? m.sender);
 
 /**
  * Whether message `msg` shows its sender's avatar in a group: the first of a run of messages
- * from the same person. A run ends when someone else (or the user) writes, and at a break
- * between the two messages (`brk`: a day separator, the "New messages" divider). The user's
- * own messages never show one. `prev`: the message before it, or null.
+ * from the same person. A run ends when someone else (or the user) writes, at a group notice
+ * ("alice added bob": a line of its own), and at a break between the two messages (`brk`: a day
+ * separator, the "New messages" divider). The user's own messages and notices never show one.
+ * `prev`: the message before it, or null.
  */
 export function showsAvatar(prev, msg, brk = false) {
-  if (!msg || msg.mine) return false;
-  return brk || !prev || !!prev.mine || author(prev) !== author(msg);
+  if (!msg || msg.mine || msg.notice) return false;
+  return brk || !prev || !!prev.mine || !!prev.notice || author(prev) !== author(msg);
 }
 
 // ---------- pictures ----------

@@ -16,6 +16,7 @@
 //   signout.js      sign out, asked first                webview.js no browser menu, no reload
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
+//   notices.js      group notices ("alice added bob") in words (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
 //   avatars.js      avatars: initials, colours, pictures read once (span.avatar)
 //   photos.js       setting the user's and a group's picture (Profile, Members dialogs)

@@ -34,9 +34,10 @@ export const menuLabel = (action) => MENU_LABELS[action] || (ACTIONS[action] ? A
  * The context menu of message `m` (`actions`: what its row offers, store.js actionsFor), as
  * `[{ action, label, danger }]`: copy the text when it has some, then the row's actions; a
  * failed message offers retry (when it may succeed), edit (a text message: put it back in the
- * composer) and delete instead.
+ * composer) and delete instead. A group notice has no menu (no items).
  */
 export function menuItems(m, actions) {
+  if (m.notice) return [];
   const out = [];
   if (!m.deleted && m.body) out.push("copy");
   if (m.status === "failed") {

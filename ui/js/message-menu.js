@@ -1,6 +1,7 @@
 // A message's context menu (right-click on a row; the ContextMenu key or Shift+F10 on a focused
 // row): the items message-actions.js lists for it, each doing what the row's buttons do
-// (actions.js; a failed message's Retry / Edit / Delete: conversation.js).
+// (actions.js; a failed message's Retry / Edit / Delete: conversation.js). A group notice has
+// none: its right-click opens nothing.
 
 import { state, actionsFor } from "./store.js";
 import { menuItems } from "./message-actions.js";
@@ -8,6 +9,7 @@ import { act } from "./actions.js";
 import { retry, removeFailed, editFailed } from "./conversation.js";
 import { current } from "./views/chat.js";
 import { openMenu } from "./views/context-menu.js";
+import { isNotice } from "./notices.js";
 
 /** Do `action` from the menu of message `m`, shown in row `li`. */
 function run(action, m, li) {
@@ -23,6 +25,7 @@ function run(action, m, li) {
 
 /** Open the menu of message `m` (row `li`) at the pointer `at`, or beside the row (keyboard). */
 export function openMessageMenu(m, li, at) {
+  if (isNotice(m)) return;
   const items = menuItems(m, actionsFor(m, current(), state.userId));
   openMenu(items, { at, anchor: li, label: "Message actions", pick: (action) => run(action, m, li) });
 }

@@ -6,6 +6,11 @@
 // visible area while the window was focused and not hidden: the marker moves to the highest
 // such seq, never beyond what was seen and never backwards. Unread messages are the others'
 // stored messages after the user's marker (what the engine counts, minus what it does not show).
+// Group notices (notices.js) are never unread: they count for neither the jump button nor the
+// "New messages" divider, which goes before the first unread message someone wrote. Their seq
+// is marked read like any other once seen (the marker is cumulative).
+
+import { isNotice } from "./notices.js";
 
 /** Pixels a row's bottom edge may pass the viewport's by (sub-pixel layouts round). */
 const EDGE = 1;
@@ -35,8 +40,8 @@ export function readMarker(c, me, markedHere) {
   return Math.max(self && self.read_seq ? self.read_seq : 0, markedHere || 0);
 }
 
-/** Whether `m` is unread after `marker`: someone else's message, stored after it. */
-export const isUnread = (m, marker) => !m.mine && m.seq != null && m.seq > marker;
+/** Whether `m` is unread after `marker`: someone else's message (not a notice), stored after it. */
+export const isUnread = (m, marker) => !m.mine && !isNotice(m) && m.seq != null && m.seq > marker;
 
 /** The others' stored messages in `list` after `after` (the marker, or what the user sees). */
 export const unreadAfter = (list, after) => list.reduce((n, m) => n + (isUnread(m, after) ? 1 : 0), 0);

@@ -11,7 +11,11 @@
 // `accepted` only when it is false (they have not accepted the conversation yet). Chat messages
 // are ChatMessage objects (client_id, seq, status, reason, reply_to, edited, deleted,
 // reactions, mentions_me, attachment, local_file, ...). Transfers in progress are kept apart
-// from the messages: uploads by the message's client id, downloads by blob id.
+// from the messages: uploads by the message's client id, downloads by blob id. A group notice
+// (a message with `notice`: notices.js) is listed and previewed like a message, but never
+// counts as unread, offers no actions and is never the user's message to edit.
+
+import { isNotice } from "./notices.js";
 
 /** Everything the views draw. Mutated only by events.js, refresh.js and the actions. */
 export const state = {
@@ -96,11 +100,11 @@ function isNewer(m, last) {
 /**
  * A message appeared in conversation `c`. `seen` says the user is looking at it (it will be
  * marked read, so it does not count as unread). Idempotent: a message at or below the known
- * last seq is not counted twice.
+ * last seq is not counted twice. A group notice never counts (it still becomes the preview).
  */
 export function withMessage(c, m, seen) {
   const fresh = m.seq != null && m.seq > (c.last_seq || 0);
-  const counts = fresh && !m.mine && !seen;
+  const counts = fresh && !m.mine && !seen && !isNotice(m);
   const last = isNewer(m, c.last_message) ? m : c.last_message;
   if (last === c.last_message && !fresh) return c;
   return {
@@ -297,18 +301,19 @@ export function chatWithChanged(list, m, hidden) {
 export function lastEditable(list) {
   for (let i = list.length - 1; i >= 0; i--) {
     const m = list[i];
-    if (m.mine && m.seq != null && !m.deleted) return m;
+    if (m.mine && m.seq != null && !m.deleted && !isNotice(m)) return m;
   }
   return null;
 }
 
 /**
  * What the user may do with message `m` of conversation `c`, in the order the row offers it:
- * nothing while unsent; only delete-for-me on a tombstone; otherwise reply, react, edit (own),
- * delete for everyone (own, or anyone's in a group the user administers), delete for me.
+ * nothing while unsent, or on a group notice; only delete-for-me on a tombstone; otherwise
+ * reply, react, edit (own), delete for everyone (own, or anyone's in a group the user
+ * administers), delete for me.
  */
 export function actionsFor(m, c, me) {
-  if (m.seq == null) return [];
+  if (m.seq == null || isNotice(m)) return [];
   if (m.deleted) return ["delete-me"];
   const self = c && c.members.find((x) => x.user_id === me);
   const admin = !!c && c.kind === "group" && !!self && self.role === "admin";
@@ -322,7 +327,8 @@ export function actionsFor(m, c, me) {
 /**
  * Ticks of the user's stored messages from the other members' lowest markers, as the engine
  * computes them: read once every other member read it, delivered once stored on a device of
- * every other member, else sent. Queued and failed messages are left alone.
+ * every other member, else sent. Queued and failed messages, and notices (no ticks), are left
+ * alone.
  */
 export function chatWithTicks(list, members, me) {
   const others = members.filter((m) => m.user_id !== me);
@@ -331,7 +337,7 @@ export function chatWithTicks(list, members, me) {
   const delivered = Math.min(...others.map((m) => m.delivered_seq));
   let changed = false;
   const next = list.map((m) => {
-    if (!m.mine || m.seq == null || !["sent", "delivered", "read"].includes(m.status)) return m;
+    if (!m.mine || m.seq == null || isNotice(m) || !["sent", "delivered", "read"].includes(m.status)) return m;
     const status = read >= m.seq ? "read" : delivered >= m.seq ? "delivered" : "sent";
     if (status === m.status) return m;
     changed = true;

@@ -84,6 +84,14 @@ pub fn message(m: &ChatMessage) -> String {
         .as_ref()
         .map(|q| format!("↪ #{} ", q.seq))
         .unwrap_or_default();
+    if let Some(notice) = &m.notice {
+        return format!(
+            "{seq} {} [{}] * {}",
+            time(m.sent_at),
+            m.conversation_id,
+            tern_client::notices::notice_text(&m.sender_name, notice)
+        );
+    }
     let body = if m.deleted {
         "(message deleted)".to_owned()
     } else if m.edited {

@@ -132,6 +132,10 @@ pub struct ChatMessage {
     pub attachment: Option<tern_proto::Attachment>,
     /// Where the attached file is on this device, when it is (sent from here, or downloaded).
     pub local_file: Option<String>,
+    /// A group notice (created, someone added, removed or left, renamed, picture changed; the
+    /// sender did it): shown as a line of its own, never notified or counted as unread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<tern_proto::Notice>,
 }
 
 /// A conversation as listed.

@@ -24,6 +24,7 @@ pub mod http;
 pub mod keychain;
 pub mod logging;
 pub mod mentions;
+pub mod notices;
 mod privacy;
 pub mod private_fs;
 mod profile;

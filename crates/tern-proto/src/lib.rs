@@ -28,9 +28,9 @@ pub use http::{
 };
 pub use model::{
     Attachment, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member,
-    MemberRole, MessageId, MessageKind, MessageRecord, Person, Picture, Presence,
-    PresenceVisibility, Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId, Timestamp,
-    UserId,
+    MemberRole, MessageId, MessageKind, MessageRecord, Notice, NoticeAction, NoticeUser, Person,
+    Picture, Presence, PresenceVisibility, Privacy, Reaction, ReceiptState, RequestId, Seq,
+    SessionId, Timestamp, UserId,
 };
 pub use requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,

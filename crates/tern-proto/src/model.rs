@@ -35,16 +35,22 @@ pub enum MessageKind {
     React,
     /// Removes the caller's reaction `body` from the target.
     Unreact,
+    /// Something that happened to a group (created, members added or removed, someone left,
+    /// renamed, its picture changed), written by the relay into the log where it happened,
+    /// so every member sees it in the same place; `body` is a [`Notice`] as JSON and the
+    /// sender is who did it. Never sent by clients.
+    Notice,
 }
 
 impl MessageKind {
     /// Every kind, for tests and exhaustive tables.
-    pub const ALL: [MessageKind; 5] = [
+    pub const ALL: [MessageKind; 6] = [
         MessageKind::Text,
         MessageKind::Edit,
         MessageKind::Delete,
         MessageKind::React,
         MessageKind::Unreact,
+        MessageKind::Notice,
     ];
 
     /// The stored and serialized name.
@@ -55,6 +61,7 @@ impl MessageKind {
             MessageKind::Delete => "delete",
             MessageKind::React => "react",
             MessageKind::Unreact => "unreact",
+            MessageKind::Notice => "notice",
         }
     }
 
@@ -73,6 +80,57 @@ impl std::str::FromStr for MessageKind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| format!("unknown message kind {s:?}"))
+    }
+}
+
+/// What a [`MessageKind::Notice`] entry says happened to a group; its sender did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// What happened.
+    pub action: NoticeAction,
+    /// Who it happened to (added, removed), as named then; empty for the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<NoticeUser>,
+    /// The group's name, for `created` and `renamed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Someone a notice is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeUser {
+    /// Their id.
+    pub user_id: UserId,
+    /// Their username at the time.
+    pub username: String,
+}
+
+/// The kinds of [`Notice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeAction {
+    /// The sender created the group (`name`).
+    Created,
+    /// The sender added `users`.
+    Added,
+    /// The sender removed `users`.
+    Removed,
+    /// The sender left.
+    Left,
+    /// The sender renamed the group to `name`.
+    Renamed,
+    /// The sender set a new group picture.
+    PictureChanged,
+    /// The sender removed the group picture.
+    PictureRemoved,
+}
+
+impl MessageRecord {
+    /// The notice this entry carries, if it is one (and its body parses).
+    pub fn notice(&self) -> Option<Notice> {
+        (self.kind == MessageKind::Notice)
+            .then(|| serde_json::from_str(&self.body).ok())
+            .flatten()
     }
 }
 

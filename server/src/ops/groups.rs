@@ -3,8 +3,10 @@
 
 use tern_proto::{
     AddMembers, ConversationInfo, CreateGroup, ErrorCode, LeaveGroup, ListConversations,
-    RemoveMember, RenameGroup, ServerFrame, UserId,
+    NoticeAction, RemoveMember, RenameGroup, ServerFrame, UserId,
 };
+
+use super::notices::{self, named};
 
 use super::presence::introduce;
 use super::privacy::mark_requests;
@@ -46,23 +48,35 @@ fn member_ids(info: &ConversationInfo) -> Vec<UserId> {
 pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
     let name = check_name(ctx.state, &req.name)?;
     let max = check_size(ctx, req.members.len())?;
-    let (me, conn, hub) = (
+    let (me, my_name, conn, hub) = (
         ctx.caller.user_id,
+        ctx.caller.username.clone(),
         ctx.caller.conn_id,
         ctx.state.hub.clone(),
     );
     let members = req.members;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
-        let others: Vec<UserId> = txn
-            .resolve_usernames(&members)?
-            .into_iter()
-            .map(|u| u.0)
-            .collect();
-        let others = addable(txn, me, others)?;
+        let resolved = txn.resolve_usernames(&members)?;
+        let others = addable(txn, me, resolved.iter().map(|u| u.0).collect())?;
         let info = txn.create_group(me, &name, &others, max, tern_proto::now_ms())?;
-        mark_requests(txn, info.conversation_id, me, &others)?;
-        let info = txn.info(info.conversation_id)?;
+        let conv = info.conversation_id;
+        mark_requests(txn, conv, me, &others)?;
+        let info = txn.info(conv)?;
         publish_conversation(txn, &info, conn, out)?;
+        let actor = (me, my_name.as_str());
+        notices::write(
+            txn,
+            conv,
+            actor,
+            NoticeAction::Created,
+            Vec::new(),
+            Some(&name),
+            out,
+        )?;
+        if !others.is_empty() {
+            let added = named(&resolved, &others);
+            notices::write(txn, conv, actor, NoticeAction::Added, added, None, out)?;
+        }
         introduce(txn, &hub, &member_ids(&info), out)?;
         Rules::new(txn).view_info(me, &info)
     };
@@ -73,9 +87,23 @@ pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
 pub async fn rename(ctx: Ctx<'_>, req: RenameGroup) -> Result<Pending> {
     let name = check_name(ctx.state, &req.name)?;
     let (me, conn, conv) = (ctx.caller.user_id, ctx.caller.conn_id, req.conversation_id);
+    let my_name = ctx.caller.username.clone();
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let before = txn.info(conv).ok().and_then(|i| i.name);
         let info = txn.rename(conv, me, &name)?;
         publish_conversation(txn, &info, conn, out)?;
+        if before.as_deref() != Some(name.as_str()) {
+            let actor = (me, my_name.as_str());
+            notices::write(
+                txn,
+                conv,
+                actor,
+                NoticeAction::Renamed,
+                Vec::new(),
+                Some(&name),
+                out,
+            )?;
+        }
         Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, conversation_reply(req.id)).await
@@ -84,8 +112,9 @@ pub async fn rename(ctx: Ctx<'_>, req: RenameGroup) -> Result<Pending> {
 /// Add members to a group.
 pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
     let max = check_size(ctx, req.usernames.len())?;
-    let (me, conn, hub) = (
+    let (me, my_name, conn, hub) = (
         ctx.caller.user_id,
+        ctx.caller.username.clone(),
         ctx.caller.conn_id,
         ctx.state.hub.clone(),
     );
@@ -95,18 +124,16 @@ pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
         usernames,
     } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
-        let users: Vec<UserId> = txn
-            .resolve_usernames(&usernames)?
-            .into_iter()
-            .map(|u| u.0)
-            .collect();
-        let users = addable(txn, me, users)?;
+        let resolved = txn.resolve_usernames(&usernames)?;
+        let users = addable(txn, me, resolved.iter().map(|u| u.0).collect())?;
         let (mut info, added) = txn.add_members(conv, me, &users, max, tern_proto::now_ms())?;
         if !added.is_empty() {
             mark_requests(txn, conv, me, &added)?;
             info = txn.info(conv)?;
             publish_conversation(txn, &info, conn, out)?;
             introduce(txn, &hub, &member_ids(&info), out)?;
+            let (actor, users) = ((me, my_name.as_str()), named(&resolved, &added));
+            notices::write(txn, conv, actor, NoticeAction::Added, users, None, out)?;
         }
         Rules::new(txn).view_info(me, &info)
     };
@@ -115,16 +142,23 @@ pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
 
 /// Remove a member from a group.
 pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
-    let (me, conn) = (ctx.caller.user_id, ctx.caller.conn_id);
+    let (me, my_name, conn) = (
+        ctx.caller.user_id,
+        ctx.caller.username.clone(),
+        ctx.caller.conn_id,
+    );
     let RemoveMember {
         id,
         conversation_id: conv,
         username,
     } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
-        let target = txn.resolve_usernames(&[username])?[0].0;
+        let resolved = txn.resolve_usernames(&[username])?;
+        let target = resolved[0].0;
         let info = txn.remove_member(conv, me, target)?;
         publish_conversation(txn, &info, conn, out)?;
+        let (actor, users) = ((me, my_name.as_str()), named(&resolved, &[target]));
+        notices::write(txn, conv, actor, NoticeAction::Removed, users, None, out)?;
         out.push(Publish::new(
             vec![target],
             &ServerFrame::ConversationRemoved {
@@ -138,7 +172,11 @@ pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
 
 /// Leave a group.
 pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
-    let (me, conn) = (ctx.caller.user_id, ctx.caller.conn_id);
+    let (me, my_name, conn) = (
+        ctx.caller.user_id,
+        ctx.caller.username.clone(),
+        ctx.caller.conn_id,
+    );
     let LeaveGroup {
         id,
         conversation_id: conv,
@@ -146,6 +184,8 @@ pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let info = txn.leave(conv, me)?;
         publish_conversation(txn, &info, conn, out)?;
+        let actor = (me, my_name.as_str());
+        notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;
         let mut gone = Publish::new(
             vec![me],
             &ServerFrame::ConversationRemoved {

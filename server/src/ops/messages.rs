@@ -33,6 +33,9 @@ fn bad(text: impl Into<String>) -> Error {
 /// store job.
 fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
     let max = ctx.state.config.limits.max_message_bytes;
+    if req.kind == MessageKind::Notice {
+        return Err(bad("notices are written by the relay, not sent"));
+    }
     if req.client_id.is_empty() || req.client_id.len() > MAX_CLIENT_ID_LEN {
         return Err(bad(format!(
             "client_id must have 1 to {MAX_CLIENT_ID_LEN} bytes"

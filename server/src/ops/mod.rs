@@ -15,6 +15,7 @@
 pub mod directs;
 pub mod groups;
 pub mod messages;
+pub mod notices;
 pub mod presence;
 pub mod privacy;
 pub mod profile;

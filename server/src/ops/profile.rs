@@ -7,8 +7,8 @@
 //! is part of the group's shape in the same way.
 
 use tern_proto::{
-    ConversationKind, ErrorCode, FindPeople, Picture, ServerFrame, SetAvatar, SetProfile,
-    MAX_PICTURE_BYTES,
+    ConversationKind, ErrorCode, FindPeople, NoticeAction, Picture, ServerFrame, SetAvatar,
+    SetProfile, MAX_PICTURE_BYTES,
 };
 
 use super::visibility::publish_conversation;
@@ -90,7 +90,7 @@ pub async fn set_avatar(ctx: Ctx<'_>, req: SetAvatar) -> Result<Pending> {
     if let Some(p) = &req.avatar {
         check_picture(p)?;
     }
-    let (me, id) = (ctx.caller.user_id, req.id);
+    let (me, my_name, id) = (ctx.caller.user_id, ctx.caller.username.clone(), req.id);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         if let Some(p) = &req.avatar {
             super::messages::authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256)?;
@@ -112,6 +112,13 @@ pub async fn set_avatar(ctx: Ctx<'_>, req: SetAvatar) -> Result<Pending> {
                     ));
                 }
                 txn.set_group_avatar(conv, req.avatar.as_ref())?;
+                let action = if req.avatar.is_some() {
+                    NoticeAction::PictureChanged
+                } else {
+                    NoticeAction::PictureRemoved
+                };
+                let actor = (me, my_name.as_str());
+                super::notices::write(txn, conv, actor, action, Vec::new(), None, out)?;
                 vec![conv]
             }
         };

@@ -89,17 +89,22 @@ pub struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
+    /// The app's own log (it inherits the driver's stderr), shown when a test fails.
+    log: std::path::PathBuf,
 }
 
 impl Driver {
     /// Start WebKitWebDriver and launch `app` with `env` in a new session.
     pub async fn launch(app: &Path, env: &[(&str, String)]) -> Driver {
         let port = super::free_port();
+        let log = std::env::temp_dir().join(format!("tern-desktop-test-{port}.log"));
+        let log_file = std::fs::File::create(&log).expect("a log file for the app");
         let mut cmd = Command::new("WebKitWebDriver");
         cmd.arg(format!("--port={port}"))
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("TERN_LOG", "info,tern_client=debug")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(log_file);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -139,6 +144,7 @@ impl Driver {
             http,
             base,
             session,
+            log,
         };
         d.cmd(
             "POST",
@@ -286,12 +292,45 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "--- the app's log, last {} lines ---\n{}",
+                lines.len().min(80),
+                lines[lines.len().saturating_sub(80)..].join("\n")
+            );
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The recording notification daemon; stopped when dropped, so a failing test does not leave
+/// it holding the bus name for the tests after it.
+pub struct Notifyd(std::process::Child);
+
+impl Notifyd {
+    /// Stop it now.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    /// Wait for it to end.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Notifyd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
 /// Start the recording D-Bus notification daemon (`support/notifyd.py`); returns it and the
 /// file where it logs each notification as a JSON line.
-pub fn notifyd(dir: &Path) -> (std::process::Child, std::path::PathBuf) {
+pub fn notifyd(dir: &Path) -> (Notifyd, std::path::PathBuf) {
     use std::io::BufRead;
     let log = dir.join("notifications.jsonl");
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/notifyd.py");
@@ -306,7 +345,7 @@ pub fn notifyd(dir: &Path) -> (std::process::Child, std::path::PathBuf) {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "ready", "notification daemon did not start");
-    (child, log)
+    (Notifyd(child), log)
 }
 
 /// The notifications the daemon recorded so far.

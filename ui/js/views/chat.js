@@ -26,6 +26,12 @@
 // day separator or the "New messages" divider) shows its sender's avatar (span.msg-avatar, the
 // member's picture), and the rest of the run keeps its place (li.with-avatar). A row is drawn
 // again when what its avatar shows changes (starting a run or not, the picture's sha256, the name).
+//
+// Group notices (notices.js: "alice added bob") are rows of their own (li.msg.notice), named
+// with the open conversation's members (their display names; the user is "You") and drawn again
+// when their sentence changes. They end a run (the next message shows its avatar again), are
+// never unread (no divider before them, not counted by the jump button), offer no menu and take
+// no focus: the arrow keys pass over them.
 
 import { call } from "../api.js";
 import { $, day } from "../dom.js";
@@ -41,6 +47,7 @@ import { closePicker } from "./picker.js";
 import { drawBars, focusCompose } from "./bars.js";
 import { toast } from "./toast.js";
 import { fillAvatar, conversationKey, userKey, showsAvatar } from "../avatars.js";
+import { isNotice, noticeText, namesIn } from "../notices.js";
 
 const rows = new Map();
 let shownKind = null;
@@ -85,8 +92,8 @@ function faceOf(prev, m, brk, members) {
   return { first: true, picture: (member && member.avatar) || null, name: m.sender_name || m.sender, key: userKey(m.sender_id ?? m.sender) };
 }
 
-/** A face as a string, to tell whether a row's avatar changed. */
-const faceKey = (f) => (!f ? "" : !f.first ? "run" : `${f.key}\n${f.name}\n${f.picture ? f.picture.sha256 : ""}`);
+/** A face as a string, to tell whether a row's avatar changed (a notice's: its sentence). */
+const faceKey = (f) => (!f ? "" : f.notice !== undefined ? `notice\n${f.notice}` : !f.first ? "run" : `${f.key}\n${f.name}\n${f.picture ? f.picture.sha256 : ""}`);
 
 /** Whether a row drawn with `a` shows `b` alike (messages: also their avatar). */
 function sameRow(a, b) {
@@ -125,10 +132,13 @@ function fill(li, data) {
   const inside = focused && focused !== li && li.contains(focused) ? focused : null;
   const emoji = inside && inside.classList.contains("reaction") ? inside.dataset.emoji : null;
   const key = inside && focusKey(inside);
-  const face = faces.get(data.client_id) || null;
-  drawnFaces.set(data.client_id, faceKey(face));
+  const got = faces.get(data.client_id) || null;
+  drawnFaces.set(data.client_id, faceKey(got));
+  // A notice's entry is its sentence, not an avatar.
+  const notice = got && got.notice !== undefined ? got.notice : undefined;
+  const face = notice === undefined ? got : null;
   fillMessage(li, data, {
-    face,
+    face, notice,
     group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
     actions: actionsFor(data, current(), state.userId), progress: progressOf(state.transfers, data),
     expanded: expanded.has(data.client_id),
@@ -156,7 +166,9 @@ function syncTabStop() {
   if (activeRow && !activeRow.isConnected) activeRow = null;
   let stop = activeRow || (tabStop && tabStop.isConnected ? tabStop : null);
   if (!stop) {
-    const last = state.chat[state.chat.length - 1];
+    // The newest message someone wrote: a notice takes no focus.
+    let last = null;
+    for (let i = state.chat.length - 1; i >= 0 && !last; i--) if (!isNotice(state.chat[i])) last = state.chat[i];
     const row = last && rows.get(`msg:${last.client_id}`);
     stop = row ? row.node : null;
   }
@@ -245,6 +257,8 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   const items = [];
   // Group senders' avatars: members by id, to find each sender's picture.
   const members = kind === "group" ? new Map(c.members.map((x) => [x.user_id, x])) : null;
+  // How notices name people: the members' display names, the user "You".
+  const names = namesIn(c, state.userId);
   faces = new Map();
   let lastDay = null;
   let prev = null;
@@ -253,7 +267,8 @@ export function drawMessages({ keepFromBottom = false } = {}) {
     let brk = false;
     if (d !== lastDay) { items.push({ key: `day:${m.client_id}`, data: d }); lastDay = d; brk = true; }
     if (m.client_id === newFrom) { items.push({ key: DIVIDER_KEY, data: DIVIDER }); brk = true; }
-    if (members) faces.set(m.client_id, faceOf(prev, m, brk, members));
+    if (isNotice(m)) faces.set(m.client_id, { notice: noticeText(m, names, state.userId) });
+    else if (members) faces.set(m.client_id, faceOf(prev, m, brk, members));
     items.push({ key: `msg:${m.client_id}`, data: m });
     prev = m;
   }
@@ -456,7 +471,8 @@ function onKey(e, nearTop, menu) {
     return;
   }
   if (e.target !== li) return;
-  const all = [...$("messages").querySelectorAll("li.msg")];
+  // Notices take no focus: the keys pass over them.
+  const all = [...$("messages").querySelectorAll("li.msg:not(.notice)")];
   const i = all.indexOf(li);
   const to = { ArrowUp: i - 1, ArrowDown: i + 1, Home: 0, End: all.length - 1, PageUp: i - 10, PageDown: i + 10 }[e.key];
   if (to === undefined) return;
@@ -494,7 +510,8 @@ export function wireMessages({ retry, remove, editFailed, nearTop, act, menu, re
   ol.addEventListener("contextmenu", (e) => {
     const li = e.target.closest("li.msg");
     const m = li && messageOf(li);
-    if (!m) return;
+    // A notice has no menu (and the webview's stays away: webview.js).
+    if (!m || isNotice(m)) return;
     // A link keeps nothing of the webview's menu either: the row's menu stands for both.
     e.preventDefault();
     if (Date.now() - menuByKey < 500) return;

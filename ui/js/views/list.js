@@ -15,6 +15,7 @@
 import { $, el, time } from "../dom.js";
 import { state, listed } from "../store.js";
 import { previewText } from "../attachments.js";
+import { isNotice, namesIn } from "../notices.js";
 import { badgeText, titleFor, totalUnread } from "../unread.js";
 import { reconcile } from "./keyed.js";
 import { avatarNode, fillAvatar, conversationKey } from "../avatars.js";
@@ -24,8 +25,11 @@ const requestRows = new Map();
 /** The user folded the requests away (they stay folded until unfolded). */
 let requestsFolded = false;
 
-function preview(m) {
+/** The preview of conversation `c`'s last message `m`: "You: " before the user's own; a group
+ *  notice is its sentence alone ("Alice added you", "You renamed the group to “Team”"). */
+export function preview(m, c, me) {
   if (!m) return "No messages yet";
+  if (isNotice(m)) return previewText(m, namesIn(c, me), me);
   return (m.mine ? "You: " : "") + previewText(m);
 }
 
@@ -69,7 +73,7 @@ function fill(li, { c, active, quiet, muted }) {
   p.title.textContent = c.title;
   p.muted.hidden = !muted;
   p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
-  p.preview.textContent = preview(c.last_message);
+  p.preview.textContent = preview(c.last_message, c, state.userId);
   // A request's count is the header's; its rows stay quiet.
   const unread = quiet ? 0 : c.unread;
   p.badge.hidden = !(unread > 0);

@@ -13,6 +13,11 @@
 // there already, are hidden from screen readers. In a group, messages from others keep room
 // for their sender's avatar on the left (li.with-avatar); the first of a run shows it
 // (span.avatar.msg-avatar, aria-hidden: the sender is said already).
+//
+// A group notice ("alice added bob": notices.js) is a row of its own, li.msg.notice: its
+// sentence alone (span.notice-text, centred, small and muted; read as it is by screen readers),
+// the full date and time as the row's tooltip; no bubble, sender, avatar, ticks or actions, and
+// not focusable (no tabindex: the arrow keys pass over it). It keeps data-client-id and data-seq.
 
 import { el } from "../dom.js";
 import { messageTime } from "../when.js";
@@ -22,6 +27,7 @@ import { failureOf } from "../errors.js";
 import { isLong } from "../fold.js";
 import { ACTIONS } from "../message-actions.js";
 import { avatarNode, fillAvatar } from "../avatars.js";
+import { isNotice, noticeText } from "../notices.js";
 
 const TICKS = { queued: ["○", "queued"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"], failed: ["!", "failed"] };
 
@@ -176,13 +182,31 @@ function timeOf(m) {
 }
 
 /**
- * Draw message `m` into row `li`. `ctx`: `group` (show senders), `me` (the user's name),
+ * Draw group notice `m` into row `li`: its sentence `text` (notices.js noticeText; by default
+ * with the names the notice gives), the full date and time as the row's tooltip.
+ */
+export function fillNotice(li, m, text = noticeText(m)) {
+  li.className = "msg notice";
+  li.dataset.clientId = m.client_id;
+  if (m.seq != null) li.dataset.seq = m.seq; else delete li.dataset.seq;
+  // Nothing to do with it: not a stop of the list's roving focus.
+  li.removeAttribute("tabindex");
+  li._face = null;
+  const { title } = messageTime(m);
+  if (title) li.title = title; else li.removeAttribute("title");
+  li.replaceChildren(el("span", "notice-text", text));
+}
+
+/**
+ * Draw message `m` into row `li` (a group notice: fillNotice, with `ctx.notice` its sentence).
+ * `ctx`: `group` (show senders), `me` (the user's name),
  * `actions` (actionsFor), `openLink(url)`, `tabbable` (the row has focus: its controls are in
  * the tab order), `progress` (its attachment's transfer: progressOf, or null), `expanded` (a
  * long body the user unfolded), `face` (in a group, a message from someone else: `{ first }`,
  * and when it starts a run the sender's `picture`, `name` and colour `key`; null: no avatar).
  */
 export function fillMessage(li, m, ctx) {
+  if (isNotice(m)) { fillNotice(li, m, ctx.notice || noticeText(m)); return; }
   li.className = "msg" + (m.mine ? " mine" : "") + (m.status === "failed" ? " failed" : "")
     + (m.deleted ? " deleted" : "") + (m.mentions_me ? " mentions-me" : "") + (m.attachment && !m.deleted ? " has-attachment" : "")
     + (ctx.face ? " with-avatar" : "");

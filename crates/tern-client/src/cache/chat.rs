@@ -59,6 +59,7 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         mentions_me: false,
         attachment: m.attachment.clone(),
         local_file: None,
+        notice: m.notice(),
         sender_name: m.sender.clone(),
         conversation_id: m.conversation_id,
         seq: Some(m.seq),
@@ -318,7 +319,7 @@ fn apply_pending(chat: &mut ChatMessage, item: &outbox::OutboxItem, my_name: &st
         return;
     }
     match item.kind {
-        MessageKind::Text => {}
+        MessageKind::Text | MessageKind::Notice => {}
         MessageKind::Edit => {
             chat.body = item.body.clone();
             chat.edited = true;

@@ -3,7 +3,7 @@
 //! and delete-for-me.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageRecord, Seq, UserId};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, UserId};
 
 use super::{conversations, fold};
 use crate::error::Result;
@@ -19,11 +19,12 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// The new text messages (what the user sees appear and is notified of).
-    pub fn new_texts(&self) -> Vec<MessageRecord> {
+    /// The new entries the chat shows as rows: text messages (what the user is notified of)
+    /// and group notices.
+    pub fn new_rows(&self) -> Vec<MessageRecord> {
         self.fresh
             .iter()
-            .filter(|m| m.kind.is_text() && !m.withheld)
+            .filter(|m| (m.kind.is_text() || m.kind == MessageKind::Notice) && !m.withheld)
             .cloned()
             .collect()
     }

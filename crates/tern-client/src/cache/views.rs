@@ -114,7 +114,7 @@ pub fn page(
     let mut stored: Vec<MessageRecord> = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m
-             WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.kind = 'text' AND m.hidden = 0 ORDER BY m.seq DESC LIMIT ?3"
+             WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.kind IN ('text', 'notice') AND m.hidden = 0 ORDER BY m.seq DESC LIMIT ?3"
         ))?
         .query_map(params![conv, before.map(|b| b as i64).unwrap_or(i64::MAX), room as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;

@@ -250,7 +250,7 @@ impl Session<'_> {
             .cache
             .call(move |txn| {
                 let stored = messages::store(txn, me, &records)?;
-                let chats = chat::to_chats(txn, me, &stored.new_texts())?;
+                let chats = chat::to_chats(txn, me, &stored.new_rows())?;
                 let changed = changed_views(txn, me, &stored.changed)?;
                 let mut convs: Vec<ConversationId> = stored
                     .fresh

@@ -161,7 +161,7 @@ pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
     };
     let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
     match event.kind {
-        MessageKind::Text => return Ok(()),
+        MessageKind::Text | MessageKind::Notice => return Ok(()),
         MessageKind::Edit => {
             c.execute(
                 "UPDATE messages SET body = $3, edited_at = $4 WHERE conversation_id = $1 AND seq = $2",

@@ -147,6 +147,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_by_avatar ON conversations(avatar_blob)
         WHERE avatar_blob IS NOT NULL;
 "#,
+    r#"
+    ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+    ALTER TABLE messages ADD CONSTRAINT messages_kind_check
+        CHECK (kind IN ('text', 'edit', 'delete', 'react', 'unreact', 'notice'));
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

@@ -150,7 +150,7 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
     };
     let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
     match event.kind {
-        MessageKind::Text => return Ok(()),
+        MessageKind::Text | MessageKind::Notice => return Ok(()),
         MessageKind::Edit => {
             txn.prepare_cached(
                 "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2",

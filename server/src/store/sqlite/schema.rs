@@ -160,6 +160,18 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_by_avatar ON conversations(avatar_blob)
         WHERE avatar_blob IS NOT NULL;
     "#,
+    // 8: group notices, entries of kind 'notice' written by the relay. SQLite cannot alter a
+    // column's CHECK, and rebuilding the messages table would copy every message: the CHECK
+    // is widened in the stored schema instead (SQLite's documented procedure for loosening a
+    // constraint; every existing row satisfies the new one), and `migrate` bumps the schema
+    // version so connections reread it.
+    r#"
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_schema
+       SET sql = replace(sql, '''react'', ''unreact'')', '''react'', ''unreact'', ''notice'')')
+     WHERE type = 'table' AND name = 'messages';
+    PRAGMA writable_schema = OFF;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -168,6 +180,10 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if sql.contains("writable_schema") {
+            let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+            tx.pragma_update(None, "schema_version", version + 1)?;
+        }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }
@@ -195,5 +211,33 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 12);
+    }
+
+    #[test]
+    fn the_widened_kind_check_admits_notices_and_still_refuses_nonsense() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'messages'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("'unreact', 'notice')"), "{sql}");
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let insert = |kind: &str| {
+            conn.execute(
+                "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind)
+                 VALUES (1, (SELECT count(*) + 1 FROM messages), 1, ?1, '', 0, ?1)",
+                [kind],
+            )
+        };
+        insert("notice").unwrap();
+        assert!(insert("forged").is_err());
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
     }
 }
