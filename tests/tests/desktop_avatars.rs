@@ -111,6 +111,14 @@ async fn pictures_show_in_the_list_header_and_beside_group_messages_and_can_be_s
         "bob's picture beside his group message",
     )
     .await;
+    // The group's own story, as lines of their own among the messages.
+    let notices = app
+        .js("return [...document.querySelectorAll('#messages li.msg.notice .notice-text')].map(n => n.textContent)")
+        .await;
+    assert_eq!(
+        notices,
+        serde_json::json!(["bob created the group “team”", "bob added you and carol"])
+    );
     let carol_avatar = app
         .js("const m = [...document.querySelectorAll('#messages li.msg')].find(m => m.textContent.includes('hello all')); const a = m && m.querySelector('span.avatar-msg'); return a ? [a.textContent.trim(), !!a.querySelector('img')] : null")
         .await;
@@ -151,6 +159,11 @@ async fn pictures_show_in_the_list_header_and_beside_group_messages_and_can_be_s
     app.wait_until(
         &format!("document.querySelector('#conversations li.conv[data-id=\"{group}\"] > span.avatar.has-picture img')"),
         "the group's picture in its row",
+    )
+    .await;
+    app.wait_until(
+        "[...document.querySelectorAll('#messages li.msg.notice .notice-text')].some(n => n.textContent === \"You changed the group's picture\")",
+        "the notice of alice's own change",
     )
     .await;
     app.js("document.getElementById('members-dialog').close()")
