@@ -16,8 +16,10 @@ pub mod event_names;
 pub mod events;
 pub mod files;
 pub mod links;
+pub mod network;
 pub mod notify;
 pub mod privacy;
+pub mod replies;
 pub mod settings;
 pub mod state;
 pub mod tray;
@@ -91,6 +93,8 @@ pub fn run() {
             app.manage(AppState::new(settings_path, data_dir, default_relay));
             tray::install(app.handle());
             resume_last(app.handle());
+            network::watch(app.handle());
+            replies::listen(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {

@@ -86,6 +86,11 @@ impl Notifier {
         self.run(app, conv, step);
     }
 
+    /// The conversation whose notification is `id`, while it is on screen.
+    pub fn conversation_of(&self, id: u32) -> Option<ConversationId> {
+        self.coalescer.lock().unwrap().conversation_of(id)
+    }
+
     /// The user opened the conversation: later messages count afresh.
     pub fn seen(&self, conv: ConversationId) {
         self.coalescer.lock().unwrap().seen(conv);
@@ -131,6 +136,15 @@ impl Notifier {
             .body(&escape_markup(&preview(body)))
             .icon("mail-message-new")
             .action("default", "Open");
+        // Where the server takes a reply typed into the notification (KDE Plasma's protocol;
+        // heard by [`crate::replies`]).
+        if crate::replies::supported() {
+            n.action("inline-reply", "Reply")
+                .hint(notify_rust::Hint::Custom(
+                    "x-kde-reply-placeholder-text".into(),
+                    "Reply…".into(),
+                ));
+        }
         if let Some(id) = replaces {
             n.id(id);
         }

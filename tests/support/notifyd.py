@@ -5,7 +5,10 @@ It owns the well-known name on the session bus and appends every Notify call to 
 file (with the id it answered and the id the call replaced), so a test can assert that the app
 raised a notification with the right summary and body and updated it in place. A test clicks a
 notification by calling the extra `Click(id)` method (for example with dbus-send): the daemon
-then emits ActionInvoked(id, "default") as a real server does when the user clicks.
+then emits ActionInvoked(id, "default") as a real server does when the user clicks. It also
+offers inline replies the way KDE Plasma does (capability "inline-reply"; the extra method
+`Reply(id, text)` emits NotificationReplied(id, text) as the server does when the user types a
+reply into the notification).
 Usage: notifyd.py LOGFILE  (prints "ready" once the name is owned).
 """
 import json
@@ -48,9 +51,18 @@ class Daemon(dbus.service.Object):
         self.ActionInvoked(nid, "default")
         self.NotificationClosed(nid, 2)
 
+    @dbus.service.signal("org.freedesktop.Notifications", signature="us")
+    def NotificationReplied(self, nid, text):
+        pass
+
+    @dbus.service.method("org.freedesktop.Notifications", in_signature="us")
+    def Reply(self, nid, text):
+        self.NotificationReplied(nid, text)
+        self.NotificationClosed(nid, 2)
+
     @dbus.service.method("org.freedesktop.Notifications", out_signature="as")
     def GetCapabilities(self):
-        return ["body", "actions"]
+        return ["body", "actions", "inline-reply"]
 
     @dbus.service.method("org.freedesktop.Notifications", out_signature="ssss")
     def GetServerInformation(self):

@@ -123,6 +123,56 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
 
+    // Replying from a notification (the server offers inline replies, as KDE Plasma does):
+    // the text goes to that chat, which is then read.
+    let asked = bob.send(conv, "lunch at noon?").await.unwrap();
+    wait_settled(&bob).await;
+    let mut question = None;
+    for _ in 0..100 {
+        question = notifications(&log).into_iter().find(|n| {
+            n["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("lunch at noon?"))
+        });
+        if question.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let question = question.expect("a notification for the question");
+    assert!(
+        question["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "inline-reply"),
+        "a reply field is offered: {question}"
+    );
+    let replied = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--dest=org.freedesktop.Notifications",
+            "--type=method_call",
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications.Reply",
+            &format!("uint32:{}", question["id"].as_u64().unwrap()),
+            "string:yes, see you there",
+        ])
+        .status()
+        .unwrap();
+    assert!(replied.success());
+    eventually("bob got the reply, and sees his question read", || async {
+        let view = bob.messages(conv, None, 5).await.unwrap();
+        let answered = view
+            .iter()
+            .any(|m| !m.mine && m.body == "yes, see you there");
+        let read = view.iter().any(|m| {
+            m.client_id == asked.client_id && matches!(m.status, tern_client::MessageStatus::Read)
+        });
+        answered && read
+    })
+    .await;
+
     // Search: an exact phrase finds one message in the other chat, marked, with its date;
     // choosing it opens that chat at the message, loading history as needed.
     app.js("const s = document.getElementById('search'); s.focus(); s.value = '\"m3\"'; s.dispatchEvent(new Event('input'));").await;

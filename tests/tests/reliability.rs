@@ -252,6 +252,69 @@ async fn a_connection_that_silently_stops_passing_traffic_is_detected_and_replac
 }
 
 #[tokio::test]
+async fn after_a_network_change_a_link_that_went_silent_is_replaced_without_waiting_for_the_heartbeat(
+) {
+    // The relay's own timeout is long too, so neither side's heartbeat ends the dead link
+    // first.
+    let relay = Relay::start_with(&["--heartbeat-secs", "300", "--heartbeat-timeout-secs", "600"]);
+    let proxy = Blackhole::start(relay.port).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = config(&format!("http://127.0.0.1:{}", proxy.port), data.path());
+    // A heartbeat that would take ten minutes to notice: only the probe can.
+    cfg.timing.heartbeat_interval = Duration::from_secs(300);
+    cfg.timing.heartbeat_timeout = Duration::from_secs(600);
+    tern_client::Client::register(&cfg, "alice", PASSWORD)
+        .await
+        .unwrap();
+    let alice = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
+    wait_online(&alice).await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let mut events = alice.subscribe();
+
+    // The old network's link goes silent; then the computer says its network changed.
+    proxy.swallow_existing();
+    alice.network_changed();
+    let reason = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Ok(Event::Connection {
+                state: ConnectionState::Offline { reason, .. },
+            }) = events.recv().await
+            {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("the probe found the dead link");
+    assert!(reason.contains("after the network changed"), "{reason}");
+    wait_online(&alice).await;
+    alice.send(conv, "on the new network").await.unwrap();
+    wait_settled(&alice).await;
+    eventually("bob received it", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "on the new network")
+    })
+    .await;
+
+    // A link that still answers is kept: a probe on a healthy link changes nothing.
+    let accepted = proxy.accepted.load(Ordering::SeqCst);
+    alice.network_changed();
+    alice.send(conv, "still here").await.unwrap();
+    wait_settled(&alice).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        proxy.accepted.load(Ordering::SeqCst),
+        accepted,
+        "no new connection for a link that answered"
+    );
+    assert!(matches!(alice.connection_state(), ConnectionState::Online));
+}
+
+#[tokio::test]
 async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to_the_relays_state()
 {
     let seed: u64 = std::env::var("TERN_SEED")

@@ -505,6 +505,14 @@ impl Client {
         let _ = self.cmds.try_send(Cmd::RetryNow);
     }
 
+    /// Tell the engine the device's network changed (an interface came or went, an address
+    /// changed): offline, it tries at once; online, it pings the relay and replaces the link
+    /// if no answer comes within a few seconds, instead of trusting a link that may have died
+    /// with the old network until the heartbeat timeout.
+    pub fn network_changed(&self) {
+        let _ = self.cmds.try_send(Cmd::Probe);
+    }
+
     /// Messages written here that the relay has not stored yet.
     pub async fn unsent(&self) -> Result<usize> {
         self.shared

@@ -64,8 +64,13 @@ impl Relay {
             ])
             // Every test user registers from 127.0.0.1.
             .args(["--register-burst", "100000"])
-            .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
             .args(extra.iter().copied());
+        // Short heartbeats, unless the test sets its own.
+        let spec = if extra.contains(&"--heartbeat-secs") {
+            spec
+        } else {
+            spec.args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"])
+        };
         let process = RelayProcess::start(spec).unwrap();
         Relay {
             port: process.port(),

@@ -48,6 +48,9 @@ pub(crate) enum SessionError {
     /// Nothing arrived from the relay (not even a pong) for the heartbeat timeout.
     #[error("no answer from the relay for {} s", .0.as_secs_f32())]
     Silent(Duration),
+    /// The network changed and the link did not answer a ping within [`super::PROBE_WAIT`].
+    #[error("no answer from the relay after the network changed")]
+    Unanswered,
     /// No welcome within the connect timeout.
     #[error("the relay sent no welcome")]
     NoWelcome,

@@ -33,6 +33,9 @@ use crate::events::{to_ms, ConnectionState};
 use crate::shared::Shared;
 
 /// What the client handle asks of the connection task.
+/// How long a link has to answer a probe after a network change before it is replaced.
+pub(crate) const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(crate) enum Cmd {
     /// Send a request and deliver its reply.
     Request {
@@ -47,6 +50,9 @@ pub(crate) enum Cmd {
     Flush,
     /// Stop waiting and reconnect now.
     RetryNow,
+    /// The device's network changed: offline, try now; online, make sure the link still
+    /// answers ([`PROBE_WAIT`]) instead of trusting it until the heartbeat timeout.
+    Probe,
     /// Close the connection and stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -130,7 +136,7 @@ async fn wait_offline(delay: Duration, cmds: &mut mpsc::Receiver<Cmd>) -> bool {
                     let _ = done.send(());
                     return false;
                 }
-                Some(Cmd::RetryNow) => return true,
+                Some(Cmd::RetryNow | Cmd::Probe) => return true,
                 Some(Cmd::Request { reply, .. }) => {
                     let _ = reply.send(Err(Error::Offline));
                 }

@@ -50,6 +50,8 @@ pub(crate) struct Session<'a> {
     pub(super) typing: HashMap<(ConversationId, UserId), Instant>,
     /// When anything last arrived from the relay: the heartbeat's measure of a live link.
     pub(super) last_heard: Instant,
+    /// After a network change: the link must have answered by then (anything heard clears it).
+    pub(super) probe_deadline: Option<Instant>,
 }
 
 impl<'a> Session<'a> {
@@ -63,6 +65,7 @@ impl<'a> Session<'a> {
             synced_messages: 0,
             typing: HashMap::new(),
             last_heard: Instant::now(),
+            probe_deadline: None,
         }
     }
 
@@ -102,6 +105,7 @@ impl<'a> Session<'a> {
             tokio::select! {
                 frame = ws.next() => {
                     self.last_heard = Instant::now();
+                    self.probe_deadline = None;
                     self.on_message(ws, frame).await?;
                 }
                 cmd = cmds.recv() => match cmd {
@@ -161,6 +165,14 @@ impl<'a> Session<'a> {
                 self.write(ws, build(id)).await
             }
             Cmd::Flush => self.flush(ws).await,
+            // The network changed: a link over an interface that went away may be dead
+            // without a word; the relay answers a ping at once if it is not.
+            Cmd::Probe => {
+                self.probe_deadline = Some(Instant::now() + super::PROBE_WAIT);
+                ws.send(Message::Ping(Default::default()))
+                    .await
+                    .map_err(SessionError::Write)
+            }
             Cmd::RetryNow | Cmd::Shutdown(_) => Ok(()),
         }
     }
@@ -181,6 +193,9 @@ impl<'a> Session<'a> {
                 user_id: key.1,
                 active: false,
             });
+        }
+        if self.probe_deadline.is_some_and(|t| now >= t) {
+            return Err(SessionError::Unanswered);
         }
         self.pending.expire(now);
         if self.hold_until.is_some_and(|t| now >= t) {

@@ -1,0 +1,89 @@
+//! Replying from a notification, where the notification server lets the user type into it
+//! (KDE Plasma, and servers that copy its protocol): the server advertises the
+//! `inline-reply` capability, [`crate::notify`] then adds an `inline-reply` action, and the
+//! server emits `NotificationReplied(id, text)` on the session bus when the user sends. This
+//! module listens for that signal, sends the text to the notification's conversation as an
+//! ordinary message (through the outbox: it survives going offline) and marks the
+//! conversation read, as answering it does. Servers without the capability (GNOME) keep
+//! click-to-open.
+
+use tauri::{AppHandle, Manager};
+
+use crate::state::AppState;
+
+/// Whether the notification server takes inline replies (asked once per run).
+pub fn supported() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *SUPPORTED.get_or_init(|| {
+            notify_rust::get_capabilities()
+                .map(|caps| caps.iter().any(|c| c == "inline-reply"))
+                .unwrap_or(false)
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Send `text`, typed into notification `id`, to that notification's conversation.
+fn on_reply(app: &AppHandle, id: u32, text: String) {
+    let state = app.state::<AppState>();
+    let Some(conv) = state.notifier.conversation_of(id) else {
+        tracing::info!("a reply to a notification that is no longer ours; ignored");
+        return;
+    };
+    let text = text.trim().to_owned();
+    let Some(client) = state.try_client().filter(|_| !text.is_empty()) else {
+        return;
+    };
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = client.send(conv, &text).await {
+            tracing::warn!(error = %e, "could not send a reply from a notification");
+            return;
+        }
+        // Answering a chat means having read it.
+        if let Ok(Some(view)) = client.conversation_view(conv).await {
+            let _ = client.mark_read(conv, view.info.last_seq).await;
+        }
+    });
+}
+
+/// Listen for replies on the session bus for the app's lifetime (Linux; elsewhere nothing).
+pub fn listen(app: &AppHandle) {
+    #[cfg(target_os = "linux")]
+    {
+        let app = app.clone();
+        std::thread::spawn(move || {
+            use dbus::blocking::Connection;
+            use dbus::message::MatchRule;
+            let conn = match Connection::new_session() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no session bus: replies from notifications are off");
+                    return;
+                }
+            };
+            let rule =
+                MatchRule::new_signal("org.freedesktop.Notifications", "NotificationReplied");
+            let added = conn.add_match(rule, move |(id, text): (u32, String), _, _| {
+                on_reply(&app, id, text);
+                true
+            });
+            if let Err(e) = added {
+                tracing::warn!(error = %e, "cannot hear replies from notifications");
+                return;
+            }
+            loop {
+                if let Err(e) = conn.process(std::time::Duration::from_secs(60)) {
+                    tracing::warn!(error = %e, "the session bus went away: replies from notifications are off");
+                    return;
+                }
+            }
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}
