@@ -156,6 +156,21 @@ pub async fn conversation_view(
     Ok(state.client()?.conversation_view(conversation_id).await?)
 }
 
+/// Messages after `after_seq`, ascending, up to `limit` (the newer part of a long chat the
+/// view had let go of).
+#[tauri::command]
+pub async fn messages_after(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    after_seq: Seq,
+    limit: usize,
+) -> Res<Vec<ChatMessage>> {
+    Ok(state
+        .client()?
+        .messages_after(conversation_id, after_seq, limit.clamp(1, 200))
+        .await?)
+}
+
 /// A page of messages from the cache (older ones fetched when missing).
 #[tauri::command]
 pub async fn messages(
@@ -355,6 +370,12 @@ pub async fn search(
         .client()?
         .search_from(&query, offset.unwrap_or(0), limit)
         .await?)
+}
+
+/// Cache transactions the engine ran so far (measurements: what one event costs).
+#[tauri::command]
+pub fn cache_jobs(state: State<'_, AppState>) -> Res<u64> {
+    Ok(state.client()?.cache_jobs())
 }
 
 /// Reconnect now instead of waiting for the backoff.

@@ -167,6 +167,8 @@ pub fn run() {
             commands::leave_group,
             commands::search,
             commands::retry_now,
+            commands::cache_jobs,
+            commands::messages_after,
             commands::set_do_not_disturb,
             commands::set_mute_mentions,
             commands::set_muted,

@@ -134,3 +134,162 @@ async fn measure_cold_start_and_idle_memory() {
         starts[2].as_secs_f64() * 1000.0
     );
 }
+
+/// Sum RSS and PSS (KiB) of the newest `tern-desktop` and its child processes.
+fn app_memory() -> (u64, u64) {
+    let out = std::process::Command::new("pgrep")
+        .args(["-n", "-x", "tern-desktop"])
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let (mut rss, mut pss) = (rss_kib(pid), pss_kib(pid));
+    for c in children(pid) {
+        rss += rss_kib(c);
+        pss += pss_kib(c);
+    }
+    (rss, pss)
+}
+
+/// Wait for a page value that a script left on `window` (`null` until set).
+async fn page_value(app: &Driver, name: &str) -> serde_json::Value {
+    for _ in 0..1200 {
+        let v = app.js(&format!("return window.{name} ?? null")).await;
+        if !v.is_null() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never set {name}");
+}
+
+#[tokio::test]
+#[ignore = "measurement, run on demand"]
+async fn measure_a_chat_of_ten_thousand_messages() {
+    const N: usize = 10_000;
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (carol, _c) = signup(&relay, "carol").await;
+    let xvfb = Xvfb::start();
+    let env = [
+        ("DISPLAY", xvfb.display.clone()),
+        (
+            "TERN_DATA_DIR",
+            work.path().join("app").display().to_string(),
+        ),
+        ("TERN_RELAY", relay.url()),
+    ];
+    let app_bin = std::env::var_os("TERN_DESKTOP_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| bin("tern-desktop"));
+    println!("measuring {}", app_bin.display());
+    let app = Driver::launch(&app_bin, &env).await;
+    app.register("alice").await;
+    let long = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(long, "m0").await.unwrap();
+    app.accept_first_request().await;
+    let other = carol.start_direct("alice").await.unwrap().conversation_id;
+    carol.send(other, "hello").await.unwrap();
+    app.accept_first_request().await;
+
+    // 10,000 messages arrive while another chat is open; the app caches them all.
+    let t = Instant::now();
+    // All queued at once: the sender's outbox holds thousands and drains through its window.
+    for i in 1..=N {
+        bob.send(long, &format!("m{i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    app.wait_until(
+        &format!("[...document.querySelectorAll('#conversations .conv .preview')].some(p => p.textContent.includes('m{N}'))"),
+        "the last message reached the app",
+    )
+    .await;
+    println!("{N} messages sent and cached by the app in {:.1} s", t.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Open it: from the click to the first frame that shows its messages.
+    app.js(&format!(
+        "window.__firstPaint = null; const row = document.querySelector('#conversations li.conv[data-id=\"{long}\"]');
+         const t0 = performance.now(); row.click();
+         (function check() {{
+           if (document.querySelector('#messages li.msg .body')) requestAnimationFrame(() => {{ window.__firstPaint = performance.now() - t0; }});
+           else requestAnimationFrame(check);
+         }})();"
+    ))
+    .await;
+    let first_paint = page_value(&app, "__firstPaint").await;
+    println!("open a chat of {N} cached messages, click to first paint: {first_paint:.0} ms");
+
+    // One incoming message on the focused chat: cache transactions and DOM mutations, counted
+    // from a quiet moment (nothing ran for a second) to the next.
+    let before = quiet_jobs(&app).await;
+    app.js("window.__mutations = 0; window.__observer = new MutationObserver(l => { window.__mutations += l.length; }); window.__observer.observe(document.getElementById('messages'), {childList: true, subtree: true, characterData: true, attributes: true});").await;
+    bob.send(long, "one more").await.unwrap();
+    app.wait_until(
+        "[...document.querySelectorAll('#messages li.msg .body')].some(b => b.textContent === 'one more')",
+        "the new message",
+    )
+    .await;
+    let after = quiet_jobs(&app).await;
+    let mutations = app
+        .js("window.__observer.disconnect(); return window.__mutations")
+        .await;
+    println!(
+        "one incoming message on the open chat: {} cache transactions, {mutations} DOM mutation records",
+        after - before
+    );
+
+    // Scroll back through all of it, recording every frame's length.
+    app.js(
+        "window.__frames = []; window.__scrolling = true; let last = performance.now();
+         (function frame(now) { window.__frames.push(now - last); last = now; if (window.__scrolling) requestAnimationFrame(frame); })(performance.now());",
+    )
+    .await;
+    let t = Instant::now();
+    let mut reached = false;
+    for _ in 0..6000 {
+        let top = app
+            .js("const l = document.getElementById('messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll')); return [...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm0');")
+            .await;
+        if top == serde_json::json!(true) {
+            reached = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let frames = app
+        .js("window.__scrolling = false; const f = window.__frames.slice(1).sort((a, b) => a - b); return [f.length, f[Math.floor(f.length * 0.5)], f[Math.floor(f.length * 0.99)], f[f.length - 1], document.querySelectorAll('#messages li').length];")
+        .await;
+    println!(
+        "scroll back to the first message (reached: {reached}) in {:.1} s: frames {} (median {:.1} ms, p99 {:.1} ms, longest {:.1} ms); rows in the page at the top: {}",
+        t.elapsed().as_secs_f64(),
+        frames[0],
+        frames[1].as_f64().unwrap_or(0.0),
+        frames[2].as_f64().unwrap_or(0.0),
+        frames[3].as_f64().unwrap_or(0.0),
+        frames[4]
+    );
+    let (rss, pss) = app_memory();
+    println!(
+        "memory with the whole chat scrolled through, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0
+    );
+    app.quit().await;
+}
+
+/// The engine's cache transaction count once it has not moved for a second.
+async fn quiet_jobs(app: &Driver) -> u64 {
+    let mut last = None;
+    for _ in 0..600 {
+        app.js("window.__jobs = null; window.__TAURI__.core.invoke('cache_jobs').then(n => { window.__jobs = n; });")
+            .await;
+        let now = page_value(app, "__jobs").await.as_u64().unwrap();
+        if last == Some(now) {
+            return now;
+        }
+        last = Some(now);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("the app never went quiet");
+}

@@ -136,6 +136,12 @@ impl Client {
         self.shared.subscribe()
     }
 
+    /// Cache transactions run since this client started (a measure of what the app costs the
+    /// cache; docs/benchmarks.md).
+    pub fn cache_jobs(&self) -> u64 {
+        self.shared.cache.jobs_submitted()
+    }
+
     /// The current link state.
     pub fn connection_state(&self) -> ConnectionState {
         self.shared.state()
@@ -283,6 +289,22 @@ impl Client {
         self.shared
             .cache
             .call(move |txn| convs::info(txn, id))
+            .await
+    }
+
+    /// Up to `limit` cached messages after `after`, ascending; when they reach the newest,
+    /// the unsent ones follow (as in [`Client::messages`]). For a view that keeps only part of
+    /// a long chat and reads the newer part back as the user scrolls down.
+    pub async fn messages_after(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
+        let me = self.shared.user_id;
+        self.shared
+            .cache
+            .call(move |txn| views::page_after(txn, me, conv, after, limit))
             .await
     }
 

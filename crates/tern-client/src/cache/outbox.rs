@@ -107,15 +107,21 @@ pub fn enqueue(txn: &Transaction<'_>, item: &OutboxItem) -> Result<()> {
 /// file is still uploading waits (and so does everything written after it in its conversation,
 /// so messages keep the order they were written in).
 pub fn queued(txn: &Transaction<'_>) -> Result<Vec<OutboxItem>> {
+    queued_first(txn, usize::MAX)
+}
+
+/// The first `limit` of [`queued`]. The sender reads only what it can have in flight: reading
+/// the whole outbox on every acknowledgement made draining thousands of messages quadratic.
+pub fn queued_first(txn: &Transaction<'_>, limit: usize) -> Result<Vec<OutboxItem>> {
     Ok(txn
         .prepare_cached(&format!(
             "SELECT {ITEM_COLUMNS} FROM outbox o WHERE state = 'queued'
              AND NOT EXISTS (SELECT 1 FROM outbox w JOIN uploads_out u ON u.client_id = w.client_id
                              WHERE u.done = 0 AND w.state = 'queued'
                                AND w.conversation_id = o.conversation_id AND w.local_id <= o.local_id)
-             ORDER BY local_id"
+             ORDER BY local_id LIMIT ?1"
         ))?
-        .query_map([], row_to_item)?
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], row_to_item)?
         .collect::<rusqlite::Result<_>>()?)
 }
 

@@ -93,6 +93,34 @@ fn view(
     }))
 }
 
+/// Up to `limit` messages after `after`, ascending (the chat view windows a long chat and
+/// reads the newer part back as the user scrolls down); when that reaches the newest stored
+/// message, the outbox's queued and failed messages follow, as in [`page`].
+pub fn page_after(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+    after: Seq,
+    limit: usize,
+) -> Result<Vec<ChatMessage>> {
+    let stored: Vec<MessageRecord> = txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m
+             WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.kind IN ('text', 'notice') AND m.hidden = 0 ORDER BY m.seq LIMIT ?3"
+        ))?
+        .query_map(params![conv, after as i64, limit as i64], row_to_record)?
+        .collect::<rusqlite::Result<_>>()?;
+    let reached_newest = stored.len() < limit;
+    let mut chat = to_chats(txn, me, &stored)?;
+    if reached_newest {
+        let mut unsent = outbox::for_conversation(txn, me, conv)?;
+        resolve_quotes(txn, &mut unsent)?;
+        super::chat::locate_files(txn, &mut unsent)?;
+        chat.extend(unsent);
+    }
+    Ok(chat)
+}
+
 /// Up to `limit` newest messages before `before` (or the newest), ascending; when `before` is
 /// `None` the outbox's queued and failed messages follow, in the order written.
 pub fn page(

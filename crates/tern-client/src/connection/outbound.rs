@@ -54,10 +54,18 @@ impl Session<'_> {
         }
         self.hold_until = None;
         let me = self.shared.user_id;
+        // What is in flight is the head of the queue (sent in order), so the head plus a full
+        // window is all that could go now.
+        let window = self.pending.sends_in_flight() + MAX_IN_FLIGHT;
         let (queued, reads) = self
             .shared
             .cache
-            .call(move |txn| Ok((outbox::queued(txn)?, convs::reads_to_send(txn, me)?)))
+            .call(move |txn| {
+                Ok((
+                    outbox::queued_first(txn, window)?,
+                    convs::reads_to_send(txn, me)?,
+                ))
+            })
             .await?;
         for item in queued {
             if self.pending.sends_in_flight() >= MAX_IN_FLIGHT {
