@@ -204,7 +204,10 @@ async fn measure_a_chat_of_ten_thousand_messages() {
         "the last message reached the app",
     )
     .await;
-    println!("{N} messages sent and cached by the app in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "{N} messages sent and cached by the app in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Open it: from the click to the first frame that shows its messages.

@@ -26,6 +26,13 @@ export const conversation = (conversationId) => invoke("conversation_view", { co
 export const messages = (conversationId, beforeSeq, limit) =>
   invoke("messages", { conversationId, beforeSeq, limit });
 
+/**
+ * Up to `limit` (at most 200) stored messages after `afterSeq`, oldest first; when they reach
+ * the newest, the unsent ones follow (as at the end of the newest page).
+ */
+export const messagesAfter = (conversationId, afterSeq, limit) =>
+  invoke("messages_after", { conversationId, afterSeq, limit });
+
 // ---------- attachments (src-tauri/src/files.rs) ----------
 
 /** Native file drops on the window (Tauri's drag-and-drop events: `{ paths, position }`). */

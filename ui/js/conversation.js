@@ -47,7 +47,7 @@ async function doOpen(id) {
   // The user (or a notification) chose: nothing is restored over it.
   restoring = null;
   if (state.open !== id) {
-    clearMessages(); state.chat = []; state.hasOlder = false;
+    clearMessages(); state.chat = []; state.hasOlder = false; state.hasNewer = false;
     switchDraft(state.open, id); closeMentions(); closePicker(); closeMenu(); closeViewer();
   }
   state.open = id;
@@ -102,6 +102,7 @@ export function closeConversation({ remember = false } = {}) {
   if (!remember) saveLastOpen(state.userId, null);
   state.open = null;
   state.chat = [];
+  state.hasNewer = false;
   cancelCompose(); closeMentions(); closePicker(); closeMenu(); closeViewer();
   showChat(false);
   call("set_open_conversation", { conversationId: null }).catch(console.error);

@@ -4,12 +4,18 @@
 // Transfer progress is kept apart from the messages (state.transfers) and redraws only the
 // bar of its row (and the image viewer's, if it shows that file). Privacy settings and the
 // block list are replaced whole by their event (privacy.js redraws what shows them).
+//
+// The open chat is windowed (refresh.js WINDOW): while it does not hold its newest messages
+// (`state.hasNewer`: the user scrolled back through a long chat), a new message is not added
+// behind what is held (that would leave a gap); the conversation counts it, the jump-to-bottom
+// button says so, and scrolling down (or the button) reads it back. Changes to held messages
+// apply as ever.
 
 import { state, placement, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
-  chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer } from "./store.js";
-import { refreshAll, refreshOne, loadChat, applyChat, chatEvent, touched } from "./refresh.js";
+  chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer, trimOldest, trimNewest } from "./store.js";
+import { refreshAll, refreshOne, loadChat, loadNewer, applyChat, chatEvent, touched, WINDOW } from "./refresh.js";
 import { drawList } from "./views/list.js";
-import { drawHead, drawMessages, drawTyping, drawProgress, showsNewest } from "./views/chat.js";
+import { drawHead, drawMessages, drawTyping, drawProgress, showsNewest, atWindowEnd, recheckReading } from "./views/chat.js";
 import { drawViewer } from "./views/viewer.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
@@ -48,11 +54,29 @@ function onMessage(m) {
   const loading = chatEvent({ event: "message", message: m });
   // The chat shows a gap-free run of stored messages. Events can trail the cache (a burst is
   // stored faster than the window hears of it): one older than the run is left for scrolling
-  // back to; one past it with a gap means reading the newest page again.
-  const where = loading ? null : placement(state.chat, m);
+  // back to; one past it with a gap means reading the newest page again. While the newest
+  // messages are not held (hasNewer), a new one comes after them: it waits for scrolling down
+  // (the jump button counts it), unless it is the user's own just written here (unsent): they
+  // want to see it, and the newest page ends with it.
+  const where = loading && !state.hasNewer ? null : placement(state.chat, m, state.hasNewer);
   if (where === "older") { state.hasOlder = true; return; }
-  if (where === "newer") { loadChat(); return; }
+  if (where === "newer") {
+    if (!loading && (!state.hasNewer || m.seq == null)) loadChat();
+    else if (!loading && atWindowEnd()) loadNewer();
+    if (state.hasNewer) recheckReading();
+    return;
+  }
   state.chat = applyChat(state.chat, { event: "message", message: m });
+  // Past the window: following the newest (at the bottom, or the user's own message), the
+  // oldest go; scrolled up, the newest go again (hasNewer) and what shows stays.
+  if (state.chat.length > WINDOW) {
+    const following = m.seq == null || showsNewest();
+    const kept = following ? trimOldest(state.chat, WINDOW) : trimNewest(state.chat, WINDOW);
+    if (kept.trimmed) {
+      state.chat = kept.list;
+      if (following) state.hasOlder = true; else state.hasNewer = true;
+    }
+  }
   // Marked read only once its row shows (drawMessages measures what is seen).
   drawMessages();
 }
@@ -66,8 +90,9 @@ function onStatus(ev) {
   const loading = chatEvent(ev);
   const next = chatWithStatus(state.chat, ev);
   // A status for a message not shown: read the page again rather than guess where it goes
-  // (unless a page is loading: the status is replayed onto it).
-  if (next === null) { if (!loading) loadChat(); return; }
+  // (unless a page is loading: the status is replayed onto it; or the newest messages are not
+  // held: it is one of them, read back with them).
+  if (next === null) { if (!loading && !state.hasNewer) loadChat(); return; }
   state.chat = next;
   drawMessages();
 }

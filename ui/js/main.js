@@ -32,7 +32,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
-import { refreshAll, loadOlder, markReadIfVisible, onListLoaded } from "./refresh.js";
+import { refreshAll, loadOlder, loadNewer, loadChat, markReadIfVisible, onListLoaded } from "./refresh.js";
 import {
   openConversation, openAt, closeConversation, retry, removeFailed, editFailed, wireMute, beginRestore, restoreLastOpen,
 } from "./conversation.js";
@@ -120,7 +120,7 @@ function wire() {
   wirePrivacy();
   wireRequests();
   wireDeleteAccount(() => { signedOut(); boot(); });
-  wireMessages({ retry, remove: removeFailed, editFailed, nearTop: () => loadOlder(), act, menu: openMessageMenu, read: markReadIfVisible });
+  wireMessages({ retry, remove: removeFailed, editFailed, nearTop: () => loadOlder(), nearEnd: () => loadNewer(), newest: loadChat, act, menu: openMessageMenu, read: markReadIfVisible });
   wireMenu();
   wireWebview();
   wireBanner();

@@ -8,7 +8,9 @@
 // stored messages after the user's marker (what the engine counts, minus what it does not show).
 // Group notices (notices.js) are never unread: they count for neither the jump button nor the
 // "New messages" divider, which goes before the first unread message someone wrote. Their seq
-// is marked read like any other once seen (the marker is cumulative).
+// is marked read like any other once seen (the marker is cumulative). While a long chat's
+// window does not hold its newest messages, the jump button falls back on the conversation's
+// unread count (unreadBelow).
 
 import { isNotice } from "./notices.js";
 
@@ -45,6 +47,17 @@ export const isUnread = (m, marker) => !m.mine && !isNotice(m) && m.seq != null 
 
 /** The others' stored messages in `list` after `after` (the marker, or what the user sees). */
 export const unreadAfter = (list, after) => list.reduce((n, m) => n + (isUnread(m, after) ? 1 : 0), 0);
+
+/**
+ * What the jump-to-bottom button counts: the unread messages of `list` after `after` (the marker,
+ * or what the user sees). While newer messages are not held (`hasNewer`: a long chat's window
+ * let them go) those cannot be counted here: then at least `unread`, the conversation's unread
+ * count as the engine keeps it.
+ */
+export function unreadBelow(list, after, hasNewer, unread) {
+  const n = unreadAfter(list, after);
+  return hasNewer ? Math.max(n, unread || 0) : n;
+}
 
 /** The first message of `list` unread after `marker`, or null. */
 export const firstUnreadIn = (list, marker) => list.find((m) => isUnread(m, marker)) || null;

@@ -5,13 +5,20 @@
 // pages back to its first unread message). The user's read marker moves from here
 // (markReadIfVisible) up to what views/chat.js measured as seen.
 //
+// A long chat is windowed: the open chat holds at most WINDOW messages (and rows) around where
+// the user is. Scrolling back (loadOlder, reveal) lets the newest ones go (`state.hasNewer`);
+// scrolling down to the end of what is held then reads them back (loadNewer, messages_after)
+// and lets the oldest ones go. What is held is always one gap-free run (store.js: trimNewest,
+// trimOldest, joinNewer); the jump-to-bottom button reads the newest page again (loadChat).
+//
 // Races: an event that lands while a read is under way could be overwritten by the (older)
 // answer. So conversations touched meanwhile are read again one by one, and chat events that
-// arrive while a page loads are replayed onto it.
+// arrive while a page loads (the newest, or a newer one) are replayed onto it.
 
 import * as api from "./api.js";
 import {
-  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithOlder, chatWithChanged, chatWithUploaded, minSeq, placement,
+  state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithChanged, chatWithUploaded, minSeq, maxSeq, placement,
+  withOlderPage, withNewerPage, trimOldest,
 } from "./store.js";
 import { readMarker } from "./reading.js";
 import { drawList } from "./views/list.js";
@@ -19,8 +26,17 @@ import { drawHead, drawMessages, drawTyping, seenSeq } from "./views/chat.js";
 
 /** Messages per page. */
 export const PAGE = 50;
-/** Most messages a chat loads as it opens to show its first unread message. */
-const UNREAD_REACH = 500;
+/**
+ * Most messages the open chat holds (and rows it draws): past it, a page coming in at one end
+ * lets as many go at the other. At least two of the largest pages (200), so a page and what
+ * shows always fit; 500 holds a chat of a few hundred messages whole.
+ */
+export const WINDOW = 500;
+/**
+ * Most messages a chat loads as it opens to show its first unread message: under WINDOW, with
+ * room for two pages the user may scroll back to meanwhile, so opening never lets the newest go.
+ */
+export const UNREAD_REACH = WINDOW - 2 * PAGE;
 
 let listLoading = false;
 let listToken = 0;
@@ -33,6 +49,10 @@ let chatPending = null;
 let chatToken = 0;
 /** The older page being read (callers share it), or null. */
 let olderLoading = null;
+/** The newer page being read (callers share it), or null. */
+let newerLoading = null;
+/** Chat events seen while a newer page loads (replayed onto it once joined), or null. */
+let newerPending = null;
 
 /** Called each time a whole-list read lands (main.js: the last open chat is restored then). */
 let listLoaded = () => {};
@@ -44,9 +64,13 @@ export function touched(id) {
   if (oneLoading.has(id)) oneLoading.set(id, true);
 }
 
-/** A chat event for the open conversation: remember it if a page is loading (returns whether). */
+/**
+ * A chat event for the open conversation: remember it if a page is loading (returns whether the
+ * newest page is: it will replace the list). A newer page loading replays it too, once joined.
+ */
 export function chatEvent(ev) {
   if (chatPending) chatPending.push(ev);
+  if (newerPending) newerPending.push(ev);
   return chatPending !== null;
 }
 
@@ -112,7 +136,10 @@ export function applyChat(list, ev) {
   }
 }
 
-/** Load the open chat's newest page (keeping as many messages as are shown, up to 200). */
+/**
+ * Load the open chat's newest page (keeping as many messages as are shown, up to 200). A chat
+ * that did not hold its newest messages (`hasNewer`) goes to its bottom: what showed is gone.
+ */
 export async function loadChat() {
   const id = state.open;
   if (id === null) return;
@@ -135,15 +162,18 @@ export async function loadChat() {
     list = applyChat(list, ev);
   }
   const c = state.conversations.get(id);
+  const farBack = state.hasNewer;
   state.chat = c ? chatWithTicks(list, c.members, state.userId) : list;
   state.hasOlder = page.length >= limit;
+  state.hasNewer = false;
   // What shows is measured at the next frame (drawMessages): only what is seen is marked read.
-  drawMessages();
+  drawMessages({ toBottom: farBack });
 }
 
 /**
  * Prepend the page of `limit` messages before the oldest one shown (the user scrolled to the
- * top, or a quoted message is being looked for). A read already under way is shared.
+ * top, or a quoted message is being looked for). A read already under way is shared. Past
+ * WINDOW, the newest messages go (`hasNewer`); what shows stays where it is.
  */
 export function loadOlder(limit = PAGE) {
   const id = state.open;
@@ -158,9 +188,11 @@ export function loadOlder(limit = PAGE) {
       // longer joins what is shown, and merging it would leave a hole. The next scroll asks
       // again from the new oldest message.
       if (minSeq(state.chat) !== before) return;
-      state.hasOlder = page.length >= limit;
-      state.chat = chatWithOlder(state.chat, page);
-      drawMessages({ keepFromBottom: true });
+      const next = withOlderPage(state.chat, page, limit, WINDOW);
+      state.hasOlder = next.hasOlder;
+      if (next.trimmed) state.hasNewer = true;
+      state.chat = next.list;
+      drawMessages({ hold: true });
     } catch (e) {
       console.error(e);
     } finally {
@@ -171,14 +203,74 @@ export function loadOlder(limit = PAGE) {
 }
 
 /**
+ * Append the page of `limit` messages after the newest one held (the user scrolled to the end
+ * of what is held while newer messages are not: `hasNewer`). A read already under way is
+ * shared; none starts while the newest page loads (it replaces the list). Past WINDOW, the
+ * oldest messages go (`hasOlder`); what shows stays where it is.
+ */
+export function loadNewer(limit = PAGE) {
+  const id = state.open;
+  const after = maxSeq(state.chat);
+  if (newerLoading) return newerLoading;
+  if (!state.hasNewer || id === null || after === 0 || chatPending !== null) return Promise.resolve();
+  const token = chatToken;
+  newerPending = [];
+  newerLoading = (async () => {
+    try {
+      const page = await api.messagesAfter(id, after, limit);
+      const replay = newerPending;
+      newerPending = null;
+      // The chat was replaced meanwhile (another chat opened, or the newest page was read
+      // again), or its newest end moved: this page may not join what is shown.
+      if (state.open !== id || token !== chatToken || !state.hasNewer) return;
+      const next = withNewerPage(state.chat, page, after, limit, WINDOW);
+      if (!next) return;
+      state.hasNewer = next.hasNewer;
+      if (next.trimmed) state.hasOlder = true;
+      let list = next.list;
+      // Events heard while the page was read. A message that does not join (it comes after
+      // messages still not held, or trails them) is left out; one past the newest with a gap
+      // once the page reached it means reading the newest page again (as events.js does).
+      let reread = false;
+      for (const ev of replay) {
+        const where = ev.event === "message" ? placement(list, ev.message, state.hasNewer) : null;
+        if (where === "newer" && !state.hasNewer) reread = true;
+        if (where === "older" || where === "newer") continue;
+        list = applyChat(list, ev);
+      }
+      const kept = trimOldest(list, WINDOW);
+      if (kept.trimmed) state.hasOlder = true;
+      const c = state.conversations.get(id);
+      state.chat = c ? chatWithTicks(kept.list, c.members, state.userId) : kept.list;
+      drawMessages({ hold: true });
+      if (reread) loadChat();
+    } catch (e) {
+      console.error(e);
+    } finally {
+      newerPending = null;
+      newerLoading = null;
+    }
+  })();
+  return newerLoading;
+}
+
+/**
  * Load older pages of the open chat until the message at `seq` is shown (a quote was clicked);
- * whether it now is. Stops when there is nothing older, the chat changed, or a read failed.
+ * whether it now is. Stops when there is nothing older, the chat changed, or a read failed. A
+ * message newer than what is held (`hasNewer`) is looked for back from the newest page.
  */
 export async function reveal(seq) {
   const id = state.open;
+  let reread = false;
   for (;;) {
     if (state.open !== id) return false;
     if (state.chat.some((m) => m.seq === seq)) return true;
+    if (state.hasNewer && seq > maxSeq(state.chat)) {
+      if (reread) return false;
+      reread = true;
+      await loadChat();
+      continue;
+    }
     const oldest = minSeq(state.chat);
     if (!state.hasOlder || oldest === null || oldest < seq) return false;
     // Seqs also count edits and reactions, so the gap bounds the messages in between.
@@ -190,8 +282,8 @@ export async function reveal(seq) {
 /**
  * A chat is opening with its newest page loaded: load older pages until its first message
  * unread after `marker` shows (so the "New messages" divider can go before it), as long as
- * fewer than UNREAD_REACH messages are shown. Stops when there is nothing older, the chat
- * changed, or a read brought nothing.
+ * fewer than UNREAD_REACH messages are shown (no page goes past it: the newest stay held).
+ * Stops when there is nothing older, the chat changed, or a read brought nothing.
  */
 export async function revealUnread(marker) {
   const id = state.open;
@@ -199,7 +291,7 @@ export async function revealUnread(marker) {
     const oldest = minSeq(state.chat);
     if (oldest === null || oldest <= marker + 1) return;
     // Seqs also count edits and reactions, so the gap bounds the messages in between.
-    await loadOlder(Math.min(200, Math.max(PAGE, oldest - marker)));
+    await loadOlder(Math.min(200, Math.max(PAGE, oldest - marker), UNREAD_REACH - state.chat.length));
     if (minSeq(state.chat) === oldest) return;
   }
 }

@@ -13,7 +13,9 @@
 // reactions, mentions_me, attachment, local_file, ...). Transfers in progress are kept apart
 // from the messages: uploads by the message's client id, downloads by blob id. A group notice
 // (a message with `notice`: notices.js) is listed and previewed like a message, but never
-// counts as unread, offers no actions and is never the user's message to edit.
+// counts as unread, offers no actions and is never the user's message to edit. A long open chat
+// is windowed: only a bounded run of it is held (`hasOlder` / `hasNewer` say what lies beyond;
+// trimNewest, trimOldest, joinNewer below).
 
 import { isNotice } from "./notices.js";
 
@@ -29,6 +31,10 @@ export const state = {
   chat: [],
   /** Whether older messages may exist before the first one shown. */
   hasOlder: false,
+  /** Whether newer messages exist after the last one shown (the window let them go: a long
+   *  chat keeps only part of itself loaded; see trimNewest). The unsent ones then are not shown
+   *  either: they come back with the newest page. */
+  hasNewer: false,
   /** `${conversation}:${user}` → when the typing indication lapses (ms). */
   typing: new Map(),
   /** Conversation id → highest seq already marked read from here. */
@@ -346,14 +352,16 @@ export function chatWithTicks(list, members, me) {
   return changed ? next : list;
 }
 
-/** The highest stored seq shown. */
 /**
  * Where stored message `m` falls against the gap-free run of stored messages in `list`:
  * `"joins"` (inside it or right next to either end), `"newer"` (past the newest with a gap:
  * read the newest page again), `"older"` (before the oldest with a gap: scrolling back will
- * bring it), or `null` when it cannot tell (unsent, or nothing stored is shown yet).
+ * bring it), or `null` when it cannot tell (unsent, or nothing stored is shown yet). With
+ * `hasNewer` (newer messages exist that `list` does not hold), anything past the newest shown,
+ * an unsent message too, is `"newer"`: it comes after messages not loaded, so it never joins.
  */
-export function placement(list, m) {
+export function placement(list, m, hasNewer = false) {
+  if (hasNewer && (m.seq == null || m.seq > maxSeq(list))) return "newer";
   if (m.seq == null) return null;
   const top = maxSeq(list);
   if (top === 0) return null;
@@ -362,12 +370,95 @@ export function placement(list, m) {
   return "joins";
 }
 
+/** The highest stored seq shown (0: none). */
 export const maxSeq = (list) => list.reduce((a, m) => (m.seq && m.seq > a ? m.seq : a), 0);
 
 /** The lowest stored seq shown, or null. */
 export function minSeq(list) {
-  const seqs = list.filter((m) => m.seq != null).map((m) => m.seq);
-  return seqs.length ? Math.min(...seqs) : null;
+  let low = null;
+  for (const m of list) if (m.seq != null && (low === null || m.seq < low)) low = m.seq;
+  return low;
+}
+
+// ---------- the window: a long chat keeps only part of itself loaded ----------
+//
+// The open chat holds at most a bounded number of messages (refresh.js WINDOW) around where the
+// user is: an older page coming in front lets the newest ones go (`hasNewer`), a newer page
+// coming behind lets the oldest ones go (`hasOlder`). What stays is always one unbroken run of
+// stored messages (then, only when the run reaches the newest, the unsent ones): trimming takes
+// from one end only, and a page joins only right next to the end it was read from.
+
+/**
+ * `list` cut to at most `max` messages from its newest end (an older page came in front).
+ * Whenever any go, every unsent message goes too (they come after every stored one, so keeping
+ * them would leave a gap before them; the newest page brings them back), then the newest
+ * stored ones beyond `max`. Returns `{ list, trimmed }` (how many went; `list` itself when none).
+ */
+export function trimNewest(list, max) {
+  if (list.length <= max) return { list, trimmed: 0 };
+  const kept = list.filter((m) => m.seq != null).slice(0, Math.max(0, max));
+  return { list: kept, trimmed: list.length - kept.length };
+}
+
+/**
+ * `list` cut to at most `max` messages from its oldest end (a newer page came behind). Only
+ * stored messages go, oldest first: the unsent ones are at the newest end, and one stored
+ * message always stays (the run older pages are read before). Returns `{ list, trimmed }`.
+ */
+export function trimOldest(list, max) {
+  if (list.length <= max) return { list, trimmed: 0 };
+  let stored = 0;
+  for (const m of list) if (m.seq != null) stored++;
+  const drop = Math.min(list.length - max, Math.max(0, stored - 1));
+  if (drop === 0) return { list, trimmed: 0 };
+  // Stored messages come first (byPosition), so the first `drop` are the oldest stored ones.
+  return { list: list.slice(drop), trimmed: drop };
+}
+
+/**
+ * Whether `page` (read with messages_after from `after`) joins `list` right after its newest
+ * stored message: `list` still ends at `after` (nothing came or went at that end meanwhile), and
+ * every stored message of the page comes after it. Otherwise joining could leave a gap.
+ */
+export const joinsAfter = (list, page, after) =>
+  maxSeq(list) === after && page.every((m) => m.seq == null || m.seq > after);
+
+/**
+ * A newer page (messages_after `after`, by default the newest stored seq shown) merged behind
+ * `list`; a message already present (by client id or seq) keeps its copy in `list`. Returns
+ * `list` itself when the page does not join right after it (joinsAfter) or brings nothing new.
+ */
+export function joinNewer(list, page, after = maxSeq(list)) {
+  if (!joinsAfter(list, page, after)) return list;
+  const ids = new Set(list.map((m) => m.client_id));
+  const seqs = new Set(list.filter((m) => m.seq != null).map((m) => m.seq));
+  const fresh = page.filter((m) => !ids.has(m.client_id) && !(m.seq != null && seqs.has(m.seq)));
+  if (!fresh.length) return list;
+  return withQuotes(byPosition([...list, ...fresh]));
+}
+
+/**
+ * An older page of `limit` asked for came in front of `list`: `{ list, hasOlder, trimmed }`,
+ * the list kept within `max` from its newest end (`trimmed` > 0: newer messages are no longer
+ * held, so the chat has newer ones to read back).
+ */
+export function withOlderPage(list, page, limit, max) {
+  const { list: kept, trimmed } = trimNewest(chatWithOlder(list, page), max);
+  return { list: kept, hasOlder: page.length >= limit, trimmed };
+}
+
+/**
+ * A newer page of `limit` asked for (messages_after `after`) came behind `list`: `{ list,
+ * hasNewer, trimmed }`, or null when it does not join (joinsAfter: read it again from what is
+ * shown now). `hasNewer` stays while the page was full of stored messages; a shorter one reached
+ * the newest (the unsent ones follow it). The list is kept within `max` from its oldest end
+ * (`trimmed` > 0: older messages are no longer held).
+ */
+export function withNewerPage(list, page, after, limit, max) {
+  if (!joinsAfter(list, page, after)) return null;
+  const hasNewer = page.filter((m) => m.seq != null).length >= limit;
+  const { list: kept, trimmed } = trimOldest(joinNewer(list, page, after), max);
+  return { list: kept, hasNewer, trimmed };
 }
 
 // ---------- attachments on the move ----------

@@ -13,6 +13,15 @@
 // jump-to-bottom button (#jump-to-bottom) shows while the list is not at its bottom, with the
 // number of unread messages below the view (#jump-count).
 //
+// A long chat is windowed (refresh.js WINDOW): only a bounded run of its messages is held and
+// drawn. Scrolling to the top asks for older ones (`nearTop`), scrolling to the end of what is
+// held while newer ones are not (`state.hasNewer`) asks for those (`nearEnd`). Rows coming in
+// at one end and going at the other keep what shows in place: the first message row in view is
+// measured before the draw and put back where it was after (drawMessages `hold`). While newer
+// messages are not held, the jump button shows (the bottom of the list is not the newest),
+// counts at least the conversation's unread messages, and reads the newest page (`newest`)
+// before going to the bottom.
+//
 // Keyboard: the message list is one tab stop (the focused row, else the newest); arrow keys,
 // Home and End move between rows; Tab goes into the focused row's quote, links, reactions and
 // actions (the other rows' controls stay out of the tab order); Escape goes back to the composer;
@@ -38,7 +47,7 @@ import { $, day } from "../dom.js";
 import { errorText } from "../errors.js";
 import { state, actionsFor, progressOf } from "../store.js";
 import { progressText } from "../attachments.js";
-import { readUpTo, readMarker, firstUnread, firstUnreadIn, unreadAfter, openScrollTop, jumpLabel } from "../reading.js";
+import { readUpTo, readMarker, firstUnread, firstUnreadIn, unreadBelow, openScrollTop, jumpLabel } from "../reading.js";
 import { badgeText } from "../unread.js";
 import { chatSubtitle } from "../when.js";
 import { reconcile, clear } from "./keyed.js";
@@ -198,11 +207,24 @@ export function stickToBottom() {
   if (row) { row.node.remove(); rows.delete(DIVIDER_KEY); }
 }
 
-/** Whether list `ol` is scrolled to its bottom (or near it). */
-const nearBottom = (ol) => ol.scrollHeight - ol.scrollTop - ol.clientHeight < NEAR_BOTTOM;
+/** Whether list `ol` is scrolled to within `px` of its end. */
+const withinEnd = (ol, px) => ol.scrollHeight - ol.scrollTop - ol.clientHeight < px;
 
-/** Whether a message arriving now will show: a chat is open (not opening) at its bottom. */
-export const showsNewest = () => state.open !== null && !opening && nearBottom($("messages"));
+/** Whether list `ol` is scrolled to its bottom (or near it). */
+const nearBottom = (ol) => withinEnd(ol, NEAR_BOTTOM);
+
+/**
+ * Whether a message arriving now will show: a chat is open (not opening) at its bottom, and that
+ * bottom is the newest (not the end of a window that let newer messages go).
+ */
+export const showsNewest = () => state.open !== null && !opening && !state.hasNewer && nearBottom($("messages"));
+
+/**
+ * Whether the user is at the bottom of what is held while newer messages are not
+ * (`hasNewer`): a message arriving then should be read in (the held window may already end
+ * at what was the newest, when its last page happened to be full).
+ */
+export const atWindowEnd = () => state.open !== null && !opening && state.hasNewer && nearBottom($("messages"));
 
 /**
  * A chat starts opening (the list is empty, or shows it already: opened again). `marker`: the
@@ -243,8 +265,30 @@ function showFirstUnread(ol) {
   ol.scrollTop = openScrollTop(top, ol.scrollHeight, ol.clientHeight);
 }
 
-/** Bring the messages in line with the store. `keepFromBottom`: older ones were prepended. */
-export function drawMessages({ keepFromBottom = false } = {}) {
+/**
+ * The first message row showing at the top of list `ol`, and its top edge (window coordinates):
+ * `{ node, top }`, or null when none shows. The rows go down the list in order (a binary search).
+ */
+function anchorRow(ol) {
+  const kids = ol.children;
+  const top = ol.getBoundingClientRect().top + ol.clientTop;
+  let lo = 0, hi = kids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (kids[mid].getBoundingClientRect().bottom > top) hi = mid; else lo = mid + 1;
+  }
+  for (let i = lo; i < kids.length; i++) {
+    if (kids[i].classList.contains("msg")) return { node: kids[i], top: kids[i].getBoundingClientRect().top };
+  }
+  return null;
+}
+
+/**
+ * Bring the messages in line with the store. `hold`: rows came in or went at either end (a page
+ * was loaded, the window let some go): what shows stays where it is. `toBottom`: go to the
+ * newest (the list was read again from the newest after showing an older part).
+ */
+export function drawMessages({ hold = false, toBottom = false } = {}) {
   const ol = $("messages");
   const c = current();
   const kind = c ? c.kind : null;
@@ -253,6 +297,7 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); drawnFaces.clear(); shownKind = kind; shownAdmin = admin; }
   const atBottom = nearBottom(ol);
   const fromBottom = ol.scrollHeight - ol.scrollTop;
+  const anchor = hold && !opening ? anchorRow(ol) : null;
   const newFrom = dividerAt === null ? null : firstUnread(state.chat, dividerAt, state.hasOlder);
   const items = [];
   // Group senders' avatars: members by id, to find each sender's picture.
@@ -276,8 +321,11 @@ export function drawMessages({ keepFromBottom = false } = {}) {
   reconcile(ol, items, rows, fill, sameRow);
   syncTabStop();
   if (opening) showFirstUnread(ol);
-  else if (keepFromBottom) ol.scrollTop = ol.scrollHeight - fromBottom;
-  else if (atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
+  else if (hold) {
+    // The row that showed first goes back where it was; without one, what was at the bottom.
+    if (anchor && anchor.node.isConnected) ol.scrollTop += anchor.node.getBoundingClientRect().top - anchor.top;
+    else ol.scrollTop = ol.scrollHeight - fromBottom;
+  } else if (toBottom || atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
   // Messages came, went or changed size: what is seen (and what waits below) may have changed.
   recheckReading();
 }
@@ -324,13 +372,17 @@ export function recheckReading() {
   setTimeout(run, 120);
 }
 
-/** The jump-to-bottom button: shown while the list is not at its bottom, with the unread below. */
+/**
+ * The jump-to-bottom button: shown while the list is not at its bottom, or its bottom is not the
+ * newest (`hasNewer`), with the unread below (reading.js unreadBelow).
+ */
 function drawJump() {
   const b = $("jump-to-bottom"), count = $("jump-count");
   const ol = $("messages");
   const c = current();
-  const show = !!c && !opening && !nearBottom(ol);
-  const n = show ? unreadAfter(state.chat, Math.max(readMarker(c, state.userId, state.lastRead.get(state.open)), seenSeq())) : 0;
+  const show = !!c && !opening && (state.hasNewer || !nearBottom(ol));
+  const after = show ? Math.max(readMarker(c, state.userId, state.lastRead.get(state.open)), seenSeq()) : 0;
+  const n = show ? unreadBelow(state.chat, after, state.hasNewer, c.unread) : 0;
   if (b.hidden === show) b.hidden = !show;
   const text = n > 0 ? badgeText(n) : "";
   if (count.textContent !== text) count.textContent = text;
@@ -455,7 +507,7 @@ export function showChat(open) {
 }
 
 /** Move focus among the rows with the arrow keys, Home and End; Escape goes to the composer. */
-function onKey(e, nearTop, menu) {
+function onKey(e, nearTop, nearEnd, menu) {
   const li = e.target.closest && e.target.closest("li.msg");
   if (!li) return;
   if (e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey)) {
@@ -478,6 +530,7 @@ function onKey(e, nearTop, menu) {
   if (to === undefined) return;
   e.preventDefault();
   if (to < 0) nearTop();
+  if (to >= all.length) nearEnd();
   const next = all[Math.max(0, Math.min(all.length - 1, to))];
   next.focus({ preventScroll: true });
   next.scrollIntoView({ block: "nearest" });
@@ -488,9 +541,11 @@ function onKey(e, nearTop, menu) {
  * failed message's buttons, `act(action, message, control)` from a row's actions, reaction chips
  * and quote, `menu(message, row, point)` for a row's context menu (right-click at `point`
  * `{ x, y }`, or the keyboard: `point` null), `nearTop()` when scrolled (or moved) to the top,
+ * `nearEnd()` when scrolled (or moved) to the end while newer messages are not held,
+ * `newest()` (a promise) to read the newest page again before the jump button goes to it,
  * `read()` when what the user sees may have changed (it marks read what seenSeq gives).
  */
-export function wireMessages({ retry, remove, editFailed, nearTop, act, menu, read }) {
+export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newest, act, menu, read }) {
   const ol = $("messages");
   reading = read;
   ol.addEventListener("click", (e) => {
@@ -517,7 +572,7 @@ export function wireMessages({ retry, remove, editFailed, nearTop, act, menu, re
     if (Date.now() - menuByKey < 500) return;
     menu(m, li, { x: e.clientX, y: e.clientY });
   });
-  ol.addEventListener("keydown", (e) => onKey(e, nearTop, menu));
+  ol.addEventListener("keydown", (e) => onKey(e, nearTop, nearEnd, menu));
   ol.addEventListener("focusin", (e) => {
     const li = e.target.closest("li.msg");
     if (!li || li === activeRow) return;
@@ -535,17 +590,28 @@ export function wireMessages({ retry, remove, editFailed, nearTop, act, menu, re
   });
   // Only the user's own scrolling closes the reaction picker: the list also scrolls by itself
   // when messages arrive at the bottom, which must not close a picker the user just opened.
-  ol.addEventListener("wheel", () => closePicker(), { passive: true });
+  ol.addEventListener("wheel", (e) => {
+    closePicker();
+    // Already at the end, scrolling on moves nothing (no scroll event): ask from here too.
+    if (e.deltaY > 0 && state.hasNewer && withinEnd(ol, 30)) nearEnd();
+  }, { passive: true });
   ol.addEventListener("touchmove", () => closePicker(), { passive: true });
   ol.addEventListener("scroll", () => {
     if (ol.scrollTop < 30) nearTop();
+    if (state.hasNewer && withinEnd(ol, 30)) nearEnd();
     recheckReading();
   });
   // The window or the composer changed size: more (or fewer) rows show.
   new ResizeObserver(() => { if (state.open !== null) recheckReading(); }).observe(ol);
   const jump = $("jump-to-bottom");
-  jump.addEventListener("click", () => {
+  jump.addEventListener("click", async () => {
     const focused = document.activeElement === jump;
+    if (state.hasNewer) {
+      // The newest messages are not held: read the newest page, then go to its end.
+      const id = state.open;
+      await newest();
+      if (state.open !== id) return;
+    }
     ol.scrollTop = ol.scrollHeight;
     // The button hides at the bottom: the keyboard goes on to the composer.
     if (focused) focusCompose();

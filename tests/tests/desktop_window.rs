@@ -1,0 +1,113 @@
+//! A long chat in the real desktop app (Xvfb, WebDriver): the message list holds a bounded
+//! window of rows however far the user scrolls, back to the first message and down again to
+//! the newest, and what it shows is always one gap-free run.
+
+mod common;
+
+use std::time::Duration;
+
+use common::webdriver::{Driver, Xvfb};
+use common::*;
+
+/// The message numbers shown (bodies are `m<n>`), in page order.
+async fn shown(app: &Driver) -> Vec<u64> {
+    let v = app
+        .js("return [...document.querySelectorAll('#messages li.msg .body')].map(b => b.textContent)")
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b.as_str()?.strip_prefix('m')?.parse().ok())
+        .collect()
+}
+
+fn assert_run(numbers: &[u64], bound: usize) {
+    assert!(
+        numbers.len() <= bound,
+        "{} rows held, bound {bound}",
+        numbers.len()
+    );
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "a gap in what is shown: {numbers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() {
+    const N: u64 = 1_300;
+    const BOUND: usize = 500;
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _b) = signup(&relay, "bob").await;
+    let xvfb = Xvfb::start();
+    let env = [
+        ("DISPLAY", xvfb.display.clone()),
+        (
+            "TERN_DATA_DIR",
+            work.path().join("app").display().to_string(),
+        ),
+        ("TERN_RELAY", relay.url()),
+    ];
+    let app = Driver::launch(&bin("tern-desktop"), &env).await;
+    app.register("alice").await;
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    for i in 1..=N {
+        bob.send(conv, &format!("m{i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    app.accept_first_request().await;
+    app.wait_until(
+        &format!("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm{N}')"),
+        "the newest message",
+    )
+    .await;
+
+    // Back to the very first message.
+    let mut reached = false;
+    for _ in 0..400 {
+        let numbers = shown(&app).await;
+        assert_run(&numbers, BOUND);
+        if numbers.first() == Some(&1) {
+            reached = true;
+            break;
+        }
+        app.js("const l = document.getElementById('messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll'));")
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reached, "scrolling back reached m1");
+    assert!(
+        !shown(&app).await.contains(&N),
+        "the newest were let go while reading the oldest"
+    );
+
+    // And down again to the newest.
+    let mut reached = false;
+    for _ in 0..400 {
+        let numbers = shown(&app).await;
+        assert_run(&numbers, BOUND);
+        let at_bottom = app
+            .js("const l = document.getElementById('messages'); return l.scrollTop + l.clientHeight >= l.scrollHeight - 2")
+            .await;
+        if numbers.last() == Some(&N) && at_bottom == serde_json::json!(true) {
+            reached = true;
+            break;
+        }
+        app.js("const l = document.getElementById('messages'); l.scrollTop = l.scrollHeight; l.dispatchEvent(new Event('scroll'));")
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reached, "scrolling down reached m{N}");
+
+    // A new message at the bottom joins the run.
+    bob.send(conv, &format!("m{}", N + 1)).await.unwrap();
+
+    app.wait_until(
+        &format!("[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm{}')", N + 1),
+        "the message sent after",
+    )
+    .await;
+    assert_run(&shown(&app).await, BOUND);
+    app.quit().await;
+}
