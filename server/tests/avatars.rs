@@ -5,17 +5,10 @@
 
 mod common;
 
+use common::blobs::{get, sha, upload};
 use common::*;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tern_proto::{ConversationInfo, ServerFrame};
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// Bytes that start like a JPEG (the relay sniffs downloads against the declared type).
 fn jpeg_like(fill: u8, len: usize) -> Vec<u8> {
@@ -24,42 +17,12 @@ fn jpeg_like(fill: u8, len: usize) -> Vec<u8> {
     b
 }
 
-/// Upload `bytes` whole; the blob id.
-async fn upload(relay: &Relay, token: &str, bytes: &[u8], content_type: &str) -> String {
-    let (status, body) = relay
-        .post(
-            "/v1/uploads",
-            json!({"size": bytes.len(), "sha256": sha(bytes), "content_type": content_type}),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["upload_id"].as_str().unwrap().to_owned();
-    let res = relay
-        .http
-        .patch(relay.url(&format!("/v1/uploads/{id}")))
-        .bearer_auth(token)
-        .header("upload-offset", 0)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    id
-}
-
 fn picture(id: &str, bytes: &[u8]) -> Value {
     json!({"blob_id": id, "content_type": "image/jpeg", "size": bytes.len(), "sha256": sha(bytes)})
 }
 
 async fn fetch(relay: &Relay, token: &str, id: &str) -> (u16, Vec<u8>) {
-    let res = relay
-        .http
-        .get(relay.url(&format!("/v1/blobs/{id}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let res = get(relay, token, id, None).await;
     let status = res.status().as_u16();
     (status, res.bytes().await.unwrap().to_vec())
 }

@@ -12,9 +12,9 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::blobs::{get, patch, sha};
 use common::*;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tern_proto::ServerFrame;
 
 const BUCKET: &str = "tern-test";
@@ -88,38 +88,6 @@ async fn keys(http: &reqwest::Client, s3: &S3) -> String {
         .unwrap()
 }
 
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-async fn patch(relay: &Relay, token: &str, id: &str, at: usize, chunk: &[u8]) -> u16 {
-    relay
-        .http
-        .patch(relay.url(&format!("/v1/uploads/{id}")))
-        .bearer_auth(token)
-        .header("upload-offset", at)
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn get(relay: &Relay, token: &str, id: &str, range: Option<&str>) -> reqwest::Response {
-    let mut req = relay
-        .http
-        .get(relay.url(&format!("/v1/blobs/{id}")))
-        .bearer_auth(token);
-    if let Some(r) = range {
-        req = req.header("range", r);
-    }
-    req.send().await.unwrap()
-}
-
 fn with_store(c: &mut tern_server::config::Config) {
     c.blob_store = Some(format!("s3://{BUCKET}/attachments"));
 }
@@ -165,7 +133,7 @@ async fn attachments_live_in_the_object_store_and_any_relay_serves_them() {
     let id = body["upload_id"].as_str().unwrap().to_owned();
     let half = bytes.len() / 2;
     assert_eq!(
-        patch(&relay, &alice_token, &id, 0, &bytes[..half]).await,
+        patch(&relay, &alice_token, &id, 0, &bytes[..half]).await.0,
         200
     );
     let local = relay.dir.path().join("relay.db-blobs").join(&id);
@@ -175,7 +143,9 @@ async fn attachments_live_in_the_object_store_and_any_relay_serves_them() {
         "in progress: on disk"
     );
     assert_eq!(
-        patch(&relay, &alice_token, &id, half, &bytes[half..]).await,
+        patch(&relay, &alice_token, &id, half, &bytes[half..])
+            .await
+            .0,
         200
     );
     assert!(!local.exists(), "complete: moved off the relay's disk");

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[allow(dead_code)]
+pub mod blobs;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
