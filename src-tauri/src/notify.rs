@@ -138,7 +138,7 @@ impl Notifier {
             .action("default", "Open");
         // Where the server takes a reply typed into the notification (KDE Plasma's protocol;
         // heard by [`crate::replies`]).
-        if crate::replies::supported() {
+        if inline_reply_supported() {
             n.action("inline-reply", "Reply")
                 .hint(notify_rust::Hint::Custom(
                     "x-kde-reply-placeholder-text".into(),
@@ -171,6 +171,23 @@ impl Notifier {
             }
         });
         self.coalescer.lock().unwrap().closed(conv, id);
+    }
+}
+
+/// Whether the notification server takes inline replies (asked once per run).
+pub fn inline_reply_supported() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *SUPPORTED.get_or_init(|| {
+            notify_rust::get_capabilities()
+                .map(|caps| caps.iter().any(|c| c == "inline-reply"))
+                .unwrap_or(false)
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
     }
 }
 

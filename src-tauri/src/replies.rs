@@ -11,23 +11,6 @@ use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
 
-/// Whether the notification server takes inline replies (asked once per run).
-pub fn supported() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *SUPPORTED.get_or_init(|| {
-            notify_rust::get_capabilities()
-                .map(|caps| caps.iter().any(|c| c == "inline-reply"))
-                .unwrap_or(false)
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
-    }
-}
-
 /// Send `text`, typed into notification `id`, to that notification's conversation.
 fn on_reply(app: &AppHandle, id: u32, text: String) {
     let state = app.state::<AppState>();
