@@ -112,14 +112,6 @@ impl Coalescer {
         }
     }
 
-    /// The conversation whose notification on screen is `id`.
-    pub fn conversation_of(&self, id: u32) -> Option<ConversationId> {
-        self.convs
-            .iter()
-            .find(|(_, e)| e.id == Some(id))
-            .map(|(conv, _)| *conv)
-    }
-
     /// The user opened the conversation: what was notified is seen, counting starts afresh
     /// (a live notification is still updated in place).
     pub fn seen(&mut self, conv: ConversationId) {

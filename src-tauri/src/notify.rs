@@ -59,12 +59,21 @@ const UPDATE_EVERY: Duration = Duration::from_secs(1);
 /// brings the window up with that conversation open.
 pub struct Notifier {
     coalescer: Mutex<Coalescer>,
+    /// The conversations of the notifications shown lately, newest last. Kept past their
+    /// closing: a server that takes a reply emits `NotificationReplied` and then
+    /// `NotificationClosed`, heard on different connections, so the reply may be handled after
+    /// the close.
+    shown: Mutex<std::collections::VecDeque<(u32, ConversationId)>>,
 }
+
+/// Notifications remembered for replies.
+const REMEMBERED: usize = 64;
 
 impl Default for Notifier {
     fn default() -> Self {
         Notifier {
             coalescer: Mutex::new(Coalescer::new(UPDATE_EVERY)),
+            shown: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 }
@@ -86,9 +95,15 @@ impl Notifier {
         self.run(app, conv, step);
     }
 
-    /// The conversation whose notification is `id`, while it is on screen.
+    /// The conversation of notification `id`, if it was one of ours lately (closed or not).
     pub fn conversation_of(&self, id: u32) -> Option<ConversationId> {
-        self.coalescer.lock().unwrap().conversation_of(id)
+        self.shown
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|&&(known, _)| known == id)
+            .map(|&(_, conv)| conv)
     }
 
     /// The user opened the conversation: later messages count afresh.
@@ -157,6 +172,14 @@ impl Notifier {
         };
         let id = handle.id();
         self.coalescer.lock().unwrap().shown(conv, id);
+        {
+            let mut shown = self.shown.lock().unwrap();
+            shown.retain(|&(known, _)| known != id);
+            shown.push_back((id, conv));
+            if shown.len() > REMEMBERED {
+                shown.pop_front();
+            }
+        }
         if replaces.is_some() {
             return;
         }

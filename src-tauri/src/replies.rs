@@ -14,8 +14,18 @@ use crate::state::AppState;
 /// Send `text`, typed into notification `id`, to that notification's conversation.
 fn on_reply(app: &AppHandle, id: u32, text: String) {
     let state = app.state::<AppState>();
-    let Some(conv) = state.notifier.conversation_of(id) else {
-        tracing::info!("a reply to a notification that is no longer ours; ignored");
+    // The id is recorded once the server's answer to showing it is read, which a very quick
+    // reply can overtake: give it a moment.
+    let mut conv = state.notifier.conversation_of(id);
+    for _ in 0..40 {
+        if conv.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        conv = state.notifier.conversation_of(id);
+    }
+    let Some(conv) = conv else {
+        tracing::info!("a reply to a notification that is not ours; ignored");
         return;
     };
     let text = text.trim().to_owned();
