@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::webdriver::{notifications, notifyd, Driver, Xvfb};
+use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
 use common::*;
 use tern_client::{Client, Event};
 
@@ -46,14 +46,7 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     let (mut daemon, log) = notifyd(work.path());
     let shots = std::env::var_os("TERN_SCREENSHOTS").map(PathBuf::from);
 
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&app_binary(), &env).await;
 
     // First run: the sign-in screen offers the configured relay; create an account.

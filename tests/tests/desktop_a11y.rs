@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 
 /// WCAG contrast of two computed CSS colours, in the page.
@@ -22,14 +22,7 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
     let work = tempfile::tempdir().unwrap();
     let (bob, _bob_dir) = signup(&relay, "bob").await;
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;

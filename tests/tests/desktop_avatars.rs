@@ -6,23 +6,8 @@
 
 mod common;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
-
-/// The first file called `name` under `dir`.
-fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    None
-}
 
 /// A PNG of one colour.
 fn png(path: &std::path::Path, rgb: [u8; 3]) {
@@ -43,15 +28,8 @@ async fn pictures_show_in_the_list_header_and_beside_group_messages_and_can_be_s
     let mine = work.path().join("alice.png");
     png(&mine, [40, 40, 200]);
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-        ("TERN_TEST_PICK", mine.display().to_string()),
-    ];
+    let mut env = app_env(&xvfb, &work.path().join("app"), &relay.url());
+    env.extend([("TERN_TEST_PICK", mine.display().to_string())]);
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
     let direct = bob.start_direct("alice").await.unwrap().conversation_id;
@@ -178,7 +156,10 @@ async fn pictures_show_in_the_list_header_and_beside_group_messages_and_can_be_s
     .await;
     app.click("#strip-location").await;
     // The engine keeps it in the account's cache (read here with the app still running).
-    let cache = find_file(&work.path().join("app"), "cache.db").expect("the app's cache");
+    let cache = files_under(&work.path().join("app"))
+        .into_iter()
+        .find(|p| p.ends_with("cache.db"))
+        .expect("the app's cache");
     eventually("the setting is stored", || async {
         rusqlite::Connection::open(&cache)
             .and_then(|db| {

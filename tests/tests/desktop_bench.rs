@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 
 fn rss_kib(pid: u32) -> u64 {
@@ -67,14 +67,7 @@ async fn measure_cold_start_and_idle_memory() {
     let relay = Relay::start();
     let work = tempfile::tempdir().unwrap();
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     // Measure a release build when one is named (TERN_DESKTOP_BIN), else the debug build.
     let app_bin = std::env::var_os("TERN_DESKTOP_BIN")
         .map(std::path::PathBuf::from)
@@ -96,31 +89,7 @@ async fn measure_cold_start_and_idle_memory() {
             continue;
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
-        let app_pid = std::process::Command::new("pgrep")
-            .args(["-n", "-x", "tern-desktop"])
-            .output()
-            .unwrap();
-        let pid: u32 = String::from_utf8_lossy(&app_pid.stdout)
-            .trim()
-            .parse()
-            .unwrap();
-        let (mut rss, mut pss) = (rss_kib(pid), pss_kib(pid));
-        println!(
-            "  {} (pid {pid}): RSS {} KiB, PSS {} KiB",
-            comm(pid),
-            rss_kib(pid),
-            pss_kib(pid)
-        );
-        for c in children(pid) {
-            println!(
-                "  {} (pid {c}): RSS {} KiB, PSS {} KiB",
-                comm(c),
-                rss_kib(c),
-                pss_kib(c)
-            );
-            rss += rss_kib(c);
-            pss += pss_kib(c);
-        }
+        let (rss, pss) = app_memory(true);
         println!(
             "idle memory, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
             rss as f64 / 1024.0,
@@ -135,17 +104,22 @@ async fn measure_cold_start_and_idle_memory() {
     );
 }
 
-/// Sum RSS and PSS (KiB) of the newest `tern-desktop` and its child processes.
-fn app_memory() -> (u64, u64) {
+/// Sum RSS and PSS (KiB) of the newest `tern-desktop` and its child processes; with
+/// `each`, print every process's figures too.
+fn app_memory(each: bool) -> (u64, u64) {
     let out = std::process::Command::new("pgrep")
         .args(["-n", "-x", "tern-desktop"])
         .output()
         .unwrap();
     let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    let (mut rss, mut pss) = (rss_kib(pid), pss_kib(pid));
-    for c in children(pid) {
-        rss += rss_kib(c);
-        pss += pss_kib(c);
+    let (mut rss, mut pss) = (0, 0);
+    for p in std::iter::once(pid).chain(children(pid)) {
+        let (r, s) = (rss_kib(p), pss_kib(p));
+        if each {
+            println!("  {} (pid {p}): RSS {r} KiB, PSS {s} KiB", comm(p));
+        }
+        rss += r;
+        pss += s;
     }
     (rss, pss)
 }
@@ -171,14 +145,7 @@ async fn measure_a_chat_of_ten_thousand_messages() {
     let (bob, _b) = signup(&relay, "bob").await;
     let (carol, _c) = signup(&relay, "carol").await;
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app_bin = std::env::var_os("TERN_DESKTOP_BIN")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| bin("tern-desktop"));
@@ -272,7 +239,7 @@ async fn measure_a_chat_of_ten_thousand_messages() {
         frames[3].as_f64().unwrap_or(0.0),
         frames[4]
     );
-    let (rss, pss) = app_memory();
+    let (rss, pss) = app_memory(false);
     println!(
         "memory with the whole chat scrolled through, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
         rss as f64 / 1024.0,

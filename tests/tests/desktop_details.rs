@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::webdriver::{notifications, notifyd, Driver, Xvfb};
+use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
 use common::*;
 
 #[tokio::test]
@@ -21,11 +21,7 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     let xvfb = Xvfb::start();
     let (mut daemon, log) = notifyd(work.path());
     let data = work.path().join("app");
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        ("TERN_DATA_DIR", data.display().to_string()),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &data, &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
 
@@ -275,7 +271,7 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     app.set_size(1000, 700).await;
 
     // Signing out asks first; asked to, it removes this device's copy of the account.
-    let caches: Vec<_> = walk(&data)
+    let caches: Vec<_> = files_under(&data)
         .into_iter()
         .filter(|p| p.ends_with("cache.db"))
         .collect();
@@ -299,20 +295,4 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     let _ = daemon.kill();
     let _ = daemon.wait();
     drop(xvfb);
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 
 /// A PNG of `w`×`h` pixels.
@@ -35,19 +35,14 @@ async fn files_are_picked_dropped_downloaded_opened_and_pictures_viewed() {
     std::fs::write(&picked, b"%PDF-1.4 pretend report").unwrap();
     let dropped = work.path().join("holiday.png");
     png(&dropped, 640, 480);
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
+    let mut env = app_env(&xvfb, &work.path().join("app"), &relay.url());
+    env.extend([
         ("TERN_OPENER", opener.display().to_string()),
         (
             "TERN_TEST_PICK",
             format!("{}:{}", picked.display(), dropped.display()),
         ),
-    ];
+    ]);
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;

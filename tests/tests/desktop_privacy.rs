@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 use tern_client::{Client, ConnectionState, PresenceVisibility};
 
@@ -21,14 +21,7 @@ async fn a_user_declines_a_request_blocks_unblocks_changes_settings_signs_out_a_
     let (bob, _bob_dir) = signup(&relay, "bob").await;
     let (carol, _carol_dir) = signup(&relay, "carol").await;
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
 

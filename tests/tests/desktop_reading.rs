@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 use tern_client::{Client, Event};
 
@@ -46,14 +46,7 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
     let (bob, _bob_dir) = signup(&relay, "bob").await;
     let mut bob_events = bob.subscribe();
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
 

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 
 /// The row of the message with this seq.
@@ -23,15 +23,8 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     let (bob, _bob_dir) = signup(&relay, "bob").await;
     let xvfb = Xvfb::start();
     let (opener, opened) = recording_opener(work.path());
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-        ("TERN_OPENER", opener.display().to_string()),
-    ];
+    let mut env = app_env(&xvfb, &work.path().join("app"), &relay.url());
+    env.extend([("TERN_OPENER", opener.display().to_string())]);
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
 

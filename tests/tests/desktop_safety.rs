@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::webdriver::{notifications, notifyd, Driver, Xvfb};
+use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
 use common::*;
 
 #[tokio::test]
@@ -26,11 +26,7 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
     // still reaches this machine's relay.
     let remote = format!("http://0.0.0.0:{}", relay.port);
     let app_dir = work.path().join("app");
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        ("TERN_DATA_DIR", app_dir.display().to_string()),
-        ("TERN_RELAY", remote.clone()),
-    ];
+    let env = app_env(&xvfb, &app_dir, &remote);
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.wait_until(
         "!document.getElementById('signin').hidden",

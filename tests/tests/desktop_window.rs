@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::webdriver::{Driver, Xvfb};
+use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 
 /// The message numbers shown (bodies are `m<n>`), in page order.
@@ -41,14 +41,7 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
     let work = tempfile::tempdir().unwrap();
     let (bob, _b) = signup(&relay, "bob").await;
     let xvfb = Xvfb::start();
-    let env = [
-        ("DISPLAY", xvfb.display.clone()),
-        (
-            "TERN_DATA_DIR",
-            work.path().join("app").display().to_string(),
-        ),
-        ("TERN_RELAY", relay.url()),
-    ];
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;

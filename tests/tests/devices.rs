@@ -85,7 +85,7 @@ async fn the_token_round_trips_through_the_secret_service_and_is_in_no_file() {
     assert!(token.expose().starts_with("tern_"));
     // It is nowhere in the files the client wrote (cache, WAL, anything).
     let mut files = 0;
-    for entry in walk(data.path()) {
+    for entry in files_under(data.path()) {
         let bytes = std::fs::read(&entry).unwrap();
         files += 1;
         assert!(
@@ -154,7 +154,7 @@ async fn a_device_that_logged_in_before_gets_in_while_guesses_from_elsewhere_fil
     let credential = keychain::load_device_credential(&cfg.relay, "alice")
         .unwrap()
         .expect("device credential in the keychain");
-    for entry in walk(data.path()) {
+    for entry in files_under(data.path()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
             !bytes
@@ -181,19 +181,6 @@ async fn a_device_that_logged_in_before_gets_in_while_guesses_from_elsewhere_fil
         .unwrap()
         .unwrap();
     assert_ne!(renewed.expose(), credential.expose());
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -198,24 +198,49 @@ async fn pipe(
     }
 }
 
-#[tokio::test]
-async fn a_connection_that_silently_stops_passing_traffic_is_detected_and_replaced() {
-    let relay = Relay::start();
+/// Alice signed in through a [`Blackhole`] in front of `relay` (her engine's timing set by
+/// `timing`), in a direct chat with bob, who is connected straight to the relay.
+struct BehindBlackhole {
+    proxy: Blackhole,
+    alice: Client,
+    bob: Client,
+    conv: i64,
+    cfg: tern_client::config::ClientConfig,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn behind_blackhole(
+    relay: &Relay,
+    timing: impl FnOnce(&mut tern_client::config::Timing),
+) -> BehindBlackhole {
     let proxy = Blackhole::start(relay.port).await;
     let data = tempfile::tempdir().unwrap();
-    let cfg = config(&format!("http://127.0.0.1:{}", proxy.port), data.path());
+    let mut cfg = config(&format!("http://127.0.0.1:{}", proxy.port), data.path());
+    timing(&mut cfg.timing);
     tern_client::Client::register(&cfg, "alice", PASSWORD)
         .await
         .unwrap();
     let alice = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
     wait_online(&alice).await;
-    let (bob, _b) = signup(&relay, "bob").await;
+    let (bob, bob_dir) = signup(relay, "bob").await;
     let conv = alice.start_direct("bob").await.unwrap().conversation_id;
-    let mut events = alice.subscribe();
+    BehindBlackhole {
+        proxy,
+        alice,
+        bob,
+        conv,
+        cfg,
+        _dirs: (data, bob_dir),
+    }
+}
 
-    let cut = Instant::now();
-    proxy.swallow_existing();
-    let reason = tokio::time::timeout(Duration::from_secs(30), async {
+/// The reason of the next offline state, waiting at most `within`.
+async fn next_offline(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    within: Duration,
+    what: &str,
+) -> String {
+    tokio::time::timeout(within, async {
         loop {
             if let Ok(Event::Connection {
                 state: ConnectionState::Offline { reason, .. },
@@ -226,29 +251,50 @@ async fn a_connection_that_silently_stops_passing_traffic_is_detected_and_replac
         }
     })
     .await
-    .expect("the dead link was noticed");
-    println!(
-        "dead link detected after {:?} (timeout {:?}): {reason}",
-        cut.elapsed(),
-        cfg.timing.heartbeat_timeout
-    );
-    assert!(reason.contains("no answer from the relay"), "{reason}");
-    wait_online(&alice).await;
-    assert!(
-        proxy.accepted.load(Ordering::SeqCst) >= 2,
-        "a new connection replaced the dead one"
-    );
+    .unwrap_or_else(|_| panic!("{what}"))
+}
 
-    alice.send(conv, "after the outage").await.unwrap();
-    wait_settled(&alice).await;
+/// Alice sends `body` and bob receives it.
+async fn gets_through(t: &BehindBlackhole, body: &str) {
+    t.alice.send(t.conv, body).await.unwrap();
+    wait_settled(&t.alice).await;
     eventually("bob received it", || async {
-        bob.stored_messages(conv)
+        t.bob
+            .stored_messages(t.conv)
             .await
             .unwrap()
             .iter()
-            .any(|m| m.body == "after the outage")
+            .any(|m| m.body == body)
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_connection_that_silently_stops_passing_traffic_is_detected_and_replaced() {
+    let relay = Relay::start();
+    let t = behind_blackhole(&relay, |_| {}).await;
+    let mut events = t.alice.subscribe();
+
+    let cut = Instant::now();
+    t.proxy.swallow_existing();
+    let reason = next_offline(
+        &mut events,
+        Duration::from_secs(30),
+        "the dead link was noticed",
+    )
+    .await;
+    println!(
+        "dead link detected after {:?} (timeout {:?}): {reason}",
+        cut.elapsed(),
+        t.cfg.timing.heartbeat_timeout
+    );
+    assert!(reason.contains("no answer from the relay"), "{reason}");
+    wait_online(&t.alice).await;
+    assert!(
+        t.proxy.accepted.load(Ordering::SeqCst) >= 2,
+        "a new connection replaced the dead one"
+    );
+    gets_through(&t, "after the outage").await;
 }
 
 #[tokio::test]
@@ -257,61 +303,42 @@ async fn after_a_network_change_a_link_that_went_silent_is_replaced_without_wait
     // The relay's own timeout is long too, so neither side's heartbeat ends the dead link
     // first.
     let relay = Relay::start_with(&["--heartbeat-secs", "300", "--heartbeat-timeout-secs", "600"]);
-    let proxy = Blackhole::start(relay.port).await;
-    let data = tempfile::tempdir().unwrap();
-    let mut cfg = config(&format!("http://127.0.0.1:{}", proxy.port), data.path());
     // A heartbeat that would take ten minutes to notice: only the probe can.
-    cfg.timing.heartbeat_interval = Duration::from_secs(300);
-    cfg.timing.heartbeat_timeout = Duration::from_secs(600);
-    tern_client::Client::register(&cfg, "alice", PASSWORD)
-        .await
-        .unwrap();
-    let alice = Client::login(cfg.clone(), "alice", PASSWORD).await.unwrap();
-    wait_online(&alice).await;
-    let (bob, _b) = signup(&relay, "bob").await;
-    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
-    let mut events = alice.subscribe();
-
-    // The old network's link goes silent; then the computer says its network changed.
-    proxy.swallow_existing();
-    alice.network_changed();
-    let reason = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            if let Ok(Event::Connection {
-                state: ConnectionState::Offline { reason, .. },
-            }) = events.recv().await
-            {
-                return reason;
-            }
-        }
-    })
-    .await
-    .expect("the probe found the dead link");
-    assert!(reason.contains("after the network changed"), "{reason}");
-    wait_online(&alice).await;
-    alice.send(conv, "on the new network").await.unwrap();
-    wait_settled(&alice).await;
-    eventually("bob received it", || async {
-        bob.stored_messages(conv)
-            .await
-            .unwrap()
-            .iter()
-            .any(|m| m.body == "on the new network")
+    let t = behind_blackhole(&relay, |timing| {
+        timing.heartbeat_interval = Duration::from_secs(300);
+        timing.heartbeat_timeout = Duration::from_secs(600);
     })
     .await;
+    let mut events = t.alice.subscribe();
+
+    // The old network's link goes silent; then the computer says its network changed.
+    t.proxy.swallow_existing();
+    t.alice.network_changed();
+    let reason = next_offline(
+        &mut events,
+        Duration::from_secs(60),
+        "the probe found the dead link",
+    )
+    .await;
+    assert!(reason.contains("after the network changed"), "{reason}");
+    wait_online(&t.alice).await;
+    gets_through(&t, "on the new network").await;
 
     // A link that still answers is kept: a probe on a healthy link changes nothing.
-    let accepted = proxy.accepted.load(Ordering::SeqCst);
-    alice.network_changed();
-    alice.send(conv, "still here").await.unwrap();
-    wait_settled(&alice).await;
+    let accepted = t.proxy.accepted.load(Ordering::SeqCst);
+    t.alice.network_changed();
+    t.alice.send(t.conv, "still here").await.unwrap();
+    wait_settled(&t.alice).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(
-        proxy.accepted.load(Ordering::SeqCst),
+        t.proxy.accepted.load(Ordering::SeqCst),
         accepted,
         "no new connection for a link that answered"
     );
-    assert!(matches!(alice.connection_state(), ConnectionState::Online));
+    assert!(matches!(
+        t.alice.connection_state(),
+        ConnectionState::Online
+    ));
 }
 
 #[tokio::test]

@@ -155,6 +155,20 @@ pub async fn device(relay: &Relay, name: &str) -> (Client, tempfile::TempDir) {
 }
 
 /// Poll `check` until it is true (up to 60 s).
+/// Every file under `dir` (none if it cannot be read).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,

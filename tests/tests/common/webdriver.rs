@@ -83,6 +83,16 @@ impl Drop for Xvfb {
     }
 }
 
+/// The environment of an app under test: the virtual display, its data folder (settings,
+/// cache, downloads) and the relay it offers. Tests add their own (`TERN_TEST_PICK`, …).
+pub fn app_env(xvfb: &Xvfb, data_dir: &Path, relay_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DISPLAY", xvfb.display.clone()),
+        ("TERN_DATA_DIR", data_dir.display().to_string()),
+        ("TERN_RELAY", relay_url.to_owned()),
+    ]
+}
+
 /// WebKitWebDriver plus one session on the app.
 pub struct Driver {
     child: Child,
