@@ -24,14 +24,6 @@ pub struct Blobs {
     dir: PathBuf,
 }
 
-/// Whether `id` can name a blob file: lowercase hex only, so no path can be smuggled in.
-pub fn valid_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// A new random blob id (128 bits, hex).
 pub fn new_id() -> String {
     use rand::RngCore;
@@ -60,7 +52,7 @@ impl Blobs {
 
     /// The file of blob `id` (refused unless `id` is a valid blob id).
     pub fn path(&self, id: &str) -> Result<PathBuf> {
-        if !valid_id(id) {
+        if !tern_proto::is_blob_id(id) {
             return Err(Error::Internal(format!("not a blob id: {id:?}")));
         }
         Ok(self.dir.join(id))
@@ -215,7 +207,7 @@ mod tests {
 
     #[test]
     fn ids_are_hex_only_so_no_path_can_hide_in_one() {
-        assert!(valid_id(&new_id()));
+        assert!(tern_proto::is_blob_id(&new_id()));
         for bad in [
             "../etc/passwd",
             "ABCDEF0123456789ABCDEF0123456789",
@@ -223,7 +215,7 @@ mod tests {
             "a/b",
             "0123",
         ] {
-            assert!(!valid_id(bad), "{bad}");
+            assert!(!tern_proto::is_blob_id(bad), "{bad}");
         }
     }
 

@@ -72,7 +72,7 @@ impl ObjectBlobs {
     }
 
     fn key(&self, id: &str) -> Result<Path> {
-        if !crate::blobs::valid_id(id) {
+        if !tern_proto::is_blob_id(id) {
             return Err(Error::Internal(format!("not a blob id: {id:?}")));
         }
         Ok(self.prefix.clone().join(id))

@@ -73,7 +73,7 @@ pub async fn create(
         ));
     }
     let sha = req.sha256.to_ascii_lowercase();
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !tern_proto::is_sha256_hex(&sha) {
         return Err(refused(ErrorCode::BadRequest, "sha256 is 64 hex digits"));
     }
     let content_type = clean_type(&req.content_type);
@@ -127,7 +127,7 @@ fn clean_type(declared: &str) -> String {
 
 /// The caller's own upload, or `not_found` (also for someone else's: ids reveal nothing).
 async fn own_upload(state: &AppState, user: tern_proto::UserId, id: &str) -> Result<UploadRow> {
-    if !blobs::valid_id(id) {
+    if !tern_proto::is_blob_id(id) {
         return Err(Error::refused(ErrorCode::NotFound, "no such upload"));
     }
     let id = id.to_owned();
@@ -332,7 +332,7 @@ pub async fn download(
     headers: HeaderMap,
 ) -> std::result::Result<Response, ApiError> {
     let not_found = || refused(ErrorCode::NotFound, "no such attachment");
-    if !blobs::valid_id(&id) {
+    if !tern_proto::is_blob_id(&id) {
         return Err(not_found());
     }
     let (user, key) = (session.user_id, id.clone());

@@ -20,6 +20,7 @@ use tern_proto::{ClientFrame, ConversationId, Picture, ServerFrame, SetAvatar};
 use crate::accounts::account_dir;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::transfer::files::hex;
 use crate::transfer::relay;
 
 /// Side of a picture as uploaded (pixels); clients show it at 28–96 px on screens up to 3×.
@@ -59,10 +60,6 @@ pub fn square_jpeg(src: &Path) -> Result<Vec<u8>> {
         .encode_image(&scaled.to_rgb8())
         .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(jpeg)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Client {
@@ -126,13 +123,12 @@ impl Client {
 
     /// Where a picture is kept on this device: `avatars/<sha256>.<ext>` in the account folder.
     fn avatar_path(&self, p: &Picture) -> Result<PathBuf> {
-        let sha_ok = p.sha256.len() == 64 && p.sha256.bytes().all(|b| b.is_ascii_hexdigit());
         let ext = match p.content_type.as_str() {
             "image/png" => "png",
             "image/webp" => "webp",
             _ => "jpg",
         };
-        if !sha_ok {
+        if !tern_proto::is_sha256_hex(&p.sha256) {
             return Err(Error::Invalid("the picture has an invalid hash".into()));
         }
         Ok(account_dir(&self.shared.config, self.shared.user_id)
@@ -148,7 +144,7 @@ impl Client {
         if tokio::fs::try_exists(&target).await? {
             return Ok(target);
         }
-        if !crate::transfer::valid_blob_id(&picture.blob_id) {
+        if !tern_proto::is_blob_id(&picture.blob_id) {
             return Err(Error::Invalid("the picture has an invalid id".into()));
         }
         if picture.size > tern_proto::MAX_PICTURE_BYTES {

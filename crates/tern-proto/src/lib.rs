@@ -27,10 +27,10 @@ pub use http::{
     INSTANCE_HEADER, PROTOCOL_HEADER,
 };
 pub use model::{
-    Attachment, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, Member,
-    MemberRole, MessageId, MessageKind, MessageRecord, Notice, NoticeAction, NoticeUser, Person,
-    Picture, Presence, PresenceVisibility, Privacy, Reaction, ReceiptState, RequestId, Seq,
-    SessionId, Timestamp, UserId,
+    is_blob_id, is_sha256_hex, Attachment, ConversationId, ConversationInfo, ConversationKind,
+    ConversationSummary, Member, MemberRole, MessageId, MessageKind, MessageRecord, Notice,
+    NoticeAction, NoticeUser, Person, Picture, Presence, PresenceVisibility, Privacy, Reaction,
+    ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
 };
 pub use requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,

@@ -162,6 +162,20 @@ pub struct Attachment {
     pub thumbnail: Option<String>,
 }
 
+/// Whether `id` has the form of a relay's blob id: 32 lowercase hex digits (128 random bits).
+/// Ids name files on the relay and on clients, so nothing else is ever accepted as one.
+pub fn is_blob_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `s` has the form of a SHA-256 in hex (64 hex digits, either case).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A profile or group picture: an uploaded image (see [`Attachment`] for the transfer),
 /// referred to by its blob. Readable by everyone who shares a conversation with its user, or by
 /// the group's members. As with attachments, only `blob_id`, `size` and `sha256` concern the

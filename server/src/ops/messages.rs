@@ -114,7 +114,7 @@ fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<(
             format!("an attachment has 1 to {max} bytes"),
         ));
     }
-    if a.sha256.len() != 64 || !a.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !tern_proto::is_sha256_hex(&a.sha256) {
         return Err(bad("sha256 is 64 hex digits"));
     }
     if a.content_type.len() > 100

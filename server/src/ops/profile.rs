@@ -66,7 +66,7 @@ const PICTURE_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
 /// [`MAX_PICTURE_BYTES`], a SHA-256.
 fn check_picture(p: &Picture) -> Result<()> {
     let bad = |text: String| Err(Error::refused(ErrorCode::BadRequest, text));
-    if !crate::blobs::valid_id(&p.blob_id) {
+    if !tern_proto::is_blob_id(&p.blob_id) {
         return bad("not an upload id".into());
     }
     if !PICTURE_TYPES.contains(&p.content_type.as_str()) {
@@ -78,7 +78,7 @@ fn check_picture(p: &Picture) -> Result<()> {
             format!("a picture has 1 to {MAX_PICTURE_BYTES} bytes"),
         ));
     }
-    if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !tern_proto::is_sha256_hex(&p.sha256) {
         return bad("sha256 is 64 hex digits".into());
     }
     Ok(())

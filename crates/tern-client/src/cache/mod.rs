@@ -27,8 +27,9 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 #[derive(Clone)]
 pub struct Cache {
     jobs: mpsc::UnboundedSender<Job>,
-    /// Jobs run so far (each one transaction): what the app costs the cache, for measurements.
-    done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Jobs submitted so far (each one transaction): what the app costs the cache, for
+    /// measurements.
+    submitted: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Cache {
@@ -54,7 +55,7 @@ impl Cache {
         conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let submitted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         std::thread::Builder::new()
             .name("tern-cache".into())
             .spawn(move || {
@@ -62,12 +63,12 @@ impl Cache {
                     job(&mut conn);
                 }
             })?;
-        Ok(Cache { jobs, done })
+        Ok(Cache { jobs, submitted })
     }
 
     /// How many jobs (transactions) were submitted so far.
     pub fn jobs_submitted(&self) -> u64 {
-        self.done.load(std::sync::atomic::Ordering::Relaxed)
+        self.submitted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Run `f` in a transaction on the owner thread.
@@ -76,7 +77,8 @@ impl Cache {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = (|| {

@@ -25,15 +25,6 @@ use crate::events::{ChatMessage, Event, MessageStatus, Quote};
 /// Bytes of downloaded files kept in the cache folder before the oldest are removed.
 pub const DOWNLOAD_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
-/// Whether `id` has the relay's form of a blob id (32 lowercase hex digits). Ids name files
-/// here, so a hostile descriptor must not be able to point outside the account's folders.
-pub(crate) fn valid_blob_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// The `meta` key of this device's photo-location setting.
 const KEEP_LOCATION_KEY: &str = "keep_photo_location";
 
@@ -147,7 +138,8 @@ impl Client {
         if let Some(done) = &message.local_file {
             return Ok(PathBuf::from(done));
         }
-        if !valid_blob_id(&a.blob_id) {
+        // Ids name files here: a hostile descriptor must not point outside the folder.
+        if !tern_proto::is_blob_id(&a.blob_id) {
             return Err(Error::Invalid("the attachment has an invalid id".into()));
         }
         let dir = self.files_dir("downloads");

@@ -163,8 +163,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 8: group notices, entries of kind 'notice' written by the relay. SQLite cannot alter a
     // column's CHECK, and rebuilding the messages table would copy every message: the CHECK
     // is widened in the stored schema instead (SQLite's documented procedure for loosening a
-    // constraint; every existing row satisfies the new one), and `migrate` bumps the schema
-    // version so connections reread it.
+    // constraint; every existing row satisfies the new one); `migrate` bumps the schema
+    // version after it, so connections reread it.
     r#"
     PRAGMA writable_schema = ON;
     UPDATE sqlite_schema
@@ -180,10 +180,10 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if sql.contains("writable_schema") {
-            let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
-            tx.pragma_update(None, "schema_version", version + 1)?;
-        }
+        // Every connection rereads the schema after a migration, also one that edited the
+        // stored schema text directly (8), which SQLite does not count as a change itself.
+        let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+        tx.pragma_update(None, "schema_version", version + 1)?;
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }
