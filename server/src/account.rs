@@ -47,7 +47,7 @@ pub async fn change_password(
         .await?;
     state.hub.kick_sessions(&revoked, close::REVOKED);
     tracing::info!(
-        user = user_id,
+        user = %user_id,
         revoked = revoked.len(),
         "password changed; other sessions revoked"
     );
@@ -71,7 +71,7 @@ pub async fn delete(
         })
         .await?;
     state.hub.kick_sessions(&sessions, close::REVOKED);
-    tracing::info!(user, "account deleted");
+    tracing::info!(%user, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -153,7 +153,7 @@ pub async fn revoke(
         return Err(Error::refused(ErrorCode::NotFound, "no such active session").into());
     }
     state.hub.kick_sessions(&[id], close::REVOKED);
-    tracing::info!(user, session = id, "session revoked");
+    tracing::info!(%user, session = %id, "session revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,7 +163,7 @@ pub async fn upgrade_hash(state: &AppState, user: tern_proto::UserId, password: 
     let hash = match state.accounts.kdf.rehash(&state.metrics, password).await {
         Ok(h) => h,
         Err(e) => {
-            tracing::warn!(user, error = %e, "password hash upgrade skipped");
+            tracing::warn!(%user, error = %e, "password hash upgrade skipped");
             return;
         }
     };
@@ -172,7 +172,7 @@ pub async fn upgrade_hash(state: &AppState, user: tern_proto::UserId, password: 
         .call(move |txn, _| txn.set_password_hash(user, &hash))
         .await;
     match stored {
-        Ok(()) => tracing::info!(user, "password hash upgraded to the configured cost"),
-        Err(e) => tracing::warn!(user, error = %e, "password hash upgrade not stored"),
+        Ok(()) => tracing::info!(%user, "password hash upgraded to the configured cost"),
+        Err(e) => tracing::warn!(%user, error = %e, "password hash upgrade not stored"),
     }
 }

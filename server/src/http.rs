@@ -67,7 +67,7 @@ async fn logout(
         .call(move |txn, _| txn.revoke_session(id, tern_proto::now_ms()))
         .await?;
     state.hub.kick_sessions(&[id], close::REVOKED);
-    tracing::info!(user = session.user_id, session = id, "logged out");
+    tracing::info!(user = %session.user_id, session = %id, "logged out");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -81,7 +81,7 @@ async fn logout_all(
         .call(move |txn, _| txn.revoke_all(user, tern_proto::now_ms()))
         .await?;
     state.hub.kick_sessions(&ids, close::REVOKED);
-    tracing::info!(user, sessions = ids.len(), "logged out everywhere");
+    tracing::info!(%user, sessions = ids.len(), "logged out everywhere");
     Ok(StatusCode::NO_CONTENT)
 }
 

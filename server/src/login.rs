@@ -220,7 +220,7 @@ async fn open_session(
             Ok(session)
         })
         .await?;
-    tracing::info!(user = user.id, session = session_id, "logged in");
+    tracing::info!(user = %user.id, session = %session_id, "logged in");
     Ok(LoginResponse {
         token: token.expose().to_owned(),
         expires_at,

@@ -75,7 +75,7 @@ pub async fn register(
             ))
         })
         .await?;
-    tracing::info!(user = user_id, "registered");
+    tracing::info!(user = %user_id, "registered");
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse { user_id, username }),

@@ -8,7 +8,7 @@ mod common;
 use common::blobs::{get, sha, upload};
 use common::*;
 use serde_json::{json, Value};
-use tern_proto::{ConversationInfo, ServerFrame};
+use tern_proto::{ConversationId, ConversationInfo, ServerFrame};
 
 /// Bytes that start like a JPEG (the relay sniffs downloads against the declared type).
 fn jpeg_like(fill: u8, len: usize) -> Vec<u8> {
@@ -34,7 +34,7 @@ async fn pushed(client: &mut Client, conv: i64) -> ConversationInfo {
             ServerFrame::Conversation {
                 id: None,
                 conversation,
-            } if conversation.conversation_id == conv => Some(conversation.clone()),
+            } if conversation.conversation_id == ConversationId(conv) => Some(conversation.clone()),
             _ => None,
         })
         .await

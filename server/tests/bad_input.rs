@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use futures_util::StreamExt;
 use serde_json::json;
-use tern_proto::ServerFrame;
+use tern_proto::{RequestId, ServerFrame};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 async fn error_code(c: &mut Client) -> (Option<u64>, String) {
     c.expect(|f| match f {
         ServerFrame::Error { id, code, .. } => Some((
-            *id,
+            id.map(|id| id.0),
             serde_json::to_value(code)
                 .unwrap()
                 .as_str()
@@ -196,7 +196,16 @@ async fn compressed_frames_work_both_ways_when_agreed() {
         ))
         .await;
     alice
-        .expect(|f| matches!(f, ServerFrame::Ack { id: 77, .. }).then_some(()))
+        .expect(|f| {
+            matches!(
+                f,
+                ServerFrame::Ack {
+                    id: RequestId(77),
+                    ..
+                }
+            )
+            .then_some(())
+        })
         .await;
 
     // Relay to client: the large push arrives as a binary (deflated) frame.

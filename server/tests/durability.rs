@@ -44,7 +44,7 @@ async fn every_acknowledged_message_survives_kill_9_and_resending_creates_no_dup
                 if let Ok(ServerFrame::Ack { client_id, seq, .. }) =
                     serde_json::from_str(t.as_str())
                 {
-                    acked.push((client_id, seq));
+                    acked.push((client_id.0, seq.0));
                 }
             }
         }
@@ -94,7 +94,7 @@ async fn every_acknowledged_message_survives_kill_9_and_resending_creates_no_dup
     let stored: std::collections::HashMap<String, u64> = sync
         .messages
         .iter()
-        .map(|m| (m.client_id.clone(), m.seq))
+        .map(|m| (m.client_id.0.clone(), m.seq.0))
         .collect();
     for (client_id, seq) in &acked {
         assert_eq!(
@@ -136,7 +136,7 @@ async fn every_acknowledged_message_survives_kill_9_and_resending_creates_no_dup
         "exactly one copy of each"
     );
     assert_eq!(
-        after.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        after.messages.iter().map(|m| m.seq.0).collect::<Vec<_>>(),
         (1..=TOTAL).collect::<Vec<_>>()
     );
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use tern_proto::ServerFrame;
+use tern_proto::{ConversationId, RequestId, Seq, ServerFrame, UserId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -339,13 +339,13 @@ async fn read_markers_never_move_backwards_on_a_connection_that_syncs_while_they
     let mut seen = 0u64;
     let mut observations = 0;
     let check = |seen: &mut u64, r: &tern_proto::ReceiptState| {
-        if r.user_id == alice_id && r.conversation_id == conv {
+        if r.user_id == UserId(alice_id) && r.conversation_id == ConversationId(conv) {
             assert!(
-                r.read_seq >= *seen,
+                r.read_seq >= Seq(*seen),
                 "alice's read marker moved back from {seen} to {}",
                 r.read_seq
             );
-            *seen = r.read_seq;
+            *seen = r.read_seq.0;
         }
     };
     let mut round = 0u64;
@@ -367,7 +367,7 @@ async fn read_markers_never_move_backwards_on_a_connection_that_syncs_while_they
                     check(&mut seen, &receipt);
                     observations += 1;
                 }
-                ServerFrame::SyncDone { id: done, .. } if done == id => break,
+                ServerFrame::SyncDone { id: done, .. } if done == RequestId(id) => break,
                 _ => {}
             }
         }
@@ -402,7 +402,7 @@ async fn a_history_page_is_bounded_in_bytes_and_paging_still_reaches_every_messa
         let bytes: usize = messages.iter().map(|m| m.body.len()).sum();
         assert!(bytes <= 300 * 1024, "a page of {bytes} bytes");
         pages.push(messages.len());
-        before = messages.first().map(|m| m.seq);
+        before = messages.first().map(|m| m.seq.0);
         if !has_more {
             break;
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use tern_proto::{MemberRole, ServerFrame};
+use tern_proto::{ConversationId, MemberRole, RequestId, Seq, ServerFrame, UserId};
 
 #[tokio::test]
 async fn a_message_reaches_the_other_member_and_the_senders_other_devices_but_not_the_sending_connection(
@@ -24,7 +24,7 @@ async fn a_message_reaches_the_other_member_and_the_senders_other_devices_but_no
     let at_bob = bob.expect_message(conv).await;
     assert_eq!(at_bob.body, "hello bob");
     assert_eq!(at_bob.sender, "alice");
-    assert_eq!(at_bob.seq, 1);
+    assert_eq!(at_bob.seq, Seq(1));
     let at_phone = alice_phone.expect_message(conv).await;
     assert_eq!(at_phone, at_bob);
     alice
@@ -109,14 +109,14 @@ async fn pipelined_sends_keep_their_order_and_every_member_sees_the_same_sequenc
     // The group's log starts with two notices ("created", "added bob and carol").
     let first = 3;
     for (i, (id, seq)) in acked.iter().enumerate() {
-        assert_eq!(*id, 1000 + i as u64);
-        assert_eq!(*seq, i as u64 + first);
+        assert_eq!(*id, RequestId(1000 + i as u64));
+        assert_eq!(*seq, Seq(i as u64 + first));
     }
     for member in [&mut bob, &mut carol] {
         for i in 0..200u64 {
             let m = member.expect_message(conv).await;
             assert_eq!(
-                (m.seq, m.body.as_str()),
+                (m.seq.0, m.body.as_str()),
                 (i + first, format!("n{i}").as_str())
             );
         }
@@ -139,11 +139,13 @@ async fn delivered_and_read_receipts_are_forwarded_to_the_sender() {
         .await;
     let r = alice
         .expect(|f| match f {
-            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            ServerFrame::Receipt { receipt } if receipt.user_id == UserId(bob.user_id) => {
+                Some(*receipt)
+            }
             _ => None,
         })
         .await;
-    assert_eq!((r.delivered_seq, r.read_seq), (2, 0));
+    assert_eq!((r.delivered_seq.0, r.read_seq.0), (2, 0));
 
     let ok = bob
         .request(json!({"type": "read", "conversation_id": conv, "seq": 1}))
@@ -151,22 +153,26 @@ async fn delivered_and_read_receipts_are_forwarded_to_the_sender() {
     assert!(matches!(ok, ServerFrame::Ok { .. }), "{ok:?}");
     let r = alice
         .expect(|f| match f {
-            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            ServerFrame::Receipt { receipt } if receipt.user_id == UserId(bob.user_id) => {
+                Some(*receipt)
+            }
             _ => None,
         })
         .await;
-    assert_eq!((r.delivered_seq, r.read_seq), (2, 1));
+    assert_eq!((r.delivered_seq.0, r.read_seq.0), (2, 1));
 
     // Markers never move backwards and never past the newest message.
     bob.request(json!({"type": "read", "conversation_id": conv, "seq": 99}))
         .await;
     let r = alice
         .expect(|f| match f {
-            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            ServerFrame::Receipt { receipt } if receipt.user_id == UserId(bob.user_id) => {
+                Some(*receipt)
+            }
             _ => None,
         })
         .await;
-    assert_eq!((r.delivered_seq, r.read_seq), (2, 2));
+    assert_eq!((r.delivered_seq.0, r.read_seq.0), (2, 2));
     bob.request(json!({"type": "read", "conversation_id": conv, "seq": 1}))
         .await;
     alice
@@ -198,9 +204,9 @@ async fn receipts_reach_a_sender_who_was_offline_when_they_happened() {
     let r = sync
         .receipts
         .iter()
-        .find(|r| r.user_id == bob.user_id)
+        .find(|r| r.user_id == UserId(bob.user_id))
         .expect("bob's receipt in sync");
-    assert_eq!((r.delivered_seq, r.read_seq), (1, 1));
+    assert_eq!((r.delivered_seq.0, r.read_seq.0), (1, 1));
     assert!(
         sync.messages.is_empty(),
         "nothing new to send: {:?}",
@@ -231,7 +237,7 @@ async fn typing_reaches_other_members_only_and_carries_an_expiry() {
             _ => None,
         })
         .await;
-    assert_eq!((who, active), (alice.user_id, true));
+    assert_eq!((who.0, active), (alice.user_id, true));
     assert!(expires > 0);
     eve.expect_none(Duration::from_millis(300), |f| {
         matches!(f, ServerFrame::Typing { .. })
@@ -276,7 +282,7 @@ async fn presence_is_shared_only_with_contacts_and_offline_carries_last_seen() {
             _ => None,
         })
         .await;
-    assert_eq!(p.user_id, bob.user_id);
+    assert_eq!(p.user_id, UserId(bob.user_id));
     drop(bob);
     let p = alice
         .expect(|f| match f {
@@ -418,13 +424,13 @@ async fn groups_are_created_renamed_and_managed_by_admins() {
         panic!("{added:?}")
     };
     assert_eq!(conversation.members.len(), 4);
-    carol.expect(|f| matches!(f, ServerFrame::Conversation { conversation, .. } if conversation.conversation_id == conv).then_some(())).await;
+    carol.expect(|f| matches!(f, ServerFrame::Conversation { conversation, .. } if conversation.conversation_id == ConversationId(conv)).then_some(())).await;
 
     // Removal: the removed member is told and can no longer write.
     alice
         .request(json!({"type": "remove_member", "conversation_id": conv, "username": "carol"}))
         .await;
-    carol.expect(|f| matches!(f, ServerFrame::ConversationRemoved { conversation_id } if *conversation_id == conv).then_some(())).await;
+    carol.expect(|f| matches!(f, ServerFrame::ConversationRemoved { conversation_id } if *conversation_id == ConversationId(conv)).then_some(())).await;
     carol
         .expect_error(
             json!({"type": "send", "conversation_id": conv, "client_id": "c1", "body": "hi"}),
@@ -544,13 +550,16 @@ async fn the_conversation_list_shows_members_last_message_and_unread_count() {
     };
     assert_eq!(conversations.len(), 2);
     // Most recent activity first.
-    assert_eq!(conversations[0].info.conversation_id, direct);
+    assert_eq!(
+        conversations[0].info.conversation_id,
+        ConversationId(direct)
+    );
     assert_eq!(conversations[0].last_message.as_ref().unwrap().body, "mine");
     assert_eq!(
         conversations[0].unread, 2,
         "b and c; his own message does not count"
     );
-    assert_eq!(conversations[1].info.conversation_id, group);
+    assert_eq!(conversations[1].info.conversation_id, ConversationId(group));
     assert_eq!(conversations[1].unread, 1);
     assert_eq!(conversations[1].info.members.len(), 3);
 }
@@ -575,7 +584,7 @@ async fn history_pages_backwards_through_older_messages() {
         panic!()
     };
     assert_eq!(
-        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        messages.iter().map(|m| m.seq.0).collect::<Vec<_>>(),
         (16..=25).collect::<Vec<_>>()
     );
     assert!(has_more);
@@ -587,7 +596,7 @@ async fn history_pages_backwards_through_older_messages() {
     else {
         panic!()
     };
-    assert_eq!(messages.first().unwrap().seq, 6);
+    assert_eq!(messages.first().unwrap().seq, Seq(6));
     assert!(has_more);
     let ServerFrame::History {
         messages, has_more, ..
@@ -598,7 +607,7 @@ async fn history_pages_backwards_through_older_messages() {
         panic!()
     };
     assert_eq!(
-        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        messages.iter().map(|m| m.seq.0).collect::<Vec<_>>(),
         vec![1, 2, 3, 4, 5]
     );
     assert!(!has_more);

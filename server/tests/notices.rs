@@ -5,14 +5,15 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tern_proto::{MessageKind, MessageRecord, NoticeAction, ServerFrame};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, NoticeAction, Seq, ServerFrame};
 
 /// The next pushed notice in `conv`.
 async fn notice(client: &mut Client, conv: i64) -> MessageRecord {
     client
         .expect(|f| match f {
             ServerFrame::Message { message }
-                if message.conversation_id == conv && message.kind == MessageKind::Notice =>
+                if message.conversation_id == ConversationId(conv)
+                    && message.kind == MessageKind::Notice =>
             {
                 Some(message.clone())
             }
@@ -43,15 +44,15 @@ async fn group_changes_are_notices_in_the_log_in_order_for_every_member() {
         action(&created),
         (NoticeAction::Created, vec![], Some("team".into()))
     );
-    assert_eq!((created.sender.as_str(), created.seq), ("alice", 1));
+    assert_eq!((created.sender.as_str(), created.seq.0), ("alice", 1));
     let added = notice(&mut bob, group).await;
     assert_eq!(
         action(&added),
         (NoticeAction::Added, vec!["bob".into()], None)
     );
     // The caller's own connection sees them too (its reply was the conversation).
-    assert_eq!(notice(&mut alice, group).await.seq, 1);
-    assert_eq!(notice(&mut alice, group).await.seq, 2);
+    assert_eq!(notice(&mut alice, group).await.seq, Seq(1));
+    assert_eq!(notice(&mut alice, group).await.seq, Seq(2));
 
     alice.send_msg(group, "m1", "hello").await;
     alice
@@ -95,7 +96,7 @@ async fn group_changes_are_notices_in_the_log_in_order_for_every_member() {
                 ),
                 None => m.body.clone(),
             };
-            (m.seq, m.sender.clone(), what)
+            (m.seq.0, m.sender.clone(), what)
         })
         .collect();
     assert_eq!(
@@ -120,8 +121,8 @@ async fn group_changes_are_notices_in_the_log_in_order_for_every_member() {
     let seqs: Vec<u64> = synced
         .messages
         .iter()
-        .filter(|m| m.conversation_id == group)
-        .map(|m| m.seq)
+        .filter(|m| m.conversation_id == ConversationId(group))
+        .map(|m| m.seq.0)
         .collect();
     assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
 }

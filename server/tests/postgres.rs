@@ -65,7 +65,7 @@ async fn sends_through_different_relays_get_one_gap_free_order() {
         let mut acked = 0;
         while acked < EACH {
             if let ServerFrame::Ack { seq, .. } = c.recv().await {
-                seqs.push(seq);
+                seqs.push(seq.0);
                 acked += 1;
             }
         }
@@ -85,7 +85,7 @@ async fn sends_through_different_relays_get_one_gap_free_order() {
             .await
             .messages
             .into_iter()
-            .map(|m| (m.seq, m.body))
+            .map(|m| (m.seq.0, m.body))
             .collect();
         logs.push(log);
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use tern_proto::{PresenceVisibility, ServerFrame};
+use tern_proto::{ConversationId, PresenceVisibility, Seq, ServerFrame, UserId};
 
 const QUIET: Duration = Duration::from_millis(400);
 
@@ -17,7 +17,7 @@ fn is_receipt(f: &ServerFrame) -> bool {
 }
 
 fn is_presence_of(user: i64) -> impl FnMut(&ServerFrame) -> bool {
-    move |f| matches!(f, ServerFrame::Presence { presence } if presence.user_id == user)
+    move |f| matches!(f, ServerFrame::Presence { presence } if presence.user_id == UserId(user))
 }
 
 async fn ok(c: &mut Client, frame: serde_json::Value) {
@@ -67,16 +67,16 @@ async fn a_strangers_direct_chat_is_a_request_that_shares_nothing_until_accepted
     let c = seen
         .conversations
         .iter()
-        .find(|c| c.conversation_id == conv)
+        .find(|c| c.conversation_id == ConversationId(conv))
         .unwrap();
     let b = c.members.iter().find(|m| m.username == "bob").unwrap();
-    assert_eq!((b.delivered_seq, b.read_seq), (0, 0));
+    assert_eq!((b.delivered_seq.0, b.read_seq.0), (0, 0));
 
     // Accepting makes it a normal conversation: presence, then receipts.
     bob.accept(conv).await;
     let p = alice
         .expect(|f| match f {
-            ServerFrame::Presence { presence } if presence.user_id == bob.user_id => {
+            ServerFrame::Presence { presence } if presence.user_id == UserId(bob.user_id) => {
                 Some(presence.clone())
             }
             _ => None,
@@ -90,7 +90,7 @@ async fn a_strangers_direct_chat_is_a_request_that_shares_nothing_until_accepted
             _ => None,
         })
         .await;
-    assert_eq!((r.user_id, r.read_seq), (bob.user_id, 1));
+    assert_eq!((r.user_id.0, r.read_seq.0), (bob.user_id, 1));
     alice.send_msg(conv, "a2", "thanks").await;
     bob.expect_message(conv).await;
     ok(
@@ -104,7 +104,7 @@ async fn a_strangers_direct_chat_is_a_request_that_shares_nothing_until_accepted
             _ => None,
         })
         .await;
-    assert_eq!((r.user_id, r.read_seq), (bob.user_id, 2));
+    assert_eq!((r.user_id.0, r.read_seq.0), (bob.user_id, 2));
 }
 
 #[tokio::test]
@@ -125,7 +125,7 @@ async fn replying_to_a_request_accepts_it() {
             _ => None,
         })
         .await;
-    assert_eq!(shape.conversation_id, conv);
+    assert_eq!(shape.conversation_id, ConversationId(conv));
     alice
         .expect(|f| is_presence_of(bob.user_id)(f).then_some(()))
         .await;
@@ -144,7 +144,7 @@ async fn a_group_invitation_is_a_request_from_a_stranger_but_not_from_a_contact(
     let shape = bob
         .expect(|f| match f {
             ServerFrame::Conversation { conversation, .. }
-                if conversation.conversation_id == group =>
+                if conversation.conversation_id == ConversationId(group) =>
             {
                 Some(conversation.clone())
             }
@@ -185,7 +185,7 @@ async fn a_blocked_users_direct_messages_are_withheld_and_they_are_not_told() {
     assert_eq!(privacy.blocked[0].username, "bob");
     bob.expect(|f| match f {
         ServerFrame::Presence { presence }
-            if presence.user_id == alice.user_id && !presence.online =>
+            if presence.user_id == UserId(alice.user_id) && !presence.online =>
         {
             assert!(presence.last_seen.is_none(), "{presence:?}");
             Some(())
@@ -204,11 +204,11 @@ async fn a_blocked_users_direct_messages_are_withheld_and_they_are_not_told() {
     // Alice gets an empty placeholder at its place in the log, live, in sync and in history.
     let live = alice.expect_message(conv).await;
     assert!(
-        live.withheld && live.body.is_empty() && live.seq == seq,
+        live.withheld && live.body.is_empty() && live.seq == Seq(seq),
         "{live:?}"
     );
     let synced = relay.device("alice").await.sync(json!({}), 0).await;
-    let m = synced.messages.iter().find(|m| m.seq == seq).unwrap();
+    let m = synced.messages.iter().find(|m| m.seq == Seq(seq)).unwrap();
     assert!(m.withheld && m.body.is_empty());
     let ServerFrame::History { messages, .. } = alice
         .request(json!({"type": "history", "conversation_id": conv}))
@@ -218,7 +218,7 @@ async fn a_blocked_users_direct_messages_are_withheld_and_they_are_not_told() {
     };
     assert!(messages
         .iter()
-        .all(|m| !m.body.contains("ignoring") && (m.seq != seq || m.withheld)));
+        .all(|m| !m.body.contains("ignoring") && (m.seq != Seq(seq) || m.withheld)));
     assert!(relay.stored.contents().windows(8).any(|w| w == b"ignoring"));
     // It is not counted unread, and the list does not preview it.
     let ServerFrame::Conversations { conversations, .. } =
@@ -228,7 +228,7 @@ async fn a_blocked_users_direct_messages_are_withheld_and_they_are_not_told() {
     };
     let listed = conversations
         .iter()
-        .find(|c| c.info.conversation_id == conv)
+        .find(|c| c.info.conversation_id == ConversationId(conv))
         .unwrap();
     assert_eq!(listed.unread, 0);
     assert!(listed
@@ -247,18 +247,21 @@ async fn a_blocked_users_direct_messages_are_withheld_and_they_are_not_told() {
     .await;
     bob.expect_none(QUIET, is_receipt).await;
     let bob_sync = bob.sync(json!({}), 0).await;
-    assert!(bob_sync.presence.iter().all(|p| p.user_id != alice.user_id));
+    assert!(bob_sync
+        .presence
+        .iter()
+        .all(|p| p.user_id != UserId(alice.user_id)));
     let shape = bob_sync
         .conversations
         .iter()
-        .find(|c| c.conversation_id == conv)
+        .find(|c| c.conversation_id == ConversationId(conv))
         .unwrap();
     let a = shape
         .members
         .iter()
         .find(|m| m.username == "alice")
         .unwrap();
-    assert_eq!((a.delivered_seq, a.read_seq), (0, 0));
+    assert_eq!((a.delivered_seq.0, a.read_seq.0), (0, 0));
 
     // Alice cannot write to someone she blocks until she unblocks.
     alice
@@ -317,7 +320,7 @@ async fn presence_set_to_nobody_hides_online_state_and_last_seen() {
     let p = bob
         .expect(|f| match f {
             ServerFrame::Presence { presence }
-                if presence.user_id == alice.user_id && !presence.online =>
+                if presence.user_id == UserId(alice.user_id) && !presence.online =>
             {
                 Some(presence.clone())
             }
@@ -330,7 +333,7 @@ async fn presence_set_to_nobody_hides_online_state_and_last_seen() {
         .await
         .presence
         .iter()
-        .all(|p| p.user_id != alice.user_id));
+        .all(|p| p.user_id != UserId(alice.user_id)));
     // Coming and going is not announced either.
     let alice_id = alice.user_id;
     drop(alice);
@@ -341,7 +344,10 @@ async fn presence_set_to_nobody_hides_online_state_and_last_seen() {
     let mut alice = alice;
     let sync = alice.sync(json!({}), 0).await;
     assert_eq!(sync.privacy.presence, PresenceVisibility::Nobody);
-    assert!(sync.presence.iter().any(|p| p.user_id == bob.user_id));
+    assert!(sync
+        .presence
+        .iter()
+        .any(|p| p.user_id == UserId(bob.user_id)));
 }
 
 #[tokio::test]
@@ -367,11 +373,13 @@ async fn read_receipts_off_hides_reads_both_ways_but_not_delivery() {
     .await;
     let r = bob
         .expect(|f| match f {
-            ServerFrame::Receipt { receipt } if receipt.user_id == alice.user_id => Some(*receipt),
+            ServerFrame::Receipt { receipt } if receipt.user_id == UserId(alice.user_id) => {
+                Some(*receipt)
+            }
             _ => None,
         })
         .await;
-    assert_eq!((r.delivered_seq, r.read_seq), (1, 0));
+    assert_eq!((r.delivered_seq.0, r.read_seq.0), (1, 0));
 
     // Bob reads alice's message: alice, with receipts off, does not see it either.
     alice.send_msg(conv, "a1", "maybe").await;
@@ -383,23 +391,25 @@ async fn read_receipts_off_hides_reads_both_ways_but_not_delivery() {
     .await;
     let r = alice
         .expect(|f| match f {
-            ServerFrame::Receipt { receipt } if receipt.user_id == bob.user_id => Some(*receipt),
+            ServerFrame::Receipt { receipt } if receipt.user_id == UserId(bob.user_id) => {
+                Some(*receipt)
+            }
             _ => None,
         })
         .await;
-    assert_eq!((r.delivered_seq, r.read_seq), (2, 0));
+    assert_eq!((r.delivered_seq.0, r.read_seq.0), (2, 0));
     let synced = alice.sync(json!({}), 0).await;
     let b = synced
         .conversations
         .iter()
-        .find(|c| c.conversation_id == conv)
+        .find(|c| c.conversation_id == ConversationId(conv))
         .unwrap()
         .members
         .iter()
         .find(|m| m.username == "bob")
         .unwrap()
         .clone();
-    assert_eq!((b.delivered_seq, b.read_seq), (2, 0));
+    assert_eq!((b.delivered_seq.0, b.read_seq.0), (2, 0));
     // Bob's own devices still see his own read marker.
     let bob_synced = relay.device("bob").await.sync(json!({}), 0).await;
     let own = bob_synced.conversations[0]
@@ -408,5 +418,5 @@ async fn read_receipts_off_hides_reads_both_ways_but_not_delivery() {
         .find(|m| m.username == "bob")
         .unwrap()
         .clone();
-    assert_eq!(own.read_seq, 2);
+    assert_eq!(own.read_seq, Seq(2));
 }

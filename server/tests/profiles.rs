@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tern_proto::ServerFrame;
+use tern_proto::{ConversationId, ServerFrame};
 
 async fn find(c: &mut Client, query: &str) -> Vec<String> {
     match c
@@ -41,7 +41,7 @@ async fn a_display_name_reaches_members_by_push_and_by_sync() {
             _ => None,
         })
         .await;
-    assert_eq!(pushed.conversation_id, conv);
+    assert_eq!(pushed.conversation_id, ConversationId(conv));
     let shown = pushed
         .members
         .iter()
@@ -54,7 +54,7 @@ async fn a_display_name_reaches_members_by_push_and_by_sync() {
     let c = synced
         .conversations
         .iter()
-        .find(|c| c.conversation_id == conv)
+        .find(|c| c.conversation_id == ConversationId(conv))
         .expect("the conversation changed");
     assert!(c
         .members

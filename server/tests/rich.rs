@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-use tern_proto::{MessageKind, MessageRecord, ServerFrame};
+use tern_proto::{MessageKind, MessageRecord, Seq, ServerFrame};
 
 /// Send an event (or a reply) and return its ack's seq.
-async fn act(c: &mut Client, frame: Value) -> u64 {
+async fn act(c: &mut Client, frame: Value) -> Seq {
     let mut frame = frame;
     frame["type"] = json!("send");
     match c.request(frame).await {
@@ -20,24 +20,24 @@ async fn act(c: &mut Client, frame: Value) -> u64 {
     }
 }
 
-fn edit(conv: i64, cid: &str, target: u64, body: &str) -> Value {
+fn edit(conv: i64, cid: &str, target: Seq, body: &str) -> Value {
     json!({"type": "send", "conversation_id": conv, "client_id": cid, "kind": "edit", "target_seq": target, "body": body})
 }
 
-fn delete(conv: i64, cid: &str, target: u64) -> Value {
+fn delete(conv: i64, cid: &str, target: Seq) -> Value {
     json!({"type": "send", "conversation_id": conv, "client_id": cid, "kind": "delete", "target_seq": target, "body": ""})
 }
 
-fn react(conv: i64, cid: &str, target: u64, emoji: &str, on: bool) -> Value {
+fn react(conv: i64, cid: &str, target: Seq, emoji: &str, on: bool) -> Value {
     let kind = if on { "react" } else { "unreact" };
     json!({"type": "send", "conversation_id": conv, "client_id": cid, "kind": kind, "target_seq": target, "body": emoji})
 }
 
 /// The folded text message at `seq` as history returns it.
-async fn folded(c: &mut Client, conv: i64, seq: u64) -> MessageRecord {
+async fn folded(c: &mut Client, conv: i64, seq: Seq) -> MessageRecord {
     match c
         .request(
-            json!({"type": "history", "conversation_id": conv, "before_seq": seq + 1, "limit": 1}),
+            json!({"type": "history", "conversation_id": conv, "before_seq": seq.next(), "limit": 1}),
         )
         .await
     {
@@ -52,7 +52,7 @@ async fn edits_deletes_and_reactions_are_ordered_entries_every_member_receives()
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
-    let (m1, _) = alice.send_msg(conv, "m1", "helo").await;
+    let m1 = Seq(alice.send_msg(conv, "m1", "helo").await.0);
     bob.expect_message(conv).await;
 
     let e = act(&mut alice, edit(conv, "e1", m1, "hello")).await;
@@ -62,7 +62,11 @@ async fn edits_deletes_and_reactions_are_ordered_entries_every_member_receives()
         json!({"conversation_id": conv, "client_id": "m2", "body": "hi!", "reply_to": m1}),
     )
     .await;
-    assert_eq!((e, r, reply), (2, 3, 4), "each entry takes the next seq");
+    assert_eq!(
+        (e, r, reply),
+        (Seq(2), Seq(3), Seq(4)),
+        "each entry takes the next seq"
+    );
 
     let pushed = bob.expect_message(conv).await;
     assert_eq!(
@@ -114,7 +118,7 @@ async fn edits_deletes_and_reactions_are_ordered_entries_every_member_receives()
     // Sync from the start returns every entry in order, with the text folded.
     let mut carol_view = relay.device("bob").await;
     let synced = carol_view.sync(json!({}), 0).await;
-    let seqs: Vec<u64> = synced.messages.iter().map(|m| m.seq).collect();
+    let seqs: Vec<u64> = synced.messages.iter().map(|m| m.seq.0).collect();
     assert_eq!(seqs, (1..=44).collect::<Vec<_>>());
     assert_eq!(synced.messages[0].body, "hello");
 }
@@ -125,7 +129,7 @@ async fn unread_counts_and_the_conversation_preview_count_messages_not_events() 
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
-    let (m1, _) = alice.send_msg(conv, "m1", "one").await;
+    let m1 = Seq(alice.send_msg(conv, "m1", "one").await.0);
     act(&mut alice, edit(conv, "e1", m1, "one, edited")).await;
     act(&mut alice, react(conv, "r1", m1, "🎉", true)).await;
     match bob.request(json!({"type": "list_conversations"})).await {
@@ -145,7 +149,7 @@ async fn deleting_for_everyone_erases_the_text_and_every_edit_on_the_relay() {
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
-    let (m1, _) = alice.send_msg(conv, "m1", "secret-original-text").await;
+    let m1 = Seq(alice.send_msg(conv, "m1", "secret-original-text").await.0);
     let e = act(&mut alice, edit(conv, "e1", m1, "secret-edited-text")).await;
     act(&mut bob, react(conv, "r1", m1, "😮", true)).await;
     let d = act(&mut alice, delete(conv, "d1", m1)).await;
@@ -184,7 +188,7 @@ async fn only_the_author_edits_within_the_window_and_a_deleted_message_takes_no_
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
-    let (m1, _) = alice.send_msg(conv, "m1", "mine").await;
+    let m1 = Seq(alice.send_msg(conv, "m1", "mine").await.0);
 
     bob.expect_error(edit(conv, "e-bob", m1, "not yours"), "forbidden")
         .await;
@@ -222,10 +226,10 @@ async fn a_group_admin_deletes_anyones_message_and_a_member_only_their_own() {
     let group = alice.create_group("team", &["bob", "carol"]).await;
     let (by_bob, _) = bob.send_msg(group, "b1", "from bob").await;
     let (by_alice, _) = alice.send_msg(group, "a1", "from alice").await;
-    bob.expect_error(delete(group, "d-bob", by_alice), "forbidden")
+    bob.expect_error(delete(group, "d-bob", Seq(by_alice)), "forbidden")
         .await;
-    act(&mut alice, delete(group, "d-alice", by_bob)).await;
-    assert!(folded(&mut bob, group, by_bob).await.deleted);
+    act(&mut alice, delete(group, "d-alice", Seq(by_bob))).await;
+    assert!(folded(&mut bob, group, Seq(by_bob)).await.deleted);
 }
 
 #[tokio::test]
@@ -255,7 +259,7 @@ async fn references_must_name_a_message_of_the_same_conversation_and_a_former_me
         )
         .await;
     // An event cannot target an event, and each kind needs the right fields.
-    let e = act(&mut alice, edit(direct, "e1", d1, "edited")).await;
+    let e = act(&mut alice, edit(direct, "e1", Seq(d1), "edited")).await;
     alice
         .expect_error(edit(direct, "e2", e, "edit an edit"), "bad_request")
         .await;
@@ -292,7 +296,7 @@ async fn references_must_name_a_message_of_the_same_conversation_and_a_former_me
         ServerFrame::Ok { .. } => {}
         other => panic!("{other:?}"),
     }
-    bob.expect_error(react(group, "r-gone", 1, "👍", true), "not_member")
+    bob.expect_error(react(group, "r-gone", Seq(1), "👍", true), "not_member")
         .await;
     // And the relay is still serving everyone.
     alice.send_msg(direct, "after", "still fine").await;

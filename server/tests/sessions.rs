@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-use tern_proto::close;
+use tern_proto::{close, ConversationId};
 
 async fn get(relay: &Relay, path: &str, token: &str) -> (u16, Value) {
     let res = reqwest::Client::new()
@@ -257,7 +257,7 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
                 _ => None,
             })
             .await;
-        if c.conversation_id == group {
+        if c.conversation_id == ConversationId(group) {
             assert_eq!(c.members[0].role, tern_proto::MemberRole::Admin);
         }
         left.insert(c.conversation_id);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use common::*;
 use serde_json::json;
-use tern_proto::ServerFrame;
+use tern_proto::{ConversationId, ServerFrame};
 
 #[tokio::test]
 async fn a_large_backlog_arrives_complete_in_order_and_in_pages() {
@@ -41,7 +41,10 @@ async fn a_large_backlog_arrives_complete_in_order_and_in_pages() {
     assert!(sync.pages >= 4, "paged: {} pages", sync.pages);
     let mut per_conv: HashMap<i64, Vec<u64>> = HashMap::new();
     for m in &sync.messages {
-        per_conv.entry(m.conversation_id).or_default().push(m.seq);
+        per_conv
+            .entry(m.conversation_id.0)
+            .or_default()
+            .push(m.seq.0);
     }
     // Direct: seq 2..=1134 (bob already had 1). Group: he never synced it, so 1..=569: its
     // two notices ("created", "added bob"), then the 567 messages.
@@ -56,7 +59,7 @@ async fn a_large_backlog_arrives_complete_in_order_and_in_pages() {
     let group_bodies: Vec<&str> = sync
         .messages
         .iter()
-        .filter(|m| m.conversation_id == group && m.notice().is_none())
+        .filter(|m| m.conversation_id == ConversationId(group) && m.notice().is_none())
         .map(|m| m.body.as_str())
         .collect();
     let expected: Vec<String> = (0..1700)
@@ -110,16 +113,19 @@ async fn membership_changes_made_while_offline_arrive_with_the_sync() {
     let kept_info = s2
         .conversations
         .iter()
-        .find(|c| c.conversation_id == kept)
+        .find(|c| c.conversation_id == ConversationId(kept))
         .expect("renamed group in sync");
     assert_eq!(kept_info.name.as_deref(), Some("renamed"));
     assert_eq!(kept_info.members.len(), 3);
-    assert!(s2.conversations.iter().any(|c| c.conversation_id == fresh));
+    assert!(s2
+        .conversations
+        .iter()
+        .any(|c| c.conversation_id == ConversationId(fresh)));
     assert_eq!(s2.removed, vec![dropped]);
     assert!(!s2
         .conversations
         .iter()
-        .any(|c| c.conversation_id == dropped));
+        .any(|c| c.conversation_id == ConversationId(dropped)));
 }
 
 #[tokio::test]
@@ -139,9 +145,9 @@ async fn messages_sent_during_a_sync_arrive_exactly_once() {
     let mut done = false;
     while !done || seen.len() < 600 {
         match bob.recv().await {
-            ServerFrame::SyncPage { messages, .. } => seen.extend(messages.iter().map(|m| m.seq)),
+            ServerFrame::SyncPage { messages, .. } => seen.extend(messages.iter().map(|m| m.seq.0)),
             ServerFrame::SyncDone { .. } => done = true,
-            ServerFrame::Message { message } => seen.push(message.seq),
+            ServerFrame::Message { message } => seen.push(message.seq.0),
             _ => {}
         }
     }

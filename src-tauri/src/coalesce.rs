@@ -136,42 +136,66 @@ mod tests {
     fn a_burst_in_one_conversation_is_one_notification_updated_in_place() {
         let mut c = Coalescer::new(Duration::from_secs(1));
         let t0 = Instant::now();
-        assert_eq!(show(&c.message(1, "bob", "one", t0)), (None, "one".into()));
-        c.shown(1, 42);
+        assert_eq!(
+            show(&c.message(ConversationId(1), "bob", "one", t0)),
+            (None, "one".into())
+        );
+        c.shown(ConversationId(1), 42);
         // Within the window: one update is scheduled, the rest only count.
         assert_eq!(
-            c.message(1, "bob", "two", t0 + Duration::from_millis(100)),
+            c.message(
+                ConversationId(1),
+                "bob",
+                "two",
+                t0 + Duration::from_millis(100)
+            ),
             Step::Later(Duration::from_millis(900))
         );
         for i in 3..=2000 {
             assert_eq!(
-                c.message(1, "bob", &format!("m{i}"), t0 + Duration::from_millis(200)),
+                c.message(
+                    ConversationId(1),
+                    "bob",
+                    &format!("m{i}"),
+                    t0 + Duration::from_millis(200)
+                ),
                 Step::Nothing
             );
         }
-        let (replaces, body) = show(&c.flush(1, t0 + Duration::from_secs(1)));
+        let (replaces, body) = show(&c.flush(ConversationId(1), t0 + Duration::from_secs(1)));
         assert_eq!(replaces, Some(42));
         assert_eq!(body, "2000 new messages · m2000");
-        assert_eq!(c.flush(1, t0 + Duration::from_secs(2)), Step::Nothing);
+        assert_eq!(
+            c.flush(ConversationId(1), t0 + Duration::from_secs(2)),
+            Step::Nothing
+        );
     }
 
     #[test]
     fn conversations_are_separate_and_a_closed_notification_starts_afresh() {
         let mut c = Coalescer::new(Duration::from_secs(1));
         let t0 = Instant::now();
-        show(&c.message(1, "bob", "hi", t0));
-        c.shown(1, 7);
-        assert_eq!(show(&c.message(2, "carol", "yo", t0)), (None, "yo".into()));
-        c.closed(1, 7);
+        show(&c.message(ConversationId(1), "bob", "hi", t0));
+        c.shown(ConversationId(1), 7);
+        assert_eq!(
+            show(&c.message(ConversationId(2), "carol", "yo", t0)),
+            (None, "yo".into())
+        );
+        c.closed(ConversationId(1), 7);
         let later = t0 + Duration::from_secs(5);
         assert_eq!(
-            show(&c.message(1, "bob", "again", later)),
+            show(&c.message(ConversationId(1), "bob", "again", later)),
             (None, "again".into())
         );
         // Seen: the count restarts, the live notification is updated in place.
-        c.shown(1, 8);
-        c.seen(1);
-        let (replaces, body) = show(&c.message(1, "bob", "new", later + Duration::from_secs(2)));
+        c.shown(ConversationId(1), 8);
+        c.seen(ConversationId(1));
+        let (replaces, body) = show(&c.message(
+            ConversationId(1),
+            "bob",
+            "new",
+            later + Duration::from_secs(2),
+        ));
         assert_eq!((replaces, body.as_str()), (Some(8), "new"));
     }
 }

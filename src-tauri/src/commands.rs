@@ -19,7 +19,7 @@ type Res<T> = Result<T, CmdError>;
 pub struct Snapshot {
     relay: String,
     username: Option<String>,
-    user_id: Option<i64>,
+    user_id: Option<tern_proto::UserId>,
     signed_in: bool,
     connection: Option<ConnectionState>,
     /// Signed in over clear-text `http://` to another machine: the UI warns persistently.

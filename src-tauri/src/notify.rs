@@ -242,13 +242,14 @@ fn preview(body: &str) -> String {
 mod tests {
     use super::*;
     use tern_client::MessageStatus;
+    use tern_proto::{Seq, UserId};
 
     fn msg(conv: i64, mine: bool) -> ChatMessage {
         ChatMessage {
-            conversation_id: conv,
-            seq: Some(1),
+            conversation_id: ConversationId(conv),
+            seq: Some(Seq(1)),
             client_id: "c".into(),
-            sender_id: 2,
+            sender_id: UserId(2),
             sender: "bob".into(),
             body: "hi".into(),
             sent_at: 0,
@@ -261,7 +262,7 @@ mod tests {
     #[test]
     fn a_mention_notifies_in_a_muted_conversation_unless_mentions_are_muted_too() {
         let mut s = Settings::default();
-        s.muted.insert(1);
+        s.muted.insert(ConversationId(1));
         let away = Attention {
             focused: false,
             open_conversation: None,
@@ -302,15 +303,15 @@ mod tests {
         let s = Settings::default();
         let away = Attention {
             focused: false,
-            open_conversation: Some(1),
+            open_conversation: Some(ConversationId(1)),
         };
         let looking = Attention {
             focused: true,
-            open_conversation: Some(1),
+            open_conversation: Some(ConversationId(1)),
         };
         let elsewhere = Attention {
             focused: true,
-            open_conversation: Some(2),
+            open_conversation: Some(ConversationId(2)),
         };
         assert!(should_notify(&msg(1, false), &s, away, false));
         assert!(!should_notify(&msg(1, false), &s, looking, false));
@@ -322,7 +323,7 @@ mod tests {
             "never for one's own messages"
         );
         let muted = Settings {
-            muted: [1].into_iter().collect(),
+            muted: [ConversationId(1)].into_iter().collect(),
             ..Settings::default()
         };
         assert!(!should_notify(&msg(1, false), &muted, away, false));

@@ -78,7 +78,7 @@ mod tests {
             username: Some("alice".into()),
             allow_insecure_relay: true,
             do_not_disturb: true,
-            muted: [3, 7].into_iter().collect(),
+            muted: [ConversationId(3), ConversationId(7)].into_iter().collect(),
             mute_mentions: true,
         };
         s.save(&path).unwrap();

@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 use std::time::Duration;
+use tern_proto::ConversationId;
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -129,7 +130,7 @@ async fn a_big_file_survives_a_relay_kill_and_an_app_restart_mid_upload_and_arri
 }
 
 /// Wait until the receiver has the message with an attachment; return it.
-async fn eventually_message(c: &Client, conv: i64) -> tern_client::ChatMessage {
+async fn eventually_message(c: &Client, conv: ConversationId) -> tern_client::ChatMessage {
     for _ in 0..1200 {
         if let Some(m) = c
             .messages(conv, None, 10)

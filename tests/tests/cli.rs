@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::Duration;
+use tern_proto::{ConversationId, UserId};
 
 use common::*;
 
@@ -41,7 +42,7 @@ async fn a_cli_killed_with_messages_in_its_outbox_sends_them_after_it_restarts()
     .spawn()
     .unwrap();
     // Wait until the message is in the CLI's outbox, then kill the process.
-    let cache = tern_client::cache_path(&config(&relay.url(), data.path()), alice_id);
+    let cache = tern_client::cache_path(&config(&relay.url(), data.path()), UserId(alice_id));
     eventually("message written to the outbox", || {
         let cache = cache.clone();
         async move {
@@ -71,12 +72,12 @@ async fn a_cli_killed_with_messages_in_its_outbox_sends_them_after_it_restarts()
         "{events:?}"
     );
     eventually("bob received it exactly once", || async {
-        let got = bob.stored_messages(conv).await.unwrap();
+        let got = bob.stored_messages(ConversationId(conv)).await.unwrap();
         got.len() == 1 && got[0].body == "sent from a doomed process"
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(relay.stored(conv).len(), 1);
+    assert_eq!(relay.stored(ConversationId(conv)).len(), 1);
 
     // History and search from the CLI's own cache.
     let (_, history, _) = tern_output(&relay, data.path(), &["history", &conv.to_string()]);
@@ -158,7 +159,7 @@ async fn the_cli_replies_edits_reacts_deletes_and_sets_a_display_name() {
 
     // Bob's engine folds all of it, and shows alice by her display name.
     eventually("bob sees every change", || async {
-        let view = bob.messages(conv, None, 10).await.unwrap();
+        let view = bob.messages(ConversationId(conv), None, 10).await.unwrap();
         view.len() == 3
             && view[0].body == "hello"
             && view[0].edited

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use tern_proto::UserId;
 
 /// Register and log in alice through the CLI; returns her user id.
 fn cli_login(relay: &Relay, data: &std::path::Path) -> i64 {
@@ -66,7 +67,7 @@ async fn the_cli_keeps_its_cache_and_files_private_to_the_user() {
     assert_eq!(code, 0, "{err}");
 
     // While a CLI has the cache open, SQLite's journal files exist too.
-    let cache = tern_client::cache_path(&config(&relay.url(), &data), alice);
+    let cache = tern_client::cache_path(&config(&relay.url(), &data), UserId(alice));
     let mut listener = tern(&relay, &data, &["listen", "--for", "30"])
         .stdout(std::process::Stdio::null())
         .spawn()

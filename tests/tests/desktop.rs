@@ -9,6 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::time::Duration;
+use tern_proto::Seq;
 
 use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
 use common::*;
@@ -114,7 +115,7 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
         "bob in the main list",
     )
     .await;
-    wait_event(&mut bob_events, "alice's read receipt", |e| matches!(e, Event::Receipt { receipt } if receipt.user_id != bob.user_id() && receipt.read_seq >= 1)).await;
+    wait_event(&mut bob_events, "alice's read receipt", |e| matches!(e, Event::Receipt { receipt } if receipt.user_id != bob.user_id() && receipt.read_seq >= Seq(1))).await;
     app.wait_until(
         "!document.querySelector('#conversations .conv .badge:not([hidden])')",
         "badge cleared",

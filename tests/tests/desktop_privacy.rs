@@ -8,6 +8,7 @@
 mod common;
 
 use std::time::Duration;
+use tern_proto::Seq;
 
 use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
@@ -86,7 +87,7 @@ async fn a_user_declines_a_request_blocks_unblocks_changes_settings_signs_out_a_
             .conversation(conv)
             .await
             .unwrap()
-            .is_some_and(|c| c.last_seq >= 2)
+            .is_some_and(|c| c.last_seq >= Seq(2))
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;

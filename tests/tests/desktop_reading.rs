@@ -8,13 +8,14 @@ mod common;
 use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 use tern_client::{Client, Event};
+use tern_proto::{ConversationId, Seq};
 
 /// The highest read marker of `reader` that `client` has heard of in `conv`, waiting for
 /// events until `pred` holds for it (up to 30 s).
 async fn read_marker_until(
     client: &Client,
     events: &mut tokio::sync::broadcast::Receiver<Event>,
-    conv: i64,
+    conv: ConversationId,
     pred: impl Fn(u64) -> bool,
 ) -> u64 {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -26,7 +27,7 @@ async fn read_marker_until(
                 .iter()
                 .filter(|m| m.user_id != client.user_id())
             {
-                best = best.max(m.read_seq);
+                best = best.max(m.read_seq.0);
             }
         }
         if pred(best) {
@@ -60,7 +61,7 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
     })
     .await;
     phone.accept_request(conv).await.unwrap();
-    phone.mark_read(conv, 1).await.unwrap();
+    phone.mark_read(conv, Seq(1)).await.unwrap();
     for i in 2..=81 {
         bob.send(conv, &format!("line {i}")).await.unwrap();
     }

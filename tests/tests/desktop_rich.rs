@@ -7,12 +7,13 @@
 mod common;
 
 use std::time::Duration;
+use tern_proto::Seq;
 
 use common::webdriver::{app_env, Driver, Xvfb};
 use common::*;
 
 /// The row of the message with this seq.
-fn row(seq: u64) -> String {
+fn row(seq: Seq) -> String {
     format!("document.querySelector('#messages .msg[data-seq=\"{seq}\"]')")
 }
 
@@ -41,7 +42,7 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     .await
     .unwrap();
     bob.send(conv, "@alice look at this").await.unwrap();
-    bob.send_text(conv, "about the first one", Some(1))
+    bob.send_text(conv, "about the first one", Some(Seq(1)))
         .await
         .unwrap();
     wait_settled(&bob).await;
@@ -54,17 +55,17 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     })
     .await;
     phone.accept_request(conv).await.unwrap();
-    phone.mark_read(conv, 73).await.unwrap();
+    phone.mark_read(conv, Seq(73)).await.unwrap();
     app.wait_until(
         "document.querySelector('#conversations .conv') && document.querySelector('#conversations .conv .badge').hidden",
         "the chat, accepted and read elsewhere",
     )
     .await;
     app.click("#conversations .conv").await;
-    app.wait_until(&row(73), "the newest messages").await;
+    app.wait_until(&row(Seq(73)), "the newest messages").await;
 
     // Formatting: safe elements only; hostile text stays text; javascript: is no link.
-    let formatted = row(71);
+    let formatted = row(Seq(71));
     app.wait_until(
         &format!("{formatted}.querySelector('.body strong')?.textContent === 'bold'"),
         "bold",
@@ -99,8 +100,8 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     app.wait_until(
         &format!(
             "{}.classList.contains('mentions-me') && {}.querySelector('.mention-me')?.textContent === '@alice'",
-            row(72),
-            row(72)
+            row(Seq(72)),
+            row(Seq(72))
         ),
         "mention highlight",
     )
@@ -109,7 +110,7 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     // Alice reacts from the actions; bob's engine sees it. Bob reacts; the app shows it.
     app.js(&format!(
         "{}.querySelector('.msg-actions button[data-action=react]').click()",
-        row(72)
+        row(Seq(72))
     ))
     .await;
     app.wait_until(
@@ -122,18 +123,18 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     eventually("bob sees alice's reaction", || async {
         let view = bob.messages(conv, None, 10).await.unwrap();
         view.iter().any(|m| {
-            m.seq == Some(72)
+            m.seq == Some(Seq(72))
                 && m.reactions
                     .iter()
                     .any(|r| r.emoji == "👍" && r.users == ["alice"])
         })
     })
     .await;
-    bob.react(conv, 72, "❤️").await.unwrap();
+    bob.react(conv, Seq(72), "❤️").await.unwrap();
     app.wait_until(
         &format!(
             "{}.querySelector('.reaction[data-emoji=\"❤️\"] .count')?.textContent === '1'",
-            row(72)
+            row(Seq(72))
         ),
         "bob's reaction",
     )
@@ -205,20 +206,20 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
 
     // The reply quotes message 1, which is not on screen: clicking the quote loads older
     // history until it is, and highlights it.
-    assert_eq!(app.js(&format!("return !!{}", row(1))).await, false);
-    app.js(&format!("{}.querySelector('.quote').click()", row(73)))
+    assert_eq!(app.js(&format!("return !!{}", row(Seq(1)))).await, false);
+    app.js(&format!("{}.querySelector('.quote').click()", row(Seq(73))))
         .await;
     app.wait_until(
         &format!(
             "{} && {}.querySelector('.body').textContent === 'the very first message'",
-            row(1),
-            row(1)
+            row(Seq(1)),
+            row(Seq(1))
         ),
         "the original, loaded and shown",
     )
     .await;
     app.wait_until(
-        &format!("{}.classList.contains('flash')", row(1)),
+        &format!("{}.classList.contains('flash')", row(Seq(1))),
         "highlighted",
     )
     .await;

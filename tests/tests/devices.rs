@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::Duration;
+use tern_proto::{ConversationId, Seq};
 
 use common::*;
 use tern_client::{keychain, Client, ConnectionState, Event, MessageStatus};
@@ -36,7 +37,7 @@ async fn two_devices_of_one_user_end_with_identical_histories_and_read_state() {
     })
     .await;
     // Reading on the phone is reflected on the laptop.
-    phone.mark_read(conv, 60).await.unwrap();
+    phone.mark_read(conv, Seq(60)).await.unwrap();
     eventually("laptop sees the phone's read marker", || async {
         let info = laptop.conversation(conv).await.unwrap().unwrap();
         info.members
@@ -44,14 +45,14 @@ async fn two_devices_of_one_user_end_with_identical_histories_and_read_state() {
             .find(|m| m.username == "alice")
             .unwrap()
             .read_seq
-            == 60
+            == Seq(60)
     })
     .await;
     let a = laptop.stored_messages(conv).await.unwrap();
     let b = phone.stored_messages(conv).await.unwrap();
     assert_eq!(a, b, "identical histories");
     assert_eq!(
-        a.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        a.iter().map(|m| m.seq.0).collect::<Vec<_>>(),
         (1..=60).collect::<Vec<_>>()
     );
     let laptop_view = laptop.conversations().await.unwrap();
@@ -272,7 +273,10 @@ async fn a_permanently_refused_message_is_marked_failed_and_can_be_deleted() {
     let (alice, _a) = signup(&relay, "alice").await;
     let mut events = alice.subscribe();
     // Conversation 424242 does not exist: the relay refuses with not_member.
-    let echo = alice.send(424242, "into the void").await.unwrap();
+    let echo = alice
+        .send(ConversationId(424242), "into the void")
+        .await
+        .unwrap();
     let reason = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             if let Ok(Event::Status {
@@ -295,18 +299,29 @@ async fn a_permanently_refused_message_is_marked_failed_and_can_be_deleted() {
         0,
         "failed messages are not retried forever"
     );
-    let page = alice.messages(424242, None, 10).await.unwrap();
+    let page = alice
+        .messages(ConversationId(424242), None, 10)
+        .await
+        .unwrap();
     assert!(matches!(page[0].status, MessageStatus::Failed { .. }));
     alice.retry(&echo.client_id).await.unwrap();
     eventually("failed again after a retry", || async {
         matches!(
-            alice.messages(424242, None, 10).await.unwrap()[0].status,
+            alice
+                .messages(ConversationId(424242), None, 10)
+                .await
+                .unwrap()[0]
+                .status,
             MessageStatus::Failed { .. }
         )
     })
     .await;
     alice.delete_failed(&echo.client_id).await.unwrap();
-    assert!(alice.messages(424242, None, 10).await.unwrap().is_empty());
+    assert!(alice
+        .messages(ConversationId(424242), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

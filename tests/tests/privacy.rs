@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use tern_client::{ConnectionState, Event, PresenceVisibility};
+use tern_proto::Seq;
 
 #[tokio::test]
 async fn settings_and_blocks_sync_between_devices_and_a_blocked_users_messages_never_show() {
@@ -57,7 +58,7 @@ async fn settings_and_blocks_sync_between_devices_and_a_blocked_users_messages_n
             .conversation(conv)
             .await
             .unwrap()
-            .is_some_and(|c| c.last_seq >= 2)
+            .is_some_and(|c| c.last_seq >= Seq(2))
     })
     .await;
     for device in [&alice, &alice_laptop] {

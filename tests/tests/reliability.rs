@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tern_proto::ConversationId;
 
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -204,7 +205,7 @@ struct BehindBlackhole {
     proxy: Blackhole,
     alice: Client,
     bob: Client,
-    conv: i64,
+    conv: ConversationId,
     cfg: tern_client::config::ClientConfig,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
@@ -368,7 +369,7 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
         .conversation_id;
     let ab = a.start_direct("bob").await.unwrap().conversation_id;
     let bc = b.start_direct("carol").await.unwrap().conversation_id;
-    let convs_of: HashMap<usize, Vec<i64>> = HashMap::from([
+    let convs_of: HashMap<usize, Vec<ConversationId>> = HashMap::from([
         (0, vec![group, ab]),
         (1, vec![group, ab, bc]),
         (2, vec![group, bc]),
@@ -455,7 +456,7 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
                         .await
                         .unwrap()
                         .into_iter()
-                        .map(|m| (m.seq, m.client_id, m.body))
+                        .map(|m| (m.seq.0, m.client_id.0, m.body))
                         .collect();
                     mine == expected
                 },

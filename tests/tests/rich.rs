@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use common::*;
 use tern_client::{ChatMessage, Client, Event};
+use tern_proto::{ConversationId, Seq};
 
 /// What a member sees of a chat: seq, text, edited, deleted, reactions (emoji, count, who).
 type Shown = Vec<(u64, String, bool, bool, Vec<(String, usize, Vec<String>)>)>;
 
-async fn shown(c: &Client, conv: i64) -> Shown {
+async fn shown(c: &Client, conv: ConversationId) -> Shown {
     c.messages(conv, None, 100)
         .await
         .unwrap()
@@ -29,14 +30,20 @@ async fn shown(c: &Client, conv: i64) -> Shown {
                 })
                 .collect();
             reactions.sort();
-            (m.seq.unwrap_or(0), m.body, m.edited, m.deleted, reactions)
+            (
+                m.seq.unwrap_or(Seq::ZERO).0,
+                m.body,
+                m.edited,
+                m.deleted,
+                reactions,
+            )
         })
         .collect()
 }
 
 fn at(view: &[ChatMessage], seq: u64) -> &ChatMessage {
     view.iter()
-        .find(|m| m.seq == Some(seq))
+        .find(|m| m.seq == Some(Seq(seq)))
         .expect("the message")
 }
 
@@ -59,14 +66,14 @@ async fn actions_taken_offline_survive_an_app_restart_and_a_relay_kill_and_every
 
     relay.kill9();
     // Offline: alice edits 1, reacts to 2, deletes 3 and replies to 1; bob reacts to 1.
-    alice.edit(conv, 1, "first, corrected").await.unwrap();
-    alice.react(conv, 2, "❤️").await.unwrap();
-    alice.delete_for_everyone(conv, 3).await.unwrap();
+    alice.edit(conv, Seq(1), "first, corrected").await.unwrap();
+    alice.react(conv, Seq(2), "❤️").await.unwrap();
+    alice.delete_for_everyone(conv, Seq(3)).await.unwrap();
     alice
-        .send_text(conv, "about the first", Some(1))
+        .send_text(conv, "about the first", Some(Seq(1)))
         .await
         .unwrap();
-    bob.react(conv, 1, "👍").await.unwrap();
+    bob.react(conv, Seq(1), "👍").await.unwrap();
     // The user sees what they did at once.
     let now = alice.messages(conv, None, 10).await.unwrap();
     assert_eq!(
@@ -78,7 +85,7 @@ async fn actions_taken_offline_survive_an_app_restart_and_a_relay_kill_and_every
     let reply = now.last().unwrap();
     assert_eq!(
         reply.reply_to.as_ref().map(|q| (q.seq, q.snippet.as_str())),
-        Some((1, "first, corrected"))
+        Some((Seq(1), "first, corrected"))
     );
 
     // Alice closes the app with all of it unsent; the relay comes back; she starts again.
@@ -148,10 +155,15 @@ async fn a_refused_edit_is_dropped_and_said_and_the_message_shows_as_before() {
     wait_settled(&alice).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let mut events = alice.subscribe();
-    alice.edit(conv, 1, "rewritten").await.unwrap();
+    alice.edit(conv, Seq(1), "rewritten").await.unwrap();
     let reason = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            if let Ok(Event::ActionRefused { seq: 1, reason, .. }) = events.recv().await {
+            if let Ok(Event::ActionRefused {
+                seq: Seq(1),
+                reason,
+                ..
+            }) = events.recv().await
+            {
                 return reason;
             }
         }
@@ -175,7 +187,10 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
     alice.send(conv, "meet at the harbour").await.unwrap();
     alice.send(conv, "bring the map").await.unwrap();
     wait_settled(&alice).await;
-    alice.edit(conv, 1, "meet at the station").await.unwrap();
+    alice
+        .edit(conv, Seq(1), "meet at the station")
+        .await
+        .unwrap();
     wait_settled(&alice).await;
     eventually("bob sees the edit", || async {
         bob.messages(conv, None, 10).await.unwrap()[0].body == "meet at the station"
@@ -186,7 +201,7 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
         assert_eq!(c.search("station", 10).await.unwrap().len(), 1);
     }
 
-    alice.delete_for_everyone(conv, 1).await.unwrap();
+    alice.delete_for_everyone(conv, Seq(1)).await.unwrap();
     wait_settled(&alice).await;
     eventually("bob sees the tombstone", || async {
         bob.messages(conv, None, 10).await.unwrap()[0].deleted
@@ -194,15 +209,15 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
     .await;
     assert!(bob.search("station", 10).await.unwrap().is_empty());
 
-    bob.delete_for_me(conv, 2).await.unwrap();
-    let bobs: Vec<Option<u64>> = bob
+    bob.delete_for_me(conv, Seq(2)).await.unwrap();
+    let bobs: Vec<Option<Seq>> = bob
         .messages(conv, None, 10)
         .await
         .unwrap()
         .iter()
         .map(|m| m.seq)
         .collect();
-    assert!(!bobs.contains(&Some(2)));
+    assert!(!bobs.contains(&Some(Seq(2))));
     assert!(bob.search("map", 10).await.unwrap().is_empty());
     assert_eq!(alice.search("map", 10).await.unwrap().len(), 1);
     // Unread counts count messages: of the two sent, one is hidden here; the edit and the

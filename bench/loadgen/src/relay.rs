@@ -18,7 +18,7 @@ impl Fanout for NoFanout {
 /// What was seeded: one token per user (index = user number), and conversation ids.
 pub struct Seeded {
     pub tokens: Vec<String>,
-    pub conversations: Vec<i64>,
+    pub conversations: Vec<tern_proto::ConversationId>,
 }
 
 /// How users are grouped into conversations.

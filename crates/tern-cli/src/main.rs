@@ -12,6 +12,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use tern_proto::{ConversationId, Seq};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -79,7 +80,7 @@ enum Command {
         wait: f64,
         /// Reply to the message with this sequence number.
         #[arg(long)]
-        reply_to: Option<u64>,
+        reply_to: Option<Seq>,
     },
     /// Send a file (to a conversation id or `@username`), with an optional caption; waits
     /// until the relay stored the message (exit 3: still uploading or queued).
@@ -93,16 +94,16 @@ enum Command {
     },
     /// Download the file attached to a message (resumes a partial download); prints where.
     Download {
-        conversation: i64,
-        seq: u64,
+        conversation: ConversationId,
+        seq: Seq,
         /// Copy it here as well.
         #[arg(long)]
         to: Option<PathBuf>,
     },
     /// Replace the text of one of your messages.
     Edit {
-        conversation: i64,
-        seq: u64,
+        conversation: ConversationId,
+        seq: Seq,
         text: Vec<String>,
         /// Seconds to wait for the relay (exit code 3 if it stays queued).
         #[arg(long, default_value_t = 10.0)]
@@ -111,8 +112,8 @@ enum Command {
     /// Delete a message for everyone (yours, or any in a group you administer), or with
     /// --for-me only on this device.
     Delete {
-        conversation: i64,
-        seq: u64,
+        conversation: ConversationId,
+        seq: Seq,
         #[arg(long)]
         for_me: bool,
         /// Seconds to wait for the relay (exit code 3 if it stays queued).
@@ -121,8 +122,8 @@ enum Command {
     },
     /// Toggle your reaction to a message.
     React {
-        conversation: i64,
-        seq: u64,
+        conversation: ConversationId,
+        seq: Seq,
         emoji: String,
         /// Seconds to wait for the relay (exit code 3 if it stays queued).
         #[arg(long, default_value_t = 10.0)]
@@ -142,7 +143,7 @@ enum Command {
     },
     /// Set a group's picture from an image file, or remove it (any member may).
     GroupAvatar {
-        conversation: i64,
+        conversation: ConversationId,
         /// The image; without it, the picture is removed.
         image: Option<PathBuf>,
     },
@@ -152,14 +153,17 @@ enum Command {
     Conversations,
     /// Show a conversation's messages from the cache.
     History {
-        conversation: i64,
+        conversation: ConversationId,
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
     /// Search cached messages.
     Search { query: Vec<String> },
     /// Mark a conversation read up to a sequence number.
-    Read { conversation: i64, seq: u64 },
+    Read {
+        conversation: ConversationId,
+        seq: Seq,
+    },
     #[command(flatten)]
     Privacy(privacy::PrivacyCommand),
     /// Print events as they happen (JSON lines with --json).
@@ -432,7 +436,7 @@ async fn send(
     to: &str,
     text: &[String],
     wait: &f64,
-    reply_to: Option<u64>,
+    reply_to: Option<Seq>,
 ) -> anyhow::Result<ExitCode> {
     let client = resume(cli).await?;
     let mut events = client.subscribe();
@@ -484,7 +488,7 @@ async fn target(
     events: &mut tokio::sync::broadcast::Receiver<Event>,
     to: &str,
     wait: f64,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<ConversationId> {
     Ok(match to.strip_prefix('@') {
         Some(user) => {
             wait_online(client, events, Duration::from_secs_f64(wait)).await?;
@@ -552,8 +556,8 @@ async fn send_file(
 async fn download(
     cli: &Cli,
     out: &Output,
-    conversation: i64,
-    seq: u64,
+    conversation: ConversationId,
+    seq: Seq,
     to: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let client = resume(cli).await?;
@@ -583,8 +587,8 @@ enum Action {
 async fn act(
     cli: &Cli,
     out: &Output,
-    conv: i64,
-    seq: u64,
+    conv: ConversationId,
+    seq: Seq,
     action: Action,
     wait: f64,
 ) -> anyhow::Result<ExitCode> {
@@ -670,7 +674,7 @@ async fn profile(
 async fn group_avatar(
     cli: &Cli,
     out: &Output,
-    conversation: i64,
+    conversation: ConversationId,
     image: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let client = resume(cli).await?;
@@ -718,7 +722,7 @@ async fn conversations(cli: &Cli, out: &Output) -> anyhow::Result<ExitCode> {
 async fn history(
     cli: &Cli,
     out: &Output,
-    conversation: &i64,
+    conversation: &ConversationId,
     limit: &usize,
 ) -> anyhow::Result<ExitCode> {
     let client = resume(cli).await?;
@@ -738,7 +742,12 @@ async fn search(cli: &Cli, out: &Output, query: &[String]) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-async fn read(cli: &Cli, _out: &Output, conversation: &i64, seq: &u64) -> anyhow::Result<ExitCode> {
+async fn read(
+    cli: &Cli,
+    _out: &Output,
+    conversation: &ConversationId,
+    seq: &Seq,
+) -> anyhow::Result<ExitCode> {
     let client = resume(cli).await?;
     let mut events = client.subscribe();
     client.mark_read(*conversation, *seq).await?;

@@ -274,13 +274,14 @@ pub fn time(ms: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tern_proto::UserId;
 
     #[test]
     fn send_prints_its_status_flat_like_history_and_listen() {
         let s = Sent {
-            conversation_id: 3,
+            conversation_id: ConversationId(3),
             client_id: "c1".into(),
-            seq: Some(12),
+            seq: Some(Seq(12)),
             status: MessageStatus::Sent,
         };
         let v = serde_json::to_value(&s).unwrap();
@@ -310,10 +311,10 @@ mod tests {
     #[test]
     fn a_message_line_shows_sender_body_and_ticks() {
         let m = ChatMessage {
-            conversation_id: 3,
-            seq: Some(7),
+            conversation_id: ConversationId(3),
+            seq: Some(Seq(7)),
             client_id: "c".into(),
-            sender_id: 1,
+            sender_id: UserId(1),
             sender: "alice".into(),
             body: "hello".into(),
             sent_at: 0,
@@ -326,7 +327,7 @@ mod tests {
             "#7 1970-01-01 00:00:00 [3] alice: hello [read]"
         );
         let rich = ChatMessage {
-            reply_to: Some(tern_client::Quote::pending(2)),
+            reply_to: Some(tern_client::Quote::pending(Seq(2))),
             edited: true,
             reactions: vec![tern_client::ReactionView {
                 emoji: "👍".into(),

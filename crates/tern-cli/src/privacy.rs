@@ -4,6 +4,7 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;
+use tern_proto::{ConversationId, SessionId};
 
 use clap::Subcommand;
 use tern_client::{Client, PresenceVisibility};
@@ -35,10 +36,10 @@ pub enum PrivacyCommand {
         photo_location: Option<String>,
     },
     /// Accept a message request.
-    Accept { conversation: i64 },
+    Accept { conversation: ConversationId },
     /// Hide a conversation on this device until a new message arrives in it.
     Hide {
-        conversation: i64,
+        conversation: ConversationId,
         /// Also delete its messages on this device (other devices and members keep them).
         #[arg(long)]
         delete_messages: bool,
@@ -50,7 +51,7 @@ pub enum PrivacyCommand {
     /// List the devices signed in to your account.
     Sessions,
     /// Sign out one of your devices (an id from `tern sessions`).
-    RevokeSession { session: i64 },
+    RevokeSession { session: SessionId },
     /// Delete your account: every device is signed out, you leave every conversation, your
     /// messages stay for the others as "Deleted account", and this device's copy is removed.
     /// The password comes from TERN_PASSWORD or the first line of stdin.

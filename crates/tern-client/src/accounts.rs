@@ -139,7 +139,7 @@ pub(crate) fn adopt_legacy(config: &ClientConfig, username: &str, user_id: UserI
     }
     private_fs::create_dir(&relay_dir(config).join("users"))?;
     std::fs::rename(&old, &new)?;
-    tracing::info!(user_id, "moved the cache to its per-id folder");
+    tracing::info!(%user_id, "moved the cache to its per-id folder");
     Ok(())
 }
 
@@ -172,7 +172,7 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let c = config(data.path());
         // Whatever the relay calls the account, only its numeric id reaches the path.
-        remember(&c, "../../x", 7).unwrap();
+        remember(&c, "../../x", UserId(7)).unwrap();
         let path = cache_path(&c, lookup(&c, "../../x").unwrap());
         assert_eq!(path, relay_dir(&c).join("users/7/cache.db"));
         assert!(path.starts_with(data.path()));
@@ -221,11 +221,11 @@ mod tests {
         let c = config(data.path());
         let old = relay_dir(&c).join("alice");
         std::fs::create_dir_all(&old).unwrap();
-        crate::cache::write_old_cache(&old.join("cache.db"), 42, "alice").unwrap();
+        crate::cache::write_old_cache(&old.join("cache.db"), UserId(42), "alice").unwrap();
         assert_eq!(lookup(&c, "Alice"), None);
-        assert_eq!(find_legacy(&c, "Alice").unwrap(), Some(42));
-        assert!(cache_path(&c, 42).is_file());
+        assert_eq!(find_legacy(&c, "Alice").unwrap(), Some(UserId(42)));
+        assert!(cache_path(&c, UserId(42)).is_file());
         assert!(!old.exists());
-        assert_eq!(lookup(&c, "alice"), Some(42));
+        assert_eq!(lookup(&c, "alice"), Some(UserId(42)));
     }
 }

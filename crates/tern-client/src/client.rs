@@ -325,7 +325,7 @@ impl Client {
             .await?;
         let stored = page.iter().filter(|m| m.seq.is_some()).count();
         let lowest = page.iter().filter_map(|m| m.seq).min().or(before);
-        let needs_more = stored < limit && lowest.map(|s| s > 1).unwrap_or(false);
+        let needs_more = stored < limit && lowest.map(|s| s > Seq(1)).unwrap_or(false);
         if !needs_more || self.connection_state() != ConnectionState::Online {
             return Ok(page);
         }

@@ -31,6 +31,7 @@ pub fn notice_text(actor: &str, notice: &Notice) -> String {
 mod tests {
     use super::*;
     use tern_proto::NoticeUser;
+    use tern_proto::UserId;
 
     #[test]
     fn notices_read_as_sentences() {
@@ -40,7 +41,11 @@ mod tests {
         };
         let added = Notice {
             action: NoticeAction::Added,
-            users: vec![user(2, "bob"), user(3, "carol"), user(4, "dave")],
+            users: vec![
+                user(UserId(2), "bob"),
+                user(UserId(3), "carol"),
+                user(UserId(4), "dave"),
+            ],
             name: None,
         };
         assert_eq!(

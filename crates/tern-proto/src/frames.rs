@@ -144,7 +144,11 @@ impl ClientFrame {
                 message: format!("frame is not a JSON object: {err}"),
             };
         };
-        let id = probe.id.as_ref().and_then(serde_json::Value::as_u64);
+        let id = probe
+            .id
+            .as_ref()
+            .and_then(serde_json::Value::as_u64)
+            .map(RequestId);
         match probe.ty {
             Some(serde_json::Value::String(ty)) if !CLIENT_FRAME_TYPES.contains(&ty.as_str()) => {
                 FrameRejection {
@@ -248,7 +252,7 @@ pub enum ServerFrame {
         /// Echoed request id.
         id: RequestId,
         /// The client's id for the message.
-        client_id: String,
+        client_id: crate::ClientId,
         /// Relay id.
         message_id: MessageId,
         /// Conversation.
@@ -413,14 +417,14 @@ mod tests {
         assert_eq!(
             frame,
             ClientFrame::Send(SendMessage {
-                id: 7,
-                conversation_id: 3,
+                id: RequestId(7),
+                conversation_id: ConversationId(3),
                 client_id: "c1".into(),
                 body: "hi".into(),
                 ..SendMessage::default()
             })
         );
-        assert_eq!(frame.id(), 7);
+        assert_eq!(frame.id(), RequestId(7));
         // A plain text send serializes as before: the new fields are left out.
         assert_eq!(serde_json::to_string(&frame).unwrap(), text);
     }
@@ -431,7 +435,10 @@ mod tests {
         let ClientFrame::Send(req) = ClientFrame::parse(text).unwrap() else {
             panic!("a send");
         };
-        assert_eq!((req.kind, req.target_seq), (MessageKind::Edit, Some(5)));
+        assert_eq!(
+            (req.kind, req.target_seq),
+            (MessageKind::Edit, Some(Seq(5)))
+        );
         let unknown = r#"{"type":"send","id":8,"conversation_id":3,"client_id":"c2","body":"x","kind":"explode","target_seq":5}"#;
         assert_eq!(
             ClientFrame::parse(unknown).unwrap_err().code,
@@ -451,12 +458,12 @@ mod tests {
     fn an_unknown_type_is_told_apart_from_a_malformed_known_type() {
         let unknown = ClientFrame::parse(r#"{"type":"teleport","id":4}"#).unwrap_err();
         assert_eq!(unknown.code, ErrorCode::UnknownType);
-        assert_eq!(unknown.id, Some(4));
+        assert_eq!(unknown.id, Some(RequestId(4)));
 
         let malformed =
             ClientFrame::parse(r#"{"type":"send","id":5,"conversation_id":"x"}"#).unwrap_err();
         assert_eq!(malformed.code, ErrorCode::BadRequest);
-        assert_eq!(malformed.id, Some(5));
+        assert_eq!(malformed.id, Some(RequestId(5)));
 
         let garbage = ClientFrame::parse("not json").unwrap_err();
         assert_eq!(garbage.code, ErrorCode::BadFrame);

@@ -13,6 +13,7 @@ pub mod compression;
 mod error;
 mod frames;
 mod http;
+mod ids;
 mod model;
 pub mod requests;
 
@@ -26,6 +27,7 @@ pub use http::{
     RegisterRequest, RegisterResponse, SessionInfo, SessionsResponse, COMPRESSION_HEADER,
     INSTANCE_HEADER, PROTOCOL_HEADER,
 };
+pub use ids::ClientId;
 pub use model::{
     is_blob_id, is_sha256_hex, Attachment, ConversationId, ConversationInfo, ConversationKind,
     ConversationSummary, Member, MemberRole, MessageId, MessageKind, MessageRecord, Notice,

@@ -2,20 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A user's id on one relay.
-pub type UserId = i64;
-/// A conversation's id on one relay.
-pub type ConversationId = i64;
-/// The relay-assigned id of a stored message.
-pub type MessageId = i64;
-/// A login session (one device) id.
-pub type SessionId = i64;
-/// Per-conversation sequence number: 1, 2, 3, … without gaps.
-pub type Seq = u64;
+pub use crate::ids::{ConversationId, MessageId, RequestId, Seq, SessionId, UserId};
+
 /// Milliseconds since the Unix epoch, relay clock.
 pub type Timestamp = i64;
-/// A client-chosen request id echoed in the reply.
-pub type RequestId = u64;
 
 /// What one entry of a conversation's log is. Text messages are what people read; the other
 /// kinds are events about an earlier text message (`target_seq`), each with its own `seq` in the
@@ -202,7 +192,7 @@ pub struct Reaction {
 }
 
 fn is_zero(n: &Seq) -> bool {
-    *n == 0
+    *n == Seq::ZERO
 }
 
 fn is_false(b: &bool) -> bool {
@@ -230,7 +220,7 @@ pub struct MessageRecord {
     /// Author's username at the time of sending.
     pub sender: String,
     /// The id the sending client chose; unique per sender.
-    pub client_id: String,
+    pub client_id: crate::ClientId,
     /// Text for `text` and `edit`, the emoji for `react`/`unreact`, empty for `delete` and
     /// for a deleted message.
     pub body: String,

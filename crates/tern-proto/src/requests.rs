@@ -39,7 +39,7 @@ pub struct SendMessage {
     /// Target conversation.
     pub conversation_id: ConversationId,
     /// Client-chosen id, unique per sender; resending it never stores a second copy.
-    pub client_id: String,
+    pub client_id: crate::ClientId,
     /// Text (`text`, `edit`), emoji (`react`, `unreact`), or empty (`delete`).
     #[serde(default)]
     pub body: String,

@@ -36,7 +36,7 @@ fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
     if req.kind == MessageKind::Notice {
         return Err(bad("notices are written by the relay, not sent"));
     }
-    if req.client_id.is_empty() || req.client_id.len() > MAX_CLIENT_ID_LEN {
+    if req.client_id.as_str().is_empty() || req.client_id.as_str().len() > MAX_CLIENT_ID_LEN {
         return Err(bad(format!(
             "client_id must have 1 to {MAX_CLIENT_ID_LEN} bytes"
         )));
@@ -262,7 +262,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         let conv = req.conversation_id;
         // A resend of an entry already stored gets its ack even when the rules would now
         // refuse it (the sender left, the target was deleted since).
-        let refused = |e: Error| match txn.find_by_client_id(me, &req.client_id)? {
+        let refused = |e: Error| match txn.find_by_client_id(me, req.client_id.as_str())? {
             Some(existing) => Ok((existing, true)),
             None => Err(e),
         };
@@ -291,7 +291,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             conv,
             sender: me,
             sender_name: &my_name,
-            client_id: &req.client_id,
+            client_id: req.client_id.as_str(),
             body: &req.body,
             kind: req.kind,
             target_seq: req.target_seq,
@@ -302,7 +302,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         };
         let Some(record) = txn.insert_new(&entry)? else {
             let existing = txn
-                .find_by_client_id(me, &req.client_id)?
+                .find_by_client_id(me, req.client_id.as_str())?
                 .ok_or_else(|| Error::Internal("duplicate without an original".into()))?;
             return Ok((existing, true));
         };
@@ -372,7 +372,7 @@ pub async fn history(ctx: Ctx<'_>, req: HistoryRequest) -> Result<Pending> {
     } = req;
     let limit = limit.clamp(1, MAX_HISTORY_PAGE) as usize;
     // Sequences are stored as SQLite integers (i64): anything above is "after the newest".
-    let before = before_seq.unwrap_or(Seq::MAX).min(i64::MAX as Seq);
+    let before = before_seq.unwrap_or(Seq::MAX).min(Seq::MAX);
     let job = move |txn: &dyn Tx, _: &mut Vec<Publish>| {
         txn.require_member(conv, me)?;
         let (messages, has_more) = txn.page_before(conv, before, limit)?;

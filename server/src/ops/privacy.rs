@@ -11,7 +11,7 @@
 //!   but withheld from the receiver: they get an empty placeholder at its place in the log.
 
 use tern_proto::{
-    AcceptRequest, Block, ErrorCode, Presence, Privacy, ReceiptState, ServerFrame, SetPrivacy,
+    AcceptRequest, Block, ErrorCode, Presence, Privacy, ReceiptState, Seq, ServerFrame, SetPrivacy,
     Unblock, UserId,
 };
 
@@ -193,7 +193,7 @@ pub(super) fn accept_membership(
             delivered_seq: m.delivered_seq,
             read_seq: m.read_seq,
         };
-        if receipt.delivered_seq == 0 && receipt.read_seq == 0 {
+        if receipt.delivered_seq == Seq::ZERO && receipt.read_seq == Seq::ZERO {
             continue;
         }
         let others = members.iter().copied().filter(|u| *u != m.user_id);

@@ -21,7 +21,7 @@ impl Marker {
     /// The (delivered, read) sequences to advance to; 0 leaves a marker where it is.
     fn targets(self) -> (Seq, Seq) {
         match self {
-            Marker::Delivered(seq) => (seq, 0),
+            Marker::Delivered(seq) => (seq, Seq::ZERO),
             Marker::Read(seq) => (seq, seq),
         }
     }

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tern_proto::{
-    ConversationInfo, PresenceVisibility, ReceiptState, RequestId, ServerFrame, UserId,
+    ConversationInfo, PresenceVisibility, ReceiptState, RequestId, Seq, ServerFrame, UserId,
 };
 
 use crate::error::Result;
@@ -147,7 +147,7 @@ impl<'t> Rules<'t> {
             match self.marker_view(viewer, receipt.user_id, |u| roster.accepted(u))? {
                 MarkerView::All => Some(receipt),
                 MarkerView::DeliveredOnly => Some(ReceiptState {
-                    read_seq: 0,
+                    read_seq: Seq::ZERO,
                     ..receipt
                 }),
                 MarkerView::Nothing => None,
@@ -163,8 +163,8 @@ impl<'t> Rules<'t> {
         for m in &mut out.members {
             match self.marker_view(viewer, m.user_id, accepted)? {
                 MarkerView::All => {}
-                MarkerView::DeliveredOnly => m.read_seq = 0,
-                MarkerView::Nothing => (m.delivered_seq, m.read_seq) = (0, 0),
+                MarkerView::DeliveredOnly => m.read_seq = Seq::ZERO,
+                MarkerView::Nothing => (m.delivered_seq, m.read_seq) = (Seq::ZERO, Seq::ZERO),
             }
         }
         Ok(out)

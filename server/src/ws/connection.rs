@@ -86,8 +86,8 @@ pub async fn serve(
     metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(
-        user = session.user_id,
-        session = session.session_id,
+        user = %session.user_id,
+        session = %session.session_id,
         conn = reg.conn_id,
         "connected"
     );

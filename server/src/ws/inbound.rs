@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 
 use axum::extract::ws::Message;
-use tern_proto::{close, ClientFrame, ErrorCode, Ping, ServerFrame, SyncRequest};
+use tern_proto::{close, ClientFrame, ErrorCode, Ping, RequestId, ServerFrame, SyncRequest};
 
 use super::connection::Conn;
 use super::sync;
@@ -57,7 +57,7 @@ impl Conn {
         }
     }
 
-    async fn reply_error(&mut self, id: Option<u64>, err: &Error) {
+    async fn reply_error(&mut self, id: Option<RequestId>, err: &Error) {
         if matches!(err, Error::Refused(..)) {
             tracing::debug!(conn = self.caller.conn_id, code = %err.code(), "request refused");
         } else {

@@ -34,12 +34,12 @@ impl SentMarkers {
 mod tests {
     use super::*;
 
-    fn r(user: UserId, delivered: Seq, read: Seq) -> ReceiptState {
+    fn r(user: i64, delivered: u64, read: u64) -> ReceiptState {
         ReceiptState {
-            conversation_id: 1,
-            user_id: user,
-            delivered_seq: delivered,
-            read_seq: read,
+            conversation_id: ConversationId(1),
+            user_id: UserId(user),
+            delivered_seq: Seq(delivered),
+            read_seq: Seq(read),
         }
     }
 

@@ -113,10 +113,10 @@ impl OutQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tern_proto::ServerFrame;
+    use tern_proto::{RequestId, ServerFrame};
 
     fn pong(id: u64) -> Outbound {
-        Outbound::own(ServerFrame::Pong { id })
+        Outbound::own(ServerFrame::Pong { id: RequestId(id) })
     }
 
     #[tokio::test]
@@ -141,7 +141,7 @@ mod tests {
                     other => panic!("unexpected {other:?}"),
                 };
                 match frame {
-                    ServerFrame::Pong { id } => seen.push(id),
+                    ServerFrame::Pong { id } => seen.push(id.0),
                     other => panic!("unexpected {other:?}"),
                 }
             }

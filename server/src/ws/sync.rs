@@ -121,7 +121,7 @@ pub async fn run(
     let mut heads = HashMap::with_capacity(changes.heads.len());
     for (conv, head) in changes.heads {
         heads.insert(conv, head);
-        let mut after = cursors.get(&conv).copied().unwrap_or(0);
+        let mut after = cursors.get(&conv).copied().unwrap_or(Seq::ZERO);
         while after < head {
             // Small chunks: a page closes once it holds about MAX_PAGE_BYTES of text.
             let room = (PAGE - pages.page.len()).min(CHUNK);

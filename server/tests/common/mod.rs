@@ -275,7 +275,7 @@ impl Relay {
         observer
             .expect(|f| match f {
                 ServerFrame::Presence { presence }
-                    if presence.user_id == who
+                    if presence.user_id.0 == who
                         && !presence.online
                         && presence.last_seen.is_some() =>
                 {
@@ -400,8 +400,8 @@ impl Client {
                 session_id,
                 ..
             } => {
-                c.user_id = user_id;
-                c.session_id = session_id;
+                c.user_id = user_id.0;
+                c.session_id = session_id.0;
             }
             other => panic!("expected welcome, got {other:?}"),
         }
@@ -542,7 +542,7 @@ impl Client {
             .request(json!({"type": "start_direct", "username": username}))
             .await
         {
-            ServerFrame::Conversation { conversation, .. } => conversation.conversation_id,
+            ServerFrame::Conversation { conversation, .. } => conversation.conversation_id.0,
             other => panic!("start_direct failed: {other:?}"),
         }
     }
@@ -552,7 +552,7 @@ impl Client {
             .request(json!({"type": "create_group", "name": name, "members": members}))
             .await
         {
-            ServerFrame::Conversation { conversation, .. } => conversation.conversation_id,
+            ServerFrame::Conversation { conversation, .. } => conversation.conversation_id.0,
             other => panic!("create_group failed: {other:?}"),
         }
     }
@@ -576,7 +576,7 @@ impl Client {
     /// Send a message and wait for its ack; returns (seq, duplicate).
     pub async fn send_msg(&mut self, conv: i64, client_id: &str, body: &str) -> (u64, bool) {
         match self.request(json!({"type": "send", "conversation_id": conv, "client_id": client_id, "body": body})).await {
-            ServerFrame::Ack { seq, duplicate, .. } => (seq, duplicate),
+            ServerFrame::Ack { seq, duplicate, .. } => (seq.0, duplicate),
             other => panic!("send failed: {other:?}"),
         }
     }
@@ -587,7 +587,7 @@ impl Client {
     pub async fn expect_message(&mut self, conv: i64) -> tern_proto::MessageRecord {
         self.expect(|f| match f {
             ServerFrame::Message { message }
-                if message.conversation_id == conv
+                if message.conversation_id.0 == conv
                     && message.kind != tern_proto::MessageKind::Notice =>
             {
                 Some(message.clone())
@@ -627,7 +627,7 @@ impl Client {
                     out.pages += 1;
                     out.messages.extend(messages);
                     out.conversations.extend(conversations);
-                    out.removed.extend(removed);
+                    out.removed.extend(removed.into_iter().map(|c| c.0));
                     out.receipts.extend(receipts);
                 }
                 ServerFrame::SyncDone {
@@ -673,7 +673,7 @@ pub struct SyncResult {
 
 /// The request id a frame answers, if it is a reply.
 pub fn reply_id(f: &ServerFrame) -> Option<u64> {
-    f.reply_id()
+    f.reply_id().map(|id| id.0)
 }
 
 /// A relay running as a child process (for `kill -9`), started by the shared test kit.

@@ -96,7 +96,7 @@ impl Relay {
     }
 
     /// Every stored message of a conversation, read straight from the relay's database.
-    pub fn stored(&self, conv: i64) -> Vec<(u64, String, String)> {
+    pub fn stored(&self, conv: tern_proto::ConversationId) -> Vec<(u64, String, String)> {
         let db = rusqlite::Connection::open(&self.db).unwrap();
         let mut stmt = db
             .prepare(

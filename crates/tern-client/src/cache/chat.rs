@@ -18,28 +18,27 @@ const SNIPPET_CHARS: usize = 200;
 /// The other members' lowest receipt markers in one conversation: what the user's ticks show.
 #[derive(Debug, Clone, Copy)]
 struct ReceiptFloor {
-    delivered: i64,
-    read: i64,
+    delivered: Seq,
+    read: Seq,
     others: i64,
 }
 
 impl ReceiptFloor {
     fn of(txn: &Transaction<'_>, me: UserId, conv: ConversationId) -> Result<Self> {
-        let (delivered, read, others): (Option<i64>, Option<i64>, i64) = txn
+        let (delivered, read, others): (Option<Seq>, Option<Seq>, i64) = txn
             .prepare_cached(
                 "SELECT min(delivered_seq), min(read_seq), count(*) FROM members WHERE conversation_id = ?1 AND user_id != ?2",
             )?
             .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(ReceiptFloor {
-            delivered: delivered.unwrap_or(0),
-            read: read.unwrap_or(0),
+            delivered: delivered.unwrap_or(Seq::ZERO),
+            read: read.unwrap_or(Seq::ZERO),
             others,
         })
     }
 
     /// Ticks of the user's message at `seq`.
     fn status(self, seq: Seq) -> MessageStatus {
-        let seq = seq as i64;
         if self.others > 0 && self.read >= seq {
             MessageStatus::Read
         } else if self.others > 0 && self.delivered >= seq {
@@ -63,7 +62,7 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         sender_name: m.sender.clone(),
         conversation_id: m.conversation_id,
         seq: Some(m.seq),
-        client_id: m.client_id.clone(),
+        client_id: m.client_id.to_string(),
         sender_id: m.sender_id,
         sender: m.sender.clone(),
         body: m.body.clone(),
@@ -127,9 +126,9 @@ fn decorate(
          WHERE r.conversation_id = ?1 AND r.seq = ?2 ORDER BY r.emoji, r.user_id",
     )?;
     for (m, chat) in records.iter().zip(chats.iter_mut()) {
-        if m.state_seq > 0 && !m.deleted {
+        if m.state_seq > Seq::ZERO && !m.deleted {
             let rows = reactions
-                .query_map(params![m.conversation_id, m.seq as i64], |r| {
+                .query_map(params![m.conversation_id, m.seq], |r| {
                     Ok((
                         r.get::<_, UserId>(0)?,
                         r.get::<_, String>(1)?,
@@ -265,7 +264,7 @@ pub fn resolve_quotes(txn: &Transaction<'_>, chats: &mut [ChatMessage]) -> Resul
             continue;
         };
         let row = quoted
-            .query_row(params![conv, quote.seq as i64], |r| {
+            .query_row(params![conv, quote.seq], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,

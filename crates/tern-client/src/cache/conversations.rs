@@ -28,7 +28,7 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
          ON CONFLICT (id) DO UPDATE SET kind = ?2, name = ?3, last_seq = max(last_seq, ?4), active = 1,
            avatar = ?6",
     )?
-    .execute(params![info.conversation_id, ConversationKind::as_str(info.kind), info.name, info.last_seq as i64, info.created_at, picture_json(info.avatar.as_ref())])?;
+    .execute(params![info.conversation_id, ConversationKind::as_str(info.kind), info.name, info.last_seq, info.created_at, picture_json(info.avatar.as_ref())])?;
     let ids: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
     let existing: Vec<UserId> = txn
         .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1")?
@@ -51,8 +51,8 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
             m.user_id,
             m.username,
             m.role.as_str(),
-            m.delivered_seq as i64,
-            m.read_seq as i64,
+            m.delivered_seq,
+            m.read_seq,
             m.display_name,
             m.accepted,
             picture_json(m.avatar.as_ref()),
@@ -86,8 +86,8 @@ pub fn apply_receipt(txn: &Transaction<'_>, r: &ReceiptState) -> Result<()> {
     .execute(params![
         r.conversation_id,
         r.user_id,
-        r.delivered_seq as i64,
-        r.read_seq as i64
+        r.delivered_seq,
+        r.read_seq
     ])?;
     Ok(())
 }
@@ -99,7 +99,7 @@ pub fn cursors(txn: &Transaction<'_>) -> Result<Vec<Cursor>> {
         .query_map([], |r| {
             Ok(Cursor {
                 conversation_id: r.get(0)?,
-                seq: r.get::<_, i64>(1)? as Seq,
+                seq: r.get::<_, Seq>(1)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
@@ -115,7 +115,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
-                r.get::<_, i64>(2)?,
+                r.get::<_, Seq>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, Option<String>>(4)?,
             ))
@@ -135,8 +135,8 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
                 user_id: r.get(0)?,
                 username: r.get(1)?,
                 role: super::enum_column(r, 2)?,
-                delivered_seq: r.get::<_, i64>(3)? as Seq,
-                read_seq: r.get::<_, i64>(4)? as Seq,
+                delivered_seq: r.get::<_, Seq>(3)?,
+                read_seq: r.get::<_, Seq>(4)?,
                 display_name: r.get(5)?,
                 accepted: r.get(6)?,
                 avatar: picture(r.get(7)?),
@@ -151,7 +151,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
         name,
         avatar: picture(avatar),
         members,
-        last_seq: last_seq as Seq,
+        last_seq,
         created_at,
     }))
 }
@@ -243,12 +243,12 @@ pub fn all_offline(txn: &Transaction<'_>) -> Result<Vec<Presence>> {
 
 /// Move the user's own read marker forward locally; returns the new marker.
 pub fn mark_read(txn: &Transaction<'_>, me: UserId, conv: ConversationId, seq: Seq) -> Result<Seq> {
-    let last: i64 = txn
+    let last: Seq = txn
         .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
         .query_row([conv], |r| r.get(0))
         .optional()?
-        .unwrap_or(0);
-    let seq = seq.min(last as Seq) as i64;
+        .unwrap_or(Seq::ZERO);
+    let seq = seq.min(last);
     txn.prepare_cached(
         "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3)
          WHERE conversation_id = ?1 AND user_id = ?2",
@@ -256,9 +256,9 @@ pub fn mark_read(txn: &Transaction<'_>, me: UserId, conv: ConversationId, seq: S
     .execute(params![conv, me, seq])?;
     Ok(txn
         .prepare_cached("SELECT read_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
-        .query_row(params![conv, me], |r| r.get::<_, i64>(0))
+        .query_row(params![conv, me], |r| r.get::<_, Seq>(0))
         .optional()?
-        .unwrap_or(0) as Seq)
+        .unwrap_or(Seq::ZERO))
 }
 
 /// Read markers set here that the relay has not acknowledged yet.
@@ -268,7 +268,7 @@ pub fn reads_to_send(txn: &Transaction<'_>, me: UserId) -> Result<Vec<(Conversat
             "SELECT c.id, m.read_seq FROM conversations c JOIN members m ON m.conversation_id = c.id AND m.user_id = ?1
              WHERE c.active = 1 AND m.read_seq > c.read_sent_seq",
         )?
-        .query_map([me], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as Seq)))?
+        .query_map([me], |r| Ok((r.get(0)?, r.get::<_, Seq>(1)?)))?
         .collect::<rusqlite::Result<_>>()?)
 }
 
@@ -277,6 +277,6 @@ pub fn read_sent(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Resul
     txn.prepare_cached(
         "UPDATE conversations SET read_sent_seq = max(read_sent_seq, ?2) WHERE id = ?1",
     )?
-    .execute(params![conv, seq as i64])?;
+    .execute(params![conv, seq])?;
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! A delete also removes the message's file from this device (downloaded or sent from here).
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{MessageKind, MessageRecord};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq};
 
 use crate::error::Result;
 
@@ -18,7 +18,7 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
     let Some(target) = event.target_seq else {
         return Ok(false);
     };
-    let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
+    let (conv, target, seq) = (event.conversation_id, target, event.seq);
     if event.kind == MessageKind::Delete {
         // Erase the edits' text even when the target itself is not cached.
         txn.prepare_cached(
@@ -26,7 +26,7 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
         )?
         .execute(params![conv, target])?;
     }
-    let state: Option<i64> = txn
+    let state: Option<Seq> = txn
         .prepare_cached(
             "SELECT state_seq FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text'",
         )?
@@ -75,7 +75,7 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
 
 /// A message deleted for everyone takes its file off this device too: the downloaded copy
 /// and, for the user's own message, the copy that was uploaded.
-fn forget_files(txn: &Transaction<'_>, conv: i64, seq: i64) -> Result<()> {
+fn forget_files(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<()> {
     let row: Option<(String, Option<String>)> = txn
         .prepare_cached(
             "SELECT client_id, attachment FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text'",
@@ -118,11 +118,11 @@ pub fn refresh(txn: &Transaction<'_>, m: &MessageRecord) -> Result<bool> {
         )?
         .execute(params![
             m.conversation_id,
-            m.seq as i64,
+            m.seq,
             m.body,
             m.edited_at,
             m.deleted,
-            m.state_seq as i64
+            m.state_seq
         ])?;
     if updated == 0 {
         return Ok(false);
@@ -133,7 +133,7 @@ pub fn refresh(txn: &Transaction<'_>, m: &MessageRecord) -> Result<bool> {
 
 /// Replace a text message's reactions with the record's.
 pub fn store_reactions(txn: &Transaction<'_>, m: &MessageRecord) -> Result<()> {
-    let (conv, seq) = (m.conversation_id, m.seq as i64);
+    let (conv, seq) = (m.conversation_id, m.seq);
     txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?
         .execute(params![conv, seq])?;
     let mut insert = txn.prepare_cached(

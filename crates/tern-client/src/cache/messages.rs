@@ -45,7 +45,7 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
             )?
             .execute(params![
                 m.conversation_id,
-                m.seq as i64,
+                m.seq,
                 m.message_id,
                 m.sender_id,
                 m.sender,
@@ -53,11 +53,11 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 m.body,
                 m.sent_at,
                 m.kind.as_str(),
-                m.target_seq.map(|s| s as i64),
-                m.reply_to.map(|s| s as i64),
+                m.target_seq,
+                m.reply_to,
                 m.edited_at,
                 m.deleted,
-                m.state_seq as i64,
+                m.state_seq,
                 m.attachment
                     .as_ref()
                     .map(|a| serde_json::to_string(a).expect("serializable")),
@@ -66,7 +66,7 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 m.withheld,
             ])?;
         if inserted == 0 {
-            if m.kind.is_text() && m.state_seq > 0 && fold::refresh(txn, m)? {
+            if m.kind.is_text() && m.state_seq > Seq::ZERO && fold::refresh(txn, m)? {
                 stored.changed.push((m.conversation_id, m.seq));
             }
             continue;
@@ -85,18 +85,18 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 txn.prepare_cached(
                     "UPDATE conversations SET last_seq = max(last_seq, ?2) WHERE id = ?1",
                 )?
-                .execute(params![m.conversation_id, m.seq as i64])?;
+                .execute(params![m.conversation_id, m.seq])?;
             } else {
                 txn.prepare_cached(
                     "UPDATE conversations SET last_seq = max(last_seq, ?2), last_activity = max(last_activity, ?3), hidden = 0 WHERE id = ?1",
                 )?
-                .execute(params![m.conversation_id, m.seq as i64, m.sent_at])?;
+                .execute(params![m.conversation_id, m.seq, m.sent_at])?;
             }
         } else {
             txn.prepare_cached(
                 "UPDATE conversations SET last_seq = max(last_seq, ?2) WHERE id = ?1",
             )?
-            .execute(params![m.conversation_id, m.seq as i64])?;
+            .execute(params![m.conversation_id, m.seq])?;
             // Folded below, in order, once no entry before it is missing.
         }
         stored.fresh.push(m.clone());
@@ -140,7 +140,7 @@ fn fold_ready(
         txn.prepare_cached(
             "UPDATE messages SET state_seq = seq WHERE conversation_id = ?1 AND seq = ?2",
         )?
-        .execute(params![conv, event.seq as i64])?;
+        .execute(params![conv, event.seq])?;
     }
     Ok(())
 }
@@ -177,7 +177,7 @@ fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
 pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
     Ok(txn
         .prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?
-        .query_row([conv], |r| r.get::<_, i64>(0))? as Seq)
+        .query_row([conv], |r| r.get::<_, Seq>(0))?)
 }
 
 /// The columns [`row_to_record`] reads, in order (`m` is `messages`).
@@ -189,7 +189,7 @@ pub(super) const COLUMNS: &str =
 pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         conversation_id: r.get(0)?,
-        seq: r.get::<_, i64>(1)? as Seq,
+        seq: r.get::<_, Seq>(1)?,
         message_id: r.get(2)?,
         sender_id: r.get(3)?,
         sender: r.get(4)?,
@@ -197,12 +197,12 @@ pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRe
         body: r.get(6)?,
         sent_at: r.get(7)?,
         kind: super::enum_column(r, 8)?,
-        target_seq: r.get::<_, Option<i64>>(9)?.map(|s| s as Seq),
-        reply_to: r.get::<_, Option<i64>>(10)?.map(|s| s as Seq),
+        target_seq: r.get::<_, Option<Seq>>(9)?,
+        reply_to: r.get::<_, Option<Seq>>(10)?,
         edited_at: r.get(11)?,
         deleted: r.get(12)?,
         reactions: Vec::new(),
-        state_seq: r.get::<_, i64>(13)? as Seq,
+        state_seq: r.get::<_, Seq>(13)?,
         attachment: r
             .get::<_, Option<String>>(14)?
             .and_then(|j| serde_json::from_str(&j).ok()),
@@ -220,7 +220,7 @@ pub fn text_at(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m WHERE m.conversation_id = ?1 AND m.seq = ?2 AND m.kind = 'text'"
         ))?
-        .query_row(params![conv, seq as i64], row_to_record)
+        .query_row(params![conv, seq], row_to_record)
         .optional()?)
 }
 
@@ -247,7 +247,7 @@ pub fn hide(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<boo
         .prepare_cached(
             "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND hidden = 0",
         )?
-        .execute(params![conv, seq as i64])?
+        .execute(params![conv, seq])?
         > 0)
 }
 

@@ -158,8 +158,8 @@ mod tests {
     fn the_user_id_of_an_older_cache_can_be_read_and_a_foreign_file_has_none() {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("cache.db");
-        write_old_cache(&old, 42, "alice").unwrap();
-        assert_eq!(recorded_user_id(&old), Some(42));
+        write_old_cache(&old, UserId(42), "alice").unwrap();
+        assert_eq!(recorded_user_id(&old), Some(UserId(42)));
         let other = dir.path().join("other.db");
         std::fs::write(&other, b"not a database").unwrap();
         assert_eq!(recorded_user_id(&other), None);

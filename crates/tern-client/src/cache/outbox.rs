@@ -74,8 +74,8 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
         body: r.get(2)?,
         created_at: r.get(3)?,
         kind: super::enum_column(r, 4)?,
-        target_seq: r.get::<_, Option<i64>>(5)?.map(|s| s as Seq),
-        reply_to: r.get::<_, Option<i64>>(6)?.map(|s| s as Seq),
+        target_seq: r.get::<_, Option<Seq>>(5)?,
+        reply_to: r.get::<_, Option<Seq>>(6)?,
         attachment: r
             .get::<_, Option<String>>(7)?
             .and_then(|j| serde_json::from_str(&j).ok()),
@@ -94,8 +94,8 @@ pub fn enqueue(txn: &Transaction<'_>, item: &OutboxItem) -> Result<()> {
         item.body,
         item.created_at,
         item.kind.as_str(),
-        item.target_seq.map(|s| s as i64),
-        item.reply_to.map(|s| s as i64),
+        item.target_seq,
+        item.reply_to,
         item.attachment
             .as_ref()
             .map(|a| serde_json::to_string(a).expect("serializable")),
@@ -241,7 +241,7 @@ pub fn for_conversation(
                 } else {
                     MessageStatus::Queued
                 },
-                reply_to: r.get::<_, Option<i64>>(5)?.map(|seq| Quote::pending(seq as Seq)),
+                reply_to: r.get::<_, Option<Seq>>(5)?.map(Quote::pending),
                 attachment: r
                     .get::<_, Option<String>>(6)?
                     .and_then(|j| serde_json::from_str(&j).ok()),
@@ -264,7 +264,7 @@ mod tests {
     fn item(client_id: &str) -> OutboxItem {
         OutboxItem {
             client_id: client_id.into(),
-            conversation_id: 7,
+            conversation_id: ConversationId(7),
             body: "hello".into(),
             created_at: 1,
             ..OutboxItem::default()
@@ -278,7 +278,7 @@ mod tests {
         enqueue(&txn, &item("a")).unwrap();
         assert!(matches!(delete_failed(&txn, "a"), Err(Error::Invalid(_))));
         fail(&txn, "a", "refused").unwrap();
-        assert_eq!(delete_failed(&txn, "a").unwrap(), 7);
+        assert_eq!(delete_failed(&txn, "a").unwrap(), ConversationId(7));
         assert_eq!(entry(&txn, "a").unwrap(), None);
     }
 
@@ -299,7 +299,7 @@ mod tests {
         ));
         assert_eq!(
             delete_unsent(&txn, "file").unwrap(),
-            (7, Some("/tmp/staged".to_owned()))
+            (ConversationId(7), Some("/tmp/staged".to_owned()))
         );
         assert_eq!(entry(&txn, "file").unwrap(), None);
         // Once uploaded it is on its way as a message: no longer cancellable.

@@ -61,11 +61,11 @@ fn view(
         return Ok(None);
     };
     let mine = info.members.iter().find(|m| m.user_id == me);
-    let my_read = mine.map(|m| m.read_seq).unwrap_or(0);
+    let my_read = mine.map(|m| m.read_seq).unwrap_or(Seq::ZERO);
     let request = mine.is_some_and(|m| !m.accepted);
     let unread: i64 = txn
         .prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND kind = 'text' AND hidden = 0")?
-        .query_row(params![id, my_read as i64, me], |r| r.get(0))?;
+        .query_row(params![id, my_read, me], |r| r.get(0))?;
     let other = (info.kind == ConversationKind::Direct)
         .then(|| info.members.iter().find(|m| m.user_id != me))
         .flatten();
@@ -108,7 +108,7 @@ pub fn page_after(
             "SELECT {COLUMNS} FROM messages m
              WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.kind IN ('text', 'notice') AND m.hidden = 0 ORDER BY m.seq LIMIT ?3"
         ))?
-        .query_map(params![conv, after as i64, limit as i64], row_to_record)?
+        .query_map(params![conv, after, limit as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     let reached_newest = stored.len() < limit;
     let mut chat = to_chats(txn, me, &stored)?;
@@ -144,7 +144,7 @@ pub fn page(
             "SELECT {COLUMNS} FROM messages m
              WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.kind IN ('text', 'notice') AND m.hidden = 0 ORDER BY m.seq DESC LIMIT ?3"
         ))?
-        .query_map(params![conv, before.map(|b| b as i64).unwrap_or(i64::MAX), room as i64], row_to_record)?
+        .query_map(params![conv, before.unwrap_or(Seq::MAX), room as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     stored.reverse();
     let mut chat = to_chats(txn, me, &stored)?;
@@ -200,6 +200,7 @@ pub fn search(
 mod tests {
     use super::*;
     use crate::cache::{conversations, messages, schema};
+    use tern_proto::MessageId;
     use tern_proto::{ConversationInfo, Member, MemberRole};
 
     fn member(user_id: UserId, username: &str) -> Member {
@@ -207,8 +208,8 @@ mod tests {
             user_id,
             username: username.into(),
             role: MemberRole::Member,
-            delivered_seq: 0,
-            read_seq: 0,
+            delivered_seq: Seq::ZERO,
+            read_seq: Seq::ZERO,
             display_name: None,
             avatar: None,
             accepted: true,
@@ -245,33 +246,35 @@ mod tests {
                 size: 1000,
                 sha256: "ab".repeat(32),
             }),
-            ..member(2, "bob")
+            ..member(UserId(2), "bob")
         };
         let info = ConversationInfo {
-            conversation_id: 3,
+            conversation_id: ConversationId(3),
             kind: ConversationKind::Direct,
             name: None,
             avatar: None,
-            members: vec![member(1, "alice"), bob.clone()],
-            last_seq: 0,
+            members: vec![member(UserId(1), "alice"), bob.clone()],
+            last_seq: Seq::ZERO,
             created_at: 10,
         };
         conversations::upsert(&txn, &info).unwrap();
         let record = MessageRecord {
-            message_id: 1,
-            conversation_id: 3,
-            seq: 1,
-            sender_id: 2,
+            message_id: MessageId(1),
+            conversation_id: ConversationId(3),
+            seq: Seq(1),
+            sender_id: UserId(2),
             sender: "bob".into(),
             client_id: "c1".into(),
             body: "hello".into(),
             sent_at: 20,
             ..MessageRecord::default()
         };
-        messages::store(&txn, 1, &[record]).unwrap();
+        messages::store(&txn, UserId(1), &[record]).unwrap();
 
-        let listed = list(&txn, 1).unwrap();
-        let single = one(&txn, 1, 3).unwrap().expect("an active conversation");
+        let listed = list(&txn, UserId(1)).unwrap();
+        let single = one(&txn, UserId(1), ConversationId(3))
+            .unwrap()
+            .expect("an active conversation");
         assert_eq!(listed, vec![single.clone()]);
         assert_eq!((single.title.as_str(), single.unread), ("bob", 1));
         assert_eq!(
@@ -283,8 +286,8 @@ mod tests {
             "kept in the cache"
         );
 
-        conversations::deactivate(&txn, 3).unwrap();
-        assert_eq!(one(&txn, 1, 3).unwrap(), None);
-        assert_eq!(one(&txn, 1, 99).unwrap(), None);
+        conversations::deactivate(&txn, ConversationId(3)).unwrap();
+        assert_eq!(one(&txn, UserId(1), ConversationId(3)).unwrap(), None);
+        assert_eq!(one(&txn, UserId(1), ConversationId(99)).unwrap(), None);
     }
 }

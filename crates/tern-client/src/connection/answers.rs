@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use tern_proto::{
-    ConversationId, ErrorCode, MessageId, MessageRecord, RequestId, Seq, ServerFrame, Timestamp,
+    ClientId, ConversationId, ErrorCode, MessageId, MessageRecord, RequestId, Seq, ServerFrame,
+    Timestamp,
 };
 
 use super::outbound::MAX_IN_FLIGHT;
@@ -23,7 +24,7 @@ pub(super) struct Ack {
     /// The request id the entry was sent under.
     pub(super) id: RequestId,
     /// The outbox entry's client id.
-    pub(super) client_id: String,
+    pub(super) client_id: ClientId,
     /// The relay's id for the stored message.
     pub(super) message_id: MessageId,
     /// Its conversation.
@@ -70,7 +71,7 @@ impl Session<'_> {
 
     /// The relay stored an outbox entry: store it as a message, then send more.
     pub(super) async fn on_ack(&mut self, ws: &mut Ws, ack: Ack) -> Step {
-        self.pending.settle_send(ack.id, &ack.client_id);
+        self.pending.settle_send(ack.id, ack.client_id.as_str());
         let me = self.shared.user_id;
         let username = self.shared.username.clone();
         let cid = ack.client_id.clone();
@@ -80,7 +81,7 @@ impl Session<'_> {
             .shared
             .cache
             .call(move |txn| {
-                let Some(item) = outbox::entry(txn, &cid)? else {
+                let Some(item) = outbox::entry(txn, cid.as_str())? else {
                     return Ok(None);
                 };
                 let record = MessageRecord {
@@ -111,7 +112,7 @@ impl Session<'_> {
             if let Some(status) = status {
                 self.shared.emit(Event::Status {
                     conversation_id,
-                    client_id: ack.client_id,
+                    client_id: ack.client_id.0,
                     seq: Some(seq),
                     sent_at: Some(sent_at),
                     status,

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use futures_util::SinkExt;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
-use tern_proto::{ClientFrame, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq};
+use tern_proto::{
+    ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::failure::SessionError;
@@ -80,7 +82,7 @@ impl Session<'_> {
             let frame = ClientFrame::Send(SendMessage {
                 id,
                 conversation_id: item.conversation_id,
-                client_id: item.client_id,
+                client_id: ClientId::from(item.client_id),
                 body: item.body,
                 kind: item.kind,
                 target_seq: item.target_seq,
@@ -119,7 +121,7 @@ impl Session<'_> {
         cursors: Vec<(ConversationId, Seq)>,
     ) -> Step {
         for (conversation_id, seq) in cursors {
-            if seq > 0 {
+            if seq > Seq::ZERO {
                 let id = self.pending.next_id();
                 let frame = ClientFrame::Delivered(MarkDelivered {
                     id,

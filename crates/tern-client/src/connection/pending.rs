@@ -60,7 +60,7 @@ impl PendingTable {
     /// An empty table.
     pub(crate) fn new() -> Self {
         PendingTable {
-            last_id: 1,
+            last_id: RequestId(1),
             entries: HashMap::new(),
             sending: HashSet::new(),
         }
@@ -68,7 +68,7 @@ impl PendingTable {
 
     /// A fresh id for a frame whose answer is not tracked.
     pub(crate) fn next_id(&mut self) -> RequestId {
-        self.last_id += 1;
+        self.last_id = RequestId(self.last_id.0 + 1);
         self.last_id
     }
 
@@ -234,17 +234,17 @@ mod tests {
             client_id: "c1".into(),
         });
         let read = table.insert(Pending::Read {
-            conversation_id: 3,
-            seq: 9,
+            conversation_id: ConversationId(3),
+            seq: Seq(9),
         });
         let sync = table.insert(Pending::Sync);
         assert_eq!(table.take_read(send), None);
         assert!(!table.take_sync(read));
         assert_eq!(table.take_send(sync), None);
         assert!(table.is_sending("c1"));
-        assert!(table.is_reading(3, 9));
+        assert!(table.is_reading(ConversationId(3), Seq(9)));
         assert_eq!(table.take_send(send).as_deref(), Some("c1"));
-        assert_eq!(table.take_read(read), Some((3, 9)));
+        assert_eq!(table.take_read(read), Some((ConversationId(3), Seq(9))));
         assert!(table.take_sync(sync));
         assert!(!table.take_sync(sync), "a sync is answered once");
     }
@@ -262,7 +262,7 @@ mod tests {
         table.settle_send(a, "a");
         assert!(!table.is_sending("a"));
         // An ack naming a message under another id still settles that message.
-        table.settle_send(999, "b");
+        table.settle_send(RequestId(999), "b");
         assert_eq!(table.sends_in_flight(), 0);
     }
 

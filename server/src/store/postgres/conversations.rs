@@ -33,8 +33,8 @@ pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
             user_id: r.get(0),
             username: r.get(1),
             role: parse(r.get::<_, &str>(2))?,
-            delivered_seq: r.get::<_, i64>(3) as Seq,
-            read_seq: r.get::<_, i64>(4) as Seq,
+            delivered_seq: r.get::<_, Seq>(3),
+            read_seq: r.get::<_, Seq>(4),
             display_name: r.get(5),
             accepted: r.get(6),
             avatar: picture_from(r.get(7)),
@@ -46,7 +46,7 @@ pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
         name: head.get(1),
         avatar: picture_from(head.get(4)),
         members,
-        last_seq: head.get::<_, i64>(2) as Seq,
+        last_seq: head.get::<_, Seq>(2),
         created_at: head.get(3),
     })
 }
@@ -401,18 +401,16 @@ pub fn advance_receipt(
     read: Seq,
 ) -> Result<Option<ReceiptState>> {
     require_member(c, conv, user)?;
-    let last_seq: i64 = c
+    let last_seq: Seq = c
         .query_one("SELECT last_seq FROM conversations WHERE id = $1", &[&conv])?
         .get(0);
     let row = c.query_one(
         "SELECT delivered_seq, read_seq FROM members WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE",
         &[&conv, &user],
     )?;
-    let (old_d, old_r): (i64, i64) = (row.get(0), row.get(1));
-    let new_r = (read.min(last_seq as Seq) as i64).max(old_r);
-    let new_d = (delivered.min(last_seq as Seq) as i64)
-        .max(old_d)
-        .max(new_r);
+    let (old_d, old_r): (Seq, Seq) = (row.get(0), row.get(1));
+    let new_r = read.min(last_seq).max(old_r);
+    let new_d = delivered.min(last_seq).max(old_d).max(new_r);
     if new_d == old_d && new_r == old_r {
         return Ok(None);
     }
@@ -425,8 +423,8 @@ pub fn advance_receipt(
     Ok(Some(ReceiptState {
         conversation_id: conv,
         user_id: user,
-        delivered_seq: new_d as Seq,
-        read_seq: new_r as Seq,
+        delivered_seq: new_d,
+        read_seq: new_r,
     }))
 }
 
@@ -447,7 +445,7 @@ pub fn list(c: &mut impl GenericClient, me: UserId) -> Result<Vec<ConversationSu
     let mut out = Vec::with_capacity(rows.len());
     for (conv, read_seq) in rows {
         let info = info(c, conv)?;
-        let last_message = if info.last_seq > 0 {
+        let last_message = if info.last_seq > Seq::ZERO {
             messages::latest_text(c, conv)?
         } else {
             None
@@ -472,7 +470,7 @@ pub fn list(c: &mut impl GenericClient, me: UserId) -> Result<Vec<ConversationSu
 /// What a syncing user must learn since `since`.
 pub fn changes_since(c: &mut impl GenericClient, me: UserId, since: u64) -> Result<Changes> {
     let mut changes = Changes::default();
-    let mine: Vec<(ConversationId, i64, i64, bool, i64)> = c
+    let mine: Vec<(ConversationId, Seq, i64, bool, i64)> = c
         .query(
             "SELECT c.id, c.last_seq, c.version, m.active, m.version FROM members m
              JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = $1",
@@ -489,7 +487,7 @@ pub fn changes_since(c: &mut impl GenericClient, me: UserId, since: u64) -> Resu
             }
             continue;
         }
-        changes.heads.push((conv, last_seq as Seq));
+        changes.heads.push((conv, last_seq));
         if conv_version > since || member_version > since {
             changes.conversations.push(info(c, conv)?);
         }
@@ -501,8 +499,8 @@ pub fn changes_since(c: &mut impl GenericClient, me: UserId, since: u64) -> Resu
             changes.receipts.push(ReceiptState {
                 conversation_id: conv,
                 user_id: r.get(0),
-                delivered_seq: r.get::<_, i64>(1) as Seq,
-                read_seq: r.get::<_, i64>(2) as Seq,
+                delivered_seq: r.get::<_, Seq>(1),
+                read_seq: r.get::<_, Seq>(2),
             });
         }
     }

@@ -2,7 +2,7 @@
 //! [`crate::store::sqlite::messages`].
 
 use postgres::GenericClient;
-use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, UserId};
+use tern_proto::{ClientId, ConversationId, MessageKind, MessageRecord, Reaction, Seq, UserId};
 
 use super::parse;
 use crate::error::Result;
@@ -17,19 +17,19 @@ fn record(r: &postgres::Row) -> Result<MessageRecord> {
     Ok(MessageRecord {
         message_id: r.get(0),
         conversation_id: r.get(1),
-        seq: r.get::<_, i64>(2) as Seq,
+        seq: r.get::<_, Seq>(2),
         sender_id: r.get(3),
         sender: r.get(4),
         client_id: r.get(5),
         body: r.get(6),
         sent_at: r.get(7),
         kind: parse(r.get::<_, &str>(8))?,
-        target_seq: r.get::<_, Option<i64>>(9).map(|s| s as Seq),
-        reply_to: r.get::<_, Option<i64>>(10).map(|s| s as Seq),
+        target_seq: r.get::<_, Option<Seq>>(9),
+        reply_to: r.get::<_, Option<Seq>>(10),
         edited_at: r.get(11),
         deleted: r.get(12),
         reactions: Vec::new(),
-        state_seq: r.get::<_, i64>(13) as Seq,
+        state_seq: r.get::<_, Seq>(13),
         attachment: r
             .get::<_, Option<String>>(14)
             .and_then(|j| serde_json::from_str(&j).ok()),
@@ -66,7 +66,7 @@ pub fn find_by_client_id(
 /// under its client id. The conversation row stays locked until commit, which is what keeps
 /// the sequence gap-free and in commit order across relays.
 pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-    let seq: i64 = c
+    let seq: Seq = c
         .query_one(
             "UPDATE conversations SET last_seq = last_seq + 1,
                     last_activity = CASE WHEN $3 THEN $2 ELSE last_activity END
@@ -86,8 +86,8 @@ pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option
             &e.body,
             &e.now,
             &e.kind.as_str(),
-            &e.target_seq.map(|s| s as i64),
-            &e.reply_to.map(|s| s as i64),
+            &e.target_seq,
+            &e.reply_to,
             &e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
             &e.withheld_from,
         ],
@@ -102,10 +102,10 @@ pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option
     Ok(Some(MessageRecord {
         message_id: row.get(0),
         conversation_id: e.conv,
-        seq: seq as Seq,
+        seq,
         sender_id: e.sender,
         sender: e.sender_name.to_owned(),
-        client_id: e.client_id.to_owned(),
+        client_id: ClientId::from(e.client_id),
         body: e.body.to_owned(),
         sent_at: e.now,
         kind: e.kind,
@@ -125,7 +125,7 @@ pub fn target(
 ) -> Result<Option<Target>> {
     let row = c.query_opt(
         "SELECT sender_id, kind, deleted, sent_at FROM messages WHERE conversation_id = $1 AND seq = $2",
-        &[&conv, &(seq.min(i64::MAX as Seq) as i64)],
+        &[&conv, &seq.min(Seq::MAX)],
     )?;
     row.map(|r| {
         Ok(Target {
@@ -148,7 +148,7 @@ pub fn reaction_count(
     let n: i64 = c
         .query_one(
             "SELECT count(*) FROM reactions WHERE conversation_id = $1 AND seq = $2 AND user_id = $3",
-            &[&conv, &(seq.min(i64::MAX as Seq) as i64), &user],
+            &[&conv, &seq.min(Seq::MAX), &user],
         )?
         .get(0);
     Ok(n as usize)
@@ -159,7 +159,7 @@ pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
     let Some(target) = event.target_seq else {
         return Ok(());
     };
-    let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
+    let (conv, target, seq) = (event.conversation_id, target, event.seq);
     match event.kind {
         MessageKind::Text | MessageKind::Notice => return Ok(()),
         MessageKind::Edit => {
@@ -174,7 +174,7 @@ pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
                  WHERE conversation_id = $1 AND seq = $2",
                 &[&conv, &target],
             )?;
-            super::uploads::unlink_message(c, conv, target as Seq)?;
+            super::uploads::unlink_message(c, conv, target)?;
             c.execute(
                 "UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 AND kind = 'edit'",
                 &[&conv, &target],
@@ -209,13 +209,13 @@ pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
 fn attach_reactions(c: &mut impl GenericClient, records: &mut [MessageRecord]) -> Result<()> {
     for m in records
         .iter_mut()
-        .filter(|m| m.kind.is_text() && m.state_seq > 0 && !m.deleted)
+        .filter(|m| m.kind.is_text() && m.state_seq > Seq::ZERO && !m.deleted)
     {
         m.reactions = c
             .query(
                 "SELECT user_id, emoji FROM reactions WHERE conversation_id = $1 AND seq = $2
                  ORDER BY user_id, emoji",
-                &[&m.conversation_id, &(m.seq as i64)],
+                &[&m.conversation_id, &m.seq],
             )?
             .iter()
             .map(|r| Reaction {
@@ -261,8 +261,8 @@ pub fn range(
         ),
         &[
             &conv,
-            &(after.min(i64::MAX as Seq) as i64),
-            &(upto.min(i64::MAX as Seq) as i64),
+            &after.min(Seq::MAX),
+            &upto.min(Seq::MAX),
             &(limit as i64),
         ],
     )?;
@@ -283,11 +283,7 @@ pub fn page_before(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
              WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
         ),
-        &[
-            &conv,
-            &(before.min(i64::MAX as Seq) as i64),
-            &(limit as i64 + 1),
-        ],
+        &[&conv, &before.min(Seq::MAX), &(limit as i64 + 1)],
     )?;
     let mut rows = records(&rows)?;
     let mut has_more = rows.len() > limit;

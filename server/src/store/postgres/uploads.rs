@@ -98,7 +98,7 @@ pub fn link_blob(
 ) -> Result<()> {
     c.execute(
         "INSERT INTO blob_refs (blob_id, conversation_id, seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        &[&id, &conv, &(seq as i64)],
+        &[&id, &conv, &seq],
     )?;
     Ok(())
 }
@@ -107,7 +107,7 @@ pub fn link_blob(
 pub fn unlink_message(c: &mut impl GenericClient, conv: ConversationId, seq: Seq) -> Result<()> {
     c.execute(
         "DELETE FROM blob_refs WHERE conversation_id = $1 AND seq = $2",
-        &[&conv, &(seq as i64)],
+        &[&conv, &seq],
     )?;
     Ok(())
 }

@@ -21,7 +21,7 @@ pub fn create_user(
         )?
         .execute(params![username, hash, now]);
     match res {
-        Ok(_) => Ok(txn.last_insert_rowid()),
+        Ok(_) => Ok(UserId(txn.last_insert_rowid())),
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
@@ -205,7 +205,7 @@ pub fn create_session(
         "INSERT INTO sessions (user_id, token_hash, device_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![user_id, token_hash, device_name, now, expires_at])?;
-    Ok(txn.last_insert_rowid())
+    Ok(SessionId(txn.last_insert_rowid()))
 }
 
 /// Find the session a token hash belongs to, refusing unknown, expired and revoked tokens.

@@ -25,7 +25,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
-                r.get::<_, i64>(2)?,
+                r.get::<_, Seq>(2)?,
                 r.get::<_, Timestamp>(3)?,
                 r.get::<_, Option<String>>(4)?,
             ))
@@ -44,8 +44,8 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
                 user_id: r.get(0)?,
                 username: r.get(1)?,
                 role: enum_column(r, 2)?,
-                delivered_seq: r.get::<_, i64>(3)? as Seq,
-                read_seq: r.get::<_, i64>(4)? as Seq,
+                delivered_seq: r.get::<_, Seq>(3)?,
+                read_seq: r.get::<_, Seq>(4)?,
                 display_name: r.get(5)?,
                 accepted: r.get(6)?,
                 avatar: picture_from(r.get(7)?),
@@ -58,7 +58,7 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationI
         name: head.1,
         avatar: picture_from(head.4),
         members,
-        last_seq: head.2 as Seq,
+        last_seq: head.2,
         created_at: head.3,
     })
 }
@@ -220,7 +220,7 @@ pub fn start_direct(
         "INSERT INTO conversations (kind, direct_key, last_activity, version, created_at) VALUES ('direct', ?1, ?2, ?3, ?2)",
     )?
     .execute(params![key, now, version as i64])?;
-    let conv = txn.last_insert_rowid();
+    let conv = ConversationId(txn.last_insert_rowid());
     upsert_member(txn, conv, me, MemberRole::Member, now, version)?;
     upsert_member(txn, conv, other, MemberRole::Member, now, version)?;
     Ok((info(txn, conv)?, true))
@@ -252,7 +252,7 @@ pub fn create_group(
         "INSERT INTO conversations (kind, name, last_activity, version, created_at) VALUES ('group', ?1, ?2, ?3, ?2)",
     )?
     .execute(params![name, now, version as i64])?;
-    let conv = txn.last_insert_rowid();
+    let conv = ConversationId(txn.last_insert_rowid());
     for &u in &everyone {
         let role = if u == me {
             MemberRole::Admin
@@ -393,17 +393,15 @@ pub fn advance_receipt(
     read: Seq,
 ) -> Result<Option<ReceiptState>> {
     require_member(txn, conv, user)?;
-    let last_seq: i64 = txn
+    let last_seq: Seq = txn
         .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
         .query_row([conv], |r| r.get(0))?;
-    let (old_d, old_r): (i64, i64) = txn
+    let (old_d, old_r): (Seq, Seq) = txn
         .prepare_cached("SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
         .query_row(params![conv, user], |r| Ok((r.get(0)?, r.get(1)?)))?;
     // Reading implies delivery.
-    let new_r = (read.min(last_seq as Seq) as i64).max(old_r);
-    let new_d = (delivered.min(last_seq as Seq) as i64)
-        .max(old_d)
-        .max(new_r);
+    let new_r = read.min(last_seq).max(old_r);
+    let new_d = delivered.min(last_seq).max(old_d).max(new_r);
     if new_d == old_d && new_r == old_r {
         return Ok(None);
     }
@@ -415,8 +413,8 @@ pub fn advance_receipt(
     Ok(Some(ReceiptState {
         conversation_id: conv,
         user_id: user,
-        delivered_seq: new_d as Seq,
-        read_seq: new_r as Seq,
+        delivered_seq: new_d,
+        read_seq: new_r,
     }))
 }
 
@@ -436,7 +434,7 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary
     let mut out = Vec::with_capacity(rows.len());
     for (conv, read_seq) in rows {
         let info = info(txn, conv)?;
-        let last_message = if info.last_seq > 0 {
+        let last_message = if info.last_seq > Seq::ZERO {
             messages::latest_text(txn, conv)?
         } else {
             None
@@ -465,7 +463,7 @@ pub fn changes_since(txn: &Transaction<'_>, me: UserId, since: u64) -> Result<Ch
         .query_map([me], |r| {
             Ok((
                 r.get::<_, ConversationId>(0)?,
-                r.get::<_, i64>(1)?,
+                r.get::<_, Seq>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, bool>(3)?,
                 r.get::<_, i64>(4)?,
@@ -483,7 +481,7 @@ pub fn changes_since(txn: &Transaction<'_>, me: UserId, since: u64) -> Result<Ch
             }
             continue;
         }
-        changes.heads.push((conv, last_seq as Seq));
+        changes.heads.push((conv, last_seq));
         if conv_version > since || member_version > since {
             changes.conversations.push(info(txn, conv)?);
         }
@@ -491,8 +489,8 @@ pub fn changes_since(txn: &Transaction<'_>, me: UserId, since: u64) -> Result<Ch
             Ok(ReceiptState {
                 conversation_id: conv,
                 user_id: r.get(0)?,
-                delivered_seq: r.get::<_, i64>(1)? as Seq,
-                read_seq: r.get::<_, i64>(2)? as Seq,
+                delivered_seq: r.get::<_, Seq>(1)?,
+                read_seq: r.get::<_, Seq>(2)?,
             })
         })?;
         for row in rows {

@@ -2,7 +2,9 @@
 //! deduplication, history pages, and sync ranges.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageKind, MessageRecord, Reaction, Seq, UserId};
+use tern_proto::{
+    ClientId, ConversationId, MessageId, MessageKind, MessageRecord, Reaction, Seq, UserId,
+};
 
 use super::enum_column;
 use crate::error::Result;
@@ -17,19 +19,19 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         message_id: r.get(0)?,
         conversation_id: r.get(1)?,
-        seq: r.get::<_, i64>(2)? as Seq,
+        seq: r.get::<_, Seq>(2)?,
         sender_id: r.get(3)?,
         sender: r.get(4)?,
         client_id: r.get(5)?,
         body: r.get(6)?,
         sent_at: r.get(7)?,
         kind: enum_column(r, 8)?,
-        target_seq: r.get::<_, Option<i64>>(9)?.map(|s| s as Seq),
-        reply_to: r.get::<_, Option<i64>>(10)?.map(|s| s as Seq),
+        target_seq: r.get::<_, Option<Seq>>(9)?,
+        reply_to: r.get::<_, Option<Seq>>(10)?,
         edited_at: r.get(11)?,
         deleted: r.get(12)?,
         reactions: Vec::new(),
-        state_seq: r.get::<_, i64>(13)? as Seq,
+        state_seq: r.get::<_, Seq>(13)?,
         attachment: r
             .get::<_, Option<String>>(14)?
             .and_then(|j| serde_json::from_str(&j).ok()),
@@ -60,7 +62,7 @@ pub fn find_by_client_id(
 /// with `client_id` (then nothing changes and `None` is returned). One index lookup serves
 /// both the duplicate check and the insert.
 pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-    let seq: i64 = txn
+    let seq: Seq = txn
         .prepare_cached(
             "UPDATE conversations SET last_seq = last_seq + 1,
                     last_activity = CASE WHEN ?3 THEN ?2 ELSE last_activity END
@@ -81,8 +83,8 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
             e.body,
             e.now,
             e.kind.as_str(),
-            e.target_seq.map(|s| s as i64),
-            e.reply_to.map(|s| s as i64),
+            e.target_seq,
+            e.reply_to,
             e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
             e.withheld_from,
         ])?;
@@ -92,12 +94,12 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
         return Ok(None);
     }
     Ok(Some(MessageRecord {
-        message_id: txn.last_insert_rowid(),
+        message_id: MessageId(txn.last_insert_rowid()),
         conversation_id: e.conv,
-        seq: seq as Seq,
+        seq,
         sender_id: e.sender,
         sender: e.sender_name.to_owned(),
-        client_id: e.client_id.to_owned(),
+        client_id: ClientId::from(e.client_id),
         body: e.body.to_owned(),
         sent_at: e.now,
         kind: e.kind,
@@ -115,7 +117,7 @@ pub fn target(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<O
         .prepare_cached(
             "SELECT sender_id, kind, deleted, sent_at FROM messages WHERE conversation_id = ?1 AND seq = ?2",
         )?
-        .query_row(params![conv, seq.min(i64::MAX as Seq) as i64], |r| {
+        .query_row(params![conv, seq.min(Seq::MAX)], |r| {
             Ok(Target {
                 sender_id: r.get(0)?,
                 kind: enum_column(r, 1)?,
@@ -137,7 +139,7 @@ pub fn reaction_count(
         .prepare_cached(
             "SELECT count(*) FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND user_id = ?3",
         )?
-        .query_row(params![conv, seq.min(i64::MAX as Seq) as i64, user], |r| r.get(0))?;
+        .query_row(params![conv, seq.min(Seq::MAX), user], |r| r.get(0))?;
     Ok(n as usize)
 }
 
@@ -148,7 +150,7 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
     let Some(target) = event.target_seq else {
         return Ok(());
     };
-    let (conv, target, seq) = (event.conversation_id, target as i64, event.seq as i64);
+    let (conv, target, seq) = (event.conversation_id, target, event.seq);
     match event.kind {
         MessageKind::Text | MessageKind::Notice => return Ok(()),
         MessageKind::Edit => {
@@ -162,7 +164,7 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
                 "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv, target])?;
-            super::uploads::unlink_message(txn, conv, target as Seq)?;
+            super::uploads::unlink_message(txn, conv, target)?;
             txn.prepare_cached(
                 "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 'edit'",
             )?
@@ -197,10 +199,10 @@ fn attach_reactions(txn: &Transaction<'_>, records: &mut [MessageRecord]) -> Res
     )?;
     for m in records
         .iter_mut()
-        .filter(|m| m.kind.is_text() && m.state_seq > 0 && !m.deleted)
+        .filter(|m| m.kind.is_text() && m.state_seq > Seq::ZERO && !m.deleted)
     {
         m.reactions = query
-            .query_map(params![m.conversation_id, m.seq as i64], |r| {
+            .query_map(params![m.conversation_id, m.seq], |r| {
                 Ok(Reaction {
                     user_id: r.get(0)?,
                     emoji: r.get(1)?,
@@ -236,7 +238,7 @@ pub fn by_seq(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = ?1 AND m.seq = ?2"
         ))?
-        .query_row(params![conv, seq as i64], row_to_record)
+        .query_row(params![conv, seq], row_to_record)
         .optional()?;
     if let Some(m) = found.as_mut() {
         attach_reactions(txn, std::slice::from_mut(m))?;
@@ -257,10 +259,7 @@ pub fn range(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
              WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.seq <= ?3 ORDER BY m.seq LIMIT ?4"
         ))?
-        .query_map(
-            params![conv, after as i64, upto as i64, limit as i64],
-            row_to_record,
-        )?
+        .query_map(params![conv, after, upto, limit as i64], row_to_record)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     attach_reactions(txn, &mut rows)?;
     Ok(rows)
@@ -279,10 +278,7 @@ pub fn page_before(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
              WHERE m.conversation_id = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
         ))?
-        .query_map(
-            params![conv, before as i64, limit as i64 + 1],
-            row_to_record,
-        )?
+        .query_map(params![conv, before, limit as i64 + 1], row_to_record)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut has_more = rows.len() > limit;
     rows.truncate(limit);

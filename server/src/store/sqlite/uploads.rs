@@ -92,14 +92,14 @@ pub fn link_blob(txn: &Transaction<'_>, id: &str, conv: ConversationId, seq: Seq
     txn.prepare_cached(
         "INSERT OR IGNORE INTO blob_refs (blob_id, conversation_id, seq) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![id, conv, seq as i64])?;
+    .execute(params![id, conv, seq])?;
     Ok(())
 }
 
 /// Forget the references of the message at (`conv`, `seq`) (it was deleted for everyone).
 pub fn unlink_message(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<()> {
     txn.prepare_cached("DELETE FROM blob_refs WHERE conversation_id = ?1 AND seq = ?2")?
-        .execute(params![conv, seq as i64])?;
+        .execute(params![conv, seq])?;
     Ok(())
 }
 
