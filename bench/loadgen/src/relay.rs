@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tern_server::fanout::{Fanout, Publish};
+use tern_server::ops::membership;
 use tern_server::store::{NewEntry, Store, StoreConfig};
 
 struct NoFanout;
@@ -74,12 +75,16 @@ pub async fn seed_with_messages(
                 Layout::Alone => {}
                 Layout::Pairs => {
                     for pair in ids.chunks(2).filter(|c| c.len() == 2) {
-                        convs.push(txn.start_direct(pair[0], pair[1], now)?.0.conversation_id);
+                        convs.push(
+                            membership::start_direct(txn, pair[0], pair[1], now)?
+                                .0
+                                .conversation_id,
+                        );
                     }
                 }
                 Layout::Group(n) => {
                     convs.push(
-                        txn.create_group(ids[0], "bench", &ids[1..n], n, now)?
+                        membership::create_group(txn, ids[0], "bench", &ids[1..n], n, now)?
                             .conversation_id,
                     );
                 }

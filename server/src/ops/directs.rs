@@ -2,6 +2,7 @@
 
 use tern_proto::{ServerFrame, StartDirect};
 
+use super::membership;
 use super::presence::introduce;
 use super::privacy::mark_requests;
 use super::visibility::publish_conversation;
@@ -21,7 +22,7 @@ pub async fn start(ctx: Ctx<'_>, req: StartDirect) -> Result<Pending> {
     let StartDirect { id, username } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let other = txn.resolve_usernames(&[username])?[0].0;
-        let (mut info, created) = txn.start_direct(me, other, tern_proto::now_ms())?;
+        let (mut info, created) = membership::start_direct(txn, me, other, tern_proto::now_ms())?;
         if created {
             // A stranger's first message is a request: until the other accepts, nothing
             // passes but the messages.

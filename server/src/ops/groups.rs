@@ -8,6 +8,7 @@ use tern_proto::{
 
 use super::notices::{self, named};
 
+use super::membership;
 use super::presence::introduce;
 use super::privacy::mark_requests;
 use super::visibility::{conversation_reply, publish_conversation, Rules};
@@ -58,7 +59,7 @@ pub async fn create(ctx: Ctx<'_>, req: CreateGroup) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let resolved = txn.resolve_usernames(&members)?;
         let others = addable(txn, me, resolved.iter().map(|u| u.0).collect())?;
-        let info = txn.create_group(me, &name, &others, max, tern_proto::now_ms())?;
+        let info = membership::create_group(txn, me, &name, &others, max, tern_proto::now_ms())?;
         let conv = info.conversation_id;
         mark_requests(txn, conv, me, &others)?;
         let info = txn.info(conv)?;
@@ -90,7 +91,7 @@ pub async fn rename(ctx: Ctx<'_>, req: RenameGroup) -> Result<Pending> {
     let my_name = ctx.caller.username.clone();
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let before = txn.info(conv).ok().and_then(|i| i.name);
-        let info = txn.rename(conv, me, &name)?;
+        let info = membership::rename(txn, conv, me, &name)?;
         publish_conversation(txn, &info, conn, out)?;
         if before.as_deref() != Some(name.as_str()) {
             let actor = (me, my_name.as_str());
@@ -126,7 +127,8 @@ pub async fn add_members(ctx: Ctx<'_>, req: AddMembers) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let resolved = txn.resolve_usernames(&usernames)?;
         let users = addable(txn, me, resolved.iter().map(|u| u.0).collect())?;
-        let (mut info, added) = txn.add_members(conv, me, &users, max, tern_proto::now_ms())?;
+        let (mut info, added) =
+            membership::add_members(txn, conv, me, &users, max, tern_proto::now_ms())?;
         if !added.is_empty() {
             mark_requests(txn, conv, me, &added)?;
             info = txn.info(conv)?;
@@ -155,7 +157,7 @@ pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let resolved = txn.resolve_usernames(&[username])?;
         let target = resolved[0].0;
-        let info = txn.remove_member(conv, me, target)?;
+        let info = membership::remove_member(txn, conv, me, target)?;
         publish_conversation(txn, &info, conn, out)?;
         let (actor, users) = ((me, my_name.as_str()), named(&resolved, &[target]));
         notices::write(txn, conv, actor, NoticeAction::Removed, users, None, out)?;
@@ -182,7 +184,7 @@ pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
         conversation_id: conv,
     } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
-        let info = txn.leave(conv, me)?;
+        let info = membership::leave(txn, conv, me)?;
         publish_conversation(txn, &info, conn, out)?;
         let actor = (me, my_name.as_str());
         notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;

@@ -7,13 +7,15 @@
 //! once the job has committed.
 //!
 //! One file per subject: [`messages`] (send, history), [`receipts`] (delivered/read markers,
-//! typing), [`directs`], [`groups`] (create, rename, members, leave, list), [`presence`],
+//! typing), [`directs`], [`groups`] (create, rename, members, leave, list) over the rules in
+//! [`membership`], [`presence`],
 //! [`profile`] (display name, finding people), [`privacy`] (blocks, settings, message
 //! requests, account deletion); [`visibility`] holds the rules every operation asks about what
 //! one user may see of another.
 
 pub mod directs;
 pub mod groups;
+pub mod membership;
 pub mod messages;
 pub mod notices;
 pub mod presence;

@@ -355,42 +355,31 @@ pub trait Tx: ReadTx {
     /// Mark a membership accepted (or a message request); the conversation and the member
     /// row get a new version so it syncs.
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()>;
-    /// Find or create the direct conversation of two users; whether it was created.
-    fn start_direct(
+    // Membership statements; the rules about who may run them are in `ops::membership`.
+    /// The conversation's kind; `not_found` if there is none.
+    fn kind(&self, conv: ConversationId) -> Result<ConversationKind>;
+    /// The direct conversation of `low` and `high` (`low < high`), created with both as
+    /// members if there is none yet; whether it was created. Safe when two writers race.
+    fn direct_between(
         &self,
-        me: UserId,
-        other: UserId,
+        low: UserId,
+        high: UserId,
         now: Timestamp,
-    ) -> Result<(ConversationInfo, bool)>;
-    /// Create a group with `me` as admin (`group_too_large` past `max_size`).
-    fn create_group(
+    ) -> Result<(ConversationId, bool)>;
+    /// A new group with these members and roles.
+    fn insert_group(
         &self,
-        me: UserId,
         name: &str,
-        others: &[UserId],
-        max_size: usize,
+        members: &[(UserId, MemberRole)],
         now: Timestamp,
-    ) -> Result<ConversationInfo>;
-    /// Rename a group (any member; `forbidden` for direct conversations).
-    fn rename(&self, conv: ConversationId, me: UserId, name: &str) -> Result<ConversationInfo>;
-    /// Add members (admins only); the new shape and who was actually added.
-    fn add_members(
-        &self,
-        conv: ConversationId,
-        me: UserId,
-        users: &[UserId],
-        max_size: usize,
-        now: Timestamp,
-    ) -> Result<(ConversationInfo, Vec<UserId>)>;
-    /// Remove a member (admins only).
-    fn remove_member(
-        &self,
-        conv: ConversationId,
-        me: UserId,
-        target: UserId,
-    ) -> Result<ConversationInfo>;
-    /// Leave a group (the longest-standing member becomes admin if the last admin leaves).
-    fn leave(&self, conv: ConversationId, me: UserId) -> Result<ConversationInfo>;
+    ) -> Result<ConversationId>;
+    /// Set a group's name.
+    fn set_group_name(&self, conv: ConversationId, name: &str) -> Result<()>;
+    /// Make `users` active members (role member) of `conv`.
+    fn insert_members(&self, conv: ConversationId, users: &[UserId], now: Timestamp) -> Result<()>;
+    /// Take a member out of a conversation; a group left without an admin gets its
+    /// longest-standing member as admin.
+    fn deactivate(&self, conv: ConversationId, user: UserId) -> Result<()>;
     /// Move a member's markers forward (never past the newest entry); the new state if it moved.
     fn advance_receipt(
         &self,

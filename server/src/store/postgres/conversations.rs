@@ -131,32 +131,12 @@ pub fn set_accepted(
     touch(c, conv, version)
 }
 
-fn is_group(c: &mut impl GenericClient, conv: ConversationId) -> Result<bool> {
-    let kind: String = c
-        .query_one("SELECT kind FROM conversations WHERE id = $1", &[&conv])?
-        .get(0);
-    Ok(parse::<ConversationKind>(&kind)? == ConversationKind::Group)
-}
-
-fn require_group_admin(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    user: UserId,
-) -> Result<()> {
-    let role = require_member(c, conv, user)?;
-    if !is_group(c, conv)? {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "direct conversations have fixed members",
-        ));
-    }
-    if role != MemberRole::Admin {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "only a group admin may do that",
-        ));
-    }
-    Ok(())
+/// The conversation's kind.
+pub fn kind(c: &mut impl GenericClient, conv: ConversationId) -> Result<ConversationKind> {
+    let Some(row) = c.query_opt("SELECT kind FROM conversations WHERE id = $1", &[&conv])? else {
+        return Err(Error::refused(ErrorCode::NotFound, "no such conversation"));
+    };
+    row.get::<_, String>(0).parse().map_err(Error::Internal)
 }
 
 fn upsert_member(
@@ -185,25 +165,17 @@ fn touch(c: &mut impl GenericClient, conv: ConversationId, version: u64) -> Resu
     Ok(())
 }
 
-/// Find or create the direct conversation of two users; whether it was created.
-pub fn start_direct(
+/// The direct conversation of `low` and `high`, created if missing; whether it was created.
+pub fn direct_between(
     c: &mut impl GenericClient,
-    me: UserId,
-    other: UserId,
+    low: UserId,
+    high: UserId,
     now: Timestamp,
-) -> Result<(ConversationInfo, bool)> {
-    if me == other {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "a direct conversation needs another user",
-        ));
-    }
-    let key = format!("{}:{}", me.min(other), me.max(other));
-    if let Some(r) = c.query_opt(
-        "SELECT id FROM conversations WHERE direct_key = $1",
-        &[&key],
-    )? {
-        return Ok((info(c, r.get(0))?, false));
+) -> Result<(ConversationId, bool)> {
+    let key = format!("{low}:{high}");
+    let find = "SELECT id FROM conversations WHERE direct_key = $1";
+    if let Some(r) = c.query_opt(find, &[&key])? {
+        return Ok((r.get(0), false));
     }
     let version = next_version(c)?;
     // Two relays creating the same pair at once: the unique key lets one win; the other
@@ -214,41 +186,22 @@ pub fn start_direct(
         &[&key, &now, &(version as i64)],
     )?;
     let Some(r) = created else {
-        let conv: ConversationId = c
-            .query_one(
-                "SELECT id FROM conversations WHERE direct_key = $1",
-                &[&key],
-            )?
-            .get(0);
-        return Ok((info(c, conv)?, false));
+        return Ok((c.query_one(find, &[&key])?.get(0), false));
     };
     let conv: ConversationId = r.get(0);
-    upsert_member(c, conv, me, MemberRole::Member, now, version)?;
-    upsert_member(c, conv, other, MemberRole::Member, now, version)?;
-    Ok((info(c, conv)?, true))
+    for user in [low, high] {
+        upsert_member(c, conv, user, MemberRole::Member, now, version)?;
+    }
+    Ok((conv, true))
 }
 
-/// Create a group with `me` as admin.
-pub fn create_group(
+/// A new group with these members and roles.
+pub fn insert_group(
     c: &mut impl GenericClient,
-    me: UserId,
     name: &str,
-    others: &[UserId],
-    max_size: usize,
+    members: &[(UserId, MemberRole)],
     now: Timestamp,
-) -> Result<ConversationInfo> {
-    let mut everyone: Vec<UserId> = vec![me];
-    for &u in others {
-        if !everyone.contains(&u) {
-            everyone.push(u);
-        }
-    }
-    if everyone.len() > max_size {
-        return Err(Error::refused(
-            ErrorCode::GroupTooLarge,
-            format!("a group may have at most {max_size} members"),
-        ));
-    }
+) -> Result<ConversationId> {
     let version = next_version(c)?;
     let conv: ConversationId = c
         .query_one(
@@ -257,78 +210,44 @@ pub fn create_group(
             &[&name, &now, &(version as i64)],
         )?
         .get(0);
-    for &u in &everyone {
-        let role = if u == me {
-            MemberRole::Admin
-        } else {
-            MemberRole::Member
-        };
-        upsert_member(c, conv, u, role, now, version)?;
+    for &(user, role) in members {
+        upsert_member(c, conv, user, role, now, version)?;
     }
-    info(c, conv)
+    Ok(conv)
 }
 
-/// Rename a group; any member may.
-pub fn rename(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    me: UserId,
-    name: &str,
-) -> Result<ConversationInfo> {
-    require_member(c, conv, me)?;
-    if !is_group(c, conv)? {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "direct conversations have no name",
-        ));
-    }
+/// Set a group's name.
+pub fn set_name(c: &mut impl GenericClient, conv: ConversationId, name: &str) -> Result<()> {
     let version = next_version(c)?;
     c.execute(
         "UPDATE conversations SET name = $2, version = $3 WHERE id = $1",
         &[&conv, &name, &(version as i64)],
     )?;
-    info(c, conv)
+    Ok(())
 }
 
-/// Add users to a group (admins only); the new shape and who was actually added.
-pub fn add_members(
+/// Make `users` active members of `conv`.
+pub fn insert_members(
     c: &mut impl GenericClient,
     conv: ConversationId,
-    me: UserId,
     users: &[UserId],
-    max_size: usize,
     now: Timestamp,
-) -> Result<(ConversationInfo, Vec<UserId>)> {
-    require_group_admin(c, conv, me)?;
-    let current = member_ids(c, conv)?;
-    let mut added: Vec<UserId> = Vec::new();
-    for &u in users {
-        if !current.contains(&u) && !added.contains(&u) {
-            added.push(u);
-        }
-    }
-    if current.len() + added.len() > max_size {
-        return Err(Error::refused(
-            ErrorCode::GroupTooLarge,
-            format!("a group may have at most {max_size} members"),
-        ));
-    }
+) -> Result<()> {
     let version = next_version(c)?;
-    for &u in &added {
-        upsert_member(c, conv, u, MemberRole::Member, now, version)?;
+    for &user in users {
+        upsert_member(c, conv, user, MemberRole::Member, now, version)?;
     }
-    touch(c, conv, version)?;
-    Ok((info(c, conv)?, added))
+    touch(c, conv, version)
 }
 
-fn deactivate(c: &mut impl GenericClient, conv: ConversationId, user: UserId) -> Result<()> {
+/// Take a member out; a group left without an admin promotes its longest-standing member.
+pub fn deactivate(c: &mut impl GenericClient, conv: ConversationId, user: UserId) -> Result<()> {
     let version = next_version(c)?;
     c.execute(
         "UPDATE members SET active = FALSE, version = $3 WHERE conversation_id = $1 AND user_id = $2",
         &[&conv, &user, &(version as i64)],
     )?;
     touch(c, conv, version)?;
-    // A group never goes without an admin: promote the longest-standing member.
     let admins: i64 = c
         .query_one(
             "SELECT count(*) FROM members WHERE conversation_id = $1 AND active AND role = 'admin'",
@@ -344,52 +263,6 @@ fn deactivate(c: &mut impl GenericClient, conv: ConversationId, user: UserId) ->
         )?;
     }
     Ok(())
-}
-
-/// Take a member out of any conversation, direct or group (their account is being deleted).
-pub fn depart(c: &mut impl GenericClient, conv: ConversationId, user: UserId) -> Result<()> {
-    deactivate(c, conv, user)
-}
-
-/// Remove a member (admins only).
-pub fn remove_member(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    me: UserId,
-    target: UserId,
-) -> Result<ConversationInfo> {
-    require_group_admin(c, conv, me)?;
-    if target == me {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "use leave_group to leave",
-        ));
-    }
-    require_member(c, conv, target).map_err(|_| {
-        Error::refused(
-            ErrorCode::NotFound,
-            "that user is not a member of this group",
-        )
-    })?;
-    deactivate(c, conv, target)?;
-    info(c, conv)
-}
-
-/// Leave a group.
-pub fn leave(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    me: UserId,
-) -> Result<ConversationInfo> {
-    require_member(c, conv, me)?;
-    if !is_group(c, conv)? {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "direct conversations cannot be left",
-        ));
-    }
-    deactivate(c, conv, me)?;
-    info(c, conv)
 }
 
 /// Move a member's markers forward (never back, never past the newest entry).

@@ -219,7 +219,7 @@ pub fn delete_account(
         .map(|r| r.get(0))
         .collect();
     for &conv in &convs {
-        super::conversations::depart(c, conv, user)?;
+        super::conversations::deactivate(c, conv, user)?;
     }
     Ok((sessions, convs))
 }

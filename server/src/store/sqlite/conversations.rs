@@ -147,28 +147,16 @@ pub fn set_accepted(
     touch(txn, conv, version)
 }
 
-fn is_group(txn: &Transaction<'_>, conv: ConversationId) -> Result<bool> {
-    let kind: String = txn
+/// The conversation's kind.
+pub fn kind(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationKind> {
+    let kind: Option<String> = txn
         .prepare_cached("SELECT kind FROM conversations WHERE id = ?1")?
-        .query_row([conv], |r| r.get(0))?;
-    Ok(kind.parse::<ConversationKind>().map_err(Error::Internal)? == ConversationKind::Group)
-}
-
-fn require_group_admin(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
-    let role = require_member(txn, conv, user)?;
-    if !is_group(txn, conv)? {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "direct conversations have fixed members",
-        ));
-    }
-    if role != MemberRole::Admin {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "only a group admin may do that",
-        ));
-    }
-    Ok(())
+        .query_row([conv], |r| r.get(0))
+        .optional()?;
+    let Some(kind) = kind else {
+        return Err(Error::refused(ErrorCode::NotFound, "no such conversation"));
+    };
+    kind.parse().map_err(Error::Internal)
 }
 
 fn upsert_member(
@@ -194,26 +182,20 @@ fn touch(txn: &Transaction<'_>, conv: ConversationId, version: u64) -> Result<()
     Ok(())
 }
 
-/// Find or create the direct conversation between two users. Returns it and whether it is new.
-pub fn start_direct(
+/// The direct conversation of `low` and `high`, created if missing; whether it was created.
+pub fn direct_between(
     txn: &Transaction<'_>,
-    me: UserId,
-    other: UserId,
+    low: UserId,
+    high: UserId,
     now: Timestamp,
-) -> Result<(ConversationInfo, bool)> {
-    if me == other {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "a direct conversation needs another user",
-        ));
-    }
-    let key = format!("{}:{}", me.min(other), me.max(other));
+) -> Result<(ConversationId, bool)> {
+    let key = format!("{low}:{high}");
     let existing: Option<ConversationId> = txn
         .prepare_cached("SELECT id FROM conversations WHERE direct_key = ?1")?
         .query_row([&key], |r| r.get(0))
         .optional()?;
     if let Some(conv) = existing {
-        return Ok((info(txn, conv)?, false));
+        return Ok((conv, false));
     }
     let version = next_version(txn)?;
     txn.prepare_cached(
@@ -221,113 +203,61 @@ pub fn start_direct(
     )?
     .execute(params![key, now, version as i64])?;
     let conv = ConversationId(txn.last_insert_rowid());
-    upsert_member(txn, conv, me, MemberRole::Member, now, version)?;
-    upsert_member(txn, conv, other, MemberRole::Member, now, version)?;
-    Ok((info(txn, conv)?, true))
+    for user in [low, high] {
+        upsert_member(txn, conv, user, MemberRole::Member, now, version)?;
+    }
+    Ok((conv, true))
 }
 
-/// Create a group with `me` as admin.
-pub fn create_group(
+/// A new group with these members and roles.
+pub fn insert_group(
     txn: &Transaction<'_>,
-    me: UserId,
     name: &str,
-    others: &[UserId],
-    max_size: usize,
+    members: &[(UserId, MemberRole)],
     now: Timestamp,
-) -> Result<ConversationInfo> {
-    let mut everyone: Vec<UserId> = vec![me];
-    for &u in others {
-        if !everyone.contains(&u) {
-            everyone.push(u);
-        }
-    }
-    if everyone.len() > max_size {
-        return Err(Error::refused(
-            ErrorCode::GroupTooLarge,
-            format!("a group may have at most {max_size} members"),
-        ));
-    }
+) -> Result<ConversationId> {
     let version = next_version(txn)?;
     txn.prepare_cached(
         "INSERT INTO conversations (kind, name, last_activity, version, created_at) VALUES ('group', ?1, ?2, ?3, ?2)",
     )?
     .execute(params![name, now, version as i64])?;
     let conv = ConversationId(txn.last_insert_rowid());
-    for &u in &everyone {
-        let role = if u == me {
-            MemberRole::Admin
-        } else {
-            MemberRole::Member
-        };
-        upsert_member(txn, conv, u, role, now, version)?;
+    for &(user, role) in members {
+        upsert_member(txn, conv, user, role, now, version)?;
     }
-    info(txn, conv)
+    Ok(conv)
 }
 
-/// Rename a group; any member may.
-pub fn rename(
-    txn: &Transaction<'_>,
-    conv: ConversationId,
-    me: UserId,
-    name: &str,
-) -> Result<ConversationInfo> {
-    require_member(txn, conv, me)?;
-    if !is_group(txn, conv)? {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "direct conversations have no name",
-        ));
-    }
+/// Set a group's name.
+pub fn set_name(txn: &Transaction<'_>, conv: ConversationId, name: &str) -> Result<()> {
     let version = next_version(txn)?;
     txn.prepare_cached("UPDATE conversations SET name = ?2, version = ?3 WHERE id = ?1")?
         .execute(params![conv, name, version as i64])?;
-    info(txn, conv)
+    Ok(())
 }
 
-/// Add users to a group (admins only). Returns the new shape and who was actually added.
-pub fn add_members(
+/// Make `users` active members of `conv`.
+pub fn insert_members(
     txn: &Transaction<'_>,
     conv: ConversationId,
-    me: UserId,
     users: &[UserId],
-    max_size: usize,
     now: Timestamp,
-) -> Result<(ConversationInfo, Vec<UserId>)> {
-    require_group_admin(txn, conv, me)?;
-    let current = member_ids(txn, conv)?;
-    let added: Vec<UserId> =
-        users
-            .iter()
-            .copied()
-            .filter(|u| !current.contains(u))
-            .fold(Vec::new(), |mut v, u| {
-                if !v.contains(&u) {
-                    v.push(u);
-                }
-                v
-            });
-    if current.len() + added.len() > max_size {
-        return Err(Error::refused(
-            ErrorCode::GroupTooLarge,
-            format!("a group may have at most {max_size} members"),
-        ));
-    }
+) -> Result<()> {
     let version = next_version(txn)?;
-    for &u in &added {
-        upsert_member(txn, conv, u, MemberRole::Member, now, version)?;
+    for &user in users {
+        upsert_member(txn, conv, user, MemberRole::Member, now, version)?;
     }
-    touch(txn, conv, version)?;
-    Ok((info(txn, conv)?, added))
+    touch(txn, conv, version)
 }
 
-fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
+/// Take a member out; a group left without an admin promotes its longest-standing member.
+pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
     let version = next_version(txn)?;
     txn.prepare_cached(
         "UPDATE members SET active = 0, version = ?3 WHERE conversation_id = ?1 AND user_id = ?2",
     )?
     .execute(params![conv, user, version as i64])?;
     touch(txn, conv, version)?;
-    // A group never goes without an admin: promote the longest-standing member.
     let admins: i64 = txn
         .prepare_cached("SELECT count(*) FROM members WHERE conversation_id = ?1 AND active = 1 AND role = 'admin'")?
         .query_row([conv], |r| r.get(0))?;
@@ -339,48 +269,6 @@ fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Resu
         .execute([conv])?;
     }
     Ok(())
-}
-
-/// Take a member out of any conversation, direct or group (their account is being deleted).
-pub fn depart(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
-    deactivate(txn, conv, user)
-}
-
-/// Remove a member (admins only).
-pub fn remove_member(
-    txn: &Transaction<'_>,
-    conv: ConversationId,
-    me: UserId,
-    target: UserId,
-) -> Result<ConversationInfo> {
-    require_group_admin(txn, conv, me)?;
-    if target == me {
-        return Err(Error::refused(
-            ErrorCode::BadRequest,
-            "use leave_group to leave",
-        ));
-    }
-    require_member(txn, conv, target).map_err(|_| {
-        Error::refused(
-            ErrorCode::NotFound,
-            "that user is not a member of this group",
-        )
-    })?;
-    deactivate(txn, conv, target)?;
-    info(txn, conv)
-}
-
-/// Leave a group.
-pub fn leave(txn: &Transaction<'_>, conv: ConversationId, me: UserId) -> Result<ConversationInfo> {
-    require_member(txn, conv, me)?;
-    if !is_group(txn, conv)? {
-        return Err(Error::refused(
-            ErrorCode::Forbidden,
-            "direct conversations cannot be left",
-        ));
-    }
-    deactivate(txn, conv, me)?;
-    info(txn, conv)
 }
 
 /// Move a member's cumulative markers forward (never back; never past the newest message).

@@ -210,7 +210,7 @@ pub fn delete_account(
         .query_map([user], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for &conv in &convs {
-        super::conversations::depart(txn, conv, user)?;
+        super::conversations::deactivate(txn, conv, user)?;
     }
     Ok((sessions, convs))
 }

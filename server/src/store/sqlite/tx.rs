@@ -4,8 +4,9 @@
 
 use rusqlite::{Connection, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationSummary, MemberRole, MessageRecord, Person,
-    Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
+    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
+    MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo,
+    Timestamp, UserId,
 };
 
 use super::{accounts, conversations as convs, messages, privacy, uploads};
@@ -246,47 +247,33 @@ impl Tx for Transaction<'_> {
     fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>> {
         convs::member_ids(self, conv)
     }
-    fn start_direct(
-        &self,
-        me: UserId,
-        other: UserId,
-        now: Timestamp,
-    ) -> Result<(ConversationInfo, bool)> {
-        convs::start_direct(self, me, other, now)
+    fn kind(&self, conv: ConversationId) -> Result<ConversationKind> {
+        convs::kind(self, conv)
     }
-    fn create_group(
+    fn direct_between(
         &self,
-        me: UserId,
+        low: UserId,
+        high: UserId,
+        now: Timestamp,
+    ) -> Result<(ConversationId, bool)> {
+        convs::direct_between(self, low, high, now)
+    }
+    fn insert_group(
+        &self,
         name: &str,
-        others: &[UserId],
-        max_size: usize,
+        members: &[(UserId, MemberRole)],
         now: Timestamp,
-    ) -> Result<ConversationInfo> {
-        convs::create_group(self, me, name, others, max_size, now)
+    ) -> Result<ConversationId> {
+        convs::insert_group(self, name, members, now)
     }
-    fn rename(&self, conv: ConversationId, me: UserId, name: &str) -> Result<ConversationInfo> {
-        convs::rename(self, conv, me, name)
+    fn set_group_name(&self, conv: ConversationId, name: &str) -> Result<()> {
+        convs::set_name(self, conv, name)
     }
-    fn add_members(
-        &self,
-        conv: ConversationId,
-        me: UserId,
-        users: &[UserId],
-        max_size: usize,
-        now: Timestamp,
-    ) -> Result<(ConversationInfo, Vec<UserId>)> {
-        convs::add_members(self, conv, me, users, max_size, now)
+    fn insert_members(&self, conv: ConversationId, users: &[UserId], now: Timestamp) -> Result<()> {
+        convs::insert_members(self, conv, users, now)
     }
-    fn remove_member(
-        &self,
-        conv: ConversationId,
-        me: UserId,
-        target: UserId,
-    ) -> Result<ConversationInfo> {
-        convs::remove_member(self, conv, me, target)
-    }
-    fn leave(&self, conv: ConversationId, me: UserId) -> Result<ConversationInfo> {
-        convs::leave(self, conv, me)
+    fn deactivate(&self, conv: ConversationId, user: UserId) -> Result<()> {
+        convs::deactivate(self, conv, user)
     }
     fn advance_receipt(
         &self,
