@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tern_proto::{
-    Attachment, ConversationKind, ErrorCode, HistoryRequest, MemberRole, MessageKind, SendMessage,
-    Seq, ServerFrame, UserId, MAX_CLIENT_ID_LEN,
+    Attachment, ConversationKind, ErrorCode, HistoryRequest, MemberRole, MessageKind,
+    MessageRecord, SendMessage, Seq, ServerFrame, Timestamp, UserId, MAX_CLIENT_ID_LEN,
 };
 
 use super::privacy::accept_membership;
@@ -237,6 +237,99 @@ fn withheld_from(txn: &dyn Tx, roster: &Roster, me: UserId) -> Result<Option<Use
     Ok(rules.blocks(other, me)?.then_some(other))
 }
 
+/// Who is sending, as the store job needs it.
+struct Sender {
+    me: UserId,
+    name: String,
+    conn: u64,
+    hub: crate::hub::Hub,
+    now: Timestamp,
+    edit_window_ms: i64,
+}
+
+/// Check and store one entry: the stored record and whether it was a duplicate. Refusals come
+/// before anything is written, so the caller may still answer a resend of an entry stored
+/// earlier with its ack.
+fn store_entry(
+    txn: &dyn Tx,
+    req: &SendMessage,
+    who: &Sender,
+    out: &mut Vec<Publish>,
+) -> Result<(MessageRecord, bool)> {
+    let (conv, me) = (req.conversation_id, who.me);
+    let roster = match txn.roster(conv) {
+        Ok(r) if r.contains(me) => r,
+        Ok(_) | Err(_) => {
+            return Err(Error::refused(
+                ErrorCode::NotMember,
+                format!("you are not a member of conversation {conv}"),
+            ))
+        }
+    };
+    let withheld_from = withheld_from(txn, &roster, me)?;
+    authorize(txn, req, me, who.edit_window_ms, who.now)?;
+    if let Some(a) = &req.attachment {
+        authorize_attachment(txn, me, a)?;
+    }
+    let entry = NewEntry {
+        conv,
+        sender: me,
+        sender_name: &who.name,
+        client_id: req.client_id.as_str(),
+        body: &req.body,
+        kind: req.kind,
+        target_seq: req.target_seq,
+        reply_to: req.reply_to,
+        attachment: req.attachment.as_ref(),
+        withheld_from,
+        now: who.now,
+    };
+    let Some(record) = txn.insert_new(&entry)? else {
+        let existing = txn
+            .find_by_client_id(me, req.client_id.as_str())?
+            .ok_or_else(|| Error::Internal("duplicate without an original".into()))?;
+        return Ok((existing, true));
+    };
+    txn.fold(&record)?;
+    if let Some(a) = &record.attachment {
+        txn.link_blob(&a.blob_id, conv, record.seq)?;
+    }
+    // Replying to a message request accepts it.
+    if req.kind.is_text() && !roster.accepted(me) {
+        accept_membership(txn, &who.hub, conv, me, who.conn, out)?;
+    }
+    publish_entry(out, &roster, &record, withheld_from, who.conn);
+    Ok((record, false))
+}
+
+/// The new entry to every member but the sending connection; a member who blocks the sender
+/// gets the entry's withheld view instead.
+fn publish_entry(
+    out: &mut Vec<Publish>,
+    roster: &Roster,
+    record: &MessageRecord,
+    withheld_from: Option<UserId>,
+    conn: u64,
+) {
+    let tag = Tag::Message(record.conversation_id, record.seq);
+    let members = roster
+        .ids()
+        .into_iter()
+        .filter(|u| Some(*u) != withheld_from)
+        .collect();
+    let message = record.clone();
+    let mut p = Publish::new(members, &ServerFrame::Message { message });
+    p.tag = tag;
+    p.except = Some(conn);
+    out.push(p);
+    if let Some(blocker) = withheld_from {
+        let message = record.clone().view_for(blocker);
+        let mut p = Publish::new(vec![blocker], &ServerFrame::Message { message });
+        p.tag = tag;
+        out.push(p);
+    }
+}
+
 /// Store a message or event (or find the earlier copy of this client id) and fan it out.
 pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     validate(ctx, &req)?;
@@ -249,96 +342,27 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     }
     let started = Instant::now();
     let metrics = state.metrics.clone();
-    let (me, my_name, conn, hub) = (
-        ctx.caller.user_id,
-        ctx.caller.username.clone(),
-        ctx.caller.conn_id,
-        state.hub.clone(),
-    );
-    let now = tern_proto::now_ms();
-    let edit_window_ms = state.config.limits.edit_window.as_millis() as i64;
+    let sender = Sender {
+        me: ctx.caller.user_id,
+        name: ctx.caller.username.clone(),
+        conn: ctx.caller.conn_id,
+        hub: state.hub.clone(),
+        now: tern_proto::now_ms(),
+        edit_window_ms: state.config.limits.edit_window.as_millis() as i64,
+    };
     let id = req.id;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
-        let conv = req.conversation_id;
         // A resend of an entry already stored gets its ack even when the rules would now
         // refuse it (the sender left, the target was deleted since).
-        let refused = |e: Error| match txn.find_by_client_id(me, req.client_id.as_str())? {
-            Some(existing) => Ok((existing, true)),
-            None => Err(e),
-        };
-        let roster = match txn.roster(conv) {
-            Ok(r) if r.contains(me) => r,
-            Ok(_) | Err(_) => {
-                return refused(Error::refused(
-                    ErrorCode::NotMember,
-                    format!("you are not a member of conversation {conv}"),
-                ))
+        match store_entry(txn, &req, &sender, out) {
+            Err(refusal @ Error::Refused(..)) => {
+                match txn.find_by_client_id(sender.me, req.client_id.as_str())? {
+                    Some(existing) => Ok((existing, true)),
+                    None => Err(refusal),
+                }
             }
-        };
-        let withheld_from = match withheld_from(txn, &roster, me) {
-            Ok(w) => w,
-            Err(e) => return refused(e),
-        };
-        if let Err(e) = authorize(txn, &req, me, edit_window_ms, now) {
-            return refused(e);
+            stored => stored,
         }
-        if let Some(a) = &req.attachment {
-            if let Err(e) = authorize_attachment(txn, me, a) {
-                return refused(e);
-            }
-        }
-        let entry = NewEntry {
-            conv,
-            sender: me,
-            sender_name: &my_name,
-            client_id: req.client_id.as_str(),
-            body: &req.body,
-            kind: req.kind,
-            target_seq: req.target_seq,
-            reply_to: req.reply_to,
-            attachment: req.attachment.as_ref(),
-            withheld_from,
-            now,
-        };
-        let Some(record) = txn.insert_new(&entry)? else {
-            let existing = txn
-                .find_by_client_id(me, req.client_id.as_str())?
-                .ok_or_else(|| Error::Internal("duplicate without an original".into()))?;
-            return Ok((existing, true));
-        };
-        txn.fold(&record)?;
-        if let Some(a) = &record.attachment {
-            txn.link_blob(&a.blob_id, conv, record.seq)?;
-        }
-        // Replying to a message request accepts it.
-        if req.kind.is_text() && !roster.accepted(me) {
-            accept_membership(txn, &hub, conv, me, conn, out)?;
-        }
-        let tag = Tag::Message(conv, record.seq);
-        let mut p = Publish::new(
-            roster
-                .ids()
-                .into_iter()
-                .filter(|u| Some(*u) != withheld_from)
-                .collect(),
-            &ServerFrame::Message {
-                message: record.clone(),
-            },
-        );
-        p.tag = tag;
-        p.except = Some(conn);
-        out.push(p);
-        if let Some(blocker) = withheld_from {
-            let mut p = Publish::new(
-                vec![blocker],
-                &ServerFrame::Message {
-                    message: record.clone().view_for(blocker),
-                },
-            );
-            p.tag = tag;
-            out.push(p);
-        }
-        Ok((record, false))
     };
     queue(state, job, move |(m, duplicate)| {
         metrics.ack_latency(started.elapsed());
