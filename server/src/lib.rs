@@ -116,32 +116,13 @@ pub async fn serve(
         Arc::new(hub.clone()),
     )?;
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
-    let blobs = blobs::Blobs::open(&config.blob_dir)?;
-    let objects = config
-        .blob_store
-        .as_deref()
-        .map(object_blobs::ObjectBlobs::open)
-        .transpose()?;
     // Every client behind a trusted proxy shares its address: the per-address cap must not
     // count them as one.
     let mut conn_policy = config.connections.clone();
     let trusted = config.trusted_proxies.clone();
     conn_policy.exempt = Arc::new(move |ip| trusted.contains(ip));
     let gate = listen::Gate::new(conn_policy, metrics.clone());
-    let (conn_guard, mut conns_done) = mpsc::channel::<()>(1);
-    let state = AppState {
-        accounts: Arc::new(AccountGuards::new(&config.limits)?),
-        sends: Arc::new(KeyedLimiter::new(config.limits.send_rate)),
-        config: Arc::new(config),
-        store,
-        hub: hub.clone(),
-        metrics,
-        shutting_down: Arc::new(AtomicBool::new(false)),
-        conn_guard,
-        blobs,
-        objects,
-        writing: blobs::Writing::default(),
-    };
+    let (state, conns_done) = app_state(config, store, hub.clone(), metrics)?;
     let sweeper = tokio::spawn(sweep_uploads(state.clone()));
     let addr = listeners.main.local_addr()?;
     tracing::info!(%addr, tls = acceptor.is_some(), "relay listening");
@@ -168,6 +149,51 @@ pub async fn serve(
     if let Some(task) = metrics_task {
         let _ = task.await;
     }
+    stop_all(hub, sweeper, state, conns_done, store_thread).await;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+/// The state every handler shares, and the receiver that ends when the last connection task
+/// drops its guard.
+fn app_state(
+    config: Config,
+    store: Store,
+    hub: Hub,
+    metrics: Arc<Metrics>,
+) -> Result<(AppState, mpsc::Receiver<()>)> {
+    let blobs = blobs::Blobs::open(&config.blob_dir)?;
+    let objects = config
+        .blob_store
+        .as_deref()
+        .map(object_blobs::ObjectBlobs::open)
+        .transpose()?;
+    let (conn_guard, conns_done) = mpsc::channel::<()>(1);
+    let state = AppState {
+        accounts: Arc::new(AccountGuards::new(&config.limits)?),
+        sends: Arc::new(KeyedLimiter::new(config.limits.send_rate)),
+        config: Arc::new(config),
+        store,
+        hub,
+        metrics,
+        shutting_down: Arc::new(AtomicBool::new(false)),
+        conn_guard,
+        blobs,
+        objects,
+        writing: blobs::Writing::default(),
+    };
+    Ok((state, conns_done))
+}
+
+/// After the listeners stopped: close what is still connected, wait (bounded) for the
+/// connection tasks, then for the store thread to drain its queue.
+async fn stop_all(
+    hub: Hub,
+    sweeper: tokio::task::JoinHandle<()>,
+    state: AppState,
+    mut conns_done: mpsc::Receiver<()>,
+    store_thread: store::StoreThread,
+) {
     // Connections upgraded just before the flag was set are kicked here too.
     hub.kick_all(close::GOING_AWAY);
     sweeper.abort();
@@ -191,8 +217,6 @@ pub async fn serve(
             "the store was still referenced at exit; every commit already answered is durable"
         );
     }
-    tracing::info!("relay stopped");
-    Ok(())
 }
 
 /// How often leftover uploads are looked for.

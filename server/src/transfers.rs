@@ -370,11 +370,25 @@ pub async fn download(
                 .map_err(|e| Error::Internal(e.to_string()))??
         }
     };
+    let content_type = served_type(&upload.content_type, &sniff);
+    let h = download_headers(content_type, (start, end, len), status);
+    if let Some(objects) = remote {
+        let body = objects.stream(&id, start, end).await?;
+        return Ok((status, h, Body::from_stream(body)).into_response());
+    }
+    let body = local_stream(state.blobs.clone(), id, start, end);
+    Ok((status, h, Body::from_stream(body)).into_response())
+}
+
+/// The headers of a download: what it is (never sniffed, never shown inline), its length and
+/// range, and that it never changes (a blob id names fixed bytes).
+fn download_headers(
+    content_type: &'static str,
+    (start, end, len): (u64, u64, u64),
+    status: StatusCode,
+) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(served_type(&upload.content_type, &sniff)),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment"),
@@ -395,12 +409,17 @@ pub async fn download(
             HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"),
         );
     }
-    if let Some(objects) = remote {
-        let body = objects.stream(&id, start, end).await?;
-        return Ok((status, h, Body::from_stream(body)).into_response());
-    }
-    let blobs = state.blobs.clone();
-    let body = futures_util::stream::unfold(start, move |at| {
+    h
+}
+
+/// Bytes `start..=end` of a blob in the blob folder, read in chunks off the event loop.
+fn local_stream(
+    blobs: blobs::Blobs,
+    id: String,
+    start: u64,
+    end: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::unfold(start, move |at| {
         let (blobs, id) = (blobs.clone(), id.clone());
         async move {
             if at > end {
@@ -420,8 +439,7 @@ pub async fn download(
                 Err(e) => Some((Err(e), end + 1)),
             }
         }
-    });
-    Ok((status, h, Body::from_stream(body)).into_response())
+    })
 }
 
 #[cfg(test)]

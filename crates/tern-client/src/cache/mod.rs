@@ -11,6 +11,7 @@ pub mod fold;
 pub mod messages;
 pub mod outbox;
 pub mod schema;
+pub mod transfers;
 pub mod views;
 
 use std::path::Path;

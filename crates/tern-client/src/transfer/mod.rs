@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use tern_proto::{ConversationId, Seq};
 
 use crate::accounts::account_dir;
-use crate::cache::{chat, conversations as convs, outbox};
+use crate::cache::{chat, conversations as convs, outbox, transfers};
 use crate::client::Client;
 use crate::connection::Cmd;
 use crate::error::{Error, Result};
@@ -106,8 +106,7 @@ impl Client {
             .call(move |txn| {
                 convs::ensure(txn, conversation_id)?;
                 outbox::enqueue(txn, &item)?;
-                txn.prepare_cached("INSERT INTO uploads_out (client_id, path) VALUES (?1, ?2)")?
-                    .execute([&item.client_id, &staged])?;
+                transfers::stage(txn, &item.client_id, &staged)?;
                 let mut echo = [echo];
                 chat::resolve_quotes(txn, &mut echo)?;
                 let [echo] = echo;
@@ -144,69 +143,16 @@ impl Client {
         }
         let dir = self.files_dir("downloads");
         crate::private_fs::create_dir(&dir)?;
-        let safe_name: String = a
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_control() || "/\\:".contains(c) {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let target = dir.join(format!("{}-{safe_name}", &a.blob_id));
+        let target = dir.join(format!("{}-{}", &a.blob_id, safe_file_name(&a.name)));
         let partial = dir.join(format!("{}.part", &a.blob_id));
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&partial)
-            .await?;
-        let from = file.metadata().await?.len();
-        let shared = self.shared.clone();
-        let (blob, total) = (a.blob_id.clone(), a.size);
-        if from < total {
-            relay::download(
-                &shared.config,
-                &shared.token,
-                &a.blob_id,
-                from,
-                &mut file,
-                |done| {
-                    shared.emit(Event::Transfer {
-                        conversation_id,
-                        client_id: String::new(),
-                        blob_id: blob.clone(),
-                        done,
-                        total,
-                        upload: false,
-                    })
-                },
-            )
-            .await?;
-        }
-        drop(file);
-        let (check, sha) = (partial.clone(), a.sha256.clone());
-        let ok = tokio::task::spawn_blocking(move || files::verify(&check, &sha))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-        if !ok {
-            let _ = std::fs::remove_file(&partial);
-            return Err(Error::Invalid(
-                "the downloaded file does not match what was sent; try again".into(),
-            ));
-        }
+        self.fetch_verified(&a, conversation_id, &partial).await?;
         std::fs::rename(&partial, &target)?;
-        let (blob, path) = (a.blob_id.clone(), target.display().to_string());
+        let (blob, path, total) = (a.blob_id.clone(), target.display().to_string(), a.size);
         let view = self
             .shared
             .cache
             .call(move |txn| {
-                txn.prepare_cached(
-                    "INSERT OR REPLACE INTO downloads (blob_id, path, size, fetched_at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(rusqlite::params![blob, path, total as i64, tern_proto::now_ms()])?;
-                evict(txn, DOWNLOAD_CACHE_BYTES)?;
+                transfers::downloaded(txn, &blob, &path, total, DOWNLOAD_CACHE_BYTES)?;
                 chat::chat_at(txn, me, conversation_id, seq)
             })
             .await?;
@@ -219,26 +165,72 @@ impl Client {
         Ok(target)
     }
 
+    /// Fetch what is missing of `a` into `partial` (resuming after what is there), reporting
+    /// progress, then check it against the sender's hash; a mismatch removes the file.
+    async fn fetch_verified(
+        &self,
+        a: &tern_proto::Attachment,
+        conversation_id: ConversationId,
+        partial: &std::path::Path,
+    ) -> Result<()> {
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(partial)
+            .await?;
+        let from = file.metadata().await?.len();
+        let shared = self.shared.clone();
+        let (blob, total) = (a.blob_id.clone(), a.size);
+        if from < total {
+            let progress = |done| {
+                shared.emit(Event::Transfer {
+                    conversation_id,
+                    client_id: String::new(),
+                    blob_id: blob.clone(),
+                    done,
+                    total,
+                    upload: false,
+                })
+            };
+            relay::download(
+                &shared.config,
+                &shared.token,
+                &a.blob_id,
+                from,
+                &mut file,
+                progress,
+            )
+            .await?;
+        }
+        drop(file);
+        let (check, sha) = (partial.to_path_buf(), a.sha256.clone());
+        let ok = tokio::task::spawn_blocking(move || files::verify(&check, &sha))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        if !ok {
+            let _ = std::fs::remove_file(partial);
+            return Err(Error::Invalid(
+                "the downloaded file does not match what was sent; try again".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn wake_uploader(&self) {
         self.uploads.notify_one();
         let _ = self.cmds.try_send(Cmd::Flush);
     }
 }
 
-/// Remove the least recently fetched downloads beyond `limit` bytes.
-fn evict(txn: &rusqlite::Transaction<'_>, limit: u64) -> Result<()> {
-    let rows: Vec<(String, String, i64)> = txn
-        .prepare_cached("SELECT blob_id, path, size FROM downloads ORDER BY fetched_at DESC")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut kept = 0u64;
-    for (blob, path, size) in rows {
-        kept += size as u64;
-        if kept > limit {
-            let _ = std::fs::remove_file(&path);
-            txn.prepare_cached("DELETE FROM downloads WHERE blob_id = ?1")?
-                .execute([&blob])?;
-        }
-    }
-    Ok(())
+/// `name` with path separators and control characters replaced, safe inside one folder.
+fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() || "/\\:".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }

@@ -11,11 +11,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tern_proto::{ConversationId, ErrorCode};
+use tern_proto::ErrorCode;
 use tokio::sync::{mpsc, Notify};
 
 use super::relay;
 use crate::cache::outbox;
+use crate::cache::transfers::{self, PendingUpload as Pending};
 use crate::connection::Cmd;
 use crate::error::{Error, Result};
 use crate::events::{Event, MessageStatus};
@@ -24,54 +25,14 @@ use crate::shared::Shared;
 /// Pause after a failure that may pass (offline, relay busy).
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
-/// One message waiting for its file to reach the relay.
-#[derive(Debug, Clone)]
-struct Pending {
-    client_id: String,
-    conversation_id: ConversationId,
-    path: String,
-    upload_id: Option<String>,
-    attachment: tern_proto::Attachment,
-}
-
-/// A row of the pending query: client id, conversation, staged path, upload id, descriptor.
-type Row = (
-    String,
-    ConversationId,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
-fn pending(txn: &rusqlite::Transaction<'_>) -> Result<Vec<Pending>> {
-    let rows: Vec<Row> = txn
-        .prepare_cached(
-            "SELECT u.client_id, o.conversation_id, u.path, u.upload_id, o.attachment
-             FROM uploads_out u JOIN outbox o ON o.client_id = u.client_id
-             WHERE u.done = 0 AND o.state = 'queued' ORDER BY o.local_id",
-        )?
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(client_id, conversation_id, path, upload_id, a)| {
-            Some(Pending {
-                client_id,
-                conversation_id,
-                path,
-                upload_id,
-                attachment: serde_json::from_str(&a?).ok()?,
-            })
-        })
-        .collect())
-}
-
 /// Run until the client stops (the task is aborted with it).
 pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, cmds: mpsc::Sender<Cmd>) {
     loop {
-        let work = shared.cache.call(pending).await.unwrap_or_default();
+        let work = shared
+            .cache
+            .call(transfers::pending)
+            .await
+            .unwrap_or_default();
         let mut idle = work.is_empty();
         for item in work {
             match upload(&shared, &item).await {
@@ -106,13 +67,7 @@ async fn upload(shared: &Shared, item: &Pending) -> Result<()> {
             let (cid, uid) = (item.client_id.clone(), id.clone());
             shared
                 .cache
-                .call(move |txn| {
-                    txn.prepare_cached(
-                        "UPDATE uploads_out SET upload_id = ?2 WHERE client_id = ?1",
-                    )?
-                    .execute([&cid, &uid])?;
-                    Ok(())
-                })
+                .call(move |txn| transfers::set_upload_id(txn, &cid, Some(&uid)))
                 .await?;
             id
         }
@@ -144,16 +99,7 @@ async fn upload(shared: &Shared, item: &Pending) -> Result<()> {
     let cid = item.client_id.clone();
     shared
         .cache
-        .call(move |txn| {
-            txn.prepare_cached("UPDATE outbox SET attachment = ?2 WHERE client_id = ?1")?
-                .execute([
-                    &cid,
-                    &serde_json::to_string(&attachment).expect("serializable"),
-                ])?;
-            txn.prepare_cached("UPDATE uploads_out SET done = 1 WHERE client_id = ?1")?
-                .execute([&cid])?;
-            Ok(())
-        })
+        .call(move |txn| transfers::uploaded(txn, &cid, &attachment))
         .await?;
     shared.emit(Event::Transfer {
         conversation_id: item.conversation_id,
@@ -213,13 +159,7 @@ async fn on_error(shared: &Shared, item: &Pending, e: Error) -> Result<()> {
             let cid = item.client_id.clone();
             shared
                 .cache
-                .call(move |txn| {
-                    txn.prepare_cached(
-                        "UPDATE uploads_out SET upload_id = NULL WHERE client_id = ?1",
-                    )?
-                    .execute([&cid])?;
-                    Ok(())
-                })
+                .call(move |txn| transfers::set_upload_id(txn, &cid, None))
                 .await
         }
         _ if local => fail(shared, item, e.to_string()).await,
@@ -240,8 +180,7 @@ async fn fail(shared: &Shared, item: &Pending, reason: String) -> Result<()> {
     shared
         .cache
         .call(move |txn| {
-            txn.prepare_cached("UPDATE uploads_out SET upload_id = NULL WHERE client_id = ?1")?
-                .execute([&cid])?;
+            transfers::set_upload_id(txn, &cid, None)?;
             outbox::fail(txn, &cid, &why).map(|_| ())
         })
         .await?;
