@@ -183,6 +183,37 @@ async fn delivered_and_read_receipts_are_forwarded_to_the_sender() {
 }
 
 #[tokio::test]
+async fn a_read_marker_reaches_the_readers_other_devices_but_not_the_connection_that_moved_it() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let mut bobs_phone = relay.device("bob").await;
+    let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
+    alice.send_msg(conv, "a", "one").await;
+    bob.expect_message(conv).await;
+    bobs_phone.expect_message(conv).await;
+
+    let ok = bob
+        .request(json!({"type": "read", "conversation_id": conv, "seq": 1}))
+        .await;
+    assert!(matches!(ok, ServerFrame::Ok { .. }), "{ok:?}");
+    let bob_id = UserId(bob.user_id);
+    let mine = move |f: &ServerFrame| match f {
+        ServerFrame::Receipt { receipt } if receipt.user_id == bob_id => Some(*receipt),
+        _ => None,
+    };
+    let on_phone = bobs_phone.expect(mine).await;
+    assert_eq!((on_phone.delivered_seq.0, on_phone.read_seq.0), (1, 1));
+    let for_alice = alice.expect(mine).await;
+    assert_eq!(for_alice.read_seq.0, 1);
+    bob.expect_none(Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::Receipt { .. })
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn receipts_reach_a_sender_who_was_offline_when_they_happened() {
     let relay = Relay::start().await;
     let mut alice = relay.user("alice").await;

@@ -188,7 +188,7 @@ export function signedOut() {
 /** Apply one engine event. `loadSettings` reads the shell's settings again. */
 export function onEvent(ev, loadSettings) {
   switch (ev.event) {
-    case "connection": showConnection(ev.state, signedOut); break;
+    case "connection": state.connectionEvents++; showConnection(ev.state, signedOut); break;
     case "message": onMessage(ev.message); break;
     case "status": onStatus(ev); break;
     case "deleted": onDeleted(ev); break;

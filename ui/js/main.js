@@ -68,6 +68,7 @@ async function loadSettings() {
 
 /** First screen: sign-in, or the main screen with the whole list read once. */
 async function boot() {
+  const events = state.connectionEvents;
   const s = await loadSettings();
   if (!s.signed_in) { showSignin(s); return; }
   state.me = s.username;
@@ -77,7 +78,9 @@ async function boot() {
   $("app").hidden = false;
   // Persistent while signed in: clear text to another machine is never "fine".
   $("insecure-warning").hidden = !s.unencrypted;
-  showConnection(s.connection, signedOut);
+  // The engine may have connected while the snapshot was on its way: its event then showed a
+  // newer state than the snapshot holds.
+  if (state.connectionEvents === events) showConnection(s.connection, signedOut);
   loadPrivacy();
   // The chat open when the app was last closed (or the user signed out) opens once listed.
   beginRestore();

@@ -23,6 +23,11 @@ import { isNotice } from "./notices.js";
 export const state = {
   me: null,
   userId: null,
+  /**
+   * Connection events applied so far: a snapshot of the connection read before the latest of
+   * them is older than what the banner shows, and must not replace it.
+   */
+  connectionEvents: 0,
   /** Conversation id → listed conversation. */
   conversations: new Map(),
   /** The conversation on screen, or null. */

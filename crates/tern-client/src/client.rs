@@ -391,11 +391,21 @@ impl Client {
     /// Mark everything up to `seq` read (locally at once; on the relay when connected).
     pub async fn mark_read(&self, conv: ConversationId, seq: Seq) -> Result<()> {
         let me = self.shared.user_id;
-        self.shared
+        let moved = self
+            .shared
             .cache
             .call(move |txn| convs::mark_read(txn, me, conv, seq))
             .await?;
-        let _ = self.cmds.try_send(Cmd::Flush);
+        // The relay does not echo a marker to the connection that moved it: this device says
+        // so itself, at once. The marker is in the cache, so if the link is down (the command
+        // is dropped), the next connection's flush sends it.
+        if let Some(receipt) = moved {
+            self.shared.emit(Event::Receipt { receipt });
+            let _ = self.cmds.try_send(Cmd::Read {
+                conversation_id: conv,
+                seq: receipt.read_seq,
+            });
+        }
         Ok(())
     }
 

@@ -197,7 +197,7 @@ pub(super) fn accept_membership(
             continue;
         }
         let others = members.iter().copied().filter(|u| *u != m.user_id);
-        publish_receipt(&rules, &roster, receipt, others, out)?;
+        publish_receipt(&rules, &roster, receipt, others, None, out)?;
     }
     introduce(txn, hub, &members, out)
 }

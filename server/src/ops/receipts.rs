@@ -51,15 +51,15 @@ async fn advance(
     marker: Marker,
     reply_to: Option<RequestId>,
 ) -> Result<Pending> {
-    let me = ctx.caller.user_id;
+    let (me, conn) = (ctx.caller.user_id, ctx.caller.conn_id);
     let (delivered, read) = marker.targets();
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         if let Some(receipt) = txn.advance_receipt(conv, me, delivered, read)? {
-            // Each member gets the markers the privacy rules let them see (the caller's own
-            // devices all of them).
+            // Each member gets the markers the privacy rules let them see (the caller's other
+            // devices all of them; the connection that moved them already knows).
             let roster = txn.roster(conv)?;
             let rules = Rules::new(txn);
-            publish_receipt(&rules, &roster, receipt, roster.ids(), out)?;
+            publish_receipt(&rules, &roster, receipt, roster.ids(), Some(conn), out)?;
         }
         Ok(())
     };

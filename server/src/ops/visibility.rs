@@ -197,12 +197,14 @@ pub fn publish_each(
     Ok(())
 }
 
-/// Publish a member's receipt markers to `viewers`, each as the rules let them see it.
+/// Publish a member's receipt markers to `viewers`, each as the rules let them see it, except
+/// to the connection `except` (the one that moved them knows).
 pub fn publish_receipt(
     rules: &Rules<'_>,
     roster: &Roster,
     receipt: ReceiptState,
     viewers: impl IntoIterator<Item = UserId>,
+    except: Option<ConnId>,
     out: &mut Vec<Publish>,
 ) -> Result<()> {
     rules.preload(&roster.ids())?;
@@ -214,7 +216,7 @@ pub fn publish_receipt(
                 .view_receipt(viewer, receipt, roster)?
                 .map(|r| (ServerFrame::Receipt { receipt: r }, Tag::Receipt(r))))
         },
-        None,
+        except,
     )
 }
 

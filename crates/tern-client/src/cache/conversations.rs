@@ -241,24 +241,39 @@ pub fn all_offline(txn: &Transaction<'_>) -> Result<Vec<Presence>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// Move the user's own read marker forward locally; returns the new marker.
-pub fn mark_read(txn: &Transaction<'_>, me: UserId, conv: ConversationId, seq: Seq) -> Result<Seq> {
-    let last: Seq = txn
-        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
-        .query_row([conv], |r| r.get(0))
-        .optional()?
-        .unwrap_or(Seq::ZERO);
+/// Move the user's own read marker forward locally (never past the newest message); the new
+/// markers if the read marker moved.
+pub fn mark_read(
+    txn: &Transaction<'_>,
+    me: UserId,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Option<ReceiptState>> {
+    let row: Option<(Seq, Seq, Seq)> = txn
+        .prepare_cached(
+            "SELECT c.last_seq, m.delivered_seq, m.read_seq FROM conversations c
+             JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2 WHERE c.id = ?1",
+        )?
+        .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((last, delivered, read)) = row else {
+        return Ok(None);
+    };
     let seq = seq.min(last);
+    if seq <= read {
+        return Ok(None);
+    }
+    let delivered = delivered.max(seq);
     txn.prepare_cached(
-        "UPDATE members SET read_seq = max(read_seq, ?3), delivered_seq = max(delivered_seq, ?3)
-         WHERE conversation_id = ?1 AND user_id = ?2",
+        "UPDATE members SET read_seq = ?3, delivered_seq = ?4 WHERE conversation_id = ?1 AND user_id = ?2",
     )?
-    .execute(params![conv, me, seq])?;
-    Ok(txn
-        .prepare_cached("SELECT read_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
-        .query_row(params![conv, me], |r| r.get::<_, Seq>(0))
-        .optional()?
-        .unwrap_or(Seq::ZERO))
+    .execute(params![conv, me, seq, delivered])?;
+    Ok(Some(ReceiptState {
+        conversation_id: conv,
+        user_id: me,
+        delivered_seq: delivered,
+        read_seq: seq,
+    }))
 }
 
 /// Read markers set here that the relay has not acknowledged yet.

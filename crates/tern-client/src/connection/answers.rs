@@ -14,7 +14,7 @@ use tern_proto::{
 
 use super::outbound::MAX_IN_FLIGHT;
 use super::session::{Session, Step, Ws};
-use crate::cache::{chat, conversations as convs, messages, outbox};
+use crate::cache::{chat, messages, outbox};
 use crate::error::Error;
 use crate::events::{ChatMessage, Event, MessageStatus};
 
@@ -215,10 +215,8 @@ impl Session<'_> {
     /// `ok` settles a read marker (recorded as sent) or answers a caller's request.
     pub(super) async fn on_ok(&mut self, id: RequestId) -> Step {
         if let Some((conv, seq)) = self.pending.take_read(id) {
-            self.shared
-                .cache
-                .call(move |txn| convs::read_sent(txn, conv, seq))
-                .await?;
+            let acked = self.acked_reads.entry(conv).or_default();
+            *acked = (*acked).max(seq);
         } else {
             self.pending.resolve(id, Ok(ServerFrame::Ok { id }));
         }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tern_proto::{ClientFrame, RequestId, ServerFrame};
+use tern_proto::{ClientFrame, ConversationId, RequestId, Seq, ServerFrame};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
@@ -48,6 +48,13 @@ pub(crate) enum Cmd {
     Fire(Box<dyn FnOnce(RequestId) -> ClientFrame + Send>),
     /// The outbox or read markers changed: send what is pending.
     Flush,
+    /// The user read `conversation_id` up to `seq` (already in the cache): send just that.
+    Read {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The new read marker.
+        seq: Seq,
+    },
     /// Stop waiting and reconnect now.
     RetryNow,
     /// The device's network changed: offline, try now; online, make sure the link still
@@ -141,7 +148,7 @@ async fn wait_offline(delay: Duration, cmds: &mut mpsc::Receiver<Cmd>) -> bool {
                     let _ = reply.send(Err(Error::Offline));
                 }
                 // Queued work waits for the next connection.
-                Some(Cmd::Fire(_) | Cmd::Flush) => {}
+                Some(Cmd::Fire(_) | Cmd::Flush | Cmd::Read { .. }) => {}
             },
         }
     }

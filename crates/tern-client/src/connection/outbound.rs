@@ -59,10 +59,14 @@ impl Session<'_> {
         // What is in flight is the head of the queue (sent in order), so the head plus a full
         // window is all that could go now.
         let window = self.pending.sends_in_flight() + MAX_IN_FLIGHT;
+        let acked: Vec<(ConversationId, Seq)> = self.acked_reads.drain().collect();
         let (queued, reads) = self
             .shared
             .cache
             .call(move |txn| {
+                for &(conv, seq) in &acked {
+                    convs::read_sent(txn, conv, seq)?;
+                }
                 Ok((
                     outbox::queued_first(txn, window)?,
                     convs::reads_to_send(txn, me)?,
@@ -98,7 +102,12 @@ impl Session<'_> {
     }
 
     /// Queue a read marker unless the same one is already awaiting its answer.
-    async fn feed_read(&mut self, ws: &mut Ws, conversation_id: ConversationId, seq: Seq) -> Step {
+    pub(super) async fn feed_read(
+        &mut self,
+        ws: &mut Ws,
+        conversation_id: ConversationId,
+        seq: Seq,
+    ) -> Step {
         if self.pending.is_reading(conversation_id, seq) {
             return Ok(());
         }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tern_proto::{ConversationId, ServerFrame, UserId};
+use tern_proto::{ConversationId, Seq, ServerFrame, UserId};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -52,6 +52,10 @@ pub(crate) struct Session<'a> {
     pub(super) last_heard: Instant,
     /// After a network change: the link must have answered by then (anything heard clears it).
     pub(super) probe_deadline: Option<Instant>,
+    /// Read markers the relay acknowledged, not yet recorded in the cache: written with the
+    /// next flush rather than one cache transaction per answer (if the app stops first, they
+    /// are sent again, which moves nothing).
+    pub(super) acked_reads: HashMap<ConversationId, Seq>,
 }
 
 impl<'a> Session<'a> {
@@ -66,6 +70,7 @@ impl<'a> Session<'a> {
             typing: HashMap::new(),
             last_heard: Instant::now(),
             probe_deadline: None,
+            acked_reads: HashMap::new(),
         }
     }
 
@@ -165,6 +170,13 @@ impl<'a> Session<'a> {
                 self.write(ws, build(id)).await
             }
             Cmd::Flush => self.flush(ws).await,
+            Cmd::Read {
+                conversation_id,
+                seq,
+            } => {
+                self.feed_read(ws, conversation_id, seq).await?;
+                ws.flush().await.map_err(SessionError::Write)
+            }
             // The network changed: a link over an interface that went away may be dead
             // without a word; the relay answers a ping at once if it is not.
             Cmd::Probe => {
