@@ -231,7 +231,7 @@ impl Config {
             tls: None,
             synchronous_full: true,
             max_batch: 512,
-            commit_window: Duration::ZERO,
+            commit_window: Duration::from_millis(1),
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             heartbeat: Heartbeat::default(),
             limits: Limits::default(),

@@ -19,6 +19,7 @@
 //! [`Tx`]/[`ReadTx`] with the same batch contract; the jobs, and every operation above them,
 //! are the same for both.
 
+mod collect;
 pub mod postgres;
 pub mod sqlite;
 pub mod tx;
@@ -47,8 +48,8 @@ pub struct StoreConfig {
     pub synchronous_full: bool,
     /// Most jobs committed together.
     pub max_batch: usize,
-    /// How long a transaction stays open for more jobs before committing (0: commit as soon
-    /// as the queue is empty). Trades a little latency for fewer fsyncs under load.
+    /// Under load, how long a batch stays open for more jobs after its first (0: commit as
+    /// soon as the queue is empty); at idle a lone job commits at once ([`collect`]).
     pub commit_window: Duration,
     /// WAL size past which the writer forces a truncating checkpoint.
     pub wal_limit_bytes: u64,

@@ -24,6 +24,11 @@ use crate::error::Error;
 use crate::extract::{authenticate, bearer};
 use crate::state::AppState;
 
+/// Bytes of frames the socket gathers before writing: the writer task feeds everything queued
+/// for a connection and flushes once, so a burst of replies and pushes leaves in one write.
+/// Small, since a buffer keeps its size after a burst.
+const WRITE_BUFFER: usize = 16 * 1024;
+
 /// `GET /v1/ws`.
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -67,7 +72,7 @@ pub async fn upgrade(
     let limits = &state.config.limits;
     let mut res = ws
         .read_buffer_size(limits.read_buffer_bytes)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(limits.hard_frame_bytes)
         .max_frame_size(limits.hard_frame_bytes)
         .on_upgrade(move |socket| connection::serve(socket, state, session, instance, compression));

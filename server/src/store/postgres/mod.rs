@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, GenericClient, NoTls};
 use tokio::sync::mpsc;
 
+use super::collect::Collector;
 use super::{Batch, Job, ReadJob, StoreConfig, READ_QUEUE};
 use crate::error::{Error, Result};
 use crate::fanout::Fanout;
@@ -50,7 +51,7 @@ pub(super) fn start(
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
-    let max_batch = config.max_batch;
+    let collect = Collector::new(config.commit_window, config.max_batch)?;
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
         .spawn(move || {
@@ -68,7 +69,7 @@ pub(super) fn start(
             match opened {
                 Ok(writer) => {
                     let _ = ready.send(Ok(()));
-                    run(writer, url, jobs, max_batch, config.commit_window, fanout);
+                    run(writer, url, jobs, collect, fanout);
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e));
@@ -126,8 +127,7 @@ fn run_batch(
     client: &mut Client,
     first: Job,
     rx: &mut mpsc::Receiver<Job>,
-    max_batch: usize,
-    window: Duration,
+    collect: &mut Collector,
     batch: &mut Batch,
 ) -> Result<()> {
     let opened = Instant::now();
@@ -135,18 +135,11 @@ fn run_batch(
     let tx = PgTx::new(txn);
     first(&tx, batch);
     let mut ran = 1;
-    while ran < max_batch {
-        match rx.try_recv() {
-            Ok(job) => {
-                job(&tx, batch);
-                ran += 1;
-            }
-            Err(mpsc::error::TryRecvError::Empty) if opened.elapsed() < window => {
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            Err(_) => break,
-        }
+    while let Some(job) = collect.next(rx, opened, ran) {
+        job(&tx, batch);
+        ran += 1;
     }
+    collect.finished(ran);
     tx.commit()
 }
 
@@ -154,8 +147,7 @@ fn run(
     client: Client,
     url: String,
     mut rx: mpsc::Receiver<Job>,
-    max_batch: usize,
-    window: Duration,
+    mut collect: Collector,
     fanout: Arc<dyn Fanout>,
 ) {
     let mut link = Link {
@@ -165,7 +157,7 @@ fn run(
     while let Some(first) = rx.blocking_recv() {
         let mut batch = Batch::default();
         let committed = match link.get() {
-            Ok(client) => match run_batch(client, first, &mut rx, max_batch, window, &mut batch) {
+            Ok(client) => match run_batch(client, first, &mut rx, &mut collect, &mut batch) {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::error!(error = %e, "PostgreSQL commit failed");

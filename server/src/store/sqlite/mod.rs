@@ -18,11 +18,12 @@ pub mod uploads;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use tokio::sync::mpsc;
 
+use super::collect::Collector;
 use super::{Batch, Job, ReadJob, StoreConfig, READ_QUEUE};
 use crate::error::{Error, Result};
 use crate::fanout::Fanout;
@@ -57,10 +58,10 @@ pub(super) fn start(
         path: wal_path(&config.path),
         limit: config.wal_limit_bytes,
     };
-    let max_batch = config.max_batch;
+    let collect = Collector::new(config.commit_window, config.max_batch)?;
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
-        .spawn(move || run(conn, jobs, max_batch, config.commit_window, fanout, wal))
+        .spawn(move || run(conn, jobs, collect, fanout, wal))
         .map_err(|e| Error::Internal(format!("cannot start store thread: {e}")))?;
     Ok((reads, handle))
 }
@@ -178,8 +179,7 @@ impl Wal {
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
-    max_batch: usize,
-    window: Duration,
+    mut collect: Collector,
     fanout: Arc<dyn Fanout>,
     wal: Wal,
 ) {
@@ -187,24 +187,16 @@ fn run(
     while let Some(first) = rx.blocking_recv() {
         let opened = Instant::now();
         let mut batch = Batch::default();
+        let mut ran = 0;
         let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(txn) => {
                 first(&txn, &mut batch);
-                let mut ran = 1;
-                // Run whatever else is queued in the same transaction. With a commit window,
-                // keep the transaction open a little longer for jobs still on their way, so
-                // one fsync covers more of them; each job still runs as soon as it arrives.
-                while ran < max_batch {
-                    match rx.try_recv() {
-                        Ok(job) => {
-                            job(&txn, &mut batch);
-                            ran += 1;
-                        }
-                        Err(mpsc::error::TryRecvError::Empty) if opened.elapsed() < window => {
-                            std::thread::sleep(Duration::from_micros(50));
-                        }
-                        Err(_) => break,
-                    }
+                ran = 1;
+                // Everything else queued, and under load what arrives before the deadline,
+                // runs in the same transaction as it arrives: one fsync for all of them.
+                while let Some(job) = collect.next(&mut rx, opened, ran) {
+                    job(&txn, &mut batch);
+                    ran += 1;
                 }
                 match txn.commit() {
                     Ok(()) => true,
@@ -222,6 +214,7 @@ fn run(
                 false
             }
         };
+        collect.finished(ran);
         if committed {
             for publish in batch.publishes.drain(..) {
                 fanout.publish(publish);
