@@ -281,6 +281,12 @@ pub async fn mark_read(
     Ok(state.client()?.mark_read(conversation_id, seq).await?)
 }
 
+/// The conversation list's unread total changed: the tray shows it.
+#[tauri::command]
+pub fn set_unread_total(app: tauri::AppHandle, total: u64) {
+    crate::tray::set_unread(&app, total);
+}
+
 /// Report typing started or stopped.
 #[tauri::command]
 pub async fn typing(

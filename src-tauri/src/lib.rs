@@ -133,6 +133,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
+            commands::set_unread_total,
             commands::sign_in,
             commands::sign_out,
             commands::conversations,

@@ -44,7 +44,7 @@ import { loadPrivacy, wirePrivacy } from "./privacy.js";
 import { wireRequests } from "./requests.js";
 import { showConnection, wireBanner } from "./views/banner.js";
 import { drawHead, drawSubtitle, drawTyping, wireMessages, recheckReading } from "./views/chat.js";
-import { drawList, wireList } from "./views/list.js";
+import { drawList, onUnreadTotal, wireList } from "./views/list.js";
 import { wireSearch, focusResults } from "./views/search.js";
 import { wireViewer } from "./views/viewer.js";
 import { showSignin, wireSignin } from "./views/signin.js";
@@ -140,6 +140,9 @@ function wire() {
   document.addEventListener("visibilitychange", () => { if (!document.hidden) drawSubtitle(); });
   api.on(api.EVENT, (ev) => onEvent(ev, loadSettings));
   api.on(api.RESYNC, resync);
+  // The tray shows the title's count: the list's own total, kept by the events above, so the
+  // two always agree and counting costs no trip to the cache.
+  onUnreadTotal((total) => api.call("set_unread_total", { total }).catch(() => {}));
 }
 
 wire();

@@ -100,14 +100,29 @@ function drawRequestsHead(n) {
   $("requests").hidden = requestsFolded;
 }
 
+/** Told the unread total whenever it changes (main.js passes it to the tray). */
+let totalChanged = () => {};
+let lastTotal = null;
+
+/** Call `fn(total)` from now on whenever the list's unread total changes. */
+export function onUnreadTotal(fn) {
+  totalChanged = fn;
+  lastTotal = null;
+}
+
 /** Bring the lists in line with the store. */
 export function drawList() {
   const { main, requests } = listed(state.conversations);
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
   drawRequestsHead(requests.length);
-  const title = titleFor(totalUnread(main));
+  const total = totalUnread(main);
+  const title = titleFor(total);
   if (document.title !== title) document.title = title;
+  if (total !== lastTotal) {
+    lastTotal = total;
+    totalChanged(total);
+  }
 }
 
 /** Whether key event `e` activates a role="button" row: Enter or Space (as a button does). */
