@@ -212,7 +212,8 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// `ok` settles a read marker (recorded as sent) or answers a caller's request.
+    /// `ok` settles a read marker (recorded as sent with the next flush) or answers a caller's
+    /// request.
     pub(super) async fn on_ok(&mut self, id: RequestId) -> Step {
         if let Some((conv, seq)) = self.pending.take_read(id) {
             let acked = self.acked_reads.entry(conv).or_default();
