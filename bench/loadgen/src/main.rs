@@ -6,6 +6,7 @@
 //! read from the relay process (/proc): CPU time per delivered message, RSS per connection.
 
 mod conn;
+mod kernel;
 mod relay;
 mod report;
 mod scenarios;

@@ -78,6 +78,18 @@ pub fn table(all: &[Figures]) -> String {
             s.map(|f| f.lost as f64),
             0,
         );
+        row(
+            &format!("{label}: relay system calls per delivered message"),
+            t.and_then(|f| f.syscalls_per_delivery),
+            s.and_then(|f| f.syscalls_per_delivery),
+            2,
+        );
+        row(
+            &format!("{label}: messages per fsync"),
+            t.and_then(|f| f.messages_per_fsync),
+            s.and_then(|f| f.messages_per_fsync),
+            2,
+        );
     }
     for (scenario, label) in [
         ("pairs-10ms-bursts", "1:1, 10 ms bursts"),

@@ -84,6 +84,7 @@ pub async fn run(
     let fanout = group.map(|g| g as u64 - 1).unwrap_or(1);
     let pad = "x".repeat(48);
     let cpu0 = relay::cpu_seconds(pid);
+    let kernel = crate::kernel::KernelWatch::start(pid);
     let start = rx.t0.elapsed();
     let total = (rate * secs) as u64;
     // The schedule runs on its own OS thread: `std::thread::sleep` wakes within tens of
@@ -128,6 +129,7 @@ pub async fn run(
     let elapsed = (rx.t0.elapsed() - start).as_secs_f64();
     let cpu = relay::cpu_seconds(pid) - cpu0;
     let delivered = rx.delivered.load(Ordering::Relaxed);
+    let k = kernel.finish(delivered);
     let mut f = Figures {
         system: "tern".into(),
         scenario: match (group.is_some(), tick.is_zero()) {
@@ -147,6 +149,11 @@ pub async fn run(
         cpu_us_per_delivery: (delivered > 0).then(|| cpu * 1e6 / delivered as f64),
         rss_per_conn_bytes: Some((rss1.saturating_sub(rss0)) as f64 / conns as f64),
         delivered_per_s: Some(delivered as f64 / elapsed),
+        syscalls_per_delivery: k.syscalls,
+        // Each sent message is stored once, whatever its fan-out.
+        messages_per_fsync: k
+            .messages_per_fsync
+            .map(|m| m * total as f64 / delivered.max(1) as f64),
         ..Figures::default()
     };
     fill_latency(&mut f, &rx.hist.lock().unwrap());

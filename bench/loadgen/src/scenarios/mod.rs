@@ -47,6 +47,10 @@ pub struct Figures {
     pub delivered_per_s: Option<f64>,
     /// Scenario-specific figure (e.g. storm resync time, ingest rate).
     pub extra: Option<(String, f64)>,
+    /// The relay's system calls per delivered message (when `perf` may count them).
+    pub syscalls_per_delivery: Option<f64>,
+    /// Messages sent per fsync of the relay (when `perf` may count them).
+    pub messages_per_fsync: Option<f64>,
     /// Latency curve for plots: (percentile, ms).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub curve: Vec<(f64, f64)>,
