@@ -6,7 +6,7 @@
 //! requests while keeping their order) with a [`Pending`] future that resolves to the reply
 //! once the job has committed.
 //!
-//! One file per subject: [`messages`] (send, history), [`receipts`] (delivered/read markers,
+//! One file per subject: [`messages`] (send, with its checks in `send_rules`), [`history`], [`receipts`] (delivered/read markers,
 //! typing), [`directs`], [`groups`] (create, rename, members, leave, list) over the rules in
 //! [`membership`], [`presence`],
 //! [`profile`] (display name, finding people), [`privacy`] (blocks, settings, message
@@ -15,6 +15,7 @@
 
 pub mod directs;
 pub mod groups;
+pub mod history;
 pub mod membership;
 pub mod messages;
 pub mod notices;
@@ -22,6 +23,7 @@ pub mod presence;
 pub mod privacy;
 pub mod profile;
 pub mod receipts;
+mod send_rules;
 pub mod visibility;
 
 use std::future::Future;
@@ -67,7 +69,7 @@ pub struct Ctx<'a> {
 pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
     match request {
         ClientFrame::Send(r) => messages::send(ctx, r).await,
-        ClientFrame::History(r) => messages::history(ctx, r).await,
+        ClientFrame::History(r) => history::history(ctx, r).await,
         ClientFrame::Delivered(r) => receipts::delivered(ctx, r).await,
         ClientFrame::Read(r) => receipts::read(ctx, r).await,
         ClientFrame::Typing(r) => receipts::typing(ctx, r).await,
