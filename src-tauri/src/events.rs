@@ -1,4 +1,5 @@
-//! The one place engine events become UI events, notifications and tray updates.
+//! The one place engine events become UI events and notifications (the tray's unread count
+//! comes from the UI, see `commands::set_unread_total`).
 //!
 //! The UI listens to [`EVENT`] (every engine event, serialized as is) and [`RESYNC`] (it fell
 //! behind and should reload from the cache); the names live in [`crate::event_names`].
