@@ -22,13 +22,6 @@ macro_rules! int_id {
         #[serde(transparent)]
         pub struct $name(pub $repr);
 
-        impl $name {
-            /// The number itself.
-            pub const fn get(self) -> $repr {
-                self.0
-            }
-        }
-
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Display::fmt(&self.0, f)
@@ -135,11 +128,6 @@ impl Seq {
     pub const fn next(self) -> Seq {
         Seq(self.0 + 1)
     }
-
-    /// How many entries lie after `earlier` up to and including this one (0 if none).
-    pub const fn since(self, earlier: Seq) -> u64 {
-        self.0.saturating_sub(earlier.0)
-    }
 }
 
 /// The sender's own id for one message, unique per sender: it makes a resend after a lost
@@ -240,10 +228,8 @@ mod tests {
     }
 
     #[test]
-    fn seq_steps_and_distances() {
+    fn seq_steps_and_ids_parse() {
         assert_eq!(Seq::ZERO.next(), Seq(1));
-        assert_eq!(Seq(10).since(Seq(4)), 6);
-        assert_eq!(Seq(4).since(Seq(10)), 0);
         assert_eq!("12".parse::<ConversationId>().unwrap(), ConversationId(12));
     }
 }
