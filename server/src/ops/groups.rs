@@ -2,8 +2,8 @@
 //! caller's conversation list. Every change is published to the members after it commits.
 
 use tern_proto::{
-    AddMembers, ConversationInfo, CreateGroup, ErrorCode, LeaveGroup, ListConversations,
-    NoticeAction, RemoveMember, RenameGroup, ServerFrame, UserId,
+    AddMembers, ConversationInfo, CreateGroup, LeaveGroup, ListConversations, NoticeAction,
+    RemoveMember, RenameGroup, ServerFrame, UserId,
 };
 
 use super::notices::{self, named};
@@ -13,7 +13,7 @@ use super::presence::introduce;
 use super::privacy::mark_requests;
 use super::visibility::{conversation_reply, publish_conversation, Rules};
 use super::{check_name, queue, Ctx, Pending};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fanout::Publish;
 use crate::store::Tx;
 
@@ -30,14 +30,11 @@ fn addable(txn: &dyn Tx, adder: UserId, candidates: Vec<UserId>) -> Result<Vec<U
     Ok(out)
 }
 
+/// Refuse a request naming more members than a group may have before it costs a store job;
+/// the configured maximum.
 fn check_size(ctx: Ctx<'_>, members: usize) -> Result<usize> {
     let max = ctx.state.config.limits.max_group_size;
-    if members > max {
-        return Err(Error::refused(
-            ErrorCode::GroupTooLarge,
-            format!("a group may have at most {max} members"),
-        ));
-    }
+    membership::check_size(members, max)?;
     Ok(max)
 }
 

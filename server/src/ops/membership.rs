@@ -140,7 +140,8 @@ fn require_admin(txn: &dyn Tx, conv: ConversationId, user: UserId) -> Result<()>
     Ok(())
 }
 
-fn check_size(members: usize, max_size: usize) -> Result<()> {
+/// `group_too_large` past `max_size` members.
+pub(super) fn check_size(members: usize, max_size: usize) -> Result<()> {
     if members > max_size {
         return Err(Error::refused(
             ErrorCode::GroupTooLarge,
