@@ -89,12 +89,7 @@ async fn measure_cold_start_and_idle_memory() {
             continue;
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
-        let (rss, pss) = app_memory(true);
-        println!(
-            "idle memory, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
-            rss as f64 / 1024.0,
-            pss as f64 / 1024.0
-        );
+        print_app_memory("idle memory", true);
         app.quit().await;
     }
     starts.sort();
@@ -104,9 +99,9 @@ async fn measure_cold_start_and_idle_memory() {
     );
 }
 
-/// Sum RSS and PSS (KiB) of the newest `tern-desktop` and its child processes; with
-/// `each`, print every process's figures too.
-fn app_memory(each: bool) -> (u64, u64) {
+/// Print the summed RSS and PSS of the newest `tern-desktop` and its child processes (the
+/// WebKit ones) under `what`; with `each`, every process's figures first.
+fn print_app_memory(what: &str, each: bool) {
     let out = std::process::Command::new("pgrep")
         .args(["-n", "-x", "tern-desktop"])
         .output()
@@ -121,7 +116,11 @@ fn app_memory(each: bool) -> (u64, u64) {
         rss += r;
         pss += s;
     }
-    (rss, pss)
+    println!(
+        "{what}, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0
+    );
 }
 
 /// Wait for a page value that a script left on `window` (`null` until set).
@@ -239,12 +238,7 @@ async fn measure_a_chat_of_ten_thousand_messages() {
         frames[3].as_f64().unwrap_or(0.0),
         frames[4]
     );
-    let (rss, pss) = app_memory(false);
-    println!(
-        "memory with the whole chat scrolled through, app + WebKit processes: RSS {:.1} MiB, PSS {:.1} MiB",
-        rss as f64 / 1024.0,
-        pss as f64 / 1024.0
-    );
+    print_app_memory("memory with the whole chat scrolled through", false);
     app.quit().await;
 }
 
