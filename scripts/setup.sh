@@ -18,6 +18,9 @@ APT_PACKAGES=(
   # relay tests on PostgreSQL: the server binaries (scripts/with-postgres.sh starts a private
   # instance in a temporary folder; the package's own service is not used)
   postgresql
+  # relay cluster tests: the NATS server between relays (each test starts a private one on a
+  # free port; the package's service is not used) and HAProxy in front of them
+  nats-server haproxy
   # relay tests on an S3-compatible object store: a Python virtual environment for moto's
   # server (installed below from PyPI; each test starts a private one on a free port)
   python3-venv

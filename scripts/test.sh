@@ -20,3 +20,7 @@ scripts/with-keyring.sh cargo test --workspace --locked "$@"
 # The relay's integration tests again, on PostgreSQL: a private server for this run, a fresh
 # database per relay under test (scripts/with-postgres.sh).
 scripts/with-postgres.sh cargo test -p tern-server --locked "$@"
+# A cluster as deployed: three relay processes on that PostgreSQL with a private NATS between
+# them, behind HAProxy with deploy/cluster/haproxy-tern.cfg, and engine clients (which need the
+# keychain) that know only the front.
+scripts/with-postgres.sh scripts/with-keyring.sh cargo test -p tern-e2e --test cluster --locked "$@"

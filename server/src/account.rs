@@ -11,7 +11,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use tern_proto::{close, ChangePasswordRequest, ErrorCode, SessionId, SessionsResponse};
+use tern_proto::{ChangePasswordRequest, ErrorCode, SessionId, SessionsResponse};
 
 use crate::error::{ApiError, Error};
 use crate::extract::Authenticated;
@@ -45,7 +45,7 @@ pub async fn change_password(
             txn.revoke_others(user_id, Some(keep), tern_proto::now_ms())
         })
         .await?;
-    state.hub.kick_sessions(&revoked, close::REVOKED);
+    state.bus.revoked(&state.hub, &revoked);
     tracing::info!(
         user = %user_id,
         revoked = revoked.len(),
@@ -70,7 +70,7 @@ pub async fn delete(
             crate::ops::privacy::delete_account(txn, user, tern_proto::now_ms(), out)
         })
         .await?;
-    state.hub.kick_sessions(&sessions, close::REVOKED);
+    state.bus.revoked(&state.hub, &sessions);
     tracing::info!(%user, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -152,7 +152,7 @@ pub async fn revoke(
     if !revoked {
         return Err(Error::refused(ErrorCode::NotFound, "no such active session").into());
     }
-    state.hub.kick_sessions(&[id], close::REVOKED);
+    state.bus.revoked(&state.hub, &[id]);
     tracing::info!(%user, session = %id, "session revoked");
     Ok(StatusCode::NO_CONTENT)
 }

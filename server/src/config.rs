@@ -17,6 +17,9 @@ pub struct Config {
     /// A `postgres://` address: keep everything in PostgreSQL instead of `db_path` (several
     /// relays may share it).
     pub postgres: Option<String>,
+    /// A `nats://` address: tell the other relays on the same PostgreSQL database what this
+    /// relay's connections must see live, and hear from them (see [`crate::bus`]).
+    pub bus: Option<String>,
     /// PEM certificate chain and private key; when set the relay serves `https`/`wss` only.
     pub tls: Option<TlsPaths>,
     /// fsync every group commit (survives power loss). Off: survives a relay crash only.
@@ -228,6 +231,7 @@ impl Config {
         Config {
             db_path: db_path.clone(),
             postgres: None,
+            bus: None,
             tls: None,
             synchronous_full: true,
             max_batch: 512,

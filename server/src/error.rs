@@ -18,8 +18,9 @@ pub enum Error {
     /// SQLite failed.
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    /// PostgreSQL failed (or could not be reached).
-    #[error("database error: {0}")]
+    /// PostgreSQL failed (or could not be reached). Shown with the server's SQLSTATE and
+    /// message, which `postgres::Error`'s own text ("db error") leaves out.
+    #[error("database error: {}", pg_detail(.0))]
     Pg(#[from] postgres::Error),
     /// Socket or file I/O failed.
     #[error("i/o error: {0}")]
@@ -30,6 +31,14 @@ pub enum Error {
     /// An invariant broke; logged, reported to clients as `internal`.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A PostgreSQL error with what the server said, when it said something.
+fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 impl Error {

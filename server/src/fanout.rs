@@ -1,9 +1,9 @@
 //! The boundary between storage and delivery: what the store hands over after a commit.
 //!
 //! A [`Publish`] names users, not connections; the [`Fanout`] implementation decides where
-//! those users' sessions are. The in-process [`crate::hub::Hub`] is the only implementation
-//! today; a multi-relay deployment would implement [`Fanout`] over a pub/sub engine and keep
-//! everything else. Payloads are serialized once and shared by every recipient.
+//! those users' sessions are: the in-process [`crate::hub::Hub`] on a single relay, and in a
+//! cluster [`crate::bus::Delivery`], which hands the same frame to the hub and to the bus
+//! between relays. Payloads are serialized once and shared by every recipient.
 
 use std::sync::{Arc, OnceLock};
 
@@ -27,8 +27,13 @@ pub struct Payload {
 impl Payload {
     /// Serialize `frame` once.
     pub fn new(frame: &ServerFrame) -> Arc<Payload> {
+        Self::from_text(Utf8Bytes::from(frame.to_json()))
+    }
+
+    /// A frame already serialized (by the relay that published it on the bus).
+    pub fn from_text(text: Utf8Bytes) -> Arc<Payload> {
         Arc::new(Payload {
-            text: Utf8Bytes::from(frame.to_json()),
+            text,
             deflated: OnceLock::new(),
         })
     }
@@ -69,6 +74,9 @@ pub struct Publish {
     pub tag: Tag,
     /// A connection that must not receive it (the one that caused it and got a reply).
     pub except: Option<ConnId>,
+    /// For this relay's connections only: in a cluster each relay announces presence to its
+    /// own connections (see [`crate::bus`]).
+    pub local: bool,
 }
 
 impl Publish {
@@ -79,6 +87,7 @@ impl Publish {
             payload: Payload::new(frame),
             tag: Tag::Other,
             except: None,
+            local: false,
         }
     }
 }

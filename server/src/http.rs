@@ -16,7 +16,6 @@ use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
 use crate::{account, login, register, transfers, ws};
-use tern_proto::close;
 
 /// Largest HTTP request body; larger ones get `413 body_too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -66,7 +65,7 @@ async fn logout(
         .store
         .call(move |txn, _| txn.revoke_session(id, tern_proto::now_ms()))
         .await?;
-    state.hub.kick_sessions(&[id], close::REVOKED);
+    state.bus.revoked(&state.hub, &[id]);
     tracing::info!(user = %session.user_id, session = %id, "logged out");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -80,7 +79,7 @@ async fn logout_all(
         .store
         .call(move |txn, _| txn.revoke_all(user, tern_proto::now_ms()))
         .await?;
-    state.hub.kick_sessions(&ids, close::REVOKED);
+    state.bus.revoked(&state.hub, &ids);
     tracing::info!(%user, sessions = ids.len(), "logged out everywhere");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -112,6 +111,11 @@ async fn health(State(state): State<AppState>) -> Response {
                     Ok(Ok(()))
                 );
                 body["blob_store"] = if up { "ok" } else { "unavailable" }.into();
+            }
+            // In a cluster: whether NATS is connected. Without it the relay still serves its
+            // own connections (and catches up when it returns), so it stays in rotation.
+            if let Some(up) = state.bus.is_up() {
+                body["bus"] = if up { "ok" } else { "unavailable" }.into();
             }
             Json(body).into_response()
         }

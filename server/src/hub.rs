@@ -1,5 +1,10 @@
 //! The in-process registry of live connections: fan-out, kicking and presence counts.
 //!
+//! In a cluster the hub also holds what the bus said about the other relays' users
+//! ([`crate::bus::presence::Remote`]), so "online" means online on any relay, and it reports
+//! its own users' first and last connections to the bus from inside its lock, so those reports
+//! leave in the order the changes happened.
+//!
 //! The map is behind a `std::sync::Mutex` that is never held across an `.await`: every
 //! operation is a short lookup followed by non-blocking `try_send`s. A connection whose queue
 //! is full is too slow to keep up; rather than buffer without bound or drop frames silently,
@@ -12,17 +17,28 @@ use std::sync::{Arc, Mutex};
 use tern_proto::{close, SessionId, UserId};
 use tokio::sync::{mpsc, Notify};
 
+use crate::bus::presence::Remote;
 use crate::fanout::{ConnId, Fanout, Payload, Publish, Tag};
 use crate::metrics::Metrics;
 
-/// A frame pushed to a connection from outside its own request handling.
+/// What reaches a connection from outside its own request handling.
 #[derive(Debug, Clone)]
-pub struct Live {
-    /// The frame.
-    pub payload: Arc<Payload>,
-    /// What the frame is about, so a connection can drop what a sync already sent.
-    pub tag: Tag,
+pub enum Live {
+    /// A frame to push.
+    Frame {
+        /// The frame.
+        payload: Arc<Payload>,
+        /// What the frame is about, so a connection can drop what a sync already sent.
+        tag: Tag,
+    },
+    /// The bus was away (or dropped frames): look in the store for messages this connection
+    /// has not been sent.
+    CatchUp,
 }
+
+/// Told, under the hub's lock, when a user's first connection on this relay opens (`true`)
+/// or their last one closes (`false`).
+pub type PresenceHook = Box<dyn Fn(UserId, bool) + Send + Sync>;
 
 /// Why a connection is being closed, as a WebSocket close code and reason (the protocol's
 /// codes live in [`tern_proto::close`]).
@@ -99,17 +115,31 @@ struct Shared {
     next_conn: AtomicU64,
     queue_len: usize,
     metrics: Arc<Metrics>,
+    /// The other relays' users (empty on a relay without a bus).
+    remote: Mutex<Remote>,
+    on_presence: Option<PresenceHook>,
 }
 
 impl Hub {
     /// An empty hub. `queue_len` bounds each connection's pending pushed frames.
     pub fn new(queue_len: usize, metrics: Arc<Metrics>) -> Hub {
+        Self::with_presence_hook(queue_len, metrics, None)
+    }
+
+    /// An empty hub that reports its users' presence changes to `hook` (the bus).
+    pub fn with_presence_hook(
+        queue_len: usize,
+        metrics: Arc<Metrics>,
+        hook: Option<PresenceHook>,
+    ) -> Hub {
         Hub {
             shared: Arc::new(Shared {
                 users: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 queue_len,
                 metrics,
+                remote: Mutex::new(Remote::default()),
+                on_presence: hook,
             }),
         }
     }
@@ -140,6 +170,11 @@ impl Hub {
             old.kick.kick(close::REPLACED);
         }
         let came_online = entry.conns.is_empty();
+        if came_online {
+            if let Some(hook) = &self.shared.on_presence {
+                hook(user, true);
+            }
+        }
         entry.conns.push(Conn {
             id: conn_id,
             session_id,
@@ -164,15 +199,44 @@ impl Hub {
         entry.conns.retain(|c| c.id != conn_id);
         if entry.conns.is_empty() {
             users.remove(&user);
+            if let Some(hook) = &self.shared.on_presence {
+                hook(user, false);
+            }
             true
         } else {
             false
         }
     }
 
-    /// Whether any connection of `user` is registered.
+    /// Whether `user` has a connection on this relay or, in a cluster, on another one.
     pub fn is_online(&self, user: UserId) -> bool {
+        self.is_local(user) || self.shared.remote.lock().unwrap().is_online(user)
+    }
+
+    /// Whether any connection of `user` is registered on this relay.
+    pub fn is_local(&self, user: UserId) -> bool {
         self.shared.users.lock().unwrap().contains_key(&user)
+    }
+
+    /// Every user with a connection on this relay.
+    pub fn local_users(&self) -> Vec<UserId> {
+        self.shared.users.lock().unwrap().keys().copied().collect()
+    }
+
+    /// Change what is known about the other relays' users; returns what `f` returns.
+    pub fn remote<T>(&self, f: impl FnOnce(&mut Remote) -> T) -> T {
+        f(&mut self.shared.remote.lock().unwrap())
+    }
+
+    /// Ask every connection to look for messages it missed (see [`Live::CatchUp`]). A
+    /// connection whose queue is full is closed instead; its reconnect syncs.
+    pub fn catch_up_all(&self) {
+        let users = self.shared.users.lock().unwrap();
+        for c in users.values().flat_map(|e| e.conns.iter()) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(Live::CatchUp) {
+                c.kick.kick(close::TOO_SLOW);
+            }
+        }
     }
 
     /// Close every connection of the given sessions.
@@ -223,7 +287,7 @@ impl Fanout for Hub {
                 if Some(conn.id) == publish.except || conn.kick.is_kicked() {
                     continue;
                 }
-                let live = Live {
+                let live = Live::Frame {
                     payload: publish.payload.clone(),
                     tag: publish.tag,
                 };

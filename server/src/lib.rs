@@ -6,12 +6,14 @@
 //! tests call it directly on `127.0.0.1:0`.
 //!
 //! Module map: [`http`] and [`ws`] speak to clients; [`ops`] are the operations; [`store`]
-//! persists; [`fanout`] is the boundary to delivery, implemented in-process by [`hub`].
+//! persists; [`fanout`] is the boundary to delivery, implemented in-process by [`hub`] and, in a
+//! cluster of relays, by [`bus`] beside it.
 
 pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod bus;
 pub mod client_addr;
 pub mod config;
 pub mod error;
@@ -45,6 +47,7 @@ use tokio::sync::mpsc;
 pub use config::Config;
 pub use error::{Error, Result};
 
+use crate::bus::Bus;
 use crate::guards::AccountGuards;
 use crate::hub::Hub;
 use crate::limits::KeyedLimiter;
@@ -103,7 +106,26 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
-    let hub = Hub::new(config.limits.connection_queue, metrics.clone());
+    let (bus, outbox) = match &config.bus {
+        Some(_) => {
+            let (bus, outbox) = Bus::clustered(metrics.clone());
+            (bus, Some(outbox))
+        }
+        None => (Bus::alone(), None),
+    };
+    let hub = Hub::with_presence_hook(
+        config.limits.connection_queue,
+        metrics.clone(),
+        bus.presence_hook(),
+    );
+    let fanout: Arc<dyn fanout::Fanout> = if bus.is_clustered() {
+        Arc::new(bus::Delivery {
+            hub: hub.clone(),
+            bus: bus.clone(),
+        })
+    } else {
+        Arc::new(hub.clone())
+    };
     let (store, store_thread) = Store::open(
         StoreConfig {
             path: config.db_path.clone(),
@@ -113,7 +135,7 @@ pub async fn serve(
             wal_limit_bytes: config.wal_limit_bytes,
             postgres: config.postgres.clone(),
         },
-        Arc::new(hub.clone()),
+        fanout,
     )?;
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     // Every client behind a trusted proxy shares its address: the per-address cap must not
@@ -122,7 +144,16 @@ pub async fn serve(
     let trusted = config.trusted_proxies.clone();
     conn_policy.exempt = Arc::new(move |ip| trusted.contains(ip));
     let gate = listen::Gate::new(conn_policy, metrics.clone());
-    let (state, conns_done) = app_state(config, store, hub.clone(), metrics)?;
+    let bus_url = config.bus.clone();
+    let (state, conns_done) = app_state(config, store, hub.clone(), bus.clone(), metrics)?;
+    let link = match (bus_url, outbox) {
+        (Some(url), Some(outbox)) => Some(
+            bus::link::start(&url, bus, outbox, state.clone())
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        ),
+        _ => None,
+    };
     let sweeper = tokio::spawn(sweep_uploads(state.clone()));
     let addr = listeners.main.local_addr()?;
     tracing::info!(%addr, tls = acceptor.is_some(), "relay listening");
@@ -149,7 +180,7 @@ pub async fn serve(
     if let Some(task) = metrics_task {
         let _ = task.await;
     }
-    stop_all(hub, sweeper, state, conns_done, store_thread).await;
+    stop_all(hub, sweeper, state, conns_done, link, store_thread).await;
     tracing::info!("relay stopped");
     Ok(())
 }
@@ -160,6 +191,7 @@ fn app_state(
     config: Config,
     store: Store,
     hub: Hub,
+    bus: Bus,
     metrics: Arc<Metrics>,
 ) -> Result<(AppState, mpsc::Receiver<()>)> {
     let blobs = blobs::Blobs::open(&config.blob_dir)?;
@@ -175,6 +207,7 @@ fn app_state(
         config: Arc::new(config),
         store,
         hub,
+        bus,
         metrics,
         shutting_down: Arc::new(AtomicBool::new(false)),
         conn_guard,
@@ -186,12 +219,13 @@ fn app_state(
 }
 
 /// After the listeners stopped: close what is still connected, wait (bounded) for the
-/// connection tasks, then for the store thread to drain its queue.
+/// connection tasks, say goodbye on the bus, then wait for the store thread to drain its queue.
 async fn stop_all(
     hub: Hub,
     sweeper: tokio::task::JoinHandle<()>,
     state: AppState,
     mut conns_done: mpsc::Receiver<()>,
+    link: Option<bus::link::Link>,
     store_thread: store::StoreThread,
 ) {
     // Connections upgraded just before the flag was set are kicked here too.
@@ -204,6 +238,9 @@ async fn stop_all(
         .is_err()
     {
         tracing::warn!("some connections did not close within 10 s");
+    }
+    if let Some(link) = link {
+        link.stop().await;
     }
     // Every Store handle is gone once connections are; the thread drains its queue and exits.
     // A connection task that did not finish still holds a handle: do not wait for it forever.

@@ -57,6 +57,10 @@ struct Args {
     /// several relays may share one database (docs/scaling.md).
     #[arg(long, env = "TERN_STORE")]
     store: Option<String>,
+    /// With --store postgres://…: several relays on that database tell each other over NATS
+    /// (`nats://host:4222`) what their connections must see live (docs/scaling.md).
+    #[arg(long, env = "TERN_BUS", requires = "store")]
+    bus: Option<String>,
     /// PEM certificate chain; with --tls-key, serve https:// and wss:// only.
     #[arg(long, env = "TERN_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -199,6 +203,7 @@ impl Args {
     fn into_config(self) -> Config {
         let mut c = Config::new(self.db);
         c.postgres = self.store.filter(|s| !s.is_empty());
+        c.bus = self.bus.filter(|s| !s.is_empty());
         if let Some(dir) = self.blob_dir {
             c.blob_dir = dir;
         }

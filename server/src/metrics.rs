@@ -35,6 +35,15 @@ pub struct Metrics {
     pub sockets_open: AtomicU64,
     /// Connections closed because they could not keep up (4008).
     pub slow_closed: AtomicU64,
+    /// Frames sent to the other relays over the bus.
+    pub bus_sent: AtomicU64,
+    /// Frames from other relays received over the bus.
+    pub bus_received: AtomicU64,
+    /// Frames not sent to the bus (it was away or its queue full); the receivers' gap fill
+    /// and catch-up make up for them.
+    pub bus_dropped: AtomicU64,
+    /// Messages a connection read from the store because the bus had not brought them (yet).
+    pub bus_gap_fills: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
     /// Password checks computed (argon2id verifications at login, wrong or right).
     pub password_verifications: AtomicU64,
@@ -76,7 +85,7 @@ impl Metrics {
     }
 
     /// The plain counters and gauges: name, help, type, value.
-    fn series(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 10] {
+    fn series(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 14] {
         [
             (
                 "tern_connections_total",
@@ -125,6 +134,30 @@ impl Metrics {
                 "Connections closed because they could not keep up.",
                 "counter",
                 &self.slow_closed,
+            ),
+            (
+                "tern_bus_sent_total",
+                "Frames sent to the other relays over the bus.",
+                "counter",
+                &self.bus_sent,
+            ),
+            (
+                "tern_bus_received_total",
+                "Frames from other relays received over the bus.",
+                "counter",
+                &self.bus_received,
+            ),
+            (
+                "tern_bus_dropped_total",
+                "Frames that could not be sent to the bus.",
+                "counter",
+                &self.bus_dropped,
+            ),
+            (
+                "tern_bus_gap_fills_total",
+                "Messages read from the store because the bus had not brought them.",
+                "counter",
+                &self.bus_gap_fills,
             ),
             (
                 "tern_password_verifications_total",

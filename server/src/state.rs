@@ -21,6 +21,8 @@ pub struct AppState {
     pub store: Store,
     /// Live connections and fan-out.
     pub hub: Hub,
+    /// The other relays of a cluster (alone without `--bus`).
+    pub bus: crate::bus::Bus,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Rate limits and password hashing capacity of the account endpoints.

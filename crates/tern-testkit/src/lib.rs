@@ -6,6 +6,8 @@
 //! flags (rate limits, heartbeats, metrics address) through [`RelaySpec::args`]; how a process
 //! is started, awaited, restarted and killed lives here only.
 
+pub mod front;
+pub mod nats;
 pub mod postgres;
 
 use std::io;

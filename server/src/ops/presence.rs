@@ -1,4 +1,4 @@
-//! Presence: who is online as this relay sees it, introductions when users start sharing a
+//! Presence: who is online (on any relay of a cluster), introductions when users start sharing a
 //! conversation, and announcements when a user's first device connects or last one leaves.
 
 use tern_proto::{Presence, ServerFrame, UserId};
@@ -67,7 +67,8 @@ pub fn visible_presence(txn: &dyn Tx, hub: &Hub, viewer: UserId) -> Result<Vec<P
 
 /// Record that the user's last device went away and tell their contacts; or, on connect, that
 /// they came online. The state published is read from the hub when the job runs, so a quick
-/// disconnect-reconnect cannot leave contacts with a stale "offline".
+/// disconnect-reconnect cannot leave contacts with a stale "offline". Only this relay's
+/// connections are told: in a cluster the others announce what they hear on the bus.
 pub async fn announce_presence(state: &AppState, user: UserId, went_offline: bool) -> Result<()> {
     let hub = state.hub.clone();
     state
@@ -85,7 +86,10 @@ pub async fn announce_presence(state: &AppState, user: UserId, went_offline: boo
             }
             if !audience.is_empty() {
                 let presence = presence_of(txn, &hub, &[user])?.remove(0);
-                out.push(Publish::new(audience, &ServerFrame::Presence { presence }));
+                let mut p = Publish::new(audience, &ServerFrame::Presence { presence });
+                // Every relay of a cluster announces what it hears to its own connections.
+                p.local = true;
+                out.push(p);
             }
             Ok(())
         })

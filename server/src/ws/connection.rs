@@ -24,10 +24,10 @@ use futures_util::StreamExt;
 use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
 
+use super::gaps::Contiguous;
 use super::markers::SentMarkers;
 use super::outq::{OutQueue, TooSlow};
 use super::writer::{self, Outbound};
-use crate::fanout::Tag;
 use crate::hub::{CloseReason, Live};
 use crate::limits::TokenBucket;
 use crate::ops::{self, Caller};
@@ -61,6 +61,8 @@ pub(super) struct Conn {
     /// a connection contiguously (a connection that misses one is kicked), so a later sync
     /// can skip exactly this range instead of sending it twice.
     pub(super) pushed: HashMap<ConversationId, (Seq, Seq)>,
+    /// In a cluster: per conversation, how far everything has been sent (see [`super::gaps`]).
+    pub(super) contiguous: Contiguous,
     /// This connection's close signal (also watched while a sync runs).
     pub(super) kick: std::sync::Arc<crate::hub::Kick>,
     /// When the session's token expires.
@@ -177,6 +179,7 @@ impl Conn {
             rejected_in_a_row: 0,
             synced: HashMap::new(),
             pushed: HashMap::new(),
+            contiguous: Contiguous::default(),
             kick,
             expires_at: session.expires_at,
             state: state.clone(),
@@ -243,10 +246,11 @@ impl Conn {
                 _ = self.out.ready() => {}
                 Some(reply) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     if let Some(reply) = reply {
+                        self.note_reply(&reply);
                         self.emit(reply);
                     }
                 }
-                Some(item) = live.recv() => self.forward(item),
+                Some(item) = live.recv() => self.forward(item).await,
                 frame = stream.next(), if can_read => {
                     last_heard = Instant::now();
                     if let Some(end) = self.on_message(frame, compression).await {
@@ -322,27 +326,5 @@ impl Conn {
     pub(super) fn expiry_instant(&self) -> tokio::time::Instant {
         let left = (self.expires_at - tern_proto::now_ms()).max(0) as u64;
         tokio::time::Instant::now() + Duration::from_millis(left)
-    }
-
-    /// Forward a pushed frame unless a sync on this connection already sent it or newer.
-    fn forward(&mut self, item: Live) {
-        match item.tag {
-            Tag::Message(conv, seq) => {
-                if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
-                    return;
-                }
-                self.pushed
-                    .entry(conv)
-                    .and_modify(|r| r.1 = seq)
-                    .or_insert((seq, seq));
-            }
-            Tag::Receipt(r) => {
-                if !self.receipts.admit(&r) {
-                    return;
-                }
-            }
-            Tag::Other => {}
-        }
-        self.emit(Outbound::Shared(item.payload));
     }
 }

@@ -222,6 +222,9 @@ impl Conn {
         };
         match outcome {
             Ok(done) => {
+                for (&conv, &head) in &done.heads {
+                    self.contiguous.reached(conv, head);
+                }
                 self.synced = done.heads;
                 for r in &done.receipts {
                     self.receipts.admit(r);

@@ -6,6 +6,7 @@
 //! buffer and hard frame limits from [`crate::config::Limits`].
 
 mod connection;
+mod gaps;
 mod inbound;
 mod markers;
 mod outq;

@@ -123,6 +123,12 @@ fn read_loop(client: Client, url: String, mut rx: mpsc::Receiver<ReadJob>) {
 
 /// Run one batch: the first job and whatever else is queued, in one transaction. Returns
 /// whether it committed.
+///
+/// The batch first locks the change counter's row, so the batches of all relays on this
+/// database commit one at a time. Without that, two relays' batches lock conversation rows
+/// and the counter in whatever order their jobs come, and PostgreSQL breaks the resulting
+/// deadlocks by failing a whole batch after `deadlock_timeout` (observed with three relays
+/// writing to one group). Taken first, the lock is the only one a batch can wait for.
 fn run_batch(
     client: &mut Client,
     first: Job,
@@ -131,7 +137,11 @@ fn run_batch(
     batch: &mut Batch,
 ) -> Result<()> {
     let opened = Instant::now();
-    let txn = client.transaction()?;
+    let mut txn = client.transaction()?;
+    txn.execute(
+        "SELECT value FROM meta WHERE key = 'change_version' FOR UPDATE",
+        &[],
+    )?;
     let tx = PgTx::new(txn);
     first(&tx, batch);
     let mut ran = 1;

@@ -1,0 +1,90 @@
+//! A private NATS server for relay cluster tests: Debian's `nats-server` (scripts/setup.sh
+//! installs it) on a free loopback port, no configuration file, nothing persisted.
+//! Restartable on the same port, to test relays riding out a bus outage; killed on drop.
+
+use std::io;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::free_port;
+
+/// A running (or stopped, restartable) `nats-server`.
+#[derive(Debug)]
+pub struct NatsServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+fn exe() -> PathBuf {
+    std::env::var_os("TERN_NATS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("nats-server"))
+}
+
+impl NatsServer {
+    /// Start on a free port and wait until it accepts connections.
+    pub fn start() -> io::Result<NatsServer> {
+        let mut server = NatsServer {
+            port: free_port(),
+            child: None,
+        };
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// (Re)start on the same port; waits until it accepts connections.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.kill();
+        for _ in 0..50 {
+            let mut child = Command::new(exe())
+                .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| {
+                    io::Error::other(format!(
+                        "{}: {e} (scripts/setup.sh installs nats-server)",
+                        exe().display()
+                    ))
+                })?;
+            for _ in 0..200 {
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    self.child = Some(child);
+                    return Ok(());
+                }
+                if child.try_wait()?.is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(io::Error::other(format!(
+            "nats-server did not start on port {}",
+            self.port
+        )))
+    }
+
+    /// SIGKILL: the bus is gone until [`NatsServer::restart`].
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Its `nats://` address.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

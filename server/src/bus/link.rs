@@ -1,0 +1,333 @@
+//! The relay's link to NATS: one task publishes what this relay queues (frames, its presence
+//! changes, a full presence list every heartbeat interval), one receives what the others
+//! publish and hands it to the hub. The NATS client owns the socket and reconnects by
+//! itself; these tasks only react to its events.
+//!
+//! NATS can be away when the relay starts or at any time after: the relay serves its own
+//! connections meanwhile (nothing it acknowledges depends on the bus), `/health` says
+//! `"bus": "unavailable"`, and when NATS is back every connection catches up from the store.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use futures_util::StreamExt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+
+use super::presence::Flip;
+use super::wire::{Control, FanFrame, RelayId, CONTROL, FAN};
+use super::{Bus, Out, Outbox};
+use crate::fanout::{Payload, Publish};
+use crate::state::AppState;
+
+/// Longest wait between reconnection attempts.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
+/// How long a stopping relay waits for its last messages to reach NATS.
+const STOP_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The running link; [`Link::stop`] tells the others this relay is going.
+pub struct Link {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Why the link could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The address is not a NATS address.
+    #[error("bus address: {0}")]
+    Address(String),
+    /// Subscribing failed.
+    #[error("bus: {0}")]
+    Nats(String),
+}
+
+/// Connect (in the background: NATS may come later) and start both tasks.
+pub async fn start(
+    url: &str,
+    bus: Bus,
+    outbox: Outbox,
+    state: AppState,
+) -> Result<Link, LinkError> {
+    let relay = bus
+        .relay()
+        .ok_or_else(|| LinkError::Address("no relay id".into()))?;
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("tern-relay-{relay}"))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .reconnect_delay_callback(|attempt| {
+            let ms = 50u64.saturating_mul(1 << attempt.min(6));
+            Duration::from_millis(ms).min(MAX_RECONNECT_DELAY)
+        })
+        .event_callback(move |event| {
+            let tx = events_tx.clone();
+            async move {
+                let _ = tx.send(event);
+            }
+        })
+        .connect(url)
+        .await
+        .map_err(|e| LinkError::Address(e.to_string()))?;
+    let fan = client
+        .subscribe(FAN)
+        .await
+        .map_err(|e| LinkError::Nats(e.to_string()))?;
+    let control = client
+        .subscribe(CONTROL)
+        .await
+        .map_err(|e| LinkError::Nats(e.to_string()))?;
+    let (stop, stopping) = watch::channel(false);
+    let beat_now = Arc::new(Notify::new());
+    let publisher = Publisher {
+        client: client.clone(),
+        relay,
+        state: state.clone(),
+    };
+    let receiver = Receiver {
+        client,
+        bus,
+        relay,
+        state,
+        beat_now: beat_now.clone(),
+    };
+    let tasks = vec![
+        tokio::spawn(publisher.run(outbox, beat_now, stopping.clone())),
+        tokio::spawn(receiver.run(fan, control, events, stopping)),
+    ];
+    Ok(Link { stop, tasks })
+}
+
+impl Link {
+    /// Say goodbye on the bus (bounded in time) and stop both tasks.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(STOP_PATIENCE * 2, task).await;
+        }
+    }
+}
+
+struct Publisher {
+    client: async_nats::Client,
+    relay: RelayId,
+    state: AppState,
+}
+
+impl Publisher {
+    async fn run(
+        self,
+        mut outbox: Outbox,
+        beat_now: Arc<Notify>,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let every = self.state.config.heartbeat.interval;
+        let mut beat = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                out = outbox.recv() => match out {
+                    Some(out) => self.send(out).await,
+                    None => break,
+                },
+                _ = beat.tick() => self.beat().await,
+                _ = beat_now.notified() => self.beat().await,
+                _ = stopping.changed() => break,
+            }
+        }
+        // What is still queued (the last users' offline changes) and the goodbye.
+        while let Ok(out) = outbox.try_recv() {
+            self.send(out).await;
+        }
+        let gone = Control::Gone { relay: self.relay };
+        let _ = tokio::time::timeout(STOP_PATIENCE, async {
+            self.send(Out::Control(gone)).await;
+            let _ = self.client.flush().await;
+        })
+        .await;
+    }
+
+    /// This relay's full presence list.
+    async fn beat(&self) {
+        let users = self.state.hub.local_users();
+        self.send(Out::Control(Control::Beat {
+            relay: self.relay,
+            users,
+        }))
+        .await;
+    }
+
+    async fn send(&self, out: Out) {
+        let (subject, bytes) = match out {
+            Out::Fan {
+                users,
+                tag,
+                payload,
+            } => (
+                FAN,
+                FanFrame::encode(self.relay, tag, &users, payload.text().as_bytes()),
+            ),
+            Out::Control(c) => match serde_json::to_vec(&c) {
+                Ok(v) => (CONTROL, v.into()),
+                Err(_) => return,
+            },
+        };
+        let metrics = &self.state.metrics;
+        match self.client.publish(subject, bytes).await {
+            Ok(()) => metrics.bus_sent.fetch_add(1, Ordering::Relaxed),
+            Err(e) => {
+                tracing::debug!(error = %e, "bus publish failed");
+                metrics.bus_dropped.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    }
+}
+
+struct Receiver {
+    client: async_nats::Client,
+    bus: Bus,
+    relay: RelayId,
+    state: AppState,
+    beat_now: Arc<Notify>,
+}
+
+impl Receiver {
+    async fn run(
+        self,
+        mut fan: async_nats::Subscriber,
+        mut control: async_nats::Subscriber,
+        mut events: mpsc::UnboundedReceiver<async_nats::Event>,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let timeout = self.state.config.heartbeat.timeout;
+        let mut expiry = tokio::time::interval(self.state.config.heartbeat.interval);
+        loop {
+            tokio::select! {
+                Some(m) = fan.next() => self.on_fan(m.payload),
+                Some(m) = control.next() => self.on_control(m.payload),
+                Some(event) = events.recv() => self.on_event(event),
+                _ = expiry.tick() => {
+                    let (flips, dead) = self
+                        .state
+                        .hub
+                        .remote(|r| r.expire(Instant::now(), timeout));
+                    for relay in dead {
+                        tracing::warn!(%relay, "a relay went silent; its users are offline");
+                    }
+                    self.announce(flips);
+                }
+                _ = stopping.changed() => break,
+            }
+        }
+    }
+
+    /// A frame another relay stored: to this relay's connections of its users.
+    fn on_fan(&self, bytes: bytes::Bytes) {
+        let frame = match FanFrame::decode(bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignored a bus frame");
+                return;
+            }
+        };
+        if frame.origin == self.relay {
+            return;
+        }
+        let Ok(text) = Utf8Bytes::try_from(frame.text) else {
+            return;
+        };
+        self.state
+            .metrics
+            .bus_received
+            .fetch_add(1, Ordering::Relaxed);
+        let publish = Publish {
+            users: frame.users,
+            payload: Payload::from_text(text),
+            tag: frame.tag,
+            except: None,
+            local: true,
+        };
+        crate::fanout::Fanout::publish(&self.state.hub, publish);
+    }
+
+    fn on_control(&self, bytes: bytes::Bytes) {
+        let control: Control = match serde_json::from_slice(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignored a bus control message");
+                return;
+            }
+        };
+        let from = control.relay();
+        if from == self.relay {
+            return;
+        }
+        let now = Instant::now();
+        let hub = &self.state.hub;
+        let flips = match control {
+            Control::Hello { relay } => {
+                hub.remote(|r| r.heard(relay, now));
+                self.beat_now.notify_one();
+                Vec::new()
+            }
+            Control::Beat { relay, users } => hub.remote(|r| r.beat(relay, users, now)),
+            Control::Online { relay, user } => hub.remote(|r| r.online(relay, user, now)),
+            Control::Offline { relay, user } => hub.remote(|r| r.offline(relay, user, now)),
+            Control::Gone { relay } => hub.remote(|r| r.gone(relay)),
+            Control::Revoked { relay, sessions } => {
+                hub.remote(|r| r.heard(relay, now));
+                hub.kick_sessions(&sessions, tern_proto::close::REVOKED);
+                Vec::new()
+            }
+        };
+        self.announce(flips);
+    }
+
+    /// Tell this relay's connections about users whose presence elsewhere flipped (unless
+    /// they are connected here, which decides alone).
+    fn announce(&self, flips: Vec<Flip>) {
+        for (user, online) in flips {
+            if self.state.hub.is_local(user) {
+                continue;
+            }
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::ops::announce_presence(&state, user, !online).await {
+                    tracing::debug!(error = %e, "presence announcement failed");
+                }
+            });
+        }
+    }
+
+    fn on_event(&self, event: async_nats::Event) {
+        match event {
+            async_nats::Event::Connected => {
+                tracing::info!("bus connected");
+                // Once NATS has our subscriptions, say so, look for what the outage hid, and
+                // ask the other relays for their presence lists.
+                let (client, state, relay) = (self.client.clone(), self.state.clone(), self.relay);
+                let bus = self.bus.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(())) = tokio::time::timeout(STOP_PATIENCE, client.flush()).await {
+                        bus.set_up(true);
+                    }
+                    state.hub.catch_up_all();
+                    if let Ok(hello) = serde_json::to_vec(&Control::Hello { relay }) {
+                        let _ = client.publish(CONTROL, hello.into()).await;
+                    }
+                });
+            }
+            async_nats::Event::Disconnected => {
+                tracing::warn!("bus disconnected; serving this relay's connections alone");
+                self.bus.set_up(false);
+            }
+            async_nats::Event::SlowConsumer(_) => {
+                tracing::warn!("the bus dropped frames for this relay; catching up from the store");
+                self.state.hub.catch_up_all();
+            }
+            other => tracing::debug!(event = %other, "bus event"),
+        }
+    }
+}

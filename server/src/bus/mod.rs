@@ -1,0 +1,174 @@
+//! The bus between relays: several relays on one PostgreSQL database tell each other, over
+//! NATS (`--bus nats://…`), what their connections must see live: new messages, receipts,
+//! typing, conversation changes, their users' presence, and revoked sessions.
+//!
+//! PostgreSQL stays the source of truth; the bus only saves a connection from waiting for its
+//! next sync. NATS core delivers at most once, so nothing depends on it arriving:
+//! - a connection that is pushed a message whose predecessors it has not been sent reads them
+//!   from the store first (gap fill, `ws/connection.rs`), so pushes stay in order and
+//!   gap-free on every connection whichever relay stored them;
+//! - when the bus comes back after an outage (or NATS reports frames dropped for a slow
+//!   subscriber) every connection looks in the store for what it missed ([`Live::CatchUp`]);
+//! - presence is each relay's full list every heartbeat interval plus changes between, and a
+//!   relay silent for the heartbeat timeout is taken for dead ([`presence`]).
+//!
+//! Each relay delivers what it stores to its own connections at once (the hub) and publishes
+//! it to the bus for the others. Presence announcements are the exception: every relay derives
+//! them from the presence it hears and tells only its own connections, so none is announced
+//! twice. Without `--bus` a relay is alone and none of this runs.
+//!
+//! [`Live::CatchUp`]: crate::hub::Live::CatchUp
+
+pub mod link;
+pub mod presence;
+pub mod wire;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tern_proto::{SessionId, UserId};
+use tokio::sync::mpsc;
+
+use crate::fanout::{Fanout, Payload, Publish, Tag};
+use crate::hub::{Hub, PresenceHook};
+use crate::metrics::Metrics;
+use wire::{Control, RelayId};
+
+/// Frames waiting for the bus; past this they are dropped (and made up for by the receivers'
+/// gap fill and catch-up) rather than held in memory without bound.
+const OUTBOX: usize = 16 * 1024;
+
+/// What this relay sends to the bus.
+#[derive(Debug)]
+pub enum Out {
+    /// A frame for some users' connections.
+    Fan {
+        /// Recipients.
+        users: Vec<UserId>,
+        /// What it is about.
+        tag: Tag,
+        /// The frame.
+        payload: Arc<Payload>,
+    },
+    /// A control message.
+    Control(Control),
+}
+
+/// The queue the link drains.
+pub type Outbox = mpsc::Receiver<Out>;
+
+struct Shared {
+    relay: RelayId,
+    out: mpsc::Sender<Out>,
+    /// Connected to NATS right now.
+    up: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+/// Handle to the bus; a relay without one is alone. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Bus(Option<Arc<Shared>>);
+
+impl Bus {
+    /// No bus: a single relay.
+    pub fn alone() -> Bus {
+        Bus(None)
+    }
+
+    /// A bus handle with a fresh relay id, and the queue [`link::start`] drains.
+    pub fn clustered(metrics: Arc<Metrics>) -> (Bus, Outbox) {
+        let (out, rx) = mpsc::channel(OUTBOX);
+        let shared = Shared {
+            relay: RelayId(rand::random()),
+            out,
+            up: AtomicBool::new(false),
+            metrics,
+        };
+        (Bus(Some(Arc::new(shared))), rx)
+    }
+
+    /// Whether other relays may store messages for this relay's connections.
+    pub fn is_clustered(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// This relay's id on the bus.
+    pub fn relay(&self) -> Option<RelayId> {
+        self.0.as_ref().map(|s| s.relay)
+    }
+
+    /// `Some(connected)` in a cluster.
+    pub fn is_up(&self) -> Option<bool> {
+        self.0.as_ref().map(|s| s.up.load(Ordering::Relaxed))
+    }
+
+    fn set_up(&self, up: bool) {
+        if let Some(s) = &self.0 {
+            s.up.store(up, Ordering::Relaxed);
+        }
+    }
+
+    /// Queue for the bus without waiting; a full queue drops (counted).
+    fn send(&self, out: Out) {
+        if let Some(s) = &self.0 {
+            if s.out.try_send(out).is_err() {
+                s.metrics.bus_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Send a control message from this relay.
+    fn control(&self, make: impl FnOnce(RelayId) -> Control) {
+        if let Some(relay) = self.relay() {
+            self.send(Out::Control(make(relay)));
+        }
+    }
+
+    /// What the hub calls when a user's first connection here opens or last one closes.
+    pub fn presence_hook(&self) -> Option<PresenceHook> {
+        let bus = self.clone();
+        self.is_clustered().then(|| -> PresenceHook {
+            Box::new(move |user, online| {
+                bus.control(|relay| {
+                    if online {
+                        Control::Online { relay, user }
+                    } else {
+                        Control::Offline { relay, user }
+                    }
+                })
+            })
+        })
+    }
+
+    /// Close the connections of revoked sessions, here and on every other relay.
+    pub fn revoked(&self, hub: &Hub, sessions: &[SessionId]) {
+        hub.kick_sessions(sessions, tern_proto::close::REVOKED);
+        if !sessions.is_empty() {
+            self.control(|relay| Control::Revoked {
+                relay,
+                sessions: sessions.to_vec(),
+            });
+        }
+    }
+}
+
+/// Delivery in a cluster: this relay's connections at once, the others' through the bus.
+pub struct Delivery {
+    /// This relay's connections.
+    pub hub: Hub,
+    /// The other relays.
+    pub bus: Bus,
+}
+
+impl Fanout for Delivery {
+    fn publish(&self, publish: Publish) {
+        if !publish.local {
+            self.bus.send(Out::Fan {
+                users: publish.users.clone(),
+                tag: publish.tag,
+                payload: publish.payload.clone(),
+            });
+        }
+        self.hub.publish(publish);
+    }
+}

@@ -1,0 +1,245 @@
+//! What relays say to each other on the bus, and its encoding.
+//!
+//! Fan-out frames are binary: a small header (format, origin relay, the frame's [`Tag`], the
+//! recipients) followed by the frame's JSON exactly as clients receive it, so a receiving relay
+//! forwards it without parsing. Control messages (presence of each relay's users, session
+//! revocation) are rare and JSON.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use tern_proto::{ConversationId, ReceiptState, Seq, SessionId, UserId};
+
+use crate::fanout::Tag;
+
+/// Subject of fan-out frames.
+pub const FAN: &str = "tern.fan";
+/// Subject of control messages.
+pub const CONTROL: &str = "tern.control";
+
+/// Format of the binary fan-out frame.
+const FORMAT: u8 = 1;
+
+/// One relay process, random per start (a restarted relay is a new member of the cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RelayId(pub u64);
+
+impl std::fmt::Display for RelayId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// A frame for some users' connections, as it travels between relays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanFrame {
+    /// The relay that published it (it already delivered it to its own connections).
+    pub origin: RelayId,
+    /// What the frame is about.
+    pub tag: Tag,
+    /// Recipients.
+    pub users: Vec<UserId>,
+    /// The frame's JSON text.
+    pub text: Bytes,
+}
+
+/// Why a bus message could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed bus frame: {0}")]
+pub struct Malformed(&'static str);
+
+impl FanFrame {
+    /// The bytes on the bus.
+    pub fn encode(origin: RelayId, tag: Tag, users: &[UserId], text: &[u8]) -> Bytes {
+        let mut b = BytesMut::with_capacity(1 + 8 + 1 + 32 + 4 + 8 * users.len() + text.len());
+        b.put_u8(FORMAT);
+        b.put_u64(origin.0);
+        match tag {
+            Tag::Other => b.put_u8(0),
+            Tag::Message(conv, seq) => {
+                b.put_u8(1);
+                b.put_i64(conv.0);
+                b.put_u64(seq.0);
+            }
+            Tag::Receipt(r) => {
+                b.put_u8(2);
+                b.put_i64(r.conversation_id.0);
+                b.put_i64(r.user_id.0);
+                b.put_u64(r.delivered_seq.0);
+                b.put_u64(r.read_seq.0);
+            }
+        }
+        b.put_u32(users.len() as u32);
+        for u in users {
+            b.put_i64(u.0);
+        }
+        b.put_slice(text);
+        b.freeze()
+    }
+
+    /// Read a frame; the text is checked to be UTF-8 (it goes to clients as a text frame).
+    pub fn decode(mut b: Bytes) -> Result<FanFrame, Malformed> {
+        let need = |b: &Bytes, n: usize| {
+            if b.remaining() < n {
+                Err(Malformed("truncated"))
+            } else {
+                Ok(())
+            }
+        };
+        need(&b, 10)?;
+        if b.get_u8() != FORMAT {
+            return Err(Malformed("unknown format"));
+        }
+        let origin = RelayId(b.get_u64());
+        let tag = match b.get_u8() {
+            0 => Tag::Other,
+            1 => {
+                need(&b, 16)?;
+                Tag::Message(ConversationId(b.get_i64()), Seq(b.get_u64()))
+            }
+            2 => {
+                need(&b, 32)?;
+                Tag::Receipt(ReceiptState {
+                    conversation_id: ConversationId(b.get_i64()),
+                    user_id: UserId(b.get_i64()),
+                    delivered_seq: Seq(b.get_u64()),
+                    read_seq: Seq(b.get_u64()),
+                })
+            }
+            _ => return Err(Malformed("unknown tag")),
+        };
+        need(&b, 4)?;
+        let n = b.get_u32() as usize;
+        need(&b, n.saturating_mul(8))?;
+        let users = (0..n).map(|_| UserId(b.get_i64())).collect();
+        if std::str::from_utf8(&b).is_err() {
+            return Err(Malformed("text is not UTF-8"));
+        }
+        Ok(FanFrame {
+            origin,
+            tag,
+            users,
+            text: b,
+        })
+    }
+}
+
+/// A control message between relays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    /// A relay (re)joined the bus: the others answer with a [`Control::Beat`] at once.
+    Hello {
+        /// The sender.
+        relay: RelayId,
+    },
+    /// Every user with a connection on `relay` right now; sent every heartbeat interval.
+    /// A relay not heard from for the heartbeat timeout is taken for dead.
+    Beat {
+        /// The sender.
+        relay: RelayId,
+        /// Its users.
+        users: Vec<UserId>,
+    },
+    /// A user's first connection on `relay` opened.
+    Online {
+        /// The sender.
+        relay: RelayId,
+        /// The user.
+        user: UserId,
+    },
+    /// A user's last connection on `relay` closed.
+    Offline {
+        /// The sender.
+        relay: RelayId,
+        /// The user.
+        user: UserId,
+    },
+    /// `relay` is stopping: its users are gone from it.
+    Gone {
+        /// The sender.
+        relay: RelayId,
+    },
+    /// These sessions were revoked: close their connections.
+    Revoked {
+        /// The sender.
+        relay: RelayId,
+        /// The sessions.
+        sessions: Vec<SessionId>,
+    },
+}
+
+impl Control {
+    /// The relay that sent it.
+    pub fn relay(&self) -> RelayId {
+        match self {
+            Control::Hello { relay }
+            | Control::Beat { relay, .. }
+            | Control::Online { relay, .. }
+            | Control::Offline { relay, .. }
+            | Control::Gone { relay }
+            | Control::Revoked { relay, .. } => *relay,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fan_frames_round_trip_with_every_tag() {
+        let receipt = ReceiptState {
+            conversation_id: ConversationId(7),
+            user_id: UserId(3),
+            delivered_seq: Seq(10),
+            read_seq: Seq(9),
+        };
+        for tag in [
+            Tag::Other,
+            Tag::Message(ConversationId(7), Seq(42)),
+            Tag::Receipt(receipt),
+        ] {
+            let text = br#"{"type":"message","body":"h\u00e9"}"#;
+            let bytes = FanFrame::encode(RelayId(99), tag, &[UserId(1), UserId(2)], text);
+            let f = FanFrame::decode(bytes).unwrap();
+            assert_eq!(f.origin, RelayId(99));
+            assert_eq!(f.tag, tag);
+            assert_eq!(f.users, vec![UserId(1), UserId(2)]);
+            assert_eq!(&f.text[..], &text[..]);
+        }
+    }
+
+    #[test]
+    fn truncated_or_foreign_bytes_are_refused_not_trusted() {
+        let good = FanFrame::encode(RelayId(1), Tag::Other, &[UserId(1)], b"{}");
+        for cut in 0..good.len() - 2 {
+            assert!(FanFrame::decode(good.slice(..cut)).is_err(), "cut at {cut}");
+        }
+        let mut bad = good.to_vec();
+        bad[0] = 9;
+        assert!(FanFrame::decode(Bytes::from(bad)).is_err());
+        let mut huge = BytesMut::new();
+        huge.put_u8(FORMAT);
+        huge.put_u64(1);
+        huge.put_u8(0);
+        huge.put_u32(u32::MAX);
+        assert!(
+            FanFrame::decode(huge.freeze()).is_err(),
+            "a count past the end"
+        );
+        let invalid = FanFrame::encode(RelayId(1), Tag::Other, &[], &[0xff, 0xfe]);
+        assert!(FanFrame::decode(invalid).is_err());
+    }
+
+    #[test]
+    fn control_messages_are_tagged_json() {
+        let c = Control::Online {
+            relay: RelayId(5),
+            user: UserId(8),
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text, r#"{"type":"online","relay":5,"user":8}"#);
+        assert_eq!(serde_json::from_str::<Control>(&text).unwrap(), c);
+    }
+}

@@ -1,0 +1,208 @@
+//! What a connection forwards from the hub, and — in a cluster — how it keeps its message
+//! pushes in order and gap-free although they come from several relays.
+//!
+//! On a single relay pushes of a conversation reach a connection in `seq` order by
+//! construction (one writer publishes after each commit). In a cluster a message stored
+//! through another relay arrives over the bus, later than the local ones and possibly never
+//! (NATS core is at-most-once). So the connection keeps, per conversation, the newest `seq`
+//! below which the client has been sent everything (by the sync, by pushes, or as the `ack`
+//! of its own send). A push past that mark is preceded by the missing entries read from the
+//! store (every lower `seq` is committed once a higher one is: sequence numbers are assigned
+//! under the conversation's row lock, held to commit); a push at or below it arrived another
+//! way already and is dropped. When the bus was away, [`Live::CatchUp`] makes the connection
+//! compare that mark with each conversation's head in the store and send what it lacks.
+
+use std::collections::HashMap;
+
+use tern_proto::{close, ConversationId, Seq, ServerFrame};
+
+use super::connection::Conn;
+use super::writer::Outbound;
+use crate::fanout::Tag;
+use crate::hub::Live;
+
+/// Entries read from the store at a time when filling a gap.
+const CHUNK: usize = 64;
+
+/// Per conversation, the newest `seq` with nothing below it left unsent on this connection.
+#[derive(Debug, Default)]
+pub(super) struct Contiguous(HashMap<ConversationId, Seq>);
+
+impl Contiguous {
+    /// Everything up to `seq` has been sent.
+    pub(super) fn reached(&mut self, conv: ConversationId, seq: Seq) {
+        let mark = self.0.entry(conv).or_insert(seq);
+        *mark = (*mark).max(seq);
+    }
+
+    /// `seq` was sent; it extends the mark only when it is the next one.
+    pub(super) fn sent_one(&mut self, conv: ConversationId, seq: Seq) {
+        if let Some(mark) = self.0.get_mut(&conv) {
+            if seq == mark.next() {
+                *mark = seq;
+            }
+        }
+    }
+
+    fn get(&self, conv: ConversationId) -> Option<Seq> {
+        self.0.get(&conv).copied()
+    }
+}
+
+impl Conn {
+    /// Forward what the hub handed over, unless a sync on this connection already sent it or
+    /// newer; in a cluster, fill a gap before a message push and drop a copy that came late.
+    pub(super) async fn forward(&mut self, item: Live) {
+        let (payload, tag) = match item {
+            Live::Frame { payload, tag } => (payload, tag),
+            Live::CatchUp => return self.catch_up().await,
+        };
+        match tag {
+            Tag::Message(conv, seq) => {
+                if self.synced.get(&conv).is_some_and(|head| seq <= *head) {
+                    return;
+                }
+                if self.state.bus.is_clustered() {
+                    match self.contiguous.get(conv) {
+                        Some(mark) if seq <= mark => return,
+                        // The store failed: the connection closes and the client syncs.
+                        Some(mark)
+                            if seq > mark.next()
+                                && !self.fill(conv, mark, Seq(seq.0 - 1)).await =>
+                        {
+                            return
+                        }
+                        _ => {}
+                    }
+                    self.contiguous.reached(conv, seq);
+                }
+                self.note_pushed(conv, seq);
+            }
+            Tag::Receipt(r) => {
+                if !self.receipts.admit(&r) {
+                    return;
+                }
+            }
+            Tag::Other => {}
+        }
+        self.emit(Outbound::Shared(payload));
+    }
+
+    /// Record a message push for the next sync to leave out.
+    fn note_pushed(&mut self, conv: ConversationId, seq: Seq) {
+        self.pushed
+            .entry(conv)
+            .and_modify(|r| r.1 = seq)
+            .or_insert((seq, seq));
+    }
+
+    /// In a cluster, an `ack` of this connection's own send moves its mark like a push.
+    pub(super) fn note_reply(&mut self, reply: &Outbound) {
+        if !self.state.bus.is_clustered() {
+            return;
+        }
+        if let Outbound::Own(frame) = reply {
+            if let ServerFrame::Ack {
+                conversation_id,
+                seq,
+                ..
+            } = **frame
+            {
+                self.contiguous.sent_one(conversation_id, seq);
+            }
+        }
+    }
+
+    /// Push the entries of `conv` after `after` up to `upto` from the store. False when the
+    /// store failed: the connection is then closed, and the client's reconnect syncs.
+    async fn fill(&mut self, conv: ConversationId, mut after: Seq, upto: Seq) -> bool {
+        let user = self.caller.user_id;
+        while after < upto {
+            let batch = self
+                .state
+                .store
+                .call(move |txn, _| txn.range(conv, after, upto, CHUNK))
+                .await;
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, conn = self.caller.conn_id, "gap fill failed");
+                    self.kick.kick(close::GOING_AWAY);
+                    return false;
+                }
+            };
+            let Some(last) = batch.last().map(|m| m.seq) else {
+                break;
+            };
+            let metrics = &self.state.metrics;
+            metrics
+                .bus_gap_fills
+                .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            for m in batch {
+                let seq = m.seq;
+                let message = m.view_for(user);
+                self.emit(Outbound::own(ServerFrame::Message { message }));
+                self.note_pushed(conv, seq);
+                self.contiguous.reached(conv, seq);
+            }
+            after = last;
+        }
+        true
+    }
+
+    /// After a bus outage: send what each conversation this connection follows gained
+    /// meanwhile. Conversations it has not been told about yet come with the client's sync.
+    async fn catch_up(&mut self) {
+        if self.contiguous.0.is_empty() {
+            return;
+        }
+        let user = self.caller.user_id;
+        let heads = self
+            .state
+            .store
+            .call(move |txn, _| {
+                let now = txn.current_version()?;
+                Ok(txn.changes_since(user, now)?.heads)
+            })
+            .await;
+        let heads = match heads {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "catch-up failed; closing so the client syncs");
+                self.kick.kick(close::GOING_AWAY);
+                return;
+            }
+        };
+        for (conv, head) in heads {
+            if let Some(mark) = self.contiguous.get(conv) {
+                if head > mark && !self.fill(conv, mark, head).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mark_moves_on_contiguous_sends_and_never_back() {
+        let c1 = ConversationId(1);
+        let mut c = Contiguous::default();
+        c.sent_one(c1, Seq(1));
+        assert_eq!(c.get(c1), None, "no mark before the first push or sync");
+        c.reached(c1, Seq(5));
+        c.sent_one(c1, Seq(7));
+        assert_eq!(c.get(c1), Some(Seq(5)), "7 leaves 6 missing");
+        c.sent_one(c1, Seq(6));
+        assert_eq!(c.get(c1), Some(Seq(6)));
+        c.reached(c1, Seq(3));
+        assert_eq!(
+            c.get(c1),
+            Some(Seq(6)),
+            "an older head does not move it back"
+        );
+    }
+}

@@ -1,0 +1,440 @@
+//! A cluster: relays on one PostgreSQL database with a NATS bus between them (run under
+//! scripts/with-postgres.sh, as the test command does; without it these tests say so and pass
+//! nothing off as checked). Each test starts its own `nats-server` on a free port.
+//!
+//! Clients connected to different relays get each other's messages, conversation changes,
+//! typing and receipts live and see each other's presence, as on one relay; a revoked session
+//! is closed on every relay at once; a relay that dies takes its users offline within the
+//! heartbeat timeout; a push whose predecessors never came over the bus is preceded by them,
+//! read from the database; and across a NATS restart no push is lost, repeated or reordered.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use tern_proto::{MessageKind, ServerFrame};
+use tern_testkit::nats::NatsServer;
+
+/// Bus heartbeat (presence lists) and the silence after which a relay is taken for dead.
+const BEAT: Duration = Duration::from_millis(250);
+const DEAD_AFTER: Duration = Duration::from_secs(3);
+
+/// A relay on `db` with the bus at `bus` (none: a relay of the same database off the bus).
+async fn relay(db: &str, bus: Option<String>, beat: Duration, dead_after: Duration) -> Relay {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.postgres = Some(db.to_owned());
+    config.bus = bus.clone();
+    config.heartbeat.interval = beat;
+    config.heartbeat.timeout = dead_after;
+    let relay = Relay::start_in(dir, config).await;
+    if bus.is_some() {
+        wait_for_bus(&relay, "ok").await;
+    }
+    relay
+}
+
+/// What `/health` says about the bus.
+async fn bus_health(relay: &Relay) -> Option<String> {
+    let body: Value = relay
+        .http
+        .get(relay.url("/health"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    body["bus"].as_str().map(str::to_owned)
+}
+
+async fn wait_for_bus(relay: &Relay, want: &str) {
+    for _ in 0..200 {
+        if bus_health(relay).await.as_deref() == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the relay's bus never became {want}");
+}
+
+/// A database and a NATS server, or `None` when the tests run on SQLite.
+fn backends() -> Option<(String, NatsServer)> {
+    let db = tern_testkit::postgres::test_database()?;
+    let nats = NatsServer::start().expect("nats-server (scripts/setup.sh installs it)");
+    Some((db, nats))
+}
+
+const SKIP: &str = "PostgreSQL + NATS only: run under scripts/with-postgres.sh";
+
+/// `client` connects to `relay` as `name` and syncs, as every client does first.
+async fn online(relay: &Relay, name: &str) -> Client {
+    let mut c = Client::connect(&relay.ws_url(), &relay.login(name).await).await;
+    c.sync(json!({}), 0).await;
+    c
+}
+
+fn presence_of(f: &ServerFrame, user: i64, online: bool) -> Option<()> {
+    match f {
+        ServerFrame::Presence { presence }
+            if presence.user_id.0 == user && presence.online == online =>
+        {
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn members_on_three_relays_chat_live_as_on_one() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        relays.push(relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await);
+    }
+    for name in ["alice", "bob", "carol"] {
+        relays[0].register(name).await;
+    }
+    let mut bob = online(&relays[1], "bob").await;
+    let mut carol = online(&relays[2], "carol").await;
+    let mut alice = online(&relays[0], "alice").await;
+
+    // A direct chat: the new conversation, the message, typing and the read tick all cross.
+    let direct = alice.start_direct("bob").await;
+    bob.expect(|f| match f {
+        ServerFrame::Conversation { conversation, .. }
+            if conversation.conversation_id.0 == direct =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    bob.accept(direct).await;
+    // Sharing a conversation now, each sees the other online (bob on relay 1, alice on 0).
+    alice.expect(|f| presence_of(f, bob.user_id, true)).await;
+    alice.send_msg(direct, "a1", "hi bob").await;
+    let m = bob.expect_message(direct).await;
+    assert_eq!((m.seq.0, m.body.as_str()), (1, "hi bob"));
+    bob.send_json(json!({"type": "typing", "id": 1, "conversation_id": direct, "active": true}))
+        .await;
+    alice
+        .expect(|f| match f {
+            ServerFrame::Typing {
+                user_id, active, ..
+            } if user_id.0 == bob.user_id && *active => Some(()),
+            _ => None,
+        })
+        .await;
+    bob.request(json!({"type": "read", "conversation_id": direct, "seq": 1}))
+        .await;
+    alice
+        .expect(|f| match f {
+            ServerFrame::Receipt { receipt }
+                if receipt.user_id.0 == bob.user_id && receipt.read_seq.0 == 1 =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+
+    // A group spread over all three relays: every member gets every other member's messages
+    // live, in one order, gap-free, once.
+    let group = alice.create_group("trio", &["bob", "carol"]).await;
+    for c in [&mut bob, &mut carol] {
+        c.expect(|f| match f {
+            ServerFrame::Conversation { conversation, .. }
+                if conversation.conversation_id.0 == group =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+        c.accept(group).await;
+    }
+    const EACH: usize = 30;
+    let mut clients = [alice, bob, carol];
+    for i in 0..EACH {
+        for (k, c) in clients.iter_mut().enumerate() {
+            c.send_json(
+                json!({"type": "send", "id": 10_000 + i, "conversation_id": group,
+                "client_id": format!("{k}-{i}"), "body": format!("{k} {i}")}),
+            )
+            .await;
+        }
+    }
+    let total = 3 * EACH;
+    let mut logs = Vec::new();
+    for c in clients.iter_mut() {
+        // Own messages come back as acks, the others' as pushes.
+        let (mut own, mut pushed) = (Vec::new(), Vec::new());
+        while own.len() + pushed.len() < total {
+            match c.recv().await {
+                ServerFrame::Ack { seq, .. } => own.push(seq.0),
+                ServerFrame::Message { message }
+                    if message.conversation_id.0 == group
+                        && message.kind != MessageKind::Notice =>
+                {
+                    pushed.push((message.seq.0, message.body.clone()))
+                }
+                _ => {}
+            }
+        }
+        let seqs: Vec<u64> = pushed.iter().map(|p| p.0).collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "pushes in increasing order: {seqs:?}"
+        );
+        let mut all: Vec<u64> = own.iter().copied().chain(seqs).collect();
+        all.sort_unstable();
+        let first = all[0];
+        assert_eq!(
+            all,
+            (first..first + total as u64).collect::<Vec<_>>(),
+            "every message once, none missing"
+        );
+        logs.push(pushed);
+    }
+    // One order: a message has the same seq for everyone who was pushed it.
+    let mut by_seq = std::collections::HashMap::new();
+    for (seq, body) in logs.into_iter().flatten() {
+        let seen = by_seq.entry(seq).or_insert_with(|| body.clone());
+        assert_eq!(*seen, body, "seq {seq} is one message for everyone");
+    }
+}
+
+#[tokio::test]
+async fn presence_crosses_relays_and_a_dead_relay_takes_its_users_offline() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let here = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    // The other relay is a process, to die by `kill -9`: no goodbye on the bus.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tern_testkit::RelaySpec::new(
+        env!("CARGO_BIN_EXE_tern-server"),
+        dir.path().join("unused.db"),
+    )
+    .args(["--metrics-listen", "off", "--store", db.as_str()])
+    .args(["--bus", nats.url().as_str()])
+    .args(["--heartbeat-secs", "1", "--heartbeat-timeout-secs", "3"]);
+    let mut there = tern_testkit::RelayProcess::start(spec).unwrap();
+    let there_ws = format!("ws://{}{}", there.addr(), tern_proto::WS_PATH);
+
+    here.register("alice").await;
+    here.register("bob").await;
+    let mut bob = online(&here, "bob").await;
+    let mut alice = online(&here, "alice").await;
+    let direct = alice.start_direct("bob").await;
+    bob.accept(direct).await;
+    let alice_id = alice.user_id;
+    drop(alice);
+    bob.expect(|f| presence_of(f, alice_id, false)).await;
+
+    // Alice comes back through the other relay: bob, on this one, sees her come online; she
+    // sees him online (from this relay's presence list) once that relay has heard it.
+    let token = login(
+        &reqwest::Client::new(),
+        &format!("http://{}", there.addr()),
+        "alice",
+    )
+    .await;
+    bob.clear_backlog();
+    let mut alice = Client::connect(&there_ws, &token).await;
+    bob.expect(|f| presence_of(f, alice_id, true)).await;
+    let mut sees_bob = false;
+    for _ in 0..40 {
+        let synced = alice.sync(json!({}), 0).await;
+        if synced
+            .presence
+            .iter()
+            .any(|p| p.user_id.0 == bob.user_id && p.online)
+        {
+            sees_bob = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sees_bob, "alice's relay learns bob is online on the other");
+
+    // Her relay dies: within the heartbeat timeout bob sees her offline.
+    there.kill9();
+    bob.expect(|f| presence_of(f, alice_id, false)).await;
+    drop(alice);
+}
+
+#[tokio::test]
+async fn revoking_a_session_closes_its_connection_on_another_relay_at_once() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    // A slow heartbeat: the relays' own periodic session check cannot be what closes it.
+    let slow = Duration::from_secs(60);
+    let a = relay(&db, Some(nats.url()), slow, slow * 2).await;
+    let b = relay(&db, Some(nats.url()), slow, slow * 2).await;
+    a.register("alice").await;
+    let laptop = a.login("alice").await;
+    let phone = b.login("alice").await;
+    let mut phone_ws = Client::connect(&b.ws_url(), &phone).await;
+    phone_ws.sync(json!({}), 0).await;
+    let id = phone_ws.session_id;
+    let (status, _) = a
+        .post(
+            &format!("/v1/sessions/{id}/revoke"),
+            json!({}),
+            Some(&laptop),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        phone_ws.expect_close().await,
+        Some(tern_proto::close::REVOKED.code)
+    );
+}
+
+/// alice (on `from`) and bob (on `to`) share an accepted direct chat with one message in it,
+/// which bob has been pushed.
+async fn pair(from: &Relay, to: &Relay) -> (Client, Client, i64) {
+    from.register("alice").await;
+    from.register("bob").await;
+    let mut bob = online(to, "bob").await;
+    let mut alice = online(from, "alice").await;
+    let direct = alice.start_direct("bob").await;
+    bob.accept(direct).await;
+    alice.send_msg(direct, "warm-up", "hello").await;
+    assert_eq!(bob.expect_message(direct).await.seq.0, 1);
+    bob.clear_backlog();
+    (alice, bob, direct)
+}
+
+#[tokio::test]
+async fn a_push_whose_predecessors_never_came_over_the_bus_is_preceded_by_them() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    // A relay on the same database but off the bus: what it stores is announced to nobody.
+    let off = relay(&db, None, BEAT, DEAD_AFTER).await;
+    let (_alice, mut bob, direct) = pair(&a, &b).await;
+    let mut quiet = Client::connect(&off.ws_url(), &off.login("alice").await).await;
+    for i in 2..=5 {
+        assert_eq!(
+            quiet
+                .send_msg(direct, &format!("q{i}"), &format!("m{i}"))
+                .await
+                .0,
+            i
+        );
+    }
+    let mut alice = Client::connect(&a.ws_url(), &a.login("alice").await).await;
+    assert_eq!(alice.send_msg(direct, "loud", "m6").await.0, 6);
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let m = bob.expect_message(direct).await;
+        got.push((m.seq.0, m.body));
+    }
+    let want: Vec<(u64, String)> = (2..=6).map(|i| (i, format!("m{i}"))).collect();
+    assert_eq!(got, want, "2-5 from the database, then 6 as pushed");
+    assert_eq!(b.metric("tern_bus_gap_fills_total").await, 4);
+    bob.expect_none(Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::Message { .. })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn across_a_nats_restart_no_push_is_lost_repeated_or_reordered() {
+    let Some((db, mut nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let (mut alice, mut bob, direct) = pair(&a, &b).await;
+    const N: u64 = 200;
+    // Alice sends steadily on her own task while the bus goes away and comes back.
+    let sender = tokio::spawn(async move {
+        for i in 0..N {
+            alice
+                .send_json(
+                    json!({"type": "send", "id": 100 + i, "conversation_id": direct,
+                    "client_id": format!("s{i}"), "body": format!("s{i}")}),
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut acked = 0;
+        while acked < N {
+            if let ServerFrame::Ack { .. } = alice.recv().await {
+                acked += 1;
+            }
+        }
+        alice
+    });
+    let mut seqs = Vec::new();
+    let mut restarted = false;
+    while seqs.last() != Some(&(N + 1)) {
+        let m = bob.expect_message(direct).await;
+        seqs.push(m.seq.0);
+        if seqs.len() == 40 && !restarted {
+            nats.kill();
+            wait_for_bus(&b, "unavailable").await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            nats.restart().unwrap();
+            restarted = true;
+        }
+    }
+    let _alice = sender.await.unwrap();
+    assert!(restarted);
+    assert_eq!(
+        seqs,
+        (2..=N + 1).collect::<Vec<_>>(),
+        "every message once, in order, on the same connection"
+    );
+    wait_for_bus(&b, "ok").await;
+    wait_for_bus(&a, "ok").await;
+}
+
+#[tokio::test]
+async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
+    let Some((db, mut nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let off = relay(&db, None, BEAT, DEAD_AFTER).await;
+    let (_alice, mut bob, direct) = pair(&a, &b).await;
+    nats.kill();
+    wait_for_bus(&b, "unavailable").await;
+    // Stored meanwhile, and never announced on any bus: no later message will reveal the gap.
+    let mut quiet = Client::connect(&off.ws_url(), &off.login("alice").await).await;
+    for i in 2..=4 {
+        quiet
+            .send_msg(direct, &format!("q{i}"), &format!("m{i}"))
+            .await;
+    }
+    nats.restart().unwrap();
+    wait_for_bus(&b, "ok").await;
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let m = bob.expect_message(direct).await;
+        got.push((m.seq.0, m.body));
+    }
+    let want: Vec<(u64, String)> = (2..=4).map(|i| (i, format!("m{i}"))).collect();
+    assert_eq!(
+        got, want,
+        "what was stored during the outage, on the same connection"
+    );
+}

@@ -1,0 +1,379 @@
+//! A cluster as an operator runs it: three relay processes on one PostgreSQL database with a
+//! NATS bus between them, behind HAProxy with deploy/cluster/haproxy-tern.cfg, and engine
+//! clients that know only the front's address. Run under scripts/with-postgres.sh (the test
+//! command does); without it these tests say so and pass nothing off as checked.
+//!
+//! Promises: when one relay is killed (`kill -9`) under load its clients reconnect through the
+//! front to the others and nothing acknowledged is lost, nothing is stored twice, and every
+//! member sees one order; and a seeded random schedule of relay kills, NATS restarts and
+//! client restarts ends with every client's cache equal to the database.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use rand::{Rng, SeedableRng};
+use tern_client::Client;
+use tern_proto::ConversationId;
+use tern_testkit::front::{deploy_config, Front};
+use tern_testkit::nats::NatsServer;
+
+const SKIP: &str = "PostgreSQL + NATS + HAProxy only: run under scripts/with-postgres.sh";
+
+struct Cluster {
+    db: String,
+    nats: NatsServer,
+    relays: Vec<Relay>,
+    front: Front,
+}
+
+impl Cluster {
+    /// Three relays and their front, or `None` when the tests run on SQLite.
+    fn start() -> Option<Cluster> {
+        let db = tern_testkit::postgres::test_database()?;
+        let nats = NatsServer::start().expect("nats-server (scripts/setup.sh installs it)");
+        let bus = nats.url();
+        let relays: Vec<Relay> = (0..3)
+            .map(|_| {
+                Relay::start_with(&[
+                    "--store",
+                    &db,
+                    "--bus",
+                    &bus,
+                    "--trusted-proxies",
+                    "127.0.0.1/32",
+                ])
+            })
+            .collect();
+        let addrs = [0, 1, 2].map(|i| format!("127.0.0.1:{}", relays[i].port).parse().unwrap());
+        let front = Front::start(&deploy_config(), addrs).expect("haproxy");
+        Some(Cluster {
+            db,
+            nats,
+            relays,
+            front,
+        })
+    }
+
+    /// Every stored entry of a conversation as (seq, client id, body), from PostgreSQL.
+    fn stored(&self, conv: ConversationId) -> Vec<(u64, String, String)> {
+        let rows = tern_testkit::postgres::query(
+            &self.db,
+            &format!(
+                "SELECT seq || chr(31) || client_id || chr(31) || body FROM messages \
+                 WHERE conversation_id = {} ORDER BY seq",
+                conv.0
+            ),
+        )
+        .unwrap();
+        rows.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let mut parts = l.splitn(3, '\u{1f}');
+                let seq = parts.next().unwrap().parse().unwrap();
+                let id = parts.next().unwrap().to_owned();
+                (seq, id, parts.next().unwrap_or("").to_owned())
+            })
+            .collect()
+    }
+
+    /// WebSocket connections each relay holds now (from its `/health`; none when it is down).
+    async fn connections(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        for r in &self.relays {
+            let held = match reqwest::get(format!("{}/health", r.url())).await {
+                Ok(res) => res.json::<serde_json::Value>().await.unwrap()["connections"]
+                    .as_u64()
+                    .unwrap_or(0),
+                Err(_) => 0,
+            };
+            out.push(held);
+        }
+        out
+    }
+}
+
+/// Register and sign in through the front, from a data folder of its own.
+async fn join(front: &str, name: &str) -> (Client, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(front, data.path());
+    Client::register(&cfg, name, PASSWORD).await.unwrap();
+    let client = Client::login(cfg, name, PASSWORD).await.unwrap();
+    wait_online(&client).await;
+    (client, data)
+}
+
+async fn resume(front: &str, dir: &Path, name: &str) -> Client {
+    Client::resume(config(front, dir), name).await.unwrap()
+}
+
+/// Whether a stored client id is one of the relay's group notices.
+fn is_notice(client_id: &str) -> bool {
+    client_id.starts_with("notice:")
+}
+
+/// Every client's cache of each of its conversations equals the database.
+async fn caches_match(cluster: &Cluster, clients: &[(&str, &Client, Vec<ConversationId>)]) {
+    for (name, c, convs) in clients {
+        for &conv in convs {
+            let expected = cluster.stored(conv);
+            eventually(
+                &format!("{name} has conversation {conv} as the database has it"),
+                || async {
+                    let mine: Vec<(u64, String, String)> = c
+                        .stored_messages(conv)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|m| (m.seq.0, m.client_id.0, m.body))
+                        .collect();
+                    mine == expected
+                },
+            )
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is_lost_or_repeated()
+{
+    let Some(mut cluster) = Cluster::start() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let front = cluster.front.url();
+    let names = ["ann", "ben", "cat", "dan", "eve", "fay"];
+    let mut clients = Vec::new();
+    let mut dirs = Vec::new();
+    for n in names {
+        let (c, d) = join(&front, n).await;
+        clients.push(c);
+        dirs.push(d);
+    }
+    let group = clients[0]
+        .create_group("crew", &names[1..])
+        .await
+        .unwrap()
+        .conversation_id;
+    for c in &clients[1..] {
+        let c = c.clone();
+        eventually("everyone knows the group", move || {
+            let c = c.clone();
+            async move {
+                let known = c.conversation(group).await.unwrap().is_some();
+                if known {
+                    let _ = c.accept_request(group).await;
+                }
+                known
+            }
+        })
+        .await;
+    }
+    // The front spread the six connections; the relay holding the most of them dies.
+    let held = cluster.connections().await;
+    let victim = (0..3).max_by_key(|&i| held[i]).unwrap();
+    assert!(held[victim] > 0, "connections per relay: {held:?}");
+
+    const EACH: usize = 40;
+    let mut writers = Vec::new();
+    for (n, c) in clients.iter().enumerate() {
+        let c = c.clone();
+        writers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..EACH {
+                let echo = c.send(group, &format!("{n} #{i}")).await.unwrap();
+                ids.push(echo.client_id);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            ids
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    cluster.relays[victim].kill9();
+    let mut sent = Vec::new();
+    for w in writers {
+        sent.extend(w.await.unwrap());
+    }
+    for c in &clients {
+        c.retry_now();
+        wait_settled(c).await;
+    }
+    let total = names.len() * EACH;
+    let on_db: Vec<(u64, String, String)> = cluster
+        .stored(group)
+        .into_iter()
+        .filter(|(_, id, _)| !is_notice(id))
+        .collect();
+    assert_eq!(on_db.len(), total, "exactly one stored copy of each");
+    let ids: HashSet<&str> = on_db.iter().map(|(_, id, _)| id.as_str()).collect();
+    assert!(
+        sent.iter().all(|id| ids.contains(id.as_str())),
+        "all stored"
+    );
+    for n in 0..names.len() {
+        let mine: Vec<&str> = on_db
+            .iter()
+            .filter(|(_, _, b)| b.starts_with(&format!("{n} #")))
+            .map(|(_, _, b)| b.as_str())
+            .collect();
+        let want: Vec<String> = (0..EACH).map(|i| format!("{n} #{i}")).collect();
+        assert_eq!(mine, want, "sender {n}'s messages in the order written");
+    }
+    let everyone: Vec<(&str, &Client, Vec<ConversationId>)> = names
+        .iter()
+        .zip(&clients)
+        .map(|(n, c)| (*n, c, vec![group]))
+        .collect();
+    caches_match(&cluster, &everyone).await;
+    // The survivors hold every connection now.
+    let held = cluster.connections().await;
+    assert_eq!(
+        held.iter().sum::<u64>(),
+        names.len() as u64,
+        "all clients reconnected: {held:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restarts_converges() {
+    let Some(mut cluster) = Cluster::start() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let seed: u64 = std::env::var("TERN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("TERN_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let front = cluster.front.url();
+    let names = ["alice", "bob", "carol"];
+    let mut dirs = Vec::new();
+    let mut clients: Vec<Option<Client>> = Vec::new();
+    for n in names {
+        let (c, d) = join(&front, n).await;
+        clients.push(Some(c));
+        dirs.push(d);
+    }
+    let a = clients[0].clone().unwrap();
+    let b = clients[1].clone().unwrap();
+    let group = a
+        .create_group("all", &["bob", "carol"])
+        .await
+        .unwrap()
+        .conversation_id;
+    let ab = a.start_direct("bob").await.unwrap().conversation_id;
+    let bc = b.start_direct("carol").await.unwrap().conversation_id;
+    let convs_of: HashMap<usize, Vec<ConversationId>> = HashMap::from([
+        (0, vec![group, ab]),
+        (1, vec![group, ab, bc]),
+        (2, vec![group, bc]),
+    ]);
+    for (i, c) in clients.iter().enumerate() {
+        let c = c.clone().unwrap();
+        let convs = convs_of[&i].clone();
+        eventually("conversations known and accepted", move || {
+            let (c, convs) = (c.clone(), convs.clone());
+            async move {
+                for conv in convs {
+                    if c.conversation(conv).await.unwrap().is_none() {
+                        return false;
+                    }
+                    let _ = c.accept_request(conv).await;
+                }
+                true
+            }
+        })
+        .await;
+    }
+
+    let mut sent: Vec<String> = Vec::new();
+    let mut relay_up = [true; 3];
+    let mut nats_up = true;
+    for step in 0..150 {
+        let who = rng.random_range(0..3);
+        let roll: f64 = rng.random();
+        if roll < 0.62 {
+            if clients[who].is_none() {
+                clients[who] = Some(resume(&front, dirs[who].path(), names[who]).await);
+            }
+            let convs = &convs_of[&who];
+            let conv = convs[rng.random_range(0..convs.len())];
+            let echo = clients[who]
+                .as_ref()
+                .unwrap()
+                .send(conv, &format!("step {step} by {}", names[who]))
+                .await
+                .unwrap();
+            sent.push(echo.client_id);
+        } else if roll < 0.74 {
+            // A client goes away (app closed, possibly with unsent messages) or comes back.
+            match clients[who].take() {
+                Some(c) => c.shutdown().await,
+                None => clients[who] = Some(resume(&front, dirs[who].path(), names[who]).await),
+            }
+        } else if roll < 0.84 {
+            // A relay dies or comes back; at least one stays up.
+            let r = rng.random_range(0..3);
+            if !relay_up[r] {
+                cluster.relays[r].restart();
+                relay_up[r] = true;
+            } else if relay_up.iter().filter(|u| **u).count() > 1 {
+                cluster.relays[r].kill9();
+                relay_up[r] = false;
+            }
+        } else if roll < 0.90 {
+            if nats_up {
+                cluster.nats.kill();
+            } else {
+                cluster.nats.restart().unwrap();
+            }
+            nats_up = !nats_up;
+        } else {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(5..60))).await;
+        }
+    }
+    if !nats_up {
+        cluster.nats.restart().unwrap();
+    }
+    for (r, up) in relay_up.iter().enumerate() {
+        if !up {
+            cluster.relays[r].restart();
+        }
+    }
+    for (i, slot) in clients.iter_mut().enumerate() {
+        if slot.is_none() {
+            *slot = Some(resume(&front, dirs[i].path(), names[i]).await);
+        }
+    }
+    let clients: Vec<Client> = clients.into_iter().map(Option::unwrap).collect();
+    for c in &clients {
+        c.retry_now();
+        wait_settled(c).await;
+    }
+    let everyone: Vec<(&str, &Client, Vec<ConversationId>)> = names
+        .iter()
+        .zip(&clients)
+        .enumerate()
+        .map(|(i, (n, c))| (*n, c, convs_of[&i].clone()))
+        .collect();
+    caches_match(&cluster, &everyone).await;
+    let mut stored: Vec<String> = [group, ab, bc]
+        .iter()
+        .flat_map(|c| cluster.stored(*c))
+        .map(|(_, id, _)| id)
+        .filter(|id| !is_notice(id))
+        .collect();
+    let total = stored.len();
+    stored.sort();
+    stored.dedup();
+    assert_eq!(stored.len(), total, "no message stored twice (seed {seed})");
+    let stored: HashSet<String> = stored.into_iter().collect();
+    let lost: Vec<&String> = sent.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(lost.is_empty(), "lost messages (seed {seed}): {lost:?}");
+    assert_eq!(stored.len(), sent.len(), "nothing extra (seed {seed})");
+}
