@@ -23,8 +23,19 @@ const DEAD_AFTER: Duration = Duration::from_secs(3);
 
 /// A relay on `db` with the bus at `bus` (none: a relay of the same database off the bus).
 async fn relay(db: &str, bus: Option<String>, beat: Duration, dead_after: Duration) -> Relay {
+    relay_with(db, bus, beat, dead_after, |_| {}).await
+}
+
+async fn relay_with(
+    db: &str,
+    bus: Option<String>,
+    beat: Duration,
+    dead_after: Duration,
+    tweak: impl FnOnce(&mut tern_server::Config),
+) -> Relay {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
+    tweak(&mut config);
     config.postgres = Some(db.to_owned());
     config.bus = bus.clone();
     config.heartbeat.interval = beat;
@@ -437,4 +448,39 @@ async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
         got, want,
         "what was stored during the outage, on the same connection"
     );
+}
+
+#[tokio::test]
+async fn a_users_send_limit_holds_across_relays() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    // Six sends, and practically no refill during the test.
+    let tight = |c: &mut tern_server::Config| {
+        c.limits.send_rate.burst = 6.0;
+        c.limits.send_rate.per_second = 0.001;
+    };
+    let a = relay_with(&db, Some(nats.url()), BEAT, DEAD_AFTER, tight).await;
+    let b = relay_with(&db, Some(nats.url()), BEAT, DEAD_AFTER, tight).await;
+    a.register("alice").await;
+    a.register("bob").await;
+    let mut laptop = online(&a, "alice").await;
+    let mut phone = online(&b, "alice").await;
+    let direct = laptop.start_direct("bob").await;
+    for i in 0..6 {
+        laptop
+            .send_msg(direct, &format!("l{i}"), "from the laptop")
+            .await;
+    }
+    // Each relay alone would allow six more; the user's bucket is shared.
+    phone
+        .expect_error(
+            json!({"type": "send", "conversation_id": direct, "client_id": "p0", "body": "x"}),
+            "rate_limited",
+        )
+        .await;
+    // A resend of a stored message is still answered with its ack.
+    let (seq, duplicate) = phone.send_msg(direct, "l5", "from the laptop").await;
+    assert_eq!((seq, duplicate), (6, true));
 }

@@ -127,10 +127,21 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         edit_window_ms: state.config.limits.edit_window.as_millis() as i64,
     };
     let id = req.id;
+    // In a cluster the limit holds across relays: the bucket is in the database.
+    let shared_limit = state
+        .bus
+        .is_clustered()
+        .then_some(state.config.limits.send_rate);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         // A resend of an entry already stored gets its ack even when the rules would now
-        // refuse it (the sender left, the target was deleted since).
-        match store_entry(txn, &req, &sender, out) {
+        // refuse it (the sender left, the target was deleted since, or the limit).
+        let stored = match shared_limit {
+            Some(rate) if !txn.take_send_token(sender.me, sender.now, rate)? => Err(
+                Error::refused(ErrorCode::RateLimited, "sending too fast; retry shortly"),
+            ),
+            _ => store_entry(txn, &req, &sender, out),
+        };
+        match stored {
             Err(refusal @ Error::Refused(..)) => {
                 match txn.find_by_client_id(sender.me, req.client_id.as_str())? {
                     Some(existing) => Ok((existing, true)),

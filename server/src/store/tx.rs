@@ -17,6 +17,7 @@ use tern_proto::{
 };
 
 use crate::error::Result;
+use crate::limits::Rate;
 
 /// How a picture is stored: its descriptor as JSON, and its blob id apart (who may read the
 /// blob, and the sweeper keeping it, are decided on that column).
@@ -394,6 +395,13 @@ pub trait Tx: ReadTx {
     fn changes_since(&self, me: UserId, since: u64) -> Result<Changes>;
 
     // The log.
+    /// Take one send from `user`'s bucket shared by every relay on this store; false when it
+    /// is empty, and then the send must be refused (the refusal rolls the job back, so an
+    /// attempt refused for any reason takes nothing). A store no other relay shares leaves
+    /// the limit to the relay's memory ([`crate::limits::KeyedLimiter`]) and always says yes.
+    fn take_send_token(&self, _user: UserId, _now: Timestamp, _rate: Rate) -> Result<bool> {
+        Ok(true)
+    }
     /// The entry this sender stored under `client_id`, if any.
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>>;
     /// Store an entry at the next sequence number, or `None` if the sender already stored one

@@ -152,6 +152,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD CONSTRAINT messages_kind_check
         CHECK (kind IN ('text', 'edit', 'delete', 'react', 'unreact', 'notice'));
 "#,
+    // Per-user send buckets shared by every relay of a cluster (SQLite has no counterpart: a
+    // relay alone keeps them in memory).
+    r#"
+    CREATE TABLE send_buckets (
+        user_id BIGINT PRIMARY KEY REFERENCES users(id),
+        tokens  DOUBLE PRECISION NOT NULL,
+        at      BIGINT NOT NULL
+    );
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

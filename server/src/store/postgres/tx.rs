@@ -14,6 +14,7 @@ use tern_proto::{
 
 use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
+use crate::limits::Rate;
 use crate::store::tx::{
     AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow,
 };
@@ -320,6 +321,9 @@ impl Tx for PgTx<'_> {
         convs::changes_since(&mut *self.c(), me, since)
     }
 
+    fn take_send_token(&self, user: UserId, now: Timestamp, rate: Rate) -> Result<bool> {
+        messages::take_send_token(&mut *self.c(), user, now, rate)
+    }
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
         messages::find_by_client_id(&mut *self.c(), sender, client_id)
     }
