@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a command with a private PostgreSQL server: initdb into a temporary folder, the server on
-# a free loopback port (fsync off: it is thrown away), stopped and deleted when the command
-# ends. Exports TERN_TEST_POSTGRES=127.0.0.1:<port>; the relay tests then give each relay a
+# a free loopback port (fsync off: it is thrown away; TERN_PG_DURABLE=1 keeps PostgreSQL's
+# durable defaults, for benchmarks), stopped and deleted when the command ends. Exports TERN_TEST_POSTGRES=127.0.0.1:<port>; the relay tests then give each relay a
 # fresh database there (crates/tern-testkit/src/postgres.rs). Never touches a server that is
 # already running. Uses Debian's postgresql package (scripts/setup.sh installs it).
 set -euo pipefail
@@ -17,8 +17,10 @@ cleanup() {
 }
 trap cleanup EXIT
 run "$bin/initdb" -D "$dir/data" -A trust -U tern -E UTF8 --no-sync >/dev/null
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${TERN_PG_DURABLE:-}" = 1 ] && durability=""
 run "$bin/pg_ctl" start -D "$dir/data" -s -w -l "$dir/server.log" \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" >/dev/null
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=500" >/dev/null
 export TERN_TEST_POSTGRES="127.0.0.1:$port"
 export TERN_PG_BIN="$bin"
 "$@"

@@ -63,7 +63,7 @@ pub async fn open(
     Ok(tx)
 }
 
-/// Open many connections, `parallel` handshakes at a time.
+/// Open many connections, `parallel` handshakes at a time (retrying those refused as busy).
 pub async fn open_all(
     port: u16,
     tokens: &[String],
@@ -76,7 +76,17 @@ pub async fn open_all(
         let (sem, handler, token) = (sem.clone(), handler.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await?;
-            open(port, &token, i, handler).await
+            // A relay busy checking a burst of tokens answers 503; a client tries again.
+            let mut attempt = 0;
+            loop {
+                match open(port, &token, i, handler.clone()).await {
+                    Err(e) if attempt < 20 && e.to_string().contains("503") => {
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    done => break done,
+                }
+            }
         }));
     }
     let mut out = Vec::with_capacity(tasks.len());

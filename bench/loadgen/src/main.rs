@@ -90,6 +90,21 @@ enum Cmd {
         #[arg(long, default_value_t = 10_000)]
         conns: usize,
     },
+    /// A cluster beside one relay (run under scripts/with-postgres.sh): 1:1 pairs on one
+    /// relay with SQLite, the same pairs across two relays on PostgreSQL + NATS (CPU of
+    /// everything the cluster runs), and the reconnect storm when one of three relays behind
+    /// HAProxy is killed.
+    Cluster {
+        #[arg(long, default_value_t = 1000)]
+        conns: usize,
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+        /// Clients in the storm (HAProxy holds two descriptors per client: mind `ulimit -n`).
+        #[arg(long, default_value_t = 6000)]
+        storm: usize,
+    },
     /// Persisted messages per second.
     Ingest {
         #[arg(long, default_value_t = 100)]
@@ -135,6 +150,23 @@ async fn main() -> Result<()> {
         }
         Cmd::Idle { conns } => show(&scenarios::idle::run(&exe, conns).await?),
         Cmd::Storm { conns } => show(&scenarios::storm::run(&exe, conns, 3).await?),
+        Cmd::Cluster {
+            conns,
+            rate,
+            secs,
+            storm,
+        } => {
+            println!("# one relay, SQLite: 1:1 pairs ({conns} connections, {rate}/s, {secs} s)");
+            let one = scenarios::fanout::run(&exe, conns, rate, secs, None, Duration::ZERO).await?;
+            show(&one);
+            println!("# two relays, PostgreSQL + NATS: the same pairs, each across both relays");
+            let two = scenarios::cluster::pairs(&exe, conns, rate, secs).await?;
+            show(&two);
+            println!("# three relays behind HAProxy: {storm} clients, the busiest relay killed");
+            let storm = scenarios::cluster::storm(&exe, storm, 3).await?;
+            show(&storm);
+            println!("\n{}", scenarios::cluster::table(&one, &two, &storm));
+        }
         Cmd::Ingest { senders, secs } => {
             show(&scenarios::ingest::run(&exe, senders, 128, secs).await?)
         }

@@ -45,6 +45,17 @@ pub async fn seed_with_messages(
     layout: Layout,
     messages: usize,
 ) -> Result<Seeded> {
+    seed_store(db, None, users, layout, messages).await
+}
+
+/// [`seed_with_messages`] into the SQLite file `db`, or into a PostgreSQL database.
+pub async fn seed_store(
+    db: &Path,
+    postgres: Option<String>,
+    users: usize,
+    layout: Layout,
+    messages: usize,
+) -> Result<Seeded> {
     let (store, thread) = Store::open(
         StoreConfig {
             path: db.to_owned(),
@@ -52,7 +63,7 @@ pub async fn seed_with_messages(
             max_batch: 512,
             commit_window: Duration::ZERO,
             wal_limit_bytes: 64 * 1024 * 1024,
-            postgres: None,
+            postgres,
         },
         Arc::new(NoFanout),
     )?;
@@ -129,6 +140,11 @@ pub struct RelayProcess {
 
 impl RelayProcess {
     pub fn start(exe: &Path, db: &Path, port: u16) -> Result<RelayProcess> {
+        Self::start_with(exe, db, port, &[])
+    }
+
+    /// [`RelayProcess::start`] with further flags (a cluster's `--store`, `--bus`).
+    pub fn start_with(exe: &Path, db: &Path, port: u16, extra: &[&str]) -> Result<RelayProcess> {
         let mut spec = tern_testkit::RelaySpec::new(exe, db)
             // Every simulated client comes from loopback: lift the per-address cap, keep the
             // relay-wide one below this machine's descriptor limit.
@@ -144,7 +160,8 @@ impl RelayProcess {
                 "--frame-burst",
                 "1e9",
             ])
-            .args(["--heartbeat-secs", "30", "--heartbeat-timeout-secs", "90"]);
+            .args(["--heartbeat-secs", "30", "--heartbeat-timeout-secs", "90"])
+            .args(extra.iter().copied());
         spec.port = port;
         spec.log = "error".into();
         let process = tern_testkit::RelayProcess::start(spec)
@@ -154,6 +171,11 @@ impl RelayProcess {
 
     pub fn pid(&self) -> u32 {
         self.process.pid().unwrap_or(0)
+    }
+
+    /// SIGKILL: no goodbye.
+    pub fn kill9(&mut self) {
+        self.process.kill9();
     }
 
     /// SIGKILL, then start again on the same port and database.
@@ -194,3 +216,17 @@ pub fn rss_bytes(pid: u32) -> u64 {
 }
 
 pub use tern_testkit::free_port;
+
+/// Every process of this machine named `postgres` (the private server under
+/// scripts/with-postgres.sh: the postmaster, its helpers and one backend per connection).
+pub fn postgres_pids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .collect()
+}

@@ -77,6 +77,11 @@ impl NatsServer {
         }
     }
 
+    /// Its process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Its `nats://` address.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)

@@ -6,13 +6,16 @@
 //! through another relay arrives over the bus, later than the local ones and possibly never
 //! (NATS core is at-most-once). So the connection keeps, per conversation, the newest `seq`
 //! below which the client has been sent everything (by the sync, by pushes, or as the `ack`
-//! of its own send). A push past that mark is preceded by the missing entries read from the
+//! of its own send), and the own sends acknowledged beyond it (in a chat spread over relays
+//! one's own message is often stored before another's that arrives later over the bus; the
+//! client has it, so it is no gap). A push past that mark is preceded by the missing entries
+//! read from the
 //! store (every lower `seq` is committed once a higher one is: sequence numbers are assigned
 //! under the conversation's row lock, held to commit); a push at or below it arrived another
 //! way already and is dropped. When the bus was away, [`Live::CatchUp`] makes the connection
 //! compare that mark with each conversation's head in the store and send what it lacks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
@@ -24,28 +27,77 @@ use crate::hub::Live;
 /// Entries read from the store at a time when filling a gap.
 const CHUNK: usize = 64;
 
-/// Per conversation, the newest `seq` with nothing below it left unsent on this connection.
+/// How far a conversation has been sent on this connection.
+#[derive(Debug)]
+struct Mark {
+    /// Everything up to here has been sent.
+    upto: Seq,
+    /// This connection's own sends acknowledged beyond `upto` (its client has them; others'
+    /// messages in between are still on their way over the bus).
+    ahead: BTreeSet<Seq>,
+}
+
+/// Own sends remembered beyond the mark, per conversation; past that a gap fill sends the
+/// client a few of its own messages again, which it takes as duplicates.
+const MAX_AHEAD: usize = 1024;
+
+impl Mark {
+    fn has(&self, seq: Seq) -> bool {
+        seq <= self.upto || self.ahead.contains(&seq)
+    }
+
+    /// Move `upto` over own sends that now follow it.
+    fn absorb(&mut self) {
+        while self.ahead.remove(&self.upto.next()) {
+            self.upto = self.upto.next();
+        }
+        self.ahead.retain(|s| *s > self.upto);
+    }
+}
+
+/// Per conversation, what has been sent on this connection (see the module header).
 #[derive(Debug, Default)]
-pub(super) struct Contiguous(HashMap<ConversationId, Seq>);
+pub(super) struct Contiguous(HashMap<ConversationId, Mark>);
 
 impl Contiguous {
     /// Everything up to `seq` has been sent.
     pub(super) fn reached(&mut self, conv: ConversationId, seq: Seq) {
-        let mark = self.0.entry(conv).or_insert(seq);
-        *mark = (*mark).max(seq);
+        let mark = self.0.entry(conv).or_insert(Mark {
+            upto: seq,
+            ahead: BTreeSet::new(),
+        });
+        mark.upto = mark.upto.max(seq);
+        mark.absorb();
     }
 
-    /// `seq` was sent; it extends the mark only when it is the next one.
+    /// `seq` was this connection's own send, acknowledged.
     pub(super) fn sent_one(&mut self, conv: ConversationId, seq: Seq) {
         if let Some(mark) = self.0.get_mut(&conv) {
-            if seq == mark.next() {
-                *mark = seq;
+            if seq == mark.upto.next() {
+                mark.upto = seq;
+                mark.absorb();
+            } else if seq > mark.upto && mark.ahead.len() < MAX_AHEAD {
+                mark.ahead.insert(seq);
             }
         }
     }
 
-    fn get(&self, conv: ConversationId) -> Option<Seq> {
-        self.0.get(&conv).copied()
+    fn upto(&self, conv: ConversationId) -> Option<Seq> {
+        self.0.get(&conv).map(|m| m.upto)
+    }
+
+    /// Whether the client has been sent `seq` (false when nothing is known).
+    fn has(&self, conv: ConversationId, seq: Seq) -> bool {
+        self.0.get(&conv).is_some_and(|m| m.has(seq))
+    }
+
+    /// Whether something before `seq` is neither sent nor the client's own.
+    fn missing_before(&self, conv: ConversationId, seq: Seq) -> bool {
+        self.0.get(&conv).is_some_and(|m| {
+            let between = seq.0.saturating_sub(m.upto.0 + 1);
+            let own = m.ahead.range(m.upto.next()..seq).count() as u64;
+            between > own
+        })
     }
 }
 
@@ -63,16 +115,16 @@ impl Conn {
                     return;
                 }
                 if self.state.bus.is_clustered() {
-                    match self.contiguous.get(conv) {
-                        Some(mark) if seq <= mark => return,
+                    // Already sent (a late copy), or the client's own send.
+                    if self.contiguous.has(conv, seq) {
+                        return;
+                    }
+                    if self.contiguous.missing_before(conv, seq) {
+                        let upto = self.contiguous.upto(conv).unwrap_or(Seq::ZERO);
                         // The store failed: the connection closes and the client syncs.
-                        Some(mark)
-                            if seq > mark.next()
-                                && !self.fill(conv, mark, Seq(seq.0 - 1)).await =>
-                        {
-                            return
+                        if !self.fill(conv, upto, Seq(seq.0 - 1)).await {
+                            return;
                         }
-                        _ => {}
                     }
                     self.contiguous.reached(conv, seq);
                 }
@@ -140,9 +192,11 @@ impl Conn {
                 .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
             for m in batch {
                 let seq = m.seq;
-                let message = m.view_for(user);
-                self.emit(Outbound::own(ServerFrame::Message { message }));
-                self.note_pushed(conv, seq);
+                if !self.contiguous.has(conv, seq) {
+                    let message = m.view_for(user);
+                    self.emit(Outbound::own(ServerFrame::Message { message }));
+                    self.note_pushed(conv, seq);
+                }
                 self.contiguous.reached(conv, seq);
             }
             after = last;
@@ -174,8 +228,8 @@ impl Conn {
             }
         };
         for (conv, head) in heads {
-            if let Some(mark) = self.contiguous.get(conv) {
-                if head > mark && !self.fill(conv, mark, head).await {
+            if let Some(upto) = self.contiguous.upto(conv) {
+                if head > upto && !self.fill(conv, upto, head).await {
                     return;
                 }
             }
@@ -187,22 +241,40 @@ impl Conn {
 mod tests {
     use super::*;
 
+    const C: ConversationId = ConversationId(1);
+
     #[test]
     fn the_mark_moves_on_contiguous_sends_and_never_back() {
-        let c1 = ConversationId(1);
         let mut c = Contiguous::default();
-        c.sent_one(c1, Seq(1));
-        assert_eq!(c.get(c1), None, "no mark before the first push or sync");
-        c.reached(c1, Seq(5));
-        c.sent_one(c1, Seq(7));
-        assert_eq!(c.get(c1), Some(Seq(5)), "7 leaves 6 missing");
-        c.sent_one(c1, Seq(6));
-        assert_eq!(c.get(c1), Some(Seq(6)));
-        c.reached(c1, Seq(3));
+        c.sent_one(C, Seq(1));
+        assert_eq!(c.upto(C), None, "no mark before the first push or sync");
+        c.reached(C, Seq(5));
+        c.sent_one(C, Seq(6));
+        assert_eq!(c.upto(C), Some(Seq(6)));
+        c.reached(C, Seq(3));
         assert_eq!(
-            c.get(c1),
+            c.upto(C),
             Some(Seq(6)),
             "an older head does not move it back"
         );
+    }
+
+    #[test]
+    fn own_sends_ahead_of_the_mark_are_not_a_gap_and_are_never_filled() {
+        let mut c = Contiguous::default();
+        c.reached(C, Seq(4));
+        // Own sends 6 and 7 acknowledged while 5 (someone else's) is still on the bus.
+        c.sent_one(C, Seq(6));
+        c.sent_one(C, Seq(7));
+        assert_eq!(c.upto(C), Some(Seq(4)));
+        assert!(c.has(C, Seq(6)) && c.has(C, Seq(7)) && !c.has(C, Seq(5)));
+        assert!(c.missing_before(C, Seq(8)), "5 is missing before 8");
+        assert!(!c.missing_before(C, Seq(5)), "nothing is missing before 5");
+        // 5 arrives: the mark jumps over the own sends.
+        c.reached(C, Seq(5));
+        assert_eq!(c.upto(C), Some(Seq(7)));
+        assert!(!c.missing_before(C, Seq(8)));
+        c.sent_one(C, Seq(9));
+        assert!(!c.missing_before(C, Seq(8)) && c.missing_before(C, Seq(10)));
     }
 }

@@ -1,6 +1,7 @@
 //! The benchmark scenarios. Each seeds a fresh database, starts the relay, applies load and
 //! returns a [`Figures`] record read from the relay process and the receivers.
 
+pub mod cluster;
 pub mod fanout;
 pub mod idle;
 pub mod ingest;

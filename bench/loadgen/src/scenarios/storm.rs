@@ -20,17 +20,31 @@ use tokio_tungstenite::tungstenite::Message;
 use super::Figures;
 use crate::relay::{self, Layout, RelayProcess};
 
-struct Shared {
+pub(super) struct Shared {
     port: u16,
     /// Clients whose latest sync finished.
-    synced: AtomicUsize,
+    pub(super) synced: AtomicUsize,
     /// Of those, how many got every seeded message back.
-    complete: AtomicUsize,
+    pub(super) complete: AtomicUsize,
     expected_messages: usize,
     changed: Notify,
 }
 
-async fn client(shared: Arc<Shared>, token: String) {
+impl Shared {
+    /// Clients of the relay (or front) at `port`, each expecting `expected_messages` back.
+    pub(super) fn new(port: u16, expected_messages: usize) -> Shared {
+        Shared {
+            port,
+            synced: AtomicUsize::new(0),
+            complete: AtomicUsize::new(0),
+            expected_messages,
+            changed: Notify::new(),
+        }
+    }
+}
+
+/// One client for ever: connect, sync, stay until the connection ends, reconnect.
+pub(super) async fn client(shared: Arc<Shared>, token: String) {
     loop {
         if let Ok(()) = session(&shared, &token).await {
             // Closed after syncing: the relay went away. Reconnect after a jittered pause.
@@ -72,7 +86,8 @@ async fn session(shared: &Shared, token: &str) -> Result<()> {
     Ok(())
 }
 
-async fn wait_all(shared: &Shared, n: usize, limit: Duration) -> bool {
+/// Wait until `n` syncs finished (since the counter was last reset), at most `limit`.
+pub(super) async fn wait_all(shared: &Shared, n: usize, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while shared.synced.load(Ordering::SeqCst) < n {
         if Instant::now() > deadline {
@@ -89,13 +104,7 @@ pub async fn run(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
     let db = dir.path().join("relay.db");
     let seeded = relay::seed_with_messages(&db, n, Layout::Pairs, messages).await?;
     let mut relay = RelayProcess::start(exe, &db, relay::free_port())?;
-    let shared = Arc::new(Shared {
-        port: relay.port,
-        synced: AtomicUsize::new(0),
-        complete: AtomicUsize::new(0),
-        expected_messages: messages,
-        changed: Notify::new(),
-    });
+    let shared = Arc::new(Shared::new(relay.port, messages));
     // Connect everyone, a few hundred handshakes at a time, and wait for the first syncs.
     let mut tasks = Vec::new();
     for (i, token) in seeded.tokens.iter().enumerate() {
