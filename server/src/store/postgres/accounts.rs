@@ -1,7 +1,7 @@
 //! PostgreSQL queries on `users`, `sessions`, `device_credentials` and `invites`; the same
 //! contracts as [`crate::store::sqlite::accounts`].
 
-use postgres::GenericClient;
+use super::sql::Sql;
 use tern_proto::{ConversationId, ErrorCode, Person, Picture, SessionId, Timestamp, UserId};
 
 use super::next_version;
@@ -10,12 +10,7 @@ use crate::store::sqlite::accounts::invalid_invite;
 use crate::store::tx::{AuthSession, UserRow};
 
 /// Insert a user; `username_taken` if the name exists in any letter case.
-pub fn create_user(
-    c: &mut impl GenericClient,
-    username: &str,
-    hash: &str,
-    now: Timestamp,
-) -> Result<UserId> {
+pub fn create_user(c: &mut impl Sql, username: &str, hash: &str, now: Timestamp) -> Result<UserId> {
     let row = c.query_opt(
         "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (lower(username)) DO NOTHING RETURNING id",
@@ -30,7 +25,7 @@ pub fn create_user(
 }
 
 /// A user by username, in any letter case.
-pub fn find_user(c: &mut impl GenericClient, username: &str) -> Result<Option<UserRow>> {
+pub fn find_user(c: &mut impl Sql, username: &str) -> Result<Option<UserRow>> {
     Ok(c.query_opt(
         "SELECT id, username, password_hash FROM users
              WHERE lower(username) = lower($1) AND deleted_at IS NULL",
@@ -44,7 +39,7 @@ pub fn find_user(c: &mut impl GenericClient, username: &str) -> Result<Option<Us
 }
 
 /// Whether a username exists in any letter case.
-pub fn username_exists(c: &mut impl GenericClient, username: &str) -> Result<bool> {
+pub fn username_exists(c: &mut impl Sql, username: &str) -> Result<bool> {
     Ok(c.query_opt(
         "SELECT 1 FROM users WHERE lower(username) = lower($1)",
         &[&username],
@@ -54,7 +49,7 @@ pub fn username_exists(c: &mut impl GenericClient, username: &str) -> Result<boo
 
 /// Whether `credential_hash` is a device credential of `user`.
 pub fn device_credential_valid(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     credential_hash: &[u8],
 ) -> Result<bool> {
@@ -68,7 +63,7 @@ pub fn device_credential_valid(
 /// Store a device credential, dropping the one it replaces and the least recently used beyond
 /// `max_per_user`.
 pub fn issue_device_credential(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     credential_hash: &[u8],
     replaces: Option<&[u8]>,
@@ -102,12 +97,7 @@ pub fn issue_device_credential(
 }
 
 /// Record an invite code (its hash) good for `uses` registrations.
-pub fn create_invite(
-    c: &mut impl GenericClient,
-    code_hash: &[u8],
-    uses: u32,
-    now: Timestamp,
-) -> Result<()> {
+pub fn create_invite(c: &mut impl Sql, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()> {
     c.execute(
         "INSERT INTO invites (code_hash, uses_left, created_at) VALUES ($1, $2, $3)",
         &[&code_hash, &(uses as i32), &now],
@@ -116,7 +106,7 @@ pub fn create_invite(
 }
 
 /// Whether an invite code has uses left.
-pub fn invite_usable(c: &mut impl GenericClient, code_hash: &[u8]) -> Result<bool> {
+pub fn invite_usable(c: &mut impl Sql, code_hash: &[u8]) -> Result<bool> {
     Ok(c.query_opt(
         "SELECT 1 FROM invites WHERE code_hash = $1 AND uses_left > 0",
         &[&code_hash],
@@ -125,7 +115,7 @@ pub fn invite_usable(c: &mut impl GenericClient, code_hash: &[u8]) -> Result<boo
 }
 
 /// Use an invite code once; `invalid_invite` if it is unknown or used up.
-pub fn use_invite(c: &mut impl GenericClient, code_hash: &[u8]) -> Result<()> {
+pub fn use_invite(c: &mut impl Sql, code_hash: &[u8]) -> Result<()> {
     let used = c.execute(
         "UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = $1 AND uses_left > 0",
         &[&code_hash],
@@ -137,10 +127,7 @@ pub fn use_invite(c: &mut impl GenericClient, code_hash: &[u8]) -> Result<()> {
 }
 
 /// Ids of the given usernames, in order; `not_found` naming the first unknown one.
-pub fn resolve_usernames(
-    c: &mut impl GenericClient,
-    names: &[String],
-) -> Result<Vec<(UserId, String)>> {
+pub fn resolve_usernames(c: &mut impl Sql, names: &[String]) -> Result<Vec<(UserId, String)>> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let row = c.query_opt(
@@ -162,7 +149,7 @@ pub fn resolve_usernames(
 
 /// A login session, unless the user has `max_active` live ones.
 pub fn create_session(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     token_hash: &[u8],
     device_name: &str,
@@ -195,11 +182,7 @@ pub fn create_session(
 }
 
 /// The session a token hash belongs to, refusing unknown, expired and revoked tokens.
-pub fn authenticate(
-    c: &mut impl GenericClient,
-    token_hash: &[u8],
-    now: Timestamp,
-) -> Result<AuthSession> {
+pub fn authenticate(c: &mut impl Sql, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
     let row = c.query_opt(
         "SELECT s.id, s.user_id, u.username, s.expires_at, s.revoked_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
@@ -233,11 +216,7 @@ pub fn authenticate(
 }
 
 /// Whether a session is still usable.
-pub fn session_active(
-    c: &mut impl GenericClient,
-    session: SessionId,
-    now: Timestamp,
-) -> Result<bool> {
+pub fn session_active(c: &mut impl Sql, session: SessionId, now: Timestamp) -> Result<bool> {
     Ok(c.query_opt(
         "SELECT revoked_at IS NULL AND expires_at > $2 FROM sessions WHERE id = $1",
         &[&session, &now],
@@ -247,11 +226,7 @@ pub fn session_active(
 }
 
 /// Revoke one session.
-pub fn revoke_session(
-    c: &mut impl GenericClient,
-    session: SessionId,
-    now: Timestamp,
-) -> Result<()> {
+pub fn revoke_session(c: &mut impl Sql, session: SessionId, now: Timestamp) -> Result<()> {
     c.execute(
         "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         &[&session, &now],
@@ -260,7 +235,7 @@ pub fn revoke_session(
 }
 
 /// Record when a user's last device disconnected.
-pub fn set_last_seen(c: &mut impl GenericClient, user: UserId, at: Timestamp) -> Result<()> {
+pub fn set_last_seen(c: &mut impl Sql, user: UserId, at: Timestamp) -> Result<()> {
     c.execute(
         "UPDATE users SET last_seen = $2 WHERE id = $1",
         &[&user, &at],
@@ -269,10 +244,7 @@ pub fn set_last_seen(c: &mut impl GenericClient, user: UserId, at: Timestamp) ->
 }
 
 /// Everyone sharing a conversation with `user`, with their last-seen time.
-pub fn contacts(
-    c: &mut impl GenericClient,
-    user: UserId,
-) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+pub fn contacts(c: &mut impl Sql, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
     Ok(c.query(
         "SELECT DISTINCT u.id, u.last_seen FROM members mine
              JOIN members other ON other.conversation_id = mine.conversation_id
@@ -287,10 +259,7 @@ pub fn contacts(
 }
 
 /// Last-seen times of the given users.
-pub fn last_seen(
-    c: &mut impl GenericClient,
-    users: &[UserId],
-) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+pub fn last_seen(c: &mut impl Sql, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
     let mut out = Vec::with_capacity(users.len());
     for &id in users {
         let seen = c
@@ -303,7 +272,7 @@ pub fn last_seen(
 
 /// Set or clear a user's display name; every conversation of theirs gets a new version.
 pub fn set_display_name(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     name: Option<&str>,
 ) -> Result<Vec<ConversationId>> {
@@ -316,7 +285,7 @@ pub fn set_display_name(
 
 /// Set or clear a user's picture; every conversation of theirs gets a new version.
 pub fn set_avatar(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     avatar: Option<&Picture>,
 ) -> Result<Vec<ConversationId>> {
@@ -329,7 +298,7 @@ pub fn set_avatar(
 }
 
 /// Give every conversation `user` is in a new version; their ids.
-fn touch_conversations_of(c: &mut impl GenericClient, user: UserId) -> Result<Vec<ConversationId>> {
+fn touch_conversations_of(c: &mut impl Sql, user: UserId) -> Result<Vec<ConversationId>> {
     let version = next_version(c)? as i64;
     Ok(c.query(
         "UPDATE conversations SET version = $2
@@ -343,7 +312,7 @@ fn touch_conversations_of(c: &mut impl GenericClient, user: UserId) -> Result<Ve
 }
 
 /// Contacts by username prefix or display name, anyone by exact username; never `me`.
-pub fn find_people(c: &mut impl GenericClient, me: UserId, query: &str) -> Result<Vec<Person>> {
+pub fn find_people(c: &mut impl Sql, me: UserId, query: &str) -> Result<Vec<Person>> {
     let q = query.to_lowercase();
     let person = |r: &postgres::Row| Person {
         user_id: r.get(0),

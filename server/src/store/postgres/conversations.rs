@@ -3,7 +3,7 @@
 //! conversation row's lock (`UPDATE … RETURNING`), so relays sharing the database still give
 //! every conversation one gap-free order.
 
-use postgres::GenericClient;
+use super::sql::Sql;
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, ErrorCode, Member,
     MemberRole, Picture, ReceiptState, Seq, Timestamp, UserId,
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::store::tx::{picture_columns, picture_from, Changes, Roster};
 
 /// A conversation's current shape with its active members; `not_found` if none.
-pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<ConversationInfo> {
+pub fn info(c: &mut impl Sql, conv: ConversationId) -> Result<ConversationInfo> {
     let head = c
         .query_opt(
             "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = $1",
@@ -52,11 +52,7 @@ pub fn info(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
 }
 
 /// Set or clear a conversation's picture and give it a new version.
-pub fn set_avatar(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    avatar: Option<&Picture>,
-) -> Result<()> {
+pub fn set_avatar(c: &mut impl Sql, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
     let (json, blob) = picture_columns(avatar);
     let version = next_version(c)? as i64;
     c.execute(
@@ -67,11 +63,7 @@ pub fn set_avatar(
 }
 
 /// The caller's role; `not_member` (also for conversations that do not exist).
-pub fn require_member(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    user: UserId,
-) -> Result<MemberRole> {
+pub fn require_member(c: &mut impl Sql, conv: ConversationId, user: UserId) -> Result<MemberRole> {
     let row = c.query_opt(
         "SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2 AND active",
         &[&conv, &user],
@@ -86,7 +78,7 @@ pub fn require_member(
 }
 
 /// Ids of the active members.
-pub fn member_ids(c: &mut impl GenericClient, conv: ConversationId) -> Result<Vec<UserId>> {
+pub fn member_ids(c: &mut impl Sql, conv: ConversationId) -> Result<Vec<UserId>> {
     Ok(c.query(
         "SELECT user_id FROM members WHERE conversation_id = $1 AND active",
         &[&conv],
@@ -97,7 +89,7 @@ pub fn member_ids(c: &mut impl GenericClient, conv: ConversationId) -> Result<Ve
 }
 
 /// Kind and active members with their `accepted` flags; `not_member` if there are none.
-pub fn roster(c: &mut impl GenericClient, conv: ConversationId) -> Result<Roster> {
+pub fn roster(c: &mut impl Sql, conv: ConversationId) -> Result<Roster> {
     let rows = c.query(
         "SELECT c.kind, m.user_id, m.accepted FROM conversations c
          JOIN members m ON m.conversation_id = c.id AND m.active WHERE c.id = $1",
@@ -117,7 +109,7 @@ pub fn roster(c: &mut impl GenericClient, conv: ConversationId) -> Result<Roster
 
 /// Mark a membership accepted or a message request.
 pub fn set_accepted(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     user: UserId,
     accepted: bool,
@@ -132,7 +124,7 @@ pub fn set_accepted(
 }
 
 /// The conversation's kind.
-pub fn kind(c: &mut impl GenericClient, conv: ConversationId) -> Result<ConversationKind> {
+pub fn kind(c: &mut impl Sql, conv: ConversationId) -> Result<ConversationKind> {
     let Some(row) = c.query_opt("SELECT kind FROM conversations WHERE id = $1", &[&conv])? else {
         return Err(Error::refused(ErrorCode::NotFound, "no such conversation"));
     };
@@ -140,7 +132,7 @@ pub fn kind(c: &mut impl GenericClient, conv: ConversationId) -> Result<Conversa
 }
 
 fn upsert_member(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     user: UserId,
     role: MemberRole,
@@ -157,7 +149,7 @@ fn upsert_member(
     Ok(())
 }
 
-fn touch(c: &mut impl GenericClient, conv: ConversationId, version: u64) -> Result<()> {
+fn touch(c: &mut impl Sql, conv: ConversationId, version: u64) -> Result<()> {
     c.execute(
         "UPDATE conversations SET version = $2 WHERE id = $1",
         &[&conv, &(version as i64)],
@@ -167,7 +159,7 @@ fn touch(c: &mut impl GenericClient, conv: ConversationId, version: u64) -> Resu
 
 /// The direct conversation of `low` and `high`, created if missing; whether it was created.
 pub fn direct_between(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     low: UserId,
     high: UserId,
     now: Timestamp,
@@ -197,7 +189,7 @@ pub fn direct_between(
 
 /// A new group with these members and roles.
 pub fn insert_group(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     name: &str,
     members: &[(UserId, MemberRole)],
     now: Timestamp,
@@ -217,7 +209,7 @@ pub fn insert_group(
 }
 
 /// Set a group's name.
-pub fn set_name(c: &mut impl GenericClient, conv: ConversationId, name: &str) -> Result<()> {
+pub fn set_name(c: &mut impl Sql, conv: ConversationId, name: &str) -> Result<()> {
     let version = next_version(c)?;
     c.execute(
         "UPDATE conversations SET name = $2, version = $3 WHERE id = $1",
@@ -228,7 +220,7 @@ pub fn set_name(c: &mut impl GenericClient, conv: ConversationId, name: &str) ->
 
 /// Make `users` active members of `conv`.
 pub fn insert_members(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     users: &[UserId],
     now: Timestamp,
@@ -241,7 +233,7 @@ pub fn insert_members(
 }
 
 /// Take a member out; a group left without an admin promotes its longest-standing member.
-pub fn deactivate(c: &mut impl GenericClient, conv: ConversationId, user: UserId) -> Result<()> {
+pub fn deactivate(c: &mut impl Sql, conv: ConversationId, user: UserId) -> Result<()> {
     let version = next_version(c)?;
     c.execute(
         "UPDATE members SET active = FALSE, version = $3 WHERE conversation_id = $1 AND user_id = $2",
@@ -267,7 +259,7 @@ pub fn deactivate(c: &mut impl GenericClient, conv: ConversationId, user: UserId
 
 /// Move a member's markers forward (never back, never past the newest entry).
 pub fn advance_receipt(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     user: UserId,
     delivered: Seq,
@@ -302,7 +294,7 @@ pub fn advance_receipt(
 }
 
 /// The user's conversations with newest text message and unread count, most recent first.
-pub fn list(c: &mut impl GenericClient, me: UserId) -> Result<Vec<ConversationSummary>> {
+pub fn list(c: &mut impl Sql, me: UserId) -> Result<Vec<ConversationSummary>> {
     let rows: Vec<(ConversationId, i64)> = c
         .query(
             "SELECT c.id, m.read_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
@@ -341,7 +333,7 @@ pub fn list(c: &mut impl GenericClient, me: UserId) -> Result<Vec<ConversationSu
 }
 
 /// What a syncing user must learn since `since`.
-pub fn changes_since(c: &mut impl GenericClient, me: UserId, since: u64) -> Result<Changes> {
+pub fn changes_since(c: &mut impl Sql, me: UserId, since: u64) -> Result<Changes> {
     let mut changes = Changes::default();
     let mine: Vec<(ConversationId, Seq, i64, bool, i64)> = c
         .query(

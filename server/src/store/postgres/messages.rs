@@ -1,7 +1,7 @@
 //! PostgreSQL queries on `messages` and `reactions`; the same contracts as
 //! [`crate::store::sqlite::messages`].
 
-use postgres::GenericClient;
+use super::sql::Sql;
 use tern_proto::{
     ClientId, ConversationId, MessageKind, MessageRecord, Reaction, Seq, Timestamp, UserId,
 };
@@ -50,12 +50,7 @@ fn records(rows: &[postgres::Row]) -> Result<Vec<MessageRecord>> {
 /// burst. One statement; false when the bucket held less than one, and then the caller's
 /// refusal rolls its job back, leaving the bucket as it was. The row stays locked to the
 /// batch's commit, so relays taking from one bucket take turns.
-pub fn take_send_token(
-    c: &mut impl GenericClient,
-    user: UserId,
-    now: Timestamp,
-    rate: Rate,
-) -> Result<bool> {
+pub fn take_send_token(c: &mut impl Sql, user: UserId, now: Timestamp, rate: Rate) -> Result<bool> {
     let left: f64 = c
         .query_one(
             "INSERT INTO send_buckets AS b (user_id, tokens, at)
@@ -73,7 +68,7 @@ pub fn take_send_token(
 
 /// The entry this sender stored under `client_id`, if any.
 pub fn find_by_client_id(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     sender: UserId,
     client_id: &str,
 ) -> Result<Option<MessageRecord>> {
@@ -94,7 +89,7 @@ pub fn find_by_client_id(
 /// Store an entry at the next sequence number, or `None` if the sender already stored one
 /// under its client id. The conversation row stays locked until commit, which is what keeps
 /// the sequence gap-free and in commit order across relays.
-pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
+pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
     let seq: Seq = c
         .query_one(
             "UPDATE conversations SET last_seq = last_seq + 1,
@@ -147,11 +142,7 @@ pub fn insert_new(c: &mut impl GenericClient, e: &NewEntry<'_>) -> Result<Option
 }
 
 /// The entry at `seq`, as far as a reference to it needs.
-pub fn target(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-    seq: Seq,
-) -> Result<Option<Target>> {
+pub fn target(c: &mut impl Sql, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
     let row = c.query_opt(
         "SELECT sender_id, kind, deleted, sent_at FROM messages WHERE conversation_id = $1 AND seq = $2",
         &[&conv, &seq.min(Seq::MAX)],
@@ -169,7 +160,7 @@ pub fn target(
 
 /// How many different reactions `user` has on the message at (`conv`, `seq`).
 pub fn reaction_count(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     seq: Seq,
     user: UserId,
@@ -184,7 +175,7 @@ pub fn reaction_count(
 }
 
 /// Fold a just-stored event into its target.
-pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
+pub fn fold(c: &mut impl Sql, event: &MessageRecord) -> Result<()> {
     let Some(target) = event.target_seq else {
         return Ok(());
     };
@@ -235,7 +226,7 @@ pub fn fold(c: &mut impl GenericClient, event: &MessageRecord) -> Result<()> {
 }
 
 /// Fill in the reactions of text messages that have any events folded in.
-fn attach_reactions(c: &mut impl GenericClient, records: &mut [MessageRecord]) -> Result<()> {
+fn attach_reactions(c: &mut impl Sql, records: &mut [MessageRecord]) -> Result<()> {
     for m in records
         .iter_mut()
         .filter(|m| m.kind.is_text() && m.state_seq > Seq::ZERO && !m.deleted)
@@ -257,10 +248,7 @@ fn attach_reactions(c: &mut impl GenericClient, records: &mut [MessageRecord]) -
 }
 
 /// The newest text message of a conversation.
-pub fn latest_text(
-    c: &mut impl GenericClient,
-    conv: ConversationId,
-) -> Result<Option<MessageRecord>> {
+pub fn latest_text(c: &mut impl Sql, conv: ConversationId) -> Result<Option<MessageRecord>> {
     let row = c.query_opt(
         &format!(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
@@ -277,7 +265,7 @@ pub fn latest_text(
 
 /// Up to `limit` entries with `after < seq <= upto`, ascending.
 pub fn range(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     after: Seq,
     upto: Seq,
@@ -302,7 +290,7 @@ pub fn range(
 
 /// Up to `limit` entries before `before`, ascending, and whether older ones exist.
 pub fn page_before(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     conv: ConversationId,
     before: Seq,
     limit: usize,

@@ -12,13 +12,15 @@ pub mod conversations;
 pub mod messages;
 pub mod privacy;
 pub mod schema;
+pub mod sql;
 mod tx;
 pub mod uploads;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, NoTls};
+use sql::Sql;
 use tokio::sync::mpsc;
 
 use super::collect::Collector;
@@ -93,6 +95,8 @@ impl Link {
     fn get(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_none_or(|c| c.is_closed()) {
             self.client = None;
+            // Statements prepared on the old connection do not exist on the new one.
+            sql::forget();
             let client = connect(&self.url)?;
             tracing::info!("connected to PostgreSQL again");
             self.client = Some(client);
@@ -195,7 +199,7 @@ fn run(
 
 /// Bump and return the change counter. The row stays locked until commit, so versions are
 /// handed out in commit order: a sync that reads version N has seen every change up to N.
-pub fn next_version(c: &mut impl GenericClient) -> Result<u64> {
+pub fn next_version(c: &mut impl Sql) -> Result<u64> {
     let v: i64 = c
         .query_one(
             "UPDATE meta SET value = value + 1 WHERE key = 'change_version' RETURNING value",
@@ -206,7 +210,7 @@ pub fn next_version(c: &mut impl GenericClient) -> Result<u64> {
 }
 
 /// The current change counter.
-pub fn current_version(c: &mut impl GenericClient) -> Result<u64> {
+pub fn current_version(c: &mut impl Sql) -> Result<u64> {
     let v: i64 = c
         .query_one("SELECT value FROM meta WHERE key = 'change_version'", &[])?
         .get(0);

@@ -1,7 +1,7 @@
 //! Queries on privacy settings, blocks and sessions as a user manages them: presence and
 //! read-receipt settings, the block list, password changes and the session list.
 
-use postgres::GenericClient;
+use super::sql::Sql;
 use tern_proto::{
     ConversationId, Person, PresenceVisibility, SessionId, SessionInfo, Timestamp, UserId,
 };
@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::store::tx::PrivacyRow;
 
 /// Settings of the given users.
-pub fn privacy(c: &mut impl GenericClient, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+pub fn privacy(c: &mut impl Sql, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
     let mut out = Vec::with_capacity(users.len());
     for r in c.query(
         "SELECT id, presence_visibility, read_receipts FROM users WHERE id = ANY($1)",
@@ -30,7 +30,7 @@ pub fn privacy(c: &mut impl GenericClient, users: &[UserId]) -> Result<Vec<(User
 
 /// Change a user's settings; `None` leaves a field as it is.
 pub fn set_privacy(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     presence: Option<PresenceVisibility>,
     read_receipts: Option<bool>,
@@ -45,12 +45,7 @@ pub fn set_privacy(
 }
 
 /// Record a block (again is a no-op).
-pub fn block(
-    c: &mut impl GenericClient,
-    blocker: UserId,
-    blocked: UserId,
-    now: Timestamp,
-) -> Result<()> {
+pub fn block(c: &mut impl Sql, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
     c.execute(
         "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING",
@@ -60,7 +55,7 @@ pub fn block(
 }
 
 /// Lift a block.
-pub fn unblock(c: &mut impl GenericClient, blocker: UserId, blocked: UserId) -> Result<()> {
+pub fn unblock(c: &mut impl Sql, blocker: UserId, blocked: UserId) -> Result<()> {
     c.execute(
         "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
         &[&blocker, &blocked],
@@ -69,7 +64,7 @@ pub fn unblock(c: &mut impl GenericClient, blocker: UserId, blocked: UserId) -> 
 }
 
 /// The users `user` blocks.
-pub fn blocked_by(c: &mut impl GenericClient, user: UserId) -> Result<Vec<Person>> {
+pub fn blocked_by(c: &mut impl Sql, user: UserId) -> Result<Vec<Person>> {
     Ok(c.query(
         "SELECT u.id, u.username, u.display_name FROM blocks b JOIN users u ON u.id = b.blocked_id
              WHERE b.blocker_id = $1 ORDER BY b.created_at, u.id",
@@ -85,7 +80,7 @@ pub fn blocked_by(c: &mut impl GenericClient, user: UserId) -> Result<Vec<Person
 }
 
 /// Every (blocker, blocked) pair involving `user`.
-pub fn blocks_of(c: &mut impl GenericClient, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+pub fn blocks_of(c: &mut impl Sql, user: UserId) -> Result<Vec<(UserId, UserId)>> {
     Ok(c.query(
         "SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         &[&user],
@@ -97,7 +92,7 @@ pub fn blocks_of(c: &mut impl GenericClient, user: UserId) -> Result<Vec<(UserId
 
 /// Whether `a` and `b` are both accepted members of a conversation other than `except`.
 pub fn shares_accepted(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     a: UserId,
     b: UserId,
     except: ConversationId,
@@ -113,7 +108,7 @@ pub fn shares_accepted(
 }
 
 /// Replace a user's password hash.
-pub fn set_password_hash(c: &mut impl GenericClient, user: UserId, hash: &str) -> Result<()> {
+pub fn set_password_hash(c: &mut impl Sql, user: UserId, hash: &str) -> Result<()> {
     c.execute(
         "UPDATE users SET password_hash = $2 WHERE id = $1",
         &[&user, &hash],
@@ -124,7 +119,7 @@ pub fn set_password_hash(c: &mut impl GenericClient, user: UserId, hash: &str) -
 /// Revoke every session of `user` but `keep` (all with `None`), and forget every device
 /// credential.
 pub fn revoke_others(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     keep: Option<SessionId>,
     now: Timestamp,
@@ -148,7 +143,7 @@ pub fn revoke_others(
 
 /// Revoke one of `user`'s sessions; whether it was theirs and still active.
 pub fn revoke_own_session(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     session: SessionId,
     now: Timestamp,
@@ -162,11 +157,7 @@ pub fn revoke_own_session(
 }
 
 /// A user's active sessions, newest first.
-pub fn sessions(
-    c: &mut impl GenericClient,
-    user: UserId,
-    now: Timestamp,
-) -> Result<Vec<SessionInfo>> {
+pub fn sessions(c: &mut impl Sql, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
     Ok(c.query(
         "SELECT id, device_name, created_at, last_seen_at, expires_at FROM sessions
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
@@ -186,7 +177,7 @@ pub fn sessions(
 }
 
 /// Record when a session was last connected.
-pub fn touch_session(c: &mut impl GenericClient, session: SessionId, at: Timestamp) -> Result<()> {
+pub fn touch_session(c: &mut impl Sql, session: SessionId, at: Timestamp) -> Result<()> {
     c.execute(
         "UPDATE sessions SET last_seen_at = $2
          WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)",
@@ -197,7 +188,7 @@ pub fn touch_session(c: &mut impl GenericClient, session: SessionId, at: Timesta
 
 /// Delete an account; the same contract as the SQLite store's.
 pub fn delete_account(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     user: UserId,
     now: Timestamp,
 ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
@@ -225,7 +216,7 @@ pub fn delete_account(
 }
 
 /// Free the names of accounts deleted before `before`; how many.
-pub fn release_deleted_names(c: &mut impl GenericClient, before: Timestamp) -> Result<usize> {
+pub fn release_deleted_names(c: &mut impl Sql, before: Timestamp) -> Result<usize> {
     Ok(c.execute(
         "UPDATE users SET username = '~deleted~' || id
          WHERE deleted_at IS NOT NULL AND deleted_at < $1 AND username NOT LIKE '~deleted~%'",

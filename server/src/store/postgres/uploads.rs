@@ -1,14 +1,14 @@
 //! PostgreSQL queries on `uploads` and `blob_refs`; the same contracts as
 //! [`crate::store::sqlite::uploads`].
 
-use postgres::GenericClient;
+use super::sql::Sql;
 use tern_proto::{ConversationId, ErrorCode, Seq, Timestamp, UserId};
 
 use crate::error::{Error, Result};
 use crate::store::tx::UploadRow;
 
 /// Reserve an upload unless the user's uploads would pass `quota` bytes.
-pub fn create_upload(c: &mut impl GenericClient, u: &UploadRow, quota: u64) -> Result<()> {
+pub fn create_upload(c: &mut impl Sql, u: &UploadRow, quota: u64) -> Result<()> {
     // Serialize one user's reservations so two relays cannot both pass the quota.
     c.execute(
         "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
@@ -42,7 +42,7 @@ pub fn create_upload(c: &mut impl GenericClient, u: &UploadRow, quota: u64) -> R
 }
 
 /// An upload by id.
-pub fn upload(c: &mut impl GenericClient, id: &str) -> Result<Option<UploadRow>> {
+pub fn upload(c: &mut impl Sql, id: &str) -> Result<Option<UploadRow>> {
     Ok(c
         .query_opt(
             "SELECT id, user_id, size, sha256, content_type, complete, created_at FROM uploads WHERE id = $1",
@@ -60,7 +60,7 @@ pub fn upload(c: &mut impl GenericClient, id: &str) -> Result<Option<UploadRow>>
 }
 
 /// Mark an upload complete.
-pub fn complete_upload(c: &mut impl GenericClient, id: &str) -> Result<()> {
+pub fn complete_upload(c: &mut impl Sql, id: &str) -> Result<()> {
     c.execute("UPDATE uploads SET complete = TRUE WHERE id = $1", &[&id])?;
     Ok(())
 }
@@ -68,7 +68,7 @@ pub fn complete_upload(c: &mut impl GenericClient, id: &str) -> Result<()> {
 /// Whether `user` may download blob `id`: its uploader; current members of a conversation
 /// where a message refers to it or whose picture it is; and anyone who shares a conversation
 /// with the user whose picture it is.
-pub fn blob_readable(c: &mut impl GenericClient, user: UserId, id: &str) -> Result<bool> {
+pub fn blob_readable(c: &mut impl Sql, user: UserId, id: &str) -> Result<bool> {
     Ok(c.query_opt(
         "SELECT 1 FROM uploads WHERE id = $1 AND user_id = $2
              UNION ALL
@@ -90,12 +90,7 @@ pub fn blob_readable(c: &mut impl GenericClient, user: UserId, id: &str) -> Resu
 }
 
 /// Record that the message at (`conv`, `seq`) refers to blob `id`.
-pub fn link_blob(
-    c: &mut impl GenericClient,
-    id: &str,
-    conv: ConversationId,
-    seq: Seq,
-) -> Result<()> {
+pub fn link_blob(c: &mut impl Sql, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {
     c.execute(
         "INSERT INTO blob_refs (blob_id, conversation_id, seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         &[&id, &conv, &seq],
@@ -104,7 +99,7 @@ pub fn link_blob(
 }
 
 /// Forget the references of a message deleted for everyone.
-pub fn unlink_message(c: &mut impl GenericClient, conv: ConversationId, seq: Seq) -> Result<()> {
+pub fn unlink_message(c: &mut impl Sql, conv: ConversationId, seq: Seq) -> Result<()> {
     c.execute(
         "DELETE FROM blob_refs WHERE conversation_id = $1 AND seq = $2",
         &[&conv, &seq],
@@ -113,7 +108,7 @@ pub fn unlink_message(c: &mut impl GenericClient, conv: ConversationId, seq: Seq
 }
 
 /// Unreferenced uploads created before `before`: removed; their ids returned.
-pub fn sweep_uploads(c: &mut impl GenericClient, before: Timestamp) -> Result<Vec<String>> {
+pub fn sweep_uploads(c: &mut impl Sql, before: Timestamp) -> Result<Vec<String>> {
     Ok(c.query(
         "DELETE FROM uploads WHERE created_at < $1
              AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
