@@ -19,8 +19,14 @@ trap cleanup EXIT
 run "$bin/initdb" -D "$dir/data" -A trust -U tern -E UTF8 --no-sync >/dev/null
 durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 [ "${TERN_PG_DURABLE:-}" = 1 ] && durability=""
+opts="-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=500"
 run "$bin/pg_ctl" start -D "$dir/data" -s -w -l "$dir/server.log" \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=500" >/dev/null
+  -o "$opts" >/dev/null
 export TERN_TEST_POSTGRES="127.0.0.1:$port"
 export TERN_PG_BIN="$bin"
+# What a test of a database outage needs to stop and start this server again
+# (crates/tern-testkit/src/postgres.rs).
+export TERN_TEST_PG_DATA="$dir/data"
+export TERN_TEST_PG_LOG="$dir/server.log"
+export TERN_TEST_PG_OPTS="$opts"
 "$@"

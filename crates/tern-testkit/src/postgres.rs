@@ -66,3 +66,45 @@ pub fn query(url: &str, sql: &str) -> io::Result<String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
+
+/// Run `pg_ctl` on the private server (as the `postgres` user when running as root, as
+/// scripts/with-postgres.sh does).
+fn pg_ctl(args: &[&str]) -> io::Result<()> {
+    let data = std::env::var("TERN_TEST_PG_DATA")
+        .map_err(|_| io::Error::other("TERN_TEST_PG_DATA is not set"))?;
+    let bin = std::env::var_os("TERN_PG_BIN")
+        .map(|d| PathBuf::from(d).join("pg_ctl"))
+        .unwrap_or_else(|| PathBuf::from("pg_ctl"));
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let mut cmd = if as_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let status = cmd.args(["-D", &data, "-s", "-w"]).args(args).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!("pg_ctl {args:?}: {status}")))
+    }
+}
+
+/// Stop the private server (fast: open connections are cut). For a test of a database
+/// outage; every relay test shares the server, so such a test must be alone in its binary.
+pub fn stop_server() -> io::Result<()> {
+    pg_ctl(&["stop", "-m", "fast"])
+}
+
+/// Start the private server again, with the options scripts/with-postgres.sh gave it.
+pub fn start_server() -> io::Result<()> {
+    let opts = std::env::var("TERN_TEST_PG_OPTS")
+        .map_err(|_| io::Error::other("TERN_TEST_PG_OPTS is not set"))?;
+    let log = std::env::var("TERN_TEST_PG_LOG")
+        .map_err(|_| io::Error::other("TERN_TEST_PG_LOG is not set"))?;
+    pg_ctl(&["start", "-l", &log, "-o", &opts])
+}

@@ -1,0 +1,115 @@
+//! Losing PostgreSQL under load (run under scripts/with-postgres.sh; without it this test
+//! says so and passes nothing off as checked). While the database is down the relay
+//! acknowledges nothing, answers `internal`, and `/health` says 503; when it is back, the
+//! same connections carry on without the client doing anything special, and every message
+//! resent under its client id is stored exactly once, in one gap-free order.
+//!
+//! Alone in its own test binary: it stops the private server that every relay test shares,
+//! and cargo runs test binaries one at a time.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use tern_proto::ServerFrame;
+
+/// Send and wait for the answer: `Some(seq)` when acknowledged, `None` when refused.
+async fn try_send(c: &mut Client, conv: i64, client_id: &str) -> Option<u64> {
+    let frame = json!({"type": "send", "conversation_id": conv, "client_id": client_id,
+                       "body": client_id});
+    match c.request(frame).await {
+        ServerFrame::Ack { seq, .. } => Some(seq.0),
+        ServerFrame::Error { code, .. } => {
+            assert_eq!(code, tern_proto::ErrorCode::Internal, "{client_id}");
+            None
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn health(relay: &Relay) -> u16 {
+    relay
+        .http
+        .get(relay.url("/health"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after_is_stored_once() {
+    let relay = Relay::start().await;
+    if !relay.stored.is_postgres() {
+        eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
+        return;
+    }
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let mut bob = Client::connect(&relay.ws_url(), &relay.login("bob").await).await;
+    let mut alice = Client::connect(&relay.ws_url(), &relay.login("alice").await).await;
+    let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        acked.push(
+            try_send(&mut alice, conv, &format!("before-{i}"))
+                .await
+                .unwrap(),
+        );
+    }
+
+    tern_testkit::postgres::stop_server().unwrap();
+    let mut refused = Vec::new();
+    for i in 0..10 {
+        let id = format!("during-{i}");
+        assert_eq!(
+            try_send(&mut alice, conv, &id).await,
+            None,
+            "{id} was not stored"
+        );
+        refused.push(id);
+    }
+    assert_eq!(
+        health(&relay).await,
+        503,
+        "out of rotation without its database"
+    );
+    tern_testkit::postgres::start_server().unwrap();
+
+    // The client resends what was refused, as its outbox does, until it is acknowledged.
+    for id in refused
+        .iter()
+        .chain(&(0..10).map(|i| format!("after-{i}")).collect::<Vec<_>>())
+    {
+        let mut stored = None;
+        for _ in 0..100 {
+            stored = try_send(&mut alice, conv, id).await;
+            if stored.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        acked.push(stored.unwrap_or_else(|| panic!("{id} never stored after the restart")));
+    }
+    assert_eq!(health(&relay).await, 200);
+    assert_eq!(acked, (1..=40).collect::<Vec<_>>(), "one gap-free order");
+    let rows = relay.stored.rows(&format!(
+        "SELECT client_id FROM messages WHERE conversation_id = {conv}"
+    ));
+    let ids: HashSet<&String> = rows.iter().collect();
+    assert_eq!(
+        (rows.len(), ids.len()),
+        (40, 40),
+        "each stored exactly once"
+    );
+    // Bob's connection lived through it and was pushed everything, in order.
+    let mut pushed = Vec::new();
+    while pushed.len() < 40 {
+        pushed.push(bob.expect_message(conv).await.seq.0);
+    }
+    assert_eq!(pushed, (1..=40).collect::<Vec<_>>());
+}
