@@ -87,6 +87,19 @@ async fn online(relay: &Relay, name: &str) -> Client {
     c
 }
 
+/// Wait until `c` is pushed conversation `conv` (made or changed through another relay).
+async fn told_of(c: &mut Client, conv: i64) {
+    c.expect(|f| match f {
+        ServerFrame::Conversation { conversation, .. }
+            if conversation.conversation_id.0 == conv =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+}
+
 fn presence_of(f: &ServerFrame, user: i64, online: bool) -> Option<()> {
     match f {
         ServerFrame::Presence { presence }
@@ -117,15 +130,7 @@ async fn members_on_three_relays_chat_live_as_on_one() {
 
     // A direct chat: the new conversation, the message, typing and the read tick all cross.
     let direct = alice.start_direct("bob").await;
-    bob.expect(|f| match f {
-        ServerFrame::Conversation { conversation, .. }
-            if conversation.conversation_id.0 == direct =>
-        {
-            Some(())
-        }
-        _ => None,
-    })
-    .await;
+    told_of(&mut bob, direct).await;
     bob.accept(direct).await;
     // Sharing a conversation now, each sees the other online (bob on relay 1, alice on 0).
     alice.expect(|f| presence_of(f, bob.user_id, true)).await;
@@ -159,15 +164,7 @@ async fn members_on_three_relays_chat_live_as_on_one() {
     // live, in one order, gap-free, once.
     let group = alice.create_group("trio", &["bob", "carol"]).await;
     for c in [&mut bob, &mut carol] {
-        c.expect(|f| match f {
-            ServerFrame::Conversation { conversation, .. }
-                if conversation.conversation_id.0 == group =>
-            {
-                Some(())
-            }
-            _ => None,
-        })
-        .await;
+        told_of(c, group).await;
         c.accept(group).await;
     }
     const EACH: usize = 30;

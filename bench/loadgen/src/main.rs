@@ -91,9 +91,9 @@ enum Cmd {
         conns: usize,
     },
     /// A cluster beside one relay (run under scripts/with-postgres.sh): 1:1 pairs on one
-    /// relay with SQLite, the same pairs across two relays on PostgreSQL + NATS (CPU of
-    /// everything the cluster runs), and the reconnect storm when one of three relays behind
-    /// HAProxy is killed.
+    /// relay with SQLite, on one relay with PostgreSQL, and across two relays on PostgreSQL +
+    /// NATS (CPU of everything the cluster runs), and the reconnect storm when one of three
+    /// relays behind HAProxy is killed.
     Cluster {
         #[arg(long, default_value_t = 1000)]
         conns: usize,
@@ -159,13 +159,16 @@ async fn main() -> Result<()> {
             println!("# one relay, SQLite: 1:1 pairs ({conns} connections, {rate}/s, {secs} s)");
             let one = scenarios::fanout::run(&exe, conns, rate, secs, None, Duration::ZERO).await?;
             show(&one);
+            println!("# one relay, PostgreSQL: the same pairs");
+            let pg = scenarios::cluster::pairs(&exe, 1, conns, rate, secs).await?;
+            show(&pg);
             println!("# two relays, PostgreSQL + NATS: the same pairs, each across both relays");
-            let two = scenarios::cluster::pairs(&exe, conns, rate, secs).await?;
+            let two = scenarios::cluster::pairs(&exe, 2, conns, rate, secs).await?;
             show(&two);
             println!("# three relays behind HAProxy: {storm} clients, the busiest relay killed");
             let storm = scenarios::cluster::storm(&exe, storm, 3).await?;
             show(&storm);
-            println!("\n{}", scenarios::cluster::table(&one, &two, &storm));
+            println!("\n{}", scenarios::cluster::table(&one, &pg, &two, &storm));
         }
         Cmd::Ingest { senders, secs } => {
             show(&scenarios::ingest::run(&exe, senders, 128, secs).await?)

@@ -77,21 +77,9 @@ impl RelayProcess {
     /// previous process may still hold the port for a moment, so early exits are retried.
     pub fn restart(&mut self) -> io::Result<()> {
         self.kill9();
-        for _ in 0..50 {
-            let mut child = self.command().spawn()?;
-            for _ in 0..200 {
-                if TcpStream::connect(self.addr()).is_ok() {
-                    self.child = Some(child);
-                    return Ok(());
-                }
-                if child.try_wait()?.is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            std::thread::sleep(Duration::from_millis(100));
+        if let Some(child) = spawn_listening(self.spec.port, || self.command().spawn())? {
+            self.child = Some(child);
+            return Ok(());
         }
         Err(io::Error::other(format!(
             "relay {} did not start on port {}",
@@ -181,6 +169,31 @@ impl Drop for RelayProcess {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Spawn a server until one accepts connections on loopback `port` (5 s per try); `None`
+/// after 50 tries. A process that exits early is tried again: a previous one may still hold
+/// the port for a moment.
+pub(crate) fn spawn_listening(
+    port: u16,
+    mut spawn: impl FnMut() -> io::Result<Child>,
+) -> io::Result<Option<Child>> {
+    for _ in 0..50 {
+        let mut child = spawn()?;
+        for _ in 0..200 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Some(child));
+            }
+            if child.try_wait()?.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(None)
 }
 
 /// A loopback port that was free a moment ago.

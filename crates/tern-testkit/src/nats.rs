@@ -3,12 +3,10 @@
 //! Restartable on the same port, to test relays riding out a bus outage; killed on drop.
 
 use std::io;
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use crate::free_port;
+use crate::{free_port, spawn_listening};
 
 /// A running (or stopped, restartable) `nats-server`.
 #[derive(Debug)]
@@ -37,9 +35,10 @@ impl NatsServer {
     /// (Re)start on the same port; waits until it accepts connections.
     pub fn restart(&mut self) -> io::Result<()> {
         self.kill();
-        for _ in 0..50 {
-            let mut child = Command::new(exe())
-                .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+        let port = self.port.to_string();
+        let spawn = || {
+            Command::new(exe())
+                .args(["-a", "127.0.0.1", "-p", &port])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -48,25 +47,16 @@ impl NatsServer {
                         "{}: {e} (scripts/setup.sh installs nats-server)",
                         exe().display()
                     ))
-                })?;
-            for _ in 0..200 {
-                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    self.child = Some(child);
-                    return Ok(());
-                }
-                if child.try_wait()?.is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            std::thread::sleep(Duration::from_millis(100));
+                })
+        };
+        self.child = spawn_listening(self.port, spawn)?;
+        if self.child.is_none() {
+            return Err(io::Error::other(format!(
+                "nats-server did not start on port {}",
+                self.port
+            )));
         }
-        Err(io::Error::other(format!(
-            "nats-server did not start on port {}",
-            self.port
-        )))
+        Ok(())
     }
 
     /// SIGKILL: the bus is gone until [`NatsServer::restart`].

@@ -24,8 +24,7 @@ use futures_util::StreamExt;
 use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
 
-use super::gaps::Contiguous;
-use super::markers::SentMarkers;
+use super::markers::{Contiguous, SentMarkers};
 use super::outq::{OutQueue, TooSlow};
 use super::writer::{self, Outbound};
 use crate::hub::{CloseReason, Live};

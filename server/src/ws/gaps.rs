@@ -15,8 +15,6 @@
 //! way already and is dropped. When the bus was away, [`Live::CatchUp`] makes the connection
 //! compare that mark with each conversation's head in the store and send what it lacks.
 
-use std::collections::{BTreeSet, HashMap};
-
 use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
 use super::connection::Conn;
@@ -26,80 +24,6 @@ use crate::hub::Live;
 
 /// Entries read from the store at a time when filling a gap.
 const CHUNK: usize = 64;
-
-/// How far a conversation has been sent on this connection.
-#[derive(Debug)]
-struct Mark {
-    /// Everything up to here has been sent.
-    upto: Seq,
-    /// This connection's own sends acknowledged beyond `upto` (its client has them; others'
-    /// messages in between are still on their way over the bus).
-    ahead: BTreeSet<Seq>,
-}
-
-/// Own sends remembered beyond the mark, per conversation; past that a gap fill sends the
-/// client a few of its own messages again, which it takes as duplicates.
-const MAX_AHEAD: usize = 1024;
-
-impl Mark {
-    fn has(&self, seq: Seq) -> bool {
-        seq <= self.upto || self.ahead.contains(&seq)
-    }
-
-    /// Move `upto` over own sends that now follow it.
-    fn absorb(&mut self) {
-        while self.ahead.remove(&self.upto.next()) {
-            self.upto = self.upto.next();
-        }
-        self.ahead.retain(|s| *s > self.upto);
-    }
-}
-
-/// Per conversation, what has been sent on this connection (see the module header).
-#[derive(Debug, Default)]
-pub(super) struct Contiguous(HashMap<ConversationId, Mark>);
-
-impl Contiguous {
-    /// Everything up to `seq` has been sent.
-    pub(super) fn reached(&mut self, conv: ConversationId, seq: Seq) {
-        let mark = self.0.entry(conv).or_insert(Mark {
-            upto: seq,
-            ahead: BTreeSet::new(),
-        });
-        mark.upto = mark.upto.max(seq);
-        mark.absorb();
-    }
-
-    /// `seq` was this connection's own send, acknowledged.
-    pub(super) fn sent_one(&mut self, conv: ConversationId, seq: Seq) {
-        if let Some(mark) = self.0.get_mut(&conv) {
-            if seq == mark.upto.next() {
-                mark.upto = seq;
-                mark.absorb();
-            } else if seq > mark.upto && mark.ahead.len() < MAX_AHEAD {
-                mark.ahead.insert(seq);
-            }
-        }
-    }
-
-    fn upto(&self, conv: ConversationId) -> Option<Seq> {
-        self.0.get(&conv).map(|m| m.upto)
-    }
-
-    /// Whether the client has been sent `seq` (false when nothing is known).
-    fn has(&self, conv: ConversationId, seq: Seq) -> bool {
-        self.0.get(&conv).is_some_and(|m| m.has(seq))
-    }
-
-    /// Whether something before `seq` is neither sent nor the client's own.
-    fn missing_before(&self, conv: ConversationId, seq: Seq) -> bool {
-        self.0.get(&conv).is_some_and(|m| {
-            let between = seq.0.saturating_sub(m.upto.0 + 1);
-            let own = m.ahead.range(m.upto.next()..seq).count() as u64;
-            between > own
-        })
-    }
-}
 
 impl Conn {
     /// Forward what the hub handed over, unless a sync on this connection already sent it or
@@ -207,7 +131,7 @@ impl Conn {
     /// After a bus outage: send what each conversation this connection follows gained
     /// meanwhile. Conversations it has not been told about yet come with the client's sync.
     async fn catch_up(&mut self) {
-        if self.contiguous.0.is_empty() {
+        if self.contiguous.is_empty() {
             return;
         }
         let user = self.caller.user_id;
@@ -234,47 +158,5 @@ impl Conn {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const C: ConversationId = ConversationId(1);
-
-    #[test]
-    fn the_mark_moves_on_contiguous_sends_and_never_back() {
-        let mut c = Contiguous::default();
-        c.sent_one(C, Seq(1));
-        assert_eq!(c.upto(C), None, "no mark before the first push or sync");
-        c.reached(C, Seq(5));
-        c.sent_one(C, Seq(6));
-        assert_eq!(c.upto(C), Some(Seq(6)));
-        c.reached(C, Seq(3));
-        assert_eq!(
-            c.upto(C),
-            Some(Seq(6)),
-            "an older head does not move it back"
-        );
-    }
-
-    #[test]
-    fn own_sends_ahead_of_the_mark_are_not_a_gap_and_are_never_filled() {
-        let mut c = Contiguous::default();
-        c.reached(C, Seq(4));
-        // Own sends 6 and 7 acknowledged while 5 (someone else's) is still on the bus.
-        c.sent_one(C, Seq(6));
-        c.sent_one(C, Seq(7));
-        assert_eq!(c.upto(C), Some(Seq(4)));
-        assert!(c.has(C, Seq(6)) && c.has(C, Seq(7)) && !c.has(C, Seq(5)));
-        assert!(c.missing_before(C, Seq(8)), "5 is missing before 8");
-        assert!(!c.missing_before(C, Seq(5)), "nothing is missing before 5");
-        // 5 arrives: the mark jumps over the own sends.
-        c.reached(C, Seq(5));
-        assert_eq!(c.upto(C), Some(Seq(7)));
-        assert!(!c.missing_before(C, Seq(8)));
-        c.sent_one(C, Seq(9));
-        assert!(!c.missing_before(C, Seq(8)) && c.missing_before(C, Seq(10)));
     }
 }

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use tern_testkit::nats::NatsServer;
 
 use super::fanout::{drive, Load, Receiver};
-use super::storm::{client, wait_all, Shared};
+use super::storm::{connect_all, wait_all, Shared};
 use super::Figures;
 use crate::conn;
 use crate::relay::{self, Layout, RelayProcess};
@@ -58,8 +58,15 @@ fn cluster_cpu(relays: &[RelayProcess], b: &Backends) -> (f64, f64, f64) {
     (relays, pg, nats)
 }
 
-/// 1:1 pairs across two relays at `rate` for `secs`.
-pub async fn pairs(exe: &Path, conns: usize, rate: f64, secs: f64) -> Result<Figures> {
+/// 1:1 pairs at `rate` for `secs` on `relays` relays (1: a single relay on PostgreSQL with no
+/// bus, for comparison; 2: every pair spans both relays).
+pub async fn pairs(
+    exe: &Path,
+    relays: usize,
+    conns: usize,
+    rate: f64,
+    secs: f64,
+) -> Result<Figures> {
     let b = backends()?;
     let dir = tempfile::tempdir()?;
     let seeded = relay::seed_store(
@@ -70,25 +77,41 @@ pub async fn pairs(exe: &Path, conns: usize, rate: f64, secs: f64) -> Result<Fig
         0,
     )
     .await?;
-    let relays = start_relays(exe, dir.path(), 2, &b)?;
+    let two = relays == 2;
+    let relays = if two {
+        start_relays(exe, dir.path(), 2, &b)?
+    } else {
+        let db = dir.path().join("unused.db");
+        let extra = ["--store", b.db.as_str()];
+        vec![RelayProcess::start_with(
+            exe,
+            &db,
+            relay::free_port(),
+            &extra,
+        )?]
+    };
     // Let the relays find each other on the bus.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rx = Receiver::new()?;
-    // Users 2i on the first relay, 2i+1 on the second: every pair spans both.
-    let (even, odd): (Vec<_>, Vec<_>) = seeded
-        .tokens
-        .iter()
-        .enumerate()
-        .partition(|(i, _)| i % 2 == 0);
-    let tokens =
-        |v: Vec<(usize, &String)>| v.into_iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
-    let outs_a = conn::open_all(relays[0].port, &tokens(even), rx.clone(), 200).await?;
-    let outs_b = conn::open_all(relays[1].port, &tokens(odd), rx.clone(), 200).await?;
-    let outs: Vec<_> = outs_a
-        .iter()
-        .zip(&outs_b)
-        .flat_map(|(a, b)| [a.clone(), b.clone()])
-        .collect();
+    let outs = if two {
+        // Users 2i on the first relay, 2i+1 on the second: every pair spans both.
+        let (even, odd): (Vec<_>, Vec<_>) = seeded
+            .tokens
+            .iter()
+            .enumerate()
+            .partition(|(i, _)| i % 2 == 0);
+        let tokens =
+            |v: Vec<(usize, &String)>| v.into_iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
+        let outs_a = conn::open_all(relays[0].port, &tokens(even), rx.clone(), 200).await?;
+        let outs_b = conn::open_all(relays[1].port, &tokens(odd), rx.clone(), 200).await?;
+        outs_a
+            .iter()
+            .zip(&outs_b)
+            .flat_map(|(a, b)| [a.clone(), b.clone()])
+            .collect()
+    } else {
+        conn::open_all(relays[0].port, &seeded.tokens, rx.clone(), 200).await?
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (relays0, pg0, nats0) = cluster_cpu(&relays, &b);
     let load = Load {
@@ -105,7 +128,11 @@ pub async fn pairs(exe: &Path, conns: usize, rate: f64, secs: f64) -> Result<Fig
     let delivered = rx.delivered();
     let mut f = Figures {
         system: "tern".into(),
-        scenario: "pairs-across-2-relays".into(),
+        scenario: if two {
+            "pairs-across-2-relays".into()
+        } else {
+            "pairs-1-relay-postgres".into()
+        },
         conns,
         rate_per_s: rate,
         secs,
@@ -125,7 +152,8 @@ pub async fn pairs(exe: &Path, conns: usize, rate: f64, secs: f64) -> Result<Fig
     rx.fill(&mut f);
     let per = |s: f64| s * 1e6 / delivered.max(1) as f64;
     println!(
-        "cluster pairs: relays {:.1} µs, PostgreSQL {:.1} µs, NATS {:.1} µs per delivery",
+        "{} relay(s) on PostgreSQL: relays {:.1} µs, PostgreSQL {:.1} µs, NATS {:.1} µs per delivery",
+        relays.len(),
         per(relays_cpu),
         per(pg_cpu),
         per(nats_cpu)
@@ -159,17 +187,7 @@ pub async fn storm(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
         .and_then(|p| p.parse().ok())
         .context("front port")?;
     let shared = Arc::new(Shared::new(port, messages));
-    let mut tasks = Vec::new();
-    for (i, token) in seeded.tokens.iter().enumerate() {
-        tasks.push(tokio::spawn(client(shared.clone(), token.clone())));
-        if i % 200 == 199 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    anyhow::ensure!(
-        wait_all(&shared, n, Duration::from_secs(120)).await,
-        "initial connect did not finish"
-    );
+    let tasks = connect_all(&shared, &seeded.tokens).await?;
     // Connections per relay, from each relay's /health.
     let mut held = Vec::new();
     for r in &relays {
@@ -223,7 +241,7 @@ async fn connections(port: u16) -> Option<u64> {
 }
 
 /// The side-by-side table for docs/benchmarks.md.
-pub fn table(one: &Figures, two: &Figures, storm: &Figures) -> String {
+pub fn table(one: &Figures, pg: &Figures, two: &Figures, storm: &Figures) -> String {
     let f = |v: Option<f64>, digits: usize| match v {
         Some(v) if v.is_finite() => format!("{v:.digits$}"),
         _ => "–".into(),
@@ -234,26 +252,39 @@ pub fn table(one: &Figures, two: &Figures, storm: &Figures) -> String {
         _ => "–".into(),
     };
     let mut out = String::from(
-        "| Figure | One relay, SQLite | Two relays, PostgreSQL + NATS |\n|---|---:|---:|\n",
+        "| Figure | One relay, SQLite | One relay, PostgreSQL | Two relays, PostgreSQL + NATS |\n|---|---:|---:|---:|\n",
     );
-    let mut row = |name: &str, a: String, b: String| {
-        out.push_str(&format!("| {name} | {a} | {b} |\n"));
+    let mut row = |name: &str, a: String, p: String, b: String| {
+        out.push_str(&format!("| {name} | {a} | {p} | {b} |\n"));
     };
     row(
         "1:1 CPU µs per delivered message (all server processes)",
         f(one.cpu_us_per_delivery, 1),
+        f(pg.cpu_us_per_delivery, 1),
         format!("{} ({ratio})", f(two.cpu_us_per_delivery, 1)),
     );
     row(
         "… of which the relays",
         f(one.cpu_us_per_delivery, 1),
+        f(pg.extra.as_ref().map(|(_, v)| *v), 1),
         f(relays_only, 1),
     );
-    row("p50 ms", f(one.p50_ms, 2), f(two.p50_ms, 2));
-    row("p99 ms", f(one.p99_ms, 2), f(two.p99_ms, 2));
+    row(
+        "p50 ms",
+        f(one.p50_ms, 2),
+        f(pg.p50_ms, 2),
+        f(two.p50_ms, 2),
+    );
+    row(
+        "p99 ms",
+        f(one.p99_ms, 2),
+        f(pg.p99_ms, 2),
+        f(two.p99_ms, 2),
+    );
     row(
         "delivered / expected",
         format!("{} / {}", one.delivered, one.expected),
+        format!("{} / {}", pg.delivered, pg.expected),
         format!("{} / {}", two.delivered, two.expected),
     );
     row(
@@ -261,6 +292,7 @@ pub fn table(one: &Figures, two: &Figures, storm: &Figures) -> String {
             "reconnect storm: {} clients on 3 relays, the busiest killed; s until its {} clients resynced",
             storm.conns, storm.expected
         ),
+        "–".into(),
         "–".into(),
         f(storm.extra.as_ref().map(|(_, v)| *v), 2),
     );

@@ -86,6 +86,26 @@ async fn session(shared: &Shared, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// Start a [`client`] per token, a few hundred handshakes at a time, and wait until each has
+/// finished its first sync.
+pub(super) async fn connect_all(
+    shared: &Arc<Shared>,
+    tokens: &[String],
+) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        tasks.push(tokio::spawn(client(shared.clone(), token.clone())));
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    anyhow::ensure!(
+        wait_all(shared, tokens.len(), Duration::from_secs(120)).await,
+        "initial connect did not finish"
+    );
+    Ok(tasks)
+}
+
 /// Wait until `n` syncs finished (since the counter was last reset), at most `limit`.
 pub(super) async fn wait_all(shared: &Shared, n: usize, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
@@ -105,18 +125,7 @@ pub async fn run(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
     let seeded = relay::seed_with_messages(&db, n, Layout::Pairs, messages).await?;
     let mut relay = RelayProcess::start(exe, &db, relay::free_port())?;
     let shared = Arc::new(Shared::new(relay.port, messages));
-    // Connect everyone, a few hundred handshakes at a time, and wait for the first syncs.
-    let mut tasks = Vec::new();
-    for (i, token) in seeded.tokens.iter().enumerate() {
-        tasks.push(tokio::spawn(client(shared.clone(), token.clone())));
-        if i % 200 == 199 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    anyhow::ensure!(
-        wait_all(&shared, n, Duration::from_secs(120)).await,
-        "initial connect did not finish"
-    );
+    let tasks = connect_all(&shared, &seeded.tokens).await?;
     shared.synced.store(0, Ordering::SeqCst);
     shared.complete.store(0, Ordering::SeqCst);
 
