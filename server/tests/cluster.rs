@@ -324,17 +324,56 @@ async fn pair(from: &Relay, to: &Relay) -> (Client, Client, i64) {
     (alice, bob, direct)
 }
 
+/// Relays `a` and `b` on the bus and `off` on the same database without it (what it stores is
+/// announced to nobody); alice on `a` and bob on `b` as [`pair`] leaves them.
+struct Split {
+    a: Relay,
+    b: Relay,
+    off: Relay,
+    _alice: Client,
+    bob: Client,
+    direct: i64,
+}
+
+async fn split(db: &str, nats: &NatsServer) -> Split {
+    let a = relay(db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay(db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let off = relay(db, None, BEAT, DEAD_AFTER).await;
+    let (_alice, bob, direct) = pair(&a, &b).await;
+    Split {
+        a,
+        b,
+        off,
+        _alice,
+        bob,
+        direct,
+    }
+}
+
+/// The next `n` messages `c` is pushed in `conv`, as (seq, body).
+async fn next_messages(c: &mut Client, conv: i64, n: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let m = c.expect_message(conv).await;
+        got.push((m.seq.0, m.body));
+    }
+    got
+}
+
 #[tokio::test]
 async fn a_push_whose_predecessors_never_came_over_the_bus_is_preceded_by_them() {
     let Some((db, nats)) = backends() else {
         eprintln!("{SKIP}");
         return;
     };
-    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
-    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
-    // A relay on the same database but off the bus: what it stores is announced to nobody.
-    let off = relay(&db, None, BEAT, DEAD_AFTER).await;
-    let (_alice, mut bob, direct) = pair(&a, &b).await;
+    let Split {
+        a,
+        b,
+        off,
+        mut bob,
+        direct,
+        ..
+    } = split(&db, &nats).await;
     let mut quiet = Client::connect(&off.ws_url(), &off.login("alice").await).await;
     for i in 2..=5 {
         assert_eq!(
@@ -347,11 +386,7 @@ async fn a_push_whose_predecessors_never_came_over_the_bus_is_preceded_by_them()
     }
     let mut alice = Client::connect(&a.ws_url(), &a.login("alice").await).await;
     assert_eq!(alice.send_msg(direct, "loud", "m6").await.0, 6);
-    let mut got = Vec::new();
-    while got.len() < 5 {
-        let m = bob.expect_message(direct).await;
-        got.push((m.seq.0, m.body));
-    }
+    let got = next_messages(&mut bob, direct, 5).await;
     let want: Vec<(u64, String)> = (2..=6).map(|i| (i, format!("m{i}"))).collect();
     assert_eq!(got, want, "2-5 from the database, then 6 as pushed");
     assert_eq!(b.metric("tern_bus_gap_fills_total").await, 4);
@@ -420,10 +455,14 @@ async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
         eprintln!("{SKIP}");
         return;
     };
-    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
-    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
-    let off = relay(&db, None, BEAT, DEAD_AFTER).await;
-    let (_alice, mut bob, direct) = pair(&a, &b).await;
+    let Split {
+        a: _a,
+        b,
+        off,
+        mut bob,
+        direct,
+        ..
+    } = split(&db, &nats).await;
     nats.kill();
     wait_for_bus(&b, "unavailable").await;
     // Stored meanwhile, and never announced on any bus: no later message will reveal the gap.
@@ -435,11 +474,7 @@ async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
     }
     nats.restart().unwrap();
     wait_for_bus(&b, "ok").await;
-    let mut got = Vec::new();
-    while got.len() < 3 {
-        let m = bob.expect_message(direct).await;
-        got.push((m.seq.0, m.body));
-    }
+    let got = next_messages(&mut bob, direct, 3).await;
     let want: Vec<(u64, String)> = (2..=4).map(|i| (i, format!("m{i}"))).collect();
     assert_eq!(
         got, want,

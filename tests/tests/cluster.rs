@@ -10,12 +10,12 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use tern_client::Client;
 use tern_proto::ConversationId;
 use tern_testkit::front::{deploy_config, Front};
@@ -119,21 +119,7 @@ fn is_notice(client_id: &str) -> bool {
 async fn caches_match(cluster: &Cluster, clients: &[(&str, &Client, Vec<ConversationId>)]) {
     for (name, c, convs) in clients {
         for &conv in convs {
-            let expected = cluster.stored(conv);
-            eventually(
-                &format!("{name} has conversation {conv} as the database has it"),
-                || async {
-                    let mine: Vec<(u64, String, String)> = c
-                        .stored_messages(conv)
-                        .await
-                        .unwrap()
-                        .into_iter()
-                        .map(|m| (m.seq.0, m.client_id.0, m.body))
-                        .collect();
-                    mine == expected
-                },
-            )
-            .await;
+            chaos::cache_becomes(name, c, conv, cluster.stored(conv)).await;
         }
     }
 }
@@ -244,12 +230,7 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
         eprintln!("{SKIP}");
         return;
     };
-    let seed: u64 = std::env::var("TERN_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random());
-    println!("TERN_SEED={seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = chaos::seeded_rng();
     let front = cluster.front.url();
     let names = ["alice", "bob", "carol"];
     let mut dirs = Vec::new();
@@ -259,37 +240,9 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
         clients.push(Some(c));
         dirs.push(d);
     }
-    let a = clients[0].clone().unwrap();
-    let b = clients[1].clone().unwrap();
-    let group = a
-        .create_group("all", &["bob", "carol"])
-        .await
-        .unwrap()
-        .conversation_id;
-    let ab = a.start_direct("bob").await.unwrap().conversation_id;
-    let bc = b.start_direct("carol").await.unwrap().conversation_id;
-    let convs_of: HashMap<usize, Vec<ConversationId>> = HashMap::from([
-        (0, vec![group, ab]),
-        (1, vec![group, ab, bc]),
-        (2, vec![group, bc]),
-    ]);
-    for (i, c) in clients.iter().enumerate() {
-        let c = c.clone().unwrap();
-        let convs = convs_of[&i].clone();
-        eventually("conversations known and accepted", move || {
-            let (c, convs) = (c.clone(), convs.clone());
-            async move {
-                for conv in convs {
-                    if c.conversation(conv).await.unwrap().is_none() {
-                        return false;
-                    }
-                    let _ = c.accept_request(conv).await;
-                }
-                true
-            }
-        })
-        .await;
-    }
+    let started: Vec<Client> = clients.iter().flatten().cloned().collect();
+    let trio = chaos::Trio::start(&started).await;
+    drop(started);
 
     let mut sent: Vec<String> = Vec::new();
     let mut relay_up = [true; 3];
@@ -301,7 +254,7 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
             if clients[who].is_none() {
                 clients[who] = Some(resume(&front, dirs[who].path(), names[who]).await);
             }
-            let convs = &convs_of[&who];
+            let convs = trio.of(who);
             let conv = convs[rng.random_range(0..convs.len())];
             let echo = clients[who]
                 .as_ref()
@@ -355,25 +308,7 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
         c.retry_now();
         wait_settled(c).await;
     }
-    let everyone: Vec<(&str, &Client, Vec<ConversationId>)> = names
-        .iter()
-        .zip(&clients)
-        .enumerate()
-        .map(|(i, (n, c))| (*n, c, convs_of[&i].clone()))
-        .collect();
-    caches_match(&cluster, &everyone).await;
-    let mut stored: Vec<String> = [group, ab, bc]
-        .iter()
-        .flat_map(|c| cluster.stored(*c))
-        .map(|(_, id, _)| id)
-        .filter(|id| !is_notice(id))
-        .collect();
-    let total = stored.len();
-    stored.sort();
-    stored.dedup();
-    assert_eq!(stored.len(), total, "no message stored twice (seed {seed})");
-    let stored: HashSet<String> = stored.into_iter().collect();
-    let lost: Vec<&String> = sent.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(lost.is_empty(), "lost messages (seed {seed}): {lost:?}");
-    assert_eq!(stored.len(), sent.len(), "nothing extra (seed {seed})");
+    let named: Vec<(&str, &Client)> = names.iter().copied().zip(&clients).collect();
+    trio.converged(&named, &sent, seed, |conv| cluster.stored(conv))
+        .await;
 }

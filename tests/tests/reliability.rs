@@ -4,14 +4,14 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tern_proto::ConversationId;
 
 use common::*;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use tern_client::{Client, ConnectionState, Event, MessageStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -345,12 +345,7 @@ async fn after_a_network_change_a_link_that_went_silent_is_replaced_without_wait
 #[tokio::test]
 async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to_the_relays_state()
 {
-    let seed: u64 = std::env::var("TERN_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random());
-    println!("TERN_SEED={seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = chaos::seeded_rng();
     let mut relay = Relay::start();
     let names = ["alice", "bob", "carol"];
     let mut dirs = Vec::new();
@@ -360,28 +355,9 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
         clients.push(Some(c));
         dirs.push(d);
     }
-    let a = clients[0].clone().unwrap();
-    let b = clients[1].clone().unwrap();
-    let group = a
-        .create_group("all", &["bob", "carol"])
-        .await
-        .unwrap()
-        .conversation_id;
-    let ab = a.start_direct("bob").await.unwrap().conversation_id;
-    let bc = b.start_direct("carol").await.unwrap().conversation_id;
-    let convs_of: HashMap<usize, Vec<ConversationId>> = HashMap::from([
-        (0, vec![group, ab]),
-        (1, vec![group, ab, bc]),
-        (2, vec![group, bc]),
-    ]);
-    for c in clients.iter().flatten() {
-        let c = c.clone();
-        eventually("conversations known", move || {
-            let c = c.clone();
-            async move { c.conversations().await.unwrap().len() >= 2 }
-        })
-        .await;
-    }
+    let started: Vec<Client> = clients.iter().flatten().cloned().collect();
+    let trio = chaos::Trio::start(&started).await;
+    drop(started);
 
     let mut sent: Vec<String> = Vec::new();
     let mut relay_up = true;
@@ -393,7 +369,7 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
                 let cfg = config(&relay.url(), dirs[who].path());
                 clients[who] = Some(Client::resume(cfg, names[who]).await.unwrap());
             }
-            let convs = &convs_of[&who];
+            let convs = trio.of(who);
             let conv = convs[rng.random_range(0..convs.len())];
             let echo = clients[who]
                 .as_ref()
@@ -442,44 +418,7 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
         c.retry_now();
         wait_settled(c).await;
     }
-    for (i, c) in clients.iter().enumerate() {
-        for &conv in &convs_of[&i] {
-            let expected = relay.stored(conv);
-            eventually(
-                &format!(
-                    "{} has conversation {conv} as the relay has it (seed {seed})",
-                    names[i]
-                ),
-                || async {
-                    let mine: Vec<(u64, String, String)> = c
-                        .stored_messages(conv)
-                        .await
-                        .unwrap()
-                        .into_iter()
-                        .map(|m| (m.seq.0, m.client_id.0, m.body))
-                        .collect();
-                    mine == expected
-                },
-            )
-            .await;
-        }
-    }
-    let mut stored: Vec<String> = [group, ab, bc]
-        .iter()
-        .flat_map(|c| relay.stored(*c))
-        .map(|(_, id, _)| id)
-        .filter(|id| !is_notice(id))
-        .collect();
-    let total = stored.len();
-    stored.sort();
-    stored.dedup();
-    assert_eq!(stored.len(), total);
-    let stored: HashSet<String> = stored.into_iter().collect();
-    let lost: Vec<&String> = sent.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(lost.is_empty(), "lost messages (seed {seed}): {lost:?}");
-    assert_eq!(
-        stored.len(),
-        sent.len(),
-        "nothing extra stored (seed {seed})"
-    );
+    let named: Vec<(&str, &Client)> = names.iter().copied().zip(&clients).collect();
+    trio.converged(&named, &sent, seed, |conv| relay.stored(conv))
+        .await;
 }
