@@ -90,39 +90,42 @@ pub fn find_by_client_id(
 /// under its client id. The conversation row stays locked until commit, which is what keeps
 /// the sequence gap-free and in commit order across relays.
 pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-    let seq: Seq = c
-        .query_one(
-            "UPDATE conversations SET last_seq = last_seq + 1,
-                    last_activity = CASE WHEN $3 THEN $2 ELSE last_activity END
-             WHERE id = $1 RETURNING last_seq",
-            &[&e.conv, &e.now, &e.kind.is_text()],
-        )?
-        .get(0);
+    // One round trip: the conversation's next sequence and the row that takes it.
     let inserted = c.query_opt(
-        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment, withheld_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
+        "WITH next AS (
+             UPDATE conversations SET last_seq = last_seq + 1,
+                    last_activity = CASE WHEN $3 THEN $2::bigint ELSE last_activity END
+             WHERE id = $1 RETURNING last_seq)
+         INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind,
+                               target_seq, reply_to, attachment, withheld_from)
+         SELECT $1::bigint, next.last_seq, $4::bigint, $5::text, $6::text, $2::bigint,
+                $7::text, $8::bigint, $9::bigint, $10::text, $11::bigint
+         FROM next
+         ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq",
         &[
             &e.conv,
-            &seq,
+            &e.now,
+            &e.kind.is_text(),
             &e.sender,
             &e.client_id,
             &e.body,
-            &e.now,
             &e.kind.as_str(),
             &e.target_seq,
             &e.reply_to,
-            &e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
+            &e.attachment
+                .map(|a| serde_json::to_string(a).expect("serializable")),
             &e.withheld_from,
         ],
     )?;
     let Some(row) = inserted else {
+        // Stored before under this client id: the sequence taken above goes back.
         c.execute(
             "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1",
             &[&e.conv],
         )?;
         return Ok(None);
     };
+    let seq: Seq = row.get(1);
     Ok(Some(MessageRecord {
         message_id: row.get(0),
         conversation_id: e.conv,
