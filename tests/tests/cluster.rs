@@ -5,8 +5,8 @@
 //!
 //! Promises: when one relay is killed (`kill -9`) under load its clients reconnect through the
 //! front to the others and nothing acknowledged is lost, nothing is stored twice, and every
-//! member sees one order; and a seeded random schedule of relay kills, NATS restarts and
-//! client restarts ends with every client's cache equal to the database.
+//! member sees one order; and a seeded random schedule of relay kills, NATS and PostgreSQL
+//! restarts and client restarts ends with every client's cache equal to the database.
 
 mod common;
 
@@ -22,6 +22,9 @@ use tern_testkit::front::{deploy_config, Front};
 use tern_testkit::nats::NatsServer;
 
 const SKIP: &str = "PostgreSQL + NATS + HAProxy only: run under scripts/with-postgres.sh";
+
+/// The schedule stops the PostgreSQL server every test here shares: the tests take turns.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Cluster {
     db: String,
@@ -127,6 +130,7 @@ async fn caches_match(cluster: &Cluster, clients: &[(&str, &Client, Vec<Conversa
 #[tokio::test]
 async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is_lost_or_repeated()
 {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let Some(mut cluster) = Cluster::start() else {
         eprintln!("{SKIP}");
         return;
@@ -225,7 +229,9 @@ async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is
 }
 
 #[tokio::test]
-async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restarts_converges() {
+async fn a_seeded_random_schedule_of_relay_kills_nats_and_database_restarts_and_client_restarts_converges(
+) {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let Some(mut cluster) = Cluster::start() else {
         eprintln!("{SKIP}");
         return;
@@ -247,6 +253,7 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
     let mut sent: Vec<String> = Vec::new();
     let mut relay_up = [true; 3];
     let mut nats_up = true;
+    let mut db_up = true;
     for step in 0..150 {
         let who = rng.random_range(0..3);
         let roll: f64 = rng.random();
@@ -270,11 +277,14 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
                 None => clients[who] = Some(resume(&front, dirs[who].path(), names[who]).await),
             }
         } else if roll < 0.84 {
-            // A relay dies or comes back; at least one stays up.
+            // A relay dies or comes back; at least one stays up. A relay does not start
+            // while the database is down (it exits, and its service manager retries).
             let r = rng.random_range(0..3);
             if !relay_up[r] {
-                cluster.relays[r].restart();
-                relay_up[r] = true;
+                if db_up {
+                    cluster.relays[r].restart();
+                    relay_up[r] = true;
+                }
             } else if relay_up.iter().filter(|u| **u).count() > 1 {
                 cluster.relays[r].kill9();
                 relay_up[r] = false;
@@ -286,9 +296,21 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_restarts_and_client_restar
                 cluster.nats.restart().unwrap();
             }
             nats_up = !nats_up;
+        } else if roll < 0.93 {
+            // The database goes away (fast shutdown: every relay's connections are cut) or
+            // comes back.
+            if db_up {
+                tern_testkit::postgres::stop_server().unwrap();
+            } else {
+                tern_testkit::postgres::start_server().unwrap();
+            }
+            db_up = !db_up;
         } else {
             tokio::time::sleep(Duration::from_millis(rng.random_range(5..60))).await;
         }
+    }
+    if !db_up {
+        tern_testkit::postgres::start_server().unwrap();
     }
     if !nats_up {
         cluster.nats.restart().unwrap();

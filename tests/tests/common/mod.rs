@@ -193,14 +193,19 @@ pub async fn wait_online(client: &Client) {
     .await;
 }
 
-/// Wait until a client's outbox is empty and it is online and synced.
+/// Wait until a client's outbox is empty and it is online and synced (up to 60 s; the panic
+/// says where it stood).
 pub async fn wait_settled(client: &Client) {
-    let c = client.clone();
-    eventually("outbox drained", move || {
-        let c = c.clone();
-        async move { c.connection_state() == ConnectionState::Online && c.unsent().await.unwrap() == 0 }
-    })
-    .await;
+    let mut last = None;
+    for _ in 0..1200 {
+        let (state, unsent) = (client.connection_state(), client.unsent().await.unwrap());
+        if state == ConnectionState::Online && unsent == 0 {
+            return;
+        }
+        last = Some((state, unsent));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for the outbox to drain: (state, unsent) = {last:?}");
 }
 
 /// Run the `tern` CLI with `--json` output (what scripts use).

@@ -12,6 +12,7 @@ use tern_proto::{
     Timestamp,
 };
 
+use super::failure::SessionError;
 use super::outbound::MAX_IN_FLIGHT;
 use super::session::{Session, Step, Ws};
 use crate::cache::{chat, messages, outbox};
@@ -127,7 +128,7 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// The relay refused something: a send, a read marker or a caller's request.
+    /// The relay refused something: a send, a read marker, the sync or a caller's request.
     pub(super) async fn on_error(
         &mut self,
         id: Option<RequestId>,
@@ -144,6 +145,10 @@ impl Session<'_> {
         if self.pending.take_read(id).is_some() {
             tracing::debug!(%code, "read marker refused");
             return Ok(());
+        }
+        // Without its sync a session would stay "syncing" for ever: start over.
+        if self.pending.take_sync(id) {
+            return Err(SessionError::SyncRefused { code, message });
         }
         self.pending
             .resolve(id, Err(Error::Relay { code, message }));

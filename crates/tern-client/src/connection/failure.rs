@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use tern_proto::{close, ErrorBody};
+use tern_proto::{close, ErrorBody, ErrorCode};
 use tokio_tungstenite::tungstenite::{self, http::StatusCode, protocol::CloseFrame};
 
 use super::End;
@@ -80,6 +80,15 @@ pub(crate) enum SessionError {
     /// The relay closed the link without saying why.
     #[error("closed by the relay")]
     ClosedWithoutReason,
+    /// The relay answered the sync with an error (it could not reach its database): the
+    /// session ends, and the next one syncs again after the usual pause.
+    #[error("the relay could not sync: {message} ({code})")]
+    SyncRefused {
+        /// The relay's error code.
+        code: ErrorCode,
+        /// Its message.
+        message: String,
+    },
     /// Applying what the relay sent to the local cache failed.
     #[error("local failure: {0}")]
     Local(#[from] Error),
