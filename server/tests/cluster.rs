@@ -463,23 +463,42 @@ async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
         direct,
         ..
     } = split(&db, &nats).await;
+    let (seq, _) = bob.send_msg(direct, "b2", "from bob").await;
+    assert_eq!(seq, 2);
     nats.kill();
     wait_for_bus(&b, "unavailable").await;
-    // Stored meanwhile, and never announced on any bus: no later message will reveal the gap.
+    // Done meanwhile, and never announced on any bus: messages (no later one will reveal the
+    // gap), alice's read marker and a new group.
     let mut quiet = Client::connect(&off.ws_url(), &off.login("alice").await).await;
-    for i in 2..=4 {
+    for i in 3..=5 {
         quiet
             .send_msg(direct, &format!("q{i}"), &format!("m{i}"))
             .await;
     }
+    quiet
+        .request(json!({"type": "read", "conversation_id": direct, "seq": 2}))
+        .await;
+    let group = quiet.create_group("later", &["bob"]).await;
+    bob.clear_backlog();
     nats.restart().unwrap();
     wait_for_bus(&b, "ok").await;
     let got = next_messages(&mut bob, direct, 3).await;
-    let want: Vec<(u64, String)> = (2..=4).map(|i| (i, format!("m{i}"))).collect();
+    let want: Vec<(u64, String)> = (3..=5).map(|i| (i, format!("m{i}"))).collect();
     assert_eq!(
         got, want,
         "what was stored during the outage, on the same connection"
     );
+    let alice = quiet.user_id;
+    bob.expect(|f| match f {
+        ServerFrame::Receipt { receipt }
+            if receipt.user_id.0 == alice && receipt.read_seq.0 == 2 =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    told_of(&mut bob, group).await;
 }
 
 #[tokio::test]

@@ -62,6 +62,9 @@ pub(super) struct Conn {
     pub(super) pushed: HashMap<ConversationId, (Seq, Seq)>,
     /// In a cluster: per conversation, how far everything has been sent (see [`super::gaps`]).
     pub(super) contiguous: Contiguous,
+    /// The change version this connection's client has been brought to (by its last sync or
+    /// catch-up); `None` before its first sync.
+    pub(super) seen_version: Option<u64>,
     /// This connection's close signal (also watched while a sync runs).
     pub(super) kick: std::sync::Arc<crate::hub::Kick>,
     /// When the session's token expires.
@@ -179,6 +182,7 @@ impl Conn {
             synced: HashMap::new(),
             pushed: HashMap::new(),
             contiguous: Contiguous::default(),
+            seen_version: None,
             kick,
             expires_at: session.expires_at,
             state: state.clone(),

@@ -13,7 +13,8 @@
 //! store (every lower `seq` is committed once a higher one is: sequence numbers are assigned
 //! under the conversation's row lock, held to commit); a push at or below it arrived another
 //! way already and is dropped. When the bus was away, [`Live::CatchUp`] makes the connection
-//! compare that mark with each conversation's head in the store and send what it lacks.
+//! send what changed since the client's last sync (conversations, receipt markers) and compare
+//! each conversation's mark with its head in the store, sending what it lacks.
 
 use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
@@ -128,35 +129,51 @@ impl Conn {
         true
     }
 
-    /// After a bus outage: send what each conversation this connection follows gained
-    /// meanwhile. Conversations it has not been told about yet come with the client's sync.
+    /// After a bus outage: send what changed since the client's last sync or catch-up —
+    /// conversations (new, changed, left) and receipt markers, as the privacy rules let it see
+    /// them — and the messages each conversation it follows gained meanwhile. Messages of a
+    /// conversation it has not been told about yet come with the client's next sync.
     async fn catch_up(&mut self) {
-        if self.contiguous.is_empty() {
+        let Some(since) = self.seen_version else {
             return;
-        }
+        };
         let user = self.caller.user_id;
-        let heads = self
+        let changes = self
             .state
             .store
-            .call(move |txn, _| {
-                let now = txn.current_version()?;
-                Ok(txn.changes_since(user, now)?.heads)
-            })
+            .call(move |txn, _| super::sync::visible_changes(txn, user, since))
             .await;
-        let heads = match heads {
-            Ok(h) => h,
+        let (changes, version) = match changes {
+            Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "catch-up failed; closing so the client syncs");
                 self.kick.kick(close::GOING_AWAY);
                 return;
             }
         };
-        for (conv, head) in heads {
+        for conversation in changes.conversations {
+            self.emit(Outbound::own(ServerFrame::Conversation {
+                id: None,
+                conversation,
+            }));
+        }
+        for conversation_id in changes.removed {
+            self.emit(Outbound::own(ServerFrame::ConversationRemoved {
+                conversation_id,
+            }));
+        }
+        for receipt in changes.receipts {
+            if self.receipts.admit(&receipt) {
+                self.emit(Outbound::own(ServerFrame::Receipt { receipt }));
+            }
+        }
+        for (conv, head) in changes.heads {
             if let Some(upto) = self.contiguous.upto(conv) {
                 if head > upto && !self.fill(conv, upto, head).await {
                     return;
                 }
             }
         }
+        self.seen_version = Some(version);
     }
 }

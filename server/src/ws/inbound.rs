@@ -225,6 +225,7 @@ impl Conn {
                 for (&conv, &head) in &done.heads {
                     self.contiguous.reached(conv, head);
                 }
+                self.seen_version = Some(done.version);
                 self.synced = done.heads;
                 for r in &done.receipts {
                     self.receipts.admit(r);

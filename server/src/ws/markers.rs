@@ -105,11 +105,6 @@ impl Contiguous {
             between > own
         })
     }
-
-    /// Nothing is known yet (no sync, no push).
-    pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::ops::visibility::Rules;
 use crate::ops::{privacy_state, visible_presence};
 use crate::state::AppState;
-use crate::store::{page_weight, MAX_PAGE_BYTES};
+use crate::store::{page_weight, Changes, Tx, MAX_PAGE_BYTES};
 
 /// Messages read from the store at a time.
 const CHUNK: usize = 64;
@@ -51,6 +51,8 @@ pub struct Done {
     pub heads: HashMap<ConversationId, Seq>,
     /// The receipt markers the pages carried.
     pub receipts: Vec<ReceiptState>,
+    /// The change version the sync brought the client to.
+    pub version: u64,
 }
 
 /// Why a sync did not finish.
@@ -85,25 +87,7 @@ pub async fn run(
     let (changes, version, presence, privacy) = state
         .store
         .call(move |txn, _| {
-            let mut changes = txn.changes_since(user, since)?;
-            let version = txn.current_version()?;
-            // Shapes and markers as the privacy rules let this user see them.
-            let rules = Rules::new(txn);
-            for info in &mut changes.conversations {
-                *info = rules.view_info(user, info)?;
-            }
-            let mut rosters = HashMap::new();
-            let mut receipts = Vec::with_capacity(changes.receipts.len());
-            for r in changes.receipts.drain(..) {
-                let roster = match rosters.entry(r.conversation_id) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(txn.roster(r.conversation_id)?)
-                    }
-                };
-                receipts.extend(rules.view_receipt(user, r, roster)?);
-            }
-            changes.receipts = receipts;
+            let (changes, version) = visible_changes(txn, user, since)?;
             let presence = visible_presence(txn, &hub, user)?;
             Ok((changes, version, presence, privacy_state(txn, user)?))
         })
@@ -149,7 +133,35 @@ pub async fn run(
         }
     }
     pages.finish(version, presence, privacy).await?;
-    Ok(Done { heads, receipts })
+    Ok(Done {
+        heads,
+        receipts,
+        version,
+    })
+}
+
+/// What changed for `user` since change version `since`, as the privacy rules let them see
+/// it, and the version it brings them to. Read in one job, so the heads and the version agree.
+pub fn visible_changes(txn: &dyn Tx, user: UserId, since: u64) -> Result<(Changes, u64), Error> {
+    let mut changes = txn.changes_since(user, since)?;
+    let version = txn.current_version()?;
+    let rules = Rules::new(txn);
+    for info in &mut changes.conversations {
+        *info = rules.view_info(user, info)?;
+    }
+    let mut rosters = HashMap::new();
+    let mut receipts = Vec::with_capacity(changes.receipts.len());
+    for r in changes.receipts.drain(..) {
+        let roster = match rosters.entry(r.conversation_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(txn.roster(r.conversation_id)?)
+            }
+        };
+        receipts.extend(rules.view_receipt(user, r, roster)?);
+    }
+    changes.receipts = receipts;
+    Ok((changes, version))
 }
 
 /// The sync reply being written: the first page carries the shape and receipt changes, every
