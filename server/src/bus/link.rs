@@ -13,11 +13,12 @@ use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tern_proto::UserId;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::presence::Flip;
-use super::wire::{Control, FanFrame, RelayId, CONTROL, FAN};
+use super::wire::{Control, FanFrame, RelayId, BEAT_PART, CONTROL, FAN};
 use super::{Bus, Out, Outbox};
 use crate::fanout::{Payload, Publish};
 use crate::state::AppState;
@@ -126,14 +127,21 @@ impl Publisher {
     ) {
         let every = self.state.config.heartbeat.interval;
         let mut beat = tokio::time::interval(every);
+        let mut list = 0u64;
         loop {
             tokio::select! {
                 out = outbox.recv() => match out {
                     Some(out) => self.send(out).await,
                     None => break,
                 },
-                _ = beat.tick() => self.beat().await,
-                _ = beat_now.notified() => self.beat().await,
+                _ = beat.tick() => {
+                    list += 1;
+                    self.beat(list).await;
+                }
+                _ = beat_now.notified() => {
+                    list += 1;
+                    self.beat(list).await;
+                }
                 _ = stopping.changed() => break,
             }
         }
@@ -149,14 +157,24 @@ impl Publisher {
         .await;
     }
 
-    /// This relay's full presence list.
-    async fn beat(&self) {
+    /// This relay's full presence list, in parts of at most [`BEAT_PART`] users.
+    async fn beat(&self, list: u64) {
         let users = self.state.hub.local_users();
-        self.send(Out::Control(Control::Beat {
-            relay: self.relay,
-            users,
-        }))
-        .await;
+        let parts: Vec<Vec<UserId>> = if users.is_empty() {
+            vec![Vec::new()]
+        } else {
+            users.chunks(BEAT_PART).map(<[UserId]>::to_vec).collect()
+        };
+        let count = parts.len() as u32;
+        for users in parts {
+            self.send(Out::Control(Control::Beat {
+                relay: self.relay,
+                list,
+                parts: count,
+                users,
+            }))
+            .await;
+        }
     }
 
     async fn send(&self, out: Out) {
@@ -272,7 +290,12 @@ impl Receiver {
                 self.beat_now.notify_one();
                 Vec::new()
             }
-            Control::Beat { relay, users } => hub.remote(|r| r.beat(relay, users, now)),
+            Control::Beat {
+                relay,
+                list,
+                parts,
+                users,
+            } => hub.remote(|r| r.beat_part(relay, list, parts, users, now)),
             Control::Online { relay, user } => hub.remote(|r| r.online(relay, user, now)),
             Control::Offline { relay, user } => hub.remote(|r| r.offline(relay, user, now)),
             Control::Gone { relay } => hub.remote(|r| r.gone(relay)),

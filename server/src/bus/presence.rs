@@ -17,6 +17,8 @@ use super::wire::RelayId;
 struct Relay {
     heard: Instant,
     users: HashSet<UserId>,
+    /// A list arriving in parts: its number, the parts seen, and their users.
+    assembling: Option<(u64, u32, HashSet<UserId>)>,
 }
 
 /// The other relays' online users.
@@ -45,6 +47,7 @@ impl Remote {
             let entry = self.relays.entry(relay).or_insert_with(|| Relay {
                 heard: now,
                 users: HashSet::new(),
+                assembling: None,
             });
             entry.heard = now;
             let before: HashSet<UserId> = entry.users.clone();
@@ -83,6 +86,35 @@ impl Remote {
             *set = new;
             touched
         })
+    }
+
+    /// Part of a relay's list: applied as [`Remote::beat`] once all `parts` of list `list`
+    /// arrived (a part lost on the bus leaves the previous list in force until the next one).
+    pub fn beat_part(
+        &mut self,
+        relay: RelayId,
+        list: u64,
+        parts: u32,
+        users: Vec<UserId>,
+        now: Instant,
+    ) -> Vec<Flip> {
+        self.heard(relay, now);
+        let Some(entry) = self.relays.get_mut(&relay) else {
+            return Vec::new();
+        };
+        let (current, seen, gathered) = match &mut entry.assembling {
+            Some(a) if a.0 == list => a,
+            other => other.insert((list, 0, HashSet::new())),
+        };
+        debug_assert_eq!(*current, list);
+        *seen += 1;
+        gathered.extend(users);
+        if *seen < parts {
+            return Vec::new();
+        }
+        let full = std::mem::take(gathered);
+        entry.assembling = None;
+        self.beat(relay, full.into_iter().collect(), now)
     }
 
     /// A user came online on `relay`.
@@ -159,6 +191,21 @@ mod tests {
         flips.sort();
         assert_eq!(flips, vec![(U, false), (V, true)]);
         assert_eq!(r.beat(A, vec![V], t), vec![], "the same list again");
+    }
+
+    #[test]
+    fn a_list_in_parts_takes_effect_when_its_last_part_arrives() {
+        let t = Instant::now();
+        let mut r = Remote::default();
+        assert_eq!(r.beat_part(A, 1, 2, vec![U], t), vec![], "half a list");
+        assert!(!r.is_online(U));
+        let mut flips = r.beat_part(A, 1, 2, vec![V], t);
+        flips.sort();
+        assert_eq!(flips, vec![(U, true), (V, true)]);
+        // List 2 loses its second part: list 1 stays in force until list 3.
+        assert_eq!(r.beat_part(A, 2, 2, vec![U], t), vec![]);
+        assert!(r.is_online(V), "list 1 still holds");
+        assert_eq!(r.beat_part(A, 3, 1, vec![U], t), vec![(V, false)]);
     }
 
     #[test]

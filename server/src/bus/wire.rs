@@ -16,6 +16,9 @@ pub const FAN: &str = "tern.fan";
 /// Subject of control messages.
 pub const CONTROL: &str = "tern.control";
 
+/// Most users in one part of a [`Control::Beat`]: about 200 KB of JSON.
+pub const BEAT_PART: usize = 10_000;
+
 /// Format of the binary fan-out frame.
 const FORMAT: u8 = 1;
 
@@ -133,12 +136,17 @@ pub enum Control {
         /// The sender.
         relay: RelayId,
     },
-    /// Every user with a connection on `relay` right now; sent every heartbeat interval.
-    /// A relay not heard from for the heartbeat timeout is taken for dead.
+    /// Every user with a connection on `relay` right now, sent every heartbeat interval in
+    /// parts of at most [`BEAT_PART`] users (NATS refuses messages over 1 MB by default). A
+    /// relay not heard from for the heartbeat timeout is taken for dead.
     Beat {
         /// The sender.
         relay: RelayId,
-        /// Its users.
+        /// Which list this part belongs to (the sender counts them).
+        list: u64,
+        /// How many parts the list has.
+        parts: u32,
+        /// Users in this part.
         users: Vec<UserId>,
     },
     /// A user's first connection on `relay` opened.
