@@ -52,9 +52,7 @@ pub async fn start(
     outbox: Outbox,
     state: AppState,
 ) -> Result<Link, LinkError> {
-    let relay = bus
-        .relay()
-        .ok_or_else(|| LinkError::Address("no relay id".into()))?;
+    let Outbox { rx: outbox, relay } = outbox;
     let (events_tx, events) = mpsc::unbounded_channel();
     let client = async_nats::ConnectOptions::new()
         .name(format!("tern-relay-{relay}"))
@@ -121,7 +119,7 @@ struct Publisher {
 impl Publisher {
     async fn run(
         self,
-        mut outbox: Outbox,
+        mut outbox: mpsc::Receiver<Out>,
         beat_now: Arc<Notify>,
         mut stopping: watch::Receiver<bool>,
     ) {
@@ -134,14 +132,8 @@ impl Publisher {
                     Some(out) => self.send(out).await,
                     None => break,
                 },
-                _ = beat.tick() => {
-                    list += 1;
-                    self.beat(list).await;
-                }
-                _ = beat_now.notified() => {
-                    list += 1;
-                    self.beat(list).await;
-                }
+                _ = beat.tick() => self.beat(&mut list).await,
+                _ = beat_now.notified() => self.beat(&mut list).await,
                 _ = stopping.changed() => break,
             }
         }
@@ -157,8 +149,11 @@ impl Publisher {
         .await;
     }
 
-    /// This relay's full presence list, in parts of at most [`BEAT_PART`] users.
-    async fn beat(&self, list: u64) {
+    /// This relay's full presence list (the next of them), in parts of at most
+    /// [`BEAT_PART`] users.
+    async fn beat(&self, list: &mut u64) {
+        *list += 1;
+        let list = *list;
         let users = self.state.hub.local_users();
         let parts: Vec<Vec<UserId>> = if users.is_empty() {
             vec![Vec::new()]

@@ -54,8 +54,11 @@ pub enum Out {
     Control(Control),
 }
 
-/// The queue the link drains.
-pub type Outbox = mpsc::Receiver<Out>;
+/// The queue the link drains, and this relay's id on the bus.
+pub struct Outbox {
+    rx: mpsc::Receiver<Out>,
+    relay: RelayId,
+}
 
 struct Shared {
     relay: RelayId,
@@ -78,13 +81,14 @@ impl Bus {
     /// A bus handle with a fresh relay id, and the queue [`link::start`] drains.
     pub fn clustered(metrics: Arc<Metrics>) -> (Bus, Outbox) {
         let (out, rx) = mpsc::channel(OUTBOX);
+        let relay = RelayId(rand::random());
         let shared = Shared {
-            relay: RelayId(rand::random()),
+            relay,
             out,
             up: AtomicBool::new(false),
             metrics,
         };
-        (Bus(Some(Arc::new(shared))), rx)
+        (Bus(Some(Arc::new(shared))), Outbox { rx, relay })
     }
 
     /// Whether other relays may store messages for this relay's connections.
