@@ -289,24 +289,7 @@ async fn revoking_a_session_closes_its_connection_on_another_relay_at_once() {
     let slow = Duration::from_secs(60);
     let a = relay(&db, Some(nats.url()), slow, slow * 2).await;
     let b = relay(&db, Some(nats.url()), slow, slow * 2).await;
-    a.register("alice").await;
-    let laptop = a.login("alice").await;
-    let phone = b.login("alice").await;
-    let mut phone_ws = Client::connect(&b.ws_url(), &phone).await;
-    phone_ws.sync(json!({}), 0).await;
-    let id = phone_ws.session_id;
-    let (status, _) = a
-        .post(
-            &format!("/v1/sessions/{id}/revoke"),
-            json!({}),
-            Some(&laptop),
-        )
-        .await;
-    assert_eq!(status, 204);
-    assert_eq!(
-        phone_ws.expect_close().await,
-        Some(tern_proto::close::REVOKED.code)
-    );
+    revoke_across(&a, &b).await;
 }
 
 /// alice (on `from`) and bob (on `to`) share an accepted direct chat with one message in it,

@@ -302,6 +302,29 @@ impl Drop for Relay {
     }
 }
 
+/// alice, signed in through `laptop` and through `phone`, revokes the phone's session through
+/// the laptop's relay: the phone's connection, on the other relay, closes with "revoked".
+pub async fn revoke_across(laptop: &Relay, phone: &Relay) {
+    laptop.register("alice").await;
+    let laptop_token = laptop.login("alice").await;
+    let phone_token = phone.login("alice").await;
+    let mut phone_ws = Client::connect(&phone.ws_url(), &phone_token).await;
+    phone_ws.sync(json!({}), 0).await;
+    let id = phone_ws.session_id;
+    let (status, _) = laptop
+        .post(
+            &format!("/v1/sessions/{id}/revoke"),
+            json!({}),
+            Some(&laptop_token),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        phone_ws.expect_close().await,
+        Some(tern_proto::close::REVOKED.code)
+    );
+}
+
 pub async fn post(
     http: &reqwest::Client,
     url: &str,
