@@ -1,6 +1,10 @@
 //! Administration on the relay's database from the command line (`tern-server admin …`),
 //! safe while relays run: the database serialises the writes, and relays read invite codes
 //! from it on every registration. Works on the SQLite file or the PostgreSQL database.
+//!
+//! It touches invites, passwords and sessions only. A running SQLite relay keeps
+//! conversations' members, blocks and sequence numbers in memory (`store::sqlite::hot`), so a
+//! command that changed those under it would have to go through the relay instead.
 
 use std::path::Path;
 
@@ -30,7 +34,7 @@ fn with_store<T>(
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     schema::migrate(&mut conn)?;
-    let txn = conn.transaction()?;
+    let txn = crate::store::sqlite::SqliteTx::new(conn.transaction()?, None);
     let out = job(&txn)?;
     txn.commit()?;
     Ok(out)

@@ -17,36 +17,57 @@ pub type ConnId = u64;
 /// No connection's id (ids start at 1): a publication that leaves no connection out.
 pub const NO_CONN: ConnId = 0;
 
-/// A serialized frame shared by all its recipients, with its deflated form made on first use.
+/// A frame shared by all its recipients, serialized once: at once ([`Payload::new`]), or by
+/// the first recipient that needs the text ([`Payload::lazy`], so a message whose recipients
+/// are all offline is never serialized on the store thread), with its deflated form made on
+/// first use.
 #[derive(Debug)]
 pub struct Payload {
-    text: Utf8Bytes,
+    /// The frame, for a payload serialized on first use.
+    frame: Option<ServerFrame>,
+    text: OnceLock<Utf8Bytes>,
     deflated: OnceLock<Bytes>,
 }
 
 impl Payload {
-    /// Serialize `frame` once.
+    /// Serialize `frame` once, now.
     pub fn new(frame: &ServerFrame) -> Arc<Payload> {
         Self::from_text(Utf8Bytes::from(frame.to_json()))
+    }
+
+    /// `frame`, serialized when a recipient first needs its text.
+    pub fn lazy(frame: ServerFrame) -> Arc<Payload> {
+        Arc::new(Payload {
+            frame: Some(frame),
+            text: OnceLock::new(),
+            deflated: OnceLock::new(),
+        })
     }
 
     /// A frame already serialized (by the relay that published it on the bus).
     pub fn from_text(text: Utf8Bytes) -> Arc<Payload> {
         Arc::new(Payload {
-            text,
+            frame: None,
+            text: OnceLock::from(text),
             deflated: OnceLock::new(),
         })
     }
 
     /// The JSON text.
     pub fn text(&self) -> &Utf8Bytes {
-        &self.text
+        self.text.get_or_init(|| {
+            let frame = self
+                .frame
+                .as_ref()
+                .expect("a payload has its frame or its text");
+            Utf8Bytes::from(frame.to_json())
+        })
     }
 
     /// The raw-deflate bytes of the JSON text (computed once).
     pub fn deflated(&self) -> Bytes {
         self.deflated
-            .get_or_init(|| Bytes::from(tern_proto::compression::deflate(self.text.as_str())))
+            .get_or_init(|| Bytes::from(tern_proto::compression::deflate(self.text().as_str())))
             .clone()
     }
 }
@@ -82,9 +103,18 @@ pub struct Publish {
 impl Publish {
     /// Publish `frame` to `users`.
     pub fn new(users: Vec<UserId>, frame: &ServerFrame) -> Self {
+        Self::of(users, Payload::new(frame))
+    }
+
+    /// Publish `frame` to `users`, serialized by its first recipient ([`Payload::lazy`]).
+    pub fn lazy(users: Vec<UserId>, frame: ServerFrame) -> Self {
+        Self::of(users, Payload::lazy(frame))
+    }
+
+    fn of(users: Vec<UserId>, payload: Arc<Payload>) -> Self {
         Publish {
             users,
-            payload: Payload::new(frame),
+            payload,
             tag: Tag::Other,
             except: None,
             local: false,

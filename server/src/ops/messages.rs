@@ -94,13 +94,13 @@ fn publish_entry(
         .filter(|u| Some(*u) != withheld_from)
         .collect();
     let message = record.clone();
-    let mut p = Publish::new(members, &ServerFrame::Message { message });
+    let mut p = Publish::lazy(members, ServerFrame::Message { message });
     p.tag = tag;
     p.except = Some(conn);
     out.push(p);
     if let Some(blocker) = withheld_from {
         let message = record.clone().view_for(blocker);
-        let mut p = Publish::new(vec![blocker], &ServerFrame::Message { message });
+        let mut p = Publish::lazy(vec![blocker], ServerFrame::Message { message });
         p.tag = tag;
         out.push(p);
     }

@@ -58,17 +58,24 @@ pub fn find_by_client_id(
     Ok(found)
 }
 
-/// Store a new entry at the next sequence number, unless this sender already stored one
-/// with `client_id` (then nothing changes and `None` is returned). One index lookup serves
-/// both the duplicate check and the insert.
-pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-    let seq: Seq = txn
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + 1,
-                    last_activity = CASE WHEN ?3 THEN ?2 ELSE last_activity END
-             WHERE id = ?1 RETURNING last_seq",
-        )?
-        .query_row(params![e.conv, e.now, e.kind.is_text()], |r| r.get(0))?;
+/// The conversation's last sequence number.
+pub fn last_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
+    Ok(txn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
+        .query_row([conv], |r| r.get(0))?)
+}
+
+/// Store a new entry at the sequence number after `last` (the conversation's last, which the
+/// caller knows), unless this sender already stored one with `client_id` (then nothing changes
+/// and `None` is returned). One index lookup serves both the duplicate check and the insert;
+/// a wrong `last` cannot write a gap or a second entry at one position: the conversation's
+/// `UNIQUE (conversation_id, seq)` refuses it and the job fails.
+pub fn insert_new(
+    txn: &Transaction<'_>,
+    e: &NewEntry<'_>,
+    last: Seq,
+) -> Result<Option<MessageRecord>> {
+    let seq = last.next();
     let inserted = txn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment, withheld_from)
@@ -89,12 +96,25 @@ pub fn insert_new(txn: &Transaction<'_>, e: &NewEntry<'_>) -> Result<Option<Mess
             e.withheld_from,
         ])?;
     if inserted == 0 {
-        txn.prepare_cached("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?1")?
-            .execute([e.conv])?;
         return Ok(None);
     }
+    let message_id = MessageId(txn.last_insert_rowid());
+    // `WHERE last_seq = ?` makes a stale `last` fail loudly instead of moving the counter back.
+    let moved = txn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = ?2,
+                    last_activity = CASE WHEN ?4 THEN ?3 ELSE last_activity END
+             WHERE id = ?1 AND last_seq = ?5",
+        )?
+        .execute(params![e.conv, seq, e.now, e.kind.is_text(), last])?;
+    if moved != 1 {
+        return Err(crate::error::Error::Internal(format!(
+            "conversation {} is not at seq {last}",
+            e.conv
+        )));
+    }
     Ok(Some(MessageRecord {
-        message_id: MessageId(txn.last_insert_rowid()),
+        message_id,
         conversation_id: e.conv,
         seq,
         sender_id: e.sender,

@@ -10,17 +10,22 @@
 
 pub mod accounts;
 pub mod conversations;
+mod hot;
 pub mod messages;
 pub mod privacy;
 pub mod schema;
 mod tx;
 pub mod uploads;
 
+pub use tx::SqliteTx;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use hot::Hot;
 use tokio::sync::mpsc;
 
 use super::collect::Collector;
@@ -59,9 +64,10 @@ pub(super) fn start(
         limit: config.wal_limit_bytes,
     };
     let collect = Collector::new(config.commit_window, config.max_batch)?;
+    let hot = Hot::install(&conn)?;
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
-        .spawn(move || run(conn, jobs, collect, fanout, wal))
+        .spawn(move || run(conn, jobs, collect, fanout, wal, hot))
         .map_err(|e| Error::Internal(format!("cannot start store thread: {e}")))?;
     Ok((reads, handle))
 }
@@ -182,6 +188,7 @@ fn run(
     mut collect: Collector,
     fanout: Arc<dyn Fanout>,
     wal: Wal,
+    hot: Hot,
 ) {
     let mut batches = 0u64;
     while let Some(first) = rx.blocking_recv() {
@@ -190,6 +197,7 @@ fn run(
         let mut ran = 0;
         let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(txn) => {
+                let txn = SqliteTx::new(txn, Some(hot.clone()));
                 first(&txn, &mut batch);
                 ran = 1;
                 // Everything else queued, and under load what arrives before the deadline,
@@ -215,6 +223,9 @@ fn run(
             }
         };
         collect.finished(ran);
+        if !committed {
+            hot.forget_all();
+        }
         if committed {
             for publish in batch.publishes.drain(..) {
                 fanout.publish(publish);

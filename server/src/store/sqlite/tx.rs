@@ -1,6 +1,10 @@
-//! [`ReadTx`] for a SQLite connection and [`Tx`] for a SQLite transaction: each method is the
-//! query function of the same name in [`super::accounts`], [`super::conversations`] or
-//! [`super::messages`]. A job is a savepoint inside the group's transaction.
+//! [`ReadTx`] for a SQLite connection and [`Tx`] for a SQLite transaction ([`SqliteTx`]): each
+//! method is the query function of the same name in [`super::accounts`],
+//! [`super::conversations`] or [`super::messages`]. A job is a savepoint inside the group's
+//! transaction. In the relay's writer the transaction carries the writer's cache
+//! ([`Hot`]): rosters, blocks and sequence numbers come from memory once read.
+
+use std::ops::Deref;
 
 use rusqlite::{Connection, Transaction};
 use tern_proto::{
@@ -9,6 +13,7 @@ use tern_proto::{
     Timestamp, UserId,
 };
 
+use super::hot::Hot;
 use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
 use crate::store::tx::{
@@ -45,33 +50,58 @@ impl ReadTx for Connection {
     }
 }
 
-impl ReadTx for Transaction<'_> {
+/// A transaction on the relay's database, with the writer's cache when it runs in the writer.
+pub struct SqliteTx<'c> {
+    txn: Transaction<'c>,
+    hot: Option<Hot>,
+}
+
+impl<'c> SqliteTx<'c> {
+    /// `txn`, reading through `hot` when given (only the writer, which sees every change, may).
+    pub fn new(txn: Transaction<'c>, hot: Option<Hot>) -> Self {
+        SqliteTx { txn, hot }
+    }
+
+    /// Commit the transaction.
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.txn.commit()
+    }
+}
+
+impl<'c> Deref for SqliteTx<'c> {
+    type Target = Transaction<'c>;
+    fn deref(&self) -> &Transaction<'c> {
+        &self.txn
+    }
+}
+
+impl ReadTx for SqliteTx<'_> {
     fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
-        (**self).find_user(username)
+        (*self.txn).find_user(username)
     }
     fn username_exists(&self, username: &str) -> Result<bool> {
-        (**self).username_exists(username)
+        (*self.txn).username_exists(username)
     }
     fn device_credential_valid(&self, user: UserId, credential_hash: &[u8]) -> Result<bool> {
-        (**self).device_credential_valid(user, credential_hash)
+        (*self.txn).device_credential_valid(user, credential_hash)
     }
     fn invite_usable(&self, code_hash: &[u8]) -> Result<bool> {
-        (**self).invite_usable(code_hash)
+        (*self.txn).invite_usable(code_hash)
     }
     fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
-        (**self).authenticate(token_hash, now)
+        (*self.txn).authenticate(token_hash, now)
     }
     fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool> {
-        (**self).session_active(session, now)
+        (*self.txn).session_active(session, now)
     }
     fn current_version(&self) -> Result<u64> {
-        (**self).current_version()
+        (*self.txn).current_version()
     }
     fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
-        (**self).upload(id)
+        (*self.txn).upload(id)
     }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
-        (**self).blob_readable(user, id)
+        (*self.txn).blob_readable(user, id)
     }
 }
 
@@ -81,14 +111,21 @@ fn exec(txn: &Transaction<'_>, sql: &str) -> Result<()> {
     Ok(())
 }
 
-impl Tx for Transaction<'_> {
+impl Tx for SqliteTx<'_> {
     fn begin_job(&self) -> Result<()> {
-        exec(self, "SAVEPOINT job")
+        exec(self, "SAVEPOINT job")?;
+        self.hot.iter().for_each(Hot::settle);
+        Ok(())
     }
     fn end_job(&self) -> Result<()> {
-        exec(self, "RELEASE job")
+        exec(self, "RELEASE job")?;
+        self.hot.iter().for_each(Hot::settle);
+        Ok(())
     }
     fn rollback_job(&self) -> Result<()> {
+        // The cache follows the rollback even if the statements fail: the batch then fails
+        // to commit and the writer forgets everything anyway.
+        self.hot.iter().for_each(Hot::undo_job);
         exec(self, "ROLLBACK TO job")?;
         exec(self, "RELEASE job")
     }
@@ -213,13 +250,23 @@ impl Tx for Transaction<'_> {
         privacy::blocked_by(self, user)
     }
     fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
-        privacy::blocks_of(self, user)
+        if let Some(pairs) = self.hot.as_ref().and_then(|h| h.blocks(user)) {
+            return Ok(pairs);
+        }
+        let pairs = privacy::blocks_of(self, user)?;
+        self.hot.iter().for_each(|h| h.keep_blocks(user, &pairs));
+        Ok(pairs)
     }
     fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
         privacy::shares_accepted(self, a, b, except)
     }
     fn roster(&self, conv: ConversationId) -> Result<Roster> {
-        convs::roster(self, conv)
+        if let Some(roster) = self.hot.as_ref().and_then(|h| h.roster(conv)) {
+            return Ok(roster);
+        }
+        let roster = convs::roster(self, conv)?;
+        self.hot.iter().for_each(|h| h.keep_roster(conv, &roster));
+        Ok(roster)
     }
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
         convs::set_accepted(self, conv, user, accepted)
@@ -295,7 +342,23 @@ impl Tx for Transaction<'_> {
         messages::find_by_client_id(self, sender, client_id)
     }
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-        messages::insert_new(self, entry)
+        let Some(hot) = &self.hot else {
+            let last = messages::last_seq(self, entry.conv)?;
+            return messages::insert_new(self, entry, last);
+        };
+        let last = match hot.last_seq(entry.conv) {
+            Some(seq) => seq,
+            None => {
+                let seq = messages::last_seq(self, entry.conv)?;
+                hot.set_last_seq(entry.conv, seq, false);
+                seq
+            }
+        };
+        let record = messages::insert_new(self, entry, last)?;
+        if let Some(r) = &record {
+            hot.set_last_seq(entry.conv, r.seq, true);
+        }
+        Ok(record)
     }
     fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
         messages::target(self, conv, seq)
