@@ -21,19 +21,27 @@ use crate::bus::presence::Remote;
 use crate::fanout::{ConnId, Fanout, Payload, Publish, Tag};
 use crate::metrics::Metrics;
 
-/// What reaches a connection from outside its own request handling.
+/// What reaches a connection from outside its own request handling. One pointer wide: the
+/// channel that carries it allocates its slots in blocks of 32 for every connection, idle
+/// or not.
 #[derive(Debug, Clone)]
 pub enum Live {
-    /// A frame to push.
-    Frame {
-        /// The frame.
-        payload: Arc<Payload>,
-        /// What the frame is about, so a connection can drop what a sync already sent.
-        tag: Tag,
-    },
+    /// A frame to push, shared by every recipient of one publication.
+    Frame(Arc<Pushed>),
     /// The bus was away (or dropped frames): look in the store for messages this connection
     /// has not been sent.
     CatchUp,
+}
+
+const _: () = assert!(std::mem::size_of::<Live>() == std::mem::size_of::<usize>());
+
+/// A published frame as its recipients' connections get it.
+#[derive(Debug)]
+pub struct Pushed {
+    /// The frame.
+    pub payload: Arc<Payload>,
+    /// What the frame is about, so a connection can drop what a sync already sent.
+    pub tag: Tag,
 }
 
 /// Told, under the hub's lock, when a user's first connection on this relay opens (`true`)
@@ -159,9 +167,10 @@ impl Hub {
         let (tx, live) = mpsc::channel(self.shared.queue_len);
         let kick = Arc::new(Kick::default());
         let mut users = self.shared.users.lock().unwrap();
-        let entry = users
-            .entry(user)
-            .or_insert_with(|| UserEntry { conns: Vec::new() });
+        let entry = users.entry(user).or_insert_with(|| UserEntry {
+            // Most users have one device online: no room reserved for four.
+            conns: Vec::with_capacity(1),
+        });
         for old in entry
             .conns
             .iter()
@@ -277,6 +286,7 @@ impl Fanout for Hub {
     fn publish(&self, publish: Publish) {
         let users = self.shared.users.lock().unwrap();
         let mut delivered = 0u64;
+        let mut pushed = None;
         for user in &publish.users {
             let Some(entry) = users.get(user) else {
                 continue;
@@ -287,10 +297,13 @@ impl Fanout for Hub {
                 if Some(conn.id) == publish.except || conn.kick.is_kicked() {
                     continue;
                 }
-                let live = Live::Frame {
-                    payload: publish.payload.clone(),
-                    tag: publish.tag,
-                };
+                let pushed = pushed.get_or_insert_with(|| {
+                    Arc::new(Pushed {
+                        payload: publish.payload.clone(),
+                        tag: publish.tag,
+                    })
+                });
+                let live = Live::Frame(pushed.clone());
                 match conn.tx.try_send(live) {
                     Ok(()) => delivered += 1,
                     Err(mpsc::error::TrySendError::Full(_)) => conn.kick.kick(close::TOO_SLOW),

@@ -134,16 +134,18 @@ pub async fn serve(
         live: reg.live,
         compression,
     };
-    let (close, stream) = conn.run(links).await;
+    // The rarely running futures are boxed: held inline, each would make every idle
+    // connection's task as large as the largest of them (serve was 16 KB, run 7 KB).
+    let (close, stream) = Box::pin(conn.run(links)).await;
     // Too slow by its own queue or by the hub's: counted once, whichever noticed.
     if close == Some(close::TOO_SLOW) {
         metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
     }
-    conn.finish(close, writer).await;
+    Box::pin(conn.finish(close, writer)).await;
     drop(stream);
     metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     if state.hub.unregister(session.user_id, reg.conn_id) {
-        if let Err(e) = ops::announce_presence(&state, session.user_id, true).await {
+        if let Err(e) = Box::pin(ops::announce_presence(&state, session.user_id, true)).await {
             tracing::debug!(error = %e, "offline announcement failed");
         }
     }
@@ -253,10 +255,10 @@ impl Conn {
                         self.emit(reply);
                     }
                 }
-                Some(item) = live.recv() => self.forward(item).await,
+                Some(item) = live.recv() => Box::pin(self.forward(item)).await,
                 frame = stream.next(), if can_read => {
                     last_heard = Instant::now();
-                    if let Some(end) = self.on_message(frame, compression).await {
+                    if let Some(end) = Box::pin(self.on_message(frame, compression)).await {
                         break end;
                     }
                 }
@@ -303,7 +305,7 @@ impl Conn {
         if let Some(reason) = close {
             let _ = self
                 .out
-                .send(Outbound::Close(reason), CLOSING_PATIENCE)
+                .send(Outbound::Close(Box::new(reason)), CLOSING_PATIENCE)
                 .await;
         }
         drop(self.out);

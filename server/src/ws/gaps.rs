@@ -31,7 +31,7 @@ impl Conn {
     /// newer; in a cluster, fill a gap before a message push and drop a copy that came late.
     pub(super) async fn forward(&mut self, item: Live) {
         let (payload, tag) = match item {
-            Live::Frame { payload, tag } => (payload, tag),
+            Live::Frame(pushed) => (pushed.payload.clone(), pushed.tag),
             Live::CatchUp => return self.catch_up().await,
         };
         match tag {

@@ -26,21 +26,25 @@ impl Outbound {
 /// Most frames fed before a flush.
 const MAX_BATCH: usize = 64;
 
-/// Something for the writer to send.
+/// Something for the writer to send. Two words: the writer's channel allocates its slots in
+/// blocks of 32 for every connection, so every variant holds at most one pointer.
 #[derive(Debug)]
 pub enum Outbound {
     /// A frame serialized once for many recipients.
     Shared(Arc<Payload>),
-    /// A reply for this connection only. Boxed: channel slots are allocated in blocks of 32
-    /// per connection, and an unboxed frame would make every idle connection pay for them.
+    /// A reply for this connection only.
     Own(Box<ServerFrame>),
     /// A reply already serialized (it waited in the backlog, where its size is counted).
-    Encoded(String),
+    /// Boxed to keep the enum two words wide (a `String` is three).
+    #[allow(clippy::box_collection)]
+    Encoded(Box<String>),
     /// A WebSocket ping (heartbeat).
     Ping,
     /// Close the connection with this code and reason, then stop.
-    Close(CloseReason),
+    Close(Box<CloseReason>),
 }
+
+const _: () = assert!(std::mem::size_of::<Outbound>() == 2 * std::mem::size_of::<usize>());
 
 fn encode(item: Outbound, compression: bool) -> Message {
     match item {
@@ -52,7 +56,7 @@ fn encode(item: Outbound, compression: bool) -> Message {
             }
         }
         Outbound::Own(frame) => encode_text(frame.to_json(), compression),
-        Outbound::Encoded(text) => encode_text(text, compression),
+        Outbound::Encoded(text) => encode_text(*text, compression),
         Outbound::Ping => Message::Ping(Default::default()),
         Outbound::Close(r) => Message::Close(Some(CloseFrame {
             code: r.code,
@@ -80,7 +84,7 @@ impl Outbound {
             Outbound::Own(frame) => {
                 let text = frame.to_json();
                 let n = text.len();
-                (Outbound::Encoded(text), n)
+                (Outbound::Encoded(Box::new(text)), n)
             }
             Outbound::Encoded(text) => {
                 let n = text.len();
