@@ -8,7 +8,7 @@ use tern_proto::{ErrorCode, MessageRecord, SendMessage, ServerFrame, Timestamp, 
 
 use super::privacy::accept_membership;
 use super::send_rules::{authorize, authorize_attachment, validate, withheld_from};
-use super::{queue, Ctx, Pending};
+use super::{queue_checked, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
 use crate::store::{NewEntry, Roster, Tx};
@@ -151,7 +151,8 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             stored => stored,
         }
     };
-    queue(state, job, move |(m, duplicate)| {
+    // Every refusal comes before the entry is written (`store_entry`): no savepoint needed.
+    queue_checked(state, job, move |(m, duplicate)| {
         metrics.ack_latency(started.elapsed());
         let counter = if duplicate {
             &metrics.messages_duplicate

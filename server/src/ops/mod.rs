@@ -104,6 +104,18 @@ where
     Ok(Box::pin(async move { fut.await.map(reply) }))
 }
 
+/// [`queue`] for a job that makes every refusal before its first write
+/// ([`crate::store::Store::enqueue_checked`]).
+async fn queue_checked<T, F, R>(state: &AppState, job: F, reply: R) -> Result<Pending>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
+    R: FnOnce(T) -> Option<ServerFrame> + Send + 'static,
+{
+    let fut = state.store.enqueue_checked(job).await?;
+    Ok(Box::pin(async move { fut.await.map(reply) }))
+}
+
 /// Direction marks, overrides and isolates: in a name they reorder the text around it, the
 /// classic way to make one name read as another (`cod.exe` as `exe.doc`).
 pub(crate) fn is_bidi_control(c: char) -> bool {

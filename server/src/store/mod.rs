@@ -27,7 +27,7 @@ pub mod tx;
 pub use sqlite::schema;
 pub use tx::{
     cut_to_page, page_weight, picture_columns, picture_from, AuthSession, Changes, NewEntry,
-    PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow, MAX_PAGE_BYTES,
+    PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow, UserRow, MAX_PAGE_BYTES,
 };
 
 use std::path::PathBuf;
@@ -72,6 +72,9 @@ pub(crate) type Job = Box<dyn FnOnce(&dyn Tx, &mut Batch) + Send>;
 pub(crate) struct Batch {
     pub(crate) replies: Vec<Box<dyn FnOnce(bool) + Send>>,
     pub(crate) publishes: Vec<Publish>,
+    /// A failed job's writes could not be undone: the backend must not commit the batch
+    /// (every job of it is then answered `internal`, as for a failed commit).
+    pub(crate) poisoned: bool,
 }
 
 /// Handle to the store's owner thread. Cloning is cheap.
@@ -142,12 +145,41 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
     {
+        self.queue(false, f).await
+    }
+
+    /// [`Store::enqueue`] for a job that makes every refusal before its first write (a
+    /// message's send): the backend may run it without a savepoint ([`Undo::Unwritten`]).
+    /// Should it ever fail after writing anyway, its whole batch is not committed.
+    pub async fn enqueue_checked<T, F>(
+        &self,
+        f: F,
+    ) -> Result<impl std::future::Future<Output = Result<T>> + Send + 'static>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
+    {
+        self.queue(true, f).await
+    }
+
+    async fn queue<T, F>(
+        &self,
+        checks_first: bool,
+        f: F,
+    ) -> Result<impl std::future::Future<Output = Result<T>> + Send + 'static>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |txn, batch| {
-            if let Err(e) = txn.begin_job() {
-                let _ = tx.send(Err(e));
-                return;
-            }
+            let undo = match txn.begin_job(checks_first) {
+                Ok(undo) => undo,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
             let mut effects = Vec::new();
             // A bug in one job must not take the store thread (and every later write) down.
             let outcome =
@@ -155,7 +187,7 @@ impl Store {
                     .unwrap_or_else(|_| Err(Error::Internal("store job panicked".into())));
             match outcome {
                 Ok(value) => {
-                    if let Err(e) = txn.end_job() {
+                    if let Err(e) = txn.end_job(undo) {
                         let _ = tx.send(Err(e));
                         return;
                     }
@@ -169,7 +201,10 @@ impl Store {
                     }));
                 }
                 Err(err) => {
-                    let _ = txn.rollback_job();
+                    if let Err(e) = txn.rollback_job(undo) {
+                        tracing::error!(error = %e, job_error = %err, "a failed job could not be undone; its batch will not commit");
+                        batch.poisoned = true;
+                    }
                     batch.replies.push(Box::new(move |_| {
                         let _ = tx.send(Err(err));
                     }));

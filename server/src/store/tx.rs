@@ -216,15 +216,29 @@ pub trait ReadTx {
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool>;
 }
 
+/// How a running job's writes can be undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// The job runs in a savepoint.
+    Savepoint,
+    /// No savepoint: the job checks before it writes, and the transaction had written this
+    /// many rows when it started, so a failed job that wrote nothing needs no undoing (and
+    /// one that did cannot be undone alone).
+    Unwritten(u64),
+}
+
 /// One storage transaction: everything a relay operation reads or writes.
 pub trait Tx: ReadTx {
-    /// Start a job: its writes can be undone by [`Tx::rollback_job`] without undoing the
-    /// other jobs of the same group commit.
-    fn begin_job(&self) -> Result<()>;
+    /// Start a job: if it fails, [`Tx::rollback_job`] undoes its writes without undoing the
+    /// other jobs of the same group commit. A job that `checks_first` (makes every refusal
+    /// before its first write) may run without a savepoint where the backend can tell that
+    /// it wrote nothing ([`Undo::Unwritten`]).
+    fn begin_job(&self, checks_first: bool) -> Result<Undo>;
     /// Keep the job's writes (they commit with the group).
-    fn end_job(&self) -> Result<()>;
-    /// Undo the job's writes.
-    fn rollback_job(&self) -> Result<()>;
+    fn end_job(&self, undo: Undo) -> Result<()>;
+    /// Undo the failed job's writes. An error means they could not be undone: the whole
+    /// group must not commit.
+    fn rollback_job(&self, undo: Undo) -> Result<()>;
 
     // Accounts.
     /// Insert a user; `username_taken` if the name exists in any letter case.

@@ -154,6 +154,12 @@ fn run_batch(
         ran += 1;
     }
     collect.finished(ran);
+    if batch.poisoned {
+        // Dropping the transaction rolls it back.
+        return Err(crate::error::Error::Internal(
+            "a failed job could not be undone".into(),
+        ));
+    }
     tx.commit()
 }
 

@@ -16,7 +16,8 @@ use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
 use crate::limits::Rate;
 use crate::store::tx::{
-    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow,
+    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow,
+    UserRow,
 };
 
 /// The read connection, for one read job.
@@ -104,13 +105,16 @@ read_tx!(PgRead<'_>, s => s.c());
 read_tx!(PgTx<'_>, s => s.c());
 
 impl Tx for PgTx<'_> {
-    fn begin_job(&self) -> Result<()> {
-        Ok(self.c().batch_execute("SAVEPOINT job")?)
+    /// Every job runs in a savepoint: PostgreSQL has no cheap count of the rows a
+    /// transaction wrote.
+    fn begin_job(&self, _checks_first: bool) -> Result<Undo> {
+        self.c().batch_execute("SAVEPOINT job")?;
+        Ok(Undo::Savepoint)
     }
-    fn end_job(&self) -> Result<()> {
+    fn end_job(&self, _undo: Undo) -> Result<()> {
         Ok(self.c().batch_execute("RELEASE SAVEPOINT job")?)
     }
-    fn rollback_job(&self) -> Result<()> {
+    fn rollback_job(&self, _undo: Undo) -> Result<()> {
         Ok(self
             .c()
             .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?)

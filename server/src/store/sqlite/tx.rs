@@ -17,7 +17,8 @@ use super::hot::Hot;
 use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
 use crate::store::tx::{
-    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, UploadRow, UserRow,
+    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow,
+    UserRow,
 };
 
 impl ReadTx for Connection {
@@ -112,22 +113,38 @@ fn exec(txn: &Transaction<'_>, sql: &str) -> Result<()> {
 }
 
 impl Tx for SqliteTx<'_> {
-    fn begin_job(&self) -> Result<()> {
+    fn begin_job(&self, checks_first: bool) -> Result<Undo> {
+        self.hot.iter().for_each(Hot::settle);
+        // A savepoint copies every page the job touches into its journal; a job that makes
+        // its refusals before it writes does without, and its failures are told apart by
+        // SQLite's count of written rows.
+        if checks_first {
+            return Ok(Undo::Unwritten(self.txn.total_changes()));
+        }
         exec(self, "SAVEPOINT job")?;
+        Ok(Undo::Savepoint)
+    }
+    fn end_job(&self, undo: Undo) -> Result<()> {
+        if undo == Undo::Savepoint {
+            exec(self, "RELEASE job")?;
+        }
         self.hot.iter().for_each(Hot::settle);
         Ok(())
     }
-    fn end_job(&self) -> Result<()> {
-        exec(self, "RELEASE job")?;
-        self.hot.iter().for_each(Hot::settle);
-        Ok(())
-    }
-    fn rollback_job(&self) -> Result<()> {
-        // The cache follows the rollback even if the statements fail: the batch then fails
-        // to commit and the writer forgets everything anyway.
+    fn rollback_job(&self, undo: Undo) -> Result<()> {
+        // The cache follows the rollback even if it fails: the batch then does not commit
+        // and the writer forgets everything anyway.
         self.hot.iter().for_each(Hot::undo_job);
-        exec(self, "ROLLBACK TO job")?;
-        exec(self, "RELEASE job")
+        match undo {
+            Undo::Savepoint => {
+                exec(self, "ROLLBACK TO job")?;
+                exec(self, "RELEASE job")
+            }
+            Undo::Unwritten(rows) if rows == self.txn.total_changes() => Ok(()),
+            Undo::Unwritten(_) => Err(crate::error::Error::Internal(
+                "a job without a savepoint failed after writing".into(),
+            )),
+        }
     }
 
     fn create_user(&self, username: &str, hash: &str, now: Timestamp) -> Result<UserId> {
