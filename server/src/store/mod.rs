@@ -3,7 +3,10 @@
 //! Callers hold a cheap [`Store`] handle and submit closures with [`Store::call`]. The writer
 //! takes the first waiting job, drains whatever else is queued (up to
 //! [`StoreConfig::max_batch`]), runs them all inside one transaction — each as its own job
-//! ([`Tx::begin_job`]), so one failing job does not undo its neighbours — commits once, and
+//! ([`Tx::begin_job`]), so one failing job does not undo its neighbours: in a savepoint, or,
+//! for a job that refuses before it writes ([`Store::enqueue_checked`]), where the backend
+//! can tell it wrote nothing, without one; a failed job that cannot be undone alone keeps the
+//! whole batch from committing — commits once, and
 //! only then answers the callers and hands the batch's [`Publish`] effects to the [`Fanout`],
 //! in commit order. That order is what lets every member see a conversation's messages in
 //! sequence order, and committing before answering is what makes an acknowledgement mean
