@@ -135,8 +135,8 @@ impl Hot {
         self.state().seqs.get(&conv).copied()
     }
 
-    /// The conversation's last sequence number is now `seq` (written by the running job, or
-    /// just read when `known` is false).
+    /// The conversation's last sequence number is now `seq`: written by the running job
+    /// (`by_job`, undone if it rolls back) or just read.
     pub fn set_last_seq(&self, conv: ConversationId, seq: Seq, by_job: bool) {
         let mut s = self.state();
         if s.seqs.len() >= MAX_ENTRIES {
@@ -146,6 +146,12 @@ impl Hot {
         if by_job {
             s.moved.push((conv, before));
         }
+    }
+
+    /// Forget a conversation's sequence number (after a store that did not go as expected,
+    /// so the next one reads it afresh).
+    pub fn forget_seq(&self, conv: ConversationId) {
+        self.state().seqs.remove(&conv);
     }
 
     /// A job starts or ends well: nothing of it is left to undo.

@@ -334,6 +334,47 @@ mod tests {
             .is_some()
     }
 
+    #[test]
+    fn a_wrong_cached_sequence_number_fails_one_store_and_is_read_afresh_for_the_next() {
+        use crate::store::{NewEntry, Tx};
+        use tern_proto::{MemberRole, MessageKind, Seq};
+
+        let mut conn = Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let hot = Hot::install(&conn).unwrap();
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        let me = txn.create_user("me", "h", 0).unwrap();
+        let conv = txn
+            .insert_group("g", &[(me, MemberRole::Admin)], 0)
+            .unwrap();
+        let entry = |client_id| NewEntry {
+            conv,
+            sender: me,
+            sender_name: "me",
+            client_id,
+            body: "hi",
+            kind: MessageKind::Text,
+            target_seq: None,
+            reply_to: None,
+            attachment: None,
+            withheld_from: None,
+            now: 0,
+        };
+        let first = txn.insert_new(&entry("a")).unwrap().unwrap();
+        assert_eq!(first.seq, Seq(1));
+        // Behind the database: the insert meets the existing seq 1 and fails.
+        hot.set_last_seq(conv, Seq(0), false);
+        assert!(txn.insert_new(&entry("b")).is_err());
+        // Ahead of it: the insert would leave a gap; the counter's UPDATE refuses it.
+        let undo = txn.begin_job(false).unwrap();
+        hot.set_last_seq(conv, Seq(5), false);
+        assert!(txn.insert_new(&entry("c")).is_err());
+        txn.rollback_job(undo).unwrap();
+        // Either way the number is read afresh: the next store lands right behind seq 1.
+        assert_eq!(txn.insert_new(&entry("d")).unwrap().unwrap().seq, Seq(2));
+        assert_eq!(hot.last_seq(conv), Some(Seq(2)));
+    }
+
     #[tokio::test]
     async fn a_send_like_job_refused_before_writing_costs_its_batch_nothing() {
         let (store, _thread) = store();

@@ -1,7 +1,8 @@
 //! [`ReadTx`] for a SQLite connection and [`Tx`] for a SQLite transaction ([`SqliteTx`]): each
 //! method is the query function of the same name in [`super::accounts`],
 //! [`super::conversations`] or [`super::messages`]. A job is a savepoint inside the group's
-//! transaction. In the relay's writer the transaction carries the writer's cache
+//! transaction, or, if it makes its refusals before it writes, no savepoint and a count of
+//! written rows ([`Undo`]). In the relay's writer the transaction carries the writer's cache
 //! ([`Hot`]): rosters, blocks and sequence numbers come from memory once read.
 
 use std::ops::Deref;
@@ -371,7 +372,10 @@ impl Tx for SqliteTx<'_> {
                 seq
             }
         };
-        let record = messages::insert_new(self, entry, last)?;
+        let record = messages::insert_new(self, entry, last).inspect_err(|_| {
+            // Whatever went wrong, the next store in this conversation reads the number anew.
+            hot.forget_seq(entry.conv);
+        })?;
         if let Some(r) = &record {
             hot.set_last_seq(entry.conv, r.seq, true);
         }
