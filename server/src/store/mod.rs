@@ -191,6 +191,9 @@ impl Store {
             match outcome {
                 Ok(value) => {
                     if let Err(e) = txn.end_job(undo) {
+                        // Its writes are neither released nor undone: none of the batch may
+                        // commit, or the caller would be told "failed" about stored work.
+                        batch.poisoned = true;
                         let _ = tx.send(Err(e));
                         return;
                     }
