@@ -8,7 +8,7 @@ use tern_proto::{ErrorCode, MessageRecord, SendMessage, ServerFrame, Timestamp, 
 
 use super::privacy::accept_membership;
 use super::send_rules::{authorize, authorize_attachment, validate, withheld_from};
-use super::{queue_checked, Ctx, Pending};
+use super::{reply_when, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
 use crate::store::{NewEntry, Roster, Tx};
@@ -152,7 +152,8 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         }
     };
     // Every refusal comes before the entry is written (`store_entry`): no savepoint needed.
-    queue_checked(state, job, move |(m, duplicate)| {
+    let committed = state.store.enqueue_checked(job).await?;
+    Ok(reply_when(committed, move |(m, duplicate)| {
         metrics.ack_latency(started.elapsed());
         let counter = if duplicate {
             &metrics.messages_duplicate
@@ -169,6 +170,5 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             sent_at: m.sent_at,
             duplicate,
         })
-    })
-    .await
+    }))
 }

@@ -100,20 +100,18 @@ where
     F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
     R: FnOnce(T) -> Option<ServerFrame> + Send + 'static,
 {
-    let fut = state.store.enqueue(job).await?;
-    Ok(Box::pin(async move { fut.await.map(reply) }))
+    Ok(reply_when(state.store.enqueue(job).await?, reply))
 }
 
-/// [`queue`] for a job that makes every refusal before its first write
-/// ([`crate::store::Store::enqueue_checked`]).
-async fn queue_checked<T, F, R>(state: &AppState, job: F, reply: R) -> Result<Pending>
+/// The reply to a queued job, made once its batch committed.
+fn reply_when<T, R>(
+    committed: impl Future<Output = Result<T>> + Send + 'static,
+    reply: R,
+) -> Pending
 where
-    T: Send + 'static,
-    F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
     R: FnOnce(T) -> Option<ServerFrame> + Send + 'static,
 {
-    let fut = state.store.enqueue_checked(job).await?;
-    Ok(Box::pin(async move { fut.await.map(reply) }))
+    Box::pin(async move { committed.await.map(reply) })
 }
 
 /// Direction marks, overrides and isolates: in a name they reorder the text around it, the

@@ -206,18 +206,12 @@ fn run(
                     job(&txn, &mut batch);
                     ran += 1;
                 }
-                if batch.poisoned {
-                    // Dropping the transaction rolls it back.
-                    false
-                } else {
-                    match txn.commit() {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tracing::error!(error = %e, "store commit failed");
-                            false
-                        }
-                    }
-                }
+                // A poisoned batch is not committed: dropping the transaction rolls it back.
+                !batch.poisoned
+                    && txn
+                        .commit()
+                        .inspect_err(|e| tracing::error!(error = %e, "store commit failed"))
+                        .is_ok()
             }
             Err(e) => {
                 tracing::error!(error = %e, "store could not begin a transaction");
@@ -228,13 +222,12 @@ fn run(
             }
         };
         collect.finished(ran);
-        if !committed {
-            hot.forget_all();
-        }
         if committed {
             for publish in batch.publishes.drain(..) {
                 fanout.publish(publish);
             }
+        } else {
+            hot.forget_all();
         }
         for reply in batch.replies {
             reply(committed);
