@@ -8,10 +8,10 @@ use crate::error::Result;
 use crate::fanout::Publish;
 use crate::hub::Hub;
 use crate::state::AppState;
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// Current presence of `users`, as this relay sees it.
-pub fn presence_of(txn: &dyn Tx, hub: &Hub, users: &[UserId]) -> Result<Vec<Presence>> {
+pub fn presence_of(txn: &dyn ReadTx, hub: &Hub, users: &[UserId]) -> Result<Vec<Presence>> {
     Ok(txn
         .last_seen(users)?
         .into_iter()
@@ -54,7 +54,7 @@ pub(super) fn introduce(
 }
 
 /// The presence of `viewer`'s contacts that the privacy rules let them see.
-pub fn visible_presence(txn: &dyn Tx, hub: &Hub, viewer: UserId) -> Result<Vec<Presence>> {
+pub fn visible_presence(txn: &dyn ReadTx, hub: &Hub, viewer: UserId) -> Result<Vec<Presence>> {
     let rules = Rules::new(txn);
     let mut shown = Vec::new();
     for (contact, _) in txn.contacts(viewer)? {

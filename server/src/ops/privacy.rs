@@ -23,10 +23,10 @@ use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag, NO_CONN};
 use crate::hub::Hub;
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// A user's settings and block list, as their devices receive them.
-pub fn privacy_state(txn: &dyn Tx, user: UserId) -> Result<Privacy> {
+pub fn privacy_state(txn: &dyn ReadTx, user: UserId) -> Result<Privacy> {
     let row = Rules::new(txn).settings(user)?;
     Ok(Privacy {
         presence: row.presence,

@@ -13,7 +13,7 @@ use tern_proto::{
 
 use crate::error::Result;
 use crate::fanout::{ConnId, Publish, Tag};
-use crate::store::{PrivacyRow, Roster, Tx};
+use crate::store::{PrivacyRow, ReadTx, Roster, Tx};
 
 /// What a viewer may see of a member's receipt markers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +28,14 @@ pub enum MarkerView {
 
 /// The privacy rules over one store job, loading settings and blocks as they are needed.
 pub struct Rules<'t> {
-    txn: &'t dyn Tx,
+    txn: &'t dyn ReadTx,
     settings: RefCell<HashMap<UserId, PrivacyRow>>,
     blocks: RefCell<HashMap<UserId, Vec<(UserId, UserId)>>>,
 }
 
 impl<'t> Rules<'t> {
     /// Rules answered from `txn`.
-    pub fn new(txn: &'t dyn Tx) -> Self {
+    pub fn new(txn: &'t dyn ReadTx) -> Self {
         Rules {
             txn,
             settings: RefCell::default(),

@@ -12,13 +12,15 @@
 //! sequence order, and committing before answering is what makes an acknowledgement mean
 //! "stored". Group commit is why storage does not cap throughput: one fsync covers a batch.
 //!
-//! Jobs see the database only through the [`Tx`] trait ([`tx`]); reads that need no
-//! transaction (token checks at the handshake, health) take a [`ReadTx`] on a separate
-//! read-only connection ([`Store::read`]), so a flood of bogus tokens or health probes never
-//! queues in front of message commits; its queue is bounded and answers `busy` when full.
+//! Jobs see the database only through the [`Tx`] trait ([`tx`]); reads that need no write
+//! transaction take a [`ReadTx`] on one of [`READERS`] read-only connections: token checks at
+//! the handshake and health ([`Store::read`]), whose queue is bounded and answers `busy` when
+//! full, so a flood of bogus tokens or health probes never queues in front of message
+//! commits; and a sync's reads ([`Store::snapshot`]), each in one read-only transaction, so a
+//! reconnect storm's syncs neither wait for group commits nor hold up the messages in them.
 //!
 //! The backend is [`sqlite`] (embedded, the default) or [`postgres`] (several relays on one
-//! database): each has its writer thread, read thread, schema and queries, and implements
+//! database): each has its writer thread, read threads, schema and queries, and implements
 //! [`Tx`]/[`ReadTx`] with the same batch contract; the jobs, and every operation above them,
 //! are the same for both.
 
@@ -37,7 +39,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::error::{Error, Result};
 use crate::fanout::{Fanout, Publish};
@@ -60,11 +62,38 @@ pub struct StoreConfig {
     pub postgres: Option<String>,
 }
 
-/// Read jobs waiting for the read-only connection before new ones are refused.
+/// Read jobs waiting for a read connection before [`Store::read`] refuses new ones.
 pub(crate) const READ_QUEUE: usize = 256;
 
-/// A read job: runs on the backend's read connection.
-pub(crate) type ReadJob = Box<dyn FnOnce(&dyn ReadTx) + Send>;
+/// [`Store::snapshot`] jobs queued or running at once; more wait for a place. The read queue
+/// has this much room beyond [`READ_QUEUE`], so syncs never take the places of token checks.
+const SNAPSHOTS: usize = 64;
+
+/// The read queue's capacity.
+pub(crate) const READ_CAPACITY: usize = READ_QUEUE + SNAPSHOTS;
+
+/// Read-only connections per store, taking jobs from one queue: a reconnect storm's syncs
+/// read side by side, beside the writer, instead of one after another.
+pub(crate) const READERS: usize = 3;
+
+/// A read job: runs on one of the backend's read connections.
+pub(crate) struct ReadJob {
+    /// Run inside one read-only transaction, so that all its statements see the database as
+    /// of one moment ([`Store::snapshot`]).
+    pub(crate) snapshot: bool,
+    pub(crate) run: Box<dyn FnOnce(&dyn ReadTx) + Send>,
+}
+
+/// The read connections' shared queue: each reader thread takes the next job.
+pub(crate) type ReadQueue = Arc<std::sync::Mutex<mpsc::Receiver<ReadJob>>>;
+
+/// The next read job, or `None` once the store is gone.
+pub(crate) fn next_read(queue: &ReadQueue) -> Option<ReadJob> {
+    // Holding the lock while waiting is the point: one idle reader waits on the queue, the
+    // others on the lock. A reader that panicked poisoned nothing the queue relies on.
+    let mut rx = queue.lock().unwrap_or_else(|e| e.into_inner());
+    rx.blocking_recv()
+}
 
 /// A write job: runs inside a group commit.
 pub(crate) type Job = Box<dyn FnOnce(&dyn Tx, &mut Batch) + Send>;
@@ -84,9 +113,11 @@ pub(crate) struct Batch {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
-    /// The read-only connection's queue; `None` for an in-memory database, whose reads go
+    /// The read connections' queue; `None` for an in-memory database, whose reads go
     /// through the writer.
     reads: Option<mpsc::Sender<ReadJob>>,
+    /// Places for [`Store::snapshot`] jobs in the read queue.
+    snapshots: Arc<Semaphore>,
 }
 
 impl Store {
@@ -98,10 +129,18 @@ impl Store {
             Some(url) => postgres::start(config, url, rx, fanout)?,
             None => sqlite::start(config, rx, fanout)?,
         };
-        Ok((Store { jobs, reads }, StoreThread(Some(handle))))
+        let snapshots = Arc::new(Semaphore::new(SNAPSHOTS));
+        Ok((
+            Store {
+                jobs,
+                reads,
+                snapshots,
+            },
+            StoreThread(Some(handle)),
+        ))
     }
 
-    /// Run a read-only `f` on the read connection (outside any group commit). Refused with
+    /// Run a read-only `f` on a read connection (outside any group commit). Refused with
     /// `busy` when the read queue is full, so callers answer at once instead of piling up.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
@@ -111,20 +150,44 @@ impl Store {
         let Some(reads) = &self.reads else {
             return self.call(move |txn, _| f(txn as &dyn ReadTx)).await;
         };
-        let (tx, rx) = oneshot::channel::<Result<T>>();
-        let job: ReadJob = Box::new(move |conn| {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(Error::Internal("read job panicked".into())));
-            let _ = tx.send(outcome);
-        });
+        let (job, answer) = read_job(false, f);
         reads.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 Error::refused(tern_proto::ErrorCode::Busy, "the relay is busy; try again")
             }
             mpsc::error::TrySendError::Closed(_) => Error::Internal("store is closed".into()),
         })?;
-        rx.await
-            .map_err(|_| Error::Internal("store dropped a read".into()))?
+        answer.await
+    }
+
+    /// Run a read-only `f` on a read connection inside one read-only transaction: every
+    /// statement sees the database as of one moment, as the writer's jobs would, without
+    /// waiting for a group commit (a sync's reads). Waits for room in the read queue rather
+    /// than answering `busy`: its callers are signed in and take their turn.
+    pub async fn snapshot<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn ReadTx) -> Result<T> + Send + 'static,
+    {
+        let Some(reads) = &self.reads else {
+            return self.call(move |txn, _| f(txn as &dyn ReadTx)).await;
+        };
+        let place = self
+            .snapshots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Internal("store is closed".into()))?;
+        // The place is given back when the job has run (or was dropped unrun).
+        let (job, answer) = read_job(true, move |txn: &dyn ReadTx| {
+            let _place = place;
+            f(txn)
+        });
+        reads
+            .send(job)
+            .await
+            .map_err(|_| Error::Internal("store is closed".into()))?;
+        answer.await
     }
 
     /// Run `f` inside the next group commit and return its result once committed. Effects
@@ -228,6 +291,31 @@ impl Store {
     }
 }
 
+/// `f` as a read job, and the future of its answer.
+fn read_job<T, F>(
+    snapshot: bool,
+    f: F,
+) -> (
+    ReadJob,
+    impl std::future::Future<Output = Result<T>> + Send + 'static,
+)
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ReadTx) -> Result<T> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel::<Result<T>>();
+    let run = Box::new(move |conn: &dyn ReadTx| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+            .unwrap_or_else(|_| Err(Error::Internal("read job panicked".into())));
+        let _ = tx.send(outcome);
+    });
+    let answer = async move {
+        rx.await
+            .map_err(|_| Error::Internal("store dropped a read".into()))?
+    };
+    (ReadJob { snapshot, run }, answer)
+}
+
 /// Joins the store thread when dropped or when [`StoreThread::join`] is called.
 pub struct StoreThread(Option<std::thread::JoinHandle<()>>);
 
@@ -237,5 +325,94 @@ impl StoreThread {
         if let Some(h) = self.0.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tern_proto::MemberRole;
+
+    use super::*;
+
+    struct Nobody;
+    impl Fanout for Nobody {
+        fn publish(&self, _: Publish) {}
+    }
+
+    /// A store with read connections: a SQLite file in `dir`, or, under
+    /// scripts/with-postgres.sh, a fresh PostgreSQL database.
+    fn open(dir: &std::path::Path) -> (Store, StoreThread) {
+        let config = StoreConfig {
+            path: dir.join("tern.db"),
+            synchronous_full: false,
+            max_batch: 64,
+            commit_window: Duration::ZERO,
+            wal_limit_bytes: 1 << 20,
+            postgres: tern_testkit::postgres::test_database(),
+        };
+        Store::open(config, Arc::new(Nobody)).unwrap()
+    }
+
+    /// Long enough for any read on a loaded test machine; only reached if something is stuck.
+    const STUCK: Duration = Duration::from_secs(30);
+
+    #[tokio::test]
+    async fn a_snapshot_is_answered_while_the_writer_is_inside_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (entered, inside) = oneshot::channel();
+        let writer = store
+            .enqueue(move |_, _| {
+                let _ = entered.send(());
+                let _ = held.recv_timeout(STUCK);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        inside.await.unwrap();
+        let read = tokio::time::timeout(STUCK, store.snapshot(|r| r.current_version())).await;
+        release.send(()).unwrap();
+        assert!(
+            matches!(read, Ok(Ok(_))),
+            "a sync's reads waited for the writer's batch"
+        );
+        writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_sees_the_database_as_of_one_moment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let user = store
+            .call(|txn, _| txn.create_user("ann", "hash", 0))
+            .await
+            .unwrap();
+        let (first_read, read_once) = oneshot::channel();
+        let (go, committed) = std::sync::mpsc::channel::<()>();
+        let reader = store.clone();
+        let reading = tokio::spawn(async move {
+            reader
+                .snapshot(move |r| {
+                    let before = r.current_version()?;
+                    let _ = first_read.send(());
+                    let _ = committed.recv_timeout(STUCK);
+                    Ok((before, r.current_version()?))
+                })
+                .await
+        });
+        read_once.await.unwrap();
+        // A change commits between the snapshot's two reads.
+        store
+            .call(move |txn, _| txn.insert_group("g", &[(user, MemberRole::Admin)], 1))
+            .await
+            .unwrap();
+        go.send(()).unwrap();
+        let (before, after) = reading.await.unwrap().unwrap();
+        assert_eq!(before, after, "the second read saw a later commit");
+        let now = store.read(|r| r.current_version()).await.unwrap();
+        assert!(now > before, "the change did commit ({before} → {now})");
     }
 }

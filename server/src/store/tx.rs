@@ -7,8 +7,8 @@
 //! operation unchanged. Each method's contract — including which refusals it returns — is
 //! stated here once; the relay's integration tests are the conformance suite for a backend.
 //!
-//! Reads that need no transaction (token checks, login lookups, health) take a [`ReadTx`]: the
-//! store answers them from a separate read-only connection.
+//! Reads that need no write transaction (token checks, login lookups, health, a sync) take a
+//! [`ReadTx`]: the store answers them from its read-only connections.
 
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
@@ -192,7 +192,8 @@ pub fn cut_to_page(rows: &mut Vec<MessageRecord>) -> bool {
     cut.is_some()
 }
 
-/// Reads that need no transaction.
+/// Reads: on a read connection (token checks, health, and a sync's reads, which
+/// [`super::Store::snapshot`] runs in one read-only snapshot) or inside a writer's job.
 pub trait ReadTx {
     /// A user by username, in any letter case.
     fn find_user(&self, username: &str) -> Result<Option<UserRow>>;
@@ -214,6 +215,31 @@ pub trait ReadTx {
     /// Whether `user` may download blob `id`: its uploader, or a current member of a
     /// conversation where a message refers to it.
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool>;
+
+    // What a sync reads (from one snapshot: see [`super::Store::snapshot`]).
+    /// Everyone sharing a conversation with `user` that both accepted, with their last-seen
+    /// time.
+    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>>;
+    /// Last-seen times of the given users.
+    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>>;
+    /// Settings of the given users (every user has a row; unknown ids are left out).
+    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>>;
+    /// The users `user` blocks, by name.
+    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>>;
+    /// Every (blocker, blocked) pair that involves `user` on either side.
+    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>>;
+    /// Kind and active members with their `accepted` flags; `not_member` if none.
+    fn roster(&self, conv: ConversationId) -> Result<Roster>;
+    /// What a syncing user must learn since `since`.
+    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes>;
+    /// Up to `limit` entries with `after < seq <= upto`, ascending, text folded.
+    fn range(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        upto: Seq,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>>;
 }
 
 /// How a running job's writes can be undone.
@@ -277,11 +303,6 @@ pub trait Tx: ReadTx {
     }
     /// Record when a user's last device disconnected.
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()>;
-    /// Everyone sharing a conversation with `user` that both accepted, with their last-seen
-    /// time.
-    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>>;
-    /// Last-seen times of the given users.
-    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>>;
     /// Set or clear a display name; each of the user's conversations gets a new version.
     /// Returns those conversations.
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>>;
@@ -326,8 +347,6 @@ pub trait Tx: ReadTx {
     fn release_deleted_names(&self, before: Timestamp) -> Result<usize>;
 
     // Privacy.
-    /// Settings of the given users (every user has a row; unknown ids are left out).
-    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>>;
     /// Change a user's settings; `None` leaves a field as it is.
     fn set_privacy(
         &self,
@@ -339,10 +358,6 @@ pub trait Tx: ReadTx {
     fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()>;
     /// Lift a block (none is a no-op).
     fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()>;
-    /// The users `user` blocks, by name.
-    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>>;
-    /// Every (blocker, blocked) pair that involves `user` on either side.
-    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>>;
     /// Whether `a` and `b` are both accepted members of some conversation other than
     /// `except` (then neither is a stranger to the other).
     fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool>;
@@ -365,8 +380,6 @@ pub trait Tx: ReadTx {
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole>;
     /// Ids of the active members.
     fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>>;
-    /// Kind and active members with their `accepted` flags; `not_member` if none.
-    fn roster(&self, conv: ConversationId) -> Result<Roster>;
     /// Mark a membership accepted (or a message request); the conversation and the member
     /// row get a new version so it syncs.
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()>;
@@ -405,8 +418,6 @@ pub trait Tx: ReadTx {
     ) -> Result<Option<ReceiptState>>;
     /// The user's conversations with newest text message and unread count, most recent first.
     fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>>;
-    /// What a syncing user must learn since `since`.
-    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes>;
 
     // The log.
     /// Take one send from `user`'s bucket shared by every relay on this store; false when it
@@ -428,14 +439,6 @@ pub trait Tx: ReadTx {
     /// Fold a just-stored event into its target (edit, erase, reactions; `state_seq`); a
     /// delete also drops the target's attachment and its reference to the blob.
     fn fold(&self, event: &MessageRecord) -> Result<()>;
-    /// Up to `limit` entries with `after < seq <= upto`, ascending, text folded.
-    fn range(
-        &self,
-        conv: ConversationId,
-        after: Seq,
-        upto: Seq,
-        limit: usize,
-    ) -> Result<Vec<MessageRecord>>;
     /// Up to `limit` entries before `before`, ascending, and whether older ones exist; at most
     /// about [`MAX_PAGE_BYTES`] of text.
     fn page_before(

@@ -1,8 +1,9 @@
 //! Answering a `sync` request: shape and receipt changes first, then every missed message in
 //! per-conversation order, in pages, then `sync_done`.
 //!
+//! The sync reads on the store's read connections, beside the writer ([`Store::snapshot`]).
 //! The set of conversations and their newest sequence numbers ("heads") is read in the same
-//! job as the change version, so the sync has a fixed end; anything committed later reaches
+//! snapshot as the change version, so the sync has a fixed end; anything committed later reaches
 //! the connection as a live push, which the connection filters against the returned heads.
 //! Messages this connection already received as pushes are left out of the pages. The receipt
 //! markers the pages carry are returned too, so older receipt pushes that waited during the
@@ -25,7 +26,7 @@ use crate::error::Error;
 use crate::ops::visibility::Rules;
 use crate::ops::{privacy_state, visible_presence};
 use crate::state::AppState;
-use crate::store::{page_weight, Changes, Tx, MAX_PAGE_BYTES};
+use crate::store::{page_weight, Changes, ReadTx, MAX_PAGE_BYTES};
 
 /// Messages read from the store at a time.
 const CHUNK: usize = 64;
@@ -86,7 +87,7 @@ pub async fn run(
     let hub = state.hub.clone();
     let (changes, version, presence, privacy) = state
         .store
-        .call(move |txn, _| {
+        .snapshot(move |txn| {
             let (changes, version) = visible_changes(txn, user, since)?;
             let presence = visible_presence(txn, &hub, user)?;
             Ok((changes, version, presence, privacy_state(txn, user)?))
@@ -111,7 +112,7 @@ pub async fn run(
             let room = (PAGE - pages.page.len()).min(CHUNK);
             let batch = state
                 .store
-                .call(move |txn, _| {
+                .snapshot(move |txn| {
                     Ok(txn
                         .range(conv, after, head, room)?
                         .into_iter()
@@ -142,7 +143,11 @@ pub async fn run(
 
 /// What changed for `user` since change version `since`, as the privacy rules let them see
 /// it, and the version it brings them to. Read in one job, so the heads and the version agree.
-pub fn visible_changes(txn: &dyn Tx, user: UserId, since: u64) -> Result<(Changes, u64), Error> {
+pub fn visible_changes(
+    txn: &dyn ReadTx,
+    user: UserId,
+    since: u64,
+) -> Result<(Changes, u64), Error> {
     let mut changes = txn.changes_since(user, since)?;
     let version = txn.current_version()?;
     let rules = Rules::new(txn);

@@ -1,7 +1,7 @@
 //! The PostgreSQL backend, for operators who run several relays on one database (see
 //! docs/scaling.md): the same writer-thread design as [`super::sqlite`] — one connection runs
-//! the group commits, each job a savepoint, publishing after commit in commit order — plus a
-//! read connection for token checks and health. Sequence numbers come from the conversation
+//! the group commits, each job a savepoint, publishing after commit in commit order — plus
+//! read connections for token checks, health and syncs. Sequence numbers come from the conversation
 //! row, updated under its lock, so relays sharing the database agree on one gap-free order.
 //!
 //! Losing the database does not stop the relay: a batch that cannot run or commit answers its
@@ -16,6 +16,7 @@ pub mod sql;
 mod tx;
 pub mod uploads;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,7 @@ use sql::Sql;
 use tokio::sync::mpsc;
 
 use super::collect::Collector;
-use super::{Batch, Job, ReadJob, StoreConfig, READ_QUEUE};
+use super::{next_read, Batch, Job, ReadJob, ReadQueue, StoreConfig, READERS, READ_CAPACITY};
 use crate::error::{Error, Result};
 use crate::fanout::Fanout;
 use tx::PgRead;
@@ -51,7 +52,7 @@ pub(super) fn start(
     jobs: mpsc::Receiver<Job>,
     fanout: Arc<dyn Fanout>,
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
-    let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
+    let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
     let collect = Collector::new(config.commit_window, config.max_batch)?;
     let handle = std::thread::Builder::new()
@@ -60,12 +61,16 @@ pub(super) fn start(
             let opened = (|| {
                 let mut writer = connect(&url)?;
                 schema::migrate(&mut writer)?;
-                let reader = connect(&url)?;
-                let read_url = url.clone();
-                std::thread::Builder::new()
-                    .name("tern-store-read".into())
-                    .spawn(move || read_loop(reader, read_url, read_rx))
-                    .map_err(|e| Error::Internal(format!("cannot start read thread: {e}")))?;
+                let queue: ReadQueue = Arc::new(std::sync::Mutex::new(read_rx));
+                let losses = Arc::new(AtomicU64::new(0));
+                for _ in 0..READERS {
+                    let reader = connect(&url)?;
+                    let (url, queue, losses) = (url.clone(), queue.clone(), losses.clone());
+                    std::thread::Builder::new()
+                        .name("tern-store-read".into())
+                        .spawn(move || read_loop(reader, url, queue, losses))
+                        .map_err(|e| Error::Internal(format!("cannot start read thread: {e}")))?;
+                }
                 Ok(writer)
             })();
             match opened {
@@ -105,23 +110,52 @@ impl Link {
     }
 }
 
-fn read_loop(client: Client, url: String, mut rx: mpsc::Receiver<ReadJob>) {
+/// One read connection's thread. `losses` counts the read connections found broken: when
+/// one reader finds the server gone (restarted, failed over), the others reconnect before
+/// their next job instead of each failing one first.
+fn read_loop(client: Client, url: String, queue: ReadQueue, losses: Arc<AtomicU64>) {
     let mut link = Link {
         client: Some(client),
         url,
     };
-    while let Some(job) = rx.blocking_recv() {
-        match link.get() {
-            Ok(client) => {
-                let read = PgRead::new(client);
-                job(&read);
-            }
+    let mut known = losses.load(Ordering::Relaxed);
+    while let Some(job) = next_read(&queue) {
+        let now = losses.load(Ordering::Relaxed);
+        if now != known {
+            known = now;
+            link.client = None;
+        }
+        let client = match link.get() {
+            Ok(client) => client,
             Err(e) => {
                 tracing::warn!(error = %e, "PostgreSQL is unreachable for a read");
                 // Dropping the job drops its reply sender: the caller sees `internal`.
-                drop(job);
+                continue;
             }
+        };
+        run_read(client, job);
+        if link.client.as_ref().is_some_and(|c| c.is_closed()) {
+            known = losses.fetch_add(1, Ordering::Relaxed) + 1;
         }
+    }
+}
+
+fn run_read(client: &mut Client, job: ReadJob) {
+    if !job.snapshot {
+        (job.run)(&PgRead::new(client));
+        return;
+    }
+    // One snapshot for every statement. Versions are handed out under the counter's lock
+    // in commit order, so a snapshot that sees version N sees every change up to N.
+    if let Err(e) = client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") {
+        // Dropping the job answers its caller `internal`.
+        tracing::warn!(error = %e, "a read transaction could not begin");
+        return;
+    }
+    (job.run)(&PgRead::new(client));
+    // After a failed statement this ends the transaction as a rollback.
+    if let Err(e) = client.batch_execute("COMMIT") {
+        tracing::warn!(error = %e, "ending a read transaction failed");
     }
 }
 

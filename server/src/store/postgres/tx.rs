@@ -97,6 +97,44 @@ macro_rules! read_tx {
                 let $c = self;
                 uploads::blob_readable(&mut *$get, user, id)
             }
+            fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+                let $c = self;
+                accounts::contacts(&mut *$get, user)
+            }
+            fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+                let $c = self;
+                accounts::last_seen(&mut *$get, users)
+            }
+            fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+                let $c = self;
+                privacy::privacy(&mut *$get, users)
+            }
+            fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
+                let $c = self;
+                privacy::blocked_by(&mut *$get, user)
+            }
+            fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+                let $c = self;
+                privacy::blocks_of(&mut *$get, user)
+            }
+            fn roster(&self, conv: ConversationId) -> Result<Roster> {
+                let $c = self;
+                convs::roster(&mut *$get, conv)
+            }
+            fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
+                let $c = self;
+                convs::changes_since(&mut *$get, me, since)
+            }
+            fn range(
+                &self,
+                conv: ConversationId,
+                after: Seq,
+                upto: Seq,
+                limit: usize,
+            ) -> Result<Vec<MessageRecord>> {
+                let $c = self;
+                messages::range(&mut *$get, conv, after, upto, limit)
+            }
         }
     };
 }
@@ -174,12 +212,6 @@ impl Tx for PgTx<'_> {
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
         accounts::set_last_seen(&mut *self.c(), user, at)
     }
-    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
-        accounts::contacts(&mut *self.c(), user)
-    }
-    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
-        accounts::last_seen(&mut *self.c(), users)
-    }
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
         accounts::set_display_name(&mut *self.c(), user, name)
     }
@@ -226,9 +258,6 @@ impl Tx for PgTx<'_> {
     fn release_deleted_names(&self, before: Timestamp) -> Result<usize> {
         privacy::release_deleted_names(&mut *self.c(), before)
     }
-    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
-        privacy::privacy(&mut *self.c(), users)
-    }
     fn set_privacy(
         &self,
         user: UserId,
@@ -243,17 +272,8 @@ impl Tx for PgTx<'_> {
     fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
         privacy::unblock(&mut *self.c(), blocker, blocked)
     }
-    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
-        privacy::blocked_by(&mut *self.c(), user)
-    }
-    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
-        privacy::blocks_of(&mut *self.c(), user)
-    }
     fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
         privacy::shares_accepted(&mut *self.c(), a, b, except)
-    }
-    fn roster(&self, conv: ConversationId) -> Result<Roster> {
-        convs::roster(&mut *self.c(), conv)
     }
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
         convs::set_accepted(&mut *self.c(), conv, user, accepted)
@@ -321,9 +341,6 @@ impl Tx for PgTx<'_> {
     fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
         convs::list(&mut *self.c(), me)
     }
-    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
-        convs::changes_since(&mut *self.c(), me, since)
-    }
 
     fn take_send_token(&self, user: UserId, now: Timestamp, rate: Rate) -> Result<bool> {
         messages::take_send_token(&mut *self.c(), user, now, rate)
@@ -342,15 +359,6 @@ impl Tx for PgTx<'_> {
     }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
         messages::fold(&mut *self.c(), event)
-    }
-    fn range(
-        &self,
-        conv: ConversationId,
-        after: Seq,
-        upto: Seq,
-        limit: usize,
-    ) -> Result<Vec<MessageRecord>> {
-        messages::range(&mut *self.c(), conv, after, upto, limit)
     }
     fn page_before(
         &self,

@@ -2,7 +2,7 @@
 //! sessions, token lookup, revocation, device credentials, invite codes, last-seen, and the set
 //! of users who share a conversation with someone (their contacts).
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, ErrorCode, Person, Picture, SessionId, Timestamp, UserId};
 
 use crate::error::{Error, Result};
@@ -281,10 +281,7 @@ pub fn set_last_seen(txn: &Transaction<'_>, user_id: UserId, at: Timestamp) -> R
 /// Everyone who currently shares at least one conversation with `user_id` that both
 /// accepted, with their
 /// last-seen time.
-pub fn contacts(
-    txn: &Transaction<'_>,
-    user_id: UserId,
-) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+pub fn contacts(txn: &Connection, user_id: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
     let rows = txn
         .prepare_cached(
             "SELECT DISTINCT u.id, u.last_seen FROM members mine
@@ -300,10 +297,7 @@ pub fn contacts(
 }
 
 /// Last-seen times of the given users.
-pub fn last_seen(
-    txn: &Transaction<'_>,
-    users: &[UserId],
-) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+pub fn last_seen(txn: &Connection, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
     let mut stmt = txn.prepare_cached("SELECT last_seen FROM users WHERE id = ?1")?;
     let mut out = Vec::with_capacity(users.len());
     for &id in users {

@@ -5,7 +5,7 @@
 //! row (joining, leaving, receipts) bumps that row's `version`, both from the relay-wide change
 //! counter; sync sends what has a version above the client's `changes_since`.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, ErrorCode, Member,
     MemberRole, Picture, ReceiptState, Seq, Timestamp, UserId,
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::store::tx::{picture_columns, picture_from, Changes, Roster};
 
 /// The conversation's current shape with its active members.
-pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<ConversationInfo> {
+pub fn info(txn: &Connection, conv: ConversationId) -> Result<ConversationInfo> {
     let head = txn
         .prepare_cached(
             "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = ?1",
@@ -110,7 +110,7 @@ pub fn member_ids(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<Use
 }
 
 /// Kind and active members with their `accepted` flags; `not_member` if there are none.
-pub fn roster(txn: &Transaction<'_>, conv: ConversationId) -> Result<Roster> {
+pub fn roster(txn: &Connection, conv: ConversationId) -> Result<Roster> {
     let mut kind = None;
     let mut members = Vec::new();
     let mut stmt = txn.prepare_cached(
@@ -341,7 +341,7 @@ pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary
 }
 
 /// Collect [`Changes`] for a user.
-pub fn changes_since(txn: &Transaction<'_>, me: UserId, since: u64) -> Result<Changes> {
+pub fn changes_since(txn: &Connection, me: UserId, since: u64) -> Result<Changes> {
     let mut changes = Changes::default();
     let mine = txn
         .prepare_cached(

@@ -1,7 +1,7 @@
 //! Queries on `messages`: storing with per-conversation sequence numbers and client-id
 //! deduplication, history pages, and sync ranges.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tern_proto::{
     ClientId, ConversationId, MessageId, MessageKind, MessageRecord, Reaction, Seq, UserId,
 };
@@ -213,7 +213,7 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
 }
 
 /// Fill in the reactions of text messages that have any events folded in.
-fn attach_reactions(txn: &Transaction<'_>, records: &mut [MessageRecord]) -> Result<()> {
+fn attach_reactions(txn: &Connection, records: &mut [MessageRecord]) -> Result<()> {
     let mut query = txn.prepare_cached(
         "SELECT user_id, emoji FROM reactions WHERE conversation_id = ?1 AND seq = ?2 ORDER BY user_id, emoji",
     )?;
@@ -268,7 +268,7 @@ pub fn by_seq(
 
 /// Up to `limit` messages with `after < seq <= upto`, ascending.
 pub fn range(
-    txn: &Transaction<'_>,
+    txn: &Connection,
     conv: ConversationId,
     after: Seq,
     upto: Seq,

@@ -29,12 +29,12 @@ use hot::Hot;
 use tokio::sync::mpsc;
 
 use super::collect::Collector;
-use super::{Batch, Job, ReadJob, StoreConfig, READ_QUEUE};
+use super::{next_read, Batch, Job, ReadJob, ReadQueue, StoreConfig, READERS, READ_CAPACITY};
 use crate::error::{Error, Result};
 use crate::fanout::Fanout;
 
 /// Open (creating and migrating as needed) the database and start the writer thread, and the
-/// read thread unless the database is in memory. Returns the read queue and the writer's handle.
+/// read threads unless the database is in memory. Returns the read queue and the writer's handle.
 pub(super) fn start(
     config: StoreConfig,
     jobs: mpsc::Receiver<Job>,
@@ -51,12 +51,16 @@ pub(super) fn start(
     let reads = if config.path.as_os_str() == ":memory:" {
         None
     } else {
-        let reader = open_reader(&config)?;
-        let (tx, rx) = mpsc::channel::<ReadJob>(READ_QUEUE);
-        std::thread::Builder::new()
-            .name("tern-store-read".into())
-            .spawn(move || read_loop(reader, rx))
-            .map_err(|e| Error::Internal(format!("cannot start read thread: {e}")))?;
+        let (tx, rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
+        let queue: ReadQueue = Arc::new(std::sync::Mutex::new(rx));
+        for _ in 0..READERS {
+            let reader = open_reader(&config)?;
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name("tern-store-read".into())
+                .spawn(move || read_loop(reader, queue))
+                .map_err(|e| Error::Internal(format!("cannot start read thread: {e}")))?;
+        }
         Some(tx)
     };
     let wal = Wal {
@@ -147,9 +151,23 @@ fn open_reader(config: &StoreConfig) -> Result<Connection> {
     Ok(conn)
 }
 
-fn read_loop(conn: Connection, mut rx: mpsc::Receiver<ReadJob>) {
-    while let Some(job) = rx.blocking_recv() {
-        job(&conn);
+fn read_loop(conn: Connection, queue: ReadQueue) {
+    while let Some(job) = next_read(&queue) {
+        if !job.snapshot {
+            (job.run)(&conn);
+            continue;
+        }
+        // A deferred transaction: its snapshot is taken by the first read and held to the end.
+        match conn.execute_batch("BEGIN") {
+            Ok(()) => {
+                (job.run)(&conn);
+                if let Err(e) = conn.execute_batch("COMMIT") {
+                    tracing::warn!(error = %e, "ending a read transaction failed");
+                }
+            }
+            // Dropping the job answers its caller `internal`.
+            Err(e) => tracing::warn!(error = %e, "a read transaction could not begin"),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Queries on privacy settings, blocks and sessions as a user manages them: presence and
 //! read-receipt settings, the block list, password changes and the session list.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tern_proto::{
     ConversationId, Person, PresenceVisibility, SessionId, SessionInfo, Timestamp, UserId,
 };
@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::store::tx::PrivacyRow;
 
 /// Settings of the given users.
-pub fn privacy(txn: &Transaction<'_>, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+pub fn privacy(txn: &Connection, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
     let mut stmt =
         txn.prepare_cached("SELECT presence_visibility, read_receipts FROM users WHERE id = ?1")?;
     let mut out = Vec::with_capacity(users.len());
@@ -70,7 +70,7 @@ pub fn unblock(txn: &Transaction<'_>, blocker: UserId, blocked: UserId) -> Resul
 }
 
 /// The users `user` blocks.
-pub fn blocked_by(txn: &Transaction<'_>, user: UserId) -> Result<Vec<Person>> {
+pub fn blocked_by(txn: &Connection, user: UserId) -> Result<Vec<Person>> {
     Ok(txn
         .prepare_cached(
             "SELECT u.id, u.username, u.display_name FROM blocks b JOIN users u ON u.id = b.blocked_id
@@ -87,7 +87,7 @@ pub fn blocked_by(txn: &Transaction<'_>, user: UserId) -> Result<Vec<Person>> {
 }
 
 /// Every (blocker, blocked) pair involving `user`.
-pub fn blocks_of(txn: &Transaction<'_>, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+pub fn blocks_of(txn: &Connection, user: UserId) -> Result<Vec<(UserId, UserId)>> {
     Ok(txn
         .prepare_cached(
             "SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id = ?1

@@ -50,6 +50,36 @@ impl ReadTx for Connection {
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
         uploads::blob_readable(self, user, id)
     }
+    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        accounts::contacts(self, user)
+    }
+    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        accounts::last_seen(self, users)
+    }
+    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+        privacy::privacy(self, users)
+    }
+    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
+        privacy::blocked_by(self, user)
+    }
+    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+        privacy::blocks_of(self, user)
+    }
+    fn roster(&self, conv: ConversationId) -> Result<Roster> {
+        convs::roster(self, conv)
+    }
+    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
+        convs::changes_since(self, me, since)
+    }
+    fn range(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        upto: Seq,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
+        messages::range(self, conv, after, upto, limit)
+    }
 }
 
 /// A transaction on the relay's database, with the writer's cache when it runs in the writer.
@@ -104,6 +134,46 @@ impl ReadTx for SqliteTx<'_> {
     }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
         (*self.txn).blob_readable(user, id)
+    }
+    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        (*self.txn).contacts(user)
+    }
+    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
+        (*self.txn).last_seen(users)
+    }
+    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+        (*self.txn).privacy(users)
+    }
+    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
+        (*self.txn).blocked_by(user)
+    }
+    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
+        if let Some(pairs) = self.hot.as_ref().and_then(|h| h.blocks(user)) {
+            return Ok(pairs);
+        }
+        let pairs = privacy::blocks_of(&self.txn, user)?;
+        self.hot.iter().for_each(|h| h.keep_blocks(user, &pairs));
+        Ok(pairs)
+    }
+    fn roster(&self, conv: ConversationId) -> Result<Roster> {
+        if let Some(roster) = self.hot.as_ref().and_then(|h| h.roster(conv)) {
+            return Ok(roster);
+        }
+        let roster = convs::roster(&self.txn, conv)?;
+        self.hot.iter().for_each(|h| h.keep_roster(conv, &roster));
+        Ok(roster)
+    }
+    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
+        (*self.txn).changes_since(me, since)
+    }
+    fn range(
+        &self,
+        conv: ConversationId,
+        after: Seq,
+        upto: Seq,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>> {
+        (*self.txn).range(conv, after, upto, limit)
     }
 }
 
@@ -195,12 +265,6 @@ impl Tx for SqliteTx<'_> {
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
         accounts::set_last_seen(self, user, at)
     }
-    fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
-        accounts::contacts(self, user)
-    }
-    fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
-        accounts::last_seen(self, users)
-    }
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
         accounts::set_display_name(self, user, name)
     }
@@ -247,9 +311,6 @@ impl Tx for SqliteTx<'_> {
     fn release_deleted_names(&self, before: Timestamp) -> Result<usize> {
         privacy::release_deleted_names(self, before)
     }
-    fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
-        privacy::privacy(self, users)
-    }
     fn set_privacy(
         &self,
         user: UserId,
@@ -264,27 +325,8 @@ impl Tx for SqliteTx<'_> {
     fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
         privacy::unblock(self, blocker, blocked)
     }
-    fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
-        privacy::blocked_by(self, user)
-    }
-    fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
-        if let Some(pairs) = self.hot.as_ref().and_then(|h| h.blocks(user)) {
-            return Ok(pairs);
-        }
-        let pairs = privacy::blocks_of(self, user)?;
-        self.hot.iter().for_each(|h| h.keep_blocks(user, &pairs));
-        Ok(pairs)
-    }
     fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
         privacy::shares_accepted(self, a, b, except)
-    }
-    fn roster(&self, conv: ConversationId) -> Result<Roster> {
-        if let Some(roster) = self.hot.as_ref().and_then(|h| h.roster(conv)) {
-            return Ok(roster);
-        }
-        let roster = convs::roster(self, conv)?;
-        self.hot.iter().for_each(|h| h.keep_roster(conv, &roster));
-        Ok(roster)
     }
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
         convs::set_accepted(self, conv, user, accepted)
@@ -352,9 +394,6 @@ impl Tx for SqliteTx<'_> {
     fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
         convs::list(self, me)
     }
-    fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
-        convs::changes_since(self, me, since)
-    }
 
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
         messages::find_by_client_id(self, sender, client_id)
@@ -389,15 +428,6 @@ impl Tx for SqliteTx<'_> {
     }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
         messages::fold(self, event)
-    }
-    fn range(
-        &self,
-        conv: ConversationId,
-        after: Seq,
-        upto: Seq,
-        limit: usize,
-    ) -> Result<Vec<MessageRecord>> {
-        messages::range(self, conv, after, upto, limit)
     }
     fn page_before(
         &self,
