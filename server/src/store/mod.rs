@@ -81,8 +81,11 @@ pub(crate) struct ReadJob {
     /// Run inside one read-only transaction, so that all its statements see the database as
     /// of one moment ([`Store::snapshot`]).
     pub(crate) snapshot: bool,
-    pub(crate) run: Box<dyn FnOnce(&dyn ReadTx) + Send>,
+    pub(crate) run: ReadFn,
 }
+
+/// What a read job runs.
+pub(crate) type ReadFn = Box<dyn FnOnce(&dyn ReadTx) + Send>;
 
 /// The read connections' shared queue: each reader thread takes the next job.
 pub(crate) type ReadQueue = Arc<std::sync::Mutex<mpsc::Receiver<ReadJob>>>;
