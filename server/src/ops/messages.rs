@@ -11,6 +11,7 @@ use super::send_rules::{authorize, authorize_attachment, validate, withheld_from
 use super::{reply_when, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, Tag};
+use crate::limits::Rate;
 use crate::store::{NewEntry, Roster, Tx};
 
 /// Who is sending, as the store job needs it.
@@ -30,6 +31,7 @@ fn store_entry(
     txn: &dyn Tx,
     req: &SendMessage,
     who: &Sender,
+    shared_limit: Option<Rate>,
     out: &mut Vec<Publish>,
 ) -> Result<(MessageRecord, bool)> {
     let (conv, me) = (req.conversation_id, who.me);
@@ -46,6 +48,16 @@ fn store_entry(
     authorize(txn, req, me, who.edit_window_ms, who.now)?;
     if let Some(a) = &req.attachment {
         authorize_attachment(txn, me, a)?;
+    }
+    // In a cluster the limit holds across relays: the bucket is in the database. Taken last
+    // of the checks, by a statement that writes nothing when it refuses.
+    if let Some(rate) = shared_limit {
+        if !txn.take_send_token(me, who.now, rate)? {
+            return Err(Error::refused(
+                ErrorCode::RateLimited,
+                "sending too fast; retry shortly",
+            ));
+        }
     }
     let entry = NewEntry {
         conv,
@@ -127,7 +139,6 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         edit_window_ms: state.config.limits.edit_window.as_millis() as i64,
     };
     let id = req.id;
-    // In a cluster the limit holds across relays: the bucket is in the database.
     let shared_limit = state
         .bus
         .is_clustered()
@@ -135,13 +146,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         // A resend of an entry already stored gets its ack even when the rules would now
         // refuse it (the sender left, the target was deleted since, or the limit).
-        let stored = match shared_limit {
-            Some(rate) if !txn.take_send_token(sender.me, sender.now, rate)? => Err(
-                Error::refused(ErrorCode::RateLimited, "sending too fast; retry shortly"),
-            ),
-            _ => store_entry(txn, &req, &sender, out),
-        };
-        match stored {
+        match store_entry(txn, &req, &sender, shared_limit, out) {
             Err(refusal @ Error::Refused(..)) => {
                 match txn.find_by_client_id(sender.me, req.client_id.as_str())? {
                     Some(existing) => Ok((existing, true)),

@@ -245,6 +245,9 @@ impl Store {
             let undo = match txn.begin_job(checks_first) {
                 Ok(undo) => undo,
                 Err(e) => {
+                    // Whatever failed (a savepoint, the release of the one before) may have
+                    // left earlier jobs' writes unsettled: the batch must not commit.
+                    batch.poisoned = true;
                     let _ = tx.send(Err(e));
                     return;
                 }
@@ -335,7 +338,7 @@ impl StoreThread {
 mod tests {
     use std::time::Duration;
 
-    use tern_proto::MemberRole;
+    use tern_proto::{ErrorCode, MemberRole};
 
     use super::*;
 
@@ -360,6 +363,157 @@ mod tests {
 
     /// Long enough for any read on a loaded test machine; only reached if something is stuck.
     const STUCK: Duration = Duration::from_secs(30);
+
+    /// Hold the writer inside a batch until `release` is sent, so what is queued meanwhile
+    /// joins that batch.
+    async fn hold_writer(store: &Store) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (entered, inside) = oneshot::channel();
+        // Queued now; its answer is not needed.
+        drop(
+            store
+                .enqueue(move |_, _| {
+                    let _ = entered.send(());
+                    let _ = held.recv_timeout(STUCK);
+                    Ok(())
+                })
+                .await
+                .unwrap(),
+        );
+        inside.await.unwrap();
+        release
+    }
+
+    async fn exists(store: &Store, name: &'static str) -> bool {
+        store
+            .read(move |c| c.find_user(name))
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_in_a_batch_undoes_only_its_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let release = hold_writer(&store).await;
+        let before = store
+            .enqueue(|txn, _| txn.create_user("before", "h", 0))
+            .await
+            .unwrap();
+        let failed = store
+            .enqueue(|txn, _| -> Result<()> {
+                txn.create_user("undone", "h", 0)?;
+                Err(Error::refused(
+                    ErrorCode::BadRequest,
+                    "refused after writing",
+                ))
+            })
+            .await
+            .unwrap();
+        let after = store
+            .enqueue(|txn, _| txn.create_user("after", "h", 0))
+            .await
+            .unwrap();
+        release.send(()).unwrap();
+        assert!(before.await.is_ok() && after.await.is_ok());
+        assert!(failed.await.is_err());
+        assert!(exists(&store, "before").await && exists(&store, "after").await);
+        assert!(!exists(&store, "undone").await);
+    }
+
+    #[tokio::test]
+    async fn a_send_like_job_refused_before_writing_costs_its_batch_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let release = hold_writer(&store).await;
+        let kept = store
+            .enqueue(|txn, _| txn.create_user("kept", "h", 0))
+            .await
+            .unwrap();
+        let refused = store
+            .enqueue_checked(|txn, _| -> Result<()> {
+                // Reads before the refusal, as a send's checks do.
+                txn.current_version()?;
+                Err(Error::refused(ErrorCode::NotMember, "not a member"))
+            })
+            .await
+            .unwrap();
+        let also_kept = store
+            .enqueue(|txn, _| txn.create_user("also_kept", "h", 0))
+            .await
+            .unwrap();
+        release.send(()).unwrap();
+        assert!(kept.await.is_ok() && also_kept.await.is_ok());
+        assert!(matches!(
+            refused.await,
+            Err(Error::Refused(ErrorCode::NotMember, _))
+        ));
+        assert!(exists(&store, "kept").await && exists(&store, "also_kept").await);
+    }
+
+    #[tokio::test]
+    async fn a_job_without_savepoint_that_fails_after_writing_commits_nothing_of_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let release = hold_writer(&store).await;
+        let neighbour = store
+            .enqueue(|txn, _| txn.create_user("neighbour", "h", 0))
+            .await
+            .unwrap();
+        let broken = store
+            .enqueue_checked(|txn, _| -> Result<()> {
+                txn.create_user("half", "h", 0)?;
+                Err(Error::refused(
+                    ErrorCode::BadRequest,
+                    "refused after writing",
+                ))
+            })
+            .await
+            .unwrap();
+        release.send(()).unwrap();
+        // Nothing of the batch is kept, and everyone in it hears so.
+        assert!(matches!(neighbour.await, Err(Error::Internal(_))));
+        assert!(broken.await.is_err());
+        assert!(!exists(&store, "half").await);
+        assert!(!exists(&store, "neighbour").await);
+        // The next batch commits as usual.
+        store
+            .call(|txn, _| txn.create_user("later", "h", 0))
+            .await
+            .unwrap();
+        assert!(exists(&store, "later").await);
+    }
+
+    #[tokio::test]
+    async fn whatever_a_failed_statement_does_to_a_batch_every_answer_matches_what_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let user = store
+            .call(|txn, _| txn.create_user("user", "h", 0))
+            .await
+            .unwrap();
+        let release = hold_writer(&store).await;
+        let neighbour = store
+            .enqueue(|txn, _| txn.create_user("neighbour", "h", 0))
+            .await
+            .unwrap();
+        // A statement that fails (blocking a user who does not exist breaks a foreign key),
+        // in a job without a savepoint. PostgreSQL refuses every later statement of the
+        // transaction after one fails, and turns its COMMIT into a rollback.
+        let failing = store
+            .enqueue_checked(move |txn, _| txn.block(user, tern_proto::UserId(1 << 40), 0))
+            .await
+            .unwrap();
+        release.send(()).unwrap();
+        assert!(failing.await.is_err());
+        let answered = neighbour.await.is_ok();
+        assert_eq!(
+            answered,
+            exists(&store, "neighbour").await,
+            "the neighbour was told {answered} about its commit"
+        );
+    }
 
     #[tokio::test]
     async fn a_snapshot_is_answered_while_the_writer_is_inside_a_batch() {

@@ -421,9 +421,10 @@ pub trait Tx: ReadTx {
 
     // The log.
     /// Take one send from `user`'s bucket shared by every relay on this store; false when it
-    /// is empty, and then the send must be refused (the refusal rolls the job back, so an
-    /// attempt refused for any reason takes nothing). A store no other relay shares leaves
-    /// the limit to the relay's memory ([`crate::limits::KeyedLimiter`]) and always says yes.
+    /// is empty, and then nothing was written and the send must be refused. The send takes
+    /// it after its other checks, so an attempt refused for any reason takes nothing. A store
+    /// no other relay shares leaves the limit to the relay's memory
+    /// ([`crate::limits::KeyedLimiter`]) and always says yes.
     fn take_send_token(&self, _user: UserId, _now: Timestamp, _rate: Rate) -> Result<bool> {
         Ok(true)
     }

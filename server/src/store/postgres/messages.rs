@@ -47,23 +47,23 @@ fn records(rows: &[postgres::Row]) -> Result<Vec<MessageRecord>> {
 
 /// Take one send from `user`'s token bucket in the shared table: refilled at `rate` for the
 /// time since its last use (never backwards, whatever the relays' clocks say), capped at the
-/// burst. One statement; false when the bucket held less than one, and then the caller's
-/// refusal rolls its job back, leaving the bucket as it was. The row stays locked to the
-/// batch's commit, so relays taking from one bucket take turns.
+/// burst. One statement, which writes nothing when the bucket holds less than one (then it
+/// returns false), so a send refused here leaves no write behind. The row stays locked to
+/// the batch's commit, so relays taking from one bucket take turns.
 pub fn take_send_token(c: &mut impl Sql, user: UserId, now: Timestamp, rate: Rate) -> Result<bool> {
-    let left: f64 = c
-        .query_one(
-            "INSERT INTO send_buckets AS b (user_id, tokens, at)
-                 VALUES ($1, $3::float8 - 1, $2::bigint)
-             ON CONFLICT (user_id) DO UPDATE SET
-                 tokens = LEAST($3::float8,
-                     b.tokens + GREATEST($2::bigint - b.at, 0) / 1000.0 * $4::float8) - 1,
-                 at = GREATEST(b.at, $2::bigint)
-             RETURNING tokens",
-            &[&user, &now, &rate.burst, &rate.per_second],
-        )?
-        .get(0);
-    Ok(left >= 0.0)
+    let taken = c.query_opt(
+        "INSERT INTO send_buckets AS b (user_id, tokens, at)
+             VALUES ($1, $3::float8 - 1, $2::bigint)
+         ON CONFLICT (user_id) DO UPDATE SET
+             tokens = LEAST($3::float8,
+                 b.tokens + GREATEST($2::bigint - b.at, 0) / 1000.0 * $4::float8) - 1,
+             at = GREATEST(b.at, $2::bigint)
+         WHERE LEAST($3::float8,
+                 b.tokens + GREATEST($2::bigint - b.at, 0) / 1000.0 * $4::float8) >= 1
+         RETURNING tokens",
+        &[&user, &now, &rate.burst, &rate.per_second],
+    )?;
+    Ok(taken.is_some())
 }
 
 /// The entry this sender stored under `client_id`, if any.

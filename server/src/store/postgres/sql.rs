@@ -41,7 +41,8 @@ fn prepared(c: &mut impl GenericClient, sql: &str) -> Result<Statement, Error> {
     Ok(st)
 }
 
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+/// Statement parameters.
+pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// What the store's functions run statements with.
 pub trait Sql {

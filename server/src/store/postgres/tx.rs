@@ -3,15 +3,16 @@
 //! client needs `&mut` for every query; the store's threads are the only users of their
 //! connection, so a `RefCell` gives the traits' `&self` methods that access.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 
-use postgres::{Client, Transaction};
+use postgres::{Client, Row, Transaction};
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
     MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo,
     Timestamp, UserId,
 };
 
+use super::sql::{Params, Sql};
 use super::{accounts, conversations as convs, messages, privacy, uploads};
 use crate::error::Result;
 use crate::limits::Rate;
@@ -35,21 +36,143 @@ impl<'a> PgRead<'a> {
 }
 
 /// The writer's open transaction, for the jobs of one batch.
-pub struct PgTx<'a>(RefCell<Transaction<'a>>);
+pub struct PgTx<'a> {
+    txn: RefCell<Transaction<'a>>,
+    watch: Cell<Watch>,
+    /// The last job's savepoint, kept until the next job's begins: one round trip releases
+    /// the one and opens the other (the commit releases the last).
+    unreleased: Cell<bool>,
+}
+
+/// What the batch's statements did: how a job run without a savepoint tells whether its
+/// failure left the transaction as it found it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Watch {
+    /// Rows written (a data-modifying `WITH` counts one whatever it returns).
+    writes: u64,
+    /// A statement failed and no rollback to a savepoint has undone it since. PostgreSQL
+    /// then refuses everything until such a rollback, and turns `COMMIT` into a rollback
+    /// without an error, so the batch must not be reported committed.
+    aborted: bool,
+}
 
 impl<'a> PgTx<'a> {
     /// Wrap a transaction just begun.
     pub fn new(txn: Transaction<'a>) -> Self {
-        PgTx(RefCell::new(txn))
+        PgTx {
+            txn: RefCell::new(txn),
+            watch: Cell::default(),
+            unreleased: Cell::new(false),
+        }
     }
 
-    fn c(&self) -> RefMut<'_, Transaction<'a>> {
-        self.0.borrow_mut()
+    /// The transaction, watched: what the query functions run on.
+    fn c(&self) -> Watched<'_, 'a> {
+        Watched {
+            txn: self.txn.borrow_mut(),
+            watch: &self.watch,
+        }
     }
 
-    /// Commit the batch.
+    /// Run savepoint commands (several in one round trip).
+    fn command(&self, sql: &str) -> Result<()> {
+        let done = self.txn.borrow_mut().batch_execute(sql);
+        if done.is_err() {
+            self.note_failure();
+        }
+        Ok(done?)
+    }
+
+    fn note_failure(&self) {
+        let mut w = self.watch.get();
+        w.aborted = true;
+        self.watch.set(w);
+    }
+
+    /// Commit the batch, unless a failed statement was never rolled back (PostgreSQL would
+    /// roll the whole transaction back while answering `COMMIT` without an error).
     pub fn commit(self) -> Result<()> {
-        Ok(self.0.into_inner().commit()?)
+        if self.watch.get().aborted {
+            return Err(crate::error::Error::Internal(
+                "a failed statement left the batch's transaction aborted".into(),
+            ));
+        }
+        Ok(self.txn.into_inner().commit()?)
+    }
+}
+
+/// The writer's transaction as the query functions see it: counts what they write and
+/// notes what fails ([`Watch`]).
+struct Watched<'r, 'a> {
+    txn: RefMut<'r, Transaction<'a>>,
+    watch: &'r Cell<Watch>,
+}
+
+impl Watched<'_, '_> {
+    fn note<T>(
+        &self,
+        sql: &str,
+        outcome: &std::result::Result<T, postgres::Error>,
+        rows: impl FnOnce(&T) -> u64,
+    ) {
+        let mut w = self.watch.get();
+        match outcome {
+            Ok(done) => w.writes += written(sql, rows(done)),
+            Err(_) => w.aborted = true,
+        }
+        self.watch.set(w);
+    }
+}
+
+/// Rows a statement wrote, from its text and the rows it returned or changed: none for a
+/// `SELECT` (a `FOR UPDATE` lock is not a write), one at least for a data-modifying `WITH`.
+fn written(sql: &str, rows: u64) -> u64 {
+    let first = sql.trim_start().split_whitespace().next().unwrap_or("");
+    if first.eq_ignore_ascii_case("select") {
+        0
+    } else if first.eq_ignore_ascii_case("with") {
+        rows.max(1)
+    } else {
+        rows
+    }
+}
+
+impl Sql for Watched<'_, '_> {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> std::result::Result<Vec<Row>, postgres::Error> {
+        let out = Sql::query(&mut *self.txn, sql, params);
+        self.note(sql, &out, |rows| rows.len() as u64);
+        out
+    }
+    fn query_one(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> std::result::Result<Row, postgres::Error> {
+        let out = Sql::query_one(&mut *self.txn, sql, params);
+        self.note(sql, &out, |_| 1);
+        out
+    }
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> std::result::Result<Option<Row>, postgres::Error> {
+        let out = Sql::query_opt(&mut *self.txn, sql, params);
+        self.note(sql, &out, |row| row.is_some() as u64);
+        out
+    }
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> std::result::Result<u64, postgres::Error> {
+        let out = Sql::execute(&mut *self.txn, sql, params);
+        self.note(sql, &out, |n| *n);
+        out
     }
 }
 
@@ -59,11 +182,11 @@ macro_rules! read_tx {
         impl ReadTx for $ty {
             fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
                 let $c = self;
-                accounts::find_user(&mut *$get, username)
+                accounts::find_user($get, username)
             }
             fn username_exists(&self, username: &str) -> Result<bool> {
                 let $c = self;
-                accounts::username_exists(&mut *$get, username)
+                accounts::username_exists($get, username)
             }
             fn device_credential_valid(
                 &self,
@@ -71,59 +194,59 @@ macro_rules! read_tx {
                 credential_hash: &[u8],
             ) -> Result<bool> {
                 let $c = self;
-                accounts::device_credential_valid(&mut *$get, user, credential_hash)
+                accounts::device_credential_valid($get, user, credential_hash)
             }
             fn invite_usable(&self, code_hash: &[u8]) -> Result<bool> {
                 let $c = self;
-                accounts::invite_usable(&mut *$get, code_hash)
+                accounts::invite_usable($get, code_hash)
             }
             fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
                 let $c = self;
-                accounts::authenticate(&mut *$get, token_hash, now)
+                accounts::authenticate($get, token_hash, now)
             }
             fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool> {
                 let $c = self;
-                accounts::session_active(&mut *$get, session, now)
+                accounts::session_active($get, session, now)
             }
             fn current_version(&self) -> Result<u64> {
                 let $c = self;
-                super::current_version(&mut *$get)
+                super::current_version($get)
             }
             fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
                 let $c = self;
-                uploads::upload(&mut *$get, id)
+                uploads::upload($get, id)
             }
             fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
                 let $c = self;
-                uploads::blob_readable(&mut *$get, user, id)
+                uploads::blob_readable($get, user, id)
             }
             fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
                 let $c = self;
-                accounts::contacts(&mut *$get, user)
+                accounts::contacts($get, user)
             }
             fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
                 let $c = self;
-                accounts::last_seen(&mut *$get, users)
+                accounts::last_seen($get, users)
             }
             fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
                 let $c = self;
-                privacy::privacy(&mut *$get, users)
+                privacy::privacy($get, users)
             }
             fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
                 let $c = self;
-                privacy::blocked_by(&mut *$get, user)
+                privacy::blocked_by($get, user)
             }
             fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
                 let $c = self;
-                privacy::blocks_of(&mut *$get, user)
+                privacy::blocks_of($get, user)
             }
             fn roster(&self, conv: ConversationId) -> Result<Roster> {
                 let $c = self;
-                convs::roster(&mut *$get, conv)
+                convs::roster($get, conv)
             }
             fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
                 let $c = self;
-                convs::changes_since(&mut *$get, me, since)
+                convs::changes_since($get, me, since)
             }
             fn range(
                 &self,
@@ -133,42 +256,74 @@ macro_rules! read_tx {
                 limit: usize,
             ) -> Result<Vec<MessageRecord>> {
                 let $c = self;
-                messages::range(&mut *$get, conv, after, upto, limit)
+                messages::range($get, conv, after, upto, limit)
             }
         }
     };
 }
 
-read_tx!(PgRead<'_>, s => s.c());
-read_tx!(PgTx<'_>, s => s.c());
+read_tx!(PgRead<'_>, s => &mut *s.c());
+read_tx!(PgTx<'_>, s => &mut s.c());
 
 impl Tx for PgTx<'_> {
-    /// Every job runs in a savepoint: PostgreSQL has no cheap count of the rows a
-    /// transaction wrote.
-    fn begin_job(&self, _checks_first: bool) -> Result<Undo> {
-        self.c().batch_execute("SAVEPOINT job")?;
+    /// A job that makes its refusals before it writes runs without a savepoint, told apart
+    /// by the rows written ([`Watch`]); any other job gets a savepoint, opened in the same
+    /// round trip that releases the previous job's.
+    fn begin_job(&self, checks_first: bool) -> Result<Undo> {
+        if checks_first {
+            return Ok(Undo::Unwritten(self.watch.get().writes));
+        }
+        if self.unreleased.replace(false) {
+            self.command("RELEASE SAVEPOINT job; SAVEPOINT job")?;
+        } else {
+            self.command("SAVEPOINT job")?;
+        }
         Ok(Undo::Savepoint)
     }
-    fn end_job(&self, _undo: Undo) -> Result<()> {
-        Ok(self.c().batch_execute("RELEASE SAVEPOINT job")?)
+    fn end_job(&self, undo: Undo) -> Result<()> {
+        if self.watch.get().aborted {
+            return Err(crate::error::Error::Internal(
+                "a job succeeded over a failed statement".into(),
+            ));
+        }
+        if undo == Undo::Savepoint {
+            self.unreleased.set(true);
+        }
+        Ok(())
     }
-    fn rollback_job(&self, _undo: Undo) -> Result<()> {
-        Ok(self
-            .c()
-            .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?)
+    fn rollback_job(&self, undo: Undo) -> Result<()> {
+        match undo {
+            Undo::Savepoint => {
+                self.command("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
+                // The rollback undid whatever failed inside the job.
+                let mut w = self.watch.get();
+                w.aborted = false;
+                self.watch.set(w);
+                Ok(())
+            }
+            Undo::Unwritten(writes) => {
+                let w = self.watch.get();
+                if w.aborted || w.writes != writes {
+                    return Err(crate::error::Error::Internal(
+                        "a job without a savepoint failed after writing".into(),
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 
     fn create_user(&self, username: &str, hash: &str, now: Timestamp) -> Result<UserId> {
-        accounts::create_user(&mut *self.c(), username, hash, now)
+        accounts::create_user(&mut self.c(), username, hash, now)
     }
     fn create_invite(&self, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()> {
-        accounts::create_invite(&mut *self.c(), code_hash, uses, now)
+        accounts::create_invite(&mut self.c(), code_hash, uses, now)
     }
     fn use_invite(&self, code_hash: &[u8]) -> Result<()> {
-        accounts::use_invite(&mut *self.c(), code_hash)
+        accounts::use_invite(&mut self.c(), code_hash)
     }
     fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>> {
-        accounts::resolve_usernames(&mut *self.c(), names)
+        accounts::resolve_usernames(&mut self.c(), names)
     }
     fn create_session(
         &self,
@@ -180,7 +335,7 @@ impl Tx for PgTx<'_> {
         max_active: usize,
     ) -> Result<SessionId> {
         accounts::create_session(
-            &mut *self.c(),
+            &mut self.c(),
             user,
             token_hash,
             device_name,
@@ -198,7 +353,7 @@ impl Tx for PgTx<'_> {
         max_per_user: usize,
     ) -> Result<()> {
         accounts::issue_device_credential(
-            &mut *self.c(),
+            &mut self.c(),
             user,
             credential_hash,
             replaces,
@@ -207,29 +362,29 @@ impl Tx for PgTx<'_> {
         )
     }
     fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()> {
-        accounts::revoke_session(&mut *self.c(), session, now)
+        accounts::revoke_session(&mut self.c(), session, now)
     }
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
-        accounts::set_last_seen(&mut *self.c(), user, at)
+        accounts::set_last_seen(&mut self.c(), user, at)
     }
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
-        accounts::set_display_name(&mut *self.c(), user, name)
+        accounts::set_display_name(&mut self.c(), user, name)
     }
     fn set_user_avatar(
         &self,
         user: UserId,
         avatar: Option<&Picture>,
     ) -> Result<Vec<ConversationId>> {
-        accounts::set_avatar(&mut *self.c(), user, avatar)
+        accounts::set_avatar(&mut self.c(), user, avatar)
     }
     fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
-        convs::set_avatar(&mut *self.c(), conv, avatar)
+        convs::set_avatar(&mut self.c(), conv, avatar)
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
-        accounts::find_people(&mut *self.c(), me, query)
+        accounts::find_people(&mut self.c(), me, query)
     }
     fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
-        privacy::set_password_hash(&mut *self.c(), user, hash)
+        privacy::set_password_hash(&mut self.c(), user, hash)
     }
     fn revoke_others(
         &self,
@@ -237,26 +392,26 @@ impl Tx for PgTx<'_> {
         keep: Option<SessionId>,
         now: Timestamp,
     ) -> Result<Vec<SessionId>> {
-        privacy::revoke_others(&mut *self.c(), user, keep, now)
+        privacy::revoke_others(&mut self.c(), user, keep, now)
     }
     fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool> {
-        privacy::revoke_own_session(&mut *self.c(), user, session, now)
+        privacy::revoke_own_session(&mut self.c(), user, session, now)
     }
     fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
-        privacy::sessions(&mut *self.c(), user, now)
+        privacy::sessions(&mut self.c(), user, now)
     }
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
-        privacy::touch_session(&mut *self.c(), session, at)
+        privacy::touch_session(&mut self.c(), session, at)
     }
     fn delete_account(
         &self,
         user: UserId,
         now: Timestamp,
     ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
-        privacy::delete_account(&mut *self.c(), user, now)
+        privacy::delete_account(&mut self.c(), user, now)
     }
     fn release_deleted_names(&self, before: Timestamp) -> Result<usize> {
-        privacy::release_deleted_names(&mut *self.c(), before)
+        privacy::release_deleted_names(&mut self.c(), before)
     }
     fn set_privacy(
         &self,
@@ -264,45 +419,45 @@ impl Tx for PgTx<'_> {
         presence: Option<PresenceVisibility>,
         read_receipts: Option<bool>,
     ) -> Result<()> {
-        privacy::set_privacy(&mut *self.c(), user, presence, read_receipts)
+        privacy::set_privacy(&mut self.c(), user, presence, read_receipts)
     }
     fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
-        privacy::block(&mut *self.c(), blocker, blocked, now)
+        privacy::block(&mut self.c(), blocker, blocked, now)
     }
     fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
-        privacy::unblock(&mut *self.c(), blocker, blocked)
+        privacy::unblock(&mut self.c(), blocker, blocked)
     }
     fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
-        privacy::shares_accepted(&mut *self.c(), a, b, except)
+        privacy::shares_accepted(&mut self.c(), a, b, except)
     }
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
-        convs::set_accepted(&mut *self.c(), conv, user, accepted)
+        convs::set_accepted(&mut self.c(), conv, user, accepted)
     }
 
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {
-        uploads::create_upload(&mut *self.c(), upload, quota)
+        uploads::create_upload(&mut self.c(), upload, quota)
     }
     fn complete_upload(&self, id: &str) -> Result<()> {
-        uploads::complete_upload(&mut *self.c(), id)
+        uploads::complete_upload(&mut self.c(), id)
     }
     fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {
-        uploads::link_blob(&mut *self.c(), id, conv, seq)
+        uploads::link_blob(&mut self.c(), id, conv, seq)
     }
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>> {
-        uploads::sweep_uploads(&mut *self.c(), before)
+        uploads::sweep_uploads(&mut self.c(), before)
     }
 
     fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
-        convs::info(&mut *self.c(), conv)
+        convs::info(&mut self.c(), conv)
     }
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
-        convs::require_member(&mut *self.c(), conv, user)
+        convs::require_member(&mut self.c(), conv, user)
     }
     fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>> {
-        convs::member_ids(&mut *self.c(), conv)
+        convs::member_ids(&mut self.c(), conv)
     }
     fn kind(&self, conv: ConversationId) -> Result<ConversationKind> {
-        convs::kind(&mut *self.c(), conv)
+        convs::kind(&mut self.c(), conv)
     }
     fn direct_between(
         &self,
@@ -310,7 +465,7 @@ impl Tx for PgTx<'_> {
         high: UserId,
         now: Timestamp,
     ) -> Result<(ConversationId, bool)> {
-        convs::direct_between(&mut *self.c(), low, high, now)
+        convs::direct_between(&mut self.c(), low, high, now)
     }
     fn insert_group(
         &self,
@@ -318,16 +473,16 @@ impl Tx for PgTx<'_> {
         members: &[(UserId, MemberRole)],
         now: Timestamp,
     ) -> Result<ConversationId> {
-        convs::insert_group(&mut *self.c(), name, members, now)
+        convs::insert_group(&mut self.c(), name, members, now)
     }
     fn set_group_name(&self, conv: ConversationId, name: &str) -> Result<()> {
-        convs::set_name(&mut *self.c(), conv, name)
+        convs::set_name(&mut self.c(), conv, name)
     }
     fn insert_members(&self, conv: ConversationId, users: &[UserId], now: Timestamp) -> Result<()> {
-        convs::insert_members(&mut *self.c(), conv, users, now)
+        convs::insert_members(&mut self.c(), conv, users, now)
     }
     fn deactivate(&self, conv: ConversationId, user: UserId) -> Result<()> {
-        convs::deactivate(&mut *self.c(), conv, user)
+        convs::deactivate(&mut self.c(), conv, user)
     }
     fn advance_receipt(
         &self,
@@ -336,29 +491,29 @@ impl Tx for PgTx<'_> {
         delivered: Seq,
         read: Seq,
     ) -> Result<Option<ReceiptState>> {
-        convs::advance_receipt(&mut *self.c(), conv, user, delivered, read)
+        convs::advance_receipt(&mut self.c(), conv, user, delivered, read)
     }
     fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
-        convs::list(&mut *self.c(), me)
+        convs::list(&mut self.c(), me)
     }
 
     fn take_send_token(&self, user: UserId, now: Timestamp, rate: Rate) -> Result<bool> {
-        messages::take_send_token(&mut *self.c(), user, now, rate)
+        messages::take_send_token(&mut self.c(), user, now, rate)
     }
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
-        messages::find_by_client_id(&mut *self.c(), sender, client_id)
+        messages::find_by_client_id(&mut self.c(), sender, client_id)
     }
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-        messages::insert_new(&mut *self.c(), entry)
+        messages::insert_new(&mut self.c(), entry)
     }
     fn target(&self, conv: ConversationId, seq: Seq) -> Result<Option<Target>> {
-        messages::target(&mut *self.c(), conv, seq)
+        messages::target(&mut self.c(), conv, seq)
     }
     fn reaction_count(&self, conv: ConversationId, seq: Seq, user: UserId) -> Result<usize> {
-        messages::reaction_count(&mut *self.c(), conv, seq, user)
+        messages::reaction_count(&mut self.c(), conv, seq, user)
     }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
-        messages::fold(&mut *self.c(), event)
+        messages::fold(&mut self.c(), event)
     }
     fn page_before(
         &self,
@@ -366,6 +521,6 @@ impl Tx for PgTx<'_> {
         before: Seq,
         limit: usize,
     ) -> Result<(Vec<MessageRecord>, bool)> {
-        messages::page_before(&mut *self.c(), conv, before, limit)
+        messages::page_before(&mut self.c(), conv, before, limit)
     }
 }

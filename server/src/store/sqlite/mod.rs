@@ -291,59 +291,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use tern_proto::ErrorCode;
-
     use super::*;
-    use crate::error::Error;
-    use crate::fanout::Publish;
-    use crate::store::Store;
-
-    struct Nobody;
-    impl Fanout for Nobody {
-        fn publish(&self, _: Publish) {}
-    }
-
-    fn store() -> (Store, crate::store::StoreThread) {
-        let config = StoreConfig {
-            path: ":memory:".into(),
-            synchronous_full: false,
-            max_batch: 64,
-            commit_window: Duration::ZERO,
-            wal_limit_bytes: 1 << 20,
-            postgres: None,
-        };
-        Store::open(config, Arc::new(Nobody)).unwrap()
-    }
-
-    /// Hold the writer inside a batch until `release` is sent, so what is queued meanwhile
-    /// joins that batch.
-    async fn hold_writer(store: &Store) -> std::sync::mpsc::Sender<()> {
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let (entered, inside) = tokio::sync::oneshot::channel();
-        // Queued now; its answer is not needed.
-        drop(
-            store
-                .enqueue(move |_, _| {
-                    let _ = entered.send(());
-                    let _ = held.recv();
-                    Ok(())
-                })
-                .await
-                .unwrap(),
-        );
-        inside.await.unwrap();
-        release
-    }
-
-    async fn exists(store: &Store, name: &'static str) -> bool {
-        store
-            .read(move |c| c.find_user(name))
-            .await
-            .unwrap()
-            .is_some()
-    }
 
     #[test]
     fn a_wrong_cached_sequence_number_fails_one_store_and_is_read_afresh_for_the_next() {
@@ -384,60 +332,5 @@ mod tests {
         // Either way the number is read afresh: the next store lands right behind seq 1.
         assert_eq!(txn.insert_new(&entry("d")).unwrap().unwrap().seq, Seq(2));
         assert_eq!(hot.last_seq(conv), Some(Seq(2)));
-    }
-
-    #[tokio::test]
-    async fn a_send_like_job_refused_before_writing_costs_its_batch_nothing() {
-        let (store, _thread) = store();
-        let release = hold_writer(&store).await;
-        let kept = store
-            .enqueue(|txn, _| txn.create_user("kept", "h", 0))
-            .await
-            .unwrap();
-        let refused = store
-            .enqueue_checked(|_, _| -> crate::error::Result<()> {
-                Err(Error::refused(ErrorCode::NotMember, "not a member"))
-            })
-            .await
-            .unwrap();
-        release.send(()).unwrap();
-        assert!(kept.await.is_ok());
-        assert!(matches!(
-            refused.await,
-            Err(Error::Refused(ErrorCode::NotMember, _))
-        ));
-        assert!(exists(&store, "kept").await);
-    }
-
-    #[tokio::test]
-    async fn a_job_without_savepoint_that_fails_after_writing_commits_nothing_of_its_batch() {
-        let (store, _thread) = store();
-        let release = hold_writer(&store).await;
-        let neighbour = store
-            .enqueue(|txn, _| txn.create_user("neighbour", "h", 0))
-            .await
-            .unwrap();
-        let broken = store
-            .enqueue_checked(|txn, _| -> crate::error::Result<()> {
-                txn.create_user("half", "h", 0)?;
-                Err(Error::refused(
-                    ErrorCode::BadRequest,
-                    "refused after writing",
-                ))
-            })
-            .await
-            .unwrap();
-        release.send(()).unwrap();
-        // Nothing of the batch is kept, and everyone in it hears so.
-        assert!(matches!(neighbour.await, Err(Error::Internal(_))));
-        assert!(broken.await.is_err());
-        assert!(!exists(&store, "half").await);
-        assert!(!exists(&store, "neighbour").await);
-        // The next batch commits as usual.
-        store
-            .call(|txn, _| txn.create_user("later", "h", 0))
-            .await
-            .unwrap();
-        assert!(exists(&store, "later").await);
     }
 }
