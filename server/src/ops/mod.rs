@@ -103,6 +103,17 @@ where
     Ok(reply_when(state.store.enqueue(job).await?, reply))
 }
 
+/// [`queue`] for a job that makes every refusal before its first write
+/// ([`crate::store::Store::enqueue_checked`]: no savepoint).
+async fn queue_checked<T, F, R>(state: &AppState, job: F, reply: R) -> Result<Pending>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Tx, &mut Vec<Publish>) -> Result<T> + Send + 'static,
+    R: FnOnce(T) -> Option<ServerFrame> + Send + 'static,
+{
+    Ok(reply_when(state.store.enqueue_checked(job).await?, reply))
+}
+
 /// The reply to a queued job, made once its batch committed.
 fn reply_when<T, R>(
     committed: impl Future<Output = Result<T>> + Send + 'static,

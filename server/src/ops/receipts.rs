@@ -5,7 +5,7 @@ use tern_proto::{
 };
 
 use super::visibility::{publish_receipt, Rules};
-use super::{queue, Ctx, Pending};
+use super::{queue_checked, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::Publish;
 use crate::store::Tx;
@@ -53,6 +53,7 @@ async fn advance(
 ) -> Result<Pending> {
     let (me, conn) = (ctx.caller.user_id, ctx.caller.conn_id);
     let (delivered, read) = marker.targets();
+    // The only refusal (not a member) comes before the markers are written.
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         if let Some(receipt) = txn.advance_receipt(conv, me, delivered, read)? {
             // Each member gets the markers the privacy rules let them see (the caller's other
@@ -63,7 +64,7 @@ async fn advance(
         }
         Ok(())
     };
-    queue(ctx.state, job, move |()| {
+    queue_checked(ctx.state, job, move |()| {
         reply_to.map(|id| ServerFrame::Ok { id })
     })
     .await
@@ -102,5 +103,6 @@ pub async fn typing(ctx: Ctx<'_>, req: SetTyping) -> Result<Pending> {
         ));
         Ok(())
     };
-    queue(ctx.state, job, |()| None).await
+    // Nothing is written.
+    queue_checked(ctx.state, job, |()| None).await
 }

@@ -244,13 +244,22 @@ pub fn set_last_seen(c: &mut impl Sql, user: UserId, at: Timestamp) -> Result<()
 }
 
 /// Everyone sharing a conversation with `user`, with their last-seen time.
+///
+/// Run at every connect, disconnect and sync. The other members are looked up per
+/// conversation by the primary key; `OFFSET 0` keeps the planner from turning that into a
+/// hash join over every membership, which it otherwise picks whenever its statistics lag the
+/// table (a fresh or freshly grown database: one reconnect storm measured 14,514 full scans
+/// of `members`, 9,000 rows each).
 pub fn contacts(c: &mut impl Sql, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
     Ok(c.query(
         "SELECT DISTINCT u.id, u.last_seen FROM members mine
-             JOIN members other ON other.conversation_id = mine.conversation_id
-                  AND other.active AND other.accepted
+             CROSS JOIN LATERAL (
+                 SELECT other.user_id FROM members other
+                 WHERE other.conversation_id = mine.conversation_id
+                   AND other.active AND other.accepted AND other.user_id != $1
+                 OFFSET 0) other
              JOIN users u ON u.id = other.user_id
-             WHERE mine.user_id = $1 AND mine.active AND mine.accepted AND other.user_id != $1",
+             WHERE mine.user_id = $1 AND mine.active AND mine.accepted",
         &[&user],
     )?
     .iter()

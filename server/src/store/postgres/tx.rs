@@ -127,7 +127,7 @@ impl Watched<'_, '_> {
 /// Rows a statement wrote, from its text and the rows it returned or changed: none for a
 /// `SELECT` (a `FOR UPDATE` lock is not a write), one at least for a data-modifying `WITH`.
 fn written(sql: &str, rows: u64) -> u64 {
-    let first = sql.trim_start().split_whitespace().next().unwrap_or("");
+    let first = sql.split_whitespace().next().unwrap_or("");
     if first.eq_ignore_ascii_case("select") {
         0
     } else if first.eq_ignore_ascii_case("with") {
