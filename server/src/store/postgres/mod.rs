@@ -1,8 +1,9 @@
 //! The PostgreSQL backend, for operators who run several relays on one database (see
 //! docs/scaling.md): the same writer-thread design as [`super::sqlite`] — one connection runs
-//! the group commits, each job a savepoint, publishing after commit in commit order — plus
-//! read connections for token checks, health and syncs. Sequence numbers come from the conversation
-//! row, updated under its lock, so relays sharing the database agree on one gap-free order.
+//! the group commits, each job in a savepoint unless it refuses before it writes ([`PgTx`]),
+//! publishing after commit in commit order — plus read connections for token checks, health
+//! and syncs. Sequence numbers come from the conversation row, updated under its lock, so
+//! relays sharing the database agree on one gap-free order.
 //!
 //! Losing the database does not stop the relay: a batch that cannot run or commit answers its
 //! callers `internal` (nothing unsaved is ever acknowledged), and the next batch reconnects.
