@@ -65,9 +65,11 @@ pub struct StoreConfig {
 /// Read jobs waiting for a read connection before [`Store::read`] refuses new ones.
 pub(crate) const READ_QUEUE: usize = 256;
 
-/// [`Store::snapshot`] jobs queued or running at once; more wait for a place. The read queue
-/// has this much room beyond [`READ_QUEUE`], so syncs never take the places of token checks.
-const SNAPSHOTS: usize = 64;
+/// [`Store::snapshot`] jobs queued or running at once; more wait for a place. One read
+/// connection is always left to the short reads (token checks, health), so a reconnect
+/// storm's syncs never keep a handshake or a health probe waiting; and the read queue has
+/// this much room beyond [`READ_QUEUE`], so syncs never take the places of token checks.
+const SNAPSHOTS: usize = READERS - 1;
 
 /// The read queue's capacity.
 pub(crate) const READ_CAPACITY: usize = READ_QUEUE + SNAPSHOTS;
@@ -165,8 +167,8 @@ impl Store {
 
     /// Run a read-only `f` on a read connection inside one read-only transaction: every
     /// statement sees the database as of one moment, as the writer's jobs would, without
-    /// waiting for a group commit (a sync's reads). Waits for room in the read queue rather
-    /// than answering `busy`: its callers are signed in and take their turn.
+    /// waiting for a group commit (a sync's reads). Waits for one of [`SNAPSHOTS`] places
+    /// rather than answering `busy`: its callers are signed in and take their turn.
     pub async fn snapshot<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -537,6 +539,46 @@ mod tests {
             "a sync's reads waited for the writer's batch"
         );
         writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn token_checks_are_answered_while_syncs_hold_the_read_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let (entered, mut inside) = mpsc::unbounded_channel::<()>();
+        let mut releases = Vec::new();
+        let mut syncs = Vec::new();
+        // More long syncs than there are read connections.
+        for _ in 0..READERS {
+            let (release, held) = std::sync::mpsc::channel::<()>();
+            releases.push(release);
+            let (store, entered) = (store.clone(), entered.clone());
+            syncs.push(tokio::spawn(async move {
+                store
+                    .snapshot(move |r| {
+                        let _ = entered.send(());
+                        // Longer than the check below waits.
+                        let _ = held.recv_timeout(STUCK * 2);
+                        r.current_version()
+                    })
+                    .await
+            }));
+        }
+        // As many as may run at once have started reading.
+        for _ in 0..SNAPSHOTS.min(READERS) {
+            inside.recv().await.unwrap();
+        }
+        let check = tokio::time::timeout(STUCK, store.read(|r| r.current_version())).await;
+        for release in releases {
+            let _ = release.send(());
+        }
+        assert!(
+            matches!(check, Ok(Ok(_))),
+            "a token check waited for the syncs"
+        );
+        for sync in syncs {
+            sync.await.unwrap().unwrap();
+        }
     }
 
     #[tokio::test]

@@ -125,7 +125,8 @@ impl Watched<'_, '_> {
 }
 
 /// Rows a statement wrote, from its text and the rows it returned or changed: none for a
-/// `SELECT` (a `FOR UPDATE` lock is not a write), one at least for a data-modifying `WITH`.
+/// `SELECT` (a `FOR UPDATE` lock is not a write), one at least for a `WITH` (so a read that
+/// runs in a job without a savepoint is written as a plain `SELECT`).
 fn written(sql: &str, rows: u64) -> u64 {
     let first = sql.split_whitespace().next().unwrap_or("");
     if first.eq_ignore_ascii_case("select") {

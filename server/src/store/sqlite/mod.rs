@@ -153,6 +153,10 @@ fn open_reader(config: &StoreConfig) -> Result<Connection> {
 
 fn read_loop(conn: Connection, queue: ReadQueue) {
     while let Some(job) = next_read(&queue) {
+        // Never read from a snapshot a failed end left open (stale, and holding the WAL).
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         if !job.snapshot {
             (job.run)(&conn);
             continue;
@@ -163,6 +167,7 @@ fn read_loop(conn: Connection, queue: ReadQueue) {
                 (job.run)(&conn);
                 if let Err(e) = conn.execute_batch("COMMIT") {
                     tracing::warn!(error = %e, "ending a read transaction failed");
+                    let _ = conn.execute_batch("ROLLBACK");
                 }
             }
             // Dropping the job answers its caller `internal`.
