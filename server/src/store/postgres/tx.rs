@@ -38,7 +38,7 @@ impl<'a> PgRead<'a> {
 /// The writer's open transaction, for the jobs of one batch.
 pub struct PgTx<'a> {
     txn: RefCell<Transaction<'a>>,
-    watch: Cell<Watch>,
+    watch: Watch,
     /// The last job's savepoint, kept until the next job's begins: one round trip releases
     /// the one and opens the other (the commit releases the last).
     unreleased: Cell<bool>,
@@ -46,14 +46,14 @@ pub struct PgTx<'a> {
 
 /// What the batch's statements did: how a job run without a savepoint tells whether its
 /// failure left the transaction as it found it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Default)]
 struct Watch {
     /// Rows written (a data-modifying `WITH` counts one whatever it returns).
-    writes: u64,
+    writes: Cell<u64>,
     /// A statement failed and no rollback to a savepoint has undone it since. PostgreSQL
     /// then refuses everything until such a rollback, and turns `COMMIT` into a rollback
     /// without an error, so the batch must not be reported committed.
-    aborted: bool,
+    aborted: Cell<bool>,
 }
 
 impl<'a> PgTx<'a> {
@@ -61,7 +61,7 @@ impl<'a> PgTx<'a> {
     pub fn new(txn: Transaction<'a>) -> Self {
         PgTx {
             txn: RefCell::new(txn),
-            watch: Cell::default(),
+            watch: Watch::default(),
             unreleased: Cell::new(false),
         }
     }
@@ -78,21 +78,15 @@ impl<'a> PgTx<'a> {
     fn command(&self, sql: &str) -> Result<()> {
         let done = self.txn.borrow_mut().batch_execute(sql);
         if done.is_err() {
-            self.note_failure();
+            self.watch.aborted.set(true);
         }
         Ok(done?)
-    }
-
-    fn note_failure(&self) {
-        let mut w = self.watch.get();
-        w.aborted = true;
-        self.watch.set(w);
     }
 
     /// Commit the batch, unless a failed statement was never rolled back (PostgreSQL would
     /// roll the whole transaction back while answering `COMMIT` without an error).
     pub fn commit(self) -> Result<()> {
-        if self.watch.get().aborted {
+        if self.watch.aborted.get() {
             return Err(crate::error::Error::Internal(
                 "a failed statement left the batch's transaction aborted".into(),
             ));
@@ -105,7 +99,7 @@ impl<'a> PgTx<'a> {
 /// notes what fails ([`Watch`]).
 struct Watched<'r, 'a> {
     txn: RefMut<'r, Transaction<'a>>,
-    watch: &'r Cell<Watch>,
+    watch: &'r Watch,
 }
 
 impl Watched<'_, '_> {
@@ -115,12 +109,13 @@ impl Watched<'_, '_> {
         outcome: &std::result::Result<T, postgres::Error>,
         rows: impl FnOnce(&T) -> u64,
     ) {
-        let mut w = self.watch.get();
         match outcome {
-            Ok(done) => w.writes += written(sql, rows(done)),
-            Err(_) => w.aborted = true,
+            Ok(done) => {
+                let writes = &self.watch.writes;
+                writes.set(writes.get() + written(sql, rows(done)));
+            }
+            Err(_) => self.watch.aborted.set(true),
         }
-        self.watch.set(w);
     }
 }
 
@@ -272,7 +267,7 @@ impl Tx for PgTx<'_> {
     /// round trip that releases the previous job's.
     fn begin_job(&self, checks_first: bool) -> Result<Undo> {
         if checks_first {
-            return Ok(Undo::Unwritten(self.watch.get().writes));
+            return Ok(Undo::Unwritten(self.watch.writes.get()));
         }
         if self.unreleased.replace(false) {
             self.command("RELEASE SAVEPOINT job; SAVEPOINT job")?;
@@ -282,7 +277,7 @@ impl Tx for PgTx<'_> {
         Ok(Undo::Savepoint)
     }
     fn end_job(&self, undo: Undo) -> Result<()> {
-        if self.watch.get().aborted {
+        if self.watch.aborted.get() {
             return Err(crate::error::Error::Internal(
                 "a job succeeded over a failed statement".into(),
             ));
@@ -297,14 +292,11 @@ impl Tx for PgTx<'_> {
             Undo::Savepoint => {
                 self.command("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
                 // The rollback undid whatever failed inside the job.
-                let mut w = self.watch.get();
-                w.aborted = false;
-                self.watch.set(w);
+                self.watch.aborted.set(false);
                 Ok(())
             }
             Undo::Unwritten(writes) => {
-                let w = self.watch.get();
-                if w.aborted || w.writes != writes {
+                if self.watch.aborted.get() || self.watch.writes.get() != writes {
                     return Err(crate::error::Error::Internal(
                         "a job without a savepoint failed after writing".into(),
                     ));
