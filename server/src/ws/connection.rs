@@ -9,10 +9,11 @@
 //! and receipt pushes older than the markers the sync sent are dropped, so markers only move
 //! forward on every connection.
 //!
-//! The loop never awaits the peer: frames go through an [`OutQueue`] whose backlog is bounded;
-//! a peer that does not read is closed with 4008 (or times out its heartbeat), and the
-//! heartbeat, kick, token-expiry and shutdown arms always run. Closing is bounded too: the last
-//! replies and the close frame get a few seconds, then the socket is dropped.
+//! A connection is one task: it owns the socket, and its loop both reads and writes it through
+//! an [`OutQueue`]. The loop never awaits the peer: the queue's backlog is bounded, a peer that
+//! does not read is closed with 4008 (or times out its heartbeat), and the heartbeat, kick,
+//! token-expiry and shutdown arms always run. Closing is bounded too: the last replies and the
+//! close frame get a few seconds, then the socket is dropped.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -25,16 +26,14 @@ use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
 use tokio::sync::mpsc;
 
 use super::markers::{Contiguous, SentMarkers};
+use super::outbound::Outbound;
 use super::outq::{OutQueue, TooSlow};
-use super::writer::{self, Outbound};
 use crate::hub::{CloseReason, Live};
 use crate::limits::TokenBucket;
 use crate::ops::{self, Caller};
 use crate::state::AppState;
 use crate::store::AuthSession;
 
-/// Frames handed to the writer ahead of the socket; what waits beyond is counted in bytes.
-const WRITER_QUEUE: usize = 16;
 /// Time the last replies and the close frame get to leave before the socket is dropped.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(3);
 
@@ -71,9 +70,6 @@ pub(super) struct Conn {
     pub(super) expires_at: tern_proto::Timestamp,
 }
 
-/// The socket's reading half.
-type Stream = futures_util::stream::SplitStream<WebSocket>;
-
 /// Serve one upgraded socket until it closes.
 pub async fn serve(
     socket: WebSocket,
@@ -95,9 +91,13 @@ pub async fn serve(
         conn = reg.conn_id,
         "connected"
     );
-    let (sink, stream) = socket.split();
-    let (out, out_rx) = mpsc::channel(WRITER_QUEUE);
-    let writer = tokio::spawn(writer::run(sink, out_rx, compression));
+    let limits = &state.config.limits;
+    let out = OutQueue::new(
+        socket,
+        compression,
+        limits.connection_queue,
+        limits.connection_queue_bytes,
+    );
     let mut conn = Conn::new(&state, &session, reg.conn_id, out, reg.kick.clone());
     conn.greet(&session, compression);
     if reg.came_online {
@@ -129,20 +129,14 @@ pub async fn serve(
             tracing::debug!(error = %e, "session last-seen not recorded");
         }
     });
-    let links = Links {
-        stream,
-        live: reg.live,
-        compression,
-    };
     // The rarely running futures are boxed: held inline, each would make every idle
     // connection's task as large as the largest of them (serve was 16 KB, run 7 KB).
-    let (close, stream) = Box::pin(conn.run(links)).await;
+    let close = Box::pin(conn.run(reg.live, compression)).await;
     // Too slow by its own queue or by the hub's: counted once, whichever noticed.
     if close == Some(close::TOO_SLOW) {
         metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
     }
-    Box::pin(conn.finish(close, writer)).await;
-    drop(stream);
+    Box::pin(conn.finish(close)).await;
     metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     if state.hub.unregister(session.user_id, reg.conn_id) {
         if let Err(e) = Box::pin(ops::announce_presence(&state, session.user_id, true)).await {
@@ -152,19 +146,12 @@ pub async fn serve(
     tracing::debug!(conn = reg.conn_id, ?close, "disconnected");
 }
 
-/// Everything the loop listens to besides its own queues.
-struct Links {
-    stream: Stream,
-    live: mpsc::Receiver<Live>,
-    compression: bool,
-}
-
 impl Conn {
     fn new(
         state: &AppState,
         session: &AuthSession,
         conn_id: u64,
-        out: mpsc::Sender<Outbound>,
+        out: OutQueue,
         kick: std::sync::Arc<crate::hub::Kick>,
     ) -> Conn {
         let limits = &state.config.limits;
@@ -175,7 +162,7 @@ impl Conn {
                 session_id: session.session_id,
                 conn_id,
             },
-            out: OutQueue::new(out, limits.connection_queue, limits.connection_queue_bytes),
+            out,
             too_slow: false,
             receipts: SentMarkers::default(),
             in_flight: FuturesOrdered::new(),
@@ -208,14 +195,12 @@ impl Conn {
         self.emit(Outbound::own(welcome));
     }
 
-    /// Serve until the connection must close; returns why (`None`: the peer left) and the
-    /// reading half, which is dropped only after the close frame had its chance.
-    async fn run(&mut self, links: Links) -> (Option<CloseReason>, Stream) {
-        let Links {
-            mut stream,
-            mut live,
-            compression,
-        } = links;
+    /// Serve until the connection must close; returns why (`None`: the peer left).
+    async fn run(
+        &mut self,
+        mut live: mpsc::Receiver<Live>,
+        compression: bool,
+    ) -> Option<CloseReason> {
         let kick = self.kick.clone();
         let heartbeat = self.state.config.heartbeat;
         let max_in_flight = self.state.config.limits.max_in_flight;
@@ -247,8 +232,6 @@ impl Conn {
                     self.emit(Outbound::Ping);
                     self.recheck_session();
                 }
-                // Move waiting frames to the writer as it makes room.
-                _ = self.out.ready() => {}
                 Some(reply) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     if let Some(reply) = reply {
                         self.note_reply(&reply);
@@ -256,7 +239,8 @@ impl Conn {
                     }
                 }
                 Some(item) = live.recv() => Box::pin(self.forward(item)).await,
-                frame = stream.next(), if can_read => {
+                // Writes what waits, then reads a frame if the loop can take one.
+                frame = std::future::poll_fn(|cx| self.out.poll_io(cx, can_read)) => {
                     last_heard = Instant::now();
                     if let Some(end) = Box::pin(self.on_message(frame, compression)).await {
                         break end;
@@ -264,7 +248,7 @@ impl Conn {
                 }
             }
         };
-        (close, stream)
+        close
     }
 
     /// Close this connection if its session was revoked elsewhere (another relay on the same
@@ -285,9 +269,9 @@ impl Conn {
     }
 
     /// Finish replying to what was already accepted (those writes are committed or about to
-    /// be) unless the peer is the problem, send the close frame, and stop the writer; all
+    /// be) unless the peer is the problem, send the close frame, and close the socket; all
     /// within a bounded time, so a peer that does not read cannot hold the task.
-    async fn finish(mut self, close: Option<CloseReason>, mut writer: tokio::task::JoinHandle<()>) {
+    async fn finish(mut self, close: Option<CloseReason>) {
         if close != Some(close::TOO_SLOW) {
             let out = &mut self.out;
             let in_flight = &mut self.in_flight;
@@ -301,26 +285,20 @@ impl Conn {
                 }
             })
             .await;
+        } else {
+            // What waits would only delay the close frame behind frames the peer cannot take.
+            self.out.discard();
         }
         if let Some(reason) = close {
-            let _ = self
-                .out
-                .send(Outbound::Close(Box::new(reason)), CLOSING_PATIENCE)
-                .await;
+            let _ = self.out.push(Outbound::Close(Box::new(reason)));
         }
-        drop(self.out);
-        // A writer stuck on a peer that does not read is dropped, closing the socket.
-        if tokio::time::timeout(CLOSING_PATIENCE, &mut writer)
-            .await
-            .is_err()
-        {
-            writer.abort();
-        }
+        // A peer that does not read is dropped with the socket, closing the connection.
+        let _ = tokio::time::timeout(CLOSING_PATIENCE, self.out.close()).await;
     }
 }
 
 impl Conn {
-    /// Hand a frame to the writer; a peer too slow to take it gets closed.
+    /// Queue a frame for the socket; a peer too slow to take it gets closed.
     pub(super) fn emit(&mut self, item: Outbound) {
         if self.out.push(item) == Err(TooSlow) {
             self.too_slow = true;

@@ -19,7 +19,7 @@
 use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
 use super::connection::Conn;
-use super::writer::Outbound;
+use super::outbound::Outbound;
 use crate::fanout::Tag;
 use crate::hub::Live;
 

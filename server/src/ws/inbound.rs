@@ -9,8 +9,8 @@ use axum::extract::ws::Message;
 use tern_proto::{close, ClientFrame, ErrorCode, Ping, RequestId, ServerFrame, SyncRequest};
 
 use super::connection::Conn;
+use super::outbound::Outbound;
 use super::sync;
-use super::writer::Outbound;
 use crate::error::{Error, Result};
 use crate::hub::CloseReason;
 use crate::ops::{self, Ctx, Pending};

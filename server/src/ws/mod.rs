@@ -9,9 +9,9 @@ mod connection;
 mod gaps;
 mod inbound;
 mod markers;
+mod outbound;
 mod outq;
 mod sync;
-mod writer;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
@@ -25,8 +25,8 @@ use crate::error::Error;
 use crate::extract::{authenticate, bearer};
 use crate::state::AppState;
 
-/// Bytes of frames the socket gathers before writing: the writer task feeds everything queued
-/// for a connection and flushes once, so a burst of replies and pushes leaves in one write.
+/// Bytes of frames the socket gathers before writing: a connection feeds everything queued
+/// for it and flushes once, so a burst of replies and pushes leaves in one write.
 /// Small, since a buffer keeps its size after a burst.
 const WRITE_BUFFER: usize = 16 * 1024;
 

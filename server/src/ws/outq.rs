@@ -1,65 +1,78 @@
-//! A connection's outgoing queue as its main loop sees it: handing a frame over never waits.
+//! A connection's socket with its outgoing queue, driven by the connection's own task.
 //!
-//! Frames go to the writer task through a small channel. When the channel is full (the peer
-//! reads slowly) they wait here, in order, and the loop moves them on as the writer frees room
-//! ([`OutQueue::ready`] is one arm of its `select!`). When the backlog passes its limit the
-//! peer is too slow to serve (more frames than its limit, or more bytes: a frame entering the
-//! backlog is serialized there and counted): [`OutQueue::push`] says so and the connection
-//! closes with 4008,
-//! instead of the loop blocking and starving its heartbeat, kick and shutdown arms.
+//! There is no writer task: a connection is one task, and its loop polls [`OutQueue::poll_io`]
+//! as one arm of its `select!`. That poll feeds every waiting frame into the socket, flushes
+//! once (a burst of replies and pushes leaves in one write), then reads the next frame when
+//! the loop wants one. Handing a frame over ([`OutQueue::push`]) never waits: frames wait here,
+//! in order, until the socket takes them. When the backlog passes its limit the peer is too
+//! slow to serve (more frames than its limit, or more bytes: a frame entering the backlog is
+//! serialized there and counted): `push` says so and the connection closes with 4008, instead
+//! of the loop blocking and starving its heartbeat, kick and shutdown arms.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{Sink, Stream};
 
-use super::writer::Outbound;
+use super::outbound::{encode, Outbound};
 
 /// The peer is not reading fast enough to be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooSlow;
 
-/// Ordered, bounded, never-blocking queue in front of the writer.
-pub struct OutQueue {
-    tx: mpsc::Sender<Outbound>,
+/// What the socket read: a frame, a read error, or `None` when the peer left or the socket
+/// failed while writing.
+pub type Read = Option<Result<Message, axum::Error>>;
+
+/// A backlog that grew past this many frames gives its memory back once it is empty again.
+const KEPT_CAPACITY: usize = 16;
+
+/// Ordered, bounded, never-blocking queue in front of the socket, and the socket itself.
+pub struct OutQueue<S = WebSocket> {
+    socket: S,
     backlog: VecDeque<(Outbound, usize)>,
     limit: usize,
     /// Bytes waiting in the backlog, and their limit.
     bytes: usize,
     byte_limit: usize,
+    /// Large frames go out deflated (agreed at the handshake).
+    compression: bool,
+    /// Frames were fed into the socket since its last flush.
+    unflushed: bool,
+    /// A write failed: nothing more can be sent, and the read side reports the end.
+    broken: bool,
 }
 
-impl OutQueue {
-    /// A queue feeding `tx`, holding at most `limit` frames and `byte_limit` bytes beyond the
-    /// channel.
-    pub fn new(tx: mpsc::Sender<Outbound>, limit: usize, byte_limit: usize) -> Self {
+impl<S> OutQueue<S>
+where
+    S: Sink<Message> + Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    /// A queue in front of `socket`, holding at most `limit` frames and `byte_limit` bytes.
+    pub fn new(socket: S, compression: bool, limit: usize, byte_limit: usize) -> Self {
         OutQueue {
-            tx,
+            socket,
             backlog: VecDeque::new(),
             limit,
             bytes: 0,
             byte_limit,
+            compression,
+            unflushed: false,
+            broken: false,
         }
-    }
-
-    fn enqueue(&mut self, item: Outbound) {
-        let (item, n) = item.weighed();
-        self.bytes += n;
-        self.backlog.push_back((item, n));
     }
 
     /// Queue a frame behind everything queued before it; never waits.
     pub fn push(&mut self, item: Outbound) -> Result<(), TooSlow> {
-        if self.backlog.is_empty() {
-            match self.tx.try_send(item) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::TrySendError::Full(item)) => self.enqueue(item),
-                // The writer is gone (socket failed); the read side will notice and end.
-                Err(mpsc::error::TrySendError::Closed(_)) => return Ok(()),
-            }
-        } else {
-            self.enqueue(item);
+        if self.broken {
+            // The read side will notice and end; nothing queued can be delivered any more.
+            return Ok(());
         }
+        let (item, n) = item.weighed();
+        self.bytes += n;
+        self.backlog.push_back((item, n));
         if self.backlog.len() > self.limit || self.bytes > self.byte_limit {
             Err(TooSlow)
         } else {
@@ -67,95 +80,231 @@ impl OutQueue {
         }
     }
 
-    /// Frames waiting beyond the writer's channel.
+    /// Frames waiting for the socket.
     pub fn backlog(&self) -> usize {
         self.backlog.len()
     }
 
-    /// Resolves when the writer has room and the backlog has a frame for it; moves one frame.
-    /// Pending forever while the backlog is empty, so it can sit in a `select!`.
-    pub async fn ready(&mut self) {
-        if self.backlog.is_empty() {
-            return std::future::pending().await;
-        }
-        if let Ok(permit) = self.tx.reserve().await {
-            if let Some((item, n)) = self.backlog.pop_front() {
-                self.bytes -= n;
-                permit.send(item);
-            }
-        } else {
-            // Writer gone: nothing queued can be delivered any more.
-            self.backlog.clear();
-            self.bytes = 0;
-        }
+    /// Drop every frame still waiting (the peer is being closed for not reading them).
+    pub fn discard(&mut self) {
+        self.backlog = VecDeque::new();
+        self.bytes = 0;
     }
 
-    /// Queue `item` behind the backlog, waiting for the writer at most `patience` in all.
-    /// For the few places that must send a sequence in order (a sync's pages, the last
-    /// replies before closing); a peer that does not make room in time is too slow.
-    pub async fn send(&mut self, item: Outbound, patience: Duration) -> Result<(), TooSlow> {
-        let deadline = tokio::time::Instant::now() + patience;
-        while !self.backlog.is_empty() {
-            if tokio::time::timeout_at(deadline, self.ready())
-                .await
-                .is_err()
-            {
-                return Err(TooSlow);
-            }
+    /// Feed the backlog into the socket and flush it. Ready with `Ok` once everything queued
+    /// has been written, with `Err` once the socket has failed.
+    pub fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        if self.broken {
+            return Poll::Ready(Err(()));
         }
-        match tokio::time::timeout_at(deadline, self.tx.send(item)).await {
+        let socket = Pin::new(&mut self.socket);
+        let written = write(
+            socket,
+            cx,
+            &mut self.backlog,
+            self.compression,
+            &mut self.bytes,
+        );
+        let result = match written {
+            Poll::Ready(Ok(fed)) => {
+                self.unflushed |= fed;
+                if self.unflushed {
+                    match Pin::new(&mut self.socket).poll_flush(cx) {
+                        Poll::Ready(Ok(())) => {
+                            self.unflushed = false;
+                            Poll::Ready(Ok(()))
+                        }
+                        Poll::Ready(Err(_)) => Poll::Ready(Err(())),
+                        Poll::Pending => Poll::Pending,
+                    }
+                } else {
+                    Poll::Ready(Ok(()))
+                }
+            }
+            Poll::Ready(Err(())) => Poll::Ready(Err(())),
+            Poll::Pending => {
+                self.unflushed = true;
+                Poll::Pending
+            }
+        };
+        match result {
+            Poll::Ready(Err(())) => {
+                self.broken = true;
+                self.discard();
+            }
+            Poll::Ready(Ok(())) if self.backlog.capacity() > KEPT_CAPACITY => {
+                // A burst's backlog keeps no memory on an idle connection.
+                self.backlog = VecDeque::new();
+            }
+            _ => {}
+        }
+        result
+    }
+
+    /// One arm of the connection loop: write what is waiting, then read a frame if `can_read`.
+    /// Ready with `None` when the peer left or the socket failed.
+    pub fn poll_io(&mut self, cx: &mut Context<'_>, can_read: bool) -> Poll<Read> {
+        if let Poll::Ready(Err(())) = self.poll_write(cx) {
+            return Poll::Ready(None);
+        }
+        if !can_read {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.socket).poll_next(cx)
+    }
+
+    /// Queue `item` and wait until the socket took everything queued, at most `patience`.
+    /// For the few places that must send a sequence in order (a sync's pages, the last replies
+    /// before closing); a peer that does not take it in time is too slow.
+    pub async fn send(&mut self, item: Outbound, patience: Duration) -> Result<(), TooSlow> {
+        self.push(item)?;
+        match tokio::time::timeout(patience, std::future::poll_fn(|cx| self.poll_write(cx))).await {
+            // A failed socket is not a slow peer: the read side reports the end.
             Ok(_) => Ok(()),
             Err(_) => Err(TooSlow),
         }
     }
+
+    /// Write what is queued (a close frame last, if one was pushed) and close the socket.
+    /// Unbounded in time: the caller bounds it.
+    pub async fn close(&mut self) {
+        if std::future::poll_fn(|cx| self.poll_write(cx)).await.is_ok() {
+            let _ = std::future::poll_fn(|cx| Pin::new(&mut self.socket).poll_close(cx)).await;
+        }
+    }
+}
+
+/// Feed frames from the front of `backlog` while the socket accepts them; Ready with whether
+/// any was fed once the backlog is empty.
+fn write<S: Sink<Message> + Unpin>(
+    mut socket: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    backlog: &mut VecDeque<(Outbound, usize)>,
+    compression: bool,
+    bytes: &mut usize,
+) -> Poll<Result<bool, ()>> {
+    let mut fed = false;
+    while !backlog.is_empty() {
+        if ready!(socket.as_mut().poll_ready(cx)).is_err() {
+            return Poll::Ready(Err(()));
+        }
+        let Some((item, n)) = backlog.pop_front() else {
+            break;
+        };
+        *bytes -= n;
+        if socket
+            .as_mut()
+            .start_send(encode(item, compression))
+            .is_err()
+        {
+            return Poll::Ready(Err(()));
+        }
+        fed = true;
+    }
+    Poll::Ready(Ok(fed))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
     use tern_proto::{RequestId, ServerFrame};
+
+    /// What a test socket's peer has: the frames written to it, room for more, and whether
+    /// the link is gone.
+    #[derive(Default)]
+    struct Peer {
+        received: VecDeque<Message>,
+        room: usize,
+        gone: bool,
+    }
+
+    /// A socket whose peer takes at most `room` frames until the test reads them, and which
+    /// never has anything to read.
+    struct TestSocket(Arc<Mutex<Peer>>);
+
+    fn socket(room: usize) -> (TestSocket, Arc<Mutex<Peer>>) {
+        let peer = Arc::new(Mutex::new(Peer {
+            room,
+            ..Peer::default()
+        }));
+        (TestSocket(peer.clone()), peer)
+    }
+
+    impl Sink<Message> for TestSocket {
+        type Error = ();
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            let peer = self.0.lock().unwrap();
+            if peer.gone {
+                Poll::Ready(Err(()))
+            } else if peer.received.len() < peer.room {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        }
+        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), ()> {
+            self.0.lock().unwrap().received.push_back(item);
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Stream for TestSocket {
+        type Item = Result<Message, axum::Error>;
+        fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            Poll::Pending
+        }
+    }
 
     fn pong(id: u64) -> Outbound {
         Outbound::own(ServerFrame::Pong { id: RequestId(id) })
     }
 
-    #[tokio::test]
-    async fn frames_keep_their_order_through_the_backlog_and_a_full_backlog_is_too_slow() {
-        let (tx, mut rx) = mpsc::channel(2);
-        let mut q = OutQueue::new(tx, 3, 1 << 20);
-        for id in 0..5 {
-            assert_eq!(q.push(pong(id)), Ok(()));
+    fn id_of(message: Message) -> u64 {
+        let Message::Text(text) = message else {
+            panic!("expected text, got {message:?}")
+        };
+        match serde_json::from_str(text.as_str()).unwrap() {
+            ServerFrame::Pong { id } => id.0,
+            other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(q.backlog(), 3);
-        assert_eq!(q.push(pong(5)), Err(TooSlow), "over the limit");
-        let mut seen = Vec::new();
-        for _ in 0..100 {
-            if seen.len() == 6 {
-                break;
-            }
-            while let Ok(item) = rx.try_recv() {
-                // Frames that waited in the backlog arrive serialized.
-                let frame = match item {
-                    Outbound::Own(f) => *f,
-                    Outbound::Encoded(text) => serde_json::from_str(&text).unwrap(),
-                    other => panic!("unexpected {other:?}"),
-                };
-                match frame {
-                    ServerFrame::Pong { id } => seen.push(id.0),
-                    other => panic!("unexpected {other:?}"),
-                }
-            }
-            if q.backlog() > 0 {
-                q.ready().await;
-            }
-        }
-        assert_eq!(seen, vec![0, 1, 2, 3, 4, 5]);
     }
 
-    #[tokio::test]
-    async fn a_backlog_over_its_byte_limit_is_too_slow_even_with_few_frames() {
-        let (tx, _rx) = mpsc::channel(1);
-        let mut q = OutQueue::new(tx, 100, 1000);
+    /// Poll the queue's I/O once, as the connection loop does.
+    fn poll_once(q: &mut OutQueue<TestSocket>) -> Poll<Read> {
+        let waker = futures_util::task::noop_waker();
+        q.poll_io(&mut Context::from_waker(&waker), true)
+    }
+
+    #[test]
+    fn frames_keep_their_order_through_the_backlog_and_a_full_backlog_is_too_slow() {
+        let (sock, peer) = socket(2);
+        let mut q = OutQueue::new(sock, false, 3, 1 << 20);
+        for id in 0..3 {
+            assert_eq!(q.push(pong(id)), Ok(()));
+        }
+        assert_eq!(q.push(pong(3)), Err(TooSlow), "over the limit");
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            assert!(poll_once(&mut q).is_pending(), "nothing to read");
+            seen.extend(peer.lock().unwrap().received.drain(..).map(id_of));
+        }
+        assert_eq!(seen, vec![0, 1, 2, 3]);
+        assert_eq!(q.backlog(), 0);
+        assert_eq!(q.push(pong(4)), Ok(()), "room again once the peer read");
+    }
+
+    #[test]
+    fn a_backlog_over_its_byte_limit_is_too_slow_even_with_few_frames() {
+        let (sock, _peer) = socket(1);
+        let mut q = OutQueue::new(sock, false, 100, 1000);
         q.push(pong(0)).unwrap();
         let big = ServerFrame::Error {
             id: None,
@@ -166,14 +315,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_ordered_send_gives_up_when_the_writer_never_makes_room() {
-        let (tx, _rx) = mpsc::channel(1);
-        let mut q = OutQueue::new(tx, 10, 1 << 20);
-        q.push(pong(1)).unwrap();
-        q.push(pong(2)).unwrap();
+    async fn an_ordered_send_gives_up_when_the_peer_never_makes_room() {
+        let (sock, peer) = socket(1);
+        let mut q = OutQueue::new(sock, false, 10, 1 << 20);
+        assert_eq!(q.send(pong(1), Duration::from_millis(50)).await, Ok(()));
         assert_eq!(
-            q.send(pong(3), Duration::from_millis(50)).await,
+            q.send(pong(2), Duration::from_millis(50)).await,
             Err(TooSlow)
         );
+        assert_eq!(peer.lock().unwrap().received.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_socket_ends_the_reading_and_drops_what_waits() {
+        let (sock, peer) = socket(1);
+        peer.lock().unwrap().gone = true;
+        let mut q = OutQueue::new(sock, false, 10, 1 << 20);
+        q.push(pong(1)).unwrap();
+        assert!(matches!(poll_once(&mut q), Poll::Ready(None)));
+        assert_eq!(q.backlog(), 0);
+        assert_eq!(q.push(pong(2)), Ok(()), "a broken socket takes nothing");
+        assert_eq!(q.backlog(), 0);
     }
 }

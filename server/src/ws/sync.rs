@@ -20,8 +20,8 @@ use tern_proto::{
     Seq, ServerFrame, SyncCursors, UserId,
 };
 
+use super::outbound::Outbound;
 use super::outq::OutQueue;
-use super::writer::Outbound;
 use crate::error::Error;
 use crate::ops::visibility::Rules;
 use crate::ops::{privacy_state, visible_presence};

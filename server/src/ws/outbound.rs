@@ -1,17 +1,12 @@
-//! The per-connection writer task: the only owner of the socket's sending half.
-//!
-//! It takes everything queued for the connection, feeds as much as is waiting into the sink and
-//! flushes once, so a burst of fan-out costs one syscall rather than one per frame. Shared
-//! payloads arrive pre-serialized; large ones go out deflated when the client asked for it.
+//! What a connection sends, and how each item becomes a WebSocket message: shared payloads
+//! arrive pre-serialized, replies are serialized here, and large frames go out deflated when
+//! the client asked for it. [`super::outq::OutQueue`] queues them and writes them.
 
 use std::sync::Arc;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use axum::extract::ws::{CloseFrame, Message};
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::ServerFrame;
-use tokio::sync::mpsc;
 
 use crate::fanout::Payload;
 use crate::hub::CloseReason;
@@ -23,11 +18,8 @@ impl Outbound {
     }
 }
 
-/// Most frames fed before a flush.
-const MAX_BATCH: usize = 64;
-
-/// Something for the writer to send. Two words: the writer's channel allocates its slots in
-/// blocks of 32 for every connection, so every variant holds at most one pointer.
+/// Something for the connection to send. Two words, so a backlog slot is three: every variant
+/// holds at most one pointer.
 #[derive(Debug)]
 pub enum Outbound {
     /// A frame serialized once for many recipients.
@@ -46,7 +38,8 @@ pub enum Outbound {
 
 const _: () = assert!(std::mem::size_of::<Outbound>() == 2 * std::mem::size_of::<usize>());
 
-fn encode(item: Outbound, compression: bool) -> Message {
+/// The WebSocket message for `item`.
+pub fn encode(item: Outbound, compression: bool) -> Message {
     match item {
         Outbound::Shared(p) => {
             if compression && p.text().len() >= COMPRESSION_THRESHOLD {
@@ -93,32 +86,4 @@ impl Outbound {
             other => (other, 16),
         }
     }
-}
-
-/// Run until the queue closes, a close is sent, or the socket fails.
-pub async fn run(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
-    compression: bool,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut closing = matches!(first, Outbound::Close(_));
-        if sink.feed(encode(first, compression)).await.is_err() {
-            return;
-        }
-        let mut fed = 1;
-        while !closing && fed < MAX_BATCH {
-            let Ok(item) = rx.try_recv() else { break };
-            closing = matches!(item, Outbound::Close(_));
-            if sink.feed(encode(item, compression)).await.is_err() {
-                return;
-            }
-            fed += 1;
-        }
-        if sink.flush().await.is_err() || closing {
-            let _ = sink.close().await;
-            return;
-        }
-    }
-    let _ = sink.close().await;
 }
