@@ -1,7 +1,9 @@
 //! Accessibility of the real desktop app (Xvfb, WebDriver): the structure a screen reader
-//! relies on (roles, names, live regions), names on every control, who wrote each message,
-//! keyboard use of the conversation list, and the contrast of the rendered colours (WCAG AA:
-//! 4.5:1 for text) measured from the page's computed styles, not from the stylesheet.
+//! relies on (roles, names, live regions), checked in the DOM and in the engine's own
+//! accessibility tree (WebDriver's computed role and label); names on every control; who wrote
+//! each message; keyboard use of the conversation list; and the contrast of the rendered
+//! colours (WCAG AA: 4.5:1 for text) measured from the page's computed styles, not from the
+//! stylesheet.
 
 mod common;
 
@@ -58,11 +60,42 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
         "{structure}"
     );
 
+    // The same from the accessibility tree itself, as the engine exposes it to assistive
+    // technology: roles after ARIA and native semantics, names after name computation.
+    let tree = [
+        ("#messages", "log", "Messages"),
+        ("#conversations", "listbox", "Conversation list"),
+        ("#composer", "textbox", "Message"),
+        ("#send", "button", "Send"),
+        ("#search", "searchbox", "Search messages"),
+    ];
+    for (css, role, name) in tree {
+        assert_eq!(
+            app.accessible(css).await,
+            (role.to_owned(), name.to_owned()),
+            "{css} in the accessibility tree"
+        );
+    }
+    // A message is announced with its author and its text; a conversation row is a named
+    // option of the list.
+    let (role, name) = app.accessible("#messages li.msg").await;
+    assert_eq!(role, "listitem", "a message's role");
+    assert!(
+        name.contains("bob") && name.contains("hello there"),
+        "a message's accessible name: {name:?}"
+    );
+    let (role, row) = app.accessible("#conversations li.conv").await;
+    assert_eq!(role, "option", "a conversation row's role");
+    assert!(
+        row.contains("bob"),
+        "a conversation row's accessible name: {row:?}"
+    );
+
     // Every visible control has a name.
     let unnamed = app
         .js("const name = (e) => (e.getAttribute('aria-label') || e.getAttribute('title') || e.textContent || '').replace(/[^\\p{L}\\p{N}]/gu, '');
              const visible = (e) => e.offsetParent !== null;
-             return [...document.querySelectorAll('button, input, textarea, select, [role=button]')]
+             return [...document.querySelectorAll('button, input, textarea, select, [role=button], [role=option]')]
                .filter(visible)
                .filter((e) => !name(e) && !(e.id && document.querySelector(`label[for=\"${e.id}\"]`)) && !e.closest('label'))
                .map((e) => e.outerHTML.slice(0, 80));")
@@ -126,6 +159,21 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
         "Space opens the chat",
     )
     .await;
+    // The arrows move between rows; the open chat is the selected option.
+    let moved = app
+        .js("const rows = [...document.querySelectorAll('#conversations li.conv')];
+             rows[0].focus();
+             rows[0].dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowDown', bubbles: true, cancelable: true}));
+             const down = document.activeElement === rows[1];
+             rows[1].dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', bubbles: true, cancelable: true}));
+             return [down, document.activeElement === rows[0],
+                     rows.filter((r) => r.getAttribute('aria-selected') === 'true').map((r) => r.querySelector('.title').textContent)];")
+        .await;
+    assert_eq!(
+        moved,
+        serde_json::json!([true, true, ["bob"]]),
+        "arrow keys and the selected row"
+    );
 
     app.quit().await;
     drop(xvfb);

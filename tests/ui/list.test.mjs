@@ -83,14 +83,15 @@ test("the row follows the mute box", () => {
   assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true);
 });
 
-test("a row (role=button) opens on Enter and on Space, and Space does not scroll the list", () => {
+test("a row (an option of the listbox) opens on Enter and on Space, and Space does not scroll the list", () => {
   state.conversations = new Map([[4, conv(4, 0, "dave")]]);
   state.muted = new Set();
   drawList();
   const opened = [];
   wireList((id) => opened.push(id));
   const li = rowOf(4);
-  assert.equal(li.getAttribute("role"), "button");
+  assert.equal(li.getAttribute("role"), "option");
+  assert.equal(li.getAttribute("aria-selected"), "false", "not the open chat");
   assert.equal(li.tabIndex, 0);
   for (const key of ["Enter", " ", "a"]) {
     let prevented = false;

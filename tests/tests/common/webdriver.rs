@@ -216,6 +216,23 @@ impl Driver {
             .await;
     }
 
+    /// The role and the name the browser's accessibility tree gives the element `css` finds
+    /// (WebDriver's Get Computed Role and Get Computed Label): what a screen reader is told,
+    /// after the engine has applied ARIA, native semantics and name computation.
+    pub async fn accessible(&self, css: &str) -> (String, String) {
+        let el = self.find(css).await;
+        let role = self
+            .cmd("GET", &format!("/element/{el}/computedrole"), json!({}))
+            .await;
+        let label = self
+            .cmd("GET", &format!("/element/{el}/computedlabel"), json!({}))
+            .await;
+        (
+            role.as_str().unwrap_or_default().to_owned(),
+            label.as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
     /// Run JavaScript in the page and return its result.
     pub async fn js(&self, script: &str) -> Value {
         self.cmd(

@@ -9,8 +9,9 @@
 // else initials; decoration, aria-hidden), the presence dot on its corner. Only rows whose
 // conversation (or active or muted state) changed are redrawn, and their avatar only when its
 // picture (sha256), title or colour changed (avatars.js fillAvatar). Clicks
-// are delegated to the lists, so rows carry no listeners of their own. Rows are role="button":
-// Enter or Space opens one.
+// are delegated to the lists, so rows carry no listeners of their own. Each list is a listbox
+// and its rows are options (aria-selected on the open chat), which is what the accessibility
+// tree exposes: Enter or Space opens a row, the Up and Down arrows move between rows.
 
 import { $, el, time } from "../dom.js";
 import { state, listed } from "../store.js";
@@ -64,7 +65,8 @@ function fill(li, { c, active, quiet, muted }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.tabIndex = 0;
-  li.setAttribute("role", "button");
+  li.setAttribute("role", "option");
+  li.setAttribute("aria-selected", String(!!active));
   const p = parts(li);
   fillAvatar(p.avatar, c.picture || null, c.title, conversationKey(c, state.userId), "avatar-list");
   p.dot.className = "dot " + (c.online === true ? "online" : c.online === false ? "offline" : "");
@@ -125,18 +127,29 @@ export function drawList() {
   }
 }
 
-/** Whether key event `e` activates a role="button" row: Enter or Space (as a button does). */
-export const activates = (e) => (e.key === "Enter" || e.key === " " || e.key === "Spacebar") && !e.altKey && !e.ctrlKey && !e.metaKey;
+/** Whether key event `e` activates a row: Enter or Space. */
+export const activates = (e) => (e.key === "Enter" || e.key === " " || e.key === "Spacebar") && plain(e);
+
+/** No modifier held (Shift aside). */
+const plain = (e) => !e.altKey && !e.ctrlKey && !e.metaKey;
 
 /** Call `open(id)` when a row of either list is clicked or Enter or Space is pressed on it
- *  (Space does not scroll the list). */
+ *  (Space does not scroll the list); the Up and Down arrows move the focus to the row above or
+ *  below (the list does not scroll by itself). */
 export function wireList(open) {
   const target = (e) => e.target.closest("li.conv");
   for (const ul of [$("conversations"), $("requests")]) {
     ul.addEventListener("click", (e) => { const li = target(e); if (li) open(Number(li.dataset.id)); });
     ul.addEventListener("keydown", (e) => {
       const li = target(e);
-      if (!li || !activates(e)) return;
+      if (!li) return;
+      const step = plain(e) && { ArrowDown: "nextElementSibling", ArrowUp: "previousElementSibling" }[e.key];
+      if (step) {
+        e.preventDefault();
+        li[step]?.focus();
+        return;
+      }
+      if (!activates(e)) return;
       e.preventDefault();
       open(Number(li.dataset.id));
     });
