@@ -1,6 +1,7 @@
 //! A long chat in the real desktop app (Xvfb, WebDriver): the message list holds a bounded
 //! window of rows however far the user scrolls, back to the first message and down again to
-//! the newest, and what it shows is always one gap-free run.
+//! the newest, and what it shows is always one gap-free run. Without a GPU render node the web
+//! process paints without compositing (src-tauri/src/rendering.rs).
 
 mod common;
 
@@ -44,6 +45,24 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
     let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
+
+    // On a machine without a GPU render node (this one renders with Mesa's software OpenGL),
+    // the web process paints without compositing; with one, it keeps WebKit's default.
+    let software = std::env::var("LIBGL_ALWAYS_SOFTWARE").is_ok_and(|v| v == "1")
+        || !std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        });
+    let expected = std::env::var("WEBKIT_DISABLE_COMPOSITING_MODE")
+        .ok()
+        .or(software.then(|| "1".to_owned()));
+    assert_eq!(
+        app.web_process_env("WEBKIT_DISABLE_COMPOSITING_MODE"),
+        expected,
+        "compositing off exactly when OpenGL would be software (render node: {})",
+        !software
+    );
+
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     for i in 1..=N {
         bob.send(conv, &format!("m{i}")).await.unwrap();

@@ -93,6 +93,39 @@ pub fn app_env(xvfb: &Xvfb, data_dir: &Path, relay_url: &str) -> Vec<(&'static s
     ]
 }
 
+/// Every process below `pid`, found through each process's parent in `/proc`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            let ppid = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.split_off(1)
+}
+
 /// WebKitWebDriver plus one session on the app.
 pub struct Driver {
     child: Child,
@@ -231,6 +264,24 @@ impl Driver {
             role.as_str().unwrap_or_default().to_owned(),
             label.as_str().unwrap_or_default().to_owned(),
         )
+    }
+
+    /// The value of `name` in the environment of the app's web process (a descendant of this
+    /// driver named `WebKitWebProcess`), or `None` when it is not set there.
+    pub fn web_process_env(&self, name: &str) -> Option<String> {
+        let web = descendants(self.child.id())
+            .into_iter()
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.starts_with("WebKitWebProces"))
+            })
+            .expect("the app has a web process");
+        let environ = std::fs::read(format!("/proc/{web}/environ")).unwrap();
+        let prefix = format!("{name}=");
+        environ
+            .split(|b| *b == 0)
+            .map(String::from_utf8_lossy)
+            .find_map(|v| v.strip_prefix(&prefix).map(str::to_owned))
     }
 
     /// Run JavaScript in the page and return its result.
