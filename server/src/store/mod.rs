@@ -614,4 +614,100 @@ mod tests {
         let now = store.read(|r| r.current_version()).await.unwrap();
         assert!(now > before, "the change did commit ({before} → {now})");
     }
+    /// SQLite's write-ahead log: a reader on an old snapshot (a long sync) keeps it from being
+    /// reset. Past its limit the writer checkpoints it, which waits for such readers; writes
+    /// must go on meanwhile, and the log must come back under its limit once the reader is done.
+    #[tokio::test]
+    async fn a_reader_on_an_old_snapshot_never_stalls_the_writer_and_the_log_is_bounded_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            path: dir.path().join("tern.db"),
+            synchronous_full: false,
+            max_batch: 64,
+            commit_window: Duration::ZERO,
+            wal_limit_bytes: 1 << 20,
+            postgres: None,
+        };
+        let limit = config.wal_limit_bytes;
+        let wal = {
+            let mut name = config.path.as_os_str().to_owned();
+            name.push("-wal");
+            std::path::PathBuf::from(name)
+        };
+        let (store, _thread) = Store::open(config, Arc::new(Nobody)).unwrap();
+        let user = store
+            .call(|txn, _| txn.create_user("ann", "hash", 0))
+            .await
+            .unwrap();
+        let conv = store
+            .call(move |txn, _| txn.insert_group("g", &[(user, MemberRole::Admin)], 1))
+            .await
+            .unwrap();
+        // A reader takes its snapshot and keeps it.
+        let (taken, snapshot_taken) = oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let reader = store.clone();
+        let reading = tokio::spawn(async move {
+            reader
+                .snapshot(move |r| {
+                    let v = r.current_version()?;
+                    let _ = taken.send(());
+                    let _ = released.recv_timeout(STUCK);
+                    Ok(v)
+                })
+                .await
+        });
+        snapshot_taken.await.unwrap();
+        // Four times the log's limit is written, one batch per message, while it reads.
+        let body = "x".repeat(64 * 1024);
+        let write = |i: usize| {
+            let body = body.clone();
+            store.call(move |txn, _| {
+                let client_id = format!("c{i}");
+                let entry = NewEntry {
+                    conv,
+                    sender: user,
+                    sender_name: "ann",
+                    client_id: &client_id,
+                    body: &body,
+                    kind: tern_proto::MessageKind::Text,
+                    target_seq: None,
+                    reply_to: None,
+                    attachment: None,
+                    withheld_from: None,
+                    now: 1,
+                };
+                txn.insert_new(&entry).map(|r| r.is_some())
+            })
+        };
+        // A writer that waited out its lock timeout (5 s) for the reader at every batch over
+        // the limit would take minutes for these.
+        let writes = async {
+            for i in 0..64 {
+                assert!(write(i).await.unwrap(), "write {i} stored");
+            }
+        };
+        tokio::time::timeout(STUCK, writes)
+            .await
+            .expect("the writes went through while the reader held its snapshot");
+        let grown = std::fs::metadata(&wal).unwrap().len();
+        assert!(
+            grown > limit,
+            "the reader pinned the log past its limit ({grown} bytes)"
+        );
+        release.send(()).unwrap();
+        reading.await.unwrap().unwrap();
+        // Once the reader is gone, the writer brings the log back under its limit.
+        let mut i = 64;
+        let deadline = tokio::time::Instant::now() + STUCK;
+        while std::fs::metadata(&wal).unwrap().len() > limit {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the log stayed over its limit"
+            );
+            write(i).await.unwrap();
+            i += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

@@ -6,7 +6,10 @@
 //! The write-ahead log is bounded: the writer checkpoints it itself (SQLite's automatic
 //! checkpoint every 1000 pages, so copying pages back costs a little on the commit path but can
 //! never fall behind), and if readers ever keep it from being reset and it passes
-//! [`StoreConfig::wal_limit_bytes`], the writer runs a blocking `TRUNCATE` checkpoint.
+//! [`StoreConfig::wal_limit_bytes`], the writer runs a `TRUNCATE` checkpoint. That checkpoint
+//! waits for readers on older snapshots (a long sync holds one), so it waits briefly and, if
+//! they are still there, is tried again a second later: the log is brought back under its
+//! limit as soon as the readers let go, and the writer never stalls behind them.
 
 pub mod accounts;
 pub mod conversations;
@@ -21,7 +24,7 @@ pub use tx::SqliteTx;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
@@ -63,10 +66,7 @@ pub(super) fn start(
         }
         Some(tx)
     };
-    let wal = Wal {
-        path: wal_path(&config.path),
-        limit: config.wal_limit_bytes,
-    };
+    let wal = Wal::new(wal_path(&config.path), config.wal_limit_bytes);
     let collect = Collector::new(config.commit_window, config.max_batch)?;
     let hot = Hot::install(&conn)?;
     let handle = std::thread::Builder::new()
@@ -136,7 +136,7 @@ fn open_connection(config: &StoreConfig) -> Result<Connection> {
         },
     )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "busy_timeout", 5000)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Deleting a message for everyone must erase its text, not leave it in free space.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -186,22 +186,56 @@ fn wal_path(db: &std::path::Path) -> PathBuf {
 struct Wal {
     path: PathBuf,
     limit: u64,
+    /// After a checkpoint that readers kept from finishing: not before then again.
+    retry_at: Option<Instant>,
 }
 
+/// How long the truncating checkpoint waits for readers on older snapshots.
+const TRUNCATE_PATIENCE: Duration = Duration::from_millis(100);
+/// How long after a checkpoint that readers kept busy the next one is tried.
+const TRUNCATE_RETRY: Duration = Duration::from_secs(1);
+/// The connection's usual wait for a lock (`busy_timeout`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Wal {
-    /// Checkpoint and truncate the WAL if it has grown past the limit (a stat per call).
-    fn enforce(&self, conn: &Connection) {
+    fn new(path: PathBuf, limit: u64) -> Wal {
+        Wal {
+            path,
+            limit,
+            retry_at: None,
+        }
+    }
+
+    /// Checkpoint and truncate the WAL if it has grown past the limit (a stat per call),
+    /// waiting at most [`TRUNCATE_PATIENCE`] for readers, and not again for
+    /// [`TRUNCATE_RETRY`] if they kept it from finishing.
+    fn enforce(&mut self, conn: &Connection) {
         let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        if size <= self.limit {
+        if size <= self.limit || self.retry_at.is_some_and(|t| Instant::now() < t) {
             return;
         }
-        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        let _ = conn.busy_timeout(TRUNCATE_PATIENCE);
+        let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
             r.get::<_, i64>(0)
-        }) {
-            Ok(0) => tracing::debug!(size, "WAL over its limit: truncated"),
-            Ok(_) => tracing::warn!(size, "WAL over its limit and a reader kept it busy"),
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
-        }
+        });
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        self.retry_at = match done {
+            Ok(0) => {
+                tracing::debug!(size, "WAL over its limit: truncated");
+                None
+            }
+            Ok(_) => {
+                tracing::debug!(
+                    size,
+                    "WAL over its limit and readers kept it: tried again soon"
+                );
+                Some(Instant::now() + TRUNCATE_RETRY)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                Some(Instant::now() + TRUNCATE_RETRY)
+            }
+        };
     }
 }
 
@@ -210,7 +244,7 @@ fn run(
     mut rx: mpsc::Receiver<Job>,
     mut collect: Collector,
     fanout: Arc<dyn Fanout>,
-    wal: Wal,
+    mut wal: Wal,
     hot: Hot,
 ) {
     let mut batches = 0u64;
