@@ -1,7 +1,7 @@
 //! HTTP endpoints on the relay's port: accounts (register in [`crate::register`], login in
 //! [`crate::login`], logout, logout everywhere; password and sessions in [`crate::account`]),
 //! health, metrics, and the WebSocket upgrade.
-//! Every refusal is a JSON [`ErrorBody`].
+//! Every refusal is a JSON [`ErrorBody`](tern_proto::ErrorBody).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! but has not said so).
 //!
 //! The watcher compares the set of addresses of the up, non-loopback interfaces every
-//! [`EVERY`]: the same question on every platform (`getifaddrs` on Linux and macOS, the adapter
+//! `EVERY`: the same question on every platform (`getifaddrs` on Linux and macOS, the adapter
 //! table on Windows, through the `if-addrs` crate), with no daemon to depend on (not every
 //! Linux desktop runs NetworkManager). A change is reported once, when it is seen.
 

@@ -13,7 +13,7 @@
 //! "stored". Group commit is why storage does not cap throughput: one fsync covers a batch.
 //!
 //! Jobs see the database only through the [`Tx`] trait ([`tx`]); reads that need no write
-//! transaction take a [`ReadTx`] on one of [`READERS`] read-only connections: token checks at
+//! transaction take a [`ReadTx`] on one of `READERS` read-only connections: token checks at
 //! the handshake and health ([`Store::read`]), whose queue is bounded and answers `busy` when
 //! full, so a flood of bogus tokens or health probes never queues in front of message
 //! commits; and a sync's reads ([`Store::snapshot`]), each in one read-only transaction, so a
@@ -54,7 +54,7 @@ pub struct StoreConfig {
     /// Most jobs committed together.
     pub max_batch: usize,
     /// Under load, how long a batch stays open for more jobs after its first (0: commit as
-    /// soon as the queue is empty); at idle a lone job commits at once ([`collect`]).
+    /// soon as the queue is empty); at idle a lone job commits at once (`store::collect`).
     pub commit_window: Duration,
     /// WAL size past which the writer forces a truncating checkpoint.
     pub wal_limit_bytes: u64,
@@ -167,7 +167,7 @@ impl Store {
 
     /// Run a read-only `f` on a read connection inside one read-only transaction: every
     /// statement sees the database as of one moment, as the writer's jobs would, without
-    /// waiting for a group commit (a sync's reads). Waits for one of [`SNAPSHOTS`] places
+    /// waiting for a group commit (a sync's reads). Waits for one of `SNAPSHOTS` places
     /// rather than answering `busy`: its callers are signed in and take their turn.
     pub async fn snapshot<T, F>(&self, f: F) -> Result<T>
     where

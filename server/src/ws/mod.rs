@@ -1,4 +1,4 @@
-//! The WebSocket endpoint: handshake authentication, then one [`connection`] task per socket.
+//! The WebSocket endpoint: handshake authentication, then one `connection` task per socket.
 //!
 //! The handshake is refused with an HTTP status and a JSON [`tern_proto::ErrorBody`] when the
 //! bearer token is missing, unknown, expired or revoked, or when the client asks for a protocol

@@ -163,7 +163,7 @@ pub fn set_hidden(txn: &Transaction<'_>, conv: ConversationId, hidden: bool) -> 
     Ok(())
 }
 
-/// Unread messages across every active conversation (the same count [`list`] gives per
+/// Unread messages across every active conversation (the same count `list` gives per
 /// conversation), in one query.
 pub fn unread_total(txn: &Transaction<'_>, me: UserId) -> Result<u64> {
     let n: i64 = txn

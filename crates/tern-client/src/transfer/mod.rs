@@ -1,4 +1,4 @@
-//! Attachments: sending a file (staged, uploaded resumably by the [`uploader`], then sent as a
+//! Attachments: sending a file (staged, uploaded resumably by the `uploader`, then sent as a
 //! message through the outbox) and downloading one (resumed with HTTP ranges, checked against
 //! its SHA-256, kept in a size-bounded cache folder).
 //!

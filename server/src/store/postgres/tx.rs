@@ -263,7 +263,7 @@ read_tx!(PgTx<'_>, s => &mut s.c());
 
 impl Tx for PgTx<'_> {
     /// A job that makes its refusals before it writes runs without a savepoint, told apart
-    /// by the rows written ([`Watch`]); any other job gets a savepoint, opened in the same
+    /// by the rows written (`Watch`); any other job gets a savepoint, opened in the same
     /// round trip that releases the previous job's.
     fn begin_job(&self, checks_first: bool) -> Result<Undo> {
         if checks_first {

@@ -1,7 +1,7 @@
 //! The embedded SQLite backend: a writer thread that owns the read-write connection and runs
 //! group commits, a read thread on a read-only connection, the schema ([`schema`]) and the
 //! queries, one module per table group ([`accounts`], [`conversations`], [`messages`]),
-//! exposed to the operations through the [`Tx`]/[`ReadTx`] implementations in [`tx`].
+//! exposed to the operations through the [`Tx`](crate::store::Tx)/[`ReadTx`](crate::store::ReadTx) implementations in `tx`.
 //!
 //! The write-ahead log is bounded: the writer checkpoints it itself (SQLite's automatic
 //! checkpoint every 1000 pages, so copying pages back costs a little on the commit path but can
