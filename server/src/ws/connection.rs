@@ -215,8 +215,8 @@ impl Conn {
                 break Some(close::TOO_SLOW);
             }
             // Stop reading while replies pile up: back-pressure reaches the peer through TCP.
-            let can_read =
-                self.in_flight.len() < max_in_flight && self.out.backlog() < max_in_flight;
+            // (The backlog's share of this is checked in `poll_io`, after it has written.)
+            let can_read = self.in_flight.len() < max_in_flight;
             if self.in_flight.len() >= max_in_flight {
                 // Paused for the store, not for the peer: its silence is not its fault.
                 last_heard = Instant::now();
@@ -240,7 +240,7 @@ impl Conn {
                 }
                 Some(item) = live.recv() => Box::pin(self.forward(item)).await,
                 // Writes what waits, then reads a frame if the loop can take one.
-                frame = std::future::poll_fn(|cx| self.out.poll_io(cx, can_read)) => {
+                frame = std::future::poll_fn(|cx| self.out.poll_io(cx, can_read, max_in_flight)) => {
                     last_heard = Instant::now();
                     if let Some(end) = Box::pin(self.on_message(frame, compression)).await {
                         break end;

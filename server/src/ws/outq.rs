@@ -80,11 +80,6 @@ where
         }
     }
 
-    /// Frames waiting for the socket.
-    pub fn backlog(&self) -> usize {
-        self.backlog.len()
-    }
-
     /// Drop every frame still waiting (the peer is being closed for not reading them).
     pub fn discard(&mut self) {
         self.backlog = VecDeque::new();
@@ -141,13 +136,23 @@ where
         result
     }
 
-    /// One arm of the connection loop: write what is waiting, then read a frame if `can_read`.
-    /// Ready with `None` when the peer left or the socket failed.
-    pub fn poll_io(&mut self, cx: &mut Context<'_>, can_read: bool) -> Poll<Read> {
+    /// One arm of the connection loop: write what is waiting, then read a frame if `can_read`
+    /// and fewer than `max_backlog` frames still wait (a peer that does not read gets nothing
+    /// more read from it). The backlog is checked after writing, in the same poll, so a peer
+    /// that catches up is read from again at once. Ready with `None` when the peer left or the
+    /// socket failed.
+    pub fn poll_io(
+        &mut self,
+        cx: &mut Context<'_>,
+        can_read: bool,
+        max_backlog: usize,
+    ) -> Poll<Read> {
         if let Poll::Ready(Err(())) = self.poll_write(cx) {
             return Poll::Ready(None);
         }
-        if !can_read {
+        // Not reading while the backlog is full leaves the write's waker registered (the
+        // backlog is not empty), so the peer making room wakes this arm again.
+        if !can_read || self.backlog.len() >= max_backlog {
             return Poll::Pending;
         }
         Pin::new(&mut self.socket).poll_next(cx)
@@ -218,10 +223,12 @@ mod tests {
         received: VecDeque<Message>,
         room: usize,
         gone: bool,
+        /// What the peer sent, for the socket to read.
+        sent: VecDeque<Message>,
     }
 
     /// A socket whose peer takes at most `room` frames until the test reads them, and which
-    /// never has anything to read.
+    /// reads what the peer `sent`.
     struct TestSocket(Arc<Mutex<Peer>>);
 
     fn socket(room: usize) -> (TestSocket, Arc<Mutex<Peer>>) {
@@ -259,7 +266,10 @@ mod tests {
     impl Stream for TestSocket {
         type Item = Result<Message, axum::Error>;
         fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            Poll::Pending
+            match self.0.lock().unwrap().sent.pop_front() {
+                Some(m) => Poll::Ready(Some(Ok(m))),
+                None => Poll::Pending,
+            }
         }
     }
 
@@ -280,7 +290,7 @@ mod tests {
     /// Poll the queue's I/O once, as the connection loop does.
     fn poll_once(q: &mut OutQueue<TestSocket>) -> Poll<Read> {
         let waker = futures_util::task::noop_waker();
-        q.poll_io(&mut Context::from_waker(&waker), true)
+        q.poll_io(&mut Context::from_waker(&waker), true, usize::MAX)
     }
 
     #[test]
@@ -297,8 +307,36 @@ mod tests {
             seen.extend(peer.lock().unwrap().received.drain(..).map(id_of));
         }
         assert_eq!(seen, vec![0, 1, 2, 3]);
-        assert_eq!(q.backlog(), 0);
+        assert_eq!(q.backlog.len(), 0);
         assert_eq!(q.push(pong(4)), Ok(()), "room again once the peer read");
+    }
+
+    #[test]
+    fn a_full_backlog_stops_reading_and_reading_resumes_in_the_poll_that_drains_it() {
+        let (sock, peer) = socket(0);
+        peer.lock()
+            .unwrap()
+            .sent
+            .push_back(Message::Text("hello".into()));
+        let mut q = OutQueue::new(sock, false, 10, 1 << 20);
+        for id in 0..3 {
+            q.push(pong(id)).unwrap();
+        }
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(
+            q.poll_io(&mut cx, true, 3).is_pending(),
+            "the peer reads nothing"
+        );
+        assert_eq!(peer.lock().unwrap().sent.len(), 1, "nothing read meanwhile");
+        // The peer reads: the same poll writes everything and reads its frame.
+        peer.lock().unwrap().room = 10;
+        match q.poll_io(&mut cx, true, 3) {
+            Poll::Ready(Some(Ok(Message::Text(t)))) => assert_eq!(t.as_str(), "hello"),
+            other => panic!("expected the peer's frame, got {other:?}"),
+        }
+        assert_eq!(q.backlog.len(), 0);
+        assert_eq!(peer.lock().unwrap().received.len(), 3);
     }
 
     #[test]
@@ -333,8 +371,8 @@ mod tests {
         let mut q = OutQueue::new(sock, false, 10, 1 << 20);
         q.push(pong(1)).unwrap();
         assert!(matches!(poll_once(&mut q), Poll::Ready(None)));
-        assert_eq!(q.backlog(), 0);
+        assert_eq!(q.backlog.len(), 0);
         assert_eq!(q.push(pong(2)), Ok(()), "a broken socket takes nothing");
-        assert_eq!(q.backlog(), 0);
+        assert_eq!(q.backlog.len(), 0);
     }
 }
