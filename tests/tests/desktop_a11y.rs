@@ -159,7 +159,8 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
         "Space opens the chat",
     )
     .await;
-    // The arrows move between rows; the open chat is the selected option.
+    // The arrows move between rows; the open chat is the selected option; the list is one tab
+    // stop, at the focused row.
     let moved = app
         .js("const rows = [...document.querySelectorAll('#conversations li.conv')];
              rows[0].focus();
@@ -167,12 +168,13 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
              const down = document.activeElement === rows[1];
              rows[1].dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', bubbles: true, cancelable: true}));
              return [down, document.activeElement === rows[0],
-                     rows.filter((r) => r.getAttribute('aria-selected') === 'true').map((r) => r.querySelector('.title').textContent)];")
+                     rows.filter((r) => r.getAttribute('aria-selected') === 'true').map((r) => r.querySelector('.title').textContent),
+                     rows.map((r) => r.tabIndex)];")
         .await;
     assert_eq!(
         moved,
-        serde_json::json!([true, true, ["bob"]]),
-        "arrow keys and the selected row"
+        serde_json::json!([true, true, ["bob"], [0, -1]]),
+        "arrow keys, the selected row, and one tab stop (the focused row)"
     );
 
     app.quit().await;

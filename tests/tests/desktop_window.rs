@@ -48,7 +48,8 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
 
     // On a machine without a GPU render node (this one renders with Mesa's software OpenGL),
     // the web process paints without compositing; with one, it keeps WebKit's default.
-    let software = std::env::var("LIBGL_ALWAYS_SOFTWARE").is_ok_and(|v| v == "1")
+    let software = std::env::var("LIBGL_ALWAYS_SOFTWARE")
+        .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
         || !std::fs::read_dir("/dev/dri").is_ok_and(|d| {
             d.flatten()
                 .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))

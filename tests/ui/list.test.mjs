@@ -92,7 +92,7 @@ test("a row (an option of the listbox) opens on Enter and on Space, and Space do
   const li = rowOf(4);
   assert.equal(li.getAttribute("role"), "option");
   assert.equal(li.getAttribute("aria-selected"), "false", "not the open chat");
-  assert.equal(li.tabIndex, 0);
+  assert.equal(li.tabIndex, 0, "the list's tab stop");
   for (const key of ["Enter", " ", "a"]) {
     let prevented = false;
     ids.conversations.dispatch("keydown", { key, target: li, preventDefault: () => { prevented = true; } });
@@ -100,6 +100,22 @@ test("a row (an option of the listbox) opens on Enter and on Space, and Space do
   }
   assert.deepEqual(opened, [4, 4]);
   assert.equal(activates({ key: " ", ctrlKey: true }), false, "Ctrl+Space is not a press");
+});
+
+test("each list is one tab stop: the open chat's row, else the first", () => {
+  state.conversations = new Map([[6, conv(6, 0, "erin")], [7, conv(7, 0, "frank")]]);
+  state.muted = new Set();
+  state.open = null;
+  drawList();
+  const stops = () => ids.conversations.children.map((li) => li.tabIndex);
+  assert.deepEqual(stops().sort(), [-1, 0], "one row takes Tab, none open");
+  assert.equal(ids.conversations.children[0].tabIndex, 0, "the first");
+  state.open = 7;
+  drawList();
+  assert.equal(rowOf(7).tabIndex, 0, "the open chat's row");
+  assert.equal(rowOf(6).tabIndex, -1);
+  assert.equal(rowOf(7).getAttribute("aria-selected"), "true");
+  state.open = null;
 });
 
 test("each row starts with the conversation's avatar; a new picture (sha256) redraws it", async () => {

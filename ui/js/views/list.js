@@ -11,7 +11,8 @@
 // picture (sha256), title or colour changed (avatars.js fillAvatar). Clicks
 // are delegated to the lists, so rows carry no listeners of their own. Each list is a listbox
 // and its rows are options (aria-selected on the open chat), which is what the accessibility
-// tree exposes: Enter or Space opens a row, the Up and Down arrows move between rows.
+// tree exposes: Enter or Space opens a row, the Up and Down arrows move between rows, and each
+// list is one tab stop (the focused row, else the open chat's, else the first: tabStop).
 
 import { $, el, time } from "../dom.js";
 import { state, listed } from "../store.js";
@@ -64,7 +65,6 @@ function mutedMark() {
 function fill(li, { c, active, quiet, muted }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
-  li.tabIndex = 0;
   li.setAttribute("role", "option");
   li.setAttribute("aria-selected", String(!!active));
   const p = parts(li);
@@ -117,6 +117,8 @@ export function drawList() {
   const { main, requests } = listed(state.conversations);
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
+  tabStop($("conversations"));
+  tabStop($("requests"));
   drawRequestsHead(requests.length);
   const total = totalUnread(main);
   const title = titleFor(total);
@@ -124,6 +126,20 @@ export function drawList() {
   if (total !== lastTotal) {
     lastTotal = total;
     totalChanged(total);
+  }
+}
+
+/**
+ * The listbox's single tab stop among `ul`'s rows: the focused one, else the open chat's, else
+ * the first (Tab enters the list there; the arrows move within it).
+ */
+function tabStop(ul) {
+  const list = [...ul.children];
+  const focused = document.activeElement;
+  const stop = list.find((li) => li === focused) || list.find((li) => li.className.split(" ").includes("active")) || list[0];
+  for (const li of list) {
+    const t = li === stop ? 0 : -1;
+    if (li.tabIndex !== t) li.tabIndex = t;
   }
 }
 
@@ -147,6 +163,7 @@ export function wireList(open) {
       if (step) {
         e.preventDefault();
         li[step]?.focus();
+        tabStop(ul);
         return;
       }
       if (!activates(e)) return;
