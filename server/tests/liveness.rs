@@ -1,7 +1,8 @@
 //! Liveness under hostile or broken peers: a receiver that stops reading is disconnected, idle
 //! and half-sent sockets are closed, connection limits hold per address without hurting other
 //! addresses, tokens that expire close their connections, shutdown finishes whatever peers do,
-//! receipts never move backwards, and the write-ahead log stays bounded.
+//! receipts never move backwards, the write-ahead log stays bounded, and a client that closes
+//! with replies pending still gets the relay's close frame.
 
 mod common;
 
@@ -413,4 +414,47 @@ async fn a_history_page_is_bounded_in_bytes_and_paging_still_reaches_every_messa
         "40 large messages did not fit one page: {pages:?}"
     );
     assert_eq!(pages.iter().sum::<usize>(), 40, "{pages:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_closes_while_a_reply_is_pending_still_gets_the_relays_close_frame() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    relay.register("bob").await;
+    let conv = alice.start_direct("bob").await;
+    // Sends (their replies wait for commits) and, right behind them, the client's close.
+    for i in 0..200 {
+        alice
+            .send_json(json!({"type": "send", "id": 9000 + i, "conversation_id": conv, "client_id": format!("last{i}"), "body": "bye"}))
+            .await;
+    }
+    alice
+        .send_raw(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        })))
+        .await;
+    // The close handshake completes: the relay answers with its close frame instead of
+    // dropping the connection (which a client sees as an abnormal closure, 1006).
+    let mut answered = None;
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match alice.ws.next().await {
+                Some(Ok(Message::Close(frame))) => {
+                    answered = Some(frame.map(|f| u16::from(f.code)))
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Ok(()),
+            }
+        }
+    })
+    .await
+    .expect("the connection ended");
+    assert_eq!(end, Ok(()), "the connection ended cleanly");
+    assert_eq!(answered, Some(Some(1000)), "the relay's close frame");
 }

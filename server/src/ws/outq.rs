@@ -171,11 +171,12 @@ where
     }
 
     /// Write what is queued (a close frame last, if one was pushed) and close the socket.
-    /// Unbounded in time: the caller bounds it.
+    /// Closing is tried even when writing failed: after the peer's close frame the codec
+    /// refuses further frames, and closing is what sends the close reply it holds (without it
+    /// the peer sees the connection reset, 1006). Unbounded in time: the caller bounds it.
     pub async fn close(&mut self) {
-        if std::future::poll_fn(|cx| self.poll_write(cx)).await.is_ok() {
-            let _ = std::future::poll_fn(|cx| Pin::new(&mut self.socket).poll_close(cx)).await;
-        }
+        let _ = std::future::poll_fn(|cx| self.poll_write(cx)).await;
+        let _ = std::future::poll_fn(|cx| Pin::new(&mut self.socket).poll_close(cx)).await;
     }
 }
 
