@@ -353,14 +353,22 @@ mod tests {
     /// scripts/with-postgres.sh, a fresh PostgreSQL database.
     fn open(dir: &std::path::Path) -> (Store, StoreThread) {
         let config = StoreConfig {
+            postgres: tern_testkit::postgres::test_database(),
+            ..sqlite_config(dir)
+        };
+        Store::open(config, Arc::new(Nobody)).unwrap()
+    }
+
+    /// The tests' store settings, on a SQLite file in `dir`.
+    fn sqlite_config(dir: &std::path::Path) -> StoreConfig {
+        StoreConfig {
             path: dir.join("tern.db"),
             synchronous_full: false,
             max_batch: 64,
             commit_window: Duration::ZERO,
             wal_limit_bytes: 1 << 20,
-            postgres: tern_testkit::postgres::test_database(),
-        };
-        Store::open(config, Arc::new(Nobody)).unwrap()
+            postgres: None,
+        }
     }
 
     /// Long enough for any read on a loaded test machine; only reached if something is stuck.
@@ -620,20 +628,9 @@ mod tests {
     #[tokio::test]
     async fn a_reader_on_an_old_snapshot_never_stalls_the_writer_and_the_log_is_bounded_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            path: dir.path().join("tern.db"),
-            synchronous_full: false,
-            max_batch: 64,
-            commit_window: Duration::ZERO,
-            wal_limit_bytes: 1 << 20,
-            postgres: None,
-        };
+        let config = sqlite_config(dir.path());
         let limit = config.wal_limit_bytes;
-        let wal = {
-            let mut name = config.path.as_os_str().to_owned();
-            name.push("-wal");
-            std::path::PathBuf::from(name)
-        };
+        let wal = sqlite::wal_path(&config.path);
         let (store, _thread) = Store::open(config, Arc::new(Nobody)).unwrap();
         let user = store
             .call(|txn, _| txn.create_user("ann", "hash", 0))

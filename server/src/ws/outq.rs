@@ -92,36 +92,7 @@ where
         if self.broken {
             return Poll::Ready(Err(()));
         }
-        let socket = Pin::new(&mut self.socket);
-        let written = write(
-            socket,
-            cx,
-            &mut self.backlog,
-            self.compression,
-            &mut self.bytes,
-        );
-        let result = match written {
-            Poll::Ready(Ok(fed)) => {
-                self.unflushed |= fed;
-                if self.unflushed {
-                    match Pin::new(&mut self.socket).poll_flush(cx) {
-                        Poll::Ready(Ok(())) => {
-                            self.unflushed = false;
-                            Poll::Ready(Ok(()))
-                        }
-                        Poll::Ready(Err(_)) => Poll::Ready(Err(())),
-                        Poll::Pending => Poll::Pending,
-                    }
-                } else {
-                    Poll::Ready(Ok(()))
-                }
-            }
-            Poll::Ready(Err(())) => Poll::Ready(Err(())),
-            Poll::Pending => {
-                self.unflushed = true;
-                Poll::Pending
-            }
-        };
+        let result = self.feed_and_flush(cx);
         match result {
             Poll::Ready(Err(())) => {
                 self.broken = true;
@@ -134,6 +105,30 @@ where
             _ => {}
         }
         result
+    }
+
+    /// Feed frames from the front of the backlog while the socket accepts them, then flush
+    /// once if anything was fed since the last flush.
+    fn feed_and_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        while !self.backlog.is_empty() {
+            if ready!(Pin::new(&mut self.socket).poll_ready(cx)).is_err() {
+                return Poll::Ready(Err(()));
+            }
+            let (item, n) = self.backlog.pop_front().expect("the backlog is not empty");
+            self.bytes -= n;
+            self.unflushed = true;
+            let message = encode(item, self.compression);
+            if Pin::new(&mut self.socket).start_send(message).is_err() {
+                return Poll::Ready(Err(()));
+            }
+        }
+        if self.unflushed {
+            if ready!(Pin::new(&mut self.socket).poll_flush(cx)).is_err() {
+                return Poll::Ready(Err(()));
+            }
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// One arm of the connection loop: write what is waiting, then read a frame if `can_read`
@@ -178,36 +173,6 @@ where
         let _ = std::future::poll_fn(|cx| self.poll_write(cx)).await;
         let _ = std::future::poll_fn(|cx| Pin::new(&mut self.socket).poll_close(cx)).await;
     }
-}
-
-/// Feed frames from the front of `backlog` while the socket accepts them; Ready with whether
-/// any was fed once the backlog is empty.
-fn write<S: Sink<Message> + Unpin>(
-    mut socket: Pin<&mut S>,
-    cx: &mut Context<'_>,
-    backlog: &mut VecDeque<(Outbound, usize)>,
-    compression: bool,
-    bytes: &mut usize,
-) -> Poll<Result<bool, ()>> {
-    let mut fed = false;
-    while !backlog.is_empty() {
-        if ready!(socket.as_mut().poll_ready(cx)).is_err() {
-            return Poll::Ready(Err(()));
-        }
-        let Some((item, n)) = backlog.pop_front() else {
-            break;
-        };
-        *bytes -= n;
-        if socket
-            .as_mut()
-            .start_send(encode(item, compression))
-            .is_err()
-        {
-            return Poll::Ready(Err(()));
-        }
-        fed = true;
-    }
-    Poll::Ready(Ok(fed))
 }
 
 #[cfg(test)]

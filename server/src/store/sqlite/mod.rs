@@ -146,7 +146,7 @@ fn open_connection(config: &StoreConfig) -> Result<Connection> {
 fn open_reader(config: &StoreConfig) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&config.path, flags)?;
-    conn.pragma_update(None, "busy_timeout", 5000)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(16);
     Ok(conn)
 }
@@ -176,7 +176,7 @@ fn read_loop(conn: Connection, queue: ReadQueue) {
     }
 }
 
-fn wal_path(db: &std::path::Path) -> PathBuf {
+pub(super) fn wal_path(db: &std::path::Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
