@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::webdriver::{app_env, Driver, Xvfb};
+use common::webdriver::{app_env, descendants, Driver, Xvfb};
 use common::*;
 
 fn rss_kib(pid: u32) -> u64 {
@@ -32,26 +32,6 @@ fn pss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-        let ppid = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            out.push(p);
-            out.extend(children(p));
-        }
-    }
-    out
 }
 
 fn comm(pid: u32) -> String {
@@ -108,7 +88,7 @@ fn print_app_memory(what: &str, each: bool) {
         .unwrap();
     let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     let (mut rss, mut pss) = (0, 0);
-    for p in std::iter::once(pid).chain(children(pid)) {
+    for p in std::iter::once(pid).chain(descendants(pid)) {
         let (r, s) = (rss_kib(p), pss_kib(p));
         if each {
             println!("  {} (pid {p}): RSS {r} KiB, PSS {s} KiB", comm(p));

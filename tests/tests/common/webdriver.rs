@@ -94,7 +94,7 @@ pub fn app_env(xvfb: &Xvfb, data_dir: &Path, relay_url: &str) -> Vec<(&'static s
 }
 
 /// Every process below `pid`, found through each process's parent in `/proc`.
-fn descendants(pid: u32) -> Vec<u32> {
+pub fn descendants(pid: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
