@@ -158,9 +158,6 @@ pub struct Limits {
     /// Argon2id cost of new password hashes. Raising it never breaks older hashes (each
     /// records its own parameters); a user's hash is upgraded at their next login.
     pub argon2: crate::auth::Argon2Cost,
-    /// WebSocket read buffer per connection (tungstenite's default of 128 KiB makes idle
-    /// connections expensive).
-    pub read_buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -210,7 +207,6 @@ impl Default for Limits {
             argon2: crate::auth::Argon2Cost::default(),
             register_password_hashes: 1,
             password_queue: 64,
-            read_buffer_bytes: 1024,
         }
     }
 }

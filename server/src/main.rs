@@ -144,9 +144,6 @@ struct Args {
     /// Members per group.
     #[arg(long, env = "TERN_MAX_GROUP_SIZE", default_value_t = 1000)]
     max_group_size: usize,
-    /// WebSocket read buffer per connection (bytes).
-    #[arg(long, env = "TERN_READ_BUFFER_BYTES", default_value_t = 1024)]
-    read_buffer_bytes: usize,
     /// Threads serving connections. 1 (the default) runs every connection on one event loop,
     /// which avoids cross-thread wake-ups; storage always has its own thread.
     #[arg(long, env = "TERN_WORKER_THREADS", default_value_t = 1)]
@@ -227,7 +224,6 @@ impl Args {
             memory_kib: self.argon2_memory_kib.max(8),
             iterations: self.argon2_iterations.max(1),
         };
-        c.limits.read_buffer_bytes = self.read_buffer_bytes.max(256);
         c.limits.send_rate = Rate {
             burst: self.send_burst,
             per_second: self.send_rate,

@@ -130,6 +130,52 @@ async fn invalid_utf8_in_a_text_frame_closes_only_that_connection() {
 }
 
 #[tokio::test]
+async fn a_frame_that_breaks_the_websocket_protocol_closes_only_that_connection_with_1002() {
+    let relay = Relay::start().await;
+    let mut bob = relay.user("bob").await;
+    let reserved_opcode = Frame::message(vec![1, 2], OpCode::Data(Data::Reserved(3)), true);
+    let mut reserved_bit = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Text), true);
+    reserved_bit.header_mut().rsv2 = true;
+    let _alice = relay.user("alice").await;
+    for frame in [reserved_opcode, reserved_bit] {
+        let mut alice = relay.device("alice").await;
+        alice.send_raw(Message::Frame(frame)).await;
+        let code = alice.expect_close().await;
+        assert_eq!(code, Some(1002), "closed with {code:?}");
+        still_works(&mut bob).await;
+    }
+}
+
+#[tokio::test]
+async fn a_request_in_fragments_is_one_request() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let text = json!({"type": "ping", "id": 77}).to_string();
+    let (head, tail) = text.split_at(5);
+    alice
+        .send_raw(Message::Frame(Frame::message(
+            head.as_bytes().to_vec(),
+            OpCode::Data(Data::Text),
+            false,
+        )))
+        .await;
+    alice
+        .send_raw(Message::Frame(Frame::message(
+            tail.as_bytes().to_vec(),
+            OpCode::Data(Data::Continue),
+            true,
+        )))
+        .await;
+    let id = alice
+        .expect(|f| match f {
+            ServerFrame::Pong { id } => Some(*id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(id, RequestId(77));
+}
+
+#[tokio::test]
 async fn an_oversized_frame_gets_frame_too_large_and_a_huge_one_closes_only_that_connection() {
     let relay = Relay::start_with(|c| {
         c.limits.max_frame_bytes = 8 * 1024;

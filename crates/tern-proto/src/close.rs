@@ -15,6 +15,11 @@ pub const GOING_AWAY: CloseCode = CloseCode {
     code: 1001,
     reason: "relay shutting down",
 };
+/// Bytes that break RFC 6455 (an unmasked frame, an unknown opcode, a bad close code, ...).
+pub const PROTOCOL: CloseCode = CloseCode {
+    code: 1002,
+    reason: "WebSocket protocol error",
+};
 /// A text frame that is not UTF-8.
 pub const INVALID_UTF8: CloseCode = CloseCode {
     code: 1007,

@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::WebSocket;
 use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
@@ -28,6 +27,7 @@ use tokio::sync::mpsc;
 use super::markers::{Contiguous, SentMarkers};
 use super::outbound::Outbound;
 use super::outq::{OutQueue, TooSlow};
+use super::wire::handshake::Socket;
 use crate::hub::{CloseReason, Live};
 use crate::limits::TokenBucket;
 use crate::ops::{self, Caller};
@@ -72,7 +72,7 @@ pub(super) struct Conn {
 
 /// Serve one upgraded socket until it closes.
 pub async fn serve(
-    socket: WebSocket,
+    socket: Socket,
     state: AppState,
     session: AuthSession,
     instance: Option<String>,

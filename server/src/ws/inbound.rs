@@ -11,6 +11,7 @@ use tern_proto::{close, ClientFrame, ErrorCode, Ping, RequestId, ServerFrame, Sy
 use super::connection::Conn;
 use super::outbound::Outbound;
 use super::sync;
+use super::wire::WireError;
 use crate::error::{Error, Result};
 use crate::hub::CloseReason;
 use crate::ops::{self, Ctx, Pending};
@@ -241,13 +242,14 @@ impl Conn {
     }
 }
 
-/// The close code for a failed read: 1007 for invalid UTF-8, 1009 for an oversized frame
-/// (the peer learns why instead of reading 1005), nothing for a plain I/O failure.
+/// The close code for a failed read: 1007 for invalid UTF-8, 1009 for an oversized frame,
+/// 1002 for bytes that break RFC 6455 (the peer learns why instead of reading 1006), nothing
+/// for a plain I/O failure.
 fn read_error_close(e: axum::Error) -> Option<CloseReason> {
     let inner = e.into_inner();
-    match inner.downcast_ref::<tungstenite::Error>() {
-        Some(tungstenite::Error::Utf8(_)) => Some(close::INVALID_UTF8),
-        Some(tungstenite::Error::Capacity(_)) => Some(close::TOO_BIG),
-        _ => None,
+    match inner.downcast_ref::<WireError>()? {
+        WireError::InvalidUtf8 => Some(close::INVALID_UTF8),
+        WireError::TooBig(_) => Some(close::TOO_BIG),
+        WireError::Protocol(_) => Some(close::PROTOCOL),
     }
 }

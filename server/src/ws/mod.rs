@@ -2,8 +2,9 @@
 //!
 //! The handshake is refused with an HTTP status and a JSON [`tern_proto::ErrorBody`] when the
 //! bearer token is missing, unknown, expired or revoked, or when the client asks for a protocol
-//! version the relay does not speak. Only then is the connection upgraded, with a small read
-//! buffer and hard frame limits from [`crate::config::Limits`].
+//! version the relay does not speak. Only then is the connection upgraded, onto the relay's own
+//! WebSocket codec ([`wire`]: no buffer held while idle) with the hard frame limit from
+//! [`crate::config::Limits`].
 
 mod connection;
 mod gaps;
@@ -12,8 +13,9 @@ mod markers;
 mod outbound;
 mod outq;
 mod sync;
+mod wire;
 
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tern_proto::{
@@ -24,18 +26,16 @@ use crate::error::ApiError;
 use crate::error::Error;
 use crate::extract::{authenticate, bearer};
 use crate::state::AppState;
+use wire::handshake::Upgrade;
+use wire::WireLimits;
 
 /// Bytes of frames the socket gathers before writing: a connection feeds everything queued
-/// for it and flushes once, so a burst of replies and pushes leaves in one write.
-/// Small, since a buffer keeps its size after a burst.
+/// for it and flushes once, so a burst of replies and pushes leaves in one write (the buffer
+/// is freed once written).
 const WRITE_BUFFER: usize = 16 * 1024;
 
 /// `GET /v1/ws`.
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: Upgrade) -> Response {
     if let Some(v) = headers.get(PROTOCOL_HEADER) {
         if v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()) != Some(PROTOCOL_VERSION) {
             return ApiError(Error::refused(
@@ -71,12 +71,13 @@ pub async fn upgrade(
         }
     };
     let limits = &state.config.limits;
-    let mut res = ws
-        .read_buffer_size(limits.read_buffer_bytes)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_message_size(limits.hard_frame_bytes)
-        .max_frame_size(limits.hard_frame_bytes)
-        .on_upgrade(move |socket| connection::serve(socket, state, session, instance, compression));
+    let wire = WireLimits {
+        max_message: limits.hard_frame_bytes,
+        write_buffer: WRITE_BUFFER,
+    };
+    let mut res = ws.accept(wire, move |socket| {
+        connection::serve(socket, state, session, instance, compression)
+    });
     if compression {
         res.headers_mut().insert(
             COMPRESSION_HEADER,

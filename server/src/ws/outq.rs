@@ -14,10 +14,11 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 
 use super::outbound::{encode, Outbound};
+use super::wire::handshake::Socket;
 
 /// The peer is not reading fast enough to be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,7 @@ pub type Read = Option<Result<Message, axum::Error>>;
 const KEPT_CAPACITY: usize = 16;
 
 /// Ordered, bounded, never-blocking queue in front of the socket, and the socket itself.
-pub struct OutQueue<S = WebSocket> {
+pub struct OutQueue<S = Socket> {
     socket: S,
     backlog: VecDeque<(Outbound, usize)>,
     limit: usize,

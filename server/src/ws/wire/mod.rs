@@ -1,0 +1,345 @@
+//! The relay's WebSocket: RFC 6455 over an upgraded connection, holding no buffer while idle.
+//!
+//! A general-purpose codec keeps a read buffer for the connection's life and reads into its
+//! spare room; with tens of thousands of idle connections that buffer is most of a relay's
+//! memory. Here a read with nothing buffered goes into a buffer on the stack, and only bytes
+//! that do not yet make a whole frame are kept, in a heap buffer sized to that frame and freed
+//! once it is consumed. Outgoing frames are encoded into one buffer that is written (a burst in
+//! one write) and then freed. An idle connection holds the socket and a few words.
+//!
+//! What the socket does for the protocol by itself: answers a ping with a pong, answers the
+//! client's close frame with its own, assembles fragmented messages, and refuses what breaks
+//! RFC 6455 ([`WireError`]): unmasked or reserved-bit frames, unknown opcodes, oversized or
+//! fragmented control frames, invalid close codes, text that is not UTF-8, and frames or
+//! messages over the hard limit (refused from the header, before their bytes are buffered).
+
+mod frame;
+pub mod handshake;
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use axum::extract::ws::{CloseFrame, Message};
+use bytes::Bytes;
+use futures_util::{Sink, Stream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+pub use frame::WireError;
+
+/// Bytes read at once while nothing is buffered (on the stack of the read, not the connection).
+const READ_CHUNK: usize = 4096;
+/// Most bytes zeroed and read into at once while a large frame arrives.
+const MAX_READ: usize = 64 * 1024;
+
+/// Limits of one connection's socket.
+#[derive(Debug, Clone, Copy)]
+pub struct WireLimits {
+    /// Largest frame, and largest message assembled from fragments, in bytes.
+    pub max_message: usize,
+    /// Encoded bytes gathered before a write is forced (a burst leaves in few writes).
+    pub write_buffer: usize,
+}
+
+/// A fragmented message being assembled.
+struct Partial {
+    opcode: u8,
+    data: Vec<u8>,
+}
+
+/// One WebSocket connection, the server's side: a [`Stream`] of the client's messages and a
+/// [`Sink`] for the relay's.
+pub struct Wire<T> {
+    io: T,
+    /// Bytes read and not yet made into messages, from `start`; unallocated while idle.
+    inbox: Vec<u8>,
+    start: usize,
+    /// A fragmented message being assembled (boxed: rare, and idle connections pay a word).
+    partial: Option<Box<Partial>>,
+    /// Encoded frames not yet written, from `written`; unallocated while idle.
+    outbox: Vec<u8>,
+    written: usize,
+    limits: WireLimits,
+    /// The read side is done: the peer closed, left, or broke the protocol.
+    read_done: bool,
+    /// A close frame was queued (the relay's or the reply to the peer's): nothing may follow.
+    close_sent: bool,
+    /// Writing failed; nothing more can be sent.
+    broken: bool,
+}
+
+impl<T> Wire<T> {
+    /// The server's side of an upgraded connection.
+    pub fn new(io: T, limits: WireLimits) -> Self {
+        Wire {
+            io,
+            inbox: Vec::new(),
+            start: 0,
+            partial: None,
+            outbox: Vec::new(),
+            written: 0,
+            limits,
+            read_done: false,
+            close_sent: false,
+            broken: false,
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
+    /// Write what the outbox holds, then free it.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.broken {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        while self.written < self.outbox.len() {
+            let result =
+                ready!(Pin::new(&mut self.io).poll_write(cx, &self.outbox[self.written..]));
+            match result {
+                Ok(0) => return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into()))),
+                Ok(n) => self.written += n,
+                Err(e) => return Poll::Ready(Err(self.fail(e))),
+            }
+        }
+        // Nothing is kept while nothing waits.
+        self.outbox = Vec::new();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.broken = true;
+        self.outbox = Vec::new();
+        self.written = 0;
+        e
+    }
+
+    /// Read more bytes into the inbox; `Ok(0)` when the peer closed its side.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.start == self.inbox.len() {
+            // Nothing buffered: read on the stack and keep only what was read.
+            let mut chunk = [0u8; READ_CHUNK];
+            let mut buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+            self.inbox = buf.filled().to_vec();
+            self.start = 0;
+            return Poll::Ready(Ok(buf.filled().len()));
+        }
+        // Part of a frame is here: read the rest into the inbox itself.
+        if self.start > 0 {
+            self.inbox.drain(..self.start);
+            self.start = 0;
+        }
+        let have = self.inbox.len();
+        let room = (self.inbox.capacity() - have).clamp(READ_CHUNK, MAX_READ);
+        self.inbox.resize(have + room, 0);
+        let mut buf = ReadBuf::new(&mut self.inbox[have..]);
+        let result = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+        let n = buf.filled().len();
+        self.inbox.truncate(have + n);
+        match result {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The next whole message in the inbox, handling control frames and fragments on the way;
+    /// `None` when more bytes are needed.
+    fn next_message(&mut self) -> Result<Option<Message>, WireError> {
+        loop {
+            let buffered = &self.inbox[self.start..];
+            let Some(h) = frame::parse_header(buffered, self.limits.max_message)? else {
+                return Ok(None);
+            };
+            if buffered.len() < h.frame_len() {
+                // Room for exactly the rest of this frame.
+                self.inbox.reserve(h.frame_len() - buffered.len());
+                return Ok(None);
+            }
+            let mut payload = buffered[h.header_len..h.frame_len()].to_vec();
+            frame::unmask(&mut payload, h.mask);
+            self.start += h.frame_len();
+            if self.start == self.inbox.len() {
+                self.inbox = Vec::new();
+                self.start = 0;
+            }
+            if let Some(message) = self.on_frame(h, payload)? {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    /// One frame; `Some` when it completes a message the caller gets.
+    fn on_frame(
+        &mut self,
+        h: frame::Header,
+        payload: Vec<u8>,
+    ) -> Result<Option<Message>, WireError> {
+        match h.opcode {
+            frame::TEXT | frame::BINARY if self.partial.is_some() => {
+                Err(WireError::Protocol("a new message inside a fragmented one"))
+            }
+            frame::TEXT | frame::BINARY if h.fin => message(h.opcode, payload).map(Some),
+            frame::TEXT | frame::BINARY => {
+                self.partial = Some(Box::new(Partial {
+                    opcode: h.opcode,
+                    data: payload,
+                }));
+                Ok(None)
+            }
+            frame::CONTINUATION => {
+                let Some(partial) = self.partial.as_mut() else {
+                    return Err(WireError::Protocol("a continuation without a message"));
+                };
+                if partial.data.len() + payload.len() > self.limits.max_message {
+                    return Err(WireError::TooBig(self.limits.max_message));
+                }
+                partial.data.extend_from_slice(&payload);
+                if !h.fin {
+                    return Ok(None);
+                }
+                let Partial { opcode, data } = *self.partial.take().expect("checked above");
+                message(opcode, data).map(Some)
+            }
+            frame::PING => {
+                if !self.close_sent {
+                    frame::encode(&mut self.outbox, frame::PONG, &payload);
+                }
+                Ok(Some(Message::Ping(payload.into())))
+            }
+            frame::PONG => Ok(Some(Message::Pong(payload.into()))),
+            _ => {
+                let close = frame::parse_close(&payload)?;
+                if !self.close_sent {
+                    // Answer with the peer's code, as RFC 6455 §5.5.1 suggests.
+                    let reply = close.map(|(code, _)| frame::close_payload(code, ""));
+                    frame::encode(
+                        &mut self.outbox,
+                        frame::CLOSE,
+                        reply.as_deref().unwrap_or(&[]),
+                    );
+                    self.close_sent = true;
+                }
+                self.read_done = true;
+                Ok(Some(Message::Close(close.map(|(code, reason)| {
+                    CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    }
+                }))))
+            }
+        }
+    }
+}
+
+/// A whole data message.
+fn message(opcode: u8, data: Vec<u8>) -> Result<Message, WireError> {
+    if opcode == frame::TEXT {
+        let text = String::from_utf8(data).map_err(|_| WireError::InvalidUtf8)?;
+        Ok(Message::Text(text.into()))
+    } else {
+        Ok(Message::Binary(Bytes::from(data)))
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Stream for Wire<T> {
+    type Item = Result<Message, axum::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.read_done {
+                return Poll::Ready(None);
+            }
+            if this.written < this.outbox.len() {
+                // A pong or close reply waits: send it along (a failure shows on the next write).
+                let _ = this.poll_write_out(cx);
+            }
+            match this.next_message() {
+                Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
+                Ok(None) => {}
+                Err(e) => {
+                    this.read_done = true;
+                    this.inbox = Vec::new();
+                    this.partial = None;
+                    return Poll::Ready(Some(Err(axum::Error::new(e))));
+                }
+            }
+            match ready!(this.poll_fill(cx)) {
+                Ok(0) => {
+                    // The peer left, with or without a whole frame.
+                    this.read_done = true;
+                    return Poll::Ready(None);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    this.read_done = true;
+                    return Poll::Ready(Some(Err(axum::Error::new(e))));
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Sink<Message> for Wire<T> {
+    type Error = axum::Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        if this.outbox.len() - this.written >= this.limits.write_buffer {
+            ready!(this.poll_write_out(cx)).map_err(axum::Error::new)?;
+        }
+        if this.broken {
+            return Poll::Ready(Err(axum::Error::new(io::Error::from(
+                io::ErrorKind::BrokenPipe,
+            ))));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        let this = self.get_mut();
+        if this.broken || this.close_sent {
+            return Err(axum::Error::new(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the WebSocket is closing",
+            )));
+        }
+        let out = &mut this.outbox;
+        match item {
+            Message::Text(text) => frame::encode(out, frame::TEXT, text.as_bytes()),
+            Message::Binary(bytes) => frame::encode(out, frame::BINARY, &bytes),
+            Message::Ping(bytes) => frame::encode(out, frame::PING, &bytes[..bytes.len().min(125)]),
+            Message::Pong(bytes) => frame::encode(out, frame::PONG, &bytes[..bytes.len().min(125)]),
+            Message::Close(close) => {
+                let payload = close
+                    .map(|c| frame::close_payload(c.code, c.reason.as_str()))
+                    .unwrap_or_default();
+                frame::encode(out, frame::CLOSE, &payload);
+                this.close_sent = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_out(cx)).map_err(axum::Error::new)?;
+        Pin::new(&mut this.io)
+            .poll_flush(cx)
+            .map_err(axum::Error::new)
+    }
+
+    /// Write what waits (the close frame last, if one was sent or is a reply) and shut the
+    /// connection's sending side.
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        ready!(self.as_mut().poll_flush(cx))?;
+        Pin::new(&mut self.get_mut().io)
+            .poll_shutdown(cx)
+            .map_err(axum::Error::new)
+    }
+}
+
+#[cfg(test)]
+mod tests;
