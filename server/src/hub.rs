@@ -15,15 +15,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tern_proto::{close, SessionId, UserId};
-use tokio::sync::{mpsc, Notify};
 
 use crate::bus::presence::Remote;
 use crate::fanout::{ConnId, Fanout, Payload, Publish, Tag};
 use crate::metrics::Metrics;
 
-/// What reaches a connection from outside its own request handling. One pointer wide: the
-/// channel that carries it allocates its slots in blocks of 32 for every connection, idle
-/// or not.
+mod mailbox;
+pub use mailbox::{Full, Mailbox};
+
+/// What reaches a connection from outside its own request handling. One pointer wide, so a
+/// burst waiting in a [`Mailbox`] is small.
 #[derive(Debug, Clone)]
 pub enum Live {
     /// A frame to push, shared by every recipient of one publication.
@@ -52,46 +53,12 @@ pub type PresenceHook = Box<dyn Fn(UserId, bool) + Send + Sync>;
 /// codes live in [`tern_proto::close`]).
 pub type CloseReason = tern_proto::close::CloseCode;
 
-/// A one-shot "close now" signal for one connection.
-#[derive(Debug, Default)]
-pub struct Kick {
-    notify: Notify,
-    reason: Mutex<Option<CloseReason>>,
-}
-
-impl Kick {
-    /// Ask the connection to close (the first reason wins).
-    pub fn kick(&self, reason: CloseReason) {
-        let mut r = self.reason.lock().unwrap();
-        if r.is_none() {
-            *r = Some(reason);
-            self.notify.notify_one();
-        }
-    }
-
-    /// Whether the connection has been asked to close.
-    pub fn is_kicked(&self) -> bool {
-        self.reason.lock().unwrap().is_some()
-    }
-
-    /// Wait until kicked; returns why.
-    pub async fn kicked(&self) -> CloseReason {
-        loop {
-            if let Some(r) = *self.reason.lock().unwrap() {
-                return r;
-            }
-            self.notify.notified().await;
-        }
-    }
-}
-
 struct Conn {
     id: ConnId,
     session_id: SessionId,
     /// The client process's instance tag from the handshake (see [`Hub::register`]).
     instance: Option<String>,
-    tx: mpsc::Sender<Live>,
-    kick: Arc<Kick>,
+    mailbox: Arc<Mailbox>,
 }
 
 struct UserEntry {
@@ -102,10 +69,8 @@ struct UserEntry {
 pub struct Registration {
     /// Its id.
     pub conn_id: ConnId,
-    /// Frames pushed to it.
-    pub live: mpsc::Receiver<Live>,
-    /// Its close signal.
-    pub kick: Arc<Kick>,
+    /// What is pushed to it, and its close signal.
+    pub mailbox: Arc<Mailbox>,
     /// True if this made the user go from offline to online.
     pub came_online: bool,
 }
@@ -164,8 +129,7 @@ impl Hub {
         instance: Option<String>,
     ) -> Registration {
         let conn_id = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, live) = mpsc::channel(self.shared.queue_len);
-        let kick = Arc::new(Kick::default());
+        let mailbox = Arc::new(Mailbox::new(self.shared.queue_len));
         let mut users = self.shared.users.lock().unwrap();
         let entry = users.entry(user).or_insert_with(|| UserEntry {
             // Most users have one device online: no room reserved for four.
@@ -176,7 +140,7 @@ impl Hub {
             .iter()
             .filter(|c| c.session_id == session_id && c.instance == instance)
         {
-            old.kick.kick(close::REPLACED);
+            old.mailbox.kick(close::REPLACED);
         }
         let came_online = entry.conns.is_empty();
         if came_online {
@@ -188,13 +152,11 @@ impl Hub {
             id: conn_id,
             session_id,
             instance,
-            tx,
-            kick: kick.clone(),
+            mailbox: mailbox.clone(),
         });
         Registration {
             conn_id,
-            live,
-            kick,
+            mailbox,
             came_online,
         }
     }
@@ -242,8 +204,8 @@ impl Hub {
     pub fn catch_up_all(&self) {
         let users = self.shared.users.lock().unwrap();
         for c in users.values().flat_map(|e| e.conns.iter()) {
-            if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(Live::CatchUp) {
-                c.kick.kick(close::TOO_SLOW);
+            if c.mailbox.push(Live::CatchUp) == Err(Full) {
+                c.mailbox.kick(close::TOO_SLOW);
             }
         }
     }
@@ -257,7 +219,7 @@ impl Hub {
                 .iter()
                 .filter(|c| sessions.contains(&c.session_id))
             {
-                c.kick.kick(reason);
+                c.mailbox.kick(reason);
             }
         }
     }
@@ -266,7 +228,7 @@ impl Hub {
     pub fn kick_all(&self, reason: CloseReason) {
         let users = self.shared.users.lock().unwrap();
         for c in users.values().flat_map(|e| e.conns.iter()) {
-            c.kick.kick(reason);
+            c.mailbox.kick(reason);
         }
     }
 
@@ -294,7 +256,7 @@ impl Fanout for Hub {
             for conn in &entry.conns {
                 // A closing connection gets nothing more: after a push dropped by its full
                 // queue, a later one must not arrive behind the gap.
-                if Some(conn.id) == publish.except || conn.kick.is_kicked() {
+                if Some(conn.id) == publish.except || conn.mailbox.is_kicked() {
                     continue;
                 }
                 let pushed = pushed.get_or_insert_with(|| {
@@ -304,11 +266,10 @@ impl Fanout for Hub {
                     })
                 });
                 let live = Live::Frame(pushed.clone());
-                match conn.tx.try_send(live) {
+                // A closing connection's mailbox drops it; it will unregister itself.
+                match conn.mailbox.push(live) {
                     Ok(()) => delivered += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => conn.kick.kick(close::TOO_SLOW),
-                    // The connection is closing; it will unregister itself.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    Err(Full) => conn.mailbox.kick(close::TOO_SLOW),
                 }
             }
         }

@@ -201,7 +201,7 @@ fn app_state(
         .map(object_blobs::ObjectBlobs::open)
         .transpose()?;
     let (conn_guard, conns_done) = mpsc::channel::<()>(1);
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         accounts: Arc::new(AccountGuards::new(&config.limits)?),
         sends: Arc::new(KeyedLimiter::new(config.limits.send_rate)),
         config: Arc::new(config),
@@ -214,7 +214,7 @@ fn app_state(
         blobs,
         objects,
         writing: blobs::Writing::default(),
-    };
+    });
     Ok((state, conns_done))
 }
 

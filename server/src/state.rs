@@ -12,9 +12,27 @@ use crate::limits::KeyedLimiter;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// Cheap-to-clone handle to everything a request needs.
+/// Handle to everything a request needs: one pointer, so every connection task holding it
+/// stays small.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Share `shared` with every handler and connection.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     /// Configuration.
     pub config: Arc<Config>,
     /// Persistence.

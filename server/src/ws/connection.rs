@@ -19,16 +19,15 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
-use tokio::sync::mpsc;
 
+use super::in_flight::InFlight;
 use super::markers::{Contiguous, SentMarkers};
 use super::outbound::Outbound;
 use super::outq::{OutQueue, TooSlow};
 use super::wire::handshake::Socket;
-use crate::hub::{CloseReason, Live};
+use crate::hub::{CloseReason, Mailbox};
 use crate::limits::TokenBucket;
 use crate::ops::{self, Caller};
 use crate::state::AppState;
@@ -36,10 +35,6 @@ use crate::store::AuthSession;
 
 /// Time the last replies and the close frame get to leave before the socket is dropped.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(3);
-
-/// Replies being awaited, in request order; `None` for requests with no reply on success.
-type InFlight =
-    FuturesOrdered<std::pin::Pin<Box<dyn std::future::Future<Output = Option<Outbound>> + Send>>>;
 
 pub(super) struct Conn {
     pub(super) state: AppState,
@@ -64,8 +59,9 @@ pub(super) struct Conn {
     /// The change version this connection's client has been brought to (by its last sync or
     /// catch-up); `None` before its first sync.
     pub(super) seen_version: Option<u64>,
-    /// This connection's close signal (also watched while a sync runs).
-    pub(super) kick: std::sync::Arc<crate::hub::Kick>,
+    /// What the hub pushes to this connection, and its close signal (also watched while a
+    /// sync runs).
+    pub(super) mailbox: std::sync::Arc<Mailbox>,
     /// When the session's token expires.
     pub(super) expires_at: tern_proto::Timestamp,
 }
@@ -98,7 +94,7 @@ pub async fn serve(
         limits.connection_queue,
         limits.connection_queue_bytes,
     );
-    let mut conn = Conn::new(&state, &session, reg.conn_id, out, reg.kick.clone());
+    let mut conn = Conn::new(&state, &session, reg.conn_id, out, reg.mailbox.clone());
     conn.greet(&session, compression);
     if reg.came_online {
         let (st, user) = (state.clone(), session.user_id);
@@ -109,13 +105,13 @@ pub async fn serve(
         });
     }
     if state.shutting_down.load(Ordering::Relaxed) {
-        reg.kick.kick(close::GOING_AWAY);
+        reg.mailbox.kick(close::GOING_AWAY);
     }
     // A logout that committed between the handshake's token check and this registration
     // kicked nobody: check the session once more now that the connection can be found.
     let (sid, now) = (session.session_id, tern_proto::now_ms());
     if let Ok(false) = state.store.read(move |c| c.session_active(sid, now)).await {
-        reg.kick.kick(close::REVOKED);
+        reg.mailbox.kick(close::REVOKED);
     }
     // The session list shows when each device was last connected, to the hour.
     let hour = now - now.rem_euclid(crate::account::LAST_SEEN_GRANULARITY_MS);
@@ -131,7 +127,9 @@ pub async fn serve(
     });
     // The rarely running futures are boxed: held inline, each would make every idle
     // connection's task as large as the largest of them (serve was 16 KB, run 7 KB).
-    let close = Box::pin(conn.run(reg.live, compression)).await;
+    let close = Box::pin(conn.run(compression)).await;
+    // Pushes from now on would wait for nobody.
+    reg.mailbox.close();
     // Too slow by its own queue or by the hub's: counted once, whichever noticed.
     if close == Some(close::TOO_SLOW) {
         metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
@@ -152,7 +150,7 @@ impl Conn {
         session: &AuthSession,
         conn_id: u64,
         out: OutQueue,
-        kick: std::sync::Arc<crate::hub::Kick>,
+        mailbox: std::sync::Arc<Mailbox>,
     ) -> Conn {
         let limits = &state.config.limits;
         Conn {
@@ -165,14 +163,14 @@ impl Conn {
             out,
             too_slow: false,
             receipts: SentMarkers::default(),
-            in_flight: FuturesOrdered::new(),
+            in_flight: InFlight::default(),
             frames: TokenBucket::new(limits.frame_rate),
             rejected_in_a_row: 0,
             synced: HashMap::new(),
             pushed: HashMap::new(),
             contiguous: Contiguous::default(),
             seen_version: None,
-            kick,
+            mailbox,
             expires_at: session.expires_at,
             state: state.clone(),
         }
@@ -196,19 +194,16 @@ impl Conn {
     }
 
     /// Serve until the connection must close; returns why (`None`: the peer left).
-    async fn run(
-        &mut self,
-        mut live: mpsc::Receiver<Live>,
-        compression: bool,
-    ) -> Option<CloseReason> {
-        let kick = self.kick.clone();
+    async fn run(&mut self, compression: bool) -> Option<CloseReason> {
+        let mailbox = self.mailbox.clone();
         let heartbeat = self.state.config.heartbeat;
         let max_in_flight = self.state.config.limits.max_in_flight;
-        let start = tokio::time::Instant::now();
-        let mut ticker = tokio::time::interval_at(start + heartbeat.interval, heartbeat.interval);
-        // The token stops working at its expiry; so does this connection.
-        let expiry = tokio::time::sleep_until(self.expiry_instant());
-        tokio::pin!(expiry);
+        // The token stops working at its expiry; so does this connection. One timer serves
+        // both the heartbeat and the expiry (a timer entry per connection, not two).
+        let expiry = self.expiry_instant();
+        let mut next_beat = tokio::time::Instant::now() + heartbeat.interval;
+        let timer = tokio::time::sleep_until(next_beat.min(expiry));
+        tokio::pin!(timer);
         let mut last_heard = Instant::now();
         let close = loop {
             if self.too_slow {
@@ -222,15 +217,22 @@ impl Conn {
                 last_heard = Instant::now();
             }
             tokio::select! {
-                reason = kick.kicked() => break Some(reason),
-                _ = &mut expiry => break Some(close::EXPIRED),
-                _ = ticker.tick() => {
-                    if last_heard.elapsed() >= heartbeat.timeout {
-                        tracing::debug!(conn = self.caller.conn_id, "heartbeat timeout");
-                        break Some(close::HEARTBEAT_TIMEOUT);
+                reason = mailbox.kicked() => break Some(reason),
+                () = &mut timer => {
+                    let now = tokio::time::Instant::now();
+                    if now >= expiry {
+                        break Some(close::EXPIRED);
                     }
-                    self.emit(Outbound::Ping);
-                    self.recheck_session();
+                    if now >= next_beat {
+                        if last_heard.elapsed() >= heartbeat.timeout {
+                            tracing::debug!(conn = self.caller.conn_id, "heartbeat timeout");
+                            break Some(close::HEARTBEAT_TIMEOUT);
+                        }
+                        self.emit(Outbound::Ping);
+                        self.recheck_session();
+                        next_beat = now + heartbeat.interval;
+                    }
+                    timer.as_mut().reset(next_beat.min(expiry));
                 }
                 Some(reply) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     if let Some(reply) = reply {
@@ -238,7 +240,9 @@ impl Conn {
                         self.emit(reply);
                     }
                 }
-                Some(item) = live.recv() => Box::pin(self.forward(item)).await,
+                item = std::future::poll_fn(|cx| mailbox.poll_recv(cx)) => {
+                    Box::pin(self.forward(item)).await
+                }
                 // Writes what waits, then reads a frame if the loop can take one.
                 frame = std::future::poll_fn(|cx| self.out.poll_io(cx, can_read, max_in_flight)) => {
                     last_heard = Instant::now();
@@ -255,15 +259,15 @@ impl Conn {
     /// database, or `tern-server admin reset-password`); checked on the read connection in
     /// the background, once per heartbeat.
     fn recheck_session(&self) {
-        let (state, sid, kick) = (
+        let (state, sid, mailbox) = (
             self.state.clone(),
             self.caller.session_id,
-            self.kick.clone(),
+            self.mailbox.clone(),
         );
         tokio::spawn(async move {
             let now = tern_proto::now_ms();
             if let Ok(false) = state.store.read(move |c| c.session_active(sid, now)).await {
-                kick.kick(close::REVOKED);
+                mailbox.kick(close::REVOKED);
             }
         });
     }

@@ -104,7 +104,7 @@ impl Conn {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(error = %e, conn = self.caller.conn_id, "gap fill failed");
-                    self.kick.kick(close::GOING_AWAY);
+                    self.mailbox.kick(close::GOING_AWAY);
                     return false;
                 }
             };
@@ -147,7 +147,7 @@ impl Conn {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "catch-up failed; closing so the client syncs");
-                self.kick.kick(close::GOING_AWAY);
+                self.mailbox.kick(close::GOING_AWAY);
                 return;
             }
         };

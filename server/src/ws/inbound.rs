@@ -212,12 +212,12 @@ impl Conn {
         };
         // A sync answers on the socket inline; a kick (logout, replacement, shutdown), the
         // token's expiry or the overall deadline ends it, and the loop then closes.
-        let kick = self.kick.clone();
+        let mailbox = self.mailbox.clone();
         let expiry = self.expiry_instant();
         let deadline = tokio::time::Instant::now() + SYNC_DEADLINE;
         let outcome = tokio::select! {
             done = sync::run(&self.state, request, &self.pushed, &mut self.out, patience) => done,
-            _ = kick.kicked() => return Ok(()),
+            _ = mailbox.kicked() => return Ok(()),
             _ = tokio::time::sleep_until(expiry) => return Ok(()),
             _ = tokio::time::sleep_until(deadline) => Err(sync::SyncError::TooSlow),
         };

@@ -8,6 +8,7 @@
 
 mod connection;
 mod gaps;
+mod in_flight;
 mod inbound;
 mod markers;
 mod outbound;
