@@ -101,7 +101,8 @@ enum Cmd {
         rate: f64,
         #[arg(long, default_value_t = 10.0)]
         secs: f64,
-        /// Clients in the storm (HAProxy holds two descriptors per client: mind `ulimit -n`).
+        /// Clients in the storm (HAProxy holds two descriptors per client: more clients than
+        /// `ulimit -n` allows one process run through several HAProxy processes on one port).
         #[arg(long, default_value_t = 6000)]
         storm: usize,
     },

@@ -2,9 +2,12 @@
 //! (deploy/cluster/haproxy-tern.cfg, which reads its addresses from the environment): the
 //! cluster tests connect through exactly what an operator runs. Debian's `haproxy` package
 //! (scripts/setup.sh installs it), in the foreground on a free loopback port; killed on drop.
+//! Several HAProxy processes can share the port (HAProxy binds with `SO_REUSEPORT`, and the
+//! kernel spreads new connections over them): a process holds two descriptors per client, so
+//! where the descriptor limit cannot be raised, more clients need more processes.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,13 +23,34 @@ pub fn deploy_config() -> PathBuf {
 #[derive(Debug)]
 pub struct Front {
     port: u16,
-    child: Child,
+    children: Vec<Child>,
 }
 
 impl Front {
     /// Start `config` in front of exactly three relays; waits until it accepts connections.
     pub fn start(config: &Path, relays: [SocketAddr; 3]) -> io::Result<Front> {
-        let port = free_port();
+        Self::start_processes(config, relays, 1)
+    }
+
+    /// Start `processes` HAProxy processes of `config` on one port in front of exactly three
+    /// relays; waits until each accepts connections.
+    pub fn start_processes(
+        config: &Path,
+        relays: [SocketAddr; 3],
+        processes: usize,
+    ) -> io::Result<Front> {
+        let mut front = Front {
+            port: free_port(),
+            children: Vec::new(),
+        };
+        for _ in 0..processes.max(1) {
+            let child = Self::spawn(config, relays, front.port)?;
+            front.children.push(child);
+        }
+        Ok(front)
+    }
+
+    fn spawn(config: &Path, relays: [SocketAddr; 3], port: u16) -> io::Result<Child> {
         let mut cmd = Command::new("haproxy");
         cmd.arg("-db")
             .arg("-f")
@@ -42,8 +66,9 @@ impl Front {
             io::Error::other(format!("haproxy: {e} (scripts/setup.sh installs it)"))
         })?;
         for _ in 0..400 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(Front { port, child });
+            // Ready once it holds its own listening socket on the port.
+            if child.try_wait()?.is_none() && listens(child.id(), port) {
+                return Ok(child);
             }
             if let Some(status) = child.try_wait()? {
                 return Err(io::Error::other(format!("haproxy exited: {status}")));
@@ -60,9 +85,36 @@ impl Front {
     }
 }
 
+/// Whether process `pid` holds a socket listening on `port` (from `/proc`: several processes
+/// share the port, so a connection that succeeds says nothing about one of them).
+fn listens(pid: u32, port: u16) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let inodes: Vec<String> = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let local = format!(":{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // local_address, state (0A: listening), inode.
+        f.len() > 9 && f[1].ends_with(&local) && f[3] == "0A" && inodes.iter().any(|i| i == f[9])
+    })
+}
+
 impl Drop for Front {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -179,7 +179,14 @@ pub async fn storm(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
             .parse()
             .expect("an address")
     });
-    let front = tern_testkit::front::Front::start(&tern_testkit::front::deploy_config(), addrs)?;
+    // HAProxy holds two descriptors per client; where its limit is too low for `n` clients
+    // (and cannot be raised), several processes share the port.
+    let processes = (2 * n + 1000).div_ceil(descriptor_limit().max(2000));
+    let front = tern_testkit::front::Front::start_processes(
+        &tern_testkit::front::deploy_config(),
+        addrs,
+        processes,
+    )?;
     let port: u16 = front
         .url()
         .rsplit(':')
@@ -206,7 +213,7 @@ pub async fn storm(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
         t.abort();
     }
     println!(
-        "cluster storm: {n} clients on 3 relays {held:?}; {moving} moved and resynced in {} s; {complete} complete",
+        "cluster storm: {n} clients through {processes} HAProxy process(es) on 3 relays {held:?}; {moving} moved and resynced in {} s; {complete} complete",
         if ok { format!("{took:.2}") } else { "not all".into() }
     );
     drop(front);
@@ -223,6 +230,17 @@ pub async fn storm(exe: &Path, n: usize, messages: usize) -> Result<Figures> {
         )),
         ..Figures::default()
     })
+}
+
+/// This process's soft limit of open files (its children inherit it).
+fn descriptor_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse().ok()
+        })
+        .unwrap_or(1024)
 }
 
 /// A relay's open WebSocket connections, from its `/health`.
