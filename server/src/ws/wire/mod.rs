@@ -2,9 +2,9 @@
 //!
 //! A general-purpose codec keeps a read buffer for the connection's life and reads into its
 //! spare room; with tens of thousands of idle connections that buffer is most of a relay's
-//! memory. Here a read with nothing buffered goes into a buffer on the stack, and only bytes
-//! that do not yet make a whole frame are kept, in a heap buffer sized to that frame and freed
-//! once it is consumed. Outgoing frames are encoded into one buffer that is written (a burst in
+//! memory. Here every read goes into a buffer on the stack, and only bytes that do not yet
+//! make a whole frame are kept, in a heap buffer that grows with the bytes received (never
+//! with the length a header claims) and is freed once consumed. Outgoing frames are encoded into one buffer that is written (a burst in
 //! one write) and then freed. An idle connection holds the socket and a few words.
 //!
 //! What the socket does for the protocol by itself: answers a ping with a pong, answers the
@@ -27,10 +27,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use frame::WireError;
 
-/// Bytes read at once while nothing is buffered (on the stack of the read, not the connection).
-const READ_CHUNK: usize = 4096;
-/// Most bytes zeroed and read into at once while a large frame arrives.
-const MAX_READ: usize = 64 * 1024;
+/// Bytes read at once, on the stack of the read (not in the connection).
+const READ_CHUNK: usize = 8 * 1024;
 
 /// Limits of one connection's socket.
 #[derive(Debug, Clone, Copy)]
@@ -114,34 +112,26 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
         e
     }
 
-    /// Read more bytes into the inbox; `Ok(0)` when the peer closed its side.
+    /// Read more bytes into the inbox; `Ok(0)` when the peer closed its side. Reads go to the
+    /// stack and only what arrived is kept, so the inbox grows with the bytes a peer actually
+    /// sent, never with the length a frame header claims.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut chunk);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        let read = buf.filled();
         if self.start == self.inbox.len() {
-            // Nothing buffered: read on the stack and keep only what was read.
-            let mut chunk = [0u8; READ_CHUNK];
-            let mut buf = ReadBuf::new(&mut chunk);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-            self.inbox = buf.filled().to_vec();
+            // Nothing buffered: keep exactly what was read.
+            self.inbox = read.to_vec();
             self.start = 0;
-            return Poll::Ready(Ok(buf.filled().len()));
+        } else {
+            if self.start > 0 {
+                self.inbox.drain(..self.start);
+                self.start = 0;
+            }
+            self.inbox.extend_from_slice(read);
         }
-        // Part of a frame is here: read the rest into the inbox itself.
-        if self.start > 0 {
-            self.inbox.drain(..self.start);
-            self.start = 0;
-        }
-        let have = self.inbox.len();
-        let room = (self.inbox.capacity() - have).clamp(READ_CHUNK, MAX_READ);
-        self.inbox.resize(have + room, 0);
-        let mut buf = ReadBuf::new(&mut self.inbox[have..]);
-        let result = Pin::new(&mut self.io).poll_read(cx, &mut buf);
-        let n = buf.filled().len();
-        self.inbox.truncate(have + n);
-        match result {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        Poll::Ready(Ok(read.len()))
     }
 
     /// The next whole message in the inbox, handling control frames and fragments on the way;
@@ -153,8 +143,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
                 return Ok(None);
             };
             if buffered.len() < h.frame_len() {
-                // Room for exactly the rest of this frame.
-                self.inbox.reserve(h.frame_len() - buffered.len());
                 return Ok(None);
             }
             let mut payload = buffered[h.header_len..h.frame_len()].to_vec();

@@ -223,6 +223,25 @@ async fn a_frame_over_the_limit_is_refused_before_its_payload_arrives() {
 }
 
 #[tokio::test]
+async fn a_header_claiming_a_large_frame_buffers_only_the_bytes_that_came() {
+    let (mut server, mut io) = pair();
+    let mut bytes = masked(0x80 | frame::BINARY, &vec![5; 1 << 20]);
+    bytes.truncate(14 + 100);
+    io.write_all(&bytes).await.unwrap();
+    let waker = futures_util::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    for _ in 0..3 {
+        assert!(Pin::new(&mut server).poll_next(&mut cx).is_pending());
+    }
+    assert_eq!(server.inbox.len() - server.start, 114);
+    assert!(
+        server.inbox.capacity() < 1024,
+        "{} bytes held for 114 received",
+        server.inbox.capacity()
+    );
+}
+
+#[tokio::test]
 async fn a_message_over_the_limit_in_small_fragments_is_refused() {
     let (server, mut io) = tokio::io::duplex(64 * 1024);
     let mut server = Wire::new(
