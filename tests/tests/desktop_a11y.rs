@@ -167,14 +167,18 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
              rows[0].dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowDown', bubbles: true, cancelable: true}));
              const down = document.activeElement === rows[1];
              rows[1].dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', bubbles: true, cancelable: true}));
-             return [down, document.activeElement === rows[0],
+             const up = document.activeElement === rows[0];
+             rows[0].dispatchEvent(new KeyboardEvent('keydown', {key: 'End', bubbles: true, cancelable: true}));
+             const end = document.activeElement === rows[rows.length - 1];
+             rows[rows.length - 1].dispatchEvent(new KeyboardEvent('keydown', {key: 'Home', bubbles: true, cancelable: true}));
+             return [down, up, end, document.activeElement === rows[0],
                      rows.filter((r) => r.getAttribute('aria-selected') === 'true').map((r) => r.querySelector('.title').textContent),
                      rows.map((r) => r.tabIndex)];")
         .await;
     assert_eq!(
         moved,
-        serde_json::json!([true, true, ["bob"], [0, -1]]),
-        "arrow keys, the selected row, and one tab stop (the focused row)"
+        serde_json::json!([true, true, true, true, ["bob"], [0, -1]]),
+        "arrow keys, Home and End, the selected row, and one tab stop (the focused row)"
     );
 
     app.quit().await;

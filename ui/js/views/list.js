@@ -151,7 +151,7 @@ const plain = (e) => !e.altKey && !e.ctrlKey && !e.metaKey;
 
 /** Call `open(id)` when a row of either list is clicked or Enter or Space is pressed on it
  *  (Space does not scroll the list); the Up and Down arrows move the focus to the row above or
- *  below (the list does not scroll by itself). */
+ *  below, Home and End to the first and last row (the list does not scroll by itself). */
 export function wireList(open) {
   const target = (e) => e.target.closest("li.conv");
   for (const ul of [$("conversations"), $("requests")]) {
@@ -159,10 +159,15 @@ export function wireList(open) {
     ul.addEventListener("keydown", (e) => {
       const li = target(e);
       if (!li) return;
-      const step = plain(e) && { ArrowDown: "nextElementSibling", ArrowUp: "previousElementSibling" }[e.key];
-      if (step) {
+      const to = plain(e) && {
+        ArrowDown: li.nextElementSibling,
+        ArrowUp: li.previousElementSibling,
+        Home: ul.firstElementChild,
+        End: ul.lastElementChild,
+      }[e.key];
+      if (to !== undefined && to !== false) {
         e.preventDefault();
-        li[step]?.focus();
+        to?.focus();
         tabStop(ul);
         return;
       }
