@@ -21,7 +21,7 @@ use crate::fanout::{ConnId, Fanout, Payload, Publish, Tag};
 use crate::metrics::Metrics;
 
 mod mailbox;
-pub use mailbox::{Full, Mailbox};
+pub use mailbox::{Mailbox, Refused};
 
 /// What reaches a connection from outside its own request handling. One pointer wide, so a
 /// burst waiting in a [`Mailbox`] is small.
@@ -204,7 +204,7 @@ impl Hub {
     pub fn catch_up_all(&self) {
         let users = self.shared.users.lock().unwrap();
         for c in users.values().flat_map(|e| e.conns.iter()) {
-            if c.mailbox.push(Live::CatchUp) == Err(Full) {
+            if c.mailbox.push(Live::CatchUp) == Err(Refused::Full) {
                 c.mailbox.kick(close::TOO_SLOW);
             }
         }
@@ -266,10 +266,11 @@ impl Fanout for Hub {
                     })
                 });
                 let live = Live::Frame(pushed.clone());
-                // A closing connection's mailbox drops it; it will unregister itself.
                 match conn.mailbox.push(live) {
                     Ok(()) => delivered += 1,
-                    Err(Full) => conn.mailbox.kick(close::TOO_SLOW),
+                    Err(Refused::Full) => conn.mailbox.kick(close::TOO_SLOW),
+                    // The connection is closing; it will unregister itself.
+                    Err(Refused::Closed) => {}
                 }
             }
         }

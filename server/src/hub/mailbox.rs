@@ -3,8 +3,9 @@
 //!
 //! A bounded channel allocates its shared state with cache-padded ends and a first block of
 //! slots for every connection, idle or not (~700 bytes beside a separate close signal). Here
-//! the queue grows only while pushes wait and gives its memory back once drained. Only the
-//! connection's own task waits on a mailbox, so it keeps one waker.
+//! the queue grows only while pushes wait and gives its memory back once drained. It keeps
+//! one waker, which is only right because a mailbox has one reader: the connection's own task
+//! (its loop and a sync it runs inline). Do not wait on it from another task.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -16,9 +17,14 @@ use super::{CloseReason, Live};
 /// A drained queue that grew past this many items gives its memory back.
 const KEPT_CAPACITY: usize = 8;
 
-/// The queue is full: the connection is not keeping up.
+/// Why a push was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full;
+pub enum Refused {
+    /// The queue is full: the connection is not keeping up.
+    Full,
+    /// The connection reads no more (it is closing); the push was dropped.
+    Closed,
+}
 
 /// Pushes and the close signal of one connection.
 #[derive(Debug)]
@@ -47,16 +53,15 @@ impl Mailbox {
         }
     }
 
-    /// Queue a push. `Err(Full)` when `capacity` pushes already wait; a closed mailbox drops
-    /// it and says `Ok`.
-    pub fn push(&self, item: Live) -> Result<(), Full> {
+    /// Queue a push, unless `capacity` pushes already wait or the connection reads no more.
+    pub fn push(&self, item: Live) -> Result<(), Refused> {
         let waker = {
             let mut inner = self.inner.lock().unwrap();
             if inner.closed {
-                return Ok(());
+                return Err(Refused::Closed);
             }
             if inner.queue.len() >= self.capacity {
-                return Err(Full);
+                return Err(Refused::Full);
             }
             inner.queue.push_back(item);
             inner.waker.take()
@@ -168,7 +173,7 @@ mod tests {
             1,
             "woken once until it polls again"
         );
-        assert_eq!(mb.push(Live::CatchUp), Err(Full));
+        assert_eq!(mb.push(Live::CatchUp), Err(Refused::Full));
         assert!(mb.poll_recv(&mut cx).is_ready());
         assert!(mb.poll_recv(&mut cx).is_ready());
         assert!(mb.poll_recv(&mut cx).is_pending());
@@ -207,8 +212,8 @@ mod tests {
         let mb = Mailbox::new(1);
         mb.push(Live::CatchUp).unwrap();
         mb.close();
-        assert_eq!(mb.push(Live::CatchUp), Ok(()));
-        assert_eq!(mb.push(Live::CatchUp), Ok(()));
+        assert_eq!(mb.push(Live::CatchUp), Err(Refused::Closed));
+        assert_eq!(mb.push(Live::CatchUp), Err(Refused::Closed));
         assert!(mb.inner.lock().unwrap().queue.is_empty());
     }
 }

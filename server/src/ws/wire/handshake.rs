@@ -47,9 +47,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
         if !has_token(&parts.headers, header::SEC_WEBSOCKET_VERSION, "13") {
             return Err(refuse("WebSocket version 13 is required"));
         }
+        // The key is 16 random bytes in base64 (RFC 6455 §4.1).
         let key = match parts.headers.get(header::SEC_WEBSOCKET_KEY) {
-            Some(key) if !key.is_empty() => key.clone(),
-            _ => return Err(refuse("no Sec-WebSocket-Key")),
+            Some(key) if valid_key(key.as_bytes()) => key.clone(),
+            _ => return Err(refuse("no valid Sec-WebSocket-Key")),
         };
         let on_upgrade = parts
             .extensions
@@ -94,6 +95,13 @@ fn accept_key(key: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha1.finalize())
 }
 
+/// Whether `key` is 16 bytes in base64.
+fn valid_key(key: &[u8]) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .is_ok_and(|k| k.len() == 16)
+}
+
 /// Whether the header's comma-separated tokens include `token` (case-insensitive).
 fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|v| {
@@ -113,6 +121,14 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn a_key_is_sixteen_bytes_in_base64() {
+        assert!(valid_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(!valid_key(b""));
+        assert!(!valid_key(b"not base64!"));
+        assert!(!valid_key(b"c2hvcnQ="), "five bytes");
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub use frame::WireError;
 
 /// Bytes read at once, on the stack of the read (not in the connection).
 const READ_CHUNK: usize = 8 * 1024;
+/// An inbox holding a partial frame gives back room over this much and over four times its
+/// contents (a large frame's room is not kept for the small ones after it).
+const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Limits of one connection's socket.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +60,12 @@ pub struct Wire<T> {
     /// Encoded frames not yet written, from `written`; unallocated while idle.
     outbox: Vec<u8>,
     written: usize,
+    /// The payload of the pong owed for the latest ping. One at most, as RFC 6455 §5.5.3
+    /// allows: a peer that pings without reading cannot pile pongs up in the outbox.
+    pong: Option<Bytes>,
+    /// Bytes were written outside a flush (a pong, a close reply) and the stream below
+    /// (TLS) may hold them until flushed.
+    unflushed: bool,
     limits: WireLimits,
     /// The read side is done: the peer closed, left, or broke the protocol.
     read_done: bool,
@@ -76,6 +85,8 @@ impl<T> Wire<T> {
             partial: None,
             outbox: Vec::new(),
             written: 0,
+            pong: None,
+            unflushed: false,
             limits,
             read_done: false,
             close_sent: false,
@@ -85,28 +96,61 @@ impl<T> Wire<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
-    /// Write what the outbox holds, then free it.
+    /// Write what the outbox holds, then the pong owed (if any), then free it. The pong is
+    /// encoded only once everything before it has left, so a peer that pings without reading
+    /// is owed one pong, never a pile of them.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.broken {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        while self.written < self.outbox.len() {
-            let result =
-                ready!(Pin::new(&mut self.io).poll_write(cx, &self.outbox[self.written..]));
-            match result {
-                Ok(0) => return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into()))),
-                Ok(n) => self.written += n,
-                Err(e) => return Poll::Ready(Err(self.fail(e))),
+        loop {
+            while self.written < self.outbox.len() {
+                let result =
+                    ready!(Pin::new(&mut self.io).poll_write(cx, &self.outbox[self.written..]));
+                match result {
+                    Ok(0) => return Poll::Ready(Err(self.fail(io::ErrorKind::WriteZero.into()))),
+                    Ok(n) => self.written += n,
+                    Err(e) => return Poll::Ready(Err(self.fail(e))),
+                }
+            }
+            // Nothing is kept while nothing waits.
+            self.outbox = Vec::new();
+            self.written = 0;
+            match self.pong.take() {
+                Some(payload) if !self.close_sent => {
+                    frame::encode(&mut self.outbox, frame::PONG, &payload)
+                }
+                _ => return Poll::Ready(Ok(())),
             }
         }
-        // Nothing is kept while nothing waits.
-        self.outbox = Vec::new();
-        self.written = 0;
-        Poll::Ready(Ok(()))
+    }
+
+    /// Send what the socket owes by itself (a pong, a close reply) without waiting: what
+    /// cannot leave now leaves when the task is woken for it. A failure shows on the next
+    /// write.
+    fn drive_control(&mut self, cx: &mut Context<'_>) {
+        if self.broken {
+            return;
+        }
+        if self.pong.is_some() || self.written < self.outbox.len() {
+            match self.poll_write_out(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = true,
+                _ => return,
+            }
+        }
+        if self.unflushed {
+            if let Poll::Ready(result) = Pin::new(&mut self.io).poll_flush(cx) {
+                self.unflushed = false;
+                if let Err(e) = result {
+                    self.fail(e);
+                }
+            }
+        }
     }
 
     fn fail(&mut self, e: io::Error) -> io::Error {
         self.broken = true;
+        self.pong = None;
         self.outbox = Vec::new();
         self.written = 0;
         e
@@ -148,9 +192,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
             let mut payload = buffered[h.header_len..h.frame_len()].to_vec();
             frame::unmask(&mut payload, h.mask);
             self.start += h.frame_len();
-            if self.start == self.inbox.len() {
+            let left = self.inbox.len() - self.start;
+            if left == 0 {
                 self.inbox = Vec::new();
                 self.start = 0;
+            } else if self.inbox.capacity() > SHRINK_ABOVE.max(4 * left) {
+                // What is left after a large frame keeps no more room than it needs.
+                self.inbox.drain(..self.start);
+                self.start = 0;
+                self.inbox.shrink_to(READ_CHUNK.max(left));
             }
             if let Some(message) = self.on_frame(h, payload)? {
                 return Ok(Some(message));
@@ -191,10 +241,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
                 message(opcode, data).map(Some)
             }
             frame::PING => {
+                let payload = Bytes::from(payload);
                 if !self.close_sent {
-                    frame::encode(&mut self.outbox, frame::PONG, &payload);
+                    // Replaces a pong not yet sent: only the latest ping is answered.
+                    self.pong = Some(payload.clone());
                 }
-                Ok(Some(Message::Ping(payload.into())))
+                Ok(Some(Message::Ping(payload)))
             }
             frame::PONG => Ok(Some(Message::Pong(payload.into()))),
             _ => {
@@ -240,10 +292,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Stream for Wire<T> {
             if this.read_done {
                 return Poll::Ready(None);
             }
-            if this.written < this.outbox.len() {
-                // A pong or close reply waits: send it along (a failure shows on the next write).
-                let _ = this.poll_write_out(cx);
-            }
+            this.drive_control(cx);
             match this.next_message() {
                 Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
                 Ok(None) => {}
@@ -314,9 +363,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Sink<Message> for Wire<T> {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
         ready!(this.poll_write_out(cx)).map_err(axum::Error::new)?;
-        Pin::new(&mut this.io)
-            .poll_flush(cx)
-            .map_err(axum::Error::new)
+        ready!(Pin::new(&mut this.io).poll_flush(cx)).map_err(axum::Error::new)?;
+        this.unflushed = false;
+        Poll::Ready(Ok(()))
     }
 
     /// Write what waits (the close frame last, if one was sent or is a reply) and shut the

@@ -242,6 +242,116 @@ async fn a_header_claiming_a_large_frame_buffers_only_the_bytes_that_came() {
 }
 
 #[tokio::test]
+async fn a_peer_that_pings_without_reading_is_owed_one_pong_not_one_per_ping() {
+    // A pipe that holds little: the peer reads nothing, so writes soon stall.
+    let (server, mut io) = tokio::io::duplex(1024);
+    let mut server = Wire::new(server, LIMITS);
+    let waker = futures_util::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let ping = masked(0x80 | frame::PING, &[7; 125]);
+    let mut most = 0;
+    for _ in 0..2000 {
+        io.write_all(&ping).await.unwrap();
+        while let Poll::Ready(Some(Ok(Message::Ping(_)))) = Pin::new(&mut server).poll_next(&mut cx)
+        {
+        }
+        most = most.max(server.outbox.len() - server.written);
+    }
+    assert!(most <= 2 * 127, "{most} bytes of pongs waiting");
+}
+
+#[tokio::test]
+async fn a_pong_is_flushed_through_a_stream_that_holds_writes_until_flushed() {
+    let (server, io) = tokio::io::duplex(64 * 1024);
+    let mut server = Wire::new(Held::new(server), LIMITS);
+    let mut client = client_codec(io).await;
+    client.send(ClientMessage::Ping("hi".into())).await.unwrap();
+    // The server reads the ping and, polled again, sends the pong on its own.
+    match server.next().await {
+        Some(Ok(Message::Ping(p))) => assert_eq!(&p[..], b"hi"),
+        other => panic!("expected the ping, got {other:?}"),
+    }
+    let waker = futures_util::task::noop_waker();
+    assert!(Pin::new(&mut server)
+        .poll_next(&mut Context::from_waker(&waker))
+        .is_pending());
+    match tokio::time::timeout(std::time::Duration::from_secs(5), client.next()).await {
+        Ok(Some(Ok(ClientMessage::Pong(p)))) => assert_eq!(&p[..], b"hi"),
+        other => panic!("expected the pong, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_small_frame_left_after_a_large_one_does_not_keep_its_room() {
+    let (mut server, mut io) = pair();
+    let mut bytes = masked(0x80 | frame::BINARY, &vec![1; 900_000]);
+    bytes.extend_from_slice(&masked(0x80 | frame::PING, b"x")[..3]);
+    let writer = tokio::spawn(async move {
+        io.write_all(&bytes).await.unwrap();
+        io
+    });
+    match server.next().await {
+        Some(Ok(Message::Binary(b))) => assert_eq!(b.len(), 900_000),
+        other => panic!("expected the large frame, got {other:?}"),
+    }
+    assert_eq!(server.inbox.len() - server.start, 3);
+    assert!(
+        server.inbox.capacity() <= 64 * 1024,
+        "{} bytes kept for 3",
+        server.inbox.capacity()
+    );
+    drop(writer.await);
+}
+
+/// A stream that, like TLS, takes writes into its own buffer and sends them only when flushed.
+struct Held {
+    inner: DuplexStream,
+    held: Vec<u8>,
+}
+
+impl Held {
+    fn new(inner: DuplexStream) -> Self {
+        Held {
+            inner,
+            held: Vec::new(),
+        }
+    }
+}
+
+impl AsyncRead for Held {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Held {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.held.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        while !this.held.is_empty() {
+            let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &this.held))?;
+            this.held.drain(..n);
+        }
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.as_mut().poll_flush(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
 async fn a_message_over_the_limit_in_small_fragments_is_refused() {
     let (server, mut io) = tokio::io::duplex(64 * 1024);
     let mut server = Wire::new(
