@@ -308,6 +308,40 @@ async fn a_flood_past_the_rate_limit_is_refused_and_other_users_are_unaffected()
 }
 
 #[tokio::test]
+async fn a_flood_of_websocket_pings_counts_against_the_frame_rate() {
+    let relay = Relay::start_with(|c| {
+        c.limits.frame_rate.burst = 10.0;
+        c.limits.frame_rate.per_second = 0.1;
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    for _ in 0..20 {
+        alice.send_raw(Message::Ping(vec![1, 2, 3].into())).await;
+    }
+    let mut limited = 0;
+    for _ in 0..10 {
+        if let ServerFrame::Error {
+            code: tern_proto::ErrorCode::RateLimited,
+            ..
+        } = alice.recv().await
+        {
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 10, "the pings past the burst are refused");
+    for _ in 0..1100 {
+        if alice.ws.send(Message::Ping(vec![0].into())).await.is_err() {
+            break;
+        }
+    }
+    let code = alice.expect_close().await;
+    assert!(matches!(code, None | Some(1008)), "closed with {code:?}");
+    still_works(&mut bob).await;
+    assert_eq!(connections(&relay).await, 1, "only bob is still connected");
+}
+
+#[tokio::test]
 async fn a_frame_flood_is_refused_and_an_endless_one_is_disconnected() {
     let relay = Relay::start_with(|c| {
         c.limits.frame_rate.burst = 10.0;

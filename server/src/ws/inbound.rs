@@ -49,7 +49,11 @@ impl Conn {
                 Charge::Refused => None,
                 Charge::Close(reason) => Some(Some(reason)),
             },
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+            // WebSocket pings and pongs are frames too: a flood of them is refused like any.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => match self.charge(None).await {
+                Charge::Close(reason) => Some(Some(reason)),
+                Charge::Admitted | Charge::Refused => None,
+            },
             Some(Ok(Message::Close(_))) | None => Some(None),
             Some(Err(e)) => {
                 tracing::debug!(conn = self.caller.conn_id, error = %e, "socket error");
