@@ -152,20 +152,10 @@ async fn a_request_in_fragments_is_one_request() {
     let mut alice = relay.user("alice").await;
     let text = json!({"type": "ping", "id": 77}).to_string();
     let (head, tail) = text.split_at(5);
-    alice
-        .send_raw(Message::Frame(Frame::message(
-            head.as_bytes().to_vec(),
-            OpCode::Data(Data::Text),
-            false,
-        )))
-        .await;
-    alice
-        .send_raw(Message::Frame(Frame::message(
-            tail.as_bytes().to_vec(),
-            OpCode::Data(Data::Continue),
-            true,
-        )))
-        .await;
+    for (part, opcode, last) in [(head, Data::Text, false), (tail, Data::Continue, true)] {
+        let frame = Frame::message(part.as_bytes().to_vec(), OpCode::Data(opcode), last);
+        alice.send_raw(Message::Frame(frame)).await;
+    }
     let id = alice
         .expect(|f| match f {
             ServerFrame::Pong { id } => Some(*id),
@@ -307,13 +297,18 @@ async fn a_flood_past_the_rate_limit_is_refused_and_other_users_are_unaffected()
     assert!(!bob.send_msg(conv, "b1", "fine").await.1);
 }
 
-#[tokio::test]
-async fn a_flood_of_websocket_pings_counts_against_the_frame_rate() {
-    let relay = Relay::start_with(|c| {
+/// A relay allowing a burst of 10 frames per connection, then one every 10 s.
+async fn strict_frame_rate() -> Relay {
+    Relay::start_with(|c| {
         c.limits.frame_rate.burst = 10.0;
         c.limits.frame_rate.per_second = 0.1;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_flood_of_websocket_pings_counts_against_the_frame_rate() {
+    let relay = strict_frame_rate().await;
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     for _ in 0..20 {
@@ -343,11 +338,7 @@ async fn a_flood_of_websocket_pings_counts_against_the_frame_rate() {
 
 #[tokio::test]
 async fn a_frame_flood_is_refused_and_an_endless_one_is_disconnected() {
-    let relay = Relay::start_with(|c| {
-        c.limits.frame_rate.burst = 10.0;
-        c.limits.frame_rate.per_second = 0.1;
-    })
-    .await;
+    let relay = strict_frame_rate().await;
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
     for i in 0..20 {
