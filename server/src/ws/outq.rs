@@ -149,6 +149,11 @@ where
         // Not reading while the backlog is full leaves the write's waker registered (the
         // backlog is not empty), so the peer making room wakes this arm again.
         if !can_read || self.backlog.len() >= max_backlog {
+            if self.backlog.is_empty() && !self.broken {
+                // Paused for the store: what the socket owes by itself (a pong) still leaves.
+                // A failure shows when reading resumes.
+                let _ = Pin::new(&mut self.socket).poll_flush(cx);
+            }
             return Poll::Pending;
         }
         Pin::new(&mut self.socket).poll_next(cx)
@@ -329,6 +334,41 @@ mod tests {
             Err(TooSlow)
         );
         assert_eq!(peer.lock().unwrap().received.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_pong_leaves_while_reading_is_paused() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (server, mut client) = tokio::io::duplex(4096);
+        let limits = super::super::wire::WireLimits {
+            max_message: 1 << 20,
+            write_buffer: 1 << 14,
+        };
+        let mut q = OutQueue::new(
+            super::super::wire::Wire::new(server, limits),
+            false,
+            10,
+            1 << 20,
+        );
+        // A masked ping with payload "hi" (mask of zeros).
+        client
+            .write_all(&[0x89, 0x82, 0, 0, 0, 0, b'h', b'i'])
+            .await
+            .unwrap();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(matches!(
+            q.poll_io(&mut cx, true, 10),
+            Poll::Ready(Some(Ok(Message::Ping(_))))
+        ));
+        // The loop pauses reading (requests in flight); the pong goes out all the same.
+        assert!(q.poll_io(&mut cx, false, 10).is_pending());
+        let mut pong = [0u8; 4];
+        tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut pong))
+            .await
+            .expect("the pong is sent while reading is paused")
+            .unwrap();
+        assert_eq!(pong, [0x8A, 2, b'h', b'i']);
     }
 
     #[test]
