@@ -189,9 +189,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Wire<T> {
             if buffered.len() < h.frame_len() {
                 return Ok(None);
             }
-            let mut payload = buffered[h.header_len..h.frame_len()].to_vec();
+            let mut payload = if buffered.len() == h.frame_len() && self.start == 0 {
+                // The inbox holds this frame alone (one frame per read, the common case): it
+                // becomes the payload, with no allocation or copy of its own.
+                let mut all = std::mem::take(&mut self.inbox);
+                all.drain(..h.header_len);
+                all
+            } else {
+                let payload = buffered[h.header_len..h.frame_len()].to_vec();
+                self.start += h.frame_len();
+                payload
+            };
             frame::unmask(&mut payload, h.mask);
-            self.start += h.frame_len();
             let left = self.inbox.len() - self.start;
             if left == 0 {
                 self.inbox = Vec::new();
