@@ -314,26 +314,9 @@ async fn a_flood_of_websocket_pings_counts_against_the_frame_rate() {
     for _ in 0..20 {
         alice.send_raw(Message::Ping(vec![1, 2, 3].into())).await;
     }
-    let mut limited = 0;
-    for _ in 0..10 {
-        if let ServerFrame::Error {
-            code: tern_proto::ErrorCode::RateLimited,
-            ..
-        } = alice.recv().await
-        {
-            limited += 1;
-        }
-    }
-    assert_eq!(limited, 10, "the pings past the burst are refused");
-    for _ in 0..1100 {
-        if alice.ws.send(Message::Ping(vec![0].into())).await.is_err() {
-            break;
-        }
-    }
-    let code = alice.expect_close().await;
-    assert!(matches!(code, None | Some(1008)), "closed with {code:?}");
-    still_works(&mut bob).await;
-    assert_eq!(connections(&relay).await, 1, "only bob is still connected");
+    let refused = rate_limited(&mut alice, 10).await;
+    assert_eq!(refused.len(), 10, "the pings past the burst are refused");
+    flood_until_closed(&relay, alice, &mut bob, |_| Message::Ping(vec![0].into())).await;
 }
 
 #[tokio::test]
@@ -344,36 +327,55 @@ async fn a_frame_flood_is_refused_and_an_endless_one_is_disconnected() {
     for i in 0..20 {
         alice.send_json(json!({"type": "ping", "id": i})).await;
     }
-    let mut limited = 0;
-    for _ in 0..20 {
+    let refused = rate_limited(&mut alice, 20).await;
+    assert_eq!(refused.len(), 10);
+    assert!(
+        refused.iter().all(Option::is_some),
+        "each refusal names its request"
+    );
+    flood_until_closed(&relay, alice, &mut bob, |i| {
+        Message::Text(json!({"type": "ping", "id": i}).to_string().into())
+    })
+    .await;
+}
+
+/// The ids of the `rate_limited` errors among `c`'s next `n` frames.
+async fn rate_limited(c: &mut Client, n: usize) -> Vec<Option<RequestId>> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
         if let ServerFrame::Error {
             code: tern_proto::ErrorCode::RateLimited,
             id,
             ..
-        } = alice.recv().await
+        } = c.recv().await
         {
-            assert!(id.is_some());
-            limited += 1;
+            ids.push(id);
         }
     }
-    assert_eq!(limited, 10);
+    ids
+}
+
+/// Send `frame(i)` for ever (until the socket fails): the flooder is closed and only it.
+async fn flood_until_closed(
+    relay: &Relay,
+    mut flooder: Client,
+    other: &mut Client,
+    frame: impl Fn(usize) -> Message,
+) {
     for i in 0..1100 {
-        if alice
-            .ws
-            .send(Message::Text(
-                json!({"type": "ping", "id": i}).to_string().into(),
-            ))
-            .await
-            .is_err()
-        {
+        if flooder.ws.send(frame(i)).await.is_err() {
             break;
         }
     }
     // The relay sends 1008; the client may see a reset instead, having unread data in flight.
-    let code = alice.expect_close().await;
+    let code = flooder.expect_close().await;
     assert!(matches!(code, None | Some(1008)), "closed with {code:?}");
-    still_works(&mut bob).await;
-    assert_eq!(connections(&relay).await, 1, "only bob is still connected");
+    still_works(other).await;
+    assert_eq!(
+        connections(relay).await,
+        1,
+        "only the other user is still connected"
+    );
 }
 
 #[tokio::test]

@@ -66,12 +66,12 @@ impl Front {
             io::Error::other(format!("haproxy: {e} (scripts/setup.sh installs it)"))
         })?;
         for _ in 0..400 {
-            // Ready once it holds its own listening socket on the port.
-            if child.try_wait()?.is_none() && listens(child.id(), port) {
-                return Ok(child);
-            }
             if let Some(status) = child.try_wait()? {
                 return Err(io::Error::other(format!("haproxy exited: {status}")));
+            }
+            // Ready once it holds its own listening socket on the port.
+            if listens(child.id(), port) {
+                return Ok(child);
             }
             std::thread::sleep(Duration::from_millis(25));
         }

@@ -169,31 +169,32 @@ fn sendable_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
+/// A masked client frame, as a browser or tungstenite would send it (for tests).
+#[cfg(test)]
+pub fn client_frame(b0: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut out = vec![b0];
+    let len = payload.len();
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if len <= 0xFFFF {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&mask);
+    let mut body = payload.to_vec();
+    unmask(&mut body, mask);
+    out.extend_from_slice(&body);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MAX: usize = 1 << 20;
-
-    /// A masked client frame, as a browser or tungstenite would send it.
-    fn client_frame(b0: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-        let mut out = vec![b0];
-        let len = payload.len();
-        if len < 126 {
-            out.push(0x80 | len as u8);
-        } else if len <= 0xFFFF {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        } else {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-        out.extend_from_slice(&mask);
-        let mut body = payload.to_vec();
-        unmask(&mut body, mask);
-        out.extend_from_slice(&body);
-        out
-    }
 
     #[test]
     fn a_masked_frame_of_each_length_form_parses_and_unmasks_to_its_payload() {

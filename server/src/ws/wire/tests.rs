@@ -26,24 +26,7 @@ async fn client_codec(io: DuplexStream) -> WebSocketStream<DuplexStream> {
 
 /// One masked client frame, raw.
 fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xFA, 0x21, 0x3D];
-    let mut out = vec![b0];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= 0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    let mut body = payload.to_vec();
-    frame::unmask(&mut body, mask);
-    out.extend_from_slice(&body);
-    out
+    frame::client_frame(b0, payload, [0x37, 0xFA, 0x21, 0x3D])
 }
 
 fn holds_nothing(w: &Wire<DuplexStream>) -> bool {
