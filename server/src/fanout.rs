@@ -19,7 +19,7 @@ pub const NO_CONN: ConnId = 0;
 
 /// A frame shared by all its recipients, serialized once: at once ([`Payload::new`]), or by
 /// the first recipient that needs the text ([`Payload::lazy`], so a message whose recipients
-/// are all offline is never serialized on the store thread), with its deflated form made on
+/// are all offline is never serialized at all), with its deflated form made on
 /// first use.
 #[derive(Debug)]
 pub struct Payload {
@@ -122,8 +122,9 @@ impl Publish {
     }
 }
 
-/// Delivers published frames to users' live sessions. Must not block: it is called from the
-/// store thread right after a commit.
+/// Delivers published frames to users' live sessions. Must not block: it is called after each
+/// commit, in commit order, by the task that settles the store's batches on the event loop (by
+/// the store's writer thread when the store was opened outside a runtime).
 pub trait Fanout: Send + Sync + 'static {
     /// Deliver to every connected session of `publish.users`.
     fn publish(&self, publish: Publish);

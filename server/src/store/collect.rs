@@ -4,11 +4,14 @@
 //! Committing only what happens to be queued ("by luck of arrival") makes evenly spaced
 //! traffic pay one transaction, one fsync and one round of replies per message. With a
 //! deadline the writer keeps its transaction open up to [`StoreConfig::commit_window`] after
-//! the first job, running each job as it arrives, so one fsync covers the whole window. At
-//! idle a deadline would only add latency, so it applies only after a batch that held more
-//! than one job (messages arriving faster than a commit takes); a lone message at idle is
-//! committed at once. The wait is a timed receive on a small current-thread runtime owned by
-//! the writer thread: no polling, no sleeping past the deadline.
+//! the first job, so one fsync covers the whole window. At idle a deadline would only add
+//! latency, so it applies only after a batch that held more than one job (messages arriving
+//! faster than a commit takes); a lone message at idle is committed at once.
+//!
+//! Within the window the writer sleeps until the deadline once, then runs whatever arrived.
+//! Waiting on the queue instead would wake the writer (and make the sender pay a futex call)
+//! for every job that arrives in the window; asleep, it has no waker to wake, and the jobs'
+//! work still happens before the commit the deadline would have made anyway.
 //!
 //! [`StoreConfig::commit_window`]: super::StoreConfig::commit_window
 
@@ -17,7 +20,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TryRecvError};
 
 use super::Job;
-use crate::error::{Error, Result};
 
 /// Gathers the jobs of each batch for one writer thread.
 pub(crate) struct Collector {
@@ -25,23 +27,16 @@ pub(crate) struct Collector {
     max: usize,
     /// The last batch held more than one job: wait for more up to the deadline.
     busy: bool,
-    /// Timer for the deadline wait; the writer thread has no runtime of its own.
-    rt: tokio::runtime::Runtime,
 }
 
 impl Collector {
     /// A collector for batches of at most `max` jobs, open for at most `window` under load.
-    pub(crate) fn new(window: Duration, max: usize) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Internal(format!("store timer: {e}")))?;
-        Ok(Collector {
+    pub(crate) fn new(window: Duration, max: usize) -> Self {
+        Collector {
             window,
             max,
             busy: false,
-            rt,
-        })
+        }
     }
 
     /// The next job for the batch opened at `opened` that holds `ran` jobs so far, or `None`
@@ -63,12 +58,10 @@ impl Collector {
         if !self.busy || self.window.is_zero() {
             return None;
         }
+        // Past the deadline (always so after the one sleep below): commit.
         let left = (opened + self.window).checked_duration_since(Instant::now())?;
-        // The timer must be made inside the runtime it runs on.
-        self.rt
-            .block_on(async { tokio::time::timeout(left, rx.recv()).await })
-            .ok()
-            .flatten()
+        std::thread::sleep(left);
+        rx.try_recv().ok()
     }
 
     /// The batch was committed (or failed) holding `ran` jobs.
@@ -88,7 +81,7 @@ mod tests {
     #[test]
     fn an_idle_writer_commits_a_lone_job_at_once_and_a_busy_one_waits_for_the_deadline() {
         let (tx, mut rx) = mpsc::channel::<Job>(8);
-        let mut c = Collector::new(Duration::from_secs(5), 8).unwrap();
+        let mut c = Collector::new(Duration::from_secs(1), 8);
         let opened = Instant::now();
         assert!(
             c.next(&mut rx, opened, 1).is_none(),

@@ -26,6 +26,7 @@
 
 mod collect;
 pub mod postgres;
+mod settle;
 pub mod sqlite;
 pub mod tx;
 
@@ -103,8 +104,8 @@ pub(crate) fn next_read(queue: &ReadQueue) -> Option<ReadJob> {
 /// A write job: runs inside a group commit.
 pub(crate) type Job = Box<dyn FnOnce(&dyn Tx, &mut Batch) + Send>;
 
-/// What a batch of jobs leaves to do once the transaction commits: the backend's writer
-/// publishes `publishes` in order, then calls every reply with whether the commit succeeded.
+/// What a batch of jobs leaves to do once the transaction commits: `publishes` in order, then
+/// every reply with whether the commit succeeded (see [`settle`]).
 #[derive(Default)]
 pub(crate) struct Batch {
     pub(crate) replies: Vec<Box<dyn FnOnce(bool) + Send>>,
@@ -130,9 +131,10 @@ impl Store {
     /// The thread stops when every handle is dropped, after finishing queued work.
     pub fn open(config: StoreConfig, fanout: Arc<dyn Fanout>) -> Result<(Store, StoreThread)> {
         let (jobs, rx) = mpsc::channel::<Job>(config.max_batch * 4);
+        let settle = settle::Settler::new(fanout);
         let (reads, handle) = match config.postgres.clone() {
-            Some(url) => postgres::start(config, url, rx, fanout)?,
-            None => sqlite::start(config, rx, fanout)?,
+            Some(url) => postgres::start(config, url, rx, settle)?,
+            None => sqlite::start(config, rx, settle)?,
         };
         let snapshots = Arc::new(Semaphore::new(SNAPSHOTS));
         Ok((

@@ -26,9 +26,9 @@ use sql::Sql;
 use tokio::sync::mpsc;
 
 use super::collect::Collector;
+use super::settle::Settler;
 use super::{next_read, Batch, Job, ReadJob, ReadQueue, StoreConfig, READERS, READ_CAPACITY};
 use crate::error::{Error, Result};
-use crate::fanout::Fanout;
 use tx::PgRead;
 pub use tx::PgTx;
 
@@ -51,11 +51,11 @@ pub(super) fn start(
     config: StoreConfig,
     url: String,
     jobs: mpsc::Receiver<Job>,
-    fanout: Arc<dyn Fanout>,
+    settle: Settler,
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
-    let collect = Collector::new(config.commit_window, config.max_batch)?;
+    let collect = Collector::new(config.commit_window, config.max_batch);
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
         .spawn(move || {
@@ -77,7 +77,7 @@ pub(super) fn start(
             match opened {
                 Ok(writer) => {
                     let _ = ready.send(Ok(()));
-                    run(writer, url, jobs, collect, fanout);
+                    run(writer, url, jobs, collect, settle);
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e));
@@ -203,7 +203,7 @@ fn run(
     url: String,
     mut rx: mpsc::Receiver<Job>,
     mut collect: Collector,
-    fanout: Arc<dyn Fanout>,
+    settle: Settler,
 ) {
     let mut link = Link {
         client: Some(client),
@@ -226,14 +226,7 @@ fn run(
                 false
             }
         };
-        if committed {
-            for publish in batch.publishes.drain(..) {
-                fanout.publish(publish);
-            }
-        }
-        for reply in batch.replies {
-            reply(committed);
-        }
+        settle.settle(committed, batch);
     }
     tracing::debug!("store thread finished");
 }

@@ -32,16 +32,16 @@ use hot::Hot;
 use tokio::sync::mpsc;
 
 use super::collect::Collector;
+use super::settle::Settler;
 use super::{next_read, Batch, Job, ReadJob, ReadQueue, StoreConfig, READERS, READ_CAPACITY};
 use crate::error::{Error, Result};
-use crate::fanout::Fanout;
 
 /// Open (creating and migrating as needed) the database and start the writer thread, and the
 /// read threads unless the database is in memory. Returns the read queue and the writer's handle.
 pub(super) fn start(
     config: StoreConfig,
     jobs: mpsc::Receiver<Job>,
-    fanout: Arc<dyn Fanout>,
+    settle: Settler,
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let mut conn = open_connection(&config)?;
     schema::migrate(&mut conn)?;
@@ -67,11 +67,11 @@ pub(super) fn start(
         Some(tx)
     };
     let wal = Wal::new(wal_path(&config.path), config.wal_limit_bytes);
-    let collect = Collector::new(config.commit_window, config.max_batch)?;
+    let collect = Collector::new(config.commit_window, config.max_batch);
     let hot = Hot::install(&conn)?;
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
-        .spawn(move || run(conn, jobs, collect, fanout, wal, hot))
+        .spawn(move || run(conn, jobs, collect, settle, wal, hot))
         .map_err(|e| Error::Internal(format!("cannot start store thread: {e}")))?;
     Ok((reads, handle))
 }
@@ -243,7 +243,7 @@ fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
     mut collect: Collector,
-    fanout: Arc<dyn Fanout>,
+    settle: Settler,
     mut wal: Wal,
     hot: Hot,
 ) {
@@ -279,16 +279,10 @@ fn run(
             }
         };
         collect.finished(ran);
-        if committed {
-            for publish in batch.publishes.drain(..) {
-                fanout.publish(publish);
-            }
-        } else {
+        if !committed {
             hot.forget_all();
         }
-        for reply in batch.replies {
-            reply(committed);
-        }
+        settle.settle(committed, batch);
         batches += 1;
         if batches % 32 == 0 || rx.is_empty() {
             wal.enforce(&conn);
