@@ -8,10 +8,12 @@
 //! latency, so it applies only after a batch that held more than one job (messages arriving
 //! faster than a commit takes); a lone message at idle is committed at once.
 //!
-//! Within the window the writer sleeps until the deadline once, then runs whatever arrived.
-//! Waiting on the queue instead would wake the writer (and make the sender pay a futex call)
-//! for every job that arrives in the window; asleep, it has no waker to wake, and the jobs'
-//! work still happens before the commit the deadline would have made anyway.
+//! How the writer waits inside the window is the backend's choice ([`Wait`]). SQLite's jobs
+//! take microseconds, so its writer sleeps until the deadline once and then runs whatever
+//! arrived: waiting on the queue instead would wake it (and make the sender pay a futex call)
+//! for every job that arrives in the window, and the jobs' work is short next to the commit.
+//! A PostgreSQL job costs a network round trip, so its writer runs each job as it arrives (a
+//! timed receive), and the batch commits at the deadline, not a round trip per job after it.
 //!
 //! [`StoreConfig::commit_window`]: super::StoreConfig::commit_window
 
@@ -20,6 +22,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TryRecvError};
 
 use super::Job;
+use crate::error::{Error, Result};
+
+/// How a writer waits for more jobs while a batch's window is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Sleep until the deadline once, then take what arrived: no wake-up per job.
+    Sleep,
+    /// Take each job as it arrives, up to the deadline: its work overlaps the window.
+    Receive,
+}
 
 /// Gathers the jobs of each batch for one writer thread.
 pub(crate) struct Collector {
@@ -27,16 +39,30 @@ pub(crate) struct Collector {
     max: usize,
     /// The last batch held more than one job: wait for more up to the deadline.
     busy: bool,
+    /// Timer for [`Wait::Receive`] (none: [`Wait::Sleep`]); the writer thread has no runtime
+    /// of its own.
+    rt: Option<tokio::runtime::Runtime>,
 }
 
 impl Collector {
-    /// A collector for batches of at most `max` jobs, open for at most `window` under load.
-    pub(crate) fn new(window: Duration, max: usize) -> Self {
-        Collector {
+    /// A collector for batches of at most `max` jobs, open for at most `window` under load,
+    /// waiting within it the `wait` way.
+    pub(crate) fn new(window: Duration, max: usize, wait: Wait) -> Result<Self> {
+        let rt = match wait {
+            Wait::Sleep => None,
+            Wait::Receive => Some(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .map_err(|e| Error::Internal(format!("store timer: {e}")))?,
+            ),
+        };
+        Ok(Collector {
             window,
             max,
             busy: false,
-        }
+            rt,
+        })
     }
 
     /// The next job for the batch opened at `opened` that holds `ran` jobs so far, or `None`
@@ -58,10 +84,19 @@ impl Collector {
         if !self.busy || self.window.is_zero() {
             return None;
         }
-        // Past the deadline (always so after the one sleep below): commit.
+        // Past the deadline (always so after one sleep): commit.
         let left = (opened + self.window).checked_duration_since(Instant::now())?;
-        std::thread::sleep(left);
-        rx.try_recv().ok()
+        match &self.rt {
+            None => {
+                std::thread::sleep(left);
+                rx.try_recv().ok()
+            }
+            // The timer must be made inside the runtime it runs on.
+            Some(rt) => rt
+                .block_on(async { tokio::time::timeout(left, rx.recv()).await })
+                .ok()
+                .flatten(),
+        }
     }
 
     /// The batch was committed (or failed) holding `ran` jobs.
@@ -80,8 +115,14 @@ mod tests {
 
     #[test]
     fn an_idle_writer_commits_a_lone_job_at_once_and_a_busy_one_waits_for_the_deadline() {
+        for wait in [Wait::Sleep, Wait::Receive] {
+            idle_then_busy(wait);
+        }
+    }
+
+    fn idle_then_busy(wait: Wait) {
         let (tx, mut rx) = mpsc::channel::<Job>(8);
-        let mut c = Collector::new(Duration::from_secs(1), 8);
+        let mut c = Collector::new(Duration::from_secs(1), 8, wait).unwrap();
         let opened = Instant::now();
         assert!(
             c.next(&mut rx, opened, 1).is_none(),

@@ -6,9 +6,9 @@
 //! ([`Tx::begin_job`]), so one failing job does not undo its neighbours: in a savepoint, or,
 //! for a job that refuses before it writes ([`Store::enqueue_checked`]), where the backend
 //! can tell it wrote nothing, without one; a failed job that cannot be undone alone keeps the
-//! whole batch from committing — commits once, and
-//! only then answers the callers and hands the batch's [`Publish`] effects to the [`Fanout`],
-//! in commit order. That order is what lets every member see a conversation's messages in
+//! whole batch from committing — commits once, and only then hands the batch's [`Publish`]
+//! effects to the [`Fanout`] and answers the callers, in commit order, on the event loop
+//! (`settle.rs`). That order is what lets every member see a conversation's messages in
 //! sequence order, and committing before answering is what makes an acknowledgement mean
 //! "stored". Group commit is why storage does not cap throughput: one fsync covers a batch.
 //!
@@ -128,7 +128,9 @@ pub struct Store {
 
 impl Store {
     /// Open (creating and migrating as needed) the database and start the owner thread.
-    /// The thread stops when every handle is dropped, after finishing queued work.
+    /// The thread stops when every handle is dropped, after finishing queued work. Called
+    /// inside a tokio runtime, that runtime settles every commit (see `settle.rs`) and must
+    /// keep running while the store is in use; outside one, the owner thread settles them.
     pub fn open(config: StoreConfig, fanout: Arc<dyn Fanout>) -> Result<(Store, StoreThread)> {
         let (jobs, rx) = mpsc::channel::<Job>(config.max_batch * 4);
         let settle = settle::Settler::new(fanout);
@@ -326,7 +328,7 @@ where
     (ReadJob { snapshot, run }, answer)
 }
 
-/// Joins the store thread when dropped or when [`StoreThread::join`] is called.
+/// The store's owner thread; [`StoreThread::join`] waits for it (dropping this detaches it).
 pub struct StoreThread(Option<std::thread::JoinHandle<()>>);
 
 impl StoreThread {

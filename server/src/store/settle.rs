@@ -9,7 +9,9 @@
 //!
 //! Batches are settled in commit order (one FIFO channel, one task), so publications keep the
 //! order the writer committed them in. Outside a runtime (tools that open the store to seed
-//! it), or once that runtime's task is gone, the writer settles batches itself, as before.
+//! it), or once that runtime's task is gone, the writer settles batches itself. The runtime
+//! that opens the store must therefore keep being driven while the store is used: a runtime
+//! that is alive but idle would hold every answer.
 
 use std::sync::Arc;
 
@@ -54,7 +56,13 @@ impl Settler {
             // Ends when the writer drops its sender, after settling everything sent before.
             rt.spawn(async move {
                 while let Some(settled) = rx.recv().await {
-                    settled.run(&*fanout);
+                    // A bug in one publication must not end the task: every later batch
+                    // would then be settled on the writer, and this one's leftovers lost
+                    // silently. Its callers that got no answer see `internal`.
+                    let run = std::panic::AssertUnwindSafe(|| settled.run(&*fanout));
+                    if std::panic::catch_unwind(run).is_err() {
+                        tracing::error!("settling a committed batch panicked");
+                    }
                 }
             });
             tx
@@ -67,8 +75,9 @@ impl Settler {
         let settled = Settled { committed, batch };
         let settled = match &self.to_loop {
             // The unbounded send never waits: the writer must not block on the event loop,
-            // which may itself be waiting for the writer. Its queue holds at most the
-            // batches of jobs already taken from the bounded job queue.
+            // which may itself be waiting for the writer. What it holds is bounded by the
+            // jobs whose callers are waiting for an answer (requests in flight per connection,
+            // connections) and the few each connection queues without waiting.
             Some(tx) => match tx.send(settled) {
                 Ok(()) => return,
                 // The runtime's task is gone (the runtime shut down): settle here.
@@ -153,5 +162,41 @@ mod tests {
         settler.settle(true, batch_of(1, &answers));
         assert_eq!(answers.lock().unwrap().last(), Some(&(0, true)));
         assert_eq!(fanout.0.lock().unwrap().len(), 2);
+    }
+
+    /// Panics on its first publication.
+    #[derive(Default)]
+    struct PanicsOnce(std::sync::atomic::AtomicBool);
+    impl Fanout for PanicsOnce {
+        fn publish(&self, _: Publish) {
+            if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                panic!("a bug in one publication");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_publication_loses_its_batch_but_not_the_task_that_settles_later_ones() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let settler = rt.block_on(async { Settler::new(Arc::new(PanicsOnce::default())) });
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        settler.settle(true, batch_of(1, &answers));
+        settler.settle(true, batch_of(2, &answers));
+        rt.block_on(async {
+            // Bounded: without the task there would be nothing to wait for.
+            for _ in 0..10_000 {
+                if answers.lock().unwrap().len() >= 2 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        assert_eq!(*answers.lock().unwrap(), vec![(0, true), (1, true)]);
+        assert!(
+            !settler.to_loop.as_ref().unwrap().is_closed(),
+            "the task still settles batches"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! pushes in order and gap-free although they come from several relays.
 //!
 //! On a single relay pushes of a conversation reach a connection in `seq` order by
-//! construction (one writer publishes after each commit). In a cluster a message stored
+//! construction (one writer commits, and its batches are published in commit order). In a cluster a message stored
 //! through another relay arrives over the bus, later than the local ones and possibly never
 //! (NATS core is at-most-once). So the connection keeps, per conversation, the newest `seq`
 //! below which the client has been sent everything (by the sync, by pushes, or as the `ack`

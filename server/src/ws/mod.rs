@@ -3,7 +3,7 @@
 //! The handshake is refused with an HTTP status and a JSON [`tern_proto::ErrorBody`] when the
 //! bearer token is missing, unknown, expired or revoked, or when the client asks for a protocol
 //! version the relay does not speak. Only then is the connection upgraded, onto the relay's own
-//! WebSocket codec ([`wire`]: no buffer held while idle) with the hard frame limit from
+//! WebSocket codec (`wire/`: no buffer held while idle) with the hard frame limit from
 //! [`crate::config::Limits`].
 
 mod connection;

@@ -25,7 +25,7 @@ use postgres::{Client, NoTls};
 use sql::Sql;
 use tokio::sync::mpsc;
 
-use super::collect::Collector;
+use super::collect::{Collector, Wait};
 use super::settle::Settler;
 use super::{next_read, Batch, Job, ReadJob, ReadQueue, StoreConfig, READERS, READ_CAPACITY};
 use crate::error::{Error, Result};
@@ -55,7 +55,7 @@ pub(super) fn start(
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
-    let collect = Collector::new(config.commit_window, config.max_batch);
+    let collect = Collector::new(config.commit_window, config.max_batch, Wait::Receive)?;
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
         .spawn(move || {

@@ -31,7 +31,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use hot::Hot;
 use tokio::sync::mpsc;
 
-use super::collect::Collector;
+use super::collect::{Collector, Wait};
 use super::settle::Settler;
 use super::{next_read, Batch, Job, ReadJob, ReadQueue, StoreConfig, READERS, READ_CAPACITY};
 use crate::error::{Error, Result};
@@ -67,7 +67,7 @@ pub(super) fn start(
         Some(tx)
     };
     let wal = Wal::new(wal_path(&config.path), config.wal_limit_bytes);
-    let collect = Collector::new(config.commit_window, config.max_batch);
+    let collect = Collector::new(config.commit_window, config.max_batch, Wait::Sleep)?;
     let hot = Hot::install(&conn)?;
     let handle = std::thread::Builder::new()
         .name("tern-store".into())
