@@ -122,7 +122,13 @@ mod tests {
 
     fn idle_then_busy(wait: Wait) {
         let (tx, mut rx) = mpsc::channel::<Job>(8);
-        let mut c = Collector::new(Duration::from_secs(1), 8, wait).unwrap();
+        // Sleeping waits out the whole window; receiving returns with the job. Either way the
+        // window leaves the late sender below seconds to be scheduled on a loaded machine.
+        let window = match wait {
+            Wait::Sleep => Duration::from_secs(2),
+            Wait::Receive => Duration::from_secs(5),
+        };
+        let mut c = Collector::new(window, 8, wait).unwrap();
         let opened = Instant::now();
         assert!(
             c.next(&mut rx, opened, 1).is_none(),
