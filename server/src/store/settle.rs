@@ -1,5 +1,5 @@
-//! What a committed (or failed) batch leaves to do — its publications, then its replies — handed
-//! to the event loop in one hop.
+//! What a committed (or failed) batch leaves to do — its publications, then its replies —
+//! handed to the event loop in one hop.
 //!
 //! Every publication wakes the connection tasks of its recipients and every reply wakes the task
 //! that queued the job. Done on the writer thread, each of those wakes is a cross-thread hop: a

@@ -1,20 +1,19 @@
 //! What a connection forwards from the hub, and — in a cluster — how it keeps its message
 //! pushes in order and gap-free although they come from several relays.
 //!
-//! On a single relay pushes of a conversation reach a connection in `seq` order by
-//! construction (one writer commits, and its batches are published in commit order). In a cluster a message stored
-//! through another relay arrives over the bus, later than the local ones and possibly never
-//! (NATS core is at-most-once). So the connection keeps, per conversation, the newest `seq`
-//! below which the client has been sent everything (by the sync, by pushes, or as the `ack`
-//! of its own send), and the own sends acknowledged beyond it (in a chat spread over relays
-//! one's own message is often stored before another's that arrives later over the bus; the
-//! client has it, so it is no gap). A push past that mark is preceded by the missing entries
-//! read from the
-//! store (every lower `seq` is committed once a higher one is: sequence numbers are assigned
-//! under the conversation's row lock, held to commit); a push at or below it arrived another
-//! way already and is dropped. When the bus was away, [`Live::CatchUp`] makes the connection
-//! send what changed since the client's last sync (conversations, receipt markers) and compare
-//! each conversation's mark with its head in the store, sending what it lacks.
+//! On a single relay pushes of a conversation reach a connection in `seq` order by construction
+//! (one writer commits, and its batches are published in commit order). In a cluster a message
+//! stored through another relay arrives over the bus, later than the local ones and possibly never
+//! (NATS core is at-most-once). So the connection keeps, per conversation, the newest `seq` below
+//! which the client has been sent everything (by the sync, by pushes, or as the `ack` of its own
+//! send), and the own sends acknowledged beyond it (in a chat spread over relays one's own message
+//! is often stored before another's that arrives later over the bus; the client has it, so it is no
+//! gap). A push past that mark is preceded by the missing entries read from the store (every lower
+//! `seq` is committed once a higher one is: sequence numbers are assigned under the conversation's
+//! row lock, held to commit); a push at or below it arrived another way already and is dropped.
+//! When the bus was away, [`Live::CatchUp`] makes the connection send what changed since the
+//! client's last sync (conversations, receipt markers) and compare each conversation's mark with
+//! its head in the store, sending what it lacks.
 
 use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
