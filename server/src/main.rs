@@ -10,6 +10,10 @@ use tern_server::client_addr::TrustedProxies;
 use tern_server::config::{Config, Registration, TlsPaths};
 use tern_server::limits::Rate;
 
+/// See server/Cargo.toml: allocations cross between the event loop and the storage thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Tern relay server.
 #[derive(Debug, Parser)]
 #[command(version, about)]
