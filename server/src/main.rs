@@ -16,7 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Keep the relay's memory in small pages. Where transparent huge pages are `always` on,
 /// the allocator's arenas would be backed by 2 MiB pages and every idle connection would cost
-/// more (3,906 against 3,588 bytes measured; docs/benchmarks.md, "The relay's allocator").
+/// more (3,906–3,928 against 3,418–3,586 bytes measured; docs/benchmarks.md, "The relay's
+/// allocator").
 /// The allocator's own build switch only stops it asking for huge pages, which is all it takes
 /// where they are `madvise`.
 fn small_pages() {
