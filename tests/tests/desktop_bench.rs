@@ -2,7 +2,8 @@
 //! Run with `TERN_DESKTOP_BIN=target/release/tern-desktop cargo test -p tern-e2e --test desktop_bench -- --ignored --nocapture`
 //! (inside `scripts/with-keyring.sh`).
 //! Prints the cold start to an interactive window and the idle memory of the app together with
-//! its WebKit processes, the figures kept in `docs/benchmarks.md`.
+//! its WebKit processes (each process's largest mappings too), the figures kept in
+//! `docs/benchmarks.md`.
 
 mod common;
 
@@ -32,6 +33,29 @@ fn pss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The mappings holding most of a process's PSS (KiB), summed by what they map: a file's
+/// path, `[heap]`, or `[anon]` for anonymous memory; the largest `n`.
+fn pss_by_mapping(pid: u32, n: usize) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            // A mapping's header: address range, permissions, offset, device, inode, path.
+            current = words.nth(4).unwrap_or("[anon]").to_owned();
+        } else if first == "Pss:" {
+            let kib: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by.entry(current.clone()).or_default() += kib;
+        }
+    }
+    let mut by: Vec<(String, u64)> = by.into_iter().collect();
+    by.sort_by(|a, b| b.1.cmp(&a.1));
+    by.truncate(n);
+    by
 }
 
 fn comm(pid: u32) -> String {
@@ -92,6 +116,9 @@ fn print_app_memory(what: &str, each: bool) {
         let (r, s) = (rss_kib(p), pss_kib(p));
         if each {
             println!("  {} (pid {p}): RSS {r} KiB, PSS {s} KiB", comm(p));
+            for (mapping, kib) in pss_by_mapping(p, 8) {
+                println!("      {kib:>7} KiB  {mapping}");
+            }
         }
         rss += r;
         pss += s;
