@@ -53,7 +53,7 @@ fn pss_by_mapping(pid: u32, n: usize) -> Vec<(String, u64)> {
         }
     }
     let mut by: Vec<(String, u64)> = by.into_iter().collect();
-    by.sort_by(|a, b| b.1.cmp(&a.1));
+    by.sort_by_key(|m| std::cmp::Reverse(m.1));
     by.truncate(n);
     by
 }
