@@ -1,6 +1,7 @@
 -- A batch of four text messages in four direct chats as the relay writes it today: the counter
--- lock, then per message its roster, the blocks between the two users and the insert that takes
--- the next sequence number (server/src/ops/messages.rs, server/src/store/postgres).
+-- lock, then per message its roster, the blocks involving the sender and the insert that takes
+-- the next sequence number (server/src/ops/messages.rs, server/src/store/postgres). Relays in a
+-- cluster also take a send-limit token per message, which this leaves out.
 \set b random(1, 496)
 \set s random(1, 900000000000)
 \set c0 :b + 0
