@@ -34,6 +34,7 @@ quiet() {
   done
   sleep 0.2
 }
+hz=$(getconf CLK_TCK)
 scripts=("$@")
 [ ${#scripts[@]} -gt 0 ] || scripts=(bench/postgres/*.sql)
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -71,7 +72,6 @@ SQL
   after=$(cpu_ticks)
   [ "$after" -gt "$before" ] || { echo "statements: no CPU counted for the server (pid $postmaster)" >&2; exit 1; }
   n=$(echo "$out" | awk '/number of transactions actually processed/ { split($NF, a, "/"); print a[1] }')
-  hz=$(getconf CLK_TCK)
   awk -v s="$(basename "$script" .sql)" -v n="$n" -v t="$((after - before))" -v hz="$hz" \
     'BEGIN { printf "| %s | %d | %.0f |\n", s, n, t * 1e6 / hz / n }'
   psql -d postgres -c "DROP DATABASE $db"
