@@ -20,6 +20,7 @@ dpkg-deb --field "$DEB" Depends | grep -q fonts-noto-color-emoji
 dpkg-deb --field "$DEB" Recommends | grep -q fonts-noto-cjk
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$DEB"
 test -x /usr/bin/tern-desktop
+test -f /usr/lib/tern/webext/libtern_webext.so
 test -f /usr/share/applications/Tern.desktop
 fc-list | grep -qi 'Noto Color Emoji'
 echo "package: installed; checking that the installed app starts"

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release --locked -p tern-server -p tern-desktop
+# tern-webext is the web process's extension, a library the app loads from beside itself.
+cargo build --release --locked -p tern-server -p tern-desktop -p tern-webext
 mkdir -p data
 LISTEN="${TERN_LISTEN:-127.0.0.1:7878}"
 target/release/tern-server --listen "$LISTEN" --db data/relay.db &

@@ -12,8 +12,10 @@ if command -v node >/dev/null; then
 else
   echo "warning: node not found, the UI unit tests (tests/ui/) did not run" >&2
 fi
-# End-to-end tests start the relay and CLI binaries as real processes.
+# End-to-end tests start the relay and CLI binaries as real processes; the desktop app loads
+# its web-process extension (a library, which `--bins` does not build) from beside itself.
 cargo build --workspace --bins --locked
+cargo build --locked -p tern-webext
 # Every test runs inside a private D-Bus session with an unlocked gnome-keyring, so tokens go
 # through the real OS keychain path.
 scripts/with-keyring.sh cargo test --workspace --locked "$@"

@@ -3,7 +3,8 @@
 //! Module map: [`commands`] and [`privacy`] (thin IPC glue), [`events`] (engine events to UI events,
 //! notifications and tray), [`tray`], [`notify`] (notification policy), [`links`] (links open
 //! in the system browser; the window never navigates away), [`settings`] (persisted
-//! preferences), [`rendering`] (compositing or not, chosen at start), [`state`]. All messaging
+//! preferences), [`rendering`] (compositing or not, chosen at start), [`webext`] (the web
+//! process's extension), [`state`]. All messaging
 //! behaviour is in `tern-client`.
 //!
 //! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
@@ -25,6 +26,7 @@ pub mod replies;
 pub mod settings;
 pub mod state;
 pub mod tray;
+pub mod webext;
 pub mod window;
 
 use std::path::PathBuf;
@@ -78,6 +80,36 @@ fn resume_last(app: &tauri::AppHandle) {
     }
 }
 
+/// Open the main window as tauri.conf.json describes it (`create: false` there), with the
+/// web-process extension on Linux.
+fn open_main_window(app: &tauri::App, data_dir: &std::path::Path) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .unwrap_or_default();
+    #[allow(unused_mut)]
+    let mut builder = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    #[cfg(target_os = "linux")]
+    match std::env::current_exe()
+        .ok()
+        .and_then(|exe| webext::folder(&exe, data_dir))
+    {
+        Some(dir) => builder = builder.extensions_path(dir),
+        None => tracing::warn!(
+            "the web-process extension ({}) was not found; the web process keeps the memory it frees",
+            webext::FILE
+        ),
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = data_dir;
+    builder.build()?;
+    Ok(())
+}
+
 /// Run the app.
 pub fn run() {
     tern_client::logging::init("info");
@@ -90,6 +122,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let (settings_path, data_dir) = dirs(app);
+            open_main_window(app, &data_dir)?;
             let default_relay =
                 std::env::var("TERN_RELAY").unwrap_or_else(|_| "http://127.0.0.1:7878".into());
             app.manage(AppState::new(settings_path, data_dir, default_relay));

@@ -128,6 +128,17 @@ fn print_app_memory(what: &str, each: bool) {
         rss as f64 / 1024.0,
         pss as f64 / 1024.0
     );
+    // A shell command to run at this point, to look closer (e.g. attach a debugger to the web
+    // process); it gets the app's pid in TERN_APP_PID and the moment in TERN_BENCH_MOMENT.
+    if let Ok(probe) = std::env::var("TERN_BENCH_PROBE") {
+        let status = std::process::Command::new("sh")
+            .args(["-c", &probe])
+            .env("TERN_APP_PID", pid.to_string())
+            .env("TERN_BENCH_MOMENT", what)
+            .status()
+            .unwrap();
+        println!("probe at '{what}': {status}");
+    }
 }
 
 /// Wait for a page value that a script left on `window` (`null` until set).
@@ -269,6 +280,16 @@ async fn measure_a_chat_of_ten_thousand_messages() {
         frames[4]
     );
     print_app_memory("memory with the whole chat scrolled through", true);
+    // The web-process extension hands freed heap back once the scrolling has settled (it checks
+    // every 2 s); the memory a user's machine holds from then on.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    print_app_memory("memory 6 s after scrolling", false);
+    // Logged when TERN_WEBEXT_LOG is set in the bench's environment (the app inherits it).
+    let trims = app.log_lines("tern-webext: trimmed");
+    println!("web-process heap trims logged: {}", trims.len());
+    for t in trims.iter().rev().take(5).rev() {
+        println!("  {t}");
+    }
     app.quit().await;
 }
 

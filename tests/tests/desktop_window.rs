@@ -64,6 +64,21 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
         !software
     );
 
+    // The web process has loaded the app's extension, which hands the memory it frees while
+    // scrolling back to the system, from a folder holding it alone (WebKit loads every library
+    // in that folder).
+    let webext = app
+        .web_process_files()
+        .into_iter()
+        .find(|f| f.ends_with("/libtern_webext.so"))
+        .expect("the web process maps libtern_webext.so (cargo build -p tern-webext)");
+    let folder = std::path::Path::new(&webext).parent().unwrap();
+    let names: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["libtern_webext.so"], "{}", folder.display());
+
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
     for i in 1..=N {
         bob.send(conv, &format!("m{i}")).await.unwrap();

@@ -40,6 +40,13 @@ async fn the_installed_app_starts_and_answers_webdriver() {
         .await;
     let title = driver.js("return document.title").await;
     assert_eq!(title, "Tern");
+    assert!(
+        driver
+            .web_process_files()
+            .iter()
+            .any(|f| f == "/usr/lib/tern/webext/libtern_webext.so"),
+        "the web process loads the packaged extension"
+    );
     driver.quit().await;
 }
 

@@ -266,16 +266,45 @@ impl Driver {
         )
     }
 
-    /// The value of `name` in the environment of the app's web process (a descendant of this
-    /// driver named `WebKitWebProcess`), or `None` when it is not set there.
-    pub fn web_process_env(&self, name: &str) -> Option<String> {
-        let web = descendants(self.child.id())
+    /// The lines of the app's log (its and its web processes' standard error) that contain
+    /// `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The pid of the app's web process (a descendant of this driver named `WebKitWebProcess`).
+    pub fn web_process(&self) -> u32 {
+        descendants(self.child.id())
             .into_iter()
             .find(|p| {
                 std::fs::read_to_string(format!("/proc/{p}/comm"))
                     .is_ok_and(|c| c.starts_with("WebKitWebProces"))
             })
-            .expect("the app has a web process");
+            .expect("the app has a web process")
+    }
+
+    /// The files the app's web process has mapped (its libraries among them).
+    pub fn web_process_files(&self) -> Vec<String> {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.web_process())).unwrap();
+        let mut files: Vec<String> = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .filter(|f| f.starts_with('/'))
+            .map(str::to_owned)
+            .collect();
+        files.dedup();
+        files
+    }
+
+    /// The value of `name` in the environment of the app's web process, or `None` when it is
+    /// not set there.
+    pub fn web_process_env(&self, name: &str) -> Option<String> {
+        let web = self.web_process();
         let environ = std::fs::read(format!("/proc/{web}/environ")).unwrap();
         let prefix = format!("{name}=");
         environ
