@@ -14,8 +14,9 @@
 //! (`src-tauri/src/webext.rs`); WebKit loads it into each web process and calls
 //! `webkit_web_extension_initialize`, which starts a GLib timer on the web process's main loop
 //! ([`web_process`]). The timer reads the process's anonymous resident memory and trims when
-//! [`policy::TrimPolicy`] says so: once a burst of work has moved it by a step and settled, so
-//! an idle process is never touched and a busy one trims at most once per step of movement.
+//! [`policy::TrimPolicy`] says so: once a burst of work has moved it by a step and settled, and
+//! a few times over the following minute as the rest of what the burst left is freed. An idle
+//! process is never touched.
 
 pub mod policy;
 
