@@ -3,9 +3,8 @@
 //! Module map: [`commands`] and [`privacy`] (thin IPC glue), [`events`] (engine events to UI events,
 //! notifications and tray), [`tray`], [`notify`] (notification policy), [`links`] (links open
 //! in the system browser; the window never navigates away), [`settings`] (persisted
-//! preferences), [`rendering`] (compositing or not, chosen at start), [`webext`] (the web
-//! process's extension), [`state`]. All messaging
-//! behaviour is in `tern-client`.
+//! preferences), [`rendering`] (compositing or not, chosen at start), [`webext`] (where the
+//! web process's extension is), [`state`]. All messaging behaviour is in `tern-client`.
 //!
 //! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
 //! `TERN_RELAY` sets the relay offered on first run.
