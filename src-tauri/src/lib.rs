@@ -90,19 +90,21 @@ fn open_main_window(app: &tauri::App, data_dir: &std::path::Path) -> tauri::Resu
         .find(|w| w.label == "main")
         .cloned()
         .unwrap_or_default();
-    #[allow(unused_mut)]
-    let mut builder = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    let builder = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
     #[cfg(target_os = "linux")]
-    match std::env::current_exe()
+    let builder = match std::env::current_exe()
         .ok()
         .and_then(|exe| webext::folder(&exe, data_dir))
     {
-        Some(dir) => builder = builder.extensions_path(dir),
-        None => tracing::warn!(
-            "the web-process extension ({}) was not found; the web process keeps the memory it frees",
-            webext::FILE
-        ),
-    }
+        Some(dir) => builder.extensions_path(dir),
+        None => {
+            tracing::warn!(
+                "the web-process extension ({}) was not found; the web process keeps the memory it frees",
+                webext::FILE
+            );
+            builder
+        }
+    };
     #[cfg(not(target_os = "linux"))]
     let _ = data_dir;
     builder.build()?;

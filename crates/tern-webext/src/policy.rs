@@ -17,10 +17,9 @@ pub struct TrimPolicy {
     step: u64,
     last: u64,
     moved: u64,
-    /// The next follow-up: its index in `FOLLOW_UPS` and the settled checks still to wait.
+    /// The next follow-up: its index in `FOLLOW_UPS` and the settled checks still to wait
+    /// (0 once `check` has asked for it).
     follow_up: Option<(usize, u32)>,
-    /// Whether the trim `check` last asked for was a follow-up.
-    following_up: bool,
 }
 
 impl TrimPolicy {
@@ -40,7 +39,6 @@ impl TrimPolicy {
             last: resident,
             moved: 0,
             follow_up: None,
-            following_up: false,
         }
     }
 
@@ -50,15 +48,13 @@ impl TrimPolicy {
         self.last = resident;
         self.moved = self.moved.saturating_add(delta);
         let settled = delta < self.step / 8;
-        self.following_up = false;
         if self.moved >= self.step && (settled || self.moved >= self.step.saturating_mul(4)) {
             return true;
         }
         match &mut self.follow_up {
             Some((_, wait)) if settled => {
                 *wait -= 1;
-                self.following_up = *wait == 0;
-                self.following_up
+                *wait == 0
             }
             _ => false,
         }
@@ -68,8 +64,9 @@ impl TrimPolicy {
     pub fn trimmed(&mut self, resident: u64) {
         self.last = resident;
         self.moved = 0;
+        // A follow-up that came due leads to the next one; any other trim starts them over.
         let next = match self.follow_up {
-            Some((i, _)) if self.following_up => i + 1,
+            Some((i, 0)) => i + 1,
             _ => 0,
         };
         self.follow_up = Self::FOLLOW_UPS.get(next).map(|&wait| (next, wait));

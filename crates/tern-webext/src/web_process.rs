@@ -78,10 +78,10 @@ pub fn check(policy: &mut TrimPolicy) -> Option<(u64, u64)> {
 }
 
 /// Hand the free pages of every glibc arena back to the system (`malloc_trim(0)`: whole free
-/// pages inside the heap too, not just its top). Returns whether any memory was released.
-pub fn trim() -> bool {
+/// pages inside the heap too, not just its top).
+pub fn trim() {
     // SAFETY: malloc_trim takes the arenas' locks itself; it only releases free memory.
-    unsafe { libc::malloc_trim(0) == 1 }
+    unsafe { libc::malloc_trim(0) };
 }
 
 /// The process's resident memory that is not backed by files (heap and anonymous mappings),
