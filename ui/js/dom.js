@@ -1,5 +1,8 @@
 // Small DOM and formatting helpers shared by the views. User text only ever goes through
-// textContent (el's third argument), never parsed as HTML.
+// textContent (el's third argument), never parsed as HTML. Dates go through dates.js's
+// formatters, made once.
+
+import { formatDate } from "./dates.js";
 
 /** The element with that id. */
 export const $ = (id) => document.getElementById(id);
@@ -13,11 +16,10 @@ export function el(tag, cls, text) {
 }
 
 /** Hours and minutes of a timestamp (ms). */
-export const time = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+export const time = (ms) => formatDate("time", ms);
 
 /** The long date of a timestamp (ms), for day separators. */
-export const day = (ms) =>
-  new Date(ms).toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+export const day = (ms) => formatDate("day", ms);
 
 /** Call `fn` once after `ms` of quiet. */
 export function debounce(fn, ms) {
@@ -29,4 +31,4 @@ export function debounce(fn, ms) {
 export const names = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
 /** The date and time of a timestamp (ms), for when something happened longer ago. */
-export const dateTime = (ms) => new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+export const dateTime = (ms) => formatDate("dateTime", ms);

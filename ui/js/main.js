@@ -5,6 +5,7 @@
 //   events.js       engine events → store → views       refresh.js reading back from the cache
 //   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
 //   last-open.js    the last open chat, reopened (pure)  when.js    "last seen …", a message's time (pure)
+//   dates.js        date and time formatters, made once (pure)
 //   search-text.js  a search's matches, snippets (pure)  search-pages.js  search results by page (pure)
 //   composer.js     write, send, reply, edit             mentions.js `@` autocompletion
 //   limits.js       the message size limit (pure)        fold.js    long messages folded (pure)

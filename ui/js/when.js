@@ -7,17 +7,18 @@
 // when its message was sent: the time today, the date before (resultTime).
 
 import { time } from "./dom.js";
+import { formatDate } from "./dates.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 /** The full date and time of `ms` (a tooltip): "Tuesday 12 March 2024 at 14:03". */
-export const fullDateTime = (ms) => new Date(ms).toLocaleString([], { dateStyle: "full", timeStyle: "short" });
+export const fullDateTime = (ms) => formatDate("fullDateTime", ms);
 
 /** A short date: "12 Mar" this year, "12 Mar 2023" before (order and names follow the locale). */
 export function shortDate(ms, now) {
   const year = new Date(ms).getFullYear() !== new Date(now).getFullYear();
-  return new Date(ms).toLocaleDateString([], year ? { day: "numeric", month: "short", year: "numeric" } : { day: "numeric", month: "short" });
+  return formatDate(year ? "shortDateYear" : "shortDate", ms);
 }
 
 /** Local midnight starting the day `days` after the day of `ms` (negative: before). */
