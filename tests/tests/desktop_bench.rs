@@ -233,7 +233,9 @@ async fn measure_a_chat_of_ten_thousand_messages() {
     // each frame's start (a gap between two is a frame drawn, or script that held the page).
     let click_returned = page_value(&app, "__clickReturned").await;
     let frames = page_value(&app, "__openFrames").await;
-    println!("  the click's handler returned after {click_returned} ms; frames began at {frames} ms");
+    println!(
+        "  the click's handler returned after {click_returned} ms; frames began at {frames} ms"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let busy = app.js("return window.__busy").await;
     println!("  the page's main thread held (from, to ms after the click): {busy}");
