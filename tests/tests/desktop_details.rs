@@ -50,6 +50,16 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         .js("return document.querySelectorAll('#messages .msg').length")
         .await;
     assert_eq!(shown, serde_json::json!(450), "every message, in one chat");
+    // The first message's action bar sits inside its bubble, not above the list's top edge;
+    // the mark moved up with every older page.
+    let first = app
+        .js("const m = [...document.querySelectorAll('#messages .first-msg')]; return [m.length, m[0].querySelector('.body').textContent, getComputedStyle(m[0].querySelector('.msg-actions')).top];")
+        .await;
+    assert_eq!(
+        first,
+        serde_json::json!([1, "m1", "2px"]),
+        "one first message, marked"
+    );
 
     // A burst of 150 in a group alice is not looking at: one notification, updated in place;
     // a 99+ badge with the real number for screen readers; the total in the window title.

@@ -111,6 +111,19 @@ function sameRow(a, b) {
   return drawnFaces.get(b.client_id) === faceKey(faces.get(b.client_id));
 }
 
+/** The row marked as the list's first message (style.css: its action bar), or null. */
+let firstMessage = null;
+
+/** Mark the first message row among `items` (and unmark the one before). */
+function markFirstMessage(items) {
+  const first = items.find((i) => i.key.startsWith("msg:"));
+  const node = first ? rows.get(first.key).node : null;
+  if (firstMessage && firstMessage !== node) firstMessage.classList.remove("first-msg");
+  // Drawing a row again sets its classes anew: marked again (adding a class it has changes nothing).
+  if (node) node.classList.add("first-msg");
+  firstMessage = node;
+}
+
 /** Day labels by message (formatting dates is slow; a changed message is a new object). */
 const days = new WeakMap();
 function dayOf(m) {
@@ -319,6 +332,7 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   }
   for (const id of drawnFaces.keys()) if (!rows.has(`msg:${id}`)) drawnFaces.delete(id);
   reconcile(ol, items, rows, fill, sameRow);
+  markFirstMessage(items);
   syncTabStop();
   if (opening) showFirstUnread(ol);
   else if (hold) {
