@@ -119,8 +119,9 @@ function markFirstMessage(items) {
   const first = items.find((i) => i.key.startsWith("msg:"));
   const node = first ? rows.get(first.key).node : null;
   if (firstMessage && firstMessage !== node) firstMessage.classList.remove("first-msg");
-  // Drawing a row again sets its classes anew: marked again (adding a class it has changes nothing).
-  if (node) node.classList.add("first-msg");
+  // Drawing a row again sets its classes anew: marked again. Only when missing: adding a class
+  // the row has still sets its attribute again, a DOM mutation of its own.
+  if (node && !node.classList.contains("first-msg")) node.classList.add("first-msg");
   firstMessage = node;
 }
 
