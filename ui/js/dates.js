@@ -1,7 +1,7 @@
 // Dates and times in the system's locale, through formatters made once and reused (pure; tested
 // in node). Every `Date#toLocale…String` call given options builds a new Intl.DateTimeFormat,
 // which in the web view costs about a millisecond (ICU reads the locale's patterns again); a
-// chat's page built three per message, and that was most of the time from a click on a chat to
+// chat's page built three per message, and that was much of the time from a click on a chat to
 // its first frame (docs/benchmarks.md). A formatter keeps the time zone it was made in, so the
 // set is made again when the zone's offset changes (the machine moved to another zone, or a
 // daylight-saving change: then once, at no cost worth counting).
