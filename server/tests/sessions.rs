@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-use tern_proto::{close, ConversationId};
+use tern_proto::{close, ConversationId, NoticeAction, ServerFrame};
 
 async fn get(relay: &Relay, path: &str, token: &str) -> (u16, Value) {
     let res = reqwest::Client::new()
@@ -77,8 +77,6 @@ async fn changing_the_password_signs_out_every_other_device_and_needs_the_old_on
     let (status, _) = get(&relay, "/v1/sessions", &there).await;
     assert_eq!(status, 401, "the other device's token is dead");
 }
-
-use tern_proto::ServerFrame;
 
 #[tokio::test]
 async fn the_session_list_shows_each_device_and_one_can_be_signed_out() {
@@ -244,24 +242,50 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
     assert_eq!(status, 204, "{body}");
     assert_eq!(alice.expect_close().await, Some(close::REVOKED.code));
 
-    // Bob sees alice leave both conversations and go offline; bob is now the group's admin.
+    // Bob sees alice leave both conversations and go offline; bob is now the group's admin,
+    // and the group's log says that a deleted account left (the direct chat's says nothing).
     let mut left = std::collections::HashSet::new();
-    while left.len() < 2 {
-        let c = bob
+    let mut notices = Vec::new();
+    while left.len() < 2 || notices.is_empty() {
+        let frame = bob
             .expect(|f| match f {
                 ServerFrame::Conversation { conversation, .. }
                     if conversation.members.iter().all(|m| m.username != "alice") =>
                 {
-                    Some(conversation.clone())
+                    Some(f.clone())
+                }
+                ServerFrame::Message { message }
+                    if message.notice().map(|n| n.action) == Some(NoticeAction::Left) =>
+                {
+                    Some(f.clone())
                 }
                 _ => None,
             })
             .await;
-        if c.conversation_id == ConversationId(group) {
-            assert_eq!(c.members[0].role, tern_proto::MemberRole::Admin);
+        match frame {
+            ServerFrame::Conversation {
+                conversation: c, ..
+            } => {
+                if c.conversation_id == ConversationId(group) {
+                    assert_eq!(c.members[0].role, tern_proto::MemberRole::Admin);
+                }
+                left.insert(c.conversation_id);
+            }
+            ServerFrame::Message { message } => notices.push(message),
+            _ => unreachable!(),
         }
-        left.insert(c.conversation_id);
     }
+    let ServerFrame::History { messages, .. } = bob
+        .request(json!({"type": "history", "conversation_id": group}))
+        .await
+    else {
+        panic!("history")
+    };
+    let last = messages.last().expect("the group's log");
+    assert_eq!(last, &notices[0], "the live notice is what history keeps");
+    assert_eq!(last.conversation_id, ConversationId(group));
+    assert_eq!(last.notice().map(|n| n.action), Some(NoticeAction::Left));
+    assert_eq!(last.sender, "Deleted account");
     // Her messages stay, shown as from a deleted account.
     let ServerFrame::History { messages, .. } = bob
         .request(json!({"type": "history", "conversation_id": direct}))
@@ -271,6 +295,11 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
     };
     assert_eq!(messages[0].body, "keep this");
     assert_eq!(messages[0].sender, "Deleted account");
+    assert_eq!(
+        messages.len(),
+        1,
+        "no notice in a direct chat: {messages:?}"
+    );
 
     // She cannot sign in; no one can start a chat with her or take her name yet.
     assert_eq!(login_with(&relay, "alice", PASSWORD).await.0, 401);

@@ -11,8 +11,8 @@
 //!   but withheld from the receiver: they get an empty placeholder at its place in the log.
 
 use tern_proto::{
-    AcceptRequest, Block, ErrorCode, Presence, Privacy, ReceiptState, Seq, ServerFrame, SetPrivacy,
-    Unblock, UserId,
+    AcceptRequest, Block, ConversationKind, ErrorCode, NoticeAction, Presence, Privacy,
+    ReceiptState, Seq, ServerFrame, SetPrivacy, Unblock, UserId,
 };
 
 use super::presence::{introduce, presence_of};
@@ -218,8 +218,13 @@ pub(super) fn mark_requests(
     Ok(())
 }
 
+/// How a deleted account is named, as the stores name its messages' sender (their username
+/// is not shown once the account is gone).
+const DELETED_SENDER: &str = "Deleted account";
+
 /// Delete `user`'s account inside a store job: their contacts see them go offline (hidden),
-/// the conversations they were in get their new shape; returns the sessions to close.
+/// the conversations they were in get their new shape, and each group a "left" notice (from
+/// "Deleted account", as its history shows them); returns the sessions to close.
 pub fn delete_account(
     txn: &dyn Tx,
     user: UserId,
@@ -240,6 +245,10 @@ pub fn delete_account(
         let info = txn.info(conv)?;
         // No connection asked: every member gets the new shape.
         publish_conversation(txn, &info, NO_CONN, out)?;
+        if info.kind == ConversationKind::Group {
+            let actor = (user, DELETED_SENDER);
+            super::notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;
+        }
     }
     Ok(sessions)
 }
