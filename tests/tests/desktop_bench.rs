@@ -199,6 +199,16 @@ async fn measure_a_chat_of_ten_thousand_messages() {
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
+    // For experiments: a style sheet put into the page before the click (`TERN_BENCH_STYLE`).
+    if let Ok(css) = std::env::var("TERN_BENCH_STYLE") {
+        let css = serde_json::to_string(&css).unwrap();
+        app.js(&format!(
+            "const s = document.createElement('style'); s.textContent = {css}; document.head.append(s);"
+        ))
+        .await;
+        println!("with a style sheet injected: {css}");
+    }
+
     // Open it: from the click to the first frame that shows its messages.
     app.js(&format!(
         "window.__firstPaint = null; window.__inDom = null; const row = document.querySelector('#conversations li.conv[data-id=\"{long}\"]');
@@ -279,6 +289,8 @@ async fn measure_a_chat_of_ten_thousand_messages() {
          (function frame(now) { window.__frames.push(now - last); last = now; if (window.__scrolling) requestAnimationFrame(frame); })(performance.now());",
     )
     .await;
+    // Each draw of the message list times itself into this array (views/chat.js drawMessages).
+    app.js("window.__ternDrawTimes = [];").await;
     let t = Instant::now();
     let mut reached = false;
     for _ in 0..6000 {
@@ -303,6 +315,19 @@ async fn measure_a_chat_of_ten_thousand_messages() {
         frames[3].as_f64().unwrap_or(0.0),
         frames[4]
     );
+    // Where an older page's draw goes: updating the rows, then the layout forced to put the
+    // first row in view back where it was (what is left of the frame is style, layout and paint).
+    let draws = app
+        .js("const d = (window.__ternDrawTimes || []).filter(x => x.hold); window.__ternDrawTimes = null;
+             const q = (k) => { const v = d.map(x => x[k]).sort((a, b) => a - b); return v.length ? [v[Math.floor(v.length / 2)], v[Math.floor(v.length * 0.99)], v[v.length - 1]].map(x => x.toFixed(1)) : []; };
+             const worst = d.slice().sort((a, b) => (b.rows + b.layout) - (a.rows + a.layout)).slice(0, 5);
+             return [d.length, q('rows'), q('layout'), d.length ? d[0].items : 0, JSON.stringify(worst)];")
+        .await;
+    println!(
+        "  draws holding the view: {}; updating rows median / p99 / longest {} ms, the layout after {} ms ({} rows drawn in the first)",
+        draws[0], draws[1], draws[2], draws[3]
+    );
+    println!("  the slowest five: {}", draws[4]);
     print_app_memory("memory with the whole chat scrolled through", true);
     // The web-process extension hands freed heap back once the scrolling has settled and again
     // 2, 4, 6, 10 and 18 s later (crates/tern-webext/src/policy.rs): what the app holds from then on.
@@ -311,6 +336,17 @@ async fn measure_a_chat_of_ten_thousand_messages() {
     // Logged when TERN_WEBEXT_LOG is set in the bench's environment (the app inherits it).
     let trims = app.log_lines("tern-webext: trimmed");
     println!("web-process heap trims logged: {}", trims.len());
+    // A trim runs on the web process's main thread: the ones that held it 2 ms or more.
+    let long: Vec<&String> = trims
+        .iter()
+        .filter(|t| {
+            t.rsplit(" in ")
+                .next()
+                .and_then(|ms| ms.trim().trim_end_matches("ms").trim().parse::<f64>().ok())
+                .is_some_and(|ms| ms >= 2.0)
+        })
+        .collect();
+    println!("  of which took 2 ms or more: {long:?}");
     for t in trims.iter().rev().take(5).rev() {
         println!("  {t}");
     }

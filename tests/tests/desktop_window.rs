@@ -37,7 +37,7 @@ fn assert_run(numbers: &[u64], bound: usize) {
 #[tokio::test]
 async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() {
     const N: u64 = 1_300;
-    const BOUND: usize = 500;
+    const BOUND: usize = 400;
     let relay = Relay::start();
     let work = tempfile::tempdir().unwrap();
     let (bob, _b) = signup(&relay, "bob").await;

@@ -156,7 +156,7 @@ const { state } = await import("../../ui/js/store.js");
 const refresh = await import("../../ui/js/refresh.js");
 const { onEvent } = await import("../../ui/js/events.js");
 const chat = await import("../../ui/js/views/chat.js");
-const { WINDOW, PAGE, loadChat, loadOlder, loadNewer, reveal } = refresh;
+const { WINDOW, PAGE, SCROLL_PAGE, loadChat, loadOlder, loadNewer, reveal } = refresh;
 
 const member = (user_id, username) => ({ user_id, username, role: "member", delivered_seq: 0, read_seq: 0 });
 state.userId = ME;
@@ -205,11 +205,16 @@ test("the newest page opens at the bottom, the unsent message last", async () =>
 test("scrolling back holds at most WINDOW messages and rows, keeps what shows in place, never a gap", async () => {
   let rounds = 0;
   while (state.hasOlder && rounds++ < 100) {
-    // A little under the top (as a user scrolls): the scroll handler asks for older ones.
-    ol.scrollTop = 10;
+    // More than a screen under the top, nothing is asked; within a screen of it (as a user
+    // scrolls up), the scroll handler asks for older ones before the top is reached.
     const asked = olderAsked;
+    ol.scrollTop = VIEW + 1;
+    assert.equal(ol.scrollTop, VIEW + 1);
     ol.dispatch("scroll");
-    assert.equal(olderAsked, asked + 1, "near the top asks for older messages");
+    assert.equal(olderAsked, asked, "a screen away from the top asks nothing yet");
+    ol.scrollTop = VIEW - 1;
+    ol.dispatch("scroll");
+    assert.equal(olderAsked, asked + 1, "a screen ahead of the top asks for older messages");
     const before = topRow();
     await loadOlder();
     assert.equal(whereIs(before.seq), before.top, "the row at the top stays where it was");
@@ -234,13 +239,21 @@ test("the jump button shows while newer messages are not held, with the conversa
   assert.equal(ids["jump-to-bottom"].hidden, false);
   assert.equal(ids["jump-count"].textContent, "7");
   state.conversations.set(CONV, c);
+  // More than a screen from the end of what is held, nothing is asked; within a screen of it,
+  // the next page is asked for before the user gets there.
+  const asked = newerAsked;
+  ol.scrollTop = ol.scrollHeight - 2 * VIEW - 1;
+  ol.dispatch("scroll");
+  assert.equal(newerAsked, asked, "a screen away from the end asks nothing yet");
+  ol.scrollTop = ol.scrollHeight - 2 * VIEW + 1;
+  ol.dispatch("scroll");
+  assert.equal(newerAsked, asked + 1, "a screen ahead of the end asks for newer messages");
   // At the very end of what is held: still shown (the newest are not there), and scrolling asks for more.
   ol.scrollTop = ol.scrollHeight;
-  const asked = newerAsked;
   ol.dispatch("scroll");
-  assert.equal(newerAsked, asked + 1);
+  assert.equal(newerAsked, asked + 2);
   ol.dispatch("wheel", { deltaY: 40 });
-  assert.equal(newerAsked, asked + 2, "a wheel at the end asks too (no scroll event comes)");
+  assert.equal(newerAsked, asked + 3, "a wheel at the end asks too (no scroll event comes)");
   assert.equal(chat.showsNewest(), false, "a message arriving now would not show");
 });
 
@@ -343,7 +356,7 @@ test("the user's own message written while newer ones are not held reads the new
 test("a message heard while the last newer page loads joins once that page reached the newest", async () => {
   await reveal(300);
   assert.equal(state.hasNewer, true);
-  while (stored.at(-1).seq - seqs().at(-1) > PAGE) await loadNewer();
+  while (stored.at(-1).seq - seqs().at(-1) > SCROLL_PAGE) await loadNewer();
   const loading = loadNewer();
   const late = msg(stored.at(-1).seq + 1);
   stored.push(late);

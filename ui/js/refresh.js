@@ -24,14 +24,22 @@ import { readMarker } from "./reading.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping, seenSeq } from "./views/chat.js";
 
-/** Messages per page. */
+/** Messages per page a chat opens on (and reads again from its newest). */
 export const PAGE = 50;
+/**
+ * Messages per page read while scrolling, older or newer. A page's rows are built and laid out
+ * in one go, between two frames; 25 keeps that within a frame where 50 did not
+ * (docs/benchmarks.md, "A chat of 10,000 messages"), and views/chat.js asks for the next page a
+ * screen ahead, so scrolling does not wait at the end of what is held.
+ */
+export const SCROLL_PAGE = 25;
 /**
  * Most messages the open chat holds (and rows it draws): past it, a page coming in at one end
  * lets as many go at the other. At least two of the largest pages (200), so a page and what
- * shows always fit; 500 holds a chat of a few hundred messages whole.
+ * shows always fit; 400 holds a chat of a few hundred messages whole. Every row held is laid
+ * out again when a page comes in above them.
  */
-export const WINDOW = 500;
+export const WINDOW = 400;
 /**
  * Most messages a chat loads as it opens to show its first unread message: under WINDOW, with
  * room for two pages the user may scroll back to meanwhile, so opening never lets the newest go.
@@ -175,7 +183,7 @@ export async function loadChat() {
  * top, or a quoted message is being looked for). A read already under way is shared. Past
  * WINDOW, the newest messages go (`hasNewer`); what shows stays where it is.
  */
-export function loadOlder(limit = PAGE) {
+export function loadOlder(limit = SCROLL_PAGE) {
   const id = state.open;
   const before = minSeq(state.chat);
   if (olderLoading) return olderLoading;
@@ -208,7 +216,7 @@ export function loadOlder(limit = PAGE) {
  * shared; none starts while the newest page loads (it replaces the list). Past WINDOW, the
  * oldest messages go (`hasOlder`); what shows stays where it is.
  */
-export function loadNewer(limit = PAGE) {
+export function loadNewer(limit = SCROLL_PAGE) {
   const id = state.open;
   const after = maxSeq(state.chat);
   if (newerLoading) return newerLoading;

@@ -14,10 +14,11 @@
 // number of unread messages below the view (#jump-count).
 //
 // A long chat is windowed (refresh.js WINDOW): only a bounded run of its messages is held and
-// drawn. Scrolling to the top asks for older ones (`nearTop`), scrolling to the end of what is
-// held while newer ones are not (`state.hasNewer`) asks for those (`nearEnd`). Rows coming in
-// at one end and going at the other keep what shows in place: the first message row in view is
-// measured before the draw and put back where it was after (drawMessages `hold`). While newer
+// drawn. Scrolling to within a screen of the top asks for older ones (`nearTop`), to within a
+// screen of the end of what is held while newer ones are not (`state.hasNewer`) for those
+// (`nearEnd`). Rows coming in at one end and going at the other keep what shows in place: the
+// first message row in view is measured before the draw and put back where it was after
+// (drawMessages `hold`). While newer
 // messages are not held, the jump button shows (the bottom of the list is not the newest),
 // counts at least the conversation's unread messages, and reads the newest page (`newest`)
 // before going to the bottom.
@@ -303,6 +304,11 @@ function anchorRow(ol) {
  * newest (the list was read again from the newest after showing an older part).
  */
 export function drawMessages({ hold = false, toBottom = false } = {}) {
+  // A bench (tests/tests/desktop_bench.rs) sets this array to have each draw timed, in ms:
+  // `measure` (where the view is), `list` (what to draw), `reconcile` (the rows), `rest`, all of
+  // them `rows`; then `layout` (putting the view back, which lays the list out).
+  const times = globalThis.__ternDrawTimes;
+  const t0 = times ? performance.now() : 0;
   const ol = $("messages");
   const c = current();
   const kind = c ? c.kind : null;
@@ -312,6 +318,7 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   const atBottom = nearBottom(ol);
   const fromBottom = ol.scrollHeight - ol.scrollTop;
   const anchor = hold && !opening ? anchorRow(ol) : null;
+  const tA = times ? performance.now() : 0;
   const newFrom = dividerAt === null ? null : firstUnread(state.chat, dividerAt, state.hasOlder);
   const items = [];
   // Group senders' avatars: members by id, to find each sender's picture.
@@ -332,15 +339,19 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
     prev = m;
   }
   for (const id of drawnFaces.keys()) if (!rows.has(`msg:${id}`)) drawnFaces.delete(id);
+  const tB = times ? performance.now() : 0;
   reconcile(ol, items, rows, fill, sameRow);
+  const tC = times ? performance.now() : 0;
   markFirstMessage(items);
   syncTabStop();
+  const t1 = times ? performance.now() : 0;
   if (opening) showFirstUnread(ol);
   else if (hold) {
     // The row that showed first goes back where it was; without one, what was at the bottom.
     if (anchor && anchor.node.isConnected) ol.scrollTop += anchor.node.getBoundingClientRect().top - anchor.top;
     else ol.scrollTop = ol.scrollHeight - fromBottom;
   } else if (toBottom || atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
+  if (times) times.push({ hold, items: items.length, rows: t1 - t0, layout: performance.now() - t1, measure: tA - t0, list: tB - tA, reconcile: tC - tB, rest: t1 - tC });
   // Messages came, went or changed size: what is seen (and what waits below) may have changed.
   recheckReading();
 }
@@ -612,8 +623,9 @@ export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newe
   }, { passive: true });
   ol.addEventListener("touchmove", () => closePicker(), { passive: true });
   ol.addEventListener("scroll", () => {
-    if (ol.scrollTop < 30) nearTop();
-    if (state.hasNewer && withinEnd(ol, 30)) nearEnd();
+    // A screen ahead: the next page is in before the user gets there.
+    if (ol.scrollTop < ol.clientHeight) nearTop();
+    if (state.hasNewer && withinEnd(ol, ol.clientHeight)) nearEnd();
     recheckReading();
   });
   // The window or the composer changed size: more (or fewer) rows show.
