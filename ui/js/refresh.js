@@ -28,16 +28,17 @@ import { drawHead, drawMessages, drawTyping, seenSeq } from "./views/chat.js";
 export const PAGE = 50;
 /**
  * Messages per page read while scrolling, older or newer. A page's rows are built and laid out
- * in one go, between two frames; 25 keeps that within a frame where 50 did not
- * (docs/benchmarks.md, "A chat of 10,000 messages"), and views/chat.js asks for the next page a
- * screen ahead, so scrolling does not wait at the end of what is held.
+ * in one go, between two frames: with 25, the longest frame scrolling back through 10,000
+ * messages was 47–50 ms, with 50 up to 65 (docs/benchmarks.md, "A chat of 10,000 messages").
+ * views/chat.js asks for the next page a screen ahead, so scrolling does not wait at the end of
+ * what is held.
  */
 export const SCROLL_PAGE = 25;
 /**
  * Most messages the open chat holds (and rows it draws): past it, a page coming in at one end
  * lets as many go at the other. At least two of the largest pages (200), so a page and what
- * shows always fit; 400 holds a chat of a few hundred messages whole. Every row held is laid
- * out again when a page comes in above them.
+ * shows always fit; 400 holds a chat of a few hundred messages whole. The layout after a page
+ * comes in grows with the rows held.
  */
 export const WINDOW = 400;
 /**
@@ -179,7 +180,7 @@ export async function loadChat() {
 }
 
 /**
- * Prepend the page of `limit` messages before the oldest one shown (the user scrolled to the
+ * Prepend the page of `limit` messages before the oldest one shown (the user scrolled near the
  * top, or a quoted message is being looked for). A read already under way is shared. Past
  * WINDOW, the newest messages go (`hasNewer`); what shows stays where it is.
  */
