@@ -25,15 +25,16 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
 
-    // 450 messages in a direct chat: scrolling back reaches the very first one.
+    // 390 messages in a direct chat (more than the 200 history once stopped at, fewer than the
+    // 400 the chat holds): scrolling back reaches the very first one, and all of them show.
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
-    for i in 1..=450 {
+    for i in 1..=390 {
         bob.send(conv, &format!("m{i}")).await.unwrap();
     }
     wait_settled(&bob).await;
     app.accept_first_request().await;
     app.wait_until(
-        "[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm450')",
+        "[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm390')",
         "the newest message",
     )
     .await;
@@ -49,7 +50,7 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     let shown = app
         .js("return document.querySelectorAll('#messages .msg').length")
         .await;
-    assert_eq!(shown, serde_json::json!(450), "every message, in one chat");
+    assert_eq!(shown, serde_json::json!(390), "every message, in one chat");
     // The first message's action bar sits inside its bubble, not above the list's top edge;
     // the mark moved up with every older page.
     let first = app
@@ -213,9 +214,9 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         .await;
     app.clear("#composer").await;
 
-    // Right-click on a message: the app's menu, never the browser's.
+    // Right-click on a message (a group notice has no menu): the app's menu, never the browser's.
     let prevented = app
-        .js("const row = document.querySelector('#messages .msg'); const r = row.getBoundingClientRect(); return !row.dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}));")
+        .js("const row = document.querySelector('#messages .msg:not(.notice)'); const r = row.getBoundingClientRect(); return !row.dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}));")
         .await;
     assert_eq!(
         prevented,
