@@ -263,6 +263,17 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
         },
     )
     .await;
+    eventually(
+        "bob's chat with her is titled as from a deleted account",
+        || async {
+            bob.conversations()
+                .await
+                .unwrap()
+                .iter()
+                .any(|c| c.info.conversation_id == conv && c.title == "Deleted account")
+        },
+    )
+    .await;
     let again =
         tern_client::Client::login(config(&relay.url(), alice_dir.path()), "alice", PASSWORD).await;
     assert!(again.is_err(), "the account cannot sign in");

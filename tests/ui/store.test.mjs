@@ -120,6 +120,17 @@ test("a new shape renames and keeps the markers already known", () => {
   assert.equal(g.unread, c.unread);
 });
 
+test("a direct chat's new shape is titled as the engine titles it: display name, username, deleted account", () => {
+  const c = direct();
+  const shape = (members) => ({ conversation_id: 3, kind: "direct", name: null, members, last_seq: 1, created_at: 5 });
+  assert.equal(s.withInfo(c, shape([member(1, "alice"), { ...member(2, "bob"), display_name: "Bob Stone" }]), ME).title, "Bob Stone");
+  assert.equal(s.withInfo(c, shape([member(1, "alice"), { ...member(2, "bob"), display_name: "  " }]), ME).title, "bob");
+  // Bob deleted his account: the relay took him out of the chat.
+  assert.equal(s.withInfo(c, shape([member(1, "alice")]), ME).title, "Deleted account");
+  const group = { ...shape([member(1, "alice")]), kind: "group", name: null };
+  assert.equal(s.withInfo(c, group, ME).title, "conversation 3");
+});
+
 test("the list is ordered by last activity, newest first", () => {
   const map = new Map([
     [1, { conversation_id: 1, created_at: 50, last_message: null }],

@@ -18,6 +18,7 @@
 // trimNewest, trimOldest, joinNewer below).
 
 import { isNotice } from "./notices.js";
+import { displayName } from "./people.js";
 
 /** Everything the views draw. Mutated only by events.js, refresh.js and the actions. */
 export const state = {
@@ -94,11 +95,19 @@ export function pictureOf(info, me) {
   return p || null;
 }
 
-/** The display title, as the engine computes it. */
+/** How a deleted account is named (its messages' sender, a direct chat with it). */
+export const DELETED_ACCOUNT = "Deleted account";
+
+/**
+ * The display title, as the engine computes it (cache/views.rs): the group's name, the other
+ * member's display name or else username, "Deleted account" for a direct chat whose other
+ * member is gone (only deleting an account takes someone out of one).
+ */
 export function titleOf(info, me) {
   if (info.name != null) return info.name;
   const o = otherMember(info, me);
-  return o ? o.username : `conversation ${info.conversation_id}`;
+  if (o) return displayName(o) || o.username;
+  return info.kind === "direct" ? DELETED_ACCOUNT : `conversation ${info.conversation_id}`;
 }
 
 /** Whether `m` comes after `last` in a chat (unsent messages come after every stored one). */

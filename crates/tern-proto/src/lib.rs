@@ -32,7 +32,7 @@ pub use model::{
     is_blob_id, is_sha256_hex, Attachment, ConversationId, ConversationInfo, ConversationKind,
     ConversationSummary, Member, MemberRole, MessageId, MessageKind, MessageRecord, Notice,
     NoticeAction, NoticeUser, Person, Picture, Presence, PresenceVisibility, Privacy, Reaction,
-    ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+    ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId, DELETED_ACCOUNT,
 };
 pub use requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,

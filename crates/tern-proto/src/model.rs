@@ -199,6 +199,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// How the relay names a deleted account as the sender of what it wrote (its username is no
+/// longer shown), and how a direct chat with one is titled.
+pub const DELETED_ACCOUNT: &str = "Deleted account";
+
 /// One entry of a conversation's log, as the relay pushes it and returns it in sync and
 /// history: a text message, or an event (edit, delete, reaction) about an earlier one.
 ///

@@ -12,7 +12,7 @@
 
 use tern_proto::{
     AcceptRequest, Block, ConversationKind, ErrorCode, NoticeAction, Presence, Privacy,
-    ReceiptState, Seq, ServerFrame, SetPrivacy, Unblock, UserId,
+    ReceiptState, Seq, ServerFrame, SetPrivacy, Unblock, UserId, DELETED_ACCOUNT,
 };
 
 use super::presence::{introduce, presence_of};
@@ -218,10 +218,6 @@ pub(super) fn mark_requests(
     Ok(())
 }
 
-/// How a deleted account is named, as the stores name its messages' sender (their username
-/// is not shown once the account is gone).
-const DELETED_SENDER: &str = "Deleted account";
-
 /// Delete `user`'s account inside a store job: their contacts see them go offline (hidden),
 /// the conversations they were in get their new shape, and each group a "left" notice (from
 /// "Deleted account", as its history shows them); returns the sessions to close.
@@ -246,7 +242,7 @@ pub fn delete_account(
         // No connection asked: every member gets the new shape.
         publish_conversation(txn, &info, NO_CONN, out)?;
         if info.kind == ConversationKind::Group {
-            let actor = (user, DELETED_SENDER);
+            let actor = (user, DELETED_ACCOUNT);
             super::notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;
         }
     }

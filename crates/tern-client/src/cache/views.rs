@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, ConversationKind, MessageRecord, Presence, Seq, UserId};
+use tern_proto::{
+    ConversationId, ConversationKind, MessageRecord, Presence, Seq, UserId, DELETED_ACCOUNT,
+};
 
 use super::chat::{resolve_quotes, to_chats};
 use super::conversations::{info, presence_map};
@@ -71,7 +73,15 @@ fn view(
         .flatten();
     let title = match (&info.name, other) {
         (Some(name), _) => name.clone(),
-        (None, Some(o)) => o.display_name.clone().unwrap_or_else(|| o.username.clone()),
+        (None, Some(o)) => o
+            .display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&o.username)
+            .to_owned(),
+        // The other member of a direct chat goes only by deleting their account.
+        (None, None) if info.kind == ConversationKind::Direct => DELETED_ACCOUNT.to_owned(),
         (None, None) => format!("conversation {id}"),
     };
     let last_message = page(txn, me, id, None, 1)?.pop();
@@ -285,6 +295,15 @@ mod tests {
             single.info.members[1].avatar, bob.avatar,
             "kept in the cache"
         );
+
+        // Bob deleted his account: the relay took him out, and his messages stay.
+        let alone = ConversationInfo {
+            members: vec![member(UserId(1), "alice")],
+            ..info.clone()
+        };
+        conversations::upsert(&txn, &alone).unwrap();
+        let left = one(&txn, UserId(1), ConversationId(3)).unwrap().unwrap();
+        assert_eq!((left.title.as_str(), left.unread), ("Deleted account", 1));
 
         conversations::deactivate(&txn, ConversationId(3)).unwrap();
         assert_eq!(one(&txn, UserId(1), ConversationId(3)).unwrap(), None);
