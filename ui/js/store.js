@@ -96,7 +96,7 @@ export function pictureOf(info, me) {
 }
 
 /** How a deleted account is named (its messages' sender, a direct chat with it). */
-export const DELETED_ACCOUNT = "Deleted account";
+const DELETED_ACCOUNT = "Deleted account";
 
 /**
  * The display title, as the engine computes it (cache/views.rs): the group's name, the other

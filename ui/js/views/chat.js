@@ -18,10 +18,9 @@
 // screen of the end of what is held while newer ones are not (`state.hasNewer`) for those
 // (`nearEnd`). Rows coming in at one end and going at the other keep what shows in place: the
 // first message row in view is measured before the draw and put back where it was after
-// (drawMessages `hold`). While newer
-// messages are not held, the jump button shows (the bottom of the list is not the newest),
-// counts at least the conversation's unread messages, and reads the newest page (`newest`)
-// before going to the bottom.
+// (drawMessages `hold`). While newer messages are not held, the jump button shows (the bottom
+// of the list is not the newest), counts at least the conversation's unread messages, and reads
+// the newest page (`newest`) before going to the bottom.
 //
 // Keyboard: the message list is one tab stop (the focused row, else the newest); arrow keys,
 // Home and End move between rows; Tab goes into the focused row's quote, links, reactions and
