@@ -68,7 +68,14 @@ pub fn open_path(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The system's opener (or `TERN_OPENER`), with the environment the user started the app in.
 fn opener() -> std::process::Command {
+    let mut command = system_opener();
+    crate::rendering::restore_for_child(&mut command);
+    command
+}
+
+fn system_opener() -> std::process::Command {
     if let Some(program) = std::env::var_os("TERN_OPENER") {
         return std::process::Command::new(program);
     }

@@ -6,24 +6,85 @@
 //! rendering), scrolling back through a chat of 10,000 messages drew frames of 99 ms median with
 //! compositing and 54 ms without, and the app held 127 MiB less (docs/benchmarks.md). So without
 //! a render node, compositing is turned off (`WEBKIT_DISABLE_COMPOSITING_MODE`, which the web
-//! processes inherit); a machine with a GPU keeps it, and a value the user set wins.
+//! processes inherit); a machine with a GPU keeps it.
+//!
+//! Painting without compositing needs no OpenGL in the app's own process, yet GTK and WebKit
+//! each still loaded Mesa there (its software rasterizer and LLVM; the process held 26 MiB
+//! more): GTK probes GLX when it opens the display, WebKit's DMA-BUF renderer check makes a GL
+//! context, and WebKit asks EGL for the GPU's render node each time it starts a web process.
+//! The other variables of [`SOFTWARE_ONLY`] turn those off (docs/benchmarks.md, "Idle memory
+//! without Mesa in the app's process").
+//!
+//! A user who set `WEBKIT_DISABLE_COMPOSITING_MODE` has chosen how WebKit draws, and nothing is
+//! set for them; any other variable the user set keeps the user's value. Programs the app starts
+//! (the system's opener for links and files) get the environment without what was set here
+//! ([`restore_for_child`]), so a browser opened from Tern draws as it would anyway.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// The variable WebKitGTK reads, in its web process, to paint without compositing.
 pub const DISABLE_COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
-/// Turn compositing off when only software OpenGL is available. Call first thing in `main`,
-/// while the process has a single thread (it sets an environment variable).
+/// What is set when OpenGL would be software: each variable with its value.
+pub const SOFTWARE_ONLY: [(&str, &str); 4] = [
+    // The web process paints without compositing.
+    (DISABLE_COMPOSITING, "1"),
+    // GTK 3 probes GLX as it opens an X display (loading Mesa), unless told GL is off; nothing
+    // in the app draws with GTK's OpenGL once WebKit does not composite.
+    ("GDK_GL", "disable"),
+    // WebKit checks whether the DMA-BUF renderer could work by making a GL context; it is
+    // only used to hand composited frames over, and compositing is off.
+    ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
+    // Unless told which render node to use, WebKit initialises EGL to ask for it each time it
+    // starts a web process. There is none; a path that names no device says so without EGL.
+    ("WEBKIT_WEB_RENDER_DEVICE_FILE", NO_RENDER_NODE),
+];
+
+/// A render node path that names no device.
+pub const NO_RENDER_NODE: &str = "/dev/dri/none";
+
+/// The variables [`choose`] set, for [`restore_for_child`].
+static SET: OnceLock<Vec<&'static str>> = OnceLock::new();
+
+/// Turn compositing (and the OpenGL it needs) off when only software OpenGL is available. Call
+/// first thing in `main`, while the process has a single thread (it sets environment
+/// variables).
 pub fn choose() {
-    if cfg!(target_os = "linux")
-        && std::env::var_os(DISABLE_COMPOSITING).is_none()
-        && software_only(
-            Path::new("/dev/dri"),
-            std::env::var("LIBGL_ALWAYS_SOFTWARE").ok(),
-        )
-    {
-        std::env::set_var(DISABLE_COMPOSITING, "1");
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let software = software_only(
+        Path::new("/dev/dri"),
+        std::env::var("LIBGL_ALWAYS_SOFTWARE").ok(),
+    );
+    let set = plan(software, |name| std::env::var_os(name).is_some());
+    for (name, value) in &set {
+        std::env::set_var(name, value);
+    }
+    let _ = SET.set(set.into_iter().map(|(name, _)| name).collect());
+}
+
+/// What to set: nothing with a render node or when the user chose about compositing
+/// (`user_set(DISABLE_COMPOSITING)`), otherwise each of [`SOFTWARE_ONLY`] the user has not set.
+pub fn plan(
+    software_only: bool,
+    user_set: impl Fn(&str) -> bool,
+) -> Vec<(&'static str, &'static str)> {
+    if !software_only || user_set(DISABLE_COMPOSITING) {
+        return Vec::new();
+    }
+    SOFTWARE_ONLY
+        .into_iter()
+        .filter(|(name, _)| !user_set(name))
+        .collect()
+}
+
+/// Remove from `command`'s environment what [`choose`] set, so a program the app starts (a
+/// browser, a file viewer) draws as it would if started by the user.
+pub fn restore_for_child(command: &mut std::process::Command) {
+    for name in SET.get().into_iter().flatten() {
+        command.env_remove(name);
     }
 }
 
@@ -60,5 +121,32 @@ mod tests {
             "LIBGL_ALWAYS_SOFTWARE=1"
         );
         assert!(!software_only(&dri, Some("0".into())));
+    }
+
+    #[test]
+    fn software_rendering_turns_off_compositing_and_every_opengl_probe_the_user_left_alone() {
+        let nothing_set = |_: &str| false;
+        assert_eq!(plan(true, nothing_set), SOFTWARE_ONLY.to_vec());
+        assert!(
+            plan(false, nothing_set).is_empty(),
+            "a GPU keeps compositing"
+        );
+        assert!(
+            plan(true, |name| name == DISABLE_COMPOSITING).is_empty(),
+            "the user chose about compositing: nothing is set"
+        );
+        let names: Vec<_> = plan(true, |name| name == "GDK_GL")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                DISABLE_COMPOSITING,
+                "WEBKIT_DISABLE_DMABUF_RENDERER",
+                "WEBKIT_WEB_RENDER_DEVICE_FILE"
+            ],
+            "the user's own GDK_GL is kept"
+        );
     }
 }

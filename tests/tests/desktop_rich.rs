@@ -95,6 +95,17 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     })
     .await;
     assert_eq!(app.js("return location.href").await, before);
+    // The opener (a browser) gets the environment the app was started in, without what the
+    // app set for its own rendering.
+    let opener_env = std::fs::read_to_string(work.path().join(OPENER_ENV)).unwrap();
+    for name in SOFTWARE_RENDERING_VARS {
+        let inherited = std::env::var(name).ok().map(|v| format!("{name}={v}"));
+        let got = opener_env
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}=")))
+            .map(str::to_owned);
+        assert_eq!(got, inherited, "{name} in the opener's environment");
+    }
 
     // A mention of alice is highlighted.
     app.wait_until(

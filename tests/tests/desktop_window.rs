@@ -63,6 +63,16 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
         "compositing off exactly when OpenGL would be software (render node: {})",
         !software
     );
+    // Painting without compositing, the app's own process loads no OpenGL: GTK's and WebKit's
+    // probes for it are off (with Mesa's software rasterizer and LLVM it held 26 MiB more).
+    if software && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        let mesa: Vec<String> = app
+            .app_process_files()
+            .into_iter()
+            .filter(|f| f.contains("libLLVM") || f.contains("/dri/") || f.contains("gallium"))
+            .collect();
+        assert!(mesa.is_empty(), "the app's process maps {mesa:?}");
+    }
 
     // The web process has loaded the app's extension, which hands the memory it frees while
     // scrolling back to the system, from a folder holding it alone (WebKit loads every library

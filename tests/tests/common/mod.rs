@@ -247,15 +247,32 @@ pub fn tern_output(
     )
 }
 
+/// The file in the opener's folder where [`recording_opener`] writes its environment.
+pub const OPENER_ENV: &str = "opener-env.txt";
+
+/// What the app sets for itself when it renders without a GPU (src-tauri/src/rendering.rs),
+/// which programs it starts must not inherit.
+pub const SOFTWARE_RENDERING_VARS: [&str; 4] = [
+    "WEBKIT_DISABLE_COMPOSITING_MODE",
+    "GDK_GL",
+    "WEBKIT_DISABLE_DMABUF_RENDERER",
+    "WEBKIT_WEB_RENDER_DEVICE_FILE",
+];
+
 /// A script standing in for the system's link and file opener: it records each argument it is
-/// given in the returned log file (point `TERN_OPENER` at the script).
+/// given in the returned log file, and its environment in [`OPENER_ENV`] beside the script
+/// (point `TERN_OPENER` at the script).
 pub fn recording_opener(dir: &Path) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let log = dir.join("opened.txt");
     let script = dir.join("opener.sh");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+        format!(
+            "#!/bin/sh\nenv > '{}'\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            dir.join(OPENER_ENV).display(),
+            log.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -93,6 +93,19 @@ pub fn app_env(xvfb: &Xvfb, data_dir: &Path, relay_url: &str) -> Vec<(&'static s
     ]
 }
 
+/// The files process `pid` has mapped (its libraries among them).
+fn mapped_files(pid: u32) -> Vec<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut files: Vec<String> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|f| f.starts_with('/'))
+        .map(str::to_owned)
+        .collect();
+    files.dedup();
+    files
+}
+
 /// Every process below `pid`, found through each process's parent in `/proc`.
 pub fn descendants(pid: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
@@ -277,28 +290,33 @@ impl Driver {
             .collect()
     }
 
+    /// The pid of the descendant of this driver whose name starts with `comm`.
+    fn descendant(&self, comm: &str) -> Option<u32> {
+        descendants(self.child.id()).into_iter().find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.starts_with(comm))
+        })
+    }
+
     /// The pid of the app's web process (a descendant of this driver named `WebKitWebProcess`).
     pub fn web_process(&self) -> u32 {
-        descendants(self.child.id())
-            .into_iter()
-            .find(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm"))
-                    .is_ok_and(|c| c.starts_with("WebKitWebProces"))
-            })
+        self.descendant("WebKitWebProces")
             .expect("the app has a web process")
+    }
+
+    /// The pid of the app's own process.
+    pub fn app_process(&self) -> u32 {
+        self.descendant("tern-desktop")
+            .expect("the driver started the app")
     }
 
     /// The files the app's web process has mapped (its libraries among them).
     pub fn web_process_files(&self) -> Vec<String> {
-        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.web_process())).unwrap();
-        let mut files: Vec<String> = maps
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(5))
-            .filter(|f| f.starts_with('/'))
-            .map(str::to_owned)
-            .collect();
-        files.dedup();
-        files
+        mapped_files(self.web_process())
+    }
+
+    /// The files the app's own process has mapped.
+    pub fn app_process_files(&self) -> Vec<String> {
+        mapped_files(self.app_process())
     }
 
     /// The value of `name` in the environment of the app's web process, or `None` when it is
