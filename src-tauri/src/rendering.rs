@@ -11,7 +11,7 @@
 //! Painting without compositing needs no OpenGL in the app's own process, yet GTK and WebKit
 //! each still loaded Mesa there (its software rasterizer and LLVM; the process held 26 MiB
 //! more): GTK probes GLX when it opens the display, WebKit's DMA-BUF renderer check makes a GL
-//! context, and WebKit asks EGL for the GPU's render node each time it starts a web process.
+//! context, and WebKit asks EGL for the GPU's render node when it starts its first web process.
 //! The other variables of [`SOFTWARE_ONLY`] turn those off (docs/benchmarks.md, "Idle memory
 //! without Mesa in the app's process").
 //!
@@ -36,8 +36,9 @@ pub const SOFTWARE_ONLY: [(&str, &str); 4] = [
     // WebKit checks whether the DMA-BUF renderer could work by making a GL context; it is
     // only used to hand composited frames over, and compositing is off.
     ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
-    // Unless told which render node to use, WebKit initialises EGL to ask for it each time it
-    // starts a web process. There is none; a path that names no device says so without EGL.
+    // Unless told which render node to use, WebKit initialises EGL to ask for it when it
+    // starts its first web process. Nothing here draws with a GPU (there is none, or software
+    // OpenGL was asked for), and a path that names no device says so without EGL.
     ("WEBKIT_WEB_RENDER_DEVICE_FILE", NO_RENDER_NODE),
 ];
 

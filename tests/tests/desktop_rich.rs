@@ -25,7 +25,12 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     let xvfb = Xvfb::start();
     let (opener, opened) = recording_opener(work.path());
     let mut env = app_env(&xvfb, &work.path().join("app"), &relay.url());
-    env.extend([("TERN_OPENER", opener.display().to_string())]);
+    // One rendering variable is set as a user would; the app keeps it and so must the opener.
+    const USERS_OWN: (&str, &str) = ("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    env.extend([
+        ("TERN_OPENER", opener.display().to_string()),
+        (USERS_OWN.0, USERS_OWN.1.to_owned()),
+    ]);
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
     app.register("alice").await;
 
@@ -96,15 +101,27 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     .await;
     assert_eq!(app.js("return location.href").await, before);
     // The opener (a browser) gets the environment the app was started in, without what the
-    // app set for its own rendering.
+    // app set for its own rendering (which its web process shows it did set).
     let opener_env = std::fs::read_to_string(work.path().join(OPENER_ENV)).unwrap();
+    let app_set_some =
+        software_rendering() && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none();
     for name in SOFTWARE_RENDERING_VARS {
-        let inherited = std::env::var(name).ok().map(|v| format!("{name}={v}"));
+        let started_with = if name == USERS_OWN.0 {
+            Some(USERS_OWN.1.to_owned())
+        } else {
+            std::env::var(name).ok()
+        };
         let got = opener_env
             .lines()
-            .find(|l| l.starts_with(&format!("{name}=")))
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
             .map(str::to_owned);
-        assert_eq!(got, inherited, "{name} in the opener's environment");
+        assert_eq!(got, started_with, "{name} in the opener's environment");
+        if app_set_some && started_with.is_none() {
+            assert!(
+                app.web_process_env(name).is_some(),
+                "the app set {name} for itself"
+            );
+        }
     }
 
     // A mention of alice is highlighted.

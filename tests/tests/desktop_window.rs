@@ -48,12 +48,7 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
 
     // On a machine without a GPU render node (this one renders with Mesa's software OpenGL),
     // the web process paints without compositing; with one, it keeps WebKit's default.
-    let software = std::env::var("LIBGL_ALWAYS_SOFTWARE")
-        .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-        || !std::fs::read_dir("/dev/dri").is_ok_and(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
-        });
+    let software = software_rendering();
     let expected = std::env::var("WEBKIT_DISABLE_COMPOSITING_MODE")
         .ok()
         .or(software.then(|| "1".to_owned()));
@@ -63,13 +58,21 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
         "compositing off exactly when OpenGL would be software (render node: {})",
         !software
     );
-    // Painting without compositing, the app's own process loads no OpenGL: GTK's and WebKit's
-    // probes for it are off (with Mesa's software rasterizer and LLVM it held 26 MiB more).
-    if software && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+    // Painting without compositing, the app's own process loads no Mesa: GTK's and WebKit's
+    // probes for OpenGL are off (with Mesa's software rasterizer and LLVM it held 26 MiB more).
+    // Unless the environment already says otherwise about any of them.
+    let chosen_outside = SOFTWARE_RENDERING_VARS
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    if software && !chosen_outside {
         let mesa: Vec<String> = app
             .app_process_files()
             .into_iter()
-            .filter(|f| f.contains("libLLVM") || f.contains("/dri/") || f.contains("gallium"))
+            .filter(|f| {
+                ["libLLVM", "/dri/", "gallium", "_mesa", "libglapi"]
+                    .iter()
+                    .any(|lib| f.contains(lib))
+            })
             .collect();
         assert!(mesa.is_empty(), "the app's process maps {mesa:?}");
     }

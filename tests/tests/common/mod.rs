@@ -250,14 +250,25 @@ pub fn tern_output(
 /// The file in the opener's folder where [`recording_opener`] writes its environment.
 pub const OPENER_ENV: &str = "opener-env.txt";
 
-/// What the app sets for itself when it renders without a GPU (src-tauri/src/rendering.rs),
-/// which programs it starts must not inherit.
+/// What the app sets for itself when it renders without a GPU, which programs it starts must
+/// not inherit: the names of `SOFTWARE_ONLY` in src-tauri/src/rendering.rs, kept in step by
+/// hand (this crate does not depend on the app's).
 pub const SOFTWARE_RENDERING_VARS: [&str; 4] = [
     "WEBKIT_DISABLE_COMPOSITING_MODE",
     "GDK_GL",
     "WEBKIT_DISABLE_DMABUF_RENDERER",
     "WEBKIT_WEB_RENDER_DEVICE_FILE",
 ];
+
+/// Whether OpenGL would be software here, as the app decides it: no GPU render node
+/// (`/dev/dri/renderD*`), or `LIBGL_ALWAYS_SOFTWARE` asks for it.
+pub fn software_rendering() -> bool {
+    std::env::var("LIBGL_ALWAYS_SOFTWARE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+        || !std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        })
+}
 
 /// A script standing in for the system's link and file opener: it records each argument it is
 /// given in the returned log file, and its environment in [`OPENER_ENV`] beside the script
