@@ -1,6 +1,6 @@
 //! What the writer keeps in memory between jobs, so that storing a message costs one INSERT
-//! and one UPDATE instead of also reading the conversation's members, the sender's blocks and
-//! the conversation's sequence number back from the database.
+//! (and its conversation one UPDATE per batch) instead of also reading the conversation's
+//! members, the sender's blocks and the conversation's sequence number back from the database.
 //!
 //! The SQLite writer is the only connection that writes conversations, members, blocks and
 //! messages (the admin command touches invites, passwords and sessions only), so what it has

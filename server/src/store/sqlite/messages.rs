@@ -3,7 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tern_proto::{
-    ClientId, ConversationId, MessageId, MessageKind, MessageRecord, Reaction, Seq, UserId,
+    ClientId, ConversationId, MessageId, MessageKind, MessageRecord, Reaction, Seq, Timestamp,
+    UserId,
 };
 
 use super::enum_column;
@@ -66,11 +67,32 @@ pub fn last_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
 }
 
 /// Store a new entry at the sequence number after `last` (the conversation's last, which the
-/// caller knows), unless this sender already stored one with `client_id` (then nothing changes
-/// and `None` is returned). One index lookup serves both the duplicate check and the insert;
-/// a wrong `last` cannot write a gap or a second entry at one position: the conversation's
-/// `UNIQUE (conversation_id, seq)` refuses it and the job fails.
+/// caller knows) and move the conversation's head to it, unless this sender already stored
+/// one with `client_id` (then nothing changes and `None` is returned).
 pub fn insert_new(
+    txn: &Transaction<'_>,
+    e: &NewEntry<'_>,
+    last: Seq,
+) -> Result<Option<MessageRecord>> {
+    let Some(record) = insert_entry(txn, e, last)? else {
+        return Ok(None);
+    };
+    move_head(
+        txn,
+        e.conv,
+        last,
+        record.seq,
+        e.kind.is_text().then_some(e.now),
+    )?;
+    Ok(Some(record))
+}
+
+/// Insert the entry row at the sequence number after `last`, leaving the conversation's head
+/// (`last_seq`, `last_activity`) to [`move_head`]: the relay's writer moves each head once per
+/// batch. One index lookup serves both the duplicate check and the insert; a `last` behind
+/// the conversation cannot write a second entry at one position (`UNIQUE (conversation_id,
+/// seq)` refuses it), and one ahead of it is refused by [`move_head`]'s check.
+pub fn insert_entry(
     txn: &Transaction<'_>,
     e: &NewEntry<'_>,
     last: Seq,
@@ -98,23 +120,8 @@ pub fn insert_new(
     if inserted == 0 {
         return Ok(None);
     }
-    let message_id = MessageId(txn.last_insert_rowid());
-    // `WHERE last_seq = ?` makes a stale `last` fail loudly instead of moving the counter back.
-    let moved = txn
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = ?2,
-                    last_activity = CASE WHEN ?4 THEN ?3 ELSE last_activity END
-             WHERE id = ?1 AND last_seq = ?5",
-        )?
-        .execute(params![e.conv, seq, e.now, e.kind.is_text(), last])?;
-    if moved != 1 {
-        return Err(crate::error::Error::Internal(format!(
-            "conversation {} is not at seq {last}",
-            e.conv
-        )));
-    }
     Ok(Some(MessageRecord {
-        message_id,
+        message_id: MessageId(txn.last_insert_rowid()),
         conversation_id: e.conv,
         seq,
         sender_id: e.sender,
@@ -129,6 +136,30 @@ pub fn insert_new(
         withheld_from: e.withheld_from,
         ..MessageRecord::default()
     }))
+}
+
+/// Move a conversation's head from `from` to `to`, and its last activity to `activity` if
+/// given (the time of its newest text). `WHERE last_seq = from` makes a head that is not where
+/// the caller believes fail loudly instead of moving the counter back or leaving a gap.
+pub fn move_head(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    from: Seq,
+    to: Seq,
+    activity: Option<Timestamp>,
+) -> Result<()> {
+    let moved = txn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = ?2, last_activity = coalesce(?3, last_activity)
+             WHERE id = ?1 AND last_seq = ?4",
+        )?
+        .execute(params![conv, to, activity, from])?;
+    if moved != 1 {
+        return Err(crate::error::Error::Internal(format!(
+            "conversation {conv} is not at seq {from}"
+        )));
+    }
+    Ok(())
 }
 
 /// The entry at `seq` of a conversation, as far as a reference to it needs.

@@ -45,7 +45,11 @@ pub(super) fn start(
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let mut conn = open_connection(&config)?;
     schema::migrate(&mut conn)?;
-    conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        autocheckpoint_pages(&conn, config.wal_limit_bytes)?,
+    )?;
     conn.pragma_update(
         None,
         "journal_size_limit",
@@ -180,6 +184,16 @@ pub(super) fn wal_path(db: &std::path::Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
+}
+
+/// SQLite's automatic checkpoint, in pages: after a commit that leaves the WAL at a quarter
+/// of its limit, the writer copies it back into the database. Rarely enough that the pages a
+/// busy conversation rewrites in every commit are copied once per checkpoint rather than
+/// every few commits (4,096 pages, 16 MiB, at the default 64 MiB limit), and well under the
+/// limit that forces a truncating checkpoint.
+fn autocheckpoint_pages(conn: &Connection, wal_limit_bytes: u64) -> Result<i64> {
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok((wal_limit_bytes as i64 / 4 / page.max(512)).max(16))
 }
 
 /// The WAL's bound, checked by the writer between batches.
@@ -326,44 +340,144 @@ where
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_wrong_cached_sequence_number_fails_one_store_and_is_read_afresh_for_the_next() {
-        use crate::store::{NewEntry, Tx};
-        use tern_proto::{MemberRole, MessageKind, Seq};
-
+    fn writer() -> (Connection, Hot) {
         let mut conn = Connection::open_in_memory().unwrap();
         schema::migrate(&mut conn).unwrap();
         let hot = Hot::install(&conn).unwrap();
-        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
-        let me = txn.create_user("me", "h", 0).unwrap();
-        let conv = txn
-            .insert_group("g", &[(me, MemberRole::Admin)], 0)
-            .unwrap();
-        let entry = |client_id| NewEntry {
+        (conn, hot)
+    }
+
+    fn entry(
+        conv: tern_proto::ConversationId,
+        me: tern_proto::UserId,
+        client_id: &str,
+    ) -> crate::store::NewEntry<'_> {
+        crate::store::NewEntry {
             conv,
             sender: me,
             sender_name: "me",
             client_id,
             body: "hi",
-            kind: MessageKind::Text,
+            kind: tern_proto::MessageKind::Text,
             target_seq: None,
             reply_to: None,
             attachment: None,
             withheld_from: None,
-            now: 0,
-        };
-        let first = txn.insert_new(&entry("a")).unwrap().unwrap();
+            now: 7,
+        }
+    }
+
+    #[test]
+    fn a_wrong_cached_sequence_number_fails_one_store_or_the_batch_and_never_lands() {
+        use crate::store::{ReadTx, Tx};
+        use tern_proto::{MemberRole, Seq};
+
+        let (mut conn, hot) = writer();
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        let me = txn.create_user("me", "h", 0).unwrap();
+        let conv = txn
+            .insert_group("g", &[(me, MemberRole::Admin)], 0)
+            .unwrap();
+        let first = txn.insert_new(&entry(conv, me, "a")).unwrap().unwrap();
         assert_eq!(first.seq, Seq(1));
+        // Reading the conversation writes its head first.
+        assert_eq!(txn.info(conv).unwrap().last_seq, Seq(1));
         // Behind the database: the insert meets the existing seq 1 and fails.
         hot.set_last_seq(conv, Seq(0), false);
-        assert!(txn.insert_new(&entry("b")).is_err());
-        // Ahead of it: the insert would leave a gap; the counter's UPDATE refuses it.
-        let undo = txn.begin_job(false).unwrap();
-        hot.set_last_seq(conv, Seq(5), false);
-        assert!(txn.insert_new(&entry("c")).is_err());
-        txn.rollback_job(undo).unwrap();
-        // Either way the number is read afresh: the next store lands right behind seq 1.
-        assert_eq!(txn.insert_new(&entry("d")).unwrap().unwrap().seq, Seq(2));
+        assert!(txn.insert_new(&entry(conv, me, "b")).is_err());
+        // The number is read afresh: the next store lands right behind seq 1.
+        assert_eq!(
+            txn.insert_new(&entry(conv, me, "c")).unwrap().unwrap().seq,
+            Seq(2)
+        );
         assert_eq!(hot.last_seq(conv), Some(Seq(2)));
+        assert_eq!(txn.range(conv, Seq(0), Seq(9), 9).unwrap().len(), 2);
+        txn.commit().unwrap();
+
+        // Ahead of it: the insert would leave a gap; writing the head refuses it, and the
+        // batch does not commit.
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        assert_eq!(
+            txn.insert_new(&entry(conv, me, "d")).unwrap().unwrap().seq,
+            Seq(3)
+        );
+        hot.set_last_seq(conv, Seq(5), false);
+        let other = txn
+            .insert_group("h", &[(me, MemberRole::Admin)], 0)
+            .unwrap();
+        assert_eq!(
+            txn.insert_new(&entry(conv, me, "e")).unwrap().unwrap().seq,
+            Seq(6)
+        );
+        assert!(txn.commit().is_err());
+        let stored: Vec<i64> = conn
+            .prepare("SELECT seq FROM messages ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(stored, [1, 2]);
+        assert_eq!(conversations::info(&conn, conv).unwrap().last_seq, Seq(2));
+        assert!(
+            conversations::info(&conn, other).is_err(),
+            "the failed batch left a group"
+        );
+    }
+
+    #[test]
+    fn a_batch_writes_each_conversations_head_once_and_reads_see_it_moved() {
+        use crate::store::Tx;
+        use tern_proto::{MemberRole, Seq};
+
+        let (mut conn, hot) = writer();
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        let me = txn.create_user("me", "h", 0).unwrap();
+        let a = txn
+            .insert_group("a", &[(me, MemberRole::Admin)], 0)
+            .unwrap();
+        let b = txn
+            .insert_group("b", &[(me, MemberRole::Admin)], 0)
+            .unwrap();
+        txn.commit().unwrap();
+
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        let before = txn.total_changes();
+        for (conv, id) in [(a, "1"), (b, "2"), (a, "3"), (a, "4"), (b, "5")] {
+            let undo = txn.begin_job(true).unwrap();
+            txn.insert_new(&entry(conv, me, id)).unwrap().unwrap();
+            txn.end_job(undo).unwrap();
+        }
+        // Five rows so far; the two heads are written on the way to the commit.
+        assert_eq!(txn.total_changes() - before, 5);
+        // A receipt in the same batch sees the moved head: it is written first.
+        let undo = txn.begin_job(true).unwrap();
+        let receipt = txn.advance_receipt(a, me, Seq(3), Seq(3)).unwrap().unwrap();
+        assert_eq!(receipt.delivered_seq, Seq(3));
+        txn.end_job(undo).unwrap();
+        // A job without a savepoint that had the heads written on the way to its refusal
+        // wrote nothing itself.
+        let undo = txn.begin_job(true).unwrap();
+        txn.insert_new(&entry(a, me, "6")).unwrap().unwrap();
+        txn.end_job(undo).unwrap();
+        let undo = txn.begin_job(true).unwrap();
+        assert_eq!(txn.info(a).unwrap().last_seq, Seq(4));
+        txn.rollback_job(undo).unwrap();
+        // A job in a savepoint that rolls back takes its moved head with it.
+        let undo = txn.begin_job(false).unwrap();
+        txn.insert_new(&entry(b, me, "7")).unwrap().unwrap();
+        txn.rollback_job(undo).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(conversations::info(&conn, a).unwrap().last_seq, Seq(4));
+        assert_eq!(conversations::info(&conn, b).unwrap().last_seq, Seq(2));
+        assert_eq!(hot.last_seq(b), Some(Seq(2)));
+        let activity: i64 = conn
+            .query_row(
+                "SELECT last_activity FROM conversations WHERE id = ?1",
+                [a],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(activity, 7);
     }
 }

@@ -3,8 +3,12 @@
 //! [`super::conversations`] or [`super::messages`]. A job is a savepoint inside the group's
 //! transaction, or, if it makes its refusals before it writes, no savepoint and a count of
 //! written rows ([`Undo`]). In the relay's writer the transaction carries the writer's cache
-//! ([`Hot`]): rosters, blocks and sequence numbers come from memory once read.
+//! ([`Hot`]): rosters, blocks and sequence numbers come from memory once read, and the
+//! conversations' heads that the batch's messages move are written once per conversation
+//! ([`Head`]) instead of once per message.
 
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::ops::Deref;
 
 use rusqlite::{Connection, Transaction};
@@ -86,17 +90,78 @@ impl ReadTx for Connection {
 pub struct SqliteTx<'c> {
     txn: Transaction<'c>,
     hot: Option<Hot>,
+    /// Conversations whose head this transaction's messages moved and that are not written
+    /// yet (only with `hot`, whose sequence numbers tell the writer where a head is).
+    heads: RefCell<BTreeMap<ConversationId, Head>>,
+    /// Rows written by [`SqliteTx::write_heads`]: not the running job's, whoever triggered it.
+    heads_written: Cell<u64>,
+    /// Writing a head failed: what the batch stored is not consistent, so it must not commit.
+    broken: Cell<bool>,
+}
+
+/// Where a conversation's head goes when it is written: from the sequence number the
+/// database holds to the last one stored, with the time of the last text if any.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    from: Seq,
+    to: Seq,
+    activity: Option<Timestamp>,
 }
 
 impl<'c> SqliteTx<'c> {
     /// `txn`, reading through `hot` when given (only the writer, which sees every change, may).
     pub fn new(txn: Transaction<'c>, hot: Option<Hot>) -> Self {
-        SqliteTx { txn, hot }
+        SqliteTx {
+            txn,
+            hot,
+            heads: RefCell::default(),
+            heads_written: Cell::new(0),
+            broken: Cell::new(false),
+        }
     }
 
-    /// Commit the transaction.
-    pub fn commit(self) -> rusqlite::Result<()> {
-        self.txn.commit()
+    /// Write the moved heads, then commit. Refuses (and so rolls back) when writing a head
+    /// failed, now or earlier.
+    pub fn commit(self) -> Result<()> {
+        self.write_heads()?;
+        Ok(self.txn.commit()?)
+    }
+
+    /// Write every head the batch's messages moved since the last call: one `UPDATE` per
+    /// conversation, checked against where the head was ([`messages::move_head`]). A failure
+    /// breaks the transaction for good.
+    fn write_heads(&self) -> Result<()> {
+        if self.broken.get() {
+            return Err(crate::error::Error::Internal(
+                "a conversation's head could not be written".into(),
+            ));
+        }
+        if self.heads.borrow().is_empty() {
+            return Ok(());
+        }
+        for (conv, head) in std::mem::take(&mut *self.heads.borrow_mut()) {
+            if let Err(e) = messages::move_head(&self.txn, conv, head.from, head.to, head.activity)
+            {
+                self.broken.set(true);
+                self.hot.iter().for_each(|h| h.forget_seq(conv));
+                return Err(e);
+            }
+            self.heads_written.set(self.heads_written.get() + 1);
+        }
+        Ok(())
+    }
+
+    /// The transaction, with every moved head written: what any statement that might read a
+    /// conversation's head (`last_seq`, `last_activity`) runs on. Only the message path's own
+    /// statements, which read neither, use `self.txn` directly.
+    fn w(&self) -> Result<&Transaction<'c>> {
+        self.write_heads()?;
+        Ok(&self.txn)
+    }
+
+    /// Rows the jobs wrote (SQLite's count, less the heads written on their behalf).
+    fn job_rows(&self) -> u64 {
+        self.txn.total_changes() - self.heads_written.get()
     }
 }
 
@@ -109,43 +174,44 @@ impl<'c> Deref for SqliteTx<'c> {
 
 impl ReadTx for SqliteTx<'_> {
     fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
-        (*self.txn).find_user(username)
+        self.w()?.find_user(username)
     }
     fn username_exists(&self, username: &str) -> Result<bool> {
-        (*self.txn).username_exists(username)
+        self.w()?.username_exists(username)
     }
     fn device_credential_valid(&self, user: UserId, credential_hash: &[u8]) -> Result<bool> {
-        (*self.txn).device_credential_valid(user, credential_hash)
+        self.w()?.device_credential_valid(user, credential_hash)
     }
     fn invite_usable(&self, code_hash: &[u8]) -> Result<bool> {
-        (*self.txn).invite_usable(code_hash)
+        self.w()?.invite_usable(code_hash)
     }
     fn authenticate(&self, token_hash: &[u8], now: Timestamp) -> Result<AuthSession> {
-        (*self.txn).authenticate(token_hash, now)
+        self.w()?.authenticate(token_hash, now)
     }
     fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool> {
-        (*self.txn).session_active(session, now)
+        self.w()?.session_active(session, now)
     }
     fn current_version(&self) -> Result<u64> {
-        (*self.txn).current_version()
+        self.w()?.current_version()
     }
     fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
-        (*self.txn).upload(id)
+        self.w()?.upload(id)
     }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
-        (*self.txn).blob_readable(user, id)
+        self.w()?.blob_readable(user, id)
     }
     fn contacts(&self, user: UserId) -> Result<Vec<(UserId, Option<Timestamp>)>> {
-        (*self.txn).contacts(user)
+        self.w()?.contacts(user)
     }
     fn last_seen(&self, users: &[UserId]) -> Result<Vec<(UserId, Option<Timestamp>)>> {
-        (*self.txn).last_seen(users)
+        self.w()?.last_seen(users)
     }
     fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>> {
+        // Users' settings, not conversations: read on the message path without writing heads.
         (*self.txn).privacy(users)
     }
     fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
-        (*self.txn).blocked_by(user)
+        self.w()?.blocked_by(user)
     }
     fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
         if let Some(pairs) = self.hot.as_ref().and_then(|h| h.blocks(user)) {
@@ -164,7 +230,7 @@ impl ReadTx for SqliteTx<'_> {
         Ok(roster)
     }
     fn changes_since(&self, me: UserId, since: u64) -> Result<Changes> {
-        (*self.txn).changes_since(me, since)
+        self.w()?.changes_since(me, since)
     }
     fn range(
         &self,
@@ -173,7 +239,7 @@ impl ReadTx for SqliteTx<'_> {
         upto: Seq,
         limit: usize,
     ) -> Result<Vec<MessageRecord>> {
-        (*self.txn).range(conv, after, upto, limit)
+        self.w()?.range(conv, after, upto, limit)
     }
 }
 
@@ -190,14 +256,17 @@ impl Tx for SqliteTx<'_> {
         // its refusals before it writes does without, and its failures are told apart by
         // SQLite's count of written rows.
         if checks_first {
-            return Ok(Undo::Unwritten(self.txn.total_changes()));
+            return Ok(Undo::Unwritten(self.job_rows()));
         }
-        exec(self, "SAVEPOINT job")?;
+        // A job in a savepoint starts with every head written, so that the heads still to
+        // write after a rollback to it are none: its own went with it.
+        self.write_heads()?;
+        exec(&self.txn, "SAVEPOINT job")?;
         Ok(Undo::Savepoint)
     }
     fn end_job(&self, undo: Undo) -> Result<()> {
         if undo == Undo::Savepoint {
-            exec(self, "RELEASE job")?;
+            exec(&self.txn, "RELEASE job")?;
         }
         self.hot.iter().for_each(Hot::settle);
         Ok(())
@@ -208,10 +277,12 @@ impl Tx for SqliteTx<'_> {
         self.hot.iter().for_each(Hot::undo_job);
         match undo {
             Undo::Savepoint => {
-                exec(self, "ROLLBACK TO job")?;
-                exec(self, "RELEASE job")
+                self.heads.borrow_mut().clear();
+                exec(&self.txn, "ROLLBACK TO job")?;
+                exec(&self.txn, "RELEASE job")
             }
-            Undo::Unwritten(rows) if rows == self.txn.total_changes() => Ok(()),
+            // Nothing of the job was written, so no head it moved is waiting either.
+            Undo::Unwritten(rows) if rows == self.job_rows() => Ok(()),
             Undo::Unwritten(_) => Err(crate::error::Error::Internal(
                 "a job without a savepoint failed after writing".into(),
             )),
@@ -219,16 +290,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn create_user(&self, username: &str, hash: &str, now: Timestamp) -> Result<UserId> {
-        accounts::create_user(self, username, hash, now)
+        accounts::create_user(self.w()?, username, hash, now)
     }
     fn create_invite(&self, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()> {
-        accounts::create_invite(self, code_hash, uses, now)
+        accounts::create_invite(self.w()?, code_hash, uses, now)
     }
     fn use_invite(&self, code_hash: &[u8]) -> Result<()> {
-        accounts::use_invite(self, code_hash)
+        accounts::use_invite(self.w()?, code_hash)
     }
     fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>> {
-        accounts::resolve_usernames(self, names)
+        accounts::resolve_usernames(self.w()?, names)
     }
     fn create_session(
         &self,
@@ -240,7 +311,7 @@ impl Tx for SqliteTx<'_> {
         max_active: usize,
     ) -> Result<SessionId> {
         accounts::create_session(
-            self,
+            self.w()?,
             user,
             token_hash,
             device_name,
@@ -257,32 +328,39 @@ impl Tx for SqliteTx<'_> {
         now: Timestamp,
         max_per_user: usize,
     ) -> Result<()> {
-        accounts::issue_device_credential(self, user, credential_hash, replaces, now, max_per_user)
+        accounts::issue_device_credential(
+            self.w()?,
+            user,
+            credential_hash,
+            replaces,
+            now,
+            max_per_user,
+        )
     }
     fn revoke_session(&self, session: SessionId, now: Timestamp) -> Result<()> {
-        accounts::revoke_session(self, session, now)
+        accounts::revoke_session(self.w()?, session, now)
     }
     fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<()> {
-        accounts::set_last_seen(self, user, at)
+        accounts::set_last_seen(self.w()?, user, at)
     }
     fn set_display_name(&self, user: UserId, name: Option<&str>) -> Result<Vec<ConversationId>> {
-        accounts::set_display_name(self, user, name)
+        accounts::set_display_name(self.w()?, user, name)
     }
     fn set_user_avatar(
         &self,
         user: UserId,
         avatar: Option<&Picture>,
     ) -> Result<Vec<ConversationId>> {
-        accounts::set_avatar(self, user, avatar)
+        accounts::set_avatar(self.w()?, user, avatar)
     }
     fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
-        convs::set_avatar(self, conv, avatar)
+        convs::set_avatar(self.w()?, conv, avatar)
     }
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
-        accounts::find_people(self, me, query)
+        accounts::find_people(self.w()?, me, query)
     }
     fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
-        privacy::set_password_hash(self, user, hash)
+        privacy::set_password_hash(self.w()?, user, hash)
     }
     fn revoke_others(
         &self,
@@ -290,26 +368,26 @@ impl Tx for SqliteTx<'_> {
         keep: Option<SessionId>,
         now: Timestamp,
     ) -> Result<Vec<SessionId>> {
-        privacy::revoke_others(self, user, keep, now)
+        privacy::revoke_others(self.w()?, user, keep, now)
     }
     fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool> {
-        privacy::revoke_own_session(self, user, session, now)
+        privacy::revoke_own_session(self.w()?, user, session, now)
     }
     fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
-        privacy::sessions(self, user, now)
+        privacy::sessions(self.w()?, user, now)
     }
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
-        privacy::touch_session(self, session, at)
+        privacy::touch_session(self.w()?, session, at)
     }
     fn delete_account(
         &self,
         user: UserId,
         now: Timestamp,
     ) -> Result<(Vec<SessionId>, Vec<ConversationId>)> {
-        privacy::delete_account(self, user, now)
+        privacy::delete_account(self.w()?, user, now)
     }
     fn release_deleted_names(&self, before: Timestamp) -> Result<usize> {
-        privacy::release_deleted_names(self, before)
+        privacy::release_deleted_names(self.w()?, before)
     }
     fn set_privacy(
         &self,
@@ -317,42 +395,42 @@ impl Tx for SqliteTx<'_> {
         presence: Option<PresenceVisibility>,
         read_receipts: Option<bool>,
     ) -> Result<()> {
-        privacy::set_privacy(self, user, presence, read_receipts)
+        privacy::set_privacy(self.w()?, user, presence, read_receipts)
     }
     fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
-        privacy::block(self, blocker, blocked, now)
+        privacy::block(self.w()?, blocker, blocked, now)
     }
     fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
-        privacy::unblock(self, blocker, blocked)
+        privacy::unblock(self.w()?, blocker, blocked)
     }
     fn shares_accepted(&self, a: UserId, b: UserId, except: ConversationId) -> Result<bool> {
-        privacy::shares_accepted(self, a, b, except)
+        privacy::shares_accepted(self.w()?, a, b, except)
     }
     fn set_accepted(&self, conv: ConversationId, user: UserId, accepted: bool) -> Result<()> {
-        convs::set_accepted(self, conv, user, accepted)
+        convs::set_accepted(self.w()?, conv, user, accepted)
     }
 
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {
-        uploads::create_upload(self, upload, quota)
+        uploads::create_upload(self.w()?, upload, quota)
     }
     fn complete_upload(&self, id: &str) -> Result<()> {
-        uploads::complete_upload(self, id)
+        uploads::complete_upload(self.w()?, id)
     }
     fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {
         uploads::link_blob(self, id, conv, seq)
     }
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>> {
-        uploads::sweep_uploads(self, before)
+        uploads::sweep_uploads(self.w()?, before)
     }
 
     fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
-        convs::info(self, conv)
+        convs::info(self.w()?, conv)
     }
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
         convs::require_member(self, conv, user)
     }
     fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>> {
-        convs::member_ids(self, conv)
+        convs::member_ids(self.w()?, conv)
     }
     fn kind(&self, conv: ConversationId) -> Result<ConversationKind> {
         convs::kind(self, conv)
@@ -363,7 +441,7 @@ impl Tx for SqliteTx<'_> {
         high: UserId,
         now: Timestamp,
     ) -> Result<(ConversationId, bool)> {
-        convs::direct_between(self, low, high, now)
+        convs::direct_between(self.w()?, low, high, now)
     }
     fn insert_group(
         &self,
@@ -371,16 +449,16 @@ impl Tx for SqliteTx<'_> {
         members: &[(UserId, MemberRole)],
         now: Timestamp,
     ) -> Result<ConversationId> {
-        convs::insert_group(self, name, members, now)
+        convs::insert_group(self.w()?, name, members, now)
     }
     fn set_group_name(&self, conv: ConversationId, name: &str) -> Result<()> {
-        convs::set_name(self, conv, name)
+        convs::set_name(self.w()?, conv, name)
     }
     fn insert_members(&self, conv: ConversationId, users: &[UserId], now: Timestamp) -> Result<()> {
-        convs::insert_members(self, conv, users, now)
+        convs::insert_members(self.w()?, conv, users, now)
     }
     fn deactivate(&self, conv: ConversationId, user: UserId) -> Result<()> {
-        convs::deactivate(self, conv, user)
+        convs::deactivate(self.w()?, conv, user)
     }
     fn advance_receipt(
         &self,
@@ -389,10 +467,10 @@ impl Tx for SqliteTx<'_> {
         delivered: Seq,
         read: Seq,
     ) -> Result<Option<ReceiptState>> {
-        convs::advance_receipt(self, conv, user, delivered, read)
+        convs::advance_receipt(self.w()?, conv, user, delivered, read)
     }
     fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
-        convs::list(self, me)
+        convs::list(self.w()?, me)
     }
 
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
@@ -403,20 +481,32 @@ impl Tx for SqliteTx<'_> {
             let last = messages::last_seq(self, entry.conv)?;
             return messages::insert_new(self, entry, last);
         };
-        let last = match hot.last_seq(entry.conv) {
+        // Where the head is: moved by this batch, else as cached, else as stored.
+        let waiting = self.heads.borrow().get(&entry.conv).map(|h| h.to);
+        let last = match waiting.or_else(|| hot.last_seq(entry.conv)) {
             Some(seq) => seq,
             None => {
-                let seq = messages::last_seq(self, entry.conv)?;
+                let seq = messages::last_seq(&self.txn, entry.conv)?;
                 hot.set_last_seq(entry.conv, seq, false);
                 seq
             }
         };
-        let record = messages::insert_new(self, entry, last).inspect_err(|_| {
+        let record = messages::insert_entry(&self.txn, entry, last).inspect_err(|_| {
             // Whatever went wrong, the next store in this conversation reads the number anew.
             hot.forget_seq(entry.conv);
         })?;
         if let Some(r) = &record {
             hot.set_last_seq(entry.conv, r.seq, true);
+            let mut heads = self.heads.borrow_mut();
+            let head = heads.entry(entry.conv).or_insert(Head {
+                from: last,
+                to: last,
+                activity: None,
+            });
+            head.to = r.seq;
+            if entry.kind.is_text() {
+                head.activity = Some(entry.now);
+            }
         }
         Ok(record)
     }
@@ -435,6 +525,6 @@ impl Tx for SqliteTx<'_> {
         before: Seq,
         limit: usize,
     ) -> Result<(Vec<MessageRecord>, bool)> {
-        messages::page_before(self, conv, before, limit)
+        messages::page_before(self.w()?, conv, before, limit)
     }
 }
