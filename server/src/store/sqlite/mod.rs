@@ -4,8 +4,8 @@
 //! exposed to the operations through the [`Tx`](crate::store::Tx)/[`ReadTx`](crate::store::ReadTx) implementations in `tx`.
 //!
 //! The write-ahead log is bounded: the writer checkpoints it itself (SQLite's automatic
-//! checkpoint every 1000 pages, so copying pages back costs a little on the commit path but can
-//! never fall behind), and if readers ever keep it from being reset and it passes
+//! checkpoint at a quarter of the limit, so copying pages back costs a little on the commit path
+//! but can never fall behind), and if readers ever keep it from being reset and it passes
 //! [`StoreConfig::wal_limit_bytes`], the writer runs a `TRUNCATE` checkpoint. That checkpoint
 //! waits for readers on older snapshots (a long sync holds one), so it waits briefly and, if
 //! they are still there, is tried again a second later: the log is brought back under its
@@ -448,8 +448,10 @@ mod tests {
             txn.insert_new(&entry(conv, me, id)).unwrap().unwrap();
             txn.end_job(undo).unwrap();
         }
-        // Five rows so far; the two heads are written on the way to the commit.
+        // Five rows, no head yet; reading a conversation writes both heads, one row each.
         assert_eq!(txn.total_changes() - before, 5);
+        assert_eq!(txn.info(b).unwrap().last_seq, Seq(2));
+        assert_eq!(txn.total_changes() - before, 7);
         // A receipt in the same batch sees the moved head: it is written first.
         let undo = txn.begin_job(true).unwrap();
         let receipt = txn.advance_receipt(a, me, Seq(3), Seq(3)).unwrap().unwrap();
@@ -463,10 +465,16 @@ mod tests {
         let undo = txn.begin_job(true).unwrap();
         assert_eq!(txn.info(a).unwrap().last_seq, Seq(4));
         txn.rollback_job(undo).unwrap();
-        // A job in a savepoint that rolls back takes its moved head with it.
+        // A job in a savepoint that rolls back takes its moved head with it, whether it was
+        // still waiting or already written inside the savepoint.
         let undo = txn.begin_job(false).unwrap();
         txn.insert_new(&entry(b, me, "7")).unwrap().unwrap();
         txn.rollback_job(undo).unwrap();
+        let undo = txn.begin_job(false).unwrap();
+        txn.insert_new(&entry(b, me, "8")).unwrap().unwrap();
+        assert_eq!(txn.info(b).unwrap().last_seq, Seq(3));
+        txn.rollback_job(undo).unwrap();
+        assert_eq!(txn.info(b).unwrap().last_seq, Seq(2));
         txn.commit().unwrap();
         assert_eq!(conversations::info(&conn, a).unwrap().last_seq, Seq(4));
         assert_eq!(conversations::info(&conn, b).unwrap().last_seq, Seq(2));
@@ -479,5 +487,35 @@ mod tests {
             )
             .unwrap();
         assert_eq!(activity, 7);
+    }
+
+    #[test]
+    fn a_batch_that_sqlite_rolled_back_on_its_own_writes_no_head_and_does_not_commit() {
+        use crate::store::Tx;
+        use tern_proto::{MemberRole, Seq};
+
+        let (mut conn, hot) = writer();
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        let me = txn.create_user("me", "h", 0).unwrap();
+        let conv = txn
+            .insert_group("g", &[(me, MemberRole::Admin)], 0)
+            .unwrap();
+        txn.commit().unwrap();
+
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        txn.insert_new(&entry(conv, me, "a")).unwrap().unwrap();
+        // What SQLite does after a full disk or an I/O error: the transaction is gone and the
+        // connection is back in autocommit mode.
+        let undo = txn.begin_job(true).unwrap();
+        txn.execute_batch("ROLLBACK").unwrap();
+        assert!(txn.rollback_job(undo).is_err());
+        // A later job does not start: its statements would commit one by one.
+        assert!(txn.begin_job(true).is_err());
+        assert!(txn.commit().is_err());
+        assert_eq!(conversations::info(&conn, conv).unwrap().last_seq, Seq(0));
+        let stored: i64 = conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 0);
     }
 }

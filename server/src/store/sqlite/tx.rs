@@ -131,15 +131,20 @@ impl<'c> SqliteTx<'c> {
     /// conversation, checked against where the head was ([`messages::move_head`]). A failure
     /// breaks the transaction for good.
     fn write_heads(&self) -> Result<()> {
+        // A head written after SQLite gave the transaction up would be kept without the
+        // messages it points past.
+        self.still_open()?;
         if self.broken.get() {
             return Err(crate::error::Error::Internal(
-                "a conversation's head could not be written".into(),
+                "the batch's transaction is lost or a conversation's head could not be written"
+                    .into(),
             ));
         }
         if self.heads.borrow().is_empty() {
             return Ok(());
         }
-        for (conv, head) in std::mem::take(&mut *self.heads.borrow_mut()) {
+        let heads = std::mem::take(&mut *self.heads.borrow_mut());
+        for (conv, head) in heads {
             if let Err(e) = messages::move_head(&self.txn, conv, head.from, head.to, head.activity)
             {
                 self.broken.set(true);
@@ -157,6 +162,19 @@ impl<'c> SqliteTx<'c> {
     fn w(&self) -> Result<&Transaction<'c>> {
         self.write_heads()?;
         Ok(&self.txn)
+    }
+
+    /// Fails, and breaks the batch for good, once SQLite has rolled the transaction back on
+    /// its own (it does after some errors: a full disk, an I/O error, no memory) and gone on
+    /// in autocommit mode, where every statement would commit by itself.
+    fn still_open(&self) -> Result<()> {
+        if self.txn.is_autocommit() {
+            self.broken.set(true);
+            return Err(crate::error::Error::Internal(
+                "the batch's transaction was rolled back".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Rows the jobs wrote (SQLite's count, less the heads written on their behalf).
@@ -252,6 +270,9 @@ fn exec(txn: &Transaction<'_>, sql: &str) -> Result<()> {
 impl Tx for SqliteTx<'_> {
     fn begin_job(&self, checks_first: bool) -> Result<Undo> {
         self.hot.iter().for_each(Hot::settle);
+        // After SQLite gave the transaction up, a job's statements would each commit on their
+        // own, a message without its head among them.
+        self.still_open()?;
         // A savepoint copies every page the job touches into its journal; a job that makes
         // its refusals before it writes does without, and its failures are told apart by
         // SQLite's count of written rows.
@@ -265,6 +286,7 @@ impl Tx for SqliteTx<'_> {
         Ok(Undo::Savepoint)
     }
     fn end_job(&self, undo: Undo) -> Result<()> {
+        self.still_open()?;
         if undo == Undo::Savepoint {
             exec(&self.txn, "RELEASE job")?;
         }
@@ -281,11 +303,18 @@ impl Tx for SqliteTx<'_> {
                 exec(&self.txn, "ROLLBACK TO job")?;
                 exec(&self.txn, "RELEASE job")
             }
-            // Nothing of the job was written, so no head it moved is waiting either.
-            Undo::Unwritten(rows) if rows == self.job_rows() => Ok(()),
-            Undo::Unwritten(_) => Err(crate::error::Error::Internal(
-                "a job without a savepoint failed after writing".into(),
-            )),
+            // Nothing of the job was written, so no head it moved is waiting either; unless
+            // SQLite gave up the whole transaction, which no count of rows shows.
+            Undo::Unwritten(rows) => {
+                self.still_open()?;
+                if rows == self.job_rows() {
+                    Ok(())
+                } else {
+                    Err(crate::error::Error::Internal(
+                        "a job without a savepoint failed after writing".into(),
+                    ))
+                }
+            }
         }
     }
 
