@@ -24,7 +24,9 @@ pub struct Config {
     pub tls: Option<TlsPaths>,
     /// fsync every group commit (survives power loss). Off: survives a relay crash only.
     pub synchronous_full: bool,
-    /// Most store jobs committed together.
+    /// Most store jobs committed together (the PostgreSQL writer takes fewer: see
+    /// `store::postgres::MAX_BATCH`). Large, so that under a flood of writes each commit,
+    /// whose WAL pages and fsync cost the same whatever it holds, is shared by many.
     pub max_batch: usize,
     /// How long a group commit stays open for more jobs (see `store::StoreConfig`).
     pub commit_window: Duration,
@@ -230,7 +232,7 @@ impl Config {
             bus: None,
             tls: None,
             synchronous_full: true,
-            max_batch: 512,
+            max_batch: 2048,
             commit_window: Duration::from_millis(1),
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             heartbeat: Heartbeat::default(),
