@@ -26,12 +26,15 @@ pub async fn open(
     let mut req = format!("ws://127.0.0.1:{port}{}", tern_proto::WS_PATH).into_client_request()?;
     req.headers_mut()
         .insert("authorization", format!("Bearer {token}").parse()?);
+    // The writer below feeds every queued frame and flushes once: a write buffer makes that
+    // one system call (with none, each frame was its own, which under ingest took the two
+    // cores' time from the relay being measured).
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
         req,
         Some(
             tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                 .read_buffer_size(8192)
-                .write_buffer_size(0),
+                .write_buffer_size(64 * 1024),
         ),
         true,
     )
