@@ -340,11 +340,28 @@ where
 mod tests {
     use super::*;
 
-    fn writer() -> (Connection, Hot) {
+    /// A writer's connection and cache holding user "me" in one group per name, committed.
+    fn seeded(
+        groups: &[&str],
+    ) -> (
+        Connection,
+        Hot,
+        tern_proto::UserId,
+        Vec<tern_proto::ConversationId>,
+    ) {
+        use crate::store::Tx;
         let mut conn = Connection::open_in_memory().unwrap();
         schema::migrate(&mut conn).unwrap();
         let hot = Hot::install(&conn).unwrap();
-        (conn, hot)
+        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
+        let me = txn.create_user("me", "h", 0).unwrap();
+        let admin = [(me, tern_proto::MemberRole::Admin)];
+        let convs = groups
+            .iter()
+            .map(|g| txn.insert_group(g, &admin, 0).unwrap())
+            .collect();
+        txn.commit().unwrap();
+        (conn, hot, me, convs)
     }
 
     fn entry(
@@ -372,12 +389,9 @@ mod tests {
         use crate::store::{ReadTx, Tx};
         use tern_proto::{MemberRole, Seq};
 
-        let (mut conn, hot) = writer();
+        let (mut conn, hot, me, convs) = seeded(&["g"]);
+        let conv = convs[0];
         let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
-        let me = txn.create_user("me", "h", 0).unwrap();
-        let conv = txn
-            .insert_group("g", &[(me, MemberRole::Admin)], 0)
-            .unwrap();
         let first = txn.insert_new(&entry(conv, me, "a")).unwrap().unwrap();
         assert_eq!(first.seq, Seq(1));
         // Reading the conversation writes its head first.
@@ -428,19 +442,10 @@ mod tests {
     #[test]
     fn a_batch_writes_each_conversations_head_once_and_reads_see_it_moved() {
         use crate::store::Tx;
-        use tern_proto::{MemberRole, Seq};
+        use tern_proto::Seq;
 
-        let (mut conn, hot) = writer();
-        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
-        let me = txn.create_user("me", "h", 0).unwrap();
-        let a = txn
-            .insert_group("a", &[(me, MemberRole::Admin)], 0)
-            .unwrap();
-        let b = txn
-            .insert_group("b", &[(me, MemberRole::Admin)], 0)
-            .unwrap();
-        txn.commit().unwrap();
-
+        let (mut conn, hot, me, convs) = seeded(&["a", "b"]);
+        let (a, b) = (convs[0], convs[1]);
         let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
         let before = txn.total_changes();
         for (conv, id) in [(a, "1"), (b, "2"), (a, "3"), (a, "4"), (b, "5")] {
@@ -492,16 +497,10 @@ mod tests {
     #[test]
     fn a_batch_that_sqlite_rolled_back_on_its_own_writes_no_head_and_does_not_commit() {
         use crate::store::Tx;
-        use tern_proto::{MemberRole, Seq};
+        use tern_proto::Seq;
 
-        let (mut conn, hot) = writer();
-        let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
-        let me = txn.create_user("me", "h", 0).unwrap();
-        let conv = txn
-            .insert_group("g", &[(me, MemberRole::Admin)], 0)
-            .unwrap();
-        txn.commit().unwrap();
-
+        let (mut conn, hot, me, convs) = seeded(&["g"]);
+        let conv = convs[0];
         let txn = SqliteTx::new(conn.transaction().unwrap(), Some(hot.clone()));
         txn.insert_new(&entry(conv, me, "a")).unwrap().unwrap();
         // What SQLite does after a full disk or an I/O error: the transaction is gone and the
