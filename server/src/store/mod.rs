@@ -665,19 +665,7 @@ mod tests {
             let body = body.clone();
             store.call(move |txn, _| {
                 let client_id = format!("c{i}");
-                let entry = NewEntry {
-                    conv,
-                    sender: user,
-                    sender_name: "ann",
-                    client_id: &client_id,
-                    body: &body,
-                    kind: tern_proto::MessageKind::Text,
-                    target_seq: None,
-                    reply_to: None,
-                    attachment: None,
-                    withheld_from: None,
-                    now: 1,
-                };
+                let entry = NewEntry::text(conv, (user, "ann"), &client_id, &body, 1);
                 txn.insert_new(&entry).map(|r| r.is_some())
             })
         };

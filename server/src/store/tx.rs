@@ -104,6 +104,32 @@ pub struct NewEntry<'a> {
     pub now: Timestamp,
 }
 
+#[cfg(test)]
+impl<'a> NewEntry<'a> {
+    /// A plain text message: no reply, attachment or withholding.
+    pub fn text(
+        conv: ConversationId,
+        sender: (UserId, &'a str),
+        client_id: &'a str,
+        body: &'a str,
+        now: Timestamp,
+    ) -> Self {
+        NewEntry {
+            conv,
+            sender: sender.0,
+            sender_name: sender.1,
+            client_id,
+            body,
+            kind: MessageKind::Text,
+            target_seq: None,
+            reply_to: None,
+            attachment: None,
+            withheld_from: None,
+            now,
+        }
+    }
+}
+
 /// A conversation's kind and its active members, each with whether they accepted it.
 #[derive(Debug, Clone)]
 pub struct Roster {

@@ -369,19 +369,7 @@ mod tests {
         me: tern_proto::UserId,
         client_id: &str,
     ) -> crate::store::NewEntry<'_> {
-        crate::store::NewEntry {
-            conv,
-            sender: me,
-            sender_name: "me",
-            client_id,
-            body: "hi",
-            kind: tern_proto::MessageKind::Text,
-            target_seq: None,
-            reply_to: None,
-            attachment: None,
-            withheld_from: None,
-            now: 7,
-        }
+        crate::store::NewEntry::text(conv, (me, "me"), client_id, "hi", 7)
     }
 
     #[test]

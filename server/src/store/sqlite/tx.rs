@@ -136,8 +136,7 @@ impl<'c> SqliteTx<'c> {
         self.still_open()?;
         if self.broken.get() {
             return Err(crate::error::Error::Internal(
-                "the batch's transaction is lost or a conversation's head could not be written"
-                    .into(),
+                "a conversation's head could not be written".into(),
             ));
         }
         if self.heads.borrow().is_empty() {
