@@ -13,7 +13,7 @@
 use tern_proto::{
     ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
     MessageKind, MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId,
-    SessionInfo, Timestamp, UserId,
+    SessionInfo, Timestamp, UserId, DELETED_ACCOUNT,
 };
 
 use crate::error::Result;
@@ -31,6 +31,12 @@ pub fn picture_columns(p: Option<&Picture>) -> (Option<String>, Option<String>) 
 /// A stored picture descriptor; one that does not parse is treated as none.
 pub fn picture_from(json: Option<String>) -> Option<Picture> {
     json.and_then(|j| serde_json::from_str(&j).ok())
+}
+
+/// A message's sender as history shows it: the username, or [`DELETED_ACCOUNT`] when the
+/// stores' queries found none (the account was deleted).
+pub fn sender_name(username: Option<String>) -> String {
+    username.unwrap_or_else(|| DELETED_ACCOUNT.to_owned())
 }
 
 /// A user's credentials row.

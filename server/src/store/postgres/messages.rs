@@ -9,11 +9,12 @@ use tern_proto::{
 use super::parse;
 use crate::error::Result;
 use crate::limits::Rate;
-use crate::store::tx::{cut_to_page, NewEntry, Target};
+use crate::store::tx::{cut_to_page, sender_name, NewEntry, Target};
 
+/// The sender's name is NULL for a deleted account: [`sender_name`] names it.
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id,
-     CASE WHEN u.deleted_at IS NULL THEN u.username ELSE 'Deleted account' END, m.client_id, m.body, m.sent_at,
+     CASE WHEN u.deleted_at IS NULL THEN u.username END, m.client_id, m.body, m.sent_at,
      m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from";
 
 fn record(r: &postgres::Row) -> Result<MessageRecord> {
@@ -22,7 +23,7 @@ fn record(r: &postgres::Row) -> Result<MessageRecord> {
         conversation_id: r.get(1),
         seq: r.get::<_, Seq>(2),
         sender_id: r.get(3),
-        sender: r.get(4),
+        sender: sender_name(r.get::<_, Option<String>>(4)),
         client_id: r.get(5),
         body: r.get(6),
         sent_at: r.get(7),
