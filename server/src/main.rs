@@ -89,8 +89,9 @@ struct Args {
     #[arg(long, env = "TERN_SYNC", default_value = "full", value_parser = ["full", "normal"])]
     sync: String,
     /// Under load, microseconds a group commit stays open for more messages before its fsync
-    /// (0: commit what is queued at once). At idle a lone message commits at once.
-    #[arg(long, env = "TERN_COMMIT_WINDOW_US", default_value_t = 1000)]
+    /// (0: commit what is queued at once). At idle a lone message commits at once. PostgreSQL
+    /// takes at most 1,000.
+    #[arg(long, env = "TERN_COMMIT_WINDOW_US", default_value_t = 2000)]
     commit_window_us: u64,
     /// Seconds between heartbeat pings.
     #[arg(long, env = "TERN_HEARTBEAT_SECS", default_value_t = 20)]

@@ -37,6 +37,11 @@ pub use tx::PgTx;
 /// 512 of them (about 0.1 s under a flood) keep the other relays' wait short.
 pub const MAX_BATCH: usize = 512;
 
+/// Longest commit window on PostgreSQL, whatever the configured one. Its writer runs each job
+/// as it arrives while holding the change counter's lock, so the window is also how long the
+/// other relays' batches may wait for that lock.
+pub const MAX_WINDOW: Duration = Duration::from_millis(1);
+
 /// How long a connection attempt may take before the batch is answered `internal`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -61,7 +66,7 @@ pub(super) fn start(
     let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
     let collect = Collector::new(
-        config.commit_window,
+        config.commit_window.min(MAX_WINDOW),
         config.max_batch.min(MAX_BATCH),
         Wait::Receive,
     )?;
