@@ -53,9 +53,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 )
             }
         })?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            Error::refused(ErrorCode::BadRequest, format!("invalid JSON body: {e}")).into()
-        })
+        let body = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::refused(ErrorCode::BadRequest, format!("invalid JSON body: {e}"))
+        })?;
+        // Valid JSON is valid UTF-8.
+        if std::str::from_utf8(&bytes).is_ok_and(tern_proto::escapes_nul) {
+            return Err(Error::refused(ErrorCode::BadRequest, tern_proto::NUL_REFUSED).into());
+        }
+        Ok(JsonBody(body))
     }
 }
 

@@ -454,3 +454,68 @@ async fn binary_frames_count_against_the_frame_rate_like_text_frames() {
         "{codes:?}"
     );
 }
+
+/// A NUL character (U+0000) in any text is refused with `bad_request`, over WebSocket and
+/// HTTP alike, on both stores (PostgreSQL cannot store one: there it used to fail the whole
+/// batch, other users' sends included). A backslash followed by the letters `u0000` is text
+/// like any other.
+#[tokio::test]
+async fn a_nul_character_is_refused_and_harms_no_one_else() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
+
+    for frame in [
+        json!({"type": "send", "conversation_id": conv, "client_id": "n1", "body": "a\u{0}b"}),
+        json!({"type": "send", "conversation_id": conv, "client_id": "n\u{0}2", "body": "x"}),
+        json!({"type": "create_group", "name": "g\u{0}", "members": ["bob"]}),
+        json!({"type": "set_profile", "display_name": "Al\u{0}ice"}),
+    ] {
+        alice.expect_error(frame, "bad_request").await;
+    }
+
+    // Sent together, the refused frame and another user's message: the message is stored.
+    alice
+        .send_json(json!({"type": "send", "id": 900, "conversation_id": conv, "client_id": "n3", "body": "\u{0}"}))
+        .await;
+    bob.send_json(
+        json!({"type": "send", "id": 901, "conversation_id": conv, "client_id": "b1", "body": "hello"}),
+    )
+    .await;
+    assert_eq!(
+        error_code(&mut alice).await,
+        (Some(900), "bad_request".into())
+    );
+    let acked = bob
+        .expect(|f| match f {
+            ServerFrame::Ack { id, seq, .. } if *id == RequestId(901) => Some(seq.0),
+            ServerFrame::Error {
+                id: Some(RequestId(901)),
+                ..
+            } => panic!("{f:?}"),
+            _ => None,
+        })
+        .await;
+    assert!(alice.expect_message(conv).await.body == "hello");
+
+    // The escape written out as text is kept as written.
+    let (seq, _) = alice.send_msg(conv, "n4", "\\u0000").await;
+    assert!(seq > acked);
+    assert_eq!(bob.expect_message(conv).await.body, "\\u0000");
+
+    let (status, body) = relay
+        .post(
+            "/v1/register",
+            json!({"username": "eve", "password": "correct horse\u{0}battery"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    still_works(&mut alice).await;
+}

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use tern_proto::ConversationId;
+use tern_proto::{ConversationId, Seq};
 
 /// What to do now for a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum Step {
         title: String,
         /// Body text.
         body: String,
+        /// The newest message it stands for: what a reply typed into it has read.
+        upto: Option<Seq>,
     },
     /// Updated too recently: call [`Coalescer::flush`] after this long.
     Later(Duration),
@@ -36,6 +38,8 @@ struct Entry {
     shown_at: Option<Instant>,
     title: String,
     body: String,
+    /// The newest message counted.
+    latest: Option<Seq>,
     flush_pending: bool,
 }
 
@@ -55,11 +59,19 @@ impl Coalescer {
         }
     }
 
-    /// A message to notify about arrived.
-    pub fn message(&mut self, conv: ConversationId, title: &str, body: &str, now: Instant) -> Step {
+    /// A message to notify about arrived (`seq`: its place in the conversation, if stored).
+    pub fn message(
+        &mut self,
+        conv: ConversationId,
+        seq: Option<Seq>,
+        title: &str,
+        body: &str,
+        now: Instant,
+    ) -> Step {
         let window = self.window;
         let e = self.convs.entry(conv).or_default();
         e.count += 1;
+        e.latest = e.latest.max(seq);
         e.title = title.to_owned();
         e.body = body.to_owned();
         match e.shown_at {
@@ -95,6 +107,7 @@ impl Coalescer {
             replaces: e.id,
             title: e.title.clone(),
             body,
+            upto: e.latest,
         }
     }
 
@@ -125,77 +138,98 @@ impl Coalescer {
 mod tests {
     use super::*;
 
-    fn show(step: &Step) -> (Option<u32>, String) {
+    /// What a step shows: the notification it replaces, its body and the newest message in it.
+    fn show(step: &Step) -> (Option<u32>, String, Option<Seq>) {
         match step {
-            Step::Show { replaces, body, .. } => (*replaces, body.clone()),
+            Step::Show {
+                replaces,
+                body,
+                upto,
+                ..
+            } => (*replaces, body.clone(), *upto),
             other => panic!("expected a notification, got {other:?}"),
         }
     }
+
+    const ONE: ConversationId = ConversationId(1);
 
     #[test]
     fn a_burst_in_one_conversation_is_one_notification_updated_in_place() {
         let mut c = Coalescer::new(Duration::from_secs(1));
         let t0 = Instant::now();
         assert_eq!(
-            show(&c.message(ConversationId(1), "bob", "one", t0)),
-            (None, "one".into())
+            show(&c.message(ONE, Some(Seq(1)), "bob", "one", t0)),
+            (None, "one".into(), Some(Seq(1)))
         );
-        c.shown(ConversationId(1), 42);
+        c.shown(ONE, 42);
         // Within the window: one update is scheduled, the rest only count.
+        let soon = t0 + Duration::from_millis(100);
         assert_eq!(
-            c.message(
-                ConversationId(1),
-                "bob",
-                "two",
-                t0 + Duration::from_millis(100)
-            ),
+            c.message(ONE, Some(Seq(2)), "bob", "two", soon),
             Step::Later(Duration::from_millis(900))
         );
         for i in 3..=2000 {
+            let at = t0 + Duration::from_millis(200);
+            let body = format!("m{i}");
             assert_eq!(
-                c.message(
-                    ConversationId(1),
-                    "bob",
-                    &format!("m{i}"),
-                    t0 + Duration::from_millis(200)
-                ),
+                c.message(ONE, Some(Seq(i)), "bob", &body, at),
                 Step::Nothing
             );
         }
-        let (replaces, body) = show(&c.flush(ConversationId(1), t0 + Duration::from_secs(1)));
+        let (replaces, body, upto) = show(&c.flush(ONE, t0 + Duration::from_secs(1)));
         assert_eq!(replaces, Some(42));
         assert_eq!(body, "2000 new messages · m2000");
+        assert_eq!(upto, Some(Seq(2000)), "the update stands for the newest");
+        assert_eq!(c.flush(ONE, t0 + Duration::from_secs(2)), Step::Nothing);
+    }
+
+    /// A reply typed into a notification reads only what it showed: messages that came while
+    /// its update waited are not in it.
+    #[test]
+    fn a_notification_stands_for_the_messages_it_showed_not_those_waiting_for_its_update() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let (_, _, upto) = show(&c.message(ONE, Some(Seq(7)), "bob", "lunch?", t0));
+        assert_eq!(upto, Some(Seq(7)));
+        c.shown(ONE, 3);
+        // A later message waits for the window; what is on screen still stands for seq 7.
+        let soon = t0 + Duration::from_millis(10);
+        assert!(matches!(
+            c.message(ONE, Some(Seq(8)), "bob", "are you there?", soon),
+            Step::Later(_)
+        ));
+        let (_, body, upto) = show(&c.flush(ONE, t0 + Duration::from_secs(1)));
         assert_eq!(
-            c.flush(ConversationId(1), t0 + Duration::from_secs(2)),
-            Step::Nothing
+            (body.as_str(), upto),
+            ("2 new messages · are you there?", Some(Seq(8)))
         );
+        // A message not stored yet (no seq) does not lower what the notification stands for.
+        let later = t0 + Duration::from_secs(3);
+        let (_, _, upto) = show(&c.message(ONE, None, "bob", "typed offline", later));
+        assert_eq!(upto, Some(Seq(8)));
     }
 
     #[test]
     fn conversations_are_separate_and_a_closed_notification_starts_afresh() {
         let mut c = Coalescer::new(Duration::from_secs(1));
         let t0 = Instant::now();
-        show(&c.message(ConversationId(1), "bob", "hi", t0));
-        c.shown(ConversationId(1), 7);
+        show(&c.message(ONE, None, "bob", "hi", t0));
+        c.shown(ONE, 7);
         assert_eq!(
-            show(&c.message(ConversationId(2), "carol", "yo", t0)),
-            (None, "yo".into())
+            show(&c.message(ConversationId(2), None, "carol", "yo", t0)),
+            (None, "yo".into(), None)
         );
-        c.closed(ConversationId(1), 7);
+        c.closed(ONE, 7);
         let later = t0 + Duration::from_secs(5);
         assert_eq!(
-            show(&c.message(ConversationId(1), "bob", "again", later)),
-            (None, "again".into())
+            show(&c.message(ONE, None, "bob", "again", later)),
+            (None, "again".into(), None)
         );
         // Seen: the count restarts, the live notification is updated in place.
-        c.shown(ConversationId(1), 8);
-        c.seen(ConversationId(1));
-        let (replaces, body) = show(&c.message(
-            ConversationId(1),
-            "bob",
-            "new",
-            later + Duration::from_secs(2),
-        ));
+        c.shown(ONE, 8);
+        c.seen(ONE);
+        let (replaces, body, _) =
+            show(&c.message(ONE, None, "bob", "new", later + Duration::from_secs(2)));
         assert_eq!((replaces, body.as_str()), (Some(8), "new"));
     }
 }

@@ -61,10 +61,14 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
         return;
     }
     let title = match info.and_then(|i| i.name) {
-        Some(name) => format!("{} in {name}", message.sender),
-        None => message.sender.clone(),
+        Some(name) => format!("{} in {name}", message.sender_name),
+        None => message.sender_name.clone(),
     };
-    state
-        .notifier
-        .message(app, message.conversation_id, &title, &message.body);
+    state.notifier.message(
+        app,
+        message.conversation_id,
+        message.seq,
+        &title,
+        &message.body,
+    );
 }

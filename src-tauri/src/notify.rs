@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tauri::{AppHandle, Emitter};
 use tern_client::ChatMessage;
-use tern_proto::ConversationId;
+use tern_proto::{ConversationId, Seq};
 
 use crate::coalesce::{Coalescer, Step};
 use crate::event_names::EVENT;
@@ -63,7 +63,19 @@ pub struct Notifier {
     /// closing: a server that takes a reply emits `NotificationReplied` and then
     /// `NotificationClosed`, heard on different connections, so the reply may be handled after
     /// the close.
-    shown: Mutex<std::collections::VecDeque<(u32, ConversationId)>>,
+    shown: Mutex<std::collections::VecDeque<Shown>>,
+}
+
+/// A notification on screen (or lately): its id, its conversation and the newest message it
+/// showed, which is what a reply typed into it has read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    /// The id the notification server gave it.
+    pub id: u32,
+    /// Its conversation.
+    pub conv: ConversationId,
+    /// The newest message it stood for, if stored.
+    pub upto: Option<Seq>,
 }
 
 /// Notifications remembered for replies.
@@ -84,6 +96,7 @@ impl Notifier {
         self: &Arc<Self>,
         app: &AppHandle,
         conv: ConversationId,
+        seq: Option<Seq>,
         title: &str,
         body: &str,
     ) {
@@ -91,19 +104,19 @@ impl Notifier {
             .coalescer
             .lock()
             .unwrap()
-            .message(conv, title, body, Instant::now());
+            .message(conv, seq, title, body, Instant::now());
         self.run(app, conv, step);
     }
 
-    /// The conversation of notification `id`, if it was one of ours lately (closed or not).
-    pub fn conversation_of(&self, id: u32) -> Option<ConversationId> {
+    /// Notification `id`, if it was one of ours lately (closed or not).
+    pub fn shown(&self, id: u32) -> Option<Shown> {
         self.shown
             .lock()
             .unwrap()
             .iter()
             .rev()
-            .find(|&&(known, _)| known == id)
-            .map(|&(_, conv)| conv)
+            .find(|s| s.id == id)
+            .copied()
     }
 
     /// The user opened the conversation: later messages count afresh.
@@ -117,11 +130,12 @@ impl Notifier {
                 replaces,
                 title,
                 body,
+                upto,
             } => {
                 let (me, app) = (self.clone(), app.clone());
                 // The D-Bus calls block, and a new notification's thread then waits for its
                 // click; keep both off the async runtime.
-                std::thread::spawn(move || me.display(&app, conv, replaces, &title, &body));
+                std::thread::spawn(move || me.display(&app, conv, upto, replaces, &title, &body));
             }
             Step::Later(after) => {
                 let (me, app) = (self.clone(), app.clone());
@@ -141,6 +155,7 @@ impl Notifier {
         &self,
         app: &AppHandle,
         conv: ConversationId,
+        upto: Option<Seq>,
         replaces: Option<u32>,
         title: &str,
         body: &str,
@@ -174,8 +189,8 @@ impl Notifier {
         self.coalescer.lock().unwrap().shown(conv, id);
         {
             let mut shown = self.shown.lock().unwrap();
-            shown.retain(|&(known, _)| known != id);
-            shown.push_back((id, conv));
+            shown.retain(|s| s.id != id);
+            shown.push_back(Shown { id, conv, upto });
             if shown.len() > REMEMBERED {
                 shown.pop_front();
             }

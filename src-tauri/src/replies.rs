@@ -3,9 +3,9 @@
 //! `inline-reply` capability, [`crate::notify`] then adds an `inline-reply` action, and the
 //! server emits `NotificationReplied(id, text)` on the session bus when the user sends. This
 //! module listens for that signal, sends the text to the notification's conversation as an
-//! ordinary message (through the outbox: it survives going offline) and marks the
-//! conversation read, as answering it does. Servers without the capability (GNOME) keep
-//! click-to-open.
+//! ordinary message (through the outbox: it survives going offline) and marks read what the
+//! notification showed, as answering it does: messages that came after it (its update waits up
+//! to a second) stay unread. Servers without the capability (GNOME) keep click-to-open.
 
 use tauri::{AppHandle, Manager};
 
@@ -16,15 +16,15 @@ fn on_reply(app: &AppHandle, id: u32, text: String) {
     let state = app.state::<AppState>();
     // The id is recorded once the server's answer to showing it is read, which a very quick
     // reply can overtake: give it a moment.
-    let mut conv = state.notifier.conversation_of(id);
+    let mut shown = state.notifier.shown(id);
     for _ in 0..40 {
-        if conv.is_some() {
+        if shown.is_some() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
-        conv = state.notifier.conversation_of(id);
+        shown = state.notifier.shown(id);
     }
-    let Some(conv) = conv else {
+    let Some(crate::notify::Shown { conv, upto, .. }) = shown else {
         tracing::info!("a reply to a notification that is not ours; ignored");
         return;
     };
@@ -37,9 +37,9 @@ fn on_reply(app: &AppHandle, id: u32, text: String) {
             tracing::warn!(error = %e, "could not send a reply from a notification");
             return;
         }
-        // Answering a chat means having read it.
-        if let Ok(Some(view)) = client.conversation_view(conv).await {
-            let _ = client.mark_read(conv, view.info.last_seq).await;
+        // Answering a notification means having read what it showed, and only that.
+        if let Some(upto) = upto {
+            let _ = client.mark_read(conv, upto).await;
         }
     });
 }

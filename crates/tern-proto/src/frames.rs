@@ -127,10 +127,41 @@ struct Probe {
     id: Option<serde_json::Value>,
 }
 
+/// Why text with a NUL character is refused.
+pub const NUL_REFUSED: &str = "text may not contain the NUL character (U+0000)";
+
+/// Whether the JSON text `json` has a string that holds a NUL character (written `\u0000`;
+/// JSON cannot hold it unescaped). No text the relay keeps may hold one: PostgreSQL cannot
+/// store it, and the two stores must take the same input. Backslashes are counted, so
+/// `"\\u0000"` (a backslash, then the letters) is not one.
+pub fn escapes_nul(json: &str) -> bool {
+    const ESCAPE: &str = "\\u0000";
+    let mut from = 0;
+    while let Some(found) = json[from..].find(ESCAPE) {
+        let at = from + found;
+        // The backslashes that end at `at`: an odd run means the last one starts an escape.
+        let run = json.as_bytes()[..=at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if run % 2 == 1 {
+            return true;
+        }
+        from = at + ESCAPE.len();
+    }
+    false
+}
+
 impl ClientFrame {
     /// Parse a text payload, or explain precisely why it is not a valid frame.
     pub fn parse(text: &str) -> Result<Self, FrameRejection> {
         match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) if escapes_nul(text) => Err(FrameRejection {
+                id: Some(frame.id()),
+                code: ErrorCode::BadRequest,
+                message: NUL_REFUSED.into(),
+            }),
             Ok(frame) => Ok(frame),
             Err(err) => Err(Self::reject(text, err)),
         }
@@ -409,6 +440,40 @@ impl ServerFrame {
 mod tests {
     use super::*;
     use crate::{MessageKind, MessageRecord};
+
+    /// A NUL escaped in any string is found; a backslash followed by the letters is not one.
+    #[test]
+    fn nul_escapes_are_found_by_counting_backslashes() {
+        let json = |body: &str| serde_json::json!({"type": "send", "body": body}).to_string();
+        assert!(escapes_nul(&json("a\u{0}b")));
+        assert!(escapes_nul(&json("\u{0}")));
+        assert!(escapes_nul(&json("\\\u{0}")), "a backslash, then NUL");
+        assert!(escapes_nul(&json("\"\u{0}")), "a quote, then NUL");
+        assert!(
+            !escapes_nul(&json("\\u0000")),
+            "a backslash, then the letters"
+        );
+        assert!(!escapes_nul(&json("\\\\u0000")));
+        assert!(!escapes_nul(&json("plain")));
+        assert!(
+            escapes_nul(r#"{"a":"\\u0000","b":"\u0000"}"#),
+            "the second string's"
+        );
+        assert!(!escapes_nul(r#"{"a":"\u0001"}"#));
+    }
+
+    #[test]
+    fn a_frame_with_a_nul_is_refused_with_its_request_id() {
+        let text = serde_json::json!({
+            "type": "send", "id": 9, "conversation_id": 1, "client_id": "c1", "body": "a\u{0}"
+        })
+        .to_string();
+        let rejection = ClientFrame::parse(&text).unwrap_err();
+        assert_eq!(
+            (rejection.id, rejection.code),
+            (Some(RequestId(9)), ErrorCode::BadRequest)
+        );
+    }
 
     #[test]
     fn a_send_frame_round_trips() {

@@ -19,8 +19,8 @@ pub mod requests;
 
 pub use error::ErrorCode;
 pub use frames::{
-    cursor_map, now_ms, ClientFrame, Cursor, FrameRejection, ServerFrame, SyncCursors,
-    CLIENT_FRAME_TYPES,
+    cursor_map, escapes_nul, now_ms, ClientFrame, Cursor, FrameRejection, ServerFrame, SyncCursors,
+    CLIENT_FRAME_TYPES, NUL_REFUSED,
 };
 pub use http::{
     ChangePasswordRequest, DeleteAccountRequest, ErrorBody, LoginRequest, LoginResponse,
