@@ -86,6 +86,35 @@ async fn sending_the_same_client_id_again_returns_the_original_ack_and_delivers_
     assert_eq!(messages.len(), 1);
 }
 
+/// A resend of a stored message is not new activity: the conversation keeps its place in the
+/// list (on PostgreSQL a resend once moved it to the top).
+#[tokio::test]
+async fn a_resend_does_not_move_its_conversation_up_the_list() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    relay.register("bob").await;
+    relay.register("carol").await;
+    let with_bob = alice.start_direct("bob").await;
+    let with_carol = alice.start_direct("carol").await;
+    let order = |reply: ServerFrame| match reply {
+        ServerFrame::Conversations { conversations, .. } => conversations
+            .iter()
+            .map(|c| c.info.conversation_id.0)
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    alice.send_msg(with_bob, "first", "to bob").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    alice.send_msg(with_carol, "second", "to carol").await;
+    let before = order(alice.request(json!({"type": "list_conversations"})).await);
+    assert_eq!(before[..2], [with_carol, with_bob]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (_, duplicate) = alice.send_msg(with_bob, "first", "to bob").await;
+    assert!(duplicate);
+    let after = order(alice.request(json!({"type": "list_conversations"})).await);
+    assert_eq!(after, before);
+}
+
 #[tokio::test]
 async fn pipelined_sends_keep_their_order_and_every_member_sees_the_same_sequence() {
     let relay = Relay::start().await;

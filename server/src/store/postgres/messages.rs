@@ -3,7 +3,8 @@
 
 use super::sql::Sql;
 use tern_proto::{
-    ClientId, ConversationId, MessageKind, MessageRecord, Reaction, Seq, Timestamp, UserId,
+    ClientId, ConversationId, MessageId, MessageKind, MessageRecord, Reaction, Seq, Timestamp,
+    UserId,
 };
 
 use super::parse;
@@ -91,18 +92,24 @@ pub fn find_by_client_id(
 /// under its client id. The conversation row stays locked until commit, which is what keeps
 /// the sequence gap-free and in commit order across relays.
 pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
-    // One round trip: the conversation's next sequence and the row that takes it.
-    let inserted = c.query_opt(
+    // One round trip: the conversation's next sequence and the row that takes it. A resend
+    // of a stored entry (its client id is taken) moves nothing: it is not new activity.
+    let row = c.query_one(
         "WITH next AS (
              UPDATE conversations SET last_seq = last_seq + 1,
                     last_activity = CASE WHEN $3 THEN $2::bigint ELSE last_activity END
-             WHERE id = $1 RETURNING last_seq)
-         INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind,
-                               target_seq, reply_to, attachment, withheld_from)
-         SELECT $1::bigint, next.last_seq, $4::bigint, $5::text, $6::text, $2::bigint,
-                $7::text, $8::bigint, $9::bigint, $10::text, $11::bigint
-         FROM next
-         ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq",
+             WHERE id = $1
+               AND NOT EXISTS (SELECT 1 FROM messages
+                               WHERE sender_id = $4::bigint AND client_id = $5::text)
+             RETURNING last_seq),
+         ins AS (
+             INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at,
+                                   kind, target_seq, reply_to, attachment, withheld_from)
+             SELECT $1::bigint, next.last_seq, $4::bigint, $5::text, $6::text, $2::bigint,
+                    $7::text, $8::bigint, $9::bigint, $10::text, $11::bigint
+             FROM next
+             ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq)
+         SELECT EXISTS (SELECT 1 FROM next), (SELECT id FROM ins), (SELECT seq FROM ins)",
         &[
             &e.conv,
             &e.now,
@@ -118,17 +125,22 @@ pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRe
             &e.withheld_from,
         ],
     )?;
-    let Some(row) = inserted else {
-        // Stored before under this client id: the sequence taken above goes back.
-        c.execute(
-            "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1",
-            &[&e.conv],
-        )?;
+    let (moved, id, seq): (bool, Option<MessageId>, Option<Seq>) =
+        (row.get(0), row.get(1), row.get(2));
+    let (Some(message_id), Some(seq)) = (id, seq) else {
+        if moved {
+            // Another relay's transaction stored it under this client id while this one ran
+            // (the check above could not see it yet): the sequence taken goes back. Only in
+            // this race does a resend leave `last_activity` moved.
+            c.execute(
+                "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1",
+                &[&e.conv],
+            )?;
+        }
         return Ok(None);
     };
-    let seq: Seq = row.get(1);
     Ok(Some(MessageRecord {
-        message_id: row.get(0),
+        message_id,
         conversation_id: e.conv,
         seq,
         sender_id: e.sender,
