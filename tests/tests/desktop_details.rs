@@ -281,7 +281,39 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     .await;
     app.set_size(1000, 700).await;
 
-    // Signing out asks first; asked to, it removes this device's copy of the account.
+    // Signing out asks first; asked to, it removes this device's copy of the account: the
+    // engine's cache, and the drafts and last open chat the UI kept (a draft is message text).
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'bob'",
+        "bob's chat is open",
+    )
+    .await;
+    app.type_into("#composer", "a draft nobody should find")
+        .await;
+    app.wait_until(
+        "Object.keys(localStorage).some(k => k.startsWith('tern.draft.'))",
+        "the draft is kept",
+    )
+    .await;
+    // The account's id, from its draft's key (`tern.draft.<user>.<conversation>`).
+    let me = app
+        .js("return Object.keys(localStorage).find(k => k.startsWith('tern.draft.')).split('.')[2]")
+        .await;
+    let me = me.as_str().unwrap().to_owned();
+    // Its drafts and last open chat; other accounts signed in on this device keep theirs.
+    let kept = format!("Object.keys(localStorage).filter(k => k.startsWith('tern.draft.{me}.') || k === 'tern.open.{me}').length");
+    app.wait_until(
+        &format!("{kept} >= 2"),
+        "a draft and the open chat are kept",
+    )
+    .await;
+    let others = app
+        .js("return Object.keys(localStorage).length")
+        .await
+        .as_u64()
+        .unwrap()
+        - 2;
     let caches: Vec<_> = files_under(&data)
         .into_iter()
         .filter(|p| p.ends_with("cache.db"))
@@ -301,6 +333,15 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         !caches[0].exists()
     })
     .await;
+    app.wait_until(&format!("{kept} === 0"), "the UI's drafts are gone too")
+        .await;
+    assert_eq!(
+        app.js("return Object.keys(localStorage).length")
+            .await
+            .as_u64(),
+        Some(others),
+        "other accounts' entries stay"
+    );
 
     app.quit().await;
     let _ = daemon.kill();

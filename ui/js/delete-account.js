@@ -1,11 +1,14 @@
 // The Privacy dialog's last section: deleting the account. The password proves it is the
 // owner; the button asks twice (its label turns into "Confirm: delete my account", and the
 // step lapses after a few seconds). On success the relay has signed out every device and the
-// engine has removed this device's copy; the app returns to the sign-in screen.
+// engine has removed this device's copy, and the UI forgets what it kept for the account
+// (device-data.js); the app returns to the sign-in screen.
 
 import { call } from "./api.js";
+import { forgetAccount } from "./device-data.js";
 import { $ } from "./dom.js";
 import { deleteErrorText } from "./security.js";
+import { state } from "./store.js";
 
 const CONFIRM_MS = 6000;
 const LABEL = "Delete account";
@@ -32,10 +35,12 @@ async function onClick(onDeleted) {
   disarm();
   button.disabled = true;
   try {
+    const userId = state.userId;
     await call("delete_account", { password });
     $("delete-password").value = "";
     $("privacy-dialog").close();
-    onDeleted();
+    await onDeleted();
+    forgetAccount(userId);
   } catch (e) {
     error.textContent = deleteErrorText(e);
   } finally {

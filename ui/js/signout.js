@@ -1,11 +1,14 @@
 // Signing out of this device, asked first (#signout-dialog): the user may also remove this
 // device's copy of their messages and files (#signout-wipe, unchecked by default). The shell's
 // `sign_out` ends the session here whatever the relay answers, so the sign-in screen follows
-// either way; a failure is told in a toast.
+// either way; a failure is told in a toast. Removing the device's data also forgets what the UI
+// kept for the account (drafts, the last open chat: device-data.js).
 
 import { call } from "./api.js";
+import { forgetAccount } from "./device-data.js";
 import { $ } from "./dom.js";
 import { errorText } from "./errors.js";
+import { state } from "./store.js";
 import { ask } from "./views/ask.js";
 import { toast } from "./views/toast.js";
 
@@ -14,6 +17,7 @@ async function signOut(onSignedOut) {
   $("signout-wipe").checked = false;
   if (!(await ask("signout-dialog", "signout-confirm"))) return;
   const wipe = $("signout-wipe").checked;
+  const userId = state.userId;
   let failure = null;
   try {
     await call("sign_out", { everywhere: false, wipe });
@@ -22,6 +26,8 @@ async function signOut(onSignedOut) {
     failure = e;
   }
   await onSignedOut();
+  // After the sign-in screen is up, so that no draft is saved again on the way out.
+  if (wipe) forgetAccount(userId);
   if (failure) toast(`Signed out on this device. ${errorText(failure)}`);
 }
 
