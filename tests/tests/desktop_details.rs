@@ -308,12 +308,9 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "a draft and the open chat are kept",
     )
     .await;
-    let others = app
-        .js("return Object.keys(localStorage).length")
-        .await
-        .as_u64()
-        .unwrap()
-        - 2;
+    let total = app.js("return Object.keys(localStorage).length").await;
+    let mine = app.js(&format!("return {kept}")).await;
+    let others = total.as_u64().unwrap() - mine.as_u64().unwrap();
     let caches: Vec<_> = files_under(&data)
         .into_iter()
         .filter(|p| p.ends_with("cache.db"))
