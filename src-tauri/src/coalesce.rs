@@ -125,12 +125,10 @@ impl Coalescer {
         }
     }
 
-    /// The user opened the conversation: what was notified is seen, counting starts afresh
-    /// (a live notification is still updated in place).
-    pub fn seen(&mut self, conv: ConversationId) {
-        if let Some(e) = self.convs.get_mut(&conv) {
-            e.count = 0;
-        }
+    /// The user opened the conversation: what was notified is seen. Its notification, if one
+    /// is on screen, is returned to be withdrawn; the next message starts a new one.
+    pub fn seen(&mut self, conv: ConversationId) -> Option<u32> {
+        self.convs.remove(&conv).and_then(|e| e.id)
     }
 }
 
@@ -225,11 +223,13 @@ mod tests {
             show(&c.message(ONE, None, "bob", "again", later)),
             (None, "again".into(), None)
         );
-        // Seen: the count restarts, the live notification is updated in place.
+        // Seen: the notification on screen is to be withdrawn, and the count restarts in a
+        // new one.
         c.shown(ONE, 8);
-        c.seen(ONE);
+        assert_eq!(c.seen(ONE), Some(8));
+        assert_eq!(c.seen(ONE), None, "withdrawn once");
         let (replaces, body, _) =
             show(&c.message(ONE, None, "bob", "new", later + Duration::from_secs(2)));
-        assert_eq!((replaces, body.as_str()), (Some(8), "new"));
+        assert_eq!((replaces, body.as_str()), (None, "new"));
     }
 }

@@ -119,9 +119,13 @@ impl Notifier {
             .copied()
     }
 
-    /// The user opened the conversation: later messages count afresh.
+    /// The user opened the conversation: its notification goes from the screen (as a message
+    /// app's does once read there) and later messages count afresh.
     pub fn seen(&self, conv: ConversationId) {
-        self.coalescer.lock().unwrap().seen(conv);
+        if let Some(id) = self.coalescer.lock().unwrap().seen(conv) {
+            // A D-Bus round trip: off the caller's thread.
+            std::thread::spawn(move || withdraw(id));
+        }
     }
 
     fn run(self: &Arc<Self>, app: &AppHandle, conv: ConversationId, step: Step) {
@@ -210,6 +214,30 @@ impl Notifier {
         });
         self.coalescer.lock().unwrap().closed(conv, id);
     }
+}
+
+/// Take notification `id` off the screen (`CloseNotification`); failures are logged.
+fn withdraw(id: u32) {
+    #[cfg(target_os = "linux")]
+    {
+        let closed = dbus::blocking::Connection::new_session().and_then(|bus| {
+            bus.with_proxy(
+                "org.freedesktop.Notifications",
+                "/org/freedesktop/Notifications",
+                Duration::from_secs(5),
+            )
+            .method_call::<(), _, _, _>(
+                "org.freedesktop.Notifications",
+                "CloseNotification",
+                (id,),
+            )
+        });
+        if let Err(e) = closed {
+            tracing::info!(error = %e, "could not withdraw a notification");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = id;
 }
 
 /// Whether the notification server takes inline replies (asked once per run).

@@ -8,7 +8,7 @@ notification by calling the extra `Click(id)` method (for example with dbus-send
 then emits ActionInvoked(id, "default") as a real server does when the user clicks. It also
 offers inline replies the way KDE Plasma does (capability "inline-reply"; the extra method
 `Reply(id, text)` emits NotificationReplied(id, text) as the server does when the user types a
-reply into the notification).
+reply into the notification). A CloseNotification call is logged as {"closed": id}.
 Usage: notifyd.py LOGFILE  (prints "ready" once the name is owned).
 """
 import json
@@ -70,7 +70,10 @@ class Daemon(dbus.service.Object):
 
     @dbus.service.method("org.freedesktop.Notifications", in_signature="u")
     def CloseNotification(self, nid):
-        pass
+        # Logged as {"closed": id}; reason 3 is "closed by a call to CloseNotification".
+        with open(LOG, "a") as f:
+            f.write(json.dumps({"closed": int(nid)}) + "\n")
+        self.NotificationClosed(nid, 3)
 
 
 DBusGMainLoop(set_as_default=True)

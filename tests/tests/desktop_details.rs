@@ -180,6 +180,32 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     })
     .await;
 
+    // A notification goes from the screen once its chat is opened in the app.
+    bob.send(conv, "still there?").await.unwrap();
+    wait_settled(&bob).await;
+    let mut pending = None;
+    for _ in 0..100 {
+        pending = notifications(&log).into_iter().find(|n| {
+            n["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("still there?"))
+        });
+        if pending.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pending = pending.expect("a notification for the new message")["id"]
+        .as_u64()
+        .unwrap();
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
+    eventually("the notification is withdrawn", || async {
+        notifications(&log)
+            .iter()
+            .any(|n| n["closed"].as_u64() == Some(pending))
+    })
+    .await;
+
     // Search: an exact phrase finds one message in the other chat, marked, with its date;
     // choosing it opens that chat at the message, loading history as needed.
     app.js("const s = document.getElementById('search'); s.focus(); s.value = '\"m3\"'; s.dispatchEvent(new Event('input'));").await;
