@@ -74,20 +74,25 @@ pub(crate) enum End {
     SignedOut(String),
 }
 
-fn backoff(shared: &Shared) -> impl Iterator<Item = Duration> {
-    let t = shared.config.timing;
+/// The waits between reconnection attempts: doubling from `backoff_min`, never longer than
+/// `backoff_max`, each spread at random so that clients cut off together do not all come back
+/// at once. The jitter adds up to the step's own length, so the steps stop at half the
+/// maximum: at the top a wait is between half of `backoff_max` and all of it.
+fn backoff(t: crate::config::Timing) -> impl Iterator<Item = Duration> {
+    let max = t.backoff_max;
     ExponentialBuilder::default()
-        .with_min_delay(t.backoff_min)
-        .with_max_delay(t.backoff_max)
+        .with_min_delay(t.backoff_min.min(max / 2))
+        .with_max_delay(max / 2)
         .with_factor(2.0)
         .with_jitter()
         .without_max_times()
         .build()
+        .map(move |delay| delay.min(max))
 }
 
 /// Run until shut down.
 pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
-    let mut delays = backoff(&shared);
+    let mut delays = backoff(shared.config.timing);
     loop {
         shared.set_state(ConnectionState::Connecting);
         let end = match handshake::connect(&shared).await {
@@ -97,7 +102,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut cmds: mpsc::Receiver<Cmd>) {
                     .run(ws, &mut cmds)
                     .await;
                 if started.elapsed() >= shared.config.timing.stable_after {
-                    delays = backoff(&shared);
+                    delays = backoff(shared.config.timing);
                 }
                 end
             }
@@ -170,6 +175,31 @@ async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cm
                 let _ = reply.send(Err(Error::Offline));
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Timing;
+
+    /// "Reconnect waited 52 s" with a 30 s maximum: the jitter came on top of the step. No wait
+    /// is longer than the maximum now, and the waits at the top still spread over its upper half.
+    #[test]
+    fn no_reconnect_wait_is_longer_than_the_maximum_and_the_top_ones_spread() {
+        for max in [Duration::from_secs(10), Duration::from_secs(30)] {
+            let timing = Timing {
+                backoff_max: max,
+                ..Timing::default()
+            };
+            let waits: Vec<Duration> = backoff(timing).take(500).collect();
+            assert!(waits.iter().all(|&w| w <= max), "{max:?}: {waits:?}");
+            assert!(waits[0] <= timing.backoff_min * 2, "the first is short");
+            let top = &waits[20..];
+            assert!(top.iter().all(|&w| w >= max / 2), "{top:?}");
+            let (low, high) = (top.iter().min().unwrap(), top.iter().max().unwrap());
+            assert!(high > low, "spread at random: {low:?}..{high:?}");
         }
     }
 }
