@@ -101,8 +101,11 @@ async fn health(State(state): State<AppState>) -> Response {
     .await
     {
         Ok(Ok(_)) => {
-            let mut body =
-                serde_json::json!({"status": "ok", "connections": state.hub.connection_count()});
+            let mut body = serde_json::json!({
+                "status": "ok",
+                "store": "ok",
+                "connections": state.hub.connection_count()
+            });
             // Attachments in an object store: say whether it answers (messages flow either
             // way, so it does not take the relay out of rotation).
             if let Some(objects) = &state.objects {
@@ -123,15 +126,19 @@ async fn health(State(state): State<AppState>) -> Response {
         // so the relay is up; it is not a reason to take it out of rotation.
         Ok(Err(e)) if e.code() == tern_proto::ErrorCode::Busy => Json(serde_json::json!({
             "status": "ok",
+            "store": "ok",
             "busy": true,
             "connections": state.hub.connection_count()
         }))
         .into_response(),
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "database_unavailable"})),
-        )
-            .into_response(),
+        _ => {
+            let mut body =
+                serde_json::json!({"status": "database_unavailable", "store": "unavailable"});
+            if let Some(up) = state.bus.is_up() {
+                body["bus"] = if up { "ok" } else { "unavailable" }.into();
+            }
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
     }
 }
 

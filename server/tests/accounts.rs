@@ -324,6 +324,7 @@ async fn health_and_metrics_answer() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    assert_eq!(health["store"], "ok");
     assert_eq!(health["connections"], 1);
     // Metrics are not on the public port, only on the separate metrics listener.
     let public = reqwest::get(relay.url("/metrics")).await.unwrap();

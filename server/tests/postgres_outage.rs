@@ -30,14 +30,14 @@ async fn try_send(c: &mut Client, conv: i64, client_id: &str) -> Option<u64> {
     }
 }
 
-async fn health(relay: &Relay) -> u16 {
-    relay
-        .http
-        .get(relay.url("/health"))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+/// `/health`'s status code and what its body says about the store.
+async fn health(relay: &Relay) -> (u16, Option<String>) {
+    let Ok(r) = relay.http.get(relay.url("/health")).send().await else {
+        return (0, None);
+    };
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    (status, body["store"].as_str().map(str::to_owned))
 }
 
 #[tokio::test]
@@ -75,7 +75,7 @@ async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after
     }
     assert_eq!(
         health(&relay).await,
-        503,
+        (503, Some("unavailable".into())),
         "out of rotation without its database"
     );
     tern_testkit::postgres::start_server().unwrap();
@@ -95,7 +95,7 @@ async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after
         }
         acked.push(stored.unwrap_or_else(|| panic!("{id} never stored after the restart")));
     }
-    assert_eq!(health(&relay).await, 200);
+    assert_eq!(health(&relay).await, (200, Some("ok".into())));
     assert_eq!(acked, (1..=40).collect::<Vec<_>>(), "one gap-free order");
     let rows = relay.stored.rows(&format!(
         "SELECT client_id FROM messages WHERE conversation_id = {conv}"
