@@ -14,6 +14,10 @@
 //! When the bus was away, [`Live::CatchUp`] makes the connection send what changed since the
 //! client's last sync (conversations, receipt markers) and compare each conversation's mark with
 //! its head in the store, sending what it lacks.
+//!
+//! Both read on the store's read connections, as a sync does ([`crate::store::Store::snapshot`]),
+//! not as jobs of the writer's group commits: on PostgreSQL those hold the lock every relay's
+//! batches queue for, and a bus outage ends with every connection of every relay catching up.
 
 use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
@@ -97,7 +101,7 @@ impl Conn {
             let batch = self
                 .state
                 .store
-                .call(move |txn, _| txn.range(conv, after, upto, CHUNK))
+                .snapshot(move |txn| txn.range(conv, after, upto, CHUNK))
                 .await;
             let batch = match batch {
                 Ok(b) => b,
@@ -140,7 +144,7 @@ impl Conn {
         let changes = self
             .state
             .store
-            .call(move |txn, _| super::sync::visible_changes(txn, user, since))
+            .snapshot(move |txn| super::sync::visible_changes(txn, user, since))
             .await;
         let (changes, version) = match changes {
             Ok(c) => c,
