@@ -20,6 +20,9 @@ pub struct Config {
     /// A `nats://` address: tell the other relays on the same PostgreSQL database what this
     /// relay's connections must see live, and hear from them (see [`crate::bus`]).
     pub bus: Option<String>,
+    /// Frames this relay may queue for the bus; past that they are dropped and the other relays
+    /// told to catch up from the store (`bus::OUTBOX` by default).
+    pub bus_outbox: usize,
     /// PEM certificate chain and private key; when set the relay serves `https`/`wss` only.
     pub tls: Option<TlsPaths>,
     /// fsync every group commit (survives power loss). Off: survives a relay crash only.
@@ -233,6 +236,7 @@ impl Config {
             db_path: db_path.clone(),
             postgres: None,
             bus: None,
+            bus_outbox: crate::bus::OUTBOX,
             tls: None,
             synchronous_full: true,
             max_batch: 2048,

@@ -108,7 +108,7 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let (bus, outbox) = match &config.bus {
         Some(_) => {
-            let (bus, outbox) = Bus::clustered(metrics.clone());
+            let (bus, outbox) = Bus::clustered(metrics.clone(), config.bus_outbox);
             (bus, Some(outbox))
         }
         None => (Bus::alone(), None),

@@ -518,3 +518,41 @@ async fn a_users_send_limit_holds_across_relays() {
     let (seq, duplicate) = phone.send_msg(direct, "l5", "from the laptop").await;
     assert_eq!((seq, duplicate), (6, true));
 }
+
+/// A relay whose queue for the bus overflows tells the others, and their connections catch up
+/// from the database: even the last of a burst, which no later message would reveal, arrives,
+/// in order and once.
+#[tokio::test]
+async fn what_a_relay_could_not_put_on_the_bus_still_reaches_the_other_relays_connections() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    // Relay `a` queues at most one frame for the bus: a batch of several sends overflows it.
+    let a = relay_with(&db, Some(nats.url()), BEAT, DEAD_AFTER, |c| {
+        c.bus_outbox = 1
+    })
+    .await;
+    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let (mut alice, mut bob, direct) = pair(&a, &b).await;
+    // Sent without waiting: committed in few batches, each published at once.
+    for i in 2..=21u64 {
+        alice
+            .send_json(
+                json!({"type": "send", "id": 1000 + i, "conversation_id": direct,
+                              "client_id": format!("p{i}"), "body": format!("m{i}")}),
+            )
+            .await;
+    }
+    let got = next_messages(&mut bob, direct, 20).await;
+    let want: Vec<(u64, String)> = (2..=21).map(|i| (i, format!("m{i}"))).collect();
+    assert_eq!(got, want);
+    assert!(
+        a.metric("tern_bus_dropped_total").await > 0,
+        "the queue overflowed"
+    );
+    bob.expect_none(Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::Message { .. })
+    })
+    .await;
+}

@@ -188,13 +188,31 @@ impl Publisher {
             },
         };
         let metrics = &self.state.metrics;
+        let bus = &self.state.bus;
         match self.client.publish(subject, bytes).await {
-            Ok(()) => metrics.bus_sent.fetch_add(1, Ordering::Relaxed),
+            Ok(()) => {
+                metrics.bus_sent.fetch_add(1, Ordering::Relaxed);
+                // The bus takes publishes: say if anything was lost before this one.
+                if bus.take_lost() {
+                    tracing::warn!(
+                        "frames this relay stored did not reach the bus; the other relays catch up"
+                    );
+                    let lost = Control::Lost { relay: self.relay };
+                    let sent = match serde_json::to_vec(&lost) {
+                        Ok(v) => self.client.publish(CONTROL, v.into()).await.is_ok(),
+                        Err(_) => false,
+                    };
+                    if !sent {
+                        bus.note_lost();
+                    }
+                }
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "bus publish failed");
-                metrics.bus_dropped.fetch_add(1, Ordering::Relaxed)
+                metrics.bus_dropped.fetch_add(1, Ordering::Relaxed);
+                bus.note_lost();
             }
-        };
+        }
     }
 }
 
@@ -294,6 +312,11 @@ impl Receiver {
             Control::Online { relay, user } => hub.remote(|r| r.online(relay, user, now)),
             Control::Offline { relay, user } => hub.remote(|r| r.offline(relay, user, now)),
             Control::Gone { relay } => hub.remote(|r| r.gone(relay)),
+            Control::Lost { relay } => {
+                hub.remote(|r| r.heard(relay, now));
+                hub.catch_up_all();
+                Vec::new()
+            }
             Control::Revoked { relay, sessions } => {
                 hub.remote(|r| r.heard(relay, now));
                 hub.kick_sessions(&sessions, tern_proto::close::REVOKED);

@@ -34,9 +34,10 @@ use crate::hub::{Hub, PresenceHook};
 use crate::metrics::Metrics;
 use wire::{Control, RelayId};
 
-/// Frames waiting for the bus; past this they are dropped (and made up for by the receivers'
-/// gap fill and catch-up) rather than held in memory without bound.
-const OUTBOX: usize = 16 * 1024;
+/// Frames waiting for the bus by default ([`crate::Config::bus_outbox`]); past this they are
+/// dropped (and made up for by the receivers' gap fill and, told by [`Control::Lost`], their
+/// catch-up) rather than held in memory without bound.
+pub const OUTBOX: usize = 16 * 1024;
 
 /// What this relay sends to the bus.
 #[derive(Debug)]
@@ -65,6 +66,8 @@ struct Shared {
     out: mpsc::Sender<Out>,
     /// Connected to NATS right now.
     up: AtomicBool,
+    /// Something this relay stored did not go out on the bus since the last [`Control::Lost`].
+    lost: AtomicBool,
     metrics: Arc<Metrics>,
 }
 
@@ -79,13 +82,14 @@ impl Bus {
     }
 
     /// A bus handle with a fresh relay id, and the queue [`link::start`] drains.
-    pub fn clustered(metrics: Arc<Metrics>) -> (Bus, Outbox) {
-        let (out, rx) = mpsc::channel(OUTBOX);
+    pub fn clustered(metrics: Arc<Metrics>, outbox: usize) -> (Bus, Outbox) {
+        let (out, rx) = mpsc::channel(outbox.max(1));
         let relay = RelayId(rand::random());
         let shared = Shared {
             relay,
             out,
             up: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
             metrics,
         };
         (Bus(Some(Arc::new(shared))), Outbox { rx, relay })
@@ -112,13 +116,30 @@ impl Bus {
         }
     }
 
-    /// Queue for the bus without waiting; a full queue drops (counted).
+    /// Queue for the bus without waiting; a full queue drops (counted, and told to the other
+    /// relays: [`Bus::take_lost`]).
     fn send(&self, out: Out) {
         if let Some(s) = &self.0 {
             if s.out.try_send(out).is_err() {
                 s.metrics.bus_dropped.fetch_add(1, Ordering::Relaxed);
+                self.note_lost();
             }
         }
+    }
+
+    /// Something stored here did not reach the bus.
+    fn note_lost(&self) {
+        if let Some(s) = &self.0 {
+            s.lost.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether something was lost since the last call: the link then publishes
+    /// [`Control::Lost`] (once the bus takes publishes again).
+    fn take_lost(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|s| s.lost.swap(false, Ordering::Relaxed))
     }
 
     /// Send a control message from this relay.

@@ -175,6 +175,14 @@ pub enum Control {
         /// The sessions.
         sessions: Vec<SessionId>,
     },
+    /// `relay` could not put some of what it stored on the bus (its queue was full, or NATS
+    /// refused a publish): the others' connections catch up from the store, as after an outage
+    /// of their own, for what no later message would reveal (receipts, conversation changes, a
+    /// conversation's last message).
+    Lost {
+        /// The sender.
+        relay: RelayId,
+    },
 }
 
 impl Control {
@@ -186,6 +194,7 @@ impl Control {
             | Control::Online { relay, .. }
             | Control::Offline { relay, .. }
             | Control::Gone { relay }
+            | Control::Lost { relay }
             | Control::Revoked { relay, .. } => *relay,
         }
     }
