@@ -18,7 +18,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 use tern_client::ChatMessage;
 use tern_proto::{ConversationId, Seq};
 
@@ -168,7 +168,8 @@ impl Notifier {
         n.appname("Tern")
             .summary(&escape_markup(title))
             .body(&escape_markup(&preview(body)))
-            .icon("mail-message-new")
+            .icon(app_icon(app))
+            .hint(notify_rust::Hint::DesktopEntry(DESKTOP_ENTRY.into()))
             .action("default", "Open");
         // Where the server takes a reply typed into the notification (KDE Plasma's protocol;
         // heard by [`crate::replies`]).
@@ -214,6 +215,43 @@ impl Notifier {
         });
         self.coalescer.lock().unwrap().closed(conv, id);
     }
+}
+
+/// The installed desktop entry (`Tern.desktop`): servers take the app's name and icon from it.
+const DESKTOP_ENTRY: &str = "Tern";
+/// The app's icon in the icon theme, under its binary's name, where a package installed it.
+const THEMED_ICON: &str = "tern-desktop";
+/// The app's icon, for a build that was not installed.
+const ICON_PNG: &[u8] = include_bytes!("../icons/128x128.png");
+
+/// The icon notifications show: the app's own. Installed from a package, the icon theme has
+/// it; otherwise (a build run from its folder) the app writes it to its cache folder once per
+/// run and names the file. Decided once per run.
+fn app_icon(app: &AppHandle) -> &'static str {
+    static ICON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ICON.get_or_init(|| {
+        let themed = ["/usr/share/icons", "/usr/local/share/icons"]
+            .iter()
+            .any(|root| {
+                std::path::Path::new(root)
+                    .join("hicolor/128x128/apps")
+                    .join(format!("{THEMED_ICON}.png"))
+                    .is_file()
+            });
+        if themed {
+            return THEMED_ICON.to_owned();
+        }
+        let written = app.path().app_cache_dir().ok().and_then(|dir| {
+            std::fs::create_dir_all(&dir).ok()?;
+            let file = dir.join("notification-icon.png");
+            std::fs::write(&file, ICON_PNG).ok()?;
+            Some(file.to_string_lossy().into_owned())
+        });
+        written.unwrap_or_else(|| {
+            tracing::info!("no icon for notifications; the theme's message icon stands in");
+            "mail-message-new".to_owned()
+        })
+    })
 }
 
 /// Take notification `id` off the screen (`CloseNotification`); failures are logged.

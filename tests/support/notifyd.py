@@ -34,6 +34,8 @@ class Daemon(dbus.service.Object):
             nid = Daemon.next_id
         with open(LOG, "a") as f:
             f.write(json.dumps({"app": str(app_name), "summary": str(summary), "body": str(body),
+                                "icon": str(app_icon),
+                                "desktop_entry": str(hints.get("desktop-entry", "")),
                                 "id": nid, "replaces": int(replaces_id),
                                 "actions": [str(a) for a in actions]}) + "\n")
         return nid

@@ -101,6 +101,13 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "one notification updated a few times, not 150: {burst:?}"
     );
     let id = burst[0]["id"].as_u64().unwrap();
+    // The app's own icon: by its name in the icon theme when installed, else its file.
+    let icon = burst[0]["icon"].as_str().unwrap();
+    assert!(
+        icon == "tern-desktop" || (icon.ends_with(".png") && std::path::Path::new(icon).is_file()),
+        "{icon}"
+    );
+    assert_eq!(burst[0]["desktop_entry"], "Tern");
     assert!(
         burst[1..]
             .iter()
