@@ -22,7 +22,7 @@ test("every code the user can meet reads as its own plain sentence", () => {
     ["rate_limited", "You're doing that too often. Wait a moment and try again."],
     ["registration_closed", "This relay isn't accepting new accounts."],
     ["invalid_invite", "That invite isn't valid."],
-    ["not_found", "No such user."],
+    ["not_found", "That no longer exists."],
     ["not_member", "You're not a member of this conversation any more."],
     ["forbidden", "You're not allowed to do that."],
     ["group_too_large", "The group can't have that many members."],
@@ -138,6 +138,10 @@ test("the signed-out reason says \"signed out\" once", () => {
 test("a refused change of a message says why", () => {
   assert.equal(refusedText("edit window closed (edit_window_closed)"), "Couldn't change the message. It's too late to change that message.");
   assert.equal(refusedText(undefined), `Couldn't change the message. ${SOMETHING_WRONG}`);
+  // Not a user: the message itself is gone.
+  assert.equal(refusedText("no such message (not_found)"), "Couldn't change the message. That no longer exists.");
+  // A request that named people says which thing was not found.
+  assert.equal(errorText({ code: "not_found" }, { person: true }), "No such user.");
 });
 
 test("sentences get a capital and a full stop, once", () => {

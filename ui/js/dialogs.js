@@ -105,7 +105,7 @@ async function startChat(username) {
     $("new-chat-user").value = "";
     clearPeople();
     await showNew(info);
-  } catch (err) { $("new-chat-error").textContent = errorText(err); }
+  } catch (err) { $("new-chat-error").textContent = errorText(err, { person: true }); }
 }
 
 /** The typed text is an exact username. */
@@ -206,7 +206,7 @@ async function memberAction(cmd, args) {
     drawMembers();
     return true;
   } catch (err) {
-    $("members-error").textContent = errorText(err);
+    $("members-error").textContent = errorText(err, { person: cmd === "add_members" });
     return false;
   }
 }

@@ -15,6 +15,8 @@ export const SIGNED_OUT = "You were signed out. Sign in again.";
 const OFFLINE = "You're offline.";
 const OFFLINE_QUEUED = "You're offline. It will be sent when you're back online.";
 const UNREACHABLE = "Can't reach the relay. Check the address and your connection.";
+/** `not_found` for a request that named people (a new chat, adding members). */
+const NO_SUCH_PERSON = "No such user.";
 
 /** One plain sentence per code. `null`: the code's own message is shown (see errorText). */
 const TEXTS = {
@@ -27,7 +29,8 @@ const TEXTS = {
   rate_limited: "You're doing that too often. Wait a moment and try again.",
   registration_closed: "This relay isn't accepting new accounts.",
   invalid_invite: "That invite isn't valid.",
-  not_found: "No such user.",
+  // What was not found depends on the request: callers that look up people say so (PERSON).
+  not_found: "That no longer exists.",
   not_member: "You're not a member of this conversation any more.",
   forbidden: "You're not allowed to do that.",
   group_too_large: "The group can't have that many members.",
@@ -100,12 +103,14 @@ function guessCode(text) {
 /**
  * The plain sentence for an error from a shell command (`{ code, message }`), an engine
  * reason, or anything thrown. `queued`: the action is kept and done later (a message sent
- * while offline), which the offline sentence then says.
+ * while offline), which the offline sentence then says. `person`: the request named people,
+ * so `not_found` means no such user (elsewhere it is the message or conversation that went).
  */
-export function errorText(e, { queued = false } = {}) {
+export function errorText(e, { queued = false, person = false } = {}) {
   if (e === undefined || e === null || e === "") return SOMETHING_WRONG;
   const code = codeOf(e);
   if (code === "offline") return queued ? OFFLINE_QUEUED : OFFLINE;
+  if (code === "not_found" && person) return NO_SUCH_PERSON;
   if (code === "invalid_relay") return invalidRelayText(e);
   if (code && OWN_WORDS.has(code)) {
     const own = e && typeof e === "object" ? e.message : null;
