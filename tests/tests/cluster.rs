@@ -5,7 +5,8 @@
 //!
 //! Promises: when one relay is killed (`kill -9`) under load its clients reconnect through the
 //! front to the others and nothing acknowledged is lost, nothing is stored twice, and every
-//! member sees one order; and a seeded random schedule of relay kills, NATS and PostgreSQL
+//! member sees one order; the same when NATS and then PostgreSQL restart under load; and a
+//! seeded random schedule of relay kills, NATS and PostgreSQL
 //! restarts and client restarts ends with every client's cache equal to the database.
 
 mod common;
@@ -127,25 +128,22 @@ async fn caches_match(cluster: &Cluster, clients: &[(&str, &Client, Vec<Conversa
     }
 }
 
-#[tokio::test]
-async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is_lost_or_repeated()
-{
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(mut cluster) = Cluster::start() else {
-        eprintln!("{SKIP}");
-        return;
-    };
-    let front = cluster.front.url();
-    let names = ["ann", "ben", "cat", "dan", "eve", "fay"];
+/// The six members of [`crew`].
+const CREW: [&str; 6] = ["ann", "ben", "cat", "dan", "eve", "fay"];
+/// Messages each member writes under load.
+const EACH: usize = 40;
+
+/// The six [`CREW`] members signed in through the front, in one group they all accepted.
+async fn crew(front: &str) -> (Vec<Client>, Vec<tempfile::TempDir>, ConversationId) {
     let mut clients = Vec::new();
     let mut dirs = Vec::new();
-    for n in names {
-        let (c, d) = join(&front, n).await;
+    for n in CREW {
+        let (c, d) = join(front, n).await;
         clients.push(c);
         dirs.push(d);
     }
     let group = clients[0]
-        .create_group("crew", &names[1..])
+        .create_group("crew", &CREW[1..])
         .await
         .unwrap()
         .conversation_id;
@@ -163,48 +161,65 @@ async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is
         })
         .await;
     }
-    // The front spread the six connections; the relay holding the most of them dies.
-    let held = cluster.connections().await;
-    let victim = (0..3).max_by_key(|&i| held[i]).unwrap();
-    assert!(held[victim] > 0, "connections per relay: {held:?}");
+    (clients, dirs, group)
+}
 
-    const EACH: usize = 40;
-    let mut writers = Vec::new();
-    for (n, c) in clients.iter().enumerate() {
-        let c = c.clone();
-        writers.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for i in 0..EACH {
-                let echo = c.send(group, &format!("{n} #{i}")).await.unwrap();
-                ids.push(echo.client_id);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            ids
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    cluster.relays[victim].kill9();
+/// Every member writes [`EACH`] messages to `group`, `gap` apart; each task returns the client
+/// ids of what its member wrote.
+fn write_under_load(
+    clients: &[Client],
+    group: ConversationId,
+    gap: Duration,
+) -> Vec<tokio::task::JoinHandle<Vec<String>>> {
+    clients
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..EACH {
+                    let echo = c.send(group, &format!("{n} #{i}")).await.unwrap();
+                    ids.push(echo.client_id);
+                    tokio::time::sleep(gap).await;
+                }
+                ids
+            })
+        })
+        .collect()
+}
+
+/// What the writers wrote is stored once each, in each writer's order, and every member's
+/// cache equals the database.
+async fn stored_once_in_order(
+    cluster: &Cluster,
+    clients: &[Client],
+    group: ConversationId,
+    writers: Vec<tokio::task::JoinHandle<Vec<String>>>,
+) {
     let mut sent = Vec::new();
     for w in writers {
         sent.extend(w.await.unwrap());
     }
-    for c in &clients {
-        c.retry_now();
+    for c in clients {
         wait_settled(c).await;
     }
-    let total = names.len() * EACH;
     let on_db: Vec<(u64, String, String)> = cluster
         .stored(group)
         .into_iter()
         .filter(|(_, id, _)| !is_notice(id))
         .collect();
-    assert_eq!(on_db.len(), total, "exactly one stored copy of each");
+    assert_eq!(
+        on_db.len(),
+        CREW.len() * EACH,
+        "exactly one stored copy of each"
+    );
     let ids: HashSet<&str> = on_db.iter().map(|(_, id, _)| id.as_str()).collect();
     assert!(
         sent.iter().all(|id| ids.contains(id.as_str())),
         "all stored"
     );
-    for n in 0..names.len() {
+    for n in 0..CREW.len() {
         let mine: Vec<&str> = on_db
             .iter()
             .filter(|(_, _, b)| b.starts_with(&format!("{n} #")))
@@ -213,19 +228,64 @@ async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is
         let want: Vec<String> = (0..EACH).map(|i| format!("{n} #{i}")).collect();
         assert_eq!(mine, want, "sender {n}'s messages in the order written");
     }
-    let everyone: Vec<(&str, &Client, Vec<ConversationId>)> = names
+    let everyone: Vec<(&str, &Client, Vec<ConversationId>)> = CREW
         .iter()
-        .zip(&clients)
+        .zip(clients)
         .map(|(n, c)| (*n, c, vec![group]))
         .collect();
-    caches_match(&cluster, &everyone).await;
+    caches_match(cluster, &everyone).await;
+}
+
+#[tokio::test]
+async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is_lost_or_repeated()
+{
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(mut cluster) = Cluster::start() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let (clients, _dirs, group) = crew(&cluster.front.url()).await;
+    // The front spread the six connections; the relay holding the most of them dies.
+    let held = cluster.connections().await;
+    let victim = (0..3).max_by_key(|&i| held[i]).unwrap();
+    assert!(held[victim] > 0, "connections per relay: {held:?}");
+
+    let writers = write_under_load(&clients, group, Duration::from_millis(5));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    cluster.relays[victim].kill9();
+    for c in &clients {
+        c.retry_now();
+    }
+    stored_once_in_order(&cluster, &clients, group, writers).await;
     // The survivors hold every connection now.
     let held = cluster.connections().await;
     assert_eq!(
         held.iter().sum::<u64>(),
-        names.len() as u64,
+        CREW.len() as u64,
         "all clients reconnected: {held:?}"
     );
+}
+
+/// NATS restarts, then PostgreSQL does, while six members write: nothing acknowledged is
+/// lost, nothing is stored twice, and the clients recover by themselves (no "retry now").
+#[tokio::test]
+async fn restarting_nats_then_postgresql_under_load_loses_and_repeats_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(mut cluster) = Cluster::start() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let (clients, _dirs, group) = crew(&cluster.front.url()).await;
+    let writers = write_under_load(&clients, group, Duration::from_millis(20));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cluster.nats.kill();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cluster.nats.restart().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tern_testkit::postgres::stop_server().unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    tern_testkit::postgres::start_server().unwrap();
+    stored_once_in_order(&cluster, &clients, group, writers).await;
 }
 
 #[tokio::test]
