@@ -13,6 +13,20 @@ use std::time::Duration;
 use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
 use common::*;
 
+/// The first notification whose body contains `text`, once the daemon has logged it.
+async fn notification_saying(log: &std::path::Path, text: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        let found = notifications(log)
+            .into_iter()
+            .find(|n| n["body"].as_str().is_some_and(|b| b.contains(text)));
+        if let Some(n) = found {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no notification says {text:?}");
+}
+
 #[tokio::test]
 async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_like_a_desktop_app() {
     let relay = Relay::start();
@@ -141,19 +155,7 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     // the text goes to that chat, which is then read.
     let asked = bob.send(conv, "lunch at noon?").await.unwrap();
     wait_settled(&bob).await;
-    let mut question = None;
-    for _ in 0..100 {
-        question = notifications(&log).into_iter().find(|n| {
-            n["body"]
-                .as_str()
-                .is_some_and(|b| b.contains("lunch at noon?"))
-        });
-        if question.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let question = question.expect("a notification for the question");
+    let question = notification_saying(&log, "lunch at noon?").await;
     assert!(
         question["actions"]
             .as_array()
@@ -190,19 +192,7 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     // A notification goes from the screen once its chat is opened in the app.
     bob.send(conv, "still there?").await.unwrap();
     wait_settled(&bob).await;
-    let mut pending = None;
-    for _ in 0..100 {
-        pending = notifications(&log).into_iter().find(|n| {
-            n["body"]
-                .as_str()
-                .is_some_and(|b| b.contains("still there?"))
-        });
-        if pending.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let pending = pending.expect("a notification for the new message")["id"]
+    let pending = notification_saying(&log, "still there?").await["id"]
         .as_u64()
         .unwrap();
     app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;

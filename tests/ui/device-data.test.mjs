@@ -5,16 +5,7 @@ import assert from "node:assert/strict";
 import { forgetAccount } from "../../ui/js/device-data.js";
 import { loadDraft, saveDraft } from "../../ui/js/drafts.js";
 import { loadLastOpen, saveLastOpen } from "../../ui/js/last-open.js";
-
-/** The part of the Web Storage interface the UI uses, enumeration included. */
-class Store {
-  constructor() { this.m = new Map(); }
-  get length() { return this.m.size; }
-  key(i) { return [...this.m.keys()][i] ?? null; }
-  getItem(k) { return this.m.has(k) ? this.m.get(k) : null; }
-  setItem(k, v) { this.m.set(k, String(v)); }
-  removeItem(k) { this.m.delete(k); }
-}
+import { MemoryStorage as Store } from "./support/storage.mjs";
 
 test("an account's drafts and last open chat are forgotten, other accounts' are kept", () => {
   const s = new Store();

@@ -3,13 +3,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { loadDraft, saveDraft, draftKey } from "../../ui/js/drafts.js";
-
-class Store {
-  constructor() { this.m = new Map(); }
-  getItem(k) { return this.m.has(k) ? this.m.get(k) : null; }
-  setItem(k, v) { this.m.set(k, String(v)); }
-  removeItem(k) { this.m.delete(k); }
-}
+import { MemoryStorage as Store } from "./support/storage.mjs";
 
 test("a draft is kept per account and conversation and forgotten when emptied", () => {
   const s = new Store();

@@ -4,13 +4,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { loadLastOpen, saveLastOpen, lastOpenKey, restoreDecision } from "../../ui/js/last-open.js";
-
-class Store {
-  constructor() { this.m = new Map(); }
-  getItem(k) { return this.m.has(k) ? this.m.get(k) : null; }
-  setItem(k, v) { this.m.set(k, String(v)); }
-  removeItem(k) { this.m.delete(k); }
-}
+import { MemoryStorage as Store } from "./support/storage.mjs";
 
 test("the last open chat is kept per account and forgotten when closed", () => {
   const s = new Store();
