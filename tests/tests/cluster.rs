@@ -84,6 +84,27 @@ impl Cluster {
             .collect()
     }
 
+    /// Each active member's read marker in a conversation as (user id, read seq), by user
+    /// id, from PostgreSQL.
+    fn read_markers(&self, conv: ConversationId) -> Vec<(i64, u64)> {
+        let rows = tern_testkit::postgres::query(
+            &self.db,
+            &format!(
+                "SELECT user_id || ' ' || read_seq FROM members \
+                 WHERE conversation_id = {} AND active ORDER BY user_id",
+                conv.0
+            ),
+        )
+        .unwrap();
+        rows.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (user, seq) = l.split_once(' ').unwrap();
+                (user.parse().unwrap(), seq.parse().unwrap())
+            })
+            .collect()
+    }
+
     /// WebSocket connections each relay holds now (from its `/health`; none when it is down).
     async fn connections(&self) -> Vec<u64> {
         let mut out = Vec::new();
@@ -323,13 +344,13 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_and_database_restarts_and_
             }
             let convs = trio.of(who);
             let conv = convs[rng.random_range(0..convs.len())];
-            let echo = clients[who]
-                .as_ref()
-                .unwrap()
-                .send(conv, &format!("step {step} by {}", names[who]))
-                .await
-                .unwrap();
-            sent.push(echo.client_id);
+            let client = clients[who].as_ref().unwrap();
+            if roll < 0.55 {
+                let body = format!("step {step} by {}", names[who]);
+                sent.push(client.send(conv, &body).await.unwrap().client_id);
+            } else {
+                chaos::read_to_newest(client, conv).await;
+            }
         } else if roll < 0.74 {
             // A client goes away (app closed, possibly with unsent messages) or comes back.
             match clients[who].take() {
@@ -391,6 +412,12 @@ async fn a_seeded_random_schedule_of_relay_kills_nats_and_database_restarts_and_
         wait_settled(c).await;
     }
     let named: Vec<(&str, &Client)> = names.iter().copied().zip(&clients).collect();
-    trio.converged(&named, &sent, seed, |conv| cluster.stored(conv))
-        .await;
+    trio.converged(
+        &named,
+        &sent,
+        seed,
+        |conv| cluster.stored(conv),
+        |conv| cluster.read_markers(conv),
+    )
+    .await;
 }

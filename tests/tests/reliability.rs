@@ -371,13 +371,13 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
             }
             let convs = trio.of(who);
             let conv = convs[rng.random_range(0..convs.len())];
-            let echo = clients[who]
-                .as_ref()
-                .unwrap()
-                .send(conv, &format!("step {step} by {}", names[who]))
-                .await
-                .unwrap();
-            sent.push(echo.client_id);
+            let client = clients[who].as_ref().unwrap();
+            if roll < 0.57 {
+                let body = format!("step {step} by {}", names[who]);
+                sent.push(client.send(conv, &body).await.unwrap().client_id);
+            } else {
+                chaos::read_to_newest(client, conv).await;
+            }
         } else if roll < 0.80 {
             // A client goes away (app closed, possibly with unsent messages) or comes back.
             match clients[who].take() {
@@ -419,6 +419,12 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
         wait_settled(c).await;
     }
     let named: Vec<(&str, &Client)> = names.iter().copied().zip(&clients).collect();
-    trio.converged(&named, &sent, seed, |conv| relay.stored(conv))
-        .await;
+    trio.converged(
+        &named,
+        &sent,
+        seed,
+        |conv| relay.stored(conv),
+        |conv| relay.read_markers(conv),
+    )
+    .await;
 }

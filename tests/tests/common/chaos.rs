@@ -1,6 +1,7 @@
 //! What the seeded random schedules share (tests/tests/reliability.rs on one relay,
-//! tests/tests/cluster.rs on three): the seed, three people's conversations, and the final
-//! check that every client's cache equals what the relay stored, with nothing lost or extra.
+//! tests/tests/cluster.rs on three): the seed, three people's conversations, a step that marks
+//! a conversation read, and the final check that every client's cache equals what the relay
+//! stored — messages, with nothing lost or extra, and every member's read marker.
 
 use std::collections::HashSet;
 
@@ -12,6 +13,38 @@ use super::eventually;
 
 /// One stored entry: (seq, client id, body).
 pub type Entry = (u64, String, String);
+
+/// A member's read marker: (user id, read seq).
+pub type Marker = (i64, u64);
+
+/// `c` reads `conv` up to the newest message it has (as a user scrolling to the bottom would;
+/// offline, the marker waits in its cache for the next connection).
+pub async fn read_to_newest(c: &Client, conv: ConversationId) {
+    let newest = c.stored_messages(conv).await.unwrap().last().map(|m| m.seq);
+    if let Some(seq) = newest {
+        c.mark_read(conv, seq).await.unwrap();
+    }
+}
+
+/// Wait until `c`'s cache shows every member's read marker in `conv` as `expected`.
+pub async fn markers_become(who: &str, c: &Client, conv: ConversationId, expected: Vec<Marker>) {
+    eventually(
+        &format!("{who} sees the read markers of conversation {conv} as the relay has them"),
+        || async {
+            let Some(info) = c.conversation(conv).await.unwrap() else {
+                return false;
+            };
+            let mut mine: Vec<Marker> = info
+                .members
+                .iter()
+                .map(|m| (m.user_id.0, m.read_seq.0))
+                .collect();
+            mine.sort();
+            mine == expected
+        },
+    )
+    .await;
+}
 
 /// The schedule's random source: `TERN_SEED` replays a run; printed either way.
 pub fn seeded_rng() -> (u64, rand::rngs::StdRng) {
@@ -71,19 +104,21 @@ impl Trio {
         }
     }
 
-    /// Every client's cache equals `stored` for each of its conversations; every sent client
-    /// id is stored exactly once and nothing else is (group notices aside).
+    /// Every client's cache equals `stored` and `markers` for each of its conversations;
+    /// every sent client id is stored exactly once and nothing else is (group notices aside).
     pub async fn converged(
         &self,
         clients: &[(&str, &Client)],
         sent: &[String],
         seed: u64,
         stored: impl Fn(ConversationId) -> Vec<Entry>,
+        markers: impl Fn(ConversationId) -> Vec<Marker>,
     ) {
         for (i, (name, c)) in clients.iter().enumerate() {
             for conv in self.of(i) {
                 let who = format!("{name} (seed {seed})");
                 cache_becomes(&who, c, conv, stored(conv)).await;
+                markers_become(&who, c, conv, markers(conv)).await;
             }
         }
         let mut ids: Vec<String> = [self.group, self.ab, self.bc]
