@@ -110,6 +110,10 @@ test("a message written offline takes the relay's time once stored", () => {
   // A later status (delivered) without a time keeps it.
   const later = s.chatWithStatus(list, { ...ev, status: "delivered", sent_at: undefined });
   assert.equal(later[1].sent_at, 95);
+  assert.equal(later[1].written_at, undefined, "sent at once: no written time");
+  // Stored a minute or more after it was written: the engine says when it was written.
+  const late = s.chatWithStatus(s.chatWithMessage([], written), { ...ev, sent_at: 90_030, written_at: 30 });
+  assert.deepEqual([late[0].sent_at, late[0].written_at], [90_030, 30]);
 });
 
 test("a new shape renames and keeps the markers already known", () => {

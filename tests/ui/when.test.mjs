@@ -63,7 +63,7 @@ test("the header line: a group's members, online, last seen, or nothing", () => 
   assert.deepEqual(chatSubtitle({ ...direct, online: false, last_seen: undefined }, NOW), { text: "", title: "" }, "an engine without the field");
 });
 
-test("a message's time: queued until stored, the relay's time after, a failed one's when written", () => {
+test("a message's time: queued until stored, the relay's time after, a failed or late one's when written", () => {
   const written = at(2024, 2, 12, 9, 12), stored = at(2024, 2, 12, 9, 40);
   const queued = messageTime({ sent_at: written, status: "queued" });
   assert.equal(queued.text, "queued");
@@ -76,6 +76,12 @@ test("a message's time: queued until stored, the relay's time after, a failed on
   assert.equal(failed.text, hm(written));
   assert.equal(failed.title, `Written ${fullDateTime(written)}, not sent`);
   assert.equal(messageTime({ sent_at: stored, status: "received" }).title, fullDateTime(stored));
+  // Written offline, stored later: when it was written, and when it went.
+  const late = messageTime({ sent_at: stored, written_at: written, status: "read" });
+  assert.equal(late.text, hm(written));
+  assert.equal(late.title, `Written ${fullDateTime(written)} while offline, sent ${fullDateTime(stored)}`);
+  assert.equal(late.iso, new Date(written).toISOString());
+  assert.equal(messageTime({ sent_at: stored, written_at: null, status: "sent" }).text, hm(stored));
   assert.match(fullDateTime(stored), /2024/);
   assert.deepEqual(messageTime({ sent_at: undefined, status: "sent" }), { text: "", title: "", iso: "" });
 });

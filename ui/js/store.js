@@ -226,6 +226,7 @@ export function withPresence(c, p, me) {
 function restatus(m, ev) {
   const next = { ...m, status: ev.status, seq: ev.seq != null ? ev.seq : m.seq };
   if (ev.sent_at != null) next.sent_at = ev.sent_at;
+  if (ev.written_at != null) next.written_at = ev.written_at;
   if (ev.status === "failed") next.reason = ev.reason; else delete next.reason;
   return next;
 }

@@ -63,8 +63,9 @@ export function chatSubtitle(c, now) {
 
 /**
  * What a message's time says: `text` ("queued" while it waits in the outbox: no relay time yet;
- * the relay's time once stored; a failed one's is when it was written), `title` (the full date
- * and time, and what it is for a message not sent) and `iso` (for a `<time datetime>`).
+ * the relay's time once stored; a failed one's is when it was written, and so is one of this
+ * device's that was written offline and stored later: `written_at`), `title` (the full date and
+ * time, and what it is for a message not sent or sent late) and `iso` (for a `<time datetime>`).
  */
 export function messageTime(m) {
   if (!Number.isFinite(m.sent_at)) return { text: m.status === "queued" ? "queued" : "", title: "", iso: "" };
@@ -72,6 +73,10 @@ export function messageTime(m) {
   const iso = new Date(m.sent_at).toISOString();
   if (m.status === "queued") return { text: "queued", title: `Written ${full}, waiting to be sent`, iso };
   if (m.status === "failed") return { text: time(m.sent_at), title: `Written ${full}, not sent`, iso };
+  if (Number.isFinite(m.written_at) && m.written_at < m.sent_at) {
+    const written = new Date(m.written_at).toISOString();
+    return { text: time(m.written_at), title: `Written ${fullDateTime(m.written_at)} while offline, sent ${full}`, iso: written };
+  }
   return { text: time(m.sent_at), title: full, iso };
 }
 

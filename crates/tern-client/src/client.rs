@@ -195,6 +195,7 @@ impl Client {
             sender: self.shared.username.clone(),
             body: item.body.clone(),
             sent_at: item.created_at,
+            written_at: None,
             mine: true,
             status: crate::events::MessageStatus::Queued,
             reply_to: reply_to.map(crate::events::Quote::pending),
@@ -232,6 +233,7 @@ impl Client {
             client_id: client_id.into(),
             seq: None,
             sent_at: None,
+            written_at: None,
             status: crate::events::MessageStatus::Queued,
         });
         self.wake_uploader();

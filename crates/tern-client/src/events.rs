@@ -113,6 +113,9 @@ pub struct ChatMessage {
     pub body: String,
     /// Relay time when stored, or local time when queued.
     pub sent_at: Timestamp,
+    /// When the user wrote it, for a message of this device's that reached the relay a minute
+    /// or more later (written offline); otherwise none.
+    pub written_at: Option<Timestamp>,
     /// Written by the signed-in user.
     pub mine: bool,
     /// Ticks.
@@ -195,6 +198,10 @@ pub enum Event {
         /// shows instead of the time it was written).
         #[serde(skip_serializing_if = "Option::is_none")]
         sent_at: Option<Timestamp>,
+        /// When the user wrote it, when the relay stored it a minute or more later
+        /// ([`ChatMessage::written_at`]).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        written_at: Option<Timestamp>,
         /// New status.
         #[serde(flatten)]
         status: MessageStatus,

@@ -67,6 +67,7 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         sender: m.sender.clone(),
         body: m.body.clone(),
         sent_at: m.sent_at,
+        written_at: None,
         mine: m.sender_id == me,
         status: match floor {
             Some(f) if m.sender_id == me => f.status(m.seq),
@@ -126,6 +127,9 @@ fn decorate(
          WHERE r.conversation_id = ?1 AND r.seq = ?2 ORDER BY r.emoji, r.user_id",
     )?;
     for (m, chat) in records.iter().zip(chats.iter_mut()) {
+        if chat.mine && m.kind.is_text() {
+            chat.written_at = messages::written_at(txn, m.conversation_id, m.seq)?;
+        }
         if m.state_seq > Seq::ZERO && !m.deleted {
             let rows = reactions
                 .query_map(params![m.conversation_id, m.seq], |r| {
@@ -346,4 +350,63 @@ pub fn my_reaction(
     Ok(chat_at(txn, me, conv, seq)?
         .map(|c| c.reactions.iter().any(|r| r.emoji == emoji && r.mine))
         .unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::outbox::{enqueue, OutboxItem};
+    use tern_proto::ClientId;
+
+    const ME: UserId = UserId(1);
+    const CONV: ConversationId = ConversationId(7);
+
+    /// The user's message `client_id`, written at `written` and stored by the relay at
+    /// `stored` as `seq`: what the chat shows for it.
+    fn sent(
+        txn: &Transaction<'_>,
+        client_id: &str,
+        seq: i64,
+        written: i64,
+        stored: i64,
+    ) -> ChatMessage {
+        enqueue(
+            txn,
+            &OutboxItem {
+                client_id: client_id.into(),
+                conversation_id: CONV,
+                body: "hello".into(),
+                created_at: written,
+                ..OutboxItem::default()
+            },
+        )
+        .unwrap();
+        let record = MessageRecord {
+            conversation_id: CONV,
+            seq: Seq(seq as u64),
+            message_id: tern_proto::MessageId(seq),
+            sender_id: ME,
+            sender: "me".into(),
+            client_id: ClientId::from(client_id),
+            body: "hello".into(),
+            sent_at: stored,
+            ..MessageRecord::default()
+        };
+        messages::acked(txn, ME, &record).unwrap();
+        chat_at(txn, ME, CONV, Seq(seq as u64)).unwrap().unwrap()
+    }
+
+    /// A message written offline shows when it was written beside the relay's time; one sent
+    /// at once does not.
+    #[test]
+    fn a_message_stored_a_minute_or_more_after_it_was_written_says_when_it_was_written() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let late = sent(&txn, "late", 1, 1_000, 1_000 + messages::WRITTEN_EARLIER_MS);
+        assert_eq!(late.written_at, Some(1_000));
+        assert_eq!(late.sent_at, 1_000 + messages::WRITTEN_EARLIER_MS);
+        let prompt = sent(&txn, "prompt", 2, 5_000, 5_400);
+        assert_eq!(prompt.written_at, None);
+    }
 }

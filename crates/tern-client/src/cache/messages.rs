@@ -3,10 +3,29 @@
 //! and delete-for-me.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, UserId};
+use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, Timestamp, UserId};
 
 use super::{conversations, fold};
 use crate::error::Result;
+
+/// How much earlier than the relay stored it a message of this device's must have been written
+/// for the chat to say when it was written (a message written offline); a send that merely
+/// took its usual fraction of a second is not one.
+pub const WRITTEN_EARLIER_MS: Timestamp = 60_000;
+
+/// When the user wrote their message at `seq`, if it reached the relay
+/// [`WRITTEN_EARLIER_MS`] or more later.
+pub fn written_at(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Option<Timestamp>> {
+    Ok(txn
+        .prepare_cached("SELECT written_at FROM messages WHERE conversation_id = ?1 AND seq = ?2")?
+        .query_row(params![conv, seq], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
 
 /// What storing a batch of log entries changed.
 #[derive(Debug, Default)]
@@ -72,8 +91,16 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
             continue;
         }
         if m.sender_id == me {
-            txn.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?
-                .execute([&m.client_id])?;
+            let written: Option<Timestamp> = txn
+                .prepare_cached("DELETE FROM outbox WHERE client_id = ?1 RETURNING created_at")?
+                .query_row([&m.client_id], |r| r.get(0))
+                .optional()?;
+            if let Some(written) = written.filter(|&w| m.sent_at - w >= WRITTEN_EARLIER_MS) {
+                txn.prepare_cached(
+                    "UPDATE messages SET written_at = ?3 WHERE conversation_id = ?1 AND seq = ?2",
+                )?
+                .execute(params![m.conversation_id, m.seq, written])?;
+            }
         }
         if m.kind.is_text() {
             if !m.reactions.is_empty() {

@@ -235,6 +235,7 @@ pub fn for_conversation(
                 sender: username.clone(),
                 body: r.get(1)?,
                 sent_at: r.get(2)?,
+                written_at: None,
                 mine: true,
                 status: if failed {
                     MessageStatus::Failed { reason: r.get::<_, Option<String>>(4)?.unwrap_or_default() }

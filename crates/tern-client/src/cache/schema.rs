@@ -138,6 +138,11 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE members ADD COLUMN avatar TEXT;
     ALTER TABLE conversations ADD COLUMN avatar TEXT;
 "#,
+    // 7: when the user wrote a message of this device's that reached the relay a while later
+    // (written offline); the relay's time stays in `sent_at`.
+    r#"
+    ALTER TABLE messages ADD COLUMN written_at INTEGER;
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

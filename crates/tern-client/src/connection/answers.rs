@@ -101,21 +101,22 @@ impl Session<'_> {
                     ..MessageRecord::default()
                 };
                 let stored = messages::acked(txn, me, &record)?;
-                let status = if record.kind.is_text() {
-                    chat::chat_at(txn, me, conversation_id, seq)?.map(|c| c.status)
+                let shown = if record.kind.is_text() {
+                    chat::chat_at(txn, me, conversation_id, seq)?.map(|c| (c.status, c.written_at))
                 } else {
                     None
                 };
-                Ok(Some((status, changed_views(txn, me, &stored.changed)?)))
+                Ok(Some((shown, changed_views(txn, me, &stored.changed)?)))
             })
             .await?;
-        if let Some((status, changed)) = outcome {
-            if let Some(status) = status {
+        if let Some((shown, changed)) = outcome {
+            if let Some((status, written_at)) = shown {
                 self.shared.emit(Event::Status {
                     conversation_id,
                     client_id: ack.client_id.0,
                     seq: Some(seq),
                     sent_at: Some(sent_at),
+                    written_at,
                     status,
                 });
             }
@@ -211,6 +212,7 @@ impl Session<'_> {
                 client_id,
                 seq: None,
                 sent_at: None,
+                written_at: None,
                 status: MessageStatus::Failed { reason },
             });
         }

@@ -92,6 +92,7 @@ impl Client {
             sender_name: self.shared.username.clone(),
             body: item.body.clone(),
             sent_at: item.created_at,
+            written_at: None,
             mine: true,
             status: MessageStatus::Queued,
             reply_to: reply_to.map(Quote::pending),

@@ -189,6 +189,7 @@ async fn fail(shared: &Shared, item: &Pending, reason: String) -> Result<()> {
         client_id: item.client_id.clone(),
         seq: None,
         sent_at: None,
+        written_at: None,
         status: MessageStatus::Failed { reason },
     });
     Ok(())
