@@ -157,3 +157,11 @@ test("a result row: conversation title, sender, time, marked snippet and its acc
   assert.deepEqual(file.segments.map((s) => s.text).join(""), "📎 the plan");
   assert.deepEqual(file.segments.filter((s) => s.mark).map((s) => s.text), ["plan"]);
 });
+
+test("a term in a script written without spaces is marked wherever it occurs, as the engine finds it", () => {
+  assert.deepEqual(marked("我们明天去北京吧", "北京"), ["北京"]);
+  assert.deepEqual(marked("東京駅で会いましょう train", "東京 tr"), ["東京", "tr"]);
+  assert.deepEqual(marked("北京和北京", "北京"), ["北京", "北京"]);
+  assert.deepEqual(marked("我们明天去北京吧", "上海"), []);
+  assert.deepEqual(queryTerms("北京 train"), [{ contains: "北京" }, { keys: ["train"], prefix: true }]);
+});

@@ -2,13 +2,14 @@
 // (matchRanges), the part of a long text shown around the first match (snippet), that text cut
 // into plain and marked pieces (segments), and everything one result row shows (describeResult).
 //
-// The rules are the engine's (crates/tern-client/src/cache/views.rs fts_query, over SQLite
+// The rules are the engine's (crates/tern-client/src/cache/views.rs search_plan, over SQLite
 // FTS5's unicode61 tokenizer): words are runs of letters, digits and private-use characters
 // (combining accents belong to the word they follow), compared case-insensitively and with
 // Latin accents ignored; each typed word matches as the prefix of a word, a `"quoted phrase"`
 // matches its words exactly and in a row, and an unclosed quote runs to the end. A typed word
-// holding punctuation ("e-mail") is a run of words, its last one a prefix. Only what matched is
-// marked: "harb" marks "harb" in "harbour".
+// holding punctuation ("e-mail") is a run of words, its last one a prefix. A term in a script
+// written without spaces (Chinese, Japanese, Korean) matches wherever it occurs as typed, as the
+// engine looks for it. Only what matched is marked: "harb" marks "harb" in "harbour".
 
 import { previewText } from "./attachments.js";
 import { resultTime } from "./when.js";
@@ -26,6 +27,8 @@ const ACCENT = /[\u0300-\u036f]/u;
 const MARK = /\p{M}/u;
 const LATIN = /^\p{Script=Latin}/u;
 const SPACE = /\s/u;
+/** A character of a script written without spaces between words (the engine's `unspaced`). */
+const UNSPACED = /[\u3040-\u30ff\u3100-\u312f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\u{20000}-\u{2fa1f}]/u;
 
 /** One character as compared: lower case; a Latin letter without its accents; an accent: "". */
 function fold(ch) {
@@ -60,21 +63,24 @@ export function words(text) {
 
 /**
  * The terms of a query, as the engine reads it: `{ keys, prefix }`, the folded words of a typed
- * word (`prefix`: its last one matches as a prefix) or of a quoted phrase (all exact). Text
- * without a word ("-", an empty pair of quotes) is no term.
+ * word (`prefix`: its last one matches as a prefix) or of a quoted phrase (all exact); or
+ * `{ contains }`, a term in a script written without spaces, found as typed. Text without a
+ * word ("-", an empty pair of quotes) is no term.
  */
 export function queryTerms(query) {
   const terms = [];
+  const add = (text, prefix) => {
+    if (UNSPACED.test(text)) { terms.push({ contains: text }); return; }
+    const keys = words(text).map((w) => w.key);
+    if (keys.length) terms.push({ keys, prefix });
+  };
   String(query ?? "").split('"').forEach((piece, i) => {
     if (i % 2 === 1) {
-      const keys = words(piece).map((w) => w.key);
-      if (keys.length) terms.push({ keys, prefix: false });
+      const phrase = piece.split(/\s+/u).filter(Boolean).join(" ");
+      if (phrase) add(phrase, false);
       return;
     }
-    for (const typed of piece.split(/\s+/u)) {
-      const keys = words(typed).map((w) => w.key);
-      if (keys.length) terms.push({ keys, prefix: true });
-    }
+    for (const typed of piece.split(/\s+/u)) if (typed) add(typed, true);
   });
   return terms;
 }
@@ -114,7 +120,13 @@ export function matchRanges(text, query) {
   if (!terms.length || !text) return [];
   const ws = words(text);
   const found = [];
-  for (const { keys, prefix } of terms) {
+  for (const { keys, prefix, contains } of terms) {
+    if (contains) {
+      for (let at = text.indexOf(contains); at >= 0; at = text.indexOf(contains, at + contains.length)) {
+        found.push({ start: at, end: at + contains.length });
+      }
+      continue;
+    }
     const n = keys.length;
     for (let i = 0; i + n <= ws.length; i++) {
       let ok = true;

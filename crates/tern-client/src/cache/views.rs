@@ -162,29 +162,69 @@ pub fn page(
     Ok(chat)
 }
 
-/// The FTS5 query for what the user typed: words match as prefixes, `"quoted phrases"`
-/// match exactly, all must occur; user input is never parsed as FTS5 syntax. `None` when
-/// nothing searchable was typed.
-pub fn fts_query(input: &str) -> Option<String> {
+/// Whether `c` belongs to a script written without spaces between words (Chinese, Japanese;
+/// Korean attaches particles to words). FTS5's tokenizer takes a whole run of such characters
+/// for one word, so a word inside a sentence would never match as a prefix.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF     // hiragana, katakana
+        | 0x3100..=0x312F   // bopomofo
+        | 0x31F0..=0x31FF   // katakana extensions
+        | 0x3400..=0x4DBF   // CJK extension A
+        | 0x4E00..=0x9FFF   // CJK unified ideographs
+        | 0xAC00..=0xD7AF   // Hangul syllables
+        | 0xF900..=0xFAFF   // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F   // half-width katakana
+        | 0x20000..=0x2FA1F // CJK extensions B and on
+    )
+}
+
+/// What the user typed, as a search: an FTS5 query for words and phrases of spaced scripts,
+/// and text that must occur as written for terms in scripts written without spaces.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SearchPlan {
+    /// Words match as prefixes, `"quoted phrases"` exactly; user input is never FTS5 syntax.
+    pub fts: Option<String>,
+    /// Terms with characters of a script written without spaces: each must occur in the text.
+    pub contains: Vec<String>,
+}
+
+/// The search for what the user typed: words match as prefixes, `"quoted phrases"` match
+/// exactly, all must occur; a term in Chinese, Japanese or Korean matches anywhere in the text.
+/// `None` when nothing searchable was typed.
+pub fn search_plan(input: &str) -> Option<SearchPlan> {
     let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+    let mut plan = SearchPlan::default();
     let mut terms = Vec::new();
+    let mut add = |term: String, prefix: bool| {
+        if term.chars().any(unspaced) {
+            plan.contains.push(term);
+        } else if prefix {
+            terms.push(format!("{}*", quote(&term)));
+        } else {
+            terms.push(quote(&term));
+        }
+    };
     // Odd pieces of a split on '"' are inside quotes (an unclosed quote runs to the end).
     for (i, piece) in input.split('"').enumerate() {
         if i % 2 == 1 {
             let phrase = piece.split_whitespace().collect::<Vec<_>>().join(" ");
             if !phrase.is_empty() {
-                terms.push(quote(&phrase));
+                add(phrase, false);
             }
         } else {
-            terms.extend(piece.split_whitespace().map(|w| format!("{}*", quote(w))));
+            for word in piece.split_whitespace() {
+                add(word.to_owned(), true);
+            }
         }
     }
-    (!terms.is_empty()).then(|| terms.join(" "))
+    plan.fts = (!terms.is_empty()).then(|| terms.join(" "));
+    (plan.fts.is_some() || !plan.contains.is_empty()).then_some(plan)
 }
 
-/// Full-text search over the current text of every cached message, newest first, `limit`
-/// results after skipping `offset` (edits are re-indexed, deleted messages and events are not
-/// indexed, messages deleted for the user are left out). See [`fts_query`] for the syntax.
+/// Search over the current text of every cached message, newest first, `limit` results
+/// after skipping `offset` (edits are re-indexed, deleted messages and events are not
+/// searched, messages deleted for the user are left out). See [`search_plan`] for the syntax.
 pub fn search(
     txn: &Transaction<'_>,
     me: UserId,
@@ -192,16 +232,35 @@ pub fn search(
     offset: usize,
     limit: usize,
 ) -> Result<Vec<ChatMessage>> {
-    let Some(fts) = fts_query(query) else {
+    let Some(plan) = search_plan(query) else {
         return Ok(Vec::new());
     };
+    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+    let (limit, offset) = (limit as i64, offset as i64);
+    args.push(&limit);
+    args.push(&offset);
+    // Only text messages are indexed; without an FTS term the same rows are read directly.
+    let (from, mut filter) = match &plan.fts {
+        Some(fts) => {
+            args.push(fts);
+            (
+                "messages_fts f JOIN messages m ON m.id = f.rowid",
+                "messages_fts MATCH ?3".to_owned(),
+            )
+        }
+        None => ("messages m", "m.kind = 'text'".to_owned()),
+    };
+    for term in &plan.contains {
+        args.push(term);
+        filter.push_str(&format!(" AND instr(m.body, ?{}) > 0", args.len()));
+    }
     let rows: Vec<MessageRecord> = txn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid
-             WHERE messages_fts MATCH ?1 AND m.hidden = 0 AND m.deleted = 0
-             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?2 OFFSET ?3"
+            "SELECT {COLUMNS} FROM {from}
+             WHERE {filter} AND m.hidden = 0 AND m.deleted = 0
+             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?1 OFFSET ?2"
         ))?
-        .query_map(params![fts, limit as i64, offset as i64], row_to_record)?
+        .query_map(args.as_slice(), row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
     to_chats(txn, me, &rows)
 }
@@ -226,9 +285,13 @@ mod tests {
         }
     }
 
+    fn fts_query(input: &str) -> Option<String> {
+        search_plan(input).and_then(|p| p.fts)
+    }
+
     #[test]
     fn search_input_becomes_prefix_words_and_exact_phrases_never_fts_syntax() {
-        assert_eq!(fts_query("  "), None);
+        assert_eq!(search_plan("  "), None);
         assert_eq!(
             fts_query("meet harb").as_deref(),
             Some("\"meet\"* \"harb\"*")
@@ -242,6 +305,57 @@ mod tests {
             fts_query("a OR b NEAR(\"x").as_deref(),
             Some("\"a\"* \"OR\"* \"b\"* \"NEAR(\"* \"x\"")
         );
+        // A word of a script written without spaces is looked for as written.
+        assert_eq!(
+            search_plan("北京 train"),
+            Some(SearchPlan {
+                fts: Some("\"train\"*".into()),
+                contains: vec!["北京".into()],
+            })
+        );
+    }
+
+    /// A word inside a Chinese or Japanese sentence is found (the tokenizer sees the sentence
+    /// as one word); with a spaced word beside it both must occur.
+    #[test]
+    fn a_word_inside_a_sentence_without_spaces_is_found() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let bodies = [
+            "我们明天去北京吧",
+            "東京駅で会いましょう train",
+            "meet at the station",
+        ];
+        let records: Vec<MessageRecord> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| MessageRecord {
+                message_id: MessageId(i as i64 + 1),
+                conversation_id: ConversationId(3),
+                seq: Seq(i as u64 + 1),
+                sender_id: UserId(2),
+                sender: "bob".into(),
+                client_id: format!("c{i}").as_str().into(),
+                body: (*body).into(),
+                sent_at: 20 + i as i64,
+                ..MessageRecord::default()
+            })
+            .collect();
+        messages::store(&txn, UserId(1), &records).unwrap();
+        let found = |q: &str| -> Vec<String> {
+            search(&txn, UserId(1), q, 0, 10)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.body)
+                .collect()
+        };
+        assert_eq!(found("北京"), vec!["我们明天去北京吧"]);
+        assert_eq!(found("東京駅"), vec!["東京駅で会いましょう train"]);
+        assert_eq!(found("東京 train"), vec!["東京駅で会いましょう train"]);
+        assert!(found("東京 station").is_empty(), "both must occur");
+        assert_eq!(found("sta"), vec!["meet at the station"]);
+        assert!(found("上海").is_empty());
     }
 
     #[test]
