@@ -259,6 +259,43 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "Escape closes the menu",
     )
     .await;
+    // A reply begun stays with its chat, as its draft does: not in the next chat opened, there
+    // again on coming back.
+    app.js("const row = document.querySelector('#messages .msg:not(.notice)'); const r = row.getBoundingClientRect(); row.dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}));")
+        .await;
+    app.wait_until(
+        "!document.getElementById('context-menu').hidden",
+        "the menu again",
+    )
+    .await;
+    app.js("[...document.querySelectorAll('#context-menu .menu-item')].find(i => i.dataset.action === 'reply').click()")
+        .await;
+    app.wait_until(
+        "!document.getElementById('reply-banner').hidden",
+        "replying",
+    )
+    .await;
+    let open = |title: &str| {
+        format!("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === '{title}').click()")
+    };
+    app.js(&open("bob")).await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'bob' && document.getElementById('reply-banner').hidden",
+        "no reply in bob's chat",
+    )
+    .await;
+    app.js(&open("Burst")).await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'Burst' && !document.getElementById('reply-banner').hidden",
+        "the reply back with its chat",
+    )
+    .await;
+    app.click("#reply-cancel").await;
+    app.wait_until(
+        "document.getElementById('reply-banner').hidden",
+        "reply cancelled",
+    )
+    .await;
 
     // Muting the open group marks its row; the direct chat's header says bob is online, then
     // when he was last seen; message times carry the full date.

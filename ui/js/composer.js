@@ -104,18 +104,38 @@ export function startEdit(m) {
   caretToEnd();
 }
 
-/** Leave reply or edit mode (an edit gives back the text it put aside). */
 /**
- * The open conversation changes from `from` to `to`: keep what was written for `from` (an edit
- * in progress gives back the text it put aside) and show `to`'s draft.
+ * Replies begun and not sent, per account and conversation (`userId.conv` → the message
+ * replied to), while this window runs: switching chats and back keeps a reply, as it keeps
+ * the draft. An edit is not kept (it gives back the text it put aside).
+ */
+const pendingReplies = new Map();
+const replyKey = (conv) => `${state.userId}.${conv}`;
+
+/**
+ * The open conversation changes from `from` to `to`: keep what was written for `from` (a reply
+ * begun stays with it; an edit in progress gives back the text it put aside) and show `to`'s
+ * draft and reply.
  */
 export function switchDraft(from, to) {
+  if (from !== null && from !== undefined) {
+    if (mode && mode.kind === "reply") pendingReplies.set(replyKey(from), mode.message);
+    else pendingReplies.delete(replyKey(from));
+  }
   cancelCompose();
   if (from !== null && from !== undefined) saveDraft(state.userId, from, box().value);
   box().value = loadDraft(state.userId, to);
+  const reply = pendingReplies.get(replyKey(to));
+  if (reply) { mode = { kind: "reply", message: reply }; drawBanners(); }
   fit();
 }
 
+/** Forget the replies begun for `userId`'s conversations (its device data is removed). */
+export function forgetReplies(userId) {
+  for (const key of [...pendingReplies.keys()]) if (key.startsWith(`${userId}.`)) pendingReplies.delete(key);
+}
+
+/** Leave reply or edit mode (an edit gives back the text it put aside). */
 export function cancelCompose() {
   if (!mode) return;
   if (mode.kind === "edit") { box().value = mode.draft; fit(); }
@@ -128,6 +148,10 @@ export function cancelCompose() {
  * or hidden here) ends the reply or edit; otherwise the banner shows its new text.
  */
 export function composeSaw(m, hidden) {
+  // A reply kept for another chat goes with the message it answered.
+  if (hidden || m.deleted) {
+    for (const [key, kept] of pendingReplies) if (sameMessage(kept, m)) pendingReplies.delete(key);
+  }
   if (!mode || !sameMessage(mode.message, m)) return;
   if (hidden || m.deleted) {
     const what = mode.kind === "edit" ? "The message being edited" : "The message being replied to";

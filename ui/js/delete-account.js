@@ -5,6 +5,7 @@
 // (device-data.js); the app returns to the sign-in screen.
 
 import { call } from "./api.js";
+import { forgetReplies } from "./composer.js";
 import { forgetAccount } from "./device-data.js";
 import { $ } from "./dom.js";
 import { deleteErrorText } from "./security.js";
@@ -41,6 +42,7 @@ async function onClick(onDeleted) {
     $("privacy-dialog").close();
     await onDeleted();
     forgetAccount(userId);
+    forgetReplies(userId);
   } catch (e) {
     error.textContent = deleteErrorText(e);
   } finally {

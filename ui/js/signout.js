@@ -5,6 +5,7 @@
 // kept for the account (drafts, the last open chat: device-data.js).
 
 import { call } from "./api.js";
+import { forgetReplies } from "./composer.js";
 import { forgetAccount } from "./device-data.js";
 import { $ } from "./dom.js";
 import { errorText } from "./errors.js";
@@ -27,7 +28,7 @@ async function signOut(onSignedOut) {
   }
   await onSignedOut();
   // After the sign-in screen is up, so that no draft is saved again on the way out.
-  if (wipe) forgetAccount(userId);
+  if (wipe) { forgetAccount(userId); forgetReplies(userId); }
   if (failure) toast(`Signed out on this device. ${errorText(failure)}`);
 }
 
