@@ -53,14 +53,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 )
             }
         })?;
-        let body = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::refused(ErrorCode::BadRequest, format!("invalid JSON body: {e}"))
-        })?;
-        // Valid JSON is valid UTF-8.
-        if std::str::from_utf8(&bytes).is_ok_and(tern_proto::escapes_nul) {
+        // JSON is UTF-8 (RFC 8259). Checked whole, before parsing: the parser does not look
+        // inside the strings of fields it skips, and a NUL must not hide behind one of those.
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::refused(ErrorCode::BadRequest, "the body is not UTF-8"))?;
+        if tern_proto::escapes_nul(text) {
             return Err(Error::refused(ErrorCode::BadRequest, tern_proto::NUL_REFUSED).into());
         }
-        Ok(JsonBody(body))
+        serde_json::from_str(text).map(JsonBody).map_err(|e| {
+            Error::refused(ErrorCode::BadRequest, format!("invalid JSON body: {e}")).into()
+        })
     }
 }
 

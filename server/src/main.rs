@@ -79,6 +79,10 @@ struct Args {
     /// (`nats://host:4222`) what their connections must see live (docs/scaling.md).
     #[arg(long, env = "TERN_BUS", requires = "store")]
     bus: Option<String>,
+    /// Frames this relay may queue for the bus; past that they are dropped and the other
+    /// relays told to catch up from the store.
+    #[arg(long, env = "TERN_BUS_OUTBOX", default_value_t = tern_server::bus::OUTBOX)]
+    bus_outbox: usize,
     /// PEM certificate chain; with --tls-key, serve https:// and wss:// only.
     #[arg(long, env = "TERN_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -220,6 +224,7 @@ impl Args {
         let mut c = Config::new(self.db);
         c.postgres = self.store.filter(|s| !s.is_empty());
         c.bus = self.bus.filter(|s| !s.is_empty());
+        c.bus_outbox = self.bus_outbox;
         if let Some(dir) = self.blob_dir {
             c.blob_dir = dir;
         }

@@ -517,5 +517,22 @@ async fn a_nul_character_is_refused_and_harms_no_one_else() {
         (400, Some("bad_request")),
         "{body}"
     );
+    // Nor behind bytes that are not UTF-8 in a field the relay does not read.
+    let mut raw = format!(
+        r#"{{"username": "alice", "password": "{PASSWORD}", "device_name": "x\u0000", "zz": ""#
+    )
+    .into_bytes();
+    raw.extend_from_slice(b"\xff\"}");
+    let refused = relay
+        .http
+        .post(relay.url("/v1/login"))
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "bad_request", "{body}");
     still_works(&mut alice).await;
 }

@@ -156,7 +156,7 @@ async function newGroup(e) {
     $("new-group-name").value = "";
     $("new-group-members").value = "";
     await showNew(info);
-  } catch (err) { $("new-group-error").textContent = errorText(err); }
+  } catch (err) { $("new-group-error").textContent = errorText(err, { person: true }); }
 }
 
 // ---------- a group's members ----------
@@ -206,7 +206,7 @@ async function memberAction(cmd, args) {
     drawMembers();
     return true;
   } catch (err) {
-    $("members-error").textContent = errorText(err, { person: cmd === "add_members" });
+    $("members-error").textContent = errorText(err, { person: true });
     return false;
   }
 }

@@ -103,8 +103,9 @@ function guessCode(text) {
 /**
  * The plain sentence for an error from a shell command (`{ code, message }`), an engine
  * reason, or anything thrown. `queued`: the action is kept and done later (a message sent
- * while offline), which the offline sentence then says. `person`: the request named people,
- * so `not_found` means no such user (elsewhere it is the message or conversation that went).
+ * while offline), which the offline sentence then says. `person`: the request named people (a
+ * new chat or group, adding or removing members, unblocking), so `not_found` means no such user
+ * (elsewhere it is the message or conversation that went).
  */
 export function errorText(e, { queued = false, person = false } = {}) {
   if (e === undefined || e === null || e === "") return SOMETHING_WRONG;

@@ -162,7 +162,7 @@ export function wirePrivacy() {
       await unblock(b.dataset.username);
     } catch (err) {
       b.disabled = false;
-      toast(errorText(err));
+      toast(errorText(err, { person: true }));
     }
   });
   wireAccount();

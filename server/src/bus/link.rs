@@ -27,6 +27,10 @@ use crate::state::AppState;
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
 /// How long a stopping relay waits for its last messages to reach NATS.
 const STOP_PATIENCE: Duration = Duration::from_secs(2);
+/// At most one [`Control::Lost`] from this relay per this long: every one makes every other
+/// relay's connections catch up from the store, and a relay whose queue keeps overflowing would
+/// otherwise send one per frame. Losses in between wait for the next.
+const LOST_EVERY: Duration = Duration::from_secs(1);
 
 /// The running link; [`Link::stop`] tells the others this relay is going.
 pub struct Link {
@@ -125,15 +129,23 @@ impl Publisher {
     ) {
         let every = self.state.config.heartbeat.interval;
         let mut beat = tokio::time::interval(every);
+        // Losses not told yet (the last `Lost` was too recent, or nothing went out since).
+        let mut lost_check = tokio::time::interval(LOST_EVERY);
+        let mut last_lost: Option<Instant> = None;
         let mut list = 0u64;
         loop {
             tokio::select! {
                 out = outbox.recv() => match out {
-                    Some(out) => self.send(out).await,
+                    Some(out) => {
+                        if self.send(out).await {
+                            self.tell_lost(&mut last_lost).await;
+                        }
+                    }
                     None => break,
                 },
                 _ = beat.tick() => self.beat(&mut list).await,
                 _ = beat_now.notified() => self.beat(&mut list).await,
+                _ = lost_check.tick() => self.tell_lost(&mut last_lost).await,
                 _ = stopping.changed() => break,
             }
         }
@@ -172,7 +184,32 @@ impl Publisher {
         }
     }
 
-    async fn send(&self, out: Out) {
+    /// Tell the other relays that something stored here did not reach the bus, if it did
+    /// not and the last telling is [`LOST_EVERY`] old.
+    async fn tell_lost(&self, last: &mut Option<Instant>) {
+        if last.is_some_and(|at| at.elapsed() < LOST_EVERY) {
+            return;
+        }
+        let bus = &self.state.bus;
+        // Told once the link is up again (the others could not hear it before).
+        if bus.is_up() == Some(false) || !bus.take_lost() {
+            return;
+        }
+        tracing::warn!("frames this relay stored did not reach the bus; the other relays catch up");
+        let lost = Control::Lost { relay: self.relay };
+        let sent = match serde_json::to_vec(&lost) {
+            Ok(v) => self.client.publish(CONTROL, v.into()).await.is_ok(),
+            Err(_) => false,
+        };
+        if sent {
+            *last = Some(Instant::now());
+        } else {
+            bus.note_lost();
+        }
+    }
+
+    /// Publish; whether the bus took it.
+    async fn send(&self, out: Out) -> bool {
         let (subject, bytes) = match out {
             Out::Fan {
                 users,
@@ -184,33 +221,20 @@ impl Publisher {
             ),
             Out::Control(c) => match serde_json::to_vec(&c) {
                 Ok(v) => (CONTROL, v.into()),
-                Err(_) => return,
+                Err(_) => return false,
             },
         };
         let metrics = &self.state.metrics;
-        let bus = &self.state.bus;
         match self.client.publish(subject, bytes).await {
             Ok(()) => {
                 metrics.bus_sent.fetch_add(1, Ordering::Relaxed);
-                // The bus takes publishes: say if anything was lost before this one.
-                if bus.take_lost() {
-                    tracing::warn!(
-                        "frames this relay stored did not reach the bus; the other relays catch up"
-                    );
-                    let lost = Control::Lost { relay: self.relay };
-                    let sent = match serde_json::to_vec(&lost) {
-                        Ok(v) => self.client.publish(CONTROL, v.into()).await.is_ok(),
-                        Err(_) => false,
-                    };
-                    if !sent {
-                        bus.note_lost();
-                    }
-                }
+                true
             }
             Err(e) => {
                 tracing::debug!(error = %e, "bus publish failed");
                 metrics.bus_dropped.fetch_add(1, Ordering::Relaxed);
-                bus.note_lost();
+                self.state.bus.note_lost();
+                false
             }
         }
     }
@@ -363,6 +387,9 @@ impl Receiver {
             async_nats::Event::Disconnected => {
                 tracing::warn!("bus disconnected; serving this relay's connections alone");
                 self.bus.set_up(false);
+                // What was on its way when the link dropped may never reach the others: once
+                // the bus takes publishes again they are told to catch up.
+                self.bus.note_lost();
             }
             async_nats::Event::SlowConsumer(_) => {
                 tracing::warn!("the bus dropped frames for this relay; catching up from the store");

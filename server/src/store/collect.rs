@@ -13,7 +13,7 @@
 //! arrived: waiting on the queue instead would wake it (and make the sender pay a futex call)
 //! for every job that arrives in the window, and the jobs' work is short next to the commit.
 //! (A sleeping writer does not notice a batch filling before the deadline; at the default
-//! 2,048 jobs in 1 ms that is two million messages a second, far past what one writer
+//! 2,048 jobs in 2 ms that is a million messages a second, far past what one writer
 //! commits, and the bounded job queue holds senders back meanwhile.)
 //! A PostgreSQL job costs a network round trip, so its writer runs each job as it arrives (a
 //! timed receive), and the batch commits at the deadline, not a round trip per job after it.

@@ -403,10 +403,19 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         let txn = conn.transaction().unwrap();
-        let late = sent(&txn, "late", 1, 1_000, 1_000 + messages::WRITTEN_EARLIER_MS);
-        assert_eq!(late.written_at, Some(1_000));
-        assert_eq!(late.sent_at, 1_000 + messages::WRITTEN_EARLIER_MS);
-        let prompt = sent(&txn, "prompt", 2, 5_000, 5_400);
+        let now = tern_proto::now_ms();
+        let written = now - messages::WRITTEN_EARLIER_MS - 1_000;
+        let late = sent(&txn, "late", 1, written, now);
+        assert_eq!(late.written_at, Some(written));
+        assert_eq!(late.sent_at, now);
+        // The relay's clock does not count: only how long it waited on this device.
+        let prompt = sent(
+            &txn,
+            "prompt",
+            2,
+            now,
+            now + 10 * messages::WRITTEN_EARLIER_MS,
+        );
         assert_eq!(prompt.written_at, None);
     }
 }

@@ -8,9 +8,9 @@ use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, Timestamp, Use
 use super::{conversations, fold};
 use crate::error::Result;
 
-/// How much earlier than the relay stored it a message of this device's must have been written
-/// for the chat to say when it was written (a message written offline); a send that merely
-/// took its usual fraction of a second is not one.
+/// How long before the relay's copy came back a message of this device's must have been written
+/// (both on this device's clock) for the chat to say when it was written (a message written
+/// offline); a send that merely took its usual fraction of a second is not one.
 pub const WRITTEN_EARLIER_MS: Timestamp = 60_000;
 
 /// When the user wrote their message at `seq`, if it reached the relay
@@ -95,7 +95,9 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 .prepare_cached("DELETE FROM outbox WHERE client_id = ?1 RETURNING created_at")?
                 .query_row([&m.client_id], |r| r.get(0))
                 .optional()?;
-            if let Some(written) = written.filter(|&w| m.sent_at - w >= WRITTEN_EARLIER_MS) {
+            // Both times on this device's clock: a clock behind the relay's is no delay.
+            let now = tern_proto::now_ms();
+            if let Some(written) = written.filter(|&w| now - w >= WRITTEN_EARLIER_MS) {
                 txn.prepare_cached(
                     "UPDATE messages SET written_at = ?3 WHERE conversation_id = ?1 AND seq = ?2",
                 )?

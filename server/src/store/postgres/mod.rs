@@ -65,6 +65,13 @@ pub(super) fn start(
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
+    if config.commit_window > MAX_WINDOW {
+        tracing::info!(
+            configured_us = config.commit_window.as_micros() as u64,
+            "the commit window on PostgreSQL is at most {} µs",
+            MAX_WINDOW.as_micros()
+        );
+    }
     let collect = Collector::new(
         config.commit_window.min(MAX_WINDOW),
         config.max_batch.min(MAX_BATCH),
