@@ -48,6 +48,8 @@ struct Entry {
 pub struct Coalescer {
     window: Duration,
     convs: HashMap<ConversationId, Entry>,
+    /// Conversations opened while their first notification was on its way to the server.
+    seen_while_showing: std::collections::HashSet<ConversationId>,
 }
 
 impl Coalescer {
@@ -56,6 +58,7 @@ impl Coalescer {
         Coalescer {
             window,
             convs: HashMap::new(),
+            seen_while_showing: std::collections::HashSet::new(),
         }
     }
 
@@ -111,11 +114,16 @@ impl Coalescer {
         }
     }
 
-    /// The notification server gave this conversation's notification `id`.
-    pub fn shown(&mut self, conv: ConversationId, id: u32) {
+    /// The notification server gave this conversation's notification `id`. True when the
+    /// conversation was opened while it was being shown: withdraw it at once.
+    pub fn shown(&mut self, conv: ConversationId, id: u32) -> bool {
+        if self.seen_while_showing.remove(&conv) {
+            return true;
+        }
         if let Some(e) = self.convs.get_mut(&conv) {
             e.id = Some(id);
         }
+        false
     }
 
     /// The notification `id` was clicked or dismissed: the next message starts a new one.
@@ -128,7 +136,12 @@ impl Coalescer {
     /// The user opened the conversation: what was notified is seen. Its notification, if one
     /// is on screen, is returned to be withdrawn; the next message starts a new one.
     pub fn seen(&mut self, conv: ConversationId) -> Option<u32> {
-        self.convs.remove(&conv).and_then(|e| e.id)
+        let e = self.convs.remove(&conv)?;
+        if e.id.is_none() && e.shown_at.is_some() {
+            // Shown, but the server has not answered with its id yet: withdrawn when it does.
+            self.seen_while_showing.insert(conv);
+        }
+        e.id
     }
 }
 
@@ -231,5 +244,19 @@ mod tests {
         let (replaces, body, _) =
             show(&c.message(ONE, None, "bob", "new", later + Duration::from_secs(2)));
         assert_eq!((replaces, body.as_str()), (None, "new"));
+    }
+
+    /// Opened while its notification was still on its way to the server: withdrawn as soon
+    /// as the server names it.
+    #[test]
+    fn a_chat_opened_before_its_notification_had_an_id_withdraws_it_when_it_has_one() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        show(&c.message(ONE, Some(Seq(1)), "bob", "hi", Instant::now()));
+        assert_eq!(c.seen(ONE), None, "no id yet");
+        assert!(c.shown(ONE, 9), "withdraw it now");
+        assert!(!c.shown(ConversationId(2), 10), "another chat's is kept");
+        // A chat opened with nothing notified leaves nothing to withdraw later.
+        assert_eq!(c.seen(ConversationId(3)), None);
+        assert!(!c.shown(ConversationId(3), 11));
     }
 }

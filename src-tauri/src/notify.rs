@@ -191,7 +191,10 @@ impl Notifier {
             }
         };
         let id = handle.id();
-        self.coalescer.lock().unwrap().shown(conv, id);
+        if self.coalescer.lock().unwrap().shown(conv, id) {
+            // The chat was opened meanwhile: what it says is read.
+            withdraw(id);
+        }
         {
             let mut shown = self.shown.lock().unwrap();
             shown.retain(|s| s.id != id);
