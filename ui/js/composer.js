@@ -118,15 +118,16 @@ const replyKey = (conv) => `${state.userId}.${conv}`;
  * draft and reply.
  */
 export function switchDraft(from, to) {
-  if (from !== null && from !== undefined) {
-    if (mode && mode.kind === "reply") pendingReplies.set(replyKey(from), mode.message);
-    else pendingReplies.delete(replyKey(from));
-  }
+  const reply = mode && mode.kind === "reply" ? mode.message : null;
   cancelCompose();
-  if (from !== null && from !== undefined) saveDraft(state.userId, from, box().value);
+  if (from !== null && from !== undefined) {
+    if (reply) pendingReplies.set(replyKey(from), reply);
+    else pendingReplies.delete(replyKey(from));
+    saveDraft(state.userId, from, box().value);
+  }
   box().value = loadDraft(state.userId, to);
-  const reply = pendingReplies.get(replyKey(to));
-  if (reply) { mode = { kind: "reply", message: reply }; drawBanners(); }
+  const kept = pendingReplies.get(replyKey(to));
+  if (kept) { mode = { kind: "reply", message: kept }; drawBanners(); }
   fit();
 }
 

@@ -15,7 +15,7 @@ export const SIGNED_OUT = "You were signed out. Sign in again.";
 const OFFLINE = "You're offline.";
 const OFFLINE_QUEUED = "You're offline. It will be sent when you're back online.";
 const UNREACHABLE = "Can't reach the relay. Check the address and your connection.";
-/** `not_found` for a request that named people (a new chat, adding members). */
+/** `not_found` for a request that named people (errorText's `person`). */
 const NO_SUCH_PERSON = "No such user.";
 
 /** One plain sentence per code. `null`: the code's own message is shown (see errorText). */
@@ -29,7 +29,7 @@ const TEXTS = {
   rate_limited: "You're doing that too often. Wait a moment and try again.",
   registration_closed: "This relay isn't accepting new accounts.",
   invalid_invite: "That invite isn't valid.",
-  // What was not found depends on the request: callers that look up people say so (PERSON).
+  // What was not found depends on the request: callers that look up people say so (`person`).
   not_found: "That no longer exists.",
   not_member: "You're not a member of this conversation any more.",
   forbidden: "You're not allowed to do that.",

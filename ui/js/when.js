@@ -73,7 +73,7 @@ export function messageTime(m) {
   const iso = new Date(m.sent_at).toISOString();
   if (m.status === "queued") return { text: "queued", title: `Written ${full}, waiting to be sent`, iso };
   if (m.status === "failed") return { text: time(m.sent_at), title: `Written ${full}, not sent`, iso };
-  if (Number.isFinite(m.written_at) && m.written_at < m.sent_at) {
+  if (Number.isFinite(m.written_at)) {
     const written = new Date(m.written_at).toISOString();
     return { text: time(m.written_at), title: `Written ${fullDateTime(m.written_at)} while offline, sent ${full}`, iso: written };
   }

@@ -27,9 +27,10 @@ use crate::state::AppState;
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
 /// How long a stopping relay waits for its last messages to reach NATS.
 const STOP_PATIENCE: Duration = Duration::from_secs(2);
-/// At most one [`Control::Lost`] from this relay per this long: every one makes every other
-/// relay's connections catch up from the store, and a relay whose queue keeps overflowing would
-/// otherwise send one per frame. Losses in between wait for the next.
+/// How often the publisher looks whether something this relay stored did not reach the bus,
+/// and says so with one [`Control::Lost`]: every one makes every other relay's connections
+/// catch up from the store, so a relay whose queue keeps overflowing sends one per period, not
+/// one per frame.
 const LOST_EVERY: Duration = Duration::from_secs(1);
 
 /// The running link; [`Link::stop`] tells the others this relay is going.
@@ -129,23 +130,19 @@ impl Publisher {
     ) {
         let every = self.state.config.heartbeat.interval;
         let mut beat = tokio::time::interval(every);
-        // Losses not told yet (the last `Lost` was too recent, or nothing went out since).
         let mut lost_check = tokio::time::interval(LOST_EVERY);
-        let mut last_lost: Option<Instant> = None;
+        // Ticks a busy publisher missed are not made up in a burst: one `Lost` per period.
+        lost_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut list = 0u64;
         loop {
             tokio::select! {
                 out = outbox.recv() => match out {
-                    Some(out) => {
-                        if self.send(out).await {
-                            self.tell_lost(&mut last_lost).await;
-                        }
-                    }
+                    Some(out) => self.send(out).await,
                     None => break,
                 },
                 _ = beat.tick() => self.beat(&mut list).await,
                 _ = beat_now.notified() => self.beat(&mut list).await,
-                _ = lost_check.tick() => self.tell_lost(&mut last_lost).await,
+                _ = lost_check.tick() => self.tell_lost().await,
                 _ = stopping.changed() => break,
             }
         }
@@ -184,12 +181,8 @@ impl Publisher {
         }
     }
 
-    /// Tell the other relays that something stored here did not reach the bus, if it did
-    /// not and the last telling is [`LOST_EVERY`] old.
-    async fn tell_lost(&self, last: &mut Option<Instant>) {
-        if last.is_some_and(|at| at.elapsed() < LOST_EVERY) {
-            return;
-        }
+    /// Tell the other relays that something stored here did not reach the bus, if so.
+    async fn tell_lost(&self) {
         let bus = &self.state.bus;
         // Told once the link is up again (the others could not hear it before).
         if bus.is_up() == Some(false) || !bus.take_lost() {
@@ -201,15 +194,12 @@ impl Publisher {
             Ok(v) => self.client.publish(CONTROL, v.into()).await.is_ok(),
             Err(_) => false,
         };
-        if sent {
-            *last = Some(Instant::now());
-        } else {
+        if !sent {
             bus.note_lost();
         }
     }
 
-    /// Publish; whether the bus took it.
-    async fn send(&self, out: Out) -> bool {
+    async fn send(&self, out: Out) {
         let (subject, bytes) = match out {
             Out::Fan {
                 users,
@@ -221,20 +211,18 @@ impl Publisher {
             ),
             Out::Control(c) => match serde_json::to_vec(&c) {
                 Ok(v) => (CONTROL, v.into()),
-                Err(_) => return false,
+                Err(_) => return,
             },
         };
         let metrics = &self.state.metrics;
         match self.client.publish(subject, bytes).await {
             Ok(()) => {
                 metrics.bus_sent.fetch_add(1, Ordering::Relaxed);
-                true
             }
             Err(e) => {
                 tracing::debug!(error = %e, "bus publish failed");
                 metrics.bus_dropped.fetch_add(1, Ordering::Relaxed);
                 self.state.bus.note_lost();
-                false
             }
         }
     }
