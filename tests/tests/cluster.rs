@@ -5,7 +5,9 @@
 //!
 //! Promises: when one relay is killed (`kill -9`) under load its clients reconnect through the
 //! front to the others and nothing acknowledged is lost, nothing is stored twice, and every
-//! member sees one order; the same when NATS and then PostgreSQL restart under load; and a
+//! member sees one order; the same when NATS and then PostgreSQL restart under load (the
+//! members write on through each outage), and when one relay loses its own way to the
+//! database (the front's health check takes it out of rotation); and a
 //! seeded random schedule of relay kills, NATS and PostgreSQL
 //! restarts and client restarts ends with every client's cache equal to the database.
 
@@ -13,6 +15,8 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -20,6 +24,7 @@ use rand::Rng;
 use tern_client::Client;
 use tern_proto::ConversationId;
 use tern_testkit::front::{deploy_config, Front};
+use tern_testkit::link::Link;
 use tern_testkit::nats::NatsServer;
 
 const SKIP: &str = "PostgreSQL + NATS + HAProxy only: run under scripts/with-postgres.sh";
@@ -37,14 +42,35 @@ struct Cluster {
 impl Cluster {
     /// Three relays and their front, or `None` when the tests run on SQLite.
     fn start() -> Option<Cluster> {
+        Self::start_linked(None)
+    }
+
+    /// Three relays and their front, the first relay reaching PostgreSQL through a link the
+    /// test can cut (the others directly).
+    fn start_with_cuttable_database() -> Option<(Cluster, Link)> {
+        let server = tern_testkit::postgres::server()?;
+        let link = Link::start(server.parse().expect("the test server is an ip:port"))
+            .expect("a loopback link");
+        let cluster = Self::start_linked(Some(&link))?;
+        Some((cluster, link))
+    }
+
+    fn start_linked(first_through: Option<&Link>) -> Option<Cluster> {
         let db = tern_testkit::postgres::test_database()?;
         let nats = NatsServer::start().expect("nats-server (scripts/setup.sh installs it)");
         let bus = nats.url();
         let relays: Vec<Relay> = (0..3)
-            .map(|_| {
+            .map(|i| {
+                let store = match first_through {
+                    Some(link) if i == 0 => {
+                        let server = tern_testkit::postgres::server().unwrap();
+                        db.replace(&server, &format!("127.0.0.1:{}", link.port()))
+                    }
+                    _ => db.clone(),
+                };
                 Relay::start_with(&[
                     "--store",
-                    &db,
+                    &store,
                     "--bus",
                     &bus,
                     "--trusted-proxies",
@@ -105,6 +131,14 @@ impl Cluster {
             .collect()
     }
 
+    /// The HTTP status of a relay's `/health` (0 when it does not answer).
+    async fn health(&self, relay: usize) -> u16 {
+        match reqwest::get(format!("{}/health", self.relays[relay].url())).await {
+            Ok(res) => res.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+
     /// WebSocket connections each relay holds now (from its `/health`; none when it is down).
     async fn connections(&self) -> Vec<u64> {
         let mut out = Vec::new();
@@ -151,9 +185,6 @@ async fn caches_match(cluster: &Cluster, clients: &[(&str, &Client, Vec<Conversa
 
 /// The six members of [`crew`].
 const CREW: [&str; 6] = ["ann", "ben", "cat", "dan", "eve", "fay"];
-/// Messages each member writes under load.
-const EACH: usize = 40;
-
 /// The six [`CREW`] members signed in through the front, in one group they all accepted.
 async fn crew(front: &str) -> (Vec<Client>, Vec<tempfile::TempDir>, ConversationId) {
     let mut clients = Vec::new();
@@ -185,43 +216,79 @@ async fn crew(front: &str) -> (Vec<Client>, Vec<tempfile::TempDir>, Conversation
     (clients, dirs, group)
 }
 
-/// Every member writes [`EACH`] messages to `group`, `gap` apart; each task returns the client
-/// ids of what its member wrote.
-fn write_under_load(
-    clients: &[Client],
-    group: ConversationId,
-    gap: Duration,
-) -> Vec<tokio::task::JoinHandle<Vec<String>>> {
-    clients
-        .iter()
-        .enumerate()
-        .map(|(n, c)| {
-            let c = c.clone();
-            tokio::spawn(async move {
-                let mut ids = Vec::new();
-                for i in 0..EACH {
-                    let echo = c.send(group, &format!("{n} #{i}")).await.unwrap();
-                    ids.push(echo.client_id);
-                    tokio::time::sleep(gap).await;
-                }
-                ids
-            })
-        })
-        .collect()
+/// Every member writing to one group, `gap` apart, until told to stop: the load a fault
+/// happens under. It counts what was written, so a test can show that writing went on while
+/// a part was down (the engine queues what it cannot send yet).
+struct Load {
+    stop: Arc<AtomicBool>,
+    written: Arc<AtomicUsize>,
+    writers: Vec<tokio::task::JoinHandle<Vec<String>>>,
 }
 
-/// What the writers wrote is stored once each, in each writer's order, and every member's
+impl Load {
+    fn start(clients: &[Client], group: ConversationId, gap: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let written = Arc::new(AtomicUsize::new(0));
+        let writers = clients
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let (c, stop, written) = (c.clone(), stop.clone(), written.clone());
+                tokio::spawn(async move {
+                    let mut ids = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        let body = format!("{n} #{}", ids.len());
+                        ids.push(c.send(group, &body).await.unwrap().client_id);
+                        written.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(gap).await;
+                    }
+                    ids
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            written,
+            writers,
+        }
+    }
+
+    /// Messages written so far, by all members.
+    fn written(&self) -> usize {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    /// Wait until more has been written than `since`: the load goes on through what happens
+    /// meanwhile.
+    async fn goes_on_past(&self, since: usize, what: &str) {
+        let written = self.written.clone();
+        eventually(what, move || {
+            let more = written.load(Ordering::SeqCst) > since;
+            async move { more }
+        })
+        .await;
+    }
+
+    /// Stop writing; each member's client ids in the order written.
+    async fn stop(self) -> Vec<Vec<String>> {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut out = Vec::new();
+        for w in self.writers {
+            out.push(w.await.unwrap());
+        }
+        out
+    }
+}
+
+/// What the load wrote is stored once each, in each writer's order, and every member's
 /// cache equals the database.
 async fn stored_once_in_order(
     cluster: &Cluster,
     clients: &[Client],
     group: ConversationId,
-    writers: Vec<tokio::task::JoinHandle<Vec<String>>>,
+    load: Load,
 ) {
-    let mut sent = Vec::new();
-    for w in writers {
-        sent.extend(w.await.unwrap());
-    }
+    let sent = load.stop().await;
     for c in clients {
         wait_settled(c).await;
     }
@@ -232,21 +299,21 @@ async fn stored_once_in_order(
         .collect();
     assert_eq!(
         on_db.len(),
-        CREW.len() * EACH,
+        sent.iter().map(Vec::len).sum::<usize>(),
         "exactly one stored copy of each"
     );
     let ids: HashSet<&str> = on_db.iter().map(|(_, id, _)| id.as_str()).collect();
     assert!(
-        sent.iter().all(|id| ids.contains(id.as_str())),
+        sent.iter().flatten().all(|id| ids.contains(id.as_str())),
         "all stored"
     );
-    for n in 0..CREW.len() {
+    for (n, written) in sent.iter().enumerate() {
         let mine: Vec<&str> = on_db
             .iter()
             .filter(|(_, _, b)| b.starts_with(&format!("{n} #")))
             .map(|(_, _, b)| b.as_str())
             .collect();
-        let want: Vec<String> = (0..EACH).map(|i| format!("{n} #{i}")).collect();
+        let want: Vec<String> = (0..written.len()).map(|i| format!("{n} #{i}")).collect();
         assert_eq!(mine, want, "sender {n}'s messages in the order written");
     }
     let everyone: Vec<(&str, &Client, Vec<ConversationId>)> = CREW
@@ -271,13 +338,16 @@ async fn after_kill_9_of_one_relay_its_clients_move_to_the_others_and_nothing_is
     let victim = (0..3).max_by_key(|&i| held[i]).unwrap();
     assert!(held[victim] > 0, "connections per relay: {held:?}");
 
-    let writers = write_under_load(&clients, group, Duration::from_millis(5));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let load = Load::start(&clients, group, Duration::from_millis(5));
+    load.goes_on_past(30, "the members are writing").await;
     cluster.relays[victim].kill9();
+    let at_kill = load.written();
     for c in &clients {
         c.retry_now();
     }
-    stored_once_in_order(&cluster, &clients, group, writers).await;
+    load.goes_on_past(at_kill + 120, "the members write on after the kill")
+        .await;
+    stored_once_in_order(&cluster, &clients, group, load).await;
     // The survivors hold every connection now.
     let held = cluster.connections().await;
     assert_eq!(
@@ -297,16 +367,68 @@ async fn restarting_nats_then_postgresql_under_load_loses_and_repeats_nothing() 
         return;
     };
     let (clients, _dirs, group) = crew(&cluster.front.url()).await;
-    let writers = write_under_load(&clients, group, Duration::from_millis(20));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let load = Load::start(&clients, group, Duration::from_millis(20));
+    load.goes_on_past(12, "the members are writing").await;
     cluster.nats.kill();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let nats_gone = load.written();
+    load.goes_on_past(nats_gone + 30, "the members write while NATS is down")
+        .await;
     cluster.nats.restart().unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    load.goes_on_past(load.written() + 12, "the members write once NATS is back")
+        .await;
     tern_testkit::postgres::stop_server().unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let db_gone = load.written();
+    load.goes_on_past(db_gone + 60, "the members write while PostgreSQL is down")
+        .await;
     tern_testkit::postgres::start_server().unwrap();
-    stored_once_in_order(&cluster, &clients, group, writers).await;
+    load.goes_on_past(
+        load.written() + 12,
+        "the members write once PostgreSQL is back",
+    )
+    .await;
+    stored_once_in_order(&cluster, &clients, group, load).await;
+}
+
+/// A relay that loses its way to PostgreSQL (its link cut; the database stays up for the other
+/// relays) answers `/health` with 503. The front then takes it out of rotation and closes its
+/// clients' connections; they reconnect to the healthy relays and everything written while the
+/// cut lasts is stored once and in order, with no user action. Without the front's health
+/// check they would stay on the cut-off relay, whose every send is answered `internal`.
+#[tokio::test]
+async fn a_relay_cut_off_from_postgresql_leaves_rotation_and_its_clients_carry_on_elsewhere() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some((cluster, link)) = Cluster::start_with_cuttable_database() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let (clients, _dirs, group) = crew(&cluster.front.url()).await;
+    let held = cluster.connections().await;
+    assert!(
+        held[0] > 0,
+        "the front gave the first relay clients: {held:?}"
+    );
+
+    let load = Load::start(&clients, group, Duration::from_millis(20));
+    load.goes_on_past(12, "the members are writing").await;
+    link.cut();
+    let cut_at = load.written();
+    eventually(
+        "the cut-off relay reports its database unavailable",
+        || async { cluster.health(0).await == 503 },
+    )
+    .await;
+    load.goes_on_past(cut_at + 60, "the members write while the relay is cut off")
+        .await;
+    // Still cut off: only the other two relays can have stored these.
+    stored_once_in_order(&cluster, &clients, group, load).await;
+    assert_eq!(cluster.health(0).await, 503, "the cut lasted to the end");
+
+    link.restore();
+    eventually(
+        "the relay is healthy again once its link is back",
+        || async { cluster.health(0).await == 200 },
+    )
+    .await;
 }
 
 #[tokio::test]

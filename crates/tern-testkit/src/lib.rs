@@ -7,6 +7,7 @@
 //! is started, awaited, restarted and killed lives here only.
 
 pub mod front;
+pub mod link;
 pub mod nats;
 pub mod postgres;
 
