@@ -26,9 +26,16 @@ pub struct Snapshot {
     unencrypted: bool,
     allow_insecure_relay: bool,
     do_not_disturb: bool,
-    muted: Vec<ConversationId>,
+    muted: Vec<Mute>,
     /// Mentions stay silent in muted conversations too.
     mute_mentions: bool,
+}
+
+/// A conversation muted now, and until when (ms since the epoch; `None`: until unmuted).
+#[derive(Debug, Serialize)]
+pub struct Mute {
+    conversation_id: ConversationId,
+    until: Option<tern_proto::Timestamp>,
 }
 
 /// The engine configuration for a relay address as typed, under the clear-text rule.
@@ -72,6 +79,7 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
 pub fn app_state(state: State<'_, AppState>) -> Snapshot {
     let s = state.settings.lock().unwrap().clone();
     let client = state.try_client();
+    let mutes = s.mutes(tern_proto::now_ms());
     Snapshot {
         relay: s
             .relay
@@ -89,7 +97,13 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
         connection: client.map(|c| c.connection_state()),
         allow_insecure_relay: s.allow_insecure_relay,
         do_not_disturb: s.do_not_disturb,
-        muted: s.muted.into_iter().collect(),
+        muted: mutes
+            .into_iter()
+            .map(|(conversation_id, until)| Mute {
+                conversation_id,
+                until,
+            })
+            .collect(),
         mute_mentions: s.mute_mentions,
     }
 }
@@ -403,20 +417,22 @@ pub fn set_mute_mentions(state: State<'_, AppState>, on: bool) -> Res<()> {
     state.update_settings(|s| s.mute_mentions = on).map(|_| ())
 }
 
-/// Mute or unmute a conversation.
+/// Mute a conversation until `until` (ms since the epoch; absent: until unmuted), or unmute
+/// it. Mutes that have ended are forgotten on the way.
 #[tauri::command]
 pub fn set_muted(
     state: State<'_, AppState>,
     conversation_id: ConversationId,
     muted: bool,
+    until: Option<tern_proto::Timestamp>,
 ) -> Res<()> {
+    if until.is_some_and(|end| end <= tern_proto::now_ms()) && muted {
+        return Err(CmdError::new("invalid", "That time has already passed."));
+    }
     state
         .update_settings(|s| {
-            if muted {
-                s.muted.insert(conversation_id);
-            } else {
-                s.muted.remove(&conversation_id);
-            }
+            s.drop_ended_mutes(tern_proto::now_ms());
+            s.set_mute(conversation_id, muted, until);
         })
         .map(|_| ())
 }

@@ -42,9 +42,10 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
     let state = app.state::<AppState>();
     let settings = state.settings.lock().unwrap().clone();
     let attention = *state.attention.lock().unwrap();
+    let now = tern_proto::now_ms();
     // The cheap checks first: most messages (the chat is open, muted, do not disturb) end
     // here without a trip to the cache. Being a message request only ever silences.
-    if !notify::should_notify(message, &settings, attention, false) {
+    if !notify::should_notify(message, &settings, attention, false, now) {
         return;
     }
     let info = client
@@ -57,7 +58,7 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
             .iter()
             .any(|m| m.user_id == client.user_id() && !m.accepted)
     });
-    if !notify::should_notify(message, &settings, attention, request) {
+    if !notify::should_notify(message, &settings, attention, request, now) {
         return;
     }
     let title = match info.and_then(|i| i.name) {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tauri::{AppHandle, Emitter, Manager};
 use tern_client::ChatMessage;
-use tern_proto::{ConversationId, Seq};
+use tern_proto::{ConversationId, Seq, Timestamp};
 
 use crate::coalesce::{Coalescer, Step};
 use crate::event_names::EVENT;
@@ -35,15 +35,16 @@ pub struct Attention {
     pub open_conversation: Option<ConversationId>,
 }
 
-/// Whether a new message deserves a notification; `request` says its conversation is a
-/// message request the user has not accepted.
+/// Whether a new message deserves a notification at `now` (ms since the epoch: a mute for a
+/// while ends); `request` says its conversation is a message request the user has not accepted.
 pub fn should_notify(
     message: &ChatMessage,
     settings: &Settings,
     attention: Attention,
     request: bool,
+    now: Timestamp,
 ) -> bool {
-    let muted = settings.muted.contains(&message.conversation_id)
+    let muted = settings.is_muted(message.conversation_id, now)
         && (settings.mute_mentions || !message.mentions_me);
     // A group notice (someone joined, left, renamed it…) is shown in the chat, never raised.
     if message.mine || message.notice.is_some() || settings.do_not_disturb || muted || request {
@@ -328,6 +329,9 @@ mod tests {
     use tern_client::MessageStatus;
     use tern_proto::{Seq, UserId};
 
+    /// 12 March 2024.
+    const NOW: Timestamp = 1_710_252_180_000;
+
     fn msg(conv: i64, mine: bool) -> ChatMessage {
         ChatMessage {
             conversation_id: ConversationId(conv),
@@ -356,10 +360,10 @@ mod tests {
             mentions_me: true,
             ..msg(1, false)
         };
-        assert!(!should_notify(&plain, &s, away, false));
-        assert!(should_notify(&mention, &s, away, false));
+        assert!(!should_notify(&plain, &s, away, false, NOW));
+        assert!(should_notify(&mention, &s, away, false, NOW));
         s.mute_mentions = true;
-        assert!(!should_notify(&mention, &s, away, false));
+        assert!(!should_notify(&mention, &s, away, false, NOW));
     }
 
     #[test]
@@ -377,9 +381,16 @@ mod tests {
             &msg(1, false),
             &Settings::default(),
             away,
-            false
+            false,
+            NOW
         ));
-        assert!(!should_notify(&notice, &Settings::default(), away, false));
+        assert!(!should_notify(
+            &notice,
+            &Settings::default(),
+            away,
+            false,
+            NOW
+        ));
     }
 
     #[test]
@@ -397,26 +408,54 @@ mod tests {
             focused: true,
             open_conversation: Some(ConversationId(2)),
         };
-        assert!(should_notify(&msg(1, false), &s, away, false));
-        assert!(!should_notify(&msg(1, false), &s, looking, false));
-        assert!(should_notify(&msg(1, false), &s, elsewhere, false));
+        assert!(should_notify(&msg(1, false), &s, away, false, NOW));
+        assert!(!should_notify(&msg(1, false), &s, looking, false, NOW));
+        assert!(should_notify(&msg(1, false), &s, elsewhere, false, NOW));
         // A message request stays quiet.
-        assert!(!should_notify(&msg(1, false), &s, away, true));
+        assert!(!should_notify(&msg(1, false), &s, away, true, NOW));
         assert!(
-            !should_notify(&msg(1, true), &s, away, false),
+            !should_notify(&msg(1, true), &s, away, false, NOW),
             "never for one's own messages"
         );
         let muted = Settings {
             muted: [ConversationId(1)].into_iter().collect(),
             ..Settings::default()
         };
-        assert!(!should_notify(&msg(1, false), &muted, away, false));
-        assert!(should_notify(&msg(2, false), &muted, away, false));
+        assert!(!should_notify(&msg(1, false), &muted, away, false, NOW));
+        assert!(should_notify(&msg(2, false), &muted, away, false, NOW));
         let dnd = Settings {
             do_not_disturb: true,
             ..Settings::default()
         };
-        assert!(!should_notify(&msg(1, false), &dnd, away, false));
+        assert!(!should_notify(&msg(1, false), &dnd, away, false, NOW));
+    }
+
+    #[test]
+    fn a_mute_for_a_while_silences_until_its_end_and_not_after() {
+        let away = Attention::default();
+        let mut s = Settings::default();
+        s.set_mute(ConversationId(1), true, Some(NOW + 3_600_000));
+        s.set_mute(ConversationId(2), true, None);
+        assert!(!should_notify(&msg(1, false), &s, away, false, NOW));
+        assert!(!should_notify(
+            &msg(1, false),
+            &s,
+            away,
+            false,
+            NOW + 3_599_999
+        ));
+        assert!(should_notify(
+            &msg(1, false),
+            &s,
+            away,
+            false,
+            NOW + 3_600_000
+        ));
+        let a_year = 3_600_000 * 24 * 365;
+        assert!(
+            !should_notify(&msg(2, false), &s, away, false, NOW + a_year),
+            "muted until unmuted"
+        );
     }
 
     #[test]

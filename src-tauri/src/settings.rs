@@ -1,14 +1,14 @@
 //! Settings that outlive a run: relay address, last account, do-not-disturb and muted
-//! conversations. Stored as JSON in the app's config folder; never holds a secret (the token
+//! conversations (for good, or until a time: an hour, a day, a week…). Stored as JSON in the app's config folder; never holds a secret (the token
 //! is in the OS keychain). The file is private (`0600` in a `0700` folder on unix): it names
 //! the account and its relay.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tern_client::{private_fs, ClearText};
-use tern_proto::ConversationId;
+use tern_proto::{ConversationId, Timestamp};
 
 /// Persisted settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,10 @@ pub struct Settings {
     /// Conversations whose messages raise no notification (except mentions of the user,
     /// unless `mute_mentions` is set).
     pub muted: BTreeSet<ConversationId>,
+    /// When the mutes of conversations muted for a while end (ms since the epoch); one in
+    /// `muted` without an end here stays muted until unmuted. (A separate map keeps settings
+    /// files written before timed mutes valid.)
+    pub mute_ends: BTreeMap<ConversationId, Timestamp>,
     /// Mentions in a muted conversation stay silent too.
     pub mute_mentions: bool,
 }
@@ -47,6 +51,47 @@ impl Settings {
             path,
             &serde_json::to_vec_pretty(self).expect("settings serialize"),
         )
+    }
+
+    /// Whether `conv` is muted at `now` (ms since the epoch).
+    pub fn is_muted(&self, conv: ConversationId, now: Timestamp) -> bool {
+        self.muted.contains(&conv) && self.mute_ends.get(&conv).is_none_or(|end| *end > now)
+    }
+
+    /// Mute `conv` until `until` (`None`: until unmuted), or unmute it.
+    pub fn set_mute(&mut self, conv: ConversationId, muted: bool, until: Option<Timestamp>) {
+        self.mute_ends.remove(&conv);
+        if !muted {
+            self.muted.remove(&conv);
+            return;
+        }
+        self.muted.insert(conv);
+        if let Some(end) = until {
+            self.mute_ends.insert(conv, end);
+        }
+    }
+
+    /// The conversations muted at `now`, each with its end (`None`: until unmuted).
+    pub fn mutes(&self, now: Timestamp) -> Vec<(ConversationId, Option<Timestamp>)> {
+        self.muted
+            .iter()
+            .filter(|c| self.is_muted(**c, now))
+            .map(|c| (*c, self.mute_ends.get(c).copied()))
+            .collect()
+    }
+
+    /// Forget the mutes that ended by `now`; whether any did.
+    pub fn drop_ended_mutes(&mut self, now: Timestamp) -> bool {
+        let ended: Vec<ConversationId> = self
+            .mute_ends
+            .iter()
+            .filter(|(_, end)| **end <= now)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in &ended {
+            self.set_mute(*c, false, None);
+        }
+        !ended.is_empty()
     }
 
     /// Whether clear text to a remote relay is acceptable.
@@ -79,12 +124,52 @@ mod tests {
             allow_insecure_relay: true,
             do_not_disturb: true,
             muted: [ConversationId(3), ConversationId(7)].into_iter().collect(),
+            mute_ends: [(ConversationId(7), 1_710_252_180_000)]
+                .into_iter()
+                .collect(),
             mute_mentions: true,
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path), s);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("token"));
+    }
+
+    #[test]
+    fn a_settings_file_from_before_timed_mutes_still_loads_its_mutes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_in(dir.path());
+        std::fs::write(
+            &path,
+            r#"{"relay":"http://r:1","muted":[3,7],"mute_mentions":false}"#,
+        )
+        .unwrap();
+        let s = Settings::load(&path);
+        assert_eq!(
+            s.mutes(0),
+            vec![(ConversationId(3), None), (ConversationId(7), None)]
+        );
+    }
+
+    #[test]
+    fn a_mute_for_a_while_ends_by_itself_and_is_forgotten() {
+        let mut s = Settings::default();
+        let (c1, c2) = (ConversationId(1), ConversationId(2));
+        s.set_mute(c1, true, Some(1_000));
+        s.set_mute(c2, true, None);
+        assert!(s.is_muted(c1, 999) && s.is_muted(c2, 999));
+        assert_eq!(s.mutes(999), vec![(c1, Some(1_000)), (c2, None)]);
+        assert!(!s.is_muted(c1, 1_000), "over at its end");
+        assert_eq!(s.mutes(1_000), vec![(c2, None)]);
+        assert!(!s.drop_ended_mutes(999));
+        assert!(s.drop_ended_mutes(1_000));
+        assert!(!s.muted.contains(&c1) && s.mute_ends.is_empty());
+        // Muting again for good replaces an end; unmuting forgets both.
+        s.set_mute(c1, true, Some(5));
+        s.set_mute(c1, true, None);
+        assert!(s.is_muted(c1, 1_000_000));
+        s.set_mute(c1, false, None);
+        assert!(!s.is_muted(c1, 0) && s.mute_ends.is_empty());
     }
 
     #[cfg(unix)]

@@ -297,14 +297,53 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
 
-    // Muting the open group marks its row; the direct chat's header says bob is online, then
-    // when he was last seen; message times carry the full date.
-    app.click("#mute").await;
+    // Muting the open group for an hour marks its row, the header's menu says until when and
+    // the shell keeps the end; unmuting takes the mark away, muting for good brings it back
+    // with no end. Then the direct chat's header says bob is online, then when he was last
+    // seen; message times carry the full date.
+    let choose = |value: &str| {
+        format!("const s = document.getElementById('mute'); s.value = '{value}'; s.dispatchEvent(new Event('change'));")
+    };
+    let burst_muted = |muted: bool| {
+        format!("[...document.querySelectorAll('#conversations .conv')].some(r => r.querySelector('.title').textContent === 'Burst' && !!r.querySelector('.muted-mark') && r.querySelector('.muted-mark').hidden === {})", !muted)
+    };
+    let settings_file = data.join("settings.json");
+    let mute_end = || {
+        let text = std::fs::read_to_string(&settings_file).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["mute_ends"]
+            .as_object()
+            .and_then(|ends| ends.values().next().cloned())
+    };
+    let before = tern_proto::now_ms();
+    app.js(&choose("3600000")).await;
+    app.wait_until(&burst_muted(true), "the muted mark on the group")
+        .await;
     app.wait_until(
-        "[...document.querySelectorAll('#conversations .conv')].some(r => r.querySelector('.title').textContent === 'Burst' && r.querySelector('.muted-mark') && !r.querySelector('.muted-mark').hidden)",
-        "the muted mark on the group",
+        "document.getElementById('mute').selectedOptions[0].textContent.startsWith('Muted until ') && document.getElementById('mute').value === 'current'",
+        "the menu says until when",
     )
     .await;
+    let end = mute_end()
+        .and_then(|e| e.as_i64())
+        .expect("the shell keeps the end");
+    assert!(
+        end >= before + 3_600_000 && end <= tern_proto::now_ms() + 3_600_000,
+        "an hour from the choice: {end}"
+    );
+    app.js(&choose("")).await;
+    app.wait_until(&burst_muted(false), "unmuted").await;
+    assert_eq!(mute_end(), None, "no end kept once unmuted");
+    app.js(&choose("always")).await;
+    app.wait_until(
+        &format!(
+            "{} && document.getElementById('mute').selectedOptions[0].textContent === 'Muted'",
+            burst_muted(true)
+        ),
+        "muted until unmuted",
+    )
+    .await;
+    assert_eq!(mute_end(), None, "muted for good: no end");
     app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent === 'online'",

@@ -1,4 +1,4 @@
-// What the user does with a conversation: open or close it, mute it, retry, delete or edit a
+// What the user does with a conversation: open or close it, retry, delete or edit a
 // failed message (a failed file is uploaded again; editing puts the text back in the composer
 // and deletes the failed copy). Writing and sending are the composer's (composer.js,
 // attach.js); results come back as engine events (events.js). The open chat is remembered per
@@ -146,20 +146,3 @@ export function restoreLastOpen() {
   else saveLastOpen(state.userId, null);
 }
 
-/** The mute box of the open conversation; the list row shows it muted once the shell agrees. */
-export function wireMute() {
-  $("mute").addEventListener("change", (e) => {
-    if (state.open === null) return;
-    const [id, muted] = [state.open, e.target.checked];
-    call("set_muted", { conversationId: id, muted })
-      .then(() => {
-        if (muted) state.muted.add(id); else state.muted.delete(id);
-        drawList();
-      })
-      .catch((err) => {
-        // Not changed: the box goes back to what holds (if that chat still shows).
-        if (state.open === id) e.target.checked = state.muted.has(id);
-        toast(errorText(err));
-      });
-  });
-}

@@ -3,7 +3,7 @@
 // draws state and forwards actions as commands. Module map:
 //   api.js          shell commands and event names      store.js   state + pure event deltas
 //   events.js       engine events → store → views       refresh.js reading back from the cache
-//   conversation.js open, close, mute, failed messages   dialogs.js new chat/group, members, profile, confirm
+//   conversation.js open, close, failed messages         dialogs.js new chat/group, members, profile, confirm
 //   last-open.js    the last open chat, reopened (pure)  when.js    "last seen …", a message's time (pure)
 //   dates.js        date and time formatters, made once (pure)
 //   search-text.js  a search's matches, snippets (pure)  search-pages.js  search results by page (pure)
@@ -18,6 +18,7 @@
 //   attach.js       send files: button, paste, drop      files.js   download, open, save a file
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   notices.js      group notices ("alice added bob") in words (pure)
+//   mute.js         mute choices (an hour … for good), their ends (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
 //   avatars.js      avatars: initials, colours, pictures read once (span.avatar)
 //   photos.js       setting the user's and a group's picture (Profile, Members dialogs)
@@ -26,7 +27,7 @@
 //   requests.js     a message request's bar, blocking from a chat   security.js their pure parts
 //   views/          list (and requests), chat, message row, bars standing in for the composer,
 //                   banner, sign-in, search, emoji picker, toasts, image viewer, context menu,
-//                   questions before acting (ask.js); keyed.js reconciles keyed rows
+//                   questions before acting (ask.js), the mute menu; keyed.js reconciles keyed rows
 
 import { wireDeleteAccount } from "./delete-account.js";
 import * as api from "./api.js";
@@ -35,7 +36,7 @@ import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, loadNewer, loadChat, markReadIfVisible, onListLoaded } from "./refresh.js";
 import {
-  openConversation, openAt, closeConversation, retry, removeFailed, editFailed, wireMute, beginRestore, restoreLastOpen,
+  openConversation, openAt, closeConversation, retry, removeFailed, editFailed, beginRestore, restoreLastOpen,
 } from "./conversation.js";
 import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
@@ -52,6 +53,7 @@ import { showSignin, wireSignin } from "./views/signin.js";
 import { wireMenu } from "./views/context-menu.js";
 import { openMessageMenu } from "./message-menu.js";
 import { wireSignOut } from "./signout.js";
+import { scheduleMuteEnds, wireMute } from "./views/mute-menu.js";
 import { wireWebview } from "./webview.js";
 
 /** Read the shell's settings (do-not-disturb, muted conversations, who is signed in). */
@@ -60,8 +62,10 @@ async function loadSettings() {
   $("dnd").checked = s.do_not_disturb;
   // Not in app_state yet: the box then keeps what the user set here (unchecked at start).
   if (typeof s.mute_mentions === "boolean") $("mute-mentions").checked = s.mute_mentions;
-  state.muted = new Set(s.muted);
-  // Muted rows are marked in the list; the open chat's mute box follows.
+  // Each muted conversation with the end of its mute (null: until unmuted).
+  state.muted = new Map((s.muted || []).map((m) => [m.conversation_id, m.until ?? null]));
+  scheduleMuteEnds();
+  // Muted rows are marked in the list; the open chat's mute menu follows.
   drawList();
   if (state.open !== null) drawHead();
   return s;

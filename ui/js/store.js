@@ -45,7 +45,7 @@ export const state = {
   typing: new Map(),
   /** Conversation id → highest seq already marked read from here. */
   lastRead: new Map(),
-  muted: new Set(),
+  muted: new Map(),
   /** Attachments moving: `{ uploads: client id → progress, downloads: blob id → progress }`. */
   transfers: noTransfers(),
   /** The user's privacy settings and block list (the `privacy` command and event). */

@@ -55,6 +55,7 @@ import { fillMessage, setProgress, CONTROLS } from "./message.js";
 import { closePicker } from "./picker.js";
 import { drawBars, focusCompose } from "./bars.js";
 import { toast } from "./toast.js";
+import { drawMute } from "./mute-menu.js";
 import { fillAvatar, conversationKey, userKey, showsAvatar } from "../avatars.js";
 import { isNotice, noticeText, namesIn } from "../notices.js";
 
@@ -491,7 +492,7 @@ export function drawSubtitle() {
 }
 
 /**
- * Title, subtitle, members button and mute box of the open conversation, and what stands in
+ * Title, subtitle, members button and mute menu of the open conversation, and what stands in
  * for its composer (bars.js: a message request, a blocked person).
  */
 export function drawHead() {
@@ -501,7 +502,7 @@ export function drawHead() {
   fillAvatar($("chat-avatar"), c.picture || null, c.title, conversationKey(c, state.userId), "avatar-head");
   drawSubtitle();
   $("members-button").hidden = c.kind !== "group";
-  $("mute").checked = state.muted.has(c.conversation_id);
+  drawMute();
   drawBars();
 }
 
