@@ -4,8 +4,11 @@
 //! same connections carry on without the client doing anything special, and every message
 //! resent under its client id is stored exactly once, in one gap-free order.
 //!
-//! Alone in its own test binary: it stops the private server that every relay test shares,
-//! and cargo runs test binaries one at a time.
+//! Presence survives the outage too: a user who goes offline while the database is away is
+//! announced offline (with when they were last seen) once it is back.
+//!
+//! In a test binary of their own: they stop the private server that every relay test shares,
+//! and cargo runs test binaries one at a time; within this binary they take turns.
 
 mod common;
 
@@ -40,8 +43,12 @@ async fn health(relay: &Relay) -> (u16, Option<String>) {
     (status, body["store"].as_str().map(str::to_owned))
 }
 
+/// The tests here stop the shared server: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after_is_stored_once() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let relay = Relay::start().await;
     if !relay.stored.is_postgres() {
         eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
@@ -112,4 +119,55 @@ async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after
         pushed.push(bob.expect_message(conv).await.seq.0);
     }
     assert_eq!(pushed, (1..=40).collect::<Vec<_>>());
+}
+
+/// Bob's last connection closes while the database is away: announcing it needs the database
+/// (his contacts, his last-seen time), so the relay tries again until it is back, and alice is
+/// told bob is offline, with when he was last seen. Without the retry she would see bob online
+/// until his next change.
+#[tokio::test]
+async fn a_user_who_leaves_while_postgres_is_down_is_announced_offline_once_it_is_back() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let relay = Relay::start().await;
+    if !relay.stored.is_postgres() {
+        eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
+        return;
+    }
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let mut alice = Client::connect(&relay.ws_url(), &relay.login("alice").await).await;
+    let conv = alice.start_direct("bob").await;
+    relay.accept_as("bob", conv, &mut alice).await;
+    let bob = relay.device("bob").await;
+    let bob_id = bob.user_id;
+    alice
+        .expect(|f| match f {
+            ServerFrame::Presence { presence }
+                if presence.user_id.0 == bob_id && presence.online =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+
+    tern_testkit::postgres::stop_server().unwrap();
+    drop(bob);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tern_testkit::postgres::start_server().unwrap();
+
+    let last_seen = alice
+        .expect(|f| match f {
+            ServerFrame::Presence { presence }
+                if presence.user_id.0 == bob_id && !presence.online =>
+            {
+                Some(presence.last_seen)
+            }
+            _ => None,
+        })
+        .await;
+    assert!(
+        last_seen.is_some(),
+        "when bob was last seen, recorded after the outage"
+    );
 }

@@ -347,9 +347,7 @@ impl Receiver {
             }
             let state = self.state.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::ops::announce_presence(&state, user, !online).await {
-                    tracing::debug!(error = %e, "presence announcement failed");
-                }
+                crate::ops::announce_presence_retrying(&state, user, !online).await
             });
         }
     }

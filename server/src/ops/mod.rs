@@ -36,7 +36,7 @@ use crate::fanout::{ConnId, Publish};
 use crate::state::AppState;
 use crate::store::Tx;
 
-pub use presence::{announce_presence, presence_of, visible_presence};
+pub use presence::{announce_presence, announce_presence_retrying, presence_of, visible_presence};
 pub use privacy::privacy_state;
 
 /// A reply that will be ready once its store job commits. `None` means "no reply on success".

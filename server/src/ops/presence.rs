@@ -1,6 +1,10 @@
 //! Presence: who is online (on any relay of a cluster), introductions when users start sharing a
 //! conversation, and announcements when a user's first device connects or last one leaves.
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
 use tern_proto::{Presence, ServerFrame, UserId};
 
 use super::visibility::Rules;
@@ -63,6 +67,27 @@ pub fn visible_presence(txn: &dyn ReadTx, hub: &Hub, viewer: UserId) -> Result<V
         }
     }
     presence_of(txn, hub, &shown)
+}
+
+/// Announce as [`announce_presence`] does, trying again while the store cannot run the job
+/// (the database is away, or the store's queue is full): otherwise contacts would keep the old
+/// state until the user's next change. Every attempt publishes the presence of the moment it
+/// runs, so a late attempt cannot undo a newer one. Retries wait from 250 ms up to 5 s apart,
+/// for about two minutes in all, and stop when the relay shuts down.
+pub async fn announce_presence_retrying(state: &AppState, user: UserId, went_offline: bool) {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(30);
+    let announced = (|| announce_presence(state, user, went_offline))
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|_| !state.shutting_down.load(Ordering::Relaxed))
+        .notify(|e, wait| tracing::debug!(error = %e, ?wait, %user, "presence announcement failed; retrying"))
+        .await;
+    if let Err(e) = announced {
+        tracing::warn!(error = %e, %user, "presence announcement failed");
+    }
 }
 
 /// Record that the user's last device went away and tell their contacts; or, on connect, that

@@ -98,11 +98,7 @@ pub async fn serve(
     conn.greet(&session, compression);
     if reg.came_online {
         let (st, user) = (state.clone(), session.user_id);
-        tokio::spawn(async move {
-            if let Err(e) = ops::announce_presence(&st, user, false).await {
-                tracing::warn!(error = %e, "presence announcement failed");
-            }
-        });
+        tokio::spawn(async move { ops::announce_presence_retrying(&st, user, false).await });
     }
     if state.shutting_down.load(Ordering::Relaxed) {
         reg.mailbox.kick(close::GOING_AWAY);
@@ -137,9 +133,14 @@ pub async fn serve(
     Box::pin(conn.finish(close)).await;
     metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     if state.hub.unregister(session.user_id, reg.conn_id) {
-        if let Err(e) = Box::pin(ops::announce_presence(&state, session.user_id, true)).await {
-            tracing::debug!(error = %e, "offline announcement failed");
-        }
+        // Awaited, so a relay shutting down records when its users were last seen before it
+        // closes the store; retried while the database is away (not once shutdown began).
+        Box::pin(ops::announce_presence_retrying(
+            &state,
+            session.user_id,
+            true,
+        ))
+        .await;
     }
     tracing::debug!(conn = reg.conn_id, ?close, "disconnected");
 }
