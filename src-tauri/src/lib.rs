@@ -10,6 +10,7 @@
 //! `TERN_RELAY` sets the relay offered on first run.
 
 pub mod avatars;
+pub mod badge;
 pub mod coalesce;
 pub mod commands;
 pub mod error;

@@ -1,4 +1,5 @@
-//! The tray icon: unread indicator and a menu (show/hide, do not disturb, quit).
+//! The tray icon: the unread count on it ([`crate::badge`]) and in its tooltip, and a menu
+//! (show/hide, do not disturb, quit).
 //!
 //! Some desktops have no tray host or lack the indicator library; building the icon can then
 //! fail or even panic inside the platform layer. The app logs a warning and carries on without
@@ -8,6 +9,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem};
@@ -18,7 +20,6 @@ use crate::state::AppState;
 
 const TRAY_ID: &str = "main";
 const ICON: &[u8] = include_bytes!("../icons/tray.png");
-const ICON_UNREAD: &[u8] = include_bytes!("../icons/tray-unread.png");
 
 /// Create the tray icon if the platform allows.
 pub fn install(app: &AppHandle) {
@@ -142,14 +143,26 @@ pub fn host_present() -> bool {
     }
 }
 
-/// Show the unread count on the tray icon (badge and tooltip).
+/// What the icon's badge says now (`None`: no badge); the icon is drawn again only when that
+/// changes (each new icon is a file the indicator library writes).
+static BADGE: Mutex<Option<Option<String>>> = Mutex::new(None);
+
+/// Show the unread count on the tray icon (a badge: 1 to 9, then 9+) and in its tooltip.
 pub fn set_unread(app: &AppHandle, unread: u64) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let icon = if unread > 0 { ICON_UNREAD } else { ICON };
-    if let Ok(img) = Image::from_bytes(icon) {
-        let _ = tray.set_icon(Some(img));
+    let label = crate::badge::label(unread);
+    let mut shown = BADGE.lock().unwrap();
+    if shown.as_ref() != Some(&label) {
+        match icon_with(label.as_deref()) {
+            Ok(img) => {
+                if tray.set_icon(Some(img)).is_ok() {
+                    *shown = Some(label);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "tray icon not drawn"),
+        }
     }
     let tip = if unread > 0 {
         format!("Tern — {unread} unread")
@@ -157,6 +170,23 @@ pub fn set_unread(app: &AppHandle, unread: u64) {
         "Tern".to_owned()
     };
     let _ = tray.set_tooltip(Some(tip));
+}
+
+/// The tray icon, with a badge saying `label` if any.
+fn icon_with(label: Option<&str>) -> tauri::Result<Image<'static>> {
+    let base = Image::from_bytes(ICON)?;
+    let Some(text) = label else {
+        return Ok(base.to_owned());
+    };
+    let (w, h) = (base.width(), base.height());
+    if w != h {
+        return Ok(base.to_owned());
+    }
+    Ok(Image::new_owned(
+        crate::badge::draw(base.rgba(), w, text),
+        w,
+        h,
+    ))
 }
 
 #[cfg(test)]

@@ -3,8 +3,14 @@
 
 A desktop that shows tray icons (a StatusNotifier host) registers with this watcher; the app
 asks the watcher's IsStatusNotifierHostRegistered property to decide whether closing its window
-may hide it to the tray. Usage: snwatcher.py  (prints "ready" once the name is owned).
+may hide it to the tray. An app with a tray icon registers its item here; with a log file,
+each registration is appended to it as a JSON line {"item": <service or path>, "sender":
+<the app's bus name>}, so a test can read the item's properties (its icon) over the bus.
+Usage: snwatcher.py [LOG]  (prints "ready" once the name is owned).
 """
+import json
+import sys
+
 import dbus
 import dbus.service
 from dbus.mainloop.glib import DBusGMainLoop
@@ -28,9 +34,11 @@ class Watcher(dbus.service.Object):
             "RegisteredStatusNotifierItems": dbus.Array([], signature="s"),
         }
 
-    @dbus.service.method(IFACE, in_signature="s")
-    def RegisterStatusNotifierItem(self, service):
-        pass
+    @dbus.service.method(IFACE, in_signature="s", sender_keyword="sender")
+    def RegisterStatusNotifierItem(self, service, sender=None):
+        if len(sys.argv) > 1:
+            with open(sys.argv[1], "a") as log:
+                log.write(json.dumps({"item": str(service), "sender": str(sender)}) + "\n")
 
     @dbus.service.method(IFACE, in_signature="s")
     def RegisterStatusNotifierHost(self, service):

@@ -1,0 +1,167 @@
+//! The tray icon in the real desktop app (Xvfb, WebDriver) with a tray host on the session bus
+//! (tests/support/snwatcher.py, a StatusNotifier watcher): the app registers its item there,
+//! and the icon the item names carries the unread count — a red badge saying how many while
+//! messages wait, none once they are read. The icon is read as a host reads it: the item's `IconName` and
+//! `IconThemePath` properties over D-Bus, then the PNG file they name.
+
+mod common;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::webdriver::{app_env, Driver, Xvfb};
+use common::*;
+
+/// The watcher, killed on drop.
+struct Watcher(Child);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn watcher(log: &Path) -> Watcher {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/snwatcher.py");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with its D-Bus bindings (scripts/setup.sh installs them)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "the watcher did not start");
+    Watcher(child)
+}
+
+/// One string property of the tray item, as `gdbus` prints it (`(<'value'>,)`).
+fn property(sender: &str, path: &str, name: &str) -> Option<String> {
+    let out = Command::new("gdbus")
+        .args(["call", "--session", "--dest", sender, "--object-path", path])
+        .args(["--method", "org.freedesktop.DBus.Properties.Get"])
+        .args(["org.kde.StatusNotifierItem", name])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let start = text.find('\'')? + 1;
+    let end = text.rfind('\'')?;
+    (end > start).then(|| text[start..end].to_owned())
+}
+
+/// The PNG file the registered item shows now.
+fn icon_file(log: &Path) -> Option<PathBuf> {
+    let entry: serde_json::Value = std::fs::read_to_string(log)
+        .ok()?
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())?;
+    let sender = entry["sender"].as_str()?;
+    let item = entry["item"].as_str()?;
+    // An item registers by its object path (the sender is its bus name) or by a bus name
+    // (then at the specification's path).
+    let path = if item.starts_with('/') {
+        item
+    } else {
+        "/StatusNotifierItem"
+    };
+    let name = property(sender, path, "IconName")?;
+    let file = if name.starts_with('/') {
+        PathBuf::from(&name)
+    } else {
+        PathBuf::from(property(sender, path, "IconThemePath")?).join(format!("{name}.png"))
+    };
+    let file = if file.extension().is_none() {
+        file.with_extension("png")
+    } else {
+        file
+    };
+    file.exists().then_some(file)
+}
+
+/// Whether the icon's top-right corner, where the badge goes, is red.
+fn badged(file: &Path) -> bool {
+    let Ok(img) = image::open(file) else {
+        return false;
+    };
+    let img = img.to_rgba8();
+    let (w, h) = img.dimensions();
+    // The badge's disc is centred 30 % in from the top-right corner; look above its digits.
+    let p = img.get_pixel(w * 69 / 100, h * 5 / 100);
+    p[3] > 200 && p[0] > 180 && p[1] < 100 && p[2] < 100 && h == w
+}
+
+/// Whether the badge's digit reads 3 at the 64-pixel icon's scale: the top bar of the glyph
+/// (white across) above a row whose left is red (the 3 is open on the left).
+fn says_three(file: &Path) -> bool {
+    let img = image::open(file).unwrap().to_rgba8();
+    if img.dimensions() != (64, 64) {
+        return false;
+    }
+    let white = |x, y| img.get_pixel(x, y).0 == [255, 255, 255, 255];
+    let red = |x, y| {
+        let p = img.get_pixel(x, y);
+        p[0] > 180 && p[1] < 100 && p[2] < 100
+    };
+    white(39, 11) && white(45, 11) && white(49, 11) && red(39, 15) && white(49, 15)
+}
+
+async fn icon_becomes(log: &Path, badge: bool, what: &str) -> PathBuf {
+    for _ in 0..200 {
+        if let Some(file) = icon_file(log) {
+            if badged(&file) == badge {
+                return file;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what} (icon {:?})", icon_file(log));
+}
+
+#[tokio::test]
+async fn the_tray_icon_carries_the_unread_count_and_drops_it_once_read() {
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _bob_dir) = signup(&relay, "bob").await;
+    let xvfb = Xvfb::start();
+    let log = work.path().join("tray.jsonl");
+    let _watcher = watcher(&log);
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
+    let app = Driver::launch(&bin("tern-desktop"), &env).await;
+    app.register("alice").await;
+
+    // A chat with bob, open and read: no badge.
+    let direct = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(direct, "hello").await.unwrap();
+    wait_settled(&bob).await;
+    app.accept_first_request().await;
+    icon_becomes(&log, false, "the tray icon without a badge").await;
+
+    // Three messages in a group alice is not looking at: the badge appears.
+    let group = bob
+        .create_group("Tray", &["alice"])
+        .await
+        .unwrap()
+        .conversation_id;
+    for i in 0..3 {
+        bob.send(group, &format!("g{i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    app.wait_until(
+        "document.title === '(3) Tern'",
+        "three unread in the window title",
+    )
+    .await;
+    let file = icon_becomes(&log, true, "the badge on the tray icon").await;
+    assert!(says_three(&file), "the badge says 3: {file:?}");
+
+    // Reading them takes it away.
+    app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'Tray').click()").await;
+    app.wait_until("document.title === 'Tern'", "nothing unread")
+        .await;
+    icon_becomes(&log, false, "the badge gone once read").await;
+}
