@@ -210,6 +210,7 @@ fn app_state(
         bus,
         metrics,
         shutting_down: Arc::new(AtomicBool::new(false)),
+        presence_retries: Arc::default(),
         conn_guard,
         blobs,
         objects,

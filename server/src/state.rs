@@ -49,6 +49,13 @@ pub struct Shared {
     pub sends: Arc<KeyedLimiter<tern_proto::UserId>>,
     /// Set once shutdown begins; late upgrades close at once.
     pub shutting_down: Arc<AtomicBool>,
+    /// Users whose presence announcement is being retried (the database was away), with the
+    /// latest departure time handed over meanwhile (`ops::announce_presence_retrying`).
+    pub presence_retries: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<tern_proto::UserId, Option<tern_proto::Timestamp>>,
+        >,
+    >,
     /// Every connection task holds a clone; shutdown waits until all are dropped.
     pub conn_guard: mpsc::Sender<()>,
     /// Attachment bytes on disk (uploads in progress; complete ones too without `objects`).

@@ -56,9 +56,17 @@ pub struct AppState {
 impl AppState {
     /// A fresh state.
     pub fn new(settings_path: PathBuf, data_dir: PathBuf, default_relay: String) -> Self {
+        let mut settings = crate::settings::Settings::load(&settings_path);
+        // Mutes that ended while the app was closed are forgotten (an older build, which knows
+        // no ends, would otherwise keep them for good).
+        if settings.drop_ended_mutes(tern_proto::now_ms()) {
+            if let Err(e) = settings.save(&settings_path) {
+                tracing::warn!(error = %e, "cannot save settings");
+            }
+        }
         AppState {
             session: RwLock::new(None),
-            settings: Mutex::new(crate::settings::Settings::load(&settings_path)),
+            settings: Mutex::new(settings),
             settings_path,
             data_dir,
             attention: Mutex::new(Attention::default()),

@@ -371,6 +371,7 @@ async fn restarting_nats_then_postgresql_under_load_loses_and_repeats_nothing() 
     load.goes_on_past(12, "the members are writing").await;
     cluster.nats.kill();
     let nats_gone = load.written();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     load.goes_on_past(nats_gone + 30, "the members write while NATS is down")
         .await;
     cluster.nats.restart().unwrap();
@@ -378,8 +379,15 @@ async fn restarting_nats_then_postgresql_under_load_loses_and_repeats_nothing() 
         .await;
     tern_testkit::postgres::stop_server().unwrap();
     let db_gone = load.written();
+    tokio::time::sleep(Duration::from_millis(400)).await;
     load.goes_on_past(db_gone + 60, "the members write while PostgreSQL is down")
         .await;
+    // What was written meanwhile waits in the outboxes: the outage held messages back.
+    let mut waiting = 0;
+    for c in &clients {
+        waiting += c.unsent().await.unwrap();
+    }
+    assert!(waiting > 0, "messages wait for the database to come back");
     tern_testkit::postgres::start_server().unwrap();
     load.goes_on_past(
         load.written() + 12,

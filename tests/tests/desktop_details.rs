@@ -297,13 +297,10 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
 
-    // Muting the open group for an hour marks its row, the header's menu says until when and
-    // the shell keeps the end; unmuting takes the mark away, muting for good brings it back
-    // with no end. Then the direct chat's header says bob is online, then when he was last
-    // seen; message times carry the full date.
-    let choose = |value: &str| {
-        format!("const s = document.getElementById('mute'); s.value = '{value}'; s.dispatchEvent(new Event('change'));")
-    };
+    // Muting the open group for an hour (the header's button opens the app's menu) marks its
+    // row, the button says until when and the shell keeps the end; unmuting takes the mark
+    // away, muting for good brings it back with no end. Then the direct chat's header says bob
+    // is online, then when he was last seen; message times carry the full date.
     let burst_muted = |muted: bool| {
         format!("[...document.querySelectorAll('#conversations .conv')].some(r => r.querySelector('.title').textContent === 'Burst' && !!r.querySelector('.muted-mark') && r.querySelector('.muted-mark').hidden === {})", !muted)
     };
@@ -315,13 +312,27 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
             .as_object()
             .and_then(|ends| ends.values().next().cloned())
     };
+    let driver = &app;
+    let choose = |action: &'static str| async move {
+        driver.click("#mute").await;
+        driver.wait_until(
+            &format!("!document.getElementById('context-menu').hidden && !!document.querySelector('#context-menu .menu-item[data-action=\"{action}\"]')"),
+            "the mute menu",
+        )
+        .await;
+        driver
+            .click(&format!(
+                "#context-menu .menu-item[data-action=\"{action}\"]"
+            ))
+            .await;
+    };
     let before = tern_proto::now_ms();
-    app.js(&choose("3600000")).await;
+    choose("3600000").await;
     app.wait_until(&burst_muted(true), "the muted mark on the group")
         .await;
     app.wait_until(
-        "document.getElementById('mute').selectedOptions[0].textContent.startsWith('Muted until ') && document.getElementById('mute').value === 'current'",
-        "the menu says until when",
+        "document.getElementById('mute').textContent.startsWith('Muted until ')",
+        "the button says until when",
     )
     .await;
     let end = mute_end()
@@ -331,13 +342,18 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         end >= before + 3_600_000 && end <= tern_proto::now_ms() + 3_600_000,
         "an hour from the choice: {end}"
     );
-    app.js(&choose("")).await;
+    choose("unmute").await;
     app.wait_until(&burst_muted(false), "unmuted").await;
+    app.wait_until(
+        "document.getElementById('mute').textContent === 'Mute'",
+        "the button says Mute",
+    )
+    .await;
     assert_eq!(mute_end(), None, "no end kept once unmuted");
-    app.js(&choose("always")).await;
+    choose("always").await;
     app.wait_until(
         &format!(
-            "{} && document.getElementById('mute').selectedOptions[0].textContent === 'Muted'",
+            "{} && document.getElementById('mute').textContent === 'Muted'",
             burst_muted(true)
         ),
         "muted until unmuted",

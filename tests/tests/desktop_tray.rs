@@ -83,37 +83,41 @@ fn icon_file(log: &Path) -> Option<PathBuf> {
     file.exists().then_some(file)
 }
 
-/// Whether the icon's top-right corner, where the badge goes, is red.
-fn badged(file: &Path) -> bool {
-    let Ok(img) = image::open(file) else {
-        return false;
-    };
-    let img = img.to_rgba8();
+/// Whether the icon's top-right corner, where the badge goes, is red; `None` while the file
+/// cannot be read (being written).
+fn badged(file: &Path) -> Option<bool> {
+    let img = image::open(file).ok()?.to_rgba8();
     let (w, h) = img.dimensions();
     // The badge's disc is centred 30 % in from the top-right corner; look above its digits.
     let p = img.get_pixel(w * 69 / 100, h * 5 / 100);
-    p[3] > 200 && p[0] > 180 && p[1] < 100 && p[2] < 100 && h == w
+    Some(w == h && p[3] > 200 && p[0] > 180 && p[1] < 100 && p[2] < 100)
 }
 
-/// Whether the badge's digit reads 3 at the 64-pixel icon's scale: the top bar of the glyph
-/// (white across) above a row whose left is red (the 3 is open on the left).
+/// Whether the badge's digit reads 3 on the 64-pixel icon: each cell of the badge's 3×5 pixel
+/// font (4 pixels square, its top-left at (38, 10)) is white where a 3 has ink and red where
+/// it has none, which no other digit matches.
 fn says_three(file: &Path) -> bool {
+    const THREE: [u8; 5] = [0b111, 0b001, 0b111, 0b001, 0b111];
     let img = image::open(file).unwrap().to_rgba8();
     if img.dimensions() != (64, 64) {
         return false;
     }
-    let white = |x, y| img.get_pixel(x, y).0 == [255, 255, 255, 255];
-    let red = |x, y| {
-        let p = img.get_pixel(x, y);
-        p[0] > 180 && p[1] < 100 && p[2] < 100
-    };
-    white(39, 11) && white(45, 11) && white(49, 11) && red(39, 15) && white(49, 15)
+    THREE.iter().enumerate().all(|(row, bits)| {
+        (0..3).all(|col| {
+            let p = img.get_pixel(40 + 4 * col, 12 + 4 * row as u32);
+            if bits & (0b100 >> col) != 0 {
+                p.0 == [255, 255, 255, 255]
+            } else {
+                p[0] > 180 && p[1] < 100 && p[2] < 100
+            }
+        })
+    })
 }
 
 async fn icon_becomes(log: &Path, badge: bool, what: &str) -> PathBuf {
     for _ in 0..200 {
         if let Some(file) = icon_file(log) {
-            if badged(&file) == badge {
+            if badged(&file) == Some(badge) {
                 return file;
             }
         }

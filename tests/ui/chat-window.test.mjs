@@ -109,7 +109,7 @@ const doc = {
   createElement: (t) => new Element(t),
   createTextNode: (t) => new Text(t),
   getElementById: (id) => {
-    if (!ids[id]) { ids[id] = new Element(id === "mute" ? "input" : "div"); root.append(ids[id]); }
+    if (!ids[id]) { ids[id] = new Element(id === "mute" ? "button" : "div"); root.append(ids[id]); }
     return ids[id];
   },
   querySelector: () => null, querySelectorAll: () => [], addEventListener() {}, removeEventListener() {},

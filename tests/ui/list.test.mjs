@@ -52,7 +52,7 @@ const rowOf = (id) => ids.conversations.children.find((li) => li.dataset.id === 
 
 test("a muted conversation: a mark after its title, a subdued badge still counted", () => {
   state.conversations = new Map([[1, conv(1, 3, "bob")], [2, conv(2, 2, "carol")]]);
-  state.muted = new Set([1]);
+  state.muted = new Map([[1, null]]);
   drawList();
   const muted = rowOf(1), plain = rowOf(2);
   assert.equal(muted.querySelector(".title").textContent, "bob", "the title keeps only the title");
@@ -68,12 +68,12 @@ test("a muted conversation: a mark after its title, a subdued badge still counte
   assert.equal(document.title, "(5) Tern", "muted messages are still counted");
 });
 
-test("the row follows the mute box", () => {
+test("the row follows the mute, and a mute that ended is not shown", () => {
   state.conversations = new Map([[1, conv(1, 0, "bob")]]);
-  state.muted = new Set();
+  state.muted = new Map();
   drawList();
   assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true);
-  state.muted.add(1);
+  state.muted.set(1, null);
   drawList();
   assert.equal(rowOf(1).querySelector(".muted-mark").hidden, false);
   assert.equal(rowOf(1).querySelector(".badge").hidden, true, "nothing unread: no badge");
@@ -81,11 +81,19 @@ test("the row follows the mute box", () => {
   state.muted.delete(1);
   drawList();
   assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true);
+  // Muted for a while: marked until its end, not after (even before a timer removed it).
+  state.muted.set(1, Date.now() + 60_000);
+  drawList();
+  assert.equal(rowOf(1).querySelector(".muted-mark").hidden, false);
+  state.muted.set(1, Date.now() - 1);
+  drawList();
+  assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true, "an ended mute is not shown");
+  state.muted.delete(1);
 });
 
 test("a row (an option of the listbox) opens on Enter and on Space, and Space does not scroll the list", () => {
   state.conversations = new Map([[4, conv(4, 0, "dave")]]);
-  state.muted = new Set();
+  state.muted = new Map();
   drawList();
   const opened = [];
   wireList((id) => opened.push(id));
@@ -104,7 +112,7 @@ test("a row (an option of the listbox) opens on Enter and on Space, and Space do
 
 test("each list is one tab stop: the open chat's row, else the first", () => {
   state.conversations = new Map([[6, conv(6, 0, "erin")], [7, conv(7, 0, "frank")]]);
-  state.muted = new Set();
+  state.muted = new Map();
   state.open = null;
   drawList();
   const stops = () => ids.conversations.children.map((li) => li.tabIndex);
@@ -126,7 +134,7 @@ test("each row starts with the conversation's avatar; a new picture (sha256) red
   const bob = { ...conv(5, 0, "Bob Stone"), members: [{ user_id: 1 }, { user_id: 2 }], picture: pic("p1") };
   state.userId = 1;
   state.conversations = new Map([[5, bob], [6, conv(6, 0, "carol")]]);
-  state.muted = new Set();
+  state.muted = new Map();
   drawList();
   const li = rowOf(5);
   const a = li.children[0];

@@ -4,7 +4,7 @@
 
 import test from "node:test";
 import assert from "node:assert/strict";
-import { MUTE_CHOICES, muteRequest, isMuted, muteText, nextEnd, dropEnded } from "../../ui/js/mute.js";
+import { MUTE_CHOICES, muteItems, muteRequest, isMuted, muteText, nextEnd, dropEnded } from "../../ui/js/mute.js";
 import { shortDate } from "../../ui/js/when.js";
 
 const at = (...parts) => new Date(...parts).getTime();
@@ -12,11 +12,14 @@ const hm = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute
 const NOW = at(2024, 2, 12, 14, 3); // Tuesday 12 March 2024, 14:03 local
 const HOUR = 3_600_000;
 
-test("the choices: on, an hour, 8 hours, a day, a week, for good", () => {
-  assert.deepEqual(MUTE_CHOICES.map((c) => c.label), [
-    "Notifications on", "Mute for 1 hour", "Mute for 8 hours", "Mute for 1 day", "Mute for 1 week", "Mute until I unmute",
+test("the choices: an hour, 8 hours, a day, a week, for good; unmute first when muted", () => {
+  assert.deepEqual(muteItems(false).map((c) => c.label), [
+    "Mute for 1 hour", "Mute for 8 hours", "Mute for 1 day", "Mute for 1 week", "Mute until I unmute",
   ]);
-  assert.deepEqual(MUTE_CHOICES.map((c) => muteRequest(c.value, NOW)), [
+  assert.deepEqual(muteItems(true).map((c) => c.label), [
+    "Unmute", "Mute for 1 hour", "Mute for 8 hours", "Mute for 1 day", "Mute for 1 week", "Mute until I unmute",
+  ]);
+  assert.deepEqual(muteItems(true).map((c) => muteRequest(c.action, NOW)), [
     { muted: false, until: null },
     { muted: true, until: NOW + HOUR },
     { muted: true, until: NOW + 8 * HOUR },
@@ -24,8 +27,8 @@ test("the choices: on, an hour, 8 hours, a day, a week, for good", () => {
     { muted: true, until: NOW + 7 * 24 * HOUR },
     { muted: true, until: null },
   ]);
-  assert.throws(() => muteRequest("soon", NOW));
-  assert.throws(() => muteRequest("-5", NOW));
+  assert.equal(MUTE_CHOICES.length, 5);
+  for (const bad of ["soon", "-5", "", "1e3", "0"]) assert.throws(() => muteRequest(bad, NOW), bad);
 });
 
 test("a mute holds until its end, a mute for good always", () => {

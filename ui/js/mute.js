@@ -1,5 +1,6 @@
 // Muting a conversation for a while or for good (pure; tested in node), as Signal and Telegram
-// offer it: for an hour, 8 hours, a day, a week, or until unmuted. The shell keeps each mute
+// offer it: for an hour, 8 hours, a day, a week, or until unmuted (a menu opened from the chat
+// header's button, views/mute-menu.js). The shell keeps each mute
 // with its end (settings.json) and stops honouring it once the end has passed; the UI holds the
 // same as `state.muted`, a Map from conversation id to its end (ms since the epoch) or null for
 // "until unmuted", and drops ended ones at the moment they end (`nextEnd`, `dropEnded`).
@@ -12,7 +13,6 @@ const DAY = 24 * HOUR;
 
 /** The choices of the chat header's mute menu: `value` is how long in ms, or "always". */
 export const MUTE_CHOICES = [
-  { value: "", label: "Notifications on" },
   { value: String(HOUR), label: "Mute for 1 hour" },
   { value: String(8 * HOUR), label: "Mute for 8 hours" },
   { value: String(DAY), label: "Mute for 1 day" },
@@ -20,16 +20,26 @@ export const MUTE_CHOICES = [
   { value: "always", label: "Mute until I unmute" },
 ];
 
+/** The menu's choice that ends a mute. */
+export const UNMUTE = "unmute";
+
 /**
- * What choosing `value` (a MUTE_CHOICES value) at `now` asks the shell: `{ muted, until }`,
- * `until` being the end in ms since the epoch or null (for good, or not muted).
+ * What choosing `value` (UNMUTE or a MUTE_CHOICES value) at `now` asks the shell:
+ * `{ muted, until }`, `until` being the end in ms since the epoch or null (for good, or not
+ * muted).
  */
 export function muteRequest(value, now) {
-  if (value === "") return { muted: false, until: null };
+  if (value === UNMUTE) return { muted: false, until: null };
   if (value === "always") return { muted: true, until: null };
   const span = Number(value);
-  if (!Number.isFinite(span) || span <= 0) throw new Error(`not a mute choice: ${value}`);
+  if (!/^[0-9]+$/.test(value) || !Number.isFinite(span) || span <= 0) throw new Error(`not a mute choice: ${value}`);
   return { muted: true, until: now + span };
+}
+
+/** The menu's items at `now` for a chat muted (`muted`) or not: unmute first when muted. */
+export function muteItems(muted) {
+  const items = MUTE_CHOICES.map(({ value, label }) => ({ action: value, label }));
+  return muted ? [{ action: UNMUTE, label: "Unmute" }, ...items] : items;
 }
 
 /** Whether conversation `id` is muted at `now` under `muted` (Map id → end or null). */

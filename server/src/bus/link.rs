@@ -346,8 +346,9 @@ impl Receiver {
                 continue;
             }
             let state = self.state.clone();
+            let left_at = (!online).then(tern_proto::now_ms);
             tokio::spawn(async move {
-                crate::ops::announce_presence_retrying(&state, user, !online).await
+                crate::ops::announce_presence_retrying(&state, user, left_at).await
             });
         }
     }

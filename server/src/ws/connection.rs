@@ -98,7 +98,7 @@ pub async fn serve(
     conn.greet(&session, compression);
     if reg.came_online {
         let (st, user) = (state.clone(), session.user_id);
-        tokio::spawn(async move { ops::announce_presence_retrying(&st, user, false).await });
+        tokio::spawn(async move { ops::announce_presence_retrying(&st, user, None).await });
     }
     if state.shutting_down.load(Ordering::Relaxed) {
         reg.mailbox.kick(close::GOING_AWAY);
@@ -135,10 +135,11 @@ pub async fn serve(
     if state.hub.unregister(session.user_id, reg.conn_id) {
         // Awaited, so a relay shutting down records when its users were last seen before it
         // closes the store; retried while the database is away (not once shutdown began).
+        let left_at = Some(tern_proto::now_ms());
         Box::pin(ops::announce_presence_retrying(
             &state,
             session.user_id,
-            true,
+            left_at,
         ))
         .await;
     }

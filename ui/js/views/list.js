@@ -21,6 +21,7 @@ import { isNotice, namesIn } from "../notices.js";
 import { badgeText, titleFor, totalUnread } from "../unread.js";
 import { reconcile } from "./keyed.js";
 import { avatarNode, fillAvatar, conversationKey } from "../avatars.js";
+import { isMuted } from "../mute.js";
 
 const rows = new Map();
 const requestRows = new Map();
@@ -89,7 +90,7 @@ function fill(li, { c, active, quiet, muted }) {
 
 const items = (list, quiet) => list.map((c) => ({
   key: c.conversation_id,
-  data: { c, active: c.conversation_id === state.open, quiet, muted: state.muted.has(c.conversation_id) },
+  data: { c, active: c.conversation_id === state.open, quiet, muted: isMuted(state.muted, c.conversation_id, Date.now()) },
 }));
 const same = (a, b) => a.c === b.c && a.active === b.active && a.muted === b.muted;
 

@@ -1,44 +1,44 @@
-// The open chat's mute menu in its header (a native <select>: keyboard and screen readers for
-// free): notifications on, mute for an hour, 8 hours, a day, a week, or until unmuted; while a
-// mute lasts, its first option says until when. Choices go to the shell (`set_muted`), which
-// keeps them; `state.muted` follows once the shell agreed. A timer drops each mute at its end
-// (the list's muted mark goes, the menu says notifications are on again); the shell stops
-// honouring it at the same moment by itself (settings.rs).
+// The open chat's mute button in its header and the menu it opens (the app's own menu,
+// context-menu.js: arrow keys, Enter, Escape): mute for an hour, 8 hours, a day, a week, or
+// until unmuted; Unmute first while a mute lasts. The button says what holds ("Mute", "Muted
+// until 15:30", "Muted"). Choices go to the shell (`set_muted`), which keeps them;
+// `state.muted` follows once the shell agreed. Mutes that end are dropped at their end: by a
+// timer (at most a minute long, since timers stand still while the machine sleeps) and when
+// the window comes back into view or focus. The shell stops honouring a mute at its end by
+// itself (settings.rs).
 
 import { call } from "../api.js";
-import { $, el } from "../dom.js";
+import { $ } from "../dom.js";
 import { errorText } from "../errors.js";
 import { state } from "../store.js";
-import { MUTE_CHOICES, muteRequest, isMuted, muteText, nextEnd, dropEnded } from "../mute.js";
+import { muteItems, muteRequest, isMuted, muteText, nextEnd, dropEnded } from "../mute.js";
+import { openMenu } from "./context-menu.js";
 import { drawList } from "./list.js";
 import { toast } from "./toast.js";
 
-/** The value of the option that names the mute in force (choosing it changes nothing). */
-const CURRENT = "current";
-/** setTimeout's longest wait (about 24.8 days); a longer mute is looked at again then. */
-const LONGEST_WAIT = 2 ** 31 - 1;
+/** The longest a timer waits before the ends are looked at again. */
+const LOOK_AGAIN = 60_000;
 
 let ending = null;
 
-/** Draw the menu for the open chat. */
+/** Draw the button for the open chat. */
 export function drawMute() {
-  const select = $("mute");
+  const button = $("mute");
   const id = state.open;
   const now = Date.now();
   const muted = id !== null && isMuted(state.muted, id, now);
-  const options = MUTE_CHOICES.map(({ value, label }) => {
-    const o = el("option", "", value === "" && muted ? "Unmute" : label);
-    o.value = value;
-    return o;
-  });
-  if (muted) {
-    const o = el("option", "", muteText(state.muted.get(id), now));
-    o.value = CURRENT;
-    options.unshift(o);
+  button.textContent = muted ? muteText(state.muted.get(id), now) : "Mute";
+  button.classList.toggle("on", muted);
+  button.setAttribute("aria-label", muted ? `${muteText(state.muted.get(id), now)}. Change notifications for this chat` : "Mute notifications for this chat");
+}
+
+/** Drop the mutes that have ended and redraw what showed them. */
+function dropNow() {
+  const ended = dropEnded(state.muted, Date.now());
+  if (ended.length) {
+    drawList();
+    if (ended.includes(state.open)) drawMute();
   }
-  select.replaceChildren(...options);
-  select.value = muted ? CURRENT : "";
-  select.classList.toggle("on", muted);
 }
 
 /** Set a timer for the soonest mute's end (again after every change). */
@@ -47,31 +47,37 @@ export function scheduleMuteEnds() {
   ending = null;
   const wait = nextEnd(state.muted, Date.now());
   if (wait === null) return;
-  ending = setTimeout(() => {
-    const ended = dropEnded(state.muted, Date.now());
-    if (ended.length) {
-      drawList();
-      if (ended.includes(state.open)) drawMute();
-    }
-    scheduleMuteEnds();
-  }, Math.min(wait, LONGEST_WAIT));
+  ending = setTimeout(() => { dropNow(); scheduleMuteEnds(); }, Math.min(wait, LOOK_AGAIN));
 }
 
-/** Answer the menu. */
+/** Apply the menu's choice `value` to conversation `id`. */
+function choose(id, value) {
+  const { muted, until } = muteRequest(value, Date.now());
+  call("set_muted", { conversationId: id, muted, until })
+    .then(() => {
+      if (muted) state.muted.set(id, until); else state.muted.delete(id);
+      scheduleMuteEnds();
+      drawList();
+    })
+    .catch((err) => toast(errorText(err)))
+    .finally(() => { if (state.open === id) drawMute(); });
+}
+
+/** Answer the button; look at the ends again when the window returns. */
 export function wireMute() {
-  $("mute").addEventListener("change", (e) => {
+  const button = $("mute");
+  button.addEventListener("click", () => {
     const id = state.open;
-    const value = e.target.value;
-    if (id === null || value === CURRENT) return;
-    const { muted, until } = muteRequest(value, Date.now());
-    call("set_muted", { conversationId: id, muted, until })
-      .then(() => {
-        if (muted) state.muted.set(id, until); else state.muted.delete(id);
-        scheduleMuteEnds();
-        drawList();
-      })
-      .catch((err) => toast(errorText(err)))
-      // Either way the menu shows what holds (if that chat still shows).
-      .finally(() => { if (state.open === id) drawMute(); });
+    if (id === null) return;
+    const r = button.getBoundingClientRect();
+    openMenu(muteItems(isMuted(state.muted, id, Date.now())), {
+      at: { x: r.right, y: r.bottom },
+      anchor: button,
+      label: "Notifications for this chat",
+      pick: (value) => choose(id, value),
+    });
   });
+  const again = () => { dropNow(); scheduleMuteEnds(); };
+  window.addEventListener("focus", again);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) again(); });
 }
