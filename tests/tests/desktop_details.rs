@@ -278,18 +278,27 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     let open = |title: &str| {
         format!("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === '{title}').click()")
     };
+    app.type_into("#composer", "half written").await;
     app.js(&open("bob")).await;
     app.wait_until(
-        "document.getElementById('chat-title').textContent === 'bob' && document.getElementById('reply-banner').hidden",
-        "no reply in bob's chat",
+        "document.getElementById('chat-title').textContent === 'bob' && document.getElementById('reply-banner').hidden && document.getElementById('composer').value === ''",
+        "no reply or draft in bob's chat",
+    )
+    .await;
+    // The group's row shows what was being written there, marked as a draft.
+    let burst_preview = "[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'Burst').querySelector('.preview')";
+    app.wait_until(
+        &format!("{burst_preview}.textContent === 'Draft: half written' && !!{burst_preview}.querySelector('.draft-mark')"),
+        "the group's draft in its row",
     )
     .await;
     app.js(&open("Burst")).await;
     app.wait_until(
-        "document.getElementById('chat-title').textContent === 'Burst' && !document.getElementById('reply-banner').hidden",
-        "the reply back with its chat",
+        &format!("document.getElementById('chat-title').textContent === 'Burst' && !document.getElementById('reply-banner').hidden && document.getElementById('composer').value === 'half written' && !{burst_preview}.querySelector('.draft-mark')"),
+        "the reply and draft back with their chat, the row showing its last message",
     )
     .await;
+    app.clear("#composer").await;
     app.click("#reply-cancel").await;
     app.wait_until(
         "document.getElementById('reply-banner').hidden",

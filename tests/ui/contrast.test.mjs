@@ -97,6 +97,8 @@ const PAIRS = [
   ["my message's time (opacity .8)", "mine-fg", "mine", TEXT, 0.8],
   ["read ticks on my message", "read", "mine", TEXT],
   ["error text", "danger", "bg", TEXT],
+  ["a draft's mark in the conversation list", "danger", "side", TEXT],
+  ["a draft's mark on a hovered row", "danger", "line", TEXT],
   ["danger menu item, focused", "danger", "line", TEXT],
   ["danger button, failed message, insecure warning", "danger-fg", "danger", TEXT],
   ["connection banner", "banner-fg", "banner-bg", TEXT],

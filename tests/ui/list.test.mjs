@@ -44,6 +44,8 @@ globalThis.document = { createElement: (t) => new Element(t), getElementById: (i
 
 const { drawList, wireList, activates } = await import("../../ui/js/views/list.js");
 const { state } = await import("../../ui/js/store.js");
+const { saveDraft } = await import("../../ui/js/drafts.js");
+const { MemoryStorage } = await import("./support/storage.mjs");
 
 const conv = (id, unread, title) => ({
   conversation_id: id, kind: "direct", title, members: [], created_at: id, last_message: null, unread, online: false, request: false,
@@ -156,4 +158,35 @@ test("each row starts with the conversation's avatar; a new picture (sha256) red
   drawList();
   assert.equal(a.dataset.sha, undefined, "removed: initials only");
   assert.equal(a.textContent, "BS");
+});
+
+test("another chat's draft stands in for its last message, marked; the open chat's does not", () => {
+  globalThis.localStorage = new MemoryStorage();
+  try {
+    state.userId = 1;
+    state.muted = new Map();
+    state.conversations = new Map([[8, conv(8, 0, "gina")], [9, conv(9, 2, "hal")]]);
+    saveDraft(1, 8, "half a thought", localStorage);
+    saveDraft(1, 9, "see you\n  at   noon", localStorage);
+    state.open = 8;
+    drawList();
+    const open = rowOf(8), other = rowOf(9);
+    assert.equal(open.querySelector(".preview").textContent, "No messages yet", "the open chat's draft is in its composer");
+    assert.equal(other.querySelector(".preview").textContent, "Draft: see you at noon");
+    assert.equal(other.querySelector(".draft-mark").textContent, "Draft: ");
+    assert.equal(other.getAttribute("aria-label"), "hal, draft, 2 unread");
+    // Switching chats: the one left shows its draft, the one opened its last message.
+    state.open = 9;
+    drawList();
+    assert.equal(rowOf(8).querySelector(".preview").textContent, "Draft: half a thought");
+    assert.equal(rowOf(9).querySelector(".preview").textContent, "No messages yet");
+    // Sent or emptied: gone from the row.
+    saveDraft(1, 8, "", localStorage);
+    drawList();
+    assert.equal(rowOf(8).querySelector(".preview").textContent, "No messages yet");
+    assert.equal(rowOf(8).querySelector(".draft-mark"), null);
+  } finally {
+    delete globalThis.localStorage;
+    state.open = null;
+  }
 });

@@ -3,7 +3,7 @@
 // sign-out, or deleting the account, forgets them along with the engine's cache: a draft is
 // message text too. Pure but for the storage, which tests pass in.
 
-import { draftKey } from "./drafts.js";
+import { draftKey, forgetRead } from "./drafts.js";
 import { lastOpenKey } from "./last-open.js";
 
 /** Forget everything kept for `userId`; other accounts' entries stay. Returns how many went. */
@@ -21,5 +21,7 @@ export function forgetAccount(userId, store = globalThis.localStorage) {
   for (const k of keys) {
     try { store.removeItem(k); forgotten++; } catch { /* unavailable: nothing to forget */ }
   }
+  // Drafts remembered from the storage went with it.
+  forgetRead(store);
   return forgotten;
 }

@@ -1,23 +1,53 @@
 // Drafts: what the user was writing in each conversation, kept when they switch chats (a
 // message typed for one chat is never sent to the next one opened) and across restarts, in the
-// webview's local storage, per account. A draft goes when the box is emptied or sent.
+// webview's local storage, per account. A draft goes when the box is emptied or sent. The
+// conversation list shows each other chat's draft in place of its last message ("Draft: …",
+// draftLine), so it asks for every row's draft whenever it redraws: what was read or written
+// here is remembered per storage, and the storage is read once per key.
 
 const PREFIX = "tern.draft.";
 
 /** The storage key of a draft (an account's conversation). */
 export const draftKey = (userId, conv) => `${PREFIX}${userId}.${conv}`;
 
+/** What each storage holds under the keys read or written here. */
+const known = new WeakMap();
+function memo(store) {
+  let m = known.get(store);
+  if (!m) { m = new Map(); known.set(store, m); }
+  return m;
+}
+
 /** The draft of `conv` for `userId`, or "". `store` defaults to localStorage (tests pass one). */
 export function loadDraft(userId, conv, store = globalThis.localStorage) {
   if (!store || userId == null || conv == null) return "";
-  try { return store.getItem(draftKey(userId, conv)) || ""; } catch { return ""; }
+  const key = draftKey(userId, conv), m = memo(store);
+  if (m.has(key)) return m.get(key);
+  let text = "";
+  try { text = store.getItem(key) || ""; } catch { /* unavailable: no draft */ }
+  m.set(key, text);
+  return text;
 }
 
 /** Keep `text` as the draft of `conv` (blank: forget it). */
 export function saveDraft(userId, conv, text, store = globalThis.localStorage) {
   if (!store || userId == null || conv == null) return;
+  const key = draftKey(userId, conv);
+  const kept = text && text.trim() ? text : "";
+  memo(store).set(key, kept);
   try {
-    if (text && text.trim()) store.setItem(draftKey(userId, conv), text);
-    else store.removeItem(draftKey(userId, conv));
+    if (kept) store.setItem(key, kept);
+    else store.removeItem(key);
   } catch { /* storage full or unavailable: the draft lives only in the box */ }
+}
+
+/** Forget what was read from `store` (its entries were removed other than by saveDraft). */
+export function forgetRead(store = globalThis.localStorage) {
+  if (store) known.delete(store);
+}
+
+/** A draft as one line for the conversation list: blanks collapsed, at most `max` characters. */
+export function draftLine(text, max = 120) {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -1,6 +1,7 @@
 // The conversation list: one row per conversation, keyed by its id, ordered by last activity;
 // the preview sums up the last message in a line ("🖼 Photo", "📎 name" for a bare file), with
-// the unread badge beside it in the row's right column ("99+" past 99: unread.js). The window
+// the unread badge beside it in the row's right column ("99+" past 99: unread.js). A chat
+// other than the open one with a draft shows it instead ("Draft: …", drafts.js). The window
 // title counts the list's unread messages: "(3) Tern". Message requests are listed apart
 // (#requests, under a "Message requests (N)" toggle, hidden when there are none) in the same
 // rows, but quiet: no unread badge, not counted in the title. A muted conversation's row shows
@@ -22,6 +23,7 @@ import { badgeText, titleFor, totalUnread } from "../unread.js";
 import { reconcile } from "./keyed.js";
 import { avatarNode, fillAvatar, conversationKey } from "../avatars.js";
 import { isMuted } from "../mute.js";
+import { loadDraft, draftLine } from "../drafts.js";
 
 const rows = new Map();
 const requestRows = new Map();
@@ -63,7 +65,7 @@ function mutedMark() {
   return m;
 }
 
-function fill(li, { c, active, quiet, muted }) {
+function fill(li, { c, active, quiet, muted, draft }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.setAttribute("role", "option");
@@ -76,7 +78,12 @@ function fill(li, { c, active, quiet, muted }) {
   p.title.textContent = c.title;
   p.muted.hidden = !muted;
   p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
-  p.preview.textContent = preview(c.last_message, c, state.userId);
+  if (draft) {
+    // What the user was writing here stands in for the last message, marked as theirs.
+    p.preview.replaceChildren(el("span", "draft-mark", "Draft: "), draft);
+  } else {
+    p.preview.textContent = preview(c.last_message, c, state.userId);
+  }
   // A request's count is the header's; its rows stay quiet.
   const unread = quiet ? 0 : c.unread;
   p.badge.hidden = !(unread > 0);
@@ -84,15 +91,22 @@ function fill(li, { c, active, quiet, muted }) {
   p.badge.className = muted ? "badge muted" : "badge";
   p.badge.textContent = unread > 0 ? badgeText(unread) : "";
   p.badge.setAttribute("aria-label", `${unread} unread`);
-  const notes = [c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", !quiet && unread ? `${unread} unread` : ""];
+  const notes = [c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", draft ? "draft" : "", !quiet && unread ? `${unread} unread` : ""];
   li.setAttribute("aria-label", [c.title, ...notes.filter(Boolean)].join(", "));
 }
 
+/** The draft a row shows: another chat's (the open one's is in the composer), not a request's. */
+const draftOf = (c, quiet) =>
+  quiet || c.conversation_id === state.open ? "" : draftLine(loadDraft(state.userId, c.conversation_id));
+
 const items = (list, quiet) => list.map((c) => ({
   key: c.conversation_id,
-  data: { c, active: c.conversation_id === state.open, quiet, muted: isMuted(state.muted, c.conversation_id, Date.now()) },
+  data: {
+    c, active: c.conversation_id === state.open, quiet, muted: isMuted(state.muted, c.conversation_id, Date.now()),
+    draft: draftOf(c, quiet),
+  },
 }));
-const same = (a, b) => a.c === b.c && a.active === b.active && a.muted === b.muted;
+const same = (a, b) => a.c === b.c && a.active === b.active && a.muted === b.muted && a.draft === b.draft;
 
 /** The requests' header: their number, folded or not. */
 function drawRequestsHead(n) {
