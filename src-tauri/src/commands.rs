@@ -29,6 +29,8 @@ pub struct Snapshot {
     muted: Vec<Mute>,
     /// Mentions stay silent in muted conversations too.
     mute_mentions: bool,
+    /// Conversations pinned to the top of the list, first shown first.
+    pinned: Vec<ConversationId>,
 }
 
 /// A conversation muted now, and until when (ms since the epoch; `None`: until unmuted).
@@ -105,6 +107,7 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
             })
             .collect(),
         mute_mentions: s.mute_mentions,
+        pinned: s.pinned.clone(),
     }
 }
 
@@ -435,6 +438,18 @@ pub fn set_muted(
             s.set_mute(conversation_id, muted, until);
         })
         .map(|_| ())
+}
+
+/// Pin conversations to the top of the list: `order` is the whole list of pins, first shown
+/// first (at most five, each once).
+#[tauri::command]
+pub fn set_pinned(state: State<'_, AppState>, order: Vec<ConversationId>) -> Res<()> {
+    let mut refused = None;
+    state.update_settings(|s| refused = s.set_pinned(order).err())?;
+    match refused {
+        Some(why) => Err(CmdError::new("invalid", why)),
+        None => Ok(()),
+    }
 }
 
 /// Tell the shell which conversation is on screen (notification policy).

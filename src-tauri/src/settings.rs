@@ -31,7 +31,13 @@ pub struct Settings {
     pub mute_ends: BTreeMap<ConversationId, Timestamp>,
     /// Mentions in a muted conversation stay silent too.
     pub mute_mentions: bool,
+    /// Conversations pinned to the top of the list, in the order shown (at most
+    /// [`MAX_PINNED`]).
+    pub pinned: Vec<ConversationId>,
 }
+
+/// How many conversations can be pinned (the UI's `pins.js` says the same).
+pub const MAX_PINNED: usize = 5;
 
 impl Settings {
     /// Load from `path`; a missing or unreadable file gives defaults.
@@ -94,6 +100,19 @@ impl Settings {
         !ended.is_empty()
     }
 
+    /// Pin `order` (the whole list, first shown first), or say why not.
+    pub fn set_pinned(&mut self, order: Vec<ConversationId>) -> Result<(), String> {
+        if order.len() > MAX_PINNED {
+            return Err(format!("You can pin up to {MAX_PINNED} chats."));
+        }
+        let distinct: BTreeSet<_> = order.iter().collect();
+        if distinct.len() != order.len() {
+            return Err("A chat can be pinned only once.".into());
+        }
+        self.pinned = order;
+        Ok(())
+    }
+
     /// Whether clear text to a remote relay is acceptable.
     pub fn clear_text(&self) -> ClearText {
         if self.allow_insecure_relay {
@@ -128,6 +147,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             mute_mentions: true,
+            pinned: vec![ConversationId(7), ConversationId(3)],
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path), s);
@@ -170,6 +190,19 @@ mod tests {
         assert!(s.is_muted(c1, 1_000_000));
         s.set_mute(c1, false, None);
         assert!(!s.is_muted(c1, 0) && s.mute_ends.is_empty());
+    }
+
+    #[test]
+    fn pins_keep_their_order_at_most_five_each_once() {
+        let mut s = Settings::default();
+        let ids = |v: &[i64]| v.iter().map(|i| ConversationId(*i)).collect::<Vec<_>>();
+        s.set_pinned(ids(&[4, 2, 9])).unwrap();
+        assert_eq!(s.pinned, ids(&[4, 2, 9]));
+        assert!(s.set_pinned(ids(&[1, 2, 3, 4, 5, 6])).is_err());
+        assert!(s.set_pinned(ids(&[1, 1])).is_err());
+        assert_eq!(s.pinned, ids(&[4, 2, 9]), "a refused order changes nothing");
+        s.set_pinned(Vec::new()).unwrap();
+        assert!(s.pinned.is_empty());
     }
 
     #[cfg(unix)]

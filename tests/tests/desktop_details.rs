@@ -369,6 +369,57 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
     assert_eq!(mute_end(), None, "muted for good: no end");
+
+    // A row's own menu (right-click) pins bob's chat to the top, marked, and keeps it there
+    // when the group has newer news; the shell keeps the pin. The menu keys on a focused row
+    // open it too, and unpinning gives the list back its order by activity.
+    let rows = "[...document.querySelectorAll('#conversations .conv')]";
+    app.js(&format!("const li = {rows}.find(c => c.querySelector('.title').textContent === 'bob'); const r = li.getBoundingClientRect(); li.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")).await;
+    app.wait_until(
+        "!document.getElementById('context-menu').hidden && !!document.querySelector('#context-menu .menu-item[data-action=\"pin\"]')",
+        "the row's menu",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"pin\"]")
+        .await;
+    let first_is =
+        |title: &str| format!("{rows}[0].querySelector('.title').textContent === '{title}'");
+    app.wait_until(
+        &format!(
+            "{} && !{rows}[0].querySelector('.pinned-mark').hidden",
+            first_is("bob")
+        ),
+        "bob's chat pinned first",
+    )
+    .await;
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings_file).unwrap()).unwrap();
+    assert_eq!(
+        settings["pinned"],
+        serde_json::json!([conv.0]),
+        "the shell keeps the pin"
+    );
+    bob.send(group, "newer news").await.unwrap();
+    app.wait_until(
+        &format!("{rows}.some(c => c.querySelector('.title').textContent === 'Burst' && c.querySelector('.preview').textContent.includes('newer news'))"),
+        "the group's news",
+    )
+    .await;
+    assert_eq!(
+        app.js(&format!("return {}", first_is("bob"))).await,
+        serde_json::json!(true),
+        "the pinned chat stays first"
+    );
+    app.js(&format!("const li = {rows}[0]; li.focus(); li.dispatchEvent(new KeyboardEvent('keydown', {{key: 'F10', shiftKey: true, bubbles: true, cancelable: true}}));")).await;
+    app.wait_until(
+        "!!document.querySelector('#context-menu .menu-item[data-action=\"unpin\"]')",
+        "the menu by keyboard, offering to unpin",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"unpin\"]")
+        .await;
+    app.wait_until(&first_is("Burst"), "by activity again")
+        .await;
     app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent === 'online'",

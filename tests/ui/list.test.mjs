@@ -190,3 +190,21 @@ test("another chat's draft stands in for its last message, marked; the open chat
     state.open = null;
   }
 });
+
+test("pinned chats come first, in pin order, marked; requests never", () => {
+  state.muted = new Map();
+  state.open = null;
+  const recent = (id, at, title) => ({ ...conv(id, 0, title), last_message: { sent_at: at, body: "hi", mine: false } });
+  state.conversations = new Map([[10, recent(10, 300, "ivy")], [11, recent(11, 200, "jo")], [12, recent(12, 100, "kim")]]);
+  state.pinned = [12, 11];
+  drawList();
+  const order = ids.conversations.children.map((li) => li.dataset.id);
+  assert.deepEqual(order, [12, 11, 10]);
+  assert.equal(rowOf(12).querySelector(".pinned-mark").hidden, false);
+  assert.equal(rowOf(10).querySelector(".pinned-mark").hidden, true);
+  assert.equal(rowOf(11).getAttribute("aria-label"), "jo, pinned");
+  state.pinned = [];
+  drawList();
+  assert.deepEqual(ids.conversations.children.map((li) => li.dataset.id), [10, 11, 12], "by activity again");
+  assert.equal(rowOf(12).querySelector(".pinned-mark").hidden, true);
+});

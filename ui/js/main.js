@@ -19,6 +19,7 @@
 //   attachments.js  sizes, thumbnail boxes, previews (pure)
 //   notices.js      group notices ("alice added bob") in words (pure)
 //   mute.js         mute choices (an hour … for good), their ends (pure)
+//   pins.js         pinned chats first, at most five (pure)
 //   people.js       people found for a new chat: ranking, labels; the user's display name
 //   avatars.js      avatars: initials, colours, pictures read once (span.avatar)
 //   photos.js       setting the user's and a group's picture (Profile, Members dialogs)
@@ -27,7 +28,7 @@
 //   requests.js     a message request's bar, blocking from a chat   security.js their pure parts
 //   views/          list (and requests), chat, message row, bars standing in for the composer,
 //                   banner, sign-in, search, emoji picker, toasts, image viewer, context menu,
-//                   questions before acting (ask.js), the mute menu; keyed.js reconciles keyed rows
+//                   questions before acting (ask.js), the mute menu, a chat row's menu; keyed.js reconciles keyed rows
 
 import { wireDeleteAccount } from "./delete-account.js";
 import * as api from "./api.js";
@@ -54,6 +55,7 @@ import { wireMenu } from "./views/context-menu.js";
 import { openMessageMenu } from "./message-menu.js";
 import { wireSignOut } from "./signout.js";
 import { scheduleMuteEnds, wireMute } from "./views/mute-menu.js";
+import { wireRowMenu } from "./views/row-menu.js";
 import { wireWebview } from "./webview.js";
 
 /** Read the shell's settings (do-not-disturb, muted conversations, who is signed in). */
@@ -64,6 +66,7 @@ async function loadSettings() {
   if (typeof s.mute_mentions === "boolean") $("mute-mentions").checked = s.mute_mentions;
   // Each muted conversation with the end of its mute (null: until unmuted).
   state.muted = new Map((s.muted || []).map((m) => [m.conversation_id, m.until ?? null]));
+  state.pinned = Array.isArray(s.pinned) ? s.pinned : [];
   scheduleMuteEnds();
   // Muted rows are marked in the list; the open chat's mute menu follows.
   drawList();
@@ -119,6 +122,7 @@ function backToList() {
 function wire() {
   wireSignin(boot);
   wireList(openConversation);
+  wireRowMenu(openConversation);
   wireSearch(openAt);
   wireComposer();
   wireAttach();

@@ -19,6 +19,7 @@
 
 import { isNotice } from "./notices.js";
 import { displayName } from "./people.js";
+import { pinnedFirst } from "./pins.js";
 
 /** Everything the views draw. Mutated only by events.js, refresh.js and the actions. */
 export const state = {
@@ -45,7 +46,10 @@ export const state = {
   typing: new Map(),
   /** Conversation id → highest seq already marked read from here. */
   lastRead: new Map(),
+  /** Conversation id → when its mute ends (ms), or null: muted until unmuted (mute.js). */
   muted: new Map(),
+  /** Pinned conversation ids, in the order shown at the top of the list (pins.js). */
+  pinned: [],
   /** Attachments moving: `{ uploads: client id → progress, downloads: blob id → progress }`. */
   transfers: noTransfers(),
   /** The user's privacy settings and block list (the `privacy` command and event). */
@@ -68,12 +72,13 @@ export const ordered = (map) =>
 
 /**
  * The list split in two, each most recent first: `main`, the conversation list (its badges
- * count unread messages), and `requests`, message requests listed apart (quietly).
+ * count unread messages; the `pinned` ones first, in pin order), and `requests`, message
+ * requests listed apart (quietly).
  */
-export function listed(map) {
+export function listed(map, pinned = []) {
   const main = [], requests = [];
   for (const c of ordered(map)) (c.request ? requests : main).push(c);
-  return { main, requests };
+  return { main: pinnedFirst(main, pinned), requests };
 }
 
 /** The other member of a direct conversation. */

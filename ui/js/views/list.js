@@ -1,7 +1,8 @@
 // The conversation list: one row per conversation, keyed by its id, ordered by last activity;
 // the preview sums up the last message in a line ("🖼 Photo", "📎 name" for a bare file), with
 // the unread badge beside it in the row's right column ("99+" past 99: unread.js). A chat
-// other than the open one with a draft shows it instead ("Draft: …", drafts.js). The window
+// other than the open one with a draft shows it instead ("Draft: …", drafts.js). Pinned chats
+// (pins.js) come first, marked (span.pinned-mark); a row's own menu pins and mutes (row-menu.js). The window
 // title counts the list's unread messages: "(3) Tern". Message requests are listed apart
 // (#requests, under a "Message requests (N)" toggle, hidden when there are none) in the same
 // rows, but quiet: no unread badge, not counted in the title. A muted conversation's row shows
@@ -44,11 +45,11 @@ export function preview(m, c, me) {
 function parts(li) {
   if (!li._parts) {
     const p = {
-      avatar: avatarNode(null, "", "", "avatar-list"), dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mutedMark(),
+      avatar: avatarNode(null, "", "", "avatar-list"), dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mutedMark(), pinned: pinnedMark(),
       time: el("span", "time"), gap: el("span", "conv-gap"), preview: el("span", "preview"), badge: el("span", "badge"),
     };
     // The title keeps only the title's text (it is cut with an ellipsis, the mark is not).
-    p.name.append(p.title, p.muted);
+    p.name.append(p.title, p.muted, p.pinned);
     li.replaceChildren(p.avatar, p.dot, p.name, p.time, p.gap, p.preview, p.badge);
     li._parts = p;
   }
@@ -65,7 +66,17 @@ function mutedMark() {
   return m;
 }
 
-function fill(li, { c, active, quiet, muted, draft }) {
+/** The mark of a pinned conversation (a pin, drawn as text). */
+function pinnedMark() {
+  const m = el("span", "pinned-mark", "📌\uFE0E");
+  m.title = "Pinned";
+  m.setAttribute("role", "img");
+  m.setAttribute("aria-label", "Pinned");
+  m.hidden = true;
+  return m;
+}
+
+function fill(li, { c, active, quiet, muted, draft, pinned }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.setAttribute("role", "option");
@@ -77,6 +88,7 @@ function fill(li, { c, active, quiet, muted, draft }) {
   p.dot.setAttribute("aria-hidden", "true");
   p.title.textContent = c.title;
   p.muted.hidden = !muted;
+  p.pinned.hidden = !pinned;
   p.time.textContent = c.last_message ? time(c.last_message.sent_at) : "";
   if (draft) {
     // What the user was writing here stands in for the last message, marked as theirs.
@@ -91,7 +103,7 @@ function fill(li, { c, active, quiet, muted, draft }) {
   p.badge.className = muted ? "badge muted" : "badge";
   p.badge.textContent = unread > 0 ? badgeText(unread) : "";
   p.badge.setAttribute("aria-label", `${unread} unread`);
-  const notes = [c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", draft ? "draft" : "", !quiet && unread ? `${unread} unread` : ""];
+  const notes = [pinned ? "pinned" : "", c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", draft ? "draft" : "", !quiet && unread ? `${unread} unread` : ""];
   li.setAttribute("aria-label", [c.title, ...notes.filter(Boolean)].join(", "));
 }
 
@@ -103,10 +115,11 @@ const items = (list, quiet) => list.map((c) => ({
   key: c.conversation_id,
   data: {
     c, active: c.conversation_id === state.open, quiet, muted: isMuted(state.muted, c.conversation_id, Date.now()),
-    draft: draftOf(c, quiet),
+    draft: draftOf(c, quiet), pinned: !quiet && state.pinned.includes(c.conversation_id),
   },
 }));
-const same = (a, b) => a.c === b.c && a.active === b.active && a.muted === b.muted && a.draft === b.draft;
+const same = (a, b) =>
+  a.c === b.c && a.active === b.active && a.muted === b.muted && a.draft === b.draft && a.pinned === b.pinned;
 
 /** The requests' header: their number, folded or not. */
 function drawRequestsHead(n) {
@@ -129,7 +142,7 @@ export function onUnreadTotal(fn) {
 
 /** Bring the lists in line with the store. */
 export function drawList() {
-  const { main, requests } = listed(state.conversations);
+  const { main, requests } = listed(state.conversations, state.pinned);
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
   tabStop($("conversations"));

@@ -50,8 +50,8 @@ export function scheduleMuteEnds() {
   ending = setTimeout(() => { dropNow(); scheduleMuteEnds(); }, Math.min(wait, LOOK_AGAIN));
 }
 
-/** Apply the menu's choice `value` to conversation `id`. */
-function choose(id, value) {
+/** Apply a mute choice `value` (mute.js: UNMUTE or a duration) to conversation `id`. */
+export function chooseMute(id, value) {
   const { muted, until } = muteRequest(value, Date.now());
   call("set_muted", { conversationId: id, muted, until })
     .then(() => {
@@ -74,7 +74,7 @@ export function wireMute() {
       at: { x: r.right, y: r.bottom },
       anchor: button,
       label: "Notifications for this chat",
-      pick: (value) => choose(id, value),
+      pick: (value) => chooseMute(id, value),
     });
   });
   const again = () => { dropNow(); scheduleMuteEnds(); };

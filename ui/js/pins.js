@@ -1,0 +1,27 @@
+// Pinned chats (pure; tested in node): up to five conversations the user keeps at the top of the
+// list, in the order pinned (the latest first), above the rest ordered by activity. The shell
+// keeps the order in this device's settings (`set_pinned`); message requests are never pinned.
+
+/** How many chats can be pinned, as Telegram allows. */
+export const MAX_PINNED = 5;
+
+/**
+ * The pins after pinning (`pin`) or unpinning conversation `id`, dropping pins of conversations
+ * no longer listed (`present`: anything with `has(id)`); null when pinning would pass
+ * MAX_PINNED.
+ */
+export function repin(pinned, id, pin, present) {
+  const kept = pinned.filter((p) => p !== id && present.has(p));
+  if (!pin) return kept;
+  if (kept.length >= MAX_PINNED) return null;
+  return [id, ...kept];
+}
+
+/** `list` (conversations, most recent first) with the pinned ones first, in pin order. */
+export function pinnedFirst(list, pinned) {
+  if (!pinned.length) return list;
+  const byId = new Map(list.map((c) => [c.conversation_id, c]));
+  const top = pinned.map((id) => byId.get(id)).filter(Boolean);
+  const set = new Set(top);
+  return [...top, ...list.filter((c) => !set.has(c))];
+}

@@ -1,0 +1,74 @@
+// A conversation row's own menu (the app's menu, context-menu.js), opened by a right-click on
+// the row or, with the row focused, the ContextMenu key or Shift+F10: Open, Pin to top / Unpin
+// (pins.js, at most five; the shell keeps them), Mute… (the mute choices, mute-menu.js) or
+// Unmute. Message requests have no such menu: they are answered in their chat.
+
+import { call } from "../api.js";
+import { errorText } from "../errors.js";
+import { state } from "../store.js";
+import { isMuted, muteItems, UNMUTE } from "../mute.js";
+import { MAX_PINNED, repin } from "../pins.js";
+import { openMenu } from "./context-menu.js";
+import { drawList } from "./list.js";
+import { chooseMute } from "./mute-menu.js";
+import { toast } from "./toast.js";
+
+/** When the keyboard last opened a row's menu: the `contextmenu` event the webview may send
+ *  for the same key press must not open it again at the pointer. */
+let menuByKey = 0;
+
+/** Pin or unpin conversation `id`. */
+function setPinned(id, pin) {
+  const next = repin(state.pinned, id, pin, state.conversations);
+  if (next === null) {
+    toast(`You can pin up to ${MAX_PINNED} chats. Unpin one first.`);
+    return;
+  }
+  call("set_pinned", { order: next })
+    .then(() => { state.pinned = next; drawList(); })
+    .catch((err) => toast(errorText(err)));
+}
+
+/** Open the menu of the row `li` (conversation `id`) at `at` (the pointer) or beside the row. */
+function openRowMenu(id, li, at, open) {
+  const c = state.conversations.get(id);
+  if (!c || c.request) return;
+  const pinned = state.pinned.includes(id);
+  const muted = isMuted(state.muted, id, Date.now());
+  const items = [
+    { action: "open", label: "Open" },
+    { action: pinned ? "unpin" : "pin", label: pinned ? "Unpin" : "Pin to top" },
+    muted ? { action: UNMUTE, label: "Unmute" } : { action: "mute", label: "Mute…" },
+  ];
+  openMenu(items, {
+    at, anchor: li, label: `${c.title}: chat actions`,
+    pick: (action) => {
+      if (action === "open") open(id);
+      else if (action === "pin" || action === "unpin") setPinned(id, action === "pin");
+      else if (action === UNMUTE) chooseMute(id, UNMUTE);
+      else if (action === "mute") {
+        openMenu(muteItems(false), { at, anchor: li, label: `Mute ${c.title}`, pick: (value) => chooseMute(id, value) });
+      }
+    },
+  });
+}
+
+/** Answer right-clicks and the menu keys on the conversation list's rows; `open(id)` opens one. */
+export function wireRowMenu(open) {
+  const ul = document.getElementById("conversations");
+  const rowOf = (e) => e.target.closest("li.conv");
+  ul.addEventListener("contextmenu", (e) => {
+    const li = rowOf(e);
+    if (!li) return;
+    e.preventDefault();
+    if (Date.now() - menuByKey < 500) return;
+    openRowMenu(Number(li.dataset.id), li, { x: e.clientX, y: e.clientY }, open);
+  });
+  ul.addEventListener("keydown", (e) => {
+    const li = rowOf(e);
+    if (!li || !(e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey))) return;
+    e.preventDefault();
+    menuByKey = Date.now();
+    openRowMenu(Number(li.dataset.id), li, null, open);
+  });
+}
