@@ -434,6 +434,37 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         serde_json::json!(true),
         "a message's time has its full date"
     );
+    // With bob's chat open, news in the group waits unread; the group row's menu marks it read
+    // without opening it, and bob sees it read.
+    let read_news = bob.send(group, "read me later").await.unwrap().client_id;
+    let burst_badge = format!("{rows}.find(c => c.querySelector('.title').textContent === 'Burst').querySelector('.badge')");
+    app.wait_until(
+        &format!("!{burst_badge}.hidden"),
+        "unread news in the group",
+    )
+    .await;
+    app.js(&format!("const li = {rows}.find(c => c.querySelector('.title').textContent === 'Burst'); const r = li.getBoundingClientRect(); li.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")).await;
+    app.wait_until(
+        "!!document.querySelector('#context-menu .menu-item[data-action=\"read\"]')",
+        "the row's menu offers to mark it read",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"read\"]")
+        .await;
+    app.wait_until(&format!("{burst_badge}.hidden"), "the group read")
+        .await;
+    assert_eq!(
+        app.js("return document.getElementById('chat-title').textContent")
+            .await,
+        serde_json::json!("bob"),
+        "still in bob's chat"
+    );
+    eventually("bob sees his group message read", || async {
+        bob.messages(group, None, 5).await.unwrap().iter().any(|m| {
+            m.client_id == read_news && matches!(m.status, tern_client::MessageStatus::Read)
+        })
+    })
+    .await;
     bob.shutdown().await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent.startsWith('last seen')",

@@ -1,5 +1,6 @@
 // A conversation row's own menu (the app's menu, context-menu.js), opened by a right-click on
-// the row or, with the row focused, the ContextMenu key or Shift+F10: Open, Pin to top / Unpin
+// the row or, with the row focused, the ContextMenu key or Shift+F10: Open, Mark as read (when
+// something is unread: up to its newest message, without opening it), Pin to top / Unpin
 // (pins.js, at most five; the shell keeps them), Mute… (the mute choices, mute-menu.js) or
 // Unmute. Message requests have no such menu: they are answered in their chat.
 
@@ -8,13 +9,14 @@ import { errorText } from "../errors.js";
 import { state } from "../store.js";
 import { isMuted, muteItems, UNMUTE } from "../mute.js";
 import { MAX_PINNED, repin } from "../pins.js";
-import { openMenu } from "./context-menu.js";
+import { menuOpen, openMenu } from "./context-menu.js";
 import { drawList } from "./list.js";
 import { chooseMute } from "./mute-menu.js";
 import { toast } from "./toast.js";
 
 /** When the keyboard last opened a row's menu: the `contextmenu` event the webview may send
- *  for the same key press must not open it again at the pointer. */
+ *  for the same key press (while that menu is still open) must not open it again at the
+ *  pointer. */
 let menuByKey = 0;
 
 /** Pin or unpin conversation `id`. */
@@ -29,6 +31,13 @@ function setPinned(id, pin) {
     .catch((err) => toast(errorText(err)));
 }
 
+/** Mark conversation `id` read up to its newest message; the list follows the engine's event. */
+function markRead(id) {
+  const c = state.conversations.get(id);
+  if (!c || !Number.isFinite(c.last_seq)) return;
+  call("mark_read", { conversationId: id, seq: c.last_seq }).catch((err) => toast(errorText(err)));
+}
+
 /** Open the menu of the row `li` (conversation `id`) at `at` (the pointer) or beside the row. */
 function openRowMenu(id, li, at, open) {
   const c = state.conversations.get(id);
@@ -37,6 +46,7 @@ function openRowMenu(id, li, at, open) {
   const muted = isMuted(state.muted, id, Date.now());
   const items = [
     { action: "open", label: "Open" },
+    ...(c.unread > 0 ? [{ action: "read", label: "Mark as read" }] : []),
     { action: pinned ? "unpin" : "pin", label: pinned ? "Unpin" : "Pin to top" },
     muted ? { action: UNMUTE, label: "Unmute" } : { action: "mute", label: "Mute…" },
   ];
@@ -44,6 +54,7 @@ function openRowMenu(id, li, at, open) {
     at, anchor: li, label: `${c.title}: chat actions`,
     pick: (action) => {
       if (action === "open") open(id);
+      else if (action === "read") markRead(id);
       else if (action === "pin" || action === "unpin") setPinned(id, action === "pin");
       else if (action === UNMUTE) chooseMute(id, UNMUTE);
       else if (action === "mute") {
@@ -61,7 +72,7 @@ export function wireRowMenu(open) {
     const li = rowOf(e);
     if (!li) return;
     e.preventDefault();
-    if (Date.now() - menuByKey < 500) return;
+    if (menuOpen() && Date.now() - menuByKey < 500) return;
     openRowMenu(Number(li.dataset.id), li, { x: e.clientX, y: e.clientY }, open);
   });
   ul.addEventListener("keydown", (e) => {
