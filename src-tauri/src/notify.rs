@@ -8,7 +8,8 @@
 //! one: its count shows quietly in the list until the user accepts.
 //!
 //! A burst is one notification per conversation, updated in place at most once a second
-//! ([`crate::coalesce`]); clicking it shows the window with that conversation open.
+//! ([`crate::coalesce`]); clicking it shows the window with that conversation open, and its
+//! "Mark as read" button marks read what it shows without opening anything.
 //!
 //! Title and body are other people's text (usernames, group names, message bodies), and the
 //! freedesktop notification spec reads the body as markup (`<b>`, `<a href>`, `<img>`). Both
@@ -171,7 +172,9 @@ impl Notifier {
             .body(&escape_markup(&preview(body)))
             .icon(app_icon(app))
             .hint(notify_rust::Hint::DesktopEntry(DESKTOP_ENTRY.into()))
-            .action("default", "Open");
+            .action("default", "Open")
+            // A button on servers that show actions (GNOME, KDE): read without opening.
+            .action(MARK_READ, "Mark as read");
         // Where the server takes a reply typed into the notification (KDE Plasma's protocol;
         // heard by [`crate::replies`]).
         if inline_reply_supported() {
@@ -208,18 +211,46 @@ impl Notifier {
             return;
         }
         let app = app.clone();
-        handle.wait_for_action(|action| {
-            if action == "default" {
+        handle.wait_for_action(|action| match action {
+            "default" => {
                 crate::window::show_window(&app);
                 let _ = app.emit(
                     EVENT,
                     serde_json::json!({"event": "open_conversation", "conversation_id": conv}),
                 );
             }
+            MARK_READ => self.mark_read(&app, id),
+            _ => {}
         });
         self.coalescer.lock().unwrap().closed(conv, id);
     }
 }
+
+impl Notifier {
+    /// The user chose "Mark as read" on notification `id`: what it shows now (its latest
+    /// update) is read, and only that, as when answering it ([`crate::replies`]).
+    fn mark_read(&self, app: &AppHandle, id: u32) {
+        let Some(Shown {
+            conv,
+            upto: Some(upto),
+            ..
+        }) = self.shown(id)
+        else {
+            return;
+        };
+        let Some(client) = app.state::<crate::state::AppState>().try_client() else {
+            return;
+        };
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = client.mark_read(conv, upto).await {
+                tracing::warn!(error = %e, "could not mark read from a notification");
+            }
+        });
+    }
+}
+
+/// The notification action that marks its messages read.
+const MARK_READ: &str = "mark-read";
 
 /// The installed desktop entry (`Tern.desktop`): servers take the app's name and icon from it.
 const DESKTOP_ENTRY: &str = "Tern";

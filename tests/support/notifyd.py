@@ -8,7 +8,9 @@ notification by calling the extra `Click(id)` method (for example with dbus-send
 then emits ActionInvoked(id, "default") as a real server does when the user clicks. It also
 offers inline replies the way KDE Plasma does (capability "inline-reply"; the extra method
 `Reply(id, text)` emits NotificationReplied(id, text) as the server does when the user types a
-reply into the notification). A CloseNotification call is logged as {"closed": id}.
+reply into the notification). `Invoke(id, action)` emits ActionInvoked(id, action), as a server
+does when the user presses one of the notification's buttons. A CloseNotification call is
+logged as {"closed": id}.
 Usage: notifyd.py LOGFILE  (prints "ready" once the name is owned).
 """
 import json
@@ -51,6 +53,11 @@ class Daemon(dbus.service.Object):
     @dbus.service.method("org.freedesktop.Notifications", in_signature="u")
     def Click(self, nid):
         self.ActionInvoked(nid, "default")
+        self.NotificationClosed(nid, 2)
+
+    @dbus.service.method("org.freedesktop.Notifications", in_signature="us")
+    def Invoke(self, nid, action):
+        self.ActionInvoked(nid, action)
         self.NotificationClosed(nid, 2)
 
     @dbus.service.signal("org.freedesktop.Notifications", signature="us")
