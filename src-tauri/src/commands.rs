@@ -10,6 +10,7 @@ use tern_proto::{ConversationId, ConversationInfo, Seq};
 
 use crate::error::CmdError;
 use crate::events;
+use crate::settings::account_key;
 use crate::state::{AppState, Session};
 
 type Res<T> = Result<T, CmdError>;
@@ -82,6 +83,10 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
     let s = state.settings.lock().unwrap().clone();
     let client = state.try_client();
     let mutes = s.mutes(tern_proto::now_ms());
+    let pinned_now = client
+        .as_ref()
+        .map(|c| s.pinned_by(&account_key(c.config().relay.as_str(), c.user_id())))
+        .unwrap_or_default();
     Snapshot {
         relay: s
             .relay
@@ -107,7 +112,7 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
             })
             .collect(),
         mute_mentions: s.mute_mentions,
-        pinned: s.pinned.clone(),
+        pinned: pinned_now,
     }
 }
 
@@ -440,12 +445,14 @@ pub fn set_muted(
         .map(|_| ())
 }
 
-/// Pin conversations to the top of the list: `order` is the whole list of pins, first shown
-/// first (at most five, each once).
+/// Pin conversations to the top of the signed-in account's list: `order` is the whole list of
+/// its pins, first shown first (at most five, each once).
 #[tauri::command]
 pub fn set_pinned(state: State<'_, AppState>, order: Vec<ConversationId>) -> Res<()> {
+    let client = state.client()?;
+    let account = account_key(client.config().relay.as_str(), client.user_id());
     let mut refused = None;
-    state.update_settings(|s| refused = s.set_pinned(order).err())?;
+    state.update_settings(|s| refused = s.set_pinned(&account, order).err())?;
     match refused {
         Some(why) => Err(CmdError::new("invalid", why)),
         None => Ok(()),

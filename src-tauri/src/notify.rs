@@ -219,7 +219,11 @@ impl Notifier {
                     serde_json::json!({"event": "open_conversation", "conversation_id": conv}),
                 );
             }
-            MARK_READ => self.mark_read(&app, id),
+            MARK_READ => {
+                self.mark_read(&app, id);
+                // Servers mostly close it themselves; one that keeps it shows nothing stale.
+                withdraw(id);
+            }
             _ => {}
         });
         self.coalescer.lock().unwrap().closed(conv, id);
@@ -236,6 +240,7 @@ impl Notifier {
             ..
         }) = self.shown(id)
         else {
+            tracing::info!("Mark as read on a notification with nothing stored to mark; ignored");
             return;
         };
         let Some(client) = app.state::<crate::state::AppState>().try_client() else {

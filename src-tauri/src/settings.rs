@@ -1,5 +1,6 @@
-//! Settings that outlive a run: relay address, last account, do-not-disturb and muted
-//! conversations (for good, or until a time: an hour, a day, a week…). Stored as JSON in the app's config folder; never holds a secret (the token
+//! Settings that outlive a run: relay address, last account, do-not-disturb, muted
+//! conversations (for good, or until a time: an hour, a day, a week…) and pinned ones (per
+//! account). Stored as JSON in the app's config folder; never holds a secret (the token
 //! is in the OS keychain). The file is private (`0600` in a `0700` folder on unix): it names
 //! the account and its relay.
 
@@ -32,8 +33,13 @@ pub struct Settings {
     /// Mentions in a muted conversation stay silent too.
     pub mute_mentions: bool,
     /// Conversations pinned to the top of the list, in the order shown (at most
-    /// [`MAX_PINNED`]).
-    pub pinned: Vec<ConversationId>,
+    /// [`MAX_PINNED`]), per account ([`account_key`]): conversation ids are an account's own.
+    pub pinned: BTreeMap<String, Vec<ConversationId>>,
+}
+
+/// The key of an account's entries: its user id at its relay.
+pub fn account_key(relay: &str, user: tern_proto::UserId) -> String {
+    format!("{}@{relay}", user.0)
 }
 
 /// How many conversations can be pinned (the UI's `pins.js` says the same).
@@ -100,8 +106,13 @@ impl Settings {
         !ended.is_empty()
     }
 
-    /// Pin `order` (the whole list, first shown first), or say why not.
-    pub fn set_pinned(&mut self, order: Vec<ConversationId>) -> Result<(), String> {
+    /// The conversations `account` pinned, first shown first.
+    pub fn pinned_by(&self, account: &str) -> Vec<ConversationId> {
+        self.pinned.get(account).cloned().unwrap_or_default()
+    }
+
+    /// Pin `order` for `account` (the whole list, first shown first), or say why not.
+    pub fn set_pinned(&mut self, account: &str, order: Vec<ConversationId>) -> Result<(), String> {
         if order.len() > MAX_PINNED {
             return Err(format!("You can pin up to {MAX_PINNED} chats."));
         }
@@ -109,7 +120,11 @@ impl Settings {
         if distinct.len() != order.len() {
             return Err("A chat can be pinned only once.".into());
         }
-        self.pinned = order;
+        if order.is_empty() {
+            self.pinned.remove(account);
+        } else {
+            self.pinned.insert(account.to_owned(), order);
+        }
         Ok(())
     }
 
@@ -147,7 +162,12 @@ mod tests {
                 .into_iter()
                 .collect(),
             mute_mentions: true,
-            pinned: vec![ConversationId(7), ConversationId(3)],
+            pinned: [(
+                "2@http://relay:7878".to_owned(),
+                vec![ConversationId(7), ConversationId(3)],
+            )]
+            .into_iter()
+            .collect(),
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path), s);
@@ -193,16 +213,27 @@ mod tests {
     }
 
     #[test]
-    fn pins_keep_their_order_at_most_five_each_once() {
+    fn pins_keep_their_order_at_most_five_each_once_per_account() {
         let mut s = Settings::default();
         let ids = |v: &[i64]| v.iter().map(|i| ConversationId(*i)).collect::<Vec<_>>();
-        s.set_pinned(ids(&[4, 2, 9])).unwrap();
-        assert_eq!(s.pinned, ids(&[4, 2, 9]));
-        assert!(s.set_pinned(ids(&[1, 2, 3, 4, 5, 6])).is_err());
-        assert!(s.set_pinned(ids(&[1, 1])).is_err());
-        assert_eq!(s.pinned, ids(&[4, 2, 9]), "a refused order changes nothing");
-        s.set_pinned(Vec::new()).unwrap();
-        assert!(s.pinned.is_empty());
+        let (a, b) = (
+            account_key("https://r.example", tern_proto::UserId(1)),
+            account_key("https://r.example", tern_proto::UserId(2)),
+        );
+        s.set_pinned(&a, ids(&[4, 2, 9])).unwrap();
+        s.set_pinned(&b, ids(&[4])).unwrap();
+        assert_eq!(s.pinned_by(&a), ids(&[4, 2, 9]));
+        assert_eq!(s.pinned_by(&b), ids(&[4]), "each account its own");
+        assert!(s.set_pinned(&a, ids(&[1, 2, 3, 4, 5, 6])).is_err());
+        assert!(s.set_pinned(&a, ids(&[1, 1])).is_err());
+        assert_eq!(
+            s.pinned_by(&a),
+            ids(&[4, 2, 9]),
+            "a refused order changes nothing"
+        );
+        s.set_pinned(&a, Vec::new()).unwrap();
+        assert!(s.pinned_by(&a).is_empty());
+        assert_eq!(s.pinned_by(&b), ids(&[4]));
     }
 
     #[cfg(unix)]

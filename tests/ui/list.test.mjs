@@ -195,11 +195,15 @@ test("pinned chats come first, in pin order, marked; requests never", () => {
   state.muted = new Map();
   state.open = null;
   const recent = (id, at, title) => ({ ...conv(id, 0, title), last_message: { sent_at: at, body: "hi", mine: false } });
-  state.conversations = new Map([[10, recent(10, 300, "ivy")], [11, recent(11, 200, "jo")], [12, recent(12, 100, "kim")]]);
-  state.pinned = [12, 11];
+  const request = { ...recent(13, 50, "lee"), request: true };
+  state.conversations = new Map([[10, recent(10, 300, "ivy")], [11, recent(11, 200, "jo")], [12, recent(12, 100, "kim")], [13, request]]);
+  state.pinned = [12, 13, 11];
   drawList();
   const order = ids.conversations.children.map((li) => li.dataset.id);
-  assert.deepEqual(order, [12, 11, 10]);
+  assert.deepEqual(order, [12, 11, 10], "a request stays with the requests, pin or not");
+  const asked = ids.requests.children.find((li) => li.dataset.id === 13);
+  assert.equal(asked.querySelector(".pinned-mark").hidden, true);
+  assert.equal(asked.getAttribute("aria-label"), "lee, message request");
   assert.equal(rowOf(12).querySelector(".pinned-mark").hidden, false);
   assert.equal(rowOf(10).querySelector(".pinned-mark").hidden, true);
   assert.equal(rowOf(11).getAttribute("aria-label"), "jo, pinned");

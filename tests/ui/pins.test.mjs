@@ -14,6 +14,7 @@ test("the latest pin goes first; unpinning keeps the others' order", () => {
   assert.deepEqual(repin(pins, 3, true, present), [3, 5], "pinned again: first again");
   assert.deepEqual(repin(pins, 5, false, present), [3]);
   assert.deepEqual(repin(pins, 9, false, present), [5, 3], "unpinning what was not pinned");
+  assert.deepEqual(repin(pins, 9, true, present), [5, 3], "a chat not in the list is not pinned");
 });
 
 test("at most five, and pins of chats gone from the list do not count", () => {

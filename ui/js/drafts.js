@@ -49,5 +49,7 @@ export function forgetRead(store = globalThis.localStorage) {
 /** A draft as one line for the conversation list: blanks collapsed, at most `max` characters. */
 export function draftLine(text, max = 120) {
   const line = text.replace(/\s+/g, " ").trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  // Cut by code points, so an emoji is never split in half.
+  const points = Array.from(line);
+  return points.length > max ? `${points.slice(0, max - 1).join("")}…` : line;
 }

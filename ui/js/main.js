@@ -20,6 +20,8 @@
 //   notices.js      group notices ("alice added bob") in words (pure)
 //   mute.js         mute choices (an hour … for good), their ends (pure)
 //   pins.js         pinned chats first, at most five (pure)
+//   drafts.js       drafts per chat, read once (pure but for storage)   device-data.js  forgetting them
+//   dom.js          element helpers, a message's time
 //   people.js       people found for a new chat: ranking, labels; the user's display name
 //   avatars.js      avatars: initials, colours, pictures read once (span.avatar)
 //   photos.js       setting the user's and a group's picture (Profile, Members dialogs)
@@ -58,7 +60,7 @@ import { scheduleMuteEnds, wireMute } from "./views/mute-menu.js";
 import { wireRowMenu } from "./views/row-menu.js";
 import { wireWebview } from "./webview.js";
 
-/** Read the shell's settings (do-not-disturb, muted conversations, who is signed in). */
+/** Read the shell's settings (do-not-disturb, muted and pinned conversations, who is signed in). */
 async function loadSettings() {
   const s = await api.call("app_state");
   $("dnd").checked = s.do_not_disturb;

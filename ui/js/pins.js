@@ -7,12 +7,13 @@ export const MAX_PINNED = 5;
 
 /**
  * The pins after pinning (`pin`) or unpinning conversation `id`, dropping pins of conversations
- * no longer listed (`present`: anything with `has(id)`); null when pinning would pass
- * MAX_PINNED.
+ * no longer in the list (`present`: anything with `has(id)`, the list's ids, requests not
+ * among them); null when pinning would pass MAX_PINNED. A conversation not in the list is not
+ * pinned.
  */
 export function repin(pinned, id, pin, present) {
   const kept = pinned.filter((p) => p !== id && present.has(p));
-  if (!pin) return kept;
+  if (!pin || !present.has(id)) return kept;
   if (kept.length >= MAX_PINNED) return null;
   return [id, ...kept];
 }

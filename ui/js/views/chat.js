@@ -56,6 +56,7 @@ import { closePicker } from "./picker.js";
 import { drawBars, focusCompose } from "./bars.js";
 import { toast } from "./toast.js";
 import { drawMute } from "./mute-menu.js";
+import { menuOpen } from "./context-menu.js";
 import { fillAvatar, conversationKey, userKey, showsAvatar } from "../avatars.js";
 import { isNotice, noticeText, namesIn } from "../notices.js";
 
@@ -470,7 +471,7 @@ function toggleFold(li) {
 }
 
 /** When the keyboard last opened a row's menu: the `contextmenu` event the webview may send
- *  for the same key press must not open it again at the pointer. */
+ *  for the same key press (while that menu is open) must not open it again at the pointer. */
 let menuByKey = 0;
 
 /** The message shown in row `li`. */
@@ -595,7 +596,7 @@ export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newe
     if (!m || isNotice(m)) return;
     // A link keeps nothing of the webview's menu either: the row's menu stands for both.
     e.preventDefault();
-    if (Date.now() - menuByKey < 500) return;
+    if (menuOpen() && Date.now() - menuByKey < 500) return;
     menu(m, li, { x: e.clientX, y: e.clientY });
   });
   ol.addEventListener("keydown", (e) => onKey(e, nearTop, nearEnd, menu));

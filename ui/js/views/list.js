@@ -143,8 +143,14 @@ export function onUnreadTotal(fn) {
 /** Bring the lists in line with the store. */
 export function drawList() {
   const { main, requests } = listed(state.conversations, state.pinned);
+  // A focused row that moves (pinned, or new news) is taken out and put back, which blurs it:
+  // it gets the focus back, so the keyboard stays where it was.
+  const focused = document.activeElement;
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
+  if (focused && focused !== document.activeElement && focused.isConnected && focused.closest?.("li.conv")) {
+    focused.focus({ preventScroll: true });
+  }
   tabStop($("conversations"));
   tabStop($("requests"));
   drawRequestsHead(requests.length);

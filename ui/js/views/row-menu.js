@@ -6,7 +6,7 @@
 
 import { call } from "../api.js";
 import { errorText } from "../errors.js";
-import { state } from "../store.js";
+import { state, listed } from "../store.js";
 import { isMuted, muteItems, UNMUTE } from "../mute.js";
 import { MAX_PINNED, repin } from "../pins.js";
 import { menuOpen, openMenu } from "./context-menu.js";
@@ -19,16 +19,22 @@ import { toast } from "./toast.js";
  *  pointer. */
 let menuByKey = 0;
 
-/** Pin or unpin conversation `id`. */
+/** Pin or unpin conversation `id`: shown at once, taken back if the shell refuses. */
 function setPinned(id, pin) {
-  const next = repin(state.pinned, id, pin, state.conversations);
+  const before = state.pinned;
+  const listedIds = new Set(listed(state.conversations).main.map((c) => c.conversation_id));
+  const next = repin(before, id, pin, listedIds);
   if (next === null) {
     toast(`You can pin up to ${MAX_PINNED} chats. Unpin one first.`);
     return;
   }
-  call("set_pinned", { order: next })
-    .then(() => { state.pinned = next; drawList(); })
-    .catch((err) => toast(errorText(err)));
+  state.pinned = next;
+  drawList();
+  call("set_pinned", { order: next }).catch((err) => {
+    // Unless another change came meanwhile (it carries this one's order forward).
+    if (state.pinned === next) { state.pinned = before; drawList(); }
+    toast(errorText(err));
+  });
 }
 
 /** Mark conversation `id` read up to its newest message; the list follows the engine's event. */
