@@ -35,6 +35,8 @@ struct Entry {
     id: Option<u32>,
     /// Messages it stands for.
     count: u32,
+    /// Of those, the ones the notification on screen shows (the rest wait for its update).
+    shown_count: u32,
     shown_at: Option<Instant>,
     title: String,
     body: String,
@@ -101,6 +103,7 @@ impl Coalescer {
     fn show(e: &mut Entry, now: Instant) -> Step {
         e.shown_at = Some(now);
         e.flush_pending = false;
+        e.shown_count = e.count;
         let body = if e.count > 1 {
             format!("{} new messages · {}", e.count, e.body)
         } else {
@@ -126,9 +129,18 @@ impl Coalescer {
         false
     }
 
-    /// The notification `id` was clicked or dismissed: the next message starts a new one.
+    /// The notification `id` was clicked, dismissed or marked read: the next message starts a
+    /// new one. Messages that came while its update waited were never shown: the scheduled
+    /// update shows them, as a new notification.
     pub fn closed(&mut self, conv: ConversationId, id: u32) {
-        if self.convs.get(&conv).is_some_and(|e| e.id == Some(id)) {
+        let Some(e) = self.convs.get_mut(&conv).filter(|e| e.id == Some(id)) else {
+            return;
+        };
+        if e.flush_pending && e.count > e.shown_count {
+            e.id = None;
+            e.count -= e.shown_count;
+            e.shown_count = 0;
+        } else {
             self.convs.remove(&conv);
         }
     }
@@ -137,7 +149,8 @@ impl Coalescer {
     /// is on screen, is returned to be withdrawn; the next message starts a new one.
     pub fn seen(&mut self, conv: ConversationId) -> Option<u32> {
         let e = self.convs.remove(&conv)?;
-        if e.id.is_none() && e.shown_at.is_some() {
+        // (A closed notification whose messages wait for a new one has shown nothing yet.)
+        if e.id.is_none() && e.shown_count > 0 {
             // Shown, but the server has not answered with its id yet: withdrawn when it does.
             self.seen_while_showing.insert(conv);
         }
@@ -192,6 +205,65 @@ mod tests {
         assert_eq!(body, "2000 new messages · m2000");
         assert_eq!(upto, Some(Seq(2000)), "the update stands for the newest");
         assert_eq!(c.flush(ONE, t0 + Duration::from_secs(2)), Step::Nothing);
+    }
+
+    /// Closing a notification (dismissed, marked read) while its update waits does not lose
+    /// the messages the update was for: they come as a new notification, counted afresh.
+    #[test]
+    fn messages_waiting_for_an_update_are_shown_after_their_notification_was_closed() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        show(&c.message(ONE, Some(Seq(1)), "bob", "one", t0));
+        c.shown(ONE, 42);
+        let soon = t0 + Duration::from_millis(100);
+        assert!(matches!(
+            c.message(ONE, Some(Seq(2)), "bob", "two", soon),
+            Step::Later(_)
+        ));
+        c.message(ONE, Some(Seq(3)), "bob", "three", soon);
+        c.closed(ONE, 42);
+        let (replaces, body, upto) = show(&c.flush(ONE, t0 + Duration::from_secs(1)));
+        assert_eq!(replaces, None, "a new notification, the old one is gone");
+        assert_eq!(body, "2 new messages · three");
+        assert_eq!(upto, Some(Seq(3)));
+        // Opened before that new notification went out: nothing to withdraw, and the next
+        // notification of the conversation stays.
+        c.message(
+            ONE,
+            Some(Seq(4)),
+            "bob",
+            "four",
+            t0 + Duration::from_millis(1100),
+        );
+        c.closed(ONE, 44);
+        let mut d = Coalescer::new(Duration::from_secs(1));
+        show(&d.message(ONE, Some(Seq(1)), "bob", "one", t0));
+        d.shown(ONE, 7);
+        d.message(ONE, Some(Seq(2)), "bob", "two", soon);
+        d.closed(ONE, 7);
+        assert_eq!(d.seen(ONE), None);
+        show(&d.message(
+            ONE,
+            Some(Seq(3)),
+            "bob",
+            "later",
+            t0 + Duration::from_secs(5),
+        ));
+        assert!(!d.shown(ONE, 8), "a later notification is not withdrawn");
+        // With nothing waiting, closing forgets the conversation.
+        c.shown(ONE, 43);
+        c.closed(ONE, 43);
+        assert_eq!(c.flush(ONE, t0 + Duration::from_secs(3)), Step::Nothing);
+        assert_eq!(
+            show(&c.message(
+                ONE,
+                Some(Seq(4)),
+                "bob",
+                "four",
+                t0 + Duration::from_secs(3)
+            )),
+            (None, "four".into(), Some(Seq(4)))
+        );
     }
 
     /// A reply typed into a notification reads only what it showed: messages that came while
