@@ -228,14 +228,6 @@ mod tests {
         assert_eq!(upto, Some(Seq(3)));
         // Opened before that new notification went out: nothing to withdraw, and the next
         // notification of the conversation stays.
-        c.message(
-            ONE,
-            Some(Seq(4)),
-            "bob",
-            "four",
-            t0 + Duration::from_millis(1100),
-        );
-        c.closed(ONE, 44);
         let mut d = Coalescer::new(Duration::from_secs(1));
         show(&d.message(ONE, Some(Seq(1)), "bob", "one", t0));
         d.shown(ONE, 7);
