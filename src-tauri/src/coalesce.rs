@@ -145,6 +145,13 @@ impl Coalescer {
         }
     }
 
+    /// The account signed out (or another signed in): forget every conversation; the ids of
+    /// the notifications on screen are returned to be withdrawn.
+    pub fn clear(&mut self) -> Vec<u32> {
+        self.seen_while_showing.clear();
+        self.convs.drain().filter_map(|(_, e)| e.id).collect()
+    }
+
     /// The user opened the conversation: what was notified is seen. Its notification, if one
     /// is on screen, is returned to be withdrawn; the next message starts a new one.
     pub fn seen(&mut self, conv: ConversationId) -> Option<u32> {
@@ -255,6 +262,28 @@ mod tests {
                 t0 + Duration::from_secs(3)
             )),
             (None, "four".into(), Some(Seq(4)))
+        );
+    }
+
+    #[test]
+    fn signing_out_withdraws_what_is_on_screen_and_forgets_everything() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        show(&c.message(ONE, Some(Seq(1)), "bob", "one", t0));
+        c.shown(ONE, 42);
+        show(&c.message(ConversationId(2), Some(Seq(1)), "ann", "hi", t0));
+        let mut ids = c.clear();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            vec![42],
+            "the one the server named; the other is not on screen yet"
+        );
+        assert_eq!(c.flush(ONE, t0 + Duration::from_secs(1)), Step::Nothing);
+        assert_eq!(
+            show(&c.message(ONE, Some(Seq(2)), "bob", "two", t0)),
+            (None, "two".into(), Some(Seq(2))),
+            "the next message starts afresh"
         );
     }
 

@@ -121,6 +121,18 @@ impl Notifier {
             .copied()
     }
 
+    /// The account's session ended (signed out, or another account signed in): its
+    /// notifications go from the screen (they show its messages) and are forgotten, so a click,
+    /// a reply or "Mark as read" on one that lingers does nothing to the next account.
+    pub fn forget_all(&self) {
+        let ids = self.coalescer.lock().unwrap().clear();
+        self.shown.lock().unwrap().clear();
+        if !ids.is_empty() {
+            // D-Bus round trips: off the caller's thread.
+            std::thread::spawn(move || ids.into_iter().for_each(withdraw));
+        }
+    }
+
     /// The user opened the conversation: its notification goes from the screen (as a message
     /// app's does once read there) and later messages count afresh.
     pub fn seen(&self, conv: ConversationId) {
@@ -212,6 +224,8 @@ impl Notifier {
         }
         let app = app.clone();
         handle.wait_for_action(|action| match action {
+            // Not one of the signed-in account's (forgotten at sign-out): nothing to open.
+            "default" if self.shown(id).is_none() => {}
             "default" => {
                 crate::window::show_window(&app);
                 let _ = app.emit(

@@ -93,7 +93,12 @@ impl AppState {
 
     /// Replace the session; returns the previous one, for the caller to [`Session::end`].
     pub fn set_session(&self, session: Option<Session>) -> Option<Session> {
-        std::mem::replace(&mut *self.session.write().unwrap(), session)
+        let old = std::mem::replace(&mut *self.session.write().unwrap(), session);
+        if old.is_some() {
+            // The old account's notifications show its messages: they go with it.
+            self.notifier.forget_all();
+        }
+        old
     }
 
     /// Change and save the settings.
