@@ -67,6 +67,7 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
     };
     state.notifier.message(
         app,
+        client,
         message.conversation_id,
         message.seq,
         &title,

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tauri::{AppHandle, Emitter, Manager};
-use tern_client::ChatMessage;
+use tern_client::{ChatMessage, Client};
 use tern_proto::{ConversationId, Seq, Timestamp};
 
 use crate::coalesce::{Coalescer, Step};
@@ -93,10 +93,12 @@ impl Default for Notifier {
 }
 
 impl Notifier {
-    /// A message to notify about (the policy already said yes).
+    /// A message to notify about (the policy already said yes), for `client`'s account (its
+    /// notification's "Mark as read" acts through it).
     pub fn message(
         self: &Arc<Self>,
         app: &AppHandle,
+        client: &Client,
         conv: ConversationId,
         seq: Option<Seq>,
         title: &str,
@@ -107,7 +109,7 @@ impl Notifier {
             .lock()
             .unwrap()
             .message(conv, seq, title, body, Instant::now());
-        self.run(app, conv, step);
+        self.run(app, client, conv, step);
     }
 
     /// Notification `id`, if it was one of ours lately (closed or not).
@@ -142,7 +144,7 @@ impl Notifier {
         }
     }
 
-    fn run(self: &Arc<Self>, app: &AppHandle, conv: ConversationId, step: Step) {
+    fn run(self: &Arc<Self>, app: &AppHandle, client: &Client, conv: ConversationId, step: Step) {
         match step {
             Step::Show {
                 replaces,
@@ -150,17 +152,19 @@ impl Notifier {
                 body,
                 upto,
             } => {
-                let (me, app) = (self.clone(), app.clone());
+                let (me, app, client) = (self.clone(), app.clone(), client.clone());
                 // The D-Bus calls block, and a new notification's thread then waits for its
                 // click; keep both off the async runtime.
-                std::thread::spawn(move || me.display(&app, conv, upto, replaces, &title, &body));
+                std::thread::spawn(move || {
+                    me.display(&app, &client, conv, upto, replaces, &title, &body)
+                });
             }
             Step::Later(after) => {
-                let (me, app) = (self.clone(), app.clone());
+                let (me, app, client) = (self.clone(), app.clone(), client.clone());
                 tauri::async_runtime::spawn(async move {
                     tokio::time::sleep(after).await;
                     let step = me.coalescer.lock().unwrap().flush(conv, Instant::now());
-                    me.run(&app, conv, step);
+                    me.run(&app, &client, conv, step);
                 });
             }
             Step::Nothing => {}
@@ -169,9 +173,11 @@ impl Notifier {
 
     /// Show or update one conversation's notification; failures (no notification daemon)
     /// are logged, never fatal. A new notification's thread stays to hear its click.
+    #[allow(clippy::too_many_arguments)]
     fn display(
         &self,
         app: &AppHandle,
+        client: &Client,
         conv: ConversationId,
         upto: Option<Seq>,
         replaces: Option<u32>,
@@ -234,7 +240,7 @@ impl Notifier {
                 );
             }
             MARK_READ => {
-                self.mark_read(&app, id);
+                self.mark_read(client, id);
                 // Servers mostly close it themselves; one that keeps it shows nothing stale.
                 withdraw(id);
             }
@@ -246,8 +252,9 @@ impl Notifier {
 
 impl Notifier {
     /// The user chose "Mark as read" on notification `id`: what it shows now (its latest
-    /// update) is read, and only that, as when answering it ([`crate::replies`]).
-    fn mark_read(&self, app: &AppHandle, id: u32) {
+    /// update) is read, and only that, as when answering it ([`crate::replies`]). Nothing when
+    /// it was forgotten (its account signed out).
+    fn mark_read(&self, client: &Client, id: u32) {
         let Some(Shown {
             conv,
             upto: Some(upto),
@@ -257,9 +264,7 @@ impl Notifier {
             tracing::info!("Mark as read on a notification with nothing stored to mark; ignored");
             return;
         };
-        let Some(client) = app.state::<crate::state::AppState>().try_client() else {
-            return;
-        };
+        let client = client.clone();
         tauri::async_runtime::spawn(async move {
             if let Err(e) = client.mark_read(conv, upto).await {
                 tracing::warn!(error = %e, "could not mark read from a notification");

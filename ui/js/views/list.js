@@ -45,7 +45,7 @@ export function preview(m, c, me) {
 function parts(li) {
   if (!li._parts) {
     const p = {
-      avatar: avatarNode(null, "", "", "avatar-list"), dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mutedMark(), pinned: pinnedMark(),
+      avatar: avatarNode(null, "", "", "avatar-list"), dot: el("span", "dot"), name: el("span", "name"), title: el("span", "title"), muted: mark("muted-mark", "🔕", "Muted"), pinned: mark("pinned-mark", "📌", "Pinned"),
       time: el("span", "time"), gap: el("span", "conv-gap"), preview: el("span", "preview"), badge: el("span", "badge"),
     };
     // The title keeps only the title's text (it is cut with an ellipsis, the mark is not).
@@ -56,22 +56,13 @@ function parts(li) {
   return li._parts;
 }
 
-/** The mark of a muted conversation (a bell struck through, drawn as text: U+FE0E). */
-function mutedMark() {
-  const m = el("span", "muted-mark", "🔕\uFE0E");
-  m.title = "Muted";
+/** A mark after a row's title, named for screen readers, hidden until it applies: muted (a
+ *  bell struck through) or pinned (a pin), each drawn as text (U+FE0E). */
+function mark(cls, glyph, name) {
+  const m = el("span", cls, `${glyph}\uFE0E`);
+  m.title = name;
   m.setAttribute("role", "img");
-  m.setAttribute("aria-label", "Muted");
-  m.hidden = true;
-  return m;
-}
-
-/** The mark of a pinned conversation (a pin, drawn as text). */
-function pinnedMark() {
-  const m = el("span", "pinned-mark", "📌\uFE0E");
-  m.title = "Pinned";
-  m.setAttribute("role", "img");
-  m.setAttribute("aria-label", "Pinned");
+  m.setAttribute("aria-label", name);
   m.hidden = true;
   return m;
 }
