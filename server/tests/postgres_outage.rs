@@ -46,16 +46,24 @@ async fn health(relay: &Relay) -> (u16, Option<String>) {
 /// The tests here stop the shared server: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-#[tokio::test]
-async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after_is_stored_once() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+/// A relay on PostgreSQL with alice and bob registered; `None` (said why) on SQLite.
+async fn alice_and_bob() -> Option<Relay> {
     let relay = Relay::start().await;
     if !relay.stored.is_postgres() {
         eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
-        return;
+        return None;
     }
     relay.register("alice").await;
     relay.register("bob").await;
+    Some(relay)
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after_is_stored_once() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(relay) = alice_and_bob().await else {
+        return;
+    };
     let mut bob = Client::connect(&relay.ws_url(), &relay.login("bob").await).await;
     let mut alice = Client::connect(&relay.ws_url(), &relay.login("alice").await).await;
     let conv = alice.start_direct("bob").await;
@@ -128,13 +136,9 @@ async fn while_postgres_is_down_nothing_is_acknowledged_and_what_is_resent_after
 #[tokio::test]
 async fn a_user_who_leaves_while_postgres_is_down_is_announced_offline_once_it_is_back() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    let relay = Relay::start().await;
-    if !relay.stored.is_postgres() {
-        eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
+    let Some(relay) = alice_and_bob().await else {
         return;
-    }
-    relay.register("alice").await;
-    relay.register("bob").await;
+    };
     let mut alice = Client::connect(&relay.ws_url(), &relay.login("alice").await).await;
     let conv = alice.start_direct("bob").await;
     relay.accept_as("bob", conv, &mut alice).await;

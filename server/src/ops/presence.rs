@@ -69,13 +69,14 @@ pub fn visible_presence(txn: &dyn ReadTx, hub: &Hub, viewer: UserId) -> Result<V
     presence_of(txn, hub, &shown)
 }
 
-/// How retries of an announcement are spaced: from 250 ms up to 5 s apart, jittered so that
-/// many waiting announcements do not all land on a database that just came back, and given up
-/// after about two minutes of waiting.
+/// How retries of an announcement are spaced: doubling from 250 ms to 2 s, each wait
+/// lengthened by a random part of itself (backon's jitter: up to as much again) so that many
+/// waiting announcements do not all land on a database that just came back; given up after
+/// about two minutes of waiting. A database back after an outage is so heard within about 4 s.
 fn retry_spacing() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(Duration::from_secs(5))
+        .with_max_delay(Duration::from_secs(2))
         .with_jitter()
         .with_total_delay(Some(Duration::from_secs(120)))
         .without_max_times()
