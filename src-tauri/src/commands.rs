@@ -66,7 +66,14 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
         client.config().relay.as_str().to_owned(),
         client.username().to_owned(),
     );
+    let account = account_key(&relay, client.user_id());
     state.update_settings(|s| {
+        // Mutes kept before they were per account belong to the account signed in last.
+        if s.relay.as_deref() == Some(relay.as_str())
+            && s.username.as_deref() == Some(name.as_str())
+        {
+            s.take_unclaimed_mutes(&account);
+        }
         s.relay = Some(relay);
         s.username = Some(name);
     })?;
@@ -82,11 +89,13 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
 pub fn app_state(state: State<'_, AppState>) -> Snapshot {
     let s = state.settings.lock().unwrap().clone();
     let client = state.try_client();
-    let mutes = s.mutes(tern_proto::now_ms());
-    let pinned_now = client
+    let account = client
         .as_ref()
-        .map(|c| s.pinned_by(&account_key(c.config().relay.as_str(), c.user_id())))
-        .unwrap_or_default();
+        .map(|c| account_key(c.config().relay.as_str(), c.user_id()));
+    let (mutes, pinned_now) = match &account {
+        Some(a) => (s.mutes_of(a, tern_proto::now_ms()), s.pinned_by(a)),
+        None => (Vec::new(), Vec::new()),
+    };
     Snapshot {
         relay: s
             .relay
@@ -437,10 +446,12 @@ pub fn set_muted(
     if until.is_some_and(|end| end <= tern_proto::now_ms()) && muted {
         return Err(CmdError::new("invalid", "That time has already passed."));
     }
+    let client = state.client()?;
+    let account = account_key(client.config().relay.as_str(), client.user_id());
     state
         .update_settings(|s| {
             s.drop_ended_mutes(tern_proto::now_ms());
-            s.set_mute(conversation_id, muted, until);
+            s.set_mute(&account, conversation_id, muted, until);
         })
         .map(|_| ())
 }

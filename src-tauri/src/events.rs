@@ -43,9 +43,10 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
     let settings = state.settings.lock().unwrap().clone();
     let attention = *state.attention.lock().unwrap();
     let now = tern_proto::now_ms();
+    let account = crate::settings::account_key(client.config().relay.as_str(), client.user_id());
     // The cheap checks first: most messages (the chat is open, muted, do not disturb) end
     // here without a trip to the cache. Being a message request only ever silences.
-    if !notify::should_notify(message, &settings, attention, false, now) {
+    if !notify::should_notify(message, &settings, &account, attention, false, now) {
         return;
     }
     let info = client
@@ -58,7 +59,7 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
             .iter()
             .any(|m| m.user_id == client.user_id() && !m.accepted)
     });
-    if !notify::should_notify(message, &settings, attention, request, now) {
+    if !notify::should_notify(message, &settings, &account, attention, request, now) {
         return;
     }
     let title = match info.and_then(|i| i.name) {

@@ -36,16 +36,18 @@ pub struct Attention {
     pub open_conversation: Option<ConversationId>,
 }
 
-/// Whether a new message deserves a notification at `now` (ms since the epoch: a mute for a
-/// while ends); `request` says its conversation is a message request the user has not accepted.
+/// Whether a new message of `account` ([`crate::settings::account_key`]) deserves a
+/// notification at `now` (ms since the epoch: a mute for a while ends); `request` says its
+/// conversation is a message request the user has not accepted.
 pub fn should_notify(
     message: &ChatMessage,
     settings: &Settings,
+    account: &str,
     attention: Attention,
     request: bool,
     now: Timestamp,
 ) -> bool {
-    let muted = settings.is_muted(message.conversation_id, now)
+    let muted = settings.is_muted(account, message.conversation_id, now)
         && (settings.mute_mentions || !message.mentions_me);
     // A group notice (someone joined, left, renamed it…) is shown in the chat, never raised.
     if message.mine || message.notice.is_some() || settings.do_not_disturb || muted || request {
@@ -384,6 +386,9 @@ mod tests {
     use tern_client::MessageStatus;
     use tern_proto::{Seq, UserId};
 
+    /// The account the tests' messages are for.
+    const ACCOUNT: &str = "1@http://relay";
+
     /// 12 March 2024.
     const NOW: Timestamp = 1_710_252_180_000;
 
@@ -405,7 +410,7 @@ mod tests {
     #[test]
     fn a_mention_notifies_in_a_muted_conversation_unless_mentions_are_muted_too() {
         let mut s = Settings::default();
-        s.muted.insert(ConversationId(1));
+        s.set_mute(ACCOUNT, ConversationId(1), true, None);
         let away = Attention {
             focused: false,
             open_conversation: None,
@@ -415,10 +420,10 @@ mod tests {
             mentions_me: true,
             ..msg(1, false)
         };
-        assert!(!should_notify(&plain, &s, away, false, NOW));
-        assert!(should_notify(&mention, &s, away, false, NOW));
+        assert!(!should_notify(&plain, &s, ACCOUNT, away, false, NOW));
+        assert!(should_notify(&mention, &s, ACCOUNT, away, false, NOW));
         s.mute_mentions = true;
-        assert!(!should_notify(&mention, &s, away, false, NOW));
+        assert!(!should_notify(&mention, &s, ACCOUNT, away, false, NOW));
     }
 
     #[test]
@@ -435,6 +440,7 @@ mod tests {
         assert!(should_notify(
             &msg(1, false),
             &Settings::default(),
+            ACCOUNT,
             away,
             false,
             NOW
@@ -442,6 +448,7 @@ mod tests {
         assert!(!should_notify(
             &notice,
             &Settings::default(),
+            ACCOUNT,
             away,
             false,
             NOW
@@ -463,38 +470,79 @@ mod tests {
             focused: true,
             open_conversation: Some(ConversationId(2)),
         };
-        assert!(should_notify(&msg(1, false), &s, away, false, NOW));
-        assert!(!should_notify(&msg(1, false), &s, looking, false, NOW));
-        assert!(should_notify(&msg(1, false), &s, elsewhere, false, NOW));
+        assert!(should_notify(&msg(1, false), &s, ACCOUNT, away, false, NOW));
+        assert!(!should_notify(
+            &msg(1, false),
+            &s,
+            ACCOUNT,
+            looking,
+            false,
+            NOW
+        ));
+        assert!(should_notify(
+            &msg(1, false),
+            &s,
+            ACCOUNT,
+            elsewhere,
+            false,
+            NOW
+        ));
         // A message request stays quiet.
-        assert!(!should_notify(&msg(1, false), &s, away, true, NOW));
+        assert!(!should_notify(&msg(1, false), &s, ACCOUNT, away, true, NOW));
         assert!(
-            !should_notify(&msg(1, true), &s, away, false, NOW),
+            !should_notify(&msg(1, true), &s, ACCOUNT, away, false, NOW),
             "never for one's own messages"
         );
-        let muted = Settings {
-            muted: [ConversationId(1)].into_iter().collect(),
-            ..Settings::default()
-        };
-        assert!(!should_notify(&msg(1, false), &muted, away, false, NOW));
-        assert!(should_notify(&msg(2, false), &muted, away, false, NOW));
+        let mut muted = Settings::default();
+        muted.set_mute(ACCOUNT, ConversationId(1), true, None);
+        assert!(!should_notify(
+            &msg(1, false),
+            &muted,
+            ACCOUNT,
+            away,
+            false,
+            NOW
+        ));
+        assert!(should_notify(
+            &msg(2, false),
+            &muted,
+            ACCOUNT,
+            away,
+            false,
+            NOW
+        ));
         let dnd = Settings {
             do_not_disturb: true,
             ..Settings::default()
         };
-        assert!(!should_notify(&msg(1, false), &dnd, away, false, NOW));
+        assert!(!should_notify(
+            &msg(1, false),
+            &dnd,
+            ACCOUNT,
+            away,
+            false,
+            NOW
+        ));
     }
 
     #[test]
     fn a_mute_for_a_while_silences_until_its_end_and_not_after() {
         let away = Attention::default();
         let mut s = Settings::default();
-        s.set_mute(ConversationId(1), true, Some(NOW + 3_600_000));
-        s.set_mute(ConversationId(2), true, None);
-        assert!(!should_notify(&msg(1, false), &s, away, false, NOW));
+        s.set_mute(ACCOUNT, ConversationId(1), true, Some(NOW + 3_600_000));
+        s.set_mute(ACCOUNT, ConversationId(2), true, None);
         assert!(!should_notify(
             &msg(1, false),
             &s,
+            ACCOUNT,
+            away,
+            false,
+            NOW
+        ));
+        assert!(!should_notify(
+            &msg(1, false),
+            &s,
+            ACCOUNT,
             away,
             false,
             NOW + 3_599_999
@@ -502,13 +550,14 @@ mod tests {
         assert!(should_notify(
             &msg(1, false),
             &s,
+            ACCOUNT,
             away,
             false,
             NOW + 3_600_000
         ));
         let a_year = 3_600_000 * 24 * 365;
         assert!(
-            !should_notify(&msg(2, false), &s, away, false, NOW + a_year),
+            !should_notify(&msg(2, false), &s, ACCOUNT, away, false, NOW + a_year),
             "muted until unmuted"
         );
     }

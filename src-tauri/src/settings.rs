@@ -23,13 +23,15 @@ pub struct Settings {
     pub allow_insecure_relay: bool,
     /// Do not disturb: no notifications at all.
     pub do_not_disturb: bool,
-    /// Conversations whose messages raise no notification (except mentions of the user,
-    /// unless `mute_mentions` is set).
+    /// Muted conversations per account ([`account_key`]: conversation ids are an account's
+    /// own), each with the end of its mute (ms since the epoch; `None`: until unmuted). Their
+    /// messages raise no notification (except mentions of the user, unless `mute_mentions`).
+    pub mutes: BTreeMap<String, BTreeMap<ConversationId, Option<Timestamp>>>,
+    /// Mutes from before they were kept per account: those of the account signed in last
+    /// (`username` at `relay`), moved to its entry when it next signs in
+    /// ([`Settings::take_unclaimed_mutes`]).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub muted: BTreeSet<ConversationId>,
-    /// When the mutes of conversations muted for a while end (ms since the epoch); one in
-    /// `muted` without an end here stays muted until unmuted. (A separate map keeps settings
-    /// files written before timed mutes valid.)
-    pub mute_ends: BTreeMap<ConversationId, Timestamp>,
     /// Mentions in a muted conversation stay silent too.
     pub mute_mentions: bool,
     /// Conversations pinned to the top of the list, in the order shown (at most
@@ -65,45 +67,67 @@ impl Settings {
         )
     }
 
-    /// Whether `conv` is muted at `now` (ms since the epoch).
-    pub fn is_muted(&self, conv: ConversationId, now: Timestamp) -> bool {
-        self.muted.contains(&conv) && self.mute_ends.get(&conv).is_none_or(|end| *end > now)
+    /// Whether `account` has `conv` muted at `now` (ms since the epoch).
+    pub fn is_muted(&self, account: &str, conv: ConversationId, now: Timestamp) -> bool {
+        self.mutes
+            .get(account)
+            .and_then(|m| m.get(&conv))
+            .is_some_and(|end| end.is_none_or(|end| end > now))
     }
 
-    /// Mute `conv` until `until` (`None`: until unmuted), or unmute it.
-    pub fn set_mute(&mut self, conv: ConversationId, muted: bool, until: Option<Timestamp>) {
-        self.mute_ends.remove(&conv);
-        if !muted {
-            self.muted.remove(&conv);
-            return;
-        }
-        self.muted.insert(conv);
-        if let Some(end) = until {
-            self.mute_ends.insert(conv, end);
+    /// Mute `account`'s `conv` until `until` (`None`: until unmuted), or unmute it.
+    pub fn set_mute(
+        &mut self,
+        account: &str,
+        conv: ConversationId,
+        muted: bool,
+        until: Option<Timestamp>,
+    ) {
+        if muted {
+            self.mutes
+                .entry(account.to_owned())
+                .or_default()
+                .insert(conv, until);
+        } else if let Some(m) = self.mutes.get_mut(account) {
+            m.remove(&conv);
+            if m.is_empty() {
+                self.mutes.remove(account);
+            }
         }
     }
 
-    /// The conversations muted at `now`, each with its end (`None`: until unmuted).
-    pub fn mutes(&self, now: Timestamp) -> Vec<(ConversationId, Option<Timestamp>)> {
-        self.muted
-            .iter()
-            .filter(|c| self.is_muted(**c, now))
-            .map(|c| (*c, self.mute_ends.get(c).copied()))
+    /// The conversations `account` has muted at `now`, each with its end (`None`: until
+    /// unmuted).
+    pub fn mutes_of(
+        &self,
+        account: &str,
+        now: Timestamp,
+    ) -> Vec<(ConversationId, Option<Timestamp>)> {
+        self.mutes
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter(|(_, end)| end.is_none_or(|end| end > now))
+            .map(|(c, end)| (*c, *end))
             .collect()
     }
 
-    /// Forget the mutes that ended by `now`; whether any did.
+    /// Forget the mutes of every account that ended by `now`; whether any did.
     pub fn drop_ended_mutes(&mut self, now: Timestamp) -> bool {
-        let ended: Vec<ConversationId> = self
-            .mute_ends
-            .iter()
-            .filter(|(_, end)| **end <= now)
-            .map(|(c, _)| *c)
-            .collect();
-        for c in &ended {
-            self.set_mute(*c, false, None);
+        let before: usize = self.mutes.values().map(BTreeMap::len).sum();
+        for m in self.mutes.values_mut() {
+            m.retain(|_, end| end.is_none_or(|end| end > now));
         }
-        !ended.is_empty()
+        self.mutes.retain(|_, m| !m.is_empty());
+        self.mutes.values().map(BTreeMap::len).sum::<usize>() != before
+    }
+
+    /// `account` signs in as the account signed in last (`username` at `relay`): the mutes
+    /// kept before mutes were per account are its own.
+    pub fn take_unclaimed_mutes(&mut self, account: &str) {
+        for conv in std::mem::take(&mut self.muted) {
+            self.set_mute(account, conv, true, None);
+        }
     }
 
     /// The conversations `account` pinned, first shown first.
@@ -157,10 +181,18 @@ mod tests {
             username: Some("alice".into()),
             allow_insecure_relay: true,
             do_not_disturb: true,
-            muted: [ConversationId(3), ConversationId(7)].into_iter().collect(),
-            mute_ends: [(ConversationId(7), 1_710_252_180_000)]
+            mutes: [(
+                "2@http://relay:7878".to_owned(),
+                [
+                    (ConversationId(3), None),
+                    (ConversationId(7), Some(1_710_252_180_000)),
+                ]
                 .into_iter()
                 .collect(),
+            )]
+            .into_iter()
+            .collect(),
+            muted: BTreeSet::new(),
             mute_mentions: true,
             pinned: [(
                 "2@http://relay:7878".to_owned(),
@@ -176,40 +208,54 @@ mod tests {
     }
 
     #[test]
-    fn a_settings_file_from_before_timed_mutes_still_loads_its_mutes() {
+    fn mutes_from_before_they_were_per_account_go_to_the_account_signed_in_last() {
         let dir = tempfile::tempdir().unwrap();
         let path = path_in(dir.path());
         std::fs::write(
             &path,
-            r#"{"relay":"http://r:1","muted":[3,7],"mute_mentions":false}"#,
+            r#"{"relay":"http://r:1","username":"ann","muted":[3,7],"mute_mentions":false}"#,
         )
         .unwrap();
-        let s = Settings::load(&path);
+        let mut s = Settings::load(&path);
+        let ann = account_key("http://r:1", tern_proto::UserId(5));
+        assert!(s.mutes_of(&ann, 0).is_empty(), "not claimed yet");
+        s.take_unclaimed_mutes(&ann);
         assert_eq!(
-            s.mutes(0),
+            s.mutes_of(&ann, 0),
             vec![(ConversationId(3), None), (ConversationId(7), None)]
         );
+        assert!(s.muted.is_empty());
+        s.save(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"muted\""));
     }
 
     #[test]
-    fn a_mute_for_a_while_ends_by_itself_and_is_forgotten() {
+    fn a_mute_for_a_while_ends_by_itself_and_is_forgotten_and_each_account_has_its_own() {
         let mut s = Settings::default();
         let (c1, c2) = (ConversationId(1), ConversationId(2));
-        s.set_mute(c1, true, Some(1_000));
-        s.set_mute(c2, true, None);
-        assert!(s.is_muted(c1, 999) && s.is_muted(c2, 999));
-        assert_eq!(s.mutes(999), vec![(c1, Some(1_000)), (c2, None)]);
-        assert!(!s.is_muted(c1, 1_000), "over at its end");
-        assert_eq!(s.mutes(1_000), vec![(c2, None)]);
+        let (a, b) = ("1@r", "2@r");
+        s.set_mute(a, c1, true, Some(1_000));
+        s.set_mute(a, c2, true, None);
+        assert!(s.is_muted(a, c1, 999) && s.is_muted(a, c2, 999));
+        assert!(
+            !s.is_muted(b, c1, 999),
+            "another account's chat 1 is not muted"
+        );
+        assert_eq!(s.mutes_of(a, 999), vec![(c1, Some(1_000)), (c2, None)]);
+        assert!(!s.is_muted(a, c1, 1_000), "over at its end");
+        assert_eq!(s.mutes_of(a, 1_000), vec![(c2, None)]);
         assert!(!s.drop_ended_mutes(999));
         assert!(s.drop_ended_mutes(1_000));
-        assert!(!s.muted.contains(&c1) && s.mute_ends.is_empty());
+        assert_eq!(s.mutes_of(a, 0), vec![(c2, None)]);
         // Muting again for good replaces an end; unmuting forgets both.
-        s.set_mute(c1, true, Some(5));
-        s.set_mute(c1, true, None);
-        assert!(s.is_muted(c1, 1_000_000));
-        s.set_mute(c1, false, None);
-        assert!(!s.is_muted(c1, 0) && s.mute_ends.is_empty());
+        s.set_mute(a, c1, true, Some(5));
+        s.set_mute(a, c1, true, None);
+        assert!(s.is_muted(a, c1, 1_000_000));
+        s.set_mute(a, c1, false, None);
+        s.set_mute(a, c2, false, None);
+        assert!(!s.is_muted(a, c1, 0) && s.mutes.is_empty());
     }
 
     #[test]

@@ -362,12 +362,15 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         format!("[...document.querySelectorAll('#conversations .conv')].some(r => r.querySelector('.title').textContent === 'Burst' && !!r.querySelector('.muted-mark') && r.querySelector('.muted-mark').hidden === {})", !muted)
     };
     let settings_file = data.join("settings.json");
+    // The group's mute as the shell keeps it for this account: absent when not muted, null
+    // until unmuted, else when it ends.
     let mute_end = || {
         let text = std::fs::read_to_string(&settings_file).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        v["mute_ends"]
+        v["mutes"]
             .as_object()
-            .and_then(|ends| ends.values().next().cloned())
+            .and_then(|accounts| accounts.values().next().cloned())
+            .and_then(|mutes| mutes.get(group.0.to_string()).cloned())
     };
     let driver = &app;
     let choose = |action: &'static str| async move {
@@ -418,7 +421,11 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "muted until unmuted",
     )
     .await;
-    assert_eq!(mute_end(), None, "muted for good: no end");
+    assert_eq!(
+        mute_end(),
+        Some(serde_json::Value::Null),
+        "muted for good: no end"
+    );
 
     // A row's own menu (right-click) pins bob's chat to the top, marked, and keeps it there
     // when the group has newer news; the shell keeps the pin. The menu keys on a focused row
