@@ -68,15 +68,15 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
     );
     let account = account_key(&relay, client.user_id());
     state.update_settings(|s| {
-        // Mutes kept before they were per account belong to the account signed in last.
-        if s.relay.as_deref() == Some(relay.as_str())
-            && s.username.as_deref() == Some(name.as_str())
-        {
-            s.take_unclaimed_mutes(&account);
-        }
+        // Mutes kept before they were per account applied to whoever signed in: they are the
+        // first account's to sign in since.
+        s.take_unclaimed_mutes(&account);
         s.relay = Some(relay);
         s.username = Some(name);
     })?;
+    // Notifications are this account's from now on (the previous one's are withdrawn), before
+    // its first event can raise one.
+    state.notifier.switch_to(&client);
     let forwarder = events::spawn_forwarder(app.clone(), client.clone());
     if let Some(old) = state.set_session(Some(Session::new(client, forwarder))) {
         tauri::async_runtime::spawn(old.end());
@@ -164,9 +164,12 @@ pub async fn sign_out(state: State<'_, AppState>, everywhere: bool, wipe: Option
     if let Some(session) = session {
         session.end().await;
     }
-    // "Also remove this device's copy": the messages and files cached here.
+    // "Also remove this device's copy": the messages and files cached here, and what the
+    // shell kept for the account (its mutes and pins).
     if wipe.unwrap_or(false) {
         tern_client::accounts::remove_account_data(&config, user_id)?;
+        let account = account_key(config.relay.as_str(), user_id);
+        state.update_settings(|s| s.forget_account(&account))?;
     }
     Ok(result?)
 }

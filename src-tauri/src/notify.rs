@@ -16,6 +16,7 @@
 //! are escaped ([`escape_markup`]) so a message shows literally and cannot inject links or
 //! images into the notification.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use tern_proto::{ConversationId, Seq, Timestamp};
 
 use crate::coalesce::{Coalescer, Step};
 use crate::event_names::EVENT;
-use crate::settings::Settings;
+use crate::settings::{account_key, Settings};
 
 /// What the UI is showing right now.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,6 +62,12 @@ const UPDATE_EVERY: Duration = Duration::from_secs(1);
 
 /// Shows notifications, one per conversation, coalesced by [`Coalescer`]; a click on one
 /// brings the window up with that conversation open.
+///
+/// Notifications belong to the signed-in account ([`Notifier::switch_to`]): a message of any
+/// other client (a forwarder still running while its session ends) raises none, and when the
+/// account changes ([`Notifier::forget_all`]) its notifications are withdrawn and every step
+/// still on its way (an update waiting, a notification being shown, a click on one that
+/// lingers) does nothing, by its generation.
 pub struct Notifier {
     coalescer: Mutex<Coalescer>,
     /// The conversations of the notifications shown lately, newest last. Kept past their
@@ -68,6 +75,10 @@ pub struct Notifier {
     /// `NotificationClosed`, heard on different connections, so the reply may be handled after
     /// the close.
     shown: Mutex<std::collections::VecDeque<Shown>>,
+    /// The signed-in account's client and key, whose messages notify.
+    current: Mutex<Option<(Client, String)>>,
+    /// Bumped at every change of account: work begun under an older one is dropped.
+    generation: AtomicU64,
 }
 
 /// A notification on screen (or lately): its id, its conversation and the newest message it
@@ -80,6 +91,8 @@ pub struct Shown {
     pub conv: ConversationId,
     /// The newest message it stood for, if stored.
     pub upto: Option<Seq>,
+    /// The account generation it was shown under.
+    generation: u64,
 }
 
 /// Notifications remembered for replies.
@@ -90,13 +103,22 @@ impl Default for Notifier {
         Notifier {
             coalescer: Mutex::new(Coalescer::new(UPDATE_EVERY)),
             shown: Mutex::new(std::collections::VecDeque::new()),
+            current: Mutex::new(None),
+            generation: AtomicU64::new(0),
         }
     }
 }
 
 impl Notifier {
-    /// A message to notify about (the policy already said yes), for `client`'s account (its
-    /// notification's "Mark as read" acts through it).
+    /// Notifications are for `client`'s account from now on; the previous account's go.
+    pub fn switch_to(&self, client: &Client) {
+        self.forget_all();
+        let key = account_key(client.config().relay.as_str(), client.user_id());
+        *self.current.lock().unwrap() = Some((client.clone(), key));
+    }
+
+    /// A message to notify about (the policy already said yes), for `client`'s account:
+    /// nothing unless that is the signed-in one.
     pub fn message(
         self: &Arc<Self>,
         app: &AppHandle,
@@ -106,22 +128,34 @@ impl Notifier {
         title: &str,
         body: &str,
     ) {
+        let key = account_key(client.config().relay.as_str(), client.user_id());
+        let current = self
+            .current
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|(_, k)| *k == key);
+        if current != Some(true) {
+            return;
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
         let step = self
             .coalescer
             .lock()
             .unwrap()
             .message(conv, seq, title, body, Instant::now());
-        self.run(app, client, conv, step);
+        self.run(app, generation, conv, step);
     }
 
     /// Notification `id`, if it was one of ours lately (closed or not).
     pub fn shown(&self, id: u32) -> Option<Shown> {
+        let now = self.generation.load(Ordering::SeqCst);
         self.shown
             .lock()
             .unwrap()
             .iter()
             .rev()
-            .find(|s| s.id == id)
+            .find(|s| s.id == id && s.generation == now)
             .copied()
     }
 
@@ -129,6 +163,8 @@ impl Notifier {
     /// notifications go from the screen (they show its messages) and are forgotten, so a click,
     /// a reply or "Mark as read" on one that lingers does nothing to the next account.
     pub fn forget_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *self.current.lock().unwrap() = None;
         let ids = self.coalescer.lock().unwrap().clear();
         self.shown.lock().unwrap().clear();
         if !ids.is_empty() {
@@ -146,7 +182,7 @@ impl Notifier {
         }
     }
 
-    fn run(self: &Arc<Self>, app: &AppHandle, client: &Client, conv: ConversationId, step: Step) {
+    fn run(self: &Arc<Self>, app: &AppHandle, generation: u64, conv: ConversationId, step: Step) {
         match step {
             Step::Show {
                 replaces,
@@ -154,19 +190,22 @@ impl Notifier {
                 body,
                 upto,
             } => {
-                let (me, app, client) = (self.clone(), app.clone(), client.clone());
+                let (me, app) = (self.clone(), app.clone());
                 // The D-Bus calls block, and a new notification's thread then waits for its
                 // click; keep both off the async runtime.
                 std::thread::spawn(move || {
-                    me.display(&app, &client, conv, upto, replaces, &title, &body)
+                    me.display(&app, generation, conv, upto, replaces, &title, &body)
                 });
             }
             Step::Later(after) => {
-                let (me, app, client) = (self.clone(), app.clone(), client.clone());
+                let (me, app) = (self.clone(), app.clone());
                 tauri::async_runtime::spawn(async move {
                     tokio::time::sleep(after).await;
+                    if me.generation.load(Ordering::SeqCst) != generation {
+                        return;
+                    }
                     let step = me.coalescer.lock().unwrap().flush(conv, Instant::now());
-                    me.run(&app, &client, conv, step);
+                    me.run(&app, generation, conv, step);
                 });
             }
             Step::Nothing => {}
@@ -179,7 +218,7 @@ impl Notifier {
     fn display(
         &self,
         app: &AppHandle,
-        client: &Client,
+        generation: u64,
         conv: ConversationId,
         upto: Option<Seq>,
         replaces: Option<u32>,
@@ -215,6 +254,11 @@ impl Notifier {
             }
         };
         let id = handle.id();
+        if self.generation.load(Ordering::SeqCst) != generation {
+            // The account changed while it was being shown: it goes at once.
+            withdraw(id);
+            return;
+        }
         if self.coalescer.lock().unwrap().shown(conv, id) {
             // The chat was opened meanwhile: what it says is read.
             withdraw(id);
@@ -222,7 +266,12 @@ impl Notifier {
         {
             let mut shown = self.shown.lock().unwrap();
             shown.retain(|s| s.id != id);
-            shown.push_back(Shown { id, conv, upto });
+            shown.push_back(Shown {
+                id,
+                conv,
+                upto,
+                generation,
+            });
             if shown.len() > REMEMBERED {
                 shown.pop_front();
             }
@@ -231,9 +280,10 @@ impl Notifier {
             return;
         }
         let app = app.clone();
+        let current = || self.generation.load(Ordering::SeqCst) == generation;
         handle.wait_for_action(|action| match action {
-            // Not one of the signed-in account's (forgotten at sign-out): nothing to open.
-            "default" if self.shown(id).is_none() => {}
+            // Shown for an account since signed out: nothing to open or mark.
+            _ if !current() => {}
             "default" => {
                 crate::window::show_window(&app);
                 let _ = app.emit(
@@ -242,7 +292,7 @@ impl Notifier {
                 );
             }
             MARK_READ => {
-                self.mark_read(client, id);
+                self.mark_read(id);
                 // Servers mostly close it themselves; one that keeps it shows nothing stale.
                 withdraw(id);
             }
@@ -254,9 +304,9 @@ impl Notifier {
 
 impl Notifier {
     /// The user chose "Mark as read" on notification `id`: what it shows now (its latest
-    /// update) is read, and only that, as when answering it ([`crate::replies`]). Nothing when
-    /// it was forgotten (its account signed out).
-    fn mark_read(&self, client: &Client, id: u32) {
+    /// update) is read, and only that, as when answering it ([`crate::replies`]), through the
+    /// signed-in account's client (the notification is that account's: see `display`).
+    fn mark_read(&self, id: u32) {
         let Some(Shown {
             conv,
             upto: Some(upto),
@@ -266,7 +316,15 @@ impl Notifier {
             tracing::info!("Mark as read on a notification with nothing stored to mark; ignored");
             return;
         };
-        let client = client.clone();
+        let Some(client) = self
+            .current
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|(c, _)| c.clone())
+        else {
+            return;
+        };
         tauri::async_runtime::spawn(async move {
             if let Err(e) = client.mark_read(conv, upto).await {
                 tracing::warn!(error = %e, "could not mark read from a notification");

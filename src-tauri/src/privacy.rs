@@ -97,9 +97,13 @@ pub async fn change_password(
 #[tauri::command]
 pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res<()> {
     let client = state.client()?;
+    let account = crate::settings::account_key(client.config().relay.as_str(), client.user_id());
     client.delete_account(&password).await?;
     let session = state.set_session(None);
-    state.update_settings(|s| s.username = None)?;
+    state.update_settings(|s| {
+        s.username = None;
+        s.forget_account(&account);
+    })?;
     if let Some(session) = session {
         session.end().await;
     }

@@ -1,6 +1,6 @@
-//! Settings that outlive a run: relay address, last account, do-not-disturb, muted
-//! conversations (for good, or until a time: an hour, a day, a week…) and pinned ones (per
-//! account). Stored as JSON in the app's config folder; never holds a secret (the token
+//! Settings that outlive a run: relay address, last account, do-not-disturb, and per account
+//! its muted conversations (for good, or until a time: an hour, a day, a week…) and pinned
+//! ones. Stored as JSON in the app's config folder; never holds a secret (the token
 //! is in the OS keychain). The file is private (`0600` in a `0700` folder on unix): it names
 //! the account and its relay.
 
@@ -27,9 +27,8 @@ pub struct Settings {
     /// own), each with the end of its mute (ms since the epoch; `None`: until unmuted). Their
     /// messages raise no notification (except mentions of the user, unless `mute_mentions`).
     pub mutes: BTreeMap<String, BTreeMap<ConversationId, Option<Timestamp>>>,
-    /// Mutes from before they were kept per account: those of the account signed in last
-    /// (`username` at `relay`), moved to its entry when it next signs in
-    /// ([`Settings::take_unclaimed_mutes`]).
+    /// Mutes from before they were kept per account (they applied to whoever signed in):
+    /// the first account to sign in since takes them ([`Settings::take_unclaimed_mutes`]).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub muted: BTreeSet<ConversationId>,
     /// Mentions in a muted conversation stay silent too.
@@ -122,8 +121,14 @@ impl Settings {
         self.mutes.values().map(BTreeMap::len).sum::<usize>() != before
     }
 
-    /// `account` signs in as the account signed in last (`username` at `relay`): the mutes
-    /// kept before mutes were per account are its own.
+    /// Forget what `account` kept here (its mutes and pins): its device data is removed.
+    pub fn forget_account(&mut self, account: &str) {
+        self.mutes.remove(account);
+        self.pinned.remove(account);
+    }
+
+    /// `account` signs in: mutes kept before they were per account, if any are left, become
+    /// its own.
     pub fn take_unclaimed_mutes(&mut self, account: &str) {
         for conv in std::mem::take(&mut self.muted) {
             self.set_mute(account, conv, true, None);
@@ -208,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn mutes_from_before_they_were_per_account_go_to_the_account_signed_in_last() {
+    fn mutes_from_before_they_were_per_account_go_to_the_first_account_to_sign_in() {
         let dir = tempfile::tempdir().unwrap();
         let path = path_in(dir.path());
         std::fs::write(
@@ -256,6 +261,13 @@ mod tests {
         s.set_mute(a, c1, false, None);
         s.set_mute(a, c2, false, None);
         assert!(!s.is_muted(a, c1, 0) && s.mutes.is_empty());
+        // Removing an account's data here forgets its mutes and pins, not another's.
+        s.set_mute(a, c1, true, None);
+        s.set_mute(b, c1, true, None);
+        s.set_pinned(a, vec![c1]).unwrap();
+        s.forget_account(a);
+        assert!(!s.is_muted(a, c1, 0) && s.pinned_by(a).is_empty());
+        assert!(s.is_muted(b, c1, 0));
     }
 
     #[test]

@@ -57,8 +57,7 @@ impl AppState {
     /// A fresh state.
     pub fn new(settings_path: PathBuf, data_dir: PathBuf, default_relay: String) -> Self {
         let mut settings = crate::settings::Settings::load(&settings_path);
-        // Mutes that ended while the app was closed are forgotten (an older build, which knows
-        // no ends, would otherwise keep them for good).
+        // Mutes that ended while the app was closed are forgotten.
         if settings.drop_ended_mutes(tern_proto::now_ms()) {
             if let Err(e) = settings.save(&settings_path) {
                 tracing::warn!(error = %e, "cannot save settings");
@@ -93,9 +92,11 @@ impl AppState {
 
     /// Replace the session; returns the previous one, for the caller to [`Session::end`].
     pub fn set_session(&self, session: Option<Session>) -> Option<Session> {
+        let signed_out = session.is_none();
         let old = std::mem::replace(&mut *self.session.write().unwrap(), session);
-        if old.is_some() {
-            // The old account's notifications show its messages: they go with it.
+        if signed_out && old.is_some() {
+            // The account's notifications show its messages: they go with it. (Signing in
+            // switches the notifier to the new account before its events flow: `adopt`.)
             self.notifier.forget_all();
         }
         old

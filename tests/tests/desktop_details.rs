@@ -599,6 +599,14 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     .await;
     app.wait_until(&format!("{kept} === 0"), "the UI's drafts are gone too")
         .await;
+    // And what the shell kept for the account: the group was muted, a chat pinned before.
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings_file).unwrap()).unwrap();
+    assert!(
+        settings["mutes"].as_object().is_none_or(|m| m.is_empty())
+            && settings["pinned"].as_object().is_none_or(|p| p.is_empty()),
+        "the account's mutes and pins are forgotten: {settings}"
+    );
     assert_eq!(
         app.js("return Object.keys(localStorage).length")
             .await
