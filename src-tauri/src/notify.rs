@@ -447,6 +447,17 @@ mod tests {
     /// The account the tests' messages are for.
     const ACCOUNT: &str = "1@http://relay";
 
+    /// The policy for [`ACCOUNT`]'s messages.
+    fn notifies(
+        m: &ChatMessage,
+        s: &Settings,
+        attention: Attention,
+        request: bool,
+        now: Timestamp,
+    ) -> bool {
+        should_notify(m, s, ACCOUNT, attention, request, now)
+    }
+
     /// 12 March 2024.
     const NOW: Timestamp = 1_710_252_180_000;
 
@@ -478,10 +489,10 @@ mod tests {
             mentions_me: true,
             ..msg(1, false)
         };
-        assert!(!should_notify(&plain, &s, ACCOUNT, away, false, NOW));
-        assert!(should_notify(&mention, &s, ACCOUNT, away, false, NOW));
+        assert!(!notifies(&plain, &s, away, false, NOW));
+        assert!(notifies(&mention, &s, away, false, NOW));
         s.mute_mentions = true;
-        assert!(!should_notify(&mention, &s, ACCOUNT, away, false, NOW));
+        assert!(!notifies(&mention, &s, away, false, NOW));
     }
 
     #[test]
@@ -495,22 +506,14 @@ mod tests {
             }),
             ..msg(1, false)
         };
-        assert!(should_notify(
+        assert!(notifies(
             &msg(1, false),
             &Settings::default(),
-            ACCOUNT,
             away,
             false,
             NOW
         ));
-        assert!(!should_notify(
-            &notice,
-            &Settings::default(),
-            ACCOUNT,
-            away,
-            false,
-            NOW
-        ));
+        assert!(!notifies(&notice, &Settings::default(), away, false, NOW));
     }
 
     #[test]
@@ -528,59 +531,24 @@ mod tests {
             focused: true,
             open_conversation: Some(ConversationId(2)),
         };
-        assert!(should_notify(&msg(1, false), &s, ACCOUNT, away, false, NOW));
-        assert!(!should_notify(
-            &msg(1, false),
-            &s,
-            ACCOUNT,
-            looking,
-            false,
-            NOW
-        ));
-        assert!(should_notify(
-            &msg(1, false),
-            &s,
-            ACCOUNT,
-            elsewhere,
-            false,
-            NOW
-        ));
+        assert!(notifies(&msg(1, false), &s, away, false, NOW));
+        assert!(!notifies(&msg(1, false), &s, looking, false, NOW));
+        assert!(notifies(&msg(1, false), &s, elsewhere, false, NOW));
         // A message request stays quiet.
-        assert!(!should_notify(&msg(1, false), &s, ACCOUNT, away, true, NOW));
+        assert!(!notifies(&msg(1, false), &s, away, true, NOW));
         assert!(
-            !should_notify(&msg(1, true), &s, ACCOUNT, away, false, NOW),
+            !notifies(&msg(1, true), &s, away, false, NOW),
             "never for one's own messages"
         );
         let mut muted = Settings::default();
         muted.set_mute(ACCOUNT, ConversationId(1), true, None);
-        assert!(!should_notify(
-            &msg(1, false),
-            &muted,
-            ACCOUNT,
-            away,
-            false,
-            NOW
-        ));
-        assert!(should_notify(
-            &msg(2, false),
-            &muted,
-            ACCOUNT,
-            away,
-            false,
-            NOW
-        ));
+        assert!(!notifies(&msg(1, false), &muted, away, false, NOW));
+        assert!(notifies(&msg(2, false), &muted, away, false, NOW));
         let dnd = Settings {
             do_not_disturb: true,
             ..Settings::default()
         };
-        assert!(!should_notify(
-            &msg(1, false),
-            &dnd,
-            ACCOUNT,
-            away,
-            false,
-            NOW
-        ));
+        assert!(!notifies(&msg(1, false), &dnd, away, false, NOW));
     }
 
     #[test]
@@ -589,33 +557,12 @@ mod tests {
         let mut s = Settings::default();
         s.set_mute(ACCOUNT, ConversationId(1), true, Some(NOW + 3_600_000));
         s.set_mute(ACCOUNT, ConversationId(2), true, None);
-        assert!(!should_notify(
-            &msg(1, false),
-            &s,
-            ACCOUNT,
-            away,
-            false,
-            NOW
-        ));
-        assert!(!should_notify(
-            &msg(1, false),
-            &s,
-            ACCOUNT,
-            away,
-            false,
-            NOW + 3_599_999
-        ));
-        assert!(should_notify(
-            &msg(1, false),
-            &s,
-            ACCOUNT,
-            away,
-            false,
-            NOW + 3_600_000
-        ));
+        assert!(!notifies(&msg(1, false), &s, away, false, NOW));
+        assert!(!notifies(&msg(1, false), &s, away, false, NOW + 3_599_999));
+        assert!(notifies(&msg(1, false), &s, away, false, NOW + 3_600_000));
         let a_year = 3_600_000 * 24 * 365;
         assert!(
-            !should_notify(&msg(2, false), &s, ACCOUNT, away, false, NOW + a_year),
+            !notifies(&msg(2, false), &s, away, false, NOW + a_year),
             "muted until unmuted"
         );
     }
