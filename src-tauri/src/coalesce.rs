@@ -129,6 +129,13 @@ impl Coalescer {
         false
     }
 
+    /// Whether `id` is the conversation's notification on screen, as far as this knows. An
+    /// update that comes back untracked was on its way while its notification was closed or
+    /// its chat opened: nothing would ever replace, withdraw or hear it.
+    pub fn tracks(&self, conv: ConversationId, id: u32) -> bool {
+        self.convs.get(&conv).is_some_and(|e| e.id == Some(id))
+    }
+
     /// The notification `id` was clicked, dismissed or marked read: the next message starts a
     /// new one. Messages that came while its update waited were never shown: the scheduled
     /// update shows them, as a new notification.
@@ -263,6 +270,48 @@ mod tests {
             )),
             (None, "four".into(), Some(Seq(4)))
         );
+    }
+
+    #[test]
+    fn an_update_on_its_way_when_its_notification_closed_comes_back_untracked() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        show(&c.message(ONE, Some(Seq(1)), "bob", "one", t0));
+        c.shown(ONE, 42);
+        assert!(c.tracks(ONE, 42));
+        c.message(
+            ONE,
+            Some(Seq(2)),
+            "bob",
+            "two",
+            t0 + Duration::from_millis(100),
+        );
+        let (replaces, _, _) = show(&c.flush(ONE, t0 + Duration::from_secs(1)));
+        assert_eq!(replaces, Some(42));
+        // Closed before the server answered the update: the server made a new one, untracked.
+        c.closed(ONE, 42);
+        c.shown(ONE, 43);
+        assert!(!c.tracks(ONE, 43), "to be withdrawn");
+        // The same when the chat was opened meanwhile.
+        show(&c.message(
+            ONE,
+            Some(Seq(3)),
+            "bob",
+            "three",
+            t0 + Duration::from_secs(5),
+        ));
+        c.shown(ONE, 44);
+        c.message(
+            ONE,
+            Some(Seq(4)),
+            "bob",
+            "four",
+            t0 + Duration::from_millis(5100),
+        );
+        show(&c.flush(ONE, t0 + Duration::from_secs(6)));
+        assert_eq!(c.seen(ONE), Some(44));
+        c.shown(ONE, 44);
+        assert!(!c.tracks(ONE, 44));
     }
 
     #[test]

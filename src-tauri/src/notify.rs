@@ -259,9 +259,18 @@ impl Notifier {
             withdraw(id);
             return;
         }
-        if self.coalescer.lock().unwrap().shown(conv, id) {
-            // The chat was opened meanwhile: what it says is read.
-            withdraw(id);
+        {
+            let mut coalescer = self.coalescer.lock().unwrap();
+            if coalescer.shown(conv, id) {
+                // The chat was opened meanwhile: what it says is read.
+                withdraw(id);
+            } else if replaces.is_some() && !coalescer.tracks(conv, id) {
+                // An update whose notification was closed (or its chat opened) while it was
+                // on its way: nothing would replace, withdraw or hear it, so it goes.
+                drop(coalescer);
+                withdraw(id);
+                return;
+            }
         }
         {
             let mut shown = self.shown.lock().unwrap();
