@@ -56,7 +56,7 @@ import { closePicker } from "./picker.js";
 import { drawBars, focusCompose } from "./bars.js";
 import { toast } from "./toast.js";
 import { drawMute } from "./mute-menu.js";
-import { menuOpen } from "./context-menu.js";
+import { isMenuKey, keyMenuJustOpened } from "./context-menu.js";
 import { fillAvatar, conversationKey, userKey, showsAvatar } from "../avatars.js";
 import { isNotice, noticeText, namesIn } from "../notices.js";
 
@@ -470,10 +470,6 @@ function toggleFold(li) {
   if (folding) row.node.scrollIntoView({ block: "nearest" });
 }
 
-/** When the keyboard last opened a row's menu: the `contextmenu` event the webview may send
- *  for the same key press (while that menu is open) must not open it again at the pointer. */
-let menuByKey = 0;
-
 /** The message shown in row `li`. */
 const messageOf = (li) => state.chat.find((x) => x.client_id === li.dataset.clientId);
 
@@ -537,10 +533,9 @@ export function showChat(open) {
 function onKey(e, nearTop, nearEnd, menu) {
   const li = e.target.closest && e.target.closest("li.msg");
   if (!li) return;
-  if (e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey)) {
+  if (isMenuKey(e)) {
     const m = messageOf(li);
     e.preventDefault();
-    menuByKey = Date.now();
     if (m) menu(m, li, null);
     return;
   }
@@ -596,7 +591,7 @@ export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newe
     if (!m || isNotice(m)) return;
     // A link keeps nothing of the webview's menu either: the row's menu stands for both.
     e.preventDefault();
-    if (menuOpen() && Date.now() - menuByKey < 500) return;
+    if (keyMenuJustOpened()) return;
     menu(m, li, { x: e.clientX, y: e.clientY });
   });
   ol.addEventListener("keydown", (e) => onKey(e, nearTop, nearEnd, menu));

@@ -13,6 +13,16 @@ let open = null;
 /** Whether the menu is open. */
 export const menuOpen = () => open !== null;
 
+/** Whether key event `e` asks for a menu: the ContextMenu key or Shift+F10. */
+export const isMenuKey = (e) => e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey);
+
+/**
+ * Whether the open menu was opened from the keyboard (beside its element, not at a pointer)
+ * just now: the `contextmenu` event the webview may send for that same key press must not open
+ * another at the pointer.
+ */
+export const keyMenuJustOpened = () => open !== null && open.byKeyAt > 0 && Date.now() - open.byKeyAt < 500;
+
 /** Close the menu if it is open (`restore`: give focus back to what had it). */
 export function closeMenu(restore = false) {
   if (!open) return;
@@ -63,7 +73,7 @@ export function openMenu(items, { at = null, anchor, label, pick }) {
     return b;
   }));
   const away = (e) => { if (!(e.target instanceof Node) || !menu.contains(e.target)) closeMenu(); };
-  open = { before: document.activeElement, away, pick };
+  open = { before: document.activeElement, away, pick, byKeyAt: at ? 0 : Date.now() };
   menu.hidden = false;
   place(menu, at, anchor);
   document.addEventListener("mousedown", away, true);

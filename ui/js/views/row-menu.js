@@ -9,15 +9,10 @@ import { errorText } from "../errors.js";
 import { state, listed } from "../store.js";
 import { isMuted, muteItems, UNMUTE } from "../mute.js";
 import { MAX_PINNED, repin } from "../pins.js";
-import { menuOpen, openMenu } from "./context-menu.js";
+import { isMenuKey, keyMenuJustOpened, openMenu } from "./context-menu.js";
 import { drawList } from "./list.js";
 import { chooseMute } from "./mute-menu.js";
 import { toast } from "./toast.js";
-
-/** When the keyboard last opened a row's menu: the `contextmenu` event the webview may send
- *  for the same key press (while that menu is still open) must not open it again at the
- *  pointer. */
-let menuByKey = 0;
 
 /** Pin or unpin conversation `id`: shown at once, taken back if the shell refuses. */
 function setPinned(id, pin) {
@@ -78,14 +73,13 @@ export function wireRowMenu(open) {
     const li = rowOf(e);
     if (!li) return;
     e.preventDefault();
-    if (menuOpen() && Date.now() - menuByKey < 500) return;
+    if (keyMenuJustOpened()) return;
     openRowMenu(Number(li.dataset.id), li, { x: e.clientX, y: e.clientY }, open);
   });
   ul.addEventListener("keydown", (e) => {
     const li = rowOf(e);
-    if (!li || !(e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey))) return;
+    if (!li || !isMenuKey(e)) return;
     e.preventDefault();
-    menuByKey = Date.now();
     openRowMenu(Number(li.dataset.id), li, null, open);
   });
 }
