@@ -17,12 +17,13 @@ use crate::state::AppState;
 /// (`set_unread_total`), which keeps the list's counts from these same events.
 pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::JoinHandle<()> {
     let mut rx = client.subscribe();
+    let account = crate::settings::account_key(client.config().relay.as_str(), client.user_id());
     tauri::async_runtime::spawn(async move {
         loop {
             match rx.recv().await {
                 Ok(event) => {
                     if let Event::Message { message } = &event {
-                        maybe_notify(&app, &client, message).await;
+                        maybe_notify(&app, &client, &account, message).await;
                     }
                     let _ = app.emit(EVENT, &event);
                 }
@@ -35,18 +36,27 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
     })
 }
 
-async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::ChatMessage) {
+/// Raise a notification for `message` of `account` (`client`'s) if the policy says so.
+async fn maybe_notify(
+    app: &AppHandle,
+    client: &Client,
+    account: &str,
+    message: &tern_client::ChatMessage,
+) {
     if message.status != MessageStatus::Received {
         return;
     }
     let state = app.state::<AppState>();
-    let settings = state.settings.lock().unwrap().clone();
     let attention = *state.attention.lock().unwrap();
     let now = tern_proto::now_ms();
-    let account = crate::settings::account_key(client.config().relay.as_str(), client.user_id());
+    // Decided under the settings' lock, which is not held across the cache read below.
+    let decide = |request| {
+        let settings = state.settings.lock().unwrap();
+        notify::should_notify(message, &settings, account, attention, request, now)
+    };
     // The cheap checks first: most messages (the chat is open, muted, do not disturb) end
     // here without a trip to the cache. Being a message request only ever silences.
-    if !notify::should_notify(message, &settings, &account, attention, false, now) {
+    if !decide(false) {
         return;
     }
     let info = client
@@ -59,7 +69,7 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
             .iter()
             .any(|m| m.user_id == client.user_id() && !m.accepted)
     });
-    if !notify::should_notify(message, &settings, &account, attention, request, now) {
+    if !decide(request) {
         return;
     }
     let title = match info.and_then(|i| i.name) {
@@ -68,7 +78,7 @@ async fn maybe_notify(app: &AppHandle, client: &Client, message: &tern_client::C
     };
     state.notifier.message(
         app,
-        client,
+        account,
         message.conversation_id,
         message.seq,
         &title,

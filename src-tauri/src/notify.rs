@@ -117,24 +117,23 @@ impl Notifier {
         *self.current.lock().unwrap() = Some((client.clone(), key));
     }
 
-    /// A message to notify about (the policy already said yes), for `client`'s account:
-    /// nothing unless that is the signed-in one.
+    /// A message to notify about (the policy already said yes), for `account`
+    /// ([`account_key`]): nothing unless that is the signed-in one.
     pub fn message(
         self: &Arc<Self>,
         app: &AppHandle,
-        client: &Client,
+        account: &str,
         conv: ConversationId,
         seq: Option<Seq>,
         title: &str,
         body: &str,
     ) {
-        let key = account_key(client.config().relay.as_str(), client.user_id());
         let current = self
             .current
             .lock()
             .unwrap()
             .as_ref()
-            .map(|(_, k)| *k == key);
+            .map(|(_, k)| k == account);
         if current != Some(true) {
             return;
         }
