@@ -32,7 +32,7 @@ const DISC: [u8; 3] = [0xd9, 0x2d, 0x20];
 const INK: [u8; 3] = [0xff, 0xff, 0xff];
 
 /// `base` (straight RGBA, `size`×`size`) with a badge saying `text` (characters of
-/// [`GLYPHS`]); the input is left as it is.
+/// the badge font: digits and "+"); the input is left as it is.
 pub fn draw(base: &[u8], size: u32, text: &str) -> Vec<u8> {
     assert_eq!(base.len(), (size * size * 4) as usize, "RGBA of size×size");
     let mut out = base.to_vec();

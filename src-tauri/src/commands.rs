@@ -10,7 +10,7 @@ use tern_proto::{ConversationId, ConversationInfo, Seq};
 
 use crate::error::CmdError;
 use crate::events;
-use crate::settings::account_key;
+use crate::settings::{account_key, account_of};
 use crate::state::{AppState, Session};
 
 type Res<T> = Result<T, CmdError>;
@@ -89,9 +89,7 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
 pub fn app_state(state: State<'_, AppState>) -> Snapshot {
     let s = state.settings.lock().unwrap().clone();
     let client = state.try_client();
-    let account = client
-        .as_ref()
-        .map(|c| account_key(c.config().relay.as_str(), c.user_id()));
+    let account = client.as_ref().map(account_of);
     let (mutes, pinned_now) = match &account {
         Some(a) => (s.mutes_of(a, tern_proto::now_ms()), s.pinned_by(a)),
         None => (Vec::new(), Vec::new()),
@@ -450,7 +448,7 @@ pub fn set_muted(
         return Err(CmdError::new("invalid", "That time has already passed."));
     }
     let client = state.client()?;
-    let account = account_key(client.config().relay.as_str(), client.user_id());
+    let account = account_of(&client);
     state
         .update_settings(|s| {
             s.drop_ended_mutes(tern_proto::now_ms());
@@ -464,7 +462,7 @@ pub fn set_muted(
 #[tauri::command]
 pub fn set_pinned(state: State<'_, AppState>, order: Vec<ConversationId>) -> Res<()> {
     let client = state.client()?;
-    let account = account_key(client.config().relay.as_str(), client.user_id());
+    let account = account_of(&client);
     let mut refused = None;
     state.update_settings(|s| refused = s.set_pinned(&account, order).err())?;
     match refused {

@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// (`set_unread_total`), which keeps the list's counts from these same events.
 pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::JoinHandle<()> {
     let mut rx = client.subscribe();
-    let account = crate::settings::account_key(client.config().relay.as_str(), client.user_id());
+    let account = crate::settings::account_of(&client);
     tauri::async_runtime::spawn(async move {
         loop {
             match rx.recv().await {

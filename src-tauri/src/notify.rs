@@ -26,7 +26,7 @@ use tern_proto::{ConversationId, Seq, Timestamp};
 
 use crate::coalesce::{Coalescer, Step};
 use crate::event_names::EVENT;
-use crate::settings::{account_key, Settings};
+use crate::settings::Settings;
 
 /// What the UI is showing right now.
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,12 +113,12 @@ impl Notifier {
     /// Notifications are for `client`'s account from now on; the previous account's go.
     pub fn switch_to(&self, client: &Client) {
         self.forget_all();
-        let key = account_key(client.config().relay.as_str(), client.user_id());
+        let key = crate::settings::account_of(client);
         *self.current.lock().unwrap() = Some((client.clone(), key));
     }
 
     /// A message to notify about (the policy already said yes), for `account`
-    /// ([`account_key`]): nothing unless that is the signed-in one.
+    /// ([`crate::settings::account_key`]): nothing unless that is the signed-in one.
     pub fn message(
         self: &Arc<Self>,
         app: &AppHandle,

@@ -97,7 +97,7 @@ pub async fn change_password(
 #[tauri::command]
 pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res<()> {
     let client = state.client()?;
-    let account = crate::settings::account_key(client.config().relay.as_str(), client.user_id());
+    let account = crate::settings::account_of(&client);
     client.delete_account(&password).await?;
     let session = state.set_session(None);
     state.update_settings(|s| {

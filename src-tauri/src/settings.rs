@@ -43,6 +43,11 @@ pub fn account_key(relay: &str, user: tern_proto::UserId) -> String {
     format!("{}@{relay}", user.0)
 }
 
+/// The key of `client`'s account ([`account_key`]).
+pub fn account_of(client: &tern_client::Client) -> String {
+    account_key(client.config().relay.as_str(), client.user_id())
+}
+
 /// How many conversations can be pinned (the UI's `pins.js` says the same).
 pub const MAX_PINNED: usize = 5;
 
