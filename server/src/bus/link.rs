@@ -189,14 +189,9 @@ impl Publisher {
             return;
         }
         tracing::warn!("frames this relay stored did not reach the bus; the other relays catch up");
-        let lost = Control::Lost { relay: self.relay };
-        let sent = match serde_json::to_vec(&lost) {
-            Ok(v) => self.client.publish(CONTROL, v.into()).await.is_ok(),
-            Err(_) => false,
-        };
-        if !sent {
-            bus.note_lost();
-        }
+        // A publish that fails notes the loss again, so it is told at the next check.
+        self.send(Out::Control(Control::Lost { relay: self.relay }))
+            .await;
     }
 
     async fn send(&self, out: Out) {
