@@ -31,11 +31,10 @@ pub struct Config {
     /// `store::postgres::MAX_BATCH`). Large, so that under a flood of writes each commit,
     /// whose WAL pages and fsync cost the same whatever it holds, is shared by many.
     pub max_batch: usize,
-    /// How long a group commit stays open for more jobs under load (see `store::StoreConfig`;
-    /// PostgreSQL takes at most `store::postgres::MAX_WINDOW`). 2 ms: at 5,000 messages/s it
-    /// cost 12–22 % less CPU per message than 1 ms, and at 1,500/s about 30 % less, for about
-    /// 0.6–0.8 ms more median latency (docs/benchmarks.md, "A 2 ms commit window").
-    pub commit_window: Duration,
+    /// How long a group commit stays open for more jobs under load (see `store::StoreConfig`);
+    /// `None`: the store's own default (`store::sqlite::DEFAULT_WINDOW`, 2 ms;
+    /// `store::postgres::MAX_WINDOW`, 1 ms, which PostgreSQL takes at most).
+    pub commit_window: Option<Duration>,
     /// How long a login token is valid.
     pub token_ttl: Duration,
     /// Heartbeat policy.
@@ -240,7 +239,7 @@ impl Config {
             tls: None,
             synchronous_full: true,
             max_batch: 2048,
-            commit_window: Duration::from_millis(2),
+            commit_window: None,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             heartbeat: Heartbeat::default(),
             limits: Limits::default(),

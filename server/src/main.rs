@@ -93,10 +93,10 @@ struct Args {
     #[arg(long, env = "TERN_SYNC", default_value = "full", value_parser = ["full", "normal"])]
     sync: String,
     /// Under load, microseconds a group commit stays open for more messages before its fsync
-    /// (0: commit what is queued at once). At idle a lone message commits at once. PostgreSQL
-    /// takes at most 1,000.
-    #[arg(long, env = "TERN_COMMIT_WINDOW_US", default_value_t = 2000)]
-    commit_window_us: u64,
+    /// (0: commit what is queued at once). At idle a lone message commits at once. By default
+    /// 2,000 on SQLite and 1,000 on PostgreSQL, which takes at most 1,000.
+    #[arg(long, env = "TERN_COMMIT_WINDOW_US")]
+    commit_window_us: Option<u64>,
     /// Seconds between heartbeat pings.
     #[arg(long, env = "TERN_HEARTBEAT_SECS", default_value_t = 20)]
     heartbeat_secs: u64,
@@ -236,7 +236,7 @@ impl Args {
             .zip(self.tls_key)
             .map(|(cert, key)| TlsPaths { cert, key });
         c.synchronous_full = self.sync == "full";
-        c.commit_window = Duration::from_micros(self.commit_window_us);
+        c.commit_window = self.commit_window_us.map(Duration::from_micros);
         c.heartbeat.interval = Duration::from_secs(self.heartbeat_secs.max(1));
         c.heartbeat.timeout = Duration::from_secs(self.heartbeat_timeout_secs.max(1));
         c.token_ttl = Duration::from_secs(self.token_ttl_days * 24 * 3600);

@@ -61,7 +61,7 @@ pub async fn seed_store(
             path: db.to_owned(),
             synchronous_full: false,
             max_batch: 512,
-            commit_window: Duration::ZERO,
+            commit_window: Some(Duration::ZERO),
             wal_limit_bytes: 64 * 1024 * 1024,
             postgres,
         },

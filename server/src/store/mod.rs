@@ -56,7 +56,8 @@ pub struct StoreConfig {
     pub max_batch: usize,
     /// Under load, how long a batch stays open for more jobs after its first (0: commit as
     /// soon as the queue is empty); at idle a lone job commits at once (`store::collect`).
-    pub commit_window: Duration,
+    /// `None`: the store's own default.
+    pub commit_window: Option<Duration>,
     /// WAL size past which the writer forces a truncating checkpoint.
     pub wal_limit_bytes: u64,
     /// A `postgres://` address: use PostgreSQL instead of the SQLite file at `path`.
@@ -369,7 +370,7 @@ mod tests {
             path: dir.join("tern.db"),
             synchronous_full: false,
             max_batch: 64,
-            commit_window: Duration::ZERO,
+            commit_window: Some(Duration::ZERO),
             wal_limit_bytes: 1 << 20,
             postgres: None,
         }

@@ -37,7 +37,7 @@ pub use tx::PgTx;
 /// 512 of them (about 0.1 s under a flood) keep the other relays' wait short.
 pub const MAX_BATCH: usize = 512;
 
-/// Longest commit window on PostgreSQL, whatever the configured one. Its writer runs each job
+/// Longest commit window on PostgreSQL, whatever the configured one, and its default. Its writer runs each job
 /// as it arrives while holding the change counter's lock, so the window is also how long the
 /// other relays' batches may wait for that lock.
 pub const MAX_WINDOW: Duration = Duration::from_millis(1);
@@ -65,15 +65,17 @@ pub(super) fn start(
 ) -> Result<(Option<mpsc::Sender<ReadJob>>, std::thread::JoinHandle<()>)> {
     let (reads, read_rx) = mpsc::channel::<ReadJob>(READ_CAPACITY);
     let (ready, started) = std::sync::mpsc::channel::<Result<()>>();
-    if config.commit_window > MAX_WINDOW {
+    // Unset, the window is the longest PostgreSQL takes; a longer one set is cut, and said.
+    let window = config.commit_window.unwrap_or(MAX_WINDOW);
+    if window > MAX_WINDOW {
         tracing::info!(
-            configured_us = config.commit_window.as_micros() as u64,
+            configured_us = window.as_micros() as u64,
             "the commit window on PostgreSQL is at most {} µs",
             MAX_WINDOW.as_micros()
         );
     }
     let collect = Collector::new(
-        config.commit_window.min(MAX_WINDOW),
+        window.min(MAX_WINDOW),
         config.max_batch.min(MAX_BATCH),
         Wait::Receive,
     )?;
