@@ -5,10 +5,9 @@
 // (device-data.js); the app returns to the sign-in screen.
 
 import { call } from "./api.js";
-import { forgetReplies } from "./composer.js";
-import { forgetAccount } from "./device-data.js";
 import { $ } from "./dom.js";
 import { deleteErrorText } from "./security.js";
+import { forgetDeviceData } from "./signout.js";
 import { state } from "./store.js";
 
 const CONFIRM_MS = 6000;
@@ -41,8 +40,7 @@ async function onClick(onDeleted) {
     $("delete-password").value = "";
     $("privacy-dialog").close();
     await onDeleted();
-    forgetAccount(userId);
-    forgetReplies(userId);
+    forgetDeviceData(userId);
   } catch (e) {
     error.textContent = deleteErrorText(e);
   } finally {

@@ -13,6 +13,16 @@ import { state } from "./store.js";
 import { ask } from "./views/ask.js";
 import { toast } from "./views/toast.js";
 
+/**
+ * Forget what the UI kept for `userId` on this device: its drafts and last open chat
+ * (device-data.js) and the replies begun (composer.js). Signing out with "remove this
+ * device's data" and deleting the account both end here.
+ */
+export function forgetDeviceData(userId) {
+  forgetAccount(userId);
+  forgetReplies(userId);
+}
+
 /** Ask, then sign out; `onSignedOut()` shows the sign-in screen. */
 async function signOut(onSignedOut) {
   $("signout-wipe").checked = false;
@@ -28,7 +38,7 @@ async function signOut(onSignedOut) {
   }
   await onSignedOut();
   // After the sign-in screen is up, so that no draft is saved again on the way out.
-  if (wipe) { forgetAccount(userId); forgetReplies(userId); }
+  if (wipe) forgetDeviceData(userId);
   if (failure) toast(`Signed out on this device. ${errorText(failure)}`);
 }
 
