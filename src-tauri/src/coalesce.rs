@@ -129,6 +129,12 @@ impl Coalescer {
         false
     }
 
+    /// The server refused to show the conversation's notification: nothing waits to be
+    /// withdrawn (a chat opened meanwhile must not withdraw the next one).
+    pub fn not_shown(&mut self, conv: ConversationId) {
+        self.seen_while_showing.remove(&conv);
+    }
+
     /// Whether `id` is the conversation's notification on screen, as far as this knows. An
     /// update that comes back untracked was on its way while its notification was closed or
     /// its chat opened: nothing would ever replace, withdraw or hear it.
@@ -396,6 +402,24 @@ mod tests {
         show(&c.message(ONE, Some(Seq(1)), "bob", "hi", Instant::now()));
         assert_eq!(c.seen(ONE), None, "no id yet");
         assert!(c.shown(ONE, 9), "withdraw it now");
+        // Refused by the server instead: the next notification is not withdrawn.
+        show(&c.message(
+            ONE,
+            Some(Seq(4)),
+            "bob",
+            "x",
+            Instant::now() + Duration::from_secs(20),
+        ));
+        c.seen(ONE);
+        c.not_shown(ONE);
+        show(&c.message(
+            ONE,
+            Some(Seq(5)),
+            "bob",
+            "y",
+            Instant::now() + Duration::from_secs(30),
+        ));
+        assert!(!c.shown(ONE, 12), "nothing left to withdraw");
         assert!(!c.shown(ConversationId(2), 10), "another chat's is kept");
         // A chat opened with nothing notified leaves nothing to withdraw later.
         assert_eq!(c.seen(ConversationId(3)), None);

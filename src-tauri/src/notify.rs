@@ -249,6 +249,7 @@ impl Notifier {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(error = %e, "could not show a notification");
+                self.coalescer.lock().unwrap().not_shown(conv);
                 return;
             }
         };
