@@ -94,52 +94,43 @@ async fn health(State(state): State<AppState>) -> Response {
     }
     // A read proves the database answers; it goes to the read connection, so probes never
     // queue in front of message commits.
-    match tokio::time::timeout(
+    let read = tokio::time::timeout(
         Duration::from_secs(2),
         state.store.read(|txn| txn.current_version()),
     )
-    .await
-    {
-        Ok(Ok(_)) => {
-            let mut body = serde_json::json!({
-                "status": "ok",
-                "store": "ok",
-                "connections": state.hub.connection_count()
-            });
-            // Attachments in an object store: say whether it answers (messages flow either
-            // way, so it does not take the relay out of rotation).
-            if let Some(objects) = &state.objects {
-                let up = matches!(
-                    tokio::time::timeout(Duration::from_secs(2), objects.check()).await,
-                    Ok(Ok(()))
-                );
-                body["blob_store"] = if up { "ok" } else { "unavailable" }.into();
-            }
-            // In a cluster: whether NATS is connected. Without it the relay still serves its
-            // own connections (and catches up when it returns), so it stays in rotation.
-            if let Some(up) = state.bus.is_up() {
-                body["bus"] = if up { "ok" } else { "unavailable" }.into();
-            }
-            Json(body).into_response()
-        }
+    .await;
+    let connections = state.hub.connection_count();
+    let (status, mut body) = match read {
+        Ok(Ok(_)) => (
+            StatusCode::OK,
+            serde_json::json!({"status": "ok", "store": "ok", "connections": connections}),
+        ),
         // The read queue is full (a flood of token checks): the database is answering them,
         // so the relay is up; it is not a reason to take it out of rotation.
-        Ok(Err(e)) if e.code() == tern_proto::ErrorCode::Busy => Json(serde_json::json!({
-            "status": "ok",
-            "store": "ok",
-            "busy": true,
-            "connections": state.hub.connection_count()
-        }))
-        .into_response(),
-        _ => {
-            let mut body =
-                serde_json::json!({"status": "database_unavailable", "store": "unavailable"});
-            if let Some(up) = state.bus.is_up() {
-                body["bus"] = if up { "ok" } else { "unavailable" }.into();
-            }
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-        }
+        Ok(Err(e)) if e.code() == tern_proto::ErrorCode::Busy => (
+            StatusCode::OK,
+            serde_json::json!({"status": "ok", "store": "ok", "busy": true, "connections": connections}),
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": "database_unavailable", "store": "unavailable"}),
+        ),
+    };
+    // Attachments in an object store: say whether it answers (messages flow either way, so it
+    // does not take the relay out of rotation).
+    if let (StatusCode::OK, Some(objects)) = (status, &state.objects) {
+        let up = matches!(
+            tokio::time::timeout(Duration::from_secs(2), objects.check()).await,
+            Ok(Ok(()))
+        );
+        body["blob_store"] = if up { "ok" } else { "unavailable" }.into();
     }
+    // In a cluster: whether NATS is connected. Without it the relay still serves its own
+    // connections (and catches up when it returns), so it stays in rotation.
+    if let Some(up) = state.bus.is_up() {
+        body["bus"] = if up { "ok" } else { "unavailable" }.into();
+    }
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
