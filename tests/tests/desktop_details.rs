@@ -27,6 +27,12 @@ async fn notification_saying(log: &std::path::Path, text: &str) -> serde_json::V
     panic!("no notification says {text:?}");
 }
 
+/// A script that right-clicks the element `el` (a JavaScript expression) at a point inside it
+/// and returns whether the page took the click (cancelled the browser's own menu).
+fn right_click(el: &str) -> String {
+    format!("const el = {el}; const r = el.getBoundingClientRect(); return !el.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")
+}
+
 #[tokio::test]
 async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_like_a_desktop_app() {
     let relay = Relay::start();
@@ -287,7 +293,9 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
 
     // Right-click on a message (a group notice has no menu): the app's menu, never the browser's.
     let prevented = app
-        .js("const row = document.querySelector('#messages .msg:not(.notice)'); const r = row.getBoundingClientRect(); return !row.dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}));")
+        .js(&right_click(
+            "document.querySelector('#messages .msg:not(.notice)')",
+        ))
         .await;
     assert_eq!(
         prevented,
@@ -309,8 +317,10 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     .await;
     // A reply begun stays with its chat, as its draft does: not in the next chat opened, there
     // again on coming back.
-    app.js("const row = document.querySelector('#messages .msg:not(.notice)'); const r = row.getBoundingClientRect(); row.dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}));")
-        .await;
+    app.js(&right_click(
+        "document.querySelector('#messages .msg:not(.notice)')",
+    ))
+    .await;
     app.wait_until(
         "!document.getElementById('context-menu').hidden",
         "the menu again",
@@ -431,7 +441,10 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     // when the group has newer news; the shell keeps the pin. The menu keys on a focused row
     // open it too, and unpinning gives the list back its order by activity.
     let rows = "[...document.querySelectorAll('#conversations .conv')]";
-    app.js(&format!("const li = {rows}.find(c => c.querySelector('.title').textContent === 'bob'); const r = li.getBoundingClientRect(); li.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")).await;
+    app.js(&right_click(&format!(
+        "{rows}.find(c => c.querySelector('.title').textContent === 'bob')"
+    )))
+    .await;
     app.wait_until(
         "!document.getElementById('context-menu').hidden && !!document.querySelector('#context-menu .menu-item[data-action=\"pin\"]')",
         "the row's menu",
@@ -504,7 +517,10 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "unread news in the group",
     )
     .await;
-    app.js(&format!("const li = {rows}.find(c => c.querySelector('.title').textContent === 'Burst'); const r = li.getBoundingClientRect(); li.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")).await;
+    app.js(&right_click(&format!(
+        "{rows}.find(c => c.querySelector('.title').textContent === 'Burst')"
+    )))
+    .await;
     app.wait_until(
         "!!document.querySelector('#context-menu .menu-item[data-action=\"read\"]')",
         "the row's menu offers to mark it read",
