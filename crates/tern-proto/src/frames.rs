@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,
     ListConversations, MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage,
-    SetAvatar, SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
+    SetAvatar, SetChatPrefs, SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
 };
 use crate::{
-    ConversationId, ConversationInfo, ConversationSummary, ErrorCode, MessageId, MessageRecord,
-    Person, Presence, Privacy, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId,
+    ChatPrefs, ConversationId, ConversationInfo, ConversationSummary, ErrorCode, MessageId,
+    MessageRecord, Person, Presence, Privacy, ReceiptState, RequestId, Seq, SessionId, Timestamp,
+    UserId,
 };
 
 /// What a client already holds in one conversation, sent with [`ClientFrame::Sync`].
@@ -83,6 +84,8 @@ pub enum ClientFrame {
     SetPrivacy(SetPrivacy),
     /// Accept a message request; answered with [`ServerFrame::Conversation`].
     AcceptRequest(AcceptRequest),
+    /// Mute or pin one of the caller's conversations; answered with [`ServerFrame::Ok`].
+    SetChatPrefs(SetChatPrefs),
 }
 
 /// Every `type` a client may send, for telling an unknown type from a malformed known one.
@@ -102,11 +105,13 @@ pub const CLIENT_FRAME_TYPES: &[&str] = &[
     "read",
     "typing",
     "set_profile",
+    "set_avatar",
     "find_people",
     "block",
     "unblock",
     "set_privacy",
     "accept_request",
+    "set_chat_prefs",
 ];
 
 /// A client frame that could not be understood.
@@ -225,6 +230,7 @@ impl ClientFrame {
             ClientFrame::Unblock(r) => r.id,
             ClientFrame::SetPrivacy(r) => r.id,
             ClientFrame::AcceptRequest(r) => r.id,
+            ClientFrame::SetChatPrefs(r) => r.id,
         }
     }
 }
@@ -384,11 +390,19 @@ pub enum ServerFrame {
         /// The user's privacy settings and block list.
         #[serde(default)]
         privacy: Privacy,
+        /// How the user's conversations behave on their devices: every one muted or pinned.
+        #[serde(default)]
+        chat_prefs: Vec<ChatPrefs>,
     },
     /// The user's privacy settings or block list changed (on any of their devices).
     Privacy {
         /// The settings now.
         privacy: Privacy,
+    },
+    /// How one of the user's conversations behaves changed (on any of their devices).
+    ChatPrefs {
+        /// What is set now (all unset: no longer muted or pinned).
+        prefs: ChatPrefs,
     },
 }
 

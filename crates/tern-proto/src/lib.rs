@@ -29,16 +29,16 @@ pub use http::{
 };
 pub use ids::ClientId;
 pub use model::{
-    is_blob_id, is_sha256_hex, Attachment, ConversationId, ConversationInfo, ConversationKind,
-    ConversationSummary, Member, MemberRole, MessageId, MessageKind, MessageRecord, Notice,
-    NoticeAction, NoticeUser, Person, Picture, Presence, PresenceVisibility, Privacy, Reaction,
-    ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId, DELETED_ACCOUNT,
+    is_blob_id, is_sha256_hex, Attachment, ChatPrefs, ConversationId, ConversationInfo,
+    ConversationKind, ConversationSummary, Member, MemberRole, MessageId, MessageKind,
+    MessageRecord, Notice, NoticeAction, NoticeUser, Person, Picture, Presence, PresenceVisibility,
+    Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId, DELETED_ACCOUNT,
 };
 pub use requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,
     ListConversations, MarkDelivered, MarkRead, Ping, RemoveMember, RenameGroup, SendMessage,
-    SetAvatar, SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
-    MAX_PICTURE_BYTES,
+    SetAvatar, SetChatPrefs, SetPrivacy, SetProfile, SetTyping, StartDirect, SyncRequest, Unblock,
+    MAX_PICTURE_BYTES, MAX_PINNED,
 };
 
 /// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and

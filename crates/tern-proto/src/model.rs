@@ -430,6 +430,46 @@ pub struct Privacy {
     pub blocked: Vec<Person>,
 }
 
+/// How one of the user's conversations behaves on their devices: muted (for good or until a
+/// time) and pinned to the top of the list. Kept by the relay for the user alone and the same
+/// on all their devices; nobody else learns of it. A conversation with neither is not listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatPrefs {
+    /// The conversation (the user must be a member to set it).
+    pub conversation_id: ConversationId,
+    /// Whether its messages raise no notification.
+    #[serde(default)]
+    pub muted: bool,
+    /// When a mute ends by itself; absent for a mute until undone (or no mute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<Timestamp>,
+    /// When it was pinned, if it is: pinned conversations come first, the latest pin first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<Timestamp>,
+}
+
+impl ChatPrefs {
+    /// Nothing set: neither muted nor pinned.
+    pub fn none(conversation_id: ConversationId) -> Self {
+        ChatPrefs {
+            conversation_id,
+            muted: false,
+            muted_until: None,
+            pinned_at: None,
+        }
+    }
+
+    /// Whether nothing is set (the relay keeps no row for it).
+    pub fn is_empty(&self) -> bool {
+        !self.muted && self.pinned_at.is_none()
+    }
+
+    /// Whether it is muted at `now` (a timed mute has not ended).
+    pub fn muted_at(&self, now: Timestamp) -> bool {
+        self.muted && self.muted_until.is_none_or(|end| now < end)
+    }
+}
+
 /// A conversation's current shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationInfo {

@@ -256,6 +256,21 @@ pub struct SetPrivacy {
     pub read_receipts: Option<bool>,
 }
 
+/// Set how one of the caller's conversations behaves on their devices (muted, pinned): the
+/// whole of it, replacing what was set. Answered with [`crate::ServerFrame::Ok`]; every device
+/// of the caller gets [`crate::ServerFrame::ChatPrefs`]. At most [`MAX_PINNED`] conversations
+/// are pinned at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetChatPrefs {
+    /// Request id.
+    pub id: RequestId,
+    /// What to set, and for which conversation.
+    pub prefs: crate::ChatPrefs,
+}
+
+/// Most conversations one user has pinned at once (as Telegram allows).
+pub const MAX_PINNED: usize = 5;
+
 /// Accept a message request; answered with [`crate::ServerFrame::Conversation`]. Replying in
 /// the conversation accepts it too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

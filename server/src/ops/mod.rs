@@ -19,6 +19,7 @@ pub mod history;
 pub mod membership;
 pub mod messages;
 pub mod notices;
+pub mod prefs;
 pub mod presence;
 pub mod privacy;
 pub mod profile;
@@ -87,6 +88,7 @@ pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
         ClientFrame::Unblock(r) => privacy::unblock(ctx, r).await,
         ClientFrame::SetPrivacy(r) => privacy::set(ctx, r).await,
         ClientFrame::AcceptRequest(r) => privacy::accept(ctx, r).await,
+        ClientFrame::SetChatPrefs(r) => prefs::set(ctx, r).await,
         ClientFrame::Ping(_) | ClientFrame::Sync(_) => Err(Error::Internal(
             "a connection-level request reached the operations".into(),
         )),

@@ -11,7 +11,7 @@
 //! [`ReadTx`]: the store answers them from its read-only connections.
 
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
+    ChatPrefs, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
     MessageKind, MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId,
     SessionInfo, Timestamp, UserId, DELETED_ACCOUNT,
 };
@@ -258,6 +258,8 @@ pub trait ReadTx {
     fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>>;
     /// The users `user` blocks, by name.
     fn blocked_by(&self, user: UserId) -> Result<Vec<Person>>;
+    /// Every conversation `user` muted or pinned.
+    fn chat_prefs(&self, user: UserId) -> Result<Vec<ChatPrefs>>;
     /// Every (blocker, blocked) pair that involves `user` on either side.
     fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>>;
     /// Kind and active members with their `accepted` flags; `not_member` if none.
@@ -386,6 +388,11 @@ pub trait Tx: ReadTx {
         presence: Option<PresenceVisibility>,
         read_receipts: Option<bool>,
     ) -> Result<()>;
+    /// Replace what `user` set for one conversation (muted, pinned); nothing set removes it.
+    fn set_chat_prefs(&self, user: UserId, prefs: &ChatPrefs) -> Result<()>;
+    /// How many conversations other than `except` `user` has pinned among those they are
+    /// still in.
+    fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize>;
     /// Record that `blocker` blocks `blocked` (again is a no-op).
     fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()>;
     /// Lift a block (none is a no-op).

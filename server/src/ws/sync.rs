@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tern_proto::{
-    ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState, RequestId,
-    Seq, ServerFrame, SyncCursors, UserId,
+    ChatPrefs, ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState,
+    RequestId, Seq, ServerFrame, SyncCursors, UserId,
 };
 
 use super::outbound::Outbound;
@@ -133,7 +133,13 @@ pub async fn run(
                 .await?;
         }
     }
-    pages.finish(version, presence, privacy).await?;
+    // Read last, so that a change made while the pages went out is not undone by an older
+    // copy arriving after its push.
+    let chat_prefs = state
+        .store
+        .snapshot(move |txn| txn.chat_prefs(user))
+        .await?;
+    pages.finish(version, presence, privacy, chat_prefs).await?;
     Ok(Done {
         heads,
         receipts,
@@ -220,6 +226,7 @@ impl Pager<'_> {
         version: u64,
         presence: Vec<Presence>,
         privacy: Privacy,
+        chat_prefs: Vec<ChatPrefs>,
     ) -> Result<(), SyncError> {
         if !self.page.is_empty() || self.header.is_some() {
             self.send_page().await?;
@@ -229,6 +236,7 @@ impl Pager<'_> {
             changes_version: version,
             presence,
             privacy,
+            chat_prefs,
         };
         emit(self.out, self.patience, done).await
     }

@@ -657,11 +657,13 @@ impl Client {
                     changes_version,
                     presence,
                     privacy,
+                    chat_prefs,
                     ..
                 } => {
                     out.version = changes_version;
                     out.presence = presence;
                     out.privacy = privacy;
+                    out.chat_prefs = chat_prefs;
                     return out;
                 }
                 other => panic!("unexpected sync reply {other:?}"),
@@ -692,6 +694,7 @@ pub struct SyncResult {
     pub version: u64,
     pub presence: Vec<tern_proto::Presence>,
     pub privacy: tern_proto::Privacy,
+    pub chat_prefs: Vec<tern_proto::ChatPrefs>,
 }
 
 /// The request id a frame answers, if it is a reply.

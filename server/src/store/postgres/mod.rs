@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod conversations;
 pub mod messages;
+pub mod prefs;
 pub mod privacy;
 pub mod schema;
 pub mod sql;

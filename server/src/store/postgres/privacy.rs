@@ -200,6 +200,7 @@ pub fn delete_account(
         "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
         &[&user],
     )?;
+    c.execute("DELETE FROM chat_prefs WHERE user_id = $1", &[&user])?;
     let sessions = revoke_others(c, user, None, now)?;
     let convs: Vec<ConversationId> = c
         .query(

@@ -161,6 +161,17 @@ pub const MIGRATIONS: &[&str] = &[
         at      BIGINT NOT NULL
     );
 "#,
+    // How each user's conversations behave on their devices (muted, pinned).
+    r#"
+    CREATE TABLE chat_prefs (
+        user_id         BIGINT NOT NULL REFERENCES users(id),
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        muted           BOOLEAN NOT NULL DEFAULT FALSE,
+        muted_until     BIGINT,
+        pinned_at       BIGINT,
+        PRIMARY KEY (user_id, conversation_id)
+    );
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

@@ -7,13 +7,13 @@ use std::cell::{Cell, RefCell, RefMut};
 
 use postgres::{Client, Row, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
+    ChatPrefs, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
     MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo,
     Timestamp, UserId,
 };
 
 use super::sql::{Params, Sql};
-use super::{accounts, conversations as convs, messages, privacy, uploads};
+use super::{accounts, conversations as convs, messages, prefs, privacy, uploads};
 use crate::error::Result;
 use crate::limits::Rate;
 use crate::store::tx::{
@@ -232,6 +232,10 @@ macro_rules! read_tx {
                 let $c = self;
                 privacy::blocked_by($get, user)
             }
+            fn chat_prefs(&self, user: UserId) -> Result<Vec<ChatPrefs>> {
+                let $c = self;
+                prefs::chat_prefs($get, user)
+            }
             fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
                 let $c = self;
                 privacy::blocks_of($get, user)
@@ -413,6 +417,12 @@ impl Tx for PgTx<'_> {
         read_receipts: Option<bool>,
     ) -> Result<()> {
         privacy::set_privacy(&mut self.c(), user, presence, read_receipts)
+    }
+    fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs) -> Result<()> {
+        prefs::set_chat_prefs(&mut self.c(), user, p)
+    }
+    fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize> {
+        prefs::pinned_elsewhere(&mut self.c(), user, except)
     }
     fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
         privacy::block(&mut self.c(), blocker, blocked, now)

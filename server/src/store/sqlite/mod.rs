@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod conversations;
 mod hot;
 pub mod messages;
+pub mod prefs;
 pub mod privacy;
 pub mod schema;
 mod tx;

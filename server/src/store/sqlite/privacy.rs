@@ -204,6 +204,8 @@ pub fn delete_account(
     .execute(params![user, now])?;
     txn.prepare_cached("DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1")?
         .execute([user])?;
+    txn.prepare_cached("DELETE FROM chat_prefs WHERE user_id = ?1")?
+        .execute([user])?;
     let sessions = revoke_others(txn, user, None, now)?;
     let convs: Vec<ConversationId> = txn
         .prepare_cached("SELECT conversation_id FROM members WHERE user_id = ?1 AND active = 1")?

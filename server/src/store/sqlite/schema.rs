@@ -185,6 +185,18 @@ pub const MIGRATIONS: &[&str] = &[
      WHERE type = 'table' AND name = 'messages';
     PRAGMA writable_schema = OFF;
     "#,
+    // 10: how each user's conversations behave on their devices (muted, pinned), kept for
+    // the user alone and synced to all their devices.
+    r#"
+    CREATE TABLE chat_prefs (
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        muted           INTEGER NOT NULL DEFAULT 0,
+        muted_until     INTEGER,
+        pinned_at       INTEGER,
+        PRIMARY KEY (user_id, conversation_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.

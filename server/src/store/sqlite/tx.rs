@@ -13,13 +13,13 @@ use std::ops::Deref;
 
 use rusqlite::{Connection, Transaction};
 use tern_proto::{
-    ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
+    ChatPrefs, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
     MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo,
     Timestamp, UserId,
 };
 
 use super::hot::Hot;
-use super::{accounts, conversations as convs, messages, privacy, uploads};
+use super::{accounts, conversations as convs, messages, prefs, privacy, uploads};
 use crate::error::Result;
 use crate::store::tx::{
     AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow,
@@ -65,6 +65,9 @@ impl ReadTx for Connection {
     }
     fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
         privacy::blocked_by(self, user)
+    }
+    fn chat_prefs(&self, user: UserId) -> Result<Vec<ChatPrefs>> {
+        prefs::chat_prefs(self, user)
     }
     fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
         privacy::blocks_of(self, user)
@@ -229,6 +232,9 @@ impl ReadTx for SqliteTx<'_> {
     }
     fn blocked_by(&self, user: UserId) -> Result<Vec<Person>> {
         self.w()?.blocked_by(user)
+    }
+    fn chat_prefs(&self, user: UserId) -> Result<Vec<ChatPrefs>> {
+        prefs::chat_prefs(self.w()?, user)
     }
     fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>> {
         if let Some(pairs) = self.hot.as_ref().and_then(|h| h.blocks(user)) {
@@ -424,6 +430,12 @@ impl Tx for SqliteTx<'_> {
         read_receipts: Option<bool>,
     ) -> Result<()> {
         privacy::set_privacy(self.w()?, user, presence, read_receipts)
+    }
+    fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs) -> Result<()> {
+        prefs::set_chat_prefs(self.w()?, user, p)
+    }
+    fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize> {
+        prefs::pinned_elsewhere(self.w()?, user, except)
     }
     fn block(&self, blocker: UserId, blocked: UserId, now: Timestamp) -> Result<()> {
         privacy::block(self.w()?, blocker, blocked, now)

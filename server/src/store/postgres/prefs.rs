@@ -1,0 +1,63 @@
+//! PostgreSQL queries on `chat_prefs`; the same contracts as [`crate::store::sqlite::prefs`].
+
+use super::sql::Sql;
+use tern_proto::{ChatPrefs, ConversationId, UserId};
+
+use crate::error::Result;
+
+/// Every conversation `user` muted or pinned.
+pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
+    Ok(c.query(
+        "SELECT conversation_id, muted, muted_until, pinned_at FROM chat_prefs
+             WHERE user_id = $1 ORDER BY conversation_id",
+        &[&user],
+    )?
+    .iter()
+    .map(|r| ChatPrefs {
+        conversation_id: r.get(0),
+        muted: r.get(1),
+        muted_until: r.get(2),
+        pinned_at: r.get(3),
+    })
+    .collect())
+}
+
+/// Replace what `user` set for one conversation (nothing set: the row goes).
+pub fn set_chat_prefs(c: &mut impl Sql, user: UserId, prefs: &ChatPrefs) -> Result<()> {
+    if prefs.is_empty() {
+        c.execute(
+            "DELETE FROM chat_prefs WHERE user_id = $1 AND conversation_id = $2",
+            &[&user, &prefs.conversation_id],
+        )?;
+        return Ok(());
+    }
+    c.execute(
+        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
+             muted = excluded.muted, muted_until = excluded.muted_until,
+             pinned_at = excluded.pinned_at",
+        &[
+            &user,
+            &prefs.conversation_id,
+            &prefs.muted,
+            &prefs.muted.then_some(prefs.muted_until).flatten(),
+            &prefs.pinned_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// How many conversations other than `except` `user` has pinned among those they are still in.
+pub fn pinned_elsewhere(c: &mut impl Sql, user: UserId, except: ConversationId) -> Result<usize> {
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM chat_prefs p
+             JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
+             WHERE p.user_id = $1 AND p.conversation_id <> $2 AND p.pinned_at IS NOT NULL
+               AND m.active",
+            &[&user, &except],
+        )?
+        .get(0);
+    Ok(n as usize)
+}

@@ -1,0 +1,63 @@
+//! Queries on `chat_prefs`: how each user's conversations behave on their devices (muted,
+//! pinned). A row exists only while something is set; the relay never interprets it beyond
+//! the pin limit.
+
+use rusqlite::{params, Connection};
+use tern_proto::{ChatPrefs, ConversationId, UserId};
+
+use crate::error::Result;
+
+/// Every conversation `user` muted or pinned.
+pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
+    Ok(c.prepare_cached(
+        "SELECT conversation_id, muted, muted_until, pinned_at FROM chat_prefs
+             WHERE user_id = ?1 ORDER BY conversation_id",
+    )?
+    .query_map([user], |r| {
+        Ok(ChatPrefs {
+            conversation_id: r.get(0)?,
+            muted: r.get(1)?,
+            muted_until: r.get(2)?,
+            pinned_at: r.get(3)?,
+        })
+    })?
+    .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Replace what `user` set for one conversation (nothing set: the row goes).
+pub fn set_chat_prefs(c: &Connection, user: UserId, prefs: &ChatPrefs) -> Result<()> {
+    if prefs.is_empty() {
+        c.prepare_cached("DELETE FROM chat_prefs WHERE user_id = ?1 AND conversation_id = ?2")?
+            .execute(params![user, prefs.conversation_id])?;
+        return Ok(());
+    }
+    c.prepare_cached(
+        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
+             muted = excluded.muted, muted_until = excluded.muted_until,
+             pinned_at = excluded.pinned_at",
+    )?
+    .execute(params![
+        user,
+        prefs.conversation_id,
+        prefs.muted,
+        prefs.muted.then_some(prefs.muted_until).flatten(),
+        prefs.pinned_at
+    ])?;
+    Ok(())
+}
+
+/// How many conversations other than `except` `user` has pinned among those they are still
+/// in (a pin in a conversation they left takes no place).
+pub fn pinned_elsewhere(c: &Connection, user: UserId, except: ConversationId) -> Result<usize> {
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT count(*) FROM chat_prefs p
+             JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
+             WHERE p.user_id = ?1 AND p.conversation_id <> ?2 AND p.pinned_at IS NOT NULL
+               AND m.active = 1",
+        )?
+        .query_row(params![user, except], |r| r.get(0))?;
+    Ok(n as usize)
+}

@@ -1,0 +1,162 @@
+//! Muting and pinning a conversation: kept by the relay for the user alone, the same on every
+//! device of theirs (pushed to the ones online, in the sync of the others), never shown to
+//! anyone else, and refused for a conversation the user is not in or past the pin limit.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use tern_proto::{ChatPrefs, ConversationId, ServerFrame, MAX_PINNED};
+
+const QUIET: Duration = Duration::from_millis(300);
+
+fn prefs_of(f: &ServerFrame) -> Option<ChatPrefs> {
+    match f {
+        ServerFrame::ChatPrefs { prefs } => Some(*prefs),
+        _ => None,
+    }
+}
+
+async fn set(c: &mut Client, prefs: serde_json::Value) -> ServerFrame {
+    c.request(json!({"type": "set_chat_prefs", "prefs": prefs}))
+        .await
+}
+
+#[tokio::test]
+async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
+    let relay = Relay::start().await;
+    let mut laptop = relay.user("alice").await;
+    let mut phone = relay.device("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = laptop.start_direct("bob").await;
+    bob.accept(conv).await;
+
+    let reply = set(
+        &mut laptop,
+        json!({"conversation_id": conv, "muted": true, "muted_until": 4_000_000_000_000i64,
+               "pinned_at": 1_700_000_000_000i64}),
+    )
+    .await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let want = ChatPrefs {
+        conversation_id: ConversationId(conv),
+        muted: true,
+        muted_until: Some(4_000_000_000_000),
+        pinned_at: Some(1_700_000_000_000),
+    };
+    // The other device is told at once; so is the one that set it (one code path for both).
+    assert_eq!(phone.expect(prefs_of).await, want);
+    assert_eq!(laptop.expect(prefs_of).await, want);
+    bob.expect_none(QUIET, |f| prefs_of(f).is_some()).await;
+
+    // A device that was away finds it in its sync; the other member's sync has nothing.
+    let mut tablet = relay.device("alice").await;
+    assert_eq!(tablet.sync(json!({}), 0).await.chat_prefs, vec![want]);
+    assert!(bob.sync(json!({}), 0).await.chat_prefs.is_empty());
+
+    // Unmuted and unpinned, the conversation is no longer listed.
+    let reply = set(&mut phone, json!({"conversation_id": conv})).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    assert_eq!(
+        laptop.expect(prefs_of).await,
+        ChatPrefs::none(ConversationId(conv))
+    );
+    assert!(tablet.sync(json!({}), 0).await.chat_prefs.is_empty());
+}
+
+#[tokio::test]
+async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let _carol = relay.user("carol").await;
+    let theirs = bob.start_direct("carol").await;
+    alice
+        .expect_error(
+            json!({"type": "set_chat_prefs", "prefs": {"conversation_id": theirs, "muted": true}}),
+            "not_member",
+        )
+        .await;
+    alice
+        .expect_error(
+            json!({"type": "set_chat_prefs", "prefs": {"conversation_id": theirs, "muted": "yes"}}),
+            "bad_request",
+        )
+        .await;
+
+    let mut groups = Vec::new();
+    for i in 0..=MAX_PINNED {
+        groups.push(alice.create_group(&format!("g{i}"), &["bob"]).await);
+    }
+    for (i, g) in groups.iter().take(MAX_PINNED).enumerate() {
+        let reply = set(
+            &mut alice,
+            json!({"conversation_id": g, "pinned_at": 1_000 + i as i64}),
+        )
+        .await;
+        assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    }
+    let last = groups[MAX_PINNED];
+    alice
+        .expect_error(
+            json!({"type": "set_chat_prefs", "prefs": {"conversation_id": last, "pinned_at": 2_000}}),
+            "bad_request",
+        )
+        .await;
+    // Muting it is still fine, and so is pinning it again after leaving a pinned group:
+    // a pin in a conversation one left takes no place.
+    let reply = set(&mut alice, json!({"conversation_id": last, "muted": true})).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    match alice
+        .request(json!({"type": "leave_group", "conversation_id": groups[0]}))
+        .await
+    {
+        ServerFrame::Ok { .. } => {}
+        other => panic!("leave_group: {other:?}"),
+    }
+    let reply = set(
+        &mut alice,
+        json!({"conversation_id": last, "muted": true, "pinned_at": 2_000}),
+    )
+    .await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let pinned = alice
+        .sync(json!({}), 0)
+        .await
+        .chat_prefs
+        .iter()
+        .filter(|p| p.pinned_at.is_some())
+        .count();
+    // The left group's row stays (harmless, never shown): six rows, five of them live.
+    assert_eq!(pinned, MAX_PINNED + 1);
+}
+
+#[tokio::test]
+async fn deleting_the_account_forgets_its_mutes_and_pins() {
+    let relay = Relay::start().await;
+    let _bob = relay.user("bob").await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let mut alice = Client::connect(&relay.ws_url(), &token).await;
+    let conv = alice.start_direct("bob").await;
+    let reply = set(&mut alice, json!({"conversation_id": conv, "muted": true})).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let id = alice.user_id;
+    let rows = |relay: &Relay| {
+        relay.stored.rows(&format!(
+            "SELECT conversation_id FROM chat_prefs WHERE user_id = {id}"
+        ))
+    };
+    assert_eq!(rows(&relay).len(), 1);
+    let (status, body) = relay
+        .post(
+            "/v1/account/delete",
+            json!({"password": PASSWORD}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert!(rows(&relay).is_empty());
+}
