@@ -1,10 +1,11 @@
-//! A user's devices and local state: two devices converge, the token lives only in the
-//! keychain, and history stays readable with the relay down.
+//! A user's devices and local state: two devices converge (history, read state, muted and
+//! pinned chats), the token lives only in the keychain, and history stays readable with the
+//! relay down.
 
 mod common;
 
 use std::time::Duration;
-use tern_proto::{ConversationId, Seq};
+use tern_proto::{ChatPrefs, ConversationId, Seq};
 
 use common::*;
 use tern_client::{keychain, Client, ConnectionState, Event, MessageStatus};
@@ -409,4 +410,75 @@ async fn a_device_resuming_with_a_revoked_token_is_signed_out_and_the_token_is_r
         keychain::load(&cfg.relay, "alice").unwrap().is_none(),
         "the refused token is not kept"
     );
+}
+
+#[tokio::test]
+async fn mutes_and_pins_are_the_same_on_every_device_even_when_made_offline() {
+    let mut relay = Relay::start();
+    let (phone, _p) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let (laptop, _l) = device(&relay, "alice").await;
+    let direct = phone.start_direct("bob").await.unwrap().conversation_id;
+    let group = phone
+        .create_group("club", &["bob".into()])
+        .await
+        .unwrap()
+        .conversation_id;
+    let mute = ChatPrefs {
+        muted: true,
+        muted_until: Some(4_000_000_000_000),
+        ..ChatPrefs::none(direct)
+    };
+
+    // Online: the laptop has the phone's mute at once (a push), and says so in an event.
+    let mut laptop_events = laptop.subscribe();
+    phone.set_chat_prefs(mute).await.unwrap();
+    eventually("the laptop has the mute", || async {
+        laptop.chat_prefs().await.unwrap() == vec![mute]
+    })
+    .await;
+    let told = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match laptop_events.recv().await {
+                Ok(Event::ChatPrefs { all }) if all == vec![mute] => return,
+                Ok(_) => {}
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(told.is_ok(), "the laptop got a chat_prefs event");
+
+    // Offline: the pin applies on the phone at once and reaches the relay when it is back;
+    // the phone's sync on reconnecting (which does not have it yet) does not undo it.
+    relay.kill9();
+    let pin = ChatPrefs {
+        pinned_at: Some(1_700_000_000_000),
+        ..ChatPrefs::none(group)
+    };
+    phone.set_chat_prefs(pin).await.unwrap();
+    assert_eq!(phone.chat_prefs().await.unwrap(), vec![mute, pin]);
+    relay.restart();
+    eventually("the laptop has the pin made offline", || async {
+        laptop.chat_prefs().await.unwrap() == vec![mute, pin]
+    })
+    .await;
+    // A device that signs in later gets both with its first sync; unmuting on it reaches
+    // the others.
+    let (tablet, _t) = device(&relay, "alice").await;
+    eventually("the new device has both", || async {
+        tablet.chat_prefs().await.unwrap() == vec![mute, pin]
+    })
+    .await;
+    tablet
+        .set_chat_prefs(ChatPrefs::none(direct))
+        .await
+        .unwrap();
+    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
+        eventually(&format!("the {name} no longer has the mute"), || async {
+            d.chat_prefs().await.unwrap() == vec![pin]
+        })
+        .await;
+    }
+    assert_eq!(phone.chat_prefs().await.unwrap(), vec![pin]);
 }

@@ -209,6 +209,11 @@ pub fn event(e: &Event) -> String {
             if p.read_receipts { "on" } else { "off" },
             p.blocked.len()
         ),
+        Event::ChatPrefs { all } => format!(
+            "chats: {} muted, {} pinned",
+            all.iter().filter(|p| p.muted).count(),
+            all.iter().filter(|p| p.pinned_at.is_some()).count()
+        ),
         Event::Presence { presence: p } => format!(
             "user {} is {}",
             p.user_id,

@@ -4,7 +4,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 use tern_proto::{
-    ConversationId, ConversationInfo, Presence, Privacy, ReceiptState, Seq, Timestamp, UserId,
+    ChatPrefs, ConversationId, ConversationInfo, Presence, Privacy, ReceiptState, Seq, Timestamp,
+    UserId,
 };
 
 /// The state of the link to the relay, as the UI should show it.
@@ -261,6 +262,12 @@ pub enum Event {
         user_id: UserId,
         /// Typing or not.
         active: bool,
+    },
+    /// How the user's conversations behave on their devices (muted, pinned) changed, here or
+    /// on another device: every conversation muted or pinned now.
+    ChatPrefs {
+        /// Every conversation muted or pinned, this device's changes on their way included.
+        all: Vec<ChatPrefs>,
     },
     /// The user's privacy settings or block list changed (here or on another device).
     Privacy {

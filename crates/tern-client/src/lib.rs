@@ -15,6 +15,7 @@ pub mod accounts;
 mod actions;
 pub mod avatars;
 pub mod cache;
+mod chat_prefs;
 mod client;
 pub mod config;
 mod connection;
@@ -40,4 +41,4 @@ pub use events::{
     ChatMessage, ConnectionState, ConversationView, Event, MessageStatus, Quote, ReactionView,
 };
 pub use relay_address::{ClearText, RelayAddress};
-pub use tern_proto::{PresenceVisibility, Privacy, SessionInfo};
+pub use tern_proto::{ChatPrefs, PresenceVisibility, Privacy, SessionInfo, MAX_PINNED};

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod fold;
 pub mod messages;
 pub mod outbox;
+pub mod prefs;
 pub mod schema;
 pub mod transfers;
 pub mod views;

@@ -143,6 +143,17 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN written_at INTEGER;
 "#,
+    // 8: how the user's conversations behave on their devices (muted, pinned), as the relay
+    // keeps it; `pending` marks this device's change until the relay has it.
+    r#"
+    CREATE TABLE chat_prefs (
+        conversation_id INTEGER PRIMARY KEY,
+        muted           INTEGER NOT NULL DEFAULT 0,
+        muted_until     INTEGER,
+        pinned_at       INTEGER,
+        pending         INTEGER NOT NULL DEFAULT 0
+    );
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

@@ -15,7 +15,7 @@ use tern_proto::{
 use super::failure::SessionError;
 use super::outbound::MAX_IN_FLIGHT;
 use super::session::{Session, Step, Ws};
-use crate::cache::{chat, messages, outbox};
+use crate::cache::{chat, messages, outbox, prefs};
 use crate::error::Error;
 use crate::events::{ChatMessage, Event, MessageStatus};
 
@@ -147,6 +147,24 @@ impl Session<'_> {
             tracing::debug!(%code, "read marker refused");
             return Ok(());
         }
+        if let Some(p) = self.pending.take_prefs(id) {
+            // One that may pass is sent again by a later flush (the next connection's at the
+            // latest); one refused for good is dropped, and the relay's word comes back with
+            // the next sync.
+            if !code.is_transient() {
+                tracing::warn!(%code, %message, "a chat's mute or pin was refused");
+                let all = self
+                    .shared
+                    .cache
+                    .call(move |txn| {
+                        prefs::settled(txn, &p, false)?;
+                        prefs::all(txn)
+                    })
+                    .await?;
+                self.shared.emit(Event::ChatPrefs { all });
+            }
+            return Ok(());
+        }
         // Without its sync a session would stay "syncing" for ever: start over.
         if self.pending.take_sync(id) {
             return Err(SessionError::SyncRefused { code, message });
@@ -225,6 +243,11 @@ impl Session<'_> {
         if let Some((conv, seq)) = self.pending.take_read(id) {
             let acked = self.acked_reads.entry(conv).or_default();
             *acked = (*acked).max(seq);
+        } else if let Some(p) = self.pending.take_prefs(id) {
+            self.shared
+                .cache
+                .call(move |txn| prefs::settled(txn, &p, true))
+                .await?;
         } else {
             self.pending.resolve(id, Ok(ServerFrame::Ok { id }));
         }

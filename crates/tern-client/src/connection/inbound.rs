@@ -9,15 +9,15 @@
 use std::time::{Duration, Instant};
 
 use tern_proto::{
-    ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState, RequestId,
-    Seq, ServerFrame, UserId,
+    ChatPrefs, ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState,
+    RequestId, Seq, ServerFrame, UserId,
 };
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::answers::{changed_views, Ack};
 use super::failure::SessionError;
 use super::session::{Session, Step, Ws};
-use crate::cache::{chat, conversations as convs, messages};
+use crate::cache::{chat, conversations as convs, messages, prefs};
 use crate::error::Result;
 use crate::events::Event;
 
@@ -100,11 +100,14 @@ impl Session<'_> {
                 changes_version,
                 presence,
                 privacy,
+                chat_prefs,
             } => {
                 self.on_privacy(privacy).await?;
+                self.on_chat_prefs(chat_prefs, true).await?;
                 self.on_sync_done(ws, id, changes_version, presence).await
             }
             ServerFrame::Privacy { privacy } => self.on_privacy(privacy).await,
+            ServerFrame::ChatPrefs { prefs } => self.on_chat_prefs(vec![prefs], false).await,
             ServerFrame::Receipt { receipt } => self.on_receipt(receipt).await,
             ServerFrame::Typing {
                 conversation_id,
@@ -186,6 +189,28 @@ impl Session<'_> {
             .call(move |txn| convs::set_privacy(txn, &p))
             .await?;
         self.shared.emit(Event::Privacy { privacy });
+        Ok(())
+    }
+
+    /// How the user's conversations behave, from the relay: the whole list (a sync) or one
+    /// conversation's (changed on any device). This device's changes on their way stay.
+    async fn on_chat_prefs(&mut self, list: Vec<ChatPrefs>, whole: bool) -> Step {
+        let all = self
+            .shared
+            .cache
+            .call(move |txn| {
+                let changed = if whole {
+                    prefs::replace(txn, &list)?;
+                    true
+                } else {
+                    prefs::apply(txn, &list[0])?
+                };
+                Ok(changed.then(|| prefs::all(txn)).transpose()?)
+            })
+            .await?;
+        if let Some(all) = all {
+            self.shared.emit(Event::ChatPrefs { all });
+        }
         Ok(())
     }
 

@@ -12,14 +12,14 @@ use std::time::Instant;
 use futures_util::SinkExt;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::{
-    ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq,
+    ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq, SetChatPrefs,
 };
 use tokio_tungstenite::tungstenite::Message;
 
 use super::failure::SessionError;
 use super::pending::Pending;
 use super::session::{Session, Step, Ws};
-use crate::cache::{conversations as convs, outbox};
+use crate::cache::{conversations as convs, outbox, prefs};
 
 /// Outbox entries sent on one connection and not yet answered.
 pub(super) const MAX_IN_FLIGHT: usize = 256;
@@ -60,7 +60,7 @@ impl Session<'_> {
         // window is all that could go now.
         let window = self.pending.sends_in_flight() + MAX_IN_FLIGHT;
         let acked: Vec<(ConversationId, Seq)> = self.acked_reads.drain().collect();
-        let (queued, reads) = self
+        let (queued, reads, prefs) = self
             .shared
             .cache
             .call(move |txn| {
@@ -70,6 +70,7 @@ impl Session<'_> {
                 Ok((
                     outbox::queued_first(txn, window)?,
                     convs::reads_to_send(txn, me)?,
+                    prefs::to_send(txn)?,
                 ))
             })
             .await?;
@@ -97,6 +98,14 @@ impl Session<'_> {
         }
         for (conversation_id, seq) in reads {
             self.feed_read(ws, conversation_id, seq).await?;
+        }
+        for p in prefs {
+            if self.pending.is_setting(&p) {
+                continue;
+            }
+            let id = self.pending.insert(Pending::Prefs { prefs: p });
+            self.feed(ws, ClientFrame::SetChatPrefs(SetChatPrefs { id, prefs: p }))
+                .await?;
         }
         ws.flush().await.map_err(SessionError::Write)
     }

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use tern_proto::{ConversationId, RequestId, Seq, ServerFrame};
+use tern_proto::{ChatPrefs, ConversationId, RequestId, Seq, ServerFrame};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -44,6 +44,11 @@ pub(crate) enum Pending {
     },
     /// The sync started when the connection came up; answered by `sync_done`.
     Sync,
+    /// A change of how one conversation behaves (muted, pinned), made on this device.
+    Prefs {
+        /// What was sent.
+        prefs: ChatPrefs,
+    },
 }
 
 /// The connection's table of unanswered requests.
@@ -97,6 +102,21 @@ impl PendingTable {
         self.entries.values().any(|p| {
             matches!(p, Pending::Read { conversation_id: c, seq: s } if (*c, *s) == (conversation_id, seq))
         })
+    }
+
+    /// Whether exactly `prefs` is in flight.
+    pub(crate) fn is_setting(&self, prefs: &ChatPrefs) -> bool {
+        self.entries
+            .values()
+            .any(|p| matches!(p, Pending::Prefs { prefs: q } if q == prefs))
+    }
+
+    /// Settle the change of chat preferences `id`, returning what it set.
+    pub(crate) fn take_prefs(&mut self, id: RequestId) -> Option<ChatPrefs> {
+        match self.take_if(id, |p| matches!(p, Pending::Prefs { .. }))? {
+            Pending::Prefs { prefs } => Some(prefs),
+            _ => None,
+        }
     }
 
     /// Remove `id` if `kind` says it is of the expected kind.
