@@ -420,7 +420,7 @@ async fn mutes_and_pins_are_the_same_on_every_device_even_when_made_offline() {
     let (laptop, _l) = device(&relay, "alice").await;
     let direct = phone.start_direct("bob").await.unwrap().conversation_id;
     let group = phone
-        .create_group("club", &["bob".into()])
+        .create_group("club", &["bob"])
         .await
         .unwrap()
         .conversation_id;

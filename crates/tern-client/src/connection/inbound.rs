@@ -205,7 +205,7 @@ impl Session<'_> {
                 } else {
                     prefs::apply(txn, &list[0])?
                 };
-                Ok(changed.then(|| prefs::all(txn)).transpose()?)
+                changed.then(|| prefs::all(txn)).transpose()
             })
             .await?;
         if let Some(all) = all {
