@@ -67,13 +67,26 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
         client.username().to_owned(),
     );
     let account = account_key(&relay, client.user_id());
+    let mut unsynced = Vec::new();
     state.update_settings(|s| {
         // Mutes kept before they were per account applied to whoever signed in: they are the
         // first account's to sign in since.
         s.take_unclaimed_mutes(&account);
+        // Mutes and pins kept only here before the relay kept them go to the relay once.
+        unsynced = s.take_unsynced(&account, tern_proto::now_ms());
         s.relay = Some(relay);
         s.username = Some(name);
     })?;
+    if !unsynced.is_empty() {
+        let c = client.clone();
+        tauri::async_runtime::spawn(async move {
+            for p in unsynced {
+                if let Err(e) = c.set_chat_prefs(p).await {
+                    tracing::warn!(error = %e, "a chat's mute or pin kept here was not synced");
+                }
+            }
+        });
+    }
     // Notifications are this account's from now on (the previous one's are withdrawn), before
     // its first event can raise one.
     state.notifier.switch_to(&client);
@@ -435,10 +448,20 @@ pub fn set_mute_mentions(state: State<'_, AppState>, on: bool) -> Res<()> {
     state.update_settings(|s| s.mute_mentions = on).map(|_| ())
 }
 
+/// What the signed-in account has set for `conv` (muted, pinned), as the engine has it.
+async fn prefs_of(client: &Client, conv: ConversationId) -> Res<tern_proto::ChatPrefs> {
+    Ok(client
+        .chat_prefs()
+        .await?
+        .into_iter()
+        .find(|p| p.conversation_id == conv)
+        .unwrap_or(tern_proto::ChatPrefs::none(conv)))
+}
+
 /// Mute a conversation until `until` (ms since the epoch; absent: until unmuted), or unmute
-/// it. Mutes that have ended are forgotten on the way.
+/// it, on all the account's devices. Mutes that have ended are forgotten on the way.
 #[tauri::command]
-pub fn set_muted(
+pub async fn set_muted(
     state: State<'_, AppState>,
     conversation_id: ConversationId,
     muted: bool,
@@ -449,6 +472,15 @@ pub fn set_muted(
     }
     let client = state.client()?;
     let account = account_of(&client);
+    let now = prefs_of(&client, conversation_id).await?;
+    client
+        .set_chat_prefs(tern_proto::ChatPrefs {
+            muted,
+            muted_until: until.filter(|_| muted),
+            ..now
+        })
+        .await?;
+    // The engine's event brings the same; the shell's copy is right at once.
     state
         .update_settings(|s| {
             s.drop_ended_mutes(tern_proto::now_ms());
@@ -457,18 +489,55 @@ pub fn set_muted(
         .map(|_| ())
 }
 
-/// Pin conversations to the top of the signed-in account's list: `order` is the whole list of
-/// its pins, first shown first (at most five, each once).
+/// Pin conversations to the top of the signed-in account's list, on all its devices: `order`
+/// is the whole list of its pins, first shown first (at most five, each once).
 #[tauri::command]
-pub fn set_pinned(state: State<'_, AppState>, order: Vec<ConversationId>) -> Res<()> {
+pub async fn set_pinned(state: State<'_, AppState>, order: Vec<ConversationId>) -> Res<()> {
     let client = state.client()?;
     let account = account_of(&client);
-    let mut refused = None;
-    state.update_settings(|s| refused = s.set_pinned(&account, order).err())?;
-    match refused {
-        Some(why) => Err(CmdError::new("invalid", why)),
-        None => Ok(()),
+    let checked = state
+        .settings
+        .lock()
+        .unwrap()
+        .clone()
+        .set_pinned(&account, order.clone());
+    if let Err(why) = checked {
+        return Err(CmdError::new("invalid", why));
     }
+    let before = client.chat_prefs().await?;
+    let now = tern_proto::now_ms();
+    // Unpins first, so that a sixth place is never asked for on the way.
+    for p in before.iter().filter(|p| p.pinned_at.is_some()) {
+        if !order.contains(&p.conversation_id) {
+            client
+                .set_chat_prefs(tern_proto::ChatPrefs {
+                    pinned_at: None,
+                    ..*p
+                })
+                .await?;
+        }
+    }
+    // A new pin goes where it is shown: its time is now, less its place in the list.
+    for (place, conv) in order.iter().enumerate() {
+        let p = before
+            .iter()
+            .find(|p| p.conversation_id == *conv)
+            .copied()
+            .unwrap_or(tern_proto::ChatPrefs::none(*conv));
+        if p.pinned_at.is_none() {
+            client
+                .set_chat_prefs(tern_proto::ChatPrefs {
+                    pinned_at: Some(now - place as i64),
+                    ..p
+                })
+                .await?;
+        }
+    }
+    state
+        .update_settings(|s| {
+            let _ = s.set_pinned(&account, order);
+        })
+        .map(|_| ())
 }
 
 /// Tell the shell which conversation is on screen (notification policy).

@@ -25,6 +25,16 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                     if let Event::Message { message } = &event {
                         maybe_notify(&app, &client, &account, message).await;
                     }
+                    // The shell's copy first: the UI rereads it when told (`app_state`).
+                    if let Event::ChatPrefs { all } = &event {
+                        let state = app.state::<AppState>();
+                        let mirrored = state.update_settings(|s| {
+                            s.mirror_chat_prefs(&account, all);
+                        });
+                        if let Err(e) = mirrored {
+                            tracing::warn!(error = %e.message, "could not keep the chats' mutes and pins");
+                        }
+                    }
                     let _ = app.emit(EVENT, &event);
                 }
                 Err(RecvError::Lagged(_)) => {

@@ -3,13 +3,20 @@
 //! ones. Stored as JSON in the app's config folder; never holds a secret (the token
 //! is in the OS keychain). The file is private (`0600` in a `0700` folder on unix): it names
 //! the account and its relay.
+//!
+//! Mutes and pins are the account's on all its devices: the relay keeps them and the engine
+//! syncs them ([`tern_client::Client::set_chat_prefs`]). What is here is the shell's copy,
+//! replaced by every [`tern_client::Event::ChatPrefs`] ([`Settings::mirror_chat_prefs`]), so
+//! the notification policy reads it without a trip to the cache. Mutes and pins kept here
+//! before the relay kept them are handed to the engine once per account
+//! ([`Settings::take_unsynced`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tern_client::{private_fs, ClearText};
-use tern_proto::{ConversationId, Timestamp};
+use tern_proto::{ChatPrefs, ConversationId, Timestamp};
 
 /// Persisted settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +43,9 @@ pub struct Settings {
     /// Conversations pinned to the top of the list, in the order shown (at most
     /// [`MAX_PINNED`]), per account ([`account_key`]): conversation ids are an account's own.
     pub pinned: BTreeMap<String, Vec<ConversationId>>,
+    /// Accounts whose mutes and pins the engine has been handed ([`Settings::take_unsynced`]).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub synced_prefs: BTreeSet<String>,
 }
 
 /// The key of an account's entries: its user id at its relay.
@@ -130,6 +140,64 @@ impl Settings {
     pub fn forget_account(&mut self, account: &str) {
         self.mutes.remove(account);
         self.pinned.remove(account);
+        self.synced_prefs.remove(account);
+    }
+
+    /// Replace `account`'s mutes and pins with the engine's list; whether anything changed.
+    pub fn mirror_chat_prefs(&mut self, account: &str, all: &[ChatPrefs]) -> bool {
+        let mutes: BTreeMap<_, _> = all
+            .iter()
+            .filter(|p| p.muted)
+            .map(|p| (p.conversation_id, p.muted_until))
+            .collect();
+        let mut pins: Vec<_> = all
+            .iter()
+            .filter_map(|p| p.pinned_at.map(|at| (at, p.conversation_id)))
+            .collect();
+        // The latest pin first; the same time (never from this app) by id, so every device
+        // shows one order.
+        pins.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let pins: Vec<_> = pins.into_iter().map(|(_, c)| c).collect();
+        let before = (
+            self.mutes.get(account).cloned(),
+            self.pinned.get(account).cloned(),
+        );
+        let after = (
+            (!mutes.is_empty()).then_some(mutes),
+            (!pins.is_empty()).then_some(pins),
+        );
+        if before == after {
+            return false;
+        }
+        let (mutes, pins) = after;
+        match mutes {
+            Some(m) => self.mutes.insert(account.to_owned(), m),
+            None => self.mutes.remove(account),
+        };
+        match pins {
+            Some(p) => self.pinned.insert(account.to_owned(), p),
+            None => self.pinned.remove(account),
+        };
+        true
+    }
+
+    /// What `account` kept here before the relay kept it, as the engine takes it, the first
+    /// time it signs in since (empty after that): every mute, and every pin timed so that the
+    /// order shown stays (the first shown the latest, `now`).
+    pub fn take_unsynced(&mut self, account: &str, now: Timestamp) -> Vec<ChatPrefs> {
+        if !self.synced_prefs.insert(account.to_owned()) {
+            return Vec::new();
+        }
+        let mut out: BTreeMap<ConversationId, ChatPrefs> = BTreeMap::new();
+        for (conv, until) in self.mutes_of(account, now) {
+            let p = out.entry(conv).or_insert(ChatPrefs::none(conv));
+            p.muted = true;
+            p.muted_until = until;
+        }
+        for (i, conv) in self.pinned_by(account).into_iter().enumerate() {
+            out.entry(conv).or_insert(ChatPrefs::none(conv)).pinned_at = Some(now - i as i64);
+        }
+        out.into_values().collect()
     }
 
     /// `account` signs in: mutes kept before they were per account, if any are left, become
@@ -210,6 +278,7 @@ mod tests {
             )]
             .into_iter()
             .collect(),
+            synced_prefs: ["2@http://relay:7878".to_owned()].into_iter().collect(),
         };
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path), s);
@@ -239,6 +308,51 @@ mod tests {
         assert!(!std::fs::read_to_string(&path)
             .unwrap()
             .contains("\"muted\""));
+    }
+
+    #[test]
+    fn mutes_and_pins_kept_here_go_to_the_relay_once_and_then_follow_its_word() {
+        let mut s = Settings::default();
+        let (a, b) = ("1@r", "2@r");
+        let c = ConversationId;
+        s.set_mute(a, c(1), true, Some(5_000));
+        s.set_pinned(a, vec![c(3), c(1)]).unwrap();
+        s.set_mute(b, c(9), true, None);
+        // Handed over once, in the order shown: the first pin the latest.
+        let handed = s.take_unsynced(a, 1_000);
+        assert_eq!(
+            handed,
+            vec![
+                ChatPrefs {
+                    muted: true,
+                    muted_until: Some(5_000),
+                    pinned_at: Some(999),
+                    ..ChatPrefs::none(c(1))
+                },
+                ChatPrefs {
+                    pinned_at: Some(1_000),
+                    ..ChatPrefs::none(c(3))
+                },
+            ]
+        );
+        assert!(s.take_unsynced(a, 2_000).is_empty(), "only once");
+        // The engine's list replaces the account's copy, another account's stays.
+        assert!(!s.mirror_chat_prefs(a, &handed), "the same as kept here");
+        assert_eq!(s.pinned_by(a), vec![c(3), c(1)]);
+        assert_eq!(s.mutes_of(a, 0), vec![(c(1), Some(5_000))]);
+        assert!(s.mirror_chat_prefs(
+            a,
+            &[ChatPrefs {
+                muted: true,
+                ..ChatPrefs::none(c(2))
+            }]
+        ));
+        assert_eq!(s.mutes_of(a, 0), vec![(c(2), None)]);
+        assert!(s.pinned_by(a).is_empty());
+        assert_eq!(s.mutes_of(b, 0), vec![(c(9), None)]);
+        // A device whose data is removed hands over again what it keeps after (nothing).
+        s.forget_account(a);
+        assert!(s.take_unsynced(a, 3_000).is_empty());
     }
 
     #[test]

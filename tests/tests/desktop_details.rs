@@ -436,6 +436,17 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         Some(serde_json::Value::Null),
         "muted for good: no end"
     );
+    // The mute is the account's, not this device's: alice's other device has it too.
+    let (phone, _phone_dir) = device(&relay, "alice").await;
+    eventually("the other device has the group muted", || async {
+        phone
+            .chat_prefs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.conversation_id == group && p.muted && p.muted_until.is_none())
+    })
+    .await;
 
     // A row's own menu (right-click) pins bob's chat to the top, marked, and keeps it there
     // when the group has newer news; the shell keeps the pin. The menu keys on a focused row
@@ -473,6 +484,15 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         vec![&serde_json::json!([conv.0])],
         "the shell keeps the pin, for this account"
     );
+    eventually("the other device has bob's chat pinned", || async {
+        phone
+            .chat_prefs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.conversation_id == conv && p.pinned_at.is_some())
+    })
+    .await;
     bob.send(group, "newer news").await.unwrap();
     app.wait_until(
         &format!("{rows}.some(c => c.querySelector('.title').textContent === 'Burst' && c.querySelector('.preview').textContent.includes('newer news'))"),
@@ -493,6 +513,27 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     app.click("#context-menu .menu-item[data-action=\"unpin\"]")
         .await;
     app.wait_until(&first_is("Burst"), "by activity again")
+        .await;
+    // Pinned on alice's other device, bob's chat comes first here too, and goes back when
+    // the other device unpins it.
+    let bob_on_phone = tern_proto::ChatPrefs {
+        pinned_at: Some(tern_proto::now_ms()),
+        ..tern_proto::ChatPrefs::none(conv)
+    };
+    phone.set_chat_prefs(bob_on_phone).await.unwrap();
+    app.wait_until(
+        &format!(
+            "{} && !{rows}[0].querySelector('.pinned-mark').hidden",
+            first_is("bob")
+        ),
+        "bob's chat pinned from the other device",
+    )
+    .await;
+    phone
+        .set_chat_prefs(tern_proto::ChatPrefs::none(conv))
+        .await
+        .unwrap();
+    app.wait_until(&first_is("Burst"), "unpinned from the other device")
         .await;
     app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'bob').click()").await;
     app.wait_until(

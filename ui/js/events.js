@@ -211,6 +211,8 @@ export function onEvent(ev, loadSettings) {
     case "conversation_removed": onRemoved(ev.conversation_id); break;
     case "sync_progress": if (ev.done) resync(); break;
     case "settings": loadSettings(); break;
+    // A chat muted or pinned on another device (or here): the shell's copy is already new.
+    case "chat_prefs": loadSettings(); break;
     case "privacy": setPrivacy(ev.privacy); break;
     // A notification was clicked: the shell raised the window; show that conversation.
     case "open_conversation": openConversation(ev.conversation_id); break;
