@@ -1,4 +1,4 @@
-//! Muting and pinning a conversation: kept by the relay for the user alone, the same on every
+//! Muting, pinning and marking a conversation unread: kept by the relay for the user alone, the same on every
 //! device of theirs (pushed to the ones online, in the sync of the others), never shown to
 //! anyone else, and refused for a conversation the user is not in or past the pin limit.
 
@@ -36,7 +36,7 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
     let reply = set(
         &mut laptop,
         json!({"conversation_id": conv, "muted": true, "muted_until": 4_000_000_000_000i64,
-               "pinned_at": 1_700_000_000_000i64}),
+               "pinned_at": 1_700_000_000_000i64, "marked_unread": true}),
     )
     .await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
@@ -45,6 +45,7 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
         muted: true,
         muted_until: Some(4_000_000_000_000),
         pinned_at: Some(1_700_000_000_000),
+        marked_unread: true,
     };
     // The other device is told at once; so is the one that set it (one code path for both).
     assert_eq!(phone.expect(prefs_of).await, want);

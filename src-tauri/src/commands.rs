@@ -32,6 +32,8 @@ pub struct Snapshot {
     mute_mentions: bool,
     /// Conversations pinned to the top of the list, first shown first.
     pinned: Vec<ConversationId>,
+    /// Conversations the user marked unread.
+    marked_unread: Vec<ConversationId>,
 }
 
 /// A conversation muted now, and until when (ms since the epoch; `None`: until unmuted).
@@ -103,9 +105,13 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
     let s = state.settings.lock().unwrap().clone();
     let client = state.try_client();
     let account = client.as_ref().map(account_of);
-    let (mutes, pinned_now) = match &account {
-        Some(a) => (s.mutes_of(a, tern_proto::now_ms()), s.pinned_by(a)),
-        None => (Vec::new(), Vec::new()),
+    let (mutes, pinned_now, marked_unread) = match &account {
+        Some(a) => (
+            s.mutes_of(a, tern_proto::now_ms()),
+            s.pinned_by(a),
+            s.unread_marks_of(a),
+        ),
+        None => Default::default(),
     };
     Snapshot {
         relay: s
@@ -133,6 +139,7 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
             .collect(),
         mute_mentions: s.mute_mentions,
         pinned: pinned_now,
+        marked_unread,
     }
 }
 
@@ -487,6 +494,27 @@ pub async fn set_muted(
             s.set_mute(&account, conversation_id, muted, until);
         })
         .map(|_| ())
+}
+
+/// Mark a conversation unread (`on`) or take the mark away, on all the account's devices.
+#[tauri::command]
+pub async fn set_marked_unread(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    on: bool,
+) -> Res<()> {
+    let client = state.client()?;
+    let now = prefs_of(&client, conversation_id).await?;
+    if now.marked_unread == on {
+        return Ok(());
+    }
+    // The engine's event updates the shell's copy.
+    Ok(client
+        .set_chat_prefs(tern_proto::ChatPrefs {
+            marked_unread: on,
+            ..now
+        })
+        .await?)
 }
 
 /// Pin conversations to the top of the signed-in account's list, on all its devices: `order`

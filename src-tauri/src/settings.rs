@@ -43,6 +43,10 @@ pub struct Settings {
     /// Conversations pinned to the top of the list, in the order shown (at most
     /// [`MAX_PINNED`]), per account ([`account_key`]): conversation ids are an account's own.
     pub pinned: BTreeMap<String, Vec<ConversationId>>,
+    /// Conversations the user marked unread, per account ([`account_key`]); the engine's copy
+    /// ([`Settings::mirror_chat_prefs`]), kept here for the first screen.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unread_marks: BTreeMap<String, BTreeSet<ConversationId>>,
     /// Accounts whose mutes and pins the engine has been handed ([`Settings::take_unsynced`]).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub synced_prefs: BTreeSet<String>,
@@ -140,11 +144,40 @@ impl Settings {
     pub fn forget_account(&mut self, account: &str) {
         self.mutes.remove(account);
         self.pinned.remove(account);
+        self.unread_marks.remove(account);
         self.synced_prefs.remove(account);
     }
 
-    /// Replace `account`'s mutes and pins with the engine's list; whether anything changed.
+    /// The conversations `account` marked unread.
+    pub fn unread_marks_of(&self, account: &str) -> Vec<ConversationId> {
+        self.unread_marks
+            .get(account)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// Replace `account`'s mutes, pins and unread marks with the engine's list; whether
+    /// anything changed.
     pub fn mirror_chat_prefs(&mut self, account: &str, all: &[ChatPrefs]) -> bool {
+        let marks: BTreeSet<_> = all
+            .iter()
+            .filter(|p| p.marked_unread)
+            .map(|p| p.conversation_id)
+            .collect();
+        let marks_changed = self.unread_marks.get(account) != (!marks.is_empty()).then_some(&marks);
+        if marks_changed {
+            if marks.is_empty() {
+                self.unread_marks.remove(account);
+            } else {
+                self.unread_marks.insert(account.to_owned(), marks);
+            }
+        }
+        self.mirror_mutes_and_pins(account, all) || marks_changed
+    }
+
+    fn mirror_mutes_and_pins(&mut self, account: &str, all: &[ChatPrefs]) -> bool {
         let mutes: BTreeMap<_, _> = all
             .iter()
             .filter(|p| p.muted)
@@ -278,6 +311,12 @@ mod tests {
             )]
             .into_iter()
             .collect(),
+            unread_marks: [(
+                "2@http://relay:7878".to_owned(),
+                [ConversationId(9)].into_iter().collect(),
+            )]
+            .into_iter()
+            .collect(),
             synced_prefs: ["2@http://relay:7878".to_owned()].into_iter().collect(),
         };
         s.save(&path).unwrap();
@@ -349,10 +388,27 @@ mod tests {
         ));
         assert_eq!(s.mutes_of(a, 0), vec![(c(2), None)]);
         assert!(s.pinned_by(a).is_empty());
+        // A mark "unread" alone is a change too.
+        assert!(s.mirror_chat_prefs(
+            a,
+            &[
+                ChatPrefs {
+                    muted: true,
+                    ..ChatPrefs::none(c(2))
+                },
+                ChatPrefs {
+                    marked_unread: true,
+                    ..ChatPrefs::none(c(4))
+                }
+            ]
+        ));
+        assert_eq!(s.unread_marks_of(a), vec![c(4)]);
+        assert_eq!(s.mutes_of(a, 0), vec![(c(2), None)]);
         assert_eq!(s.mutes_of(b, 0), vec![(c(9), None)]);
         // A device whose data is removed hands over again what it keeps after (nothing).
         s.forget_account(a);
         assert!(s.take_unsynced(a, 3_000).is_empty());
+        assert!(s.unread_marks_of(a).is_empty());
     }
 
     #[test]

@@ -583,6 +583,45 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         })
     })
     .await;
+    // Read, it can be marked unread again: the row shows a badge with no number, the title
+    // counts it, alice's other device has the mark; opening the chat takes it away everywhere.
+    app.js(&right_click(&format!(
+        "{rows}.find(c => c.querySelector('.title').textContent === 'Burst')"
+    )))
+    .await;
+    app.wait_until(
+        "!!document.querySelector('#context-menu .menu-item[data-action=\"unread\"]')",
+        "the row's menu offers to mark it unread",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"unread\"]")
+        .await;
+    app.wait_until(
+        &format!("!{burst_badge}.hidden && {burst_badge}.classList.contains('marked') && {burst_badge}.textContent === '' && document.title === '(1) Tern'"),
+        "the group marked unread",
+    )
+    .await;
+    let marked = |on: bool| {
+        let phone = &phone;
+        async move {
+            phone
+                .chat_prefs()
+                .await
+                .unwrap()
+                .iter()
+                .any(|p| p.conversation_id == group && p.marked_unread)
+                == on
+        }
+    };
+    eventually("the other device has the mark", || marked(true)).await;
+    app.js(&open("Burst")).await;
+    app.wait_until(
+        &format!("{burst_badge}.hidden && document.title === 'Tern'"),
+        "opened, no longer marked",
+    )
+    .await;
+    eventually("the other device lost the mark", || marked(false)).await;
+    app.js(&open("bob")).await;
     bob.shutdown().await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent.startsWith('last seen')",

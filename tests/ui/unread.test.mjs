@@ -32,3 +32,14 @@ test("message requests are not counted in the title", async () => {
   ]);
   assert.equal(titleFor(totalUnread(listed(map).main)), "(3) Tern");
 });
+
+test("a chat marked unread with nothing unread in it counts as one, with messages as their number", () => {
+  const list = [
+    { conversation_id: 1, unread: 0 },
+    { conversation_id: 2, unread: 3 },
+    { conversation_id: 3, unread: 0 },
+  ];
+  assert.equal(totalUnread(list), 3);
+  assert.equal(totalUnread(list, new Set([1, 2])), 4);
+  assert.equal(titleFor(totalUnread(list, new Set([1, 3]))), "(5) Tern");
+});

@@ -21,6 +21,7 @@ import { drawList } from "./views/list.js";
 import { drawHead, drawTyping, showChat, clearMessages, beginOpen, endOpen, flashRow } from "./views/chat.js";
 import { focusCompose } from "./views/bars.js";
 import { toast } from "./views/toast.js";
+import { setUnreadMark } from "./unread-marks.js";
 
 /** Opens so far: an open that was overtaken by another leaves the view to it. */
 let opens = 0;
@@ -52,6 +53,9 @@ async function doOpen(id) {
   }
   state.open = id;
   saveLastOpen(state.userId, id);
+  // Opened in front of the user, it is read as far as their own mark goes (a chat reopened
+  // behind another window keeps it until the window is looked at: main.js).
+  if (document.hasFocus() && !document.hidden) setUnreadMark(id, false);
   const c = state.conversations.get(id);
   // The read marker as known when it opens: the divider goes before the first message after it.
   const marker = c ? readMarker(c, state.userId, state.lastRead.get(id)) : null;

@@ -20,6 +20,7 @@
 //   notices.js      group notices ("alice added bob") in words (pure)
 //   mute.js         mute choices (an hour … for good), their ends (pure)
 //   pins.js         pinned chats first, at most five (pure)
+//   unread-marks.js chats the user marked unread, on all their devices
 //   drafts.js       drafts per chat, read once (pure but for storage)   device-data.js  forgetting them
 //   dom.js          element helpers, a message's time
 //   people.js       people found for a new chat: ranking, labels; the user's display name
@@ -59,6 +60,7 @@ import { wireSignOut } from "./signout.js";
 import { scheduleMuteEnds, wireMute } from "./views/mute-menu.js";
 import { wireRowMenu } from "./views/row-menu.js";
 import { wireWebview } from "./webview.js";
+import { setUnreadMark } from "./unread-marks.js";
 
 /** Read the shell's settings (do-not-disturb, muted and pinned conversations, who is signed in). */
 async function loadSettings() {
@@ -69,6 +71,7 @@ async function loadSettings() {
   // Each muted conversation with the end of its mute (null: until unmuted).
   state.muted = new Map((s.muted || []).map((m) => [m.conversation_id, m.until ?? null]));
   state.pinned = Array.isArray(s.pinned) ? s.pinned : [];
+  state.unreadMarks = new Set(Array.isArray(s.marked_unread) ? s.marked_unread : []);
   scheduleMuteEnds();
   // Muted rows are marked in the list; the open chat's mute menu follows.
   drawList();
@@ -144,6 +147,8 @@ function wire() {
   $("dnd").addEventListener("change", (e) => api.call("set_do_not_disturb", { on: e.target.checked }));
   // Only what shows while the window has focus and is not hidden is marked read.
   window.addEventListener("focus", recheckReading);
+  // The open chat, looked at, loses a mark "unread" (unread-marks.js).
+  window.addEventListener("focus", () => { if (state.open !== null) setUnreadMark(state.open, false); });
   document.addEventListener("visibilitychange", recheckReading);
   setInterval(tick, 1000);
   onListLoaded(restoreLastOpen);

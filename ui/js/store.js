@@ -50,6 +50,8 @@ export const state = {
   muted: new Map(),
   /** Pinned conversation ids, in the order shown at the top of the list (pins.js). */
   pinned: [],
+  /** Conversation ids the user marked unread (unread-marks.js). */
+  unreadMarks: new Set(),
   /** Attachments moving: `{ uploads: client id → progress, downloads: blob id → progress }`. */
   transfers: noTransfers(),
   /** The user's privacy settings and block list (the `privacy` command and event). */

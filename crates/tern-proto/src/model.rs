@@ -431,8 +431,9 @@ pub struct Privacy {
 }
 
 /// How one of the user's conversations behaves on their devices: muted (for good or until a
-/// time) and pinned to the top of the list. Kept by the relay for the user alone and the same
-/// on all their devices; nobody else learns of it. A conversation with neither is not listed.
+/// time), pinned to the top of the list, marked unread. Kept by the relay for the user alone
+/// and the same on all their devices; nobody else learns of it. A conversation with none of
+/// these is not listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatPrefs {
     /// The conversation (the user must be a member to set it).
@@ -446,6 +447,10 @@ pub struct ChatPrefs {
     /// When it was pinned, if it is: pinned conversations come first, the latest pin first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_at: Option<Timestamp>,
+    /// Marked unread by the user ("Mark as unread"): shown as unread until opened or marked
+    /// read, whatever its read marker says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marked_unread: bool,
 }
 
 impl ChatPrefs {
@@ -456,12 +461,13 @@ impl ChatPrefs {
             muted: false,
             muted_until: None,
             pinned_at: None,
+            marked_unread: false,
         }
     }
 
     /// Whether nothing is set (the relay keeps no row for it).
     pub fn is_empty(&self) -> bool {
-        !self.muted && self.pinned_at.is_none()
+        !self.muted && self.pinned_at.is_none() && !self.marked_unread
     }
 
     /// Whether it is muted at `now` (a timed mute has not ended).

@@ -67,7 +67,7 @@ function mark(cls, glyph, name) {
   return m;
 }
 
-function fill(li, { c, active, quiet, muted, draft, pinned }) {
+function fill(li, { c, active, quiet, muted, draft, pinned, marked }) {
   li.className = "conv" + (active ? " active" : "");
   li.dataset.id = c.conversation_id;
   li.setAttribute("role", "option");
@@ -89,12 +89,14 @@ function fill(li, { c, active, quiet, muted, draft, pinned }) {
   }
   // A request's count is the header's; its rows stay quiet.
   const unread = quiet ? 0 : c.unread;
-  p.badge.hidden = !(unread > 0);
+  // Marked unread with nothing unread in it: a badge with no number.
+  const dot = !(unread > 0) && marked;
+  p.badge.hidden = !(unread > 0) && !dot;
   // Muted: still counted, drawn quieter.
-  p.badge.className = muted ? "badge muted" : "badge";
+  p.badge.className = "badge" + (muted ? " muted" : "") + (dot ? " marked" : "");
   p.badge.textContent = unread > 0 ? badgeText(unread) : "";
-  p.badge.setAttribute("aria-label", `${unread} unread`);
-  const notes = [pinned ? "pinned" : "", c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", draft ? "draft" : "", !quiet && unread ? `${unread} unread` : ""];
+  p.badge.setAttribute("aria-label", dot ? "marked unread" : `${unread} unread`);
+  const notes = [pinned ? "pinned" : "", c.online === true ? "online" : "", quiet ? "message request" : "", muted ? "muted" : "", draft ? "draft" : "", !quiet && unread ? `${unread} unread` : "", dot ? "marked unread" : ""];
   li.setAttribute("aria-label", [c.title, ...notes.filter(Boolean)].join(", "));
 }
 
@@ -107,10 +109,12 @@ const items = (list, quiet) => list.map((c) => ({
   data: {
     c, active: c.conversation_id === state.open, quiet, muted: isMuted(state.muted, c.conversation_id, Date.now()),
     draft: draftOf(c, quiet), pinned: !quiet && state.pinned.includes(c.conversation_id),
+    marked: !quiet && state.unreadMarks.has(c.conversation_id),
   },
 }));
 const same = (a, b) =>
-  a.c === b.c && a.active === b.active && a.muted === b.muted && a.draft === b.draft && a.pinned === b.pinned;
+  a.c === b.c && a.active === b.active && a.muted === b.muted && a.draft === b.draft && a.pinned === b.pinned &&
+  a.marked === b.marked;
 
 /** The requests' header: their number, folded or not. */
 function drawRequestsHead(n) {
@@ -145,7 +149,7 @@ export function drawList() {
   tabStop($("conversations"));
   tabStop($("requests"));
   drawRequestsHead(requests.length);
-  const total = totalUnread(main);
+  const total = totalUnread(main, state.unreadMarks);
   const title = titleFor(total);
   if (document.title !== title) document.title = title;
   if (total !== lastTotal) {

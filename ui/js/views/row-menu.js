@@ -1,6 +1,7 @@
 // A conversation row's own menu (the app's menu, context-menu.js), opened by a right-click on
 // the row or, with the row focused, the ContextMenu key or Shift+F10: Open, Mark as read (when
-// something is unread: up to its newest message, without opening it), Pin to top / Unpin
+// something is unread: up to its newest message, without opening it; it also takes away a
+// mark the user set) or Mark as unread (unread-marks.js), Pin to top / Unpin
 // (pins.js, at most five; the shell keeps them), Mute… (the mute choices, mute-menu.js) or
 // Unmute. Message requests have no such menu: they are answered in their chat.
 
@@ -13,6 +14,7 @@ import { isMenuKey, keyMenuJustOpened, openMenu } from "./context-menu.js";
 import { drawList } from "./list.js";
 import { chooseMute } from "./mute-menu.js";
 import { toast } from "./toast.js";
+import { setUnreadMark } from "../unread-marks.js";
 
 /** Pin or unpin conversation `id`: shown at once, taken back if the shell refuses. */
 function setPinned(id, pin) {
@@ -32,10 +34,12 @@ function setPinned(id, pin) {
   });
 }
 
-/** Mark conversation `id` read up to its newest message; the list follows the engine's event. */
+/** Mark conversation `id` read up to its newest message, and take its unread mark away; the
+ *  list follows the engine's event. */
 function markRead(id) {
+  setUnreadMark(id, false);
   const c = state.conversations.get(id);
-  if (!c || !Number.isFinite(c.last_seq)) return;
+  if (!c || !Number.isFinite(c.last_seq) || !(c.unread > 0)) return;
   call("mark_read", { conversationId: id, seq: c.last_seq }).catch((err) => toast(errorText(err)));
 }
 
@@ -45,9 +49,10 @@ function openRowMenu(id, li, at, open) {
   if (!c || c.request) return;
   const pinned = state.pinned.includes(id);
   const muted = isMuted(state.muted, id, Date.now());
+  const unread = c.unread > 0 || state.unreadMarks.has(id);
   const items = [
     { action: "open", label: "Open" },
-    ...(c.unread > 0 ? [{ action: "read", label: "Mark as read" }] : []),
+    unread ? { action: "read", label: "Mark as read" } : { action: "unread", label: "Mark as unread" },
     { action: pinned ? "unpin" : "pin", label: pinned ? "Unpin" : "Pin to top" },
     muted ? { action: UNMUTE, label: "Unmute" } : { action: "mute", label: "Mute…" },
   ];
@@ -56,6 +61,7 @@ function openRowMenu(id, li, at, open) {
     pick: (action) => {
       if (action === "open") open(id);
       else if (action === "read") markRead(id);
+      else if (action === "unread") setUnreadMark(id, true);
       else if (action === "pin" || action === "unpin") setPinned(id, action === "pin");
       else if (action === UNMUTE) chooseMute(id, UNMUTE);
       else if (action === "mute") {

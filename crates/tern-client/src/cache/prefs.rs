@@ -1,4 +1,5 @@
-//! How the user's conversations behave on their devices (muted, pinned), as the relay last
+//! How the user's conversations behave on their devices (muted, pinned, marked unread), as
+//! the relay last
 //! said, with this device's own changes on top until the relay has them.
 //!
 //! A change made here is kept `pending` and sent by the connection's flush (at once when
@@ -17,6 +18,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
         muted: r.get(1)?,
         muted_until: r.get(2)?,
         pinned_at: r.get(3)?,
+        marked_unread: r.get(4)?,
     })
 }
 
@@ -24,8 +26,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
 pub fn all(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
     Ok(txn
         .prepare_cached(
-            "SELECT conversation_id, muted, muted_until, pinned_at FROM chat_prefs
-             WHERE muted = 1 OR pinned_at IS NOT NULL ORDER BY conversation_id",
+            "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
+             WHERE muted = 1 OR pinned_at IS NOT NULL OR marked_unread = 1
+             ORDER BY conversation_id",
         )?
         .query_map([], row)?
         .collect::<rusqlite::Result<_>>()?)
@@ -45,16 +48,19 @@ pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result
 /// This device's change: kept, and marked for the relay.
 pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
     txn.prepare_cached(
-        "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, pending)
-         VALUES (?1, ?2, ?3, ?4, 1)
+        "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread,
+                                 pending)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1)
          ON CONFLICT (conversation_id) DO UPDATE SET muted = excluded.muted,
-             muted_until = excluded.muted_until, pinned_at = excluded.pinned_at, pending = 1",
+             muted_until = excluded.muted_until, pinned_at = excluded.pinned_at,
+             marked_unread = excluded.marked_unread, pending = 1",
     )?
     .execute(params![
         p.conversation_id,
         p.muted,
         p.muted_until,
-        p.pinned_at
+        p.pinned_at,
+        p.marked_unread
     ])?;
     Ok(())
 }
@@ -64,14 +70,23 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
 pub fn apply(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<bool> {
     let n = txn
         .prepare_cached(
-            "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, pending)
-             VALUES (?1, ?2, ?3, ?4, 0)
+            "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at,
+                                     marked_unread, pending)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)
              ON CONFLICT (conversation_id) DO UPDATE SET muted = excluded.muted,
-                 muted_until = excluded.muted_until, pinned_at = excluded.pinned_at
+                 muted_until = excluded.muted_until, pinned_at = excluded.pinned_at,
+                 marked_unread = excluded.marked_unread
              WHERE pending = 0 AND (muted IS NOT excluded.muted
-                 OR muted_until IS NOT excluded.muted_until OR pinned_at IS NOT excluded.pinned_at)",
+                 OR muted_until IS NOT excluded.muted_until OR pinned_at IS NOT excluded.pinned_at
+                 OR marked_unread IS NOT excluded.marked_unread)",
         )?
-        .execute(params![p.conversation_id, p.muted, p.muted_until, p.pinned_at])?;
+        .execute(params![
+            p.conversation_id,
+            p.muted,
+            p.muted_until,
+            p.pinned_at,
+            p.marked_unread
+        ])?;
     Ok(n > 0)
 }
 
@@ -89,7 +104,7 @@ pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
 pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
     Ok(txn
         .prepare_cached(
-            "SELECT conversation_id, muted, muted_until, pinned_at FROM chat_prefs
+            "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
              WHERE pending = 1 ORDER BY conversation_id",
         )?
         .query_map([], row)?
@@ -103,17 +118,18 @@ pub fn settled(txn: &Transaction<'_>, p: &ChatPrefs, landed: bool) -> Result<()>
     let sql = if landed {
         "UPDATE chat_prefs SET pending = 0
          WHERE conversation_id = ?1 AND pending = 1 AND muted IS ?2 AND muted_until IS ?3
-           AND pinned_at IS ?4"
+           AND pinned_at IS ?4 AND marked_unread IS ?5"
     } else {
         "DELETE FROM chat_prefs
          WHERE conversation_id = ?1 AND pending = 1 AND muted IS ?2 AND muted_until IS ?3
-           AND pinned_at IS ?4"
+           AND pinned_at IS ?4 AND marked_unread IS ?5"
     };
     txn.prepare_cached(sql)?.execute(params![
         p.conversation_id,
         p.muted,
         p.muted_until,
-        p.pinned_at
+        p.pinned_at,
+        p.marked_unread
     ])?;
     Ok(())
 }
@@ -168,6 +184,16 @@ mod tests {
         settled(&txn, &pinned(3, 20), true).unwrap();
         assert!(apply(&txn, &muted(3)).unwrap());
         assert_eq!(all(&txn).unwrap(), vec![muted(3)]);
+        // A mark "unread" is a change like the others.
+        let marked = ChatPrefs {
+            marked_unread: true,
+            ..muted(3)
+        };
+        set_here(&txn, &marked).unwrap();
+        assert!(!apply(&txn, &muted(3)).unwrap(), "pending");
+        settled(&txn, &marked, true).unwrap();
+        assert_eq!(all(&txn).unwrap(), vec![marked]);
+        assert!(apply(&txn, &muted(3)).unwrap(), "marked read elsewhere");
         // Refused for good: forgotten until the next sync.
         set_here(&txn, &pinned(4, 30)).unwrap();
         settled(&txn, &pinned(4, 30), false).unwrap();

@@ -151,6 +151,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted           INTEGER NOT NULL DEFAULT 0,
         muted_until     INTEGER,
         pinned_at       INTEGER,
+        marked_unread   INTEGER NOT NULL DEFAULT 0,
         pending         INTEGER NOT NULL DEFAULT 0
     );
 "#,

@@ -8,7 +8,7 @@ use crate::error::Result;
 /// Every conversation `user` muted or pinned.
 pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.query(
-        "SELECT conversation_id, muted, muted_until, pinned_at FROM chat_prefs
+        "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
              WHERE user_id = $1 ORDER BY conversation_id",
         &[&user],
     )?
@@ -18,6 +18,7 @@ pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
         muted: r.get(1),
         muted_until: r.get(2),
         pinned_at: r.get(3),
+        marked_unread: r.get(4),
     })
     .collect())
 }
@@ -32,17 +33,19 @@ pub fn set_chat_prefs(c: &mut impl Sql, user: UserId, prefs: &ChatPrefs) -> Resu
         return Ok(());
     }
     c.execute(
-        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
+                                 marked_unread)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id, conversation_id) DO UPDATE SET
              muted = excluded.muted, muted_until = excluded.muted_until,
-             pinned_at = excluded.pinned_at",
+             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread",
         &[
             &user,
             &prefs.conversation_id,
             &prefs.muted,
             &prefs.muted.then_some(prefs.muted_until).flatten(),
             &prefs.pinned_at,
+            &prefs.marked_unread,
         ],
     )?;
     Ok(())

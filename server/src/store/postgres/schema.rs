@@ -169,6 +169,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted           BOOLEAN NOT NULL DEFAULT FALSE,
         muted_until     BIGINT,
         pinned_at       BIGINT,
+        marked_unread   BOOLEAN NOT NULL DEFAULT FALSE,
         PRIMARY KEY (user_id, conversation_id)
     );
 "#,

@@ -1,5 +1,5 @@
 //! Queries on `chat_prefs`: how each user's conversations behave on their devices (muted,
-//! pinned). A row exists only while something is set; the relay never interprets it beyond
+//! pinned, marked unread). A row exists only while something is set; the relay never interprets it beyond
 //! the pin limit.
 
 use rusqlite::{params, Connection};
@@ -10,7 +10,7 @@ use crate::error::Result;
 /// Every conversation `user` muted or pinned.
 pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.prepare_cached(
-        "SELECT conversation_id, muted, muted_until, pinned_at FROM chat_prefs
+        "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
              WHERE user_id = ?1 ORDER BY conversation_id",
     )?
     .query_map([user], |r| {
@@ -19,6 +19,7 @@ pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
             muted: r.get(1)?,
             muted_until: r.get(2)?,
             pinned_at: r.get(3)?,
+            marked_unread: r.get(4)?,
         })
     })?
     .collect::<rusqlite::Result<Vec<_>>>()?)
@@ -32,18 +33,20 @@ pub fn set_chat_prefs(c: &Connection, user: UserId, prefs: &ChatPrefs) -> Result
         return Ok(());
     }
     c.prepare_cached(
-        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
+                                 marked_unread)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (user_id, conversation_id) DO UPDATE SET
              muted = excluded.muted, muted_until = excluded.muted_until,
-             pinned_at = excluded.pinned_at",
+             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread",
     )?
     .execute(params![
         user,
         prefs.conversation_id,
         prefs.muted,
         prefs.muted.then_some(prefs.muted_until).flatten(),
-        prefs.pinned_at
+        prefs.pinned_at,
+        prefs.marked_unread
     ])?;
     Ok(())
 }

@@ -194,6 +194,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted           INTEGER NOT NULL DEFAULT 0,
         muted_until     INTEGER,
         pinned_at       INTEGER,
+        marked_unread   INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (user_id, conversation_id)
     ) WITHOUT ROWID;
     "#,
