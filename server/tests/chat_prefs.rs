@@ -123,15 +123,16 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
     )
     .await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
-    let pinned = alice
-        .sync(json!({}), 0)
-        .await
-        .chat_prefs
+    let listed = alice.sync(json!({}), 0).await.chat_prefs;
+    let pinned = listed.iter().filter(|p| p.pinned_at.is_some()).count();
+    // The left group's pin is kept out of sight (it comes back if she rejoins).
+    assert_eq!(pinned, MAX_PINNED);
+    assert!(listed
         .iter()
-        .filter(|p| p.pinned_at.is_some())
-        .count();
-    // The left group's row stays (harmless, never shown): six rows, five of them live.
-    assert_eq!(pinned, MAX_PINNED + 1);
+        .all(|p| p.conversation_id != ConversationId(groups[0])));
+    // And she can clear it although she is no longer in the group.
+    let reply = set(&mut alice, json!({"conversation_id": groups[0]})).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
 }
 
 #[tokio::test]

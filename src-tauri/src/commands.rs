@@ -2,11 +2,11 @@
 //! Behaviour lives in `tern-client`; nothing here decides anything a test would care about.
 
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use tern_client::{
     ChatMessage, ClearText, Client, ClientConfig, ConnectionState, ConversationView, RelayAddress,
 };
-use tern_proto::{ConversationId, ConversationInfo, Seq};
+use tern_proto::{ChatPrefs, ConversationId, ConversationInfo, Seq};
 
 use crate::error::CmdError;
 use crate::events;
@@ -74,20 +74,17 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
         // Mutes kept before they were per account applied to whoever signed in: they are the
         // first account's to sign in since.
         s.take_unclaimed_mutes(&account);
-        // Mutes and pins kept only here before the relay kept them go to the relay once.
-        unsynced = s.take_unsynced(&account, tern_proto::now_ms());
+        unsynced = s.unsynced(&account, tern_proto::now_ms());
         s.relay = Some(relay);
         s.username = Some(name);
     })?;
     if !unsynced.is_empty() {
-        let c = client.clone();
-        tauri::async_runtime::spawn(async move {
-            for p in unsynced {
-                if let Err(e) = c.set_chat_prefs(p).await {
-                    tracing::warn!(error = %e, "a chat's mute or pin kept here was not synced");
-                }
-            }
-        });
+        tauri::async_runtime::spawn(merge_kept_here(
+            app.clone(),
+            client.clone(),
+            account.clone(),
+            unsynced,
+        ));
     }
     // Notifications are this account's from now on (the previous one's are withdrawn), before
     // its first event can raise one.
@@ -97,6 +94,45 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
         tauri::async_runtime::spawn(old.end());
     }
     Ok(())
+}
+
+/// Merge the mutes and pins this device kept before the relay kept them into the account's,
+/// once the first sync brought the account's (so a newer choice made on another device is not
+/// overwritten): a chat muted or pinned here becomes so unless it already is. Marked done only
+/// when it ran; a run that never got online (or signed out first) tries at the next sign-in.
+async fn merge_kept_here(app: AppHandle, client: Client, account: String, kept: Vec<ChatPrefs>) {
+    let state = app.state::<AppState>();
+    let still_signed_in = || {
+        state
+            .try_client()
+            .is_some_and(|c| account_of(&c) == account)
+    };
+    while client.connection_state() != ConnectionState::Online {
+        if !still_signed_in() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    for here in kept {
+        let merged = client
+            .update_chat_prefs(here.conversation_id, move |p| {
+                if here.muted && !p.muted {
+                    p.muted = true;
+                    p.muted_until = here.muted_until;
+                }
+                if p.pinned_at.is_none() {
+                    p.pinned_at = here.pinned_at;
+                }
+            })
+            .await;
+        if let Err(e) = merged {
+            // A sixth pin, for one: the account's choices stand.
+            tracing::info!(error = %e, "a mute or pin kept here was not merged");
+        }
+    }
+    if let Err(e) = state.update_settings(|s| s.mark_synced(&account)) {
+        tracing::warn!(error = %e.message, "could not note the merge");
+    }
 }
 
 /// What the UI needs to draw its first screen.
@@ -455,16 +491,6 @@ pub fn set_mute_mentions(state: State<'_, AppState>, on: bool) -> Res<()> {
     state.update_settings(|s| s.mute_mentions = on).map(|_| ())
 }
 
-/// What the signed-in account has set for `conv` (muted, pinned), as the engine has it.
-async fn prefs_of(client: &Client, conv: ConversationId) -> Res<tern_proto::ChatPrefs> {
-    Ok(client
-        .chat_prefs()
-        .await?
-        .into_iter()
-        .find(|p| p.conversation_id == conv)
-        .unwrap_or(tern_proto::ChatPrefs::none(conv)))
-}
-
 /// Mute a conversation until `until` (ms since the epoch; absent: until unmuted), or unmute
 /// it, on all the account's devices. Mutes that have ended are forgotten on the way.
 #[tauri::command]
@@ -479,15 +505,13 @@ pub async fn set_muted(
     }
     let client = state.client()?;
     let account = account_of(&client);
-    let now = prefs_of(&client, conversation_id).await?;
     client
-        .set_chat_prefs(tern_proto::ChatPrefs {
-            muted,
-            muted_until: until.filter(|_| muted),
-            ..now
+        .update_chat_prefs(conversation_id, move |p| {
+            p.muted = muted;
+            p.muted_until = until.filter(|_| muted);
         })
         .await?;
-    // The engine's event brings the same; the shell's copy is right at once.
+    // The engine's event brings the same; the notification policy has it at once.
     state
         .update_settings(|s| {
             s.drop_ended_mutes(tern_proto::now_ms());
@@ -503,69 +527,36 @@ pub async fn set_marked_unread(
     conversation_id: ConversationId,
     on: bool,
 ) -> Res<()> {
-    let client = state.client()?;
-    let now = prefs_of(&client, conversation_id).await?;
-    if now.marked_unread == on {
-        return Ok(());
-    }
     // The engine's event updates the shell's copy.
-    Ok(client
-        .set_chat_prefs(tern_proto::ChatPrefs {
-            marked_unread: on,
-            ..now
-        })
-        .await?)
+    state
+        .client()?
+        .update_chat_prefs(conversation_id, move |p| p.marked_unread = on)
+        .await?;
+    Ok(())
 }
 
-/// Pin conversations to the top of the signed-in account's list, on all its devices: `order`
-/// is the whole list of its pins, first shown first (at most five, each once).
+/// Pin a conversation to the top of the account's list (`on`; the latest pin first, at most
+/// five) or unpin it, on all the account's devices.
 #[tauri::command]
-pub async fn set_pinned(state: State<'_, AppState>, order: Vec<ConversationId>) -> Res<()> {
-    let client = state.client()?;
-    let account = account_of(&client);
-    let checked = state
-        .settings
-        .lock()
-        .unwrap()
-        .clone()
-        .set_pinned(&account, order.clone());
-    if let Err(why) = checked {
-        return Err(CmdError::new("invalid", why));
-    }
-    let before = client.chat_prefs().await?;
+pub async fn set_pin(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    on: bool,
+) -> Res<()> {
     let now = tern_proto::now_ms();
-    // Unpins first, so that a sixth place is never asked for on the way.
-    for p in before.iter().filter(|p| p.pinned_at.is_some()) {
-        if !order.contains(&p.conversation_id) {
-            client
-                .set_chat_prefs(tern_proto::ChatPrefs {
-                    pinned_at: None,
-                    ..*p
-                })
-                .await?;
-        }
-    }
-    // A new pin goes where it is shown: its time is now, less its place in the list.
-    for (place, conv) in order.iter().enumerate() {
-        let p = before
-            .iter()
-            .find(|p| p.conversation_id == *conv)
-            .copied()
-            .unwrap_or(tern_proto::ChatPrefs::none(*conv));
-        if p.pinned_at.is_none() {
-            client
-                .set_chat_prefs(tern_proto::ChatPrefs {
-                    pinned_at: Some(now - place as i64),
-                    ..p
-                })
-                .await?;
-        }
-    }
-    state
-        .update_settings(|s| {
-            let _ = s.set_pinned(&account, order);
+    let pinned = state
+        .client()?
+        .update_chat_prefs(conversation_id, move |p| {
+            p.pinned_at = if on { p.pinned_at.or(Some(now)) } else { None };
         })
-        .map(|_| ())
+        .await;
+    match pinned {
+        Err(tern_client::Error::Invalid(_)) => Err(CmdError::new(
+            "invalid",
+            format!("You can pin up to {} chats.", tern_client::MAX_PINNED),
+        )),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
 }
 
 /// Tell the shell which conversation is on screen (notification policy).

@@ -210,7 +210,7 @@ pub fn run() {
             commands::set_do_not_disturb,
             commands::set_mute_mentions,
             commands::set_muted,
-            commands::set_pinned,
+            commands::set_pin,
             commands::set_marked_unread,
             commands::set_open_conversation,
             privacy::privacy,

@@ -8,8 +8,7 @@
 //! syncs them ([`tern_client::Client::set_chat_prefs`]). What is here is the shell's copy,
 //! replaced by every [`tern_client::Event::ChatPrefs`] ([`Settings::mirror_chat_prefs`]), so
 //! the notification policy reads it without a trip to the cache. Mutes and pins kept here
-//! before the relay kept them are handed to the engine once per account
-//! ([`Settings::take_unsynced`]).
+//! before the relay kept them are merged into the account's once ([`Settings::unsynced`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -41,13 +40,14 @@ pub struct Settings {
     /// Mentions in a muted conversation stay silent too.
     pub mute_mentions: bool,
     /// Conversations pinned to the top of the list, in the order shown (at most
-    /// [`MAX_PINNED`]), per account ([`account_key`]): conversation ids are an account's own.
+    /// [`tern_client::MAX_PINNED`]), per account ([`account_key`]): conversation ids are an account's own.
     pub pinned: BTreeMap<String, Vec<ConversationId>>,
     /// Conversations the user marked unread, per account ([`account_key`]); the engine's copy
     /// ([`Settings::mirror_chat_prefs`]), kept here for the first screen.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unread_marks: BTreeMap<String, BTreeSet<ConversationId>>,
-    /// Accounts whose mutes and pins the engine has been handed ([`Settings::take_unsynced`]).
+    /// Accounts whose mutes and pins kept here were merged into the relay's
+    /// ([`Settings::unsynced`]).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub synced_prefs: BTreeSet<String>,
 }
@@ -61,9 +61,6 @@ pub fn account_key(relay: &str, user: tern_proto::UserId) -> String {
 pub fn account_of(client: &tern_client::Client) -> String {
     account_key(client.config().relay.as_str(), client.user_id())
 }
-
-/// How many conversations can be pinned (the UI's `pins.js` says the same).
-pub const MAX_PINNED: usize = 5;
 
 impl Settings {
     /// Load from `path`; a missing or unreadable file gives defaults.
@@ -214,11 +211,11 @@ impl Settings {
         true
     }
 
-    /// What `account` kept here before the relay kept it, as the engine takes it, the first
-    /// time it signs in since (empty after that): every mute, and every pin timed so that the
-    /// order shown stays (the first shown the latest, `now`).
-    pub fn take_unsynced(&mut self, account: &str, now: Timestamp) -> Vec<ChatPrefs> {
-        if !self.synced_prefs.insert(account.to_owned()) {
+    /// What `account` kept here before the relay kept it, until it was merged
+    /// ([`Settings::mark_synced`]; empty after that): every mute, and every pin timed so that
+    /// the order shown stays (the first shown the latest, `now`).
+    pub fn unsynced(&self, account: &str, now: Timestamp) -> Vec<ChatPrefs> {
+        if self.synced_prefs.contains(account) {
             return Vec::new();
         }
         let mut out: BTreeMap<ConversationId, ChatPrefs> = BTreeMap::new();
@@ -233,6 +230,11 @@ impl Settings {
         out.into_values().collect()
     }
 
+    /// `account`'s mutes and pins kept here were merged into the relay's.
+    pub fn mark_synced(&mut self, account: &str) {
+        self.synced_prefs.insert(account.to_owned());
+    }
+
     /// `account` signs in: mutes kept before they were per account, if any are left, become
     /// its own.
     pub fn take_unclaimed_mutes(&mut self, account: &str) {
@@ -244,23 +246,6 @@ impl Settings {
     /// The conversations `account` pinned, first shown first.
     pub fn pinned_by(&self, account: &str) -> Vec<ConversationId> {
         self.pinned.get(account).cloned().unwrap_or_default()
-    }
-
-    /// Pin `order` for `account` (the whole list, first shown first), or say why not.
-    pub fn set_pinned(&mut self, account: &str, order: Vec<ConversationId>) -> Result<(), String> {
-        if order.len() > MAX_PINNED {
-            return Err(format!("You can pin up to {MAX_PINNED} chats."));
-        }
-        let distinct: BTreeSet<_> = order.iter().collect();
-        if distinct.len() != order.len() {
-            return Err("A chat can be pinned only once.".into());
-        }
-        if order.is_empty() {
-            self.pinned.remove(account);
-        } else {
-            self.pinned.insert(account.to_owned(), order);
-        }
-        Ok(())
     }
 
     /// Whether clear text to a remote relay is acceptable.
@@ -355,10 +340,10 @@ mod tests {
         let (a, b) = ("1@r", "2@r");
         let c = ConversationId;
         s.set_mute(a, c(1), true, Some(5_000));
-        s.set_pinned(a, vec![c(3), c(1)]).unwrap();
+        s.pinned.insert(a.into(), vec![c(3), c(1)]);
         s.set_mute(b, c(9), true, None);
         // Handed over once, in the order shown: the first pin the latest.
-        let handed = s.take_unsynced(a, 1_000);
+        let handed = s.unsynced(a, 1_000);
         assert_eq!(
             handed,
             vec![
@@ -374,7 +359,9 @@ mod tests {
                 },
             ]
         );
-        assert!(s.take_unsynced(a, 2_000).is_empty(), "only once");
+        assert_eq!(s.unsynced(a, 1_000), handed, "until merged");
+        s.mark_synced(a);
+        assert!(s.unsynced(a, 2_000).is_empty(), "only once");
         // The engine's list replaces the account's copy, another account's stays.
         assert!(!s.mirror_chat_prefs(a, &handed), "the same as kept here");
         assert_eq!(s.pinned_by(a), vec![c(3), c(1)]);
@@ -407,7 +394,7 @@ mod tests {
         assert_eq!(s.mutes_of(b, 0), vec![(c(9), None)]);
         // A device whose data is removed hands over again what it keeps after (nothing).
         s.forget_account(a);
-        assert!(s.take_unsynced(a, 3_000).is_empty());
+        assert!(s.unsynced(a, 3_000).is_empty());
         assert!(s.unread_marks_of(a).is_empty());
     }
 
@@ -439,34 +426,10 @@ mod tests {
         // Removing an account's data here forgets its mutes and pins, not another's.
         s.set_mute(a, c1, true, None);
         s.set_mute(b, c1, true, None);
-        s.set_pinned(a, vec![c1]).unwrap();
+        s.pinned.insert(a.into(), vec![c1]);
         s.forget_account(a);
         assert!(!s.is_muted(a, c1, 0) && s.pinned_by(a).is_empty());
         assert!(s.is_muted(b, c1, 0));
-    }
-
-    #[test]
-    fn pins_keep_their_order_at_most_five_each_once_per_account() {
-        let mut s = Settings::default();
-        let ids = |v: &[i64]| v.iter().map(|i| ConversationId(*i)).collect::<Vec<_>>();
-        let (a, b) = (
-            account_key("https://r.example", tern_proto::UserId(1)),
-            account_key("https://r.example", tern_proto::UserId(2)),
-        );
-        s.set_pinned(&a, ids(&[4, 2, 9])).unwrap();
-        s.set_pinned(&b, ids(&[4])).unwrap();
-        assert_eq!(s.pinned_by(&a), ids(&[4, 2, 9]));
-        assert_eq!(s.pinned_by(&b), ids(&[4]), "each account its own");
-        assert!(s.set_pinned(&a, ids(&[1, 2, 3, 4, 5, 6])).is_err());
-        assert!(s.set_pinned(&a, ids(&[1, 1])).is_err());
-        assert_eq!(
-            s.pinned_by(&a),
-            ids(&[4, 2, 9]),
-            "a refused order changes nothing"
-        );
-        s.set_pinned(&a, Vec::new()).unwrap();
-        assert!(s.pinned_by(&a).is_empty());
-        assert_eq!(s.pinned_by(&b), ids(&[4]));
     }
 
     #[cfg(unix)]

@@ -37,6 +37,16 @@ let restoring = null;
  * request's, a blocked person's). Nothing is marked read until it has opened, and then only
  * what shows (views/chat.js).
  */
+/** A chat opened while the window was not looked at (its unread mark waits for that). */
+let openedUnseen = null;
+
+/** The window is looked at: a chat opened behind it loses its unread mark now. A mark set on
+ *  the open chat afterwards stays (the user just set it). */
+export function windowSeen() {
+  if (openedUnseen !== null && openedUnseen === state.open) setUnreadMark(openedUnseen, false);
+  openedUnseen = null;
+}
+
 export function openConversation(id) {
   const done = doOpen(id);
   lastOpen = { id, token: opens, done };
@@ -53,9 +63,11 @@ async function doOpen(id) {
   }
   state.open = id;
   saveLastOpen(state.userId, id);
-  // Opened in front of the user, it is read as far as their own mark goes (a chat reopened
-  // behind another window keeps it until the window is looked at: main.js).
+  // Opened in front of the user, it is read as far as their own mark goes; a chat opened
+  // behind another window (reopened at launch) keeps it until the window is looked at.
+  openedUnseen = null;
   if (document.hasFocus() && !document.hidden) setUnreadMark(id, false);
+  else openedUnseen = id;
   const c = state.conversations.get(id);
   // The read marker as known when it opens: the divider goes before the first message after it.
   const marker = c ? readMarker(c, state.userId, state.lastRead.get(id)) : null;

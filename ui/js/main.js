@@ -41,6 +41,7 @@ import { onEvent, resync, signedOut } from "./events.js";
 import { refreshAll, loadOlder, loadNewer, loadChat, markReadIfVisible, onListLoaded } from "./refresh.js";
 import {
   openConversation, openAt, closeConversation, retry, removeFailed, editFailed, beginRestore, restoreLastOpen,
+  windowSeen,
 } from "./conversation.js";
 import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
@@ -60,7 +61,6 @@ import { wireSignOut } from "./signout.js";
 import { scheduleMuteEnds, wireMute } from "./views/mute-menu.js";
 import { wireRowMenu } from "./views/row-menu.js";
 import { wireWebview } from "./webview.js";
-import { setUnreadMark } from "./unread-marks.js";
 
 /** Read the shell's settings (do-not-disturb, muted and pinned conversations, who is signed in). */
 async function loadSettings() {
@@ -147,8 +147,8 @@ function wire() {
   $("dnd").addEventListener("change", (e) => api.call("set_do_not_disturb", { on: e.target.checked }));
   // Only what shows while the window has focus and is not hidden is marked read.
   window.addEventListener("focus", recheckReading);
-  // The open chat, looked at, loses a mark "unread" (unread-marks.js).
-  window.addEventListener("focus", () => { if (state.open !== null) setUnreadMark(state.open, false); });
+  // A chat opened behind the window, looked at now, loses its unread mark (unread-marks.js).
+  window.addEventListener("focus", windowSeen);
   document.addEventListener("visibilitychange", recheckReading);
   setInterval(tick, 1000);
   onListLoaded(restoreLastOpen);

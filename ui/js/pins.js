@@ -1,6 +1,7 @@
 // Pinned chats (pure; tested in node): up to five conversations the user keeps at the top of the
 // list, in the order pinned (the latest first), above the rest ordered by activity. The shell
-// keeps the order in this device's settings (`set_pinned`); message requests are never pinned.
+// pins and unpins one chat at a time (`set_pin`), for the account on all its devices; the
+// order follows when each was pinned. Message requests are never pinned.
 
 /** How many chats can be pinned, as Telegram allows. */
 export const MAX_PINNED = 5;

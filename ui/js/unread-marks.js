@@ -21,7 +21,8 @@ export function setUnreadMark(id, on) {
   };
   apply(on);
   call("set_marked_unread", { conversationId: id, on }).catch((err) => {
-    apply(!on);
+    // Unless the mark changed since (another device's word came in).
+    if (state.unreadMarks.has(id) === on) apply(!on);
     toast(errorText(err));
   });
 }

@@ -390,9 +390,11 @@ pub enum ServerFrame {
         /// The user's privacy settings and block list.
         #[serde(default)]
         privacy: Privacy,
-        /// How the user's conversations behave on their devices: every one muted or pinned.
-        #[serde(default)]
-        chat_prefs: Vec<ChatPrefs>,
+        /// How the user's conversations behave on their devices: every one muted, pinned or
+        /// marked unread. Absent from a relay that does not keep them (then nothing is known,
+        /// which is not "nothing is set").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat_prefs: Option<Vec<ChatPrefs>>,
     },
     /// The user's privacy settings or block list changed (on any of their devices).
     Privacy {

@@ -1,8 +1,9 @@
-//! How a user's conversations behave on their devices: muted (for good or until a time) and
-//! pinned. The relay keeps it for the user alone, so that every device of theirs shows the
-//! same list and raises the same notifications; nobody else is told. It checks only what keeps
-//! the store bounded and honest: the caller is in the conversation, a timed mute ends after
-//! it was set, and at most [`MAX_PINNED`] conversations are pinned.
+//! How a user's conversations behave on their devices: muted (for good or until a time),
+//! pinned, marked unread. The relay keeps it for the user alone, so that every device of
+//! theirs shows the same list and raises the same notifications; nobody else is told. It
+//! checks only what keeps the store bounded and honest: the caller is in the conversation
+//! (clearing is allowed anywhere), times are after 1970, and at most [`MAX_PINNED`]
+//! conversations they are in are pinned.
 
 use tern_proto::{ErrorCode, ServerFrame, SetChatPrefs, MAX_PINNED};
 
@@ -27,7 +28,8 @@ pub async fn set(ctx: Ctx<'_>, req: SetChatPrefs) -> Result<Pending> {
     }
     let conv = prefs.conversation_id;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
-        if !txn.roster(conv).is_ok_and(|r| r.contains(me)) {
+        // Clearing is allowed in a conversation one left: it only removes the caller's row.
+        if !prefs.is_empty() && !txn.roster(conv).is_ok_and(|r| r.contains(me)) {
             return Err(Error::refused(
                 ErrorCode::NotMember,
                 format!("you are not a member of conversation {conv}"),

@@ -258,7 +258,8 @@ pub trait ReadTx {
     fn privacy(&self, users: &[UserId]) -> Result<Vec<(UserId, PrivacyRow)>>;
     /// The users `user` blocks, by name.
     fn blocked_by(&self, user: UserId) -> Result<Vec<Person>>;
-    /// Every conversation `user` muted or pinned.
+    /// Every conversation `user` is in and muted, pinned or marked unread (what is kept for a
+    /// conversation they left stays out of sight, and back if they rejoin).
     fn chat_prefs(&self, user: UserId) -> Result<Vec<ChatPrefs>>;
     /// Every (blocker, blocked) pair that involves `user` on either side.
     fn blocks_of(&self, user: UserId) -> Result<Vec<(UserId, UserId)>>;

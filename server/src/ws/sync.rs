@@ -236,7 +236,7 @@ impl Pager<'_> {
             changes_version: version,
             presence,
             privacy,
-            chat_prefs,
+            chat_prefs: Some(chat_prefs),
         };
         emit(self.out, self.patience, done).await
     }

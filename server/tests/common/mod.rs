@@ -663,7 +663,7 @@ impl Client {
                     out.version = changes_version;
                     out.presence = presence;
                     out.privacy = privacy;
-                    out.chat_prefs = chat_prefs;
+                    out.chat_prefs = chat_prefs.expect("the relay sends the user's chat prefs");
                     return out;
                 }
                 other => panic!("unexpected sync reply {other:?}"),

@@ -27,7 +27,7 @@ function setPinned(id, pin) {
   }
   state.pinned = next;
   drawList();
-  call("set_pinned", { order: next }).catch((err) => {
+  call("set_pin", { conversationId: id, on: pin }).catch((err) => {
     // Unless another change came meanwhile (it carries this one's order forward).
     if (state.pinned === next) { state.pinned = before; drawList(); }
     toast(errorText(err));

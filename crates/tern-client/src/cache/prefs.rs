@@ -1,18 +1,22 @@
-//! How the user's conversations behave on their devices (muted, pinned, marked unread), as
-//! the relay last
-//! said, with this device's own changes on top until the relay has them.
+//! How the user's conversations behave on their devices (muted, pinned, marked unread): the
+//! relay's word, and this device's change on top of it until the relay has it.
 //!
-//! A change made here is kept `pending` and sent by the connection's flush (at once when
-//! online, after the next sync otherwise), like a read marker. While a row is pending, what
-//! the relay says about that conversation (a push, a sync) does not overwrite it: this
-//! device's later word wins, and the relay's copy comes back to it once the change lands.
+//! Each row holds what the relay last said and, in `mine`, this device's change not yet seen
+//! back from the relay. A change made here is sent by the connection's flush (at once when
+//! online, after the next sync otherwise), like a read marker. The relay sends every change
+//! to every device of the user, the one that made it included, in the order it stored them;
+//! so this device's change has landed when the relay's word equals it (its own echo, or a
+//! sync that has it), and `mine` goes. Until then, a different word from the relay is older
+//! than the change and only updates the relay's copy underneath it. A change the relay
+//! refuses goes, and the relay's copy shows again.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ChatPrefs, ConversationId};
 
 use crate::error::Result;
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
+/// The relay's copy of one row.
+fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     Ok(ChatPrefs {
         conversation_id: r.get(0)?,
         muted: r.get(1)?,
@@ -22,38 +26,79 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     })
 }
 
-/// Every conversation muted or pinned, pending changes included.
-pub fn all(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
-    Ok(txn
-        .prepare_cached(
-            "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
-             WHERE muted = 1 OR pinned_at IS NOT NULL OR marked_unread = 1
-             ORDER BY conversation_id",
-        )?
-        .query_map([], row)?
-        .collect::<rusqlite::Result<_>>()?)
+/// This device's change as kept in `mine`.
+fn encode(p: &ChatPrefs) -> String {
+    serde_json::to_string(p).expect("chat prefs serialize")
 }
 
-/// How many conversations other than `except` are pinned among those the user is still in.
+fn decode(text: &str) -> Option<ChatPrefs> {
+    serde_json::from_str(text).ok()
+}
+
+/// What a row shows: this device's change if it has one, else the relay's word.
+fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
+    let relay = relay_row(r)?;
+    let mine: Option<String> = r.get(5)?;
+    Ok(mine.as_deref().and_then(decode).unwrap_or(relay))
+}
+
+const COLUMNS: &str = "conversation_id, muted, muted_until, pinned_at, marked_unread, mine";
+
+/// Every conversation muted, pinned or marked unread, this device's changes included.
+pub fn all(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
+    let rows = txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM chat_prefs ORDER BY conversation_id"
+        ))?
+        .query_map([], shown)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().filter(|p| !p.is_empty()).collect())
+}
+
+/// What one conversation shows now.
+pub fn one(txn: &Transaction<'_>, conv: ConversationId) -> Result<ChatPrefs> {
+    Ok(txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM chat_prefs WHERE conversation_id = ?1"
+        ))?
+        .query_row([conv], shown)
+        .optional()?
+        .unwrap_or(ChatPrefs::none(conv)))
+}
+
+/// How many conversations other than `except` are pinned among those the user is still in,
+/// this device's changes included.
 pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result<usize> {
     let n: i64 = txn
         .prepare_cached(
             "SELECT count(*) FROM chat_prefs p JOIN conversations c ON c.id = p.conversation_id
-             WHERE p.conversation_id <> ?1 AND p.pinned_at IS NOT NULL AND c.active = 1",
+             WHERE p.conversation_id <> ?1 AND c.active = 1
+               AND (CASE WHEN p.mine IS NULL THEN p.pinned_at
+                         ELSE json_extract(p.mine, '$.pinned_at') END) IS NOT NULL",
         )?
         .query_row([except], |r| r.get(0))?;
     Ok(n as usize)
 }
 
-/// This device's change: kept, and marked for the relay.
+/// This device's change: shown at once, and marked for the relay.
 pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
     txn.prepare_cached(
-        "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread,
-                                 pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1)
+        "INSERT INTO chat_prefs (conversation_id, mine) VALUES (?1, ?2)
+         ON CONFLICT (conversation_id) DO UPDATE SET mine = excluded.mine",
+    )?
+    .execute(params![p.conversation_id, encode(p)])?;
+    Ok(())
+}
+
+/// Write the relay's word on one conversation under whatever this device changed, and drop
+/// the change if the word is it (it landed).
+fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
+    txn.prepare_cached(
+        "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (conversation_id) DO UPDATE SET muted = excluded.muted,
              muted_until = excluded.muted_until, pinned_at = excluded.pinned_at,
-             marked_unread = excluded.marked_unread, pending = 1",
+             marked_unread = excluded.marked_unread",
     )?
     .execute(params![
         p.conversation_id,
@@ -62,76 +107,68 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
         p.pinned_at,
         p.marked_unread
     ])?;
+    txn.prepare_cached(
+        "UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1 AND mine = ?2",
+    )?
+    .execute(params![p.conversation_id, encode(p)])?;
     Ok(())
 }
 
-/// The relay's word on one conversation (a push); ignored while a change of this device's
-/// is on its way. Whether anything changed.
+/// Rows with nothing set and no change of this device's on its way are not kept.
+fn sweep(txn: &Transaction<'_>) -> Result<()> {
+    txn.prepare_cached(
+        "DELETE FROM chat_prefs WHERE mine IS NULL AND muted = 0 AND pinned_at IS NULL
+             AND marked_unread = 0",
+    )?
+    .execute([])?;
+    Ok(())
+}
+
+/// The relay's word on one conversation (a push); whether what it shows changed.
 pub fn apply(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<bool> {
-    let n = txn
-        .prepare_cached(
-            "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at,
-                                     marked_unread, pending)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0)
-             ON CONFLICT (conversation_id) DO UPDATE SET muted = excluded.muted,
-                 muted_until = excluded.muted_until, pinned_at = excluded.pinned_at,
-                 marked_unread = excluded.marked_unread
-             WHERE pending = 0 AND (muted IS NOT excluded.muted
-                 OR muted_until IS NOT excluded.muted_until OR pinned_at IS NOT excluded.pinned_at
-                 OR marked_unread IS NOT excluded.marked_unread)",
-        )?
-        .execute(params![
-            p.conversation_id,
-            p.muted,
-            p.muted_until,
-            p.pinned_at,
-            p.marked_unread
-        ])?;
-    Ok(n > 0)
+    let before = one(txn, p.conversation_id)?;
+    put_relay(txn, p)?;
+    sweep(txn)?;
+    Ok(one(txn, p.conversation_id)? != before)
 }
 
-/// The relay's whole list (a sync): everything not pending is replaced by it.
+/// The relay's whole list (a sync): the relay's copy of every row becomes it (a conversation
+/// not in it has nothing set).
 pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
-    txn.prepare_cached("DELETE FROM chat_prefs WHERE pending = 0")?
-        .execute([])?;
-    for p in list {
-        apply(txn, p)?;
+    let known: Vec<ConversationId> = txn
+        .prepare_cached("SELECT conversation_id FROM chat_prefs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for conv in known {
+        if !list.iter().any(|p| p.conversation_id == conv) {
+            put_relay(txn, &ChatPrefs::none(conv))?;
+        }
     }
-    Ok(())
+    for p in list {
+        put_relay(txn, p)?;
+    }
+    sweep(txn)
 }
 
 /// Changes of this device's the relay does not have yet.
 pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
-    Ok(txn
+    let mine: Vec<String> = txn
         .prepare_cached(
-            "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
-             WHERE pending = 1 ORDER BY conversation_id",
+            "SELECT mine FROM chat_prefs WHERE mine IS NOT NULL ORDER BY conversation_id",
         )?
-        .query_map([], row)?
-        .collect::<rusqlite::Result<_>>()?)
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(mine.iter().filter_map(|m| decode(m)).collect())
 }
 
-/// The relay took `p` (or refused it for good: `landed` false). Unless the row changed again
-/// since it was sent, it is no longer pending; a refused one is forgotten until the next sync
-/// brings the relay's word back.
-pub fn settled(txn: &Transaction<'_>, p: &ChatPrefs, landed: bool) -> Result<()> {
-    let sql = if landed {
-        "UPDATE chat_prefs SET pending = 0
-         WHERE conversation_id = ?1 AND pending = 1 AND muted IS ?2 AND muted_until IS ?3
-           AND pinned_at IS ?4 AND marked_unread IS ?5"
-    } else {
-        "DELETE FROM chat_prefs
-         WHERE conversation_id = ?1 AND pending = 1 AND muted IS ?2 AND muted_until IS ?3
-           AND pinned_at IS ?4 AND marked_unread IS ?5"
-    };
-    txn.prepare_cached(sql)?.execute(params![
-        p.conversation_id,
-        p.muted,
-        p.muted_until,
-        p.pinned_at,
-        p.marked_unread
-    ])?;
-    Ok(())
+/// The relay refused `p` for good: unless this device changed the conversation again since,
+/// the change goes and the relay's word shows again.
+pub fn refused(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
+    txn.prepare_cached(
+        "UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1 AND mine = ?2",
+    )?
+    .execute(params![p.conversation_id, encode(p)])?;
+    sweep(txn)
 }
 
 #[cfg(test)]
@@ -159,7 +196,8 @@ mod tests {
     }
 
     #[test]
-    fn a_change_of_this_devices_outlives_the_relays_older_word_until_it_lands() {
+    fn a_change_of_this_devices_shows_until_the_relays_word_is_it_and_a_refusal_shows_the_relays_again(
+    ) {
         let mut conn = db();
         let txn = conn.transaction().unwrap();
         replace(&txn, &[muted(1), muted(2)]).unwrap();
@@ -167,7 +205,7 @@ mod tests {
         set_here(&txn, &ChatPrefs::none(ConversationId(2))).unwrap();
         set_here(&txn, &pinned(3, 10)).unwrap();
         assert_eq!(all(&txn).unwrap(), vec![muted(1), pinned(3, 10)]);
-        // A sync that does not have them yet, and a push of the old state, change neither.
+        // A sync that does not have them yet, and a push of an older state, change neither.
         replace(&txn, &[muted(2)]).unwrap();
         assert!(!apply(&txn, &muted(2)).unwrap());
         assert_eq!(all(&txn).unwrap(), vec![pinned(3, 10)]);
@@ -175,13 +213,14 @@ mod tests {
             to_send(&txn).unwrap(),
             vec![ChatPrefs::none(ConversationId(2)), pinned(3, 10)]
         );
-        // Conversation 3 changed again before the relay took the first change: still pending.
+        // Conversation 3 changed again here: its first change's echo does not settle it.
         set_here(&txn, &pinned(3, 20)).unwrap();
-        settled(&txn, &pinned(3, 10), true).unwrap();
-        settled(&txn, &ChatPrefs::none(ConversationId(2)), true).unwrap();
+        assert!(!apply(&txn, &pinned(3, 10)).unwrap());
+        assert!(!apply(&txn, &ChatPrefs::none(ConversationId(2))).unwrap());
         assert_eq!(to_send(&txn).unwrap(), vec![pinned(3, 20)]);
-        // Landed, the relay's word counts again.
-        settled(&txn, &pinned(3, 20), true).unwrap();
+        // Its echo does; the relay's later word (another device's) then shows.
+        assert!(!apply(&txn, &pinned(3, 20)).unwrap());
+        assert!(to_send(&txn).unwrap().is_empty());
         assert!(apply(&txn, &muted(3)).unwrap());
         assert_eq!(all(&txn).unwrap(), vec![muted(3)]);
         // A mark "unread" is a change like the others.
@@ -190,14 +229,22 @@ mod tests {
             ..muted(3)
         };
         set_here(&txn, &marked).unwrap();
-        assert!(!apply(&txn, &muted(3)).unwrap(), "pending");
-        settled(&txn, &marked, true).unwrap();
         assert_eq!(all(&txn).unwrap(), vec![marked]);
-        assert!(apply(&txn, &muted(3)).unwrap(), "marked read elsewhere");
-        // Refused for good: forgotten until the next sync.
-        set_here(&txn, &pinned(4, 30)).unwrap();
-        settled(&txn, &pinned(4, 30), false).unwrap();
+        // Refused for good: the relay's word (muted) shows again, nothing is lost.
+        refused(&txn, &marked).unwrap();
         assert!(to_send(&txn).unwrap().is_empty());
         assert_eq!(all(&txn).unwrap(), vec![muted(3)]);
+        // A sync that has this device's change settles it too.
+        set_here(&txn, &pinned(4, 30)).unwrap();
+        replace(&txn, &[muted(3), pinned(4, 30)]).unwrap();
+        assert!(to_send(&txn).unwrap().is_empty());
+        assert_eq!(all(&txn).unwrap(), vec![muted(3), pinned(4, 30)]);
+        // Unset everywhere, the rows go.
+        replace(&txn, &[]).unwrap();
+        assert!(all(&txn).unwrap().is_empty());
+        let rows: i64 = txn
+            .query_row("SELECT count(*) FROM chat_prefs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 }

@@ -143,8 +143,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN written_at INTEGER;
 "#,
-    // 8: how the user's conversations behave on their devices (muted, pinned), as the relay
-    // keeps it; `pending` marks this device's change until the relay has it.
+    // 8: how the user's conversations behave on their devices (muted, pinned, marked unread),
+    // as the relay last said; `mine` holds this device's change (JSON) until the relay has it.
     r#"
     CREATE TABLE chat_prefs (
         conversation_id INTEGER PRIMARY KEY,
@@ -152,7 +152,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted_until     INTEGER,
         pinned_at       INTEGER,
         marked_unread   INTEGER NOT NULL DEFAULT 0,
-        pending         INTEGER NOT NULL DEFAULT 0
+        mine            TEXT
     );
 "#,
 ];

@@ -148,21 +148,22 @@ impl Session<'_> {
             return Ok(());
         }
         if let Some(p) = self.pending.take_prefs(id) {
-            // One that may pass is sent again by a later flush (the next connection's at the
-            // latest); one refused for good is dropped, and the relay's word comes back with
-            // the next sync.
-            if !code.is_transient() {
-                tracing::warn!(%code, %message, "a chat's mute or pin was refused");
-                let all = self
-                    .shared
-                    .cache
-                    .call(move |txn| {
-                        prefs::settled(txn, &p, false)?;
-                        prefs::all(txn)
-                    })
-                    .await?;
-                self.shared.emit(Event::ChatPrefs { all });
+            if code.is_transient() {
+                // Still this device's change: the flush after the pause sends it again.
+                self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+                return Ok(());
             }
+            // Refused for good: the relay's word shows again.
+            tracing::warn!(%code, %message, "a chat's mute, pin or mark was refused");
+            let all = self
+                .shared
+                .cache
+                .call(move |txn| {
+                    prefs::refused(txn, &p)?;
+                    prefs::all(txn)
+                })
+                .await?;
+            self.shared.emit(Event::ChatPrefs { all });
             return Ok(());
         }
         // Without its sync a session would stay "syncing" for ever: start over.
@@ -243,11 +244,8 @@ impl Session<'_> {
         if let Some((conv, seq)) = self.pending.take_read(id) {
             let acked = self.acked_reads.entry(conv).or_default();
             *acked = (*acked).max(seq);
-        } else if let Some(p) = self.pending.take_prefs(id) {
-            self.shared
-                .cache
-                .call(move |txn| prefs::settled(txn, &p, true))
-                .await?;
+        } else if self.pending.take_prefs(id).is_some() {
+            // Landed: the relay's echo of it (in the order it stores changes) settles it.
         } else {
             self.pending.resolve(id, Ok(ServerFrame::Ok { id }));
         }

@@ -103,7 +103,9 @@ impl Session<'_> {
                 chat_prefs,
             } => {
                 self.on_privacy(privacy).await?;
-                self.on_chat_prefs(chat_prefs, true).await?;
+                if let Some(list) = chat_prefs {
+                    self.on_chat_prefs(list, true).await?;
+                }
                 self.on_sync_done(ws, id, changes_version, presence).await
             }
             ServerFrame::Privacy { privacy } => self.on_privacy(privacy).await,

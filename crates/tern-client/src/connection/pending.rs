@@ -104,11 +104,20 @@ impl PendingTable {
         })
     }
 
-    /// Whether exactly `prefs` is in flight.
+    /// Whether `prefs` is the last change sent for its conversation and still unanswered
+    /// (then sending it again would say nothing new; an earlier identical one followed by
+    /// another would not count).
     pub(crate) fn is_setting(&self, prefs: &ChatPrefs) -> bool {
         self.entries
-            .values()
-            .any(|p| matches!(p, Pending::Prefs { prefs: q } if q == prefs))
+            .iter()
+            .filter_map(|(id, p)| match p {
+                Pending::Prefs { prefs: q } if q.conversation_id == prefs.conversation_id => {
+                    Some((*id, q))
+                }
+                _ => None,
+            })
+            .max_by_key(|(id, _)| *id)
+            .is_some_and(|(_, q)| q == prefs)
     }
 
     /// Settle the change of chat preferences `id`, returning what it set.
@@ -296,5 +305,27 @@ mod tests {
         table.close();
         assert!(matches!(rx.try_recv(), Ok(Err(Error::Offline))));
         assert_eq!(table.sends_in_flight(), 0);
+    }
+
+    #[test]
+    fn a_change_already_sent_is_skipped_only_while_it_is_the_last_for_its_chat() {
+        let mut table = PendingTable::new();
+        let conv = ConversationId(4);
+        let (a, b) = (
+            ChatPrefs {
+                muted: true,
+                ..ChatPrefs::none(conv)
+            },
+            ChatPrefs::none(conv),
+        );
+        assert!(!table.is_setting(&a));
+        let first = table.insert(Pending::Prefs { prefs: a });
+        assert!(table.is_setting(&a));
+        // Mute, unmute, mute again: the second mute must go, or the unmute would be last.
+        table.insert(Pending::Prefs { prefs: b });
+        assert!(!table.is_setting(&a));
+        assert!(table.is_setting(&b));
+        assert_eq!(table.take_prefs(first), Some(a));
+        assert!(!table.is_setting(&ChatPrefs::none(ConversationId(5))));
     }
 }

@@ -5,11 +5,13 @@ use tern_proto::{ChatPrefs, ConversationId, UserId};
 
 use crate::error::Result;
 
-/// Every conversation `user` muted or pinned.
+/// Every conversation `user` is in and muted, pinned or marked unread.
 pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.query(
-        "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread FROM chat_prefs
-             WHERE user_id = $1 ORDER BY conversation_id",
+        "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread
+             FROM chat_prefs p
+             JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
+             WHERE p.user_id = $1 AND m.active ORDER BY p.conversation_id",
         &[&user],
     )?
     .iter()
