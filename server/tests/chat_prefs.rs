@@ -36,7 +36,7 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
     let reply = set(
         &mut laptop,
         json!({"conversation_id": conv, "muted": true, "muted_until": 4_000_000_000_000i64,
-               "pinned_at": 1_700_000_000_000i64, "marked_unread": true}),
+               "pinned_at": 1_700_000_000_000i64, "marked_unread": true, "archived": true}),
     )
     .await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
@@ -46,6 +46,7 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
         muted_until: Some(4_000_000_000_000),
         pinned_at: Some(1_700_000_000_000),
         marked_unread: true,
+        archived: true,
     };
     // The other device is told at once; so is the one that set it (one code path for both).
     assert_eq!(phone.expect(prefs_of).await, want);

@@ -34,6 +34,8 @@ pub struct Snapshot {
     pinned: Vec<ConversationId>,
     /// Conversations the user marked unread.
     marked_unread: Vec<ConversationId>,
+    /// Conversations the user archived.
+    archived: Vec<ConversationId>,
 }
 
 /// A conversation muted now, and until when (ms since the epoch; `None`: until unmuted).
@@ -141,11 +143,12 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
     let s = state.settings.lock().unwrap().clone();
     let client = state.try_client();
     let account = client.as_ref().map(account_of);
-    let (mutes, pinned_now, marked_unread) = match &account {
+    let (mutes, pinned_now, marked_unread, archived) = match &account {
         Some(a) => (
             s.mutes_of(a, tern_proto::now_ms()),
             s.pinned_by(a),
             s.unread_marks_of(a),
+            s.archived_by(a),
         ),
         None => Default::default(),
     };
@@ -176,6 +179,7 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
         mute_mentions: s.mute_mentions,
         pinned: pinned_now,
         marked_unread,
+        archived,
     }
 }
 
@@ -531,6 +535,27 @@ pub async fn set_marked_unread(
     state
         .client()?
         .update_chat_prefs(conversation_id, move |p| p.marked_unread = on)
+        .await?;
+    Ok(())
+}
+
+/// Archive a conversation (`on`: out of the list, unpinned) or bring it back, on all the
+/// account's devices. A message from someone else brings it back by itself unless it is
+/// muted (the engine's rule).
+#[tauri::command]
+pub async fn set_archived(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    on: bool,
+) -> Res<()> {
+    state
+        .client()?
+        .update_chat_prefs(conversation_id, move |p| {
+            p.archived = on;
+            if on {
+                p.pinned_at = None;
+            }
+        })
         .await?;
     Ok(())
 }

@@ -211,6 +211,7 @@ pub fn run() {
             commands::set_mute_mentions,
             commands::set_muted,
             commands::set_pin,
+            commands::set_archived,
             commands::set_marked_unread,
             commands::set_open_conversation,
             privacy::privacy,

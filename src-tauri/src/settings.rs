@@ -46,10 +46,42 @@ pub struct Settings {
     /// ([`Settings::mirror_chat_prefs`]), kept here for the first screen.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unread_marks: BTreeMap<String, BTreeSet<ConversationId>>,
+    /// Conversations the user archived, per account ([`account_key`]); the engine's copy.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub archived: BTreeMap<String, BTreeSet<ConversationId>>,
     /// Accounts whose mutes and pins kept here were merged into the relay's
     /// ([`Settings::unsynced`]).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub synced_prefs: BTreeSet<String>,
+}
+
+/// The ids kept for `account` in a per-account set.
+fn ids_of(map: &BTreeMap<String, BTreeSet<ConversationId>>, account: &str) -> Vec<ConversationId> {
+    map.get(account).into_iter().flatten().copied().collect()
+}
+
+/// Replace `account`'s set in `map` with the conversations of `all` that `has`; whether it
+/// changed.
+fn mirror_ids(
+    map: &mut BTreeMap<String, BTreeSet<ConversationId>>,
+    account: &str,
+    all: &[ChatPrefs],
+    has: impl Fn(&ChatPrefs) -> bool,
+) -> bool {
+    let ids: BTreeSet<_> = all
+        .iter()
+        .filter(|p| has(p))
+        .map(|p| p.conversation_id)
+        .collect();
+    if map.get(account) == (!ids.is_empty()).then_some(&ids) {
+        return false;
+    }
+    if ids.is_empty() {
+        map.remove(account);
+    } else {
+        map.insert(account.to_owned(), ids);
+    }
+    true
 }
 
 /// The key of an account's entries: its user id at its relay.
@@ -142,36 +174,26 @@ impl Settings {
         self.mutes.remove(account);
         self.pinned.remove(account);
         self.unread_marks.remove(account);
+        self.archived.remove(account);
         self.synced_prefs.remove(account);
     }
 
     /// The conversations `account` marked unread.
     pub fn unread_marks_of(&self, account: &str) -> Vec<ConversationId> {
-        self.unread_marks
-            .get(account)
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect()
+        ids_of(&self.unread_marks, account)
     }
 
-    /// Replace `account`'s mutes, pins and unread marks with the engine's list; whether
-    /// anything changed.
+    /// The conversations `account` archived.
+    pub fn archived_by(&self, account: &str) -> Vec<ConversationId> {
+        ids_of(&self.archived, account)
+    }
+
+    /// Replace `account`'s mutes, pins, unread marks and archived chats with the engine's
+    /// list; whether anything changed.
     pub fn mirror_chat_prefs(&mut self, account: &str, all: &[ChatPrefs]) -> bool {
-        let marks: BTreeSet<_> = all
-            .iter()
-            .filter(|p| p.marked_unread)
-            .map(|p| p.conversation_id)
-            .collect();
-        let marks_changed = self.unread_marks.get(account) != (!marks.is_empty()).then_some(&marks);
-        if marks_changed {
-            if marks.is_empty() {
-                self.unread_marks.remove(account);
-            } else {
-                self.unread_marks.insert(account.to_owned(), marks);
-            }
-        }
-        self.mirror_mutes_and_pins(account, all) || marks_changed
+        let marks = mirror_ids(&mut self.unread_marks, account, all, |p| p.marked_unread);
+        let archived = mirror_ids(&mut self.archived, account, all, |p| p.archived);
+        self.mirror_mutes_and_pins(account, all) | marks | archived
     }
 
     fn mirror_mutes_and_pins(&mut self, account: &str, all: &[ChatPrefs]) -> bool {

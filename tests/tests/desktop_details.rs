@@ -623,6 +623,63 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     .await;
     eventually("the other device lost the mark", || marked(false)).await;
     app.js(&open("bob")).await;
+    // Archived from its row's menu, the (muted) group leaves the list for "Archived chats",
+    // folded at the foot, on alice's other device too; bob's news does not bring a muted chat
+    // back. Unarchived from there, it is back in the list everywhere.
+    app.js(&right_click(&format!(
+        "{rows}.find(c => c.querySelector('.title').textContent === 'Burst')"
+    )))
+    .await;
+    app.wait_until(
+        "!!document.querySelector('#context-menu .menu-item[data-action=\"archive\"]')",
+        "the row's menu offers to archive",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"archive\"]")
+        .await;
+    let archived_rows = "[...document.querySelectorAll('#archived .conv')]";
+    app.wait_until(
+        &format!("!document.getElementById('archived-section').hidden && document.getElementById('archived-toggle').textContent === 'Archived chats (1)' && document.getElementById('archived').hidden && {archived_rows}.length === 1 && !{rows}.some(c => c.querySelector('.title').textContent === 'Burst')"),
+        "the group under Archived chats, folded",
+    )
+    .await;
+    let archived_on_phone = |on: bool| {
+        let phone = &phone;
+        async move {
+            phone
+                .chat_prefs()
+                .await
+                .unwrap()
+                .iter()
+                .any(|p| p.conversation_id == group && p.archived)
+                == on
+        }
+    };
+    eventually("the other device has it archived", || {
+        archived_on_phone(true)
+    })
+    .await;
+    bob.send(group, "news while archived").await.unwrap();
+    app.click("#archived-toggle").await;
+    app.wait_until(
+        &format!("!document.getElementById('archived').hidden && {archived_rows}[0].querySelector('.preview').textContent.includes('news while archived')"),
+        "the news in the archived (and muted) group's row",
+    )
+    .await;
+    app.js(&right_click(&format!("{archived_rows}[0]"))).await;
+    app.wait_until(
+        "!!document.querySelector('#context-menu .menu-item[data-action=\"unarchive\"]')",
+        "the archived row's menu offers to unarchive",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"unarchive\"]")
+        .await;
+    app.wait_until(
+        &format!("document.getElementById('archived-section').hidden && {rows}.some(c => c.querySelector('.title').textContent === 'Burst')"),
+        "the group back in the list",
+    )
+    .await;
+    eventually("the other device has it back", || archived_on_phone(false)).await;
     bob.shutdown().await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent.startsWith('last seen')",

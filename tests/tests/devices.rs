@@ -482,3 +482,77 @@ async fn mutes_and_pins_are_the_same_on_every_device_even_when_made_offline() {
     }
     assert_eq!(phone.chat_prefs().await.unwrap(), vec![pin]);
 }
+
+#[tokio::test]
+async fn an_archived_chat_comes_back_with_a_message_unless_it_is_muted() {
+    let relay = Relay::start();
+    let (phone, _p) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (laptop, _l) = device(&relay, "alice").await;
+    let direct = bob.start_direct("alice").await.unwrap().conversation_id;
+    let group = bob
+        .create_group("club", &["alice"])
+        .await
+        .unwrap()
+        .conversation_id;
+    eventually("alice has both chats", || async {
+        phone.conversation(direct).await.unwrap().is_some()
+            && phone.conversation(group).await.unwrap().is_some()
+    })
+    .await;
+    phone.accept_request(direct).await.unwrap();
+    phone.accept_request(group).await.unwrap();
+    let archived = |conv| ChatPrefs {
+        archived: true,
+        ..ChatPrefs::none(conv)
+    };
+    let quiet = ChatPrefs {
+        muted: true,
+        ..archived(group)
+    };
+    phone.set_chat_prefs(archived(direct)).await.unwrap();
+    phone.set_chat_prefs(quiet).await.unwrap();
+    eventually("the laptop has both archived", || async {
+        laptop.chat_prefs().await.unwrap() == vec![archived(direct), quiet]
+    })
+    .await;
+
+    // Bob writes in both: the direct chat comes back on every device, the muted group stays.
+    bob.send(direct, "are you there?").await.unwrap();
+    bob.send(group, "news for the club").await.unwrap();
+    wait_settled(&bob).await;
+    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
+        eventually(
+            &format!("the direct chat is back on the {name}"),
+            || async { d.chat_prefs().await.unwrap() == vec![quiet] },
+        )
+        .await;
+    }
+    eventually(
+        "the group's news arrived, and it stayed archived",
+        || async {
+            laptop
+                .messages(group, None, 5)
+                .await
+                .unwrap()
+                .iter()
+                .any(|m| m.body == "news for the club")
+                && laptop.chat_prefs().await.unwrap() == vec![quiet]
+        },
+    )
+    .await;
+    // The user's own message does not bring a chat back.
+    phone.set_chat_prefs(archived(direct)).await.unwrap();
+    phone.send(direct, "later").await.unwrap();
+    wait_settled(&phone).await;
+    eventually("still archived after writing in it", || async {
+        laptop
+            .messages(direct, None, 5)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "later")
+            && laptop.chat_prefs().await.unwrap() == vec![archived(direct), quiet]
+    })
+    .await;
+}

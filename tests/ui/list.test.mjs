@@ -39,7 +39,7 @@ class Element {
   querySelector(sel) { const cls = sel.slice(1); return this.all().find((e) => e.className.split(" ").includes(cls)) || null; }
 }
 const ids = {};
-for (const id of ["conversations", "requests", "requests-section", "requests-toggle"]) ids[id] = new Element("div");
+for (const id of ["conversations", "requests", "requests-section", "requests-toggle", "archived", "archived-section", "archived-toggle"]) ids[id] = new Element("div");
 globalThis.document = { createElement: (t) => new Element(t), getElementById: (id) => ids[id], title: "" };
 
 const { drawList, wireList, activates } = await import("../../ui/js/views/list.js");
@@ -91,6 +91,31 @@ test("the row follows the mute, and a mute that ended is not shown", () => {
   drawList();
   assert.equal(rowOf(1).querySelector(".muted-mark").hidden, true, "an ended mute is not shown");
   state.muted.delete(1);
+});
+
+test("an archived chat is listed apart, folded, and out of the title's count; a mark unread is a badge with no number", () => {
+  state.conversations = new Map([[1, conv(1, 3, "bob")], [2, conv(2, 2, "carol")], [3, conv(3, 0, "dan")]]);
+  state.muted = new Map();
+  state.archived = new Set([2]);
+  state.unreadMarks = new Set([3]);
+  drawList();
+  assert.deepEqual(ids.conversations.children.map((li) => li.dataset.id), [3, 1]);
+  assert.deepEqual(ids.archived.children.map((li) => li.dataset.id), [2]);
+  assert.equal(ids["archived-section"].hidden, false);
+  assert.equal(ids["archived-toggle"].textContent, "Archived chats (1)");
+  assert.equal(ids.archived.hidden, true, "folded until unfolded");
+  assert.equal(ids.archived.children[0].querySelector(".badge").textContent, "2", "its badge stays");
+  const marked = rowOf(3).querySelector(".badge");
+  assert.equal(marked.hidden, false);
+  assert.equal(marked.textContent, "");
+  assert.equal(marked.className, "badge marked");
+  assert.equal(rowOf(3).getAttribute("aria-label"), "dan, marked unread");
+  assert.equal(document.title, "(4) Tern", "bob's 3 and dan's mark; carol's archived 2 are not counted");
+  state.archived = new Set();
+  state.unreadMarks = new Set();
+  drawList();
+  assert.equal(ids["archived-section"].hidden, true, "no archived chats: no section");
+  assert.equal(document.title, "(5) Tern");
 });
 
 test("a row (an option of the listbox) opens on Enter and on Space, and Space does not scroll the list", () => {

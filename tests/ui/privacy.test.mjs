@@ -43,7 +43,7 @@ test("the list splits into the main list and the requests, each most recent firs
   const { main, requests } = s.listed(map);
   assert.deepEqual(main.map((c) => c.conversation_id), [5, 3, 1]);
   assert.deepEqual(requests.map((c) => c.conversation_id), [4, 2]);
-  assert.deepEqual(s.listed(new Map()), { main: [], requests: [] });
+  assert.deepEqual(s.listed(new Map()), { main: [], requests: [], archived: [] });
 });
 
 test("accepting a request marks the user's member accepted and moves it to the main list", () => {

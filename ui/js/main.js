@@ -72,6 +72,7 @@ async function loadSettings() {
   state.muted = new Map((s.muted || []).map((m) => [m.conversation_id, m.until ?? null]));
   state.pinned = Array.isArray(s.pinned) ? s.pinned : [];
   state.unreadMarks = new Set(Array.isArray(s.marked_unread) ? s.marked_unread : []);
+  state.archived = new Set(Array.isArray(s.archived) ? s.archived : []);
   scheduleMuteEnds();
   // Muted rows are marked in the list; the open chat's mute menu follows.
   drawList();

@@ -52,6 +52,8 @@ export const state = {
   pinned: [],
   /** Conversation ids the user marked unread (unread-marks.js). */
   unreadMarks: new Set(),
+  /** Conversation ids the user archived (views/list.js lists them apart). */
+  archived: new Set(),
   /** Attachments moving: `{ uploads: client id → progress, downloads: blob id → progress }`. */
   transfers: noTransfers(),
   /** The user's privacy settings and block list (the `privacy` command and event). */
@@ -73,14 +75,19 @@ export const ordered = (map) =>
   [...map.values()].sort((a, b) => activity(b) - activity(a) || b.conversation_id - a.conversation_id);
 
 /**
- * The list split in two, each most recent first: `main`, the conversation list (its badges
- * count unread messages; the `pinned` ones first, in pin order), and `requests`, message
- * requests listed apart (quietly).
+ * The list split in three, each most recent first: `main`, the conversation list (its badges
+ * count unread messages; the `pinned` ones first, in pin order), `requests`, message requests
+ * listed apart (quietly), and `archived`, the chats the user archived (ids in `archivedIds`;
+ * a message request is never archived), out of the way and out of the unread total.
  */
-export function listed(map, pinned = []) {
-  const main = [], requests = [];
-  for (const c of ordered(map)) (c.request ? requests : main).push(c);
-  return { main: pinnedFirst(main, pinned), requests };
+export function listed(map, pinned = [], archivedIds = new Set()) {
+  const main = [], requests = [], archived = [];
+  for (const c of ordered(map)) {
+    if (c.request) requests.push(c);
+    else if (archivedIds.has(c.conversation_id)) archived.push(c);
+    else main.push(c);
+  }
+  return { main: pinnedFirst(main, pinned), requests, archived };
 }
 
 /** The other member of a direct conversation. */

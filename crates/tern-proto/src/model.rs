@@ -431,9 +431,9 @@ pub struct Privacy {
 }
 
 /// How one of the user's conversations behaves on their devices: muted (for good or until a
-/// time), pinned to the top of the list, marked unread. Kept by the relay for the user alone
-/// and the same on all their devices; nobody else learns of it. A conversation with none of
-/// these is not listed.
+/// time), pinned to the top of the list, marked unread, archived. Kept by the relay for the
+/// user alone and the same on all their devices; nobody else learns of it. A conversation
+/// with none of these is not listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatPrefs {
     /// The conversation (the user must be a member to set it).
@@ -451,6 +451,10 @@ pub struct ChatPrefs {
     /// read, whatever its read marker says.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub marked_unread: bool,
+    /// Archived: listed apart, out of the way; clients bring it back when a message from
+    /// someone else arrives in it, unless it is muted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 impl ChatPrefs {
@@ -462,12 +466,13 @@ impl ChatPrefs {
             muted_until: None,
             pinned_at: None,
             marked_unread: false,
+            archived: false,
         }
     }
 
     /// Whether nothing is set (the relay keeps no row for it).
     pub fn is_empty(&self) -> bool {
-        !self.muted && self.pinned_at.is_none() && !self.marked_unread
+        !self.muted && self.pinned_at.is_none() && !self.marked_unread && !self.archived
     }
 
     /// Whether it is muted at `now` (a timed mute has not ended).

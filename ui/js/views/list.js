@@ -5,7 +5,9 @@
 // (pins.js) come first, marked (span.pinned-mark); a row's own menu pins and mutes (row-menu.js). The window
 // title counts the list's unread messages: "(3) Tern". Message requests are listed apart
 // (#requests, under a "Message requests (N)" toggle, hidden when there are none) in the same
-// rows, but quiet: no unread badge, not counted in the title. A muted conversation's row shows
+// rows, but quiet: no unread badge, not counted in the title. Archived chats are listed at the
+// foot (#archived, under an "Archived chats (N)" toggle, folded until unfolded), with their
+// badges but not counted in the title either. A muted conversation's row shows
 // a muted mark (span.muted-mark) after its title and a subdued badge (.badge.muted), still
 // counted. Each row starts with the conversation's avatar (span.avatar.avatar-list: its picture,
 // else initials; decoration, aria-hidden), the presence dot on its corner. Only rows whose
@@ -28,8 +30,11 @@ import { loadDraft, draftLine } from "../drafts.js";
 
 const rows = new Map();
 const requestRows = new Map();
+const archivedRows = new Map();
 /** The user folded the requests away (they stay folded until unfolded). */
 let requestsFolded = false;
+/** The archived chats stay folded until the user unfolds them. */
+let archivedFolded = true;
 
 /** The preview of conversation `c`'s last message `m`: "You: " before the user's own; a group
  *  notice is its sentence alone ("Alice added you", "You renamed the group to “Team”"). */
@@ -125,6 +130,15 @@ function drawRequestsHead(n) {
   $("requests").hidden = requestsFolded;
 }
 
+/** The archived chats' header: their number, folded or not. */
+function drawArchivedHead(n) {
+  $("archived-section").hidden = n === 0;
+  const toggle = $("archived-toggle"), text = `Archived chats (${n})`;
+  if (toggle.textContent !== text) toggle.textContent = text;
+  toggle.setAttribute("aria-expanded", String(!archivedFolded));
+  $("archived").hidden = archivedFolded;
+}
+
 /** Told the unread total whenever it changes (main.js passes it to the tray). */
 let totalChanged = () => {};
 let lastTotal = null;
@@ -137,18 +151,21 @@ export function onUnreadTotal(fn) {
 
 /** Bring the lists in line with the store. */
 export function drawList() {
-  const { main, requests } = listed(state.conversations, state.pinned);
+  const { main, requests, archived } = listed(state.conversations, state.pinned, state.archived);
   // A focused row that moves (pinned, or new news) is taken out and put back, which blurs it:
   // it gets the focus back, so the keyboard stays where it was.
   const focused = document.activeElement;
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
+  reconcile($("archived"), items(archived, false), archivedRows, fill, same);
   if (focused && focused !== document.activeElement && focused.isConnected && focused.closest?.("li.conv")) {
     focused.focus({ preventScroll: true });
   }
   tabStop($("conversations"));
   tabStop($("requests"));
+  tabStop($("archived"));
   drawRequestsHead(requests.length);
+  drawArchivedHead(archived.length);
   const total = totalUnread(main, state.unreadMarks);
   const title = titleFor(total);
   if (document.title !== title) document.title = title;
@@ -183,7 +200,7 @@ const plain = (e) => !e.altKey && !e.ctrlKey && !e.metaKey;
  *  below, Home and End to the first and last row (the list does not scroll by itself). */
 export function wireList(open) {
   const target = (e) => e.target.closest("li.conv");
-  for (const ul of [$("conversations"), $("requests")]) {
+  for (const ul of [$("conversations"), $("requests"), $("archived")]) {
     ul.addEventListener("click", (e) => { const li = target(e); if (li) open(Number(li.dataset.id)); });
     ul.addEventListener("keydown", (e) => {
       const li = target(e);
@@ -208,5 +225,9 @@ export function wireList(open) {
   $("requests-toggle").addEventListener("click", () => {
     requestsFolded = !requestsFolded;
     drawRequestsHead(requestRows.size);
+  });
+  $("archived-toggle").addEventListener("click", () => {
+    archivedFolded = !archivedFolded;
+    drawArchivedHead(archivedRows.size);
   });
 }

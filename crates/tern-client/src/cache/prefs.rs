@@ -1,5 +1,5 @@
-//! How the user's conversations behave on their devices (muted, pinned, marked unread): the
-//! relay's word, and this device's change on top of it until the relay has it.
+//! How the user's conversations behave on their devices (muted, pinned, marked unread,
+//! archived): the relay's word, and this device's change on top of it until the relay has it.
 //!
 //! Each row holds what the relay last said and, in `mine`, this device's change not yet seen
 //! back from the relay. A change made here is sent by the connection's flush (at once when
@@ -23,6 +23,7 @@ fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
         muted_until: r.get(2)?,
         pinned_at: r.get(3)?,
         marked_unread: r.get(4)?,
+        archived: r.get(5)?,
     })
 }
 
@@ -38,11 +39,12 @@ fn decode(text: &str) -> Option<ChatPrefs> {
 /// What a row shows: this device's change if it has one, else the relay's word.
 fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     let relay = relay_row(r)?;
-    let mine: Option<String> = r.get(5)?;
+    let mine: Option<String> = r.get(6)?;
     Ok(mine.as_deref().and_then(decode).unwrap_or(relay))
 }
 
-const COLUMNS: &str = "conversation_id, muted, muted_until, pinned_at, marked_unread, mine";
+const COLUMNS: &str =
+    "conversation_id, muted, muted_until, pinned_at, marked_unread, archived, mine";
 
 /// Every conversation muted, pinned or marked unread, this device's changes included.
 pub fn all(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
@@ -94,18 +96,20 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
 /// the change if the word is it (it landed).
 fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
     txn.prepare_cached(
-        "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread,
+                                 archived)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (conversation_id) DO UPDATE SET muted = excluded.muted,
              muted_until = excluded.muted_until, pinned_at = excluded.pinned_at,
-             marked_unread = excluded.marked_unread",
+             marked_unread = excluded.marked_unread, archived = excluded.archived",
     )?
     .execute(params![
         p.conversation_id,
         p.muted,
         p.muted_until,
         p.pinned_at,
-        p.marked_unread
+        p.marked_unread,
+        p.archived
     ])?;
     txn.prepare_cached(
         "UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1 AND mine = ?2",
@@ -118,7 +122,7 @@ fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
 fn sweep(txn: &Transaction<'_>) -> Result<()> {
     txn.prepare_cached(
         "DELETE FROM chat_prefs WHERE mine IS NULL AND muted = 0 AND pinned_at IS NULL
-             AND marked_unread = 0",
+             AND marked_unread = 0 AND archived = 0",
     )?
     .execute([])?;
     Ok(())
@@ -159,6 +163,21 @@ pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(mine.iter().filter_map(|m| decode(m)).collect())
+}
+
+/// A message from someone else arrived in each of `convs` (at `now`): an archived one that is
+/// not muted comes back to the list, as this device's change. Whether any did.
+pub fn bring_back(txn: &Transaction<'_>, convs: &[ConversationId], now: i64) -> Result<bool> {
+    let mut any = false;
+    for &conv in convs {
+        let mut p = one(txn, conv)?;
+        if p.archived && !p.muted_at(now) {
+            p.archived = false;
+            set_here(txn, &p)?;
+            any = true;
+        }
+    }
+    Ok(any)
 }
 
 /// The relay refused `p` for good: unless this device changed the conversation again since,

@@ -152,6 +152,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted_until     INTEGER,
         pinned_at       INTEGER,
         marked_unread   INTEGER NOT NULL DEFAULT 0,
+        archived        INTEGER NOT NULL DEFAULT 0,
         mine            TEXT
     );
 "#,

@@ -144,7 +144,12 @@ impl Session<'_> {
     /// A message arrived live: store it, then tell the relay it reached this device.
     async fn on_new_message(&mut self, ws: &mut Ws, message: MessageRecord) -> Step {
         let new = self.store(vec![message]).await?;
-        self.ack_delivered(ws, new).await
+        self.ack_delivered(ws, new).await?;
+        if std::mem::take(&mut self.prefs_changed) {
+            // An archived chat came back: the relay hears of it now.
+            self.flush(ws).await?;
+        }
+        Ok(())
     }
 
     /// A member's receipt markers moved.
@@ -272,11 +277,22 @@ impl Session<'_> {
             return Ok(Vec::new());
         }
         let me = self.shared.user_id;
-        let (chats, changed, cursors) = self
+        let (chats, changed, cursors, back) = self
             .shared
             .cache
             .call(move |txn| {
                 let stored = messages::store(txn, me, &records)?;
+                // A message from someone else brings an archived chat back, unless muted.
+                let mut spoken: Vec<ConversationId> = stored
+                    .new_rows()
+                    .iter()
+                    .filter(|m| m.sender_id != me && m.kind.is_text())
+                    .map(|m| m.conversation_id)
+                    .collect();
+                spoken.dedup();
+                let back = prefs::bring_back(txn, &spoken, tern_proto::now_ms())?
+                    .then(|| prefs::all(txn))
+                    .transpose()?;
                 let chats = chat::to_chats(txn, me, &stored.new_rows())?;
                 let changed = changed_views(txn, me, &stored.changed)?;
                 let mut convs: Vec<ConversationId> = stored
@@ -291,9 +307,13 @@ impl Session<'_> {
                     .into_iter()
                     .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                Ok((chats, changed, cursors))
+                Ok((chats, changed, cursors, back))
             })
             .await?;
+        if let Some(all) = back {
+            self.prefs_changed = true;
+            self.shared.emit(Event::ChatPrefs { all });
+        }
         for chat in chats {
             self.shared.emit(Event::Message { message: chat });
         }

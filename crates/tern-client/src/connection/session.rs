@@ -44,6 +44,8 @@ pub(crate) struct Session<'a> {
     pub(super) pending: PendingTable,
     /// Outbox entries refused with a transient error: not resent before this instant.
     pub(super) hold_until: Option<Instant>,
+    /// A message brought an archived chat back here: the next flush tells the relay.
+    pub(super) prefs_changed: bool,
     /// Messages received by the sync so far, for progress events.
     pub(super) synced_messages: usize,
     /// Who is typing where, until when; cleared (with events) when the link ends.
@@ -66,6 +68,7 @@ impl<'a> Session<'a> {
             compression,
             pending: PendingTable::new(),
             hold_until: None,
+            prefs_changed: false,
             synced_messages: 0,
             typing: HashMap::new(),
             last_heard: Instant::now(),

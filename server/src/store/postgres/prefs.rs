@@ -8,7 +8,8 @@ use crate::error::Result;
 /// Every conversation `user` is in and muted, pinned or marked unread.
 pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.query(
-        "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread
+        "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread,
+                    p.archived
              FROM chat_prefs p
              JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
              WHERE p.user_id = $1 AND m.active ORDER BY p.conversation_id",
@@ -21,6 +22,7 @@ pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
         muted_until: r.get(2),
         pinned_at: r.get(3),
         marked_unread: r.get(4),
+        archived: r.get(5),
     })
     .collect())
 }
@@ -36,11 +38,12 @@ pub fn set_chat_prefs(c: &mut impl Sql, user: UserId, prefs: &ChatPrefs) -> Resu
     }
     c.execute(
         "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
-                                 marked_unread)
-         VALUES ($1, $2, $3, $4, $5, $6)
+                                 marked_unread, archived)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (user_id, conversation_id) DO UPDATE SET
              muted = excluded.muted, muted_until = excluded.muted_until,
-             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread",
+             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread,
+             archived = excluded.archived",
         &[
             &user,
             &prefs.conversation_id,
@@ -48,6 +51,7 @@ pub fn set_chat_prefs(c: &mut impl Sql, user: UserId, prefs: &ChatPrefs) -> Resu
             &prefs.muted.then_some(prefs.muted_until).flatten(),
             &prefs.pinned_at,
             &prefs.marked_unread,
+            &prefs.archived,
         ],
     )?;
     Ok(())

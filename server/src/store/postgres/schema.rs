@@ -170,6 +170,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted_until     BIGINT,
         pinned_at       BIGINT,
         marked_unread   BOOLEAN NOT NULL DEFAULT FALSE,
+        archived        BOOLEAN NOT NULL DEFAULT FALSE,
         PRIMARY KEY (user_id, conversation_id)
     );
 "#,

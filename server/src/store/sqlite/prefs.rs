@@ -1,5 +1,5 @@
 //! Queries on `chat_prefs`: how each user's conversations behave on their devices (muted,
-//! pinned, marked unread). A row exists only while something is set; the relay never interprets it beyond
+//! pinned, marked unread, archived). A row exists only while something is set; the relay never interprets it beyond
 //! the pin limit.
 
 use rusqlite::{params, Connection};
@@ -10,7 +10,8 @@ use crate::error::Result;
 /// Every conversation `user` is in and muted, pinned or marked unread.
 pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.prepare_cached(
-        "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread
+        "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread,
+                    p.archived
              FROM chat_prefs p
              JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
              WHERE p.user_id = ?1 AND m.active = 1 ORDER BY p.conversation_id",
@@ -22,6 +23,7 @@ pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
             muted_until: r.get(2)?,
             pinned_at: r.get(3)?,
             marked_unread: r.get(4)?,
+            archived: r.get(5)?,
         })
     })?
     .collect::<rusqlite::Result<Vec<_>>>()?)
@@ -36,11 +38,12 @@ pub fn set_chat_prefs(c: &Connection, user: UserId, prefs: &ChatPrefs) -> Result
     }
     c.prepare_cached(
         "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
-                                 marked_unread)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                                 marked_unread, archived)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (user_id, conversation_id) DO UPDATE SET
              muted = excluded.muted, muted_until = excluded.muted_until,
-             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread",
+             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread,
+             archived = excluded.archived",
     )?
     .execute(params![
         user,
@@ -48,7 +51,8 @@ pub fn set_chat_prefs(c: &Connection, user: UserId, prefs: &ChatPrefs) -> Result
         prefs.muted,
         prefs.muted.then_some(prefs.muted_until).flatten(),
         prefs.pinned_at,
-        prefs.marked_unread
+        prefs.marked_unread,
+        prefs.archived
     ])?;
     Ok(())
 }

@@ -195,6 +195,7 @@ pub const MIGRATIONS: &[&str] = &[
         muted_until     INTEGER,
         pinned_at       INTEGER,
         marked_unread   INTEGER NOT NULL DEFAULT 0,
+        archived        INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (user_id, conversation_id)
     ) WITHOUT ROWID;
     "#,
