@@ -324,6 +324,12 @@ mod tests {
             )]
             .into_iter()
             .collect(),
+            archived: [(
+                "2@http://relay:7878".to_owned(),
+                [ConversationId(3)].into_iter().collect(),
+            )]
+            .into_iter()
+            .collect(),
             synced_prefs: ["2@http://relay:7878".to_owned()].into_iter().collect(),
         };
         s.save(&path).unwrap();
@@ -412,12 +418,31 @@ mod tests {
             ]
         ));
         assert_eq!(s.unread_marks_of(a), vec![c(4)]);
+        assert!(s.mirror_chat_prefs(
+            a,
+            &[
+                ChatPrefs {
+                    muted: true,
+                    ..ChatPrefs::none(c(2))
+                },
+                ChatPrefs {
+                    marked_unread: true,
+                    ..ChatPrefs::none(c(4))
+                },
+                ChatPrefs {
+                    archived: true,
+                    ..ChatPrefs::none(c(5))
+                }
+            ]
+        ));
+        assert_eq!(s.archived_by(a), vec![c(5)]);
         assert_eq!(s.mutes_of(a, 0), vec![(c(2), None)]);
         assert_eq!(s.mutes_of(b, 0), vec![(c(9), None)]);
         // A device whose data is removed hands over again what it keeps after (nothing).
         s.forget_account(a);
         assert!(s.unsynced(a, 3_000).is_empty());
         assert!(s.unread_marks_of(a).is_empty());
+        assert!(s.archived_by(a).is_empty());
     }
 
     #[test]
