@@ -47,9 +47,20 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
         pinned_at: Some(1_700_000_000_000),
         marked_unread: true,
         archived: true,
+        archived_at: None,
     };
     // The other device is told at once; so is the one that set it (one code path for both).
-    assert_eq!(phone.expect(prefs_of).await, want);
+    // The relay stamps when it was archived, with its own clock.
+    let pushed = phone.expect(prefs_of).await;
+    assert!(
+        pushed.archived_at.is_some_and(|at| at > 1_700_000_000_000),
+        "{pushed:?}"
+    );
+    let want = ChatPrefs {
+        archived_at: pushed.archived_at,
+        ..want
+    };
+    assert_eq!(pushed, want);
     assert_eq!(laptop.expect(prefs_of).await, want);
     bob.expect_none(QUIET, |f| prefs_of(f).is_some()).await;
 

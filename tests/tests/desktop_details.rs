@@ -666,6 +666,15 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "the news in the archived (and muted) group's row",
     )
     .await;
+    // The event that would bring it back comes before the message's, but the list rereads the
+    // shell's copy on its own time: give it that, then it must still be archived.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.js(&format!("return {archived_rows}.length === 1 && !{rows}.some(c => c.querySelector('.title').textContent === 'Burst')")).await,
+        serde_json::json!(true),
+        "a muted chat stays archived"
+    );
+    assert!(archived_on_phone(true).await, "on the other device too");
     app.js(&right_click(&format!("{archived_rows}[0]"))).await;
     app.wait_until(
         "!!document.querySelector('#context-menu .menu-item[data-action=\"unarchive\"]')",

@@ -513,7 +513,7 @@ async fn an_archived_chat_comes_back_with_a_message_unless_it_is_muted() {
     phone.set_chat_prefs(archived(direct)).await.unwrap();
     phone.set_chat_prefs(quiet).await.unwrap();
     eventually("the laptop has both archived", || async {
-        laptop.chat_prefs().await.unwrap() == vec![archived(direct), quiet]
+        choices(laptop.chat_prefs().await.unwrap()) == vec![archived(direct), quiet]
     })
     .await;
 
@@ -524,7 +524,7 @@ async fn an_archived_chat_comes_back_with_a_message_unless_it_is_muted() {
     for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
         eventually(
             &format!("the direct chat is back on the {name}"),
-            || async { d.chat_prefs().await.unwrap() == vec![quiet] },
+            || async { choices(d.chat_prefs().await.unwrap()) == vec![quiet] },
         )
         .await;
     }
@@ -537,7 +537,7 @@ async fn an_archived_chat_comes_back_with_a_message_unless_it_is_muted() {
                 .unwrap()
                 .iter()
                 .any(|m| m.body == "news for the club")
-                && laptop.chat_prefs().await.unwrap() == vec![quiet]
+                && choices(laptop.chat_prefs().await.unwrap()) == vec![quiet]
         },
     )
     .await;
@@ -552,7 +552,105 @@ async fn an_archived_chat_comes_back_with_a_message_unless_it_is_muted() {
             .unwrap()
             .iter()
             .any(|m| m.body == "later")
-            && laptop.chat_prefs().await.unwrap() == vec![archived(direct), quiet]
+            && choices(laptop.chat_prefs().await.unwrap()) == vec![archived(direct), quiet]
+    })
+    .await;
+}
+
+/// The choices of each chat, without the relay's time of archiving.
+fn choices(list: Vec<ChatPrefs>) -> Vec<ChatPrefs> {
+    list.into_iter()
+        .map(|p| ChatPrefs {
+            archived_at: None,
+            ..p
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_device_back_from_sleep_brings_back_what_it_missed_and_undoes_no_newer_choice() {
+    let relay = Relay::start();
+    let (phone, _p) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let laptop_config = config(&relay.url(), laptop_dir.path());
+    let laptop = Client::login(laptop_config.clone(), "alice", PASSWORD)
+        .await
+        .unwrap();
+    wait_online(&laptop).await;
+    let direct = bob.start_direct("alice").await.unwrap().conversation_id;
+    eventually("alice has the chat", || async {
+        phone.conversation(direct).await.unwrap().is_some()
+    })
+    .await;
+    phone.accept_request(direct).await.unwrap();
+    let archived = ChatPrefs {
+        archived: true,
+        ..ChatPrefs::none(direct)
+    };
+    phone.set_chat_prefs(archived).await.unwrap();
+    eventually("the laptop has it archived", || async {
+        choices(laptop.chat_prefs().await.unwrap()) == vec![archived]
+    })
+    .await;
+
+    // The laptop sleeps; bob writes, the phone brings the chat back, then the user mutes and
+    // archives it again. The laptop wakes: its sync's message is older than that archiving,
+    // so it changes nothing, anywhere.
+    laptop.shutdown().await;
+    bob.send(direct, "while the laptop sleeps").await.unwrap();
+    eventually("the phone brought it back", || async {
+        phone.chat_prefs().await.unwrap().is_empty()
+    })
+    .await;
+    let quiet = ChatPrefs {
+        muted: true,
+        ..archived
+    };
+    phone.set_chat_prefs(quiet).await.unwrap();
+    let (witness, _w) = device(&relay, "alice").await;
+    eventually("the account has it muted and archived", || async {
+        choices(witness.chat_prefs().await.unwrap()) == vec![quiet]
+    })
+    .await;
+    let laptop = Client::resume(laptop_config.clone(), "alice")
+        .await
+        .unwrap();
+    wait_settled(&laptop).await;
+    eventually("the woken laptop has the message", || async {
+        laptop
+            .messages(direct, None, 5)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "while the laptop sleeps")
+    })
+    .await;
+    assert_eq!(choices(laptop.chat_prefs().await.unwrap()), vec![quiet]);
+    // Had it written its old copy back, the mute would be gone: give it time to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(choices(witness.chat_prefs().await.unwrap()), vec![quiet]);
+
+    // Now nobody but the laptop is around when bob writes: unmuted and archived, the chat
+    // comes back when the laptop wakes and syncs, and the other devices learn of it.
+    phone.set_chat_prefs(archived).await.unwrap();
+    eventually("the laptop has it archived, unmuted", || async {
+        choices(laptop.chat_prefs().await.unwrap()) == vec![archived]
+    })
+    .await;
+    laptop.shutdown().await;
+    phone.shutdown().await;
+    witness.shutdown().await;
+    bob.send(direct, "anyone?").await.unwrap();
+    wait_settled(&bob).await;
+    let laptop = Client::resume(laptop_config, "alice").await.unwrap();
+    eventually("the laptop brought it back after its sync", || async {
+        laptop.chat_prefs().await.unwrap().is_empty()
+    })
+    .await;
+    let (tablet, _t) = device(&relay, "alice").await;
+    eventually("and the account has it back", || async {
+        tablet.chat_prefs().await.unwrap().is_empty()
     })
     .await;
 }

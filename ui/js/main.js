@@ -121,8 +121,9 @@ function backToList() {
   const id = state.open;
   closeConversation();
   if (focusResults()) return;
-  const row = document.querySelector(`#conversations li.conv[data-id="${id}"], #requests li.conv[data-id="${id}"]`);
-  if (row) row.focus(); else $("search").focus();
+  const row = document.querySelector(`#conversations li.conv[data-id="${id}"], #requests li.conv[data-id="${id}"], #archived li.conv[data-id="${id}"]`);
+  // A row in a folded list (the archived chats) cannot take the focus.
+  if (row && row.offsetParent !== null) row.focus(); else $("search").focus();
 }
 
 function wire() {

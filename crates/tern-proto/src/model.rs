@@ -455,6 +455,10 @@ pub struct ChatPrefs {
     /// someone else arrives in it, unless it is muted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub archived: bool,
+    /// When the relay stored it as archived (its clock, like a message's `sent_at`; what a
+    /// client sends is ignored): only a message sent after it brings the chat back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<Timestamp>,
 }
 
 impl ChatPrefs {
@@ -467,6 +471,18 @@ impl ChatPrefs {
             pinned_at: None,
             marked_unread: false,
             archived: false,
+            archived_at: None,
+        }
+    }
+
+    /// Whether `other` makes the same choices (everything but the relay's `archived_at`).
+    pub fn same_choice(&self, other: &ChatPrefs) -> bool {
+        ChatPrefs {
+            archived_at: None,
+            ..*self
+        } == ChatPrefs {
+            archived_at: None,
+            ..*other
         }
     }
 

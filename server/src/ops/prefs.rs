@@ -41,7 +41,7 @@ pub async fn set(ctx: Ctx<'_>, req: SetChatPrefs) -> Result<Pending> {
                 format!("at most {MAX_PINNED} chats can be pinned"),
             ));
         }
-        txn.set_chat_prefs(me, &prefs)?;
+        let prefs = txn.set_chat_prefs(me, &prefs, tern_proto::now_ms())?;
         out.push(Publish::new(vec![me], &ServerFrame::ChatPrefs { prefs }));
         Ok(())
     };

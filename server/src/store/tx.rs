@@ -389,8 +389,10 @@ pub trait Tx: ReadTx {
         presence: Option<PresenceVisibility>,
         read_receipts: Option<bool>,
     ) -> Result<()>;
-    /// Replace what `user` set for one conversation (muted, pinned); nothing set removes it.
-    fn set_chat_prefs(&self, user: UserId, prefs: &ChatPrefs) -> Result<()>;
+    /// Replace what `user` set for one conversation (muted, pinned, marked unread, archived;
+    /// nothing set removes it); what is stored, `archived_at` stamped with `now` when it
+    /// becomes archived.
+    fn set_chat_prefs(&self, user: UserId, prefs: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs>;
     /// How many conversations other than `except` `user` has pinned among those they are
     /// still in.
     fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize>;

@@ -153,19 +153,24 @@ export function onUnreadTotal(fn) {
 export function drawList() {
   const { main, requests, archived } = listed(state.conversations, state.pinned, state.archived);
   // A focused row that moves (pinned, or new news) is taken out and put back, which blurs it:
-  // it gets the focus back, so the keyboard stays where it was.
+  // it gets the focus back, so the keyboard stays where it was. One that moved to another
+  // list (archived, or back) is a new row there: the focus follows it if that list shows,
+  // else stays at its old place.
   const focused = document.activeElement;
+  const row = focused?.closest?.("li.conv") ? focused : null;
+  const from = row && { ul: row.parentElement, index: [...row.parentElement.children].indexOf(row), id: String(row.dataset.id) };
   reconcile($("conversations"), items(main, false), rows, fill, same);
   reconcile($("requests"), items(requests, true), requestRows, fill, same);
   reconcile($("archived"), items(archived, false), archivedRows, fill, same);
-  if (focused && focused !== document.activeElement && focused.isConnected && focused.closest?.("li.conv")) {
-    focused.focus({ preventScroll: true });
+  drawRequestsHead(requests.length);
+  drawArchivedHead(archived.length);
+  if (row && row !== document.activeElement) {
+    if (row.isConnected) row.focus({ preventScroll: true });
+    else focusAfterMove(from);
   }
   tabStop($("conversations"));
   tabStop($("requests"));
   tabStop($("archived"));
-  drawRequestsHead(requests.length);
-  drawArchivedHead(archived.length);
   const total = totalUnread(main, state.unreadMarks);
   const title = titleFor(total);
   if (document.title !== title) document.title = title;
@@ -173,6 +178,21 @@ export function drawList() {
     lastTotal = total;
     totalChanged(total);
   }
+}
+
+/** Whether list `ul` is on screen (its section not folded or hidden). */
+const showing = (ul) => !ul.hidden && !ul.closest?.("[hidden]");
+
+/** Focus the row of the conversation a focused row showed (`from`: its list, place and id),
+ *  now in another list: there if that list shows, else the row now at its old place. */
+function focusAfterMove(from) {
+  for (const ul of [$("conversations"), $("requests"), $("archived")]) {
+    const again = showing(ul) && [...ul.children].find((li) => String(li.dataset.id) === from.id);
+    if (again) { again.focus({ preventScroll: true }); return; }
+  }
+  const list = [...from.ul.children];
+  const near = list[Math.min(from.index, list.length - 1)] || $("conversations").firstElementChild;
+  near?.focus({ preventScroll: true });
 }
 
 /**

@@ -72,7 +72,8 @@ function openRowMenu(id, li, at, open) {
   const items = [
     { action: "open", label: "Open" },
     unread ? { action: "read", label: "Mark as read" } : { action: "unread", label: "Mark as unread" },
-    ...(archived ? [] : [{ action: pinned ? "unpin" : "pin", label: pinned ? "Unpin" : "Pin to top" }]),
+    // An archived chat is not pinned (archiving unpins), but another client may have: Unpin.
+    ...(archived && !pinned ? [] : [{ action: pinned ? "unpin" : "pin", label: pinned ? "Unpin" : "Pin to top" }]),
     muted ? { action: UNMUTE, label: "Unmute" } : { action: "mute", label: "Mute…" },
     archived ? { action: "unarchive", label: "Unarchive" } : { action: "archive", label: "Archive" },
   ];

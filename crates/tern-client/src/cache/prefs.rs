@@ -11,7 +11,7 @@
 //! refuses goes, and the relay's copy shows again.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ChatPrefs, ConversationId};
+use tern_proto::{ChatPrefs, ConversationId, Timestamp};
 
 use crate::error::Result;
 
@@ -24,6 +24,7 @@ fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
         pinned_at: r.get(3)?,
         marked_unread: r.get(4)?,
         archived: r.get(5)?,
+        archived_at: r.get(6)?,
     })
 }
 
@@ -39,12 +40,12 @@ fn decode(text: &str) -> Option<ChatPrefs> {
 /// What a row shows: this device's change if it has one, else the relay's word.
 fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     let relay = relay_row(r)?;
-    let mine: Option<String> = r.get(6)?;
+    let mine: Option<String> = r.get(7)?;
     Ok(mine.as_deref().and_then(decode).unwrap_or(relay))
 }
 
 const COLUMNS: &str =
-    "conversation_id, muted, muted_until, pinned_at, marked_unread, archived, mine";
+    "conversation_id, muted, muted_until, pinned_at, marked_unread, archived, archived_at, mine";
 
 /// Every conversation muted, pinned or marked unread, this device's changes included.
 pub fn all(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
@@ -97,11 +98,12 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
 fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
     txn.prepare_cached(
         "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread,
-                                 archived)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                                 archived, archived_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (conversation_id) DO UPDATE SET muted = excluded.muted,
              muted_until = excluded.muted_until, pinned_at = excluded.pinned_at,
-             marked_unread = excluded.marked_unread, archived = excluded.archived",
+             marked_unread = excluded.marked_unread, archived = excluded.archived,
+             archived_at = excluded.archived_at",
     )?
     .execute(params![
         p.conversation_id,
@@ -109,12 +111,27 @@ fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
         p.muted_until,
         p.pinned_at,
         p.marked_unread,
-        p.archived
+        p.archived,
+        p.archived_at
     ])?;
-    txn.prepare_cached(
-        "UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1 AND mine = ?2",
-    )?
-    .execute(params![p.conversation_id, encode(p)])?;
+    drop_mine_if(txn, p)
+}
+
+/// Drop this device's change on `p`'s conversation if it makes the same choices as `p`.
+fn drop_mine_if(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
+    let mine: Option<String> = txn
+        .prepare_cached("SELECT mine FROM chat_prefs WHERE conversation_id = ?1")?
+        .query_row([p.conversation_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if mine
+        .as_deref()
+        .and_then(decode)
+        .is_some_and(|m| m.same_choice(p))
+    {
+        txn.prepare_cached("UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1")?
+            .execute([p.conversation_id])?;
+    }
     Ok(())
 }
 
@@ -165,14 +182,19 @@ pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
     Ok(mine.iter().filter_map(|m| decode(m)).collect())
 }
 
-/// A message from someone else arrived in each of `convs` (at `now`): an archived one that is
-/// not muted comes back to the list, as this device's change. Whether any did.
-pub fn bring_back(txn: &Transaction<'_>, convs: &[ConversationId], now: i64) -> Result<bool> {
+/// A message from someone else arrived in each of `spoken` (its conversation, and when the
+/// relay stored the latest): an archived one comes back to the list, as this device's
+/// change, if the message came after it was archived and it was not muted then. Whether any
+/// did. Called with the relay's word in the cache (live, or after a sync's `sync_done`), so
+/// the change carries the account's other choices as they are now.
+pub fn bring_back(txn: &Transaction<'_>, spoken: &[(ConversationId, Timestamp)]) -> Result<bool> {
     let mut any = false;
-    for &conv in convs {
+    for &(conv, sent_at) in spoken {
         let mut p = one(txn, conv)?;
-        if p.archived && !p.muted_at(now) {
+        let after = p.archived_at.is_some_and(|at| sent_at > at);
+        if p.archived && after && !p.muted_at(sent_at) {
             p.archived = false;
+            p.archived_at = None;
             set_here(txn, &p)?;
             any = true;
         }
@@ -183,10 +205,7 @@ pub fn bring_back(txn: &Transaction<'_>, convs: &[ConversationId], now: i64) -> 
 /// The relay refused `p` for good: unless this device changed the conversation again since,
 /// the change goes and the relay's word shows again.
 pub fn refused(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
-    txn.prepare_cached(
-        "UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1 AND mine = ?2",
-    )?
-    .execute(params![p.conversation_id, encode(p)])?;
+    drop_mine_if(txn, p)?;
     sweep(txn)
 }
 
@@ -265,5 +284,51 @@ mod tests {
             .query_row("SELECT count(*) FROM chat_prefs", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 0);
+    }
+
+    #[test]
+    fn a_message_brings_back_a_chat_archived_before_it_unless_muted_then() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId;
+        let archived = |conv: i64, at: i64| ChatPrefs {
+            archived: true,
+            archived_at: Some(at),
+            ..ChatPrefs::none(c(conv))
+        };
+        let quiet_until = |conv: i64, at: i64, end: i64| ChatPrefs {
+            muted: true,
+            muted_until: Some(end),
+            ..archived(conv, at)
+        };
+        replace(
+            &txn,
+            &[
+                archived(1, 100),
+                archived(2, 100),
+                quiet_until(3, 100, 500),
+                quiet_until(4, 100, 500),
+            ],
+        )
+        .unwrap();
+        // 1: a message from before it was archived; 2: one after; 3: one while muted;
+        // 4: one after its mute ended.
+        let spoken = [(c(1), 90), (c(2), 110), (c(3), 400), (c(4), 600)];
+        assert!(bring_back(&txn, &spoken).unwrap());
+        let shown: Vec<_> = all(&txn)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.conversation_id.0, p.archived))
+            .collect();
+        // 2 has nothing set any more, so it is not listed.
+        assert_eq!(shown, vec![(1, true), (3, true), (4, false)]);
+        // Brought back here, sent as this device's change: only `archived` differs.
+        let sent = to_send(&txn).unwrap();
+        assert_eq!(sent.len(), 2);
+        assert!(sent[1].muted && sent[1].muted_until == Some(500) && !sent[1].archived);
+        assert!(
+            !bring_back(&txn, &spoken).unwrap(),
+            "nothing more to bring back"
+        );
     }
 }

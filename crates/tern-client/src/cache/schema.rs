@@ -153,6 +153,7 @@ pub const MIGRATIONS: &[&str] = &[
         pinned_at       INTEGER,
         marked_unread   INTEGER NOT NULL DEFAULT 0,
         archived        INTEGER NOT NULL DEFAULT 0,
+        archived_at     INTEGER,
         mine            TEXT
     );
 "#,

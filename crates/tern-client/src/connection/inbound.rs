@@ -6,11 +6,12 @@
 //! or resolve their caller's request here (replies), through the
 //! [`super::pending::PendingTable`].
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tern_proto::{
     ChatPrefs, ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState,
-    RequestId, Seq, ServerFrame, UserId,
+    RequestId, Seq, ServerFrame, Timestamp, UserId,
 };
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -143,7 +144,7 @@ impl Session<'_> {
 
     /// A message arrived live: store it, then tell the relay it reached this device.
     async fn on_new_message(&mut self, ws: &mut Ws, message: MessageRecord) -> Step {
-        let new = self.store(vec![message]).await?;
+        let new = self.store(vec![message], true).await?;
         self.ack_delivered(ws, new).await?;
         if std::mem::take(&mut self.prefs_changed) {
             // An archived chat came back: the relay hears of it now.
@@ -272,27 +273,34 @@ impl Session<'_> {
     pub(super) async fn store(
         &mut self,
         records: Vec<MessageRecord>,
+        live: bool,
     ) -> Step<Vec<(ConversationId, Seq)>> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
         let me = self.shared.user_id;
-        let (chats, changed, cursors, back) = self
+        let (chats, changed, cursors, spoken, back) = self
             .shared
             .cache
             .call(move |txn| {
                 let stored = messages::store(txn, me, &records)?;
-                // A message from someone else brings an archived chat back, unless muted.
-                let mut spoken: Vec<ConversationId> = stored
-                    .new_rows()
-                    .iter()
-                    .filter(|m| m.sender_id != me && m.kind.is_text())
-                    .map(|m| m.conversation_id)
-                    .collect();
-                spoken.dedup();
-                let back = prefs::bring_back(txn, &spoken, tern_proto::now_ms())?
-                    .then(|| prefs::all(txn))
-                    .transpose()?;
+                // A message from someone else may bring an archived chat back: at once when
+                // it came live; a sync's only once its `sync_done` brought the relay's word.
+                let mut spoken: HashMap<ConversationId, Timestamp> = HashMap::new();
+                for m in stored.new_rows() {
+                    if m.sender_id != me && m.kind.is_text() {
+                        let at = spoken.entry(m.conversation_id).or_default();
+                        *at = (*at).max(m.sent_at);
+                    }
+                }
+                let back = if live {
+                    let spoken: Vec<_> = std::mem::take(&mut spoken).into_iter().collect();
+                    prefs::bring_back(txn, &spoken)?
+                        .then(|| prefs::all(txn))
+                        .transpose()?
+                } else {
+                    None
+                };
                 let chats = chat::to_chats(txn, me, &stored.new_rows())?;
                 let changed = changed_views(txn, me, &stored.changed)?;
                 let mut convs: Vec<ConversationId> = stored
@@ -307,9 +315,13 @@ impl Session<'_> {
                     .into_iter()
                     .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                Ok((chats, changed, cursors, back))
+                Ok((chats, changed, cursors, spoken, back))
             })
             .await?;
+        for (conv, at) in spoken {
+            let seen = self.spoken_in_sync.entry(conv).or_default();
+            *seen = (*seen).max(at);
+        }
         if let Some(all) = back {
             self.prefs_changed = true;
             self.shared.emit(Event::ChatPrefs { all });

@@ -13,7 +13,7 @@ use tern_proto::{
 
 use super::pending::Pending;
 use super::session::{Session, Step, Ws};
-use crate::cache::{conversations as convs, meta_get, meta_set};
+use crate::cache::{conversations as convs, meta_get, meta_set, prefs};
 use crate::events::{ConnectionState, Event};
 
 /// The `meta` key holding the changes version of the last completed sync.
@@ -78,7 +78,7 @@ impl Session<'_> {
             self.shared.emit(Event::Receipt { receipt });
         }
         self.synced_messages += messages.len();
-        let new = self.store(messages).await?;
+        let new = self.store(messages, false).await?;
         self.shared.emit(Event::SyncProgress {
             messages: self.synced_messages,
             done: false,
@@ -96,6 +96,23 @@ impl Session<'_> {
     ) -> Step {
         if !self.pending.take_sync(id) {
             return Ok(());
+        }
+        // The relay's word on the account's chats is in the cache now (`sync_done` carried
+        // it): the sync's messages may bring archived chats back (the flush below sends it).
+        let spoken: Vec<_> = self.spoken_in_sync.drain().collect();
+        if !spoken.is_empty() {
+            let back = self
+                .shared
+                .cache
+                .call(move |txn| {
+                    prefs::bring_back(txn, &spoken)?
+                        .then(|| prefs::all(txn))
+                        .transpose()
+                })
+                .await?;
+            if let Some(all) = back {
+                self.shared.emit(Event::ChatPrefs { all });
+            }
         }
         let p = presence.clone();
         self.shared

@@ -1,7 +1,7 @@
 //! PostgreSQL queries on `chat_prefs`; the same contracts as [`crate::store::sqlite::prefs`].
 
 use super::sql::Sql;
-use tern_proto::{ChatPrefs, ConversationId, UserId};
+use tern_proto::{ChatPrefs, ConversationId, Timestamp, UserId};
 
 use crate::error::Result;
 
@@ -9,7 +9,7 @@ use crate::error::Result;
 pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.query(
         "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread,
-                    p.archived
+                    p.archived, p.archived_at
              FROM chat_prefs p
              JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
              WHERE p.user_id = $1 AND m.active ORDER BY p.conversation_id",
@@ -23,38 +23,55 @@ pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
         pinned_at: r.get(3),
         marked_unread: r.get(4),
         archived: r.get(5),
+        archived_at: r.get(6),
     })
     .collect())
 }
 
-/// Replace what `user` set for one conversation (nothing set: the row goes).
-pub fn set_chat_prefs(c: &mut impl Sql, user: UserId, prefs: &ChatPrefs) -> Result<()> {
+/// Replace what `user` set for one conversation (nothing set: the row goes); what is stored.
+/// `now` stamps `archived_at` when it becomes archived (an archived one keeps its time).
+pub fn set_chat_prefs(
+    c: &mut impl Sql,
+    user: UserId,
+    prefs: &ChatPrefs,
+    now: Timestamp,
+) -> Result<ChatPrefs> {
     if prefs.is_empty() {
         c.execute(
             "DELETE FROM chat_prefs WHERE user_id = $1 AND conversation_id = $2",
             &[&user, &prefs.conversation_id],
         )?;
-        return Ok(());
+        return Ok(ChatPrefs::none(prefs.conversation_id));
     }
-    c.execute(
-        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
-                                 marked_unread, archived)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
-             muted = excluded.muted, muted_until = excluded.muted_until,
-             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread,
-             archived = excluded.archived",
-        &[
-            &user,
-            &prefs.conversation_id,
-            &prefs.muted,
-            &prefs.muted.then_some(prefs.muted_until).flatten(),
-            &prefs.pinned_at,
-            &prefs.marked_unread,
-            &prefs.archived,
-        ],
-    )?;
-    Ok(())
+    let archived_at: Option<Timestamp> = c
+        .query_one(
+            "INSERT INTO chat_prefs AS p (user_id, conversation_id, muted, muted_until, pinned_at,
+                                          marked_unread, archived, archived_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 THEN $8::bigint END)
+             ON CONFLICT (user_id, conversation_id) DO UPDATE SET
+                 muted = excluded.muted, muted_until = excluded.muted_until,
+                 pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread,
+                 archived = excluded.archived,
+                 archived_at = CASE WHEN NOT excluded.archived THEN NULL
+                                    WHEN p.archived THEN p.archived_at
+                                    ELSE excluded.archived_at END
+             RETURNING archived_at",
+            &[
+                &user,
+                &prefs.conversation_id,
+                &prefs.muted,
+                &prefs.muted.then_some(prefs.muted_until).flatten(),
+                &prefs.pinned_at,
+                &prefs.marked_unread,
+                &prefs.archived,
+                &now,
+            ],
+        )?
+        .get(0);
+    Ok(ChatPrefs {
+        archived_at,
+        ..*prefs
+    })
 }
 
 /// How many conversations other than `except` `user` has pinned among those they are still in.

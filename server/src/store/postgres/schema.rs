@@ -171,6 +171,7 @@ pub const MIGRATIONS: &[&str] = &[
         pinned_at       BIGINT,
         marked_unread   BOOLEAN NOT NULL DEFAULT FALSE,
         archived        BOOLEAN NOT NULL DEFAULT FALSE,
+        archived_at     BIGINT,
         PRIMARY KEY (user_id, conversation_id)
     );
 "#,

@@ -418,8 +418,8 @@ impl Tx for PgTx<'_> {
     ) -> Result<()> {
         privacy::set_privacy(&mut self.c(), user, presence, read_receipts)
     }
-    fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs) -> Result<()> {
-        prefs::set_chat_prefs(&mut self.c(), user, p)
+    fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs> {
+        prefs::set_chat_prefs(&mut self.c(), user, p, now)
     }
     fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize> {
         prefs::pinned_elsewhere(&mut self.c(), user, except)

@@ -3,7 +3,7 @@
 //! the pin limit.
 
 use rusqlite::{params, Connection};
-use tern_proto::{ChatPrefs, ConversationId, UserId};
+use tern_proto::{ChatPrefs, ConversationId, Timestamp, UserId};
 
 use crate::error::Result;
 
@@ -11,7 +11,7 @@ use crate::error::Result;
 pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
     Ok(c.prepare_cached(
         "SELECT p.conversation_id, p.muted, p.muted_until, p.pinned_at, p.marked_unread,
-                    p.archived
+                    p.archived, p.archived_at
              FROM chat_prefs p
              JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
              WHERE p.user_id = ?1 AND m.active = 1 ORDER BY p.conversation_id",
@@ -24,37 +24,56 @@ pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
             pinned_at: r.get(3)?,
             marked_unread: r.get(4)?,
             archived: r.get(5)?,
+            archived_at: r.get(6)?,
         })
     })?
     .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Replace what `user` set for one conversation (nothing set: the row goes).
-pub fn set_chat_prefs(c: &Connection, user: UserId, prefs: &ChatPrefs) -> Result<()> {
+/// Replace what `user` set for one conversation (nothing set: the row goes); what is stored.
+/// `now` stamps `archived_at` when it becomes archived (an archived one keeps its time).
+pub fn set_chat_prefs(
+    c: &Connection,
+    user: UserId,
+    prefs: &ChatPrefs,
+    now: Timestamp,
+) -> Result<ChatPrefs> {
     if prefs.is_empty() {
         c.prepare_cached("DELETE FROM chat_prefs WHERE user_id = ?1 AND conversation_id = ?2")?
             .execute(params![user, prefs.conversation_id])?;
-        return Ok(());
+        return Ok(ChatPrefs::none(prefs.conversation_id));
     }
-    c.prepare_cached(
-        "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
-                                 marked_unread, archived)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
-             muted = excluded.muted, muted_until = excluded.muted_until,
-             pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread,
-             archived = excluded.archived",
-    )?
-    .execute(params![
-        user,
-        prefs.conversation_id,
-        prefs.muted,
-        prefs.muted.then_some(prefs.muted_until).flatten(),
-        prefs.pinned_at,
-        prefs.marked_unread,
-        prefs.archived
-    ])?;
-    Ok(())
+    let archived_at: Option<Timestamp> = c
+        .prepare_cached(
+            "INSERT INTO chat_prefs (user_id, conversation_id, muted, muted_until, pinned_at,
+                                     marked_unread, archived, archived_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?7 THEN ?8 END)
+             ON CONFLICT (user_id, conversation_id) DO UPDATE SET
+                 muted = excluded.muted, muted_until = excluded.muted_until,
+                 pinned_at = excluded.pinned_at, marked_unread = excluded.marked_unread,
+                 archived = excluded.archived,
+                 archived_at = CASE WHEN NOT excluded.archived THEN NULL
+                                    WHEN chat_prefs.archived THEN chat_prefs.archived_at
+                                    ELSE excluded.archived_at END
+             RETURNING archived_at",
+        )?
+        .query_row(
+            params![
+                user,
+                prefs.conversation_id,
+                prefs.muted,
+                prefs.muted.then_some(prefs.muted_until).flatten(),
+                prefs.pinned_at,
+                prefs.marked_unread,
+                prefs.archived,
+                now
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(ChatPrefs {
+        archived_at,
+        ..*prefs
+    })
 }
 
 /// How many conversations other than `except` `user` has pinned among those they are still

@@ -431,8 +431,8 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<()> {
         privacy::set_privacy(self.w()?, user, presence, read_receipts)
     }
-    fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs) -> Result<()> {
-        prefs::set_chat_prefs(self.w()?, user, p)
+    fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs> {
+        prefs::set_chat_prefs(self.w()?, user, p, now)
     }
     fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize> {
         prefs::pinned_elsewhere(self.w()?, user, except)
