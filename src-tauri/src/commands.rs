@@ -291,6 +291,18 @@ pub async fn send(
         .await?)
 }
 
+/// Forward the message at `seq` of conversation `from` to conversation `to` (the same text
+/// and file, not uploaded again); returns its local echo.
+#[tauri::command]
+pub async fn forward(
+    state: State<'_, AppState>,
+    to: ConversationId,
+    from: ConversationId,
+    seq: Seq,
+) -> Res<ChatMessage> {
+    Ok(state.client()?.forward(to, from, seq).await?)
+}
+
 /// Replace the text of one of the user's messages; returns it as it now shows.
 #[tauri::command]
 pub async fn edit_message(

@@ -177,6 +177,7 @@ pub fn run() {
             commands::conversation_view,
             commands::messages,
             commands::send,
+            commands::forward,
             commands::edit_message,
             commands::delete_message,
             commands::react,

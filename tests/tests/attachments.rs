@@ -1,6 +1,7 @@
 //! Attachments through the engine: a 50 MiB file sent while the relay is killed mid-upload and
 //! the app is restarted arrives bit-identical, having crossed the wire little more than once;
-//! the receiver downloads it, checked against its hash.
+//! the receiver downloads it, checked against its hash; a file forwarded to another chat is
+//! the same blob, readable by that chat's members.
 
 mod common;
 
@@ -280,4 +281,89 @@ async fn a_photo_loses_its_location_unless_this_device_is_set_to_keep_it() {
     assert_eq!(second.body, "second");
     let got = std::fs::read(bob.download(conv, second.seq).await.unwrap()).unwrap();
     assert_eq!(got, original, "kept byte for byte when the user asked");
+}
+
+#[tokio::test]
+async fn a_file_forwarded_to_another_chat_is_not_uploaded_again_and_its_members_can_download_it() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (carol, _c) = signup(&relay, "carol").await;
+    let direct = alice.start_direct("bob").await.unwrap().conversation_id;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    let bytes = b"forward me, and only once".repeat(1000);
+    std::fs::write(&path, &bytes).unwrap();
+    alice
+        .send_file(direct, &path, "the notes", None)
+        .await
+        .unwrap();
+    let original = eventually_message(&bob, direct).await;
+    bob.accept_request(direct).await.unwrap();
+
+    // Bob forwards it to a group carol is in (not alice): the same file, no second upload.
+    let group = bob
+        .create_group("club", &["carol"])
+        .await
+        .unwrap()
+        .conversation_id;
+    let blobs_before = std::fs::read_dir(relay.dir.path().join("relay.db-blobs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(blobs_before >= 1, "the relay keeps the upload there");
+    let echo = bob
+        .forward(group, direct, original.seq.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(echo.body, "the notes");
+    assert_eq!(echo.attachment, original.attachment);
+    wait_settled(&bob).await;
+    let arrived = eventually_message(&carol, group).await;
+    assert_eq!(arrived.body, "the notes");
+    assert_eq!(
+        arrived.attachment.as_ref().map(|a| &a.blob_id),
+        original.attachment.as_ref().map(|a| &a.blob_id)
+    );
+    carol.accept_request(group).await.unwrap();
+    let got = carol.download(group, arrived.seq.unwrap()).await.unwrap();
+    assert_eq!(digest(&std::fs::read(got).unwrap()), digest(&bytes));
+    let blobs_after = std::fs::read_dir(relay.dir.path().join("relay.db-blobs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(blobs_after, blobs_before, "no second copy on the relay");
+
+    // A deleted message cannot be forwarded, nor can one from a chat the user cannot read.
+    let text = alice.send(direct, "gone soon").await.unwrap();
+    wait_settled(&alice).await;
+    let stored = alice
+        .messages(direct, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.client_id == text.client_id && m.seq.is_some())
+        .unwrap();
+    eventually("bob has it", || async {
+        bob.messages(direct, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "gone soon")
+    })
+    .await;
+    alice
+        .delete_for_everyone(direct, stored.seq.unwrap())
+        .await
+        .unwrap();
+    eventually("deleted on bob's side", || async {
+        !bob.messages(direct, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "gone soon")
+    })
+    .await;
+    assert!(bob
+        .forward(group, direct, stored.seq.unwrap())
+        .await
+        .is_err());
 }

@@ -689,6 +689,50 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
     eventually("the other device has it back", || archived_on_phone(false)).await;
+    // A message of bob's chat forwarded to the group from its menu: the dialog lists the chats,
+    // typing filters them, and the group gets it as alice's.
+    app.js(&open("bob")).await;
+    app.wait_until(
+        "[...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm390')",
+        "bob's newest message shown",
+    )
+    .await;
+    app.js(&right_click(
+        "[...document.querySelectorAll('#messages li.msg')].find(li => li.querySelector('.body')?.textContent === 'm390')",
+    ))
+    .await;
+    app.wait_until(
+        "!!document.querySelector('#context-menu .menu-item[data-action=\"forward\"]')",
+        "the message's menu offers to forward",
+    )
+    .await;
+    app.click("#context-menu .menu-item[data-action=\"forward\"]")
+        .await;
+    app.wait_until(
+        "document.getElementById('forward-dialog').open && document.querySelectorAll('#forward-chats button').length === 2",
+        "the forward dialog with both chats",
+    )
+    .await;
+    app.type_into("#forward-filter", "bur").await;
+    app.wait_until(
+        "document.querySelectorAll('#forward-chats button').length === 1 && document.querySelector('#forward-chats button').textContent === 'Burst'",
+        "only the group left",
+    )
+    .await;
+    app.click("#forward-chats button").await;
+    app.wait_until(
+        "!document.getElementById('forward-dialog').open",
+        "the dialog closed",
+    )
+    .await;
+    eventually("bob has it in the group, from alice", || async {
+        bob.messages(group, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "m390" && m.sender == "alice")
+    })
+    .await;
     bob.shutdown().await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent.startsWith('last seen')",

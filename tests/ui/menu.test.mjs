@@ -14,10 +14,12 @@ const msg = (extra) => ({ conversation_id: 3, seq: 7, client_id: "c7", sender: "
 const items = (m) => menuItems(m, actionsFor(m, group, ME));
 const actions = (m) => items(m).map((i) => i.action);
 
-test("a message's menu copies its text, then offers what its row offers", () => {
-  assert.deepEqual(actions(msg()), ["copy", "reply", "react", "delete-me"]);
-  assert.deepEqual(actions(msg({ mine: true, status: "read" })), ["copy", "reply", "react", "edit", "delete-everyone", "delete-me"]);
-  assert.deepEqual(items(msg()).map((i) => i.label), ["Copy text", "Reply", "React…", "Delete for me"]);
+test("a message's menu copies its text, forwards it, then offers what its row offers", () => {
+  assert.deepEqual(actions(msg()), ["copy", "forward", "reply", "react", "delete-me"]);
+  assert.deepEqual(actions(msg({ mine: true, status: "read" })), ["copy", "forward", "reply", "react", "edit", "delete-everyone", "delete-me"]);
+  assert.deepEqual(items(msg()).map((i) => i.label), ["Copy text", "Forward…", "Reply", "React…", "Delete for me"]);
+  // What shows nothing cannot be forwarded: a withheld placeholder.
+  assert.deepEqual(actions(msg({ withheld: true })), ["copy", "reply", "react", "delete-me"]);
 });
 
 test("deletions are marked as dangerous", () => {
@@ -27,7 +29,7 @@ test("deletions are marked as dangerous", () => {
 
 test("a tombstone can only be deleted for me; a file without a caption has nothing to copy", () => {
   assert.deepEqual(actions(msg({ deleted: true, body: "" })), ["delete-me"]);
-  assert.deepEqual(actions(msg({ body: "", attachment: { name: "a.pdf" } })), ["reply", "react", "delete-me"]);
+  assert.deepEqual(actions(msg({ body: "", attachment: { name: "a.pdf" } })), ["forward", "reply", "react", "delete-me"]);
 });
 
 test("an unsent message can be copied; a failed one retried (if it may work), edited and deleted", () => {

@@ -15,6 +15,7 @@ import { openViewer } from "./views/viewer.js";
 import { download, openFile, saveFile } from "./files.js";
 import { toast } from "./views/toast.js";
 import { copyText } from "./clipboard.js";
+import { openForward } from "./views/forward.js";
 
 const failed = (e) => toast(errorText(e));
 
@@ -42,6 +43,7 @@ async function jump(seq) {
 export function act(action, m, control) {
   switch (action) {
     case "copy": copy(m); break;
+    case "forward": openForward(m); break;
     case "reply": startReply(m); break;
     case "react": openPicker(control, (emoji) => react(m, emoji)); break;
     case "toggle-reaction": react(m, control.dataset.emoji); break;

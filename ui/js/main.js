@@ -47,6 +47,7 @@ import { wireComposer } from "./composer.js";
 import { wireAttach } from "./attach.js";
 import { act } from "./actions.js";
 import { wireDialogs } from "./dialogs.js";
+import { wireForward } from "./views/forward.js";
 import { loadPrivacy, wirePrivacy } from "./privacy.js";
 import { wireRequests } from "./requests.js";
 import { showConnection, wireBanner } from "./views/banner.js";
@@ -136,6 +137,7 @@ function wire() {
   wireViewer();
   wireMute();
   wireDialogs();
+  wireForward();
   wirePrivacy();
   wireRequests();
   wireDeleteAccount(() => { signedOut(); boot(); });

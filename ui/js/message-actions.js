@@ -1,7 +1,8 @@
 // What can be done with one message, and how each action is named: the glyphs of a row's
 // action bar (views/message.js), and the items of its context menu (right-click, the
 // ContextMenu key or Shift+F10 on a row: views/context-menu.js), which offer the same actions
-// plus copying the text, and a failed message's Retry / Edit / Delete. Which actions a stored
+// plus copying the text, forwarding it to another chat, and a failed message's Retry / Edit /
+// Delete. Which actions a stored
 // message allows is store.js's `actionsFor`; what each does is actions.js's. Pure (tested in node).
 
 import { failureOf } from "./errors.js";
@@ -18,6 +19,7 @@ export const ACTIONS = {
 /** Labels of the menu's own items. */
 const MENU_LABELS = {
   copy: "Copy text",
+  forward: "Forward…",
   react: "React…",
   retry: "Retry",
   "edit-failed": "Edit and send again",
@@ -40,6 +42,8 @@ export function menuItems(m, actions) {
   if (m.notice) return [];
   const out = [];
   if (!m.deleted && m.body) out.push("copy");
+  // A stored message that shows (text or a file) can go to another chat.
+  if (m.seq != null && m.status !== "failed" && !m.deleted && !m.withheld && (m.body || m.attachment)) out.push("forward");
   if (m.status === "failed") {
     const f = failureOf(m.reason, { text: !m.attachment });
     if (f.retry) out.push("retry");

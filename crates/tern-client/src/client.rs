@@ -186,6 +186,13 @@ impl Client {
             reply_to,
             ..outbox::OutboxItem::default()
         };
+        self.queue_text(item).await
+    }
+
+    /// Queue a text message (its attachment, if any, already uploaded) and return its local
+    /// echo (status `queued`) at once.
+    pub(crate) async fn queue_text(&self, item: outbox::OutboxItem) -> Result<ChatMessage> {
+        let conversation_id = item.conversation_id;
         let me = self.shared.user_id;
         let echo = ChatMessage {
             conversation_id,
@@ -198,7 +205,8 @@ impl Client {
             written_at: None,
             mine: true,
             status: crate::events::MessageStatus::Queued,
-            reply_to: reply_to.map(crate::events::Quote::pending),
+            reply_to: item.reply_to.map(crate::events::Quote::pending),
+            attachment: item.attachment.clone(),
             ..ChatMessage::default()
         };
         let echo = self

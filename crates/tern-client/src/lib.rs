@@ -21,6 +21,7 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod events;
+mod forward;
 pub mod http;
 pub mod keychain;
 pub mod logging;
