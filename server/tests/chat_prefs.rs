@@ -69,6 +69,29 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
     assert_eq!(tablet.sync(json!({}), 0).await.chat_prefs, vec![want]);
     assert!(bob.sync(json!({}), 0).await.chat_prefs.is_empty());
 
+    // Archived again, it keeps the time it was archived; unarchived, the time goes.
+    let reply = set(
+        &mut laptop,
+        json!({"conversation_id": conv, "archived": true, "archived_at": 5}),
+    )
+    .await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let again = phone.expect(prefs_of).await;
+    assert_eq!(
+        again.archived_at, want.archived_at,
+        "kept, whatever a client says"
+    );
+    assert!(!again.muted && again.pinned_at.is_none());
+    let reply = set(&mut laptop, json!({"conversation_id": conv, "muted": true})).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let unarchived = phone.expect(prefs_of).await;
+    assert!(
+        !unarchived.archived && unarchived.archived_at.is_none(),
+        "{unarchived:?}"
+    );
+    // (The laptop was told of its own two changes too.)
+    laptop.expect(prefs_of).await;
+    laptop.expect(prefs_of).await;
     // Unmuted and unpinned, the conversation is no longer listed.
     let reply = set(&mut phone, json!({"conversation_id": conv})).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");

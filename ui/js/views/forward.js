@@ -1,7 +1,8 @@
 // "Forward to…" (a message's menu, message-actions.js): the chats of the list, the archived
-// ones after, filtered by what is typed; choosing one sends the message there as a new one of
-// the user's (the same text and file; the file is not uploaded again). Enter forwards to the
-// first chat shown. The dialog stays open with the reason if the shell refuses.
+// ones after, filtered by what is typed ("No chats match." when none does); choosing one sends
+// the message there as a new one of the user's (the same text and file, the file sent again
+// from this device). Enter forwards to the first chat shown once something is typed. One
+// forward at a time; the dialog stays open with the reason if the shell refuses.
 
 import { call } from "../api.js";
 import { $, el } from "../dom.js";
@@ -11,6 +12,8 @@ import { toast } from "./toast.js";
 
 /** The message being forwarded while the dialog is open. */
 let message = null;
+/** A forward on its way (a second click or Enter waits for it). */
+let sending = false;
 
 /** Open the dialog for message `m` (stored: it has a conversation and a seq). */
 export function openForward(m) {
@@ -31,6 +34,7 @@ export function forwardTargets(conversations, pinned, archived, query) {
 
 function drawChoices() {
   const chats = forwardTargets(state.conversations, state.pinned, state.archived, $("forward-filter").value);
+  $("forward-error").textContent = chats.length ? "" : "No chats match.";
   $("forward-chats").replaceChildren(...chats.map((c) => {
     const b = el("button", "forward-choice", c.title);
     b.type = "button";
@@ -43,13 +47,17 @@ function drawChoices() {
 
 async function forwardTo(id) {
   const m = message;
-  if (!m) return;
+  if (!m || sending) return;
+  sending = true;
   try {
     await call("forward", { to: id, from: m.conversation_id, seq: m.seq });
     $("forward-dialog").close();
-    toast(`Forwarded to ${state.conversations.get(id)?.title ?? "the chat"}`);
+    // Queued: it shows in that chat as any message of the user's, failed if the relay refuses.
+    toast(`Forwarding to ${state.conversations.get(id)?.title ?? "the chat"}`);
   } catch (err) {
     $("forward-error").textContent = errorText(err);
+  } finally {
+    sending = false;
   }
 }
 
@@ -62,6 +70,8 @@ export function wireForward() {
   });
   $("forward-form").addEventListener("submit", (e) => {
     e.preventDefault();
+    // Only once the user typed something: Enter alone is not a choice.
+    if (!$("forward-filter").value.trim()) return;
     const first = $("forward-chats").querySelector("button[data-id]");
     if (first) forwardTo(Number(first.dataset.id));
   });

@@ -192,7 +192,8 @@ function focusAfterMove(from) {
   }
   const list = [...from.ul.children];
   const near = list[Math.min(from.index, list.length - 1)] || $("conversations").firstElementChild;
-  near?.focus({ preventScroll: true });
+  // No row left to stand on (the last chat archived): the search box, not the page.
+  if (near) near.focus({ preventScroll: true }); else $("search").focus();
 }
 
 /**

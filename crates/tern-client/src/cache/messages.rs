@@ -253,6 +253,21 @@ pub fn text_at(
         .optional()?)
 }
 
+/// The cached text message at `seq` if it shows here (not deleted for me).
+pub fn shown_text_at(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Option<MessageRecord>> {
+    Ok(txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m
+             WHERE m.conversation_id = ?1 AND m.seq = ?2 AND m.kind = 'text' AND m.hidden = 0"
+        ))?
+        .query_row(params![conv, seq], row_to_record)
+        .optional()?)
+}
+
 /// Stored messages of a conversation with `after < seq`, ascending (for cache comparisons).
 pub fn all(txn: &Transaction<'_>, conv: ConversationId) -> Result<Vec<MessageRecord>> {
     Ok(txn

@@ -202,6 +202,30 @@ pub fn bring_back(txn: &Transaction<'_>, spoken: &[(ConversationId, Timestamp)])
     Ok(any)
 }
 
+/// Note that messages from others arrived in a sync (each conversation with the latest
+/// one's time): [`bring_back_noted`] judges them once the sync's `sync_done` brought the
+/// relay's word. Kept in the cache, so a sync cut short judges them at the next one's end.
+pub fn note_spoken(txn: &Transaction<'_>, spoken: &[(ConversationId, Timestamp)]) -> Result<()> {
+    let mut stmt = txn.prepare_cached(
+        "INSERT INTO spoken (conversation_id, sent_at) VALUES (?1, ?2)
+         ON CONFLICT (conversation_id) DO UPDATE SET sent_at = max(sent_at, excluded.sent_at)",
+    )?;
+    for (conv, at) in spoken {
+        stmt.execute(params![conv, at])?;
+    }
+    Ok(())
+}
+
+/// [`bring_back`] what [`note_spoken`] noted, and forget it; whether any chat came back.
+pub fn bring_back_noted(txn: &Transaction<'_>) -> Result<bool> {
+    let spoken: Vec<(ConversationId, Timestamp)> = txn
+        .prepare_cached("SELECT conversation_id, sent_at FROM spoken")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    txn.prepare_cached("DELETE FROM spoken")?.execute([])?;
+    bring_back(txn, &spoken)
+}
+
 /// The relay refused `p` for good: unless this device changed the conversation again since,
 /// the change goes and the relay's word shows again.
 pub fn refused(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
@@ -330,5 +354,13 @@ mod tests {
             !bring_back(&txn, &spoken).unwrap(),
             "nothing more to bring back"
         );
+        // A sync's messages are noted (kept until judged, even across a cut-short sync), then
+        // judged at its end, once.
+        replace(&txn, &[archived(5, 100)]).unwrap();
+        note_spoken(&txn, &[(c(5), 150)]).unwrap();
+        note_spoken(&txn, &[(c(5), 120)]).unwrap();
+        assert!(bring_back_noted(&txn).unwrap());
+        assert!(all(&txn).unwrap().iter().all(|p| p.conversation_id != c(5)));
+        assert!(!bring_back_noted(&txn).unwrap(), "judged once");
     }
 }

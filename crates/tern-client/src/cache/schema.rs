@@ -156,6 +156,12 @@ pub const MIGRATIONS: &[&str] = &[
         archived_at     INTEGER,
         mine            TEXT
     );
+    -- Conversations a sync's messages from others arrived in (the latest one's time), until
+    -- its sync_done says whether they bring an archived chat back.
+    CREATE TABLE spoken (
+        conversation_id INTEGER PRIMARY KEY,
+        sent_at         INTEGER NOT NULL
+    );
 "#,
 ];
 

@@ -279,7 +279,7 @@ impl Session<'_> {
             return Ok(Vec::new());
         }
         let me = self.shared.user_id;
-        let (chats, changed, cursors, spoken, back) = self
+        let (chats, changed, cursors, back) = self
             .shared
             .cache
             .call(move |txn| {
@@ -293,12 +293,13 @@ impl Session<'_> {
                         *at = (*at).max(m.sent_at);
                     }
                 }
+                let spoken: Vec<_> = spoken.into_iter().collect();
                 let back = if live {
-                    let spoken: Vec<_> = std::mem::take(&mut spoken).into_iter().collect();
                     prefs::bring_back(txn, &spoken)?
                         .then(|| prefs::all(txn))
                         .transpose()?
                 } else {
+                    prefs::note_spoken(txn, &spoken)?;
                     None
                 };
                 let chats = chat::to_chats(txn, me, &stored.new_rows())?;
@@ -315,13 +316,9 @@ impl Session<'_> {
                     .into_iter()
                     .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                Ok((chats, changed, cursors, spoken, back))
+                Ok((chats, changed, cursors, back))
             })
             .await?;
-        for (conv, at) in spoken {
-            let seen = self.spoken_in_sync.entry(conv).or_default();
-            *seen = (*seen).max(at);
-        }
         if let Some(all) = back {
             self.prefs_changed = true;
             self.shared.emit(Event::ChatPrefs { all });

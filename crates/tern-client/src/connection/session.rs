@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tern_proto::{ConversationId, Seq, ServerFrame, Timestamp, UserId};
+use tern_proto::{ConversationId, Seq, ServerFrame, UserId};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,9 +46,7 @@ pub(crate) struct Session<'a> {
     pub(super) hold_until: Option<Instant>,
     /// A message brought an archived chat back here: the next flush tells the relay.
     pub(super) prefs_changed: bool,
-    /// Conversations a sync's messages from others arrived in, with the latest one's time:
-    /// whether they bring an archived chat back is decided at `sync_done`.
-    pub(super) spoken_in_sync: HashMap<ConversationId, Timestamp>,
+
     /// Messages received by the sync so far, for progress events.
     pub(super) synced_messages: usize,
     /// Who is typing where, until when; cleared (with events) when the link ends.
@@ -72,7 +70,7 @@ impl<'a> Session<'a> {
             pending: PendingTable::new(),
             hold_until: None,
             prefs_changed: false,
-            spoken_in_sync: HashMap::new(),
+
             synced_messages: 0,
             typing: HashMap::new(),
             last_heard: Instant::now(),

@@ -99,20 +99,17 @@ impl Session<'_> {
         }
         // The relay's word on the account's chats is in the cache now (`sync_done` carried
         // it): the sync's messages may bring archived chats back (the flush below sends it).
-        let spoken: Vec<_> = self.spoken_in_sync.drain().collect();
-        if !spoken.is_empty() {
-            let back = self
-                .shared
-                .cache
-                .call(move |txn| {
-                    prefs::bring_back(txn, &spoken)?
-                        .then(|| prefs::all(txn))
-                        .transpose()
-                })
-                .await?;
-            if let Some(all) = back {
-                self.shared.emit(Event::ChatPrefs { all });
-            }
+        let back = self
+            .shared
+            .cache
+            .call(|txn| {
+                prefs::bring_back_noted(txn)?
+                    .then(|| prefs::all(txn))
+                    .transpose()
+            })
+            .await?;
+        if let Some(all) = back {
+            self.shared.emit(Event::ChatPrefs { all });
         }
         let p = presence.clone();
         self.shared

@@ -64,6 +64,20 @@ impl Client {
         caption: &str,
         reply_to: Option<Seq>,
     ) -> Result<ChatMessage> {
+        self.send_file_named(conversation_id, path, None, caption, reply_to)
+            .await
+    }
+
+    /// [`Client::send_file`], the file named `name` instead of by its path (a forwarded
+    /// file keeps the name it came with).
+    pub(crate) async fn send_file_named(
+        &self,
+        conversation_id: ConversationId,
+        path: &Path,
+        name: Option<String>,
+        caption: &str,
+        reply_to: Option<Seq>,
+    ) -> Result<ChatMessage> {
         let client_id = uuid::Uuid::now_v7().to_string();
         let (src, dir, cid) = (
             path.to_owned(),
@@ -71,9 +85,13 @@ impl Client {
             client_id.clone(),
         );
         let strip = !self.keeps_photo_location().await?;
-        let prepared = tokio::task::spawn_blocking(move || files::prepare(&src, &dir, &cid, strip))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        let mut prepared =
+            tokio::task::spawn_blocking(move || files::prepare(&src, &dir, &cid, strip))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??;
+        if let Some(name) = name {
+            prepared.attachment.name = name;
+        }
         let item = outbox::OutboxItem {
             client_id: client_id.clone(),
             conversation_id,
