@@ -542,14 +542,12 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "bob online",
     )
     .await;
-    let titled = app
-        .js("const t = document.querySelector('#messages li.msg time.msg-time'); return !!t && t.title.length > 8 && !!t.getAttribute('datetime')")
-        .await;
-    assert_eq!(
-        titled,
-        serde_json::json!(true),
-        "a message's time has its full date"
-    );
+    // (The header can say "online" before the chat's rows are drawn: wait for them.)
+    app.wait_until(
+        "(() => { const t = document.querySelector('#messages li.msg time.msg-time'); return !!t && t.title.length > 8 && !!t.getAttribute('datetime'); })()",
+        "a message's time with its full date",
+    )
+    .await;
     // With bob's chat open, news in the group waits unread; the group row's menu marks it read
     // without opening it, and bob sees it read.
     let read_news = bob.send(group, "read me later").await.unwrap().client_id;
