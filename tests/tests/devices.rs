@@ -654,3 +654,68 @@ async fn a_device_back_from_sleep_brings_back_what_it_missed_and_undoes_no_newer
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_pin_made_offline_keeps_a_mute_made_meanwhile_on_another_device() {
+    let mut relay = Relay::start();
+    let (phone, _p) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let laptop_config = config(&relay.url(), laptop_dir.path());
+    let laptop = Client::login(laptop_config.clone(), "alice", PASSWORD)
+        .await
+        .unwrap();
+    wait_online(&laptop).await;
+    let direct = bob.start_direct("alice").await.unwrap().conversation_id;
+    eventually("the laptop has the chat", || async {
+        laptop.conversation(direct).await.unwrap().is_some()
+    })
+    .await;
+
+    // The laptop is closed; the phone mutes the chat; then, the relay away, the laptop opens
+    // and pins it, not knowing of the mute.
+    laptop.shutdown().await;
+    let muted = ChatPrefs {
+        muted: true,
+        ..ChatPrefs::none(direct)
+    };
+    phone.set_chat_prefs(muted).await.unwrap();
+    let (witness, _w) = device(&relay, "alice").await;
+    eventually("the account has the mute", || async {
+        choices(witness.chat_prefs().await.unwrap()) == vec![muted]
+    })
+    .await;
+    witness.shutdown().await;
+    relay.kill9();
+    let laptop = Client::resume(laptop_config, "alice").await.unwrap();
+    laptop
+        .update_chat_prefs(direct, |p| p.pinned_at = Some(1_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        choices(laptop.chat_prefs().await.unwrap()),
+        vec![ChatPrefs {
+            pinned_at: Some(1_000),
+            ..ChatPrefs::none(direct)
+        }]
+    );
+
+    // Back online, the pin goes on top of the mute: both, everywhere.
+    relay.restart();
+    let both = ChatPrefs {
+        pinned_at: Some(1_000),
+        ..muted
+    };
+    for (name, d) in [("laptop", &laptop), ("phone", &phone)] {
+        eventually(
+            &format!("the {name} has the chat muted and pinned"),
+            || async { choices(d.chat_prefs().await.unwrap()) == vec![both] },
+        )
+        .await;
+    }
+    let (tablet, _t) = device(&relay, "alice").await;
+    eventually("and so does the account", || async {
+        choices(tablet.chat_prefs().await.unwrap()) == vec![both]
+    })
+    .await;
+}

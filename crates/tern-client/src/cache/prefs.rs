@@ -1,16 +1,21 @@
 //! How the user's conversations behave on their devices (muted, pinned, marked unread,
 //! archived): the relay's word, and this device's change on top of it until the relay has it.
 //!
-//! Each row holds what the relay last said and, in `mine`, this device's change not yet seen
-//! back from the relay. A change made here is sent by the connection's flush (at once when
-//! online, after the next sync otherwise), like a read marker. The relay sends every change
-//! to every device of the user, the one that made it included, in the order it stored them;
-//! so this device's change has landed when the relay's word equals it (its own echo, or a
-//! sync that has it), and `mine` goes. Until then, a different word from the relay is older
-//! than the change and only updates the relay's copy underneath it. A change the relay
-//! refuses goes, and the relay's copy shows again.
+//! Each row holds what the relay last said and, in `mine`, what this device changed and the
+//! relay has not yet said back: only the fields the user changed ([`Change`]). What a row
+//! shows is the relay's word with the change on top, and what is sent (the relay takes a
+//! whole row) is the same: so a change made here offline carries, when it goes, whatever
+//! the account's other devices changed meanwhile in the other fields, instead of writing an
+//! old copy of them over it. It is sent by the connection's flush (at once when online, after
+//! the next sync otherwise), like a read marker. The relay sends every change to every device
+//! of the user, the one that made it included, in the order it stored them; so the change
+//! has landed when the relay's word has its fields (its own echo, or a sync that has it), and
+//! `mine` goes. A change the relay refuses goes, and the relay's word shows again. (Two
+//! devices changing different fields of one chat within one round trip can still lose one:
+//! the relay takes whole rows.)
 
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
 use tern_proto::{ChatPrefs, ConversationId, Timestamp};
 
 use crate::error::Result;
@@ -28,20 +33,136 @@ fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     })
 }
 
-/// This device's change as kept in `mine`.
-fn encode(p: &ChatPrefs) -> String {
-    serde_json::to_string(p).expect("chat prefs serialize")
+/// What this device changed in one conversation, field by field (`None`: left as the relay
+/// says), as kept in `mine`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Change {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mute: Option<Mute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pin: Option<Pin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    marked_unread: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    archived: Option<bool>,
 }
 
-fn decode(text: &str) -> Option<ChatPrefs> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Mute {
+    muted: bool,
+    until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Pin {
+    at: Option<Timestamp>,
+}
+
+impl Change {
+    /// The fields in which `after` differs from `before`.
+    fn between(before: &ChatPrefs, after: &ChatPrefs) -> Change {
+        let mute = (before.muted, before.muted_until) != (after.muted, after.muted_until);
+        Change {
+            mute: mute.then_some(Mute {
+                muted: after.muted,
+                until: after.muted_until,
+            }),
+            pin: (before.pinned_at != after.pinned_at).then_some(Pin {
+                at: after.pinned_at,
+            }),
+            marked_unread: (before.marked_unread != after.marked_unread)
+                .then_some(after.marked_unread),
+            archived: (before.archived != after.archived).then_some(after.archived),
+        }
+    }
+
+    /// `self`, then `later` on top of it.
+    fn then(self, later: Change) -> Change {
+        Change {
+            mute: later.mute.or(self.mute),
+            pin: later.pin.or(self.pin),
+            marked_unread: later.marked_unread.or(self.marked_unread),
+            archived: later.archived.or(self.archived),
+        }
+    }
+
+    /// The relay's word `relay` with this change on top.
+    fn on(&self, relay: &ChatPrefs) -> ChatPrefs {
+        let mut p = *relay;
+        if let Some(m) = self.mute {
+            p.muted = m.muted;
+            p.muted_until = m.until;
+        }
+        if let Some(pin) = self.pin {
+            p.pinned_at = pin.at;
+        }
+        if let Some(marked) = self.marked_unread {
+            p.marked_unread = marked;
+        }
+        if let Some(archived) = self.archived {
+            if archived != relay.archived {
+                p.archived_at = None;
+            }
+            p.archived = archived;
+        }
+        p
+    }
+
+    /// Whether the relay's word `relay` already has every field of this change.
+    fn landed_in(&self, relay: &ChatPrefs) -> bool {
+        self.on(relay).same_choice(relay)
+    }
+}
+
+fn encode(c: &Change) -> String {
+    serde_json::to_string(c).expect("a change serializes")
+}
+
+fn decode(text: &str) -> Option<Change> {
     serde_json::from_str(text).ok()
 }
 
-/// What a row shows: this device's change if it has one, else the relay's word.
+/// What a row shows: the relay's word with this device's change on top.
 fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     let relay = relay_row(r)?;
     let mine: Option<String> = r.get(7)?;
-    Ok(mine.as_deref().and_then(decode).unwrap_or(relay))
+    Ok(match mine.as_deref().and_then(decode) {
+        Some(change) => change.on(&relay),
+        None => relay,
+    })
+}
+
+/// The relay's word on `conv` and this device's change, if the row exists.
+fn layers(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+) -> Result<Option<(ChatPrefs, Option<Change>)>> {
+    Ok(txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM chat_prefs WHERE conversation_id = ?1"
+        ))?
+        .query_row([conv], |r| {
+            let mine: Option<String> = r.get(7)?;
+            Ok((relay_row(r)?, mine.as_deref().and_then(decode)))
+        })
+        .optional()?)
+}
+
+/// Keep `change` as this device's change on `conv` (none, or one the relay's word already
+/// has: nothing is kept).
+fn put_mine(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    relay: &ChatPrefs,
+    change: Option<Change>,
+) -> Result<()> {
+    let mine = change.filter(|c| !c.landed_in(relay)).map(|c| encode(&c));
+    txn.prepare_cached(
+        "INSERT INTO chat_prefs (conversation_id, mine) VALUES (?1, ?2)
+         ON CONFLICT (conversation_id) DO UPDATE SET mine = excluded.mine",
+    )?
+    .execute(params![conv, mine])?;
+    Ok(())
 }
 
 const COLUMNS: &str =
@@ -83,14 +204,18 @@ pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result
     Ok(n as usize)
 }
 
-/// This device's change: shown at once, and marked for the relay.
+/// This device's change: the conversation is to show `p`. Kept as the fields in which `p`
+/// differs from what it shows now, on top of any earlier change not yet landed; shown at
+/// once, and marked for the relay.
 pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
-    txn.prepare_cached(
-        "INSERT INTO chat_prefs (conversation_id, mine) VALUES (?1, ?2)
-         ON CONFLICT (conversation_id) DO UPDATE SET mine = excluded.mine",
-    )?
-    .execute(params![p.conversation_id, encode(p)])?;
-    Ok(())
+    let conv = p.conversation_id;
+    let (relay, earlier) = layers(txn, conv)?.unwrap_or((ChatPrefs::none(conv), None));
+    let before = earlier.map_or(relay, |c| c.on(&relay));
+    let change = earlier
+        .unwrap_or_default()
+        .then(Change::between(&before, p));
+    put_mine(txn, conv, &relay, Some(change))?;
+    sweep(txn)
 }
 
 /// Write the relay's word on one conversation under whatever this device changed, and drop
@@ -114,23 +239,9 @@ fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
         p.archived,
         p.archived_at
     ])?;
-    drop_mine_if(txn, p)
-}
-
-/// Drop this device's change on `p`'s conversation if it makes the same choices as `p`.
-fn drop_mine_if(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
-    let mine: Option<String> = txn
-        .prepare_cached("SELECT mine FROM chat_prefs WHERE conversation_id = ?1")?
-        .query_row([p.conversation_id], |r| r.get(0))
-        .optional()?
-        .flatten();
-    if mine
-        .as_deref()
-        .and_then(decode)
-        .is_some_and(|m| m.same_choice(p))
-    {
-        txn.prepare_cached("UPDATE chat_prefs SET mine = NULL WHERE conversation_id = ?1")?
-            .execute([p.conversation_id])?;
+    // Landed once the relay's word has every field of it.
+    if let Some((relay, change)) = layers(txn, p.conversation_id)? {
+        put_mine(txn, p.conversation_id, &relay, change)?;
     }
     Ok(())
 }
@@ -171,15 +282,15 @@ pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
     sweep(txn)
 }
 
-/// Changes of this device's the relay does not have yet.
+/// Changes of this device's the relay does not have yet, each as the whole row the relay
+/// takes: its latest word with the change on top.
 pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
-    let mine: Vec<String> = txn
-        .prepare_cached(
-            "SELECT mine FROM chat_prefs WHERE mine IS NOT NULL ORDER BY conversation_id",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(mine.iter().filter_map(|m| decode(m)).collect())
+    Ok(txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM chat_prefs WHERE mine IS NOT NULL ORDER BY conversation_id"
+        ))?
+        .query_map([], shown)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// A message from someone else arrived in each of `spoken` (its conversation, and when the
@@ -226,10 +337,14 @@ pub fn bring_back_noted(txn: &Transaction<'_>) -> Result<bool> {
     bring_back(txn, &spoken)
 }
 
-/// The relay refused `p` for good: unless this device changed the conversation again since,
-/// the change goes and the relay's word shows again.
+/// The relay refused `p` for good: unless this device changed the conversation again since
+/// (it would now send something else), the change goes and the relay's word shows again.
 pub fn refused(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
-    drop_mine_if(txn, p)?;
+    if let Some((relay, Some(change))) = layers(txn, p.conversation_id)? {
+        if change.on(&relay).same_choice(p) {
+            put_mine(txn, p.conversation_id, &relay, None)?;
+        }
+    }
     sweep(txn)
 }
 
@@ -362,5 +477,29 @@ mod tests {
         assert!(bring_back_noted(&txn).unwrap());
         assert!(all(&txn).unwrap().iter().all(|p| p.conversation_id != c(5)));
         assert!(!bring_back_noted(&txn).unwrap(), "judged once");
+    }
+
+    #[test]
+    fn a_change_made_offline_goes_on_top_of_what_other_devices_changed_meanwhile() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(7);
+        // Here, offline: pinned. Meanwhile another device muted it, and the sync says so.
+        set_here(&txn, &pinned(7, 10)).unwrap();
+        replace(&txn, &[muted(7)]).unwrap();
+        let both = ChatPrefs {
+            muted: true,
+            pinned_at: Some(10),
+            ..ChatPrefs::none(c)
+        };
+        assert_eq!(all(&txn).unwrap(), vec![both]);
+        assert_eq!(to_send(&txn).unwrap(), vec![both], "the mute goes along");
+        // Its echo has both: landed.
+        assert!(!apply(&txn, &both).unwrap());
+        assert!(to_send(&txn).unwrap().is_empty());
+        // A change back to what the relay says is no change to send.
+        set_here(&txn, &pinned(7, 20)).unwrap();
+        set_here(&txn, &both).unwrap();
+        assert!(to_send(&txn).unwrap().is_empty());
     }
 }
