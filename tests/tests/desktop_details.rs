@@ -711,26 +711,39 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "the forward dialog with both chats",
     )
     .await;
-    app.type_into("#forward-filter", "bur").await;
+    app.type_into("#forward-filter", "bur\u{E007}").await;
     app.wait_until(
-        "document.querySelectorAll('#forward-chats button').length === 1 && document.querySelector('#forward-chats button').textContent === 'Burst'",
-        "only the group left",
+        "document.querySelectorAll('#forward-chats button').length === 1 && document.querySelector('#forward-chats button').textContent === 'Burst' && document.querySelector('#forward-chats button').getAttribute('aria-pressed') === 'true' && document.getElementById('forward-send').textContent === 'Forward (1)'",
+        "only the group left, chosen by Enter",
     )
     .await;
-    app.click("#forward-chats button").await;
+    // The choice survives the filter; a second chat is chosen by a click.
+    app.clear("#forward-filter").await;
+    app.js("document.getElementById('forward-filter').dispatchEvent(new Event('input'))")
+        .await;
+    app.click("#forward-chats button[aria-pressed=\"false\"]")
+        .await;
+    app.wait_until(
+        "document.getElementById('forward-send').textContent === 'Forward (2)'",
+        "two chats chosen",
+    )
+    .await;
+    app.click("#forward-send").await;
     app.wait_until(
         "!document.getElementById('forward-dialog').open",
         "the dialog closed",
     )
     .await;
-    eventually("bob has it in the group, from alice", || async {
-        bob.messages(group, None, 10)
-            .await
-            .unwrap()
-            .iter()
-            .any(|m| m.body == "m390" && m.sender == "alice")
-    })
-    .await;
+    for (what, chat) in [("in the group", group), ("in their chat", conv)] {
+        eventually(&format!("bob has it {what}, from alice"), || async {
+            bob.messages(chat, None, 10)
+                .await
+                .unwrap()
+                .iter()
+                .any(|m| m.body == "m390" && m.sender == "alice")
+        })
+        .await;
+    }
     bob.shutdown().await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent.startsWith('last seen')",

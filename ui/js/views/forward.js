@@ -1,8 +1,10 @@
 // "Forward to…" (a message's menu, message-actions.js): the chats of the list, the archived
-// ones after, filtered by what is typed ("No chats match." when none does); choosing one sends
-// the message there as a new one of the user's (the same text and file, the file sent again
-// from this device). Enter forwards to the first chat shown once something is typed. One
-// forward at a time; the dialog stays open with the reason if the shell refuses.
+// ones after, filtered by what is typed ("No chats match." when none does). Each chat is a
+// toggle (up to five chosen, as Signal allows; the choice survives the filter); "Forward (N)"
+// sends the message to each as a new one of the user's (the same text and file, the file sent
+// again from this device). Enter chooses the first chat shown when none is chosen yet, else
+// forwards. One forward at a time; the dialog stays open with the reason if the shell refuses
+// one (those that went are no longer chosen).
 
 import { call } from "../api.js";
 import { $, el } from "../dom.js";
@@ -10,14 +12,20 @@ import { errorText } from "../errors.js";
 import { state, listed } from "../store.js";
 import { toast } from "./toast.js";
 
+/** Most chats one message is forwarded to at once. */
+export const MAX_FORWARD = 5;
+
 /** The message being forwarded while the dialog is open. */
 let message = null;
+/** The chats chosen, in the order chosen. */
+let chosen = [];
 /** A forward on its way (a second click or Enter waits for it). */
 let sending = false;
 
 /** Open the dialog for message `m` (stored: it has a conversation and a seq). */
 export function openForward(m) {
   message = m;
+  chosen = [];
   $("forward-filter").value = "";
   $("forward-error").textContent = "";
   drawChoices();
@@ -32,6 +40,12 @@ export function forwardTargets(conversations, pinned, archived, query) {
   return [...main, ...apart].filter((c) => !q || c.title.toLowerCase().includes(q));
 }
 
+/** Choose chat `id`, or unchoose it: the new choice, or null past [`MAX_FORWARD`]. */
+export function toggleChoice(list, id) {
+  if (list.includes(id)) return list.filter((c) => c !== id);
+  return list.length >= MAX_FORWARD ? null : [...list, id];
+}
+
 function drawChoices() {
   const chats = forwardTargets(state.conversations, state.pinned, state.archived, $("forward-filter").value);
   $("forward-error").textContent = chats.length ? "" : "No chats match.";
@@ -39,41 +53,68 @@ function drawChoices() {
     const b = el("button", "forward-choice", c.title);
     b.type = "button";
     b.dataset.id = c.conversation_id;
+    b.setAttribute("aria-pressed", String(chosen.includes(c.conversation_id)));
     const li = el("li");
     li.append(b);
     return li;
   }));
+  const send = $("forward-send");
+  send.disabled = chosen.length === 0;
+  send.textContent = chosen.length ? `Forward (${chosen.length})` : "Forward";
 }
 
-async function forwardTo(id) {
+function choose(id) {
+  const next = toggleChoice(chosen, id);
+  if (next === null) {
+    $("forward-error").textContent = `You can forward to up to ${MAX_FORWARD} chats at once.`;
+    return;
+  }
+  chosen = next;
+  drawChoices();
+}
+
+async function forwardChosen() {
   const m = message;
-  if (!m || sending) return;
+  if (!m || sending || !chosen.length) return;
   sending = true;
+  const went = [];
   try {
-    await call("forward", { to: id, from: m.conversation_id, seq: m.seq });
+    for (const id of [...chosen]) {
+      await call("forward", { to: id, from: m.conversation_id, seq: m.seq });
+      went.push(id);
+      chosen = chosen.filter((c) => c !== id);
+    }
     $("forward-dialog").close();
-    // Queued: it shows in that chat as any message of the user's, failed if the relay refuses.
-    toast(`Forwarding to ${state.conversations.get(id)?.title ?? "the chat"}`);
   } catch (err) {
+    drawChoices();
     $("forward-error").textContent = errorText(err);
   } finally {
     sending = false;
   }
+  // Queued: each shows in its chat as any message of the user's, failed if the relay refuses.
+  if (went.length) {
+    const names = went.map((id) => state.conversations.get(id)?.title ?? "a chat");
+    toast(`Forwarding to ${names.join(", ")}`);
+  }
 }
 
-/** Wire the dialog's filter, choices and Enter. */
+/** Wire the dialog's filter, choices, Forward button and Enter. */
 export function wireForward() {
   $("forward-filter").addEventListener("input", drawChoices);
   $("forward-chats").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-id]");
-    if (b) forwardTo(Number(b.dataset.id));
+    if (b) choose(Number(b.dataset.id));
   });
-  $("forward-form").addEventListener("submit", (e) => {
+  // The Forward button (disabled until a chat is chosen, so Enter would not submit).
+  $("forward-form").addEventListener("submit", (e) => { e.preventDefault(); forwardChosen(); });
+  $("forward-filter").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
     e.preventDefault();
-    // Only once the user typed something: Enter alone is not a choice.
+    if (chosen.length) { forwardChosen(); return; }
+    // Nothing chosen yet: Enter after typing chooses the first chat shown.
     if (!$("forward-filter").value.trim()) return;
     const first = $("forward-chats").querySelector("button[data-id]");
-    if (first) forwardTo(Number(first.dataset.id));
+    if (first) choose(Number(first.dataset.id));
   });
-  $("forward-dialog").addEventListener("close", () => { message = null; });
+  $("forward-dialog").addEventListener("close", () => { message = null; chosen = []; });
 }
