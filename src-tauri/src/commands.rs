@@ -80,20 +80,17 @@ pub fn adopt(app: &AppHandle, state: &AppState, client: Client) -> Res<()> {
         s.relay = Some(relay);
         s.username = Some(name);
     })?;
-    if !unsynced.is_empty() {
-        tauri::async_runtime::spawn(merge_kept_here(
-            app.clone(),
-            client.clone(),
-            account.clone(),
-            unsynced,
-        ));
-    }
     // Notifications are this account's from now on (the previous one's are withdrawn), before
     // its first event can raise one.
     state.notifier.switch_to(&client);
     let forwarder = events::spawn_forwarder(app.clone(), client.clone());
+    // Started once this client is the session's: the merge stops when it no longer is.
+    let merging = (!unsynced.is_empty()).then(|| client.clone());
     if let Some(old) = state.set_session(Some(Session::new(client, forwarder))) {
         tauri::async_runtime::spawn(old.end());
+    }
+    if let Some(client) = merging {
+        tauri::async_runtime::spawn(merge_kept_here(app.clone(), client, account, unsynced));
     }
     Ok(())
 }
