@@ -191,17 +191,16 @@ pub fn one(txn: &Transaction<'_>, conv: ConversationId) -> Result<ChatPrefs> {
 }
 
 /// How many conversations other than `except` are pinned among those the user is still in,
-/// this device's changes included.
+/// this device's changes included (as each row shows: [`shown`]).
 pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result<usize> {
-    let n: i64 = txn
-        .prepare_cached(
-            "SELECT count(*) FROM chat_prefs p JOIN conversations c ON c.id = p.conversation_id
-             WHERE p.conversation_id <> ?1 AND c.active = 1
-               AND (CASE WHEN p.mine IS NULL THEN p.pinned_at
-                         ELSE json_extract(p.mine, '$.pinned_at') END) IS NOT NULL",
-        )?
-        .query_row([except], |r| r.get(0))?;
-    Ok(n as usize)
+    let rows = txn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM chat_prefs JOIN conversations c ON c.id = conversation_id
+             WHERE conversation_id <> ?1 AND c.active = 1"
+        ))?
+        .query_map([except], shown)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.iter().filter(|p| p.pinned_at.is_some()).count())
 }
 
 /// This device's change: the conversation is to show `p`. Kept as the fields in which `p`
@@ -501,5 +500,24 @@ mod tests {
         set_here(&txn, &pinned(7, 20)).unwrap();
         set_here(&txn, &both).unwrap();
         assert!(to_send(&txn).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pins_are_counted_as_they_show_in_the_chats_the_user_is_in() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        for id in 1..=4 {
+            txn.execute(
+                "INSERT INTO conversations (id, kind, active, created_at) VALUES (?1, 'group', ?2, 0)",
+                params![id, id != 4],
+            )
+            .unwrap();
+        }
+        // 1 pinned by the relay, 2 pinned here (not sent yet), 3 unpinned here, 4 left.
+        replace(&txn, &[pinned(1, 10), pinned(3, 30), pinned(4, 40)]).unwrap();
+        set_here(&txn, &pinned(2, 20)).unwrap();
+        set_here(&txn, &ChatPrefs::none(ConversationId(3))).unwrap();
+        assert_eq!(pinned_elsewhere(&txn, ConversationId(9)).unwrap(), 2);
+        assert_eq!(pinned_elsewhere(&txn, ConversationId(2)).unwrap(), 1);
     }
 }
