@@ -28,9 +28,9 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                     // The shell's copy first: the UI rereads it when told (`app_state`).
                     if let Event::ChatPrefs { all } = &event {
                         let state = app.state::<AppState>();
-                        let mirrored = state.update_settings(|s| {
-                            s.mirror_chat_prefs(&account, all);
-                        });
+                        // Saved only when it differs (a change made here is already in it).
+                        let mirrored =
+                            state.update_settings_if(|s| s.mirror_chat_prefs(&account, all));
                         if let Err(e) = mirrored {
                             tracing::warn!(error = %e.message, "could not keep the chats' mutes and pins");
                         }

@@ -106,8 +106,24 @@ impl AppState {
     pub fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Result<Settings, CmdError> {
         let mut s = self.settings.lock().unwrap();
         f(&mut s);
-        s.save(&self.settings_path)
-            .map_err(|e| CmdError::new("settings", format!("cannot save settings: {e}")))?;
+        self.save(&s)?;
         Ok(s.clone())
+    }
+
+    /// Change the settings, saving them only if `f` says it changed something.
+    pub fn update_settings_if(
+        &self,
+        f: impl FnOnce(&mut Settings) -> bool,
+    ) -> Result<(), CmdError> {
+        let mut s = self.settings.lock().unwrap();
+        if f(&mut s) {
+            self.save(&s)?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, s: &Settings) -> Result<(), CmdError> {
+        s.save(&self.settings_path)
+            .map_err(|e| CmdError::new("settings", format!("cannot save settings: {e}")))
     }
 }
