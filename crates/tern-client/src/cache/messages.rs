@@ -245,12 +245,7 @@ pub fn text_at(
     conv: ConversationId,
     seq: Seq,
 ) -> Result<Option<MessageRecord>> {
-    Ok(txn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages m WHERE m.conversation_id = ?1 AND m.seq = ?2 AND m.kind = 'text'"
-        ))?
-        .query_row(params![conv, seq], row_to_record)
-        .optional()?)
+    text_where(txn, conv, seq, "")
 }
 
 /// The cached text message at `seq` if it shows here (not deleted for me).
@@ -259,10 +254,19 @@ pub fn shown_text_at(
     conv: ConversationId,
     seq: Seq,
 ) -> Result<Option<MessageRecord>> {
+    text_where(txn, conv, seq, " AND m.hidden = 0")
+}
+
+fn text_where(
+    txn: &Transaction<'_>,
+    conv: ConversationId,
+    seq: Seq,
+    and: &str,
+) -> Result<Option<MessageRecord>> {
     Ok(txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m
-             WHERE m.conversation_id = ?1 AND m.seq = ?2 AND m.kind = 'text' AND m.hidden = 0"
+             WHERE m.conversation_id = ?1 AND m.seq = ?2 AND m.kind = 'text'{and}"
         ))?
         .query_row(params![conv, seq], row_to_record)
         .optional()?)
