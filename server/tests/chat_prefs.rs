@@ -1,6 +1,8 @@
-//! Muting, pinning and marking a conversation unread: kept by the relay for the user alone, the same on every
-//! device of theirs (pushed to the ones online, in the sync of the others), never shown to
-//! anyone else, and refused for a conversation the user is not in or past the pin limit.
+//! Muting, pinning, marking unread and archiving a conversation: kept by the relay for the
+//! user alone, the same on every device of theirs (pushed to the ones online, in the sync of
+//! the others), never shown to anyone else, changed field by field (two devices changing
+//! different fields at once both keep theirs), and refused for a conversation the user is
+//! not in or past the pin limit.
 
 mod common;
 
@@ -19,9 +21,15 @@ fn prefs_of(f: &ServerFrame) -> Option<ChatPrefs> {
     }
 }
 
-async fn set(c: &mut Client, prefs: serde_json::Value) -> ServerFrame {
-    c.request(json!({"type": "set_chat_prefs", "prefs": prefs}))
+async fn set(c: &mut Client, conv: i64, change: serde_json::Value) -> ServerFrame {
+    c.request(json!({"type": "set_chat_prefs", "conversation_id": conv, "change": change}))
         .await
+}
+
+/// Every field back to nothing.
+fn cleared() -> serde_json::Value {
+    json!({"mute": {"muted": false}, "pin": {"at": null}, "marked_unread": false,
+           "archived": false})
 }
 
 #[tokio::test]
@@ -35,8 +43,9 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
 
     let reply = set(
         &mut laptop,
-        json!({"conversation_id": conv, "muted": true, "muted_until": 4_000_000_000_000i64,
-               "pinned_at": 1_700_000_000_000i64, "marked_unread": true, "archived": true}),
+        conv,
+        json!({"mute": {"muted": true, "until": 4_000_000_000_000i64},
+               "pin": {"at": 1_700_000_000_000i64}, "marked_unread": true, "archived": true}),
     )
     .await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
@@ -69,31 +78,33 @@ async fn a_mute_or_pin_reaches_every_device_of_the_user_and_nobody_else() {
     assert_eq!(tablet.sync(json!({}), 0).await.chat_prefs, vec![want]);
     assert!(bob.sync(json!({}), 0).await.chat_prefs.is_empty());
 
-    // Archived again, it keeps the time it was archived; unarchived, the time goes.
+    // Archived again (with the other fields left alone), it keeps the time it was archived;
+    // unarchived, the time goes and the rest stays.
     let reply = set(
         &mut laptop,
-        json!({"conversation_id": conv, "archived": true, "archived_at": 5}),
+        conv,
+        json!({"archived": true, "archived_at": 5}),
     )
     .await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     let again = phone.expect(prefs_of).await;
-    assert_eq!(
-        again.archived_at, want.archived_at,
-        "kept, whatever a client says"
-    );
-    assert!(!again.muted && again.pinned_at.is_none());
-    let reply = set(&mut laptop, json!({"conversation_id": conv, "muted": true})).await;
+    assert_eq!(again, want, "the time is kept, whatever a client says");
+    let reply = set(&mut laptop, conv, json!({"archived": false})).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     let unarchived = phone.expect(prefs_of).await;
-    assert!(
-        !unarchived.archived && unarchived.archived_at.is_none(),
-        "{unarchived:?}"
+    assert_eq!(
+        unarchived,
+        ChatPrefs {
+            archived: false,
+            archived_at: None,
+            ..want
+        }
     );
     // (The laptop was told of its own two changes too.)
     laptop.expect(prefs_of).await;
     laptop.expect(prefs_of).await;
-    // Unmuted and unpinned, the conversation is no longer listed.
-    let reply = set(&mut phone, json!({"conversation_id": conv})).await;
+    // With nothing set, the conversation is no longer listed.
+    let reply = set(&mut phone, conv, cleared()).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     assert_eq!(
         laptop.expect(prefs_of).await,
@@ -111,13 +122,15 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
     let theirs = bob.start_direct("carol").await;
     alice
         .expect_error(
-            json!({"type": "set_chat_prefs", "prefs": {"conversation_id": theirs, "muted": true}}),
+            json!({"type": "set_chat_prefs", "conversation_id": theirs,
+                   "change": {"mute": {"muted": true}}}),
             "not_member",
         )
         .await;
     alice
         .expect_error(
-            json!({"type": "set_chat_prefs", "prefs": {"conversation_id": theirs, "muted": "yes"}}),
+            json!({"type": "set_chat_prefs", "conversation_id": theirs,
+                   "change": {"mute": {"muted": "yes"}}}),
             "bad_request",
         )
         .await;
@@ -127,23 +140,20 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
         groups.push(alice.create_group(&format!("g{i}"), &["bob"]).await);
     }
     for (i, g) in groups.iter().take(MAX_PINNED).enumerate() {
-        let reply = set(
-            &mut alice,
-            json!({"conversation_id": g, "pinned_at": 1_000 + i as i64}),
-        )
-        .await;
+        let reply = set(&mut alice, *g, json!({"pin": {"at": 1_000 + i as i64}})).await;
         assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     }
     let last = groups[MAX_PINNED];
     alice
         .expect_error(
-            json!({"type": "set_chat_prefs", "prefs": {"conversation_id": last, "pinned_at": 2_000}}),
+            json!({"type": "set_chat_prefs", "conversation_id": last,
+                   "change": {"pin": {"at": 2_000}}}),
             "bad_request",
         )
         .await;
     // Muting it is still fine, and so is pinning it again after leaving a pinned group:
     // a pin in a conversation one left takes no place.
-    let reply = set(&mut alice, json!({"conversation_id": last, "muted": true})).await;
+    let reply = set(&mut alice, last, json!({"mute": {"muted": true}})).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     match alice
         .request(json!({"type": "leave_group", "conversation_id": groups[0]}))
@@ -152,11 +162,7 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
         ServerFrame::Ok { .. } => {}
         other => panic!("leave_group: {other:?}"),
     }
-    let reply = set(
-        &mut alice,
-        json!({"conversation_id": last, "muted": true, "pinned_at": 2_000}),
-    )
-    .await;
+    let reply = set(&mut alice, last, json!({"pin": {"at": 2_000}})).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     let listed = alice.sync(json!({}), 0).await.chat_prefs;
     let pinned = listed.iter().filter(|p| p.pinned_at.is_some()).count();
@@ -166,8 +172,48 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
         .iter()
         .all(|p| p.conversation_id != ConversationId(groups[0])));
     // And she can clear it although she is no longer in the group.
-    let reply = set(&mut alice, json!({"conversation_id": groups[0]})).await;
+    let reply = set(&mut alice, groups[0], cleared()).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+}
+
+#[tokio::test]
+async fn changes_of_different_fields_from_two_devices_at_once_both_hold() {
+    let relay = Relay::start().await;
+    let mut laptop = relay.user("alice").await;
+    let mut phone = relay.device("alice").await;
+    let _bob = relay.user("bob").await;
+    let conv = laptop.start_direct("bob").await;
+    // Each device sends its change before it hears of the other's.
+    let pin = json!({"type": "set_chat_prefs", "id": 900, "conversation_id": conv,
+                     "change": {"pin": {"at": 1_700_000_000_000i64}}});
+    let mute = json!({"type": "set_chat_prefs", "id": 901, "conversation_id": conv,
+                      "change": {"mute": {"muted": true, "until": 4_000_000_000_000i64}}});
+    laptop.send_json(pin).await;
+    phone.send_json(mute).await;
+    for device in [&mut laptop, &mut phone] {
+        device.expect(|f| reply_id(f).filter(|id| *id >= 900)).await;
+    }
+    let both = ChatPrefs {
+        muted: true,
+        muted_until: Some(4_000_000_000_000),
+        pinned_at: Some(1_700_000_000_000),
+        ..ChatPrefs::none(ConversationId(conv))
+    };
+    assert_eq!(laptop.sync(json!({}), 0).await.chat_prefs, vec![both]);
+    // Leaving a field out leaves it alone; an unmute takes its end with it.
+    let reply = set(
+        &mut phone,
+        conv,
+        json!({"mute": {"muted": false, "until": 5}}),
+    )
+    .await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let unmuted = ChatPrefs {
+        muted: false,
+        muted_until: None,
+        ..both
+    };
+    assert_eq!(laptop.sync(json!({}), 0).await.chat_prefs, vec![unmuted]);
 }
 
 #[tokio::test]
@@ -178,7 +224,7 @@ async fn deleting_the_account_forgets_its_mutes_and_pins() {
     let token = relay.login("alice").await;
     let mut alice = Client::connect(&relay.ws_url(), &token).await;
     let conv = alice.start_direct("bob").await;
-    let reply = set(&mut alice, json!({"conversation_id": conv, "muted": true})).await;
+    let reply = set(&mut alice, conv, json!({"mute": {"muted": true}})).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
     let id = alice.user_id;
     let rows = |relay: &Relay| {

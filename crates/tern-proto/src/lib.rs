@@ -29,10 +29,11 @@ pub use http::{
 };
 pub use ids::ClientId;
 pub use model::{
-    is_blob_id, is_sha256_hex, Attachment, ChatPrefs, ConversationId, ConversationInfo,
-    ConversationKind, ConversationSummary, Member, MemberRole, MessageId, MessageKind,
-    MessageRecord, Notice, NoticeAction, NoticeUser, Person, Picture, Presence, PresenceVisibility,
-    Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId, Timestamp, UserId, DELETED_ACCOUNT,
+    is_blob_id, is_sha256_hex, Attachment, ChatPrefs, ChatPrefsChange, ConversationId,
+    ConversationInfo, ConversationKind, ConversationSummary, Member, MemberRole, MessageId,
+    MessageKind, MessageRecord, Mute, Notice, NoticeAction, NoticeUser, Person, Picture, Pin,
+    Presence, PresenceVisibility, Privacy, Reaction, ReceiptState, RequestId, Seq, SessionId,
+    Timestamp, UserId, DELETED_ACCOUNT,
 };
 pub use requests::{
     AcceptRequest, AddMembers, Block, CreateGroup, FindPeople, HistoryRequest, LeaveGroup,

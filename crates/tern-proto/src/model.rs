@@ -497,6 +497,120 @@ impl ChatPrefs {
     }
 }
 
+/// A change to some of a conversation's [`ChatPrefs`], field by field: `None` leaves a field
+/// as it is. This is what a device sends ([`crate::SetChatPrefs`]), so that two devices
+/// changing different fields at once both keep their change: the relay applies each change
+/// to the row as it stands when the change arrives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatPrefsChange {
+    /// Muted or not, and until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute: Option<Mute>,
+    /// Pinned (since when) or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<Pin>,
+    /// Marked unread or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_unread: Option<bool>,
+    /// Archived or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+}
+
+/// The mute part of a [`ChatPrefsChange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mute {
+    /// Whether the conversation raises no notification.
+    pub muted: bool,
+    /// When a mute ends by itself; `null` for a mute until undone (ignored when not muted).
+    #[serde(default)]
+    pub until: Option<Timestamp>,
+}
+
+/// The pin part of a [`ChatPrefsChange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    /// When it was pinned (the order of pins); `null` to unpin.
+    #[serde(default)]
+    pub at: Option<Timestamp>,
+}
+
+impl ChatPrefsChange {
+    /// The fields in which `after` differs from `before`.
+    pub fn between(before: &ChatPrefs, after: &ChatPrefs) -> Self {
+        let mute = (before.muted, before.muted_until) != (after.muted, after.muted_until);
+        ChatPrefsChange {
+            mute: mute.then_some(Mute {
+                muted: after.muted,
+                until: after.muted_until,
+            }),
+            pin: (before.pinned_at != after.pinned_at).then_some(Pin {
+                at: after.pinned_at,
+            }),
+            marked_unread: (before.marked_unread != after.marked_unread)
+                .then_some(after.marked_unread),
+            archived: (before.archived != after.archived).then_some(after.archived),
+        }
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == ChatPrefsChange::default()
+    }
+
+    /// `self`, then `later` on top of it.
+    pub fn then(self, later: ChatPrefsChange) -> Self {
+        ChatPrefsChange {
+            mute: later.mute.or(self.mute),
+            pin: later.pin.or(self.pin),
+            marked_unread: later.marked_unread.or(self.marked_unread),
+            archived: later.archived.or(self.archived),
+        }
+    }
+
+    /// `prefs` with this change on top. A mute's end goes with the mute; a conversation that
+    /// becomes archived or unarchived has no archiving time until the relay stamps one.
+    pub fn on(&self, prefs: &ChatPrefs) -> ChatPrefs {
+        let mut p = *prefs;
+        if let Some(m) = self.mute {
+            p.muted = m.muted;
+            p.muted_until = m.until.filter(|_| m.muted);
+        }
+        if let Some(pin) = self.pin {
+            p.pinned_at = pin.at;
+        }
+        if let Some(marked) = self.marked_unread {
+            p.marked_unread = marked;
+        }
+        if let Some(archived) = self.archived {
+            if archived != prefs.archived {
+                p.archived_at = None;
+            }
+            p.archived = archived;
+        }
+        p
+    }
+
+    /// This change without the fields `prefs` already has: what is still to be said.
+    pub fn beyond(&self, prefs: &ChatPrefs) -> Self {
+        ChatPrefsChange::between(prefs, &self.on(prefs))
+    }
+
+    /// This change without the fields in which it equals `other` (each field that `other`
+    /// would set to the same value).
+    pub fn without(&self, other: &ChatPrefsChange) -> Self {
+        fn unless<T: PartialEq>(mine: Option<T>, theirs: Option<T>) -> Option<T> {
+            mine.filter(|m| theirs.as_ref() != Some(m))
+        }
+        ChatPrefsChange {
+            mute: unless(self.mute, other.mute),
+            pin: unless(self.pin, other.pin),
+            marked_unread: unless(self.marked_unread, other.marked_unread),
+            archived: unless(self.archived, other.archived),
+        }
+    }
+}
+
 /// A conversation's current shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationInfo {

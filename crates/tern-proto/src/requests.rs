@@ -256,16 +256,19 @@ pub struct SetPrivacy {
     pub read_receipts: Option<bool>,
 }
 
-/// Set how one of the caller's conversations behaves on their devices (muted, pinned): the
-/// whole of it, replacing what was set. Answered with [`crate::ServerFrame::Ok`]; every device
-/// of the caller gets [`crate::ServerFrame::ChatPrefs`]. At most [`MAX_PINNED`] conversations
-/// are pinned at once.
+/// Change how one of the caller's conversations behaves on their devices (muted, pinned,
+/// marked unread, archived): the fields the change names, on top of the row as the relay has
+/// it when the change arrives, so changes of different fields from two devices both hold.
+/// Answered with [`crate::ServerFrame::Ok`]; every device of the caller gets the whole row in
+/// [`crate::ServerFrame::ChatPrefs`]. At most [`MAX_PINNED`] conversations are pinned at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetChatPrefs {
     /// Request id.
     pub id: RequestId,
-    /// What to set, and for which conversation.
-    pub prefs: crate::ChatPrefs,
+    /// Which conversation.
+    pub conversation_id: crate::ConversationId,
+    /// What to change.
+    pub change: crate::ChatPrefsChange,
 }
 
 /// Most conversations one user has pinned at once (as Telegram allows).

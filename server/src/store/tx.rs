@@ -389,6 +389,8 @@ pub trait Tx: ReadTx {
         presence: Option<PresenceVisibility>,
         read_receipts: Option<bool>,
     ) -> Result<()>;
+    /// What `user` set for one conversation, in it or not (`None`: nothing).
+    fn chat_prefs_in(&self, user: UserId, conv: ConversationId) -> Result<Option<ChatPrefs>>;
     /// Replace what `user` set for one conversation (muted, pinned, marked unread, archived;
     /// nothing set removes it); what is stored, `archived_at` stamped with `now` when it
     /// becomes archived.

@@ -2,21 +2,19 @@
 //! archived): the relay's word, and this device's change on top of it until the relay has it.
 //!
 //! Each row holds what the relay last said and, in `mine`, what this device changed and the
-//! relay has not yet said back: only the fields the user changed ([`Change`]). What a row
-//! shows is the relay's word with the change on top, and what is sent (the relay takes a
-//! whole row) is the same: so a change made here offline carries, when it goes, whatever
-//! the account's other devices changed meanwhile in the other fields, instead of writing an
-//! old copy of them over it. It is sent by the connection's flush (at once when online, after
-//! the next sync otherwise), like a read marker. The relay sends every change to every device
-//! of the user, the one that made it included, in the order it stored them; so the change
-//! has landed when the relay's word has its fields (its own echo, or a sync that has it), and
-//! `mine` goes. A change the relay refuses goes, and the relay's word shows again. (Two
-//! devices changing different fields of one chat within one round trip can still lose one:
-//! the relay takes whole rows.)
+//! relay has not yet said back: only the fields the user changed ([`ChatPrefsChange`]). What a
+//! row shows is the relay's word with the change on top; what is sent is the change alone,
+//! which the relay applies to its row as it stands then, so a change made here (offline or
+//! at the same moment as another device's) never writes an old copy of the other fields
+//! over what the account's other devices changed. It is sent by the connection's flush (at
+//! once when online, after the next sync otherwise), like a read marker. The relay sends
+//! every change to every device of the user, the one that made it included, in the order it
+//! stored them; a field of the change has landed when the relay's word has it (its own echo,
+//! or a sync that has it), and leaves `mine`. The fields of a change the relay refuses go,
+//! and the relay's word shows again there.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use serde::{Deserialize, Serialize};
-use tern_proto::{ChatPrefs, ConversationId, Timestamp};
+use tern_proto::{ChatPrefs, ChatPrefsChange, ConversationId, Timestamp};
 
 use crate::error::Result;
 
@@ -33,86 +31,8 @@ fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     })
 }
 
-/// What this device changed in one conversation, field by field (`None`: left as the relay
-/// says), as kept in `mine`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Change {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mute: Option<Mute>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pin: Option<Pin>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    marked_unread: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    archived: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Mute {
-    muted: bool,
-    until: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Pin {
-    at: Option<Timestamp>,
-}
-
-impl Change {
-    /// The fields in which `after` differs from `before`.
-    fn between(before: &ChatPrefs, after: &ChatPrefs) -> Change {
-        let mute = (before.muted, before.muted_until) != (after.muted, after.muted_until);
-        Change {
-            mute: mute.then_some(Mute {
-                muted: after.muted,
-                until: after.muted_until,
-            }),
-            pin: (before.pinned_at != after.pinned_at).then_some(Pin {
-                at: after.pinned_at,
-            }),
-            marked_unread: (before.marked_unread != after.marked_unread)
-                .then_some(after.marked_unread),
-            archived: (before.archived != after.archived).then_some(after.archived),
-        }
-    }
-
-    /// `self`, then `later` on top of it.
-    fn then(self, later: Change) -> Change {
-        Change {
-            mute: later.mute.or(self.mute),
-            pin: later.pin.or(self.pin),
-            marked_unread: later.marked_unread.or(self.marked_unread),
-            archived: later.archived.or(self.archived),
-        }
-    }
-
-    /// The relay's word `relay` with this change on top.
-    fn on(&self, relay: &ChatPrefs) -> ChatPrefs {
-        let mut p = *relay;
-        if let Some(m) = self.mute {
-            p.muted = m.muted;
-            p.muted_until = m.until;
-        }
-        if let Some(pin) = self.pin {
-            p.pinned_at = pin.at;
-        }
-        if let Some(marked) = self.marked_unread {
-            p.marked_unread = marked;
-        }
-        if let Some(archived) = self.archived {
-            if archived != relay.archived {
-                p.archived_at = None;
-            }
-            p.archived = archived;
-        }
-        p
-    }
-
-    /// Whether the relay's word `relay` already has every field of this change.
-    fn landed_in(&self, relay: &ChatPrefs) -> bool {
-        self.on(relay).same_choice(relay)
-    }
-}
+/// What this device changed in one conversation, field by field, as kept in `mine`.
+type Change = ChatPrefsChange;
 
 fn encode(c: &Change) -> String {
     serde_json::to_string(c).expect("a change serializes")
@@ -148,15 +68,18 @@ fn layers(
         .optional()?)
 }
 
-/// Keep `change` as this device's change on `conv` (none, or one the relay's word already
-/// has: nothing is kept).
+/// Keep `change` as this device's change on `conv`, less the fields the relay's word
+/// already has (they landed; nothing left: nothing is kept).
 fn put_mine(
     txn: &Transaction<'_>,
     conv: ConversationId,
     relay: &ChatPrefs,
     change: Option<Change>,
 ) -> Result<()> {
-    let mine = change.filter(|c| !c.landed_in(relay)).map(|c| encode(&c));
+    let mine = change
+        .map(|c| c.beyond(relay))
+        .filter(|c| !c.is_empty())
+        .map(|c| encode(&c));
     txn.prepare_cached(
         "INSERT INTO chat_prefs (conversation_id, mine) VALUES (?1, ?2)
          ON CONFLICT (conversation_id) DO UPDATE SET mine = excluded.mine",
@@ -281,15 +204,15 @@ pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
     sweep(txn)
 }
 
-/// Changes of this device's the relay does not have yet, each as the whole row the relay
-/// takes: its latest word with the change on top.
-pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<ChatPrefs>> {
+/// Changes of this device's the relay does not have yet, each as the fields still to set.
+pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<(ConversationId, ChatPrefsChange)>> {
     Ok(txn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM chat_prefs WHERE mine IS NOT NULL ORDER BY conversation_id"
-        ))?
-        .query_map([], shown)?
-        .collect::<rusqlite::Result<_>>()?)
+        .prepare_cached("SELECT conversation_id, mine FROM chat_prefs WHERE mine IS NOT NULL ORDER BY conversation_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<(ConversationId, String)>>>()?
+        .into_iter()
+        .filter_map(|(conv, mine)| Some((conv, decode(&mine)?)))
+        .collect())
 }
 
 /// A message from someone else arrived in each of `spoken` (its conversation, and when the
@@ -336,13 +259,12 @@ pub fn bring_back_noted(txn: &Transaction<'_>) -> Result<bool> {
     bring_back(txn, &spoken)
 }
 
-/// The relay refused `p` for good: unless this device changed the conversation again since
-/// (it would now send something else), the change goes and the relay's word shows again.
-pub fn refused(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
-    if let Some((relay, Some(change))) = layers(txn, p.conversation_id)? {
-        if change.on(&relay).same_choice(p) {
-            put_mine(txn, p.conversation_id, &relay, None)?;
-        }
+/// The relay refused `sent` for good: the fields of this device's change that are still
+/// what was sent go, and the relay's word shows again there (a field changed again since
+/// stays, to be sent).
+pub fn refused(txn: &Transaction<'_>, conv: ConversationId, sent: &ChatPrefsChange) -> Result<()> {
+    if let Some((relay, Some(change))) = layers(txn, conv)? {
+        put_mine(txn, conv, &relay, Some(change.without(sent)))?;
     }
     sweep(txn)
 }
@@ -361,6 +283,20 @@ mod tests {
         ChatPrefs {
             muted: true,
             ..ChatPrefs::none(ConversationId(conv))
+        }
+    }
+
+    fn pin(at: Option<i64>) -> ChatPrefsChange {
+        ChatPrefsChange {
+            pin: Some(tern_proto::Pin { at }),
+            ..ChatPrefsChange::default()
+        }
+    }
+
+    fn mute(muted: bool) -> ChatPrefsChange {
+        ChatPrefsChange {
+            mute: Some(tern_proto::Mute { muted, until: None }),
+            ..ChatPrefsChange::default()
         }
     }
 
@@ -387,13 +323,19 @@ mod tests {
         assert_eq!(all(&txn).unwrap(), vec![pinned(3, 10)]);
         assert_eq!(
             to_send(&txn).unwrap(),
-            vec![ChatPrefs::none(ConversationId(2)), pinned(3, 10)]
+            vec![
+                (ConversationId(2), mute(false)),
+                (ConversationId(3), pin(Some(10)))
+            ]
         );
         // Conversation 3 changed again here: its first change's echo does not settle it.
         set_here(&txn, &pinned(3, 20)).unwrap();
         assert!(!apply(&txn, &pinned(3, 10)).unwrap());
         assert!(!apply(&txn, &ChatPrefs::none(ConversationId(2))).unwrap());
-        assert_eq!(to_send(&txn).unwrap(), vec![pinned(3, 20)]);
+        assert_eq!(
+            to_send(&txn).unwrap(),
+            vec![(ConversationId(3), pin(Some(20)))]
+        );
         // Its echo does; the relay's later word (another device's) then shows.
         assert!(!apply(&txn, &pinned(3, 20)).unwrap());
         assert!(to_send(&txn).unwrap().is_empty());
@@ -407,7 +349,12 @@ mod tests {
         set_here(&txn, &marked).unwrap();
         assert_eq!(all(&txn).unwrap(), vec![marked]);
         // Refused for good: the relay's word (muted) shows again, nothing is lost.
-        refused(&txn, &marked).unwrap();
+        let mark = ChatPrefsChange {
+            marked_unread: Some(true),
+            ..ChatPrefsChange::default()
+        };
+        assert_eq!(to_send(&txn).unwrap(), vec![(ConversationId(3), mark)]);
+        refused(&txn, ConversationId(3), &mark).unwrap();
         assert!(to_send(&txn).unwrap().is_empty());
         assert_eq!(all(&txn).unwrap(), vec![muted(3)]);
         // A sync that has this device's change settles it too.
@@ -460,10 +407,12 @@ mod tests {
             .collect();
         // 2 has nothing set any more, so it is not listed.
         assert_eq!(shown, vec![(1, true), (3, true), (4, false)]);
-        // Brought back here, sent as this device's change: only `archived` differs.
-        let sent = to_send(&txn).unwrap();
-        assert_eq!(sent.len(), 2);
-        assert!(sent[1].muted && sent[1].muted_until == Some(500) && !sent[1].archived);
+        // Brought back here, sent as this device's change: only `archived`.
+        let back = ChatPrefsChange {
+            archived: Some(false),
+            ..ChatPrefsChange::default()
+        };
+        assert_eq!(to_send(&txn).unwrap(), vec![(c(2), back), (c(4), back)]);
         assert!(
             !bring_back(&txn, &spoken).unwrap(),
             "nothing more to bring back"
@@ -479,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_made_offline_goes_on_top_of_what_other_devices_changed_meanwhile() {
+    fn a_change_made_offline_shows_on_top_of_what_other_devices_changed_and_sends_only_itself() {
         let mut conn = db();
         let txn = conn.transaction().unwrap();
         let c = ConversationId(7);
@@ -492,7 +441,11 @@ mod tests {
             ..ChatPrefs::none(c)
         };
         assert_eq!(all(&txn).unwrap(), vec![both]);
-        assert_eq!(to_send(&txn).unwrap(), vec![both], "the mute goes along");
+        assert_eq!(
+            to_send(&txn).unwrap(),
+            vec![(c, pin(Some(10)))],
+            "only the pin: the relay's mute stays as the relay has it"
+        );
         // Its echo has both: landed.
         assert!(!apply(&txn, &both).unwrap());
         assert!(to_send(&txn).unwrap().is_empty());
@@ -500,6 +453,35 @@ mod tests {
         set_here(&txn, &pinned(7, 20)).unwrap();
         set_here(&txn, &both).unwrap();
         assert!(to_send(&txn).unwrap().is_empty());
+    }
+
+    #[test]
+    fn each_field_settles_on_its_own_and_a_refusal_takes_back_only_what_it_refused() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(8);
+        // Here: muted, then pinned.
+        set_here(&txn, &muted(8)).unwrap();
+        let both = ChatPrefs {
+            pinned_at: Some(10),
+            ..muted(8)
+        };
+        set_here(&txn, &both).unwrap();
+        assert_eq!(
+            to_send(&txn).unwrap(),
+            vec![(c, mute(true).then(pin(Some(10))))]
+        );
+        // The mute's echo settles the mute alone; another device then unmutes, and this
+        // device's change (the pin) does not mute it again.
+        assert!(!apply(&txn, &muted(8)).unwrap());
+        assert_eq!(to_send(&txn).unwrap(), vec![(c, pin(Some(10)))]);
+        assert!(apply(&txn, &ChatPrefs::none(c)).unwrap());
+        assert_eq!(all(&txn).unwrap(), vec![pinned(8, 10)]);
+        // Muted again here, then the pin refused (the limit): the mute is still to go.
+        set_here(&txn, &both).unwrap();
+        refused(&txn, c, &pin(Some(10))).unwrap();
+        assert_eq!(all(&txn).unwrap(), vec![muted(8)]);
+        assert_eq!(to_send(&txn).unwrap(), vec![(c, mute(true))]);
     }
 
     #[test]

@@ -147,7 +147,7 @@ impl Session<'_> {
             tracing::debug!(%code, "read marker refused");
             return Ok(());
         }
-        if let Some(p) = self.pending.take_prefs(id) {
+        if let Some((conv, change)) = self.pending.take_prefs(id) {
             if code.is_transient() {
                 // Still this device's change: the flush after the pause sends it again.
                 self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
@@ -159,7 +159,7 @@ impl Session<'_> {
                 .shared
                 .cache
                 .call(move |txn| {
-                    prefs::refused(txn, &p)?;
+                    prefs::refused(txn, conv, &change)?;
                     prefs::all(txn)
                 })
                 .await?;

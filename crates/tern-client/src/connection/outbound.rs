@@ -99,13 +99,20 @@ impl Session<'_> {
         for (conversation_id, seq) in reads {
             self.feed_read(ws, conversation_id, seq).await?;
         }
-        for p in prefs {
-            if self.pending.is_setting(&p) {
+        for (conversation_id, change) in prefs {
+            if self.pending.is_setting(conversation_id, &change) {
                 continue;
             }
-            let id = self.pending.insert(Pending::Prefs { prefs: p });
-            self.feed(ws, ClientFrame::SetChatPrefs(SetChatPrefs { id, prefs: p }))
-                .await?;
+            let id = self.pending.insert(Pending::Prefs {
+                conversation_id,
+                change,
+            });
+            let frame = SetChatPrefs {
+                id,
+                conversation_id,
+                change,
+            };
+            self.feed(ws, ClientFrame::SetChatPrefs(frame)).await?;
         }
         ws.flush().await.map_err(SessionError::Write)
     }

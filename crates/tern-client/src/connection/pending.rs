@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use tern_proto::{ChatPrefs, ConversationId, RequestId, Seq, ServerFrame};
+use tern_proto::{ChatPrefsChange, ConversationId, RequestId, Seq, ServerFrame};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -44,10 +44,13 @@ pub(crate) enum Pending {
     },
     /// The sync started when the connection came up; answered by `sync_done`.
     Sync,
-    /// A change of how one conversation behaves (muted, pinned), made on this device.
+    /// A change of how one conversation behaves (muted, pinned, marked, archived), made on
+    /// this device.
     Prefs {
+        /// Its conversation.
+        conversation_id: ConversationId,
         /// What was sent.
-        prefs: ChatPrefs,
+        change: ChatPrefsChange,
     },
 }
 
@@ -107,23 +110,30 @@ impl PendingTable {
     /// Whether `prefs` is the last change sent for its conversation and still unanswered
     /// (then sending it again would say nothing new; an earlier identical one followed by
     /// another would not count).
-    pub(crate) fn is_setting(&self, prefs: &ChatPrefs) -> bool {
+    pub(crate) fn is_setting(&self, conv: ConversationId, change: &ChatPrefsChange) -> bool {
         self.entries
             .iter()
             .filter_map(|(id, p)| match p {
-                Pending::Prefs { prefs: q } if q.conversation_id == prefs.conversation_id => {
-                    Some((*id, q))
-                }
+                Pending::Prefs {
+                    conversation_id,
+                    change: c,
+                } if *conversation_id == conv => Some((*id, c)),
                 _ => None,
             })
             .max_by_key(|(id, _)| *id)
-            .is_some_and(|(_, q)| q == prefs)
+            .is_some_and(|(_, c)| c == change)
     }
 
-    /// Settle the change of chat preferences `id`, returning what it set.
-    pub(crate) fn take_prefs(&mut self, id: RequestId) -> Option<ChatPrefs> {
+    /// Settle the change of chat preferences `id`, returning its conversation and change.
+    pub(crate) fn take_prefs(
+        &mut self,
+        id: RequestId,
+    ) -> Option<(ConversationId, ChatPrefsChange)> {
         match self.take_if(id, |p| matches!(p, Pending::Prefs { .. }))? {
-            Pending::Prefs { prefs } => Some(prefs),
+            Pending::Prefs {
+                conversation_id,
+                change,
+            } => Some((conversation_id, change)),
             _ => None,
         }
     }
@@ -311,21 +321,23 @@ mod tests {
     fn a_change_already_sent_is_skipped_only_while_it_is_the_last_for_its_chat() {
         let mut table = PendingTable::new();
         let conv = ConversationId(4);
-        let (a, b) = (
-            ChatPrefs {
-                muted: true,
-                ..ChatPrefs::none(conv)
-            },
-            ChatPrefs::none(conv),
-        );
-        assert!(!table.is_setting(&a));
-        let first = table.insert(Pending::Prefs { prefs: a });
-        assert!(table.is_setting(&a));
+        let mute = |muted| ChatPrefsChange {
+            mute: Some(tern_proto::Mute { muted, until: None }),
+            ..ChatPrefsChange::default()
+        };
+        let (a, b) = (mute(true), mute(false));
+        let prefs = |change| Pending::Prefs {
+            conversation_id: conv,
+            change,
+        };
+        assert!(!table.is_setting(conv, &a));
+        let first = table.insert(prefs(a));
+        assert!(table.is_setting(conv, &a));
         // Mute, unmute, mute again: the second mute must go, or the unmute would be last.
-        table.insert(Pending::Prefs { prefs: b });
-        assert!(!table.is_setting(&a));
-        assert!(table.is_setting(&b));
-        assert_eq!(table.take_prefs(first), Some(a));
-        assert!(!table.is_setting(&ChatPrefs::none(ConversationId(5))));
+        table.insert(prefs(b));
+        assert!(!table.is_setting(conv, &a));
+        assert!(table.is_setting(conv, &b));
+        assert_eq!(table.take_prefs(first), Some((conv, a)));
+        assert!(!table.is_setting(ConversationId(5), &b));
     }
 }

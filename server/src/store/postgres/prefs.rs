@@ -16,7 +16,28 @@ pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
         &[&user],
     )?
     .iter()
-    .map(|r| ChatPrefs {
+    .map(row)
+    .collect())
+}
+
+/// What `user` set for `conv`, whether or not they are still in it.
+pub fn chat_prefs_in(
+    c: &mut impl Sql,
+    user: UserId,
+    conv: ConversationId,
+) -> Result<Option<ChatPrefs>> {
+    Ok(c.query(
+        "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread, archived,
+                archived_at
+         FROM chat_prefs WHERE user_id = $1 AND conversation_id = $2",
+        &[&user, &conv],
+    )?
+    .first()
+    .map(row))
+}
+
+fn row(r: &postgres::Row) -> ChatPrefs {
+    ChatPrefs {
         conversation_id: r.get(0),
         muted: r.get(1),
         muted_until: r.get(2),
@@ -24,8 +45,7 @@ pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
         marked_unread: r.get(4),
         archived: r.get(5),
         archived_at: r.get(6),
-    })
-    .collect())
+    }
 }
 
 /// Replace what `user` set for one conversation (nothing set: the row goes); what is stored.

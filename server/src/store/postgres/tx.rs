@@ -418,6 +418,9 @@ impl Tx for PgTx<'_> {
     ) -> Result<()> {
         privacy::set_privacy(&mut self.c(), user, presence, read_receipts)
     }
+    fn chat_prefs_in(&self, user: UserId, conv: ConversationId) -> Result<Option<ChatPrefs>> {
+        prefs::chat_prefs_in(&mut self.c(), user, conv)
+    }
     fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs> {
         prefs::set_chat_prefs(&mut self.c(), user, p, now)
     }

@@ -2,7 +2,7 @@
 //! pinned, marked unread, archived). A row exists only while something is set; the relay never interprets it beyond
 //! the pin limit.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use tern_proto::{ChatPrefs, ConversationId, Timestamp, UserId};
 
 use crate::error::Result;
@@ -16,18 +16,35 @@ pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
              JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
              WHERE p.user_id = ?1 AND m.active = 1 ORDER BY p.conversation_id",
     )?
-    .query_map([user], |r| {
-        Ok(ChatPrefs {
-            conversation_id: r.get(0)?,
-            muted: r.get(1)?,
-            muted_until: r.get(2)?,
-            pinned_at: r.get(3)?,
-            marked_unread: r.get(4)?,
-            archived: r.get(5)?,
-            archived_at: r.get(6)?,
-        })
-    })?
+    .query_map([user], row)?
     .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// What `user` set for `conv`, whether or not they are still in it.
+pub fn chat_prefs_in(
+    c: &Connection,
+    user: UserId,
+    conv: ConversationId,
+) -> Result<Option<ChatPrefs>> {
+    Ok(c.prepare_cached(
+        "SELECT conversation_id, muted, muted_until, pinned_at, marked_unread, archived,
+                archived_at
+         FROM chat_prefs WHERE user_id = ?1 AND conversation_id = ?2",
+    )?
+    .query_row(params![user, conv], row)
+    .optional()?)
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
+    Ok(ChatPrefs {
+        conversation_id: r.get(0)?,
+        muted: r.get(1)?,
+        muted_until: r.get(2)?,
+        pinned_at: r.get(3)?,
+        marked_unread: r.get(4)?,
+        archived: r.get(5)?,
+        archived_at: r.get(6)?,
+    })
 }
 
 /// Replace what `user` set for one conversation (nothing set: the row goes); what is stored.

@@ -431,6 +431,9 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<()> {
         privacy::set_privacy(self.w()?, user, presence, read_receipts)
     }
+    fn chat_prefs_in(&self, user: UserId, conv: ConversationId) -> Result<Option<ChatPrefs>> {
+        prefs::chat_prefs_in(self.w()?, user, conv)
+    }
     fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs> {
         prefs::set_chat_prefs(self.w()?, user, p, now)
     }
