@@ -21,6 +21,9 @@ pub struct Snapshot {
     relay: String,
     username: Option<String>,
     user_id: Option<tern_proto::UserId>,
+    /// The account's key (its user id at its relay): what the UI keeps for it on this device
+    /// is kept under it, so the same id on two relays is two accounts.
+    account: Option<String>,
     signed_in: bool,
     connection: Option<ConnectionState>,
     /// Signed in over clear-text `http://` to another machine: the UI warns persistently.
@@ -159,6 +162,7 @@ pub fn app_state(state: State<'_, AppState>) -> Snapshot {
             .map(|c| c.username().to_owned())
             .or(s.username),
         user_id: client.as_ref().map(|c| c.user_id()),
+        account: account.clone(),
         signed_in: client.is_some(),
         unencrypted: client
             .as_ref()
@@ -495,7 +499,9 @@ pub fn retry_now(state: State<'_, AppState>) -> Res<()> {
 /// Turn do-not-disturb on or off.
 #[tauri::command]
 pub fn set_do_not_disturb(state: State<'_, AppState>, on: bool) -> Res<()> {
-    state.update_settings(|s| s.do_not_disturb = on).map(|_| ())
+    state.update_settings(|s| s.do_not_disturb = on)?;
+    crate::tray::show_do_not_disturb(on);
+    Ok(())
 }
 
 /// Keep mentions silent in muted conversations too (by default a mention still notifies).

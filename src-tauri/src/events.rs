@@ -92,6 +92,6 @@ async fn maybe_notify(
         message.conversation_id,
         message.seq,
         &title,
-        &message.body,
+        &notify::message_text(message),
     );
 }

@@ -20,9 +20,10 @@ type Res<T> = Result<T, CmdError>;
 /// Largest image the in-app viewer reads whole (bytes).
 const MAX_VIEW_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Ask the user for files to send; the chosen paths (none when cancelled).
+/// Ask the user for files to send (`pictures`: a picture, offering only the kinds a profile
+/// or group photo can be made from); the chosen paths (none when cancelled).
 #[tauri::command]
-pub async fn pick_files(app: AppHandle) -> Res<Vec<String>> {
+pub async fn pick_files(app: AppHandle, pictures: Option<bool>) -> Res<Vec<String>> {
     if let Ok(list) = std::env::var("TERN_TEST_PICK") {
         return Ok(list
             .split(':')
@@ -31,7 +32,11 @@ pub async fn pick_files(app: AppHandle) -> Res<Vec<String>> {
             .collect());
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog().file().pick_files(move |files| {
+    let mut dialog = app.dialog().file();
+    if pictures == Some(true) {
+        dialog = dialog.add_filter("Pictures", &["jpg", "jpeg", "png", "gif", "webp"]);
+    }
+    dialog.pick_files(move |files| {
         let _ = tx.send(files.unwrap_or_default());
     });
     let files = rx.await.unwrap_or_default();

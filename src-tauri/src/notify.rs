@@ -439,6 +439,23 @@ pub fn escape_markup(text: &str) -> String {
     out
 }
 
+/// What a notification says of `m`: its text, or for a photo or file without a caption what
+/// the conversation list says ("🖼 Photo", "📎 report.pdf"), the caption after the icon if
+/// it has one.
+pub fn message_text(m: &ChatMessage) -> String {
+    let body = m.body.trim();
+    let Some(a) = &m.attachment else {
+        return m.body.clone();
+    };
+    let image = a.content_type.to_ascii_lowercase().starts_with("image/");
+    let icon = if image { "🖼" } else { "📎" };
+    match (body.is_empty(), image) {
+        (false, _) => format!("{icon} {body}"),
+        (true, true) => format!("{icon} Photo"),
+        (true, false) => format!("{icon} {}", a.name),
+    }
+}
+
 fn preview(body: &str) -> String {
     let mut s: String = body.chars().take(140).collect();
     if s.len() < body.len() {
@@ -594,6 +611,26 @@ mod tests {
     #[test]
     fn long_bodies_are_shortened() {
         assert_eq!(preview("short"), "short");
+        let file = |name: &str, content_type: &str| tern_proto::Attachment {
+            blob_id: "b".repeat(32),
+            name: name.into(),
+            content_type: content_type.into(),
+            size: 1,
+            sha256: "0".repeat(64),
+            width: None,
+            height: None,
+            thumbnail: None,
+        };
+        let mut m = msg(1, false);
+        m.body = String::new();
+        m.attachment = Some(file("IMG_1.jpg", "image/jpeg"));
+        assert_eq!(message_text(&m), "🖼 Photo");
+        m.attachment = Some(file("report.pdf", "application/pdf"));
+        assert_eq!(message_text(&m), "📎 report.pdf");
+        m.body = " see page 3 ".into();
+        assert_eq!(message_text(&m), "📎 see page 3");
+        m.attachment = None;
+        assert_eq!(message_text(&m), " see page 3 ");
         assert_eq!(preview(&"x".repeat(500)).chars().count(), 141);
     }
 }

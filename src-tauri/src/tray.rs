@@ -47,6 +47,8 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
     let dnd = CheckMenuItem::with_id(app, "dnd", "Do not disturb", true, dnd_on, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Tern", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&show, &dnd, &quit])?;
+    // Do not disturb is also switched in the window: the menu's check mark follows it there.
+    *DND.lock().unwrap() = Some(dnd.clone());
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(ICON)?)
         .tooltip("Tern")
@@ -140,6 +142,18 @@ pub fn host_present() -> bool {
     #[cfg(not(target_os = "linux"))]
     {
         true
+    }
+}
+
+/// The menu's "Do not disturb" item, once the tray is built.
+static DND: Mutex<Option<CheckMenuItem<tauri::Wry>>> = Mutex::new(None);
+
+/// Show do-not-disturb as `on` in the tray's menu (it was switched in the window).
+pub fn show_do_not_disturb(on: bool) {
+    if let Some(item) = DND.lock().unwrap().as_ref() {
+        if let Err(e) = item.set_checked(on) {
+            tracing::warn!(error = %e, "the tray's do-not-disturb mark was not updated");
+        }
     }
 }
 

@@ -177,10 +177,13 @@ async fn a_user_signs_in_chats_sees_ticks_typing_offline_banner_and_notification
     let banner = app
         .js("return document.getElementById('banner-text').textContent")
         .await;
-    assert!(
-        banner.as_str().unwrap().contains("reconnecting in"),
-        "{banner}"
-    );
+    assert!(banner.as_str().unwrap().starts_with("Offline."), "{banner}");
+    // The countdown ticks beside the announced text, not inside a live region.
+    app.wait_until(
+        "document.getElementById('banner-countdown').textContent.startsWith('Reconnecting in') && !document.getElementById('banner-countdown').closest('[aria-live]')",
+        "a countdown out of the live region",
+    )
+    .await;
     app.type_into("#composer", "written while offline\u{E007}")
         .await;
     app.wait_until("document.querySelector('#messages .msg.mine:last-of-type .ticks')?.dataset.status === 'queued'", "queued tick").await;

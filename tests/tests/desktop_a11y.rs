@@ -42,7 +42,7 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
     let structure = app
         .js(
             "const a = (id, attr) => document.getElementById(id)?.getAttribute(attr);
-             return [a('messages', 'role'), a('messages', 'aria-label'), a('banner', 'role'),
+             return [a('messages', 'role'), a('messages', 'aria-label'), a('banner-text', 'role'),
                      a('typing', 'aria-live'), a('toasts', 'aria-live') || a('toasts', 'role'),
                      a('conversations', 'aria-label')]",
         )

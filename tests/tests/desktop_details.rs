@@ -728,6 +728,12 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "two chats chosen",
     )
     .await;
+    // The chosen chat's button keeps the keyboard's focus although the list is drawn anew.
+    app.wait_until(
+        "document.activeElement?.matches('#forward-chats button') && document.activeElement.getAttribute('aria-pressed') === 'true'",
+        "the choice keeps the focus",
+    )
+    .await;
     app.click("#forward-send").await;
     app.wait_until(
         "!document.getElementById('forward-dialog').open",
@@ -776,18 +782,21 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     .await;
     app.type_into("#composer", "a draft nobody should find")
         .await;
+    // (Found below by its text: another account's drafts may be kept here too.)
     app.wait_until(
         "Object.keys(localStorage).some(k => k.startsWith('tern.draft.'))",
         "the draft is kept",
     )
     .await;
-    // The account's id, from its draft's key (`tern.draft.<user>.<conversation>`).
+    // The account's key, from its draft's (`tern.draft.<account>/<conversation>`, the account
+    // being its user id at its relay, encoded).
     let me = app
-        .js("return Object.keys(localStorage).find(k => k.startsWith('tern.draft.')).split('.')[2]")
+        .js("return Object.keys(localStorage).find(k => k.startsWith('tern.draft.') && localStorage.getItem(k) === 'a draft nobody should find').slice(11).split('/')[0]")
         .await;
     let me = me.as_str().unwrap().to_owned();
+    assert!(me.contains("%40http"), "keyed by user and relay: {me}");
     // Its drafts and last open chat; other accounts signed in on this device keep theirs.
-    let kept = format!("Object.keys(localStorage).filter(k => k.startsWith('tern.draft.{me}.') || k === 'tern.open.{me}').length");
+    let kept = format!("Object.keys(localStorage).filter(k => k.startsWith('tern.draft.{me}/') || k === 'tern.open.{me}').length");
     app.wait_until(
         &format!("{kept} >= 2"),
         "a draft and the open chat are kept",

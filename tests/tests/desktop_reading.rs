@@ -1,7 +1,10 @@
 //! Read receipts tell the truth in the real desktop app (Xvfb, WebDriver) against a real
 //! relay: opening a chat with many unread messages shows a "New messages" divider and marks
 //! read only what is on screen; a message arriving while the user reads older ones is not
-//! marked read and is counted on the jump-to-bottom button, which then brings it into view.
+//! marked read and is counted on the jump-to-bottom button, which then brings it into view; a
+//! list at its bottom stays there when the composer grows; and messages that come while the
+//! user looks elsewhere wait under a divider, read only as far as they showed once the user
+//! is back.
 
 mod common;
 
@@ -125,6 +128,59 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
     );
     app.click("#jump-to-bottom").await;
     read_marker_until(&bob, &mut bob_events, conv, |r| r == 82).await;
+
+    // At the bottom, a composer grown by five lines shrinks the list: it stays at its bottom,
+    // so the next message shows and is read.
+    app.js("const b = document.getElementById('composer'); b.value = 'one\\ntwo\\nthree\\nfour\\nfive'; b.dispatchEvent(new Event('input', { bubbles: true }));").await;
+    app.wait_until(
+        "document.getElementById('composer').offsetHeight > 80",
+        "the composer grew",
+    )
+    .await;
+    bob.send(conv, "still there").await.unwrap();
+    read_marker_until(&bob, &mut bob_events, conv, |r| r == 83).await;
+    app.js("const b = document.getElementById('composer'); b.value = ''; b.dispatchEvent(new Event('input', { bubbles: true }));").await;
+
+    // The user looks elsewhere (the window loses focus; a test machine has no other window to
+    // give it to, so the page is told so) while 60 messages come: they come under a divider,
+    // and the view follows them only until the divider reaches the top.
+    app.js("document.hasFocus = () => false; window.dispatchEvent(new Event('blur'));")
+        .await;
+    for i in 84..=143 {
+        bob.send(conv, &format!("while away {i}")).await.unwrap();
+    }
+    app.wait_until(
+        "document.querySelector('#messages li.msg[data-seq=\"143\"]')",
+        "all 60 arrived",
+    )
+    .await;
+    app.wait_until(
+        "document.querySelector('#messages li.new-divider')?.nextElementSibling?.dataset.seq === '84'",
+        "a divider before the first that came while away",
+    )
+    .await;
+    let in_view = app
+        .js("const l = document.getElementById('messages').getBoundingClientRect(); const d = document.querySelector('#messages li.new-divider').getBoundingClientRect(); return d.top >= l.top - 1 && d.bottom <= l.bottom;")
+        .await;
+    assert_eq!(in_view, serde_json::json!(true), "the divider is on screen");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(
+        read_marker_until(&bob, &mut bob_events, conv, |_| true).await,
+        83,
+        "nothing is read while the user looks elsewhere"
+    );
+    // Back: what is on screen is read, not what waits below.
+    app.js("delete document.hasFocus; window.dispatchEvent(new Event('focus'));")
+        .await;
+    let seen = read_marker_until(&bob, &mut bob_events, conv, |r| r > 83).await;
+    assert!(seen < 143, "only what showed was read: {seen}");
+    app.wait_until(
+        "!document.getElementById('jump-count').hidden",
+        "the rest counted below",
+    )
+    .await;
+    app.click("#jump-to-bottom").await;
+    read_marker_until(&bob, &mut bob_events, conv, |r| r == 143).await;
 
     app.quit().await;
     drop(xvfb);

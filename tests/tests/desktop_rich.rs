@@ -232,6 +232,42 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     )
     .await;
 
+    // Delete for me asks first, and leaves bob's copy; a tombstone goes without asking.
+    app.js(&format!(
+        "{}.querySelector('.msg-actions button[data-action=\"delete-me\"]').click()",
+        row(Seq(70))
+    ))
+    .await;
+    app.wait_until(
+        "document.getElementById('confirm-action-dialog').open && document.getElementById('confirm-action').textContent === 'Delete for me'",
+        "delete for me asks first",
+    )
+    .await;
+    app.click("#confirm-action").await;
+    app.wait_until(&format!("!{}", row(Seq(70))), "gone from the app")
+        .await;
+    assert!(
+        bob.messages(conv, None, 50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.seq == Some(Seq(70)) && !m.deleted),
+        "bob still has it"
+    );
+    app.js(&format!(
+        "{}.querySelector('.msg-actions button[data-action=\"delete-me\"]').click()",
+        row(mine)
+    ))
+    .await;
+    app.wait_until(&format!("!{}", row(mine)), "the tombstone gone")
+        .await;
+    assert_eq!(
+        app.js("return document.getElementById('confirm-action-dialog').open")
+            .await,
+        serde_json::json!(false),
+        "without asking"
+    );
+
     // The reply quotes message 1, which is not on screen: clicking the quote loads older
     // history until it is, and highlights it.
     assert_eq!(app.js(&format!("return !!{}", row(Seq(1)))).await, false);

@@ -1,8 +1,10 @@
 //! The tray icon in the real desktop app (Xvfb, WebDriver) with a tray host on the session bus
 //! (tests/support/snwatcher.py, a StatusNotifier watcher): the app registers its item there,
 //! and the icon the item names carries the unread count — a red badge saying how many while
-//! messages wait, none once they are read. The icon is read as a host reads it: the item's `IconName` and
-//! `IconThemePath` properties over D-Bus, then the PNG file they name.
+//! messages wait, none once they are read — and a menu whose "Do not disturb" mark agrees with
+//! the window's switch, whichever of the two was used. The icon is read as a host reads it:
+//! the item's `IconName` and `IconThemePath` properties over D-Bus, then the PNG file they
+//! name; the menu as a host reads it, over com.canonical.dbusmenu.
 
 mod common;
 
@@ -54,8 +56,8 @@ fn property(sender: &str, path: &str, name: &str) -> Option<String> {
     (end > start).then(|| text[start..end].to_owned())
 }
 
-/// The PNG file the registered item shows now.
-fn icon_file(log: &Path) -> Option<PathBuf> {
+/// The registered item: its bus name and object path.
+fn item(log: &Path) -> Option<(String, String)> {
     let entry: serde_json::Value = std::fs::read_to_string(log)
         .ok()?
         .lines()
@@ -69,6 +71,78 @@ fn icon_file(log: &Path) -> Option<PathBuf> {
     } else {
         "/StatusNotifierItem"
     };
+    Some((sender.to_owned(), path.to_owned()))
+}
+
+/// The tray menu's "Do not disturb" entry as a host reads it (com.canonical.dbusmenu's
+/// `GetLayout`, printed by `gdbus`): its id and whether it is checked.
+fn dnd_entry(log: &Path) -> Option<(i32, bool)> {
+    let (sender, path) = item(log)?;
+    let menu = property(&sender, &path, "Menu")?;
+    let out = Command::new("gdbus")
+        .args([
+            "call",
+            "--session",
+            "--dest",
+            &sender,
+            "--object-path",
+            &menu,
+        ])
+        .args([
+            "--method",
+            "com.canonical.dbusmenu.GetLayout",
+            "0",
+            // (A bare -1 would read as an option.)
+            "int32 -1",
+            "@as []",
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each entry prints as `<(id, {properties}, [children])>`.
+    let entry = text.split("<(").find(|e| e.contains("'Do not disturb'"))?;
+    let id = entry.split(',').next()?.trim().parse().ok()?;
+    let state = entry.split("'toggle-state': <").nth(1)?;
+    Some((id, state.starts_with('1')))
+}
+
+/// Click menu entry `id` as a host does (com.canonical.dbusmenu's `Event`).
+fn click_entry(log: &Path, id: i32) {
+    let (sender, path) = item(log).expect("the tray item");
+    let menu = property(&sender, &path, "Menu").expect("its menu");
+    let done = Command::new("gdbus")
+        .args([
+            "call",
+            "--session",
+            "--dest",
+            &sender,
+            "--object-path",
+            &menu,
+        ])
+        .args(["--method", "com.canonical.dbusmenu.Event", &id.to_string()])
+        .args(["clicked", "<int32 0>", "0"])
+        .status()
+        .unwrap();
+    assert!(done.success(), "the menu took the click");
+}
+
+/// Wait until the tray menu shows do-not-disturb as `on`; returns its entry's id.
+async fn dnd_becomes(log: &Path, on: bool, what: &str) -> i32 {
+    for _ in 0..100 {
+        if let Some((id, checked)) = dnd_entry(log) {
+            if checked == on {
+                return id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what} ({:?})", dnd_entry(log));
+}
+
+/// The PNG file the registered item shows now.
+fn icon_file(log: &Path) -> Option<PathBuf> {
+    let (sender, path) = item(log)?;
+    let (sender, path) = (sender.as_str(), path.as_str());
     let name = property(sender, path, "IconName")?;
     let file = if name.starts_with('/') {
         PathBuf::from(&name)
@@ -168,4 +242,17 @@ async fn the_tray_icon_carries_the_unread_count_and_drops_it_once_read() {
     app.wait_until("document.title === 'Tern'", "nothing unread")
         .await;
     icon_becomes(&log, false, "the badge gone once read").await;
+
+    // Do not disturb, switched in the window, shows in the tray's menu; switched off from the
+    // menu, the window's switch follows.
+    dnd_becomes(&log, false, "do not disturb off in the menu").await;
+    app.click("#dnd").await;
+    let id = dnd_becomes(&log, true, "the menu's mark follows the window's switch").await;
+    click_entry(&log, id);
+    app.wait_until(
+        "!document.getElementById('dnd').checked",
+        "the window's switch follows the menu",
+    )
+    .await;
+    dnd_becomes(&log, false, "and the menu shows it off").await;
 }

@@ -189,10 +189,11 @@ test("another chat's draft stands in for its last message, marked; the open chat
   globalThis.localStorage = new MemoryStorage();
   try {
     state.userId = 1;
+    state.account = "1@https://relay.example/";
     state.muted = new Map();
     state.conversations = new Map([[8, conv(8, 0, "gina")], [9, conv(9, 2, "hal")]]);
-    saveDraft(1, 8, "half a thought", localStorage);
-    saveDraft(1, 9, "see you\n  at   noon", localStorage);
+    saveDraft(state.account, 8, "half a thought", localStorage);
+    saveDraft(state.account, 9, "see you\n  at   noon", localStorage);
     state.open = 8;
     drawList();
     const open = rowOf(8), other = rowOf(9);
@@ -206,7 +207,7 @@ test("another chat's draft stands in for its last message, marked; the open chat
     assert.equal(rowOf(8).querySelector(".preview").textContent, "Draft: half a thought");
     assert.equal(rowOf(9).querySelector(".preview").textContent, "No messages yet");
     // Sent or emptied: gone from the row.
-    saveDraft(1, 8, "", localStorage);
+    saveDraft(state.account, 8, "", localStorage);
     drawList();
     assert.equal(rowOf(8).querySelector(".preview").textContent, "No messages yet");
     assert.equal(rowOf(8).querySelector(".draft-mark"), null);

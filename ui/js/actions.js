@@ -1,6 +1,6 @@
 // What the user does with one message (its row's buttons, its context menu): copy its text,
 // reply, react (the emoji picker) or toggle a reaction chip, edit, delete for everyone (after an
-// in-app confirmation) or for me, jump to the message a reply quotes (loading older pages until
+// in-app confirmation) or for me (asked too), jump to the message a reply quotes (loading older pages until
 // it is shown), and its attachment's buttons: view a picture, download, open or save the file
 // (files.js). Results come back as `message_changed` events; a refused command shows as a toast.
 
@@ -14,6 +14,7 @@ import { openPicker } from "./views/picker.js";
 import { openViewer } from "./views/viewer.js";
 import { download, openFile, saveFile } from "./files.js";
 import { toast } from "./views/toast.js";
+import { confirmAction } from "./views/ask.js";
 import { copyText } from "./clipboard.js";
 import { openForward } from "./views/forward.js";
 
@@ -26,6 +27,20 @@ const react = (m, emoji) =>
 async function deleteForEveryone(m) {
   if (!(await confirmDelete(m))) return;
   call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: true }).catch(failed);
+}
+
+/**
+ * Delete `m` on this account's devices, asked first (it cannot be undone, and the button sits
+ * beside "Delete for everyone"); a tombstone goes without asking: nothing of it is left to lose.
+ */
+async function deleteForMe(m) {
+  if (!m.deleted && !(await confirmAction({
+    action: "delete-me",
+    title: "Delete for me",
+    text: "This message will be removed from your devices. The others in the chat still see it.",
+    confirm: "Delete for me",
+  }))) return;
+  call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: false }).catch(failed);
 }
 
 /** Put the text of `m` on the clipboard. */
@@ -49,9 +64,7 @@ export function act(action, m, control) {
     case "toggle-reaction": react(m, control.dataset.emoji); break;
     case "edit": startEdit(m); break;
     case "delete-everyone": deleteForEveryone(m); break;
-    case "delete-me":
-      call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: false }).catch(failed);
-      break;
+    case "delete-me": deleteForMe(m); break;
     case "quote": jump(Number(control.dataset.seq)); break;
     case "view-image": openViewer(m); break;
     case "download": download(m); break;

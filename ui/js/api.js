@@ -40,8 +40,11 @@ export const DRAG_ENTER = "tauri://drag-enter";
 export const DRAG_LEAVE = "tauri://drag-leave";
 export const DRAG_DROP = "tauri://drag-drop";
 
-/** Ask the user for files (the system dialog); their paths, none when cancelled. */
-export const pickFiles = () => invoke("pick_files");
+/**
+ * Ask the user for files (the system dialog; `pictures`: only the kinds a profile or group
+ * photo is made from); their paths, none when cancelled.
+ */
+export const pickFiles = (pictures = false) => invoke("pick_files", { pictures });
 
 /** Send the file at `path` (caption and reply optional); resolves to the local echo. */
 export const sendFile = (conversationId, path, caption, replyTo) =>

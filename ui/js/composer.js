@@ -105,12 +105,12 @@ export function startEdit(m) {
 }
 
 /**
- * Replies begun and not sent, per account and conversation (`userId.conv` → the message
+ * Replies begun and not sent, per account and conversation (account and conversation → the message
  * replied to), while this window runs: switching chats and back keeps a reply, as it keeps
  * the draft. An edit is not kept (it gives back the text it put aside).
  */
 const pendingReplies = new Map();
-const replyKey = (conv) => `${state.userId}.${conv}`;
+const replyKey = (conv) => `${encodeURIComponent(String(state.account))}/${conv}`;
 
 /**
  * The open conversation changes from `from` to `to`: keep what was written for `from` (a reply
@@ -123,17 +123,18 @@ export function switchDraft(from, to) {
   if (from !== null && from !== undefined) {
     if (reply) pendingReplies.set(replyKey(from), reply);
     else pendingReplies.delete(replyKey(from));
-    saveDraft(state.userId, from, box().value);
+    saveDraft(state.account, from, box().value);
   }
-  box().value = loadDraft(state.userId, to);
+  box().value = loadDraft(state.account, to);
   const kept = pendingReplies.get(replyKey(to));
   if (kept) { mode = { kind: "reply", message: kept }; drawBanners(); }
   fit();
 }
 
-/** Forget the replies begun for `userId`'s conversations (its device data is removed). */
-export function forgetReplies(userId) {
-  for (const key of [...pendingReplies.keys()]) if (key.startsWith(`${userId}.`)) pendingReplies.delete(key);
+/** Forget the replies begun for `account`'s conversations (its device data is removed). */
+export function forgetReplies(account) {
+  const prefix = `${encodeURIComponent(String(account))}/`;
+  for (const key of [...pendingReplies.keys()]) if (key.startsWith(prefix)) pendingReplies.delete(key);
 }
 
 /** Leave reply or edit mode (an edit gives back the text it put aside). */
@@ -171,7 +172,7 @@ function onInput() {
   fit();
   if (state.open === null || (mode && mode.kind === "edit")) return;
   const conv = state.open;
-  saveDraft(state.userId, conv, box().value);
+  saveDraft(state.account, conv, box().value);
   if (Date.now() - typingSent > 3000) { typingSent = Date.now(); call("typing", { conversationId: conv, active: true }); }
   clearTimeout(typingStop);
   typingStop = setTimeout(() => { typingSent = 0; call("typing", { conversationId: conv, active: false }); }, 4000);
@@ -189,7 +190,7 @@ async function sendCurrent() {
   if (!text.trim() || conv === null || refuseOverLimit()) return;
   const reply = mode && mode.kind === "reply" ? mode : null;
   box().value = "";
-  saveDraft(state.userId, conv, "");
+  saveDraft(state.account, conv, "");
   fit();
   if (reply) { mode = null; drawBanners(); }
   stopTyping(conv);
@@ -201,7 +202,7 @@ async function sendCurrent() {
   } catch (e) {
     if (state.open === conv && !box().value && !mode) {
       box().value = text;
-      saveDraft(state.userId, conv, text);
+      saveDraft(state.account, conv, text);
       mode = reply;
       drawBanners();
       fit();
@@ -224,7 +225,7 @@ export function takeForAttachment() {
     box().value = "";
     fit();
     if (state.open !== null) {
-      saveDraft(state.userId, state.open, "");
+      saveDraft(state.account, state.open, "");
       stopTyping(state.open);
     }
   }
@@ -236,7 +237,7 @@ export function takeForAttachment() {
 export function giveBack(conv, { caption, reply }) {
   if (state.open !== conv || box().value || mode || (!caption && !reply)) return;
   box().value = caption;
-  saveDraft(state.userId, conv, caption);
+  saveDraft(state.account, conv, caption);
   mode = reply;
   drawBanners();
   fit();
@@ -252,7 +253,7 @@ export function putBack(m) {
   cancelCompose();
   const b = box();
   b.value = b.value.trim() ? `${b.value}\n${m.body}` : m.body;
-  saveDraft(state.userId, state.open, b.value);
+  saveDraft(state.account, state.open, b.value);
   const quoted = m.reply_to && state.chat.find((x) => x.seq === m.reply_to.seq && !x.deleted);
   if (quoted) { mode = { kind: "reply", message: quoted }; drawBanners(); }
   caretToEnd();

@@ -62,7 +62,7 @@ async function doOpen(id) {
     switchDraft(state.open, id); closeMentions(); closePicker(); closeMenu(); closeViewer();
   }
   state.open = id;
-  saveLastOpen(state.userId, id);
+  saveLastOpen(state.account, id);
   // Opened in front of the user, it is read as far as their own mark goes; a chat opened
   // behind another window (reopened at launch) keeps it until the window is looked at.
   openedUnseen = null;
@@ -115,7 +115,7 @@ export async function openAt(id, seq) {
  */
 export function closeConversation({ remember = false } = {}) {
   restoring = null;
-  if (!remember) saveLastOpen(state.userId, null);
+  if (!remember) saveLastOpen(state.account, null);
   state.open = null;
   state.chat = [];
   state.hasNewer = false;
@@ -142,9 +142,9 @@ export function editFailed(clientId) {
   removeFailed(clientId);
 }
 
-/** After start-up or sign-in (`state.userId` set): open the user's last chat once listed. */
+/** After start-up or sign-in (`state.account` set): open the user's last chat once listed. */
 export function beginRestore() {
-  restoring = loadLastOpen(state.userId);
+  restoring = loadLastOpen(state.account);
 }
 
 /**
@@ -159,6 +159,6 @@ export function restoreLastOpen() {
   const id = restoring;
   restoring = null;
   if (decision === "open") openConversation(id);
-  else saveLastOpen(state.userId, null);
+  else saveLastOpen(state.account, null);
 }
 

@@ -35,12 +35,12 @@ async function onClick(onDeleted) {
   disarm();
   button.disabled = true;
   try {
-    const userId = state.userId;
+    const account = state.account;
     await call("delete_account", { password });
     $("delete-password").value = "";
     $("privacy-dialog").close();
     await onDeleted();
-    forgetDeviceData(userId);
+    forgetDeviceData(account);
   } catch (e) {
     error.textContent = deleteErrorText(e);
   } finally {

@@ -6,17 +6,22 @@
 import { draftKey, forgetRead } from "./drafts.js";
 import { lastOpenKey } from "./last-open.js";
 
-/** Forget everything kept for `userId`; other accounts' entries stay. Returns how many went. */
-export function forgetAccount(userId, store = globalThis.localStorage) {
-  if (!store || userId == null) return 0;
-  // The key prefix of this account's drafts, ending at the dot after its id (1 is not 12).
-  const drafts = draftKey(userId, "");
-  const open = lastOpenKey(userId);
-  let keys = [];
+/** Every key in `store` (none if it cannot be read). */
+function keysOf(store) {
+  const keys = [];
   try {
     for (let i = 0; i < store.length; i++) keys.push(store.key(i));
-  } catch { return 0; }
-  keys = keys.filter((k) => k === open || (typeof k === "string" && k.startsWith(drafts)));
+  } catch { return []; }
+  return keys;
+}
+
+/** Forget everything kept for `account`; other accounts' entries stay. Returns how many went. */
+export function forgetAccount(account, store = globalThis.localStorage) {
+  if (!store || account == null) return 0;
+  // The key prefix of this account's drafts, ending at the separator after it (1 is not 12).
+  const drafts = draftKey(account, "");
+  const open = lastOpenKey(account);
+  const keys = keysOf(store).filter((k) => k === open || (typeof k === "string" && k.startsWith(drafts)));
   let forgotten = 0;
   for (const k of keys) {
     try { store.removeItem(k); forgotten++; } catch { /* unavailable: nothing to forget */ }
@@ -24,4 +29,30 @@ export function forgetAccount(userId, store = globalThis.localStorage) {
   // Drafts remembered from the storage went with it.
   forgetRead(store);
   return forgotten;
+}
+
+/**
+ * Entries kept before they were keyed by account (`tern.draft.<user id>.<conversation>`,
+ * `tern.open.<user id>`) become `account`'s, the first account with that user id to sign in
+ * here, unless it has its own already. Returns how many moved.
+ */
+export function adoptUnkeyed(userId, account, store = globalThis.localStorage) {
+  if (!store || userId == null || account == null) return 0;
+  const draft = new RegExp(`^tern\\.draft\\.${Number(userId)}\\.(\\d+)$`);
+  let moved = 0;
+  const move = (from, to) => {
+    try {
+      const v = store.getItem(from);
+      if (store.getItem(to) == null && v != null) { store.setItem(to, v); moved++; }
+      store.removeItem(from);
+    } catch { /* unavailable: left where it was */ }
+  };
+  for (const k of keysOf(store)) {
+    const m = typeof k === "string" && k.match(draft);
+    if (m) move(k, draftKey(account, m[1]));
+  }
+  const open = `tern.open.${Number(userId)}`;
+  if (open !== lastOpenKey(account) && keysOf(store).includes(open)) move(open, lastOpenKey(account));
+  if (moved) forgetRead(store);
+  return moved;
 }

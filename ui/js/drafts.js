@@ -1,14 +1,18 @@
 // Drafts: what the user was writing in each conversation, kept when they switch chats (a
 // message typed for one chat is never sent to the next one opened) and across restarts, in the
-// webview's local storage, per account. A draft goes when the box is emptied or sent. The
+// webview's local storage, per account (its relay and user id: the same id on two relays is two
+// accounts). A draft goes when the box is emptied or sent. The
 // conversation list shows each other chat's draft in place of its last message ("Draft: …",
 // draftLine), so it asks for every row's draft whenever it redraws: what was read or written
 // here is remembered per storage, and the storage is read once per key.
 
 const PREFIX = "tern.draft.";
 
-/** The storage key of a draft (an account's conversation). */
-export const draftKey = (userId, conv) => `${PREFIX}${userId}.${conv}`;
+/**
+ * The storage key of a draft (an account's conversation). The account is encoded, so no
+ * account's keys begin with another's (`/` cannot appear in it).
+ */
+export const draftKey = (account, conv) => `${PREFIX}${encodeURIComponent(String(account))}/${conv}`;
 
 /** What each storage holds under the keys read or written here. */
 const known = new WeakMap();
@@ -18,10 +22,10 @@ function memo(store) {
   return m;
 }
 
-/** The draft of `conv` for `userId`, or "". `store` defaults to localStorage (tests pass one). */
-export function loadDraft(userId, conv, store = globalThis.localStorage) {
-  if (!store || userId == null || conv == null) return "";
-  const key = draftKey(userId, conv), m = memo(store);
+/** The draft of `conv` for `account`, or "". `store` defaults to localStorage (tests pass one). */
+export function loadDraft(account, conv, store = globalThis.localStorage) {
+  if (!store || account == null || conv == null) return "";
+  const key = draftKey(account, conv), m = memo(store);
   if (m.has(key)) return m.get(key);
   let text = "";
   try { text = store.getItem(key) || ""; } catch { /* unavailable: no draft */ }
@@ -30,9 +34,9 @@ export function loadDraft(userId, conv, store = globalThis.localStorage) {
 }
 
 /** Keep `text` as the draft of `conv` (blank: forget it). */
-export function saveDraft(userId, conv, text, store = globalThis.localStorage) {
-  if (!store || userId == null || conv == null) return;
-  const key = draftKey(userId, conv);
+export function saveDraft(account, conv, text, store = globalThis.localStorage) {
+  if (!store || account == null || conv == null) return;
+  const key = draftKey(account, conv);
   const kept = text && text.trim() ? text : "";
   memo(store).set(key, kept);
   try {

@@ -173,7 +173,10 @@ export function offlineReason(reason) {
 }
 
 /** The offline banner's text: the countdown to the next attempt, then why. */
-export const offlineText = (reason, seconds) => `Offline — reconnecting in ${seconds} s. ${offlineReason(reason)}`;
+export const offlineText = (reason) => `Offline. ${offlineReason(reason)}`;
+
+/** The banner's countdown to the next attempt (apart from the text: it changes each second). */
+export const retryText = (seconds) => `Reconnecting in ${seconds} s.`;
 
 /** The banner's text when the relay no longer accepts this device ("signed out" said once). */
 export function signedOutText(reason) {

@@ -12,8 +12,9 @@
 // apply as ever.
 
 import { state, placement, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
-  chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer, trimOldest, trimNewest } from "./store.js";
-import { refreshAll, refreshOne, loadChat, loadNewer, applyChat, chatEvent, touched, WINDOW } from "./refresh.js";
+  chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer, trimOldest, trimNewest, noTransfers } from "./store.js";
+import { refreshAll, refreshOne, loadChat, loadNewer, applyChat, chatEvent, touched, forgetReading, WINDOW } from "./refresh.js";
+import { closeSearch } from "./views/search.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping, drawProgress, showsNewest, atWindowEnd, recheckReading } from "./views/chat.js";
 import { drawViewer } from "./views/viewer.js";
@@ -179,6 +180,11 @@ function onRemoved(id) {
 export function signedOut() {
   // Still the last open chat of that account: it opens again at its next sign-in.
   if (state.open !== null) closeConversation({ remember: true });
+  // Nothing of this account's may show, or count, for the next one.
+  closeSearch();
+  forgetReading();
+  state.typing.clear();
+  state.transfers = noTransfers();
   state.conversations.clear();
   drawList();
   resetPrivacy();

@@ -5,24 +5,24 @@
 
 const PREFIX = "tern.open.";
 
-/** The storage key of an account's last open conversation. */
-export const lastOpenKey = (userId) => `${PREFIX}${userId}`;
+/** The storage key of an account's last open conversation (encoded as drafts.js does). */
+export const lastOpenKey = (account) => `${PREFIX}${encodeURIComponent(String(account))}`;
 
-/** The conversation `userId` last had open, or null. `store` defaults to localStorage. */
-export function loadLastOpen(userId, store = globalThis.localStorage) {
-  if (!store || userId == null) return null;
+/** The conversation `account` last had open, or null. `store` defaults to localStorage. */
+export function loadLastOpen(account, store = globalThis.localStorage) {
+  if (!store || account == null) return null;
   let v;
-  try { v = store.getItem(lastOpenKey(userId)); } catch { return null; }
+  try { v = store.getItem(lastOpenKey(account)); } catch { return null; }
   const id = v == null || v === "" ? NaN : Number(v);
   return Number.isSafeInteger(id) ? id : null;
 }
 
-/** Remember `conv` as `userId`'s open conversation (null: none is open). */
-export function saveLastOpen(userId, conv, store = globalThis.localStorage) {
-  if (!store || userId == null) return;
+/** Remember `conv` as `account`'s open conversation (null: none is open). */
+export function saveLastOpen(account, conv, store = globalThis.localStorage) {
+  if (!store || account == null) return;
   try {
-    if (conv == null) store.removeItem(lastOpenKey(userId));
-    else store.setItem(lastOpenKey(userId), String(conv));
+    if (conv == null) store.removeItem(lastOpenKey(account));
+    else store.setItem(lastOpenKey(account), String(conv));
   } catch { /* storage full or unavailable: nothing is restored */ }
 }
 

@@ -59,6 +59,7 @@ import { showSignin, wireSignin } from "./views/signin.js";
 import { wireMenu } from "./views/context-menu.js";
 import { openMessageMenu } from "./message-menu.js";
 import { wireSignOut } from "./signout.js";
+import { adoptUnkeyed } from "./device-data.js";
 import { scheduleMuteEnds, wireMute } from "./views/mute-menu.js";
 import { wireRowMenu } from "./views/row-menu.js";
 import { wireWebview } from "./webview.js";
@@ -88,6 +89,8 @@ async function boot() {
   if (!s.signed_in) { showSignin(s); return; }
   state.me = s.username;
   state.userId = s.user_id;
+  state.account = s.account;
+  adoptUnkeyed(s.user_id, s.account);
   $("me").textContent = s.username;
   $("signin").hidden = true;
   $("app").hidden = false;

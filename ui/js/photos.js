@@ -58,7 +58,7 @@ async function busy(button, partner, work) {
 
 /** The image the user picks, or null when they cancelled. */
 async function pickImage() {
-  const paths = await api.pickFiles();
+  const paths = await api.pickFiles(true);
   return paths && paths.length ? paths[0] : null;
 }
 

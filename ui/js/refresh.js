@@ -308,6 +308,16 @@ export async function revealUnread(marker) {
 /** Conversation id → the seq to mark next once the mark under way returns (null: none). */
 const marking = new Map();
 
+/**
+ * Forget what was read from here (the session ended): the next account's chats may have the
+ * same ids, and a marker of this one's must neither hide their unread messages nor be sent
+ * for them.
+ */
+export function forgetReading() {
+  state.lastRead.clear();
+  for (const id of marking.keys()) marking.set(id, null);
+}
+
 /** Tell the engine the user read conversation `id` up to `seq`, one call at a time. */
 function sendMark(id, seq) {
   if (marking.has(id)) { marking.set(id, seq); return; }

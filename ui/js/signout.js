@@ -14,13 +14,13 @@ import { ask } from "./views/ask.js";
 import { toast } from "./views/toast.js";
 
 /**
- * Forget what the UI kept for `userId` on this device: its drafts and last open chat
+ * Forget what the UI kept for `account` on this device: its drafts and last open chat
  * (device-data.js) and the replies begun (composer.js). Signing out with "remove this
  * device's data" and deleting the account both end here.
  */
-export function forgetDeviceData(userId) {
-  forgetAccount(userId);
-  forgetReplies(userId);
+export function forgetDeviceData(account) {
+  forgetAccount(account);
+  forgetReplies(account);
 }
 
 /** Ask, then sign out; `onSignedOut()` shows the sign-in screen. */
@@ -28,7 +28,7 @@ async function signOut(onSignedOut) {
   $("signout-wipe").checked = false;
   if (!(await ask("signout-dialog", "signout-confirm"))) return;
   const wipe = $("signout-wipe").checked;
-  const userId = state.userId;
+  const account = state.account;
   let failure = null;
   try {
     await call("sign_out", { everywhere: false, wipe });
@@ -38,7 +38,7 @@ async function signOut(onSignedOut) {
   }
   await onSignedOut();
   // After the sign-in screen is up, so that no draft is saved again on the way out.
-  if (wipe) forgetDeviceData(userId);
+  if (wipe) forgetDeviceData(account);
   if (failure) toast(`Signed out on this device. ${errorText(failure)}`);
 }
 

@@ -25,6 +25,9 @@ import { pinnedFirst } from "./pins.js";
 export const state = {
   me: null,
   userId: null,
+  /** The account's key, its user id at its relay (`id@relay`): what is kept on this device
+   *  for it (drafts, the last open chat) is kept under it. */
+  account: null,
   /**
    * Connection events applied so far: a snapshot of the connection read before the latest of
    * them is older than what the banner shows, and must not replace it.

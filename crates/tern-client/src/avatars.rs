@@ -28,11 +28,18 @@ pub const SIDE: u32 = 384;
 /// JPEG quality of an uploaded picture.
 const QUALITY: u8 = 85;
 
+/// Why a file cannot be a picture, as the user reads it.
+const UNREADABLE: &str = "That file isn't a picture Tern can read (JPEG, PNG, GIF or WebP).";
+
 /// A square JPEG of side [`SIDE`] (or the image's shorter side, if smaller) made from the
 /// image file at `src`, upright, with nothing of the original's metadata.
 pub fn square_jpeg(src: &Path) -> Result<Vec<u8>> {
     use image::ImageDecoder;
-    let unreadable = |e: &dyn std::fmt::Display| Error::Invalid(format!("not a picture: {e}"));
+    // Said to the user in plain words; what the decoder said goes to the log.
+    let unreadable = |e: &dyn std::fmt::Display| {
+        tracing::debug!(error = %e, "a picture could not be read");
+        Error::Invalid(UNREADABLE.into())
+    };
     let mut decoder = image::ImageReader::open(src)?
         .with_guessed_format()?
         .into_decoder()
@@ -42,7 +49,7 @@ pub fn square_jpeg(src: &Path) -> Result<Vec<u8>> {
     img.apply_orientation(orientation);
     let side = img.width().min(img.height());
     if side == 0 {
-        return Err(Error::Invalid("not a picture: it is empty".into()));
+        return Err(Error::Invalid(UNREADABLE.into()));
     }
     let square = img.crop_imm(
         (img.width() - side) / 2,

@@ -85,10 +85,16 @@ impl Drop for Xvfb {
 
 /// The environment of an app under test: the virtual display, its data folder (settings,
 /// cache, downloads) and the relay it offers. Tests add their own (`TERN_TEST_PICK`, …).
+/// The webview keeps its storage (the UI's drafts, its last open chat) under the user's data
+/// home: one beside the data folder keeps each test's apart from every other run's.
 pub fn app_env(xvfb: &Xvfb, data_dir: &Path, relay_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DISPLAY", xvfb.display.clone()),
         ("TERN_DATA_DIR", data_dir.display().to_string()),
+        (
+            "XDG_DATA_HOME",
+            data_dir.with_extension("xdg-data").display().to_string(),
+        ),
         ("TERN_RELAY", relay_url.to_owned()),
     ]
 }

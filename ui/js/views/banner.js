@@ -1,5 +1,7 @@
 // The connection banner: connecting, catching up, online (briefly), offline with a countdown
 // to the next attempt, why in plain words (errors.js) and a "Retry now" button, or signed out.
+// Its text is a polite live region; the countdown is kept out of it, or a screen reader would
+// read the banner again every second.
 // It floats just under the open chat's header (over the top of the list of messages; at the
 // top of the window when no chat shows), centred over the chat column (style.css): it takes no
 // room, so it never pushes the newest message or the composer out of view, nor hides the
@@ -7,7 +9,7 @@
 // sent when you're back online" (composer.js asks here).
 
 import { $ } from "../dom.js";
-import { offlineText, signedOutText } from "../errors.js";
+import { offlineText, retryText, signedOutText } from "../errors.js";
 
 let countdown = null;
 let hideTimer = null;
@@ -40,7 +42,9 @@ export function takeOfflineNotice() {
 /** Show a ConnectionState (`null` hides the banner); `onSignedOut` runs for `signed_out`. */
 export function showConnection(c, onSignedOut) {
   const banner = $("banner"), text = $("banner-text"), retry = $("retry-now");
+  const left = $("banner-countdown");
   clearInterval(countdown);
+  left.textContent = "";
   clearTimeout(hideTimer);
   banner.hidden = false;
   banner.className = "";
@@ -60,9 +64,11 @@ export function showConnection(c, onSignedOut) {
     case "offline": {
       banner.className = "offline";
       retry.hidden = false;
+      text.textContent = offlineText(c.reason);
       const tick = () => {
         const s = Math.max(0, Math.ceil((c.retry_at - Date.now()) / 1000));
-        text.textContent = offlineText(c.reason, s);
+        const t = retryText(s);
+        if (left.textContent !== t) left.textContent = t;
       };
       tick();
       countdown = setInterval(tick, 500);

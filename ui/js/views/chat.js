@@ -9,7 +9,10 @@
 // divider stays until the chat closes or the user sends something. What the user has seen —
 // the highest seq whose row's bottom edge shows in the list — is measured here (seenSeq) once
 // per frame after a scroll, a draw, a resize, the window's focus or visibility changing
-// (recheckReading); the `reading` callback then moves the read marker (refresh.js). The
+// (recheckReading); the `reading` callback then moves the read marker (refresh.js). Messages
+// that come while the user looks elsewhere (the window unfocused or hidden) get the divider
+// too, and the view follows them only until it reaches the top: the user comes back to the
+// first of them, and what did not fit waits below, unread. The
 // jump-to-bottom button (#jump-to-bottom) shows while the list is not at its bottom, with the
 // number of unread messages below the view (#jump-count).
 //
@@ -85,6 +88,12 @@ let readingDue = false;
 let reading = () => {};
 /** How close to the bottom (px) counts as at the bottom: new messages then stick. */
 const NEAR_BOTTOM = 40;
+/** Whether the list was at its bottom when last scrolled or drawn: a list that shrinks (the
+ *  composer grew, a reply banner showed) stays at its bottom then. */
+let wasAtBottom = true;
+
+/** Whether the user is looking elsewhere: the window lacks focus, or is hidden. */
+const unattended = () => !document.hasFocus() || document.hidden;
 
 /** Client id → what the message's avatar shows in this draw (faceOf), and as its row was drawn
  *  (faceKey): a row whose avatar changed is drawn again though its message did not. */
@@ -215,6 +224,17 @@ export function flashRow(seq) {
   setTimeout(() => li.classList.remove("flash"), 2000);
 }
 
+/**
+ * While the user looks elsewhere the view follows new messages down only as far as keeps the
+ * "New messages" divider in view: what comes after waits below, unread, until they are back.
+ */
+function keepDividerInView(ol) {
+  const row = rows.get(DIVIDER_KEY);
+  if (!row) return;
+  const over = ol.getBoundingClientRect().top + ol.clientTop - row.node.getBoundingClientRect().top;
+  if (over > 0) ol.scrollTop -= over;
+}
+
 /** The user sent something: stick to the bottom on the next draw; the divider goes. */
 export function stickToBottom() {
   stick = true;
@@ -320,6 +340,13 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   const fromBottom = ol.scrollHeight - ol.scrollTop;
   const anchor = hold && !opening ? anchorRow(ol) : null;
   const tA = times ? performance.now() : 0;
+  // Messages coming while the user looks elsewhere get the divider a chat opens with, before
+  // the first of them (it moves down from where the chat opened, if that was read since);
+  // the view follows them down only until it reaches the top (below).
+  if (c && !opening && unattended()) {
+    const marker = readMarker(c, state.userId, state.lastRead.get(state.open));
+    if ((dividerAt === null || dividerAt < marker) && firstUnreadIn(state.chat, marker)) dividerAt = marker;
+  }
   const newFrom = dividerAt === null ? null : firstUnread(state.chat, dividerAt, state.hasOlder);
   const items = [];
   // Group senders' avatars: members by id, to find each sender's picture.
@@ -351,7 +378,12 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
     // The row that showed first goes back where it was; without one, what was at the bottom.
     if (anchor && anchor.node.isConnected) ol.scrollTop += anchor.node.getBoundingClientRect().top - anchor.top;
     else ol.scrollTop = ol.scrollHeight - fromBottom;
-  } else if (toBottom || atBottom || stick) { ol.scrollTop = ol.scrollHeight; stick = false; }
+  } else if (toBottom || atBottom || stick) {
+    ol.scrollTop = ol.scrollHeight;
+    if (!toBottom && !stick && unattended()) keepDividerInView(ol);
+    stick = false;
+  }
+  wasAtBottom = nearBottom(ol);
   if (times) times.push({ hold, items: items.length, rows: t1 - t0, layout: performance.now() - t1, measure: tA - t0, list: tB - tA, reconcile: tC - tB, rest: t1 - tC });
   // Messages came, went or changed size: what is seen (and what waits below) may have changed.
   recheckReading();
@@ -455,6 +487,7 @@ export function clearMessages() {
   expanded.clear();
   dividerAt = openMarker = null;
   opening = stick = false;
+  wasAtBottom = true;
   drawJump();
 }
 
@@ -516,7 +549,9 @@ export function drawTyping() {
       names.push(m ? m.username : "someone");
     }
   }
-  $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+  const text = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+  // Drawn every second: written only when it changes, or a screen reader would say it again.
+  if ($("typing").textContent !== text) $("typing").textContent = text;
 }
 
 /** Show the chat panes (true) or the "choose a conversation" note (false); `state.open` is set first. */
@@ -622,10 +657,17 @@ export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newe
     // A screen ahead: the next page is in before the user gets there.
     if (ol.scrollTop < ol.clientHeight) nearTop();
     if (state.hasNewer && withinEnd(ol, ol.clientHeight)) nearEnd();
+    wasAtBottom = nearBottom(ol);
     recheckReading();
   });
-  // The window or the composer changed size: more (or fewer) rows show.
-  new ResizeObserver(() => { if (state.open !== null) recheckReading(); }).observe(ol);
+  // The window or the composer changed size: more (or fewer) rows show. A list that was at
+  // its bottom stays there (the composer grew, a reply banner showed): new messages go on
+  // showing as they come.
+  new ResizeObserver(() => {
+    if (state.open === null) return;
+    if (wasAtBottom && !opening && !nearBottom(ol)) ol.scrollTop = ol.scrollHeight;
+    recheckReading();
+  }).observe(ol);
   const jump = $("jump-to-bottom");
   jump.addEventListener("click", async () => {
     const focused = document.activeElement === jump;

@@ -63,14 +63,21 @@ function drawChoices() {
   send.textContent = chosen.length ? `Forward (${chosen.length})` : "Forward";
 }
 
+/** Toggle chat `id`; the chat's own button keeps the keyboard's focus (it is drawn anew). */
 function choose(id) {
   const next = toggleChoice(chosen, id);
   if (next === null) {
     $("forward-error").textContent = `You can forward to up to ${MAX_FORWARD} chats at once.`;
     return;
   }
+  const hadFocus = document.activeElement && document.activeElement.dataset
+    ? document.activeElement.dataset.id : undefined;
   chosen = next;
   drawChoices();
+  if (hadFocus !== undefined) {
+    const again = $("forward-chats").querySelector(`button[data-id="${CSS.escape(hadFocus)}"]`);
+    if (again) again.focus();
+  }
 }
 
 async function forwardChosen() {

@@ -107,7 +107,7 @@ function fill(li, { c, active, quiet, muted, draft, pinned, marked }) {
 
 /** The draft a row shows: another chat's (the open one's is in the composer), not a request's. */
 const draftOf = (c, quiet) =>
-  quiet || c.conversation_id === state.open ? "" : draftLine(loadDraft(state.userId, c.conversation_id));
+  quiet || c.conversation_id === state.open ? "" : draftLine(loadDraft(state.account, c.conversation_id));
 
 const items = (list, quiet) => list.map((c) => ({
   key: c.conversation_id,

@@ -95,7 +95,11 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let meta = std::fs::metadata(src)?;
     if !meta.is_file() {
-        return Err(Error::Invalid(format!("{} is not a file", src.display())));
+        return Err(Error::Invalid(if meta.is_dir() {
+            "it is a folder, and only files can be sent".into()
+        } else {
+            "it is not a file that can be sent".into()
+        }));
     }
     let name = src
         .file_name()
