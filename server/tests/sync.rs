@@ -161,3 +161,47 @@ async fn messages_sent_during_a_sync_arrive_exactly_once() {
     })
     .await;
 }
+
+/// Messages whose text is made of control characters take six bytes each as JSON (`\u0001`):
+/// the sync still comes in pages of about 256 KiB, so a stranger who writes such messages
+/// cannot make a recipient's sync page outgrow the connection's queue and fail every time.
+#[tokio::test]
+async fn pages_stay_bounded_by_their_size_as_sent_even_for_text_that_json_escapes() {
+    // A queue of 1 MiB (4 MiB by default): one page of the 20 messages below, unbounded,
+    // would not fit it.
+    let relay = Relay::start_with(|c| c.limits.connection_queue_bytes = 1024 * 1024).await;
+    let mut stranger = relay.user("mallory").await;
+    let alice = relay.user("alice").await;
+    let conv = stranger.start_direct("alice").await;
+    // Away while they come (a connection leaves out of its sync what it was pushed live).
+    drop(alice);
+    // Each body is 10,800 control characters: 10.5 KiB of text, about 65 KB as JSON (the
+    // inbound frame's bound is what limits it).
+    let body = "\u{1}".repeat(10_800);
+    for i in 0..20 {
+        let (_, duplicate) = stranger.send_msg(conv, &format!("c{i}"), &body).await;
+        assert!(!duplicate);
+    }
+    let mut alice = relay.device("alice").await;
+    let id = alice.next_id();
+    alice
+        .send_json(json!({"type": "sync", "id": id, "cursors": [], "changes_since": 0}))
+        .await;
+    let mut got = 0;
+    loop {
+        let frame = alice
+            .expect(|f| (reply_id(f) == Some(id)).then(|| f.clone()))
+            .await;
+        let size = serde_json::to_vec(&frame).unwrap().len();
+        match frame {
+            ServerFrame::SyncPage { messages, .. } => {
+                got += messages.iter().filter(|m| m.body == body).count();
+                // 256 KiB and at most one message past it.
+                assert!(size < 256 * 1024 + 70_000, "a page of {size} bytes");
+            }
+            ServerFrame::SyncDone { .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, 20, "every message arrived");
+}

@@ -201,13 +201,38 @@ pub struct Changes {
 /// client asks again from where it stopped).
 pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 
-/// What an entry weighs against [`MAX_PAGE_BYTES`]: its text and its reactions.
+/// What an entry weighs against [`MAX_PAGE_BYTES`]: about what it takes in a frame, as
+/// JSON. Its text is counted as JSON writes it: a control character takes six bytes there
+/// (`\u0001`), so text counted by its own length would let a page of such messages grow six
+/// times past the bound.
 pub fn page_weight(m: &MessageRecord) -> usize {
-    m.body.len()
+    /// The fields every entry has, their names and numbers.
+    const FIXED: usize = 192;
+    let attachment = m.attachment.as_ref().map_or(0, |a| {
+        160 + json_len(&a.name)
+            + json_len(&a.content_type)
+            + a.thumbnail.as_deref().map_or(0, json_len)
+    });
+    FIXED
+        + json_len(&m.sender)
+        + json_len(m.client_id.as_str())
+        + json_len(&m.body)
         + m.reactions
             .iter()
-            .map(|r| r.emoji.len() + 16)
+            .map(|r| 32 + json_len(&r.emoji))
             .sum::<usize>()
+        + attachment
+}
+
+/// How many bytes `text` takes as a JSON string's contents.
+pub fn json_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// Shorten `rows` (newest first, as a history query reads them) to about [`MAX_PAGE_BYTES`],

@@ -185,7 +185,7 @@ struct Pager<'a> {
         Vec<ReceiptState>,
     )>,
     page: Vec<MessageRecord>,
-    /// Message text in `page`.
+    /// What the messages in `page` weigh ([`page_weight`]).
     bytes: usize,
     out: &'a mut OutQueue,
     patience: Duration,
@@ -197,12 +197,13 @@ impl Pager<'_> {
         &mut self,
         messages: impl Iterator<Item = MessageRecord>,
     ) -> Result<(), SyncError> {
+        // Checked after each message: a page holds at most one message past the bound.
         for m in messages {
             self.bytes += page_weight(&m);
             self.page.push(m);
-        }
-        if self.page.len() >= PAGE || self.bytes >= MAX_PAGE_BYTES {
-            self.send_page().await?;
+            if self.page.len() >= PAGE || self.bytes >= MAX_PAGE_BYTES {
+                self.send_page().await?;
+            }
         }
         Ok(())
     }
