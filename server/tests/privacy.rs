@@ -420,3 +420,33 @@ async fn read_receipts_off_hides_reads_both_ways_but_not_delivery() {
         .clone();
     assert_eq!(own.read_seq, Seq(2));
 }
+
+/// Blocking is private: a stranger whose message request is blocked never saw the blocker's
+/// presence, so nothing reaches them at all (a presence frame arriving then would say "you
+/// were blocked"). A blocked user whose presence the blocker never saw is not told either.
+#[tokio::test]
+async fn blocking_a_stranger_sends_them_nothing() {
+    let relay = Relay::start().await;
+    let mut mallory = relay.user("mallory").await;
+    let mut alice = relay.user("alice").await;
+    let conv = mallory.start_direct("alice").await;
+    mallory.send_msg(conv, "m1", "hi, remember me?").await;
+    alice.expect_message(conv).await;
+    mallory.clear_backlog();
+
+    ok(&mut alice, json!({"type": "block", "username": "mallory"})).await;
+    mallory
+        .expect_none(std::time::Duration::from_millis(500), |_| true)
+        .await;
+    // Alice's own devices hear of it (her block list), and nothing about mallory's presence,
+    // which she never saw either.
+    alice
+        .expect(|f| matches!(f, ServerFrame::Privacy { .. }).then_some(()))
+        .await;
+    alice
+        .expect_none(
+            std::time::Duration::from_millis(300),
+            is_presence_of(mallory.user_id),
+        )
+        .await;
+}

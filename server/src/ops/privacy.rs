@@ -87,21 +87,35 @@ pub async fn block(ctx: Ctx<'_>, req: Block) -> Result<Pending> {
                 "you cannot block yourself",
             ));
         }
+        // Who saw whose presence until now: only they are told it is hidden. Anyone else
+        // (a stranger whose request is blocked, a contact who never saw it) hears nothing,
+        // or the frame itself would tell them they were blocked.
+        let (they_saw, i_saw) = {
+            let contact = txn.contacts(me)?.iter().any(|c| c.0 == other);
+            let rules = Rules::new(txn);
+            (
+                contact && rules.sees_presence(other, me)?,
+                contact && rules.sees_presence(me, other)?,
+            )
+        };
         txn.block(me, other, tern_proto::now_ms())?;
         push_privacy(txn, me, out)?;
-        // Each stops seeing the other's presence from now on.
-        out.push(Publish::new(
-            vec![other],
-            &ServerFrame::Presence {
-                presence: hidden(me),
-            },
-        ));
-        out.push(Publish::new(
-            vec![me],
-            &ServerFrame::Presence {
-                presence: hidden(other),
-            },
-        ));
+        if they_saw {
+            out.push(Publish::new(
+                vec![other],
+                &ServerFrame::Presence {
+                    presence: hidden(me),
+                },
+            ));
+        }
+        if i_saw {
+            out.push(Publish::new(
+                vec![me],
+                &ServerFrame::Presence {
+                    presence: hidden(other),
+                },
+            ));
+        }
         Ok(())
     };
     queue(ctx.state, job, move |()| {
