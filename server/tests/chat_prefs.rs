@@ -171,9 +171,48 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
     assert!(listed
         .iter()
         .all(|p| p.conversation_id != ConversationId(groups[0])));
-    // And she can clear it although she is no longer in the group.
-    let reply = set(&mut alice, groups[0], cleared()).await;
+    // Added back to the group she left, its pin comes back with it: six are pinned. Only a
+    // new pin is refused; the pinned chats can still be muted, archived and pinned anew.
+    match bob
+        .request(json!({"type": "add_members", "conversation_id": groups[0], "usernames": ["alice"]}))
+        .await
+    {
+        ServerFrame::Ok { .. } | ServerFrame::Conversation { .. } => {}
+        other => panic!("add_members: {other:?}"),
+    }
+    let listed = alice.sync(json!({}), 0).await.chat_prefs;
+    assert_eq!(
+        listed.iter().filter(|p| p.pinned_at.is_some()).count(),
+        MAX_PINNED + 1
+    );
+    for g in [groups[0], last] {
+        let reply = set(&mut alice, g, json!({"mute": {"muted": true}, "archived": true})).await;
+        assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+        let reply = set(&mut alice, g, json!({"pin": {"at": 3_000}})).await;
+        assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    }
+    let seventh = alice.create_group("g7", &["bob"]).await;
+    alice
+        .expect_error(
+            json!({"type": "set_chat_prefs", "conversation_id": seventh,
+                   "change": {"pin": {"at": 4_000}}}),
+            "bad_request",
+        )
+        .await;
+    // And she can clear a chat's choices although she is no longer in it.
+    ok_leave(&mut alice, groups[1]).await;
+    let reply = set(&mut alice, groups[1], cleared()).await;
     assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+}
+
+async fn ok_leave(c: &mut Client, conv: i64) {
+    match c
+        .request(json!({"type": "leave_group", "conversation_id": conv}))
+        .await
+    {
+        ServerFrame::Ok { .. } => {}
+        other => panic!("leave_group: {other:?}"),
+    }
 }
 
 #[tokio::test]

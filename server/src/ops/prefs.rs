@@ -38,7 +38,10 @@ pub async fn set(ctx: Ctx<'_>, req: SetChatPrefs) -> Result<Pending> {
                 format!("you are not a member of conversation {conv}"),
             ));
         }
-        if prefs.pinned_at.is_some() && txn.pinned_elsewhere(me, conv)? >= MAX_PINNED {
+        // Only a new pin is held to the limit: a pin that came back with a rejoined group
+        // may take the count past it, and must not stop the user muting or archiving chats.
+        let pins = prefs.pinned_at.is_some() && before.pinned_at.is_none();
+        if pins && txn.pinned_elsewhere(me, conv)? >= MAX_PINNED {
             return Err(Error::refused(
                 ErrorCode::BadRequest,
                 format!("at most {MAX_PINNED} chats can be pinned"),
