@@ -147,6 +147,19 @@ fn offset_headers(offset: u64, size: u64) -> HeaderMap {
     h
 }
 
+/// `409 offset_mismatch`, with where the upload stands (`Upload-Offset`).
+fn mismatch(offset: u64, size: u64, message: String) -> Response {
+    (
+        StatusCode::CONFLICT,
+        offset_headers(offset, size),
+        Json(tern_proto::ErrorBody {
+            code: ErrorCode::OffsetMismatch,
+            message,
+        }),
+    )
+        .into_response()
+}
+
 /// `HEAD /v1/uploads/{id}`: how far the relay got.
 pub async fn offset(
     State(state): State<AppState>,
@@ -181,10 +194,23 @@ pub async fn append(
     body: Body,
 ) -> std::result::Result<Response, ApiError> {
     let upload = own_upload(&state, session.user_id, &id).await?;
+    let blobs = state.blobs.clone();
+    let stored = |id: String| {
+        let b = blobs.clone();
+        async move {
+            tokio::task::spawn_blocking(move || b.len(&id))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+        }
+    };
     let Some(_writing) = state.writing.claim(&id) else {
-        return Err(refused(
-            ErrorCode::OffsetMismatch,
-            "this upload is being written by another request",
+        // Like any chunk not at the relay's offset: 409 with how far it is now (the other
+        // request is still moving it on).
+        let at = stored(id.clone()).await?;
+        return Ok(mismatch(
+            at,
+            upload.size,
+            "this upload is being written by another request".into(),
         ));
     };
     let claimed: u64 = headers
@@ -192,25 +218,14 @@ pub async fn append(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| refused(ErrorCode::BadRequest, "Upload-Offset header required"))?;
-    let blobs = state.blobs.clone();
     let mut offset = if upload.complete {
         upload.size
     } else {
-        let (b, i) = (blobs.clone(), id.clone());
-        tokio::task::spawn_blocking(move || b.len(&i))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??
+        stored(id.clone()).await?
     };
     if upload.complete || claimed != offset {
-        return Ok((
-            StatusCode::CONFLICT,
-            offset_headers(offset, upload.size),
-            Json(tern_proto::ErrorBody {
-                code: ErrorCode::OffsetMismatch,
-                message: format!("the relay has {offset} bytes of this upload"),
-            }),
-        )
-            .into_response());
+        let message = format!("the relay has {offset} bytes of this upload");
+        return Ok(mismatch(offset, upload.size, message));
     }
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {

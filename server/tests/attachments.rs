@@ -269,3 +269,64 @@ async fn an_upload_whose_bytes_all_arrived_is_completed_when_the_client_asks_whe
     );
     assert_eq!(res.bytes().await.unwrap(), bytes);
 }
+
+/// A chunk sent while another request is still writing the same upload is refused like any
+/// chunk not at the relay's offset: `409 offset_mismatch` with `Upload-Offset`, so a client
+/// that resumes on 409 finds where to go on.
+#[tokio::test]
+async fn a_chunk_beside_one_still_being_written_gets_409_with_the_offset() {
+    use tokio::io::AsyncWriteExt;
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let id = reserve(&relay, &token, &bytes, "application/octet-stream").await;
+
+    // The first request announces the whole file, sends 1,000 bytes and stalls.
+    let mut slow = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let head = format!(
+        "PATCH /v1/uploads/{id} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {token}\r\n\
+         Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        bytes.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&bytes[..1_000]).await.unwrap();
+    slow.flush().await.unwrap();
+    eventually_async("the first request is writing", || async {
+        offset(&relay, &token, &id).await == 1_000
+    })
+    .await;
+
+    let res = relay
+        .http
+        .patch(relay.url(&format!("/v1/uploads/{id}")))
+        .bearer_auth(&token)
+        .header("upload-offset", 1_000)
+        .body(bytes[1_000..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.headers()["upload-offset"], "1000");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "offset_mismatch", "{body}");
+    // Nothing of the refused chunk was written.
+    assert_eq!(offset(&relay, &token, &id).await, 1_000);
+    drop(slow);
+}
+
+/// Wait up to 10 s for `check` to hold.
+async fn eventually_async<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
