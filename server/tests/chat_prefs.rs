@@ -174,7 +174,9 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
     // Added back to the group she left, its pin comes back with it: six are pinned. Only a
     // new pin is refused; the pinned chats can still be muted, archived and pinned anew.
     match bob
-        .request(json!({"type": "add_members", "conversation_id": groups[0], "usernames": ["alice"]}))
+        .request(
+            json!({"type": "add_members", "conversation_id": groups[0], "usernames": ["alice"]}),
+        )
         .await
     {
         ServerFrame::Ok { .. } | ServerFrame::Conversation { .. } => {}
@@ -186,7 +188,12 @@ async fn a_conversation_one_is_not_in_cannot_be_muted_and_pins_stop_at_the_limit
         MAX_PINNED + 1
     );
     for g in [groups[0], last] {
-        let reply = set(&mut alice, g, json!({"mute": {"muted": true}, "archived": true})).await;
+        let reply = set(
+            &mut alice,
+            g,
+            json!({"mute": {"muted": true}, "archived": true}),
+        )
+        .await;
         assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
         let reply = set(&mut alice, g, json!({"pin": {"at": 3_000}})).await;
         assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");

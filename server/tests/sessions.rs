@@ -268,6 +268,9 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
             } => {
                 if c.conversation_id == ConversationId(group) {
                     assert_eq!(c.members[0].role, tern_proto::MemberRole::Admin);
+                } else {
+                    // A direct chat has no admin: the one left is not made one.
+                    assert_eq!(c.members[0].role, tern_proto::MemberRole::Member);
                 }
                 left.insert(c.conversation_id);
             }
@@ -295,6 +298,13 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
     };
     assert_eq!(messages[0].body, "keep this");
     assert_eq!(messages[0].sender, "Deleted account");
+    // And bob cannot delete it for everyone: it is not his, and a direct chat has no admin.
+    bob.expect_error(
+        json!({"type": "send", "conversation_id": direct, "client_id": "del-a1",
+               "kind": "delete", "target_seq": messages[0].seq}),
+        "forbidden",
+    )
+    .await;
     assert_eq!(
         messages.len(),
         1,

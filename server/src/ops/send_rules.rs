@@ -162,6 +162,7 @@ pub(super) fn authorize(
     txn: &dyn Tx,
     req: &SendMessage,
     me: UserId,
+    kind: ConversationKind,
     edit_window_ms: i64,
     now: i64,
 ) -> Result<()> {
@@ -202,7 +203,11 @@ pub(super) fn authorize(
                 "at most {MAX_REACTIONS_PER_USER} different reactions per message"
             )))
         }
-        MessageKind::Delete if !own && txn.require_member(conv, me)? != MemberRole::Admin => {
+        MessageKind::Delete
+            if !own
+                && (kind != ConversationKind::Group
+                    || txn.require_member(conv, me)? != MemberRole::Admin) =>
+        {
             Err(Error::refused(
                 ErrorCode::Forbidden,
                 "only its author or a group admin can delete a message for everyone",

@@ -232,7 +232,8 @@ pub fn insert_members(
     touch(c, conv, version)
 }
 
-/// Take a member out; a group left without an admin promotes its longest-standing member.
+/// Take a member out; a group left without an admin promotes its longest-standing member (a
+/// direct conversation has no admins).
 pub fn deactivate(c: &mut impl Sql, conv: ConversationId, user: UserId) -> Result<()> {
     let version = next_version(c)?;
     c.execute(
@@ -250,7 +251,8 @@ pub fn deactivate(c: &mut impl Sql, conv: ConversationId, user: UserId) -> Resul
         c.execute(
             "UPDATE members SET role = 'admin' WHERE conversation_id = $1 AND user_id =
              (SELECT user_id FROM members WHERE conversation_id = $1 AND active
-              ORDER BY joined_at, user_id LIMIT 1)",
+              ORDER BY joined_at, user_id LIMIT 1)
+             AND (SELECT kind FROM conversations WHERE id = $1) = 'group'",
             &[&conv],
         )?;
     }

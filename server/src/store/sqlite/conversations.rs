@@ -250,7 +250,8 @@ pub fn insert_members(
     touch(txn, conv, version)
 }
 
-/// Take a member out; a group left without an admin promotes its longest-standing member.
+/// Take a member out; a group left without an admin promotes its longest-standing member (a
+/// direct conversation has no admins).
 pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> Result<()> {
     let version = next_version(txn)?;
     txn.prepare_cached(
@@ -264,7 +265,8 @@ pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId, user: UserId) -> 
     if admins == 0 {
         txn.prepare_cached(
             "UPDATE members SET role = 'admin' WHERE conversation_id = ?1 AND user_id =
-             (SELECT user_id FROM members WHERE conversation_id = ?1 AND active = 1 ORDER BY joined_at, user_id LIMIT 1)",
+             (SELECT user_id FROM members WHERE conversation_id = ?1 AND active = 1 ORDER BY joined_at, user_id LIMIT 1)
+             AND (SELECT kind FROM conversations WHERE id = ?1) = 'group'",
         )?
         .execute([conv])?;
     }
