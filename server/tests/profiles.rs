@@ -74,12 +74,34 @@ async fn a_display_name_reaches_members_by_push_and_by_sync() {
             "bad_request",
         )
         .await;
+    // Group names follow the same rule, when created and when renamed.
+    alice
+        .expect_error(
+            json!({"type": "create_group", "name": "\u{202e}gpj.exe", "members": ["bob"]}),
+            "bad_request",
+        )
+        .await;
+    let group = alice.create_group("team", &["bob"]).await;
+    alice
+        .expect_error(
+            json!({"type": "rename_group", "conversation_id": group, "name": "two\nlines"}),
+            "bad_request",
+        )
+        .await;
     alice
         .request(json!({"type": "set_profile", "display_name": " "}))
         .await;
     let pushed = bob
         .expect(|f| match f {
-            ServerFrame::Conversation { conversation, .. } => Some(conversation.clone()),
+            ServerFrame::Conversation { conversation, .. }
+                if conversation.conversation_id.0 == conv
+                    && conversation
+                        .members
+                        .iter()
+                        .all(|m| m.display_name.is_none()) =>
+            {
+                Some(conversation.clone())
+            }
             _ => None,
         })
         .await;

@@ -133,15 +133,20 @@ pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// A trimmed group or user name within the configured length.
+/// A trimmed group name within the configured length, with no control characters (they
+/// break lines) and no direction overrides (they make a name read as another), as display
+/// names.
 fn check_name(state: &AppState, name: &str) -> Result<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > state.config.limits.max_name_chars {
+    let max = state.config.limits.max_name_chars;
+    if name.is_empty()
+        || name.chars().count() > max
+        || name.chars().any(|c| c.is_control() || is_bidi_control(c))
+    {
         return Err(Error::refused(
             ErrorCode::BadRequest,
             format!(
-                "a name must have 1 to {} characters",
-                state.config.limits.max_name_chars
+                "a name has 1 to {max} characters, no control characters and no direction overrides"
             ),
         ));
     }
