@@ -206,7 +206,11 @@ pub async fn append(
     let Some(_writing) = state.writing.claim(&id) else {
         // Like any chunk not at the relay's offset: 409 with how far it is now (the other
         // request is still moving it on).
-        let at = stored(id.clone()).await?;
+        let at = if upload.complete {
+            upload.size
+        } else {
+            stored(id.clone()).await?
+        };
         return Ok(mismatch(
             at,
             upload.size,

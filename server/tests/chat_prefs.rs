@@ -260,6 +260,26 @@ async fn changes_of_different_fields_from_two_devices_at_once_both_hold() {
         ..both
     };
     assert_eq!(laptop.sync(json!({}), 0).await.chat_prefs, vec![unmuted]);
+
+    // The request's first form (the whole row) is still read: every field set.
+    let reply = phone
+        .request(json!({"type": "set_chat_prefs",
+                        "prefs": {"conversation_id": conv, "muted": true, "marked_unread": true}}))
+        .await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let whole = ChatPrefs {
+        muted: true,
+        marked_unread: true,
+        ..ChatPrefs::none(ConversationId(conv))
+    };
+    assert_eq!(laptop.sync(json!({}), 0).await.chat_prefs, vec![whole]);
+    // Neither form: refused.
+    phone
+        .expect_error(
+            json!({"type": "set_chat_prefs", "conversation_id": conv}),
+            "bad_request",
+        )
+        .await;
 }
 
 #[tokio::test]

@@ -34,7 +34,11 @@ pub async fn pick_files(app: AppHandle, pictures: Option<bool>) -> Res<Vec<Strin
     let (tx, rx) = tokio::sync::oneshot::channel();
     let mut dialog = app.dialog().file();
     if pictures == Some(true) {
-        dialog = dialog.add_filter("Pictures", &["jpg", "jpeg", "png", "gif", "webp"]);
+        // GTK matches these patterns case by case: a camera's IMG_0001.JPG too.
+        let kinds = [
+            "jpg", "jpeg", "png", "gif", "webp", "JPG", "JPEG", "PNG", "GIF", "WEBP",
+        ];
+        dialog = dialog.add_filter("Pictures", &kinds);
     }
     dialog.pick_files(move |files| {
         let _ = tx.send(files.unwrap_or_default());

@@ -483,6 +483,64 @@ async fn mutes_and_pins_are_the_same_on_every_device_even_when_made_offline() {
     assert_eq!(phone.chat_prefs().await.unwrap(), vec![pin]);
 }
 
+/// Unmuting and muting again at once, before the relay has answered the first: the last
+/// choice holds on every device (the relay's older word matching the last choice must not
+/// pass for it having landed).
+#[tokio::test]
+async fn a_change_undone_at_once_keeps_the_last_choice_everywhere() {
+    let relay = Relay::start();
+    let (phone, _p) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let (laptop, _l) = device(&relay, "alice").await;
+    let direct = phone.start_direct("bob").await.unwrap().conversation_id;
+    let mute = ChatPrefs {
+        muted: true,
+        ..ChatPrefs::none(direct)
+    };
+    phone.set_chat_prefs(mute).await.unwrap();
+    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
+        eventually(&format!("the {name} has the mute"), || async {
+            d.chat_prefs().await.unwrap() == vec![mute]
+        })
+        .await;
+    }
+    // Each round: unmute, then mute again straight away; and the other way round.
+    for _ in 0..5 {
+        phone.set_chat_prefs(ChatPrefs::none(direct)).await.unwrap();
+        phone.set_chat_prefs(mute).await.unwrap();
+    }
+    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
+        eventually(&format!("the {name} ends muted"), || async {
+            d.chat_prefs().await.unwrap() == vec![mute]
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(phone.chat_prefs().await.unwrap(), vec![mute]);
+    assert_eq!(laptop.chat_prefs().await.unwrap(), vec![mute]);
+    laptop
+        .set_chat_prefs(ChatPrefs::none(direct))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        laptop.set_chat_prefs(mute).await.unwrap();
+        laptop
+            .set_chat_prefs(ChatPrefs::none(direct))
+            .await
+            .unwrap();
+    }
+    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
+        eventually(&format!("the {name} ends unmuted"), || async {
+            d.chat_prefs().await.unwrap().is_empty()
+        })
+        .await;
+    }
+    // Settled for good: nothing flips back later.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(phone.chat_prefs().await.unwrap().is_empty());
+    assert!(laptop.chat_prefs().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn an_archived_chat_comes_back_with_a_message_unless_it_is_muted() {
     let relay = Relay::start();

@@ -261,7 +261,11 @@ pub struct SetPrivacy {
 /// it when the change arrives, so changes of different fields from two devices both hold.
 /// Answered with [`crate::ServerFrame::Ok`]; every device of the caller gets the whole row in
 /// [`crate::ServerFrame::ChatPrefs`]. At most [`MAX_PINNED`] conversations are pinned at once.
+///
+/// The first form of this request, `{id, prefs: {conversation_id, muted, …}}` (the whole row,
+/// every field set), is still read, as a change of every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SetChatPrefsForms")]
 pub struct SetChatPrefs {
     /// Request id.
     pub id: RequestId,
@@ -269,6 +273,46 @@ pub struct SetChatPrefs {
     pub conversation_id: crate::ConversationId,
     /// What to change.
     pub change: crate::ChatPrefsChange,
+}
+
+/// Either form of [`SetChatPrefs`] as it arrives.
+#[derive(Deserialize)]
+struct SetChatPrefsForms {
+    id: RequestId,
+    #[serde(default)]
+    conversation_id: Option<crate::ConversationId>,
+    #[serde(default)]
+    change: Option<crate::ChatPrefsChange>,
+    #[serde(default)]
+    prefs: Option<crate::ChatPrefs>,
+}
+
+impl TryFrom<SetChatPrefsForms> for SetChatPrefs {
+    type Error = &'static str;
+
+    fn try_from(f: SetChatPrefsForms) -> Result<Self, Self::Error> {
+        match (f.conversation_id, f.change, f.prefs) {
+            (Some(conversation_id), Some(change), None) => Ok(SetChatPrefs {
+                id: f.id,
+                conversation_id,
+                change,
+            }),
+            (None, None, Some(p)) => Ok(SetChatPrefs {
+                id: f.id,
+                conversation_id: p.conversation_id,
+                change: crate::ChatPrefsChange {
+                    mute: Some(crate::Mute {
+                        muted: p.muted,
+                        until: p.muted_until,
+                    }),
+                    pin: Some(crate::Pin { at: p.pinned_at }),
+                    marked_unread: Some(p.marked_unread),
+                    archived: Some(p.archived),
+                },
+            }),
+            _ => Err("set_chat_prefs takes conversation_id and change"),
+        }
+    }
 }
 
 /// Most conversations one user has pinned at once (as Telegram allows).

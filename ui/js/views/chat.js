@@ -79,6 +79,9 @@ const DIVIDER = Object.freeze({ divider: true });
 /** The read marker the divider follows (it goes before the first message unread after it), or
  *  null: no divider. Set when a chat opens with unread messages. */
 let dividerAt = null;
+/** The read marker the divider was placed at for messages that came while the user looked
+ *  elsewhere (null: it was not). */
+let awayAt = null;
 /** A chat is opening (beginOpen … endOpen): each draw shows its first unread message, and
  *  nothing is taken as seen. `openMarker`: the marker it opened with (null: go to the bottom). */
 let opening = false;
@@ -238,7 +241,7 @@ function keepDividerInView(ol) {
 /** The user sent something: stick to the bottom on the next draw; the divider goes. */
 export function stickToBottom() {
   stick = true;
-  dividerAt = null;
+  dividerAt = awayAt = null;
   const row = rows.get(DIVIDER_KEY);
   if (row) { row.node.remove(); rows.delete(DIVIDER_KEY); }
 }
@@ -272,6 +275,7 @@ export function beginOpen(marker) {
   opening = true;
   openMarker = marker;
   stick = false;
+  awayAt = null;
   if (marker !== null && (dividerAt === null || firstUnreadIn(state.chat, marker))) dividerAt = marker;
   drawJump();
 }
@@ -343,9 +347,11 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   // Messages coming while the user looks elsewhere get the divider a chat opens with, before
   // the first of them (it moves down from where the chat opened, if that was read since);
   // the view follows them down only until it reaches the top (below).
+  let away = false;
   if (c && !opening && unattended()) {
     const marker = readMarker(c, state.userId, state.lastRead.get(state.open));
-    if ((dividerAt === null || dividerAt < marker) && firstUnreadIn(state.chat, marker)) dividerAt = marker;
+    away = !!firstUnreadIn(state.chat, marker);
+    if (away && (dividerAt === null || dividerAt < marker)) dividerAt = awayAt = marker;
   }
   const newFrom = dividerAt === null ? null : firstUnread(state.chat, dividerAt, state.hasOlder);
   const items = [];
@@ -380,7 +386,9 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
     else ol.scrollTop = ol.scrollHeight - fromBottom;
   } else if (toBottom || atBottom || stick) {
     ol.scrollTop = ol.scrollHeight;
-    if (!toBottom && !stick && unattended()) keepDividerInView(ol);
+    // Only a divider placed for what came while away, with some of it still unread: one left
+    // from opening the chat, read since, must not pull the view back up.
+    if (!toBottom && !stick && away && dividerAt === awayAt) keepDividerInView(ol);
     stick = false;
   }
   wasAtBottom = nearBottom(ol);
@@ -485,7 +493,7 @@ export function clearMessages() {
   shownKind = null;
   activeRow = tabStop = null;
   expanded.clear();
-  dividerAt = openMarker = null;
+  dividerAt = openMarker = awayAt = null;
   opening = stick = false;
   wasAtBottom = true;
   drawJump();

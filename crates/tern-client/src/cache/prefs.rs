@@ -2,18 +2,20 @@
 //! archived): the relay's word, and this device's change on top of it until the relay has it.
 //!
 //! Each row holds what the relay last said and, in `mine`, what this device changed and the
-//! relay has not yet said back: only the fields the user changed ([`ChatPrefsChange`]). What a
-//! row shows is the relay's word with the change on top; what is sent is the change alone,
-//! which the relay applies to its row as it stands then, so a change made here (offline or
-//! at the same moment as another device's) never writes an old copy of the other fields
-//! over what the account's other devices changed. It is sent by the connection's flush (at
-//! once when online, after the next sync otherwise), like a read marker. The relay sends
-//! every change to every device of the user, the one that made it included, in the order it
-//! stored them; a field of the change has landed when the relay's word has it (its own echo,
-//! or a sync that has it), and leaves `mine`. The fields of a change the relay refuses go,
-//! and the relay's word shows again there.
+//! relay has not yet said back: only the fields the user changed ([`ChatPrefsChange`]), each
+//! with the number of its edit ([`Mine`]). What a row shows is the relay's word with the
+//! change on top; what is sent is the change alone, which the relay applies to its row as it
+//! stands then, so a change made here (offline or at the same moment as another device's)
+//! never writes an old copy of the other fields over what the account's other devices
+//! changed. It is sent by the connection's flush (at once when online, after the next sync
+//! otherwise), like a read marker, each field once per edit. A field has landed once the
+//! relay said it stored that edit (`ok`) and the relay's word has it (its echo, which every
+//! device of the user gets in the order the relay stored the changes), or once a sync has it;
+//! it then leaves `mine`. The fields of a request the relay refuses go, unless edited again
+//! since, and the relay's word shows again there.
 
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
 use tern_proto::{ChatPrefs, ChatPrefsChange, ConversationId, Timestamp};
 
 use crate::error::Result;
@@ -31,14 +33,188 @@ fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     })
 }
 
-/// What this device changed in one conversation, field by field, as kept in `mine`.
-type Change = ChatPrefsChange;
-
-fn encode(c: &Change) -> String {
-    serde_json::to_string(c).expect("a change serializes")
+/// The four fields a change may hold, each sent and settled on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Mute,
+    Pin,
+    MarkedUnread,
+    Archived,
 }
 
-fn decode(text: &str) -> Option<Change> {
+impl Field {
+    pub(crate) const ALL: [Field; 4] = [
+        Field::Mute,
+        Field::Pin,
+        Field::MarkedUnread,
+        Field::Archived,
+    ];
+
+    /// Whether `c` changes this field.
+    pub(crate) fn in_change(self, c: &ChatPrefsChange) -> bool {
+        match self {
+            Field::Mute => c.mute.is_some(),
+            Field::Pin => c.pin.is_some(),
+            Field::MarkedUnread => c.marked_unread.is_some(),
+            Field::Archived => c.archived.is_some(),
+        }
+    }
+
+    /// `c` with this field alone.
+    pub(crate) fn alone(self, c: &ChatPrefsChange) -> ChatPrefsChange {
+        let none = ChatPrefsChange::default();
+        match self {
+            Field::Mute => ChatPrefsChange {
+                mute: c.mute,
+                ..none
+            },
+            Field::Pin => ChatPrefsChange { pin: c.pin, ..none },
+            Field::MarkedUnread => ChatPrefsChange {
+                marked_unread: c.marked_unread,
+                ..none
+            },
+            Field::Archived => ChatPrefsChange {
+                archived: c.archived,
+                ..none
+            },
+        }
+    }
+
+    /// `c` without this field.
+    fn drop_from(self, c: &mut ChatPrefsChange) {
+        match self {
+            Field::Mute => c.mute = None,
+            Field::Pin => c.pin = None,
+            Field::MarkedUnread => c.marked_unread = None,
+            Field::Archived => c.archived = None,
+        }
+    }
+}
+
+/// A number per field: which of this device's edits of it a change holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gens {
+    // (Private: read with `get`.)
+    #[serde(default)]
+    mute: u64,
+    #[serde(default)]
+    pin: u64,
+    #[serde(default)]
+    marked_unread: u64,
+    #[serde(default)]
+    archived: u64,
+}
+
+impl Gens {
+    pub(crate) fn get(&self, f: Field) -> u64 {
+        match f {
+            Field::Mute => self.mute,
+            Field::Pin => self.pin,
+            Field::MarkedUnread => self.marked_unread,
+            Field::Archived => self.archived,
+        }
+    }
+
+    /// Edit `gen` of field `f`, none of the others.
+    #[cfg(test)]
+    pub(crate) fn only(f: Field, gen: u64) -> Gens {
+        let mut g = Gens::default();
+        g.set(f, gen);
+        g
+    }
+
+    fn set(&mut self, f: Field, gen: u64) {
+        match f {
+            Field::Mute => self.mute = gen,
+            Field::Pin => self.pin = gen,
+            Field::MarkedUnread => self.marked_unread = gen,
+            Field::Archived => self.archived = gen,
+        }
+    }
+}
+
+/// What this device changed in one conversation and the relay has not yet said back, as
+/// kept in `mine`: the fields changed, which edit each is, and the latest edit of each the
+/// relay said it stored (`ok`). A field goes once its latest edit was stored and the relay's
+/// word has it: the relay's own echo, which it sends after storing. Until then it shows on
+/// top of the relay's word, whatever that word says; so an undo made before the echo of
+/// what it undoes (mute, unmute, mute again) is not taken for landed because the relay's
+/// older word happens to match it. (A change kept from before edits were numbered has them
+/// at 0, taken as stored: it goes as soon as the relay's word has it, as it did then.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Mine {
+    #[serde(flatten)]
+    change: ChatPrefsChange,
+    #[serde(default)]
+    gens: Gens,
+    #[serde(default)]
+    stored: Gens,
+}
+
+impl Mine {
+    /// Whether the relay said it stored field `f` at its latest edit. A change kept from
+    /// before edits were numbered (edit 0) never is: it is sent until the relay's word has it.
+    fn is_stored(&self, f: Field) -> bool {
+        let gen = self.gens.get(f);
+        gen > 0 && gen <= self.stored.get(f)
+    }
+
+    /// Less the fields that landed: the relay stored their latest edit and its word `relay`
+    /// has them (a change from before edits were numbered: as soon as the word has it).
+    fn settle(mut self, relay: &ChatPrefs) -> Mine {
+        let pending = self.change.beyond(relay);
+        for f in Field::ALL {
+            if f.in_change(&self.change)
+                && !f.in_change(&pending)
+                && (self.is_stored(f) || self.gens.get(f) == 0)
+            {
+                f.drop_from(&mut self.change);
+            }
+        }
+        self
+    }
+}
+
+impl Mine {
+    /// After a sync's word `relay`: the fields the relay stored go (its word is the latest,
+    /// whatever came after them), and so do those it has; the rest is still to send.
+    fn synced(mut self, relay: &ChatPrefs) -> Mine {
+        let pending = self.change.beyond(relay);
+        for f in Field::ALL {
+            if f.in_change(&self.change) && (!f.in_change(&pending) || self.is_stored(f)) {
+                f.drop_from(&mut self.change);
+            }
+        }
+        self
+    }
+
+    /// The fields still to send: those whose latest edit the relay has not said it stored.
+    fn unsent(&self) -> ChatPrefsChange {
+        Field::ALL
+            .into_iter()
+            .filter(|&f| f.in_change(&self.change) && !self.is_stored(f))
+            .fold(ChatPrefsChange::default(), |c, f| {
+                c.then(f.alone(&self.change))
+            })
+    }
+}
+
+/// A change of this device's to send: its conversation, fields and their edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// The fields to set.
+    pub change: ChatPrefsChange,
+    /// Which edit each field is.
+    pub gens: Gens,
+}
+
+fn encode(m: &Mine) -> String {
+    serde_json::to_string(m).expect("a change serializes")
+}
+
+fn decode(text: &str) -> Option<Mine> {
     serde_json::from_str(text).ok()
 }
 
@@ -47,7 +223,7 @@ fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
     let relay = relay_row(r)?;
     let mine: Option<String> = r.get(7)?;
     Ok(match mine.as_deref().and_then(decode) {
-        Some(change) => change.on(&relay),
+        Some(m) => m.change.on(&relay),
         None => relay,
     })
 }
@@ -56,7 +232,7 @@ fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
 fn layers(
     txn: &Transaction<'_>,
     conv: ConversationId,
-) -> Result<Option<(ChatPrefs, Option<Change>)>> {
+) -> Result<Option<(ChatPrefs, Option<Mine>)>> {
     Ok(txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM chat_prefs WHERE conversation_id = ?1"
@@ -68,24 +244,30 @@ fn layers(
         .optional()?)
 }
 
-/// Keep `change` as this device's change on `conv`, less the fields the relay's word
-/// already has (they landed; nothing left: nothing is kept).
-fn put_mine(
-    txn: &Transaction<'_>,
-    conv: ConversationId,
-    relay: &ChatPrefs,
-    change: Option<Change>,
-) -> Result<()> {
-    let mine = change
-        .map(|c| c.beyond(relay))
-        .filter(|c| !c.is_empty())
-        .map(|c| encode(&c));
+/// Keep `mine` as this device's change on `conv` (no field left: nothing is kept).
+fn put_mine(txn: &Transaction<'_>, conv: ConversationId, mine: Option<Mine>) -> Result<()> {
+    let mine = mine.filter(|m| !m.change.is_empty()).map(|m| encode(&m));
     txn.prepare_cached(
         "INSERT INTO chat_prefs (conversation_id, mine) VALUES (?1, ?2)
          ON CONFLICT (conversation_id) DO UPDATE SET mine = excluded.mine",
     )?
     .execute(params![conv, mine])?;
     Ok(())
+}
+
+/// The next edit's number (it only grows, across conversations and restarts).
+fn next_gen(txn: &Transaction<'_>) -> Result<u64> {
+    let last: Option<String> = txn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'prefs_gen'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let next = last.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
+    txn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('prefs_gen', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([next.to_string()])?;
+    Ok(next)
 }
 
 const COLUMNS: &str =
@@ -127,22 +309,29 @@ pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result
 }
 
 /// This device's change: the conversation is to show `p`. Kept as the fields in which `p`
-/// differs from what it shows now, on top of any earlier change not yet landed; shown at
-/// once, and marked for the relay.
+/// differs from what it shows now, each a new edit, on top of any earlier change not yet
+/// landed; shown at once, and marked for the relay.
 pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
     let conv = p.conversation_id;
     let (relay, earlier) = layers(txn, conv)?.unwrap_or((ChatPrefs::none(conv), None));
-    let before = earlier.map_or(relay, |c| c.on(&relay));
-    let change = earlier
-        .unwrap_or_default()
-        .then(Change::between(&before, p));
-    put_mine(txn, conv, &relay, Some(change))?;
+    let mut mine = earlier.unwrap_or_default();
+    let delta = ChatPrefsChange::between(&mine.change.on(&relay), p);
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let gen = next_gen(txn)?;
+    mine.change = mine.change.then(delta);
+    for f in Field::ALL.into_iter().filter(|f| f.in_change(&delta)) {
+        mine.gens.set(f, gen);
+    }
+    put_mine(txn, conv, Some(mine))?;
     sweep(txn)
 }
 
-/// Write the relay's word on one conversation under whatever this device changed, and drop
-/// the change if the word is it (it landed).
-fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
+/// Write the relay's word on one conversation under whatever this device changed, and let
+/// go the fields of the change that landed (`settle`: all the relay has, with `sync`: no
+/// request of this device's is unanswered then).
+fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs, sync: bool) -> Result<()> {
     txn.prepare_cached(
         "INSERT INTO chat_prefs (conversation_id, muted, muted_until, pinned_at, marked_unread,
                                  archived, archived_at)
@@ -161,9 +350,15 @@ fn put_relay(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
         p.archived,
         p.archived_at
     ])?;
-    // Landed once the relay's word has every field of it.
-    if let Some((relay, change)) = layers(txn, p.conversation_id)? {
-        put_mine(txn, p.conversation_id, &relay, change)?;
+    if let Some((relay, Some(mine))) = layers(txn, p.conversation_id)? {
+        let settled = if sync {
+            mine.synced(&relay)
+        } else {
+            mine.settle(&relay)
+        };
+        if settled != mine {
+            put_mine(txn, p.conversation_id, Some(settled))?;
+        }
     }
     Ok(())
 }
@@ -181,13 +376,15 @@ fn sweep(txn: &Transaction<'_>) -> Result<()> {
 /// The relay's word on one conversation (a push); whether what it shows changed.
 pub fn apply(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<bool> {
     let before = one(txn, p.conversation_id)?;
-    put_relay(txn, p)?;
+    put_relay(txn, p, false)?;
     sweep(txn)?;
     Ok(one(txn, p.conversation_id)? != before)
 }
 
 /// The relay's whole list (a sync): the relay's copy of every row becomes it (a conversation
-/// not in it has nothing set).
+/// not in it has nothing set). A sync runs before this connection sends any change, so every
+/// field of this device's that the list has landed, stored answer or not (one sent before the
+/// link dropped may have been stored without its answer arriving).
 pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
     let known: Vec<ConversationId> = txn
         .prepare_cached("SELECT conversation_id FROM chat_prefs")?
@@ -195,24 +392,51 @@ pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     for conv in known {
         if !list.iter().any(|p| p.conversation_id == conv) {
-            put_relay(txn, &ChatPrefs::none(conv))?;
+            put_relay(txn, &ChatPrefs::none(conv), true)?;
         }
     }
     for p in list {
-        put_relay(txn, p)?;
+        put_relay(txn, p, true)?;
     }
     sweep(txn)
 }
 
-/// Changes of this device's the relay does not have yet, each as the fields still to set.
-pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<(ConversationId, ChatPrefsChange)>> {
+/// Changes of this device's the relay has not stored yet: each field with its edit.
+pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<Outgoing>> {
     Ok(txn
-        .prepare_cached("SELECT conversation_id, mine FROM chat_prefs WHERE mine IS NOT NULL ORDER BY conversation_id")?
+        .prepare_cached(
+            "SELECT conversation_id, mine FROM chat_prefs WHERE mine IS NOT NULL
+             ORDER BY conversation_id",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))?
         .collect::<rusqlite::Result<Vec<(ConversationId, String)>>>()?
         .into_iter()
-        .filter_map(|(conv, mine)| Some((conv, decode(&mine)?)))
+        .filter_map(|(conv, mine)| {
+            let m = decode(&mine)?;
+            let change = m.unsent();
+            (!change.is_empty()).then_some(Outgoing {
+                conversation_id: conv,
+                change,
+                gens: m.gens,
+            })
+        })
         .collect())
+}
+
+/// The relay stored `sent` (its `ok`): each of its fields still at the edit it carried is
+/// stored, and goes once the relay's word has it (its echo may have come first: then now).
+pub fn stored(txn: &Transaction<'_>, sent: &Outgoing) -> Result<()> {
+    let conv = sent.conversation_id;
+    if let Some((relay, Some(mut mine))) = layers(txn, conv)? {
+        for f in Field::ALL.into_iter().filter(|f| f.in_change(&sent.change)) {
+            let gen = sent.gens.get(f);
+            if mine.stored.get(f) < gen {
+                mine.stored.set(f, gen);
+            }
+        }
+        put_mine(txn, conv, Some(mine.settle(&relay)))?;
+    }
+    sweep(txn)
 }
 
 /// A message from someone else arrived in each of `spoken` (its conversation, and when the
@@ -259,12 +483,17 @@ pub fn bring_back_noted(txn: &Transaction<'_>) -> Result<bool> {
     bring_back(txn, &spoken)
 }
 
-/// The relay refused `sent` for good: the fields of this device's change that are still
-/// what was sent go, and the relay's word shows again there (a field changed again since
-/// stays, to be sent).
-pub fn refused(txn: &Transaction<'_>, conv: ConversationId, sent: &ChatPrefsChange) -> Result<()> {
-    if let Some((relay, Some(change))) = layers(txn, conv)? {
-        put_mine(txn, conv, &relay, Some(change.without(sent)))?;
+/// The relay refused `sent` for good: each of its fields still at the edit it carried goes,
+/// and the relay's word shows again there (a field changed again since stays, to be sent).
+pub fn refused(txn: &Transaction<'_>, sent: &Outgoing) -> Result<()> {
+    let conv = sent.conversation_id;
+    if let Some((_, Some(mut mine))) = layers(txn, conv)? {
+        for f in Field::ALL.into_iter().filter(|f| f.in_change(&sent.change)) {
+            if mine.gens.get(f) == sent.gens.get(f) {
+                f.drop_from(&mut mine.change);
+            }
+        }
+        put_mine(txn, conv, Some(mine))?;
     }
     sweep(txn)
 }
@@ -307,68 +536,190 @@ mod tests {
         }
     }
 
+    /// What would be sent now, as (conversation, fields).
+    fn sent(txn: &Transaction<'_>) -> Vec<(ConversationId, ChatPrefsChange)> {
+        to_send(txn)
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.conversation_id, o.change))
+            .collect()
+    }
+
+    /// The relay answers `ok` to everything there is to send.
+    fn all_stored(txn: &Transaction<'_>) {
+        for out in to_send(txn).unwrap() {
+            stored(txn, &out).unwrap();
+        }
+    }
+
     #[test]
-    fn a_change_of_this_devices_shows_until_the_relays_word_is_it_and_a_refusal_shows_the_relays_again(
-    ) {
+    fn a_change_shows_at_once_and_goes_once_the_relay_stored_it_and_says_it() {
         let mut conn = db();
         let txn = conn.transaction().unwrap();
-        replace(&txn, &[muted(1), muted(2)]).unwrap();
-        // Here: 2 unmuted and 3 pinned, not sent yet.
-        set_here(&txn, &ChatPrefs::none(ConversationId(2))).unwrap();
-        set_here(&txn, &pinned(3, 10)).unwrap();
-        assert_eq!(all(&txn).unwrap(), vec![muted(1), pinned(3, 10)]);
-        // A sync that does not have them yet, and a push of an older state, change neither.
-        replace(&txn, &[muted(2)]).unwrap();
-        assert!(!apply(&txn, &muted(2)).unwrap());
-        assert_eq!(all(&txn).unwrap(), vec![pinned(3, 10)]);
-        assert_eq!(
-            to_send(&txn).unwrap(),
-            vec![
-                (ConversationId(2), mute(false)),
-                (ConversationId(3), pin(Some(10)))
-            ]
-        );
-        // Conversation 3 changed again here: its first change's echo does not settle it.
-        set_here(&txn, &pinned(3, 20)).unwrap();
-        assert!(!apply(&txn, &pinned(3, 10)).unwrap());
-        assert!(!apply(&txn, &ChatPrefs::none(ConversationId(2))).unwrap());
-        assert_eq!(
-            to_send(&txn).unwrap(),
-            vec![(ConversationId(3), pin(Some(20)))]
-        );
-        // Its echo does; the relay's later word (another device's) then shows.
-        assert!(!apply(&txn, &pinned(3, 20)).unwrap());
-        assert!(to_send(&txn).unwrap().is_empty());
-        assert!(apply(&txn, &muted(3)).unwrap());
-        assert_eq!(all(&txn).unwrap(), vec![muted(3)]);
-        // A mark "unread" is a change like the others.
-        let marked = ChatPrefs {
-            marked_unread: true,
-            ..muted(3)
-        };
-        set_here(&txn, &marked).unwrap();
-        assert_eq!(all(&txn).unwrap(), vec![marked]);
-        // Refused for good: the relay's word (muted) shows again, nothing is lost.
-        let mark = ChatPrefsChange {
-            marked_unread: Some(true),
-            ..ChatPrefsChange::default()
-        };
-        assert_eq!(to_send(&txn).unwrap(), vec![(ConversationId(3), mark)]);
-        refused(&txn, ConversationId(3), &mark).unwrap();
-        assert!(to_send(&txn).unwrap().is_empty());
-        assert_eq!(all(&txn).unwrap(), vec![muted(3)]);
-        // A sync that has this device's change settles it too.
-        set_here(&txn, &pinned(4, 30)).unwrap();
-        replace(&txn, &[muted(3), pinned(4, 30)]).unwrap();
-        assert!(to_send(&txn).unwrap().is_empty());
-        assert_eq!(all(&txn).unwrap(), vec![muted(3), pinned(4, 30)]);
-        // Unset everywhere, the rows go.
-        replace(&txn, &[]).unwrap();
+        let c = ConversationId(1);
+        replace(&txn, &[muted(1)]).unwrap();
+        set_here(&txn, &ChatPrefs::none(c)).unwrap();
+        assert!(all(&txn).unwrap().is_empty(), "unmuted at once");
+        assert_eq!(sent(&txn), vec![(c, mute(false))]);
+        // An older word (another device's, stored before) changes nothing shown.
+        assert!(!apply(&txn, &muted(1)).unwrap());
         assert!(all(&txn).unwrap().is_empty());
+        // Stored, not yet echoed: nothing more to send, still shown as changed here.
+        all_stored(&txn);
+        assert!(sent(&txn).is_empty());
+        assert!(all(&txn).unwrap().is_empty());
+        // Its echo: landed; the relay's later word (another device mutes) then shows.
+        assert!(!apply(&txn, &ChatPrefs::none(c)).unwrap());
+        assert!(apply(&txn, &muted(1)).unwrap());
+        assert_eq!(all(&txn).unwrap(), vec![muted(1)]);
         let rows: i64 = txn
-            .query_row("SELECT count(*) FROM chat_prefs", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM chat_prefs WHERE mine IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(rows, 0);
+    }
+
+    #[test]
+    fn an_undo_made_before_the_echo_of_what_it_undoes_is_sent_and_kept() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(1);
+        replace(&txn, &[muted(1)]).unwrap();
+        // Unmuted, sent; muted again before the relay answers.
+        set_here(&txn, &ChatPrefs::none(c)).unwrap();
+        let unmute = to_send(&txn).unwrap()[0];
+        set_here(&txn, &muted(1)).unwrap();
+        // The relay still says muted, yet the mute is a change to send: the unmute before it
+        // will land first.
+        assert_eq!(sent(&txn), vec![(c, mute(true))]);
+        let again = to_send(&txn).unwrap()[0];
+        // The unmute lands (answer, echo): the second mute still shows.
+        stored(&txn, &unmute).unwrap();
+        apply(&txn, &ChatPrefs::none(c)).unwrap();
+        assert_eq!(all(&txn).unwrap(), vec![muted(1)]);
+        // The mute lands.
+        stored(&txn, &again).unwrap();
+        apply(&txn, &muted(1)).unwrap();
+        assert!(sent(&txn).is_empty());
+        assert_eq!(all(&txn).unwrap(), vec![muted(1)]);
+    }
+
+    #[test]
+    fn a_refusal_takes_back_only_the_fields_it_refused_at_their_edit() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(8);
+        let both = ChatPrefs {
+            pinned_at: Some(10),
+            ..muted(8)
+        };
+        set_here(&txn, &both).unwrap();
+        let out = to_send(&txn).unwrap()[0];
+        assert_eq!(out.change, mute(true).then(pin(Some(10))));
+        // The pin went on its own (the connection sends a new pin apart) and was refused.
+        let pin_alone = Outgoing {
+            change: Field::Pin.alone(&out.change),
+            ..out
+        };
+        refused(&txn, &pin_alone).unwrap();
+        assert_eq!(all(&txn).unwrap(), vec![muted(8)]);
+        assert_eq!(sent(&txn), vec![(c, mute(true))]);
+        // A refusal of an older edit leaves a newer one alone.
+        set_here(
+            &txn,
+            &ChatPrefs {
+                pinned_at: Some(20),
+                ..muted(8)
+            },
+        )
+        .unwrap();
+        refused(&txn, &pin_alone).unwrap();
+        assert_eq!(sent(&txn), vec![(c, mute(true).then(pin(Some(20))))]);
+    }
+
+    #[test]
+    fn a_sync_settles_what_was_stored_and_keeps_what_was_not_sent() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(7);
+        // Pinned here and stored, but the link dropped before its echo; meanwhile another
+        // device unpinned it and muted it. Archived here offline, not sent yet.
+        set_here(&txn, &pinned(7, 10)).unwrap();
+        all_stored(&txn);
+        set_here(
+            &txn,
+            &ChatPrefs {
+                archived: true,
+                ..pinned(7, 10)
+            },
+        )
+        .unwrap();
+        replace(&txn, &[muted(7)]).unwrap();
+        // The relay's word wins for what it stored; the archive still goes, on top of it.
+        let shown = all(&txn).unwrap();
+        assert_eq!(
+            shown,
+            vec![ChatPrefs {
+                archived: true,
+                ..muted(7)
+            }]
+        );
+        assert_eq!(
+            sent(&txn),
+            vec![(
+                c,
+                ChatPrefsChange {
+                    archived: Some(true),
+                    ..ChatPrefsChange::default()
+                }
+            )]
+        );
+        // A change made offline that the sync already has (another device made the same) is
+        // settled by it.
+        set_here(
+            &txn,
+            &ChatPrefs {
+                marked_unread: true,
+                archived: true,
+                ..muted(7)
+            },
+        )
+        .unwrap();
+        replace(
+            &txn,
+            &[ChatPrefs {
+                marked_unread: true,
+                archived: true,
+                ..muted(7)
+            }],
+        )
+        .unwrap();
+        assert!(sent(&txn).is_empty());
+    }
+
+    #[test]
+    fn a_change_kept_before_edits_were_numbered_is_sent_and_settles_on_the_relays_word() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(3);
+        txn.execute(
+            "INSERT INTO chat_prefs (conversation_id, mine) VALUES (3, ?1)",
+            [r#"{"pin":{"at":10}}"#],
+        )
+        .unwrap();
+        assert_eq!(all(&txn).unwrap(), vec![pinned(3, 10)]);
+        assert_eq!(sent(&txn), vec![(c, pin(Some(10)))]);
+        replace(&txn, &[]).unwrap();
+        assert_eq!(
+            sent(&txn),
+            vec![(c, pin(Some(10)))],
+            "the sync lacks it: still to send"
+        );
+        assert!(!apply(&txn, &pinned(3, 10)).unwrap());
+        assert!(sent(&txn).is_empty());
     }
 
     #[test]
@@ -412,7 +763,7 @@ mod tests {
             archived: Some(false),
             ..ChatPrefsChange::default()
         };
-        assert_eq!(to_send(&txn).unwrap(), vec![(c(2), back), (c(4), back)]);
+        assert_eq!(sent(&txn), vec![(c(2), back), (c(4), back)]);
         assert!(
             !bring_back(&txn, &spoken).unwrap(),
             "nothing more to bring back"
@@ -442,46 +793,15 @@ mod tests {
         };
         assert_eq!(all(&txn).unwrap(), vec![both]);
         assert_eq!(
-            to_send(&txn).unwrap(),
+            sent(&txn),
             vec![(c, pin(Some(10)))],
             "only the pin: the relay's mute stays as the relay has it"
         );
-        // Its echo has both: landed.
+        // Stored, and its echo has both: landed.
+        all_stored(&txn);
         assert!(!apply(&txn, &both).unwrap());
-        assert!(to_send(&txn).unwrap().is_empty());
-        // A change back to what the relay says is no change to send.
-        set_here(&txn, &pinned(7, 20)).unwrap();
-        set_here(&txn, &both).unwrap();
-        assert!(to_send(&txn).unwrap().is_empty());
-    }
-
-    #[test]
-    fn each_field_settles_on_its_own_and_a_refusal_takes_back_only_what_it_refused() {
-        let mut conn = db();
-        let txn = conn.transaction().unwrap();
-        let c = ConversationId(8);
-        // Here: muted, then pinned.
-        set_here(&txn, &muted(8)).unwrap();
-        let both = ChatPrefs {
-            pinned_at: Some(10),
-            ..muted(8)
-        };
-        set_here(&txn, &both).unwrap();
-        assert_eq!(
-            to_send(&txn).unwrap(),
-            vec![(c, mute(true).then(pin(Some(10))))]
-        );
-        // The mute's echo settles the mute alone; another device then unmutes, and this
-        // device's change (the pin) does not mute it again.
-        assert!(!apply(&txn, &muted(8)).unwrap());
-        assert_eq!(to_send(&txn).unwrap(), vec![(c, pin(Some(10)))]);
-        assert!(apply(&txn, &ChatPrefs::none(c)).unwrap());
-        assert_eq!(all(&txn).unwrap(), vec![pinned(8, 10)]);
-        // Muted again here, then the pin refused (the limit): the mute is still to go.
-        set_here(&txn, &both).unwrap();
-        refused(&txn, c, &pin(Some(10))).unwrap();
-        assert_eq!(all(&txn).unwrap(), vec![muted(8)]);
-        assert_eq!(to_send(&txn).unwrap(), vec![(c, mute(true))]);
+        assert!(sent(&txn).is_empty());
+        assert_eq!(all(&txn).unwrap(), vec![both]);
     }
 
     #[test]

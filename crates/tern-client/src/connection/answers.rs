@@ -147,7 +147,7 @@ impl Session<'_> {
             tracing::debug!(%code, "read marker refused");
             return Ok(());
         }
-        if let Some((conv, change)) = self.pending.take_prefs(id) {
+        if let Some(sent) = self.pending.take_prefs(id) {
             if code.is_transient() {
                 // Still this device's change: the flush after the pause sends it again.
                 self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
@@ -159,7 +159,7 @@ impl Session<'_> {
                 .shared
                 .cache
                 .call(move |txn| {
-                    prefs::refused(txn, conv, &change)?;
+                    prefs::refused(txn, &sent)?;
                     prefs::all(txn)
                 })
                 .await?;
@@ -244,8 +244,24 @@ impl Session<'_> {
         if let Some((conv, seq)) = self.pending.take_read(id) {
             let acked = self.acked_reads.entry(conv).or_default();
             *acked = (*acked).max(seq);
-        } else if self.pending.take_prefs(id).is_some() {
-            // Landed: the relay's echo of it (in the order it stores changes) settles it.
+        } else if let Some(sent) = self.pending.take_prefs(id) {
+            // Stored: its fields go once the relay's word has them (its echo, sent before
+            // this answer was, may have come first).
+            let conv = sent.conversation_id;
+            let all = self
+                .shared
+                .cache
+                .call(move |txn| {
+                    let before = prefs::one(txn, conv)?;
+                    prefs::stored(txn, &sent)?;
+                    (prefs::one(txn, conv)? != before)
+                        .then(|| prefs::all(txn))
+                        .transpose()
+                })
+                .await?;
+            if let Some(all) = all {
+                self.shared.emit(Event::ChatPrefs { all });
+            }
         } else {
             self.pending.resolve(id, Ok(ServerFrame::Ok { id }));
         }

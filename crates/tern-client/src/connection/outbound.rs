@@ -12,13 +12,15 @@ use std::time::Instant;
 use futures_util::SinkExt;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::{
-    ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq, SetChatPrefs,
+    ChatPrefsChange, ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage,
+    Seq, SetChatPrefs,
 };
 use tokio_tungstenite::tungstenite::Message;
 
 use super::failure::SessionError;
 use super::pending::Pending;
 use super::session::{Session, Step, Ws};
+use crate::cache::prefs::{Field, Outgoing};
 use crate::cache::{conversations as convs, outbox, prefs};
 
 /// Outbox entries sent on one connection and not yet answered.
@@ -99,20 +101,34 @@ impl Session<'_> {
         for (conversation_id, seq) in reads {
             self.feed_read(ws, conversation_id, seq).await?;
         }
-        for (conversation_id, change) in prefs {
-            if self.pending.is_setting(conversation_id, &change) {
-                continue;
-            }
-            let id = self.pending.insert(Pending::Prefs {
-                conversation_id,
-                change,
+        for out in prefs {
+            // The fields not on their way at this edit already; a new pin in a request of its
+            // own, so that the pin limit refusing it takes back nothing else.
+            let unsent = Field::ALL.into_iter().filter(|&f| {
+                f.in_change(&out.change)
+                    && !self
+                        .pending
+                        .is_setting(out.conversation_id, f, out.gens.get(f))
             });
-            let frame = SetChatPrefs {
-                id,
-                conversation_id,
-                change,
-            };
-            self.feed(ws, ClientFrame::SetChatPrefs(frame)).await?;
+            let pins =
+                |f: &Field| *f == Field::Pin && out.change.pin.is_some_and(|p| p.at.is_some());
+            let (pin, rest): (Vec<Field>, Vec<Field>) = unsent.partition(pins);
+            for part in [rest, pin] {
+                if part.is_empty() {
+                    continue;
+                }
+                let change = part.iter().fold(ChatPrefsChange::default(), |c, f| {
+                    c.then(f.alone(&out.change))
+                });
+                let sent = Outgoing { change, ..out };
+                let id = self.pending.insert(Pending::Prefs { sent });
+                let frame = SetChatPrefs {
+                    id,
+                    conversation_id: out.conversation_id,
+                    change,
+                };
+                self.feed(ws, ClientFrame::SetChatPrefs(frame)).await?;
+            }
         }
         ws.flush().await.map_err(SessionError::Write)
     }

@@ -13,7 +13,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use tern_proto::{ChatPrefsChange, ConversationId, RequestId, Seq, ServerFrame};
+use tern_proto::{ConversationId, RequestId, Seq, ServerFrame};
+
+use crate::cache::prefs::{Field, Outgoing};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -47,10 +49,8 @@ pub(crate) enum Pending {
     /// A change of how one conversation behaves (muted, pinned, marked, archived), made on
     /// this device.
     Prefs {
-        /// Its conversation.
-        conversation_id: ConversationId,
-        /// What was sent.
-        change: ChatPrefsChange,
+        /// What was sent, with the edit each field is.
+        sent: Outgoing,
     },
 }
 
@@ -107,33 +107,21 @@ impl PendingTable {
         })
     }
 
-    /// Whether `prefs` is the last change sent for its conversation and still unanswered
-    /// (then sending it again would say nothing new; an earlier identical one followed by
-    /// another would not count).
-    pub(crate) fn is_setting(&self, conv: ConversationId, change: &ChatPrefsChange) -> bool {
-        self.entries
-            .iter()
-            .filter_map(|(id, p)| match p {
-                Pending::Prefs {
-                    conversation_id,
-                    change: c,
-                } if *conversation_id == conv => Some((*id, c)),
-                _ => None,
-            })
-            .max_by_key(|(id, _)| *id)
-            .is_some_and(|(_, c)| c == change)
+    /// Whether field `field` of conversation `conv`, at edit `gen`, is on its way (sent and
+    /// unanswered): then it is not sent again. A later edit of it is another number, so mute,
+    /// unmute, mute again sends all three.
+    pub(crate) fn is_setting(&self, conv: ConversationId, field: Field, gen: u64) -> bool {
+        self.entries.values().any(|p| {
+            matches!(p, Pending::Prefs { sent } if sent.conversation_id == conv
+                && field.in_change(&sent.change)
+                && sent.gens.get(field) == gen)
+        })
     }
 
-    /// Settle the change of chat preferences `id`, returning its conversation and change.
-    pub(crate) fn take_prefs(
-        &mut self,
-        id: RequestId,
-    ) -> Option<(ConversationId, ChatPrefsChange)> {
+    /// Settle the change of chat preferences `id`, returning what it sent.
+    pub(crate) fn take_prefs(&mut self, id: RequestId) -> Option<Outgoing> {
         match self.take_if(id, |p| matches!(p, Pending::Prefs { .. }))? {
-            Pending::Prefs {
-                conversation_id,
-                change,
-            } => Some((conversation_id, change)),
+            Pending::Prefs { sent } => Some(sent),
             _ => None,
         }
     }
@@ -318,26 +306,28 @@ mod tests {
     }
 
     #[test]
-    fn a_change_already_sent_is_skipped_only_while_it_is_the_last_for_its_chat() {
+    fn a_field_already_sent_is_skipped_only_at_the_same_edit() {
         let mut table = PendingTable::new();
         let conv = ConversationId(4);
-        let mute = |muted| ChatPrefsChange {
-            mute: Some(tern_proto::Mute { muted, until: None }),
-            ..ChatPrefsChange::default()
-        };
-        let (a, b) = (mute(true), mute(false));
-        let prefs = |change| Pending::Prefs {
+        let out = Outgoing {
             conversation_id: conv,
-            change,
+            change: tern_proto::ChatPrefsChange {
+                mute: Some(tern_proto::Mute {
+                    muted: true,
+                    until: None,
+                }),
+                ..Default::default()
+            },
+            gens: crate::cache::prefs::Gens::only(Field::Mute, 1),
         };
-        assert!(!table.is_setting(conv, &a));
-        let first = table.insert(prefs(a));
-        assert!(table.is_setting(conv, &a));
-        // Mute, unmute, mute again: the second mute must go, or the unmute would be last.
-        table.insert(prefs(b));
-        assert!(!table.is_setting(conv, &a));
-        assert!(table.is_setting(conv, &b));
-        assert_eq!(table.take_prefs(first), Some((conv, a)));
-        assert!(!table.is_setting(ConversationId(5), &b));
+        assert!(!table.is_setting(conv, Field::Mute, 1));
+        let first = table.insert(Pending::Prefs { sent: out });
+        assert!(table.is_setting(conv, Field::Mute, 1));
+        // Mute, unmute, mute again: each is another edit, and goes.
+        assert!(!table.is_setting(conv, Field::Mute, 3));
+        assert!(!table.is_setting(conv, Field::Pin, 0));
+        assert!(!table.is_setting(ConversationId(5), Field::Mute, 1));
+        assert_eq!(table.take_prefs(first), Some(out));
+        assert!(!table.is_setting(conv, Field::Mute, 1));
     }
 }
