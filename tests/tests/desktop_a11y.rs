@@ -159,6 +159,18 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
         "Space opens the chat",
     )
     .await;
+    // A new message in the open chat is said once, by the announcer; the list of messages
+    // itself is not a live region (its rows are drawn again as ticks and reactions change).
+    bob.send(conv, "are you there?").await.unwrap();
+    app.wait_until(
+        "document.getElementById('announcer').textContent.startsWith('bob') && document.getElementById('announcer').textContent.endsWith(': are you there?')",
+        "the new message announced with its sender",
+    )
+    .await;
+    let live = app
+        .js("const a = document.getElementById('announcer'); return [document.getElementById('messages').getAttribute('aria-live'), a.getAttribute('role'), a.getAttribute('aria-live')]")
+        .await;
+    assert_eq!(live, serde_json::json!(["off", "status", "polite"]));
     // The arrows move between rows; the open chat is the selected option; the list is one tab
     // stop, at the focused row.
     let moved = app

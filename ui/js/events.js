@@ -26,6 +26,10 @@ import { setPrivacy, resetPrivacy } from "./privacy.js";
 import { toast } from "./views/toast.js";
 import { refusedText } from "./errors.js";
 import { drawPhotos } from "./photos.js";
+import { previewText } from "./attachments.js";
+import { isNotice, namesIn } from "./notices.js";
+import { speakerPrefix } from "./views/message.js";
+import { $ } from "./dom.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
 function update(id, change) {
@@ -50,6 +54,9 @@ const seeing = (id) => id === state.open && document.hasFocus() && !document.hid
 
 function onMessage(m) {
   const id = m.conversation_id;
+  const known = state.conversations.get(id);
+  // Not heard of before (an event may repeat one, after a resync): said once, below.
+  const fresh = !!known && m.seq != null && m.seq > (known.last_seq || 0);
   if (!update(id, (c) => withMessage(c, m, seeing(id)))) refreshOne(id);
   if (id !== state.open) return;
   const loading = chatEvent({ event: "message", message: m });
@@ -80,6 +87,20 @@ function onMessage(m) {
   }
   // Marked read only once its row shows (drawMessages measures what is seen).
   drawMessages();
+  if (fresh) announce(m);
+}
+
+/**
+ * Say a new message of someone else's in the open chat to a screen reader, once: the list of
+ * messages is not a live region (its rows are drawn again when they change), so this is the
+ * only place a new message is spoken.
+ */
+function announce(m) {
+  if (m.mine || m.seq == null) return;
+  const c = state.conversations.get(m.conversation_id);
+  const text = previewText(m, namesIn(c, state.userId), state.userId);
+  const who = isNotice(m) ? "" : speakerPrefix(m);
+  $("announcer").textContent = `${who}${text}`;
 }
 
 function onStatus(ev) {
