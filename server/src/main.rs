@@ -30,7 +30,7 @@ fn small_pages() {
 
 /// The Tern relay server.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_override_self = true)]
 struct Args {
     /// Run an administration command instead of the relay.
     #[command(subcommand)]

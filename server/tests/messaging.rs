@@ -152,6 +152,27 @@ async fn pipelined_sends_keep_their_order_and_every_member_sees_the_same_sequenc
     }
 }
 
+/// A send that names the sender's earlier message (`after`) is stored only once that one is:
+/// before, it is refused `out_of_order` (worth retrying), and nothing is stored for it.
+#[tokio::test]
+async fn a_send_after_an_earlier_message_not_yet_stored_waits_for_it() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let _bob = relay.user("bob").await;
+    let conv = alice.start_direct("bob").await;
+    let second = json!({"type": "send", "conversation_id": conv, "client_id": "m2",
+                        "body": "second", "after": "m1"});
+    alice.expect_error(second.clone(), "out_of_order").await;
+    let (first_seq, _) = alice.send_msg(conv, "m1", "first").await;
+    match alice.request(second).await {
+        ServerFrame::Ack { seq, duplicate, .. } => {
+            assert!(!duplicate);
+            assert_eq!(seq.0, first_seq + 1, "right after the one it names");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn delivered_and_read_receipts_are_forwarded_to_the_sender() {
     let relay = Relay::start().await;

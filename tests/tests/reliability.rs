@@ -428,3 +428,42 @@ async fn a_seeded_random_schedule_of_sends_disconnects_and_restarts_converges_to
     )
     .await;
 }
+
+/// More messages written offline than the relay takes at once (its per-user send burst):
+/// when the link is back they are sent pipelined, the relay refuses some for a moment (its
+/// rate limit refills while the rest are on their way), and every one is still stored in the
+/// order written, once.
+#[tokio::test]
+async fn messages_written_offline_beyond_the_send_limit_are_stored_in_the_order_written() {
+    // A burst of 8 that refills at 2,000 a second: while 80 pipelined sends are read, some
+    // tokens come back, so some later messages would be taken ahead of refused earlier ones.
+    let mut relay = Relay::start_with(&["--send-rate", "2000", "--send-burst", "8"]);
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    relay.kill9();
+    let written: Vec<String> = (1..=80).map(|i| format!("offline {i}")).collect();
+    for body in &written {
+        alice.send(conv, body).await.unwrap();
+    }
+    relay.restart();
+    wait_settled(&alice).await;
+    eventually("bob has all 80", || async {
+        bob.stored_messages(conv)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.body.starts_with("offline "))
+            .count()
+            == 80
+    })
+    .await;
+    let mut got = bob.stored_messages(conv).await.unwrap();
+    got.sort_by_key(|m| m.seq);
+    let bodies: Vec<String> = got
+        .into_iter()
+        .filter(|m| m.body.starts_with("offline "))
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies, written, "stored in the order written, once each");
+}

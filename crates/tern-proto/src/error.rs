@@ -72,6 +72,9 @@ pub enum ErrorCode {
     OffsetMismatch,
     /// The uploaded bytes do not match the declared SHA-256.
     HashMismatch,
+    /// A send named (`after`) an earlier message of the sender's that is not stored: it was
+    /// refused or is still on its way. Send that one again first, then this one.
+    OutOfOrder,
 }
 
 impl ErrorCode {
@@ -81,6 +84,7 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::RateLimited
+                | ErrorCode::OutOfOrder
                 | ErrorCode::Internal
                 | ErrorCode::ShuttingDown
                 | ErrorCode::TooManyAttempts
@@ -125,6 +129,7 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::HashMismatch => "hash_mismatch",
+            ErrorCode::OutOfOrder => "out_of_order",
         }
     }
 }

@@ -55,6 +55,12 @@ pub struct SendMessage {
     /// For text: an uploaded file (then `body` is an optional caption and may be empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// The client id of the sender's message in this conversation that comes before this one
+    /// and was not yet acknowledged when this one was sent: this one is stored only once that
+    /// one is (`out_of_order` otherwise, to retry after it). Pipelined sends keep their order
+    /// so even when one of them is refused for a moment (a rate limit, a failed commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<crate::ClientId>,
 }
 
 /// Start (or find) the direct conversation with a user; answered with

@@ -44,6 +44,15 @@ fn store_entry(
             ))
         }
     };
+    // The sender's earlier message this one must follow: stored first, or this one waits.
+    if let Some(after) = &req.after {
+        if !txn.client_id_stored(me, after.as_str())? {
+            return Err(Error::refused(
+                ErrorCode::OutOfOrder,
+                "an earlier message of yours is not stored yet; send it first",
+            ));
+        }
+    }
     let withheld_from = withheld_from(txn, &roster, me)?;
     authorize(txn, req, me, roster.kind, who.edit_window_ms, who.now)?;
     if let Some(a) = &req.attachment {

@@ -499,6 +499,8 @@ pub trait Tx: ReadTx {
     }
     /// The entry this sender stored under `client_id`, if any.
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>>;
+    /// Whether `sender` stored an entry with `client_id` (in this transaction too).
+    fn client_id_stored(&self, sender: UserId, client_id: &str) -> Result<bool>;
     /// Store an entry at the next sequence number, or `None` if the sender already stored one
     /// under its client id.
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>>;

@@ -7,6 +7,7 @@
 //! nothing in flight, so whatever was unanswered when a link dropped is sent again; the relay
 //! answers a repeated client id with the original result, so nothing is stored twice.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use futures_util::SinkExt;
@@ -76,10 +77,16 @@ impl Session<'_> {
                 ))
             })
             .await?;
+        // Each send names the one before it in its conversation that is still unacknowledged
+        // (queued from the head of the outbox, so every earlier one is in this list): the
+        // relay stores it only after that one, so the order holds even when one of them is
+        // refused for a moment while the ones after it are on their way.
+        let mut last_in: HashMap<ConversationId, String> = HashMap::new();
         for item in queued {
             if self.pending.sends_in_flight() >= MAX_IN_FLIGHT {
                 break;
             }
+            let after = last_in.insert(item.conversation_id, item.client_id.clone());
             if self.pending.is_sending(&item.client_id) {
                 continue;
             }
@@ -95,6 +102,7 @@ impl Session<'_> {
                 target_seq: item.target_seq,
                 reply_to: item.reply_to,
                 attachment: item.attachment,
+                after: after.map(ClientId::from),
             });
             self.feed(ws, frame).await?;
         }

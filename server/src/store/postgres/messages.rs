@@ -68,6 +68,15 @@ pub fn take_send_token(c: &mut impl Sql, user: UserId, now: Timestamp, rate: Rat
     Ok(taken.is_some())
 }
 
+/// Whether `sender` stored an entry with `client_id`.
+pub fn client_id_stored(c: &mut impl Sql, sender: UserId, client_id: &str) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM messages WHERE sender_id = $1 AND client_id = $2",
+        &[&sender, &client_id],
+    )?
+    .is_some())
+}
+
 /// The entry this sender stored under `client_id`, if any.
 pub fn find_by_client_id(
     c: &mut impl Sql,

@@ -509,6 +509,9 @@ impl Tx for PgTx<'_> {
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
         messages::find_by_client_id(&mut self.c(), sender, client_id)
     }
+    fn client_id_stored(&self, sender: UserId, client_id: &str) -> Result<bool> {
+        messages::client_id_stored(&mut self.c(), sender, client_id)
+    }
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
         messages::insert_new(&mut self.c(), entry)
     }

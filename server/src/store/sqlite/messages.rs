@@ -60,6 +60,15 @@ pub fn find_by_client_id(
     Ok(found)
 }
 
+/// Whether `sender` stored an entry with `client_id`.
+pub fn client_id_stored(txn: &Transaction<'_>, sender: UserId, client_id: &str) -> Result<bool> {
+    Ok(txn
+        .prepare_cached("SELECT 1 FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
+        .query_row(params![sender, client_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// The conversation's last sequence number.
 pub fn last_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
     Ok(txn

@@ -519,6 +519,9 @@ impl Tx for SqliteTx<'_> {
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
         messages::find_by_client_id(self, sender, client_id)
     }
+    fn client_id_stored(&self, sender: UserId, client_id: &str) -> Result<bool> {
+        messages::client_id_stored(self, sender, client_id)
+    }
     fn insert_new(&self, entry: &NewEntry<'_>) -> Result<Option<MessageRecord>> {
         let Some(hot) = &self.hot else {
             let last = messages::last_seq(self, entry.conv)?;
