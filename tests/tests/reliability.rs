@@ -128,20 +128,28 @@ async fn after_kill_9_of_the_relay_every_message_reaches_every_member_once_in_on
     }
 }
 
-/// A TCP proxy that can silently stop passing traffic on the connections it already has.
+/// A TCP proxy that can silently stop passing traffic on the connections it already has:
+/// swallow it (read and drop), or stall (read no more, so the sender's writes wait once the
+/// buffers are full; its receive buffer is kept small, so that is soon).
 struct Blackhole {
     port: u16,
     cutoff: Arc<AtomicU64>,
+    stall: Arc<AtomicU64>,
     accepted: Arc<AtomicU64>,
 }
 
 impl Blackhole {
     async fn start(target: u16) -> Blackhole {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        // Accepted connections take this size: a small window, filled soon once stalled.
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(64).unwrap();
         let port = listener.local_addr().unwrap().port();
         let cutoff = Arc::new(AtomicU64::new(0));
+        let stall = Arc::new(AtomicU64::new(0));
         let accepted = Arc::new(AtomicU64::new(0));
-        let (c2, a2) = (cutoff.clone(), accepted.clone());
+        let (c2, a2, s2) = (cutoff.clone(), accepted.clone(), stall.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -149,6 +157,7 @@ impl Blackhole {
                 };
                 let n = a2.fetch_add(1, Ordering::SeqCst) + 1;
                 let cutoff = c2.clone();
+                let stall = s2.clone();
                 tokio::spawn(async move {
                     let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)).await else {
                         return;
@@ -156,16 +165,24 @@ impl Blackhole {
                     let (cr, cw) = client.into_split();
                     let (ur, uw) = upstream.into_split();
                     let dead = Arc::new(AtomicBool::new(false));
-                    tokio::spawn(pipe(cr, uw, n, cutoff.clone(), dead.clone()));
-                    pipe(ur, cw, n, cutoff, dead).await;
+                    tokio::spawn(pipe(cr, uw, n, cutoff.clone(), stall.clone(), dead.clone()));
+                    pipe(ur, cw, n, cutoff, stall, dead).await;
                 });
             }
         });
         Blackhole {
             port,
             cutoff,
+            stall,
             accepted,
         }
+    }
+
+    /// Every connection accepted so far stops reading: nothing passes, and what is written to
+    /// it waits once the buffers are full (a dead link nobody closes).
+    fn stall_existing(&self) {
+        self.stall
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// Every connection accepted so far stops passing bytes (they are read and dropped).
@@ -180,10 +197,15 @@ async fn pipe(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     n: u64,
     cutoff: Arc<AtomicU64>,
+    stall: Arc<AtomicU64>,
     _dead: Arc<AtomicBool>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        if n <= stall.load(Ordering::SeqCst) {
+            // Stalled: read nothing more, and keep both ends open.
+            std::future::pending::<()>().await;
+        }
         let Ok(len) = from.read(&mut buf).await else {
             return;
         };
@@ -266,6 +288,55 @@ async fn gets_through(t: &BehindBlackhole, body: &str) {
             .unwrap()
             .iter()
             .any(|m| m.body == body)
+    })
+    .await;
+}
+
+/// A link that stops taking bytes (nobody closes it, nothing answers, the proxy reads no
+/// more) while 250 long messages are being written to it: it is noticed and replaced, and
+/// every message arrives once, in order. (On loopback the sockets' buffers take all the
+/// engine keeps in flight, so this does not make a write wait; the engine's bound on a
+/// waiting write is there for links whose buffers are smaller.)
+#[tokio::test]
+async fn a_link_that_stops_taking_bytes_while_written_to_is_replaced() {
+    let relay = Relay::start();
+    let t = behind_blackhole(&relay, |_| {}).await;
+    let mut events = t.alice.subscribe();
+    t.proxy.stall_existing();
+    // Text that compresses poorly, 250 messages of 15,000 characters: more than the stalled
+    // link's buffers take.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut noise = || {
+        (0..15_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                char::from(
+                    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+                        [(x >> 58) as usize],
+                )
+            })
+            .collect::<String>()
+    };
+    let mut bodies = Vec::new();
+    for i in 0..250 {
+        let body = format!("{i} {}", noise());
+        t.alice.send(t.conv, &body).await.unwrap();
+        bodies.push(body);
+    }
+    let reason = next_offline(
+        &mut events,
+        Duration::from_secs(60),
+        "the stalled link was noticed",
+    )
+    .await;
+    assert!(reason.contains("no answer from the relay"), "{reason}");
+    wait_online(&t.alice).await;
+    wait_settled(&t.alice).await;
+    eventually("bob has every message, once", || async {
+        let got = t.bob.stored_messages(t.conv).await.unwrap();
+        got.len() == bodies.len() && got.iter().zip(&bodies).all(|(m, b)| &m.body == b)
     })
     .await;
 }

@@ -40,16 +40,30 @@ impl Session<'_> {
 
     /// Write one frame now.
     pub(super) async fn write(&mut self, ws: &mut Ws, frame: ClientFrame) -> Step {
-        ws.send(self.encode(&frame))
-            .await
-            .map_err(SessionError::Write)
+        let message = self.encode(&frame);
+        self.bounded(ws.send(message)).await
     }
 
-    /// Queue one frame for the next [`SinkExt::flush`].
+    /// Queue one frame for the next [`SinkExt::flush`] (it writes when the queue is full).
     async fn feed(&mut self, ws: &mut Ws, frame: ClientFrame) -> Step {
-        ws.feed(self.encode(&frame))
-            .await
-            .map_err(SessionError::Write)
+        let message = self.encode(&frame);
+        self.bounded(ws.feed(message)).await
+    }
+
+    /// A write to the socket, given at most the heartbeat timeout. A write waits while the
+    /// socket takes no more bytes, and on a dead link nobody closes (a network that went away,
+    /// a NAT that forgot it) that is until TCP gives up, many minutes later, with the session
+    /// loop and its timers, the heartbeat's among them, stalled behind it. A link that takes a
+    /// whole heartbeat timeout to take a frame is the silent one it is.
+    pub(super) async fn bounded(
+        &self,
+        write: impl std::future::Future<Output = Result<(), tokio_tungstenite::tungstenite::Error>>,
+    ) -> Step {
+        let limit = self.shared.config.timing.heartbeat_timeout;
+        match tokio::time::timeout(limit, write).await {
+            Ok(done) => done.map_err(SessionError::Write),
+            Err(_) => Err(SessionError::Silent(limit)),
+        }
     }
 
     /// Send every queued outbox entry not already in flight, and unacknowledged read markers.
@@ -138,7 +152,7 @@ impl Session<'_> {
                 self.feed(ws, ClientFrame::SetChatPrefs(frame)).await?;
             }
         }
-        ws.flush().await.map_err(SessionError::Write)
+        self.bounded(ws.flush()).await
     }
 
     /// Queue a read marker unless the same one is already awaiting its answer.
@@ -180,6 +194,6 @@ impl Session<'_> {
                 self.feed(ws, frame).await?;
             }
         }
-        ws.flush().await.map_err(SessionError::Write)
+        self.bounded(ws.flush()).await
     }
 }

@@ -132,7 +132,7 @@ impl<'a> Session<'a> {
                         return Err(SessionError::Silent(timing.heartbeat_timeout));
                     }
                     // The relay answers with a pong, which refreshes `last_heard`.
-                    ws.send(Message::Ping(Default::default())).await.map_err(SessionError::Write)?;
+                    self.bounded(ws.send(Message::Ping(Default::default()))).await?;
                 }
                 // Typing expiry, request deadlines and the transient-error pause.
                 _ = housekeeping.tick() => self.housekeeping(ws).await?,
@@ -180,15 +180,14 @@ impl<'a> Session<'a> {
                 seq,
             } => {
                 self.feed_read(ws, conversation_id, seq).await?;
-                ws.flush().await.map_err(SessionError::Write)
+                self.bounded(ws.flush()).await
             }
             // The network changed: a link over an interface that went away may be dead
             // without a word; the relay answers a ping at once if it is not.
             Cmd::Probe => {
                 self.probe_deadline = Some(Instant::now() + super::PROBE_WAIT);
-                ws.send(Message::Ping(Default::default()))
+                self.bounded(ws.send(Message::Ping(Default::default())))
                     .await
-                    .map_err(SessionError::Write)
             }
             Cmd::RetryNow | Cmd::Shutdown(_) => Ok(()),
         }
