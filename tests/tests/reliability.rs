@@ -14,7 +14,7 @@ use common::*;
 use rand::Rng;
 use tern_client::{Client, ConnectionState, Event, MessageStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// Whether a stored client id is one of the relay's group notices (not something a client
 /// sent; the relay names them `notice:<random>`).
