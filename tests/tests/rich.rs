@@ -259,3 +259,76 @@ async fn search_honours_quoted_phrases_and_pages_past_a_hundred_results() {
     seqs.dedup();
     assert_eq!(seqs.len(), 120, "pages neither overlap nor skip");
 }
+
+/// Added to a group that already had messages, a member online at the time gets them at
+/// once, not only at their next sync: the relay pushes only what comes after, and until the
+/// older ones are here the later edits and reactions (applied in order) could not be shown.
+#[tokio::test]
+async fn a_member_added_while_online_gets_the_earlier_messages_and_sees_later_edits() {
+    let relay = Relay::start();
+    let (bob, _b) = signup(&relay, "bob").await;
+    let (carol, _c) = signup(&relay, "carol").await;
+    let (alice, _a) = signup(&relay, "alice").await;
+    let group = bob
+        .create_group("club", &["carol"])
+        .await
+        .unwrap()
+        .conversation_id;
+    for i in 1..=30 {
+        bob.send(group, &format!("before alice {i}")).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    let first = bob
+        .stored_messages(group)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.body == "before alice 1")
+        .unwrap()
+        .seq;
+
+    bob.add_members(group, &["alice"]).await.unwrap();
+    eventually("alice hears she was added", || async {
+        alice.conversation(group).await.unwrap().is_some()
+    })
+    .await;
+    bob.send(group, "welcome").await.unwrap();
+    bob.edit(group, first, "the first, edited").await.unwrap();
+    carol.react(group, first, "👍").await.unwrap();
+    for c in [&bob, &carol] {
+        wait_settled(c).await;
+    }
+    // Her cache alone (no page asked for, which would read the relay): every message, the
+    // edit applied.
+    eventually(
+        "alice has every message, the edit applied, without reconnecting",
+        || async {
+            let want: Vec<(u64, String)> = bob
+                .stored_messages(group)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.seq.0, m.body))
+                .collect();
+            let got: Vec<(u64, String)> = alice
+                .stored_messages(group)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.seq.0, m.body))
+                .collect();
+            got == want && got.iter().any(|m| m.1 == "the first, edited")
+        },
+    )
+    .await;
+    eventually("and the reaction", || async {
+        shown(&alice, group).await == shown(&bob, group).await
+    })
+    .await;
+    let mine = shown(&alice, group).await;
+    assert!(
+        mine.iter()
+            .any(|m| m.1 == "the first, edited" && m.2 && m.4.len() == 1),
+        "{mine:?}"
+    );
+}

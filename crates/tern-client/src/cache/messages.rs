@@ -202,6 +202,22 @@ fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
     Ok(())
 }
 
+/// Where the messages of `conv` above its gap-free cursor begin when some are missing right
+/// above it (the user was added to a conversation that had messages, and was pushed only the
+/// new ones): the lowest cached seq past the gap, to read history before. `None`: no gap.
+pub fn gap_above_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Seq>> {
+    let (cursor, lowest): (i64, Option<i64>) = txn
+        .prepare_cached(
+            "SELECT c.synced_seq, (SELECT min(seq) FROM messages m
+                                   WHERE m.conversation_id = c.id AND m.seq > c.synced_seq)
+             FROM conversations c WHERE c.id = ?1",
+        )?
+        .query_row([conv], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, None));
+    Ok(lowest.filter(|&l| l > cursor + 1).map(|l| Seq(l as u64)))
+}
+
 /// The gap-free cursor of a conversation.
 pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
     Ok(txn

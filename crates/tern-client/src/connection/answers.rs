@@ -147,6 +147,11 @@ impl Session<'_> {
             tracing::debug!(%code, "read marker refused");
             return Ok(());
         }
+        if let Some(conv) = self.pending.take_fill(id) {
+            // The next message pushed in it asks again (a sync fills it otherwise).
+            tracing::debug!(%code, %conv, "missing messages could not be read");
+            return Ok(());
+        }
         if let Some(sent) = self.pending.take_prefs(id) {
             if code.is_transient() {
                 // Still this device's change: the flush after the pause sends it again.

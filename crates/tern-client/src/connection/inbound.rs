@@ -10,17 +10,32 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tern_proto::{
-    ChatPrefs, ConversationId, ConversationInfo, MessageRecord, Presence, Privacy, ReceiptState,
-    RequestId, Seq, ServerFrame, Timestamp, UserId,
+    ChatPrefs, ClientFrame, ConversationId, ConversationInfo, HistoryRequest, MessageRecord,
+    Presence, Privacy, ReceiptState, RequestId, Seq, ServerFrame, Timestamp, UserId,
 };
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::answers::{changed_views, Ack};
 use super::failure::SessionError;
+use super::pending::Pending;
 use super::session::{Session, Step, Ws};
 use crate::cache::{chat, conversations as convs, messages, prefs};
 use crate::error::Result;
 use crate::events::Event;
+
+/// Messages asked for at a time when filling a gap below pushed ones.
+const FILL_PAGE: u32 = 200;
+
+/// Where stored messages came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum From {
+    /// Pushed live.
+    Push,
+    /// A sync's page.
+    Sync,
+    /// A page filling a gap below pushed ones.
+    Fill,
+}
 
 /// Largest frame accepted after inflating a compressed one.
 const MAX_INFLATED: usize = 64 << 20;
@@ -129,6 +144,9 @@ impl Session<'_> {
                 self.on_conversation_removed(conversation_id).await
             }
             ServerFrame::Ok { id } => self.on_ok(id).await,
+            ServerFrame::History { id, messages, .. } if self.pending.take_fill(id).is_some() => {
+                self.on_fill(ws, messages).await
+            }
             f @ (ServerFrame::Pong { .. }
             | ServerFrame::Conversations { .. }
             | ServerFrame::People { .. }
@@ -144,13 +162,54 @@ impl Session<'_> {
 
     /// A message arrived live: store it, then tell the relay it reached this device.
     async fn on_new_message(&mut self, ws: &mut Ws, message: MessageRecord) -> Step {
-        let new = self.store(vec![message], true).await?;
+        let new = self.store(vec![message], From::Push).await?;
         self.ack_delivered(ws, new).await?;
+        self.fill_gaps(ws).await?;
         if std::mem::take(&mut self.prefs_changed) {
             // An archived chat came back: the relay hears of it now.
             self.flush(ws).await?;
         }
         Ok(())
+    }
+
+    /// Ask for the messages missing right above `conv`'s gap-free cursor, if some are (the
+    /// user was added to a conversation that had messages: the relay pushes only the new
+    /// ones, and a sync runs only when a connection starts). Until they are here, the
+    /// conversation's later edits, deletions and reactions cannot be applied (they apply in
+    /// order) and no delivery is acknowledged past the gap. One page at a time.
+    async fn fill_gaps(&mut self, ws: &mut Ws) -> Step {
+        let gaps = std::mem::take(&mut self.gaps);
+        // The sync under way brings what is missing below the cursors.
+        if self.pending.is_syncing() {
+            return Ok(());
+        }
+        for (conv, before) in gaps {
+            if self.pending.is_filling(conv) {
+                continue;
+            }
+            let id = self.pending.insert(Pending::Fill {
+                conversation_id: conv,
+            });
+            let frame = ClientFrame::History(HistoryRequest {
+                id,
+                conversation_id: conv,
+                before_seq: Some(before),
+                limit: FILL_PAGE,
+            });
+            self.write(ws, frame).await?;
+        }
+        Ok(())
+    }
+
+    /// A page of the messages missing below the pushed ones: stored as a sync's are, then the
+    /// next page if the gap is still open (a page that brings nothing ends it).
+    async fn on_fill(&mut self, ws: &mut Ws, page: Vec<MessageRecord>) -> Step {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let new = self.store(page, From::Fill).await?;
+        self.ack_delivered(ws, new).await?;
+        self.fill_gaps(ws).await
     }
 
     /// A member's receipt markers moved.
@@ -269,17 +328,21 @@ impl Session<'_> {
     }
 
     /// Store messages; emit events for new ones; return conversations with new messages from
-    /// others and their new cursors (to acknowledge delivery).
+    /// others and their new cursors (to acknowledge delivery). Pushed messages (and a page
+    /// filling a gap below them) also note, in the same cache transaction, where a gap below
+    /// them begins ([`Session::gaps`], for [`Session::fill_gaps`]).
     pub(super) async fn store(
         &mut self,
         records: Vec<MessageRecord>,
-        live: bool,
+        from: From,
     ) -> Step<Vec<(ConversationId, Seq)>> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
         let me = self.shared.user_id;
-        let (chats, changed, cursors, back) = self
+        let live = from == From::Push;
+        let gaps_wanted = from != From::Sync;
+        let (chats, changed, cursors, back, gaps) = self
             .shared
             .cache
             .call(move |txn| {
@@ -316,9 +379,22 @@ impl Session<'_> {
                     .into_iter()
                     .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                Ok((chats, changed, cursors, back))
+                let mut gaps = Vec::new();
+                if gaps_wanted {
+                    let mut touched: Vec<ConversationId> =
+                        records.iter().map(|m| m.conversation_id).collect();
+                    touched.sort_unstable();
+                    touched.dedup();
+                    for c in touched {
+                        if let Some(before) = messages::gap_above_cursor(txn, c)? {
+                            gaps.push((c, before));
+                        }
+                    }
+                }
+                Ok((chats, changed, cursors, back, gaps))
             })
             .await?;
+        self.gaps.extend(gaps);
         if let Some(all) = back {
             self.prefs_changed = true;
             self.shared.emit(Event::ChatPrefs { all });

@@ -52,6 +52,13 @@ pub(crate) enum Pending {
         /// What was sent, with the edit each field is.
         sent: Outgoing,
     },
+    /// Messages of a conversation missing below those this connection was pushed (the user
+    /// was added to it, or added again, after messages were written), asked for with
+    /// `history`.
+    Fill {
+        /// Its conversation.
+        conversation_id: ConversationId,
+    },
 }
 
 /// The connection's table of unanswered requests.
@@ -118,6 +125,21 @@ impl PendingTable {
         })
     }
 
+    /// Whether the gap below conversation `conv`'s pushed messages is being filled.
+    pub(crate) fn is_filling(&self, conv: ConversationId) -> bool {
+        self.entries
+            .values()
+            .any(|p| matches!(p, Pending::Fill { conversation_id } if *conversation_id == conv))
+    }
+
+    /// Settle the gap-filling request `id`, returning its conversation.
+    pub(crate) fn take_fill(&mut self, id: RequestId) -> Option<ConversationId> {
+        match self.take_if(id, |p| matches!(p, Pending::Fill { .. }))? {
+            Pending::Fill { conversation_id } => Some(conversation_id),
+            _ => None,
+        }
+    }
+
     /// Settle the change of chat preferences `id`, returning what it sent.
     pub(crate) fn take_prefs(&mut self, id: RequestId) -> Option<Outgoing> {
         match self.take_if(id, |p| matches!(p, Pending::Prefs { .. }))? {
@@ -166,6 +188,11 @@ impl PendingTable {
             } => Some((conversation_id, seq)),
             _ => None,
         }
+    }
+
+    /// Whether the connection's sync is still under way.
+    pub(crate) fn is_syncing(&self) -> bool {
+        self.entries.values().any(|p| matches!(p, Pending::Sync))
     }
 
     /// Settle the sync `id`; true if `id` is the sync in progress.

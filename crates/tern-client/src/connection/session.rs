@@ -46,6 +46,9 @@ pub(crate) struct Session<'a> {
     pub(super) hold_until: Option<Instant>,
     /// A message brought an archived chat back here: the next flush tells the relay.
     pub(super) prefs_changed: bool,
+    /// Conversations with messages missing right above their gap-free cursor, and the seq to
+    /// read history before (noted while storing pushed messages; filled with `history`).
+    pub(super) gaps: Vec<(ConversationId, Seq)>,
 
     /// Messages received by the sync so far, for progress events.
     pub(super) synced_messages: usize,
@@ -70,6 +73,7 @@ impl<'a> Session<'a> {
             pending: PendingTable::new(),
             hold_until: None,
             prefs_changed: false,
+            gaps: Vec::new(),
 
             synced_messages: 0,
             typing: HashMap::new(),

@@ -78,7 +78,7 @@ impl Session<'_> {
             self.shared.emit(Event::Receipt { receipt });
         }
         self.synced_messages += messages.len();
-        let new = self.store(messages, false).await?;
+        let new = self.store(messages, super::inbound::From::Sync).await?;
         self.shared.emit(Event::SyncProgress {
             messages: self.synced_messages,
             done: false,
