@@ -366,3 +366,45 @@ async fn a_file_forwarded_to_another_chat_is_sent_again_from_the_forwarder_and_i
         .await
         .is_err());
 }
+
+/// A file uploaded but its message not yet sent (the relay refused it for a moment) whose
+/// upload the relay then no longer has (it sweeps uploads no message refers to): the message
+/// is not failed for good; the file goes up again from this device's copy and arrives.
+#[tokio::test]
+async fn a_queued_file_whose_upload_the_relay_swept_goes_up_again_and_arrives() {
+    // One send per five seconds: the file's message, right after a text, is refused a while.
+    let mut relay = Relay::start_with(&["--send-rate", "0.2", "--send-burst", "1"]);
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "a text first").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"the file's bytes").unwrap();
+    alice.send_file(conv, &file, "", None).await.unwrap();
+    let uploads = |relay: &Relay| -> i64 {
+        rusqlite::Connection::open(&relay.db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM uploads WHERE complete = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    eventually("the file is on the relay", || async {
+        uploads(&relay) == 1
+    })
+    .await;
+    // The relay sweeps it (as after a day unreferenced), while the message still waits.
+    relay.kill9();
+    rusqlite::Connection::open(&relay.db)
+        .unwrap()
+        .execute("DELETE FROM uploads", [])
+        .unwrap();
+    relay.restart();
+    let got = eventually_message(&bob, conv).await;
+    assert_eq!(
+        got.attachment.as_ref().map(|a| a.name.as_str()),
+        Some("notes.txt")
+    );
+    assert_eq!(uploads(&relay), 1, "uploaded again");
+}

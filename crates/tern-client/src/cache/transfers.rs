@@ -66,6 +66,18 @@ pub fn set_upload_id(txn: &Transaction<'_>, client_id: &str, upload: Option<&str
     Ok(())
 }
 
+/// The relay no longer has the uploaded file of a queued message (it sweeps uploads no message
+/// refers to after a while: the message waited too long behind another): upload it again from
+/// the staged copy; the message waits for it. Whether there was such a file.
+pub fn upload_again(txn: &Transaction<'_>, client_id: &str) -> Result<bool> {
+    Ok(txn
+        .prepare_cached(
+            "UPDATE uploads_out SET done = 0, upload_id = NULL WHERE client_id = ?1 AND done = 1",
+        )?
+        .execute([client_id])?
+        > 0)
+}
+
 /// The file is on the relay: its message carries the blob id from now on.
 pub fn uploaded(txn: &Transaction<'_>, client_id: &str, attachment: &Attachment) -> Result<()> {
     let json = serde_json::to_string(attachment).expect("serializable");

@@ -15,7 +15,7 @@ use tern_proto::{
 use super::failure::SessionError;
 use super::outbound::MAX_IN_FLIGHT;
 use super::session::{Session, Step, Ws};
-use crate::cache::{chat, messages, outbox, prefs};
+use crate::cache::{chat, messages, outbox, prefs, transfers};
 use crate::error::Error;
 use crate::events::{ChatMessage, Event, MessageStatus};
 
@@ -42,6 +42,9 @@ enum Refusal {
     Gone,
     /// A message: marked failed (in this conversation, if known).
     Failed(Option<ConversationId>),
+    /// A message whose file the relay no longer has: it stays queued, and the file goes up
+    /// again first.
+    Reupload,
     /// An event: dropped; the target (conversation, seq) and how it shows now.
     Dropped(ConversationId, Seq, Option<Box<ChatMessage>>),
 }
@@ -195,6 +198,8 @@ impl Session<'_> {
         let reason = format!("{message} ({code})");
         let (cid, stored_reason) = (client_id.clone(), reason.clone());
         let me = self.shared.user_id;
+        // The relay's words for an attachment it does not have (send_rules.rs).
+        let swept = code == ErrorCode::NotFound && message.contains("attachment upload");
         let outcome = self
             .shared
             .cache
@@ -202,6 +207,9 @@ impl Session<'_> {
                 let Some(item) = outbox::entry(txn, &cid)? else {
                     return Ok(Refusal::Gone);
                 };
+                if swept && item.attachment.is_some() && transfers::upload_again(txn, &cid)? {
+                    return Ok(Refusal::Reupload);
+                }
                 let Some(target) = item.target_seq.filter(|_| !item.kind.is_text()) else {
                     return outbox::fail(txn, &cid, &stored_reason).map(Refusal::Failed);
                 };
@@ -214,6 +222,10 @@ impl Session<'_> {
             .await?;
         let conv = match outcome {
             Refusal::Gone => None,
+            Refusal::Reupload => {
+                tracing::info!("the relay no longer has a queued message's file: it goes up again");
+                return Ok(());
+            }
             Refusal::Failed(conv) => conv,
             Refusal::Dropped(conversation_id, seq, view) => {
                 if let Some(message) = view {
