@@ -135,6 +135,9 @@ struct Blackhole {
     port: u16,
     cutoff: Arc<AtomicU64>,
     stall: Arc<AtomicU64>,
+    /// Connections up to this one pass nothing from the client to the relay (the other way
+    /// still works).
+    mute_up: Arc<AtomicU64>,
     accepted: Arc<AtomicU64>,
 }
 
@@ -148,8 +151,14 @@ impl Blackhole {
         let port = listener.local_addr().unwrap().port();
         let cutoff = Arc::new(AtomicU64::new(0));
         let stall = Arc::new(AtomicU64::new(0));
+        let mute_up = Arc::new(AtomicU64::new(0));
         let accepted = Arc::new(AtomicU64::new(0));
-        let (c2, a2, s2) = (cutoff.clone(), accepted.clone(), stall.clone());
+        let (c2, a2, s2, m2) = (
+            cutoff.clone(),
+            accepted.clone(),
+            stall.clone(),
+            mute_up.clone(),
+        );
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -158,6 +167,7 @@ impl Blackhole {
                 let n = a2.fetch_add(1, Ordering::SeqCst) + 1;
                 let cutoff = c2.clone();
                 let stall = s2.clone();
+                let mute_up = m2.clone();
                 tokio::spawn(async move {
                     let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)).await else {
                         return;
@@ -165,7 +175,8 @@ impl Blackhole {
                     let (cr, cw) = client.into_split();
                     let (ur, uw) = upstream.into_split();
                     let dead = Arc::new(AtomicBool::new(false));
-                    tokio::spawn(pipe(cr, uw, n, cutoff.clone(), stall.clone(), dead.clone()));
+                    // Client to relay: also muted by `mute_up`.
+                    tokio::spawn(pipe(cr, uw, n, mute_up, stall.clone(), dead.clone()));
                     pipe(ur, cw, n, cutoff, stall, dead).await;
                 });
             }
@@ -174,8 +185,16 @@ impl Blackhole {
             port,
             cutoff,
             stall,
+            mute_up,
             accepted,
         }
+    }
+
+    /// Every connection accepted so far passes nothing more from the client to the relay
+    /// (read and dropped); the relay's frames still reach the client.
+    fn mute_up_existing(&self) {
+        self.mute_up
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// Every connection accepted so far stops reading: nothing passes, and what is written to
@@ -189,6 +208,7 @@ impl Blackhole {
     fn swallow_existing(&self) {
         self.cutoff
             .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.mute_up_existing();
     }
 }
 
@@ -288,6 +308,51 @@ async fn gets_through(t: &BehindBlackhole, body: &str) {
             .unwrap()
             .iter()
             .any(|m| m.body == body)
+    })
+    .await;
+}
+
+/// A delivery marker lost on the way (the link dropped right after the message was stored
+/// here) is said again after the next sync: the sender sees "delivered", not "sent", without
+/// waiting for a later message.
+#[tokio::test]
+async fn a_delivery_marker_lost_with_the_link_is_said_again_after_the_next_sync() {
+    let relay = Relay::start();
+    let t = behind_blackhole(&relay, |_| {}).await;
+    // Alice's own frames stop reaching the relay; the relay's still reach her.
+    t.proxy.mute_up_existing();
+    t.bob.send(t.conv, "did you get this?").await.unwrap();
+    wait_settled(&t.bob).await;
+    eventually("alice stored it", || async {
+        t.alice
+            .stored_messages(t.conv)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "did you get this?")
+    })
+    .await;
+    let delivered_to_bob = || async {
+        t.bob
+            .conversation(t.conv)
+            .await
+            .unwrap()
+            .map(|c| {
+                c.members
+                    .iter()
+                    .filter(|m| m.username == "alice")
+                    .map(|m| m.delivered_seq.0)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    };
+    // Her marker was swallowed: the relay does not know. Its heartbeat ends the link, she
+    // reconnects (a new link passes both ways) and syncs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(delivered_to_bob().await, 0, "the marker was lost");
+    eventually("bob sees it delivered", || async {
+        delivered_to_bob().await > 0
     })
     .await;
 }

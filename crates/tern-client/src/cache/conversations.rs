@@ -276,6 +276,19 @@ pub fn mark_read(
     }))
 }
 
+/// Conversations whose gap-free cursor is past the user's delivered marker as the relay last
+/// said it, with that cursor: deliveries to say again.
+pub fn delivered_behind(txn: &Transaction<'_>, me: UserId) -> Result<Vec<(ConversationId, Seq)>> {
+    Ok(txn
+        .prepare_cached(
+            "SELECT c.id, c.synced_seq FROM conversations c
+             JOIN members m ON m.conversation_id = c.id AND m.user_id = ?1
+             WHERE c.active = 1 AND c.synced_seq > m.delivered_seq",
+        )?
+        .query_map([me], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 /// Read markers set here that the relay has not acknowledged yet.
 pub fn reads_to_send(txn: &Transaction<'_>, me: UserId) -> Result<Vec<(ConversationId, Seq)>> {
     Ok(txn

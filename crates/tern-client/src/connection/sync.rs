@@ -112,16 +112,22 @@ impl Session<'_> {
             self.shared.emit(Event::ChatPrefs { all });
         }
         let p = presence.clone();
-        self.shared
+        let me = self.shared.user_id;
+        let lagging = self
+            .shared
             .cache
             .call(move |txn| {
                 meta_set(txn, CHANGES_VERSION, &changes_version.to_string())?;
                 for p in &p {
                     convs::set_presence(txn, p)?;
                 }
-                Ok(())
+                convs::delivered_behind(txn, me)
             })
             .await?;
+        // Stored here but not known to the relay as delivered (the marker was lost with a
+        // link that dropped, or an app that stopped, right after the messages were stored):
+        // said again, or the senders would see "sent" until the next message.
+        self.ack_delivered(ws, lagging).await?;
         for p in presence {
             self.shared.emit(Event::Presence { presence: p });
         }
