@@ -153,16 +153,24 @@ async fn pipelined_sends_keep_their_order_and_every_member_sees_the_same_sequenc
 }
 
 /// A send that names the sender's earlier message (`after`) is stored only once that one is:
-/// before, it is refused `out_of_order` (worth retrying), and nothing is stored for it.
+/// before, it is refused `out_of_order` (worth retrying), and nothing is stored for it, nor
+/// is the sender's allowance of sends used up by it.
 #[tokio::test]
 async fn a_send_after_an_earlier_message_not_yet_stored_waits_for_it() {
-    let relay = Relay::start().await;
+    // Two sends allowed, refilled only after a quarter of an hour.
+    let relay = Relay::start_with(|c| {
+        c.limits.send_rate.burst = 2.0;
+        c.limits.send_rate.per_second = 0.001;
+    })
+    .await;
     let mut alice = relay.user("alice").await;
     let _bob = relay.user("bob").await;
     let conv = alice.start_direct("bob").await;
     let second = json!({"type": "send", "conversation_id": conv, "client_id": "m2",
                         "body": "second", "after": "m1"});
-    alice.expect_error(second.clone(), "out_of_order").await;
+    for _ in 0..3 {
+        alice.expect_error(second.clone(), "out_of_order").await;
+    }
     let (first_seq, _) = alice.send_msg(conv, "m1", "first").await;
     match alice.request(second).await {
         ServerFrame::Ack { seq, duplicate, .. } => {

@@ -287,6 +287,7 @@ async fn a_member_added_while_online_gets_the_earlier_messages_and_sees_later_ed
         .unwrap()
         .seq;
 
+    let mut events = alice.subscribe();
     bob.add_members(group, &["alice"]).await.unwrap();
     eventually("alice hears she was added", || async {
         alice.conversation(group).await.unwrap().is_some()
@@ -325,6 +326,19 @@ async fn a_member_added_while_online_gets_the_earlier_messages_and_sees_later_ed
         shown(&alice, group).await == shown(&bob, group).await
     })
     .await;
+    // The earlier messages came as history, not as news: no message event (which would
+    // notify) for any of them; the new one had its event.
+    let mut news = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if let Event::Message { message } = ev {
+            news.push(message.body);
+        }
+    }
+    assert!(news.iter().any(|b| b == "welcome"), "{news:?}");
+    assert!(
+        !news.iter().any(|b| b.starts_with("before alice")),
+        "{news:?}"
+    );
     let mine = shown(&alice, group).await;
     assert!(
         mine.iter()

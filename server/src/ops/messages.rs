@@ -152,6 +152,7 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
         .bus
         .is_clustered()
         .then_some(state.config.limits.send_rate);
+    let sends = state.sends.clone();
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         // A resend of an entry already stored gets its ack even when the rules would now
         // refuse it (the sender left, the target was deleted since, or the limit).
@@ -159,7 +160,15 @@ pub async fn send(ctx: Ctx<'_>, req: SendMessage) -> Result<Pending> {
             Err(refusal @ Error::Refused(..)) => {
                 match txn.find_by_client_id(sender.me, req.client_id.as_str())? {
                     Some(existing) => Ok((existing, true)),
-                    None => Err(refusal),
+                    None => {
+                        // A send waiting for an earlier one was not sent yet: its token goes
+                        // back, so a backlog retried in order does not use up the allowance
+                        // the sender's other sends need.
+                        if refusal.code() == ErrorCode::OutOfOrder {
+                            sends.refund(&sender.me);
+                        }
+                        Err(refusal)
+                    }
                 }
             }
             stored => stored,

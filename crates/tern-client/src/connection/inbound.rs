@@ -399,8 +399,12 @@ impl Session<'_> {
             self.prefs_changed = true;
             self.shared.emit(Event::ChatPrefs { all });
         }
-        for chat in chats {
-            self.shared.emit(Event::Message { message: chat });
+        // Older messages filling a gap are not news: no event (a notification, a list row
+        // moving) for them; a chat shows them as it pages back.
+        if from != From::Fill {
+            for chat in chats {
+                self.shared.emit(Event::Message { message: chat });
+            }
         }
         self.emit_changed(changed);
         Ok(cursors)

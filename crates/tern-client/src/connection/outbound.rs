@@ -106,6 +106,7 @@ impl Session<'_> {
             }
             let id = self.pending.insert(Pending::Send {
                 client_id: item.client_id.clone(),
+                deadline: Instant::now() + self.shared.config.timing.request_timeout,
             });
             let frame = ClientFrame::Send(SendMessage {
                 id,
@@ -185,6 +186,8 @@ impl Session<'_> {
     ) -> Step {
         for (conversation_id, seq) in cursors {
             if seq > Seq::ZERO {
+                let sent = self.delivered_sent.entry(conversation_id).or_default();
+                *sent = (*sent).max(seq);
                 let id = self.pending.next_id();
                 let frame = ClientFrame::Delivered(MarkDelivered {
                     id,

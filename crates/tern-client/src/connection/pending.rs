@@ -36,6 +36,10 @@ pub(crate) enum Pending {
     Send {
         /// The outbox entry's client id.
         client_id: String,
+        /// Past this, it counts as no longer in flight and is sent again (its client id makes
+        /// that safe): an answer that cannot come (the relay refused the frame without
+        /// reading its id) must not hold it, and the ones after it, for the whole connection.
+        deadline: Instant,
     },
     /// A read marker for a conversation up to a sequence number.
     Read {
@@ -90,7 +94,7 @@ impl PendingTable {
     /// Track `pending` under a fresh id, which is returned.
     pub(crate) fn insert(&mut self, pending: Pending) -> RequestId {
         let id = self.next_id();
-        if let Pending::Send { client_id } = &pending {
+        if let Pending::Send { client_id, .. } = &pending {
             self.sending.insert(client_id.clone());
         }
         self.entries.insert(id, pending);
@@ -154,7 +158,7 @@ impl PendingTable {
             return None;
         }
         let pending = self.entries.remove(&id)?;
-        if let Pending::Send { client_id } = &pending {
+        if let Pending::Send { client_id, .. } = &pending {
             self.sending.remove(client_id);
         }
         Some(pending)
@@ -163,7 +167,7 @@ impl PendingTable {
     /// Settle the outbox send `id`, returning its client id.
     pub(crate) fn take_send(&mut self, id: RequestId) -> Option<String> {
         match self.take_if(id, |p| matches!(p, Pending::Send { .. }))? {
-            Pending::Send { client_id } => Some(client_id),
+            Pending::Send { client_id, .. } => Some(client_id),
             _ => None,
         }
     }
@@ -175,7 +179,7 @@ impl PendingTable {
             return;
         }
         self.entries
-            .retain(|_, p| !matches!(p, Pending::Send { client_id: c } if c == client_id));
+            .retain(|_, p| !matches!(p, Pending::Send { client_id: c, .. } if c == client_id));
         self.sending.remove(client_id);
     }
 
@@ -208,6 +212,23 @@ impl PendingTable {
             // The caller may have stopped waiting; nothing to do then.
             let _ = reply.send(result);
         }
+    }
+
+    /// Sends unanswered past their deadline are no longer in flight (the next flush sends them
+    /// again); whether there were any.
+    pub(crate) fn expire_sends(&mut self, now: Instant) -> bool {
+        let late: Vec<RequestId> = self
+            .entries
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Send { deadline, .. } if *deadline <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &late {
+            if let Some(Pending::Send { client_id, .. }) = self.entries.remove(id) {
+                self.sending.remove(&client_id);
+            }
+        }
+        !late.is_empty()
     }
 
     /// Answer [`Error::Timeout`] to every request whose deadline is at or before `now`.
@@ -286,6 +307,7 @@ mod tests {
         let mut table = PendingTable::new();
         let send = table.insert(Pending::Send {
             client_id: "c1".into(),
+            deadline: Instant::now() + Duration::from_secs(60),
         });
         let read = table.insert(Pending::Read {
             conversation_id: ConversationId(3),
@@ -308,9 +330,11 @@ mod tests {
         let mut table = PendingTable::new();
         let a = table.insert(Pending::Send {
             client_id: "a".into(),
+            deadline: Instant::now() + Duration::from_secs(60),
         });
         table.insert(Pending::Send {
             client_id: "b".into(),
+            deadline: Instant::now() + Duration::from_secs(60),
         });
         assert_eq!(table.sends_in_flight(), 2);
         table.settle_send(a, "a");
@@ -326,10 +350,30 @@ mod tests {
         let (_, mut rx) = request(&mut table, Instant::now() + Duration::from_secs(60));
         table.insert(Pending::Send {
             client_id: "a".into(),
+            deadline: Instant::now() + Duration::from_secs(60),
         });
         table.close();
         assert!(matches!(rx.try_recv(), Ok(Err(Error::Offline))));
         assert_eq!(table.sends_in_flight(), 0);
+    }
+
+    #[test]
+    fn a_send_unanswered_past_its_deadline_is_no_longer_in_flight() {
+        let mut table = PendingTable::new();
+        let now = Instant::now();
+        table.insert(Pending::Send {
+            client_id: "late".into(),
+            deadline: now,
+        });
+        table.insert(Pending::Send {
+            client_id: "early".into(),
+            deadline: now + Duration::from_secs(60),
+        });
+        assert!(table.expire_sends(now));
+        assert!(!table.is_sending("late"), "sent again by the next flush");
+        assert!(table.is_sending("early"));
+        assert_eq!(table.sends_in_flight(), 1);
+        assert!(!table.expire_sends(now));
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub(crate) struct Session<'a> {
     /// next flush rather than one cache transaction per answer (if the app stops first, they
     /// are sent again, which moves nothing).
     pub(super) acked_reads: HashMap<ConversationId, Seq>,
+    /// Delivery markers sent on this connection, highest per conversation (the relay does
+    /// not echo them back to it).
+    pub(super) delivered_sent: HashMap<ConversationId, Seq>,
 }
 
 impl<'a> Session<'a> {
@@ -80,6 +83,7 @@ impl<'a> Session<'a> {
             last_heard: Instant::now(),
             probe_deadline: None,
             acked_reads: HashMap::new(),
+            delivered_sent: HashMap::new(),
         }
     }
 
@@ -218,7 +222,8 @@ impl<'a> Session<'a> {
             return Err(SessionError::Unanswered);
         }
         self.pending.expire(now);
-        if self.hold_until.is_some_and(|t| now >= t) {
+        let resend = self.pending.expire_sends(now);
+        if resend || self.hold_until.is_some_and(|t| now >= t) {
             self.flush(ws).await?;
         }
         Ok(())
