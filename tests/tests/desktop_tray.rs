@@ -74,20 +74,27 @@ fn item(log: &Path) -> Option<(String, String)> {
     Some((sender.to_owned(), path.to_owned()))
 }
 
+/// A `gdbus call` to the registered item's menu object (its `Menu` property), to finish with
+/// the method and its arguments.
+fn menu_call(log: &Path) -> Option<Command> {
+    let (sender, path) = item(log)?;
+    let menu = property(&sender, &path, "Menu")?;
+    let mut call = Command::new("gdbus");
+    call.args([
+        "call",
+        "--session",
+        "--dest",
+        &sender,
+        "--object-path",
+        &menu,
+    ]);
+    Some(call)
+}
+
 /// The tray menu's "Do not disturb" entry as a host reads it (com.canonical.dbusmenu's
 /// `GetLayout`, printed by `gdbus`): its id and whether it is checked.
 fn dnd_entry(log: &Path) -> Option<(i32, bool)> {
-    let (sender, path) = item(log)?;
-    let menu = property(&sender, &path, "Menu")?;
-    let out = Command::new("gdbus")
-        .args([
-            "call",
-            "--session",
-            "--dest",
-            &sender,
-            "--object-path",
-            &menu,
-        ])
+    let out = menu_call(log)?
         .args([
             "--method",
             "com.canonical.dbusmenu.GetLayout",
@@ -108,17 +115,8 @@ fn dnd_entry(log: &Path) -> Option<(i32, bool)> {
 
 /// Click menu entry `id` as a host does (com.canonical.dbusmenu's `Event`).
 fn click_entry(log: &Path, id: i32) {
-    let (sender, path) = item(log).expect("the tray item");
-    let menu = property(&sender, &path, "Menu").expect("its menu");
-    let done = Command::new("gdbus")
-        .args([
-            "call",
-            "--session",
-            "--dest",
-            &sender,
-            "--object-path",
-            &menu,
-        ])
+    let done = menu_call(log)
+        .expect("the tray item's menu")
         .args(["--method", "com.canonical.dbusmenu.Event", &id.to_string()])
         .args(["clicked", "<int32 0>", "0"])
         .status()

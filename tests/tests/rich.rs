@@ -260,6 +260,16 @@ async fn search_honours_quoted_phrases_and_pages_past_a_hundred_results() {
     assert_eq!(seqs.len(), 120, "pages neither overlap nor skip");
 }
 
+/// Every cached message of `conv` as (seq, text).
+async fn seq_bodies(c: &Client, conv: ConversationId) -> Vec<(u64, String)> {
+    c.stored_messages(conv)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.seq.0, m.body))
+        .collect()
+}
+
 /// Added to a group that already had messages, a member online at the time gets them at
 /// once, not only at their next sync: the relay pushes only what comes after, and until the
 /// older ones are here the later edits and reactions (applied in order) could not be shown.
@@ -304,20 +314,10 @@ async fn a_member_added_while_online_gets_the_earlier_messages_and_sees_later_ed
     eventually(
         "alice has every message, the edit applied, without reconnecting",
         || async {
-            let want: Vec<(u64, String)> = bob
-                .stored_messages(group)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|m| (m.seq.0, m.body))
-                .collect();
-            let got: Vec<(u64, String)> = alice
-                .stored_messages(group)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|m| (m.seq.0, m.body))
-                .collect();
+            let (want, got) = (
+                seq_bodies(&bob, group).await,
+                seq_bodies(&alice, group).await,
+            );
             got == want && got.iter().any(|m| m.1 == "the first, edited")
         },
     )

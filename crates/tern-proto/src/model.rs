@@ -495,6 +495,21 @@ impl ChatPrefs {
     pub fn muted_at(&self, now: Timestamp) -> bool {
         self.muted && self.muted_until.is_none_or(|end| now < end)
     }
+
+    /// Read from the first seven columns of `r`, in the order of the fields (the relay's
+    /// store and the client's cache keep them alike).
+    #[cfg(feature = "rusqlite")]
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
+        Ok(ChatPrefs {
+            conversation_id: r.get(0)?,
+            muted: r.get(1)?,
+            muted_until: r.get(2)?,
+            pinned_at: r.get(3)?,
+            marked_unread: r.get(4)?,
+            archived: r.get(5)?,
+            archived_at: r.get(6)?,
+        })
+    }
 }
 
 /// A change to some of a conversation's [`ChatPrefs`], field by field: `None` leaves a field

@@ -20,19 +20,6 @@ use tern_proto::{ChatPrefs, ChatPrefsChange, ConversationId, Timestamp};
 
 use crate::error::Result;
 
-/// The relay's copy of one row.
-fn relay_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
-    Ok(ChatPrefs {
-        conversation_id: r.get(0)?,
-        muted: r.get(1)?,
-        muted_until: r.get(2)?,
-        pinned_at: r.get(3)?,
-        marked_unread: r.get(4)?,
-        archived: r.get(5)?,
-        archived_at: r.get(6)?,
-    })
-}
-
 /// The four fields a change may hold, each sent and settled on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Field {
@@ -220,7 +207,7 @@ fn decode(text: &str) -> Option<Mine> {
 
 /// What a row shows: the relay's word with this device's change on top.
 fn shown(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
-    let relay = relay_row(r)?;
+    let relay = ChatPrefs::from_row(r)?;
     let mine: Option<String> = r.get(7)?;
     Ok(match mine.as_deref().and_then(decode) {
         Some(m) => m.change.on(&relay),
@@ -239,7 +226,7 @@ fn layers(
         ))?
         .query_row([conv], |r| {
             let mine: Option<String> = r.get(7)?;
-            Ok((relay_row(r)?, mine.as_deref().and_then(decode)))
+            Ok((ChatPrefs::from_row(r)?, mine.as_deref().and_then(decode)))
         })
         .optional()?)
 }

@@ -16,7 +16,7 @@ pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
              JOIN members m ON m.conversation_id = p.conversation_id AND m.user_id = p.user_id
              WHERE p.user_id = ?1 AND m.active = 1 ORDER BY p.conversation_id",
     )?
-    .query_map([user], row)?
+    .query_map([user], ChatPrefs::from_row)?
     .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -31,20 +31,8 @@ pub fn chat_prefs_in(
                 archived_at
          FROM chat_prefs WHERE user_id = ?1 AND conversation_id = ?2",
     )?
-    .query_row(params![user, conv], row)
+    .query_row(params![user, conv], ChatPrefs::from_row)
     .optional()?)
-}
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatPrefs> {
-    Ok(ChatPrefs {
-        conversation_id: r.get(0)?,
-        muted: r.get(1)?,
-        muted_until: r.get(2)?,
-        pinned_at: r.get(3)?,
-        marked_unread: r.get(4)?,
-        archived: r.get(5)?,
-        archived_at: r.get(6)?,
-    })
 }
 
 /// Replace what `user` set for one conversation (nothing set: the row goes); what is stored.
