@@ -300,6 +300,14 @@ pub trait ReadTx {
         upto: Seq,
         limit: usize,
     ) -> Result<Vec<MessageRecord>>;
+    /// Up to `limit` entries before `before`, ascending, and whether older ones exist; at most
+    /// about [`MAX_PAGE_BYTES`] of text.
+    fn page_before(
+        &self,
+        conv: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<(Vec<MessageRecord>, bool)>;
 }
 
 /// How a running job's writes can be undone.
@@ -511,12 +519,4 @@ pub trait Tx: ReadTx {
     /// Fold a just-stored event into its target (edit, erase, reactions; `state_seq`); a
     /// delete also drops the target's attachment and its reference to the blob.
     fn fold(&self, event: &MessageRecord) -> Result<()>;
-    /// Up to `limit` entries before `before`, ascending, and whether older ones exist; at most
-    /// about [`MAX_PAGE_BYTES`] of text.
-    fn page_before(
-        &self,
-        conv: ConversationId,
-        before: Seq,
-        limit: usize,
-    ) -> Result<(Vec<MessageRecord>, bool)>;
 }

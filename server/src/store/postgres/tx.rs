@@ -258,6 +258,15 @@ macro_rules! read_tx {
                 let $c = self;
                 messages::range($get, conv, after, upto, limit)
             }
+            fn page_before(
+                &self,
+                conv: ConversationId,
+                before: Seq,
+                limit: usize,
+            ) -> Result<(Vec<MessageRecord>, bool)> {
+                let $c = self;
+                messages::page_before($get, conv, before, limit)
+            }
         }
     };
 }
@@ -523,13 +532,5 @@ impl Tx for PgTx<'_> {
     }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
         messages::fold(&mut self.c(), event)
-    }
-    fn page_before(
-        &self,
-        conv: ConversationId,
-        before: Seq,
-        limit: usize,
-    ) -> Result<(Vec<MessageRecord>, bool)> {
-        messages::page_before(&mut self.c(), conv, before, limit)
     }
 }

@@ -329,7 +329,7 @@ pub fn range(
 /// Up to `limit` messages before `before`, ascending, and whether older ones exist; at most
 /// about [`MAX_PAGE_BYTES`](crate::store::MAX_PAGE_BYTES) of text.
 pub fn page_before(
-    txn: &Transaction<'_>,
+    txn: &Connection,
     conv: ConversationId,
     before: Seq,
     limit: usize,

@@ -87,6 +87,14 @@ impl ReadTx for Connection {
     ) -> Result<Vec<MessageRecord>> {
         messages::range(self, conv, after, upto, limit)
     }
+    fn page_before(
+        &self,
+        conv: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<(Vec<MessageRecord>, bool)> {
+        messages::page_before(self, conv, before, limit)
+    }
 }
 
 /// A transaction on the relay's database, with the writer's cache when it runs in the writer.
@@ -263,6 +271,14 @@ impl ReadTx for SqliteTx<'_> {
         limit: usize,
     ) -> Result<Vec<MessageRecord>> {
         self.w()?.range(conv, after, upto, limit)
+    }
+    fn page_before(
+        &self,
+        conv: ConversationId,
+        before: Seq,
+        limit: usize,
+    ) -> Result<(Vec<MessageRecord>, bool)> {
+        self.w()?.page_before(conv, before, limit)
     }
 }
 
@@ -564,13 +580,5 @@ impl Tx for SqliteTx<'_> {
     }
     fn fold(&self, event: &MessageRecord) -> Result<()> {
         messages::fold(self, event)
-    }
-    fn page_before(
-        &self,
-        conv: ConversationId,
-        before: Seq,
-        limit: usize,
-    ) -> Result<(Vec<MessageRecord>, bool)> {
-        messages::page_before(self.w()?, conv, before, limit)
     }
 }
