@@ -74,12 +74,13 @@ async fn maybe_notify(
         .await
         .ok()
         .flatten();
-    let request = info.as_ref().is_some_and(|i| {
-        i.members
-            .iter()
-            .any(|m| m.user_id == client.user_id() && !m.accepted)
-    });
-    if !decide(request) {
+    let me = info
+        .as_ref()
+        .and_then(|i| i.members.iter().find(|m| m.user_id == client.user_id()));
+    let request = me.is_some_and(|m| !m.accepted);
+    // Already read (on another device, before this one caught up with it in a sync): not news.
+    let read = me.is_some_and(|m| message.seq.is_some_and(|seq| seq <= m.read_seq));
+    if read || !decide(request) {
         return;
     }
     let title = match info.and_then(|i| i.name) {

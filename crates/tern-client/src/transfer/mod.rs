@@ -245,11 +245,29 @@ impl Client {
 fn safe_file_name(name: &str) -> String {
     name.chars()
         .map(|c| {
-            if c.is_control() || "/\\:".contains(c) {
+            // Direction marks and overrides make a name read as another (`cod.exe` as
+            // `exe.doc`); zero-width ones hide.
+            let format = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+            if c.is_control() || format || "/\\:".contains(c) {
                 '_'
             } else {
                 c
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn a_received_name_stays_in_its_folder_and_reads_as_what_it_is() {
+        assert_eq!(safe_file_name("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(safe_file_name("a\\b:c\nd"), "a_b_c_d");
+        // `invoice<RLO>fdp.exe` shows as "invoiceexe.pdf": the override goes.
+        assert_eq!(safe_file_name("invoice\u{202e}fdp.exe"), "invoice_fdp.exe");
+        assert_eq!(safe_file_name("zero\u{200b}width"), "zero_width");
+        assert_eq!(safe_file_name("café 北京.pdf"), "café 北京.pdf");
+    }
 }

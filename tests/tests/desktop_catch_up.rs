@@ -1,0 +1,72 @@
+//! Signing in on a new computer (the real app under Xvfb, a recording notification daemon, a
+//! real relay): the first sync brings the account's history, and only what is still unread
+//! raises a notification. Messages already read on another device are not news. (Its own
+//! test binary: the notification daemon owns a bus name, and two apps starting at once on two
+//! cores can miss WebDriver's session timeout.)
+
+mod common;
+
+use std::time::Duration;
+
+use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
+use common::*;
+use tern_proto::Seq;
+
+#[tokio::test]
+async fn a_new_device_notifies_only_what_is_still_unread() {
+    let relay = Relay::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bob, _bob_dir) = signup(&relay, "bob").await;
+    let (phone, _phone_dir) = signup(&relay, "alice").await;
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    for body in ["read one", "read two", "read three"] {
+        bob.send(conv, body).await.unwrap();
+    }
+    wait_settled(&bob).await;
+    eventually("the phone has them", || async {
+        phone.stored_messages(conv).await.unwrap().len() == 3
+    })
+    .await;
+    phone.accept_request(conv).await.unwrap();
+    phone.mark_read(conv, Seq(3)).await.unwrap();
+    bob.send(conv, "still unread").await.unwrap();
+    wait_settled(&bob).await;
+
+    // Alice signs in on a new computer.
+    let xvfb = Xvfb::start();
+    let (mut daemon, log) = notifyd(work.path());
+    let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
+    let app = Driver::launch(&bin("tern-desktop"), &env).await;
+    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
+        .await;
+    app.type_into("#username", "alice").await;
+    app.type_into("#password", PASSWORD).await;
+    app.click("#signin-button").await;
+    app.wait_until("!document.getElementById('app').hidden", "main screen")
+        .await;
+    for _ in 0..100 {
+        if !notifications(&log).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give a notification for the read ones time to come (one per chat, updated in place).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let shown = notifications(&log);
+    let bodies: Vec<&str> = shown.iter().filter_map(|n| n["body"].as_str()).collect();
+    assert!(
+        bodies.last() == Some(&"still unread"),
+        "the unread one, alone: {shown:?}"
+    );
+    assert!(
+        !bodies
+            .iter()
+            .any(|b| b.contains("read") && b != &"still unread"),
+        "nothing read elsewhere: {shown:?}"
+    );
+
+    app.quit().await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    drop(xvfb);
+}
