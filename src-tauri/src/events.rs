@@ -5,7 +5,7 @@
 //! behind and should reload from the cache); the names live in [`crate::event_names`].
 
 use tauri::{AppHandle, Emitter, Manager};
-use tern_client::{Client, Event, MessageStatus};
+use tern_client::{Client, ConnectionState, Event, MessageStatus};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::event_names::{EVENT, RESYNC};
@@ -36,6 +36,15 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                         }
                     }
                     let _ = app.emit(EVENT, &event);
+                    if let Event::Connection {
+                        state: ConnectionState::SignedOut { .. },
+                    } = &event
+                    {
+                        // The relay no longer takes this device's token (revoked elsewhere,
+                        // a password change, expired): the session ends here too.
+                        end_revoked(&app, &account);
+                        return;
+                    }
                 }
                 Err(RecvError::Lagged(_)) => {
                     let _ = app.emit(RESYNC, ());
@@ -44,6 +53,28 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
             }
         }
     })
+}
+
+/// The relay signed this device out of `account` (its token revoked or expired): the shell
+/// lets go of the session as a sign-out does (the account's notifications go with it; a reply
+/// typed into one would go nowhere), and the next start shows the sign-in screen instead of
+/// resuming. The device's data stays. Ended on a task of its own: ending a session stops its
+/// forwarder, which is the caller.
+fn end_revoked(app: &AppHandle, account: &str) {
+    let state = app.state::<AppState>();
+    let current = state
+        .try_client()
+        .is_some_and(|c| crate::settings::account_of(&c) == account);
+    if !current {
+        return;
+    }
+    let session = state.set_session(None);
+    if let Err(e) = state.update_settings(|s| s.username = None) {
+        tracing::warn!(error = %e.message, "the settings file could not be written at sign-out");
+    }
+    if let Some(session) = session {
+        tauri::async_runtime::spawn(session.end());
+    }
 }
 
 /// Raise a notification for `message` of `account` (`client`'s) if the policy says so.

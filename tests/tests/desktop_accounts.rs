@@ -1,6 +1,7 @@
 //! Two accounts, one after the other, in the same running app (Xvfb, WebDriver) against a
 //! real relay: nothing of the first shows, or counts, for the second. Its search is gone,
 //! and what it read in a chat both are in does not hide the second's unread messages there.
+//! Signed out by another device (a password change), the app lets go of the session.
 //! (Its own test binary: two apps starting at once on two cores can miss WebDriver's session
 //! timeout.)
 
@@ -140,6 +141,26 @@ async fn the_next_account_signed_in_sees_nothing_of_the_last_ones_reading_or_sea
                 .iter()
                 .any(|m| m.username == "carol" && m.read_seq.0 == last)
         })
+    })
+    .await;
+
+    // Carol changes her password on her phone: every other device of hers is signed out, this
+    // app included. It shows the sign-in screen, and the shell lets go of the session too:
+    // the next start asks to sign in rather than resuming.
+    carol
+        .change_password(PASSWORD, "another long passphrase")
+        .await
+        .unwrap();
+    app.wait_until(
+        "!document.getElementById('signin').hidden",
+        "signed out by the change",
+    )
+    .await;
+    let settings = work.path().join("app").join("settings.json");
+    eventually("the shell forgot the signed-in account", || async {
+        let text = std::fs::read_to_string(&settings).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        v["username"].is_null()
     })
     .await;
 
