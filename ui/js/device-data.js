@@ -47,12 +47,13 @@ export function adoptUnkeyed(userId, account, store = globalThis.localStorage) {
       store.removeItem(from);
     } catch { /* unavailable: left where it was */ }
   };
-  for (const k of keysOf(store)) {
+  const keys = keysOf(store);
+  for (const k of keys) {
     const m = typeof k === "string" && k.match(draft);
     if (m) move(k, draftKey(account, m[1]));
   }
   const open = `tern.open.${Number(userId)}`;
-  if (open !== lastOpenKey(account) && keysOf(store).includes(open)) move(open, lastOpenKey(account));
+  if (open !== lastOpenKey(account) && keys.includes(open)) move(open, lastOpenKey(account));
   if (moved) forgetRead(store);
   return moved;
 }

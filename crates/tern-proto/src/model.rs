@@ -610,20 +610,6 @@ impl ChatPrefsChange {
     pub fn beyond(&self, prefs: &ChatPrefs) -> Self {
         ChatPrefsChange::between(prefs, &self.on(prefs))
     }
-
-    /// This change without the fields in which it equals `other` (each field that `other`
-    /// would set to the same value).
-    pub fn without(&self, other: &ChatPrefsChange) -> Self {
-        fn unless<T: PartialEq>(mine: Option<T>, theirs: Option<T>) -> Option<T> {
-            mine.filter(|m| theirs.as_ref() != Some(m))
-        }
-        ChatPrefsChange {
-            mute: unless(self.mute, other.mute),
-            pin: unless(self.pin, other.pin),
-            marked_unread: unless(self.marked_unread, other.marked_unread),
-            archived: unless(self.archived, other.archived),
-        }
-    }
 }
 
 /// A conversation's current shape.

@@ -35,6 +35,10 @@ pub struct Stored {
     /// Cached text messages an event (or a newer folded copy) changed, in order, without
     /// repeats.
     pub changed: Vec<(ConversationId, Seq)>,
+    /// Conversations with messages missing right above their gap-free cursor (the user was
+    /// added to one that had messages, and was pushed only the new ones), each with the
+    /// lowest cached seq past the gap: what to read history before.
+    pub gaps: Vec<(ConversationId, Seq)>,
 }
 
 impl Stored {
@@ -135,7 +139,9 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
     touched.sort_unstable();
     touched.dedup();
     for conv in touched {
-        advance_cursor(txn, conv)?;
+        if let Some(above) = advance_cursor(txn, conv)? {
+            stored.gaps.push((conv, above));
+        }
         fold_ready(txn, conv, &mut stored.changed)?;
     }
     Ok(stored)
@@ -174,48 +180,35 @@ fn fold_ready(
     Ok(())
 }
 
-fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
+/// Move `conv`'s gap-free cursor over the consecutive seqs cached above it; the lowest cached
+/// seq past a gap that stops it, if one does.
+fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Seq>> {
     let mut cursor: i64 = txn
         .prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?
         .query_row([conv], |r| r.get(0))?;
     let mut next = txn.prepare_cached(
         "SELECT seq FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 512",
     )?;
-    loop {
+    let gap = loop {
         let seqs: Vec<i64> = next
             .query_map(params![conv, cursor], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let before = cursor;
-        for s in &seqs {
-            if *s == cursor + 1 {
-                cursor = *s;
+        let mut above = None;
+        for &s in &seqs {
+            if s == cursor + 1 {
+                cursor = s;
             } else {
+                above = Some(s);
                 break;
             }
         }
-        if cursor == before || seqs.len() < 512 {
-            break;
+        if above.is_some() || seqs.len() < 512 {
+            break above;
         }
-    }
+    };
     txn.prepare_cached("UPDATE conversations SET synced_seq = ?2 WHERE id = ?1")?
         .execute(params![conv, cursor])?;
-    Ok(())
-}
-
-/// Where the messages of `conv` above its gap-free cursor begin when some are missing right
-/// above it (the user was added to a conversation that had messages, and was pushed only the
-/// new ones): the lowest cached seq past the gap, to read history before. `None`: no gap.
-pub fn gap_above_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Seq>> {
-    let (cursor, lowest): (i64, Option<i64>) = txn
-        .prepare_cached(
-            "SELECT c.synced_seq, (SELECT min(seq) FROM messages m
-                                   WHERE m.conversation_id = c.id AND m.seq > c.synced_seq)
-             FROM conversations c WHERE c.id = ?1",
-        )?
-        .query_row([conv], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .unwrap_or((0, None));
-    Ok(lowest.filter(|&l| l > cursor + 1).map(|l| Seq(l as u64)))
+    Ok(gap.map(|s| Seq(s as u64)))
 }
 
 /// The gap-free cursor of a conversation.

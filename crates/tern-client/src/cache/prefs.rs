@@ -47,6 +47,14 @@ impl Field {
         }
     }
 
+    /// The fields of `c` that `keep` keeps.
+    pub(crate) fn select(c: &ChatPrefsChange, keep: impl Fn(Field) -> bool) -> ChatPrefsChange {
+        Field::ALL
+            .into_iter()
+            .filter(|&f| f.in_change(c) && keep(f))
+            .fold(ChatPrefsChange::default(), |kept, f| kept.then(f.alone(c)))
+    }
+
     /// `c` with this field alone.
     pub(crate) fn alone(self, c: &ChatPrefsChange) -> ChatPrefsChange {
         let none = ChatPrefsChange::default();
@@ -64,16 +72,6 @@ impl Field {
                 archived: c.archived,
                 ..none
             },
-        }
-    }
-
-    /// `c` without this field.
-    fn drop_from(self, c: &mut ChatPrefsChange) {
-        match self {
-            Field::Mute => c.mute = None,
-            Field::Pin => c.pin = None,
-            Field::MarkedUnread => c.marked_unread = None,
-            Field::Archived => c.archived = None,
         }
     }
 }
@@ -127,7 +125,7 @@ impl Gens {
 /// top of the relay's word, whatever that word says; so an undo made before the echo of
 /// what it undoes (mute, unmute, mute again) is not taken for landed because the relay's
 /// older word happens to match it. (A change kept from before edits were numbered has them
-/// at 0, taken as stored: it goes as soon as the relay's word has it, as it did then.)
+/// at 0: it is sent, and goes as soon as the relay's word has it, as it did then.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Mine {
     #[serde(flatten)]
@@ -146,43 +144,31 @@ impl Mine {
         gen > 0 && gen <= self.stored.get(f)
     }
 
+    /// Less the fields for which `gone` holds.
+    fn less(self, gone: impl Fn(Field) -> bool) -> Mine {
+        Mine {
+            change: Field::select(&self.change, |f| !gone(f)),
+            ..self
+        }
+    }
+
     /// Less the fields that landed: the relay stored their latest edit and its word `relay`
     /// has them (a change from before edits were numbered: as soon as the word has it).
-    fn settle(mut self, relay: &ChatPrefs) -> Mine {
+    fn settle(self, relay: &ChatPrefs) -> Mine {
         let pending = self.change.beyond(relay);
-        for f in Field::ALL {
-            if f.in_change(&self.change)
-                && !f.in_change(&pending)
-                && (self.is_stored(f) || self.gens.get(f) == 0)
-            {
-                f.drop_from(&mut self.change);
-            }
-        }
-        self
+        self.less(|f| !f.in_change(&pending) && (self.is_stored(f) || self.gens.get(f) == 0))
     }
-}
 
-impl Mine {
     /// After a sync's word `relay`: the fields the relay stored go (its word is the latest,
     /// whatever came after them), and so do those it has; the rest is still to send.
-    fn synced(mut self, relay: &ChatPrefs) -> Mine {
+    fn synced(self, relay: &ChatPrefs) -> Mine {
         let pending = self.change.beyond(relay);
-        for f in Field::ALL {
-            if f.in_change(&self.change) && (!f.in_change(&pending) || self.is_stored(f)) {
-                f.drop_from(&mut self.change);
-            }
-        }
-        self
+        self.less(|f| !f.in_change(&pending) || self.is_stored(f))
     }
 
     /// The fields still to send: those whose latest edit the relay has not said it stored.
     fn unsent(&self) -> ChatPrefsChange {
-        Field::ALL
-            .into_iter()
-            .filter(|&f| f.in_change(&self.change) && !self.is_stored(f))
-            .fold(ChatPrefsChange::default(), |c, f| {
-                c.then(f.alone(&self.change))
-            })
+        Field::select(&self.change, |f| !self.is_stored(f))
     }
 }
 
@@ -474,13 +460,9 @@ pub fn bring_back_noted(txn: &Transaction<'_>) -> Result<bool> {
 /// and the relay's word shows again there (a field changed again since stays, to be sent).
 pub fn refused(txn: &Transaction<'_>, sent: &Outgoing) -> Result<()> {
     let conv = sent.conversation_id;
-    if let Some((_, Some(mut mine))) = layers(txn, conv)? {
-        for f in Field::ALL.into_iter().filter(|f| f.in_change(&sent.change)) {
-            if mine.gens.get(f) == sent.gens.get(f) {
-                f.drop_from(&mut mine.change);
-            }
-        }
-        put_mine(txn, conv, Some(mine))?;
+    if let Some((_, Some(mine))) = layers(txn, conv)? {
+        let refused = |f: Field| f.in_change(&sent.change) && mine.gens.get(f) == sent.gens.get(f);
+        put_mine(txn, conv, Some(mine.less(refused)))?;
     }
     sweep(txn)
 }

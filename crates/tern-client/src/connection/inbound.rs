@@ -379,18 +379,8 @@ impl Session<'_> {
                     .into_iter()
                     .map(|c| Ok((c, messages::synced_seq(txn, c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                let mut gaps = Vec::new();
-                if gaps_wanted {
-                    let mut touched: Vec<ConversationId> =
-                        records.iter().map(|m| m.conversation_id).collect();
-                    touched.sort_unstable();
-                    touched.dedup();
-                    for c in touched {
-                        if let Some(before) = messages::gap_above_cursor(txn, c)? {
-                            gaps.push((c, before));
-                        }
-                    }
-                }
+                // (A sync's pages fill what lies below its own cursors.)
+                let gaps = if gaps_wanted { stored.gaps } else { Vec::new() };
                 Ok((chats, changed, cursors, back, gaps))
             })
             .await?;

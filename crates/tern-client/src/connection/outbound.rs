@@ -13,8 +13,7 @@ use std::time::Instant;
 use futures_util::SinkExt;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::{
-    ChatPrefsChange, ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage,
-    Seq, SetChatPrefs,
+    ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq, SetChatPrefs,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -140,9 +139,7 @@ impl Session<'_> {
                 if part.is_empty() {
                     continue;
                 }
-                let change = part.iter().fold(ChatPrefsChange::default(), |c, f| {
-                    c.then(f.alone(&out.change))
-                });
+                let change = Field::select(&out.change, |f| part.contains(&f));
                 let sent = Outgoing { change, ..out };
                 let id = self.pending.insert(Pending::Prefs { sent });
                 let frame = SetChatPrefs {
