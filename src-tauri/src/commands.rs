@@ -217,15 +217,10 @@ pub async fn sign_in(
 pub async fn sign_out(state: State<'_, AppState>, everywhere: bool, wipe: Option<bool>) -> Res<()> {
     let client = state.client()?;
     let (config, user_id) = (client.config().clone(), client.user_id());
-    let session = state.set_session(None);
+    let session = state.sign_out_here();
     let result = client.logout(everywhere).await;
     if let Some(session) = session {
         session.end().await;
-    }
-    // Signed out whatever the settings file says: a file that cannot be written (a full
-    // disk) must not leave the session half ended, its token kept.
-    if let Err(e) = state.update_settings(|s| s.username = None) {
-        tracing::warn!(error = %e.message, "the settings file could not be written at sign-out");
     }
     // "Also remove this device's copy": the messages and files cached here, and what the
     // shell kept for the account (its mutes and pins).

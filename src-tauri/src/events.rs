@@ -68,11 +68,7 @@ fn end_revoked(app: &AppHandle, account: &str) {
     if !current {
         return;
     }
-    let session = state.set_session(None);
-    if let Err(e) = state.update_settings(|s| s.username = None) {
-        tracing::warn!(error = %e.message, "the settings file could not be written at sign-out");
-    }
-    if let Some(session) = session {
+    if let Some(session) = state.sign_out_here() {
         tauri::async_runtime::spawn(session.end());
     }
 }

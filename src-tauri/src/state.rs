@@ -102,6 +102,18 @@ impl AppState {
         old
     }
 
+    /// This device is signed out (by the user, or by the relay): the session is let go of
+    /// (the caller ends it) and the settings no longer name the account, so the next start
+    /// asks to sign in. Signed out whatever the settings file says: one that cannot be written
+    /// (a full disk) must not leave the session half ended.
+    pub fn sign_out_here(&self) -> Option<Session> {
+        let session = self.set_session(None);
+        if let Err(e) = self.update_settings(|s| s.username = None) {
+            tracing::warn!(error = %e.message, "the settings file could not be written at sign-out");
+        }
+        session
+    }
+
     /// Change and save the settings.
     pub fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Result<Settings, CmdError> {
         let mut s = self.settings.lock().unwrap();
