@@ -8,8 +8,35 @@
 //! The token never touches SQLite, files or logs: it lives in [`Token`], which has no `Debug`
 //! or `Display`. When no keychain is reachable the caller gets [`Error::NoKeychain`] with what
 //! to install — never a silent plaintext fallback.
+//!
+//! A keychain daemon can go away in the middle of a request (it crashed, or the session
+//! restarted it); the next request starts it again (D-Bus activation). So a platform failure
+//! is tried again a few times, a moment apart, before it reaches the user: a signed-in device
+//! stays signed in across a restart of its keychain. Every operation here may be repeated
+//! (set, get and delete of one entry), so a retry never does anything twice.
+
+use std::time::Duration;
+
+use backon::{BlockingRetryable, ExponentialBuilder};
 
 use crate::error::{Error, Result};
+
+/// How often a platform failure is tried again, and the first pause (it doubles): the
+/// retries span about a second, long enough for a keyring daemon to start and unlock.
+const RETRIES: usize = 4;
+const RETRY_DELAY: Duration = Duration::from_millis(75);
+
+/// Run one keychain operation, again while the platform fails (see the module header).
+fn retried<T>(op: impl FnMut() -> keyring::Result<T>) -> keyring::Result<T> {
+    op.retry(
+        ExponentialBuilder::default()
+            .with_min_delay(RETRY_DELAY)
+            .with_max_times(RETRIES),
+    )
+    .when(|e| matches!(e, keyring::Error::PlatformFailure(_)))
+    .notify(|e, after| tracing::debug!(error = %e, ?after, "keychain failed; trying again"))
+    .call()
+}
 
 /// A session token. Deliberately not `Debug`/`Display`.
 #[derive(Clone)]
@@ -67,14 +94,14 @@ pub fn store_device_credential(
     username: &str,
     credential: &DeviceCredential,
 ) -> Result<()> {
-    device_entry(relay, username)?
-        .set_password(credential.expose())
-        .map_err(map_err)
+    let entry = device_entry(relay, username)?;
+    retried(|| entry.set_password(credential.expose())).map_err(map_err)
 }
 
 /// Load the device credential, or `None` if this device never logged in to the account.
 pub fn load_device_credential(relay: &str, username: &str) -> Result<Option<DeviceCredential>> {
-    match device_entry(relay, username)?.get_password() {
+    let entry = device_entry(relay, username)?;
+    match retried(|| entry.get_password()) {
         Ok(c) => Ok(Some(DeviceCredential(c))),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(map_err(e)),
@@ -83,7 +110,8 @@ pub fn load_device_credential(relay: &str, username: &str) -> Result<Option<Devi
 
 /// Forget the device credential (the account is gone). A missing one is not an error.
 pub fn delete_device_credential(relay: &str, username: &str) -> Result<()> {
-    match device_entry(relay, username)?.delete_credential() {
+    let entry = device_entry(relay, username)?;
+    match retried(|| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(map_err(e)),
     }
@@ -101,14 +129,14 @@ fn map_err(e: keyring::Error) -> Error {
 
 /// Store the token for `username` on `relay`, replacing any previous one.
 pub fn store(relay: &str, username: &str, token: &Token) -> Result<()> {
-    entry(relay, username)?
-        .set_password(token.expose())
-        .map_err(map_err)
+    let entry = entry(relay, username)?;
+    retried(|| entry.set_password(token.expose())).map_err(map_err)
 }
 
 /// Load the token, or `None` if this device is not logged in.
 pub fn load(relay: &str, username: &str) -> Result<Option<Token>> {
-    match entry(relay, username)?.get_password() {
+    let entry = entry(relay, username)?;
+    match retried(|| entry.get_password()) {
         Ok(t) => Ok(Some(Token(t))),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(e) => Err(map_err(e)),
@@ -117,7 +145,8 @@ pub fn load(relay: &str, username: &str) -> Result<Option<Token>> {
 
 /// Delete the token (log out). Deleting a missing token is not an error.
 pub fn delete(relay: &str, username: &str) -> Result<()> {
-    match entry(relay, username)?.delete_credential() {
+    let entry = entry(relay, username)?;
+    match retried(|| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(map_err(e)),
     }
