@@ -17,23 +17,34 @@ use crate::state::AppState;
 /// (`set_unread_total`), which keeps the list's counts from these same events.
 pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::JoinHandle<()> {
     let mut rx = client.subscribe();
+    // Read after subscribing: a change since comes as an event.
+    let mut catch_up = CatchUp::default();
+    catch_up.connection(&client.connection_state());
     let account = crate::settings::account_of(&client);
     tauri::async_runtime::spawn(async move {
+        // The engine started before this subscribed: what it learned meanwhile (a sync that
+        // already finished) is read once here. Changes after the subscription come as events,
+        // in order, so the last word is the engine's latest.
+        match client.chat_prefs().await {
+            Ok(all) => mirror_chat_prefs(&app, &account, &all),
+            Err(e) => tracing::warn!(error = %e, "could not read the chats' mutes and pins"),
+        }
         loop {
             match rx.recv().await {
                 Ok(event) => {
-                    if let Event::Message { message } = &event {
-                        maybe_notify(&app, &client, &account, message).await;
-                    }
-                    // The shell's copy first: the UI rereads it when told (`app_state`).
-                    if let Event::ChatPrefs { all } = &event {
-                        let state = app.state::<AppState>();
-                        // Saved only when it differs (a change made here is already in it).
-                        let mirrored =
-                            state.update_settings_if(|s| s.mirror_chat_prefs(&account, all));
-                        if let Err(e) = mirrored {
-                            tracing::warn!(error = %e.message, "could not keep the chats' mutes and pins");
+                    match &event {
+                        Event::Message { message } if catch_up.syncing => catch_up.hold(message),
+                        Event::Message { message } => {
+                            maybe_notify(&app, &client, &account, message).await;
                         }
+                        Event::Connection { state } => {
+                            for message in catch_up.connection(state) {
+                                maybe_notify(&app, &client, &account, &message).await;
+                            }
+                        }
+                        // The shell's copy first: the UI rereads it when told (`app_state`).
+                        Event::ChatPrefs { all } => mirror_chat_prefs(&app, &account, all),
+                        _ => {}
                     }
                     let _ = app.emit(EVENT, &event);
                     if let Event::Connection {
@@ -53,6 +64,49 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
             }
         }
     })
+}
+
+/// Keep the shell's copy of `account`'s mutes, pins, marks and archived chats (what the
+/// notifications and the tray decide by) equal to the engine's list. Saved only when it
+/// differs (a change made here is already in it).
+fn mirror_chat_prefs(app: &AppHandle, account: &str, all: &[tern_client::ChatPrefs]) {
+    let state = app.state::<AppState>();
+    if let Err(e) = state.update_settings_if(|s| s.mirror_chat_prefs(account, all)) {
+        tracing::warn!(error = %e.message, "could not keep the chats' mutes and pins");
+    }
+}
+
+/// Messages that arrive while the engine catches up (a sync) wait to be considered for a
+/// notification until the sync has ended: its last frame brings the account's mutes (a
+/// brand-new device knows none before) and read markers, and a notification decided
+/// earlier could not be taken back. A sync takes moments; a user offline for a day gets the
+/// day's notifications, coalesced per chat, once it is done.
+#[derive(Default)]
+struct CatchUp {
+    syncing: bool,
+    held: Vec<tern_client::ChatMessage>,
+}
+
+impl CatchUp {
+    /// More than this many held messages (a first sync of a large account) are not news one
+    /// by one: the rest are dropped, the notifications already stand for "many".
+    const MAX_HELD: usize = 2_000;
+
+    fn hold(&mut self, message: &tern_client::ChatMessage) {
+        if message.status == MessageStatus::Received && self.held.len() < Self::MAX_HELD {
+            self.held.push(message.clone());
+        }
+    }
+
+    /// The connection's state changed: the messages to consider now (the sync ended).
+    fn connection(&mut self, state: &ConnectionState) -> Vec<tern_client::ChatMessage> {
+        self.syncing = matches!(state, ConnectionState::Syncing);
+        if self.syncing {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.held)
+        }
+    }
 }
 
 /// The relay signed this device out of `account` (its token revoked or expired): the shell

@@ -1,6 +1,7 @@
 //! Signing in on a new computer (the real app under Xvfb, a recording notification daemon, a
 //! real relay): the first sync brings the account's history, and only what is still unread
-//! raises a notification. Messages already read on another device are not news. (Its own
+//! raises a notification. Messages already read on another device are not news, nor are
+//! those of a chat muted on another device (the mutes come with the sync's last frame). (Its own
 //! test binary: the notification daemon owns a bus name, and two apps starting at once on two
 //! cores can miss WebDriver's session timeout.)
 
@@ -31,6 +32,30 @@ async fn a_new_device_notifies_only_what_is_still_unread() {
     phone.mark_read(conv, Seq(3)).await.unwrap();
     bob.send(conv, "still unread").await.unwrap();
     wait_settled(&bob).await;
+    // A chat muted on the phone, with an unread message in it.
+    let (carol, _carol_dir) = signup(&relay, "carol").await;
+    let quiet = carol.start_direct("alice").await.unwrap().conversation_id;
+    carol.send(quiet, "muted news").await.unwrap();
+    wait_settled(&carol).await;
+    eventually("the phone has the muted chat", || async {
+        phone.stored_messages(quiet).await.unwrap().len() == 1
+    })
+    .await;
+    phone.accept_request(quiet).await.unwrap();
+    phone
+        .update_chat_prefs(quiet, |p| p.muted = true)
+        .await
+        .unwrap();
+    let (tablet, _tablet_dir) = device(&relay, "alice").await;
+    eventually("the mute is on the relay", || async {
+        tablet
+            .chat_prefs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.conversation_id == quiet && p.muted)
+    })
+    .await;
 
     // Alice signs in on a new computer.
     let xvfb = Xvfb::start();
@@ -63,6 +88,10 @@ async fn a_new_device_notifies_only_what_is_still_unread() {
             .iter()
             .any(|b| b.contains("read") && b != &"still unread"),
         "nothing read elsewhere: {shown:?}"
+    );
+    assert!(
+        !bodies.iter().any(|b| b.contains("muted news")),
+        "nothing from a chat muted elsewhere: {shown:?}"
     );
 
     app.quit().await;
