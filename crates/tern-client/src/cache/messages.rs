@@ -5,7 +5,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, Timestamp, UserId};
 
-use super::{conversations, fold};
+use super::{conversations, fold, transfers};
 use crate::error::Result;
 
 /// How long before the relay's copy came back a message of this device's must have been written
@@ -106,6 +106,14 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                     "UPDATE messages SET written_at = ?3 WHERE conversation_id = ?1 AND seq = ?2",
                 )?
                 .execute(params![m.conversation_id, m.seq, written])?;
+            }
+            if let Some(a) = m.attachment.as_ref().filter(|a| !a.blob_id.is_empty()) {
+                transfers::sent(
+                    txn,
+                    m.client_id.as_str(),
+                    &a.blob_id,
+                    transfers::FILE_CACHE_BYTES,
+                )?;
             }
         }
         if m.kind.is_text() {

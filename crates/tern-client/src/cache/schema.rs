@@ -163,6 +163,17 @@ pub const MIGRATIONS: &[&str] = &[
         sent_at         INTEGER NOT NULL
     );
 "#,
+    // 9: the staged copies of files this device sent and the relay stored join the file
+    // cache under their blob ids (kept within its budget from now on, as downloads are).
+    r#"
+    INSERT OR IGNORE INTO downloads (blob_id, path, size, fetched_at)
+        SELECT json_extract(m.attachment, '$.blob_id'), u.path,
+               coalesce(json_extract(m.attachment, '$.size'), 0), m.sent_at
+        FROM uploads_out u JOIN messages m ON m.client_id = u.client_id
+        WHERE u.done = 1 AND m.attachment IS NOT NULL
+          AND coalesce(json_extract(m.attachment, '$.blob_id'), '') <> '';
+    DELETE FROM uploads_out WHERE done = 1 AND path IN (SELECT path FROM downloads);
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.
@@ -188,5 +199,38 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, super::MIGRATIONS.len());
+    }
+
+    /// A cache from before sent files joined the file cache: the copies of files the relay
+    /// stored move there; one still waiting to upload stays staged.
+    #[test]
+    fn sent_files_staged_before_join_the_file_cache() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        for sql in &super::MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO conversations (id, kind, created_at) VALUES (7, 'direct', 1);
+               INSERT INTO messages (conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at, attachment)
+                   VALUES (7, 1, 1, 1, 'me', 'sent', '', 5, '{"blob_id":"b1","name":"a","content_type":"","size":3,"sha256":""}');
+               INSERT INTO uploads_out (client_id, path, done) VALUES ('sent', '/x/sent', 1), ('queued', '/x/queued', 0);"#,
+        )
+        .unwrap();
+        super::migrate(&mut conn).unwrap();
+        let cached: (String, String, i64) = conn
+            .query_row("SELECT blob_id, path, size FROM downloads", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(cached, ("b1".into(), "/x/sent".into(), 3));
+        let staged: Vec<String> = conn
+            .prepare("SELECT client_id FROM uploads_out")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(staged, vec!["queued".to_owned()]);
     }
 }

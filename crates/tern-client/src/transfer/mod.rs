@@ -22,9 +22,6 @@ use crate::connection::Cmd;
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, Event, MessageStatus, Quote};
 
-/// Bytes of downloaded files kept in the cache folder before the oldest are removed.
-pub const DOWNLOAD_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
-
 /// The `meta` key of this device's photo-location setting.
 const KEEP_LOCATION_KEY: &str = "keep_photo_location";
 
@@ -171,7 +168,7 @@ impl Client {
             .shared
             .cache
             .call(move |txn| {
-                transfers::downloaded(txn, &blob, &path, total, DOWNLOAD_CACHE_BYTES)?;
+                transfers::downloaded(txn, &blob, &path, total, transfers::FILE_CACHE_BYTES)?;
                 chat::chat_at(txn, me, conversation_id, seq)
             })
             .await?;
