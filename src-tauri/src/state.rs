@@ -108,21 +108,29 @@ impl AppState {
     /// (a full disk) must not leave the session half ended.
     pub fn sign_out_here(&self) -> Option<Session> {
         let session = self.set_session(None);
-        if let Err(e) = self.update_settings(|s| s.username = None) {
+        if let Err(e) = self.update_settings_if(|s| s.username.take().is_some()) {
             tracing::warn!(error = %e.message, "the settings file could not be written at sign-out");
         }
         session
     }
 
     /// Change and save the settings.
+    ///
+    /// A change that cannot be saved (a full disk, a read-only folder) is not made: the
+    /// settings in memory stay what the file says, and the error says so (the user's choice
+    /// did not take, instead of taking until the next start).
     pub fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Result<Settings, CmdError> {
         let mut s = self.settings.lock().unwrap();
-        f(&mut s);
-        self.save(&s)?;
+        let mut next = s.clone();
+        f(&mut next);
+        self.save(&next)?;
+        *s = next;
         Ok(s.clone())
     }
 
-    /// Change the settings, saving them only if `f` says it changed something.
+    /// Make the settings follow something that already happened (a sign-out, the engine's
+    /// list of mutes): changed in memory whatever happens, saved only if `f` says it changed
+    /// something; a failed save is returned.
     pub fn update_settings_if(
         &self,
         f: impl FnOnce(&mut Settings) -> bool,
@@ -137,5 +145,29 @@ impl AppState {
     fn save(&self, s: &Settings) -> Result<(), CmdError> {
         s.save(&self.settings_path)
             .map_err(|e| CmdError::new("settings", format!("cannot save settings: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A settings file that cannot be written: a choice does not take, and memory keeps what
+    /// the file says; a sign-out still signs out.
+    #[test]
+    fn a_change_that_cannot_be_saved_is_not_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-folder");
+        std::fs::write(&blocker, b"").unwrap();
+        let state = AppState::new(
+            blocker.join("settings.json"),
+            dir.path().join("data"),
+            "ws://relay.test".into(),
+        );
+        state.settings.lock().unwrap().username = Some("alice".into());
+        assert!(state.update_settings(|s| s.do_not_disturb = true).is_err());
+        assert!(!state.settings.lock().unwrap().do_not_disturb);
+        assert!(state.sign_out_here().is_none());
+        assert_eq!(state.settings.lock().unwrap().username, None);
     }
 }
