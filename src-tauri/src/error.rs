@@ -7,7 +7,7 @@ use serde::Serialize;
 pub struct CmdError {
     /// Stable code: a relay error code, or one of `offline`, `no_keychain`, `not_signed_in`,
     /// `invalid`, `invalid_relay`, `insecure_relay`, `timeout`, `internal`, `settings`,
-    /// `bad_link`.
+    /// `bad_link`, `account_changed`.
     pub code: String,
     /// Human-readable message, shown as is.
     pub message: String,

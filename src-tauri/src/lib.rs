@@ -168,7 +168,7 @@ pub fn run() {
             }
             _ => {}
         })
-        .invoke_handler(tauri::generate_handler![
+        .invoke_handler(account_gate(tauri::generate_handler![
             commands::app_state,
             commands::set_unread_total,
             commands::sign_in,
@@ -228,10 +228,35 @@ pub fn run() {
             privacy::delete_account,
             privacy::sessions,
             privacy::revoke_session,
-        ])
+        ]))
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!(error = %e, "Tern could not start");
         std::process::exit(1);
+    }
+}
+
+/// Every command passes this gate first: one that says which account it acts for
+/// (`account`, the key the UI had when the user acted) is refused unless that account is
+/// still the one signed in. A loop of file sends that runs across a sign-out and the next
+/// sign-in stops, instead of sending the rest as the next account.
+fn account_gate<R: tauri::Runtime>(
+    commands: impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static,
+) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    move |invoke| {
+        let tauri::ipc::InvokeBody::Json(args) = invoke.message.payload() else {
+            return commands(invoke);
+        };
+        let Some(account) = args.get("account").and_then(|a| a.as_str()) else {
+            return commands(invoke);
+        };
+        let state = invoke.message.webview_ref().state::<AppState>();
+        match state.refuse_unless_signed_in_as(account) {
+            Ok(()) => commands(invoke),
+            Err(refusal) => {
+                invoke.resolver.reject(refusal);
+                true
+            }
+        }
     }
 }

@@ -102,6 +102,23 @@ impl AppState {
         old
     }
 
+    /// Refuse a command made for `account` (its key, `id@relay`) unless that account is the
+    /// one signed in now.
+    pub fn refuse_unless_signed_in_as(&self, account: &str) -> Result<(), CmdError> {
+        let current = self.try_client().map(|c| crate::settings::account_of(&c));
+        match current {
+            Some(current) if current == account => Ok(()),
+            Some(_) => Err(CmdError::new(
+                "account_changed",
+                "another account is signed in now; that was not done",
+            )),
+            None => Err(CmdError::new(
+                "not_signed_in",
+                "signed out; that was not done",
+            )),
+        }
+    }
+
     /// This device is signed out (by the user, or by the relay): the session is let go of
     /// (the caller ends it) and the settings no longer name the account, so the next start
     /// asks to sign in. Signed out whatever the settings file says: one that cannot be written

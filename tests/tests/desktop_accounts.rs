@@ -84,6 +84,12 @@ async fn the_next_account_signed_in_sees_nothing_of_the_last_ones_reading_or_sea
     )
     .await;
 
+    // What the UI holds as the account it acts for (a loop of file sends started now would).
+    app.js("window.__alice = null; window.__TAURI__.core.invoke('app_state').then(s => { window.__alice = s.account; });")
+        .await;
+    app.wait_until("window.__alice", "alice's account key")
+        .await;
+
     app.click("#signout").await;
     app.wait_until(
         "document.getElementById('signout-dialog').open",
@@ -111,6 +117,51 @@ async fn the_next_account_signed_in_sees_nothing_of_the_last_ones_reading_or_sea
         "carol's main screen",
     )
     .await;
+    // A send made for alice (a file loop still running from before the sign-out) is refused
+    // now that carol is signed in, though carol is in that group too; carol's own goes.
+    let send_as = |who: &str| {
+        format!(
+            "window.__sent = null; window.__TAURI__.core.invoke('send', {{ account: {who}, conversationId: {}, body: 'from ' + {who}, replyTo: null }}).then(() => {{ window.__sent = 'sent'; }}, e => {{ window.__sent = e.code; }});",
+            group.0
+        )
+    };
+    app.js(&send_as("window.__alice")).await;
+    app.wait_until("window.__sent", "the stale send answered")
+        .await;
+    assert_eq!(
+        app.js("return window.__sent").await,
+        serde_json::json!("account_changed")
+    );
+    app.js("window.__carol = null; window.__TAURI__.core.invoke('app_state').then(s => { window.__carol = s.account; });")
+        .await;
+    app.wait_until("window.__carol", "carol's account key")
+        .await;
+    app.js(&send_as("window.__carol")).await;
+    app.wait_until("window.__sent", "carol's send answered")
+        .await;
+    assert_eq!(
+        app.js("return window.__sent").await,
+        serde_json::json!("sent")
+    );
+    let alice_key = app.js("return window.__alice").await;
+    eventually("bob has carol's message", || async {
+        bob.messages(group, None, 50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.sender == "carol" && m.body.starts_with("from "))
+    })
+    .await;
+    assert!(
+        !bob.messages(group, None, 50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| Some(m.body.as_str())
+                == alice_key.as_str().map(|k| format!("from {k}")).as_deref()),
+        "nothing sent for alice as carol"
+    );
+
     let search = app
         .js("return [document.getElementById('search').value, document.getElementById('search-results').hidden]")
         .await;
@@ -139,7 +190,8 @@ async fn the_next_account_signed_in_sees_nothing_of_the_last_ones_reading_or_sea
         bob.conversation(group).await.unwrap().is_some_and(|c| {
             c.members
                 .iter()
-                .any(|m| m.username == "carol" && m.read_seq.0 == last)
+                // (Past her own message, sent above.)
+                .any(|m| m.username == "carol" && m.read_seq.0 >= last)
         })
     })
     .await;

@@ -46,12 +46,16 @@ export const DRAG_DROP = "tauri://drag-drop";
  */
 export const pickFiles = (pictures = false) => invoke("pick_files", { pictures });
 
-/** Send the file at `path` (caption and reply optional); resolves to the local echo. */
-export const sendFile = (conversationId, path, caption, replyTo) =>
-  invoke("send_file", { conversationId, path, caption, replyTo });
+/**
+ * Send the file at `path` (caption and reply optional) as `account` (the one signed in when the
+ * user chose to send: the shell refuses it once another is); resolves to the local echo.
+ */
+export const sendFile = (account, conversationId, path, caption, replyTo) =>
+  invoke("send_file", { account, conversationId, path, caption, replyTo });
 
-/** Send pasted image bytes (an array of numbers) as `name`; resolves to the local echo. */
-export const sendPasted = (conversationId, name, bytes) => invoke("send_pasted", { conversationId, name, bytes });
+/** Send pasted image bytes (an array of numbers) as `name`, as `account`; resolves to the local echo. */
+export const sendPasted = (account, conversationId, name, bytes) =>
+  invoke("send_pasted", { account, conversationId, name, bytes });
 
 /** Download (or resume) the attachment of the message at `seq`; resolves to its path. */
 export const download = (conversationId, seq) => invoke("download", { conversationId, seq });

@@ -18,6 +18,7 @@ import { toast } from "./views/toast.js";
 /** Send the files at `paths` to the open conversation. */
 export async function sendFiles(paths) {
   const conv = state.open;
+  const account = state.account;
   if (conv === null || !paths || !paths.length) return;
   const taken = takeForAttachment();
   const replyTo = taken.reply ? taken.reply.message.seq : null;
@@ -25,13 +26,18 @@ export async function sendFiles(paths) {
   for (const [i, path] of paths.entries()) {
     const caption = i === 0 && taken.caption ? taken.caption : null;
     try {
-      await api.sendFile(conv, path, caption, replyTo);
+      await api.sendFile(account, conv, path, caption, replyTo);
     } catch (e) {
+      // Signed out meanwhile: the rest were that account's to send, not the next one's.
+      if (accountGone(e)) return;
       if (i === 0) giveBack(conv, taken);
       toast(`Couldn't send ${baseName(path)}: ${errorText(e)}`);
     }
   }
 }
+
+/** Whether a send failed because the account it was for is no longer signed in. */
+const accountGone = (e) => e && (e.code === "account_changed" || e.code === "not_signed_in");
 
 /** The attach button: choose files in the system dialog, then send them. */
 async function pick() {
@@ -51,12 +57,14 @@ async function pick() {
 
 /** Send pasted images, one after the other. */
 async function sendPasted(conv, files) {
+  const account = state.account;
   stickToBottom();
   for (const f of files) {
     try {
       const bytes = Array.from(new Uint8Array(await f.arrayBuffer()));
-      await api.sendPasted(conv, pastedName(f.type), bytes);
+      await api.sendPasted(account, conv, pastedName(f.type), bytes);
     } catch (e) {
+      if (accountGone(e)) return;
       toast(`Couldn't send the pasted image: ${errorText(e)}`);
     }
   }

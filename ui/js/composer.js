@@ -197,7 +197,7 @@ async function sendCurrent() {
   stickToBottom();
   // The local echo arrives as a `message` event.
   try {
-    await call("send", { conversationId: conv, body: text, replyTo: reply ? reply.message.seq : null });
+    await call("send", { account: state.account, conversationId: conv, body: text, replyTo: reply ? reply.message.seq : null });
     if (takeOfflineNotice()) toast(errorText({ code: "offline" }, { queued: true }));
   } catch (e) {
     if (state.open === conv && !box().value && !mode) {

@@ -42,6 +42,7 @@ const TEXTS = {
   invalid_token: SIGNED_OUT,
   unauthorized: SIGNED_OUT,
   not_signed_in: SIGNED_OUT,
+  account_changed: "That was for the account you signed out of, so it wasn't done.",
   invalid_relay: "That relay address isn't valid. Type it like relay.example.org.",
   insecure_relay: "That relay is reached over plain http://, which is not encrypted. Use an https:// relay, or tick “Allow unencrypted connection” if you trust the network.",
   busy: "The relay is busy. Try again in a moment.",

@@ -85,9 +85,10 @@ async function forwardChosen() {
   if (!m || sending || !chosen.length) return;
   sending = true;
   const went = [];
+  const account = state.account;
   try {
     for (const id of [...chosen]) {
-      await call("forward", { to: id, from: m.conversation_id, seq: m.seq });
+      await call("forward", { account, to: id, from: m.conversation_id, seq: m.seq });
       went.push(id);
       chosen = chosen.filter((c) => c !== id);
     }
