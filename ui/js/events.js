@@ -209,7 +209,8 @@ export function signedOut() {
   state.conversations.clear();
   drawList();
   resetPrivacy();
-  showSignin();
+  // Who was signed in is not kept: the next one types their name.
+  showSignin({ username: "" });
 }
 
 /** Apply one engine event. `loadSettings` reads the shell's settings again. */

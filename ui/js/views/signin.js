@@ -5,16 +5,23 @@ import { call } from "../api.js";
 import { $ } from "../dom.js";
 import { errorText } from "../errors.js";
 
-/** Show the sign-in screen, prefilled from the last settings when given. */
-export function showSignin(prefill) {
+/**
+ * Show the sign-in screen with an empty password; the fields `prefill` has (the last settings'
+ * `relay`, `username`, `allow_insecure_relay`) are filled from it, the others keep what they
+ * hold. Already showing, it is left as it is: a sign-out shows it twice (at the relay's word
+ * that the session ended, then when the sign-out answers), and what the user typed in
+ * between, and the field they are in, must stay.
+ */
+export function showSignin(prefill = {}) {
+  const already = !$("signin").hidden;
   $("app").hidden = true;
   $("signin").hidden = false;
   $("insecure-warning").hidden = true;
-  if (prefill) {
-    $("relay").value = prefill.relay || "";
-    $("username").value = prefill.username || "";
-    $("allow-insecure").checked = !!prefill.allow_insecure_relay;
-  }
+  if (already) return;
+  if ("relay" in prefill) $("relay").value = prefill.relay || "";
+  if ("username" in prefill) $("username").value = prefill.username || "";
+  if ("allow_insecure_relay" in prefill) $("allow-insecure").checked = !!prefill.allow_insecure_relay;
+  $("password").value = "";
   $("username").focus();
 }
 
