@@ -4,8 +4,11 @@
 //! The UI listens to [`EVENT`] (every engine event, serialized as is) and [`RESYNC`] (it fell
 //! behind and should reload from the cache); the names live in [`crate::event_names`].
 
+use std::collections::{HashMap, VecDeque};
+
 use tauri::{AppHandle, Emitter, Manager};
-use tern_client::{Client, ConnectionState, Event, MessageStatus};
+use tern_client::{ChatMessage, Client, ConnectionState, Event, MessageStatus};
+use tern_proto::ConversationId;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::event_names::{EVENT, RESYNC};
@@ -33,7 +36,7 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
             match rx.recv().await {
                 Ok(event) => {
                     match &event {
-                        Event::Message { message } if catch_up.syncing => catch_up.hold(message),
+                        Event::Message { message } if catch_up.holding => catch_up.hold(message),
                         Event::Message { message } => {
                             maybe_notify(&app, &client, &account, message).await;
                         }
@@ -59,6 +62,10 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                 }
                 Err(RecvError::Lagged(_)) => {
                     let _ = app.emit(RESYNC, ());
+                    // The sync's end may be among the events missed.
+                    for message in catch_up.connection(&client.connection_state()) {
+                        maybe_notify(&app, &client, &account, &message).await;
+                    }
                 }
                 Err(RecvError::Closed) => return,
             }
@@ -77,35 +84,50 @@ fn mirror_chat_prefs(app: &AppHandle, account: &str, all: &[tern_client::ChatPre
 }
 
 /// Messages that arrive while the engine catches up (a sync) wait to be considered for a
-/// notification until the sync has ended: its last frame brings the account's mutes (a
-/// brand-new device knows none before) and read markers, and a notification decided
-/// earlier could not be taken back. A sync takes moments; a user offline for a day gets the
-/// day's notifications, coalesced per chat, once it is done.
+/// notification until it is online: the sync's last frame brings the account's mutes (a
+/// brand-new device knows none before) and read markers, and a notification decided earlier
+/// could not be taken back. A link lost mid-sync keeps them waiting for the next sync's end; a
+/// sign-out drops them. A sync takes moments; a user offline for a day gets the day's
+/// notifications, coalesced per chat, once it is done.
 #[derive(Default)]
 struct CatchUp {
-    syncing: bool,
-    held: Vec<tern_client::ChatMessage>,
+    /// From a sync's start until the engine is online.
+    holding: bool,
+    /// The newest messages of each chat, in arrival order.
+    held: HashMap<ConversationId, VecDeque<ChatMessage>>,
 }
 
 impl CatchUp {
-    /// More than this many held messages (a first sync of a large account) are not news one
-    /// by one: the rest are dropped, the notifications already stand for "many".
-    const MAX_HELD: usize = 2_000;
+    /// The newest this many of a chat are kept (a first sync brings a chat's whole history,
+    /// read or not; the newest are what a notification shows and the read marker decides).
+    const PER_CHAT: usize = 50;
 
-    fn hold(&mut self, message: &tern_client::ChatMessage) {
-        if message.status == MessageStatus::Received && self.held.len() < Self::MAX_HELD {
-            self.held.push(message.clone());
+    fn hold(&mut self, message: &ChatMessage) {
+        if message.status != MessageStatus::Received {
+            return;
         }
+        let chat = self.held.entry(message.conversation_id).or_default();
+        if chat.len() == Self::PER_CHAT {
+            chat.pop_front();
+        }
+        chat.push_back(message.clone());
     }
 
     /// The connection's state changed: the messages to consider now (the sync ended).
-    fn connection(&mut self, state: &ConnectionState) -> Vec<tern_client::ChatMessage> {
-        self.syncing = matches!(state, ConnectionState::Syncing);
-        if self.syncing {
-            Vec::new()
-        } else {
-            std::mem::take(&mut self.held)
+    fn connection(&mut self, state: &ConnectionState) -> Vec<ChatMessage> {
+        match state {
+            ConnectionState::Syncing => self.holding = true,
+            ConnectionState::Online => {
+                self.holding = false;
+                return self.held.drain().flat_map(|(_, chat)| chat).collect();
+            }
+            ConnectionState::SignedOut { .. } => {
+                self.holding = false;
+                self.held.clear();
+            }
+            ConnectionState::Connecting | ConnectionState::Offline { .. } => {}
         }
+        Vec::new()
     }
 }
 
@@ -176,4 +198,72 @@ async fn maybe_notify(
         &title,
         &notify::message_text(message),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use tern_proto::Seq;
+
+    use super::*;
+
+    fn received(conv: i64, seq: u64) -> ChatMessage {
+        ChatMessage {
+            conversation_id: ConversationId(conv),
+            seq: Some(Seq(seq)),
+            status: MessageStatus::Received,
+            ..ChatMessage::default()
+        }
+    }
+
+    fn offline() -> ConnectionState {
+        ConnectionState::Offline {
+            retry_at: 0,
+            reason: "lost".into(),
+        }
+    }
+
+    /// Held from a sync's start until online, across a link lost mid-sync; the newest of each
+    /// chat; none of them after a sign-out.
+    #[test]
+    fn messages_of_a_sync_wait_for_its_end_and_go_with_a_sign_out() {
+        let mut c = CatchUp::default();
+        assert!(c.connection(&ConnectionState::Connecting).is_empty());
+        assert!(!c.holding, "a live message is considered at once");
+        c.connection(&ConnectionState::Syncing);
+        assert!(c.holding);
+        for seq in 1..=60 {
+            c.hold(&received(1, seq));
+        }
+        c.hold(&received(2, 7));
+        c.hold(&ChatMessage {
+            status: MessageStatus::Sent,
+            ..received(3, 1)
+        });
+        // The link drops before the sync's end (and its mutes): still held.
+        assert!(c.connection(&offline()).is_empty());
+        assert!(c.connection(&ConnectionState::Connecting).is_empty());
+        assert!(c.connection(&ConnectionState::Syncing).is_empty());
+        let mut out: Vec<(i64, u64)> = c
+            .connection(&ConnectionState::Online)
+            .iter()
+            .map(|m| (m.conversation_id.0, m.seq.unwrap().0))
+            .collect();
+        out.sort_unstable();
+        let mut want: Vec<(i64, u64)> = (11..=60).map(|s| (1, s)).collect();
+        want.push((2, 7));
+        assert_eq!(
+            out, want,
+            "the newest 50 of a chat, and only what others sent"
+        );
+        assert!(!c.holding);
+        assert!(c.connection(&ConnectionState::Online).is_empty());
+
+        c.connection(&ConnectionState::Syncing);
+        c.hold(&received(1, 61));
+        c.connection(&ConnectionState::SignedOut {
+            reason: "revoked".into(),
+        });
+        assert!(!c.holding);
+        assert!(c.connection(&ConnectionState::Online).is_empty());
+    }
 }

@@ -99,15 +99,17 @@ pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res
     let client = state.client()?;
     let account = crate::settings::account_of(&client);
     client.delete_account(&password).await?;
+    // The account is gone whatever the settings file allows: the session ends, and memory
+    // forgets it even if the file cannot be written (which is then reported).
     let session = state.set_session(None);
-    state.update_settings(|s| {
-        s.username = None;
-        s.forget_account(&account);
-    })?;
     if let Some(session) = session {
         session.end().await;
     }
-    Ok(())
+    state.update_settings_if(|s| {
+        s.username = None;
+        s.forget_account(&account);
+        true
+    })
 }
 
 /// The account's signed-in devices.

@@ -57,10 +57,9 @@ fn build(app: &AppHandle) -> tauri::Result<()> {
             "show" => toggle_window(app),
             "dnd" => {
                 let state = app.state::<AppState>();
-                let on = state
-                    .update_settings(|s| s.do_not_disturb = !s.do_not_disturb)
-                    .map(|s| s.do_not_disturb)
-                    .unwrap_or(false);
+                // A change that could not be saved did not happen: the mark shows what is.
+                let _ = state.update_settings(|s| s.do_not_disturb = !s.do_not_disturb);
+                let on = state.settings.lock().unwrap().do_not_disturb;
                 let _ = dnd.set_checked(on);
                 let _ = tauri::Emitter::emit(
                     app,

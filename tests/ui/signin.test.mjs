@@ -37,6 +37,21 @@ test("a sign-out shows the sign-in screen twice; what was typed in between stays
   assert.equal(focused, "password");
 });
 
+test("an app that started signed in learns the relay at the second showing of a sign-out", () => {
+  fields.signin.hidden = false;
+  fields.relay.value = "";
+  fields.username.value = "erin";
+  focused = "username";
+  showSignin({ relay: "relay.example.org", username: null, allow_insecure_relay: true });
+  assert.equal(fields.relay.value, "relay.example.org");
+  assert.equal(fields["allow-insecure"].checked, true);
+  assert.equal(fields.username.value, "erin", "the name typed stays");
+  // A relay the user typed is theirs.
+  fields.relay.value = "other.example.org";
+  showSignin({ relay: "relay.example.org" });
+  assert.equal(fields.relay.value, "other.example.org");
+});
+
 test("first shown, the screen takes the last settings", () => {
   fields.signin.hidden = true;
   showSignin({ relay: "relay.example.org", username: "dave", allow_insecure_relay: true });

@@ -10,10 +10,11 @@
 //! to install — never a silent plaintext fallback.
 //!
 //! A keychain daemon can go away in the middle of a request (it crashed, or the session
-//! restarted it); the next request starts it again (D-Bus activation). So a platform failure
-//! is tried again a few times, a moment apart, before it reaches the user: a signed-in device
-//! stays signed in across a restart of its keychain. Every operation here may be repeated
-//! (set, get and delete of one entry), so a retry never does anything twice.
+//! restarted it); the next request starts it again (D-Bus activation). So a request whose
+//! daemon went away is tried again a few times, a moment apart, before it fails: the new
+//! daemon answers it. (A daemon that comes back locked says so, and the caller gets the
+//! locked keychain's error.) Every operation here may be repeated (set, get and delete of one
+//! entry), so a retry never does anything twice.
 
 use std::time::Duration;
 
@@ -26,14 +27,31 @@ use crate::error::{Error, Result};
 const RETRIES: usize = 4;
 const RETRY_DELAY: Duration = Duration::from_millis(75);
 
-/// Run one keychain operation, again while the platform fails (see the module header).
+/// Whether the keychain's daemon went away during the request (so a new one may answer the
+/// next), as D-Bus and the Secret Service word it: the bus saw it leave, no reply came, or
+/// the new daemon does not know the old one's session. A machine with no provider at all
+/// fails at once, without the retries' wait.
+fn provider_went_away(e: &keyring::Error) -> bool {
+    const GONE: [&str; 3] = [
+        "disconnected from message bus",
+        "did not receive a reply",
+        "does not exist",
+    ];
+    let keyring::Error::PlatformFailure(inner) = e else {
+        return false;
+    };
+    let text = inner.to_string();
+    GONE.iter().any(|g| text.contains(g))
+}
+
+/// Run one keychain operation, again while its daemon is coming back (see the module header).
 fn retried<T>(op: impl FnMut() -> keyring::Result<T>) -> keyring::Result<T> {
     op.retry(
         ExponentialBuilder::default()
             .with_min_delay(RETRY_DELAY)
             .with_max_times(RETRIES),
     )
-    .when(|e| matches!(e, keyring::Error::PlatformFailure(_)))
+    .when(provider_went_away)
     .notify(|e, after| tracing::debug!(error = %e, ?after, "keychain failed; trying again"))
     .call()
 }

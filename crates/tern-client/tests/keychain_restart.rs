@@ -54,10 +54,12 @@ fn kill_provider() -> u32 {
 
 #[test]
 fn tokens_survive_the_keychain_daemon_dying_mid_request_and_no_request_fails() {
-    assert!(
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "run under scripts/with-keyring.sh"
-    );
+    // It kills the Secret Service daemon: never a developer's own (scripts/test.sh always
+    // runs it in the private session; a plain `cargo test` on a desktop leaves it out).
+    if std::env::var_os("TERN_IN_KEYRING_SESSION").is_none() {
+        eprintln!("skipped: run under scripts/with-keyring.sh (it kills the keyring daemon)");
+        return;
+    }
     // Stored before the daemon dies: there after it comes back.
     keychain::store(RELAY, "before", &Token::new("tern_before".into())).unwrap();
 

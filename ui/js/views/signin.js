@@ -8,16 +8,23 @@ import { errorText } from "../errors.js";
 /**
  * Show the sign-in screen with an empty password; the fields `prefill` has (the last settings'
  * `relay`, `username`, `allow_insecure_relay`) are filled from it, the others keep what they
- * hold. Already showing, it is left as it is: a sign-out shows it twice (at the relay's word
- * that the session ended, then when the sign-out answers), and what the user typed in
- * between, and the field they are in, must stay.
+ * hold. Already showing, it is left as it is but for an empty relay field: a sign-out shows it
+ * twice (at the relay's word that the session ended, then when the sign-out answers), and
+ * what the user typed in between, and the field they are in, must stay.
  */
 export function showSignin(prefill = {}) {
   const already = !$("signin").hidden;
   $("app").hidden = true;
   $("signin").hidden = false;
   $("insecure-warning").hidden = true;
-  if (already) return;
+  if (already) {
+    // Only what the first showing had no word for (the relay, when the app started signed in).
+    if ("relay" in prefill && !$("relay").value) {
+      $("relay").value = prefill.relay || "";
+      $("allow-insecure").checked = !!prefill.allow_insecure_relay;
+    }
+    return;
+  }
   if ("relay" in prefill) $("relay").value = prefill.relay || "";
   if ("username" in prefill) $("username").value = prefill.username || "";
   if ("allow_insecure_relay" in prefill) $("allow-insecure").checked = !!prefill.allow_insecure_relay;

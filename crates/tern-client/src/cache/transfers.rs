@@ -134,15 +134,19 @@ pub fn sent(txn: &Transaction<'_>, client_id: &str, blob_id: &str, budget: u64) 
 }
 
 /// Remove the least recently fetched (or sent) files, rows and files, beyond `budget` bytes.
+/// The newest stays whatever its size: a file larger than the budget is still there once
+/// fetched or sent.
 fn evict(txn: &Transaction<'_>, budget: u64) -> Result<()> {
     let rows: Vec<(String, String, i64)> = txn
-        .prepare_cached("SELECT blob_id, path, size FROM downloads ORDER BY fetched_at DESC")?
+        .prepare_cached(
+            "SELECT blob_id, path, size FROM downloads ORDER BY fetched_at DESC, rowid DESC",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut kept = 0u64;
-    for (blob, path, size) in rows {
+    for (i, (blob, path, size)) in rows.into_iter().enumerate() {
         kept += size as u64;
-        if kept > budget {
+        if kept > budget && i > 0 {
             let _ = std::fs::remove_file(&path);
             txn.prepare_cached("DELETE FROM downloads WHERE blob_id = ?1")?
                 .execute([&blob])?;
@@ -241,5 +245,12 @@ mod tests {
         assert_eq!(shown_file(&txn, 1), None, "offered for download again");
         assert!(std::path::Path::new(&second).exists());
         assert_eq!(shown_file(&txn, 2).as_deref(), Some(second.as_str()));
+
+        // A file larger than the whole budget stays once sent; the one before it goes.
+        let big = send_file(&txn, dir.path(), 3, 2000);
+        evict(&txn, 1000).unwrap();
+        assert!(std::path::Path::new(&big).exists());
+        assert_eq!(shown_file(&txn, 3).as_deref(), Some(big.as_str()));
+        assert!(!std::path::Path::new(&second).exists());
     }
 }
