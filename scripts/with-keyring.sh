@@ -37,9 +37,11 @@ EOF
   <include>/usr/share/dbus-1/session.conf</include>
 </busconfig>
 EOF
-  exec dbus-run-session --config-file="$TERN_KEYRING_HOME/session.conf" -- "$0" "$@"
+  # Removed once the session bus is gone (it watches its service directory).
+  trap 'rm -rf "$TERN_KEYRING_HOME"' EXIT
+  dbus-run-session --config-file="$TERN_KEYRING_HOME/session.conf" -- "$0" "$@"
+  exit
 fi
-trap 'rm -rf "$TERN_KEYRING_HOME"' EXIT
 export XDG_RUNTIME_DIR="$TERN_KEYRING_HOME/run"
 # Start it now, so the first test does not wait for it.
 dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \

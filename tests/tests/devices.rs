@@ -497,24 +497,29 @@ async fn a_change_undone_at_once_keeps_the_last_choice_everywhere() {
         muted: true,
         ..ChatPrefs::none(direct)
     };
+    // Every change made on `by` is stored and confirmed, and both devices show `want`.
+    let settled = |by: &Client, want: Vec<ChatPrefs>| {
+        let (by, phone, laptop) = (by.clone(), phone.clone(), laptop.clone());
+        async move {
+            eventually(
+                "the changes settle with the last choice on both",
+                || async {
+                    by.chat_prefs_unsettled().await.unwrap() == 0
+                        && phone.chat_prefs().await.unwrap() == want
+                        && laptop.chat_prefs().await.unwrap() == want
+                },
+            )
+            .await;
+        }
+    };
     phone.set_chat_prefs(mute).await.unwrap();
-    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
-        eventually(&format!("the {name} has the mute"), || async {
-            d.chat_prefs().await.unwrap() == vec![mute]
-        })
-        .await;
-    }
+    settled(&phone, vec![mute]).await;
     // Each round: unmute, then mute again straight away; and the other way round.
     for _ in 0..5 {
         phone.set_chat_prefs(ChatPrefs::none(direct)).await.unwrap();
         phone.set_chat_prefs(mute).await.unwrap();
     }
-    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
-        eventually(&format!("the {name} ends muted"), || async {
-            d.chat_prefs().await.unwrap() == vec![mute]
-        })
-        .await;
-    }
+    settled(&phone, vec![mute]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(phone.chat_prefs().await.unwrap(), vec![mute]);
     assert_eq!(laptop.chat_prefs().await.unwrap(), vec![mute]);
@@ -529,12 +534,7 @@ async fn a_change_undone_at_once_keeps_the_last_choice_everywhere() {
             .await
             .unwrap();
     }
-    for (name, d) in [("phone", &phone), ("laptop", &laptop)] {
-        eventually(&format!("the {name} ends unmuted"), || async {
-            d.chat_prefs().await.unwrap().is_empty()
-        })
-        .await;
-    }
+    settled(&laptop, vec![]).await;
     // Settled for good: nothing flips back later.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(phone.chat_prefs().await.unwrap().is_empty());

@@ -20,6 +20,12 @@ impl Client {
         self.shared.cache.call(prefs::all).await
     }
 
+    /// How many chats have a change made on this device that the relay has not yet stored
+    /// and confirmed (0: every choice made here is the account's everywhere).
+    pub async fn chat_prefs_unsettled(&self) -> Result<usize> {
+        self.shared.cache.call(|txn| prefs::unsettled(txn)).await
+    }
+
     /// Set how one conversation behaves on all the user's devices (the whole of it:
     /// [`ChatPrefs::none`] unmutes, unpins and takes the unread mark away). At most
     /// [`MAX_PINNED`] are pinned at once ([`Error::Invalid`] otherwise).

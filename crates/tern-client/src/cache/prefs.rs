@@ -374,6 +374,13 @@ pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
     sweep(txn)
 }
 
+/// How many chats have a change of this device's the relay has not settled yet.
+pub fn unsettled(txn: &Transaction<'_>) -> Result<usize> {
+    Ok(txn
+        .prepare_cached("SELECT count(*) FROM chat_prefs WHERE mine IS NOT NULL")?
+        .query_row([], |r| r.get::<_, i64>(0))? as usize)
+}
+
 /// Changes of this device's the relay has not stored yet: each field with its edit.
 pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<Outgoing>> {
     Ok(txn
