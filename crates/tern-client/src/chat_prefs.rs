@@ -23,7 +23,7 @@ impl Client {
     /// How many chats have a change made on this device that the relay has not yet stored
     /// and confirmed (0: every choice made here is the account's everywhere).
     pub async fn chat_prefs_unsettled(&self) -> Result<usize> {
-        self.shared.cache.call(|txn| prefs::unsettled(txn)).await
+        self.shared.cache.call(prefs::unsettled).await
     }
 
     /// Set how one conversation behaves on all the user's devices (the whole of it:
