@@ -15,9 +15,9 @@ use crate::state::AppState;
 fn on_reply(app: &AppHandle, id: u32, text: String) {
     let state = app.state::<AppState>();
     // The id is recorded once the server's answer to showing it is read, which a very quick
-    // reply can overtake: give it a moment.
+    // reply can overtake (on a busy machine, by seconds): give it up to 10 s.
     let mut shown = state.notifier.shown(id);
-    for _ in 0..40 {
+    for _ in 0..200 {
         if shown.is_some() {
             break;
         }

@@ -16,7 +16,7 @@ use common::*;
 
 /// The first notification whose body contains `text`, once the daemon has logged it.
 async fn notification_saying(log: &std::path::Path, text: &str) -> serde_json::Value {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let found = notifications(log)
             .into_iter()
             .find(|n| n["body"].as_str().is_some_and(|b| b.contains(text)));
@@ -59,7 +59,8 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "the newest message",
     )
     .await;
-    for _ in 0..40 {
+    // Page by page to the first (up to 30 s on a loaded machine).
+    for _ in 0..120 {
         let first = app
             .js("const l = document.getElementById('messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll')); return [...document.querySelectorAll('#messages .msg .body')].some(e => e.textContent === 'm1');")
             .await;

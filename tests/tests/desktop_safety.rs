@@ -74,8 +74,11 @@ async fn an_unencrypted_remote_relay_needs_consent_stays_flagged_and_notificatio
     bob.send(group, r#"<a href="https://evil.example">win</a> & more"#)
         .await
         .unwrap();
-    for _ in 0..100 {
-        if !notifications(&log).is_empty() {
+    for _ in 0..300 {
+        if notifications(&log)
+            .iter()
+            .any(|n| n["summary"] == "bob in g")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -181,12 +181,18 @@ impl Driver {
             .timeout(Duration::from_secs(90))
             .build()
             .unwrap();
-        for _ in 0..100 {
+        let mut listening = false;
+        for _ in 0..600 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                listening = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        assert!(
+            listening,
+            "WebKitWebDriver did not listen on port {port} within 30 s"
+        );
         let caps = json!({"capabilities": {"alwaysMatch": {"webkitgtk:browserOptions": {"binary": app, "args": []}}}});
         let res: Value = http
             .post(format!("{base}/session"))
@@ -421,6 +427,22 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The app and its web processes first: the driver's death does not take them along,
+        // and an app left running holds the session bus's single-instance name, so the next
+        // test's app would step aside for it and never open.
+        let below = descendants(self.child.id());
+        for pid in &below {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        for _ in 0..100 {
+            if below
+                .iter()
+                .all(|p| !std::path::Path::new(&format!("/proc/{p}/exe")).exists())
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
