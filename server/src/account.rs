@@ -41,7 +41,7 @@ pub async fn change_password(
     let revoked = state
         .store
         .call(move |txn, _| {
-            txn.set_password_hash(user_id, &hash)?;
+            txn.set_password_hash(user_id, &hash, None)?;
             txn.revoke_others(user_id, Some(keep), tern_proto::now_ms())
         })
         .await?;
@@ -157,9 +157,15 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Hash `password` again at the configured cost and store it, after a login proved it right
-/// against an outdated hash. A failure leaves the old hash, which still works.
-pub async fn upgrade_hash(state: &AppState, user: tern_proto::UserId, password: String) {
+/// Hash `password` again at the configured cost and store it in place of `checked`, the
+/// outdated hash a login proved it right against, unless the password changed meanwhile. A
+/// failure leaves the old hash, which still works.
+pub async fn upgrade_hash(
+    state: &AppState,
+    user: tern_proto::UserId,
+    checked: String,
+    password: String,
+) {
     let hash = match state.accounts.kdf.rehash(&state.metrics, password).await {
         Ok(h) => h,
         Err(e) => {
@@ -169,10 +175,11 @@ pub async fn upgrade_hash(state: &AppState, user: tern_proto::UserId, password: 
     };
     let stored = state
         .store
-        .call(move |txn, _| txn.set_password_hash(user, &hash))
+        .call(move |txn, _| txn.set_password_hash(user, &hash, Some(&checked)))
         .await;
     match stored {
-        Ok(()) => tracing::info!(%user, "password hash upgraded to the configured cost"),
+        Ok(true) => tracing::info!(%user, "password hash upgraded to the configured cost"),
+        Ok(false) => tracing::info!(%user, "password changed meanwhile; no upgrade"),
         Err(e) => tracing::warn!(%user, error = %e, "password hash upgrade not stored"),
     }
 }

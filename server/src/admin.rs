@@ -79,7 +79,7 @@ pub fn reset_password(
                 format!("no user {username:?}"),
             )
         })?;
-        txn.set_password_hash(user.id, &hash)?;
+        txn.set_password_hash(user.id, &hash, None)?;
         txn.revoke_all(user.id, tern_proto::now_ms())
     })?;
     Ok((password, revoked.len()))

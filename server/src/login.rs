@@ -101,12 +101,13 @@ pub async fn login(
         );
     };
     charges.refund();
-    if state.accounts.kdf.outdated(&user.password_hash) {
-        crate::account::upgrade_hash(&state, user.id, req.password.clone()).await;
+    let (id, checked) = (user.id, user.password_hash.clone());
+    let opened = open_session(&state, user, &req.device_name, known_credential).await?;
+    // After the session: it is opened only on the hash the password was checked against.
+    if state.accounts.kdf.outdated(&checked) {
+        crate::account::upgrade_hash(&state, id, checked, req.password.clone()).await;
     }
-    Ok(Json(
-        open_session(&state, user, &req.device_name, known_credential).await?,
-    ))
+    Ok(Json(opened))
 }
 
 /// Take the per-(account, address) and per-address tokens, or refuse.
@@ -204,12 +205,19 @@ async fn open_session(
         limits.max_sessions_per_user,
         limits.max_device_credentials_per_user,
     );
-    let user_id = user.id;
+    let (user_id, checked) = (user.id, user.password_hash.clone());
     let session_id = state
         .store
         .call(move |txn, _| {
-            let session =
-                txn.create_session(user_id, &token_hash, &device, now, expires_at, max_sessions)?;
+            let session = txn.create_session(
+                user_id,
+                &checked,
+                &token_hash,
+                &device,
+                now,
+                expires_at,
+                max_sessions,
+            )?;
             txn.issue_device_credential(
                 user_id,
                 &credential_hash,

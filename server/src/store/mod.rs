@@ -341,6 +341,15 @@ impl StoreThread {
     }
 }
 
+/// A login whose account changed while its password was being checked (the password was
+/// changed, or the account deleted): refused as a wrong password would be.
+pub(crate) fn changed_meanwhile() -> Error {
+    Error::refused(
+        tern_proto::ErrorCode::InvalidCredentials,
+        "wrong username or password",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -405,6 +414,53 @@ mod tests {
             .await
             .unwrap()
             .is_some()
+    }
+
+    /// A login checks the password against the hash it read, slowly; a password change or a
+    /// deletion that commits meanwhile wins: the login opens no session, and the hash upgrade
+    /// that follows a login puts no old password back.
+    #[tokio::test]
+    async fn a_login_checked_against_a_replaced_hash_opens_no_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = open(dir.path());
+        let session = |user, checked: &'static str| {
+            move |txn: &dyn Tx, _: &mut Vec<Publish>| {
+                txn.create_session(user, checked, &[1; 32], "d", 0, i64::MAX, 10)
+            }
+        };
+        let alice = store
+            .call(|txn, _| txn.create_user("alice", "old", 0))
+            .await
+            .unwrap();
+        // The owner changes the password while a login still checks against "old".
+        store
+            .call(move |txn, _| txn.set_password_hash(alice, "new", None))
+            .await
+            .unwrap();
+        let refused = store.call(session(alice, "old")).await.unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::InvalidCredentials);
+        // The login's rehash of the old password does not replace the new one.
+        let upgraded = store
+            .call(move |txn, _| txn.set_password_hash(alice, "old-rehashed", Some("old")))
+            .await
+            .unwrap();
+        assert!(!upgraded);
+        store.call(session(alice, "new")).await.unwrap();
+        let upgraded = store
+            .call(move |txn, _| txn.set_password_hash(alice, "new-rehashed", Some("new")))
+            .await
+            .unwrap();
+        assert!(upgraded);
+        // A deleted account opens no session, whatever hash the login read.
+        store
+            .call(move |txn, _| txn.delete_account(alice, 1))
+            .await
+            .unwrap();
+        let refused = store
+            .call(session(alice, "new-rehashed"))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::InvalidCredentials);
     }
 
     #[tokio::test]

@@ -343,10 +343,15 @@ pub trait Tx: ReadTx {
     fn use_invite(&self, code_hash: &[u8]) -> Result<()>;
     /// Ids of the given usernames, in order; `not_found` naming the first unknown one.
     fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>>;
-    /// A login session, unless the user has `max_active` live ones (`session_limit`).
+    /// A login session, unless the user has `max_active` live ones (`session_limit`), or the
+    /// account is gone or its password hash is no longer `password_hash`, the one the login
+    /// checked the password against (`invalid_credentials`: a password change or a deletion
+    /// committed while the password was being checked).
+    #[allow(clippy::too_many_arguments)]
     fn create_session(
         &self,
         user: UserId,
+        password_hash: &str,
         token_hash: &[u8],
         device_name: &str,
         now: Timestamp,
@@ -385,8 +390,10 @@ pub trait Tx: ReadTx {
     fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()>;
     /// Contacts by username prefix or display name, anyone by exact username; never `me`.
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
-    /// Replace a user's password hash.
-    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()>;
+    /// Replace a user's password hash; with `replacing`, only if it still is that one (a
+    /// rehash after a login must not undo a password change made meanwhile). Whether it was
+    /// replaced.
+    fn set_password_hash(&self, user: UserId, hash: &str, replacing: Option<&str>) -> Result<bool>;
     /// Revoke every session of a user but `keep` (all with `None`) and forget every device
     /// credential; the sessions revoked.
     fn revoke_others(

@@ -148,17 +148,28 @@ pub fn resolve_usernames(c: &mut impl Sql, names: &[String]) -> Result<Vec<(User
 }
 
 /// A login session, unless the user has `max_active` live ones.
+#[allow(clippy::too_many_arguments)]
 pub fn create_session(
     c: &mut impl Sql,
     user: UserId,
+    password_hash: &str,
     token_hash: &[u8],
     device_name: &str,
     now: Timestamp,
     expires_at: Timestamp,
     max_active: usize,
 ) -> Result<SessionId> {
-    // Serialize logins of one user, so the count below cannot race another relay's.
-    c.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user])?;
+    // Serialize logins of one user, so the count below cannot race another relay's; the lock
+    // also waits out a password change or deletion under way, whose result is then read.
+    let unchanged = c
+        .query_opt(
+            "SELECT 1 FROM users WHERE id = $1 AND password_hash = $2 AND deleted_at IS NULL FOR UPDATE",
+            &[&user, &password_hash],
+        )?
+        .is_some();
+    if !unchanged {
+        return Err(crate::store::changed_meanwhile());
+    }
     let active: i64 = c
         .query_one(
             "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",

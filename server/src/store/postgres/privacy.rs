@@ -108,12 +108,16 @@ pub fn shares_accepted(
 }
 
 /// Replace a user's password hash.
-pub fn set_password_hash(c: &mut impl Sql, user: UserId, hash: &str) -> Result<()> {
-    c.execute(
-        "UPDATE users SET password_hash = $2 WHERE id = $1",
-        &[&user, &hash],
-    )?;
-    Ok(())
+pub fn set_password_hash(
+    c: &mut impl Sql,
+    user: UserId,
+    hash: &str,
+    replacing: Option<&str>,
+) -> Result<bool> {
+    Ok(c.execute(
+        "UPDATE users SET password_hash = $2 WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3)",
+        &[&user, &hash, &replacing],
+    )? > 0)
 }
 
 /// Revoke every session of `user` but `keep` (all with `None`), and forget every device

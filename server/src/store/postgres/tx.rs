@@ -334,6 +334,7 @@ impl Tx for PgTx<'_> {
     fn create_session(
         &self,
         user: UserId,
+        password_hash: &str,
         token_hash: &[u8],
         device_name: &str,
         now: Timestamp,
@@ -343,6 +344,7 @@ impl Tx for PgTx<'_> {
         accounts::create_session(
             &mut self.c(),
             user,
+            password_hash,
             token_hash,
             device_name,
             now,
@@ -389,8 +391,8 @@ impl Tx for PgTx<'_> {
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(&mut self.c(), me, query)
     }
-    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
-        privacy::set_password_hash(&mut self.c(), user, hash)
+    fn set_password_hash(&self, user: UserId, hash: &str, replacing: Option<&str>) -> Result<bool> {
+        privacy::set_password_hash(&mut self.c(), user, hash, replacing)
     }
     fn revoke_others(
         &self,

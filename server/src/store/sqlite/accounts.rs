@@ -181,15 +181,28 @@ pub fn resolve_usernames(txn: &Transaction<'_>, names: &[String]) -> Result<Vec<
 }
 
 /// Create a login session unless the user already has `max_active` unexpired, unrevoked ones.
+#[allow(clippy::too_many_arguments)]
 pub fn create_session(
     txn: &Transaction<'_>,
     user_id: UserId,
+    password_hash: &str,
     token_hash: &[u8],
     device_name: &str,
     now: Timestamp,
     expires_at: Timestamp,
     max_active: usize,
 ) -> Result<SessionId> {
+    // The account as the login found it: not deleted, its password not changed since.
+    let unchanged = txn
+        .prepare_cached(
+            "SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2 AND deleted_at IS NULL",
+        )?
+        .query_row(params![user_id, password_hash], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !unchanged {
+        return Err(crate::store::changed_meanwhile());
+    }
     let active: i64 = txn
         .prepare_cached(
             "SELECT count(*) FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2",

@@ -117,10 +117,18 @@ pub fn shares_accepted(
 }
 
 /// Replace a user's password hash.
-pub fn set_password_hash(txn: &Transaction<'_>, user: UserId, hash: &str) -> Result<()> {
-    txn.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
-        .execute(params![user, hash])?;
-    Ok(())
+pub fn set_password_hash(
+    txn: &Transaction<'_>,
+    user: UserId,
+    hash: &str,
+    replacing: Option<&str>,
+) -> Result<bool> {
+    Ok(txn
+        .prepare_cached(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1 AND (?3 IS NULL OR password_hash = ?3)",
+        )?
+        .execute(params![user, hash, replacing])?
+        > 0)
 }
 
 /// Revoke every session of `user` but `keep` (all with `None`), and forget every device

@@ -354,6 +354,7 @@ impl Tx for SqliteTx<'_> {
     fn create_session(
         &self,
         user: UserId,
+        password_hash: &str,
         token_hash: &[u8],
         device_name: &str,
         now: Timestamp,
@@ -363,6 +364,7 @@ impl Tx for SqliteTx<'_> {
         accounts::create_session(
             self.w()?,
             user,
+            password_hash,
             token_hash,
             device_name,
             now,
@@ -409,8 +411,8 @@ impl Tx for SqliteTx<'_> {
     fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
         accounts::find_people(self.w()?, me, query)
     }
-    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<()> {
-        privacy::set_password_hash(self.w()?, user, hash)
+    fn set_password_hash(&self, user: UserId, hash: &str, replacing: Option<&str>) -> Result<bool> {
+        privacy::set_password_hash(self.w()?, user, hash, replacing)
     }
     fn revoke_others(
         &self,
