@@ -247,10 +247,11 @@ impl Receiver {
                 Some(m) = control.next() => self.on_control(m.payload),
                 Some(event) = events.recv() => self.on_event(event),
                 _ = expiry.tick() => {
+                    let link_up = self.bus.is_up() != Some(false);
                     let (flips, dead) = self
                         .state
                         .hub
-                        .remote(|r| r.expire(Instant::now(), timeout));
+                        .remote(|r| r.tick(Instant::now(), timeout, link_up));
                     for relay in dead {
                         tracing::warn!(%relay, "a relay went silent; its users are offline");
                     }
@@ -357,8 +358,20 @@ impl Receiver {
                 let (client, state, relay) = (self.client.clone(), self.state.clone(), self.relay);
                 let bus = self.bus.clone();
                 tokio::spawn(async move {
-                    if let Ok(Ok(())) = tokio::time::timeout(STOP_PATIENCE, client.flush()).await {
-                        bus.set_up(true);
+                    // Until NATS confirms (a flush), tried again while the link holds: a relay
+                    // whose link stayed "down" would keep a dead relay's users online.
+                    loop {
+                        if let Ok(Ok(())) =
+                            tokio::time::timeout(STOP_PATIENCE, client.flush()).await
+                        {
+                            bus.set_up(true);
+                            break;
+                        }
+                        if client.connection_state() != async_nats::connection::State::Connected {
+                            // A later `Connected` starts this again.
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                     state.hub.catch_up_all();
                     if let Ok(hello) = serde_json::to_vec(&Control::Hello { relay }) {

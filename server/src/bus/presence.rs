@@ -147,6 +147,25 @@ impl Remote {
         self.flips(relay, touched)
     }
 
+    /// The heartbeat's tick: with this relay's own link to the bus up, forget every relay not
+    /// heard from within `timeout` (see [`Remote::expire`]). With it down, the others' silence
+    /// says nothing about them: each counts as heard now, so none is taken offline for the
+    /// outage, and each has a whole `timeout` after the link returns to be heard again.
+    pub fn tick(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        link_up: bool,
+    ) -> (Vec<Flip>, Vec<RelayId>) {
+        if link_up {
+            return self.expire(now, timeout);
+        }
+        for r in self.relays.values_mut() {
+            r.heard = now;
+        }
+        (Vec::new(), Vec::new())
+    }
+
     /// Forget every relay not heard from within `timeout`; returns the flips and the relays.
     pub fn expire(&mut self, now: Instant, timeout: Duration) -> (Vec<Flip>, Vec<RelayId>) {
         let dead: Vec<RelayId> = self
@@ -163,6 +182,29 @@ impl Remote {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A relay whose own bus link is down takes nobody offline for the silence, and after
+    /// the link returns the others have a whole timeout to be heard again.
+    #[test]
+    fn a_relay_cut_off_from_the_bus_keeps_the_others_users_online() {
+        let t = Instant::now();
+        let timeout = Duration::from_secs(45);
+        let mut r = Remote::default();
+        r.beat(A, vec![U], t);
+        let later = t + Duration::from_secs(60);
+        assert_eq!(r.tick(later, timeout, false), (Vec::new(), Vec::new()));
+        assert!(
+            r.is_online(U),
+            "still online while this relay's link is down"
+        );
+        let back = later + Duration::from_secs(30);
+        assert_eq!(r.tick(back, timeout, true).1, Vec::<RelayId>::new());
+        assert!(r.is_online(U));
+        // Silent for a whole timeout with the link up: gone.
+        let (_, dead) = r.tick(later + timeout, timeout, true);
+        assert_eq!(dead, vec![A]);
+        assert!(!r.is_online(U));
+    }
 
     const A: RelayId = RelayId(1);
     const B: RelayId = RelayId(2);

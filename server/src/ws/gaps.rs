@@ -54,7 +54,7 @@ impl Conn {
                             return;
                         }
                     }
-                    self.contiguous.reached(conv, seq);
+                    self.contiguous.pushed(conv, seq);
                 }
                 self.note_pushed(conv, seq);
             }

@@ -36,7 +36,11 @@ impl SentMarkers {
 /// How far a conversation has been sent on this connection.
 #[derive(Debug)]
 struct Mark {
-    /// Everything up to here has been sent.
+    /// Everything from `floor` up to `upto` has been sent: from the start for a conversation
+    /// the sync covered; from its first push for one that came up since (a later push from
+    /// another relay may bring an entry below it, which has not been sent).
+    floor: Seq,
+    /// Everything from `floor` up to here has been sent.
     upto: Seq,
     /// This connection's own sends acknowledged beyond `upto` (its client has them; others'
     /// messages in between are still on their way over the bus).
@@ -49,7 +53,7 @@ const MAX_AHEAD: usize = 1024;
 
 impl Mark {
     fn has(&self, seq: Seq) -> bool {
-        seq <= self.upto || self.ahead.contains(&seq)
+        (self.floor <= seq && seq <= self.upto) || self.ahead.contains(&seq)
     }
 
     /// Move `upto` over own sends that now follow it.
@@ -66,12 +70,30 @@ impl Mark {
 pub(super) struct Contiguous(HashMap<ConversationId, Mark>);
 
 impl Contiguous {
-    /// Everything up to `seq` has been sent.
+    /// Everything up to `seq` has been sent (by a sync, or by a gap fill).
     pub(super) fn reached(&mut self, conv: ConversationId, seq: Seq) {
         let mark = self.0.entry(conv).or_insert(Mark {
+            floor: Seq::ZERO,
             upto: seq,
             ahead: BTreeSet::new(),
         });
+        mark.upto = mark.upto.max(seq);
+        mark.absorb();
+    }
+
+    /// The push of `seq` has been sent, after any gap below it was filled. The first push of a
+    /// conversation this connection knew nothing of (a group the user was just added to)
+    /// starts its mark there: the entries below it were not sent, and one arriving later
+    /// from another relay (pushes from different relays arrive in any order) goes out too.
+    pub(super) fn pushed(&mut self, conv: ConversationId, seq: Seq) {
+        let mark = self.0.entry(conv).or_insert(Mark {
+            floor: seq,
+            upto: seq,
+            ahead: BTreeSet::new(),
+        });
+        if seq < mark.floor && seq.next() == mark.floor {
+            mark.floor = seq;
+        }
         mark.upto = mark.upto.max(seq);
         mark.absorb();
     }
@@ -134,6 +156,26 @@ mod tests {
     }
 
     const C: ConversationId = ConversationId(1);
+
+    /// A conversation first seen through a push (the user was just added; the sync did not
+    /// cover it): an entry below that push, arriving later from another relay, has not been
+    /// sent and is not taken for a late copy.
+    #[test]
+    fn an_entry_below_a_new_conversations_first_push_is_not_taken_as_sent() {
+        let mut c = Contiguous::default();
+        c.pushed(C, Seq(8));
+        assert!(c.has(C, Seq(8)));
+        assert!(!c.has(C, Seq(7)), "the notice before it was never sent");
+        assert!(!c.missing_before(C, Seq(7)));
+        c.pushed(C, Seq(7));
+        assert!(c.has(C, Seq(7)), "sent now: a copy arriving again is late");
+        assert!(!c.has(C, Seq(6)));
+        c.pushed(C, Seq(9));
+        assert_eq!(c.upto(C), Some(Seq(9)));
+        // A conversation the sync covered was sent from its start.
+        c.reached(ConversationId(2), Seq(5));
+        assert!(c.has(ConversationId(2), Seq(1)));
+    }
 
     #[test]
     fn the_mark_moves_on_contiguous_sends_and_never_back() {
