@@ -292,10 +292,25 @@ async fn finish(state: &AppState, upload: &UploadRow) -> Result<()> {
             .await?;
     }
     let id = upload.id.clone();
-    state
+    let completed = state
         .store
         .call(move |txn, _| txn.complete_upload(&id))
         .await?;
+    if !completed {
+        // Swept while its last bytes came (unused for a day): the bytes go too, or they
+        // would stay with no upload to count them or remove them.
+        if let Some(objects) = &state.objects {
+            objects.remove(&upload.id).await?;
+        }
+        let (blobs, id) = (state.blobs.clone(), upload.id.clone());
+        tokio::task::spawn_blocking(move || blobs.remove(&id))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        return Err(Error::refused(
+            ErrorCode::NotFound,
+            "the upload was removed (unused for a day); start a new one",
+        ));
+    }
     if state.objects.is_some() {
         let (blobs, id) = (state.blobs.clone(), upload.id.clone());
         tokio::task::spawn_blocking(move || blobs.remove(&id))

@@ -330,3 +330,41 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// The sweep removes an upload (unused for a day) while its last chunk is on its way: the
+/// chunk is refused and its bytes do not stay behind, on disk with no upload to count them
+/// against a quota or to remove them later.
+#[tokio::test]
+async fn an_upload_swept_while_its_last_chunk_arrives_leaves_no_bytes_behind() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let id = reserve(&relay, &token, &bytes, "application/octet-stream").await;
+    let (status, _) = patch(&relay, &token, &id, 0, &bytes[..100_000]).await;
+    assert_eq!(status, 200);
+
+    // The last chunk, its headers and half its body sent, the rest held back.
+    let rest = &bytes[100_000..];
+    let mut socket = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let head = format!(
+        "PATCH /v1/uploads/{id} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {token}\r\nUpload-Offset: 100000\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        rest.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&rest[..50_000]).await.unwrap();
+    socket.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The sweep's work, done meanwhile.
+    relay
+        .stored
+        .rows(&format!("DELETE FROM uploads WHERE id = '{id}'"));
+    socket.write_all(&rest[50_000..]).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains("not_found"), "{answer}");
+    let file = relay.dir.path().join("relay.db-blobs").join(&id);
+    assert!(!file.exists(), "the bytes went with the upload");
+}

@@ -449,8 +449,8 @@ pub trait Tx: ReadTx {
     // Attachments.
     /// Reserve an upload unless the user's uploads would pass `quota` bytes (`quota_exceeded`).
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()>;
-    /// Mark an upload complete.
-    fn complete_upload(&self, id: &str) -> Result<()>;
+    /// Mark an upload complete; false when it is gone (swept while its last bytes came).
+    fn complete_upload(&self, id: &str) -> Result<bool>;
     /// Record that the message at (`conv`, `seq`) refers to blob `id`.
     fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()>;
     /// Remove uploads created before `before` that no message refers to and that are no

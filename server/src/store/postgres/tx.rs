@@ -454,7 +454,7 @@ impl Tx for PgTx<'_> {
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {
         uploads::create_upload(&mut self.c(), upload, quota)
     }
-    fn complete_upload(&self, id: &str) -> Result<()> {
+    fn complete_upload(&self, id: &str) -> Result<bool> {
         uploads::complete_upload(&mut self.c(), id)
     }
     fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {

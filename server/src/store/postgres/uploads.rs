@@ -59,10 +59,9 @@ pub fn upload(c: &mut impl Sql, id: &str) -> Result<Option<UploadRow>> {
         }))
 }
 
-/// Mark an upload complete.
-pub fn complete_upload(c: &mut impl Sql, id: &str) -> Result<()> {
-    c.execute("UPDATE uploads SET complete = TRUE WHERE id = $1", &[&id])?;
-    Ok(())
+/// Mark an upload complete; false when it is gone.
+pub fn complete_upload(c: &mut impl Sql, id: &str) -> Result<bool> {
+    Ok(c.execute("UPDATE uploads SET complete = TRUE WHERE id = $1", &[&id])? > 0)
 }
 
 /// Whether `user` may download blob `id`: its uploader; current members of a conversation

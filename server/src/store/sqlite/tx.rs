@@ -474,7 +474,7 @@ impl Tx for SqliteTx<'_> {
     fn create_upload(&self, upload: &UploadRow, quota: u64) -> Result<()> {
         uploads::create_upload(self.w()?, upload, quota)
     }
-    fn complete_upload(&self, id: &str) -> Result<()> {
+    fn complete_upload(&self, id: &str) -> Result<bool> {
         uploads::complete_upload(self.w()?, id)
     }
     fn link_blob(&self, id: &str, conv: ConversationId, seq: Seq) -> Result<()> {

@@ -55,10 +55,11 @@ pub fn upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>> {
 }
 
 /// Mark an upload complete (its bytes are all there and match its hash).
-pub fn complete_upload(txn: &Transaction<'_>, id: &str) -> Result<()> {
-    txn.prepare_cached("UPDATE uploads SET complete = 1 WHERE id = ?1")?
-        .execute([id])?;
-    Ok(())
+pub fn complete_upload(txn: &Transaction<'_>, id: &str) -> Result<bool> {
+    Ok(txn
+        .prepare_cached("UPDATE uploads SET complete = 1 WHERE id = ?1")?
+        .execute([id])?
+        > 0)
 }
 
 /// Whether `user` may download blob `id`: its uploader; current members of a conversation
