@@ -142,6 +142,24 @@ impl Blobs {
             _ => Ok(()),
         }
     }
+
+    /// Ids of the blob files not written to for `age` or longer (other files are left alone).
+    pub fn untouched_for(&self, age: std::time::Duration) -> Result<Vec<String>> {
+        let now = std::time::SystemTime::now();
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !tern_proto::is_blob_id(&name) {
+                continue;
+            }
+            let modified = entry.metadata()?.modified()?;
+            if now.duration_since(modified).is_ok_and(|d| d >= age) {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Uploads a request is writing right now: a second concurrent `PATCH` of the same upload is

@@ -260,6 +260,44 @@ async fn stop_all(
 /// How often leftover uploads are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
+/// Remove the files in this relay's blob folder that no upload accounts for, once nothing
+/// has written to them for the upload TTL: a partial upload whose row another relay of a
+/// cluster swept (each relay keeps the uploads in progress it was sent; a resumed upload may
+/// have gone on through another), the local copy of a blob completed through another relay
+/// and kept in the object store, or bytes whose row a sweep removed just before the relay
+/// stopped. Without an object store a complete upload's file is the blob itself, and stays.
+async fn sweep_local_files(state: &AppState) {
+    let (blobs, ttl) = (state.blobs.clone(), state.config.limits.upload_ttl);
+    let old = match tokio::task::spawn_blocking(move || blobs.untouched_for(ttl)).await {
+        Ok(Ok(ids)) => ids,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not list the blob folder");
+            return;
+        }
+        Err(_) => return,
+    };
+    let mut removed = 0;
+    for id in old {
+        let lookup = id.clone();
+        let stale = match state.store.read(move |conn| conn.upload(&lookup)).await {
+            Ok(None) => true,
+            Ok(Some(row)) => row.complete && state.objects.is_some(),
+            Err(_) => false,
+        };
+        if stale {
+            let blobs = state.blobs.clone();
+            match tokio::task::spawn_blocking(move || blobs.remove(&id)).await {
+                Ok(Ok(())) => removed += 1,
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not remove an attachment file"),
+                Err(_) => {}
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed attachment files no upload accounts for");
+    }
+}
+
 /// Remove uploads no message refers to once they are older than the upload TTL (abandoned
 /// half-way, never sent, or their messages deleted for everyone), rows and bytes; and free the
 /// usernames of accounts deleted longer ago than their hold. Runs until aborted at shutdown.
@@ -296,6 +334,7 @@ async fn sweep_uploads(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep uploads"),
         }
+        sweep_local_files(&state).await;
         // Names of deleted accounts become free once their hold has passed.
         let before =
             tern_proto::now_ms() - state.config.limits.deleted_name_hold.as_millis() as i64;

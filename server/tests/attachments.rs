@@ -368,3 +368,40 @@ async fn an_upload_swept_while_its_last_chunk_arrives_leaves_no_bytes_behind() {
     let file = relay.dir.path().join("relay.db-blobs").join(&id);
     assert!(!file.exists(), "the bytes went with the upload");
 }
+
+/// Files in the blob folder that no upload accounts for (a partial upload whose row another
+/// relay of a cluster swept, bytes left by a relay stopped mid-sweep) are removed once
+/// nothing has written to them for the upload TTL; a complete upload's file stays.
+#[tokio::test]
+async fn files_no_upload_accounts_for_are_removed_and_blobs_stay() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let bytes = vec![5u8; 10_000];
+    let kept = upload(&relay, &token, &bytes, "application/octet-stream").await;
+    let dir = relay.stop().await;
+    let blobs = dir.path().join("relay.db-blobs");
+    let orphan = blobs.join("0123456789abcdef0123456789abcdef");
+    std::fs::write(&orphan, b"left behind").unwrap();
+    let fresh = blobs.join("fedcba9876543210fedcba9876543210");
+    std::fs::write(&fresh, b"being written").unwrap();
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    for file in [&orphan, &blobs.join(&kept)] {
+        std::fs::File::options()
+            .write(true)
+            .open(file)
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+    }
+
+    // The sweep runs as the relay starts.
+    let config = test_config(dir.path());
+    let relay = Relay::start_in(dir, config).await;
+    eventually_async("the orphan is removed", || async { !orphan.exists() }).await;
+    assert!(blobs.join(&kept).exists(), "a complete upload's bytes stay");
+    assert!(fresh.exists(), "a file written lately is left alone");
+    let res = get(&relay, &token, &kept, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap(), bytes);
+}
