@@ -77,7 +77,15 @@ pub async fn seed_store(
             for i in 0..users {
                 let id = txn.create_user(&format!("u{i}"), &hash, now)?;
                 let (token, token_hash) = tern_server::auth::new_token();
-                txn.create_session(id, &token_hash, "loadgen", now, now + 86_400_000, 1000)?;
+                txn.create_session(
+                    id,
+                    &hash,
+                    &token_hash,
+                    "loadgen",
+                    now,
+                    now + 86_400_000,
+                    1000,
+                )?;
                 ids.push(id);
                 tokens.push(token.expose().to_owned());
             }
