@@ -142,8 +142,13 @@ pub async fn sessions(
 pub async fn revoke(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,
-    Path(id): Path<SessionId>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    // Not a number: no such session (a JSON refusal, not the framework's plain text).
+    let id = id
+        .parse::<i64>()
+        .map(SessionId)
+        .map_err(|_| Error::refused(ErrorCode::NotFound, "no such active session"))?;
     let user = session.user_id;
     let revoked = state
         .store

@@ -44,8 +44,27 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .route("/v1/blobs/{id}", get(transfers::download))
+        .fallback(no_such_path)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// A path the relay does not serve: `404 not_found`, as JSON like every refusal.
+async fn no_such_path() -> ApiError {
+    crate::error::Error::refused(tern_proto::ErrorCode::NotFound, "no such path").into()
+}
+
+/// A method a path does not take: `405`, with a JSON body like every refusal.
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(tern_proto::ErrorBody {
+            code: tern_proto::ErrorCode::BadRequest,
+            message: "that path does not take this method".into(),
+        }),
+    )
+        .into_response()
 }
 
 /// The routes of the separate metrics listener: `/metrics` and `/health`.

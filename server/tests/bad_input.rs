@@ -539,3 +539,39 @@ async fn a_nul_character_is_refused_and_harms_no_one_else() {
     assert_eq!(body["code"], "bad_request", "{body}");
     still_works(&mut alice).await;
 }
+
+/// Every refusal over HTTP is a JSON error body, including a path the relay does not serve,
+/// a method a path does not take, and a session id that is not a number.
+#[tokio::test]
+async fn unknown_paths_methods_and_malformed_ids_get_json_errors() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let json_of = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        let body: serde_json::Value = res.json().await.expect("a JSON body");
+        (status, body["code"].as_str().unwrap_or("").to_owned())
+    };
+    let res = relay
+        .http
+        .get(relay.url("/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(res).await, (404, "not_found".to_owned()));
+    let res = relay
+        .http
+        .delete(relay.url("/v1/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(res).await, (405, "bad_request".to_owned()));
+    let res = relay
+        .http
+        .post(relay.url("/v1/sessions/not-a-number/revoke"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(res).await, (404, "not_found".to_owned()));
+}
