@@ -131,6 +131,10 @@ pub struct Limits {
     pub max_device_credentials_per_user: usize,
     /// Registrations per client address.
     pub register_per_address: Rate,
+    /// Authenticated HTTP requests per user (sessions, uploads and their chunks, downloads),
+    /// across their devices: what one account's flood can make the relay do. A 100 MiB file
+    /// goes up in 100 chunks, well inside the burst.
+    pub http_per_user: Rate,
     /// Active (unexpired, unrevoked) login sessions per user.
     pub max_sessions_per_user: usize,
     /// Members per group.
@@ -195,6 +199,10 @@ impl Default for Limits {
                 per_second: 0.2,
             },
             max_device_credentials_per_user: 20,
+            http_per_user: Rate {
+                burst: 600.0,
+                per_second: 100.0,
+            },
             register_per_address: Rate {
                 burst: 5.0,
                 per_second: 1.0 / 60.0,

@@ -55,7 +55,16 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
-        Ok(Authenticated(authenticate(state, &token).await?))
+        let session = authenticate(state, &token).await?;
+        if !state.accounts.http_by_user.take(&session.user_id) {
+            state.metrics.error(ErrorCode::RateLimited);
+            return Err(Error::refused(
+                ErrorCode::RateLimited,
+                "too many requests from this account; slow down",
+            )
+            .into());
+        }
+        Ok(Authenticated(session))
     }
 }
 

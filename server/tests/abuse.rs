@@ -483,3 +483,44 @@ async fn a_user_keeps_a_bounded_number_of_device_credentials_and_the_newest_alwa
     let (status, body) = relay.post("/v1/login", newest, None).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// One account's flood of authenticated HTTP requests is held back (429 `rate_limited`),
+/// and nobody else's requests are.
+#[tokio::test]
+async fn an_account_flooding_http_requests_is_held_back_alone() {
+    let relay = Relay::start_with(|c| {
+        c.limits.http_per_user.burst = 5.0;
+        c.limits.http_per_user.per_second = 0.001;
+    })
+    .await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let (alice, bob) = (relay.login("alice").await, relay.login("bob").await);
+    let sessions = |token: String| {
+        let relay = &relay;
+        async move {
+            let res = relay
+                .http
+                .get(relay.url("/v1/sessions"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: serde_json::Value = res.json().await.unwrap();
+            (status, body["code"].as_str().unwrap_or("").to_owned())
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(sessions(alice.clone()).await.0, 200);
+    }
+    assert_eq!(
+        sessions(alice.clone()).await,
+        (429, "rate_limited".to_owned())
+    );
+    assert_eq!(
+        sessions(bob.clone()).await.0,
+        200,
+        "another account is not held back"
+    );
+}
