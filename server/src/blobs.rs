@@ -153,7 +153,12 @@ impl Blobs {
             if !tern_proto::is_blob_id(&name) {
                 continue;
             }
-            let modified = entry.metadata()?.modified()?;
+            // Removed since the listing (an upload completed into the object store): skip it.
+            let modified = match entry.metadata().and_then(|m| m.modified()) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
             if now.duration_since(modified).is_ok_and(|d| d >= age) {
                 out.push(name);
             }

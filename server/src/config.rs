@@ -131,10 +131,11 @@ pub struct Limits {
     pub max_device_credentials_per_user: usize,
     /// Registrations per client address.
     pub register_per_address: Rate,
-    /// Authenticated HTTP requests per user (sessions, uploads and their chunks, downloads),
-    /// across their devices: what one account's flood can make the relay do. A 100 MiB file
-    /// goes up in 100 chunks, well inside the burst.
-    pub http_per_user: Rate,
+    /// Authenticated HTTP requests per session (sessions, uploads and their chunks,
+    /// downloads): what one device's flood can make the relay do. Per session, not per user,
+    /// so a stolen token's flood never keeps the owner's other devices from revoking it or
+    /// changing the password. A 100 MiB file goes up in 100 chunks, well inside the burst.
+    pub http_per_session: Rate,
     /// Active (unexpired, unrevoked) login sessions per user.
     pub max_sessions_per_user: usize,
     /// Members per group.
@@ -199,7 +200,7 @@ impl Default for Limits {
                 per_second: 0.2,
             },
             max_device_credentials_per_user: 20,
-            http_per_user: Rate {
+            http_per_session: Rate {
                 burst: 600.0,
                 per_second: 100.0,
             },

@@ -56,11 +56,11 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
         let session = authenticate(state, &token).await?;
-        if !state.accounts.http_by_user.take(&session.user_id) {
+        if !state.accounts.http_by_session.take(&session.session_id) {
             state.metrics.error(ErrorCode::RateLimited);
             return Err(Error::refused(
                 ErrorCode::RateLimited,
-                "too many requests from this account; slow down",
+                "too many requests from this device; slow down",
             )
             .into());
         }

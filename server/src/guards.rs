@@ -23,8 +23,8 @@ pub struct AccountGuards {
     pub login_by_account: KeyedLimiter<String>,
     /// Registrations per client address.
     pub register_by_address: KeyedLimiter<AddrKey>,
-    /// Authenticated HTTP requests per user.
-    pub http_by_user: KeyedLimiter<tern_proto::UserId>,
+    /// Authenticated HTTP requests per session.
+    pub http_by_session: KeyedLimiter<tern_proto::SessionId>,
     /// One password check in flight per account, so a refund after a success cannot be
     /// raced by guesses already past the bucket.
     pub checking: OneAtATime<String>,
@@ -40,7 +40,7 @@ impl AccountGuards {
             login_by_account_address: KeyedLimiter::new(limits.login_per_account_address),
             login_by_account: KeyedLimiter::new(limits.login_per_account),
             register_by_address: KeyedLimiter::new(limits.register_per_address),
-            http_by_user: KeyedLimiter::new(limits.http_per_user),
+            http_by_session: KeyedLimiter::new(limits.http_per_session),
             checking: OneAtATime::default(),
             kdf: Kdf::new(limits)?,
         })

@@ -276,13 +276,53 @@ async fn sweep_local_files(state: &AppState) {
         }
         Err(_) => return,
     };
+    if old.is_empty() {
+        return;
+    }
+    let lookup = old.clone();
+    let known = match state
+        .store
+        .read(move |conn| conn.uploads_among(&lookup))
+        .await
+    {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|(id, size, complete)| (id, (size, complete)))
+            .collect::<std::collections::HashMap<_, _>>(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not look up the blob folder's uploads");
+            return;
+        }
+    };
     let mut removed = 0;
     for id in old {
-        let lookup = id.clone();
-        let stale = match state.store.read(move |conn| conn.upload(&lookup)).await {
-            Ok(None) => true,
-            Ok(Some(row)) => row.complete && state.objects.is_some(),
-            Err(_) => false,
+        let stale = match (known.get(&id), &state.objects) {
+            (None, _) => true,
+            // Without an object store a complete upload's file is the blob itself; an
+            // incomplete one's goes with its row (the sweep above), as it does with one.
+            (Some(_), None) | (Some((_, false)), Some(_)) => false,
+            // With one, the local copy goes only once the store holds the whole blob; one the
+            // store lacks (kept on disk before the store was configured) is moved there first.
+            (Some((size, true)), Some(objects)) => match objects.size(&id).await {
+                Ok(Some(stored)) => stored == *size,
+                Ok(None) => match state.blobs.path(&id) {
+                    Ok(path) => match objects.put_file(&id, &path).await {
+                        Ok(()) => {
+                            tracing::info!(blob = %id, "moved a blob kept on disk to the object store");
+                            true
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not move a blob to the object store");
+                            false
+                        }
+                    },
+                    Err(_) => false,
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look up a blob in the object store");
+                    false
+                }
+            },
         };
         if stale {
             let blobs = state.blobs.clone();
@@ -294,7 +334,10 @@ async fn sweep_local_files(state: &AppState) {
         }
     }
     if removed > 0 {
-        tracing::info!(removed, "removed attachment files no upload accounts for");
+        tracing::info!(
+            removed,
+            "removed attachment files no upload needs on this disk"
+        );
     }
 }
 

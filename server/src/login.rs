@@ -100,9 +100,30 @@ pub async fn login(
             Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into(),
         );
     };
+    let account = charges.account.clone();
     charges.refund();
-    let (id, checked) = (user.id, user.password_hash.clone());
-    let opened = open_session(&state, user, &req.device_name, known_credential).await?;
+    let (mut id, mut checked) = (user.id, user.password_hash.clone());
+    let opened = match open_session(&state, user, &req.device_name, known_credential).await {
+        Ok(opened) => opened,
+        Err(e) if e.code() == ErrorCode::InvalidCredentials => {
+            // The account changed while the password was checked: a password change or a
+            // deletion (refused again below), or another login's upgrade of the same hash
+            // (right again): checked once more against the account as it is now.
+            let (again, credential) = find_account(&state, &req).await?;
+            let ok = check_password(&state, &account, &req.password, &again).await?;
+            let Some(user) = again.filter(|_| ok) else {
+                state.metrics.error(ErrorCode::InvalidCredentials);
+                return Err(Error::refused(
+                    ErrorCode::InvalidCredentials,
+                    "wrong username or password",
+                )
+                .into());
+            };
+            (id, checked) = (user.id, user.password_hash.clone());
+            open_session(&state, user, &req.device_name, credential).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     // After the session: it is opened only on the hash the password was checked against.
     if state.accounts.kdf.outdated(&checked) {
         crate::account::upgrade_hash(&state, id, checked, req.password.clone()).await;

@@ -138,6 +138,15 @@ impl ObjectBlobs {
         Ok(bytes.to_vec())
     }
 
+    /// The size of blob `id` in the store, or `None` when it is not there.
+    pub async fn size(&self, id: &str) -> Result<Option<u64>> {
+        match self.store.head(&self.key(id)?).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(failed("look up", e)),
+        }
+    }
+
     /// Delete blob `id` (gone already is fine).
     pub async fn remove(&self, id: &str) -> Result<()> {
         match self.store.delete(&self.key(id)?).await {

@@ -484,18 +484,19 @@ async fn a_user_keeps_a_bounded_number_of_device_credentials_and_the_newest_alwa
     assert_eq!(status, 200, "{body}");
 }
 
-/// One account's flood of authenticated HTTP requests is held back (429 `rate_limited`),
-/// and nobody else's requests are.
+/// One device's flood of authenticated HTTP requests is held back (429 `rate_limited`); the
+/// account's other devices are not (one holding a stolen token cannot keep the owner from
+/// revoking it), nor is anyone else.
 #[tokio::test]
-async fn an_account_flooding_http_requests_is_held_back_alone() {
+async fn a_session_flooding_http_requests_is_held_back_alone() {
     let relay = Relay::start_with(|c| {
-        c.limits.http_per_user.burst = 5.0;
-        c.limits.http_per_user.per_second = 0.001;
+        c.limits.http_per_session.burst = 5.0;
+        c.limits.http_per_session.per_second = 0.001;
     })
     .await;
     relay.register("alice").await;
     relay.register("bob").await;
-    let (alice, bob) = (relay.login("alice").await, relay.login("bob").await);
+    let (thief, bob) = (relay.login("alice").await, relay.login("bob").await);
     let sessions = |token: String| {
         let relay = &relay;
         async move {
@@ -508,19 +509,38 @@ async fn an_account_flooding_http_requests_is_held_back_alone() {
                 .unwrap();
             let status = res.status().as_u16();
             let body: serde_json::Value = res.json().await.unwrap();
-            (status, body["code"].as_str().unwrap_or("").to_owned())
+            (status, body["code"].as_str().unwrap_or("").to_owned(), body)
         }
     };
     for _ in 0..5 {
-        assert_eq!(sessions(alice.clone()).await.0, 200);
+        assert_eq!(sessions(thief.clone()).await.0, 200);
     }
-    assert_eq!(
-        sessions(alice.clone()).await,
-        (429, "rate_limited".to_owned())
-    );
+    let (status, code, _) = sessions(thief.clone()).await;
+    assert_eq!((status, code.as_str()), (429, "rate_limited"));
     assert_eq!(
         sessions(bob.clone()).await.0,
         200,
         "another account is not held back"
     );
+    // The owner, on another device, lists the sessions and revokes the flooding one.
+    let owner = relay.login("alice").await;
+    let (status, _, listed) = sessions(owner.clone()).await;
+    assert_eq!(status, 200);
+    let other = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .expect("the flooding session is listed")["session_id"]
+        .as_i64()
+        .unwrap();
+    let res = relay
+        .http
+        .post(relay.url(&format!("/v1/sessions/{other}/revoke")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    assert_eq!(sessions(thief).await.0, 401, "revoked");
 }

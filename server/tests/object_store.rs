@@ -219,4 +219,39 @@ async fn attachments_live_in_the_object_store_and_any_relay_serves_them() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(gone, "the swept attachment's object is still in the bucket");
+
+    // A relay that kept its attachments on disk, then configured with the store: its old
+    // blobs move to the bucket at a sweep before their local copies go, and stay readable.
+    let relay = Relay::start().await;
+    relay.register("carol").await;
+    let carol_token = relay.login("carol").await;
+    let kept = vec![9u8; 50_000];
+    let kept_id =
+        common::blobs::upload(&relay, &carol_token, &kept, "application/octet-stream").await;
+    let dir = relay.stop().await;
+    let local = dir.path().join("relay.db-blobs").join(&kept_id);
+    std::fs::File::options()
+        .write(true)
+        .open(&local)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 86_400))
+        .unwrap();
+    let mut config = test_config(dir.path());
+    with_store(&mut config);
+    let relay = Relay::start_in(dir, config).await;
+    let mut moved = false;
+    for _ in 0..100 {
+        if !local.exists() {
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(moved, "the local copy goes once the store has the blob");
+    assert!(keys(&http, &s3)
+        .await
+        .contains(&format!("attachments/{kept_id}")));
+    let res = get(&relay, &carol_token, &kept_id, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap(), kept);
 }

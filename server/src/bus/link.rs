@@ -357,19 +357,24 @@ impl Receiver {
                 // ask the other relays for their presence lists.
                 let (client, state, relay) = (self.client.clone(), self.state.clone(), self.relay);
                 let bus = self.bus.clone();
+                let event = bus.link_event();
                 tokio::spawn(async move {
-                    // Until NATS confirms (a flush), tried again while the link holds: a relay
-                    // whose link stayed "down" would keep a dead relay's users online.
+                    // Once what this relay queued is written out (a flush), tried again while
+                    // this connect is the link's latest event: a relay whose link stayed
+                    // "down" would keep a dead relay's users online. A disconnect (or a newer
+                    // connect, which starts this again) ends it.
                     loop {
+                        if !bus.is_latest(event) {
+                            return;
+                        }
                         if let Ok(Ok(())) =
                             tokio::time::timeout(STOP_PATIENCE, client.flush()).await
                         {
+                            if !bus.is_latest(event) {
+                                return;
+                            }
                             bus.set_up(true);
                             break;
-                        }
-                        if client.connection_state() != async_nats::connection::State::Connected {
-                            // A later `Connected` starts this again.
-                            return;
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
@@ -381,6 +386,7 @@ impl Receiver {
             }
             async_nats::Event::Disconnected => {
                 tracing::warn!("bus disconnected; serving this relay's connections alone");
+                self.bus.link_event();
                 self.bus.set_up(false);
                 // What was on its way when the link dropped may never reach the others: once
                 // the bus takes publishes again they are told to catch up.

@@ -66,6 +66,9 @@ struct Shared {
     out: mpsc::Sender<Out>,
     /// Connected to NATS right now.
     up: AtomicBool,
+    /// Counts the link's connects and disconnects: a confirmation that comes after a newer
+    /// one of these is stale.
+    link_events: std::sync::atomic::AtomicU64,
     /// Something this relay stored did not go out on the bus since the last [`Control::Lost`].
     lost: AtomicBool,
     metrics: Arc<Metrics>,
@@ -89,6 +92,7 @@ impl Bus {
             relay,
             out,
             up: AtomicBool::new(false),
+            link_events: std::sync::atomic::AtomicU64::new(0),
             lost: AtomicBool::new(false),
             metrics,
         };
@@ -114,6 +118,20 @@ impl Bus {
         if let Some(s) = &self.0 {
             s.up.store(up, Ordering::Relaxed);
         }
+    }
+
+    /// The link connected or disconnected: the number of this event.
+    fn link_event(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |s| s.link_events.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Whether `event` is still the link's latest connect or disconnect.
+    fn is_latest(&self, event: u64) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|s| s.link_events.load(Ordering::SeqCst) == event)
     }
 
     /// Queue for the bus without waiting; a full queue drops (counted, and told to the other

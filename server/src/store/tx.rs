@@ -269,6 +269,9 @@ pub trait ReadTx {
     fn current_version(&self) -> Result<u64>;
     /// An attachment upload by id.
     fn upload(&self, id: &str) -> Result<Option<UploadRow>>;
+    /// Of the uploads `ids`, those that exist: each id with its declared size and whether it
+    /// is complete.
+    fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>>;
     /// Whether `user` may download blob `id`: its uploader, or a current member of a
     /// conversation where a message refers to it.
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool>;

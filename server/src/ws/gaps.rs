@@ -72,7 +72,14 @@ impl Conn {
     fn note_pushed(&mut self, conv: ConversationId, seq: Seq) {
         self.pushed
             .entry(conv)
-            .and_modify(|r| r.1 = seq)
+            .and_modify(|r| {
+                if seq > r.1 {
+                    r.1 = seq;
+                } else if seq.next() == r.0 {
+                    // An entry below a new conversation's first push (see `Contiguous::pushed`).
+                    r.0 = seq;
+                }
+            })
             .or_insert((seq, seq));
     }
 

@@ -212,6 +212,10 @@ macro_rules! read_tx {
                 let $c = self;
                 uploads::upload($get, id)
             }
+            fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
+                let $c = self;
+                uploads::uploads_among($get, ids)
+            }
             fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
                 let $c = self;
                 uploads::blob_readable($get, user, id)

@@ -59,6 +59,21 @@ pub fn upload(c: &mut impl Sql, id: &str) -> Result<Option<UploadRow>> {
         }))
 }
 
+/// Of the uploads `ids`, those that exist: id, declared size, complete.
+pub fn uploads_among(c: &mut impl Sql, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let chunk = chunk.to_vec();
+        for r in c.query(
+            "SELECT id, size, complete FROM uploads WHERE id = ANY($1)",
+            &[&chunk],
+        )? {
+            out.push((r.get(0), r.get::<_, i64>(1) as u64, r.get(2)));
+        }
+    }
+    Ok(out)
+}
+
 /// Mark an upload complete; false when it is gone.
 pub fn complete_upload(c: &mut impl Sql, id: &str) -> Result<bool> {
     Ok(c.execute("UPDATE uploads SET complete = TRUE WHERE id = $1", &[&id])? > 0)

@@ -51,6 +51,9 @@ impl ReadTx for Connection {
     fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
         uploads::upload(self, id)
     }
+    fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
+        uploads::uploads_among(self, ids)
+    }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
         uploads::blob_readable(self, user, id)
     }
@@ -224,6 +227,9 @@ impl ReadTx for SqliteTx<'_> {
     }
     fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
         self.w()?.upload(id)
+    }
+    fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
+        self.w()?.uploads_among(ids)
     }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
         self.w()?.blob_readable(user, id)

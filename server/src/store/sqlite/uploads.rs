@@ -54,6 +54,24 @@ pub fn upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>> {
         .optional()?)
 }
 
+/// Of the uploads `ids`, those that exist: id, declared size, complete.
+pub fn uploads_among(conn: &Connection, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, size, complete FROM uploads WHERE id IN ({marks})"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
 /// Mark an upload complete (its bytes are all there and match its hash).
 pub fn complete_upload(txn: &Transaction<'_>, id: &str) -> Result<bool> {
     Ok(txn
