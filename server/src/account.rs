@@ -127,9 +127,10 @@ pub async fn sessions(
     Authenticated(session): Authenticated,
 ) -> Result<Json<SessionsResponse>, ApiError> {
     let user = session.user_id;
+    // Read on a read connection: a listing never queues in front of message commits.
     let mut sessions = state
         .store
-        .call(move |txn, _| txn.sessions(user, tern_proto::now_ms()))
+        .read(move |conn| conn.sessions(user, tern_proto::now_ms()))
         .await?;
     for s in &mut sessions {
         s.current = s.session_id == session.session_id;

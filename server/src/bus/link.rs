@@ -357,7 +357,7 @@ impl Receiver {
                 // ask the other relays for their presence lists.
                 let (client, state, relay) = (self.client.clone(), self.state.clone(), self.relay);
                 let bus = self.bus.clone();
-                let event = bus.link_event();
+                let event = bus.link_connected();
                 tokio::spawn(async move {
                     // Once what this relay queued is written out (a flush), tried again while
                     // this connect is the link's latest event: a relay whose link stayed
@@ -370,10 +370,9 @@ impl Receiver {
                         if let Ok(Ok(())) =
                             tokio::time::timeout(STOP_PATIENCE, client.flush()).await
                         {
-                            if !bus.is_latest(event) {
+                            if !bus.confirm_up(event) {
                                 return;
                             }
-                            bus.set_up(true);
                             break;
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -386,8 +385,7 @@ impl Receiver {
             }
             async_nats::Event::Disconnected => {
                 tracing::warn!("bus disconnected; serving this relay's connections alone");
-                self.bus.link_event();
-                self.bus.set_up(false);
+                self.bus.link_down();
                 // What was on its way when the link dropped may never reach the others: once
                 // the bus takes publishes again they are told to catch up.
                 self.bus.note_lost();

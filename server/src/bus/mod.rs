@@ -66,9 +66,9 @@ struct Shared {
     out: mpsc::Sender<Out>,
     /// Connected to NATS right now.
     up: AtomicBool,
-    /// Counts the link's connects and disconnects: a confirmation that comes after a newer
-    /// one of these is stale.
-    link_events: std::sync::atomic::AtomicU64,
+    /// Counts the link's connects and disconnects, under a lock that `up` changes under
+    /// too: a confirmation that comes after a newer one of these is stale.
+    link: std::sync::Mutex<u64>,
     /// Something this relay stored did not go out on the bus since the last [`Control::Lost`].
     lost: AtomicBool,
     metrics: Arc<Metrics>,
@@ -92,7 +92,7 @@ impl Bus {
             relay,
             out,
             up: AtomicBool::new(false),
-            link_events: std::sync::atomic::AtomicU64::new(0),
+            link: std::sync::Mutex::new(0),
             lost: AtomicBool::new(false),
             metrics,
         };
@@ -114,24 +114,42 @@ impl Bus {
         self.0.as_ref().map(|s| s.up.load(Ordering::Relaxed))
     }
 
-    fn set_up(&self, up: bool) {
+    /// The link disconnected: down, and any confirmation of an earlier connect is stale.
+    fn link_down(&self) {
         if let Some(s) = &self.0 {
-            s.up.store(up, Ordering::Relaxed);
+            let mut link = s.link.lock().unwrap();
+            *link += 1;
+            s.up.store(false, Ordering::Relaxed);
         }
     }
 
-    /// The link connected or disconnected: the number of this event.
-    fn link_event(&self) -> u64 {
-        self.0
-            .as_ref()
-            .map_or(0, |s| s.link_events.fetch_add(1, Ordering::SeqCst) + 1)
+    /// The link connected (up once confirmed): the number of this event.
+    fn link_connected(&self) -> u64 {
+        self.0.as_ref().map_or(0, |s| {
+            let mut link = s.link.lock().unwrap();
+            *link += 1;
+            *link
+        })
     }
 
-    /// Whether `event` is still the link's latest connect or disconnect.
+    /// Confirm connect `event`: up, unless a newer connect or a disconnect came since (then
+    /// false, and nothing changes).
+    fn confirm_up(&self, event: u64) -> bool {
+        self.0.as_ref().is_some_and(|s| {
+            let link = s.link.lock().unwrap();
+            let latest = *link == event;
+            if latest {
+                s.up.store(true, Ordering::Relaxed);
+            }
+            latest
+        })
+    }
+
+    /// Whether connect `event` is still the link's latest connect or disconnect.
     fn is_latest(&self, event: u64) -> bool {
         self.0
             .as_ref()
-            .is_some_and(|s| s.link_events.load(Ordering::SeqCst) == event)
+            .is_some_and(|s| *s.link.lock().unwrap() == event)
     }
 
     /// Queue for the bus without waiting; a full queue drops (counted, and told to the other
@@ -213,5 +231,29 @@ impl Fanout for Delivery {
             });
         }
         self.hub.publish(publish);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reconnect's confirmation that comes after the link dropped again (or reconnected
+    /// once more) leaves the link as the newer event says.
+    #[test]
+    fn a_stale_confirmation_does_not_bring_the_link_up() {
+        let (bus, _outbox) = Bus::clustered(Arc::new(Metrics::default()), 1);
+        let first = bus.link_connected();
+        bus.link_down();
+        assert!(!bus.confirm_up(first), "confirmed after the drop");
+        assert_eq!(bus.is_up(), Some(false));
+        let second = bus.link_connected();
+        let third = bus.link_connected();
+        assert!(!bus.confirm_up(second), "a newer connect came since");
+        assert!(bus.is_latest(third));
+        assert!(bus.confirm_up(third));
+        assert_eq!(bus.is_up(), Some(true));
+        bus.link_down();
+        assert_eq!(bus.is_up(), Some(false));
     }
 }

@@ -269,6 +269,8 @@ pub trait ReadTx {
     fn current_version(&self) -> Result<u64>;
     /// An attachment upload by id.
     fn upload(&self, id: &str) -> Result<Option<UploadRow>>;
+    /// A user's active sessions, newest first (`current` is left false).
+    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
     /// Of the uploads `ids`, those that exist: each id with its declared size and whether it
     /// is complete.
     fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>>;
@@ -407,8 +409,6 @@ pub trait Tx: ReadTx {
     ) -> Result<Vec<SessionId>>;
     /// Revoke one of `user`'s sessions; whether it was theirs and active.
     fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool>;
-    /// A user's active sessions, newest first (`current` is left false).
-    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
     /// Record that a session was connected at `at` (callers round it).
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()>;
 

@@ -216,6 +216,10 @@ macro_rules! read_tx {
                 let $c = self;
                 uploads::uploads_among($get, ids)
             }
+            fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+                let $c = self;
+                privacy::sessions($get, user, now)
+            }
             fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
                 let $c = self;
                 uploads::blob_readable($get, user, id)
@@ -408,9 +412,6 @@ impl Tx for PgTx<'_> {
     }
     fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool> {
         privacy::revoke_own_session(&mut self.c(), user, session, now)
-    }
-    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
-        privacy::sessions(&mut self.c(), user, now)
     }
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
         privacy::touch_session(&mut self.c(), session, at)

@@ -168,7 +168,11 @@ pub fn revoke_own_session(
 }
 
 /// A user's active sessions, newest first.
-pub fn sessions(txn: &Transaction<'_>, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+pub fn sessions(
+    txn: &rusqlite::Connection,
+    user: UserId,
+    now: Timestamp,
+) -> Result<Vec<SessionInfo>> {
     Ok(txn
         .prepare_cached(
             "SELECT id, device_name, created_at, last_seen_at, expires_at FROM sessions

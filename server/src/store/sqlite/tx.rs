@@ -54,6 +54,9 @@ impl ReadTx for Connection {
     fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
         uploads::uploads_among(self, ids)
     }
+    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+        privacy::sessions(self, user, now)
+    }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
         uploads::blob_readable(self, user, id)
     }
@@ -230,6 +233,9 @@ impl ReadTx for SqliteTx<'_> {
     }
     fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>> {
         self.w()?.uploads_among(ids)
+    }
+    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+        ReadTx::sessions(&**self.w()?, user, now)
     }
     fn blob_readable(&self, user: UserId, id: &str) -> Result<bool> {
         self.w()?.blob_readable(user, id)
@@ -430,9 +436,6 @@ impl Tx for SqliteTx<'_> {
     }
     fn revoke_own_session(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<bool> {
         privacy::revoke_own_session(self.w()?, user, session, now)
-    }
-    fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
-        privacy::sessions(self.w()?, user, now)
     }
     fn touch_session(&self, session: SessionId, at: Timestamp) -> Result<()> {
         privacy::touch_session(self.w()?, session, at)
