@@ -143,6 +143,14 @@ impl Blobs {
         }
     }
 
+    /// [`Blobs::remove`], run on tokio's blocking pool.
+    pub async fn discard(&self, id: &str) -> Result<()> {
+        let (blobs, id) = (self.clone(), id.to_owned());
+        tokio::task::spawn_blocking(move || blobs.remove(&id))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
     /// Ids of the blob files not written to for `age` or longer (other files are left alone).
     pub fn untouched_for(&self, age: std::time::Duration) -> Result<Vec<String>> {
         let now = std::time::SystemTime::now();

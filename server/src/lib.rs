@@ -301,35 +301,12 @@ async fn sweep_local_files(state: &AppState) {
             // Without an object store a complete upload's file is the blob itself; an
             // incomplete one's goes with its row (the sweep above), as it does with one.
             (Some(_), None) | (Some((_, false)), Some(_)) => false,
-            // With one, the local copy goes only once the store holds the whole blob; one the
-            // store lacks (kept on disk before the store was configured) is moved there first.
-            (Some((size, true)), Some(objects)) => match objects.size(&id).await {
-                Ok(Some(stored)) => stored == *size,
-                Ok(None) => match state.blobs.path(&id) {
-                    Ok(path) => match objects.put_file(&id, &path).await {
-                        Ok(()) => {
-                            tracing::info!(blob = %id, "moved a blob kept on disk to the object store");
-                            true
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "could not move a blob to the object store");
-                            false
-                        }
-                    },
-                    Err(_) => false,
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not look up a blob in the object store");
-                    false
-                }
-            },
+            (Some((size, true)), Some(objects)) => in_store(state, objects, &id, *size).await,
         };
         if stale {
-            let blobs = state.blobs.clone();
-            match tokio::task::spawn_blocking(move || blobs.remove(&id)).await {
-                Ok(Ok(())) => removed += 1,
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not remove an attachment file"),
-                Err(_) => {}
+            match state.blobs.discard(&id).await {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(error = %e, "could not remove an attachment file"),
             }
         }
     }
@@ -338,6 +315,35 @@ async fn sweep_local_files(state: &AppState) {
             removed,
             "removed attachment files no upload needs on this disk"
         );
+    }
+}
+
+/// Whether the object store holds the whole of complete blob `id` (`size` bytes), so its
+/// local copy may go. One the store lacks (kept on disk before the store was configured) is
+/// moved there first.
+async fn in_store(
+    state: &AppState,
+    objects: &object_blobs::ObjectBlobs,
+    id: &str,
+    size: u64,
+) -> bool {
+    let moved = match objects.size(id).await {
+        Ok(Some(stored)) => return stored == size,
+        Ok(None) => match state.blobs.path(id) {
+            Ok(path) => objects.put_file(id, &path).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match moved {
+        Ok(()) => {
+            tracing::info!(blob = %id, "moved a blob kept on disk to the object store");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, blob = %id, "could not move a blob to the object store");
+            false
+        }
     }
 }
 

@@ -95,10 +95,7 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        state.metrics.error(ErrorCode::InvalidCredentials);
-        return Err(
-            Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into(),
-        );
+        return Err(wrong_password(&state));
     };
     let account = charges.account.clone();
     charges.refund();
@@ -112,12 +109,7 @@ pub async fn login(
             let (again, credential) = find_account(&state, &req).await?;
             let ok = check_password(&state, &account, &req.password, &again).await?;
             let Some(user) = again.filter(|_| ok) else {
-                state.metrics.error(ErrorCode::InvalidCredentials);
-                return Err(Error::refused(
-                    ErrorCode::InvalidCredentials,
-                    "wrong username or password",
-                )
-                .into());
+                return Err(wrong_password(&state));
             };
             (id, checked) = (user.id, user.password_hash.clone());
             open_session(&state, user, &req.device_name, credential).await?
@@ -129,6 +121,12 @@ pub async fn login(
         crate::account::upgrade_hash(&state, id, checked, req.password.clone()).await;
     }
     Ok(Json(opened))
+}
+
+/// The answer to a wrong username or password (counted).
+fn wrong_password(state: &AppState) -> ApiError {
+    state.metrics.error(ErrorCode::InvalidCredentials);
+    Error::refused(ErrorCode::InvalidCredentials, "wrong username or password").into()
 }
 
 /// Take the per-(account, address) and per-address tokens, or refuse.

@@ -275,10 +275,7 @@ async fn finish(state: &AppState, upload: &UploadRow) -> Result<()> {
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
     if sha != upload.sha256 {
-        let (blobs, id) = (state.blobs.clone(), upload.id.clone());
-        tokio::task::spawn_blocking(move || blobs.remove(&id))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        state.blobs.discard(&upload.id).await?;
         return Err(Error::refused(
             ErrorCode::HashMismatch,
             "the bytes do not match the declared sha256; upload again from 0",
@@ -302,20 +299,14 @@ async fn finish(state: &AppState, upload: &UploadRow) -> Result<()> {
         if let Some(objects) = &state.objects {
             objects.remove(&upload.id).await?;
         }
-        let (blobs, id) = (state.blobs.clone(), upload.id.clone());
-        tokio::task::spawn_blocking(move || blobs.remove(&id))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        state.blobs.discard(&upload.id).await?;
         return Err(Error::refused(
             ErrorCode::NotFound,
             "the upload was removed (unused for a day); start a new one",
         ));
     }
     if state.objects.is_some() {
-        let (blobs, id) = (state.blobs.clone(), upload.id.clone());
-        tokio::task::spawn_blocking(move || blobs.remove(&id))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        state.blobs.discard(&upload.id).await?;
     }
     Ok(())
 }
