@@ -62,13 +62,7 @@ async fn a_new_device_notifies_only_what_is_still_unread() {
     let (mut daemon, log) = notifyd(work.path());
     let env = app_env(&xvfb, &work.path().join("app"), &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#signin-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.sign_in("alice").await;
     // The first sync, then the notifications it leaves (up to 30 s on a loaded machine).
     for _ in 0..300 {
         if notifications(&log)

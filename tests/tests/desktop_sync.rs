@@ -50,13 +50,7 @@ async fn mutes_and_pins_kept_here_before_join_the_accounts_without_undoing_newer
     let xvfb = Xvfb::start();
     let env = app_env(&xvfb, &data, &relay.url());
     let app = Driver::launch(&bin("tern-desktop"), &env).await;
-    app.wait_until("!document.getElementById('signin').hidden", "sign-in")
-        .await;
-    app.type_into("#username", "alice").await;
-    app.type_into("#password", PASSWORD).await;
-    app.click("#signin-button").await;
-    app.wait_until("!document.getElementById('app').hidden", "main screen")
-        .await;
+    app.sign_in("alice").await;
 
     let want = vec![
         tern_proto::ChatPrefs {

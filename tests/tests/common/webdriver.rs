@@ -368,11 +368,21 @@ impl Driver {
     /// Create account `name` from the sign-in screen (password `PASSWORD`) and wait for the
     /// main screen.
     pub async fn register(&self, name: &str) {
+        self.submit_signin(name, "#register-button").await;
+    }
+
+    /// Sign in as the existing user `name` from the sign-in screen (password `PASSWORD`) and
+    /// wait for the main screen.
+    pub async fn sign_in(&self, name: &str) {
+        self.submit_signin(name, "#signin-button").await;
+    }
+
+    async fn submit_signin(&self, name: &str, button: &str) {
         self.wait_until("!document.getElementById('signin').hidden", "sign-in")
             .await;
         self.type_into("#username", name).await;
         self.type_into("#password", super::PASSWORD).await;
-        self.click("#register-button").await;
+        self.click(button).await;
         self.wait_until("!document.getElementById('app').hidden", "main screen")
             .await;
     }
