@@ -260,6 +260,9 @@ async fn stop_all(
 /// How often leftover uploads are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
+/// How often the blob folder is listed for files no upload accounts for (and at start).
+const FOLDER_SWEEP_EVERY: Duration = Duration::from_secs(6 * 3600);
+
 /// Remove the files in this relay's blob folder that no upload accounts for, once nothing
 /// has written to them for the upload TTL: a partial upload whose row another relay of a
 /// cluster swept (each relay keeps the uploads in progress it was sent; a resumed upload may
@@ -352,6 +355,7 @@ async fn in_store(
 /// usernames of accounts deleted longer ago than their hold. Runs until aborted at shutdown.
 async fn sweep_uploads(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
+    let mut folder_swept: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
         let before = tern_proto::now_ms() - state.config.limits.upload_ttl.as_millis() as i64;
@@ -383,7 +387,11 @@ async fn sweep_uploads(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep uploads"),
         }
-        sweep_local_files(&state).await;
+        // The folder's listing reads every file's metadata: at start, then now and then.
+        if folder_swept.is_none_or(|at| at.elapsed() >= FOLDER_SWEEP_EVERY) {
+            sweep_local_files(&state).await;
+            folder_swept = Some(std::time::Instant::now());
+        }
         // Names of deleted accounts become free once their hold has passed.
         let before =
             tern_proto::now_ms() - state.config.limits.deleted_name_hold.as_millis() as i64;
