@@ -79,6 +79,10 @@ pub enum Tag {
     Message(ConversationId, Seq),
     /// A member's cumulative receipt markers.
     Receipt(ReceiptState),
+    /// A conversation's shape, or its removal for the recipient, at this change version (its
+    /// [`tern_proto::ConversationInfo::version`]): a connection that already sent a newer
+    /// shape drops it.
+    Shape(ConversationId, u64),
     /// Anything else.
     Other,
 }

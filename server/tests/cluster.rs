@@ -484,6 +484,167 @@ async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
     told_of(&mut bob, group).await;
 }
 
+/// What a device of bob's changed for himself through a relay off the bus — a mute, and read
+/// receipts turned off — reaches his connection on another relay when its bus returns.
+#[tokio::test]
+async fn when_the_bus_returns_a_users_own_settings_reach_their_other_devices() {
+    let Some((db, mut nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let Split {
+        a: _a,
+        b,
+        off,
+        mut bob,
+        direct,
+        ..
+    } = split(&db, &nats).await;
+    nats.kill();
+    wait_for_bus(&b, "unavailable").await;
+    let mut tablet = Client::connect(&off.ws_url(), &off.login("bob").await).await;
+    tablet
+        .request(json!({"type": "set_chat_prefs", "conversation_id": direct,
+                        "change": {"mute": {"muted": true}}}))
+        .await;
+    tablet
+        .request(json!({"type": "set_privacy", "read_receipts": false}))
+        .await;
+    bob.clear_backlog();
+    nats.restart().unwrap();
+    wait_for_bus(&b, "ok").await;
+    let muted = bob
+        .expect(|f| match f {
+            ServerFrame::ChatPrefsList { prefs } => Some(prefs.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(muted.len(), 1);
+    assert!(muted[0].muted && muted[0].conversation_id.0 == direct);
+    bob.expect(|f| match f {
+        ServerFrame::Privacy { privacy } if !privacy.read_receipts => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// The `version` of the newest shape `c` is pushed for `conv`, once its name is `name`.
+async fn renamed(c: &mut Client, conv: i64, name: &str) -> u64 {
+    c.expect(|f| match f {
+        ServerFrame::Conversation { conversation, .. }
+            if conversation.conversation_id.0 == conv
+                && conversation.name.as_deref() == Some(name) =>
+        {
+            Some(conversation.version)
+        }
+        _ => None,
+    })
+    .await
+}
+
+/// A conversation's shape that reaches a relay over the bus after a newer one (NATS orders
+/// only what one relay publishes; this relay's own changes go out at once) is not delivered:
+/// a connection never goes back to an older shape. The late frame is put on the bus by the
+/// test, as a slower relay would have.
+#[tokio::test]
+async fn an_older_shape_that_comes_late_over_the_bus_is_not_delivered() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    a.register("alice").await;
+    a.register("bob").await;
+    let mut bob = online(&b, "bob").await;
+    let mut alice = online(&a, "alice").await;
+    let group = alice.create_group("zero", &["bob"]).await;
+    told_of(&mut bob, group).await;
+    alice
+        .request(json!({"type": "rename_group", "conversation_id": group, "name": "one"}))
+        .await;
+    let one = renamed(&mut bob, group, "one").await;
+    assert!(one > 0, "shapes carry their version");
+    // The shape from before "one", as another relay would publish it, arriving now.
+    let stale = ServerFrame::Conversation {
+        id: None,
+        conversation: tern_proto::ConversationInfo {
+            name: Some("stale".into()),
+            version: one - 1,
+            ..alice_view(&mut alice, group).await
+        },
+    };
+    let bus = async_nats::connect(nats.url()).await.unwrap();
+    let bob_id = tern_proto::UserId(bob.user_id);
+    let late = |version: u64, bytes: &[u8]| {
+        tern_server::bus::wire::FanFrame::encode(
+            tern_server::bus::wire::RelayId(7),
+            tern_server::fanout::Tag::Shape(tern_proto::ConversationId(group), version),
+            &[bob_id],
+            bytes,
+        )
+    };
+    bus.publish(
+        tern_server::bus::wire::FAN,
+        late(one - 1, stale.to_json().as_bytes()),
+    )
+    .await
+    .unwrap();
+    bus.flush().await.unwrap();
+    alice
+        .request(json!({"type": "rename_group", "conversation_id": group, "name": "two"}))
+        .await;
+    let two = bob
+        .expect(|f| match f {
+            ServerFrame::Conversation { conversation, .. }
+                if conversation.conversation_id.0 == group =>
+            {
+                Some(conversation.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        two.name.as_deref(),
+        Some("two"),
+        "the late shape was delivered"
+    );
+
+    // Bob leaves; the shape from just before, arriving late, must not put the group back.
+    bob.request(json!({"type": "leave_group", "conversation_id": group}))
+        .await;
+    let before_leaving = ServerFrame::Conversation {
+        id: None,
+        conversation: two.clone(),
+    };
+    bus.publish(
+        tern_server::bus::wire::FAN,
+        late(two.version, before_leaving.to_json().as_bytes()),
+    )
+    .await
+    .unwrap();
+    bus.flush().await.unwrap();
+    bob.expect_none(Duration::from_millis(500), |f| {
+        matches!(f, ServerFrame::Conversation { conversation, .. }
+            if conversation.conversation_id.0 == group)
+    })
+    .await;
+}
+
+/// Alice's view of `conv` now, from her conversation list.
+async fn alice_view(alice: &mut Client, conv: i64) -> tern_proto::ConversationInfo {
+    match alice.request(json!({"type": "list_conversations"})).await {
+        ServerFrame::Conversations { conversations, .. } => {
+            conversations
+                .into_iter()
+                .find(|c| c.info.conversation_id.0 == conv)
+                .expect("listed")
+                .info
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_users_send_limit_holds_across_relays() {
     let Some((db, nats)) = backends() else {

@@ -406,6 +406,13 @@ pub enum ServerFrame {
         /// What is set now (all unset: no longer muted or pinned).
         prefs: ChatPrefs,
     },
+    /// How every conversation of the user behaves, replacing what the client holds: sent when
+    /// the relay may have missed telling it of changes (its link to the other relays of a
+    /// cluster was away), as `sync_done` carries it.
+    ChatPrefsList {
+        /// Every conversation the user is in that is muted, pinned, marked unread or archived.
+        prefs: Vec<ChatPrefs>,
+    },
 }
 
 impl ServerFrame {

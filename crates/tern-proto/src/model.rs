@@ -631,6 +631,15 @@ pub struct ConversationInfo {
     pub last_seq: Seq,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The relay's change version of this shape: every change to a conversation's shape
+    /// (members, name, picture, a member's profile or acceptance) takes a higher one, so of two
+    /// copies the higher is the newer. 0 when unknown (a client's own copy).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub version: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A conversation as listed for one user: its shape, newest message and unread count.

@@ -71,6 +71,11 @@ impl FanFrame {
                 b.put_u64(r.delivered_seq.0);
                 b.put_u64(r.read_seq.0);
             }
+            Tag::Shape(conv, version) => {
+                b.put_u8(3);
+                b.put_i64(conv.0);
+                b.put_u64(version);
+            }
         }
         b.put_u32(users.len() as u32);
         for u in users {
@@ -108,6 +113,10 @@ impl FanFrame {
                     delivered_seq: Seq(b.get_u64()),
                     read_seq: Seq(b.get_u64()),
                 })
+            }
+            3 => {
+                need(&b, 16)?;
+                Tag::Shape(ConversationId(b.get_i64()), b.get_u64())
             }
             _ => return Err(Malformed("unknown tag")),
         };
@@ -216,6 +225,7 @@ mod tests {
             Tag::Other,
             Tag::Message(ConversationId(7), Seq(42)),
             Tag::Receipt(receipt),
+            Tag::Shape(ConversationId(7), 31),
         ] {
             let text = br#"{"type":"message","body":"h\u00e9"}"#;
             let bytes = FanFrame::encode(RelayId(99), tag, &[UserId(1), UserId(2)], text);

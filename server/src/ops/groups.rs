@@ -11,7 +11,7 @@ use super::notices::{self, named};
 use super::membership;
 use super::presence::introduce;
 use super::privacy::mark_requests;
-use super::visibility::{conversation_reply, publish_conversation, Rules};
+use super::visibility::{conversation_reply, publish_conversation, publish_removed, Rules};
 use super::{check_name, queue, Ctx, Pending};
 use crate::error::Result;
 use crate::fanout::Publish;
@@ -158,12 +158,7 @@ pub async fn remove_member(ctx: Ctx<'_>, req: RemoveMember) -> Result<Pending> {
         publish_conversation(txn, &info, conn, out)?;
         let (actor, users) = ((me, my_name.as_str()), named(&resolved, &[target]));
         notices::write(txn, conv, actor, NoticeAction::Removed, users, None, out)?;
-        out.push(Publish::new(
-            vec![target],
-            &ServerFrame::ConversationRemoved {
-                conversation_id: conv,
-            },
-        ));
+        publish_removed(target, &info, None, out);
         Rules::new(txn).view_info(me, &info)
     };
     queue(ctx.state, job, conversation_reply(id)).await
@@ -185,14 +180,9 @@ pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
         publish_conversation(txn, &info, conn, out)?;
         let actor = (me, my_name.as_str());
         notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;
-        let mut gone = Publish::new(
-            vec![me],
-            &ServerFrame::ConversationRemoved {
-                conversation_id: conv,
-            },
-        );
-        gone.except = Some(conn);
-        out.push(gone);
+        // To the connection that asked too, although its reply says so: the removal's version
+        // keeps a shape from before it, late over the bus, from putting the group back.
+        publish_removed(me, &info, None, out);
         Ok(())
     };
     queue(ctx.state, job, move |()| Some(ServerFrame::Ok { id })).await

@@ -221,7 +221,8 @@ pub fn publish_receipt(
 }
 
 /// Tell every member about a conversation's new shape, each as the privacy rules let them
-/// see it (except the connection that asked, which gets it as its reply).
+/// see it (except the connection that asked, which gets it as its reply), tagged with its
+/// version so that a connection never follows a newer shape with an older one.
 pub fn publish_conversation(
     txn: &dyn Tx,
     info: &ConversationInfo,
@@ -231,6 +232,7 @@ pub fn publish_conversation(
     let rules = Rules::new(txn);
     let members: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
     rules.preload(&members)?;
+    let tag = Tag::Shape(info.conversation_id, info.version);
     publish_each(
         members,
         out,
@@ -241,7 +243,7 @@ pub fn publish_conversation(
                     id: None,
                     conversation,
                 },
-                Tag::Other,
+                tag,
             )))
         },
         Some(except),
@@ -256,4 +258,23 @@ pub fn conversation_reply(id: RequestId) -> impl FnOnce(ConversationInfo) -> Opt
             conversation,
         })
     }
+}
+
+/// Tell `user`'s devices (but the connection `except`) that they are no longer in `info`'s
+/// conversation, as of its version (see [`publish_conversation`]).
+pub fn publish_removed(
+    user: UserId,
+    info: &ConversationInfo,
+    except: Option<ConnId>,
+    out: &mut Vec<Publish>,
+) {
+    let mut gone = Publish::new(
+        vec![user],
+        &ServerFrame::ConversationRemoved {
+            conversation_id: info.conversation_id,
+        },
+    );
+    gone.tag = Tag::Shape(info.conversation_id, info.version);
+    gone.except = except;
+    out.push(gone);
 }

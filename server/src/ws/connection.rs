@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
 
 use super::in_flight::InFlight;
-use super::markers::{Contiguous, SentMarkers};
+use super::markers::{Contiguous, SentMarkers, SentShapes};
 use super::outbound::Outbound;
 use super::outq::{OutQueue, TooSlow};
 use super::wire::handshake::Socket;
@@ -45,6 +45,8 @@ pub(super) struct Conn {
     /// Newest receipt markers sent on this connection per (conversation, member), so an
     /// older receipt push held during a sync is not delivered after the sync's newer one.
     pub(super) receipts: SentMarkers,
+    /// Newest conversation shapes sent, so an older one that comes late is not delivered.
+    pub(super) shapes: SentShapes,
     pub(super) in_flight: InFlight,
     pub(super) frames: TokenBucket,
     pub(super) rejected_in_a_row: u32,
@@ -165,6 +167,7 @@ impl Conn {
             out,
             too_slow: false,
             receipts: SentMarkers::default(),
+            shapes: SentShapes::default(),
             in_flight: InFlight::default(),
             frames: TokenBucket::new(limits.frame_rate),
             rejected_in_a_row: 0,

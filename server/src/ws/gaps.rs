@@ -25,6 +25,7 @@ use super::connection::Conn;
 use super::outbound::Outbound;
 use crate::fanout::Tag;
 use crate::hub::Live;
+use crate::ops::privacy_state;
 
 /// Entries read from the store at a time when filling a gap.
 const CHUNK: usize = 64;
@@ -63,6 +64,11 @@ impl Conn {
                     return;
                 }
             }
+            Tag::Shape(conv, version) => {
+                if !self.shapes.admit(conv, version) {
+                    return;
+                }
+            }
             Tag::Other => {}
         }
         self.emit(Outbound::Shared(payload));
@@ -83,20 +89,28 @@ impl Conn {
             .or_insert((seq, seq));
     }
 
-    /// In a cluster, an `ack` of this connection's own send moves its mark like a push.
+    /// A reply moves what the connection has sent like a push would: a conversation's shape
+    /// (the reply to a change the client asked for) and, in a cluster, the `ack` of its own send.
     pub(super) fn note_reply(&mut self, reply: &Outbound) {
-        if !self.state.bus.is_clustered() {
+        let Outbound::Own(frame) = reply else {
             return;
-        }
-        if let Outbound::Own(frame) = reply {
-            if let ServerFrame::Ack {
+        };
+        match &**frame {
+            ServerFrame::Ack {
                 conversation_id,
                 seq,
                 ..
-            } = **frame
-            {
-                self.contiguous.sent_one(conversation_id, seq);
+            } if self.state.bus.is_clustered() => {
+                self.contiguous.sent_one(*conversation_id, *seq);
             }
+            ServerFrame::Conversation {
+                id: Some(_),
+                conversation,
+            } => {
+                self.shapes
+                    .admit(conversation.conversation_id, conversation.version);
+            }
+            _ => {}
         }
     }
 
@@ -141,7 +155,8 @@ impl Conn {
 
     /// After a bus outage: send what changed since the client's last sync or catch-up —
     /// conversations (new, changed, left) and receipt markers, as the privacy rules let it see
-    /// them — and the messages each conversation it follows gained meanwhile. Messages of a
+    /// them; the user's privacy settings and chat preferences, whole — and the messages each
+    /// conversation it follows gained meanwhile. Messages of a
     /// conversation it has not been told about yet come with the client's next sync.
     async fn catch_up(&mut self) {
         let Some(since) = self.seen_version else {
@@ -151,9 +166,13 @@ impl Conn {
         let changes = self
             .state
             .store
-            .snapshot(move |txn| super::sync::visible_changes(txn, user, since))
+            .snapshot(move |txn| {
+                let (changes, version) = super::sync::visible_changes(txn, user, since)?;
+                let privacy = privacy_state(txn, user)?;
+                Ok((changes, version, privacy, txn.chat_prefs(user)?))
+            })
             .await;
-        let (changes, version) = match changes {
+        let (changes, version, privacy, prefs) = match changes {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "catch-up failed; closing so the client syncs");
@@ -177,6 +196,11 @@ impl Conn {
                 self.emit(Outbound::own(ServerFrame::Receipt { receipt }));
             }
         }
+        // The user's own settings, changed on a device of theirs on another relay: not
+        // versioned, so sent whole (two small frames).
+        self.emit(Outbound::own(ServerFrame::Privacy { privacy }));
+        self.emit(Outbound::own(ServerFrame::ChatPrefsList { prefs }));
+        self.shapes.caught_up(version);
         for (conv, head) in changes.heads {
             if let Some(upto) = self.contiguous.upto(conv) {
                 if head > upto && !self.fill(conv, upto, head).await {

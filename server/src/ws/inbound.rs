@@ -231,6 +231,7 @@ impl Conn {
                     self.contiguous.reached(conv, head);
                 }
                 self.seen_version = Some(done.version);
+                self.shapes.caught_up(done.version);
                 self.synced = done.heads;
                 for r in &done.receipts {
                     self.receipts.admit(r);

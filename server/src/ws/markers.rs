@@ -2,6 +2,8 @@
 //! - receipt markers ([`SentMarkers`]), so an older receipt push that waited behind a sync is
 //!   not delivered after the sync's newer markers: on every connection a member's
 //!   delivered/read markers only move forward, as docs/protocol.md promises;
+//! - conversation shapes ([`SentShapes`]), so a shape that comes late (over the bus from
+//!   another relay, or queued behind a sync) never replaces a newer one the client was sent;
 //! - in a cluster, how far each conversation's messages have been sent ([`Contiguous`]), for
 //!   the gap fill of [`super::gaps`].
 
@@ -30,6 +32,44 @@ impl SentMarkers {
                 true
             }
         }
+    }
+}
+
+/// The newest conversation shapes (and removals) sent, by their change version.
+///
+/// Every change to a shape takes a new version from the store's change counter, handed out in
+/// commit order on every backend, so of two shapes of one conversation the one with the
+/// higher version is the newer; a sync or catch-up at version `V` brought the client every
+/// shape up to `V`.
+#[derive(Debug, Default)]
+pub struct SentShapes {
+    /// The version of the last sync or catch-up: every shape up to it has been sent.
+    floor: u64,
+    /// Shapes sent since, per conversation.
+    newest: HashMap<ConversationId, u64>,
+}
+
+impl SentShapes {
+    /// Record a shape (or removal) at `version` about to be sent; false when the client has
+    /// been sent a newer one. One at the same version passes: it is the same change (a copy
+    /// for another device of the caller) or a view of it.
+    pub fn admit(&mut self, conv: ConversationId, version: u64) -> bool {
+        if version < self.floor {
+            return false;
+        }
+        let newest = self.newest.entry(conv).or_insert(version);
+        if version < *newest {
+            return false;
+        }
+        *newest = version;
+        true
+    }
+
+    /// The client was sent every shape up to `version` (a sync or catch-up read at it).
+    pub fn caught_up(&mut self, version: u64) {
+        self.floor = self.floor.max(version);
+        let floor = self.floor;
+        self.newest.retain(|_, v| *v > floor);
     }
 }
 
@@ -132,6 +172,28 @@ impl Contiguous {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shape that comes after a newer one (from another relay, or queued behind a sync) is
+    /// not sent; one of the same version is.
+    #[test]
+    fn an_older_shape_never_follows_a_newer_one() {
+        let (a, b) = (ConversationId(1), ConversationId(2));
+        let mut s = SentShapes::default();
+        assert!(s.admit(a, 5));
+        assert!(!s.admit(a, 4), "older than what was sent");
+        assert!(s.admit(a, 5), "the same change again");
+        assert!(s.admit(b, 3), "conversations are apart");
+        s.caught_up(10);
+        assert!(!s.admit(b, 9), "the sync at 10 sent it or newer");
+        assert!(s.admit(b, 10));
+        assert!(s.admit(a, 11));
+        s.caught_up(8);
+        assert!(
+            !s.admit(a, 10),
+            "a catch-up at an older version lowers nothing"
+        );
+        assert!(!s.admit(b, 9));
+    }
 
     fn r(user: i64, delivered: u64, read: u64) -> ReceiptState {
         ReceiptState {

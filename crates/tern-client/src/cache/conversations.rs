@@ -153,6 +153,8 @@ pub fn info(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<Conver
         members,
         last_seq,
         created_at,
+        // The cache keeps the newest shape it was given; its relay version is not kept.
+        version: 0,
     }))
 }
 

@@ -380,6 +380,7 @@ mod tests {
             members: vec![member(UserId(1), "alice"), bob.clone()],
             last_seq: Seq::ZERO,
             created_at: 10,
+            version: 0,
         };
         conversations::upsert(&txn, &info).unwrap();
         let record = MessageRecord {

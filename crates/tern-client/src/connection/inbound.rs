@@ -126,6 +126,7 @@ impl Session<'_> {
             }
             ServerFrame::Privacy { privacy } => self.on_privacy(privacy).await,
             ServerFrame::ChatPrefs { prefs } => self.on_chat_prefs(vec![prefs], false).await,
+            ServerFrame::ChatPrefsList { prefs } => self.on_chat_prefs(prefs, true).await,
             ServerFrame::Receipt { receipt } => self.on_receipt(receipt).await,
             ServerFrame::Typing {
                 conversation_id,

@@ -17,7 +17,7 @@ use crate::store::tx::{picture_columns, picture_from, Changes, Roster};
 pub fn info(c: &mut impl Sql, conv: ConversationId) -> Result<ConversationInfo> {
     let head = c
         .query_opt(
-            "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = $1",
+            "SELECT kind, name, last_seq, created_at, avatar, version FROM conversations WHERE id = $1",
             &[&conv],
         )?
         .ok_or_else(|| Error::refused(ErrorCode::NotFound, format!("no conversation {conv}")))?;
@@ -48,6 +48,7 @@ pub fn info(c: &mut impl Sql, conv: ConversationId) -> Result<ConversationInfo> 
         members,
         last_seq: head.get::<_, Seq>(2),
         created_at: head.get(3),
+        version: head.get::<_, i64>(5) as u64,
     })
 }
 

@@ -19,7 +19,7 @@ use crate::store::tx::{picture_columns, picture_from, Changes, Roster};
 pub fn info(txn: &Connection, conv: ConversationId) -> Result<ConversationInfo> {
     let head = txn
         .prepare_cached(
-            "SELECT kind, name, last_seq, created_at, avatar FROM conversations WHERE id = ?1",
+            "SELECT kind, name, last_seq, created_at, avatar, version FROM conversations WHERE id = ?1",
         )?
         .query_row([conv], |r| {
             Ok((
@@ -28,6 +28,7 @@ pub fn info(txn: &Connection, conv: ConversationId) -> Result<ConversationInfo> 
                 r.get::<_, Seq>(2)?,
                 r.get::<_, Timestamp>(3)?,
                 r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })
         .optional()?
@@ -60,6 +61,7 @@ pub fn info(txn: &Connection, conv: ConversationId) -> Result<ConversationInfo> 
         members,
         last_seq: head.2,
         created_at: head.3,
+        version: head.5 as u64,
     })
 }
 
