@@ -56,6 +56,17 @@ fn retried<T>(op: impl FnMut() -> keyring::Result<T>) -> keyring::Result<T> {
     .call()
 }
 
+/// Run keychain calls on tokio's blocking pool: each is a D-Bus round trip to the keyring
+/// daemon (several, with the retries' pauses, while it restarts), which must not hold up the
+/// engine's event loop and the connection it drives.
+pub async fn off_loop<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("keychain task failed: {e}")))?
+}
+
 /// A session token. Deliberately not `Debug`/`Display`.
 #[derive(Clone)]
 pub struct Token(String);

@@ -116,9 +116,12 @@ impl Client {
         let shared = self.shared.clone();
         http::delete_account(&shared.config, &shared.token, password).await?;
         self.shutdown().await;
-        let relay = shared.config.relay.as_str();
-        crate::keychain::delete(relay, &shared.username)?;
-        crate::keychain::delete_device_credential(relay, &shared.username)?;
+        let (relay, user) = (shared.config.relay.clone(), shared.username.clone());
+        crate::keychain::off_loop(move || {
+            crate::keychain::delete(&relay, &user)?;
+            crate::keychain::delete_device_credential(&relay, &user)
+        })
+        .await?;
         crate::accounts::remove_account_data(&shared.config, shared.user_id)
     }
 

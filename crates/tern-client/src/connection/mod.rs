@@ -161,7 +161,9 @@ async fn wait_offline(delay: Duration, cmds: &mut mpsc::Receiver<Cmd>) -> bool {
 
 async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cmd>) {
     tracing::warn!(%reason, "the relay refused this device's token");
-    if let Err(e) = crate::keychain::delete(&shared.config.relay, &shared.username) {
+    let (relay, user) = (shared.config.relay.clone(), shared.username.clone());
+    let deleted = crate::keychain::off_loop(move || crate::keychain::delete(&relay, &user));
+    if let Err(e) = deleted.await {
         tracing::warn!(error = %e, "could not delete the refused token");
     }
     shared.set_state(ConnectionState::SignedOut { reason });
