@@ -321,15 +321,18 @@ async fn on_disk(state: &AppState, id: &str, len: u64) -> Result<bool> {
         == len)
 }
 
-/// A `Range: bytes=…` header for a file of `len` bytes: `None` for the whole file,
-/// `Err` when unsatisfiable.
+/// A `Range: bytes=…` header for a file of `len` bytes: `None` for the whole file, `Err`
+/// when invalid or unsatisfiable (416). As HTTP allows (RFC 9110, section 14.2), a range in
+/// another unit and a request for several ranges are ignored: the whole file is sent.
 fn range(headers: &HeaderMap, len: u64) -> std::result::Result<Option<(u64, u64)>, ()> {
     let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
-    let spec = v.strip_prefix("bytes=").ok_or(())?;
+    let Some(spec) = v.strip_prefix("bytes=") else {
+        return Ok(None);
+    };
     if spec.contains(',') {
-        return Err(());
+        return Ok(None);
     }
     let (a, b) = spec.split_once('-').ok_or(())?;
     let (start, end) = match (a.trim(), b.trim()) {
@@ -478,7 +481,7 @@ mod tests {
     }
 
     #[test]
-    fn ranges_are_read_as_http_says_and_impossible_ones_refused() {
+    fn ranges_are_read_as_http_says_impossible_ones_refused_and_others_ignored() {
         assert_eq!(range(&HeaderMap::new(), 10), Ok(None));
         assert_eq!(range(&h("bytes=0-4"), 10), Ok(Some((0, 4))));
         assert_eq!(range(&h("bytes=5-"), 10), Ok(Some((5, 9))));
@@ -486,8 +489,17 @@ mod tests {
         assert_eq!(range(&h("bytes=8-100"), 10), Ok(Some((8, 9))));
         assert_eq!(range(&h("bytes=10-"), 10), Err(()));
         assert_eq!(range(&h("bytes=4-2"), 10), Err(()));
-        assert_eq!(range(&h("bytes=0-1,3-4"), 10), Err(()));
-        assert_eq!(range(&h("items=0-1"), 10), Err(()));
+        assert_eq!(range(&h("bytes=-0"), 10), Err(()));
+        assert_eq!(
+            range(&h("bytes=0-1,3-4"), 10),
+            Ok(None),
+            "several: the whole file"
+        );
+        assert_eq!(
+            range(&h("items=0-1"), 10),
+            Ok(None),
+            "another unit: ignored"
+        );
     }
 
     #[test]

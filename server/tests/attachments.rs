@@ -79,6 +79,15 @@ async fn an_interrupted_upload_resumes_at_the_relays_offset_and_arrives_bit_iden
     assert_eq!(res.bytes().await.unwrap(), bytes[299_990..]);
     let res = get(&relay, &bob_token, &id, Some("bytes=300000-")).await;
     assert_eq!(res.status(), 416, "a range beyond the end");
+    assert_eq!(res.headers()["content-range"], "bytes */300000");
+    let res = get(&relay, &bob_token, &id, Some("bytes=9-2")).await;
+    assert_eq!(res.status(), 416, "a range backwards");
+    // Several ranges, or another unit: ignored, as HTTP allows; the whole file.
+    for ignored in ["bytes=0-1,5-6", "lines=0-3"] {
+        let res = get(&relay, &bob_token, &id, Some(ignored)).await;
+        assert_eq!(res.status(), 200, "{ignored}");
+        assert_eq!(res.bytes().await.unwrap(), bytes, "{ignored}");
+    }
 }
 
 #[tokio::test]
