@@ -44,6 +44,9 @@ pub struct Metrics {
     pub bus_dropped: AtomicU64,
     /// Messages a connection read from the store because the bus had not brought them (yet).
     pub bus_gap_fills: AtomicU64,
+    /// Times this relay found frames of another relay lost on the bus without a word (a
+    /// number skipped, or frames a presence list promised that never came) and caught up.
+    pub bus_unannounced_losses: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
     /// Password checks computed (argon2id verifications at login, wrong or right).
     pub password_verifications: AtomicU64,
@@ -85,7 +88,7 @@ impl Metrics {
     }
 
     /// The plain counters and gauges: name, help, type, value.
-    fn series(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 14] {
+    fn series(&self) -> [(&'static str, &'static str, &'static str, &AtomicU64); 15] {
         [
             (
                 "tern_connections_total",
@@ -158,6 +161,12 @@ impl Metrics {
                 "Messages read from the store because the bus had not brought them.",
                 "counter",
                 &self.bus_gap_fills,
+            ),
+            (
+                "tern_bus_unannounced_losses_total",
+                "Times frames of another relay were found lost on the bus and this relay caught up.",
+                "counter",
+                &self.bus_unannounced_losses,
             ),
             (
                 "tern_password_verifications_total",

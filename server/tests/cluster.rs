@@ -579,6 +579,7 @@ async fn an_older_shape_that_comes_late_over_the_bus_is_not_delivered() {
     let late = |version: u64, bytes: &[u8]| {
         tern_server::bus::wire::FanFrame::encode(
             tern_server::bus::wire::RelayId(7),
+            0,
             tern_server::fanout::Tag::Shape(tern_proto::ConversationId(group), version),
             &[bob_id],
             bytes,
@@ -643,6 +644,133 @@ async fn alice_view(alice: &mut Client, conv: i64) -> tern_proto::ConversationIn
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+/// Publishes on the bus as a relay that is not there would: numbered frames and presence
+/// lists, from which some are left out, as a NATS route that broke and healed would lose them.
+struct Impostor {
+    nats: async_nats::Client,
+    relay: tern_server::bus::wire::RelayId,
+    list: u64,
+}
+
+impl Impostor {
+    async fn new(nats: &NatsServer) -> Impostor {
+        Impostor {
+            nats: async_nats::connect(nats.url()).await.unwrap(),
+            relay: tern_server::bus::wire::RelayId(0x1e57),
+            list: 0,
+        }
+    }
+
+    /// Frame `number`: a typing indicator for `user` (delivered as it is).
+    async fn frame(&self, number: u64, user: i64, conv: i64) {
+        let typing = ServerFrame::Typing {
+            conversation_id: tern_proto::ConversationId(conv),
+            user_id: tern_proto::UserId(user),
+            active: true,
+            expires_in_ms: 6000,
+        };
+        let bytes = tern_server::bus::wire::FanFrame::encode(
+            self.relay,
+            number,
+            tern_server::fanout::Tag::Other,
+            &[tern_proto::UserId(user)],
+            typing.to_json().as_bytes(),
+        );
+        self.nats
+            .publish(tern_server::bus::wire::FAN, bytes)
+            .await
+            .unwrap();
+        self.nats.flush().await.unwrap();
+    }
+
+    /// A presence list (nobody) saying `published` frames were published.
+    async fn beat(&mut self, published: u64) {
+        self.list += 1;
+        let beat = tern_server::bus::wire::Control::Beat {
+            relay: self.relay,
+            list: self.list,
+            parts: 1,
+            users: Vec::new(),
+            published: Some(published),
+        };
+        let bytes = serde_json::to_vec(&beat).unwrap();
+        self.nats
+            .publish(tern_server::bus::wire::CONTROL, bytes.into())
+            .await
+            .unwrap();
+        self.nats.flush().await.unwrap();
+    }
+}
+
+/// Wait until `c` is sent the user's chat preferences whole (a catch-up), and return whether
+/// `conv` is muted in them.
+async fn caught_up_muted(c: &mut Client, conv: i64) -> bool {
+    c.expect(|f| match f {
+        ServerFrame::ChatPrefsList { prefs } => {
+            Some(prefs.iter().any(|p| p.conversation_id.0 == conv && p.muted))
+        }
+        _ => None,
+    })
+    .await
+}
+
+/// Frames another relay published that NATS lost without a word — no disconnect, no slow
+/// consumer, no `lost` from the sender — are noticed by their numbers, and the connections
+/// catch up from the database: a number skipped, or frames a presence list promised still
+/// missing at the next list.
+#[tokio::test]
+async fn frames_lost_on_the_bus_without_a_word_are_noticed_and_caught_up() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let Split {
+        b,
+        off,
+        mut bob,
+        direct,
+        ..
+    } = split(&db, &nats).await;
+    let mut tablet = Client::connect(&off.ws_url(), &off.login("bob").await).await;
+    let mut impostor = Impostor::new(&nats).await;
+    impostor.frame(1, bob.user_id, direct).await;
+    bob.expect(|f| matches!(f, ServerFrame::Typing { .. }).then_some(()))
+        .await;
+    // Frame 2 is lost; meanwhile bob mutes the chat on his tablet, through a relay off the bus.
+    tablet
+        .request(json!({"type": "set_chat_prefs", "conversation_id": direct,
+                        "change": {"mute": {"muted": true}}}))
+        .await;
+    bob.clear_backlog();
+    impostor.frame(3, bob.user_id, direct).await;
+    assert!(caught_up_muted(&mut bob, direct).await, "a number skipped");
+    assert_eq!(b.metric("tern_bus_unannounced_losses_total").await, 1);
+
+    // The last frames of a burst: no later frame shows them missing; the presence lists do.
+    impostor.beat(3).await;
+    impostor.beat(5).await;
+    tablet
+        .request(json!({"type": "set_chat_prefs", "conversation_id": direct,
+                        "change": {"mute": {"muted": false}}}))
+        .await;
+    bob.clear_backlog();
+    impostor.beat(5).await;
+    assert!(
+        !caught_up_muted(&mut bob, direct).await,
+        "4 and 5 promised and never heard"
+    );
+    assert_eq!(b.metric("tern_bus_unannounced_losses_total").await, 2);
+    // Everything heard: no more catch-ups.
+    impostor.frame(6, bob.user_id, direct).await;
+    impostor.beat(6).await;
+    impostor.beat(6).await;
+    bob.expect_none(Duration::from_millis(500), |f| {
+        matches!(f, ServerFrame::ChatPrefsList { .. })
+    })
+    .await;
+    assert_eq!(b.metric("tern_bus_unannounced_losses_total").await, 2);
 }
 
 #[tokio::test]

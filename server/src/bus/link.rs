@@ -17,6 +17,7 @@ use tern_proto::UserId;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
+use super::heard::Heard;
 use super::presence::Flip;
 use super::wire::{Control, FanFrame, RelayId, BEAT_PART, CONTROL, FAN};
 use super::{Bus, Out, Outbox};
@@ -90,6 +91,7 @@ pub async fn start(
         client: client.clone(),
         relay,
         state: state.clone(),
+        published: 0,
     };
     let receiver = Receiver {
         client,
@@ -97,6 +99,9 @@ pub async fn start(
         relay,
         state,
         beat_now: beat_now.clone(),
+        heard: Heard::default(),
+        last_catch_up: None,
+        owed: false,
     };
     let tasks = vec![
         tokio::spawn(publisher.run(outbox, beat_now, stopping.clone())),
@@ -119,11 +124,13 @@ struct Publisher {
     client: async_nats::Client,
     relay: RelayId,
     state: AppState,
+    /// Fan-out frames published so far: the next one's number is one more.
+    published: u64,
 }
 
 impl Publisher {
     async fn run(
-        self,
+        mut self,
         mut outbox: mpsc::Receiver<Out>,
         beat_now: Arc<Notify>,
         mut stopping: watch::Receiver<bool>,
@@ -160,7 +167,7 @@ impl Publisher {
 
     /// This relay's full presence list (the next of them), in parts of at most
     /// [`BEAT_PART`] users.
-    async fn beat(&self, list: &mut u64) {
+    async fn beat(&mut self, list: &mut u64) {
         *list += 1;
         let list = *list;
         let users = self.state.hub.local_users();
@@ -170,19 +177,21 @@ impl Publisher {
             users.chunks(BEAT_PART).map(<[UserId]>::to_vec).collect()
         };
         let count = parts.len() as u32;
+        let mut published = Some(self.published);
         for users in parts {
             self.send(Out::Control(Control::Beat {
                 relay: self.relay,
                 list,
                 parts: count,
                 users,
+                published: published.take(),
             }))
             .await;
         }
     }
 
     /// Tell the other relays that something stored here did not reach the bus, if so.
-    async fn tell_lost(&self) {
+    async fn tell_lost(&mut self) {
         let bus = &self.state.bus;
         // Told once the link is up again (the others could not hear it before).
         if bus.is_up() == Some(false) || !bus.take_lost() {
@@ -194,16 +203,22 @@ impl Publisher {
             .await;
     }
 
-    async fn send(&self, out: Out) {
+    async fn send(&mut self, out: Out) {
         let (subject, bytes) = match out {
             Out::Fan {
                 users,
                 tag,
                 payload,
-            } => (
-                FAN,
-                FanFrame::encode(self.relay, tag, &users, payload.text().as_bytes()),
-            ),
+            } => {
+                // Numbered whether or not the publish succeeds: a failed one is a gap the
+                // others notice.
+                self.published += 1;
+                let text = payload.text().as_bytes();
+                (
+                    FAN,
+                    FanFrame::encode(self.relay, self.published, tag, &users, text),
+                )
+            }
             Out::Control(c) => match serde_json::to_vec(&c) {
                 Ok(v) => (CONTROL, v.into()),
                 Err(_) => return,
@@ -229,11 +244,17 @@ struct Receiver {
     relay: RelayId,
     state: AppState,
     beat_now: Arc<Notify>,
+    /// The other relays' frame numbers heard, to notice frames lost without a word.
+    heard: Heard,
+    /// When this relay's connections last caught up for frames found lost that way.
+    last_catch_up: Option<Instant>,
+    /// A loss found within [`LOST_EVERY`] of that catch-up: one more is owed.
+    owed: bool,
 }
 
 impl Receiver {
     async fn run(
-        self,
+        mut self,
         mut fan: async_nats::Subscriber,
         mut control: async_nats::Subscriber,
         mut events: mpsc::UnboundedReceiver<async_nats::Event>,
@@ -241,6 +262,7 @@ impl Receiver {
     ) {
         let timeout = self.state.config.heartbeat.timeout;
         let mut expiry = tokio::time::interval(self.state.config.heartbeat.interval);
+        let mut owed_check = tokio::time::interval(LOST_EVERY);
         loop {
             tokio::select! {
                 Some(m) = fan.next() => self.on_fan(m.payload),
@@ -254,16 +276,41 @@ impl Receiver {
                         .remote(|r| r.tick(Instant::now(), timeout, link_up));
                     for relay in dead {
                         tracing::warn!(%relay, "a relay went silent; its users are offline");
+                        self.heard.forget(relay);
                     }
                     self.announce(flips);
                 }
+                _ = owed_check.tick(), if self.owed => self.lost_unannounced(),
                 _ = stopping.changed() => break,
             }
         }
     }
 
+    /// Frames another relay published never came, and it could not know: this relay's
+    /// connections catch up from the store, at most once per [`LOST_EVERY`] (a loss found
+    /// sooner is made up at the end of the period).
+    fn lost_unannounced(&mut self) {
+        let now = Instant::now();
+        if self
+            .last_catch_up
+            .is_some_and(|at| now.duration_since(at) < LOST_EVERY)
+        {
+            self.owed = true;
+            return;
+        }
+        tracing::warn!("frames from another relay never came over the bus; catching up");
+        self.state
+            .metrics
+            .bus_unannounced_losses
+            .fetch_add(1, Ordering::Relaxed);
+        self.owed = false;
+        self.last_catch_up = Some(now);
+        self.heard.caught_up();
+        self.state.hub.catch_up_all();
+    }
+
     /// A frame another relay stored: to this relay's connections of its users.
-    fn on_fan(&self, bytes: bytes::Bytes) {
+    fn on_fan(&mut self, bytes: bytes::Bytes) {
         let frame = match FanFrame::decode(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -274,6 +321,8 @@ impl Receiver {
         if frame.origin == self.relay {
             return;
         }
+        // Delivered first: the catch-up reads the store, whose state is at least this frame's.
+        let lost = self.heard.frame(frame.origin, frame.number);
         let Ok(text) = Utf8Bytes::try_from(frame.text) else {
             return;
         };
@@ -289,9 +338,12 @@ impl Receiver {
             local: true,
         };
         crate::fanout::Fanout::publish(&self.state.hub, publish);
+        if lost {
+            self.lost_unannounced();
+        }
     }
 
-    fn on_control(&self, bytes: bytes::Bytes) {
+    fn on_control(&mut self, bytes: bytes::Bytes) {
         let control: Control = match serde_json::from_slice(&bytes) {
             Ok(c) => c,
             Err(e) => {
@@ -304,7 +356,7 @@ impl Receiver {
             return;
         }
         let now = Instant::now();
-        let hub = &self.state.hub;
+        let hub = self.state.hub.clone();
         let flips = match control {
             Control::Hello { relay } => {
                 hub.remote(|r| r.heard(relay, now));
@@ -316,12 +368,22 @@ impl Receiver {
                 list,
                 parts,
                 users,
-            } => hub.remote(|r| r.beat_part(relay, list, parts, users, now)),
+                published,
+            } => {
+                if published.is_some_and(|n| self.heard.beat(relay, n)) {
+                    self.lost_unannounced();
+                }
+                hub.remote(|r| r.beat_part(relay, list, parts, users, now))
+            }
             Control::Online { relay, user } => hub.remote(|r| r.online(relay, user, now)),
             Control::Offline { relay, user } => hub.remote(|r| r.offline(relay, user, now)),
-            Control::Gone { relay } => hub.remote(|r| r.gone(relay)),
+            Control::Gone { relay } => {
+                self.heard.forget(relay);
+                hub.remote(|r| r.gone(relay))
+            }
             Control::Lost { relay } => {
                 hub.remote(|r| r.heard(relay, now));
+                self.heard.caught_up();
                 hub.catch_up_all();
                 Vec::new()
             }
@@ -349,7 +411,7 @@ impl Receiver {
         }
     }
 
-    fn on_event(&self, event: async_nats::Event) {
+    fn on_event(&mut self, event: async_nats::Event) {
         match event {
             async_nats::Event::Connected => {
                 tracing::info!("bus connected");
@@ -389,9 +451,13 @@ impl Receiver {
                 // What was on its way when the link dropped may never reach the others: once
                 // the bus takes publishes again they are told to catch up.
                 self.bus.note_lost();
+                // What the others publish meanwhile is lost here; the catch-up when the link
+                // is back covers it, so their numbers are heard anew from then.
+                self.heard = Heard::default();
             }
             async_nats::Event::SlowConsumer(_) => {
                 tracing::warn!("the bus dropped frames for this relay; catching up from the store");
+                self.heard.caught_up();
                 self.state.hub.catch_up_all();
             }
             other => tracing::debug!(event = %other, "bus event"),

@@ -8,7 +8,8 @@
 //!   from the store first (gap fill, `ws/connection.rs`), so pushes stay in order and
 //!   gap-free on every connection whichever relay stored them;
 //! - when the bus comes back after an outage (or NATS reports frames dropped for a slow
-//!   subscriber) every connection looks in the store for what it missed ([`Live::CatchUp`]);
+//!   subscriber, or frames are found lost without a word: [`heard`]) every connection looks in
+//!   the store for what it missed ([`Live::CatchUp`]);
 //! - presence is each relay's full list every heartbeat interval plus changes between, and a
 //!   relay silent for the heartbeat timeout is taken for dead ([`presence`]).
 //!
@@ -19,6 +20,7 @@
 //!
 //! [`Live::CatchUp`]: crate::hub::Live::CatchUp
 
+pub mod heard;
 pub mod link;
 pub mod presence;
 pub mod wire;

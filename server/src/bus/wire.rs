@@ -1,9 +1,9 @@
 //! What relays say to each other on the bus, and its encoding.
 //!
-//! Fan-out frames are binary: a small header (format, origin relay, the frame's [`Tag`], the
-//! recipients) followed by the frame's JSON exactly as clients receive it, so a receiving relay
-//! forwards it without parsing. Control messages (presence of each relay's users, session
-//! revocation) are rare and JSON.
+//! Fan-out frames are binary: a small header (format, origin relay, the frame's number among
+//! those its relay published, the frame's [`Tag`], the recipients) followed by the frame's JSON
+//! exactly as clients receive it, so a receiving relay forwards it without parsing. Control
+//! messages (presence of each relay's users, session revocation) are rare and JSON.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -19,8 +19,10 @@ pub const CONTROL: &str = "tern.control";
 /// Most users in one part of a [`Control::Beat`]: about 200 KB of JSON.
 pub const BEAT_PART: usize = 10_000;
 
-/// Format of the binary fan-out frame.
-const FORMAT: u8 = 1;
+/// Format of the binary fan-out frame: 2 carries the frame's number; 1 (from relays before
+/// it) does not, and is still read.
+const FORMAT: u8 = 2;
+const FORMAT_UNNUMBERED: u8 = 1;
 
 /// One relay process, random per start (a restarted relay is a new member of the cluster).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,6 +40,9 @@ impl std::fmt::Display for RelayId {
 pub struct FanFrame {
     /// The relay that published it (it already delivered it to its own connections).
     pub origin: RelayId,
+    /// Its number among the frames `origin` published, from 1 with no gaps (0 from a relay
+    /// that does not number them): a receiver that sees one skipped knows it lost frames.
+    pub number: u64,
     /// What the frame is about.
     pub tag: Tag,
     /// Recipients.
@@ -53,10 +58,11 @@ pub struct Malformed(&'static str);
 
 impl FanFrame {
     /// The bytes on the bus.
-    pub fn encode(origin: RelayId, tag: Tag, users: &[UserId], text: &[u8]) -> Bytes {
-        let mut b = BytesMut::with_capacity(1 + 8 + 1 + 32 + 4 + 8 * users.len() + text.len());
+    pub fn encode(origin: RelayId, number: u64, tag: Tag, users: &[UserId], text: &[u8]) -> Bytes {
+        let mut b = BytesMut::with_capacity(1 + 16 + 1 + 32 + 4 + 8 * users.len() + text.len());
         b.put_u8(FORMAT);
         b.put_u64(origin.0);
+        b.put_u64(number);
         match tag {
             Tag::Other => b.put_u8(0),
             Tag::Message(conv, seq) => {
@@ -94,11 +100,15 @@ impl FanFrame {
                 Ok(())
             }
         };
-        need(&b, 10)?;
-        if b.get_u8() != FORMAT {
-            return Err(Malformed("unknown format"));
-        }
+        need(&b, 1)?;
+        let numbered = match b.get_u8() {
+            FORMAT => true,
+            FORMAT_UNNUMBERED => false,
+            _ => return Err(Malformed("unknown format")),
+        };
+        need(&b, if numbered { 17 } else { 9 })?;
         let origin = RelayId(b.get_u64());
+        let number = if numbered { b.get_u64() } else { 0 };
         let tag = match b.get_u8() {
             0 => Tag::Other,
             1 => {
@@ -129,6 +139,7 @@ impl FanFrame {
         }
         Ok(FanFrame {
             origin,
+            number,
             tag,
             users,
             text: b,
@@ -157,6 +168,11 @@ pub enum Control {
         parts: u32,
         /// Users in this part.
         users: Vec<UserId>,
+        /// In a list's first part: how many fan-out frames the sender had published when it
+        /// sent the list, so a receiver that heard fewer by the next list knows it lost some
+        /// (the last of a burst, which no later frame's number would reveal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        published: Option<u64>,
     },
     /// A user's first connection on `relay` opened.
     Online {
@@ -228,9 +244,10 @@ mod tests {
             Tag::Shape(ConversationId(7), 31),
         ] {
             let text = br#"{"type":"message","body":"h\u00e9"}"#;
-            let bytes = FanFrame::encode(RelayId(99), tag, &[UserId(1), UserId(2)], text);
+            let bytes = FanFrame::encode(RelayId(99), 12, tag, &[UserId(1), UserId(2)], text);
             let f = FanFrame::decode(bytes).unwrap();
             assert_eq!(f.origin, RelayId(99));
+            assert_eq!(f.number, 12);
             assert_eq!(f.tag, tag);
             assert_eq!(f.users, vec![UserId(1), UserId(2)]);
             assert_eq!(&f.text[..], &text[..]);
@@ -239,7 +256,7 @@ mod tests {
 
     #[test]
     fn truncated_or_foreign_bytes_are_refused_not_trusted() {
-        let good = FanFrame::encode(RelayId(1), Tag::Other, &[UserId(1)], b"{}");
+        let good = FanFrame::encode(RelayId(1), 1, Tag::Other, &[UserId(1)], b"{}");
         for cut in 0..good.len() - 2 {
             assert!(FanFrame::decode(good.slice(..cut)).is_err(), "cut at {cut}");
         }
@@ -249,14 +266,34 @@ mod tests {
         let mut huge = BytesMut::new();
         huge.put_u8(FORMAT);
         huge.put_u64(1);
+        huge.put_u64(1);
         huge.put_u8(0);
         huge.put_u32(u32::MAX);
         assert!(
             FanFrame::decode(huge.freeze()).is_err(),
             "a count past the end"
         );
-        let invalid = FanFrame::encode(RelayId(1), Tag::Other, &[], &[0xff, 0xfe]);
+        let invalid = FanFrame::encode(RelayId(1), 1, Tag::Other, &[], &[0xff, 0xfe]);
         assert!(FanFrame::decode(invalid).is_err());
+    }
+
+    /// A relay of the version before numbered frames still reaches this one: its frames read
+    /// with number 0, which nothing counts.
+    #[test]
+    fn an_unnumbered_frame_of_the_previous_format_is_read() {
+        let mut old = BytesMut::new();
+        old.put_u8(FORMAT_UNNUMBERED);
+        old.put_u64(5);
+        old.put_u8(1);
+        old.put_i64(7);
+        old.put_u64(42);
+        old.put_u32(1);
+        old.put_i64(3);
+        old.put_slice(b"{}");
+        let f = FanFrame::decode(old.freeze()).unwrap();
+        assert_eq!((f.origin, f.number), (RelayId(5), 0));
+        assert_eq!(f.tag, Tag::Message(ConversationId(7), Seq(42)));
+        assert_eq!((f.users, &f.text[..]), (vec![UserId(3)], &b"{}"[..]));
     }
 
     #[test]
