@@ -93,7 +93,7 @@ pub async fn set_avatar(ctx: Ctx<'_>, req: SetAvatar) -> Result<Pending> {
     let (me, my_name, id) = (ctx.caller.user_id, ctx.caller.username.clone(), req.id);
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         if let Some(p) = &req.avatar {
-            super::send_rules::authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256)?;
+            super::send_rules::authorize_picture(txn, me, p)?;
         }
         let changed = match req.conversation_id {
             None => txn.set_user_avatar(me, req.avatar.as_ref())?,

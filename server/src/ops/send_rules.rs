@@ -3,7 +3,7 @@
 //! make on its target, and a direct chat neither side blocks.
 
 use tern_proto::{
-    Attachment, ConversationKind, ErrorCode, MemberRole, MessageKind, SendMessage, UserId,
+    Attachment, ConversationKind, ErrorCode, MemberRole, MessageKind, Picture, SendMessage, UserId,
     MAX_CLIENT_ID_LEN,
 };
 
@@ -124,19 +124,39 @@ fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<(
 }
 
 /// The caller may attach blob `a`: it exists, is complete, matches the descriptor, and is
-/// theirs or one they can already read (forwarding).
+/// theirs or one they can already read (forwarding: the message's readers are shown what the
+/// sender was shown, and nothing outlives the messages that refer to it).
 pub(super) fn authorize_attachment(txn: &dyn Tx, me: UserId, a: &Attachment) -> Result<()> {
-    authorize_blob(txn, me, &a.blob_id, a.size, &a.sha256)
+    authorize_blob(txn, me, &a.blob_id, a.size, &a.sha256, Reach::Readable)
 }
 
-/// The caller may refer to blob `blob_id` (in a message or as a picture): it is a complete
-/// upload of `size` bytes hashing to `sha256`, and theirs or one they can already read.
-pub(super) fn authorize_blob(
+/// The caller may make blob `p` a picture (theirs or a group's): it exists, is complete,
+/// matches the descriptor, and is the caller's own upload. Not one they can merely read: a
+/// picture is shown to everyone who shares a conversation with its user, for as long as it
+/// stays, so someone else's file received in a chat would reach people its sender never sent
+/// it to, and outlive the message. (Tern clients upload every picture afresh.)
+pub(super) fn authorize_picture(txn: &dyn Tx, me: UserId, p: &Picture) -> Result<()> {
+    authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256, Reach::Own)
+}
+
+/// Whose uploads a reference may name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Only the caller's.
+    Own,
+    /// The caller's, or any the caller can read.
+    Readable,
+}
+
+/// The caller may refer to blob `blob_id`: it is a complete upload of `size` bytes hashing to
+/// `sha256`, and within `reach`.
+fn authorize_blob(
     txn: &dyn Tx,
     me: UserId,
     blob_id: &str,
     size: u64,
     sha256: &str,
+    reach: Reach,
 ) -> Result<()> {
     let missing = || Error::refused(ErrorCode::NotFound, "no such attachment upload");
     let upload = txn
@@ -148,7 +168,7 @@ pub(super) fn authorize_blob(
             "the attachment's size or sha256 differs from its upload",
         ));
     }
-    if upload.user_id != me && !txn.blob_readable(me, blob_id)? {
+    if upload.user_id != me && (reach == Reach::Own || !txn.blob_readable(me, blob_id)?) {
         return Err(missing());
     }
     Ok(())
