@@ -328,7 +328,12 @@ fn range(headers: &HeaderMap, len: u64) -> std::result::Result<Option<(u64, u64)
     let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
-    let Some(spec) = v.strip_prefix("bytes=") else {
+    // Range units are case-insensitive.
+    let Some(spec) = v
+        .get(..6)
+        .filter(|unit| unit.eq_ignore_ascii_case("bytes="))
+        .map(|_| &v[6..])
+    else {
         return Ok(None);
     };
     if spec.contains(',') {
@@ -490,6 +495,12 @@ mod tests {
         assert_eq!(range(&h("bytes=10-"), 10), Err(()));
         assert_eq!(range(&h("bytes=4-2"), 10), Err(()));
         assert_eq!(range(&h("bytes=-0"), 10), Err(()));
+        assert_eq!(
+            range(&h("Bytes=2-3"), 10),
+            Ok(Some((2, 3))),
+            "units ignore case"
+        );
+        assert_eq!(range(&h("bytes=x-3"), 10), Err(()), "malformed");
         assert_eq!(
             range(&h("bytes=0-1,3-4"), 10),
             Ok(None),

@@ -150,10 +150,12 @@ async fn a_bad_picture_gets_a_clear_error_and_changes_nothing() {
     // Nor once bob sent it to her: she may read it, but not show it to everyone she knows.
     let mut bob = Client::connect(&relay.ws_url(), &bob_token).await;
     let sent = bob
-        .request(json!({"type": "send", "conversation_id": conv, "client_id": "p1", "body": "",
+        .request(
+            json!({"type": "send", "conversation_id": conv, "client_id": "p1", "body": "",
                         "attachment": {"blob_id": bobs_id, "name": "me.jpg",
                                        "content_type": "image/jpeg", "size": bobs.len(),
-                                       "sha256": sha(&bobs)}}))
+                                       "sha256": sha(&bobs)}}),
+        )
         .await;
     assert!(matches!(sent, ServerFrame::Ack { .. }), "{sent:?}");
     assert_eq!(fetch(&relay, &alice_token, &bobs_id).await.0, 200);

@@ -579,7 +579,7 @@ async fn an_older_shape_that_comes_late_over_the_bus_is_not_delivered() {
     let late = |version: u64, bytes: &[u8]| {
         tern_server::bus::wire::FanFrame::encode(
             tern_server::bus::wire::RelayId(7),
-            0,
+            Some(0),
             tern_server::fanout::Tag::Shape(tern_proto::ConversationId(group), version),
             &[bob_id],
             bytes,
@@ -652,6 +652,8 @@ struct Impostor {
     nats: async_nats::Client,
     relay: tern_server::bus::wire::RelayId,
     list: u64,
+    /// Says it reads numbered frames (a relay of the version before does not).
+    reads_numbered: bool,
 }
 
 impl Impostor {
@@ -660,6 +662,7 @@ impl Impostor {
             nats: async_nats::connect(nats.url()).await.unwrap(),
             relay: tern_server::bus::wire::RelayId(0x1e57),
             list: 0,
+            reads_numbered: true,
         }
     }
 
@@ -673,7 +676,7 @@ impl Impostor {
         };
         let bytes = tern_server::bus::wire::FanFrame::encode(
             self.relay,
-            number,
+            Some(number),
             tern_server::fanout::Tag::Other,
             &[tern_proto::UserId(user)],
             typing.to_json().as_bytes(),
@@ -685,17 +688,23 @@ impl Impostor {
         self.nats.flush().await.unwrap();
     }
 
-    /// A presence list (nobody) saying `published` frames were published.
-    async fn beat(&mut self, published: u64) {
+    /// A presence list (nobody) saying `published` frames were published (`None`: as a
+    /// relay of the version before numbering says it).
+    async fn beat(&mut self, published: impl Into<Option<u64>>) {
         self.list += 1;
-        let beat = tern_server::bus::wire::Control::Beat {
+        self.control(tern_server::bus::wire::Control::Beat {
             relay: self.relay,
             list: self.list,
             parts: 1,
             users: Vec::new(),
-            published: Some(published),
-        };
-        let bytes = serde_json::to_vec(&beat).unwrap();
+            reads_numbered: self.reads_numbered,
+            published: published.into(),
+        })
+        .await;
+    }
+
+    async fn control(&self, control: tern_server::bus::wire::Control) {
+        let bytes = serde_json::to_vec(&control).unwrap();
         self.nats
             .publish(tern_server::bus::wire::CONTROL, bytes.into())
             .await
@@ -748,14 +757,14 @@ async fn frames_lost_on_the_bus_without_a_word_are_noticed_and_caught_up() {
     assert!(caught_up_muted(&mut bob, direct).await, "a number skipped");
     assert_eq!(b.metric("tern_bus_unannounced_losses_total").await, 1);
 
-    // The last frames of a burst: no later frame shows them missing; the presence lists do.
-    impostor.beat(3).await;
-    impostor.beat(5).await;
+    // The last frames of a burst: no later frame shows them missing; the presence lists do,
+    // once frames they promised are still missing a heartbeat interval later.
     tablet
         .request(json!({"type": "set_chat_prefs", "conversation_id": direct,
                         "change": {"mute": {"muted": false}}}))
         .await;
     bob.clear_backlog();
+    impostor.beat(3).await;
     impostor.beat(5).await;
     assert!(
         !caught_up_muted(&mut bob, direct).await,
@@ -771,6 +780,138 @@ async fn frames_lost_on_the_bus_without_a_word_are_noticed_and_caught_up() {
     })
     .await;
     assert_eq!(b.metric("tern_bus_unannounced_losses_total").await, 2);
+}
+
+/// A relay cut off for longer than the heartbeat timeout (taken for dead: a partition) and
+/// heard again may have published frames that never came: the connections catch up.
+#[tokio::test]
+async fn a_relay_heard_again_after_it_was_taken_for_dead_makes_the_connections_catch_up() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let Split {
+        b,
+        off,
+        mut bob,
+        direct,
+        ..
+    } = split(&db, &nats).await;
+    let mut impostor = Impostor::new(&nats).await;
+    impostor.frame(1, bob.user_id, direct).await;
+    impostor.beat(1).await;
+    // Silent past the heartbeat timeout (bob's client reads on, answering the relay's pings);
+    // meanwhile bob mutes the chat through a relay off the bus.
+    bob.expect_none(DEAD_AFTER + BEAT * 4, |_| false).await;
+    let mut tablet = Client::connect(&off.ws_url(), &off.login("bob").await).await;
+    tablet
+        .request(json!({"type": "set_chat_prefs", "conversation_id": direct,
+                        "change": {"mute": {"muted": true}}}))
+        .await;
+    bob.clear_backlog();
+    impostor.frame(2, bob.user_id, direct).await;
+    assert!(caught_up_muted(&mut bob, direct).await);
+    assert_eq!(b.metric("tern_bus_unannounced_losses_total").await, 1);
+}
+
+/// A frame from this relay as it goes out on the bus: its format byte (2: numbered, 1: the
+/// format relays of the version before read).
+async fn next_format(subscription: &mut async_nats::Subscriber) -> u8 {
+    use futures_util::StreamExt;
+    let m = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+        .await
+        .expect("a frame on the bus")
+        .unwrap();
+    m.payload[0]
+}
+
+/// While a relay of the version before numbering runs (its presence lists carry no count),
+/// the others publish in the format it reads; once it is gone, numbered again.
+#[tokio::test]
+async fn frames_go_out_in_the_previous_format_while_a_relay_of_that_version_runs() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let Split {
+        a: _a,
+        b: _b,
+        mut bob,
+        direct,
+        ..
+    } = split(&db, &nats).await;
+    let watcher = async_nats::connect(nats.url()).await.unwrap();
+    let mut frames = watcher
+        .subscribe(tern_server::bus::wire::FAN)
+        .await
+        .unwrap();
+    watcher.flush().await.unwrap();
+    bob.send_msg(direct, "n1", "numbered").await;
+    assert_eq!(next_format(&mut frames).await, 2);
+    let mut old = Impostor::new(&nats).await;
+    old.reads_numbered = false;
+    old.beat(None).await;
+    // The list reaches the relay before the next send's frame leaves (both on the bus).
+    tokio::time::sleep(BEAT).await;
+    bob.send_msg(direct, "o1", "for an old relay").await;
+    assert_eq!(next_format(&mut frames).await, 1);
+    old.control(tern_server::bus::wire::Control::Gone {
+        relay: old.relay,
+        published: None,
+    })
+    .await;
+    tokio::time::sleep(BEAT).await;
+    bob.send_msg(direct, "n2", "numbered again").await;
+    assert_eq!(next_format(&mut frames).await, 2);
+}
+
+/// A reply carrying a shape older than one already pushed to the connection (a change made
+/// elsewhere committed after the request's, and its push overtook the reply) is followed by
+/// the shape as it is now. The newer shape is put on the bus by the test.
+#[tokio::test]
+async fn a_reply_older_than_a_pushed_shape_is_followed_by_the_current_shape() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    a.register("alice").await;
+    a.register("bob").await;
+    let mut bob = online(&b, "bob").await;
+    let mut alice = online(&a, "alice").await;
+    let group = alice.create_group("zero", &["bob"]).await;
+    told_of(&mut bob, group).await;
+    let mut ahead = alice_view(&mut alice, group).await;
+    ahead.name = Some("from the future".into());
+    ahead.version += 1000;
+    let impostor = Impostor::new(&nats).await;
+    let pushed = ServerFrame::Conversation {
+        id: None,
+        conversation: ahead.clone(),
+    };
+    let bytes = tern_server::bus::wire::FanFrame::encode(
+        impostor.relay,
+        Some(0),
+        tern_server::fanout::Tag::Shape(tern_proto::ConversationId(group), ahead.version),
+        &[tern_proto::UserId(bob.user_id)],
+        pushed.to_json().as_bytes(),
+    );
+    impostor
+        .nats
+        .publish(tern_server::bus::wire::FAN, bytes)
+        .await
+        .unwrap();
+    impostor.nats.flush().await.unwrap();
+    renamed(&mut bob, group, "from the future").await;
+    let reply = bob
+        .request(json!({"type": "rename_group", "conversation_id": group, "name": "now"}))
+        .await;
+    assert!(
+        matches!(reply, ServerFrame::Conversation { id: Some(_), .. }),
+        "{reply:?}"
+    );
+    renamed(&mut bob, group, "now").await;
 }
 
 #[tokio::test]

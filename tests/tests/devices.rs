@@ -777,3 +777,40 @@ async fn a_pin_made_offline_keeps_a_mute_made_meanwhile_on_another_device() {
     })
     .await;
 }
+
+/// Leaving a group tells this device's app once (the relay's push of the removal and the
+/// request's own answer both arrive), and the user's other device too.
+#[tokio::test]
+async fn leaving_a_group_is_told_once_on_this_device_and_on_the_others() {
+    let relay = Relay::start();
+    let (laptop, _d1) = signup(&relay, "alice").await;
+    let (_bob, _d2) = signup(&relay, "bob").await;
+    let group = laptop
+        .create_group("g", &["bob"])
+        .await
+        .unwrap()
+        .conversation_id;
+    let (phone, _d3) = device(&relay, "alice").await;
+    wait_settled(&phone).await;
+    let removed = |mut events: tokio::sync::broadcast::Receiver<Event>| async move {
+        let mut told = 0;
+        let quiet = tokio::time::sleep(Duration::from_secs(2));
+        tokio::pin!(quiet);
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(Event::ConversationRemoved { conversation_id }) if conversation_id == group => told += 1,
+                    Ok(_) => {}
+                    Err(_) => break,
+                },
+                _ = &mut quiet => break,
+            }
+        }
+        told
+    };
+    let here = tokio::spawn(removed(laptop.subscribe()));
+    let there = tokio::spawn(removed(phone.subscribe()));
+    laptop.leave_group(group).await.unwrap();
+    assert_eq!(here.await.unwrap(), 1, "this device's app is told once");
+    assert_eq!(there.await.unwrap(), 1, "the other device is told");
+}

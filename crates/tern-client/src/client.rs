@@ -540,13 +540,17 @@ impl Client {
             })
         })
         .await?;
-        self.shared
+        // The relay's push of the removal may have come first (then it told the UI).
+        let was_active = self
+            .shared
             .cache
             .call(move |txn| convs::deactivate(txn, conv))
             .await?;
-        self.shared.emit(Event::ConversationRemoved {
-            conversation_id: conv,
-        });
+        if was_active {
+            self.shared.emit(Event::ConversationRemoved {
+                conversation_id: conv,
+            });
+        }
         Ok(())
     }
 

@@ -157,7 +157,10 @@ impl Publisher {
         while let Ok(out) = outbox.try_recv() {
             self.send(out).await;
         }
-        let gone = Control::Gone { relay: self.relay };
+        let gone = Control::Gone {
+            relay: self.relay,
+            published: self.state.bus.peers_number().then_some(self.published),
+        };
         let _ = tokio::time::timeout(STOP_PATIENCE, async {
             self.send(Out::Control(gone)).await;
             let _ = self.client.flush().await;
@@ -177,14 +180,16 @@ impl Publisher {
             users.chunks(BEAT_PART).map(<[UserId]>::to_vec).collect()
         };
         let count = parts.len() as u32;
-        let mut published = Some(self.published);
+        // No count while a relay that does not number runs.
+        let published = self.state.bus.peers_number().then_some(self.published);
         for users in parts {
             self.send(Out::Control(Control::Beat {
                 relay: self.relay,
                 list,
                 parts: count,
                 users,
-                published: published.take(),
+                published,
+                reads_numbered: true,
             }))
             .await;
         }
@@ -211,13 +216,13 @@ impl Publisher {
                 payload,
             } => {
                 // Numbered whether or not the publish succeeds: a failed one is a gap the
-                // others notice.
-                self.published += 1;
+                // others notice. Unnumbered while a relay of the version before runs.
+                let number = self.state.bus.peers_number().then(|| {
+                    self.published += 1;
+                    self.published
+                });
                 let text = payload.text().as_bytes();
-                (
-                    FAN,
-                    FanFrame::encode(self.relay, self.published, tag, &users, text),
-                )
+                (FAN, FanFrame::encode(self.relay, number, tag, &users, text))
             }
             Out::Control(c) => match serde_json::to_vec(&c) {
                 Ok(v) => (CONTROL, v.into()),
@@ -261,8 +266,11 @@ impl Receiver {
         mut stopping: watch::Receiver<bool>,
     ) {
         let timeout = self.state.config.heartbeat.timeout;
-        let mut expiry = tokio::time::interval(self.state.config.heartbeat.interval);
+        let interval = self.state.config.heartbeat.interval;
+        let mut expiry = tokio::time::interval(interval);
         let mut owed_check = tokio::time::interval(LOST_EVERY);
+        // Polled only while a catch-up is owed: ticks missed meanwhile are not made up.
+        owed_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 Some(m) = fan.next() => self.on_fan(m.payload),
@@ -270,15 +278,21 @@ impl Receiver {
                 Some(event) = events.recv() => self.on_event(event),
                 _ = expiry.tick() => {
                     let link_up = self.bus.is_up() != Some(false);
+                    let now = Instant::now();
                     let (flips, dead) = self
                         .state
                         .hub
-                        .remote(|r| r.tick(Instant::now(), timeout, link_up));
+                        .remote(|r| r.tick(now, timeout, link_up));
                     for relay in dead {
                         tracing::warn!(%relay, "a relay went silent; its users are offline");
-                        self.heard.forget(relay);
+                        self.heard.declared_dead(relay, now);
                     }
                     self.announce(flips);
+                    // A list's promise is checked a heartbeat interval after it came.
+                    if self.heard.check(now, interval) {
+                        self.lost_unannounced();
+                    }
+                    self.bus.set_peers_number(self.heard.all_number());
                 }
                 _ = owed_check.tick(), if self.owed => self.lost_unannounced(),
                 _ = stopping.changed() => break,
@@ -303,6 +317,12 @@ impl Receiver {
             .metrics
             .bus_unannounced_losses
             .fetch_add(1, Ordering::Relaxed);
+        self.catch_up(now);
+    }
+
+    /// Every connection here catches up from the store, which covers every frame published
+    /// until now: each relay's next frame starts its count afresh, and no catch-up is owed.
+    fn catch_up(&mut self, now: Instant) {
         self.owed = false;
         self.last_catch_up = Some(now);
         self.heard.caught_up();
@@ -369,22 +389,25 @@ impl Receiver {
                 parts,
                 users,
                 published,
+                reads_numbered,
             } => {
-                if published.is_some_and(|n| self.heard.beat(relay, n)) {
+                if self.heard.beat(relay, published, reads_numbered, now) {
+                    tracing::warn!(%relay, "a relay taken for dead is back; catching up");
                     self.lost_unannounced();
                 }
+                self.bus.set_peers_number(self.heard.all_number());
                 hub.remote(|r| r.beat_part(relay, list, parts, users, now))
             }
             Control::Online { relay, user } => hub.remote(|r| r.online(relay, user, now)),
             Control::Offline { relay, user } => hub.remote(|r| r.offline(relay, user, now)),
-            Control::Gone { relay } => {
-                self.heard.forget(relay);
+            Control::Gone { relay, published } => {
+                self.heard.gone(relay, published, now);
+                self.bus.set_peers_number(self.heard.all_number());
                 hub.remote(|r| r.gone(relay))
             }
             Control::Lost { relay } => {
                 hub.remote(|r| r.heard(relay, now));
-                self.heard.caught_up();
-                hub.catch_up_all();
+                self.catch_up(now);
                 Vec::new()
             }
             Control::Revoked { relay, sessions } => {
@@ -457,8 +480,7 @@ impl Receiver {
             }
             async_nats::Event::SlowConsumer(_) => {
                 tracing::warn!("the bus dropped frames for this relay; catching up from the store");
-                self.heard.caught_up();
-                self.state.hub.catch_up_all();
+                self.catch_up(Instant::now());
             }
             other => tracing::debug!(event = %other, "bus event"),
         }

@@ -73,6 +73,9 @@ struct Shared {
     link: std::sync::Mutex<u64>,
     /// Something this relay stored did not go out on the bus since the last [`Control::Lost`].
     lost: AtomicBool,
+    /// Every live relay heard from numbers its frames ([`heard::Heard::all_number`]): frames
+    /// go out numbered, else in the format relays of the version before read.
+    peers_number: AtomicBool,
     metrics: Arc<Metrics>,
 }
 
@@ -96,6 +99,7 @@ impl Bus {
             up: AtomicBool::new(false),
             link: std::sync::Mutex::new(0),
             lost: AtomicBool::new(false),
+            peers_number: AtomicBool::new(true),
             metrics,
         };
         (Bus(Some(Arc::new(shared))), Outbox { rx, relay })
@@ -184,6 +188,23 @@ impl Bus {
     fn control(&self, make: impl FnOnce(RelayId) -> Control) {
         if let Some(relay) = self.relay() {
             self.send(Out::Control(make(relay)));
+        }
+    }
+
+    /// Whether frames may go out numbered: every live relay reads that format.
+    fn peers_number(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|s| s.peers_number.load(Ordering::Relaxed))
+    }
+
+    /// Whether every live relay reads numbered frames, as the receiver last found.
+    fn set_peers_number(&self, all: bool) {
+        if let Some(s) = &self.0 {
+            if s.peers_number.swap(all, Ordering::Relaxed) != all {
+                let format = if all { "numbered" } else { "previous" };
+                tracing::info!("bus frames now go out in the {format} format");
+            }
         }
     }
 

@@ -57,12 +57,33 @@ pub struct FanFrame {
 pub struct Malformed(&'static str);
 
 impl FanFrame {
-    /// The bytes on the bus.
-    pub fn encode(origin: RelayId, number: u64, tag: Tag, users: &[UserId], text: &[u8]) -> Bytes {
+    /// The bytes on the bus. `number: None` writes the format before numbering (for a
+    /// cluster where a relay of that version still runs): no number, and a shape's tag as
+    /// [`Tag::Other`], the only tags such a relay reads.
+    pub fn encode(
+        origin: RelayId,
+        number: Option<u64>,
+        tag: Tag,
+        users: &[UserId],
+        text: &[u8],
+    ) -> Bytes {
         let mut b = BytesMut::with_capacity(1 + 16 + 1 + 32 + 4 + 8 * users.len() + text.len());
-        b.put_u8(FORMAT);
-        b.put_u64(origin.0);
-        b.put_u64(number);
+        let tag = match number {
+            Some(n) => {
+                b.put_u8(FORMAT);
+                b.put_u64(origin.0);
+                b.put_u64(n);
+                tag
+            }
+            None => {
+                b.put_u8(FORMAT_UNNUMBERED);
+                b.put_u64(origin.0);
+                match tag {
+                    Tag::Shape(..) => Tag::Other,
+                    other => other,
+                }
+            }
+        };
         match tag {
             Tag::Other => b.put_u8(0),
             Tag::Message(conv, seq) => {
@@ -168,11 +189,16 @@ pub enum Control {
         parts: u32,
         /// Users in this part.
         users: Vec<UserId>,
-        /// In a list's first part: how many fan-out frames the sender had published when it
-        /// sent the list, so a receiver that heard fewer by the next list knows it lost some
-        /// (the last of a burst, which no later frame's number would reveal).
+        /// How many fan-out frames the sender had published when it sent the list (the same
+        /// in every part), so a receiver that has heard fewer a heartbeat interval later knows
+        /// it lost some (the last of a burst, which no later frame's number would reveal).
+        /// Absent from a relay that does not number its frames.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         published: Option<u64>,
+        /// The sender reads numbered fan-out frames (relays of the version before do not say
+        /// so, and are sent the previous format).
+        #[serde(default)]
+        reads_numbered: bool,
     },
     /// A user's first connection on `relay` opened.
     Online {
@@ -192,6 +218,9 @@ pub enum Control {
     Gone {
         /// The sender.
         relay: RelayId,
+        /// How many fan-out frames it published, as in [`Control::Beat`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        published: Option<u64>,
     },
     /// These sessions were revoked: close their connections.
     Revoked {
@@ -218,7 +247,7 @@ impl Control {
             | Control::Beat { relay, .. }
             | Control::Online { relay, .. }
             | Control::Offline { relay, .. }
-            | Control::Gone { relay }
+            | Control::Gone { relay, .. }
             | Control::Lost { relay }
             | Control::Revoked { relay, .. } => *relay,
         }
@@ -244,7 +273,7 @@ mod tests {
             Tag::Shape(ConversationId(7), 31),
         ] {
             let text = br#"{"type":"message","body":"h\u00e9"}"#;
-            let bytes = FanFrame::encode(RelayId(99), 12, tag, &[UserId(1), UserId(2)], text);
+            let bytes = FanFrame::encode(RelayId(99), Some(12), tag, &[UserId(1), UserId(2)], text);
             let f = FanFrame::decode(bytes).unwrap();
             assert_eq!(f.origin, RelayId(99));
             assert_eq!(f.number, 12);
@@ -256,7 +285,7 @@ mod tests {
 
     #[test]
     fn truncated_or_foreign_bytes_are_refused_not_trusted() {
-        let good = FanFrame::encode(RelayId(1), 1, Tag::Other, &[UserId(1)], b"{}");
+        let good = FanFrame::encode(RelayId(1), Some(1), Tag::Other, &[UserId(1)], b"{}");
         for cut in 0..good.len() - 2 {
             assert!(FanFrame::decode(good.slice(..cut)).is_err(), "cut at {cut}");
         }
@@ -273,8 +302,27 @@ mod tests {
             FanFrame::decode(huge.freeze()).is_err(),
             "a count past the end"
         );
-        let invalid = FanFrame::encode(RelayId(1), 1, Tag::Other, &[], &[0xff, 0xfe]);
+        let invalid = FanFrame::encode(RelayId(1), Some(1), Tag::Other, &[], &[0xff, 0xfe]);
         assert!(FanFrame::decode(invalid).is_err());
+    }
+
+    /// Written for a relay of the version before numbering: the previous format, byte for
+    /// byte, with a shape's tag as one it reads.
+    #[test]
+    fn the_previous_format_is_written_for_relays_that_read_only_it() {
+        let text = br#"{"type":"conversation"}"#;
+        let shape = Tag::Shape(ConversationId(7), 31);
+        let bytes = FanFrame::encode(RelayId(5), None, shape, &[UserId(3)], text);
+        let mut want = BytesMut::new();
+        want.put_u8(FORMAT_UNNUMBERED);
+        want.put_u64(5);
+        want.put_u8(0);
+        want.put_u32(1);
+        want.put_i64(3);
+        want.put_slice(text);
+        assert_eq!(bytes, want.freeze());
+        let f = FanFrame::decode(bytes).unwrap();
+        assert_eq!((f.number, f.tag), (0, Tag::Other));
     }
 
     /// A relay of the version before numbered frames still reaches this one: its frames read

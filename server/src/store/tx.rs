@@ -267,6 +267,8 @@ pub trait ReadTx {
     fn session_active(&self, session: SessionId, now: Timestamp) -> Result<bool>;
     /// The relay-wide change counter that versions conversations, memberships and receipts.
     fn current_version(&self) -> Result<u64>;
+    /// A conversation's current shape with its active members; `not_found` if none.
+    fn info(&self, conv: ConversationId) -> Result<ConversationInfo>;
     /// An attachment upload by id.
     fn upload(&self, id: &str) -> Result<Option<UploadRow>>;
     /// A user's active sessions, newest first (`current` is left false).
@@ -461,8 +463,6 @@ pub trait Tx: ReadTx {
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>>;
 
     // Conversations.
-    /// A conversation's current shape with its active members; `not_found` if none.
-    fn info(&self, conv: ConversationId) -> Result<ConversationInfo>;
     /// The caller's role; `not_member` (also for conversations that do not exist).
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole>;
     /// Ids of the active members.

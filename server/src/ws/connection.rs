@@ -241,8 +241,11 @@ impl Conn {
                 }
                 Some(reply) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     if let Some(reply) = reply {
-                        self.note_reply(&reply);
+                        let stale = self.note_reply(&reply);
                         self.emit(reply);
+                        if let Some(conv) = stale {
+                            Box::pin(self.resend_shape(conv)).await;
+                        }
                     }
                 }
                 item = std::future::poll_fn(|cx| mailbox.poll_recv(cx)) => {

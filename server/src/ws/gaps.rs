@@ -26,6 +26,7 @@ use super::outbound::Outbound;
 use crate::fanout::Tag;
 use crate::hub::Live;
 use crate::ops::privacy_state;
+use crate::ops::visibility::Rules;
 
 /// Entries read from the store at a time when filling a gap.
 const CHUNK: usize = 64;
@@ -91,9 +92,12 @@ impl Conn {
 
     /// A reply moves what the connection has sent like a push would: a conversation's shape
     /// (the reply to a change the client asked for) and, in a cluster, the `ack` of its own send.
-    pub(super) fn note_reply(&mut self, reply: &Outbound) {
+    /// A shape older than one already pushed (a change made elsewhere committed after the
+    /// request's and its push overtook the reply) names its conversation: the reply still goes
+    /// (it answers the request), followed by the shape as it is now ([`Conn::resend_shape`]).
+    pub(super) fn note_reply(&mut self, reply: &Outbound) -> Option<ConversationId> {
         let Outbound::Own(frame) = reply else {
-            return;
+            return None;
         };
         match &**frame {
             ServerFrame::Ack {
@@ -102,15 +106,52 @@ impl Conn {
                 ..
             } if self.state.bus.is_clustered() => {
                 self.contiguous.sent_one(*conversation_id, *seq);
+                None
             }
             ServerFrame::Conversation {
                 id: Some(_),
                 conversation,
             } => {
-                self.shapes
-                    .admit(conversation.conversation_id, conversation.version);
+                let conv = conversation.conversation_id;
+                (!self.shapes.admit(conv, conversation.version)).then_some(conv)
             }
-            _ => {}
+            _ => None,
+        }
+    }
+
+    /// Send `conv`'s shape as it is now, as the user may see it (or its removal, if they are no
+    /// longer in it): after a reply that carried an older one.
+    pub(super) async fn resend_shape(&mut self, conv: ConversationId) {
+        let user = self.caller.user_id;
+        let now = self
+            .state
+            .store
+            .snapshot(move |txn| {
+                let info = txn.info(conv)?;
+                if !info.members.iter().any(|m| m.user_id == user) {
+                    return Ok((info.version, None));
+                }
+                Ok((info.version, Some(Rules::new(txn).view_info(user, &info)?)))
+            })
+            .await;
+        match now {
+            Ok((version, Some(conversation))) => {
+                self.shapes.admit(conv, version);
+                self.emit(Outbound::own(ServerFrame::Conversation {
+                    id: None,
+                    conversation,
+                }));
+            }
+            Ok((version, None)) => {
+                self.shapes.admit(conv, version);
+                self.emit(Outbound::own(ServerFrame::ConversationRemoved {
+                    conversation_id: conv,
+                }));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a shape failed; closing so the client syncs");
+                self.mailbox.kick(close::GOING_AWAY);
+            }
         }
     }
 

@@ -70,11 +70,13 @@ pub fn ensure(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
     Ok(())
 }
 
-/// The user left or was removed: keep the history, stop listing it as active.
-pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
-    txn.prepare_cached("UPDATE conversations SET active = 0 WHERE id = ?1")?
+/// The user left or was removed: keep the history, stop listing it as active. Whether it
+/// was active.
+pub fn deactivate(txn: &Transaction<'_>, conv: ConversationId) -> Result<bool> {
+    let changed = txn
+        .prepare_cached("UPDATE conversations SET active = 0 WHERE id = ?1 AND active = 1")?
         .execute([conv])?;
-    Ok(())
+    Ok(changed > 0)
 }
 
 /// Move a member's markers forward.

@@ -319,12 +319,16 @@ impl Session<'_> {
 
     /// The user left or was removed from a conversation.
     async fn on_conversation_removed(&mut self, conversation_id: ConversationId) -> Step {
-        self.shared
+        let was_active = self
+            .shared
             .cache
             .call(move |txn| convs::deactivate(txn, conversation_id))
             .await?;
-        self.shared
-            .emit(Event::ConversationRemoved { conversation_id });
+        // Told once: a `leave_group` of this device deactivated it already.
+        if was_active {
+            self.shared
+                .emit(Event::ConversationRemoved { conversation_id });
+        }
         Ok(())
     }
 

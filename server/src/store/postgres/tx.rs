@@ -208,6 +208,10 @@ macro_rules! read_tx {
                 let $c = self;
                 super::current_version($get)
             }
+            fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
+                let $c = self;
+                convs::info($get, conv)
+            }
             fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
                 let $c = self;
                 uploads::upload($get, id)
@@ -469,9 +473,6 @@ impl Tx for PgTx<'_> {
         uploads::sweep_uploads(&mut self.c(), before)
     }
 
-    fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
-        convs::info(&mut self.c(), conv)
-    }
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
         convs::require_member(&mut self.c(), conv, user)
     }

@@ -346,6 +346,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tx::ReadTx;
 
     /// A writer's connection and cache holding user "me" in one group per name, committed.
     fn seeded(

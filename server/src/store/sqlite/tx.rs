@@ -48,6 +48,9 @@ impl ReadTx for Connection {
     fn current_version(&self) -> Result<u64> {
         super::current_version(self)
     }
+    fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
+        convs::info(self, conv)
+    }
     fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
         uploads::upload(self, id)
     }
@@ -227,6 +230,9 @@ impl ReadTx for SqliteTx<'_> {
     }
     fn current_version(&self) -> Result<u64> {
         self.w()?.current_version()
+    }
+    fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
+        convs::info(self.w()?, conv)
     }
     fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
         self.w()?.upload(id)
@@ -493,9 +499,6 @@ impl Tx for SqliteTx<'_> {
         uploads::sweep_uploads(self.w()?, before)
     }
 
-    fn info(&self, conv: ConversationId) -> Result<ConversationInfo> {
-        convs::info(self.w()?, conv)
-    }
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
         convs::require_member(self, conv, user)
     }
