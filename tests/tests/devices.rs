@@ -814,3 +814,45 @@ async fn leaving_a_group_is_told_once_on_this_device_and_on_the_others() {
     assert_eq!(here.await.unwrap(), 1, "this device's app is told once");
     assert_eq!(there.await.unwrap(), 1, "the other device is told");
 }
+
+/// Every sync brings the user's whole list of muted and pinned chats; one that changed nothing
+/// does not make the app redraw (no `chat_prefs` event), one that did does.
+#[tokio::test]
+async fn a_sync_that_brings_the_same_chat_prefs_tells_the_app_nothing() {
+    let mut relay = Relay::start();
+    let (alice, _d1) = signup(&relay, "alice").await;
+    let (_bob, _d2) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let mut muted = ChatPrefs::none(conv);
+    muted.muted = true;
+    alice.set_chat_prefs(muted).await.unwrap();
+    eventually("the relay settled the mute", || async {
+        alice.chat_prefs_unsettled().await.unwrap() == 0
+    })
+    .await;
+    let mut events = alice.subscribe();
+    relay.restart();
+    // Until the client synced again, counting what it told the app meanwhile.
+    let (mut told, mut synced) = (0, false);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !synced {
+            match events.recv().await.unwrap() {
+                Event::ChatPrefs { .. } => told += 1,
+                Event::Connection {
+                    state: ConnectionState::Syncing,
+                } => synced = true,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the client reconnected and synced");
+    wait_online(&alice).await;
+    wait_settled(&alice).await;
+    while let Ok(ev) = events.try_recv() {
+        if matches!(ev, Event::ChatPrefs { .. }) {
+            told += 1;
+        }
+    }
+    assert_eq!(told, 0, "the sync after the restart brought the same list");
+}

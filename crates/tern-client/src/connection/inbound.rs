@@ -267,12 +267,15 @@ impl Session<'_> {
             .shared
             .cache
             .call(move |txn| {
-                let changed = if whole {
+                if whole {
+                    // The whole list comes with every sync and bus catch-up, mostly unchanged:
+                    // the app is told only of a difference.
+                    let before = prefs::all(txn)?;
                     prefs::replace(txn, &list)?;
-                    true
-                } else {
-                    prefs::apply(txn, &list[0])?
-                };
+                    let after = prefs::all(txn)?;
+                    return Ok((after != before).then_some(after));
+                }
+                let changed = prefs::apply(txn, &list[0])?;
                 changed.then(|| prefs::all(txn)).transpose()
             })
             .await?;
