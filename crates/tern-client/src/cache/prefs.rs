@@ -354,22 +354,27 @@ pub fn apply(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<bool> {
     Ok(one(txn, p.conversation_id)? != before)
 }
 
-/// The relay's whole list (a sync): the relay's copy of every row becomes it (a conversation
-/// not in it has nothing set). A sync runs before this connection sends any change, so every
-/// field of this device's that the list has landed, stored answer or not (one sent before the
-/// link dropped may have been stored without its answer arriving).
-pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs]) -> Result<()> {
+/// The relay's whole list: the relay's copy of every row becomes it (a conversation not in it
+/// has nothing set).
+///
+/// With `sync` (the list a sync ends with), every field of this device's that the list has
+/// landed, stored answer or not: a sync runs before this connection sends any change, and one
+/// sent before the link dropped may have been stored without its answer arriving. Without it
+/// (a list sent mid-session, after the relay's link to the other relays was away), changes of
+/// this device's may be on their way or not yet sent, and the list may predate them: only the
+/// fields whose latest edit the relay said it stored go, as with a single push.
+pub fn replace(txn: &Transaction<'_>, list: &[ChatPrefs], sync: bool) -> Result<()> {
     let known: Vec<ConversationId> = txn
         .prepare_cached("SELECT conversation_id FROM chat_prefs")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for conv in known {
         if !list.iter().any(|p| p.conversation_id == conv) {
-            put_relay(txn, &ChatPrefs::none(conv), true)?;
+            put_relay(txn, &ChatPrefs::none(conv), sync)?;
         }
     }
     for p in list {
-        put_relay(txn, p, true)?;
+        put_relay(txn, p, sync)?;
     }
     sweep(txn)
 }
@@ -533,7 +538,7 @@ mod tests {
         let mut conn = db();
         let txn = conn.transaction().unwrap();
         let c = ConversationId(1);
-        replace(&txn, &[muted(1)]).unwrap();
+        replace(&txn, &[muted(1)], true).unwrap();
         set_here(&txn, &ChatPrefs::none(c)).unwrap();
         assert!(all(&txn).unwrap().is_empty(), "unmuted at once");
         assert_eq!(sent(&txn), vec![(c, mute(false))]);
@@ -558,12 +563,39 @@ mod tests {
         assert_eq!(rows, 0);
     }
 
+    /// A whole list sent mid-session (after a bus outage) may predate a change of this
+    /// device's that is on its way or not yet sent: the change stays, as with a single push.
+    /// A sync's list (no request unanswered then) lands it.
+    #[test]
+    fn a_list_sent_mid_session_does_not_take_a_change_on_its_way_for_landed() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        let c = ConversationId(1);
+        replace(&txn, &[], true).unwrap();
+        // Muted, sent; unmuted before the answer (not sent yet).
+        set_here(&txn, &muted(1)).unwrap();
+        let muting = to_send(&txn).unwrap()[0];
+        set_here(&txn, &ChatPrefs::none(c)).unwrap();
+        // A list from before the mute arrives: the unmute is still to send, and shows.
+        replace(&txn, &[], false).unwrap();
+        assert!(all(&txn).unwrap().is_empty(), "still unmuted here");
+        assert_eq!(sent(&txn), vec![(c, mute(false))]);
+        // The mute lands; the unmute goes out and lands after it.
+        stored(&txn, &muting).unwrap();
+        apply(&txn, &muted(1)).unwrap();
+        assert!(all(&txn).unwrap().is_empty());
+        all_stored(&txn);
+        apply(&txn, &ChatPrefs::none(c)).unwrap();
+        assert!(sent(&txn).is_empty());
+        assert!(all(&txn).unwrap().is_empty());
+    }
+
     #[test]
     fn an_undo_made_before_the_echo_of_what_it_undoes_is_sent_and_kept() {
         let mut conn = db();
         let txn = conn.transaction().unwrap();
         let c = ConversationId(1);
-        replace(&txn, &[muted(1)]).unwrap();
+        replace(&txn, &[muted(1)], true).unwrap();
         // Unmuted, sent; muted again before the relay answers.
         set_here(&txn, &ChatPrefs::none(c)).unwrap();
         let unmute = to_send(&txn).unwrap()[0];
@@ -633,7 +665,7 @@ mod tests {
             },
         )
         .unwrap();
-        replace(&txn, &[muted(7)]).unwrap();
+        replace(&txn, &[muted(7)], true).unwrap();
         // The relay's word wins for what it stored; the archive still goes, on top of it.
         let shown = all(&txn).unwrap();
         assert_eq!(
@@ -671,6 +703,7 @@ mod tests {
                 archived: true,
                 ..muted(7)
             }],
+            true,
         )
         .unwrap();
         assert!(sent(&txn).is_empty());
@@ -688,7 +721,7 @@ mod tests {
         .unwrap();
         assert_eq!(all(&txn).unwrap(), vec![pinned(3, 10)]);
         assert_eq!(sent(&txn), vec![(c, pin(Some(10)))]);
-        replace(&txn, &[]).unwrap();
+        replace(&txn, &[], true).unwrap();
         assert_eq!(
             sent(&txn),
             vec![(c, pin(Some(10)))],
@@ -721,6 +754,7 @@ mod tests {
                 quiet_until(3, 100, 500),
                 quiet_until(4, 100, 500),
             ],
+            true,
         )
         .unwrap();
         // 1: a message from before it was archived; 2: one after; 3: one while muted;
@@ -746,7 +780,7 @@ mod tests {
         );
         // A sync's messages are noted (kept until judged, even across a cut-short sync), then
         // judged at its end, once.
-        replace(&txn, &[archived(5, 100)]).unwrap();
+        replace(&txn, &[archived(5, 100)], true).unwrap();
         note_spoken(&txn, &[(c(5), 150)]).unwrap();
         note_spoken(&txn, &[(c(5), 120)]).unwrap();
         assert!(bring_back_noted(&txn).unwrap());
@@ -761,7 +795,7 @@ mod tests {
         let c = ConversationId(7);
         // Here, offline: pinned. Meanwhile another device muted it, and the sync says so.
         set_here(&txn, &pinned(7, 10)).unwrap();
-        replace(&txn, &[muted(7)]).unwrap();
+        replace(&txn, &[muted(7)], true).unwrap();
         let both = ChatPrefs {
             muted: true,
             pinned_at: Some(10),
@@ -792,7 +826,7 @@ mod tests {
             .unwrap();
         }
         // 1 pinned by the relay, 2 pinned here (not sent yet), 3 unpinned here, 4 left.
-        replace(&txn, &[pinned(1, 10), pinned(3, 30), pinned(4, 40)]).unwrap();
+        replace(&txn, &[pinned(1, 10), pinned(3, 30), pinned(4, 40)], true).unwrap();
         set_here(&txn, &pinned(2, 20)).unwrap();
         set_here(&txn, &ChatPrefs::none(ConversationId(3))).unwrap();
         assert_eq!(pinned_elsewhere(&txn, ConversationId(9)).unwrap(), 2);

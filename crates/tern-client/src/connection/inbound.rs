@@ -120,13 +120,17 @@ impl Session<'_> {
             } => {
                 self.on_privacy(privacy).await?;
                 if let Some(list) = chat_prefs {
-                    self.on_chat_prefs(list, true).await?;
+                    self.on_chat_prefs(list, PrefsWord::Sync).await?;
                 }
                 self.on_sync_done(ws, id, changes_version, presence).await
             }
             ServerFrame::Privacy { privacy } => self.on_privacy(privacy).await,
-            ServerFrame::ChatPrefs { prefs } => self.on_chat_prefs(vec![prefs], false).await,
-            ServerFrame::ChatPrefsList { prefs } => self.on_chat_prefs(prefs, true).await,
+            ServerFrame::ChatPrefs { prefs } => {
+                self.on_chat_prefs(vec![prefs], PrefsWord::One).await
+            }
+            ServerFrame::ChatPrefsList { prefs } => {
+                self.on_chat_prefs(prefs, PrefsWord::Live).await
+            }
             ServerFrame::Receipt { receipt } => self.on_receipt(receipt).await,
             ServerFrame::Typing {
                 conversation_id,
@@ -260,23 +264,24 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// How the user's conversations behave, from the relay: the whole list (a sync) or one
-    /// conversation's (changed on any device). This device's changes on their way stay.
-    async fn on_chat_prefs(&mut self, list: Vec<ChatPrefs>, whole: bool) -> Step {
+    /// How the user's conversations behave, from the relay: one conversation's (changed on
+    /// any device) or the whole list (a sync's, or one sent mid-session). This device's changes
+    /// on their way stay.
+    async fn on_chat_prefs(&mut self, list: Vec<ChatPrefs>, word: PrefsWord) -> Step {
         let all = self
             .shared
             .cache
             .call(move |txn| {
-                if whole {
-                    // The whole list comes with every sync and bus catch-up, mostly unchanged:
-                    // the app is told only of a difference.
-                    let before = prefs::all(txn)?;
-                    prefs::replace(txn, &list)?;
-                    let after = prefs::all(txn)?;
-                    return Ok((after != before).then_some(after));
+                if word == PrefsWord::One {
+                    let changed = prefs::apply(txn, &list[0])?;
+                    return changed.then(|| prefs::all(txn)).transpose();
                 }
-                let changed = prefs::apply(txn, &list[0])?;
-                changed.then(|| prefs::all(txn)).transpose()
+                // The whole list comes with every sync and bus catch-up, mostly unchanged: the
+                // app is told only of a difference.
+                let before = prefs::all(txn)?;
+                prefs::replace(txn, &list, word == PrefsWord::Sync)?;
+                let after = prefs::all(txn)?;
+                Ok((after != before).then_some(after))
             })
             .await?;
         if let Some(all) = all {
@@ -407,4 +412,15 @@ impl Session<'_> {
         self.emit_changed(changed);
         Ok(cursors)
     }
+}
+
+/// What the relay's word on the user's chat preferences covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrefsWord {
+    /// One conversation's, pushed.
+    One,
+    /// Every conversation's, at the end of a sync (no change of this device's is unanswered).
+    Sync,
+    /// Every conversation's, mid-session (changes of this device's may be on their way).
+    Live,
 }
