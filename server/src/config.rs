@@ -117,6 +117,11 @@ pub struct Limits {
     pub max_name_chars: usize,
     /// Message sends per user, shared across their devices.
     pub send_rate: Rate,
+    /// Requests that change conversations' shapes or what others see of the user (new chats
+    /// and groups, renames, members added or removed, profile and pictures, blocks, privacy
+    /// settings) per user, shared across their devices: each is published to every member of
+    /// every conversation it touches, so it costs the relay far more than a message.
+    pub change_rate: Rate,
     /// Frames of any kind per connection.
     pub frame_rate: Rate,
     /// Failed logins per client address, whatever the account.
@@ -182,6 +187,10 @@ impl Default for Limits {
             send_rate: Rate {
                 burst: 100.0,
                 per_second: 30.0,
+            },
+            change_rate: Rate {
+                burst: 60.0,
+                per_second: 1.0,
             },
             frame_rate: Rate {
                 burst: 400.0,

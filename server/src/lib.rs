@@ -204,6 +204,7 @@ fn app_state(
     let state = AppState::new(state::Shared {
         accounts: Arc::new(AccountGuards::new(&config.limits)?),
         sends: Arc::new(KeyedLimiter::new(config.limits.send_rate)),
+        changes: Arc::new(KeyedLimiter::new(config.limits.change_rate)),
         config: Arc::new(config),
         store,
         hub,

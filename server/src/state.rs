@@ -47,6 +47,8 @@ pub struct Shared {
     pub accounts: Arc<AccountGuards>,
     /// Message sends per user, shared by all their devices and kept across reconnects.
     pub sends: Arc<KeyedLimiter<tern_proto::UserId>>,
+    /// Shape-changing requests per user ([`crate::config::Limits::change_rate`]).
+    pub changes: Arc<KeyedLimiter<tern_proto::UserId>>,
     /// Set once shutdown begins; late upgrades close at once.
     pub shutting_down: Arc<AtomicBool>,
     /// Users whose presence announcement is being retried (the database was away), with the

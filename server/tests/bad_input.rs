@@ -575,3 +575,46 @@ async fn unknown_paths_methods_and_malformed_ids_get_json_errors() {
         .unwrap();
     assert_eq!(json_of(res).await, (404, "not_found".to_owned()));
 }
+
+/// Renaming a group (like every request that changes a conversation's shape for all its
+/// members) is held to a per-user allowance shared by the user's devices: past it,
+/// `rate_limited`, and the group keeps its last accepted name; another member is unaffected.
+#[tokio::test]
+async fn shape_changes_past_the_users_allowance_are_refused_on_every_device() {
+    let relay = Relay::start_with(|c| {
+        c.limits.change_rate.burst = 5.0;
+        c.limits.change_rate.per_second = 0.001;
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let mut phone = Client::connect(&relay.ws_url(), &relay.login("alice").await).await;
+    // One change: the group.
+    let group = alice.create_group("g0", &["bob"]).await;
+    for i in 1..=4 {
+        let reply = alice
+            .request(
+                json!({"type": "rename_group", "conversation_id": group, "name": format!("g{i}")}),
+            )
+            .await;
+        assert!(
+            matches!(reply, ServerFrame::Conversation { .. }),
+            "{reply:?}"
+        );
+    }
+    phone
+        .expect_error(
+            json!({"type": "rename_group", "conversation_id": group, "name": "too many"}),
+            "rate_limited",
+        )
+        .await;
+    let reply = bob
+        .request(json!({"type": "rename_group", "conversation_id": group, "name": "bob's"}))
+        .await;
+    match reply {
+        ServerFrame::Conversation { conversation, .. } => {
+            assert_eq!(conversation.name.as_deref(), Some("bob's"))
+        }
+        other => panic!("{other:?}"),
+    }
+}

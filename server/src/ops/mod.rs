@@ -65,9 +65,33 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
 }
 
+/// Whether `request` changes conversations' shapes or what others see of the user: held to
+/// [`crate::config::Limits::change_rate`]. Leaving a group is not (one can always leave).
+fn changes_shapes(request: &ClientFrame) -> bool {
+    matches!(
+        request,
+        ClientFrame::StartDirect(_)
+            | ClientFrame::CreateGroup(_)
+            | ClientFrame::RenameGroup(_)
+            | ClientFrame::AddMembers(_)
+            | ClientFrame::RemoveMember(_)
+            | ClientFrame::SetProfile(_)
+            | ClientFrame::SetAvatar(_)
+            | ClientFrame::Block(_)
+            | ClientFrame::Unblock(_)
+            | ClientFrame::SetPrivacy(_)
+    )
+}
+
 /// Run the operation a request names. `ping` and `sync` belong to the connection (they answer
 /// on the socket directly) and are refused here.
 pub async fn dispatch(ctx: Ctx<'_>, request: ClientFrame) -> Result<Pending> {
+    if changes_shapes(&request) && !ctx.state.changes.take(&ctx.caller.user_id) {
+        return Err(Error::refused(
+            ErrorCode::RateLimited,
+            "changing chats, groups or your profile too fast; retry shortly",
+        ));
+    }
     match request {
         ClientFrame::Send(r) => messages::send(ctx, r).await,
         ClientFrame::History(r) => history::history(ctx, r).await,

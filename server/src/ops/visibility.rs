@@ -5,7 +5,7 @@
 //! that publishes something about a user goes through here.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tern_proto::{
     ConversationInfo, PresenceVisibility, ReceiptState, RequestId, Seq, ServerFrame, UserId,
@@ -16,7 +16,7 @@ use crate::fanout::{ConnId, Publish, Tag};
 use crate::store::{PrivacyRow, ReadTx, Roster, Tx};
 
 /// What a viewer may see of a member's receipt markers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MarkerView {
     /// Both markers.
     All,
@@ -158,17 +158,48 @@ impl<'t> Rules<'t> {
     /// A conversation's shape as `viewer` may receive it: members' markers they may not see
     /// are zero.
     pub fn view_info(&self, viewer: UserId, info: &ConversationInfo) -> Result<ConversationInfo> {
-        let accepted = |u: UserId| info.members.iter().any(|m| m.user_id == u && m.accepted);
-        let mut out = info.clone();
-        for m in &mut out.members {
-            match self.marker_view(viewer, m.user_id, accepted)? {
-                MarkerView::All => {}
-                MarkerView::DeliveredOnly => m.read_seq = Seq::ZERO,
-                MarkerView::Nothing => (m.delivered_seq, m.read_seq) = (Seq::ZERO, Seq::ZERO),
-            }
-        }
-        Ok(out)
+        let accepted = accepted_members(info);
+        Ok(with_markers(
+            info,
+            &self.marker_views(viewer, info, &accepted)?,
+        ))
     }
+
+    /// What `viewer` may see of each member's markers, in member order; `accepted` holds the
+    /// members who accepted the conversation.
+    fn marker_views(
+        &self,
+        viewer: UserId,
+        info: &ConversationInfo,
+        accepted: &HashSet<UserId>,
+    ) -> Result<Vec<MarkerView>> {
+        info.members
+            .iter()
+            .map(|m| self.marker_view(viewer, m.user_id, |u| accepted.contains(&u)))
+            .collect()
+    }
+}
+
+/// The members of `info` who accepted it.
+fn accepted_members(info: &ConversationInfo) -> HashSet<UserId> {
+    info.members
+        .iter()
+        .filter(|m| m.accepted)
+        .map(|m| m.user_id)
+        .collect()
+}
+
+/// `info` with each member's markers as `views` (in member order) lets them be seen.
+fn with_markers(info: &ConversationInfo, views: &[MarkerView]) -> ConversationInfo {
+    let mut out = info.clone();
+    for (m, view) in out.members.iter_mut().zip(views) {
+        match view {
+            MarkerView::All => {}
+            MarkerView::DeliveredOnly => m.read_seq = Seq::ZERO,
+            MarkerView::Nothing => (m.delivered_seq, m.read_seq) = (Seq::ZERO, Seq::ZERO),
+        }
+    }
+    out
 }
 
 /// Publish a frame made per recipient; recipients whose frames are equal share one payload.
@@ -232,22 +263,37 @@ pub fn publish_conversation(
     let rules = Rules::new(txn);
     let members: Vec<UserId> = info.members.iter().map(|m| m.user_id).collect();
     rules.preload(&members)?;
+    // Viewers differ only in whose markers they may see: group them by that (a group of M
+    // members costs M² lookups, not M² shapes built and compared), and build one shape per
+    // group.
+    let accepted = accepted_members(info);
+    let mut index: HashMap<Vec<MarkerView>, usize> = HashMap::new();
+    let mut groups: Vec<(Vec<MarkerView>, Vec<UserId>)> = Vec::new();
+    for viewer in members {
+        let views = rules.marker_views(viewer, info, &accepted)?;
+        match index.get(&views) {
+            Some(&i) => groups[i].1.push(viewer),
+            None => {
+                index.insert(views.clone(), groups.len());
+                groups.push((views, vec![viewer]));
+            }
+        }
+    }
     let tag = Tag::Shape(info.conversation_id, info.version);
-    publish_each(
-        members,
-        out,
-        |viewer| {
-            let conversation = rules.view_info(viewer, info)?;
-            Ok(Some((
-                ServerFrame::Conversation {
-                    id: None,
-                    conversation,
-                },
-                tag,
-            )))
-        },
-        Some(except),
-    )
+    for (views, users) in groups {
+        let conversation = with_markers(info, &views);
+        let mut p = Publish::new(
+            users,
+            &ServerFrame::Conversation {
+                id: None,
+                conversation,
+            },
+        );
+        p.tag = tag;
+        p.except = Some(except);
+        out.push(p);
+    }
+    Ok(())
 }
 
 /// The reply carrying a conversation's shape.
