@@ -205,3 +205,32 @@ async fn pages_stay_bounded_by_their_size_as_sent_even_for_text_that_json_escape
     }
     assert_eq!(got, 20, "every message arrived");
 }
+
+/// A sync whose shape changes weigh more than a connection may have queued (many groups, or a
+/// few large ones) arrives in several pages, each about 256 KiB at most, instead of one frame
+/// that would close the connection with 4008 at every attempt.
+#[tokio::test]
+async fn shape_changes_heavier_than_the_queue_limit_arrive_in_several_pages() {
+    let relay = Relay::start_with(|c| c.limits.connection_queue_bytes = 300 * 1024).await;
+    let mut alice = relay.user("alice").await;
+    // Long names make each member of each shape weigh about 400 bytes.
+    let long: String = "🦜".repeat(60);
+    for name in ["bob", "carol"] {
+        let mut c = relay.user(name).await;
+        c.request(json!({"type": "set_profile", "display_name": long}))
+            .await;
+    }
+    alice
+        .request(json!({"type": "set_profile", "display_name": long}))
+        .await;
+    const GROUPS: usize = 450;
+    for i in 0..GROUPS {
+        alice
+            .create_group(&format!("g{i}"), &["bob", "carol"])
+            .await;
+    }
+    let mut carol = Client::connect(&relay.ws_url(), &relay.login("carol").await).await;
+    let synced = carol.sync(json!({}), 0).await;
+    assert_eq!(synced.conversations.len(), GROUPS);
+    assert!(synced.pages >= 3, "{} pages", synced.pages);
+}

@@ -97,12 +97,15 @@ pub async fn run(
     let cursors = tern_proto::cursor_map(&cursors);
     let mut pages = Pager {
         id,
-        header: Some((changes.conversations, changes.removed, changes.receipts)),
+        header: None,
         page: Vec::new(),
         bytes: 0,
         out,
         patience,
     };
+    pages
+        .header(changes.conversations, changes.removed, changes.receipts)
+        .await?;
     let mut heads = HashMap::with_capacity(changes.heads.len());
     for (conv, head) in changes.heads {
         heads.insert(conv, head);
@@ -191,7 +194,70 @@ struct Pager<'a> {
     patience: Duration,
 }
 
+/// One item of a sync's header.
+enum Part {
+    Shape(ConversationInfo),
+    Removed(ConversationId),
+    Receipt(ReceiptState),
+}
+
+/// What a removal and a receipt marker weigh in a page, as JSON, about.
+const REMOVED_WEIGHT: usize = 24;
+const RECEIPT_WEIGHT: usize = 96;
+
 impl Pager<'_> {
+    /// Start with the shape and receipt changes: as many pages of them as keep each about
+    /// [`MAX_PAGE_BYTES`] (a large group's shape alone can weigh hundreds of KiB, and a frame
+    /// over the connection's queue limit would end the sync every time); the last of them
+    /// takes the first messages too.
+    async fn header(
+        &mut self,
+        conversations: Vec<ConversationInfo>,
+        removed: Vec<ConversationId>,
+        receipts: Vec<ReceiptState>,
+    ) -> Result<(), SyncError> {
+        let mut current: (
+            Vec<ConversationInfo>,
+            Vec<ConversationId>,
+            Vec<ReceiptState>,
+        ) = Default::default();
+        let mut bytes = 0;
+        let weights = conversations
+            .into_iter()
+            .map(|c| {
+                (
+                    serde_json::to_vec(&c).map_or(0, |v| v.len()),
+                    Part::Shape(c),
+                )
+            })
+            .chain(
+                removed
+                    .into_iter()
+                    .map(|c| (REMOVED_WEIGHT, Part::Removed(c))),
+            )
+            .chain(
+                receipts
+                    .into_iter()
+                    .map(|r| (RECEIPT_WEIGHT, Part::Receipt(r))),
+            );
+        for (weight, part) in weights {
+            if bytes + weight > MAX_PAGE_BYTES && bytes > 0 {
+                self.header = Some(std::mem::take(&mut current));
+                self.send_page().await?;
+                bytes = 0;
+            }
+            bytes += weight;
+            match part {
+                Part::Shape(c) => current.0.push(c),
+                Part::Removed(c) => current.1.push(c),
+                Part::Receipt(r) => current.2.push(r),
+            }
+        }
+        self.header = Some(current);
+        self.bytes = bytes;
+        Ok(())
+    }
+
     /// Add messages; sends a page whenever one is full.
     async fn add(
         &mut self,

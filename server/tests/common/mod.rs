@@ -153,6 +153,8 @@ pub fn test_config(dir: &Path) -> Config {
     c.synchronous_full = false;
     c.limits.send_rate.burst = 100_000.0;
     c.limits.send_rate.per_second = 100_000.0;
+    c.limits.change_rate.burst = 100_000.0;
+    c.limits.change_rate.per_second = 100_000.0;
     c.limits.frame_rate.burst = 100_000.0;
     c.limits.frame_rate.per_second = 100_000.0;
     // Tests register many users from 127.0.0.1; tests/abuse.rs tightens this again.
