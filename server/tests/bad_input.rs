@@ -618,3 +618,19 @@ async fn shape_changes_past_the_users_allowance_are_refused_on_every_device() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A `changes_since` larger than any version the relay hands out (they are signed 64-bit
+/// integers) is refused, not read as "everything" after wrapping.
+#[tokio::test]
+async fn a_changes_since_past_any_version_is_refused() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    alice
+        .expect_error(
+            json!({"type": "sync", "cursors": [], "changes_since": u64::MAX}),
+            "bad_request",
+        )
+        .await;
+    let synced = alice.sync(json!({}), i64::MAX as u64).await;
+    assert!(synced.conversations.is_empty());
+}

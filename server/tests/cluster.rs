@@ -914,6 +914,51 @@ async fn a_reply_older_than_a_pushed_shape_is_followed_by_the_current_shape() {
     renamed(&mut bob, group, "now").await;
 }
 
+/// A gap bigger than a connection may have queued is not read into memory whole: the fill
+/// stops once the queue overflows, the connection closes as too slow (4008), and the client's
+/// sync brings the rest page by page.
+#[tokio::test]
+async fn a_gap_larger_than_the_connections_queue_is_not_read_whole() {
+    let Some((db, nats)) = backends() else {
+        eprintln!("{SKIP}");
+        return;
+    };
+    let a = relay(&db, Some(nats.url()), BEAT, DEAD_AFTER).await;
+    let b = relay_with(&db, Some(nats.url()), BEAT, DEAD_AFTER, |c| {
+        c.limits.connection_queue = 16
+    })
+    .await;
+    let off = relay(&db, None, BEAT, DEAD_AFTER).await;
+    let (_alice, mut bob, direct) = pair(&a, &b).await;
+    let mut quiet = Client::connect(&off.ws_url(), &off.login("alice").await).await;
+    const MISSED: u64 = 200;
+    for i in 0..MISSED {
+        quiet
+            .send_json(
+                json!({"type": "send", "id": 1000 + i, "conversation_id": direct,
+                              "client_id": format!("q{i}"), "body": "unannounced"}),
+            )
+            .await;
+    }
+    let mut acked = 0;
+    while acked < MISSED {
+        if let ServerFrame::Ack { .. } = quiet.recv().await {
+            acked += 1;
+        }
+    }
+    let mut alice = Client::connect(&a.ws_url(), &a.login("alice").await).await;
+    alice.send_msg(direct, "loud", "over the bus").await;
+    assert_eq!(
+        bob.expect_close().await,
+        Some(tern_proto::close::TOO_SLOW.code)
+    );
+    let filled = b.metric("tern_bus_gap_fills_total").await;
+    assert!(
+        filled < MISSED,
+        "read {filled} of the {MISSED} missing entries"
+    );
+}
+
 #[tokio::test]
 async fn a_users_send_limit_holds_across_relays() {
     let Some((db, nats)) = backends() else {

@@ -156,10 +156,13 @@ impl Conn {
     }
 
     /// Push the entries of `conv` after `after` up to `upto` from the store. False when the
-    /// store failed: the connection is then closed, and the client's reconnect syncs.
+    /// store failed or the connection's queue overflowed: the connection is then closed, and
+    /// the client's reconnect syncs.
     async fn fill(&mut self, conv: ConversationId, mut after: Seq, upto: Seq) -> bool {
         let user = self.caller.user_id;
-        while after < upto {
+        // A fill that outgrew the connection's queue ends here: the connection closes as too
+        // slow (4008) and the client's sync reads the rest page by page, with backpressure.
+        while after < upto && !self.too_slow {
             let batch = self
                 .state
                 .store
@@ -191,7 +194,7 @@ impl Conn {
             }
             after = last;
         }
-        true
+        !self.too_slow
     }
 
     /// After a bus outage: send what changed since the client's last sync or catch-up —
@@ -243,6 +246,10 @@ impl Conn {
         self.emit(Outbound::own(ServerFrame::ChatPrefsList { prefs }));
         self.shapes.caught_up(version);
         for (conv, head) in changes.heads {
+            if self.too_slow {
+                // Closing (4008): the client's sync brings the rest.
+                return;
+            }
             if let Some(upto) = self.contiguous.upto(conv) {
                 if head > upto && !self.fill(conv, upto, head).await {
                     return;

@@ -207,6 +207,13 @@ impl Conn {
 
     /// Run a sync inline; pushes wait in the hub queue meanwhile and are filtered after it.
     async fn sync(&mut self, request: SyncRequest) -> Result<()> {
+        // Change versions are kept as signed 64-bit integers; a larger one was never handed out.
+        if i64::try_from(request.changes_since).is_err() {
+            return Err(crate::error::Error::refused(
+                tern_proto::ErrorCode::BadRequest,
+                "changes_since is not a version this relay handed out",
+            ));
+        }
         let patience = self.state.config.heartbeat.timeout;
         let request = sync::Request {
             user: self.caller.user_id,
