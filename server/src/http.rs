@@ -103,6 +103,17 @@ async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How long one round of `/health` checks answers for: the endpoint is open to anyone, and
+/// each round reads the database and asks the object store.
+const HEALTH_FRESH: Duration = Duration::from_secs(1);
+
+/// One round of `/health` checks: when, and what it found.
+pub struct Checked {
+    at: std::time::Instant,
+    status: StatusCode,
+    body: serde_json::Value,
+}
+
 async fn health(State(state): State<AppState>) -> Response {
     if state.shutting_down.load(Ordering::Relaxed) {
         return (
@@ -111,6 +122,38 @@ async fn health(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
+    // One round at a time: probes that come while it runs wait for it and share its answer.
+    let mut last = state.health.lock().await;
+    let fresh = last
+        .as_ref()
+        .filter(|c| c.at.elapsed() < HEALTH_FRESH)
+        .map(|c| (c.status, c.body.clone()));
+    let (status, mut body) = match fresh {
+        Some(answer) => answer,
+        None => {
+            let (status, body) = check(&state).await;
+            *last = Some(Checked {
+                at: std::time::Instant::now(),
+                status,
+                body: body.clone(),
+            });
+            (status, body)
+        }
+    };
+    drop(last);
+    if status == StatusCode::OK {
+        body["connections"] = state.hub.connection_count().into();
+    }
+    // In a cluster: whether NATS is connected (a flag, read live). Without it the relay still
+    // serves its own connections (and catches up when it returns), so it stays in rotation.
+    if let Some(up) = state.bus.is_up() {
+        body["bus"] = if up { "ok" } else { "unavailable" }.into();
+    }
+    (status, Json(body)).into_response()
+}
+
+/// The checks behind `/health`: the database and the object store.
+async fn check(state: &AppState) -> (StatusCode, serde_json::Value) {
     // A read proves the database answers; it goes to the read connection, so probes never
     // queue in front of message commits.
     let read = tokio::time::timeout(
@@ -118,17 +161,16 @@ async fn health(State(state): State<AppState>) -> Response {
         state.store.read(|txn| txn.current_version()),
     )
     .await;
-    let connections = state.hub.connection_count();
     let (status, mut body) = match read {
         Ok(Ok(_)) => (
             StatusCode::OK,
-            serde_json::json!({"status": "ok", "store": "ok", "connections": connections}),
+            serde_json::json!({"status": "ok", "store": "ok"}),
         ),
         // The read queue is full (a flood of token checks): the database is answering them,
         // so the relay is up; it is not a reason to take it out of rotation.
         Ok(Err(e)) if e.code() == tern_proto::ErrorCode::Busy => (
             StatusCode::OK,
-            serde_json::json!({"status": "ok", "store": "ok", "busy": true, "connections": connections}),
+            serde_json::json!({"status": "ok", "store": "ok", "busy": true}),
         ),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -144,12 +186,7 @@ async fn health(State(state): State<AppState>) -> Response {
         );
         body["blob_store"] = if up { "ok" } else { "unavailable" }.into();
     }
-    // In a cluster: whether NATS is connected. Without it the relay still serves its own
-    // connections (and catches up when it returns), so it stays in rotation.
-    if let Some(up) = state.bus.is_up() {
-        body["bus"] = if up { "ok" } else { "unavailable" }.into();
-    }
-    (status, Json(body)).into_response()
+    (status, body)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

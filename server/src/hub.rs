@@ -85,6 +85,8 @@ struct Shared {
     /// Live connections per user. Guarded by a plain mutex: critical sections are short and
     /// never await.
     users: Mutex<HashMap<UserId, UserEntry>>,
+    /// Connections in `users`, changed under its lock: counted without walking it.
+    conns: AtomicU64,
     next_conn: AtomicU64,
     queue_len: usize,
     metrics: Arc<Metrics>,
@@ -108,6 +110,7 @@ impl Hub {
         Hub {
             shared: Arc::new(Shared {
                 users: Mutex::new(HashMap::new()),
+                conns: AtomicU64::new(0),
                 next_conn: AtomicU64::new(1),
                 queue_len,
                 metrics,
@@ -154,6 +157,7 @@ impl Hub {
             instance,
             mailbox: mailbox.clone(),
         });
+        self.shared.conns.fetch_add(1, Ordering::Relaxed);
         Registration {
             conn_id,
             mailbox,
@@ -167,7 +171,10 @@ impl Hub {
         let Some(entry) = users.get_mut(&user) else {
             return false;
         };
+        let before = entry.conns.len();
         entry.conns.retain(|c| c.id != conn_id);
+        let removed = (before - entry.conns.len()) as u64;
+        self.shared.conns.fetch_sub(removed, Ordering::Relaxed);
         if entry.conns.is_empty() {
             users.remove(&user);
             if let Some(hook) = &self.shared.on_presence {
@@ -234,13 +241,7 @@ impl Hub {
 
     /// Number of live connections.
     pub fn connection_count(&self) -> usize {
-        self.shared
-            .users
-            .lock()
-            .unwrap()
-            .values()
-            .map(|e| e.conns.len())
-            .sum()
+        self.shared.conns.load(Ordering::Relaxed) as usize
     }
 }
 

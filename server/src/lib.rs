@@ -216,6 +216,7 @@ fn app_state(
         blobs,
         objects,
         writing: blobs::Writing::default(),
+        health: Arc::default(),
     });
     Ok((state, conns_done))
 }

@@ -66,4 +66,7 @@ pub struct Shared {
     pub objects: Option<crate::object_blobs::ObjectBlobs>,
     /// Uploads being written right now (one request at a time per upload).
     pub writing: crate::blobs::Writing,
+    /// The last `/health` checks ([`crate::http`]): probes, and floods of them, cost the
+    /// database and the object store at most once a second.
+    pub health: Arc<tokio::sync::Mutex<Option<crate::http::Checked>>>,
 }
