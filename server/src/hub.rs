@@ -45,6 +45,10 @@ pub struct Pushed {
     pub tag: Tag,
 }
 
+/// Most connections one session holds at once (different client instances); a newer one
+/// closes the oldest.
+pub const CONNECTIONS_PER_SESSION: usize = 16;
+
 /// Told, under the hub's lock, when a user's first connection on this relay opens (`true`)
 /// or their last one closes (`false`).
 pub type PresenceHook = Box<dyn Fn(UserId, bool) + Send + Sync>;
@@ -124,7 +128,9 @@ impl Hub {
     /// the same client instance* are kicked: a client reconnecting after a network change must
     /// not leave a half-open twin that keeps the user "online". Two processes sharing one
     /// session (a `tern listen` beside a `tern send`) carry different instance tags and so
-    /// coexist; connections without a tag are all one instance.
+    /// coexist; connections without a tag are all one instance. A session holds at most
+    /// [`CONNECTIONS_PER_SESSION`] connections: past that its oldest is closed, so one token
+    /// (a stolen one, say) cannot hold sockets, presence and their writes without bound.
     pub fn register(
         &self,
         user: UserId,
@@ -144,6 +150,16 @@ impl Hub {
             .filter(|c| c.session_id == session_id && c.instance == instance)
         {
             old.mailbox.kick(close::REPLACED);
+        }
+        let mut open = entry
+            .conns
+            .iter()
+            .filter(|c| c.session_id == session_id && !c.mailbox.is_kicked());
+        let count = open.clone().count();
+        if count >= CONNECTIONS_PER_SESSION {
+            for old in open.by_ref().take(count + 1 - CONNECTIONS_PER_SESSION) {
+                old.mailbox.kick(close::REPLACED);
+            }
         }
         let came_online = entry.conns.is_empty();
         if came_online {

@@ -512,11 +512,23 @@ async fn a_session_flooding_http_requests_is_held_back_alone() {
             (status, body["code"].as_str().unwrap_or("").to_owned(), body)
         }
     };
-    for _ in 0..5 {
+    for _ in 0..4 {
         assert_eq!(sessions(thief.clone()).await.0, 200);
     }
+    // A WebSocket upgrade counts like any other request of the session.
+    assert!(try_connect(&relay.ws_url(), Some(&thief), &[])
+        .await
+        .is_ok());
     let (status, code, _) = sessions(thief.clone()).await;
     assert_eq!((status, code.as_str()), (429, "rate_limited"));
+    let refused = try_connect(&relay.ws_url(), Some(&thief), &[])
+        .await
+        .err()
+        .expect("an upgrade past the allowance is refused");
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
     assert_eq!(
         sessions(bob.clone()).await.0,
         200,

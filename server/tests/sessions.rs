@@ -329,3 +329,38 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
     let (status, _) = get(&relay, "/v1/sessions", &alice_token).await;
     assert_eq!(status, 401);
 }
+
+/// One session holds at most 16 connections (different client instances): a newer one closes
+/// the oldest, so a token, stolen or not, cannot hold sockets without bound. Another session of
+/// the same user is not touched.
+#[tokio::test]
+async fn a_session_holds_at_most_sixteen_connections_and_a_newer_one_closes_the_oldest() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let (token, other) = (relay.login("alice").await, relay.login("alice").await);
+    let mut phone = Client::connect(&relay.ws_url(), &other).await;
+    let mut conns = Vec::new();
+    for i in 0..16 {
+        let tag = format!("instance-{i}");
+        conns.push(
+            Client::connect_with(&relay.ws_url(), &token, &[("tern-instance", tag.as_str())]).await,
+        );
+    }
+    let _newest =
+        Client::connect_with(&relay.ws_url(), &token, &[("tern-instance", "instance-16")]).await;
+    assert_eq!(
+        conns[0].expect_close().await,
+        Some(tern_proto::close::REPLACED.code),
+        "the oldest"
+    );
+    for c in &mut conns[1..] {
+        assert!(matches!(
+            c.request(json!({"type": "ping"})).await,
+            ServerFrame::Pong { .. }
+        ));
+    }
+    assert!(matches!(
+        phone.request(json!({"type": "ping"})).await,
+        ServerFrame::Pong { .. }
+    ));
+}

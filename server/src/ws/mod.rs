@@ -71,6 +71,15 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: Upgr
             return ApiError(e).into_response();
         }
     };
+    // An upgrade is an authenticated request like any other of the session's.
+    if !state.accounts.http_by_session.take(&session.session_id) {
+        state.metrics.error(ErrorCode::RateLimited);
+        return ApiError(Error::refused(
+            ErrorCode::RateLimited,
+            "too many requests from this device; slow down",
+        ))
+        .into_response();
+    }
     let limits = &state.config.limits;
     let wire = WireLimits {
         max_message: limits.hard_frame_bytes,
