@@ -521,10 +521,9 @@ async fn a_session_flooding_http_requests_is_held_back_alone() {
         .is_ok());
     let (status, code, _) = sessions(thief.clone()).await;
     assert_eq!((status, code.as_str()), (429, "rate_limited"));
-    let refused = try_connect(&relay.ws_url(), Some(&thief), &[])
-        .await
-        .err()
-        .expect("an upgrade past the allowance is refused");
+    let Err(refused) = try_connect(&relay.ws_url(), Some(&thief), &[]).await else {
+        panic!("an upgrade past the allowance is refused");
+    };
     assert_eq!(
         (refused.status, refused.body["code"].as_str()),
         (429, Some("rate_limited"))
