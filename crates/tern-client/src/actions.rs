@@ -127,7 +127,7 @@ impl Client {
             message: view.clone(),
             hidden: false,
         });
-        let _ = self.cmds.try_send(Cmd::Flush);
+        self.shared.ask(&self.cmds, Cmd::Flush);
         Ok(view)
     }
 }

@@ -69,7 +69,7 @@ impl Client {
             .await??;
         self.shared.emit(Event::ChatPrefs { all });
         // Offline the command is dropped; the next connection's flush sends the change.
-        let _ = self.cmds.try_send(Cmd::Flush);
+        self.shared.ask(&self.cmds, Cmd::Flush);
         Ok(p)
     }
 }

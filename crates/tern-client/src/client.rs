@@ -232,7 +232,7 @@ impl Client {
         self.shared.emit(Event::Message {
             message: echo.clone(),
         });
-        let _ = self.cmds.try_send(Cmd::Flush);
+        self.shared.ask(&self.cmds, Cmd::Flush);
         Ok(echo)
     }
 
@@ -419,10 +419,13 @@ impl Client {
         // is dropped), the next connection's flush sends it.
         if let Some(receipt) = moved {
             self.shared.emit(Event::Receipt { receipt });
-            let _ = self.cmds.try_send(Cmd::Read {
-                conversation_id: conv,
-                seq: receipt.read_seq,
-            });
+            self.shared.ask(
+                &self.cmds,
+                Cmd::Read {
+                    conversation_id: conv,
+                    seq: receipt.read_seq,
+                },
+            );
         }
         Ok(())
     }

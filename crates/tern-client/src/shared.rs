@@ -4,13 +4,15 @@
 //! It lives apart from `client.rs` so the connection task depends on it alone, not on the
 //! handle that starts the task.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use tern_proto::UserId;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::cache::Cache;
 use crate::config::ClientConfig;
+use crate::connection::Cmd;
 use crate::events::{ConnectionState, Event};
 use crate::keychain::Token;
 
@@ -24,6 +26,9 @@ pub(crate) struct Shared {
     events: broadcast::Sender<Event>,
     /// Last published link state, for callers that subscribe late.
     state: Mutex<ConnectionState>,
+    /// A flush (or a read marker) was asked for while the connection task's command queue was
+    /// full: the task's housekeeping flushes soon instead ([`Shared::ask`]).
+    flush_owed: AtomicBool,
 }
 
 impl Shared {
@@ -43,7 +48,21 @@ impl Shared {
             token,
             events,
             state: Mutex::new(ConnectionState::Connecting),
+            flush_owed: AtomicBool::new(false),
         }
+    }
+
+    /// Hand the connection task a command that only says "what the cache holds should go out
+    /// now" (a flush, a read marker) without waiting. If its queue is full the command is not
+    /// lost: the task's housekeeping (a few times a second) flushes instead, which sends
+    /// everything the cache holds to send. Offline it is dropped: the next connection flushes.
+    pub(crate) fn ask(&self, cmds: &mpsc::Sender<Cmd>, cmd: Cmd) {
+        ask(&self.flush_owed, cmds, cmd);
+    }
+
+    /// Whether a flush was owed since the last call ([`Shared::ask`]).
+    pub(crate) fn take_flush_owed(&self) -> bool {
+        self.flush_owed.swap(false, Ordering::Relaxed)
     }
 
     /// A new receiver of every event from now on.
@@ -64,5 +83,36 @@ impl Shared {
     pub(crate) fn set_state(&self, state: ConnectionState) {
         *self.state.lock().unwrap() = state.clone();
         self.emit(Event::Connection { state });
+    }
+}
+
+/// Send `cmd` without waiting; a full queue notes a flush as owed in `owed`.
+fn ask(owed: &AtomicBool, cmds: &mpsc::Sender<Cmd>, cmd: Cmd) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = cmds.try_send(cmd) {
+        owed.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flush asked for while the connection task's queue is full is owed, not lost; one
+    /// asked for while no task listens (offline) is left to the next connection's flush.
+    #[test]
+    fn a_flush_that_finds_the_queue_full_is_owed() {
+        let owed = AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel(1);
+        ask(&owed, &tx, Cmd::Flush);
+        assert!(!owed.load(Ordering::Relaxed), "queued");
+        ask(&owed, &tx, Cmd::Flush);
+        assert!(owed.load(Ordering::Relaxed), "the queue was full");
+        owed.store(false, Ordering::Relaxed);
+        drop(rx);
+        ask(&owed, &tx, Cmd::Flush);
+        assert!(
+            !owed.load(Ordering::Relaxed),
+            "offline: the next connection flushes"
+        );
     }
 }

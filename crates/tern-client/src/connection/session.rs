@@ -201,7 +201,8 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Expire typing indications and late requests; resend after a transient refusal.
+    /// Expire typing indications and late requests; resend after a transient refusal; flush
+    /// when a flush was asked for while the command queue was full.
     async fn housekeeping(&mut self, ws: &mut Ws) -> Step {
         let now = Instant::now();
         let expired: Vec<_> = self
@@ -223,7 +224,8 @@ impl<'a> Session<'a> {
         }
         self.pending.expire(now);
         let resend = self.pending.expire_sends(now);
-        if resend || self.hold_until.is_some_and(|t| now >= t) {
+        let owed = self.shared.take_flush_owed();
+        if resend || owed || self.hold_until.is_some_and(|t| now >= t) {
             self.flush(ws).await?;
         }
         Ok(())

@@ -234,7 +234,7 @@ impl Client {
 
     pub(crate) fn wake_uploader(&self) {
         self.uploads.notify_one();
-        let _ = self.cmds.try_send(Cmd::Flush);
+        self.shared.ask(&self.cmds, Cmd::Flush);
     }
 }
 

@@ -37,7 +37,7 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, cmds: mpsc::Send
         for item in work {
             match upload(&shared, &item).await {
                 Ok(()) => {
-                    let _ = cmds.try_send(Cmd::Flush);
+                    shared.ask(&cmds, Cmd::Flush);
                 }
                 Err(e) => {
                     // One stuck file must not hold up the others: go on with the next.
