@@ -278,3 +278,28 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
         tern_client::Client::login(config(&relay.url(), alice_dir.path()), "alice", PASSWORD).await;
     assert!(again.is_err(), "the account cannot sign in");
 }
+
+/// Blocking, unblocking and changing a setting return once this device's own view shows the
+/// change (the relay's `privacy` push can come just after its `ok`): a caller that reads the
+/// settings next, as the CLI does before it exits, sees what it just did.
+#[tokio::test]
+async fn a_privacy_change_shows_here_as_soon_as_it_returns() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let blocked = |p: tern_proto::Privacy| p.blocked.iter().any(|b| b.username == "bob");
+    for round in 0..15 {
+        alice.block("bob").await.unwrap();
+        assert!(
+            blocked(alice.privacy().await.unwrap()),
+            "round {round}: blocked"
+        );
+        alice.unblock("bob").await.unwrap();
+        assert!(
+            !blocked(alice.privacy().await.unwrap()),
+            "round {round}: unblocked"
+        );
+    }
+    alice.set_privacy(None, Some(false)).await.unwrap();
+    assert!(!alice.privacy().await.unwrap().read_receipts);
+}

@@ -346,3 +346,32 @@ async fn a_member_added_while_online_gets_the_earlier_messages_and_sees_later_ed
         "{mine:?}"
     );
 }
+
+/// Two quick taps on the same reaction (their calls overlapping) add it and take it away:
+/// each decides against what the other queued, so the user's last word stands.
+#[tokio::test]
+async fn two_quick_taps_on_a_reaction_leave_it_off() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "tap me").await.unwrap();
+    wait_settled(&alice).await;
+    let seq = alice.messages(conv, None, 10).await.unwrap()[0]
+        .seq
+        .unwrap();
+    let (first, second) = tokio::join!(alice.react(conv, seq, "👍"), alice.react(conv, seq, "👍"));
+    first.unwrap();
+    second.unwrap();
+    wait_settled(&alice).await;
+    for c in [&alice, &bob] {
+        eventually("both taps landed", || async {
+            let view = c.messages(conv, None, 10).await.unwrap();
+            view.iter()
+                .find(|m| m.seq == Some(seq))
+                .is_some_and(|m| m.reactions.is_empty())
+                && c.stored_messages(conv).await.unwrap().len() >= 3
+        })
+        .await;
+    }
+}

@@ -28,14 +28,14 @@ impl Client {
                 "a message cannot be edited to nothing; delete it instead".into(),
             ));
         }
-        self.act(conv, seq, MessageKind::Edit, body.to_owned())
+        self.act(conv, seq, Action::Is(MessageKind::Edit), body.to_owned())
             .await
     }
 
     /// Delete a message for every member (the user's own, or any in a group the user
     /// administers). Its text is erased on the relay and in every cache; a tombstone remains.
     pub async fn delete_for_everyone(&self, conv: ConversationId, seq: Seq) -> Result<ChatMessage> {
-        self.act(conv, seq, MessageKind::Delete, String::new())
+        self.act(conv, seq, Action::Is(MessageKind::Delete), String::new())
             .await
     }
 
@@ -48,19 +48,8 @@ impl Client {
         {
             return Err(Error::Invalid("a reaction is one emoji".into()));
         }
-        let me = self.shared.user_id;
-        let e = emoji.to_owned();
-        let on = self
-            .shared
-            .cache
-            .call(move |txn| chat::my_reaction(txn, me, conv, seq, &e))
-            .await?;
-        let kind = if on {
-            MessageKind::Unreact
-        } else {
-            MessageKind::React
-        };
-        self.act(conv, seq, kind, emoji.to_owned()).await
+        self.act(conv, seq, Action::ToggleReaction, emoji.to_owned())
+            .await
     }
 
     /// Delete a message on this device only; other devices and members keep it.
@@ -90,16 +79,16 @@ impl Client {
         &self,
         conv: ConversationId,
         seq: Seq,
-        kind: MessageKind,
+        action: Action,
         body: String,
     ) -> Result<ChatMessage> {
         let me = self.shared.user_id;
-        let item = outbox::OutboxItem {
+        let mut item = outbox::OutboxItem {
             client_id: uuid::Uuid::now_v7().to_string(),
             conversation_id: conv,
             body,
             created_at: tern_proto::now_ms(),
-            kind,
+            kind: MessageKind::React,
             target_seq: Some(seq),
             reply_to: None,
             attachment: None,
@@ -108,6 +97,18 @@ impl Client {
             .shared
             .cache
             .call(move |txn| {
+                // Decided in the transaction that queues it: two quick taps on a reaction
+                // queue "on" then "off", not "on" twice.
+                let kind = match action {
+                    Action::Is(kind) => kind,
+                    Action::ToggleReaction
+                        if chat::my_reaction(txn, me, conv, seq, &item.body)? =>
+                    {
+                        MessageKind::Unreact
+                    }
+                    Action::ToggleReaction => MessageKind::React,
+                };
+                item.kind = kind;
                 let target = chat::chat_at(txn, me, conv, seq)?
                     .ok_or_else(|| Error::Invalid("no such message".into()))?;
                 if target.deleted {
@@ -130,4 +131,13 @@ impl Client {
         self.shared.ask(&self.cmds, Cmd::Flush);
         Ok(view)
     }
+}
+
+/// What an action on a message is.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    /// This kind.
+    Is(MessageKind),
+    /// The user's reaction: added, or removed if it is there (its state as queued counts).
+    ToggleReaction,
 }

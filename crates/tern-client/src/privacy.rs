@@ -16,6 +16,16 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::http;
 
+/// How long a privacy change waits for the relay's word on it to reach the cache.
+const PRIVACY_ECHO_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `username` is on the block list.
+fn lists(p: &Privacy, username: &str) -> bool {
+    p.blocked
+        .iter()
+        .any(|b| b.username.eq_ignore_ascii_case(username))
+}
+
 impl Client {
     /// The user's privacy settings and block list, as last synced.
     pub async fn privacy(&self) -> Result<Privacy> {
@@ -23,18 +33,46 @@ impl Client {
     }
 
     /// Block `username`: they can no longer message the user directly, add them to groups
-    /// or see their presence, and are not told.
+    /// or see their presence, and are not told. Returns once [`Client::privacy`] shows it.
     pub async fn block(&self, username: &str) -> Result<()> {
         let username = username.trim().to_owned();
+        let events = self.subscribe();
+        let name = username.clone();
         self.expect_ok(move |id| ClientFrame::Block(Block { id, username }))
-            .await
+            .await?;
+        self.privacy_shows(events, |p| lists(p, &name)).await
     }
 
-    /// Lift a block.
+    /// Lift a block. Returns once [`Client::privacy`] shows it.
     pub async fn unblock(&self, username: &str) -> Result<()> {
         let username = username.trim().to_owned();
+        let events = self.subscribe();
+        let name = username.clone();
         self.expect_ok(move |id| ClientFrame::Unblock(Unblock { id, username }))
-            .await
+            .await?;
+        self.privacy_shows(events, |p| !lists(p, &name)).await
+    }
+
+    /// Wait (briefly) until the cached privacy state satisfies `done`. The relay answers a
+    /// change with `ok` and tells every device of the user the new state in a `privacy` push,
+    /// which may come just after the `ok`: a caller that reads [`Client::privacy`] next (the
+    /// CLI, which then exits) must see its own change. A push that does not come in time (the
+    /// link dropped) comes with the next sync.
+    async fn privacy_shows(
+        &self,
+        mut events: tokio::sync::broadcast::Receiver<crate::Event>,
+        done: impl Fn(&Privacy) -> bool,
+    ) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + PRIVACY_ECHO_WAIT;
+        loop {
+            if done(&self.privacy().await?) {
+                return Ok(());
+            }
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(_)) | Err(_) => return Ok(()),
+            }
+        }
     }
 
     /// Change who sees the user's presence and whether read receipts are sent (and seen);
@@ -44,12 +82,18 @@ impl Client {
         presence: Option<PresenceVisibility>,
         read_receipts: Option<bool>,
     ) -> Result<()> {
+        let events = self.subscribe();
         self.expect_ok(move |id| {
             ClientFrame::SetPrivacy(SetPrivacy {
                 id,
                 presence,
                 read_receipts,
             })
+        })
+        .await?;
+        self.privacy_shows(events, |p| {
+            presence.is_none_or(|v| p.presence == v)
+                && read_receipts.is_none_or(|r| p.read_receipts == r)
         })
         .await
     }
