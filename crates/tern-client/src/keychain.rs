@@ -28,19 +28,22 @@ const RETRIES: usize = 4;
 const RETRY_DELAY: Duration = Duration::from_millis(75);
 
 /// Whether the keychain's daemon went away during the request (so a new one may answer the
-/// next), as D-Bus and the Secret Service word it: the bus saw it leave, no reply came, or
-/// the new daemon does not know the old one's session. A machine with no provider at all
+/// next), as D-Bus and the Secret Service word it: the bus saw it leave, no reply came, the
+/// new daemon does not know the old one's session, or the item a search just found is no
+/// longer there (a restarted daemon, or another request that replaced or deleted it; the
+/// retry searches again), matched without regard to case. A machine with no provider at all
 /// fails at once, without the retries' wait.
 fn provider_went_away(e: &keyring::Error) -> bool {
-    const GONE: [&str; 3] = [
+    const GONE: [&str; 4] = [
         "disconnected from message bus",
         "did not receive a reply",
         "does not exist",
+        "no such interface",
     ];
     let keyring::Error::PlatformFailure(inner) = e else {
         return false;
     };
-    let text = inner.to_string();
+    let text = inner.to_string().to_lowercase();
     GONE.iter().any(|g| text.contains(g))
 }
 
@@ -178,5 +181,32 @@ pub fn delete(relay: &str, username: &str) -> Result<()> {
     match retried(|| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(map_err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform(text: &str) -> keyring::Error {
+        keyring::Error::PlatformFailure(text.to_owned().into())
+    }
+
+    /// Failures that say the daemon (or the item a search just found) went away are tried
+    /// again; others, and a missing entry, are not.
+    #[test]
+    fn only_a_daemon_or_item_that_went_away_is_tried_again() {
+        for gone in [
+            "DBus error: org.freedesktop.DBus.Error.Disconnected: disconnected from message bus",
+            "DBus error: Did not receive a reply. Possible causes include: the remote application did not send a reply",
+            "DBus error: The session does not exist",
+            "DBus error: No such interface \u{201c}org.freedesktop.Secret.Item\u{201d} on object at path /org/freedesktop/secrets/collection/login/213",
+        ] {
+            assert!(provider_went_away(&platform(gone)), "{gone}");
+        }
+        assert!(!provider_went_away(&platform(
+            "DBus error: The name org.freedesktop.secrets was not provided by any .service files"
+        )));
+        assert!(!provider_went_away(&keyring::Error::NoEntry));
     }
 }
