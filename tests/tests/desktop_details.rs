@@ -475,17 +475,20 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "bob's chat pinned first",
     )
     .await;
-    let settings: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&settings_file).unwrap()).unwrap();
-    let pins: Vec<&serde_json::Value> = settings["pinned"]
-        .as_object()
-        .map(|accounts| accounts.values().collect())
-        .unwrap_or_default();
-    assert_eq!(
-        pins,
-        vec![&serde_json::json!([conv.0])],
-        "the shell keeps the pin, for this account"
-    );
+    // The shell mirrors the engine's chat prefs from its events, beside the page's own
+    // drawing: the file follows shortly.
+    let pins = || {
+        let settings: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&settings_file).unwrap()).unwrap();
+        settings["pinned"]
+            .as_object()
+            .map(|accounts| accounts.values().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    eventually("the shell keeps the pin, for this account", || async {
+        pins() == vec![serde_json::json!([conv.0])]
+    })
+    .await;
     eventually("the other device has bob's chat pinned", || async {
         phone
             .chat_prefs()
