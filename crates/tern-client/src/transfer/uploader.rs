@@ -19,21 +19,39 @@ use crate::cache::outbox;
 use crate::cache::transfers::{self, PendingUpload as Pending};
 use crate::connection::Cmd;
 use crate::error::{Error, Result};
-use crate::events::{Event, MessageStatus};
+use crate::events::{ConnectionState, Event, MessageStatus};
 use crate::shared::Shared;
 
-/// Pause after a failure that may pass (offline, relay busy).
+/// How often the queue is looked at when nothing is waiting, and the first pause after a
+/// failure that may pass (offline, relay busy); the pause doubles with each round that fails,
+/// up to [`MAX_RETRY_AFTER`].
 const RETRY_AFTER: Duration = Duration::from_secs(2);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The pause after `rounds` failed rounds in a row (at least one).
+fn backoff(rounds: u32) -> Duration {
+    RETRY_AFTER
+        .saturating_mul(1 << rounds.saturating_sub(1).min(16))
+        .min(MAX_RETRY_AFTER)
+}
 
 /// Run until the client stops (the task is aborted with it).
 pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, cmds: mpsc::Sender<Cmd>) {
+    let mut failed_rounds = 0u32;
+    let mut events = shared.subscribe();
     loop {
+        // A device the relay signed out has no token to upload with: wait for a new reason.
+        if matches!(shared.state(), ConnectionState::SignedOut { .. }) {
+            wake.notified().await;
+            continue;
+        }
         let work = shared
             .cache
             .call(transfers::pending)
             .await
             .unwrap_or_default();
-        let mut idle = work.is_empty();
+        let empty = work.is_empty();
+        let mut failed = false;
         for item in work {
             match upload(&shared, &item).await {
                 Ok(()) => {
@@ -44,14 +62,45 @@ pub(crate) async fn run(shared: Arc<Shared>, wake: Arc<Notify>, cmds: mpsc::Send
                     if let Err(e) = on_error(&shared, &item, e).await {
                         tracing::warn!(error = %e, "upload bookkeeping failed");
                     }
-                    idle = true;
+                    failed = true;
                 }
             }
         }
-        let pause = if idle { RETRY_AFTER } else { Duration::ZERO };
+        failed_rounds = if failed { failed_rounds + 1 } else { 0 };
+        let pause = if failed {
+            backoff(failed_rounds)
+        } else if empty {
+            RETRY_AFTER
+        } else {
+            Duration::ZERO
+        };
+        if rest(&wake, &mut events, pause).await {
+            failed_rounds = 0;
+        }
+    }
+}
+
+/// Wait `pause`, or less: until a new file is queued or the link comes back online (then
+/// true: try at once, from the first pause again).
+async fn rest(
+    wake: &Notify,
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    pause: Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + pause;
+    loop {
         tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(pause) => {}
+            _ = wake.notified() => return true,
+            _ = tokio::time::sleep_until(deadline) => return false,
+            ev = events.recv() => match ev {
+                Ok(Event::Connection { state: ConnectionState::Online }) => return true,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                // No more events (the client is going; the task is aborted with it).
+                Err(_) => {
+                    tokio::time::sleep_until(deadline).await;
+                    return false;
+                }
+            },
         }
     }
 }
@@ -193,4 +242,16 @@ async fn fail(shared: &Shared, item: &Pending, reason: String) -> Result<()> {
         status: MessageStatus::Failed { reason },
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_after_failed_rounds_doubles_up_to_a_minute() {
+        let secs: Vec<u64> = (1..=8).map(|r| backoff(r).as_secs()).collect();
+        assert_eq!(secs, vec![2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(u32::MAX), MAX_RETRY_AFTER);
+    }
 }
