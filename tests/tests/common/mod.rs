@@ -50,8 +50,13 @@ impl Relay {
     pub fn start_with(extra: &[&str]) -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("relay.db");
-        let metrics_port = free_port();
-        let spec = RelaySpec::new(bin("tern-server"), &db)
+        let spec = RelaySpec::new(bin("tern-server"), &db);
+        // Two ports free a moment ago can be the same one: then the relay could never bind
+        // both (every start of it failed with "address in use").
+        let metrics_port = std::iter::repeat_with(free_port)
+            .find(|&p| p != spec.port)
+            .unwrap();
+        let spec = spec
             .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
             .args([
                 "--send-rate",
