@@ -43,6 +43,7 @@ test("every code the user can meet reads as its own plain sentence", () => {
     ["quota_exceeded", "There's no room left on the relay for your files."],
     ["settings", "Couldn't save the settings."],
     ["bad_link", "That link can't be opened."],
+    ["unknown", "The relay refused that in a way this version of Tern doesn't know. Updating Tern may help."],
     ["some_future_code", SOMETHING_WRONG],
     ["", SOMETHING_WRONG],
   ];

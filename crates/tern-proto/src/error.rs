@@ -75,6 +75,10 @@ pub enum ErrorCode {
     /// A send named (`after`) an earlier message of the sender's that is not stored: it was
     /// refused or is still on its way. Send that one again first, then this one.
     OutOfOrder,
+    /// A code this build does not know (a newer relay's): read as a failure that retrying
+    /// will not fix, so the frame carrying it still answers its request. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -130,6 +134,7 @@ impl ErrorCode {
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::OutOfOrder => "out_of_order",
+            ErrorCode::Unknown => "unknown",
         }
     }
 }
@@ -145,6 +150,26 @@ impl std::error::Error for ErrorCode {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A newer relay's code reads as `Unknown`, a failure not worth retrying: an error frame
+    /// carrying it still parses and answers its request.
+    #[test]
+    fn a_code_this_build_does_not_know_reads_as_unknown() {
+        let code: ErrorCode = serde_json::from_str("\"poll_closed\"").unwrap();
+        assert_eq!(code, ErrorCode::Unknown);
+        assert!(!code.is_transient());
+        let frame: crate::ServerFrame = serde_json::from_str(
+            r#"{"type":"error","id":7,"code":"poll_closed","message":"that poll is closed"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            frame,
+            crate::ServerFrame::Error {
+                code: ErrorCode::Unknown,
+                ..
+            }
+        ));
+    }
 
     #[test]
     fn the_name_is_the_serialized_form() {
@@ -181,6 +206,8 @@ mod tests {
             ErrorCode::QuotaExceeded,
             ErrorCode::OffsetMismatch,
             ErrorCode::HashMismatch,
+            ErrorCode::OutOfOrder,
+            ErrorCode::Unknown,
         ] {
             assert_eq!(
                 serde_json::to_string(&code).unwrap(),
