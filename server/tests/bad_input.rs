@@ -339,6 +339,30 @@ async fn a_frame_flood_is_refused_and_an_endless_one_is_disconnected() {
     .await;
 }
 
+/// A frame refused for rate is read for its id only when it is within the frame size limit:
+/// refusing a large one costs no parse (an admitted one over the limit is refused unread).
+#[tokio::test]
+async fn a_frame_refused_for_rate_is_not_parsed_past_the_size_limit() {
+    let relay = strict_frame_rate().await;
+    let mut alice = relay.user("alice").await;
+    for i in 0..10 {
+        alice.send_json(json!({"type": "ping", "id": i})).await;
+    }
+    for _ in 0..10 {
+        assert!(matches!(alice.recv().await, ServerFrame::Pong { .. }));
+    }
+    alice.send_json(json!({"type": "ping", "id": 77})).await;
+    let big = "x".repeat(80 * 1024);
+    alice
+        .send_json(json!({"type": "ping", "id": 78, "padding": big}))
+        .await;
+    assert_eq!(
+        rate_limited(&mut alice, 2).await,
+        vec![Some(RequestId(77)), None],
+        "the small one is named, the large one is not read"
+    );
+}
+
 /// The ids of the `rate_limited` errors among `c`'s next `n` frames.
 async fn rate_limited(c: &mut Client, n: usize) -> Vec<Option<RequestId>> {
     let mut ids = Vec::new();

@@ -77,7 +77,8 @@ impl Conn {
     }
 
     /// Charge one frame to the connection's rate; a refused frame is answered
-    /// `rate_limited` (with its id when `text` has a readable one).
+    /// `rate_limited` (with its id when `text` is within the frame size limit and has a
+    /// readable one).
     async fn charge(&mut self, text: Option<&str>) -> Charge {
         self.state.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
         if self.frames.try_take() {
@@ -88,7 +89,10 @@ impl Conn {
         if self.rejected_in_a_row > MAX_REJECTED_IN_A_ROW {
             return Charge::Close(close::POLICY);
         }
+        // Only a frame within the size limit is read for its id: a refused frame must not
+        // cost more than an admitted one (which is refused unread past the limit).
         let id = text
+            .filter(|t| t.len() <= self.state.config.limits.max_frame_bytes)
             .and_then(|t| ClientFrame::parse(t).ok())
             .map(|f| f.id());
         self.reply_error(
