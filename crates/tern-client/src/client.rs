@@ -46,25 +46,26 @@ impl Client {
     pub async fn login(config: ClientConfig, username: &str, password: &str) -> Result<Client> {
         // A keychain that cannot be read only costs the device its exemption from the
         // account-wide login ceiling; storing the token below reports the problem.
-        let (relay, user) = (config.relay.clone(), username.to_owned());
         let credential =
-            keychain::off_loop(move || keychain::load_device_credential(&relay, &user))
+            keychain::off_loop(&config.relay, username, keychain::load_device_credential)
                 .await
                 .ok()
                 .flatten();
         let res = http::login(&config, username, password, credential.as_ref()).await?;
         let token = Token::new(res.token.clone());
-        let (relay, user, kept) = (config.relay.clone(), res.username.clone(), token.clone());
-        if let Err(e) = keychain::off_loop(move || keychain::store(&relay, &user, &kept)).await {
+        let kept = token.clone();
+        let stored = keychain::off_loop(&config.relay, &res.username, move |relay, user| {
+            keychain::store(relay, user, &kept)
+        });
+        if let Err(e) = stored.await {
             // Without a keychain the session must not outlive this call: revoke it.
             let _ = http::logout(&config, &token, false).await;
             return Err(e);
         }
         if !res.device_credential.is_empty() {
             let credential = DeviceCredential::new(res.device_credential.clone());
-            let (relay, user) = (config.relay.clone(), res.username.clone());
-            let stored = keychain::off_loop(move || {
-                keychain::store_device_credential(&relay, &user, &credential)
+            let stored = keychain::off_loop(&config.relay, &res.username, move |relay, user| {
+                keychain::store_device_credential(relay, user, &credential)
             });
             if let Err(e) = stored.await {
                 tracing::warn!(error = %e, "could not keep the device credential");
@@ -88,8 +89,7 @@ impl Client {
 
     /// Sign in silently with the token in the keychain; the cache is readable at once.
     pub async fn resume(config: ClientConfig, username: &str) -> Result<Client> {
-        let (relay, user) = (config.relay.clone(), username.to_owned());
-        let token = keychain::off_loop(move || keychain::load(&relay, &user))
+        let token = keychain::off_loop(&config.relay, username, keychain::load)
             .await?
             .ok_or_else(|| Error::NotLoggedIn(username.into()))?;
         let known = match accounts::lookup(&config, username) {
@@ -595,11 +595,8 @@ impl Client {
     /// keychain, and stop. The cache stays for the next sign-in.
     pub async fn logout(self, all: bool) -> Result<()> {
         let result = http::logout(&self.shared.config, &self.shared.token, all).await;
-        let (relay, user) = (
-            self.shared.config.relay.clone(),
-            self.shared.username.clone(),
-        );
-        keychain::off_loop(move || keychain::delete(&relay, &user)).await?;
+        let shared = &self.shared;
+        keychain::off_loop(&shared.config.relay, &shared.username, keychain::delete).await?;
         self.shutdown().await;
         result
     }

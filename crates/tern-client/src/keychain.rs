@@ -59,13 +59,16 @@ fn retried<T>(op: impl FnMut() -> keyring::Result<T>) -> keyring::Result<T> {
     .call()
 }
 
-/// Run keychain calls on tokio's blocking pool: each is a D-Bus round trip to the keyring
-/// daemon (several, with the retries' pauses, while it restarts), which must not hold up the
-/// engine's event loop and the connection it drives.
+/// Run keychain calls for `username` on `relay` on tokio's blocking pool: each is a D-Bus
+/// round trip to the keyring daemon (several, with the retries' pauses, while it restarts),
+/// which must not hold up the engine's event loop and the connection it drives.
 pub async fn off_loop<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
+    relay: &str,
+    username: &str,
+    work: impl FnOnce(&str, &str) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(work)
+    let (relay, username) = (relay.to_owned(), username.to_owned());
+    tokio::task::spawn_blocking(move || work(&relay, &username))
         .await
         .map_err(|e| Error::Internal(format!("keychain task failed: {e}")))?
 }

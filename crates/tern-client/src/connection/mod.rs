@@ -161,9 +161,8 @@ async fn wait_offline(delay: Duration, cmds: &mut mpsc::Receiver<Cmd>) -> bool {
 
 async fn signed_out(shared: &Shared, reason: String, mut cmds: mpsc::Receiver<Cmd>) {
     tracing::warn!(%reason, "the relay refused this device's token");
-    let (relay, user) = (shared.config.relay.clone(), shared.username.clone());
-    let deleted = crate::keychain::off_loop(move || crate::keychain::delete(&relay, &user));
-    if let Err(e) = deleted.await {
+    let (relay, user) = (&shared.config.relay, &shared.username);
+    if let Err(e) = crate::keychain::off_loop(relay, user, crate::keychain::delete).await {
         tracing::warn!(error = %e, "could not delete the refused token");
     }
     shared.set_state(ConnectionState::SignedOut { reason });
