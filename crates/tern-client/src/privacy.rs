@@ -63,15 +63,19 @@ impl Client {
         mut events: tokio::sync::broadcast::Receiver<crate::Event>,
         done: impl Fn(&Privacy) -> bool,
     ) -> Result<()> {
+        use tokio::sync::broadcast::error::RecvError;
         let deadline = tokio::time::Instant::now() + PRIVACY_ECHO_WAIT;
+        // The cache is read again only when the privacy state may have changed.
+        let mut changed = true;
         loop {
-            if done(&self.privacy().await?) {
+            if changed && done(&self.privacy().await?) {
                 return Ok(());
             }
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-                Ok(Err(_)) | Err(_) => return Ok(()),
-            }
+            changed = match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(event)) => matches!(event, crate::Event::Privacy { .. }),
+                Ok(Err(RecvError::Lagged(_))) => true,
+                Ok(Err(RecvError::Closed)) | Err(_) => return Ok(()),
+            };
         }
     }
 
@@ -160,10 +164,9 @@ impl Client {
         let shared = self.shared.clone();
         http::delete_account(&shared.config, &shared.token, password).await?;
         self.shutdown().await;
-        let (relay, user) = (shared.config.relay.clone(), shared.username.clone());
-        crate::keychain::off_loop(move || {
-            crate::keychain::delete(&relay, &user)?;
-            crate::keychain::delete_device_credential(&relay, &user)
+        crate::keychain::off_loop(&shared.config.relay, &shared.username, |relay, user| {
+            crate::keychain::delete(relay, user)?;
+            crate::keychain::delete_device_credential(relay, user)
         })
         .await?;
         crate::accounts::remove_account_data(&shared.config, shared.user_id)
