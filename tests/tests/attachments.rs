@@ -408,3 +408,28 @@ async fn a_queued_file_whose_upload_the_relay_swept_goes_up_again_and_arrives() 
     );
     assert_eq!(uploads(&relay), 1, "uploaded again");
 }
+
+#[tokio::test]
+async fn two_downloads_of_one_file_at_once_both_get_the_whole_file() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("slides.bin");
+    let bytes: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    alice.send_file(conv, &path, "", None).await.unwrap();
+    wait_settled(&alice).await;
+    let seq = eventually_message(&bob, conv).await.seq.unwrap();
+
+    // A preview and a save asked at the same moment, from two handles of one client.
+    let other = bob.clone();
+    let (first, second) = tokio::join!(bob.download(conv, seq), other.download(conv, seq));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second, "one file");
+    assert!(
+        digest(&std::fs::read(&first).unwrap()) == digest(&bytes),
+        "whole and intact"
+    );
+}

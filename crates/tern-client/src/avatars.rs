@@ -157,6 +157,12 @@ impl Client {
         if picture.size > tern_proto::MAX_PICTURE_BYTES {
             return Err(Error::Invalid("the picture is too large".into()));
         }
+        // Two rows showing the same picture ask for it at once: one fetches, the other
+        // then finds the file.
+        let _one = self.shared.fetches.lock(&picture.blob_id).await;
+        if tokio::fs::try_exists(&target).await? {
+            return Ok(target);
+        }
         let dir = target.parent().expect("a folder").to_owned();
         crate::private_fs::create_dir(&dir)?;
         let partial = dir.join(format!("{}.part", picture.blob_id));

@@ -15,6 +15,7 @@ use crate::config::ClientConfig;
 use crate::connection::Cmd;
 use crate::events::{ConnectionState, Event};
 use crate::keychain::Token;
+use crate::transfer::KeyedLocks;
 
 /// State shared by the handle and the connection task.
 pub(crate) struct Shared {
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     /// A flush (or a read marker) was asked for while the connection task's command queue was
     /// full: the task's housekeeping flushes soon instead ([`Shared::ask`]).
     flush_owed: AtomicBool,
+    /// One download per file at a time, across every handle of this client.
+    pub(crate) fetches: KeyedLocks,
 }
 
 impl Shared {
@@ -49,6 +52,7 @@ impl Shared {
             events,
             state: Mutex::new(ConnectionState::Connecting),
             flush_owed: AtomicBool::new(false),
+            fetches: KeyedLocks::default(),
         }
     }
 

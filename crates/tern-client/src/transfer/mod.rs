@@ -8,6 +8,7 @@
 
 pub mod files;
 pub mod location;
+mod one_at_a_time;
 pub(crate) mod relay;
 pub(crate) mod uploader;
 
@@ -21,6 +22,7 @@ use crate::client::Client;
 use crate::connection::Cmd;
 use crate::error::{Error, Result};
 use crate::events::{ChatMessage, Event, MessageStatus, Quote};
+pub(crate) use one_at_a_time::KeyedLocks;
 
 /// The `meta` key of this device's photo-location setting.
 const KEEP_LOCATION_KEY: &str = "keep_photo_location";
@@ -140,22 +142,32 @@ impl Client {
     /// partial download) and return where it is. Checked against the sender's SHA-256.
     pub async fn download(&self, conversation_id: ConversationId, seq: Seq) -> Result<PathBuf> {
         let me = self.shared.user_id;
-        let message = self
-            .shared
-            .cache
-            .call(move |txn| chat::chat_at(txn, me, conversation_id, seq))
-            .await?
-            .ok_or_else(|| Error::Invalid("no such message".into()))?;
-        let a = message
-            .attachment
-            .clone()
-            .ok_or_else(|| Error::Invalid("that message has no attachment".into()))?;
-        if let Some(done) = &message.local_file {
+        let read = || async move {
+            let message = self
+                .shared
+                .cache
+                .call(move |txn| chat::chat_at(txn, me, conversation_id, seq))
+                .await?
+                .ok_or_else(|| Error::Invalid("no such message".into()))?;
+            let a = message
+                .attachment
+                .clone()
+                .ok_or_else(|| Error::Invalid("that message has no attachment".into()))?;
+            Ok::<_, Error>((a, message.local_file))
+        };
+        let (a, done) = read().await?;
+        if let Some(done) = done {
             return Ok(PathBuf::from(done));
         }
         // Ids name files here: a hostile descriptor must not point outside the folder.
         if !tern_proto::is_blob_id(&a.blob_id) {
             return Err(Error::Invalid("the attachment has an invalid id".into()));
+        }
+        // A download of the same file already running finishes first; this one then finds
+        // it done (or resumes what that one left, if it failed).
+        let _one = self.shared.fetches.lock(&a.blob_id).await;
+        if let (_, Some(done)) = read().await? {
+            return Ok(PathBuf::from(done));
         }
         let dir = self.files_dir("downloads");
         crate::private_fs::create_dir(&dir)?;
