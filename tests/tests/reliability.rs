@@ -603,3 +603,59 @@ async fn messages_written_offline_beyond_the_send_limit_are_stored_in_the_order_
         .collect();
     assert_eq!(bodies, written, "stored in the order written, once each");
 }
+
+/// Descriptors of this process open on `path` or its `-wal` / `-shm` files.
+fn open_on(path: &std::path::Path) -> usize {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| {
+            target.parent() == path.parent()
+                && target
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&name))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    eventually("alice has bob's request", || async {
+        alice.conversation(conv).await.unwrap().is_some()
+    })
+    .await;
+    // Presence is shared once the request is accepted.
+    alice.accept_request(conv).await.unwrap();
+    let online = |bob: Client| async move {
+        bob.conversation_view(conv)
+            .await
+            .unwrap()
+            .and_then(|v| v.online)
+    };
+    eventually("bob sees alice online", || {
+        let bob = bob.clone();
+        async move { online(bob).await == Some(true) }
+    })
+    .await;
+    let cache = tern_client::accounts::cache_path(alice.config(), alice.user_id());
+    assert!(open_on(&cache) > 0, "the cache is open while alice runs");
+
+    // The app drops every handle without shutting down (an embedder's error path).
+    let second_handle = alice.clone();
+    drop(alice);
+    drop(second_handle);
+    eventually("bob sees alice offline", || {
+        let bob = bob.clone();
+        async move { online(bob).await == Some(false) }
+    })
+    .await;
+    eventually("alice's cache file is closed", || async {
+        open_on(&cache) == 0
+    })
+    .await;
+}

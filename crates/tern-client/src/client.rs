@@ -32,8 +32,23 @@ pub struct Client {
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// Wakes the uploader (a file was queued, or a failed one retried).
     pub(crate) uploads: Arc<tokio::sync::Notify>,
-    /// The uploader task; aborted on shutdown.
-    uploader: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// The uploader task; aborted on shutdown, or when the last handle goes.
+    uploader: Arc<Uploader>,
+}
+
+/// The uploader task, stopped when the last [`Client`] handle is dropped. It holds a sender
+/// of the connection task's commands, so until it stops that task cannot see that nobody is
+/// left: a client dropped without [`Client::shutdown`] kept its connection (online to its
+/// contacts), its cache thread and its file open for as long as the process ran. Once it
+/// stops, the connection task ends and lets go of the cache.
+struct Uploader(Mutex<Option<JoinHandle<()>>>);
+
+impl Drop for Uploader {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+    }
 }
 
 impl Client {
@@ -135,7 +150,7 @@ impl Client {
             cmds,
             task: Arc::new(Mutex::new(Some(task))),
             uploads,
-            uploader: Arc::new(Mutex::new(Some(uploader))),
+            uploader: Arc::new(Uploader(Mutex::new(Some(uploader)))),
         }
     }
 
@@ -603,7 +618,7 @@ impl Client {
 
     /// Close the connection and stop the engine. Unsent messages stay in the outbox.
     pub async fn shutdown(&self) {
-        let uploader = self.uploader.lock().unwrap().take();
+        let uploader = self.uploader.0.lock().unwrap().take();
         if let Some(uploader) = uploader {
             uploader.abort();
             let _ = uploader.await;
@@ -616,5 +631,8 @@ impl Client {
         if let Some(task) = task {
             let _ = task.await;
         }
+        // Other handles may live on (a command in flight, a notification's reply): the file
+        // is let go of now all the same.
+        self.shared.cache.close().await;
     }
 }

@@ -25,10 +25,16 @@ use crate::error::{Error, Result};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// What the owner thread is handed: a transaction to run, or the word to close the file.
+enum Work {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
 /// Handle to the cache's owner thread.
 #[derive(Clone)]
 pub struct Cache {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::UnboundedSender<Work>,
     /// Jobs submitted so far (each one transaction): what the app costs the cache, for
     /// measurements.
     submitted: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -56,13 +62,22 @@ impl Cache {
         // A message deleted for everyone is overwritten here too, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
-        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+        let (jobs, mut rx) = mpsc::unbounded_channel::<Work>();
         let submitted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         std::thread::Builder::new()
             .name("tern-cache".into())
             .spawn(move || {
-                while let Some(job) = rx.blocking_recv() {
-                    job(&mut conn);
+                while let Some(work) = rx.blocking_recv() {
+                    match work {
+                        Work::Job(job) => job(&mut conn),
+                        Work::Close(done) => {
+                            // Jobs sent after this one find the queue gone: `Closed`.
+                            rx.close();
+                            drop(conn);
+                            let _ = done.send(());
+                            return;
+                        }
+                    }
                 }
             })?;
         Ok(Cache { jobs, submitted })
@@ -91,8 +106,18 @@ impl Cache {
             })();
             let _ = tx.send(result);
         });
-        self.jobs.send(job).map_err(|_| Error::Closed)?;
+        self.jobs.send(Work::Job(job)).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Run what was submitted before, then close the file, for every handle: later calls
+    /// answer [`Error::Closed`]. The account's folder can then be removed, also where an open
+    /// file cannot be (Windows), whoever still holds a handle.
+    pub async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Work::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
     }
 }
 
@@ -165,5 +190,48 @@ mod tests {
         let other = dir.path().join("other.db");
         std::fs::write(&other, b"not a database").unwrap();
         assert_eq!(recorded_user_id(&other), None);
+    }
+
+    /// Descriptors of this process open on `path` or its `-wal` / `-shm` files.
+    #[cfg(target_os = "linux")]
+    fn open_on(path: &Path) -> usize {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| {
+                target.parent() == path.parent()
+                    && target
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&name))
+            })
+            .count()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_closed_cache_lets_go_of_its_file_for_every_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let cache = Cache::open(&path).unwrap();
+        let other = cache.clone();
+        cache.call(|txn| meta_set(txn, "k", "v")).await.unwrap();
+        assert!(open_on(&path) > 0, "open while in use");
+        cache.close().await;
+        assert_eq!(open_on(&path), 0, "no descriptor left on the cache");
+        assert!(matches!(
+            other.call(|txn| meta_get(txn, "k")).await,
+            Err(Error::Closed)
+        ));
+        // What was written before the close is kept.
+        let reopened = Cache::open(&path).unwrap();
+        assert_eq!(
+            reopened
+                .call(|txn| meta_get(txn, "k"))
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("v")
+        );
     }
 }
