@@ -659,3 +659,37 @@ async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
+    // One frame a second once a burst of 30 is spent.
+    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "1"]);
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(conv, "read me").await.unwrap();
+    wait_settled(&bob).await;
+    eventually("alice has the message", || async {
+        !alice.messages(conv, None, 10).await.unwrap().is_empty()
+    })
+    .await;
+    let seq = alice.messages(conv, None, 10).await.unwrap()[0]
+        .seq
+        .expect("stored");
+    wait_settled(&alice).await;
+
+    // Alice's typing spends her connection's allowance; the read right behind it is refused
+    // (`rate_limited`, a transient refusal) and nothing else she does asks for a flush.
+    for _ in 0..60 {
+        alice.typing(conv, true).await;
+    }
+    alice.mark_read(conv, seq).await.unwrap();
+    let me = alice.user_id().0 as i64;
+    eventually("the relay has alice's read marker", || async {
+        relay
+            .read_markers(conv)
+            .iter()
+            .any(|&(user, read)| user == me && read >= seq.0)
+    })
+    .await;
+}

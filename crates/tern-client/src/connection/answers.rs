@@ -147,7 +147,12 @@ impl Session<'_> {
             return self.on_send_refused(client_id, code, message).await;
         }
         if self.pending.take_read(id).is_some() {
+            // The marker is still unsent in the cache: a transient refusal (rate, a busy
+            // relay) sends it again after the pause, with nothing else to prompt a flush.
             tracing::debug!(%code, "read marker refused");
+            if code.is_transient() {
+                self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+            }
             return Ok(());
         }
         if let Some(conv) = self.pending.take_fill(id) {
