@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 // ---------- a DOM with a layout: rows of fixed heights in #messages ----------
 
 const HEIGHTS = { msg: 30, day: 20, "new-divider": 20 };
-const VIEW = 300;
+/** The list's height; a test shrinks it as a growing composer does. */
+let VIEW = 300;
 
 class Text {
   constructor(data) { this.nodeType = 3; this.data = String(data); this.parentNode = null; }
@@ -392,4 +393,24 @@ test("opening a chat with many unread messages reveals back within reach: the ne
   const divider = ol.children.find((n) => n.classList.contains("new-divider"));
   assert.ok(divider, "a New messages divider");
   assert.equal(String(divider.nextElementSibling.dataset.seq), String(top - 149));
+});
+
+test("a list at its bottom that shrank (the composer grew) before its resize was observed shows a new message", async () => {
+  assert.equal(state.hasNewer, false);
+  ol.scrollTop = ol.scrollHeight;
+  ol.dispatch("scroll");
+  chat.drawMessages();
+  assert.equal(ol.scrollTop, ol.scrollHeight - VIEW, "at the bottom");
+  // The composer grows by three lines; the resize observer (which would scroll back down)
+  // has not run yet when the next message is drawn.
+  VIEW -= 80;
+  try {
+    const next = msg(stored.at(-1).seq + 1);
+    stored.push(next);
+    onEvent({ event: "message", message: next });
+    assert.equal(ol.scrollTop, ol.scrollHeight - VIEW, "still at the bottom");
+    assert.equal(chat.seenSeq(), next.seq, "the new message is seen, so it can be marked read");
+  } finally {
+    VIEW += 80;
+  }
 });

@@ -94,6 +94,8 @@ const NEAR_BOTTOM = 40;
 /** Whether the list was at its bottom when last scrolled or drawn: a list that shrinks (the
  *  composer grew, a reply banner showed) stays at its bottom then. */
 let wasAtBottom = true;
+/** The list's height when `wasAtBottom` was last measured (0: not yet). */
+let bottomHeight = 0;
 
 /** Whether the user is looking elsewhere: the window lacks focus, or is hidden. */
 const unattended = () => !document.hasFocus() || document.hidden;
@@ -253,17 +255,36 @@ const withinEnd = (ol, px) => ol.scrollHeight - ol.scrollTop - ol.clientHeight <
 const nearBottom = (ol) => withinEnd(ol, NEAR_BOTTOM);
 
 /**
+ * Whether list `ol` is at its bottom as the user left it: near it, or it was there and has
+ * since only shrunk (the composer grew, a banner showed) without a scroll of the user's.
+ * The resize observer that takes such a list back down runs at the next rendering update;
+ * a message drawn before it (a busy machine) would otherwise land below the view, never be
+ * seen, and never be marked read.
+ */
+function atBottomAsLeft(ol) {
+  if (nearBottom(ol)) return true;
+  const shrunk = bottomHeight - ol.clientHeight;
+  return wasAtBottom && !opening && shrunk > 0 && withinEnd(ol, NEAR_BOTTOM + shrunk);
+}
+
+/** Note whether `ol` is at its bottom now, and at which height. */
+function noteBottom(ol) {
+  wasAtBottom = nearBottom(ol);
+  bottomHeight = ol.clientHeight;
+}
+
+/**
  * Whether a message arriving now will show: a chat is open (not opening) at its bottom, and that
  * bottom is the newest (not the end of a window that let newer messages go).
  */
-export const showsNewest = () => state.open !== null && !opening && !state.hasNewer && nearBottom($("messages"));
+export const showsNewest = () => state.open !== null && !opening && !state.hasNewer && atBottomAsLeft($("messages"));
 
 /**
  * Whether the user is at the bottom of what is held while newer messages are not
  * (`hasNewer`): a message arriving then should be read in (the held window may already end
  * at what was the newest, when its last page happened to be full).
  */
-export const atWindowEnd = () => state.open !== null && !opening && state.hasNewer && nearBottom($("messages"));
+export const atWindowEnd = () => state.open !== null && !opening && state.hasNewer && atBottomAsLeft($("messages"));
 
 /**
  * A chat starts opening (the list is empty, or shows it already: opened again). `marker`: the
@@ -340,7 +361,7 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   // Senders show in groups only, and what the user may delete depends on being an admin.
   const admin = !!c && c.members.some((m) => m.user_id === state.userId && m.role === "admin");
   if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); drawnFaces.clear(); shownKind = kind; shownAdmin = admin; }
-  const atBottom = nearBottom(ol);
+  const atBottom = atBottomAsLeft(ol);
   const fromBottom = ol.scrollHeight - ol.scrollTop;
   const anchor = hold && !opening ? anchorRow(ol) : null;
   const tA = times ? performance.now() : 0;
@@ -391,7 +412,7 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
     if (!toBottom && !stick && away && dividerAt === awayAt) keepDividerInView(ol);
     stick = false;
   }
-  wasAtBottom = nearBottom(ol);
+  noteBottom(ol);
   if (times) times.push({ hold, items: items.length, rows: t1 - t0, layout: performance.now() - t1, measure: tA - t0, list: tB - tA, reconcile: tC - tB, rest: t1 - tC });
   // Messages came, went or changed size: what is seen (and what waits below) may have changed.
   recheckReading();
@@ -465,7 +486,7 @@ function drawJump() {
  */
 export function drawProgress({ upload, client_id, blob_id }) {
   const ol = $("messages");
-  const atBottom = nearBottom(ol);
+  const atBottom = atBottomAsLeft(ol);
   for (const m of state.chat) {
     const a = m.attachment;
     if (!a || (upload ? m.client_id !== client_id : a.blob_id !== blob_id)) continue;
@@ -496,6 +517,7 @@ export function clearMessages() {
   dividerAt = openMarker = awayAt = null;
   opening = stick = false;
   wasAtBottom = true;
+  bottomHeight = 0;
   drawJump();
 }
 
@@ -665,7 +687,7 @@ export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newe
     // A screen ahead: the next page is in before the user gets there.
     if (ol.scrollTop < ol.clientHeight) nearTop();
     if (state.hasNewer && withinEnd(ol, ol.clientHeight)) nearEnd();
-    wasAtBottom = nearBottom(ol);
+    noteBottom(ol);
     recheckReading();
   });
   // The window or the composer changed size: more (or fewer) rows show. A list that was at
