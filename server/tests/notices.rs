@@ -141,3 +141,32 @@ async fn a_client_cannot_send_a_notice() {
         )
         .await;
 }
+
+/// A client newer than the relay (or a forged frame) sends a kind the relay does not know:
+/// refused, nothing stored, and the same for a privacy value it does not know.
+#[tokio::test]
+async fn a_kind_or_setting_the_relay_does_not_know_is_refused_and_nothing_changes() {
+    let relay = Relay::start().await;
+    relay.register("bob").await;
+    let mut alice = relay.user("alice").await;
+    let group = alice.create_group("team", &["bob"]).await;
+    let (before, _) = alice.send_msg(group, "before", "first").await;
+    for target in [json!(null), json!(1)] {
+        alice
+            .expect_error(
+                json!({"type": "send", "conversation_id": group, "client_id": format!("poll-{target}"),
+                       "kind": "poll", "body": "lunch?", "target_seq": target}),
+                "bad_request",
+            )
+            .await;
+    }
+    alice
+        .expect_error(
+            json!({"type": "set_privacy", "presence": "everyone"}),
+            "bad_request",
+        )
+        .await;
+    // The connection still works, and nothing was stored in between.
+    let (after, _) = alice.send_msg(group, "after", "still here").await;
+    assert_eq!(after, before + 1, "nothing was stored in between");
+}

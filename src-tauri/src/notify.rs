@@ -50,8 +50,10 @@ pub fn should_notify(
 ) -> bool {
     let muted = settings.is_muted(account, message.conversation_id, now)
         && (settings.mute_mentions || !message.mentions_me);
-    // A group notice (someone joined, left, renamed it…) is shown in the chat, never raised.
-    if message.mine || message.notice.is_some() || settings.do_not_disturb || muted || request {
+    // A group notice (someone joined, left, renamed it…) is shown in the chat, never raised;
+    // so is an entry this version cannot show.
+    let line = message.notice.is_some() || message.unsupported;
+    if message.mine || line || settings.do_not_disturb || muted || request {
         return false;
     }
     !(attention.focused && attention.open_conversation == Some(message.conversation_id))
@@ -540,6 +542,17 @@ mod tests {
             NOW
         ));
         assert!(!notifies(&notice, &Settings::default(), away, false, NOW));
+        let unsupported = ChatMessage {
+            unsupported: true,
+            ..msg(1, false)
+        };
+        assert!(!notifies(
+            &unsupported,
+            &Settings::default(),
+            away,
+            false,
+            NOW
+        ));
     }
 
     #[test]

@@ -684,7 +684,7 @@ async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
         alice.typing(conv, true).await;
     }
     alice.mark_read(conv, seq).await.unwrap();
-    let me = alice.user_id().0 as i64;
+    let me = alice.user_id().0;
     eventually("the relay has alice's read marker", || async {
         relay
             .read_markers(conv)

@@ -135,6 +135,14 @@ test("an unknown action, and missing parts", () => {
   assert.equal(isNotice(null), false);
 });
 
+test("an entry of a kind this version does not know is a line saying so, never unread", () => {
+  const entry = { client_id: "m9", seq: 9, sender_id: 2, sender: "bob", mine: false, body: "{}", unsupported: true };
+  assert.equal(isNotice(entry), true);
+  assert.equal(text(entry), "This message needs a newer version of Tern");
+  const c = store.withMessage(group, entry, false);
+  assert.equal(c.unread, 0);
+});
+
 test("a notice never counts as unread, but is the preview", () => {
   const n = notice("added", { users: [user(ME)] }, { seq: 2 });
   const c = store.withMessage(group, n, false);

@@ -3,13 +3,17 @@
 // notice is a chat message with a `notice` field `{ action, users, name }`; its sender did it,
 // and its `body` (the notice as JSON) is never shown. Notices are not messages anyone wrote:
 // they are drawn as a centred line of their own (views/message.js), offer no actions, never
-// count as unread and break a run of messages for the avatars. Pure: no DOM, no shell
-// (tested in node).
+// count as unread and break a run of messages for the avatars. An entry of a kind this version
+// does not know (from a newer relay; `unsupported`) is drawn the same way, saying so. Pure: no
+// DOM, no shell (tested in node).
 
 import { displayName } from "./people.js";
 
-/** Whether message `m` is a group notice. */
-export const isNotice = (m) => !!(m && m.notice);
+/** Whether message `m` is a line of its own: a group notice, or an entry this version cannot show. */
+export const isNotice = (m) => !!(m && (m.notice || m.unsupported));
+
+/** What an entry of a kind this version does not know says. */
+export const UNSUPPORTED = "This message needs a newer version of Tern";
 
 /** What the current user is called in a sentence (its start: "You"). */
 const YOU = "You";
@@ -44,6 +48,7 @@ export function listNames(names) {
  * inside the sentence.
  */
 export function noticeText(m, nameOf = (_id, username) => username, me) {
+  if (m && m.unsupported) return UNSUPPORTED;
   const n = (m && m.notice) || {};
   const self = (id, name) => (me != null ? id === me : name === YOU);
   const actorName = nameOf(m.sender_id, m.sender_name || m.sender);

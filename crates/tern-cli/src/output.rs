@@ -122,7 +122,7 @@ pub fn conversation(c: &ConversationInfo) -> String {
     let names: Vec<&str> = c.members.iter().map(|m| m.username.as_str()).collect();
     match c.kind {
         ConversationKind::Direct => format!("{}  direct: {}", c.conversation_id, names.join(", ")),
-        ConversationKind::Group => format!(
+        ConversationKind::Group | ConversationKind::Other => format!(
             "{}  group {:?} ({})",
             c.conversation_id,
             c.name.as_deref().unwrap_or(""),

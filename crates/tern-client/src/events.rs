@@ -140,6 +140,10 @@ pub struct ChatMessage {
     /// sender did it): shown as a line of its own, never notified or counted as unread.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<tern_proto::Notice>,
+    /// An entry of a kind this version does not know (a newer relay's): shown as a line
+    /// saying it needs a newer version, never notified or counted as unread.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unsupported: bool,
 }
 
 /// A conversation as listed.

@@ -24,6 +24,7 @@ pub fn notice_text(actor: &str, notice: &Notice) -> String {
         NoticeAction::Renamed => format!("{actor} renamed the group to “{name}”"),
         NoticeAction::PictureChanged => format!("{actor} changed the group's picture"),
         NoticeAction::PictureRemoved => format!("{actor} removed the group's picture"),
+        NoticeAction::Other => format!("{actor} changed the group"),
     }
 }
 

@@ -30,10 +30,16 @@ pub enum MessageKind {
     /// so every member sees it in the same place; `body` is a [`Notice`] as JSON and the
     /// sender is who did it. Never sent by clients.
     Notice,
+    /// A kind this version does not know, from a newer relay (read as this, so one new kind
+    /// cannot make a whole page of history unreadable). Kept in its place in the log, so
+    /// the order stays gap-free; shown as needing a newer version if it is not about an
+    /// earlier message; never sent, and refused by the relay.
+    #[serde(other)]
+    Unknown,
 }
 
 impl MessageKind {
-    /// Every kind, for tests and exhaustive tables.
+    /// Every kind this version knows, for tests and exhaustive tables.
     pub const ALL: [MessageKind; 6] = [
         MessageKind::Text,
         MessageKind::Edit,
@@ -52,6 +58,7 @@ impl MessageKind {
             MessageKind::React => "react",
             MessageKind::Unreact => "unreact",
             MessageKind::Notice => "notice",
+            MessageKind::Unknown => "unknown",
         }
     }
 
@@ -68,6 +75,7 @@ impl std::str::FromStr for MessageKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         MessageKind::ALL
             .into_iter()
+            .chain([MessageKind::Unknown])
             .find(|k| k.as_str() == s)
             .ok_or_else(|| format!("unknown message kind {s:?}"))
     }
@@ -113,6 +121,9 @@ pub enum NoticeAction {
     PictureChanged,
     /// The sender removed the group picture.
     PictureRemoved,
+    /// Something this version does not know how to say (from a newer relay).
+    #[serde(other)]
+    Other,
 }
 
 impl MessageRecord {
@@ -294,6 +305,10 @@ pub enum ConversationKind {
     Direct,
     /// Named, with admins, members added and removed over time.
     Group,
+    /// A kind this version does not know (from a newer relay): shown by its name and
+    /// members, as a group is.
+    #[serde(other)]
+    Other,
 }
 
 impl ConversationKind {
@@ -302,6 +317,7 @@ impl ConversationKind {
         match self {
             ConversationKind::Direct => "direct",
             ConversationKind::Group => "group",
+            ConversationKind::Other => "other",
         }
     }
 }
@@ -313,6 +329,7 @@ impl std::str::FromStr for ConversationKind {
         match s {
             "direct" => Ok(ConversationKind::Direct),
             "group" => Ok(ConversationKind::Group),
+            "other" => Ok(ConversationKind::Other),
             other => Err(format!("unknown conversation kind {other:?}")),
         }
     }
@@ -326,6 +343,9 @@ pub enum MemberRole {
     Admin,
     /// An ordinary member.
     Member,
+    /// A role this version does not know (from a newer relay): no admin rights are assumed.
+    #[serde(other)]
+    Other,
 }
 
 impl MemberRole {
@@ -334,6 +354,7 @@ impl MemberRole {
         match self {
             MemberRole::Admin => "admin",
             MemberRole::Member => "member",
+            MemberRole::Other => "other",
         }
     }
 }
@@ -345,6 +366,7 @@ impl std::str::FromStr for MemberRole {
         match s {
             "admin" => Ok(MemberRole::Admin),
             "member" => Ok(MemberRole::Member),
+            "other" => Ok(MemberRole::Other),
             other => Err(format!("unknown member role {other:?}")),
         }
     }
@@ -394,6 +416,10 @@ pub enum PresenceVisibility {
     Contacts,
     /// Nobody.
     Nobody,
+    /// A setting this version does not know, made on a newer device; never sent by this
+    /// version, and refused by a relay that does not know it either.
+    #[serde(other)]
+    Other,
 }
 
 impl PresenceVisibility {
@@ -402,6 +428,7 @@ impl PresenceVisibility {
         match self {
             PresenceVisibility::Contacts => "contacts",
             PresenceVisibility::Nobody => "nobody",
+            PresenceVisibility::Other => "other",
         }
     }
 }
@@ -413,6 +440,7 @@ impl std::str::FromStr for PresenceVisibility {
         match s {
             "contacts" => Ok(PresenceVisibility::Contacts),
             "nobody" => Ok(PresenceVisibility::Nobody),
+            "other" => Ok(PresenceVisibility::Other),
             other => Err(format!("unknown presence visibility {other:?}")),
         }
     }
@@ -696,14 +724,18 @@ mod tests {
 
     #[test]
     fn stored_names_are_the_serialized_names_and_parse_back() {
-        for kind in [ConversationKind::Direct, ConversationKind::Group] {
+        for kind in [
+            ConversationKind::Direct,
+            ConversationKind::Group,
+            ConversationKind::Other,
+        ] {
             assert_eq!(
                 serde_json::to_string(&kind).unwrap(),
                 format!("\"{}\"", kind.as_str())
             );
             assert_eq!(kind.as_str().parse::<ConversationKind>(), Ok(kind));
         }
-        for role in [MemberRole::Admin, MemberRole::Member] {
+        for role in [MemberRole::Admin, MemberRole::Member, MemberRole::Other] {
             assert_eq!(
                 serde_json::to_string(&role).unwrap(),
                 format!("\"{}\"", role.as_str())
@@ -712,7 +744,34 @@ mod tests {
         }
         assert!(
             "owner".parse::<MemberRole>().is_err(),
-            "unknown is not 'member'"
+            "a stored name this version does not know is an error, not 'member'"
         );
+    }
+
+    /// A newer relay's values are read as "something this version does not know", so one new
+    /// value cannot make a whole frame (a page of history, the end of a sync) unreadable.
+    #[test]
+    fn values_from_a_newer_relay_read_as_unknown_instead_of_failing_the_frame() {
+        let record: MessageRecord = serde_json::from_str(
+            r#"{"message_id":1,"conversation_id":2,"seq":3,"sender_id":4,"sender":"bob",
+                "client_id":"c","body":"?","sent_at":5,"kind":"poll"}"#,
+        )
+        .unwrap();
+        assert_eq!(record.kind, MessageKind::Unknown);
+        assert_eq!("unknown".parse::<MessageKind>(), Ok(MessageKind::Unknown));
+        assert_eq!(
+            serde_json::from_str::<ConversationKind>(r#""channel""#).unwrap(),
+            ConversationKind::Other
+        );
+        assert_eq!(
+            serde_json::from_str::<MemberRole>(r#""owner""#).unwrap(),
+            MemberRole::Other
+        );
+        assert_eq!(
+            serde_json::from_str::<PresenceVisibility>(r#""everyone""#).unwrap(),
+            PresenceVisibility::Other
+        );
+        let notice: Notice = serde_json::from_str(r#"{"action":"pinned"}"#).unwrap();
+        assert_eq!(notice.action, NoticeAction::Other);
     }
 }

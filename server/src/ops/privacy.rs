@@ -11,8 +11,8 @@
 //!   but withheld from the receiver: they get an empty placeholder at its place in the log.
 
 use tern_proto::{
-    AcceptRequest, Block, ConversationKind, ErrorCode, NoticeAction, Presence, Privacy,
-    ReceiptState, Seq, ServerFrame, SetPrivacy, Unblock, UserId, DELETED_ACCOUNT,
+    AcceptRequest, Block, ConversationKind, ErrorCode, NoticeAction, Presence, PresenceVisibility,
+    Privacy, ReceiptState, Seq, ServerFrame, SetPrivacy, Unblock, UserId, DELETED_ACCOUNT,
 };
 
 use super::presence::{introduce, presence_of};
@@ -144,6 +144,12 @@ pub async fn unblock(ctx: Ctx<'_>, req: Unblock) -> Result<Pending> {
 
 /// Change privacy settings.
 pub async fn set(ctx: Ctx<'_>, req: SetPrivacy) -> Result<Pending> {
+    if req.presence == Some(PresenceVisibility::Other) {
+        return Err(Error::refused(
+            ErrorCode::BadRequest,
+            "presence must be \"contacts\" or \"nobody\"",
+        ));
+    }
     let (me, hub) = (ctx.caller.user_id, ctx.state.hub.clone());
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
         let before = Rules::new(txn).settings(me)?;

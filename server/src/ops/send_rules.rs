@@ -27,8 +27,10 @@ fn bad(text: impl Into<String>) -> Error {
 /// store job.
 pub(super) fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
     let max = ctx.state.config.limits.max_message_bytes;
-    if req.kind == MessageKind::Notice {
-        return Err(bad("notices are written by the relay, not sent"));
+    match req.kind {
+        MessageKind::Notice => return Err(bad("notices are written by the relay, not sent")),
+        MessageKind::Unknown => return Err(bad("this relay does not know that kind of entry")),
+        _ => {}
     }
     if req.client_id.as_str().is_empty() || req.client_id.as_str().len() > MAX_CLIENT_ID_LEN {
         return Err(bad(format!(

@@ -59,6 +59,7 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         attachment: m.attachment.clone(),
         local_file: None,
         notice: m.notice(),
+        unsupported: m.kind == MessageKind::Unknown,
         sender_name: m.sender.clone(),
         conversation_id: m.conversation_id,
         seq: Some(m.seq),
@@ -322,7 +323,7 @@ fn apply_pending(chat: &mut ChatMessage, item: &outbox::OutboxItem, my_name: &st
         return;
     }
     match item.kind {
-        MessageKind::Text | MessageKind::Notice => {}
+        MessageKind::Text | MessageKind::Notice | MessageKind::Unknown => {}
         MessageKind::Edit => {
             chat.body = item.body.clone();
             chat.edited = true;

@@ -37,7 +37,8 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
         _ => return Ok(false),
     }
     match event.kind {
-        MessageKind::Text | MessageKind::Notice => return Ok(false),
+        // An unknown kind changes nothing this version knows how to show.
+        MessageKind::Text | MessageKind::Notice | MessageKind::Unknown => return Ok(false),
         MessageKind::Edit => {
             txn.prepare_cached(
                 "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2 AND deleted = 0",

@@ -41,13 +41,26 @@ pub struct Stored {
     pub gaps: Vec<(ConversationId, Seq)>,
 }
 
+/// Whether entry `m` is a row of the chat: a text message, a group notice, or an entry of a
+/// kind this version does not know that is not about an earlier message (shown as needing a
+/// newer version; one about an earlier message changes nothing shown here).
+pub fn shown_as_row(m: &MessageRecord) -> bool {
+    match m.kind {
+        MessageKind::Text | MessageKind::Notice => true,
+        MessageKind::Unknown => m.target_seq.is_none(),
+        MessageKind::Edit | MessageKind::Delete | MessageKind::React | MessageKind::Unreact => {
+            false
+        }
+    }
+}
+
 impl Stored {
     /// The new entries the chat shows as rows: text messages (what the user is notified of)
     /// and group notices.
     pub fn new_rows(&self) -> Vec<MessageRecord> {
         self.fresh
             .iter()
-            .filter(|m| (m.kind.is_text() || m.kind == MessageKind::Notice) && !m.withheld)
+            .filter(|m| shown_as_row(m) && !m.withheld)
             .cloned()
             .collect()
     }

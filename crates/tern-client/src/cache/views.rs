@@ -103,6 +103,10 @@ fn view(
     }))
 }
 
+/// The entries a chat shows as rows, in SQL ([`super::messages::shown_as_row`]).
+const SHOWN: &str =
+    "(m.kind IN ('text', 'notice') OR (m.kind = 'unknown' AND m.target_seq IS NULL))";
+
 /// Up to `limit` messages after `after`, ascending (the chat view windows a long chat and
 /// reads the newer part back as the user scrolls down); when that reaches the newest stored
 /// message, the outbox's queued and failed messages follow, as in [`page`].
@@ -116,7 +120,7 @@ pub fn page_after(
     let stored: Vec<MessageRecord> = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m
-             WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.kind IN ('text', 'notice') AND m.hidden = 0 ORDER BY m.seq LIMIT ?3"
+             WHERE m.conversation_id = ?1 AND m.seq > ?2 AND {SHOWN} AND m.hidden = 0 ORDER BY m.seq LIMIT ?3"
         ))?
         .query_map(params![conv, after, limit as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
@@ -152,7 +156,7 @@ pub fn page(
     let mut stored: Vec<MessageRecord> = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m
-             WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.kind IN ('text', 'notice') AND m.hidden = 0 ORDER BY m.seq DESC LIMIT ?3"
+             WHERE m.conversation_id = ?1 AND m.seq < ?2 AND {SHOWN} AND m.hidden = 0 ORDER BY m.seq DESC LIMIT ?3"
         ))?
         .query_map(params![conv, before.unwrap_or(Seq::MAX), room as i64], row_to_record)?
         .collect::<rusqlite::Result<_>>()?;
@@ -356,6 +360,66 @@ mod tests {
         assert!(found("東京 station").is_empty(), "both must occur");
         assert_eq!(found("sta"), vec!["meet at the station"]);
         assert!(found("上海").is_empty());
+    }
+
+    /// A newer relay's entry of a kind this version does not know: it keeps its place in the
+    /// log (the cursor and the folding of later events go on past it), shows as a line of its
+    /// own when it is not about an earlier message, and counts as nothing unread.
+    #[test]
+    fn an_entry_of_a_kind_this_version_does_not_know_keeps_the_log_moving_and_shows_as_a_line() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let info = ConversationInfo {
+            conversation_id: ConversationId(3),
+            kind: ConversationKind::Direct,
+            name: None,
+            avatar: None,
+            members: vec![member(UserId(1), "alice"), member(UserId(2), "bob")],
+            last_seq: Seq::ZERO,
+            created_at: 10,
+            version: 0,
+        };
+        conversations::upsert(&txn, &info).unwrap();
+        // As a sync page brings them, parsed from the wire.
+        let page_json = r#"[
+            {"message_id":1,"conversation_id":3,"seq":1,"sender_id":2,"sender":"bob","client_id":"c1","body":"lunch","sent_at":20},
+            {"message_id":2,"conversation_id":3,"seq":2,"sender_id":2,"sender":"bob","client_id":"c2","body":"{}","sent_at":21,"kind":"poll"},
+            {"message_id":3,"conversation_id":3,"seq":3,"sender_id":2,"sender":"bob","client_id":"c3","body":"1","sent_at":22,"kind":"vote","target_seq":2},
+            {"message_id":4,"conversation_id":3,"seq":4,"sender_id":2,"sender":"bob","client_id":"c4","body":"lunch at 1?","sent_at":23,"kind":"edit","target_seq":1}
+        ]"#;
+        let records: Vec<MessageRecord> = serde_json::from_str(page_json).unwrap();
+        let stored = messages::store(&txn, UserId(1), &records).unwrap();
+        assert_eq!(
+            stored
+                .new_rows()
+                .iter()
+                .map(|m| m.seq.0)
+                .collect::<Vec<_>>(),
+            [1, 2],
+            "the text and the unknown entry of its own are rows"
+        );
+        assert_eq!(
+            messages::synced_seq(&txn, ConversationId(3)).unwrap(),
+            Seq(4),
+            "the cursor went past the unknown entries"
+        );
+
+        let shown = page(&txn, UserId(1), ConversationId(3), None, 10).unwrap();
+        let seqs: Vec<u64> = shown.iter().filter_map(|m| m.seq.map(|s| s.0)).collect();
+        assert_eq!(
+            seqs,
+            [1, 2],
+            "the unknown event about an earlier entry is not a row"
+        );
+        assert_eq!(
+            (shown[0].body.as_str(), shown[0].edited),
+            ("lunch at 1?", true),
+            "the edit after the unknown entries was folded"
+        );
+        assert!(!shown[0].unsupported && shown[1].unsupported);
+        let listed = one(&txn, UserId(1), ConversationId(3)).unwrap().unwrap();
+        assert_eq!(listed.unread, 1, "only the text counts as unread");
     }
 
     #[test]

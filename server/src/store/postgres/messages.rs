@@ -206,7 +206,8 @@ pub fn fold(c: &mut impl Sql, event: &MessageRecord) -> Result<()> {
     };
     let (conv, target, seq) = (event.conversation_id, target, event.seq);
     match event.kind {
-        MessageKind::Text | MessageKind::Notice => return Ok(()),
+        // Never stored: the relay refuses a kind it does not know.
+        MessageKind::Text | MessageKind::Notice | MessageKind::Unknown => return Ok(()),
         MessageKind::Edit => {
             c.execute(
                 "UPDATE messages SET body = $3, edited_at = $4 WHERE conversation_id = $1 AND seq = $2",

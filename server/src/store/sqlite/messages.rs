@@ -213,7 +213,8 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
     };
     let (conv, target, seq) = (event.conversation_id, target, event.seq);
     match event.kind {
-        MessageKind::Text | MessageKind::Notice => return Ok(()),
+        // Never stored: the relay refuses a kind it does not know.
+        MessageKind::Text | MessageKind::Notice | MessageKind::Unknown => return Ok(()),
         MessageKind::Edit => {
             txn.prepare_cached(
                 "UPDATE messages SET body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2",
