@@ -15,7 +15,7 @@ use super::visibility::publish_conversation;
 use super::{queue, Ctx, Pending};
 use crate::error::{Error, Result};
 use crate::fanout::{Publish, NO_CONN};
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// Longest display name (characters).
 const MAX_DISPLAY_NAME_CHARS: usize = 64;
@@ -141,11 +141,16 @@ pub async fn find(ctx: Ctx<'_>, req: FindPeople) -> Result<Pending> {
         ));
     }
     let (me, id) = (ctx.caller.user_id, req.id);
-    let job = move |txn: &dyn Tx, _: &mut Vec<Publish>| txn.find_people(me, &query);
-    queue(ctx.state, job, move |people| {
-        Some(ServerFrame::People { id, people })
-    })
-    .await
+    // Read beside the writer, so a search never delays a commit; a conversation created by a
+    // request just before it may not be seen yet, which a search can live with.
+    let people = ctx
+        .state
+        .store
+        .read(move |txn: &dyn ReadTx| txn.find_people(me, &query))
+        .await;
+    Ok(Box::pin(async move {
+        people.map(|people| Some(ServerFrame::People { id, people }))
+    }))
 }
 
 #[cfg(test)]

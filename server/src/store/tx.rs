@@ -273,6 +273,10 @@ pub trait ReadTx {
     fn upload(&self, id: &str) -> Result<Option<UploadRow>>;
     /// A user's active sessions, newest first (`current` is left false).
     fn sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
+    /// Contacts by username prefix or display name, anyone by exact username; never `me`.
+    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
+    /// The user's conversations with newest text message and unread count, most recent first.
+    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>>;
     /// Of the uploads `ids`, those that exist: each id with its declared size and whether it
     /// is complete.
     fn uploads_among(&self, ids: &[String]) -> Result<Vec<(String, u64, bool)>>;
@@ -395,8 +399,6 @@ pub trait Tx: ReadTx {
     ) -> Result<Vec<ConversationId>>;
     /// Set or clear a group's picture; the group gets a new version.
     fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()>;
-    /// Contacts by username prefix or display name, anyone by exact username; never `me`.
-    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>>;
     /// Replace a user's password hash; with `replacing`, only if it still is that one (a
     /// rehash after a login must not undo a password change made meanwhile). Whether it was
     /// replaced.
@@ -503,8 +505,6 @@ pub trait Tx: ReadTx {
         delivered: Seq,
         read: Seq,
     ) -> Result<Option<ReceiptState>>;
-    /// The user's conversations with newest text message and unread count, most recent first.
-    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>>;
 
     // The log.
     /// Take one send from `user`'s bucket shared by every relay on this store; false when it

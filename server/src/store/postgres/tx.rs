@@ -176,6 +176,14 @@ impl Sql for Watched<'_, '_> {
 macro_rules! read_tx {
     ($ty:ty, $c:ident => $get:expr) => {
         impl ReadTx for $ty {
+            fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
+                let $c = self;
+                accounts::find_people($get, me, query)
+            }
+            fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
+                let $c = self;
+                convs::list($get, me)
+            }
             fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
                 let $c = self;
                 accounts::find_user($get, username)
@@ -400,9 +408,6 @@ impl Tx for PgTx<'_> {
     fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
         convs::set_avatar(&mut self.c(), conv, avatar)
     }
-    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
-        accounts::find_people(&mut self.c(), me, query)
-    }
     fn set_password_hash(&self, user: UserId, hash: &str, replacing: Option<&str>) -> Result<bool> {
         privacy::set_password_hash(&mut self.c(), user, hash, replacing)
     }
@@ -515,9 +520,6 @@ impl Tx for PgTx<'_> {
         read: Seq,
     ) -> Result<Option<ReceiptState>> {
         convs::advance_receipt(&mut self.c(), conv, user, delivered, read)
-    }
-    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
-        convs::list(&mut self.c(), me)
     }
 
     fn take_send_token(&self, user: UserId, now: Timestamp, rate: Rate) -> Result<bool> {

@@ -365,7 +365,7 @@ pub const MAX_PEOPLE: usize = 20;
 /// People matching `query` for `me`: among those sharing a conversation with `me`, a username
 /// that starts with it or a display name containing it (both without case); beyond them only
 /// the user whose username is exactly `query`. Never `me`.
-pub fn find_people(txn: &Transaction<'_>, me: UserId, query: &str) -> Result<Vec<Person>> {
+pub fn find_people(txn: &Connection, me: UserId, query: &str) -> Result<Vec<Person>> {
     let q = query.to_lowercase();
     let row = |r: &rusqlite::Row<'_>| {
         Ok(Person {

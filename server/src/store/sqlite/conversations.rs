@@ -312,7 +312,7 @@ pub fn advance_receipt(
 
 /// Every conversation of the user with its newest message and unread count, most recent
 /// activity first.
-pub fn list(txn: &Transaction<'_>, me: UserId) -> Result<Vec<ConversationSummary>> {
+pub fn list(txn: &Connection, me: UserId) -> Result<Vec<ConversationSummary>> {
     let rows = txn
         .prepare_cached(
             "SELECT c.id, m.read_seq FROM members m JOIN conversations c ON c.id = m.conversation_id

@@ -276,7 +276,7 @@ fn attach_reactions(txn: &Connection, records: &mut [MessageRecord]) -> Result<(
 }
 
 /// The newest text message of a conversation (what a conversation list previews).
-pub fn latest_text(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<MessageRecord>> {
+pub fn latest_text(txn: &Connection, conv: ConversationId) -> Result<Option<MessageRecord>> {
     let mut found = txn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id

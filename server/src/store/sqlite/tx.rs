@@ -27,6 +27,12 @@ use crate::store::tx::{
 };
 
 impl ReadTx for Connection {
+    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
+        accounts::find_people(self, me, query)
+    }
+    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
+        convs::list(self, me)
+    }
     fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
         accounts::find_user(self, username)
     }
@@ -210,6 +216,12 @@ impl<'c> Deref for SqliteTx<'c> {
 }
 
 impl ReadTx for SqliteTx<'_> {
+    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
+        accounts::find_people(self.w()?, me, query)
+    }
+    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
+        convs::list(self.w()?, me)
+    }
     fn find_user(&self, username: &str) -> Result<Option<UserRow>> {
         self.w()?.find_user(username)
     }
@@ -426,9 +438,6 @@ impl Tx for SqliteTx<'_> {
     fn set_group_avatar(&self, conv: ConversationId, avatar: Option<&Picture>) -> Result<()> {
         convs::set_avatar(self.w()?, conv, avatar)
     }
-    fn find_people(&self, me: UserId, query: &str) -> Result<Vec<Person>> {
-        accounts::find_people(self.w()?, me, query)
-    }
     fn set_password_hash(&self, user: UserId, hash: &str, replacing: Option<&str>) -> Result<bool> {
         privacy::set_password_hash(self.w()?, user, hash, replacing)
     }
@@ -541,9 +550,6 @@ impl Tx for SqliteTx<'_> {
         read: Seq,
     ) -> Result<Option<ReceiptState>> {
         convs::advance_receipt(self.w()?, conv, user, delivered, read)
-    }
-    fn list(&self, me: UserId) -> Result<Vec<ConversationSummary>> {
-        convs::list(self.w()?, me)
     }
 
     fn find_by_client_id(&self, sender: UserId, client_id: &str) -> Result<Option<MessageRecord>> {
