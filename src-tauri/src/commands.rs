@@ -217,18 +217,29 @@ pub async fn sign_in(
 pub async fn sign_out(state: State<'_, AppState>, everywhere: bool, wipe: Option<bool>) -> Res<()> {
     let client = state.client()?;
     let (config, user_id) = (client.config().clone(), client.user_id());
+    // This device first, the relay last: a relay that does not answer must not keep the
+    // session (and its data) here, nor have a late answer undo a sign-in made meanwhile.
     let session = state.sign_out_here();
-    let result = client.logout(everywhere).await;
     if let Some(session) = session {
         session.end().await;
     }
     // "Also remove this device's copy": the messages and files cached here, and what the
-    // shell kept for the account (its mutes and pins).
-    if wipe.unwrap_or(false) {
-        tern_client::accounts::remove_account_data(&config, user_id)?;
+    // shell kept for the account (its mutes and pins). The engine has let go of its files.
+    let wiped = if wipe.unwrap_or(false) {
         let account = account_key(config.relay.as_str(), user_id);
-        state.update_settings(|s| s.forget_account(&account))?;
-    }
+        tern_client::accounts::remove_account_data(&config, user_id)
+            .map_err(CmdError::from)
+            .and(
+                state
+                    .update_settings(|s| s.forget_account(&account))
+                    .map(drop),
+            )
+    } else {
+        Ok(())
+    };
+    // Deletes the token from the keychain, then revokes it (waiting a few seconds at most).
+    let result = client.logout(everywhere).await;
+    wiped?;
     Ok(result?)
 }
 

@@ -856,3 +856,62 @@ async fn a_sync_that_brings_the_same_chat_prefs_tells_the_app_nothing() {
     }
     assert_eq!(told, 0, "the sync after the restart brought the same list");
 }
+
+/// Signing out while the relay takes connections and answers nothing (a stalled relay, a
+/// captive portal): this device is signed out at once (the token leaves the keychain, the
+/// engine lets go of its cache) and the relay is waited for only a few seconds, not the 30 s
+/// an HTTP request may take.
+#[tokio::test]
+async fn signing_out_with_a_relay_that_does_not_answer_signs_this_device_out_at_once() {
+    let relay = Relay::start();
+    let (alice, _dir) = signup(&relay, "alice").await;
+    wait_online(&alice).await;
+    let config = alice.config().clone();
+    let cache = tern_client::accounts::cache_path(&config, alice.user_id());
+    let relay_name = config.relay.as_str().to_owned();
+    relay.pause(true);
+    let started = std::time::Instant::now();
+    let logout = tokio::spawn(alice.logout(false));
+    // Well under the HTTP timeout: this device's part does not wait for the relay.
+    let mut gone = false;
+    for _ in 0..100 {
+        let token = keychain::load(&relay_name, "alice").unwrap();
+        if token.is_none() && !cache_open(&cache) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        gone,
+        "signed out here within 10 s of asking, the relay silent"
+    );
+    let result = tokio::time::timeout(Duration::from_secs(20), logout)
+        .await
+        .expect("the sign-out returns though the relay never answers")
+        .unwrap();
+    assert!(result.is_err(), "the relay's silence is reported");
+    relay.pause(false);
+    assert!(
+        matches!(
+            Client::resume(config, "alice").await,
+            Err(tern_client::Error::NotLoggedIn(_))
+        ),
+        "no token left to resume with"
+    );
+    eprintln!("signed out in {:?}", started.elapsed());
+}
+
+/// Whether this process holds the cache file (or its -wal/-shm) open.
+fn cache_open(path: &std::path::Path) -> bool {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir("/proc/self/fd").unwrap().any(|e| {
+        e.ok()
+            .and_then(|e| std::fs::read_link(e.path()).ok())
+            .is_some_and(|t| {
+                t.parent() == path.parent()
+                    && t.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&name))
+            })
+    })
+}

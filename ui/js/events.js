@@ -30,6 +30,7 @@ import { previewText } from "./attachments.js";
 import { isNotice, namesIn } from "./notices.js";
 import { speakerPrefix } from "./views/message.js";
 import { $ } from "./dom.js";
+import { call } from "./api.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
 function update(id, change) {
@@ -211,6 +212,11 @@ export function signedOut() {
   resetPrivacy();
   // Who was signed in is not kept: the next one types their name.
   showSignin({ username: "" });
+  // The relay is: an app that started signed in never filled the form, and a sign-out the
+  // relay made (the password changed elsewhere) shows it only once.
+  call("app_state")
+    .then((s) => showSignin({ relay: s.relay, allow_insecure_relay: s.allow_insecure_relay }))
+    .catch((e) => console.error(e));
 }
 
 /** Apply one engine event. `loadSettings` reads the shell's settings again. */

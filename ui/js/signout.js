@@ -30,11 +30,15 @@ async function signOut(onSignedOut) {
   const wipe = $("signout-wipe").checked;
   const account = state.account;
   let failure = null;
+  // Once: a second sign-out while the first waits for the relay would find nobody signed in.
+  $("signout").disabled = true;
   try {
     await call("sign_out", { everywhere: false, wipe });
   } catch (e) {
     console.error(e);
     failure = e;
+  } finally {
+    $("signout").disabled = false;
   }
   await onSignedOut();
   // After the sign-in screen is up, so that no draft is saved again on the way out.

@@ -51,6 +51,9 @@ impl Drop for Uploader {
     }
 }
 
+/// Longest a sign-out waits for the relay to revoke the token.
+pub const LOGOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Client {
     /// Create an account on the relay.
     pub async fn register(config: &ClientConfig, username: &str, password: &str) -> Result<()> {
@@ -606,14 +609,25 @@ impl Client {
             .await
     }
 
-    /// Log out: revoke the token on the relay (everywhere if `all`), delete it from the
-    /// keychain, and stop. The cache stays for the next sign-in.
+    /// Log out: stop, delete the token from the keychain, then revoke it on the relay
+    /// (everywhere if `all`). The cache stays for the next sign-in.
+    ///
+    /// This device is signed out whatever the relay does: what happens here comes first,
+    /// and the relay is waited for at most [`LOGOUT_WAIT`]. A relay that does not answer in
+    /// time gets [`Error::Offline`]; the token, gone from this device, then ends when it
+    /// expires or is revoked from another device.
     pub async fn logout(self, all: bool) -> Result<()> {
-        let result = http::logout(&self.shared.config, &self.shared.token, all).await;
-        let shared = &self.shared;
-        keychain::off_loop(&shared.config.relay, &shared.username, keychain::delete).await?;
         self.shutdown().await;
-        result
+        let shared = &self.shared;
+        let forgotten =
+            keychain::off_loop(&shared.config.relay, &shared.username, keychain::delete).await;
+        let revoked = tokio::time::timeout(
+            LOGOUT_WAIT,
+            http::logout(&shared.config, &shared.token, all),
+        )
+        .await
+        .unwrap_or(Err(Error::Offline));
+        forgotten.and(revoked)
     }
 
     /// Close the connection and stop the engine. Unsent messages stay in the outbox.

@@ -97,6 +97,14 @@ impl Relay {
         self.process.kill9();
     }
 
+    /// SIGSTOP (`true`) or SIGCONT: a relay that accepts connections and answers nothing.
+    pub fn pause(&self, stopped: bool) {
+        let pid = self.process.pid().expect("running").to_string();
+        let signal = if stopped { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
