@@ -915,3 +915,56 @@ fn cache_open(path: &std::path::Path) -> bool {
             })
     })
 }
+
+/// A message longer than the relay takes: refused at once when the relay's limit is known;
+/// written while the app started offline, it is marked failed when its turn comes (it can be
+/// edited and sent again, or deleted), and the messages written after it go out. Before, the
+/// relay refused its frame without an id, it was sent again forever and its chat stalled.
+#[tokio::test]
+async fn a_message_too_long_for_the_relay_fails_and_the_ones_after_it_go_out() {
+    let mut relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    wait_online(&alice).await;
+    // Over the frame limit (64 KiB) too, and compressible: sent compressed, it is small on the
+    // wire and refused once inflated.
+    let long = "x".repeat(70_000);
+    assert!(matches!(
+        alice.send(conv, &long).await,
+        Err(tern_client::Error::Invalid(_))
+    ));
+
+    let config = alice.config().clone();
+    alice.shutdown().await;
+    drop(alice);
+    relay.kill9();
+    let alice = Client::resume(config, "alice").await.unwrap();
+    let echo = alice.send(conv, &long).await.unwrap();
+    alice.send(conv, "after the long one").await.unwrap();
+    relay.restart();
+    eventually("the message after it reaches bob", || async {
+        bob.messages(conv, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body == "after the long one")
+    })
+    .await;
+    let mine = alice.messages(conv, None, 10).await.unwrap();
+    let failed = mine.iter().find(|m| m.client_id == echo.client_id).unwrap();
+    assert!(
+        matches!(&failed.status, MessageStatus::Failed { reason } if reason.contains("too large")),
+        "{:?}",
+        failed.status
+    );
+    assert_eq!(alice.unsent().await.unwrap(), 0, "nothing left to send");
+    assert!(
+        !bob.messages(conv, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body.len() > 1000),
+        "the long one was not stored"
+    );
+}

@@ -28,6 +28,7 @@ impl Client {
                 "a message cannot be edited to nothing; delete it instead".into(),
             ));
         }
+        self.shared.check_body(body)?;
         self.act(conv, seq, Action::Is(MessageKind::Edit), body.to_owned())
             .await
     }

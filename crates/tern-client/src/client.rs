@@ -204,6 +204,7 @@ impl Client {
         if body.trim().is_empty() {
             return Err(Error::Invalid("a message cannot be empty".into()));
         }
+        self.shared.check_body(body)?;
         let item = outbox::OutboxItem {
             client_id: uuid::Uuid::now_v7().to_string(),
             conversation_id,

@@ -4,7 +4,7 @@
 //! It lives apart from `client.rs` so the connection task depends on it alone, not on the
 //! handle that starts the task.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use tern_proto::UserId;
@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     flush_owed: AtomicBool,
     /// One download per file at a time, across every handle of this client.
     pub(crate) fetches: KeyedLocks,
+    /// Longest message body the relay takes (bytes), from its last welcome; 0 until one.
+    max_message_bytes: AtomicUsize,
 }
 
 impl Shared {
@@ -53,7 +55,26 @@ impl Shared {
             state: Mutex::new(ConnectionState::Connecting),
             flush_owed: AtomicBool::new(false),
             fetches: KeyedLocks::default(),
+            max_message_bytes: AtomicUsize::new(0),
         }
+    }
+
+    /// Note the relay's limit on a message body (from its welcome).
+    pub(crate) fn set_max_message_bytes(&self, max: usize) {
+        self.max_message_bytes.store(max, Ordering::Relaxed);
+    }
+
+    /// Refuse a body longer than the relay takes, when its limit is known: said at once,
+    /// instead of a message that could never be stored.
+    pub(crate) fn check_body(&self, body: &str) -> crate::error::Result<()> {
+        let max = self.max_message_bytes.load(Ordering::Relaxed);
+        if max > 0 && body.len() > max {
+            return Err(crate::error::Error::Invalid(format!(
+                "a message can have at most {max} bytes; this one has {}",
+                body.len()
+            )));
+        }
+        Ok(())
     }
 
     /// Hand the connection task a command that only says "what the cache holds should go out

@@ -189,7 +189,7 @@ impl Session<'_> {
     }
 
     /// An outbox send was refused: pause and retry if that may pass, else mark it failed.
-    async fn on_send_refused(
+    pub(super) async fn on_send_refused(
         &mut self,
         client_id: String,
         code: ErrorCode,

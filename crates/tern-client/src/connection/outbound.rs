@@ -13,7 +13,8 @@ use std::time::Instant;
 use futures_util::SinkExt;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::{
-    ClientFrame, ClientId, ConversationId, MarkDelivered, MarkRead, SendMessage, Seq, SetChatPrefs,
+    ClientFrame, ClientId, ConversationId, ErrorCode, MarkDelivered, MarkRead, SendMessage, Seq,
+    SetChatPrefs,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -29,7 +30,10 @@ pub(super) const MAX_IN_FLIGHT: usize = 256;
 impl Session<'_> {
     /// The wire form of a frame: deflated when the relay agreed and it is large.
     fn encode(&self, frame: &ClientFrame) -> Message {
-        let text = serde_json::to_string(frame).expect("client frames serialize");
+        self.encode_text(serde_json::to_string(frame).expect("client frames serialize"))
+    }
+
+    fn encode_text(&self, text: String) -> Message {
         if self.compression && text.len() >= COMPRESSION_THRESHOLD {
             Message::Binary(tern_proto::compression::deflate(&text).into())
         } else {
@@ -99,14 +103,16 @@ impl Session<'_> {
             if self.pending.sends_in_flight() >= MAX_IN_FLIGHT {
                 break;
             }
-            let after = last_in.insert(item.conversation_id, item.client_id.clone());
+            let after = last_in.get(&item.conversation_id).cloned();
             if self.pending.is_sending(&item.client_id) {
+                last_in.insert(item.conversation_id, item.client_id);
                 continue;
             }
             let id = self.pending.insert(Pending::Send {
                 client_id: item.client_id.clone(),
                 deadline: Instant::now() + self.shared.config.timing.request_timeout,
             });
+            let (conversation_id, client_id) = (item.conversation_id, item.client_id.clone());
             let frame = ClientFrame::Send(SendMessage {
                 id,
                 conversation_id: item.conversation_id,
@@ -118,7 +124,23 @@ impl Session<'_> {
                 attachment: item.attachment,
                 after: after.map(ClientId::from),
             });
-            self.feed(ws, frame).await?;
+            let text = serde_json::to_string(&frame).expect("client frames serialize");
+            if text.len() > self.max_frame_bytes {
+                // The relay would refuse it without saying which it was: it would be sent
+                // again forever, and every later entry of its chat would wait behind it.
+                self.pending.take_send(id);
+                let reason = format!(
+                    "too large for this relay ({} bytes; it takes frames of at most {})",
+                    text.len(),
+                    self.max_frame_bytes
+                );
+                self.on_send_refused(client_id, ErrorCode::FrameTooLarge, reason)
+                    .await?;
+                continue;
+            }
+            last_in.insert(conversation_id, client_id);
+            let message = self.encode_text(text);
+            self.bounded(ws.feed(message)).await?;
         }
         for (conversation_id, seq) in reads {
             self.feed_read(ws, conversation_id, seq).await?;

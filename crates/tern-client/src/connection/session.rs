@@ -65,6 +65,9 @@ pub(crate) struct Session<'a> {
     /// Delivery markers sent on this connection, highest per conversation (the relay does
     /// not echo them back to it).
     pub(super) delivered_sent: HashMap<ConversationId, Seq>,
+    /// Largest frame the relay takes (its welcome says): a longer one is refused without its
+    /// id, so it is never sent.
+    pub(super) max_frame_bytes: usize,
 }
 
 impl<'a> Session<'a> {
@@ -84,6 +87,7 @@ impl<'a> Session<'a> {
             probe_deadline: None,
             acked_reads: HashMap::new(),
             delivered_sent: HashMap::new(),
+            max_frame_bytes: usize::MAX,
         }
     }
 
@@ -158,7 +162,15 @@ impl<'a> Session<'a> {
             match frame {
                 Some(Ok(Message::Text(t))) => {
                     return match serde_json::from_str::<ServerFrame>(t.as_str()) {
-                        Ok(ServerFrame::Welcome { .. }) => Ok(()),
+                        Ok(ServerFrame::Welcome {
+                            max_frame_bytes,
+                            max_message_bytes,
+                            ..
+                        }) => {
+                            self.max_frame_bytes = max_frame_bytes;
+                            self.shared.set_max_message_bytes(max_message_bytes);
+                            Ok(())
+                        }
                         _ => Err(SessionError::NotWelcome),
                     };
                 }
