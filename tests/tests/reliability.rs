@@ -693,3 +693,47 @@ async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_delivery_marker_refused_for_rate_is_sent_again() {
+    // One frame a second once a burst of 30 is spent.
+    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "1"]);
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
+    bob.send(conv, "first").await.unwrap();
+    wait_settled(&bob).await;
+    eventually("alice has the first message", || async {
+        !alice.messages(conv, None, 10).await.unwrap().is_empty()
+    })
+    .await;
+    wait_settled(&alice).await;
+
+    // Alice's typing spends her connection's allowance; the delivery marker for the next
+    // message, said right after, is refused (`rate_limited`).
+    for _ in 0..60 {
+        alice.typing(conv, true).await;
+    }
+    let second = bob.send(conv, "second").await.unwrap();
+    wait_settled(&bob).await;
+    let seq = loop {
+        if let Some(m) = bob
+            .messages(conv, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.client_id == second.client_id && m.seq.is_some())
+        {
+            break m.seq.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let me = alice.user_id().0;
+    eventually("the relay has alice's delivery marker", || async {
+        relay
+            .delivered_markers(conv)
+            .iter()
+            .any(|&(user, delivered)| user == me && delivered >= seq.0)
+    })
+    .await;
+}

@@ -130,12 +130,21 @@ impl Relay {
     /// Each active member's read marker in a conversation as (user id, read seq), by user id,
     /// read straight from the relay's database.
     pub fn read_markers(&self, conv: tern_proto::ConversationId) -> Vec<(i64, u64)> {
+        self.markers(conv, "read_seq")
+    }
+
+    /// Each active member's delivery marker in a conversation, as [`Relay::read_markers`].
+    pub fn delivered_markers(&self, conv: tern_proto::ConversationId) -> Vec<(i64, u64)> {
+        self.markers(conv, "delivered_seq")
+    }
+
+    fn markers(&self, conv: tern_proto::ConversationId, column: &str) -> Vec<(i64, u64)> {
         let db = rusqlite::Connection::open(&self.db).unwrap();
         let mut stmt = db
-            .prepare(
-                "SELECT user_id, read_seq FROM members WHERE conversation_id = ?1 AND active \
-                 ORDER BY user_id",
-            )
+            .prepare(&format!(
+                "SELECT user_id, {column} FROM members WHERE conversation_id = ?1 AND active \
+                 ORDER BY user_id"
+            ))
             .unwrap();
         stmt.query_map([conv], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
             .unwrap()

@@ -179,6 +179,19 @@ impl Session<'_> {
             self.shared.emit(Event::ChatPrefs { all });
             return Ok(());
         }
+        if let Some(at) = self.delivered_ids.iter().position(|&(i, ..)| i == id) {
+            let (_, conv, seq) = self.delivered_ids.remove(at).expect("found");
+            tracing::debug!(%code, %conv, "delivery marker refused");
+            if code.is_transient() {
+                // Not said, as far as this connection knows: the next flush says it again.
+                if self.delivered_sent.get(&conv) == Some(&seq) {
+                    self.delivered_sent.remove(&conv);
+                }
+                self.delivered_owed = true;
+                self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+            }
+            return Ok(());
+        }
         // Without its sync a session would stay "syncing" for ever: start over.
         if self.pending.take_sync(id) {
             return Err(SessionError::SyncRefused { code, message });

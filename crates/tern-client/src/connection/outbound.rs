@@ -24,6 +24,9 @@ use super::session::{Session, Step, Ws};
 use crate::cache::prefs::{Field, Outgoing};
 use crate::cache::{conversations as convs, outbox, prefs};
 
+/// Delivery markers remembered by id, to say again one refused for a moment.
+const DELIVERED_IDS: usize = 512;
+
 /// Outbox entries sent on one connection and not yet answered.
 pub(super) const MAX_IN_FLIGHT: usize = 256;
 
@@ -80,7 +83,8 @@ impl Session<'_> {
         // window is all that could go now.
         let window = self.pending.sends_in_flight() + MAX_IN_FLIGHT;
         let acked: Vec<(ConversationId, Seq)> = self.acked_reads.drain().collect();
-        let (queued, reads, prefs) = self
+        let delivered_owed = std::mem::take(&mut self.delivered_owed);
+        let (queued, reads, prefs, lagging) = self
             .shared
             .cache
             .call(move |txn| {
@@ -91,9 +95,22 @@ impl Session<'_> {
                     outbox::queued_first(txn, window)?,
                     convs::reads_to_send(txn, me)?,
                     prefs::to_send(txn)?,
+                    if delivered_owed {
+                        convs::delivered_behind(txn, me)?
+                    } else {
+                        Vec::new()
+                    },
                 ))
             })
             .await?;
+        // Delivery markers refused for a moment: those not said since.
+        let lagging: Vec<_> = lagging
+            .into_iter()
+            .filter(|(c, seq)| self.delivered_sent.get(c).is_none_or(|sent| sent < seq))
+            .collect();
+        if !lagging.is_empty() {
+            self.ack_delivered(ws, lagging).await?;
+        }
         // Each send names the one before it in its conversation that is still unacknowledged
         // (queued from the head of the outbox, so every earlier one is in this list): the
         // relay stores it only after that one, so the order holds even when one of them is
@@ -208,6 +225,10 @@ impl Session<'_> {
                 let sent = self.delivered_sent.entry(conversation_id).or_default();
                 *sent = (*sent).max(seq);
                 let id = self.pending.next_id();
+                if self.delivered_ids.len() == DELIVERED_IDS {
+                    self.delivered_ids.pop_front();
+                }
+                self.delivered_ids.push_back((id, conversation_id, seq));
                 let frame = ClientFrame::Delivered(MarkDelivered {
                     id,
                     conversation_id,

@@ -11,12 +11,12 @@
 //! and flushes the outbox, [`super::sync`] runs the catch-up after connecting; what is awaited
 //! lives in one [`PendingTable`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tern_proto::{ConversationId, Seq, ServerFrame, UserId};
+use tern_proto::{ConversationId, RequestId, Seq, ServerFrame, UserId};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -65,6 +65,12 @@ pub(crate) struct Session<'a> {
     /// Delivery markers sent on this connection, highest per conversation (the relay does
     /// not echo them back to it).
     pub(super) delivered_sent: HashMap<ConversationId, Seq>,
+    /// The latest delivery markers sent, by request id: the relay answers one only to refuse
+    /// it, so no entry of [`PendingTable`] could ever be settled. A refusal for a moment (rate,
+    /// a busy relay) finds its marker here, and the next flush says it again.
+    pub(super) delivered_ids: VecDeque<(RequestId, ConversationId, Seq)>,
+    /// A delivery marker was refused for a moment: the next flush sends those behind.
+    pub(super) delivered_owed: bool,
     /// Largest frame the relay takes (its welcome says): a longer one is refused without its
     /// id, so it is never sent.
     pub(super) max_frame_bytes: usize,
@@ -87,6 +93,8 @@ impl<'a> Session<'a> {
             probe_deadline: None,
             acked_reads: HashMap::new(),
             delivered_sent: HashMap::new(),
+            delivered_ids: VecDeque::new(),
+            delivered_owed: false,
             max_frame_bytes: usize::MAX,
         }
     }
