@@ -165,6 +165,21 @@ impl Coalescer {
         self.convs.drain().filter_map(|(_, e)| e.id).collect()
     }
 
+    /// The user read the conversation up to `seq` (here, or on another device): if that
+    /// covers every message its notification stands for, the notification is seen (as with
+    /// [`Coalescer::seen`]), and the next message starts afresh instead of counting them.
+    pub fn read_upto(&mut self, conv: ConversationId, seq: Seq) -> Option<u32> {
+        let covered = self
+            .convs
+            .get(&conv)
+            .is_some_and(|e| e.latest.is_some_and(|latest| latest <= seq));
+        if covered {
+            self.seen(conv)
+        } else {
+            None
+        }
+    }
+
     /// The user opened the conversation: what was notified is seen. Its notification, if one
     /// is on screen, is returned to be withdrawn; the next message starts a new one.
     pub fn seen(&mut self, conv: ConversationId) -> Option<u32> {
@@ -225,6 +240,25 @@ mod tests {
         assert_eq!(body, "2000 new messages · m2000");
         assert_eq!(upto, Some(Seq(2000)), "the update stands for the newest");
         assert_eq!(c.flush(ONE, t0 + Duration::from_secs(2)), Step::Nothing);
+    }
+
+    /// Read elsewhere (another device, or the window brought up without a click): the
+    /// notification goes once everything it stands for is read, and the next message is
+    /// counted afresh, not as "4 new messages" of which 3 were read.
+    #[test]
+    fn a_notification_goes_once_what_it_stands_for_is_read_and_the_next_counts_afresh() {
+        let mut c = Coalescer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        show(&c.message(ONE, Some(Seq(1)), "bob", "one", t0));
+        c.shown(ONE, 5);
+        let later = t0 + Duration::from_secs(2);
+        show(&c.message(ONE, Some(Seq(3)), "bob", "three", later));
+        c.shown(ONE, 5);
+        assert_eq!(c.read_upto(ONE, Seq(2)), None, "message 3 is still unread");
+        assert_eq!(c.read_upto(ONE, Seq(3)), Some(5), "all read: withdrawn");
+        assert_eq!(c.read_upto(ONE, Seq(3)), None, "once");
+        let (replaces, body, _) = show(&c.message(ONE, Some(Seq(4)), "bob", "four", later));
+        assert_eq!((replaces, body.as_str()), (None, "four"));
     }
 
     /// Closing a notification (dismissed, marked read) while its update waits does not lose

@@ -47,6 +47,12 @@ pub fn spawn_forwarder(app: AppHandle, client: Client) -> tauri::async_runtime::
                         }
                         // The shell's copy first: the UI rereads it when told (`app_state`).
                         Event::ChatPrefs { all } => mirror_chat_prefs(&app, &account, all),
+                        // Read here or on another device: what was notified is seen.
+                        Event::Receipt { receipt } if receipt.user_id == client.user_id() => {
+                            app.state::<AppState>()
+                                .notifier
+                                .read_upto(receipt.conversation_id, receipt.read_seq);
+                        }
                         _ => {}
                     }
                     let _ = app.emit(EVENT, &event);

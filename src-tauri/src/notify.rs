@@ -183,6 +183,15 @@ impl Notifier {
         }
     }
 
+    /// The user's read marker in `conv` moved to `seq` (read here or on another device): a
+    /// notification standing only for messages read by now goes from the screen.
+    pub fn read_upto(&self, conv: ConversationId, seq: Seq) {
+        if let Some(id) = self.coalescer.lock().unwrap().read_upto(conv, seq) {
+            // A D-Bus round trip: off the caller's thread.
+            std::thread::spawn(move || withdraw(id));
+        }
+    }
+
     fn run(self: &Arc<Self>, app: &AppHandle, generation: u64, conv: ConversationId, step: Step) {
         match step {
             Step::Show {

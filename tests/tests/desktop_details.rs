@@ -245,6 +245,43 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "bob's chat was not opened"
     );
 
+    // Read on another device of alice's: the notification goes from this screen, and the
+    // next message is not counted with the ones read there.
+    let read_there = bob.send(conv, "read on the phone").await.unwrap();
+    wait_settled(&bob).await;
+    let phone_note = notification_saying(&log, "read on the phone").await["id"]
+        .as_u64()
+        .unwrap();
+    let (phone, _phone_dir) = device(&relay, "alice").await;
+    let mut read_seq = None;
+    for _ in 0..600 {
+        read_seq = phone
+            .messages(conv, None, 5)
+            .await
+            .unwrap()
+            .iter()
+            .find(|m| m.client_id == read_there.client_id)
+            .and_then(|m| m.seq);
+        if read_seq.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    phone
+        .mark_read(conv, read_seq.expect("the phone has it"))
+        .await
+        .unwrap();
+    eventually(
+        "the notification read on the phone is withdrawn",
+        || async {
+            notifications(&log)
+                .iter()
+                .any(|n| n["closed"].as_u64() == Some(phone_note))
+        },
+    )
+    .await;
+    phone.shutdown().await;
+
     // A notification goes from the screen once its chat is opened in the app.
     bob.send(conv, "still there?").await.unwrap();
     wait_settled(&bob).await;
