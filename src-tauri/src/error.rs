@@ -36,6 +36,7 @@ impl From<tern_client::Error> for CmdError {
             E::Invalid(_) => "invalid",
             E::InvalidRelay { .. } => "invalid_relay",
             E::InsecureRelay { .. } => "insecure_relay",
+            E::LeftBehind(_) => "left_behind",
             _ => "internal",
         };
         CmdError::new(code, e.to_string())

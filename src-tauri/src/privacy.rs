@@ -98,7 +98,12 @@ pub async fn change_password(
 pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res<()> {
     let client = state.client()?;
     let account = crate::settings::account_of(&client);
-    client.delete_account(&password).await?;
+    // Refused by the relay (a wrong password, offline): nothing changed. Deleted there but
+    // not all removed here (`left_behind`): the account is gone all the same.
+    let deleted = match client.delete_account(&password).await {
+        Err(e @ tern_client::Error::LeftBehind(_)) => Err(CmdError::from(e)),
+        other => other.map_err(CmdError::from).map(|()| Ok(()))?,
+    };
     // The account is gone whatever the settings file allows: the session ends, and memory
     // forgets it even if the file cannot be written (which is then reported).
     let session = state.set_session(None);
@@ -109,7 +114,8 @@ pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res
         s.username = None;
         s.forget_account(&account);
         true
-    })
+    })?;
+    deleted
 }
 
 /// The account's signed-in devices.

@@ -6,9 +6,11 @@
 
 import { call } from "./api.js";
 import { $ } from "./dom.js";
+import { codeOf, errorText } from "./errors.js";
 import { deleteErrorText } from "./security.js";
 import { forgetDeviceData } from "./signout.js";
 import { state } from "./store.js";
+import { toast } from "./views/toast.js";
 
 const CONFIRM_MS = 6000;
 const LABEL = "Delete account";
@@ -34,13 +36,22 @@ async function onClick(onDeleted) {
   }
   disarm();
   button.disabled = true;
+  const account = state.account;
+  let leftBehind = null;
   try {
-    const account = state.account;
-    await call("delete_account", { password });
+    try {
+      await call("delete_account", { password });
+    } catch (e) {
+      // Deleted on the relay, but not all of this device's copy could be removed: the
+      // account is gone all the same.
+      if (codeOf(e) !== "left_behind") throw e;
+      leftBehind = e;
+    }
     $("delete-password").value = "";
     $("privacy-dialog").close();
     await onDeleted();
     forgetDeviceData(account);
+    if (leftBehind) toast(errorText(leftBehind));
   } catch (e) {
     error.textContent = deleteErrorText(e);
   } finally {

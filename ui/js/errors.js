@@ -61,6 +61,7 @@ const TEXTS = {
   // A code newer than this app (the engine reads it as "unknown").
   unknown: "The relay refused that in a way this version of Tern doesn't know. Updating Tern may help.",
   settings: "Couldn't save the settings.",
+  left_behind: "Your account is deleted, but some of its messages or files could not be removed from this device (a file may be open in another program). Close it, then remove Tern's data folder.",
   bad_link: "That link can't be opened.",
   // The shell's message says how to fix it (install or unlock a keychain).
   no_keychain: null,

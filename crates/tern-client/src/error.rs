@@ -40,6 +40,10 @@ pub enum Error {
     /// The engine has shut down.
     #[error("the client has shut down")]
     Closed,
+    /// The account was deleted on the relay, but some of what this device kept of it could
+    /// not be removed (a file held open by another program, a keychain that went away).
+    #[error("the account is deleted, but this device's copy could not all be removed: {0}")]
+    LeftBehind(String),
     /// The relay address cannot be used as typed.
     #[error("invalid relay address {address:?}: {reason}")]
     InvalidRelay {

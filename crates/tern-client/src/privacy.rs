@@ -160,16 +160,25 @@ impl Client {
     /// Delete the account on the relay, then everything this device keeps of it: the token
     /// and device credential in the keychain and the local cache (messages, files). Every
     /// other device is signed out by the relay.
+    ///
+    /// Once the relay has deleted the account, every local step is tried whatever the others
+    /// do; if one fails the answer is [`Error::LeftBehind`], which says what stayed.
     pub async fn delete_account(self, password: &str) -> Result<()> {
         let shared = self.shared.clone();
         http::delete_account(&shared.config, &shared.token, password).await?;
         self.shutdown().await;
-        crate::keychain::off_loop(&shared.config.relay, &shared.username, |relay, user| {
-            crate::keychain::delete(relay, user)?;
-            crate::keychain::delete_device_credential(relay, user)
-        })
-        .await?;
-        crate::accounts::remove_account_data(&shared.config, shared.user_id)
+        let keys =
+            crate::keychain::off_loop(&shared.config.relay, &shared.username, |relay, user| {
+                let token = crate::keychain::delete(relay, user);
+                let credential = crate::keychain::delete_device_credential(relay, user);
+                token.and(credential)
+            })
+            .await;
+        let data = crate::accounts::remove_account_data(&shared.config, shared.user_id);
+        match (keys, data) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(e), _) | (_, Err(e)) => Err(Error::LeftBehind(e.to_string())),
+        }
     }
 
     async fn expect_ok(
