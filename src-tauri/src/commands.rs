@@ -243,6 +243,13 @@ pub async fn sign_out(state: State<'_, AppState>, everywhere: bool, wipe: Option
     Ok(result?)
 }
 
+/// Messages written here that have not reached the relay yet (what removing this device's
+/// copy at sign-out would lose).
+#[tauri::command]
+pub async fn unsent_count(state: State<'_, AppState>) -> Res<usize> {
+    Ok(state.client()?.unsent().await?)
+}
+
 /// Conversations from the cache, most recent first.
 #[tauri::command]
 pub async fn conversations(state: State<'_, AppState>) -> Res<Vec<ConversationView>> {

@@ -173,6 +173,7 @@ pub fn run() {
             commands::set_unread_total,
             commands::sign_in,
             commands::sign_out,
+            commands::unsent_count,
             commands::conversations,
             commands::conversation_view,
             commands::messages,

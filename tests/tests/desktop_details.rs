@@ -36,7 +36,7 @@ fn right_click(el: &str) -> String {
 
 #[tokio::test]
 async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_like_a_desktop_app() {
-    let relay = Relay::start();
+    let mut relay = Relay::start();
     let work = tempfile::tempdir().unwrap();
     let (bob, _bob_dir) = signup(&relay, "bob").await;
     let xvfb = Xvfb::start();
@@ -851,13 +851,28 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         .filter(|p| p.ends_with("cache.db"))
         .collect();
     assert_eq!(caches.len(), 1, "{caches:?}");
+    // A message written with the relay gone is waiting: the dialog says so, and what
+    // removing this device's copy does to it.
+    relay.kill9();
+    app.js("const c = document.getElementById('composer'); c.value = 'written offline'; c.dispatchEvent(new Event('input'));").await;
+    app.click("#send").await;
     app.click("#signout").await;
     app.wait_until(
         "document.getElementById('signout-dialog').open",
         "sign-out asks first",
     )
     .await;
+    app.wait_until(
+        "!document.getElementById('signout-unsent').hidden && document.getElementById('signout-unsent').textContent.includes('out when you sign in here again')",
+        "the unsent message is mentioned",
+    )
+    .await;
     app.click("#signout-wipe").await;
+    app.wait_until(
+        "document.getElementById('signout-unsent').textContent.includes('will be deleted')",
+        "and that removing the copy deletes it",
+    )
+    .await;
     app.click("#signout-confirm").await;
     app.wait_until("!document.getElementById('signin').hidden", "signed out")
         .await;

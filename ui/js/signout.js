@@ -23,10 +23,45 @@ export function forgetDeviceData(account) {
   forgetReplies(account);
 }
 
+/**
+ * What the sign-out dialog says of `n` messages written here and not sent yet: they go out at
+ * the next sign-in here, unless this device's copy is removed (`wipe`), which deletes them.
+ * Empty when there are none.
+ */
+export function unsentText(n, wipe) {
+  if (!n) return "";
+  const what = n === 1 ? "1 message hasn't" : `${n} messages haven't`;
+  return wipe
+    ? `${what} been sent yet and will be deleted with this device's copy.`
+    : `${what} been sent yet: ${n === 1 ? "it goes" : "they go"} out when you sign in here again.`;
+}
+
+/** Say in the dialog what happens to the `n` unsent messages, as the wipe box stands. */
+function drawUnsent(n) {
+  const p = $("signout-unsent");
+  p.textContent = unsentText(n, $("signout-wipe").checked);
+  p.hidden = !p.textContent;
+}
+
 /** Ask, then sign out; `onSignedOut()` shows the sign-in screen. */
 async function signOut(onSignedOut) {
   $("signout-wipe").checked = false;
-  if (!(await ask("signout-dialog", "signout-confirm"))) return;
+  let unsent = 0;
+  try {
+    unsent = await call("unsent_count");
+  } catch (e) {
+    console.error(e);
+  }
+  drawUnsent(unsent);
+  const redraw = () => drawUnsent(unsent);
+  $("signout-wipe").addEventListener("change", redraw);
+  let confirmed;
+  try {
+    confirmed = await ask("signout-dialog", "signout-confirm");
+  } finally {
+    $("signout-wipe").removeEventListener("change", redraw);
+  }
+  if (!confirmed) return;
   const wipe = $("signout-wipe").checked;
   const account = state.account;
   let failure = null;
