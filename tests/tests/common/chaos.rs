@@ -26,24 +26,33 @@ pub async fn read_to_newest(c: &Client, conv: ConversationId) {
     }
 }
 
-/// Wait until `c`'s cache shows every member's read marker in `conv` as `expected`.
+/// Wait until `c`'s cache shows every member's read marker in `conv` as `expected`; on a
+/// timeout the panic says what the cache showed last.
 pub async fn markers_become(who: &str, c: &Client, conv: ConversationId, expected: Vec<Marker>) {
-    eventually(
-        &format!("{who} sees the read markers of conversation {conv} as the relay has them"),
-        || async {
-            let Some(info) = c.conversation(conv).await.unwrap() else {
-                return false;
-            };
+    let mut last = None;
+    for _ in 0..1200 {
+        let mine: Option<Vec<Marker>> = c.conversation(conv).await.unwrap().map(|info| {
             let mut mine: Vec<Marker> = info
                 .members
                 .iter()
                 .map(|m| (m.user_id.0, m.read_seq.0))
                 .collect();
             mine.sort();
-            mine == expected
-        },
-    )
-    .await;
+            mine
+        });
+        if mine.as_ref() == Some(&expected) {
+            return;
+        }
+        last = mine;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "timed out waiting for: {who} sees the read markers of conversation {conv} as the \
+         relay has them: (user, read seq) {expected:?} on the relay, {last:?} in the cache \
+         (state {:?}, unsent {:?})",
+        c.connection_state(),
+        c.unsent().await
+    );
 }
 
 /// The schedule's random source: `TERN_SEED` replays a run; printed either way.
