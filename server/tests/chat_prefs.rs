@@ -282,6 +282,77 @@ async fn changes_of_different_fields_from_two_devices_at_once_both_hold() {
         .await;
 }
 
+/// `set_chat_prefs` with the time the user made the change.
+async fn set_at(c: &mut Client, conv: i64, change: serde_json::Value, at: i64) -> ServerFrame {
+    c.request(
+        json!({"type": "set_chat_prefs", "conversation_id": conv, "change": change,
+                     "edited_at": at}),
+    )
+    .await
+}
+
+/// Of two changes of one setting the later edit holds, whichever arrives last: an earlier
+/// one arriving after it is refused `superseded` and changes nothing; the same edit sent
+/// again (its answer was lost) is taken; a time ahead of the relay's clock counts as now;
+/// a change without a time (an older client) is taken when it arrives; other settings are
+/// not held up by the edit time of one.
+#[tokio::test]
+async fn of_two_changes_of_one_setting_the_later_edit_holds_whichever_arrives_last() {
+    let relay = Relay::start().await;
+    let mut laptop = relay.user("alice").await;
+    let mut phone = relay.device("alice").await;
+    let _bob = relay.user("bob").await;
+    let conv = laptop.start_direct("bob").await;
+    let now = tern_proto::now_ms();
+    let for_an_hour = json!({"mute": {"muted": true, "until": now + 3_600_000}});
+    let for_good = json!({"mute": {"muted": true}});
+    let shown = |until: Option<i64>| ChatPrefs {
+        muted: true,
+        muted_until: until,
+        ..ChatPrefs::none(ConversationId(conv))
+    };
+
+    let reply = set_at(&mut phone, conv, for_an_hour.clone(), now - 1_000).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    // The laptop's change was made before the phone's, and arrives after it.
+    let refused = laptop
+        .expect_error(
+            json!({"type": "set_chat_prefs", "conversation_id": conv, "change": for_good,
+                   "edited_at": now - 5_000}),
+            "superseded",
+        )
+        .await;
+    assert!(matches!(refused, ServerFrame::Error { .. }));
+    assert_eq!(
+        laptop.sync(json!({}), 0).await.chat_prefs,
+        vec![shown(Some(now + 3_600_000))]
+    );
+    // The phone's change again (its answer lost): taken, nothing else changes.
+    let reply = set_at(&mut phone, conv, for_an_hour.clone(), now - 1_000).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    // Another setting is not held up by the mute's edit time.
+    let reply = set_at(&mut laptop, conv, json!({"archived": true}), now - 9_000).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    // A clock far ahead counts as the relay's now: a later edit still holds over it.
+    let reply = set_at(&mut laptop, conv, for_good.clone(), now + 86_400_000).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let later = tern_proto::now_ms() + 60_000;
+    let reply = set_at(&mut phone, conv, for_an_hour.clone(), later).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    // Without a time (an older client): taken as it arrives.
+    let reply = set(&mut laptop, conv, for_good).await;
+    assert!(matches!(reply, ServerFrame::Ok { .. }), "{reply:?}");
+    let synced = laptop.sync(json!({}), 0).await.chat_prefs;
+    assert_eq!(
+        synced,
+        vec![ChatPrefs {
+            archived: true,
+            archived_at: synced[0].archived_at,
+            ..shown(None)
+        }]
+    );
+}
+
 #[tokio::test]
 async fn deleting_the_account_forgets_its_mutes_and_pins() {
     let relay = Relay::start().await;

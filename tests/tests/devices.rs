@@ -968,3 +968,63 @@ async fn a_message_too_long_for_the_relay_fails_and_the_ones_after_it_go_out() {
         "the long one was not stored"
     );
 }
+
+/// Two devices change one setting: the later edit holds, whichever reaches the relay last. The
+/// laptop mutes a chat for good while its relay is away (its change waits in its cache); the
+/// phone then mutes it for an hour, online. When the laptop comes back, its older change does
+/// not overwrite the phone's: both show the hour.
+#[tokio::test]
+async fn of_two_devices_changes_of_one_setting_the_later_edit_holds_whichever_arrives_last() {
+    let mut relay = Relay::start();
+    let (phone, _p) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let (laptop, laptop_dir) = device(&relay, "alice").await;
+    let conv = phone.start_direct("bob").await.unwrap().conversation_id;
+    eventually("the laptop knows the chat", || async {
+        laptop.conversation(conv).await.unwrap().is_some()
+    })
+    .await;
+
+    // The laptop, offline, mutes for good.
+    let config = laptop.config().clone();
+    laptop.shutdown().await;
+    drop(laptop);
+    relay.kill9();
+    let laptop = Client::resume(config.clone(), "alice").await.unwrap();
+    let for_good = ChatPrefs {
+        muted: true,
+        ..ChatPrefs::none(conv)
+    };
+    laptop.set_chat_prefs(for_good).await.unwrap();
+    laptop.shutdown().await;
+    drop(laptop);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // Later, the phone mutes for an hour, and the relay stores it.
+    relay.restart();
+    wait_online(&phone).await;
+    let an_hour = ChatPrefs {
+        muted: true,
+        muted_until: Some(tern_proto::now_ms() + 3_600_000),
+        ..ChatPrefs::none(conv)
+    };
+    phone.set_chat_prefs(an_hour).await.unwrap();
+    eventually("the phone's mute is stored", || async {
+        phone.chat_prefs_unsettled().await.unwrap() == 0
+    })
+    .await;
+
+    // The laptop comes back with its older change.
+    let laptop = Client::resume(config, "alice").await.unwrap();
+    wait_online(&laptop).await;
+    eventually("the laptop settled its change", || async {
+        laptop.chat_prefs_unsettled().await.unwrap() == 0
+    })
+    .await;
+    eventually("both devices show the later edit", || async {
+        laptop.chat_prefs().await.unwrap() == vec![an_hour]
+            && phone.chat_prefs().await.unwrap() == vec![an_hour]
+    })
+    .await;
+    drop(laptop_dir);
+}

@@ -58,6 +58,7 @@ const TEXTS = {
   unsupported_media_type: "The relay doesn't accept that kind of file.",
   hash_mismatch: "The file arrived damaged. Try again.",
   offset_mismatch: "The transfer got out of step. Try again.",
+  superseded: "That setting was changed later on another device, so that change holds.",
   // A code newer than this app (the engine reads it as "unknown").
   unknown: "The relay refused that in a way this version of Tern doesn't know. Updating Tern may help.",
   settings: "Couldn't save the settings.",

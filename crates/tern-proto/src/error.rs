@@ -75,6 +75,9 @@ pub enum ErrorCode {
     /// A send named (`after`) an earlier message of the sender's that is not stored: it was
     /// refused or is still on its way. Send that one again first, then this one.
     OutOfOrder,
+    /// A chat setting's change was made before a change of the same setting the relay
+    /// already stored (from another device): the later edit holds, this one is not applied.
+    Superseded,
     /// A code this build does not know (a newer relay's): read as a failure that retrying
     /// will not fix, so the frame carrying it still answers its request. Never sent.
     #[serde(other)]
@@ -134,6 +137,7 @@ impl ErrorCode {
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::OutOfOrder => "out_of_order",
+            ErrorCode::Superseded => "superseded",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -207,6 +211,7 @@ mod tests {
             ErrorCode::OffsetMismatch,
             ErrorCode::HashMismatch,
             ErrorCode::OutOfOrder,
+            ErrorCode::Superseded,
             ErrorCode::Unknown,
         ] {
             assert_eq!(

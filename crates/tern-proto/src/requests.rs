@@ -279,6 +279,12 @@ pub struct SetChatPrefs {
     pub conversation_id: crate::ConversationId,
     /// What to change.
     pub change: crate::ChatPrefsChange,
+    /// When the user made this change, on the device's clock (ms). Of two changes of one
+    /// setting, the later edit holds, whatever order they reach the relay in (a device that
+    /// was offline, an answer lost with a link): an earlier one is refused `superseded`.
+    /// Absent (older clients): the relay's time of arrival.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<crate::Timestamp>,
 }
 
 /// Either form of [`SetChatPrefs`] as it arrives.
@@ -291,6 +297,8 @@ struct SetChatPrefsForms {
     change: Option<crate::ChatPrefsChange>,
     #[serde(default)]
     prefs: Option<crate::ChatPrefs>,
+    #[serde(default)]
+    edited_at: Option<crate::Timestamp>,
 }
 
 impl TryFrom<SetChatPrefsForms> for SetChatPrefs {
@@ -302,6 +310,7 @@ impl TryFrom<SetChatPrefsForms> for SetChatPrefs {
                 id: f.id,
                 conversation_id,
                 change,
+                edited_at: f.edited_at,
             }),
             (None, None, Some(p)) => Ok(SetChatPrefs {
                 id: f.id,
@@ -315,6 +324,7 @@ impl TryFrom<SetChatPrefsForms> for SetChatPrefs {
                     marked_unread: Some(p.marked_unread),
                     archived: Some(p.archived),
                 },
+                edited_at: f.edited_at,
             }),
             _ => Err("set_chat_prefs takes conversation_id and change"),
         }

@@ -18,6 +18,10 @@ use crate::store::Tx;
 pub async fn set(ctx: Ctx<'_>, req: SetChatPrefs) -> Result<Pending> {
     let me = ctx.caller.user_id;
     let (conv, change) = (req.conversation_id, req.change);
+    // The edit's time: the device's, never ahead of the relay's (a clock set ahead must not
+    // outrank every later change for good); the relay's when the device gave none.
+    let now = tern_proto::now_ms();
+    let edited_at = req.edited_at.map(|t| t.min(now));
     let mute_end = change.mute.and_then(|m| m.until.filter(|_| m.muted));
     let pin_time = change.pin.and_then(|p| p.at);
     if mute_end.is_some_and(|end| end <= 0) || pin_time.is_some_and(|t| t <= 0) {
@@ -27,6 +31,15 @@ pub async fn set(ctx: Ctx<'_>, req: SetChatPrefs) -> Result<Pending> {
         ));
     }
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        let edits = txn.pref_edits(me, conv)?;
+        // A change that reaches the relay after a later change of the same setting (a device
+        // that was offline, or sends again a change whose answer it lost) is not applied.
+        if edited_at.is_some_and(|at| edits.newer_than(&change, at)) {
+            return Err(Error::refused(
+                ErrorCode::Superseded,
+                "a later change of this setting was made on another device",
+            ));
+        }
         let before = txn
             .chat_prefs_in(me, conv)?
             .unwrap_or(ChatPrefs::none(conv));
@@ -47,7 +60,8 @@ pub async fn set(ctx: Ctx<'_>, req: SetChatPrefs) -> Result<Pending> {
                 format!("at most {MAX_PINNED} chats can be pinned"),
             ));
         }
-        let prefs = txn.set_chat_prefs(me, &prefs, tern_proto::now_ms())?;
+        let prefs = txn.set_chat_prefs(me, &prefs, now)?;
+        txn.set_pref_edits(me, conv, &edits.stamped(&change, edited_at.unwrap_or(now)))?;
         out.push(Publish::new(vec![me], &ServerFrame::ChatPrefs { prefs }));
         Ok(())
     };

@@ -33,7 +33,7 @@ pub mod tx;
 pub use sqlite::schema;
 pub use tx::{
     cut_to_page, page_weight, picture_columns, picture_from, AuthSession, Changes, NewEntry,
-    PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow, UserRow, MAX_PAGE_BYTES,
+    PrefEdits, PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow, UserRow, MAX_PAGE_BYTES,
 };
 
 use std::path::PathBuf;

@@ -11,9 +11,10 @@
 //! [`ReadTx`]: the store answers them from its read-only connections.
 
 use tern_proto::{
-    ChatPrefs, ConversationId, ConversationInfo, ConversationKind, ConversationSummary, MemberRole,
-    MessageKind, MessageRecord, Person, Picture, PresenceVisibility, ReceiptState, Seq, SessionId,
-    SessionInfo, Timestamp, UserId, DELETED_ACCOUNT,
+    ChatPrefs, ChatPrefsChange, ConversationId, ConversationInfo, ConversationKind,
+    ConversationSummary, MemberRole, MessageKind, MessageRecord, Person, Picture,
+    PresenceVisibility, ReceiptState, Seq, SessionId, SessionInfo, Timestamp, UserId,
+    DELETED_ACCOUNT,
 };
 
 use crate::error::Result;
@@ -159,6 +160,49 @@ impl Roster {
     /// Whether `user` is an active member who accepted the conversation.
     pub fn accepted(&self, user: UserId) -> bool {
         self.members.iter().any(|m| m.0 == user && m.1)
+    }
+}
+
+/// When each of a user's settings of one conversation was last changed (ms; the editing
+/// device's clock, at most the relay's): of two changes of one setting the later edit holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrefEdits {
+    /// Muted or not.
+    pub mute: Option<Timestamp>,
+    /// Pinned or not.
+    pub pin: Option<Timestamp>,
+    /// Marked unread or not.
+    pub marked_unread: Option<Timestamp>,
+    /// Archived or not.
+    pub archived: Option<Timestamp>,
+}
+
+impl PrefEdits {
+    /// The edit times of the fields `change` sets.
+    fn of(&self, change: &ChatPrefsChange) -> [Option<Timestamp>; 4] {
+        [
+            self.mute.filter(|_| change.mute.is_some()),
+            self.pin.filter(|_| change.pin.is_some()),
+            self.marked_unread
+                .filter(|_| change.marked_unread.is_some()),
+            self.archived.filter(|_| change.archived.is_some()),
+        ]
+    }
+
+    /// Whether a field `change` sets was changed by an edit later than `at`.
+    pub fn newer_than(&self, change: &ChatPrefsChange, at: Timestamp) -> bool {
+        self.of(change).into_iter().flatten().any(|t| t > at)
+    }
+
+    /// These edits, with the fields `change` sets edited at `at`.
+    pub fn stamped(self, change: &ChatPrefsChange, at: Timestamp) -> PrefEdits {
+        let at_if = |set: bool, was: Option<Timestamp>| if set { Some(at) } else { was };
+        PrefEdits {
+            mute: at_if(change.mute.is_some(), self.mute),
+            pin: at_if(change.pin.is_some(), self.pin),
+            marked_unread: at_if(change.marked_unread.is_some(), self.marked_unread),
+            archived: at_if(change.archived.is_some(), self.archived),
+        }
     }
 }
 
@@ -442,6 +486,10 @@ pub trait Tx: ReadTx {
     /// nothing set removes it); what is stored, `archived_at` stamped with `now` when it
     /// becomes archived.
     fn set_chat_prefs(&self, user: UserId, prefs: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs>;
+    /// When `user` last changed each setting of one conversation.
+    fn pref_edits(&self, user: UserId, conv: ConversationId) -> Result<PrefEdits>;
+    /// Record when `user` last changed each setting of one conversation.
+    fn set_pref_edits(&self, user: UserId, conv: ConversationId, edits: &PrefEdits) -> Result<()>;
     /// How many conversations other than `except` `user` has pinned among those they are
     /// still in.
     fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize>;

@@ -118,6 +118,43 @@ impl Gens {
     }
 }
 
+/// When the user made this device's latest edit of each field (ms, this device's clock): sent
+/// with the change, so that of two devices' changes of one setting the later edit holds
+/// whichever reaches the relay last. (A change kept from before edits were timed has none,
+/// and the relay takes its time of arrival.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditTimes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mute: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pin: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    marked_unread: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    archived: Option<Timestamp>,
+}
+
+impl EditTimes {
+    pub(crate) fn get(&self, f: Field) -> Option<Timestamp> {
+        match f {
+            Field::Mute => self.mute,
+            Field::Pin => self.pin,
+            Field::MarkedUnread => self.marked_unread,
+            Field::Archived => self.archived,
+        }
+    }
+
+    fn set(&mut self, f: Field, at: Timestamp) {
+        let slot = match f {
+            Field::Mute => &mut self.mute,
+            Field::Pin => &mut self.pin,
+            Field::MarkedUnread => &mut self.marked_unread,
+            Field::Archived => &mut self.archived,
+        };
+        *slot = Some(at);
+    }
+}
+
 /// What this device changed in one conversation and the relay has not yet said back, as
 /// kept in `mine`: the fields changed, which edit each is, and the latest edit of each the
 /// relay said it stored (`ok`). A field goes once its latest edit was stored and the relay's
@@ -134,6 +171,8 @@ struct Mine {
     gens: Gens,
     #[serde(default)]
     stored: Gens,
+    #[serde(default)]
+    at: EditTimes,
 }
 
 impl Mine {
@@ -181,6 +220,8 @@ pub struct Outgoing {
     pub change: ChatPrefsChange,
     /// Which edit each field is.
     pub gens: Gens,
+    /// When the user made each field's edit.
+    pub at: EditTimes,
 }
 
 fn encode(m: &Mine) -> String {
@@ -293,9 +334,11 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
         return Ok(());
     }
     let gen = next_gen(txn)?;
+    let now = tern_proto::now_ms();
     mine.change = mine.change.then(delta);
     for f in Field::ALL.into_iter().filter(|f| f.in_change(&delta)) {
         mine.gens.set(f, gen);
+        mine.at.set(f, now);
     }
     put_mine(txn, conv, Some(mine))?;
     sweep(txn)
@@ -403,6 +446,7 @@ pub fn to_send(txn: &Transaction<'_>) -> Result<Vec<Outgoing>> {
                 conversation_id: conv,
                 change,
                 gens: m.gens,
+                at: m.at,
             })
         })
         .collect())

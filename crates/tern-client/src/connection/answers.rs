@@ -166,8 +166,13 @@ impl Session<'_> {
                 self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
                 return Ok(());
             }
-            // Refused for good: the relay's word shows again.
-            tracing::warn!(%code, %message, "a chat's mute, pin or mark was refused");
+            // Refused for good: the relay's word shows again. A later edit of the same
+            // setting from another device is the account's choice, not a failure.
+            if code == ErrorCode::Superseded {
+                tracing::debug!(%message, "a chat setting changed here was changed later elsewhere");
+            } else {
+                tracing::warn!(%code, %message, "a chat's mute, pin or mark was refused");
+            }
             let all = self
                 .shared
                 .cache

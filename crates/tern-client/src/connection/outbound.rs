@@ -163,28 +163,24 @@ impl Session<'_> {
             self.feed_read(ws, conversation_id, seq).await?;
         }
         for out in prefs {
-            // The fields not on their way at this edit already; a new pin in a request of its
-            // own, so that the pin limit refusing it takes back nothing else.
+            // Each field not on its way at this edit already, in a request of its own with
+            // the time it was edited (the relay keeps the later edit of a setting); so a pin
+            // the pin limit refuses takes back nothing else.
             let unsent = Field::ALL.into_iter().filter(|&f| {
                 f.in_change(&out.change)
                     && !self
                         .pending
                         .is_setting(out.conversation_id, f, out.gens.get(f))
             });
-            let pins =
-                |f: &Field| *f == Field::Pin && out.change.pin.is_some_and(|p| p.at.is_some());
-            let (pin, rest): (Vec<Field>, Vec<Field>) = unsent.partition(pins);
-            for part in [rest, pin] {
-                if part.is_empty() {
-                    continue;
-                }
-                let change = Field::select(&out.change, |f| part.contains(&f));
+            for field in unsent.collect::<Vec<_>>() {
+                let change = field.alone(&out.change);
                 let sent = Outgoing { change, ..out };
                 let id = self.pending.insert(Pending::Prefs { sent });
                 let frame = SetChatPrefs {
                     id,
                     conversation_id: out.conversation_id,
                     change,
+                    edited_at: out.at.get(field),
                 };
                 self.feed(ws, ClientFrame::SetChatPrefs(frame)).await?;
             }

@@ -390,6 +390,7 @@ mod tests {
                 ..Default::default()
             },
             gens: crate::cache::prefs::Gens::only(Field::Mute, 1),
+            at: Default::default(),
         };
         assert!(!table.is_setting(conv, Field::Mute, 1));
         let first = table.insert(Pending::Prefs { sent: out });

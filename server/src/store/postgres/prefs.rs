@@ -4,6 +4,7 @@ use super::sql::Sql;
 use tern_proto::{ChatPrefs, ConversationId, Timestamp, UserId};
 
 use crate::error::Result;
+use crate::store::PrefEdits;
 
 /// Every conversation `user` is in and muted, pinned or marked unread.
 pub fn chat_prefs(c: &mut impl Sql, user: UserId) -> Result<Vec<ChatPrefs>> {
@@ -106,4 +107,39 @@ pub fn pinned_elsewhere(c: &mut impl Sql, user: UserId, except: ConversationId) 
         )?
         .get(0);
     Ok(n as usize)
+}
+
+/// When `user` last changed each setting of `conv` (none: never, or before edits were kept).
+pub fn pref_edits(c: &mut impl Sql, user: UserId, conv: ConversationId) -> Result<PrefEdits> {
+    Ok(c.query(
+        "SELECT mute, pin, marked_unread, archived FROM pref_edits
+         WHERE user_id = $1 AND conversation_id = $2",
+        &[&user, &conv],
+    )?
+    .first()
+    .map(|r| PrefEdits {
+        mute: r.get(0),
+        pin: r.get(1),
+        marked_unread: r.get(2),
+        archived: r.get(3),
+    })
+    .unwrap_or_default())
+}
+
+/// Record when `user` last changed each setting of `conv`.
+pub fn set_pref_edits(
+    c: &mut impl Sql,
+    user: UserId,
+    conv: ConversationId,
+    e: &PrefEdits,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO pref_edits (user_id, conversation_id, mute, pin, marked_unread, archived)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id, conversation_id) DO UPDATE SET mute = excluded.mute,
+             pin = excluded.pin, marked_unread = excluded.marked_unread,
+             archived = excluded.archived",
+        &[&user, &conv, &e.mute, &e.pin, &e.marked_unread, &e.archived],
+    )?;
+    Ok(())
 }

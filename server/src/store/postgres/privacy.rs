@@ -205,6 +205,7 @@ pub fn delete_account(
         &[&user],
     )?;
     c.execute("DELETE FROM chat_prefs WHERE user_id = $1", &[&user])?;
+    c.execute("DELETE FROM pref_edits WHERE user_id = $1", &[&user])?;
     let sessions = revoke_others(c, user, None, now)?;
     let convs: Vec<ConversationId> = c
         .query(

@@ -175,6 +175,18 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, conversation_id)
     );
 "#,
+    // When each of those settings was last changed (as SQLite's migration 11).
+    r#"
+    CREATE TABLE pref_edits (
+        user_id         BIGINT NOT NULL REFERENCES users(id),
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        mute            BIGINT,
+        pin             BIGINT,
+        marked_unread   BIGINT,
+        archived        BIGINT,
+        PRIMARY KEY (user_id, conversation_id)
+    );
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

@@ -17,8 +17,8 @@ use super::{accounts, conversations as convs, messages, prefs, privacy, uploads}
 use crate::error::Result;
 use crate::limits::Rate;
 use crate::store::tx::{
-    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow,
-    UserRow,
+    AuthSession, Changes, NewEntry, PrefEdits, PrivacyRow, ReadTx, Roster, Target, Tx, Undo,
+    UploadRow, UserRow,
 };
 
 /// The read connection, for one read job.
@@ -448,6 +448,12 @@ impl Tx for PgTx<'_> {
     }
     fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs> {
         prefs::set_chat_prefs(&mut self.c(), user, p, now)
+    }
+    fn pref_edits(&self, user: UserId, conv: ConversationId) -> Result<PrefEdits> {
+        prefs::pref_edits(&mut self.c(), user, conv)
+    }
+    fn set_pref_edits(&self, user: UserId, conv: ConversationId, e: &PrefEdits) -> Result<()> {
+        prefs::set_pref_edits(&mut self.c(), user, conv, e)
     }
     fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize> {
         prefs::pinned_elsewhere(&mut self.c(), user, except)

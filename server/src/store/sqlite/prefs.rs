@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tern_proto::{ChatPrefs, ConversationId, Timestamp, UserId};
 
 use crate::error::Result;
+use crate::store::PrefEdits;
 
 /// Every conversation `user` is in and muted, pinned or marked unread.
 pub fn chat_prefs(c: &Connection, user: UserId) -> Result<Vec<ChatPrefs>> {
@@ -93,4 +94,47 @@ pub fn pinned_elsewhere(c: &Connection, user: UserId, except: ConversationId) ->
         )?
         .query_row(params![user, except], |r| r.get(0))?;
     Ok(n as usize)
+}
+
+/// When `user` last changed each setting of `conv` (none: never, or before edits were kept).
+pub fn pref_edits(c: &Connection, user: UserId, conv: ConversationId) -> Result<PrefEdits> {
+    Ok(c.prepare_cached(
+        "SELECT mute, pin, marked_unread, archived FROM pref_edits
+         WHERE user_id = ?1 AND conversation_id = ?2",
+    )?
+    .query_row(params![user, conv], |r| {
+        Ok(PrefEdits {
+            mute: r.get(0)?,
+            pin: r.get(1)?,
+            marked_unread: r.get(2)?,
+            archived: r.get(3)?,
+        })
+    })
+    .optional()?
+    .unwrap_or_default())
+}
+
+/// Record when `user` last changed each setting of `conv`.
+pub fn set_pref_edits(
+    c: &Connection,
+    user: UserId,
+    conv: ConversationId,
+    e: &PrefEdits,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO pref_edits (user_id, conversation_id, mute, pin, marked_unread, archived)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (user_id, conversation_id) DO UPDATE SET mute = excluded.mute,
+             pin = excluded.pin, marked_unread = excluded.marked_unread,
+             archived = excluded.archived",
+    )?
+    .execute(params![
+        user,
+        conv,
+        e.mute,
+        e.pin,
+        e.marked_unread,
+        e.archived
+    ])?;
+    Ok(())
 }

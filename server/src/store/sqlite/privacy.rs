@@ -218,6 +218,8 @@ pub fn delete_account(
         .execute([user])?;
     txn.prepare_cached("DELETE FROM chat_prefs WHERE user_id = ?1")?
         .execute([user])?;
+    txn.prepare_cached("DELETE FROM pref_edits WHERE user_id = ?1")?
+        .execute([user])?;
     let sessions = revoke_others(txn, user, None, now)?;
     let convs: Vec<ConversationId> = txn
         .prepare_cached("SELECT conversation_id FROM members WHERE user_id = ?1 AND active = 1")?

@@ -200,6 +200,20 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, conversation_id)
     ) WITHOUT ROWID;
     "#,
+    // 11: when each of those settings was last changed (ms), so that of two changes of one
+    // setting the later edit holds, whichever reaches the relay last. Kept when nothing is
+    // set any more: an unmute must still outrank an older mute arriving after it.
+    r#"
+    CREATE TABLE pref_edits (
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        mute            INTEGER,
+        pin             INTEGER,
+        marked_unread   INTEGER,
+        archived        INTEGER,
+        PRIMARY KEY (user_id, conversation_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -238,7 +252,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 13);
+        assert_eq!(tables, 14);
     }
 
     #[test]

@@ -22,8 +22,8 @@ use super::hot::Hot;
 use super::{accounts, conversations as convs, messages, prefs, privacy, uploads};
 use crate::error::Result;
 use crate::store::tx::{
-    AuthSession, Changes, NewEntry, PrivacyRow, ReadTx, Roster, Target, Tx, Undo, UploadRow,
-    UserRow,
+    AuthSession, Changes, NewEntry, PrefEdits, PrivacyRow, ReadTx, Roster, Target, Tx, Undo,
+    UploadRow, UserRow,
 };
 
 impl ReadTx for Connection {
@@ -478,6 +478,12 @@ impl Tx for SqliteTx<'_> {
     }
     fn set_chat_prefs(&self, user: UserId, p: &ChatPrefs, now: Timestamp) -> Result<ChatPrefs> {
         prefs::set_chat_prefs(self.w()?, user, p, now)
+    }
+    fn pref_edits(&self, user: UserId, conv: ConversationId) -> Result<PrefEdits> {
+        prefs::pref_edits(self.w()?, user, conv)
+    }
+    fn set_pref_edits(&self, user: UserId, conv: ConversationId, e: &PrefEdits) -> Result<()> {
+        prefs::set_pref_edits(self.w()?, user, conv, e)
     }
     fn pinned_elsewhere(&self, user: UserId, except: ConversationId) -> Result<usize> {
         prefs::pinned_elsewhere(self.w()?, user, except)
