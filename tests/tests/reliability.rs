@@ -662,8 +662,9 @@ async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache
 
 #[tokio::test]
 async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
-    // One frame a second once a burst of 30 is spent.
-    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "1"]);
+    // One frame every 5 s once a burst of 30 is spent: what is refused stays refused for a
+    // while, however slow the machine.
+    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "0.2"]);
     let (alice, _a) = signup(&relay, "alice").await;
     let (bob, _b) = signup(&relay, "bob").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
@@ -692,12 +693,31 @@ async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
             .any(|&(user, read)| user == me && read >= seq.0)
     })
     .await;
+    assert!(
+        refused_for_rate(&relay).await > 0,
+        "the relay refused frames for rate, so a refusal was met"
+    );
+}
+
+/// How many frames the relay refused for rate so far (its metrics).
+async fn refused_for_rate(relay: &Relay) -> u64 {
+    let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", relay.metrics_port))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("tern_errors_total{code=\"rate_limited\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
 async fn a_delivery_marker_refused_for_rate_is_sent_again() {
-    // One frame a second once a burst of 30 is spent.
-    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "1"]);
+    // One frame every 5 s once a burst of 30 is spent: what is refused stays refused for a
+    // while, however slow the machine.
+    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "0.2"]);
     let (alice, _a) = signup(&relay, "alice").await;
     let (bob, _b) = signup(&relay, "bob").await;
     let conv = bob.start_direct("alice").await.unwrap().conversation_id;
@@ -736,4 +756,8 @@ async fn a_delivery_marker_refused_for_rate_is_sent_again() {
             .any(|&(user, delivered)| user == me && delivered >= seq.0)
     })
     .await;
+    assert!(
+        refused_for_rate(&relay).await > 0,
+        "the relay refused frames for rate, so a refusal was met"
+    );
 }

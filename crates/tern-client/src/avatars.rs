@@ -163,13 +163,18 @@ impl Client {
         if tokio::fs::try_exists(&target).await? {
             return Ok(target);
         }
+        self.shared.check_open()?;
         let dir = target.parent().expect("a folder").to_owned();
         crate::private_fs::create_dir(&dir)?;
         let partial = dir.join(format!("{}.part", picture.blob_id));
         let mut file = tokio::fs::File::create(&partial).await?;
         let (config, token) = (&self.shared.config, &self.shared.token);
-        relay::download(config, token, &picture.blob_id, 0, &mut file, |_| {}).await?;
+        let fetched = relay::download(config, token, &picture.blob_id, 0, &mut file, |_| {}).await;
         drop(file);
+        if let Err(e) = fetched.and_then(|_| self.shared.check_open()) {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
         let bytes = tokio::fs::read(&partial).await?;
         if !hex(&Sha256::digest(&bytes)).eq_ignore_ascii_case(&picture.sha256) {
             let _ = tokio::fs::remove_file(&partial).await;

@@ -633,6 +633,7 @@ impl Client {
 
     /// Close the connection and stop the engine. Unsent messages stay in the outbox.
     pub async fn shutdown(&self) {
+        self.shared.close();
         let uploader = self.uploader.0.lock().unwrap().take();
         if let Some(uploader) = uploader {
             uploader.abort();

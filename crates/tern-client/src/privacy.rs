@@ -175,9 +175,18 @@ impl Client {
             })
             .await;
         let data = crate::accounts::remove_account_data(&shared.config, shared.user_id);
-        match (keys, data) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(e), _) | (_, Err(e)) => Err(Error::LeftBehind(e.to_string())),
+        let left: Vec<String> = [
+            keys.err()
+                .map(|e| format!("the sign-in kept in the keychain ({e})")),
+            data.err().map(|e| format!("the messages and files ({e})")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::LeftBehind(left.join("; ")))
         }
     }
 

@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     pub(crate) fetches: KeyedLocks,
     /// Longest message body the relay takes (bytes), from its last welcome; 0 until one.
     max_message_bytes: AtomicUsize,
+    /// The client was shut down: no file of the account is written any more (its folder
+    /// may be removed next).
+    closed: AtomicBool,
 }
 
 impl Shared {
@@ -56,7 +59,22 @@ impl Shared {
             flush_owed: AtomicBool::new(false),
             fetches: KeyedLocks::default(),
             max_message_bytes: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// The client is shutting down: downloads write no more files.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// [`crate::error::Error::Closed`] once the client was shut down: a download must not
+    /// create the account's folders again after they were removed.
+    pub(crate) fn check_open(&self) -> crate::error::Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(crate::error::Error::Closed);
+        }
+        Ok(())
     }
 
     /// Note the relay's limit on a message body (from its welcome).

@@ -323,7 +323,7 @@ pub fn acked(txn: &Transaction<'_>, me: UserId, record: &MessageRecord) -> Resul
 pub fn hide(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<bool> {
     Ok(txn
         .prepare_cached(
-            "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND hidden = 0",
+            "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND seq = ?2 AND kind IN ('text', 'unknown') AND hidden = 0",
         )?
         .execute(params![conv, seq])?
         > 0)
@@ -333,7 +333,7 @@ pub fn hide(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result<boo
 pub fn hide_all(txn: &Transaction<'_>, conv: ConversationId) -> Result<usize> {
     Ok(txn
         .prepare_cached(
-            "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND kind = 'text' AND hidden = 0",
+            "UPDATE messages SET hidden = 1 WHERE conversation_id = ?1 AND kind IN ('text', 'unknown') AND hidden = 0",
         )?
         .execute([conv])?)
 }

@@ -199,10 +199,13 @@ impl Mine {
     }
 
     /// After a sync's word `relay`: the fields the relay stored go (its word is the latest,
-    /// whatever came after them), and so do those it has; the rest is still to send.
+    /// whatever came after them), and so do untimed ones it has (a change from before edits
+    /// were timed); the rest is still to send. A timed edit the relay's word happens to match
+    /// is sent all the same: its time may outrank another device's edit still on its way
+    /// (unmute here, mute again here, while another device's unmute waits to be sent).
     fn synced(self, relay: &ChatPrefs) -> Mine {
         let pending = self.change.beyond(relay);
-        self.less(|f| !f.in_change(&pending) || self.is_stored(f))
+        self.less(|f| self.is_stored(f) || (!f.in_change(&pending) && self.at.get(f).is_none()))
     }
 
     /// The fields still to send: those whose latest edit the relay has not said it stored.
@@ -322,6 +325,20 @@ pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result
     Ok(rows.iter().filter(|p| p.pinned_at.is_some()).count())
 }
 
+/// The `meta` key of how far the relay's clock is ahead of this device's (ms; negative:
+/// behind), as its last welcome said.
+pub const CLOCK_OFFSET_KEY: &str = "relay_clock_offset_ms";
+
+/// Now on the relay's clock, as far as this device knows it: edit times are compared with
+/// other devices' and with the relay's own, so a device clock set wrong must not make its
+/// edits outrank later ones, or lose to earlier ones.
+fn relay_now(txn: &Transaction<'_>) -> Result<Timestamp> {
+    let offset = crate::cache::meta_get(txn, CLOCK_OFFSET_KEY)?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    Ok(tern_proto::now_ms().saturating_add(offset))
+}
+
 /// This device's change: the conversation is to show `p`. Kept as the fields in which `p`
 /// differs from what it shows now, each a new edit, on top of any earlier change not yet
 /// landed; shown at once, and marked for the relay.
@@ -334,7 +351,7 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
         return Ok(());
     }
     let gen = next_gen(txn)?;
-    let now = tern_proto::now_ms();
+    let now = relay_now(txn)?;
     mine.change = mine.change.then(delta);
     for f in Field::ALL.into_iter().filter(|f| f.in_change(&delta)) {
         mine.gens.set(f, gen);
@@ -729,8 +746,10 @@ mod tests {
                 }
             )]
         );
-        // A change made offline that the sync already has (another device made the same) is
-        // settled by it.
+        // A change made offline that the sync's list happens to match (another device made
+        // the same) is still sent, with its edit time: another device's change of the same
+        // setting may be on its way, and only the relay can tell which edit came last. Its
+        // answer settles it.
         set_here(
             &txn,
             &ChatPrefs {
@@ -750,7 +769,38 @@ mod tests {
             true,
         )
         .unwrap();
-        assert!(sent(&txn).is_empty());
+        let fields =
+            |c: ChatPrefsChange| Field::ALL.into_iter().filter(|f| f.in_change(&c)).count();
+        let still: usize = sent(&txn).into_iter().map(|(_, c)| fields(c)).sum();
+        assert_eq!(still, 2, "the mark and the archive, each with its time");
+        assert!(to_send(&txn).unwrap().iter().all(|o| Field::ALL
+            .into_iter()
+            .filter(|f| f.in_change(&o.change))
+            .all(|f| o.at.get(f).is_some())));
+        all_stored(&txn);
+        assert!(sent(&txn).is_empty(), "settled by the relay's answers");
+        assert_eq!(
+            all(&txn).unwrap(),
+            vec![ChatPrefs {
+                marked_unread: true,
+                archived: true,
+                ..muted(7)
+            }]
+        );
+    }
+
+    /// Edit times are on the relay's clock, as its last welcome gave it: a device clock set
+    /// an hour behind stamps its edits an hour later than it reads.
+    #[test]
+    fn edit_times_are_on_the_relays_clock() {
+        let mut conn = db();
+        let txn = conn.transaction().unwrap();
+        replace(&txn, &[], true).unwrap();
+        crate::cache::meta_set(&txn, CLOCK_OFFSET_KEY, "3600000").unwrap();
+        let before = tern_proto::now_ms();
+        set_here(&txn, &muted(2)).unwrap();
+        let at = to_send(&txn).unwrap()[0].at.get(Field::Mute).unwrap();
+        assert!(at >= before + 3_600_000 && at <= tern_proto::now_ms() + 3_600_000);
     }
 
     #[test]

@@ -201,6 +201,12 @@ impl Session<'_> {
         if self.pending.take_sync(id) {
             return Err(SessionError::SyncRefused { code, message });
         }
+        if code.is_transient() && !self.pending.is_tracked(id) {
+            // Nothing this connection waits for: most likely a delivery marker whose id was
+            // no longer remembered (a burst of them). The next flush says those behind again.
+            self.delivered_owed = true;
+            self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+        }
         self.pending
             .resolve(id, Err(Error::Relay { code, message }));
         Ok(())

@@ -101,6 +101,11 @@ impl PendingTable {
         id
     }
 
+    /// Whether an answer to `id` is awaited.
+    pub(crate) fn is_tracked(&self, id: RequestId) -> bool {
+        self.entries.contains_key(&id)
+    }
+
     /// How many outbox entries are in flight.
     pub(crate) fn sends_in_flight(&self) -> usize {
         self.sending.len()

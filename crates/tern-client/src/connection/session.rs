@@ -173,10 +173,19 @@ impl<'a> Session<'a> {
                         Ok(ServerFrame::Welcome {
                             max_frame_bytes,
                             max_message_bytes,
+                            server_time,
                             ..
                         }) => {
                             self.max_frame_bytes = max_frame_bytes;
                             self.shared.set_max_message_bytes(max_message_bytes);
+                            // How far the relay's clock is from this device's, kept for the
+                            // edit times of chat settings (also those made offline later).
+                            let offset = (server_time - tern_proto::now_ms()).to_string();
+                            let key = crate::cache::prefs::CLOCK_OFFSET_KEY;
+                            self.shared
+                                .cache
+                                .call(move |txn| crate::cache::meta_set(txn, key, &offset))
+                                .await?;
                             Ok(())
                         }
                         _ => Err(SessionError::NotWelcome),

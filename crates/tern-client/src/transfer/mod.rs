@@ -77,6 +77,8 @@ impl Client {
         caption: &str,
         reply_to: Option<Seq>,
     ) -> Result<ChatMessage> {
+        // Refused before the file goes up, not after.
+        self.shared.check_body(caption.trim())?;
         let client_id = uuid::Uuid::now_v7().to_string();
         let (src, dir, cid) = (
             path.to_owned(),
@@ -169,11 +171,16 @@ impl Client {
         if let (_, Some(done)) = read().await? {
             return Ok(PathBuf::from(done));
         }
+        self.shared.check_open()?;
         let dir = self.files_dir("downloads");
         crate::private_fs::create_dir(&dir)?;
         let target = dir.join(format!("{}-{}", &a.blob_id, safe_file_name(&a.name)));
         let partial = dir.join(format!("{}.part", &a.blob_id));
         self.fetch_verified(&a, conversation_id, &partial).await?;
+        if let Err(e) = self.shared.check_open() {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
         std::fs::rename(&partial, &target)?;
         let (blob, path, total) = (a.blob_id.clone(), target.display().to_string(), a.size);
         let view = self
