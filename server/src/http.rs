@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/uploads/{id}",
             axum::routing::head(transfers::offset)
                 .patch(transfers::append)
+                .delete(transfers::cancel)
                 .layer(
                     // Chunks are streamed to disk and bounded by the upload's declared size.
                     axum::extract::DefaultBodyLimit::disable(),

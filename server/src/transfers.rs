@@ -34,6 +34,10 @@ use crate::store::UploadRow;
 /// Bytes read from the disk per step of a download.
 const READ_CHUNK: usize = 256 * 1024;
 
+/// How long a cancel waits for a chunk being written, and how often it looks.
+const CANCEL_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 fn refused(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError(Error::refused(code, message))
 }
@@ -158,6 +162,51 @@ fn mismatch(offset: u64, size: u64, message: String) -> Response {
         }),
     )
         .into_response()
+}
+
+/// `DELETE /v1/uploads/{id}`: the uploader gives up an upload that no message or picture
+/// refers to (a file whose sending was cancelled, or refused for good): its bytes go, and it
+/// no longer counts against the quota. `403 forbidden` once something refers to it.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> std::result::Result<StatusCode, ApiError> {
+    let upload = own_upload(&state, session.user_id, &id).await?;
+    // A chunk being written finishes first (a moment: chunks are small), so that no write
+    // puts bytes back after they were removed.
+    let mut waited = std::time::Duration::ZERO;
+    let _writing = loop {
+        if let Some(claim) = state.writing.claim(&upload.id) {
+            break claim;
+        }
+        if waited >= CANCEL_PATIENCE {
+            return Err(refused(
+                ErrorCode::Busy,
+                "this upload is being written by another request; try again",
+            ));
+        }
+        tokio::time::sleep(CANCEL_POLL).await;
+        waited += CANCEL_POLL;
+    };
+    let (user, gone) = (session.user_id, upload.id.clone());
+    if !state
+        .store
+        .call(move |txn, _| txn.drop_upload(user, &gone))
+        .await?
+    {
+        return Err(refused(
+            ErrorCode::Forbidden,
+            "a message or picture refers to this upload",
+        ));
+    }
+    if let Some(objects) = &state.objects {
+        if let Err(e) = objects.remove(&upload.id).await {
+            tracing::warn!(error = %e, "could not remove a cancelled upload's object");
+        }
+    }
+    state.blobs.discard(&upload.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `HEAD /v1/uploads/{id}`: how far the relay got.

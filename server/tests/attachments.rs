@@ -255,6 +255,71 @@ async fn limits_and_bad_input_get_clear_errors() {
     assert_eq!(res.status(), 401);
 }
 
+/// A file whose sending was cancelled gives its room in the quota back at once: its uploader
+/// deletes the upload (bytes and all). Not someone else's, and not one a message refers to.
+#[tokio::test]
+async fn a_cancelled_upload_gives_its_quota_back_and_only_its_uploader_may_cancel_it() {
+    let relay = Relay::start_with(|c| {
+        c.limits.max_attachment_bytes = 1000;
+        c.limits.attachment_quota_bytes = 1500;
+    })
+    .await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let (alice, bob) = (relay.login("alice").await, relay.login("bob").await);
+    let delete = |token: &str, id: &str| {
+        relay
+            .http
+            .delete(relay.url(&format!("/v1/uploads/{id}")))
+            .bearer_auth(token)
+            .send()
+    };
+    // Half of a 900-byte file went up; the user cancels it.
+    let first = vec![5u8; 900];
+    let id = reserve(&relay, &alice, &first, "application/octet-stream").await;
+    let (status, _) = patch(&relay, &alice, &id, 0, &first[..450]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        delete(&bob, &id).await.unwrap().status(),
+        404,
+        "not bob's to cancel"
+    );
+    assert_eq!(delete(&alice, &id).await.unwrap().status(), 204);
+    assert_eq!(
+        relay
+            .http
+            .head(relay.url(&format!("/v1/uploads/{id}")))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "gone"
+    );
+    // Its room is free again: another 900 bytes fit in the 1,500-byte quota.
+    let second = vec![6u8; 900];
+    let id = upload(&relay, &alice, &second, "application/octet-stream").await;
+    // Sent in a message: no longer the uploader's to cancel.
+    let mut client = Client::connect(&relay.ws_url(), &alice).await;
+    let conv = client.start_direct("bob").await;
+    let ack = client
+        .request(json!({"type": "send", "conversation_id": conv, "client_id": "f", "body": "",
+                        "attachment": descriptor(&id, "f.bin", &second, "application/octet-stream")}))
+        .await;
+    assert!(
+        matches!(ack, tern_proto::ServerFrame::Ack { .. }),
+        "{ack:?}"
+    );
+    let refused = delete(&alice, &id).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        get(&relay, &bob, &id, None).await.status(),
+        200,
+        "still there"
+    );
+}
+
 #[tokio::test]
 async fn an_upload_whose_bytes_all_arrived_is_completed_when_the_client_asks_where_it_stands() {
     let relay = Relay::start().await;

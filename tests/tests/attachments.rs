@@ -433,3 +433,33 @@ async fn two_downloads_of_one_file_at_once_both_get_the_whole_file() {
         "whole and intact"
     );
 }
+
+/// A file cancelled half-way up gives its room in the quota back at once: the relay is asked
+/// to give up the upload, and keeps neither its row nor its bytes.
+#[tokio::test]
+async fn a_file_cancelled_half_way_up_leaves_nothing_on_the_relay() {
+    let relay = Relay::start();
+    let blob_dir = relay.dir.path().join("relay.db-blobs");
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("big.bin");
+    std::fs::write(&path, vec![7u8; 40 * 1024 * 1024]).unwrap();
+    let echo = alice.send_file(conv, &path, "", None).await.unwrap();
+    eventually("part of the file on the relay", || async {
+        uploaded_so_far(&blob_dir) >= 2 * CHUNK
+    })
+    .await;
+    alice.delete_failed(&echo.client_id).await.unwrap();
+    let uploads = || {
+        rusqlite::Connection::open(&relay.db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM uploads", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    eventually("the relay gave the upload up", || async {
+        uploads() == 0 && uploaded_so_far(&blob_dir) == 0
+    })
+    .await;
+}

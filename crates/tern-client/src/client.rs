@@ -275,22 +275,27 @@ impl Client {
         Ok(())
     }
 
-    /// Delete a failed message, or cancel one whose file is still uploading (its staged copy
-    /// goes too; the relay forgets the partial upload after a day).
+    /// Delete a failed message, or cancel one whose file is still uploading: its staged copy
+    /// goes too, and the relay is asked to give up its upload, so that it no longer counts
+    /// against the account's quota (if the relay cannot be reached, it forgets the upload
+    /// after a day).
     pub async fn delete_failed(&self, client_id: &str) -> Result<()> {
         let cid = client_id.to_owned();
-        let (conv, staged) = self
+        let gone = self
             .shared
             .cache
             .call(move |txn| outbox::delete_unsent(txn, &cid))
             .await?;
-        if let Some(path) = staged {
+        if let Some(path) = gone.staged {
             let _ = std::fs::remove_file(path);
         }
         self.shared.emit(Event::Deleted {
-            conversation_id: conv,
+            conversation_id: gone.conversation_id,
             client_id: client_id.into(),
         });
+        if let Some(upload) = gone.upload_id {
+            crate::transfer::give_up_upload(&self.shared, upload);
+        }
         Ok(())
     }
 

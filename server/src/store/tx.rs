@@ -511,6 +511,9 @@ pub trait Tx: ReadTx {
     /// Remove uploads created before `before` that no message refers to and that are no
     /// user's or group's picture; their ids (their bytes are to be removed too).
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>>;
+    /// Remove `user`'s upload `id` if nothing refers to it (no message, no picture): whether
+    /// it was removed (its bytes are to be removed too).
+    fn drop_upload(&self, user: UserId, id: &str) -> Result<bool>;
 
     // Conversations.
     /// The caller's role; `not_member` (also for conversations that do not exist).

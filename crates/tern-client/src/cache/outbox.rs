@@ -158,19 +158,26 @@ pub fn retry(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
     conversation_of(txn, client_id)?.ok_or_else(|| Error::Invalid("no such message".into()))
 }
 
+/// What went with a deleted unsent entry.
+#[derive(Debug)]
+pub struct Unsent {
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// The staged copy of its file, to remove.
+    pub staged: Option<String>,
+    /// The relay's upload of its file, to give up.
+    pub upload_id: Option<String>,
+}
+
 /// Delete an entry the relay does not have and is not being sent: a failed one, or a message
-/// whose file is still uploading (the user cancelled it). Returns its conversation and the
-/// staged copy of its file, if any, to remove. Queued entries may be on their way to the relay
-/// and are not deleted; a database error is reported as such.
-pub fn delete_unsent(
-    txn: &Transaction<'_>,
-    client_id: &str,
-) -> Result<(ConversationId, Option<String>)> {
-    let staged: Option<(String, bool)> = txn
-        .prepare_cached("SELECT path, done FROM uploads_out WHERE client_id = ?1")?
-        .query_row([client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+/// whose file is still uploading (the user cancelled it). Queued entries may be on their way
+/// to the relay and are not deleted; a database error is reported as such.
+pub fn delete_unsent(txn: &Transaction<'_>, client_id: &str) -> Result<Unsent> {
+    let staged: Option<(String, bool, Option<String>)> = txn
+        .prepare_cached("SELECT path, done, upload_id FROM uploads_out WHERE client_id = ?1")?
+        .query_row([client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let uploading = staged.as_ref().is_some_and(|(_, done)| !done);
+    let uploading = staged.as_ref().is_some_and(|(_, done, _)| !done);
     let conv: Option<ConversationId> = txn
         .prepare_cached(
             "DELETE FROM outbox WHERE client_id = ?1 AND (state = ?2 OR ?3) RETURNING conversation_id",
@@ -182,12 +189,20 @@ pub fn delete_unsent(
     })?;
     txn.prepare_cached("DELETE FROM uploads_out WHERE client_id = ?1")?
         .execute([client_id])?;
-    Ok((conv, staged.map(|(path, _)| path)))
+    let (staged, upload_id) = match staged {
+        Some((path, _, upload)) => (Some(path), upload),
+        None => (None, None),
+    };
+    Ok(Unsent {
+        conversation_id: conv,
+        staged,
+        upload_id,
+    })
 }
 
 /// Delete a failed entry (see [`delete_unsent`]); its conversation.
 pub fn delete_failed(txn: &Transaction<'_>, client_id: &str) -> Result<ConversationId> {
-    delete_unsent(txn, client_id).map(|(conv, _)| conv)
+    delete_unsent(txn, client_id).map(|u| u.conversation_id)
 }
 
 /// An entry, if it is still in the outbox.

@@ -64,6 +64,20 @@ pub async fn create(
         .upload_id)
 }
 
+/// Give up an upload the relay holds (its sending was cancelled, or refused for good): its
+/// bytes go and it no longer counts against the quota. One already gone is no error.
+pub async fn cancel(config: &ClientConfig, token: &Token, id: &str) -> Result<()> {
+    let res = client()?
+        .delete(config.http_url(&format!("/v1/uploads/{id}")))
+        .bearer_auth(token.expose())
+        .send()
+        .await?;
+    if res.status().is_success() || res.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(());
+    }
+    Err(refusal(res).await)
+}
+
 /// How many bytes of an upload the relay holds.
 pub async fn offset(config: &ClientConfig, token: &Token, id: &str) -> Result<u64> {
     let res = client()?

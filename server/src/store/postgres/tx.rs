@@ -483,6 +483,9 @@ impl Tx for PgTx<'_> {
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>> {
         uploads::sweep_uploads(&mut self.c(), before)
     }
+    fn drop_upload(&self, user: UserId, id: &str) -> Result<bool> {
+        uploads::drop_upload(&mut self.c(), user, id)
+    }
 
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
         convs::require_member(&mut self.c(), conv, user)

@@ -135,3 +135,15 @@ pub fn sweep_uploads(c: &mut impl Sql, before: Timestamp) -> Result<Vec<String>>
     .map(|r| r.get(0))
     .collect())
 }
+
+/// Remove `user`'s upload `id` if no message refers to it and it is no picture: whether it
+/// was removed.
+pub fn drop_upload(c: &mut impl Sql, user: UserId, id: &str) -> Result<bool> {
+    Ok(c.execute(
+        "DELETE FROM uploads WHERE id = $1 AND user_id = $2
+             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)",
+        &[&id, &user],
+    )? > 0)
+}

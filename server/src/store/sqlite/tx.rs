@@ -513,6 +513,9 @@ impl Tx for SqliteTx<'_> {
     fn sweep_uploads(&self, before: Timestamp) -> Result<Vec<String>> {
         uploads::sweep_uploads(self.w()?, before)
     }
+    fn drop_upload(&self, user: UserId, id: &str) -> Result<bool> {
+        uploads::drop_upload(self.w()?, user, id)
+    }
 
     fn require_member(&self, conv: ConversationId, user: UserId) -> Result<MemberRole> {
         convs::require_member(self, conv, user)

@@ -136,3 +136,17 @@ pub fn sweep_uploads(txn: &Transaction<'_>, before: Timestamp) -> Result<Vec<Str
         .query_map([before], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
 }
+
+/// Remove `user`'s upload `id` if no message refers to it and it is no picture: whether it
+/// was removed.
+pub fn drop_upload(txn: &Transaction<'_>, user: UserId, id: &str) -> Result<bool> {
+    Ok(txn
+        .prepare_cached(
+            "DELETE FROM uploads WHERE id = ?1 AND user_id = ?2
+             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
+             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)",
+        )?
+        .execute(params![id, user])?
+        > 0)
+}
