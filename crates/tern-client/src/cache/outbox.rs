@@ -305,7 +305,7 @@ mod tests {
         enqueue(&txn, &item("text")).unwrap();
         enqueue(&txn, &item("file")).unwrap();
         txn.execute(
-            "INSERT INTO uploads_out (client_id, path) VALUES ('file', '/tmp/staged')",
+            "INSERT INTO uploads_out (client_id, path, upload_id) VALUES ('file', '/tmp/staged', 'u1')",
             [],
         )
         .unwrap();
@@ -313,9 +313,14 @@ mod tests {
             delete_unsent(&txn, "text"),
             Err(Error::Invalid(_))
         ));
+        let gone = delete_unsent(&txn, "file").unwrap();
         assert_eq!(
-            delete_unsent(&txn, "file").unwrap(),
-            (ConversationId(7), Some("/tmp/staged".to_owned()))
+            (gone.conversation_id, gone.staged, gone.upload_id),
+            (
+                ConversationId(7),
+                Some("/tmp/staged".to_owned()),
+                Some("u1".to_owned())
+            )
         );
         assert_eq!(entry(&txn, "file").unwrap(), None);
         // Once uploaded it is on its way as a message: no longer cancellable.
