@@ -876,7 +876,7 @@ async fn signing_out_with_a_relay_that_does_not_answer_signs_this_device_out_at_
     let mut gone = false;
     for _ in 0..100 {
         let token = keychain::load(&relay_name, "alice").unwrap();
-        if token.is_none() && !cache_open(&cache) {
+        if token.is_none() && open_on(&cache) == 0 {
             gone = true;
             break;
         }
@@ -900,20 +900,6 @@ async fn signing_out_with_a_relay_that_does_not_answer_signs_this_device_out_at_
         "no token left to resume with"
     );
     eprintln!("signed out in {:?}", started.elapsed());
-}
-
-/// Whether this process holds the cache file (or its -wal/-shm) open.
-fn cache_open(path: &std::path::Path) -> bool {
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    std::fs::read_dir("/proc/self/fd").unwrap().any(|e| {
-        e.ok()
-            .and_then(|e| std::fs::read_link(e.path()).ok())
-            .is_some_and(|t| {
-                t.parent() == path.parent()
-                    && t.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(&name))
-            })
-    })
 }
 
 /// A message longer than the relay takes: refused at once when the relay's limit is known;

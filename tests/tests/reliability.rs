@@ -604,21 +604,6 @@ async fn messages_written_offline_beyond_the_send_limit_are_stored_in_the_order_
     assert_eq!(bodies, written, "stored in the order written, once each");
 }
 
-/// Descriptors of this process open on `path` or its `-wal` / `-shm` files.
-fn open_on(path: &std::path::Path) -> usize {
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| {
-            target.parent() == path.parent()
-                && target
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&name))
-        })
-        .count()
-}
-
 #[tokio::test]
 async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache() {
     let relay = Relay::start();
