@@ -232,6 +232,47 @@ fn advance_cursor(txn: &Transaction<'_>, conv: ConversationId) -> Result<Option<
     Ok(gap.map(|s| Seq(s as u64)))
 }
 
+/// The `meta` key of the entry kinds the version that last opened this cache knew.
+const KINDS_KEY: &str = "kinds_known";
+
+/// The entry kinds this version knows, as kept under [`KINDS_KEY`].
+fn kinds_known() -> String {
+    MessageKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// After an update that knows more kinds of entry: the entries an earlier version kept as
+/// `unknown` (it could not read them) are read again. They are removed, and each chat's cursor
+/// goes back to just below the first of them, so the next sync brings them, and only what
+/// follows them, as this version reads them. Nothing happens when the known kinds are those of
+/// the version that last opened the cache. Returns how many chats are read again.
+pub fn reread_unknown(txn: &Transaction<'_>) -> Result<usize> {
+    let known = kinds_known();
+    if crate::cache::meta_get(txn, KINDS_KEY)?.as_deref() == Some(known.as_str()) {
+        return Ok(0);
+    }
+    let firsts: Vec<(ConversationId, i64)> = txn
+        .prepare_cached(
+            "SELECT conversation_id, min(seq) FROM messages WHERE kind = 'unknown'
+             GROUP BY conversation_id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for &(conv, first) in &firsts {
+        txn.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND kind = 'unknown'")?
+            .execute([conv])?;
+        txn.prepare_cached(
+            "UPDATE conversations SET synced_seq = min(synced_seq, ?2) WHERE id = ?1",
+        )?
+        .execute(params![conv, first - 1])?;
+    }
+    crate::cache::meta_set(txn, KINDS_KEY, &known)?;
+    Ok(firsts.len())
+}
+
 /// The gap-free cursor of a conversation.
 pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
     Ok(txn

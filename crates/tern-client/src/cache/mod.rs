@@ -62,6 +62,12 @@ impl Cache {
         // A message deleted for everyone is overwritten here too, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&mut conn)?;
+        {
+            // Entries an earlier version could not read, read again after an update.
+            let txn = conn.transaction()?;
+            messages::reread_unknown(&txn)?;
+            txn.commit()?;
+        }
         let (jobs, mut rx) = mpsc::unbounded_channel::<Work>();
         let submitted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         std::thread::Builder::new()

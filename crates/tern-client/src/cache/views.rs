@@ -422,6 +422,62 @@ mod tests {
         assert_eq!(listed.unread, 1, "only the text counts as unread");
     }
 
+    /// After an update that knows more kinds, the entries kept as unknown are read again:
+    /// gone from the cache, the chat's cursor back below the first, so the next sync brings
+    /// them anew; once per change of the known kinds.
+    #[test]
+    fn entries_kept_as_unknown_are_read_again_after_an_update_that_knows_more_kinds() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let info = ConversationInfo {
+            conversation_id: ConversationId(3),
+            kind: ConversationKind::Direct,
+            name: None,
+            avatar: None,
+            members: vec![member(UserId(1), "alice"), member(UserId(2), "bob")],
+            last_seq: Seq::ZERO,
+            created_at: 10,
+            version: 0,
+        };
+        conversations::upsert(&txn, &info).unwrap();
+        assert_eq!(messages::reread_unknown(&txn).unwrap(), 0, "nothing kept");
+        let page_json = r#"[
+            {"message_id":1,"conversation_id":3,"seq":1,"sender_id":2,"sender":"bob","client_id":"c1","body":"lunch","sent_at":20},
+            {"message_id":2,"conversation_id":3,"seq":2,"sender_id":2,"sender":"bob","client_id":"c2","body":"{}","sent_at":21,"kind":"poll"},
+            {"message_id":3,"conversation_id":3,"seq":3,"sender_id":2,"sender":"bob","client_id":"c3","body":"1","sent_at":22,"kind":"vote","target_seq":2},
+            {"message_id":4,"conversation_id":3,"seq":4,"sender_id":2,"sender":"bob","client_id":"c4","body":"hi","sent_at":23}
+        ]"#;
+        let records: Vec<MessageRecord> = serde_json::from_str(page_json).unwrap();
+        messages::store(&txn, UserId(1), &records).unwrap();
+        assert_eq!(
+            messages::reread_unknown(&txn).unwrap(),
+            0,
+            "the same version: kept"
+        );
+        // The cache was last opened by a version that knew fewer kinds.
+        crate::cache::meta_set(&txn, "kinds_known", "text,edit").unwrap();
+        assert_eq!(messages::reread_unknown(&txn).unwrap(), 1);
+        assert_eq!(
+            messages::synced_seq(&txn, ConversationId(3)).unwrap(),
+            Seq(1),
+            "the next sync reads from the first unknown entry on"
+        );
+        let left: Vec<u64> = messages::all(&txn, ConversationId(3))
+            .unwrap()
+            .iter()
+            .map(|m| m.seq.0)
+            .collect();
+        assert_eq!(left, [1, 4]);
+        assert_eq!(messages::reread_unknown(&txn).unwrap(), 0, "once");
+        // Brought again by the sync: the cursor moves back up.
+        messages::store(&txn, UserId(1), &records).unwrap();
+        assert_eq!(
+            messages::synced_seq(&txn, ConversationId(3)).unwrap(),
+            Seq(4)
+        );
+    }
+
     #[test]
     fn one_conversation_reads_as_its_list_entry_and_a_left_one_reads_as_none() {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
