@@ -647,18 +647,7 @@ async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache
 
 #[tokio::test]
 async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
-    // One frame every 5 s once a burst of 30 is spent: what is refused stays refused for a
-    // while, however slow the machine.
-    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "0.2"]);
-    let (alice, _a) = signup(&relay, "alice").await;
-    let (bob, _b) = signup(&relay, "bob").await;
-    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
-    bob.send(conv, "read me").await.unwrap();
-    wait_settled(&bob).await;
-    eventually("alice has the message", || async {
-        !alice.messages(conv, None, 10).await.unwrap().is_empty()
-    })
-    .await;
+    let (relay, (alice, _a), _bob, conv) = slow_frames("read me").await;
     let seq = alice.messages(conv, None, 10).await.unwrap()[0]
         .seq
         .expect("stored");
@@ -684,6 +673,30 @@ async fn a_read_marker_refused_for_rate_is_sent_again_without_another_action() {
     );
 }
 
+/// A relay that takes one frame every 5 s once a burst of 30 is spent (what it refuses stays
+/// refused for a while, however slow the machine), alice and bob in a direct chat, and bob's
+/// message `first` stored on alice's device.
+async fn slow_frames(
+    first: &str,
+) -> (
+    Relay,
+    (Client, tempfile::TempDir),
+    (Client, tempfile::TempDir),
+    ConversationId,
+) {
+    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "0.2"]);
+    let alice = signup(&relay, "alice").await;
+    let bob = signup(&relay, "bob").await;
+    let conv = bob.0.start_direct("alice").await.unwrap().conversation_id;
+    bob.0.send(conv, first).await.unwrap();
+    wait_settled(&bob.0).await;
+    eventually("alice has the first message", || async {
+        !alice.0.messages(conv, None, 10).await.unwrap().is_empty()
+    })
+    .await;
+    (relay, alice, bob, conv)
+}
+
 /// How many frames the relay refused for rate so far (its metrics).
 async fn refused_for_rate(relay: &Relay) -> u64 {
     let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", relay.metrics_port))
@@ -700,18 +713,7 @@ async fn refused_for_rate(relay: &Relay) -> u64 {
 
 #[tokio::test]
 async fn a_delivery_marker_refused_for_rate_is_sent_again() {
-    // One frame every 5 s once a burst of 30 is spent: what is refused stays refused for a
-    // while, however slow the machine.
-    let relay = Relay::start_with(&["--frame-burst", "30", "--frame-rate", "0.2"]);
-    let (alice, _a) = signup(&relay, "alice").await;
-    let (bob, _b) = signup(&relay, "bob").await;
-    let conv = bob.start_direct("alice").await.unwrap().conversation_id;
-    bob.send(conv, "first").await.unwrap();
-    wait_settled(&bob).await;
-    eventually("alice has the first message", || async {
-        !alice.messages(conv, None, 10).await.unwrap().is_empty()
-    })
-    .await;
+    let (relay, (alice, _a), (bob, _b), conv) = slow_frames("first").await;
     wait_settled(&alice).await;
 
     // Alice's typing spends her connection's allowance; the delivery marker for the next

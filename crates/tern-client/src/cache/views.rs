@@ -362,14 +362,8 @@ mod tests {
         assert!(found("上海").is_empty());
     }
 
-    /// A newer relay's entry of a kind this version does not know: it keeps its place in the
-    /// log (the cursor and the folding of later events go on past it), shows as a line of its
-    /// own when it is not about an earlier message, and counts as nothing unread.
-    #[test]
-    fn an_entry_of_a_kind_this_version_does_not_know_keeps_the_log_moving_and_shows_as_a_line() {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        schema::migrate(&mut conn).unwrap();
-        let txn = conn.transaction().unwrap();
+    /// Alice (1) and bob (2) in direct chat 3.
+    fn direct_chat(txn: &Transaction<'_>) {
         let info = ConversationInfo {
             conversation_id: ConversationId(3),
             kind: ConversationKind::Direct,
@@ -380,7 +374,18 @@ mod tests {
             created_at: 10,
             version: 0,
         };
-        conversations::upsert(&txn, &info).unwrap();
+        conversations::upsert(txn, &info).unwrap();
+    }
+
+    /// A newer relay's entry of a kind this version does not know: it keeps its place in the
+    /// log (the cursor and the folding of later events go on past it), shows as a line of its
+    /// own when it is not about an earlier message, and counts as nothing unread.
+    #[test]
+    fn an_entry_of_a_kind_this_version_does_not_know_keeps_the_log_moving_and_shows_as_a_line() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        direct_chat(&txn);
         // As a sync page brings them, parsed from the wire.
         let page_json = r#"[
             {"message_id":1,"conversation_id":3,"seq":1,"sender_id":2,"sender":"bob","client_id":"c1","body":"lunch","sent_at":20},
@@ -430,17 +435,7 @@ mod tests {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         schema::migrate(&mut conn).unwrap();
         let txn = conn.transaction().unwrap();
-        let info = ConversationInfo {
-            conversation_id: ConversationId(3),
-            kind: ConversationKind::Direct,
-            name: None,
-            avatar: None,
-            members: vec![member(UserId(1), "alice"), member(UserId(2), "bob")],
-            last_seq: Seq::ZERO,
-            created_at: 10,
-            version: 0,
-        };
-        conversations::upsert(&txn, &info).unwrap();
+        direct_chat(&txn);
         assert_eq!(messages::reread_unknown(&txn).unwrap(), 0, "nothing kept");
         let page_json = r#"[
             {"message_id":1,"conversation_id":3,"seq":1,"sender_id":2,"sender":"bob","client_id":"c1","body":"lunch","sent_at":20},
