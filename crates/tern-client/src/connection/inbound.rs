@@ -70,8 +70,21 @@ impl Session<'_> {
         match serde_json::from_str(text) {
             Ok(frame) => self.on_frame(ws, frame).await,
             Err(e) => {
-                // A newer relay may send frames this client does not know; skip them.
-                tracing::debug!(error = %e, "ignoring unknown frame");
+                // A newer relay may send frames this client does not know; skip them. One
+                // that answers a request still ends what waits for it, where that is safe.
+                let id = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("id")?.as_u64())
+                    .map(tern_proto::RequestId);
+                match id.filter(|&id| self.pending.is_tracked(id)) {
+                    Some(id) => {
+                        tracing::warn!(error = %e, "an answer this version cannot read");
+                        if let Some(conv) = self.pending.unreadable(id) {
+                            tracing::debug!(%conv, "missing messages could not be read");
+                        }
+                    }
+                    None => tracing::debug!(error = %e, "ignoring unknown frame"),
+                }
                 Ok(())
             }
         }

@@ -149,6 +149,24 @@ impl PendingTable {
         }
     }
 
+    /// The answer to `id` came and this version cannot read it (a newer relay's): a caller's
+    /// request gets an error at once instead of its timeout, and a gap fill is no longer
+    /// awaited (the next message pushed in its chat asks again). What else waits stays as it
+    /// is: the sync (started over, it would bring the same frame), a send (the relay may have
+    /// stored it: its resend after the deadline is answered as a duplicate), markers and chat
+    /// settings (sent again by later flushes). Returns the gap's conversation, if it was one.
+    pub(crate) fn unreadable(&mut self, id: RequestId) -> Option<ConversationId> {
+        let message = "the relay answered in a way this version of Tern cannot read".to_owned();
+        self.resolve(
+            id,
+            Err(Error::Relay {
+                code: tern_proto::ErrorCode::Unknown,
+                message,
+            }),
+        );
+        self.take_fill(id)
+    }
+
     /// Settle the change of chat preferences `id`, returning what it sent.
     pub(crate) fn take_prefs(&mut self, id: RequestId) -> Option<Outgoing> {
         match self.take_if(id, |p| matches!(p, Pending::Prefs { .. }))? {
@@ -273,6 +291,36 @@ mod tests {
     ) -> (RequestId, oneshot::Receiver<Result<ServerFrame>>) {
         let (reply, rx) = oneshot::channel();
         (table.insert(Pending::Request { reply, deadline }), rx)
+    }
+
+    #[test]
+    fn an_answer_this_version_cannot_read_ends_a_request_or_a_fill_and_nothing_else() {
+        let mut table = PendingTable::new();
+        let later = Instant::now() + Duration::from_secs(60);
+        let (asked, mut answer) = request(&mut table, later);
+        let fill = table.insert(Pending::Fill {
+            conversation_id: ConversationId(4),
+        });
+        let sync = table.insert(Pending::Sync);
+        let send = table.insert(Pending::Send {
+            client_id: "c1".into(),
+            deadline: later,
+        });
+        assert_eq!(table.unreadable(asked), None);
+        assert!(matches!(
+            answer.try_recv(),
+            Ok(Err(Error::Relay {
+                code: tern_proto::ErrorCode::Unknown,
+                ..
+            }))
+        ));
+        assert_eq!(table.unreadable(fill), Some(ConversationId(4)));
+        assert!(!table.is_filling(ConversationId(4)));
+        for id in [sync, send] {
+            assert_eq!(table.unreadable(id), None);
+            assert!(table.is_tracked(id), "still awaited");
+        }
+        assert!(table.is_sending("c1"));
     }
 
     #[test]
