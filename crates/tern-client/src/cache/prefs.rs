@@ -76,22 +76,22 @@ impl Field {
     }
 }
 
-/// A number per field: which of this device's edits of it a change holds.
+/// One value per field a change may hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Gens {
+pub struct PerField<T> {
     // (Private: read with `get`.)
     #[serde(default)]
-    mute: u64,
+    mute: T,
     #[serde(default)]
-    pin: u64,
+    pin: T,
     #[serde(default)]
-    marked_unread: u64,
+    marked_unread: T,
     #[serde(default)]
-    archived: u64,
+    archived: T,
 }
 
-impl Gens {
-    pub(crate) fn get(&self, f: Field) -> u64 {
+impl<T: Copy + Default> PerField<T> {
+    pub(crate) fn get(&self, f: Field) -> T {
         match f {
             Field::Mute => self.mute,
             Field::Pin => self.pin,
@@ -100,60 +100,33 @@ impl Gens {
         }
     }
 
-    /// Edit `gen` of field `f`, none of the others.
+    /// `value` for field `f`, the default for the others.
     #[cfg(test)]
-    pub(crate) fn only(f: Field, gen: u64) -> Gens {
-        let mut g = Gens::default();
-        g.set(f, gen);
+    pub(crate) fn only(f: Field, value: T) -> Self {
+        let mut g = Self::default();
+        g.set(f, value);
         g
     }
 
-    fn set(&mut self, f: Field, gen: u64) {
-        match f {
-            Field::Mute => self.mute = gen,
-            Field::Pin => self.pin = gen,
-            Field::MarkedUnread => self.marked_unread = gen,
-            Field::Archived => self.archived = gen,
-        }
-    }
-}
-
-/// When the user made this device's latest edit of each field (ms, this device's clock): sent
-/// with the change, so that of two devices' changes of one setting the later edit holds
-/// whichever reaches the relay last. (A change kept from before edits were timed has none,
-/// and the relay takes its time of arrival.)
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EditTimes {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mute: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pin: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    marked_unread: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    archived: Option<Timestamp>,
-}
-
-impl EditTimes {
-    pub(crate) fn get(&self, f: Field) -> Option<Timestamp> {
-        match f {
-            Field::Mute => self.mute,
-            Field::Pin => self.pin,
-            Field::MarkedUnread => self.marked_unread,
-            Field::Archived => self.archived,
-        }
-    }
-
-    fn set(&mut self, f: Field, at: Timestamp) {
+    fn set(&mut self, f: Field, value: T) {
         let slot = match f {
             Field::Mute => &mut self.mute,
             Field::Pin => &mut self.pin,
             Field::MarkedUnread => &mut self.marked_unread,
             Field::Archived => &mut self.archived,
         };
-        *slot = Some(at);
+        *slot = value;
     }
 }
+
+/// A number per field: which of this device's edits of it a change holds.
+pub type Gens = PerField<u64>;
+
+/// When the user made this device's latest edit of each field (ms, on the relay's clock as
+/// this device knows it: [`relay_now`]): sent with the change, so that of two devices' changes
+/// of one setting the later edit holds whichever reaches the relay last. (A change kept from
+/// before edits were timed has none, and the relay takes its time of arrival.)
+pub type EditTimes = PerField<Option<Timestamp>>;
 
 /// What this device changed in one conversation and the relay has not yet said back, as
 /// kept in `mine`: the fields changed, which edit each is, and the latest edit of each the
@@ -355,7 +328,7 @@ pub fn set_here(txn: &Transaction<'_>, p: &ChatPrefs) -> Result<()> {
     mine.change = mine.change.then(delta);
     for f in Field::ALL.into_iter().filter(|f| f.in_change(&delta)) {
         mine.gens.set(f, gen);
-        mine.at.set(f, now);
+        mine.at.set(f, Some(now));
     }
     put_mine(txn, conv, Some(mine))?;
     sweep(txn)
