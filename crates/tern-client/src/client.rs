@@ -294,7 +294,9 @@ impl Client {
             client_id: client_id.into(),
         });
         if let Some(upload) = gone.upload_id {
-            crate::transfer::give_up_upload(&self.shared, upload);
+            // In the background: the user's deletion is done here already.
+            let shared = self.shared.clone();
+            tokio::spawn(async move { crate::transfer::give_up_upload(&shared, &upload).await });
         }
         Ok(())
     }

@@ -151,7 +151,7 @@ impl Session<'_> {
             // relay) sends it again after the pause, with nothing else to prompt a flush.
             tracing::debug!(%code, "read marker refused");
             if code.is_transient() {
-                self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+                self.hold_for_transient();
             }
             return Ok(());
         }
@@ -163,7 +163,7 @@ impl Session<'_> {
         if let Some(sent) = self.pending.take_prefs(id) {
             if code.is_transient() {
                 // Still this device's change: the flush after the pause sends it again.
-                self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+                self.hold_for_transient();
                 return Ok(());
             }
             // Refused for good: the relay's word shows again. A later edit of the same
@@ -193,7 +193,7 @@ impl Session<'_> {
                     self.delivered_sent.remove(&conv);
                 }
                 self.delivered_owed = true;
-                self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+                self.hold_for_transient();
             }
             return Ok(());
         }
@@ -205,11 +205,17 @@ impl Session<'_> {
             // Nothing this connection waits for: most likely a delivery marker whose id was
             // no longer remembered (a burst of them). The next flush says those behind again.
             self.delivered_owed = true;
-            self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+            self.hold_for_transient();
         }
         self.pending
             .resolve(id, Err(Error::Relay { code, message }));
         Ok(())
+    }
+
+    /// Something was refused for a moment: nothing is sent again before the transient pause
+    /// has passed; then housekeeping flushes what the cache still holds to send.
+    fn hold_for_transient(&mut self) {
+        self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
     }
 
     /// An outbox send was refused: pause and retry if that may pass, else mark it failed.
@@ -221,7 +227,7 @@ impl Session<'_> {
     ) -> Step {
         if code.is_transient() {
             // Keep it queued; resend after a pause.
-            self.hold_until = Some(Instant::now() + self.shared.config.timing.transient_retry);
+            self.hold_for_transient();
             return Ok(());
         }
         let reason = format!("{message} ({code})");

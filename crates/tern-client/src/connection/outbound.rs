@@ -103,11 +103,7 @@ impl Session<'_> {
                 ))
             })
             .await?;
-        // Delivery markers refused for a moment: those not said since.
-        let lagging: Vec<_> = lagging
-            .into_iter()
-            .filter(|(c, seq)| self.delivered_sent.get(c).is_none_or(|sent| sent < seq))
-            .collect();
+        // Delivery markers refused for a moment.
         if !lagging.is_empty() {
             self.ack_delivered(ws, lagging).await?;
         }
@@ -217,9 +213,11 @@ impl Session<'_> {
         cursors: Vec<(ConversationId, Seq)>,
     ) -> Step {
         for (conversation_id, seq) in cursors {
-            if seq > Seq::ZERO {
-                let sent = self.delivered_sent.entry(conversation_id).or_default();
-                *sent = (*sent).max(seq);
+            // Not again what this connection already said (a refusal for a moment takes it
+            // back: answers.rs).
+            let sent = self.delivered_sent.entry(conversation_id).or_default();
+            if seq > *sent {
+                *sent = seq;
                 let id = self.pending.next_id();
                 if self.delivered_ids.len() == DELIVERED_IDS {
                     self.delivered_ids.pop_front();

@@ -126,12 +126,8 @@ impl Session<'_> {
             .await?;
         // Stored here but not known to the relay as delivered (the marker was lost with a
         // link that dropped, or an app that stopped, right after the messages were stored):
-        // said again, or the senders would see "sent" until the next message. Not those this
-        // sync's pages already said.
-        let lagging: Vec<_> = lagging
-            .into_iter()
-            .filter(|(c, seq)| self.delivered_sent.get(c).is_none_or(|sent| sent < seq))
-            .collect();
+        // said again, or the senders would see "sent" until the next message (not those this
+        // sync's pages already said: `ack_delivered` skips them).
         self.ack_delivered(ws, lagging).await?;
         for p in presence {
             self.shared.emit(Event::Presence { presence: p });

@@ -257,15 +257,13 @@ impl Client {
     }
 }
 
-/// Ask the relay, in the background, to give up upload `id` (its message was deleted or its
-/// file refused for good): best effort, the relay's sweep forgets it after a day otherwise.
-pub(crate) fn give_up_upload(shared: &std::sync::Arc<crate::shared::Shared>, id: String) {
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        if let Err(e) = relay::cancel(&shared.config, &shared.token, &id).await {
-            tracing::debug!(error = %e, "could not give up an upload on the relay");
-        }
-    });
+/// Ask the relay to give up upload `id` (its message was deleted or its file refused for
+/// good), so that it no longer counts against the quota: best effort, the relay's sweep
+/// forgets it after a day otherwise.
+pub(crate) async fn give_up_upload(shared: &crate::shared::Shared, id: &str) {
+    if let Err(e) = relay::cancel(&shared.config, &shared.token, id).await {
+        tracing::debug!(error = %e, "could not give up an upload on the relay");
+    }
 }
 
 /// `name` with path separators and control characters replaced, safe inside one folder.

@@ -225,11 +225,8 @@ async fn on_error(shared: &Shared, item: &Pending, e: Error) -> Result<()> {
 /// Give up on a message's file: the message is marked failed with `reason` (its file no longer
 /// holds up the messages written after it; retrying uploads it again).
 async fn fail(shared: &Shared, item: &Pending, reason: String) -> Result<()> {
-    // What the relay holds of it no longer counts against the quota (best effort).
     if let Some(id) = &item.upload_id {
-        if let Err(e) = relay::cancel(&shared.config, &shared.token, id).await {
-            tracing::debug!(error = %e, "could not give up an upload on the relay");
-        }
+        super::give_up_upload(shared, id).await;
     }
     let (cid, why) = (item.client_id.clone(), reason.clone());
     shared
