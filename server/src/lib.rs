@@ -367,24 +367,10 @@ async fn sweep_uploads(state: AppState) {
             .await
         {
             Ok(ids) if !ids.is_empty() => {
-                let blobs = state.blobs.clone();
-                let n = ids.len();
-                if let Some(objects) = &state.objects {
-                    for id in &ids {
-                        if let Err(e) = objects.remove(id).await {
-                            tracing::warn!(error = %e, "could not remove an attachment object");
-                        }
-                    }
+                for id in &ids {
+                    transfers::remove_bytes(&state, id).await;
                 }
-                let _ = tokio::task::spawn_blocking(move || {
-                    for id in ids {
-                        if let Err(e) = blobs.remove(&id) {
-                            tracing::warn!(error = %e, "could not remove an attachment file");
-                        }
-                    }
-                })
-                .await;
-                tracing::info!(removed = n, "removed leftover uploads");
+                tracing::info!(removed = ids.len(), "removed leftover uploads");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep uploads"),

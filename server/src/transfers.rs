@@ -200,13 +200,22 @@ pub async fn cancel(
             "a message or picture refers to this upload",
         ));
     }
+    remove_bytes(&state, &upload.id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove what the relay holds of upload `id`, whose row is gone (cancelled, swept): its
+/// object (with an object store) and its file on this disk. A failure is logged: a file left
+/// behind goes with the blob folder's sweep.
+pub(crate) async fn remove_bytes(state: &AppState, id: &str) {
     if let Some(objects) = &state.objects {
-        if let Err(e) = objects.remove(&upload.id).await {
-            tracing::warn!(error = %e, "could not remove a cancelled upload's object");
+        if let Err(e) = objects.remove(id).await {
+            tracing::warn!(error = %e, "could not remove an attachment object");
         }
     }
-    state.blobs.discard(&upload.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if let Err(e) = state.blobs.discard(id).await {
+        tracing::warn!(error = %e, "could not remove an attachment file");
+    }
 }
 
 /// `HEAD /v1/uploads/{id}`: how far the relay got.
@@ -345,10 +354,7 @@ async fn finish(state: &AppState, upload: &UploadRow) -> Result<()> {
     if !completed {
         // Swept while its last bytes came (unused for a day): the bytes go too, or they
         // would stay with no upload to count them or remove them.
-        if let Some(objects) = &state.objects {
-            objects.remove(&upload.id).await?;
-        }
-        state.blobs.discard(&upload.id).await?;
+        remove_bytes(state, &upload.id).await;
         return Err(Error::refused(
             ErrorCode::NotFound,
             "the upload was removed (unused for a day); start a new one",

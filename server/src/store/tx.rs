@@ -163,8 +163,9 @@ impl Roster {
     }
 }
 
-/// When each of a user's settings of one conversation was last changed (ms; the editing
-/// device's clock, at most the relay's): of two changes of one setting the later edit holds.
+/// When each of a user's settings of one conversation was last changed (ms, on the relay's
+/// clock as the editing device knows it, never ahead of the relay's own): of two changes of one
+/// setting the later edit holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PrefEdits {
     /// Muted or not.

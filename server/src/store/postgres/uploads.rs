@@ -121,14 +121,16 @@ pub fn unlink_message(c: &mut impl Sql, conv: ConversationId, seq: Seq) -> Resul
     Ok(())
 }
 
+/// An upload nothing refers to: no message, no user's or group's picture (`uploads` in a
+/// `WHERE`).
+const UNREFERENCED: &str = "NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
+     AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
+     AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)";
+
 /// Unreferenced uploads created before `before`: removed; their ids returned.
 pub fn sweep_uploads(c: &mut impl Sql, before: Timestamp) -> Result<Vec<String>> {
     Ok(c.query(
-        "DELETE FROM uploads WHERE created_at < $1
-             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)
-             RETURNING id",
+        &format!("DELETE FROM uploads WHERE created_at < $1 AND {UNREFERENCED} RETURNING id"),
         &[&before],
     )?
     .iter()
@@ -140,10 +142,7 @@ pub fn sweep_uploads(c: &mut impl Sql, before: Timestamp) -> Result<Vec<String>>
 /// was removed.
 pub fn drop_upload(c: &mut impl Sql, user: UserId, id: &str) -> Result<bool> {
     Ok(c.execute(
-        "DELETE FROM uploads WHERE id = $1 AND user_id = $2
-             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)",
+        &format!("DELETE FROM uploads WHERE id = $1 AND user_id = $2 AND {UNREFERENCED}"),
         &[&id, &user],
     )? > 0)
 }

@@ -122,17 +122,19 @@ pub fn unlink_message(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> 
     Ok(())
 }
 
+/// An upload nothing refers to: no message, no user's or group's picture (`uploads` in a
+/// `WHERE`).
+const UNREFERENCED: &str = "NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
+     AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
+     AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)";
+
 /// Uploads created before `before` that no message refers to (abandoned mid-way, never sent,
 /// or their messages deleted): removed from the table; their ids returned so their bytes go too.
 pub fn sweep_uploads(txn: &Transaction<'_>, before: Timestamp) -> Result<Vec<String>> {
     Ok(txn
-        .prepare_cached(
-            "DELETE FROM uploads WHERE created_at < ?1
-             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)
-             RETURNING id",
-        )?
+        .prepare_cached(&format!(
+            "DELETE FROM uploads WHERE created_at < ?1 AND {UNREFERENCED} RETURNING id"
+        ))?
         .query_map([before], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
 }
@@ -141,12 +143,9 @@ pub fn sweep_uploads(txn: &Transaction<'_>, before: Timestamp) -> Result<Vec<Str
 /// was removed.
 pub fn drop_upload(txn: &Transaction<'_>, user: UserId, id: &str) -> Result<bool> {
     Ok(txn
-        .prepare_cached(
-            "DELETE FROM uploads WHERE id = ?1 AND user_id = ?2
-             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_blob = uploads.id)
-             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_blob = uploads.id)",
-        )?
+        .prepare_cached(&format!(
+            "DELETE FROM uploads WHERE id = ?1 AND user_id = ?2 AND {UNREFERENCED}"
+        ))?
         .execute(params![id, user])?
         > 0)
 }
