@@ -101,8 +101,9 @@ pub async fn delete_account(state: State<'_, AppState>, password: String) -> Res
     // Refused by the relay (a wrong password, offline): nothing changed. Deleted there but
     // not all removed here (`left_behind`): the account is gone all the same.
     let deleted = match client.delete_account(&password).await {
+        Ok(()) => Ok(()),
         Err(e @ tern_client::Error::LeftBehind(_)) => Err(CmdError::from(e)),
-        other => other.map_err(CmdError::from).map(|()| Ok(()))?,
+        Err(e) => return Err(e.into()),
     };
     // The account is gone whatever the settings file allows: the session ends, and memory
     // forgets it even if the file cannot be written (which is then reported).

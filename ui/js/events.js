@@ -212,8 +212,8 @@ export function signedOut() {
   resetPrivacy();
   // Who was signed in is not kept: the next one types their name.
   showSignin({ username: "" });
-  // The relay is: an app that started signed in never filled the form, and a sign-out the
-  // relay made (the password changed elsewhere) shows it only once.
+  // The relay's address too: an app that started signed in never filled the form, and a
+  // sign-out the relay made (the password changed elsewhere) shows the form only once.
   call("app_state")
     .then((s) => showSignin({ relay: s.relay, allow_insecure_relay: s.allow_insecure_relay }))
     .catch((e) => console.error(e));
