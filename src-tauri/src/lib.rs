@@ -3,8 +3,9 @@
 //! Module map: [`commands`] and [`privacy`] (thin IPC glue), [`events`] (engine events to UI events,
 //! notifications and tray), [`tray`], [`notify`] (notification policy), [`links`] (links open
 //! in the system browser; the window never navigates away), [`settings`] (persisted
-//! preferences), [`rendering`] (compositing or not, chosen at start), [`webext`] (where the
-//! web process's extension is), [`state`]. All messaging behaviour is in `tern-client`.
+//! preferences), [`web_env`] (the web view's environment, set at start: [`rendering`], compositing
+//! or not, and [`jit`], when page code is compiled), [`webext`] (where the web process's extension
+//! is), [`state`]. All messaging behaviour is in `tern-client`.
 //!
 //! Environment: `TERN_DATA_DIR` puts settings and caches in one folder (tests, portable use);
 //! `TERN_RELAY` sets the relay offered on first run.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod event_names;
 pub mod events;
 pub mod files;
+pub mod jit;
 pub mod links;
 pub mod network;
 pub mod notify;
@@ -26,6 +28,7 @@ pub mod replies;
 pub mod settings;
 pub mod state;
 pub mod tray;
+pub mod web_env;
 pub mod webext;
 pub mod window;
 

@@ -71,7 +71,7 @@ pub fn open_path(path: &std::path::Path) -> Result<(), String> {
 /// The system's opener (or `TERN_OPENER`), with the environment the user started the app in.
 fn opener() -> std::process::Command {
     let mut command = system_opener();
-    crate::rendering::restore_for_child(&mut command);
+    crate::web_env::restore_for_child(&mut command);
     command
 }
 

@@ -16,12 +16,10 @@
 //! without Mesa in the app's process").
 //!
 //! A user who set `WEBKIT_DISABLE_COMPOSITING_MODE` has chosen how WebKit draws, and nothing is
-//! set for them; any other variable the user set keeps the user's value. Programs the app starts
-//! (the system's opener for links and files) get the environment without what was set here
-//! ([`restore_for_child`]), so a browser opened from Tern draws as it would anyway.
+//! set for them; any other variable the user set keeps the user's value. [`crate::web_env`]
+//! sets what [`plan`] asks for, and takes it back out for programs the app starts.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 /// The variable WebKitGTK reads, in its web process, to paint without compositing.
 pub const DISABLE_COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
@@ -45,27 +43,6 @@ pub const SOFTWARE_ONLY: [(&str, &str); 4] = [
 /// A render node path that names no device.
 pub const NO_RENDER_NODE: &str = "/dev/dri/none";
 
-/// The variables [`choose`] set, for [`restore_for_child`].
-static SET: OnceLock<Vec<&'static str>> = OnceLock::new();
-
-/// Turn compositing (and the OpenGL it needs) off when only software OpenGL is available. Call
-/// first thing in `main`, while the process has a single thread (it sets environment
-/// variables).
-pub fn choose() {
-    if !cfg!(target_os = "linux") {
-        return;
-    }
-    let software = software_only(
-        Path::new("/dev/dri"),
-        std::env::var("LIBGL_ALWAYS_SOFTWARE").ok(),
-    );
-    let set = plan(software, |name| std::env::var_os(name).is_some());
-    for (name, value) in &set {
-        std::env::set_var(name, value);
-    }
-    let _ = SET.set(set.into_iter().map(|(name, _)| name).collect());
-}
-
 /// What to set: nothing with a render node or when the user chose about compositing
 /// (`user_set(DISABLE_COMPOSITING)`), otherwise each of [`SOFTWARE_ONLY`] the user has not set.
 pub fn plan(
@@ -79,14 +56,6 @@ pub fn plan(
         .into_iter()
         .filter(|(name, _)| !user_set(name))
         .collect()
-}
-
-/// Remove from `command`'s environment what [`choose`] set, so a program the app starts (a
-/// browser, a file viewer) draws as it would if started by the user.
-pub fn restore_for_child(command: &mut std::process::Command) {
-    for name in SET.get().into_iter().flatten() {
-        command.env_remove(name);
-    }
 }
 
 /// Whether OpenGL would be software: no render node (`renderD*`) under `dri`, or software

@@ -105,7 +105,8 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     let opener_env = std::fs::read_to_string(work.path().join(OPENER_ENV)).unwrap();
     let app_set_some =
         software_rendering() && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none();
-    for name in SOFTWARE_RENDERING_VARS {
+    let set_always = JIT_VARS.map(|(name, _)| name);
+    for name in SOFTWARE_RENDERING_VARS.into_iter().chain(set_always) {
         let started_with = if name == USERS_OWN.0 {
             Some(USERS_OWN.1.to_owned())
         } else {
@@ -116,7 +117,7 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
             .find_map(|l| l.strip_prefix(&format!("{name}=")))
             .map(str::to_owned);
         assert_eq!(got, started_with, "{name} in the opener's environment");
-        if app_set_some && started_with.is_none() {
+        if (app_set_some || set_always.contains(&name)) && started_with.is_none() {
             assert!(
                 app.web_process_env(name).is_some(),
                 "the app set {name} for itself"

@@ -58,6 +58,12 @@ async fn a_long_chat_keeps_a_bounded_gap_free_window_scrolling_back_and_forth() 
         "compositing off exactly when OpenGL would be software (render node: {})",
         !software
     );
+    // The web process compiles page code later than WebKit's default (src-tauri/src/jit.rs):
+    // start-up code that runs once stays interpreted, which keeps its machine code out of memory.
+    for (name, value) in JIT_VARS {
+        let expected = std::env::var(name).unwrap_or_else(|_| value.to_owned());
+        assert_eq!(app.web_process_env(name), Some(expected), "{name}");
+    }
     // Painting without compositing, the app's own process loads no Mesa: GTK's and WebKit's
     // probes for OpenGL are off (with Mesa's software rasterizer and LLVM it held 26 MiB more).
     // Unless the environment already says otherwise about any of them.

@@ -300,6 +300,14 @@ pub const SOFTWARE_RENDERING_VARS: [&str; 4] = [
     "WEBKIT_WEB_RENDER_DEVICE_FILE",
 ];
 
+/// What the app sets for itself on Linux whatever it renders with, which programs it starts
+/// must not inherit: the names and values of `COMPILE_LATER` in src-tauri/src/jit.rs (when the
+/// web process compiles page code), kept in step by hand.
+pub const JIT_VARS: [(&str, &str); 2] = [
+    ("JSC_thresholdForJITAfterWarmUp", "20000"),
+    ("JSC_thresholdForJITSoon", "2000"),
+];
+
 /// Whether OpenGL would be software here, as the app decides it: no GPU render node
 /// (`/dev/dri/renderD*`), or `LIBGL_ALWAYS_SOFTWARE` asks for it.
 pub fn software_rendering() -> bool {
