@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use common::*;
 use serde_json::json;
@@ -233,4 +234,53 @@ async fn shape_changes_heavier_than_the_queue_limit_arrive_in_several_pages() {
     let synced = carol.sync(json!({}), 0).await;
     assert_eq!(synced.conversations.len(), GROUPS);
     assert!(synced.pages >= 3, "{} pages", synced.pages);
+}
+
+/// A sync that takes longer than the heartbeat timeout, because the client reads its many pages
+/// slowly (each one well within the timeout), keeps the connection: the relay was writing to
+/// the client all along, and read nothing from it meanwhile. Before, the heartbeat closed it
+/// with 4000 right after `sync_done`, and a client on a slow link synced again and again.
+#[tokio::test]
+async fn a_sync_slower_than_the_heartbeat_timeout_keeps_the_connection() {
+    let relay = Relay::start_with(|c| {
+        c.heartbeat.interval = Duration::from_millis(200);
+        c.heartbeat.timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut alice = relay.user("alice").await;
+    relay.register("bob").await;
+    let group = alice.create_group("g", &["bob"]).await;
+    // About 12 MB in pages of about 256 KiB: three times what the sockets' buffers hold here,
+    // so the relay writes the last pages only as bob reads the first.
+    let body = "x".repeat(15 * 1024);
+    for i in 0..800 {
+        alice.send_msg(group, &format!("m{i}"), &body).await;
+    }
+    drop(alice);
+
+    let mut bob = Client::connect_small_buffer(&relay.ws_url(), &relay.login("bob").await).await;
+    bob.send_json(json!({"type": "sync", "id": 7, "cursors": [], "changes_since": 0}))
+        .await;
+    let (mut got, mut pages) = (0, 0);
+    loop {
+        match bob.recv().await {
+            ServerFrame::SyncPage { messages, .. } => {
+                got += messages.iter().filter(|m| m.body == body).count();
+                pages += 1;
+            }
+            ServerFrame::SyncDone { .. } => break,
+            _ => {}
+        }
+        // The first 20 pages (about 5 MB) slowly, 2 s in all; the rest at once, so that what
+        // the sockets still hold when the relay is done is read well within the timeout.
+        if pages <= 20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(got, 800, "every message arrived");
+    // Still connected: a ping is answered.
+    match bob.request(json!({"type": "ping"})).await {
+        ServerFrame::Pong { .. } => {}
+        other => panic!("{other:?}"),
+    }
 }

@@ -253,10 +253,13 @@ impl Conn {
                 }
                 // Writes what waits, then reads a frame if the loop can take one.
                 frame = std::future::poll_fn(|cx| self.out.poll_io(cx, can_read, max_in_flight)) => {
-                    last_heard = Instant::now();
                     if let Some(end) = Box::pin(self.on_message(frame, compression)).await {
                         break end;
                     }
+                    // Heard now. A sync is answered inline, nothing read meanwhile: its pages
+                    // were taken (each within the timeout, or it ended), so the peer was there
+                    // throughout.
+                    last_heard = Instant::now();
                 }
             }
         };

@@ -411,7 +411,11 @@ impl Client {
     }
 
     pub async fn connect_with(url: &str, token: &str, extra: &[(&str, &str)]) -> Client {
-        let ws = try_connect(url, Some(token), extra).await.unwrap();
+        Self::welcomed(try_connect(url, Some(token), extra).await.unwrap()).await
+    }
+
+    /// A client on `ws`, once the relay's welcome has arrived.
+    async fn welcomed(ws: Ws) -> Client {
         let mut c = Client {
             ws,
             user_id: 0,
@@ -431,6 +435,31 @@ impl Client {
             other => panic!("expected welcome, got {other:?}"),
         }
         c
+    }
+
+    /// Connect with a small receive buffer (4 KiB), so that what the relay writes waits for
+    /// the test to read it instead of piling up in the kernel.
+    pub async fn connect_small_buffer(url: &str, token: &str) -> Client {
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (host, port) = (req.uri().host().unwrap(), req.uri().port_u16().unwrap());
+        let addr = tokio::net::lookup_host((host, port))
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+        Self::welcomed(ws).await
     }
 
     pub async fn connect_compressed(url: &str, token: &str) -> Client {
