@@ -144,7 +144,7 @@ async fn unread_counts_and_the_conversation_preview_count_messages_not_events() 
 }
 
 #[tokio::test]
-async fn deleting_for_everyone_erases_the_text_and_every_edit_on_the_relay() {
+async fn deleting_for_everyone_erases_the_text_every_edit_and_every_reaction_on_the_relay() {
     let relay = Relay::start().await;
     let mut alice = relay.user("alice").await;
     let mut bob = relay.user("bob").await;
@@ -166,6 +166,12 @@ async fn deleting_for_everyone_erases_the_text_and_every_edit_on_the_relay() {
         .find(|x| x.seq == e)
         .unwrap_or_else(|| panic!("{synced:?}"));
     assert_eq!(edit_entry.body, "", "the edit's text is erased too");
+    let react_entry = synced
+        .messages
+        .iter()
+        .find(|x| x.kind == tern_proto::MessageKind::React)
+        .unwrap_or_else(|| panic!("{synced:?}"));
+    assert_eq!(react_entry.body, "", "so is the reaction's emoji");
 
     // Not merely hidden: the database file no longer holds the text.
     // Checked in what the database holds (the SQLite file and its WAL, checkpointed but not
@@ -180,6 +186,7 @@ async fn deleting_for_everyone_erases_the_text_and_every_edit_on_the_relay() {
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("secret-original-text"));
     assert!(!text.contains("secret-edited-text"));
+    assert!(!text.contains("😮"), "no reaction left");
 }
 
 #[tokio::test]

@@ -20,9 +20,10 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
     };
     let (conv, target, seq) = (event.conversation_id, target, event.seq);
     if event.kind == MessageKind::Delete {
-        // Erase the edits' text even when the target itself is not cached.
+        // Erase the edits' text and the reactions' emoji even when the target itself is not
+        // cached.
         txn.prepare_cached(
-            "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 'edit'",
+            "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind IN ('edit', 'react', 'unreact')",
         )?
         .execute(params![conv, target])?;
     }

@@ -222,7 +222,7 @@ pub fn fold(c: &mut impl Sql, event: &MessageRecord) -> Result<()> {
             )?;
             super::uploads::unlink_message(c, conv, target)?;
             c.execute(
-                "UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 AND kind = 'edit'",
+                "UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 AND kind IN ('edit', 'react', 'unreact')",
                 &[&conv, &target],
             )?;
             c.execute(

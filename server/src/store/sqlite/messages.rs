@@ -205,8 +205,8 @@ pub fn reaction_count(
 }
 
 /// Fold a just-stored event into the text message it targets: the new text, the erasure of
-/// a delete (the body, every edit's body and the reactions are gone, not hidden), or the
-/// reaction set. The target's `state_seq` becomes the event's `seq`.
+/// a delete (the body, every edit's body, the reactions and the emoji of every reaction
+/// event are gone, not hidden), or the reaction set. The target's `state_seq` becomes the event's `seq`.
 pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
     let Some(target) = event.target_seq else {
         return Ok(());
@@ -228,7 +228,7 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
             .execute(params![conv, target])?;
             super::uploads::unlink_message(txn, conv, target)?;
             txn.prepare_cached(
-                "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 'edit'",
+                "UPDATE messages SET body = '' WHERE conversation_id = ?1 AND target_seq = ?2 AND kind IN ('edit', 'react', 'unreact')",
             )?
             .execute(params![conv, target])?;
             txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?
