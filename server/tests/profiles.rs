@@ -142,3 +142,18 @@ async fn people_are_found_among_contacts_and_strangers_only_by_exact_username() 
     bob.expect_error(json!({"type": "find_people", "query": "  "}), "bad_request")
         .await;
 }
+
+/// A display name outside ASCII is found whatever the case of the query, on either store.
+#[tokio::test]
+async fn display_names_in_any_script_are_found_without_case() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    alice.start_direct("bob").await;
+    alice
+        .request(json!({"type": "set_profile", "display_name": "Élodie Ωμέγα"}))
+        .await;
+    for query in ["élodie", "ÉLODIE", "Élo", "ωμέγα", "ΩΜΈΓΑ"] {
+        assert_eq!(find(&mut bob, query).await, ["alice"], "{query}");
+    }
+}

@@ -381,7 +381,7 @@ pub fn find_people(txn: &Connection, me: UserId, query: &str) -> Result<Vec<Pers
              JOIN users u ON u.id = other.user_id
              WHERE mine.user_id = ?1 AND mine.active = 1 AND u.id != ?1
                AND (substr(lower(u.username), 1, length(?2)) = ?2
-                    OR instr(lower(coalesce(u.display_name, '')), ?2) > 0)
+                    OR instr(tern_lower(coalesce(u.display_name, '')), ?2) > 0)
              ORDER BY lower(u.username) LIMIT ?3",
         )?
         .query_map(params![me, q, MAX_PEOPLE as i64], row)?

@@ -151,7 +151,22 @@ fn open_connection(config: &StoreConfig) -> Result<Connection> {
     // Deleting a message for everyone must erase its text, not leave it in free space.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
+    add_functions(&conn)?;
     Ok(conn)
+}
+
+/// SQL functions the store's statements use besides SQLite's own: `tern_lower(text)`, text in
+/// lower case by Unicode's rules (SQLite's `lower` changes ASCII letters only, so a search for
+/// "élodie" would miss "Élodie"; PostgreSQL's `lower` already does this).
+fn add_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("tern_lower", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|t| t.to_lowercase()))
+    })?;
+    Ok(())
 }
 
 fn open_reader(config: &StoreConfig) -> Result<Connection> {
@@ -159,6 +174,7 @@ fn open_reader(config: &StoreConfig) -> Result<Connection> {
     let conn = Connection::open_with_flags(&config.path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(16);
+    add_functions(&conn)?;
     Ok(conn)
 }
 
