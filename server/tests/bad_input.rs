@@ -177,7 +177,11 @@ async fn an_oversized_frame_gets_frame_too_large_and_a_huge_one_closes_only_that
 
     let big = json!({"type": "ping", "id": 1, "pad": "x".repeat(20 * 1024)});
     alice.send_json(big).await;
-    assert_eq!(error_code(&mut alice).await.1, "frame_too_large");
+    assert_eq!(
+        error_code(&mut alice).await,
+        (Some(1), "frame_too_large".into()),
+        "the error names the request"
+    );
     still_works(&mut alice).await;
 
     alice

@@ -146,7 +146,7 @@ impl Conn {
                     text.len()
                 ),
             );
-            self.reply_error(None, &err).await;
+            self.reply_error(id_of(text), &err).await;
             return None;
         }
         let frame = match ClientFrame::parse(text) {
@@ -268,4 +268,15 @@ fn read_error_close(e: axum::Error) -> Option<CloseReason> {
         WireError::TooBig(_) => Some(close::TOO_BIG),
         WireError::Protocol(_) => Some(close::PROTOCOL),
     }
+}
+
+/// The `id` of a frame too large to be served, when it is JSON with one: read without keeping
+/// the rest (the frame is within the hard limit, so the read is bounded), so the client learns
+/// which request was refused.
+fn id_of(text: &str) -> Option<RequestId> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<RequestId>,
+    }
+    serde_json::from_str::<IdOnly>(text).ok()?.id
 }
