@@ -15,8 +15,9 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libayatana-appindicator3-1 librsvg2-dev
   # desktop tests: a virtual display, WebDriver for WebKitGTK, a D-Bus notification daemon
   xvfb xauth webkit2gtk-driver python3-dbus python3-gi gir1.2-glib-2.0
-  # desktop tests: gdbus, to read the tray item's icon as a tray host does
-  libglib2.0-bin
+  # desktop tests: gdbus, to read the tray item's icon as a tray host does; xwininfo, to read
+  # the native window's title as a window manager does
+  libglib2.0-bin x11-utils
   # relay tests on PostgreSQL: the server binaries (scripts/with-postgres.sh starts a private
   # instance in a temporary folder; the package's own service is not used)
   postgresql

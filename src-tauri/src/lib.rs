@@ -94,7 +94,12 @@ fn open_main_window(app: &tauri::App, data_dir: &std::path::Path) -> tauri::Resu
         .find(|w| w.label == "main")
         .cloned()
         .unwrap_or_default();
-    let builder = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    // The page's title ("(3) Tern" with three unread) is the window's: the title bar, the
+    // taskbar and the window switcher show the count.
+    let builder = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?
+        .on_document_title_changed(|window, title| {
+            let _ = window.set_title(&title);
+        });
     #[cfg(target_os = "linux")]
     let builder = match std::env::current_exe()
         .ok()

@@ -232,6 +232,11 @@ async fn the_tray_icon_carries_the_unread_count_and_drops_it_once_read() {
         "three unread in the window title",
     )
     .await;
+    // The native window carries it: the title bar, taskbar and window switcher show it.
+    eventually("the native window's title says 3", || async {
+        xvfb.window_titles().iter().any(|t| t == "(3) Tern")
+    })
+    .await;
     // The tray follows the title through the shell and the indicator library: it may show
     // the count of one or two first.
     icon_becomes(&log, true, "the badge on the tray icon").await;
@@ -249,6 +254,11 @@ async fn the_tray_icon_carries_the_unread_count_and_drops_it_once_read() {
     app.js("[...document.querySelectorAll('#conversations .conv')].find(c => c.querySelector('.title').textContent === 'Tray').click()").await;
     app.wait_until("document.title === 'Tern'", "nothing unread")
         .await;
+    eventually("the native window's title without a count", || async {
+        let titles = xvfb.window_titles();
+        titles.iter().any(|t| t == "Tern") && !titles.iter().any(|t| t.ends_with(") Tern"))
+    })
+    .await;
     icon_becomes(&log, false, "the badge gone once read").await;
 
     // Do not disturb, switched in the window, shows in the tray's menu; switched off from the

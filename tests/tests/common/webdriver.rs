@@ -19,6 +19,23 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
+    /// The titles of the display's windows, as a window manager or taskbar reads them
+    /// (`xwininfo -root -tree`).
+    pub fn window_titles(&self) -> Vec<String> {
+        let out = std::process::Command::new("xwininfo")
+            .args(["-root", "-tree", "-display", &self.display])
+            .output()
+            .expect("xwininfo (x11-utils, installed by scripts/setup.sh)");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let start = l.find(" \"")? + 2;
+                let end = start + l[start..].find("\": (")?;
+                Some(l[start..end].to_owned())
+            })
+            .collect()
+    }
+
     pub fn start() -> Xvfb {
         for n in 90..140 {
             clear_stale_display(n);
