@@ -4,6 +4,7 @@
 
 import test from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import {
   errorText, codeOf, failureOf, offlineReason, offlineText, retryText, signedOutText, refusedText, sentence,
   SOMETHING_WRONG, SIGNED_OUT,
@@ -50,6 +51,18 @@ test("every code the user can meet reads as its own plain sentence", () => {
   for (const [code, want] of table) assert.equal(errorText(err(code)), want, code);
   assert.equal(SIGNED_OUT, "You were signed out. Sign in again.");
   assert.equal(SOMETHING_WRONG, "Something went wrong. Try again.");
+});
+
+test("every code the relay's protocol defines has a sentence of its own", () => {
+  // The wire names of crates/tern-proto's ErrorCode, read from its source.
+  const src = readFileSync(new URL("../../crates/tern-proto/src/error.rs", import.meta.url), "utf8");
+  const codes = [...src.matchAll(/ErrorCode::[A-Za-z]+ => "([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(codes.length >= 30, `found ${codes.length} codes`);
+  for (const code of codes.filter((c) => c !== "internal")) {
+    assert.notEqual(errorText(err(code)), SOMETHING_WRONG, code);
+  }
+  assert.equal(failureOf("unknown type (unknown_type)").retry, false, "an older relay never takes it");
+  assert.equal(failureOf("bad frame (bad_frame)").retry, false);
 });
 
 test("no sentence shows a code, a URL or the shell's raw message", () => {
@@ -119,6 +132,10 @@ test("the offline banner says when it tries again and why, in words", () => {
   assert.equal(offlineReason("HTTP 503 Service Unavailable"), "The relay is busy or restarting.");
   assert.equal(offlineReason("connection lost (IO error: broken pipe)"), "The connection to the relay was lost.");
   assert.equal(offlineReason("local failure: the client has shut down"), "Something went wrong on this device.");
+  assert.equal(offlineReason("the relay refused the connection: this relay speaks protocol version 2 (unsupported_version)"),
+    "This version of Tern is too old for the relay. Update Tern.");
+  assert.equal(offlineReason("too many requests from this device; slow down (rate_limited)"),
+    "You're doing that too often. Wait a moment and try again.");
   assert.match(offlineText("x"), /^Offline\. /);
 });
 

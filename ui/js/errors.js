@@ -59,6 +59,12 @@ const TEXTS = {
   hash_mismatch: "The file arrived damaged. Try again.",
   offset_mismatch: "The transfer got out of step. Try again.",
   superseded: "That setting was changed later on another device, so that change holds.",
+  // An earlier message of this chat has to reach the relay first; the app sends it again.
+  out_of_order: "An earlier message has to be sent first. Try again in a moment.",
+  // The relay could not read what this app sent, or does not know the request: one of the
+  // two is older than the other.
+  bad_frame: "The relay couldn't read what this version of Tern sent. Updating Tern may help.",
+  unknown_type: "The relay doesn't know that request: it may be older than this version of Tern.",
   // A code newer than this app (the engine reads it as "unknown").
   unknown: "The relay refused that in a way this version of Tern doesn't know. Updating Tern may help.",
   settings: "Couldn't save the settings.",
@@ -138,7 +144,12 @@ function invalidRelayText(e) {
 // ---------- the engine's reasons ----------
 
 /** Codes a message was refused for whose resending can never succeed as it is. */
-const NOT_RETRYABLE = new Set(["message_too_long", "frame_too_large", "bad_request", "body_too_large", "attachment_too_large", "edit_window_closed", "message_deleted"]);
+const NOT_RETRYABLE = new Set([
+  "message_too_long", "frame_too_large", "bad_request", "body_too_large", "attachment_too_large",
+  "edit_window_closed", "message_deleted",
+  // A relay and an app that do not understand each other: sending again changes nothing.
+  "bad_frame", "unknown_type", "unknown", "unsupported_version",
+]);
 
 /** Where a code means something else for a message than for a command. */
 const FAILED_TEXTS = {
@@ -174,6 +185,9 @@ export function offlineReason(reason) {
   if (/no answer from the relay|timed out|sent no welcome/.test(t)) return "The relay isn't answering.";
   if (/closed by the relay|relay closed the connection|connection lost|closed before welcome|write failed|unexpected first frame/.test(t)) return "The connection to the relay was lost.";
   if (/local failure/.test(t)) return "Something went wrong on this device.";
+  // The relay refused the connection with a code of its own (a version it does not speak,
+  // too many attempts): its sentence, not "can't reach".
+  if (code && TEXTS[code] && !["offline", "unreachable", "timeout"].includes(code)) return TEXTS[code];
   return UNREACHABLE;
 }
 
