@@ -3,8 +3,8 @@
 //! read only what is on screen; a message arriving while the user reads older ones is not
 //! marked read and is counted on the jump-to-bottom button, which then brings it into view; a
 //! list at its bottom stays there when the composer grows; and messages that come while the
-//! user looks elsewhere wait under a divider, read only as far as they showed once the user
-//! is back.
+//! user looks elsewhere (or at a dialog over the chat) wait under a divider, read only as far
+//! as they showed once the user is back.
 
 mod common;
 
@@ -181,6 +181,31 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
     .await;
     app.click("#jump-to-bottom").await;
     read_marker_until(&bob, &mut bob_events, conv, |r| r == 143).await;
+
+    // A dialog over the chat (here the profile; a picture in the viewer alike): a message that
+    // comes meanwhile is not read, though its row is at the bottom behind the dialog; it is
+    // once the dialog closes.
+    app.click("#profile-button").await;
+    app.wait_until(
+        "document.getElementById('profile-dialog').open",
+        "the profile dialog",
+    )
+    .await;
+    bob.send(conv, "behind the dialog").await.unwrap();
+    app.wait_until(
+        "document.querySelector('#messages li.msg[data-seq=\"144\"]')",
+        "the message arrived behind the dialog",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(
+        read_marker_until(&bob, &mut bob_events, conv, |_| true).await,
+        143,
+        "nothing is read behind a dialog"
+    );
+    app.js("document.getElementById('profile-dialog').close()")
+        .await;
+    read_marker_until(&bob, &mut bob_events, conv, |r| r == 144).await;
 
     app.quit().await;
     drop(xvfb);

@@ -32,3 +32,10 @@ export const names = (text) => text.split(",").map((s) => s.trim()).filter(Boole
 
 /** The date and time of a timestamp (ms), for when something happened longer ago. */
 export const dateTime = (ms) => formatDate("dateTime", ms);
+
+/**
+ * Whether the user can be looking at the open chat: the window has focus and shows, and no
+ * modal dialog (a picture in the viewer, a question, the members' list) covers it. Only then is
+ * what shows marked read; a dialog's closing is a reason to measure again (main.js).
+ */
+export const attending = () => document.hasFocus() && !document.hidden && !document.querySelector("dialog[open]");

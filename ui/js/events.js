@@ -29,7 +29,7 @@ import { drawPhotos } from "./photos.js";
 import { previewText } from "./attachments.js";
 import { isNotice, namesIn } from "./notices.js";
 import { speakerPrefix } from "./views/message.js";
-import { $ } from "./dom.js";
+import { $, attending } from "./dom.js";
 import { call } from "./api.js";
 
 /** Replace one conversation's entry if `change` returned a new one; redraw its row. */
@@ -48,10 +48,11 @@ function update(id, change) {
 
 /**
  * Whether the user will see a message arriving in conversation `id` now (it will then be marked
- * read, so it does not count as unread): it is open at its bottom in a focused, shown window.
+ * read, so it does not count as unread): it is open at its bottom in a focused, shown window,
+ * with no dialog over it.
  * Scrolled up, it stays unread until its row is scrolled into view.
  */
-const seeing = (id) => id === state.open && document.hasFocus() && !document.hidden && showsNewest();
+const seeing = (id) => id === state.open && attending() && showsNewest();
 
 function onMessage(m) {
   const id = m.conversation_id;

@@ -20,6 +20,7 @@ import {
   state, chatWithMessage, chatWithStatus, chatWithout, chatWithTicks, chatWithChanged, chatWithUploaded, minSeq, maxSeq, placement,
   withOlderPage, withNewerPage, trimOldest,
 } from "./store.js";
+import { attending } from "./dom.js";
 import { readMarker } from "./reading.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping, seenSeq } from "./views/chat.js";
@@ -335,12 +336,12 @@ function sendMark(id, seq) {
 /**
  * Mark the open chat read up to the newest message the user has seen: the highest seq whose
  * row's bottom edge shows in the message list (views/chat.js seenSeq), while the window has
- * focus and is not hidden. Never beyond what was seen, never backwards (past the marker known
+ * focus, is not hidden and no dialog covers the chat (dom.js attending). Never beyond what was seen, never backwards (past the marker known
  * here: the engine's or one set from this window).
  */
 export function markReadIfVisible() {
   const id = state.open;
-  if (id === null || !document.hasFocus() || document.hidden) return;
+  if (id === null || !attending()) return;
   const seq = seenSeq();
   if (seq <= readMarker(state.conversations.get(id), state.userId, state.lastRead.get(id))) return;
   state.lastRead.set(id, seq);

@@ -46,7 +46,7 @@
 // no focus: the arrow keys pass over them.
 
 import { call } from "../api.js";
-import { $, day } from "../dom.js";
+import { $, day, attending } from "../dom.js";
 import { errorText } from "../errors.js";
 import { state, actionsFor, progressOf } from "../store.js";
 import { progressText } from "../attachments.js";
@@ -97,8 +97,9 @@ let wasAtBottom = true;
 /** The list's height when `wasAtBottom` was last measured (0: not yet). */
 let bottomHeight = 0;
 
-/** Whether the user is looking elsewhere: the window lacks focus, or is hidden. */
-const unattended = () => !document.hasFocus() || document.hidden;
+/** Whether the user is looking elsewhere: the window lacks focus or is hidden, or a dialog
+ *  covers the chat (dom.js attending). */
+const unattended = () => !attending();
 
 /** Client id → what the message's avatar shows in this draw (faceOf), and as its row was drawn
  *  (faceKey): a row whose avatar changed is drawn again though its message did not. */
