@@ -791,6 +791,33 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         })
         .await;
     }
+    // Removed from a group while a draft waits in it: the chat closes and the draft is
+    // forgotten (it would come back if she were added again). Then bob's chat again.
+    app.js(&open("Burst")).await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'Burst'",
+        "the group is open",
+    )
+    .await;
+    app.type_into("#composer", "never to be sent").await;
+    let group_draft = format!(
+        "Object.keys(localStorage).some(k => k.startsWith('tern.draft.') && k.endsWith('/{}'))",
+        group.0
+    );
+    app.wait_until(&group_draft, "the group's draft is kept")
+        .await;
+    app.js(&open("bob")).await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'bob' && document.getElementById('composer').value === ''",
+        "bob's chat, without the group's draft",
+    )
+    .await;
+    bob.remove_member(group, "alice").await.unwrap();
+    app.wait_until(
+        &format!("!({group_draft})"),
+        "the group's draft is forgotten",
+    )
+    .await;
     bob.shutdown().await;
     app.wait_until(
         "document.getElementById('chat-sub').textContent.startsWith('last seen')",
@@ -805,10 +832,37 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
         "the chat alone, with a back button",
     )
     .await;
+    // A reply begun there is kept when going back to the list, with its draft.
+    app.js(&right_click(
+        "[...document.querySelectorAll('#messages .msg:not(.notice)')].pop()",
+    ))
+    .await;
+    app.wait_until(
+        "!document.getElementById('context-menu').hidden",
+        "the message menu",
+    )
+    .await;
+    app.js("[...document.querySelectorAll('#context-menu .menu-item')].find(i => i.dataset.action === 'reply').click()")
+        .await;
+    app.type_into("#composer", "answer later").await;
     app.click("#back-to-list").await;
     app.wait_until(
         "getComputedStyle(document.getElementById('sidebar')).display !== 'none' && getComputedStyle(document.getElementById('chat')).display === 'none'",
         "the list alone",
+    )
+    .await;
+    app.js(&open("bob")).await;
+    app.wait_until(
+        "document.getElementById('chat-title').textContent === 'bob' && !document.getElementById('reply-banner').hidden && document.getElementById('composer').value === 'answer later'",
+        "the reply and its draft back",
+    )
+    .await;
+    app.clear("#composer").await;
+    app.click("#reply-cancel").await;
+    app.click("#back-to-list").await;
+    app.wait_until(
+        "getComputedStyle(document.getElementById('chat')).display === 'none'",
+        "the list alone again",
     )
     .await;
     app.set_size(1000, 700).await;

@@ -131,6 +131,24 @@ export function switchDraft(from, to) {
   fit();
 }
 
+/**
+ * The open conversation `conv` closes (the user went back to the list, or signed out): what was
+ * written for it is kept, a reply begun too, as when switching chats. `gone`: the conversation
+ * itself is gone (left, removed from it, a request deleted): its draft and reply are forgotten,
+ * so they do not come back if the user is added again.
+ */
+export function closeDraft(conv, { gone = false } = {}) {
+  if (conv === null || conv === undefined) { cancelCompose(); return; }
+  if (gone) { cancelCompose(); forgetDraft(conv); box().value = ""; fit(); return; }
+  switchDraft(conv, null);
+}
+
+/** Forget the draft and reply begun for `conv` (it is gone; it may not be open). */
+export function forgetDraft(conv) {
+  pendingReplies.delete(replyKey(conv));
+  saveDraft(state.account, conv, "");
+}
+
 /** Forget the replies begun for `account`'s conversations (its device data is removed). */
 export function forgetReplies(account) {
   const prefix = `${encodeURIComponent(String(account))}/`;

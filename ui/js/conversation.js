@@ -12,7 +12,7 @@ import { state } from "./store.js";
 import { readMarker } from "./reading.js";
 import { loadLastOpen, saveLastOpen, restoreDecision } from "./last-open.js";
 import { loadChat, revealUnread, reveal } from "./refresh.js";
-import { cancelCompose, switchDraft, putBack } from "./composer.js";
+import { closeDraft, switchDraft, putBack } from "./composer.js";
 import { closeMentions } from "./mentions.js";
 import { closePicker } from "./views/picker.js";
 import { closeMenu } from "./views/context-menu.js";
@@ -111,15 +111,17 @@ export async function openAt(id, seq) {
 /**
  * Close the open conversation (the user went back to the list, or it was left or removed). It
  * is forgotten as the last open chat unless `remember` (signing out: it opens again at the
- * next sign-in).
+ * next sign-in). What was being written stays with it (composer.js closeDraft) unless it is
+ * `gone`.
  */
-export function closeConversation({ remember = false } = {}) {
+export function closeConversation({ remember = false, gone = false } = {}) {
   restoring = null;
   if (!remember) saveLastOpen(state.account, null);
+  const closing = state.open;
   state.open = null;
   state.chat = [];
   state.hasNewer = false;
-  cancelCompose(); closeMentions(); closePicker(); closeMenu(); closeViewer();
+  closeDraft(closing, { gone }); closeMentions(); closePicker(); closeMenu(); closeViewer();
   showChat(false);
   call("set_open_conversation", { conversationId: null }).catch(console.error);
   drawList();

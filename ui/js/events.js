@@ -21,7 +21,7 @@ import { drawViewer } from "./views/viewer.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
 import { closeConversation, openConversation } from "./conversation.js";
-import { composeSaw } from "./composer.js";
+import { composeSaw, forgetDraft } from "./composer.js";
 import { setPrivacy, resetPrivacy } from "./privacy.js";
 import { toast } from "./views/toast.js";
 import { refusedText } from "./errors.js";
@@ -194,7 +194,8 @@ function onConversation(info) {
 }
 
 function onRemoved(id) {
-  if (id === state.open) closeConversation();
+  if (id === state.open) closeConversation({ gone: true });
+  else forgetDraft(id);
   if (state.conversations.delete(id)) drawList();
   touched(id);
 }

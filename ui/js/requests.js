@@ -12,6 +12,7 @@ import { nameOf, isBlocked, blockPrompt } from "./security.js";
 import { block, unblock } from "./privacy.js";
 import { touched } from "./refresh.js";
 import { closeConversation } from "./conversation.js";
+import { forgetDraft } from "./composer.js";
 import { drawList } from "./views/list.js";
 import { drawHead } from "./views/chat.js";
 import { focusCompose } from "./views/bars.js";
@@ -64,7 +65,8 @@ function focusList() {
 async function hide(id) {
   await call("delete_chat", { conversationId: id });
   touched(id);
-  if (id === state.open) closeConversation();
+  if (id === state.open) closeConversation({ gone: true });
+  else forgetDraft(id);
   if (state.conversations.delete(id)) drawList();
   focusList();
 }
