@@ -160,10 +160,17 @@ async fn a_refused_edit_is_dropped_and_said_and_the_message_shows_as_before() {
         loop {
             if let Ok(Event::ActionRefused {
                 seq: Seq(1),
+                kind,
+                body,
                 reason,
                 ..
             }) = events.recv().await
             {
+                assert_eq!(kind, tern_proto::MessageKind::Edit);
+                assert_eq!(
+                    body, "rewritten",
+                    "what the user wrote comes back with the refusal"
+                );
                 return reason;
             }
         }

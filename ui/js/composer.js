@@ -277,6 +277,21 @@ export function putBack(m) {
   caretToEnd();
 }
 
+/**
+ * An edit of a message in `conv` was refused for good (too late to edit): the text the user
+ * wrote goes back into that chat's composer, after whatever is there, unless the chat is not
+ * open or the composer is busy with another reply or edit. Returns whether it went back.
+ */
+export function giveBackEdit(conv, text) {
+  if (state.open !== conv || mode || !text) return false;
+  const b = box();
+  b.value = b.value.trim() ? `${b.value}\n${text}` : text;
+  saveDraft(state.account, conv, b.value);
+  fit();
+  caretToEnd();
+  return true;
+}
+
 async function saveEdit() {
   const m = mode.message;
   const text = box().value;

@@ -21,7 +21,7 @@ import { drawViewer } from "./views/viewer.js";
 import { showConnection } from "./views/banner.js";
 import { showSignin } from "./views/signin.js";
 import { closeConversation, openConversation } from "./conversation.js";
-import { composeSaw, forgetDraft } from "./composer.js";
+import { composeSaw, forgetDraft, giveBackEdit } from "./composer.js";
 import { setPrivacy, resetPrivacy } from "./privacy.js";
 import { toast } from "./views/toast.js";
 import { refusedText } from "./errors.js";
@@ -193,6 +193,12 @@ function onConversation(info) {
   if (c && c.kind === "group") drawMessages();
 }
 
+/** An edit, delete or reaction refused for good: said, and a refused edit's text given back. */
+function onRefused(ev) {
+  const back = ev.kind === "edit" && giveBackEdit(ev.conversation_id, ev.body);
+  toast(back ? `${refusedText(ev.reason)} What you wrote is back in the box.` : refusedText(ev.reason));
+}
+
 function onRemoved(id) {
   if (id === state.open) closeConversation({ gone: true });
   else forgetDraft(id);
@@ -231,7 +237,7 @@ export function onEvent(ev, loadSettings) {
     case "message_changed": onChanged(ev); break;
     case "transfer": onTransfer(ev); break;
     // The message itself was already restored by a message_changed event.
-    case "action_refused": toast(refusedText(ev.reason)); break;
+    case "action_refused": onRefused(ev); break;
     case "receipt": onReceipt(ev.receipt); break;
     case "typing": {
       const key = `${ev.conversation_id}:${ev.user_id}`;

@@ -238,6 +238,7 @@ pub fn event(e: &Event) -> String {
             conversation_id,
             seq,
             reason,
+            ..
         } => format!("#{seq} in conversation {conversation_id}: refused: {reason}"),
         Event::Transfer {
             conversation_id,

@@ -227,6 +227,11 @@ pub enum Event {
         conversation_id: ConversationId,
         /// The message it was about.
         seq: Seq,
+        /// What was refused: an edit, a delete, a reaction or its removal.
+        kind: tern_proto::MessageKind,
+        /// What it said: an edit's new text (given back, so what the user wrote is not lost),
+        /// a reaction's emoji; empty for a delete.
+        body: String,
         /// The relay's reason.
         reason: String,
     },

@@ -45,8 +45,13 @@ enum Refusal {
     /// A message whose file the relay no longer has: it stays queued, and the file goes up
     /// again first.
     Reupload,
-    /// An event: dropped; the target (conversation, seq) and how it shows now.
-    Dropped(ConversationId, Seq, Option<Box<ChatMessage>>),
+    /// An event: dropped; the target (conversation, seq), how it shows now, and the event.
+    Dropped(
+        ConversationId,
+        Seq,
+        Option<Box<ChatMessage>>,
+        outbox::OutboxItem,
+    ),
 }
 
 /// The chat views of changed messages, in order (for [`Event::MessageChanged`]).
@@ -252,7 +257,7 @@ impl Session<'_> {
                 // as it was.
                 outbox::delete(txn, &cid)?;
                 let view = chat::chat_at(txn, me, item.conversation_id, target)?.map(Box::new);
-                Ok(Refusal::Dropped(item.conversation_id, target, view))
+                Ok(Refusal::Dropped(item.conversation_id, target, view, item))
             })
             .await?;
         let conv = match outcome {
@@ -262,7 +267,7 @@ impl Session<'_> {
                 return Ok(());
             }
             Refusal::Failed(conv) => conv,
-            Refusal::Dropped(conversation_id, seq, view) => {
+            Refusal::Dropped(conversation_id, seq, view, item) => {
                 if let Some(message) = view {
                     self.shared.emit(Event::MessageChanged {
                         message: *message,
@@ -272,6 +277,8 @@ impl Session<'_> {
                 self.shared.emit(Event::ActionRefused {
                     conversation_id,
                     seq,
+                    kind: item.kind,
+                    body: item.body,
                     reason,
                 });
                 return Ok(());
