@@ -50,7 +50,7 @@ enum Refusal {
         ConversationId,
         Seq,
         Option<Box<ChatMessage>>,
-        outbox::OutboxItem,
+        Box<outbox::OutboxItem>,
     ),
 }
 
@@ -257,7 +257,12 @@ impl Session<'_> {
                 // as it was.
                 outbox::delete(txn, &cid)?;
                 let view = chat::chat_at(txn, me, item.conversation_id, target)?.map(Box::new);
-                Ok(Refusal::Dropped(item.conversation_id, target, view, item))
+                Ok(Refusal::Dropped(
+                    item.conversation_id,
+                    target,
+                    view,
+                    Box::new(item),
+                ))
             })
             .await?;
         let conv = match outcome {
