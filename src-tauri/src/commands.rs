@@ -250,6 +250,15 @@ pub async fn unsent_count(state: State<'_, AppState>) -> Res<usize> {
     Ok(state.client()?.unsent().await?)
 }
 
+/// What the relay takes (longest message, how long a message stays editable) and its clock's
+/// offset, as it last said; the composer and the message actions follow them.
+#[tauri::command]
+pub async fn relay_limits(
+    state: State<'_, AppState>,
+) -> Res<tern_client::cache::prefs::RelayLimits> {
+    Ok(state.client()?.relay_limits().await?)
+}
+
 /// Conversations from the cache, most recent first.
 #[tauri::command]
 pub async fn conversations(state: State<'_, AppState>) -> Res<Vec<ConversationView>> {

@@ -182,6 +182,7 @@ pub fn run() {
             commands::sign_in,
             commands::sign_out,
             commands::unsent_count,
+            commands::relay_limits,
             commands::conversations,
             commands::conversation_view,
             commands::messages,

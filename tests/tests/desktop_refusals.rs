@@ -11,11 +11,11 @@ fn row(seq: Seq) -> String {
     format!("document.querySelector('#messages .msg[data-seq=\"{seq}\"]')")
 }
 
-/// An edit the relay refuses for good (here every edit: the relay's edit window is zero) gives
-/// back what the user wrote: the message shows as before, and the new text is in the composer,
-/// not lost.
+/// The relay's edit window (zero here) reaches the app: a message past it offers no edit. An
+/// edit the relay refuses all the same (the device's clock was wrong) gives back what the user
+/// wrote: the message shows as before, and the new text is in the composer, not lost.
 #[tokio::test]
-async fn a_refused_edit_gives_its_text_back_to_the_composer() {
+async fn no_edit_is_offered_past_the_window_and_a_refused_edit_gives_its_text_back() {
     let relay = Relay::start_with(&["--edit-window-hours", "0"]);
     let work = tempfile::tempdir().unwrap();
     let (bob, _b) = signup(&relay, "bob").await;
@@ -37,11 +37,31 @@ async fn a_refused_edit_gives_its_text_back_to_the_composer() {
         "alice's message stored",
     )
     .await;
+    // The relay said (its welcome) that nothing can be edited: the row offers no edit.
+    app.wait_until(
+        &format!(
+            "{0}.querySelector('.msg-actions button[data-action=reply]') && !{0}.querySelector('.msg-actions button[data-action=edit]')",
+            row(mine)
+        ),
+        "no edit offered past the relay's edit window",
+    )
+    .await;
+    // A device whose clock runs an hour behind believes the message is new: its menu offers
+    // the edit, which the relay refuses.
+    app.js("const real = Date.now; Date.now = () => real() - 3600000;")
+        .await;
     app.js(&format!(
-        "{}.querySelector('.msg-actions button[data-action=edit]').click()",
+        "const el = {}; const r = el.getBoundingClientRect(); el.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));",
         row(mine)
     ))
     .await;
+    app.wait_until(
+        "[...document.querySelectorAll('#context-menu .menu-item')].some(i => i.dataset.action === 'edit')",
+        "the menu offers the edit",
+    )
+    .await;
+    app.js("[...document.querySelectorAll('#context-menu .menu-item')].find(i => i.dataset.action === 'edit').click()")
+        .await;
     app.clear("#composer").await;
     app.type_into("#composer", "a better wording\u{E007}").await;
     app.wait_until(

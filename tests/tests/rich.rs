@@ -154,6 +154,12 @@ async fn a_refused_edit_is_dropped_and_said_and_the_message_shows_as_before() {
     alice.send(conv, "as sent").await.unwrap();
     wait_settled(&alice).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
+    // The relay's welcome told the engine its limits.
+    let limits = alice.relay_limits().await.unwrap();
+    assert_eq!(
+        (limits.edit_window_ms, limits.max_message_bytes),
+        (Some(0), Some(16 * 1024))
+    );
     let mut events = alice.subscribe();
     alice.edit(conv, Seq(1), "rewritten").await.unwrap();
     let reason = tokio::time::timeout(Duration::from_secs(20), async {

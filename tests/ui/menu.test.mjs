@@ -5,7 +5,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { menuItems, menuLabel, ACTIONS } from "../../ui/js/message-actions.js";
-import { actionsFor } from "../../ui/js/store.js";
+import { actionsFor, lastEditable } from "../../ui/js/store.js";
 import { keepsMenu, isReload } from "../../ui/js/webview.js";
 
 const ME = 1;
@@ -20,6 +20,20 @@ test("a message's menu copies its text, forwards it, then offers what its row of
   assert.deepEqual(items(msg()).map((i) => i.label), ["Copy text", "Forward…", "Reply", "React…", "Delete for me"]);
   // What shows nothing cannot be forwarded: a withheld placeholder.
   assert.deepEqual(actions(msg({ withheld: true })), ["copy", "reply", "react", "delete-me"]);
+});
+
+test("edit is offered only within the relay's edit window, on the relay's clock", () => {
+  const limits = { max_message_bytes: 16384, edit_window_ms: 48 * 3600e3, clock_offset_ms: 60e3 };
+  const now = 1_800_000_000_000;
+  const sent = (ago) => msg({ mine: true, status: "read", sent_at: now - ago });
+  const offered = (m) => actionsFor(m, group, ME, limits, now).includes("edit");
+  assert.ok(offered(sent(47 * 3600e3)), "sent 47 h ago");
+  // The relay's clock is a minute ahead: 48 h minus 30 s here is past its window there.
+  assert.ok(!offered(sent(48 * 3600e3 - 30e3)), "past the window on the relay's clock");
+  assert.ok(actionsFor(sent(100 * 3600e3), group, ME, null, now).includes("edit"), "a window not known yet holds nothing back");
+  // ArrowUp edits the last of the user's messages only while it is editable.
+  assert.equal(lastEditable([sent(3600e3)], limits, now)?.sent_at, now - 3600e3);
+  assert.equal(lastEditable([sent(3600e3), sent(49 * 3600e3)], limits, now), null);
 });
 
 test("deletions are marked as dangerous", () => {

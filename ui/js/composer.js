@@ -11,9 +11,9 @@
 import { call } from "./api.js";
 import { $ } from "./dom.js";
 import { errorText } from "./errors.js";
-import { composerState } from "./limits.js";
+import { composerState, MAX_BODY_BYTES } from "./limits.js";
 import { takeOfflineNotice } from "./views/banner.js";
-import { state, lastEditable, sameMessage } from "./store.js";
+import { state, lastEditable, sameMessage, withinEditWindow } from "./store.js";
 import { previewText } from "./attachments.js";
 import { mentionKey, closeMentions, wireMentions } from "./mentions.js";
 import { stickToBottom } from "./views/chat.js";
@@ -47,7 +47,7 @@ function fit() {
 
 /** The counter near the limit, and Send disabled past it. */
 function drawLimit() {
-  const { over, count, hint } = composerState(box().value);
+  const { over, count, hint } = composerState(box().value, maxBody());
   const counter = $("composer-count");
   const text = over ? `${count} — ${hint}` : count;
   if (counter.textContent !== text) counter.textContent = text;
@@ -60,7 +60,7 @@ function drawLimit() {
 
 /** Whether the box's text is past the limit (then it is not sent: the hint says why). */
 function refuseOverLimit() {
-  const { over, hint } = composerState(box().value);
+  const { over, hint } = composerState(box().value, maxBody());
   if (over) toast(hint);
   return over;
 }
@@ -94,8 +94,13 @@ export function startReply(m) {
   caretToEnd();
 }
 
-/** Edit `m` (one of the user's stored messages) in the composer. */
+/** The longest body the relay takes: as it said, else the usual limit. */
+const maxBody = () => (state.limits && state.limits.max_message_bytes) || MAX_BODY_BYTES;
+
+/** Edit `m` (one of the user's stored messages) in the composer; said to be too late when the
+ *  relay's edit window passed since the row offered it. */
 export function startEdit(m) {
+  if (!withinEditWindow(m, state.limits)) { toast(errorText({ code: "edit_window_closed" })); return; }
   const draft = mode && mode.kind === "edit" ? mode.draft : box().value;
   mode = { kind: "edit", message: m, draft };
   box().value = m.body;
@@ -237,7 +242,7 @@ async function sendCurrent() {
 export function takeForAttachment() {
   if (mode && mode.kind === "edit") return { caption: "", reply: null };
   // Text past the limit cannot be a caption: it stays in the box to be shortened.
-  const text = box().value.trim() && !composerState(box().value).over ? box().value : "";
+  const text = box().value.trim() && !composerState(box().value, maxBody()).over ? box().value : "";
   const reply = mode && mode.kind === "reply" ? mode : null;
   if (text) {
     box().value = "";
@@ -320,7 +325,7 @@ function onKey(e) {
   if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); return; }
   if (e.key === "Escape" && mode) { e.preventDefault(); e.stopPropagation(); cancelCompose(); return; }
   if (e.key === "ArrowUp" && !box().value && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
-    const m = lastEditable(state.chat);
+    const m = lastEditable(state.chat, state.limits);
     if (m) { e.preventDefault(); startEdit(m); }
   }
 }

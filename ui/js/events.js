@@ -13,7 +13,7 @@
 
 import { state, placement, withMessage, withStatus, withReceipt, withInfo, withPresence, withChanged, sameMessage,
   chatWithStatus, chatWithTicks, chatWithUploaded, withTransfer, withoutTransfer, trimOldest, trimNewest, noTransfers } from "./store.js";
-import { refreshAll, refreshOne, loadChat, loadNewer, applyChat, chatEvent, touched, forgetReading, WINDOW } from "./refresh.js";
+import { refreshAll, refreshOne, loadChat, loadNewer, applyChat, chatEvent, touched, forgetReading, refreshLimits, WINDOW } from "./refresh.js";
 import { closeSearch } from "./views/search.js";
 import { drawList } from "./views/list.js";
 import { drawHead, drawMessages, drawTyping, drawProgress, showsNewest, atWindowEnd, recheckReading } from "./views/chat.js";
@@ -230,7 +230,12 @@ export function signedOut() {
 /** Apply one engine event. `loadSettings` reads the shell's settings again. */
 export function onEvent(ev, loadSettings) {
   switch (ev.event) {
-    case "connection": state.connectionEvents++; showConnection(ev.state, signedOut); break;
+    case "connection":
+      state.connectionEvents++;
+      showConnection(ev.state, signedOut);
+      // Connected: the relay's welcome said what it takes now.
+      if (ev.state && ev.state.state === "online") refreshLimits();
+      break;
     case "message": onMessage(ev.message); break;
     case "status": onStatus(ev); break;
     case "deleted": onDeleted(ev); break;

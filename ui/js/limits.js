@@ -1,5 +1,6 @@
 // The engine's limit on what one message may say, as the composer shows it: the relay refuses
-// a body over 16384 bytes of UTF-8 (`message_too_long`), for good, so the composer counts bytes
+// a body over its limit (16384 bytes of UTF-8 unless its operator set another, which its welcome
+// says: composer.js passes it in) with `message_too_long`, for good, so the composer counts bytes
 // (not characters: "é" is two, most emoji four) and refuses to send past the limit instead of
 // letting the message fail. The counter appears past 90% of the limit. Pure (tested in node).
 

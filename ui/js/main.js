@@ -38,7 +38,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { state } from "./store.js";
 import { onEvent, resync, signedOut } from "./events.js";
-import { refreshAll, loadOlder, loadNewer, loadChat, markReadIfVisible, onListLoaded } from "./refresh.js";
+import { refreshAll, loadOlder, loadNewer, loadChat, markReadIfVisible, onListLoaded, refreshLimits } from "./refresh.js";
 import {
   openConversation, openAt, closeConversation, retry, removeFailed, editFailed, beginRestore, restoreLastOpen,
   windowSeen,
@@ -100,6 +100,7 @@ async function boot() {
   // newer state than the snapshot holds.
   if (state.connectionEvents === events) showConnection(s.connection, signedOut);
   loadPrivacy();
+  refreshLimits();
   // The chat open when the app was last closed (or the user signed out) opens once listed.
   beginRestore();
   await refreshAll();

@@ -26,6 +26,6 @@ function run(action, m, li) {
 /** Open the menu of message `m` (row `li`) at the pointer `at`, or beside the row (keyboard). */
 export function openMessageMenu(m, li, at) {
   if (isNotice(m)) return;
-  const items = menuItems(m, actionsFor(m, current(), state.userId));
+  const items = menuItems(m, actionsFor(m, current(), state.userId, state.limits));
   openMenu(items, { at, anchor: li, label: "Message actions", pick: (action) => run(action, m, li) });
 }

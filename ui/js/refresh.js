@@ -333,6 +333,11 @@ function sendMark(id, seq) {
   api.call("mark_read", { conversationId: id, seq }).then(next, (e) => { console.error(e); next(); });
 }
 
+/** Read what the relay takes (its last welcome: the longest message, the edit window). */
+export function refreshLimits() {
+  api.call("relay_limits").then((l) => { state.limits = l; }, console.error);
+}
+
 /**
  * Mark the open chat read up to the newest message the user has seen: the highest seq whose
  * row's bottom edge shows in the message list (views/chat.js seenSeq), while the window has

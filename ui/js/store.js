@@ -33,6 +33,9 @@ export const state = {
    * them is older than what the banner shows, and must not replace it.
    */
   connectionEvents: 0,
+  /** What the relay takes, as it last said (engine's relay_limits: `max_message_bytes`,
+   *  `edit_window_ms`, `clock_offset_ms`; each may be null), or null before it is read. */
+  limits: null,
   /** Conversation id → listed conversation. */
   conversations: new Map(),
   /** The conversation on screen, or null. */
@@ -336,27 +339,37 @@ export function chatWithChanged(list, m, hidden) {
 }
 
 /** The user's newest message that can still be edited (stored, not deleted), or null. */
-export function lastEditable(list) {
+export function lastEditable(list, limits = null, now = Date.now()) {
   for (let i = list.length - 1; i >= 0; i--) {
     const m = list[i];
-    if (m.mine && m.seq != null && !m.deleted && !isNotice(m)) return m;
+    if (m.mine && m.seq != null && !m.deleted && !isNotice(m)) return withinEditWindow(m, limits, now) ? m : null;
   }
   return null;
 }
 
 /**
+ * Whether the user's message `m` may still be edited: sent less than the relay's edit window
+ * ago, on the relay's clock (`limits` from the relay's welcome; a window not known yet does
+ * not hold an edit back, the relay still decides).
+ */
+export function withinEditWindow(m, limits, now = Date.now()) {
+  if (!limits || limits.edit_window_ms == null || m.sent_at == null) return true;
+  return now + (limits.clock_offset_ms || 0) - m.sent_at <= limits.edit_window_ms;
+}
+
+/**
  * What the user may do with message `m` of conversation `c`, in the order the row offers it:
  * nothing while unsent, or on a group notice; only delete-for-me on a tombstone; otherwise
- * reply, react, edit (own), delete for everyone (own, or anyone's in a group the user
- * administers), delete for me.
+ * reply, react, edit (own, within the relay's edit window: `limits`), delete for everyone (own,
+ * or anyone's in a group the user administers), delete for me.
  */
-export function actionsFor(m, c, me) {
+export function actionsFor(m, c, me, limits = null, now = Date.now()) {
   if (m.seq == null || isNotice(m)) return [];
   if (m.deleted) return ["delete-me"];
   const self = c && c.members.find((x) => x.user_id === me);
   const admin = !!c && c.kind === "group" && !!self && self.role === "admin";
   const out = ["reply", "react"];
-  if (m.mine) out.push("edit");
+  if (m.mine && withinEditWindow(m, limits, now)) out.push("edit");
   if (m.mine || admin) out.push("delete-everyone");
   out.push("delete-me");
   return out;

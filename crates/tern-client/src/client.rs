@@ -328,6 +328,15 @@ impl Client {
             .await
     }
 
+    /// What the relay takes (the longest message, how long a message stays editable) and how
+    /// far its clock is from this device's, as its last welcome said; kept across restarts.
+    pub async fn relay_limits(&self) -> Result<crate::cache::prefs::RelayLimits> {
+        self.shared
+            .cache
+            .call(crate::cache::prefs::relay_limits)
+            .await
+    }
+
     /// One conversation's cached shape.
     pub async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationInfo>> {
         self.shared

@@ -263,6 +263,10 @@ pub enum ServerFrame {
         max_frame_bytes: usize,
         /// Longest message body the relay accepts (bytes of UTF-8).
         max_message_bytes: usize,
+        /// How long after sending its author may edit a message (ms); absent from a relay
+        /// that does not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edit_window_ms: Option<u64>,
     },
     /// Reply to [`ClientFrame::Ping`].
     Pong {

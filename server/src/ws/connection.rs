@@ -194,6 +194,7 @@ impl Conn {
             compression,
             max_frame_bytes: limits.max_frame_bytes,
             max_message_bytes: limits.max_message_bytes,
+            edit_window_ms: Some(limits.edit_window.as_millis() as u64),
         };
         self.emit(Outbound::own(welcome));
     }

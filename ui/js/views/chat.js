@@ -180,7 +180,7 @@ function fill(li, data) {
   fillMessage(li, data, {
     face, notice,
     group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
-    actions: actionsFor(data, current(), state.userId), progress: progressOf(state.transfers, data),
+    actions: actionsFor(data, current(), state.userId, state.limits), progress: progressOf(state.transfers, data),
     expanded: expanded.has(data.client_id),
   });
   if (!inside) return;

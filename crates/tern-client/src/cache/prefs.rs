@@ -302,6 +302,57 @@ pub fn pinned_elsewhere(txn: &Transaction<'_>, except: ConversationId) -> Result
 /// behind), as its last welcome said.
 pub const CLOCK_OFFSET_KEY: &str = "relay_clock_offset_ms";
 
+/// The `meta` keys of the relay's limits, as its last welcome said (absent until one did).
+pub const MAX_MESSAGE_BYTES_KEY: &str = "relay_max_message_bytes";
+/// See [`MAX_MESSAGE_BYTES_KEY`].
+pub const EDIT_WINDOW_KEY: &str = "relay_edit_window_ms";
+
+/// What the relay takes, as its last welcome said, for an app to say so before sending: the
+/// longest message body, how long a message stays editable, and how far its clock is ahead of
+/// this device's (to compare its times with now). `None`: not known yet (never connected, or a
+/// relay that does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RelayLimits {
+    /// Longest message body (bytes of UTF-8).
+    pub max_message_bytes: Option<u64>,
+    /// How long after sending its author may edit a message (ms).
+    pub edit_window_ms: Option<u64>,
+    /// The relay's clock minus this device's (ms).
+    pub clock_offset_ms: i64,
+}
+
+/// Keep what a welcome said of the relay's limits and clock.
+pub fn note_welcome(
+    txn: &Transaction<'_>,
+    max_message_bytes: usize,
+    edit_window_ms: Option<u64>,
+    clock_offset_ms: i64,
+) -> Result<()> {
+    crate::cache::meta_set(txn, CLOCK_OFFSET_KEY, &clock_offset_ms.to_string())?;
+    crate::cache::meta_set(txn, MAX_MESSAGE_BYTES_KEY, &max_message_bytes.to_string())?;
+    match edit_window_ms {
+        Some(ms) => crate::cache::meta_set(txn, EDIT_WINDOW_KEY, &ms.to_string()),
+        None => {
+            txn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([EDIT_WINDOW_KEY])?;
+            Ok(())
+        }
+    }
+}
+
+/// The relay's limits as last known ([`note_welcome`]).
+pub fn relay_limits(txn: &Transaction<'_>) -> Result<RelayLimits> {
+    let number = |key| -> Result<Option<i64>> {
+        Ok(crate::cache::meta_get(txn, key)?.and_then(|v| v.parse::<i64>().ok()))
+    };
+    let unsigned = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
+    Ok(RelayLimits {
+        max_message_bytes: unsigned(number(MAX_MESSAGE_BYTES_KEY)?),
+        edit_window_ms: unsigned(number(EDIT_WINDOW_KEY)?),
+        clock_offset_ms: number(CLOCK_OFFSET_KEY)?.unwrap_or(0),
+    })
+}
+
 /// Now on the relay's clock, as far as this device knows it: edit times are compared with
 /// other devices' and with the relay's own, so a device clock set wrong must not make its
 /// edits outrank later ones, or lose to earlier ones.

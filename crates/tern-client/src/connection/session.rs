@@ -173,18 +173,26 @@ impl<'a> Session<'a> {
                         Ok(ServerFrame::Welcome {
                             max_frame_bytes,
                             max_message_bytes,
+                            edit_window_ms,
                             server_time,
                             ..
                         }) => {
                             self.max_frame_bytes = max_frame_bytes;
                             self.shared.set_max_message_bytes(max_message_bytes);
                             // How far the relay's clock is from this device's, kept for the
-                            // edit times of chat settings (also those made offline later).
-                            let offset = (server_time - tern_proto::now_ms()).to_string();
-                            let key = crate::cache::prefs::CLOCK_OFFSET_KEY;
+                            // edit times of chat settings (also those made offline later), and
+                            // the relay's limits, for the app to say before sending.
+                            let offset = server_time - tern_proto::now_ms();
                             self.shared
                                 .cache
-                                .call(move |txn| crate::cache::meta_set(txn, key, &offset))
+                                .call(move |txn| {
+                                    crate::cache::prefs::note_welcome(
+                                        txn,
+                                        max_message_bytes,
+                                        edit_window_ms,
+                                        offset,
+                                    )
+                                })
                                 .await?;
                             Ok(())
                         }
