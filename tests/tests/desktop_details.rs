@@ -296,6 +296,12 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     })
     .await;
 
+    // A long message (folded behind "Read more") whose word is past its first lines.
+    bob.send(conv, &format!("{}zanzibar", "word ".repeat(300)))
+        .await
+        .unwrap();
+    wait_settled(&bob).await;
+
     // Search: an exact phrase finds one message in the other chat, marked, with its date;
     // choosing it opens that chat at the message, loading history as needed.
     app.js("const s = document.getElementById('search'); s.focus(); s.value = '\"m3\"'; s.dispatchEvent(new Event('input'));").await;
@@ -308,6 +314,19 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     app.wait_until(
         "document.getElementById('chat-title').textContent === 'bob' && document.querySelector('#messages li.msg[data-seq=\"3\"]')?.classList.contains('flash')",
         "the message shown in its chat",
+    )
+    .await;
+    // A match inside a long message shows it whole.
+    app.js("const s = document.getElementById('search'); s.focus(); s.value = 'zanzibar'; s.dispatchEvent(new Event('input'));").await;
+    app.wait_until(
+        "document.querySelectorAll('#search-results li.search-result').length === 1 && document.querySelector('#search-results .result-snippet mark')?.textContent === 'zanzibar'",
+        "the long message found",
+    )
+    .await;
+    app.click("#search-results li.search-result").await;
+    app.wait_until(
+        "(() => { const r = [...document.querySelectorAll('#messages li.msg.flash')].find(li => li.querySelector('.body')?.textContent.endsWith('zanzibar')); return !!r && !r.querySelector('.body.folded') && r.querySelector('.read-more')?.textContent === 'Show less'; })()",
+        "the long message unfolded",
     )
     .await;
     app.js("const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input'));").await;

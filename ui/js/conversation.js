@@ -104,7 +104,7 @@ export async function openAt(id, seq) {
   if (token !== jumps || open.token !== opens || state.open !== id) return;
   const shown = await reveal(seq);
   if (token !== jumps || state.open !== id) return;
-  if (shown) flashRow(seq);
+  if (shown) flashRow(seq, { unfold: true });
   else toast("That message is no longer available");
 }
 

@@ -217,10 +217,16 @@ function syncTabStop() {
   if (stop) stop.tabIndex = 0;
 }
 
-/** Scroll to the message at `seq`, focus it and highlight it briefly (a quote was clicked). */
-export function flashRow(seq) {
+/**
+ * Scroll to the message at `seq`, focus it and highlight it briefly (a quote was clicked, a
+ * search result chosen). `unfold`: a long message shows whole (a search match may be past its
+ * first lines).
+ */
+export function flashRow(seq, { unfold = false } = {}) {
   const li = rowOf(seq);
   if (!li) return;
+  const id = li.dataset.clientId;
+  if (unfold && id && !expanded.has(id) && li.querySelector(".read-more")) toggleFold(li);
   stick = false;
   li.scrollIntoView({ block: "center", behavior: "smooth" });
   li.focus({ preventScroll: true });
