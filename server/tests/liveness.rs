@@ -195,6 +195,33 @@ async fn two_programs_sharing_a_login_stay_connected_and_a_reconnect_replaces_it
     assert_eq!(health_connections(&relay).await, 2);
 }
 
+/// An instance tag longer than 64 characters, or not printable ASCII, counts as no tag: a
+/// connection without one replaces it, as it replaces any other untagged twin.
+#[tokio::test]
+async fn an_unusable_instance_tag_counts_as_none() {
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let url = relay.ws_url();
+    let long = "x".repeat(65);
+    for tag in [long.as_str(), "two words"] {
+        let mut tagged = Client::connect_with(&url, &token, &[("tern-instance", tag)]).await;
+        let _untagged = Client::connect(&url, &token).await;
+        assert_eq!(tagged.expect_close().await, Some(4002), "tag {tag:?}");
+    }
+    // A usable tag keeps its connection beside an untagged one.
+    let mut tagged =
+        Client::connect_with(&url, &token, &[("tern-instance", &"x".repeat(64))]).await;
+    let _untagged = Client::connect(&url, &token).await;
+    tagged
+        .expect_none(Duration::from_millis(300), |_| false)
+        .await;
+    match tagged.request(serde_json::json!({"type": "ping"})).await {
+        ServerFrame::Pong { .. } => {}
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn the_send_limit_survives_a_reconnect() {
     let relay = Relay::start_with(|c| {

@@ -308,3 +308,33 @@ async fn references_must_name_a_message_of_the_same_conversation_and_a_former_me
     // And the relay is still serving everyone.
     alice.send_msg(direct, "after", "still fine").await;
 }
+
+/// A member may put at most 20 different reactions on one message; the 21st is refused with
+/// `bad_request` and stores nothing, taking one away makes room again, and another member's
+/// reactions are counted apart.
+#[tokio::test]
+async fn at_most_twenty_different_reactions_per_member_and_message() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = alice.start_direct("bob").await;
+    let m1 = Seq(alice.send_msg(conv, "m1", "react to me").await.0);
+    let emoji: Vec<String> = ('😀'..='😸').take(21).map(String::from).collect();
+    for (i, e) in emoji.iter().take(20).enumerate() {
+        act(&mut bob, react(conv, &format!("r{i}"), m1, e, true)).await;
+    }
+    bob.expect_error(react(conv, "r20", m1, &emoji[20], true), "bad_request")
+        .await;
+    assert_eq!(folded(&mut bob, conv, m1).await.reactions.len(), 20);
+    // Alice's own reactions are hers: not counted against bob's.
+    act(&mut alice, react(conv, "a0", m1, &emoji[20], true)).await;
+    // One taken away makes room for another.
+    act(&mut bob, react(conv, "u0", m1, &emoji[0], false)).await;
+    act(&mut bob, react(conv, "r21", m1, &emoji[20], true)).await;
+    let reactions = folded(&mut bob, conv, m1).await.reactions;
+    assert_eq!(
+        reactions.len(),
+        21,
+        "bob's 20 and alice's one: {reactions:?}"
+    );
+}
