@@ -330,6 +330,61 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
     assert_eq!(status, 401);
 }
 
+/// A deleted account's name is freed once its hold has passed (30 days by default; none here):
+/// the relay's sweep, which also runs when it starts, releases it, and a new account can take
+/// it without reaching the old one's data.
+#[tokio::test]
+async fn a_deleted_accounts_name_is_freed_after_its_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.limits.deleted_name_hold = std::time::Duration::ZERO;
+    let relay = Relay::start_in(dir, config.clone()).await;
+    let mut bob = relay.user("bob").await;
+    relay.register("alice").await;
+    let alice_token = relay.login("alice").await;
+    let mut alice = Client::connect(&relay.ws_url(), &alice_token).await;
+    let direct = alice.start_direct("bob").await;
+    bob.accept(direct).await;
+    alice.send_msg(direct, "a1", "from the first alice").await;
+    let (status, body) = relay
+        .post(
+            "/v1/account/delete",
+            json!({"password": PASSWORD}),
+            Some(&alice_token),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    drop((alice, bob));
+
+    // The sweep runs at start: a restarted relay frees the name (once the sweep has run).
+    let relay = Relay::start_in(relay.stop().await, config).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, body) = relay
+            .post(
+                "/v1/register",
+                json!({"username": "alice", "password": PASSWORD}),
+                None,
+            )
+            .await;
+        if status == 201 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the name was never freed: {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let token = relay.login("alice").await;
+    let mut new_alice = Client::connect(&relay.ws_url(), &token).await;
+    let synced = new_alice.sync(json!({}), 0).await;
+    assert!(
+        synced.conversations.is_empty() && synced.messages.is_empty(),
+        "the new alice sees nothing of the old one's: {synced:?}"
+    );
+}
+
 /// One session holds at most 16 connections (different client instances): a newer one closes
 /// the oldest, so a token, stolen or not, cannot hold sockets without bound. Another session of
 /// the same user is not touched.
