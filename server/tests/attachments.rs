@@ -245,6 +245,28 @@ async fn limits_and_bad_input_get_clear_errors() {
             )
             .await;
     }
+    // A file name of 255 characters is taken, of 256 not; a thumbnail of 16 KiB is taken, a
+    // byte more not.
+    let named = |cid: &str, name: &str, thumbnail: usize| {
+        let mut d = descriptor(&id, name, &small, "application/octet-stream");
+        d["thumbnail"] = json!("A".repeat(thumbnail));
+        json!({"type": "send", "conversation_id": conv, "client_id": cid, "body": "", "attachment": d})
+    };
+    alice
+        .expect_error(named("long-name", &"n".repeat(256), 0), "bad_request")
+        .await;
+    alice
+        .expect_error(named("big-thumb", "a.bin", 16 * 1024 + 1), "bad_request")
+        .await;
+    let mut ok = named("at-limits", &"n".repeat(255), 16 * 1024);
+    ok["id"] = json!(77_777);
+    alice.send_json(ok).await;
+    alice
+        .expect(|f| {
+            matches!(f, ServerFrame::Ack { client_id, .. } if client_id.as_str() == "at-limits")
+                .then_some(())
+        })
+        .await;
     // Without a token, nothing.
     let res = relay
         .http
