@@ -283,18 +283,30 @@ export function putBack(m) {
 }
 
 /**
- * An edit of a message in `conv` was refused for good (too late to edit): the text the user
- * wrote goes back into that chat's composer, after whatever is there, unless the chat is not
- * open or the composer is busy with another reply or edit. Returns whether it went back.
+ * An edit of message `seq` in `conv` was refused for good (too late to edit): what the user
+ * wrote is never dropped. Where it goes: that chat's composer when it is open (after what is
+ * there; an edit of another message in progress gets it in the draft it gives back), else that
+ * chat's kept draft. An edit of this very message still open in the composer (its answer may
+ * come after the refusal) ends first. Returns "box" or "draft", or null for no text.
  */
-export function giveBackEdit(conv, text) {
-  if (state.open !== conv || mode || !text) return false;
+export function giveBackEdit(conv, seq, text) {
+  if (!text) return null;
+  if (mode && mode.kind === "edit" && mode.message.conversation_id === conv && mode.message.seq === seq) cancelCompose();
+  const joined = (before) => (before.trim() ? `${before}\n${text}` : text);
+  if (state.open !== conv) {
+    saveDraft(state.account, conv, joined(loadDraft(state.account, conv)));
+    return "draft";
+  }
+  if (mode && mode.kind === "edit") {
+    mode.draft = joined(mode.draft);
+    return "draft";
+  }
   const b = box();
-  b.value = b.value.trim() ? `${b.value}\n${text}` : text;
+  b.value = joined(b.value);
   saveDraft(state.account, conv, b.value);
   fit();
   caretToEnd();
-  return true;
+  return "box";
 }
 
 async function saveEdit() {

@@ -6,7 +6,7 @@
 // conversation at its message (openAt), as a clicked reply quote shows the quoted one.
 
 import { call } from "./api.js";
-import { $ } from "./dom.js";
+import { $, attending } from "./dom.js";
 import { errorText } from "./errors.js";
 import { state } from "./store.js";
 import { readMarker } from "./reading.js";
@@ -40,9 +40,11 @@ let restoring = null;
 /** A chat opened while the window was not looked at (its unread mark waits for that). */
 let openedUnseen = null;
 
-/** The window is looked at: a chat opened behind it loses its unread mark now. A mark set on
- *  the open chat afterwards stays (the user just set it). */
+/** The window is looked at (it got the focus, a dialog over it closed): a chat opened behind
+ *  it loses its unread mark now. A mark set on the open chat afterwards stays (the user just
+ *  set it). */
 export function windowSeen() {
+  if (!attending()) return;
   if (openedUnseen !== null && openedUnseen === state.open) setUnreadMark(openedUnseen, false);
   openedUnseen = null;
 }
@@ -64,9 +66,9 @@ async function doOpen(id) {
   state.open = id;
   saveLastOpen(state.account, id);
   // Opened in front of the user, it is read as far as their own mark goes; a chat opened
-  // behind another window (reopened at launch) keeps it until the window is looked at.
+  // behind another window (reopened at launch) or a dialog keeps it until it is looked at.
   openedUnseen = null;
-  if (document.hasFocus() && !document.hidden) setUnreadMark(id, false);
+  if (attending()) setUnreadMark(id, false);
   else openedUnseen = id;
   const c = state.conversations.get(id);
   // The read marker as known when it opens: the divider goes before the first message after it.

@@ -195,8 +195,9 @@ function onConversation(info) {
 
 /** An edit, delete or reaction refused for good: said, and a refused edit's text given back. */
 function onRefused(ev) {
-  const back = ev.kind === "edit" && giveBackEdit(ev.conversation_id, ev.body);
-  toast(back ? `${refusedText(ev.reason)} What you wrote is back in the box.` : refusedText(ev.reason));
+  const back = ev.kind === "edit" ? giveBackEdit(ev.conversation_id, ev.seq, ev.body) : null;
+  const where = { box: " What you wrote is back in the box.", draft: " What you wrote is kept as the chat's draft." };
+  toast(`${refusedText(ev.reason)}${where[back] || ""}`);
 }
 
 function onRemoved(id) {

@@ -160,7 +160,7 @@ function wire() {
   document.addEventListener("visibilitychange", recheckReading);
   // A dialog over the chat (the picture viewer, a question) closed: what shows is seen again.
   // (`close` does not bubble: caught on its way down.)
-  document.addEventListener("close", (e) => { if (e.target instanceof HTMLDialogElement) recheckReading(); }, true);
+  document.addEventListener("close", (e) => { if (e.target instanceof HTMLDialogElement) { recheckReading(); windowSeen(); } }, true);
   setInterval(tick, 1000);
   onListLoaded(restoreLastOpen);
   // Shown again after a while: the "last seen" line may have aged.
