@@ -34,6 +34,14 @@ pub fn picture_from(json: Option<String>) -> Option<Picture> {
     json.and_then(|j| serde_json::from_str(&j).ok())
 }
 
+/// `text` in lower case for a search without case, by Unicode's rules, with the final sigma
+/// folded into the plain one ("ΟΔΥΣ" and "Οδυς" both find "Οδυσσέας"). Both stores fold a
+/// people search's query and the names it is compared with alike (SQLite's `tern_lower`,
+/// PostgreSQL's statement).
+pub fn fold_case(text: &str) -> String {
+    text.to_lowercase().replace('ς', "σ")
+}
+
 /// A message's sender as history shows it: the username, or [`DELETED_ACCOUNT`] when the
 /// stores' queries found none (the account was deleted).
 pub fn sender_name(username: Option<String>) -> String {

@@ -174,6 +174,15 @@ pub const MIGRATIONS: &[&str] = &[
           AND coalesce(json_extract(m.attachment, '$.blob_id'), '') <> '';
     DELETE FROM uploads_out WHERE done = 1 AND path IN (SELECT path FROM downloads);
 "#,
+    // 10: deleting a message for everyone erases the emoji of the reaction entries about it
+    // too; those of a message deleted before are erased here.
+    r#"
+    UPDATE messages SET body = ''
+    WHERE kind IN ('react', 'unreact') AND body <> ''
+      AND EXISTS (SELECT 1 FROM messages t
+                  WHERE t.conversation_id = messages.conversation_id
+                    AND t.seq = messages.target_seq AND t.deleted = 1);
+"#,
 ];
 
 /// Apply every migration the file has not seen yet.

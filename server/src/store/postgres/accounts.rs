@@ -333,7 +333,7 @@ fn touch_conversations_of(c: &mut impl Sql, user: UserId) -> Result<Vec<Conversa
 
 /// Contacts by username prefix or display name, anyone by exact username; never `me`.
 pub fn find_people(c: &mut impl Sql, me: UserId, query: &str) -> Result<Vec<Person>> {
-    let q = query.to_lowercase();
+    let q = crate::store::tx::fold_case(query);
     let person = |r: &postgres::Row| Person {
         user_id: r.get(0),
         username: r.get(1),
@@ -346,7 +346,7 @@ pub fn find_people(c: &mut impl Sql, me: UserId, query: &str) -> Result<Vec<Pers
              JOIN users u ON u.id = other.user_id
              WHERE mine.user_id = $1 AND mine.active AND u.id != $1
                AND (starts_with(lower(u.username), $2)
-                    OR strpos(lower(coalesce(u.display_name, '')), $2) > 0)
+                    OR strpos(translate(lower(coalesce(u.display_name, '') COLLATE \"und-x-icu\"), 'ς', 'σ'), $2) > 0)
              ORDER BY lower(u.username) LIMIT $3",
             &[
                 &me,

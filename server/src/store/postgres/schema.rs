@@ -187,6 +187,15 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, conversation_id)
     );
 "#,
+    // The emoji of reaction entries about a message deleted before deleting erased them too
+    // (as SQLite's migration 12).
+    r#"
+    UPDATE messages SET body = ''
+    WHERE kind IN ('react', 'unreact') AND body <> ''
+      AND EXISTS (SELECT 1 FROM messages t
+                  WHERE t.conversation_id = messages.conversation_id
+                    AND t.seq = messages.target_seq AND t.deleted);
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

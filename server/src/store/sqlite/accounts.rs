@@ -366,7 +366,7 @@ pub const MAX_PEOPLE: usize = 20;
 /// that starts with it or a display name containing it (both without case); beyond them only
 /// the user whose username is exactly `query`. Never `me`.
 pub fn find_people(txn: &Connection, me: UserId, query: &str) -> Result<Vec<Person>> {
-    let q = query.to_lowercase();
+    let q = crate::store::tx::fold_case(query);
     let row = |r: &rusqlite::Row<'_>| {
         Ok(Person {
             user_id: r.get(0)?,

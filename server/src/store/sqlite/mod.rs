@@ -156,15 +156,17 @@ fn open_connection(config: &StoreConfig) -> Result<Connection> {
 }
 
 /// SQL functions the store's statements use besides SQLite's own: `tern_lower(text)`, text in
-/// lower case by Unicode's rules (SQLite's `lower` changes ASCII letters only, so a search for
-/// "élodie" would miss "Élodie"; PostgreSQL's `lower` already does this).
+/// lower case by Unicode's rules ([`crate::store::tx::fold_case`]; SQLite's `lower` changes
+/// ASCII letters only, so a search for "élodie" would miss "Élodie").
 fn add_functions(conn: &Connection) -> Result<()> {
     use rusqlite::functions::FunctionFlags;
     let flags = FunctionFlags::SQLITE_UTF8
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function("tern_lower", 1, flags, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.map(|t| t.to_lowercase()))
+        Ok(ctx
+            .get::<Option<String>>(0)?
+            .map(|t| crate::store::tx::fold_case(&t)))
     })?;
     Ok(())
 }

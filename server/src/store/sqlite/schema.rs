@@ -214,6 +214,15 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, conversation_id)
     ) WITHOUT ROWID;
     "#,
+    // 12: deleting a message for everyone erases the emoji of the reaction entries about it
+    // too; those of a message deleted before are erased here.
+    r#"
+    UPDATE messages SET body = ''
+    WHERE kind IN ('react', 'unreact') AND body <> ''
+      AND EXISTS (SELECT 1 FROM messages t
+                  WHERE t.conversation_id = messages.conversation_id
+                    AND t.seq = messages.target_seq AND t.deleted = 1);
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
@@ -253,6 +262,37 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 14);
+    }
+
+    /// A database from before deleting erased reactions' emoji: those about a message deleted
+    /// already are erased on upgrade; those about a message still there stay.
+    #[test]
+    fn upgrading_erases_the_emoji_of_reactions_on_messages_deleted_before() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..11] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 11).unwrap();
+        tx.commit().unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        conn.execute_batch(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, deleted) VALUES
+                 (1, 1, 1, 'gone', '', 0, 'text', NULL, 1),
+                 (1, 2, 2, 'r-gone', '😮', 0, 'react', 1, 0),
+                 (1, 3, 1, 'kept', 'hi', 0, 'text', NULL, 0),
+                 (1, 4, 2, 'r-kept', '👍', 0, 'react', 3, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let bodies: Vec<String> = conn
+            .prepare("SELECT body FROM messages WHERE kind = 'react' ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(bodies, ["", "👍"]);
     }
 
     #[test]
