@@ -125,6 +125,41 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
         }
     }
 
+    // Right-clicked, a link offers its address to copy, first in the message's menu; text
+    // selected in a message offers itself.
+    app.js(&format!(
+        "const a = {formatted}.querySelector('a.link'); const r = a.getBoundingClientRect(); a.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 2, clientY: r.top + 2}}));"
+    ))
+    .await;
+    app.wait_until(
+        "!document.getElementById('context-menu').hidden && document.querySelector('#context-menu .menu-item')?.dataset.action === 'copy-link'",
+        "Copy link address first",
+    )
+    .await;
+    app.js("(document.activeElement || document.body).dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))")
+        .await;
+    app.wait_until(
+        "document.getElementById('context-menu').hidden",
+        "menu closed",
+    )
+    .await;
+    app.js(&format!(
+        "const b = {formatted}.querySelector('.body strong'); const range = document.createRange(); range.selectNodeContents(b); getSelection().removeAllRanges(); getSelection().addRange(range); const r = b.getBoundingClientRect(); b.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 2, clientY: r.top + 2}}));"
+    ))
+    .await;
+    app.wait_until(
+        "!document.getElementById('context-menu').hidden && document.querySelector('#context-menu .menu-item')?.dataset.action === 'copy-selection'",
+        "Copy (the selection) first",
+    )
+    .await;
+    app.js("(document.activeElement || document.body).dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true})); getSelection().removeAllRanges();")
+        .await;
+    app.wait_until(
+        "document.getElementById('context-menu').hidden",
+        "menu closed",
+    )
+    .await;
+
     // A mention of alice is highlighted.
     app.wait_until(
         &format!(

@@ -36,6 +36,15 @@ test("edit is offered only within the relay's edit window, on the relay's clock"
   assert.equal(lastEditable([sent(3600e3), sent(49 * 3600e3)], limits, now), null);
 });
 
+test("a selection or a link right-clicked in a message can be copied on its own, first", () => {
+  const m = msg();
+  const acts = (extras) => menuItems(m, actionsFor(m, group, ME), extras).map((i) => i.action);
+  assert.deepEqual(acts({ selection: "part of it", link: "https://example.com/" }).slice(0, 3), ["copy-selection", "copy-link", "copy"]);
+  assert.deepEqual(acts({ selection: "  " }).slice(0, 1), ["copy"], "a blank selection is not offered");
+  assert.deepEqual(menuItems(m, [], { link: "https://example.com/" }).map((i) => i.label).slice(0, 2), ["Copy link address", "Copy text"]);
+  assert.deepEqual(menuItems(msg({ deleted: true }), ["delete-me"], { selection: "x", link: "https://e/" }).map((i) => i.action), ["delete-me"], "nothing to copy from a tombstone");
+});
+
 test("deletions are marked as dangerous", () => {
   const danger = items(msg({ mine: true, status: "read" })).filter((i) => i.danger).map((i) => i.action);
   assert.deepEqual(danger, ["delete-everyone", "delete-me"]);

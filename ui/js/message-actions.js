@@ -18,6 +18,8 @@ export const ACTIONS = {
 
 /** Labels of the menu's own items. */
 const MENU_LABELS = {
+  "copy-selection": "Copy",
+  "copy-link": "Copy link address",
   copy: "Copy text",
   forward: "Forward…",
   react: "React…",
@@ -34,13 +36,16 @@ export const menuLabel = (action) => MENU_LABELS[action] || (ACTIONS[action] ? A
 
 /**
  * The context menu of message `m` (`actions`: what its row offers, store.js actionsFor), as
- * `[{ action, label, danger }]`: copy the text when it has some, then the row's actions; a
+ * `[{ action, label, danger }]`: copy what is selected in it (`selection`) and the link
+ * right-clicked (`link`) first, then the whole text when it has some, then the row's actions; a
  * failed message offers retry (when it may succeed), edit (a text message: put it back in the
  * composer) and delete instead. A group notice has no menu (no items).
  */
-export function menuItems(m, actions) {
+export function menuItems(m, actions, { selection = "", link = "" } = {}) {
   if (m.notice) return [];
   const out = [];
+  if (!m.deleted && selection.trim()) out.push("copy-selection");
+  if (!m.deleted && link) out.push("copy-link");
   if (!m.deleted && m.body) out.push("copy");
   // A stored message that shows (text or a file) can go to another chat.
   if (m.seq != null && m.status !== "failed" && !m.deleted && !m.withheld && (m.body || m.attachment)) out.push("forward");

@@ -10,10 +10,20 @@ import { retry, removeFailed, editFailed } from "./conversation.js";
 import { current } from "./views/chat.js";
 import { openMenu } from "./views/context-menu.js";
 import { isNotice } from "./notices.js";
+import { copyText } from "./clipboard.js";
+import { toast } from "./views/toast.js";
 
-/** Do `action` from the menu of message `m`, shown in row `li`. */
-function run(action, m, li) {
+/** Put `text` on the clipboard, and say so. */
+async function copyPart(text) {
+  toast((await copyText(text)) ? "Copied" : "Couldn't copy the text");
+}
+
+/** Do `action` from the menu of message `m`, shown in row `li` (`extras`: what was selected in
+ *  it, the link right-clicked). */
+function run(action, m, li, extras) {
   switch (action) {
+    case "copy-selection": copyPart(extras.selection); break;
+    case "copy-link": copyPart(extras.link); break;
     case "retry": retry(m.client_id); break;
     case "delete-failed": removeFailed(m.client_id); break;
     case "edit-failed": editFailed(m.client_id); break;
@@ -23,9 +33,23 @@ function run(action, m, li) {
   }
 }
 
-/** Open the menu of message `m` (row `li`) at the pointer `at`, or beside the row (keyboard). */
-export function openMessageMenu(m, li, at) {
+/**
+ * Open the menu of message `m` (row `li`) at the pointer `at`, or beside the row (keyboard).
+ * `target`: what was right-clicked, for the link under the pointer; text selected inside the
+ * row can be copied on its own.
+ */
+export function openMessageMenu(m, li, at, target = null) {
   if (isNotice(m)) return;
-  const items = menuItems(m, actionsFor(m, current(), state.userId, state.limits));
-  openMenu(items, { at, anchor: li, label: "Message actions", pick: (action) => run(action, m, li) });
+  const extras = { selection: selectedIn(li), link: target?.closest?.("a.link")?.href || "" };
+  const items = menuItems(m, actionsFor(m, current(), state.userId, state.limits), extras);
+  openMenu(items, { at, anchor: li, label: "Message actions", pick: (action) => run(action, m, li, extras) });
+}
+
+/** The text selected inside row `li`'s message body, or "". */
+function selectedIn(li) {
+  const sel = globalThis.getSelection ? getSelection() : null;
+  if (!sel || sel.isCollapsed || sel.rangeCount === 0) return "";
+  const body = li.querySelector(".body");
+  const range = sel.getRangeAt(0);
+  return body && body.contains(range.commonAncestorContainer) ? sel.toString() : "";
 }

@@ -664,7 +664,7 @@ export function wireMessages({ retry, remove, editFailed, nearTop, nearEnd, newe
     // A link keeps nothing of the webview's menu either: the row's menu stands for both.
     e.preventDefault();
     if (keyMenuJustOpened()) return;
-    menu(m, li, { x: e.clientX, y: e.clientY });
+    menu(m, li, { x: e.clientX, y: e.clientY }, e.target);
   });
   ol.addEventListener("keydown", (e) => onKey(e, nearTop, nearEnd, menu));
   ol.addEventListener("focusin", (e) => {
