@@ -160,6 +160,20 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
     )
     .await;
 
+    // A message long by its length that fits its first lines (a paragraph of narrow letters,
+    // in a wide window) shows whole, with no "Read more" that would reveal nothing; one that
+    // does not fit is folded.
+    app.set_size(1800, 900).await;
+    bob.send(conv, &"i ".repeat(610)).await.unwrap();
+    bob.send(conv, &"w\n".repeat(20)).await.unwrap();
+    wait_settled(&bob).await;
+    app.wait_until(
+        "(() => { const rows = [...document.querySelectorAll('#messages li.msg')].slice(-2); return rows.length === 2 && rows[0].querySelector('.body')?.textContent.startsWith('i i') && !rows[0].querySelector('.body.folded') && !rows[0].querySelector('.read-more') && !!rows[1].querySelector('.body.folded') && rows[1].querySelector('.read-more')?.textContent === 'Read more'; })()",
+        "the fitting one whole, the other folded",
+    )
+    .await;
+    app.set_size(1000, 680).await;
+
     // A mention of alice is highlighted.
     app.wait_until(
         &format!(

@@ -72,6 +72,10 @@ let activeRow = null;
 let tabStop = null;
 /** Client ids of the long messages the user unfolded (forgotten when another chat opens). */
 const expanded = new Set();
+/** Client ids of long messages found to fit their first lines (unfoldWhatFits). */
+const fits = new Set();
+/** Folded bodies already measured. */
+let measured = new WeakSet();
 
 /** The "New messages" divider row: its key and data (one per chat). */
 const DIVIDER_KEY = "new-divider";
@@ -182,6 +186,7 @@ function fill(li, data) {
     group: shownKind === "group", me: state.me, openLink, tabbable: li === activeRow,
     actions: actionsFor(data, current(), state.userId, state.limits), progress: progressOf(state.transfers, data),
     expanded: expanded.has(data.client_id),
+    fits: fits.has(data.client_id),
   });
   if (!inside) return;
   const next = (key && li.querySelector(key))
@@ -403,6 +408,7 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   for (const id of drawnFaces.keys()) if (!rows.has(`msg:${id}`)) drawnFaces.delete(id);
   const tB = times ? performance.now() : 0;
   reconcile(ol, items, rows, fill, sameRow);
+  unfoldWhatFits(ol);
   const tC = times ? performance.now() : 0;
   markFirstMessage(items);
   syncTabStop();
@@ -521,11 +527,31 @@ export function clearMessages() {
   shownKind = null;
   activeRow = tabStop = null;
   expanded.clear();
+  fits.clear();
+  measured = new WeakSet();
   dividerAt = openMarker = awayAt = null;
   opening = stick = false;
   wasAtBottom = true;
   bottomHeight = 0;
   drawJump();
+}
+
+/**
+ * A message is folded by its length (fold.js), but a long paragraph in a wide window may fit its
+ * first lines all the same: "Read more" would then reveal nothing. Each folded body is measured
+ * once drawn; one that fits is drawn whole, without the button, from then on.
+ */
+function unfoldWhatFits(ol) {
+  for (const body of ol.querySelectorAll(".body.folded")) {
+    // Not laid out (the chat is hidden, as in the one-column layout's list): measured later.
+    if (measured.has(body) || body.clientHeight === 0) continue;
+    measured.add(body);
+    if (body.scrollHeight > body.clientHeight + 1) continue;
+    const row = rows.get(`msg:${body.closest("li.msg")?.dataset.clientId}`);
+    if (!row) continue;
+    fits.add(row.data.client_id);
+    fill(row.node, row.data);
+  }
 }
 
 /** Fold or unfold the long body of the row `li` (its "Read more" / "Show less" was pressed). */

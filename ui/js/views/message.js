@@ -234,7 +234,9 @@ export function fillMessage(li, m, ctx) {
     if (m.attachment) li.append(attachment(m, ctx.progress || null));
     // With an attachment the text is an optional caption.
     if (!m.attachment || m.body) {
-      const long = isLong(m.body);
+      // Long by its length, but found to fit its first lines where it is drawn (`fits`): whole,
+      // without a button that would reveal nothing.
+      const long = isLong(m.body) && !ctx.fits;
       const folded = long && !ctx.expanded;
       const body = el("div", folded ? "body folded" : "body");
       body.append(...formatText(m.body, { me: ctx.me, openLink: ctx.openLink }));
