@@ -119,6 +119,7 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
         .js("return document.getElementById('messages').scrollTop")
         .await;
     assert_eq!(top, still, "the view did not move");
+
     // (A wrong read would have reached bob by now: give it time to arrive.)
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     let marker = read_marker_until(&bob, &mut bob_events, conv, |_| true).await;
@@ -206,6 +207,24 @@ async fn only_messages_on_screen_are_marked_read_and_new_ones_wait_below() {
     app.js("document.getElementById('profile-dialog').close()")
         .await;
     read_marker_until(&bob, &mut bob_events, conv, |r| r == 144).await;
+
+    // Scrolled to the middle, a message above the view that grows (a reaction) does not push
+    // what is read down: the first row in view stays where it was.
+    app.js("const l = document.getElementById('messages'); l.scrollTop = 700; l.dispatchEvent(new Event('scroll'));").await;
+    let first_in_view = "(() => { const l = document.getElementById('messages').getBoundingClientRect(); const r = [...document.querySelectorAll('#messages li.msg')].find(li => li.getBoundingClientRect().bottom > l.top + 1); return [r.dataset.seq, Math.round(r.getBoundingClientRect().top)]; })()";
+    let before = app.js(&format!("return {first_in_view}")).await;
+    let above: u64 = before[0].as_str().unwrap().parse::<u64>().unwrap() - 3;
+    bob.react(conv, Seq(above), "😮").await.unwrap();
+    app.wait_until(
+        &format!("!!document.querySelector('#messages li.msg[data-seq=\"{above}\"] .reaction')"),
+        "the reaction on a message above the view",
+    )
+    .await;
+    assert_eq!(
+        app.js(&format!("return {first_in_view}")).await,
+        before,
+        "what was read stays in place"
+    );
 
     app.quit().await;
     drop(xvfb);

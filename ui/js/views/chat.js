@@ -375,7 +375,10 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
   if (kind !== shownKind || admin !== shownAdmin) { clear(ol, rows); drawnFaces.clear(); shownKind = kind; shownAdmin = admin; }
   const atBottom = atBottomAsLeft(ol);
   const fromBottom = ol.scrollHeight - ol.scrollTop;
-  const anchor = hold && !opening ? anchorRow(ol) : null;
+  // Rows may change height above the view (a reaction, an edit, a picture): unless the list
+  // follows its bottom, the first row in view stays where it is (WebKit does not anchor
+  // scrolling by itself).
+  const anchor = (hold || !atBottom) && !opening ? anchorRow(ol) : null;
   const tA = times ? performance.now() : 0;
   // Messages coming while the user looks elsewhere get the divider a chat opens with, before
   // the first of them (it moves down from where the chat opened, if that was read since);
@@ -424,6 +427,9 @@ export function drawMessages({ hold = false, toBottom = false } = {}) {
     // from opening the chat, read since, must not pull the view back up.
     if (!toBottom && !stick && away && dividerAt === awayAt) keepDividerInView(ol);
     stick = false;
+  } else if (anchor && anchor.node.isConnected) {
+    const moved = anchor.node.getBoundingClientRect().top - anchor.top;
+    if (moved) ol.scrollTop += moved;
   }
   noteBottom(ol);
   if (times) times.push({ hold, items: items.length, rows: t1 - t0, layout: performance.now() - t1, measure: tA - t0, list: tB - tA, reconcile: tC - tB, rest: t1 - tC });
