@@ -171,6 +171,19 @@ async fn the_app_names_its_parts_says_who_wrote_what_works_by_keyboard_and_has_r
         .js("const a = document.getElementById('announcer'); return [document.getElementById('messages').getAttribute('aria-live'), a.getAttribute('role'), a.getAttribute('aria-live')]")
         .await;
     assert_eq!(live, serde_json::json!(["off", "status", "polite"]));
+    // The same words again are said again: the live region's text changes (a screen reader
+    // says nothing for a text that stayed the same).
+    let said = app
+        .js("return document.getElementById('announcer').textContent")
+        .await;
+    bob.send(conv, "are you there?").await.unwrap();
+    app.wait_until(
+        &format!(
+            "document.querySelectorAll('#messages li.msg').length > 1 && document.getElementById('announcer').textContent !== {said} && document.getElementById('announcer').textContent.trim() === {said}.trim()"
+        ),
+        "the repeated message announced again",
+    )
+    .await;
     // The arrows move between rows; the open chat is the selected option; the list is one tab
     // stop, at the focused row.
     let moved = app

@@ -102,7 +102,11 @@ function announce(m) {
   const c = state.conversations.get(m.conversation_id);
   const text = previewText(m, namesIn(c, state.userId), state.userId);
   const who = isNotice(m) ? "" : speakerPrefix(m);
-  $("announcer").textContent = `${who}${text}`;
+  const a = $("announcer");
+  const said = `${who}${text}`;
+  // The same words again ("ok", then "ok"): a screen reader says a live region's text only when
+  // it changed, so the repeat differs by an invisible trailing space.
+  a.textContent = a.textContent === said ? `${said}\u00A0` : said;
 }
 
 function onStatus(ev) {
