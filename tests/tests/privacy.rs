@@ -279,6 +279,57 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
     assert!(again.is_err(), "the account cannot sign in");
 }
 
+/// Deleting the account when a file of this device's copy cannot be removed (held by another
+/// program on Windows; here made immutable with `chattr +i`): the account is deleted all the
+/// same, the token leaves the keychain, and the answer says what stayed (`LeftBehind`), not
+/// that the deletion failed.
+#[tokio::test]
+async fn an_account_deleted_with_a_file_that_cannot_be_removed_says_what_stayed() {
+    let relay = Relay::start();
+    let (alice, alice_dir) = signup(&relay, "alice").await;
+    let cache = tern_client::cache_path(alice.config(), alice.user_id());
+    let stuck = cache.parent().unwrap().join("held-elsewhere");
+    std::fs::write(&stuck, b"x").unwrap();
+    let immutable = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&stuck)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !immutable {
+        eprintln!("SKIPPED: chattr +i is not available here (needs root and ext4 or similar)");
+        return;
+    }
+    // Taken off again whatever happens below, so the folder can be cleaned up.
+    struct Unfreeze(std::path::PathBuf);
+    impl Drop for Unfreeze {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unfreeze = Unfreeze(stuck.clone());
+    let relay_key = alice.config().relay.as_str().to_owned();
+
+    match alice.delete_account(PASSWORD).await {
+        Err(tern_client::Error::LeftBehind(what)) => {
+            assert!(what.contains("messages and files"), "{what}")
+        }
+        other => panic!("expected LeftBehind, got {other:?}"),
+    }
+    assert!(stuck.exists(), "the file stayed, as the answer says");
+    assert!(
+        tern_client::keychain::load(&relay_key, "alice")
+            .unwrap()
+            .is_none(),
+        "the token is gone from the keychain"
+    );
+    let again =
+        tern_client::Client::login(config(&relay.url(), alice_dir.path()), "alice", PASSWORD).await;
+    assert!(again.is_err(), "the account is deleted on the relay");
+}
+
 /// Blocking, unblocking and changing a setting return once this device's own view shows the
 /// change (the relay's `privacy` push can come just after its `ok`): a caller that reads the
 /// settings next, as the CLI does before it exits, sees what it just did.
