@@ -43,9 +43,9 @@ async function deleteForMe(m) {
   call("delete_message", { conversationId: m.conversation_id, seq: m.seq, forEveryone: false }).catch(failed);
 }
 
-/** Put the text of `m` on the clipboard. */
-async function copy(m) {
-  toast((await copyText(m.body)) ? "Copied" : "Couldn't copy the text");
+/** Put `text` on the clipboard (a message's, or part of it), and say whether it worked. */
+export async function copyAndSay(text) {
+  toast((await copyText(text)) ? "Copied" : "Couldn't copy the text");
 }
 
 /** Show the message at `seq` (a quote was clicked), loading older history if needed. */
@@ -57,7 +57,7 @@ async function jump(seq) {
 /** Do `action` on message `m`; `control` is the element clicked (a button, a chip, a quote). */
 export function act(action, m, control) {
   switch (action) {
-    case "copy": copy(m); break;
+    case "copy": copyAndSay(m.body); break;
     case "forward": openForward(m); break;
     case "reply": startReply(m); break;
     case "react": openPicker(control, (emoji) => react(m, emoji)); break;

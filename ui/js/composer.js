@@ -266,6 +266,9 @@ export function giveBack(conv, { caption, reply }) {
   fit();
 }
 
+/** `text` after what was written (`before`) on a line of its own; alone if nothing was. */
+const after = (before, text) => (before.trim() ? `${before}\n${text}` : text);
+
 /**
  * A failed message's "Edit": its text comes back into the box (after what is already written,
  * if anything), as a reply again when the message it answered is shown, for the user to fix
@@ -275,7 +278,7 @@ export function putBack(m) {
   if (state.open !== m.conversation_id) return;
   cancelCompose();
   const b = box();
-  b.value = b.value.trim() ? `${b.value}\n${m.body}` : m.body;
+  b.value = after(b.value, m.body);
   saveDraft(state.account, state.open, b.value);
   const quoted = m.reply_to && state.chat.find((x) => x.seq === m.reply_to.seq && !x.deleted);
   if (quoted) { mode = { kind: "reply", message: quoted }; drawBanners(); }
@@ -292,17 +295,16 @@ export function putBack(m) {
 export function giveBackEdit(conv, seq, text) {
   if (!text) return null;
   if (mode && mode.kind === "edit" && mode.message.conversation_id === conv && mode.message.seq === seq) cancelCompose();
-  const joined = (before) => (before.trim() ? `${before}\n${text}` : text);
   if (state.open !== conv) {
-    saveDraft(state.account, conv, joined(loadDraft(state.account, conv)));
+    saveDraft(state.account, conv, after(loadDraft(state.account, conv), text));
     return "draft";
   }
   if (mode && mode.kind === "edit") {
-    mode.draft = joined(mode.draft);
+    mode.draft = after(mode.draft, text);
     return "draft";
   }
   const b = box();
-  b.value = joined(b.value);
+  b.value = after(b.value, text);
   saveDraft(state.account, conv, b.value);
   fit();
   caretToEnd();

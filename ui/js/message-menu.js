@@ -5,25 +5,18 @@
 
 import { state, actionsFor } from "./store.js";
 import { menuItems } from "./message-actions.js";
-import { act } from "./actions.js";
+import { act, copyAndSay } from "./actions.js";
 import { retry, removeFailed, editFailed } from "./conversation.js";
 import { current } from "./views/chat.js";
 import { openMenu } from "./views/context-menu.js";
 import { isNotice } from "./notices.js";
-import { copyText } from "./clipboard.js";
-import { toast } from "./views/toast.js";
-
-/** Put `text` on the clipboard, and say so. */
-async function copyPart(text) {
-  toast((await copyText(text)) ? "Copied" : "Couldn't copy the text");
-}
 
 /** Do `action` from the menu of message `m`, shown in row `li` (`extras`: what was selected in
  *  it, the link right-clicked). */
 function run(action, m, li, extras) {
   switch (action) {
-    case "copy-selection": copyPart(extras.selection); break;
-    case "copy-link": copyPart(extras.link); break;
+    case "copy-selection": copyAndSay(extras.selection); break;
+    case "copy-link": copyAndSay(extras.link); break;
     case "retry": retry(m.client_id); break;
     case "delete-failed": removeFailed(m.client_id); break;
     case "edit-failed": editFailed(m.client_id); break;
