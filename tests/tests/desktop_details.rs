@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::webdriver::{app_env, notifications, notifyd, Driver, Xvfb};
+use common::webdriver::{app_env, notifications, notifyd, right_click, Driver, Xvfb};
 use common::*;
 
 /// The first notification whose body contains `text`, once the daemon has logged it.
@@ -26,12 +26,6 @@ async fn notification_saying(log: &std::path::Path, text: &str) -> serde_json::V
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no notification says {text:?}");
-}
-
-/// A script that right-clicks the element `el` (a JavaScript expression) at a point inside it
-/// and returns whether the page took the click (cancelled the browser's own menu).
-fn right_click(el: &str) -> String {
-    format!("const el = {el}; const r = el.getBoundingClientRect(); return !el.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")
 }
 
 #[tokio::test]

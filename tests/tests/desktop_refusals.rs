@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::webdriver::{app_env, Driver, Xvfb};
+use common::webdriver::{app_env, right_click, Driver, Xvfb};
 use common::*;
 use tern_proto::Seq;
 
@@ -50,11 +50,7 @@ async fn no_edit_is_offered_past_the_window_and_a_refused_edit_gives_its_text_ba
     // the edit, which the relay refuses.
     app.js("const real = Date.now; Date.now = () => real() - 3600000;")
         .await;
-    app.js(&format!(
-        "const el = {}; const r = el.getBoundingClientRect(); el.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));",
-        row(mine)
-    ))
-    .await;
+    app.js(&right_click(&row(mine))).await;
     app.wait_until(
         "[...document.querySelectorAll('#context-menu .menu-item')].some(i => i.dataset.action === 'edit')",
         "the menu offers the edit",

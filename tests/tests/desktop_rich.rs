@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 use tern_proto::Seq;
 
-use common::webdriver::{app_env, Driver, Xvfb};
+use common::webdriver::{app_env, right_click, Driver, Xvfb};
 use common::*;
 
 /// The row of the message with this seq.
@@ -127,9 +127,9 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
 
     // Right-clicked, a link offers its address to copy, first in the message's menu; text
     // selected in a message offers itself.
-    app.js(&format!(
-        "const a = {formatted}.querySelector('a.link'); const r = a.getBoundingClientRect(); a.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 2, clientY: r.top + 2}}));"
-    ))
+    app.js(&right_click(&format!(
+        "{formatted}.querySelector('a.link')"
+    )))
     .await;
     app.wait_until(
         "!document.getElementById('context-menu').hidden && document.querySelector('#context-menu .menu-item')?.dataset.action === 'copy-link'",
@@ -143,10 +143,10 @@ async fn a_user_formats_opens_links_reacts_edits_deletes_and_follows_a_reply_to_
         "menu closed",
     )
     .await;
-    app.js(&format!(
-        "const b = {formatted}.querySelector('.body strong'); const range = document.createRange(); range.selectNodeContents(b); getSelection().removeAllRanges(); getSelection().addRange(range); const r = b.getBoundingClientRect(); b.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 2, clientY: r.top + 2}}));"
-    ))
-    .await;
+    let bold = format!("{formatted}.querySelector('.body strong')");
+    app.js(&format!("const range = document.createRange(); range.selectNodeContents({bold}); getSelection().removeAllRanges(); getSelection().addRange(range);"))
+        .await;
+    app.js(&right_click(&bold)).await;
     app.wait_until(
         "!document.getElementById('context-menu').hidden && document.querySelector('#context-menu .menu-item')?.dataset.action === 'copy-selection'",
         "Copy (the selection) first",

@@ -876,7 +876,7 @@ async fn signing_out_with_a_relay_that_does_not_answer_signs_this_device_out_at_
     let mut gone = false;
     for _ in 0..100 {
         let token = keychain::load(&relay_name, "alice").unwrap();
-        if token.is_none() && open_on(&cache) == 0 {
+        if token.is_none() && tern_testkit::fds::open_on(&cache) == 0 {
             gone = true;
             break;
         }

@@ -628,7 +628,10 @@ async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache
     })
     .await;
     let cache = tern_client::accounts::cache_path(alice.config(), alice.user_id());
-    assert!(open_on(&cache) > 0, "the cache is open while alice runs");
+    assert!(
+        tern_testkit::fds::open_on(&cache) > 0,
+        "the cache is open while alice runs"
+    );
 
     // The app drops every handle without shutting down (an embedder's error path).
     let second_handle = alice.clone();
@@ -640,7 +643,7 @@ async fn a_client_dropped_without_shutdown_goes_offline_and_lets_go_of_its_cache
     })
     .await;
     eventually("alice's cache file is closed", || async {
-        open_on(&cache) == 0
+        tern_testkit::fds::open_on(&cache) == 0
     })
     .await;
 }

@@ -6,6 +6,7 @@
 //! flags (rate limits, heartbeats, metrics address) through [`RelaySpec::args`]; how a process
 //! is started, awaited, restarted and killed lives here only.
 
+pub mod fds;
 pub mod front;
 pub mod link;
 pub mod nats;

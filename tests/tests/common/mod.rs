@@ -337,18 +337,3 @@ pub fn recording_opener(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (script, log)
 }
-
-/// Descriptors of this process open on `path` or its `-wal` / `-shm` files (Linux).
-pub fn open_on(path: &Path) -> usize {
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| {
-            target.parent() == path.parent()
-                && target
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&name))
-        })
-        .count()
-}

@@ -104,6 +104,12 @@ impl Drop for Xvfb {
 /// cache, downloads) and the relay it offers. Tests add their own (`TERN_TEST_PICK`, …).
 /// The webview keeps its storage (the UI's drafts, its last open chat) under the user's data
 /// home: one beside the data folder keeps each test's apart from every other run's.
+/// A script that right-clicks the element `el` (a JavaScript expression) at a point inside it
+/// and returns whether the page took the click (cancelled the browser's own menu).
+pub fn right_click(el: &str) -> String {
+    format!("const el = {el}; const r = el.getBoundingClientRect(); return !el.dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true, clientX: r.left + 10, clientY: r.top + 10}}));")
+}
+
 pub fn app_env(xvfb: &Xvfb, data_dir: &Path, relay_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DISPLAY", xvfb.display.clone()),

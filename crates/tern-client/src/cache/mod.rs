@@ -198,22 +198,6 @@ mod tests {
         assert_eq!(recorded_user_id(&other), None);
     }
 
-    /// Descriptors of this process open on `path` or its `-wal` / `-shm` files.
-    #[cfg(target_os = "linux")]
-    fn open_on(path: &Path) -> usize {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-            .filter(|target| {
-                target.parent() == path.parent()
-                    && target
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(&name))
-            })
-            .count()
-    }
-
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn a_closed_cache_lets_go_of_its_file_for_every_handle() {
@@ -222,6 +206,7 @@ mod tests {
         let cache = Cache::open(&path).unwrap();
         let other = cache.clone();
         cache.call(|txn| meta_set(txn, "k", "v")).await.unwrap();
+        use tern_testkit::fds::open_on;
         assert!(open_on(&path) > 0, "open while in use");
         cache.close().await;
         assert_eq!(open_on(&path), 0, "no descriptor left on the cache");
