@@ -701,3 +701,59 @@ async fn history_pages_backwards_through_older_messages() {
     );
     assert!(!has_more);
 }
+
+/// A message written offline carries when it was written; the relay keeps the author's word
+/// (never later than it stored the message) and every member gets it pushed, in history and
+/// in sync. Only text has one.
+#[tokio::test]
+async fn when_a_message_was_written_offline_reaches_every_member_as_its_author_said() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = alice.start_direct("bob").await;
+    let written = tern_proto::now_ms() - 10 * 60_000;
+    let send = |cid: &str, written_at: i64| json!({"type": "send", "conversation_id": conv, "client_id": cid, "body": "from the train", "written_at": written_at});
+    let first = match alice.request(send("w1", written)).await {
+        ServerFrame::Ack { seq, .. } => seq,
+        other => panic!("refused: {other:?}"),
+    };
+    let pushed = bob.expect_message(conv).await;
+    assert_eq!((pushed.seq, pushed.written_at), (first, Some(written)));
+    assert!(pushed.sent_at > written);
+
+    // A time after the relay's own is no time the message was written: it reads as sent.
+    let future = tern_proto::now_ms() + 3_600_000;
+    alice.request(send("w2", future)).await;
+    let ahead = bob.expect_message(conv).await;
+    assert_eq!(ahead.written_at, Some(ahead.sent_at));
+
+    // Bob's other device, which was pushed nothing (a connection is not sent twice what it
+    // was pushed).
+    let synced = relay.device("bob").await.sync(json!({}), 0).await;
+    let kept: Vec<_> = synced.messages.iter().map(|m| m.written_at).collect();
+    assert_eq!(kept, vec![Some(written), Some(ahead.sent_at)], "in sync");
+    let history = match bob
+        .request(json!({"type": "history", "conversation_id": conv, "before_seq": 2, "limit": 1}))
+        .await
+    {
+        ServerFrame::History { messages, .. } => messages,
+        other => panic!("history failed: {other:?}"),
+    };
+    assert_eq!(history[0].written_at, Some(written), "in history");
+
+    // Only text has it, and it is a time.
+    alice
+        .expect_error(
+            json!({"type": "send", "conversation_id": conv, "client_id": "r1", "kind": "react",
+                   "target_seq": first, "body": "👍", "written_at": written}),
+            "bad_request",
+        )
+        .await;
+    alice.expect_error(send("w3", 0), "bad_request").await;
+    alice.expect_error(send("w4", -5), "bad_request").await;
+    // Nothing of those reached bob.
+    bob.expect_none(Duration::from_millis(300), |f| {
+        matches!(f, ServerFrame::Message { .. })
+    })
+    .await;
+}

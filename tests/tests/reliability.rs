@@ -751,3 +751,64 @@ async fn a_delivery_marker_refused_for_rate_is_sent_again() {
         "the relay refused frames for rate, so a refusal was met"
     );
 }
+
+/// A message written while the relay was away and sent a while later tells the other member
+/// when it was written, not only when the relay stored it, and so does the author's own
+/// chat; a message sent as it was written says nothing more.
+#[tokio::test]
+async fn a_message_written_while_the_relay_was_away_tells_every_member_when_it_was_written() {
+    let mut relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    alice.send(conv, "prompt").await.unwrap();
+    relay.kill9();
+    let queued = alice.send(conv, "from the train").await.unwrap();
+    // Ten minutes pass with the relay away: the outbox entry was written that long ago (the
+    // test moves its time in the real cache file instead of waiting).
+    let ago = 10 * 60_000;
+    let cache = rusqlite::Connection::open(tern_client::accounts::cache_path(
+        alice.config(),
+        alice.user_id(),
+    ))
+    .unwrap();
+    cache.busy_timeout(Duration::from_secs(10)).unwrap();
+    let written: i64 = cache
+        .query_row(
+            "UPDATE outbox SET created_at = created_at - ?2 WHERE client_id = ?1 RETURNING created_at",
+            rusqlite::params![queued.client_id, ago],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(cache);
+    relay.restart();
+    wait_settled(&alice).await;
+    let late = |client: Client| async move {
+        let page = client.messages(conv, None, 10).await.unwrap();
+        let find = |body: &str| page.iter().find(|m| m.body == body).cloned();
+        (find("prompt"), find("from the train"))
+    };
+    eventually("bob has both", || {
+        let bob = bob.clone();
+        async move { matches!(late(bob).await, (Some(_), Some(_))) }
+    })
+    .await;
+    for (who, client) in [("bob", &bob), ("alice", &alice)] {
+        let (prompt, offline) = late(client.clone()).await;
+        let (prompt, offline) = (prompt.unwrap(), offline.unwrap());
+        assert_eq!(
+            prompt.written_at, None,
+            "{who}: a prompt send says nothing more"
+        );
+        let at = offline
+            .written_at
+            .unwrap_or_else(|| panic!("{who}: no written_at"));
+        // On the relay's clock, which here is this machine's: within a few seconds of the
+        // time written, and well before the relay stored it.
+        assert!(
+            (at - written).abs() < 5_000,
+            "{who}: written at {at}, not {written}"
+        );
+        assert!(offline.sent_at - at >= ago - 5_000, "{who}: {offline:?}");
+    }
+}

@@ -123,6 +123,7 @@ pub async fn seed_store(
                         reply_to: None,
                         attachment: None,
                         withheld_from: None,
+                        written_at: None,
                         now,
                     };
                     txn.insert_new(&entry)?;

@@ -270,6 +270,11 @@ pub struct MessageRecord {
     /// shows it, counts it unread or notifies about it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub withheld: bool,
+    /// For text: when its author wrote it, if that was well before it reached the relay (it
+    /// was written offline); the author's word, never later than `sent_at`. See
+    /// [`crate::SendMessage::written_at`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<Timestamp>,
     /// Relay-side only: whom the entry is withheld from (never serialized).
     #[serde(skip)]
     pub withheld_from: Option<UserId>,

@@ -61,6 +61,12 @@ pub struct SendMessage {
     /// so even when one of them is refused for a moment (a rate limit, a failed commit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<crate::ClientId>,
+    /// For text written while the device could not send it (offline, the relay down): when
+    /// the user wrote it, on the relay's clock as far as the device knows it (ms). The relay
+    /// keeps it as the author says (never later than `sent_at`) and passes it on; it orders
+    /// nothing. Recipients show it beside the time the relay stored the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<crate::Timestamp>,
 }
 
 /// Start (or find) the direct conversation with a user; answered with

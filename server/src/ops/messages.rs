@@ -79,6 +79,8 @@ fn store_entry(
         reply_to: req.reply_to,
         attachment: req.attachment.as_ref(),
         withheld_from,
+        // The author's word, but never after the relay stored it.
+        written_at: req.written_at.map(|t| t.min(who.now)),
         now: who.now,
     };
     let Some(record) = txn.insert_new(&entry)? else {

@@ -68,6 +68,7 @@ pub fn write(
         reply_to: None,
         attachment: None,
         withheld_from: None,
+        written_at: None,
         now: tern_proto::now_ms(),
     };
     let Some(record) = txn.insert_new(&entry)? else {

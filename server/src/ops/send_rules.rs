@@ -58,6 +58,11 @@ pub(super) fn validate(ctx: Ctx<'_>, req: &SendMessage) -> Result<()> {
     if let Some(a) = &req.attachment {
         check_attachment(ctx, req.kind, a)?;
     }
+    match req.written_at {
+        Some(_) if !req.kind.is_text() => return Err(bad("only a text message has written_at")),
+        Some(t) if t <= 0 => return Err(bad("written_at is a time in ms since 1970")),
+        _ => {}
+    }
     match req.kind {
         MessageKind::Text if req.body.trim().is_empty() && req.attachment.is_none() => {
             Err(bad("a message cannot be empty"))

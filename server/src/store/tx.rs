@@ -115,6 +115,8 @@ pub struct NewEntry<'a> {
     /// The member it is withheld from (they blocked the sender; see
     /// [`MessageRecord::view_for`]).
     pub withheld_from: Option<UserId>,
+    /// For text: when its author says they wrote it ([`tern_proto::SendMessage::written_at`]).
+    pub written_at: Option<Timestamp>,
     /// Relay time.
     pub now: Timestamp,
 }
@@ -140,6 +142,7 @@ impl<'a> NewEntry<'a> {
             reply_to: None,
             attachment: None,
             withheld_from: None,
+            written_at: None,
             now,
         }
     }

@@ -68,7 +68,7 @@ fn chat_with(m: &MessageRecord, me: UserId, floor: Option<ReceiptFloor>) -> Chat
         sender: m.sender.clone(),
         body: m.body.clone(),
         sent_at: m.sent_at,
-        written_at: None,
+        written_at: messages::written_offline(m),
         mine: m.sender_id == me,
         status: match floor {
             Some(f) if m.sender_id == me => f.status(m.seq),
@@ -128,7 +128,9 @@ fn decorate(
          WHERE r.conversation_id = ?1 AND r.seq = ?2 ORDER BY r.emoji, r.user_id",
     )?;
     for (m, chat) in records.iter().zip(chats.iter_mut()) {
-        if chat.mine && m.kind.is_text() {
+        // This device's own knowledge of when it wrote a message the relay did not say of (a
+        // relay from before it passed the time on).
+        if chat.mine && chat.written_at.is_none() && m.kind.is_text() {
             chat.written_at = messages::written_at(txn, m.conversation_id, m.seq)?;
         }
         if m.state_seq > Seq::ZERO && !m.deleted {
@@ -418,5 +420,49 @@ mod tests {
             now + 10 * messages::WRITTEN_EARLIER_MS,
         );
         assert_eq!(prompt.written_at, None);
+    }
+
+    /// What a relay passes on of when a message was written: shown for another member's text
+    /// written offline, on the relay's clock, whether it came pushed or read back from the
+    /// cache; nothing for a prompt send, a withheld entry, or an author's time after the
+    /// relay's.
+    #[test]
+    fn another_members_message_written_offline_says_when_it_was_written() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let stored = 1_800_000_000_000;
+        let earlier = stored - messages::WRITTEN_EARLIER_MS;
+        let record = |seq: u64, written_at: Option<i64>, withheld: bool| MessageRecord {
+            conversation_id: CONV,
+            seq: Seq(seq),
+            message_id: tern_proto::MessageId(seq as i64),
+            sender_id: UserId(2),
+            sender: "ann".into(),
+            client_id: ClientId::from(format!("ann-{seq}").as_str()),
+            body: if withheld { String::new() } else { "hi".into() },
+            sent_at: stored,
+            written_at,
+            withheld,
+            ..MessageRecord::default()
+        };
+        let records = [
+            record(1, Some(earlier - 5_000), false),
+            record(2, Some(stored - 5_000), false),
+            record(3, Some(earlier), true),
+            record(4, Some(stored + 60_000), false),
+            record(5, None, false),
+        ];
+        let pushed = to_chats(&txn, ME, &records).unwrap();
+        let said: Vec<Option<i64>> = pushed.iter().map(|c| c.written_at).collect();
+        let expected = vec![Some(earlier - 5_000), None, None, None, None];
+        assert_eq!(said, expected, "as pushed");
+        messages::store(&txn, ME, &records).unwrap();
+        let cached: Vec<Option<i64>> = (1..=5)
+            .map(|seq| messages::written_at(&txn, CONV, Seq(seq)).unwrap())
+            .collect();
+        assert_eq!(cached, expected, "as kept");
+        let shown = chat_at(&txn, ME, CONV, Seq(1)).unwrap().unwrap();
+        assert_eq!(shown.written_at, Some(earlier - 5_000), "as read back");
     }
 }

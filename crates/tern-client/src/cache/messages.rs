@@ -13,6 +13,15 @@ use crate::error::Result;
 /// offline); a send that merely took its usual fraction of a second is not one.
 pub const WRITTEN_EARLIER_MS: Timestamp = 60_000;
 
+/// When the author of text message `m` wrote it, as they say, if that was
+/// [`WRITTEN_EARLIER_MS`] or more before the relay stored it (both on the relay's clock): a
+/// message written offline. A time no earlier than that says nothing worth showing.
+pub fn written_offline(m: &MessageRecord) -> Option<Timestamp> {
+    m.written_at.filter(|&w| {
+        m.kind.is_text() && !m.withheld && m.sent_at.saturating_sub(w) >= WRITTEN_EARLIER_MS
+    })
+}
+
 /// When the user wrote their message at `seq`, if it reached the relay
 /// [`WRITTEN_EARLIER_MS`] or more later.
 pub fn written_at(
@@ -76,8 +85,9 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
         let inserted = txn
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages (conversation_id, seq, message_id, sender_id, sender, client_id, body, sent_at,
-                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq, attachment, hidden)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                                 kind, target_seq, reply_to, edited_at, deleted, state_seq, attachment, hidden,
+                                                 written_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?
             .execute(params![
                 m.conversation_id,
@@ -100,6 +110,7 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 // An entry withheld from this user (they blocked its sender) keeps its place
                 // in the log and is never shown.
                 m.withheld,
+                written_offline(m),
             ])?;
         if inserted == 0 {
             if m.kind.is_text() && m.state_seq > Seq::ZERO && fold::refresh(txn, m)? {
@@ -112,9 +123,12 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 .prepare_cached("DELETE FROM outbox WHERE client_id = ?1 RETURNING created_at")?
                 .query_row([&m.client_id], |r| r.get(0))
                 .optional()?;
-            // Both times on this device's clock: a clock behind the relay's is no delay.
+            // Both times on this device's clock: a clock behind the relay's is no delay. A
+            // relay that passes the time on ([`written_offline`]) said it already; one from
+            // before it did not, and this device still knows.
             let now = tern_proto::now_ms();
-            if let Some(written) = written.filter(|&w| now - w >= WRITTEN_EARLIER_MS) {
+            let late = written.filter(|&w| now - w >= WRITTEN_EARLIER_MS);
+            if let Some(written) = late.filter(|_| written_offline(m).is_none()) {
                 txn.prepare_cached(
                     "UPDATE messages SET written_at = ?3 WHERE conversation_id = ?1 AND seq = ?2",
                 )?
@@ -283,7 +297,8 @@ pub fn synced_seq(txn: &Transaction<'_>, conv: ConversationId) -> Result<Seq> {
 /// The columns [`row_to_record`] reads, in order (`m` is `messages`).
 pub(super) const COLUMNS: &str =
     "m.conversation_id, m.seq, m.message_id, m.sender_id, m.sender, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment,
+     m.written_at";
 
 /// A cached row as the relay's record (reactions are read separately, for the view).
 pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
@@ -306,6 +321,7 @@ pub(super) fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRe
         attachment: r
             .get::<_, Option<String>>(14)?
             .and_then(|j| serde_json::from_str(&j).ok()),
+        written_at: r.get(15)?,
         ..MessageRecord::default()
     })
 }

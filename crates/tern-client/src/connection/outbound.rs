@@ -13,14 +13,15 @@ use std::time::Instant;
 use futures_util::SinkExt;
 use tern_proto::compression::COMPRESSION_THRESHOLD;
 use tern_proto::{
-    ClientFrame, ClientId, ConversationId, ErrorCode, MarkDelivered, MarkRead, SendMessage, Seq,
-    SetChatPrefs,
+    ClientFrame, ClientId, ConversationId, ErrorCode, MarkDelivered, MarkRead, MessageKind,
+    SendMessage, Seq, SetChatPrefs, Timestamp,
 };
 use tokio_tungstenite::tungstenite::Message;
 
 use super::failure::SessionError;
 use super::pending::Pending;
 use super::session::{Session, Step, Ws};
+use crate::cache::messages::WRITTEN_EARLIER_MS;
 use crate::cache::prefs::{Field, Outgoing};
 use crate::cache::{conversations as convs, outbox, prefs};
 
@@ -126,6 +127,12 @@ impl Session<'_> {
                 deadline: Instant::now() + self.shared.config.timing.request_timeout,
             });
             let (conversation_id, client_id) = (item.conversation_id, item.client_id.clone());
+            let written_at = written_offline(
+                item.kind,
+                item.created_at,
+                tern_proto::now_ms(),
+                self.clock_offset_ms,
+            );
             let frame = ClientFrame::Send(SendMessage {
                 id,
                 conversation_id: item.conversation_id,
@@ -136,6 +143,7 @@ impl Session<'_> {
                 reply_to: item.reply_to,
                 attachment: item.attachment,
                 after: after.map(ClientId::from),
+                written_at,
             });
             let text = serde_json::to_string(&frame).expect("client frames serialize");
             if text.len() > self.max_frame_bytes {
@@ -232,5 +240,45 @@ impl Session<'_> {
             }
         }
         self.bounded(ws.flush()).await
+    }
+}
+
+/// What a send says of when its text was written: for a message going out
+/// [`WRITTEN_EARLIER_MS`] or more after it was written (`written` and `now` on this device's
+/// clock: it waited offline), the time it was written on the relay's clock (`offset` ahead of
+/// this device's); nothing for one sent as it was written, or for an event.
+fn written_offline(
+    kind: MessageKind,
+    written: Timestamp,
+    now: Timestamp,
+    offset: i64,
+) -> Option<Timestamp> {
+    (kind.is_text() && now.saturating_sub(written) >= WRITTEN_EARLIER_MS)
+        .then(|| written.saturating_add(offset))
+        .filter(|&t| t > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_text_that_waited_a_minute_or_more_says_when_it_was_written_on_the_relays_clock() {
+        let now = 1_800_000_000_000;
+        let waited = now - WRITTEN_EARLIER_MS;
+        assert_eq!(
+            written_offline(MessageKind::Text, waited, now, 250),
+            Some(waited + 250)
+        );
+        assert_eq!(
+            written_offline(MessageKind::Text, now - 5_000, now, 250),
+            None
+        );
+        assert_eq!(written_offline(MessageKind::React, waited, now, 250), None);
+        // A device clock set before 1970 gives no time at all.
+        assert_eq!(
+            written_offline(MessageKind::Text, -WRITTEN_EARLIER_MS, 0, 0),
+            None
+        );
     }
 }

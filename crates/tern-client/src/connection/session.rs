@@ -74,6 +74,9 @@ pub(crate) struct Session<'a> {
     /// Largest frame the relay takes (its welcome says): a longer one is refused without its
     /// id, so it is never sent.
     pub(super) max_frame_bytes: usize,
+    /// How far the relay's clock is ahead of this device's (ms), as its welcome said: what a
+    /// message written offline carries as the time it was written is on the relay's clock.
+    pub(super) clock_offset_ms: i64,
 }
 
 impl<'a> Session<'a> {
@@ -96,6 +99,7 @@ impl<'a> Session<'a> {
             delivered_ids: VecDeque::new(),
             delivered_owed: false,
             max_frame_bytes: usize::MAX,
+            clock_offset_ms: 0,
         }
     }
 
@@ -183,6 +187,7 @@ impl<'a> Session<'a> {
                             // edit times of chat settings (also those made offline later), and
                             // the relay's limits, for the app to say before sending.
                             let offset = server_time - tern_proto::now_ms();
+                            self.clock_offset_ms = offset;
                             self.shared
                                 .cache
                                 .call(move |txn| {

@@ -16,7 +16,7 @@ use crate::store::tx::{cut_to_page, sender_name, NewEntry, Target};
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id,
      CASE WHEN u.deleted_at IS NULL THEN u.username END, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from, m.written_at";
 
 fn record(r: &postgres::Row) -> Result<MessageRecord> {
     Ok(MessageRecord {
@@ -39,6 +39,7 @@ fn record(r: &postgres::Row) -> Result<MessageRecord> {
             .get::<_, Option<String>>(14)
             .and_then(|j| serde_json::from_str(&j).ok()),
         withheld_from: r.get(15),
+        written_at: r.get(16),
         withheld: false,
     })
 }
@@ -113,9 +114,9 @@ pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRe
              RETURNING last_seq),
          ins AS (
              INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at,
-                                   kind, target_seq, reply_to, attachment, withheld_from)
+                                   kind, target_seq, reply_to, attachment, withheld_from, written_at)
              SELECT $1::bigint, next.last_seq, $4::bigint, $5::text, $6::text, $2::bigint,
-                    $7::text, $8::bigint, $9::bigint, $10::text, $11::bigint
+                    $7::text, $8::bigint, $9::bigint, $10::text, $11::bigint, $12::bigint
              FROM next
              ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq)
          SELECT EXISTS (SELECT 1 FROM next), (SELECT id FROM ins), (SELECT seq FROM ins)",
@@ -132,6 +133,7 @@ pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRe
             &e.attachment
                 .map(|a| serde_json::to_string(a).expect("serializable")),
             &e.withheld_from,
+            &e.written_at,
         ],
     )?;
     let (moved, id, seq): (bool, Option<MessageId>, Option<Seq>) =
@@ -162,6 +164,7 @@ pub fn insert_new(c: &mut impl Sql, e: &NewEntry<'_>) -> Result<Option<MessageRe
         reply_to: e.reply_to,
         attachment: e.attachment.cloned(),
         withheld_from: e.withheld_from,
+        written_at: e.written_at,
         ..MessageRecord::default()
     }))
 }

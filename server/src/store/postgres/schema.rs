@@ -196,6 +196,10 @@ pub const MIGRATIONS: &[&str] = &[
                   WHERE t.conversation_id = messages.conversation_id
                     AND t.seq = messages.target_seq AND t.deleted);
 "#,
+    // When a text message's author wrote it offline (as SQLite's migration 13).
+    r#"
+    ALTER TABLE messages ADD COLUMN written_at BIGINT;
+"#,
 ];
 
 /// Apply every migration the database has not seen yet, one relay at a time.

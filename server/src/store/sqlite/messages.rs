@@ -15,7 +15,7 @@ use crate::store::tx::{cut_to_page, sender_name, NewEntry, Target};
 const COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id,
      CASE WHEN u.deleted_at IS NULL THEN u.username END, m.client_id, m.body, m.sent_at,
-     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from";
+     m.kind, m.target_seq, m.reply_to, m.edited_at, m.deleted, m.state_seq, m.attachment, m.withheld_from, m.written_at";
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -38,6 +38,7 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
             .get::<_, Option<String>>(14)?
             .and_then(|j| serde_json::from_str(&j).ok()),
         withheld_from: r.get(15)?,
+        written_at: r.get(16)?,
         withheld: false,
     })
 }
@@ -110,8 +111,8 @@ pub fn insert_entry(
     let seq = last.next();
     let inserted = txn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment, withheld_from)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at, kind, target_seq, reply_to, attachment, withheld_from, written_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (sender_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -126,6 +127,7 @@ pub fn insert_entry(
             e.reply_to,
             e.attachment.map(|a| serde_json::to_string(a).expect("serializable")),
             e.withheld_from,
+            e.written_at,
         ])?;
     if inserted == 0 {
         return Ok(None);
@@ -144,6 +146,7 @@ pub fn insert_entry(
         reply_to: e.reply_to,
         attachment: e.attachment.cloned(),
         withheld_from: e.withheld_from,
+        written_at: e.written_at,
         ..MessageRecord::default()
     }))
 }

@@ -223,6 +223,11 @@ pub const MIGRATIONS: &[&str] = &[
                   WHERE t.conversation_id = messages.conversation_id
                     AND t.seq = messages.target_seq AND t.deleted = 1);
     "#,
+    // 13: when a text message's author wrote it, when that was well before it reached the
+    // relay (written offline); the author's word, passed on to the other members.
+    r#"
+    ALTER TABLE messages ADD COLUMN written_at INTEGER;
+    "#,
 ];
 
 /// Apply every migration the database has not seen yet.
