@@ -344,3 +344,42 @@ async fn health_and_metrics_answer() {
         "{metrics}"
     );
 }
+
+/// A client offers the protocol versions it speaks; the relay speaks the newest of them it
+/// serves and says which in its welcome, so an app that also speaks a newer version keeps
+/// working with this relay. Offering none it serves is refused before the upgrade.
+#[tokio::test]
+async fn the_relay_speaks_the_newest_protocol_version_both_sides_know() {
+    use futures_util::StreamExt;
+    let relay = Relay::start().await;
+    relay.register("alice").await;
+    let token = relay.login("alice").await;
+    let url = relay.ws_url();
+    for offer in ["1", "1, 99", "99,1", " 0 , 1 ,x"] {
+        let mut ws = try_connect(&url, Some(&token), &[(PROTOCOL_HEADER, offer)])
+            .await
+            .unwrap_or_else(|r| panic!("{offer:?} refused: {r:?}"));
+        let first = ws.next().await.unwrap().unwrap();
+        let welcome: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+        assert_eq!(
+            (welcome["type"].as_str(), welcome["protocol"].as_u64()),
+            (Some("welcome"), Some(1)),
+            "{offer:?}"
+        );
+    }
+    for offer in ["99, 98", "one", ""] {
+        let r = try_connect(&url, Some(&token), &[(PROTOCOL_HEADER, offer)])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (r.status, r.body["code"].as_str()),
+            (400, Some("unsupported_version")),
+            "{offer:?}"
+        );
+        assert!(
+            r.body["message"].as_str().unwrap().contains("version 1"),
+            "says what it speaks: {:?}",
+            r.body
+        );
+    }
+}

@@ -42,12 +42,47 @@ pub use requests::{
     MAX_PICTURE_BYTES, MAX_PINNED,
 };
 
-/// The protocol version this crate speaks. Sent by the relay in [`ServerFrame::Welcome`] and
-/// requested by clients with the [`PROTOCOL_HEADER`] handshake header.
+/// The newest protocol version this crate speaks: what clients built from it offer with the
+/// [`PROTOCOL_HEADER`] handshake header, and the relay's choice when a client offers it. The
+/// relay says the version chosen in [`ServerFrame::Welcome`].
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The oldest protocol version a relay built from this crate still serves. A relay serves
+/// every version from this one to [`PROTOCOL_VERSION`], so that apps installed before a new
+/// version keep working until the relay drops theirs; a new version is added beside the old
+/// ones, never in their place.
+pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
+
+/// The version a relay serving `oldest..=newest` speaks with a client whose
+/// [`PROTOCOL_HEADER`] offers `offer`: the newest of the comma-separated versions offered that
+/// it serves (an entry that is not a number is no version it serves), or `None` when it
+/// serves none of them.
+pub fn choose_protocol(offer: &str, oldest: u32, newest: u32) -> Option<u32> {
+    offer
+        .split(',')
+        .filter_map(|v| v.trim().parse::<u32>().ok())
+        .filter(|v| (oldest..=newest).contains(v))
+        .max()
+}
 
 /// Path of the WebSocket endpoint on the relay.
 pub const WS_PATH: &str = "/v1/ws";
 
 /// Longest client-chosen message id accepted (bytes).
 pub const MAX_CLIENT_ID_LEN: usize = 64;
+
+#[cfg(test)]
+mod version_tests {
+    use super::choose_protocol;
+
+    #[test]
+    fn the_newest_version_offered_that_the_relay_serves_is_chosen() {
+        assert_eq!(choose_protocol("1", 1, 1), Some(1));
+        assert_eq!(choose_protocol("3, 1, 2", 1, 2), Some(2));
+        assert_eq!(choose_protocol(" 2 ,x, 9", 1, 3), Some(2));
+        assert_eq!(choose_protocol("4, 5", 1, 3), None);
+        assert_eq!(choose_protocol("0", 1, 3), None);
+        assert_eq!(choose_protocol("", 1, 3), None);
+        assert_eq!(choose_protocol("1.5, -1, 99999999999", 1, 3), None);
+    }
+}

@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tern_proto::{close, ConversationId, Seq, ServerFrame, PROTOCOL_VERSION};
+use tern_proto::{close, ConversationId, Seq, ServerFrame};
 
 use super::in_flight::InFlight;
 use super::markers::{Contiguous, SentMarkers, SentShapes};
@@ -74,6 +74,7 @@ pub async fn serve(
     state: AppState,
     session: AuthSession,
     instance: Option<String>,
+    protocol: u32,
     compression: bool,
 ) {
     let _guard = state.conn_guard.clone();
@@ -97,7 +98,7 @@ pub async fn serve(
         limits.connection_queue_bytes,
     );
     let mut conn = Conn::new(&state, &session, reg.conn_id, out, reg.mailbox.clone());
-    conn.greet(&session, compression);
+    conn.greet(&session, protocol, compression);
     if reg.came_online {
         let (st, user) = (state.clone(), session.user_id);
         tokio::spawn(async move { ops::announce_presence_retrying(&st, user, None).await });
@@ -182,10 +183,12 @@ impl Conn {
     }
 
     /// The first frame on every connection.
-    fn greet(&mut self, session: &AuthSession, compression: bool) {
+    /// `protocol` is the version agreed at the handshake. (Only one exists yet; when a second
+    /// does, the connection keeps it to hold back what an older client cannot read.)
+    fn greet(&mut self, session: &AuthSession, protocol: u32, compression: bool) {
         let limits = &self.state.config.limits;
         let welcome = ServerFrame::Welcome {
-            protocol: PROTOCOL_VERSION,
+            protocol,
             user_id: session.user_id,
             username: session.username.clone(),
             session_id: session.session_id,

@@ -20,7 +20,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tern_proto::{
-    ErrorCode, COMPRESSION_HEADER, INSTANCE_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    choose_protocol, ErrorCode, COMPRESSION_HEADER, INSTANCE_HEADER, OLDEST_PROTOCOL_VERSION,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 
 use crate::error::ApiError;
@@ -37,15 +38,26 @@ const WRITE_BUFFER: usize = 16 * 1024;
 
 /// `GET /v1/ws`.
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: Upgrade) -> Response {
-    if let Some(v) = headers.get(PROTOCOL_HEADER) {
-        if v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()) != Some(PROTOCOL_VERSION) {
-            return ApiError(Error::refused(
-                ErrorCode::UnsupportedVersion,
-                format!("this relay speaks protocol version {PROTOCOL_VERSION}"),
-            ))
-            .into_response();
-        }
-    }
+    // The newest version both speak; a client that offers none speaks the relay's newest.
+    let protocol = match headers.get(PROTOCOL_HEADER) {
+        None => Some(PROTOCOL_VERSION),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|offer| choose_protocol(offer, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION)),
+    };
+    let Some(protocol) = protocol else {
+        let spoken = if OLDEST_PROTOCOL_VERSION == PROTOCOL_VERSION {
+            format!("version {PROTOCOL_VERSION}")
+        } else {
+            format!("versions {OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION}")
+        };
+        return ApiError(Error::refused(
+            ErrorCode::UnsupportedVersion,
+            format!("this relay speaks protocol {spoken}"),
+        ))
+        .into_response();
+    };
     let compression = headers
         .get(COMPRESSION_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -86,7 +98,7 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: Upgr
         write_buffer: WRITE_BUFFER,
     };
     let mut res = ws.accept(wire, move |socket| {
-        connection::serve(socket, state, session, instance, compression)
+        connection::serve(socket, state, session, instance, protocol, compression)
     });
     if compression {
         res.headers_mut().insert(

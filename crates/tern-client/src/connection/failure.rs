@@ -57,6 +57,11 @@ pub(crate) enum SessionError {
     /// The first frame was not a welcome.
     #[error("unexpected first frame from the relay")]
     NotWelcome,
+    /// The welcome named a protocol version this app did not offer.
+    #[error(
+        "the relay answered in protocol version {0}, which this version of Tern does not speak"
+    )]
+    OtherProtocol(u32),
     /// Reading failed before the welcome.
     #[error("{0}")]
     Handshake(#[source] tungstenite::Error),

@@ -174,6 +174,11 @@ impl<'a> Session<'a> {
             match frame {
                 Some(Ok(Message::Text(t))) => {
                     return match serde_json::from_str::<ServerFrame>(t.as_str()) {
+                        Ok(ServerFrame::Welcome { protocol, .. })
+                            if protocol != tern_proto::PROTOCOL_VERSION =>
+                        {
+                            Err(SessionError::OtherProtocol(protocol))
+                        }
                         Ok(ServerFrame::Welcome {
                             max_frame_bytes,
                             max_message_bytes,
