@@ -340,6 +340,19 @@ async fn a_cancelled_upload_gives_its_quota_back_and_only_its_uploader_may_cance
         200,
         "still there"
     );
+
+    // Bob can read alice's file, but cannot make it his own message's: a reference of his
+    // would keep it, on alice's quota, after she deleted hers.
+    let mut bob_ws = Client::connect(&relay.ws_url(), &bob).await;
+    bob_ws.accept(conv).await;
+    let club = bob_ws.create_group("club", &[]).await;
+    bob_ws
+        .expect_error(
+            json!({"type": "send", "conversation_id": club, "client_id": "pin", "body": "",
+                   "attachment": descriptor(&id, "f.bin", &second, "application/octet-stream")}),
+            "not_found",
+        )
+        .await;
 }
 
 #[tokio::test]

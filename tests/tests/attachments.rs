@@ -205,6 +205,47 @@ async fn deleting_a_file_message_for_everyone_removes_the_file_from_every_device
     let view = bob.messages(conv, None, 10).await.unwrap();
     let tombstone = view.iter().find(|m| m.seq == Some(seq)).unwrap();
     assert!(tombstone.deleted && tombstone.attachment.is_none() && tombstone.local_file.is_none());
+
+    // A download that broke off left part of a file behind: deleting the message removes
+    // that too.
+    std::fs::write(&path, "half of it came").unwrap();
+    alice.send_file(conv, &path, "", None).await.unwrap();
+    wait_settled(&alice).await;
+    let second = eventually_message_after(&bob, conv, seq).await;
+    let blob = second.attachment.clone().unwrap().blob_id;
+    let downloads = downloaded.parent().unwrap().to_owned();
+    let partial = downloads.join(format!("{blob}.part"));
+    std::fs::write(&partial, "half of").unwrap();
+    alice
+        .delete_for_everyone(conv, second.seq.unwrap())
+        .await
+        .unwrap();
+    eventually("the partial download is gone", || async {
+        !partial.exists()
+    })
+    .await;
+}
+
+/// The first stored message of `conv` after `seq` as `c` shows it, once it has arrived.
+async fn eventually_message_after(
+    c: &Client,
+    conv: ConversationId,
+    seq: tern_proto::Seq,
+) -> tern_client::ChatMessage {
+    let mut found = None;
+    for _ in 0..600 {
+        found = c
+            .messages(conv, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.seq.is_some_and(|s| s > seq) && m.attachment.is_some());
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    found.expect("the message arrived")
 }
 
 /// A real JPEG (encoded here) with an EXIF block after its start marker that holds an
@@ -327,9 +368,41 @@ async fn a_file_forwarded_to_another_chat_is_sent_again_from_the_forwarder_and_i
     );
     assert_ne!(new.blob_id, old.blob_id, "its own upload");
     assert_eq!(new.sha256, old.sha256, "the same bytes");
+    assert_eq!(new.content_type, old.content_type);
     carol.accept_request(group).await.unwrap();
     let got = carol.download(group, arrived.seq.unwrap()).await.unwrap();
     assert_eq!(digest(&std::fs::read(got).unwrap()), digest(&bytes));
+
+    // Alice forwards her own message: from her sent copy, which keeps the file's extension
+    // (so it opens as what it is) and its type.
+    let mine = alice
+        .messages(direct, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.body == "the notes" && m.seq.is_some())
+        .unwrap();
+    let sent_copy = mine.local_file.clone().expect("alice's sent copy");
+    assert!(sent_copy.ends_with(".txt"), "{sent_copy}");
+    let again = alice
+        .forward(direct, direct, mine.seq.unwrap())
+        .await
+        .unwrap();
+    let a = again.attachment.clone().unwrap();
+    assert_eq!(
+        (a.name.as_str(), a.content_type.as_str()),
+        ("notes.txt", "text/plain")
+    );
+    assert!(again.local_file.unwrap().ends_with(".txt"));
+    eventually("alice's forward is stored", || async {
+        alice
+            .messages(direct, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.client_id == again.client_id && m.seq.is_some())
+    })
+    .await;
 
     // A deleted message cannot be forwarded, nor can one from a chat the user cannot read.
     let text = alice.send(direct, "gone soon").await.unwrap();
@@ -462,4 +535,101 @@ async fn a_file_cancelled_half_way_up_leaves_nothing_on_the_relay() {
         uploads() == 0 && uploaded_so_far(&blob_dir) == 0
     })
     .await;
+}
+
+/// A proxy in front of the relay at `target` that passes everything, except that each
+/// download of a file (`GET /v1/blobs/…`) is cut off after `limit` bytes of answer, as a slow
+/// link sees the relay end a long HTTP connection. Its port and how many answers it cut.
+async fn cutting_proxy(
+    target: u16,
+    limit: usize,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cuts = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = cuts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut down, _)) = listener.accept().await {
+            let cuts = counted.clone();
+            tokio::spawn(async move {
+                let Ok(mut up) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+                    return;
+                };
+                let mut first = vec![0u8; 64 * 1024];
+                let Ok(n) = down.read(&mut first).await else {
+                    return;
+                };
+                let download = first[..n].starts_with(b"GET /v1/blobs/");
+                if up.write_all(&first[..n]).await.is_err() {
+                    return;
+                }
+                if !download {
+                    let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    return;
+                }
+                // One request per connection is all a cut one carries; pass its answer up
+                // to the limit, then drop both sides.
+                let mut passed = 0;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let Ok(n) = up.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    let n = n.min(limit - passed);
+                    if down.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                    passed += n;
+                    if passed >= limit {
+                        cuts.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, cuts)
+}
+
+/// A download the relay (or the network) breaks off part way is asked again from where it
+/// stopped, as often as each answer brings more, and the file arrives whole: one call, no
+/// error for the user to retry by hand.
+#[tokio::test]
+async fn a_download_broken_off_again_and_again_resumes_where_it_stopped_and_arrives_whole() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("video.bin");
+    let bytes: Vec<u8> = (0..8 * 1024 * 1024u32)
+        .map(|i| (i * 7 + i / 4096) as u8)
+        .collect();
+    std::fs::write(&path, &bytes).unwrap();
+    alice.send_file(conv, &path, "", None).await.unwrap();
+    wait_settled(&alice).await;
+
+    // Bob's other device reaches the relay through a link that cuts every download at 2 MiB.
+    let (port, cuts) = cutting_proxy(relay.port, 2 * 1024 * 1024).await;
+    let data = tempfile::tempdir().unwrap();
+    let bob = tern_client::Client::login(
+        config(&format!("http://127.0.0.1:{port}"), data.path()),
+        "bob",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    wait_online(&bob).await;
+    let stored = eventually_message(&bob, conv).await;
+    let got = bob.download(conv, stored.seq.unwrap()).await.unwrap();
+    assert_eq!(digest(&std::fs::read(got).unwrap()), digest(&bytes));
+    assert!(
+        cuts.load(std::sync::atomic::Ordering::Relaxed) >= 3,
+        "the link cut the download part way at least three times"
+    );
 }

@@ -130,11 +130,13 @@ fn check_attachment(ctx: Ctx<'_>, kind: MessageKind, a: &Attachment) -> Result<(
     Ok(())
 }
 
-/// The caller may attach blob `a`: it exists, is complete, matches the descriptor, and is
-/// theirs or one they can already read (forwarding: the message's readers are shown what the
-/// sender was shown, and nothing outlives the messages that refer to it).
+/// The caller may attach blob `a`: it exists, is complete, matches the descriptor, and is the
+/// caller's own upload. Not one they can merely read: uploads count against their uploader's
+/// quota and stay while a message refers to them, so a reference from someone else's message
+/// would keep the uploader's file (and its cost) for as long as that stranger liked, after the
+/// uploader deleted their message. Forwarding uploads the file afresh (Tern clients do).
 pub(super) fn authorize_attachment(txn: &dyn Tx, me: UserId, a: &Attachment) -> Result<()> {
-    authorize_blob(txn, me, &a.blob_id, a.size, &a.sha256, Reach::Readable)
+    authorize_blob(txn, me, &a.blob_id, a.size, &a.sha256)
 }
 
 /// The caller may make blob `p` a picture (theirs or a group's): it exists, is complete,
@@ -143,40 +145,21 @@ pub(super) fn authorize_attachment(txn: &dyn Tx, me: UserId, a: &Attachment) -> 
 /// stays, so someone else's file received in a chat would reach people its sender never sent
 /// it to, and outlive the message. (Tern clients upload every picture afresh.)
 pub(super) fn authorize_picture(txn: &dyn Tx, me: UserId, p: &Picture) -> Result<()> {
-    authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256, Reach::Own)
+    authorize_blob(txn, me, &p.blob_id, p.size, &p.sha256)
 }
 
-/// Whose uploads a reference may name.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Reach {
-    /// Only the caller's.
-    Own,
-    /// The caller's, or any the caller can read.
-    Readable,
-}
-
-/// The caller may refer to blob `blob_id`: it is a complete upload of `size` bytes hashing to
-/// `sha256`, and within `reach`.
-fn authorize_blob(
-    txn: &dyn Tx,
-    me: UserId,
-    blob_id: &str,
-    size: u64,
-    sha256: &str,
-    reach: Reach,
-) -> Result<()> {
+/// The caller may refer to blob `blob_id`: it is a complete upload of theirs of `size` bytes
+/// hashing to `sha256`. Anyone else's is "not found", as one that does not exist.
+fn authorize_blob(txn: &dyn Tx, me: UserId, blob_id: &str, size: u64, sha256: &str) -> Result<()> {
     let missing = || Error::refused(ErrorCode::NotFound, "no such attachment upload");
     let upload = txn
         .upload(blob_id)?
-        .filter(|u| u.complete)
+        .filter(|u| u.complete && u.user_id == me)
         .ok_or_else(missing)?;
     if upload.size != size || !upload.sha256.eq_ignore_ascii_case(sha256) {
         return Err(bad(
             "the attachment's size or sha256 differs from its upload",
         ));
-    }
-    if upload.user_id != me && (reach == Reach::Own || !txn.blob_readable(me, blob_id)?) {
-        return Err(missing());
     }
     Ok(())
 }

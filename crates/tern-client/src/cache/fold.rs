@@ -103,6 +103,18 @@ fn forget_files(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result
             .query_map([&client_id], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?,
     );
+    // A download begun and not finished (stopped, broken off) is no row: its partial file
+    // is named by the blob, beside the cache.
+    if let Some(blob) = blob.filter(|b| tern_proto::is_blob_id(b)) {
+        if let Some(dir) = txn
+            .path()
+            .map(std::path::Path::new)
+            .and_then(|p| p.parent())
+        {
+            let partial = dir.join("downloads").join(format!("{blob}.part"));
+            paths.push(partial.display().to_string());
+        }
+    }
     for path in paths {
         let _ = std::fs::remove_file(path);
     }

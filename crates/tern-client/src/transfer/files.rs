@@ -86,11 +86,14 @@ fn image_facts(path: &Path) -> Option<(u32, u32, Option<String>)> {
     Some((w, h, encoded))
 }
 
-/// Stage `src` under `dir` as `name_in_dir` and describe it.
+/// Stage `src` under `dir` as `name_in_dir` (plus the file's extension, so that the copy
+/// opens as what it is) and describe it, named `named` or else by its own file name (whose
+/// extension gives its type, as the recipients will see it).
 pub fn prepare(
     src: &Path,
     dir: &Path,
     name_in_dir: &str,
+    named: Option<&str>,
     strip_location: bool,
 ) -> Result<Prepared> {
     let meta = std::fs::metadata(src)?;
@@ -101,14 +104,13 @@ pub fn prepare(
             "it is not a file that can be sent".into()
         }));
     }
-    let name = src
-        .file_name()
-        .and_then(|n| n.to_str())
+    let name = named
+        .or_else(|| src.file_name().and_then(|n| n.to_str()))
         .filter(|n| !n.is_empty())
         .unwrap_or("file")
         .to_owned();
     crate::private_fs::create_dir(dir)?;
-    let staged = dir.join(name_in_dir);
+    let staged = dir.join(format!("{name_in_dir}{}", extension(&name)));
     let kind = content_type(&name);
     if strip_location && super::location::applies_to(kind) {
         let bytes = std::fs::read(src)?;
@@ -145,6 +147,25 @@ pub fn prepare(
     })
 }
 
+/// The extension of file name `name` with its dot (`.pdf`), when it is a plain one (up to 16
+/// ASCII letters and digits); else nothing.
+pub fn extension(name: &str) -> &str {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => {
+            let ext = &name[dot + 1..];
+            let plain = !ext.is_empty()
+                && ext.len() <= 16
+                && ext.chars().all(|c| c.is_ascii_alphanumeric());
+            if plain {
+                &name[dot..]
+            } else {
+                ""
+            }
+        }
+        _ => "",
+    }
+}
+
 /// SHA-256 of a downloaded file (checked against the descriptor).
 pub fn verify(path: &Path, sha256: &str) -> Result<bool> {
     Ok(sha256_file(path)?.eq_ignore_ascii_case(sha256))
@@ -161,7 +182,9 @@ mod tests {
         image::RgbImage::from_pixel(300, 200, image::Rgb([200, 30, 30]))
             .save(&src)
             .unwrap();
-        let p = prepare(&src, &dir.path().join("out"), "c1", true).unwrap();
+        let p = prepare(&src, &dir.path().join("out"), "c1", None, true).unwrap();
+        // The staged copy keeps the extension, so it opens as what it is.
+        assert_eq!(p.staged.file_name().unwrap(), "c1.png");
         let a = p.attachment;
         assert_eq!((a.width, a.height), (Some(300), Some(200)));
         assert_eq!(a.content_type, "image/png");
@@ -169,5 +192,30 @@ mod tests {
         assert!(verify(&p.staged, &a.sha256).unwrap());
         assert_eq!(content_type("notes.TXT"), "text/plain");
         assert_eq!(content_type("evil.html"), "application/octet-stream");
+
+        // Sent again under its name (forwarding this device's own copy): the name, not the
+        // path, says what it is.
+        let again = prepare(
+            &p.staged,
+            &dir.path().join("out"),
+            "c2",
+            Some("photo.png"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(again.staged.file_name().unwrap(), "c2.png");
+        assert_eq!(again.attachment.name, "photo.png");
+        assert_eq!(again.attachment.content_type, "image/png");
+        assert!(again.attachment.thumbnail.is_some());
+    }
+
+    #[test]
+    fn an_extension_is_a_plain_one_after_the_last_dot() {
+        assert_eq!(extension("report.final.PDF"), ".PDF");
+        assert_eq!(extension("archive.tar.gz"), ".gz");
+        assert_eq!(extension(".bashrc"), "");
+        assert_eq!(extension("no-extension"), "");
+        assert_eq!(extension("odd.p df"), "");
+        assert_eq!(extension("x."), "");
     }
 }

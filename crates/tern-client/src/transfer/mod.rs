@@ -86,13 +86,11 @@ impl Client {
             client_id.clone(),
         );
         let strip = !self.keeps_photo_location().await?;
-        let mut prepared =
-            tokio::task::spawn_blocking(move || files::prepare(&src, &dir, &cid, strip))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))??;
-        if let Some(name) = name {
-            prepared.attachment.name = name;
-        }
+        let prepared = tokio::task::spawn_blocking(move || {
+            files::prepare(&src, &dir, &cid, name.as_deref(), strip)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
         let item = outbox::OutboxItem {
             client_id: client_id.clone(),
             conversation_id,
@@ -187,16 +185,28 @@ impl Client {
             .shared
             .cache
             .call(move |txn| {
+                // Deleted (for everyone, or for me) while it came: the file goes too.
+                let shown = chat::chat_at(txn, me, conversation_id, seq)?;
+                if shown
+                    .as_ref()
+                    .is_none_or(|m| m.deleted || m.attachment.is_none())
+                {
+                    return Ok(None);
+                }
                 transfers::downloaded(txn, &blob, &path, total, transfers::FILE_CACHE_BYTES)?;
                 chat::chat_at(txn, me, conversation_id, seq)
             })
             .await?;
-        if let Some(message) = view {
-            self.shared.emit(Event::MessageChanged {
-                message,
-                hidden: false,
-            });
-        }
+        let Some(message) = view else {
+            let _ = std::fs::remove_file(&target);
+            return Err(Error::Invalid(
+                "the message was deleted while its file came".into(),
+            ));
+        };
+        self.shared.emit(Event::MessageChanged {
+            message,
+            hidden: false,
+        });
         Ok(target)
     }
 
@@ -213,10 +223,13 @@ impl Client {
             .append(true)
             .open(partial)
             .await?;
-        let from = file.metadata().await?.len();
         let shared = self.shared.clone();
         let (blob, total) = (a.blob_id.clone(), a.size);
-        if from < total {
+        // A link that breaks mid-file (the relay ends an HTTP connection after a while, a
+        // network drops) is asked again from where it stopped, as long as each answer brings
+        // more of the file; one that brings nothing is the error to report.
+        let mut from = file.metadata().await?.len();
+        while from < total {
             let progress = |done| {
                 shared.emit(Event::Transfer {
                     conversation_id,
@@ -227,7 +240,7 @@ impl Client {
                     upload: false,
                 })
             };
-            relay::download(
+            let got = relay::download(
                 &shared.config,
                 &shared.token,
                 &a.blob_id,
@@ -235,7 +248,17 @@ impl Client {
                 &mut file,
                 progress,
             )
-            .await?;
+            .await;
+            let now = file.metadata().await?.len();
+            match got {
+                Ok(()) => break,
+                Err(e) if now <= from || !matches!(e, Error::Http(_)) => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, at = now, "download broke off; resuming");
+                    shared.check_open()?;
+                    from = now;
+                }
+            }
         }
         drop(file);
         let (check, sha) = (partial.to_path_buf(), a.sha256.clone());
@@ -266,20 +289,41 @@ pub(crate) async fn give_up_upload(shared: &crate::shared::Shared, id: &str) {
     }
 }
 
-/// `name` with path separators and control characters replaced, safe inside one folder.
+/// Longest name (bytes) [`safe_file_name`] gives: with the blob id and dash before it (33
+/// bytes) a saved file's name stays within the 255 bytes every platform's file systems take.
+const MAX_SAVED_NAME_BYTES: usize = 200;
+
+/// `name` as a file name safe inside one folder on every platform: path separators, control
+/// characters and what Windows refuses in a name (`? * " < > |`, a trailing dot or space)
+/// replaced, and shortened to [`MAX_SAVED_NAME_BYTES`] keeping its extension.
 fn safe_file_name(name: &str) -> String {
-    name.chars()
+    let mut safe: String = name
+        .chars()
         .map(|c| {
             // Direction marks and overrides make a name read as another (`cod.exe` as
             // `exe.doc`); zero-width ones hide.
             let format = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
-            if c.is_control() || format || "/\\:".contains(c) {
+            if c.is_control() || format || "/\\:?*\"<>|".contains(c) {
                 '_'
             } else {
                 c
             }
         })
-        .collect()
+        .collect();
+    if safe.len() > MAX_SAVED_NAME_BYTES {
+        let ext = files::extension(&safe).to_owned();
+        let mut cut = MAX_SAVED_NAME_BYTES - ext.len();
+        while !safe.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        safe.truncate(cut);
+        safe.push_str(&ext);
+    }
+    if safe.ends_with(['.', ' ']) {
+        safe.pop();
+        safe.push('_');
+    }
+    safe
 }
 
 #[cfg(test)]
@@ -294,5 +338,12 @@ mod tests {
         assert_eq!(safe_file_name("invoice\u{202e}fdp.exe"), "invoice_fdp.exe");
         assert_eq!(safe_file_name("zero\u{200b}width"), "zero_width");
         assert_eq!(safe_file_name("café 北京.pdf"), "café 北京.pdf");
+        // What Windows refuses in a name.
+        assert_eq!(safe_file_name("why? <a|b> \"*\".pdf"), "why_ _a_b_ ___.pdf");
+        assert_eq!(safe_file_name("notes."), "notes_");
+        // A long name keeps its extension and fits beside the blob id in 255 bytes.
+        let long = safe_file_name(&format!("{}.txt", "é".repeat(127)));
+        assert!(33 + long.len() <= 255, "{} bytes", long.len());
+        assert!(long.ends_with("éé.txt"), "{long}");
     }
 }

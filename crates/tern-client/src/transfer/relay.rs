@@ -130,7 +130,7 @@ pub async fn append(
 }
 
 /// Download blob `id` from byte `from` into `out` (appending), calling `progress` with the
-/// bytes written so far.
+/// bytes written so far. When the answer breaks off, what came is in `out` (flushed).
 pub async fn download(
     config: &ClientConfig,
     token: &Token,
@@ -155,11 +155,21 @@ pub async fn download(
     }
     let mut written = from;
     let mut res = res;
-    while let Some(chunk) = res.chunk().await? {
-        out.write_all(&chunk).await?;
-        written += chunk.len() as u64;
-        progress(written);
-    }
+    let broke = loop {
+        match res.chunk().await {
+            Ok(Some(chunk)) => {
+                out.write_all(&chunk).await?;
+                written += chunk.len() as u64;
+                progress(written);
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    // What came before a break is kept: the caller resumes after it.
     out.flush().await?;
-    Ok(())
+    match broke {
+        None => Ok(()),
+        Some(e) => Err(e.into()),
+    }
 }
