@@ -450,3 +450,47 @@ async fn blocking_a_stranger_sends_them_nothing() {
         )
         .await;
 }
+
+/// A delete for everyone crosses a block both ways: a blocked user's deleted message leaves
+/// the blocker's devices, and the blocker can take back what they sent before blocking. It
+/// carries nothing, so nothing else crosses with it.
+#[tokio::test]
+async fn a_delete_for_everyone_crosses_a_block_in_both_directions() {
+    let relay = Relay::start().await;
+    let mut alice = relay.user("alice").await;
+    let mut bob = relay.user("bob").await;
+    let conv = alice.start_direct("bob").await;
+    bob.accept(conv).await;
+    let (mine, _) = alice.send_msg(conv, "a1", "a photo I regret").await;
+    bob.expect_message(conv).await;
+    let (his, _) = bob.send_msg(conv, "b1", "something he regrets").await;
+    alice.expect_message(conv).await;
+    ok(&mut alice, json!({"type": "block", "username": "bob"})).await;
+
+    let delete = |cid: &str, seq: u64| {
+        json!({"type": "send", "conversation_id": conv, "client_id": cid, "kind": "delete",
+               "target_seq": seq, "body": ""})
+    };
+    let acked = bob.request(delete("b2", his)).await;
+    assert!(matches!(acked, ServerFrame::Ack { .. }), "{acked:?}");
+    let pushed = alice.expect_message(conv).await;
+    assert_eq!(
+        (pushed.withheld, pushed.kind, pushed.target_seq),
+        (false, tern_proto::MessageKind::Delete, Some(Seq(his)))
+    );
+
+    let acked = alice.request(delete("a2", mine)).await;
+    assert!(matches!(acked, ServerFrame::Ack { .. }), "{acked:?}");
+    let pushed = bob.expect_message(conv).await;
+    assert_eq!(
+        (pushed.kind, pushed.target_seq),
+        (tern_proto::MessageKind::Delete, Some(Seq(mine)))
+    );
+    // Anything else alice sends is still refused while she blocks him.
+    alice
+        .expect_error(
+            json!({"type": "send", "conversation_id": conv, "client_id": "a3", "body": "hi"}),
+            "forbidden",
+        )
+        .await;
+}

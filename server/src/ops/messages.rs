@@ -53,7 +53,7 @@ fn store_entry(
             ));
         }
     }
-    let withheld_from = withheld_from(txn, &roster, me)?;
+    let withheld_from = withheld_from(txn, &roster, me, req.kind)?;
     authorize(txn, req, me, roster.kind, who.edit_window_ms, who.now)?;
     if let Some(a) = &req.attachment {
         authorize_attachment(txn, me, a)?;

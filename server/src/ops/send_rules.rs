@@ -228,9 +228,17 @@ pub(super) fn authorize(
 }
 
 /// In a direct conversation: the other member if they block the sender (the entry is then
-/// withheld from them); refused if the sender blocks the other (unblock first).
-pub(super) fn withheld_from(txn: &dyn Tx, roster: &Roster, me: UserId) -> Result<Option<UserId>> {
-    if roster.kind != ConversationKind::Direct {
+/// withheld from them); refused if the sender blocks the other (unblock first). A delete is
+/// neither: it carries nothing, and erasing a message from every device is its author's right
+/// whoever blocks whom (the blocker's copy of a blocked user's deleted message goes, and the
+/// blocker can take back what they sent before blocking).
+pub(super) fn withheld_from(
+    txn: &dyn Tx,
+    roster: &Roster,
+    me: UserId,
+    kind: MessageKind,
+) -> Result<Option<UserId>> {
+    if roster.kind != ConversationKind::Direct || kind == MessageKind::Delete {
         return Ok(None);
     }
     let Some(other) = roster.ids().into_iter().find(|u| *u != me) else {
