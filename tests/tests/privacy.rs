@@ -236,7 +236,21 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
     let (laptop, _l) = device(&relay, "alice").await;
     let conv = alice.start_direct("bob").await.unwrap().conversation_id;
     alice.send(conv, "goodbye").await.unwrap();
+    let group = alice
+        .create_group("club", &["bob"])
+        .await
+        .unwrap()
+        .conversation_id;
+    alice.send(group, "see you all").await.unwrap();
     wait_settled(&alice).await;
+    eventually("bob has both", || async {
+        let has = |c| {
+            let bob = bob.clone();
+            async move { !bob.stored_messages(c).await.unwrap().is_empty() }
+        };
+        has(conv).await && has(group).await
+    })
+    .await;
     let cache = tern_client::cache_path(alice.config(), alice.user_id());
     let relay_key = alice.config().relay.as_str().to_owned();
     assert!(cache.exists());
@@ -274,6 +288,19 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
         },
     )
     .await;
+    // Bob's cached copies name her as the relay now does, in the direct chat and the group:
+    // not by the username someone else may take once it is free.
+    for (chat, body) in [(conv, "goodbye"), (group, "see you all")] {
+        eventually("her messages are from a deleted account", || async {
+            bob.messages(chat, None, 10)
+                .await
+                .unwrap()
+                .iter()
+                .find(|m| m.body == body)
+                .is_some_and(|m| m.sender == "Deleted account" && m.sender_name == "Deleted account")
+        })
+        .await;
+    }
     let again =
         tern_client::Client::login(config(&relay.url(), alice_dir.path()), "alice", PASSWORD).await;
     assert!(again.is_err(), "the account cannot sign in");

@@ -37,6 +37,10 @@ pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
     for gone in existing.into_iter().filter(|u| !ids.contains(u)) {
         txn.prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
             .execute(params![info.conversation_id, gone])?;
+        // The other member of a direct chat goes only by deleting their account.
+        if info.kind == ConversationKind::Direct {
+            super::messages::sender_deleted(txn, gone)?;
+        }
     }
     for m in &info.members {
         txn.prepare_cached(

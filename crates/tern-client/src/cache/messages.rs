@@ -3,7 +3,9 @@
 //! and delete-for-me.
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use tern_proto::{ConversationId, MessageKind, MessageRecord, Seq, Timestamp, UserId};
+use tern_proto::{
+    ConversationId, MessageKind, MessageRecord, Seq, Timestamp, UserId, DELETED_ACCOUNT,
+};
 
 use super::{conversations, fold, transfers};
 use crate::error::Result;
@@ -34,6 +36,14 @@ pub fn written_at(
         .query_row(params![conv, seq], |r| r.get(0))
         .optional()?
         .flatten())
+}
+
+/// `user` deleted their account: their cached messages name them as the relay now does
+/// ([`DELETED_ACCOUNT`]), not by the username someone else may take later.
+pub fn sender_deleted(txn: &Transaction<'_>, user: UserId) -> Result<()> {
+    txn.prepare_cached("UPDATE messages SET sender = ?2 WHERE sender_id = ?1 AND sender != ?2")?
+        .execute(params![user, DELETED_ACCOUNT])?;
+    Ok(())
 }
 
 /// What storing a batch of log entries changed.
@@ -112,6 +122,10 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 m.withheld,
                 written_offline(m),
             ])?;
+        // An entry of a deleted account (its "left" notice in a group, a page read later).
+        if m.sender == DELETED_ACCOUNT {
+            sender_deleted(txn, m.sender_id)?;
+        }
         if inserted == 0 {
             if m.kind.is_text() && m.state_seq > Seq::ZERO && fold::refresh(txn, m)? {
                 stored.changed.push((m.conversation_id, m.seq));
