@@ -161,6 +161,28 @@ async fn a_group_invitation_is_a_request_from_a_stranger_but_not_from_a_contact(
     };
     assert!(accepted("alice") && accepted("bob"), "bob knows alice");
     assert!(!accepted("carol"), "carol does not: {shape:?}");
+
+    // Carol leaves that request; later she and alice become contacts, and alice adds her
+    // again: no longer a stranger's invitation.
+    let mut carol = Client::connect(&relay.ws_url(), &relay.login("carol").await).await;
+    let left = carol
+        .request(json!({"type": "leave_group", "conversation_id": group}))
+        .await;
+    assert!(matches!(left, ServerFrame::Ok { .. }), "{left:?}");
+    let theirs = carol.start_direct("alice").await;
+    alice.accept(theirs).await;
+    let ServerFrame::Conversation { conversation, .. } = alice
+        .request(json!({"type": "add_members", "conversation_id": group, "usernames": ["carol"]}))
+        .await
+    else {
+        panic!("add_members")
+    };
+    let carol_now = conversation
+        .members
+        .iter()
+        .find(|m| m.username == "carol")
+        .expect("carol is back");
+    assert!(carol_now.accepted, "{conversation:?}");
 }
 
 #[tokio::test]

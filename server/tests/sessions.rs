@@ -328,6 +328,14 @@ async fn a_deleted_account_leaves_everything_keeps_its_messages_and_holds_its_na
     assert_eq!(status, 409, "the name is held");
     let (status, _) = get(&relay, "/v1/sessions", &alice_token).await;
     assert_eq!(status, 401);
+    // Her connection ending after the deletion wrote no last-seen time back: the account
+    // forgets it.
+    assert_eq!(
+        relay.stored.rows(
+            "SELECT count(*) FROM users WHERE deleted_at IS NOT NULL AND last_seen IS NOT NULL"
+        ),
+        vec!["0"]
+    );
 }
 
 /// A deleted account's name is freed once its hold has passed (30 days by default; none here):

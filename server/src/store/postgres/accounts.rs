@@ -248,7 +248,7 @@ pub fn revoke_session(c: &mut impl Sql, session: SessionId, now: Timestamp) -> R
 /// Record when a user's last device disconnected.
 pub fn set_last_seen(c: &mut impl Sql, user: UserId, at: Timestamp) -> Result<()> {
     c.execute(
-        "UPDATE users SET last_seen = $2 WHERE id = $1",
+        "UPDATE users SET last_seen = $2 WHERE id = $1 AND deleted_at IS NULL",
         &[&user, &at],
     )?;
     Ok(())

@@ -144,7 +144,8 @@ fn upsert_member(
         "INSERT INTO members (conversation_id, user_id, role, active, joined_at, version)
          VALUES ($1, $2, $3, TRUE, $4, $5)
          ON CONFLICT (conversation_id, user_id)
-         DO UPDATE SET active = TRUE, role = $3, joined_at = $4, version = $5",
+         DO UPDATE SET active = TRUE, role = $3, joined_at = $4, version = $5,
+           accepted = CASE WHEN members.active THEN members.accepted ELSE TRUE END",
         &[&conv, &user, &role.as_str(), &now, &(version as i64)],
     )?;
     Ok(())

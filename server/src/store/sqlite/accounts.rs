@@ -286,7 +286,7 @@ pub fn revoke_session(txn: &Transaction<'_>, session_id: SessionId, now: Timesta
 
 /// Record when a user's last device disconnected.
 pub fn set_last_seen(txn: &Transaction<'_>, user_id: UserId, at: Timestamp) -> Result<()> {
-    txn.prepare_cached("UPDATE users SET last_seen = ?2 WHERE id = ?1")?
+    txn.prepare_cached("UPDATE users SET last_seen = ?2 WHERE id = ?1 AND deleted_at IS NULL")?
         .execute(params![user_id, at])?;
     Ok(())
 }

@@ -172,7 +172,9 @@ fn upsert_member(
     txn.prepare_cached(
         "INSERT INTO members (conversation_id, user_id, role, active, joined_at, version)
          VALUES (?1, ?2, ?3, 1, ?4, ?5)
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET active = 1, role = ?3, joined_at = ?4, version = ?5",
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET active = 1, role = ?3, joined_at = ?4, version = ?5,
+           -- Coming back: accepted unless the adder's rules make it a request again.
+           accepted = CASE WHEN members.active = 1 THEN members.accepted ELSE 1 END",
     )?
     .execute(params![conv, user, role.as_str(), now, version as i64])?;
     Ok(())
