@@ -38,7 +38,8 @@ async fn group_changes_are_notices_in_the_log_in_order_for_every_member() {
     let mut bob = relay.user("bob").await;
     relay.register("carol").await;
     relay.register("dave").await;
-    let group = alice.create_group("team", &["bob"]).await;
+    // A name given twice (in two cases) and the creator's own add no one more.
+    let group = alice.create_group("team", &["bob", "BOB", "alice"]).await;
     let created = notice(&mut bob, group).await;
     assert_eq!(
         action(&created),
