@@ -129,6 +129,18 @@ async fn replying_to_a_request_accepts_it() {
     alice
         .expect(|f| is_presence_of(bob.user_id)(f).then_some(()))
         .await;
+    // The connection that replied learns it too: its answer was only an ack.
+    let mine = bob
+        .expect(|f| match f {
+            ServerFrame::Conversation { conversation, .. }
+                if conversation.members.iter().all(|m| m.accepted) =>
+            {
+                Some(conversation.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(mine.conversation_id, ConversationId(conv));
 }
 
 #[tokio::test]

@@ -93,9 +93,10 @@ fn store_entry(
     if let Some(a) = &record.attachment {
         txn.link_blob(&a.blob_id, conv, record.seq)?;
     }
-    // Replying to a message request accepts it.
+    // Replying to a message request accepts it; every connection of the sender learns so,
+    // the sending one too (its answer is an ack, not the new shape).
     if req.kind.is_text() && !roster.accepted(me) {
-        accept_membership(txn, &who.hub, conv, me, who.conn, out)?;
+        accept_membership(txn, &who.hub, conv, me, crate::fanout::NO_CONN, out)?;
     }
     publish_entry(out, &roster, &record, withheld_from, who.conn);
     Ok((record, false))
