@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use tern_client::{ConnectionState, Event, PresenceVisibility};
+use tern_client::{Client, ConnectionState, Event, PresenceVisibility};
 use tern_proto::Seq;
 
 #[tokio::test]
@@ -297,7 +297,9 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
                 .unwrap()
                 .iter()
                 .find(|m| m.body == body)
-                .is_some_and(|m| m.sender == "Deleted account" && m.sender_name == "Deleted account")
+                .is_some_and(|m| {
+                    m.sender == "Deleted account" && m.sender_name == "Deleted account"
+                })
         })
         .await;
     }
@@ -380,4 +382,59 @@ async fn a_privacy_change_shows_here_as_soon_as_it_returns() {
     }
     alice.set_privacy(None, Some(false)).await.unwrap();
     assert!(!alice.privacy().await.unwrap().read_receipts);
+}
+
+/// A contact who hides their presence while this device is away (switches to `nobody`) is
+/// shown without an online state or last-seen time once this device comes back and syncs:
+/// the relay's full list leaves them out, and the time kept from before does not stay on
+/// screen.
+#[tokio::test]
+async fn presence_hidden_while_this_device_was_away_is_hidden_after_it_syncs() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&relay.url(), data.path());
+    Client::register(&cfg, "bob", PASSWORD).await.unwrap();
+    let bob = Client::login(cfg.clone(), "bob", PASSWORD).await.unwrap();
+    wait_online(&bob).await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    eventually("bob has the request", || async {
+        bob.conversation(conv).await.unwrap().is_some()
+    })
+    .await;
+    bob.accept_request(conv).await.unwrap();
+    // Alice leaves: bob sees when she was last seen.
+    alice.shutdown().await;
+    drop(alice);
+    let seen = |bob: Client| async move {
+        bob.conversation_view(conv)
+            .await
+            .unwrap()
+            .and_then(|v| v.last_seen)
+    };
+    eventually("bob sees when alice was last seen", || {
+        let bob = bob.clone();
+        async move { seen(bob).await.is_some() }
+    })
+    .await;
+    bob.shutdown().await;
+    drop(bob);
+
+    // While bob is away, alice hides her presence from everyone.
+    let (alice, _a2) = device(&relay, "alice").await;
+    alice
+        .set_privacy(Some(PresenceVisibility::Nobody), None)
+        .await
+        .unwrap();
+    alice.shutdown().await;
+
+    let bob = Client::resume(cfg, "bob").await.unwrap();
+    wait_settled(&bob).await;
+    eventually("the kept last-seen time is gone", || {
+        let bob = bob.clone();
+        async move { seen(bob).await.is_none() }
+    })
+    .await;
+    let view = bob.conversation_view(conv).await.unwrap().unwrap();
+    assert_eq!(view.online, Some(false), "{view:?}");
 }

@@ -217,6 +217,32 @@ pub fn set_presence(txn: &Transaction<'_>, p: &Presence) -> Result<()> {
     Ok(())
 }
 
+/// After a sync: everyone the relay's full list (`sync_done.presence`) left out hides their
+/// presence from this user now (they chose `nobody`, or a block or a left conversation ended
+/// the sharing), perhaps while this device was away and missed the push that said so. Their
+/// kept state is cleared; returns the entries that changed, as the user now sees them.
+pub fn hide_unlisted(txn: &Transaction<'_>, listed: &[Presence]) -> Result<Vec<Presence>> {
+    let listed: Vec<UserId> = listed.iter().map(|p| p.user_id).collect();
+    let kept: Vec<(UserId, bool, Option<i64>)> = txn
+        .prepare_cached("SELECT user_id, online, last_seen FROM presence")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut hidden = Vec::new();
+    for (user_id, online, last_seen) in kept {
+        if listed.contains(&user_id) || (!online && last_seen.is_none()) {
+            continue;
+        }
+        let p = Presence {
+            user_id,
+            online: false,
+            last_seen: None,
+        };
+        set_presence(txn, &p)?;
+        hidden.push(p);
+    }
+    Ok(hidden)
+}
+
 /// Everyone's last known presence.
 pub fn presence_map(txn: &Transaction<'_>) -> Result<HashMap<UserId, Presence>> {
     Ok(txn

@@ -113,7 +113,7 @@ impl Session<'_> {
         }
         let p = presence.clone();
         let me = self.shared.user_id;
-        let lagging = self
+        let (lagging, hidden) = self
             .shared
             .cache
             .call(move |txn| {
@@ -121,9 +121,12 @@ impl Session<'_> {
                 for p in &p {
                     convs::set_presence(txn, p)?;
                 }
-                convs::delivered_behind(txn, me)
+                let hidden = convs::hide_unlisted(txn, &p)?;
+                Ok((convs::delivered_behind(txn, me)?, hidden))
             })
             .await?;
+        let mut presence = presence;
+        presence.extend(hidden);
         // Stored here but not known to the relay as delivered (the marker was lost with a
         // link that dropped, or an app that stopped, right after the messages were stored):
         // said again, or the senders would see "sent" until the next message (not those this
