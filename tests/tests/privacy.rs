@@ -438,3 +438,43 @@ async fn presence_hidden_while_this_device_was_away_is_hidden_after_it_syncs() {
     let view = bob.conversation_view(conv).await.unwrap().unwrap();
     assert_eq!(view.online, Some(false), "{view:?}");
 }
+
+/// Deleting a group a stranger put the user in leaves it: its members no longer have the
+/// user among them (nor receive their profile changes), while a direct request deleted
+/// stays a matter of this device.
+#[tokio::test]
+async fn deleting_a_strangers_group_request_leaves_the_group() {
+    let relay = Relay::start();
+    let (alice, _a) = signup(&relay, "alice").await;
+    let (carol, _c) = signup(&relay, "carol").await;
+    let group = carol
+        .create_group("offers", &["alice"])
+        .await
+        .unwrap()
+        .conversation_id;
+    let direct = carol.start_direct("alice").await.unwrap().conversation_id;
+    eventually("alice has both requests", || async {
+        let views = alice.conversations().await.unwrap();
+        [group, direct].iter().all(|c| {
+            views
+                .iter()
+                .any(|v| v.info.conversation_id == *c && v.request)
+        })
+    })
+    .await;
+    alice.delete_chat(group).await.unwrap();
+    alice.delete_chat(direct).await.unwrap();
+    eventually("carol's group no longer has alice", || async {
+        carol
+            .conversation(group)
+            .await
+            .unwrap()
+            .is_some_and(|c| c.members.iter().all(|m| m.username != "alice"))
+    })
+    .await;
+    let direct_now = carol.conversation(direct).await.unwrap().unwrap();
+    assert!(
+        direct_now.members.iter().any(|m| m.username == "alice"),
+        "a direct chat keeps both: {direct_now:?}"
+    );
+}

@@ -129,8 +129,24 @@ impl Client {
 
     /// Delete a chat on this device: its messages are deleted for the user (other devices and
     /// members keep them) and it leaves the list until a new message arrives (how a message
-    /// request is deleted).
+    /// request is deleted). A group request (a stranger put the user in a group) is also
+    /// left: staying, the user would go on sharing their name and picture with its members
+    /// and receiving its messages; this needs the relay, so it fails offline.
     pub async fn delete_chat(&self, conv: ConversationId) -> Result<()> {
+        let me = self.shared.user_id;
+        let group_request = self
+            .shared
+            .cache
+            .call(move |txn| {
+                Ok(convs::info(txn, conv)?.is_some_and(|info| {
+                    info.kind == tern_proto::ConversationKind::Group
+                        && info.members.iter().any(|m| m.user_id == me && !m.accepted)
+                }))
+            })
+            .await?;
+        if group_request {
+            self.leave_group(conv).await?;
+        }
         self.shared
             .cache
             .call(move |txn| {
