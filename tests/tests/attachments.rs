@@ -633,3 +633,35 @@ async fn a_download_broken_off_again_and_again_resumes_where_it_stopped_and_arri
         "the link cut the download part way at least three times"
     );
 }
+
+/// A file larger than the relay takes (its welcome says how large) is refused when sent, with
+/// the sizes, before it is copied into the app's folder or anything goes up.
+#[tokio::test]
+async fn a_file_larger_than_the_relay_takes_is_refused_before_it_is_copied() {
+    let relay = Relay::start_with(&["--max-attachment-mib", "1"]);
+    let (alice, alice_dir) = signup(&relay, "alice").await;
+    let (_bob, _b) = signup(&relay, "bob").await;
+    let conv = alice.start_direct("bob").await.unwrap().conversation_id;
+    assert_eq!(
+        alice.relay_limits().await.unwrap().max_attachment_bytes,
+        Some(1024 * 1024)
+    );
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("big.bin");
+    std::fs::write(&path, vec![7u8; 2 * 1024 * 1024]).unwrap();
+    let refused = alice.send_file(conv, &path, "", None).await.unwrap_err();
+    let said = refused.to_string();
+    assert!(
+        said.contains("2 MiB") && said.contains("at most 1 MiB"),
+        "{said}"
+    );
+    assert_eq!(alice.unsent().await.unwrap(), 0, "nothing queued");
+    let copies: Vec<_> = files_under(alice_dir.path())
+        .into_iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "outgoing"))
+        .collect();
+    assert!(copies.is_empty(), "nothing copied: {copies:?}");
+    // One within the limit goes as before.
+    std::fs::write(&path, vec![7u8; 512 * 1024]).unwrap();
+    alice.send_file(conv, &path, "", None).await.unwrap();
+}

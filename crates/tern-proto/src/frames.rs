@@ -267,6 +267,10 @@ pub enum ServerFrame {
         /// that does not say.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         edit_window_ms: Option<u64>,
+        /// Largest attachment the relay takes (bytes), for a client to refuse a larger file
+        /// before copying and sending it; absent from a relay that does not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_attachment_bytes: Option<u64>,
     },
     /// Reply to [`ClientFrame::Ping`].
     Pong {

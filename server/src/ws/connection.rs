@@ -198,6 +198,7 @@ impl Conn {
             max_frame_bytes: limits.max_frame_bytes,
             max_message_bytes: limits.max_message_bytes,
             edit_window_ms: Some(limits.edit_window.as_millis() as u64),
+            max_attachment_bytes: Some(limits.max_attachment_bytes),
         };
         self.emit(Outbound::own(welcome));
     }

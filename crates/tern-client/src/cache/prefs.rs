@@ -306,6 +306,8 @@ pub const CLOCK_OFFSET_KEY: &str = "relay_clock_offset_ms";
 pub const MAX_MESSAGE_BYTES_KEY: &str = "relay_max_message_bytes";
 /// See [`MAX_MESSAGE_BYTES_KEY`].
 pub const EDIT_WINDOW_KEY: &str = "relay_edit_window_ms";
+/// See [`MAX_MESSAGE_BYTES_KEY`].
+pub const MAX_ATTACHMENT_BYTES_KEY: &str = "relay_max_attachment_bytes";
 
 /// What the relay takes, as its last welcome said, for an app to say so before sending: the
 /// longest message body, how long a message stays editable, and how far its clock is ahead of
@@ -317,6 +319,8 @@ pub struct RelayLimits {
     pub max_message_bytes: Option<u64>,
     /// How long after sending its author may edit a message (ms).
     pub edit_window_ms: Option<u64>,
+    /// Largest attachment (bytes).
+    pub max_attachment_bytes: Option<u64>,
     /// The relay's clock minus this device's (ms).
     pub clock_offset_ms: i64,
 }
@@ -326,18 +330,24 @@ pub fn note_welcome(
     txn: &Transaction<'_>,
     max_message_bytes: usize,
     edit_window_ms: Option<u64>,
+    max_attachment_bytes: Option<u64>,
     clock_offset_ms: i64,
 ) -> Result<()> {
     crate::cache::meta_set(txn, CLOCK_OFFSET_KEY, &clock_offset_ms.to_string())?;
     crate::cache::meta_set(txn, MAX_MESSAGE_BYTES_KEY, &max_message_bytes.to_string())?;
-    match edit_window_ms {
-        Some(ms) => crate::cache::meta_set(txn, EDIT_WINDOW_KEY, &ms.to_string()),
-        None => {
-            txn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
-                .execute([EDIT_WINDOW_KEY])?;
-            Ok(())
+    for (key, value) in [
+        (EDIT_WINDOW_KEY, edit_window_ms),
+        (MAX_ATTACHMENT_BYTES_KEY, max_attachment_bytes),
+    ] {
+        match value {
+            Some(v) => crate::cache::meta_set(txn, key, &v.to_string())?,
+            None => {
+                txn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                    .execute([key])?;
+            }
         }
     }
+    Ok(())
 }
 
 /// The relay's limits as last known ([`note_welcome`]).
@@ -349,6 +359,7 @@ pub fn relay_limits(txn: &Transaction<'_>) -> Result<RelayLimits> {
     Ok(RelayLimits {
         max_message_bytes: unsigned(number(MAX_MESSAGE_BYTES_KEY)?),
         edit_window_ms: unsigned(number(EDIT_WINDOW_KEY)?),
+        max_attachment_bytes: unsigned(number(MAX_ATTACHMENT_BYTES_KEY)?),
         clock_offset_ms: number(CLOCK_OFFSET_KEY)?.unwrap_or(0),
     })
 }

@@ -183,6 +183,7 @@ impl<'a> Session<'a> {
                             max_frame_bytes,
                             max_message_bytes,
                             edit_window_ms,
+                            max_attachment_bytes,
                             server_time,
                             ..
                         }) => {
@@ -200,6 +201,7 @@ impl<'a> Session<'a> {
                                         txn,
                                         max_message_bytes,
                                         edit_window_ms,
+                                        max_attachment_bytes,
                                         offset,
                                     )
                                 })

@@ -77,8 +77,17 @@ impl Client {
         caption: &str,
         reply_to: Option<Seq>,
     ) -> Result<ChatMessage> {
-        // Refused before the file goes up, not after.
+        // Refused before the file is copied and goes up, not after.
         self.shared.check_body(caption.trim())?;
+        let limit = self.relay_limits().await?.max_attachment_bytes;
+        let size = tokio::fs::metadata(path).await?.len();
+        if let Some(max) = limit.filter(|&max| size > max) {
+            return Err(Error::Invalid(format!(
+                "the file is too large for this relay ({}; it takes files of at most {})",
+                mib(size),
+                mib(max)
+            )));
+        }
         let client_id = uuid::Uuid::now_v7().to_string();
         let (src, dir, cid) = (
             path.to_owned(),
@@ -277,6 +286,16 @@ impl Client {
     pub(crate) fn wake_uploader(&self) {
         self.uploads.notify_one();
         self.shared.ask(&self.cmds, Cmd::Flush);
+    }
+}
+
+/// `bytes` as a person reads a file's size: "2.5 MiB", "1 MiB".
+fn mib(bytes: u64) -> String {
+    let m = bytes as f64 / (1024.0 * 1024.0);
+    if m >= 10.0 || m.fract() == 0.0 {
+        format!("{m:.0} MiB")
+    } else {
+        format!("{m:.1} MiB")
     }
 }
 
