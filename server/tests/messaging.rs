@@ -756,4 +756,21 @@ async fn when_a_message_was_written_offline_reaches_every_member_as_its_author_s
         matches!(f, ServerFrame::Message { .. })
     })
     .await;
+
+    // Deleting it for everyone takes back when it was written too.
+    alice
+        .request(
+            json!({"type": "send", "conversation_id": conv, "client_id": "d1",
+                        "kind": "delete", "target_seq": first, "body": ""}),
+        )
+        .await;
+    let history = match bob
+        .request(json!({"type": "history", "conversation_id": conv, "before_seq": 2, "limit": 1}))
+        .await
+    {
+        ServerFrame::History { messages, .. } => messages,
+        other => panic!("history failed: {other:?}"),
+    };
+    assert!(history[0].deleted, "{history:?}");
+    assert_eq!(history[0].written_at, None, "deleted with it");
 }

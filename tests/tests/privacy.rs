@@ -242,7 +242,15 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
         .unwrap()
         .conversation_id;
     alice.send(group, "see you all").await.unwrap();
+    // Dave shares only a direct chat with her: no group notice will say she went.
+    let (dave, _d) = signup(&relay, "dave").await;
+    let with_dave = alice.start_direct("dave").await.unwrap().conversation_id;
+    alice.send(with_dave, "just us").await.unwrap();
     wait_settled(&alice).await;
+    eventually("dave has it", || async {
+        !dave.stored_messages(with_dave).await.unwrap().is_empty()
+    })
+    .await;
     eventually("bob has both", || async {
         let has = |c| {
             let bob = bob.clone();
@@ -290,9 +298,13 @@ async fn deleting_the_account_removes_this_devices_copy_and_signs_out_the_others
     .await;
     // Bob's cached copies name her as the relay now does, in the direct chat and the group:
     // not by the username someone else may take once it is free.
-    for (chat, body) in [(conv, "goodbye"), (group, "see you all")] {
+    for (who, chat, body) in [
+        (&bob, conv, "goodbye"),
+        (&bob, group, "see you all"),
+        (&dave, with_dave, "just us"),
+    ] {
         eventually("her messages are from a deleted account", || async {
-            bob.messages(chat, None, 10)
+            who.messages(chat, None, 10)
                 .await
                 .unwrap()
                 .iter()
@@ -472,6 +484,17 @@ async fn deleting_a_strangers_group_request_leaves_the_group() {
             .is_some_and(|c| c.members.iter().all(|m| m.username != "alice"))
     })
     .await;
+    // Leaving a request tells the stranger nothing in the group's log (carol's message after
+    // it comes after anything the leave wrote).
+    carol.send(group, "anyone?").await.unwrap();
+    wait_settled(&carol).await;
+    let log = carol.stored_messages(group).await.unwrap();
+    assert!(log.iter().any(|m| m.body == "anyone?"), "{log:?}");
+    assert!(
+        log.iter()
+            .all(|m| m.notice().map(|n| n.action) != Some(tern_proto::NoticeAction::Left)),
+        "{log:?}"
+    );
     let direct_now = carol.conversation(direct).await.unwrap().unwrap();
     assert!(
         direct_now.members.iter().any(|m| m.username == "alice"),

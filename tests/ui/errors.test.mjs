@@ -133,7 +133,9 @@ test("the offline banner says when it tries again and why, in words", () => {
   assert.equal(offlineReason("connection lost (IO error: broken pipe)"), "The connection to the relay was lost.");
   assert.equal(offlineReason("local failure: the client has shut down"), "Something went wrong on this device.");
   assert.equal(offlineReason("the relay refused the connection: this relay speaks protocol version 2 (unsupported_version)"),
-    "This version of Tern is too old for the relay. Update Tern.");
+    "This version of Tern can't talk to this relay. Update Tern.");
+  assert.equal(offlineReason("the relay answered in protocol version 3, which this version of Tern does not speak (unsupported_version)"),
+    "This version of Tern can't talk to this relay. Update Tern.");
   assert.equal(offlineReason("too many requests from this device; slow down (rate_limited)"),
     "You're doing that too often. Wait a moment and try again.");
   assert.match(offlineText("x"), /^Offline\. /);

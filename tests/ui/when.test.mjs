@@ -82,6 +82,10 @@ test("a message's time: queued until stored, the relay's time after, a failed or
   assert.equal(late.title, `Written ${fullDateTime(written)} while offline, sent ${fullDateTime(stored)}`);
   assert.equal(late.iso, new Date(written).toISOString());
   assert.equal(messageTime({ sent_at: stored, written_at: null, status: "sent" }).text, hm(stored));
+  // Written another day than it was sent (it sits under the day it was sent): the date too.
+  const dayBefore = at(2024, 2, 11, 23, 10);
+  const overnight = messageTime({ sent_at: stored, written_at: dayBefore, status: "received" });
+  assert.equal(overnight.text, `${shortDate(dayBefore, stored)}, ${hm(dayBefore)}`);
   assert.match(fullDateTime(stored), /2024/);
   assert.deepEqual(messageTime({ sent_at: undefined, status: "sent" }), { text: "", title: "", iso: "" });
 });

@@ -49,7 +49,7 @@ const TEXTS = {
   shutting_down: "The relay is restarting. Try again in a moment.",
   internal: SOMETHING_WRONG,
   bad_request: "The relay refused that request.",
-  unsupported_version: "This version of Tern is too old for the relay. Update Tern.",
+  unsupported_version: "This version of Tern can't talk to this relay. Update Tern.",
   message_deleted: "That message was deleted.",
   edit_window_closed: "It's too late to change that message.",
   attachment_too_large: "That file is too large to send.",

@@ -75,7 +75,10 @@ export function messageTime(m) {
   if (m.status === "failed") return { text: time(m.sent_at), title: `Written ${full}, not sent`, iso };
   if (Number.isFinite(m.written_at)) {
     const written = new Date(m.written_at).toISOString();
-    return { text: time(m.written_at), title: `Written ${fullDateTime(m.written_at)} while offline, sent ${full}`, iso: written };
+    // Under a day divider of when it was sent: the date too when it was written another day.
+    const sameDay = dayStart(m.written_at) === dayStart(m.sent_at);
+    const text = sameDay ? time(m.written_at) : `${shortDate(m.written_at, m.sent_at)}, ${time(m.written_at)}`;
+    return { text, title: `Written ${fullDateTime(m.written_at)} while offline, sent ${full}`, iso: written };
   }
   return { text: time(m.sent_at), title: full, iso };
 }

@@ -177,10 +177,15 @@ pub async fn leave(ctx: Ctx<'_>, req: LeaveGroup) -> Result<Pending> {
         conversation_id: conv,
     } = req;
     let job = move |txn: &dyn Tx, out: &mut Vec<Publish>| {
+        // A member leaving a request (a stranger's group they never accepted) leaves no
+        // "left" line in its log: that would tell the stranger the account is read.
+        let accepted = txn.roster(conv).is_ok_and(|r| r.accepted(me));
         let info = membership::leave(txn, conv, me)?;
         publish_conversation(txn, &info, conn, out)?;
-        let actor = (me, my_name.as_str());
-        notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;
+        if accepted {
+            let actor = (me, my_name.as_str());
+            notices::write(txn, conv, actor, NoticeAction::Left, Vec::new(), None, out)?;
+        }
         // To the connection that asked too, although its reply says so: the removal's version
         // keeps a shape from before it, late over the bus, from putting the group back.
         publish_removed(me, &info, None, out);

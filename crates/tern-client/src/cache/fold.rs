@@ -49,7 +49,7 @@ pub fn apply(txn: &Transaction<'_>, event: &MessageRecord) -> Result<bool> {
         MessageKind::Delete => {
             forget_files(txn, conv, target)?;
             txn.prepare_cached(
-                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
+                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, written_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv, target])?;
             txn.prepare_cached("DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2")?

@@ -90,6 +90,7 @@ impl Stored {
 /// lost) leaves the outbox here, so it is never shown twice.
 pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Result<Stored> {
     let mut stored = Stored::default();
+    let mut deleted: Vec<UserId> = Vec::new();
     for m in records {
         conversations::ensure(txn, m.conversation_id)?;
         let inserted = txn
@@ -122,9 +123,10 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
                 m.withheld,
                 written_offline(m),
             ])?;
-        // An entry of a deleted account (its "left" notice in a group, a page read later).
-        if m.sender == DELETED_ACCOUNT {
-            sender_deleted(txn, m.sender_id)?;
+        // A new entry of a deleted account (its "left" notice in a group, a page read
+        // later): its other cached messages are renamed once per batch, below.
+        if inserted == 1 && m.sender == DELETED_ACCOUNT && !deleted.contains(&m.sender_id) {
+            deleted.push(m.sender_id);
         }
         if inserted == 0 {
             if m.kind.is_text() && m.state_seq > Seq::ZERO && fold::refresh(txn, m)? {
@@ -192,6 +194,9 @@ pub fn store(txn: &Transaction<'_>, me: UserId, records: &[MessageRecord]) -> Re
             stored.gaps.push((conv, above));
         }
         fold_ready(txn, conv, &mut stored.changed)?;
+    }
+    for user in deleted {
+        sender_deleted(txn, user)?;
     }
     Ok(stored)
 }

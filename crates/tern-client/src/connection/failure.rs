@@ -59,7 +59,7 @@ pub(crate) enum SessionError {
     NotWelcome,
     /// The welcome named a protocol version this app did not offer.
     #[error(
-        "the relay answered in protocol version {0}, which this version of Tern does not speak"
+        "the relay answered in protocol version {0}, which this version of Tern does not speak (unsupported_version)"
     )]
     OtherProtocol(u32),
     /// Reading failed before the welcome.

@@ -130,7 +130,7 @@ impl Session<'_> {
             let written_at = written_offline(
                 item.kind,
                 item.created_at,
-                tern_proto::now_ms(),
+                (self.opened_at, tern_proto::now_ms()),
                 self.clock_offset_ms,
             );
             let frame = ClientFrame::Send(SendMessage {
@@ -243,17 +243,20 @@ impl Session<'_> {
     }
 }
 
-/// What a send says of when its text was written: for a message going out
-/// [`WRITTEN_EARLIER_MS`] or more after it was written (`written` and `now` on this device's
-/// clock: it waited offline), the time it was written on the relay's clock (`offset` ahead of
-/// this device's); nothing for one sent as it was written, or for an event.
+/// What a send says of when its text was written: for a message written before the link it
+/// goes out on opened and going out [`WRITTEN_EARLIER_MS`] or more after it was written
+/// (`written`, and `(opened, now)`, on this device's clock: it waited for the relay), the time
+/// it was written on the relay's clock (`offset` ahead of this device's). Nothing for one sent
+/// as it was written, one that only waited for its turn behind an upload on a live link, or
+/// an event.
 fn written_offline(
     kind: MessageKind,
     written: Timestamp,
-    now: Timestamp,
+    (opened, now): (Timestamp, Timestamp),
     offset: i64,
 ) -> Option<Timestamp> {
-    (kind.is_text() && now.saturating_sub(written) >= WRITTEN_EARLIER_MS)
+    let waited = written < opened && now.saturating_sub(written) >= WRITTEN_EARLIER_MS;
+    (kind.is_text() && waited)
         .then(|| written.saturating_add(offset))
         .filter(|&t| t > 0)
 }
@@ -266,18 +269,26 @@ mod tests {
     fn only_text_that_waited_a_minute_or_more_says_when_it_was_written_on_the_relays_clock() {
         let now = 1_800_000_000_000;
         let waited = now - WRITTEN_EARLIER_MS;
+        let link = (now - 1_000, now);
         assert_eq!(
-            written_offline(MessageKind::Text, waited, now, 250),
+            written_offline(MessageKind::Text, waited, link, 250),
             Some(waited + 250)
         );
         assert_eq!(
-            written_offline(MessageKind::Text, now - 5_000, now, 250),
+            written_offline(MessageKind::Text, now - 5_000, link, 250),
             None
         );
-        assert_eq!(written_offline(MessageKind::React, waited, now, 250), None);
+        assert_eq!(written_offline(MessageKind::React, waited, link, 250), None);
+        // Written on this link and held a minute behind a file going up: it never waited
+        // for the relay.
+        let long_link = (waited - 1, now);
+        assert_eq!(
+            written_offline(MessageKind::Text, waited, long_link, 250),
+            None
+        );
         // A device clock set before 1970 gives no time at all.
         assert_eq!(
-            written_offline(MessageKind::Text, -WRITTEN_EARLIER_MS, 0, 0),
+            written_offline(MessageKind::Text, -WRITTEN_EARLIER_MS, (0, 0), 0),
             None
         );
     }

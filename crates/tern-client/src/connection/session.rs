@@ -77,6 +77,9 @@ pub(crate) struct Session<'a> {
     /// How far the relay's clock is ahead of this device's (ms), as its welcome said: what a
     /// message written offline carries as the time it was written is on the relay's clock.
     pub(super) clock_offset_ms: i64,
+    /// When this session's link opened (this device's clock): a message written before it
+    /// waited for the relay, one written since only for its own turn (an upload before it).
+    pub(super) opened_at: tern_proto::Timestamp,
 }
 
 impl<'a> Session<'a> {
@@ -100,6 +103,7 @@ impl<'a> Session<'a> {
             delivered_owed: false,
             max_frame_bytes: usize::MAX,
             clock_offset_ms: 0,
+            opened_at: tern_proto::now_ms(),
         }
     }
 

@@ -183,18 +183,25 @@ impl Client {
         crate::private_fs::create_dir(&dir)?;
         let target = dir.join(format!("{}-{}", &a.blob_id, safe_file_name(&a.name)));
         let partial = dir.join(format!("{}.part", &a.blob_id));
-        self.fetch_verified(&a, conversation_id, &partial).await?;
+        let fetched = self.fetch_verified(&a, conversation_id, &partial).await;
         if let Err(e) = self.shared.check_open() {
             let _ = std::fs::remove_file(&partial);
             return Err(e);
         }
-        std::fs::rename(&partial, &target)?;
+        let renamed = fetched.and_then(|()| Ok(std::fs::rename(&partial, &target)?));
+        if let Err(e) = renamed {
+            // Deleting the message for everyone meanwhile removed the partial file under
+            // the download: say that, not what failed on the way.
+            let gone = read().await.is_err_and(|e| matches!(e, Error::Invalid(_)));
+            return Err(if gone { deleted_meanwhile() } else { e });
+        }
         let (blob, path, total) = (a.blob_id.clone(), target.display().to_string(), a.size);
         let view = self
             .shared
             .cache
             .call(move |txn| {
-                // Deleted (for everyone, or for me) while it came: the file goes too.
+                // Deleted for everyone (or gone from the cache) while it came: the file goes
+                // too. (A message deleted for me keeps its row, hidden, like its file.)
                 let shown = chat::chat_at(txn, me, conversation_id, seq)?;
                 if shown
                     .as_ref()
@@ -208,9 +215,7 @@ impl Client {
             .await?;
         let Some(message) = view else {
             let _ = std::fs::remove_file(&target);
-            return Err(Error::Invalid(
-                "the message was deleted while its file came".into(),
-            ));
+            return Err(deleted_meanwhile());
         };
         self.shared.emit(Event::MessageChanged {
             message,
@@ -289,13 +294,22 @@ impl Client {
     }
 }
 
-/// `bytes` as a person reads a file's size: "2.5 MiB", "1 MiB".
+/// A download's message was deleted for everyone while its file came.
+fn deleted_meanwhile() -> Error {
+    Error::Invalid("the message was deleted while its file came".into())
+}
+
+/// `bytes` as a person reads a file's size: "2.5 MiB", "1 MiB", "900 KiB", "512 bytes".
 fn mib(bytes: u64) -> String {
-    let m = bytes as f64 / (1024.0 * 1024.0);
-    if m >= 10.0 || m.fract() == 0.0 {
-        format!("{m:.0} MiB")
+    let (value, unit) = match bytes {
+        0..1024 => return format!("{bytes} bytes"),
+        1024..1_048_576 => (bytes as f64 / 1024.0, "KiB"),
+        _ => (bytes as f64 / 1_048_576.0, "MiB"),
+    };
+    if value >= 10.0 || value.fract() == 0.0 {
+        format!("{value:.0} {unit}")
     } else {
-        format!("{m:.1} MiB")
+        format!("{value:.1} {unit}")
     }
 }
 
@@ -364,5 +378,15 @@ mod tests {
         let long = safe_file_name(&format!("{}.txt", "é".repeat(127)));
         assert!(33 + long.len() <= 255, "{} bytes", long.len());
         assert!(long.ends_with("éé.txt"), "{long}");
+    }
+
+    #[test]
+    fn a_size_reads_in_the_unit_that_suits_it() {
+        use super::mib;
+        assert_eq!(mib(1000), "1000 bytes");
+        assert_eq!(mib(900 * 1024), "900 KiB");
+        assert_eq!(mib(1536), "1.5 KiB");
+        assert_eq!(mib(2 * 1024 * 1024), "2 MiB");
+        assert_eq!(mib(100 * 1024 * 1024 + 1), "100 MiB");
     }
 }

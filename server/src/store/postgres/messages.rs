@@ -219,7 +219,7 @@ pub fn fold(c: &mut impl Sql, event: &MessageRecord) -> Result<()> {
         }
         MessageKind::Delete => {
             c.execute(
-                "UPDATE messages SET body = '', deleted = TRUE, edited_at = NULL, attachment = NULL
+                "UPDATE messages SET body = '', deleted = TRUE, edited_at = NULL, written_at = NULL, attachment = NULL
                  WHERE conversation_id = $1 AND seq = $2",
                 &[&conv, &target],
             )?;

@@ -226,7 +226,7 @@ pub fn fold(txn: &Transaction<'_>, event: &MessageRecord) -> Result<()> {
         }
         MessageKind::Delete => {
             txn.prepare_cached(
-                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
+                "UPDATE messages SET body = '', deleted = 1, edited_at = NULL, written_at = NULL, attachment = NULL WHERE conversation_id = ?1 AND seq = ?2",
             )?
             .execute(params![conv, target])?;
             super::uploads::unlink_message(txn, conv, target)?;
