@@ -20,6 +20,19 @@ fn is_presence_of(user: i64) -> impl FnMut(&ServerFrame) -> bool {
     move |f| matches!(f, ServerFrame::Presence { presence } if presence.user_id == UserId(user))
 }
 
+/// The next conversation shape `c` is pushed in which every member has accepted.
+async fn all_accepted(c: &mut Client) -> tern_proto::ConversationInfo {
+    c.expect(|f| match f {
+        ServerFrame::Conversation { conversation, .. }
+            if conversation.members.iter().all(|m| m.accepted) =>
+        {
+            Some(conversation.clone())
+        }
+        _ => None,
+    })
+    .await
+}
+
 async fn ok(c: &mut Client, frame: serde_json::Value) {
     match c.request(frame).await {
         ServerFrame::Ok { .. } => {}
@@ -115,31 +128,13 @@ async fn replying_to_a_request_accepts_it() {
     let conv = alice.start_direct("bob").await;
     alice.send_msg(conv, "a1", "hi").await;
     bob.send_msg(conv, "b1", "hi yourself").await;
-    let shape = alice
-        .expect(|f| match f {
-            ServerFrame::Conversation { conversation, .. }
-                if conversation.members.iter().all(|m| m.accepted) =>
-            {
-                Some(conversation.clone())
-            }
-            _ => None,
-        })
-        .await;
+    let shape = all_accepted(&mut alice).await;
     assert_eq!(shape.conversation_id, ConversationId(conv));
     alice
         .expect(|f| is_presence_of(bob.user_id)(f).then_some(()))
         .await;
     // The connection that replied learns it too: its answer was only an ack.
-    let mine = bob
-        .expect(|f| match f {
-            ServerFrame::Conversation { conversation, .. }
-                if conversation.members.iter().all(|m| m.accepted) =>
-            {
-                Some(conversation.clone())
-            }
-            _ => None,
-        })
-        .await;
+    let mine = all_accepted(&mut bob).await;
     assert_eq!(mine.conversation_id, ConversationId(conv));
 }
 
