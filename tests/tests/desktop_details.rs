@@ -331,11 +331,12 @@ async fn history_notifications_badges_limits_menus_layout_and_sign_out_behave_li
     )
     .await;
 
-    // The composer counts bytes near the limit and refuses a message over it.
+    // The composer measures bytes near the limit, says it in characters, and refuses a
+    // message over it.
     app.js("const c = document.getElementById('composer'); c.value = 'é'.repeat(9000); c.dispatchEvent(new Event('input'));").await;
     app.wait_until(
-        "document.getElementById('composer-count').textContent.startsWith('over by 1616') && document.getElementById('send').disabled",
-        "over the 16 KiB limit: counted in bytes, send disabled",
+        "document.getElementById('composer-count').textContent.startsWith('808 characters too many') && document.getElementById('send').disabled",
+        "over the 16 KiB limit by 1616 bytes (808 of these characters), send disabled",
     )
     .await;
     app.js("const c = document.getElementById('composer'); c.value = 'short again'; c.dispatchEvent(new Event('input'));").await;

@@ -23,19 +23,24 @@ test("nothing is shown until the text passes 90% of the limit", () => {
 });
 
 test("past 90% the counter says what is left; at the limit the message can still be sent", () => {
-  assert.equal(composerState("x".repeat(14746)).count, "1638 left");
+  assert.equal(composerState("x".repeat(14746)).count, "1638 characters left");
   const full = composerState("x".repeat(16384));
-  assert.equal(full.count, "0 left");
+  assert.equal(full.count, "0 characters left");
+  assert.equal(composerState("x".repeat(16383)).count, "1 character left");
   assert.equal(full.over, false);
 });
 
 test("past the limit it says by how much, refuses to send and says why", () => {
   const s = composerState("x".repeat(20000));
   assert.equal(s.over, true);
-  assert.equal(s.count, "over by 3616");
+  assert.equal(s.count, "3616 characters too many");
   assert.match(s.hint, /too long to send/);
-  // 8192 emoji are 8192 characters but 32768 bytes.
-  assert.equal(composerState("👍".repeat(8192)).count, "over by 16384");
+  // 8192 emoji are 8192 characters but 32768 bytes: half of them must go.
+  assert.equal(composerState("👍".repeat(8192)).count, "4096 characters too many");
+  // Chinese takes three bytes a character: what is left counts in characters like it.
+  assert.equal(composerState("中".repeat(5000)).count, "461 characters left");
+  // Mixed sizes: an estimate, and says so.
+  assert.equal(composerState("x".repeat(15000) + "é".repeat(500)).count, "about 372 characters left");
   assert.equal(composerState("é".repeat(8193)).over, true);
   assert.equal(composerState("é".repeat(8192)).over, false);
 });

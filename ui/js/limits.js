@@ -1,8 +1,10 @@
 // The engine's limit on what one message may say, as the composer shows it: the relay refuses
 // a body over its limit (16384 bytes of UTF-8 unless its operator set another, which its welcome
-// says: composer.js passes it in) with `message_too_long`, for good, so the composer counts bytes
-// (not characters: "é" is two, most emoji four) and refuses to send past the limit instead of
-// letting the message fail. The counter appears past 90% of the limit. Pure (tested in node).
+// says: composer.js passes it in) with `message_too_long`, for good, so the composer measures
+// bytes (not characters: "é" is two, most emoji four) and refuses to send past the limit instead
+// of letting the message fail. What it shows is in characters, as people count: how many more
+// of the kind being written fit ("about" when the text mixes characters of different sizes).
+// The counter appears past 90% of the limit. Pure (tested in node).
 
 /** Most bytes of UTF-8 a message body may have (the relay's limit). */
 export const MAX_BODY_BYTES = 16384;
@@ -15,15 +17,38 @@ const encoder = new TextEncoder();
 /** Length of `text` in bytes of UTF-8. */
 export const utf8Length = (text) => encoder.encode(text).length;
 
+/** Bytes of UTF-8 of one code point. */
+const cpBytes = (cp) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
+
+/** `text`'s characters (code points), bytes, and whether every character takes as many bytes. */
+function measure(text) {
+  let chars = 0, bytes = 0, lo = 4, hi = 1;
+  for (const c of text) {
+    const n = cpBytes(c.codePointAt(0));
+    chars += 1;
+    bytes += n;
+    if (n < lo) lo = n;
+    if (n > hi) hi = n;
+  }
+  return { chars, bytes, uniform: chars === 0 || lo === hi };
+}
+
+const characters = (n) => `${n} character${n === 1 ? "" : "s"}`;
+
 /**
  * What the composer shows for `text`: `bytes` (its size), `over` (past the limit: it cannot be
- * sent), `count` (the counter's text, "" while under 90% of the limit: "1234 left", or
- * "over by 56"), `hint` (why sending is refused, "" when it is not).
+ * sent), `count` (the counter's text, "" while under 90% of the limit: "1234 characters left",
+ * "808 characters too many", with "about" before the number when the text mixes characters of
+ * different sizes), `hint` (why sending is refused, "" when it is not).
  */
 export function composerState(text, max = MAX_BODY_BYTES) {
-  const bytes = utf8Length(text);
+  const { chars, bytes, uniform } = measure(text);
   const over = bytes > max;
-  const count = over ? `over by ${bytes - max}` : bytes > max * COUNT_FROM ? `${max - bytes} left` : "";
+  const perChar = chars ? bytes / chars : 1;
+  const about = uniform ? "" : "about ";
+  let count = "";
+  if (over) count = `${about}${characters(Math.ceil((bytes - max) / perChar))} too many`;
+  else if (bytes > max * COUNT_FROM) count = `${about}${characters(Math.floor((max - bytes) / perChar))} left`;
   const hint = over ? "This message is too long to send. Shorten it, or send it as a file." : "";
   return { bytes, over, count, hint };
 }
