@@ -120,3 +120,56 @@ async fn revoking_a_session_through_one_relay_closes_its_connection_on_another()
     // Relay 1 never hears of the revocation; its heartbeat check finds it in the database.
     revoke_across(&relays[0], &relays[1]).await;
 }
+
+/// A relay stopped in the middle of a batch (its host frozen, its socket still open) holds
+/// the change counter's lock that every relay's batches take first. The others' writes wait
+/// for it a bounded time (`LOCK_WAIT_LIMIT`) and are answered `internal`, never left hanging;
+/// once the lock is free they are stored again. (Here a session of the test holds the lock
+/// as such a relay would.)
+#[tokio::test]
+async fn a_write_waits_a_bounded_time_for_a_stuck_relays_lock_and_then_goes_on() {
+    let Some(url) = tern_testkit::postgres::test_database() else {
+        eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.postgres = Some(url.clone());
+    let relay = Relay::start_in(dir, config).await;
+    relay.register("alice").await;
+    relay.register("bob").await;
+    let mut alice = Client::connect(&relay.ws_url(), &relay.login("alice").await).await;
+    let conv = alice.start_direct("bob").await;
+
+    let (hold, held) = (
+        std::sync::mpsc::channel::<()>(),
+        std::sync::mpsc::channel::<()>(),
+    );
+    let (release, holding) = (hold.0, held.1);
+    let (stop, locked) = (hold.1, held.0);
+    let stuck = std::thread::spawn(move || {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut txn = db.transaction().unwrap();
+        txn.execute(
+            "SELECT value FROM meta WHERE key = 'change_version' FOR UPDATE",
+            &[],
+        )
+        .unwrap();
+        locked.send(()).unwrap();
+        let _ = stop.recv();
+        txn.rollback().unwrap();
+    });
+    holding.recv().unwrap();
+    let send =
+        |cid: &str| json!({"type": "send", "conversation_id": conv, "client_id": cid, "body": cid});
+    match alice.request(send("m1")).await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, tern_proto::ErrorCode::Internal),
+        other => panic!("expected internal while the lock is held, got {other:?}"),
+    }
+    release.send(()).unwrap();
+    stuck.join().unwrap();
+    match alice.request(send("m1")).await {
+        ServerFrame::Ack { seq, .. } => assert_eq!(seq.0, 1),
+        other => panic!("expected it stored once the lock is free, got {other:?}"),
+    }
+}

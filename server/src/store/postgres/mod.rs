@@ -46,13 +46,41 @@ pub const MAX_WINDOW: Duration = Duration::from_millis(1);
 /// How long a connection attempt may take before the batch is answered `internal`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the writer's session may sit in an open transaction between statements before
+/// PostgreSQL ends it. Every relay's batch holds the change counter's lock from its start to
+/// its commit, so a relay that stops mid-batch (its host frozen, paused or cut off, its
+/// socket still open) would otherwise hold every other relay's writes for as long as TCP
+/// takes to notice, about two hours. A healthy batch waits at most its commit window.
+pub const WRITER_IDLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Longest a batch waits for the change counter's lock before it is answered `internal`
+/// (and the client sends again), so that a relay's writes never hang behind another's.
+pub const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Idle time after which the relay's side of a connection starts TCP keepalive probes, so
+/// that a database host that vanished is noticed in about a minute, not two hours.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
 fn connect(url: &str) -> Result<Client> {
     let mut config: postgres::Config = url
         .parse()
         .map_err(|e| Error::Internal(format!("invalid PostgreSQL address: {e}")))?;
     config.connect_timeout(CONNECT_TIMEOUT);
+    config.keepalives_idle(KEEPALIVE_IDLE);
     config.application_name("tern-relay");
     Ok(config.connect(NoTls)?)
+}
+
+/// Bound what the writer's session may hold and wait for ([`WRITER_IDLE_LIMIT`],
+/// [`LOCK_WAIT_LIMIT`]). Set after the migrations, which may rightly wait longer for another
+/// relay's.
+fn limit_writer(client: &mut Client) -> Result<()> {
+    client.batch_execute(&format!(
+        "SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {}",
+        WRITER_IDLE_LIMIT.as_millis(),
+        LOCK_WAIT_LIMIT.as_millis()
+    ))?;
+    Ok(())
 }
 
 /// Connect, migrate, and start the writer and read threads. The blocking client must not run
@@ -86,6 +114,7 @@ pub(super) fn start(
             let opened = (|| {
                 let mut writer = connect(&url)?;
                 schema::migrate(&mut writer)?;
+                limit_writer(&mut writer)?;
                 let queue: ReadQueue = Arc::new(std::sync::Mutex::new(read_rx));
                 let losses = Arc::new(AtomicU64::new(0));
                 for _ in 0..READERS {
@@ -119,6 +148,8 @@ pub(super) fn start(
 struct Link {
     client: Option<Client>,
     url: String,
+    /// The writer's link: its sessions are bounded ([`limit_writer`]).
+    writer: bool,
 }
 
 impl Link {
@@ -127,7 +158,10 @@ impl Link {
             self.client = None;
             // Statements prepared on the old connection do not exist on the new one.
             sql::forget();
-            let client = connect(&self.url)?;
+            let mut client = connect(&self.url)?;
+            if self.writer {
+                limit_writer(&mut client)?;
+            }
             tracing::info!("connected to PostgreSQL again");
             self.client = Some(client);
         }
@@ -142,6 +176,7 @@ fn read_loop(client: Client, url: String, queue: ReadQueue, losses: Arc<AtomicU6
     let mut link = Link {
         client: Some(client),
         url,
+        writer: false,
     };
     let mut known = losses.load(Ordering::Relaxed);
     while let Some(job) = next_read(&queue) {
@@ -232,6 +267,7 @@ fn run(
     let mut link = Link {
         client: Some(client),
         url,
+        writer: true,
     };
     while let Some(first) = rx.blocking_recv() {
         let mut batch = Batch::default();
@@ -278,4 +314,33 @@ pub fn current_version(c: &mut impl Sql) -> Result<u64> {
 /// Parse a text column holding one of the protocol's enums; an unknown value is an error.
 pub(crate) fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T> {
     text.parse().map_err(Error::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's session is ended by PostgreSQL when it sits in an open transaction longer
+    /// than [`WRITER_IDLE_LIMIT`] (a relay frozen mid-batch), which frees the locks it held;
+    /// other sessions are not limited so (a sync reads one snapshot at a client's pace).
+    #[test]
+    fn a_writer_session_idle_in_its_transaction_is_ended_and_a_reader_is_not() {
+        let Some(url) = tern_testkit::postgres::test_database() else {
+            eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
+            return;
+        };
+        let mut writer = connect(&url).unwrap();
+        limit_writer(&mut writer).unwrap();
+        let mut reader = connect(&url).unwrap();
+        writer.batch_execute("BEGIN; SELECT 1").unwrap();
+        reader
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1")
+            .unwrap();
+        std::thread::sleep(WRITER_IDLE_LIMIT + Duration::from_secs(2));
+        assert!(
+            writer.batch_execute("SELECT 1").is_err(),
+            "the idle writer's session was ended"
+        );
+        reader.batch_execute("SELECT 1; COMMIT").unwrap();
+    }
 }
