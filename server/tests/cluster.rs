@@ -482,6 +482,21 @@ async fn when_the_bus_returns_every_connection_catches_up_from_the_database() {
     })
     .await;
     told_of(&mut bob, group).await;
+    // And the new group's first entries (its notices), although the connection had never
+    // been told of that conversation before.
+    let mut entries = Vec::new();
+    while entries.len() < 2 {
+        entries.push(
+            bob.expect(|f| match f {
+                ServerFrame::Message { message } if message.conversation_id.0 == group => {
+                    Some(message.seq.0)
+                }
+                _ => None,
+            })
+            .await,
+        );
+    }
+    assert_eq!(entries, vec![1, 2]);
 }
 
 /// What a device of bob's changed for himself through a relay off the bus — a mute, and read

@@ -200,8 +200,7 @@ impl Conn {
     /// After a bus outage: send what changed since the client's last sync or catch-up —
     /// conversations (new, changed, left) and receipt markers, as the privacy rules let it see
     /// them; the user's privacy settings and chat preferences, whole — and the messages each
-    /// conversation it follows gained meanwhile. Messages of a
-    /// conversation it has not been told about yet come with the client's next sync.
+    /// conversation gained meanwhile (from its start for one it was never told of).
     async fn catch_up(&mut self) {
         let Some(since) = self.seen_version else {
             return;
@@ -250,10 +249,11 @@ impl Conn {
                 // Closing (4008): the client's sync brings the rest.
                 return;
             }
-            if let Some(upto) = self.contiguous.upto(conv) {
-                if head > upto && !self.fill(conv, upto, head).await {
-                    return;
-                }
+            // A conversation the connection was never told of (made since its last sync)
+            // is sent from its start, as the client's next sync would.
+            let upto = self.contiguous.upto(conv).unwrap_or(Seq::ZERO);
+            if head > upto && !self.fill(conv, upto, head).await {
+                return;
             }
         }
         self.seen_version = Some(version);
