@@ -479,8 +479,11 @@ impl Receiver {
                 self.heard = Heard::default();
             }
             async_nats::Event::SlowConsumer(_) => {
-                tracing::warn!("the bus dropped frames for this relay; catching up from the store");
-                self.catch_up(Instant::now());
+                // One event per frame dropped: thousands in an overload. Each asks the same
+                // catch-up, at most once per period like any unannounced loss, so an overload
+                // is not made a read storm (and a flood of catch-ups in every mailbox).
+                tracing::debug!("the bus dropped a frame for this relay");
+                self.lost_unannounced();
             }
             other => tracing::debug!(event = %other, "bus event"),
         }
