@@ -238,6 +238,45 @@ async fn search_finds_the_current_text_and_delete_for_me_hides_on_this_device_on
     let listed = bob.conversations().await.unwrap();
     assert_eq!(listed[0].unread, 1);
     assert_eq!(bob.unread_total().await.unwrap(), 1);
+
+    // Alice edits the message bob deleted for himself: nothing of it comes back on his
+    // device, not even as a changed message (a later visible change shows events flow).
+    let mut events = bob.subscribe();
+    alice.edit(conv, Seq(2), "bring the new map").await.unwrap();
+    alice.send(conv, "see you").await.unwrap();
+    wait_settled(&alice).await;
+    let last = alice
+        .messages(conv, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.body == "see you")
+        .and_then(|m| m.seq)
+        .expect("stored");
+    alice.react(conv, last, "👍").await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut seen = Vec::new();
+        loop {
+            match events.recv().await {
+                Ok(Event::MessageChanged { message, hidden }) => {
+                    let done = message.seq == Some(last);
+                    seen.push((message.seq, message.body, hidden));
+                    if done {
+                        return seen;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("the reaction's change arrives");
+    assert!(
+        seen.iter().all(|(seq, _, _)| *seq != Some(Seq(2))),
+        "the hidden message was told as changed: {seen:?}"
+    );
+    assert!(bob.search("new map", 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]

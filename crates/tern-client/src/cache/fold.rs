@@ -124,10 +124,25 @@ fn forget_files(txn: &Transaction<'_>, conv: ConversationId, seq: Seq) -> Result
 /// Take a text message's folded state from the relay (a history page can be newer than what
 /// the cache folded). Returns whether anything changed.
 pub fn refresh(txn: &Transaction<'_>, m: &MessageRecord) -> Result<bool> {
+    // Deleted for everyone, learnt from the folded copy before (or instead of) the delete
+    // entry: its files go as the entry would have taken them.
+    if m.deleted {
+        let newer_delete: Option<bool> = txn
+            .prepare_cached(
+                "SELECT deleted FROM messages
+                 WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND state_seq < ?3",
+            )?
+            .query_row(params![m.conversation_id, m.seq, m.state_seq], |r| r.get(0))
+            .optional()?;
+        if newer_delete == Some(false) {
+            forget_files(txn, m.conversation_id, m.seq)?;
+        }
+    }
     let updated = txn
         .prepare_cached(
             "UPDATE messages SET body = ?3, edited_at = ?4, deleted = ?5, state_seq = ?6,
-                    attachment = CASE WHEN ?5 THEN NULL ELSE attachment END
+                    attachment = CASE WHEN ?5 THEN NULL ELSE attachment END,
+                    written_at = CASE WHEN ?5 THEN NULL ELSE written_at END
              WHERE conversation_id = ?1 AND seq = ?2 AND kind = 'text' AND state_seq < ?6",
         )?
         .execute(params![
@@ -157,4 +172,69 @@ pub fn store_reactions(txn: &Transaction<'_>, m: &MessageRecord) -> Result<()> {
         insert.execute(params![conv, seq, r.user_id, r.emoji])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{messages, schema, transfers};
+    use tern_proto::{Attachment, ClientId, ConversationId, MessageId, MessageRecord, Seq, UserId};
+
+    /// A message deleted for everyone that the cache first learns of from its folded copy (a
+    /// sync or history page read before the delete entry came) loses its downloaded file and
+    /// its written time, as the delete entry would have taken them.
+    #[test]
+    fn a_deletion_learnt_from_a_folded_copy_removes_the_downloaded_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = rusqlite::Connection::open(dir.path().join("cache.db")).unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let txn = conn.transaction().unwrap();
+        let blob = "0123456789abcdef0123456789abcdef";
+        let text = MessageRecord {
+            conversation_id: ConversationId(7),
+            seq: Seq(1),
+            message_id: MessageId(1),
+            sender_id: UserId(2),
+            sender: "ann".into(),
+            client_id: ClientId::from("a1"),
+            body: "the plan".into(),
+            sent_at: 1_800_000_000_000,
+            written_at: Some(1_799_999_000_000),
+            attachment: Some(Attachment {
+                blob_id: blob.into(),
+                name: "plan.pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 4,
+                sha256: "00".repeat(32),
+                ..Attachment::default()
+            }),
+            ..MessageRecord::default()
+        };
+        messages::store(&txn, UserId(1), std::slice::from_ref(&text)).unwrap();
+        let file = dir
+            .path()
+            .join("downloads")
+            .join(format!("{blob}-plan.pdf"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"plan").unwrap();
+        transfers::downloaded(&txn, blob, &file.display().to_string(), 4, 1 << 30).unwrap();
+        assert_eq!(
+            messages::written_at(&txn, ConversationId(7), Seq(1)).unwrap(),
+            Some(1_799_999_000_000)
+        );
+
+        let folded = MessageRecord {
+            body: String::new(),
+            deleted: true,
+            state_seq: Seq(2),
+            attachment: None,
+            written_at: None,
+            ..text
+        };
+        messages::store(&txn, UserId(1), &[folded]).unwrap();
+        assert!(!file.exists(), "the downloaded copy is gone");
+        assert_eq!(
+            messages::written_at(&txn, ConversationId(7), Seq(1)).unwrap(),
+            None
+        );
+    }
 }

@@ -289,8 +289,12 @@ pub fn reread_unknown(txn: &Transaction<'_>) -> Result<usize> {
     }
     let firsts: Vec<(ConversationId, i64)> = txn
         .prepare_cached(
-            "SELECT conversation_id, min(seq) FROM messages WHERE kind = 'unknown'
-             GROUP BY conversation_id",
+            // Only chats the user is still in: a left one is synced no more, so what it
+            // keeps as unknown stays (shown as needing a newer version) rather than be lost.
+            "SELECT m.conversation_id, min(m.seq) FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id AND c.active = 1
+             WHERE m.kind = 'unknown'
+             GROUP BY m.conversation_id",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;

@@ -191,11 +191,24 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        // A cache from before this migration ignored what its columns hold in the
+        // conversations the relay sent (and the relay sends a conversation again only when
+        // it changes): the next sync reads every conversation afresh.
+        if RESHAPE.contains(&(i + 1)) {
+            tx.execute(
+                "DELETE FROM meta WHERE key = ?1",
+                [crate::connection::sync::CHANGES_VERSION],
+            )?;
+        }
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
     Ok(())
 }
+
+/// The migrations (by number) that add columns filled from the relay's conversations:
+/// display names (3), requests (5), pictures (6). Add a number here with each such migration.
+const RESHAPE: &[usize] = &[3, 5, 6];
 
 #[cfg(test)]
 mod tests {
@@ -208,6 +221,34 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, super::MIGRATIONS.len());
+    }
+
+    /// A cache from before the relay's conversations carried requests, names and pictures
+    /// reads every conversation again at its next sync (its changes version is forgotten);
+    /// one past those migrations keeps its version.
+    #[test]
+    fn a_cache_that_ignored_fields_of_conversations_reads_them_all_again() {
+        let at = |applied: usize| {
+            let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+            for sql in &super::MIGRATIONS[..applied] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", applied).unwrap();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('changes_version', '500')",
+                [],
+            )
+            .unwrap();
+            super::migrate(&mut conn).unwrap();
+            conn.query_row(
+                "SELECT value FROM meta WHERE key = 'changes_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .ok()
+        };
+        assert_eq!(at(4), None, "before requests: read again");
+        assert_eq!(at(6), Some("500".into()), "after pictures: kept");
     }
 
     /// A cache from before sent files joined the file cache: the copies of files the relay

@@ -471,6 +471,17 @@ mod tests {
             messages::synced_seq(&txn, ConversationId(3)).unwrap(),
             Seq(4)
         );
+
+        // In a chat the user has left, no sync would bring them again: they stay as kept.
+        conversations::deactivate(&txn, ConversationId(3)).unwrap();
+        crate::cache::meta_set(&txn, "kinds_known", "text,edit").unwrap();
+        assert_eq!(messages::reread_unknown(&txn).unwrap(), 0);
+        let kept: Vec<u64> = messages::all(&txn, ConversationId(3))
+            .unwrap()
+            .iter()
+            .map(|m| m.seq.0)
+            .collect();
+        assert_eq!(kept, [1, 2, 3, 4]);
     }
 
     #[test]

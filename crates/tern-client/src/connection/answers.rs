@@ -61,8 +61,12 @@ pub(super) fn changed_views(
     changed: &[(ConversationId, Seq)],
 ) -> crate::Result<Vec<ChatMessage>> {
     let mut views = Vec::with_capacity(changed.len());
-    for (conv, seq) in changed {
-        views.extend(chat::chat_at(txn, me, *conv, *seq)?);
+    for &(conv, seq) in changed {
+        // A message deleted for the user stays out of sight, whatever later changes it.
+        let Some(record) = crate::cache::messages::shown_text_at(txn, conv, seq)? else {
+            continue;
+        };
+        views.extend(chat::to_chats(txn, me, std::slice::from_ref(&record))?);
     }
     Ok(views)
 }

@@ -19,7 +19,7 @@ mod inbound;
 mod outbound;
 mod pending;
 mod session;
-mod sync;
+pub(crate) mod sync;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -17,7 +17,7 @@ use crate::cache::{conversations as convs, meta_get, meta_set, prefs};
 use crate::events::{ConnectionState, Event};
 
 /// The `meta` key holding the changes version of the last completed sync.
-const CHANGES_VERSION: &str = "changes_version";
+pub(crate) const CHANGES_VERSION: &str = "changes_version";
 
 impl Session<'_> {
     /// Ask the relay for everything missed since the last completed sync.
