@@ -132,4 +132,9 @@ impl Publish {
 pub trait Fanout: Send + Sync + 'static {
     /// Deliver to every connected session of `publish.users`.
     fn publish(&self, publish: Publish);
+
+    /// A batch's commit failed in a way that leaves its outcome unknown (the database's
+    /// answer to `COMMIT` was lost): it may be stored, and its publications were not made.
+    /// Every connection that could have been told of it must look in the store instead.
+    fn unsure(&self) {}
 }

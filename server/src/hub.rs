@@ -262,6 +262,10 @@ impl Hub {
 }
 
 impl Fanout for Hub {
+    fn unsure(&self) {
+        self.catch_up_all();
+    }
+
     fn publish(&self, publish: Publish) {
         let users = self.shared.users.lock().unwrap();
         let mut delivered = 0u64;

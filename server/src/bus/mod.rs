@@ -245,6 +245,12 @@ pub struct Delivery {
 }
 
 impl Fanout for Delivery {
+    /// Here and, once the bus takes publishes, on every other relay ([`Bus::take_lost`]).
+    fn unsure(&self) {
+        self.bus.note_lost();
+        self.hub.unsure();
+    }
+
     fn publish(&self, publish: Publish) {
         if !publish.local {
             self.bus.send(Out::Fan {

@@ -29,13 +29,19 @@ pub(crate) struct Settler {
 /// A batch's work after its commit.
 struct Settled {
     committed: bool,
+    /// Not committed as far as the writer knows, but perhaps committed ([`Fanout::unsure`]).
+    unsure: bool,
     batch: Batch,
 }
 
 impl Settled {
     /// Publish (only if committed), then answer every job.
     fn run(self, fanout: &dyn Fanout) {
-        let Settled { committed, batch } = self;
+        let Settled {
+            committed,
+            unsure,
+            batch,
+        } = self;
         if committed {
             for publish in batch.publishes {
                 fanout.publish(publish);
@@ -43,6 +49,9 @@ impl Settled {
         }
         for reply in batch.replies {
             reply(committed);
+        }
+        if unsure {
+            fanout.unsure();
         }
     }
 }
@@ -72,7 +81,25 @@ impl Settler {
 
     /// Publish `batch`'s frames if `committed`, then answer its jobs with `committed`.
     pub(crate) fn settle(&self, committed: bool, batch: Batch) {
-        let settled = Settled { committed, batch };
+        self.hand_over(Settled {
+            committed,
+            unsure: false,
+            batch,
+        });
+    }
+
+    /// Answer `batch`'s jobs as not committed (`internal`: their clients send again, and a
+    /// resend of what was in fact stored is answered as such) and have every connection look
+    /// in the store for what it may have missed: the commit's outcome is unknown.
+    pub(crate) fn settle_unsure(&self, batch: Batch) {
+        self.hand_over(Settled {
+            committed: false,
+            unsure: true,
+            batch,
+        });
+    }
+
+    fn hand_over(&self, settled: Settled) {
         let settled = match &self.to_loop {
             // The unbounded send never waits: the writer must not block on the event loop,
             // which may itself be waiting for the writer. What it holds is bounded by the
@@ -198,5 +225,43 @@ mod tests {
             !settler.to_loop.as_ref().unwrap().is_closed(),
             "the task still settles batches"
         );
+    }
+
+    /// Counts publications and unsure commits.
+    #[derive(Default)]
+    struct Counts {
+        published: std::sync::atomic::AtomicUsize,
+        unsure: std::sync::atomic::AtomicUsize,
+    }
+    impl Fanout for Counts {
+        fn publish(&self, _: Publish) {
+            self.published
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        fn unsure(&self) {
+            self.unsure
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A batch whose commit's outcome is unknown publishes nothing, answers its jobs as not
+    /// committed, and has every connection look in the store (once, after the answers).
+    #[test]
+    fn a_commit_of_unknown_outcome_answers_not_committed_and_makes_connections_look_again() {
+        let fanout = Arc::new(Counts::default());
+        let settler = Settler::new(fanout.clone());
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        settler.settle(false, batch_of(1, &answers));
+        assert_eq!(fanout.unsure.load(std::sync::atomic::Ordering::SeqCst), 0);
+        settler.settle_unsure(batch_of(2, &answers));
+        assert_eq!(
+            *answers.lock().unwrap(),
+            vec![(0, false), (0, false), (1, false)]
+        );
+        assert_eq!(
+            fanout.published.load(std::sync::atomic::Ordering::SeqCst),
+            0
+        );
+        assert_eq!(fanout.unsure.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

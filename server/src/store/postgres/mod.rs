@@ -219,8 +219,15 @@ fn run_read(client: &mut Client, job: ReadJob) {
     }
 }
 
-/// Run one batch: the first job and whatever else is queued, in one transaction. Returns
-/// whether it committed.
+/// How a batch ended that did not commit.
+enum Failed {
+    /// Before `COMMIT`: rolled back, nothing of it stored.
+    Before(Error),
+    /// `COMMIT` itself failed: the database may have stored it (its answer was lost).
+    AtCommit(Error),
+}
+
+/// Run one batch: the first job and whatever else is queued, in one transaction.
 ///
 /// The batch first locks the change counter's row, so the batches of all relays on this
 /// database commit one at a time. Without that, two relays' batches lock conversation rows
@@ -233,13 +240,15 @@ fn run_batch(
     rx: &mut mpsc::Receiver<Job>,
     collect: &mut Collector,
     batch: &mut Batch,
-) -> Result<()> {
+) -> std::result::Result<(), Failed> {
     let opened = Instant::now();
-    let mut txn = client.transaction()?;
+    let before = |e: postgres::Error| Failed::Before(e.into());
+    let mut txn = client.transaction().map_err(before)?;
     txn.execute(
         "SELECT value FROM meta WHERE key = 'change_version' FOR UPDATE",
         &[],
-    )?;
+    )
+    .map_err(before)?;
     let tx = PgTx::new(txn);
     first(&tx, batch);
     let mut ran = 1;
@@ -250,11 +259,11 @@ fn run_batch(
     collect.finished(ran);
     if batch.poisoned {
         // Dropping the transaction rolls it back.
-        return Err(crate::error::Error::Internal(
+        return Err(Failed::Before(crate::error::Error::Internal(
             "a failed job could not be undone".into(),
-        ));
+        )));
     }
-    tx.commit()
+    tx.commit_batch()
 }
 
 fn run(
@@ -274,9 +283,14 @@ fn run(
         let committed = match link.get() {
             Ok(client) => match run_batch(client, first, &mut rx, &mut collect, &mut batch) {
                 Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(error = %e, "PostgreSQL commit failed");
+                Err(Failed::Before(e)) => {
+                    tracing::error!(error = %e, "PostgreSQL batch failed");
                     false
+                }
+                Err(Failed::AtCommit(e)) => {
+                    tracing::error!(error = %e, "PostgreSQL commit failed; its outcome is unknown");
+                    settle.settle_unsure(batch);
+                    continue;
                 }
             },
             Err(e) => {

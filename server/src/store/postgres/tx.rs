@@ -86,12 +86,27 @@ impl<'a> PgTx<'a> {
     /// Commit the batch, unless a failed statement was never rolled back (PostgreSQL would
     /// roll the whole transaction back while answering `COMMIT` without an error).
     pub fn commit(self) -> Result<()> {
+        self.commit_batch().map_err(|f| match f {
+            super::Failed::Before(e) | super::Failed::AtCommit(e) => e,
+        })
+    }
+
+    /// [`PgTx::commit`], telling how it failed: a `COMMIT` the server answered with an error
+    /// was rolled back; one whose answer never came (the connection broke) may have been
+    /// stored ([`super::Failed::AtCommit`]).
+    pub(super) fn commit_batch(self) -> std::result::Result<(), super::Failed> {
         if self.watch.aborted.get() {
-            return Err(crate::error::Error::Internal(
+            return Err(super::Failed::Before(crate::error::Error::Internal(
                 "a failed statement left the batch's transaction aborted".into(),
-            ));
+            )));
         }
-        Ok(self.txn.into_inner().commit()?)
+        self.txn.into_inner().commit().map_err(|e| {
+            if e.as_db_error().is_some() {
+                super::Failed::Before(e.into())
+            } else {
+                super::Failed::AtCommit(e.into())
+            }
+        })
     }
 }
 
