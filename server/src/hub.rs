@@ -262,8 +262,11 @@ impl Hub {
 }
 
 impl Fanout for Hub {
+    /// A relay alone keeps no per-connection marks to catch up by (those are kept only in a
+    /// cluster): its connections are closed instead, and their clients' syncs bring what
+    /// they missed.
     fn unsure(&self) {
-        self.catch_up_all();
+        self.kick_all(close::GOING_AWAY);
     }
 
     fn publish(&self, publish: Publish) {

@@ -39,6 +39,10 @@ test("past the limit it says by how much, refuses to send and says why", () => {
   assert.equal(composerState("👍".repeat(8192)).count, "4096 characters too many");
   // Chinese takes three bytes a character: what is left counts in characters like it.
   assert.equal(composerState("中".repeat(5000)).count, "461 characters left");
+  // A heart with its emoji selector, or a flag, is one character to a reader (two code
+  // points, six and eight bytes): 3000 hearts are 18000 bytes, 1616 over, 270 hearts.
+  assert.equal(composerState("❤️".repeat(3000)).count, "270 characters too many");
+  assert.equal(composerState("🇫🇷".repeat(2100)).count, "52 characters too many");
   // Mixed sizes: an estimate, and says so.
   assert.equal(composerState("x".repeat(15000) + "é".repeat(500)).count, "about 372 characters left");
   assert.equal(composerState("é".repeat(8193)).over, true);

@@ -20,17 +20,29 @@ export const utf8Length = (text) => encoder.encode(text).length;
 /** Bytes of UTF-8 of one code point. */
 const cpBytes = (cp) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
 
-/** `text`'s characters (code points), bytes, and whether every character takes as many bytes. */
-function measure(text) {
-  let chars = 0, bytes = 0, lo = 4, hi = 1;
-  for (const c of text) {
-    const n = cpBytes(c.codePointAt(0));
+/** Bytes of UTF-8 of `text`, counted by code point (as TextEncoder counts them). */
+function byteLength(text) {
+  let bytes = 0;
+  for (const c of text) bytes += cpBytes(c.codePointAt(0));
+  return bytes;
+}
+
+const graphemes = typeof Intl !== "undefined" && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+
+/**
+ * `text`'s characters as a reader counts them (grapheme clusters: "❤️", a flag or a family
+ * emoji is one, though several code points), and whether every one takes as many bytes.
+ */
+function characterSizes(text) {
+  let chars = 0, lo = Infinity, hi = 0;
+  const parts = graphemes ? Array.from(graphemes.segment(text), (s) => s.segment) : Array.from(text);
+  for (const part of parts) {
+    const n = byteLength(part);
     chars += 1;
-    bytes += n;
     if (n < lo) lo = n;
     if (n > hi) hi = n;
   }
-  return { chars, bytes, uniform: chars === 0 || lo === hi };
+  return { chars, uniform: chars === 0 || lo === hi };
 }
 
 const characters = (n) => `${n} character${n === 1 ? "" : "s"}`;
@@ -42,13 +54,18 @@ const characters = (n) => `${n} character${n === 1 ? "" : "s"}`;
  * different sizes), `hint` (why sending is refused, "" when it is not).
  */
 export function composerState(text, max = MAX_BODY_BYTES) {
-  const { chars, bytes, uniform } = measure(text);
+  const bytes = byteLength(text);
   const over = bytes > max;
-  const perChar = chars ? bytes / chars : 1;
-  const about = uniform ? "" : "about ";
   let count = "";
-  if (over) count = `${about}${characters(Math.ceil((bytes - max) / perChar))} too many`;
-  else if (bytes > max * COUNT_FROM) count = `${about}${characters(Math.floor((max - bytes) / perChar))} left`;
+  if (over || bytes > max * COUNT_FROM) {
+    // Only near the limit: segmenting costs more than counting bytes.
+    const { chars, uniform } = characterSizes(text);
+    const perChar = chars ? bytes / chars : 1;
+    const about = uniform ? "" : "about ";
+    count = over
+      ? `${about}${characters(Math.ceil((bytes - max) / perChar))} too many`
+      : `${about}${characters(Math.floor((max - bytes) / perChar))} left`;
+  }
   const hint = over ? "This message is too long to send. Shorten it, or send it as a file." : "";
   return { bytes, over, count, hint };
 }

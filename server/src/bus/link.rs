@@ -304,20 +304,36 @@ impl Receiver {
     /// connections catch up from the store, at most once per [`LOST_EVERY`] (a loss found
     /// sooner is made up at the end of the period).
     fn lost_unannounced(&mut self) {
+        if self.may_catch_up() {
+            tracing::warn!("frames from another relay never came over the bus; catching up");
+            self.state
+                .metrics
+                .bus_unannounced_losses
+                .fetch_add(1, Ordering::Relaxed);
+            self.catch_up(Instant::now());
+        }
+    }
+
+    /// NATS dropped frames for this relay (it read too slowly): the same catch-up, at most
+    /// once per [`LOST_EVERY`] however many frames each event reports dropped.
+    fn dropped_here(&mut self) {
+        if self.may_catch_up() {
+            tracing::warn!("the bus dropped frames for this relay; catching up from the store");
+            self.catch_up(Instant::now());
+        }
+    }
+
+    /// Whether a catch-up may run now; if not, one is owed at the end of the period.
+    fn may_catch_up(&mut self) -> bool {
         let now = Instant::now();
         if self
             .last_catch_up
             .is_some_and(|at| now.duration_since(at) < LOST_EVERY)
         {
             self.owed = true;
-            return;
+            return false;
         }
-        tracing::warn!("frames from another relay never came over the bus; catching up");
-        self.state
-            .metrics
-            .bus_unannounced_losses
-            .fetch_add(1, Ordering::Relaxed);
-        self.catch_up(now);
+        true
     }
 
     /// Every connection here catches up from the store, which covers every frame published
@@ -480,10 +496,9 @@ impl Receiver {
             }
             async_nats::Event::SlowConsumer(_) => {
                 // One event per frame dropped: thousands in an overload. Each asks the same
-                // catch-up, at most once per period like any unannounced loss, so an overload
-                // is not made a read storm (and a flood of catch-ups in every mailbox).
-                tracing::debug!("the bus dropped a frame for this relay");
-                self.lost_unannounced();
+                // catch-up, at most once per period, so an overload is not made a read storm
+                // (and a flood of catch-ups in every mailbox).
+                self.dropped_here();
             }
             other => tracing::debug!(event = %other, "bus event"),
         }

@@ -248,7 +248,7 @@ impl Fanout for Delivery {
     /// Here and, once the bus takes publishes, on every other relay ([`Bus::take_lost`]).
     fn unsure(&self) {
         self.bus.note_lost();
-        self.hub.unsure();
+        self.hub.catch_up_all();
     }
 
     fn publish(&self, publish: Publish) {

@@ -88,14 +88,15 @@ impl Settler {
         });
     }
 
-    /// Answer `batch`'s jobs as not committed (`internal`: their clients send again, and a
-    /// resend of what was in fact stored is answered as such) and have every connection look
-    /// in the store for what it may have missed: the commit's outcome is unknown.
-    pub(crate) fn settle_unsure(&self, batch: Batch) {
+    /// Have every connection look in the store for what it may have missed: a batch whose
+    /// commit's outcome was never learnt may be stored, and nothing of it was published (its
+    /// jobs were answered as not committed; a resend of what was stored is answered as such).
+    /// Called once the store takes commits again, so the connections can read it.
+    pub(crate) fn look_again(&self) {
         self.hand_over(Settled {
             committed: false,
             unsure: true,
-            batch,
+            batch: Batch::default(),
         });
     }
 
@@ -244,20 +245,17 @@ mod tests {
         }
     }
 
-    /// A batch whose commit's outcome is unknown publishes nothing, answers its jobs as not
-    /// committed, and has every connection look in the store (once, after the answers).
+    /// After a commit whose outcome was never learnt, every connection looks in the store
+    /// once; a plain failure asks nothing of them.
     #[test]
-    fn a_commit_of_unknown_outcome_answers_not_committed_and_makes_connections_look_again() {
+    fn a_commit_of_unknown_outcome_makes_connections_look_again_once() {
         let fanout = Arc::new(Counts::default());
         let settler = Settler::new(fanout.clone());
         let answers = Arc::new(Mutex::new(Vec::new()));
         settler.settle(false, batch_of(1, &answers));
         assert_eq!(fanout.unsure.load(std::sync::atomic::Ordering::SeqCst), 0);
-        settler.settle_unsure(batch_of(2, &answers));
-        assert_eq!(
-            *answers.lock().unwrap(),
-            vec![(0, false), (0, false), (1, false)]
-        );
+        settler.look_again();
+        assert_eq!(*answers.lock().unwrap(), vec![(0, false)]);
         assert_eq!(
             fanout.published.load(std::sync::atomic::Ordering::SeqCst),
             0

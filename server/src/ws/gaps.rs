@@ -31,6 +31,10 @@ use crate::ops::visibility::Rules;
 /// Entries read from the store at a time when filling a gap.
 const CHUNK: usize = 64;
 
+/// Most entries a catch-up sends of a conversation the connection was never told of; past
+/// it the connection is closed and the client's sync pages them in.
+const FROM_START_MAX: u64 = 500;
+
 impl Conn {
     /// Forward what the hub handed over, unless a sync on this connection already sent it or
     /// newer; in a cluster, fill a gap before a message push and drop a copy that came late.
@@ -249,9 +253,17 @@ impl Conn {
                 // Closing (4008): the client's sync brings the rest.
                 return;
             }
-            // A conversation the connection was never told of (made since its last sync)
-            // is sent from its start, as the client's next sync would.
-            let upto = self.contiguous.upto(conv).unwrap_or(Seq::ZERO);
+            // A conversation the connection was never told of (made, or joined, since its
+            // last sync) is sent from its start, as the client's next sync would; one with a
+            // long history is left to that sync, which pages it with backpressure.
+            let upto = match self.contiguous.upto(conv) {
+                Some(upto) => upto,
+                None if head.0 <= FROM_START_MAX => Seq::ZERO,
+                None => {
+                    self.mailbox.kick(close::GOING_AWAY);
+                    return;
+                }
+            };
             if head > upto && !self.fill(conv, upto, head).await {
                 return;
             }

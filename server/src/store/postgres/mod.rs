@@ -61,26 +61,67 @@ pub const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(5);
 /// that a database host that vanished is noticed in about a minute, not two hours.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 
+/// How long the writer goes on asking whether a batch whose `COMMIT` answer was lost was
+/// stored, reconnecting as needed, before it leaves that to the connections' catch-up.
+const RESOLVE_FOR: Duration = Duration::from_secs(10);
+
 fn connect(url: &str) -> Result<Client> {
     let mut config: postgres::Config = url
         .parse()
         .map_err(|e| Error::Internal(format!("invalid PostgreSQL address: {e}")))?;
     config.connect_timeout(CONNECT_TIMEOUT);
+    // A dead link is noticed in about a minute whether idle (probes) or not (unacknowledged
+    // data), not after the system's defaults of a quarter of an hour or more.
     config.keepalives_idle(KEEPALIVE_IDLE);
+    config.keepalives_interval(Duration::from_secs(10));
+    config.keepalives_retries(3);
+    config.tcp_user_timeout(Duration::from_secs(60));
     config.application_name("tern-relay");
     Ok(config.connect(NoTls)?)
 }
 
-/// Bound what the writer's session may hold and wait for ([`WRITER_IDLE_LIMIT`],
-/// [`LOCK_WAIT_LIMIT`]). Set after the migrations, which may rightly wait longer for another
-/// relay's.
-fn limit_writer(client: &mut Client) -> Result<()> {
-    client.batch_execute(&format!(
-        "SET idle_in_transaction_session_timeout = {}; SET lock_timeout = {}",
+/// Open a batch in `txn`: bound what it may hold and wait for ([`WRITER_IDLE_LIMIT`],
+/// [`LOCK_WAIT_LIMIT`], for this transaction only, so that a pooler in transaction mode hands
+/// no one else a limited session and migrations may wait as long as they need), take the
+/// change counter's lock, and return the transaction's id (to ask later whether it committed).
+/// One round trip.
+fn begin_batch(txn: &mut postgres::Transaction<'_>) -> Result<i64> {
+    let answers = txn.simple_query(&format!(
+        "SET LOCAL idle_in_transaction_session_timeout = {}; SET LOCAL lock_timeout = {};
+         SELECT txid_current() FROM meta WHERE key = 'change_version' FOR UPDATE",
         WRITER_IDLE_LIMIT.as_millis(),
         LOCK_WAIT_LIMIT.as_millis()
     ))?;
-    Ok(())
+    answers
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse::<i64>().ok(),
+            _ => None,
+        })
+        .ok_or_else(|| Error::Internal("the change counter is missing".into()))
+}
+
+/// Whether transaction `txid`, whose `COMMIT` answer was lost, committed: asked of the
+/// database (reconnecting as needed; one still writing its commit is asked again) until it
+/// says, or for [`RESOLVE_FOR`]. `None`: not learnt.
+fn outcome(link: &mut Link, txid: i64) -> Option<bool> {
+    let until = Instant::now() + RESOLVE_FOR;
+    loop {
+        if let Ok(client) = link.get() {
+            if let Ok(row) = client.query_one("SELECT txid_status($1)", &[&txid]) {
+                match row.get::<_, Option<&str>>(0) {
+                    Some("committed") => return Some(true),
+                    Some("aborted") => return Some(false),
+                    Some(_) => {}
+                    None => return None,
+                }
+            }
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Connect, migrate, and start the writer and read threads. The blocking client must not run
@@ -114,7 +155,6 @@ pub(super) fn start(
             let opened = (|| {
                 let mut writer = connect(&url)?;
                 schema::migrate(&mut writer)?;
-                limit_writer(&mut writer)?;
                 let queue: ReadQueue = Arc::new(std::sync::Mutex::new(read_rx));
                 let losses = Arc::new(AtomicU64::new(0));
                 for _ in 0..READERS {
@@ -148,8 +188,6 @@ pub(super) fn start(
 struct Link {
     client: Option<Client>,
     url: String,
-    /// The writer's link: its sessions are bounded ([`limit_writer`]).
-    writer: bool,
 }
 
 impl Link {
@@ -158,10 +196,7 @@ impl Link {
             self.client = None;
             // Statements prepared on the old connection do not exist on the new one.
             sql::forget();
-            let mut client = connect(&self.url)?;
-            if self.writer {
-                limit_writer(&mut client)?;
-            }
+            let client = connect(&self.url)?;
             tracing::info!("connected to PostgreSQL again");
             self.client = Some(client);
         }
@@ -176,7 +211,6 @@ fn read_loop(client: Client, url: String, queue: ReadQueue, losses: Arc<AtomicU6
     let mut link = Link {
         client: Some(client),
         url,
-        writer: false,
     };
     let mut known = losses.load(Ordering::Relaxed);
     while let Some(job) = next_read(&queue) {
@@ -223,8 +257,9 @@ fn run_read(client: &mut Client, job: ReadJob) {
 enum Failed {
     /// Before `COMMIT`: rolled back, nothing of it stored.
     Before(Error),
-    /// `COMMIT` itself failed: the database may have stored it (its answer was lost).
-    AtCommit(Error),
+    /// `COMMIT` itself failed: the database may have stored it (its answer was lost). With
+    /// the transaction's id, when known, to ask.
+    AtCommit(Error, Option<i64>),
 }
 
 /// Run one batch: the first job and whatever else is queued, in one transaction.
@@ -244,11 +279,7 @@ fn run_batch(
     let opened = Instant::now();
     let before = |e: postgres::Error| Failed::Before(e.into());
     let mut txn = client.transaction().map_err(before)?;
-    txn.execute(
-        "SELECT value FROM meta WHERE key = 'change_version' FOR UPDATE",
-        &[],
-    )
-    .map_err(before)?;
+    let txid = begin_batch(&mut txn).map_err(Failed::Before)?;
     let tx = PgTx::new(txn);
     first(&tx, batch);
     let mut ran = 1;
@@ -263,7 +294,10 @@ fn run_batch(
             "a failed job could not be undone".into(),
         )));
     }
-    tx.commit_batch()
+    tx.commit_batch().map_err(|f| match f {
+        Failed::AtCommit(e, _) => Failed::AtCommit(e, Some(txid)),
+        other => other,
+    })
 }
 
 fn run(
@@ -276,23 +310,33 @@ fn run(
     let mut link = Link {
         client: Some(client),
         url,
-        writer: true,
     };
+    // A lost commit's outcome was never learnt: the connections look in the database once it
+    // takes commits again.
+    let mut owed = false;
     while let Some(first) = rx.blocking_recv() {
         let mut batch = Batch::default();
         let committed = match link.get() {
-            Ok(client) => match run_batch(client, first, &mut rx, &mut collect, &mut batch) {
-                Ok(()) => true,
-                Err(Failed::Before(e)) => {
-                    tracing::error!(error = %e, "PostgreSQL batch failed");
-                    false
+            Ok(client) => {
+                match run_batch(client, first, &mut rx, &mut collect, &mut batch) {
+                    Ok(()) => true,
+                    Err(Failed::Before(e)) => {
+                        tracing::error!(error = %e, "PostgreSQL batch failed");
+                        false
+                    }
+                    Err(Failed::AtCommit(e, txid)) => {
+                        tracing::error!(error = %e, "the answer to a PostgreSQL commit was lost");
+                        match txid.and_then(|t| outcome(&mut link, t)) {
+                            Some(stored) => stored,
+                            None => {
+                                tracing::error!("whether that batch was stored is not known; connections will look");
+                                owed = true;
+                                false
+                            }
+                        }
+                    }
                 }
-                Err(Failed::AtCommit(e)) => {
-                    tracing::error!(error = %e, "PostgreSQL commit failed; its outcome is unknown");
-                    settle.settle_unsure(batch);
-                    continue;
-                }
-            },
+            }
             Err(e) => {
                 tracing::error!(error = %e, "PostgreSQL is unreachable");
                 // The first job never ran; dropping it answers its caller `internal`.
@@ -301,6 +345,9 @@ fn run(
             }
         };
         settle.settle(committed, batch);
+        if committed && std::mem::take(&mut owed) {
+            settle.look_again();
+        }
     }
     tracing::debug!("store thread finished");
 }
@@ -334,27 +381,41 @@ pub(crate) fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T>
 mod tests {
     use super::*;
 
-    /// The writer's session is ended by PostgreSQL when it sits in an open transaction longer
-    /// than [`WRITER_IDLE_LIMIT`] (a relay frozen mid-batch), which frees the locks it held;
-    /// other sessions are not limited so (a sync reads one snapshot at a client's pace).
+    /// A batch's session is ended by PostgreSQL when it sits in its open transaction longer
+    /// than [`WRITER_IDLE_LIMIT`] (a relay frozen mid-batch), which frees the counter's lock;
+    /// the limit is the transaction's own, so the session's next transaction (and a sync's
+    /// snapshot elsewhere) is not limited so. The batch learns its transaction id.
     #[test]
-    fn a_writer_session_idle_in_its_transaction_is_ended_and_a_reader_is_not() {
+    fn a_batch_idle_in_its_transaction_is_ended_and_nothing_else_is() {
         let Some(url) = tern_testkit::postgres::test_database() else {
             eprintln!("PostgreSQL only: run under scripts/with-postgres.sh");
             return;
         };
         let mut writer = connect(&url).unwrap();
-        limit_writer(&mut writer).unwrap();
-        let mut reader = connect(&url).unwrap();
-        writer.batch_execute("BEGIN; SELECT 1").unwrap();
-        reader
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1")
-            .unwrap();
+        schema::migrate(&mut writer).unwrap();
+        let mut idle = connect(&url).unwrap();
+        let mut txn = idle.transaction().unwrap();
+        let txid = begin_batch(&mut txn).unwrap();
+        assert!(txid > 0);
+        let mut link = Link {
+            client: Some(connect(&url).unwrap()),
+            url: url.clone(),
+        };
         std::thread::sleep(WRITER_IDLE_LIMIT + Duration::from_secs(2));
         assert!(
-            writer.batch_execute("SELECT 1").is_err(),
-            "the idle writer's session was ended"
+            txn.execute("SELECT 1", &[]).is_err(),
+            "the idle batch's session was ended"
         );
-        reader.batch_execute("SELECT 1; COMMIT").unwrap();
+        drop(txn);
+        assert_eq!(outcome(&mut link, txid), Some(false), "it rolled back");
+
+        // A batch that commits reads as committed; the same session idles freely after it.
+        let mut txn = writer.transaction().unwrap();
+        let txid = begin_batch(&mut txn).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(outcome(&mut link, txid), Some(true));
+        writer.batch_execute("BEGIN; SELECT 1").unwrap();
+        std::thread::sleep(WRITER_IDLE_LIMIT + Duration::from_secs(2));
+        writer.batch_execute("SELECT 1; COMMIT").unwrap();
     }
 }

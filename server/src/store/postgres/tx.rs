@@ -87,7 +87,7 @@ impl<'a> PgTx<'a> {
     /// roll the whole transaction back while answering `COMMIT` without an error).
     pub fn commit(self) -> Result<()> {
         self.commit_batch().map_err(|f| match f {
-            super::Failed::Before(e) | super::Failed::AtCommit(e) => e,
+            super::Failed::Before(e) | super::Failed::AtCommit(e, _) => e,
         })
     }
 
@@ -104,7 +104,7 @@ impl<'a> PgTx<'a> {
             if e.as_db_error().is_some() {
                 super::Failed::Before(e.into())
             } else {
-                super::Failed::AtCommit(e.into())
+                super::Failed::AtCommit(e.into(), None)
             }
         })
     }
