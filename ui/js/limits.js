@@ -58,8 +58,13 @@ export function composerState(text, max = MAX_BODY_BYTES) {
   const over = bytes > max;
   let count = "";
   if (over || bytes > max * COUNT_FROM) {
-    // Only near the limit: segmenting costs more than counting bytes.
-    const { chars, uniform } = characterSizes(text);
+    // Only near the limit: segmenting costs more than counting bytes. Far past it (a pasted
+    // log), an estimate from its first part.
+    const far = bytes > 2 * max;
+    const sample = far ? Array.from(text.slice(0, 2 * max)).slice(0, -1).join("") : text;
+    const measured = characterSizes(sample);
+    const chars = far ? (measured.chars * bytes) / Math.max(1, byteLength(sample)) : measured.chars;
+    const uniform = measured.uniform && !far;
     const perChar = chars ? bytes / chars : 1;
     const about = uniform ? "" : "about ";
     count = over

@@ -294,7 +294,7 @@ impl Receiver {
                     }
                     self.bus.set_peers_number(self.heard.all_number());
                 }
-                _ = owed_check.tick(), if self.owed => self.lost_unannounced(),
+                _ = owed_check.tick(), if self.owed => self.owed_catch_up(),
                 _ = stopping.changed() => break,
             }
         }
@@ -304,14 +304,20 @@ impl Receiver {
     /// connections catch up from the store, at most once per [`LOST_EVERY`] (a loss found
     /// sooner is made up at the end of the period).
     fn lost_unannounced(&mut self) {
+        self.state
+            .metrics
+            .bus_unannounced_losses
+            .fetch_add(1, Ordering::Relaxed);
         if self.may_catch_up() {
             tracing::warn!("frames from another relay never came over the bus; catching up");
-            self.state
-                .metrics
-                .bus_unannounced_losses
-                .fetch_add(1, Ordering::Relaxed);
             self.catch_up(Instant::now());
         }
+    }
+
+    /// The catch-up owed since a loss found within the last period.
+    fn owed_catch_up(&mut self) {
+        tracing::warn!("catching up from the store for frames lost on the bus");
+        self.catch_up(Instant::now());
     }
 
     /// NATS dropped frames for this relay (it read too slowly): the same catch-up, at most
