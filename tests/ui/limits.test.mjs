@@ -43,6 +43,8 @@ test("past the limit it says by how much, refuses to send and says why", () => {
   // points, six and eight bytes): 3000 hearts are 18000 bytes, 1616 over, 270 hearts.
   assert.equal(composerState("❤️".repeat(3000)).count, "270 characters too many");
   assert.equal(composerState("🇫🇷".repeat(2100)).count, "52 characters too many");
+  // Far past the limit (a pasted log): estimated from its first part, and says so.
+  assert.equal(composerState("x".repeat(40000)).count, "about 23616 characters too many");
   // Mixed sizes: an estimate, and says so.
   assert.equal(composerState("x".repeat(15000) + "é".repeat(500)).count, "about 372 characters left");
   assert.equal(composerState("é".repeat(8193)).over, true);
