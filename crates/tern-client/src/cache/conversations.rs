@@ -22,6 +22,14 @@ pub(crate) fn picture(json: Option<String>) -> Option<Picture> {
 
 /// Insert or update a conversation and replace its member list. Markers only move forward.
 pub fn upsert(txn: &Transaction<'_>, info: &ConversationInfo) -> Result<()> {
+    let back: bool = txn
+        .prepare_cached("SELECT active = 0 FROM conversations WHERE id = ?1")?
+        .query_row([info.conversation_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false);
+    if back {
+        super::messages::reread_unknown_of(txn, info.conversation_id)?;
+    }
     txn.prepare_cached(
         "INSERT INTO conversations (id, kind, name, last_seq, created_at, last_activity, active, avatar)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6)

@@ -299,15 +299,35 @@ pub fn reread_unknown(txn: &Transaction<'_>) -> Result<usize> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for &(conv, first) in &firsts {
-        txn.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND kind = 'unknown'")?
-            .execute([conv])?;
-        txn.prepare_cached(
-            "UPDATE conversations SET synced_seq = min(synced_seq, ?2) WHERE id = ?1",
-        )?
-        .execute(params![conv, first - 1])?;
+        forget_unknown(txn, conv, first)?;
     }
     crate::cache::meta_set(txn, KINDS_KEY, &known)?;
     Ok(firsts.len())
+}
+
+/// A chat the user is back in (added again): entries kept as `unknown` while it was left
+/// were not read again by an update meanwhile ([`reread_unknown`] leaves left chats alone), so
+/// they are now, by the sync or gap fill that brings it up to date.
+pub fn reread_unknown_of(txn: &Transaction<'_>, conv: ConversationId) -> Result<()> {
+    let first: Option<i64> = txn
+        .prepare_cached(
+            "SELECT min(seq) FROM messages WHERE conversation_id = ?1 AND kind = 'unknown'",
+        )?
+        .query_row([conv], |r| r.get(0))?;
+    match first {
+        Some(first) => forget_unknown(txn, conv, first),
+        None => Ok(()),
+    }
+}
+
+/// Remove `conv`'s `unknown` entries and put its cursor below the `first` of them, so that
+/// they are brought again.
+fn forget_unknown(txn: &Transaction<'_>, conv: ConversationId, first: i64) -> Result<()> {
+    txn.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND kind = 'unknown'")?
+        .execute([conv])?;
+    txn.prepare_cached("UPDATE conversations SET synced_seq = min(synced_seq, ?2) WHERE id = ?1")?
+        .execute(params![conv, first - 1])?;
+    Ok(())
 }
 
 /// The gap-free cursor of a conversation.

@@ -482,6 +482,19 @@ mod tests {
             .map(|m| m.seq.0)
             .collect();
         assert_eq!(kept, [1, 2, 3, 4]);
+
+        // Added back: read again, by what brings the chat up to date.
+        direct_chat(&txn);
+        assert_eq!(
+            messages::synced_seq(&txn, ConversationId(3)).unwrap(),
+            Seq(1)
+        );
+        let again: Vec<u64> = messages::all(&txn, ConversationId(3))
+            .unwrap()
+            .iter()
+            .map(|m| m.seq.0)
+            .collect();
+        assert_eq!(again, [1, 4]);
     }
 
     #[test]
