@@ -308,10 +308,7 @@ impl Receiver {
             .metrics
             .bus_unannounced_losses
             .fetch_add(1, Ordering::Relaxed);
-        if self.may_catch_up() {
-            tracing::warn!("frames from another relay never came over the bus; catching up");
-            self.catch_up(Instant::now());
-        }
+        self.catch_up_unless_recent("frames from another relay never came over the bus");
     }
 
     /// The catch-up owed since a loss found within the last period.
@@ -323,23 +320,22 @@ impl Receiver {
     /// NATS dropped frames for this relay (it read too slowly): the same catch-up, at most
     /// once per [`LOST_EVERY`] however many frames each event reports dropped.
     fn dropped_here(&mut self) {
-        if self.may_catch_up() {
-            tracing::warn!("the bus dropped frames for this relay; catching up from the store");
-            self.catch_up(Instant::now());
-        }
+        self.catch_up_unless_recent("the bus dropped frames for this relay");
     }
 
-    /// Whether a catch-up may run now; if not, one is owed at the end of the period.
-    fn may_catch_up(&mut self) -> bool {
+    /// Catch up now (saying `why`), unless one ran within [`LOST_EVERY`]: then one is owed at
+    /// the end of the period.
+    fn catch_up_unless_recent(&mut self, why: &str) {
         let now = Instant::now();
         if self
             .last_catch_up
             .is_some_and(|at| now.duration_since(at) < LOST_EVERY)
         {
             self.owed = true;
-            return false;
+            return;
         }
-        true
+        tracing::warn!("{why}; catching up from the store");
+        self.catch_up(now);
     }
 
     /// Every connection here catches up from the store, which covers every frame published

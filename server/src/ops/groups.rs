@@ -21,10 +21,10 @@ use crate::store::Tx;
 /// blocked them to a group; they are left out without being told).
 fn addable(txn: &dyn Tx, adder: UserId, candidates: Vec<UserId>) -> Result<Vec<UserId>> {
     let rules = Rules::new(txn);
-    let mut out: Vec<UserId> = Vec::with_capacity(candidates.len());
+    let mut out = Vec::with_capacity(candidates.len());
     for user in candidates {
-        // The adder is in already, and a name given twice (in two cases) is one user.
-        if user != adder && !out.contains(&user) && !rules.blocks(user, adder)? {
+        // The adder is in already.
+        if user != adder && !rules.blocks(user, adder)? {
             out.push(user);
         }
     }

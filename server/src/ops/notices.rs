@@ -19,18 +19,15 @@ use crate::store::{NewEntry, Tx};
 pub type Actor<'a> = (UserId, &'a str);
 
 /// The users of `named` (id, username) whose ids are in `ids`, as a notice names them.
-/// Each user once, however often `named` lists them.
 pub fn named(named: &[(UserId, String)], ids: &[UserId]) -> Vec<NoticeUser> {
-    let mut out: Vec<NoticeUser> = Vec::new();
-    for (user_id, username) in named {
-        if ids.contains(user_id) && !out.iter().any(|u| u.user_id == *user_id) {
-            out.push(NoticeUser {
-                user_id: *user_id,
-                username: username.clone(),
-            });
-        }
-    }
-    out
+    named
+        .iter()
+        .filter(|(id, _)| ids.contains(id))
+        .map(|(user_id, username)| NoticeUser {
+            user_id: *user_id,
+            username: username.clone(),
+        })
+        .collect()
 }
 
 /// A client id no client can have chosen: clients' are their own random ids, this one is

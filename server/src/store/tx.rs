@@ -408,7 +408,8 @@ pub trait Tx: ReadTx {
     fn create_invite(&self, code_hash: &[u8], uses: u32, now: Timestamp) -> Result<()>;
     /// Spend one use of an invite code; `invalid_invite` if it has none left.
     fn use_invite(&self, code_hash: &[u8]) -> Result<()>;
-    /// Ids of the given usernames, in order; `not_found` naming the first unknown one.
+    /// Ids of the given usernames, in order, each user once however often (in whatever
+    /// case) they are named; `not_found` naming the first unknown one.
     fn resolve_usernames(&self, names: &[String]) -> Result<Vec<(UserId, String)>>;
     /// A login session, unless the user has `max_active` live ones (`session_limit`), or the
     /// account is gone or its password hash is no longer `password_hash`, the one the login

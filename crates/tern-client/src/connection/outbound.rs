@@ -127,7 +127,7 @@ impl Session<'_> {
                 deadline: Instant::now() + self.shared.config.timing.request_timeout,
             });
             let (conversation_id, client_id) = (item.conversation_id, item.client_id.clone());
-            let written_at = written_offline(
+            let written_at = written_at_to_send(
                 item.kind,
                 item.created_at,
                 (self.opened_at, tern_proto::now_ms()),
@@ -249,7 +249,7 @@ impl Session<'_> {
 /// it was written on the relay's clock (`offset` ahead of this device's). Nothing for one sent
 /// as it was written, one that only waited for its turn behind an upload on a live link, or
 /// an event.
-fn written_offline(
+fn written_at_to_send(
     kind: MessageKind,
     written: Timestamp,
     (opened, now): (Timestamp, Timestamp),
@@ -271,24 +271,27 @@ mod tests {
         let waited = now - WRITTEN_EARLIER_MS;
         let link = (now - 1_000, now);
         assert_eq!(
-            written_offline(MessageKind::Text, waited, link, 250),
+            written_at_to_send(MessageKind::Text, waited, link, 250),
             Some(waited + 250)
         );
         assert_eq!(
-            written_offline(MessageKind::Text, now - 5_000, link, 250),
+            written_at_to_send(MessageKind::Text, now - 5_000, link, 250),
             None
         );
-        assert_eq!(written_offline(MessageKind::React, waited, link, 250), None);
+        assert_eq!(
+            written_at_to_send(MessageKind::React, waited, link, 250),
+            None
+        );
         // Written on this link and held a minute behind a file going up: it never waited
         // for the relay.
         let long_link = (waited - 1, now);
         assert_eq!(
-            written_offline(MessageKind::Text, waited, long_link, 250),
+            written_at_to_send(MessageKind::Text, waited, long_link, 250),
             None
         );
         // A device clock set before 1970 gives no time at all.
         assert_eq!(
-            written_offline(MessageKind::Text, -WRITTEN_EARLIER_MS, (0, 0), 0),
+            written_at_to_send(MessageKind::Text, -WRITTEN_EARLIER_MS, (0, 0), 0),
             None
         );
     }

@@ -126,7 +126,8 @@ pub fn use_invite(c: &mut impl Sql, code_hash: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Ids of the given usernames, in order; `not_found` naming the first unknown one.
+/// Ids of the given usernames, in order, each user once; `not_found` naming the first unknown
+/// one.
 pub fn resolve_usernames(c: &mut impl Sql, names: &[String]) -> Result<Vec<(UserId, String)>> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
@@ -135,7 +136,12 @@ pub fn resolve_usernames(c: &mut impl Sql, names: &[String]) -> Result<Vec<(User
             &[name],
         )?;
         match row {
-            Some(r) => out.push((r.get(0), r.get(1))),
+            Some(r) => {
+                let id: UserId = r.get(0);
+                if !out.iter().any(|(seen, _)| *seen == id) {
+                    out.push((id, r.get(1)));
+                }
+            }
             None => {
                 return Err(Error::refused(
                     ErrorCode::NotFound,

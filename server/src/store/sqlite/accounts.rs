@@ -155,7 +155,8 @@ pub fn invalid_invite() -> Error {
     )
 }
 
-/// Resolve usernames to ids, failing with `not_found` naming the first unknown one.
+/// Resolve usernames to ids, each user once, failing with `not_found` naming the first
+/// unknown one.
 pub fn resolve_usernames(txn: &Transaction<'_>, names: &[String]) -> Result<Vec<(UserId, String)>> {
     let mut stmt = txn.prepare_cached(
         "SELECT id, username FROM users WHERE username = ?1 AND deleted_at IS NULL",
@@ -168,6 +169,7 @@ pub fn resolve_usernames(txn: &Transaction<'_>, names: &[String]) -> Result<Vec<
             })
             .optional()?;
         match row {
+            Some(row) if out.iter().any(|(seen, _)| *seen == row.0) => {}
             Some(row) => out.push(row),
             None => {
                 return Err(Error::refused(
