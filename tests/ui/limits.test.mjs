@@ -14,6 +14,8 @@ test("length is counted in bytes of UTF-8, as the relay counts it", () => {
   assert.equal(utf8Length("€"), 3);
   assert.equal(utf8Length("👍"), 4);
   assert.equal(utf8Length("a\nb"), 3);
+  // As TextEncoder counts it: a lone surrogate goes as U+FFFD.
+  for (const t of ["\uD800", "x\uDC00y", "❤️🇫🇷", "中文"]) assert.equal(utf8Length(t), new TextEncoder().encode(t).length, t);
 });
 
 test("nothing is shown until the text passes 90% of the limit", () => {

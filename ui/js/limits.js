@@ -12,16 +12,11 @@ export const MAX_BODY_BYTES = 16384;
 /** Share of the limit past which the composer shows what is left. */
 export const COUNT_FROM = 0.9;
 
-const encoder = new TextEncoder();
-
-/** Length of `text` in bytes of UTF-8. */
-export const utf8Length = (text) => encoder.encode(text).length;
-
-/** Bytes of UTF-8 of one code point. */
+/** Bytes of UTF-8 of one code point (a lone surrogate is sent as U+FFFD: three). */
 const cpBytes = (cp) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
 
-/** Bytes of UTF-8 of `text`, counted by code point (as TextEncoder counts them). */
-function byteLength(text) {
+/** Length of `text` in bytes of UTF-8, counted by code point without encoding it. */
+export function utf8Length(text) {
   let bytes = 0;
   for (const c of text) bytes += cpBytes(c.codePointAt(0));
   return bytes;
@@ -37,7 +32,7 @@ function characterSizes(text) {
   let chars = 0, lo = Infinity, hi = 0;
   const parts = graphemes ? Array.from(graphemes.segment(text), (s) => s.segment) : Array.from(text);
   for (const part of parts) {
-    const n = byteLength(part);
+    const n = utf8Length(part);
     chars += 1;
     if (n < lo) lo = n;
     if (n > hi) hi = n;
@@ -54,7 +49,7 @@ const characters = (n) => `${n} character${n === 1 ? "" : "s"}`;
  * different sizes), `hint` (why sending is refused, "" when it is not).
  */
 export function composerState(text, max = MAX_BODY_BYTES) {
-  const bytes = byteLength(text);
+  const bytes = utf8Length(text);
   const over = bytes > max;
   let count = "";
   if (over || bytes > max * COUNT_FROM) {
@@ -63,7 +58,7 @@ export function composerState(text, max = MAX_BODY_BYTES) {
     const far = bytes > 2 * max;
     const sample = far ? Array.from(text.slice(0, 2 * max)).slice(0, -1).join("") : text;
     const measured = characterSizes(sample);
-    const chars = far ? (measured.chars * bytes) / Math.max(1, byteLength(sample)) : measured.chars;
+    const chars = far ? (measured.chars * bytes) / Math.max(1, utf8Length(sample)) : measured.chars;
     const uniform = measured.uniform && !far;
     const perChar = chars ? bytes / chars : 1;
     const about = uniform ? "" : "about ";
